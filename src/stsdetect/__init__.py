@@ -1,0 +1,49 @@
+"""stsdetect: find ship-to-ship transfers, dark periods and dark rendezvous in AIS data.
+
+The stages, each a plain function over columnar data::
+
+    read_ais(dump)            -> positions, vessels, decode report
+    build_tracks(positions)   -> Tracks (sorted columns + per-segment offsets)
+    find_rendezvous(tracks)   -> events table
+    find_dark_periods(tracks) -> events table
+    find_loitering(tracks)    -> events table
+    detect(dump)              -> all of the above, flagged and scored
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it. Imported on first use so that `import stsdetect` stays
+# fast and a stage's optional dependencies load only when that stage is used.
+_EXPORTS = {
+    "read_ais": "stsdetect.ais",
+    "build_tracks": "stsdetect.tracks",
+    "Tracks": "stsdetect.tracks",
+    "find_rendezvous": "stsdetect.detect",
+    "find_dark_periods": "stsdetect.detect",
+    "find_dark_rendezvous": "stsdetect.detect",
+    "find_loitering": "stsdetect.detect",
+    "detect": "stsdetect.pipeline",
+    "write_events": "stsdetect.events",
+    "read_events": "stsdetect.events",
+    "to_geodataframe": "stsdetect.events",
+    "EVENT_COLUMNS": "stsdetect.events",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stsdetect' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

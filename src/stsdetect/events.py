@@ -1,0 +1,268 @@
+"""The events table: one schema shared by every detector, and its writers.
+
+Every detector returns a :class:`pandas.DataFrame` with exactly the columns of
+:data:`EVENT_COLUMNS`, in that order, built with :func:`make_events`. Columns that do not apply to
+an event type hold a missing value (``NaN``, ``<NA>`` or ``NaT``).
+
+=====================  ======================  ==================================================
+column                 dtype                   meaning
+=====================  ======================  ==================================================
+``event_id``           str                     stable id: type, MMSIs and start time
+``event_type``         str                     ``rendezvous``, ``dark_period``,
+                                               ``dark_rendezvous`` or ``loitering``
+``mmsi``               int64                   the (first) vessel; the smaller MMSI of a pair
+``other_mmsi``         Int64                   the other vessel of a pair; ``<NA>`` otherwise
+``start``, ``end``     datetime64[ns, UTC]     time span of the event
+``duration_h``         float64                 ``end - start`` in hours
+``lat``, ``lon``       float64                 representative position (degrees); for a dark
+                                               period, where the vessel vanished
+``end_lat``,           float64                 dark events: where the vessel reappeared
+``end_lon``
+``distance_m``         float64                 pairs: median separation; dark period: distance
+                                               from vanishing to reappearing point; dark
+                                               rendezvous: separation when both vanished
+``min_distance_m``     float64                 pairs: least separation
+``end_distance_m``     float64                 dark rendezvous: separation when both reappeared
+``mean_sog_kn``        float64                 mean speed over ground during the event
+``implied_speed_kn``   float64                 dark period: ``distance_m / duration``
+``n_positions``        int64                   real reports (not interpolated) supporting it
+``n_other_heard``      Int64                   dark period: other vessels heard nearby meanwhile
+``likely_intentional`` boolean                 dark period: silent while others were heard
+``flags``              object (list of str)    sorted tokens (``dprk``, ``barge``, regions ...)
+``score``              float64                 investigator ranking, higher first
+=====================  ======================  ==================================================
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "EVENT_TYPES",
+    "concat_events",
+    "empty_events",
+    "make_events",
+    "read_events",
+    "to_geodataframe",
+    "write_events",
+]
+
+#: Column name -> pandas dtype of the events table, in order.
+EVENT_COLUMNS: dict[str, str] = {
+    "event_id": "object",
+    "event_type": "object",
+    "mmsi": "int64",
+    "other_mmsi": "Int64",
+    "start": "datetime64[ns, UTC]",
+    "end": "datetime64[ns, UTC]",
+    "duration_h": "float64",
+    "lat": "float64",
+    "lon": "float64",
+    "end_lat": "float64",
+    "end_lon": "float64",
+    "distance_m": "float64",
+    "min_distance_m": "float64",
+    "end_distance_m": "float64",
+    "mean_sog_kn": "float64",
+    "implied_speed_kn": "float64",
+    "n_positions": "int64",
+    "n_other_heard": "Int64",
+    "likely_intentional": "boolean",
+    "flags": "object",
+    "score": "float64",
+}
+
+#: Event types and the prefix of their ``event_id``.
+EVENT_TYPES: dict[str, str] = {
+    "rendezvous": "rv",
+    "dark_period": "dk",
+    "dark_rendezvous": "dr",
+    "loitering": "lo",
+}
+
+
+def _to_utc(values) -> pd.DatetimeIndex:
+    """Seconds since the Unix epoch (float) or datetimes -> UTC nanosecond timestamps."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiu":
+        return pd.to_datetime(np.round(arr.astype(float) * 1e9).astype("int64"), utc=True)
+    return pd.DatetimeIndex(pd.to_datetime(arr, utc=True)).as_unit("ns")
+
+
+def make_events(event_type: str, n: int | None = None, **columns) -> pd.DataFrame:
+    """Build an events table of one type from column arrays.
+
+    Parameters
+    ----------
+    event_type : str
+        One of :data:`EVENT_TYPES`.
+    n : int, optional
+        Number of events; inferred from the first array given when omitted.
+    **columns
+        Arrays named after :data:`EVENT_COLUMNS`. ``start`` and ``end`` may be float seconds
+        since the Unix epoch (as in :class:`stsdetect.tracks.Tracks`) or datetimes.
+        ``duration_h`` and ``event_id`` are derived; missing columns are filled with missing
+        values, ``flags`` with empty lists and ``score`` with 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events table, sorted by ``start``, ``mmsi``, ``other_mmsi``.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; expected one of {list(EVENT_TYPES)}")
+    unknown = set(columns) - set(EVENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not event columns: {sorted(unknown)}")
+    if n is None:
+        n = len(next(iter(columns.values()))) if columns else 0
+    data: dict[str, object] = {}
+    for name, dtype in EVENT_COLUMNS.items():
+        if name in columns:
+            values = columns[name]
+            if name in ("start", "end"):
+                data[name] = _to_utc(values)
+            elif name == "flags":
+                data[name] = [sorted(set(f)) for f in values]
+            else:
+                data[name] = pd.array(np.asarray(values) if dtype != "Int64" else values,
+                                      dtype=dtype)
+        elif name == "flags":
+            data[name] = [[] for _ in range(n)]
+        elif name == "score":
+            data[name] = np.zeros(n)
+        elif name in ("event_id", "duration_h", "event_type"):
+            continue
+        elif name == "mmsi":
+            raise ValueError("events need an 'mmsi' column")
+        elif dtype == "int64":
+            data[name] = np.zeros(n, dtype=np.int64)
+        else:
+            data[name] = pd.array([None] * n, dtype=dtype) if n else pd.array([], dtype=dtype)
+    frame = pd.DataFrame(data, index=pd.RangeIndex(n))
+    frame["event_type"] = event_type
+    frame["duration_h"] = (frame["end"] - frame["start"]).dt.total_seconds() / 3600.0
+    frame["event_id"] = _event_ids(frame, EVENT_TYPES[event_type])
+    return _finish(frame)
+
+
+def _event_ids(frame: pd.DataFrame, prefix: str) -> pd.Series:
+    other = frame["other_mmsi"].astype("string").fillna("")
+    other = other.where(other == "", "-" + other)
+    stamp = frame["start"].dt.strftime("%Y%m%dT%H%M%SZ")
+    return (prefix + "-" + frame["mmsi"].astype(str) + other + "-" + stamp).astype(object)
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[list(EVENT_COLUMNS)].astype(
+        {k: v for k, v in EVENT_COLUMNS.items() if k != "flags"}
+    )
+    frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def empty_events() -> pd.DataFrame:
+    """An events table with no rows and the full schema."""
+    return make_events("rendezvous", n=0, mmsi=np.zeros(0, np.int64))
+
+
+def concat_events(tables) -> pd.DataFrame:
+    """Concatenate events tables of any types into one, sorted by start time."""
+    tables = [t for t in tables if t is not None and len(t)]
+    if not tables:
+        return empty_events()
+    return _finish(pd.concat(tables, ignore_index=True))
+
+
+def to_geodataframe(events: pd.DataFrame):
+    """The events table as a :class:`geopandas.GeoDataFrame` of points (EPSG:4326).
+
+    The geometry is the representative position (``lon``, ``lat``).
+    """
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        events.copy(),
+        geometry=gpd.points_from_xy(events["lon"], events["lat"]),
+        crs="EPSG:4326",
+    )
+
+
+def _flat_for_text(events: pd.DataFrame) -> pd.DataFrame:
+    out = events.copy()
+    out["flags"] = [";".join(f) for f in out["flags"]]
+    return out
+
+
+def write_events(events: pd.DataFrame, path) -> Path:
+    """Write an events table, the format chosen by the file extension.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        An events table (see :data:`EVENT_COLUMNS`).
+    path : str or os.PathLike
+        ``.csv`` (ISO 8601 UTC times ending in ``Z``, flags joined by ``;``), ``.geojson``
+        (points, flags joined by ``;``) or ``.parquet`` (GeoParquet, flags as a list column).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        out = _flat_for_text(events)
+        for col in ("start", "end"):
+            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.to_csv(path, index=False)
+    elif suffix in (".geojson", ".json"):
+        gdf = to_geodataframe(_flat_for_text(events))
+        for col in ("start", "end"):
+            gdf[col] = gdf[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if len(gdf):
+            gdf.to_file(path, driver="GeoJSON")
+        else:  # GDAL refuses to infer a schema from no rows
+            path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    elif suffix in (".parquet", ".geoparquet"):
+        to_geodataframe(events).to_parquet(path)
+    else:
+        raise ValueError(f"unknown events format {suffix!r}: use .csv, .geojson or .parquet")
+    return path
+
+
+def read_events(path) -> pd.DataFrame:
+    """Read an events table written by :func:`write_events` back into the schema."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = pd.read_csv(path, keep_default_na=True)
+    elif suffix in (".geojson", ".json"):
+        import geopandas as gpd
+
+        frame = pd.DataFrame(gpd.read_file(path)) if path.stat().st_size > 60 else None
+        if frame is None:
+            return empty_events()
+        frame = frame.drop(columns="geometry")
+    elif suffix in (".parquet", ".geoparquet"):
+        frame = pd.read_parquet(path)
+        frame = frame.drop(columns=[c for c in ("geometry",) if c in frame])
+    else:
+        raise ValueError(f"unknown events format {suffix!r}: use .csv, .geojson or .parquet")
+    if not len(frame):
+        return empty_events()
+    flags = frame["flags"]
+    frame["flags"] = [
+        list(f) if isinstance(f, (list, np.ndarray)) else ([] if pd.isna(f) or f == "" else
+                                                        str(f).split(";"))
+        for f in flags
+    ]
+    for col in ("start", "end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True).dt.as_unit("ns")
+    return _finish(frame)

@@ -1,0 +1,125 @@
+"""Distances on the sphere, unit conversions and durations: the one place for them.
+
+Every function takes and returns NumPy arrays (or scalars) and works on whole arrays at once.
+Distances use a spherical Earth of mean radius :data:`EARTH_RADIUS_M` (IUGG mean radius R1);
+the error against the WGS 84 ellipsoid is below 0.5 %, far below AIS position noise at the
+hundreds-of-metres scale the detectors work at.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "EARTH_RADIUS_M",
+    "KNOT_M_S",
+    "NM_M",
+    "arc_to_chord_m",
+    "chord_to_arc_m",
+    "duration_s",
+    "haversine_m",
+    "knots_to_m_s",
+    "m_s_to_knots",
+    "unit_xyz",
+    "wrap_lon_deg",
+]
+
+#: IUGG mean Earth radius R1 in metres (Moritz 1980, Geodetic Reference System 1980).
+EARTH_RADIUS_M = 6_371_008.8
+#: International nautical mile in metres.
+NM_M = 1852.0
+#: One knot in metres per second.
+KNOT_M_S = NM_M / 3600.0
+
+
+def knots_to_m_s(speed_kn):
+    """Convert knots to metres per second."""
+    return np.asarray(speed_kn, dtype=float) * KNOT_M_S
+
+
+def m_s_to_knots(speed_m_s):
+    """Convert metres per second to knots."""
+    return np.asarray(speed_m_s, dtype=float) / KNOT_M_S
+
+
+def wrap_lon_deg(lon_deg):
+    """Wrap longitudes into [-180, 180)."""
+    return (np.asarray(lon_deg, dtype=float) + 180.0) % 360.0 - 180.0
+
+
+def haversine_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+    """Great-circle distance in metres between points, elementwise with broadcasting.
+
+    Parameters
+    ----------
+    lat1_deg, lon1_deg, lat2_deg, lon2_deg : array_like
+        Coordinates in degrees. Longitudes may be given in any wrapping; the antimeridian
+        needs no special care.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distance in metres on a sphere of radius :data:`EARTH_RADIUS_M`.
+    """
+    lat1 = np.radians(np.asarray(lat1_deg, dtype=float))
+    lat2 = np.radians(np.asarray(lat2_deg, dtype=float))
+    dlat = lat2 - lat1
+    dlon = np.radians(np.asarray(lon2_deg, dtype=float) - np.asarray(lon1_deg, dtype=float))
+    h = np.sin(dlat / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def unit_xyz(lat_deg, lon_deg):
+    """Earth-centred unit vectors, shape ``(n, 3)``, for chord-distance spatial indexes.
+
+    A k-d tree over these points with radius :func:`arc_to_chord_m` ``/ EARTH_RADIUS_M`` finds
+    neighbours by true great-circle distance at any latitude and across the antimeridian.
+    """
+    lat = np.radians(np.asarray(lat_deg, dtype=float))
+    lon = np.radians(np.asarray(lon_deg, dtype=float))
+    cos_lat = np.cos(lat)
+    return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
+
+
+def arc_to_chord_m(arc_m):
+    """Straight-line (chord) length in metres for a great-circle arc length in metres."""
+    return 2.0 * EARTH_RADIUS_M * np.sin(np.asarray(arc_m, dtype=float) / (2.0 * EARTH_RADIUS_M))
+
+
+def chord_to_arc_m(chord_m):
+    """Great-circle arc length in metres for a chord length in metres."""
+    ratio = np.clip(np.asarray(chord_m, dtype=float) / (2.0 * EARTH_RADIUS_M), 0.0, 1.0)
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(ratio)
+
+
+def duration_s(value) -> float:
+    """Seconds in a duration given as a number of seconds or a pandas-style string.
+
+    Parameters
+    ----------
+    value : str, float, int, datetime.timedelta or pandas.Timedelta
+        ``"2h"``, ``"90min"``, ``"1d"``, ``"1h30min"``; a bare number is seconds.
+
+    Returns
+    -------
+    float
+        The duration in seconds.
+
+    Raises
+    ------
+    ValueError
+        If the string is not a duration, or the duration is negative or not finite.
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        try:
+            seconds = pd.Timedelta(value).total_seconds()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"not a duration: {value!r} (write it like '90min', '2h', '1d' or '1h30min')"
+            ) from exc
+    if not np.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration must be finite and non-negative, got {value!r}")
+    return seconds

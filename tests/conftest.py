@@ -1,0 +1,22 @@
+"""Shared fixtures: the real public AIS samples in ../shared/data (see its SOURCES.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("STSDETECT_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Folder of real AIS dumps; tests using it skip with a clear message when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(
+            f"real AIS samples not found at {SHARED_DATA}: check out ../shared beside the repo "
+            "or set STSDETECT_SHARED_DATA"
+        )
+    return SHARED_DATA

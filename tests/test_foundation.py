@@ -1,0 +1,116 @@
+"""geo helpers, the events schema and writers, and the Tracks container."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stsdetect import geo
+from stsdetect.events import (
+    EVENT_COLUMNS,
+    concat_events,
+    empty_events,
+    make_events,
+    read_events,
+    write_events,
+)
+from stsdetect.tracks import Tracks
+
+lats = st.floats(-89.9, 89.9)
+lons = st.floats(-180, 180)
+
+
+def test_haversine_known_distances():
+    # One degree of latitude along a meridian, and a quarter of the equator.
+    assert geo.haversine_m(0, 0, 1, 0) == pytest.approx(np.pi * geo.EARTH_RADIUS_M / 180)
+    assert geo.haversine_m(0, 0, 0, 90) == pytest.approx(np.pi / 2 * geo.EARTH_RADIUS_M)
+    # Across the antimeridian: 179.99E to 179.99W is 0.02 deg of longitude, not 359.98.
+    assert geo.haversine_m(0, 179.99, 0, -179.99) == pytest.approx(2223.9, rel=1e-3)
+
+
+@given(lats, lons, lats, lons)
+def test_chord_and_arc_agree_with_haversine(lat1, lon1, lat2, lon2):
+    xyz = geo.unit_xyz([lat1, lat2], [lon1, lon2])
+    chord_m = np.linalg.norm(xyz[0] - xyz[1]) * geo.EARTH_RADIUS_M
+    arc_m = geo.haversine_m(lat1, lon1, lat2, lon2)
+    assert geo.chord_to_arc_m(chord_m) == pytest.approx(arc_m, abs=1e-3)
+    assert geo.arc_to_chord_m(arc_m) == pytest.approx(chord_m, abs=1e-3)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("2h", 7200), ("90min", 5400), ("1d", 86400),
+                                               ("1h30min", 5400), (600, 600)])
+def test_duration_s(text, seconds):
+    assert geo.duration_s(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["two hours", "-1h", float("nan")])
+def test_duration_s_rejects(bad):
+    with pytest.raises(ValueError, match="duration"):
+        geo.duration_s(bad)
+
+
+def _sample_events():
+    return make_events(
+        "rendezvous", mmsi=[445000001, 412000002], other_mmsi=[412000003, 412000004],
+        start=[1.6e9, 1.6e9 - 100], end=[1.6e9 + 7200, 1.6e9 + 9000], lat=[30.4, 31.0],
+        lon=[121.4, 122.0], flags=[["hangzhou_bay", "dprk"], []], n_positions=[30, 40],
+    )
+
+
+def test_make_events_schema_and_order():
+    events = _sample_events()
+    assert list(events.columns) == list(EVENT_COLUMNS)
+    assert events["start"].is_monotonic_increasing
+    assert events["flags"][1] == ["dprk", "hangzhou_bay"]
+    assert events["duration_h"][1] == pytest.approx(2.0)
+    assert events["event_id"][1] == "rv-445000001-412000003-20200913T122640Z"
+    assert str(events["start"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_make_events_rejects_unknown():
+    with pytest.raises(ValueError, match="unknown event type"):
+        make_events("party", mmsi=[1])
+    with pytest.raises(ValueError, match="not event columns"):
+        make_events("rendezvous", mmsi=[1], colour=["red"])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".parquet"])
+def test_write_read_round_trip(tmp_path, suffix):
+    events = concat_events([_sample_events(), make_events("dark_period", mmsi=[3], start=[0],
+                                                          end=[3600], likely_intentional=[True])])
+    path = write_events(events, tmp_path / f"events{suffix}")
+    back = read_events(path)
+    pd.testing.assert_frame_equal(back, events, check_exact=False)
+    empty = read_events(write_events(empty_events(), tmp_path / f"empty{suffix}"))
+    assert empty.empty and list(empty.columns) == list(EVENT_COLUMNS)
+
+
+def test_csv_times_are_iso_utc(tmp_path):
+    text = write_events(_sample_events(), tmp_path / "e.csv").read_text()
+    assert "2020-09-13T12:26:40Z" in text and "dprk;hangzhou_bay" in text
+
+
+def test_write_events_unknown_format(tmp_path):
+    with pytest.raises(ValueError, match="unknown events format"):
+        write_events(_sample_events(), tmp_path / "e.xlsx")
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.floats(0, 1e6), st.integers(0, 2)), max_size=30))
+def test_tracks_from_arrays_sorted_with_offsets(rows):
+    mmsi = [r[0] for r in rows]
+    time_s = [r[1] for r in rows]
+    label = [r[2] for r in rows]
+    tracks = Tracks.from_arrays(mmsi, time_s, np.zeros(len(rows)), np.zeros(len(rows)),
+                                segment=label)
+    assert len(tracks) == len(rows)
+    assert tracks.offsets[0] == 0 and tracks.offsets[-1] == len(rows)
+    assert tracks.n_segments == len({(m, s) for m, _, s in rows})
+    for k in range(tracks.n_segments):
+        seg = slice(tracks.offsets[k], tracks.offsets[k + 1])
+        assert np.all(tracks.mmsi[seg] == tracks.segment_mmsi[k])
+        assert np.all(np.diff(tracks.time_s[seg]) >= 0)
+        assert np.all(tracks.segment[seg] == k)
+    assert np.all(np.diff(tracks.segment_mmsi) >= 0)
