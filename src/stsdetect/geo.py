@@ -8,6 +8,8 @@ hundreds-of-metres scale the detectors work at.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -114,6 +116,9 @@ def duration_s(value) -> float:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         seconds = float(value)
     else:
+        if isinstance(value, str):
+            # pandas deprecates the lower-case day unit ("1d") that users naturally write.
+            value = re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", value.strip())
         try:
             seconds = pd.Timedelta(value).total_seconds()
         except (ValueError, TypeError) as exc:
