@@ -1,0 +1,387 @@
+"""Going dark: reporting gaps (dark periods) and pairs of vessels that go dark together.
+
+A *dark period* is a silence between two consecutive reports of one vessel track (segment)
+longer than ``min_gap``. A dump's first and last report of a vessel open and close nothing: only
+silences with a report on both sides are gaps.
+
+A gap alone does not prove a transponder was switched off: the vessel may have sailed out of
+receiver range, or the receiver itself may have stopped. :func:`find_dark_periods` therefore
+counts the other vessels heard near where the vessel vanished while it was silent. A vessel that
+falls silent where others are still heard is ``likely_intentional``; when everybody around it
+falls silent together (a receiver outage, or a place no receiver covers) the gap is not.
+
+A *dark rendezvous* (:func:`find_dark_rendezvous`) is two vessels that vanish near each other
+and reappear near each other, with silences overlapping in time: the pattern of a transfer made
+with both transponders off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from stsdetect.events import make_events
+from stsdetect.geo import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    arc_to_chord_m,
+    duration_s,
+    haversine_m,
+    unit_xyz,
+)
+from stsdetect.tracks import Tracks
+
+__all__ = ["find_dark_periods", "find_dark_rendezvous", "heard_counts"]
+
+#: Thinned reports per k-d tree when counting vessels heard (bounds peak memory).
+_CHUNK_REPORTS = 1_000_000
+#: Relative slack on tree radii; the exact test is then done with :func:`haversine_m`.
+_RADIUS_SLACK = 1.0 + 1e-9
+
+
+def _check_tracks(tracks) -> None:
+    if not isinstance(tracks, Tracks):
+        raise TypeError(
+            f"expected stsdetect.tracks.Tracks, got {type(tracks).__name__}; build it with "
+            "stsdetect.build_tracks(positions) or Tracks.from_arrays(...)"
+        )
+    for name in ("time_s", "lat_deg", "lon_deg"):
+        bad = int(np.count_nonzero(~np.isfinite(getattr(tracks, name))))
+        if bad:
+            raise ValueError(
+                f"tracks have {bad} rows with a non-finite {name}; build_tracks drops such rows "
+                "(Tracks.from_arrays does no cleaning)"
+            )
+
+
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return value
+
+
+def _xyz_to_latlon(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude (degrees) of the directions of (not necessarily unit) vectors."""
+    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    lat = np.degrees(np.arctan2(z, np.hypot(x, y)))
+    lon = np.degrees(np.arctan2(y, x))
+    return lat, (lon + 180.0) % 360.0 - 180.0
+
+
+def _midpoint(lat1, lon1, lat2, lon2) -> tuple[np.ndarray, np.ndarray]:
+    """Great-circle midpoints, correct across the antimeridian."""
+    return _xyz_to_latlon(unit_xyz(lat1, lon1) + unit_xyz(lat2, lon2))
+
+
+def heard_counts(
+    tracks: Tracks,
+    lat_deg,
+    lon_deg,
+    start_s,
+    end_s,
+    mmsi,
+    radius_m: float = 20_000.0,
+    heard_bin="10min",
+) -> np.ndarray:
+    """Count distinct other vessels heard near points during time windows.
+
+    For each query ``k``: the number of distinct MMSIs other than ``mmsi[k]`` with at least one
+    report strictly inside ``(start_s[k], end_s[k])`` within ``radius_m`` (great-circle) of
+    ``(lat_deg[k], lon_deg[k])``.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        All reports of the dump.
+    lat_deg, lon_deg : array_like
+        Query points in degrees.
+    start_s, end_s : array_like
+        Query windows, seconds since the Unix epoch (UTC), exclusive at both ends.
+    mmsi : array_like of int
+        The vessel each query is about; its own reports are not counted.
+    radius_m : float, default 20_000
+        Search radius in metres (see :func:`find_dark_periods`).
+    heard_bin : duration or None, default "10min"
+        Before searching, keep only the first report of each track in each UTC bin of this
+        length (floor of ``time_s / heard_bin``). One report per vessel per 10 minutes is
+        enough to know that it was heard, and cuts a 10-second reporting rate 60-fold; a vessel
+        whose only reports inside the circle were thinned away is missed, so counts are a lower
+        bound. ``None`` or ``0`` uses every report (exact, slower and larger).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One count per query.
+
+    Notes
+    -----
+    The thinned reports are sorted by time and cut into chunks of at most one million; for
+    each chunk a k-d tree over Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`)
+    is paired with a tree over the queries whose windows overlap the chunk
+    (``cKDTree.sparse_distance_matrix``), and the candidate pairs are filtered by window,
+    MMSI and exact haversine distance with NumPy. No Python loop runs per report or query.
+    """
+    lat_q = np.asarray(lat_deg, dtype=float)
+    lon_q = np.asarray(lon_deg, dtype=float)
+    start_q = np.asarray(start_s, dtype=float)
+    end_q = np.asarray(end_s, dtype=float)
+    mmsi_q = np.asarray(mmsi, dtype=np.int64)
+    n_q = lat_q.size
+    counts = np.zeros(n_q, dtype=np.int64)
+    if n_q == 0 or len(tracks) == 0:
+        return counts
+    radius_m = _positive("radius_m", radius_m)
+    bin_s = 0.0 if heard_bin is None else duration_s(heard_bin)
+
+    # Thin: first report of each segment in each time bin (rows are sorted by segment, time).
+    if bin_s > 0:
+        tbin = np.floor(tracks.time_s / bin_s)
+        keep = np.ones(len(tracks), dtype=bool)
+        keep[1:] = (tracks.segment[1:] != tracks.segment[:-1]) | (tbin[1:] != tbin[:-1])
+        rows = np.flatnonzero(keep)
+    else:
+        rows = np.arange(len(tracks))
+    rows = rows[np.argsort(tracks.time_s[rows], kind="stable")]
+    # Vessel codes: small integers per distinct MMSI, to dedupe (query, vessel) pairs.
+    uniq_mmsi, seg_code = np.unique(tracks.segment_mmsi, return_inverse=True)
+    r_code = seg_code[tracks.segment[rows]]
+    r_time = tracks.time_s[rows]
+    r_lat = tracks.lat_deg[rows]
+    r_lon = tracks.lon_deg[rows]
+    q_code = np.searchsorted(uniq_mmsi, mmsi_q)  # may point at another MMSI if mmsi_q unknown
+    q_known = (q_code < uniq_mmsi.size) & (uniq_mmsi[np.minimum(q_code, uniq_mmsi.size - 1)]
+                                            == mmsi_q)
+    q_code = np.where(q_known, q_code, -1)
+    q_xyz = unit_xyz(lat_q, lon_q)
+    chord = arc_to_chord_m(radius_m) / EARTH_RADIUS_M * _RADIUS_SLACK
+
+    n_codes = np.int64(uniq_mmsi.size)
+    keys = []
+    for lo in range(0, rows.size, _CHUNK_REPORTS):  # loop over chunks of reports
+        hi = min(lo + _CHUNK_REPORTS, rows.size)
+        t_lo, t_hi = r_time[lo], r_time[hi - 1]
+        q_sel = np.flatnonzero((start_q < t_hi) & (end_q > t_lo))
+        if q_sel.size == 0:
+            continue
+        r_tree = cKDTree(unit_xyz(r_lat[lo:hi], r_lon[lo:hi]), balanced_tree=False,
+                         compact_nodes=False)
+        q_tree = cKDTree(q_xyz[q_sel], balanced_tree=False, compact_nodes=False)
+        pairs = q_tree.sparse_distance_matrix(r_tree, chord, output_type="ndarray")
+        if pairs.size == 0:
+            continue
+        qi = q_sel[pairs["i"]]
+        ri = lo + pairs["j"].astype(np.int64)
+        ok = (r_time[ri] > start_q[qi]) & (r_time[ri] < end_q[qi]) & (r_code[ri] != q_code[qi])
+        qi, ri = qi[ok], ri[ok]
+        ok = haversine_m(lat_q[qi], lon_q[qi], r_lat[ri], r_lon[ri]) <= radius_m
+        keys.append(np.unique(qi[ok] * n_codes + r_code[ri[ok]]))
+    if keys:
+        key = np.unique(np.concatenate(keys))
+        counts = np.bincount(key // n_codes, minlength=n_q).astype(np.int64)
+    return counts
+
+
+def find_dark_periods(
+    tracks: Tracks,
+    min_gap="6h",
+    radius_m: float = 20_000.0,
+    min_others_heard: int = 1,
+    heard_bin="10min",
+) -> pd.DataFrame:
+    """Find reporting gaps ("dark periods") longer than ``min_gap``, for all vessels at once.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks (:func:`stsdetect.build_tracks`). Gaps are looked for between
+        consecutive reports of one segment; a vessel's first and last report are not gaps.
+    min_gap : duration, default "6h"
+        A silence must last strictly longer than this. Six hours is the shortest gap in
+        Global Fishing Watch's AIS gap events and Skylight's dark-activity events; GFW's
+        published "likely intentional disabling" events (Welch et al. 2022, *Hot spots of
+        unseen fishing vessels*, Science Advances 8: eabq2109) use 12 hours: pass ``"12h"``
+        to follow them.
+    radius_m : float, default 20_000
+        Radius around the vanishing point within which other vessels heard during the silence
+        are counted. 20 km is a few times the position error of a vessel moving at 10 kn
+        between two 10-minute samples and well inside the ~40 nmi range of a shore receiver,
+        so a receiver that heard anybody there could have heard this vessel.
+    min_others_heard : int, default 1
+        A gap is ``likely_intentional`` when at least this many other vessels were heard.
+        With the default, one other vessel heard near the vanishing point while the vessel
+        was silent is enough (the reception-quality test of Welch et al. 2022 in its
+        simplest form).
+    heard_bin : duration or None, default "10min"
+        Thinning of the reports used to count vessels heard; see :func:`heard_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Events table (:data:`stsdetect.events.EVENT_COLUMNS`) of type ``dark_period``:
+        ``start`` is the last report before the silence and ``end`` the first after it;
+        ``lat``/``lon`` where the vessel vanished, ``end_lat``/``end_lon`` where it
+        reappeared, ``distance_m`` between them, ``implied_speed_kn = distance_m / duration``,
+        ``n_positions = 2``, ``n_other_heard``, ``likely_intentional`` and the flag token
+        ``likely_intentional`` when it holds. Region flags are added later by
+        :func:`stsdetect.flags.flag_events`.
+
+    Raises
+    ------
+    TypeError
+        If ``tracks`` is not a :class:`~stsdetect.tracks.Tracks`.
+    ValueError
+        If a parameter is out of range, or tracks hold non-finite times or positions.
+    """
+    _check_tracks(tracks)
+    gap_s = duration_s(min_gap)
+    radius_m = _positive("radius_m", radius_m)
+    if int(min_others_heard) != min_others_heard or min_others_heard < 1:
+        raise ValueError(f"min_others_heard must be a positive integer, got {min_others_heard!r}")
+    t = tracks.time_s
+    if len(tracks) < 2:
+        before = np.zeros(0, dtype=np.int64)
+    else:
+        same = tracks.segment[1:] == tracks.segment[:-1]
+        before = np.flatnonzero(same & (np.diff(t) > gap_s))
+    after = before + 1
+    lat0, lon0 = tracks.lat_deg[before], tracks.lon_deg[before]
+    lat1, lon1 = tracks.lat_deg[after], tracks.lon_deg[after]
+    mmsi = tracks.mmsi[before]
+    start, end = t[before], t[after]
+    dist = haversine_m(lat0, lon0, lat1, lon1)
+    speed_kn = dist / (end - start) / KNOT_M_S if before.size else np.zeros(0)
+    heard = heard_counts(tracks, lat0, lon0, start, end, mmsi, radius_m=radius_m,
+                         heard_bin=heard_bin)
+    intentional = heard >= int(min_others_heard)
+    return make_events(
+        "dark_period",
+        n=before.size,
+        mmsi=mmsi,
+        start=start,
+        end=end,
+        lat=lat0,
+        lon=lon0,
+        end_lat=lat1,
+        end_lon=lon1,
+        distance_m=dist,
+        implied_speed_kn=speed_kn,
+        n_positions=np.full(before.size, 2, dtype=np.int64),
+        n_other_heard=heard,
+        likely_intentional=intentional,
+        flags=[["likely_intentional"] if f else [] for f in intentional.tolist()],
+    )
+
+
+def find_dark_rendezvous(
+    dark_periods: pd.DataFrame,
+    max_distance_m: float = 10_000.0,
+    min_overlap="2h",
+) -> pd.DataFrame:
+    """Find pairs of vessels that went dark near each other and reappeared near each other.
+
+    Parameters
+    ----------
+    dark_periods : pandas.DataFrame
+        An events table holding ``dark_period`` events (from :func:`find_dark_periods`);
+        rows of other event types are ignored.
+    max_distance_m : float, default 10_000
+        Most separation, both where the two vessels vanished and where they reappeared.
+        10 km is half the default heard radius of :func:`find_dark_periods`: two vessels
+        that switch off within sight of each other (horizon distance from a bridge ~10 nmi)
+        and switch on again close together.
+    min_overlap : duration, default "2h"
+        Least time both were silent at once; the published encounter definition (Miller et
+        al. 2018, *Identifying global patterns of transshipment behavior*, Frontiers in Marine
+        Science 5: 240) requires two hours alongside.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Events table of type ``dark_rendezvous``: ``mmsi`` the smaller MMSI, ``other_mmsi``
+        the larger; ``start``/``end`` the overlap of the two silences; ``lat``/``lon`` the
+        midpoint of the vanishing points and ``end_lat``/``end_lon`` of the reappearing
+        points; ``distance_m`` the separation at vanishing and ``end_distance_m`` at
+        reappearing; ``n_positions = 4`` (the reports bounding both silences);
+        ``likely_intentional`` (and its flag token) when both silences were. Region and
+        identity flags are added later by :func:`stsdetect.flags.flag_events`.
+
+    Notes
+    -----
+    Candidate pairs come from one k-d tree over six coordinates (the unit vectors of the
+    vanishing and reappearing points) queried with the Chebyshev metric, which keeps every
+    pair within the chord radius at both ends; the exact haversine, MMSI and overlap tests
+    are then NumPy filters. The result does not depend on row order.
+    """
+    if not isinstance(dark_periods, pd.DataFrame):
+        raise TypeError(f"expected an events DataFrame, got {type(dark_periods).__name__}")
+    max_distance_m = _positive("max_distance_m", max_distance_m)
+    overlap_s = duration_s(min_overlap)
+    need = ["event_type", "mmsi", "start", "end", "lat", "lon", "end_lat", "end_lon"]
+    missing = [c for c in need if c not in dark_periods.columns]
+    if missing:
+        raise ValueError(f"dark_periods lacks columns {missing}; pass find_dark_periods output")
+    dp = dark_periods[dark_periods["event_type"] == "dark_period"]
+    dp = dp.dropna(subset=["lat", "lon", "end_lat", "end_lon", "start", "end"])
+    empty = make_events("dark_rendezvous", n=0, mmsi=np.zeros(0, np.int64))
+    if len(dp) < 2:
+        return empty
+    mmsi = dp["mmsi"].to_numpy(np.int64)
+    start = _epoch_s(dp["start"])
+    end = _epoch_s(dp["end"])
+    lat0, lon0 = dp["lat"].to_numpy(float), dp["lon"].to_numpy(float)
+    lat1, lon1 = dp["end_lat"].to_numpy(float), dp["end_lon"].to_numpy(float)
+    pts = np.hstack((unit_xyz(lat0, lon0), unit_xyz(lat1, lon1)))
+    chord = arc_to_chord_m(max_distance_m) / EARTH_RADIUS_M * _RADIUS_SLACK
+    pairs = cKDTree(pts).query_pairs(chord, p=np.inf, output_type="ndarray")
+    if pairs.size == 0:
+        return empty
+    i, j = pairs[:, 0], pairs[:, 1]
+    ov_start = np.maximum(start[i], start[j])
+    ov_end = np.minimum(end[i], end[j])
+    d0 = haversine_m(lat0[i], lon0[i], lat0[j], lon0[j])
+    d1 = haversine_m(lat1[i], lon1[i], lat1[j], lon1[j])
+    ok = ((mmsi[i] != mmsi[j]) & (ov_end - ov_start >= overlap_s)
+          & (d0 <= max_distance_m) & (d1 <= max_distance_m))
+    i, j, ov_start, ov_end, d0, d1 = i[ok], j[ok], ov_start[ok], ov_end[ok], d0[ok], d1[ok]
+    # The smaller MMSI first, so that the pair reads the same whichever order it came in.
+    swap = mmsi[i] > mmsi[j]
+    i, j = np.where(swap, j, i), np.where(swap, i, j)
+    mid_lat0, mid_lon0 = _midpoint(lat0[i], lon0[i], lat0[j], lon0[j])
+    mid_lat1, mid_lon1 = _midpoint(lat1[i], lon1[i], lat1[j], lon1[j])
+    # A total order on the output, so that ties in (start, mmsi, other_mmsi) do not leave the
+    # row order to the input's.
+    order = np.lexsort((d1, d0, mid_lon1, mid_lat1, mid_lon0, mid_lat0, ov_end, mmsi[j],
+                        mmsi[i], ov_start))
+    i, j, ov_start, ov_end, d0, d1 = (a[order] for a in (i, j, ov_start, ov_end, d0, d1))
+    mid_lat0, mid_lon0, mid_lat1, mid_lon1 = (
+        a[order] for a in (mid_lat0, mid_lon0, mid_lat1, mid_lon1))
+    if "likely_intentional" in dp.columns:
+        li = dp["likely_intentional"].astype("boolean").fillna(False).to_numpy(bool)
+        both = li[i] & li[j]
+    else:
+        both = np.zeros(i.size, dtype=bool)
+    return make_events(
+        "dark_rendezvous",
+        n=i.size,
+        mmsi=mmsi[i],
+        other_mmsi=mmsi[j],
+        start=ov_start,
+        end=ov_end,
+        lat=mid_lat0,
+        lon=mid_lon0,
+        end_lat=mid_lat1,
+        end_lon=mid_lon1,
+        distance_m=d0,
+        end_distance_m=d1,
+        n_positions=np.full(i.size, 4, dtype=np.int64),
+        likely_intentional=both,
+        flags=[["likely_intentional"] if f else [] for f in both.tolist()],
+    )
+
+
+def _epoch_s(values: pd.Series) -> np.ndarray:
+    """UTC datetimes -> float seconds since the Unix epoch."""
+    ts = pd.to_datetime(values, utc=True)
+    return (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(float)
