@@ -1,0 +1,157 @@
+"""Loitering: one vessel nearly stopped at sea for hours.
+
+A ship-to-ship transfer needs two vessels alongside, but the partner may carry no AIS at all
+(the barges met by DPRK ships often do not). A vessel loitering for hours is then the only trace
+left in the data, so it is reported on its own.
+
+The defaults follow the published carrier-loitering definition of Global Fishing Watch
+(Miller et al. 2018, *Identifying global patterns of transshipment behavior*, Frontiers in
+Marine Science 5: 240; GFW loitering events): average speed under 2 knots for at least 4 hours.
+That definition also requires the vessel to be more than 20 nautical miles from shore; this
+detector has no shoreline, so it reports loitering anywhere, anchorages included. Filter on the
+region flags added by :func:`stsdetect.flags.flag_events`, or on distance from shore if you have
+it, to follow the published definition fully.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stsdetect.detect.dark import _check_tracks, _positive, _xyz_to_latlon
+from stsdetect.events import make_events
+from stsdetect.geo import KNOT_M_S, duration_s, haversine_m, unit_xyz
+from stsdetect.tracks import Tracks
+
+__all__ = ["find_loitering", "report_speed_kn"]
+
+
+def report_speed_kn(tracks: Tracks, max_gap="1h") -> np.ndarray:
+    """Speed of each report: reported SOG, or implied from positions where SOG is missing.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks.
+    max_gap : duration, default "1h"
+        Steps between consecutive reports longer than this are not used to imply a speed.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        ``sog_kn`` where it is finite; otherwise the larger of the implied speeds
+        (great-circle distance / time) of the steps to the previous and next report of the
+        same segment that are at most ``max_gap`` long and of positive duration. NaN where
+        neither SOG nor such a step exists.
+    """
+    n = len(tracks)
+    speed = tracks.sog_kn.astype(float, copy=True)
+    if n < 2:
+        return speed
+    gap_s = duration_s(max_gap)
+    dt = np.diff(tracks.time_s)
+    ok = (tracks.segment[1:] == tracks.segment[:-1]) & (dt > 0) & (dt <= gap_s)
+    step = np.full(n - 1, np.nan)
+    d = haversine_m(tracks.lat_deg[:-1], tracks.lon_deg[:-1],
+                    tracks.lat_deg[1:], tracks.lon_deg[1:])
+    step[ok] = d[ok] / dt[ok] / KNOT_M_S
+    prev_step = np.r_[np.nan, step]
+    next_step = np.r_[step, np.nan]
+    implied = np.fmax(prev_step, next_step)  # NaN only where both are NaN
+    missing = ~np.isfinite(speed)
+    speed[missing] = implied[missing]
+    return speed
+
+
+def find_loitering(
+    tracks: Tracks,
+    max_speed_kn: float = 2.0,
+    min_duration="4h",
+    max_gap="1h",
+) -> pd.DataFrame:
+    """Find runs of reports of one vessel nearly stopped for at least ``min_duration``.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks (:func:`stsdetect.build_tracks`).
+    max_speed_kn : float, default 2.0
+        A report is slow when its speed (:func:`report_speed_kn`) is strictly below this:
+        2 knots, the GFW carrier-loitering threshold (Miller et al. 2018).
+    min_duration : duration, default "4h"
+        Least time from the first to the last report of a run: 4 hours, as in the GFW
+        carrier-loitering definition.
+    max_gap : duration, default "1h"
+        A run breaks where two consecutive reports are more than this apart, so a vessel is
+        never said to loiter through a silence it may have spent elsewhere (silences are
+        :func:`~stsdetect.detect.dark.find_dark_periods`'s business). One hour matches the
+        default ``max_gap`` of the rendezvous detector, which refuses to interpolate across
+        longer silences.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Events table (:data:`stsdetect.events.EVENT_COLUMNS`) of type ``loitering``:
+        ``start``/``end`` the first and last slow report of the run; ``lat``/``lon`` the mean
+        position (the normalised mean of unit vectors, correct across the antimeridian);
+        ``distance_m`` the largest distance of a report from that position (how far the
+        vessel drifted); ``mean_sog_kn`` the mean of the report speeds (reported SOG, or
+        implied where SOG is missing); ``n_positions`` the reports in the run.
+
+    Raises
+    ------
+    TypeError
+        If ``tracks`` is not a :class:`~stsdetect.tracks.Tracks`.
+    ValueError
+        If a parameter is out of range, or tracks hold non-finite times or positions.
+    """
+    _check_tracks(tracks)
+    max_speed_kn = _positive("max_speed_kn", max_speed_kn)
+    min_s = duration_s(min_duration)
+    gap_s = duration_s(max_gap)
+    n = len(tracks)
+    speed = report_speed_kn(tracks, max_gap=gap_s)
+    slow = speed < max_speed_kn  # NaN (speed unknown) is not slow
+    # A run starts at a slow report whose predecessor cannot continue it.
+    joins = np.zeros(n, dtype=bool)
+    if n > 1:
+        joins[1:] = (slow[1:] & slow[:-1] & (tracks.segment[1:] == tracks.segment[:-1])
+                     & (np.diff(tracks.time_s) <= gap_s))
+    starts = np.flatnonzero(slow & ~joins)
+    # Each run extends to just before the next row that does not join the run.
+    not_join = np.flatnonzero(~joins)
+    nxt = np.searchsorted(not_join, starts, side="right")
+    padded = np.append(not_join, n)
+    ends = padded[nxt] - 1  # last row of each run, inclusive
+    t = tracks.time_s
+    keep = (t[ends] - t[starts] >= min_s) & (ends > starts)
+    starts, ends = starts[keep], ends[keep]
+    empty = make_events("loitering", n=0, mmsi=np.zeros(0, np.int64))
+    if starts.size == 0:
+        return empty
+    # Per-run sums with reduceat over the rows of the runs only.
+    in_run = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(in_run, starts, 1)
+    np.add.at(in_run, ends + 1, -1)
+    rows = np.flatnonzero(np.cumsum(in_run[:-1]) > 0)
+    run_of_row = np.searchsorted(starts, rows, side="right") - 1
+    first = np.searchsorted(rows, starts)
+    counts = (ends - starts + 1).astype(np.int64)
+    xyz = unit_xyz(tracks.lat_deg[rows], tracks.lon_deg[rows])
+    lat, lon = _xyz_to_latlon(np.add.reduceat(xyz, first, axis=0))
+    drift = haversine_m(lat[run_of_row], lon[run_of_row], tracks.lat_deg[rows],
+                        tracks.lon_deg[rows])
+    max_drift = np.maximum.reduceat(drift, first)
+    mean_speed = np.add.reduceat(speed[rows], first) / counts
+    return make_events(
+        "loitering",
+        n=starts.size,
+        mmsi=tracks.mmsi[starts],
+        start=t[starts],
+        end=t[ends],
+        lat=lat,
+        lon=lon,
+        distance_m=max_drift,
+        mean_sog_kn=mean_speed,
+        n_positions=counts,
+    )
