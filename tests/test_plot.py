@@ -1,0 +1,345 @@
+"""Plots: maps of events and tracks, one map per event, a pair's separation/speed timeline."""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.events import concat_events, make_events, write_events
+from stsdetect.tracks import Tracks
+
+matplotlib = pytest.importorskip("matplotlib")
+
+from stsdetect import plot  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+DPRK, BARGE, BYSTANDER = 445123456, 412000001, 413999999
+
+
+def _haversine_oracle_m(lat1, lon1, lat2, lon2):
+    """Independent great-circle distance (math module, same mean radius as the library)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+@pytest.fixture
+def scenario():
+    """A DPRK ship sails east and stops; a barge comes south to meet it; a bystander far off.
+
+    Reports every 2 min for 20 h. The DPRK ship is silent from 2 h to 9 h (a dark period).
+    """
+    t = np.arange(0.0, 20 * 3600.0, 120.0)
+    lat_a = np.full(t.size, 30.6)
+    lon_a = np.minimum(121.5 + t / 3600 * 0.05, 122.0)
+    lat_b = np.maximum(31.0 - t / 3600 * 0.04, 30.602)
+    lon_b = np.full(t.size, 122.0)
+    sog_a = np.where(lon_a < 122.0, 3.0, 0.3)
+    sog_b = np.where(lat_b > 30.602, 2.4, 0.2)
+    silent = (t > 2 * 3600) & (t < 9 * 3600)
+    keep_a = ~silent
+    tracks = Tracks.from_arrays(
+        np.r_[np.full(keep_a.sum(), DPRK), np.full(t.size, BARGE), np.full(t.size, BYSTANDER)],
+        np.r_[T0 + t[keep_a], T0 + t, T0 + t],
+        np.r_[lat_a[keep_a], lat_b, np.full(t.size, 29.0)],
+        np.r_[lon_a[keep_a], lon_b, np.full(t.size, 123.5)],
+        np.r_[sog_a[keep_a], sog_b, np.full(t.size, 10.0)],
+    )
+    rv = make_events("rendezvous", mmsi=[BARGE], other_mmsi=pd.array([DPRK], dtype="Int64"),
+                     start=[T0 + 11 * 3600], end=[T0 + 16 * 3600], lat=[30.601], lon=[122.0])
+    dk = make_events("dark_period", mmsi=[DPRK], start=[T0 + 2 * 3600], end=[T0 + 9 * 3600],
+                     lat=[30.6], lon=[121.6], end_lat=[30.6], end_lon=[121.95])
+    lo = make_events("loitering", mmsi=[BARGE, DPRK], start=[T0 + 12 * 3600, T0 + 12 * 3600],
+                     end=[T0 + 17 * 3600, T0 + 17 * 3600], lat=[30.602, 30.6],
+                     lon=[122.0, 122.0])
+    return tracks, concat_events([rv, dk, lo])
+
+
+def _gid(ax, gid):
+    found = [a for a in [*ax.collections, *ax.lines] if a.get_gid() == gid]
+    return found[0] if found else None
+
+
+def _assert_png(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    assert image.std() > 0  # not a blank canvas
+
+
+# ------------------------------------------------------------------------------ map content
+def test_map_markers_per_type_and_limits_cover_events(scenario, tmp_path):
+    tracks, events = scenario
+    ax = plot.plot_events_map(events, tracks)
+    for etype, count in events["event_type"].value_counts().items():
+        markers = _gid(ax, f"events-{etype}")
+        assert markers is not None and len(markers.get_offsets()) == count
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    lons = np.r_[events["lon"], events["end_lon"].dropna()]
+    lats = np.r_[events["lat"], events["end_lat"].dropna()]
+    assert x0 <= lons.min() - 0.2 + 1e-9 and x1 >= lons.max() + 0.2 - 1e-9
+    assert y0 <= lats.min() - 0.2 + 1e-9 and y1 >= lats.max() + 0.2 - 1e-9
+    assert _gid(ax, "coastline") is not None
+    gaps = _gid(ax, "dark-gaps")
+    assert gaps is not None and len(gaps.get_segments()) == 1
+    np.testing.assert_allclose(gaps.get_segments()[0], [[121.6, 30.6], [121.95, 30.6]])
+    out = tmp_path / "map.png"
+    ax.figure.savefig(out)
+    _assert_png(out)
+
+
+def test_map_tracks_only_participants_within_tail_and_broken_at_gaps(scenario):
+    tracks, events = scenario
+    rv = events[events["event_type"] == "rendezvous"]
+    ax = plot.plot_events_map(rv, tracks, tail_h=1)
+    points = _gid(ax, "track-points").get_offsets()
+    # Independent expectation: rows of the two participants within [start-1h, end+1h].
+    t = tracks.time_s
+    window = (t >= T0 + 10 * 3600) & (t <= T0 + 17 * 3600)
+    expected = window & np.isin(tracks.mmsi, [DPRK, BARGE])
+    assert len(points) == expected.sum()
+    assert not np.any(np.isclose(points[:, 0], 123.5))  # the bystander is never drawn
+    # Whole scenario: the DPRK ship's 7 h silence is not bridged by a track line.
+    ax = plot.plot_events_map(events, tracks, tail_h=12)
+    segs = np.asarray(_gid(ax, "tracks").get_segments())
+    dprk_lat = np.isclose(segs[:, :, 1], 30.6).all(axis=1)
+    jumps = np.abs(segs[dprk_lat, 1, 0] - segs[dprk_lat, 0, 0])
+    assert jumps.max() < 0.01  # consecutive 2-min reports only, never the 0.35 deg gap
+
+
+def test_map_accepts_path_and_positions_frame(scenario, tmp_path):
+    tracks, events = scenario
+    path = write_events(events, tmp_path / "events.geojson")
+    positions = tracks.to_dataframe().drop(columns="segment")
+    ax = plot.plot_events_map(path, positions)
+    n_points = len(_gid(ax, "track-points").get_offsets())
+    ax2 = plot.plot_events_map(events, tracks)
+    assert n_points == len(_gid(ax2, "track-points").get_offsets()) > 0
+
+
+def test_map_order_invariant(scenario):
+    tracks, events = scenario
+    shuffled = events.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    a = plot.plot_events_map(events, tracks)
+    b = plot.plot_events_map(shuffled, tracks)
+    assert a.get_xlim() == pytest.approx(b.get_xlim())
+    for etype in events["event_type"].unique():
+        pa = _gid(a, f"events-{etype}").get_offsets()
+        pb = _gid(b, f"events-{etype}").get_offsets()
+        np.testing.assert_allclose(np.sort(pa, axis=0), np.sort(pb, axis=0))
+    sa = np.sort(np.asarray(_gid(a, "track-points").get_offsets()), axis=0)
+    sb = np.sort(np.asarray(_gid(b, "track-points").get_offsets()), axis=0)
+    np.testing.assert_allclose(sa, sb)
+
+
+def test_map_across_antimeridian_is_one_narrow_view():
+    ev = make_events("rendezvous", mmsi=[1, 3], other_mmsi=pd.array([2, 4], dtype="Int64"),
+                     start=[T0, T0], end=[T0 + 7200, T0 + 7200], lat=[10.0, 10.1],
+                     lon=[179.95, -179.95])
+    tracks = Tracks.from_arrays([1, 1, 2, 2], [T0, T0 + 600, T0, T0 + 600],
+                                [10.0, 10.0, 10.0, 10.0], [179.9, -179.9, 179.91, -179.91])
+    ax = plot.plot_events_map(ev, tracks, pad_deg=0.1)
+    x0, x1 = ax.get_xlim()
+    assert x1 - x0 == pytest.approx(0.1 + 0.2, abs=1e-6)
+    segs = np.asarray(_gid(ax, "tracks").get_segments())
+    assert np.all(np.abs(np.diff(segs[:, :, 0], axis=1)) < 1.0)  # no line across the globe
+
+
+def test_map_empty_and_single_point():
+    from stsdetect.events import empty_events
+
+    ax = plot.plot_events_map(empty_events(), Tracks.empty())
+    assert ax.get_xlim() == pytest.approx(plot._DEFAULT_VIEW[:2])
+    one = make_events("dark_period", mmsi=[DPRK], start=[T0], end=[T0 + 3600 * 7],
+                      lat=[30.0], lon=[122.0])
+    ax = plot.plot_events_map(one, pad_deg=0)
+    x0, x1 = ax.get_xlim()
+    assert x0 < 122.0 < x1
+
+
+def test_map_bad_arguments(scenario):
+    tracks, events = scenario
+    with pytest.raises(ValueError, match="pad_deg"):
+        plot.plot_events_map(events, tracks, pad_deg=-1)
+    with pytest.raises(ValueError, match="lacks columns"):
+        plot.plot_events_map(events.drop(columns="lat"), tracks)
+    with pytest.raises(TypeError, match="events"):
+        plot.plot_events_map([1, 2, 3])
+    with pytest.raises(ValueError, match="'time'"):
+        plot.plot_events_map(events, pd.DataFrame({"mmsi": [1], "lat": [1.0], "lon": [1.0]}))
+
+
+def test_map_regions_from_geodataframe(scenario):
+    import geopandas as gpd
+    import shapely
+
+    tracks, events = scenario
+    box = shapely.box(121.7, 30.4, 122.2, 30.8)
+    regions = gpd.GeoDataFrame({"name": ["test_bay"]}, geometry=[box], crs="EPSG:4326")
+    ax = plot.plot_events_map(events, tracks, regions=regions)
+    line = _gid(ax, "regions")
+    xy = np.column_stack(line.get_data())
+    assert len(xy) == 5 and {121.7, 122.2} == set(np.round(xy[:, 0], 6))
+    assert any(t.get_text() == "test_bay" for t in ax.texts)
+
+
+def test_map_region_names_without_regions_module(scenario, monkeypatch):
+    tracks, events = scenario
+    monkeypatch.setitem(sys.modules, "stsdetect.regions", None)
+    with pytest.warns(UserWarning, match="regions"):
+        ax = plot.plot_events_map(events, tracks, regions=["hangzhou_bay"])
+    assert _gid(ax, "regions") is None
+
+
+def test_coastline_package_data_is_small_and_in_area():
+    from importlib import resources
+
+    import shapely
+
+    path = resources.files("stsdetect").joinpath("data/coastline_china_east.geojson")
+    assert len(path.read_bytes()) < 200_000
+    lines = plot.load_coastline()
+    assert len(lines) > 5
+    xmin, ymin, xmax, ymax = shapely.total_bounds(lines)
+    assert 118.5 <= xmin < xmax <= 125.0 and 27.0 <= ymin < ymax <= 33.5
+
+
+# ------------------------------------------------------------------------- one map per event
+def test_save_event_maps_one_valid_png_per_event(scenario, tmp_path):
+    tracks, events = scenario
+    paths = plot.save_event_maps(events, tracks, tmp_path / "maps")
+    assert [p.name for p in paths] == [f"{e}.png" for e in events["event_id"]]
+    for p in paths:
+        _assert_png(p)
+
+
+def test_save_event_maps_unique_safe_names(scenario, tmp_path):
+    _, events = scenario
+    twice = pd.concat([events.iloc[[0]], events.iloc[[0]]], ignore_index=True)
+    twice.loc[:, "event_id"] = ["a/b c", "a/b c"]
+    paths = plot.save_event_maps(twice, None, tmp_path)
+    assert [p.name for p in paths] == ["a_b_c.png", "a_b_c-2.png"]
+    assert all(p.parent == tmp_path for p in paths)
+
+
+# -------------------------------------------------------------------------------- timeline
+def test_timeline_separation_matches_independent_haversine(scenario):
+    tracks, events = scenario
+    rv = events[events["event_type"] == "rendezvous"].iloc[0]
+    ax = plot.plot_pair_timeline(tracks, rv)
+    line = _gid(ax, "separation")
+    hours, dist = (np.asarray(v, dtype=float) for v in line.get_data())
+    start_s = T0 + 11 * 3600
+    assert hours[0] == pytest.approx(-2.0) and hours[-1] == pytest.approx(5.0 + 2.0)
+    df = tracks.to_dataframe()
+    df["t"] = tracks.time_s
+    checked = 0
+    for h in (-2.0, -1.5, -1.0, 0.0, 2.5, 6.0):  # report times of both vessels
+        t = start_s + h * 3600
+        a = df[(df.mmsi == DPRK) & np.isclose(df.t, t, rtol=0, atol=1e-3)].iloc[0]
+        b = df[(df.mmsi == BARGE) & np.isclose(df.t, t, rtol=0, atol=1e-3)].iloc[0]
+        expected = _haversine_oracle_m(a.lat, a.lon, b.lat, b.lon)
+        got = dist[np.argmin(np.abs(hours - h))]
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-6)
+        checked += 1
+    assert checked == 6
+    # Between reports (1 min after one, 1 min before the next) the pair moves linearly.
+    h = -1.75 + 60 / 3600
+    t = start_s + h * 3600
+    lat_b = max(31.0 - (t - T0) / 3600 * 0.04, 30.602)
+    lon_a = min(121.5 + (t - T0) / 3600 * 0.05, 122.0)
+    expected = _haversine_oracle_m(30.6, lon_a, lat_b, 122.0)
+    assert dist[np.argmin(np.abs(hours - h))] == pytest.approx(expected, rel=1e-6)
+
+
+def test_timeline_no_separation_across_silence(scenario):
+    tracks, _ = scenario
+    event = {"event_id": "x", "mmsi": BARGE, "other_mmsi": DPRK,
+             "start": pd.Timestamp(T0 + 3 * 3600, unit="s", tz="UTC"),
+             "end": pd.Timestamp(T0 + 8 * 3600, unit="s", tz="UTC")}
+    ax = plot.plot_pair_timeline(tracks, event)
+    hours, dist = (np.asarray(v, dtype=float) for v in _gid(ax, "separation").get_data())
+    silent = (hours > -1 + 1e-6) & (hours < 6 - 1e-6)  # DPRK silent 2 h .. 9 h after T0
+    assert np.isnan(dist[silent]).all()
+    assert np.isfinite(dist[hours < -1.05]).all()
+
+
+def test_timeline_single_vessel_is_speed_only(scenario, tmp_path):
+    tracks, events = scenario
+    dk = events[events["event_type"] == "dark_period"]
+    ax = plot.plot_pair_timeline(tracks, dk)
+    assert _gid(ax, "separation") is None
+    sog = _gid(ax, f"sog-{DPRK}")
+    x, y = (np.asarray(v, dtype=float) for v in sog.get_data())
+    in_window = ((tracks.mmsi == DPRK) & (tracks.time_s >= T0)
+                 & (tracks.time_s <= T0 + 11 * 3600))
+    assert len(x) == in_window.sum()
+    np.testing.assert_allclose(y, tracks.sog_kn[in_window])
+    ax.figure.savefig(tmp_path / "t.png")
+    _assert_png(tmp_path / "t.png")
+
+
+def test_timeline_bad_event(scenario):
+    tracks, events = scenario
+    with pytest.raises(ValueError, match="one event"):
+        plot.plot_pair_timeline(tracks, events)
+    with pytest.raises(ValueError, match="lacks"):
+        plot.plot_pair_timeline(tracks, {"mmsi": 1})
+    with pytest.raises(ValueError, match="needs tracks"):
+        plot.plot_pair_timeline(None, events.iloc[0])
+
+
+# ------------------------------------------------------------------ vectorized row selection
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(1, 4), st.integers(0, 2), st.integers(0, 50)),
+                  min_size=0, max_size=40),
+    intervals=st.lists(st.tuples(st.integers(0, 5), st.integers(-5, 55), st.integers(0, 20)),
+                       min_size=0, max_size=6),
+)
+def test_window_rows_matches_brute_force(rows, intervals):
+    mmsi = np.array([r[0] for r in rows], dtype=np.int64)
+    seg = np.array([r[1] for r in rows], dtype=np.int64)
+    t = np.array([T0 + 100.0 * r[2] for r in rows])
+    tracks = Tracks.from_arrays(mmsi, t, np.zeros(len(rows)), np.zeros(len(rows)), segment=seg)
+    im = np.array([i[0] for i in intervals], dtype=np.int64)
+    t0 = np.array([T0 + 100.0 * i[1] for i in intervals])
+    t1 = t0 + np.array([100.0 * i[2] for i in intervals])
+    got = plot._window_rows(tracks, im, t0, t1)
+    expected = np.array([
+        any(tracks.mmsi[r] == m and a <= tracks.time_s[r] <= b
+            for m, a, b in zip(im, t0, t1, strict=True))
+        for r in range(len(tracks))
+    ], dtype=bool)
+    np.testing.assert_array_equal(got, expected)
+
+
+# --------------------------------------------------------------------------- missing extra
+def test_clear_error_without_matplotlib(scenario, monkeypatch):
+    tracks, events = scenario
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install 'stsdetect\[plot\]'"):
+        plot.plot_events_map(events, tracks)
+    with pytest.raises(ImportError, match=r"\[plot\] extra"):
+        plot.plot_pair_timeline(tracks, events.iloc[0])
+
+
+def test_no_pyplot_figures_left_open(scenario):
+    tracks, events = scenario
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "More than 20 figures have been opened"
+        for _ in range(3):
+            plot.plot_events_map(events, tracks)
+    assert "matplotlib.pyplot" not in sys.modules or not __import__(
+        "matplotlib.pyplot").pyplot.get_fignums()
