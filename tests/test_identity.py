@@ -1,0 +1,389 @@
+"""Identity: MID table, MMSI forms, DPRK, IMO check digits, watch-lists, barges, anomalies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.identity import (
+    MMSI_KINDS,
+    classify_barges,
+    find_tows,
+    flag_state,
+    identity_anomalies,
+    imo_valid,
+    is_dprk,
+    is_placeholder_mmsi,
+    load_watchlist,
+    match_watchlist,
+    mid_of,
+    mid_table,
+    mmsi_kind,
+    normalise_name,
+)
+from stsdetect.tracks import Tracks
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ALLOCATED = mid_table()["mid"].to_numpy()
+
+# --------------------------------------------------------------------------- MID table
+
+
+def test_mid_table_shape_and_known_entries():
+    t = mid_table()
+    assert 280 <= len(t) <= 300
+    assert t["mid"].is_unique
+    assert t["mid"].between(201, 775).all()
+    assert t["iso2"].str.fullmatch(r"[A-Z]{2}").all()  # "NA" (Namibia) must not become NaN
+    by_mid = t.set_index("mid")
+    expected = {445: "KP", 440: "KR", 441: "KR", 412: "CN", 413: "CN", 414: "CN", 416: "TW",
+                477: "HK", 453: "MO", 232: "GB", 235: "GB", 338: "US", 366: "US", 369: "US",
+                351: "PA", 357: "PA", 370: "PA", 373: "PA", 374: "PA", 636: "LR", 538: "MH",
+                659: "NA", 273: "RU", 431: "JP", 667: "SL", 511: "PW", 572: "TV", 620: "KM"}
+    for mid, iso in expected.items():
+        assert by_mid.loc[mid, "iso2"] == iso, mid
+    assert "Democratic People's Republic" in by_mid.loc[445, "country"]
+    # MIDs that the ITU has not allocated
+    for mid in (200, 217, 221, 222, 223, 260, 280, 300, 400, 500, 600, 700, 776, 999):
+        assert mid not in by_mid.index
+
+
+def test_mid_table_every_country_has_one_iso_code_per_name():
+    t = mid_table()
+    assert (t.groupby("country")["iso2"].nunique() == 1).all()
+
+
+# --------------------------------------------------------------------------- MMSI forms
+
+CASES = [
+    (445123456, "ship", 445),
+    (412000001, "ship", 412),
+    (2320001, "coast_station", 232),        # 00 232 0001
+    (4450001, "coast_station", 445),
+    (44512345, "group", 445),               # 0 445 12345
+    (111445123, "sar_aircraft", 445),
+    (111232001, "sar_aircraft", 232),
+    (992351234, "aton", 235),
+    (994121234, "aton", 412),
+    (984451234, "craft_with_parent", 445),
+    (844512345, "handheld_vhf", 445),
+    (970123456, "sart_mob_epirb", -1),
+    (972000001, "sart_mob_epirb", -1),
+    (974123456, "sart_mob_epirb", -1),
+    (976123456, "invalid", -1),            # 97x other than 970/972/974
+    (200123456, "invalid", -1),            # MID 200 not allocated
+    (981234567, "invalid", -1),            # 98 + MID 123 not allocated
+    (112445123, "invalid", -1),            # 1xx other than 111
+    (0, "invalid", -1),
+    (-445123456, "invalid", -1),
+    (1_000_000_000, "invalid", -1),        # ten digits
+    (999999999, "invalid", -1),            # 99 + MID 999
+]
+
+
+@pytest.mark.parametrize(("mmsi", "kind", "mid"), CASES)
+def test_mmsi_forms(mmsi, kind, mid):
+    assert mmsi_kind([mmsi])[0] == kind
+    assert mid_of([mmsi])[0] == mid
+    assert is_dprk([mmsi])[0] == (mid == 445)
+
+
+def test_mmsi_kinds_vectorized_and_missing_values():
+    arr = np.array([c[0] for c in CASES], dtype=np.int64)
+    assert list(mmsi_kind(arr)) == [c[1] for c in CASES]
+    assert set(mmsi_kind(arr)) <= set(MMSI_KINDS)
+    s = pd.Series([445123456, None, 412000001], dtype="Int64")
+    assert list(mmsi_kind(s)) == ["ship", "invalid", "ship"]
+    assert list(mmsi_kind(["445123456", "abc", 4.5e8 + 0.5])) == ["ship", "invalid", "invalid"]
+    assert mmsi_kind([]).shape == (0,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(list(ALLOCATED)), st.integers(0, 999))
+def test_every_form_recovers_its_mid(mid, suffix):
+    mid = int(mid)
+    forms = {
+        "ship": mid * 1_000_000 + suffix * 1000 + suffix,
+        "group": mid * 100_000 + suffix,
+        "coast_station": mid * 10_000 + suffix,
+        "sar_aircraft": 111_000_000 + mid * 1000 + suffix,
+        "craft_with_parent": 980_000_000 + mid * 10_000 + suffix,
+        "aton": 990_000_000 + mid * 10_000 + suffix,
+        "handheld_vhf": 800_000_000 + mid * 100_000 + suffix,
+    }
+    kinds = mmsi_kind(list(forms.values()))
+    assert list(kinds) == list(forms)
+    assert (mid_of(list(forms.values())) == mid).all()
+
+
+def test_flag_state_columns():
+    fs = flag_state([445123456, 2320001, 970123456, 412999001])
+    assert list(fs.columns) == ["mmsi", "kind", "mid", "country", "iso2", "is_flag"]
+    assert list(fs["iso2"].iloc[[0, 1, 3]]) == ["KP", "GB", "CN"]
+    assert pd.isna(fs["iso2"].iloc[2]) and pd.isna(fs["mid"].iloc[2])
+    assert list(fs["is_flag"]) == [True, False, False, True]
+    assert len(flag_state([])) == 0
+
+
+def test_placeholders():
+    assert list(is_placeholder_mmsi([0, 111111111, 999999999, 123456789, 412000000,
+                                     445123456, 412000001])) == [True] * 5 + [False] * 2
+
+
+# --------------------------------------------------------------------------- IMO
+
+
+def _imo_check_oracle(n: int) -> bool:
+    s = str(n)
+    weights = range(7, 1, -1)
+    total = sum(int(d) * w for d, w in zip(s[:6], weights, strict=True))
+    return len(s) == 7 and total % 10 == int(s[6])
+
+
+def test_imo_known_numbers():
+    # 9074729 is the worked example in IMO Res. A.1078(28); 1000019 our made-up example
+    assert list(imo_valid([9074729, "IMO 9074729", 9074728, None, np.nan, 0, 1000019,
+                           "12345678", "abc"])) == [True, True, False, False, False, False,
+                                                   True, False, False]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1_000_000, 9_999_999))
+def test_imo_matches_string_oracle(n):
+    assert imo_valid([n])[0] == _imo_check_oracle(n)
+
+
+# --------------------------------------------------------------------------- watch-lists
+
+
+def test_normalise_name_variants():
+    names = ["Sea-Falcon  No.7", "SEA FALCON NO 7", "sea falcon no.7", " SEAFALCON NO7 "]
+    assert normalise_name(names).nunique() == 1
+    assert normalise_name(["Café"]).iloc[0] == "CAFE"
+    assert normalise_name(["", None, "--"]).isna().all()
+
+
+def test_load_example_watchlist_opensanctions_layout():
+    w = load_watchlist(EXAMPLES / "watchlist_example.csv")
+    assert list(w.columns) == ["entry", "entry_name", "field", "value"]
+    got = set(map(tuple, w[["entry", "field", "value"]].to_numpy().tolist()))
+    # multi-value cells "1: ..., 2: ..." are split; "IMO 1000021" read as 1000021
+    for item in [(0, "name", "EXAMPLESTAR"), (0, "name", "EXAMPLESTAR7"),
+                 (0, "callsign", "XX9ZZ"), (0, "callsign", "XX9ZY"), (0, "imo", "1000019"),
+                 (1, "imo", "1000021"), (1, "mmsi", "445999002"), (1, "mmsi", "412999003"),
+                 (1, "name", "SAMPLEVOYAGERNO3"), (3, "imo", "1000033"),
+                 (3, "imo", "1000045")]:
+        assert item in got, item
+    assert w.loc[w["entry"] == 0, "entry_name"].iloc[0] == "EXAMPLE STAR"
+    # every made-up IMO passes its check digit, as real ones do
+    assert imo_valid(w.loc[w["field"] == "imo", "value"]).all()
+
+
+def test_load_watchlist_errors_and_simple_layout(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_watchlist(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match="no identifier column"):
+        load_watchlist(pd.DataFrame({"owner": ["x"]}))
+    w = load_watchlist(pd.DataFrame({"Name": ["Alpha; Beta"], "IMO": ["9074729"]}))
+    assert set(w["value"]) == {"ALPHA", "BETA", "9074729"}
+
+
+def test_match_watchlist_imo_name_callsign_mmsi():
+    w = load_watchlist(EXAMPLES / "watchlist_example.csv")
+    vessels = pd.DataFrame({
+        "mmsi": [412111111, 413222222, 445999001, 440000001, 431000001],
+        "imo": pd.array([1000021, None, None, 9074729, 1000020], dtype="Int64"),
+        "name": ["OTHER", "Example-Star  7", "Z", "nobody", "EXAMPLE STARS"],
+        "callsign": ["", "", "", "zz0tt", ""],
+        "names": ["OTHER;sample voyager", "", "", "", ""],
+    })
+    m = match_watchlist(vessels, w, mmsi=[412999003, 441000000]).set_index("mmsi")
+    assert m.loc[412111111, "matched"] and "imo 1000021" in m.loc[412111111, "reason"]
+    assert "SAMPLEVOYAGER" in m.loc[412111111, "reason"]          # via the names list
+    assert m.loc[413222222, "matched"]                             # name variant
+    assert m.loc[445999001, "matched"]                             # mmsi
+    assert m.loc[440000001, "matched"] and "callsign" in m.loc[440000001, "reason"]
+    assert m.loc[412999003, "matched"]                             # second mmsi of a cell
+    assert not m.loc[431000001, "matched"]                        # near-miss IMO and name
+    assert not m.loc[441000000, "matched"] and m.loc[441000000, "reason"] == ""
+
+
+def test_match_watchlist_empty_vessels():
+    m = match_watchlist(None, EXAMPLES / "watchlist_example.csv")
+    assert len(m) == 0 and list(m.columns) == ["mmsi", "matched", "reason"]
+    m = match_watchlist(pd.DataFrame({"mmsi": np.zeros(0, np.int64)}),
+                        EXAMPLES / "watchlist_example.csv", mmsi=[445999002])
+    assert m["matched"].tolist() == [True]
+
+
+# --------------------------------------------------------------------------- barges
+
+
+def _vessels(**cols):
+    n = len(next(iter(cols.values())))
+    base = {"mmsi": np.arange(412000001, 412000001 + n), "name": ["X"] * n,
+            "ship_type": pd.array([70] * n, dtype="Int64"), "length_m": [150.0] * n,
+            "beam_m": [25.0] * n, "ais_class": ["A"] * n}
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_barge_rules_crafted():
+    v = _vessels(
+        mmsi=[412000001, 412000002, 412000003, 412000004, 412000005, 235000001, 412000006,
+              412000007, 412000008],
+        name=["HAI XING BARGE 3", "X", "X", "X", "X", "X", "X", "LIGHTER", "X"],
+        ship_type=pd.array([70, 99, 0, None, 99, 99, 52, 52, 70], dtype="Int64"),
+        length_m=[150.0, 150, 60, 150, 150, 150, 30, 30, 150],
+        beam_m=[25.0, 25, 12, 25, 25, 25, 8, 8, 25],
+        ais_class=["A", "B", "A", "A", "A", "A", "A", "A", "A"],
+    )
+    b = classify_barges(v).set_index("mmsi")
+    assert b.loc[412000001, "is_barge"] and "name:BARGE" in b.loc[412000001, "reason"]
+    assert b.loc[412000002, "is_barge"] and "class_b" in b.loc[412000002, "reason"]
+    assert b.loc[412000003, "is_barge"] and "small:60x12m" in b.loc[412000003, "reason"]
+    assert b.loc[412000004, "is_barge"] and "ship_type:missing" in b.loc[412000004, "reason"]
+    assert b.loc[412000005, "is_barge"]                        # type 99 + Chinese MID
+    assert not b.loc[235000001, "is_barge"]                    # type 99, big, UK, class A
+    assert not b.loc[412000006, "is_barge"]                    # tug
+    assert b.loc[412000007, "is_barge"]                        # tug type, but named LIGHTER
+    assert not b.loc[412000008, "is_barge"] and b.loc[412000008, "reason"] == "china_mid"
+
+
+def test_barge_no_static_and_class_b_positions():
+    v = _vessels(mmsi=[235000001])
+    positions = pd.DataFrame({"mmsi": [235000002, 235000003, 412000009],
+                              "msg_type": np.array([18, 1, 1], dtype=np.int8)})
+    b = classify_barges(v, positions=positions).set_index("mmsi")
+    assert b.loc[235000002, "is_barge"]          # no static, Class B
+    assert not b.loc[235000003, "is_barge"]      # no static, Class A, UK: not enough
+    assert b.loc[412000009, "is_barge"]          # no static, Chinese MID
+    assert b.loc[412000009, "reason"] == "no_static; china_mid"
+    # without a vessels table nothing is known about static data
+    b2 = classify_barges(None, positions=positions).set_index("mmsi")
+    assert not b2["is_barge"].any()
+
+
+def test_barge_eri_type():
+    v = _vessels(mmsi=[211000001, 211000002], eri_type=[8160, 8010])
+    b = classify_barges(v).set_index("mmsi")
+    assert b.loc[211000001, "is_barge"] and "eri_type:8160" in b.loc[211000001, "reason"]
+    assert not b.loc[211000002, "is_barge"]
+
+
+def test_barge_empty_inputs():
+    out = classify_barges(None)
+    assert list(out.columns) == ["mmsi", "is_barge", "reason"] and len(out) == 0
+    out = classify_barges(pd.DataFrame({"mmsi": np.zeros(0, np.int64)}), tracks=Tracks.empty())
+    assert len(out) == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.permutations(range(9)))
+def test_barge_order_invariant(perm):
+    v = _vessels(
+        mmsi=np.arange(412000001, 412000010),
+        name=["BARGE", "X", "X", "X", "X", "X", "X", "X", "X"],
+        ship_type=pd.array([70, 99, 0, None, 99, 99, 52, 52, 70], dtype="Int64"),
+        length_m=[150.0, 150, 60, 150, 150, 150, 30, 30, 150],
+        beam_m=[25.0, 25, 12, 25, 25, 25, 8, 8, 25],
+        ais_class=["A", "B", "A", "A", "A", "A", "A", "A", "A"],
+    )
+    a = classify_barges(v)
+    b = classify_barges(v.iloc[list(perm)])
+    pd.testing.assert_frame_equal(a, b)
+
+
+def _tow_tracks(tug=412500001, tow=412500002, stranger=412500003, hours=2.0, sog=6.0):
+    t = np.arange(0, hours * 3600, 60.0) + 1.7e9
+    lat = 30.5 + np.arange(t.size) * (sog * 1852 / 60 / 111_195)   # moving north at sog
+    lon = np.full(t.size, 122.0)
+    m = np.concatenate([np.full(t.size, tug), np.full(t.size, tow), np.full(t.size, stranger)])
+    return Tracks.from_arrays(
+        m, np.tile(t, 3),
+        np.concatenate([lat, lat - 0.002, lat + 0.2]),     # tow 220 m astern; stranger 22 km
+        np.tile(lon, 3), np.full(m.size, sog),
+    )
+
+
+def test_tow_detection_marks_barge():
+    tracks = _tow_tracks()
+    tows = find_tows(tracks, [412500001])
+    assert tows[["tug_mmsi", "mmsi"]].to_numpy().tolist() == [[412500001, 412500002]]
+    v = _vessels(mmsi=[412500001, 412500002, 412500003],
+                 ship_type=pd.array([52, 70, 70], dtype="Int64"))
+    b = classify_barges(v, tracks=tracks).set_index("mmsi")
+    assert b.loc[412500002, "is_barge"] and "towed_by:412500001" in b.loc[412500002, "reason"]
+    assert not b.loc[412500003, "is_barge"] and not b.loc[412500001, "is_barge"]
+
+
+def test_tow_needs_an_hour_and_motion():
+    assert len(find_tows(_tow_tracks(hours=0.5), [412500001])) == 0
+    assert len(find_tows(_tow_tracks(sog=0.5), [412500001])) == 0
+    assert len(find_tows(Tracks.empty(), [412500001])) == 0
+
+
+def test_barges_on_real_statics(shared_data):
+    pyais = pytest.importorskip("pyais")
+    rows = []
+    for msg in pyais.FileReaderStream(str(shared_data / "chhs2131-pyais-ec" / "error_data.txt")):
+        try:
+            d = msg.decode().asdict()
+        except Exception:  # the file holds deliberately broken sentences
+            continue
+        if d["msg_type"] == 5:
+            rows.append((d["mmsi"], d["imo"], (d["shipname"] or "").strip(), int(d["ship_type"]),
+                         float(d["to_bow"] + d["to_stern"]),
+                         float(d["to_port"] + d["to_starboard"])))
+    raw = pd.DataFrame(rows, columns=["mmsi", "imo", "name", "ship_type", "length_m", "beam_m"])
+    v = raw.drop_duplicates("mmsi", keep="last").assign(ais_class="A")
+    assert len(v) > 1000
+    b = classify_barges(v).merge(v, on="mmsi")
+    assert len(b) == len(v)
+    named = b["name"].str.contains(r"\bBARGE\b")
+    assert named.sum() >= 1 and b.loc[named, "is_barge"].all()
+    assert (b.loc[b["is_barge"], "reason"] != "").all()
+    assert not b.loc[b["ship_type"].isin([31, 32, 52]) & ~named, "is_barge"].any()
+    big_cargo = b["ship_type"].between(70, 89) & (b["length_m"] > 150) & ~named
+    assert not b.loc[big_cargo, "is_barge"].any()
+    # a minority of real traffic, not everything
+    assert 0 < b["is_barge"].mean() < 0.2
+
+
+# --------------------------------------------------------------------------- anomalies
+
+
+def test_identity_anomalies_each_reason():
+    v = pd.DataFrame({
+        "mmsi": [412000001, 412000002, 123456789, 412000004, 412000005],
+        "imo": pd.array([9074729, 9074728, None, 0, None], dtype="Int64"),
+        "n_name_changes": [0, 2, 0, 0, 0],
+        "n_type_changes": [0, 0, 1, 0, 0],
+        "names": ["A", "A;B;C", "X", "P;Q", ""],
+    })
+    tracks = Tracks.from_arrays([412000005] * 4, [0, 1, 2, 3], [30, 30, 31, 31],
+                                [122, 122, 122, 122], segment=[0, 0, 1, 1])
+    a = identity_anomalies(v, tracks=tracks, mmsi=[970123456])
+    got = set(map(tuple, a.to_numpy().tolist()))
+    assert (412000002, "imo_check_digit") in got
+    assert (412000002, "several_names:3") in got
+    assert (412000004, "several_names:2") in got
+    assert (123456789, "several_ship_types:2") in got
+    assert (123456789, "invalid_mmsi:invalid") in got
+    assert (123456789, "placeholder_mmsi") in got
+    assert (412000005, "two_places_at_once:2") in got
+    assert (970123456, "invalid_mmsi:sart_mob_epirb") in got
+    assert not (a["mmsi"] == 412000001).any()     # clean vessel, valid IMO
+    assert not ((a["mmsi"] == 412000004) & (a["reason"] == "imo_check_digit")).any()
+
+
+def test_identity_anomalies_empty():
+    a = identity_anomalies(None)
+    assert list(a.columns) == ["mmsi", "reason"] and len(a) == 0
+    a = identity_anomalies(pd.DataFrame({"mmsi": np.zeros(0, np.int64)}), tracks=Tracks.empty())
+    assert len(a) == 0
