@@ -1,0 +1,195 @@
+"""The offline HTML report: self-contained, escaped, ranked, with figures when it can."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stsdetect.events import concat_events, empty_events, make_events, write_events
+from stsdetect.report import write_html_report
+from stsdetect.tracks import Tracks
+
+T0 = 1_700_000_000.0
+VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
+
+
+class _Collector(HTMLParser):
+    """Collects tags, attributes and text, and checks that elements nest properly."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(path):
+    parser = _Collector()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    assert parser.errors == [] and parser.stack == []
+    return parser
+
+
+@pytest.fixture
+def events():
+    t = T0 + np.arange(6) * 3600.0
+    rv = make_events("rendezvous", mmsi=[412000001, 412000002, 412000003],
+                     other_mmsi=pd.array([445000001, 445000002, 445000003], dtype="Int64"),
+                     start=t[:3], end=t[:3] + 3 * 3600, lat=[30.6, 30.7, 30.8],
+                     lon=[122.0, 122.1, 122.2], score=[2.0, 5.0, 2.0],
+                     flags=[["dprk"], ["dprk", "hangzhou_bay"], []])
+    dk = make_events("dark_period", mmsi=[445000001, 445000002], start=t[3:5],
+                     end=t[3:5] + 8 * 3600, lat=[30.5, 30.4], lon=[122.3, 122.4],
+                     end_lat=[30.6, 30.5], end_lon=[122.5, 122.6], score=[9.0, 0.5])
+    return concat_events([rv, dk])
+
+
+@pytest.fixture
+def tracks():
+    t = np.arange(0.0, 20 * 3600.0, 300.0)
+    mmsis = [412000001, 445000001, 412000002, 445000002]
+    return Tracks.from_arrays(
+        np.repeat(mmsis, t.size), np.tile(T0 + t, len(mmsis)),
+        np.tile(30.6 + 0.0 * t, len(mmsis)) + np.repeat([0, 0.001, 0.1, 0.101], t.size),
+        np.tile(122.0 + 0.0 * t, len(mmsis)), np.full(t.size * len(mmsis), 0.5))
+
+
+def test_report_lists_every_event_ranked_and_is_offline(events, tracks, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = write_html_report(events, tmp_path / "out" / "report.html", tracks=tracks,
+                             decode_report={"lines": 100, "bad_checksum": {"AIVDM": 3}},
+                             tracks_report={"rows_in": 90, "dropped_speed": 2})
+    html = path.read_text(encoding="utf-8")
+    parsed = _parse(path)
+    for event_id in events["event_id"]:
+        assert event_id in html
+    assert not re.search(r"https?://", html)
+    for tag, attrs in parsed.tags:
+        assert tag not in ("script", "link", "iframe", "object")
+        for key in ("src", "href"):
+            value = attrs.get(key)
+            assert value is None or value.startswith(("data:image/png;base64,", "#"))
+    # Ranked by score (desc) then start: rows of the events table in order.
+    table_ids = re.findall(r'<a href="#ev-\d+">([^<]+)</a>', html)
+    ranked = events.sort_values(["score", "start"], ascending=[False, True])["event_id"]
+    assert table_ids == list(ranked)
+    # Every internal link has its target.
+    ids = {attrs["id"] for _, attrs in parsed.tags if "id" in attrs}
+    assert {a["href"][1:] for t, a in parsed.tags if t == "a"} <= ids
+    # Figures: an overview map plus, per event, a map and a timeline; all real PNGs.
+    imgs = [a["src"] for t, a in parsed.tags if t == "img"]
+    assert len(imgs) == 1 + 2 * len(events)
+    for src in imgs:
+        png = base64.b64decode(src.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    text = " ".join(parsed.text)
+    assert "bad_checksum.AIVDM" in text and "dropped_speed" in text
+
+
+def test_report_max_events_limits_sections_not_table(events, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = write_html_report(events, tmp_path / "r.html", max_events=2)
+    parsed = _parse(path)
+    sections = [a for t, a in parsed.tags if t == "section"]
+    assert len(sections) == 2
+    html = path.read_text()
+    for event_id in events["event_id"]:
+        assert event_id in html
+    # The two sections are the two highest scores.
+    heads = re.findall(r'<section class="event" id="ev-\d+"><h3>([^<]+)</h3>', html)
+    top2 = events.sort_values("score", ascending=False)["event_id"].iloc[:2]
+    assert heads == list(top2)
+    assert len([t for t, _ in parsed.tags if t == "img"]) == 1 + 2  # no tracks: maps only
+
+
+def test_report_escapes_all_text(events, tmp_path):
+    evil = events.copy()
+    evil.loc[0, "event_id"] = '<script>alert("x")</script>&'
+    evil.at[1, "flags"] = ["<b>bold</b>"]
+    path = write_html_report(evil, tmp_path / "r.html", title="A & B <i>",
+                             decode_report="line 1 <b>", max_events=len(evil))
+    html = path.read_text()
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in html
+    assert "A &amp; B &lt;i&gt;" in html
+    parsed = _parse(path)
+    assert '<script>alert("x")</script>&' in "".join(parsed.text)
+
+
+def test_report_without_matplotlib_has_tables_and_a_note(events, tracks, tmp_path,
+                                                         monkeypatch):
+    from stsdetect import plot
+
+    def missing():
+        raise ImportError(plot.PLOT_EXTRA_MESSAGE)
+
+    monkeypatch.setattr(plot, "_require_matplotlib", missing)
+    path = write_html_report(events, tmp_path / "r.html", tracks=tracks)
+    html = path.read_text()
+    assert "<img" not in html
+    assert "pip install &#x27;stsdetect[plot]&#x27;" in html
+    for event_id in events["event_id"]:
+        assert event_id in html
+    _parse(path)
+
+
+def test_report_empty_and_from_file(tmp_path, events):
+    path = write_html_report(empty_events(), tmp_path / "empty.html")
+    assert "No events." in path.read_text()
+    _parse(path)
+    src = write_events(events, tmp_path / "events.csv")
+    path = write_html_report(src, tmp_path / "from_csv.html", max_events=0)
+    html = path.read_text()
+    assert all(e in html for e in events["event_id"])
+    assert "<section" not in html
+
+
+def test_report_renders_report_objects(events, tmp_path):
+    @dataclasses.dataclass
+    class DecodeReport:
+        lines: int
+        by_reason: dict
+
+    class WithToDict:
+        def to_dict(self):
+            return {"segments_split": 4}
+
+    path = write_html_report(events, tmp_path / "r.html", max_events=0,
+                             decode_report=DecodeReport(7, {"checksum": 1}),
+                             tracks_report=WithToDict())
+    text = " ".join(_parse(path).text)
+    assert "by_reason.checksum" in text and "segments_split" in text
+    path = write_html_report(events, tmp_path / "r2.html", max_events=0,
+                             tracks_report=pd.DataFrame({"reason": ["speed"], "rows": [3]}))
+    assert "speed" in " ".join(_parse(path).text)
+
+
+def test_report_rejects_bad_arguments(events, tmp_path):
+    with pytest.raises(ValueError, match="max_events"):
+        write_html_report(events, tmp_path / "r.html", max_events=-1)
+    with pytest.raises(ValueError, match="lacks columns"):
+        write_html_report(events.drop(columns="start"), tmp_path / "r.html")
