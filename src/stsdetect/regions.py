@@ -1,0 +1,250 @@
+"""Named regions and vectorized point-in-region membership.
+
+Built-in regions ship as package data (``stsdetect/data/regions.geojson``), drawn by
+``tools/make_regions.py`` from Natural Earth 1:10M marine polygons, the base points of China's
+1996 straight-baseline declaration and hand-placed headland coordinates. They are approximate
+working areas for flagging events, not legal boundaries. How each was drawn
+(:data:`REGION_SOURCES`):
+
+``hangzhou_bay``
+    Natural Earth 1:10M marine polygon "Hangzhou Bay", unchanged: the bay from the Qiantang
+    mouth out to its closing line at about 122.0E.
+``yangtze_estuary``
+    Natural Earth 1:10M marine polygon "Yangtze River", unchanged: the tidal Yangtze from about
+    120.0E to the mouth at about 121.95E (shoals seaward of 122E not included).
+``ningbo_zhoushan``
+    Box 121.7-122.6E, 29.5-30.4N: the Zhoushan archipelago and the Ningbo-Zhoushan port
+    anchorages, islands included.
+``china_territorial_sea``
+    China's internal waters plus the 12-nautical-mile territorial sea for the stretch 28.9-33.4N
+    covered by base points 9 (Macaiheng) to 15 (Yushanliedao) of the 1996 declaration: the area
+    landward of the baseline (closed due west along the latitudes of points 9 and 15, land
+    included) united with the baseline buffered 12 nmi in an azimuthal equidistant projection,
+    clipped to 118.5-125E, 27-34N. Approximate; nothing north of point 9 or south of point 15
+    beyond the 12-nmi end caps.
+``korea_bay``
+    Polygon along the Liaodong coast from Laotieshan to the Yalu mouth, down the DPRK west coast
+    to Changsan-got, closed by the line Changsan-got - Laotieshan.
+``dprk_west_coast``
+    Hand-drawn DPRK west-coast polyline (Yalu mouth to the Han estuary) buffered 12 nmi: a band
+    standing in for DPRK territorial waters; ignores DPRK baselines and overlaps the ROK-held
+    Northwest Islands.
+
+User regions come as GeoJSON or shapefile paths or as GeoDataFrames with a ``name`` column (see
+:func:`load_regions`). Membership (:func:`region_mask`) is one vectorized
+:func:`shapely.intersects_xy` call per region over all points - regions are few, points many.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = [
+    "BUILTIN_REGIONS",
+    "REGION_SOURCES",
+    "load_regions",
+    "region_mask",
+    "regions_at",
+]
+
+
+@lru_cache(maxsize=1)
+def _builtin_collection() -> dict:
+    ref = resources.files("stsdetect") / "data" / "regions.geojson"
+    return json.loads(ref.read_text(encoding="utf-8"))
+
+
+#: Names of the built-in regions, in package-data order.
+BUILTIN_REGIONS: tuple[str, ...] = tuple(
+    f["properties"]["name"] for f in _builtin_collection()["features"]
+)
+
+#: Built-in region name -> how it was drawn and from what source.
+REGION_SOURCES: dict[str, str] = {
+    f["properties"]["name"]: f["properties"]["description"]
+    for f in _builtin_collection()["features"]
+}
+
+
+def _builtin_frame():
+    import geopandas as gpd
+
+    features = _builtin_collection()["features"]
+    return gpd.GeoDataFrame(
+        {"name": [f["properties"]["name"] for f in features]},
+        geometry=[shapely.geometry.shape(f["geometry"]) for f in features],
+        crs="EPSG:4326",
+    )
+
+
+def _normalise_frame(frame, origin: str):
+    """GeoDataFrame -> (name, geometry) in EPSG:4326, one row per name."""
+    import geopandas as gpd
+
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise TypeError(f"{origin}: expected a GeoDataFrame, got {type(frame).__name__}")
+    if "name" not in frame.columns:
+        raise ValueError(f"{origin}: regions need a 'name' column (got {list(frame.columns)})")
+    if frame.crs is None:
+        raise ValueError(f"{origin}: regions have no CRS; set one (e.g. EPSG:4326)")
+    frame = frame.to_crs("EPSG:4326")
+    geom = frame.geometry
+    polygonal = geom.geom_type.isin(["Polygon", "MultiPolygon"]) | geom.is_empty
+    if not polygonal.all():
+        kinds = sorted(set(geom.geom_type[~polygonal]))
+        raise ValueError(f"{origin}: regions must be polygons, found {kinds}")
+    names = frame["name"].astype("string")
+    if names.isna().any() or (names.str.strip() == "").any():
+        raise ValueError(f"{origin}: every region needs a non-empty name")
+    out = gpd.GeoDataFrame({"name": names.astype(object).to_numpy()},
+                           geometry=shapely.make_valid(geom.to_numpy()), crs="EPSG:4326")
+    return out.dissolve(by="name", sort=False, as_index=False)[["name", "geometry"]]
+
+
+def load_regions(regions=None):
+    """Regions as a GeoDataFrame of ``name`` and polygon ``geometry`` (EPSG:4326).
+
+    Parameters
+    ----------
+    regions : None, str, os.PathLike, GeoDataFrame or list of these
+        ``None``: all built-in regions (:data:`BUILTIN_REGIONS`). A string that is a built-in
+        name selects that region; any other string or path is read with
+        :func:`geopandas.read_file` (GeoJSON, shapefile, GeoPackage ...), and needs a ``name``
+        column - or, with a single feature and no ``name``, takes the file's stem. A
+        GeoDataFrame is used as is (reprojected to EPSG:4326). Features sharing a name are
+        merged.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``name`` and ``geometry``, one row per distinct name, in the order given.
+
+    Raises
+    ------
+    ValueError
+        For an unknown built-in name (listing the valid ones), a missing file, a region without
+        a name or CRS, or non-polygon geometry.
+    """
+    import geopandas as gpd
+
+    if regions is None:
+        return _builtin_frame()
+    if isinstance(regions, (str, Path, gpd.GeoDataFrame)):
+        regions = [regions]
+    parts = []
+    builtin = None
+    for item in regions:  # a handful of user arguments, not data rows
+        if isinstance(item, gpd.GeoDataFrame):
+            parts.append(_normalise_frame(item, "GeoDataFrame"))
+        elif isinstance(item, str) and item in BUILTIN_REGIONS:
+            builtin = _builtin_frame() if builtin is None else builtin
+            parts.append(builtin[builtin["name"] == item])
+        elif isinstance(item, (str, Path)):
+            path = Path(item)
+            if not path.exists():
+                if isinstance(item, str) and not path.suffix:
+                    raise ValueError(
+                        f"unknown region {item!r}: built-in regions are "
+                        f"{', '.join(BUILTIN_REGIONS)}; anything else must be a file path"
+                    )
+                raise ValueError(f"region file not found: {path}")
+            frame = gpd.read_file(path)
+            if "name" not in frame.columns and len(frame) == 1:
+                frame["name"] = path.stem
+            parts.append(_normalise_frame(frame, str(path)))
+        else:
+            raise TypeError(f"cannot read regions from {type(item).__name__}: {item!r}")
+    if not parts:
+        return gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+    out = pd.concat(parts, ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    if out["name"].duplicated().any():
+        out = out.dissolve(by="name", sort=False, as_index=False)[["name", "geometry"]]
+    return out.reset_index(drop=True)
+
+
+def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
+    """Which regions each point lies in, as a boolean matrix.
+
+    Parameters
+    ----------
+    lat_deg, lon_deg : array_like of float
+        Points in degrees (WGS 84). Longitudes in any wrapping are brought into [-180, 180);
+        NaN coordinates are in no region.
+    regions : optional
+        Anything :func:`load_regions` accepts; built-ins when omitted.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_points, n_regions)
+        Column ``j`` is region ``load_regions(regions)["name"][j]``. Points on a boundary count
+        as inside.
+
+    Notes
+    -----
+    One prepared :func:`shapely.intersects_xy` call per region over all points (regions are
+    few); millions of points take about a second per complex region.
+    """
+    frame = regions if _is_loaded(regions) else load_regions(regions)
+    lat = np.asarray(lat_deg, dtype=float).ravel()
+    lon = (np.asarray(lon_deg, dtype=float).ravel() + 180.0) % 360.0 - 180.0
+    if lat.shape != lon.shape:
+        raise ValueError(f"lat_deg has {lat.size} values but lon_deg has {lon.size}")
+    geoms = frame.geometry.to_numpy()
+    out = np.zeros((lat.size, len(geoms)), dtype=bool)
+    finite = np.isfinite(lat) & np.isfinite(lon)
+    if not finite.any():
+        return out
+    x, y = lon[finite], lat[finite]
+    for j, geom in enumerate(geoms):  # loop over regions (few), vectorized over points
+        if geom is None or geom.is_empty:
+            continue
+        shapely.prepare(geom)
+        xmin, ymin, xmax, ymax = geom.bounds
+        near = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
+        hit = np.zeros(x.size, dtype=bool)
+        hit[near] = shapely.intersects_xy(geom, x[near], y[near])
+        out[finite, j] = hit
+    return out
+
+
+def _is_loaded(regions) -> bool:
+    try:
+        import geopandas as gpd
+    except ImportError:  # pragma: no cover - geopandas is a core dependency
+        return False
+    return (isinstance(regions, gpd.GeoDataFrame) and list(regions.columns[:2]) == ["name",
+            "geometry"] and regions.crs is not None and regions.crs.to_epsg() == 4326)
+
+
+def regions_at(lat_deg, lon_deg, regions=None) -> list[tuple[str, ...]]:
+    """Names of the regions each point lies in.
+
+    Parameters
+    ----------
+    lat_deg, lon_deg : array_like of float
+        Points in degrees.
+    regions : optional
+        Anything :func:`load_regions` accepts; built-ins when omitted.
+
+    Returns
+    -------
+    list of tuple of str
+        One tuple per point, names in region order; empty where the point is in none. For
+        large inputs prefer :func:`region_mask`.
+    """
+    frame = regions if _is_loaded(regions) else load_regions(regions)
+    mask = region_mask(lat_deg, lon_deg, frame)
+    names = np.asarray(frame["name"], dtype=object)
+    rows, cols = np.nonzero(mask)
+    grouped = pd.Series(names[cols]).groupby(rows).agg(tuple)
+    out = pd.Series([()] * mask.shape[0], dtype=object)
+    out.iloc[grouped.index.to_numpy()] = grouped.to_numpy()
+    return out.tolist()

@@ -1,0 +1,181 @@
+"""Regions: built-in polygons against known points, user regions, vectorized membership."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import MultiPolygon, Point, box
+
+from stsdetect.regions import (
+    BUILTIN_REGIONS,
+    REGION_SOURCES,
+    load_regions,
+    region_mask,
+    regions_at,
+)
+
+CHINESE = {"hangzhou_bay", "yangtze_estuary", "ningbo_zhoushan", "china_territorial_sea"}
+
+# (lat, lon, regions it must be in, regions it must not be in)
+KNOWN = [
+    (30.4, 121.4, {"hangzhou_bay", "china_territorial_sea"}, {"yangtze_estuary"}),  # the bay
+    (29.8, 124.5, set(), CHINESE),                                  # open East China Sea
+    (31.3, 121.9, {"yangtze_estuary", "china_territorial_sea"}, {"hangzhou_bay"}),  # S channel
+    (31.8, 121.2, {"yangtze_estuary", "china_territorial_sea"}, set()),  # North Branch
+    (30.0, 122.3, {"ningbo_zhoushan", "china_territorial_sea"}, {"hangzhou_bay"}),  # Zhoushan
+    (29.9, 122.4, {"ningbo_zhoushan", "china_territorial_sea"}, set()),   # Xiazhimen anchorage
+    (30.7, 123.3, {"china_territorial_sea"}, {"ningbo_zhoushan"}),  # ~8 nmi east of Haijiao
+    (30.7, 123.6, set(), CHINESE),                                  # ~22 nmi east of Haijiao
+    (32.0, 122.9, set(), CHINESE),                                  # outside the baseline
+    (32.0, 122.1, {"china_territorial_sea"}, set()),                # 4 nmi off P10-P11 line
+    (32.0, 122.3, set(), CHINESE),                                  # 13.5 nmi off that line
+    (26.0, 120.5, set(), CHINESE),                                  # south of the covered stretch
+    (39.0, 124.0, {"korea_bay"}, CHINESE | {"dprk_west_coast"}),   # middle of Korea Bay
+    (38.75, 125.05, {"korea_bay", "dprk_west_coast"}, CHINESE),    # off Nampho
+    (37.9, 125.5, {"dprk_west_coast"}, {"korea_bay"}),              # off Haeju
+    (37.0, 124.0, set(), set(BUILTIN_REGIONS)),                    # central Yellow Sea
+    (37.45, 126.6, set(), set(BUILTIN_REGIONS)),                   # Incheon (ROK)
+    (55.7, 12.6, set(), set(BUILTIN_REGIONS)),                     # Copenhagen
+]
+
+
+def test_builtins_present_and_documented():
+    assert set(BUILTIN_REGIONS) == CHINESE | {"korea_bay", "dprk_west_coast"}
+    for name in BUILTIN_REGIONS:
+        assert len(REGION_SOURCES[name]) > 60, name
+    frame = load_regions()
+    assert list(frame.columns) == ["name", "geometry"]
+    assert frame.crs.to_epsg() == 4326
+    assert frame.is_valid.all() and (~frame.is_empty).all()
+    assert set(frame.geom_type) <= {"Polygon", "MultiPolygon"}
+
+
+@pytest.mark.parametrize(("lat", "lon", "inside", "outside"), KNOWN)
+def test_known_points(lat, lon, inside, outside):
+    got = set(regions_at([lat], [lon])[0])
+    assert inside <= got, (inside, got)
+    assert not (outside & got), (outside, got)
+
+
+def test_china_territorial_sea_is_baseline_plus_12_nmi():
+    # points 11 and 12 nmi seaward of base point 12 (Haijiao) along its parallel
+    lat = 30 + 44.1 / 60
+    lon0 = 123 + 9.4 / 60
+    dlon_per_nmi = 1 / 60 / np.cos(np.radians(lat))
+    m = region_mask([lat, lat], [lon0 + 11 * dlon_per_nmi, lon0 + 13 * dlon_per_nmi],
+                    ["china_territorial_sea"])
+    assert m[:, 0].tolist() == [True, False]
+
+
+def test_unknown_name_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"hangzhou_bay.*korea_bay"):
+        load_regions("hangzhou")
+    with pytest.raises(ValueError, match="not found"):
+        load_regions("nowhere.geojson")
+    with pytest.raises(TypeError):
+        load_regions([42])
+
+
+def test_select_builtins_by_name_keeps_order():
+    frame = load_regions(["korea_bay", "hangzhou_bay"])
+    assert frame["name"].tolist() == ["korea_bay", "hangzhou_bay"]
+    assert region_mask([30.4], [121.4], frame).tolist() == [[False, True]]
+
+
+def _user_frame(crs="EPSG:4326"):
+    frame = gpd.GeoDataFrame({"name": ["box_a", "box_b"]},
+                             geometry=[box(121.0, 30.0, 122.0, 31.0),
+                                       box(10.0, 50.0, 11.0, 51.0)], crs="EPSG:4326")
+    return frame.to_crs(crs)
+
+
+def test_user_regions_geojson_shapefile_and_frame(tmp_path):
+    frame = _user_frame()
+    frame.to_file(tmp_path / "mine.geojson", driver="GeoJSON")
+    frame.to_file(tmp_path / "mine.shp")
+    for src in (tmp_path / "mine.geojson", str(tmp_path / "mine.shp"), frame,
+                _user_frame("EPSG:3857")):
+        loaded = load_regions(src)
+        assert loaded["name"].tolist() == ["box_a", "box_b"]
+        got = regions_at([30.5, 50.5, 0.0], [121.5, 10.5, 0.0], loaded)
+        assert got == [("box_a",), ("box_b",), ()]
+    mixed = load_regions(["hangzhou_bay", frame])
+    assert regions_at([30.4], [121.4], mixed) == [("hangzhou_bay", "box_a")]
+
+
+def test_user_region_errors(tmp_path):
+    nameless = gpd.GeoDataFrame({"x": [1, 2]}, geometry=[box(0, 0, 1, 1), box(2, 2, 3, 3)],
+                                crs="EPSG:4326")
+    with pytest.raises(ValueError, match="'name' column"):
+        load_regions(nameless)
+    with pytest.raises(ValueError, match="CRS"):
+        load_regions(gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 1, 1)]))
+    with pytest.raises(ValueError, match="polygons"):
+        load_regions(gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(0, 0)], crs="EPSG:4326"))
+    # a single nameless feature in a file takes the file's stem
+    one = gpd.GeoDataFrame({"x": [1]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326")
+    one.to_file(tmp_path / "anchorage_7.geojson", driver="GeoJSON")
+    assert load_regions(tmp_path / "anchorage_7.geojson")["name"].tolist() == ["anchorage_7"]
+
+
+def test_antimeridian_region_and_wrapped_longitudes():
+    frame = gpd.GeoDataFrame(
+        {"name": ["dateline"]},
+        geometry=[MultiPolygon([box(179.0, -1.0, 180.0, 1.0), box(-180.0, -1.0, -179.0, 1.0)])],
+        crs="EPSG:4326")
+    m = region_mask([0.0, 0.0, 0.0, 0.0], [179.5, -179.5, 539.5, 178.0], frame)
+    assert m[:, 0].tolist() == [True, True, True, False]
+
+
+def test_empty_and_nan_inputs():
+    assert region_mask([], []).shape == (0, len(BUILTIN_REGIONS))
+    assert regions_at([], []) == []
+    assert not region_mask([np.nan, 30.4], [121.4, np.nan]).any()
+    with pytest.raises(ValueError, match="values"):
+        region_mask([1.0, 2.0], [1.0])
+
+
+points = st.lists(st.tuples(st.floats(27.0, 41.0), st.floats(118.0, 127.0)),
+                  min_size=1, max_size=40)
+
+
+@settings(max_examples=25, deadline=None)
+@given(points)
+def test_mask_matches_per_point_oracle(pts):
+    lat = np.array([p[0] for p in pts])
+    lon = np.array([p[1] for p in pts])
+    frame = load_regions()
+    m = region_mask(lat, lon, frame)
+    for j, geom in enumerate(frame.geometry):          # brute-force oracle, test only
+        expect = [geom.intersects(Point(x, y)) for x, y in zip(lon, lat, strict=True)]
+        assert m[:, j].tolist() == expect
+
+
+@settings(max_examples=15, deadline=None)
+@given(points, st.randoms(use_true_random=False))
+def test_mask_is_order_invariant(pts, rnd):
+    lat = np.array([p[0] for p in pts])
+    lon = np.array([p[1] for p in pts])
+    perm = np.arange(len(pts))
+    rnd.shuffle(perm)
+    assert (region_mask(lat, lon)[perm] == region_mask(lat[perm], lon[perm])).all()
+
+
+def test_package_data_is_reproducible(tmp_path, shared_data):
+    """tools/make_regions.py regenerates exactly the shipped GeoJSON from ../shared/data."""
+    import importlib.util
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("make_regions", repo / "tools/make_regions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "regions.geojson"
+    module.main(["--shared", str(shared_data), "--out", str(out)])
+    shipped = repo / "src/stsdetect/data/regions.geojson"
+    assert out.read_text() == shipped.read_text()
+    assert shapely.equals(load_regions(out).geometry.iloc[0], load_regions().geometry.iloc[0])
