@@ -34,8 +34,10 @@ from stsdetect.tracks import Tracks
 
 __all__ = ["find_dark_periods", "find_dark_rendezvous", "heard_counts"]
 
-#: Thinned reports per k-d tree when counting vessels heard (bounds peak memory).
+#: Most thinned reports per k-d tree when counting vessels heard (bounds peak memory).
 _CHUNK_REPORTS = 1_000_000
+#: Time slice per k-d tree when counting vessels heard, seconds.
+_CHUNK_S = 3 * 3600.0
 #: Relative slack on tree radii; the exact test is then done with :func:`haversine_m`.
 _RADIUS_SLACK = 1.0 + 1e-9
 
@@ -117,9 +119,9 @@ def heard_counts(
 
     Notes
     -----
-    The thinned reports are sorted by time and cut into chunks of at most one million; for
-    each chunk a k-d tree over Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`)
-    is paired with a tree over the queries whose windows overlap the chunk
+    The thinned reports are sorted by time and cut into 3-hour slices of at most one million
+    rows; for each slice a k-d tree over Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`)
+    is paired with a tree over the queries whose windows overlap the slice
     (``cKDTree.sparse_distance_matrix``), and the candidate pairs are filtered by window,
     MMSI and exact haversine distance with NumPy. No Python loop runs per report or query.
     """
@@ -159,8 +161,16 @@ def heard_counts(
 
     n_codes = np.int64(uniq_mmsi.size)
     keys = []
-    for lo in range(0, rows.size, _CHUNK_REPORTS):  # loop over chunks of reports
-        hi = min(lo + _CHUNK_REPORTS, rows.size)
+    # Chunks: short time slices (so that a report found near a query is mostly inside its
+    # window) of at most _CHUNK_REPORTS rows (bounded memory).
+    slice_s = max(_CHUNK_S, (r_time[-1] - r_time[0]) / 1e5)  # at most 1e5 edges
+    edges = np.arange(r_time[0], r_time[-1] + slice_s, slice_s)
+    bounds = np.union1d(np.searchsorted(r_time, edges, side="left"),
+                        np.arange(0, rows.size, _CHUNK_REPORTS))
+    bounds = np.union1d(bounds, [0, rows.size])
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):  # chunks
+        if hi <= lo:
+            continue
         t_lo, t_hi = r_time[lo], r_time[hi - 1]
         q_sel = np.flatnonzero((start_q < t_hi) & (end_q > t_lo))
         if q_sel.size == 0:
@@ -186,7 +196,7 @@ def heard_counts(
 def find_dark_periods(
     tracks: Tracks,
     min_gap="6h",
-    radius_m: float = 20_000.0,
+    radius_m: float | None = 20_000.0,
     min_others_heard: int = 1,
     heard_bin="10min",
 ) -> pd.DataFrame:
@@ -203,11 +213,12 @@ def find_dark_periods(
         published "likely intentional disabling" events (Welch et al. 2022, *Hot spots of
         unseen fishing vessels*, Science Advances 8: eabq2109) use 12 hours: pass ``"12h"``
         to follow them.
-    radius_m : float, default 20_000
+    radius_m : float or None, default 20_000
         Radius around the vanishing point within which other vessels heard during the silence
         are counted. 20 km is a few times the position error of a vessel moving at 10 kn
         between two 10-minute samples and well inside the ~40 nmi range of a shore receiver,
-        so a receiver that heard anybody there could have heard this vessel.
+        so a receiver that heard anybody there could have heard this vessel. ``None`` skips
+        the count: ``n_other_heard`` and ``likely_intentional`` are then missing (``<NA>``).
     min_others_heard : int, default 1
         A gap is ``likely_intentional`` when at least this many other vessels were heard.
         With the default, one other vessel heard near the vanishing point while the vessel
@@ -236,7 +247,8 @@ def find_dark_periods(
     """
     _check_tracks(tracks)
     gap_s = duration_s(min_gap)
-    radius_m = _positive("radius_m", radius_m)
+    if radius_m is not None:
+        radius_m = _positive("radius_m", radius_m)
     if int(min_others_heard) != min_others_heard or min_others_heard < 1:
         raise ValueError(f"min_others_heard must be a positive integer, got {min_others_heard!r}")
     t = tracks.time_s
@@ -252,9 +264,15 @@ def find_dark_periods(
     start, end = t[before], t[after]
     dist = haversine_m(lat0, lon0, lat1, lon1)
     speed_kn = dist / (end - start) / KNOT_M_S if before.size else np.zeros(0)
-    heard = heard_counts(tracks, lat0, lon0, start, end, mmsi, radius_m=radius_m,
-                         heard_bin=heard_bin)
-    intentional = heard >= int(min_others_heard)
+    if radius_m is None:
+        heard = pd.array([None] * before.size, dtype="Int64")
+        intentional = pd.array([None] * before.size, dtype="boolean")
+        flags = [[] for _ in range(before.size)]
+    else:
+        heard = heard_counts(tracks, lat0, lon0, start, end, mmsi, radius_m=radius_m,
+                             heard_bin=heard_bin)
+        intentional = heard >= int(min_others_heard)
+        flags = [["likely_intentional"] if f else [] for f in intentional.tolist()]
     return make_events(
         "dark_period",
         n=before.size,
@@ -270,7 +288,7 @@ def find_dark_periods(
         n_positions=np.full(before.size, 2, dtype=np.int64),
         n_other_heard=heard,
         likely_intentional=intentional,
-        flags=[["likely_intentional"] if f else [] for f in intentional.tolist()],
+        flags=flags,
     )
 
 

@@ -49,17 +49,24 @@ def report_speed_kn(tracks: Tracks, max_gap="1h") -> np.ndarray:
     if n < 2:
         return speed
     gap_s = duration_s(max_gap)
-    dt = np.diff(tracks.time_s)
-    ok = (tracks.segment[1:] == tracks.segment[:-1]) & (dt > 0) & (dt <= gap_s)
-    step = np.full(n - 1, np.nan)
-    d = haversine_m(tracks.lat_deg[:-1], tracks.lon_deg[:-1],
-                    tracks.lat_deg[1:], tracks.lon_deg[1:])
-    step[ok] = d[ok] / dt[ok] / KNOT_M_S
-    prev_step = np.r_[np.nan, step]
-    next_step = np.r_[step, np.nan]
-    implied = np.fmax(prev_step, next_step)  # NaN only where both are NaN
     missing = ~np.isfinite(speed)
-    speed[missing] = implied[missing]
+    # Only the steps next to a report without SOG are needed.
+    need = np.flatnonzero(missing[:-1] | missing[1:])
+    if need.size == 0:
+        return speed
+    a, b = need, need + 1
+    dt = tracks.time_s[b] - tracks.time_s[a]
+    ok = (tracks.segment[a] == tracks.segment[b]) & (dt > 0) & (dt <= gap_s)
+    step = np.full(n - 1, np.nan)
+    a, b, dt = a[ok], b[ok], dt[ok]
+    step[a] = haversine_m(tracks.lat_deg[a], tracks.lon_deg[a], tracks.lat_deg[b],
+                          tracks.lon_deg[b]) / dt / KNOT_M_S
+    rows = np.flatnonzero(missing)
+    prev_step = step[np.maximum(rows - 1, 0)]
+    prev_step[rows == 0] = np.nan
+    next_step = step[np.minimum(rows, n - 2)]
+    next_step[rows == n - 1] = np.nan
+    speed[rows] = np.fmax(prev_step, next_step)  # NaN only where both are NaN
     return speed
 
 
@@ -118,11 +125,8 @@ def find_loitering(
         joins[1:] = (slow[1:] & slow[:-1] & (tracks.segment[1:] == tracks.segment[:-1])
                      & (np.diff(tracks.time_s) <= gap_s))
     starts = np.flatnonzero(slow & ~joins)
-    # Each run extends to just before the next row that does not join the run.
-    not_join = np.flatnonzero(~joins)
-    nxt = np.searchsorted(not_join, starts, side="right")
-    padded = np.append(not_join, n)
-    ends = padded[nxt] - 1  # last row of each run, inclusive
+    # ... and ends at a slow report whose successor does not join it; runs pair up in order.
+    ends = np.flatnonzero(slow & ~np.append(joins[1:], False))
     t = tracks.time_s
     keep = (t[ends] - t[starts] >= min_s) & (ends > starts)
     starts, ends = starts[keep], ends[keep]
@@ -130,13 +134,10 @@ def find_loitering(
     if starts.size == 0:
         return empty
     # Per-run sums with reduceat over the rows of the runs only.
-    in_run = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(in_run, starts, 1)
-    np.add.at(in_run, ends + 1, -1)
-    rows = np.flatnonzero(np.cumsum(in_run[:-1]) > 0)
-    run_of_row = np.searchsorted(starts, rows, side="right") - 1
-    first = np.searchsorted(rows, starts)
     counts = (ends - starts + 1).astype(np.int64)
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    run_of_row = np.repeat(np.arange(starts.size), counts)
+    rows = np.arange(int(counts.sum()), dtype=np.int64) + (starts - first)[run_of_row]
     xyz = unit_xyz(tracks.lat_deg[rows], tracks.lon_deg[rows])
     lat, lon = _xyz_to_latlon(np.add.reduceat(xyz, first, axis=0))
     drift = haversine_m(lat[run_of_row], lon[run_of_row], tracks.lat_deg[rows],
