@@ -306,3 +306,14 @@ def test_bundled_demo_is_small_and_consistent():
     regenerated = simulate(**DEMO_PARAMS)
     assert regenerated.nmea == gzip.decompress(path.read_bytes()), (
         "bundled demo is stale: run python -c 'import stsdetect.simulate as s; s.write_demo()'")
+
+
+def test_truth_regions_agree_with_the_builtin_regions():
+    from stsdetect.regions import regions_at
+
+    truth = simulate(seed=11, n_transfers=4, n_background=0, n_anchored=0,
+                     min_interval_s=600).truth
+    named = truth[truth["region"] != ""]
+    assert len(named) >= 6
+    for row, found in zip(named.itertuples(), regions_at(named["lat"], named["lon"])):
+        assert row.region in found, (row.kind, row.region, found)

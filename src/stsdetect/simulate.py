@@ -87,7 +87,7 @@ STATIC_INTERVAL_S = 360.0
 #: Named places of the scenario: (lat, lon) of their centres, in degrees.
 SITES = {
     "hangzhou_bay": (30.45, 121.45),
-    "yangtze_estuary": (31.20, 121.95),
+    "yangtze_estuary": (31.30, 121.78),
 }
 
 _STATIONS = np.array([b"stsim01", b"stsim02", b"stsim03"])
@@ -565,9 +565,9 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
         # Identity change: the first transfer's vessel reappears under another name.
         renamed_after_s=np.where(j == 0, t[:, 2], np.nan),
     )
-    # The barge: from 15 km up the bay / river to the meeting point at 4 kn, waits, goes back.
-    p_lat, p_lon = _offset(m_lat, m_lon, np.where(site == "hangzhou_bay", 0.0, 6000.0),
-                           np.where(site == "hangzhou_bay", -15000.0, -14000.0))
+    # The barge: from 13-15 km up the bay / river to the meeting point at 4 kn, waits, goes back.
+    p_lat, p_lon = _offset(m_lat, m_lon, np.where(site == "hangzhou_bay", 0.0, 9000.0),
+                           np.where(site == "hangzhou_bay", -15000.0, -9000.0))
     to_m = _travel_s(p_lat, p_lon, m_lat, m_lon, 4.0)
     arrive = t[:, 3] - rng.uniform(0.6 * H, 1.5 * H, n)
     leave = t[:, 4] + rng.uniform(0.4 * H, 1.0 * H, n)
@@ -678,7 +678,7 @@ def _add_decoys(fleet: _Fleet, rng, span_s: float) -> None:
     _truth(fleet, "decoy_far", "rendezvous", df, bf, w1 + leg, w1 + leg + 6 * H, g_lat, g_lon,
            "hangzhou_bay", False, "")
     # Too short: alongside 200 m for 75 min, in the Yangtze estuary.
-    s_lat, s_lon = 31.10, 122.20
+    s_lat, s_lon = 31.42, 121.62
     d_lat = _offset(s_lat, s_lon, 200.0, 0.0)[0]
     w2 = float(_window(rng, 6 * H, span_s))
     a_lat, a_lon = _offset(d_lat, s_lon, 10000.0, 20000.0)
