@@ -1,0 +1,215 @@
+"""Flags and score on events from a crafted scenario, checked against its known truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events, make_events
+from stsdetect.flags import DEFAULT_WEIGHTS, flag_events, score_events
+
+WATCHLIST = Path(__file__).resolve().parents[1] / "examples" / "watchlist_example.csv"
+T0 = pd.Timestamp("2020-01-02T00:00:00Z")
+H = 3600.0
+
+DPRK, BARGE, UK1, UK2, WATCHED, LONER = 445000001, 412000002, 235000001, 235000002, 412999003, \
+    413000009
+
+
+def ts(hours: float) -> float:
+    return T0.timestamp() + hours * H
+
+
+def scenario() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rv = make_events(
+        "rendezvous",
+        mmsi=[BARGE, UK1], other_mmsi=pd.array([DPRK, UK2], dtype="Int64"),
+        start=[ts(0), ts(0)], end=[ts(4), ts(2)],
+        lat=[30.4, 29.8], lon=[121.4, 124.5], n_positions=[40, 20],
+    )
+    dark = make_events(
+        "dark_period",
+        mmsi=[DPRK, DPRK, BARGE, UK1, DPRK],
+        start=[ts(-10), ts(-40), ts(10), ts(-40), ts(30)],
+        end=[ts(-4), ts(-25), ts(14), ts(-30), ts(36)],
+        lat=[30.0, 30.0, 30.4, 29.8, 39.0], lon=[122.3, 122.3, 121.4, 124.5, 124.0],
+        end_lat=[30.4, 30.4, 31.3, 29.8, 39.1], end_lon=[121.4, 121.4, 121.9, 124.5, 124.1],
+        likely_intentional=pd.array([True, False, None, False, True], dtype="boolean"),
+        flags=[["likely_intentional"], [], [], [], ["likely_intentional"]],
+    )
+    lo = make_events("loitering", mmsi=[WATCHED, LONER], start=[ts(50), ts(50)],
+                     end=[ts(56), ts(51)], lat=[30.0, 29.8], lon=[122.3, 124.5])
+    vessels = pd.DataFrame({
+        "mmsi": [DPRK, BARGE, UK1, UK2, WATCHED, LONER],
+        "imo": pd.array([None, None, 9074729, None, None, None], dtype="Int64"),
+        "name": ["CHOL SAN", "ZHE 123", "BRITANNIA", "ALBION", "NEW NAME", "LONE"],
+        "ship_type": pd.array([80, 99, 70, 70, 70, 70], dtype="Int64"),
+        "length_m": [100.0, 60.0, 200.0, 180.0, 150.0, 150.0],
+        "beam_m": [16.0, 12.0, 30.0, 28.0, 25.0, 25.0],
+        "ais_class": ["A", "B", "A", "A", "A", "A"],
+        "n_name_changes": [0, 0, 0, 0, 0, 2],
+        "n_type_changes": [0, 0, 0, 0, 0, 0],
+    })
+    return concat_events([rv, dark, lo]), vessels
+
+
+def by_key(events: pd.DataFrame) -> dict:
+    return {(r.event_type, r.mmsi, r.start): r for r in events.itertuples()}
+
+
+def test_scenario_flags_are_the_known_truth():
+    events, vessels = scenario()
+    out = flag_events(events, vessels=vessels, watchlist=WATCHLIST)
+    assert list(out.columns) == list(EVENT_COLUMNS)
+    assert len(out) == len(events)
+    got = {(r.event_type, r.mmsi, round(r.start.timestamp() - T0.timestamp())): r.flags
+           for r in out.itertuples()}
+    assert got[("rendezvous", BARGE, 0)] == sorted([
+        "barge", "china_territorial_sea", "dark_after", "dark_before", "dprk", "hangzhou_bay"])
+    assert got[("rendezvous", UK1, 0)] == []            # open sea, no darkness within 24 h
+    # dark periods: regions from start and end positions, likely_intentional kept, no dark_*
+    assert got[("dark_period", DPRK, -10 * 3600)] == sorted([
+        "china_territorial_sea", "dprk", "hangzhou_bay", "likely_intentional",
+        "ningbo_zhoushan"])
+    assert got[("dark_period", BARGE, 10 * 3600)] == sorted([
+        "barge", "china_territorial_sea", "hangzhou_bay", "yangtze_estuary"])
+    assert got[("dark_period", DPRK, 30 * 3600)] == ["dprk", "korea_bay", "likely_intentional"]
+    # watch-listed by MMSI (second value of a "1: ..., 2: ..." cell): dprk + watchlist
+    assert got[("loitering", WATCHED, 50 * 3600)] == sorted([
+        "china_territorial_sea", "dprk", "ningbo_zhoushan", "watchlist"])
+    assert got[("loitering", LONER, 50 * 3600)] == ["identity_anomaly"]   # 3 names
+
+
+def test_flags_are_sorted_unique_lists():
+    events, vessels = scenario()
+    out = flag_events(events, vessels=vessels, watchlist=WATCHLIST)
+    for f in out["flags"]:
+        assert isinstance(f, list) and f == sorted(set(f))
+
+
+def test_scores_rank_dprk_barge_meeting_first():
+    events, vessels = scenario()
+    out = flag_events(events, vessels=vessels, watchlist=WATCHLIST)
+    top = out.sort_values("score", ascending=False).iloc[0]
+    assert top["event_type"] == "rendezvous" and top["mmsi"] == BARGE
+    w = DEFAULT_WEIGHTS
+    expected = (w["barge"] + w["china_territorial_sea"] + w["dark_after"] + w["dark_before"]
+                + w["dprk"] + w["hangzhou_bay"] + w["duration_log_h"] * np.log1p(4.0))
+    assert top["score"] == pytest.approx(expected)
+    plain = out[(out["event_type"] == "rendezvous") & (out["mmsi"] == UK1)]
+    assert plain["score"].iloc[0] == pytest.approx(np.log1p(2.0))
+
+
+def test_weights_are_configurable():
+    events, vessels = scenario()
+    base = flag_events(events, vessels=vessels)
+    heavy = flag_events(events, vessels=vessels, weights={"barge": 10, "duration_log_h": 0})
+    is_barge = base["flags"].map(lambda f: "barge" in f).to_numpy()
+    hours = np.log1p(base["duration_h"].to_numpy())
+    diff = heavy["score"].to_numpy() - base["score"].to_numpy()
+    np.testing.assert_allclose(diff, np.where(is_barge, 8.0, 0.0) - hours)
+    with pytest.raises(ValueError, match="finite"):
+        flag_events(events, weights={"dprk": float("nan")})
+    with pytest.raises(ValueError, match="not a number"):
+        score_events(events, weights={"dprk": "lots"})
+
+
+def test_user_region_adds_its_name_and_weight():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    events, vessels = scenario()
+    mine = gpd.GeoDataFrame({"name": ["my_box"]}, geometry=[box(124.0, 29.5, 125.0, 30.0)],
+                            crs="EPSG:4326")
+    out = flag_events(events, vessels=vessels, regions=["hangzhou_bay", mine],
+                      weights={"my_box": 3.0})
+    r = out[(out["event_type"] == "rendezvous") & (out["mmsi"] == UK1)].iloc[0]
+    assert r["flags"] == ["my_box"]
+    assert r["score"] == pytest.approx(3.0 + np.log1p(2.0))
+    assert not any("china_territorial_sea" in f for f in out["flags"])   # only those asked
+    none = flag_events(events, vessels=vessels, regions=[])
+    assert not any("hangzhou_bay" in f for f in none["flags"])
+
+
+def test_no_vessels_table_still_flags_by_mmsi_and_position():
+    events, _ = scenario()
+    out = flag_events(events)
+    r = out[(out["event_type"] == "rendezvous") & (out["mmsi"] == BARGE)].iloc[0]
+    assert "dprk" in r["flags"] and "hangzhou_bay" in r["flags"]
+    assert "barge" not in r["flags"]    # nothing known about the barge without static data
+
+
+def test_existing_flags_kept_and_input_not_modified():
+    events, vessels = scenario()
+    events.loc[0, "flags"] = ["zz_custom"]
+    before = events.copy()
+    out = flag_events(events, vessels=vessels)
+    assert "zz_custom" in out.loc[0, "flags"]
+    pd.testing.assert_frame_equal(events, before)
+
+
+def test_empty_and_bad_inputs():
+    out = flag_events(empty_events())
+    assert len(out) == 0 and list(out.columns) == list(EVENT_COLUMNS)
+    with pytest.raises(ValueError, match="missing columns"):
+        flag_events(pd.DataFrame({"mmsi": [1]}))
+    with pytest.raises(TypeError):
+        flag_events([1, 2])
+
+
+def test_pair_symmetry_and_order_invariance():
+    events, vessels = scenario()
+    a = flag_events(events, vessels=vessels, watchlist=WATCHLIST)
+    pairs = events["other_mmsi"].notna()
+    swapped = events.copy()
+    swapped.loc[pairs, "mmsi"] = events.loc[pairs, "other_mmsi"].astype("int64").to_numpy()
+    swapped.loc[pairs, "other_mmsi"] = pd.array(events.loc[pairs, "mmsi"].to_numpy(),
+                                                dtype="Int64")
+    shuffled = swapped.sample(frac=1.0, random_state=3)
+    b = flag_events(shuffled, vessels=vessels, watchlist=WATCHLIST)
+    key = ["event_type", "start", "lat", "lon"]
+    a = a.sort_values(key).reset_index(drop=True)
+    b = b.sort_values(key).reset_index(drop=True)
+    assert a["flags"].tolist() == b["flags"].tolist()
+    np.testing.assert_allclose(a["score"], b["score"])
+
+
+# property: dark_before / dark_after against a brute-force oracle
+
+dark_rows = st.lists(st.tuples(st.sampled_from([1, 2, 3]), st.floats(-60, 60),
+                               st.floats(0.1, 30)), max_size=12)
+meet_rows = st.lists(st.tuples(st.sampled_from([1, 2, 3]), st.sampled_from([1, 2, 3, 4]),
+                               st.floats(-60, 60), st.floats(0, 10)), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dark_rows, meet_rows, st.sampled_from([6.0, 24.0]))
+def test_dark_windows_match_brute_force(darks, meets, window_h):
+    base = 412000000
+    dark = make_events(
+        "dark_period", n=len(darks),
+        mmsi=np.array([base + d[0] for d in darks], dtype=np.int64),
+        start=[ts(d[1]) for d in darks], end=[ts(d[1] + d[2]) for d in darks],
+        lat=np.full(len(darks), 10.0), lon=np.full(len(darks), 10.0))
+    ev = make_events(
+        "rendezvous",
+        mmsi=np.array([base + m[0] for m in meets], dtype=np.int64),
+        other_mmsi=pd.array([base + m[1] for m in meets], dtype="Int64"),
+        start=[ts(m[2]) for m in meets], end=[ts(m[2] + m[3]) for m in meets],
+        lat=np.full(len(meets), 10.0), lon=np.full(len(meets), 10.0))
+    out = flag_events(ev, dark_periods=dark, before_after_s=window_h * H, regions=[])
+    w = window_h * H
+    for r in out.itertuples():     # brute-force oracle (test only)
+        who = {r.mmsi, int(r.other_mmsi)}
+        s, e = r.start.timestamp(), r.end.timestamp()
+        before = any(d.mmsi in who and s - w <= d.end.timestamp() <= s
+                     for d in dark.itertuples())
+        after = any(d.mmsi in who and e <= d.start.timestamp() <= e + w
+                    for d in dark.itertuples())
+        assert ("dark_before" in r.flags) == before
+        assert ("dark_after" in r.flags) == after
