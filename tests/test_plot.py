@@ -194,6 +194,23 @@ def test_map_regions_from_geodataframe(scenario):
     assert any(t.get_text() == "test_bay" for t in ax.texts)
 
 
+def test_map_builtin_regions_by_name(scenario):
+    import shapely
+
+    from stsdetect.regions import load_regions
+
+    tracks, events = scenario
+    ax = plot.plot_events_map(events, tracks, regions=["hangzhou_bay"])
+    xy = np.column_stack(_gid(ax, "regions").get_data())
+    expected = shapely.get_coordinates(load_regions(["hangzhou_bay"]).geometry.boundary)
+    np.testing.assert_allclose(xy[np.isfinite(xy[:, 0])], expected)
+    assert "hangzhou_bay" in [t.get_text() for t in ax.texts]
+    ax = plot.plot_events_map(events, tracks, regions=True, pad_deg=1.0)
+    labels = {t.get_text() for t in ax.texts}
+    assert {"hangzhou_bay", "yangtze_estuary"} <= labels
+    assert "korea_bay" not in labels  # out of view: not labelled
+
+
 def test_map_region_names_without_regions_module(scenario, monkeypatch):
     tracks, events = scenario
     monkeypatch.setitem(sys.modules, "stsdetect.regions", None)
