@@ -1,0 +1,1018 @@
+"""Out-of-core detection: fixed UTC time windows, processed in order, merged exactly.
+
+A month of AIS does not fit in memory; one day does. :func:`detect_windowed` decodes each dump
+once, spills its positions to Parquet partitioned by time window, and then runs the ordinary
+stages (:func:`stsdetect.tracks.build_tracks` and the detectors) one window at a time, holding
+at most three windows of positions. The events come out identical to a single in-memory run
+over all the dumps -- including events that cross midnight or a file boundary, which come out
+once and whole.
+
+How it stays exact
+------------------
+*Windows* are ``[k W, (k + 1) W)`` seconds since the Unix epoch (``W`` = ``window``, default
+one day), so they never depend on where the data starts. Window ``k`` *loads* its positions
+plus a margin ``M`` on both sides, ``[k W - M, (k + 1) W + M)``, and runs the stages on that.
+
+Every detector is *local*: an event spanning ``[s, e]`` depends only on reports within a
+*context* ``C`` of that span (for the rendezvous detector ``C = max_gap + step``: a grid point
+is interpolated from the reports at most ``max_gap`` around it, and a run ends one ``step``
+beyond its last point; for loitering ``C = max_gap``; for dark periods ``C = heard_bin``; plus
+``track_context`` for the cleaning in :func:`~stsdetect.tracks.build_tracks`). So a window's
+event is *closed* -- provably the same as in a run over all the data -- when ``[s - C, e + C]``
+lies inside the loaded range (or the loaded range reaches past the first or last report of
+the whole data set). Closed events are kept by the window whose core ``[k W, (k + 1) W)``
+holds their start: each comes out once.
+
+The rest are *open*: they touch the loaded range's edge, so they may be cut. The margin is
+``M = C + min_duration + step`` (rounded up to whole minutes), so an event that starts in a
+window's core is either closed there or long enough that its visible part is itself reported
+(open) -- no event can slip through unseen. Open events of the same type and the same vessels
+(``mmsi``, ``other_mmsi``) whose spans overlap are joined, and the detector is re-run *on just
+those vessels* over the joined span plus ``M`` on both sides, read back from the Parquet spill
+by MMSI. If the re-run's event is still open it is extended again (by ``M`` beyond the new
+edge, so each round strictly grows) until it is closed. Open events are few (those crossing a
+window edge), so re-runs are cheap; they are batched per event type and per window so no
+Python loop runs per event.
+
+Dark periods need two more things. A silence longer than the margin is seen by no window at
+all (neither report of the gap is in one loaded range), so after the windows ran, the first
+and last *cleaned* report of every vessel in every window core are joined across windows --
+the "last report per vessel carried over" -- and every silence longer than ``min_gap`` that no
+window closed becomes an open entry. And a dark period's ``n_other_heard`` counts *other*
+vessels heard near the vanishing point during the silence, so its re-run also loads every
+vessel with a report within ``radius_m`` of that point during the silence (found by scanning
+the spill, one window partition at a time, with a k-d tree). Dark rendezvous are computed at
+the end from the merged dark periods (they are a function of the dark-period table alone),
+and flags (identity, regions, watch-list) are applied once to the merged table with the
+vessels table merged over all dumps.
+
+Assumptions (hold for the detectors and the cleaning shipped with stsdetect): detectors are
+local as above, pair and single-vessel events depend only on their own vessels (and, for dark
+periods, the vessels heard), and the cleaning's decisions about a report depend only on that
+vessel's reports within ``track_context``. The identity split of :func:`build_tracks` keeps,
+for an MMSI shared by several transmitters, the *largest* segment: that is a decision over the
+MMSI's whole history, so for such MMSIs (and only them) windowed segmentation may differ near
+window edges from a single run.
+
+Memory: the positions of at most ``1 + 2 ceil(M / W)`` windows (three with the defaults), plus
+the re-runs' positions of few vessels. Time: each window's positions are read from Parquet at
+most three times.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events
+from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, duration_s, unit_xyz
+
+__all__ = [
+    "DEFAULT_TRACK_CONTEXT",
+    "DEFAULT_WINDOW",
+    "WindowPlan",
+    "WindowedResult",
+    "detect_windowed",
+    "make_plan",
+]
+
+#: Default window length: one UTC day, the unit in which AIS providers deliver dumps.
+DEFAULT_WINDOW = "1d"
+#: How far (in time) the cleaning of :func:`stsdetect.tracks.build_tracks` looks around a
+#: report: duplicates are within 5 s, and the impossible-jump test compares consecutive
+#: reports of one vessel; one hour covers the consecutive report of any vessel that reports
+#: at least as often as the 1 h ``max_gap`` the detectors interpolate across.
+DEFAULT_TRACK_CONTEXT = "1h"
+
+#: Detectors that run per window: name -> (module, function, event type, scope).
+#: ``scope`` "own": an event depends on its own vessels only; "heard": also on the vessels
+#: heard within ``radius_m`` of its position during it.
+_DETECTORS = {
+    "rendezvous": ("stsdetect.detect.rendezvous", "find_rendezvous", "rendezvous", "own"),
+    "dark_period": ("stsdetect.detect.dark", "find_dark_periods", "dark_period", "heard"),
+    "loitering": ("stsdetect.detect.loitering", "find_loitering", "loitering", "own"),
+}
+#: Names accepted in ``only`` (the pipeline's names, with their aliases).
+_ONLY_ALIASES = {
+    "rendezvous": "rendezvous",
+    "dark": "dark_period",
+    "dark_period": "dark_period",
+    "dark_periods": "dark_period",
+    "dark_rendezvous": "dark_rendezvous",
+    "loitering": "loitering",
+}
+_ALL = ("rendezvous", "dark_period", "dark_rendezvous", "loitering")
+_POSITION_DIR = "positions"
+_SEQ = "_seq"
+_NO_OTHER = -1
+
+
+def _function(module: str, name: str):
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def _defaults(func) -> dict:
+    return {k: p.default for k, p in inspect.signature(func).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Everything a window task needs, picklable (it travels to Dask workers).
+
+    Attributes
+    ----------
+    window_s : float
+        Window length in seconds; windows are ``[k window_s, (k + 1) window_s)`` since the
+        Unix epoch (UTC).
+    margin_s : float
+        Positions loaded beyond each edge of a window.
+    context_s : dict
+        Per detector name: how far beyond an event's span data can change it (seconds),
+        cleaning included.
+    detectors : tuple of str
+        Detectors run per window (names of ``_DETECTORS``).
+    dark_rendezvous : bool
+        Whether dark rendezvous are derived from the merged dark periods.
+    emit : tuple of str
+        Event types to return (dark periods may run only to find dark rendezvous).
+    params : dict
+        Per stage (``"tracks"``, detector names, ``"dark_rendezvous"``): keyword arguments.
+    """
+
+    window_s: float
+    margin_s: float
+    context_s: dict
+    detectors: tuple
+    dark_rendezvous: bool
+    params: dict = field(default_factory=dict)
+    emit: tuple = _ALL
+
+    def core(self, k):
+        """Start and end (seconds) of window ``k``'s core."""
+        return k * self.window_s, (k + 1) * self.window_s
+
+    def loaded(self, k):
+        """Start and end (seconds) of the positions window ``k`` loads."""
+        a, b = self.core(k)
+        return a - self.margin_s, b + self.margin_s
+
+
+def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONTEXT,
+              **params) -> WindowPlan:
+    """Route detection parameters to the stages and derive the margins.
+
+    Parameters
+    ----------
+    window : duration, default "1d"
+        Window length (see :data:`DEFAULT_WINDOW`).
+    only : iterable of str, optional
+        Detectors to run: ``rendezvous``, ``dark_period`` (alias ``dark``), ``dark_rendezvous``,
+        ``loitering``. All when omitted. ``dark_rendezvous`` implies ``dark_period``.
+    track_context : duration, default "1h"
+        See :data:`DEFAULT_TRACK_CONTEXT`.
+    **params
+        Keyword arguments of :func:`stsdetect.tracks.build_tracks` and of the detectors; each
+        goes to every stage whose signature has it.
+
+    Returns
+    -------
+    WindowPlan
+
+    Raises
+    ------
+    ValueError
+        For an unknown detector name, a parameter no stage takes, or a window that is not a
+        whole number of seconds.
+    """
+    window_s = duration_s(window)
+    if window_s <= 0 or window_s != round(window_s):
+        raise ValueError(f"window must be a positive whole number of seconds, got {window!r}")
+    wanted = _ALL if only is None else tuple(only)
+    names = set()
+    for name in wanted:
+        if name not in _ONLY_ALIASES:
+            raise ValueError(f"unknown detector {name!r}; expected some of {sorted(_ONLY_ALIASES)}")
+        names.add(_ONLY_ALIASES[name])
+    dark_rv = "dark_rendezvous" in names
+    emit = tuple(sorted(names))
+    if dark_rv:
+        names.add("dark_period")
+    detectors = tuple(d for d in _DETECTORS if d in names)
+
+    stages = {"tracks": _function("stsdetect.tracks", "build_tracks")}
+    for d in detectors:
+        stages[d] = _function(*_DETECTORS[d][:2])
+    if dark_rv:
+        stages["dark_rendezvous"] = _function("stsdetect.detect.dark", "find_dark_rendezvous")
+    routed: dict = {s: {} for s in stages}
+    used = set()
+    for key, value in params.items():
+        for stage, func in stages.items():
+            if key in inspect.signature(func).parameters and key not in ("tracks", "positions",
+                                                                         "dark_periods"):
+                routed[stage][key] = value
+                used.add(key)
+    unused = sorted(set(params) - used)
+    if unused:
+        raise ValueError(f"parameters {unused} are taken by none of the stages {sorted(stages)}")
+
+    track_s = duration_s(track_context)
+    context, reach = {}, {}
+    for d in detectors:
+        eff = {**_defaults(stages[d]), **routed[d]}
+        step = duration_s(eff["step"]) if "step" in eff else 0.0
+        ctx = step + (duration_s(eff["max_gap"]) if "max_gap" in eff else 0.0)
+        if eff.get("heard_bin"):
+            ctx += duration_s(eff["heard_bin"])
+        context[d] = ctx + track_s
+        reach[d] = (duration_s(eff["min_duration"]) + step) if "min_duration" in eff else 0.0
+    margin = max([context[d] + reach[d] for d in detectors] + [track_s])
+    margin = math.ceil(margin / 60.0 + 1) * 60.0  # whole minutes, strictly more than needed
+    if margin > 8 * window_s:
+        raise ValueError(f"window {window!r} is short for detectors needing {margin:.0f} s of "
+                         "margin: use a window of at least a quarter of the margin")
+    return WindowPlan(window_s=float(window_s), margin_s=margin, context_s=context,
+                      detectors=detectors, dark_rendezvous=dark_rv, params=routed,
+                      emit=emit)
+
+
+# ------------------------------------------------------------------------------------------
+# Spill: positions -> Parquet partitioned by window
+# ------------------------------------------------------------------------------------------
+
+def _time_s(times: pd.Series) -> np.ndarray:
+    """UTC datetimes -> float seconds since the epoch, NaN for NaT."""
+    idx = pd.DatetimeIndex(times)
+    if idx.tz is None:
+        idx = idx.tz_localize("UTC")
+    ns = idx.as_unit("ns").asi8.astype(float)
+    ns[np.asarray(idx.isna())] = np.nan
+    return ns / 1e9
+
+
+def _window_dir(workdir: Path, k: int) -> Path:
+    return Path(workdir) / _POSITION_DIR / f"w={int(k)}"
+
+
+def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str,
+                    seq_start: int = 0) -> dict:
+    """Write a positions table to ``workdir`` as Parquet files, one per window it touches.
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame
+        A positions table (see :func:`stsdetect.read_ais`).
+    workdir : path
+        Spill folder; files go to ``workdir/positions/w=<k>/<part>.parquet``.
+    window_s : float
+        Window length in seconds.
+    part : str
+        Name of this piece (unique per file and chunk, sorting in input order).
+    seq_start : int, default 0
+        Sequence number of the first row; rows keep their input order through the spill.
+
+    Returns
+    -------
+    dict
+        ``rows`` written, ``no_time`` rows skipped (no time: they could belong to no window,
+        and the cleaning drops them anyway), ``windows`` (sorted window numbers written),
+        ``t_min``/``t_max`` (seconds, NaN when nothing was written), ``class_b`` (MMSIs
+        seen in type 18/19 reports, for the barge rules of the flags).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if "time" not in positions.columns:
+        raise ValueError("positions need a 'time' column (datetime64, UTC)")
+    t = _time_s(positions["time"])
+    ok = np.isfinite(t)
+    frame = positions.reset_index(drop=True)
+    frame[_SEQ] = np.arange(seq_start, seq_start + len(frame), dtype=np.int64)
+    win = np.floor(t / window_s)
+    rows = np.flatnonzero(ok)
+    rows = rows[np.argsort(win[rows], kind="stable")]
+    wins, first = np.unique(win[rows], return_index=True)
+    bounds = np.append(first, rows.size)
+    for i, k in enumerate(wins):  # loop over the windows this piece touches
+        piece = frame.iloc[rows[bounds[i]:bounds[i + 1]]]
+        folder = _window_dir(workdir, int(k))
+        folder.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(piece, preserve_index=False)
+        # Write then rename: a retried or duplicated task replaces its piece whole.
+        tmp = folder / f".{part}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(table, tmp)
+        os.replace(tmp, folder / f"{part}.parquet")
+    class_b = np.zeros(0, np.int64)
+    if "msg_type" in frame.columns:
+        is_b = frame["msg_type"].isin([18, 19]).to_numpy(bool)
+        class_b = np.unique(frame["mmsi"].to_numpy(np.int64)[is_b])
+    return {
+        "rows": int(rows.size),
+        "no_time": int((~ok).sum()),
+        "class_b": class_b,
+        "windows": wins.astype(np.int64),
+        "t_min": float(t[ok].min()) if rows.size else np.nan,
+        "t_max": float(t[ok].max()) if rows.size else np.nan,
+    }
+
+
+def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None) -> dict:
+    """Decode one dump with :func:`stsdetect.read_ais` and spill its positions.
+
+    Parameters
+    ----------
+    index : int
+        Position of the dump in the input list (orders rows and names the Parquet pieces).
+    source : path or pandas.DataFrame
+        The dump, or an already decoded positions table.
+    workdir : path
+        Spill folder (see :func:`spill_positions`).
+    window_s : float
+        Window length in seconds.
+    read_kwargs : dict, optional
+        Extra arguments of :func:`stsdetect.read_ais`.
+
+    Returns
+    -------
+    dict
+        :func:`spill_positions`'s counts plus ``vessels`` (the dump's vessels table) and
+        ``report`` (its decode report).
+    """
+    if isinstance(source, pd.DataFrame):  # an already decoded positions table
+        positions, vessels, report = source, None, None
+    else:
+        from stsdetect import read_ais
+
+        data = read_ais(source, **(read_kwargs or {}))
+        positions, vessels, report = data.positions, data.vessels, data.report
+    out = spill_positions(positions, workdir, window_s, part=f"f{index:06d}",
+                          seq_start=int(index) << 40)
+    out["vessels"] = vessels
+    out["report"] = report
+    out["index"] = index
+    return out
+
+
+def _partition_files(workdir, k) -> list:
+    folder = _window_dir(workdir, k)
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def _read_partition(workdir, k, mmsi=None, columns=None) -> pd.DataFrame | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = _partition_files(workdir, k)
+    if not files:
+        return None
+    filters = None if mmsi is None else [("mmsi", "in", [int(m) for m in np.unique(mmsi)])]
+    tables = [pq.read_table(f, filters=filters, columns=columns) for f in files]
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
+
+
+def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=None,
+                   cache: dict | None = None) -> pd.DataFrame:
+    """Positions with time in ``[lo_s, hi_s)`` from the spill, in input order.
+
+    Parameters
+    ----------
+    workdir : path
+        Spill folder.
+    plan : WindowPlan
+        For the window length.
+    lo_s, hi_s : float
+        Time range, seconds since the Unix epoch.
+    mmsi : array_like of int, optional
+        Only these vessels (read with a Parquet filter).
+    cache : dict, optional
+        Window number -> partition, filled and reused (whole partitions only, ``mmsi=None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The positions table (same columns as spilled, without the sequence column).
+    """
+    k0 = math.floor(lo_s / plan.window_s)
+    k1 = math.floor(hi_s / plan.window_s)
+    parts = []
+    for k in range(k0, k1 + 1):  # loop over the few windows the range touches
+        if cache is not None and mmsi is None:
+            if k not in cache:
+                cache[k] = _read_partition(workdir, k)
+            part = cache[k]
+        else:
+            part = _read_partition(workdir, k, mmsi=mmsi)
+        if part is not None and len(part):
+            parts.append(part)
+    if not parts:
+        return pd.DataFrame()
+    frame = pd.concat(parts, ignore_index=True)
+    t = _time_s(frame["time"])
+    frame = frame.loc[(t >= lo_s) & (t < hi_s)]
+    frame = frame.sort_values(_SEQ, kind="stable").drop(columns=_SEQ)
+    return frame.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------
+# One window
+# ------------------------------------------------------------------------------------------
+
+def _tracks(positions: pd.DataFrame, plan: WindowPlan):
+    from stsdetect.tracks import Tracks, build_tracks
+
+    if not len(positions):
+        return Tracks.empty()
+    return build_tracks(positions, **plan.params.get("tracks", {}))
+
+
+def _run(name: str, tracks, plan: WindowPlan) -> pd.DataFrame:
+    if len(tracks) == 0:
+        return empty_events()
+    return _function(*_DETECTORS[name][:2])(tracks, **plan.params.get(name, {}))
+
+
+def _epoch_s(col: pd.Series) -> np.ndarray:
+    return _time_s(col)
+
+
+def _closed(events: pd.DataFrame, context_s: float, lo_s: float, hi_s: float,
+            extent: tuple) -> np.ndarray:
+    """Which events are provably unaffected by the loaded range's edges."""
+    s, e = _epoch_s(events["start"]), _epoch_s(events["end"])
+    ok_lo = (s - context_s >= lo_s) | (lo_s <= extent[0])
+    ok_hi = (e + context_s < hi_s) | (hi_s > extent[1])
+    return ok_lo & ok_hi
+
+
+def _entries(events: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Open events -> open entries (detector, vessels, span, position)."""
+    return pd.DataFrame({
+        "detector": pd.Series([name] * len(events), dtype=object),
+        "mmsi": events["mmsi"].to_numpy(np.int64),
+        "other": events["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64),
+        "s": _epoch_s(events["start"]),
+        "e": _epoch_s(events["end"]),
+        "lat": events["lat"].to_numpy(float),
+        "lon": events["lon"].to_numpy(float),
+    })
+
+
+_ENTRY_COLUMNS = ("detector", "mmsi", "other", "s", "e", "lat", "lon")
+
+
+def _no_entries() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c == "detector" else
+                                      (np.int64 if c in ("mmsi", "other") else float))
+                         for c in _ENTRY_COLUMNS})
+
+
+def _core_ends(tracks, a_s: float, b_s: float, k: int) -> pd.DataFrame:
+    """First and last cleaned report of each vessel inside a window's core."""
+    rows = np.flatnonzero((tracks.time_s >= a_s) & (tracks.time_s < b_s))
+    rows = rows[np.lexsort((tracks.time_s[rows], tracks.mmsi[rows]))]
+    m = tracks.mmsi[rows]
+    if rows.size == 0:
+        first = last = rows
+    else:
+        cut = np.flatnonzero(np.diff(m)) + 1
+        first = rows[np.r_[0, cut]]
+        last = rows[np.r_[cut - 1, rows.size - 1]]
+    return pd.DataFrame({
+        "mmsi": tracks.mmsi[first], "window": np.full(first.size, k, np.int64),
+        "t_first": tracks.time_s[first], "t_last": tracks.time_s[last],
+        "lat_last": tracks.lat_deg[last], "lon_last": tracks.lon_deg[last],
+    })
+
+
+def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
+                  cache: dict | None = None) -> dict:
+    """Run the stages on window ``k`` (with its margins) and sort the events.
+
+    Parameters
+    ----------
+    workdir : path
+        Spill folder.
+    plan : WindowPlan
+        Parameters and margins.
+    k : int
+        Window number.
+    extent : tuple of float
+        First and last report time of the whole data set (seconds).
+    cache : dict, optional
+        Partition cache for :func:`load_positions`.
+
+    Returns
+    -------
+    dict
+        ``events`` (closed events starting in the core: final), ``open`` (open entries),
+        ``ends`` (first/last cleaned report per vessel in the core), ``rows`` (positions
+        loaded) and ``tracks_report`` (the cleaning counts of the core's rows are not
+        separable, so this is the window's cleaning report, margins included).
+    """
+    a, b = plan.core(k)
+    lo, hi = plan.loaded(k)
+    positions = load_positions(workdir, plan, lo, hi, cache=cache)
+    tracks = _tracks(positions, plan)
+    kept, opened = [], [_no_entries()]
+    for name in plan.detectors:
+        ev = _run(name, tracks, plan)
+        if not len(ev):
+            continue
+        closed = _closed(ev, plan.context_s[name], lo, hi, extent)
+        s = _epoch_s(ev["start"])
+        own = closed & (s >= a) & (s < b)
+        kept.append(ev.loc[own])
+        opened.append(_entries(ev.loc[~closed], name))
+    return {
+        "window": k,
+        "events": concat_events(kept),
+        "open": pd.concat(opened, ignore_index=True),
+        "ends": _core_ends(tracks, a, b, k),
+        "rows": len(positions),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Open events: join and re-run on their vessels
+# ------------------------------------------------------------------------------------------
+
+def dark_candidates(ends: pd.DataFrame, plan: WindowPlan) -> pd.DataFrame:
+    """Silences between windows that no single window could close, as open entries.
+
+    Parameters
+    ----------
+    ends : pandas.DataFrame
+        Concatenated ``ends`` of every window (see :func:`detect_window`).
+    plan : WindowPlan
+        Parameters and margins.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Open entries for the ``dark_period`` detector.
+    """
+    if "dark_period" not in plan.detectors or not len(ends):
+        return _no_entries()
+    eff = {**_defaults(_function(*_DETECTORS["dark_period"][:2])),
+           **plan.params.get("dark_period", {})}
+    gap_s = duration_s(eff["min_gap"])
+    ends = ends.sort_values(["mmsi", "window"], kind="stable")
+    m = ends["mmsi"].to_numpy(np.int64)
+    w = ends["window"].to_numpy(np.int64)
+    t0 = ends["t_last"].to_numpy(float)[:-1]
+    t1 = ends["t_first"].to_numpy(float)[1:]
+    same = m[1:] == m[:-1]
+    hi = (w[:-1] + 1) * plan.window_s + plan.margin_s
+    cand = same & (t1 - t0 > gap_s) & (t1 + plan.context_s["dark_period"] >= hi)
+    i = np.flatnonzero(cand)
+    return pd.DataFrame({
+        "detector": pd.Series(["dark_period"] * i.size, dtype=object),
+        "mmsi": m[i], "other": np.full(i.size, _NO_OTHER, np.int64),
+        "s": t0[i], "e": t1[i],
+        "lat": ends["lat_last"].to_numpy(float)[i], "lon": ends["lon_last"].to_numpy(float)[i],
+    })
+
+
+def _group(entries: pd.DataFrame, join_s: float) -> pd.DataFrame:
+    """Join entries of one detector and vessel pair whose spans overlap (within ``join_s``)."""
+    e = entries.sort_values(["detector", "mmsi", "other", "s"], kind="stable")
+    e = e.reset_index(drop=True)
+    key = e["detector"].astype(str) + ":" + e["mmsi"].astype(str) + ":" + e["other"].astype(str)
+    reach = e.groupby(key, sort=False)["e"].cummax()
+    prev_reach = reach.groupby(key, sort=False).shift(1)
+    new = prev_reach.isna() | (e["s"] > prev_reach + join_s)
+    e["group"] = np.cumsum(new.to_numpy()) - 1
+    return e
+
+
+def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float) -> np.ndarray:
+    """MMSIs with a report within ``radius_m`` of a point during its span (a superset)."""
+    xyz = unit_xyz(lat, lon)
+    chord = arc_to_chord_m(radius_m) / EARTH_RADIUS_M * (1 + 1e-6)
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(xyz)
+    found = []
+    k0, k1 = math.floor(np.min(s) / plan.window_s), math.floor(np.max(e) / plan.window_s)
+    for k in range(k0, k1 + 1):  # loop over window partitions, one in memory at a time
+        part = _read_partition(workdir, k, columns=["mmsi", "time", "lat", "lon"])
+        if part is None or not len(part):
+            continue
+        t = _time_s(part["time"])
+        ok = (t >= np.min(s)) & (t <= np.max(e)) & np.isfinite(part["lat"].to_numpy(float))
+        ok &= np.isfinite(part["lon"].to_numpy(float))
+        part, t = part.loc[ok], t[ok]
+        if not len(part):
+            continue
+        pairs = tree.sparse_distance_matrix(
+            cKDTree(unit_xyz(part["lat"].to_numpy(float), part["lon"].to_numpy(float))),
+            chord, output_type="ndarray")
+        if pairs.size == 0:
+            continue
+        qi, ri = pairs["i"], pairs["j"]
+        keep = (t[ri] >= s[qi]) & (t[ri] <= e[qi])
+        found.append(np.unique(part["mmsi"].to_numpy(np.int64)[ri[keep]]))
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+
+
+def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
+                  extent: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Re-run one detector on the vessels of a batch of grouped open entries.
+
+    Parameters
+    ----------
+    workdir : path
+        Spill folder.
+    plan : WindowPlan
+        Parameters and margins.
+    name : str
+        Detector name.
+    batch : pandas.DataFrame
+        Grouped entries (see ``_group``) of this detector.
+    extent : tuple of float
+        First and last report time of the whole data set (seconds).
+
+    Returns
+    -------
+    events : pandas.DataFrame
+        Closed events matching the entries (final).
+    still_open : pandas.DataFrame
+        Entries to try again over a longer span.
+    """
+    m = plan.margin_s
+    ctx = plan.context_s[name]
+    g = batch.groupby("group", sort=True)
+    gs = pd.DataFrame({"mmsi": g["mmsi"].first(), "other": g["other"].first(),
+                       "S": g["s"].min(), "E": g["e"].max()})
+    lo, hi = float(gs["S"].min() - m), float(gs["E"].max() + m)
+    vessels = np.unique(np.r_[gs["mmsi"].to_numpy(), gs["other"].to_numpy()])
+    vessels = vessels[vessels != _NO_OTHER]
+    points = None
+    if _DETECTORS[name][3] == "heard":
+        eff = {**_defaults(_function(*_DETECTORS[name][:2])), **plan.params.get(name, {})}
+        # Scan around each entry's point over the whole batch range: heard vessels are
+        # then complete for any event of these vessels starting at one of these points.
+        points = batch[["lat", "lon"]].drop_duplicates().to_numpy(float)
+        n = len(points)
+        heard = _heard_vessels(workdir, plan, points[:, 0], points[:, 1], np.full(n, lo),
+                               np.full(n, hi), float(eff["radius_m"]))
+        vessels = np.union1d(vessels, heard)
+    positions = load_positions(workdir, plan, lo, hi, mmsi=vessels)
+    ev = _run(name, _tracks(positions, plan), plan)
+    if not len(ev):
+        return empty_events(), _no_entries()
+    # Match events to groups: same vessels, span overlapping the group's (within context).
+    ev = ev.reset_index(drop=True)
+    ev_other = ev["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64)
+    ev_s, ev_e = _epoch_s(ev["start"]), _epoch_s(ev["end"])
+    cand = pd.DataFrame({"ev": np.arange(len(ev)), "mmsi": ev["mmsi"].to_numpy(np.int64),
+                         "other": ev_other})
+    gtab = gs.reset_index()
+    joined = cand.merge(gtab, on=["mmsi", "other"], how="inner")
+    ei = joined["ev"].to_numpy()
+    overlap = (ev_s[ei] <= joined["E"].to_numpy() + ctx) & (ev_e[ei] >= joined["S"].to_numpy()
+                                                             - ctx)
+    joined = joined.loc[overlap]
+    ei = joined["ev"].to_numpy()
+    closed = _closed(ev, ctx, lo, hi, extent)
+    good = closed[ei]
+    if points is not None:
+        # A dark period's heard vessels are complete only around a scanned point.
+        scanned = pd.MultiIndex.from_arrays([np.round(points[:, 0], 9),
+                                             np.round(points[:, 1], 9)])
+        at_point = pd.MultiIndex.from_arrays([
+            np.round(ev["lat"].to_numpy(float)[ei], 9),
+            np.round(ev["lon"].to_numpy(float)[ei], 9)]).isin(scanned)
+        good &= at_point
+    final = ev.iloc[np.unique(ei[good])]
+    redo = joined.loc[~good]
+    r = redo["ev"].to_numpy()
+    still = pd.DataFrame({
+        "detector": pd.Series([name] * len(redo), dtype=object),
+        "mmsi": redo["mmsi"].to_numpy(np.int64), "other": redo["other"].to_numpy(np.int64),
+        "s": np.minimum(redo["S"].to_numpy(), ev_s[r]),
+        "e": np.maximum(redo["E"].to_numpy(), ev_e[r]),
+        "lat": ev["lat"].to_numpy(float)[r], "lon": ev["lon"].to_numpy(float)[r],
+    })
+    return final.reset_index(drop=True), still
+
+
+def plan_batches(entries: pd.DataFrame, plan: WindowPlan) -> list:
+    """Group open entries and cut them into batches (one per detector and window)."""
+    if not len(entries):
+        return []
+    grouped = _group(entries, plan.margin_s)
+    start = grouped.groupby("group")["s"].transform("min")
+    grouped["batch_window"] = np.floor(start.to_numpy(float) / plan.window_s).astype(np.int64)
+    return [(name, batch) for (name, _), batch in
+            grouped.groupby(["detector", "batch_window"], sort=True)]
+
+
+def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple,
+                 max_rounds: int = 10_000) -> pd.DataFrame:
+    """Resolve open entries by re-running detectors over growing spans until all are closed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events found (may repeat events already kept by windows; deduplicate by
+        ``event_id``).
+    """
+    found = []
+    for _ in range(max_rounds):  # each round strictly widens every span still open
+        batches = plan_batches(entries, plan)
+        if not batches:
+            return concat_events(found)
+        redo = [_no_entries()]
+        for name, batch in batches:  # loop over detectors x windows
+            ev, still = resolve_batch(workdir, plan, name, batch, extent)
+            found.append(ev)
+            redo.append(still)
+        entries = pd.concat(redo, ignore_index=True)
+    raise RuntimeError("open events did not close; this is a bug in stsdetect.scale")
+
+
+# ------------------------------------------------------------------------------------------
+# Merge and finish
+# ------------------------------------------------------------------------------------------
+
+def merge_vessels(tables) -> pd.DataFrame:
+    """Merge per-dump vessels tables into one row per MMSI.
+
+    Returns None when no table is given (positions-only inputs). Identity columns take
+    the last dump's non-missing value (dumps are in time order);
+    ``first_seen`` is the earliest, ``last_seen`` the latest; ``n_name_changes`` and
+    ``n_type_changes`` add up, plus one for each dump boundary across which the name (type)
+    differs; ``names`` joins the distinct names.
+    """
+    tables = [t for t in tables if t is not None]
+    if not tables:
+        return None  # nothing known about static data (as for a positions-only input)
+    if not any(len(t) for t in tables):
+        return tables[0]
+    tables = [t for t in tables if len(t)]
+    frame = pd.concat(tables, keys=range(len(tables)), names=["_dump", None])
+    frame = frame.reset_index(level=0).reset_index(drop=True)
+    frame = frame.sort_values(["mmsi", "_dump"], kind="stable")
+    g = frame.groupby("mmsi", sort=True)
+    out = g.last()  # last non-null per column
+    if "first_seen" in frame:
+        out["first_seen"] = g["first_seen"].min()
+    if "last_seen" in frame:
+        out["last_seen"] = g["last_seen"].max()
+    same_prev = frame["mmsi"].eq(frame["mmsi"].shift(1)).to_numpy()
+    for col, count in (("name", "n_name_changes"), ("ship_type", "n_type_changes")):
+        if col in frame and count in frame:
+            cur, prev = frame[col], frame[col].shift(1)
+            changed = same_prev & (cur.notna() & prev.notna() & (cur != prev)).to_numpy(bool)
+            extra = pd.Series(changed.astype(np.int64), index=frame.index).groupby(
+                frame["mmsi"]).sum()
+            out[count] = (g[count].sum() + extra).astype(frame[count].dtype)
+    if "names" in frame:
+        out["names"] = g["names"].agg(
+            lambda s: ";".join(sorted({n for v in s.dropna() for n in str(v).split(";") if n})))
+    out = out.drop(columns=["_dump"]).reset_index()
+    return out[[c for c in tables[0].columns if c in out.columns]]
+
+
+def merge_reports(reports):
+    """Combine decode reports with their own ``merge`` (or ``+``), when they have one."""
+    reports = [r for r in reports if r is not None]
+    if not reports:
+        return None
+    total = reports[0]
+    for r in reports[1:]:
+        if hasattr(total, "merge"):
+            total = total.merge(r)
+        else:
+            total = total + r
+    return total
+
+
+def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
+                  watchlist=None, class_b=None) -> pd.DataFrame:
+    """Deduplicate, derive dark rendezvous and flag the merged events.
+
+    Parameters
+    ----------
+    window_events, rerun_events : list of pandas.DataFrame
+        Events kept by windows, and found by re-runs.
+    plan : WindowPlan
+        Parameters.
+    vessels : pandas.DataFrame, optional
+        Merged vessels table, for flags.
+    regions, watchlist : optional
+        As for :func:`stsdetect.pipeline.detect`.
+    class_b : array_like of int, optional
+        MMSIs heard in type 18/19 reports (Class B evidence of the barge rules).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events table.
+
+    Notes
+    -----
+    :func:`stsdetect.flags.flag_events` gets the merged vessels table and the Class B MMSIs,
+    but no tracks: its tow check (``towed_by`` barge evidence) and the ``two_places_at_once``
+    identity anomaly need all tracks at once and are not applied to windowed runs.
+    """
+    events = concat_events(list(window_events) + list(rerun_events))
+    events = events.drop_duplicates("event_id", keep="first").reset_index(drop=True)
+    if plan.dark_rendezvous:
+        dark = events.loc[events["event_type"] == "dark_period"]
+        func = _function("stsdetect.detect.dark", "find_dark_rendezvous")
+        events = concat_events([events, func(dark, **plan.params.get("dark_rendezvous", {}))])
+    if "dark_period" not in plan.emit:  # run only for the dark rendezvous
+        events = events.loc[events["event_type"] != "dark_period"]
+    events = _flag(events, vessels, regions, watchlist, class_b)
+    return events[list(EVENT_COLUMNS)].reset_index(drop=True)
+
+
+def _flag(events, vessels, regions, watchlist, class_b):
+    try:
+        flag_events = _function("stsdetect.flags", "flag_events")
+    except (ImportError, AttributeError):
+        return events
+    kwargs = {}
+    sig = inspect.signature(flag_events).parameters
+    ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
+    b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
+    for name, value in (("vessels", vessels), ("regions", regions), ("watchlist", watchlist),
+                        ("dark_periods", events.loc[events["event_type"] == "dark_period"]),
+                        ("positions", b_positions)):
+        if name in sig:
+            kwargs[name] = value
+    return flag_events(events, **kwargs)
+
+
+@dataclass
+class WindowedResult:
+    """What :func:`detect_windowed` found.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        The events table (:data:`stsdetect.events.EVENT_COLUMNS`).
+    vessels : pandas.DataFrame
+        Vessels table merged over all dumps.
+    decode_report : object
+        Decode reports of all dumps merged.
+    report : dict
+        Counts of the windowed run: ``rows_spilled``, ``rows_no_time`` (skipped: no time),
+        ``windows``, ``max_rows_loaded`` (largest window with margins), ``open_entries``
+        (events cut by a window edge or silences spanning windows), ``rerun_batches``.
+    workdir : pathlib.Path or None
+        The spill folder when kept, else None.
+    """
+
+    events: pd.DataFrame
+    vessels: pd.DataFrame
+    decode_report: object
+    report: dict
+    workdir: Path | None = None
+
+
+def _sources(sources) -> list:
+    if isinstance(sources, pd.DataFrame):
+        return [sources]
+    if isinstance(sources, (str, Path)):
+        path = Path(sources)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file())
+            if not files:
+                raise ValueError(f"no files in folder {path}")
+            return files
+        return [path]
+    files = list(sources)
+    if not files:
+        raise ValueError("no sources given")
+    return files
+
+
+def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, regions=None,
+                    watchlist=None, progress=False, keep_workdir=False,
+                    track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
+                    **params) -> WindowedResult:
+    """Detect events over many dumps (or a huge one) in bounded memory, window by window.
+
+    The result equals a single in-memory run over all dumps concatenated (see the module
+    documentation for how, and for the assumptions).
+
+    Parameters
+    ----------
+    sources : path, folder or list of paths (or of positions DataFrames)
+        Dumps in any format :func:`stsdetect.read_ais` reads, in time order (a folder: its
+        files sorted by name); a list item may also be an already decoded positions table.
+    window : duration, default "1d"
+        Window length; windows are aligned to the Unix epoch (UTC midnight for days).
+    workdir : path, optional
+        Folder for the Parquet spill; a temporary folder when omitted (removed at the end
+        unless ``keep_workdir``). Must be empty or not exist.
+    only : iterable of str, optional
+        Detectors to run (see :func:`make_plan`).
+    regions, watchlist : optional
+        Passed to :func:`stsdetect.flags.flag_events` as in :func:`stsdetect.pipeline.detect`.
+    progress : bool, default False
+        Show a progress bar over dumps and windows.
+    keep_workdir : bool, default False
+        Keep the spill (e.g. to re-run detection with other parameters).
+    track_context : duration, default "1h"
+        See :data:`DEFAULT_TRACK_CONTEXT`.
+    read_kwargs : dict, optional
+        Extra arguments of :func:`stsdetect.read_ais`.
+    **params
+        Parameters of :func:`stsdetect.tracks.build_tracks` and the detectors.
+
+    Returns
+    -------
+    WindowedResult
+    """
+    from tqdm.auto import tqdm
+
+    plan = make_plan(window, only=only, track_context=track_context, **params)
+    files = _sources(sources)
+    own_dir = workdir is None
+    work = Path(tempfile.mkdtemp(prefix="stsdetect-")) if own_dir else Path(workdir)
+    if not own_dir:
+        if work.exists() and any(work.iterdir()):
+            raise ValueError(f"workdir {work} is not empty; give an empty or new folder")
+        work.mkdir(parents=True, exist_ok=True)
+    try:
+        spills = [spill_source(i, f, work, plan.window_s, read_kwargs)
+                  for i, f in enumerate(tqdm(files, desc="decode", disable=not progress))]
+        result = _detect_spilled(work, plan, spills, progress, regions, watchlist)
+    finally:
+        if own_dir and not keep_workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    result.workdir = work if (keep_workdir or not own_dir) else None
+    return result
+
+
+def _extent(spills) -> tuple:
+    lo = [s["t_min"] for s in spills if s["rows"]]
+    hi = [s["t_max"] for s in spills if s["rows"]]
+    return (min(lo), max(hi)) if lo else (np.nan, np.nan)
+
+
+def class_b_ids(spills) -> np.ndarray:
+    """MMSIs seen in type 18/19 reports in any dump."""
+    return np.unique(np.concatenate([np.zeros(0, np.int64), *(s["class_b"] for s in spills)]))
+
+
+def window_numbers(spills) -> np.ndarray:
+    """Every window from the first to the last with data (empty ones between included)."""
+    wins = [s["windows"] for s in spills if len(s["windows"])]
+    if not wins:
+        return np.zeros(0, np.int64)
+    allw = np.concatenate(wins)
+    return np.arange(allw.min(), allw.max() + 1, dtype=np.int64)
+
+
+def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> WindowedResult:
+    from tqdm.auto import tqdm
+
+    extent = _extent(spills)
+    cache: dict = {}
+    kept, ends, opened = [], [], []
+    max_rows = 0
+    windows = window_numbers(spills)
+    span = math.ceil(plan.margin_s / plan.window_s)
+    for k in tqdm(windows, desc="windows", disable=not progress):  # loop over time windows
+        for old in [w for w in cache if w < k - span]:
+            del cache[old]  # keep only the windows the next ones still need
+        out = detect_window(work, plan, int(k), extent, cache=cache)
+        kept.append(out["events"])
+        opened.append(out["open"])
+        ends.append(out["ends"])
+        max_rows = max(max_rows, out["rows"])
+    cache.clear()
+    ends_all = pd.concat(ends, ignore_index=True) if ends else pd.DataFrame()
+    entries = pd.concat([*opened, dark_candidates(ends_all, plan)], ignore_index=True) \
+        if opened else _no_entries()
+    reruns = [resolve_open(work, plan, entries, extent)] if len(entries) else []
+    vessels = merge_vessels([s["vessels"] for s in spills])
+    events = finish_events(kept, reruns, plan, vessels=vessels, regions=regions,
+                           watchlist=watchlist, class_b=class_b_ids(spills))
+    report = {
+        "rows_spilled": int(sum(s["rows"] for s in spills)),
+        "rows_no_time": int(sum(s["no_time"] for s in spills)),
+        "windows": len(windows),
+        "max_rows_loaded": int(max_rows),
+        "open_entries": len(entries),
+    }
+    return WindowedResult(events=events, vessels=vessels,
+                          decode_report=merge_reports([s["report"] for s in spills]),
+                          report=report)
