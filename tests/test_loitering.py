@@ -73,6 +73,13 @@ def test_min_duration_is_inclusive_and_short_stops_are_ignored():
     assert find_loitering(tracks, max_speed_kn=11)["n_positions"].tolist() == [len(tracks)]
 
 
+def test_sog_zero_while_moving_is_not_loitering():
+    tracks, _ = _stop_track(stop_h=0.0)  # sails at 10 kn all day ...
+    lying = Tracks.from_arrays(tracks.mmsi, tracks.time_s, tracks.lat_deg, tracks.lon_deg,
+                               np.zeros(len(tracks)))  # ... but reports SOG 0
+    assert len(find_loitering(lying)) == 0
+
+
 def test_a_silence_breaks_a_run():
     t = np.r_[np.arange(0, 3 * H + 1, 600), np.arange(5 * H, 8 * H + 1, 600)]
     tracks = Tracks.from_arrays(np.full(t.size, DPRK), T0 + t, np.full(t.size, 30.0),
@@ -157,7 +164,9 @@ def _reference(mmsi, t, lat, lon, sog, max_kn, min_s, gap_s):
             q = p
             while q + 1 < k and speed[q + 1] < max_kn and t[rows[q + 1]] - t[rows[q]] <= gap_s:
                 q += 1
-            if q > p and t[rows[q]] - t[rows[p]] >= min_s:
+            span = t[rows[q]] - t[rows[p]]
+            net = haversine_m(lat[rows[p]], lon[rows[p]], lat[rows[q]], lon[rows[q]])
+            if q > p and span >= min_s and net / span / KNOT_M_S < max_kn:
                 out.append((int(m), t[rows[p]], t[rows[q]], q - p + 1,
                             round(float(np.mean(speed[p:q + 1])), 9)))
             p = q + 1

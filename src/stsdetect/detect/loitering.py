@@ -87,7 +87,9 @@ def find_loitering(
         2 knots, the GFW carrier-loitering threshold (Miller et al. 2018).
     min_duration : duration, default "4h"
         Least time from the first to the last report of a run: 4 hours, as in the GFW
-        carrier-loitering definition.
+        carrier-loitering definition. A run must also be slow as a whole: the great-circle
+        distance from its first to its last report divided by its duration must be under
+        ``max_speed_kn`` (real dumps hold vessels reporting SOG 0 while under way).
     max_gap : duration, default "1h"
         A run breaks where two consecutive reports are more than this apart, so a vessel is
         never said to loiter through a silence it may have spent elsewhere (silences are
@@ -128,7 +130,13 @@ def find_loitering(
     # ... and ends at a slow report whose successor does not join it; runs pair up in order.
     ends = np.flatnonzero(slow & ~np.append(joins[1:], False))
     t = tracks.time_s
-    keep = (t[ends] - t[starts] >= min_s) & (ends > starts)
+    span_s = t[ends] - t[starts]
+    keep = (span_s >= min_s) & (ends > starts)
+    # A vessel that reports SOG 0 while moving (seen in real data) is not loitering: the run's
+    # net displacement rate must be slow too.
+    net_kn = haversine_m(tracks.lat_deg[starts], tracks.lon_deg[starts], tracks.lat_deg[ends],
+                         tracks.lon_deg[ends]) / np.maximum(span_s, 1e-9) / KNOT_M_S
+    keep &= net_kn < max_speed_kn
     starts, ends = starts[keep], ends[keep]
     empty = make_events("loitering", n=0, mmsi=np.zeros(0, np.int64))
     if starts.size == 0:
