@@ -1,0 +1,224 @@
+"""Decoded AIS tables: NOAA MarineCadastre CSV, Danish Maritime Authority CSV, GFW JSON lines.
+
+Each is read in chunks with pandas and mapped onto the positions / static-records layout used
+for NMEA. Rows of a decoded table have no AIS message type: they get ``msg_type`` 0 and are
+counted under ``decoded[0]`` in the report.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .framing import NAT_NS
+from .report import DecodeReport
+
+__all__ = ["DMA_COLUMNS", "MARINECADASTRE_COLUMNS", "read_table"]
+
+#: NOAA MarineCadastre AIS CSV header (2015 onwards, https://marinecadastre.gov/ais/).
+MARINECADASTRE_COLUMNS = [
+    "MMSI", "BaseDateTime", "LAT", "LON", "SOG", "COG", "Heading", "VesselName", "IMO",
+    "CallSign", "VesselType", "Status", "Length", "Width", "Draft", "Cargo", "TransceiverClass",
+]
+
+#: Danish Maritime Authority AIS CSV header (http://web.ais.dk/aisdata/).
+DMA_COLUMNS = [
+    "# Timestamp", "Type of mobile", "MMSI", "Latitude", "Longitude", "Navigational status",
+    "ROT", "SOG", "COG", "Heading", "IMO", "Callsign", "Name", "Ship type", "Cargo type",
+    "Width", "Length", "Type of position fixing device", "Draught", "Destination", "ETA",
+    "Data source type", "A", "B", "C", "D",
+]
+
+# DMA writes navigational status as ITU-R M.1371 text; map back to the 4-bit code.
+_DMA_NAV_STATUS = {
+    "under way using engine": 0, "at anchor": 1, "not under command": 2,
+    "restricted manoeuverability": 3, "restricted maneuverability": 3,
+    "constrained by her draught": 4, "moored": 5, "aground": 6, "engaged in fishing": 7,
+    "under way sailing": 8, "reserved for future amendment [hsc]": 9,
+    "reserved for future amendment [wig]": 10, "power-driven vessel towing astern": 11,
+    "power-driven vessel pushing ahead or towing alongside": 12, "reserved for future use": 13,
+    "ais-sart": 14, "unknown value": 15,
+}
+# DMA ship type text -> the first ITU-R M.1371 ship-type code of that category.
+_DMA_SHIP_TYPE = {
+    "wig": 20, "fishing": 30, "towing": 31, "towing long/wide": 32, "dredging": 33,
+    "diving": 34, "military": 35, "sailing": 36, "pleasure": 37, "hsc": 40, "pilot": 50,
+    "sar": 51, "tug": 52, "port tender": 53, "anti-pollution": 54, "law enforcement": 55,
+    "medical": 58, "not party to conflict": 59, "passenger": 60, "cargo": 70, "tanker": 80,
+    "other": 90,
+}
+
+_CHUNK_ROWS = 500_000
+
+
+def read_table(stream, fmt: str, report: DecodeReport):
+    """Read a decoded table; return (positions DataFrame, static records DataFrame)."""
+    if fmt == "marinecadastre":
+        reader = pd.read_csv(stream, chunksize=_CHUNK_ROWS, dtype=str, keep_default_na=False)
+        convert = _marinecadastre
+    elif fmt == "dma":
+        reader = pd.read_csv(stream, chunksize=_CHUNK_ROWS, dtype=str, keep_default_na=False)
+        convert = _dma
+    elif fmt == "gfw_jsonl":
+        reader = pd.read_json(stream, lines=True, chunksize=_CHUNK_ROWS, dtype=False)
+        convert = _gfw
+    else:  # pragma: no cover - guarded by read_ais
+        raise ValueError(fmt)
+    positions, statics = [], []
+    for chunk in reader:
+        pos, stat = convert(chunk, report)
+        positions.append(pos)
+        if stat is not None:
+            statics.append(stat)
+    from .reader import _positions_frame
+
+    if positions:
+        cols = {k: np.concatenate([p[k] for p in positions]) for k in positions[0]}
+    else:
+        cols = None
+    stat_frame = pd.concat(statics, ignore_index=True) if statics else None
+    return _positions_frame(cols), stat_frame
+
+
+def _num(series) -> np.ndarray:
+    return pd.to_numeric(pd.Series(series), errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _text(series) -> pd.Series:
+    out = pd.Series(series, dtype=object).astype("string").str.strip()
+    return out.mask(out.isin(["", "Unknown", "Undefined", "nan", "None"]))
+
+
+def _time_ns(series, fmt=None, report=None) -> np.ndarray:
+    if fmt:
+        parsed = pd.to_datetime(pd.Series(series), format=fmt, errors="coerce", utc=True)
+    else:
+        parsed = pd.to_datetime(pd.Series(series), format="ISO8601", errors="coerce", utc=True)
+    ns = parsed.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]").view(np.int64)
+    if report is not None:
+        report.add_note("time_unparsed", int((ns == NAT_NS).sum()))
+    return ns
+
+
+def _rows(report, mmsi, time_ns, lat, lon, sog, cog, heading, nav_status, keep=None):
+    """Validate rows, count skips, return position columns of the kept rows and their mask."""
+    n = mmsi.size
+    report.lines += n
+    keep = np.ones(n, bool) if keep is None else keep.copy()
+    bad = keep & (~np.isfinite(mmsi) | (mmsi != np.round(mmsi)) | ~np.isfinite(lat)
+                  | ~np.isfinite(lon))
+    keep &= ~bad
+    bad_mmsi = keep & ((mmsi < 1) | (mmsi > 999_999_999))
+    keep &= ~bad_mmsi
+    lat_na, lon_na = lat == 91, lon == 181
+    oor = keep & (((np.abs(lat) > 90) & ~lat_na) | ((np.abs(lon) > 180) & ~lon_na))
+    keep &= ~oor
+    report.add_skip("bad_row", bad.sum())
+    report.add_skip("invalid_mmsi", bad_mmsi.sum())
+    report.add_skip("out_of_range_position", oor.sum())
+    report.add_decoded(0, keep.sum())
+    sog = np.where((sog >= 102.3) | (sog < 0), np.nan, sog)
+    cog = np.where((cog >= 360) | (cog < 0), np.nan, cog)
+    heading = np.where((heading >= 360) | (heading < 0), np.nan, heading)
+    nav = np.where(np.isfinite(nav_status) & (nav_status >= 0) & (nav_status <= 15),
+                   nav_status, 15)
+    cols = {
+        "mmsi": mmsi[keep].astype(np.int64), "time": time_ns[keep],
+        "lat": np.where(lat_na, np.nan, lat)[keep], "lon": np.where(lon_na, np.nan, lon)[keep],
+        "sog_kn": sog[keep], "cog_deg": cog[keep], "heading_deg": heading[keep],
+        "nav_status": nav[keep].astype(np.int8), "msg_type": np.zeros(keep.sum(), np.int8),
+        "source": np.full(keep.sum(), "", dtype=object),
+    }
+    return cols, keep
+
+
+def _statics(mmsi, time_ns, keep, ais_class, **fields) -> pd.DataFrame:
+    """Static records of kept rows, thinned to rows whose static fields changed per MMSI."""
+    frame = pd.DataFrame({"mmsi": mmsi.astype(np.int64, copy=False)[keep] if keep.any()
+                          else np.zeros(0, np.int64), "time": time_ns[keep]})
+    for name, values in fields.items():
+        frame[name] = pd.Series(values).reset_index(drop=True)[keep].reset_index(drop=True)
+    frame["ais_class"] = pd.Series(ais_class).reset_index(drop=True)[keep].reset_index(drop=True)
+    frame["msg_type"] = 0
+    static_cols = list(fields)
+    if not len(frame):
+        return frame
+    prev = frame.groupby("mmsi")[static_cols].shift()
+    same = (frame[static_cols].fillna("\0").astype(str) == prev.fillna("\0").astype(str))
+    changed = ~same.all(axis=1) | prev.isna().all(axis=1)
+    has_any = frame[static_cols].notna().any(axis=1)
+    return frame[changed & has_any].reset_index(drop=True)
+
+
+def _check_columns(chunk, required, name):
+    missing = [c for c in required if c not in chunk.columns]
+    if missing:
+        raise ValueError(f"{name} table lacks columns {missing}; found {list(chunk.columns)}")
+
+
+def _marinecadastre(chunk: pd.DataFrame, report):
+    _check_columns(chunk, ["MMSI", "BaseDateTime", "LAT", "LON"], "MarineCadastre")
+    get = lambda c: chunk[c] if c in chunk.columns else pd.Series([""] * len(chunk))  # noqa: E731
+    mmsi = _num(chunk["MMSI"])
+    time_ns = _time_ns(chunk["BaseDateTime"], report=report)
+    cols, keep = _rows(report, mmsi, time_ns, _num(chunk["LAT"]), _num(chunk["LON"]),
+                       _num(get("SOG")), _num(get("COG")), _num(get("Heading")),
+                       _num(get("Status")))
+    imo = pd.to_numeric(get("IMO").astype(str).str.extract(r"(\d+)")[0], errors="coerce")
+    ship_type = pd.to_numeric(get("VesselType"), errors="coerce")
+    stat = _statics(
+        np.nan_to_num(mmsi).astype(np.int64), time_ns, keep,
+        get("TransceiverClass").astype(str).str.strip().str.upper().where(lambda s: s != ""),
+        imo=imo.where(imo > 0), callsign=_text(get("CallSign")), name=_text(get("VesselName")),
+        ship_type=ship_type.where((ship_type > 0) & (ship_type < 100)),
+        length_m=pd.Series(_num(get("Length"))).where(lambda s: s > 0),
+        beam_m=pd.Series(_num(get("Width"))).where(lambda s: s > 0),
+        draught_m=pd.Series(_num(get("Draft"))).where(lambda s: s > 0),
+        destination=pd.Series([None] * len(chunk), dtype=object),
+    )
+    return cols, stat
+
+
+def _dma(chunk: pd.DataFrame, report):
+    ts_col = "# Timestamp" if "# Timestamp" in chunk.columns else "Timestamp"
+    _check_columns(chunk, [ts_col, "Type of mobile", "MMSI", "Latitude", "Longitude"], "DMA")
+    get = lambda c: chunk[c] if c in chunk.columns else pd.Series([""] * len(chunk))  # noqa: E731
+    mobile = chunk["Type of mobile"].astype(str).str.strip()
+    vessel = mobile.isin(["Class A", "Class B"]).to_numpy()
+    n_other = int((~vessel).sum())
+    report.add_skip("not_vessel_report", n_other)
+    report.lines += n_other
+    mmsi = _num(chunk["MMSI"])
+    time_ns = _time_ns(chunk[ts_col], fmt="%d/%m/%Y %H:%M:%S", report=report)
+    nav = get("Navigational status").astype(str).str.strip().str.lower().map(_DMA_NAV_STATUS)
+    # rows of other mobiles were counted above; _rows counts the vessel rows
+    sub = np.flatnonzero(vessel)
+    cols, keep_sub = _rows(report, mmsi[sub], time_ns[sub], _num(chunk["Latitude"])[sub],
+                           _num(chunk["Longitude"])[sub], _num(get("SOG"))[sub],
+                           _num(get("COG"))[sub], _num(get("Heading"))[sub],
+                           _num(nav)[sub])
+    keep = np.zeros(len(chunk), bool)
+    keep[sub[keep_sub]] = True
+    imo = pd.to_numeric(get("IMO"), errors="coerce")
+    ship_type = get("Ship type").astype(str).str.strip().str.lower().map(_DMA_SHIP_TYPE)
+    stat = _statics(
+        np.nan_to_num(mmsi).astype(np.int64), time_ns, keep, mobile.str[-1],
+        imo=imo.where(imo > 0), callsign=_text(get("Callsign")), name=_text(get("Name")),
+        ship_type=ship_type,
+        length_m=pd.Series(_num(get("Length"))).where(lambda s: s > 0),
+        beam_m=pd.Series(_num(get("Width"))).where(lambda s: s > 0),
+        draught_m=pd.Series(_num(get("Draught"))).where(lambda s: s > 0),
+        destination=_text(get("Destination")),
+    )
+    return cols, stat
+
+
+def _gfw(chunk: pd.DataFrame, report):
+    _check_columns(chunk, ["ssvid", "lat", "lon", "timestamp"], "GFW JSON lines")
+    n = len(chunk)
+    get = lambda c: chunk[c] if c in chunk.columns else pd.Series([np.nan] * n)  # noqa: E731
+    time_ns = _time_ns(chunk["timestamp"].astype(str), report=report)
+    cols, _ = _rows(report, _num(chunk["ssvid"]), time_ns, _num(chunk["lat"]),
+                    _num(chunk["lon"]), _num(get("speed")), _num(get("course")),
+                    _num(get("heading")), np.full(n, np.nan))
+    return cols, None

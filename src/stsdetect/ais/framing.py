@@ -1,0 +1,371 @@
+"""Vectorized framing of NMEA text: records, sentences, checksums, tag blocks, timestamps.
+
+One call to :func:`frame_chunk` handles a whole chunk of bytes with NumPy: it finds records
+(lines, and sentences run together on one line), classifies them, validates AIS sentence
+structure and NMEA checksums, and attaches a time and a source to each AIS sentence from
+whichever of these the dump carries:
+
+* NMEA 4.10 tag blocks ``\\s:<source>,c:<unix s or ms>,g:<n>-<m>-<id>*hh\\`` before the sentence;
+* a Gatehouse ``$PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,country,region,pss,...`` line, which applies to
+  the next AIS sentence (source = ``pss``);
+* trailing columns after the checksum: USCG N-AIS ``,r<station>,<unix>`` and the longer
+  ``,d-109,S2105,t..,T..,r<station>,<unix>,<unix>`` form, or a bare ``,<unix>`` column (the first
+  all-digit 10- or 13-digit column is the time);
+* a leading column before the sentence: ``2020-08-05T12:00:00Z,``, ``<unix>,`` or the first
+  ``|``-separated field.
+
+When several are present the priority is tag block, $PGHP, trailing column, leading column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .sixbit import sixbit_values
+
+__all__ = ["NAT_NS", "FramedChunk", "frame_chunk"]
+
+NAT_NS = np.iinfo(np.int64).min
+_PAD = 64
+_BIG = np.int64(1) << 62
+
+_HEX = np.full(256, 255, dtype=np.int16)
+for _i, _c in enumerate(b"0123456789ABCDEF"):
+    _HEX[_c] = _i
+for _i, _c in enumerate(b"abcdef"):
+    _HEX[_c] = 10 + _i
+
+# A '!' preceded by one of these does not start a new record (tag block end, leading columns).
+_NO_SPLIT_BEFORE = np.frombuffer(b"\\,|; \t\r\n", dtype=np.uint8)
+_TAG_DELIMS = np.frombuffer(b",*\\", dtype=np.uint8)
+_LEAD_DELIMS = np.frombuffer(b",|;\t", dtype=np.uint8)
+
+# Unix time plausibility: 1973-03-03 .. 2103-02-04 (seconds), same span in milliseconds.
+_UNIX_S_MIN, _UNIX_S_MAX = 100_000_000, 4_200_000_000
+
+
+@dataclass
+class FramedChunk:
+    """Result of :func:`frame_chunk`: counts and the valid AIS sentences of one chunk.
+
+    ``buf`` holds the chunk bytes (zero padded); payload ``i`` is
+    ``buf[p0[i] : p0[i] + n_chars[i]]``. All other arrays have one entry per valid AIS
+    sentence, in chunk order.
+    """
+
+    buf: np.ndarray
+    n_records: int
+    n_sentences: int
+    skipped: dict
+    notes: dict
+    record: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    talker: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_frags: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    frag: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    seq: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    channel: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    p0: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_chars: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fill: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    msg_type: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    time_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    source: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+    group: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+
+
+def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
+    """``arr[idx]`` with ``fill_value`` where idx is out of range."""
+    ok = (idx >= 0) & (idx < arr.size)
+    out = np.full(idx.shape, fill_value, dtype=arr.dtype)
+    out[ok] = arr[idx[ok]]
+    return out
+
+
+def _parse_uint(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int):
+    """Decimal integers in ``a[start:end]``: (value int64, ok bool)."""
+    length = end - start
+    cols = np.arange(max_width)
+    inside = cols < length[:, None]
+    idx = np.where(inside, start[:, None] + cols, 0)
+    d = a[idx].astype(np.int64) - 48
+    ok = (((d >= 0) & (d <= 9)) | ~inside).all(axis=1) & (length > 0) & (length <= max_width)
+    val = np.zeros(start.size, dtype=np.int64)
+    for j in range(max_width):  # loop over digit columns, not rows
+        val = np.where(inside[:, j], val * 10 + d[:, j], val)
+    return np.where(ok, val, 0), ok
+
+
+def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 40) -> np.ndarray:
+    """Object array of the ASCII strings ``a[start:end]`` (cut at ``max_width``)."""
+    if start.size == 0:
+        return np.zeros(0, dtype=object)
+    length = np.clip(end - start, 0, max_width)
+    cols = np.arange(max_width)
+    inside = cols < length[:, None]
+    idx = np.where(inside, start[:, None] + cols, 0)
+    raw = np.ascontiguousarray(np.where(inside, a[idx], 0).astype(np.uint8))
+    packed = raw.view(f"S{max_width}").ravel()
+    uniq, inverse = np.unique(packed, return_inverse=True)
+    text = np.array([u.decode("ascii", "replace") for u in uniq], dtype=object)  # distinct only
+    return text[inverse.ravel()]
+
+
+def _unix_to_ns(value: np.ndarray, ok: np.ndarray):
+    """Unix seconds or milliseconds to ns; (ns, understood)."""
+    secs = (value >= _UNIX_S_MIN) & (value < _UNIX_S_MAX)
+    millis = (value >= _UNIX_S_MIN * 1000) & (value < _UNIX_S_MAX * 1000)
+    good = ok & (secs | millis)
+    ns = np.where(secs, value * 1_000_000_000, value * 1_000_000)
+    return np.where(good, ns, NAT_NS), good
+
+
+def frame_chunk(data: bytes) -> FramedChunk:
+    """Frame and validate one chunk of NMEA text.
+
+    Parameters
+    ----------
+    data : bytes
+        Whole lines; the last one must end with ``b"\\n"``.
+
+    Returns
+    -------
+    FramedChunk
+    """
+    n = len(data)
+    a = np.frombuffer(data + b"\0" * _PAD, dtype=np.uint8)
+    body = a[:n]
+    skipped: dict = {}
+    notes: dict = {}
+
+    def skip(reason, count):
+        count = int(count)
+        if count:
+            skipped[reason] = skipped.get(reason, 0) + count
+
+    # ---- records: lines, and sentences run together on one line ----
+    # a line ends at '\n', or at a '\r' not followed by '\n' (old Mac-style captures)
+    newline = np.flatnonzero((body == 10) | ((body == 13) & (a[1:n + 1] != 10)))
+    line_start = np.r_[0, newline[:-1] + 1].astype(np.int64)
+    line_end = newline.astype(np.int64)
+    cr = (line_end > line_start) & (a[line_end - 1] == 13)
+    line_end[cr] -= 1
+    bang = np.flatnonzero(body == 33)
+    split = bang[(bang > 0) & ~np.isin(a[bang - 1], _NO_SPLIT_BEFORE)]
+    rec_start = np.sort(np.concatenate([line_start, split]))
+    rec_line = np.searchsorted(line_start, rec_start, side="right") - 1
+    rec_end = np.minimum(line_end[rec_line], np.r_[rec_start[1:], n])
+    n_rec = rec_start.size
+    length = rec_end - rec_start
+
+    # ---- classify records ----
+    cand = np.flatnonzero((body == 33) | (body == 36))
+    s = _take(cand, np.searchsorted(cand, rec_start), n)
+    has = s < rec_end
+    s = np.where(has, s, n)
+    first = a[rec_start]
+    is_vdx = (has & (a[s + 3] == 86) & (a[s + 4] == 68) & ((a[s + 5] == 77) | (a[s + 5] == 79))
+              & (a[s + 6] == 44))
+    is_pghp = has & (a[s] == 36) & (a[s + 1] == 80) & (a[s + 2] == 71) & (a[s + 3] == 72) \
+        & (a[s + 4] == 80)
+    # an NMEA address: 5 (or 4, proprietary '$Pxxx') upper-case letters / digits, then ','
+    nmea_like = np.ones(n_rec, dtype=bool)
+    for k in range(1, 5):
+        c = a[s + k]
+        nmea_like &= ((c >= 65) & (c <= 90)) | ((c >= 48) & (c <= 57)) | (c == 45)
+    c5, c6 = a[s + 5], a[s + 6]
+    nmea_like &= (c5 == 44) | ((((c5 >= 65) & (c5 <= 90)) | ((c5 >= 48) & (c5 <= 57)))
+                               & ((c6 == 44) | (c6 == 42)))
+    blank = ~has & ((length == 0) | (first == 35))
+    tag_only = ~has & ~blank & (first == 92) & (a[np.maximum(rec_end - 1, 0)] == 92)
+    skip("comment_or_blank", blank.sum())
+    skip("metadata_line", tag_only.sum() + is_pghp.sum())
+    other = has & ~is_vdx & ~is_pghp
+    skip("non_ais_nmea", (other & nmea_like).sum())
+    skip("not_nmea", (other & ~nmea_like).sum() + (~has & ~blank & ~tag_only).sum())
+
+    V = np.flatnonzero(is_vdx)
+    sv, rs, re_ = s[V], rec_start[V], rec_end[V]
+    nv = V.size
+
+    # ---- AIS sentence structure: 6 commas, '*hh' ----
+    commas = np.flatnonzero(body == 44)
+    j = np.searchsorted(commas, sv)
+    c = [_take(commas, j + k, _BIG) for k in range(6)]
+    stars = np.flatnonzero(body == 42)
+    st = _take(stars, np.searchsorted(stars, sv), _BIG)
+    ok = (c[0] == sv + 6) & (c[5] < st) & (st + 3 <= re_)
+    st_s = np.where(ok, st, n)
+    cs = [np.where(ok, ck, n) for ck in c]
+    h1, h2 = _HEX[a[st_s + 1]], _HEX[a[st_s + 2]]
+    ok &= (h1 < 16) & (h2 < 16)
+    bad_structure = ~ok
+    # checksum: XOR of the bytes between '!' and '*'
+    cx = np.bitwise_xor.accumulate(a)
+    xor = cx[st_s - 1] ^ cx[np.where(ok, sv, 0)]
+    bad_sum = ok & (xor.astype(np.int16) != h1 * 16 + h2)
+    ok &= ~bad_sum
+    # fields
+    d = lambda pos: a[pos].astype(np.int64) - 48  # noqa: E731
+    n_frags = d(cs[0] + 1)
+    frag = d(cs[1] + 1)
+    seq_len = cs[3] - cs[2] - 1
+    seq = np.where(seq_len == 1, d(cs[2] + 1), -1)
+    chan_len = cs[4] - cs[3] - 1
+    channel = np.where(chan_len == 1, a[cs[3] + 1], 0).astype(np.int64)
+    fill = d(cs[5] + 1)
+    fields_ok = ((cs[1] == cs[0] + 2) & (cs[2] == cs[1] + 2) & (n_frags >= 1) & (n_frags <= 9)
+                 & (frag >= 1) & (frag <= n_frags) & (seq_len <= 1) & ((seq_len == 0) | (seq >= 0))
+                 & (seq <= 9) & (chan_len <= 1) & (cs[5] + 1 < st_s) & (fill >= 0) & (fill <= 5))
+    bad_fields = ok & ~fields_ok
+    ok &= fields_ok
+    p0 = cs[4] + 1
+    n_chars = cs[5] - p0
+    empty = ok & (n_chars <= 0)
+    ok &= ~empty
+    badc = np.r_[0, np.cumsum(sixbit_values(body) == 255)]
+    bad_chars = ok & (badc[np.where(ok, p0 + n_chars, 0)] - badc[np.where(ok, p0, 0)] > 0)
+    ok &= ~bad_chars
+    msg_type = np.where(ok, sixbit_values(a[np.where(ok, p0, n)]), 0).astype(np.int64)
+    unsupported = ok & (n_frags == 1) & ((msg_type == 0) | (msg_type > 27))
+    ok &= ~unsupported
+    skip("malformed_sentence", bad_structure.sum() + bad_fields.sum())
+    skip("bad_checksum", bad_sum.sum())
+    skip("empty_payload", empty.sum())
+    skip("bad_payload_char", bad_chars.sum())
+    skip("unsupported_type", unsupported.sum())
+
+    # ---- time and source ----
+    time_ns = np.full(nv, NAT_NS, dtype=np.int64)
+    source = np.full(nv, "", dtype=object)
+    group = np.full(nv, None, dtype=object)
+    vpos = np.full(n_rec, -1, dtype=np.int64)
+    vpos[V] = np.arange(nv)
+    has_tag = (a[rs] == 92) & (sv - rs >= 2) & (a[sv - 1] == 92)
+    tag_end = np.where(has_tag, sv - 1, -1)
+
+    colon = np.flatnonzero(body == 58)
+    if colon.size and nv:
+        key_ok = (colon >= 2) & np.isin(a[colon - 2], np.frombuffer(b"\\,", np.uint8))
+        colon = colon[key_ok]
+        vi = vpos[np.searchsorted(rec_start, colon, side="right") - 1]
+        inside = vi >= 0
+        colon, vi = colon[inside], vi[inside]
+        inside = colon < tag_end[vi]
+        colon, vi = colon[inside], vi[inside]
+        tdel = np.flatnonzero(np.isin(body, _TAG_DELIMS))
+        vend = np.minimum(_take(tdel, np.searchsorted(tdel, colon + 1), n), tag_end[vi])
+        key = a[colon - 1]
+        for letter in (b"c", b"s", b"g"):
+            sel = np.flatnonzero(key == letter[0])
+            if sel.size == 0:
+                continue
+            rows, firsts = np.unique(vi[sel], return_index=True)
+            sel = sel[firsts]
+            if letter == b"c":
+                val, vok = _parse_uint(a, colon[sel] + 1, vend[sel], 13)
+                ns, good = _unix_to_ns(val, vok)
+                notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~good).sum())
+                time_ns[rows] = ns
+            elif letter == b"s":
+                source[rows] = _strings(a, colon[sel] + 1, vend[sel])
+            else:
+                group[rows] = _strings(a, colon[sel] + 1, vend[sel])
+
+    # $PGHP lines: time and source for the next AIS sentence
+    P = np.flatnonzero(is_pghp)
+    if P.size and nv:
+        sp = s[P]
+        jp = np.searchsorted(commas, sp)
+        pc = [_take(commas, jp + k, _BIG) for k in range(12)]
+        pok = pc[11] < rec_end[P]
+        pcs = [np.where(pok, x, n) for x in pc]
+        parts = {}
+        for name, k, width in (("year", 1, 4), ("month", 2, 2), ("day", 3, 2), ("hour", 4, 2),
+                               ("minute", 5, 2), ("second", 6, 2), ("ms", 7, 4)):
+            val, vok = _parse_uint(a, pcs[k] + 1, pcs[k + 1], width)
+            pok &= vok
+            parts[name] = np.where(pok, val, 1)
+        # ms values above 999 are not milliseconds: leave the sentence without time
+        pok &= parts["ms"] <= 999
+        stamp = pd.to_datetime(pd.DataFrame(parts), errors="coerce", utc=True)
+        pns = stamp.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        pns = np.where(pok, pns, NAT_NS)
+        pss = _strings(a, pcs[10] + 1, pcs[11])
+        nxt_v = np.searchsorted(V, P)  # first AIS record after each $PGHP
+        nxt_p = np.r_[P[1:], _BIG]
+        applies = (nxt_v < nv) & (_take(V, nxt_v, _BIG) < nxt_p)
+        tgt = nxt_v[applies]
+        fill_t = time_ns[tgt] == NAT_NS
+        time_ns[tgt[fill_t]] = pns[applies][fill_t]
+        fill_s = source[tgt] == ""
+        source[tgt[fill_s]] = pss[applies][fill_s]
+        notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~pok).sum())
+
+    # trailing columns after '*hh'
+    if nv and commas.size:
+        vi = vpos[np.searchsorted(rec_start, commas, side="right") - 1]
+        idx = np.flatnonzero(vi >= 0)
+        vi = vi[idx]
+        tail = (commas[idx] >= st_s[vi] + 3) & (commas[idx] < re_[vi]) & ok[vi]
+        idx, vi = idx[tail], vi[tail]
+        if idx.size:
+            fstart = commas[idx] + 1
+            fend = np.minimum(_take(commas, idx + 1, _BIG), re_[vi])
+            val, vok = _parse_uint(a, fstart, fend, 13)
+            flen = fend - fstart
+            vok &= (flen == 10) | (flen == 13)
+            ns, good = _unix_to_ns(val, vok)
+            sel = np.flatnonzero(good)
+            rows, firsts = np.unique(vi[sel], return_index=True)
+            empty_t = time_ns[rows] == NAT_NS
+            time_ns[rows[empty_t]] = ns[sel[firsts]][empty_t]
+            sel = np.flatnonzero((a[fstart] == 114) & (flen > 1))  # 'r<station>'
+            rows, firsts = np.unique(vi[sel], return_index=True)
+            empty_s = source[rows] == ""
+            src = _strings(a, fstart[sel[firsts]] + 1, fend[sel[firsts]])
+            source[rows[empty_s]] = src[empty_s]
+
+    # leading column before the sentence
+    lead = ok & ~has_tag & (sv > rs) & (time_ns == NAT_NS)
+    L = np.flatnonzero(lead)
+    if L.size:
+        ldel = np.flatnonzero(np.isin(body, _LEAD_DELIMS))
+        lend = np.minimum(_take(ldel, np.searchsorted(ldel, rs[L]), n), sv[L])
+        val, vok = _parse_uint(a, rs[L], lend, 13)
+        ns, good = _unix_to_ns(val, vok)
+        text_rows = ~vok & (lend - rs[L] >= 8)
+        if text_rows.any():
+            text = _strings(a, rs[L][text_rows], lend[text_rows], 40)
+            parsed = pd.to_datetime(pd.Series(text, dtype=object), errors="coerce", utc=True,
+                                    format="ISO8601")
+            tns = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            ns[text_rows] = tns
+            good[text_rows] = tns != NAT_NS
+        time_ns[L] = np.where(good, ns, NAT_NS)
+        notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~good).sum())
+
+    G = np.flatnonzero(ok)
+    notes = {k: v for k, v in notes.items() if v}
+    return FramedChunk(
+        buf=a,
+        n_records=int(n_rec),
+        n_sentences=int(nv),
+        skipped=skipped,
+        notes=notes,
+        record=V[G],
+        talker=(a[sv[G] + 1].astype(np.int64) << 8) | a[sv[G] + 2],
+        n_frags=n_frags[G],
+        frag=frag[G],
+        seq=seq[G],
+        channel=channel[G],
+        p0=p0[G],
+        n_chars=n_chars[G],
+        fill=fill[G],
+        msg_type=msg_type[G],
+        time_ns=time_ns[G],
+        source=source[G],
+        group=group[G],
+    )

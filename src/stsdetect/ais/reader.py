@@ -1,0 +1,495 @@
+"""``read_ais``: positions, vessels and a decode report from AIS dumps of any common layout."""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import io
+import lzma
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .framing import frame_chunk
+from .multipart import MultipartAssembler
+from .report import DecodeReport
+from .sixbit import POSITION_TYPES, decode_positions
+from .statics import build_vessels, decode_static
+
+__all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
+
+#: Values accepted by ``read_ais(format=...)``.
+FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
+
+#: Columns of the positions table, in order.
+POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
+                    "nav_status", "msg_type", "source"]
+
+#: Default chunk size: 32 MiB keeps NumPy's per-call overhead negligible while the working set
+#: (about 20 bytes of temporaries per input byte at peak) stays well under 1 GB.
+DEFAULT_CHUNK_BYTES = 32 * 2**20
+
+# Minimum payload bits for static messages: the end of the last field read (ITU-R M.1371-5:
+# type 5 destination ends at bit 420, type 24 part A name at 160 (some units send 158),
+# type 24 part B dimensions at 162, type 19 dimensions at 301).
+_STATIC_MIN_BITS = {5: 420, 24: 158, 19: 301}
+
+_MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+
+
+@dataclass
+class AISData:
+    """What :func:`read_ais` returns.
+
+    Attributes
+    ----------
+    positions : pandas.DataFrame
+        One row per position report, columns :data:`POSITION_COLUMNS`, in input order.
+    vessels : pandas.DataFrame
+        One row per MMSI seen in static messages (see
+        :func:`stsdetect.ais.statics.build_vessels`).
+    report : DecodeReport
+        Counts of records read, messages decoded by type and records skipped by reason.
+    """
+
+    positions: pd.DataFrame
+    vessels: pd.DataFrame
+    report: DecodeReport
+
+    def __repr__(self) -> str:
+        return (f"AISData({len(self.positions):,} positions, {len(self.vessels):,} vessels, "
+                f"{self.report.lines:,} records read)")
+
+
+# --------------------------------------------------------------------------- sources
+class _IterStream(io.RawIOBase):
+    """A binary stream over an iterable of lines (str or bytes), read in batches."""
+
+    def __init__(self, lines, batch: int = 65536):
+        self._it = iter(lines)
+        self._batch = batch
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self._buf) < size) and self._it is not None:
+            batch = []
+            for line in self._it:
+                if isinstance(line, str):
+                    line = line.encode("utf-8", "replace")
+                elif not isinstance(line, (bytes, bytearray, memoryview)):
+                    raise TypeError(f"lines must be str or bytes, got {type(line).__name__}")
+                batch.append(bytes(line).rstrip(b"\r\n"))
+                if len(batch) >= self._batch:
+                    break
+            if not batch:
+                self._it = None
+                break
+            self._buf += b"\n".join(batch) + b"\n"
+        if size < 0:
+            out, self._buf = self._buf, b""
+        else:
+            out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+
+class _TextToBytes(io.RawIOBase):
+    def __init__(self, text_stream):
+        self._s = text_stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._s.read(size).encode("utf-8", "replace")
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read (for sniffing) followed by the rest of a stream."""
+
+    def __init__(self, head: bytes, stream):
+        self._head = head
+        self._s = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0:
+                out, self._head = self._head + self._s.read(), b""
+                return out
+            out, self._head = self._head[:size], self._head[size:]
+            if len(out) < size:
+                out += self._s.read(size - len(out))
+            return out
+        return self._s.read(size)
+
+
+def _expand(source) -> list:
+    """Paths, globs, file objects and line iterables -> list of (name, opener)."""
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if any(ch in text for ch in "*?["):
+            paths = sorted(glob.glob(text))
+            if not paths:
+                raise FileNotFoundError(f"no files match {text!r}")
+            return [(p, _path_opener(p)) for p in paths]
+        if not os.path.exists(text):
+            raise FileNotFoundError(f"no such AIS dump: {text!r}")
+        if os.path.isdir(text):
+            raise IsADirectoryError(f"{text!r} is a directory; pass a glob like '{text}/*.nmea'")
+        return [(text, _path_opener(text))]
+    if isinstance(source, (bytes, bytearray)):
+        raise TypeError("pass raw bytes as io.BytesIO(data) or as a list of lines")
+    if hasattr(source, "read"):
+        return [(getattr(source, "name", "<stream>"), lambda: _binary(source))]
+    if isinstance(source, (list, tuple)) and source and all(map(_looks_like_path, source)):
+        out = []
+        for item in source:
+            out.extend(_expand(item))
+        return out
+    try:
+        iter(source)
+    except TypeError:
+        raise TypeError(
+            "source must be a path, a list of paths or globs, a file object or an iterable of "
+            f"lines, not {type(source).__name__}") from None
+    return [("<lines>", lambda: _IterStream(source))]
+
+
+def _looks_like_path(item) -> bool:
+    """A list item is a path or glob, not a line: lines of every supported format have commas."""
+    if isinstance(item, os.PathLike):
+        return True
+    return isinstance(item, str) and "," not in item and "\n" not in item and bool(item.strip())
+
+
+def _path_opener(path: str):
+    def opener():
+        return open(path, "rb")
+    return opener
+
+
+def _binary(stream):
+    probe = stream.read(0)
+    return _TextToBytes(stream) if isinstance(probe, str) else stream
+
+
+def _decompress(stream):
+    """Wrap ``stream`` in a decompressor chosen by its magic bytes; return (stream, head)."""
+    head = stream.read(6) or b""
+    for magic, opener in _MAGIC:
+        if head.startswith(magic):
+            inner = opener(_Prefixed(head, stream))
+            return inner, inner.read(65536) or b""
+    rest = stream.read(65536 - len(head)) or b""
+    return stream, head + rest
+
+
+def _sniff(head: bytes) -> str:
+    for line in head.splitlines():
+        text = line.strip().lstrip(b"\xef\xbb\xbf")
+        if not text:
+            continue
+        if text.startswith(b"{") and b'"ssvid"' in text:
+            return "gfw_jsonl"
+        if text.startswith(b"MMSI,BaseDateTime"):
+            return "marinecadastre"
+        if text.startswith(b"# Timestamp,Type of mobile") or text.startswith(
+                b"Timestamp,Type of mobile"):
+            return "dma"
+        if not text.startswith(b"#"):
+            return "nmea"
+    return "nmea"
+
+
+# --------------------------------------------------------------------------- NMEA
+class _NmeaDecoder:
+    """Chunked NMEA decode state: multipart assembler, collected rows and the report."""
+
+    def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int):
+        self.report = report
+        self.asm = MultipartAssembler(window_records, max_open_groups)
+        self.record_offset = 0
+        self.cols: dict = {k: [] for k in ("mmsi", "time", "lat", "lon", "sog_kn", "cog_deg",
+                                           "heading_deg", "nav_status", "msg_type", "source")}
+        self.statics: list = []
+
+    def _emit_positions(self, dec, time_ns, source, types):
+        rep = self.report
+        mmsi = dec["mmsi"]
+        short = dec["short"]
+        bad_mmsi = ~short & ((mmsi < 1) | (mmsi > 999_999_999))
+        oor = ~short & ~bad_mmsi & dec["out_of_range"]
+        keep = ~(short | bad_mmsi | oor)
+        rep.add_skip("short_payload", short.sum())
+        rep.add_skip("invalid_mmsi", bad_mmsi.sum())
+        rep.add_skip("out_of_range_position", oor.sum())
+        counts = np.bincount(types[keep], minlength=28)
+        for t in np.flatnonzero(counts):
+            rep.add_decoded(int(t), int(counts[t]))
+        c = self.cols
+        c["mmsi"].append(mmsi[keep])
+        c["time"].append(time_ns[keep])
+        for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg", "nav_status"):
+            c[k].append(dec[k][keep])
+        c["msg_type"].append(dec["msg_type"][keep])
+        c["source"].append(source[keep])
+        return keep
+
+    def _static(self, msg_type, payload: bytes, fill, time_ns, count_record: bool):
+        rep = self.report
+        if 6 * len(payload) - fill < _STATIC_MIN_BITS[msg_type]:
+            if count_record:
+                rep.add_skip("short_payload")
+            return
+        rec = decode_static(msg_type, payload, fill)
+        if isinstance(rec, str):
+            if count_record:
+                rep.add_skip(rec)
+            return
+        if not 1 <= rec["mmsi"] <= 999_999_999:
+            if count_record:
+                rep.add_skip("invalid_mmsi")
+            return
+        if count_record:
+            rep.add_decoded(msg_type)
+        rec["time"] = time_ns
+        rec["ais_class"] = "A" if msg_type == 5 else "B"
+        self.statics.append(rec)
+
+    def feed(self, data: bytes) -> None:
+        fc = frame_chunk(data)
+        rep = self.report
+        rep.lines += fc.n_records
+        rep.sentences += fc.n_sentences
+        for k, v in fc.skipped.items():
+            rep.add_skip(k, v)
+        for k, v in fc.notes.items():
+            rep.add_note(k, v)
+        buf = fc.buf
+        single = fc.n_frags == 1
+        # position reports: the vectorized hot path
+        pos = np.flatnonzero(single & np.isin(fc.msg_type, POSITION_TYPES))
+        if pos.size:
+            dec = decode_positions(buf, fc.p0[pos], fc.n_chars[pos], fc.fill[pos])
+            keep = self._emit_positions(dec, fc.time_ns[pos], fc.source[pos], fc.msg_type[pos])
+            for i in pos[keep & (fc.msg_type[pos] == 19)]:  # class B statics, rare
+                self._static(19, bytes(buf[fc.p0[i]:fc.p0[i] + fc.n_chars[i]]), int(fc.fill[i]),
+                             int(fc.time_ns[i]), count_record=False)
+        # statics (5, 24): pyais, one by one
+        for i in np.flatnonzero(single & np.isin(fc.msg_type, (5, 24))):
+            self._static(int(fc.msg_type[i]), bytes(buf[fc.p0[i]:fc.p0[i] + fc.n_chars[i]]),
+                         int(fc.fill[i]), int(fc.time_ns[i]), count_record=True)
+        # other types: validated and counted
+        other = single & ~np.isin(fc.msg_type, (*POSITION_TYPES, 5, 24))
+        counts = np.bincount(fc.msg_type[other], minlength=28)
+        for t in np.flatnonzero(counts):
+            rep.add_decoded(int(t), int(counts[t]))
+        # multipart fragments: assembled in arrival order
+        multi = np.flatnonzero(~single)
+        if multi.size:
+            self._multipart(fc, multi)
+        self.record_offset += fc.n_records
+
+    def _multipart(self, fc, multi) -> None:
+        rep = self.report
+        buf = fc.buf
+        before = self.asm.incomplete
+        done_payloads, done_fill, done_time, done_source = [], [], [], []
+        for i in multi:
+            group = fc.group[i]
+            n_frags = int(fc.n_frags[i])
+            key = None
+            if group:
+                parts = group.split("-")
+                if len(parts) == 3:
+                    key = ("g", parts[2], parts[1])
+            if key is None:
+                key = ("s", int(fc.talker[i]), int(fc.channel[i]), int(fc.seq[i]), n_frags)
+            p0 = fc.p0[i]
+            done = self.asm.add(self.record_offset + int(fc.record[i]), key, n_frags,
+                                int(fc.frag[i]), bytes(buf[p0:p0 + fc.n_chars[i]]).decode(),
+                                int(fc.fill[i]), int(fc.time_ns[i]), fc.source[i])
+            if done is None:
+                continue
+            payload, fill, time_ns, source = done
+            rep.add_skip("multipart_joined", n_frags - 1)
+            msg_type = (ord(payload[0]) - 48) - (8 if ord(payload[0]) >= 96 else 0)
+            if msg_type < 1 or msg_type > 27:
+                rep.add_skip("unsupported_type")
+            elif msg_type in POSITION_TYPES:
+                done_payloads.append(payload)
+                done_fill.append(fill)
+                done_time.append(time_ns)
+                done_source.append(source)
+                if msg_type == 19:
+                    self._static(19, payload.encode(), fill, time_ns, count_record=False)
+            elif msg_type in (5, 24):
+                self._static(msg_type, payload.encode(), fill, time_ns, count_record=True)
+            else:
+                rep.add_decoded(msg_type)
+        rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
+        if done_payloads:
+            lengths = np.array([len(p) for p in done_payloads], dtype=np.int64)
+            starts = np.r_[0, np.cumsum(lengths)[:-1]]
+            joined = np.frombuffer("".join(done_payloads).encode() + b"\0" * 64, np.uint8)
+            dec = decode_positions(joined, starts, lengths, np.array(done_fill))
+            self._emit_positions(dec, np.array(done_time, dtype=np.int64),
+                                 np.array(done_source, dtype=object), dec["msg_type"].astype(
+                                     np.int64))
+
+    def finish(self):
+        self.report.add_skip("incomplete_multipart", self.asm.flush())
+        c = self.cols
+        if c["mmsi"]:
+            cols = {k: np.concatenate(v) for k, v in c.items()}
+        else:
+            cols = None
+        return _positions_frame(cols), self.statics
+
+
+def _positions_frame(cols) -> pd.DataFrame:
+    """The positions DataFrame from column arrays (None for an empty table)."""
+    if cols is None:
+        cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
+                "nav_status": np.zeros(0, np.int8), "msg_type": np.zeros(0, np.int8),
+                "source": np.zeros(0, object)}
+        for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
+            cols[k] = np.zeros(0)
+    time = pd.Series(np.asarray(cols["time"], dtype=np.int64).view("datetime64[ns]"))
+    frame = pd.DataFrame({
+        "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
+        "time": time.dt.tz_localize("UTC"),
+        "lat": np.asarray(cols["lat"], dtype=np.float64),
+        "lon": np.asarray(cols["lon"], dtype=np.float64),
+        "sog_kn": np.asarray(cols["sog_kn"], dtype=np.float64),
+        "cog_deg": np.asarray(cols["cog_deg"], dtype=np.float64),
+        "heading_deg": np.asarray(cols["heading_deg"], dtype=np.float64),
+        "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
+        "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
+        "source": pd.array(cols["source"], dtype="string"),
+    })
+    return frame[POSITION_COLUMNS]
+
+
+def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
+    carry = b""
+    while True:
+        block = stream.read(chunk_bytes)
+        if not block:
+            break
+        data = carry + block
+        cut = data.rfind(b"\n") + 1 or data.rfind(b"\r") + 1
+        if cut == 0:
+            if len(data) < chunk_bytes:
+                carry = data
+                continue
+            # a line longer than a chunk: cut before its last sentence start, or anywhere
+            cut = data.rfind(b"!")
+            cut = cut if cut > 0 else len(data)
+            piece = data[:cut] + b"\n"
+        else:
+            cut = _keep_headers_with_sentence(data, cut)
+            piece = data[:cut]
+        carry = data[cut:]
+        decoder.feed(piece)
+    if carry:
+        decoder.feed(carry if carry.endswith(b"\n") else carry + b"\n")
+
+
+def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
+    """Move ``cut`` back so $PGHP / tag-only lines stay in the same chunk as their sentence."""
+    for _ in range(3):
+        start = data.rfind(b"\n", 0, cut - 1) + 1
+        line = data[start:cut].rstrip()
+        header = line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))
+        if not header or start == 0:
+            break
+        cut = start
+    return cut
+
+
+# --------------------------------------------------------------------------- entry point
+def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+             multipart_window: int = 100, max_open_groups: int = 1000) -> AISData:
+    """Read AIS dumps into positions, vessels and a decode report.
+
+    Parameters
+    ----------
+    source : str, path-like, list of paths or globs, file object or iterable of lines
+        The dump(s). ``.gz``, ``.bz2`` and ``.xz`` files (recognised by their magic bytes) are
+        decompressed on the fly.
+    format : {'auto', 'nmea', 'marinecadastre', 'dma', 'gfw_jsonl'}, default 'auto'
+        'auto' looks at the start of each file: a MarineCadastre header (``MMSI,BaseDateTime``),
+        a Danish Maritime Authority header (``# Timestamp,Type of mobile``), GFW JSON lines
+        (``{"ssvid": ...}``) or else NMEA. 'nmea' covers every NMEA variant (bare sentences of
+        any talker, tag blocks, $PGHP, leading/trailing time columns, sentences run together).
+    chunk_bytes : int, default 32 MiB
+        Bytes read and decoded at once; memory use is a small multiple of this.
+    multipart_window : int, default 100
+        Records after its first fragment within which a multipart message must complete
+        (see :class:`~stsdetect.ais.multipart.MultipartAssembler`).
+    max_open_groups : int, default 1000
+        Most incomplete multipart messages held at once.
+
+    Returns
+    -------
+    AISData
+        ``positions``, ``vessels`` and ``report``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``format`` or a non-positive ``chunk_bytes``.
+    FileNotFoundError
+        A path or glob that matches nothing.
+    TypeError
+        A source of an unsupported type.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
+    if int(chunk_bytes) < 1024:
+        raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
+    from .csv_formats import read_table
+
+    report = DecodeReport()
+    decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
+    tables, table_statics = [], []
+    for _name, opener in _expand(source):
+        raw = opener()
+        try:
+            stream, head = _decompress(raw)
+            fmt = _sniff(head) if format == "auto" else format
+            full = _Prefixed(head, stream)
+            if fmt == "nmea":
+                _read_nmea(full, decoder, int(chunk_bytes))
+            else:
+                positions, statics = read_table(full, fmt, report)
+                tables.append(positions)
+                table_statics.append(statics)
+        finally:
+            if isinstance(source, (str, os.PathLike, list, tuple)):
+                raw.close()
+    positions, statics = decoder.finish()
+    if tables:
+        positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \
+            pd.concat(tables, ignore_index=True)
+    statics_frame = pd.DataFrame(statics) if statics else None
+    extra = [s for s in table_statics if s is not None and len(s)]
+    if extra:
+        statics_frame = pd.concat(([statics_frame] if statics_frame is not None else []) + extra,
+                                  ignore_index=True)
+    if statics_frame is not None and len(statics_frame):
+        statics_frame["time"] = pd.Series(
+            np.asarray(statics_frame["time"], dtype=np.int64).view("datetime64[ns]")
+        ).dt.tz_localize("UTC")
+    vessels = build_vessels(statics_frame, positions)
+    report.check()
+    return AISData(positions=positions, vessels=vessels, report=report)
