@@ -91,6 +91,8 @@ def test_map_markers_per_type_and_limits_cover_events(scenario, tmp_path):
     assert x0 <= lons.min() - 0.2 + 1e-9 and x1 >= lons.max() + 0.2 - 1e-9
     assert y0 <= lats.min() - 0.2 + 1e-9 and y1 >= lats.max() + 0.2 - 1e-9
     assert _gid(ax, "coastline") is not None
+    labels = sorted(t.get_text() for t in ax.texts)  # one per vessel or pair
+    assert labels == sorted({f"{BARGE} / {DPRK}", f"{DPRK}", f"{BARGE}"})
     gaps = _gid(ax, "dark-gaps")
     assert gaps is not None and len(gaps.get_segments()) == 1
     np.testing.assert_allclose(gaps.get_segments()[0], [[121.6, 30.6], [121.95, 30.6]])

@@ -35,7 +35,8 @@ Drawing conventions:
   vessel vanished to where it reappeared.
 * Longitudes are unwrapped around the centre of the view, so a map across the antimeridian is
   drawn in one piece.
-* At most :data:`MAX_LABELS` events are labelled with their MMSIs (text does not scale).
+* Each vessel or pair is labelled with its MMSI(s) once, at its first event; at most
+  :data:`MAX_LABELS` labels (text does not scale).
 """
 
 from __future__ import annotations
@@ -427,13 +428,15 @@ def plot_events_map(events, tracks=None, regions=None, ax=None, pad_deg: float =
 
     # MMSI labels for the first MAX_LABELS events.
     if len(events):
-        head = events.iloc[:MAX_LABELS]
-        other = (pd.Series(pd.array(head["other_mmsi"], dtype="Int64")).astype("string")
-                 if "other_mmsi" in head else pd.Series([pd.NA] * len(head), dtype="string"))
-        text = (pd.Series(np.asarray(head["mmsi"]).astype(str))
+        other = (pd.Series(pd.array(events["other_mmsi"], dtype="Int64")).astype("string")
+                 if "other_mmsi" in events
+                 else pd.Series([pd.NA] * len(events), dtype="string"))
+        text = (pd.Series(np.asarray(events["mmsi"]).astype(str))
                 + (" / " + other).fillna(""))
+        # One label per vessel or pair (its first event), at most MAX_LABELS.
+        first = np.flatnonzero(~text.duplicated().to_numpy())[:MAX_LABELS]
         lx = _unwrap(ev_lon, centre)
-        for x, y, label in zip(lx[:MAX_LABELS], ev_lat[:MAX_LABELS], text, strict=True):
+        for x, y, label in zip(lx[first], ev_lat[first], text.iloc[first], strict=True):
             if np.isfinite(x) and np.isfinite(y):
                 ax.annotate(label, (x, y), xytext=(6, 6), textcoords="offset points",
                             fontsize=7, zorder=5, annotation_clip=True)
@@ -516,9 +519,11 @@ def save_event_maps(events, tracks, out_dir, regions=None) -> list[Path]:
         p_mmsi, p_t0, p_t1 = _participants(events)
         tracks = tracks.take(_window_rows(tracks, p_mmsi, p_t0 - tail_s, p_t1 + tail_s))
     paths = []
-    for i, stem in enumerate(_safe_names(events["event_id"])):
-        path = save_map(events.iloc[[i]], out_dir / f"{stem}.png", tracks=tracks,
-                        regions=regions)
+    for i, stem in enumerate(_safe_names(events["event_id"])):  # one file per event
+        ax = plot_events_map(events.iloc[[i]], tracks=tracks, regions=regions)
+        ax.set_title(str(events["event_id"].iloc[i]), fontsize=9)
+        path = out_dir / f"{stem}.png"
+        ax.figure.savefig(path, dpi=110, format="png")
         paths.append(path)
     return paths
 
@@ -664,6 +669,7 @@ def plot_pair_timeline(tracks, event, ax=None, max_gap_s: float = TRACK_BREAK_S,
     if sog_ax is not ax:
         h2, l2 = sog_ax.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="upper right", fontsize=7, framealpha=0.85)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,
+              fontsize=7, frameon=False)
     ax.set_title(str(event.get("event_id", "")), fontsize=9)
     return ax

@@ -320,9 +320,9 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         figures = ""
         if plot is not None:
             one = ranked.iloc[[i]]
-            figures += _png_img(plot.plot_events_map(one, tracks=tracks_obj,
-                                                     regions=regions_obj),
-                                f"map of {event['event_id']}")
+            ax = plot.plot_events_map(one, tracks=tracks_obj, regions=regions_obj)
+            ax.set_title(str(event["event_id"]), fontsize=9)
+            figures += _png_img(ax, f"map of {event['event_id']}")
             if tracks_obj is not None and len(tracks_obj):
                 figures += _png_img(plot.plot_pair_timeline(tracks_obj, event),
                                     f"timeline of {event['event_id']}")
