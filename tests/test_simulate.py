@@ -315,5 +315,6 @@ def test_truth_regions_agree_with_the_builtin_regions():
                      min_interval_s=600).truth
     named = truth[truth["region"] != ""]
     assert len(named) >= 6
-    for row, found in zip(named.itertuples(), regions_at(named["lat"], named["lon"])):
+    found_all = regions_at(named["lat"], named["lon"])
+    for row, found in zip(named.itertuples(), found_all, strict=True):
         assert row.region in found, (row.kind, row.region, found)

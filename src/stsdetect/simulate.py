@@ -934,7 +934,7 @@ def _statics(vessels, kv, kt, kdark, first, last, t0, span_s, interval_s, rng):
                     "to_port": beam // 2, "to_starboard": beam - beam // 2}
             if row.ais_class == "A":
                 msg = encode_dict({"type": 5, "mmsi": int(row.mmsi), "ais_version": 2,
-                                   "imo": 9_000_000 + int(row.mmsi) % 999_999,
+                                   "imo": _imo(int(row.mmsi)),
                                    "callsign": row.callsign, "shipname": name,
                                    "ship_type": int(row.ship_type), **dims, "epfd": 1,
                                    "draught": 6.5, "destination": "ZHOUSHAN", "dte": 0},
@@ -982,6 +982,14 @@ def _statics(vessels, kv, kt, kdark, first, last, t0, span_s, interval_s, rng):
     tags = tag_blocks(_STATIONS[vid[msg_idx] % 2], unix)
     lines = np.char.add(tags, sentence.astype("S"))
     return lines, unix
+
+
+def _imo(mmsi: int) -> int:
+    """A valid IMO number derived from an MMSI (check digit as in IMO Resolution A.1117(30))."""
+    base = 900_000 + mmsi % 99_991
+    digits = [int(c) for c in f"{base:06d}"]
+    check = sum(d * w for d, w in zip(digits, range(7, 1, -1), strict=True)) % 10
+    return base * 10 + check
 
 
 def _truth_table(fleet, vessels, t0) -> pd.DataFrame:
