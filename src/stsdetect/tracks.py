@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Tracks"]
+from .geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, chord_to_arc_m, unit_xyz
+
+__all__ = ["INVALID_MMSIS", "Tracks", "build_tracks"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +122,27 @@ class Tracks:
         )
 
     @classmethod
+    def _from_sorted(cls, mmsi, time_s, lat_deg, lon_deg, sog_kn, cog_deg, label,
+                     report=None) -> Tracks:
+        """Tracks from rows already sorted by ``(mmsi, label, time_s)`` (no sort, no copy)."""
+        n = mmsi.size
+        new_segment = np.ones(n, dtype=bool)
+        new_segment[1:] = (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])
+        starts = np.flatnonzero(new_segment)
+        return cls(
+            mmsi=mmsi.astype(np.int64, copy=False),
+            segment=(np.cumsum(new_segment) - 1).astype(np.int64),
+            time_s=time_s.astype(np.float64, copy=False),
+            lat_deg=lat_deg.astype(np.float64, copy=False),
+            lon_deg=lon_deg.astype(np.float64, copy=False),
+            sog_kn=sog_kn.astype(np.float64, copy=False),
+            cog_deg=cog_deg.astype(np.float64, copy=False),
+            offsets=np.append(starts, n).astype(np.int64),
+            segment_mmsi=mmsi[starts].astype(np.int64),
+            report=dict(report or {}),
+        )
+
+    @classmethod
     def empty(cls) -> Tracks:
         """Tracks with no rows."""
         return cls.from_arrays([], [], [], [])
@@ -159,3 +182,456 @@ class Tracks:
             "sog_kn": self.sog_kn,
             "cog_deg": self.cog_deg,
         })
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning: positions table -> Tracks
+# --------------------------------------------------------------------------------------------
+
+#: Placeholder MMSIs that transponders broadcast when never programmed, or that installers type
+#: in: all nine-digit repdigits (111111111 ... 999999999), the counting sequences 123456789 and
+#: 987654321. (0 and any MMSI that is not nine digits are rejected by the range check.) These are
+#: the values Global Fishing Watch and the ITU-R M.585 annex list as "invalid/default" MMSIs.
+INVALID_MMSIS = frozenset(
+    [int(str(d) * 9) for d in range(1, 10)] + [123456789, 987654321]
+)
+
+#: Keys of the cleaning report attached to ``Tracks.report`` by :func:`build_tracks`.
+REPORT_KEYS = (
+    "rows_in",
+    "dropped_no_time",
+    "dropped_no_position",
+    "dropped_invalid_mmsi",
+    "dropped_duplicate",
+    "dropped_outlier",
+    "segments_split",
+    "rows_out",
+)
+
+_REQUIRED = ("mmsi", "lat", "lon")
+
+
+def _time_seconds(positions: pd.DataFrame) -> np.ndarray:
+    """The ``time`` (or ``time_s``) column as float seconds since the epoch, NaN where missing."""
+    if "time" in positions.columns:
+        col = positions["time"]
+        if pd.api.types.is_bool_dtype(col.dtype):
+            raise TypeError("positions 'time' column is boolean; expected datetimes (UTC)")
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            return np.array(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float,
+                                                                     na_value=np.nan))
+        if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col):
+            stamps = pd.DatetimeIndex(col)
+            stamps = stamps.tz_convert("UTC") if stamps.tz is not None else stamps
+        else:  # strings or objects: parse, unparseable -> NaT (counted as no time)
+            stamps = pd.DatetimeIndex(pd.to_datetime(col, utc=True, errors="coerce",
+                                                     format="mixed"))
+        ns = stamps.as_unit("ns").asi8.astype(float)
+        ns[np.asarray(stamps.isna())] = np.nan
+        return ns / 1e9
+    if "time_s" in positions.columns:
+        return np.array(pd.to_numeric(positions["time_s"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan))
+    raise ValueError("positions need a 'time' column (datetime64 UTC) or a 'time_s' column "
+                     "(seconds since the Unix epoch)")
+
+
+def _float_column(positions: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in positions.columns:
+        return np.full(len(positions), np.nan)
+    return np.array(pd.to_numeric(positions[name], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan), dtype=float)  # a writable copy
+
+
+def _total_order(mmsi, t, lat, lon, sog, cog) -> np.ndarray:
+    """Row order by (mmsi, time, lat, lon, sog, cog): a total order, so the cleaning result
+    cannot depend on the input row order.
+
+    Fast path: one integer sort on ``mmsi * 2**33 + whole seconds`` (exact while the data span
+    less than 272 years), then only the rows tied on that key are sorted by every column.
+    """
+    if mmsi.size == 0:
+        return np.zeros(0, np.int64)
+    t0 = np.floor(t.min())
+    rel = np.floor(t - t0)
+    if rel.max() >= 2.0**33:
+        return np.lexsort((cog, sog, lon, lat, t, mmsi))
+    key = mmsi * np.int64(2**33) + rel.astype(np.int64)
+    order = np.argsort(key)
+    k = key[order]
+    tied = np.zeros(k.size, dtype=bool)
+    eq = k[1:] == k[:-1]
+    tied[1:] |= eq
+    tied[:-1] |= eq
+    pos = np.flatnonzero(tied)
+    if pos.size:
+        sub = order[pos]
+        order[pos] = sub[np.lexsort((cog[sub], sog[sub], lon[sub], lat[sub], t[sub], k[pos]))]
+    return order
+
+
+def _impossible(xyz_i, xyz_j, t_i, t_j, max_speed_m_s, noise_m):
+    """Whether going from one report to another needs more than the maximum speed.
+
+    Takes Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`); returns the flag and
+    the great-circle distance in metres.
+    """
+    chord_m = np.sqrt(np.einsum("ij,ij->i", xyz_j - xyz_i, xyz_j - xyz_i)) * EARTH_RADIUS_M
+    dist = chord_to_arc_m(chord_m)
+    return dist > max_speed_m_s * np.abs(t_j - t_i) + noise_m, dist
+
+
+def _split_pass(group, xyz, t, max_speed_m_s, noise_m, lookback):
+    """One vectorized pass of the identity split over rows sorted by (group, time).
+
+    Rows of a group are cut into *runs* at every impossible jump. Each run is linked to the
+    most recent of the ``lookback`` runs before it, in the same group, whose last report it can
+    reach at ``max_speed_m_s``; runs linked together (transitively) form one
+    segment. A run that can be linked only by skipping one report -- the last of the earlier
+    run or the first of its own -- is linked so, and the skipped report is an outlier (a
+    single bad fix right at a jump).
+
+    Returns
+    -------
+    label : numpy.ndarray of int64
+        Per row, the index of the first run of its segment.
+    drop : numpy.ndarray of bool
+        Per row, whether it is an outlier skipped by a link.
+    found : bool
+        Whether any impossible jump was found (nothing changes otherwise).
+    """
+    n = group.size
+    none = np.zeros(n, np.int64), np.zeros(n, dtype=bool), False
+    if n < 2:
+        return none
+    same = group[1:] == group[:-1]
+    jump, _ = _impossible(xyz[:-1], xyz[1:], t[:-1], t[1:], max_speed_m_s, noise_m)
+    jump &= same
+    if not jump.any():
+        return none
+    run_start = np.ones(n, dtype=bool)
+    run_start[1:] = ~same | jump
+    run_id = np.cumsum(run_start) - 1
+    first = np.flatnonzero(run_start)
+    last = np.append(first[1:] - 1, n - 1)
+    n_runs = first.size
+    runs = np.arange(n_runs)
+    long_run = last > first
+
+    def link(end_of, start_of, allowed):
+        """Most recent reachable earlier run per run (self where none); loop bounded by
+        lookback."""
+        parent = runs.copy()
+        best = np.full(n_runs, np.inf)
+        for k in range(1, lookback + 1):
+            cand = runs - k
+            ok = allowed & (cand >= 0)
+            cand = np.where(ok, cand, 0)
+            ok &= group[first[cand]] == group[first]
+            end = end_of(cand)
+            ok &= end >= first[cand]  # the end point must lie inside the candidate run
+            end = np.clip(end, 0, n - 1)
+            bad, dist = _impossible(xyz[end], xyz[start_of], t[end], t[start_of],
+                                    max_speed_m_s, noise_m)
+            better = ok & ~bad & np.isinf(best)  # the most recent reachable run wins
+            parent = np.where(better, cand, parent)
+            best = np.where(better, dist, best)
+        return parent
+
+    drop = np.zeros(n, dtype=bool)
+    if lookback == 0:  # cut at every jump, link nothing
+        return run_id.astype(np.int64), drop, True
+    parent = link(lambda c: last[c], first, np.ones(n_runs, dtype=bool))
+    orphan = parent == runs
+    # Second chance: skip the last report of the earlier run ...
+    p_skip_end = link(lambda c: np.where(long_run[c], last[c] - 1, -1), first, orphan)
+    got = orphan & (p_skip_end != runs)
+    drop[last[p_skip_end[got]]] = True
+    parent = np.where(got, p_skip_end, parent)
+    orphan &= ~got
+    # ... or the first report of this run.
+    p_skip_start = link(lambda c: last[c], np.minimum(first + 1, n - 1), orphan & long_run)
+    got = orphan & (p_skip_start != runs)
+    drop[first[got]] = True
+    parent = np.where(got, p_skip_start, parent)
+    # Pointer jumping to the root of each chain: log2(n_runs) passes at most.
+    while True:
+        nxt = parent[parent]
+        if np.array_equal(nxt, parent):
+            break
+        parent = nxt
+    return parent[run_id].astype(np.int64), drop, True
+
+
+def _spikes(mmsi, t, xyz, max_speed_m_s, noise_m, lookback):
+    """Isolated bad fixes, dropped before any linking.
+
+    A spike is a report that cannot be reached from either neighbour, whose neighbours can
+    reach each other, and that is not *supported*: no other report among the ``lookback``
+    before or after it is both consistent with it and off the neighbours' track (such a report
+    would make it part of a second transmitter's track, to be split, not dropped).
+    """
+    n = mmsi.size
+    spike = np.zeros(n, dtype=bool)
+    if n < 3:
+        return spike
+    i = np.arange(1, n - 1)
+    same = (mmsi[:-2] == mmsi[1:-1]) & (mmsi[1:-1] == mmsi[2:])
+    jump, _ = _impossible(xyz[:-1], xyz[1:], t[:-1], t[1:], max_speed_m_s, noise_m)
+    cand = i[same & jump[:-1] & jump[1:]]
+    if cand.size == 0:
+        return spike
+    bridge, _ = _impossible(xyz[cand - 1], xyz[cand + 1], t[cand - 1], t[cand + 1],
+                            max_speed_m_s, noise_m)
+    cand = cand[~bridge]
+    supported = np.zeros(cand.size, dtype=bool)
+    for k in range(2, lookback + 1):  # bounded by lookback, not by rows
+        for other in (cand - k, cand + k):
+            ok = (other >= 0) & (other < n)
+            other = np.clip(other, 0, n - 1)
+            ok &= mmsi[other] == mmsi[cand]
+            bad, _ = _impossible(xyz[other], xyz[cand], t[other], t[cand], max_speed_m_s,
+                                 noise_m)
+            # ... and not itself on the neighbours' track (both reachable from a neighbour).
+            on_a, _ = _impossible(xyz[other], xyz[cand - 1], t[other], t[cand - 1],
+                                  max_speed_m_s, noise_m)
+            on_b, _ = _impossible(xyz[other], xyz[cand + 1], t[other], t[cand + 1],
+                                  max_speed_m_s, noise_m)
+            supported |= ok & ~bad & (on_a | on_b)
+    spike[cand[~supported]] = True
+    return spike
+
+
+def _identity_split(mmsi, t, xyz, max_speed_m_s, noise_m, lookback, max_passes):
+    """Split the MMSIs that contain an impossible jump into segments (see build_tracks).
+
+    Works on the rows of those MMSIs only. Returns None when no MMSI has a jump, else
+    ``(rows, label, n_skipped)``: the kept row indices in ``(mmsi, label, time)`` order, their
+    segment labels, and how many rows were skipped as outliers. After ``max_passes`` linking
+    passes, any jump still left inside a segment is cut without linking, so no segment ever
+    keeps an impossible jump.
+    """
+    if mmsi.size < 2:
+        return None
+    same = mmsi[1:] == mmsi[:-1]
+    jump, _ = _impossible(xyz[:-1], xyz[1:], t[:-1], t[1:], max_speed_m_s, noise_m)
+    jump &= same
+    if not jump.any():
+        return None
+    rows = np.flatnonzero(np.isin(mmsi, np.unique(mmsi[1:][jump])))
+    m, tt, xx = mmsi[rows], t[rows], xyz[rows]
+    spike = _spikes(m, tt, xx, max_speed_m_s, noise_m, lookback)
+    n_skipped = int(spike.sum())
+    rows, m, tt, xx = (a[~spike] for a in (rows, m, tt, xx))
+    label = np.zeros(rows.size, np.int64)
+    for final in [False] * max_passes + [True]:
+        group = np.cumsum(np.concatenate(([True], (m[1:] != m[:-1]) | (label[1:] != label[:-1]))))
+        sub, skipped, found = _split_pass(group, xx, tt, max_speed_m_s, noise_m,
+                                          0 if final else lookback)
+        if not found:
+            break
+        n_skipped += int(skipped.sum())
+        # Labels are run indices, numbered in (mmsi, time) order: a stable sort by label alone
+        # gives (mmsi, label, time) order.
+        order = np.argsort(sub, kind="stable")
+        order = order[~skipped[order]]
+        rows, m, tt, xx, label = (a[order] for a in (rows, m, tt, xx, sub))
+    return rows, label, n_skipped
+
+
+def build_tracks(
+    positions: pd.DataFrame,
+    max_speed_kn: float = 50.0,
+    duplicate_window_s: float = 5.0,
+    duplicate_distance_m: float = 15.0,
+    position_noise_m: float = 100.0,
+    min_segment_reports: int = 3,
+    lookback_runs: int = 8,
+    max_passes: int = 16,
+    invalid_mmsis=INVALID_MMSIS,
+) -> Tracks:
+    """Clean a positions table into :class:`Tracks`, counting every row dropped and why.
+
+    Steps, in order (each row is counted once, under the first reason that applies):
+
+    1. drop rows without a time (``dropped_no_time``);
+    2. drop rows without a valid position: NaN, or latitude outside [-90, 90] / longitude
+       outside [-180, 180], which includes AIS "not available" 91 / 181
+       (``dropped_no_position``);
+    3. drop invalid MMSIs: not nine digits (100000000-999999999), or a placeholder in
+       ``invalid_mmsis`` (``dropped_invalid_mmsi``);
+    4. drop duplicates: a report of the same MMSI within ``duplicate_window_s`` of the previous
+       one and within ``duplicate_distance_m`` of its position -- the same broadcast heard by
+       several stations, or re-sent unchanged (``dropped_duplicate``);
+    5. identity split and outliers: first, isolated bad fixes (a report unreachable from both
+       neighbours, which reach each other, and consistent with no other nearby report that is
+       off the neighbours' track) are dropped as outliers. Then consecutive reports of one
+       MMSI that would need more than ``max_speed_kn`` (plus ``position_noise_m``) are an
+       *impossible jump*. The reports between jumps form runs; each run is joined to the most
+       recent earlier run of the same MMSI (among the ``lookback_runs`` before it) that it can
+       reach at ``max_speed_kn``, else it starts a new segment. A run that links only by
+       skipping one report at the jump (the last of the earlier run or its own first) links
+       so, and that report is an outlier. This is repeated (at most ``max_passes`` passes)
+       until no segment contains an impossible jump; jumps still left are then cut. The rule:
+       for each MMSI the largest segment is kept; any other segment with fewer than
+       ``min_segment_reports`` reports is a sporadic outlier and dropped (``dropped_outlier``);
+       larger ones are sustained alternation -- two transmitters sharing the identity -- and
+       are kept as separate segments (``segments_split`` counts the MMSIs
+       split into more than one segment).
+
+    The result is deterministic and independent of the order of the input rows (rows are
+    sorted by every column before any comparison). Distances are great-circle, so tracks
+    crossing the antimeridian or passing near a pole need no special care.
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame
+        The positions table (``stsdetect.read_ais(...).positions``): columns ``mmsi``,
+        ``time`` (datetime64, UTC; tz-naive datetimes are taken as UTC; a numeric ``time`` or a
+        ``time_s`` column is seconds since the Unix epoch), ``lat``, ``lon`` (degrees) and
+        optionally ``sog_kn``, ``cog_deg`` (NaN where not available; AIS sentinel values
+        SOG >= 102.3 kn and COG >= 360 deg are also read as not available).
+    max_speed_kn : float, default 50.0
+        Fastest plausible speed over ground. 50 kn is the outlier threshold of the Global
+        Fishing Watch track segmenter (gpsdio-segment, ``max_speed=30`` kn for fishing vessels
+        raised for fast craft) and of the issue specification; few merchant ships exceed 30 kn.
+    duplicate_window_s : float, default 5.0
+        Reports of one MMSI this close in time at (nearly) the same position are one broadcast
+        heard by several receivers. Receivers time-stamp with their own clocks, which commonly
+        disagree by a few seconds; a Class A transponder reports at most every 2 s
+        (ITU-R M.1371-5, Table 1), so no information is lost.
+    duplicate_distance_m : float, default 15.0
+        Position tolerance of a duplicate: decoders and CSV exports round positions to 4
+        decimals of a degree (about 11 m).
+    position_noise_m : float, default 100.0
+        Distance always allowed between consecutive reports whatever their time difference:
+        GNSS error of AIS transponders (IMO A.694 / IEC 61993-2: 10 m, 95 %) plus the 1 s
+        resolution of receiver time stamps at 50 kn (26 m), with margin.
+    min_segment_reports : int, default 3
+        Segments (other than an MMSI's largest) with fewer reports are dropped as outliers.
+    lookback_runs : int, default 8
+        How many earlier runs a run may be joined to: the number of transmitters sharing one
+        MMSI that can be told apart.
+    max_passes : int, default 16
+        Bound on the number of vectorized linking passes (each over the rows of the MMSIs
+        that still have a jump only). Jumps left after the last pass are cut without linking.
+    invalid_mmsis : collection of int, default :data:`INVALID_MMSIS`
+        Placeholder MMSIs to drop.
+
+    Returns
+    -------
+    Tracks
+        Sorted by ``(mmsi, segment, time_s)``; ``tracks.report`` holds the counts ``rows_in``,
+        ``dropped_no_time``, ``dropped_no_position``, ``dropped_invalid_mmsi``,
+        ``dropped_duplicate``, ``dropped_outlier``, ``segments_split``, ``rows_out``.
+
+    Raises
+    ------
+    TypeError
+        If ``positions`` is not a DataFrame.
+    ValueError
+        If a required column is missing or a parameter is out of range.
+    """
+    if not isinstance(positions, pd.DataFrame):
+        raise TypeError(f"positions must be a pandas DataFrame, got {type(positions).__name__}")
+    missing = [c for c in _REQUIRED if c not in positions.columns]
+    if missing:
+        raise ValueError(f"positions table lacks column(s) {missing}; expected at least "
+                         "mmsi, time, lat, lon")
+    for name, value in (("max_speed_kn", max_speed_kn), ("duplicate_window_s",
+                                                         duplicate_window_s),
+                        ("duplicate_distance_m", duplicate_distance_m),
+                        ("position_noise_m", position_noise_m)):
+        if not np.isfinite(value) or value < 0 or (name == "max_speed_kn" and value == 0):
+            raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    if int(lookback_runs) < 1 or int(max_passes) < 1 or int(min_segment_reports) < 1:
+        raise ValueError("lookback_runs, max_passes and min_segment_reports must be >= 1")
+
+    report = dict.fromkeys(REPORT_KEYS, 0)
+    n_in = len(positions)
+    report["rows_in"] = n_in
+    t = _time_seconds(positions)
+    lat = _float_column(positions, "lat")
+    lon = _float_column(positions, "lon")
+    sog = _float_column(positions, "sog_kn")
+    cog = _float_column(positions, "cog_deg")
+    sog[~(sog >= 0) | (sog >= 102.25)] = np.nan  # 102.3 = not available (ITU-R M.1371)
+    cog[~(cog >= 0) | (cog >= 360.0)] = np.nan  # 360 = not available
+    mmsi_f = pd.to_numeric(positions["mmsi"], errors="coerce").to_numpy(dtype=float,
+                                                                         na_value=np.nan)
+
+    no_time = ~np.isfinite(t)
+    no_pos = ~no_time & ~((np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0))
+    ok = ~no_time & ~no_pos
+    valid_mmsi = (mmsi_f >= 100_000_000) & (mmsi_f <= 999_999_999) & (mmsi_f == np.round(mmsi_f))
+    mmsi = np.where(valid_mmsi, mmsi_f, 0).astype(np.int64)
+    if len(invalid_mmsis):
+        valid_mmsi &= ~np.isin(mmsi, np.fromiter(invalid_mmsis, np.int64))
+    bad_mmsi = ok & ~valid_mmsi
+    ok &= valid_mmsi
+    report["dropped_no_time"] = int(no_time.sum())
+    report["dropped_no_position"] = int(no_pos.sum())
+    report["dropped_invalid_mmsi"] = int(bad_mmsi.sum())
+
+    if not ok.all():
+        mmsi, t, lat, lon, sog, cog = (a[ok] for a in (mmsi, t, lat, lon, sog, cog))
+    lon = (lon + 180.0) % 360.0 - 180.0
+    # Total order over every column: the outcome cannot depend on the input row order.
+    order = _total_order(mmsi, t, lat, lon, sog, cog)
+    mmsi, t, lat, lon, sog, cog = (a[order] for a in (mmsi, t, lat, lon, sog, cog))
+    xyz = unit_xyz(lat, lon)
+
+    # Duplicates: same MMSI, within the window of the previous report, at the same place.
+    if mmsi.size > 1:
+        same = mmsi[1:] == mmsi[:-1]
+        close_t = (t[1:] - t[:-1]) <= duplicate_window_s
+        diff = xyz[1:] - xyz[:-1]
+        chord_m = np.sqrt(np.einsum("ij,ij->i", diff, diff)) * EARTH_RADIUS_M
+        close_p = chord_m <= arc_to_chord_m(duplicate_distance_m)
+        dup = np.concatenate(([False], same & close_t & close_p))
+        report["dropped_duplicate"] = int(dup.sum())
+        if dup.any():
+            keep = ~dup
+            mmsi, t, lat, lon, sog, cog, xyz = (a[keep] for a in
+                                                (mmsi, t, lat, lon, sog, cog, xyz))
+
+    # Identity split / outliers, in bounded vectorized passes over the MMSIs with a jump.
+    max_speed_m_s = float(max_speed_kn) * KNOT_M_S
+    label = np.zeros(mmsi.size, np.int64)
+    n_outliers = 0
+    ids = _identity_split(mmsi, t, xyz, max_speed_m_s, position_noise_m, int(lookback_runs),
+                          int(max_passes))
+    if ids is not None:
+        sub_rows, sub_label, n_outliers = ids
+        rest = np.ones(mmsi.size, dtype=bool)
+        rest[np.flatnonzero(np.isin(mmsi, np.unique(mmsi[sub_rows])))] = False
+        order = np.concatenate((np.flatnonzero(rest), sub_rows))
+        label = np.concatenate((np.zeros(int(rest.sum()), np.int64), sub_label))
+        by_mmsi = np.argsort(mmsi[order], kind="stable")  # merges two sorted runs
+        order, label = order[by_mmsi], label[by_mmsi]
+        mmsi, t, lat, lon, sog, cog = (a[order] for a in (mmsi, t, lat, lon, sog, cog))
+    # Segment sizes: keep each MMSI's largest; drop small others as outliers.
+    if mmsi.size:
+        seg_start = np.concatenate(([True], (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])))
+        seg = np.cumsum(seg_start) - 1
+        starts = np.flatnonzero(seg_start)
+        size = np.diff(np.append(starts, mmsi.size))
+        seg_mmsi = mmsi[starts]
+        # Largest segment per MMSI (first on ties): sort by (mmsi, -size, start).
+        by = np.lexsort((starts, -size, seg_mmsi))
+        first_of_mmsi = np.concatenate(([True], seg_mmsi[by][1:] != seg_mmsi[by][:-1]))
+        largest = np.zeros(size.size, dtype=bool)
+        largest[by[first_of_mmsi]] = True
+        keep_seg = largest | (size >= int(min_segment_reports))
+        keep = keep_seg[seg]
+        report["dropped_outlier"] = n_outliers + int((~keep).sum())
+        if not keep.all():
+            mmsi, t, lat, lon, sog, cog, label = (a[keep] for a in
+                                                  (mmsi, t, lat, lon, sog, cog, label))
+        kept_mmsi = seg_mmsi[keep_seg]
+        report["segments_split"] = int(
+            (np.unique(kept_mmsi, return_counts=True)[1] > 1).sum())
+    report["rows_out"] = int(mmsi.size)
+    dropped = sum(report[k] for k in REPORT_KEYS if k.startswith("dropped_"))
+    assert report["rows_out"] == n_in - dropped, "cleaning lost rows without counting them"
+    return Tracks._from_sorted(mmsi, t, lat, lon, sog, cog, label, report)

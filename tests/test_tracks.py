@@ -1,0 +1,303 @@
+"""build_tracks: cleaning counts, duplicates, outliers, identity splits, order invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stsdetect.geo import EARTH_RADIUS_M, KNOT_M_S, haversine_m
+from stsdetect.tracks import REPORT_KEYS, Tracks, build_tracks
+
+T0 = pd.Timestamp("2024-03-01T00:00:00Z")
+
+
+def positions(mmsi, t_s, lat, lon, sog=np.nan, cog=np.nan, **extra):
+    """A positions table in the decoder's schema from column values."""
+    n = len(np.atleast_1d(t_s))
+    frame = pd.DataFrame({
+        "mmsi": np.broadcast_to(np.asarray(mmsi, dtype=np.int64), (n,)),
+        "time": T0 + pd.to_timedelta(np.asarray(t_s, dtype=float), unit="s"),
+        "lat": np.broadcast_to(np.asarray(lat, float), (n,)),
+        "lon": np.broadcast_to(np.asarray(lon, float), (n,)),
+        "sog_kn": np.broadcast_to(np.asarray(sog, float), (n,)),
+        "cog_deg": np.broadcast_to(np.asarray(cog, float), (n,)),
+        "heading_deg": np.nan,
+        "nav_status": np.int8(15),
+        "msg_type": np.int8(1),
+        "source": "",
+    })
+    for k, v in extra.items():
+        frame[k] = v
+    return frame
+
+
+def straight(mmsi, lat0, lon0, speed_kn, bearing_deg, n, every_s=60.0, t0_s=0.0):
+    """A vessel on a great circle at constant speed (exact positions on the sphere)."""
+    t = t0_s + np.arange(n) * every_s
+    d = speed_kn * KNOT_M_S * (t - t0_s) / EARTH_RADIUS_M
+    la, lo, b = np.radians(lat0), np.radians(lon0), np.radians(bearing_deg)
+    lat = np.arcsin(np.sin(la) * np.cos(d) + np.cos(la) * np.sin(d) * np.cos(b))
+    lon = lo + np.arctan2(np.sin(b) * np.sin(d) * np.cos(la), np.cos(d) - np.sin(la) * np.sin(lat))
+    return positions(mmsi, t, np.degrees(lat), (np.degrees(lon) + 180) % 360 - 180,
+                     sog=speed_kn, cog=bearing_deg)
+
+
+def max_implied_speed_kn(tracks: Tracks) -> float:
+    """Fastest step between consecutive reports of one segment, allowing the noise margin."""
+    same = tracks.segment[1:] == tracks.segment[:-1]
+    d = haversine_m(tracks.lat_deg[:-1], tracks.lon_deg[:-1], tracks.lat_deg[1:],
+                    tracks.lon_deg[1:])
+    dt = np.diff(tracks.time_s)
+    speed = np.maximum(d - 100.0, 0) / np.maximum(dt, 1e-9) / KNOT_M_S
+    return float(speed[same].max()) if same.any() else 0.0
+
+
+def test_report_counts_each_reason_once():
+    good = straight(412000001, 30.0, 122.0, 8, 45, 10)
+    bad = pd.concat([
+        positions(412000002, [0, 60], [30.1, 30.2], [122.0, 122.0]).assign(time=pd.NaT),
+        positions(412000003, [0, 60, 120], [91.0, np.nan, 30.0], [122.0, 122.0, 181.0]),
+        positions([0, 123456789, 111111111, 99999999, 1000000000], np.arange(5) * 60.0,
+                  30.0, 122.0),
+    ])
+    dups = good.iloc[[2, 5]].assign(source="other-station")
+    dups["time"] += pd.Timedelta("2s")  # the same broadcast heard late elsewhere
+    tracks = build_tracks(pd.concat([good, bad, dups], ignore_index=True))
+    r = tracks.report
+    assert set(REPORT_KEYS) <= set(r)
+    assert r["rows_in"] == 10 + 2 + 3 + 5 + 2
+    assert r["dropped_no_time"] == 2
+    assert r["dropped_no_position"] == 3
+    assert r["dropped_invalid_mmsi"] == 5
+    assert r["dropped_duplicate"] == 2
+    assert r["dropped_outlier"] == 0 and r["segments_split"] == 0
+    assert r["rows_out"] == len(tracks) == 10
+    assert tracks.n_segments == 1 and tracks.segment_mmsi.tolist() == [412000001]
+
+
+def test_output_is_sorted_with_offsets():
+    frame = pd.concat([straight(412000002, 30, 122, 5, 0, 20), straight(412000001, 31, 122, 5,
+                                                                         90, 15)])
+    tracks = build_tracks(frame.sample(frac=1.0, random_state=1))
+    assert tracks.mmsi.tolist() == [412000001] * 15 + [412000002] * 20
+    assert tracks.offsets.tolist() == [0, 15, 35]
+    for k in range(tracks.n_segments):
+        assert np.all(np.diff(tracks.time_s[tracks.offsets[k]:tracks.offsets[k + 1]]) > 0)
+    assert tracks.sog_kn[0] == 5 and tracks.cog_deg[0] == 90
+
+
+def test_near_duplicates_need_same_place_and_close_time():
+    base = positions(412000001, [0, 1, 3, 30, 600], [30.0, 30.0, 30.00001, 30.0, 30.0], 122.0)
+    # 1 s and 3 s later at the same place (1 m off): duplicates; 30 s later: a new report.
+    tracks = build_tracks(base)
+    assert tracks.report["dropped_duplicate"] == 2
+    assert (tracks.time_s - T0.timestamp()).tolist() == [0, 30, 600]
+    # Same second, far apart: two transmitters, not a duplicate.
+    far = positions(412000002, [0, 0], [30.0, 31.0], 122.0)
+    assert build_tracks(far).report["dropped_duplicate"] == 0
+
+
+def test_single_spike_is_dropped_as_outlier():
+    frame = straight(412000001, 30.0, 122.0, 10, 30, 40)
+    frame.loc[17, ["lat", "lon"]] = [32.0, 124.0]  # one bad fix 280 km away
+    tracks = build_tracks(frame)
+    assert tracks.report["dropped_outlier"] == 1
+    assert tracks.report["segments_split"] == 0
+    assert len(tracks) == 39 and tracks.n_segments == 1
+    assert max_implied_speed_kn(tracks) < 50
+
+
+@pytest.mark.parametrize("position", [0, 39])
+def test_spike_at_either_end_is_dropped(position):
+    frame = straight(412000001, 30.0, 122.0, 10, 30, 40)
+    frame.loc[position, ["lat", "lon"]] = [-10.0, 60.0]
+    tracks = build_tracks(frame)
+    assert tracks.report["dropped_outlier"] == 1 and tracks.n_segments == 1
+
+
+def test_bad_fix_right_at_a_jump_edge_is_skipped_not_split():
+    # The vessel's own fix is wrong by 3 km just once: feasible from before (in 6 min at
+    # 10 kn + noise it is not) -- whichever side, one report goes, the track stays whole.
+    frame = straight(412000001, 30.0, 122.0, 10, 0, 60, every_s=20)
+    frame.loc[30, "lat"] += 3000 / 111_195
+    tracks = build_tracks(frame)
+    assert tracks.n_segments == 1
+    assert tracks.report["dropped_outlier"] == 1
+
+
+def test_two_transmitters_sharing_an_mmsi_are_split():
+    # Two ships 600 km apart broadcast the same MMSI, interleaved irregularly in time.
+    rng = np.random.default_rng(3)
+    a = straight(412000001, 30.0, 122.0, 8, 90, 200, every_s=60)
+    b = straight(412000001, 25.0, 121.0, 12, 200, 150, every_s=80, t0_s=7)
+    keep_a = rng.random(200) < 0.8
+    frame = pd.concat([a[keep_a], b], ignore_index=True)
+    tracks = build_tracks(frame)
+    assert tracks.report["segments_split"] == 1
+    assert tracks.report["dropped_outlier"] == 0
+    assert tracks.n_segments == 2
+    sizes = sorted(np.diff(tracks.offsets).tolist())
+    assert sizes == sorted([int(keep_a.sum()), 150])
+    for k in range(2):
+        lat = tracks.lat_deg[tracks.offsets[k]:tracks.offsets[k + 1]]
+        assert (lat > 27.5).all() or (lat < 27.5).all()  # each segment is one ship
+    assert max_implied_speed_kn(tracks) < 50
+
+
+def test_three_transmitters_and_outliers():
+    a = straight(412000001, 30.0, 122.0, 8, 90, 100, every_s=90)
+    b = straight(412000001, 20.0, 115.0, 8, 90, 100, every_s=90, t0_s=30)
+    c = straight(412000001, 10.0, 110.0, 8, 90, 100, every_s=90, t0_s=60)
+    spikes = positions(412000001, [1000.5, 5000.5], [0.0, -40.0], [0.0, 10.0])
+    tracks = build_tracks(pd.concat([a, b, c, spikes]))
+    assert tracks.n_segments == 3
+    assert sorted(np.diff(tracks.offsets).tolist()) == [100, 100, 100]
+    assert tracks.report["dropped_outlier"] == 2
+    assert max_implied_speed_kn(tracks) < 50
+
+
+def test_antimeridian_and_pole_tracks_are_not_outliers():
+    east = straight(412000001, 10.0, 179.9, 20, 90, 60)  # crosses 180
+    assert (east["lon"] < 0).any() and (east["lon"] > 0).any()
+    polar = straight(412000002, 89.95, 0.0, 15, 0, 60)  # goes over the pole
+    tracks = build_tracks(pd.concat([east, polar]))
+    assert tracks.report["dropped_outlier"] == 0
+    assert tracks.report["segments_split"] == 0
+    assert tracks.n_segments == 2 and len(tracks) == 120
+    assert ((tracks.lon_deg >= -180) & (tracks.lon_deg < 180)).all()
+
+
+def test_empty_and_single_row():
+    empty = build_tracks(positions(412000001, [], [], []).iloc[:0])
+    assert len(empty) == 0 and empty.n_segments == 0
+    assert empty.report["rows_in"] == 0 and empty.report["rows_out"] == 0
+    one = build_tracks(positions(412000001, [0], [30.0], [122.0]))
+    assert len(one) == 1 and one.n_segments == 1 and one.report["rows_out"] == 1
+
+
+def test_input_forms_and_errors():
+    frame = straight(412000001, 30.0, 122.0, 8, 90, 5)
+    expected = build_tracks(frame)
+    naive = frame.assign(time=frame["time"].dt.tz_localize(None))
+    as_text = frame.assign(time=frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    epoch = pd.Timestamp(0, tz="UTC")
+    as_seconds = frame.drop(columns="time").assign(
+        time_s=(frame["time"] - epoch).dt.total_seconds())
+    other_tz = frame.assign(time=frame["time"].dt.tz_convert("Asia/Shanghai"))
+    for variant in (naive, as_text, as_seconds, other_tz):
+        got = build_tracks(variant)
+        np.testing.assert_array_equal(got.time_s, expected.time_s)
+    minimal = frame[["mmsi", "time", "lat", "lon"]]
+    assert np.isnan(build_tracks(minimal).sog_kn).all()
+    garbled = frame.assign(time=["2024-03-01T00:00:00Z", "not a time", None, "2024-03-01T00:03Z",
+                                 "2024-03-01T00:04Z"])
+    assert build_tracks(garbled).report["dropped_no_time"] == 2
+    sentinel = frame.assign(sog_kn=102.3, cog_deg=360.0)
+    got = build_tracks(sentinel)
+    assert np.isnan(got.sog_kn).all() and np.isnan(got.cog_deg).all()
+    with pytest.raises(ValueError, match="lacks column"):
+        build_tracks(frame.drop(columns="lat"))
+    with pytest.raises(ValueError, match="time"):
+        build_tracks(frame.drop(columns="time"))
+    with pytest.raises(TypeError, match="DataFrame"):
+        build_tracks(frame.to_numpy())
+    with pytest.raises(ValueError, match="max_speed_kn"):
+        build_tracks(frame, max_speed_kn=0)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+@st.composite
+def traffic(draw):
+    """Random walks of a few vessels, some sharing an MMSI, some with spikes and duplicates."""
+    n_vessels = draw(st.integers(0, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    frames = []
+    for _ in range(n_vessels):
+        n = draw(st.integers(1, 40))
+        lat0 = draw(st.floats(-89.0, 89.0))
+        lon0 = draw(st.sampled_from([179.99, -179.99, 0.0, 122.0]))
+        t = np.sort(rng.integers(0, 6 * 3600, n)).astype(float)
+        step = rng.normal(0, 0.002, (n, 2)).cumsum(axis=0)
+        lat = np.clip(lat0 + step[:, 0], -89.9, 89.9)
+        lon = (lon0 + step[:, 1] + 180) % 360 - 180
+        mmsi = 412000000 + draw(st.integers(0, 2))  # collisions: shared identities
+        frame = positions(mmsi, t, lat, lon, sog=rng.uniform(0, 15, n))
+        if n > 3 and draw(st.booleans()):
+            frame.loc[n // 2, "lat"] = -lat0  # a far spike
+        frames.append(frame)
+        if draw(st.booleans()):
+            frames.append(frame.iloc[: n // 2].assign(source="dup"))
+    if not frames:
+        return positions(412000000, [], [], []).iloc[:0]
+    return pd.concat(frames, ignore_index=True)
+
+
+def tracks_equal(a: Tracks, b: Tracks):
+    for name in ("mmsi", "segment", "time_s", "lat_deg", "lon_deg", "sog_kn", "cog_deg",
+                 "offsets", "segment_mmsi"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.report == b.report
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(traffic(), st.randoms(use_true_random=False))
+def test_order_invariance_and_invariants(frame, rnd):
+    tracks = build_tracks(frame)
+    shuffled = frame.iloc[rnd.sample(range(len(frame)), len(frame))].reset_index(drop=True)
+    tracks_equal(tracks, build_tracks(shuffled))
+    r = tracks.report
+    dropped = sum(v for k, v in r.items() if k.startswith("dropped_"))
+    assert r["rows_out"] == r["rows_in"] - dropped == len(tracks)
+    # Sorted by (mmsi, segment, time); offsets and segment ids consistent.
+    key = np.lexsort((tracks.time_s, tracks.segment, tracks.mmsi))
+    np.testing.assert_array_equal(key, np.arange(len(tracks)))
+    assert tracks.offsets[0] == 0 and tracks.offsets[-1] == len(tracks)
+    np.testing.assert_array_equal(np.repeat(np.arange(tracks.n_segments),
+                                            np.diff(tracks.offsets)), tracks.segment)
+    assert r["segments_split"] == int(
+        (np.unique(tracks.segment_mmsi, return_counts=True)[1] > 1).sum())
+    # Every kept row is an input row.
+    rows_in = set(zip(frame["mmsi"], frame["lat"].round(9), frame["lon"].round(9), strict=True))
+    assert set(zip(tracks.mmsi, tracks.lat_deg.round(9), tracks.lon_deg.round(9),
+                   strict=True)) <= rows_in
+
+
+# --- real data ---------------------------------------------------------------------------------
+
+def read_gfw(path) -> pd.DataFrame:
+    raw = pd.read_json(path, lines=True)
+    return pd.DataFrame({
+        "mmsi": raw["ssvid"].astype(np.int64),
+        "time": pd.to_datetime(raw["timestamp"], utc=True),
+        "lat": raw["lat"].astype(float),
+        "lon": raw["lon"].astype(float),
+        "sog_kn": raw["speed"].astype(float),
+        "cog_deg": raw["course"].astype(float),
+    })
+
+
+def test_shared_mmsi_in_real_gfw_data_is_split(shared_data):
+    frame = read_gfw(shared_data / "gfw-gpsdio-segment" / "416000000.json")
+    tracks = build_tracks(frame)
+    r = tracks.report
+    assert r["segments_split"] == 1 and tracks.n_segments >= 2
+    # The identity is used both in the Taiwan Strait and in the Indian Ocean: no segment may
+    # mix the two, and no segment keeps an impossible jump.
+    for k in range(tracks.n_segments):
+        lat = tracks.lat_deg[tracks.offsets[k]:tracks.offsets[k + 1]]
+        assert (lat > 15).all() or (lat < 0).all()
+    assert max_implied_speed_kn(tracks) < 50
+    assert r["rows_out"] > 0.8 * (r["rows_in"] - r["dropped_duplicate"])
+
+
+def test_single_vessel_gfw_tracks_stay_mostly_whole(shared_data):
+    for name in ("263576000.json", "338013000.json"):
+        frame = read_gfw(shared_data / "gfw-gpsdio-segment" / name)
+        tracks = build_tracks(frame)
+        largest = np.diff(tracks.offsets).max()
+        assert largest >= 0.9 * len(tracks), name  # GFW: one vessel plus singleton noise
+        assert max_implied_speed_kn(tracks) < 50
