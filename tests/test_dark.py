@@ -339,7 +339,7 @@ def test_dark_rendezvous_bad_input():
         find_dark_rendezvous(find_dark_periods(_tracks(a, b)), max_distance_m=-5)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 25), st.sampled_from([122.0, 179.95]))
 def test_dark_rendezvous_equals_brute_force_and_is_symmetric(seed, n, lon0):
     rng = np.random.default_rng(seed)
@@ -376,3 +376,18 @@ def test_dark_rendezvous_equals_brute_force_and_is_symmetric(seed, n, lon0):
     perm = np.random.default_rng(seed + 1).permutation(n)
     again = find_dark_rendezvous(dp.iloc[perm], max_distance_m=8_000, min_overlap="2h")
     pd.testing.assert_frame_equal(got, again)
+
+
+def test_radius_none_skips_the_heard_count():
+    dprk, barge = _crossing_scenario()
+    tracks = _tracks(dprk, barge)
+    ev = find_dark_periods(tracks, radius_m=None)
+    full = find_dark_periods(tracks)
+    assert ev["n_other_heard"].isna().all() and ev["likely_intentional"].isna().all()
+    assert ev["flags"].tolist() == [[]]
+    cols = ["mmsi", "start", "end", "lat", "lon", "end_lat", "end_lon", "distance_m"]
+    pd.testing.assert_frame_equal(ev[cols], full[cols])
+    # A dark rendezvous of silences without the count is not called intentional.
+    a, b = _pair_scenario()
+    dr = find_dark_rendezvous(find_dark_periods(_tracks(a, b), radius_m=None))
+    assert len(dr) == 1 and not dr["likely_intentional"].iloc[0]

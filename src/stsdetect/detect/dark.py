@@ -106,8 +106,9 @@ def heard_counts(
     radius_m : float, default 20_000
         Search radius in metres (see :func:`find_dark_periods`).
     heard_bin : duration or None, default "10min"
-        Before searching, keep only the first report of each track in each UTC bin of this
-        length (floor of ``time_s / heard_bin``). One report per vessel per 10 minutes is
+        Before searching, keep only the first report of each track in each bin of this
+        length aligned to the Unix epoch (``floor(time_s / heard_bin)``, so the thinning of a
+        report does not depend on where the dump starts). One report per vessel per 10 minutes is
         enough to know that it was heard, and cuts a 10-second reporting rate 60-fold; a vessel
         whose only reports inside the circle were thinned away is missed, so counts are a lower
         bound. ``None`` or ``0`` uses every report (exact, slower and larger).
