@@ -318,3 +318,19 @@ def test_truth_regions_agree_with_the_builtin_regions():
     found_all = regions_at(named["lat"], named["lon"])
     for row, found in zip(named.itertuples(), found_all, strict=True):
         assert row.region in found, (row.kind, row.region, found)
+
+
+def test_no_position_on_an_island_of_the_bundled_coastline():
+    import json
+    from importlib import resources
+
+    import shapely
+
+    text = (resources.files("stsdetect") / "data" / "coastline_china_east.geojson").read_text()
+    lines = [shapely.geometry.shape(f["geometry"]) for f in json.loads(text)["features"]]
+    # Closed coastline rings are islands (the mainland line is open, so not tested here).
+    land = shapely.union_all(shapely.get_parts(shapely.polygonize(lines)))
+    assert not land.is_empty
+    pos = simulate(seed=5, n_transfers=6, min_interval_s=300).positions.dropna(subset=["lat"])
+    on_land = shapely.contains_xy(land, pos["lon"].to_numpy(), pos["lat"].to_numpy())
+    assert not on_land.any(), pos[on_land].groupby("mmsi").size()

@@ -530,8 +530,11 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
     site = np.where(j % 2 == 0, "hangzhou_bay", "yangtze_estuary")
     slot = j // 2
     centre = np.array([SITES[s] for s in site])
-    # Meeting points 6 km apart along the bay / estuary, each site's slots side by side.
-    m_lat, m_lon = _offset(centre[:, 0], centre[:, 1], 0.0, 6000.0 * slot)
+    hzb = site == "hangzhou_bay"
+    # Meeting points 5-6 km apart: east along Hangzhou Bay, south down the Yangtze's south
+    # channel (clear of Changxing and Hengsha islands).
+    m_lat, m_lon = _offset(centre[:, 0], centre[:, 1], np.where(hzb, 0.0, -5000.0 * slot),
+                           np.where(hzb, 6000.0, 1500.0) * slot)
     # The DPRK vessel lies 100-300 m from the barge.
     sep = rng.uniform(140, 230, n)
     ang = rng.uniform(0, 2 * np.pi, n)
@@ -540,9 +543,11 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
     b_lat = 31.5 + rng.uniform(-0.15, 0.15, n)
     b_lon = 123.4 + rng.uniform(-0.15, 0.15, n)
     a_lat, a_lon = _offset(b_lat, b_lon, 30000.0, 30000.0)
-    # Reappears 4-6 km east of the meeting point.
-    c_lat, c_lon = _offset(m_lat, m_lon, rng.uniform(-800, 800, n), rng.uniform(4000, 6000, n))
-    e_lat, e_lon = _offset(d_lat, d_lon, rng.uniform(-8000, 8000, n), 40000.0)
+    # Reappears about 5 km south-east of the meeting point; leaves east (south-east from the
+    # Yangtze, around Hengsha island).
+    c_lat, c_lon = _offset(m_lat, m_lon, rng.uniform(-5000, -4000, n), rng.uniform(2000, 3000, n))
+    e_lat, e_lon = _offset(d_lat, d_lon, np.where(hzb, rng.uniform(-8000, 8000, n), -15000.0),
+                           np.where(hzb, 40000.0, 35000.0))
     leg1 = _travel_s(a_lat, a_lon, b_lat, b_lon, 10.0)
     dark = rng.uniform(16 * H, 20 * H, n)
     leg3 = _travel_s(c_lat, c_lon, d_lat, d_lon, 5.0)
@@ -565,9 +570,9 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
         # Identity change: the first transfer's vessel reappears under another name.
         renamed_after_s=np.where(j == 0, t[:, 2], np.nan),
     )
-    # The barge: from 13-15 km up the bay / river to the meeting point at 4 kn, waits, goes back.
-    p_lat, p_lon = _offset(m_lat, m_lon, np.where(site == "hangzhou_bay", 0.0, 9000.0),
-                           np.where(site == "hangzhou_bay", -15000.0, -9000.0))
+    # The barge: from 15-20 km up the bay / river to the meeting point at 4 kn, waits, goes back.
+    p_lat, p_lon = _offset(m_lat, m_lon, np.where(hzb, 0.0, 11000.0),
+                           np.where(hzb, -15000.0, -17000.0))
     to_m = _travel_s(p_lat, p_lon, m_lat, m_lon, 4.0)
     arrive = t[:, 3] - rng.uniform(0.6 * H, 1.5 * H, n)
     leave = t[:, 4] + rng.uniform(0.4 * H, 1.0 * H, n)
@@ -678,7 +683,7 @@ def _add_decoys(fleet: _Fleet, rng, span_s: float) -> None:
     _truth(fleet, "decoy_far", "rendezvous", df, bf, w1 + leg, w1 + leg + 6 * H, g_lat, g_lon,
            "hangzhou_bay", False, "")
     # Too short: alongside 200 m for 75 min, in the Yangtze estuary.
-    s_lat, s_lon = 31.42, 121.62
+    s_lat, s_lon = 31.24, 121.84
     d_lat = _offset(s_lat, s_lon, 200.0, 0.0)[0]
     w2 = float(_window(rng, 6 * H, span_s))
     a_lat, a_lon = _offset(d_lat, s_lon, 10000.0, 20000.0)
