@@ -234,6 +234,8 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
         eff = {**_defaults(stages[d]), **routed[d]}
         step = duration_s(eff["step"]) if "step" in eff else 0.0
         ctx = step + (duration_s(eff["max_gap"]) if "max_gap" in eff else 0.0)
+        if "tolerance" in eff:
+            ctx += duration_s(eff["tolerance"])
         if eff.get("heard_bin"):
             ctx += duration_s(eff["heard_bin"])
         context[d] = ctx + track_s
@@ -336,7 +338,8 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None)
     index : int
         Position of the dump in the input list (orders rows and names the Parquet pieces).
     source : path or pandas.DataFrame
-        The dump, or an already decoded positions table.
+        The dump, or an already decoded positions table (in memory, or a ``.parquet`` file
+        of one, e.g. ``read_ais(...).positions.to_parquet(...)``).
     workdir : path
         Spill folder (see :func:`spill_positions`).
     window_s : float
@@ -352,6 +355,8 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None)
     """
     if isinstance(source, pd.DataFrame):  # an already decoded positions table
         positions, vessels, report = source, None, None
+    elif str(source).lower().endswith((".parquet", ".pq")):  # a positions table saved
+        positions, vessels, report = pd.read_parquet(source), None, None
     else:
         from stsdetect import read_ais
 
@@ -496,6 +501,40 @@ def _core_ends(tracks, a_s: float, b_s: float, k: int) -> pd.DataFrame:
     })
 
 
+def _pair_run_edges(tracks, plan: WindowPlan, lo: float, hi: float, extent: tuple):
+    """Open entries for every close pair run touching an edge of the loaded range.
+
+    The rendezvous detector keeps a run only if each vessel's *median* speed over the whole
+    run is low: a cut run may fail that test while the whole passes it, so open runs are
+    taken from :func:`~stsdetect.detect.rendezvous.find_pair_runs` (no speed test, no least
+    duration) on the two edge zones of the window, ``2 C`` long, where the grid is exact.
+    """
+    find_pair_runs = _function("stsdetect.detect.rendezvous", "find_pair_runs")
+    params = {k: v for k, v in plan.params.get("rendezvous", {}).items()
+              if k in inspect.signature(find_pair_runs).parameters}
+    params["min_duration"] = 0
+    ctx = plan.context_s["rendezvous"]
+    zone = 2.0 * ctx
+    t = tracks.time_s
+    rows = np.zeros(len(tracks), dtype=bool)
+    if lo > extent[0]:
+        rows |= t < lo + zone
+    if hi <= extent[1]:
+        rows |= t >= hi - zone
+    if not rows.any():
+        return _no_entries()
+    runs = find_pair_runs(tracks.take(rows), **params)
+    runs = runs.loc[((runs["start_s"] - ctx < lo) & (lo > extent[0]))
+                    | ((runs["end_s"] + ctx >= hi) & (hi <= extent[1]))]
+    return pd.DataFrame({
+        "detector": pd.Series(["rendezvous"] * len(runs), dtype=object),
+        "mmsi": runs["mmsi"].to_numpy(np.int64),
+        "other": runs["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64),
+        "s": runs["start_s"].to_numpy(float), "e": runs["end_s"].to_numpy(float),
+        "lat": runs["lat"].to_numpy(float), "lon": runs["lon"].to_numpy(float),
+    })
+
+
 def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
                   cache: dict | None = None) -> dict:
     """Run the stages on window ``k`` (with its margins) and sort the events.
@@ -527,6 +566,8 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
     tracks = _tracks(positions, plan)
     kept, opened = [], [_no_entries()]
     for name in plan.detectors:
+        if name == "rendezvous":
+            opened.append(_pair_run_edges(tracks, plan, lo, hi, extent))
         ev = _run(name, tracks, plan)
         if not len(ev):
             continue
