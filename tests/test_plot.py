@@ -120,6 +120,23 @@ def test_map_tracks_only_participants_within_tail_and_broken_at_gaps(scenario):
     assert jumps.max() < 0.01  # consecutive 2-min reports only, never the 0.35 deg gap
 
 
+def test_map_thins_many_reports_but_keeps_pieces(scenario, monkeypatch):
+    tracks, events = scenario
+    full = plot.plot_events_map(events, tracks, tail_h=24)
+    n_full = len(_gid(full, "track-points").get_offsets())
+    monkeypatch.setattr(plot, "MAX_TRACK_POINTS", 100)
+    ax = plot.plot_events_map(events, tracks, tail_h=24)
+    points = np.asarray(_gid(ax, "track-points").get_offsets())
+    assert n_full > 900 and 90 <= len(points) <= 100 + 10
+    segs = np.asarray(_gid(ax, "tracks").get_segments())
+    dprk_lat = np.isclose(segs[:, :, 1], 30.6).all(axis=1)
+    steps = np.abs(segs[dprk_lat, 1, 0] - segs[dprk_lat, 0, 0])
+    assert steps.max() < 0.2  # thinned steps, but never across the 7 h silence
+    # Every piece still ends where the track ends: the DPRK ship's last report is drawn.
+    last = np.flatnonzero(tracks.mmsi == DPRK)[-1]
+    assert np.isclose(points, [tracks.lon_deg[last], tracks.lat_deg[last]]).all(axis=1).any()
+
+
 def test_map_accepts_path_and_positions_frame(scenario, tmp_path):
     tracks, events = scenario
     path = write_events(events, tmp_path / "events.geojson")

@@ -30,6 +30,7 @@ a region name or list of names, or ``True`` for every built-in region (those are
 
 Drawing conventions:
 
+* At most about :data:`MAX_TRACK_POINTS` track reports are drawn per map (thinned evenly).
 * Track lines are broken at reporting gaps longer than :data:`TRACK_BREAK_S` (1 h), so no line
   suggests a path that was never reported; a dark event is drawn as a dashed line from where the
   vessel vanished to where it reappeared.
@@ -58,6 +59,7 @@ from .tracks import Tracks
 __all__ = [
     "EVENT_STYLE",
     "MAX_LABELS",
+    "MAX_TRACK_POINTS",
     "PAIR_WINDOW_S",
     "TRACK_BREAK_S",
     "load_coastline",
@@ -76,6 +78,10 @@ TRACK_BREAK_S = 3600.0
 PAIR_WINDOW_S = 7200.0
 #: At most this many events get MMSI labels on a map.
 MAX_LABELS = 30
+#: At most about this many track reports are drawn on one map; beyond it every k-th report
+#: of each unbroken piece of track is drawn (and each piece's last), which keeps rendering
+#: to seconds (Agg draws some 10^5 segments per second).
+MAX_TRACK_POINTS = 20_000
 #: Reference lines on the timeline: the GFW encounter definition (Miller et al. 2018,
 #: Front. Mar. Sci. 5:240): within 500 m, median speed below 2 kn.
 ENCOUNTER_DISTANCE_M = 500.0
@@ -390,23 +396,29 @@ def plot_events_map(events, tracks=None, regions=None, ax=None, pad_deg: float =
                         zorder=1.5, annotation_clip=True)
 
     # Tracks: one LineCollection of consecutive report pairs, coloured per vessel.
-    if rows.size > 1:
-        a, b = rows[:-1], rows[1:]
-        joined = ((b == a + 1) & (tracks.segment[a] == tracks.segment[b])
-                  & (tracks.time_s[b] - tracks.time_s[a] <= TRACK_BREAK_S))
-        a, b = a[joined], b[joined]
-        seg_xy = np.stack([
-            np.column_stack([_unwrap(tracks.lon_deg[a], centre), tracks.lat_deg[a]]),
-            np.column_stack([_unwrap(tracks.lon_deg[b], centre), tracks.lat_deg[b]]),
-        ], axis=1)
-        _, vessel = np.unique(tracks.mmsi[a], return_inverse=True)
+    if rows.size:
+        r0, r1 = rows[:-1], rows[1:]
+        joined = ((r1 == r0 + 1) & (tracks.segment[r0] == tracks.segment[r1])
+                  & (tracks.time_s[r1] - tracks.time_s[r0] <= TRACK_BREAK_S))
+        piece = np.r_[0, np.cumsum(~joined)]  # unbroken pieces of track
+        if rows.size > MAX_TRACK_POINTS:  # thin: every k-th report, keeping each piece's end
+            k = -(-rows.size // MAX_TRACK_POINTS)
+            first = np.r_[True, piece[1:] != piece[:-1]]
+            last = np.r_[piece[1:] != piece[:-1], True]
+            pos = np.arange(rows.size) - np.maximum.accumulate(
+                np.where(first, np.arange(rows.size), 0))
+            keep = (pos % k == 0) | last
+            rows, piece = rows[keep], piece[keep]
+        _, vessel = np.unique(tracks.mmsi[rows], return_inverse=True)
         colors = _VESSEL_COLORS[vessel % len(_VESSEL_COLORS)]
-        ax.add_collection(LineCollection(seg_xy, colors=colors, linewidths=1.2, zorder=2,
-                                         gid="tracks"), autolim=False)
-        _, vessel_pts = np.unique(tracks.mmsi[rows], return_inverse=True)
-        ax.scatter(_unwrap(tracks.lon_deg[rows], centre), tracks.lat_deg[rows], s=3,
-                   c=_VESSEL_COLORS[vessel_pts % len(_VESSEL_COLORS)], zorder=2,
-                   linewidths=0, gid="track-points")
+        x = _unwrap(tracks.lon_deg[rows], centre)
+        y = tracks.lat_deg[rows]
+        pair = np.flatnonzero(piece[1:] == piece[:-1])
+        seg_xy = np.stack([np.column_stack([x[pair], y[pair]]),
+                           np.column_stack([x[pair + 1], y[pair + 1]])], axis=1)
+        ax.add_collection(LineCollection(seg_xy, colors=colors[pair], linewidths=1.2,
+                                         zorder=2, gid="tracks"), autolim=False)
+        ax.scatter(x, y, s=3, c=colors, zorder=2, linewidths=0, gid="track-points")
 
     # Dark events: where the vessel vanished -> where it reappeared.
     dark = np.isfinite(end_lat) & np.isfinite(end_lon) & np.isfinite(ev_lat) & np.isfinite(ev_lon)
