@@ -1,0 +1,122 @@
+"""Dask detection equals the single-process run, and survives failing tasks and workers."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+pytest.importorskip("distributed", reason="the [test] extra installs dask[distributed]")
+
+from distributed import Client, LocalCluster
+from test_windows import (
+    DAY0,
+    assert_same_events,
+    detectors,
+    make_scenario,
+    single_run,
+    split_files,
+)
+
+import stsdetect.dask as sd
+from stsdetect.scale import windows
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return make_scenario()
+
+
+@pytest.fixture(scope="module")
+def reference(scenario):
+    return single_run(scenario, detectors())
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster, Client(cluster) as c:
+        yield c
+
+
+def test_import_stsdetect_does_not_import_dask():
+    import subprocess
+
+    code = ("import sys, stsdetect, stsdetect.scale; "
+            "print(any(m == 'dask' or m.startswith('dask.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_dask_equals_single_process_and_out_of_core(scenario, reference, client, tmp_path):
+    files = split_files(scenario, [24, 48])
+    got = sd.detect(files, client=client, workdir=tmp_path / "d", only=detectors())
+    assert_same_events(got.events, reference)
+    ooc = windows.detect_windowed(files, workdir=tmp_path / "w", only=detectors())
+    assert_same_events(got.events, ooc.events)
+    assert got.report["windows"] == 3 and got.report["tasks"] >= 3 + 3
+    # events crossing midnight came out once, whole
+    crossing = got.events.loc[got.events["start"].dt.floor("D") != got.events["end"].dt.floor(
+        "D")]
+    assert len(crossing) >= 4 and got.events["event_id"].is_unique
+    assert (crossing["start"] < DAY0 + __import__("pandas").Timedelta("3D")).all()
+
+
+def _flaky(original, flag):
+    """A window task that fails the first time it runs (anywhere), then works."""
+    def run(*args, **kwargs):
+        if not os.path.exists(flag):
+            open(flag, "w").close()
+            raise RuntimeError("simulated worker failure")
+        return original(*args, **kwargs)
+    return run
+
+
+def test_failed_task_is_retried_without_loss_or_duplicates(scenario, reference, client,
+                                                           tmp_path, monkeypatch):
+    files = split_files(scenario, [24, 48])
+    monkeypatch.setattr(windows, "detect_window",
+                        _flaky(windows.detect_window, str(tmp_path / "flag1")))
+    got = sd.detect(files, client=client, workdir=tmp_path / "d", retries=1,
+                    only=detectors())
+    assert (tmp_path / "flag1").exists()  # the failure did happen
+    assert_same_events(got.events, reference)
+    # without retries the same failure surfaces: the retry above is what saved the run
+    monkeypatch.setattr(windows, "detect_window",
+                        _flaky(windows.detect_window, str(tmp_path / "flag2")))
+    with pytest.raises(RuntimeError, match="simulated worker failure"):
+        sd.detect(files, client=client, workdir=tmp_path / "e", retries=0, only=detectors())
+
+
+def _die_once(original, flag):
+    """A spill task that kills its worker process the first time it runs."""
+    def run(*args, **kwargs):
+        if not os.path.exists(flag):
+            open(flag, "w").close()
+            os._exit(1)
+        return original(*args, **kwargs)
+    return run
+
+
+def test_killed_worker_process_is_recovered(scenario, reference, tmp_path, monkeypatch):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        monkeypatch.setattr(windows, "spill_source",
+                            _die_once(windows.spill_source, str(tmp_path / "flag")))
+        files = split_files(scenario, [24, 48])
+        got = sd.detect(files, workers=2, workdir=tmp_path / "d", only=detectors())
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert (tmp_path / "flag").exists()  # a worker did die mid-task
+    assert_same_events(got.events, reference)
+
+
+def test_client_arguments_are_exclusive():
+    with pytest.raises(ValueError, match="at most one"):
+        sd.get_client(scheduler="tcp://x:1", workers=2)
+    with pytest.raises(ValueError, match="positive integer"):
+        sd.get_client(workers=0)

@@ -1,0 +1,324 @@
+"""Out-of-core windowed detection equals a single in-memory run (stsdetect.scale.windows).
+
+The oracle is the single-process run over all positions at once: build_tracks on everything,
+every detector once, dark rendezvous from the dark periods. The scenario is generated here with
+NumPy: vessels over three days with events deliberately crossing midnight.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stsdetect.events import EVENT_COLUMNS, concat_events
+from stsdetect.scale import detect_windowed, make_plan
+from stsdetect.scale.windows import finish_events, merge_vessels
+
+DAY0 = pd.Timestamp("2024-03-01", tz="UTC")
+T0 = DAY0.value / 1e9
+H = 3600.0
+LAT0, LON0 = 30.5, 122.3
+
+
+def _latlon(x_km, y_km, lon0=LON0):
+    lat = LAT0 + np.asarray(y_km) / 111.2
+    lon = lon0 + np.asarray(x_km) / (111.2 * np.cos(np.radians(LAT0)))
+    return lat, (lon + 180.0) % 360.0 - 180.0
+
+
+def _vessel(rng, mmsi, keyframes, every_s=180.0, dark=(), start_h=0.0, end_h=72.0,
+            lon0=LON0):
+    """Reports along piecewise-linear keyframes [(hour, x_km, y_km), ...], minus dark spans."""
+    kt = np.array([k[0] for k in keyframes]) * H + T0
+    kx = np.array([k[1] for k in keyframes], float)
+    ky = np.array([k[2] for k in keyframes], float)
+    t = np.arange(T0 + start_h * H, T0 + end_h * H, every_s)
+    t = t + rng.uniform(0, every_s * 0.5, t.size)
+    for a_h, b_h in dark:
+        t = t[(t < T0 + a_h * H) | (t > T0 + b_h * H)]
+    x = np.interp(t, kt, kx) + rng.normal(0, 0.01, t.size)
+    y = np.interp(t, kt, ky) + rng.normal(0, 0.01, t.size)
+    vx = np.gradient(np.interp(t, kt, kx), t) if t.size > 1 else np.zeros(t.size)
+    vy = np.gradient(np.interp(t, kt, ky), t) if t.size > 1 else np.zeros(t.size)
+    sog = np.hypot(vx, vy) * 1000 / 0.514444 + np.abs(rng.normal(0, 0.1, t.size))
+    lat, lon = _latlon(x, y, lon0)
+    return pd.DataFrame({"mmsi": np.full(t.size, mmsi, np.int64), "t": t, "lat": lat,
+                         "lon": lon, "sog_kn": sog})
+
+
+def make_scenario(seed=7, lon0=LON0):
+    """Positions over three UTC days, with events crossing both midnights.
+
+    Returns the positions table (time-sorted) with the schema of ``read_ais(...).positions``.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [
+        # A rendezvous (DPRK ship 445..., barge 412...) stopped together 21:00-04:00 day 0-1.
+        _vessel(rng, 445100001, [(0, -60, -20), (21, 0, 0), (28, 0.1, 0), (40, 50, 30),
+                                 (72, 60, 80)], lon0=lon0),
+        _vessel(rng, 412300002, [(0, 40, -50), (21, 0.2, 0.1), (28, 0.2, 0.1), (45, -40, 10),
+                                 (72, -50, 30)], lon0=lon0),
+        # Long silence: 18:00 day 0 -> 03:00 day 2, near passing traffic.
+        _vessel(rng, 445100003, [(0, -10, 30), (72, 40, 30)], dark=[(18, 51)], lon0=lon0),
+        # Loitering across midnight day 1-2: 22:30 -> 03:10.
+        _vessel(rng, 412300004, [(0, 30, 60), (22.5, 0, 20), (27.2, 0.3, 20), (72, -60, 40)],
+                lon0=lon0),
+        # Two vessels dark together, 23:00 day 1 -> 08:00 day 2, vanish and reappear together.
+        _vessel(rng, 445100005, [(0, -40, -40), (22.9, 10, -10), (32.1, 12, -9),
+                                 (72, 60, -60)], dark=[(23, 32)], lon0=lon0),
+        _vessel(rng, 412300006, [(0, 40, 20), (22.9, 10.5, -10), (32.1, 12.4, -9.2),
+                                 (72, -20, -60)], dark=[(23.1, 32)], lon0=lon0),
+        # A 6.5 h silence across midnight day 0-1, and a short one well inside day 2.
+        _vessel(rng, 412300007, [(0, 0, -30), (72, 20, 40)], dark=[(20.5, 27), (50, 57)],
+                lon0=lon0),
+    ]
+    # Background traffic crossing the area all three days.
+    for i in range(6):
+        y = -30 + 12 * i
+        parts.append(_vessel(rng, 413000100 + i, [(0, -80, y), (72, 80, y + 5)],
+                             every_s=240, lon0=lon0))
+    frame = pd.concat(parts, ignore_index=True)
+    n = len(frame)
+    positions = pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(float),
+        "lon": frame["lon"].to_numpy(float),
+        "sog_kn": frame["sog_kn"].to_numpy(float),
+        "cog_deg": np.full(n, np.nan),
+        "heading_deg": np.full(n, np.nan),
+        "nav_status": np.full(n, 15, np.int8),
+        "msg_type": np.ones(n, np.int8),
+        "source": pd.array([""] * n, dtype="string"),
+    })
+    return positions.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def split_files(positions, boundaries_h):
+    """Cut a time-sorted positions table into "files" at the given hours after DAY0."""
+    t = (positions["time"] - DAY0).dt.total_seconds().to_numpy() / H
+    edges = [-np.inf, *boundaries_h, np.inf]
+    return [positions.loc[(t >= a) & (t < b)].reset_index(drop=True)
+            for a, b in itertools.pairwise(edges)]
+
+
+DETECTORS = ["dark_period", "dark_rendezvous", "loitering"]
+
+
+def _have_rendezvous() -> bool:
+    try:
+        from stsdetect.detect import find_rendezvous  # noqa: F401
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+def detectors():
+    return [*DETECTORS, "rendezvous"] if _have_rendezvous() else DETECTORS
+
+
+def single_run(positions, only, **params):
+    """The oracle: every stage once, over all positions in memory."""
+    from stsdetect.detect import dark, loitering
+    from stsdetect.tracks import build_tracks
+
+    plan = make_plan(only=only, **params)
+    tracks = build_tracks(positions, **plan.params["tracks"])
+    found = []
+    if "dark_period" in plan.detectors:
+        found.append(dark.find_dark_periods(tracks, **plan.params["dark_period"]))
+    if "loitering" in plan.detectors:
+        found.append(loitering.find_loitering(tracks, **plan.params["loitering"]))
+    if "rendezvous" in plan.detectors:
+        from stsdetect.detect import rendezvous
+
+        found.append(rendezvous.find_rendezvous(tracks, **plan.params["rendezvous"]))
+    class_b = None
+    if "msg_type" in positions:
+        class_b = np.unique(positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"])
+    return finish_events([concat_events(found)], [], plan, class_b=class_b)
+
+
+def assert_same_events(got, want):
+    got = got.sort_values("event_id").reset_index(drop=True)
+    want = want.sort_values("event_id").reset_index(drop=True)
+    assert list(got["event_id"]) == list(want["event_id"])
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return make_scenario()
+
+
+@pytest.fixture(scope="module")
+def reference(scenario):
+    return single_run(scenario, detectors())
+
+
+def test_reference_has_the_planted_events(reference):
+    ev = reference
+    def span(kind, mmsi):
+        row = ev.loc[(ev["event_type"] == kind) & (ev["mmsi"] == mmsi)]
+        assert len(row) >= 1, f"no {kind} for {mmsi}"
+        return row
+    # The planted events exist in the oracle, and several cross a midnight.
+    long_dark = span("dark_period", 445100003)
+    assert (long_dark["duration_h"] > 30).any()
+    assert len(span("dark_period", 412300007)) == 2
+    dr = span("dark_rendezvous", 412300006)
+    assert (dr["other_mmsi"] == 445100005).sum() == 1
+    lo = span("loitering", 412300004)
+    midnight = DAY0 + pd.Timedelta("2D")
+    assert ((lo["start"] < midnight) & (lo["end"] > midnight)).any()
+    crossing = ev.loc[(ev["start"].dt.floor("D") != ev["end"].dt.floor("D"))]
+    assert len(crossing) >= 4
+
+
+def test_daily_files_equal_single_run(scenario, reference, tmp_path):
+    files = split_files(scenario, [24, 48])
+    res = detect_windowed(files, window="1d", workdir=tmp_path / "w", only=detectors())
+    assert_same_events(res.events, reference)
+    assert res.report["rows_spilled"] == len(scenario)
+    assert res.report["windows"] == 3
+    assert res.report["open_entries"] > 0  # the merging across windows was exercised
+    # events crossing midnight came out once, whole
+    assert res.events["event_id"].is_unique
+    # bounded memory: no window loaded the whole data set
+    assert res.report["max_rows_loaded"] < len(scenario)
+    assert res.workdir == tmp_path / "w"
+
+
+@pytest.mark.parametrize(("window", "cuts"), [("6h", [13.0, 37.5]), ("1d", [5.0, 23.99])])
+def test_other_windows_and_file_cuts_equal_single_run(scenario, reference, window, cuts,
+                                                      tmp_path):
+    files = split_files(scenario, cuts)
+    res = detect_windowed(files, window=window, workdir=tmp_path / "w", only=detectors())
+    assert_same_events(res.events, reference)
+
+
+def test_antimeridian(tmp_path):
+    positions = make_scenario(seed=3, lon0=179.95)
+    assert (positions["lon"] < 0).any() and (positions["lon"] > 0).any()
+    want = single_run(positions, DETECTORS)
+    assert len(want) >= 5
+    res = detect_windowed(split_files(positions, [24, 48]), workdir=tmp_path / "w",
+                          only=DETECTORS)
+    assert_same_events(res.events, want)
+
+
+def test_rows_without_time_are_counted_not_lost(scenario, tmp_path):
+    pos = scenario.copy()
+    pos.loc[pos.index[:7], "time"] = pd.NaT
+    res = detect_windowed(pos, workdir=tmp_path / "w", only=["dark_period"])
+    assert res.report["rows_no_time"] == 7
+    assert res.report["rows_spilled"] == len(pos) - 7
+
+
+def test_empty_and_single_vessel(scenario, tmp_path):
+    empty = scenario.iloc[:0]
+    res = detect_windowed(empty, workdir=tmp_path / "e")
+    assert len(res.events) == 0 and list(res.events.columns) == list(EVENT_COLUMNS)
+    one = scenario.loc[scenario["mmsi"] == 445100003]
+    res = detect_windowed(split_files(one, [24, 48]), workdir=tmp_path / "o",
+                          only=DETECTORS)
+    assert_same_events(res.events, single_run(one, DETECTORS))
+    assert (res.events["event_type"] == "dark_period").sum() == 1
+
+
+def test_plan_errors_are_specific(tmp_path):
+    with pytest.raises(ValueError, match="unknown detector"):
+        make_plan(only=["teleport"])
+    with pytest.raises(ValueError, match="taken by none"):
+        make_plan(not_a_parameter=3)
+    with pytest.raises(ValueError, match="whole number"):
+        make_plan(window="0.5s")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("x")
+    with pytest.raises(ValueError, match="not empty"):
+        detect_windowed([pd.DataFrame()], workdir=tmp_path / "busy")
+    with pytest.raises(ValueError, match="no sources"):
+        detect_windowed([], workdir=tmp_path / "new")
+
+
+def test_plan_margin_covers_context_and_min_duration():
+    plan = make_plan(only=["loitering"], min_duration="3h", max_gap="30min")
+    # context = max_gap + cleaning context; margin >= context + min_duration
+    assert plan.context_s["loitering"] == pytest.approx(0.5 * H + 1 * H)
+    assert plan.margin_s >= plan.context_s["loitering"] + 3 * H
+    assert plan.margin_s % 60 == 0
+    assert plan.emit == ("loitering",)
+    # dark rendezvous needs dark periods, but only dark rendezvous are returned
+    plan = make_plan(only=["dark_rendezvous"])
+    assert plan.detectors == ("dark_period",) and plan.emit == ("dark_rendezvous",)
+
+
+def test_merge_vessels_counts_changes_across_dumps():
+    t = pd.Timestamp("2024-03-01", tz="UTC")
+    a = pd.DataFrame({"mmsi": [1, 2], "name": ["A", "B"], "ship_type": pd.array([70, 80], "Int64"),
+                      "first_seen": [t, t], "last_seen": [t, t],
+                      "n_name_changes": [0, 1], "n_type_changes": [0, 0]})
+    b = pd.DataFrame({"mmsi": [1, 3], "name": ["A2", "C"], "ship_type": pd.array([70, 60],
+                                                                                  "Int64"),
+                      "first_seen": [t + pd.Timedelta("1D")] * 2,
+                      "last_seen": [t + pd.Timedelta("2D")] * 2,
+                      "n_name_changes": [0, 0], "n_type_changes": [0, 0]})
+    m = merge_vessels([a, b]).set_index("mmsi")
+    assert list(m.index) == [1, 2, 3]
+    assert m.loc[1, "name"] == "A2" and m.loc[1, "n_name_changes"] == 1
+    assert m.loc[2, "n_name_changes"] == 1 and m.loc[1, "n_type_changes"] == 0
+    assert m.loc[1, "first_seen"] == t and m.loc[1, "last_seen"] == t + pd.Timedelta("2D")
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    gaps=st.lists(st.tuples(st.floats(0, 70), st.floats(0.5, 40)), min_size=1, max_size=4),
+    cuts=st.lists(st.floats(1, 71), max_size=3),
+    window_h=st.sampled_from([6, 12, 24]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_silences_and_cuts_equal_single_run(tmp_path_factory, gaps, cuts, window_h,
+                                                   seed):
+    rng = np.random.default_rng(seed)
+    dark = [(a, a + d) for a, d in gaps]
+    parts = [_vessel(rng, 445100001, [(0, 0, 0), (72, 30, 5)], dark=dark, every_s=600),
+             _vessel(rng, 413000001, [(0, 5, -3), (72, -20, 4)], every_s=900),
+             _vessel(rng, 412300002, [(0, 0.2, 0), (72, 30.1, 5)], dark=dark[:1],
+                     every_s=700)]
+    frame = pd.concat(parts, ignore_index=True).sort_values("t")
+    positions = pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()})
+    # Order invariance too: rows shuffled within each file.
+    files = [f.sample(frac=1.0, random_state=seed) for f in split_files(positions, sorted(cuts))]
+    work = tmp_path_factory.mktemp("w")
+    res = detect_windowed(files, window=f"{window_h}h", workdir=work / "s", only=DETECTORS)
+    assert_same_events(res.events, single_run(positions, DETECTORS))
+
+
+def test_simulated_traffic_in_daily_files_equals_single_run(tmp_path):
+    """E's scenario generator: busy realistic traffic, Class B barges, noise-free positions."""
+    from stsdetect.simulate import simulate
+
+    sc = simulate(seed=5, duration="3d", min_interval_s=240, n_background=8)
+    positions = sc.positions.sort_values("time", kind="stable").reset_index(drop=True)
+    want = single_run(positions, detectors())
+    day = (positions["time"] - DAY0).dt.days
+    files = []
+    for i, d in enumerate(sorted(day.unique())):  # one Parquet "dump" per UTC day
+        path = tmp_path / f"day{i}.parquet"
+        positions.loc[day == d].to_parquet(path)
+        files.append(path)
+    res = detect_windowed(files, workdir=tmp_path / "w", only=detectors())
+    assert_same_events(res.events, want)
+    assert len(want) >= 5
