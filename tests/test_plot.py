@@ -147,6 +147,22 @@ def test_map_accepts_path_and_positions_frame(scenario, tmp_path):
     assert n_points == len(_gid(ax2, "track-points").get_offsets()) > 0
 
 
+def test_map_counts_what_it_cannot_draw(scenario):
+    tracks, events = scenario
+    positions = tracks.to_dataframe()
+    positions.loc[:9, "time"] = pd.NaT
+    positions.loc[10:14, "lat"] = np.nan
+    broken = events.copy()
+    broken.loc[0, "lat"] = np.nan
+    with pytest.warns(UserWarning) as record:
+        ax = plot.plot_events_map(broken, positions)
+    messages = [str(w.message) for w in record]
+    assert any(m.startswith(f"15 of {len(positions)} positions") for m in messages)
+    assert any(m.startswith(f"1 of {len(events)} events have no position") for m in messages)
+    drawn = sum(len(_gid(ax, f"events-{t}").get_offsets()) for t in events["event_type"].unique())
+    assert drawn == len(events)  # the marker is there (NaN), matplotlib skips it
+
+
 def test_map_order_invariant(scenario):
     tracks, events = scenario
     shuffled = events.sample(frac=1.0, random_state=3).reset_index(drop=True)

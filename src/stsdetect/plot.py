@@ -152,6 +152,9 @@ def _as_tracks(tracks) -> Tracks | None:
             raise ValueError("a tracks DataFrame needs 'mmsi', 'lat' and 'lon' columns")
         ok = np.isfinite(time_s) & np.isfinite(np.asarray(lat, float)) & np.isfinite(
             np.asarray(lon, float))
+        if not ok.all():
+            warnings.warn(f"{int((~ok).sum())} of {ok.size} positions have no time or no "
+                          "position and are not drawn", stacklevel=3)
         def pick(c):
             return (None if c not in tracks else np.asarray(tracks[c], float)[ok])
         return Tracks.from_arrays(
@@ -357,6 +360,10 @@ def plot_events_map(events, tracks=None, regions=None, ax=None, pad_deg: float =
     end_lat = np.asarray(events["end_lat"], float) if "end_lat" in events else ev_lat * np.nan
     end_lon = np.asarray(events["end_lon"], float) if "end_lon" in events else ev_lon * np.nan
     types = np.asarray(events["event_type"], dtype=object)
+    no_position = int((~(np.isfinite(ev_lat) & np.isfinite(ev_lon))).sum())
+    if no_position:
+        warnings.warn(f"{no_position} of {len(events)} events have no position and are not "
+                      "drawn", stacklevel=2)
 
     # Track rows of the participants around each event.
     rows = np.zeros(0, dtype=np.int64)
