@@ -127,7 +127,7 @@ def _rows(report, mmsi, time_ns, lat, lon, sog, cog, heading, nav_status, keep=N
         "lat": np.where(lat_na, np.nan, lat)[keep], "lon": np.where(lon_na, np.nan, lon)[keep],
         "sog_kn": sog[keep], "cog_deg": cog[keep], "heading_deg": heading[keep],
         "nav_status": nav[keep].astype(np.int8), "msg_type": np.zeros(keep.sum(), np.int8),
-        "source": np.full(keep.sum(), "", dtype=object),
+        "source": np.zeros(keep.sum(), dtype=np.int32),
     }
     return cols, keep
 

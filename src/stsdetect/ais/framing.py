@@ -38,10 +38,20 @@ for _i, _c in enumerate(b"0123456789ABCDEF"):
 for _i, _c in enumerate(b"abcdef"):
     _HEX[_c] = 10 + _i
 
+
+
+def _byte_set(chars: bytes) -> np.ndarray:
+    """Lookup table: ``table[byte]`` is True for bytes in ``chars``."""
+    table = np.zeros(256, dtype=bool)
+    table[np.frombuffer(chars, dtype=np.uint8)] = True
+    return table
+
+
 # A '!' preceded by one of these does not start a new record (tag block end, leading columns).
-_NO_SPLIT_BEFORE = np.frombuffer(b"\\,|; \t\r\n", dtype=np.uint8)
-_TAG_DELIMS = np.frombuffer(b",*\\", dtype=np.uint8)
-_LEAD_DELIMS = np.frombuffer(b",|;\t", dtype=np.uint8)
+_NO_SPLIT_BEFORE = _byte_set(b"\\,|; \t\r\n")
+_TAG_DELIMS = _byte_set(b",*\\")
+_LEAD_DELIMS = _byte_set(b",|;\t")
+_TAG_KEY_PREV = _byte_set(b"\\,")
 
 # Unix time plausibility: 1973-03-03 .. 2103-02-04 (seconds), same span in milliseconds.
 _UNIX_S_MIN, _UNIX_S_MAX = 100_000_000, 4_200_000_000
@@ -53,7 +63,7 @@ class FramedChunk:
 
     ``buf`` holds the chunk bytes (zero padded); payload ``i`` is
     ``buf[p0[i] : p0[i] + n_chars[i]]``. All other arrays have one entry per valid AIS
-    sentence, in chunk order.
+    sentence, in chunk order; ``source`` holds codes into ``source_names`` (0 = none).
     """
 
     buf: np.ndarray
@@ -72,7 +82,8 @@ class FramedChunk:
     fill: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     msg_type: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     time_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    source: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+    source: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    source_names: list = field(default_factory=lambda: [""])
     group: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
 
 
@@ -87,30 +98,43 @@ def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
 def _parse_uint(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int):
     """Decimal integers in ``a[start:end]``: (value int64, ok bool)."""
     length = end - start
-    cols = np.arange(max_width)
-    inside = cols < length[:, None]
-    idx = np.where(inside, start[:, None] + cols, 0)
-    d = a[idx].astype(np.int64) - 48
-    ok = (((d >= 0) & (d <= 9)) | ~inside).all(axis=1) & (length > 0) & (length <= max_width)
+    ok = (length > 0) & (length <= max_width)
     val = np.zeros(start.size, dtype=np.int64)
-    for j in range(max_width):  # loop over digit columns, not rows
-        val = np.where(inside[:, j], val * 10 + d[:, j], val)
+    width = int(length[ok].max()) if ok.any() else 0
+    for j in range(width):  # loop over digit columns, not rows
+        inside = ok & (j < length)
+        d = a[np.where(inside, start + j, 0)].astype(np.int64) - 48
+        ok &= ~inside | ((d >= 0) & (d <= 9))
+        val = np.where(inside, val * 10 + d, val)
     return np.where(ok, val, 0), ok
 
 
-def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 40) -> np.ndarray:
-    """Object array of the ASCII strings ``a[start:end]`` (cut at ``max_width``)."""
+def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 32):
+    """Distinct ASCII strings ``a[start:end]`` (cut at ``max_width``) and a code per span.
+
+    Returns ``(codes int32, names list)``: span ``i`` reads ``names[codes[i]]``. Spans are
+    told apart by a 64-bit polynomial hash of their bytes and length, so only distinct
+    strings are ever turned into Python objects.
+    """
     if start.size == 0:
-        return np.zeros(0, dtype=object)
+        return np.zeros(0, dtype=np.int32), []
     length = np.clip(end - start, 0, max_width)
-    cols = np.arange(max_width)
-    inside = cols < length[:, None]
-    idx = np.where(inside, start[:, None] + cols, 0)
-    raw = np.ascontiguousarray(np.where(inside, a[idx], 0).astype(np.uint8))
-    packed = raw.view(f"S{max_width}").ravel()
-    uniq, inverse = np.unique(packed, return_inverse=True)
-    text = np.array([u.decode("ascii", "replace") for u in uniq], dtype=object)  # distinct only
-    return text[inverse.ravel()]
+    digest = length.astype(np.uint64)
+    prime = np.uint64(1099511628211)
+    with np.errstate(over="ignore"):
+        for j in range(int(length.max())):  # loop over character columns, not rows
+            inside = j < length
+            byte = a[np.where(inside, start + j, 0)].astype(np.uint64)
+            digest = np.where(inside, (digest ^ byte) * prime, digest)
+    _, first, codes = np.unique(digest, return_index=True, return_inverse=True)
+    names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
+    return codes.ravel().astype(np.int32), names
+
+
+def _string_array(a, start, end, max_width: int = 32) -> np.ndarray:
+    """Object array of the strings ``a[start:end]`` (built from the distinct ones only)."""
+    codes, names = _strings(a, start, end, max_width)
+    return np.array([*names, ""], dtype=object)[codes] if codes.size else np.zeros(0, object)
 
 
 def _unix_to_ns(value: np.ndarray, ok: np.ndarray):
@@ -120,6 +144,30 @@ def _unix_to_ns(value: np.ndarray, ok: np.ndarray):
     good = ok & (secs | millis)
     ns = np.where(secs, value * 1_000_000_000, value * 1_000_000)
     return np.where(good, ns, NAT_NS), good
+
+
+#: Longest payload accepted in one sentence: an NMEA sentence has at most 82 characters, but
+#: some receivers exceed that; 1000 leaves room for them while rejecting runaway garbage.
+_MAX_PAYLOAD_CHARS = 1000
+
+
+def _has_invalid_chars(a, p0, n_chars, rows) -> np.ndarray:
+    """Whether each payload holds a character outside the 6-bit armouring alphabet.
+
+    Payload bytes are gathered in blocks of 32 columns, only for payloads that reach that far,
+    so the work is proportional to the payload bytes, not to the whole chunk.
+    """
+    bad = np.zeros(p0.size, dtype=bool)
+    active = np.flatnonzero(rows)
+    col = 0
+    while active.size:  # blocks of columns (at most 1000 / 32 iterations)
+        cols = np.arange(col, col + 32)
+        inside = cols < n_chars[active, None]
+        idx = np.where(inside, p0[active, None] + cols, 0)
+        bad[active] |= ((sixbit_values(a[idx]) == 255) & inside).any(axis=1)
+        col += 32
+        active = active[n_chars[active] > col]
+    return bad
 
 
 def frame_chunk(data: bytes) -> FramedChunk:
@@ -153,7 +201,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
     cr = (line_end > line_start) & (a[line_end - 1] == 13)
     line_end[cr] -= 1
     bang = np.flatnonzero(body == 33)
-    split = bang[(bang > 0) & ~np.isin(a[bang - 1], _NO_SPLIT_BEFORE)]
+    split = bang[(bang > 0) & ~_NO_SPLIT_BEFORE[a[bang - 1]]]
     rec_start = np.sort(np.concatenate([line_start, split]))
     rec_line = np.searchsorted(line_start, rec_start, side="right") - 1
     rec_end = np.minimum(line_end[rec_line], np.r_[rec_start[1:], n])
@@ -225,8 +273,10 @@ def frame_chunk(data: bytes) -> FramedChunk:
     n_chars = cs[5] - p0
     empty = ok & (n_chars <= 0)
     ok &= ~empty
-    badc = np.r_[0, np.cumsum(sixbit_values(body) == 255)]
-    bad_chars = ok & (badc[np.where(ok, p0 + n_chars, 0)] - badc[np.where(ok, p0, 0)] > 0)
+    too_long = ok & (n_chars > _MAX_PAYLOAD_CHARS)
+    ok &= ~too_long
+    bad_structure |= too_long
+    bad_chars = ok & _has_invalid_chars(a, p0, n_chars, ok)
     ok &= ~bad_chars
     msg_type = np.where(ok, sixbit_values(a[np.where(ok, p0, n)]), 0).astype(np.int64)
     unsupported = ok & (n_frags == 1) & ((msg_type == 0) | (msg_type > 27))
@@ -239,7 +289,15 @@ def frame_chunk(data: bytes) -> FramedChunk:
 
     # ---- time and source ----
     time_ns = np.full(nv, NAT_NS, dtype=np.int64)
-    source = np.full(nv, "", dtype=object)
+    source = np.zeros(nv, dtype=np.int32)  # codes into source_names; 0 = no source
+    source_names = [""]
+    name_code = {"": 0}
+
+    def codes_of(local_codes, local_names):
+        lookup = np.array([name_code.setdefault(nm, len(name_code)) for nm in local_names]
+                          + [0], dtype=np.int32)
+        source_names[:] = list(name_code)
+        return lookup[local_codes]
     group = np.full(nv, None, dtype=object)
     vpos = np.full(n_rec, -1, dtype=np.int64)
     vpos[V] = np.arange(nv)
@@ -248,14 +306,14 @@ def frame_chunk(data: bytes) -> FramedChunk:
 
     colon = np.flatnonzero(body == 58)
     if colon.size and nv:
-        key_ok = (colon >= 2) & np.isin(a[colon - 2], np.frombuffer(b"\\,", np.uint8))
+        key_ok = (colon >= 2) & _TAG_KEY_PREV[a[colon - 2]]
         colon = colon[key_ok]
         vi = vpos[np.searchsorted(rec_start, colon, side="right") - 1]
         inside = vi >= 0
         colon, vi = colon[inside], vi[inside]
         inside = colon < tag_end[vi]
         colon, vi = colon[inside], vi[inside]
-        tdel = np.flatnonzero(np.isin(body, _TAG_DELIMS))
+        tdel = np.flatnonzero(_TAG_DELIMS[body])
         vend = np.minimum(_take(tdel, np.searchsorted(tdel, colon + 1), n), tag_end[vi])
         key = a[colon - 1]
         for letter in (b"c", b"s", b"g"):
@@ -270,9 +328,9 @@ def frame_chunk(data: bytes) -> FramedChunk:
                 notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~good).sum())
                 time_ns[rows] = ns
             elif letter == b"s":
-                source[rows] = _strings(a, colon[sel] + 1, vend[sel])
+                source[rows] = codes_of(*_strings(a, colon[sel] + 1, vend[sel]))
             else:
-                group[rows] = _strings(a, colon[sel] + 1, vend[sel])
+                group[rows] = _string_array(a, colon[sel] + 1, vend[sel])
 
     # $PGHP lines: time and source for the next AIS sentence
     P = np.flatnonzero(is_pghp)
@@ -293,14 +351,14 @@ def frame_chunk(data: bytes) -> FramedChunk:
         stamp = pd.to_datetime(pd.DataFrame(parts), errors="coerce", utc=True)
         pns = stamp.to_numpy(dtype="datetime64[ns]").view(np.int64)
         pns = np.where(pok, pns, NAT_NS)
-        pss = _strings(a, pcs[10] + 1, pcs[11])
+        pss = codes_of(*_strings(a, pcs[10] + 1, pcs[11]))
         nxt_v = np.searchsorted(V, P)  # first AIS record after each $PGHP
         nxt_p = np.r_[P[1:], _BIG]
         applies = (nxt_v < nv) & (_take(V, nxt_v, _BIG) < nxt_p)
         tgt = nxt_v[applies]
         fill_t = time_ns[tgt] == NAT_NS
         time_ns[tgt[fill_t]] = pns[applies][fill_t]
-        fill_s = source[tgt] == ""
+        fill_s = source[tgt] == 0
         source[tgt[fill_s]] = pss[applies][fill_s]
         notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~pok).sum())
 
@@ -324,21 +382,21 @@ def frame_chunk(data: bytes) -> FramedChunk:
             time_ns[rows[empty_t]] = ns[sel[firsts]][empty_t]
             sel = np.flatnonzero((a[fstart] == 114) & (flen > 1))  # 'r<station>'
             rows, firsts = np.unique(vi[sel], return_index=True)
-            empty_s = source[rows] == ""
-            src = _strings(a, fstart[sel[firsts]] + 1, fend[sel[firsts]])
+            empty_s = source[rows] == 0
+            src = codes_of(*_strings(a, fstart[sel[firsts]] + 1, fend[sel[firsts]]))
             source[rows[empty_s]] = src[empty_s]
 
     # leading column before the sentence
     lead = ok & ~has_tag & (sv > rs) & (time_ns == NAT_NS)
     L = np.flatnonzero(lead)
     if L.size:
-        ldel = np.flatnonzero(np.isin(body, _LEAD_DELIMS))
+        ldel = np.flatnonzero(_LEAD_DELIMS[body])
         lend = np.minimum(_take(ldel, np.searchsorted(ldel, rs[L]), n), sv[L])
         val, vok = _parse_uint(a, rs[L], lend, 13)
         ns, good = _unix_to_ns(val, vok)
         text_rows = ~vok & (lend - rs[L] >= 8)
         if text_rows.any():
-            text = _strings(a, rs[L][text_rows], lend[text_rows], 40)
+            text = _string_array(a, rs[L][text_rows], lend[text_rows], 40)
             parsed = pd.to_datetime(pd.Series(text, dtype=object), errors="coerce", utc=True,
                                     format="ISO8601")
             tns = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
@@ -367,5 +425,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
         msg_type=msg_type[G],
         time_ns=time_ns[G],
         source=source[G],
+        source_names=source_names,
         group=group[G],
     )

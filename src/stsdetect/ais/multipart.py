@@ -17,7 +17,7 @@ class _Group:
         self.n_frags = n_frags
         self.parts: dict = {}
         self.time_ns = NAT_NS
-        self.source = ""
+        self.source = 0
 
 
 class MultipartAssembler:
@@ -62,8 +62,9 @@ class MultipartAssembler:
         """Add one fragment; return ``(payload, fill, time_ns, source)`` when it completes one.
 
         ``payload`` is the fragment's armoured text, ``fill`` its fill bits (only the last
-        fragment's count). The returned time and source are the first known ones among the
-        fragments in arrival order (tag blocks usually stamp only the first fragment).
+        fragment's count), ``source`` an int code (0 = unknown). The returned time and source
+        are the first known ones among the fragments in arrival order (tag blocks usually
+        stamp only the first fragment).
         """
         self._expire(record)
         group = self._open.get(key)

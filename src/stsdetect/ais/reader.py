@@ -220,6 +220,8 @@ class _NmeaDecoder:
         self.cols: dict = {k: [] for k in ("mmsi", "time", "lat", "lon", "sog_kn", "cog_deg",
                                            "heading_deg", "nav_status", "msg_type", "source")}
         self.statics: list = []
+        self.source_names = [""]
+        self._source_code = {"": 0}
 
     def _emit_positions(self, dec, time_ns, source, types):
         rep = self.report
@@ -260,8 +262,7 @@ class _NmeaDecoder:
             return
         if count_record:
             rep.add_decoded(msg_type)
-        rec["time"] = time_ns
-        rec["ais_class"] = "A" if msg_type == 5 else "B"
+        rec = dict(rec, time=time_ns, ais_class="A" if msg_type == 5 else "B")
         self.statics.append(rec)
 
     def feed(self, data: bytes) -> None:
@@ -274,6 +275,11 @@ class _NmeaDecoder:
         for k, v in fc.notes.items():
             rep.add_note(k, v)
         buf = fc.buf
+        # chunk source codes -> reader-wide codes (a loop over distinct names only)
+        lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
+                           for nm in fc.source_names], dtype=np.int32)
+        self.source_names = list(self._source_code)
+        fc.source = lookup[fc.source]
         single = fc.n_frags == 1
         # position reports: the vectorized hot path
         pos = np.flatnonzero(single & np.isin(fc.msg_type, POSITION_TYPES))
@@ -316,7 +322,7 @@ class _NmeaDecoder:
             p0 = fc.p0[i]
             done = self.asm.add(self.record_offset + int(fc.record[i]), key, n_frags,
                                 int(fc.frag[i]), bytes(buf[p0:p0 + fc.n_chars[i]]).decode(),
-                                int(fc.fill[i]), int(fc.time_ns[i]), fc.source[i])
+                                int(fc.fill[i]), int(fc.time_ns[i]), int(fc.source[i]))
             if done is None:
                 continue
             payload, fill, time_ns, source = done
@@ -342,7 +348,7 @@ class _NmeaDecoder:
             joined = np.frombuffer("".join(done_payloads).encode() + b"\0" * 64, np.uint8)
             dec = decode_positions(joined, starts, lengths, np.array(done_fill))
             self._emit_positions(dec, np.array(done_time, dtype=np.int64),
-                                 np.array(done_source, dtype=object), dec["msg_type"].astype(
+                                 np.array(done_source, dtype=np.int32), dec["msg_type"].astype(
                                      np.int64))
 
     def finish(self):
@@ -352,15 +358,18 @@ class _NmeaDecoder:
             cols = {k: np.concatenate(v) for k, v in c.items()}
         else:
             cols = None
-        return _positions_frame(cols), self.statics
+        return _positions_frame(cols, self.source_names), self.statics
 
 
-def _positions_frame(cols) -> pd.DataFrame:
-    """The positions DataFrame from column arrays (None for an empty table)."""
+def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
+    """The positions DataFrame from column arrays (None for an empty table).
+
+    ``cols["source"]`` holds int codes into ``source_names``.
+    """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
                 "nav_status": np.zeros(0, np.int8), "msg_type": np.zeros(0, np.int8),
-                "source": np.zeros(0, object)}
+                "source": np.zeros(0, np.int32)}
         for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
             cols[k] = np.zeros(0)
     time = pd.Series(np.asarray(cols["time"], dtype=np.int64).view("datetime64[ns]"))
@@ -374,7 +383,9 @@ def _positions_frame(cols) -> pd.DataFrame:
         "heading_deg": np.asarray(cols["heading_deg"], dtype=np.float64),
         "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
-        "source": pd.array(cols["source"], dtype="string"),
+        "source": pd.Series(pd.Categorical.from_codes(
+            np.asarray(cols["source"], dtype=np.int32), categories=pd.Index(
+                list(source_names), dtype=object))).astype("string"),
     })
     return frame[POSITION_COLUMNS]
 

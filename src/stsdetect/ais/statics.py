@@ -5,6 +5,8 @@ Static messages are a small fraction of any dump, so they are decoded one by one
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from pyais.bit_vector import bit_vector
@@ -37,6 +39,7 @@ def _positive(value) -> float:
     return value if value > 0 else np.nan
 
 
+@functools.lru_cache(maxsize=65536)
 def decode_static(msg_type: int, payload: bytes, fill_bits: int):
     """Decode one static message with pyais.
 
@@ -55,7 +58,9 @@ def decode_static(msg_type: int, payload: bytes, fill_bits: int):
         The static fields (``mmsi``, ``msg_type``, ``imo``, ``callsign``, ``name``,
         ``ship_type``, ``length_m``, ``beam_m``, ``draught_m``, ``destination``; None / NaN when
         absent or "not available"), or a skip reason (``"undecodable_payload"``,
-        ``"invalid_type24_part"``).
+        ``"invalid_type24_part"``). Results are cached: vessels repeat the same static
+        message every few minutes, so most calls on a real dump are cache hits. Treat the
+        returned dict as read-only.
     """
     if msg_type == 24 and len(payload) > 6:
         char = payload[6]
