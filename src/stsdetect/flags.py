@@ -79,6 +79,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 
 _REQUIRED = ("event_type", "mmsi", "other_mmsi", "start", "end", "lat", "lon")
 _SPECIAL = ("duration_log_h", "user_region")
+_SEP = "\x1f"  # unit separator: cannot occur in a token
 
 
 def _check_events(events: pd.DataFrame) -> None:
@@ -318,14 +319,17 @@ def flag_events(
         tokens["likely_intentional"] = out["likely_intentional"].astype("boolean") \
             .fillna(False).to_numpy(dtype=bool)
 
-    pieces = [_flags_long(out)]
-    for name, mask in tokens.items():  # loop over token kinds (a dozen), not rows
-        idx = np.flatnonzero(mask)
-        pieces.append(pd.DataFrame({"row": idx, "token": np.full(idx.size, name, object)}))
-    long = pd.concat(pieces, ignore_index=True).drop_duplicates()
-    long = long.sort_values(["row", "token"], kind="stable")
-    grouped = long.groupby("row")["token"].agg(list)
-    flags = pd.Series([[] for _ in range(n)], dtype=object)
-    flags.iloc[grouped.index.to_numpy(dtype=np.int64)] = grouped.to_numpy()
-    out["flags"] = flags.to_numpy(dtype=object)
+    # existing tokens join the new ones as boolean columns; then one sorted join per column
+    existing = _flags_long(out)
+    for name, rows_with in existing.groupby("token")["row"]:  # per distinct token, not row
+        mask = tokens.get(name, np.zeros(n, dtype=bool)).copy()
+        mask[rows_with.to_numpy(dtype=np.int64)] = True
+        tokens[name] = mask
+    joined = np.full(n, "", dtype=object)
+    for name in sorted(tokens):  # a dozen token kinds, each a whole-array operation
+        has = tokens[name]
+        joined = np.where(has & (joined != ""), joined + _SEP + name,
+                          np.where(has, name, joined))
+    out["flags"] = pd.Series(joined, dtype=object).str.findall(f"[^{_SEP}]+").to_numpy(
+        dtype=object)
     return score_events(out, weights, region_names)

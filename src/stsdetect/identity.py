@@ -732,14 +732,23 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         tok(class_b, "class_b"), tok(small, np.char.add(np.char.add("small:", len_txt), "m")),
         tok(china, "china_mid"), tok(invalid, "invalid_mmsi"),
     ]
-    reason = pd.DataFrame(np.column_stack(tokens) if n else np.zeros((0, len(tokens)), str))
-    joined = reason.astype(str).agg("; ".join, axis=1) if n else pd.Series([], dtype=object)
-    joined = joined.str.replace(r"(; )+", "; ", regex=True).str.strip("; ") if n else joined
+    joined = _join_tokens(tokens, n)
     return pd.DataFrame({
         "mmsi": all_mmsi,
         "is_barge": is_barge,
-        "reason": joined.to_numpy(dtype=object) if n else np.zeros(0, dtype=object),
+        "reason": joined,
     })
+
+
+def _join_tokens(tokens, n: int) -> np.ndarray:
+    """Column-wise join of token arrays ("" = absent) with "; ", vectorized over rows."""
+    out = np.full(n, "", dtype=object)
+    for tok in tokens:  # a fixed dozen token columns, each a whole-array operation
+        tok = np.asarray(tok, dtype=object)
+        has = tok != ""
+        both = has & (out != "")
+        out = np.where(both, out + "; " + tok, np.where(has, tok, out))
+    return out
 
 
 # --------------------------------------------------------------------------- anomalies
