@@ -156,13 +156,12 @@ def _mmsi_parts(mmsi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ]
     kinds = ["invalid", "ship", "sar_aircraft", "craft_with_parent", "aton",
              "sart_mob_epirb", "handheld_vhf", "coast_station", "group"]
-    mids = [
-        np.full(m.shape, -1), d3, m // 1000 % 1000, m // 10_000 % 1000, m // 10_000 % 1000,
-        np.full(m.shape, -1), m // 100_000 % 1000, m // 10_000 % 1000, m // 100_000 % 1000,
-    ]
-    kind_idx = np.select(conds, [MMSI_KINDS.index(k) for k in kinds],
-                         default=MMSI_KINDS.index("invalid"))
-    mid = np.select(conds, mids, default=-1).astype(np.int64)
+    # the MID is (m // divisor) % 1000 for each form; 0 = the form has no MID
+    divisors = [0, 1_000_000, 1000, 10_000, 10_000, 0, 100_000, 10_000, 100_000]
+    kind_idx = np.select(conds, [np.int8(MMSI_KINDS.index(k)) for k in kinds],
+                         default=np.int8(MMSI_KINDS.index("invalid")))
+    divisor = np.select(conds, [np.int64(d) for d in divisors], default=np.int64(0))
+    mid = np.where(divisor > 0, (m // np.maximum(divisor, 1)) % 1000, -1)
     has_mid = mid >= 0
     unallocated = has_mid & ~_allocated_mask(mid)
     kind_idx = np.where(unallocated, MMSI_KINDS.index("invalid"), kind_idx)
