@@ -1,0 +1,5 @@
+"""``python -m stsdetect``: the command line (see :mod:`stsdetect.cli`)."""
+
+from stsdetect.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,646 @@
+"""The ``stsdetect`` command line (also ``python -m stsdetect``).
+
+Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot`` and ``report``. Run
+``stsdetect COMMAND --help`` for each one's options. This module only parses arguments, shows
+progress and maps errors to exit codes; the work is done by the library functions it calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stsdetect import __version__
+from stsdetect.events import EVENT_TYPES
+from stsdetect.geo import duration_s
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_OK", "main"]
+
+log = logging.getLogger("stsdetect")
+
+#: Exit codes (also listed in ``stsdetect --help``).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+EXIT_EMPTY = 3
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success (also when no events are found: that is said plainly on stdout)
+  1  internal error (a bug: rerun with --log-level DEBUG for the traceback)
+  2  bad usage or input: unreadable or missing file, unknown region, bad duration string,
+     unknown option value
+  3  no events found, only with --fail-on-empty
+"""
+
+#: Columns of the ranked summary table printed after detection.
+SUMMARY_COLUMNS = ["score", "event_type", "mmsi", "other_mmsi", "start", "duration_h",
+                   "lat", "lon", "distance_m", "flags"]
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (plus a pointer to ``--help``)."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _duration(text: str) -> str:
+    """argparse type: a duration like ``90min``, ``2h``, ``1d``; returned as given, validated."""
+    try:
+        duration_s(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _only(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in EVENT_TYPES]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown event type(s) {', '.join(unknown) or repr(text)}; choose from "
+            f"{', '.join(EVENT_TYPES)}")
+    return kinds
+
+
+# --------------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``stsdetect`` command."""
+    def options(defaults: bool) -> argparse.ArgumentParser:
+        # Accepted before and after the command; the sub-command's copy must not reset a value
+        # given before it, so only the top-level copy has defaults.
+        p = argparse.ArgumentParser(add_help=False)
+        p.add_argument("-q", "--quiet", action="store_true",
+                       default=False if defaults else argparse.SUPPRESS,
+                       help="no progress bars and no tables, only errors and the output paths")
+        p.add_argument("--log-level", type=str.upper,
+                       default="WARNING" if defaults else argparse.SUPPRESS,
+                       choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                       help="logging detail on stderr (default WARNING)")
+        return p
+
+    top_options, common = options(True), options(False)
+    parser = _Parser(
+        prog="stsdetect",
+        description="Find ship-to-ship transfers, dark periods and dark rendezvous in AIS dumps. "
+                    "Start with `stsdetect demo`.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[top_options])
+    parser.add_argument("--version", action="version", version=f"stsdetect {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma or "
+                "gfw_jsonl. Files may be .gz, .bz2 or .xz; globs are expanded")
+
+    # detect
+    p = sub.add_parser(
+        "detect", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="find rendezvous, dark periods, dark rendezvous and loitering in dumps",
+        description="Decode the dumps, build tracks, run the detectors, flag and rank the events, "
+                    "write them and print the decode report and the top events. INPUT may also "
+                    "be a positions table written by `stsdetect decode` (.parquet or .csv; its "
+                    "vessels table is picked up beside it).")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="events file: .csv, .geojson or .parquet (GeoParquet)")
+    p.add_argument("--format", default="auto", help=fmt_help)
+    g = p.add_argument_group(
+        "detector parameters",
+        "Durations are written like 90min, 2h, 1d or 1h30min. Defaults are the library's, from "
+        "published definitions (see stsdetect.detect): rendezvous within 500 m for at least 2 h "
+        "below 2 kn, dark gaps of at least 6 h.")
+    g.add_argument("--max-distance", type=_positive_float, metavar="M", dest="max_distance_m",
+                   help="rendezvous: largest separation in metres (default 500)")
+    g.add_argument("--min-duration", type=_duration, metavar="DUR",
+                   help="rendezvous: shortest time together (default 2h)")
+    g.add_argument("--max-speed", type=_positive_float, metavar="KN", dest="max_speed_kn",
+                   help="rendezvous: fastest speed of either vessel in knots (default 2)")
+    g.add_argument("--step", type=_duration, metavar="DUR",
+                   help="rendezvous: time grid the tracks are resampled on (default 10min)")
+    g.add_argument("--max-gap", type=_duration, metavar="DUR",
+                   help="rendezvous: longest reporting gap bridged by interpolation (default 1h)")
+    g.add_argument("--min-gap", type=_duration, metavar="DUR",
+                   help="dark periods: shortest silence reported (default 6h)")
+    p.add_argument("--region", action="append", metavar="NAME|FILE", dest="regions",
+                   help="region to flag events in: a built-in name (hangzhou_bay, "
+                        "yangtze_estuary, ningbo_zhoushan, china_territorial_sea, korea_bay, "
+                        "dprk_west_coast) or a GeoJSON/shapefile with a 'name' column; repeat "
+                        "for several (default: all built-ins)")
+    p.add_argument("--watchlist", type=Path, metavar="FILE",
+                   help="CSV watch-list of MMSI/IMO/names to flag (see stsdetect.identity)")
+    p.add_argument("--only", type=_only, metavar="TYPES",
+                   help=f"comma-separated event types to run: {','.join(EVENT_TYPES)}")
+    p.add_argument("--top", type=int, default=15, metavar="N",
+                   help="events shown in the summary table (default 15)")
+    p.add_argument("--fail-on-empty", action="store_true",
+                   help="exit with code 3 when no events are found (default: exit 0)")
+    p.set_defaults(func=cmd_detect)
+
+    # decode
+    p = sub.add_parser(
+        "decode", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="decode dumps once into a positions table (and a vessels table beside it)",
+        description="Decode AIS dumps into the positions table and the vessels table, so that a "
+                    "big dump is decoded once and `stsdetect detect` can read the result.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="positions file: .parquet or .csv")
+    p.add_argument("--vessels", type=Path, metavar="FILE",
+                   help="vessels file (default: OUTPUT's name with '.vessels' before the suffix)")
+    p.add_argument("--format", default="auto", help=fmt_help)
+    p.set_defaults(func=cmd_decode)
+
+    # simulate
+    p = sub.add_parser(
+        "simulate", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="write a synthetic scenario (NMEA with tag blocks) and its truth",
+        description="Write a seeded synthetic scenario: background traffic, DPRK-barge transfers "
+                    "after dark periods, a dark rendezvous, decoys and reception noise, as "
+                    "gzipped NMEA with tag blocks, plus its truth and vessels (see "
+                    "stsdetect.simulate).")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
+                   help="folder to write scenario.nmea.gz, scenario_truth.csv, "
+                        "scenario_vessels.csv")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--start", default="2024-03-01", help="start time, UTC (default 2024-03-01)")
+    p.add_argument("--duration", type=_duration, default="2d",
+                   help="length, at least 36h with injected events (default 2d)")
+    p.add_argument("--transfers", type=int, default=2, help="injected transfers (default 2)")
+    p.add_argument("--background", type=int, default=20,
+                   help="transiting background vessels (default 20)")
+    p.add_argument("--min-interval", type=_duration, default="0s", metavar="DUR",
+                   help="floor on the report interval; 0s keeps AIS's 10 s/30 s/3 min "
+                        "(default 0s; the bundled demo uses 2min)")
+    p.add_argument("--no-decoys", action="store_true", help="leave the decoys out")
+    p.add_argument("--no-gzip", action="store_true", help="write plain scenario.nmea")
+    p.set_defaults(func=cmd_simulate)
+
+    # demo
+    p = sub.add_parser(
+        "demo", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run the whole pipeline on the bundled scenario",
+        description="Run the whole pipeline on the bundled demo scenario (2 days of simulated "
+                    "traffic off Shanghai with two injected DPRK-barge transfers) and write "
+                    "events.csv, events.geojson, and with matplotlib installed map.png and "
+                    "report.html. The events are checked against the scenario's truth.")
+    p.add_argument("-o", "--output", type=Path, default=Path("stsdetect-demo"), metavar="DIR",
+                   help="output folder (default ./stsdetect-demo)")
+    p.set_defaults(func=cmd_demo)
+
+    # plot
+    p = sub.add_parser(
+        "plot", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="map of events (needs the [plot] extra)",
+        description="Draw an events file on a map with the built-in regions and the coastline "
+                    "(stsdetect.plot); with --tracks also the participants' tracks. Needs "
+                    "matplotlib (pip install 'stsdetect[plot]').")
+    p.add_argument("events", type=Path, help="events file written by `stsdetect detect`")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="map .png; with --each, a folder for one <event_id>.png per event")
+    p.add_argument("--tracks", nargs="+", dest="inputs", metavar="INPUT",
+                   help="the dump(s), or positions written by `stsdetect decode`, to draw "
+                        "tracks from")
+    p.add_argument("--format", default="auto", help=fmt_help)
+    p.add_argument("--each", action="store_true", help="one map per event into folder OUTPUT")
+    p.set_defaults(func=cmd_plot)
+
+    # report
+    p = sub.add_parser(
+        "report", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="self-contained HTML report of events",
+        description="Write an offline HTML report of an events file (stsdetect.report); with "
+                    "--tracks it shows tracks and pair timelines (figures need matplotlib).")
+    p.add_argument("events", type=Path, help="events file written by `stsdetect detect`")
+    p.add_argument("-o", "--output", required=True, type=Path, help="report .html")
+    p.add_argument("--tracks", nargs="+", dest="inputs", metavar="INPUT",
+                   help="the dump(s), or positions written by `stsdetect decode`, for maps and "
+                        "timelines")
+    p.add_argument("--format", default="auto", help=fmt_help)
+    p.add_argument("--title", default="stsdetect report", help="page title")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+# --------------------------------------------------------------------------------- helpers
+
+def _progress(args) -> bool:
+    """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _say(args, *lines) -> None:
+    if not args.quiet:
+        for line in lines:
+            print(line)
+
+
+def _check_inputs(inputs) -> list[str]:
+    """Existing readable files (globs are left for the reader); a clear error otherwise."""
+    out = []
+    for item in inputs:
+        text = str(item)
+        if any(ch in text for ch in "*?["):
+            out.append(text)
+            continue
+        path = Path(text)
+        if not path.exists():
+            raise UsageError(f"input file not found: {text}")
+        if path.is_dir():
+            raise UsageError(f"input is a folder, not a file: {text}")
+        if not os.access(path, os.R_OK):
+            raise UsageError(f"input file is not readable: {text}")
+        out.append(text)
+    return out
+
+
+def _check_output(path: Path, suffixes) -> Path:
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"output {path} must end in {', '.join(suffixes)}")
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _is_table(path: str) -> bool:
+    """A positions table written by ``stsdetect decode`` (CSV dumps in other layouts, such as
+    MarineCadastre's, are told apart by their columns)."""
+    path = str(path)
+    if path.lower().endswith(".parquet"):
+        return True
+    if path.lower().endswith(".csv") and Path(path).is_file():
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().strip().split(",")
+        return {"mmsi", "time", "lat", "lon", "sog_kn"} <= set(header)
+    return False
+
+
+def _vessels_path(positions_path: Path) -> Path:
+    return positions_path.with_name(f"{positions_path.stem}.vessels{positions_path.suffix}")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    frame = pd.read_csv(path)
+    for col in ("time", "first_seen", "last_seen"):
+        if col in frame:
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+    return frame
+
+
+def _load_decoded(inputs):
+    """Positions and vessels written by ``stsdetect decode`` (all inputs must be tables)."""
+    positions, vessels = [], []
+    for item in inputs:
+        path = Path(item)
+        try:
+            frame = _read_table(path)
+        except Exception as exc:  # pyarrow/pandas raise many types for a bad file
+            raise UsageError(f"cannot read positions table {path}: {exc}") from None
+        missing = {"mmsi", "time", "lat", "lon"} - set(frame.columns)
+        if missing:
+            raise UsageError(f"{path} is not a positions table (missing {sorted(missing)}); "
+                             "write one with `stsdetect decode`")
+        positions.append(frame)
+        vpath = _vessels_path(path)
+        if vpath.exists():
+            vessels.append(_read_table(vpath))
+    pos = pd.concat(positions, ignore_index=True)
+    ves = pd.concat(vessels, ignore_index=True) if vessels else None
+    if ves is not None and ves["mmsi"].duplicated().any():
+        ves = ves.sort_values("last_seen").drop_duplicates("mmsi", keep="last")
+    return pos, ves
+
+
+def _read(inputs, fmt: str):
+    """Decode dumps (or load decoded tables): positions, vessels, decode report or None."""
+    if all(_is_table(i) for i in inputs):
+        pos, ves = _load_decoded(inputs)
+        return pos, ves, None
+    from stsdetect.ais import read_ais
+
+    data = read_ais(inputs if len(inputs) > 1 else inputs[0], format=fmt)
+    return data.positions, data.vessels, data.report
+
+
+def _summary_table(events: pd.DataFrame, top: int) -> str:
+    ranked = events.sort_values(["score", "start"], ascending=[False, True], kind="stable")
+    ranked = ranked.head(max(top, 0))
+    table = ranked[[c for c in SUMMARY_COLUMNS if c in ranked]].copy()
+    table["start"] = table["start"].dt.strftime("%Y-%m-%d %H:%M")
+    table["flags"] = [",".join(f) for f in table["flags"]]
+    table["other_mmsi"] = table["other_mmsi"].astype("string").fillna("")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        text = table.to_string(index=False, float_format=lambda v: f"{v:.1f}", na_rep="")
+    more = len(events) - len(table)
+    return text + (f"\n... and {more} more (all in the output file)" if more > 0 else "")
+
+
+def _counts(events: pd.DataFrame) -> str:
+    counts = events["event_type"].value_counts()
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+
+def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=None,
+                  vessels=None):
+    from stsdetect.pipeline import detect
+
+    return detect(source, regions=regions, watchlist=watchlist, only=only,
+                  progress=_progress(args), vessels=vessels, **(params or {}))
+
+
+def _detector_params(args) -> dict:
+    params = {}
+    for name in ("max_distance_m", "min_duration", "max_speed_kn", "step", "max_gap",
+                 "min_gap"):
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def _regions(args):
+    if not args.regions:
+        return None
+    from stsdetect.regions import load_regions
+
+    load_regions(list(args.regions))  # unknown name or missing file -> ValueError, exit 2
+    return list(args.regions)
+
+
+# --------------------------------------------------------------------------------- commands
+
+def cmd_detect(args) -> int:
+    inputs = _check_inputs(args.inputs)
+    out = _check_output(args.output, (".csv", ".geojson", ".json", ".parquet", ".geoparquet"))
+    regions = _regions(args)
+    watchlist = None
+    if args.watchlist is not None:
+        _check_inputs([args.watchlist])
+        watchlist = args.watchlist  # read (and checked) by detect() before any decoding
+    params = _detector_params(args)
+    vessels = None
+    if all(_is_table(i) for i in inputs):
+        source, vessels = _load_decoded(inputs)
+    else:
+        source = inputs if len(inputs) > 1 else inputs[0]
+        if args.format != "auto":
+            params["format"] = args.format
+    try:
+        result = _run_pipeline(source, args, regions=regions, watchlist=watchlist,
+                               only=args.only, params=params, vessels=vessels)
+    except (OSError, EOFError) as exc:
+        raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
+    return _finish_detect(args, result, out, label=", ".join(inputs))
+
+
+def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
+    from stsdetect.events import write_events
+
+    events = result.events
+    if result.decode_report is not None:
+        _say(args, "Decode report", str(result.decode_report), "")
+    write_events(events, out)
+    n_pos = len(result.positions) if result.positions is not None else 0
+    n_ves = result.positions["mmsi"].nunique() if n_pos else 0
+    if not n_pos and result.decode_report is not None:
+        print(f"No AIS position reports could be decoded from {label}: is it an AIS dump? "
+              f"(see the decode report above); wrote an empty table to {out}.")
+        return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
+    if not len(events):
+        print(f"No events found in {label} ({n_pos:,} positions from {n_ves:,} vessels) with "
+              f"these parameters; wrote an empty table to {out}.")
+        return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
+    _say(args, f"{len(events)} events ({_counts(events)}) from {n_pos:,} positions of "
+               f"{n_ves:,} vessels. Top events by score:", "",
+         _summary_table(events, getattr(args, "top", 15)), "")
+    if announce:
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_decode(args) -> int:
+    inputs = _check_inputs(args.inputs)
+    out = _check_output(args.output, (".parquet", ".csv"))
+    vessels_out = args.vessels or _vessels_path(out)
+    from stsdetect.ais import read_ais
+
+    try:
+        data = read_ais(inputs if len(inputs) > 1 else inputs[0], format=args.format)
+    except (OSError, EOFError) as exc:
+        raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
+    _say(args, "Decode report", str(data.report), "")
+    for frame, path in ((data.positions, out), (data.vessels, vessels_out)):
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    if not len(data.positions):
+        print(f"No position reports decoded from {', '.join(inputs)}; wrote empty tables.")
+    print(f"wrote {out} ({len(data.positions):,} positions) and {vessels_out} "
+          f"({len(data.vessels):,} vessels)")
+    return EXIT_OK
+
+
+def cmd_simulate(args) -> int:
+    from stsdetect.simulate import simulate
+
+    for name in ("transfers", "background"):
+        if getattr(args, name) < 0:
+            raise UsageError(f"--{name} must be 0 or more")
+    scenario = simulate(seed=args.seed, start=args.start, duration=args.duration,
+                        n_transfers=args.transfers, n_background=args.background,
+                        min_interval_s=duration_s(args.min_interval), decoys=not args.no_decoys)
+    paths = scenario.write(args.output, compress=not args.no_gzip)
+    truth = scenario.truth
+    _say(args, f"Scenario {scenario.start:%Y-%m-%d %H:%M} to {scenario.end:%Y-%m-%d %H:%M} UTC: "
+               f"{len(scenario.vessels)} vessels, {scenario.noise['lines']:,} lines "
+               f"({scenario.noise['corrupt_checksum']} corrupt, {scenario.noise['truncated']} "
+               f"truncated, {scenario.noise['duplicates']} duplicates).",
+         "Truth: " + ", ".join(f"{n} {k}" for k, n in truth["kind"].value_counts().items()))
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from stsdetect.events import write_events
+    from stsdetect.simulate import demo_path, demo_truth_path, read_truth
+
+    out_dir = args.output
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"output {out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dump = demo_path()
+    _say(args, f"stsdetect demo: {dump.name}, a simulated 2-day dump off Shanghai", "")
+    result = _run_pipeline(str(dump), args)
+    code = _finish_detect(args, result, out_dir / "events.csv", label=dump.name, announce=False)
+    write_events(result.events, out_dir / "events.geojson")
+    written = [out_dir / "events.csv", out_dir / "events.geojson"]
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        _say(args, "matplotlib is not installed: no map or HTML figures "
+                   "(pip install 'stsdetect[plot]').")
+        have_mpl = False
+    else:
+        have_mpl = True
+    if have_mpl and len(result.events):
+        from stsdetect.plot import save_map
+
+        written.append(save_map(result.events, out_dir / "map.png", tracks=result.tracks,
+                                regions=True))
+    from stsdetect.report import write_html_report
+
+    written.append(write_html_report(
+        result.events, out_dir / "report.html", tracks=result.tracks if have_mpl else None,
+        regions=True, title="stsdetect demo", decode_report=result.decode_report,
+        tracks_report=getattr(result, "tracks_report", None)))
+    truth = read_truth(demo_truth_path())
+    found, expected = _score_against_truth(result.events, truth)
+    _say(args, f"Against the scenario's truth: {found} of {expected} injected events found "
+               "(transfers, dark periods, dark rendezvous).")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return code
+
+
+def _score_against_truth(events: pd.DataFrame, truth: pd.DataFrame) -> tuple[int, int]:
+    """How many truth rows that expect detection have a same-type, same-vessels event overlapping
+    in time. Events and truth rows are few (tens): a small cross join."""
+    want = truth[truth["expect_detected"]
+                 & truth["kind"].isin(["transfer", "dark_period", "dark_rendezvous"])]
+    if not len(want) or not len(events):
+        return 0, len(want)
+    ev = events[["event_type", "mmsi", "other_mmsi", "start", "end"]]
+    pairs = want.reset_index().merge(ev, on=["event_type", "mmsi"], suffixes=("", "_ev"))
+    same_other = (pairs["other_mmsi"].fillna(-1).astype("int64")
+                  == pairs["other_mmsi_ev"].fillna(-1).astype("int64"))
+    overlap = (pairs["start_ev"] <= pairs["end"]) & (pairs["end_ev"] >= pairs["start"])
+    return int(pairs.loc[same_other & overlap, "index"].nunique()), len(want)
+
+
+def _tracks_from(args):
+    if not args.inputs:
+        return None
+    inputs = _check_inputs(args.inputs)
+    positions, _, _ = _read(inputs, args.format)
+    return positions
+
+
+def cmd_plot(args) -> int:
+    _check_inputs([args.events])
+    from stsdetect.events import read_events
+    from stsdetect.plot import save_event_maps, save_map
+
+    if not args.each:
+        out = _check_output(args.output, (".png",))
+    elif args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"with --each, output {args.output} must be a folder")
+    events = read_events(args.events)
+    tracks = _tracks_from(args)
+    if not len(events):
+        print(f"No events in {args.events}: nothing to plot.")
+        return EXIT_OK
+    if args.each:
+        written = save_event_maps(events, tracks, args.output, regions=True)
+        print(f"wrote {len(written)} maps into {args.output}")
+    else:
+        print(f"wrote {save_map(events, out, tracks=tracks, regions=True)}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    _check_inputs([args.events])
+    out = _check_output(args.output, (".html", ".htm"))
+    from stsdetect.events import read_events
+    from stsdetect.report import write_html_report
+
+    events = read_events(args.events)
+    if not len(events):
+        print(f"No events in {args.events}: the report says so.")
+    path = write_html_report(events, out, tracks=_tracks_from(args), regions=True,
+                             title=args.title)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    """Run the ``stsdetect`` command line; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 success, 1 internal error, 2 bad usage or input, 3 no events with --fail-on-empty.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except (UsageError, FileNotFoundError, ValueError, PermissionError, IsADirectoryError,
+            UnicodeDecodeError, EOFError) as exc:
+        print(f"stsdetect {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. a corrupt .gz (gzip.BadGzipFile), a full disk
+        print(f"stsdetect {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ImportError as exc:
+        print(f"stsdetect {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("stsdetect: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log.debug("traceback", exc_info=True)
+        print(f"stsdetect {args.command}: internal error: {type(exc).__name__}: "
+              f"{_one_line(exc)} (rerun with --log-level DEBUG for the traceback)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, FileNotFoundError) and exc.filename and exc.filename not in text:
+        text = f"{text}: {exc.filename}"
+    return " ".join(text.split())
