@@ -342,6 +342,38 @@ def test_timeline_single_vessel_is_speed_only(scenario, tmp_path):
     _assert_png(tmp_path / "t.png")
 
 
+def test_timeline_symmetric_in_the_pair(scenario):
+    tracks, events = scenario
+    rv = events[events["event_type"] == "rendezvous"].iloc[0].copy()
+    a = np.asarray(_gid(plot.plot_pair_timeline(tracks, rv), "separation").get_data()[1])
+    rv["mmsi"], rv["other_mmsi"] = rv["other_mmsi"], rv["mmsi"]
+    b = np.asarray(_gid(plot.plot_pair_timeline(tracks, rv), "separation").get_data()[1])
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_timeline_across_antimeridian():
+    t = np.arange(0.0, 4 * 3600.0, 60.0)
+    lon_a = 179.95 + t / 3600 * 0.02  # crosses 180 after 2.5 h
+    tracks = Tracks.from_arrays(np.r_[np.full(t.size, 1), np.full(t.size, 2)],
+                                np.r_[T0 + t, T0 + t + 30.0], np.full(2 * t.size, 10.0),
+                                np.r_[lon_a, lon_a + 0.001])
+    event = {"mmsi": 1, "other_mmsi": 2, "start": pd.Timestamp(T0 + 7200, unit="s", tz="UTC"),
+             "end": pd.Timestamp(T0 + 9000, unit="s", tz="UTC")}
+    dist = np.asarray(_gid(plot.plot_pair_timeline(tracks, event), "separation").get_data()[1])
+    finite = dist[np.isfinite(dist)]
+    assert finite.size > 100
+    # 0.001 deg of longitude at 10 N, less what vessel 1 covers in 30 s, everywhere.
+    expected = _haversine_oracle_m(10.0, 0.0, 10.0, 0.001 - 0.02 / 120)
+    np.testing.assert_allclose(finite, expected, rtol=1e-6)
+
+
+def test_timeline_without_reports_draws_nothing_but_does_not_fail(scenario):
+    _, events = scenario
+    ax = plot.plot_pair_timeline(Tracks.empty(), events.iloc[0])
+    line = _gid(ax, "separation")
+    assert line is None or np.isnan(np.asarray(line.get_data()[1], float)).all()
+
+
 def test_timeline_bad_event(scenario):
     tracks, events = scenario
     with pytest.raises(ValueError, match="one event"):

@@ -10,9 +10,11 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stsdetect.events import concat_events, empty_events, make_events, write_events
-from stsdetect.report import write_html_report
+from stsdetect.report import _esc, write_html_report
 from stsdetect.tracks import Tracks
 
 T0 = 1_700_000_000.0
@@ -193,3 +195,20 @@ def test_report_rejects_bad_arguments(events, tmp_path):
         write_html_report(events, tmp_path / "r.html", max_events=-1)
     with pytest.raises(ValueError, match="lacks columns"):
         write_html_report(events.drop(columns="start"), tmp_path / "r.html")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=8))
+def test_vectorized_escape_matches_html_escape(values):
+    import html
+
+    got = list(_esc(pd.Series(values, dtype=object)))
+    assert got == [html.escape(v) if v is not None else "" for v in values]
+
+
+def test_report_order_invariant(events, tmp_path):
+    shuffled = events.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    a = write_html_report(events, tmp_path / "a.html", max_events=0).read_text()
+    b = write_html_report(shuffled, tmp_path / "b.html", max_events=0).read_text()
+    stamp = r"Generated [^<]* UTC"
+    assert re.sub(stamp, "", a) == re.sub(stamp, "", b)
