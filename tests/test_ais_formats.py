@@ -1,0 +1,262 @@
+# ruff: noqa: E501  (the published CSV headers and rows are kept verbatim)
+"""Input kinds, dump layouts, decoded tables, compression and bad input for read_ais."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyais.encode import encode_dict
+
+from stsdetect.ais import DecodeReport, read_ais
+
+T0 = 1_596_628_800  # 2020-08-05T12:00:00Z
+
+
+def _pos(mmsi=445000001, lat=30.5, lon=122.25, **extra):
+    return encode_dict({"type": 1, "mmsi": mmsi, "lat": lat, "lon": lon, "speed": 3.2,
+                        "course": 45.5, "heading": 44, **extra}, talker_id="AI")[0]
+
+
+def _tag(body: str) -> str:
+    checksum = 0
+    for ch in body:
+        checksum ^= ord(ch)
+    return f"\\{body}*{checksum:02X}\\"
+
+
+SENTENCES = [_pos(445000000 + i, 30 + i / 100, 122 + i / 100) for i in range(20)]
+
+
+# ---------------------------------------------------------------- time and source layouts
+@pytest.mark.parametrize("make_line", [
+    lambda i, s: f"{_tag(f's:rx1,c:{T0 + i}')}{s}",
+    lambda i, s: f"{_tag(f's:rx1,c:{(T0 + i) * 1000}')}{s}",  # c: in milliseconds
+    lambda i, s: f"{s},rrx1,{T0 + i}",  # USCG N-AIS
+    lambda i, s: f"{s},d-109,S2105,t050056.00,T56.13,rrx1,{T0 + i},{T0 + i - 59}",
+    lambda i, s: f"{pd.Timestamp(T0 + i, unit='s', tz='UTC').isoformat()},{s}",
+    lambda i, s: f"{pd.Timestamp(T0 + i, unit='s').strftime('%Y-%m-%dT%H:%M:%SZ')},{s}",
+    lambda i, s: f"{T0 + i},{s}",
+    lambda i, s: f"{pd.Timestamp(T0 + i, unit='s'):%Y-%m-%d %H:%M:%S}|445000001|30.5|122.2|{s}",
+])
+def test_times_from_every_layout(make_line):
+    lines = [make_line(i, s) for i, s in enumerate(SENTENCES)]
+    data = read_ais(lines)
+    data.report.check()
+    assert len(data.positions) == len(SENTENCES)
+    seconds = data.positions["time"].astype("int64").to_numpy() // 10**9
+    np.testing.assert_array_equal(seconds, T0 + np.arange(len(SENTENCES)))
+    if "rx1" in lines[0]:
+        assert (data.positions["source"] == "rx1").all()
+
+
+def test_pghp_applies_to_next_sentence_only():
+    pghp = "$PGHP,1,2020,8,5,12,0,0,250,445,,4450001,1,00*00"
+    lines = [pghp, SENTENCES[0], SENTENCES[1], pghp.replace(",0,0,250,", ",0,9,0,"),
+             SENTENCES[2]]
+    pos = read_ais(lines).positions
+    assert pos["time"].iloc[0] == pd.Timestamp("2020-08-05 12:00:00.250Z")
+    assert pd.isna(pos["time"].iloc[1])
+    assert pos["time"].iloc[2] == pd.Timestamp("2020-08-05 12:00:09Z")
+    assert list(pos["source"]) == ["4450001", "", "4450001"]
+
+
+def test_talkers_and_own_ship():
+    base = SENTENCES[0]
+    body = base[1:base.index("*")]
+    lines = []
+    for talker in ("AI", "AB", "BS", "SA", "--"):
+        for kind in ("VDM", "VDO"):
+            text = talker + kind + body[5:]
+            checksum = 0
+            for ch in text:
+                checksum ^= ord(ch)
+            lines.append(f"!{text}*{checksum:02X}")
+    data = read_ais(lines)
+    assert len(data.positions) == 10
+    data.report.check()
+
+
+def test_tag_block_groups_join_multipart_and_carry_the_time():
+    parts = encode_dict({"type": 5, "mmsi": 445000001, "shipname": "CHON MA SAN",
+                         "ship_type": 80, "to_bow": 90, "to_stern": 20, "imo": 8660313,
+                         "callsign": "HMYB"}, talker_id="AI", seq_id=1)
+    lines = [_tag(f"g:1-2-77,s:rx1,c:{T0}") + parts[0], SENTENCES[0], _tag("g:2-2-77") + parts[1]]
+    data = read_ais(lines)
+    v = data.vessels.iloc[0]
+    assert v["name"] == "CHON MA SAN" and v["imo"] == 8660313 and v["ship_type"] == 80
+    assert v["first_seen"] == pd.Timestamp(T0, unit="s", tz="UTC")
+    data.report.check()
+
+
+# ---------------------------------------------------------------- sources and compression
+def test_every_source_kind_reads_the_same(tmp_path):
+    text = "\n".join(SENTENCES) + "\n"
+    plain = tmp_path / "a.nmea"
+    plain.write_text(text)
+    (tmp_path / "b.nmea.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "c.nmea.bz2").write_bytes(bz2.compress(text.encode()))
+    (tmp_path / "d.nmea.xz").write_bytes(lzma.compress(text.encode()))
+    want = read_ais(plain).positions
+    for source in (str(plain), tmp_path / "b.nmea.gz", tmp_path / "c.nmea.bz2",
+                   tmp_path / "d.nmea.xz", io.BytesIO(text.encode()), io.StringIO(text),
+                   SENTENCES, (s.encode() for s in SENTENCES), iter(text.splitlines(True))):
+        got = read_ais(source).positions
+        pd.testing.assert_frame_equal(got, want)
+    both = read_ais([tmp_path / "*.nmea", str(tmp_path / "*.gz")])
+    assert len(both.positions) == 2 * len(SENTENCES)
+    everything = read_ais(str(tmp_path / "*"))
+    assert len(everything.positions) == 4 * len(SENTENCES)
+    everything.report.check()
+
+
+def test_bad_sources_raise_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such"):
+        read_ais(tmp_path / "missing.nmea")
+    with pytest.raises(FileNotFoundError, match="no files match"):
+        read_ais(str(tmp_path / "*.nothing"))
+    with pytest.raises(IsADirectoryError):
+        read_ais(tmp_path)
+    with pytest.raises(TypeError, match="source must be"):
+        read_ais(42)
+    with pytest.raises(TypeError, match=r"io\.BytesIO"):
+        read_ais(b"!AIVDM")
+    with pytest.raises(ValueError, match="chunk_bytes"):
+        read_ais(SENTENCES, chunk_bytes=10)
+
+
+# ---------------------------------------------------------------- bad input
+def test_empty_inputs(tmp_path):
+    empty = tmp_path / "empty.nmea"
+    empty.write_bytes(b"")
+    for source in (empty, io.BytesIO(b""), []):
+        data = read_ais(source)
+        assert data.positions.empty and data.vessels.empty
+        assert data.report.lines == 0
+        assert str(data.positions["time"].dtype) == "datetime64[ns, UTC]"
+        data.report.check()
+
+
+def test_huge_line_and_garbage_without_newlines():
+    huge = "x" * 1_000_000
+    blob = bytes(np.random.default_rng(1).integers(0, 256, 3_000_000, dtype=np.uint8))
+    blob = blob.replace(b"\n", b" ").replace(b"\r", b" ")
+    body = "\n".join([SENTENCES[0], huge, SENTENCES[1]]).encode() + b"\n" + blob
+    data = read_ais(io.BytesIO(body), chunk_bytes=1 << 20)
+    data.report.check()
+    assert len(data.positions) == 2
+    assert data.report.skipped["not_nmea"] >= 2
+
+
+def test_truncated_and_corrupted_lines_are_named():
+    s = SENTENCES[0]
+    lines = [s[:-3], s.replace(",0*", ",7*"), s[:-2] + "ZZ", s[:14] + "~" + s[15:],
+             "!AIVDM,1,1,,A,,0*26", "$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394",
+             "# comment", "", "hello", s]
+    data = read_ais(lines)
+    data.report.check()
+    skipped = data.report.skipped
+    assert skipped["comment_or_blank"] == 2
+    assert skipped["non_ais_nmea"] == 1
+    assert skipped["not_nmea"] == 1
+    assert skipped["empty_payload"] + skipped["bad_checksum"] >= 1
+    assert sum(skipped.values()) == len(lines) - 1
+    assert len(data.positions) == 1
+
+
+# ---------------------------------------------------------------- decoded tables
+MARINECADASTRE = """MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass
+445123000,2023-01-01T00:00:00,30.5,122.1,0.1,12.3,511,CHON MA SAN,IMO8660313,HMYB,80,1,95.0,15.0,5.5,80,A
+445123000,2023-01-01T00:03:00,30.51,122.11,0.2,360.0,45,CHON MA SAN,IMO8660313,HMYB,80,1,95.0,15.0,5.5,80,A
+445123000,2023-01-01T00:06:00,30.52,122.12,102.3,90.0,46,NEW NAME,IMO8660313,HMYB,80,1,95.0,15.0,5.5,80,A
+413000001,2023-01-01T00:01:00,30.6,122.2,3.0,10.0,12,ZHE YU 1,,BXYZ,99,0,40.0,10.0,,,B
+0,2023-01-01T00:01:00,30.6,122.2,3.0,10.0,12,BAD,,,,0,,,,,A
+413000002,2023-01-01T00:01:00,95.0,122.2,3.0,10.0,12,FAR,,,,0,,,,,A
+"""
+
+DMA = """# Timestamp,Type of mobile,MMSI,Latitude,Longitude,Navigational status,ROT,SOG,COG,Heading,IMO,Callsign,Name,Ship type,Cargo type,Width,Length,Type of position fixing device,Draught,Destination,ETA,Data source type,A,B,C,D
+27/02/2024 00:00:00,Class A,219000001,55.6,12.6,Under way using engine,0.0,10.1,180.0,179,9123456,OXAB2,DANA,Cargo,,20,120,GPS,7.5,AARHUS,27/02/2024 12:00:00,AIS,100,20,10,10
+27/02/2024 00:00:10,Class A,219000001,55.61,12.61,Moored,,0.0,,,9123456,OXAB2,DANA,Cargo,,20,120,GPS,7.5,AARHUS,27/02/2024 12:00:00,AIS,100,20,10,10
+27/02/2024 00:00:10,Base Station,2190047,55.7,12.5,Unknown value,,,,,Unknown,Unknown,,Undefined,,,,Surveyed,,Unknown,,AIS,,,,
+27/02/2024 00:00:20,Class B,219000002,91.0,181.0,Unknown value,,,,,Unknown,,SAILOR,Sailing,,3,12,GPS,,Unknown,,AIS,,,,
+"""
+
+
+def test_marinecadastre(tmp_path):
+    path = tmp_path / "AIS_2023_01_01.csv"
+    path.write_text(MARINECADASTRE)
+    data = read_ais(path)
+    data.report.check()
+    pos = data.positions
+    assert len(pos) == 4
+    assert data.report.skipped == {"invalid_mmsi": 1, "out_of_range_position": 1}
+    assert np.isnan(pos["heading_deg"].iloc[0]) and np.isnan(pos["cog_deg"].iloc[1])
+    assert np.isnan(pos["sog_kn"].iloc[2])
+    assert pos["time"].iloc[0] == pd.Timestamp("2023-01-01T00:00:00Z")
+    v = data.vessels.set_index("mmsi")
+    assert v.loc[445123000, "name"] == "NEW NAME" and v.loc[445123000, "n_name_changes"] == 1
+    assert v.loc[445123000, "imo"] == 8660313 and v.loc[445123000, "ais_class"] == "A"
+    assert v.loc[413000001, "ais_class"] == "B" and v.loc[413000001, "ship_type"] == 99
+    assert v.loc[445123000, "last_seen"] == pd.Timestamp("2023-01-01T00:06:00Z")
+    same = read_ais(io.StringIO(MARINECADASTRE), format="marinecadastre")
+    pd.testing.assert_frame_equal(same.positions, pos)
+
+
+def test_dma_csv(tmp_path):
+    path = tmp_path / "aisdk-2024-02-27.csv"
+    path.write_text(DMA)
+    data = read_ais(path)
+    data.report.check()
+    pos = data.positions
+    assert data.report.skipped == {"not_vessel_report": 1}
+    assert len(pos) == 3
+    assert list(pos["nav_status"]) == [0, 5, 15]
+    assert np.isnan(pos["lat"].iloc[2]) and np.isnan(pos["lon"].iloc[2])
+    assert pos["time"].iloc[1] == pd.Timestamp("2024-02-27T00:00:10Z")
+    v = data.vessels.set_index("mmsi")
+    assert v.loc[219000001, "destination"] == "AARHUS"
+    assert v.loc[219000001, "length_m"] == 120 and v.loc[219000001, "ship_type"] == 70
+    assert v.loc[219000002, "ais_class"] == "B"
+
+
+def test_gfw_json_lines():
+    rows = [{"timestamp": f"2017-07-18T00:0{i}:00.000000Z", "ssvid": 445000001,
+             "lon": 122.0 + i, "lat": 30.0, "speed": 10.5, "course": 0} for i in range(3)]
+    rows.append({"timestamp": "2017-07-18T00:09:00Z", "ssvid": 445000001, "lon": None,
+                 "lat": None, "speed": None, "course": None})
+    text = "\n".join(json.dumps(r) for r in rows) + "\n"
+    data = read_ais(io.StringIO(text))
+    data.report.check()
+    assert len(data.positions) == 3 and data.report.skipped == {"bad_row": 1}
+    assert (data.positions["sog_kn"] == 10.5).all()
+
+
+def test_format_override():
+    data = read_ais(io.StringIO(MARINECADASTRE), format="nmea")
+    assert data.positions.empty
+    assert data.report.skipped == {"not_nmea": len(MARINECADASTRE.splitlines())}
+    with pytest.raises(ValueError, match="lacks columns"):
+        read_ais(io.StringIO(MARINECADASTRE), format="dma")
+
+
+# ---------------------------------------------------------------- the report
+def test_report_table_frame_and_merge():
+    a = DecodeReport(lines=5, sentences=4, decoded={1: 3}, skipped={"bad_checksum": 2})
+    b = DecodeReport(lines=2, sentences=2, decoded={1: 1, 5: 1})
+    merged = a.merge(b)
+    assert merged.lines == 7 and merged.decoded == {1: 4, 5: 1}
+    merged.check()
+    text = str(merged)
+    assert "bad_checksum" in text and "type 5" in text
+    frame = merged.to_frame()
+    assert set(frame["kind"]) == {"total", "decoded", "skipped"}
+    with pytest.raises(AssertionError, match="does not add up"):
+        DecodeReport(lines=3, decoded={1: 1}).check()
+    with pytest.raises(ValueError, match="unknown skip reason"):
+        a.add_skip("because")
