@@ -334,3 +334,24 @@ def test_no_position_on_an_island_of_the_bundled_coastline():
     pos = simulate(seed=5, n_transfers=6, min_interval_s=300).positions.dropna(subset=["lat"])
     on_land = shapely.contains_xy(land, pos["lon"].to_numpy(), pos["lat"].to_numpy())
     assert not on_land.any(), pos[on_land].groupby("mmsi").size()
+
+
+def test_identities_replace_the_injected_dprk_vessels_everywhere():
+    ident = [{"mmsi": 445999001, "name": "EXAMPLE STAR", "renamed_to": "EXAMPLE STAR 7",
+              "callsign": "XX9ZZ", "imo": 1000019}]
+    s = simulate(seed=2, duration="40h", n_background=0, n_anchored=0, min_interval_s=600,
+                 identities=ident)
+    transfer = s.truth[s.truth["kind"] == "transfer"]
+    assert 445999001 in set(transfer["other_mmsi"])
+    assert (s.positions["mmsi"] == 445999001).sum() > 10
+    text = s.nmea.decode()
+    pairs = re.findall(r"(!AIVDM,2,1,\d,[AB],[^*]*\*[0-9A-F]{2})\n\\[^\\]*\\"
+                       r"(!AIVDM,2,2,\d,[AB],[^*]*\*[0-9A-F]{2})", text)
+    msgs = [decode(a, b) for a, b in pairs]
+    mine = [m for m in msgs if m.mmsi == 445999001]
+    assert {m.shipname for m in mine} == {"EXAMPLE STAR", "EXAMPLE STAR 7"}
+    assert {m.imo for m in mine} == {1000019} and {m.callsign for m in mine} == {"XX9ZZ"}
+    with pytest.raises(ValueError, match="not a free"):
+        simulate(seed=2, duration="40h", identities=[{"mmsi": 445999001}, {"mmsi": 445999001}])
+    with pytest.raises(ValueError, match="needs 'mmsi'"):
+        simulate(seed=2, duration="40h", identities=[{"name": "X"}])

@@ -413,10 +413,19 @@ def demo_truth_path() -> Path:
     return Path(str(resources.files("stsdetect") / "data" / "demo_truth.csv"))
 
 
+#: Identities of ``examples/watchlist_example.csv`` (made-up entries, not real vessels) that the
+#: demo gives its first two DPRK vessels, so that the watch-list example finds them.
+DEMO_IDENTITIES = [
+    {"mmsi": 445999001, "name": "EXAMPLE STAR", "renamed_to": "EXAMPLE STAR 7",
+     "callsign": "XX9ZZ", "imo": 1000019},
+    {"mmsi": 445999002, "name": "SAMPLE VOYAGER", "imo": 1000021},
+]
+
 #: Parameters of the bundled demo scenario: 2 days, 30 vessels, a report every 2-3 min, so the
 #: gzipped dump stays near 300 KB.
 DEMO_PARAMS = {"seed": 2024, "start": "2024-03-01", "duration": "2d", "n_background": 10,
-               "n_anchored": 3, "min_interval_s": 120.0, "static_interval_s": 3 * H}
+               "n_anchored": 3, "min_interval_s": 120.0, "static_interval_s": 3 * H,
+               "identities": DEMO_IDENTITIES}
 
 
 def simulate(
@@ -434,6 +443,7 @@ def simulate(
     truncate_fraction: float = 0.01,
     duplicate_fraction: float = 0.05,
     not_available_fraction: float = 0.005,
+    identities=None,
 ) -> Scenario:
     """Simulate a scenario: background traffic, injected transfers, decoys and noise.
 
@@ -468,6 +478,11 @@ def simulate(
         wrong checksum), cut short, heard again by a second station, or sent with the "not
         available" position (lat 91, lon 181). Defaults (2 %, 1 %, 5 %, 0.5 %) are in the range
         of public shore-network logs.
+    identities : list of dict, optional
+        Identities given to the injected DPRK vessels in order (transfers first, then dark
+        rendezvous), e.g. to match a watch-list: keys ``mmsi`` (required), ``name``,
+        ``callsign``, ``imo``, ``renamed_to`` (the name broadcast after the first transfer's
+        dark period). Others keep generated identities.
 
     Returns
     -------
@@ -503,7 +518,35 @@ def simulate(
     _add_background(fleet, rng, n_background, n_anchored, span_s)
     return _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s,
                    corrupt_fraction, truncate_fraction, duplicate_fraction,
-                   not_available_fraction)
+                   not_available_fraction, identities)
+
+
+def _apply_identities(vessels: pd.DataFrame, identities) -> pd.DataFrame:
+    """Give the injected DPRK vessels the identities asked for (a handful: a loop over them)."""
+    vessels = vessels.copy()
+    vessels["imo"] = np.nan
+    vessels["renamed_to"] = ""
+    if not identities:
+        return vessels
+    slots = vessels.index[vessels["role"].isin(["transfer_dprk", "dark_rendezvous_dprk"])]
+    if len(identities) > len(slots):
+        raise ValueError(f"{len(identities)} identities given but only {len(slots)} injected "
+                         "DPRK vessels")
+    taken = set(vessels["mmsi"].astype(np.int64)) - set(vessels.loc[slots, "mmsi"])
+    for idx, ident in zip(slots, identities, strict=False):
+        unknown = set(ident) - {"mmsi", "name", "callsign", "imo", "renamed_to"}
+        if unknown or "mmsi" not in ident:
+            raise ValueError(f"identity {ident!r}: needs 'mmsi'; allowed keys are mmsi, name, "
+                             "callsign, imo, renamed_to")
+        mmsi = int(ident["mmsi"])
+        if mmsi in taken or not 100_000_000 <= mmsi <= 999_999_999:
+            raise ValueError(f"identity MMSI {mmsi} is not a free 9-digit MMSI")
+        taken.add(mmsi)
+        vessels.loc[idx, "mmsi"] = mmsi
+        for key in ("name", "callsign", "imo", "renamed_to"):
+            if key in ident:
+                vessels.loc[idx, key] = ident[key]
+    return vessels
 
 
 def _window(rng, needed_s, span_s, size=None):
@@ -785,9 +828,10 @@ def _add_moving_pairs(fleet: _Fleet, rng, span_s: float) -> None:
 # --------------------------------------------------------------------------------------------
 
 def _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s, corrupt_fraction,
-            truncate_fraction, duplicate_fraction, not_available_fraction) -> Scenario:
+            truncate_fraction, duplicate_fraction, not_available_fraction,
+            identities=None) -> Scenario:
     vessels = pd.concat(fleet.vessels, ignore_index=True).sort_values("vid")
-    vessels = vessels.reset_index(drop=True)
+    vessels = _apply_identities(vessels.reset_index(drop=True), identities)
     n_v = len(vessels)
     kv = np.concatenate(fleet.knot_vessel)
     kt = np.concatenate(fleet.knot_t)
@@ -897,7 +941,7 @@ def _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s, corrupt_f
     }).sort_values(["mmsi", "time"], kind="stable").reset_index(drop=True)
 
     truth = _truth_table(fleet, vessels, t0)
-    out_vessels = vessels.drop(columns=["vid", "renamed_after_s"]).copy()
+    out_vessels = vessels.drop(columns=["vid", "renamed_after_s", "renamed_to", "imo"]).copy()
     out_vessels["mmsi"] = out_vessels["mmsi"].astype(np.int64)
     out_vessels["ship_type"] = out_vessels["ship_type"].astype("Int64")
     out_vessels["has_static"] = out_vessels["has_static"].astype(bool)
@@ -932,14 +976,16 @@ def _statics(vessels, kv, kt, kdark, first, last, t0, span_s, interval_s, rng):
         spans = [(-np.inf, np.inf, row.name)]
         if np.isfinite(row.renamed_after_s):
             spans = [(-np.inf, row.renamed_after_s, row.name),
-                     (row.renamed_after_s, np.inf, f"{row.name.split()[0]} STAR")]
+                     (row.renamed_after_s, np.inf,
+                      row.renamed_to or f"{row.name.split()[0]} STAR")]
         for lo, hi, name in spans:
             length, beam = int(row.length_m), int(row.beam_m)
             dims = {"to_bow": length // 2, "to_stern": length - length // 2,
                     "to_port": beam // 2, "to_starboard": beam - beam // 2}
             if row.ais_class == "A":
                 msg = encode_dict({"type": 5, "mmsi": int(row.mmsi), "ais_version": 2,
-                                   "imo": _imo(int(row.mmsi)),
+                                   "imo": (int(row.imo) if np.isfinite(row.imo)
+                                           else _imo(int(row.mmsi))),
                                    "callsign": row.callsign, "shipname": name,
                                    "ship_type": int(row.ship_type), **dims, "epfd": 1,
                                    "draught": 6.5, "destination": "ZHOUSHAN", "dte": 0},
