@@ -26,12 +26,16 @@ def _api_modules() -> list[str]:
     return re.findall(r"^:::\s*(\S+)\s*$", (DOCS / "api.md").read_text(), flags=re.M)
 
 
-def _converter():
-    spec = importlib.util.spec_from_file_location("rst_to_md", DOCS / "_ext" / "rst_to_md.py")
+def _ext(name: str):
+    spec = importlib.util.spec_from_file_location(name, DOCS / "_ext" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    pytest.importorskip("griffe")
     spec.loader.exec_module(module)
-    return module.rst_to_markdown
+    return module
+
+
+def _converter():
+    pytest.importorskip("griffe")
+    return _ext("rst_to_md").rst_to_markdown
 
 
 def test_every_page_is_in_the_nav_and_has_content():
@@ -131,6 +135,27 @@ def test_text_without_tables_is_unchanged():
     convert = _converter()
     text = "Parameters\n----------\nx : int\n    ``x`` = 1 ==> fine\n"
     assert convert(text) == text
+
+
+def test_cli_reference_is_the_live_help(monkeypatch):
+    hook = _ext("cli_help")
+    page = "# Command line\n\n<!-- cli-help -->\n"
+    try:
+        from stsdetect.cli import build_parser
+    except ModuleNotFoundError:
+        build_parser = None
+    out = hook.on_page_markdown(page, None, None, None)
+    assert hook.MARKER not in out
+    if build_parser is not None:
+        import argparse
+
+        sub = next(a for a in build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction))
+        for name in sub.choices:
+            assert f"### `stsdetect {name}`" in out and f"usage: stsdetect {name}" in out
+    monkeypatch.setitem(sys.modules, "stsdetect.cli", None)
+    assert "no command-line module" in hook.on_page_markdown(page, None, None, None)
+    assert hook.on_page_markdown("no marker", None, None, None) == "no marker"
 
 
 def test_strict_build_passes(tmp_path):
