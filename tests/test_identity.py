@@ -387,3 +387,26 @@ def test_identity_anomalies_empty():
     assert list(a.columns) == ["mmsi", "reason"] and len(a) == 0
     a = identity_anomalies(pd.DataFrame({"mmsi": np.zeros(0, np.int64)}), tracks=Tracks.empty())
     assert len(a) == 0
+
+
+def test_rules_on_read_ais_tables(shared_data):
+    """classify_barges / identity_anomalies on the real decoder output (Class B and type 5)."""
+    ais = pytest.importorskip("stsdetect.ais")
+    for rel in ("gpsd/ais-18-27.log", "chhs2131-pyais-ec/error_data.txt",
+                "signalk/nais400-merrimac.log"):
+        dump = ais.read_ais(shared_data / rel)
+        vessels, positions = dump.vessels, dump.positions
+        b = classify_barges(vessels, positions=positions)
+        ids = set(vessels["mmsi"]) | set(positions["mmsi"])
+        assert set(b["mmsi"]) == ids, rel
+        assert (b.loc[b["is_barge"], "reason"] != "").all()
+        class_b = set(positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"])
+        has_token = set(b.loc[b["reason"].str.contains("class_b"), "mmsi"])
+        assert class_b <= has_token, rel
+        static = set(vessels["mmsi"])
+        no_static = set(b.loc[b["reason"].str.contains("no_static"), "mmsi"])
+        assert no_static == ids - static, rel
+        a = identity_anomalies(vessels)
+        kinds = dict(zip(b["mmsi"], mmsi_kind(b["mmsi"].to_numpy()), strict=True))
+        bad = {m for m in static if kinds[m] != "ship"}
+        assert bad == set(a.loc[a["reason"].str.startswith("invalid_mmsi"), "mmsi"]), rel
