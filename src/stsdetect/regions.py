@@ -242,9 +242,10 @@ def regions_at(lat_deg, lon_deg, regions=None) -> list[tuple[str, ...]]:
     """
     frame = regions if _is_loaded(regions) else load_regions(regions)
     mask = region_mask(lat_deg, lon_deg, frame)
-    names = np.asarray(frame["name"], dtype=object)
-    rows, cols = np.nonzero(mask)
-    grouped = pd.Series(names[cols]).groupby(rows).agg(tuple)
-    out = pd.Series([()] * mask.shape[0], dtype=object)
-    out.iloc[grouped.index.to_numpy()] = grouped.to_numpy()
-    return out.tolist()
+    joined = np.full(mask.shape[0], "", dtype=object)
+    for j, name in enumerate(frame["name"]):  # loop over regions (few), whole-array ops
+        hit = mask[:, j]
+        joined = np.where(hit & (joined != ""), joined + "\x1f" + name,
+                          np.where(hit, name, joined))
+    lists = pd.Series(joined, dtype=object).str.findall("[^\x1f]+")
+    return list(map(tuple, lists))
