@@ -49,8 +49,9 @@ def _byte_set(chars: bytes) -> np.ndarray:
 
 # A '!' preceded by one of these does not start a new record (tag block end, leading columns).
 _NO_SPLIT_BEFORE = _byte_set(b"\\,|; \t\r\n")
-_TAG_DELIMS = _byte_set(b",*\\")
 _LEAD_DELIMS = _byte_set(b",|;\t")
+# bytes whose positions frame_chunk needs: \n \r ! $ , * :
+_SPECIAL = _byte_set(b"\n\r!$,*:")
 _TAG_KEY_PREV = _byte_set(b"\\,")
 
 # Unix time plausibility: 1973-03-03 .. 2103-02-04 (seconds), same span in milliseconds.
@@ -146,6 +147,10 @@ def _unix_to_ns(value: np.ndarray, ok: np.ndarray):
     return np.where(good, ns, NAT_NS), good
 
 
+#: Trailing columns after the checksum that are examined for a time or station id (the
+#: longest known layout, USCG N-AIS with libais metadata, has 7).
+_MAX_TRAILING_COLUMNS = 12
+
 #: Longest payload accepted in one sentence: an NMEA sentence has at most 82 characters, but
 #: some receivers exceed that; 1000 leaves room for them while rejecting runaway garbage.
 _MAX_PAYLOAD_CHARS = 1000
@@ -193,14 +198,27 @@ def frame_chunk(data: bytes) -> FramedChunk:
         if count:
             skipped[reason] = skipped.get(reason, 0) + count
 
-    # ---- records: lines, and sentences run together on one line ----
+    # ---- one pass over the bytes: positions of every structural character ----
+    special = np.flatnonzero(_SPECIAL[body])
+    kind = body[special]
+
+    def where(byte):
+        return special[kind == byte]
+
+    bang = where(33)
+    commas = where(44)
+    stars = where(42)
+    colon = where(58)
+    cand = special[(kind == 33) | (kind == 36)]
     # a line ends at '\n', or at a '\r' not followed by '\n' (old Mac-style captures)
-    newline = np.flatnonzero((body == 10) | ((body == 13) & (a[1:n + 1] != 10)))
+    cr = where(13)
+    newline = np.union1d(where(10), cr[a[cr + 1] != 10]) if cr.size else where(10)
+
+    # ---- records: lines, and sentences run together on one line ----
     line_start = np.r_[0, newline[:-1] + 1].astype(np.int64)
     line_end = newline.astype(np.int64)
     cr = (line_end > line_start) & (a[line_end - 1] == 13)
     line_end[cr] -= 1
-    bang = np.flatnonzero(body == 33)
     split = bang[(bang > 0) & ~_NO_SPLIT_BEFORE[a[bang - 1]]]
     rec_start = np.sort(np.concatenate([line_start, split]))
     rec_line = np.searchsorted(line_start, rec_start, side="right") - 1
@@ -209,7 +227,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
     length = rec_end - rec_start
 
     # ---- classify records ----
-    cand = np.flatnonzero((body == 33) | (body == 36))
     s = _take(cand, np.searchsorted(cand, rec_start), n)
     has = s < rec_end
     s = np.where(has, s, n)
@@ -239,10 +256,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     nv = V.size
 
     # ---- AIS sentence structure: 6 commas, '*hh' ----
-    commas = np.flatnonzero(body == 44)
     j = np.searchsorted(commas, sv)
     c = [_take(commas, j + k, _BIG) for k in range(6)]
-    stars = np.flatnonzero(body == 42)
     st = _take(stars, np.searchsorted(stars, sv), _BIG)
     ok = (c[0] == sv + 6) & (c[5] < st) & (st + 3 <= re_)
     st_s = np.where(ok, st, n)
@@ -276,9 +291,14 @@ def frame_chunk(data: bytes) -> FramedChunk:
     too_long = ok & (n_chars > _MAX_PAYLOAD_CHARS)
     ok &= ~too_long
     bad_structure |= too_long
-    bad_chars = ok & _has_invalid_chars(a, p0, n_chars, ok)
+    # Armouring characters: position reports are checked by the decoder on the characters it
+    # reads (their first 24); other messages over their whole payload, here.
+    first_value = sixbit_values(a[np.where(ok, p0, n)])
+    is_position = np.isin(first_value, (1, 2, 3, 18, 19, 27)) & (n_frags == 1)
+    bad_chars = ok & ~is_position & _has_invalid_chars(a, p0, n_chars, ok & ~is_position)
+    bad_chars |= ok & (first_value == 255)
     ok &= ~bad_chars
-    msg_type = np.where(ok, sixbit_values(a[np.where(ok, p0, n)]), 0).astype(np.int64)
+    msg_type = np.where(ok, first_value, 0).astype(np.int64)
     unsupported = ok & (n_frags == 1) & ((msg_type == 0) | (msg_type > 27))
     ok &= ~unsupported
     skip("malformed_sentence", bad_structure.sum() + bad_fields.sum())
@@ -304,7 +324,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
     has_tag = (a[rs] == 92) & (sv - rs >= 2) & (a[sv - 1] == 92)
     tag_end = np.where(has_tag, sv - 1, -1)
 
-    colon = np.flatnonzero(body == 58)
     if colon.size and nv:
         key_ok = (colon >= 2) & _TAG_KEY_PREV[a[colon - 2]]
         colon = colon[key_ok]
@@ -313,8 +332,10 @@ def frame_chunk(data: bytes) -> FramedChunk:
         colon, vi = colon[inside], vi[inside]
         inside = colon < tag_end[vi]
         colon, vi = colon[inside], vi[inside]
-        tdel = np.flatnonzero(_TAG_DELIMS[body])
-        vend = np.minimum(_take(tdel, np.searchsorted(tdel, colon + 1), n), tag_end[vi])
+        # a tag value ends at the next ',' or '*' (or the tag block's end)
+        vend = np.minimum(_take(commas, np.searchsorted(commas, colon + 1), n),
+                          _take(stars, np.searchsorted(stars, colon + 1), n))
+        vend = np.minimum(vend, tag_end[vi])
         key = a[colon - 1]
         for letter in (b"c", b"s", b"g"):
             sel = np.flatnonzero(key == letter[0])
@@ -362,13 +383,23 @@ def frame_chunk(data: bytes) -> FramedChunk:
         source[tgt[fill_s]] = pss[applies][fill_s]
         notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~pok).sum())
 
-    # trailing columns after '*hh'
-    if nv and commas.size:
-        vi = vpos[np.searchsorted(rec_start, commas, side="right") - 1]
-        idx = np.flatnonzero(vi >= 0)
-        vi = vi[idx]
-        tail = (commas[idx] >= st_s[vi] + 3) & (commas[idx] < re_[vi]) & ok[vi]
-        idx, vi = idx[tail], vi[tail]
+    # trailing columns after '*hh': walk the commas of the records that have a tail
+    tailed = np.flatnonzero(ok & (re_ > st_s + 3) & (a[st_s + 3] == 44))
+    if tailed.size:
+        first_comma = np.searchsorted(commas, st_s[tailed] + 3)
+        idx_parts, vi_parts = [], []
+        for k in range(_MAX_TRAILING_COLUMNS):  # a loop over columns, not rows
+            idx_k = first_comma + k
+            inside = idx_k < commas.size
+            inside[inside] &= commas[idx_k[inside]] < re_[tailed[inside]]
+            if not inside.any():
+                break
+            idx_parts.append(idx_k[inside])
+            vi_parts.append(tailed[inside])
+        idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
+        vi = np.concatenate(vi_parts) if vi_parts else np.zeros(0, np.int64)
+        order = np.argsort(idx, kind="stable")
+        idx, vi = idx[order], vi[order]
         if idx.size:
             fstart = commas[idx] + 1
             fend = np.minimum(_take(commas, idx + 1, _BIG), re_[vi])

@@ -226,11 +226,14 @@ class _NmeaDecoder:
     def _emit_positions(self, dec, time_ns, source, types):
         rep = self.report
         mmsi = dec["mmsi"]
-        short = dec["short"]
+        bad_char = dec["bad_char"]
+        short = dec["short"] & ~bad_char
+        rep.add_skip("bad_payload_char", bad_char.sum())
+        short |= bad_char  # from here on: rows already accounted for
         bad_mmsi = ~short & ((mmsi < 1) | (mmsi > 999_999_999))
         oor = ~short & ~bad_mmsi & dec["out_of_range"]
         keep = ~(short | bad_mmsi | oor)
-        rep.add_skip("short_payload", short.sum())
+        rep.add_skip("short_payload", (short & ~bad_char).sum())
         rep.add_skip("invalid_mmsi", bad_mmsi.sum())
         rep.add_skip("out_of_range_position", oor.sum())
         counts = np.bincount(types[keep], minlength=28)
@@ -309,20 +312,25 @@ class _NmeaDecoder:
         buf = fc.buf
         before = self.asm.incomplete
         done_payloads, done_fill, done_time, done_source = [], [], [], []
-        for i in multi:
-            group = fc.group[i]
-            n_frags = int(fc.n_frags[i])
+        fragments = zip(
+            fc.group[multi].tolist(), fc.n_frags[multi].tolist(), fc.talker[multi].tolist(),
+            fc.channel[multi].tolist(), fc.seq[multi].tolist(), fc.p0[multi].tolist(),
+            fc.n_chars[multi].tolist(), (fc.record[multi] + self.record_offset).tolist(),
+            fc.frag[multi].tolist(), fc.fill[multi].tolist(), fc.time_ns[multi].tolist(),
+            fc.source[multi].tolist(), strict=True)
+        raw = buf.tobytes() if multi.size > 64 else None
+        for (group, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill, time_ns,
+             source) in fragments:
             key = None
             if group:
                 parts = group.split("-")
                 if len(parts) == 3:
                     key = ("g", parts[2], parts[1])
             if key is None:
-                key = ("s", int(fc.talker[i]), int(fc.channel[i]), int(fc.seq[i]), n_frags)
-            p0 = fc.p0[i]
-            done = self.asm.add(self.record_offset + int(fc.record[i]), key, n_frags,
-                                int(fc.frag[i]), bytes(buf[p0:p0 + fc.n_chars[i]]).decode(),
-                                int(fc.fill[i]), int(fc.time_ns[i]), int(fc.source[i]))
+                key = ("s", talker, channel, seq, n_frags)
+            text = (raw[p0:p0 + n_chars] if raw is not None
+                    else bytes(buf[p0:p0 + n_chars])).decode("ascii")
+            done = self.asm.add(record, key, n_frags, frag, text, fill, time_ns, source)
             if done is None:
                 continue
             payload, fill, time_ns, source = done

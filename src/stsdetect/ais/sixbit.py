@@ -56,13 +56,13 @@ def _field(v: np.ndarray, start: int, width: int, signed: bool = False) -> np.nd
 
 
 def _gather(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
-    """Rows of the first :data:`_WIDTH` 6-bit values of each payload, zero past its end."""
-    cols = np.arange(_WIDTH)
-    idx = start[:, None] + cols
-    inside = cols < n_chars[:, None]
-    idx = np.where(inside, idx, 0)
-    v = _SIXBIT_LUT[buf[idx]].astype(np.int64)
-    v[~inside] = 0
+    """Rows of the first :data:`_WIDTH` 6-bit values of each payload, zero past its end.
+
+    ``buf`` must extend at least :data:`_WIDTH` bytes past the last payload start.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(buf, _WIDTH)
+    v = _SIXBIT_LUT[windows[start]]
+    v[np.arange(_WIDTH) >= n_chars[:, None]] = 0
     return v
 
 
@@ -75,7 +75,7 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         Bytes holding the armoured payloads.
     start, n_chars : numpy.ndarray of int64
         Offset of each payload's first character in ``buf`` and its length in characters.
-        Every character must be a valid armouring character (checked by the caller).
+        Characters outside the armouring alphabet among the first 24 set ``bad_char``.
     fill_bits : numpy.ndarray of int
         Fill bits (0-5) of each payload.
 
@@ -86,7 +86,8 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         types 18/19 which carry none), ``sog_kn``, ``cog_deg``, ``heading_deg``, ``lat``,
         ``lon`` (float64, NaN for the "not available" values 102.3 kn / 63 kn, 360° / 511°,
         511°, 91°, 181°; course and heading outside [0, 360) are NaN as well), and masks
-        ``short`` (fewer payload bits than :data:`REQUIRED_BITS`) and ``out_of_range``
+        ``bad_char``, ``short`` (fewer payload bits than :data:`REQUIRED_BITS`) and
+        ``out_of_range``
         (lat/lon outside [-90, 90] / [-180, 180] other than 91/181). Rows whose type is not
         in :data:`POSITION_TYPES` are returned with NaN fields and ``short`` set.
     """
@@ -94,7 +95,9 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     start = np.asarray(start, dtype=np.int64)
     n_chars = np.asarray(n_chars, dtype=np.int64)
     n = start.size
-    v = _gather(buf, start, n_chars) if n else np.zeros((0, _WIDTH), np.int64)
+    v = _gather(buf, start, n_chars) if n else np.zeros((0, _WIDTH), np.uint8)
+    bad_char = (v == 255).any(axis=1)
+    v = v.astype(np.int64)
     msg_type = v[:, 0].astype(np.int8)
     nbits = 6 * n_chars - np.asarray(fill_bits, dtype=np.int64)
     required = np.full(n, 1 << 30, dtype=np.int64)
@@ -110,6 +113,7 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         "lat": np.full(n, np.nan),
         "lon": np.full(n, np.nan),
         "short": nbits < required,
+        "bad_char": bad_char,
         "out_of_range": np.zeros(n, dtype=bool),
     }
     class_a = np.isin(msg_type, (1, 2, 3))
