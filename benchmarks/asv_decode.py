@@ -1,0 +1,42 @@
+"""asv benchmarks: AIS decoding with read_ais on a tag-blocked, position-heavy dump.
+
+200 000 sentences keep an asv run short; ``benchmarks/bench_decode.py`` measures 1.2 million
+against pyais and libais.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from stsdetect.ais import read_ais
+
+from .bench_decode import make_dump
+
+
+class DecodeSuite:
+    """Time and peak memory of read_ais on NMEA with tag blocks (1 % two-part type 5)."""
+
+    params: ClassVar[list] = [200_000]
+    param_names: ClassVar[list] = ["sentences"]
+    timeout = 300
+
+    def setup(self, sentences):
+        self.path = make_dump(sentences)
+
+    def time_read_ais(self, sentences):
+        read_ais(self.path)
+
+    def time_read_ais_small_chunks(self, sentences):
+        read_ais(self.path, chunk_bytes=1 << 20)
+
+    def peakmem_read_ais(self, sentences):
+        read_ais(self.path)
+
+    def track_messages_per_second(self, sentences):
+        import time
+
+        start = time.perf_counter()
+        data = read_ais(self.path)
+        return data.report.decoded_lines / (time.perf_counter() - start)
+
+    track_messages_per_second.unit = "messages/s"
