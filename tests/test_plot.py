@@ -91,8 +91,8 @@ def test_map_markers_per_type_and_limits_cover_events(scenario, tmp_path):
     assert x0 <= lons.min() - 0.2 + 1e-9 and x1 >= lons.max() + 0.2 - 1e-9
     assert y0 <= lats.min() - 0.2 + 1e-9 and y1 >= lats.max() + 0.2 - 1e-9
     assert _gid(ax, "coastline") is not None
-    labels = sorted(t.get_text() for t in ax.texts)  # one per vessel or pair
-    assert labels == sorted({f"{BARGE} / {DPRK}", f"{DPRK}", f"{BARGE}"})
+    labels = sorted(t.get_text() for t in ax.texts)  # one per place, listing its vessels
+    assert labels == sorted([f"{BARGE}, {DPRK}", f"{DPRK}"])
     gaps = _gid(ax, "dark-gaps")
     assert gaps is not None and len(gaps.get_segments()) == 1
     np.testing.assert_allclose(gaps.get_segments()[0], [[121.6, 30.6], [121.95, 30.6]])
@@ -407,6 +407,16 @@ def test_window_rows_matches_brute_force(rows, intervals):
         for r in range(len(tracks))
     ], dtype=bool)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_label_clusters_chain_close_points_only():
+    x = np.array([0.0, 0.9, 1.8, 10.0, np.nan, 10.5])
+    y = np.zeros(6)
+    ok = np.isfinite(x)
+    label = plot._clusters(x, y, ok, radius=1.0)
+    assert label[0] == label[1] == label[2]  # chained within the radius
+    assert len({label[0], label[3], label[4], label[5]}) == 3 and label[3] == label[5]
+    assert label[4] < 0  # a point without position is alone
 
 
 # --------------------------------------------------------------------------- missing extra

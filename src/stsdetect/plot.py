@@ -36,8 +36,8 @@ Drawing conventions:
   vessel vanished to where it reappeared.
 * Longitudes are unwrapped around the centre of the view, so a map across the antimeridian is
   drawn in one piece.
-* Each vessel or pair is labelled with its MMSI(s) once, at its first event; at most
-  :data:`MAX_LABELS` labels (text does not scale).
+* Events close together on the map (chained within 1/40 of the view) share one label listing
+  their MMSIs; at most :data:`MAX_LABELS` labels (text does not scale).
 """
 
 from __future__ import annotations
@@ -308,6 +308,25 @@ def _view(lon, lat, pad_deg: float):
             max(lat[ok].min() - pad_deg, -90.0), min(lat[ok].max() + pad_deg, 90.0))
 
 
+def _clusters(x, y, ok, radius: float) -> np.ndarray:
+    """Cluster id per point: connected components of pairs closer than ``radius``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(x)
+    idx = np.flatnonzero(ok)
+    label = np.full(n, -1, dtype=np.int64)
+    label[~ok] = -1 - np.arange(int((~ok).sum()))  # each missing point alone
+    if idx.size:
+        pairs = cKDTree(np.column_stack([x[idx], y[idx]])).query_pairs(
+            radius, output_type="ndarray")
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                           shape=(idx.size, idx.size))
+        label[idx] = connected_components(graph, directed=False)[1]
+    return label
+
+
 # ------------------------------------------------------------------------------------ maps
 def plot_events_map(events, tracks=None, regions=None, ax=None, pad_deg: float = 0.2,
                     tail_h: float = 12):
@@ -445,20 +464,29 @@ def plot_events_map(events, tracks=None, regions=None, ax=None, pad_deg: float =
                    c=style["color"], edgecolors="white", linewidths=0.8, zorder=4,
                    label=f"{style['label']} ({int(sel.sum())})", gid=f"events-{etype}")
 
-    # MMSI labels for the first MAX_LABELS events.
+    # MMSI labels: events close together on the map (chained within 1/40 of the view, the
+    # connected components of a k-d tree's close pairs) share one label listing their
+    # vessels, so labels do not pile up.
     if len(events):
-        other = (pd.Series(pd.array(events["other_mmsi"], dtype="Int64")).astype("string")
-                 if "other_mmsi" in events
-                 else pd.Series([pd.NA] * len(events), dtype="string"))
-        text = (pd.Series(np.asarray(events["mmsi"]).astype(str))
-                + (" / " + other).fillna(""))
-        # One label per vessel or pair (its first event), at most MAX_LABELS.
-        first = np.flatnonzero(~text.duplicated().to_numpy())[:MAX_LABELS]
         lx = _unwrap(ev_lon, centre)
-        for x, y, label in zip(lx[first], ev_lat[first], text.iloc[first], strict=True):
-            if np.isfinite(x) and np.isfinite(y):
-                ax.annotate(label, (x, y), xytext=(6, 6), textcoords="offset points",
-                            fontsize=7, zorder=5, annotation_clip=True)
+        ok = np.isfinite(lx) & np.isfinite(ev_lat)
+        cluster = pd.Series(_clusters(lx, ev_lat, ok, max(view[1] - view[0],
+                                                          view[3] - view[2]) / 40.0))
+        first = np.flatnonzero(ok & ~cluster.duplicated().to_numpy())[:MAX_LABELS]
+        chosen = cluster.iloc[first]
+        p_mmsi = np.asarray(events["mmsi"], dtype=np.int64)
+        parts = pd.DataFrame({"cluster": cluster, "mmsi": p_mmsi})
+        if "other_mmsi" in events:
+            other = pd.array(events["other_mmsi"], dtype="Int64")
+            has = ~np.asarray(other.isna(), dtype=bool)
+            parts = pd.concat([parts, pd.DataFrame({
+                "cluster": cluster[has], "mmsi": np.asarray(other[has], dtype=np.int64)})])
+        parts = parts[parts["cluster"].isin(chosen)].drop_duplicates().sort_values("mmsi")
+        names = parts.groupby("cluster", sort=False)["mmsi"].agg(  # <= MAX_LABELS groups
+            lambda m: ", ".join(map(str, m.iloc[:4])) + (f" +{len(m) - 4}" if len(m) > 4 else ""))
+        for x, y, key in zip(lx[first], ev_lat[first], chosen, strict=True):
+            ax.annotate(names[key], (x, y), xytext=(6, 6), textcoords="offset points",
+                        fontsize=7, zorder=5, annotation_clip=True)
         ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
 
     ax.set_xlim(view[0], view[1])
