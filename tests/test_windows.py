@@ -223,7 +223,7 @@ def test_rows_without_time_are_counted_not_lost(scenario, tmp_path):
 
 def test_empty_and_single_vessel(scenario, tmp_path):
     empty = scenario.iloc[:0]
-    res = detect_windowed(empty, workdir=tmp_path / "e")
+    res = detect_windowed(empty, workdir=tmp_path / "e", only=detectors())
     assert len(res.events) == 0 and list(res.events.columns) == list(EVENT_COLUMNS)
     one = scenario.loc[scenario["mmsi"] == 445100003]
     res = detect_windowed(split_files(one, [24, 48]), workdir=tmp_path / "o",
@@ -235,28 +235,32 @@ def test_empty_and_single_vessel(scenario, tmp_path):
 def test_plan_errors_are_specific(tmp_path):
     with pytest.raises(ValueError, match="unknown detector"):
         make_plan(only=["teleport"])
-    with pytest.raises(ValueError, match="taken by none"):
-        make_plan(not_a_parameter=3)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        make_plan(not_a_parameter=3, only=DETECTORS)
     with pytest.raises(ValueError, match="whole number"):
-        make_plan(window="0.5s")
+        make_plan(window="0.5s", only=DETECTORS)
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("x")
     with pytest.raises(ValueError, match="not empty"):
-        detect_windowed([pd.DataFrame()], workdir=tmp_path / "busy")
+        detect_windowed([pd.DataFrame()], workdir=tmp_path / "busy", only=DETECTORS)
     with pytest.raises(ValueError, match="no sources"):
-        detect_windowed([], workdir=tmp_path / "new")
+        detect_windowed([], workdir=tmp_path / "new", only=DETECTORS)
 
 
 def test_plan_margin_covers_context_and_min_duration():
-    plan = make_plan(only=["loitering"], min_duration="3h", max_gap="30min")
-    # context = max_gap + cleaning context; margin >= context + min_duration
-    assert plan.context_s["loitering"] == pytest.approx(0.5 * H + 1 * H)
-    assert plan.margin_s >= plan.context_s["loitering"] + 3 * H
+    plan = make_plan(only=["dark_period"], min_gap="8h", heard_bin="20min")
+    assert plan.params["dark_period"] == {"min_gap": "8h", "heard_bin": "20min"}
+    # context = heard_bin (thinning bins at the span's ends) + cleaning context
+    assert plan.context_s["dark_period"] == pytest.approx(20 * 60 + H)
+    assert plan.margin_s >= plan.context_s["dark_period"]
     assert plan.margin_s % 60 == 0
-    assert plan.emit == ("loitering",)
-    # dark rendezvous needs dark periods, but only dark rendezvous are returned
+    assert plan.emit == ("dark_period",)
+    # dark periods always run (flags need them), but only dark rendezvous are returned
     plan = make_plan(only=["dark_rendezvous"])
-    assert plan.detectors == ("dark_period",) and plan.emit == ("dark_rendezvous",)
+    assert "dark_period" in plan.detectors and plan.emit == ("dark_rendezvous",)
+    plan = make_plan(only=["loitering"])
+    assert plan.detectors == ("dark_period", "loitering")
+    assert plan.margin_s >= plan.context_s["loitering"] + 4 * H  # + its least duration
 
 
 def test_merge_vessels_counts_changes_across_dumps():

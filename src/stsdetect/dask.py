@@ -155,7 +155,8 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
     client, owned = get_client(client, scheduler, workers)
     try:
         spill = dask.delayed(_w.spill_source, pure=False)
-        spills = _run(client, [spill(i, f, str(work), plan.window_s, read_kwargs)
+        read = {**plan.params.get("read", {}), **(read_kwargs or {})}
+        spills = _run(client, [spill(i, f, str(work), plan.window_s, read)
                                for i, f in enumerate(files)], retries)
         n_tasks = len(spills)
         extent = _w._extent(spills)
@@ -169,6 +170,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
                                                 plan)], ignore_index=True)
         n_open = len(entries)
         found = []
+        rounds = 0
         resolve = dask.delayed(_w.resolve_batch, pure=False, nout=2)
         for _ in range(10_000):  # rounds; each widens every span still open
             batches = _w.plan_batches(entries, plan)
@@ -177,6 +179,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
             results = _run(client, [resolve(str(work), plan, name, batch, extent)
                                     for name, batch in batches], retries)
             n_tasks += len(results)
+            rounds += 1
             found.extend(ev for ev, _ in results)
             entries = pd.concat([_w._no_entries(), *(still for _, still in results)],
                                 ignore_index=True)
@@ -192,6 +195,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
             "windows": len(numbers),
             "max_rows_loaded": int(max([o["rows"] for o in outs], default=0)),
             "open_entries": int(n_open),
+            "rerun_rounds": rounds,
             "tasks": n_tasks,
         }
         result = _w.WindowedResult(events=events, vessels=vessels,

@@ -169,6 +169,41 @@ class WindowPlan:
         return a - self.margin_s, b + self.margin_s
 
 
+def _route(params: dict, detectors: tuple, dark_rv: bool) -> dict:
+    """Keyword arguments per stage, named as :func:`stsdetect.pipeline.detect` names them."""
+    try:
+        from stsdetect.pipeline import PARAMETERS
+    except ImportError:  # pipeline not installed: route by the stages' own keyword names
+        PARAMETERS = None
+    routed: dict = {s: {} for s in ("read", "tracks", *detectors, "dark_rendezvous", "flags")}
+    if PARAMETERS is not None:
+        unknown = sorted(set(params) - set(PARAMETERS))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown}; known (as for "
+                             f"stsdetect.detect): {sorted(PARAMETERS)}")
+        for key, value in params.items():
+            stage, name = PARAMETERS[key]
+            routed.setdefault(stage, {})[name] = value
+        return routed
+    stages = {"tracks": _function("stsdetect.tracks", "build_tracks")}
+    for d in detectors:
+        stages[d] = _function(*_DETECTORS[d][:2])
+    if dark_rv:
+        stages["dark_rendezvous"] = _function("stsdetect.detect.dark", "find_dark_rendezvous")
+    used = set()
+    for key, value in params.items():
+        for stage, func in stages.items():
+            if key in inspect.signature(func).parameters and key not in ("tracks", "positions",
+                                                                         "dark_periods"):
+                routed[stage][key] = value
+                used.add(key)
+    unused = sorted(set(params) - used)
+    if unused:
+        raise ValueError(f"unknown parameter(s) {unused}: taken by none of the stages "
+                         f"{sorted(stages)}")
+    return routed
+
+
 def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONTEXT,
               **params) -> WindowPlan:
     """Route detection parameters to the stages and derive the margins.
@@ -178,13 +213,16 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     window : duration, default "1d"
         Window length (see :data:`DEFAULT_WINDOW`).
     only : iterable of str, optional
-        Detectors to run: ``rendezvous``, ``dark_period`` (alias ``dark``), ``dark_rendezvous``,
-        ``loitering``. All when omitted. ``dark_rendezvous`` implies ``dark_period``.
+        Detectors whose events are returned: ``rendezvous``, ``dark_period`` (alias ``dark``),
+        ``dark_rendezvous``, ``loitering``. All when omitted. Dark periods always run (as in
+        :func:`stsdetect.pipeline.detect`: the ``dark_before``/``dark_after`` flags need
+        them).
     track_context : duration, default "1h"
         See :data:`DEFAULT_TRACK_CONTEXT`.
     **params
-        Keyword arguments of :func:`stsdetect.tracks.build_tracks` and of the detectors; each
-        goes to every stage whose signature has it.
+        Stage parameters named as for :func:`stsdetect.pipeline.detect` (its ``PARAMETERS``:
+        ``min_gap``, ``max_distance_m``, ``loiter_min_duration`` ...); every default is the
+        stage function's own.
 
     Returns
     -------
@@ -207,31 +245,15 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
         names.add(_ONLY_ALIASES[name])
     dark_rv = "dark_rendezvous" in names
     emit = tuple(sorted(names))
-    if dark_rv:
-        names.add("dark_period")
+    # As in stsdetect.pipeline.detect: dark periods always run, for the dark_before /
+    # dark_after flags of the other events.
+    names.add("dark_period")
     detectors = tuple(d for d in _DETECTORS if d in names)
-
-    stages = {"tracks": _function("stsdetect.tracks", "build_tracks")}
-    for d in detectors:
-        stages[d] = _function(*_DETECTORS[d][:2])
-    if dark_rv:
-        stages["dark_rendezvous"] = _function("stsdetect.detect.dark", "find_dark_rendezvous")
-    routed: dict = {s: {} for s in stages}
-    used = set()
-    for key, value in params.items():
-        for stage, func in stages.items():
-            if key in inspect.signature(func).parameters and key not in ("tracks", "positions",
-                                                                         "dark_periods"):
-                routed[stage][key] = value
-                used.add(key)
-    unused = sorted(set(params) - used)
-    if unused:
-        raise ValueError(f"parameters {unused} are taken by none of the stages {sorted(stages)}")
-
+    routed = _route(params, detectors, dark_rv)
     track_s = duration_s(track_context)
     context, reach = {}, {}
     for d in detectors:
-        eff = {**_defaults(stages[d]), **routed[d]}
+        eff = {**_defaults(_function(*_DETECTORS[d][:2])), **routed[d]}
         step = duration_s(eff["step"]) if "step" in eff else 0.0
         ctx = step + (duration_s(eff["max_gap"]) if "max_gap" in eff else 0.0)
         if "tolerance" in eff:
@@ -740,11 +762,15 @@ def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
     final = ev.iloc[np.unique(ei[good])]
     redo = joined.loc[~good]
     r = redo["ev"].to_numpy()
+    # Still cut by an edge: widen that side by a whole window, so a long event takes few
+    # rounds (the number of rounds grows with its length in windows, not in margins).
+    cut_lo = ((ev_s[r] - ctx < lo) & (lo > extent[0])).astype(float)
+    cut_hi = ((ev_e[r] + ctx >= hi) & (hi <= extent[1])).astype(float)
     still = pd.DataFrame({
         "detector": pd.Series([name] * len(redo), dtype=object),
         "mmsi": redo["mmsi"].to_numpy(np.int64), "other": redo["other"].to_numpy(np.int64),
-        "s": np.minimum(redo["S"].to_numpy(), ev_s[r]),
-        "e": np.maximum(redo["E"].to_numpy(), ev_e[r]),
+        "s": np.minimum(redo["S"].to_numpy(), ev_s[r]) - cut_lo * plan.window_s,
+        "e": np.maximum(redo["E"].to_numpy(), ev_e[r]) + cut_hi * plan.window_s,
         "lat": ev["lat"].to_numpy(float)[r], "lon": ev["lon"].to_numpy(float)[r],
     })
     return final.reset_index(drop=True), still
@@ -762,8 +788,19 @@ def plan_batches(entries: pd.DataFrame, plan: WindowPlan) -> list:
 
 
 def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple,
-                 max_rounds: int = 10_000) -> pd.DataFrame:
+                 max_rounds: int = 10_000, stats: dict | None = None) -> pd.DataFrame:
     """Resolve open entries by re-running detectors over growing spans until all are closed.
+
+    Parameters
+    ----------
+    workdir, plan, extent
+        As for :func:`resolve_batch`.
+    entries : pandas.DataFrame
+        Open entries of every window (and :func:`dark_candidates`).
+    max_rounds : int, default 10_000
+        Safety bound; every round strictly widens every span still open.
+    stats : dict, optional
+        Filled with ``rerun_rounds`` and ``rerun_batches``.
 
     Returns
     -------
@@ -772,10 +809,14 @@ def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple
         ``event_id``).
     """
     found = []
-    for _ in range(max_rounds):  # each round strictly widens every span still open
+    stats = {} if stats is None else stats
+    stats.update(rerun_rounds=0, rerun_batches=0)
+    for _ in range(max_rounds):  # rounds
         batches = plan_batches(entries, plan)
         if not batches:
             return concat_events(found)
+        stats["rerun_rounds"] += 1
+        stats["rerun_batches"] += len(batches)
         redo = [_no_entries()]
         for name, batch in batches:  # loop over detectors x windows
             ev, still = resolve_batch(workdir, plan, name, batch, extent)
@@ -872,31 +913,24 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
     """
     events = concat_events(list(window_events) + list(rerun_events))
     events = events.drop_duplicates("event_id", keep="first").reset_index(drop=True)
+    dark = events.loc[events["event_type"] == "dark_period"].reset_index(drop=True)
     if plan.dark_rendezvous:
-        dark = events.loc[events["event_type"] == "dark_period"]
         func = _function("stsdetect.detect.dark", "find_dark_rendezvous")
         events = concat_events([events, func(dark, **plan.params.get("dark_rendezvous", {}))])
-    if "dark_period" not in plan.emit:  # run only for the dark rendezvous
-        events = events.loc[events["event_type"] != "dark_period"]
-    events = _flag(events, vessels, regions, watchlist, class_b)
+    if "dark_period" not in plan.emit:  # run only for the flags and dark rendezvous
+        events = events.loc[events["event_type"] != "dark_period"].reset_index(drop=True)
+    events = _flag(events, vessels, regions, watchlist, class_b, dark,
+                   plan.params.get("flags", {}))
     return events[list(EVENT_COLUMNS)].reset_index(drop=True)
 
 
-def _flag(events, vessels, regions, watchlist, class_b):
-    try:
-        flag_events = _function("stsdetect.flags", "flag_events")
-    except (ImportError, AttributeError):
-        return events
-    kwargs = {}
-    sig = inspect.signature(flag_events).parameters
+def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params):
+    from stsdetect.flags import flag_events
+
     ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
     b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
-    for name, value in (("vessels", vessels), ("regions", regions), ("watchlist", watchlist),
-                        ("dark_periods", events.loc[events["event_type"] == "dark_period"]),
-                        ("positions", b_positions)):
-        if name in sig:
-            kwargs[name] = value
-    return flag_events(events, **kwargs)
+    return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
+                       dark_periods=dark, positions=b_positions, **flag_params)
 
 
 @dataclass
@@ -914,7 +948,8 @@ class WindowedResult:
     report : dict
         Counts of the windowed run: ``rows_spilled``, ``rows_no_time`` (skipped: no time),
         ``windows``, ``max_rows_loaded`` (largest window with margins), ``open_entries``
-        (events cut by a window edge or silences spanning windows), ``rerun_batches``.
+        (events cut by a window edge or silences spanning windows), ``rerun_rounds`` and
+        ``rerun_batches`` (re-runs of detectors on the vessels of open events).
     workdir : pathlib.Path or None
         The spill folder when kept, else None.
     """
@@ -992,7 +1027,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
             raise ValueError(f"workdir {work} is not empty; give an empty or new folder")
         work.mkdir(parents=True, exist_ok=True)
     try:
-        spills = [spill_source(i, f, work, plan.window_s, read_kwargs)
+        read = {**plan.params.get("read", {}), **(read_kwargs or {})}
+        spills = [spill_source(i, f, work, plan.window_s, read)
                   for i, f in enumerate(tqdm(files, desc="decode", disable=not progress))]
         result = _detect_spilled(work, plan, spills, progress, regions, watchlist)
     finally:
@@ -1043,7 +1079,8 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
     ends_all = pd.concat(ends, ignore_index=True) if ends else pd.DataFrame()
     entries = pd.concat([*opened, dark_candidates(ends_all, plan)], ignore_index=True) \
         if opened else _no_entries()
-    reruns = [resolve_open(work, plan, entries, extent)] if len(entries) else []
+    stats: dict = {"rerun_rounds": 0, "rerun_batches": 0}
+    reruns = [resolve_open(work, plan, entries, extent, stats=stats)] if len(entries) else []
     vessels = merge_vessels([s["vessels"] for s in spills])
     events = finish_events(kept, reruns, plan, vessels=vessels, regions=regions,
                            watchlist=watchlist, class_b=class_b_ids(spills))
@@ -1053,6 +1090,7 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
         "windows": len(windows),
         "max_rows_loaded": int(max_rows),
         "open_entries": len(entries),
+        **stats,
     }
     return WindowedResult(events=events, vessels=vessels,
                           decode_report=merge_reports([s["report"] for s in spills]),
