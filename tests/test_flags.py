@@ -213,3 +213,37 @@ def test_dark_windows_match_brute_force(darks, meets, window_h):
                     for d in dark.itertuples())
         assert ("dark_before" in r.flags) == before
         assert ("dark_after" in r.flags) == after
+
+
+def test_flags_on_the_bundled_demo_match_its_truth():
+    """Truth events of the simulated demo, flagged from its decoded dump, carry their flags."""
+    import stsdetect
+    from stsdetect.simulate import demo_path, demo_truth_path, read_truth
+
+    truth = read_truth(demo_truth_path())
+    data = stsdetect.read_ais(demo_path())
+    tracks = stsdetect.build_tracks(data.positions)
+    tables = []
+    for event_type, rows in truth.groupby("event_type"):   # four event types
+        tables.append(make_events(
+            event_type, mmsi=rows["mmsi"].to_numpy(), other_mmsi=rows["other_mmsi"].array,
+            start=rows["start"], end=rows["end"], lat=rows["lat"].to_numpy(),
+            lon=rows["lon"].to_numpy()))
+    events = concat_events(tables)
+    out = flag_events(events, vessels=data.vessels, tracks=tracks, positions=data.positions,
+                      watchlist=WATCHLIST)
+    merged = out.merge(truth[["event_type", "mmsi", "start", "kind", "expected_flags",
+                              "region"]], on=["event_type", "mmsi", "start"])
+    assert len(merged) == len(truth)
+    for r in merged.itertuples():
+        expected = set(filter(None, str(r.expected_flags).split(";")))
+        assert expected <= set(r.flags), (r.kind, expected, r.flags)
+        if isinstance(r.region, str) and r.region:
+            assert r.region in r.flags
+    transfers = merged[merged["kind"] == "transfer"]
+    assert len(transfers) == 2
+    for flags in transfers["flags"]:
+        # the demo's DPRK vessels carry the watch-list identities and went dark just before
+        assert {"watchlist", "dark_before", "china_territorial_sea"} <= set(flags)
+    top = merged.sort_values("score", ascending=False)["kind"].iloc[:2].tolist()
+    assert top == ["transfer", "transfer"]

@@ -410,3 +410,22 @@ def test_rules_on_read_ais_tables(shared_data):
         kinds = dict(zip(b["mmsi"], mmsi_kind(b["mmsi"].to_numpy()), strict=True))
         bad = {m for m in static if kinds[m] != "ship"}
         assert bad == set(a.loc[a["reason"].str.startswith("invalid_mmsi"), "mmsi"]), rel
+
+
+def test_barges_on_simulated_scenario_truth():
+    """Every simulated barge (incl. one towed, with no static data) and nothing else is a barge."""
+    import stsdetect
+    from stsdetect.simulate import simulate
+
+    scenario = simulate(seed=0, min_interval_s=240)
+    data = stsdetect.read_ais(scenario.lines())
+    tracks = stsdetect.build_tracks(data.positions)
+    b = classify_barges(data.vessels, tracks=tracks, positions=data.positions)
+    truth = scenario.vessels.set_index("mmsi")["role"]
+    got = b.set_index("mmsi").reindex(truth.index)
+    barge_roles = {"barge", "decoy_barge", "towed_barge"}
+    assert got["is_barge"].fillna(False).astype(bool).to_dict() == {
+        m: role in barge_roles for m, role in truth.items()}
+    towed = truth.index[truth == "towed_barge"]
+    tug = truth.index[truth == "tug"]
+    assert got.loc[towed[0], "reason"].startswith(f"towed_by:{tug[0]}")
