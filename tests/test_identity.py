@@ -429,3 +429,33 @@ def test_barges_on_simulated_scenario_truth():
     towed = truth.index[truth == "towed_barge"]
     tug = truth.index[truth == "tug"]
     assert got.loc[towed[0], "reason"].startswith(f"towed_by:{tug[0]}")
+
+
+words = st.lists(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1,
+                         max_size=6), min_size=1, max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(words, st.data())
+def test_name_variants_match_property(parts, data):
+    """Any change of case, spacing and punctuation still matches the listed name."""
+    listed = " ".join(parts)
+    seps = data.draw(st.lists(st.sampled_from(["", " ", "  ", "-", ".", "/", ", "]),
+                              min_size=len(parts), max_size=len(parts)))
+    variant = "".join(
+        (p.lower() if data.draw(st.booleans()) else p) + s for p, s in zip(parts, seps,
+                                                                           strict=True))
+    w = load_watchlist(pd.DataFrame({"vessel_name": [listed]}))
+    m = match_watchlist(pd.DataFrame({"mmsi": [412000001], "name": [variant]}), w)
+    assert m["matched"].tolist() == [True]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(100_000, 999_999), min_size=1, max_size=4, unique=True))
+def test_multi_value_imo_cells_property(six):
+    imos = [n * 10 + sum(int(d) * w for d, w in zip(f"{n:06d}", range(7, 1, -1), strict=True))
+            % 10 for n in six]
+    cell = ", ".join(f"{i + 1}: {imo}" for i, imo in enumerate(imos))
+    w = load_watchlist(pd.DataFrame({"vessel_name": ["X"], "imo_number": [cell]}))
+    assert sorted(w.loc[w["field"] == "imo", "value"].astype(int)) == sorted(imos)
+    assert imo_valid(imos).all()

@@ -542,17 +542,18 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration_s: f
     tug_mmsi : array_like of int
         MMSIs of the towing vessels (AIS types 31, 32, 52; see :data:`TUG_SHIP_TYPES`).
     max_distance_m : float, default 500.0
-        Separation limit. A towing hawser in coastal waters is typically 100-600 m (IMO
-        MSC/Circ.884, Guidelines for safe ocean towing, recommends a hawser long enough to
-        absorb shocks; coastal tows run shorter), and pushed or alongside tows are at 0 m.
+        Separation limit: the Global Fishing Watch encounter distance (500 m, Miller et al.
+        2018, "Identifying global patterns of transshipment behavior", Front. Mar. Sci.),
+        also the rendezvous detector's default; it covers coastal towing hawsers of a few
+        hundred metres and pushed or alongside tows.
     min_duration_s : float, default 3600.0
         One hour together, as the issue specifies ("for an hour or more").
     min_sog_kn : float, default 2.0
         Both moving faster than 2 kn (the issue's definition), which separates a tow from two
         vessels moored together.
     step_s : float, default 600.0
-        Bin width: ten minutes, about the slowest regular Class B reporting interval at sea
-        (3 min) times three, so each bin of a moving Class B usually has a report.
+        Bin width: ten minutes, the rendezvous detector's grid step; a moving Class B reports
+        every 30 s to 3 min (ITU-R M.1371-5, Table 2), so each bin normally holds a report.
 
     Returns
     -------
