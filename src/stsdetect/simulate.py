@@ -583,8 +583,10 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
     ang = rng.uniform(0, 2 * np.pi, n)
     d_lat, d_lon = _offset(m_lat, m_lon, sep * np.cos(ang), sep * np.sin(ang))
     # Dark entry point in the open sea north-east of the estuary, approached from further NE.
-    b_lat = 31.5 + rng.uniform(-0.15, 0.15, n)
-    b_lon = 123.4 + rng.uniform(-0.15, 0.15, n)
+    # (on a grid 25-30 km apart, so no two transfers' vessels vanish close enough together to
+    # form a dark rendezvous by chance)
+    b_lat = 31.2 + 0.25 * (j % 4) + rng.uniform(-0.03, 0.03, n)
+    b_lon = 123.2 + 0.3 * (j // 4) + rng.uniform(-0.03, 0.03, n)
     a_lat, a_lon = _offset(b_lat, b_lon, 30000.0, 30000.0)
     # Reappears about 5 km south-east of the meeting point; leaves east (south-east from the
     # Yangtze, around Hengsha island).
