@@ -192,6 +192,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         report = {
             "rows_spilled": int(sum(s["rows"] for s in spills)),
             "rows_no_time": int(sum(s["no_time"] for s in spills)),
+            "vessels_heard": _w.vessels_heard(spills),
             "windows": len(numbers),
             "max_rows_loaded": int(max([o["rows"] for o in outs], default=0)),
             "open_entries": int(n_open),

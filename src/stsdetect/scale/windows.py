@@ -313,7 +313,8 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         ``rows`` written, ``no_time`` rows skipped (no time: they could belong to no window,
         and the cleaning drops them anyway), ``windows`` (sorted window numbers written),
         ``t_min``/``t_max`` (seconds, NaN when nothing was written), ``class_b`` (MMSIs
-        seen in type 18/19 reports, for the barge rules of the flags).
+        seen in type 18/19 reports, for the barge rules of the flags) and ``mmsis`` (distinct
+        MMSIs with a time).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -346,6 +347,7 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         "rows": int(rows.size),
         "no_time": int((~ok).sum()),
         "class_b": class_b,
+        "mmsis": np.unique(frame["mmsi"].to_numpy(np.int64)[ok]),
         "windows": wins.astype(np.int64),
         "t_min": float(t[ok].min()) if rows.size else np.nan,
         "t_max": float(t[ok].max()) if rows.size else np.nan,
@@ -947,6 +949,7 @@ class WindowedResult:
         Decode reports of all dumps merged.
     report : dict
         Counts of the windowed run: ``rows_spilled``, ``rows_no_time`` (skipped: no time),
+        ``vessels_heard`` (distinct MMSIs),
         ``windows``, ``max_rows_loaded`` (largest window with margins), ``open_entries``
         (events cut by a window edge or silences spanning windows), ``rerun_rounds`` and
         ``rerun_batches`` (re-runs of detectors on the vessels of open events).
@@ -1044,6 +1047,12 @@ def _extent(spills) -> tuple:
     return (min(lo), max(hi)) if lo else (np.nan, np.nan)
 
 
+def vessels_heard(spills) -> int:
+    """Distinct MMSIs over all dumps."""
+    return int(np.unique(np.concatenate([np.zeros(0, np.int64),
+                                         *(s["mmsis"] for s in spills)])).size)
+
+
 def class_b_ids(spills) -> np.ndarray:
     """MMSIs seen in type 18/19 reports in any dump."""
     return np.unique(np.concatenate([np.zeros(0, np.int64), *(s["class_b"] for s in spills)]))
@@ -1087,6 +1096,7 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
+        "vessels_heard": vessels_heard(spills),
         "windows": len(windows),
         "max_rows_loaded": int(max_rows),
         "open_entries": len(entries),
