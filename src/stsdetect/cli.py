@@ -157,6 +157,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="events shown in the summary table (default 15)")
     p.add_argument("--fail-on-empty", action="store_true",
                    help="exit with code 3 when no events are found (default: exit 0)")
+    g = p.add_argument_group(
+        "distributed (needs the [dask] extra)",
+        "Run decoding per file and detection per time window as Dask tasks, with results "
+        "identical to a single-process run (see stsdetect.dask). Input files and --workdir "
+        "must be reachable under the same path from every worker.")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running dask.distributed scheduler, e.g. "
+                        "tcp://10.0.0.5:8786")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="start a local Dask cluster of N worker processes")
+    g.add_argument("--window", type=_duration, default="1d", metavar="DUR",
+                   help="time window of one detection task (default 1d)")
+    g.add_argument("--workdir", type=Path, metavar="DIR",
+                   help="empty folder on shared storage for the Parquet spill (default: a "
+                        "temporary folder, fine for a local cluster)")
     p.set_defaults(func=cmd_detect)
 
     # decode
@@ -407,6 +422,8 @@ def cmd_detect(args) -> int:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
     params = _detector_params(args)
+    if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
+        return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     if all(_is_table(i) for i in inputs):
         source, vessels = _load_decoded(inputs)
@@ -422,6 +439,35 @@ def cmd_detect(args) -> int:
     return _finish_detect(args, result, out, label=", ".join(inputs))
 
 
+def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
+    """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
+    import glob
+
+    if args.scheduler and args.workers is not None:
+        raise UsageError("give --scheduler or --workers, not both")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    try:
+        import stsdetect.dask as sd
+    except ImportError:
+        raise UsageError("--scheduler/--workers need the [dask] extra: "
+                         "pip install 'stsdetect[dask]'") from None
+    files = []
+    for item in inputs:  # one decode task per file: expand globs here
+        files.extend(sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item])
+    if not files:
+        raise UsageError(f"no input files match {', '.join(inputs)}")
+    if args.format != "auto":
+        params["format"] = args.format
+    try:
+        result = sd.detect(files, scheduler=args.scheduler, workers=args.workers,
+                           window=args.window, workdir=args.workdir, only=args.only,
+                           regions=regions, watchlist=watchlist, **params)
+    except (OSError, EOFError) as exc:
+        raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
+    return _finish_detect(args, result, out, label=", ".join(inputs))
+
+
 def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
     from stsdetect.events import write_events
 
@@ -429,8 +475,12 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
     write_events(events, out)
-    n_pos = len(result.positions) if result.positions is not None else 0
-    n_ves = result.positions["mmsi"].nunique() if n_pos else 0
+    positions = getattr(result, "positions", None)
+    if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
+        n_pos, n_ves = result.report["rows_spilled"], result.report["vessels_heard"]
+    else:
+        n_pos = len(positions) if positions is not None else 0
+        n_ves = positions["mmsi"].nunique() if n_pos else 0
     if not n_pos and result.decode_report is not None:
         print(f"No AIS position reports could be decoded from {label}: is it an AIS dump? "
               f"(see the decode report above); wrote an empty table to {out}.")
