@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+import pandas as pd
 import pytest
 
 pytest.importorskip("distributed", reason="the [test] extra installs dask[distributed]")
@@ -61,7 +62,7 @@ def test_dask_equals_single_process_and_out_of_core(scenario, reference, client,
     crossing = got.events.loc[got.events["start"].dt.floor("D") != got.events["end"].dt.floor(
         "D")]
     assert len(crossing) >= 4 and got.events["event_id"].is_unique
-    assert (crossing["start"] < DAY0 + __import__("pandas").Timedelta("3D")).all()
+    assert (crossing["start"] < DAY0 + pd.Timedelta("3D")).all()
 
 
 def _flaky(original, flag):
@@ -120,3 +121,45 @@ def test_client_arguments_are_exclusive():
         sd.get_client(scheduler="tcp://x:1", workers=2)
     with pytest.raises(ValueError, match="positive integer"):
         sd.get_client(workers=0)
+
+
+def _daily_nmea(tmp_path, seed=3):
+    """A simulated NMEA dump (tag-block times) cut into one file per UTC day."""
+    import re
+
+    import numpy as np
+
+    from stsdetect.simulate import simulate
+
+    sc = simulate(seed=seed, duration="3d", min_interval_s=240, n_background=8)
+    lines = np.array(sc.nmea.decode().splitlines(), dtype=object)
+    stamp = pd.Series(lines).str.extract(r"c:(\d+)", flags=re.ASCII)[0]
+    day = pd.to_numeric(stamp).ffill().bfill().to_numpy() // 86400
+    files = []
+    for i, d in enumerate(np.unique(day)):  # one file per day
+        path = tmp_path / f"day{i}.nmea"
+        path.write_text("\n".join(lines[day == d]) + "\n")
+        files.append(path)
+    return files
+
+
+def test_cli_scheduler_on_daily_nmea_files(client, tmp_path):
+    from stsdetect.ais import read_ais
+    from stsdetect.cli import main
+    from stsdetect.events import read_events, write_events
+
+    files = _daily_nmea(tmp_path)
+    assert len(files) >= 3
+    out = tmp_path / "events.csv"
+    code = main(["detect", *map(str, files), "-o", str(out), "-q",
+                 "--scheduler", client.scheduler.address])
+    assert code == 0
+    # oracle: one decode of all files at once, every stage once in memory
+    data = read_ais([str(f) for f in files])
+    want = single_run(data.positions, detectors(), vessels=data.vessels)
+    write_events(want, tmp_path / "want.csv")
+    assert len(want) >= 5
+    assert_same_events(read_events(out), read_events(tmp_path / "want.csv"))
+    # both at once is a usage error (exit 2), before any work
+    assert main(["detect", str(files[0]), "-o", str(tmp_path / "x.csv"),
+                 "--scheduler", "tcp://h:1", "--workers", "2"]) == 2

@@ -123,7 +123,7 @@ def detectors():
     return [*DETECTORS, "rendezvous"] if _have_rendezvous() else DETECTORS
 
 
-def single_run(positions, only, **params):
+def single_run(positions, only, vessels=None, **params):
     """The oracle: every stage once, over all positions in memory."""
     from stsdetect.detect import dark, loitering
     from stsdetect.tracks import build_tracks
@@ -142,7 +142,7 @@ def single_run(positions, only, **params):
     class_b = None
     if "msg_type" in positions:
         class_b = np.unique(positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"])
-    return finish_events([concat_events(found)], [], plan, class_b=class_b)
+    return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels)
 
 
 def assert_same_events(got, want):
