@@ -326,6 +326,25 @@ def test_tow_needs_an_hour_and_motion():
     assert len(find_tows(_tow_tracks(hours=0.5), [412500001])) == 0
     assert len(find_tows(_tow_tracks(sog=0.5), [412500001])) == 0
     assert len(find_tows(Tracks.empty(), [412500001])) == 0
+    assert len(find_tows(_tow_tracks(), [])) == 0
+    # two tugs in company are not a tow
+    assert len(find_tows(_tow_tracks(), [412500001, 412500002])) == 0
+
+
+def test_tow_found_after_lying_together_at_anchor():
+    """Hours moored alongside (0 kn) before a 1.5 h tow: only the moving part counts."""
+    moored = _tow_tracks(hours=5.0, sog=0.0)
+    towing = _tow_tracks(hours=1.5, sog=6.0)
+    shift = 5.0 * 3600
+    both = Tracks.from_arrays(
+        np.concatenate([moored.mmsi, towing.mmsi]),
+        np.concatenate([moored.time_s, towing.time_s + shift]),
+        np.concatenate([moored.lat_deg, towing.lat_deg]),
+        np.concatenate([moored.lon_deg, towing.lon_deg]),
+        np.concatenate([moored.sog_kn, towing.sog_kn]))
+    tows = find_tows(both, [412500001])
+    assert tows[["tug_mmsi", "mmsi"]].to_numpy().tolist() == [[412500001, 412500002]]
+    assert 3600 <= tows["duration_s"].iloc[0] <= 1.5 * 3600
 
 
 def test_barges_on_real_statics(shared_data):

@@ -32,8 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stsdetect.geo import haversine_m
-
 __all__ = [
     "BARGE_ERI_TYPES",
     "BARGE_NAME_WORDS",
@@ -526,75 +524,69 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
     return base.reset_index()
 
 
-def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration_s: float = 3600.0,
-              min_sog_kn: float = 2.0, step_s: float = 600.0) -> pd.DataFrame:
-    """Vessels travelling together with a tug: close, both under way, for a long enough time.
+def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h",
+              min_sog_kn: float = 2.0, step="10min") -> pd.DataFrame:
+    """Vessels travelling together with a tug: close, both under way, for long enough.
 
-    Positions are averaged per vessel in time bins of ``step_s``; a tug and another vessel are
-    together in a bin when both have a report in it, their mean positions are within
-    ``max_distance_m`` and both mean speeds exceed ``min_sog_kn``. A pair whose together-bins
-    add up to ``min_duration_s`` is a tow. Vectorized: one join of the tugs' bins against all
-    vessels' bins (tugs are few), no loop over vessels or pairs.
+    The tracks are cut to the reports of vessels moving faster than ``min_sog_kn``, then
+    :func:`stsdetect.detect.rendezvous.find_pair_runs` (the rendezvous detector's vectorized
+    pair search on its time grid) finds pairs within ``max_distance_m`` for at least
+    ``min_duration``. A run of a tug (AIS type 31, 32 or 52, :data:`TUG_SHIP_TYPES`) with a
+    vessel that is not a tug, both with median speed over ``min_sog_kn``, is a tow. Two tugs
+    together are not a tow (harbour tugs travel in company).
 
     Parameters
     ----------
     tracks : stsdetect.tracks.Tracks
     tug_mmsi : array_like of int
-        MMSIs of the towing vessels (AIS types 31, 32, 52; see :data:`TUG_SHIP_TYPES`).
+        MMSIs of the towing vessels.
     max_distance_m : float, default 500.0
         Separation limit: the Global Fishing Watch encounter distance (500 m, Miller et al.
         2018, "Identifying global patterns of transshipment behavior", Front. Mar. Sci.),
         also the rendezvous detector's default; it covers coastal towing hawsers of a few
         hundred metres and pushed or alongside tows.
-    min_duration_s : float, default 3600.0
-        One hour together, as the issue specifies ("for an hour or more").
+    min_duration : str or float, default "1h"
+        Least time together: one hour, as the issue defines a tow ("for an hour or more").
     min_sog_kn : float, default 2.0
         Both moving faster than 2 kn (the issue's definition), which separates a tow from two
         vessels moored together.
-    step_s : float, default 600.0
-        Bin width: ten minutes, the rendezvous detector's grid step; a moving Class B reports
-        every 30 s to 3 min (ITU-R M.1371-5, Table 2), so each bin normally holds a report.
+    step : str or float, default "10min"
+        Time grid of :func:`~stsdetect.detect.rendezvous.find_pair_runs` (its default); a
+        moving Class B reports every 30 s to 3 min (ITU-R M.1371-5), so every step has data.
 
     Returns
     -------
     pandas.DataFrame
-        ``tug_mmsi``, ``mmsi`` (the towed vessel), ``duration_s`` (together time),
-        one row per pair.
+        ``tug_mmsi``, ``mmsi`` (the towed vessel), ``duration_s`` (longest run together),
+        one row per pair, sorted.
     """
-    cols = {"tug_mmsi": np.zeros(0, np.int64), "mmsi": np.zeros(0, np.int64),
-            "duration_s": np.zeros(0)}
+    from stsdetect.detect.rendezvous import find_pair_runs
+
+    empty = pd.DataFrame({"tug_mmsi": np.zeros(0, np.int64), "mmsi": np.zeros(0, np.int64),
+                          "duration_s": np.zeros(0)})
     tug_mmsi = np.unique(_as_mmsi_array(tug_mmsi))
     if tracks is None or len(tracks) == 0 or tug_mmsi.size == 0:
-        return pd.DataFrame(cols)
-    rows = pd.DataFrame({
-        "mmsi": tracks.mmsi,
-        "bin": np.floor(tracks.time_s / step_s).astype(np.int64),
-        "lat": tracks.lat_deg,
-        "lon": tracks.lon_deg,
-        "sog": tracks.sog_kn,
-        "x": np.cos(np.radians(tracks.lon_deg)),
-        "y": np.sin(np.radians(tracks.lon_deg)),
+        return empty
+    moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > min_sog_kn)
+    if not np.isin(tracks.mmsi[moving], tug_mmsi).any():
+        return empty
+    runs = find_pair_runs(tracks.take(moving), max_distance_m=max_distance_m,
+                          min_duration=min_duration, step=step)
+    a_tug = np.isin(runs["mmsi"].to_numpy(), tug_mmsi)
+    b_tug = np.isin(runs["other_mmsi"].to_numpy(), tug_mmsi)
+    fast = ((runs["median_sog_kn_a"] > min_sog_kn) & (runs["median_sog_kn_b"] > min_sog_kn))
+    keep = (a_tug ^ b_tug) & fast.to_numpy(dtype=bool)
+    if not keep.any():
+        return empty
+    runs = runs[keep]
+    a_is_tug = a_tug[keep]
+    tows = pd.DataFrame({
+        "tug_mmsi": np.where(a_is_tug, runs["mmsi"], runs["other_mmsi"]).astype(np.int64),
+        "mmsi": np.where(a_is_tug, runs["other_mmsi"], runs["mmsi"]).astype(np.int64),
+        "duration_s": (runs["end_s"] - runs["start_s"]).to_numpy(dtype=float),
     })
-    rows = rows[np.isfinite(rows["lat"]) & np.isfinite(rows["lon"])]
-    binned = rows.groupby(["mmsi", "bin"], sort=False).agg(
-        lat=("lat", "mean"), x=("x", "mean"), y=("y", "mean"), sog=("sog", "mean")
-    ).reset_index()
-    binned["lon"] = np.degrees(np.arctan2(binned["y"], binned["x"]))  # antimeridian-safe mean
-    binned = binned.drop(columns=["x", "y"])
-    tugs = binned[binned["mmsi"].isin(tug_mmsi)]
-    pairs = tugs.merge(binned, on="bin", suffixes=("_t", "_o"))
-    pairs = pairs[pairs["mmsi_t"] != pairs["mmsi_o"]]
-    dist = haversine_m(pairs["lat_t"].to_numpy(), pairs["lon_t"].to_numpy(),
-                       pairs["lat_o"].to_numpy(), pairs["lon_o"].to_numpy())
-    together = ((dist <= max_distance_m) & (pairs["sog_t"].to_numpy() > min_sog_kn)
-                & (pairs["sog_o"].to_numpy() > min_sog_kn))
-    counts = pairs[together].groupby(["mmsi_t", "mmsi_o"]).size() * step_s
-    counts = counts[counts >= min_duration_s]
-    return pd.DataFrame({
-        "tug_mmsi": counts.index.get_level_values(0).to_numpy(dtype=np.int64),
-        "mmsi": counts.index.get_level_values(1).to_numpy(dtype=np.int64),
-        "duration_s": counts.to_numpy(dtype=float),
-    })
+    tows = tows.groupby(["tug_mmsi", "mmsi"], as_index=False)["duration_s"].max()
+    return tows.sort_values(["tug_mmsi", "mmsi"], ignore_index=True)
 
 
 def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
@@ -610,7 +602,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     ``eri_type:<code>``           decisive  inland ERI type in :data:`BARGE_ERI_TYPES`
                                             (column ``eri_type`` of the vessels table)
     ``towed_by:<mmsi>``           decisive  travels with a tug/towing vessel (AIS type 31, 32
-                                            or 52) > 2 kn, close, >= 1 h (:func:`find_tows`)
+                                            or 52) > 2 kn, <= 500 m, >= 1 h (:func:`find_tows`)
     ``ship_type:99`` /            weak      AIS type 99 "other, no additional information" /
     ``ship_type:0`` /                       0 "not available" / static data without a type
     ``ship_type:missing``
