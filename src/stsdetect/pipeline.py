@@ -1,0 +1,263 @@
+"""One call for the whole pipeline: :func:`detect`.
+
+::
+
+    read_ais(source)                      -> positions, vessels, decode report
+    build_tracks(positions)               -> Tracks, cleaning report
+    find_rendezvous(tracks)               -> rendezvous
+    find_dark_periods(tracks)             -> dark periods
+    find_dark_rendezvous(dark periods)    -> dark rendezvous
+    find_loitering(tracks)                -> loitering
+    flag_events(all events, ...)          -> identity, region and dark_before/dark_after flags,
+                                             score
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from stsdetect.events import concat_events, empty_events
+from stsdetect.tracks import Tracks
+
+__all__ = ["DETECTORS", "PARAMETERS", "DetectResult", "detect"]
+
+#: Detector names accepted by ``only``, in the order they run.
+DETECTORS = ("rendezvous", "dark_period", "dark_rendezvous", "loitering")
+
+#: Other names accepted in ``only``.
+_ALIASES = {"dark": "dark_period", "dark_periods": "dark_period", "rendezvouses": "rendezvous"}
+
+#: ``detect()`` keyword -> (stage, keyword of that stage's function). Stages: ``read``
+#: (:func:`stsdetect.read_ais`), ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
+#: (:func:`stsdetect.find_rendezvous`), ``dark_period`` (:func:`stsdetect.find_dark_periods`),
+#: ``dark_rendezvous`` (:func:`stsdetect.find_dark_rendezvous`), ``loitering``
+#: (:func:`stsdetect.find_loitering`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
+#: Every default is that function's own, documented there with its source.
+PARAMETERS: dict[str, tuple[str, str]] = {
+    "format": ("read", "format"),
+    "track_max_speed_kn": ("tracks", "max_speed_kn"),
+    "duplicate_window_s": ("tracks", "duplicate_window_s"),
+    "duplicate_distance_m": ("tracks", "duplicate_distance_m"),
+    "position_noise_m": ("tracks", "position_noise_m"),
+    "min_segment_reports": ("tracks", "min_segment_reports"),
+    "max_distance_m": ("rendezvous", "max_distance_m"),
+    "min_duration": ("rendezvous", "min_duration"),
+    "max_speed_kn": ("rendezvous", "max_speed_kn"),
+    "step": ("rendezvous", "step"),
+    "max_gap": ("rendezvous", "max_gap"),
+    "tolerance": ("rendezvous", "tolerance"),
+    "min_gap": ("dark_period", "min_gap"),
+    "dark_radius_m": ("dark_period", "radius_m"),
+    "min_others_heard": ("dark_period", "min_others_heard"),
+    "heard_bin": ("dark_period", "heard_bin"),
+    "dark_max_distance_m": ("dark_rendezvous", "max_distance_m"),
+    "min_overlap": ("dark_rendezvous", "min_overlap"),
+    "loiter_max_speed_kn": ("loitering", "max_speed_kn"),
+    "loiter_min_duration": ("loitering", "min_duration"),
+    "loiter_max_gap": ("loitering", "max_gap"),
+    "before_after_s": ("flags", "before_after_s"),
+    "weights": ("flags", "weights"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class DetectResult:
+    """What :func:`detect` returns.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        One events table (:data:`stsdetect.events.EVENT_COLUMNS`) of every selected type,
+        flagged and scored, sorted by ``start`` (then ``mmsi``, ``other_mmsi``, type).
+    positions : pandas.DataFrame or None
+        The positions table decoded (None when the source was :class:`Tracks`).
+    vessels : pandas.DataFrame or None
+        The vessels table (None when the source carried none and none was given).
+    tracks : Tracks
+        The cleaned tracks the detectors ran on.
+    decode_report : stsdetect.ais.DecodeReport or None
+        Counts of the decode stage (None when the source was already decoded).
+    tracks_report : dict
+        Cleaning counts of :func:`stsdetect.build_tracks`.
+    params : dict
+        The keyword arguments each stage was called with (non-default ones only).
+    """
+
+    events: pd.DataFrame
+    positions: pd.DataFrame | None
+    vessels: pd.DataFrame | None
+    tracks: Tracks
+    decode_report: object | None
+    tracks_report: dict
+    params: dict = field(default_factory=dict)
+
+
+def _split_params(params: dict) -> dict[str, dict]:
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise TypeError(
+            f"detect() got unexpected keyword argument(s) {unknown}; "
+            f"known parameters: {sorted(PARAMETERS)}"
+        )
+    stages: dict[str, dict] = {}
+    for name, value in params.items():
+        stage, key = PARAMETERS[name]
+        stages.setdefault(stage, {})[key] = value
+    return stages
+
+
+def _select(only) -> tuple[str, ...]:
+    if only is None:
+        return DETECTORS
+    chosen = (only,) if isinstance(only, str) else tuple(only)
+    chosen = tuple(_ALIASES.get(d, d) for d in chosen)
+    bad = [d for d in chosen if d not in DETECTORS]
+    if bad or not chosen:
+        raise ValueError(f"only: unknown detector(s) {bad}; choose from {list(DETECTORS)}")
+    return tuple(d for d in DETECTORS if d in chosen)
+
+
+def detect(source, regions=None, watchlist=None, only=None, progress: bool = False,
+           vessels: pd.DataFrame | None = None, **params) -> DetectResult:
+    """Run the whole pipeline: decode, clean, detect, flag and score.
+
+    Parameters
+    ----------
+    source : path, list of paths or globs, file object, iterable of lines, AISData, \
+pandas.DataFrame or Tracks
+        An AIS dump, anything :func:`stsdetect.read_ais` reads; or an already decoded
+        :class:`stsdetect.ais.AISData`; or a positions table (columns of
+        ``read_ais(...).positions``); or cleaned :class:`~stsdetect.tracks.Tracks`.
+    regions : optional
+        Regions for the region flags, anything :func:`stsdetect.regions.load_regions`
+        accepts; all built-in regions when None; ``[]`` for none.
+    watchlist : str, path or pandas.DataFrame, optional
+        A watch-list (:func:`stsdetect.identity.load_watchlist`); its vessels are flagged
+        ``watchlist`` and ``dprk``.
+    only : str or sequence of str, optional
+        Detectors whose events are returned, among :data:`DETECTORS` (also ``"dark"`` for
+        ``"dark_period"``); all when None. Dark
+        periods are always computed (they are cheap) because the ``dark_before`` /
+        ``dark_after`` flags of the other events need them.
+    progress : bool, default False
+        Show a progress bar over the stages (tqdm, on stderr).
+    vessels : pandas.DataFrame, optional
+        A vessels table to use with a positions table or Tracks source (it overrides the one
+        of an AISData source). Without static data the barge rules see only MMSIs and
+        transponder classes.
+    **params
+        Stage parameters, named as in :data:`PARAMETERS` (for example ``min_gap="12h"``,
+        ``max_distance_m=300``, ``dark_radius_m=10_000``, ``loiter_min_duration="6h"``,
+        ``format="nmea"``). Omitted ones keep the stage function's documented default.
+
+    Returns
+    -------
+    DetectResult
+        ``events`` sorted by start time, plus the intermediate tables and both reports.
+
+    Raises
+    ------
+    TypeError
+        On an unknown keyword parameter (named in the message) or a source of an unusable
+        type.
+    ValueError
+        On an unknown detector in ``only`` or a parameter value a stage rejects; regions and
+        the watch-list are loaded, and so checked, before any decoding.
+    """
+    from tqdm.auto import tqdm
+
+    from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detect.loitering import find_loitering
+    from stsdetect.detect.rendezvous import find_rendezvous
+    from stsdetect.flags import flag_events
+    from stsdetect.identity import load_watchlist
+    from stsdetect.regions import load_regions
+    from stsdetect.tracks import build_tracks
+
+    stage_params = _split_params(params)
+    selected = _select(only)
+    if vessels is not None and not isinstance(vessels, pd.DataFrame):
+        raise TypeError(f"vessels must be a DataFrame, got {type(vessels).__name__}")
+    decoded = isinstance(source, (Tracks, pd.DataFrame)) or all(
+        hasattr(source, a) for a in ("positions", "vessels", "report"))
+    if decoded and stage_params.get("read"):
+        raise TypeError(f"read parameters {sorted(stage_params['read'])} apply only when "
+                        "detect() reads a dump, not to an already decoded source")
+    # Fail on bad regions or watch-list before spending time on decoding.
+    no_regions = isinstance(regions, (list, tuple)) and len(regions) == 0
+    region_frame = [] if no_regions else load_regions(regions)
+    watch = None if watchlist is None else load_watchlist(watchlist)
+
+    steps = ["read", "tracks", *selected, "flags"]
+    if "dark_period" not in selected:
+        steps.insert(2, "dark_period")
+    bar = tqdm(total=len(steps), disable=not progress, desc="stsdetect", unit="stage")
+
+    def advance(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    try:
+        positions = decode_report = None
+        source_vessels = None
+        if isinstance(source, Tracks):
+            tracks = source
+            if stage_params.get("tracks"):
+                raise TypeError(f"tracks parameters {sorted(stage_params['tracks'])} do not "
+                                "apply to a Tracks source (it is already cleaned)")
+            advance("read")
+        else:
+            if isinstance(source, pd.DataFrame):
+                positions = source
+            elif all(hasattr(source, a) for a in ("positions", "vessels", "report")):
+                positions, source_vessels = source.positions, source.vessels
+                decode_report = source.report
+            elif source is None or isinstance(source, (int, float, dict)):
+                raise TypeError(f"cannot read AIS from a {type(source).__name__}: pass a path, "
+                                "lines, AISData, a positions DataFrame or Tracks")
+            else:
+                from stsdetect.ais import read_ais
+
+                data = read_ais(source, **stage_params.get("read", {}))
+                positions, source_vessels, decode_report = data.positions, data.vessels, \
+                    data.report
+            advance("read")
+            tracks = build_tracks(positions, **stage_params.get("tracks", {}))
+        advance("tracks")
+        vessels = vessels if vessels is not None else source_vessels
+
+        tables = {}
+        if "rendezvous" in selected:
+            tables["rendezvous"] = find_rendezvous(tracks, **stage_params.get("rendezvous", {}))
+            advance("rendezvous")
+        dark = find_dark_periods(tracks, **stage_params.get("dark_period", {}))
+        advance("dark_period")
+        if "dark_period" in selected:
+            tables["dark_period"] = dark
+        if "dark_rendezvous" in selected:
+            tables["dark_rendezvous"] = find_dark_rendezvous(
+                dark, **stage_params.get("dark_rendezvous", {}))
+            advance("dark_rendezvous")
+        if "loitering" in selected:
+            tables["loitering"] = find_loitering(tracks, **stage_params.get("loitering", {}))
+            advance("loitering")
+        events = concat_events(tables.values()) if tables else empty_events()
+        events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
+                             watchlist=watch, dark_periods=dark, positions=positions,
+                             **stage_params.get("flags", {}))
+        events = events.sort_values(["start", "mmsi", "other_mmsi", "event_type"],
+                                    kind="stable").reset_index(drop=True)
+        advance("flags")
+    finally:
+        bar.close()
+    return DetectResult(
+        events=events,
+        positions=positions,
+        vessels=vessels,
+        tracks=tracks,
+        decode_report=decode_report,
+        tracks_report=dict(tracks.report),
+        params={k: v for k, v in stage_params.items() if v},
+    )
