@@ -187,7 +187,7 @@ meet_rows = st.lists(st.tuples(st.sampled_from([1, 2, 3]), st.sampled_from([1, 2
                                st.floats(-60, 60), st.floats(0, 10)), min_size=1, max_size=8)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(dark_rows, meet_rows, st.sampled_from([6.0, 24.0]))
 def test_dark_windows_match_brute_force(darks, meets, window_h):
     base = 412000000
