@@ -94,6 +94,7 @@ _STATIONS = np.array([b"stsim01", b"stsim02", b"stsim03"])
 _DPRK_NAMES = ["RYONG GANG", "CHOL SAN", "PAEK DU", "MYO HYANG", "KUM GANG", "TAE DONG",
                "SONG RIM", "JANG JA", "UN PA", "RA SON"]
 _MIDS_BACKGROUND = np.array([412, 413, 414, 477, 440, 441, 431, 636, 538, 351, 563, 372])
+_ENCODE_CHUNK = 200_000
 _ARMOR = np.array([c + 48 if c < 40 else c + 56 for c in range(64)], dtype=np.uint8)
 
 
@@ -104,8 +105,8 @@ _ARMOR = np.array([c + 48 if c < 40 else c + 56 for c in range(64)], dtype=np.ui
 def _bits(value: np.ndarray, width: int) -> np.ndarray:
     """Big-endian bits of integers (two's complement in ``width`` bits), shape (n, width)."""
     value = np.asarray(value, dtype=np.int64) & ((1 << width) - 1)
-    shifts = np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((value[:, None] >> shifts) & 1).astype(np.uint8)
+    as_bytes = value.astype(">u8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(as_bytes, axis=1)[:, 64 - width:]
 
 
 def _armor(bits: np.ndarray) -> np.ndarray:
@@ -176,6 +177,16 @@ def encode_position_reports(
     n = msg_type.size
     if not np.isin(msg_type, (1, 2, 3, 18)).all():
         raise ValueError("encode_position_reports encodes message types 1, 2, 3 and 18 only")
+    if n > _ENCODE_CHUNK:
+        # Bounded memory: the bit matrices take about 1 KB per message.
+        cols = [np.broadcast_to(np.asarray(c), (n,)) if c is not None else None
+                for c in (mmsi, lat_deg, lon_deg, sog_kn, cog_deg, heading_deg, second,
+                          nav_status, channel)]
+        parts = [encode_position_reports(msg_type[i:i + _ENCODE_CHUNK],
+                                         *(c if c is None else c[i:i + _ENCODE_CHUNK]
+                                           for c in cols))
+                 for i in range(0, n, _ENCODE_CHUNK)]
+        return np.concatenate(parts)
 
     def filled(values, scale, na, trunc):
         v = np.asarray(values, dtype=float) * scale
