@@ -142,6 +142,9 @@ def test_same_mmsi_segments_never_pair_and_errors():
         find_rendezvous(tracks, step="0s")
     with pytest.raises(ValueError, match="duration"):
         find_rendezvous(tracks, min_duration="soon")
+    holed = Tracks.from_arrays([412000001, 412000002], [T0_S, T0_S], [30, np.nan], [122, 122])
+    with pytest.raises(ValueError, match="non-finite lat_deg"):
+        find_pair_runs(holed)
 
 
 def test_empty_and_single_vessel():

@@ -260,6 +260,8 @@ def test_order_invariance_and_invariants(frame, rnd):
                                             np.diff(tracks.offsets)), tracks.segment)
     assert r["segments_split"] == int(
         (np.unique(tracks.segment_mmsi, return_counts=True)[1] > 1).sum())
+    # No segment keeps an impossible jump (the 100 m noise allowance aside).
+    assert max_implied_speed_kn(tracks) <= 50 + 1e-6
     # Every kept row is an input row.
     rows_in = set(zip(frame["mmsi"], frame["lat"].round(9), frame["lon"].round(9), strict=True))
     assert set(zip(tracks.mmsi, tracks.lat_deg.round(9), tracks.lon_deg.round(9),

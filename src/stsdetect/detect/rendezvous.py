@@ -57,6 +57,11 @@ def _check_tracks(tracks) -> Tracks:
                         "stsdetect.build_tracks(positions)")
     if not isinstance(tracks, Tracks):
         raise TypeError(f"expected stsdetect.Tracks, got {type(tracks).__name__}")
+    for name in ("time_s", "lat_deg", "lon_deg"):
+        bad = int((~np.isfinite(getattr(tracks, name))).sum())
+        if bad:
+            raise ValueError(f"tracks have {bad} rows with a non-finite {name}; build_tracks "
+                             "drops such rows, Tracks.from_arrays does not")
     return tracks
 
 
@@ -131,8 +136,8 @@ def find_pair_runs(
     Returns
     -------
     pandas.DataFrame
-        One row per run, columns :data:`PAIR_RUN_COLUMNS`: ``mmsi`` < ``other_mmsi`` (or, for
-        two segments of one MMSI -- never paired -- n/a), their segment ids, ``start_s`` and
+        One row per run, columns :data:`PAIR_RUN_COLUMNS`: ``mmsi`` < ``other_mmsi`` (two
+        segments of one MMSI are never paired), their segment ids, ``start_s`` and
         ``end_s`` (grid times, seconds since the epoch, UTC), ``lat``/``lon`` (mean position of
         both vessels), ``distance_m`` (median separation), ``min_distance_m``,
         ``median_sog_kn_a``/``_b`` (median resampled speed of each vessel over the close grid
