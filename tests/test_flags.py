@@ -72,10 +72,13 @@ def test_scenario_flags_are_the_known_truth():
     assert got[("rendezvous", BARGE, 0)] == sorted([
         "barge", "china_territorial_sea", "dark_after", "dark_before", "dprk", "hangzhou_bay"])
     assert got[("rendezvous", UK1, 0)] == []            # open sea, no darkness within 24 h
-    # dark periods: regions from start and end positions, likely_intentional kept, no dark_*
+    # dark periods: regions from start and end positions, likely_intentional kept; the DPRK
+    # vessel's earlier silence (-40 h to -25 h) ended within 24 h before this one began
     assert got[("dark_period", DPRK, -10 * 3600)] == sorted([
-        "china_territorial_sea", "dprk", "hangzhou_bay", "likely_intentional",
+        "china_territorial_sea", "dark_before", "dprk", "hangzhou_bay", "likely_intentional",
         "ningbo_zhoushan"])
+    assert got[("dark_period", DPRK, -40 * 3600)] == sorted([
+        "china_territorial_sea", "dark_after", "dprk", "hangzhou_bay", "ningbo_zhoushan"])
     assert got[("dark_period", BARGE, 10 * 3600)] == sorted([
         "barge", "china_territorial_sea", "hangzhou_bay", "yangtze_estuary"])
     assert got[("dark_period", DPRK, 30 * 3600)] == ["dprk", "korea_bay", "likely_intentional"]
@@ -202,15 +205,16 @@ def test_dark_windows_match_brute_force(darks, meets, window_h):
         other_mmsi=pd.array([base + m[1] for m in meets], dtype="Int64"),
         start=[ts(m[2]) for m in meets], end=[ts(m[2] + m[3]) for m in meets],
         lat=np.full(len(meets), 10.0), lon=np.full(len(meets), 10.0))
-    out = flag_events(ev, dark_periods=dark, before_after_s=window_h * H, regions=[])
+    both = concat_events([ev, dark])
+    out = flag_events(both, before_after_s=window_h * H, regions=[])
     w = window_h * H
     for r in out.itertuples():     # brute-force oracle (test only)
-        who = {r.mmsi, int(r.other_mmsi)}
+        who = {r.mmsi} if pd.isna(r.other_mmsi) else {r.mmsi, int(r.other_mmsi)}
         s, e = r.start.timestamp(), r.end.timestamp()
-        before = any(d.mmsi in who and s - w <= d.end.timestamp() <= s
-                     for d in dark.itertuples())
-        after = any(d.mmsi in who and e <= d.start.timestamp() <= e + w
-                    for d in dark.itertuples())
+        others = [d for d in dark.itertuples()
+                  if not (r.event_type == "dark_period" and d.event_id == r.event_id)]
+        before = any(d.mmsi in who and s - w <= d.end.timestamp() <= s for d in others)
+        after = any(d.mmsi in who and e <= d.start.timestamp() <= e + w for d in others)
         assert ("dark_before" in r.flags) == before
         assert ("dark_after" in r.flags) == after
 

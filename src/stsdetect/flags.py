@@ -27,8 +27,9 @@ region name                the event's position (and, for dark events, where the
                            detector, kept here)
 =========================  ================================================================
 
-Tokens already on an event are kept. Dark periods are not flagged ``dark_before``/``dark_after``
-by themselves or by other dark periods; those tokens go on the other event types.
+Tokens already on an event are kept. A dark period never flags itself: for a ``dark_period``
+event the windows exclude its own start and end instants, so only *other* silences of its
+vessel (repeated switching off) set ``dark_before``/``dark_after`` on it.
 """
 
 from __future__ import annotations
@@ -224,7 +225,8 @@ def flag_events(
         A watch-list (path, table, or output of :func:`stsdetect.identity.load_watchlist`).
     dark_periods : pandas.DataFrame, optional
         ``dark_period`` events to test ``dark_before``/``dark_after`` against; the
-        ``dark_period`` rows of ``events`` when None.
+        ``dark_period`` rows of ``events`` when None. Every event is tested, dark periods
+        included (against the vessel's other dark periods).
     before_after_s : float or str, default 86400
         Window for ``dark_before``/``dark_after``: 24 h, as the issue defines it. Accepts
         duration strings such as ``"12h"``.
@@ -303,17 +305,17 @@ def flag_events(
 
     dark = dark_periods if dark_periods is not None else out
     dark = dark[dark["event_type"] == "dark_period"] if len(dark) else dark
-    not_dark = (out["event_type"] != "dark_period").to_numpy()
-    if len(dark) and not_dark.any():
+    if len(dark):
         d_mmsi = pd.to_numeric(dark["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
         d_start, d_end = _times_s(dark["start"]), _times_s(dark["end"])
         e_start, e_end = _times_s(out["start"]), _times_s(out["end"])
-        q = not_dark[p_row]
-        q_row, q_mmsi = p_row[q], p_mmsi[q]
-        before = _any_in_window(d_mmsi, d_end, q_mmsi, e_start[q_row] - window_s, e_start[q_row])
-        after = _any_in_window(d_mmsi, d_start, q_mmsi, e_end[q_row], e_end[q_row] + window_s)
-        tokens["dark_before"] = np.bincount(q_row[before], minlength=n)[:n] > 0
-        tokens["dark_after"] = np.bincount(q_row[after], minlength=n)[:n] > 0
+        # a dark period must not find itself, even a zero-length one: open its own instants
+        own = np.where((out["event_type"] == "dark_period").to_numpy(), 1e-3, 0.0)[p_row]
+        s, e = e_start[p_row], e_end[p_row]
+        before = _any_in_window(d_mmsi, d_end, p_mmsi, s - window_s, s - own)
+        after = _any_in_window(d_mmsi, d_start, p_mmsi, e + own, e + window_s)
+        tokens["dark_before"] = np.bincount(p_row[before], minlength=n)[:n] > 0
+        tokens["dark_after"] = np.bincount(p_row[after], minlength=n)[:n] > 0
 
     if "likely_intentional" in out.columns:
         tokens["likely_intentional"] = out["likely_intentional"].astype("boolean") \
