@@ -50,8 +50,7 @@ def _byte_set(chars: bytes) -> np.ndarray:
 # A '!' preceded by one of these does not start a new record (tag block end, leading columns).
 _NO_SPLIT_BEFORE = _byte_set(b"\\,|; \t\r\n")
 _LEAD_DELIMS = _byte_set(b",|;\t")
-# bytes whose positions frame_chunk needs: \n \r ! $ , * :
-_SPECIAL = _byte_set(b"\n\r!$,*:")
+
 _TAG_KEY_PREV = _byte_set(b"\\,")
 
 # Unix time plausibility: 1973-03-03 .. 2103-02-04 (seconds), same span in milliseconds.
@@ -96,18 +95,27 @@ def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
     return out
 
 
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+
 def _parse_uint(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int):
-    """Decimal integers in ``a[start:end]``: (value int64, ok bool)."""
+    """Decimal integers in ``a[start:end]``: (value int64, ok bool).
+
+    ``a`` must extend ``max_width`` bytes past every start (frame_chunk pads its buffer).
+    """
     length = end - start
     ok = (length > 0) & (length <= max_width)
-    val = np.zeros(start.size, dtype=np.int64)
-    width = int(length[ok].max()) if ok.any() else 0
-    for j in range(width):  # loop over digit columns, not rows
-        inside = ok & (j < length)
-        d = a[np.where(inside, start + j, 0)].astype(np.int64) - 48
-        ok &= ~inside | ((d >= 0) & (d <= 9))
-        val = np.where(inside, val * 10 + d, val)
-    return np.where(ok, val, 0), ok
+    if not start.size:
+        return np.zeros(0, dtype=np.int64), ok
+    cols = np.arange(max_width)
+    inside = cols < length[:, None]
+    digits = np.lib.stride_tricks.sliding_window_view(a, max_width)[np.where(ok, start, 0)]
+    digits = digits.astype(np.int64) - 48
+    ok &= (((digits >= 0) & (digits <= 9)) | ~inside).all(axis=1)
+    # digit j of a number of length L has weight 10 ** (L - 1 - j)
+    weight = _POW10[np.clip(length[:, None] - 1 - cols, 0, 18)] * inside
+    value = (digits * weight).sum(axis=1)
+    return np.where(ok, value, 0), ok
 
 
 def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 32):
@@ -199,7 +207,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
             skipped[reason] = skipped.get(reason, 0) + count
 
     # ---- one pass over the bytes: positions of every structural character ----
-    special = np.flatnonzero(_SPECIAL[body])
+    # (every byte it needs except ':' is <= 44: \t \n \r ! $ * ,; a compare beats a lookup)
+    special = np.flatnonzero(body <= 44)
     kind = body[special]
 
     def where(byte):
@@ -208,11 +217,14 @@ def frame_chunk(data: bytes) -> FramedChunk:
     bang = where(33)
     commas = where(44)
     stars = where(42)
-    colon = where(58)
+    colon = np.flatnonzero(body == 58)
     cand = special[(kind == 33) | (kind == 36)]
     # a line ends at '\n', or at a '\r' not followed by '\n' (old Mac-style captures)
     cr = where(13)
     newline = np.union1d(where(10), cr[a[cr + 1] != 10]) if cr.size else where(10)
+    # padded copies: indexing up to 16 places past the last hit reads "not found" (_BIG)
+    pad = np.full(16, _BIG, dtype=np.int64)
+    cand_p, commas_p, stars_p = (np.concatenate([x, pad]) for x in (cand, commas, stars))
 
     # ---- records: lines, and sentences run together on one line ----
     line_start = np.r_[0, newline[:-1] + 1].astype(np.int64)
@@ -227,7 +239,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
     length = rec_end - rec_start
 
     # ---- classify records ----
-    s = _take(cand, np.searchsorted(cand, rec_start), n)
+    s = cand_p[np.searchsorted(cand, rec_start)]
     has = s < rec_end
     s = np.where(has, s, n)
     first = a[rec_start]
@@ -257,8 +269,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
 
     # ---- AIS sentence structure: 6 commas, '*hh' ----
     j = np.searchsorted(commas, sv)
-    c = [_take(commas, j + k, _BIG) for k in range(6)]
-    st = _take(stars, np.searchsorted(stars, sv), _BIG)
+    c = [commas_p[j + k] for k in range(6)]
+    st = stars_p[np.searchsorted(stars, sv)]
     ok = (c[0] == sv + 6) & (c[5] < st) & (st + 3 <= re_)
     st_s = np.where(ok, st, n)
     cs = [np.where(ok, ck, n) for ck in c]
@@ -266,9 +278,14 @@ def frame_chunk(data: bytes) -> FramedChunk:
     ok &= (h1 < 16) & (h2 < 16)
     bad_structure = ~ok
     # checksum: XOR of the bytes between '!' and '*'
-    cx = np.bitwise_xor.accumulate(a)
-    xor = cx[st_s - 1] ^ cx[np.where(ok, sv, 0)]
-    bad_sum = ok & (xor.astype(np.int16) != h1 * 16 + h2)
+    checked = np.flatnonzero(ok)
+    bounds = np.empty(2 * checked.size, dtype=np.int64)
+    bounds[0::2] = sv[checked] + 1
+    bounds[1::2] = st_s[checked]
+    xor = np.zeros(nv, dtype=np.int16)
+    if checked.size:
+        xor[checked] = np.bitwise_xor.reduceat(a, bounds)[0::2]
+    bad_sum = ok & (xor != h1 * 16 + h2)
     ok &= ~bad_sum
     # fields
     d = lambda pos: a[pos].astype(np.int64) - 48  # noqa: E731
@@ -333,8 +350,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
         inside = colon < tag_end[vi]
         colon, vi = colon[inside], vi[inside]
         # a tag value ends at the next ',' or '*' (or the tag block's end)
-        vend = np.minimum(_take(commas, np.searchsorted(commas, colon + 1), n),
-                          _take(stars, np.searchsorted(stars, colon + 1), n))
+        vend = np.minimum(commas_p[np.searchsorted(commas, colon + 1)],
+                          stars_p[np.searchsorted(stars, colon + 1)])
         vend = np.minimum(vend, tag_end[vi])
         key = a[colon - 1]
         for letter in (b"c", b"s", b"g"):
@@ -358,7 +375,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
     if P.size and nv:
         sp = s[P]
         jp = np.searchsorted(commas, sp)
-        pc = [_take(commas, jp + k, _BIG) for k in range(12)]
+        pc = [commas_p[jp + k] for k in range(12)]
         pok = pc[11] < rec_end[P]
         pcs = [np.where(pok, x, n) for x in pc]
         parts = {}
@@ -402,7 +419,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
         idx, vi = idx[order], vi[order]
         if idx.size:
             fstart = commas[idx] + 1
-            fend = np.minimum(_take(commas, idx + 1, _BIG), re_[vi])
+            fend = np.minimum(commas_p[idx + 1], re_[vi])
             val, vok = _parse_uint(a, fstart, fend, 13)
             flen = fend - fstart
             vok &= (flen == 10) | (flen == 13)

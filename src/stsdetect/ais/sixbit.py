@@ -43,16 +43,28 @@ def sixbit_values(chars: np.ndarray) -> np.ndarray:
     return _SIXBIT_LUT[np.asarray(chars, dtype=np.uint8)]
 
 
-def _field(v: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
-    """Bits ``start .. start + width - 1`` (MSB first) of each row of 6-bit values ``v``."""
-    first, last = start // 6, (start + width - 1) // 6
-    acc = np.zeros(v.shape[0], dtype=np.int64)
-    for i in range(first, last + 1):  # at most 6 columns: a loop over bits, not rows
-        acc = (acc << 6) | v[:, i]
-    acc = (acc >> (6 * (last + 1) - (start + width))) & ((1 << width) - 1)
+def _field(w: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
+    """Bits ``start .. start + width - 1`` (MSB first) from rows of packed 48-bit words ``w``."""
+    k, offset = divmod(start, 48)
+    if offset + width <= 48:
+        val = (w[:, k] >> np.uint64(48 - offset - width)) & np.uint64((1 << width) - 1)
+    else:  # the field straddles two words
+        high_bits = 48 - offset
+        low_bits = width - high_bits
+        high = w[:, k] & np.uint64((1 << high_bits) - 1)
+        val = (high << np.uint64(low_bits)) | (w[:, k + 1] >> np.uint64(48 - low_bits))
+    val = val.astype(np.int64)
     if signed:
-        acc = np.where(acc >= (1 << (width - 1)), acc - (1 << width), acc)
-    return acc
+        val = np.where(val >= (1 << (width - 1)), val - (1 << width), val)
+    return val
+
+
+def _pack(v: np.ndarray) -> np.ndarray:
+    """Rows of 24 six-bit values -> rows of three 48-bit words (as uint64)."""
+    w = np.zeros((v.shape[0], 3), dtype=np.uint64)
+    for i in range(_WIDTH):  # a loop over character columns, not rows
+        w[:, i // 8] |= v[:, i].astype(np.uint64) << np.uint64(6 * (7 - i % 8))
+    return w
 
 
 def _gather(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
@@ -96,9 +108,11 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     n_chars = np.asarray(n_chars, dtype=np.int64)
     n = start.size
     v = _gather(buf, start, n_chars) if n else np.zeros((0, _WIDTH), np.uint8)
-    bad_char = (v == 255).any(axis=1)
-    v = v.astype(np.int64)
+    bad = v == 255
+    bad_char = bad.any(axis=1)
+    v[bad] = 0
     msg_type = v[:, 0].astype(np.int8)
+    v = _pack(v)
     nbits = 6 * n_chars - np.asarray(fill_bits, dtype=np.int64)
     required = np.full(n, 1 << 30, dtype=np.int64)
     for t, bits in REQUIRED_BITS.items():
