@@ -1,0 +1,164 @@
+"""Throughput and peak memory: single process vs out-of-core windows vs Dask (1, 2 workers).
+
+Usage::
+
+    python benchmarks/bench_dask.py [--days 7] [--background 200] [--interval 60]
+
+Simulates ``--days`` of traffic with :func:`stsdetect.simulate.simulate` (``--background``
+transiting vessels plus the injected transfers, dark periods and decoys), writes one Parquet
+positions file per UTC day (as daily dumps would be), and runs detection four ways, each in a
+fresh process so that peak memory (``ru_maxrss``) is its own:
+
+* ``single``: everything in memory at once (build_tracks + every detector once);
+* ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
+* ``dask-N``: :func:`stsdetect.dask.detect` on a ``LocalCluster`` of N single-threaded worker
+  processes (cluster start-up excluded; peak memory is the largest worker's).
+
+Prints a table: rows, seconds, rows per second, peak RSS (MB), events, and whether the events
+equal the single-process run. Peak memory is each process's ``VmHWM`` (Linux).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def make_files(folder: Path, days: int, background: int, interval_s: float, seed: int):
+    from stsdetect.simulate import simulate
+
+    sc = simulate(seed=seed, duration=f"{days}d", n_background=background,
+                  min_interval_s=interval_s, n_transfers=min(16, 2 * days),
+                  n_dark_rendezvous=min(8, days))
+    pos = sc.positions.sort_values("time", kind="stable").reset_index(drop=True)
+    day = pos["time"].dt.floor("D")
+    files = []
+    for i, d in enumerate(sorted(day.unique())):  # one file per UTC day
+        path = folder / f"day{i:03d}.parquet"
+        pos.loc[day == d].to_parquet(path)
+        files.append(path)
+    return files, len(pos)
+
+
+def _single(files):
+    from stsdetect.detect import dark, loitering, rendezvous
+    from stsdetect.events import concat_events
+    from stsdetect.scale.windows import finish_events, make_plan
+    from stsdetect.tracks import build_tracks
+
+    pos = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    plan = make_plan()
+    tracks = build_tracks(pos)
+    found = [dark.find_dark_periods(tracks), loitering.find_loitering(tracks),
+             rendezvous.find_rendezvous(tracks)]
+    class_b = np.unique(pos.loc[pos["msg_type"].isin([18, 19]), "mmsi"])
+    return finish_events([concat_events(found)], [], plan, class_b=class_b)
+
+
+def _worker_peak_mb():
+    """Peak resident memory of this process in MB (VmHWM: reset by exec, unlike ru_maxrss)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _run_mode(mode, files, queue):
+    t0 = time.perf_counter()
+    if mode == "single":
+        events = _single(files)
+        peak = _worker_peak_mb()
+    elif mode == "windowed":
+        from stsdetect.scale import detect_windowed
+
+        events = detect_windowed(files).events
+        peak = _worker_peak_mb()
+    else:
+        from distributed import Client, LocalCluster
+
+        import stsdetect.dask as sd
+
+        n = int(mode.split("-")[1])
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
+            client.wait_for_workers(n)
+            t0 = time.perf_counter()
+            events = sd.detect(files, client=client).events
+            elapsed = time.perf_counter() - t0
+            peak = max(client.run(_worker_peak_mb).values())
+            queue.put((elapsed, peak, events))
+            return
+    queue.put((time.perf_counter() - t0, peak, events))
+
+
+def _make_files(queue, *args):
+    queue.put(make_files(*args))
+
+
+def _in_child(target, *args):
+    """Run ``target(queue, *args)`` in a fresh process, so its memory is its own."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue) if target is _run_mode
+                       else (queue, *args))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out
+
+
+def run_mode(mode, files):
+    return _in_child(_run_mode, mode, files)
+
+
+def same(a, b) -> bool:
+    a = a.sort_values("event_id").reset_index(drop=True)
+    b = b.sort_values("event_id").reset_index(drop=True)
+    try:
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
+    except AssertionError:
+        return False
+    return True
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--background", type=int, default=200)
+    ap.add_argument("--interval", type=float, default=60.0,
+                    help="floor on the report interval, seconds (default 60)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--modes", default="single,windowed,dask-1,dask-2")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
+        # generated in a child process: this one stays small, so it does not lend its
+        # memory high-water mark to the children forked from it
+        files, rows = _in_child(_make_files, Path(tmp), args.days, args.background,
+                                args.interval, args.seed)
+        print(f"{rows:,} position reports over {args.days} days in {len(files)} daily files; "
+              f"{mp.cpu_count()} cores")
+        print(f"{'mode':<10} {'seconds':>8} {'rows/s':>10} {'peak MB':>8} {'events':>7} "
+              f"{'= single':>8}")
+        ref = None
+        for mode in args.modes.split(","):  # loop over the few modes
+            seconds, peak, events = run_mode(mode, files)
+            ref = events if ref is None else ref
+            print(f"{mode:<10} {seconds:8.2f} {rows / seconds:10,.0f} {peak:8.0f} "
+                  f"{len(events):7d} {same(events, ref)!s:>8}")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
