@@ -1,0 +1,262 @@
+"""The ``stsdetect`` command line, run in-process through ``main([...])`` and once as a process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from stsdetect.cli import EXIT_BAD_INPUT, EXIT_EMPTY, EXIT_OK, main
+from stsdetect.events import read_events
+from stsdetect.simulate import read_truth, simulate
+
+
+@pytest.fixture(scope="module")
+def scenario_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scenario")
+    code = main(["simulate", "-o", str(out), "--seed", "3", "--duration", "40h",
+                 "--background", "3", "--min-interval", "3min", "-q"])
+    assert code == EXIT_OK
+    return out
+
+
+@pytest.fixture(scope="module")
+def detected(scenario_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("detect") / "events.csv"
+    code = main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out), "-q"])
+    assert code == EXIT_OK
+    return out
+
+
+def _one_error_line(capsys, *needles):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+@pytest.mark.parametrize("cmd", [[], ["detect"], ["decode"], ["simulate"], ["demo"], ["plot"],
+                                 ["report"]])
+def test_help_documents_every_command(cmd, capsys):
+    assert main([*cmd, "--help"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "exit codes" in out
+    if cmd == ["detect"]:
+        for option in ("--fail-on-empty", "--max-distance", "--min-duration", "--max-speed",
+                       "--min-gap", "--region", "--watchlist", "--only", "--max-gap", "--step",
+                       "--quiet", "--log-level", "90min"):
+            assert option in out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == EXIT_BAD_INPUT
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_simulate_writes_scenario_and_truth(scenario_dir):
+    truth = read_truth(scenario_dir / "scenario_truth.csv")
+    assert (truth["kind"] == "transfer").sum() == 2
+    vessels = pd.read_csv(scenario_dir / "scenario_vessels.csv")
+    assert vessels["mmsi"].astype(str).str.startswith("445").any()
+    same = simulate(seed=3, duration="40h", n_background=3, min_interval_s=180)
+    import gzip
+
+    assert gzip.decompress((scenario_dir / "scenario.nmea.gz").read_bytes()) == same.nmea
+
+
+def test_decode_writes_positions_and_vessels_beside(scenario_dir, tmp_path, capsys):
+    out = tmp_path / "pos.parquet"
+    assert main(["decode", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out)]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "Decode report" in text and "bad_checksum" in text
+    positions = pd.read_parquet(out)
+    vessels = pd.read_parquet(tmp_path / "pos.vessels.parquet")
+    truth_vessels = pd.read_csv(scenario_dir / "scenario_vessels.csv")
+    assert set(positions["mmsi"]) == set(truth_vessels["mmsi"])
+    assert set(vessels["mmsi"]) == set(truth_vessels.loc[truth_vessels["has_static"], "mmsi"])
+    # CSV output too.
+    assert main(["decode", str(scenario_dir / "scenario.nmea.gz"), "-o",
+                 str(tmp_path / "pos.csv"), "-q"]) == EXIT_OK
+    assert len(pd.read_csv(tmp_path / "pos.csv")) == len(positions)
+
+
+def test_detect_finds_the_transfers_and_prints_a_ranked_table(scenario_dir, detected, capsys):
+    events = read_events(detected)
+    truth = read_truth(scenario_dir / "scenario_truth.csv")
+    transfers = truth[truth["kind"] == "transfer"]
+    rv = events[events["event_type"] == "rendezvous"]
+    for row in transfers.itertuples():
+        assert ((rv["mmsi"] == row.mmsi) & (rv["other_mmsi"] == row.other_mmsi)).any()
+    capsys.readouterr()
+    code = main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o",
+                 str(detected.with_name("again.geojson")), "--top", "3"])
+    assert code == EXIT_OK
+    captured = capsys.readouterr()
+    assert "Decode report" in captured.out and "Top events by score" in captured.out
+    table = captured.out.split("Top events by score:")[1]
+    assert "more (all in the output file)" in table
+    # Not a terminal: no progress bars on stderr.
+    assert captured.err == ""
+    assert len(read_events(detected.with_name("again.geojson"))) == len(events)
+
+
+def test_detect_reads_decoded_positions_like_the_dump(scenario_dir, detected, tmp_path):
+    pos = tmp_path / "pos.parquet"
+    assert main(["decode", str(scenario_dir / "scenario.nmea.gz"), "-o", str(pos), "-q"]) == 0
+    out = tmp_path / "events.parquet"
+    assert main(["detect", str(pos), "-o", str(out), "-q"]) == EXIT_OK
+    a, b = read_events(detected), read_events(out)
+    assert list(a["event_id"]) == list(b["event_id"])
+    assert [sorted(f) for f in a["flags"]] == [sorted(f) for f in b["flags"]]
+
+
+def test_detect_parameters_reach_the_detectors(scenario_dir, tmp_path, capsys):
+    out = tmp_path / "e.csv"
+    code = main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out), "--only",
+                 "rendezvous", "--max-distance", "50", "--min-duration", "90min", "-q"])
+    assert code == EXIT_OK
+    assert "No events found" in capsys.readouterr().out
+    assert len(read_events(out)) == 0
+    code = main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out), "--only",
+                 "rendezvous", "--max-distance", "50", "--fail-on-empty", "-q"])
+    assert code == EXIT_EMPTY
+    code = main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out), "--only",
+                 "dark_period", "--min-gap", "1d", "-q"])
+    events = read_events(out)
+    assert code == EXIT_OK and set(events["event_type"]) <= {"dark_period"}
+    assert (events["duration_h"] >= 24).all()
+
+
+def test_detect_region_file_and_watchlist(scenario_dir, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    region = tmp_path / "bay.geojson"
+    gpd.GeoDataFrame({"name": ["my_box"]}, geometry=[box(121.0, 30.3, 122.0, 30.6)],
+                     crs="EPSG:4326").to_file(region, driver="GeoJSON")
+    truth = read_truth(scenario_dir / "scenario_truth.csv")
+    barge = int(truth.loc[truth["kind"] == "transfer", "mmsi"].iloc[0])
+    watch = tmp_path / "watch.csv"
+    watch.write_text(f"mmsi,name\n{barge},WATCHED BARGE\n")
+    out = tmp_path / "e.csv"
+    code = main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out), "--region",
+                 str(region), "--watchlist", str(watch), "-q"])
+    assert code == EXIT_OK
+    events = read_events(out)
+    flagged = events[[("watchlist" in f) for f in events["flags"]]]
+    assert len(flagged) and ((flagged["mmsi"] == barge) | (flagged["other_mmsi"] == barge)).all()
+    assert any("my_box" in f for f in events["flags"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["detect", "missing.nmea", "-o", "e.csv"], ["not found", "missing.nmea"]),
+        (["decode", "missing.nmea", "-o", "p.parquet"], ["not found"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--min-duration", "2 hours-ish"],
+         ["--min-duration", "not a duration"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--min-gap", "-1h"], ["--min-gap"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--region", "atlantis"],
+         ["unknown region", "atlantis", "hangzhou_bay"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--region", "nowhere.geojson"], ["not found"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--only", "rendezvous,teleport"],
+         ["teleport"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--max-speed", "-2"], ["--max-speed"]),
+        (["detect", "{scenario}", "-o", "events.txt"], [".csv"]),
+        (["detect", "{dir}", "-o", "e.csv"], ["folder"]),
+        (["detect", "{corrupt}", "-o", "e.csv"], ["cannot read"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--watchlist", "nolist.csv"], ["not found"]),
+        (["simulate", "-o", "x", "--duration", "10h"], ["too short"]),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(argv, needles, scenario_dir, tmp_path, capsys,
+                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    corrupt = tmp_path / "corrupt.nmea.gz"
+    corrupt.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    fill = {"scenario": str(scenario_dir / "scenario.nmea.gz"), "dir": str(tmp_path),
+            "corrupt": str(corrupt)}
+    argv = [a.format(**fill) for a in argv]
+    assert main(argv) == EXIT_BAD_INPUT
+    _one_error_line(capsys, *needles)
+
+
+def test_an_input_that_is_not_ais_is_told_plainly(tmp_path, capsys):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello\nworld\n")
+    assert main(["detect", str(junk), "-o", str(tmp_path / "e.csv"), "-q"]) == EXIT_OK
+    assert "No AIS position reports could be decoded" in capsys.readouterr().out
+    assert main(["detect", str(junk), "-o", str(tmp_path / "e.csv"), "-q",
+                 "--fail-on-empty"]) == EXIT_EMPTY
+
+
+def test_plot_and_report(detected, scenario_dir, tmp_path, capsys):
+    from stsdetect.events import write_events
+
+    dump = str(scenario_dir / "scenario.nmea.gz")
+    # The three top-scored events keep the figures few (each map takes a moment).
+    top = read_events(detected).sort_values("score", ascending=False).head(3)
+    detected = write_events(top, tmp_path / "top.csv")
+    assert main(["plot", str(detected), "-o", str(tmp_path / "map.png"), "--tracks", dump]) == 0
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["plot", str(detected), "-o", str(tmp_path / "maps"), "--each"]) == 0
+    assert len(list((tmp_path / "maps").glob("*.png"))) == len(read_events(detected))
+    assert main(["report", str(detected), "-o", str(tmp_path / "r.html"), "--tracks",
+                 dump]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "<html" in html.lower() and str(read_events(detected)["mmsi"].iloc[0]) in html
+    assert main(["plot", str(detected), "-o", str(tmp_path / "map.jpg")]) == EXIT_BAD_INPUT
+
+
+def test_python_dash_m_runs_as_a_process(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "stsdetect", "detect", "no-such-dump.nmea",
+                           "-o", "e.csv"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == EXIT_BAD_INPUT
+    assert proc.stderr.strip() == ("stsdetect detect: error: input file not found: "
+                                   "no-such-dump.nmea")
+    proc = subprocess.run([sys.executable, "-m", "stsdetect", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("stsdetect ")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo-out"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["demo", "-o", str(out)])
+    return code, out, buf.getvalue()
+
+
+def test_demo_writes_outputs_and_finds_every_injected_event(demo_run):
+    code, out, text = demo_run
+    assert code == EXIT_OK
+    for name in ("events.csv", "events.geojson", "map.png", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    assert "Decode report" in text and "Top events by score" in text
+    assert "7 of 7 injected events found" in text
+
+
+def test_demo_without_matplotlib_says_so(tmp_path, monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    assert main(["demo", "-o", str(tmp_path / "d")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "matplotlib is not installed" in out
+    assert (tmp_path / "d" / "events.csv").exists() and not (tmp_path / "d" / "map.png").exists()
+    assert (tmp_path / "d" / "report.html").exists()
