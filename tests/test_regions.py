@@ -129,6 +129,11 @@ def test_antimeridian_region_and_wrapped_longitudes():
         crs="EPSG:4326")
     m = region_mask([0.0, 0.0, 0.0, 0.0], [179.5, -179.5, 539.5, 178.0], frame)
     assert m[:, 0].tolist() == [True, True, True, False]
+    # the same area drawn continuously past 180 (and past -180)
+    for geom in (box(179.0, -1.0, 181.0, 1.0), box(-181.0, -1.0, -179.0, 1.0)):
+        frame = gpd.GeoDataFrame({"name": ["dateline"]}, geometry=[geom], crs="EPSG:4326")
+        m = region_mask([0.0, 0.0, 0.0, 0.0, 5.0], [179.5, -179.5, 539.5, 178.0, 179.5], frame)
+        assert m[:, 0].tolist() == [True, True, True, False, False]
 
 
 def test_empty_and_nan_inputs():

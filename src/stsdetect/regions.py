@@ -177,7 +177,8 @@ def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
     ----------
     lat_deg, lon_deg : array_like of float
         Points in degrees (WGS 84). Longitudes in any wrapping are brought into [-180, 180);
-        NaN coordinates are in no region.
+        NaN coordinates are in no region. A region crossing the antimeridian may be drawn
+        either split at +-180 or continuously with longitudes beyond 180 (e.g. 179 to 181).
     regions : optional
         Anything :func:`load_regions` accepts; built-ins when omitted.
 
@@ -208,9 +209,15 @@ def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
             continue
         shapely.prepare(geom)
         xmin, ymin, xmax, ymax = geom.bounds
-        near = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
         hit = np.zeros(x.size, dtype=bool)
-        hit[near] = shapely.intersects_xy(geom, x[near], y[near])
+        # a polygon drawn across the antimeridian with longitudes beyond +-180 is also tested
+        # against the points shifted by one turn
+        for shift in (0.0, 360.0, -360.0):  # at most three whole-array passes
+            if (shift > 0 and xmax <= 180.0) or (shift < 0 and xmin >= -180.0):
+                continue
+            xs = x + shift
+            near = ~hit & (xs >= xmin) & (xs <= xmax) & (y >= ymin) & (y <= ymax)
+            hit[near] = shapely.intersects_xy(geom, xs[near], y[near])
         out[finite, j] = hit
     return out
 
