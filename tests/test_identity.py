@@ -478,3 +478,13 @@ def test_multi_value_imo_cells_property(six):
     w = load_watchlist(pd.DataFrame({"vessel_name": ["X"], "imo_number": [cell]}))
     assert sorted(w.loc[w["field"] == "imo", "value"].astype(int)) == sorted(imos)
     assert imo_valid(imos).all()
+
+
+def test_bad_vessels_tables_raise_clearly():
+    for fn in (classify_barges, identity_anomalies):
+        with pytest.raises(ValueError, match="'mmsi' column"):
+            fn(pd.DataFrame({"name": ["X"]}))
+        with pytest.raises(TypeError, match="DataFrame"):
+            fn([412000001])
+    with pytest.raises(ValueError, match="'mmsi' column"):
+        match_watchlist(pd.DataFrame({"name": ["X"]}), EXAMPLES / "watchlist_example.csv")

@@ -426,6 +426,17 @@ def load_watchlist(path_or_frame) -> pd.DataFrame:
         ["entry", "field", "value"], ignore_index=True)
 
 
+def _check_vessels(vessels) -> None:
+    """A clear error for anything that is not a vessels table (None is allowed)."""
+    if vessels is None:
+        return
+    if not isinstance(vessels, pd.DataFrame):
+        raise TypeError(f"vessels must be a DataFrame (read_ais(...).vessels), got "
+                        f"{type(vessels).__name__}")
+    if "mmsi" not in vessels.columns:
+        raise ValueError(f"vessels table has no 'mmsi' column (columns: {list(vessels.columns)})")
+
+
 def _vessel_identifiers(vessels: pd.DataFrame) -> pd.DataFrame:
     """Long table (mmsi, field, value) of a vessels table's identifiers, normalised."""
     pieces = []
@@ -481,6 +492,7 @@ def match_watchlist(vessels: pd.DataFrame, watchlist, mmsi=None) -> pd.DataFrame
         ``reason`` (str, e.g. ``"imo 1000019 = SEA FALCON"``, several joined by ``"; "``,
         ``""`` when unmatched).
     """
+    _check_vessels(vessels)
     if not (isinstance(watchlist, pd.DataFrame)
             and {"entry", "field", "value"} <= set(watchlist.columns)):
         watchlist = load_watchlist(watchlist)
@@ -643,6 +655,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         ``mmsi`` (int64, sorted, unique), ``is_barge`` (bool), ``reason`` (str: the evidence
         tokens joined by ``"; "``, decisive first; ``""`` when there is none).
     """
+    _check_vessels(vessels)
     known = vessels is not None
     parts = [np.zeros(0, np.int64)]
     if known and len(vessels):
@@ -776,6 +789,7 @@ def identity_anomalies(vessels: pd.DataFrame | None, tracks=None, mmsi=None) -> 
     pandas.DataFrame
         ``mmsi`` (int64) and ``reason`` (str), sorted; no row for clean MMSIs.
     """
+    _check_vessels(vessels)
     rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "reason": np.zeros(0, object)})]
     parts = [np.zeros(0, np.int64)]
     if vessels is not None and len(vessels):
