@@ -268,6 +268,10 @@ def test_heard_counts_ignores_unknown_query_vessel():
     got = heard_counts(tracks, [30.0, 30.0], [122.0, 122.0], [T0, T0], [T0 + H, T0 + H],
                        [999, BARGE], radius_m=1000)
     assert got.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="non-finite"):
+        heard_counts(tracks, [np.nan], [122.0], [T0], [T0 + H], [1])
+    with pytest.raises(ValueError, match="shape"):
+        heard_counts(tracks, [30.0, 30.0], [122.0], [T0], [T0 + H], [1])
 
 
 # ---------------------------------------------------------------- dark rendezvous

@@ -118,6 +118,11 @@ def heard_counts(
     numpy.ndarray of int64
         One count per query.
 
+    Raises
+    ------
+    ValueError
+        If the query arrays differ in shape or hold non-finite values.
+
     Notes
     -----
     The thinned reports are sorted by time and cut into 3-hour slices of at most one million
@@ -132,6 +137,13 @@ def heard_counts(
     end_q = np.asarray(end_s, dtype=float)
     mmsi_q = np.asarray(mmsi, dtype=np.int64)
     n_q = lat_q.size
+    for name, arr in (("lon_deg", lon_q), ("start_s", start_q), ("end_s", end_q),
+                      ("mmsi", mmsi_q)):
+        if arr.shape != lat_q.shape or lat_q.ndim != 1:
+            raise ValueError(f"{name} has shape {arr.shape}, expected ({n_q},) like lat_deg")
+    bad = ~(np.isfinite(lat_q) & np.isfinite(lon_q) & np.isfinite(start_q) & np.isfinite(end_q))
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} queries have a non-finite position or time")
     counts = np.zeros(n_q, dtype=np.int64)
     if n_q == 0 or len(tracks) == 0:
         return counts
