@@ -41,7 +41,14 @@ def _converter():
 def test_every_page_is_in_the_nav_and_has_content():
     nav = _nav_pages()
     pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
-    assert sorted(nav) == pages
+    assert set(nav) <= set(pages)  # a listed page that is missing fails the strict build
+    # Pages not listed are added by the nav_extra hook, before "Python API".
+    hook = _ext("nav_extra")
+    config = {"nav": [{"Getting started": "index.md"}, {"Python API": "api.md"}],
+              "docs_dir": str(DOCS)}
+    completed = [next(iter(item.values())) for item in hook.on_config(config)["nav"]]
+    assert sorted(completed) == pages
+    assert completed[0] == "index.md" and completed[-1] == "api.md"
     for page in pages:
         text = (DOCS / page).read_text()
         assert text.startswith("# ")
