@@ -488,3 +488,20 @@ def test_bad_vessels_tables_raise_clearly():
             fn([412000001])
     with pytest.raises(ValueError, match="'mmsi' column"):
         match_watchlist(pd.DataFrame({"name": ["X"]}), EXAMPLES / "watchlist_example.csv")
+
+
+def test_no_static_needs_one_static_interval_of_listening():
+    """A vessel heard for 2 min may not have sent its static data yet: no evidence either way."""
+    v = _vessels(mmsi=[235000001])
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    positions = pd.DataFrame({
+        "mmsi": [412000010, 412000010, 412000011, 412000011],
+        "time": [t0, t0 + pd.Timedelta("2min"), t0, t0 + pd.Timedelta("30min")],
+        "msg_type": np.array([1, 1, 1, 1], dtype=np.int8),
+    })
+    b = classify_barges(v, positions=positions).set_index("mmsi")
+    assert not b.loc[412000010, "is_barge"] and "no_static" not in b.loc[412000010, "reason"]
+    assert b.loc[412000011, "is_barge"] and "no_static" in b.loc[412000011, "reason"]
+    tracks = Tracks.from_arrays([412000010] * 2, [0.0, 120.0], [30.0, 30.0], [122.0, 122.0])
+    b = classify_barges(v, tracks=tracks).set_index("mmsi")
+    assert not b.loc[412000010, "is_barge"]

@@ -37,6 +37,7 @@ __all__ = [
     "BARGE_NAME_WORDS",
     "DPRK_MID",
     "MMSI_KINDS",
+    "STATIC_INTERVAL_S",
     "TUG_SHIP_TYPES",
     "classify_barges",
     "find_tows",
@@ -87,6 +88,11 @@ BARGE_NAME_WORDS = ("BARGE", "PONTOON", "LIGHTER", "HOPPER", "DUMB")
 BARGE_MIN_LENGTH_M = 20.0
 BARGE_MAX_LENGTH_M = 90.0
 BARGE_MAX_BEAM_M = 16.2
+
+#: Static-data reporting interval in seconds: Class A static and voyage data and Class B
+#: type 24 parts are sent every 6 minutes (ITU-R M.1371-5). A vessel heard for less than this
+#: may simply not have sent its static data yet.
+STATIC_INTERVAL_S = 360.0
 
 
 # --------------------------------------------------------------------------- MID table
@@ -618,7 +624,8 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     ``ship_type:99`` /            weak      AIS type 99 "other, no additional information" /
     ``ship_type:0`` /                       0 "not available" / static data without a type
     ``ship_type:missing``
-    ``no_static``                 weak      heard in positions but never sent static data
+    ``no_static``                 weak      heard in positions but never sent static data,
+                                            over at least :data:`STATIC_INTERVAL_S` (6 min)
     ``class_b``                   weak      Class B transponder (``ais_class`` 'B', or type 18
                                             / 19 position reports in ``positions``)
     ``small:<L>x<B>m``            weak      length 20-90 m and beam <= 16.2 m (``BARGE_MIN_
@@ -633,7 +640,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     B, type 99 or no static data at all, Chinese or made-up MMSIs). Vessels whose type says tug or
     towing (31, 32, 52) are barges only when name or ERI type says so (a tug-and-barge unit
     such as "MEGA+BARGE MOTTI", type 52, in the real samples). When ``vessels`` is None
-    nothing is known about static data, so ``no_static`` is not used.
+    nothing is known about static data, so ``no_static`` is not used; nor is it for a vessel
+    heard (in ``tracks`` or ``positions``) for less than one static-data interval, which says
+    nothing about whether it sends static data.
 
     Parameters
     ----------
@@ -699,7 +708,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     type99 = ship_type == 99
     type0 = ship_type == 0
     type_missing = has_static & np.isnan(ship_type)
-    no_static = (~has_static) if known else np.zeros(n, dtype=bool)
+    heard_s = _heard_span_s(all_mmsi, tracks, positions)
+    briefly = heard_s < STATIC_INTERVAL_S          # NaN (span unknown) -> False
+    no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
     unknown_type = type99 | type0 | type_missing | no_static
 
     class_b = s["ais_class"].astype("string").str.upper().eq("B").fillna(False).to_numpy(bool)
@@ -743,6 +754,25 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         "is_barge": is_barge,
         "reason": joined,
     })
+
+
+def _heard_span_s(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
+    """Seconds between first and last report of each MMSI; NaN where unknown."""
+    span = np.full(all_mmsi.size, np.nan)
+    sources = []
+    if tracks is not None and len(tracks):
+        sources.append((np.asarray(tracks.mmsi), np.asarray(tracks.time_s, dtype=float)))
+    if positions is not None and len(positions) and "time" in positions:
+        t = pd.to_datetime(positions["time"], utc=True)
+        sec = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
+        sources.append((positions["mmsi"].to_numpy(dtype=np.int64), sec))
+    for mmsi, sec in sources:  # at most two sources
+        ok = np.isfinite(sec)
+        frame = pd.DataFrame({"mmsi": mmsi[ok], "t": sec[ok]})
+        agg = frame.groupby("mmsi")["t"].agg(["min", "max"])
+        these = (agg["max"] - agg["min"]).reindex(all_mmsi).to_numpy(dtype=float)
+        span = np.fmax(span, these)
+    return span
 
 
 def _join_tokens(tokens, n: int) -> np.ndarray:
