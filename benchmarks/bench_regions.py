@@ -23,7 +23,7 @@ import pandas as pd
 
 from stsdetect.events import make_events
 from stsdetect.flags import flag_events
-from stsdetect.identity import classify_barges, identity_anomalies, mmsi_kind
+from stsdetect.identity import classify_barges, find_tows, identity_anomalies, mmsi_kind
 from stsdetect.regions import load_regions, region_mask
 
 T0 = 1_700_000_000.0
@@ -95,6 +95,8 @@ def main(argv=None) -> None:
     parser.add_argument("--points", type=int, default=3_000_000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--vessels", type=int, default=100_000)
+    parser.add_argument("--reports", type=int, default=1_000_000,
+                        help="track reports for the tow check")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
@@ -102,6 +104,10 @@ def main(argv=None) -> None:
     lat, lon = random_points(args.points)
     vessels = synthetic_vessels(args.vessels)
     events = synthetic_events(args.events, vessels)
+    from bench_dark import synthetic_tracks  # sibling benchmark script
+
+    tracks = synthetic_tracks(args.reports, max(args.reports // 5000, 2))
+    tugs = np.unique(tracks.mmsi)[::20]  # one vessel in twenty is a tug
     cases = [
         (f"region_mask, 6 built-ins, {args.points:,} points", args.points,
          lambda: region_mask(lat, lon, regions)),
@@ -113,6 +119,8 @@ def main(argv=None) -> None:
          lambda: classify_barges(vessels)),
         (f"identity_anomalies, {len(vessels):,} vessels", len(vessels),
          lambda: identity_anomalies(vessels)),
+        (f"find_tows, {args.reports:,} reports, {tugs.size} tugs", args.reports,
+         lambda: find_tows(tracks, tugs)),
         (f"flag_events, {len(events):,} events, {len(vessels):,} vessels", len(events),
          lambda: flag_events(events, vessels=vessels)),
     ]
