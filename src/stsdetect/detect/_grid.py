@@ -61,7 +61,7 @@ def count_rows_between(tracks: Tracks, segment, start_s, end_s) -> np.ndarray:
     return np.maximum(hi - lo, 0).astype(np.int64)
 
 
-def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float) -> Resampled:
+def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz: bool = False):
     """Positions of every segment at every grid time it covers, never across a long gap.
 
     A segment covers the grid times between its first and last report. A grid time is kept
@@ -71,13 +71,16 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float) -> Resample
     poles). Speed is interpolated linearly between the reported speeds; where one is missing
     the other is used, and where both are missing the speed implied by the two positions. A
     grid time that falls on a report takes that report's position and speed as they are.
+
+    Returns the :class:`Resampled` tuple; with ``return_xyz`` also the ``(n, 3)`` unit vectors
+    of the resampled positions (for :func:`close_pairs`, which then need not recompute them).
     """
     if not (np.isfinite(step_s) and step_s > 0):
         raise ValueError(f"step must be a positive duration, got {step_s!r} s")
     empty_f = np.zeros(0)
     if len(tracks) == 0:
-        return Resampled(np.zeros(0, np.int64), np.zeros(0, np.int64), empty_f, empty_f,
-                         empty_f)
+        res = Resampled(np.zeros(0, np.int64), np.zeros(0, np.int64), empty_f, empty_f, empty_f)
+        return (res, np.zeros((0, 3))) if return_xyz else res
     t = tracks.time_s
     offsets = tracks.offsets
     first_t = t[offsets[:-1]]
@@ -123,14 +126,16 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float) -> Resample
     si, sj = sog[i], sog[j]
     s = si * (1.0 - w) + sj * w
     s = np.where(np.isnan(s), np.where(np.isnan(si), sj, si), s)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        implied = haversine_m(lat[i], lon[i], lat[j], lon[j]) / gap / KNOT_M_S
-    s = np.where(np.isnan(s) & (j > i) & (gap > 0), implied, s)
-    return Resampled(grid, seg, lat_g, lon_g, s)
+    need = np.flatnonzero(np.isnan(s) & (j > i) & (gap > 0))
+    if need.size:
+        a, b = i[need], j[need]
+        s[need] = haversine_m(lat[a], lon[a], lat[b], lon[b]) / gap[need] / KNOT_M_S
+    res = Resampled(grid, seg, lat_g, lon_g, s)
+    return (res, p) if return_xyz else res
 
 
 def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
-                chunk_points: int = 2_000_000):
+                chunk_points: int = 2_000_000, xyz: np.ndarray | None = None):
     """All pairs of resampled points at the same grid time within ``max_distance_m``.
 
     Grid times are processed in chunks of about ``chunk_points`` points. In each chunk one
@@ -138,7 +143,8 @@ def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
     x by 4 x its grid index so that points of different grid times (at least 2 apart after the
     shift, more than any radius) never pair. Candidate pairs are then checked by great-circle
     distance, so the result is exact at any latitude and across the antimeridian. Pairs of
-    segments of the same MMSI are skipped.
+    segments of the same MMSI are skipped. ``xyz`` may give the points' unit vectors (as
+    returned by ``resample_tracks(..., return_xyz=True)``) to save recomputing them.
 
     Returns
     -------
@@ -165,9 +171,9 @@ def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
         idx = order[lo:hi]
         if idx.size < 2:
             continue
-        xyz = unit_xyz(res.lat_deg[idx], res.lon_deg[idx])
-        xyz[:, 0] += 4.0 * (res.grid[idx] - res.grid[idx[0]]).astype(float)
-        tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)
+        pts = unit_xyz(res.lat_deg[idx], res.lon_deg[idx]) if xyz is None else xyz[idx]
+        pts[:, 0] += 4.0 * (res.grid[idx] - res.grid[idx[0]]).astype(float)
+        tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
         pairs = tree.query_pairs(radius, output_type="ndarray")
         if pairs.size == 0:
             continue

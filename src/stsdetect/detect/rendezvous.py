@@ -151,8 +151,10 @@ def find_pair_runs(
     step_s = _positive_s("step", step)
     min_duration_s = duration_s(min_duration)
     tolerance_s = duration_s(tolerance)
-    res = resample_tracks(tracks, step_s, duration_s(max_gap))
-    a, b, dist = close_pairs(res, tracks.segment_mmsi, float(max_distance_m), chunk_points)
+    res, xyz = resample_tracks(tracks, step_s, duration_s(max_gap), return_xyz=True)
+    a, b, dist = close_pairs(res, tracks.segment_mmsi, float(max_distance_m), chunk_points,
+                             xyz=xyz)
+    del xyz
     if a.size == 0:
         return _EMPTY_RUNS.copy()
 
