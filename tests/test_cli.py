@@ -260,3 +260,19 @@ def test_demo_without_matplotlib_says_so(tmp_path, monkeypatch, capsys):
     assert "matplotlib is not installed" in out
     assert (tmp_path / "d" / "events.csv").exists() and not (tmp_path / "d" / "map.png").exists()
     assert (tmp_path / "d" / "report.html").exists()
+
+
+def test_progress_bars_on_a_terminal_and_never_with_quiet(scenario_dir, tmp_path, capsys,
+                                                          monkeypatch):
+    import stsdetect.cli as cli
+
+    # Pretend stderr is a terminal (pytest's capture is not one).
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    dump = str(scenario_dir / "scenario.nmea.gz")
+    assert main(["detect", dump, "-o", str(tmp_path / "e.csv")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "reading scenario.nmea.gz" in err and "stsdetect" in err and "%" in err
+    assert main(["detect", dump, "-o", str(tmp_path / "e.csv"), "--quiet"]) == EXIT_OK
+    assert capsys.readouterr().err == ""
+    assert main(["decode", dump, "-o", str(tmp_path / "p.parquet")]) == EXIT_OK
+    assert "reading scenario.nmea.gz" in capsys.readouterr().err

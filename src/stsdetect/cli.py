@@ -8,6 +8,7 @@ progress and maps errors to exit codes; the work is done by the library function
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -38,6 +39,10 @@ exit codes:
      unknown option value
   3  no events found, only with --fail-on-empty
 """
+
+#: Events given their own section with figures in the demo's report.html (the top ones by
+#: score; the table lists all of them). A size choice: each section costs two PNGs.
+DEMO_REPORT_EVENTS = 10
 
 #: Columns of the ranked summary table printed after detection.
 SUMMARY_COLUMNS = ["score", "event_type", "mmsi", "other_mmsi", "start", "duration_h",
@@ -222,8 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the whole pipeline on the bundled scenario",
         description="Run the whole pipeline on the bundled demo scenario (2 days of simulated "
                     "traffic off Shanghai with two injected DPRK-barge transfers) and write "
-                    "events.csv, events.geojson, and with matplotlib installed map.png and "
-                    "report.html. The events are checked against the scenario's truth.")
+                    "events.csv, events.geojson, report.html (figures for the top 10 events "
+                    "when matplotlib is installed) and map.png (with matplotlib). The events are "
+                    "checked against the scenario's truth.")
     p.add_argument("-o", "--output", type=Path, default=Path("stsdetect-demo"), metavar="DIR",
                    help="output folder (default ./stsdetect-demo)")
     p.set_defaults(func=cmd_demo)
@@ -269,6 +275,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _progress(args) -> bool:
     """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
     return not args.quiet and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def _source(inputs: list[str], args):
+    """The dump(s) to read: a single file is opened behind a byte-count progress bar when
+    progress is shown; otherwise (and for several files or globs) the paths themselves."""
+    if not _progress(args) or len(inputs) != 1 or any(ch in inputs[0] for ch in "*?["):
+        yield inputs if len(inputs) > 1 else inputs[0]
+        return
+    from tqdm.auto import tqdm
+
+    path = inputs[0]
+    with open(path, "rb") as raw, tqdm.wrapattr(
+        raw, "read", total=os.path.getsize(path), desc=f"reading {Path(path).name}",
+        unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False,
+    ) as wrapped:
+        yield wrapped
 
 
 def _say(args, *lines) -> None:
@@ -428,12 +451,15 @@ def cmd_detect(args) -> int:
     if all(_is_table(i) for i in inputs):
         source, vessels = _load_decoded(inputs)
     else:
-        source = inputs if len(inputs) > 1 else inputs[0]
+        source = None
         if args.format != "auto":
             params["format"] = args.format
     try:
-        result = _run_pipeline(source, args, regions=regions, watchlist=watchlist,
-                               only=args.only, params=params, vessels=vessels)
+        with contextlib.ExitStack() as stack:
+            if source is None:
+                source = stack.enter_context(_source(inputs, args))
+            result = _run_pipeline(source, args, regions=regions, watchlist=watchlist,
+                                   only=args.only, params=params, vessels=vessels)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     return _finish_detect(args, result, out, label=", ".join(inputs))
@@ -504,7 +530,8 @@ def cmd_decode(args) -> int:
     from stsdetect.ais import read_ais
 
     try:
-        data = read_ais(inputs if len(inputs) > 1 else inputs[0], format=args.format)
+        with _source(inputs, args) as source:
+            data = read_ais(source, format=args.format)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")
@@ -550,7 +577,8 @@ def cmd_demo(args) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     dump = demo_path()
     _say(args, f"stsdetect demo: {dump.name}, a simulated 2-day dump off Shanghai", "")
-    result = _run_pipeline(str(dump), args)
+    with _source([str(dump)], args) as source:
+        result = _run_pipeline(source, args)
     code = _finish_detect(args, result, out_dir / "events.csv", label=dump.name, announce=False)
     write_events(result.events, out_dir / "events.geojson")
     written = [out_dir / "events.csv", out_dir / "events.geojson"]
@@ -572,6 +600,7 @@ def cmd_demo(args) -> int:
     written.append(write_html_report(
         result.events, out_dir / "report.html", tracks=result.tracks if have_mpl else None,
         regions=True, title="stsdetect demo", decode_report=result.decode_report,
+        max_events=DEMO_REPORT_EVENTS,
         tracks_report=getattr(result, "tracks_report", None)))
     truth = read_truth(demo_truth_path())
     found, expected = _score_against_truth(result.events, truth)
