@@ -210,18 +210,26 @@ def _window_rows(tracks: Tracks, mmsi, t0_s, t1_s) -> np.ndarray:
     seg = first + within
     if seg.size == 0:
         return mask
-    t_ms = np.floor(tracks.time_s * 1000.0).astype(np.int64)
-    tmin = int(t_ms.min())
-    span = int(t_ms.max()) - tmin + 2
-    key = tracks.segment.astype(np.int64) * span + (t_ms - tmin)
+    # key = segment * span + milliseconds since the first report: sorted like the rows.
+    # Built in place (one 8-byte array per row besides the mask).
+    key = tracks.time_s * 1000.0
+    np.floor(key, out=key)
+    key = key.astype(np.int64)
+    tmin = int(key.min())
+    span = int(key.max()) - tmin + 2
+    key -= tmin
+    key += tracks.segment * np.int64(span)
     a = np.clip(np.floor(t0_s[interval] * 1000.0).astype(np.int64) - tmin, -1, span - 1)
     b = np.clip(np.ceil(t1_s[interval] * 1000.0).astype(np.int64) - tmin, -1, span - 1)
     row_lo = np.searchsorted(key, seg * span + a, "left")
     row_hi = np.searchsorted(key, seg * span + b, "right")
-    diff = np.zeros(n + 1, dtype=np.int64)
+    del key
+    # Mark the row ranges: +1 at each start, -1 at each end, covered where the sum is > 0.
+    diff = np.zeros(n + 1, dtype=np.int32)
     np.add.at(diff, row_lo, 1)
     np.add.at(diff, row_hi, -1)
-    return np.cumsum(diff[:-1]) > 0
+    np.cumsum(diff, out=diff)
+    return diff[:-1] > 0
 
 
 def _centre_lon(lon_deg) -> float:
@@ -677,6 +685,8 @@ def plot_pair_timeline(tracks, event, ax=None, max_gap_s: float = TRACK_BREAK_S,
     ax = _new_axes(ax, (8, 4))
 
     vessels = [mmsi] if other is None else [mmsi, other]
+    near = tracks.take(_window_rows(tracks, vessels, [t0] * len(vessels), [t1] * len(vessels)))
+    tracks = near  # both vessels' reports in the window: one pass over all rows
     rows = {m: _vessel_window(tracks, m, t0, t1) for m in vessels}
     def hours(t):
         return ((np.asarray(t, float) - start) / 3600.0)
