@@ -505,3 +505,11 @@ def test_no_static_needs_one_static_interval_of_listening():
     tracks = Tracks.from_arrays([412000010] * 2, [0.0, 120.0], [30.0, 30.0], [122.0, 122.0])
     b = classify_barges(v, tracks=tracks).set_index("mmsi")
     assert not b.loc[412000010, "is_barge"]
+
+
+def test_match_watchlist_with_odd_index_and_names_list():
+    w = load_watchlist(EXAMPLES / "watchlist_example.csv")
+    v = pd.DataFrame({"mmsi": [412000001, 412000002], "name": ["A", "B"],
+                      "names": ["A;Test-Trader", "B"]}, index=[7, 7])
+    m = match_watchlist(v, w, mmsi=["junk"]).set_index("mmsi")
+    assert m["matched"].to_dict() == {412000001: True, 412000002: False}

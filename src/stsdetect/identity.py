@@ -449,6 +449,7 @@ def _vessel_identifiers(vessels: pd.DataFrame) -> pd.DataFrame:
     if vessels is None or not len(vessels):
         return pd.DataFrame({"mmsi": np.zeros(0, np.int64), "field": np.zeros(0, object),
                              "value": np.zeros(0, object)})
+    vessels = vessels.reset_index(drop=True)  # exploded names map back by position
     mmsi = vessels["mmsi"].astype("int64")
     pieces.append(pd.DataFrame({"mmsi": mmsi.to_numpy(), "field": "mmsi",
                                 "value": mmsi.astype(str).to_numpy(dtype=object)}))
@@ -505,6 +506,7 @@ def match_watchlist(vessels: pd.DataFrame, watchlist, mmsi=None) -> pd.DataFrame
     ids = _vessel_identifiers(vessels)
     if mmsi is not None:
         extra = np.unique(_as_mmsi_array(mmsi))
+        extra = extra[extra >= 0]  # -1 marks unreadable values
         ids = pd.concat([ids, pd.DataFrame({"mmsi": extra, "field": "mmsi",
                                             "value": extra.astype(str).astype(object)})],
                         ignore_index=True).drop_duplicates()
