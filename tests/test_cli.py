@@ -170,6 +170,7 @@ def test_detect_region_file_and_watchlist(scenario_dir, tmp_path):
         (["detect", "{corrupt}", "-o", "e.csv"], ["cannot read"]),
         (["detect", "{scenario}", "-o", "e.csv", "--watchlist", "nolist.csv"], ["not found"]),
         (["simulate", "-o", "x", "--duration", "10h"], ["too short"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--format", "bogus"], ["unknown format"]),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(argv, needles, scenario_dir, tmp_path, capsys,

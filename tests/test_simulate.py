@@ -104,6 +104,17 @@ def test_encoder_rejects_other_types():
         encode_position_reports([5], [1], [0], [0], [0], [0], [0], [0])
 
 
+@settings(max_examples=50, deadline=None)
+@given(station=st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12),
+       unix=st.lists(st.integers(1_000_000_000, 9_999_999_999), min_size=1, max_size=5))
+def test_tag_blocks_parse_back(station, unix):
+    tags = tag_blocks(station.encode(), unix)
+    for tag, t in zip(tags, unix, strict=True):
+        m = re.fullmatch(rb"\\s:(\w+),c:(\d{10})\*([0-9A-F]{2})\\", tag)
+        assert m and m.group(1) == station.encode() and int(m.group(2)) == t
+        assert int(m.group(3), 16) == _xor(tag[1:tag.index(b"*")])
+
+
 def test_tag_blocks_checksum_and_errors():
     tags = tag_blocks([b"abc", b"xyz"], [1709251200, 1709251299])
     for tag in tags:
