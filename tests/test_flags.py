@@ -251,3 +251,17 @@ def test_flags_on_the_bundled_demo_match_its_truth():
         assert {"watchlist", "dark_before", "china_territorial_sea"} <= set(flags)
     top = merged.sort_values("score", ascending=False)["kind"].iloc[:2].tolist()
     assert top == ["transfer", "transfer"]
+
+
+def test_window_edges_are_inclusive_and_exact():
+    """A silence ending exactly 24 h before the start counts; one second earlier does not."""
+    ev = make_events("rendezvous", mmsi=[DPRK], other_mmsi=pd.array([BARGE], dtype="Int64"),
+                     start=[ts(0)], end=[ts(2)], lat=[10.0], lon=[10.0])
+    for end_h, start_after_h, expect in ((-24.0, 26.0, True), (-24.0 - 1 / 3600, 26.0 + 1 / 3600,
+                                                               False)):
+        dark = make_events("dark_period", mmsi=[DPRK, BARGE], start=[ts(-30), ts(start_after_h)],
+                           end=[ts(end_h), ts(start_after_h + 3)], lat=[10.0, 10.0],
+                           lon=[10.0, 10.0])
+        out = flag_events(ev, dark_periods=dark, regions=[], before_after_s="1d")
+        flags = set(out["flags"].iloc[0])
+        assert ("dark_before" in flags) is expect and ("dark_after" in flags) is expect

@@ -188,9 +188,10 @@ def _any_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
     keys = np.sort(rank * span + (key_t - t0))
     pos = np.searchsorted(ids, q_id)
     found = ok_q & (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == q_id)
-    base = np.minimum(pos, ids.size - 1) * span - t0
-    lo = np.searchsorted(keys, base + np.where(ok_q, q_lo, t0), side="left")
-    hi = np.searchsorted(keys, base + np.where(ok_q, q_hi, t0), side="right")
+    base = np.minimum(pos, ids.size - 1) * span
+    # same arithmetic as the keys, so a window edge equal to a key time compares exactly
+    lo = np.searchsorted(keys, base + (np.where(ok_q, q_lo, t0) - t0), side="left")
+    hi = np.searchsorted(keys, base + (np.where(ok_q, q_hi, t0) - t0), side="right")
     out[found] = (hi - lo)[found] > 0
     return out
 
@@ -238,8 +239,8 @@ def flag_events(
     Returns
     -------
     pandas.DataFrame
-        A new events table, same rows and order, with ``flags`` (sorted unique tokens; earlier
-        tokens kept) and ``score`` filled.
+        A new events table, same rows in the same order (index reset), with ``flags``
+        (sorted unique tokens; earlier tokens kept) and ``score`` filled.
 
     Raises
     ------
