@@ -106,7 +106,8 @@ def _run(client, tasks, retries):
 def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT_WINDOW,
            workdir=None, *, only=None, regions=None, watchlist=None, retries=2,
            track_context=_w.DEFAULT_TRACK_CONTEXT, read_kwargs=None,
-           keep_workdir=False, **params) -> _w.WindowedResult:
+           keep_workdir=False, chunk_bytes=_w.DEFAULT_SPILL_CHUNK_BYTES,
+           **params) -> _w.WindowedResult:
     """Detect events over many dumps on a Dask cluster, identical to a single-process run.
 
     Parameters
@@ -129,7 +130,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         Folder for the Parquet spill, on storage every worker sees under the same path. A
         temporary folder on this machine when omitted (fine for local clusters only); removed
         at the end unless ``keep_workdir`` or given.
-    only, regions, watchlist, track_context, read_kwargs, **params
+    only, regions, watchlist, track_context, read_kwargs, chunk_bytes, **params
         As for :func:`stsdetect.scale.detect_windowed`.
     retries : int, default 2
         Times Dask re-runs a task that raised (tasks lost with a dead worker are re-run by
@@ -156,7 +157,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
     try:
         spill = dask.delayed(_w.spill_source, pure=False)
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
-        spills = _run(client, [spill(i, f, str(work), plan.window_s, read)
+        spills = _run(client, [spill(i, f, str(work), plan.window_s, read, chunk_bytes)
                                for i, f in enumerate(files)], retries)
         n_tasks = len(spills)
         extent = _w._extent(spills)

@@ -62,8 +62,10 @@ most three times.
 from __future__ import annotations
 
 import inspect
+import io
 import math
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -354,7 +356,82 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
     }
 
 
-def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None) -> dict:
+#: Bytes of a dump decoded at once by :func:`spill_source`: a 50 GB dump is decoded in pieces
+#: of this size, so memory stays bounded whatever the file size (positions take about as many
+#: bytes in memory as their NMEA lines).
+DEFAULT_SPILL_CHUNK_BYTES = 256 * 2**20
+
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "lzma"}
+#: A line that may start a piece: an AIS sentence that is a message's first fragment.
+_LAST_FIRST_FRAGMENT = re.compile(rb"(?s).*\n([^\n]*!\w{2}VD[MO],\d,1,)")
+
+
+def _open_dump(path):
+    """A binary stream of a dump file, decompressed on the fly (gzip, bz2, xz by magic)."""
+    raw = open(path, "rb")
+    head = raw.read(6)
+    raw.seek(0)
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            import importlib
+
+            return importlib.import_module(kind).open(raw)
+    return raw
+
+
+def _is_nmea(path) -> bool:
+    with _open_dump(path) as fh:
+        head = fh.read(65536)
+    lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
+    return bool(lines) and any(b"VDM," in ln or b"VDO," in ln for ln in lines[:20])
+
+
+def nmea_pieces(path, chunk_bytes: int = DEFAULT_SPILL_CHUNK_BYTES):
+    """Cut an NMEA dump into pieces of about ``chunk_bytes``, only where no message is split.
+
+    A piece ends before a line holding the *first* fragment of an AIS message (so multipart
+    messages, and the tag-block or ``$PGHP`` header lines before a sentence, stay in one
+    piece). Decoding the pieces one by one gives the same positions and statics as decoding
+    the whole file, in bounded memory.
+
+    Yields
+    ------
+    bytes
+        Whole lines.
+    """
+    with _open_dump(path) as fh:
+        carry = b""
+        while True:
+            block = fh.read(int(chunk_bytes))
+            data = carry + block
+            if not block:
+                if data:
+                    yield data
+                return
+            end = data.rfind(b"\n") + 1
+            m = _LAST_FIRST_FRAGMENT.match(data, 0, end)  # one C-level scan per chunk
+            cut = m.start(1) if m else 0
+            for _ in range(3):  # keep header lines ($PGHP, lone tag block) with their sentence
+                if not _header_before(data, cut):
+                    break
+                cut = data.rfind(b"\n", 0, cut - 1) + 1
+            if cut <= 0:
+                carry = data  # no safe cut yet: read on
+                continue
+            yield data[:cut]
+            carry = data[cut:]
+
+
+def _header_before(data: bytes, start: int) -> bool:
+    """Whether the line before ``start`` is a header ($PGHP, tag block alone) of this line."""
+    if start <= 0:
+        return False
+    prev = data[data.rfind(b"\n", 0, start - 1) + 1:start].strip()
+    return prev.startswith(b"$PGHP") or (prev.startswith(b"\\") and prev.endswith(b"\\"))
+
+
+def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
+                 chunk_bytes: int = DEFAULT_SPILL_CHUNK_BYTES) -> dict:
     """Decode one dump with :func:`stsdetect.read_ais` and spill its positions.
 
     Parameters
@@ -370,6 +447,8 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None)
         Window length in seconds.
     read_kwargs : dict, optional
         Extra arguments of :func:`stsdetect.read_ais`.
+    chunk_bytes : int, default :data:`DEFAULT_SPILL_CHUNK_BYTES`
+        An NMEA dump larger than this is decoded in pieces (:func:`nmea_pieces`).
 
     Returns
     -------
@@ -377,21 +456,48 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None)
         :func:`spill_positions`'s counts plus ``vessels`` (the dump's vessels table) and
         ``report`` (its decode report).
     """
+    pieces = None
     if isinstance(source, pd.DataFrame):  # an already decoded positions table
-        positions, vessels, report = source, None, None
+        pieces = [(source, None, None)]
     elif str(source).lower().endswith((".parquet", ".pq")):  # a positions table saved
-        positions, vessels, report = pd.read_parquet(source), None, None
+        pieces = [(pd.read_parquet(source), None, None)]
     else:
         from stsdetect import read_ais
 
-        data = read_ais(source, **(read_kwargs or {}))
-        positions, vessels, report = data.positions, data.vessels, data.report
-    out = spill_positions(positions, workdir, window_s, part=f"f{index:06d}",
-                          seq_start=int(index) << 40)
-    out["vessels"] = vessels
-    out["report"] = report
+        kwargs = dict(read_kwargs or {})
+        path = Path(source) if isinstance(source, (str, os.PathLike)) else None
+        if (path is not None and path.is_file() and path.stat().st_size > chunk_bytes
+                and kwargs.get("format", "auto") in ("auto", "nmea") and _is_nmea(path)):
+            pieces = (_decoded(read_ais(io.BytesIO(piece), **kwargs))
+                      for piece in nmea_pieces(path, chunk_bytes))
+        else:
+            pieces = [_decoded(read_ais(source, **kwargs))]
+    out = {"rows": 0, "no_time": 0, "windows": [], "t_min": np.nan, "t_max": np.nan,
+           "class_b": [], "mmsis": []}
+    vessels, reports = [], []
+    seq = int(index) << 40
+    for j, (positions, ves, rep) in enumerate(pieces):  # loop over pieces of the dump
+        got = spill_positions(positions, workdir, window_s, part=f"f{index:06d}-{j:06d}",
+                              seq_start=seq)
+        seq += len(positions)
+        for key in ("rows", "no_time"):
+            out[key] += got[key]
+        for key in ("windows", "class_b", "mmsis"):
+            out[key].append(got[key])
+        out["t_min"] = np.fmin(out["t_min"], got["t_min"])
+        out["t_max"] = np.fmax(out["t_max"], got["t_max"])
+        vessels.append(ves)
+        reports.append(rep)
+    for key in ("windows", "class_b", "mmsis"):
+        out[key] = np.unique(np.concatenate([np.zeros(0, np.int64), *out[key]]))
+    out["vessels"] = merge_vessels(vessels) if len(vessels) > 1 else vessels[0]
+    out["report"] = merge_reports(reports)
     out["index"] = index
     return out
+
+
+def _decoded(data):
+    return data.positions, data.vessels, data.report
 
 
 def _partition_files(workdir, k) -> list:
@@ -984,7 +1090,7 @@ def _sources(sources) -> list:
 def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, regions=None,
                     watchlist=None, progress=False, keep_workdir=False,
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
-                    **params) -> WindowedResult:
+                    chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -1012,8 +1118,11 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         See :data:`DEFAULT_TRACK_CONTEXT`.
     read_kwargs : dict, optional
         Extra arguments of :func:`stsdetect.read_ais`.
+    chunk_bytes : int, default :data:`DEFAULT_SPILL_CHUNK_BYTES` (256 MiB)
+        NMEA dumps larger than this are decoded piece by piece (:func:`nmea_pieces`), so one
+        50 GB dump needs no more memory than a month of daily ones.
     **params
-        Parameters of :func:`stsdetect.tracks.build_tracks` and the detectors.
+        Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
     Returns
     -------
@@ -1031,7 +1140,7 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         work.mkdir(parents=True, exist_ok=True)
     try:
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
-        spills = [spill_source(i, f, work, plan.window_s, read)
+        spills = [spill_source(i, f, work, plan.window_s, read, chunk_bytes)
                   for i, f in enumerate(tqdm(files, desc="decode", disable=not progress))]
         result = _detect_spilled(work, plan, spills, progress, regions, watchlist)
     finally:
