@@ -110,6 +110,11 @@ def test_report_lists_every_event_ranked_and_is_offline(events, tracks, tmp_path
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
     text = " ".join(parsed.text)
     assert "bad_checksum.AIVDM" in text and "dropped_speed" in text
+    # Each section's headline: type, vessels, span and flags of that event.
+    top = events.sort_values(["score", "start"], ascending=[False, True]).iloc[0]
+    assert (f"dark_period · {top['mmsi']} · {top['start']:%Y-%m-%d %H:%M} to "
+            f"{top['end']:%Y-%m-%d %H:%M} UTC (8.0 h) · score 9.00") in text
+    assert "412000002 / 445000002" in text and "flags: dprk hangzhou_bay" in text
 
 
 def test_report_max_events_limits_sections_not_table(events, tmp_path):

@@ -195,12 +195,32 @@ def _summary(events: pd.DataFrame) -> str:
             f"{items}</table>")
 
 
+def _headline(event: pd.Series) -> str:
+    """One line: type, vessels, time span, duration, score and flags."""
+    vessels = _cell_text(event.get("mmsi"))
+    other = _cell_text(event.get("other_mmsi"))
+    if other:
+        vessels += f" / {other}"
+    start = pd.to_datetime(event.get("start"), utc=True)
+    end = pd.to_datetime(event.get("end"), utc=True)
+    span = ""
+    if pd.notna(start) and pd.notna(end):
+        span = (f"{start.strftime('%Y-%m-%d %H:%M')} to {end.strftime('%Y-%m-%d %H:%M')} UTC "
+                f"({(end - start).total_seconds() / 3600:.1f} h)")
+    score = pd.to_numeric(pd.Series([event.get("score")]), errors="coerce").iloc[0]
+    items = [str(event.get("event_type", "")), vessels, span,
+             f"score {score:.2f}" if pd.notna(score) else "",
+             "flags: " + _cell_text(event.get("flags")) if _cell_text(event.get("flags")) else ""]
+    return " · ".join(i for i in items if i)
+
+
 def _event_section(event: pd.Series, anchor: str, figures: str) -> str:
     fields = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_cell_text(v))}</td></tr>"
         for k, v in event.items())
     title = html.escape(str(event.get("event_id", "")))
     return (f'<section class="event" id="{html.escape(anchor)}"><h3>{title}</h3>'
+            f"<p>{html.escape(_headline(event))} · <a href=\"#events\">back to the table</a></p>"
             f'<div class="figs">{figures}</div>'
             f"<details><summary>all fields</summary><table>{fields}</table></details></section>")
 
@@ -306,7 +326,7 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         parts += ["<h2>Track cleaning</h2>", _report_html(tracks_report)]
 
     shown = ranked.iloc[:MAX_TABLE_ROWS]
-    parts.append("<h2>Events</h2>")
+    parts.append('<h2 id="events">Events</h2>')
     parts.append('<p class="muted">Ranked by score (highest first), then start time.</p>')
     if len(ranked) > len(shown):
         parts.append(f'<p class="note">The table lists the top {len(shown)} of {len(ranked)} '
