@@ -95,27 +95,39 @@ def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
     return out
 
 
-_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_POW10_DESC = {w: (10.0 ** np.arange(w - 1, -1, -1)) for w in range(1, 20)}
 
 
 def _parse_uint(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int):
     """Decimal integers in ``a[start:end]``: (value int64, ok bool).
 
-    ``a`` must extend ``max_width`` bytes past every start (frame_chunk pads its buffer).
+    The digits are gathered right-aligned into a ``(n, max_width)`` block and combined with one
+    matrix-vector product (exact in float64 up to 15 digits).
     """
+    if max_width > 15:
+        raise ValueError("at most 15 digits are exact in float64")
     length = end - start
     ok = (length > 0) & (length <= max_width)
     if not start.size:
         return np.zeros(0, dtype=np.int64), ok
-    cols = np.arange(max_width)
-    inside = cols < length[:, None]
-    digits = np.lib.stride_tricks.sliding_window_view(a, max_width)[np.where(ok, start, 0)]
-    digits = digits.astype(np.int64) - 48
-    ok &= (((digits >= 0) & (digits <= 9)) | ~inside).all(axis=1)
-    # digit j of a number of length L has weight 10 ** (L - 1 - j)
-    weight = _POW10[np.clip(length[:, None] - 1 - cols, 0, 18)] * inside
-    value = (digits * weight).sum(axis=1)
-    return np.where(ok, value, 0), ok
+    if (end[ok] < max_width).any():  # a number at the very start of the buffer
+        a = np.concatenate([np.zeros(max_width, dtype=np.uint8), a])
+        end = end + max_width
+    windows = np.lib.stride_tricks.sliding_window_view(a, max_width)
+    digits = windows[np.where(ok, end - max_width, 0)] - np.uint8(48)  # wraps below '0'
+    lead = np.arange(max_width) < (max_width - length)[:, None]  # columns before the number
+    digits[lead] = 0
+    ok &= (digits <= 9).all(axis=1)
+    value = digits.astype(np.float64) @ _POW10_DESC[max_width]
+    return np.where(ok, value, 0).astype(np.int64), ok
+
+
+def _first_per_row(rows: np.ndarray):
+    """Distinct values of a non-decreasing array and the index of each one's first entry."""
+    if rows.size == 0:
+        return rows, rows
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    return rows[first], first
 
 
 def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 32):
@@ -358,7 +370,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
             sel = np.flatnonzero(key == letter[0])
             if sel.size == 0:
                 continue
-            rows, firsts = np.unique(vi[sel], return_index=True)
+            rows, firsts = _first_per_row(vi[sel])
             sel = sel[firsts]
             if letter == b"c":
                 val, vok = _parse_uint(a, colon[sel] + 1, vend[sel], 13)
@@ -425,11 +437,11 @@ def frame_chunk(data: bytes) -> FramedChunk:
             vok &= (flen == 10) | (flen == 13)
             ns, good = _unix_to_ns(val, vok)
             sel = np.flatnonzero(good)
-            rows, firsts = np.unique(vi[sel], return_index=True)
+            rows, firsts = _first_per_row(vi[sel])
             empty_t = time_ns[rows] == NAT_NS
             time_ns[rows[empty_t]] = ns[sel[firsts]][empty_t]
             sel = np.flatnonzero((a[fstart] == 114) & (flen > 1))  # 'r<station>'
-            rows, firsts = np.unique(vi[sel], return_index=True)
+            rows, firsts = _first_per_row(vi[sel])
             empty_s = source[rows] == 0
             src = codes_of(*_strings(a, fstart[sel[firsts]] + 1, fend[sel[firsts]]))
             source[rows[empty_s]] = src[empty_s]
