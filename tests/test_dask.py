@@ -191,3 +191,11 @@ def test_one_big_nmea_file_decoded_in_pieces(tmp_path):
     want = single_run(data.positions, detectors(), vessels=data.vessels)
     assert_same_events(res.events, want)
     assert res.decode_report.decoded == data.report.decoded
+
+
+def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
+    pipeline = pytest.importorskip("stsdetect.pipeline", reason="pipeline not on this branch")
+    files = _daily_nmea(tmp_path, seed=4)
+    want = pipeline.detect([str(f) for f in files]).events
+    got = sd.detect(files, client=client, workdir=tmp_path / "d")
+    assert_same_events(got.events, want)

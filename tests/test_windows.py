@@ -326,3 +326,16 @@ def test_simulated_traffic_in_daily_files_equals_single_run(tmp_path):
     res = detect_windowed(files, workdir=tmp_path / "w", only=detectors())
     assert_same_events(res.events, want)
     assert len(want) >= 5
+
+
+def test_equals_pipeline_detect_on_simulated_traffic(tmp_path):
+    """The user-facing oracle: stsdetect.detect over everything at once, flags and scores too."""
+    pipeline = pytest.importorskip("stsdetect.pipeline", reason="pipeline not on this branch")
+    from stsdetect.simulate import simulate
+
+    sc = simulate(seed=6, duration="3d", min_interval_s=240, n_background=8)
+    positions = sc.positions.sort_values("time", kind="stable").reset_index(drop=True)
+    want = pipeline.detect(positions).events
+    res = detect_windowed(split_files(positions, [24, 48]), workdir=tmp_path / "w")
+    assert_same_events(res.events, want)
+    assert len(want) >= 5
