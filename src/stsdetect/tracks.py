@@ -15,7 +15,7 @@ import pandas as pd
 
 from .geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, chord_to_arc_m, unit_xyz
 
-__all__ = ["INVALID_MMSIS", "Tracks", "build_tracks"]
+__all__ = ["INVALID_MMSIS", "REPORT_KEYS", "Tracks", "build_tracks"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,10 +188,10 @@ class Tracks:
 # Cleaning: positions table -> Tracks
 # --------------------------------------------------------------------------------------------
 
-#: Placeholder MMSIs that transponders broadcast when never programmed, or that installers type
-#: in: all nine-digit repdigits (111111111 ... 999999999), the counting sequences 123456789 and
-#: 987654321. (0 and any MMSI that is not nine digits are rejected by the range check.) These are
-#: the values Global Fishing Watch and the ITU-R M.585 annex list as "invalid/default" MMSIs.
+#: Placeholder MMSIs that unconfigured or carelessly configured transponders broadcast: the
+#: issue 3 specification names 0, 123456789 and 111111111; the other nine-digit repdigits
+#: (222222222 ... 999999999) and 987654321 are the same kind of typed-in default. (0 and any
+#: MMSI that is not nine digits are rejected by the range check anyway.)
 INVALID_MMSIS = frozenset(
     [int(str(d) * 9) for d in range(1, 10)] + [123456789, 987654321]
 )
@@ -492,9 +492,10 @@ def build_tracks(
         optionally ``sog_kn``, ``cog_deg`` (NaN where not available; AIS sentinel values
         SOG >= 102.3 kn and COG >= 360 deg are also read as not available).
     max_speed_kn : float, default 50.0
-        Fastest plausible speed over ground. 50 kn is the outlier threshold of the Global
-        Fishing Watch track segmenter (gpsdio-segment, ``max_speed=30`` kn for fishing vessels
-        raised for fast craft) and of the issue specification; few merchant ships exceed 30 kn.
+        Fastest plausible speed over ground; faster jumps are impossible. 50 kn is the
+        threshold of the issue 3 specification: above the service speed of merchant ships
+        (the fastest container ships make about 25 kn) and of any barge or tug, so only a
+        high-speed craft could trip it.
     duplicate_window_s : float, default 5.0
         Reports of one MMSI this close in time at (nearly) the same position are one broadcast
         heard by several receivers. Receivers time-stamp with their own clocks, which commonly

@@ -3,8 +3,8 @@
 The definition follows the Global Fishing Watch encounter events: two vessels within 500 m of
 each other for at least 2 hours, with a median speed under 2 knots (Miller, N. A., Roan, A.,
 Hochberg, T., Amos, J. & Kroodsma, D. A. (2018). Identifying Global Patterns of Transshipment
-Behavior. *Frontiers in Marine Science* 5:240, doi:10.3389/fmars.2018.00240). Like GFW, the
-tracks are first resampled onto a 10-minute grid.
+Behavior. *Frontiers in Marine Science* 5:240, doi:10.3389/fmars.2018.00240). The tracks are
+first resampled onto a shared 10-minute grid.
 
 Three stages, all vectorized:
 
@@ -80,9 +80,11 @@ def resample(tracks: Tracks, step="10min", max_gap="1h") -> Resampled:
     tracks : Tracks
         Cleaned tracks (:func:`stsdetect.build_tracks`).
     step : str or float, default "10min"
-        Grid spacing (a pandas duration string or seconds). 10 minutes is the resampling
-        interval of the Global Fishing Watch encounter analysis (Miller et al. 2018). The grid
-        is aligned to multiples of ``step`` since the Unix epoch, the same for every vessel.
+        Grid spacing (a pandas duration string or seconds). 10 minutes (our choice) resolves
+        the 2-hour minimum duration of the GFW definition into 13 grid times, and is longer
+        than the 3-minute report interval of a slow Class A ship, so most grid times have a
+        report on each side. The grid is aligned to multiples of ``step`` since the Unix epoch,
+        the same for every vessel.
     max_gap : str or float, default "1h"
         Longest reporting gap interpolated across; grid times inside longer gaps are left out.
         One hour: a Class A transponder reports at least every 3 minutes even at anchor
@@ -231,10 +233,9 @@ def find_rendezvous(
     """Find rendezvous: two vessels within 500 m, for 2 hours or more, both nearly still.
 
     Defaults follow the Global Fishing Watch encounter definition: within 500 m for at least
-    2 hours with a median speed under 2 knots, on tracks resampled to 10 minutes (Miller, N.
-    A., Roan, A., Hochberg, T., Amos, J. & Kroodsma, D. A. (2018). Identifying Global Patterns
-    of Transshipment Behavior. *Frontiers in Marine Science* 5:240,
-    doi:10.3389/fmars.2018.00240).
+    2 hours with a median speed under 2 knots (Miller, N. A., Roan, A., Hochberg, T., Amos, J.
+    & Kroodsma, D. A. (2018). Identifying Global Patterns of Transshipment Behavior.
+    *Frontiers in Marine Science* 5:240, doi:10.3389/fmars.2018.00240).
 
     Parameters
     ----------
