@@ -1181,7 +1181,8 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
 
     extent = _extent(spills)
     cache: dict = {}
-    kept, ends, opened = [], [], []
+    kept, opened = [], [_no_entries()]
+    carry = None  # last cleaned report of every vessel so far: the open silences
     max_rows = 0
     windows = window_numbers(spills)
     span = math.ceil(plan.margin_s / plan.window_s)
@@ -1191,12 +1192,15 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
         out = detect_window(work, plan, int(k), extent, cache=cache)
         kept.append(out["events"])
         opened.append(out["open"])
-        ends.append(out["ends"])
+        # Silences from a vessel's last report in earlier windows to its first in this one
+        # (one row per vessel carried, not one per vessel and window).
+        both = pd.concat([x for x in (carry, out["ends"]) if x is not None], ignore_index=True)
+        opened.append(dark_candidates(both, plan))
+        carry = both.sort_values(["mmsi", "window"], kind="stable").drop_duplicates(
+            "mmsi", keep="last")
         max_rows = max(max_rows, out["rows"])
     cache.clear()
-    ends_all = pd.concat(ends, ignore_index=True) if ends else pd.DataFrame()
-    entries = pd.concat([*opened, dark_candidates(ends_all, plan)], ignore_index=True) \
-        if opened else _no_entries()
+    entries = pd.concat(opened, ignore_index=True)
     stats: dict = {"rerun_rounds": 0, "rerun_batches": 0}
     reruns = [resolve_open(work, plan, entries, extent, stats=stats)] if len(entries) else []
     vessels = merge_vessels([s["vessels"] for s in spills])
