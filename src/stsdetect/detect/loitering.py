@@ -20,7 +20,14 @@ import pandas as pd
 
 from stsdetect.detect.dark import _check_tracks, _positive, _xyz_to_latlon
 from stsdetect.events import make_events
-from stsdetect.geo import KNOT_M_S, duration_s, haversine_m, unit_xyz
+from stsdetect.geo import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    chord_to_arc_m,
+    duration_s,
+    haversine_m,
+    unit_xyz,
+)
 from stsdetect.tracks import Tracks
 
 __all__ = ["find_loitering", "report_speed_kn"]
@@ -147,10 +154,13 @@ def find_loitering(
     run_of_row = np.repeat(np.arange(starts.size), counts)
     rows = np.arange(int(counts.sum()), dtype=np.int64) + (starts - first)[run_of_row]
     xyz = unit_xyz(tracks.lat_deg[rows], tracks.lon_deg[rows])
-    lat, lon = _xyz_to_latlon(np.add.reduceat(xyz, first, axis=0))
-    drift = haversine_m(lat[run_of_row], lon[run_of_row], tracks.lat_deg[rows],
-                        tracks.lon_deg[rows])
-    max_drift = np.maximum.reduceat(drift, first)
+    centre = np.add.reduceat(xyz, first, axis=0)
+    lat, lon = _xyz_to_latlon(centre)
+    centre /= np.linalg.norm(centre, axis=1, keepdims=True)
+    # Farthest report from the centre: largest chord, converted to a great-circle arc.
+    xyz -= centre[run_of_row]
+    chord = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+    max_drift = chord_to_arc_m(np.maximum.reduceat(chord, first) * EARTH_RADIUS_M)
     mean_speed = np.add.reduceat(speed[rows], first) / counts
     return make_events(
         "loitering",
