@@ -265,3 +265,14 @@ def test_window_edges_are_inclusive_and_exact():
         out = flag_events(ev, dark_periods=dark, regions=[], before_after_s="1d")
         flags = set(out["flags"].iloc[0])
         assert ("dark_before" in flags) is expect and ("dark_after" in flags) is expect
+
+
+def test_single_vessel_inputs():
+    dark = make_events("dark_period", mmsi=[DPRK], start=[ts(0)], end=[ts(8)], lat=[30.4],
+                       lon=[121.4], end_lat=[39.0], end_lon=[124.0])
+    vessels = pd.DataFrame({"mmsi": [DPRK], "name": ["ONE"]})
+    out = flag_events(dark, vessels=vessels)
+    # start in Hangzhou Bay, reappeared in Korea Bay: both places flagged; no self darkness
+    assert out["flags"].iloc[0] == ["china_territorial_sea", "dprk", "hangzhou_bay",
+                                    "korea_bay"]
+    assert out["score"].iloc[0] == pytest.approx(5 + 1 + 1 + 1 + np.log1p(8.0))
