@@ -147,9 +147,11 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
             inside = j < length
             byte = a[np.where(inside, start + j, 0)].astype(np.uint64)
             digest = np.where(inside, (digest ^ byte) * prime, digest)
-    _, first, codes = np.unique(digest, return_index=True, return_inverse=True)
+    codes = pd.factorize(digest)[0]  # hash-based, in order of first appearance
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
     names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
-    return codes.ravel().astype(np.int32), names
+    return codes.astype(np.int32), names
 
 
 def _string_array(a, start, end, max_width: int = 32) -> np.ndarray:
@@ -361,10 +363,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
         colon, vi = colon[inside], vi[inside]
         inside = colon < tag_end[vi]
         colon, vi = colon[inside], vi[inside]
-        # a tag value ends at the next ',' or '*' (or the tag block's end)
-        vend = np.minimum(commas_p[np.searchsorted(commas, colon + 1)],
-                          stars_p[np.searchsorted(stars, colon + 1)])
-        vend = np.minimum(vend, tag_end[vi])
         key = a[colon - 1]
         for letter in (b"c", b"s", b"g"):
             sel = np.flatnonzero(key == letter[0])
@@ -372,15 +370,23 @@ def frame_chunk(data: bytes) -> FramedChunk:
                 continue
             rows, firsts = _first_per_row(vi[sel])
             sel = sel[firsts]
+            if letter == b"g":  # group ids matter for multipart fragments only
+                keep = n_frags[rows] > 1
+                rows, sel = rows[keep], sel[keep]
+            # a tag value ends at the next ',' or '*' (or the tag block's end)
+            vstart = colon[sel] + 1
+            vend = np.minimum(np.minimum(commas_p[np.searchsorted(commas, vstart)],
+                                         stars_p[np.searchsorted(stars, vstart)]),
+                              tag_end[rows])
             if letter == b"c":
-                val, vok = _parse_uint(a, colon[sel] + 1, vend[sel], 13)
+                val, vok = _parse_uint(a, vstart, vend, 13)
                 ns, good = _unix_to_ns(val, vok)
                 notes["time_unparsed"] = notes.get("time_unparsed", 0) + int((~good).sum())
                 time_ns[rows] = ns
             elif letter == b"s":
-                source[rows] = codes_of(*_strings(a, colon[sel] + 1, vend[sel]))
+                source[rows] = codes_of(*_strings(a, vstart, vend))
             else:
-                group[rows] = _string_array(a, colon[sel] + 1, vend[sel])
+                group[rows] = _string_array(a, vstart, vend)
 
     # $PGHP lines: time and source for the next AIS sentence
     P = np.flatnonzero(is_pghp)
