@@ -132,11 +132,14 @@ def run_python(name: str, path: Path) -> dict:
     code = RUNNERS[name]
     script = f"""
 import json, resource, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 PATH = {str(path)!r}
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 {code}
-elapsed = time.perf_counter() - t0
-print(json.dumps({{"messages": N, "seconds": elapsed,
+elapsed, cpu_s = time.perf_counter() - t0, cpu() - c0
+print(json.dumps({{"messages": N, "seconds": elapsed, "cpu_seconds": cpu_s,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -158,11 +161,12 @@ def run_gpsdecode(path: Path) -> dict:
 import json, resource, subprocess, time
 t0 = time.perf_counter()
 with open({str(bare)!r}) as src:
-    out = subprocess.run([{exe!r}], stdin=src, capture_output=True)
+    out = subprocess.run([{exe!r}], stdin=src, stdout=subprocess.PIPE)
 elapsed = time.perf_counter() - t0
 n = out.stdout.count(b"\\n")
-print(json.dumps({{"messages": n, "seconds": elapsed,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({{"messages": n, "seconds": elapsed, "cpu_seconds": r.ru_utime + r.ru_stime,
+                  "peak_rss_mb": r.ru_maxrss / 1024}}))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -186,16 +190,20 @@ def main(argv=None) -> None:
     for name in names:
         results[name] = run_gpsdecode(path) if name == "gpsdecode" else run_python(name, path)
     base = results.get("stsdetect", {})
-    print(f"\n{'decoder':<12} {'messages':>10} {'seconds':>9} {'msg/s':>12} {'peak MB':>9} "
-          f"{'stsdetect x':>12}")
+    print(f"\n{'decoder':<12} {'messages':>10} {'wall s':>8} {'cpu s':>8} {'msg/s wall':>11} "
+          f"{'msg/s cpu':>11} {'peak MB':>8} {'stsdetect x (cpu)':>18}")
     for name, r in results.items():
         if "error" in r:
             print(f"{name:<12} unavailable: {r['error']}")
             continue
         rate = r["messages"] / r["seconds"]
-        speedup = (base["messages"] / base["seconds"]) / rate if "seconds" in base else float("nan")
-        print(f"{name:<12} {r['messages']:>10,} {r['seconds']:>9.2f} {rate:>12,.0f} "
-              f"{r['peak_rss_mb']:>9.0f} {speedup:>12.1f}")
+        cpu_rate = r["messages"] / max(r["cpu_seconds"], 1e-9)
+        speedup = ((base["messages"] / max(base["cpu_seconds"], 1e-9)) / cpu_rate
+                   if "cpu_seconds" in base else float("nan"))
+        print(f"{name:<12} {r['messages']:>10,} {r['seconds']:>8.2f} {r['cpu_seconds']:>8.2f} "
+              f"{rate:>11,.0f} {cpu_rate:>11,.0f} {r['peak_rss_mb']:>8.0f} {speedup:>18.1f}")
+    print("\nCPU time (user + system) is the fairer figure on a shared machine; load average "
+          f"during the run: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

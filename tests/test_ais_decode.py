@@ -217,3 +217,16 @@ def test_multi_sentence_line_counts_each_sentence():
 def test_unknown_format_is_rejected():
     with pytest.raises(ValueError, match="valid formats"):
         read_ais(["x"], format="kml")
+
+
+def test_assembler_memory_is_bounded():
+    from stsdetect.ais.multipart import MultipartAssembler
+
+    asm = MultipartAssembler(window_records=50, max_open=20)
+    for record in range(10_000):
+        asm.add(record, ("s", record), 3, 1, "5" * 60, 0, -(2**63), 0)
+        assert asm.n_open <= 21
+    assert asm.incomplete + asm.flush() + 0 >= 10_000 - 21
+    assert asm.n_open == 0
+    with pytest.raises(ValueError):
+        MultipartAssembler(window_records=0)

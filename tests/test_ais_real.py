@@ -229,3 +229,16 @@ def test_gfw_json_lines(shared_data, name):
     assert data.report.lines == n_rows
     assert len(data.positions) == n_rows - data.report.skipped.get("bad_row", 0)
     assert data.positions["time"].notna().all()
+
+
+@pytest.mark.parametrize("name", ["dma-aisabnormal/212123000_drift_1.ais",
+                                  "gfw-ais-listener/nmea-with-tagblock.txt",
+                                  "noaadata/test.ais", "chhs2131-pyais-ec/ais_20211104_16.txt"])
+def test_chunk_size_does_not_change_the_result(shared_data, name):
+    """$PGHP headers, tag-block groups and run-together lines survive any chunk boundary."""
+    path = _path(shared_data, name)
+    whole = read_ais(path, chunk_bytes=1 << 24)
+    small = read_ais(path, chunk_bytes=4096)
+    pd.testing.assert_frame_equal(small.positions, whole.positions)
+    pd.testing.assert_frame_equal(small.vessels, whole.vessels)
+    assert small.report.decoded == whole.report.decoded

@@ -219,12 +219,13 @@ class _NmeaDecoder:
         self.asm = MultipartAssembler(window_records, max_open_groups)
         self.record_offset = 0
         self.cols: dict = {k: [] for k in ("mmsi", "time", "lat", "lon", "sog_kn", "cog_deg",
-                                           "heading_deg", "nav_status", "msg_type", "source")}
+                                           "heading_deg", "nav_status", "msg_type", "source",
+                                           "record")}
         self.statics: list = []
         self.source_names = [""]
         self._source_code = {"": 0}
 
-    def _emit_positions(self, dec, time_ns, source, types):
+    def _emit_positions(self, dec, time_ns, source, types, records):
         rep = self.report
         mmsi = dec["mmsi"]
         bad_char = dec["bad_char"]
@@ -247,9 +248,10 @@ class _NmeaDecoder:
             c[k].append(dec[k][keep])
         c["msg_type"].append(dec["msg_type"][keep])
         c["source"].append(source[keep])
+        c["record"].append(records[keep])
         return keep
 
-    def _static(self, msg_type, payload: bytes, fill, time_ns, count_record: bool):
+    def _static(self, msg_type, payload: bytes, fill, time_ns, record, count_record: bool):
         rep = self.report
         if 6 * len(payload) - fill < _STATIC_MIN_BITS[msg_type]:
             if count_record:
@@ -266,7 +268,7 @@ class _NmeaDecoder:
             return
         if count_record:
             rep.add_decoded(msg_type)
-        rec = dict(rec, time=time_ns, ais_class="A" if msg_type == 5 else "B")
+        rec = dict(rec, time=time_ns, ais_class="A" if msg_type == 5 else "B", record=record)
         self.statics.append(rec)
 
     def feed(self, data: bytes) -> None:
@@ -289,14 +291,18 @@ class _NmeaDecoder:
         pos = np.flatnonzero(single & np.isin(fc.msg_type, POSITION_TYPES))
         if pos.size:
             dec = decode_positions(buf, fc.p0[pos], fc.n_chars[pos], fc.fill[pos])
-            keep = self._emit_positions(dec, fc.time_ns[pos], fc.source[pos], fc.msg_type[pos])
+            records = fc.record[pos] + self.record_offset
+            keep = self._emit_positions(dec, fc.time_ns[pos], fc.source[pos], fc.msg_type[pos],
+                                        records)
             for i in pos[keep & (fc.msg_type[pos] == 19)]:  # class B statics, rare
                 self._static(19, bytes(buf[fc.p0[i]:fc.p0[i] + fc.n_chars[i]]), int(fc.fill[i]),
-                             int(fc.time_ns[i]), count_record=False)
+                             int(fc.time_ns[i]), int(fc.record[i]) + self.record_offset,
+                             count_record=False)
         # statics (5, 24): pyais, one by one
         for i in np.flatnonzero(single & np.isin(fc.msg_type, (5, 24))):
             self._static(int(fc.msg_type[i]), bytes(buf[fc.p0[i]:fc.p0[i] + fc.n_chars[i]]),
-                         int(fc.fill[i]), int(fc.time_ns[i]), count_record=True)
+                         int(fc.fill[i]), int(fc.time_ns[i]),
+                         int(fc.record[i]) + self.record_offset, count_record=True)
         # other types: validated and counted
         other = single & ~np.isin(fc.msg_type, (*POSITION_TYPES, 5, 24))
         counts = np.bincount(fc.msg_type[other], minlength=28)
@@ -312,7 +318,7 @@ class _NmeaDecoder:
         rep = self.report
         buf = fc.buf
         before = self.asm.incomplete
-        done_payloads, done_fill, done_time, done_source = [], [], [], []
+        done_payloads, done_fill, done_time, done_source, done_record = [], [], [], [], []
         fragments = zip(
             fc.group[multi].tolist(), fc.n_frags[multi].tolist(), fc.talker[multi].tolist(),
             fc.channel[multi].tolist(), fc.seq[multi].tolist(), fc.p0[multi].tolist(),
@@ -344,10 +350,11 @@ class _NmeaDecoder:
                 done_fill.append(fill)
                 done_time.append(time_ns)
                 done_source.append(source)
+                done_record.append(record)
                 if msg_type == 19:
-                    self._static(19, payload.encode(), fill, time_ns, count_record=False)
+                    self._static(19, payload.encode(), fill, time_ns, record, count_record=False)
             elif msg_type in (5, 24):
-                self._static(msg_type, payload.encode(), fill, time_ns, count_record=True)
+                self._static(msg_type, payload.encode(), fill, time_ns, record, count_record=True)
             else:
                 rep.add_decoded(msg_type)
         rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
@@ -357,17 +364,24 @@ class _NmeaDecoder:
             joined = np.frombuffer("".join(done_payloads).encode() + b"\0" * 64, np.uint8)
             dec = decode_positions(joined, starts, lengths, np.array(done_fill))
             self._emit_positions(dec, np.array(done_time, dtype=np.int64),
-                                 np.array(done_source, dtype=np.int32), dec["msg_type"].astype(
-                                     np.int64))
+                                 np.array(done_source, dtype=np.int32),
+                                 dec["msg_type"].astype(np.int64),
+                                 np.array(done_record, dtype=np.int64))
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
         c = self.cols
         if c["mmsi"]:
             cols = {k: np.concatenate(v) for k, v in c.items()}
+            # input order: multipart messages were decoded after their chunk's single sentences
+            order = np.argsort(cols.pop("record"), kind="stable")
+            cols = {k: v[order] for k, v in cols.items()}
         else:
             cols = None
-        return _positions_frame(cols, self.source_names), self.statics
+        statics = sorted(self.statics, key=lambda rec: rec["record"])  # rare messages only
+        for rec in statics:
+            del rec["record"]
+        return _positions_frame(cols, self.source_names), statics
 
 
 def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
