@@ -34,7 +34,6 @@ def _ext(name: str):
 
 
 def _converter():
-    pytest.importorskip("griffe")
     return _ext("rst_to_md").rst_to_markdown
 
 

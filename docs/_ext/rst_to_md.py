@@ -11,7 +11,10 @@ from __future__ import annotations
 import itertools
 import re
 
-import griffe
+try:
+    import griffe
+except ImportError:  # only the docs build needs griffe; the converter is plain Python
+    griffe = None
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|data|mod|meth|attr|obj|exc|const|ref|term):"
                    r"`~?([^`]+)`")
@@ -87,9 +90,11 @@ def rst_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
-class RstToMarkdown(griffe.Extension):
-    """Apply :func:`rst_to_markdown` to every docstring griffe loads."""
+if griffe is not None:
 
-    def on_instance(self, *, obj, **kwargs) -> None:
-        if obj.docstring is not None:
-            obj.docstring.value = rst_to_markdown(obj.docstring.value)
+    class RstToMarkdown(griffe.Extension):
+        """Apply :func:`rst_to_markdown` to every docstring griffe loads."""
+
+        def on_instance(self, *, obj, **kwargs) -> None:
+            if obj.docstring is not None:
+                obj.docstring.value = rst_to_markdown(obj.docstring.value)
