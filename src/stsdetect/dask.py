@@ -134,7 +134,10 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         As for :func:`stsdetect.scale.detect_windowed`.
     retries : int, default 2
         Times Dask re-runs a task that raised (tasks lost with a dead worker are re-run by
-        the scheduler regardless, up to its ``allowed-failures``).
+        the scheduler regardless, up to its ``allowed-failures``, 3 by default). Dask's own
+        default is 0; two retries ride out a transient failure (a worker restarted, a file
+        system hiccup) while a task that fails on its data still fails fast. Tasks are
+        idempotent, so a retry is always safe.
     keep_workdir : bool, default False
         Keep the spill.
 

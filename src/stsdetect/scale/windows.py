@@ -55,8 +55,9 @@ MMSI's whole history, so for such MMSIs (and only them) windowed segmentation ma
 window edges from a single run.
 
 Memory: the positions of at most ``1 + 2 ceil(M / W)`` windows (three with the defaults), plus
-the re-runs' positions of few vessels. Time: each window's positions are read from Parquet at
-most three times.
+the re-runs' positions of few vessels, plus one row per vessel carried between windows. Time:
+each window partition is read once by the pass over windows (kept while the next windows need
+it), plus the re-runs' reads filtered by MMSI.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ __all__ = [
     "make_plan",
 ]
 
-#: Default window length: one UTC day, the unit in which AIS providers deliver dumps.
+#: Default window length: one UTC day, the unit in which AIS archives are delivered (NOAA
+#: MarineCadastre, the Danish Maritime Authority and most receiver networks write one file per
+#: UTC day), and short enough that a day of a regional feed fits easily in memory.
 DEFAULT_WINDOW = "1d"
 #: How far (in time) the cleaning of :func:`stsdetect.tracks.build_tracks` looks around a
 #: report: duplicates are within 5 s, and the impossible-jump test compares consecutive
