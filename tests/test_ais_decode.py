@@ -224,7 +224,7 @@ def test_assembler_memory_is_bounded():
 
     asm = MultipartAssembler(window_records=50, max_open=20)
     for record in range(10_000):
-        asm.add(record, ("s", record), 3, 1, "5" * 60, 0, -(2**63), 0)
+        asm.add(record, ("s", record), 3, 1, b"5" * 60, 0, -(2**63), 0)
         assert asm.n_open <= 21
     assert asm.incomplete + asm.flush() + 0 >= 10_000 - 21
     assert asm.n_open == 0

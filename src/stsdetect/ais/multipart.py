@@ -61,7 +61,7 @@ class MultipartAssembler:
     def add(self, record, key, n_frags, frag, payload, fill, time_ns, source):
         """Add one fragment; return ``(payload, fill, time_ns, source)`` when it completes one.
 
-        ``payload`` is the fragment's armoured text, ``fill`` its fill bits (only the last
+        ``payload`` is the fragment's armoured text (bytes), ``fill`` its fill bits (only the last
         fragment's count), ``source`` an int code (0 = unknown). The returned time and source
         are the first known ones among the fragments in arrival order (tag blocks usually
         stamp only the first fragment).
@@ -84,7 +84,7 @@ class MultipartAssembler:
             return None
         del self._open[key]
         ordered = [group.parts[k] for k in range(1, group.n_frags + 1)]
-        return "".join(p for p, _ in ordered), ordered[-1][1], group.time_ns, group.source
+        return b"".join(p for p, _ in ordered), ordered[-1][1], group.time_ns, group.source
 
     def flush(self) -> int:
         """Give up every open group (end of input); return how many fragments that was."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .framing import frame_chunk
+from .framing import NAT_NS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sixbit import POSITION_TYPES, decode_positions
@@ -315,19 +315,49 @@ class _NmeaDecoder:
         self.record_offset += fc.n_records
 
     def _multipart(self, fc, multi) -> None:
+        """Assemble the chunk's fragments: adjacent two-part pairs at once, the rest in order."""
         rep = self.report
-        buf = fc.buf
+        raw = fc.buf.tobytes()
         before = self.asm.incomplete
-        done_payloads, done_fill, done_time, done_source, done_record = [], [], [], [], []
-        fragments = zip(
-            fc.group[multi].tolist(), fc.n_frags[multi].tolist(), fc.talker[multi].tolist(),
-            fc.channel[multi].tolist(), fc.seq[multi].tolist(), fc.p0[multi].tolist(),
-            fc.n_chars[multi].tolist(), (fc.record[multi] + self.record_offset).tolist(),
-            fc.frag[multi].tolist(), fc.fill[multi].tolist(), fc.time_ns[multi].tolist(),
-            fc.source[multi].tolist(), strict=True)
-        raw = buf.tobytes() if multi.size > 64 else None
+        done = []  # (payload bytes, fill, time_ns, source, record)
+        # Fast path: fragment 1 of 2 directly followed by its fragment 2 (same talker, channel,
+        # sequence id and tag-block group id) -- how receivers emit nearly all of them.
+        cur, nxt = multi[:-1], multi[1:]
+        pair = ((fc.n_frags[cur] == 2) & (fc.n_frags[nxt] == 2) & (fc.frag[cur] == 1)
+                & (fc.frag[nxt] == 2) & (fc.record[nxt] == fc.record[cur] + 1)
+                & (fc.talker[cur] == fc.talker[nxt]) & (fc.channel[cur] == fc.channel[nxt])
+                & (fc.seq[cur] == fc.seq[nxt]))
+        if pair.any():
+            ids = pd.Series(fc.group[multi], dtype=object).str.rsplit("-", n=1).str[-1]
+            ids = ids.to_numpy(dtype=object)
+            same = np.array([a == b for a, b in zip(ids[:-1][pair], ids[1:][pair],
+                                                     strict=True)], dtype=bool)
+            pair[np.flatnonzero(pair)[~same]] = False
+        first = cur[pair]
+        second = nxt[pair]
+        paired = np.zeros(multi.size, dtype=bool)
+        paired[:-1] |= pair
+        paired[1:] |= pair
+        if first.size:
+            rep.add_skip("multipart_joined", first.size)
+            t1, t2 = fc.time_ns[first], fc.time_ns[second]
+            s1, s2 = fc.source[first], fc.source[second]
+            for a0, a1, b0, b1, fill, time_ns, source, record in zip(
+                    fc.p0[first].tolist(), (fc.p0[first] + fc.n_chars[first]).tolist(),
+                    fc.p0[second].tolist(), (fc.p0[second] + fc.n_chars[second]).tolist(),
+                    fc.fill[second].tolist(), np.where(t1 != NAT_NS, t1, t2).tolist(),
+                    np.where(s1 != 0, s1, s2).tolist(),
+                    (fc.record[second] + self.record_offset).tolist(), strict=True):
+                done.append((raw[a0:a1] + raw[b0:b1], fill, time_ns, source, record))
+        # General path: every other fragment, through the bounded assembler, in arrival order.
+        rest = multi[~paired]
         for (group, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill, time_ns,
-             source) in fragments:
+             source) in zip(
+                fc.group[rest].tolist(), fc.n_frags[rest].tolist(), fc.talker[rest].tolist(),
+                fc.channel[rest].tolist(), fc.seq[rest].tolist(), fc.p0[rest].tolist(),
+                fc.n_chars[rest].tolist(), (fc.record[rest] + self.record_offset).tolist(),
+                fc.frag[rest].tolist(), fc.fill[rest].tolist(), fc.time_ns[rest].tolist(),
+                fc.source[rest].tolist(), strict=True):
             key = None
             if group:
                 parts = group.split("-")
@@ -335,38 +365,36 @@ class _NmeaDecoder:
                     key = ("g", parts[2], parts[1])
             if key is None:
                 key = ("s", talker, channel, seq, n_frags)
-            text = (raw[p0:p0 + n_chars] if raw is not None
-                    else bytes(buf[p0:p0 + n_chars])).decode("ascii")
-            done = self.asm.add(record, key, n_frags, frag, text, fill, time_ns, source)
-            if done is None:
-                continue
-            payload, fill, time_ns, source = done
-            rep.add_skip("multipart_joined", n_frags - 1)
-            msg_type = (ord(payload[0]) - 48) - (8 if ord(payload[0]) >= 96 else 0)
+            out = self.asm.add(record, key, n_frags, frag, raw[p0:p0 + n_chars], fill,
+                               time_ns, source)
+            if out is not None:
+                rep.add_skip("multipart_joined", n_frags - 1)
+                done.append((*out, record))
+        rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
+        positions = []
+        for payload, fill, time_ns, source, record in done:  # one per message, rare
+            char = payload[0]
+            msg_type = char - 48 - (8 if char >= 96 else 0)
             if msg_type < 1 or msg_type > 27:
                 rep.add_skip("unsupported_type")
             elif msg_type in POSITION_TYPES:
-                done_payloads.append(payload)
-                done_fill.append(fill)
-                done_time.append(time_ns)
-                done_source.append(source)
-                done_record.append(record)
+                positions.append((payload, fill, time_ns, source, record))
                 if msg_type == 19:
-                    self._static(19, payload.encode(), fill, time_ns, record, count_record=False)
+                    self._static(19, payload, fill, time_ns, record, count_record=False)
             elif msg_type in (5, 24):
-                self._static(msg_type, payload.encode(), fill, time_ns, record, count_record=True)
+                self._static(msg_type, payload, fill, time_ns, record, count_record=True)
             else:
                 rep.add_decoded(msg_type)
-        rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
-        if done_payloads:
-            lengths = np.array([len(p) for p in done_payloads], dtype=np.int64)
+        if positions:
+            payloads, fills, times, sources, records = zip(*positions, strict=True)
+            lengths = np.array([len(p) for p in payloads], dtype=np.int64)
             starts = np.r_[0, np.cumsum(lengths)[:-1]]
-            joined = np.frombuffer("".join(done_payloads).encode() + b"\0" * 64, np.uint8)
-            dec = decode_positions(joined, starts, lengths, np.array(done_fill))
-            self._emit_positions(dec, np.array(done_time, dtype=np.int64),
-                                 np.array(done_source, dtype=np.int32),
+            joined = np.frombuffer(b"".join(payloads) + b"\0" * 64, np.uint8)
+            dec = decode_positions(joined, starts, lengths, np.array(fills))
+            self._emit_positions(dec, np.array(times, dtype=np.int64),
+                                 np.array(sources, dtype=np.int32),
                                  dec["msg_type"].astype(np.int64),
-                                 np.array(done_record, dtype=np.int64))
+                                 np.array(records, dtype=np.int64))
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
