@@ -437,7 +437,7 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
         "source": pd.Series(pd.Categorical.from_codes(
             np.asarray(cols["source"], dtype=np.int32), categories=pd.Index(
                 list(source_names), dtype=object))).astype("string"),
-    })
+    }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
     return frame[POSITION_COLUMNS]
 
 
