@@ -277,3 +277,44 @@ def test_progress_bars_on_a_terminal_and_never_with_quiet(scenario_dir, tmp_path
     assert capsys.readouterr().err == ""
     assert main(["decode", dump, "-o", str(tmp_path / "p.parquet")]) == EXIT_OK
     assert "reading scenario.nmea.gz" in capsys.readouterr().err
+
+
+def test_every_pipeline_parameter_is_an_option_with_the_library_default():
+    import inspect
+
+    from stsdetect.cli import DETECT_OPTIONS
+    from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detect.loitering import find_loitering
+    from stsdetect.detect.rendezvous import find_rendezvous
+    from stsdetect.flags import flag_events
+    from stsdetect.geo import duration_s
+    from stsdetect.pipeline import PARAMETERS
+    from stsdetect.tracks import build_tracks
+
+    stage_fn = {"tracks": build_tracks, "rendezvous": find_rendezvous,
+                "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
+                "loitering": find_loitering, "flags": flag_events}
+    options = {dest: (kind, shown) for opts in DETECT_OPTIONS.values()
+               for _, dest, kind, shown, _ in opts}
+    assert set(options) == set(PARAMETERS) - {"format", "weights"}
+    for dest, (kind, shown) in options.items():
+        stage, key = PARAMETERS[dest]
+        default = inspect.signature(stage_fn[stage]).parameters[key].default
+        if kind in ("dur", "s"):
+            assert duration_s(shown) == duration_s(default), dest
+        else:
+            assert float(shown) == float(default), dest
+
+
+def test_more_detector_options_reach_the_pipeline(scenario_dir, tmp_path):
+    out = tmp_path / "e.csv"
+    dump = str(scenario_dir / "scenario.nmea.gz")
+    assert main(["detect", dump, "-o", str(out), "-q", "--only", "loitering",
+                 "--loiter-min-duration", "30h"]) == EXIT_OK
+    events = read_events(out)
+    assert len(events) and (events["duration_h"] >= 30).all()
+    assert main(["detect", dump, "-o", str(out), "-q", "--only", "dark_period",
+                 "--dark-radius", "none", "--duplicate-window", "10s",
+                 "--before-after", "12h"]) == EXIT_OK
+    gaps_only = read_events(out)
+    assert len(gaps_only) and gaps_only["likely_intentional"].isna().all()

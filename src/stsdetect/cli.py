@@ -69,6 +69,32 @@ def _duration(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> float:
+    """argparse type: a duration given as text, returned in seconds (for ``*_s`` parameters)."""
+    try:
+        return duration_s(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _NoneValue:
+    """Marks an option given as ``none`` (a parameter set to None)."""
+
+
+def _positive_float_or_none(text: str):
+    return _NoneValue() if text.strip().lower() == "none" else _positive_float(text)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -87,6 +113,61 @@ def _only(text: str) -> list[str]:
             f"unknown event type(s) {', '.join(unknown) or repr(text)}; choose from "
             f"{', '.join(EVENT_TYPES)}")
     return kinds
+
+
+_OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
+                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
+_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
+
+#: Detector options of ``stsdetect detect``: (flag, ``detect()`` keyword, kind, default as
+#: shown, help). Every keyword of :data:`stsdetect.pipeline.PARAMETERS` but ``format`` (the
+#: ``--format`` option) and ``weights`` (a mapping, set in Python). The defaults shown are the
+#: stage functions' own (a test checks they agree), documented there with their sources.
+DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = {
+    "rendezvous (two vessels close together, both nearly still)": [
+        ("--max-distance", "max_distance_m", "m", "500", "largest separation, metres"),
+        ("--min-duration", "min_duration", "dur", "2h", "shortest time together"),
+        ("--max-speed", "max_speed_kn", "kn", "2", "fastest speed of either vessel, knots"),
+        ("--step", "step", "dur", "10min", "time grid the tracks are compared on"),
+        ("--max-gap", "max_gap", "dur", "1h", "longest reporting gap bridged by interpolation"),
+        ("--tolerance", "tolerance", "dur", "10min",
+         "longest interruption within one rendezvous"),
+    ],
+    "dark periods and dark rendezvous": [
+        ("--min-gap", "min_gap", "dur", "6h", "shortest silence reported as a dark period"),
+        ("--dark-radius", "dark_radius_m", "m|none", "20000",
+         "radius in metres for 'other vessels heard nearby' meanwhile; none: gaps only"),
+        ("--min-others-heard", "min_others_heard", "int", "1",
+         "vessels heard nearby for a silence to count as likely intentional"),
+        ("--heard-bin", "heard_bin", "dur", "10min", "time bins for the vessels-heard test"),
+        ("--dark-max-distance", "dark_max_distance_m", "m", "10000",
+         "dark rendezvous: largest separation where both vanished and where both reappeared, "
+         "metres"),
+        ("--min-overlap", "min_overlap", "dur", "2h",
+         "dark rendezvous: least time both were silent at once"),
+    ],
+    "loitering (one vessel nearly still)": [
+        ("--loiter-max-speed", "loiter_max_speed_kn", "kn", "2", "fastest speed, knots"),
+        ("--loiter-min-duration", "loiter_min_duration", "dur", "4h", "shortest loitering"),
+        ("--loiter-max-gap", "loiter_max_gap", "dur", "1h", "longest gap within one run"),
+    ],
+    "track cleaning": [
+        ("--track-max-speed", "track_max_speed_kn", "kn", "50",
+         "implied speed above which a position is an outlier, knots"),
+        ("--duplicate-window", "duplicate_window_s", "s", "5s",
+         "reports of one MMSI this close in time ..."),
+        ("--duplicate-distance", "duplicate_distance_m", "m", "15",
+         "... and this close in metres are duplicates"),
+        ("--position-noise", "position_noise_m", "m", "100",
+         "position noise allowed for in the outlier test, metres"),
+        ("--min-segment-reports", "min_segment_reports", "int", "3",
+         "fewest reports a track segment needs"),
+    ],
+    "flags": [
+        ("--before-after", "before_after_s", "s", "1d",
+         "window before and after an event searched for dark periods (dark_before/after)"),
+    ],
+}
 
 
 # --------------------------------------------------------------------------------- parser
@@ -127,28 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode the dumps, build tracks, run the detectors, flag and rank the events, "
                     "write them and print the decode report and the top events. INPUT may also "
                     "be a positions table written by `stsdetect decode` (.parquet or .csv; its "
-                    "vessels table is picked up beside it).")
+                    "vessels table is picked up beside it). Durations are written like 90min, "
+                    "2h, 1d or 1h30min. Every default shown is the library's own, documented "
+                    "with its published source in the stage functions (stsdetect.detect, "
+                    "stsdetect.tracks.build_tracks, stsdetect.flags).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="events file: .csv, .geojson or .parquet (GeoParquet)")
     p.add_argument("--format", default="auto", help=fmt_help)
-    g = p.add_argument_group(
-        "detector parameters",
-        "Durations are written like 90min, 2h, 1d or 1h30min. Defaults are the library's, from "
-        "published definitions (see stsdetect.detect): rendezvous within 500 m for at least 2 h "
-        "below 2 kn, dark gaps of at least 6 h.")
-    g.add_argument("--max-distance", type=_positive_float, metavar="M", dest="max_distance_m",
-                   help="rendezvous: largest separation in metres (default 500)")
-    g.add_argument("--min-duration", type=_duration, metavar="DUR",
-                   help="rendezvous: shortest time together (default 2h)")
-    g.add_argument("--max-speed", type=_positive_float, metavar="KN", dest="max_speed_kn",
-                   help="rendezvous: fastest speed of either vessel in knots (default 2)")
-    g.add_argument("--step", type=_duration, metavar="DUR",
-                   help="rendezvous: time grid the tracks are resampled on (default 10min)")
-    g.add_argument("--max-gap", type=_duration, metavar="DUR",
-                   help="rendezvous: longest reporting gap bridged by interpolation (default 1h)")
-    g.add_argument("--min-gap", type=_duration, metavar="DUR",
-                   help="dark periods: shortest silence reported (default 6h)")
+    for title, options in DETECT_OPTIONS.items():
+        g = p.add_argument_group(title)
+        for flag, dest, kind, default, text in options:
+            g.add_argument(flag, dest=dest, type=_OPTION_TYPES[kind], metavar=_METAVARS[kind],
+                           help=f"{text} (default {default})")
     p.add_argument("--region", action="append", metavar="NAME|FILE", dest="regions",
                    help="region to flag events in: a built-in name (hangzhou_bay, "
                         "yangtze_estuary, ningbo_zhoushan, china_territorial_sea, korea_bay, "
@@ -416,12 +488,13 @@ def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=
 
 
 def _detector_params(args) -> dict:
+    """The detector options given on the command line, as ``detect()`` keywords."""
     params = {}
-    for name in ("max_distance_m", "min_duration", "max_speed_kn", "step", "max_gap",
-                 "min_gap"):
-        value = getattr(args, name, None)
-        if value is not None:
-            params[name] = value
+    for options in DETECT_OPTIONS.values():
+        for _, dest, _, _, _ in options:
+            value = getattr(args, dest, None)
+            if value is not None:
+                params[dest] = None if isinstance(value, _NoneValue) else value
     return params
 
 
