@@ -340,3 +340,33 @@ def test_equals_pipeline_detect_on_simulated_traffic(tmp_path):
     res = detect_windowed(split_files(positions, [24, 48]), workdir=tmp_path / "w")
     assert_same_events(res.events, want)
     assert len(want) >= 5
+
+
+@pytest.mark.skipif(not _have_rendezvous(), reason="rendezvous detector not on this branch")
+def test_rendezvous_whose_cut_part_is_too_fast_is_not_lost(tmp_path):
+    """Together from 23:00 to 07:00: 2.5 kn for 3 h, then 0.5 kn for 5 h (median < 2 kn).
+
+    The day-0 window sees only the fast start (its median fails the 2 kn test), the day-1
+    window sees it whole but does not own it (it starts on day 0). Open runs are therefore taken
+    without the speed test at the window edges.
+    """
+    rng = np.random.default_rng(11)
+    km_h = 1.852  # one knot in km/h
+    a = [(0, -120, 0), (23, 0, 0), (26, 2.5 * km_h * 3, 0),
+         (31, 2.5 * km_h * 3 + 0.5 * km_h * 5, 0), (48, 150, 40)]
+    b = [(0, 0, -120), (23, 0, 0.15), (26, 2.5 * km_h * 3, 0.15),
+         (31, 2.5 * km_h * 3 + 0.5 * km_h * 5, 0.15), (48, -100, 60)]
+    frame = pd.concat([_vessel(rng, 445100001, a, every_s=120, end_h=48),
+                       _vessel(rng, 412300002, b, every_s=150, end_h=48)]).sort_values("t")
+    positions = pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()})
+    want = single_run(positions, ["rendezvous"])
+    assert len(want) == 1 and want["start"].iloc[0] < DAY0 + pd.Timedelta("1D") < \
+        want["end"].iloc[0]
+    res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
+                          only=["rendezvous"])
+    assert_same_events(res.events, want)
