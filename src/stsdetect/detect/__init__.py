@@ -1,8 +1,16 @@
-"""Detectors: each a function ``Tracks (+ params) -> events table``."""
+"""Detectors: each a function ``Tracks (+ params) -> events table``.
+
+This subpackage shares its name with the top-level :func:`stsdetect.detect` (the whole
+pipeline). Importing any detector module rebinds the attribute ``stsdetect.detect`` to this
+subpackage, so the subpackage is itself callable and forwards to
+:func:`stsdetect.pipeline.detect`: ``stsdetect.detect(dump)`` keeps working after the first call.
+"""
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 _EXPORTS = {
     "find_rendezvous": "stsdetect.detect.rendezvous",
@@ -22,3 +30,15 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+class _PipelineModule(types.ModuleType):
+    """This module, callable as :func:`stsdetect.pipeline.detect`."""
+
+    def __call__(self, *args, **kwargs):
+        from stsdetect.pipeline import detect
+
+        return detect(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _PipelineModule
