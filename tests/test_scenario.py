@@ -86,3 +86,13 @@ def test_events_do_not_depend_on_line_order():
     b = detect(lines[::-1]).events
     pd.testing.assert_frame_equal(a.drop(columns=["flags", "score"]),
                                   b.drop(columns=["flags", "score"]))
+
+
+def test_top_level_detect_stays_callable_after_the_detectors_are_imported():
+    import stsdetect
+
+    first = stsdetect.detect(str(demo_path()), only=["dark_period"])
+    # Running the pipeline imported stsdetect.detect.* (which rebinds the attribute).
+    second = stsdetect.detect(str(demo_path()), only=["dark_period"])
+    pd.testing.assert_frame_equal(first.events, second.events)
+    assert callable(stsdetect.detect.find_rendezvous)
