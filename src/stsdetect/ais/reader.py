@@ -281,6 +281,7 @@ class _NmeaDecoder:
         for k, v in fc.notes.items():
             rep.add_note(k, v)
         buf = fc.buf
+        first_block = len(self.cols["mmsi"])
         # chunk source codes -> reader-wide codes (a loop over distinct names only)
         lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
                            for nm in fc.source_names], dtype=np.int32)
@@ -312,7 +313,19 @@ class _NmeaDecoder:
         multi = np.flatnonzero(~single)
         if multi.size:
             self._multipart(fc, multi)
+        self._merge_blocks(first_block)
         self.record_offset += fc.n_records
+
+    def _merge_blocks(self, first_block: int) -> None:
+        """Merge this chunk's row blocks into one, in input (record) order."""
+        c = self.cols
+        if len(c["mmsi"]) - first_block < 2:
+            return
+        order = np.argsort(np.concatenate(c["record"][first_block:]), kind="stable")
+        for values in c.values():
+            merged = np.concatenate(values[first_block:])[order]
+            del values[first_block:]
+            values.append(merged)
 
     def _multipart(self, fc, multi) -> None:
         """Assemble the chunk's fragments: adjacent two-part pairs at once, the rest in order."""
@@ -400,10 +413,13 @@ class _NmeaDecoder:
         self.report.add_skip("incomplete_multipart", self.asm.flush())
         c = self.cols
         if c["mmsi"]:
-            cols = {k: np.concatenate(v) for k, v in c.items()}
-            # input order: multipart messages were decoded after their chunk's single sentences
-            order = np.argsort(cols.pop("record"), kind="stable")
-            cols = {k: v[order] for k, v in cols.items()}
+            # blocks are in input order (see _merge_blocks); each list is freed once joined
+            cols = {}
+            for k in list(c):
+                blocks = c.pop(k)
+                if k != "record":
+                    cols[k] = np.concatenate(blocks)
+                del blocks
         else:
             cols = None
         statics = sorted(self.statics, key=lambda rec: rec["record"])  # rare messages only
