@@ -43,7 +43,8 @@ def main(argv=None) -> int:
         return 0
 
     # Where each gap ended: the regions around the point where the vessel was heard again.
-    ended_in = [",".join(r) or "-" for r in regions_at(dark["end_lat"], dark["end_lon"])]
+    ended_in = pd.Series(regions_at(dark["end_lat"], dark["end_lon"]), index=dark.index,
+                         dtype=object).str.join(",").replace("", "-")
 
     # The first rendezvous of the same vessel starting after it reappeared: an as-of join
     # (vectorized), with the vessel on either side of the pair.
