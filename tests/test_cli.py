@@ -171,6 +171,8 @@ def test_detect_region_file_and_watchlist(scenario_dir, tmp_path):
         (["detect", "{scenario}", "-o", "e.csv", "--watchlist", "nolist.csv"], ["not found"]),
         (["simulate", "-o", "x", "--duration", "10h"], ["too short"]),
         (["detect", "{scenario}", "-o", "e.csv", "--format", "bogus"], ["unknown format"]),
+        (["detect", "{scenario}", "{table}", "-o", "e.csv"], ["not a mix"]),
+        (["detect", "{table_bad}", "-o", "e.csv"], ["not a positions table"]),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(argv, needles, scenario_dir, tmp_path, capsys,
@@ -178,8 +180,13 @@ def test_bad_input_is_one_clear_line_and_exit_2(argv, needles, scenario_dir, tmp
     monkeypatch.chdir(tmp_path)
     corrupt = tmp_path / "corrupt.nmea.gz"
     corrupt.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    table = tmp_path / "pos.parquet"
+    pd.DataFrame({"mmsi": [1], "time": pd.to_datetime(["2024-01-01"], utc=True), "lat": [0.0],
+                  "lon": [0.0]}).to_parquet(table)
+    table_bad = tmp_path / "other.parquet"
+    pd.DataFrame({"x": [1]}).to_parquet(table_bad)
     fill = {"scenario": str(scenario_dir / "scenario.nmea.gz"), "dir": str(tmp_path),
-            "corrupt": str(corrupt)}
+            "corrupt": str(corrupt), "table": str(table), "table_bad": str(table_bad)}
     argv = [a.format(**fill) for a in argv]
     assert main(argv) == EXIT_BAD_INPUT
     _one_error_line(capsys, *needles)

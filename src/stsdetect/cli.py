@@ -521,7 +521,11 @@ def cmd_detect(args) -> int:
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
-    if all(_is_table(i) for i in inputs):
+    tables = [_is_table(i) for i in inputs]
+    if any(tables) and not all(tables):
+        raise UsageError("give either AIS dumps or positions tables written by `stsdetect "
+                         "decode`, not a mix of both")
+    if all(tables):
         source, vessels = _load_decoded(inputs)
     else:
         source = None
