@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -65,6 +66,25 @@ def test_simulate_writes_scenario_and_truth(scenario_dir):
     import gzip
 
     assert gzip.decompress((scenario_dir / "scenario.nmea.gz").read_bytes()) == same.nmea
+
+
+def test_simulate_options(tmp_path):
+    out = tmp_path / "s"
+    assert main(["simulate", "-o", str(out), "--duration", "12h", "--transfers", "0",
+                 "--dark-rendezvous", "0", "--no-decoys", "--background", "1", "--anchored",
+                 "0", "--no-noise", "--no-gzip", "-q"]) == EXIT_OK
+    truth = read_truth(out / "scenario_truth.csv")
+    assert set(truth["kind"]) == {"anchorage_pair", "tow", "pair_trawl"}
+    text = (out / "scenario.nmea").read_text()
+    # No noise: every line is complete and its checksum is right.
+    for line in text.splitlines():
+        m = re.fullmatch(r"\\s:\w+,c:\d{10}\*[0-9A-F]{2}\\!(AIVDM,.*)\*([0-9A-F]{2})", line)
+        assert m, line
+        xor = 0
+        for ch in m.group(1).encode():
+            xor ^= ch
+        assert xor == int(m.group(2), 16), line
+    assert main(["simulate", "-o", str(out), "--anchored", "-1"]) == EXIT_BAD_INPUT
 
 
 def test_decode_writes_positions_and_vessels_beside(scenario_dir, tmp_path, capsys):

@@ -288,7 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-interval", type=_duration, default="0s", metavar="DUR",
                    help="floor on the report interval; 0s keeps AIS's 10 s/30 s/3 min "
                         "(default 0s; the bundled demo uses 2min)")
+    p.add_argument("--dark-rendezvous", type=int, default=1, metavar="N",
+                   help="pairs that go dark together (default 1)")
+    p.add_argument("--anchored", type=int, default=4, metavar="N",
+                   help="lone vessels at anchor (default 4)")
     p.add_argument("--no-decoys", action="store_true", help="leave the decoys out")
+    p.add_argument("--no-noise", action="store_true",
+                   help="no corrupted, truncated, duplicated or not-available reports")
     p.add_argument("--no-gzip", action="store_true", help="write plain scenario.nmea")
     p.set_defaults(func=cmd_simulate)
 
@@ -627,12 +633,17 @@ def cmd_decode(args) -> int:
 def cmd_simulate(args) -> int:
     from stsdetect.simulate import simulate
 
-    for name in ("transfers", "background"):
+    for name in ("transfers", "background", "dark_rendezvous", "anchored"):
         if getattr(args, name) < 0:
-            raise UsageError(f"--{name} must be 0 or more")
+            raise UsageError(f"--{name.replace('_', '-')} must be 0 or more")
+    noise = {} if not args.no_noise else {
+        "corrupt_fraction": 0.0, "truncate_fraction": 0.0, "duplicate_fraction": 0.0,
+        "not_available_fraction": 0.0}
     scenario = simulate(seed=args.seed, start=args.start, duration=args.duration,
-                        n_transfers=args.transfers, n_background=args.background,
-                        min_interval_s=duration_s(args.min_interval), decoys=not args.no_decoys)
+                        n_transfers=args.transfers, n_dark_rendezvous=args.dark_rendezvous,
+                        n_background=args.background, n_anchored=args.anchored,
+                        min_interval_s=duration_s(args.min_interval), decoys=not args.no_decoys,
+                        **noise)
     paths = scenario.write(args.output, compress=not args.no_gzip)
     truth = scenario.truth
     _say(args, f"Scenario {scenario.start:%Y-%m-%d %H:%M} to {scenario.end:%Y-%m-%d %H:%M} UTC: "
