@@ -39,7 +39,6 @@ for _i, _c in enumerate(b"abcdef"):
     _HEX[_c] = 10 + _i
 
 
-
 def _byte_set(chars: bytes) -> np.ndarray:
     """Lookup table: ``table[byte]`` is True for bytes in ``chars``."""
     table = np.zeros(256, dtype=bool)
@@ -50,7 +49,6 @@ def _byte_set(chars: bytes) -> np.ndarray:
 # A '!' preceded by one of these does not start a new record (tag block end, leading columns).
 _NO_SPLIT_BEFORE = _byte_set(b"\\,|; \t\r\n")
 _LEAD_DELIMS = _byte_set(b",|;\t")
-
 _TAG_KEY_PREV = _byte_set(b"\\,")
 
 # Unix time plausibility: 1973-03-03 .. 2103-02-04 (seconds), same span in milliseconds.
