@@ -12,6 +12,8 @@ import lzma
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyais.encode import encode_dict
 
 from stsdetect.ais import DecodeReport, read_ais
@@ -260,3 +262,32 @@ def test_report_table_frame_and_merge():
         DecodeReport(lines=3, decoded={1: 1}).check()
     with pytest.raises(ValueError, match="unknown skip reason"):
         a.add_skip("because")
+
+
+LAYOUTS = {
+    "tag": lambda t, src, s: f"{_tag(f's:{src},c:{t}')}{s}",
+    "tag_ms": lambda t, src, s: f"{_tag(f'c:{t * 1000},s:{src}')}{s}",
+    "nais": lambda t, src, s: f"{s},r{src},{t}",
+    "pghp": lambda t, src, s: (
+        f"$PGHP,1,{pd.Timestamp(t, unit='s'):%Y,%-m,%-d,%-H,%-M,%-S},0,445,,{src},1,00*00\n{s}"),
+    "iso": lambda t, src, s: f"{pd.Timestamp(t, unit='s'):%Y-%m-%dT%H:%M:%SZ},{s}",
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(LAYOUTS)),
+                          st.integers(946_684_800, 4_102_444_799),  # 2000 .. 2099
+                          st.integers(1, 999_999)), min_size=1, max_size=25),
+       st.sampled_from([1024, 4096, 1 << 20]))
+def test_mixed_layouts_in_one_stream(lines_spec, chunk_bytes):
+    """Lines of different layouts mixed in one file each keep their own time and source."""
+    text = "\n".join(LAYOUTS[layout](t, f"{src}", SENTENCES[i % len(SENTENCES)])
+                     for i, (layout, t, src) in enumerate(lines_spec)) + "\n"
+    data = read_ais(io.BytesIO(text.encode()), chunk_bytes=chunk_bytes)
+    data.report.check()
+    pos = data.positions
+    assert len(pos) == len(lines_spec)
+    seconds = pos["time"].astype("int64").to_numpy() // 10**9
+    np.testing.assert_array_equal(seconds, [t for _, t, _ in lines_spec])
+    want_source = ["" if layout == "iso" else str(src) for layout, _, src in lines_spec]
+    assert list(pos["source"]) == want_source
