@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from stsdetect.detect import find_pair_runs as exported_find_pair_runs
 from stsdetect.detect import find_rendezvous as exported_find_rendezvous
-from stsdetect.detect._grid import group_median
+from stsdetect.detect._grid import group_median, resample_tracks
 from stsdetect.detect.rendezvous import (
     PAIR_RUN_COLUMNS,
     find_pair_runs,
@@ -344,6 +344,10 @@ def test_pair_runs_match_brute_force(frame, kw, chunk_points):
         np.testing.assert_allclose(res.lat_deg, ref[:, 0], atol=1e-9)
         np.testing.assert_allclose((res.lon_deg - ref[:, 1] + 180) % 360 - 180, 0, atol=1e-9)
         np.testing.assert_allclose(res.sog_kn, ref[:, 2], rtol=1e-9, atol=1e-12)
+    # Resampling in tiny chunks of segments gives the same arrays.
+    chunked = resample_tracks(tracks, step_s, gap_s, chunk_points=chunk_points)
+    for name, a, b in zip(res._fields, res, chunked, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
     # Pair runs against the brute force on the same grid; tiny chunks must not change them.
     got = find_pair_runs(tracks, chunk_points=chunk_points, **kw)
     oracle = oracle_pair_runs(tracks, res, kw["max_distance_m"],

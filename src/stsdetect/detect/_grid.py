@@ -61,7 +61,63 @@ def count_rows_between(tracks: Tracks, segment, start_s, end_s) -> np.ndarray:
     return np.maximum(hi - lo, 0).astype(np.int64)
 
 
-def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz: bool = False):
+def _unit(lat_deg, lon_deg):
+    """Unit-vector components as three 1-D arrays (cheaper than an (n, 3) array here)."""
+    lat = np.radians(lat_deg)
+    lon = np.radians(lon_deg)
+    cos_lat = np.cos(lat)
+    return cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)
+
+
+def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s):
+    """Resample the grid points ``(seg, grid)`` (one chunk); see :func:`resample_tracks`."""
+    t, offsets = tracks.time_s, tracks.offsets
+    tg = grid.astype(float) * step_s
+    i = np.searchsorted(keys, _query_keys(seg, tg, t0, span), "right") - 1
+    i = np.clip(i, offsets[seg], offsets[seg + 1] - 1)
+    j = np.minimum(i + 1, offsets[seg + 1] - 1)
+    at_report = t[i] >= tg  # equal up to key rounding; never later by construction
+    gap = t[j] - t[i]
+    keep = at_report | ((j > i) & (gap <= max_gap_s))
+    if not keep.all():
+        grid, seg, tg, i, j, gap, at_report = (a[keep] for a in (grid, seg, tg, i, j, gap,
+                                                                   at_report))
+    # On a report: that report alone (its neighbour may be beyond max_gap).
+    j = np.where(at_report, i, j)
+    gap = np.where(at_report, 0.0, gap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(at_report | (gap <= 0), 0.0, (tg - t[i]) / gap)
+    w = np.clip(w, 0.0, 1.0)
+    v = 1.0 - w
+
+    lat, lon = tracks.lat_deg, tracks.lon_deg
+    lat_i, lon_i, lat_j, lon_j = lat[i], lon[i], lat[j], lon[j]
+    xi, yi, zi = _unit(lat_i, lon_i)
+    xj, yj, zj = _unit(lat_j, lon_j)
+    x, y, z = xi * v + xj * w, yi * v + yj * w, zi * v + zj * w
+    norm = np.sqrt(x * x + y * y + z * z)
+    ok = norm > 1e-12  # antipodal brackets cannot survive cleaning; fall back to report i
+    norm = np.where(ok, norm, 1.0)
+    x, y, z = np.where(ok, x / norm, xi), np.where(ok, y / norm, yi), np.where(ok, z / norm, zi)
+    lat_g = np.degrees(np.arcsin(np.clip(z, -1.0, 1.0)))
+    lon_g = np.degrees(np.arctan2(y, x))
+    lat_g = np.where(w == 0.0, lat_i, np.where(w == 1.0, lat_j, lat_g))
+    lon_g = np.where(w == 0.0, lon_i, np.where(w == 1.0, lon_j, lon_g))
+    lon_g = (lon_g + 180.0) % 360.0 - 180.0
+
+    sog = tracks.sog_kn
+    si, sj = sog[i], sog[j]
+    sg = si * v + sj * w
+    sg = np.where(np.isnan(sg), np.where(np.isnan(si), sj, si), sg)
+    need = np.flatnonzero(np.isnan(sg) & (j > i) & (gap > 0))
+    if need.size:
+        a, b = i[need], j[need]
+        sg[need] = haversine_m(lat[a], lon[a], lat[b], lon[b]) / gap[need] / KNOT_M_S
+    return grid, seg, lat_g, lon_g, sg, np.column_stack((x, y, z))
+
+
+def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz: bool = False,
+                    chunk_points: int = 1_000_000):
     """Positions of every segment at every grid time it covers, never across a long gap.
 
     A segment covers the grid times between its first and last report. A grid time is kept
@@ -72,79 +128,59 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz:
     the other is used, and where both are missing the speed implied by the two positions. A
     grid time that falls on a report takes that report's position and speed as they are.
 
+    Work is done in chunks of whole segments of about ``chunk_points`` grid points, which keeps
+    the temporaries small (and in cache) whatever the size of the input.
+
     Returns the :class:`Resampled` tuple; with ``return_xyz`` also the ``(n, 3)`` unit vectors
     of the resampled positions (for :func:`close_pairs`, which then need not recompute them).
     """
     if not (np.isfinite(step_s) and step_s > 0):
         raise ValueError(f"step must be a positive duration, got {step_s!r} s")
     empty_f = np.zeros(0)
+    empty = Resampled(np.zeros(0, np.int64), np.zeros(0, np.int64), empty_f, empty_f, empty_f)
     if len(tracks) == 0:
-        res = Resampled(np.zeros(0, np.int64), np.zeros(0, np.int64), empty_f, empty_f, empty_f)
-        return (res, np.zeros((0, 3))) if return_xyz else res
+        return (empty, np.zeros((0, 3))) if return_xyz else empty
     t = tracks.time_s
     offsets = tracks.offsets
-    first_t = t[offsets[:-1]]
-    last_t = t[offsets[1:] - 1]
-    k0 = np.ceil(first_t / step_s).astype(np.int64)
-    k1 = np.floor(last_t / step_s).astype(np.int64)
+    k0 = np.ceil(t[offsets[:-1]] / step_s).astype(np.int64)
+    k1 = np.floor(t[offsets[1:] - 1] / step_s).astype(np.int64)
     count = np.maximum(k1 - k0 + 1, 0)
-    total = int(count.sum())
-    seg = np.repeat(np.arange(count.size, dtype=np.int64), count)
-    base = np.repeat(np.cumsum(count) - count, count)
-    grid = np.repeat(k0, count) + (np.arange(total, dtype=np.int64) - base)
-    tg = grid.astype(float) * step_s
-
+    before = np.cumsum(count) - count
+    chunk_of_seg = before // max(int(chunk_points), 1)
+    bounds = np.append(np.flatnonzero(np.diff(chunk_of_seg, prepend=-1)), count.size)
     keys, t0, span = _segment_keys(tracks)
-    i = np.searchsorted(keys, _query_keys(seg, tg, t0, span), "right") - 1
-    i = np.clip(i, offsets[seg], offsets[seg + 1] - 1)
-    j = np.minimum(i + 1, offsets[seg + 1] - 1)
-    at_report = t[i] >= tg  # equal up to key rounding; never later by construction
-    gap = t[j] - t[i]
-    keep = at_report | ((j > i) & (gap <= max_gap_s))
-    grid, seg, tg, i, j, gap, at_report = (a[keep] for a in (grid, seg, tg, i, j, gap,
-                                                               at_report))
-    # On a report: that report alone (its neighbour may be beyond max_gap).
-    j = np.where(at_report, i, j)
-    gap = np.where(at_report, 0.0, gap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(at_report | (gap <= 0), 0.0, (tg - t[i]) / gap)
-    w = np.clip(w, 0.0, 1.0)
-
-    lat, lon = tracks.lat_deg, tracks.lon_deg
-    xi = unit_xyz(lat[i], lon[i])
-    xj = unit_xyz(lat[j], lon[j])
-    p = xi * (1.0 - w)[:, None] + xj * w[:, None]
-    norm = np.linalg.norm(p, axis=1)
-    p = np.where((norm > 1e-12)[:, None], p / np.maximum(norm, 1e-12)[:, None], xi)
-    lat_g = np.degrees(np.arcsin(np.clip(p[:, 2], -1.0, 1.0)))
-    lon_g = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
-    lat_g = np.where(w == 0.0, lat[i], np.where(w == 1.0, lat[j], lat_g))
-    lon_g = np.where(w == 0.0, lon[i], np.where(w == 1.0, lon[j], lon_g))
-    lon_g = (lon_g + 180.0) % 360.0 - 180.0
-
-    sog = tracks.sog_kn
-    si, sj = sog[i], sog[j]
-    s = si * (1.0 - w) + sj * w
-    s = np.where(np.isnan(s), np.where(np.isnan(si), sj, si), s)
-    need = np.flatnonzero(np.isnan(s) & (j > i) & (gap > 0))
-    if need.size:
-        a, b = i[need], j[need]
-        s[need] = haversine_m(lat[a], lon[a], lat[b], lon[b]) / gap[need] / KNOT_M_S
-    res = Resampled(grid, seg, lat_g, lon_g, s)
-    return (res, p) if return_xyz else res
+    parts = []
+    for s0, s1 in pairwise(bounds):  # loop over chunks of segments
+        cnt = count[s0:s1]
+        m = int(cnt.sum())
+        if m == 0:
+            continue
+        seg = np.repeat(np.arange(s0, s1, dtype=np.int64), cnt)
+        base = np.repeat(np.cumsum(cnt) - cnt, cnt)
+        grid = np.repeat(k0[s0:s1], cnt) + (np.arange(m, dtype=np.int64) - base)
+        parts.append(_resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s))
+    if not parts:
+        return (empty, np.zeros((0, 3))) if return_xyz else empty
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    res = Resampled(*cols[:5])
+    return (res, cols[5]) if return_xyz else res
 
 
 def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
-                chunk_points: int = 2_000_000, xyz: np.ndarray | None = None):
+                chunk_points: int = 2_000_000, xyz: np.ndarray | None = None,
+                tree_points: int = 50_000):
     """All pairs of resampled points at the same grid time within ``max_distance_m``.
 
-    Grid times are processed in chunks of about ``chunk_points`` points. In each chunk one
-    :class:`scipy.spatial.cKDTree` holds the Earth-centred unit vectors, each bin shifted along
-    x by 4 x its grid index so that points of different grid times (at least 2 apart after the
-    shift, more than any radius) never pair. Candidate pairs are then checked by great-circle
-    distance, so the result is exact at any latitude and across the antimeridian. Pairs of
-    segments of the same MMSI are skipped. ``xyz`` may give the points' unit vectors (as
-    returned by ``resample_tracks(..., return_xyz=True)``) to save recomputing them.
+    Grid times are taken in groups of about ``tree_points`` points (never splitting a grid
+    time; at most ``chunk_points`` in any case, which bounds memory). Each group gets one
+    :class:`scipy.spatial.cKDTree` over the Earth-centred unit vectors, each grid time shifted
+    along x by 4 x its index within the group so that points of different grid times (at least
+    2 apart after the shift, more than any radius) never pair. Small trees stay in cache; a
+    group per grid time would cost a Python iteration per grid time on sparse data. Candidate
+    pairs are then checked by great-circle distance, so the result is exact at any latitude
+    and across the antimeridian. Pairs of segments of the same MMSI are skipped. ``xyz`` may
+    give the points' unit vectors (as returned by ``resample_tracks(..., return_xyz=True)``)
+    to save recomputing them.
 
     Returns
     -------
@@ -162,17 +198,18 @@ def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
     g_sorted = res.grid[order]
     bin_start = np.flatnonzero(np.concatenate(([True], g_sorted[1:] != g_sorted[:-1])))
     bin_count = np.diff(np.append(bin_start, n))
-    chunk_of_bin = (np.cumsum(bin_count) - bin_count) // max(int(chunk_points), 1)
-    chunk_first_bin = np.flatnonzero(np.concatenate(([True], np.diff(chunk_of_bin) != 0)))
-    chunk_bounds = np.append(bin_start[chunk_first_bin], n)
+    group_size = max(min(int(tree_points), int(chunk_points)), 1)
+    group_of_bin = (np.cumsum(bin_count) - bin_count) // group_size
+    group_first_bin = np.flatnonzero(np.concatenate(([True], np.diff(group_of_bin) != 0)))
+    group_bounds = np.append(bin_start[group_first_bin], n)
     out_a, out_b, out_d = [], [], []
     seg_mmsi = segment_mmsi[res.segment]
-    for lo, hi in pairwise(chunk_bounds):  # loop over chunks of grid time
+    for lo, hi in pairwise(group_bounds):  # loop over groups of grid times
         idx = order[lo:hi]
         if idx.size < 2:
             continue
         pts = unit_xyz(res.lat_deg[idx], res.lon_deg[idx]) if xyz is None else xyz[idx]
-        pts[:, 0] += 4.0 * (res.grid[idx] - res.grid[idx[0]]).astype(float)
+        pts[:, 0] += 4.0 * (g_sorted[lo:hi] - g_sorted[lo]).astype(float)
         tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
         pairs = tree.query_pairs(radius, output_type="ndarray")
         if pairs.size == 0:

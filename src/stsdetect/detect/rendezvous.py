@@ -196,8 +196,8 @@ def find_pair_runs(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_sog = np.where(sog_n > 0, sog_sum / np.maximum(sog_n, 1), np.nan)
     ra, rb = seg_a[first], seg_b[first]
-    n_pos = (count_rows_between(tracks, ra, start_s, end_s)
-             + count_rows_between(tracks, rb, start_s, end_s))
+    n_pos = count_rows_between(tracks, np.concatenate((ra, rb)), np.tile(start_s, 2),
+                               np.tile(end_s, 2)).reshape(2, -1).sum(axis=0)
     out = pd.DataFrame({
         "mmsi": tracks.segment_mmsi[ra],
         "other_mmsi": tracks.segment_mmsi[rb],
