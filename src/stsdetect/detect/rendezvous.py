@@ -133,7 +133,9 @@ def find_pair_runs(
         one position glitch; use ``0`` for strictly consecutive grid times. (Our choice; the
         GFW paper does not specify one.)
     chunk_points : int, default 2_000_000
-        Resampled points per k-d tree; bounds memory (about 100 bytes per point).
+        Most resampled points in one k-d tree (trees hold about 50 000 points, whole grid
+        times, unless a grid time has more); bounds the pair search's working memory. Any
+        value gives the same result.
 
     Returns
     -------
