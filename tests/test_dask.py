@@ -199,3 +199,16 @@ def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
     want = pipeline.detect([str(f) for f in files]).events
     got = sd.detect(files, client=client, workdir=tmp_path / "d")
     assert_same_events(got.events, want)
+
+
+def test_dask_tow_evidence_reaches_the_flags(client, tmp_path):
+    from test_windows import _have_rendezvous, tow_scenario
+
+    if not _have_rendezvous():
+        pytest.skip("rendezvous detector not on this branch")
+    positions, vessels = tow_scenario()
+    want = single_run(positions, detectors(), vessels=vessels)
+    got = sd.detect(split_files(positions, [24]), client=client, workdir=tmp_path / "d",
+                    only=detectors(), vessels=vessels)
+    assert_same_events(got.events, want)
+    assert any("barge" in f for f in got.events["flags"])

@@ -142,7 +142,10 @@ def single_run(positions, only, vessels=None, **params):
     class_b = None
     if "msg_type" in positions:
         class_b = np.unique(positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"])
-    return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels)
+    # flags see every track, as in stsdetect.detect
+    everyone = pd.DataFrame({"mmsi": tracks.segment_mmsi, "partner": -1})
+    return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels,
+                         flag_candidates=everyone, load_tracks=lambda m: tracks)
 
 
 def assert_same_events(got, want):
@@ -369,4 +372,52 @@ def test_rendezvous_whose_cut_part_is_too_fast_is_not_lost(tmp_path):
         want["end"].iloc[0]
     res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
                           only=["rendezvous"])
+    assert_same_events(res.events, want)
+
+
+def tow_scenario(seed=2):
+    """A tug tows a barge across midnight; next day the barge meets a DPRK ship.
+
+    The barge (cargo type, no barge name) is a barge only by the tow check, which needs the
+    tug's and barge's tracks of the day before the rendezvous.
+    """
+    rng = np.random.default_rng(seed)
+    tug = [(0, -80, 5), (20, 0, 0.2), (26, 66.7, 0.2), (48, 200, 0.2)]
+    barge = [(0, -80, 5.2), (20, 0, 0), (26, 66.7, 0), (30, 70, 0), (38, 70, 0),
+             (48, 120, -40)]
+    dprk = [(0, 150, 80), (33, 70.1, 0.1), (38, 70.1, 0.1), (48, 160, 90)]
+    frame = pd.concat([_vessel(rng, 412000010, tug, every_s=120, end_h=48),
+                       _vessel(rng, 412000011, barge, every_s=150, end_h=48),
+                       _vessel(rng, 445000012, dprk, every_s=180, end_h=48),
+                       _vessel(rng, 413000020, [(0, -50, -50), (48, 50, 60)], every_s=300,
+                               end_h=48)]).sort_values("t")
+    positions = pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()})
+    vessels = pd.DataFrame({
+        "mmsi": np.array([412000010, 412000011, 445000012, 413000020], np.int64),
+        "imo": pd.array([pd.NA] * 4, dtype="Int64"),
+        "callsign": ["BTUG1", "BDH7", "HMXX", "BBGX"],
+        "name": ["HAI TUO 1", "DONG HAI 7", "SEA STAR", "PASSER"],
+        "ship_type": pd.array([52, 70, 70, 70], dtype="Int64"),
+        "length_m": [30.0, 80.0, 95.0, 120.0], "beam_m": [9.0, 20.0, 15.0, 20.0],
+        "draught_m": [3.0, 4.0, 6.0, 7.0], "destination": [""] * 4,
+        "ais_class": ["A"] * 4,
+        "first_seen": [DAY0] * 4, "last_seen": [DAY0 + pd.Timedelta("2D")] * 4,
+        "n_name_changes": [0] * 4, "n_type_changes": [0] * 4,
+    })
+    return positions, vessels
+
+
+@pytest.mark.skipif(not _have_rendezvous(), reason="rendezvous detector not on this branch")
+def test_tow_evidence_from_another_day_reaches_the_flags(tmp_path):
+    positions, vessels = tow_scenario()
+    want = single_run(positions, detectors(), vessels=vessels)
+    rv = want.loc[(want["event_type"] == "rendezvous") & (want["other_mmsi"] == 445000012)]
+    assert len(rv) == 1 and "barge" in rv["flags"].iloc[0]  # only through the tow check
+    res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
+                          only=detectors(), vessels=vessels)
     assert_same_events(res.events, want)

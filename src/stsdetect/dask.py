@@ -106,7 +106,7 @@ def _run(client, tasks, retries):
 def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT_WINDOW,
            workdir=None, *, only=None, regions=None, watchlist=None, retries=2,
            track_context=_w.DEFAULT_TRACK_CONTEXT, read_kwargs=None,
-           keep_workdir=False, chunk_bytes=_w.DEFAULT_SPILL_CHUNK_BYTES,
+           keep_workdir=False, chunk_bytes=_w.DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
            **params) -> _w.WindowedResult:
     """Detect events over many dumps on a Dask cluster, identical to a single-process run.
 
@@ -130,7 +130,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         Folder for the Parquet spill, on storage every worker sees under the same path. A
         temporary folder on this machine when omitted (fine for local clusters only); removed
         at the end unless ``keep_workdir`` or given.
-    only, regions, watchlist, track_context, read_kwargs, chunk_bytes, **params
+    only, regions, watchlist, track_context, read_kwargs, chunk_bytes, vessels, **params
         As for :func:`stsdetect.scale.detect_windowed`.
     retries : int, default 2
         Times Dask re-runs a task that raised (tasks lost with a dead worker are re-run by
@@ -165,8 +165,12 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         n_tasks = len(spills)
         extent = _w._extent(spills)
         numbers = _w.window_numbers(spills)
+        if vessels is None:
+            vessels = _w.merge_vessels([s["vessels"] for s in spills])
+        tugs = _w.tugs_of(vessels)
         task = dask.delayed(_w.detect_window, pure=False)
-        outs = _run(client, [task(str(work), plan, int(k), extent) for k in numbers], retries)
+        outs = _run(client, [task(str(work), plan, int(k), extent, tugs=tugs)
+                             for k in numbers], retries)
         n_tasks += len(outs)
         ends = pd.concat([o["ends"] for o in outs], ignore_index=True) if outs else None
         entries = pd.concat([*(o["open"] for o in outs),
@@ -189,10 +193,17 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
                                 ignore_index=True)
         else:  # pragma: no cover
             raise RuntimeError("open events did not close; this is a bug in stsdetect")
-        vessels = _w.merge_vessels([s["vessels"] for s in spills])
+        whole = dask.delayed(_w.whole_tracks, pure=False)
+
+        def load_tracks(mmsi):  # a few vessels' whole tracks, read by a worker
+            return _run(client, [whole(str(work), plan, mmsi, numbers)], retries)[0]
+
+        flagc = [o["flag_candidates"] for o in outs]
         events = _w.finish_events([o["events"] for o in outs], found, plan, vessels=vessels,
                                   regions=regions, watchlist=watchlist,
-                                  class_b=_w.class_b_ids(spills))
+                                  class_b=_w.class_b_ids(spills),
+                                  flag_candidates=pd.concat(flagc, ignore_index=True)
+                                  if flagc else None, load_tracks=load_tracks)
         report = {
             "rows_spilled": int(sum(s["rows"] for s in spills)),
             "rows_no_time": int(sum(s["no_time"] for s in spills)),

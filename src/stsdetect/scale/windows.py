@@ -44,7 +44,10 @@ vessel with a report within ``radius_m`` of that point during the silence (found
 the spill, one window partition at a time, with a k-d tree). Dark rendezvous are computed at
 the end from the merged dark periods (they are a function of the dark-period table alone),
 and flags (identity, regions, watch-list) are applied once to the merged table with the
-vessels table merged over all dumps.
+vessels table merged over all dumps, and with whole tracks of the few event participants whose
+flags look at tracks: MMSIs some window split into several transmitters
+(``two_places_at_once``) and vessels some window saw close to a moving tug (the barge tow
+check).
 
 Assumptions (hold for the detectors and the cleaning shipped with stsdetect): detectors are
 local as above, pair and single-vessel events depend only on their own vessels (and, for dark
@@ -668,8 +671,37 @@ def _pair_run_edges(tracks, plan: WindowPlan, lo: float, hi: float, extent: tupl
     })
 
 
+def _flag_candidates(tracks, tugs) -> pd.DataFrame:
+    """Vessels whose flags need their whole track: split MMSIs and (tug, vessel) close pairs.
+
+    ``two_places_at_once`` needs an MMSI's segment count and the barge tow check needs the
+    runs of a tug with another vessel, both under way (:func:`stsdetect.identity.find_tows`),
+    over all the data. A window lists every MMSI it split and every pair of a moving tug with
+    a moving vessel within the tow distance at one of its grid times (no least duration and no
+    median-speed test: a cut run may fail them); :func:`finish_events` then builds whole
+    tracks for just those of them that take part in an event.
+    """
+    seg_mmsi, n_seg = np.unique(tracks.segment_mmsi, return_counts=True)
+    split = seg_mmsi[n_seg > 1]
+    parts = [pd.DataFrame({"mmsi": split, "partner": np.full(split.size, _NO_OTHER, np.int64)})]
+    tugs = np.zeros(0, np.int64) if tugs is None else np.asarray(tugs, np.int64)
+    if tugs.size and len(tracks):
+        find_tows = _function("stsdetect.identity", "find_tows")
+        eff = _defaults(find_tows)
+        moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > float(eff["min_sog_kn"]))
+        if np.isin(tracks.mmsi[moving], tugs).any():
+            find_pair_runs = _function("stsdetect.detect.rendezvous", "find_pair_runs")
+            runs = find_pair_runs(tracks.take(moving), max_distance_m=eff["max_distance_m"],
+                                  min_duration=0, step=eff["step"])
+            a = runs["mmsi"].to_numpy(np.int64)
+            b = runs["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64)
+            one = np.isin(a, tugs) ^ np.isin(b, tugs)
+            parts.append(pd.DataFrame({"mmsi": a[one], "partner": b[one]}))
+    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
 def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
-                  cache: dict | None = None) -> dict:
+                  cache: dict | None = None, tugs=None) -> dict:
     """Run the stages on window ``k`` (with its margins) and sort the events.
 
     Parameters
@@ -684,14 +716,15 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
         First and last report time of the whole data set (seconds).
     cache : dict, optional
         Partition cache for :func:`load_positions`.
+    tugs : array_like of int, optional
+        MMSIs of tugs (from the merged vessels table), for the tow check of the flags.
 
     Returns
     -------
     dict
         ``events`` (closed events starting in the core: final), ``open`` (open entries),
-        ``ends`` (first/last cleaned report per vessel in the core), ``rows`` (positions
-        loaded) and ``tracks_report`` (the cleaning counts of the core's rows are not
-        separable, so this is the window's cleaning report, margins included).
+        ``ends`` (first/last cleaned report per vessel in the core), ``flag_candidates``
+        (see ``_flag_candidates``) and ``rows`` (positions loaded).
     """
     a, b = plan.core(k)
     lo, hi = plan.loaded(k)
@@ -714,6 +747,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
         "events": concat_events(kept),
         "open": pd.concat(opened, ignore_index=True),
         "ends": _core_ends(tracks, a, b, k),
+        "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
     }
 
@@ -995,7 +1029,8 @@ def merge_reports(reports):
 
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
-                  watchlist=None, class_b=None) -> pd.DataFrame:
+                  watchlist=None, class_b=None, flag_candidates=None,
+                  load_tracks=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -1010,6 +1045,10 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         As for :func:`stsdetect.pipeline.detect`.
     class_b : array_like of int, optional
         MMSIs heard in type 18/19 reports (Class B evidence of the barge rules).
+    flag_candidates : pandas.DataFrame, optional
+        ``mmsi``, ``partner`` rows from the windows (split MMSIs, tug pairs).
+    load_tracks : callable, optional
+        ``load_tracks(mmsi_array) -> Tracks``: whole tracks of a few vessels.
 
     Returns
     -------
@@ -1018,9 +1057,9 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
 
     Notes
     -----
-    :func:`stsdetect.flags.flag_events` gets the merged vessels table and the Class B MMSIs,
-    but no tracks: its tow check (``towed_by`` barge evidence) and the ``two_places_at_once``
-    identity anomaly need all tracks at once and are not applied to windowed runs.
+    :func:`stsdetect.flags.flag_events` gets the merged vessels table, the Class B MMSIs and
+    whole tracks of the event participants listed in ``flag_candidates`` (with their tug or
+    towed partners), which is all its tow check and ``two_places_at_once`` anomaly look at.
     """
     events = concat_events(list(window_events) + list(rerun_events))
     events = events.drop_duplicates("event_id", keep="first").reset_index(drop=True)
@@ -1030,18 +1069,49 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         events = concat_events([events, func(dark, **plan.params.get("dark_rendezvous", {}))])
     if "dark_period" not in plan.emit:  # run only for the flags and dark rendezvous
         events = events.loc[events["event_type"] != "dark_period"].reset_index(drop=True)
+    tracks = None
+    if flag_candidates is not None and len(flag_candidates) and load_tracks is not None:
+        who = np.union1d(events["mmsi"].to_numpy(np.int64),
+                         events["other_mmsi"].dropna().to_numpy(np.int64))
+        fc = flag_candidates
+        mine = fc["mmsi"].isin(who) | fc["partner"].isin(who)
+        need = np.union1d(fc.loc[mine, "mmsi"].to_numpy(np.int64),
+                          fc.loc[mine, "partner"].to_numpy(np.int64))
+        need = need[need != _NO_OTHER]
+        if need.size:
+            tracks = load_tracks(need)
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
-                   plan.params.get("flags", {}))
+                   plan.params.get("flags", {}), tracks)
     return events[list(EVENT_COLUMNS)].reset_index(drop=True)
 
 
-def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params):
+def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None):
     from stsdetect.flags import flag_events
 
     ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
     b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
-                       dark_periods=dark, positions=b_positions, **flag_params)
+                       dark_periods=dark, positions=b_positions, tracks=tracks, **flag_params)
+
+
+def tugs_of(vessels) -> np.ndarray:
+    """MMSIs whose static ship type says tug or towing (the tow check's towing vessels)."""
+    if vessels is None or not len(vessels) or "ship_type" not in vessels:
+        return np.zeros(0, np.int64)
+    tug_types = _function("stsdetect.identity", "TUG_SHIP_TYPES")
+    kind = pd.to_numeric(vessels["ship_type"], errors="coerce")
+    return np.unique(vessels.loc[kind.isin(list(tug_types)).to_numpy(bool), "mmsi"]
+                     .to_numpy(np.int64))
+
+
+def whole_tracks(workdir, plan: WindowPlan, mmsi, windows) -> object:
+    """Tracks of a few vessels over all the data, read from the spill by MMSI."""
+    parts = [_read_partition(workdir, int(k), mmsi=mmsi) for k in windows]  # per window
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return _tracks(pd.DataFrame(), plan)
+    frame = pd.concat(parts, ignore_index=True).sort_values(_SEQ, kind="stable")
+    return _tracks(frame.drop(columns=_SEQ).reset_index(drop=True), plan)
 
 
 @dataclass
@@ -1093,7 +1163,8 @@ def _sources(sources) -> list:
 def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, regions=None,
                     watchlist=None, progress=False, keep_workdir=False,
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
-                    chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, **params) -> WindowedResult:
+                    chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
+                    **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -1124,6 +1195,9 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     chunk_bytes : int, default :data:`DEFAULT_SPILL_CHUNK_BYTES` (256 MiB)
         NMEA dumps larger than this are decoded piece by piece (:func:`nmea_pieces`), so one
         50 GB dump needs no more memory than a month of daily ones.
+    vessels : pandas.DataFrame, optional
+        A vessels table to use instead of the one merged from the dumps (as for
+        :func:`stsdetect.pipeline.detect`, e.g. with positions-table sources).
     **params
         Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
@@ -1145,7 +1219,7 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
         spills = [spill_source(i, f, work, plan.window_s, read, chunk_bytes)
                   for i, f in enumerate(tqdm(files, desc="decode", disable=not progress))]
-        result = _detect_spilled(work, plan, spills, progress, regions, watchlist)
+        result = _detect_spilled(work, plan, spills, progress, regions, watchlist, vessels)
     finally:
         if own_dir and not keep_workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -1179,12 +1253,16 @@ def window_numbers(spills) -> np.ndarray:
     return np.arange(allw.min(), allw.max() + 1, dtype=np.int64)
 
 
-def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> WindowedResult:
+def _detect_spilled(work, plan, spills, progress, regions, watchlist,
+                    vessels=None) -> WindowedResult:
     from tqdm.auto import tqdm
 
     extent = _extent(spills)
     cache: dict = {}
-    kept, opened = [], [_no_entries()]
+    kept, opened, flagc = [], [_no_entries()], []
+    if vessels is None:
+        vessels = merge_vessels([s["vessels"] for s in spills])
+    tugs = tugs_of(vessels)
     carry = None  # last cleaned report of every vessel so far: the open silences
     max_rows = 0
     windows = window_numbers(spills)
@@ -1192,9 +1270,10 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
     for k in tqdm(windows, desc="windows", disable=not progress):  # loop over time windows
         for old in [w for w in cache if w < k - span]:
             del cache[old]  # keep only the windows the next ones still need
-        out = detect_window(work, plan, int(k), extent, cache=cache)
+        out = detect_window(work, plan, int(k), extent, cache=cache, tugs=tugs)
         kept.append(out["events"])
         opened.append(out["open"])
+        flagc.append(out["flag_candidates"])
         # Silences from a vessel's last report in earlier windows to its first in this one
         # (one row per vessel carried, not one per vessel and window).
         both = pd.concat([x for x in (carry, out["ends"]) if x is not None], ignore_index=True)
@@ -1206,9 +1285,11 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist) -> Windowe
     entries = pd.concat(opened, ignore_index=True)
     stats: dict = {"rerun_rounds": 0, "rerun_batches": 0}
     reruns = [resolve_open(work, plan, entries, extent, stats=stats)] if len(entries) else []
-    vessels = merge_vessels([s["vessels"] for s in spills])
-    events = finish_events(kept, reruns, plan, vessels=vessels, regions=regions,
-                           watchlist=watchlist, class_b=class_b_ids(spills))
+    events = finish_events(
+        kept, reruns, plan, vessels=vessels, regions=regions, watchlist=watchlist,
+        class_b=class_b_ids(spills), flag_candidates=pd.concat(flagc, ignore_index=True)
+        if flagc else None,
+        load_tracks=lambda m: whole_tracks(work, plan, m, windows))
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
