@@ -14,30 +14,33 @@ one day), so they never depend on where the data starts. Window ``k`` *loads* it
 plus a margin ``M`` on both sides, ``[k W - M, (k + 1) W + M)``, and runs the stages on that.
 
 Every detector is *local*: an event spanning ``[s, e]`` depends only on reports within a
-*context* ``C`` of that span (for the rendezvous detector ``C = max_gap + step``: a grid point
-is interpolated from the reports at most ``max_gap`` around it, and a run ends one ``step``
-beyond its last point; for loitering ``C = max_gap``; for dark periods ``C = heard_bin``; plus
-``track_context`` for the cleaning in :func:`~stsdetect.tracks.build_tracks`). So a window's
-event is *closed* -- provably the same as in a run over all the data -- when ``[s - C, e + C]``
-lies inside the loaded range (or the loaded range reaches past the first or last report of
-the whole data set). Closed events are kept by the window whose core ``[k W, (k + 1) W)``
-holds their start: each comes out once.
+*context* ``C`` of that span (for the rendezvous detector ``C = max_gap + step + tolerance``: a
+grid point is interpolated from the reports at most ``max_gap`` around it, and a run ends one
+``step`` -- or one bridged gap -- beyond its last point; for loitering ``C = max_gap``; for dark
+periods ``C = heard_bin``; plus ``track_context`` for the cleaning in
+:func:`~stsdetect.tracks.build_tracks`). So a window's event is *closed* -- provably the same as
+in a run over all the data -- when ``[s - C, e + C]`` lies inside the loaded range (or the
+loaded range reaches past the first or last report of the whole data set). Closed events are
+kept by the window whose core ``[k W, (k + 1) W)`` holds their start: each comes out once.
 
-The rest are *open*: they touch the loaded range's edge, so they may be cut. The margin is
-``M = C + min_duration + step`` (rounded up to whole minutes), so an event that starts in a
-window's core is either closed there or long enough that its visible part is itself reported
-(open) -- no event can slip through unseen. Open events of the same type and the same vessels
-(``mmsi``, ``other_mmsi``) whose spans overlap are joined, and the detector is re-run *on just
-those vessels* over the joined span plus ``M`` on both sides, read back from the Parquet spill
-by MMSI. If the re-run's event is still open it is extended again (by ``M`` beyond the new
-edge, so each round strictly grows) until it is closed. Open events are few (those crossing a
-window edge), so re-runs are cheap; they are batched per event type and per window so no
-Python loop runs per event.
+The rest are *open*: they touch the loaded range's edge, so they may be cut. The margin is ``M =
+C + min_duration + step`` (rounded up to whole minutes), so an event that starts in a window's
+core is either closed there or long enough that its visible part is itself reported (open) -- no
+event can slip through unseen. The rendezvous detector's median-speed test is over the whole
+run, so a cut run may fail it while the whole passes: its open runs are taken from
+:func:`~stsdetect.detect.rendezvous.find_pair_runs` without that test (and without the least
+duration) in the two edge zones of each window. Open events of the same type and the same
+vessels (``mmsi``, ``other_mmsi``) whose spans overlap are joined, and the detector is re-run
+*on just those vessels* over the joined span plus ``M`` on both sides, read back from the
+Parquet spill by MMSI. If the re-run's event is still open it is extended again (by a whole
+window beyond the edge it touches, so each round strictly grows) until it is closed. Open events
+are few (those crossing a window edge), so re-runs are cheap; they are batched per event type
+and per window so no Python loop runs per event.
 
 Dark periods need two more things. A silence longer than the margin is seen by no window at
-all (neither report of the gap is in one loaded range), so after the windows ran, the first
-and last *cleaned* report of every vessel in every window core are joined across windows --
-the "last report per vessel carried over" -- and every silence longer than ``min_gap`` that no
+all (neither report of the gap is in one loaded range), so the last *cleaned* report of every
+vessel is carried from window to window (the Dask version joins every window's first and last
+report per vessel instead), and every silence longer than ``min_gap`` that no
 window closed becomes an open entry. And a dark period's ``n_other_heard`` counts *other*
 vessels heard near the vanishing point during the silence, so its re-run also loads every
 vessel with a report within ``radius_m`` of that point during the silence (found by scanning
