@@ -276,7 +276,7 @@ LAYOUTS = {
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(sorted(LAYOUTS)),
-                          st.integers(946_684_800, 4_102_444_799),  # 2000 .. 2099
+                          st.integers(1_000_000_000, 4_102_444_799),  # 2001-09 .. 2099
                           st.integers(1, 999_999)), min_size=1, max_size=25),
        st.sampled_from([1024, 4096, 1 << 20]))
 def test_mixed_layouts_in_one_stream(lines_spec, chunk_bytes):

@@ -51,8 +51,10 @@ _NO_SPLIT_BEFORE = _byte_set(b"\\,|; \t\r\n")
 _LEAD_DELIMS = _byte_set(b",|;\t")
 _TAG_KEY_PREV = _byte_set(b"\\,")
 
-# Unix time plausibility: 1973-03-03 .. 2103-02-04 (seconds), same span in milliseconds.
-_UNIX_S_MIN, _UNIX_S_MAX = 100_000_000, 4_200_000_000
+# Unix time plausibility: 2001-09-09 .. 2103-02-04 (seconds; the same span in milliseconds).
+# AIS carriage became mandatory under SOLAS V/19 from July 2002, so no earlier AIS time is
+# plausible, and from 2001-09-09 on Unix seconds have exactly 10 digits (13 in milliseconds).
+_UNIX_S_MIN, _UNIX_S_MAX = 1_000_000_000, 4_200_000_000
 
 
 @dataclass
