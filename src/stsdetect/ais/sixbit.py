@@ -40,7 +40,7 @@ for _c in range(96, 120):
 
 def sixbit_values(chars: np.ndarray) -> np.ndarray:
     """6-bit values (0..63) of armoured payload characters; 255 where a character is invalid."""
-    return _SIXBIT_LUT[np.asarray(chars, dtype=np.uint8)]
+    return np.take(_SIXBIT_LUT, np.asarray(chars, dtype=np.uint8))  # take: faster than []
 
 
 def _field(w: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
@@ -73,7 +73,7 @@ def _gather(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarr
     ``buf`` must extend at least :data:`_WIDTH` bytes past the last payload start.
     """
     windows = np.lib.stride_tricks.sliding_window_view(buf, _WIDTH)
-    v = _SIXBIT_LUT[windows[start]]
+    v = np.take(_SIXBIT_LUT, windows[start])
     v[np.arange(_WIDTH) >= n_chars[:, None]] = 0
     return v
 
