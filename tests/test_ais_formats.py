@@ -291,3 +291,18 @@ def test_mixed_layouts_in_one_stream(lines_spec, chunk_bytes):
     np.testing.assert_array_equal(seconds, [t for _, t, _ in lines_spec])
     want_source = ["" if layout == "iso" else str(src) for layout, _, src in lines_spec]
     assert list(pos["source"]) == want_source
+
+
+def test_broken_table_rows_are_counted_not_fatal():
+    lines = MARINECADASTRE.splitlines()
+    broken = "\n".join([lines[0], lines[1], "445123000,2023-01-01,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18",
+                        "", lines[2], "445123000,2023"]) + "\n"
+    data = read_ais(io.StringIO(broken), format="marinecadastre")
+    data.report.check()
+    assert len(data.positions) == 2
+    assert data.report.skipped == {"bad_row": 3}
+    rows = [json.dumps({"timestamp": "2017-07-18T00:00:00Z", "ssvid": 445000001, "lat": 30.0,
+                        "lon": 122.0}), "{broken", "[1, 2]", ""]
+    data = read_ais(io.StringIO("\n".join(rows * 2)), format="gfw_jsonl")
+    data.report.check()
+    assert len(data.positions) == 2 and data.report.skipped == {"bad_row": 4}

@@ -7,6 +7,9 @@ counted under ``decoded[0]`` in the report.
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -51,25 +54,62 @@ _DMA_SHIP_TYPE = {
 _CHUNK_ROWS = 500_000
 
 
+class _LineCounter(io.RawIOBase):
+    """A byte stream that counts the lines passing through it (to count rows pandas skips)."""
+
+    def __init__(self, stream):
+        self._s = stream
+        self.newlines = 0
+        self._last = b"\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._s.read(len(buffer)) or b""
+        buffer[:len(data)] = data
+        if data:
+            self.newlines += data.count(b"\n")
+            self._last = data[-1:]
+        return len(data)
+
+    @property
+    def lines(self) -> int:
+        """Lines read so far, counting an unterminated last line."""
+        return self.newlines + (self._last != b"\n")
+
+
 def read_table(stream, fmt: str, report: DecodeReport):
-    """Read a decoded table; return (positions DataFrame, static records DataFrame)."""
-    if fmt == "marinecadastre":
-        reader = pd.read_csv(stream, chunksize=_CHUNK_ROWS, dtype=str, keep_default_na=False)
-        convert = _marinecadastre
-    elif fmt == "dma":
-        reader = pd.read_csv(stream, chunksize=_CHUNK_ROWS, dtype=str, keep_default_na=False)
-        convert = _dma
+    """Read a decoded table; return (positions DataFrame, static records DataFrame).
+
+    Rows pandas cannot parse (wrong number of fields, broken JSON) are counted as ``bad_row``.
+    """
+    if fmt in ("marinecadastre", "dma"):
+        counter = _LineCounter(stream)
+        reader = pd.read_csv(io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
+                             keep_default_na=False, on_bad_lines="skip",
+                             skip_blank_lines=False)
+        convert = _marinecadastre if fmt == "marinecadastre" else _dma
     elif fmt == "gfw_jsonl":
-        reader = pd.read_json(stream, lines=True, chunksize=_CHUNK_ROWS, dtype=False)
+        counter = None
+        reader = _json_line_chunks(stream, report)
         convert = _gfw
     else:  # pragma: no cover - guarded by read_ais
         raise ValueError(fmt)
     positions, statics = [], []
+    rows = 0
     for chunk in reader:
+        if not len(chunk):
+            continue
+        rows += len(chunk)
         pos, stat = convert(chunk, report)
         positions.append(pos)
         if stat is not None:
             statics.append(stat)
+    if counter is not None:  # lines pandas dropped as malformed (header excluded)
+        dropped = max(counter.lines - 1 - rows, 0)
+        report.lines += dropped
+        report.add_skip("bad_row", dropped)
     from .reader import _positions_frame
 
     if positions:
@@ -78,6 +118,46 @@ def read_table(stream, fmt: str, report: DecodeReport):
         cols = None
     stat_frame = pd.concat(statics, ignore_index=True) if statics else None
     return _positions_frame(cols), stat_frame
+
+
+def _json_line_chunks(stream, report, block_bytes: int = 16 * 2**20):
+    """DataFrames of JSON lines read in blocks; broken lines are counted, not fatal."""
+    carry = b""
+    while True:
+        block = stream.read(block_bytes)
+        if not block:
+            break
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            carry = data
+            continue
+        carry = data[cut:]
+        yield _parse_json_lines(data[:cut], report)
+    if carry.strip():
+        yield _parse_json_lines(carry, report)
+
+
+def _parse_json_lines(data: bytes, report) -> pd.DataFrame:
+    try:
+        return pd.read_json(io.BytesIO(data), lines=True, dtype=False)
+    except ValueError:
+        pass
+    rows, bad = [], 0
+    for line in data.splitlines():  # only for a block with broken lines: find and count them
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            rows.append(obj)
+        else:
+            bad += 1
+    report.lines += bad
+    report.add_skip("bad_row", bad)
+    return pd.DataFrame(rows)
 
 
 def _num(series) -> np.ndarray:
