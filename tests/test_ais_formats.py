@@ -306,3 +306,15 @@ def test_broken_table_rows_are_counted_not_fatal():
     data = read_ais(io.StringIO("\n".join(rows * 2)), format="gfw_jsonl")
     data.report.check()
     assert len(data.positions) == 2 and data.report.skipped == {"bad_row": 4}
+
+
+def test_truncated_archive_keeps_what_precedes_the_break(tmp_path):
+    text = ("\n".join(SENTENCES * 50) + "\n").encode()
+    packed = gzip.compress(text)
+    path = tmp_path / "cut.nmea.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.warns(RuntimeWarning, match="ends early"):
+        data = read_ais(path)
+    data.report.check()
+    assert data.report.notes["truncated_compressed_files"] == 1
+    assert 0 < len(data.positions) < len(SENTENCES) * 50

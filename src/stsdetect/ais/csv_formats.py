@@ -88,7 +88,7 @@ def read_table(stream, fmt: str, report: DecodeReport):
         counter = _LineCounter(stream)
         reader = pd.read_csv(io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
                              keep_default_na=False, on_bad_lines="skip",
-                             skip_blank_lines=False)
+                             skip_blank_lines=False, encoding_errors="replace")
         convert = _marinecadastre if fmt == "marinecadastre" else _dma
     elif fmt == "gfw_jsonl":
         counter = None

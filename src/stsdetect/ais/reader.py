@@ -9,6 +9,7 @@ import io
 import lzma
 import os
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,12 +184,42 @@ def _binary(stream):
     return _TextToBytes(stream) if isinstance(probe, str) else stream
 
 
+class _Guarded(io.RawIOBase):
+    """A decompressing stream that ends, instead of raising, where the compressed data breaks.
+
+    A dump still being written, or cut short by a copy, is a truncated archive: everything
+    before the break is still good data. The error is kept in :attr:`error`.
+    """
+
+    def __init__(self, stream):
+        self._s = stream
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.error is not None:
+            return b""
+        parts, total = [], 0
+        try:  # read1 returns what one decompression step yields, so a break loses nothing
+            while size < 0 or total < size:
+                part = self._s.read1(-1 if size < 0 else size - total)
+                if not part:
+                    break
+                parts.append(part)
+                total += len(part)
+        except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
+            self.error = exc
+        return b"".join(parts)
+
+
 def _decompress(stream):
     """Wrap ``stream`` in a decompressor chosen by its magic bytes; return (stream, head)."""
     head = stream.read(6) or b""
     for magic, opener in _MAGIC:
         if head.startswith(magic):
-            inner = opener(_Prefixed(head, stream))
+            inner = _Guarded(opener(_Prefixed(head, stream)))
             return inner, inner.read(65536) or b""
     rest = stream.read(65536 - len(head)) or b""
     return stream, head + rest
@@ -556,6 +587,11 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
                 positions, statics = read_table(full, fmt, report)
                 tables.append(positions)
                 table_statics.append(statics)
+            if isinstance(stream, _Guarded) and stream.error is not None:
+                report.add_note("truncated_compressed_files")
+                warnings.warn(f"{_name}: compressed data ends early ({stream.error}); "
+                              "decoded everything before the break", RuntimeWarning,
+                              stacklevel=2)
         finally:
             if isinstance(source, (str, os.PathLike, list, tuple)):
                 raw.close()
