@@ -217,3 +217,26 @@ def test_report_order_invariant(events, tmp_path):
     b = write_html_report(shuffled, tmp_path / "b.html", max_events=0).read_text()
     stamp = r"Generated [^<]* UTC"
     assert re.sub(stamp, "", a) == re.sub(stamp, "", b)
+
+
+def test_report_of_the_demo_pipeline(tmp_path):
+    """The whole chain on the bundled demo: real decode report, tracks and flagged events."""
+    pytest.importorskip("matplotlib")
+    from stsdetect.pipeline import detect
+    from stsdetect.simulate import demo_path
+
+    result = detect(demo_path())
+    assert len(result.events) > 0
+    path = write_html_report(result.events, tmp_path / "demo.html", tracks=result.tracks,
+                             regions=True, max_events=3, decode_report=result.decode_report,
+                             tracks_report=result.tracks_report)
+    parsed = _parse(path)
+    html = path.read_text()
+    assert all(e in html for e in result.events["event_id"])
+    assert len([a for t, a in parsed.tags if t == "section"]) == 3
+    assert len([t for t, _ in parsed.tags if t == "img"]) == 1 + 2 * 3
+    text = " ".join(parsed.text)
+    assert "Decoding" in text and "Track cleaning" in text and "rows_in" in text
+    # The highest-scored event (a DPRK rendezvous in the demo) heads the ranking.
+    top = result.events.sort_values(["score", "start"], ascending=[False, True]).iloc[0]
+    assert re.search(r'<a href="#ev-1">([^<]+)</a>', html).group(1) == top["event_id"]
