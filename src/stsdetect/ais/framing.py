@@ -84,7 +84,8 @@ class FramedChunk:
     time_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     source: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     source_names: list = field(default_factory=lambda: [""])
-    group: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+    group_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    group_total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
@@ -349,7 +350,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
                           + [0], dtype=np.int32)
         source_names[:] = list(name_code)
         return lookup[local_codes]
-    group = np.full(nv, None, dtype=object)
+    group_id = np.full(nv, -1, dtype=np.int64)  # tag-block g:<n>-<total>-<id>; -1 = none
+    group_total = np.zeros(nv, dtype=np.int64)
     vpos = np.full(n_rec, -1, dtype=np.int64)
     vpos[V] = np.arange(nv)
     has_tag = (a[rs] == 92) & (sv - rs >= 2) & (a[sv - 1] == 92)
@@ -386,7 +388,17 @@ def frame_chunk(data: bytes) -> FramedChunk:
             elif letter == b"s":
                 source[rows] = codes_of(*_strings(a, vstart, vend))
             else:
-                group[rows] = _string_array(a, vstart, vend)
+                dashes = np.flatnonzero(body == 45)
+                dashes_p = np.concatenate([dashes, np.full(4, _BIG, dtype=np.int64)])
+                d1 = dashes_p[np.searchsorted(dashes, vstart)]
+                d2 = dashes_p[np.searchsorted(dashes, d1 + 1)]
+                fine = d2 < vend
+                total, ok_total = _parse_uint(a, np.where(fine, d1 + 1, 0),
+                                              np.where(fine, d2, 0), 2)
+                gid, ok_id = _parse_uint(a, np.where(fine, d2 + 1, 0), np.where(fine, vend, 0), 12)
+                fine &= ok_total & ok_id
+                group_id[rows[fine]] = gid[fine]
+                group_total[rows[fine]] = total[fine]
 
     # $PGHP lines: time and source for the next AIS sentence
     P = np.flatnonzero(is_pghp)
@@ -492,5 +504,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
         time_ns=time_ns[G],
         source=source[G],
         source_names=source_names,
-        group=group[G],
+        group_id=group_id[G],
+        group_total=group_total[G],
     )

@@ -371,13 +371,7 @@ class _NmeaDecoder:
         pair = ((fc.n_frags[cur] == 2) & (fc.n_frags[nxt] == 2) & (fc.frag[cur] == 1)
                 & (fc.frag[nxt] == 2) & (fc.record[nxt] == fc.record[cur] + 1)
                 & (fc.talker[cur] == fc.talker[nxt]) & (fc.channel[cur] == fc.channel[nxt])
-                & (fc.seq[cur] == fc.seq[nxt]))
-        if pair.any():
-            ids = pd.Series(fc.group[multi], dtype=object).str.rsplit("-", n=1).str[-1]
-            ids = ids.to_numpy(dtype=object)
-            same = np.array([a == b for a, b in zip(ids[:-1][pair], ids[1:][pair],
-                                                     strict=True)], dtype=bool)
-            pair[np.flatnonzero(pair)[~same]] = False
+                & (fc.seq[cur] == fc.seq[nxt]) & (fc.group_id[cur] == fc.group_id[nxt]))
         first = cur[pair]
         second = nxt[pair]
         paired = np.zeros(multi.size, dtype=bool)
@@ -396,19 +390,17 @@ class _NmeaDecoder:
                 done.append((raw[a0:a1] + raw[b0:b1], fill, time_ns, source, record))
         # General path: every other fragment, through the bounded assembler, in arrival order.
         rest = multi[~paired]
-        for (group, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill, time_ns,
-             source) in zip(
-                fc.group[rest].tolist(), fc.n_frags[rest].tolist(), fc.talker[rest].tolist(),
+        for (group, total, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill,
+             time_ns, source) in zip(
+                fc.group_id[rest].tolist(), fc.group_total[rest].tolist(),
+                fc.n_frags[rest].tolist(), fc.talker[rest].tolist(),
                 fc.channel[rest].tolist(), fc.seq[rest].tolist(), fc.p0[rest].tolist(),
                 fc.n_chars[rest].tolist(), (fc.record[rest] + self.record_offset).tolist(),
                 fc.frag[rest].tolist(), fc.fill[rest].tolist(), fc.time_ns[rest].tolist(),
                 fc.source[rest].tolist(), strict=True):
-            key = None
-            if group:
-                parts = group.split("-")
-                if len(parts) == 3:
-                    key = ("g", parts[2], parts[1])
-            if key is None:
+            if group >= 0:
+                key = ("g", group, total)
+            else:
                 key = ("s", talker, channel, seq, n_frags)
             out = self.asm.add(record, key, n_frags, frag, raw[p0:p0 + n_chars], fill,
                                time_ns, source)
