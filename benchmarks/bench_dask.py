@@ -12,7 +12,8 @@ fresh process so that peak memory (``ru_maxrss``) is its own:
 * ``single``: everything in memory at once (build_tracks + every detector once);
 * ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
 * ``dask-N``: :func:`stsdetect.dask.detect` on a ``LocalCluster`` of N single-threaded worker
-  processes (cluster start-up excluded; peak memory is the largest worker's).
+  processes (cluster start-up and the workers' first import of stsdetect excluded; peak
+  memory is the largest worker's).
 
 Prints a table: rows, seconds, rows per second, peak RSS (MB), events, and whether the events
 equal the single-process run. Peak memory is each process's ``VmHWM`` (Linux).
@@ -63,6 +64,17 @@ def _single(files):
     return finish_events([concat_events(found)], [], plan, class_b=class_b)
 
 
+def _warm():
+    """Import every stage in a worker: a one-time cost per worker, like cluster start-up."""
+    import importlib
+
+    for name in ("stsdetect.ais", "stsdetect.tracks", "stsdetect.detect.rendezvous",
+                 "stsdetect.detect.dark", "stsdetect.detect.loitering", "stsdetect.flags",
+                 "stsdetect.identity", "stsdetect.regions", "stsdetect.scale.windows"):
+        importlib.import_module(name)
+    return True
+
+
 def _worker_peak_mb():
     """Peak resident memory of this process in MB (VmHWM: reset by exec, unlike ru_maxrss)."""
     try:
@@ -94,6 +106,7 @@ def _run_mode(mode, files, queue):
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                           dashboard_address=":0") as cluster, Client(cluster) as client:
             client.wait_for_workers(n)
+            client.run(_warm)
             t0 = time.perf_counter()
             events = sd.detect(files, client=client).events
             elapsed = time.perf_counter() - t0
