@@ -243,6 +243,12 @@ def _float_column(positions: pd.DataFrame, name: str) -> np.ndarray:
         dtype=float, na_value=np.nan), dtype=float)  # a writable copy
 
 
+def _take(columns: dict, index) -> None:
+    """Re-index every array of ``columns`` in place of the dict, one at a time."""
+    for name in list(columns):
+        columns[name] = columns[name][index]
+
+
 def _total_order(mmsi, t, lat, lon, sog, cog) -> np.ndarray:
     """Row order by (mmsi, time, lat, lon, sog, cog): a total order, so the cleaning result
     cannot depend on the input row order.
@@ -574,50 +580,64 @@ def build_tracks(
     report["dropped_no_position"] = int(no_pos.sum())
     report["dropped_invalid_mmsi"] = int(bad_mmsi.sum())
 
+    del mmsi_f, valid_mmsi, bad_mmsi, no_time, no_pos
+    # The columns live in one dict and are re-indexed one at a time (_take), so that at most
+    # one old column is alive beside the new ones: peak memory stays near the data size.
+    c = {"mmsi": mmsi, "t": t, "lat": lat, "lon": lon, "sog": sog, "cog": cog}
+    del mmsi, t, lat, lon, sog, cog
     if not ok.all():
-        mmsi, t, lat, lon, sog, cog = (a[ok] for a in (mmsi, t, lat, lon, sog, cog))
-    lon = (lon + 180.0) % 360.0 - 180.0
+        _take(c, ok)
+    del ok
+    c["lon"] = (c["lon"] + 180.0) % 360.0 - 180.0
     # Total order over every column: the outcome cannot depend on the input row order.
-    order = _total_order(mmsi, t, lat, lon, sog, cog)
-    mmsi, t, lat, lon, sog, cog = (a[order] for a in (mmsi, t, lat, lon, sog, cog))
-    xyz = unit_xyz(lat, lon)
+    _take(c, _total_order(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"]))
+    c["xyz"] = unit_xyz(c["lat"], c["lon"])
 
     # Duplicates: same MMSI, within the window of the previous report, at the same place.
-    if mmsi.size > 1:
-        same = mmsi[1:] == mmsi[:-1]
-        close_t = (t[1:] - t[:-1]) <= duplicate_window_s
-        diff = xyz[1:] - xyz[:-1]
+    if c["mmsi"].size > 1:
+        mmsi, t, xyz = c["mmsi"], c["t"], c["xyz"]
+        dup = np.zeros(mmsi.size, dtype=bool)
+        dup[1:] = (mmsi[1:] == mmsi[:-1]) & ((t[1:] - t[:-1]) <= duplicate_window_s)
+        cand = np.flatnonzero(dup)
+        diff = xyz[cand] - xyz[cand - 1]
         chord_m = np.sqrt(np.einsum("ij,ij->i", diff, diff)) * EARTH_RADIUS_M
-        close_p = chord_m <= arc_to_chord_m(duplicate_distance_m)
-        dup = np.concatenate(([False], same & close_t & close_p))
+        dup[cand] = chord_m <= arc_to_chord_m(duplicate_distance_m)
+        del mmsi, t, xyz, diff, cand
         report["dropped_duplicate"] = int(dup.sum())
         if dup.any():
-            keep = ~dup
-            mmsi, t, lat, lon, sog, cog, xyz = (a[keep] for a in
-                                                (mmsi, t, lat, lon, sog, cog, xyz))
+            _take(c, ~dup)
+        del dup
 
     # Identity split / outliers, in bounded vectorized passes over the MMSIs with a jump.
     max_speed_m_s = float(max_speed_kn) * KNOT_M_S
-    label = np.zeros(mmsi.size, np.int64)
+    label = np.zeros(c["mmsi"].size, np.int64)
     n_outliers = 0
-    ids = _identity_split(mmsi, t, xyz, max_speed_m_s, position_noise_m, int(lookback_runs),
-                          int(max_passes))
+    ids = _identity_split(c["mmsi"], c["t"], c["xyz"], max_speed_m_s, position_noise_m,
+                          int(lookback_runs), int(max_passes))
+    del c["xyz"]
     if ids is not None:
         sub_rows, sub_label, n_outliers = ids
+        mmsi = c["mmsi"]
         rest = np.ones(mmsi.size, dtype=bool)
         rest[np.flatnonzero(np.isin(mmsi, np.unique(mmsi[sub_rows])))] = False
         order = np.concatenate((np.flatnonzero(rest), sub_rows))
         label = np.concatenate((np.zeros(int(rest.sum()), np.int64), sub_label))
         by_mmsi = np.argsort(mmsi[order], kind="stable")  # merges two sorted runs
         order, label = order[by_mmsi], label[by_mmsi]
-        mmsi, t, lat, lon, sog, cog = (a[order] for a in (mmsi, t, lat, lon, sog, cog))
+        del mmsi, rest, by_mmsi, sub_rows, sub_label
+        _take(c, order)
+        del order
+    c["label"] = label
+    del label
     # Segment sizes: keep each MMSI's largest; drop small others as outliers.
-    if mmsi.size:
+    if c["mmsi"].size:
+        mmsi, label = c["mmsi"], c["label"]
         seg_start = np.concatenate(([True], (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])))
         seg = np.cumsum(seg_start) - 1
         starts = np.flatnonzero(seg_start)
         size = np.diff(np.append(starts, mmsi.size))
         seg_mmsi = mmsi[starts]
+        del mmsi, label, seg_start
         # Largest segment per MMSI (first on ties): sort by (mmsi, -size, start).
         by = np.lexsort((starts, -size, seg_mmsi))
         first_of_mmsi = np.concatenate(([True], seg_mmsi[by][1:] != seg_mmsi[by][:-1]))
@@ -627,12 +647,12 @@ def build_tracks(
         keep = keep_seg[seg]
         report["dropped_outlier"] = n_outliers + int((~keep).sum())
         if not keep.all():
-            mmsi, t, lat, lon, sog, cog, label = (a[keep] for a in
-                                                  (mmsi, t, lat, lon, sog, cog, label))
+            _take(c, keep)
         kept_mmsi = seg_mmsi[keep_seg]
         report["segments_split"] = int(
             (np.unique(kept_mmsi, return_counts=True)[1] > 1).sum())
-    report["rows_out"] = int(mmsi.size)
+    report["rows_out"] = int(c["mmsi"].size)
     dropped = sum(report[k] for k in REPORT_KEYS if k.startswith("dropped_"))
     assert report["rows_out"] == n_in - dropped, "cleaning lost rows without counting them"
-    return Tracks._from_sorted(mmsi, t, lat, lon, sog, cog, label, report)
+    return Tracks._from_sorted(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
+                               c["label"], report)
