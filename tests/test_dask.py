@@ -8,10 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-
-pytest.importorskip("distributed", reason="the [test] extra installs dask[distributed]")
-
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster  # the [test] extra installs dask[distributed]
 from test_windows import (
     DAY0,
     assert_same_events,
@@ -194,7 +191,8 @@ def test_one_big_nmea_file_decoded_in_pieces(tmp_path):
 
 
 def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
-    pipeline = pytest.importorskip("stsdetect.pipeline", reason="pipeline not on this branch")
+    from stsdetect import pipeline
+
     files = _daily_nmea(tmp_path, seed=4)
     want = pipeline.detect([str(f) for f in files]).events
     got = sd.detect(files, client=client, workdir=tmp_path / "d")
@@ -202,10 +200,8 @@ def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
 
 
 def test_dask_tow_evidence_reaches_the_flags(client, tmp_path):
-    from test_windows import _have_rendezvous, tow_scenario
+    from test_windows import tow_scenario
 
-    if not _have_rendezvous():
-        pytest.skip("rendezvous detector not on this branch")
     positions, vessels = tow_scenario()
     want = single_run(positions, detectors(), vessels=vessels)
     got = sd.detect(split_files(positions, [24]), client=client, workdir=tmp_path / "d",

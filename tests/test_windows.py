@@ -111,16 +111,8 @@ def split_files(positions, boundaries_h):
 DETECTORS = ["dark_period", "dark_rendezvous", "loitering"]
 
 
-def _have_rendezvous() -> bool:
-    try:
-        from stsdetect.detect import find_rendezvous  # noqa: F401
-    except (ImportError, AttributeError):
-        return False
-    return True
-
-
 def detectors():
-    return [*DETECTORS, "rendezvous"] if _have_rendezvous() else DETECTORS
+    return [*DETECTORS, "rendezvous"]
 
 
 def single_run(positions, only, vessels=None, **params):
@@ -334,7 +326,7 @@ def test_simulated_traffic_in_daily_files_equals_single_run(tmp_path):
 
 def test_equals_pipeline_detect_on_simulated_traffic(tmp_path):
     """The user-facing oracle: stsdetect.detect over everything at once, flags and scores too."""
-    pipeline = pytest.importorskip("stsdetect.pipeline", reason="pipeline not on this branch")
+    from stsdetect import pipeline
     from stsdetect.simulate import simulate
 
     sc = simulate(seed=6, duration="3d", min_interval_s=240, n_background=8)
@@ -345,7 +337,6 @@ def test_equals_pipeline_detect_on_simulated_traffic(tmp_path):
     assert len(want) >= 5
 
 
-@pytest.mark.skipif(not _have_rendezvous(), reason="rendezvous detector not on this branch")
 def test_rendezvous_whose_cut_part_is_too_fast_is_not_lost(tmp_path):
     """Together from 23:00 to 07:00: 2.5 kn for 3 h, then 0.5 kn for 5 h (median < 2 kn).
 
@@ -412,7 +403,6 @@ def tow_scenario(seed=2):
     return positions, vessels
 
 
-@pytest.mark.skipif(not _have_rendezvous(), reason="rendezvous detector not on this branch")
 def test_tow_evidence_from_another_day_reaches_the_flags(tmp_path):
     positions, vessels = tow_scenario()
     want = single_run(positions, detectors(), vessels=vessels)

@@ -526,8 +526,42 @@ def _read_partition(workdir, k, mmsi=None, columns=None) -> pd.DataFrame | None:
     return pa.concat_tables(tables, promote_options="default").to_pandas()
 
 
+class PartitionCache:
+    """The last few window partitions read, whole (least recently used dropped first).
+
+    Parameters
+    ----------
+    workdir : path
+        Spill folder.
+    max_windows : int
+        Most partitions held.
+    """
+
+    def __init__(self, workdir, max_windows: int):
+        from collections import OrderedDict
+
+        self.workdir = workdir
+        self.max_windows = max(int(max_windows), 1)
+        self._parts: OrderedDict = OrderedDict()
+
+    def get(self, k: int):
+        """Window ``k``'s partition (None when it has no data)."""
+        if k in self._parts:
+            self._parts.move_to_end(k)
+            return self._parts[k]
+        part = _read_partition(self.workdir, k)
+        self._parts[k] = part
+        while len(self._parts) > self.max_windows:
+            self._parts.popitem(last=False)
+        return part
+
+    def clear(self) -> None:
+        """Drop every partition."""
+        self._parts.clear()
+
+
 def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=None,
-                   cache: dict | None = None) -> pd.DataFrame:
+                   cache: PartitionCache | None = None) -> pd.DataFrame:
     """Positions with time in ``[lo_s, hi_s)`` from the spill, in input order.
 
     Parameters
@@ -539,9 +573,10 @@ def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=Non
     lo_s, hi_s : float
         Time range, seconds since the Unix epoch.
     mmsi : array_like of int, optional
-        Only these vessels (read with a Parquet filter).
-    cache : dict, optional
-        Window number -> partition, filled and reused (whole partitions only, ``mmsi=None``).
+        Only these vessels (read with a Parquet filter, or filtered from the cache).
+    cache : PartitionCache, optional
+        Whole partitions kept between calls (the sequential run); without it each call reads
+        what it needs.
 
     Returns
     -------
@@ -551,11 +586,11 @@ def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=Non
     k0 = math.floor(lo_s / plan.window_s)
     k1 = math.floor(hi_s / plan.window_s)
     parts = []
-    for k in range(k0, k1 + 1):  # loop over the few windows the range touches
-        if cache is not None and mmsi is None:
-            if k not in cache:
-                cache[k] = _read_partition(workdir, k)
-            part = cache[k]
+    for k in range(k0, k1 + 1):  # loop over the windows the range touches
+        if cache is not None:
+            part = cache.get(k)
+            if part is not None and mmsi is not None:
+                part = part.loc[part["mmsi"].isin(np.asarray(mmsi, np.int64))]
         else:
             part = _read_partition(workdir, k, mmsi=mmsi)
         if part is not None and len(part):
@@ -704,7 +739,7 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
 
 
 def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
-                  cache: dict | None = None, tugs=None) -> dict:
+                  cache: PartitionCache | None = None, tugs=None) -> dict:
     """Run the stages on window ``k`` (with its margins) and sort the events.
 
     Parameters
@@ -717,7 +752,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
         Window number.
     extent : tuple of float
         First and last report time of the whole data set (seconds).
-    cache : dict, optional
+    cache : PartitionCache, optional
         Partition cache for :func:`load_positions`.
     tugs : array_like of int, optional
         MMSIs of tugs (from the merged vessels table), for the tow check of the flags.
@@ -808,7 +843,8 @@ def _group(entries: pd.DataFrame, join_s: float) -> pd.DataFrame:
     return e
 
 
-def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float) -> np.ndarray:
+def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float,
+                   cache: PartitionCache | None = None) -> np.ndarray:
     """MMSIs with a report within ``radius_m`` of a point during its span (a superset)."""
     xyz = unit_xyz(lat, lon)
     chord = arc_to_chord_m(radius_m) / EARTH_RADIUS_M * (1 + 1e-6)
@@ -818,7 +854,8 @@ def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float) -
     found = []
     k0, k1 = math.floor(np.min(s) / plan.window_s), math.floor(np.max(e) / plan.window_s)
     for k in range(k0, k1 + 1):  # loop over window partitions, one in memory at a time
-        part = _read_partition(workdir, k, columns=["mmsi", "time", "lat", "lon"])
+        part = (cache.get(k) if cache is not None else
+                _read_partition(workdir, k, columns=["mmsi", "time", "lat", "lon"]))
         if part is None or not len(part):
             continue
         t = _time_s(part["time"])
@@ -839,7 +876,8 @@ def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float) -
 
 
 def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
-                  extent: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  extent: tuple, cache: PartitionCache | None = None,
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Re-run one detector on the vessels of a batch of grouped open entries.
 
     Parameters
@@ -854,6 +892,8 @@ def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
         Grouped entries (see ``_group``) of this detector.
     extent : tuple of float
         First and last report time of the whole data set (seconds).
+    cache : PartitionCache, optional
+        Partition cache (sequential runs).
 
     Returns
     -------
@@ -878,9 +918,9 @@ def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
         points = batch[["lat", "lon"]].drop_duplicates().to_numpy(float)
         n = len(points)
         heard = _heard_vessels(workdir, plan, points[:, 0], points[:, 1], np.full(n, lo),
-                               np.full(n, hi), float(eff["radius_m"]))
+                               np.full(n, hi), float(eff["radius_m"]), cache=cache)
         vessels = np.union1d(vessels, heard)
-    positions = load_positions(workdir, plan, lo, hi, mmsi=vessels)
+    positions = load_positions(workdir, plan, lo, hi, mmsi=vessels, cache=cache)
     ev = _run(name, _tracks(positions, plan), plan)
     if not len(ev):
         return empty_events(), _no_entries()
@@ -931,12 +971,13 @@ def plan_batches(entries: pd.DataFrame, plan: WindowPlan) -> list:
     grouped = _group(entries, plan.margin_s)
     start = grouped.groupby("group")["s"].transform("min")
     grouped["batch_window"] = np.floor(start.to_numpy(float) / plan.window_s).astype(np.int64)
-    return [(name, batch) for (name, _), batch in
-            grouped.groupby(["detector", "batch_window"], sort=True)]
+    return [(name, batch) for (_, name), batch in
+            grouped.groupby(["batch_window", "detector"], sort=True)]
 
 
 def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple,
-                 max_rounds: int = 10_000, stats: dict | None = None) -> pd.DataFrame:
+                 max_rounds: int = 10_000, stats: dict | None = None,
+                 cache: PartitionCache | None = None) -> pd.DataFrame:
     """Resolve open entries by re-running detectors over growing spans until all are closed.
 
     Parameters
@@ -949,6 +990,8 @@ def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple
         Safety bound; every round strictly widens every span still open.
     stats : dict, optional
         Filled with ``rerun_rounds`` and ``rerun_batches``.
+    cache : PartitionCache, optional
+        Partition cache; batches run in window order, so it stays warm.
 
     Returns
     -------
@@ -967,7 +1010,7 @@ def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple
         stats["rerun_batches"] += len(batches)
         redo = [_no_entries()]
         for name, batch in batches:  # loop over detectors x windows
-            ev, still = resolve_batch(workdir, plan, name, batch, extent)
+            ev, still = resolve_batch(workdir, plan, name, batch, extent, cache=cache)
             found.append(ev)
             redo.append(still)
         entries = pd.concat(redo, ignore_index=True)
@@ -1261,7 +1304,9 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist,
     from tqdm.auto import tqdm
 
     extent = _extent(spills)
-    cache: dict = {}
+    span = math.ceil(plan.margin_s / plan.window_s)
+    # The windows a window needs (itself and ``span`` on each side), plus one being read.
+    cache = PartitionCache(work, 2 * span + 2)
     kept, opened, flagc = [], [_no_entries()], []
     if vessels is None:
         vessels = merge_vessels([s["vessels"] for s in spills])
@@ -1269,10 +1314,7 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist,
     carry = None  # last cleaned report of every vessel so far: the open silences
     max_rows = 0
     windows = window_numbers(spills)
-    span = math.ceil(plan.margin_s / plan.window_s)
     for k in tqdm(windows, desc="windows", disable=not progress):  # loop over time windows
-        for old in [w for w in cache if w < k - span]:
-            del cache[old]  # keep only the windows the next ones still need
         out = detect_window(work, plan, int(k), extent, cache=cache, tugs=tugs)
         kept.append(out["events"])
         opened.append(out["open"])
@@ -1284,10 +1326,11 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist,
         carry = both.sort_values(["mmsi", "window"], kind="stable").drop_duplicates(
             "mmsi", keep="last")
         max_rows = max(max_rows, out["rows"])
-    cache.clear()
     entries = pd.concat(opened, ignore_index=True)
     stats: dict = {"rerun_rounds": 0, "rerun_batches": 0}
-    reruns = [resolve_open(work, plan, entries, extent, stats=stats)] if len(entries) else []
+    reruns = ([resolve_open(work, plan, entries, extent, stats=stats, cache=cache)]
+              if len(entries) else [])
+    cache.clear()
     events = finish_events(
         kept, reruns, plan, vessels=vessels, regions=regions, watchlist=watchlist,
         class_b=class_b_ids(spills), flag_candidates=pd.concat(flagc, ignore_index=True)
