@@ -384,6 +384,25 @@ def test_timeline_bad_event(scenario):
         plot.plot_pair_timeline(None, events.iloc[0])
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(-70, 70), st.floats(-180, 179.999)), min_size=1,
+                max_size=6))
+def test_map_view_covers_every_event_anywhere(points):
+    lat = np.array([p[0] for p in points])
+    lon = np.array([p[1] for p in points])
+    ev = make_events("loitering", mmsi=np.arange(len(points)) + 1, start=np.full(len(points), T0),
+                     end=np.full(len(points), T0 + 4 * 3600), lat=lat, lon=lon)
+    ax = plot.plot_events_map(ev, pad_deg=0.1)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    assert x1 - x0 <= 360 + 0.2 + 1e-6
+    assert np.all((lat >= y0) & (lat <= y1))
+    shift = np.round(((x0 + x1) / 2 - lon) / 360.0) * 360.0  # the event's drawn longitude
+    assert np.all((lon + shift >= x0 - 1e-9) & (lon + shift <= x1 + 1e-9))
+    drawn = _gid(ax, "events-loitering").get_offsets()
+    assert np.all((drawn[:, 0] >= x0 - 1e-9) & (drawn[:, 0] <= x1 + 1e-9))
+
+
 # ------------------------------------------------------------------ vectorized row selection
 @settings(max_examples=40, deadline=None)
 @given(
