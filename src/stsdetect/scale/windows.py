@@ -1305,8 +1305,8 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist,
 
     extent = _extent(spills)
     span = math.ceil(plan.margin_s / plan.window_s)
-    # The windows a window needs (itself and ``span`` on each side), plus one being read.
-    cache = PartitionCache(work, 2 * span + 2)
+    # The windows a window needs: itself and ``span`` on each side (three by default).
+    cache = PartitionCache(work, 2 * span + 1)
     kept, opened, flagc = [], [_no_entries()], []
     if vessels is None:
         vessels = merge_vessels([s["vessels"] for s in spills])
