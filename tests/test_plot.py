@@ -267,6 +267,22 @@ def test_coastline_package_data_is_small_and_in_area():
     assert 118.5 <= xmin < xmax <= 125.0 and 27.0 <= ymin < ymax <= 33.5
 
 
+def test_coastline_regenerates_byte_for_byte(shared_data, tmp_path):
+    import importlib.util
+    from importlib import resources
+    from pathlib import Path
+
+    source = shared_data / "naturalearth" / "ne_10m_coastline_china_east_clip.geojson"
+    tool = Path(__file__).resolve().parents[1] / "tools" / "make_coastline.py"
+    spec = importlib.util.spec_from_file_location("make_coastline", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "coast.geojson"
+    assert module.main(["make_coastline.py", str(source), str(out)]) == 0
+    shipped = resources.files("stsdetect").joinpath("data/coastline_china_east.geojson")
+    assert out.read_bytes() == shipped.read_bytes()
+
+
 # ------------------------------------------------------------------------- one map per event
 def test_save_event_maps_one_valid_png_per_event(scenario, tmp_path):
     tracks, events = scenario
