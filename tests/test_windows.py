@@ -411,3 +411,27 @@ def test_tow_evidence_from_another_day_reaches_the_flags(tmp_path):
     res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
                           only=detectors(), vessels=vessels)
     assert_same_events(res.events, want)
+
+
+def test_shared_identity_reaches_the_flags(tmp_path):
+    """One MMSI on two transmitters 300 km apart (split into two segments), one of which meets
+    a barge: ``identity_anomaly`` comes from the whole track, in windows as in one run."""
+    rng = np.random.default_rng(4)
+    here = [(0, -60, 0), (20, 0, 0), (30, 0.1, 0), (48, 60, 20)]
+    there = [(0, 300, 300), (48, 320, 310)]
+    barge = [(0, 50, -50), (20, 0.2, 0.1), (30, 0.2, 0.1), (48, -40, 30)]
+    frame = pd.concat([_vessel(rng, 445000013, here, every_s=200, end_h=48),
+                       _vessel(rng, 445000013, there, every_s=230, end_h=48),
+                       _vessel(rng, 412000014, barge, every_s=180, end_h=48)]).sort_values("t")
+    positions = pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()})
+    want = single_run(positions, detectors())
+    rv = want.loc[want["event_type"] == "rendezvous"]
+    assert len(rv) == 1 and "identity_anomaly" in rv["flags"].iloc[0]
+    res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
+                          only=detectors())
+    assert_same_events(res.events, want)
