@@ -115,6 +115,10 @@ def test_report_lists_every_event_ranked_and_is_offline(events, tracks, tmp_path
     assert (f"dark_period · {top['mmsi']} · {top['start']:%Y-%m-%d %H:%M} to "
             f"{top['end']:%Y-%m-%d %H:%M} UTC (8.0 h) · score 9.00") in text
     assert "412000002 / 445000002" in text and "flags: dprk hangzhou_bay" in text
+    # The glossary explains each flag that occurs, and only those.
+    glossary = html.split("<h2>Flags</h2>", 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<tr><th>([^<]+)</th><td>", glossary) == ["dprk", "hangzhou_bay"]
+    assert "the DPRK&#x27;s MID 445" in glossary and "the event lies in this region" in glossary
 
 
 def test_report_max_events_limits_sections_not_table(events, tmp_path):

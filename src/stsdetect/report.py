@@ -9,7 +9,8 @@ from anywhere, so it opens the same on an air-gapped machine and can be mailed a
 attachment. Without matplotlib the report has the tables only and says why.
 
 Contents, in order: a summary (events by type, time span), the decode and cleaning reports when
-given, the events table ranked by ``score`` (highest first) then ``start``, and for the first
+given, the events table ranked by ``score`` (highest first) then ``start``, what each flag
+that occurs means, and for the first
 ``max_events`` of that ranking a section with the event's fields, its map and, for pairs, the
 separation/speed timeline (:mod:`stsdetect.plot`). All text taken from the data is escaped
 with :func:`html.escape`.
@@ -29,7 +30,7 @@ import pandas as pd
 
 from .events import read_events
 
-__all__ = ["MAX_TABLE_ROWS", "write_html_report"]
+__all__ = ["FLAG_MEANINGS", "MAX_TABLE_ROWS", "write_html_report"]
 
 #: The events table lists at most this many events (the highest ranked); the rest are counted.
 MAX_TABLE_ROWS = 5000
@@ -67,6 +68,34 @@ _TABLE_COLUMNS = [
     ("flags", "flags", "flags"),
     ("score", "score", 2),
 ]
+
+
+#: What each flag token means, for the report's glossary (see stsdetect.flags).
+FLAG_MEANINGS = {
+    "dprk": "a participant's MMSI carries the DPRK's MID 445, or it matches the watch-list",
+    "watchlist": "a participant matches the watch-list",
+    "barge": "a participant looks like a barge (name, type, tow, Class B, size, no static data)",
+    "identity_anomaly": "a participant's identity is doubtful (several names or types, "
+                        "invalid or placeholder MMSI, two places at once, bad IMO check digit)",
+    "dark_before": "a participant was dark (silent) in the 24 h before the event",
+    "dark_after": "a participant went dark in the 24 h after the event",
+    "likely_intentional": "a silence while other vessels nearby were still heard",
+}
+
+
+def _glossary(events: pd.DataFrame) -> str:
+    """Meaning of every flag token that occurs, as a table ('' when there are none)."""
+    if "flags" not in events or not len(events):
+        return ""
+    tokens = events["flags"].explode().dropna().astype(str)
+    tokens = sorted(set(tokens[tokens != ""]))
+    if not tokens:
+        return ""
+    rows = "".join(
+        f"<tr><th>{html.escape(t)}</th><td>"
+        f"{html.escape(FLAG_MEANINGS.get(t, 'the event lies in this region'))}</td></tr>"
+        for t in tokens)  # distinct tokens: a handful
+    return f"<h2>Flags</h2><table><tr><th>flag</th><th>meaning</th></tr>{rows}</table>"
 
 
 def _esc(values: pd.Series) -> pd.Series:
@@ -332,6 +361,7 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         parts.append(f'<p class="note">The table lists the top {len(shown)} of {len(ranked)} '
                      "events.</p>")
     parts.append(_events_table(shown, anchors.iloc[:len(shown)]))
+    parts.append(_glossary(ranked))
 
     if n_sections:
         parts.append(f"<h2>Top {n_sections} events</h2>")
