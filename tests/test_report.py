@@ -244,3 +244,11 @@ def test_report_of_the_demo_pipeline(tmp_path):
     # The highest-scored event (a DPRK rendezvous in the demo) heads the ranking.
     top = result.events.sort_values(["score", "start"], ascending=[False, True]).iloc[0]
     assert re.search(r'<a href="#ev-1">([^<]+)</a>', html).group(1) == top["event_id"]
+
+
+def test_report_glossary_reads_joined_flags(events, tmp_path):
+    flat = events.copy()
+    flat["flags"] = [";".join(f) for f in flat["flags"]]  # as a plain CSV reader gives them
+    html = write_html_report(flat, tmp_path / "r.html", max_events=0).read_text()
+    glossary = html.split("<h2>Flags</h2>", 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<tr><th>([^<]+)</th><td>", glossary) == ["dprk", "hangzhou_bay"]

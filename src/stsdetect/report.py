@@ -87,7 +87,8 @@ def _glossary(events: pd.DataFrame) -> str:
     """Meaning of every flag token that occurs, as a table ('' when there are none)."""
     if "flags" not in events or not len(events):
         return ""
-    tokens = events["flags"].explode().dropna().astype(str)
+    # Lists of tokens, or ';'-joined text as in CSV and GeoJSON files.
+    tokens = events["flags"].explode().dropna().astype(str).str.split(";").explode()
     tokens = sorted(set(tokens[tokens != ""]))
     if not tokens:
         return ""
