@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, chord_to_arc_m, unit_xyz
+from .geo import EARTH_RADIUS_M, KNOT_M_S, chord_to_arc_m, haversine_m, unit_xyz
 
 __all__ = ["INVALID_MMSIS", "REPORT_KEYS", "Tracks", "build_tracks"]
 
@@ -408,7 +408,24 @@ def _spikes(mmsi, t, xyz, max_speed_m_s, noise_m, lookback):
     return spike
 
 
-def _identity_split(mmsi, t, xyz, max_speed_m_s, noise_m, lookback, max_passes):
+def _jumps(mmsi, t, lat, lon, max_speed_m_s, noise_m, chunk_rows: int = 1 << 20):
+    """Impossible jumps between consecutive rows of one MMSI (``n - 1`` flags).
+
+    Computed in chunks of rows so that the temporaries stay small whatever the input size
+    (huge temporaries cost more in page faults than in arithmetic).
+    """
+    n = mmsi.size
+    out = np.zeros(max(n - 1, 0), dtype=bool)
+    for lo in range(0, n - 1, chunk_rows):  # loop over chunks of rows
+        hi = min(lo + chunk_rows, n - 1)
+        xyz = unit_xyz(lat[lo:hi + 1], lon[lo:hi + 1])
+        bad, _ = _impossible(xyz[:-1], xyz[1:], t[lo:hi], t[lo + 1:hi + 1], max_speed_m_s,
+                             noise_m)
+        out[lo:hi] = bad & (mmsi[lo + 1:hi + 1] == mmsi[lo:hi])
+    return out
+
+
+def _identity_split(mmsi, t, lat, lon, max_speed_m_s, noise_m, lookback, max_passes):
     """Split the MMSIs that contain an impossible jump into segments (see build_tracks).
 
     Works on the rows of those MMSIs only. Returns None when no MMSI has a jump, else
@@ -419,13 +436,11 @@ def _identity_split(mmsi, t, xyz, max_speed_m_s, noise_m, lookback, max_passes):
     """
     if mmsi.size < 2:
         return None
-    same = mmsi[1:] == mmsi[:-1]
-    jump, _ = _impossible(xyz[:-1], xyz[1:], t[:-1], t[1:], max_speed_m_s, noise_m)
-    jump &= same
+    jump = _jumps(mmsi, t, lat, lon, max_speed_m_s, noise_m)
     if not jump.any():
         return None
     rows = np.flatnonzero(np.isin(mmsi, np.unique(mmsi[1:][jump])))
-    m, tt, xx = mmsi[rows], t[rows], xyz[rows]
+    m, tt, xx = mmsi[rows], t[rows], unit_xyz(lat[rows], lon[rows])
     spike = _spikes(m, tt, xx, max_speed_m_s, noise_m, lookback)
     n_skipped = int(spike.sum())
     rows, m, tt, xx = (a[~spike] for a in (rows, m, tt, xx))
@@ -596,18 +611,16 @@ def build_tracks(
     c["lon"] = (c["lon"] + 180.0) % 360.0 - 180.0
     # Total order over every column: the outcome cannot depend on the input row order.
     _take(c, _total_order(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"]))
-    c["xyz"] = unit_xyz(c["lat"], c["lon"])
 
     # Duplicates: same MMSI, within the window of the previous report, at the same place.
     if c["mmsi"].size > 1:
-        mmsi, t, xyz = c["mmsi"], c["t"], c["xyz"]
+        mmsi, t, lat, lon = c["mmsi"], c["t"], c["lat"], c["lon"]
         dup = np.zeros(mmsi.size, dtype=bool)
         dup[1:] = (mmsi[1:] == mmsi[:-1]) & ((t[1:] - t[:-1]) <= duplicate_window_s)
         cand = np.flatnonzero(dup)
-        diff = xyz[cand] - xyz[cand - 1]
-        chord_m = np.sqrt(np.einsum("ij,ij->i", diff, diff)) * EARTH_RADIUS_M
-        dup[cand] = chord_m <= arc_to_chord_m(duplicate_distance_m)
-        del mmsi, t, xyz, diff, cand
+        dup[cand] = haversine_m(lat[cand], lon[cand], lat[cand - 1], lon[cand - 1]
+                                ) <= duplicate_distance_m
+        del mmsi, t, lat, lon, cand
         report["dropped_duplicate"] = int(dup.sum())
         if dup.any():
             _take(c, ~dup)
@@ -617,9 +630,8 @@ def build_tracks(
     max_speed_m_s = float(max_speed_kn) * KNOT_M_S
     label = np.zeros(c["mmsi"].size, np.int64)
     n_outliers = 0
-    ids = _identity_split(c["mmsi"], c["t"], c["xyz"], max_speed_m_s, position_noise_m,
-                          int(lookback_runs), int(max_passes))
-    del c["xyz"]
+    ids = _identity_split(c["mmsi"], c["t"], c["lat"], c["lon"], max_speed_m_s,
+                          position_noise_m, int(lookback_runs), int(max_passes))
     if ids is not None:
         sub_rows, sub_label, n_outliers = ids
         mmsi = c["mmsi"]
