@@ -41,7 +41,9 @@ def _segment_keys(tracks: Tracks):
     """
     t0 = float(tracks.time_s.min())
     span = float(np.ceil(tracks.time_s.max() - t0)) + 1.0
-    return tracks.segment.astype(float) * span + (tracks.time_s - t0), t0, span
+    keys = tracks.time_s - t0  # same rounding as _query_keys, so equal times give equal keys
+    keys += np.multiply(tracks.segment, span, dtype=float)
+    return keys, t0, span
 
 
 def _query_keys(segment, time_s, t0, span):
