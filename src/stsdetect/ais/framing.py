@@ -101,8 +101,12 @@ _U64 = np.dtype("<u8")
 _ASCII_ZEROS = np.uint64(0x3030303030303030)
 _HIGH_BITS = np.uint64(0x8080808080808080)
 _PLUS_46 = np.uint64(0x4646464646464646)
-#: ``_LOW_BYTES[k]``: mask of the low ``k`` bytes of a word (k = 0..8)
-_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+#: ``_LEAD_MASKS[k]``: per word of a right-aligned 16-byte field with ``k`` bytes before the
+#: number (k = 0..16), the mask of those bytes (the low bytes of each word come first)
+_LEAD_MASKS = np.array([[(1 << (8 * min(k, 8))) - 1, (1 << (8 * min(max(k - 8, 0), 8))) - 1]
+                        for k in range(17)], dtype=np.uint64)
+_C = {k: np.uint64(k) for k in (8, 10, 16, 32, 100, 10000, 100_000_000, 0x0F0F0F0F0F0F0F0F,
+                                 0x00FF00FF00FF00FF, 0x0000FFFF0000FFFF, 0xFFFFFFFF)}
 
 
 def _swar_digits(x: np.ndarray) -> np.ndarray:
@@ -110,10 +114,11 @@ def _swar_digits(x: np.ndarray) -> np.ndarray:
 
     Three multiply-shift-mask steps combine neighbouring digits, pairs and quads in place.
     """
-    x = x & np.uint64(0x0F0F0F0F0F0F0F0F)
-    x = (x * np.uint64(10) + (x >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
-    x = (x * np.uint64(100) + (x >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
-    return (x * np.uint64(10000) + (x >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    c = _C
+    x = x & c[0x0F0F0F0F0F0F0F0F]
+    x = (x * c[10] + (x >> c[8])) & c[0x00FF00FF00FF00FF]
+    x = (x * c[100] + (x >> c[16])) & c[0x0000FFFF0000FFFF]
+    return (x * c[10000] + (x >> c[32])) & c[0xFFFFFFFF]
 
 
 def _swar_not_digits(x: np.ndarray) -> np.ndarray:
@@ -142,14 +147,15 @@ def _parse_uint(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: in
     if (end[ok] < 16).any():  # a number at the very start of the buffer
         a = np.concatenate([np.zeros(16, dtype=np.uint8), a])
         end = end + 16
-    windows = np.lib.stride_tricks.sliding_window_view(a, 16)
+    windows = np.lib.stride_tricks.as_strided(a, shape=(a.size - 15, 16), strides=(1, 1),
+                                              writeable=False)
     words = windows[np.where(ok, end - 16, 0)].view(_U64)  # (n, 2): bytes 0-7, 8-15
-    lead = np.where(ok, 16 - length, 0)  # bytes before the number
-    for k in range(2):  # the two words
-        mask = _LOW_BYTES[np.clip(lead - 8 * k, 0, 8)]
-        words[:, k] = (words[:, k] & ~mask) | (_ASCII_ZEROS & mask)
-    ok &= ~(_swar_not_digits(words[:, 0]) | _swar_not_digits(words[:, 1]))
-    value = _swar_digits(words[:, 0]) * np.uint64(100_000_000) + _swar_digits(words[:, 1])
+    mask = _LEAD_MASKS[np.where(ok, 16 - length, 0)]  # the bytes before the number
+    words = (words & ~mask) | (_ASCII_ZEROS & mask)
+    bad = _swar_not_digits(words)
+    ok &= ~(bad[:, 0] | bad[:, 1])
+    value = _swar_digits(words)
+    value = value[:, 0] * _C[100_000_000] + value[:, 1]
     return np.where(ok, value.astype(np.int64), 0), ok
 
 
@@ -189,6 +195,32 @@ def _string_array(a, start, end, max_width: int = 32) -> np.ndarray:
     """Object array of the strings ``a[start:end]`` (built from the distinct ones only)."""
     codes, names = _strings(a, start, end, max_width)
     return np.array([*names, ""], dtype=object)[codes] if codes.size else np.zeros(0, object)
+
+
+def _two_dashes(a: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """Positions of the first two ``'-'`` in each ``a[start:end]`` (``end`` where missing).
+
+    The values (tag-block group tags ``<n>-<m>-<id>``, of fragments only) are short, so they are
+    scanned as one ``(n, width)`` window; a longer one is scanned in further windows.
+    """
+    d1 = end.copy()
+    d2 = end.copy()
+    seen = np.zeros(start.size, dtype=np.int64)
+    active = np.flatnonzero(end > start)
+    col = 0
+    while active.size:  # blocks of 32 columns; one for every real group tag
+        cols = np.arange(col, col + 32)
+        pos = start[active, None] + cols
+        dash = (a[np.minimum(pos, a.size - 1)] == 45) & (pos < end[active, None])
+        rank = np.cumsum(dash, axis=1) + seen[active, None]
+        for target, out in ((1, d1), (2, d2)):
+            hit = dash & (rank == target)
+            has = hit.any(axis=1)
+            out[active[has]] = pos[has, hit[has].argmax(axis=1)]
+        seen[active] = rank[:, -1]
+        col += 32
+        active = active[(seen[active] < 2) & (end[active] > start[active] + col)]
+    return d1, d2
 
 
 def _unix_to_ns(value: np.ndarray, ok: np.ndarray):
@@ -252,8 +284,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
             skipped[reason] = skipped.get(reason, 0) + count
 
     # ---- one pass over the bytes: positions of every structural character ----
-    # (every byte it needs except ':' is <= 44: \t \n \r ! $ * ,; a compare beats a lookup)
-    special = np.flatnonzero(body <= 44)
+    # (every byte it needs except ':' is <= 44: \t \n \r ! $ * ,; two compares beat a lookup)
+    special = np.flatnonzero((body <= 44) | (body == 58))
     kind = body[special]
 
     def where(byte):
@@ -262,7 +294,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     bang = where(33)
     commas = where(44)
     stars = where(42)
-    colon = np.flatnonzero(body == 58)
+    colon_q = np.flatnonzero(kind == 58)  # indices into special
+    colon = special[colon_q]
     cand = special[(kind == 33) | (kind == 36)]
     # a line ends at '\n', or at a '\r' not followed by '\n' (old Mac-style captures)
     cr = where(13)
@@ -382,19 +415,29 @@ def frame_chunk(data: bytes) -> FramedChunk:
         return lookup[local_codes]
     group_id = np.full(nv, -1, dtype=np.int64)  # tag-block g:<n>-<total>-<id>; -1 = none
     group_total = np.zeros(nv, dtype=np.int64)
-    vpos = np.full(n_rec, -1, dtype=np.int64)
-    vpos[V] = np.arange(nv)
     has_tag = (a[rs] == 92) & (sv - rs >= 2) & (a[sv - 1] == 92)
     tag_end = np.where(has_tag, sv - 1, -1)
 
     if colon.size and nv:
+        # a tag is '<letter>:' right after the tag block's '\' or a ','
         key_ok = (colon >= 2) & _TAG_KEY_PREV[a[colon - 2]]
-        colon = colon[key_ok]
-        vi = vpos[np.searchsorted(rec_start, colon, side="right") - 1]
-        inside = vi >= 0
-        colon, vi = colon[inside], vi[inside]
-        inside = colon < tag_end[vi]
-        colon, vi = colon[inside], vi[inside]
+        colon, colon_q = colon[key_ok], colon_q[key_ok]
+        # the sentence whose tag block holds the colon: the first one starting after it
+        vi = np.searchsorted(sv, colon)
+        inside = vi < nv
+        inside[inside] &= (colon[inside] > rs[vi[inside]]) & (colon[inside] < tag_end[vi[inside]])
+        colon, colon_q, vi = colon[inside], colon_q[inside], vi[inside]
+        # a tag value ends at the next ',' or '*' (or the tag block's end): nearly always the
+        # next structural byte after the colon; other bytes in between are looked past
+        nq = np.minimum(colon_q + 1, special.size - 1)  # the last byte is always '\n'
+        value_end = special[nq]
+        nk = kind[nq]
+        other = np.flatnonzero((nk != 44) & (nk != 42))
+        if other.size:
+            start_o = colon[other] + 1
+            value_end[other] = np.minimum(commas_p[np.searchsorted(commas, start_o)],
+                                          stars_p[np.searchsorted(stars, start_o)])
+        value_end = np.minimum(value_end, tag_end[vi])
         key = a[colon - 1]
         for letter in (b"c", b"s", b"g"):
             sel = np.flatnonzero(key == letter[0])
@@ -405,11 +448,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
             if letter == b"g":  # group ids matter for multipart fragments only
                 keep = n_frags[rows] > 1
                 rows, sel = rows[keep], sel[keep]
-            # a tag value ends at the next ',' or '*' (or the tag block's end)
             vstart = colon[sel] + 1
-            vend = np.minimum(np.minimum(commas_p[np.searchsorted(commas, vstart)],
-                                         stars_p[np.searchsorted(stars, vstart)]),
-                              tag_end[rows])
+            vend = value_end[sel]
             if letter == b"c":
                 val, vok = _parse_uint(a, vstart, vend, 13)
                 ns, good = _unix_to_ns(val, vok)
@@ -418,10 +458,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
             elif letter == b"s":
                 source[rows] = codes_of(*_strings(a, vstart, vend))
             else:
-                dashes = np.flatnonzero(body == 45)
-                dashes_p = np.concatenate([dashes, np.full(4, _BIG, dtype=np.int64)])
-                d1 = dashes_p[np.searchsorted(dashes, vstart)]
-                d2 = dashes_p[np.searchsorted(dashes, d1 + 1)]
+                d1, d2 = _two_dashes(a, vstart, vend)
                 fine = d2 < vend
                 total, ok_total = _parse_uint(a, np.where(fine, d1 + 1, 0),
                                               np.where(fine, d2, 0), 2)
