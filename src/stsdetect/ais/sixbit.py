@@ -43,6 +43,21 @@ def sixbit_values(chars: np.ndarray) -> np.ndarray:
     return np.take(_SIXBIT_LUT, np.asarray(chars, dtype=np.uint8))  # take: faster than []
 
 
+_MASK48 = np.uint64((1 << 48) - 1)
+_U = {k: np.uint64(k) for k in (2, 4, 8, 44, 0x00FF00FF00FF00FF, 0xFF00FF00FF00FF00,
+                                 0x0000FFFF0000FFFF, 0xFFFF0000FFFF0000, 0x00000000FFFFFFFF,
+                                 0xFFFFFFFF00000000, 0x8080808080808080)}
+
+# message type -> layout: 1 = class A (1, 2, 3), 2 = class B (18, 19), 3 = long range (27)
+_LAYOUT = np.zeros(256, dtype=np.uint8)
+_LAYOUT[[1, 2, 3]] = 1
+_LAYOUT[[18, 19]] = 2
+_LAYOUT[27] = 3
+_REQUIRED_LUT = np.full(256, 1 << 30, dtype=np.int64)
+for _t, _bits in REQUIRED_BITS.items():
+    _REQUIRED_LUT[_t] = _bits
+
+
 def _field(w: np.ndarray, start: int, width: int, signed: bool = False) -> np.ndarray:
     """Bits ``start .. start + width - 1`` (MSB first) from rows of packed 48-bit words ``w``."""
     k, offset = divmod(start, 48)
@@ -60,11 +75,17 @@ def _field(w: np.ndarray, start: int, width: int, signed: bool = False) -> np.nd
 
 
 def _pack(v: np.ndarray) -> np.ndarray:
-    """Rows of 24 six-bit values -> rows of three 48-bit words (as uint64)."""
-    w = np.zeros((v.shape[0], 3), dtype=np.uint64)
-    for i in range(_WIDTH):  # a loop over character columns, not rows
-        w[:, i // 8] |= v[:, i].astype(np.uint64) << np.uint64(6 * (7 - i % 8))
-    return w
+    """Rows of 24 six-bit values (uint8, C-contiguous) -> rows of three 48-bit words (uint64).
+
+    Each group of eight values is read as one big-endian 64-bit word (first value in the top
+    byte) and squeezed in three shift-and-mask steps: pairs into 12 bits, quads into 24 bits,
+    then all eight into 48 bits.
+    """
+    u = _U
+    x = np.ascontiguousarray(v).view(">u8").astype(np.uint64)
+    x = (x & u[0x00FF00FF00FF00FF]) | ((x & u[0xFF00FF00FF00FF00]) >> u[2])
+    x = (x & u[0x0000FFFF0000FFFF]) | ((x & u[0xFFFF0000FFFF0000]) >> u[4])
+    return (x & u[0x00000000FFFFFFFF]) | ((x & u[0xFFFFFFFF00000000]) >> u[8])
 
 
 def _gather(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
@@ -72,9 +93,13 @@ def _gather(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarr
 
     ``buf`` must extend at least :data:`_WIDTH` bytes past the last payload start.
     """
-    windows = np.lib.stride_tricks.sliding_window_view(buf, _WIDTH)
+    windows = np.lib.stride_tricks.as_strided(buf, shape=(buf.size - _WIDTH + 1, _WIDTH),
+                                              strides=(buf.strides[0], buf.strides[0]),
+                                              writeable=False)
     v = np.take(_SIXBIT_LUT, windows[start])
-    v[np.arange(_WIDTH) >= n_chars[:, None]] = 0
+    short = np.flatnonzero(n_chars < _WIDTH)  # rare: only those rows need masking
+    if short.size:
+        v[short[:, None], np.arange(_WIDTH)] *= (np.arange(_WIDTH) < n_chars[short, None])
     return v
 
 
@@ -108,54 +133,50 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     n_chars = np.asarray(n_chars, dtype=np.int64)
     n = start.size
     v = _gather(buf, start, n_chars) if n else np.zeros((0, _WIDTH), np.uint8)
-    bad = v == 255
-    bad_char = bad.any(axis=1)
-    v[bad] = 0
-    msg_type = v[:, 0].astype(np.int8)
-    v = _pack(v)
+    first = v[:, 0]
+    msg_type = np.where(first == 255, 0, first).astype(np.int8)
+    # invalid characters are 255, valid ones 0..63: a set top bit marks them, 8 at a time
+    raw = v.view(np.uint64)  # (n, 3)
+    bad_char = ((raw[:, 0] | raw[:, 1] | raw[:, 2]) & _U[0x8080808080808080]) != 0
+    w = _pack(v)  # bytes of rows with a bad character decode to garbage: they are dropped
     nbits = 6 * n_chars - np.asarray(fill_bits, dtype=np.int64)
-    required = np.full(n, 1 << 30, dtype=np.int64)
-    for t, bits in REQUIRED_BITS.items():
-        required[msg_type == t] = bits
+    layout = np.take(_LAYOUT, msg_type.view(np.uint8))
+    class_a = layout == 1
+    class_b = layout == 2
+    long_range = layout == 3
     out = {
         "msg_type": msg_type,
-        "mmsi": _field(v, 8, 30),
-        "nav_status": np.full(n, 15, dtype=np.int8),
-        "sog_kn": np.full(n, np.nan),
-        "cog_deg": np.full(n, np.nan),
-        "heading_deg": np.full(n, np.nan),
-        "lat": np.full(n, np.nan),
-        "lon": np.full(n, np.nan),
-        "short": nbits < required,
+        "mmsi": _field(w, 8, 30),
+        "short": nbits < np.take(_REQUIRED_LUT, msg_type.view(np.uint8)),
         "bad_char": bad_char,
-        "out_of_range": np.zeros(n, dtype=bool),
     }
-    class_a = np.isin(msg_type, (1, 2, 3))
-    class_b = np.isin(msg_type, (18, 19))
-    long_range = msg_type == 27
-    layouts = (
-        # mask, status bit, sog (bit, width, NA), lon bit, lat bit, cog (bit, width), heading bit
-        (class_a, 38, (50, 10, 1023), 61, 89, (116, 12), 128),
-        (class_b, None, (46, 10, 1023), 57, 85, (112, 12), 124),
-    )
-    for mask, status_bit, (sog_bit, sog_w, sog_na), lon_bit, lat_bit, (cog_bit, cog_w), hdg_bit \
-            in layouts:
-        if not mask.any():
-            continue
-        sub = v[mask]
-        if status_bit is not None:
-            out["nav_status"][mask] = _field(sub, status_bit, 4)
-        sog = _field(sub, sog_bit, sog_w)
-        out["sog_kn"][mask] = np.where(sog == sog_na, np.nan, sog / 10.0)
-        cog = _field(sub, cog_bit, cog_w)
-        out["cog_deg"][mask] = np.where(cog >= 3600, np.nan, cog / 10.0)
-        hdg = _field(sub, hdg_bit, 9)
-        out["heading_deg"][mask] = np.where(hdg >= 360, np.nan, hdg.astype(float))
-        lon_raw = _field(sub, lon_bit, 28, signed=True)
-        lat_raw = _field(sub, lat_bit, 27, signed=True)
-        _set_lat_lon(out, mask, lat_raw, lon_raw, 600_000.0, _LAT_NA_RAW, _LON_NA_RAW)
+    # Class B fields from speed on sit 4 bits before class A's (ITU-R M.1371-5 tables 45/47):
+    # move class B rows 4 bits later and read every row with the class A layout.
+    if class_b.any():
+        u = _U
+        wb = np.empty_like(w)
+        wb[:, 0] = w[:, 0] >> u[4]
+        wb[:, 1] = ((w[:, 0] << u[44]) | (w[:, 1] >> u[4])) & _MASK48
+        wb[:, 2] = ((w[:, 1] << u[44]) | (w[:, 2] >> u[4])) & _MASK48
+        w_ab = np.where(class_b[:, None], wb, w)
+    else:
+        w_ab = w
+    ab = class_a | class_b
+    sog = _field(w_ab, 50, 10)
+    cog = _field(w_ab, 116, 12)
+    hdg = _field(w_ab, 128, 9)
+    out["nav_status"] = np.where(class_a, _field(w_ab, 38, 4), 15).astype(np.int8)
+    out["sog_kn"] = np.where(ab & (sog != 1023), sog / 10.0, np.nan)
+    out["cog_deg"] = np.where(ab & (cog < 3600), cog / 10.0, np.nan)
+    out["heading_deg"] = np.where(ab & (hdg < 360), hdg.astype(np.float64), np.nan)
+    lon_raw = _field(w_ab, 61, 28, signed=True)
+    lat_raw = _field(w_ab, 89, 27, signed=True)
+    out["lat"] = np.full(n, np.nan)
+    out["lon"] = np.full(n, np.nan)
+    out["out_of_range"] = np.zeros(n, dtype=bool)
+    _set_lat_lon(out, ab, lat_raw, lon_raw, 600_000.0, _LAT_NA_RAW, _LON_NA_RAW, masked=False)
     if long_range.any():
-        sub = v[long_range]
+        sub = w[long_range]
         out["nav_status"][long_range] = _field(sub, 40, 4)
         lon_raw = _field(sub, 44, 18, signed=True)
         lat_raw = _field(sub, 62, 17, signed=True)
@@ -167,13 +188,23 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     return out
 
 
-def _set_lat_lon(out, mask, lat_raw, lon_raw, scale, lat_na, lon_na) -> None:
+def _set_lat_lon(out, mask, lat_raw, lon_raw, scale, lat_na, lon_na, masked=True) -> None:
+    """Fill lat/lon/out_of_range of the rows in ``mask`` from raw values.
+
+    The raw values are given for the ``mask`` rows only (``masked``) or for every row.
+    """
     lat = lat_raw / scale
     lon = lon_raw / scale
     lat_missing = lat_raw == lat_na
     lon_missing = lon_raw == lon_na
-    out["out_of_range"][mask] = ((np.abs(lat) > 90) & ~lat_missing) | (
-        (np.abs(lon) > 180) & ~lon_missing
-    )
-    out["lat"][mask] = np.where(lat_missing, np.nan, lat)
-    out["lon"][mask] = np.where(lon_missing, np.nan, lon)
+    oor = ((np.abs(lat) > 90) & ~lat_missing) | ((np.abs(lon) > 180) & ~lon_missing)
+    lat = np.where(lat_missing, np.nan, lat)
+    lon = np.where(lon_missing, np.nan, lon)
+    if masked:
+        out["out_of_range"][mask] = oor
+        out["lat"][mask] = lat
+        out["lon"][mask] = lon
+    else:
+        out["out_of_range"] = oor & mask
+        out["lat"] = np.where(mask, lat, np.nan)
+        out["lon"] = np.where(mask, lon, np.nan)
