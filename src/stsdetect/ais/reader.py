@@ -474,9 +474,9 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
         "heading_deg": np.asarray(cols["heading_deg"], dtype=np.float64),
         "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
-        "source": pd.Series(pd.Categorical.from_codes(
-            np.asarray(cols["source"], dtype=np.int32), categories=pd.Index(
-                list(source_names), dtype=object))).astype("string"),
+        # the distinct names as a string array, taken per row (no per-row string objects)
+        "source": pd.array(list(source_names), dtype="string").take(
+            np.asarray(cols["source"], dtype=np.intp)),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
     return frame[POSITION_COLUMNS]
 
