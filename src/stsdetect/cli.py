@@ -566,12 +566,25 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
         files.extend(sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item])
     if not files:
         raise UsageError(f"no input files match {', '.join(inputs)}")
-    if args.format != "auto":
+    tables = [_is_table(f) for f in files]
+    vessels = None
+    if all(tables):  # positions tables of `stsdetect decode`: Parquet ones are read by workers
+        beside = [_vessels_path(Path(f)) for f in files]
+        found = [_read_table(v) for v in beside if v.exists()]
+        if found:
+            vessels = pd.concat(found, ignore_index=True)
+            vessels = vessels.sort_values("last_seen").drop_duplicates("mmsi", keep="last")
+        files = [_read_table(Path(f)) if not f.lower().endswith(".parquet") else f
+                 for f in files]
+    elif any(tables):
+        raise UsageError("give either AIS dumps or positions tables of `stsdetect decode`, "
+                         "not both")
+    elif args.format != "auto":
         params["format"] = args.format
     try:
         result = sd.detect(files, scheduler=args.scheduler, workers=args.workers,
                            window=args.window, workdir=args.workdir, only=args.only,
-                           regions=regions, watchlist=watchlist, **params)
+                           regions=regions, watchlist=watchlist, vessels=vessels, **params)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     return _finish_detect(args, result, out, label=", ".join(inputs))
