@@ -158,6 +158,12 @@ def test_cli_scheduler_on_daily_nmea_files(client, tmp_path):
     write_events(want, tmp_path / "want.csv")
     assert len(want) >= 5
     assert_same_events(read_events(out), read_events(tmp_path / "want.csv"))
+    # the positions table of `stsdetect decode` (with its vessels table beside it) too
+    table = tmp_path / "pos.parquet"
+    assert main(["decode", *map(str, files), "-o", str(table), "-q"]) == 0
+    assert main(["detect", str(table), "-o", str(tmp_path / "t.csv"), "-q",
+                 "--scheduler", client.scheduler.address]) == 0
+    assert_same_events(read_events(tmp_path / "t.csv"), read_events(tmp_path / "want.csv"))
     # both at once is a usage error (exit 2), before any work
     assert main(["detect", str(files[0]), "-o", str(tmp_path / "x.csv"),
                  "--scheduler", "tcp://h:1", "--workers", "2"]) == 2
