@@ -135,8 +135,11 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     first = times.groupby(statics["mmsi"]).min()
     last = times.groupby(statics["mmsi"]).max()
     if positions is not None and len(positions):
-        pos_first = positions["time"].groupby(positions["mmsi"]).min()
-        pos_last = positions["time"].groupby(positions["mmsi"]).max()
+        mmsi = positions["mmsi"]
+        keep = mmsi.isin(out.index).to_numpy()  # only vessels with static data are listed
+        pos_times = positions["time"][keep].groupby(mmsi[keep].to_numpy())
+        pos_first = pos_times.min()
+        pos_last = pos_times.max()
         first = pd.concat([first, pos_first]).groupby(level=0).min()
         last = pd.concat([last, pos_last]).groupby(level=0).max()
     out["first_seen"] = first.reindex(out.index)
