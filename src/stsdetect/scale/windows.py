@@ -182,36 +182,16 @@ class WindowPlan:
 
 def _route(params: dict, detectors: tuple, dark_rv: bool) -> dict:
     """Keyword arguments per stage, named as :func:`stsdetect.pipeline.detect` names them."""
-    try:
-        from stsdetect.pipeline import PARAMETERS
-    except ImportError:  # pipeline not installed: route by the stages' own keyword names
-        PARAMETERS = None
+    from stsdetect.pipeline import PARAMETERS
+
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; known (as for stsdetect.detect): "
+                         f"{sorted(PARAMETERS)}")
     routed: dict = {s: {} for s in ("read", "tracks", *detectors, "dark_rendezvous", "flags")}
-    if PARAMETERS is not None:
-        unknown = sorted(set(params) - set(PARAMETERS))
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}; known (as for "
-                             f"stsdetect.detect): {sorted(PARAMETERS)}")
-        for key, value in params.items():
-            stage, name = PARAMETERS[key]
-            routed.setdefault(stage, {})[name] = value
-        return routed
-    stages = {"tracks": _function("stsdetect.tracks", "build_tracks")}
-    for d in detectors:
-        stages[d] = _function(*_DETECTORS[d][:2])
-    if dark_rv:
-        stages["dark_rendezvous"] = _function("stsdetect.detect.dark", "find_dark_rendezvous")
-    used = set()
     for key, value in params.items():
-        for stage, func in stages.items():
-            if key in inspect.signature(func).parameters and key not in ("tracks", "positions",
-                                                                         "dark_periods"):
-                routed[stage][key] = value
-                used.add(key)
-    unused = sorted(set(params) - used)
-    if unused:
-        raise ValueError(f"unknown parameter(s) {unused}: taken by none of the stages "
-                         f"{sorted(stages)}")
+        stage, name = PARAMETERS[key]
+        routed.setdefault(stage, {})[name] = value
     return routed
 
 
