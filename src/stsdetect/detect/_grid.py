@@ -71,7 +71,7 @@ def _unit(lat_deg, lon_deg):
     return cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)
 
 
-def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s):
+def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s, with_xyz=True):
     """Resample the grid points ``(seg, grid)`` (one chunk); see :func:`resample_tracks`."""
     t, offsets = tracks.time_s, tracks.offsets
     tg = grid.astype(float) * step_s
@@ -115,7 +115,7 @@ def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s):
     if need.size:
         a, b = i[need], j[need]
         sg[need] = haversine_m(lat[a], lon[a], lat[b], lon[b]) / gap[need] / KNOT_M_S
-    return grid, seg, lat_g, lon_g, sg, np.column_stack((x, y, z))
+    return grid, seg, lat_g, lon_g, sg, (np.column_stack((x, y, z)) if with_xyz else None)
 
 
 def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz: bool = False,
@@ -151,7 +151,12 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz:
     chunk_of_seg = before // max(int(chunk_points), 1)
     bounds = np.append(np.flatnonzero(np.diff(chunk_of_seg, prepend=-1)), count.size)
     keys, t0, span = _segment_keys(tracks)
-    parts = []
+    # Outputs allocated once at their upper bound and filled chunk by chunk (no concatenation
+    # of parts: at 10^7 points the copies cost more than the arithmetic).
+    total = int(count.sum())
+    out = [np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total),
+           np.empty(total), np.empty(total), np.empty((total, 3) if return_xyz else (0, 3))]
+    filled = 0
     for s0, s1 in pairwise(bounds):  # loop over chunks of segments
         cnt = count[s0:s1]
         m = int(cnt.sum())
@@ -160,12 +165,15 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz:
         seg = np.repeat(np.arange(s0, s1, dtype=np.int64), cnt)
         base = np.repeat(np.cumsum(cnt) - cnt, cnt)
         grid = np.repeat(k0[s0:s1], cnt) + (np.arange(m, dtype=np.int64) - base)
-        parts.append(_resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s))
-    if not parts:
-        return (empty, np.zeros((0, 3))) if return_xyz else empty
-    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-    res = Resampled(*cols[:5])
-    return (res, cols[5]) if return_xyz else res
+        part = _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s,
+                               return_xyz)
+        size = part[0].size
+        for dest, src in zip(out, part, strict=True):
+            if src is not None:
+                dest[filled:filled + size] = src
+        filled += size
+    res = Resampled(*(a[:filled] for a in out[:5]))
+    return (res, out[5][:filled]) if return_xyz else res
 
 
 def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
