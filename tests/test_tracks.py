@@ -119,8 +119,8 @@ def test_spike_at_either_end_is_dropped(position):
 
 
 def test_bad_fix_right_at_a_jump_edge_is_skipped_not_split():
-    # The vessel's own fix is wrong by 3 km just once: feasible from before (in 6 min at
-    # 10 kn + noise it is not) -- whichever side, one report goes, the track stays whole.
+    # One fix 3 km off (impossible in the 20 s between reports): whichever way the jump is
+    # read, exactly one report goes as an outlier and the track stays one segment.
     frame = straight(412000001, 30.0, 122.0, 10, 0, 60, every_s=20)
     frame.loc[30, "lat"] += 3000 / 111_195
     tracks = build_tracks(frame)
