@@ -174,7 +174,7 @@ def _first_per_row(rows: np.ndarray):
     """Distinct values of a non-decreasing array and the index of each one's first entry."""
     if rows.size == 0:
         return rows, rows
-    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
     return rows[first], first
 
 
@@ -311,15 +311,15 @@ def frame_chunk(data: bytes) -> FramedChunk:
     special = np.flatnonzero((body <= 44) | (body == 58))
     kind = body[special]
 
-    def where(byte):
-        return special[kind == byte]
+    def where(byte):  # compress: faster than boolean-mask indexing
+        return np.compress(kind == byte, special)
 
     bang = where(33)
     commas = where(44)
     stars = where(42)
     colon_q = np.flatnonzero(kind == 58)  # indices into special
     colon = special[colon_q]
-    cand = special[(kind == 33) | (kind == 36)]
+    cand = np.compress((kind == 33) | (kind == 36), special)
     # a line ends at '\n', or at a '\r' not followed by '\n' (old Mac-style captures)
     cr = where(13)
     newline = np.union1d(where(10), cr[a[cr + 1] != 10]) if cr.size else where(10)
@@ -333,9 +333,12 @@ def frame_chunk(data: bytes) -> FramedChunk:
     cr = (line_end > line_start) & (a[line_end - 1] == 13)
     line_end[cr] -= 1
     split = bang[(bang > 0) & ~_NO_SPLIT_BEFORE[a[bang - 1]]]
-    rec_start = np.sort(np.concatenate([line_start, split]))
-    rec_line = np.searchsorted(line_start, rec_start, side="right") - 1
-    rec_end = np.minimum(line_end[rec_line], np.r_[rec_start[1:], n])
+    if split.size:
+        rec_start = np.sort(np.concatenate([line_start, split]))
+        rec_line = np.searchsorted(line_start, rec_start, side="right") - 1
+        rec_end = np.minimum(line_end[rec_line], np.r_[rec_start[1:], n])
+    else:  # one record per line (a line ends before the next one starts)
+        rec_start, rec_end = line_start, line_end
     n_rec = rec_start.size
     length = rec_end - rec_start
 
