@@ -519,10 +519,18 @@ def save_map(events, path, tracks=None, regions=None, pad_deg: float = 0.2,
 
     Parameters
     ----------
-    events, tracks, regions, pad_deg, tail_h
-        As for :func:`plot_events_map`.
+    events : pandas.DataFrame or str or os.PathLike
+        Events table or a file, as for :func:`plot_events_map`.
     path : str or os.PathLike
         Output PNG path; its folder is created.
+    tracks : stsdetect.tracks.Tracks or pandas.DataFrame, optional
+        As for :func:`plot_events_map`.
+    regions : geopandas.GeoDataFrame or str or list of str or bool, optional
+        As for :func:`plot_events_map`.
+    pad_deg : float, default 0.2
+        As for :func:`plot_events_map`.
+    tail_h : float, default 12
+        As for :func:`plot_events_map`.
     dpi : int, default 110
         Resolution (an 8 x 7 inch figure at 110 dpi is 880 x 770 pixels).
 
