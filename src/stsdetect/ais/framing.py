@@ -50,6 +50,8 @@ def _byte_set(chars: bytes) -> np.ndarray:
 _NO_SPLIT_BEFORE = _byte_set(b"\\,|; \t\r\n")
 _LEAD_DELIMS = _byte_set(b",|;\t")
 _TAG_KEY_PREV = _byte_set(b"\\,")
+_IS_POSITION = np.zeros(256, dtype=bool)  # 6-bit value of the first character -> position type
+_IS_POSITION[[1, 2, 3, 18, 19, 27]] = True
 
 # Unix time plausibility: 2001-09-09 .. 2103-02-04 (seconds; the same span in milliseconds).
 # AIS carriage became mandatory under SOLAS V/19 from July 2002, so no earlier AIS time is
@@ -415,7 +417,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
     # Armouring characters: position reports are checked by the decoder on the characters it
     # reads (their first 24); other messages over their whole payload, here.
     first_value = sixbit_values(a[np.where(ok, p0, n)])
-    is_position = np.isin(first_value, (1, 2, 3, 18, 19, 27)) & (n_frags == 1)
+    is_position = np.take(_IS_POSITION, first_value) & (n_frags == 1)
     bad_chars = ok & ~is_position & _has_invalid_chars(a, p0, n_chars, ok & ~is_position)
     bad_chars |= ok & (first_value == 255)
     ok &= ~bad_chars

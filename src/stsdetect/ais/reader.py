@@ -40,6 +40,11 @@ DEFAULT_CHUNK_BYTES = 2**20
 # type 24 part B dimensions at 162, type 19 dimensions at 301).
 _STATIC_MIN_BITS = {5: 420, 24: 158, 19: 301}
 
+# 6-bit message type value -> 1 position report, 2 static message decoded one by one, 0 other
+_TYPE_GROUP = np.zeros(256, dtype=np.int8)
+_TYPE_GROUP[list(POSITION_TYPES)] = 1
+_TYPE_GROUP[[5, 24]] = 2
+
 _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
 
@@ -320,8 +325,9 @@ class _NmeaDecoder:
         self.source_names = list(self._source_code)
         fc.source = lookup[fc.source]
         single = fc.n_frags == 1
+        group = np.take(_TYPE_GROUP, fc.msg_type)
         # position reports: the vectorized hot path
-        pos = np.flatnonzero(single & np.isin(fc.msg_type, POSITION_TYPES))
+        pos = np.flatnonzero(single & (group == 1))
         if pos.size:
             dec = decode_positions(buf, fc.p0[pos], fc.n_chars[pos], fc.fill[pos])
             records = fc.record[pos] + self.record_offset
@@ -332,12 +338,12 @@ class _NmeaDecoder:
                              int(fc.time_ns[i]), int(fc.record[i]) + self.record_offset,
                              count_record=False)
         # statics (5, 24): pyais, one by one
-        for i in np.flatnonzero(single & np.isin(fc.msg_type, (5, 24))):
+        for i in np.flatnonzero(single & (group == 2)):
             self._static(int(fc.msg_type[i]), bytes(buf[fc.p0[i]:fc.p0[i] + fc.n_chars[i]]),
                          int(fc.fill[i]), int(fc.time_ns[i]),
                          int(fc.record[i]) + self.record_offset, count_record=True)
         # other types: validated and counted
-        other = single & ~np.isin(fc.msg_type, (*POSITION_TYPES, 5, 24))
+        other = single & (group == 0)
         counts = np.bincount(fc.msg_type[other], minlength=28)
         for t in np.flatnonzero(counts):
             rep.add_decoded(int(t), int(counts[t]))
