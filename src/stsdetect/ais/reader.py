@@ -30,10 +30,12 @@ FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
                     "nav_status", "msg_type", "source"]
 
-#: Default chunk size. 1 MiB (about 14 000 tag-blocked sentences) keeps each NumPy pass over a
-#: chunk inside the CPU caches, which measured faster than 4-32 MiB chunks
-#: (benchmarks/bench_decode.py), while NumPy's per-call overhead stays negligible.
-DEFAULT_CHUNK_BYTES = 2**20
+#: Default chunk size. 512 KiB (about 7 000 tag-blocked sentences) keeps a chunk's bytes and
+#: its per-byte and per-sentence temporaries inside a core's L2 cache: on the benchmark dump
+#: (benchmarks/bench_decode.py, 1.2M sentences) it measured 1.14 s CPU against 1.27 s for
+#: 1 MiB, 1.34 s for 2 MiB and 1.24 s for 256 KiB, where NumPy's per-call overhead starts to
+#: show.
+DEFAULT_CHUNK_BYTES = 2**19
 
 # Minimum payload bits for static messages: the end of the last field read (ITU-R M.1371-5:
 # type 5 destination ends at bit 420, type 24 part A name at 160 (some units send 158),
@@ -541,7 +543,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         a Danish Maritime Authority header (``# Timestamp,Type of mobile``), GFW JSON lines
         (``{"ssvid": ...}``) or else NMEA. 'nmea' covers every NMEA variant (bare sentences of
         any talker, tag blocks, $PGHP, leading/trailing time columns, sentences run together).
-    chunk_bytes : int, default 1 MiB
+    chunk_bytes : int, default 512 KiB
         Bytes read and decoded at once; working memory is a small multiple of this (the
         output tables grow with the dump, the working set does not).
     multipart_window : int, default 100
