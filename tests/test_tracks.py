@@ -187,7 +187,9 @@ def test_input_forms_and_errors():
     as_seconds = frame.drop(columns="time").assign(
         time_s=(frame["time"] - epoch).dt.total_seconds())
     other_tz = frame.assign(time=frame["time"].dt.tz_convert("Asia/Shanghai"))
-    for variant in (naive, as_text, as_seconds, other_tz):
+    arrow = frame.convert_dtypes(dtype_backend="pyarrow")  # e.g. read from Parquet
+    text_mmsi = frame.assign(mmsi=frame["mmsi"].astype(str))
+    for variant in (naive, as_text, as_seconds, other_tz, arrow, text_mmsi):
         got = build_tracks(variant)
         np.testing.assert_array_equal(got.time_s, expected.time_s)
     minimal = frame[["mmsi", "time", "lat", "lon"]]
