@@ -414,3 +414,26 @@ def test_runs_on_real_nmea_dumps(shared_data, dump):
     assert (runs["mmsi"] < runs["other_mmsi"]).all()
     assert (runs["min_distance_m"] <= runs["distance_m"]).all()
     assert (runs["distance_m"] <= 500.0).all()
+
+
+# --- simulated scenario with a known truth -----------------------------------------------------
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_simulated_scenario_matches_truth(seed, tmp_path):
+    from stsdetect import read_ais
+    from stsdetect.simulate import simulate
+
+    scenario = simulate(seed=seed, min_interval_s=60)
+    truth = scenario.truth[scenario.truth["event_type"] == "rendezvous"]
+    expected = truth[truth["expect_detected"]]
+    dump = scenario.write(tmp_path, compress=False)["nmea"]
+    # As transmitted, and as decoded from the noisy dump (duplicates, bad checksums, 91/181).
+    for positions in (scenario.positions, read_ais(dump).positions):
+        events = find_rendezvous(build_tracks(positions))
+        found = {(a, b): (s, e) for a, b, s, e in zip(
+            events["mmsi"], events["other_mmsi"], events["start"], events["end"], strict=True)}
+        assert set(found) == set(zip(expected["mmsi"], expected["other_mmsi"], strict=True))
+        for row in expected.itertuples():
+            start, end = found[(row.mmsi, row.other_mmsi)]
+            assert abs(start - row.start) <= pd.Timedelta("20min")
+            assert abs(end - row.end) <= pd.Timedelta("20min")
