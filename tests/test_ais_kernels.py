@@ -54,8 +54,10 @@ names = st.binary(max_size=40).filter(lambda b: b"," not in b).map(
 @SETTINGS
 @given(st.lists(st.sampled_from([b"", b"rx0", b"rx00", b"abcdefgh", b"abcdefg`",
                                  b"r003669945", b"x" * 31, b"x" * 32, b"x" * 33]) | names,
-                max_size=40))
-def test_strings_distinct_names_and_codes(fields):
+                max_size=40), st.integers(0, 100))
+def test_strings_distinct_names_and_codes(fields, n_repeat):
+    # names first seen after the first 64 rows take the hash path
+    fields = [b"rx1"] * n_repeat + fields
     a, start, end = _layout(fields)
     codes, distinct = _strings(a, start, end, max_width=32)
     texts = [f[:32].decode("ascii") for f in fields]

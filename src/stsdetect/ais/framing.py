@@ -190,7 +190,7 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
     """
     if start.size == 0:
         return np.zeros(0, dtype=np.int32), []
-    length = np.clip(end - start, 0, max_width)
+    length = np.minimum(np.maximum(end - start, 0), max_width)
     at = words_at(a)
     top = at.size - 1
 
@@ -209,9 +209,17 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
             for k in range(1, n_words):  # a loop over 8-byte columns, not rows
                 mixed = (mixed ^ word(k)[long_]) * prime
         digest[long_] = mixed
-    codes = pd.factorize(digest)[0]  # hash-based, in order of first appearance
-    seen = np.maximum.accumulate(codes)
-    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    # Codes: a dump has few distinct names, nearly all among its first rows; look every row
+    # up among those (a binary search in a tiny sorted array), hash-factorize only the rest.
+    keys, first = np.unique(digest[:64], return_index=True)
+    codes = np.minimum(np.searchsorted(keys, digest), keys.size - 1)
+    miss = np.flatnonzero(keys[codes] != digest)
+    if miss.size:
+        extra = pd.factorize(digest[miss])[0]  # in order of first appearance
+        codes[miss] = keys.size + extra
+        seen = np.maximum.accumulate(extra)
+        first = np.concatenate((first, miss[np.flatnonzero(np.concatenate(
+            ([True], seen[1:] > seen[:-1])))]))
     names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
     return codes.astype(np.int32), names
 
