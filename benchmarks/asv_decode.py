@@ -26,9 +26,6 @@ class DecodeSuite:
     def time_read_ais(self, sentences):
         read_ais(self.path)
 
-    def time_read_ais_small_chunks(self, sentences):
-        read_ais(self.path, chunk_bytes=1 << 20)
-
     def peakmem_read_ais(self, sentences):
         read_ais(self.path)
 
@@ -40,3 +37,17 @@ class DecodeSuite:
         return data.report.decoded_lines / (time.perf_counter() - start)
 
     track_messages_per_second.unit = "messages/s"
+
+
+class ChunkSizeSuite:
+    """read_ais time by chunk size (the default, 512 KiB, was chosen from these)."""
+
+    params: ClassVar[list] = [[1 << 18, 1 << 19, 1 << 20, 1 << 22]]
+    param_names: ClassVar[list] = ["chunk_bytes"]
+    timeout = 300
+
+    def setup(self, chunk_bytes):
+        self.path = make_dump(200_000)
+
+    def time_read_ais(self, chunk_bytes):
+        read_ais(self.path, chunk_bytes=chunk_bytes)
