@@ -293,6 +293,66 @@ def _has_invalid_chars(a, p0, n_chars, rows) -> np.ndarray:
     return bad
 
 
+def _tag_fields(a, rs, sv, tag_end, has_tag, j, commas, commas_p, stars, stars_p):
+    """Tags ``<letter>:<value>`` of the tag blocks: (sentence, value start, value end, letter).
+
+    A tag block ``\\k:v,k:v*hh\\`` (NMEA 4.10) spans ``rs .. tag_end`` before sentence ``i``;
+    its fields start after the opening ``\\`` and after each ``,`` (the commas before the
+    sentence, whose index range in ``commas`` ends at ``j``), and a value ends at the next
+    ``,`` or at the ``*``. When every block of the chunk has this form the fields are
+    enumerated from the commas alone; otherwise (blocks without a checksum, blocks run
+    together) every ``<letter>:`` after a ``\\`` or ``,`` is a tag. A ``\\`` inside a
+    value of a well-formed block (NMEA 4.10 reserves it as the block delimiter) is read as
+    part of the value. Tags are returned in input order.
+    """
+    T = np.flatnonzero(has_tag)
+    rs_t, end_t = rs[T], tag_end[T]
+    j0 = np.searchsorted(commas, rs_t)
+    star = stars_p[np.searchsorted(stars, rs_t)]  # the block's first '*'
+    if (star != end_t - 3).any():
+        # a block not ending in its only '*hh' (no checksum, or blocks run together): tags may
+        # follow a '\' inside it; find them by their ':' instead
+        return _tag_fields_by_colon(a, rs, sv, tag_end, commas, commas_p, stars, stars_p)
+    n_commas = j[T] - j0
+    ordinal = np.arange(T.size)
+    before = np.cumsum(n_commas) - n_commas  # commas of the blocks before
+    total = int(n_commas.sum())
+    row = np.repeat(ordinal, n_commas)  # block of each comma inside a block
+    comma_idx = np.arange(total) + np.repeat(j0 - before, n_commas)
+    # fields in input order: each block's first field, then one per comma
+    first_out = before + ordinal
+    comma_out = np.arange(total) + row + 1
+    f = np.empty(T.size + total, dtype=np.int64)
+    f[first_out] = rs_t + 1
+    f[comma_out] = commas[comma_idx] + 1
+    blk = np.empty(T.size + total, dtype=np.int64)
+    blk[first_out] = ordinal
+    blk[comma_out] = row
+    nxt = np.empty(T.size + total, dtype=np.int64)  # the next ',' after the field start
+    nxt[first_out] = commas_p[j0]
+    nxt[comma_out] = commas_p[comma_idx + 1]
+    end_f = end_t[blk]
+    is_tag = (f + 1 < end_f) & (a[f + 1] == 58)
+    f, blk, nxt, end_f = f[is_tag], blk[is_tag], nxt[is_tag], end_f[is_tag]
+    value_end = np.minimum(np.minimum(nxt, star[blk]), end_f)
+    return T[blk], f + 2, value_end, a[f]
+
+
+def _tag_fields_by_colon(a, rs, sv, tag_end, commas, commas_p, stars, stars_p):
+    """:func:`_tag_fields` for any tag block: every ``<letter>:`` after a ``\\`` or ``,``."""
+    colon = np.flatnonzero(a == 58)
+    colon = colon[(colon >= 2) & _TAG_KEY_PREV[a[colon - 2]]]
+    # the sentence whose tag block holds the colon: the first one starting after it
+    vi = np.searchsorted(sv, colon)
+    inside = vi < sv.size
+    inside[inside] &= (colon[inside] > rs[vi[inside]]) & (colon[inside] < tag_end[vi[inside]])
+    colon, vi = colon[inside], vi[inside]
+    vstart = colon + 1
+    value_end = np.minimum(np.minimum(commas_p[np.searchsorted(commas, vstart)],
+                                      stars_p[np.searchsorted(stars, vstart)]), tag_end[vi])
+    return vi, vstart, value_end, a[colon - 1]
+
+
 def frame_chunk(data: bytes) -> FramedChunk:
     """Frame and validate one chunk of NMEA text.
 
@@ -317,8 +377,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
             skipped[reason] = skipped.get(reason, 0) + count
 
     # ---- one pass over the bytes: positions of every structural character ----
-    # (every byte it needs except ':' is <= 44: \t \n \r ! $ * ,; two compares beat a lookup)
-    special = np.flatnonzero((body <= 44) | (body == 58))
+    # (every byte it needs is <= 44: \t \n \r ! $ * ,; a compare beats a lookup)
+    special = np.flatnonzero(body <= 44)
     kind = body[special]
 
     def where(byte):  # compress: faster than boolean-mask indexing
@@ -327,8 +387,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
     bang = where(33)
     commas = where(44)
     stars = where(42)
-    colon_q = np.flatnonzero(kind == 58)  # indices into special
-    colon = special[colon_q]
     cand = np.compress((kind == 33) | (kind == 36), special)
     # a line ends at '\n', or at a '\r' not followed by '\n' (old Mac-style captures)
     cr = where(13)
@@ -454,27 +512,9 @@ def frame_chunk(data: bytes) -> FramedChunk:
     has_tag = (a[rs] == 92) & (sv - rs >= 2) & (a[sv - 1] == 92)
     tag_end = np.where(has_tag, sv - 1, -1)
 
-    if colon.size and nv:
-        # a tag is '<letter>:' right after the tag block's '\' or a ','
-        key_ok = (colon >= 2) & _TAG_KEY_PREV[a[colon - 2]]
-        colon, colon_q = colon[key_ok], colon_q[key_ok]
-        # the sentence whose tag block holds the colon: the first one starting after it
-        vi = np.searchsorted(sv, colon)
-        inside = vi < nv
-        inside[inside] &= (colon[inside] > rs[vi[inside]]) & (colon[inside] < tag_end[vi[inside]])
-        colon, colon_q, vi = colon[inside], colon_q[inside], vi[inside]
-        # a tag value ends at the next ',' or '*' (or the tag block's end): nearly always the
-        # next structural byte after the colon; other bytes in between are looked past
-        nq = np.minimum(colon_q + 1, special.size - 1)  # the last byte is always '\n'
-        value_end = special[nq]
-        nk = kind[nq]
-        other = np.flatnonzero((nk != 44) & (nk != 42))
-        if other.size:
-            start_o = colon[other] + 1
-            value_end[other] = np.minimum(commas_p[np.searchsorted(commas, start_o)],
-                                          stars_p[np.searchsorted(stars, start_o)])
-        value_end = np.minimum(value_end, tag_end[vi])
-        key = a[colon - 1]
+    if nv and has_tag.any():
+        vi, vstart_all, value_end, key = _tag_fields(a, rs, sv, tag_end, has_tag, j, commas,
+                                                     commas_p, stars, stars_p)
         for letter in (b"c", b"s", b"g"):
             sel = np.flatnonzero(key == letter[0])
             if sel.size == 0:
@@ -484,7 +524,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
             if letter == b"g":  # group ids matter for multipart fragments only
                 keep = n_frags[rows] > 1
                 rows, sel = rows[keep], sel[keep]
-            vstart = colon[sel] + 1
+            vstart = vstart_all[sel]
             vend = value_end[sel]
             if letter == b"c":
                 val, vok = _parse_uint(a, vstart, vend, 13)
