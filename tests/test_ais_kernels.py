@@ -93,3 +93,46 @@ def test_pack_matches_bit_string(values, n_rows):
     bits = "".join(f"{x:06b}" for x in values)
     for k in range(3):
         assert (w[:, k] == int(bits[48 * k:48 * (k + 1)], 2)).all()
+
+
+SENTENCE = b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24"
+tag_values = st.text(alphabet="abcxyz0123456789:-/ ", max_size=12)
+
+
+@st.composite
+def tag_block(draw):
+    """A tag block as (text, expected c value or None, expected s value)."""
+    tags = draw(st.lists(st.tuples(st.sampled_from("cstgdnx"), tag_values), max_size=5))
+    if draw(st.booleans()):
+        tags.append(("c", str(draw(st.integers(1_000_000_000, 4_199_999_999)))))
+    tags = draw(st.permutations(tags))
+    text = ",".join(f"{k}:{v}" for k, v in tags)
+    first = {}
+    for k, v in tags:
+        first.setdefault(k, v)
+    return text, first.get("c"), first.get("s", "")
+
+
+@SETTINGS
+@given(st.lists(tag_block(), min_size=1, max_size=20), st.booleans())
+def test_tag_blocks_read_like_python_split(blocks, one_without_checksum):
+    """Both tag paths (comma walk for '*hh'-terminated blocks, ':' search otherwise) agree
+    with splitting the block text at ',' and ':' in Python."""
+    from stsdetect.ais.framing import NAT_NS, frame_chunk
+
+    lines = [b"\\" + text.encode() + b"*00\\" + SENTENCE for text, _, _ in blocks]
+    if one_without_checksum:  # sends the whole chunk down the ':' search path
+        lines.append(b"\\s:zz\\" + SENTENCE)
+        blocks = [*blocks, ("s:zz", None, "zz")]
+    fc = frame_chunk(b"\n".join(lines) + b"\n")
+    assert fc.n_sentences == len(blocks)
+    for i, (_, c, s) in enumerate(blocks):
+        value = int(c) if c is not None and c.isascii() and c.isdigit() else -1
+        if len(c or "") == 10 and 10**9 <= value < 4_200_000_000:
+            expect = value * 10**9
+        elif len(c or "") == 13 and 10**12 <= value < 4_200_000_000_000:
+            expect = value * 10**6
+        else:
+            expect = NAT_NS
+        assert fc.time_ns[i] == expect
+        assert fc.source_names[fc.source[i]] == s
