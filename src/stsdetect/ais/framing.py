@@ -293,14 +293,15 @@ def _has_invalid_chars(a, p0, n_chars, rows) -> np.ndarray:
     return bad
 
 
-def _tag_fields(a, rs, sv, tag_end, has_tag, j, commas, commas_p, stars, stars_p):
+def _tag_fields(a, rs, sv, tag_end, has_tag, j, ist, commas, commas_p, stars, stars_p):
     """Tags ``<letter>:<value>`` of the tag blocks: (sentence, value start, value end, letter).
 
     A tag block ``\\k:v,k:v*hh\\`` (NMEA 4.10) spans ``rs .. tag_end`` before sentence ``i``;
     its fields start after the opening ``\\`` and after each ``,`` (the commas before the
     sentence, whose index range in ``commas`` ends at ``j``), and a value ends at the next
-    ``,`` or at the ``*``. When every block of the chunk has this form the fields are
-    enumerated from the commas alone; otherwise (blocks without a checksum, blocks run
+    ``,`` or at the ``*`` (the last one before the sentence, index ``ist - 1`` in
+    ``stars``). When every block of the chunk has this form the fields are enumerated from
+    the commas alone; otherwise (blocks without a checksum, blocks run
     together) every ``<letter>:`` after a ``\\`` or ``,`` is a tag. A ``\\`` inside a
     value of a well-formed block (NMEA 4.10 reserves it as the block delimiter) is read as
     part of the value. Tags are returned in input order.
@@ -308,8 +309,10 @@ def _tag_fields(a, rs, sv, tag_end, has_tag, j, commas, commas_p, stars, stars_p
     T = np.flatnonzero(has_tag)
     rs_t, end_t = rs[T], tag_end[T]
     j0 = np.searchsorted(commas, rs_t)
-    star = stars_p[np.searchsorted(stars, rs_t)]  # the block's first '*'
-    if (star != end_t - 3).any():
+    ist_t = ist[T]
+    star = stars_p[ist_t - 1]  # the last '*' before the sentence (index -1: padding) ...
+    before_star = stars_p[ist_t - 2]  # ... and the one before it
+    if ((ist_t < 1) | (star != end_t - 3) | ((ist_t >= 2) & (before_star > rs_t))).any():
         # a block not ending in its only '*hh' (no checksum, or blocks run together): tags may
         # follow a '\' inside it; find them by their ':' instead
         return _tag_fields_by_colon(a, rs, sv, tag_end, commas, commas_p, stars, stars_p)
@@ -332,7 +335,7 @@ def _tag_fields(a, rs, sv, tag_end, has_tag, j, commas, commas_p, stars, stars_p
     nxt[first_out] = commas_p[j0]
     nxt[comma_out] = commas_p[comma_idx + 1]
     end_f = end_t[blk]
-    is_tag = (f + 1 < end_f) & (a[f + 1] == 58)
+    is_tag = np.flatnonzero((f + 1 < end_f) & (a[f + 1] == 58))
     f, blk, nxt, end_f = f[is_tag], blk[is_tag], nxt[is_tag], end_f[is_tag]
     value_end = np.minimum(np.minimum(nxt, star[blk]), end_f)
     return T[blk], f + 2, value_end, a[f]
@@ -442,7 +445,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     # ---- AIS sentence structure: 6 commas, '*hh' ----
     j = np.searchsorted(commas, sv)
     c = [commas_p[j + k] for k in range(6)]
-    st = stars_p[np.searchsorted(stars, sv)]
+    ist = np.searchsorted(stars, sv)  # index of each sentence's '*' (the first after '!')
+    st = stars_p[ist]
     ok = (c[0] == sv + 6) & (c[5] < st) & (st + 3 <= re_)
     st_s = np.where(ok, st, n)
     cs = [np.where(ok, ck, n) for ck in c]
@@ -513,8 +517,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     tag_end = np.where(has_tag, sv - 1, -1)
 
     if nv and has_tag.any():
-        vi, vstart_all, value_end, key = _tag_fields(a, rs, sv, tag_end, has_tag, j, commas,
-                                                     commas_p, stars, stars_p)
+        vi, vstart_all, value_end, key = _tag_fields(a, rs, sv, tag_end, has_tag, j, ist,
+                                                     commas, commas_p, stars, stars_p)
         for letter in (b"c", b"s", b"g"):
             sel = np.flatnonzero(key == letter[0])
             if sel.size == 0:
