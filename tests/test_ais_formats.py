@@ -318,3 +318,11 @@ def test_truncated_archive_keeps_what_precedes_the_break(tmp_path):
     data.report.check()
     assert data.report.notes["truncated_compressed_files"] == 1
     assert 0 < len(data.positions) < len(SENTENCES) * 50
+
+
+@pytest.mark.parametrize("magic", [b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00"])
+def test_archive_broken_before_any_data_is_a_clear_error(tmp_path, magic):
+    path = tmp_path / "corrupt.nmea.gz"
+    path.write_bytes(magic + b"garbage" * 10)
+    with pytest.raises(OSError, match="corrupt compressed data"):
+        read_ais(path)

@@ -227,7 +227,11 @@ def _decompress(stream):
     for magic, opener in _MAGIC:
         if head.startswith(magic):
             inner = _Guarded(opener(_Prefixed(head, stream)))
-            return inner, inner.read(65536) or b""
+            first = inner.read(65536) or b""
+            if not first and inner.error is not None:
+                # Broken before its first byte: nothing to keep, so the file is unreadable.
+                raise OSError(f"corrupt compressed data ({inner.error})")
+            return inner, first
     rest = stream.read(65536 - len(head)) or b""
     return stream, head + rest
 
