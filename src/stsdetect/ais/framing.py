@@ -88,6 +88,8 @@ class FramedChunk:
     source_names: list = field(default_factory=lambda: [""])
     group_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     group_total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: first byte of every record (records = lines plus sentences run together)
+    rec_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
@@ -356,8 +358,8 @@ def _tag_fields_by_colon(a, rs, sv, tag_end, commas, commas_p, stars, stars_p):
     return vi, vstart, value_end, a[colon - 1]
 
 
-def frame_chunk(data: bytes) -> FramedChunk:
-    """Frame and validate one chunk of NMEA text.
+def _frame_general(data: bytes) -> FramedChunk:
+    """Frame and validate one chunk of NMEA text, any layout (see :func:`frame_chunk`).
 
     Parameters
     ----------
@@ -653,4 +655,279 @@ def frame_chunk(data: bytes) -> FramedChunk:
         source_names=source_names,
         group_id=group_id[G],
         group_total=group_total[G],
+        rec_start=rec_start,
+    )
+
+
+# --------------------------------------------------------------------------- fast path
+# Bytes that can change how the general path frames a line: everything it searches for
+# (<= 44: \t \n \r ! $ * , ...), '\\' and '|'; before the sentence also the tag-key ':' and the
+# leading-column ';'. In a line of the fast path they sit exactly where the template has them.
+
+
+def _structural(mat: np.ndarray, sv: int) -> np.ndarray:
+    """Whether each byte of ``mat`` (lines as rows; the sentence starts at column ``sv``) is
+    one the general path treats as structure (';' and ':' only matter before the sentence:
+    after it they are payload characters)."""
+    out = (mat <= 44) | (mat == 92) | (mat == 124)
+    head = mat[:, :sv]
+    out[:, :sv] |= (head == 58) | (head == 59)
+    return out
+
+
+_POS_CHAR = np.zeros(256, dtype=bool)  # first payload character of a position report
+_POS_CHAR[np.flatnonzero(_IS_POSITION[sixbit_values(np.arange(256, dtype=np.uint8))])] = True
+#: Smallest group of same-length lines worth a template (below it the general path is cheaper).
+_MIN_BUCKET = 32
+_POW10 = 10 ** np.arange(12, -1, -1, dtype=np.int64)
+
+
+@dataclass
+class _Template:
+    """Column layout shared by lines of one length: ``\\k:v,...*hh\\!xxVDx,1,1,s,c,<p>,f*hh``."""
+
+    struct: np.ndarray  # whether each column holds a structural byte (:func:`_structural`)
+    fixed: np.ndarray  # columns that must hold the template's byte: structure, tag keys, ...
+    fixed_bytes: np.ndarray  # ... 'VD' of 'VDM'/'VDO' and the fragment numbers '1,1'
+    sv: int
+    seq: int  # column of the sequence digit, -1 if the field is empty
+    chan: int  # column of the channel, -1 if empty
+    p0: int
+    n_chars: int
+    fill: int
+    st: int
+    c_span: tuple | None
+    s_span: tuple | None
+
+
+def _line_template(t: bytes) -> _Template | None:
+    """The fast-path layout of line ``t``, or None when the line is not of that form.
+
+    The form: one NMEA 4.10 tag block ``\\<fields>*hh\\`` at the line start, directly followed
+    by a single-part ``!xxVDM``/``!xxVDO`` sentence ending in ``*hh`` at the line end, with no
+    byte that the general path treats as structure anywhere else. Only the structure is
+    checked here; each line's own values are checked in :func:`_fast_lines`.
+    """
+    n = len(t)
+    if n < 24 or t[0] != 92:
+        return None
+    bs = t.find(b"\\", 1)
+    if bs < 4 or t[bs + 1] != 33 or t[bs - 3] != 42:
+        return None
+    sv, star_t = bs + 1, bs - 3
+    allowed = {0, star_t, bs, sv}
+    c_span = s_span = None
+    f = 1
+    for fld in t[1:star_t].split(b","):
+        if f > 1:
+            allowed.add(f - 1)  # the comma before this field
+        if len(fld) >= 2 and fld[1] == 58:
+            allowed.add(f + 1)
+            span = (f + 2, f + len(fld))
+            if fld[0] == 99 and c_span is None:
+                c_span = span
+            elif fld[0] == 115 and s_span is None:
+                s_span = span
+        f += len(fld) + 1
+    commas = [i for i in range(sv, n) if t[i] == 44][:6]
+    st = t.find(b"*", sv)
+    if len(commas) < 6 or st < commas[5] + 2 or st + 3 != n:
+        return None
+    cs = commas
+    seq_len, chan_len = cs[3] - cs[2] - 1, cs[4] - cs[3] - 1
+    n_chars = cs[5] - cs[4] - 1
+    if (cs[0] != sv + 6 or cs[1] != cs[0] + 2 or cs[2] != cs[1] + 2 or seq_len > 1
+            or chan_len > 1 or not 0 < n_chars <= _MAX_PAYLOAD_CHARS):
+        return None
+    if c_span is not None and not 1 <= c_span[1] - c_span[0] <= 13:
+        return None
+    allowed |= set(cs) | {st}
+    row = np.frombuffer(t, dtype=np.uint8)
+    struct = _structural(row[None, :], sv)[0]
+    if set(np.flatnonzero(struct).tolist()) != allowed:
+        return None
+    if t[sv + 3:sv + 5] != b"VD" or t[cs[0] + 1] != 49 or t[cs[1] + 1] != 49:
+        return None
+    keys = [k - 1 for k in allowed if k < sv and t[k] == 58]
+    fixed = np.array(sorted(allowed | set(keys) | {sv + 3, sv + 4, cs[0] + 1, cs[1] + 1}),
+                     dtype=np.int64)
+    return _Template(struct=struct, fixed=fixed, fixed_bytes=row[fixed], sv=sv,
+                     seq=cs[2] + 1 if seq_len else -1,
+                     chan=cs[3] + 1 if chan_len else -1, p0=cs[4] + 1, n_chars=n_chars,
+                     fill=cs[5] + 1, st=st, c_span=c_span, s_span=s_span)
+
+
+def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
+    """Lines (starting at ``starts``) that follow template ``tp`` and are valid position reports.
+
+    Returns ``(ok, columns)``: whether each line is handled here, and the FramedChunk columns
+    of the handled ones (with ``time_ns`` and the source value span).
+    """
+    width = tp.struct.size
+    rows = np.lib.stride_tricks.as_strided(a, shape=(a.size - width + 1, width),
+                                           strides=(1, 1), writeable=False)
+    mat = rows[starts]
+    sv, st = tp.sv, tp.st
+    ok = (_structural(mat, sv) == tp.struct).all(axis=1)
+    ok &= (mat[:, tp.fixed] == tp.fixed_bytes).all(axis=1)
+    ok &= (mat[:, sv + 5] == 77) | (mat[:, sv + 5] == 79)
+    h1, h2 = _HEX[mat[:, st + 1]], _HEX[mat[:, st + 2]]
+    xor = np.bitwise_xor.reduce(mat[:, sv + 1:st], axis=1)
+    ok &= (h1 < 16) & (h2 < 16) & (xor == h1 * 16 + h2)
+    fill = mat[:, tp.fill].astype(np.int64) - 48
+    ok &= (fill >= 0) & (fill <= 5)
+    if tp.seq >= 0:
+        seq = mat[:, tp.seq].astype(np.int64) - 48
+        ok &= (seq >= 0) & (seq <= 9)
+    else:
+        seq = np.full(starts.size, -1, dtype=np.int64)
+    first = mat[:, tp.p0]
+    ok &= _POS_CHAR[first]
+    if tp.c_span is not None:
+        c0, c1 = tp.c_span
+        digits = mat[:, c0:c1] - np.uint8(48)
+        value = digits.astype(np.int64) @ _POW10[13 - (c1 - c0):]
+        time_ns, good = _unix_to_ns(value, (digits <= 9).all(axis=1))
+        ok &= good
+    else:
+        time_ns = np.full(starts.size, NAT_NS, dtype=np.int64)
+    if tp.chan >= 0:
+        channel = mat[:, tp.chan].astype(np.int64)
+    else:
+        channel = np.zeros(starts.size, dtype=np.int64)
+    s_span = tp.s_span if tp.s_span is not None else (0, 0)
+    k = np.flatnonzero(ok)
+    start_k = starts[k]
+    cols = {
+        "talker": (mat[k, sv + 1].astype(np.int64) << 8) | mat[k, sv + 2],
+        "seq": seq[k],
+        "channel": channel[k],
+        "p0": start_k + tp.p0,
+        "n_chars": np.full(k.size, tp.n_chars, dtype=np.int64),
+        "fill": fill[k],
+        "msg_type": sixbit_values(first[k]).astype(np.int64),
+        "time_ns": time_ns[k],
+        "s0": start_k + s_span[0],
+        "s1": start_k + s_span[1] if tp.s_span is not None else start_k - 1,
+    }
+    return ok, cols
+
+
+_ARRAY_FIELDS = ("record", "talker", "n_frags", "frag", "seq", "channel", "p0", "n_chars", "fill",
+                 "msg_type", "time_ns", "source", "group_id", "group_total")
+
+
+def frame_chunk(data: bytes) -> FramedChunk:
+    """Frame and validate one chunk of NMEA text.
+
+    Lines sharing one length and one layout (a tag block and a single-part position report
+    with every field at the same column, as most lines of a receiver's dump are) are handled
+    by a line-structured fast path: a few whole-matrix operations per layout. Every other
+    line goes through the general path, and the result is the same as the general path's
+    on the whole chunk.
+
+    Parameters
+    ----------
+    data : bytes
+        Whole lines; the last one must end with ``b"\\n"``.
+
+    Returns
+    -------
+    FramedChunk
+    """
+    n = len(data)
+    a = np.frombuffer(data + b"\0" * _PAD, dtype=np.uint8)
+    nl = np.flatnonzero(a[:n] == 10)
+    n_lines = nl.size
+    if n_lines < _MIN_BUCKET:
+        return _frame_general(data)
+    starts = np.empty(n_lines, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = nl[:-1] + 1
+    lengths = nl - starts
+    counts = np.bincount(lengths)
+    handled = np.zeros(n_lines, dtype=bool)
+    parts = []
+    for width in np.flatnonzero(counts >= _MIN_BUCKET).tolist():  # a loop over layouts
+        lines = np.flatnonzero(lengths == width)
+        tp = None
+        for probe in (0, lines.size // 2, lines.size - 1):
+            s0 = int(starts[lines[probe]])
+            tp = _line_template(data[s0:s0 + width])
+            if tp is not None:
+                break
+        if tp is None:
+            continue
+        ok, cols = _fast_lines(a, starts[lines], tp)
+        cols["line"] = lines[ok]
+        handled[cols["line"]] = True
+        parts.append(cols)
+    if not parts:
+        return _frame_general(data)
+    fast = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    # the other lines, copied together, through the general path
+    rest = np.flatnonzero(~handled)
+    rest_len = lengths[rest] + 1
+    red_start = np.cumsum(rest_len) - rest_len  # each rest line's start in the copy
+    tail = data[int(nl[-1]) + 1:]
+    if rest.size:
+        idx = np.repeat(starts[rest] - red_start, rest_len) + np.arange(int(rest_len.sum()))
+        reduced = a[idx].tobytes() + tail
+    else:
+        reduced = tail
+    if b"$PGHP" in reduced:  # a $PGHP line lends its time to the next sentence, fast or not
+        return _frame_general(data)
+    g = _frame_general(reduced) if reduced else None
+
+    # records: a fast line is one record; a rest line keeps its records
+    n_fast = fast["line"].size
+    if g is not None and g.record.size:
+        k = np.searchsorted(red_start, g.rec_start[g.record], side="right") - 1
+        g_record = rest[k] + g.record - k
+        g_p0 = g.p0 + (starts[rest] - red_start)[k]
+    else:
+        g_record = g_p0 = np.zeros(0, dtype=np.int64)
+    if g is not None:
+        first_rec = np.r_[np.searchsorted(g.rec_start, red_start), g.n_records]
+    else:
+        first_rec = np.zeros(1, dtype=np.int64)
+    before = np.searchsorted(rest, fast["line"])  # rest lines before each fast line
+    f_record = fast["line"] + first_rec[before] - before
+
+    # sources: the general part's names, then those of the fast lines
+    names = list(g.source_names) if g is not None else [""]
+    code_of = {nm: i for i, nm in enumerate(names)}
+    local, local_names = _strings(a, fast["s0"], fast["s1"])
+    lookup = np.array([code_of.setdefault(nm, len(code_of)) for nm in local_names] + [0],
+                      dtype=np.int32)
+    f_source = np.where(fast["s1"] >= fast["s0"], lookup[local], 0).astype(np.int32)
+    names = list(code_of)
+
+    ones = np.ones(n_fast, dtype=np.int64)
+    fcols = {"record": f_record, "talker": fast["talker"], "n_frags": ones, "frag": ones,
+             "seq": fast["seq"], "channel": fast["channel"], "p0": fast["p0"],
+             "n_chars": fast["n_chars"], "fill": fast["fill"], "msg_type": fast["msg_type"],
+             "time_ns": fast["time_ns"], "source": f_source,
+             "group_id": np.full(n_fast, -1, dtype=np.int64),
+             "group_total": np.zeros(n_fast, dtype=np.int64)}
+    if g is not None and g.record.size:
+        gcols = {k: getattr(g, k) for k in _ARRAY_FIELDS}
+        gcols["record"], gcols["p0"] = g_record, g_p0
+        order = np.argsort(np.concatenate([f_record, g_record]), kind="stable")
+        out = {k: np.concatenate([fcols[k], gcols[k]])[order] for k in _ARRAY_FIELDS}
+    else:
+        order = np.argsort(f_record, kind="stable")
+        out = {k: v[order] for k, v in fcols.items()}
+    rec_start_f = starts[fast["line"]]
+    return FramedChunk(
+        buf=a,
+        n_records=int(n_fast + (g.n_records if g is not None else 0)),
+        n_sentences=int(n_fast + (g.n_sentences if g is not None else 0)),
+        skipped=dict(g.skipped) if g is not None else {},
+        notes=dict(g.notes) if g is not None else {},
+        source_names=names,
+        rec_start=np.sort(np.concatenate([rec_start_f, g.rec_start + np.repeat(
+            starts[rest] - red_start, np.diff(first_rec))] if g is not None else [rec_start_f])),
+        **out,
     )

@@ -1,0 +1,149 @@
+"""The line-structured fast path of ``frame_chunk`` against the general path on the same bytes."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.ais import framing
+from stsdetect.ais.framing import _ARRAY_FIELDS, _frame_general, frame_chunk
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+def _assert_same(data: bytes) -> None:
+    fast, general = frame_chunk(data), _frame_general(data)
+    assert fast.n_records == general.n_records
+    assert fast.n_sentences == general.n_sentences
+    assert fast.skipped == general.skipped
+    assert fast.notes == general.notes
+    for k in _ARRAY_FIELDS:
+        x, y = getattr(fast, k), getattr(general, k)
+        if k == "source":
+            x = np.array(fast.source_names, dtype=object)[x]
+            y = np.array(general.source_names, dtype=object)[y]
+        np.testing.assert_array_equal(x, y, err_msg=k)
+
+
+def _xor(text: bytes) -> int:
+    return functools.reduce(lambda acc, ch: acc ^ ch, text, 0)
+
+
+# position payloads (types 1, 3, 18, 19, 27 and others), with ':' ';' '`' that are payload bytes
+PAYLOADS = [b"19qV9O@P2;8owl`A5?BQDmr1P000", b"B9Sg5WP0FR8T<=TUv7=CN9000000",
+            b"3:rjQl@P2H8i?c6BQidTw0d1P000", b"K8VSqb9LdU28WP8<", b"4h3Ovk1udp6I9o>jPHEdjdW000S:",
+            b"C5N3SRgPEnJGEBT>NhWAwwo862PaLELTBJ:V00000000S0D:R220"]
+
+
+@st.composite
+def sentence(draw) -> bytes:
+    payload = draw(st.sampled_from(PAYLOADS))
+    head = b"AIVD" + draw(st.sampled_from([b"M", b"O"])) + b",1,1," + draw(
+        st.sampled_from([b"", b"3"])) + b"," + draw(st.sampled_from([b"A", b"B", b""])) + b","
+    body = head + payload + b"," + draw(st.sampled_from([b"0", b"2"]))
+    csum = _xor(body) ^ draw(st.sampled_from([0] * 6 + [1]))
+    return b"!" + body + b"*%02X" % csum
+
+
+@st.composite
+def line(draw, same_length: bool = False) -> bytes:
+    """A tag-blocked sentence; with ``same_length`` mostly lines of one layout and length."""
+    if same_length:
+        body = draw(st.sampled_from([b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0",
+                                     b"AIVDO,1,1,,B,3:rjQl@P2H8i?c6BQidTw0d1P000,0",
+                                     b"AIVDM,1,1,,B,4h3Ovk1udp6I9o>jPHEdjdW000S:,0"]))
+        sent = b"!" + body + b"*%02x" % (_xor(body) ^ draw(st.sampled_from([0] * 9 + [1])))
+    else:
+        sent = draw(sentence())
+    station = draw(st.sampled_from([b"rx0", b"rx1", b"r:1", b"ab;", b"x,y"]
+                                   + ([] if same_length else [b"", b"12345"])))
+    c = draw(st.sampled_from([b"1600000000", b"1600000001", b"16000x0000", b"0000000099"]
+                             + ([] if same_length else [b"1600000000123", b"99"])))
+    tags = draw(st.sampled_from([[b"s:" + station, b"c:" + c]] * (4 if same_length else 1)
+                                + [[b"c:" + c, b"s:" + station], [b"c:" + c, b"s:" + station],
+                                   [b"s:" + station, b"c:" + c, b"s:x"]]))
+    tag = b",".join(tags)
+    text = b"\\" + tag + b"*%02X\\" % _xor(tag) + sent
+    if draw(st.integers(0, 9)) == 0:  # a stray or changed byte somewhere
+        pos = draw(st.integers(0, len(text) - 1))
+        text = text[:pos] + draw(st.sampled_from([b",", b"*", b"!", b"\\", b"$", b":", b"\r",
+                                                  b"|", b"x", b"\x00", b"\xff"])) + text[pos + 1:]
+    return text
+
+
+other_lines = st.sampled_from([
+    b"", b"# comment", b"!AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0*1B",
+    b"$PGHP,1,2020,01,02,03,04,05,006,219,,2190047,1,48*1A",
+    b"\\g:1-2-7,s:rx0,c:1600000000*00\\!AIVDM,2,1,7,A,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E",
+    b"\\g:2-2-7*00\\!AIVDM,2,2,7,A,1@0000000000000,2*55", b"\\s:rx0*00\\",
+    b"1600000000,!AIVDM,1,1,,B,B9Sg5WP0FR8T<=TUv7=CN9000000,0*5A",
+    b"\\s:rx9,c:1600000000*01\\!AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0*1B!AIVDM,1,1,,A,1",
+])
+
+
+@SETTINGS
+@given(st.lists(st.one_of(line(True), line(True), line(True), line(), other_lines),
+                min_size=60, max_size=150),
+       st.sampled_from([b"\n", b"\r\n"]))
+def test_fast_path_matches_general_path(lines, eol):
+    _assert_same(eol.join(lines) + eol)
+
+
+@SETTINGS
+@given(line(), st.integers(40, 120), st.lists(st.tuples(st.integers(0, 119), other_lines),
+                                              max_size=8))
+def test_one_layout_with_interruptions(template_line, count, inserts):
+    lines = [template_line] * count
+    for pos, text in inserts:
+        lines.insert(min(pos, len(lines)), text)
+    _assert_same(b"\n".join(lines) + b"\n")
+
+
+def test_fast_path_takes_most_lines_of_a_clean_dump():
+    sent = b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0"
+    tag = b"s:rx0,c:1600000000"
+    line_ = b"\\" + tag + b"*%02X\\!" % _xor(tag) + sent + b"*%02X" % _xor(sent)
+    data = b"\n".join([line_] * 100) + b"\n"
+    tp = framing._line_template(line_)
+    assert tp is not None
+    _assert_same(data)
+
+
+def test_real_dumps_match(shared_data):
+    n = 0
+    for root, _, files in os.walk(shared_data):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.getsize(path) > 20_000_000:
+                continue
+            with open(path, "rb") as fh:
+                data = fh.read()
+            if not data:
+                continue
+            _assert_same(data if data.endswith(b"\n") else data + b"\n")
+            n += 1
+    assert n > 10
+
+
+@pytest.mark.parametrize("chunk_bytes", [1024, 4096])
+def test_read_ais_report_invariant(tmp_path, chunk_bytes):
+    from stsdetect import read_ais
+
+    sent = b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0"
+    tag = b"s:rx0,c:1600000000"
+    good = b"\\" + tag + b"*%02X\\!" % _xor(tag) + sent + b"*%02X" % _xor(sent)
+    lines = [good] * 200
+    lines[50] = good[:-1] + b"0"  # bad checksum
+    lines[90] = b"garbage"
+    p = tmp_path / "d.nmea"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    res = read_ais(str(p), chunk_bytes=chunk_bytes)
+    rep = res.report
+    assert rep.lines == 200
+    assert rep.lines == sum(rep.decoded.values()) + sum(rep.skipped.values())
+    assert len(res.positions) == 198
