@@ -698,6 +698,47 @@ class _Template:
     st: int
     c_span: tuple | None
     s_span: tuple | None
+    words: dict = field(default_factory=dict)  # the masks above as 64-bit words (_word_masks)
+
+
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_PLUS_53 = np.uint64(0x5353535353535353)
+_ONES = np.uint64(0x0101010101010101)
+
+
+def _le44(w: np.ndarray) -> np.ndarray:
+    """High bit of each byte of the words ``w`` set where the byte is <= 44 (',')."""
+    return ~(((w & _LOW7) + _PLUS_53) | w) & _HIGH_BITS
+
+
+def _as_words(row: np.ndarray, n_words: int) -> np.ndarray:
+    out = np.zeros(8 * n_words, dtype=np.uint8)
+    out[:row.size] = row
+    return out.view(_U64)
+
+
+def _word_masks(tp: _Template, row: np.ndarray) -> dict:
+    """The template's checks as per-word masks over a line gathered ``8 * n`` bytes wide."""
+    width = row.size
+    n = (width + 7) // 8
+    inside = np.zeros(width, dtype=np.uint8) + 0xFF
+    fix = np.zeros(width, dtype=np.uint8)
+    fix[tp.fixed] = 0xFF
+    xor = np.zeros(width, dtype=np.uint8)
+    xor[tp.sv + 1:tp.st] = 0xFF
+    free = np.zeros(width, dtype=np.uint8)
+    free[1:tp.sv] = 0xFF
+    free[tp.fixed[tp.fixed < tp.sv]] = 0
+    n_tag = (tp.sv + 7) // 8
+    le_mask = _as_words(inside, n) & _HIGH_BITS
+    col = lambda x: x[:, None]  # noqa: E731
+    return {k: col(v) if isinstance(v, np.ndarray) else v for k, v in {
+        "n": n, "le_mask": le_mask, "le": _le44(_as_words(row, n)) & le_mask,
+        "fix_mask": _as_words(fix, n), "fix": _as_words(row & fix, n),
+        "xor_mask": _as_words(xor, n), "n_tag": n_tag,
+        "free": _as_words(free, n)[:n_tag], "not_free": ~_as_words(free, n)[:n_tag]
+        & np.uint64(0x4141414141414141),
+    }.items()}
 
 
 def _line_template(t: bytes) -> _Template | None:
@@ -715,6 +756,8 @@ def _line_template(t: bytes) -> _Template | None:
     if bs < 4 or t[bs + 1] != 33 or t[bs - 3] != 42:
         return None
     sv, star_t = bs + 1, bs - 3
+    if t[sv + 6:sv + 11] != b",1,1,":  # a fragment of a multipart message: general path
+        return None
     allowed = {0, star_t, bs, sv}
     c_span = s_span = None
     f = 1
@@ -751,10 +794,12 @@ def _line_template(t: bytes) -> _Template | None:
     keys = [k - 1 for k in allowed if k < sv and t[k] == 58]
     fixed = np.array(sorted(allowed | set(keys) | {sv + 3, sv + 4, cs[0] + 1, cs[1] + 1}),
                      dtype=np.int64)
-    return _Template(struct=struct, fixed=fixed, fixed_bytes=row[fixed], sv=sv,
-                     seq=cs[2] + 1 if seq_len else -1,
-                     chan=cs[3] + 1 if chan_len else -1, p0=cs[4] + 1, n_chars=n_chars,
-                     fill=cs[5] + 1, st=st, c_span=c_span, s_span=s_span)
+    tp = _Template(struct=struct, fixed=fixed, fixed_bytes=row[fixed], sv=sv,
+                   seq=cs[2] + 1 if seq_len else -1,
+                   chan=cs[3] + 1 if chan_len else -1, p0=cs[4] + 1, n_chars=n_chars,
+                   fill=cs[5] + 1, st=st, c_span=c_span, s_span=s_span)
+    tp.words = _word_masks(tp, row)
+    return tp
 
 
 def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
@@ -763,16 +808,37 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     Returns ``(ok, columns)``: whether each line is handled here, and the FramedChunk columns
     of the handled ones (with ``time_ns`` and the source value span).
     """
-    width = tp.struct.size
+    m = tp.words
+    width = 8 * m["n"]
     rows = np.lib.stride_tricks.as_strided(a, shape=(a.size - width + 1, width),
                                            strides=(1, 1), writeable=False)
-    mat = rows[starts]
+    mat = rows[starts]  # each line and the first bytes of the next, 8 * n wide
+    # words as rows (one long contiguous row per word column): fast element-wise ops
+    w = np.ascontiguousarray(mat.view(_U64).T)
     sv, st = tp.sv, tp.st
-    ok = (_structural(mat, sv) == tp.struct).all(axis=1)
-    ok &= (mat[:, tp.fixed] == tp.fixed_bytes).all(axis=1)
+    # the bytes <= 44 where the template has them, the fixed bytes equal to the template's
+    diff = w & _LOW7  # in place from here: few temporaries
+    diff += _PLUS_53
+    diff |= w
+    np.invert(diff, out=diff)
+    diff &= m["le_mask"]
+    diff ^= m["le"]
+    fixed = w & m["fix_mask"]
+    fixed ^= m["fix"]
+    diff |= fixed
+    # no ':' ';' '\\' '|' in the tag values
+    tw = (w[:m["n_tag"]] & m["free"]) | m["not_free"]
+    for c in b":;\\|":
+        v = tw ^ (_ONES * np.uint64(c))
+        diff[:m["n_tag"]] |= (v - _ONES) & ~v & _HIGH_BITS
+    ok = np.bitwise_or.reduce(diff, axis=0) == 0
     ok &= (mat[:, sv + 5] == 77) | (mat[:, sv + 5] == 79)
     h1, h2 = _HEX[mat[:, st + 1]], _HEX[mat[:, st + 2]]
-    xor = np.bitwise_xor.reduce(mat[:, sv + 1:st], axis=1)
+    xor = np.bitwise_xor.reduce(w & m["xor_mask"], axis=0)
+    xor ^= xor >> np.uint64(32)
+    xor ^= xor >> np.uint64(16)
+    xor ^= xor >> np.uint64(8)
+    xor = (xor & np.uint64(0xFF)).astype(np.int16)
     ok &= (h1 < 16) & (h2 < 16) & (xor == h1 * 16 + h2)
     fill = mat[:, tp.fill].astype(np.int64) - 48
     ok &= (fill >= 0) & (fill <= 5)
@@ -787,7 +853,14 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         c0, c1 = tp.c_span
         digits = mat[:, c0:c1] - np.uint8(48)
         value = digits.astype(np.int64) @ _POW10[13 - (c1 - c0):]
-        time_ns, good = _unix_to_ns(value, (digits <= 9).all(axis=1))
+        good = (digits <= 9).all(axis=1)
+        if c1 - c0 in (10, 13):  # one unit only: seconds (10 digits) or milliseconds (13)
+            scale = 1_000_000_000 if c1 - c0 == 10 else 1_000_000
+            lo = _UNIX_S_MIN * 1_000_000_000 // scale
+            good &= (value >= lo) & (value < lo // _UNIX_S_MIN * _UNIX_S_MAX)
+            time_ns = value * scale
+        else:
+            time_ns, good = _unix_to_ns(value, good)
         ok &= good
     else:
         time_ns = np.full(starts.size, NAT_NS, dtype=np.int64)
