@@ -30,12 +30,12 @@ FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
                     "nav_status", "msg_type", "source"]
 
-#: Default chunk size. 512 KiB (about 7 000 tag-blocked sentences) keeps a chunk's bytes and
-#: its per-byte and per-sentence temporaries inside a core's L2 cache: on the benchmark dump
-#: (benchmarks/bench_decode.py, 1.2M sentences) it measured 1.14 s CPU against 1.27 s for
-#: 1 MiB, 1.34 s for 2 MiB and 1.24 s for 256 KiB, where NumPy's per-call overhead starts to
-#: show.
-DEFAULT_CHUNK_BYTES = 2**19
+#: Default chunk size. 1 MiB (about 14 000 tag-blocked sentences): with the line-structured
+#: fast path of ``frame_chunk`` most of a chunk costs a few whole-matrix operations, so the
+#: fixed per-chunk cost (the general path on the chunk's remaining lines) weighs more than
+#: cache size. On the benchmark dump (benchmarks/bench_decode.py, 1.2M sentences) it measured
+#: 0.72 s CPU against 0.82 s for 512 KiB and 0.77 s for 2 MiB (best of three).
+DEFAULT_CHUNK_BYTES = 2**20
 
 # Minimum payload bits for static messages: the end of the last field read (ITU-R M.1371-5:
 # type 5 destination ends at bit 420, type 24 part A name at 160 (some units send 158),
@@ -547,7 +547,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         a Danish Maritime Authority header (``# Timestamp,Type of mobile``), GFW JSON lines
         (``{"ssvid": ...}``) or else NMEA. 'nmea' covers every NMEA variant (bare sentences of
         any talker, tag blocks, $PGHP, leading/trailing time columns, sentences run together).
-    chunk_bytes : int, default 512 KiB
+    chunk_bytes : int, default 1 MiB (:data:`DEFAULT_CHUNK_BYTES`, measured fastest)
         Bytes read and decoded at once; working memory is a small multiple of this (the
         output tables grow with the dump, the working set does not).
     multipart_window : int, default 100
