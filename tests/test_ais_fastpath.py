@@ -147,3 +147,31 @@ def test_read_ais_report_invariant(tmp_path, chunk_bytes):
     assert rep.lines == 200
     assert rep.lines == sum(rep.decoded.values()) + sum(rep.skipped.values())
     assert len(res.positions) == 198
+
+
+def _tagged(tags: bytes, body: bytes, bad_sum: bool = False) -> bytes:
+    return (b"\\" + tags + b"*%02X\\!" % _xor(tags) + body
+            + b"*%02X" % (_xor(body) ^ int(bad_sum)))
+
+
+@st.composite
+def fragment_pair(draw, gid: bytes = b"99", seq: bytes = b"0") -> list:
+    """A two-part type 5 as receivers emit it, sometimes damaged."""
+    p1 = b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53"
+    p2 = draw(st.sampled_from([b"1@0000000000000", b"1@00000000000~0", b"1@0000000000001"]))
+    g1 = draw(st.sampled_from([b"g:1-2-" + gid, b"g:1-2-" + gid, b"g:1-x-" + gid, b"g:12" + gid]))
+    lines = [_tagged(g1 + b",s:rx0,c:1600000000", b"AIVDM,2,1," + seq + b",A," + p1 + b",0",
+                     draw(st.booleans()) and draw(st.booleans())),
+             _tagged(b"g:2-2-" + gid + b",s:rx0,c:1600000000",
+                     b"AIVDM," + draw(st.sampled_from([b"2,2", b"2,2", b"2,3", b"1,2"])) + b","
+                     + seq + b",A," + p2 + b",2")]
+    return lines
+
+
+@SETTINGS
+@given(st.data(), st.sampled_from([b"7", b"99", b"1234"]), st.sampled_from([b"0", b"1", b""]))
+def test_fragments_among_fast_path_lines_match(data, gid, seq):
+    groups = data.draw(st.lists(st.one_of(fragment_pair(gid, seq), fragment_pair(),
+                                          st.lists(line(True), max_size=3)),
+                                min_size=40, max_size=90))
+    _assert_same(b"\n".join(x for g in groups for x in g) + b"\n")
