@@ -826,9 +826,9 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     fixed = w & m["fix_mask"]
     fixed ^= m["fix"]
     diff |= fixed
-    # no ':' ';' '\\' '|' in the tag values
+    # no ':' or '\\' in the tag values (';' and '|' only delimit a leading column)
     tw = (w[:m["n_tag"]] & m["free"]) | m["not_free"]
-    for c in b":;\\|":
+    for c in b":\\":
         v = tw ^ (_ONES * np.uint64(c))
         diff[:m["n_tag"]] |= (v - _ONES) & ~v & _HIGH_BITS
     ok = np.bitwise_or.reduce(diff, axis=0) == 0
@@ -851,9 +851,14 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     ok &= _POS_CHAR[first]
     if tp.c_span is not None:
         c0, c1 = tp.c_span
-        digits = mat[:, c0:c1] - np.uint8(48)
-        value = digits.astype(np.int64) @ _POW10[13 - (c1 - c0):]
-        good = (digits <= 9).all(axis=1)
+        value = np.zeros(starts.size, dtype=np.int64)
+        bad = np.zeros(starts.size, dtype=bool)
+        for col in range(c0, c1):  # a loop over the (at most 13) digit columns
+            digit = mat[:, col] - np.uint8(48)
+            bad |= digit > 9
+            value *= 10
+            value += digit
+        good = ~bad
         if c1 - c0 in (10, 13):  # one unit only: seconds (10 digits) or milliseconds (13)
             scale = 1_000_000_000 if c1 - c0 == 10 else 1_000_000
             lo = _UNIX_S_MIN * 1_000_000_000 // scale
