@@ -175,3 +175,51 @@ def test_fragments_among_fast_path_lines_match(data, gid, seq):
                                           st.lists(line(True), max_size=3)),
                                 min_size=40, max_size=90))
     _assert_same(b"\n".join(x for g in groups for x in g) + b"\n")
+
+
+def _read_both(monkeypatch, source, **kw):
+    """read_ais with the fast path, then with the general path only."""
+    from stsdetect import read_ais
+    from stsdetect.ais import reader
+
+    fast = read_ais(source, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(reader, "frame_chunk", _frame_general)
+        general = read_ais(source, **kw)
+    return fast, general
+
+
+def _assert_same_read(fast, general):
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(fast.positions, general.positions)
+    pd.testing.assert_frame_equal(fast.vessels, general.vessels)
+    for k in ("lines", "sentences", "decoded", "skipped", "notes"):
+        assert getattr(fast.report, k) == getattr(general.report, k), k
+    rep = fast.report
+    assert rep.lines == sum(rep.decoded.values()) + sum(rep.skipped.values())
+
+
+def test_read_ais_real_dumps_same_positions_and_report(shared_data, monkeypatch):
+    paths = sorted(p for p in shared_data.rglob("*") if p.is_file()
+                   and p.stat().st_size < 20_000_000 and p.suffix in (".nmea", ".txt", ".ais",
+                                                                       ".log", ".gz", ""))
+    n = 0
+    for path in paths:
+        try:
+            fast, general = _read_both(monkeypatch, str(path), chunk_bytes=65536)
+        except (OSError, ValueError, TypeError):
+            continue
+        _assert_same_read(fast, general)
+        n += fast.report.lines > 0
+    assert n > 5
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.one_of(line(True), line(True), line(True), line(), other_lines),
+                min_size=60, max_size=200))
+def test_read_ais_mixed_stream_same_positions_and_report(lines):
+    import pytest as _pytest
+
+    with _pytest.MonkeyPatch.context() as mp:
+        _assert_same_read(*_read_both(mp, lines, chunk_bytes=2048))
