@@ -69,6 +69,8 @@ def line(draw, same_length: bool = False) -> bytes:
                                    [b"s:" + station, b"c:" + c, b"s:x"]]))
     tag = b",".join(tags)
     text = b"\\" + tag + b"*%02X\\" % _xor(tag) + sent
+    if draw(st.integers(0, 4)) == 0:  # a bare sentence, without tag block
+        text = sent
     if draw(st.integers(0, 9)) == 0:  # a stray or changed byte somewhere
         pos = draw(st.integers(0, len(text) - 1))
         text = text[:pos] + draw(st.sampled_from([b",", b"*", b"!", b"\\", b"$", b":", b"\r",
@@ -223,3 +225,9 @@ def test_read_ais_mixed_stream_same_positions_and_report(lines):
 
     with _pytest.MonkeyPatch.context() as mp:
         _assert_same_read(*_read_both(mp, lines, chunk_bytes=2048))
+
+
+@SETTINGS
+@given(st.lists(st.one_of(sentence(), sentence(), other_lines), min_size=40, max_size=120))
+def test_bare_sentences_match(lines):
+    _assert_same(b"\n".join(lines) + b"\n")

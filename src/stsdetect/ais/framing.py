@@ -745,33 +745,38 @@ def _line_template(t: bytes) -> _Template | None:
     """The fast-path layout of line ``t``, or None when the line is not of that form.
 
     The form: one NMEA 4.10 tag block ``\\<fields>*hh\\`` at the line start, directly followed
-    by a single-part ``!xxVDM``/``!xxVDO`` sentence ending in ``*hh`` at the line end, with no
-    byte that the general path treats as structure anywhere else. Only the structure is
-    checked here; each line's own values are checked in :func:`_fast_lines`.
+    by a single-part ``!xxVDM``/``!xxVDO`` sentence ending in ``*hh`` at the line end (or that
+    sentence alone on its line), with no byte that the general path treats as structure
+    anywhere else. Only the structure is checked here; each line's own values are checked in
+    :func:`_fast_lines`.
     """
     n = len(t)
-    if n < 24 or t[0] != 92:
+    if n < 20 or t[0] not in (33, 92):
         return None
-    bs = t.find(b"\\", 1)
-    if bs < 4 or t[bs + 1] != 33 or t[bs - 3] != 42:
-        return None
-    sv, star_t = bs + 1, bs - 3
+    c_span = s_span = None
+    if t[0] == 33:  # a bare sentence: no tag block, so no time and no source either
+        sv = 0
+        allowed = {0}
+    else:
+        bs = t.find(b"\\", 1)
+        if bs < 4 or bs + 1 >= n or t[bs + 1] != 33 or t[bs - 3] != 42:
+            return None
+        sv, star_t = bs + 1, bs - 3
+        allowed = {0, star_t, bs, sv}
+        f = 1
+        for fld in t[1:star_t].split(b","):
+            if f > 1:
+                allowed.add(f - 1)  # the comma before this field
+            if len(fld) >= 2 and fld[1] == 58:
+                allowed.add(f + 1)
+                span = (f + 2, f + len(fld))
+                if fld[0] == 99 and c_span is None:
+                    c_span = span
+                elif fld[0] == 115 and s_span is None:
+                    s_span = span
+            f += len(fld) + 1
     if t[sv + 6:sv + 11] != b",1,1,":  # a fragment of a multipart message: general path
         return None
-    allowed = {0, star_t, bs, sv}
-    c_span = s_span = None
-    f = 1
-    for fld in t[1:star_t].split(b","):
-        if f > 1:
-            allowed.add(f - 1)  # the comma before this field
-        if len(fld) >= 2 and fld[1] == 58:
-            allowed.add(f + 1)
-            span = (f + 2, f + len(fld))
-            if fld[0] == 99 and c_span is None:
-                c_span = span
-            elif fld[0] == 115 and s_span is None:
-                s_span = span
-        f += len(fld) + 1
     commas = [i for i in range(sv, n) if t[i] == 44][:6]
     st = t.find(b"*", sv)
     if len(commas) < 6 or st < commas[5] + 2 or st + 3 != n:
