@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous
-from stsdetect.detect.loitering import find_loitering
+from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+from stsdetect.detectors.loitering import find_loitering
 
 from .bench_dark import synthetic_tracks
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from stsdetect.detect.rendezvous import find_pair_runs, find_rendezvous, resample
+from stsdetect.detectors.rendezvous import find_pair_runs, find_rendezvous, resample
 from stsdetect.tracks import build_tracks
 
 from .bench_rendezvous import synthetic_positions

@@ -20,8 +20,8 @@ import tracemalloc
 
 import numpy as np
 
-from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous
-from stsdetect.detect.loitering import find_loitering
+from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+from stsdetect.detectors.loitering import find_loitering
 from stsdetect.tracks import Tracks
 
 T0 = 1_700_000_000.0

@@ -52,7 +52,7 @@ def make_files(folder: Path, days: int, background: int, interval_s: float, seed
 
 
 def _single(files):
-    from stsdetect.detect import dark, loitering, rendezvous
+    from stsdetect.detectors import dark, loitering, rendezvous
     from stsdetect.events import concat_events
     from stsdetect.scale.windows import finish_events, make_plan
     from stsdetect.tracks import build_tracks
@@ -70,8 +70,8 @@ def _warm():
     """Import every stage in a worker: a one-time cost per worker, like cluster start-up."""
     import importlib
 
-    for name in ("stsdetect.ais", "stsdetect.tracks", "stsdetect.detect.rendezvous",
-                 "stsdetect.detect.dark", "stsdetect.detect.loitering", "stsdetect.flags",
+    for name in ("stsdetect.ais", "stsdetect.tracks", "stsdetect.detectors.rendezvous",
+                 "stsdetect.detectors.dark", "stsdetect.detectors.loitering", "stsdetect.flags",
                  "stsdetect.identity", "stsdetect.regions", "stsdetect.scale.windows"):
         importlib.import_module(name)
     return True

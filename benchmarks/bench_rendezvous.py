@@ -25,8 +25,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from stsdetect.detect._grid import close_pairs, resample_tracks
-from stsdetect.detect.rendezvous import find_rendezvous
+from stsdetect.detectors._grid import close_pairs, resample_tracks
+from stsdetect.detectors.rendezvous import find_rendezvous
 from stsdetect.geo import EARTH_RADIUS_M, KNOT_M_S, haversine_m
 from stsdetect.tracks import build_tracks
 

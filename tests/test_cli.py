@@ -310,9 +310,9 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     import inspect
 
     from stsdetect.cli import DETECT_OPTIONS
-    from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous
-    from stsdetect.detect.loitering import find_loitering
-    from stsdetect.detect.rendezvous import find_rendezvous
+    from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detectors.loitering import find_loitering
+    from stsdetect.detectors.rendezvous import find_rendezvous
     from stsdetect.flags import flag_events
     from stsdetect.geo import duration_s
     from stsdetect.pipeline import PARAMETERS

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous, heard_counts
+from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous, heard_counts
 from stsdetect.events import EVENT_COLUMNS
 from stsdetect.geo import KNOT_M_S, haversine_m
 from stsdetect.tracks import Tracks

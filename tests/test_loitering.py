@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stsdetect.detect.loitering import find_loitering, report_speed_kn
+from stsdetect.detectors.loitering import find_loitering, report_speed_kn
 from stsdetect.events import EVENT_COLUMNS
 from stsdetect.geo import KNOT_M_S, haversine_m
 from stsdetect.tracks import Tracks

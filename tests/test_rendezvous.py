@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stsdetect.detect import find_pair_runs as exported_find_pair_runs
-from stsdetect.detect import find_rendezvous as exported_find_rendezvous
-from stsdetect.detect._grid import group_median, resample_tracks
-from stsdetect.detect.rendezvous import (
+from stsdetect.detectors import find_pair_runs as exported_find_pair_runs
+from stsdetect.detectors import find_rendezvous as exported_find_rendezvous
+from stsdetect.detectors._grid import group_median, resample_tracks
+from stsdetect.detectors.rendezvous import (
     PAIR_RUN_COLUMNS,
     find_pair_runs,
     find_rendezvous,

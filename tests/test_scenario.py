@@ -88,11 +88,13 @@ def test_events_do_not_depend_on_line_order():
                                   b.drop(columns=["flags", "score"]))
 
 
-def test_top_level_detect_stays_callable_after_the_detectors_are_imported():
+def test_top_level_detect_is_the_pipeline_after_the_detectors_are_imported():
     import stsdetect
+    from stsdetect.pipeline import detect as pipeline_detect
 
     first = stsdetect.detect(str(demo_path()), only=["dark_period"])
-    # Running the pipeline imported stsdetect.detect.* (which rebinds the attribute).
+    # Running the pipeline imported stsdetect.detectors.*, which must not shadow detect().
+    assert stsdetect.detect is pipeline_detect
     second = stsdetect.detect(str(demo_path()), only=["dark_period"])
     pd.testing.assert_frame_equal(first.events, second.events)
-    assert callable(stsdetect.detect.find_rendezvous)
+    assert callable(stsdetect.detectors.find_rendezvous)

@@ -117,7 +117,7 @@ def detectors():
 
 def single_run(positions, only, vessels=None, **params):
     """The oracle: every stage once, over all positions in memory."""
-    from stsdetect.detect import dark, loitering
+    from stsdetect.detectors import dark, loitering
     from stsdetect.tracks import build_tracks
 
     plan = make_plan(only=only, **params)
@@ -128,7 +128,7 @@ def single_run(positions, only, vessels=None, **params):
     if "loitering" in plan.detectors:
         found.append(loitering.find_loitering(tracks, **plan.params["loitering"]))
     if "rendezvous" in plan.detectors:
-        from stsdetect.detect import rendezvous
+        from stsdetect.detectors import rendezvous
 
         found.append(rendezvous.find_rendezvous(tracks, **plan.params["rendezvous"]))
     class_b = None

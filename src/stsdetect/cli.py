@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "be a positions table written by `stsdetect decode` (.parquet or .csv; its "
                     "vessels table is picked up beside it). Durations are written like 90min, "
                     "2h, 1d or 1h30min. Every default shown is the library's own, documented "
-                    "with its published source in the stage functions (stsdetect.detect, "
+                    "with its published source in the stage functions (stsdetect.detectors, "
                     "stsdetect.tracks.build_tracks, stsdetect.flags).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
     p.add_argument("-o", "--output", required=True, type=Path,

@@ -549,7 +549,7 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
     """Vessels travelling together with a tug: close, both under way, for long enough.
 
     The tracks are cut to the reports of vessels moving faster than ``min_sog_kn``, then
-    :func:`stsdetect.detect.rendezvous.find_pair_runs` (the rendezvous detector's vectorized
+    :func:`stsdetect.detectors.rendezvous.find_pair_runs` (the rendezvous detector's vectorized
     pair search on its time grid) finds pairs within ``max_distance_m`` for at least
     ``min_duration``. A run of a tug (AIS type 31, 32 or 52, :data:`TUG_SHIP_TYPES`) with a
     vessel that is not a tug, both with median speed over ``min_sog_kn``, is a tow. Two tugs
@@ -571,7 +571,7 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
         Both moving faster than 2 kn (the issue's definition), which separates a tow from two
         vessels moored together.
     step : str or float, default "10min"
-        Time grid of :func:`~stsdetect.detect.rendezvous.find_pair_runs` (its default); a
+        Time grid of :func:`~stsdetect.detectors.rendezvous.find_pair_runs` (its default); a
         moving Class B reports every 30 s to 3 min (ITU-R M.1371-5), so every step has data.
 
     Returns
@@ -580,7 +580,7 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
         ``tug_mmsi``, ``mmsi`` (the towed vessel), ``duration_s`` (longest run together),
         one row per pair, sorted.
     """
-    from stsdetect.detect.rendezvous import find_pair_runs
+    from stsdetect.detectors.rendezvous import find_pair_runs
 
     empty = pd.DataFrame({"tug_mmsi": np.zeros(0, np.int64), "mmsi": np.zeros(0, np.int64),
                           "duration_s": np.zeros(0)})

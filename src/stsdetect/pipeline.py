@@ -168,9 +168,9 @@ pandas.DataFrame or Tracks
     """
     from tqdm.auto import tqdm
 
-    from stsdetect.detect.dark import find_dark_periods, find_dark_rendezvous
-    from stsdetect.detect.loitering import find_loitering
-    from stsdetect.detect.rendezvous import find_rendezvous
+    from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detectors.loitering import find_loitering
+    from stsdetect.detectors.rendezvous import find_rendezvous
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
     from stsdetect.regions import load_regions

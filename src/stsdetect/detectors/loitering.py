@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect.detect.dark import _check_tracks, _positive, _xyz_to_latlon
+from stsdetect.detectors.dark import _check_tracks, _positive, _xyz_to_latlon
 from stsdetect.events import make_events
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -100,7 +100,7 @@ def find_loitering(
     max_gap : duration, default "1h"
         A run breaks where two consecutive reports are more than this apart, so a vessel is
         never said to loiter through a silence it may have spent elsewhere (silences are
-        :func:`~stsdetect.detect.dark.find_dark_periods`'s business). One hour matches the
+        :func:`~stsdetect.detectors.dark.find_dark_periods`'s business). One hour matches the
         default ``max_gap`` of the rendezvous detector, which refuses to interpolate across
         longer silences.
 

@@ -28,7 +28,7 @@ C + min_duration + step`` (rounded up to whole minutes), so an event that starts
 core is either closed there or long enough that its visible part is itself reported (open) -- no
 event can slip through unseen. The rendezvous detector's median-speed test is over the whole
 run, so a cut run may fail it while the whole passes: its open runs are taken from
-:func:`~stsdetect.detect.rendezvous.find_pair_runs` without that test (and without the least
+:func:`~stsdetect.detectors.rendezvous.find_pair_runs` without that test (and without the least
 duration) in the two edge zones of each window. Open events of the same type and the same
 vessels (``mmsi``, ``other_mmsi``) whose spans overlap are joined, and the detector is re-run
 *on just those vessels* over the joined span plus ``M`` on both sides, read back from the
@@ -108,9 +108,9 @@ DEFAULT_TRACK_CONTEXT = "1h"
 #: ``scope`` "own": an event depends on its own vessels only; "heard": also on the vessels
 #: heard within ``radius_m`` of its position during it.
 _DETECTORS = {
-    "rendezvous": ("stsdetect.detect.rendezvous", "find_rendezvous", "rendezvous", "own"),
-    "dark_period": ("stsdetect.detect.dark", "find_dark_periods", "dark_period", "heard"),
-    "loitering": ("stsdetect.detect.loitering", "find_loitering", "loitering", "own"),
+    "rendezvous": ("stsdetect.detectors.rendezvous", "find_rendezvous", "rendezvous", "own"),
+    "dark_period": ("stsdetect.detectors.dark", "find_dark_periods", "dark_period", "heard"),
+    "loitering": ("stsdetect.detectors.loitering", "find_loitering", "loitering", "own"),
 }
 #: Names accepted in ``only`` (the pipeline's names, with their aliases).
 _ONLY_ALIASES = {
@@ -660,10 +660,10 @@ def _pair_run_edges(tracks, plan: WindowPlan, lo: float, hi: float, extent: tupl
 
     The rendezvous detector keeps a run only if each vessel's *median* speed over the whole
     run is low: a cut run may fail that test while the whole passes it, so open runs are
-    taken from :func:`~stsdetect.detect.rendezvous.find_pair_runs` (no speed test, no least
+    taken from :func:`~stsdetect.detectors.rendezvous.find_pair_runs` (no speed test, no least
     duration) on the two edge zones of the window, ``2 C`` long, where the grid is exact.
     """
-    find_pair_runs = _function("stsdetect.detect.rendezvous", "find_pair_runs")
+    find_pair_runs = _function("stsdetect.detectors.rendezvous", "find_pair_runs")
     params = {k: v for k, v in plan.params.get("rendezvous", {}).items()
               if k in inspect.signature(find_pair_runs).parameters}
     params["min_duration"] = 0
@@ -708,7 +708,7 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
         eff = _defaults(find_tows)
         moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > float(eff["min_sog_kn"]))
         if np.isin(tracks.mmsi[moving], tugs).any():
-            find_pair_runs = _function("stsdetect.detect.rendezvous", "find_pair_runs")
+            find_pair_runs = _function("stsdetect.detectors.rendezvous", "find_pair_runs")
             runs = find_pair_runs(tracks.take(moving), max_distance_m=eff["max_distance_m"],
                                   min_duration=0, step=eff["step"])
             a = runs["mmsi"].to_numpy(np.int64)
@@ -1091,7 +1091,7 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
     events = events.drop_duplicates("event_id", keep="first").reset_index(drop=True)
     dark = events.loc[events["event_type"] == "dark_period"].reset_index(drop=True)
     if plan.dark_rendezvous:
-        func = _function("stsdetect.detect.dark", "find_dark_rendezvous")
+        func = _function("stsdetect.detectors.dark", "find_dark_rendezvous")
         events = concat_events([events, func(dark, **plan.params.get("dark_rendezvous", {}))])
     if "dark_period" not in plan.emit:  # run only for the flags and dark rendezvous
         events = events.loc[events["event_type"] != "dark_period"].reset_index(drop=True)
