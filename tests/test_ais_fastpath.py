@@ -231,3 +231,22 @@ def test_read_ais_mixed_stream_same_positions_and_report(lines):
 @given(st.lists(st.one_of(sentence(), sentence(), other_lines), min_size=40, max_size=120))
 def test_bare_sentences_match(lines):
     _assert_same(b"\n".join(lines) + b"\n")
+
+
+def test_two_layouts_of_one_length(monkeypatch):
+    """``s:139 ... ,A,`` and ``s:1180 ... ,,`` lines have one length but two layouts."""
+    one = _tagged(b"s:139,c:1668046199", b"AIVDM,1,1,,B,1815L`@01VNwRhh5B4IC62Kh08RH,0")
+    two = _tagged(b"s:1180,c:1668046490", b"AIVDM,1,1,,,18;97k0Mf@hVMs810r16?h65q<LL,0")
+    assert len(one) == len(two)
+    seen = []
+    orig = framing._fast_lines
+
+    def spy(a, starts, tp):
+        ok, cols = orig(a, starts, tp)
+        seen.append(int(ok.sum()))
+        return ok, cols
+
+    monkeypatch.setattr(framing, "_fast_lines", spy)
+    data = b"\n".join([one, two] * 50 + [two] * 40) + b"\n"
+    _assert_same(data)
+    assert sorted(seen) == [50, 90]

@@ -679,6 +679,8 @@ _POS_CHAR = np.zeros(256, dtype=bool)  # first payload character of a position r
 _POS_CHAR[np.flatnonzero(_IS_POSITION[sixbit_values(np.arange(256, dtype=np.uint8))])] = True
 #: Smallest group of same-length lines worth a template (below it the general path is cheaper).
 _MIN_BUCKET = 32
+#: Layouts tried per line length (e.g. ``s:139,...,A`` and ``s:1180,...,<no channel>``).
+_LAYOUTS_PER_LENGTH = 3
 _POW10 = 10 ** np.arange(12, -1, -1, dtype=np.int64)
 
 
@@ -931,20 +933,28 @@ def frame_chunk(data: bytes) -> FramedChunk:
     counts = np.bincount(lengths)
     handled = np.zeros(n_lines, dtype=bool)
     parts = []
-    for width in np.flatnonzero(counts >= _MIN_BUCKET).tolist():  # a loop over layouts
-        lines = np.flatnonzero(lengths == width)
-        tp = None
-        for probe in (0, lines.size // 2, lines.size - 1):
-            s0 = int(starts[lines[probe]])
-            tp = _line_template(data[s0:s0 + width])
-            if tp is not None:
+    for width in np.flatnonzero(counts >= _MIN_BUCKET).tolist():  # a loop over lengths
+        todo = np.flatnonzero(lengths == width)
+        seen: list = []  # layouts already tried for this length
+        for _ in range(_LAYOUTS_PER_LENGTH):  # lines of one length may differ in layout
+            tp = None
+            for probe in (0, todo.size // 2, todo.size - 1):
+                s0 = int(starts[todo[probe]])
+                tp = _line_template(data[s0:s0 + width])
+                if tp is not None and not any(np.array_equal(tp.fixed, f) and np.array_equal(
+                        tp.fixed_bytes, b) and np.array_equal(tp.struct, c) for f, b, c in seen):
+                    break
+                tp = None
+            if tp is None:
                 break
-        if tp is None:
-            continue
-        ok, cols = _fast_lines(a, starts[lines], tp)
-        cols["line"] = lines[ok]
-        handled[cols["line"]] = True
-        parts.append(cols)
+            seen.append((tp.fixed, tp.fixed_bytes, tp.struct))
+            ok, cols = _fast_lines(a, starts[todo], tp)
+            cols["line"] = todo[ok]
+            handled[cols["line"]] = True
+            parts.append(cols)
+            todo = todo[~ok]
+            if todo.size < _MIN_BUCKET:
+                break
     if not parts:
         return _frame_general(data)
     fast = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
