@@ -250,3 +250,22 @@ def test_two_layouts_of_one_length(monkeypatch):
     data = b"\n".join([one, two] * 50 + [two] * 40) + b"\n"
     _assert_same(data)
     assert sorted(seen) == [50, 90]
+
+
+def test_crlf_lines_take_the_fast_path(monkeypatch):
+    one = _tagged(b"s:139,c:1668046199", b"AIVDM,1,1,,B,1815L`@01VNwRhh5B4IC62Kh08RH,0")
+    seen = []
+    orig = framing._fast_lines
+
+    def spy(a, starts, tp):
+        ok, cols = orig(a, starts, tp)
+        seen.append(int(ok.sum()))
+        return ok, cols
+
+    monkeypatch.setattr(framing, "_fast_lines", spy)
+    _assert_same(b"\r\n".join([one] * 60) + b"\r\n")
+    assert seen == [60]
+    seen.clear()
+    # lone and doubled '\r' (old Mac line ends) among them: general path, same result
+    _assert_same(b"\n".join([one + b"\r", one + b"\r\r", one, one + b"\r" + one] * 30) + b"\n")
+    assert sum(seen) == 60

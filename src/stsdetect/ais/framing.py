@@ -929,7 +929,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     starts = np.empty(n_lines, dtype=np.int64)
     starts[0] = 0
     starts[1:] = nl[:-1] + 1
-    lengths = nl - starts
+    full = nl - starts
+    lengths = full - (a[nl - 1] == 13)  # a line's '\r\n' ends it like '\n' alone
     counts = np.bincount(lengths)
     handled = np.zeros(n_lines, dtype=bool)
     parts = []
@@ -961,7 +962,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
 
     # the other lines, copied together, through the general path
     rest = np.flatnonzero(~handled)
-    rest_len = lengths[rest] + 1
+    rest_len = full[rest] + 1
     red_start = np.cumsum(rest_len) - rest_len  # each rest line's start in the copy
     tail = data[int(nl[-1]) + 1:]
     if rest.size:
