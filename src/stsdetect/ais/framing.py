@@ -924,7 +924,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     a = np.frombuffer(data + b"\0" * _PAD, dtype=np.uint8)
     nl = np.flatnonzero(a[:n] == 10)
     n_lines = nl.size
-    if n_lines < _MIN_BUCKET:
+    if n_lines < _MIN_BUCKET or (data.find(b"$") >= 0 and b"$PGHP" in data):
+        # (a $PGHP line lends its time and source to the next sentence, fast path or not)
         return _frame_general(data)
     starts = np.empty(n_lines, dtype=np.int64)
     starts[0] = 0
@@ -970,8 +971,6 @@ def frame_chunk(data: bytes) -> FramedChunk:
         reduced = a[idx].tobytes() + tail
     else:
         reduced = tail
-    if b"$PGHP" in reduced:  # a $PGHP line lends its time to the next sentence, fast or not
-        return _frame_general(data)
     g = _frame_general(reduced) if reduced else None
 
     # records: a fast line is one record; a rest line keeps its records
