@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events, make_events
@@ -192,6 +192,10 @@ meet_rows = st.lists(st.tuples(st.sampled_from([1, 2, 3]), st.sampled_from([1, 2
 
 @settings(max_examples=25, deadline=None)
 @given(dark_rows, meet_rows, st.sampled_from([6.0, 24.0]))
+# Silences that touch (a vessel heard once between two of them) see each other.
+@example(darks=[(1, 0.0, 1.0), (1, 1.0, 1.0)], meets=[(1, 1, 0.0, 0.0)], window_h=6.0)
+# A zero-length silence does not see itself.
+@example(darks=[(1, 5.0, 0.0)], meets=[(2, 3, 0.0, 1.0)], window_h=6.0)
 def test_dark_windows_match_brute_force(darks, meets, window_h):
     base = 412000000
     dark = make_events(

@@ -170,13 +170,13 @@ def _times_s(values) -> np.ndarray:
     return (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
 
 
-def _any_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
-    """For each query, is there a key with the same id and lo <= time <= hi? Vectorized.
+def _count_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
+    """For each query, how many keys have the same id and lo <= time <= hi? Vectorized.
 
     Keys are sorted by one composite number ``rank(id) * span + (t - t0)``, so a window of one
     id is a contiguous key range found by two :func:`numpy.searchsorted` calls.
     """
-    out = np.zeros(q_id.size, dtype=bool)
+    out = np.zeros(q_id.size, dtype=np.int64)
     ok_k = np.isfinite(key_t)
     key_id, key_t = key_id[ok_k], key_t[ok_k]
     ok_q = np.isfinite(q_lo) & np.isfinite(q_hi)
@@ -192,7 +192,7 @@ def _any_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
     # same arithmetic as the keys, so a window edge equal to a key time compares exactly
     lo = np.searchsorted(keys, base + (np.where(ok_q, q_lo, t0) - t0), side="left")
     hi = np.searchsorted(keys, base + (np.where(ok_q, q_hi, t0) - t0), side="right")
-    out[found] = (hi - lo)[found] > 0
+    out[found] = (hi - lo)[found]
     return out
 
 
@@ -310,11 +310,15 @@ def flag_events(
         d_mmsi = pd.to_numeric(dark["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
         d_start, d_end = _times_s(dark["start"]), _times_s(dark["end"])
         e_start, e_end = _times_s(out["start"]), _times_s(out["end"])
-        # a dark period must not find itself, even a zero-length one: open its own instants
-        own = np.where((out["event_type"] == "dark_period").to_numpy(), 1e-3, 0.0)[p_row]
         s, e = e_start[p_row], e_end[p_row]
-        before = _any_in_window(d_mmsi, d_end, p_mmsi, s - window_s, s - own)
-        after = _any_in_window(d_mmsi, d_start, p_mmsi, e + own, e + window_s)
+        # A dark period must not find itself, yet must find a neighbour that touches it (a
+        # vessel heard once between two silences). Its own end lies in its "before" window,
+        # and its own start in its "after" window, only when it has zero length: discount it.
+        is_self = (out["event_type"] == "dark_period").to_numpy() \
+            & out["event_id"].isin(dark["event_id"]).to_numpy()
+        own = (is_self[p_row] & (s == e) & (p_mmsi == out["mmsi"].to_numpy()[p_row])).astype(int)
+        before = _count_in_window(d_mmsi, d_end, p_mmsi, s - window_s, s) - own > 0
+        after = _count_in_window(d_mmsi, d_start, p_mmsi, e, e + window_s) - own > 0
         tokens["dark_before"] = np.bincount(p_row[before], minlength=n)[:n] > 0
         tokens["dark_after"] = np.bincount(p_row[after], minlength=n)[:n] > 0
 
