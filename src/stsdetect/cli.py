@@ -729,9 +729,13 @@ def _score_against_truth(events: pd.DataFrame, truth: pd.DataFrame) -> tuple[int
 def _tracks_from(args):
     if not args.inputs:
         return None
+    from stsdetect.tracks import build_tracks
+
     inputs = _check_inputs(args.inputs)
     positions, _, _ = _read(inputs, args.format)
-    return positions
+    # Draw the cleaned tracks the detectors saw, not raw reports with their duplicates,
+    # outliers and not-available positions.
+    return build_tracks(positions)
 
 
 def cmd_plot(args) -> int:
