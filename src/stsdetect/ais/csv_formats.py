@@ -224,7 +224,9 @@ def _statics(mmsi, time_ns, keep, ais_class, **fields) -> pd.DataFrame:
     if not len(frame):
         return frame
     prev = frame.groupby("mmsi")[static_cols].shift()
-    same = (frame[static_cols].fillna("\0").astype(str) == prev.fillna("\0").astype(str))
+    # object first: numeric columns cannot hold the "missing" marker string
+    same = (frame[static_cols].astype(object).fillna("\0").astype(str)
+            == prev.astype(object).fillna("\0").astype(str))
     changed = ~same.all(axis=1) | prev.isna().all(axis=1)
     has_any = frame[static_cols].notna().any(axis=1)
     return frame[changed & has_any].reset_index(drop=True)
