@@ -435,3 +435,13 @@ def test_shared_identity_reaches_the_flags(tmp_path):
     res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
                           only=detectors())
     assert_same_events(res.events, want)
+
+
+def test_heard_test_switched_off_equals_single_run(scenario, tmp_path):
+    # dark_radius_m=None switches the heard-nearby test off, in memory and in windows alike.
+    reference = single_run(scenario, ["dark_period"], dark_radius_m=None)
+    files = split_files(scenario, [24, 48])
+    res = detect_windowed(files, window="1d", workdir=tmp_path / "w", only=["dark_period"],
+                          dark_radius_m=None)
+    assert_same_events(res.events, reference)
+    assert res.events["n_other_heard"].isna().all() and len(res.events)

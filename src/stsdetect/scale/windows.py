@@ -891,8 +891,9 @@ def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
     vessels = np.unique(np.r_[gs["mmsi"].to_numpy(), gs["other"].to_numpy()])
     vessels = vessels[vessels != _NO_OTHER]
     points = None
-    if _DETECTORS[name][3] == "heard":
-        eff = {**_defaults(_function(*_DETECTORS[name][:2])), **plan.params.get(name, {})}
+    eff = {**_defaults(_function(*_DETECTORS[name][:2])), **plan.params.get(name, {})}
+    # radius_m=None switches the heard-nearby test off: then there is nothing to scan for.
+    if _DETECTORS[name][3] == "heard" and eff.get("radius_m") is not None:
         # Scan around each entry's point over the whole batch range: heard vessels are
         # then complete for any event of these vessels starting at one of these points.
         points = batch[["lat", "lon"]].drop_duplicates().to_numpy(float)
