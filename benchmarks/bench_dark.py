@@ -64,7 +64,11 @@ def synthetic_tracks(n_reports: int, n_vessels: int, seed: int = 0) -> Tracks:
                   offsets=offsets, segment_mmsi=mmsi[starts])
 
 
-def _measure(fn, repeat: int):
+def measure(fn, repeat: int):
+    """Best wall time of ``repeat`` calls, then peak traced memory of one more call.
+
+    Returns ``(best_s, peak_bytes, result)``.
+    """
     best = np.inf
     result = None
     for _ in range(repeat):
@@ -100,7 +104,7 @@ def main(argv=None) -> None:
     ]
     print(f"{'call':32s} {'best s':>8s} {'M rep/s':>8s} {'peak MB':>8s} {'events':>8s}")
     for name, fn in cases:
-        best, peak, result = _measure(fn, args.repeat)
+        best, peak, result = measure(fn, args.repeat)
         print(f"{name:32s} {best:8.2f} {len(tracks) / best / 1e6:8.1f} {peak / 1e6:8.0f} "
               f"{len(result):8d}")
     input_mb = sum(getattr(tracks, f).nbytes for f in ("mmsi", "segment", "time_s", "lat_deg",

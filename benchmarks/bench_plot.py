@@ -12,11 +12,9 @@ so each map has two participants' tracks to find among all reports.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_dark import synthetic_tracks
+from bench_dark import measure, synthetic_tracks
 
 from stsdetect import plot
 from stsdetect.events import make_events
@@ -43,22 +41,6 @@ def synthetic_events(tracks, n_events: int, seed: int = 1) -> pd.DataFrame:
         other_mmsi=pd.array(tracks.segment_mmsi[seg + 1], dtype="Int64"),
         start=start, end=start + 3 * 3600.0, lat=tracks.lat_deg[row], lon=tracks.lon_deg[row],
         score=rng.random(n_events))
-
-
-def _measure(fn, repeat: int):
-    best = np.inf
-    result = None
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t)
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return best, peak, result
 
 
 def _png(ax, path: Path) -> Path:
@@ -97,7 +79,7 @@ def main(argv=None) -> None:
     ]
     print(f"{'call':38s} {'best s':>8s} {'peak MB':>8s} {'written':>12s}")
     for name, fn in cases:
-        best, peak, result = _measure(fn, args.repeat)
+        best, peak, result = measure(fn, args.repeat)
         if isinstance(result, Path):
             written = f"{result.stat().st_size / 1e6:.2f} MB"
         elif isinstance(result, list):

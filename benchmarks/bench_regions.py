@@ -13,13 +13,16 @@ region's bounding box holds a fair share of them: a realistic worst case for the
 from __future__ import annotations
 
 import argparse
-import gc
 import resource
-import time
-import tracemalloc
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_dark import measure
 
 from stsdetect.events import make_events
 from stsdetect.flags import flag_events
@@ -74,21 +77,6 @@ def synthetic_events(n: int, vessels: pd.DataFrame, seed: int = 0) -> pd.DataFra
     return pd.concat([rv, dk], ignore_index=True)
 
 
-def _measure(fn, repeat: int):
-    best = np.inf
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return best, peak
-
-
 def main(argv=None) -> None:
     """Run the benchmarks and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -126,7 +114,7 @@ def main(argv=None) -> None:
     ]
     print(f"{'case':<62} {'best s':>8} {'items/s':>12} {'peak MiB':>9}")
     for label, n, fn in cases:
-        best, peak = _measure(fn, args.repeat)
+        best, peak, _ = measure(fn, args.repeat)
         print(f"{label:<62} {best:8.3f} {n / best:12,.0f} {peak / 2**20:9.1f}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS: {rss:.0f} MiB")
