@@ -114,3 +114,18 @@ def test_tracks_from_arrays_sorted_with_offsets(rows):
         assert np.all(np.diff(tracks.time_s[seg]) >= 0)
         assert np.all(tracks.segment[seg] == k)
     assert np.all(np.diff(tracks.segment_mmsi) >= 0)
+
+
+@given(st.lists(st.integers(0, 4_000_000_000_000_000_000), max_size=20))
+def test_epoch_s_inverts_utc_from_epoch_s(ns):
+    stamps = pd.to_datetime(np.array(ns, dtype=np.int64), utc=True)
+    back = geo.utc_from_epoch_s(geo.epoch_s(stamps))
+    # float64 seconds keep about 0.5 microsecond near 2100
+    assert np.all(np.abs(back.asi8 - stamps.asi8) <= 1000)
+
+
+def test_epoch_s_missing_naive_and_other_zones():
+    s = geo.epoch_s(pd.Series([pd.NaT, pd.Timestamp("2024-01-01")]))
+    assert np.isnan(s[0]) and s[1] == 1_704_067_200.0
+    shanghai = pd.Timestamp("2024-01-01 08:00", tz="Asia/Shanghai")
+    assert geo.epoch_s([shanghai])[0] == 1_704_067_200.0

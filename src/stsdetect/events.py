@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stsdetect.geo import utc_from_epoch_s
+
 __all__ = [
     "EVENT_COLUMNS",
     "EVENT_TYPES",
@@ -90,7 +92,7 @@ def _to_utc(values) -> pd.DatetimeIndex:
     """Seconds since the Unix epoch (float) or datetimes -> UTC nanosecond timestamps."""
     arr = np.asarray(values)
     if arr.dtype.kind in "fiu":
-        return pd.to_datetime(np.round(arr.astype(float) * 1e9).astype("int64"), utc=True)
+        return utc_from_epoch_s(arr)
     return pd.DatetimeIndex(pd.to_datetime(arr, utc=True)).as_unit("ns")
 
 

@@ -39,6 +39,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from stsdetect.geo import epoch_s
 from stsdetect.identity import (
     classify_barges,
     identity_anomalies,
@@ -162,12 +163,6 @@ def score_events(events: pd.DataFrame, weights=None, region_names=None) -> pd.Da
     hours = np.clip(np.nan_to_num(hours, nan=0.0), 0.0, None)
     out["score"] = score + w["duration_log_h"] * np.log1p(hours)
     return out
-
-
-def _times_s(values) -> np.ndarray:
-    """UTC datetimes -> float seconds since the epoch, NaN for NaT."""
-    t = pd.Series(pd.to_datetime(values, utc=True))
-    return (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
 
 
 def _count_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
@@ -308,8 +303,8 @@ def flag_events(
     dark = dark[dark["event_type"] == "dark_period"] if len(dark) else dark
     if len(dark):
         d_mmsi = pd.to_numeric(dark["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
-        d_start, d_end = _times_s(dark["start"]), _times_s(dark["end"])
-        e_start, e_end = _times_s(out["start"]), _times_s(out["end"])
+        d_start, d_end = epoch_s(dark["start"]), epoch_s(dark["end"])
+        e_start, e_end = epoch_s(out["start"]), epoch_s(out["end"])
         s, e = e_start[p_row], e_end[p_row]
         # A dark period must not find itself, yet must find a neighbour that touches it (a
         # vessel heard once between two silences). Its own end lies in its "before" window,

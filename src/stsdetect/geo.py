@@ -20,10 +20,12 @@ __all__ = [
     "arc_to_chord_m",
     "chord_to_arc_m",
     "duration_s",
+    "epoch_s",
     "haversine_m",
     "knots_to_m_s",
     "m_s_to_knots",
     "unit_xyz",
+    "utc_from_epoch_s",
     "wrap_lon_deg",
 ]
 
@@ -128,3 +130,28 @@ def duration_s(value) -> float:
     if not np.isfinite(seconds) or seconds < 0:
         raise ValueError(f"duration must be finite and non-negative, got {value!r}")
     return seconds
+
+
+def epoch_s(times) -> np.ndarray:
+    """UTC datetimes -> float seconds since the Unix epoch, NaN where the time is missing.
+
+    Parameters
+    ----------
+    times : array_like of datetimes, pandas.Series or pandas.DatetimeIndex
+        Time-zone-aware times are converted to UTC; naive ones are taken as UTC.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        The inverse of :func:`utc_from_epoch_s` (to the nanosecond).
+    """
+    stamps = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns")
+    ns = stamps.asi8.astype(np.float64)
+    ns[np.asarray(stamps.isna())] = np.nan
+    return ns / 1e9
+
+
+def utc_from_epoch_s(seconds) -> pd.DatetimeIndex:
+    """Float seconds since the Unix epoch -> UTC timestamps, rounded to the nanosecond."""
+    ns = np.round(np.asarray(seconds, dtype=np.float64) * 1e9).astype("int64")
+    return pd.to_datetime(ns, utc=True)

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stsdetect.geo import epoch_s
+
 __all__ = [
     "BARGE_ERI_TYPES",
     "BARGE_NAME_WORDS",
@@ -765,9 +767,8 @@ def _heard_span_s(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
     if tracks is not None and len(tracks):
         sources.append((np.asarray(tracks.mmsi), np.asarray(tracks.time_s, dtype=float)))
     if positions is not None and len(positions) and "time" in positions:
-        t = pd.to_datetime(positions["time"], utc=True)
-        sec = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
-        sources.append((positions["mmsi"].to_numpy(dtype=np.int64), sec))
+        sources.append((positions["mmsi"].to_numpy(dtype=np.int64),
+                        epoch_s(positions["time"])))
     for mmsi, sec in sources:  # at most two sources
         ok = np.isfinite(sec)
         frame = pd.DataFrame({"mmsi": mmsi[ok], "t": sec[ok]})

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from .events import read_events
-from .geo import haversine_m, wrap_lon_deg
+from .geo import epoch_s, haversine_m, wrap_lon_deg
 from .tracks import Tracks
 
 __all__ = [
@@ -171,18 +171,11 @@ def _as_tracks(tracks) -> Tracks | None:
     raise TypeError(f"tracks must be Tracks or a DataFrame, not {type(tracks).__name__}")
 
 
-def _seconds(times) -> np.ndarray:
-    """UTC datetimes (Series/array) -> float seconds since the epoch, NaN for NaT."""
-    t = pd.to_datetime(pd.Series(times), utc=True)
-    out = t.astype("datetime64[ns, UTC]").astype("int64").to_numpy() / 1e9
-    return np.where(t.isna().to_numpy(), np.nan, out)
-
-
 def _participants(events: pd.DataFrame):
     """(mmsi, t0, t1) per event participant: the mmsi and, where present, the other_mmsi."""
     mmsi = np.asarray(events["mmsi"], dtype=np.int64)
-    start = _seconds(events["start"])
-    end = _seconds(events["end"])
+    start = epoch_s(events["start"])
+    end = epoch_s(events["end"])
     other = pd.array(events["other_mmsi"], dtype="Int64") if "other_mmsi" in events else None
     if other is not None:
         has = ~np.asarray(other.isna(), dtype=bool)
@@ -688,8 +681,8 @@ def plot_pair_timeline(tracks, event, ax=None, max_gap_s: float = TRACK_BREAK_S,
     if tracks is None:
         raise ValueError("the timeline needs tracks")
     event = _event_row(event)
-    start = float(_seconds([event["start"]])[0])
-    end = float(_seconds([event["end"]])[0])
+    start = float(epoch_s([event["start"]])[0])
+    end = float(epoch_s([event["end"]])[0])
     if not (np.isfinite(start) and np.isfinite(end)):
         raise ValueError("event start/end must be set")
     t0, t1 = start - PAIR_WINDOW_S, end + PAIR_WINDOW_S

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .geo import EARTH_RADIUS_M, KNOT_M_S, chord_to_arc_m, haversine_m, unit_xyz
+from .geo import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    chord_to_arc_m,
+    haversine_m,
+    unit_xyz,
+    utc_from_epoch_s,
+)
 
 __all__ = ["INVALID_MMSIS", "REPORT_KEYS", "Tracks", "build_tracks"]
 
@@ -176,7 +183,7 @@ class Tracks:
         return pd.DataFrame({
             "mmsi": self.mmsi,
             "segment": self.segment,
-            "time": pd.to_datetime(np.round(self.time_s * 1e9).astype("int64"), utc=True),
+            "time": utc_from_epoch_s(self.time_s),
             "lat": self.lat_deg,
             "lon": self.lon_deg,
             "sog_kn": self.sog_kn,

@@ -27,6 +27,7 @@ from stsdetect.geo import (
     KNOT_M_S,
     arc_to_chord_m,
     duration_s,
+    epoch_s,
     haversine_m,
     unit_xyz,
 )
@@ -359,8 +360,8 @@ def find_dark_rendezvous(
     if len(dp) < 2:
         return empty
     mmsi = dp["mmsi"].to_numpy(np.int64)
-    start = _epoch_s(dp["start"])
-    end = _epoch_s(dp["end"])
+    start = epoch_s(dp["start"])
+    end = epoch_s(dp["end"])
     lat0, lon0 = dp["lat"].to_numpy(float), dp["lon"].to_numpy(float)
     lat1, lon1 = dp["end_lat"].to_numpy(float), dp["end_lon"].to_numpy(float)
     pts = np.hstack((unit_xyz(lat0, lon0), unit_xyz(lat1, lon1)))
@@ -410,9 +411,3 @@ def find_dark_rendezvous(
         likely_intentional=both,
         flags=[["likely_intentional"] if f else [] for f in both.tolist()],
     )
-
-
-def _epoch_s(values: pd.Series) -> np.ndarray:
-    """UTC datetimes -> float seconds since the Unix epoch."""
-    ts = pd.to_datetime(values, utc=True)
-    return (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(float)

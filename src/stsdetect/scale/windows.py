@@ -83,7 +83,7 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events
-from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, duration_s, unit_xyz
+from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, duration_s, epoch_s, unit_xyz
 
 __all__ = [
     "DEFAULT_TRACK_CONTEXT",
@@ -267,16 +267,6 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
 # Spill: positions -> Parquet partitioned by window
 # ------------------------------------------------------------------------------------------
 
-def _time_s(times: pd.Series) -> np.ndarray:
-    """UTC datetimes -> float seconds since the epoch, NaN for NaT."""
-    idx = pd.DatetimeIndex(times)
-    if idx.tz is None:
-        idx = idx.tz_localize("UTC")
-    ns = idx.as_unit("ns").asi8.astype(float)
-    ns[np.asarray(idx.isna())] = np.nan
-    return ns / 1e9
-
-
 def _window_dir(workdir: Path, k: int) -> Path:
     return Path(workdir) / _POSITION_DIR / f"w={int(k)}"
 
@@ -312,7 +302,7 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
 
     if "time" not in positions.columns:
         raise ValueError("positions need a 'time' column (datetime64, UTC)")
-    t = _time_s(positions["time"])
+    t = epoch_s(positions["time"])
     ok = np.isfinite(t)
     frame = positions.reset_index(drop=True)
     frame[_SEQ] = np.arange(seq_start, seq_start + len(frame), dtype=np.int64)
@@ -578,7 +568,7 @@ def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=Non
     if not parts:
         return pd.DataFrame()
     frame = pd.concat(parts, ignore_index=True)
-    t = _time_s(frame["time"])
+    t = epoch_s(frame["time"])
     frame = frame.loc[(t >= lo_s) & (t < hi_s)]
     frame = frame.sort_values(_SEQ, kind="stable").drop(columns=_SEQ)
     return frame.reset_index(drop=True)
@@ -602,14 +592,10 @@ def _run(name: str, tracks, plan: WindowPlan) -> pd.DataFrame:
     return _function(*_DETECTORS[name][:2])(tracks, **plan.params.get(name, {}))
 
 
-def _epoch_s(col: pd.Series) -> np.ndarray:
-    return _time_s(col)
-
-
 def _closed(events: pd.DataFrame, context_s: float, lo_s: float, hi_s: float,
             extent: tuple) -> np.ndarray:
     """Which events are provably unaffected by the loaded range's edges."""
-    s, e = _epoch_s(events["start"]), _epoch_s(events["end"])
+    s, e = epoch_s(events["start"]), epoch_s(events["end"])
     ok_lo = (s - context_s >= lo_s) | (lo_s <= extent[0])
     ok_hi = (e + context_s < hi_s) | (hi_s > extent[1])
     return ok_lo & ok_hi
@@ -621,8 +607,8 @@ def _entries(events: pd.DataFrame, name: str) -> pd.DataFrame:
         "detector": pd.Series([name] * len(events), dtype=object),
         "mmsi": events["mmsi"].to_numpy(np.int64),
         "other": events["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64),
-        "s": _epoch_s(events["start"]),
-        "e": _epoch_s(events["end"]),
+        "s": epoch_s(events["start"]),
+        "e": epoch_s(events["end"]),
         "lat": events["lat"].to_numpy(float),
         "lon": events["lon"].to_numpy(float),
     })
@@ -756,7 +742,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
         if not len(ev):
             continue
         closed = _closed(ev, plan.context_s[name], lo, hi, extent)
-        s = _epoch_s(ev["start"])
+        s = epoch_s(ev["start"])
         own = closed & (s >= a) & (s < b)
         kept.append(ev.loc[own])
         opened.append(_entries(ev.loc[~closed], name))
@@ -838,7 +824,7 @@ def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float,
                 _read_partition(workdir, k, columns=["mmsi", "time", "lat", "lon"]))
         if part is None or not len(part):
             continue
-        t = _time_s(part["time"])
+        t = epoch_s(part["time"])
         ok = (t >= np.min(s)) & (t <= np.max(e)) & np.isfinite(part["lat"].to_numpy(float))
         ok &= np.isfinite(part["lon"].to_numpy(float))
         part, t = part.loc[ok], t[ok]
@@ -908,7 +894,7 @@ def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
     # Match events to groups: same vessels, span overlapping the group's (within context).
     ev = ev.reset_index(drop=True)
     ev_other = ev["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64)
-    ev_s, ev_e = _epoch_s(ev["start"]), _epoch_s(ev["end"])
+    ev_s, ev_e = epoch_s(ev["start"]), epoch_s(ev["end"])
     cand = pd.DataFrame({"ev": np.arange(len(ev)), "mmsi": ev["mmsi"].to_numpy(np.int64),
                          "other": ev_other})
     gtab = gs.reset_index()
