@@ -129,3 +129,11 @@ def test_epoch_s_missing_naive_and_other_zones():
     assert np.isnan(s[0]) and s[1] == 1_704_067_200.0
     shanghai = pd.Timestamp("2024-01-01 08:00", tz="Asia/Shanghai")
     assert geo.epoch_s([shanghai])[0] == 1_704_067_200.0
+
+
+@given(lats, lons)
+def test_latlon_from_xyz_inverts_unit_xyz(lat, lon):
+    back_lat, back_lon = geo.latlon_from_xyz(geo.unit_xyz([lat], [lon]) * 3.0)
+    assert back_lat[0] == pytest.approx(lat, abs=1e-9)
+    assert geo.haversine_m(lat, lon, back_lat[0], back_lon[0]) < 1e-3
+    assert -180.0 <= back_lon[0] < 180.0

@@ -23,6 +23,7 @@ __all__ = [
     "epoch_s",
     "haversine_m",
     "knots_to_m_s",
+    "latlon_from_xyz",
     "m_s_to_knots",
     "unit_xyz",
     "utc_from_epoch_s",
@@ -84,6 +85,19 @@ def unit_xyz(lat_deg, lon_deg):
     lon = np.radians(np.asarray(lon_deg, dtype=float))
     cos_lat = np.cos(lat)
     return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
+
+
+def latlon_from_xyz(xyz) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude in degrees of the directions of Earth-centred vectors.
+
+    The inverse of :func:`unit_xyz`; vectors need not be unit length, so a sum of unit vectors
+    gives the spherical mean position (correct across the antimeridian). Longitude in
+    [-180, 180).
+    """
+    xyz = np.asarray(xyz, dtype=float)
+    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    lat = np.degrees(np.arctan2(z, np.hypot(x, y)))
+    return lat, wrap_lon_deg(np.degrees(np.arctan2(y, x)))
 
 
 def arc_to_chord_m(arc_m):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.events import make_events
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -29,6 +30,7 @@ from stsdetect.geo import (
     duration_s,
     epoch_s,
     haversine_m,
+    latlon_from_xyz,
     unit_xyz,
 )
 from stsdetect.tracks import Tracks
@@ -43,39 +45,9 @@ _CHUNK_S = 3 * 3600.0
 _RADIUS_SLACK = 1.0 + 1e-9
 
 
-def _check_tracks(tracks) -> None:
-    if not isinstance(tracks, Tracks):
-        raise TypeError(
-            f"expected stsdetect.tracks.Tracks, got {type(tracks).__name__}; build it with "
-            "stsdetect.build_tracks(positions) or Tracks.from_arrays(...)"
-        )
-    for name in ("time_s", "lat_deg", "lon_deg"):
-        bad = int(np.count_nonzero(~np.isfinite(getattr(tracks, name))))
-        if bad:
-            raise ValueError(
-                f"tracks have {bad} rows with a non-finite {name}; build_tracks drops such rows "
-                "(Tracks.from_arrays does no cleaning)"
-            )
-
-
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
-
-
-def _xyz_to_latlon(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Latitude and longitude (degrees) of the directions of (not necessarily unit) vectors."""
-    x, y, z = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    lat = np.degrees(np.arctan2(z, np.hypot(x, y)))
-    lon = np.degrees(np.arctan2(y, x))
-    return lat, (lon + 180.0) % 360.0 - 180.0
-
-
 def _midpoint(lat1, lon1, lat2, lon2) -> tuple[np.ndarray, np.ndarray]:
     """Great-circle midpoints, correct across the antimeridian."""
-    return _xyz_to_latlon(unit_xyz(lat1, lon1) + unit_xyz(lat2, lon2))
+    return latlon_from_xyz(unit_xyz(lat1, lon1) + unit_xyz(lat2, lon2))
 
 
 def heard_counts(
@@ -148,7 +120,7 @@ def heard_counts(
     counts = np.zeros(n_q, dtype=np.int64)
     if n_q == 0 or len(tracks) == 0:
         return counts
-    radius_m = _positive("radius_m", radius_m)
+    radius_m = positive("radius_m", radius_m)
     bin_s = 0.0 if heard_bin is None else duration_s(heard_bin)
 
     # Thin: first report of each segment in each time bin (rows are sorted by segment, time).
@@ -259,10 +231,10 @@ def find_dark_periods(
     ValueError
         If a parameter is out of range, or tracks hold non-finite times or positions.
     """
-    _check_tracks(tracks)
+    check_tracks(tracks)
     gap_s = duration_s(min_gap)
     if radius_m is not None:
-        radius_m = _positive("radius_m", radius_m)
+        radius_m = positive("radius_m", radius_m)
     if int(min_others_heard) != min_others_heard or min_others_heard < 1:
         raise ValueError(f"min_others_heard must be a positive integer, got {min_others_heard!r}")
     t = tracks.time_s
@@ -348,7 +320,7 @@ def find_dark_rendezvous(
     """
     if not isinstance(dark_periods, pd.DataFrame):
         raise TypeError(f"expected an events DataFrame, got {type(dark_periods).__name__}")
-    max_distance_m = _positive("max_distance_m", max_distance_m)
+    max_distance_m = positive("max_distance_m", max_distance_m)
     overlap_s = duration_s(min_overlap)
     need = ["event_type", "mmsi", "start", "end", "lat", "lon", "end_lat", "end_lon"]
     missing = [c for c in need if c not in dark_periods.columns]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect.detectors.dark import _check_tracks, _positive, _xyz_to_latlon
+from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.events import make_events
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -26,6 +26,7 @@ from stsdetect.geo import (
     chord_to_arc_m,
     duration_s,
     haversine_m,
+    latlon_from_xyz,
     unit_xyz,
 )
 from stsdetect.tracks import Tracks
@@ -121,8 +122,8 @@ def find_loitering(
     ValueError
         If a parameter is out of range, or tracks hold non-finite times or positions.
     """
-    _check_tracks(tracks)
-    max_speed_kn = _positive("max_speed_kn", max_speed_kn)
+    check_tracks(tracks)
+    max_speed_kn = positive("max_speed_kn", max_speed_kn)
     min_s = duration_s(min_duration)
     gap_s = duration_s(max_gap)
     n = len(tracks)
@@ -155,7 +156,7 @@ def find_loitering(
     rows = np.arange(int(counts.sum()), dtype=np.int64) + (starts - first)[run_of_row]
     xyz = unit_xyz(tracks.lat_deg[rows], tracks.lon_deg[rows])
     centre = np.add.reduceat(xyz, first, axis=0)
-    lat, lon = _xyz_to_latlon(centre)
+    lat, lon = latlon_from_xyz(centre)
     centre /= np.linalg.norm(centre, axis=1, keepdims=True)
     # Farthest report from the centre: largest chord, converted to a great-circle arc.
     xyz -= centre[run_of_row]

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ..events import make_events
-from ..geo import duration_s, unit_xyz
+from ..geo import duration_s, latlon_from_xyz, unit_xyz
 from ..tracks import Tracks
+from ._checks import check_tracks
 from ._grid import Resampled, close_pairs, count_rows_between, group_median, resample_tracks
 
 __all__ = ["PAIR_RUN_COLUMNS", "Resampled", "find_pair_runs", "find_rendezvous", "resample"]
@@ -49,20 +50,6 @@ PAIR_RUN_COLUMNS = {
 }
 
 _DEFAULT_CHUNK_POINTS = 2_000_000
-
-
-def _check_tracks(tracks) -> Tracks:
-    if isinstance(tracks, pd.DataFrame):
-        raise TypeError("expected Tracks, got a DataFrame: clean positions first with "
-                        "stsdetect.build_tracks(positions)")
-    if not isinstance(tracks, Tracks):
-        raise TypeError(f"expected stsdetect.Tracks, got {type(tracks).__name__}")
-    for name in ("time_s", "lat_deg", "lon_deg"):
-        bad = int((~np.isfinite(getattr(tracks, name))).sum())
-        if bad:
-            raise ValueError(f"tracks have {bad} rows with a non-finite {name}; build_tracks "
-                             "drops such rows, Tracks.from_arrays does not")
-    return tracks
 
 
 def _positive_s(name: str, value) -> float:
@@ -98,7 +85,7 @@ def resample(tracks: Tracks, step="10min", max_gap="1h") -> Resampled:
         epoch. Positions are interpolated along the great circle; speeds linearly between
         reported speeds, else the speed implied by the bracketing positions.
     """
-    tracks = _check_tracks(tracks)
+    tracks = check_tracks(tracks)
     return resample_tracks(tracks, _positive_s("step", step), duration_s(max_gap))
 
 
@@ -149,7 +136,7 @@ def find_pair_runs(
         within ``[start_s, end_s]``) and ``n_steps`` (close grid times). Sorted by
         ``(start_s, mmsi, other_mmsi)``. The result does not depend on input row order.
     """
-    tracks = _check_tracks(tracks)
+    tracks = check_tracks(tracks)
     if not (np.isfinite(max_distance_m) and max_distance_m > 0):
         raise ValueError(f"max_distance_m must be a positive distance, got {max_distance_m!r}")
     step_s = _positive_s("step", step)
@@ -188,9 +175,7 @@ def find_pair_runs(
     sog_a, sog_b = res.sog_kn[a], res.sog_kn[b]
     xyz = unit_xyz(res.lat_deg[a], res.lon_deg[a]) + unit_xyz(res.lat_deg[b], res.lon_deg[b])
     xyz_sum = np.add.reduceat(xyz, first, axis=0)
-    norm = np.linalg.norm(xyz_sum, axis=1)
-    lat = np.degrees(np.arcsin(np.clip(xyz_sum[:, 2] / norm, -1.0, 1.0)))
-    lon = np.degrees(np.arctan2(xyz_sum[:, 1], xyz_sum[:, 0]))
+    lat, lon = latlon_from_xyz(xyz_sum)
     valid_a, valid_b = ~np.isnan(sog_a), ~np.isnan(sog_b)
     sog_sum = np.add.reduceat(np.where(valid_a, sog_a, 0.0) + np.where(valid_b, sog_b, 0.0),
                               first)
