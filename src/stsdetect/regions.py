@@ -46,6 +46,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from stsdetect.geo import wrap_lon_deg
+
 __all__ = [
     "BUILTIN_REGIONS",
     "REGION_SOURCES",
@@ -195,7 +197,7 @@ def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
     """
     frame = regions if _is_loaded(regions) else load_regions(regions)
     lat = np.asarray(lat_deg, dtype=float).ravel()
-    lon = (np.asarray(lon_deg, dtype=float).ravel() + 180.0) % 360.0 - 180.0
+    lon = wrap_lon_deg(np.asarray(lon_deg, dtype=float).ravel())
     if lat.shape != lon.shape:
         raise ValueError(f"lat_deg has {lat.size} values but lon_deg has {lon.size}")
     geoms = frame.geometry.to_numpy()

@@ -20,6 +20,7 @@ from .geo import (
     haversine_m,
     unit_xyz,
     utc_from_epoch_s,
+    wrap_lon_deg,
 )
 
 __all__ = ["INVALID_MMSIS", "REPORT_KEYS", "Tracks", "build_tracks"]
@@ -100,7 +101,7 @@ class Tracks:
         n = mmsi.size
         time_s = np.asarray(time_s, dtype=np.float64)
         lat = np.asarray(lat_deg, dtype=np.float64)
-        lon = (np.asarray(lon_deg, dtype=np.float64) + 180.0) % 360.0 - 180.0
+        lon = wrap_lon_deg(lon_deg)
         sog = np.full(n, np.nan) if sog_kn is None else np.asarray(sog_kn, dtype=np.float64)
         cog = np.full(n, np.nan) if cog_deg is None else np.asarray(cog_deg, dtype=np.float64)
         label = np.zeros(n, np.int64) if segment is None else np.asarray(segment, np.int64)
@@ -615,7 +616,7 @@ def build_tracks(
     if not ok.all():
         _take(c, ok)
     del ok
-    c["lon"] = (c["lon"] + 180.0) % 360.0 - 180.0
+    c["lon"] = wrap_lon_deg(c["lon"])
     # Total order over every column: the outcome cannot depend on the input row order.
     _take(c, _total_order(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"]))
 

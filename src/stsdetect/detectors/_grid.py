@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, haversine_m, unit_xyz
+from ..geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, haversine_m, unit_xyz, wrap_lon_deg
 from ..tracks import Tracks
 
 __all__ = ["Resampled", "close_pairs", "count_rows_between", "group_median", "resample_tracks"]
@@ -105,7 +105,7 @@ def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s, with_x
     lon_g = np.degrees(np.arctan2(y, x))
     lat_g = np.where(w == 0.0, lat_i, np.where(w == 1.0, lat_j, lat_g))
     lon_g = np.where(w == 0.0, lon_i, np.where(w == 1.0, lon_j, lon_g))
-    lon_g = (lon_g + 180.0) % 360.0 - 180.0
+    lon_g = wrap_lon_deg(lon_g)
 
     sog = tracks.sog_kn
     si, sj = sog[i], sog[j]

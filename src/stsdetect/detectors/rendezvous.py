@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..events import make_events
-from ..geo import duration_s, latlon_from_xyz, unit_xyz
+from ..geo import duration_s, latlon_from_xyz, unit_xyz, wrap_lon_deg
 from ..tracks import Tracks
 from ._checks import check_tracks
 from ._grid import Resampled, close_pairs, count_rows_between, group_median, resample_tracks
@@ -193,7 +193,7 @@ def find_pair_runs(
         "start_s": start_s,
         "end_s": end_s,
         "lat": lat,
-        "lon": (lon + 180.0) % 360.0 - 180.0,
+        "lon": wrap_lon_deg(lon),
         "distance_m": group_median(run, dist, n_runs),
         "min_distance_m": np.minimum.reduceat(dist, first),
         "median_sog_kn_a": group_median(run, sog_a, n_runs),
