@@ -809,20 +809,65 @@ def _line_template(t: bytes) -> _Template | None:
     return tp
 
 
+def _word_from_rows(w: np.ndarray, col: int) -> np.ndarray:
+    """Bytes ``col .. col + 7`` of every line as one word, from the word rows ``w``.
+
+    Columns before the line start read as zero bytes.
+    """
+    if col <= -8:
+        return np.zeros(w.shape[1], dtype=_U64)
+    if col < 0:
+        return w[0] << np.uint64(-8 * col)
+    j, r = col >> 3, col & 7
+    if r == 0:
+        return w[j]
+    return (w[j] >> np.uint64(8 * r)) | (w[j + 1] << np.uint64(64 - 8 * r))
+
+
+def _digits_from_words(w: np.ndarray, c0: int, c1: int):
+    """The decimal number in columns ``c0 .. c1 - 1`` (1 to 16 digits) of every line.
+
+    The same SWAR steps as :func:`_parse_uint`, on words taken from the word rows ``w``:
+    the template fixes the columns, so the masks are scalars. Returns (value int64, ok).
+    """
+    lead = 16 - (c1 - c0)
+    value = None
+    ok = None
+    for k in range(2):  # columns c1-16 .. c1-9, then c1-8 .. c1-1
+        mask = _LEAD_MASKS[lead, k]
+        word = _word_from_rows(w, c1 - 16 + 8 * k)
+        if mask:
+            word = (word & ~mask) | (_ASCII_ZEROS & mask)
+        bad = _swar_not_digits(word)
+        ok = ~bad if ok is None else ok & ~bad
+        digits = _swar_digits(word)
+        value = digits if value is None else value * _C[100_000_000] + digits
+    return np.where(ok, value.astype(np.int64), 0), ok
+
+
 def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     """Lines (starting at ``starts``) that follow template ``tp`` and are valid position reports.
+
+    Each line is gathered as ``n`` little-endian 64-bit words, transposed to one contiguous
+    row per word column (``w[k]`` holds bytes ``8k .. 8k + 7`` of every line), and checked
+    with a few whole-row word operations; single bytes are read from those rows by shifting,
+    never from a strided byte matrix (each such read would touch every cache line of it).
 
     Returns ``(ok, columns)``: whether each line is handled here, and the FramedChunk columns
     of the handled ones (with ``time_ns`` and the source value span).
     """
     m = tp.words
-    width = 8 * m["n"]
+    n_words = m["n"]
+    width = 8 * n_words
     rows = np.lib.stride_tricks.as_strided(a, shape=(a.size - width + 1, width),
                                            strides=(1, 1), writeable=False)
-    mat = rows[starts]  # each line and the first bytes of the next, 8 * n wide
-    # words as rows (one long contiguous row per word column): fast element-wise ops
-    w = np.ascontiguousarray(mat.view(_U64).T)
+    # gathering whole rows, then transposing, beats gathering each word column on its own
+    w = np.ascontiguousarray(rows[starts].view(_U64).T)
     sv, st = tp.sv, tp.st
+
+    def byte(col: int) -> np.ndarray:  # byte ``col`` of every line, as int64
+        return ((w[col >> 3] >> np.uint64(8 * (col & 7))) & np.uint64(0xFF)).view(np.int64)
+
     # the bytes <= 44 where the template has them, the fixed bytes equal to the template's
     diff = w & _LOW7  # in place from here: few temporaries
     diff += _PLUS_53
@@ -834,38 +879,42 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     fixed ^= m["fix"]
     diff |= fixed
     # no ':' or '\\' in the tag values (';' and '|' only delimit a leading column)
-    tw = (w[:m["n_tag"]] & m["free"]) | m["not_free"]
-    for c in b":\\":
-        v = tw ^ (_ONES * np.uint64(c))
-        diff[:m["n_tag"]] |= (v - _ONES) & ~v & _HIGH_BITS
+    n_tag = m["n_tag"]
+    if n_tag:
+        tw = w[:n_tag] & m["free"]
+        tw |= m["not_free"]
+        for c in b":\\":
+            v = tw ^ (_ONES * np.uint64(c))
+            hit = v - _ONES
+            np.invert(v, out=v)
+            hit &= v
+            hit &= _HIGH_BITS
+            diff[:n_tag] |= hit
     ok = np.bitwise_or.reduce(diff, axis=0) == 0
-    ok &= (mat[:, sv + 5] == 77) | (mat[:, sv + 5] == 79)
-    h1, h2 = _HEX[mat[:, st + 1]], _HEX[mat[:, st + 2]]
-    xor = np.bitwise_xor.reduce(w & m["xor_mask"], axis=0)
+    vd = byte(sv + 5)
+    ok &= (vd == 77) | (vd == 79)
+    h1, h2 = _HEX[byte(st + 1)], _HEX[byte(st + 2)]
+    xw = w & m["xor_mask"]
+    xor = xw[0].copy()
+    for k in range(1, n_words):
+        xor ^= xw[k]
     xor ^= xor >> np.uint64(32)
     xor ^= xor >> np.uint64(16)
     xor ^= xor >> np.uint64(8)
-    xor = (xor & np.uint64(0xFF)).astype(np.int16)
+    xor = (xor & np.uint64(0xFF)).view(np.int64)
     ok &= (h1 < 16) & (h2 < 16) & (xor == h1 * 16 + h2)
-    fill = mat[:, tp.fill].astype(np.int64) - 48
+    fill = byte(tp.fill) - 48
     ok &= (fill >= 0) & (fill <= 5)
     if tp.seq >= 0:
-        seq = mat[:, tp.seq].astype(np.int64) - 48
+        seq = byte(tp.seq) - 48
         ok &= (seq >= 0) & (seq <= 9)
     else:
         seq = np.full(starts.size, -1, dtype=np.int64)
-    first = mat[:, tp.p0]
+    first = byte(tp.p0)
     ok &= _POS_CHAR[first]
     if tp.c_span is not None:
         c0, c1 = tp.c_span
-        value = np.zeros(starts.size, dtype=np.int64)
-        bad = np.zeros(starts.size, dtype=bool)
-        for col in range(c0, c1):  # a loop over the (at most 13) digit columns
-            digit = mat[:, col] - np.uint8(48)
-            bad |= digit > 9
-            value *= 10
-            value += digit
-        good = ~bad
+        value, good = _digits_from_words(w, c0, c1)
         if c1 - c0 in (10, 13):  # one unit only: seconds (10 digits) or milliseconds (13)
             scale = 1_000_000_000 if c1 - c0 == 10 else 1_000_000
             lo = _UNIX_S_MIN * 1_000_000_000 // scale
@@ -877,14 +926,14 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     else:
         time_ns = np.full(starts.size, NAT_NS, dtype=np.int64)
     if tp.chan >= 0:
-        channel = mat[:, tp.chan].astype(np.int64)
+        channel = byte(tp.chan)
     else:
         channel = np.zeros(starts.size, dtype=np.int64)
     s_span = tp.s_span if tp.s_span is not None else (0, 0)
     k = np.flatnonzero(ok)
     start_k = starts[k]
     cols = {
-        "talker": (mat[k, sv + 1].astype(np.int64) << 8) | mat[k, sv + 2],
+        "talker": (byte(sv + 1)[k] << 8) | byte(sv + 2)[k],
         "seq": seq[k],
         "channel": channel[k],
         "p0": start_k + tp.p0,
