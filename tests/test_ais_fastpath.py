@@ -269,3 +269,62 @@ def test_crlf_lines_take_the_fast_path(monkeypatch):
     # lone and doubled '\r' (old Mac line ends) among them: general path, same result
     _assert_same(b"\n".join([one + b"\r", one + b"\r\r", one, one + b"\r" + one] * 30) + b"\n")
     assert sum(seen) == 60
+
+
+def _spy_fast_lines(monkeypatch) -> list:
+    """Record how many lines each fast-path template call accepts."""
+    seen: list = []
+    orig = framing._fast_lines
+
+    def spy(a, starts, tp):
+        ok, cols = orig(a, starts, tp)
+        seen.append(int(ok.sum()))
+        return ok, cols
+
+    monkeypatch.setattr(framing, "_fast_lines", spy)
+    return seen
+
+
+@SETTINGS
+@given(st.data(), st.sampled_from([b"7", b"1234", b"123456789012", b"1234567890123"]),
+       st.sampled_from([b"0", b"1", b""]))
+def test_fragment_layouts_match(data, gid, seq):
+    """Many fragments of one layout (a template each for parts 1 and 2), some damaged."""
+    pairs = data.draw(st.lists(fragment_pair(gid, seq), min_size=40, max_size=70))
+    _assert_same(b"\n".join(x for p in pairs for x in p) + b"\n")
+
+
+def test_clean_fragments_take_the_fast_path(monkeypatch):
+    p1 = b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53"
+    lines = []
+    for gid in range(1000, 1040):
+        lines += [_tagged(b"g:1-2-%d,s:rx0,c:1600000000" % gid, b"AIVDM,2,1,3,A," + p1 + b",0"),
+                  _tagged(b"g:2-2-%d,s:rx0,c:1600000000" % gid, b"AIVDM,2,2,3,A,1@,2")]
+    seen = _spy_fast_lines(monkeypatch)
+    _assert_same(b"\n".join(lines) + b"\n")
+    assert sorted(seen) == [40, 40]
+    fc = frame_chunk(b"\n".join(lines) + b"\n")
+    assert fc.group_id.tolist() == [g for g in range(1000, 1040) for _ in (1, 2)]
+    assert set(fc.group_total.tolist()) == {2}
+    assert fc.frag.tolist() == [1, 2] * 40
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from([
+    b"403OviQuMGCqWrRO9>E6fE700@GO",  # type 4, base station report
+    b"H3m9b:@Tu>1UF2220000000000000",  # type 24 part A
+    b"402=0N1ulT3>T0Hi;`NJ9a100000",
+    b"402=0N1ulT3>T0Hi;`NJ9a10000~",  # an invalid character past the 24th
+    b"oO2=0N1ulT3>T0Hi;`NJ9a100000",  # type 55: unsupported
+]), st.booleans()), min_size=40, max_size=80))
+def test_single_part_other_types_match(items):
+    lines = [_tagged(b"s:rx0,c:1600000000", b"AIVDM,1,1,,A," + p + b",0", bad)
+             for p, bad in items]
+    _assert_same(b"\n".join(lines) + b"\n")
+
+
+def test_base_station_reports_take_the_fast_path(monkeypatch):
+    line_ = _tagged(b"s:rx0,c:1600000000", b"AIVDM,1,1,,A,403OviQuMGCqWrRO9>E6fE700@GO,0")
+    seen = _spy_fast_lines(monkeypatch)
+    _assert_same(b"\n".join([line_] * 50) + b"\n")
+    assert seen == [50]

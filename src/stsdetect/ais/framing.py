@@ -690,7 +690,7 @@ class _Template:
 
     struct: np.ndarray  # whether each column holds a structural byte (:func:`_structural`)
     fixed: np.ndarray  # columns that must hold the template's byte: structure, tag keys, ...
-    fixed_bytes: np.ndarray  # ... 'VD' of 'VDM'/'VDO' and the fragment numbers '1,1'
+    fixed_bytes: np.ndarray  # ... 'VD' of 'VDM'/'VDO' and the fragment numbers ('1,1', '2,1')
     sv: int
     seq: int  # column of the sequence digit, -1 if the field is empty
     chan: int  # column of the channel, -1 if empty
@@ -700,6 +700,10 @@ class _Template:
     st: int
     c_span: tuple | None
     s_span: tuple | None
+    n_frags: int = 1
+    frag: int = 1
+    #: columns of a fragment's ``g:<a>-<total>-<id>`` value: (start, first '-', second '-', end)
+    g_span: tuple | None = None
     words: dict = field(default_factory=dict)  # the masks above as 64-bit words (_word_masks)
 
 
@@ -732,12 +736,14 @@ def _word_masks(tp: _Template, row: np.ndarray) -> dict:
     free[1:tp.sv] = 0xFF
     free[tp.fixed[tp.fixed < tp.sv]] = 0
     n_tag = (tp.sv + 7) // 8
+    payload = np.zeros(width, dtype=np.uint8)
+    payload[tp.p0:tp.p0 + tp.n_chars] = 0x80
     le_mask = _as_words(inside, n) & _HIGH_BITS
     col = lambda x: x[:, None]  # noqa: E731
     return {k: col(v) if isinstance(v, np.ndarray) else v for k, v in {
         "n": n, "le_mask": le_mask, "le": _le44(_as_words(row, n)) & le_mask,
         "fix_mask": _as_words(fix, n), "fix": _as_words(row & fix, n),
-        "xor_mask": _as_words(xor, n), "n_tag": n_tag,
+        "xor_mask": _as_words(xor, n), "n_tag": n_tag, "payload": _as_words(payload, n),
         "free": _as_words(free, n)[:n_tag], "not_free": ~_as_words(free, n)[:n_tag]
         & np.uint64(0x4141414141414141),
     }.items()}
@@ -747,15 +753,16 @@ def _line_template(t: bytes) -> _Template | None:
     """The fast-path layout of line ``t``, or None when the line is not of that form.
 
     The form: one NMEA 4.10 tag block ``\\<fields>*hh\\`` at the line start, directly followed
-    by a single-part ``!xxVDM``/``!xxVDO`` sentence ending in ``*hh`` at the line end (or that
-    sentence alone on its line), with no byte that the general path treats as structure
-    anywhere else. Only the structure is checked here; each line's own values are checked in
-    :func:`_fast_lines`.
+    by a ``!xxVDM``/``!xxVDO`` sentence (single-part, or one fragment of a multipart message,
+    with one-digit fragment fields) ending in ``*hh`` at the line end (or that sentence alone
+    on its line), with no byte that the general path treats as structure anywhere else. A
+    fragment's ``g:`` group value is read at the columns of the template's two dashes. Only
+    the structure is checked here; each line's own values are checked in :func:`_fast_lines`.
     """
     n = len(t)
     if n < 20 or t[0] not in (33, 92):
         return None
-    c_span = s_span = None
+    c_span = s_span = g_span = None
     if t[0] == 33:  # a bare sentence: no tag block, so no time and no source either
         sv = 0
         allowed = {0}
@@ -776,8 +783,11 @@ def _line_template(t: bytes) -> _Template | None:
                     c_span = span
                 elif fld[0] == 115 and s_span is None:
                     s_span = span
+                elif fld[0] == 103 and g_span is None:
+                    g_span = span
             f += len(fld) + 1
-    if t[sv + 6:sv + 11] != b",1,1,":  # a fragment of a multipart message: general path
+    n_frags, frag = t[sv + 7] - 48, t[sv + 9] - 48
+    if t[sv + 6] != 44 or t[sv + 8] != 44 or t[sv + 10] != 44 or not 1 <= frag <= n_frags <= 9:
         return None
     commas = [i for i in range(sv, n) if t[i] == 44][:6]
     st = t.find(b"*", sv)
@@ -791,22 +801,48 @@ def _line_template(t: bytes) -> _Template | None:
         return None
     if c_span is not None and not 1 <= c_span[1] - c_span[0] <= 13:
         return None
+    dashes: list = []
+    if n_frags > 1 and g_span is not None:  # '<a>-<total>-<id>': the general path's limits
+        g0, g1 = g_span
+        dashes = [i for i in range(g0, g1) if t[i] == 45][:2]
+        if (len(dashes) < 2 or not 1 <= dashes[0] - g0 <= 16
+                or not 1 <= dashes[1] - dashes[0] - 1 <= 2 or not 1 <= g1 - dashes[1] - 1 <= 12):
+            return None
+        g_span = (g0, dashes[0], dashes[1], g1)
+    else:
+        g_span = None
     allowed |= set(cs) | {st}
     row = np.frombuffer(t, dtype=np.uint8)
     struct = _structural(row[None, :], sv)[0]
     if set(np.flatnonzero(struct).tolist()) != allowed:
         return None
-    if t[sv + 3:sv + 5] != b"VD" or t[cs[0] + 1] != 49 or t[cs[1] + 1] != 49:
+    if t[sv + 3:sv + 5] != b"VD":
         return None
     keys = [k - 1 for k in allowed if k < sv and t[k] == 58]
-    fixed = np.array(sorted(allowed | set(keys) | {sv + 3, sv + 4, cs[0] + 1, cs[1] + 1}),
-                     dtype=np.int64)
+    fixed = np.array(sorted(allowed | set(keys) | set(dashes)
+                            | {sv + 3, sv + 4, cs[0] + 1, cs[1] + 1}), dtype=np.int64)
     tp = _Template(struct=struct, fixed=fixed, fixed_bytes=row[fixed], sv=sv,
                    seq=cs[2] + 1 if seq_len else -1,
                    chan=cs[3] + 1 if chan_len else -1, p0=cs[4] + 1, n_chars=n_chars,
-                   fill=cs[5] + 1, st=st, c_span=c_span, s_span=s_span)
+                   fill=cs[5] + 1, st=st, c_span=c_span, s_span=s_span, n_frags=n_frags,
+                   frag=frag, g_span=g_span)
     tp.words = _word_masks(tp, row)
     return tp
+
+
+def _swar_not_sixbit(w: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Whether any byte of each line (word rows ``w``) where ``mask`` has its high bit is not
+    an armouring character (``0``-``W``, `````-``w``: ITU-R M.1371-5 Annex 8, table 44).
+
+    With the high bit set first, subtracting ``k`` from every byte leaves that bit set iff
+    the byte's low 7 bits are >= k, and no borrow crosses bytes.
+    """
+    y = w | _HIGH_BITS
+    ge = {k: (y - _ONES * np.uint64(k)) for k in (48, 88, 96, 120)}
+    valid = (ge[48] & ~ge[88]) | (ge[96] & ~ge[120])
+    valid &= ~w  # bytes >= 0x80 are never valid
+    bad = ~valid & mask
+    return np.bitwise_or.reduce(bad, axis=0) != 0
 
 
 def _word_from_rows(w: np.ndarray, col: int) -> np.ndarray:
@@ -911,7 +947,29 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     else:
         seq = np.full(starts.size, -1, dtype=np.int64)
     first = byte(tp.p0)
-    ok &= _POS_CHAR[first]
+    first_value = sixbit_values(first)
+    if tp.n_frags == 1:
+        # position reports: the decoder checks the characters it reads; other single-part
+        # messages (type 4, 21, 24, ...): every payload character, as the general path does
+        is_position = _IS_POSITION[first_value]
+        other = np.flatnonzero(~is_position)
+        if other.size:
+            is_position[other] = ((first_value[other] >= 1) & (first_value[other] <= 27)
+                                  & ~_swar_not_sixbit(w[:, other], m["payload"]))
+        ok &= is_position
+        group_id = np.full(starts.size, -1, dtype=np.int64)
+        group_total = np.zeros(starts.size, dtype=np.int64)
+    else:
+        ok &= ~_swar_not_sixbit(w, m["payload"])
+        if tp.g_span is not None:
+            g0, d1, d2, g1 = tp.g_span
+            _, good = _digits_from_words(w, g0, d1)
+            group_total, good_total = _digits_from_words(w, d1 + 1, d2)
+            group_id, good_id = _digits_from_words(w, d2 + 1, g1)
+            ok &= good & good_total & good_id
+        else:
+            group_id = np.full(starts.size, -1, dtype=np.int64)
+            group_total = np.zeros(starts.size, dtype=np.int64)
     if tp.c_span is not None:
         c0, c1 = tp.c_span
         value, good = _digits_from_words(w, c0, c1)
@@ -939,7 +997,11 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         "p0": start_k + tp.p0,
         "n_chars": np.full(k.size, tp.n_chars, dtype=np.int64),
         "fill": fill[k],
-        "msg_type": sixbit_values(first[k]).astype(np.int64),
+        "msg_type": first_value[k].astype(np.int64),
+        "n_frags": np.full(k.size, tp.n_frags, dtype=np.int64),
+        "frag": np.full(k.size, tp.frag, dtype=np.int64),
+        "group_id": group_id[k],
+        "group_total": group_total[k],
         "time_ns": time_ns[k],
         "s0": start_k + s_span[0],
         "s1": start_k + s_span[1] if tp.s_span is not None else start_k - 1,
@@ -1046,13 +1108,8 @@ def frame_chunk(data: bytes) -> FramedChunk:
     f_source = np.where(fast["s1"] >= fast["s0"], lookup[local], 0).astype(np.int32)
     names = list(code_of)
 
-    ones = np.ones(n_fast, dtype=np.int64)
-    fcols = {"record": f_record, "talker": fast["talker"], "n_frags": ones, "frag": ones,
-             "seq": fast["seq"], "channel": fast["channel"], "p0": fast["p0"],
-             "n_chars": fast["n_chars"], "fill": fast["fill"], "msg_type": fast["msg_type"],
-             "time_ns": fast["time_ns"], "source": f_source,
-             "group_id": np.full(n_fast, -1, dtype=np.int64),
-             "group_total": np.zeros(n_fast, dtype=np.int64)}
+    fcols = {k: fast[k] for k in _ARRAY_FIELDS if k in fast}
+    fcols["record"], fcols["source"] = f_record, f_source
     if g is not None and g.record.size:
         gcols = {k: getattr(g, k) for k in _ARRAY_FIELDS}
         gcols["record"], gcols["p0"] = g_record, g_p0
