@@ -88,7 +88,9 @@ class FramedChunk:
     source_names: list = field(default_factory=lambda: [""])
     group_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     group_total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    #: first byte of every record (records = lines plus sentences run together)
+    #: first byte of every record (records = lines plus sentences run together); set by the
+    #: general path only, where frame_chunk needs it to place the records of the lines it
+    #: hands over (empty in frame_chunk's result)
     rec_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
@@ -195,9 +197,14 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
     length = np.minimum(np.maximum(end - start, 0), max_width)
     at = words_at(a)
     top = at.size - 1
+    width = int(length[0])
+    if (length.min() != width) or (length.max() != width):
+        width = -1  # strings of several lengths: masks per string
 
     def word(k):  # bytes 8k .. 8k+7 of each string, zero past its end
         raw = at[np.minimum(start + 8 * k, top)]
+        if width >= 0:  # one length (a fast-path layout): one mask for all
+            return raw & _LEAD_MASKS[min(max(width - 8 * k, 0), 8), 0]
         return raw & _LEAD_MASKS[np.clip(length - 8 * k, 0, 8), 0]
 
     first_word = word(0)
@@ -358,20 +365,30 @@ def _tag_fields_by_colon(a, rs, sv, tag_end, commas, commas_p, stars, stars_p):
     return vi, vstart, value_end, a[colon - 1]
 
 
-def _frame_general(data: bytes) -> FramedChunk:
+def _padded(data: bytes, n: int) -> np.ndarray:
+    """The first ``n`` bytes of ``data`` and :data:`_PAD` zero bytes, as one uint8 array."""
+    a = np.empty(n + _PAD, dtype=np.uint8)
+    a[:n] = np.frombuffer(data, dtype=np.uint8, count=n)
+    a[n:] = 0
+    return a
+
+
+def _frame_general(data: bytes, n: int | None = None) -> FramedChunk:
     """Frame and validate one chunk of NMEA text, any layout (see :func:`frame_chunk`).
 
     Parameters
     ----------
     data : bytes
         Whole lines; the last one must end with ``b"\\n"``.
+    n : int, optional
+        Use only the first ``n`` bytes of ``data`` (default: all).
 
     Returns
     -------
     FramedChunk
     """
-    n = len(data)
-    a = np.frombuffer(data + b"\0" * _PAD, dtype=np.uint8)
+    n = len(data) if n is None else n
+    a = _padded(data, n)
     body = a[:n]
     skipped: dict = {}
     notes: dict = {}
@@ -1013,7 +1030,7 @@ _ARRAY_FIELDS = ("record", "talker", "n_frags", "frag", "seq", "channel", "p0", 
                  "msg_type", "time_ns", "source", "group_id", "group_total")
 
 
-def frame_chunk(data: bytes) -> FramedChunk:
+def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
     """Frame and validate one chunk of NMEA text.
 
     Lines sharing one length and one layout (a tag block and a single-part position report
@@ -1026,18 +1043,21 @@ def frame_chunk(data: bytes) -> FramedChunk:
     ----------
     data : bytes
         Whole lines; the last one must end with ``b"\\n"``.
+    n : int, optional
+        Use only the first ``n`` bytes of ``data`` (default: all), so that a reader can pass
+        its buffer without slicing a copy of it.
 
     Returns
     -------
     FramedChunk
     """
-    n = len(data)
-    a = np.frombuffer(data + b"\0" * _PAD, dtype=np.uint8)
+    n = len(data) if n is None else n
+    a = _padded(data, n)
     nl = np.flatnonzero(a[:n] == 10)
     n_lines = nl.size
-    if n_lines < _MIN_BUCKET or (data.find(b"$") >= 0 and b"$PGHP" in data):
+    if n_lines < _MIN_BUCKET or (data.find(b"$", 0, n) >= 0 and data.find(b"$PGHP", 0, n) >= 0):
         # (a $PGHP line lends its time and source to the next sentence, fast path or not)
-        return _frame_general(data)
+        return _frame_general(data, n)
     starts = np.empty(n_lines, dtype=np.int64)
     starts[0] = 0
     starts[1:] = nl[:-1] + 1
@@ -1069,14 +1089,14 @@ def frame_chunk(data: bytes) -> FramedChunk:
             if todo.size < _MIN_BUCKET:
                 break
     if not parts:
-        return _frame_general(data)
-    fast = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return _frame_general(data, n)
+    fast_line = np.concatenate([p["line"] for p in parts])
 
     # the other lines, copied together, through the general path
     rest = np.flatnonzero(~handled)
     rest_len = full[rest] + 1
     red_start = np.cumsum(rest_len) - rest_len  # each rest line's start in the copy
-    tail = data[int(nl[-1]) + 1:]
+    tail = data[int(nl[-1]) + 1:n]
     if rest.size:
         idx = np.repeat(starts[rest] - red_start, rest_len) + np.arange(int(rest_len.sum()))
         reduced = a[idx].tobytes() + tail
@@ -1085,7 +1105,7 @@ def frame_chunk(data: bytes) -> FramedChunk:
     g = _frame_general(reduced) if reduced else None
 
     # records: a fast line is one record; a rest line keeps its records
-    n_fast = fast["line"].size
+    n_fast = fast_line.size
     if g is not None and g.record.size:
         k = np.searchsorted(red_start, g.rec_start[g.record], side="right") - 1
         g_record = rest[k] + g.record - k
@@ -1096,29 +1116,35 @@ def frame_chunk(data: bytes) -> FramedChunk:
         first_rec = np.r_[np.searchsorted(g.rec_start, red_start), g.n_records]
     else:
         first_rec = np.zeros(1, dtype=np.int64)
-    before = np.searchsorted(rest, fast["line"])  # rest lines before each fast line
-    f_record = fast["line"] + first_rec[before] - before
+    before = np.searchsorted(rest, fast_line)  # rest lines before each fast line
+    f_record = fast_line + first_rec[before] - before
 
     # sources: the general part's names, then those of the fast lines
     names = list(g.source_names) if g is not None else [""]
     code_of = {nm: i for i, nm in enumerate(names)}
-    local, local_names = _strings(a, fast["s0"], fast["s1"])
-    lookup = np.array([code_of.setdefault(nm, len(code_of)) for nm in local_names] + [0],
-                      dtype=np.int32)
-    f_source = np.where(fast["s1"] >= fast["s0"], lookup[local], 0).astype(np.int32)
+    f_source = []
+    for p in parts:  # a loop over layouts: each has one source column span
+        s0, s1 = p["s0"], p["s1"]
+        if s0.size and s1[0] >= s0[0]:
+            local, local_names = _strings(a, s0, s1)
+            lookup = np.array([code_of.setdefault(nm, len(code_of)) for nm in local_names],
+                              dtype=np.int32)
+            f_source.append(lookup[local])
+        else:
+            f_source.append(np.zeros(s0.size, dtype=np.int32))
     names = list(code_of)
 
-    fcols = {k: fast[k] for k in _ARRAY_FIELDS if k in fast}
-    fcols["record"], fcols["source"] = f_record, f_source
-    if g is not None and g.record.size:
-        gcols = {k: getattr(g, k) for k in _ARRAY_FIELDS}
-        gcols["record"], gcols["p0"] = g_record, g_p0
-        order = np.argsort(np.concatenate([f_record, g_record]), kind="stable")
-        out = {k: np.concatenate([fcols[k], gcols[k]])[order] for k in _ARRAY_FIELDS}
-    else:
-        order = np.argsort(f_record, kind="stable")
-        out = {k: v[order] for k, v in fcols.items()}
-    rec_start_f = starts[fast["line"]]
+    # one concatenation and one gather per column puts fast and general rows in record order
+    with_g = g is not None and g.record.size
+    order = np.argsort(np.concatenate([f_record, g_record]) if with_g else f_record,
+                       kind="stable")
+    out = {"record": f_record, "source": np.concatenate(f_source)}
+    for k in _ARRAY_FIELDS:
+        col = out[k] if k in out else np.concatenate([p[k] for p in parts])
+        if with_g:
+            col = np.concatenate([col, g_record if k == "record" else g_p0 if k == "p0"
+                                  else getattr(g, k)])
+        out[k] = col[order]
     return FramedChunk(
         buf=a,
         n_records=int(n_fast + (g.n_records if g is not None else 0)),
@@ -1126,7 +1152,5 @@ def frame_chunk(data: bytes) -> FramedChunk:
         skipped=dict(g.skipped) if g is not None else {},
         notes=dict(g.notes) if g is not None else {},
         source_names=names,
-        rec_start=np.sort(np.concatenate([rec_start_f, g.rec_start + np.repeat(
-            starts[rest] - red_start, np.diff(first_rec))] if g is not None else [rec_start_f])),
         **out,
     )

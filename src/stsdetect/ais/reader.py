@@ -18,7 +18,7 @@ import pandas as pd
 from .framing import NAT_NS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
-from .sixbit import POSITION_TYPES, decode_positions
+from .sixbit import POSITION_TYPES, decode_positions, sixbit_values
 from .statics import build_vessels, decode_static
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
@@ -314,8 +314,9 @@ class _NmeaDecoder:
         rec = dict(rec, time=time_ns, ais_class="A" if msg_type == 5 else "B", record=record)
         self.statics.append(rec)
 
-    def feed(self, data: bytes) -> None:
-        fc = frame_chunk(data)
+    def feed(self, data: bytes, n: int | None = None) -> None:
+        """Decode the first ``n`` bytes of ``data`` (whole lines; default: all of it)."""
+        fc = frame_chunk(data, n)
         rep = self.report
         rep.lines += fc.n_records
         rep.sentences += fc.n_sentences
@@ -374,9 +375,8 @@ class _NmeaDecoder:
     def _multipart(self, fc, multi) -> None:
         """Assemble the chunk's fragments: adjacent two-part pairs at once, the rest in order."""
         rep = self.report
-        raw = fc.buf.tobytes()
+        buf = fc.buf
         before = self.asm.incomplete
-        done = []  # (payload bytes, fill, time_ns, source, record)
         # Fast path: fragment 1 of 2 directly followed by its fragment 2 (same talker, channel,
         # sequence id and tag-block group id) -- how receivers emit nearly all of them.
         cur, nxt = multi[:-1], multi[1:]
@@ -389,19 +389,21 @@ class _NmeaDecoder:
         paired = np.zeros(multi.size, dtype=bool)
         paired[:-1] |= pair
         paired[1:] |= pair
-        if first.size:
-            rep.add_skip("multipart_joined", first.size)
-            t1, t2 = fc.time_ns[first], fc.time_ns[second]
-            s1, s2 = fc.source[first], fc.source[second]
-            for a0, a1, b0, b1, fill, time_ns, source, record in zip(
-                    fc.p0[first].tolist(), (fc.p0[first] + fc.n_chars[first]).tolist(),
-                    fc.p0[second].tolist(), (fc.p0[second] + fc.n_chars[second]).tolist(),
-                    fc.fill[second].tolist(), np.where(t1 != NAT_NS, t1, t2).tolist(),
-                    np.where(s1 != 0, s1, s2).tolist(),
-                    (fc.record[second] + self.record_offset).tolist(), strict=True):
-                done.append((raw[a0:a1] + raw[b0:b1], fill, time_ns, source, record))
+        rep.add_skip("multipart_joined", first.size)
+        t1, t2 = fc.time_ns[first], fc.time_ns[second]
+        s1, s2 = fc.source[first], fc.source[second]
+        # both fragments' payloads, one after the other, copied out in one gather
+        seg_start = np.column_stack([fc.p0[first], fc.p0[second]]).ravel()
+        seg_len = np.column_stack([fc.n_chars[first], fc.n_chars[second]]).ravel()
+        joined = [_segments(buf, seg_start, seg_len)]
+        lengths = [fc.n_chars[first] + fc.n_chars[second]]
+        fills = [fc.fill[second]]
+        times = [np.where(t1 != NAT_NS, t1, t2)]
+        sources = [np.where(s1 != 0, s1, s2)]
+        records = [fc.record[second] + self.record_offset]
         # General path: every other fragment, through the bounded assembler, in arrival order.
         rest = multi[~paired]
+        done = []  # (payload bytes, fill, time_ns, source, record)
         for (group, total, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill,
              time_ns, source) in zip(
                 fc.group_id[rest].tolist(), fc.group_total[rest].tolist(),
@@ -414,36 +416,47 @@ class _NmeaDecoder:
                 key = ("g", group, total)
             else:
                 key = ("s", talker, channel, seq, n_frags)
-            out = self.asm.add(record, key, n_frags, frag, raw[p0:p0 + n_chars], fill,
-                               time_ns, source)
+            out = self.asm.add(record, key, n_frags, frag, buf[p0:p0 + n_chars].tobytes(),
+                               fill, time_ns, source)
             if out is not None:
                 rep.add_skip("multipart_joined", n_frags - 1)
                 done.append((*out, record))
         rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
-        positions = []
-        for payload, fill, time_ns, source, record in done:  # one per message, rare
-            char = payload[0]
-            msg_type = char - 48 - (8 if char >= 96 else 0)
-            if msg_type < 1 or msg_type > 27:
-                rep.add_skip("unsupported_type")
-            elif msg_type in POSITION_TYPES:
-                positions.append((payload, fill, time_ns, source, record))
-                if msg_type == 19:
-                    self._static(19, payload, fill, time_ns, record, count_record=False)
-            elif msg_type in (5, 24):
-                self._static(msg_type, payload, fill, time_ns, record, count_record=True)
-            else:
-                rep.add_decoded(msg_type)
-        if positions:
-            payloads, fills, times, sources, records = zip(*positions, strict=True)
-            lengths = np.array([len(p) for p in payloads], dtype=np.int64)
-            starts = np.r_[0, np.cumsum(lengths)[:-1]]
-            joined = np.frombuffer(b"".join(payloads) + b"\0" * 64, np.uint8)
-            dec = decode_positions(joined, starts, lengths, np.array(fills))
-            self._emit_positions(dec, np.array(times, dtype=np.int64),
-                                 np.array(sources, dtype=np.int32),
-                                 dec["msg_type"].astype(np.int64),
-                                 np.array(records, dtype=np.int64))
+        if done:
+            payloads, fill_d, time_d, source_d, record_d = zip(*done, strict=True)
+            joined.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
+            lengths.append(np.array([len(p) for p in payloads], dtype=np.int64))
+            fills.append(np.array(fill_d, dtype=np.int64))
+            times.append(np.array(time_d, dtype=np.int64))
+            sources.append(np.array(source_d, dtype=np.int32))
+            records.append(np.array(record_d, dtype=np.int64))
+        length = np.concatenate(lengths)
+        if not length.size:
+            return
+        payload = np.concatenate([*joined, np.zeros(64, dtype=np.uint8)])
+        start = np.cumsum(length) - length
+        fill, time_ns = np.concatenate(fills), np.concatenate(times)
+        source, record = np.concatenate(sources), np.concatenate(records)
+        msg_type = sixbit_values(payload[start]).astype(np.int64)
+        msg_type[msg_type == 255] = 0
+        unsupported = (msg_type < 1) | (msg_type > 27)
+        rep.add_skip("unsupported_type", unsupported.sum())
+        group = np.take(_TYPE_GROUP, msg_type)
+        pos = np.flatnonzero(group == 1)
+        if pos.size:
+            dec = decode_positions(payload, start[pos], length[pos], fill[pos])
+            keep = self._emit_positions(dec, time_ns[pos], source[pos],
+                                        dec["msg_type"].astype(np.int64), record[pos])
+            for i in pos[keep & (msg_type[pos] == 19)]:  # class B statics, rare
+                self._static(19, payload[start[i]:start[i] + length[i]].tobytes(), int(fill[i]),
+                             int(time_ns[i]), int(record[i]), count_record=False)
+        for i in np.flatnonzero(group == 2):  # statics (5, 24): pyais, one by one
+            self._static(int(msg_type[i]), payload[start[i]:start[i] + length[i]].tobytes(),
+                         int(fill[i]), int(time_ns[i]), int(record[i]), count_record=True)
+        other = (group == 0) & ~unsupported
+        counts = np.bincount(msg_type[other], minlength=28)
+        for t in np.flatnonzero(counts):
+            rep.add_decoded(int(t), int(counts[t]))
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
@@ -462,6 +475,15 @@ class _NmeaDecoder:
         for rec in statics:
             del rec["record"]
         return _positions_frame(cols, self.source_names), statics
+
+
+def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The byte ranges ``buf[start[i] : start[i] + length[i]]``, concatenated (one gather)."""
+    total = int(length.sum())
+    if not total:
+        return np.zeros(0, dtype=np.uint8)
+    offset = np.repeat(start - (np.cumsum(length) - length), length)
+    return buf[offset + np.arange(total)]
 
 
 def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
@@ -508,12 +530,11 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
             # a line longer than a chunk: cut before its last sentence start, or anywhere
             cut = data.rfind(b"!")
             cut = cut if cut > 0 else len(data)
-            piece = data[:cut] + b"\n"
+            decoder.feed(data[:cut] + b"\n")
         else:
             cut = _keep_headers_with_sentence(data, cut)
-            piece = data[:cut]
+            decoder.feed(data, cut)  # no copy of the piece: the decoder reads data[:cut]
         carry = data[cut:]
-        decoder.feed(piece)
     if carry:
         decoder.feed(carry if carry.endswith(b"\n") else carry + b"\n")
 
