@@ -749,21 +749,35 @@ def _word_masks(tp: _Template, row: np.ndarray) -> dict:
     fix[tp.fixed] = 0xFF
     xor = np.zeros(width, dtype=np.uint8)
     xor[tp.sv + 1:tp.st] = 0xFF
+    # tag value bytes that must not be ':' or '\\': all but the fixed ones and the c: / g:
+    # digits (parsed, so already known to be digits)
     free = np.zeros(width, dtype=np.uint8)
     free[1:tp.sv] = 0xFF
     free[tp.fixed[tp.fixed < tp.sv]] = 0
-    n_tag = (tp.sv + 7) // 8
+    if tp.c_span is not None:
+        free[tp.c_span[0]:tp.c_span[1]] = 0
+    if tp.g_span is not None:
+        free[tp.g_span[0]:tp.g_span[3]] = 0
     payload = np.zeros(width, dtype=np.uint8)
     payload[tp.p0:tp.p0 + tp.n_chars] = 0x80
     le_mask = _as_words(inside, n) & _HIGH_BITS
+    fix_w, xor_w, free_w = _as_words(fix, n), _as_words(xor, n), _as_words(free, n)
+    # only the words that hold a fixed byte / a free tag byte are checked for them, and only
+    # the words not wholly inside the sentence need masking before the checksum XOR
+    fixed_at, tag_rows = np.flatnonzero(fix_w), np.flatnonzero(free_w)
+    fix_rows = (int(fixed_at[0]), int(fixed_at[-1]) + 1)  # a slice: cheaper than a gather
+    xor_full = np.flatnonzero(xor_w == np.uint64(0xFFFFFFFFFFFFFFFF))
+    xor_part = np.flatnonzero((xor_w != 0) & (xor_w != np.uint64(0xFFFFFFFFFFFFFFFF)))
     col = lambda x: x[:, None]  # noqa: E731
-    return {k: col(v) if isinstance(v, np.ndarray) else v for k, v in {
-        "n": n, "le_mask": le_mask, "le": _le44(_as_words(row, n)) & le_mask,
-        "fix_mask": _as_words(fix, n), "fix": _as_words(row & fix, n),
-        "xor_mask": _as_words(xor, n), "n_tag": n_tag, "payload": _as_words(payload, n),
-        "free": _as_words(free, n)[:n_tag], "not_free": ~_as_words(free, n)[:n_tag]
-        & np.uint64(0x4141414141414141),
-    }.items()}
+    return {
+        "n": n, "le_mask": col(le_mask), "le": col(_le44(_as_words(row, n)) & le_mask),
+        "fix_rows": fix_rows, "fix_mask": col(fix_w[slice(*fix_rows)]),
+        "fix": col(_as_words(row & fix, n)[slice(*fix_rows)]),
+        "xor_full": xor_full.tolist(), "xor_part": xor_part.tolist(),
+        "xor_mask": xor_w.tolist(), "payload": col(_as_words(payload, n)),
+        "tag_rows": tag_rows, "free": col(free_w[tag_rows]),
+        "not_free": col(~free_w[tag_rows] & np.uint64(0x4141414141414141)),
+    }
 
 
 def _line_template(t: bytes) -> _Template | None:
@@ -884,18 +898,22 @@ def _digits_from_words(w: np.ndarray, c0: int, c1: int):
     the template fixes the columns, so the masks are scalars. Returns (value int64, ok).
     """
     lead = 16 - (c1 - c0)
-    value = None
-    ok = None
-    for k in range(2):  # columns c1-16 .. c1-9, then c1-8 .. c1-1
-        mask = _LEAD_MASKS[lead, k]
-        word = _word_from_rows(w, c1 - 16 + 8 * k)
-        if mask:
-            word = (word & ~mask) | (_ASCII_ZEROS & mask)
-        bad = _swar_not_digits(word)
-        ok = ~bad if ok is None else ok & ~bad
-        digits = _swar_digits(word)
-        value = digits if value is None else value * _C[100_000_000] + digits
-    return np.where(ok, value.astype(np.int64), 0), ok
+    if lead >= 8:  # up to 8 digits: one word
+        words = _word_from_rows(w, c1 - 8)[None, :]
+        masks = _LEAD_MASKS[lead - 8, :1, None]
+    else:  # columns c1-16 .. c1-9, then c1-8 .. c1-1, as one (2, n) array
+        words = np.stack([_word_from_rows(w, c1 - 16), _word_from_rows(w, c1 - 8)])
+        masks = _LEAD_MASKS[lead, :, None]
+    words &= ~masks
+    words |= _ASCII_ZEROS & masks
+    bad = _swar_not_digits(words)
+    digits = _swar_digits(words)
+    if digits.shape[0] == 2:
+        ok = ~(bad[0] | bad[1])
+        value = digits[0] * _C[100_000_000] + digits[1]
+    else:
+        ok, value = ~bad[0], digits[0]
+    return np.where(ok, value.view(np.int64), 0), ok
 
 
 def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
@@ -928,13 +946,14 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     np.invert(diff, out=diff)
     diff &= m["le_mask"]
     diff ^= m["le"]
-    fixed = w & m["fix_mask"]
+    f0, f1 = m["fix_rows"]
+    fixed = w[f0:f1] & m["fix_mask"]
     fixed ^= m["fix"]
-    diff |= fixed
+    diff[f0:f1] |= fixed
     # no ':' or '\\' in the tag values (';' and '|' only delimit a leading column)
-    n_tag = m["n_tag"]
-    if n_tag:
-        tw = w[:n_tag] & m["free"]
+    tag_rows = m["tag_rows"]
+    if tag_rows.size:
+        tw = w[tag_rows] & m["free"]
         tw |= m["not_free"]
         for c in b":\\":
             v = tw ^ (_ONES * np.uint64(c))
@@ -942,15 +961,16 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
             np.invert(v, out=v)
             hit &= v
             hit &= _HIGH_BITS
-            diff[:n_tag] |= hit
+            diff[tag_rows] |= hit
     ok = np.bitwise_or.reduce(diff, axis=0) == 0
     vd = byte(sv + 5)
     ok &= (vd == 77) | (vd == 79)
     h1, h2 = _HEX[byte(st + 1)], _HEX[byte(st + 2)]
-    xw = w & m["xor_mask"]
-    xor = xw[0].copy()
-    for k in range(1, n_words):
-        xor ^= xw[k]
+    xor = np.zeros(starts.size, dtype=_U64)
+    for k in m["xor_full"]:  # a loop over the words of a line
+        xor ^= w[k]
+    for k in m["xor_part"]:
+        xor ^= w[k] & np.uint64(m["xor_mask"][k])
     xor ^= xor >> np.uint64(32)
     xor ^= xor >> np.uint64(16)
     xor ^= xor >> np.uint64(8)
