@@ -1,18 +1,23 @@
-"""Static and voyage data (types 5, 19, 24) via pyais, and the per-MMSI vessels table.
+"""Static and voyage data (types 5, 19, 24) and the per-MMSI vessels table.
 
-Static messages are a small fraction of any dump, so they are decoded one by one with pyais.
+:func:`decode_statics` decodes whole arrays of static messages at once with numpy;
+:func:`decode_static` decodes one message with pyais (the reference it is tested against).
+Field layouts follow ITU-R M.1371-5, Annex 8: type 5 (table 52), type 19 (table 49) and
+type 24 parts A and B (table 76); text uses the AIS 6-bit ASCII table (table 47).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 import pandas as pd
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-__all__ = ["STATIC_TYPES", "VESSEL_COLUMNS", "build_vessels", "decode_static"]
+__all__ = ["STATICS_MIN_BITS", "STATICS_SKIP_REASONS", "STATIC_TYPES", "VESSEL_COLUMNS",
+           "build_vessels", "decode_static", "decode_statics"]
 
 #: Message types carrying static data.
 STATIC_TYPES = (5, 19, 24)
@@ -23,6 +28,15 @@ VESSEL_COLUMNS = [
     "destination", "ais_class", "first_seen", "last_seen", "n_name_changes", "n_type_changes",
 ]
 
+#: Minimum payload bits of a static message below which :func:`decode_statics` skips it as
+#: ``"short_payload"``: the end of the last field read (ITU-R M.1371-5: type 5 destination ends
+#: at bit 420 before its last character's two low bits, type 24 part A name at 160 (some units
+#: send 158), type 24 part B dimensions at 162, type 19 dimensions at 301). The same table as
+#: ``_STATIC_MIN_BITS`` in :mod:`stsdetect.ais.reader`.
+STATICS_MIN_BITS = {5: 420, 24: 158, 19: 301}
+
+#: Skip reasons of :func:`decode_statics`, indexed by its ``reason`` codes (0 = decoded).
+STATICS_SKIP_REASONS = ("", "short_payload", "undecodable_payload", "invalid_type24_part")
 
 def _text(value) -> str | None:
     if value is None:
@@ -98,12 +112,374 @@ def decode_static(msg_type: int, payload: bytes, fill_bits: int):
     return rec
 
 
-def _changes(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Per MMSI, how many times a non-null ``column`` differs from its previous non-null value."""
-    known = frame.loc[frame[column].notna(), ["mmsi", column]]
-    previous = known.groupby("mmsi")[column].shift()
-    changed = previous.notna() & (known[column] != previous)
-    return changed.groupby(known["mmsi"]).sum()
+# --- vectorized decoding -------------------------------------------------------------------
+
+# Bytes gathered per payload: 71 characters = 426 bits reach the end of the last field read
+# (type 5 destination, bits 302-421), rounded up to whole 64-bit words.
+_WINDOW = 72
+_WORD_FIRST_BYTE = np.arange(0, _WINDOW, 8)
+# _KEEP[k]: a little-endian 64-bit word's mask keeping its first k bytes
+_KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+if sys.byteorder == "big":  # byte order of the words' view
+    _KEEP = np.array([((1 << (8 * k)) - 1) << (64 - 8 * k) for k in range(9)], dtype=np.uint64)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+# Layout codes of decode_statics' row groups.
+_L5, _L19, _L24A, _L24B = 0, 1, 2, 3
+
+# Field positions (first bit, width in bits; text: first bit, characters) per layout, from
+# ITU-R M.1371-5 tables 52 (type 5), 49 (type 19) and 76 (type 24 parts A and B).
+_NUMERIC = {
+    _L5: {"imo": (40, 30), "ship_type": (232, 8), "to_bow": (240, 9), "to_stern": (249, 9),
+          "to_port": (258, 6), "to_starboard": (264, 6), "draught": (294, 8)},
+    _L19: {"ship_type": (263, 8), "to_bow": (271, 9), "to_stern": (280, 9), "to_port": (289, 6),
+           "to_starboard": (295, 6)},
+    _L24A: {},
+    _L24B: {"ship_type": (40, 8), "to_bow": (132, 9), "to_stern": (141, 9), "to_port": (150, 6),
+            "to_starboard": (156, 6)},
+}
+_TEXT = {
+    _L5: {"callsign": (70, 7), "name": (112, 20), "destination": (302, 20)},
+    _L19: {"name": (143, 20)},
+    _L24A: {"name": (40, 20)},
+    _L24B: {"callsign": (90, 7)},
+}
+
+# payload byte -> 6-bit value (ITU-R M.1371-5 armouring: '0'-'W' and '`'-'w'), 255 if invalid
+_ARMOUR_VALUE = np.full(256, 255, dtype=np.uint8)
+_ARMOUR_VALUE[48:88] = np.arange(40)
+_ARMOUR_VALUE[96:120] = np.arange(40, 64)
+
+# 6-bit value -> ASCII (ITU-R M.1371-5 table 47), with 0 ('@', "not available") as a space
+_ASCII = np.array([32] + [v + 64 if v < 32 else v for v in range(1, 64)], dtype=np.uint8)
+
+# Ship type code -> the code decode_static (pyais's ShipType) reports for types 5 and 19
+# (ITU-R M.1371-5 table 53): reserved codes 1-19 and 38-39 read as 0 (not available), the
+# other reserved codes of a category as its first reserved one, codes past 99 as 0. Type 24
+# part B ship types are reported as sent.
+_SHIP_TYPE_5_19 = np.arange(256, dtype=np.int64)
+_SHIP_TYPE_5_19[[*range(1, 20), 38, 39, *range(100, 256)]] = 0
+for _first, _last in ((25, 28), (45, 48), (56, 57), (65, 68), (75, 78), (85, 88), (95, 98)):
+    _SHIP_TYPE_5_19[_first:_last + 1] = _first
+
+# Auxiliary craft (MMSI 98XXXYYYY, ITU-R M.585) send their mother ship's MMSI in place of the
+# dimensions of type 24 part B; pyais decodes no dimensions for them, nor do we.
+_AUX_LO, _AUX_HI = 980_000_000, 989_999_999
+
+
+def _uint(v: np.ndarray, start: int, width: int, nbits: np.ndarray) -> np.ndarray:
+    """Unsigned field ``start .. start + width - 1`` (MSB first) of rows of 6-bit values ``v``.
+
+    Like pyais, a field cut by the end of the payload (``nbits``) is the value of the bits
+    present (not shifted up), and 0 when none is.
+    """
+    q0, q1 = start // 6, (start + width - 1) // 6
+    val = v[:, q0].astype(np.int64)
+    for q in range(q0 + 1, q1 + 1):
+        val = (val << 6) | v[:, q]
+    val = (val >> (6 * (q1 + 1) - start - width)) & ((1 << width) - 1)
+    cut = np.flatnonzero(nbits < start + width)  # rare
+    if cut.size:
+        present = np.clip(nbits[cut] - start, 0, width)
+        val[cut] >>= width - present
+    return val
+
+
+def _chars(v: np.ndarray, start: int, n: int, nbits: np.ndarray) -> np.ndarray:
+    """(rows, n) 6-bit characters of the text field at bit ``start``; cut like :func:`_uint`."""
+    q, r = divmod(start, 6)
+    if r == 0:
+        c = v[:, q:q + n].copy()
+    else:  # uint8 wrap-around in << is harmless: only the low 6 bits are kept
+        c = ((v[:, q:q + n] << r) | (v[:, q + 1:q + n + 1] >> (6 - r))) & 63
+    cut = np.flatnonzero(nbits < start + 6 * n)  # rare
+    if cut.size:
+        present = np.clip(nbits[cut, None] - (start + 6 * np.arange(n)), 0, 6)
+        c[cut] >>= (6 - present).astype(np.uint8)
+    return c
+
+
+def _strings(c: np.ndarray) -> np.ndarray:
+    """Object array of ``str`` (None when blank) from (rows, n) 6-bit characters.
+
+    Characters map to ASCII with '@' as a space; each row is one fixed-width byte string,
+    stripped of spaces. Only the distinct strings (few: vessels repeat their statics) are
+    turned into Python objects.
+    """
+    n = c.shape[1]
+    raw = np.ascontiguousarray(np.take(_ASCII, c)).view(f"S{n}").ravel()
+    distinct, inverse = np.unique(raw, return_inverse=True)
+    texts = np.empty(distinct.size, dtype=object)
+    texts[:] = [t.strip().decode("ascii") or None for t in distinct.tolist()]
+    return texts[inverse.ravel()]
+
+
+def _windows(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
+    """Rows of the first :data:`_WINDOW` bytes of each payload, zero past its end."""
+    if start.max() + _WINDOW > buf.size:
+        buf = np.concatenate((buf, np.zeros(_WINDOW, np.uint8)))
+    windows = np.lib.stride_tricks.as_strided(buf, shape=(buf.size - _WINDOW + 1, _WINDOW),
+                                              strides=(buf.strides[0], buf.strides[0]),
+                                              writeable=False)
+    raw = windows[start]
+    words = raw.view(np.uint64)  # (n, 9), one word = 8 bytes, first byte lowest (see _KEEP)
+    words &= np.take(_KEEP, np.clip(n_chars[:, None] - _WORD_FIRST_BYTE, 0, 8))
+    return raw
+
+
+def _distinct(raw: np.ndarray, n_chars, fill, msg_type):
+    """Representative rows of the distinct (payload, fill, type) triples and each row's one.
+
+    Vessels repeat the same static message every few minutes, so a dump holds far fewer
+    distinct static payloads than static messages. Rows are grouped by a 64-bit hash of
+    their bytes, and the grouping is verified byte for byte; on a hash collision (or for
+    payloads longer than the window) rows are not merged.
+    """
+    n = raw.shape[0]
+    words = raw.view(np.uint64)
+    h = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
+    for j in range(words.shape[1]):
+        h = (h ^ words[:, j]) * _FNV_PRIME
+    h = (h ^ ((n_chars << 16) | (fill << 8) | msg_type).astype(np.uint64)) * _FNV_PRIME
+    inverse, distinct = pd.factorize(h)  # hash table, no sort: groups by first appearance
+    inverse = inverse.astype(np.intp, copy=False)
+    rep = np.empty(len(distinct), dtype=np.intp)
+    rep[inverse] = np.arange(n)  # any row of each group (all are verified equal below)
+    same = (words[rep][inverse] == words).all(axis=1)
+    for col in (n_chars, fill, msg_type):
+        same &= col[rep][inverse] == col
+    if not same.all() or n_chars.max() > _WINDOW:
+        return np.arange(n), np.arange(n)
+    return rep, inverse
+
+
+def _sixbit(raw: np.ndarray, buf, start, n_chars):
+    """6-bit values of the rows of payload bytes ``raw`` and a bad-character mask.
+
+    A payload with any byte outside the armouring alphabet (also past the window) is bad.
+    """
+    v = np.take(_ARMOUR_VALUE, raw)
+    invalid = v == 255
+    bad = np.zeros(raw.shape[0], dtype=bool)
+    rows = np.flatnonzero(invalid.any(axis=1))  # the zeros past a payload's end are invalid
+    if rows.size:
+        bad[rows] = invalid[rows].argmax(axis=1) < n_chars[rows]
+    long = np.flatnonzero(n_chars > _WINDOW)  # characters past the window, if any
+    if long.size:
+        extra = n_chars[long] - _WINDOW
+        row_of = np.repeat(np.arange(long.size), extra)
+        first = np.cumsum(extra) - extra
+        pos = np.repeat(start[long] + _WINDOW - first, extra) + np.arange(row_of.size)
+        bad_extra = np.take(_ARMOUR_VALUE, buf[pos]) == 255
+        bad[long] |= np.bincount(row_of, weights=bad_extra, minlength=long.size) > 0
+    v &= 63  # 255 -> 63: a value past the payload must not spill into its neighbour's bits
+    return v, bad
+
+
+def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
+    """Decode static messages (types 5, 19, 24) stored in one byte buffer, all at once.
+
+    Row for row the same values as :func:`decode_static` (which uses pyais), without a Python
+    loop over messages.
+
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        Bytes holding the armoured payloads (all fragments of a message joined).
+    start, n_chars : numpy.ndarray of int
+        Offset of each payload's first character in ``buf`` and its length in characters.
+        Payloads must lie inside ``buf``; padding past the end is not needed.
+    fill_bits : numpy.ndarray of int
+        Fill bits of each payload (of its last fragment).
+    msg_type : numpy.ndarray of int
+        Message type of each payload, each one of :data:`STATIC_TYPES`; it selects the layout
+        (the payload's own type field is not read).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        One entry per input row:
+
+        * ``reason`` (int8): index into :data:`STATICS_SKIP_REASONS`; 0 = decoded,
+          1 ``"short_payload"`` (``6 * n_chars - fill_bits`` below :data:`STATICS_MIN_BITS`,
+          the table the reader applies before calling :func:`decode_static`),
+          2 ``"undecodable_payload"`` (a byte outside the AIS armouring alphabet anywhere in
+          the payload, or negative fill bits), 3 ``"invalid_type24_part"`` (type 24 part
+          number 2 or 3). Checked in that order. Deviation from :func:`decode_static`: pyais
+          silently maps bytes outside the alphabet to arbitrary 6-bit values (the reader's
+          framing rejects such payloads before either decoder sees them).
+        * ``mmsi``, ``msg_type`` (int64).
+        * ``imo``, ``ship_type`` (float64): NaN where :func:`decode_static` gives None (IMO
+          outside 1..999 999 999 or not type 5; ship type outside 1..99 or type 24 part A).
+        * ``callsign``, ``name``, ``destination`` (object: ``str`` or None): '@' read as a
+          space, leading / trailing spaces stripped, None when blank or not carried by the
+          message type / part.
+        * ``length_m``, ``beam_m``, ``draught_m`` (float64): bow + stern, port + starboard,
+          draught / 10; NaN unless positive, not carried, or (type 24 part B) an auxiliary
+          craft (MMSI 98XXXYYYY), whose part B carries its mother ship's MMSI instead.
+
+        Fields of skipped rows (``reason != 0``) are blank: ``mmsi`` 0, None / NaN elsewhere.
+        As in pyais, a field cut short by the end of the payload is the value of the bits
+        present (for example the last character of a type 5 destination of 420 or 421 bits).
+
+    Raises
+    ------
+    ValueError
+        If a message type is not one of :data:`STATIC_TYPES`, the arrays differ in length, or
+        a payload lies outside ``buf``.
+    """
+    buf = np.ascontiguousarray(buf, dtype=np.uint8).ravel()
+    start = np.asarray(start, dtype=np.int64).ravel()
+    n_chars = np.asarray(n_chars, dtype=np.int64).ravel()
+    fill = np.asarray(fill_bits, dtype=np.int64).ravel()
+    msg_type = np.asarray(msg_type, dtype=np.int64).ravel()
+    n = start.size
+    if not n_chars.size == fill.size == msg_type.size == n:
+        raise ValueError("decode_statics: start, n_chars, fill_bits and msg_type must have the "
+                         f"same length, got {n}, {n_chars.size}, {fill.size}, {msg_type.size}")
+    unknown = (msg_type != 5) & (msg_type != 19) & (msg_type != 24)
+    if unknown.any():
+        raise ValueError(f"decode_statics: message types {np.unique(msg_type[unknown]).tolist()}"
+                         f" are not static types {STATIC_TYPES}")
+    if n and (start.min() < 0 or n_chars.min() < 0 or (start + n_chars).max() > buf.size):
+        raise ValueError("decode_statics: payloads must lie inside buf")
+    if n == 0:
+        return _blank(0, msg_type)
+    raw = _windows(buf, start, n_chars)
+    rep, inverse = _distinct(raw, n_chars, fill, msg_type)
+    if rep.size < n:
+        sub = _decode(raw[rep], buf, start[rep], n_chars[rep], fill[rep], msg_type[rep])
+        return {key: col[inverse] for key, col in sub.items()}
+    return _decode(raw, buf, start, n_chars, fill, msg_type)
+
+
+def _blank(n: int, msg_type: np.ndarray) -> dict:
+    """Output columns of :func:`decode_statics` for ``n`` rows, every field absent."""
+    return {
+        "mmsi": np.zeros(n, dtype=np.int64), "msg_type": msg_type.copy(),
+        "imo": np.full(n, np.nan), "callsign": np.full(n, None, dtype=object),
+        "name": np.full(n, None, dtype=object), "ship_type": np.full(n, np.nan),
+        "length_m": np.full(n, np.nan), "beam_m": np.full(n, np.nan),
+        "draught_m": np.full(n, np.nan), "destination": np.full(n, None, dtype=object),
+        "reason": np.zeros(n, dtype=np.int8),
+    }
+
+
+def _decode(raw, buf, start, n_chars, fill, msg_type) -> dict:
+    """:func:`decode_statics` on rows of payload bytes ``raw`` (see :func:`_windows`)."""
+    out = _blank(raw.shape[0], msg_type)
+    nbits = 6 * n_chars - fill
+    min_bits = np.where(msg_type == 5, STATICS_MIN_BITS[5],
+                        np.where(msg_type == 19, STATICS_MIN_BITS[19], STATICS_MIN_BITS[24]))
+    v, bad = _sixbit(raw, buf, start, n_chars)
+    part = (v[:, 6] >> 2) & 3  # type 24 part number, bits 38-39
+    reason = out["reason"]
+    reason[(part > 1) & (msg_type == 24)] = 3
+    reason[bad | (fill < 0)] = 2
+    reason[nbits < min_bits] = 1
+    layout = np.where(msg_type == 5, _L5, np.where(msg_type == 19, _L19,
+                                                   np.where(part == 0, _L24A, _L24B)))
+    ok = reason == 0
+    for code in (_L5, _L19, _L24A, _L24B):  # a fixed loop over the four layouts
+        rows = np.flatnonzero(ok & (layout == code))
+        if rows.size:
+            _decode_layout(out, code, rows, v[rows], nbits[rows])
+    return out
+
+
+def _decode_layout(out: dict, code: int, rows: np.ndarray, v: np.ndarray, nbits: np.ndarray):
+    """Fill ``out[...][rows]`` for rows of one layout from their 6-bit values ``v``."""
+    mmsi = _uint(v, 8, 30, nbits)
+    out["mmsi"][rows] = mmsi
+    f = {key: _uint(v, s, w, nbits) for key, (s, w) in _NUMERIC[code].items()}
+    for key, (s, k) in _TEXT[code].items():
+        out[key][rows] = _strings(_chars(v, s, k, nbits))
+    if "ship_type" in f:
+        st = f["ship_type"] if code == _L24B else np.take(_SHIP_TYPE_5_19, f["ship_type"])
+        out["ship_type"][rows] = np.where((st > 0) & (st < 100), st, np.nan)
+    if "to_bow" in f:
+        length = (f["to_bow"] + f["to_stern"]).astype(np.float64)
+        beam = (f["to_port"] + f["to_starboard"]).astype(np.float64)
+        if code == _L24B:
+            aux = (mmsi >= _AUX_LO) & (mmsi <= _AUX_HI)
+            length[aux] = np.nan
+            beam[aux] = np.nan
+        out["length_m"][rows] = np.where(length > 0, length, np.nan)
+        out["beam_m"][rows] = np.where(beam > 0, beam, np.nan)
+    if "imo" in f:
+        imo = f["imo"]
+        out["imo"][rows] = np.where((imo > 0) & (imo < 1_000_000_000), imo, np.nan)
+        draught = f["draught"] / 10.0
+        out["draught_m"][rows] = np.where(draught > 0, draught, np.nan)
+
+
+_NAT = np.iinfo(np.int64).min  # NaT as int64
+_INT64_MAX = np.iinfo(np.int64).max
+_FIELDS = ["imo", "callsign", "name", "ship_type", "length_m", "beam_m", "draught_m",
+           "destination", "ais_class"]
+_UNITS = ("s", "ms", "us", "ns")
+# Slots per key of _key_codes' direct table (a power of two): with k keys in 16 k slots,
+# about 1 key in 16 shares its slot.
+_SLOT_RATIO = 16
+
+
+def _epoch_ns(times: pd.Series) -> tuple[np.ndarray, str]:
+    """int64 nanoseconds since the epoch (NaT = int64 min) and unit of datetimes (naive = UTC)."""
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = pd.to_datetime(times, utc=True)
+    arr = times.array
+    unit = arr.unit
+    if unit != "ns":
+        arr = arr.as_unit("ns")
+    return arr.asi8, unit
+
+
+def _key_codes(values: np.ndarray, keys: np.ndarray):
+    """Rows of ``values`` and the index in ``keys`` (unique int64) of each, -1 where absent.
+
+    Returns ``(rows, codes)``: ``rows`` is None when ``codes`` covers every value (most
+    values are keys), else the indices of the values that may be keys (the rest are not).
+
+    A direct table indexed by the low bits of a value (MMSIs end in decimal digits: their low
+    bits are well spread) gives the only key it can be, checked exactly; values whose slot
+    holds several keys (few) are looked up in a hash table (pandas' index engine). About
+    :data:`_SLOT_RATIO` slots per key keep those few, and the table small enough for the
+    cache. When a sample says that few values are keys, a table of flags first drops the
+    values of empty slots.
+    """
+    bits = int(np.clip((keys.size * _SLOT_RATIO).bit_length(), 10, 20))
+    mask = np.int64((1 << bits) - 1)
+    key_slot = keys & mask
+    table = np.full(1 << bits, -1, dtype=np.int32)
+    table[key_slot] = np.arange(keys.size)
+    table[np.bincount(key_slot, minlength=1 << bits) > 1] = -2  # a slot of several keys
+    rows = None
+    sample = values[::max(1, values.size // 1024)]
+    if np.count_nonzero(np.take(table, sample & mask) != -1) < sample.size // 2:
+        rows = np.flatnonzero(np.take(table != -1, values & mask))
+        values = values[rows]
+    code = np.take(table, values & mask)
+    shared = np.flatnonzero(code == -2)
+    # codes -1 / -2 read the 2 sentinels after the keys: whether equal to the value or not,
+    # a code that is not exactly its value's becomes -1
+    sentinels = np.zeros(2, dtype=np.int64)
+    code[np.take(np.concatenate((keys, sentinels)), code) != values] = -1
+    if shared.size:
+        code[shared] = pd.Index(keys).get_indexer(values[shared])
+    return rows, code
+
+
+def _n_changes(column: pd.Series, order: np.ndarray, group: np.ndarray, n_groups: int):
+    """Per group, how many times a non-null value differs from the group's previous one.
+
+    ``order`` sorts the rows by group keeping arrival order within a group; ``group`` is the
+    group of each sorted row.
+    """
+    known = column.notna().to_numpy()[order]
+    values = column.array.take(order[known])  # pandas' own comparison of its values
+    g = group[known]
+    changed = (g[1:] == g[:-1]) & np.asarray(values[1:] != values[:-1], dtype=bool)
+    return np.bincount(g[1:][changed], minlength=n_groups)
 
 
 def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -120,34 +496,65 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`VESSEL_COLUMNS`. "Latest" is the last non-null value in arrival order;
-        ``n_name_changes`` / ``n_type_changes`` count how often the reported name / ship type
-        changed from one static message to the next.
+        Columns :data:`VESSEL_COLUMNS`, one row per MMSI of ``statics`` in increasing MMSI
+        order. "Latest" is the last non-null value in arrival order; ``first_seen`` /
+        ``last_seen`` are the earliest / latest non-NaT time of the MMSI's static records and
+        position reports (NaT if none has a time); ``n_name_changes`` / ``n_type_changes``
+        count how often the reported name / ship type changed from one static message to the
+        next. Vessels only seen in ``positions`` are not listed.
     """
     if statics is None or len(statics) == 0:
         return _empty_vessels()
     statics = statics.reset_index(drop=True)
-    grouped = statics.groupby("mmsi", sort=True)
-    fields = ["imo", "callsign", "name", "ship_type", "length_m", "beam_m", "draught_m",
-              "destination", "ais_class"]
-    out = grouped[fields].last()  # last non-null per column
-    times = statics["time"]
-    first = times.groupby(statics["mmsi"]).min()
-    last = times.groupby(statics["mmsi"]).max()
+    mmsi = np.asarray(statics["mmsi"], dtype=np.int64)
+    n = mmsi.size
+    order = np.argsort(mmsi, kind="stable")  # by MMSI, arrival order within one
+    sorted_mmsi = mmsi[order]
+    head = np.ones(n, dtype=bool)
+    np.not_equal(sorted_mmsi[1:], sorted_mmsi[:-1], out=head[1:])
+    starts = np.flatnonzero(head)
+    keys = sorted_mmsi[starts]
+    group = np.cumsum(head) - 1
+    rank = np.arange(n)
+    cols = {"mmsi": keys}
+    for field in _FIELDS:  # latest non-null value: a fixed loop over the columns
+        column = statics[field]
+        known = column.notna().to_numpy()[order]
+        last = np.maximum.reduceat(np.where(known, rank, -1), starts)
+        cols[field] = column.array.take(np.where(last >= 0, order[last], -1), allow_fill=True)
+    times, unit = _epoch_ns(statics["time"])
+    times = times[order]
+    first = np.minimum.reduceat(np.where(times == _NAT, _INT64_MAX, times), starts)
+    last = np.maximum.reduceat(times, starts)  # NaT (int64 min) only if all are NaT
     if positions is not None and len(positions):
-        mmsi = positions["mmsi"]
-        keep = mmsi.isin(out.index).to_numpy()  # only vessels with static data are listed
-        pos_times = positions["time"][keep].groupby(mmsi[keep].to_numpy())
-        pos_first = pos_times.min()
-        pos_last = pos_times.max()
-        first = pd.concat([first, pos_first]).groupby(level=0).min()
-        last = pd.concat([last, pos_last]).groupby(level=0).max()
-    out["first_seen"] = first.reindex(out.index)
-    out["last_seen"] = last.reindex(out.index)
-    out["n_name_changes"] = _changes(statics, "name").reindex(out.index, fill_value=0)
-    out["n_type_changes"] = _changes(statics, "ship_type").reindex(out.index, fill_value=0)
-    out = out.reset_index()
-    return _typed(out)
+        rows, codes = _key_codes(np.asarray(positions["mmsi"], dtype=np.int64), keys)
+        pos_times, pos_unit = _epoch_ns(positions["time"])
+        if rows is not None:  # few positions of vessels with statics
+            pos_times = pos_times[rows]
+        # an extra group collects the positions of vessels without statics
+        codes = np.where(codes >= 0, codes, keys.size)
+        first, last = np.append(first, _INT64_MAX), np.append(last, _NAT)
+        np.minimum.at(first, codes, np.where(pos_times == _NAT, _INT64_MAX, pos_times))
+        np.maximum.at(last, codes, pos_times)
+        first, last = first[:keys.size], last[:keys.size]
+        unit = max(unit, pos_unit, key=_UNITS.index)
+    first[first == _INT64_MAX] = _NAT
+    for name, ns in (("first_seen", first), ("last_seen", last)):
+        cols[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").as_unit(unit)
+    cols["n_name_changes"] = _n_changes(statics["name"], order, group, keys.size)
+    cols["n_type_changes"] = _n_changes(statics["ship_type"], order, group, keys.size)
+    return _vessels_frame(cols)
+
+
+def _vessels_frame(cols: dict) -> pd.DataFrame:
+    """The vessels table from its columns, with the dtypes :func:`_typed` gives."""
+    for col in ("imo", "ship_type"):
+        cols[col] = pd.array(cols[col], dtype="Int64")
+    for col in ("length_m", "beam_m", "draught_m"):
+        cols[col] = cols[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    for col in ("callsign", "name", "destination", "ais_class"):
+        cols[col] = pd.array(cols[col], dtype="string")
+    return pd.DataFrame(cols, columns=VESSEL_COLUMNS)
 
 
 def _typed(out: pd.DataFrame) -> pd.DataFrame:
