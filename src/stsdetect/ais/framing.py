@@ -184,17 +184,38 @@ def _first_per_row(rows: np.ndarray):
     return rows[first], first
 
 
-def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 32):
+def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int = 32,
+             digest: np.ndarray | None = None):
     """Distinct ASCII strings ``a[start:end]`` (cut at ``max_width``) and a code per span.
 
     Returns ``(codes int32, names list)``: span ``i`` reads ``names[codes[i]]``. Spans are
     told apart by a 64-bit key read 8 bytes at a time: a string of up to 7 bytes is its own
     key (its bytes and its length), a longer one a multiplicative hash of its words, so only
-    distinct strings are ever turned into Python objects.
+    distinct strings are ever turned into Python objects. A caller that already holds those
+    keys (the fast path reads short fixed-width values from its words) passes ``digest``.
     """
     if start.size == 0:
         return np.zeros(0, dtype=np.int32), []
     length = np.minimum(np.maximum(end - start, 0), max_width)
+    if digest is None:
+        digest = _string_digest(a, start, length)
+    # Codes: a dump has few distinct names, nearly all among its first rows; look every row
+    # up among those (a binary search in a tiny sorted array), hash-factorize only the rest.
+    keys, first = np.unique(digest[:64], return_index=True)
+    codes = np.minimum(np.searchsorted(keys, digest), keys.size - 1)
+    miss = np.flatnonzero(keys[codes] != digest)
+    if miss.size:
+        extra = pd.factorize(digest[miss])[0]  # in order of first appearance
+        codes[miss] = keys.size + extra
+        seen = np.maximum.accumulate(extra)
+        first = np.concatenate((first, miss[np.flatnonzero(np.concatenate(
+            ([True], seen[1:] > seen[:-1])))]))
+    names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
+    return codes.astype(np.int32), names
+
+
+def _string_digest(a: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The 64-bit key of each string ``a[start : start + length]`` (see :func:`_strings`)."""
     at = words_at(a)
     top = at.size - 1
     width = int(length[0])
@@ -218,19 +239,7 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
             for k in range(1, n_words):  # a loop over 8-byte columns, not rows
                 mixed = (mixed ^ word(k)[long_]) * prime
         digest[long_] = mixed
-    # Codes: a dump has few distinct names, nearly all among its first rows; look every row
-    # up among those (a binary search in a tiny sorted array), hash-factorize only the rest.
-    keys, first = np.unique(digest[:64], return_index=True)
-    codes = np.minimum(np.searchsorted(keys, digest), keys.size - 1)
-    miss = np.flatnonzero(keys[codes] != digest)
-    if miss.size:
-        extra = pd.factorize(digest[miss])[0]  # in order of first appearance
-        codes[miss] = keys.size + extra
-        seen = np.maximum.accumulate(extra)
-        first = np.concatenate((first, miss[np.flatnonzero(np.concatenate(
-            ([True], seen[1:] > seen[:-1])))]))
-    names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
-    return codes.astype(np.int32), names
+    return digest
 
 
 def _string_array(a, start, end, max_width: int = 32) -> np.ndarray:
@@ -916,6 +925,34 @@ def _digits_from_words(w: np.ndarray, c0: int, c1: int):
     return np.where(ok, value.view(np.int64), 0), ok
 
 
+#: Templates seen recently, by line length (a dump repeats a few layouts in every chunk).
+_TEMPLATE_CACHE: dict = {}
+_TEMPLATES_PER_LENGTH = 8
+
+
+def _cached_template(t: bytes) -> _Template | None:
+    """:func:`_line_template` of ``t``, reusing a cached template of the same layout.
+
+    A line has the layout of a template when it has the template's bytes at the template's
+    fixed columns and its structural bytes at the same columns: everything
+    :func:`_line_template` derives (field columns, tag value spans) then comes out the same.
+    """
+    row = np.frombuffer(t, dtype=np.uint8)
+    cached = _TEMPLATE_CACHE.setdefault(len(t), [])
+    for tp in cached:
+        if (np.array_equal(row[tp.fixed], tp.fixed_bytes)
+                and np.array_equal(_structural(row[None, :], tp.sv)[0], tp.struct)):
+            return tp
+    tp = _line_template(t)
+    if tp is not None:
+        if len(_TEMPLATE_CACHE) > 4096:  # bound the cache on a dump of ever-new layouts
+            _TEMPLATE_CACHE.clear()
+            _TEMPLATE_CACHE[len(t)] = cached
+        cached.insert(0, tp)
+        del cached[_TEMPLATES_PER_LENGTH:]
+    return tp
+
+
 def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     """Lines (starting at ``starts``) that follow template ``tp`` and are valid position reports.
 
@@ -1025,6 +1062,7 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     else:
         channel = np.zeros(starts.size, dtype=np.int64)
     s_span = tp.s_span if tp.s_span is not None else (0, 0)
+    s_width = s_span[1] - s_span[0]
     k = np.flatnonzero(ok)
     start_k = starts[k]
     cols = {
@@ -1043,6 +1081,11 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         "s0": start_k + s_span[0],
         "s1": start_k + s_span[1] if tp.s_span is not None else start_k - 1,
     }
+    if 1 <= s_width <= 7:  # the source's key as _strings makes it, from the words at hand
+        digest = _word_from_rows(w, s_span[0])[k]
+        digest &= _LEAD_MASKS[s_width, 0]
+        digest |= np.uint64(s_width << 56)
+        cols["s_digest"] = digest
     return ok, cols
 
 
@@ -1093,7 +1136,7 @@ def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
             tp = None
             for probe in (0, todo.size // 2, todo.size - 1):
                 s0 = int(starts[todo[probe]])
-                tp = _line_template(data[s0:s0 + width])
+                tp = _cached_template(data[s0:s0 + width])
                 if tp is not None and not any(np.array_equal(tp.fixed, f) and np.array_equal(
                         tp.fixed_bytes, b) and np.array_equal(tp.struct, c) for f, b, c in seen):
                     break
@@ -1146,7 +1189,7 @@ def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
     for p in parts:  # a loop over layouts: each has one source column span
         s0, s1 = p["s0"], p["s1"]
         if s0.size and s1[0] >= s0[0]:
-            local, local_names = _strings(a, s0, s1)
+            local, local_names = _strings(a, s0, s1, digest=p.get("s_digest"))
             lookup = np.array([code_of.setdefault(nm, len(code_of)) for nm in local_names],
                               dtype=np.int32)
             f_source.append(lookup[local])
