@@ -285,13 +285,14 @@ class _NmeaDecoder:
         for t in np.flatnonzero(counts):
             rep.add_decoded(int(t), int(counts[t]))
         c = self.cols
-        c["mmsi"].append(mmsi[keep])
-        c["time"].append(time_ns[keep])
+        sel = slice(None) if counts.sum() == keep.size else keep  # all kept: no copies
+        c["mmsi"].append(mmsi[sel])
+        c["time"].append(time_ns[sel])
         for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg", "nav_status"):
-            c[k].append(dec[k][keep])
-        c["msg_type"].append(dec["msg_type"][keep])
-        c["source"].append(source[keep])
-        c["record"].append(records[keep])
+            c[k].append(dec[k][sel])
+        c["msg_type"].append(dec["msg_type"][sel])
+        c["source"].append(source[sel])
+        c["record"].append(records[sel])
         return keep
 
     def _static(self, msg_type, payload: bytes, fill, time_ns, record, count_record: bool):
