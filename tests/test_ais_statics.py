@@ -73,6 +73,24 @@ def _pack(rows, sep: bytes = b",") -> tuple:
             np.array([t for t, _, _ in rows], dtype=np.int64))
 
 
+def _decode_both_ways(rows, sep: bytes = b",") -> dict:
+    """decode_statics on rows, checked to give the same with and without grouping repeats."""
+    args = _pack(rows, sep)
+    default = statics_mod._MIN_DISTINCT
+    try:
+        statics_mod._MIN_DISTINCT = 1
+        grouped = decode_statics(*args)
+        statics_mod._MIN_DISTINCT = 10**9
+        direct = decode_statics(*args)
+    finally:
+        statics_mod._MIN_DISTINCT = default
+    for key, col in direct.items():
+        assert col.dtype == grouped[key].dtype
+        assert [None if _missing(x) else x for x in col] == \
+               [None if _missing(x) else x for x in grouped[key]], key
+    return grouped
+
+
 def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -162,15 +180,15 @@ def _static_message(draw):
 @given(st.lists(_static_message(), min_size=1, max_size=12), st.integers(0, 3))
 def test_decode_statics_matches_pyais(rows, n_repeats):
     rows = rows + rows[:n_repeats]  # repeated payloads are decoded once, then copied
-    _assert_rows_match(rows, decode_statics(*_pack(rows)))
+    _assert_rows_match(rows, _decode_both_ways(rows))
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(_static_message(), min_size=1, max_size=6))
 def test_decode_statics_ignores_bytes_past_the_payload(rows):
     """Armour characters right after a payload (a neighbour's) change nothing."""
-    a = decode_statics(*_pack(rows, sep=b"w"))
-    b = decode_statics(*_pack(rows, sep=b"0"))
+    a = _decode_both_ways(rows, sep=b"w")
+    b = _decode_both_ways(rows, sep=b"0")
     _assert_rows_match(rows, a)
     for key in [*FIELDS, "reason"]:
         assert [None if _missing(x) else x for x in a[key]] == \
@@ -195,7 +213,7 @@ def test_decode_statics_type5_and_type24_lengths():
                                              (part_b, b_fill, 24, range(156, 170))):
         bits = _bits(payload, fill) + "101101101101"
         rows += [(msg_type, *_armour(bits[:n])) for n in lengths]
-    out = decode_statics(*_pack(rows))
+    out = _decode_both_ways(rows)
     _assert_rows_match(rows, out)
     reasons = [STATICS_SKIP_REASONS[r] for r in out["reason"]]
     assert reasons[:2] == ["short_payload"] * 2 and set(reasons[2:10]) == {""}
@@ -210,7 +228,7 @@ def test_decode_statics_invalid_characters():
         for pos in (0, 1, 6, 40, len(payload) - 1):
             rows.append((5, payload[:pos] + bad + payload[pos + 1:], fill))
         rows.append((5, long_payload[:100] + bad + long_payload[101:], fill))
-    out = decode_statics(*_pack(rows))
+    out = _decode_both_ways(rows)
     reasons = [STATICS_SKIP_REASONS[r] for r in out["reason"]]
     assert reasons[:2] == ["", ""]
     assert set(reasons[2:]) == {"undecodable_payload"}
@@ -241,6 +259,7 @@ def test_decode_statics_negative_fill_is_undecodable():
 def test_decode_statics_hash_collisions_are_not_merged(monkeypatch):
     """With every hash equal, grouping must notice the different payloads."""
     monkeypatch.setattr(statics_mod, "_FNV_PRIME", np.uint64(0))
+    monkeypatch.setattr(statics_mod, "_MIN_DISTINCT", 1)
     rows = [(5, *_encode({"type": 5, "mmsi": m, "shipname": f"S{m}"})) for m in (1, 2, 1, 3)]
     out = decode_statics(*_pack(rows))
     assert list(out["mmsi"]) == [1, 2, 1, 3]
@@ -298,7 +317,7 @@ def test_decode_statics_real_dumps(shared_data):
             rows += _nmea_statics(path)
     assert len(rows) > 1000
     assert {t for t, _, _ in rows} == {5, 19, 24}
-    out = decode_statics(*_pack(rows))
+    out = _decode_both_ways(rows)
     _assert_rows_match(rows, out)
     reasons = pd.Series([STATICS_SKIP_REASONS[r] for r in out["reason"]]).value_counts()
     assert reasons[""] > 0.9 * len(rows)
@@ -412,13 +431,21 @@ def test_key_codes_match_hash_lookup(n_keys):
     rng = np.random.default_rng(n_keys)
     keys = np.unique(rng.integers(0, 10**9, n_keys))
     keys = np.unique(np.concatenate((keys, keys[:3] + 2**20)))  # some slots shared
-    for frac in (0.0, 0.3, 1.0):
+    paths = set()
+    for frac in (0.0, 0.3, 0.7, 1.0):
         values = np.where(rng.random(20_000) < frac, rng.choice(keys, 20_000),
                           rng.integers(0, 10**9, 20_000))
         rows, codes = statics_mod._key_codes(values, keys)
-        full = np.full(values.size, -1)
-        full[np.arange(values.size) if rows is None else rows] = codes
+        paths.add(rows is None)
+        if rows is None:  # every value, len(keys) for no key
+            assert codes.size == values.size
+            full = np.where(codes == keys.size, -1, codes)
+        else:  # the values that are keys
+            assert (codes < keys.size).all()
+            full = np.full(values.size, -1)
+            full[rows] = codes
         np.testing.assert_array_equal(full, pd.Index(keys).get_indexer(values))
+    assert paths == {True, False}
 
 
 def test_build_vessels_empty_and_without_positions():

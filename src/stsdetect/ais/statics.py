@@ -123,6 +123,8 @@ _KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 if sys.byteorder == "big":  # byte order of the words' view
     _KEEP = np.array([((1 << (8 * k)) - 1) << (64 - 8 * k) for k in range(9)], dtype=np.uint64)
 _FNV_PRIME = np.uint64(0x100000001B3)
+# Fewer rows than this are decoded without looking for repeated payloads first.
+_MIN_DISTINCT = 64
 
 # Layout codes of decode_statics' row groups.
 _L5, _L19, _L24A, _L24B = 0, 1, 2, 3
@@ -178,8 +180,8 @@ def _uint(v: np.ndarray, start: int, width: int, nbits: np.ndarray) -> np.ndarra
     for q in range(q0 + 1, q1 + 1):
         val = (val << 6) | v[:, q]
     val = (val >> (6 * (q1 + 1) - start - width)) & ((1 << width) - 1)
-    cut = np.flatnonzero(nbits < start + width)  # rare
-    if cut.size:
+    if nbits.min() < start + width:  # rare
+        cut = np.flatnonzero(nbits < start + width)
         present = np.clip(nbits[cut] - start, 0, width)
         val[cut] >>= width - present
     return val
@@ -192,8 +194,8 @@ def _chars(v: np.ndarray, start: int, n: int, nbits: np.ndarray) -> np.ndarray:
         c = v[:, q:q + n].copy()
     else:  # uint8 wrap-around in << is harmless: only the low 6 bits are kept
         c = ((v[:, q:q + n] << r) | (v[:, q + 1:q + n + 1] >> (6 - r))) & 63
-    cut = np.flatnonzero(nbits < start + 6 * n)  # rare
-    if cut.size:
+    if nbits.min() < start + 6 * n:  # rare
+        cut = np.flatnonzero(nbits < start + 6 * n)
         present = np.clip(nbits[cut, None] - (start + 6 * np.arange(n)), 0, 6)
         c[cut] >>= (6 - present).astype(np.uint8)
     return c
@@ -346,8 +348,8 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     if n == 0:
         return _blank(0, msg_type)
     raw = _windows(buf, start, n_chars)
-    rep, inverse = _distinct(raw, n_chars, fill, msg_type)
-    if rep.size < n:
+    rep, inverse = _distinct(raw, n_chars, fill, msg_type) if n >= _MIN_DISTINCT else (None, None)
+    if rep is not None and rep.size < n:
         sub = _decode(raw[rep], buf, start[rep], n_chars[rep], fill[rep], msg_type[rep])
         return {key: col[inverse] for key, col in sub.items()}
     return _decode(raw, buf, start, n_chars, fill, msg_type)
@@ -419,8 +421,10 @@ _FIELDS = ["imo", "callsign", "name", "ship_type", "length_m", "beam_m", "draugh
            "destination", "ais_class"]
 _UNITS = ("s", "ms", "us", "ns")
 # Slots per key of _key_codes' direct table (a power of two): with k keys in 16 k slots,
-# about 1 key in 16 shares its slot.
+# about 1 key in 16 shares its slot. Its table of flags, used when few values are keys, has
+# 256 slots per key: 1 value in 256 that is no key passes it.
 _SLOT_RATIO = 16
+_SCREEN_RATIO = 256
 
 
 def _epoch_ns(times: pd.Series) -> tuple[np.ndarray, str]:
@@ -435,37 +439,48 @@ def _epoch_ns(times: pd.Series) -> tuple[np.ndarray, str]:
 
 
 def _key_codes(values: np.ndarray, keys: np.ndarray):
-    """Rows of ``values`` and the index in ``keys`` (unique int64) of each, -1 where absent.
+    """Rows of ``values`` and the index in ``keys`` (unique int64) of each.
 
-    Returns ``(rows, codes)``: ``rows`` is None when ``codes`` covers every value (most
-    values are keys), else the indices of the values that may be keys (the rest are not).
+    Returns ``(rows, codes)``. ``rows`` is None when ``codes`` covers every value, with
+    ``len(keys)`` for a value that is no key (chosen when most values are keys); otherwise
+    ``rows`` are the indices of the values that are keys, ``codes`` their key indices.
 
     A direct table indexed by the low bits of a value (MMSIs end in decimal digits: their low
     bits are well spread) gives the only key it can be, checked exactly; values whose slot
     holds several keys (few) are looked up in a hash table (pandas' index engine). About
     :data:`_SLOT_RATIO` slots per key keep those few, and the table small enough for the
-    cache. When a sample says that few values are keys, a table of flags first drops the
-    values of empty slots.
+    cache. When a sample says that few values are keys, a larger table of flags first drops
+    the values of empty slots.
     """
-    bits = int(np.clip((keys.size * _SLOT_RATIO).bit_length(), 10, 20))
+    k = keys.size
+    absent, shared_slot = k, k + 1
+    bits = int(np.clip((k * _SLOT_RATIO).bit_length(), 10, 20))
     mask = np.int64((1 << bits) - 1)
     key_slot = keys & mask
-    table = np.full(1 << bits, -1, dtype=np.int32)
-    table[key_slot] = np.arange(keys.size)
-    table[np.bincount(key_slot, minlength=1 << bits) > 1] = -2  # a slot of several keys
+    table = np.full(1 << bits, absent, dtype=np.int64)
+    table[key_slot] = np.arange(k)
+    table[np.bincount(key_slot, minlength=1 << bits) > 1] = shared_slot
     rows = None
     sample = values[::max(1, values.size // 1024)]
-    if np.count_nonzero(np.take(table, sample & mask) != -1) < sample.size // 2:
-        rows = np.flatnonzero(np.take(table != -1, values & mask))
+    if np.count_nonzero(np.take(table, sample & mask) != absent) < sample.size // 2:
+        flag_bits = int(np.clip((k * _SCREEN_RATIO).bit_length(), 16, 20))
+        flag_mask = np.int64((1 << flag_bits) - 1)
+        flags = np.zeros(1 << flag_bits, dtype=bool)
+        flags[keys & flag_mask] = True
+        rows = np.flatnonzero(np.take(flags, values & flag_mask))
         values = values[rows]
     code = np.take(table, values & mask)
-    shared = np.flatnonzero(code == -2)
-    # codes -1 / -2 read the 2 sentinels after the keys: whether equal to the value or not,
-    # a code that is not exactly its value's becomes -1
+    shared = np.flatnonzero(code == shared_slot)
+    # the two codes past the keys read sentinels: equal to the value or not, such a code is
+    # no key's (and shared ones are looked up below)
     sentinels = np.zeros(2, dtype=np.int64)
-    code[np.take(np.concatenate((keys, sentinels)), code) != values] = -1
+    code[np.take(np.concatenate((keys, sentinels)), code) != values] = absent
     if shared.size:
-        code[shared] = pd.Index(keys).get_indexer(values[shared])
+        found = pd.Index(keys).get_indexer(values[shared])
+        code[shared] = np.where(found >= 0, found, absent)
+    if rows is not None:
+        hit = code != absent
+        rows, code = rows[hit], code[hit]
     return rows, code
 
 
@@ -531,10 +546,12 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
         pos_times, pos_unit = _epoch_ns(positions["time"])
         if rows is not None:  # few positions of vessels with statics
             pos_times = pos_times[rows]
-        # an extra group collects the positions of vessels without statics
-        codes = np.where(codes >= 0, codes, keys.size)
+        # code len(keys): an extra group for the positions of vessels without statics
         first, last = np.append(first, _INT64_MAX), np.append(last, _NAT)
-        np.minimum.at(first, codes, np.where(pos_times == _NAT, _INT64_MAX, pos_times))
+        # minus 1 turns NaT (int64 min) into int64 max, never a minimum (times are > NaT)
+        first -= 1
+        np.minimum.at(first, codes, pos_times - 1)
+        first += 1
         np.maximum.at(last, codes, pos_times)
         first, last = first[:keys.size], last[:keys.size]
         unit = max(unit, pos_unit, key=_UNITS.index)
