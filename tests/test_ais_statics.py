@@ -261,9 +261,14 @@ def test_decode_statics_hash_collisions_are_not_merged(monkeypatch):
     monkeypatch.setattr(statics_mod, "_FNV_PRIME", np.uint64(0))
     monkeypatch.setattr(statics_mod, "_MIN_DISTINCT", 1)
     rows = [(5, *_encode({"type": 5, "mmsi": m, "shipname": f"S{m}"})) for m in (1, 2, 1, 3)]
+    payload, fill = rows[0][1:]
+    long_a, long_b = payload + b"0" * 30, payload + b"1" * 30  # differ past the window only
+    rows += [(5, long_a, fill), (5, long_b[:-1] + b"z", fill), (5, long_a, fill)]
     out = decode_statics(*_pack(rows))
-    assert list(out["mmsi"]) == [1, 2, 1, 3]
-    assert list(out["name"]) == ["S1", "S2", "S1", "S3"]
+    assert list(out["mmsi"]) == [1, 2, 1, 3, 1, 0, 1]
+    assert list(out["name"]) == ["S1", "S2", "S1", "S3", "S1", None, "S1"]
+    assert [STATICS_SKIP_REASONS[r] for r in out["reason"]][-3:] == [
+        "", "undecodable_payload", ""]
 
 
 def test_decode_statics_empty_and_bad_arguments():
@@ -321,6 +326,17 @@ def test_decode_statics_real_dumps(shared_data):
     _assert_rows_match(rows, out)
     reasons = pd.Series([STATICS_SKIP_REASONS[r] for r in out["reason"]]).value_counts()
     assert reasons[""] > 0.9 * len(rows)
+    # the vessels table is the same from either decoder's records
+    ok = out["reason"] == 0
+    records = [decode_static(*r) for r, good in zip(rows, ok, strict=True) if good]
+    one_by_one = pd.DataFrame(records)
+    vectorized = pd.DataFrame({key: out[key][ok] for key in FIELDS})
+    for frame in (one_by_one, vectorized):
+        frame["time"] = _T0 + pd.to_timedelta(np.arange(len(frame)), unit="s")
+        frame["ais_class"] = np.where(frame["msg_type"] == 5, "A", "B")
+    vessels = build_vessels(vectorized)
+    pd.testing.assert_frame_equal(vessels, build_vessels(one_by_one))
+    assert len(vessels) > 500 and vessels["name"].notna().mean() > 0.8
 
 
 # --- build_vessels: against plain pandas ---------------------------------------------------------

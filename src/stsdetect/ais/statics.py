@@ -234,8 +234,8 @@ def _distinct(raw: np.ndarray, n_chars, fill, msg_type):
 
     Vessels repeat the same static message every few minutes, so a dump holds far fewer
     distinct static payloads than static messages. Rows are grouped by a 64-bit hash of
-    their bytes, and the grouping is verified byte for byte; on a hash collision (or for
-    payloads longer than the window) rows are not merged.
+    their bytes, and the grouping is verified byte for byte: a row that differs from its
+    group's representative (a hash collision), or is longer than the window, stays alone.
     """
     n = raw.shape[0]
     words = raw.view(np.uint64)
@@ -250,8 +250,10 @@ def _distinct(raw: np.ndarray, n_chars, fill, msg_type):
     same = (words[rep][inverse] == words).all(axis=1)
     for col in (n_chars, fill, msg_type):
         same &= col[rep][inverse] == col
-    if not same.all() or n_chars.max() > _WINDOW:
-        return np.arange(n), np.arange(n)
+    alone = np.flatnonzero(~same | (n_chars > _WINDOW))  # rare: each its own representative
+    if alone.size:
+        inverse[alone] = rep.size + np.arange(alone.size)
+        rep = np.concatenate((rep, alone))
     return rep, inverse
 
 
