@@ -387,12 +387,12 @@ def test_sixbit_words_flags_and_values(rows):
     from stsdetect.ais.sixbit import _TOP2, _pack_words, _sixbit_words
 
     w = np.frombuffer(b"".join(rows), dtype=">u8").reshape(-1, 3).T.astype(np.uint64, order="C")
-    flags = _sixbit_words(w)
+    flags, scratch = _sixbit_words(w)
     for i, r in enumerate(rows):
         for k in range(3):
             chars = r[8 * k:8 * k + 8]
             assert bool(flags[k, i] & _TOP2) == any(c not in SIXBIT for c in chars), chars
-    _pack_words(w)
+    _pack_words(w, scratch)
     for i, r in enumerate(rows):
         if all(c in SIXBIT for c in r):
             bits = "".join(f"{SIXBIT[c]:06b}" for c in r)

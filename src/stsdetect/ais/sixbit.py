@@ -212,6 +212,7 @@ _N = {k: np.uint64(k) for k in (1, 4, 6, 8, 9, 10, 12, 18, 29, 30, 32, 36, 42, 4
 _N16 = {k: np.uint16(k) for k in (8, 192)}
 _N32 = {k: np.uint32(k) for k in (16, 0xF000)}
 _ROWS3 = np.array([[0], [8], [16]], dtype=np.int64)
+_ITEM = np.dtype((np.void, _WIDTH))
 # keep the first k characters of a word (first character in the top byte), k = 0..8
 _KEEP = np.array([(((1 << (8 * k)) - 1) << (64 - 8 * k)) if k else 0 for k in range(9)],
                  dtype=np.uint64)
@@ -240,8 +241,8 @@ def _payload_words(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> n
     in the top byte; characters past the end of a payload read as ``'0'`` (6-bit value 0).
     One gather of 24-byte items at byte offsets, then one transposing big-endian conversion.
     """
-    items = np.ndarray(shape=(buf.size - _WIDTH + 1,), dtype=np.dtype((np.void, _WIDTH)),
-                       buffer=buf, strides=(1,))[start]
+    items = np.ndarray(shape=(buf.size - _WIDTH + 1,), dtype=_ITEM, buffer=buf,
+                       strides=(1,))[start]
     w = items.view(">u8").reshape(start.size, 3).T.astype(np.uint64, order="C")
     if int(n_chars.min()) < _WIDTH:  # rare
         short = np.flatnonzero(n_chars < _WIDTH)
@@ -250,16 +251,18 @@ def _payload_words(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> n
     return w
 
 
-def _sixbit_words(w: np.ndarray) -> np.ndarray:
+def _sixbit_words(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map armoured characters to 6-bit values in place (SWAR, eight bytes per word).
 
     A character ``c`` is valid if ``t = c - 48`` lies in 0..39 or 48..71; its value is ``t``,
-    minus 8 from 40 up. Returns words with one of the top two bits of a byte set (``& _TOP2``)
-    where the word holds an invalid character: ``(t + 80) ^ (t + 88)`` has the top bit set
-    for 40 <= t < 48 (and neither top bit for a valid ``t``), the value keeps one set for
-    t >= 72. Arithmetic on valid bytes never carries or borrows into a neighbour, so values
-    and flags of words of valid characters are exact; in a word with an invalid character,
-    the lowest invalid byte sees no carry or borrow from below and is flagged.
+    minus 8 from 40 up. Returns flags, words with one of the top two bits of a byte set
+    (``& _TOP2``) where the word holds an invalid character (``(t + 80) ^ (t + 88)`` has the
+    top bit set for 40 <= t < 48 and neither top bit for a valid ``t``; the value keeps one
+    set for t >= 72), and a scratch array shaped like ``w``.
+
+    Arithmetic on valid bytes never carries or borrows into a neighbour, so values and flags
+    of words of valid characters are exact; in a word with an invalid character, the lowest
+    invalid byte sees no carry or borrow from below and is flagged.
     """
     np.subtract(w, _ASCII0, out=w)  # t
     ge40 = w + _ADD40
@@ -269,16 +272,16 @@ def _sixbit_words(w: np.ndarray) -> np.ndarray:
     ge40 >>= _N[4]  # 8 in the bytes where t >= 40
     w -= ge40  # 6-bit values
     flags |= w
-    return flags
+    return flags, ge40
 
 
-def _pack_words(w: np.ndarray) -> None:
+def _pack_words(w: np.ndarray, t: np.ndarray) -> None:
     """Squeeze eight 6-bit values per word (first in the top byte) into its low 48 bits, in place.
 
     Each step subtracts the excess of the upper half of every 16-, 32- and 64-bit lane:
     ``256 a + b -> 64 a + b`` makes pairs of 12 bits, then pairs of those 24 bits, then 48.
+    ``t`` is scratch space shaped like ``w``.
     """
-    t = np.empty_like(w)
     w16, t16 = w.view(np.uint16), t.view(np.uint16)
     np.right_shift(w16, _N16[8], out=t16)
     t16 *= _N16[192]
@@ -335,13 +338,13 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
                          f"{buf.size - _WIDTH}: buf must hold {_WIDTH} bytes from each start")
     c = _N
     w = _payload_words(buf, start, n_chars)
-    flags = _sixbit_words(w)
+    flags, scratch = _sixbit_words(w)
     f = flags[0]
     f |= flags[1]
     f |= flags[2]
     f &= _TOP2
     bad_char = f != 0
-    _pack_words(w)  # rows with a bad character hold garbage from here on: redone at the end
+    _pack_words(w, scratch)  # rows with a bad character hold garbage: redone at the end
     w0, w1, w2 = w
     mt = w0 >> c[42]
     mt &= c[63]
