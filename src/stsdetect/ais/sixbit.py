@@ -3,11 +3,12 @@
 Field layouts follow ITU-R M.1371-5, Annex 8 (message tables 45-47, 49 and 73 for types
 1/2/3, 18, 19 and 27). Every function works on whole arrays of payloads at once.
 
-:func:`decode_positions` works on 64-bit words, eight payload characters at a time: aligned
-word gathers and a funnel shift fetch each payload's first 24 characters, SWAR arithmetic turns
-them into 6-bit values (flagging characters outside the armouring alphabet), three
+:func:`decode_positions` works on 64-bit words, eight payload characters at a time: one
+gather of 24-byte items fetches each payload's first 24 characters, SWAR arithmetic turns them
+into 6-bit values (flagging characters outside the armouring alphabet), three
 shift-multiply-subtract steps pack each word's eight values into 48 bits, and each field is
-two shifts of a 64-bit window of those bits.
+two shifts of a 64-bit window of those bits. Rows with an invalid character are decoded again
+by the byte-lookup-table decoder it replaced, so their (meaningless) fields stay as they were.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def _bytes(b: int) -> np.uint64:
 _ASCII0 = _bytes(0x30)  # '0', the character of 6-bit value 0
 _ADD40, _ADD48 = _bytes(0x80 - 40), _bytes(0x80 - 48)  # top bit set from 40 / 48 up
 _TOP, _TOP2 = _bytes(0x80), _bytes(0xC0)
-_N = {k: np.uint64(k) for k in (1, 4, 6, 8, 9, 10, 12, 18, 29, 30, 32, 36, 42, 47, 48, 52,
+_N = {k: np.uint64(k) for k in (4, 6, 8, 9, 10, 12, 18, 29, 30, 32, 36, 42, 47, 48, 52,
                                  53, 54, 55, 58, 60, 63, 0xFF000000, (1 << 30) - 1,
                                  90 * 600_000 * 2, 180 * 600_000 * 2)}
 _N16 = {k: np.uint16(k) for k in (8, 192)}
