@@ -205,15 +205,15 @@ def _strings(c: np.ndarray) -> np.ndarray:
     """Object array of ``str`` (None when blank) from (rows, n) 6-bit characters.
 
     Characters map to ASCII with '@' as a space; each row is one fixed-width byte string,
-    stripped of spaces. Only the distinct strings (few: vessels repeat their statics) are
-    turned into Python objects.
+    stripped of spaces (the only whitespace of the 6-bit alphabet) by numpy's string
+    functions.
     """
     n = c.shape[1]
     raw = np.ascontiguousarray(np.take(_ASCII, c)).view(f"S{n}").ravel()
-    distinct, inverse = np.unique(raw, return_inverse=True)
-    texts = np.empty(distinct.size, dtype=object)
-    texts[:] = [t.strip().decode("ascii") or None for t in distinct.tolist()]
-    return texts[inverse.ravel()]
+    stripped = np.char.strip(raw)
+    texts = stripped.astype(str).astype(object)
+    texts[stripped == b""] = None
+    return texts
 
 
 def _windows(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
