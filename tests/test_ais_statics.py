@@ -477,3 +477,22 @@ def test_build_vessels_empty_and_without_positions():
         got = build_vessels(statics, positions)
         pd.testing.assert_frame_equal(got, _build_vessels_oracle(statics, positions))
         assert got["first_seen"].isna().all() and got["name"].iloc[0] == "X"
+
+
+@pytest.mark.parametrize(("statics_unit", "positions_unit"),
+                         [("ns", "ns"), ("us", "us"), ("us", "ns"), ("ns", "us"), ("s", "ms")])
+def test_build_vessels_time_units(statics_unit, positions_unit):
+    """pandas 3 parses times to microseconds: units combine as the groupbys did."""
+    statics = pd.DataFrame([{"mmsi": m, "msg_type": 5, "imo": None, "callsign": None,
+                             "name": n, "ship_type": 70, "length_m": np.nan, "beam_m": np.nan,
+                             "draught_m": np.nan, "destination": None, "ais_class": "A"}
+                            for m, n in [(5, "A"), (3, "B"), (5, "C"), (9, None)]])
+    statics["time"] = pd.Series([_T0 + pd.Timedelta(123456789), pd.NaT,
+                                 _T0 - pd.Timedelta(days=300), pd.NaT]).dt.as_unit(statics_unit)
+    positions = pd.DataFrame({"mmsi": np.array([5, 3, 7, 9]), "time": pd.Series(
+        [_T0 - pd.Timedelta(days=400), pd.NaT, _T0, _T0 + pd.Timedelta(days=1, seconds=0.5)])})
+    positions["time"] = positions["time"].dt.as_unit(positions_unit)
+    for pos in (positions, None):
+        got = build_vessels(statics, pos)
+        pd.testing.assert_frame_equal(got, _build_vessels_oracle(statics, pos))
+    assert got["first_seen"].isna().tolist() == [True, False, True]  # 3, 5, 9: statics only
