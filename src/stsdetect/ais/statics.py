@@ -312,9 +312,13 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
           number 2 or 3). Checked in that order. Deviation from :func:`decode_static`: pyais
           silently maps bytes outside the alphabet to arbitrary 6-bit values (the reader's
           framing rejects such payloads before either decoder sees them).
-        * ``mmsi``, ``msg_type`` (int64).
+        * ``mmsi``, ``msg_type`` (int64). The MMSI is not range-checked (the reader's
+          ``invalid_mmsi`` check applies to it as to :func:`decode_static`'s).
         * ``imo``, ``ship_type`` (float64): NaN where :func:`decode_static` gives None (IMO
           outside 1..999 999 999 or not type 5; ship type outside 1..99 or type 24 part A).
+          Types 5 and 19 report ship types as pyais reads them (reserved codes 1-19, 38-39
+          as not available, other reserved codes as their category's first reserved one);
+          type 24 part B as sent.
         * ``callsign``, ``name``, ``destination`` (object: ``str`` or None): '@' read as a
           space, leading / trailing spaces stripped, None when blank or not carried by the
           message type / part.
@@ -331,6 +335,13 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     ValueError
         If a message type is not one of :data:`STATIC_TYPES`, the arrays differ in length, or
         a payload lies outside ``buf``.
+
+    Notes
+    -----
+    A call costs about 0.2 ms whatever its size (about 2 ms for 12 000 rows): gather the
+    static messages of a whole read and decode them in one call. From :data:`_MIN_DISTINCT`
+    rows on, repeated payloads (vessels resend the same statics every few minutes) are
+    decoded once.
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8).ravel()
     start = np.asarray(start, dtype=np.int64).ravel()
