@@ -284,9 +284,10 @@ def test_decode_statics_empty_and_bad_arguments():
         decode_statics(buf, start, n_chars, fills, [5, 5])
     with pytest.raises(ValueError, match="inside buf"):
         decode_statics(buf[:40], start, n_chars, fills, types)
-    # no padding after the payload is needed
-    out = decode_statics(buf[:len(payload)], start, n_chars, fills, types)
-    assert out["mmsi"][0] == 2 and out["reason"][0] == 0
+    # no padding after the payload is needed; bytes do as well as an array
+    for b in (buf[:len(payload)], payload, bytearray(payload)):
+        out = decode_statics(b, start, n_chars, fills, types)
+        assert out["mmsi"][0] == 2 and out["reason"][0] == 0
 
 
 def _nmea_statics(path) -> list:

@@ -288,7 +288,7 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
 
     Parameters
     ----------
-    buf : numpy.ndarray of uint8
+    buf : numpy.ndarray of uint8 or bytes
         Bytes holding the armoured payloads (all fragments of a message joined).
     start, n_chars : numpy.ndarray of int
         Offset of each payload's first character in ``buf`` and its length in characters.
@@ -343,6 +343,8 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     rows on, repeated payloads (vessels resend the same statics every few minutes) are
     decoded once.
     """
+    if isinstance(buf, (bytes, bytearray, memoryview)):
+        buf = np.frombuffer(buf, dtype=np.uint8)
     buf = np.ascontiguousarray(buf, dtype=np.uint8).ravel()
     start = np.asarray(start, dtype=np.int64).ravel()
     n_chars = np.asarray(n_chars, dtype=np.int64).ravel()
