@@ -345,11 +345,14 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     f |= flags[2]
     f &= _TOP2
     bad_char = f != 0
+    bad_rows = np.flatnonzero(bad_char) if bad_char.any() else None
     _pack_words(w, scratch)  # rows with a bad character hold garbage: redone at the end
     w0, w1, w2 = w
     mt = w0 >> c[42]
     mt &= c[63]
     mt = mt.view(np.int64)
+    if bad_rows is not None:  # rare; a class A stand-in type keeps the other layouts' paths off
+        mt[bad_rows] = 1
     msg_type = mt.astype(np.int8)
     mmsi = w0 >> c[10]
     mmsi &= c[(1 << 30) - 1]
@@ -430,8 +433,8 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         out_of_range[i] = False
         if present & 4:
             _long_range(out, v27, long_range)
-    if bad_char.any():  # rare: rows with invalid characters keep their old garbage fields
-        i = np.flatnonzero(bad_char)
+    if bad_rows is not None:  # rows with invalid characters keep their old garbage fields
+        i = bad_rows
         sub = _decode_lut(buf, start[i], n_chars[i], fill_bits[i])
         for k, v in sub.items():
             out[k][i] = v
