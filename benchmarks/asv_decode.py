@@ -40,7 +40,7 @@ class DecodeSuite:
 
 
 class ChunkSizeSuite:
-    """read_ais time by chunk size (the default, 1 MiB, was chosen from these)."""
+    """read_ais time by chunk size (the default, 2 MiB, was chosen from these)."""
 
     params: ClassVar[list] = [[1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22]]
     param_names: ClassVar[list] = ["chunk_bytes"]

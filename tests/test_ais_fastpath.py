@@ -328,3 +328,26 @@ def test_base_station_reports_take_the_fast_path(monkeypatch):
     seen = _spy_fast_lines(monkeypatch)
     _assert_same(b"\n".join([line_] * 50) + b"\n")
     assert seen == [50]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(line(True), line(True), line(True), line(), other_lines),
+                min_size=60, max_size=150), st.integers(1, 40))
+def test_blocks_of_lines_change_nothing(lines, block):
+    """The fast path and the decoder in blocks of ``block`` lines give the same result."""
+    import pytest as _pytest
+
+    from stsdetect.ais import reader
+
+    data = b"\n".join(lines) + b"\n"
+    whole = frame_chunk(data)
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(framing, "FAST_BLOCK_LINES", block)
+        mp.setattr(reader, "FAST_BLOCK_LINES", block)
+        _assert_same(data)
+        blocked = frame_chunk(data)
+        fast, general = _read_both(mp, lines)
+        _assert_same_read(fast, general)
+    for k in _ARRAY_FIELDS:
+        if k != "source":
+            np.testing.assert_array_equal(getattr(whole, k), getattr(blocked, k), err_msg=k)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .framing import NAT_NS, frame_chunk
+from .framing import FAST_BLOCK_LINES, NAT_NS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sixbit import POSITION_TYPES, decode_positions, sixbit_values
@@ -30,12 +30,13 @@ FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
                     "nav_status", "msg_type", "source"]
 
-#: Default chunk size. 1 MiB (about 14 000 tag-blocked sentences): with the line-structured
-#: fast path of ``frame_chunk`` most of a chunk costs a few whole-matrix operations, so the
-#: fixed per-chunk cost (the general path on the chunk's remaining lines) weighs more than
-#: cache size. On the benchmark dump (benchmarks/bench_decode.py, 1.2M sentences) it measured
-#: 0.72 s CPU against 0.82 s for 512 KiB and 0.77 s for 2 MiB (best of three).
-DEFAULT_CHUNK_BYTES = 2**20
+#: Default chunk size. 2 MiB (about 29 000 tag-blocked sentences): the fast path and the
+#: position decoder work on blocks of framing.FAST_BLOCK_LINES lines within a chunk, so the
+#: chunk size trades the fixed per-chunk cost (the general path on the chunk's odd lines)
+#: against memory traffic. On the benchmark dump (benchmarks/bench_decode.py, 1.2M
+#: sentences), alternating runs measured 0.49 s CPU (best of 15) against 0.51 s for 1 MiB and
+#: 0.51 s for 4 MiB.
+DEFAULT_CHUNK_BYTES = 2**21
 
 # Static messages waiting to be decoded together (decode_statics has a fixed cost per call).
 _STATICS_BATCH = 4096
@@ -385,7 +386,7 @@ class _NmeaDecoder:
         # position reports: the vectorized hot path
         pos = np.flatnonzero(single & (group == 1))
         if pos.size:
-            dec = decode_positions(buf, fc.p0[pos], fc.n_chars[pos], fc.fill[pos])
+            dec = _decode_blocked(buf, fc.p0[pos], fc.n_chars[pos], fc.fill[pos])
             records = fc.record[pos] + self.record_offset
             keep = self._emit_positions(dec, fc.time_ns[pos], fc.source[pos], fc.msg_type[pos],
                                         records)
@@ -521,6 +522,16 @@ class _NmeaDecoder:
         return _positions_frame(cols, self.source_names), self._statics_frame()
 
 
+def _decode_blocked(buf, start, n_chars, fill) -> dict:
+    """:func:`decode_positions` over blocks of at most FAST_BLOCK_LINES payloads (cache-sized)."""
+    if start.size <= FAST_BLOCK_LINES:
+        return decode_positions(buf, start, n_chars, fill)
+    blocks = [decode_positions(buf, start[i:i + FAST_BLOCK_LINES], n_chars[i:i + FAST_BLOCK_LINES],
+                               fill[i:i + FAST_BLOCK_LINES])
+              for i in range(0, start.size, FAST_BLOCK_LINES)]  # a loop over blocks of rows
+    return {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+
+
 def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """The byte ranges ``buf[start[i] : start[i] + length[i]]``, concatenated (one gather)."""
     total = int(length.sum())
@@ -612,7 +623,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         a Danish Maritime Authority header (``# Timestamp,Type of mobile``), GFW JSON lines
         (``{"ssvid": ...}``) or else NMEA. 'nmea' covers every NMEA variant (bare sentences of
         any talker, tag blocks, $PGHP, leading/trailing time columns, sentences run together).
-    chunk_bytes : int, default 1 MiB (:data:`DEFAULT_CHUNK_BYTES`, measured fastest)
+    chunk_bytes : int, default 2 MiB (:data:`DEFAULT_CHUNK_BYTES`, measured fastest)
         Bytes read and decoded at once; working memory is a small multiple of this (the
         output tables grow with the dump, the working set does not).
     multipart_window : int, default 100
