@@ -128,6 +128,8 @@ def test_tag_blocks_read_like_python_split(blocks, one_without_checksum):
         blocks = [*blocks, ("s:zz", None, "zz")]
     fc = frame_chunk(b"\n".join(lines) + b"\n")
     assert fc.n_sentences == len(blocks)
+    order = np.argsort(fc.record)  # rows by record (frame_chunk may group them by layout)
+    fc.time_ns, fc.source = fc.time_ns[order], fc.source[order]
     for i, (_, c, s) in enumerate(blocks):
         value = int(c) if c is not None and c.isascii() and c.isdigit() else -1
         if len(c or "") == 10 and 10**9 <= value < 4_200_000_000:

@@ -65,7 +65,10 @@ class FramedChunk:
 
     ``buf`` holds the chunk bytes (zero padded); payload ``i`` is
     ``buf[p0[i] : p0[i] + n_chars[i]]``. All other arrays have one entry per valid AIS
-    sentence, in chunk order; ``source`` holds codes into ``source_names`` (0 = none).
+    sentence; ``record`` is the sentence's record number in the chunk, and the rows are in
+    record order from the general path but grouped by line layout from :func:`frame_chunk`
+    (order them by ``record`` where order matters). ``source`` holds codes into
+    ``source_names`` (0 = none).
     """
 
     buf: np.ndarray
@@ -1219,17 +1222,15 @@ def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
             f_source.append(np.zeros(s0.size, dtype=np.int32))
     names = list(code_of)
 
-    # one concatenation and one gather per column puts fast and general rows in record order
+    # rows grouped by layout, then the general path's: one concatenation per column, no
+    # reordering (the reader orders what needs an order, see FramedChunk)
     with_g = g is not None and g.record.size
-    order = np.argsort(np.concatenate([f_record, g_record]) if with_g else f_record,
-                       kind="stable")
     out = {"record": f_record, "source": np.concatenate(f_source)}
     for k in _ARRAY_FIELDS:
-        col = out[k] if k in out else np.concatenate([p[k] for p in parts])
+        col = [out[k]] if k in out else [p[k] for p in parts]
         if with_g:
-            col = np.concatenate([col, g_record if k == "record" else g_p0 if k == "p0"
-                                  else getattr(g, k)])
-        out[k] = col[order]
+            col.append(g_record if k == "record" else g_p0 if k == "p0" else getattr(g, k))
+        out[k] = col[0] if len(col) == 1 else np.concatenate(col)
     return FramedChunk(
         buf=a,
         n_records=int(n_fast + (g.n_records if g is not None else 0)),

@@ -405,15 +405,20 @@ class _NmeaDecoder:
         # multipart fragments: assembled in arrival order
         multi = np.flatnonzero(~single)
         if multi.size:
-            self._multipart(fc, multi)
+            self._multipart(fc, multi[np.argsort(fc.record[multi], kind="stable")])
         self._merge_blocks(first_block)
         self.record_offset += fc.n_records
 
     def _merge_blocks(self, first_block: int) -> None:
         """Merge this chunk's row blocks into one, in input (record) order."""
         c = self.cols
-        if len(c["mmsi"]) - first_block < 2:
+        n_blocks = len(c["mmsi"]) - first_block
+        if n_blocks == 0:
             return
+        if n_blocks == 1:  # rows of one line layout come in order: nothing to do then
+            record = c["record"][first_block]
+            if record.size < 2 or (record[1:] > record[:-1]).all():
+                return
         order = np.argsort(np.concatenate(c["record"][first_block:]), kind="stable")
         for values in c.values():
             merged = np.concatenate(values[first_block:])[order]
