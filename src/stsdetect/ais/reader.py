@@ -386,9 +386,11 @@ class _NmeaDecoder:
         # position reports: the vectorized hot path
         pos = np.flatnonzero(single & (group == 1))
         if pos.size:
-            dec = _decode_blocked(buf, fc.p0[pos], fc.n_chars[pos], fc.fill[pos])
-            records = fc.record[pos] + self.record_offset
-            keep = self._emit_positions(dec, fc.time_ns[pos], fc.source[pos], fc.msg_type[pos],
+            # the rows of one layout are contiguous: take them as views when they are all
+            sel = slice(pos[0], pos[-1] + 1) if pos[-1] - pos[0] + 1 == pos.size else pos
+            dec = _decode_blocked(buf, fc.p0[sel], fc.n_chars[sel], fc.fill[sel])
+            records = fc.record[sel] + self.record_offset
+            keep = self._emit_positions(dec, fc.time_ns[sel], fc.source[sel], fc.msg_type[sel],
                                         records)
             b = pos[keep & (fc.msg_type[pos] == 19)]  # class B position and static data
             self._queue_statics(buf, fc.p0[b], fc.n_chars[b], fc.fill[b], fc.msg_type[b],
