@@ -1097,21 +1097,11 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     return ok, cols
 
 
-#: Most lines checked by one :func:`_fast_lines` call. Its working set (the lines as words
-#: plus two temporaries of that size, about 3 x 72 bytes a line) then stays near a core's L2
-#: cache while a chunk may be larger, so that the general path's fixed cost is paid for more
-#: lines. Measured with DEFAULT_CHUNK_BYTES (see reader.py).
+#: Most lines checked by one :func:`_fast_lines` call in :func:`frame_chunk`. Its working
+#: set (the lines as words plus two temporaries of that size, about 3 x 72 bytes a line) then
+#: stays near a core's L2 cache while a chunk may be larger, so that the general path's fixed
+#: cost is paid for more lines. Measured with DEFAULT_CHUNK_BYTES (see reader.py).
 FAST_BLOCK_LINES = 16384
-
-
-def _fast_lines_blocked(a: np.ndarray, starts: np.ndarray, tp: _Template):
-    """:func:`_fast_lines` over blocks of at most :data:`FAST_BLOCK_LINES` lines."""
-    if starts.size <= FAST_BLOCK_LINES:
-        return _fast_lines(a, starts, tp)
-    blocks = [_fast_lines(a, starts[i:i + FAST_BLOCK_LINES], tp)  # a loop over line blocks
-              for i in range(0, starts.size, FAST_BLOCK_LINES)]
-    ok = np.concatenate([b[0] for b in blocks])
-    return ok, {k: np.concatenate([b[1][k] for b in blocks]) for k in blocks[0][1]}
 
 
 _ARRAY_FIELDS = ("record", "talker", "n_frags", "frag", "seq", "channel", "p0", "n_chars", "fill",
@@ -1169,11 +1159,15 @@ def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
             if tp is None:
                 break
             seen.append((tp.fixed, tp.fixed_bytes, tp.struct))
-            ok, cols = _fast_lines_blocked(a, starts[todo], tp)
-            cols["line"] = todo[ok]
-            handled[cols["line"]] = True
-            parts.append(cols)
-            todo = todo[~ok]
+            left = []
+            for i in range(0, todo.size, FAST_BLOCK_LINES):  # a loop over blocks of lines
+                block = todo[i:i + FAST_BLOCK_LINES]
+                ok, cols = _fast_lines(a, starts[block], tp)
+                cols["line"] = block[ok]
+                handled[cols["line"]] = True
+                parts.append(cols)  # each block's rows stay a part of their own: no copies
+                left.append(block[~ok])
+            todo = np.concatenate(left)
             if todo.size < _MIN_BUCKET:
                 break
     if not parts:
