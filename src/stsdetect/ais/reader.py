@@ -255,6 +255,92 @@ def _sniff(head: bytes) -> str:
 
 
 # --------------------------------------------------------------------------- NMEA
+#: Columns of decoded position rows as the reader collects them (``time`` as int64 ns,
+#: ``source`` as codes into the reader's source names).
+_ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.float64,
+               "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
+               "nav_status": np.int8, "msg_type": np.int8, "source": np.int32}
+
+#: Bytes of the shortest line that can hold a position report: ``!AIVDM,1,1,,,`` + 16
+#: payload characters (a type 27 report, 96 bits) + ``,0*hh`` + a newline is 35; 32 leaves a
+#: margin. A plain file of ``S`` bytes therefore holds fewer than ``S / 32`` reports.
+_MIN_BYTES_PER_REPORT = 32
+
+#: Most rows one segment of the row store reserves at once (2**27 rows: 1 GiB per int64
+#: column, of address space; only the rows written are ever touched).
+_MAX_SEGMENT_ROWS = 2**27
+
+
+_allocator_ready = False
+
+
+def _raise_malloc_thresholds() -> None:
+    """Let glibc's malloc keep freed chunk-sized buffers instead of returning them to the OS.
+
+    glibc serves a request above its mmap threshold (128 KiB at start) with a fresh mapping,
+    and gives freed heap memory back to the OS once more than its trim threshold (twice the
+    mmap threshold) is free; both rise the first time a larger mapped block is freed
+    (mallopt(3), "dynamic mmap threshold", up to 32 MiB). The reader's temporaries, 0.1 to
+    4 MiB, are freed after every chunk, so until then every chunk page-faults its working set
+    anew: on the bench dump (benchmarks/bench_decode.py), a fresh process took 58k page faults
+    and 0.45 s CPU, against 8k and 0.39 s after one 16 MiB block is allocated and freed here
+    first. Other allocators ignore this; the memory kept is at most 32 MiB.
+    """
+    global _allocator_ready
+    if not _allocator_ready:
+        np.empty(16 << 20, dtype=np.uint8)  # allocated and freed at once, never touched
+        _allocator_ready = True
+
+
+class _RowStore:
+    """Position rows collected chunk by chunk into preallocated column segments.
+
+    Rows are written into the current segment while it has room; when a file's size bounds
+    its rows (:meth:`reserve`), one segment holds them all and :meth:`columns` returns views of
+    it: no final concatenation, and every row's memory is touched once. Otherwise a new
+    segment is started whenever one fills up, and the segments are concatenated at the end.
+    """
+
+    def __init__(self):
+        self.segments: list = []  # [columns dict, rows used, capacity]
+        self.n_rows = 0
+
+    def reserve(self, n_rows: int) -> None:
+        """Make room for ``n_rows`` more rows in one segment (address space only)."""
+        if self.segments and self.segments[-1][2] - self.segments[-1][1] >= n_rows:
+            return
+        n_rows = int(min(max(n_rows, 1), _MAX_SEGMENT_ROWS))
+        self.segments.append([{k: np.empty(n_rows, dtype=d) for k, d in _ROW_DTYPES.items()},
+                              0, n_rows])
+
+    def append(self, cols: dict) -> None:
+        """Append rows (a dict of equal-length arrays with the keys of :data:`_ROW_DTYPES`)."""
+        n = len(cols["mmsi"])
+        done = 0
+        while done < n:  # a loop over segments (one, unless a segment fills up)
+            if not self.segments or self.segments[-1][1] == self.segments[-1][2]:
+                self.reserve(max(n - done, 2 * (self.segments[-1][2] if self.segments
+                                                else 1 << 16)))
+            seg = self.segments[-1]
+            take = min(n - done, seg[2] - seg[1])
+            for k, col in seg[0].items():
+                col[seg[1]:seg[1] + take] = cols[k][done:done + take]
+            seg[1] += take
+            done += take
+        self.n_rows += n
+
+    def columns(self) -> dict | None:
+        """The rows collected, as one array per column (None when there are none)."""
+        used = [(cols, n) for cols, n, _ in self.segments if n]
+        self.segments = []
+        if not used:
+            return None
+        if len(used) == 1:
+            cols, n = used[0]
+            return {k: v[:n] for k, v in cols.items()}
+        return {k: np.concatenate([cols[k][:n] for cols, n in used]) for k in _ROW_DTYPES}
+
+
 class _NmeaDecoder:
     """Chunked NMEA decode state: multipart assembler, collected rows and the report."""
 
@@ -262,9 +348,8 @@ class _NmeaDecoder:
         self.report = report
         self.asm = MultipartAssembler(window_records, max_open_groups)
         self.record_offset = 0
-        self.cols: dict = {k: [] for k in ("mmsi", "time", "lat", "lon", "sog_kn", "cog_deg",
-                                           "heading_deg", "nav_status", "msg_type", "source",
-                                           "record")}
+        self.rows = _RowStore()
+        self._blocks: list = []  # this chunk's decoded rows, before they are put in order
         self._queued: dict = {k: [] for k in ("payload", "n_chars", "fill", "msg_type",
                                               "time", "record", "counted")}
         self._n_queued = 0
@@ -288,15 +373,11 @@ class _NmeaDecoder:
         counts = np.bincount(types[keep], minlength=28)
         for t in np.flatnonzero(counts):
             rep.add_decoded(int(t), int(counts[t]))
-        c = self.cols
         sel = slice(None) if counts.sum() == keep.size else keep  # all kept: no copies
-        c["mmsi"].append(mmsi[sel])
-        c["time"].append(time_ns[sel])
-        for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg", "nav_status"):
-            c[k].append(dec[k][sel])
-        c["msg_type"].append(dec["msg_type"][sel])
-        c["source"].append(source[sel])
-        c["record"].append(records[sel])
+        block = {k: dec[k][sel] for k in ("mmsi", "lat", "lon", "sog_kn", "cog_deg",
+                                          "heading_deg", "nav_status", "msg_type")}
+        block.update(time=time_ns[sel], source=source[sel], record=records[sel])
+        self._blocks.append(block)
         return keep
 
     def _queue_statics(self, buf, p0, n_chars, fill, msg_type, time_ns, record,
@@ -375,7 +456,6 @@ class _NmeaDecoder:
         for k, v in fc.notes.items():
             rep.add_note(k, v)
         buf = fc.buf
-        first_block = len(self.cols["mmsi"])
         # chunk source codes -> reader-wide codes (a loop over distinct names only)
         lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
                            for nm in fc.source_names], dtype=np.int32)
@@ -388,10 +468,16 @@ class _NmeaDecoder:
         if pos.size:
             # the rows of one layout are contiguous: take them as views when they are all
             sel = slice(pos[0], pos[-1] + 1) if pos[-1] - pos[0] + 1 == pos.size else pos
-            dec = _decode_blocked(buf, fc.p0[sel], fc.n_chars[sel], fc.fill[sel])
+            p0, n_chars, fill = fc.p0[sel], fc.n_chars[sel], fc.fill[sel]
+            time_ns, source, types = fc.time_ns[sel], fc.source[sel], fc.msg_type[sel]
             records = fc.record[sel] + self.record_offset
-            keep = self._emit_positions(dec, fc.time_ns[sel], fc.source[sel], fc.msg_type[sel],
-                                        records)
+            keep = []
+            for i in range(0, pos.size, FAST_BLOCK_LINES):  # blocks of cache-sized rows
+                b = slice(i, i + FAST_BLOCK_LINES)
+                dec = decode_positions(buf, p0[b], n_chars[b], fill[b])
+                keep.append(self._emit_positions(dec, time_ns[b], source[b], types[b],
+                                                 records[b]))
+            keep = np.concatenate(keep)
             b = pos[keep & (fc.msg_type[pos] == 19)]  # class B position and static data
             self._queue_statics(buf, fc.p0[b], fc.n_chars[b], fc.fill[b], fc.msg_type[b],
                                 fc.time_ns[b], fc.record[b] + self.record_offset, counted=False)
@@ -408,24 +494,22 @@ class _NmeaDecoder:
         multi = np.flatnonzero(~single)
         if multi.size:
             self._multipart(fc, multi[np.argsort(fc.record[multi], kind="stable")])
-        self._merge_blocks(first_block)
+        self._store_blocks()
         self.record_offset += fc.n_records
 
-    def _merge_blocks(self, first_block: int) -> None:
-        """Merge this chunk's row blocks into one, in input (record) order."""
-        c = self.cols
-        n_blocks = len(c["mmsi"]) - first_block
-        if n_blocks == 0:
+    def _store_blocks(self) -> None:
+        """Put this chunk's decoded rows into the row store, in input (record) order."""
+        blocks, self._blocks = self._blocks, []
+        if not blocks:
             return
-        if n_blocks == 1:  # rows of one line layout come in order: nothing to do then
-            record = c["record"][first_block]
-            if record.size < 2 or (record[1:] > record[:-1]).all():
-                return
-        order = np.argsort(np.concatenate(c["record"][first_block:]), kind="stable")
-        for values in c.values():
-            merged = np.concatenate(values[first_block:])[order]
-            del values[first_block:]
-            values.append(merged)
+        ends = [(b["record"][0], b["record"][-1]) for b in blocks if b["record"].size]
+        in_order = all((b["record"][1:] > b["record"][:-1]).all() for b in blocks) and all(
+            ends[i][1] < ends[i + 1][0] for i in range(len(ends) - 1))
+        if not in_order:  # rows from several layouts or from multipart messages: merge them
+            order = np.argsort(np.concatenate([b["record"] for b in blocks]), kind="stable")
+            blocks = [{k: np.concatenate([b[k] for b in blocks])[order] for k in blocks[0]}]
+        for b in blocks:  # a loop over a few blocks per chunk
+            self.rows.append(b)
 
     def _multipart(self, fc, multi) -> None:
         """Assemble the chunk's fragments: adjacent two-part pairs at once, the rest in order."""
@@ -515,28 +599,7 @@ class _NmeaDecoder:
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
-        c = self.cols
-        if c["mmsi"]:
-            # blocks are in input order (see _merge_blocks); each list is freed once joined
-            cols = {}
-            for k in list(c):
-                blocks = c.pop(k)
-                if k != "record":
-                    cols[k] = np.concatenate(blocks)
-                del blocks
-        else:
-            cols = None
-        return _positions_frame(cols, self.source_names), self._statics_frame()
-
-
-def _decode_blocked(buf, start, n_chars, fill) -> dict:
-    """:func:`decode_positions` over blocks of at most FAST_BLOCK_LINES payloads (cache-sized)."""
-    if start.size <= FAST_BLOCK_LINES:
-        return decode_positions(buf, start, n_chars, fill)
-    blocks = [decode_positions(buf, start[i:i + FAST_BLOCK_LINES], n_chars[i:i + FAST_BLOCK_LINES],
-                               fill[i:i + FAST_BLOCK_LINES])
-              for i in range(0, start.size, FAST_BLOCK_LINES)]  # a loop over blocks of rows
-    return {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+        return _positions_frame(self.rows.columns(), self.source_names), self._statics_frame()
 
 
 def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -659,6 +722,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
     from .csv_formats import read_table
 
+    _raise_malloc_thresholds()
     report = DecodeReport()
     decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
     tables, table_statics = [], []
@@ -669,6 +733,9 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
             fmt = _sniff(head) if format == "auto" else format
             full = _Prefixed(head, stream)
             if fmt == "nmea":
+                if not isinstance(stream, _Guarded) and os.path.isfile(_name):
+                    # a plain file's size bounds its rows: one segment for all of them
+                    decoder.rows.reserve(os.path.getsize(_name) // _MIN_BYTES_PER_REPORT + 1)
                 _read_nmea(full, decoder, int(chunk_bytes))
             else:
                 positions, statics = read_table(full, fmt, report)
