@@ -68,7 +68,8 @@ class FramedChunk:
     sentence; ``record`` is the sentence's record number in the chunk, and the rows are in
     record order from the general path but grouped by line layout from :func:`frame_chunk`
     (order them by ``record`` where order matters). ``source`` holds codes into
-    ``source_names`` (0 = none).
+    ``source_names`` (0 = none). ``talker``, ``seq`` and ``channel``, which only pair up the
+    fragments of multipart messages, are 0, -1 and 0 for single-part sentences.
     """
 
     buf: np.ndarray
@@ -663,6 +664,7 @@ def _frame_general(data: bytes, n: int | None = None) -> FramedChunk:
 
     G = np.flatnonzero(ok)
     notes = {k: v for k, v in notes.items() if v}
+    fragment = n_frags[G] > 1  # talker, sequence id and channel matter for fragments only
     return FramedChunk(
         buf=a,
         n_records=int(n_rec),
@@ -670,11 +672,11 @@ def _frame_general(data: bytes, n: int | None = None) -> FramedChunk:
         skipped=skipped,
         notes=notes,
         record=V[G],
-        talker=(a[sv[G] + 1].astype(np.int64) << 8) | a[sv[G] + 2],
+        talker=np.where(fragment, (a[sv[G] + 1].astype(np.int64) << 8) | a[sv[G] + 2], 0),
         n_frags=n_frags[G],
         frag=frag[G],
-        seq=seq[G],
-        channel=channel[G],
+        seq=np.where(fragment, seq[G], -1),
+        channel=np.where(fragment, channel[G], 0),
         p0=p0[G],
         n_chars=n_chars[G],
         fill=fill[G],
@@ -1062,7 +1064,7 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         ok &= good
     else:
         time_ns = np.full(starts.size, NAT_NS, dtype=np.int64)
-    if tp.chan >= 0:
+    if tp.chan >= 0 and tp.n_frags > 1:
         channel = byte(tp.chan)
     else:
         channel = np.zeros(starts.size, dtype=np.int64)
@@ -1073,10 +1075,16 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         k = slice(None)
     start_k = starts[k]
     n_ok = start_k.size
+    if tp.n_frags == 1:  # talker, sequence id and channel matter for fragments only
+        talker, channel = np.zeros(n_ok, np.int64), np.zeros(n_ok, np.int64)
+        seq = np.full(n_ok, -1, dtype=np.int64)
+    else:
+        talker = (byte(sv + 1)[k] << 8) | byte(sv + 2)[k]
+        seq, channel = seq[k], channel[k]
     cols = {
-        "talker": (byte(sv + 1)[k] << 8) | byte(sv + 2)[k],
-        "seq": seq[k],
-        "channel": channel[k],
+        "talker": talker,
+        "seq": seq,
+        "channel": channel,
         "p0": start_k + tp.p0,
         "n_chars": np.full(n_ok, tp.n_chars, dtype=np.int64),
         "fill": fill[k],
