@@ -386,7 +386,14 @@ def _padded(data: bytes, n: int) -> np.ndarray:
     return a
 
 
-def _frame_general(data: bytes, n: int | None = None) -> FramedChunk:
+def _padded_view(data: bytes, n: int, padded: bool) -> np.ndarray:
+    """``data[:n]`` and :data:`_PAD` zero bytes as a uint8 array: in place when ``padded``."""
+    if padded and len(data) >= n + _PAD:
+        return np.frombuffer(data, dtype=np.uint8, count=n + _PAD)
+    return _padded(data, n)
+
+
+def _frame_general(data: bytes, n: int | None = None, padded: bool = False) -> FramedChunk:
     """Frame and validate one chunk of NMEA text, any layout (see :func:`frame_chunk`).
 
     Parameters
@@ -395,13 +402,15 @@ def _frame_general(data: bytes, n: int | None = None) -> FramedChunk:
         Whole lines; the last one must end with ``b"\\n"``.
     n : int, optional
         Use only the first ``n`` bytes of ``data`` (default: all).
+    padded : bool, default False
+        Whether ``data[n : n + 64]`` already holds zero bytes (see :func:`frame_chunk`).
 
     Returns
     -------
     FramedChunk
     """
     n = len(data) if n is None else n
-    a = _padded(data, n)
+    a = _padded_view(data, n, padded)
     body = a[:n]
     skipped: dict = {}
     notes: dict = {}
@@ -1116,7 +1125,7 @@ _ARRAY_FIELDS = ("record", "talker", "n_frags", "frag", "seq", "channel", "p0", 
                  "msg_type", "time_ns", "source", "group_id", "group_total")
 
 
-def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
+def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> FramedChunk:
     """Frame and validate one chunk of NMEA text.
 
     Lines sharing one length and one layout (a tag block and a single-part position report
@@ -1132,18 +1141,21 @@ def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
     n : int, optional
         Use only the first ``n`` bytes of ``data`` (default: all), so that a reader can pass
         its buffer without slicing a copy of it.
+    padded : bool, default False
+        Whether ``data[n : n + 64]`` already holds zero bytes, so that ``data`` (a bytearray)
+        can be read in place instead of copied with that padding.
 
     Returns
     -------
     FramedChunk
     """
     n = len(data) if n is None else n
-    a = _padded(data, n)
+    a = _padded_view(data, n, padded)
     nl = np.flatnonzero(a[:n] == 10)
     n_lines = nl.size
     if n_lines < _MIN_BUCKET or (data.find(b"$", 0, n) >= 0 and data.find(b"$PGHP", 0, n) >= 0):
         # (a $PGHP line lends its time and source to the next sentence, fast path or not)
-        return _frame_general(data, n)
+        return _frame_general(data, n, padded)
     starts = np.empty(n_lines, dtype=np.int64)
     starts[0] = 0
     starts[1:] = nl[:-1] + 1
@@ -1179,7 +1191,7 @@ def frame_chunk(data: bytes, n: int | None = None) -> FramedChunk:
             if todo.size < _MIN_BUCKET:
                 break
     if not parts:
-        return _frame_general(data, n)
+        return _frame_general(data, n, padded)
     fast_line = np.concatenate([p["line"] for p in parts])
 
     # the other lines, copied together, through the general path

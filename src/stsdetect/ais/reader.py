@@ -126,9 +126,20 @@ class _Prefixed(io.RawIOBase):
     def __init__(self, head: bytes, stream):
         self._head = head
         self._s = stream
+        # the inner stream's own readinto (a file's), unless it only has RawIOBase's stub
+        inner = getattr(type(stream), "readinto", None)
+        self._inner_readinto = (stream.readinto if inner is not None
+                                and inner is not io.RawIOBase.readinto else None)
 
     def readable(self) -> bool:
         return True
+
+    def readinto(self, b) -> int:
+        if self._head or self._inner_readinto is None:
+            data = self.read(len(b)) or b""
+            b[:len(data)] = data
+            return len(data)
+        return self._inner_readinto(b) or 0
 
     def read(self, size: int = -1) -> bytes:
         if self._head:
@@ -445,9 +456,12 @@ class _NmeaDecoder:
         frame["ais_class"] = np.where(frame["msg_type"] == 5, "A", "B")
         return frame
 
-    def feed(self, data: bytes, n: int | None = None) -> None:
-        """Decode the first ``n`` bytes of ``data`` (whole lines; default: all of it)."""
-        fc = frame_chunk(data, n)
+    def feed(self, data: bytes, n: int | None = None, padded: bool = False) -> None:
+        """Decode the first ``n`` bytes of ``data`` (whole lines; default: all of it).
+
+        ``padded``: ``data`` (a bytearray) holds zero bytes after ``n`` (see frame_chunk).
+        """
+        fc = frame_chunk(data, n, padded)
         rep = self.report
         rep.lines += fc.n_records
         rep.sentences += fc.n_sentences
@@ -640,28 +654,65 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
     return frame[POSITION_COLUMNS]
 
 
+_PAD = 64  # zero bytes the framing reads past a chunk's end (framing._PAD)
+
+
 def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
-    carry = b""
+    """Feed ``stream`` to ``decoder`` in chunks of whole lines.
+
+    The stream is read into one reused buffer, after the partial line carried over from the
+    previous chunk; the decoder frames each chunk in place, in that buffer, with zero
+    padding written after the cut (no copies of the chunk).
+    """
+    buf = bytearray(2 * chunk_bytes + _PAD)
+    n_carry = 0
     while True:
-        block = stream.read(chunk_bytes)
-        if not block:
+        if n_carry + chunk_bytes + _PAD > len(buf):  # a long carried line: a larger buffer
+            buf = buf[:n_carry] + bytearray(n_carry + chunk_bytes + _PAD)
+        view = memoryview(buf)
+        end = n_carry + _fill(stream, view[n_carry:n_carry + chunk_bytes])
+        view.release()
+        if end == n_carry:
             break
-        data = carry + block
-        cut = data.rfind(b"\n") + 1 or data.rfind(b"\r") + 1
+        cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end) + 1
         if cut == 0:
-            if len(data) < chunk_bytes:
-                carry = data
+            if end < chunk_bytes:
+                n_carry = end
                 continue
             # a line longer than a chunk: cut before its last sentence start, or anywhere
-            cut = data.rfind(b"!")
-            cut = cut if cut > 0 else len(data)
-            decoder.feed(data[:cut] + b"\n")
+            cut = buf.rfind(b"!", 0, end)
+            cut = cut if cut > 0 else end
+            decoder.feed(bytes(buf[:cut]) + b"\n")
         else:
-            cut = _keep_headers_with_sentence(data, cut)
-            decoder.feed(data, cut)  # no copy of the piece: the decoder reads data[:cut]
-        carry = data[cut:]
-    if carry:
+            cut = _keep_headers_with_sentence(buf, cut)
+            carry = bytes(buf[cut:end])
+            buf[cut:cut + _PAD] = bytes(_PAD)
+            decoder.feed(buf, cut, padded=True)  # framed in place: the bytes before the cut
+            buf[:len(carry)] = carry
+            n_carry = len(carry)
+            continue
+        buf[:end - cut] = buf[cut:end]
+        n_carry = end - cut
+    if n_carry:
+        carry = bytes(buf[:n_carry])
         decoder.feed(carry if carry.endswith(b"\n") else carry + b"\n")
+
+
+def _fill(stream, view) -> int:
+    """Read from ``stream`` into ``view`` until it is full or the stream ends; bytes read."""
+    readinto = getattr(stream, "readinto", None)
+    total = 0
+    while total < len(view):
+        if readinto is not None:
+            got = readinto(view[total:]) or 0
+        else:
+            data = stream.read(len(view) - total) or b""
+            got = len(data)
+            view[total:total + got] = data
+        if not got:
+            break
+        total += got
+    return total
 
 
 def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
