@@ -770,6 +770,7 @@ def _word_masks(tp: _Template, row: np.ndarray) -> dict:
     inside = np.zeros(width, dtype=np.uint8) + 0xFF
     fix = np.zeros(width, dtype=np.uint8)
     fix[tp.fixed] = 0xFF
+    fix[tp.sv + 5] = 0xFD  # 'M' (0x4D) or 'O' (0x4F): equal but for bit 1
     xor = np.zeros(width, dtype=np.uint8)
     xor[tp.sv + 1:tp.st] = 0xFF
     # tag value bytes that must not be ':' or '\\': all but the fixed ones and the c: / g:
@@ -870,7 +871,7 @@ def _line_template(t: bytes) -> _Template | None:
     struct = _structural(row[None, :], sv)[0]
     if set(np.flatnonzero(struct).tolist()) != allowed:
         return None
-    if t[sv + 3:sv + 5] != b"VD":
+    if t[sv + 3:sv + 5] != b"VD" or t[sv + 5] not in (77, 79):
         return None
     keys = [k - 1 for k in allowed if k < sv and t[k] == 58]
     fixed = np.array(sorted(allowed | set(keys) | set(dashes)
@@ -882,6 +883,13 @@ def _line_template(t: bytes) -> _Template | None:
                    frag=frag, g_span=g_span)
     tp.words = _word_masks(tp, row)
     return tp
+
+
+# checksum value -> its two hex characters as a little-endian 16-bit word
+_HEX_UPPER = np.array([ord(f"{x:02X}"[0]) | ord(f"{x:02X}"[1]) << 8 for x in range(256)],
+                      dtype=np.uint64)
+_HEX_LOWER = np.array([ord(f"{x:02x}"[0]) | ord(f"{x:02x}"[1]) << 8 for x in range(256)],
+                      dtype=np.uint64)
 
 
 def _swar_not_sixbit(w: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -902,8 +910,8 @@ def _swar_not_sixbit(w: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _word_from_rows(w: np.ndarray, col: int) -> np.ndarray:
     """Bytes ``col .. col + 7`` of every line as one word, from the word rows ``w``.
 
-    Columns before the line start read as zero bytes. Always a new array (callers modify it
-    in place).
+    Columns before the line start, and past the last word, read as zero bytes. Always a new
+    array (callers modify it in place).
     """
     if col <= -8:
         return np.zeros(w.shape[1], dtype=_U64)
@@ -912,6 +920,8 @@ def _word_from_rows(w: np.ndarray, col: int) -> np.ndarray:
     j, r = col >> 3, col & 7
     if r == 0:
         return w[j].copy()
+    if j + 1 == w.shape[0]:  # the last word: the bytes past it lie beyond the line
+        return w[j] >> np.uint64(8 * r)
     return (w[j] >> np.uint64(8 * r)) | (w[j + 1] << np.uint64(64 - 8 * r))
 
 
@@ -1016,9 +1026,6 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
             hit &= _HIGH_BITS
             diff[tag_rows] |= hit
     ok = np.bitwise_or.reduce(diff, axis=0) == 0
-    vd = byte(sv + 5)
-    ok &= (vd == 77) | (vd == 79)
-    h1, h2 = _HEX[byte(st + 1)], _HEX[byte(st + 2)]
     xor = np.zeros(starts.size, dtype=_U64)
     for k in m["xor_full"]:  # a loop over the words of a line
         xor ^= w[k]
@@ -1027,13 +1034,17 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     xor ^= xor >> np.uint64(32)
     xor ^= xor >> np.uint64(16)
     xor ^= xor >> np.uint64(8)
-    xor = (xor & np.uint64(0xFF)).view(np.int64)
-    ok &= (h1 < 16) & (h2 < 16) & (xor == h1 * 16 + h2)
+    xor &= np.uint64(0xFF)
+    # the two checksum characters against the XOR written in upper or lower case hex (a line
+    # mixing the cases is left to the general path)
+    given = _word_from_rows(w, st + 1)
+    given &= np.uint64(0xFFFF)
+    ok &= (given == _HEX_UPPER.take(xor)) | (given == _HEX_LOWER.take(xor))
     fill = byte(tp.fill) - 48
-    ok &= (fill >= 0) & (fill <= 5)
+    ok &= fill.view(_U64) <= np.uint64(5)  # (bytes below '0' wrap around to huge values)
     if tp.seq >= 0:
         seq = byte(tp.seq) - 48
-        ok &= (seq >= 0) & (seq <= 9)
+        ok &= seq.view(_U64) <= np.uint64(9)
     else:
         seq = np.full(starts.size, -1, dtype=np.int64)
     first = byte(tp.p0)
