@@ -355,3 +355,15 @@ def test_blocks_of_lines_change_nothing(lines, block):
     for k in _ARRAY_FIELDS:
         if k != "source":
             np.testing.assert_array_equal(getattr(whole, k), getattr(blocked, k), err_msg=k)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from([b"rx1", b"station01", b"station02",
+                                            b"a-long-station-name-of-32-bytes!"]),
+                          st.sampled_from(PAYLOADS[:3])), min_size=40, max_size=120))
+def test_long_and_short_source_names_match(items):
+    """Source values of up to 7 bytes are keyed from the fast path's words, longer ones by
+    _strings; layouts of both kinds in one chunk keep their names apart."""
+    lines = [_tagged(b"s:" + name + b",c:1600000000", b"AIVDM,1,1,,A," + p + b",0")
+             for name, p in items]
+    _assert_same(b"\n".join(lines) + b"\n")
