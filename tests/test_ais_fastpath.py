@@ -367,3 +367,39 @@ def test_long_and_short_source_names_match(items):
     lines = [_tagged(b"s:" + name + b",c:1600000000", b"AIVDM,1,1,,A," + p + b",0")
              for name, p in items]
     _assert_same(b"\n".join(lines) + b"\n")
+
+
+@st.composite
+def split_position(draw) -> list:
+    """A position report sent as two fragments (legal, if rare), tag-blocked or bare."""
+    payload = draw(st.sampled_from(PAYLOADS[:3]))
+    cut = draw(st.integers(1, len(payload) - 1))
+    seq = b"%d" % draw(st.integers(0, 9))
+    one = b"AIVDM,2,1," + seq + b",A," + payload[:cut] + b",0"
+    two = b"AIVDM,2,2," + seq + b",A," + payload[cut:] + b",0"
+    if draw(st.booleans()):
+        return [b"!" + one + b"*%02X" % _xor(one), b"!" + two + b"*%02X" % _xor(two)]
+    return [_tagged(b"s:rx5,c:1600000100", one), _tagged(b"s:rx5,c:1600000100", two)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 99), st.one_of(st.lists(sentence(), min_size=1,
+                                                                  max_size=2),
+                                                         split_position())),
+                min_size=1, max_size=6),
+       st.sampled_from([4096, 1 << 16]))
+def test_positions_from_every_path_keep_input_order(inserts, chunk_bytes):
+    """Fast-path reports (decoded straight into the row store), general-path reports and
+    reports assembled from fragments, interleaved in one chunk, come out in input order
+    and as the general path alone gives them."""
+    import pytest as _pytest
+
+    lines = [_tagged(b"s:rx0,c:%d" % (1_600_000_000 + i),
+                     b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0") for i in range(100)]
+    for at, extra in sorted(inserts, reverse=True):
+        lines[at:at] = extra
+    with _pytest.MonkeyPatch.context() as mp:
+        seen = _spy_fast_lines(mp)
+        fast, general = _read_both(mp, lines, chunk_bytes=chunk_bytes)
+    assert sum(seen) >= 50  # most lines took the fast path
+    _assert_same_read(fast, general)

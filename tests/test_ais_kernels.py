@@ -400,3 +400,24 @@ def test_sixbit_words_flags_and_values(rows):
             bits = "".join(f"{SIXBIT[c]:06b}" for c in r)
             assert [int(x) for x in w[:, i]] == [int(bits[48 * k:48 * k + 48], 2)
                                                  for k in range(3)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(payload_buffer(position_payload()), st.integers(1, 4))
+def test_decode_positions_into_given_arrays(case, repeat):
+    """``out=``: the fields land in the caller's arrays, equal to a plain decode (small and
+    large calls, every layout, bad rows)."""
+    from stsdetect.ais.sixbit import OUT_FIELDS, decode_positions
+
+    buf, start, n_chars, fill = case
+    start = np.tile(np.asarray(start, dtype=np.int64), 30 * repeat)  # crosses 64 rows
+    n_chars = np.tile(np.asarray(n_chars, dtype=np.int64), 30 * repeat)
+    fill = np.tile(np.asarray(fill, dtype=np.int64), 30 * repeat)
+    plain = decode_positions(buf, start, n_chars, fill)
+    out = {k: np.full(start.size, 77, dtype=d) for k, d in OUT_FIELDS.items()}
+    given_ = decode_positions(buf, start, n_chars, fill, out=out)
+    for k in plain:
+        np.testing.assert_array_equal(given_[k], plain[k], err_msg=k)
+    for k in OUT_FIELDS:
+        np.testing.assert_array_equal(out[k], plain[k], err_msg=k)
+        assert given_[k] is out[k] or np.shares_memory(given_[k], out[k]), k

@@ -18,7 +18,7 @@ import pandas as pd
 from .framing import FAST_BLOCK_LINES, NAT_NS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
-from .sixbit import POSITION_TYPES, decode_positions, sixbit_values
+from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
 from .statics import STATICS_SKIP_REASONS, build_vessels, decode_statics
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
@@ -324,6 +324,25 @@ class _RowStore:
         self.segments.append([{k: np.empty(n_rows, dtype=d) for k, d in _ROW_DTYPES.items()},
                               0, n_rows])
 
+    def claim(self, n_rows: int) -> tuple:
+        """Room for ``n_rows`` rows at the end of one segment: (its columns, first row).
+
+        The caller writes the rows there itself (the decoder decodes into them) and gives
+        back what it does not use with :meth:`shrink`.
+        """
+        if not self.segments or self.segments[-1][2] - self.segments[-1][1] < n_rows:
+            self.reserve(max(n_rows, 2 * (self.segments[-1][2] if self.segments else 1 << 16)))
+        seg = self.segments[-1]
+        first = seg[1]
+        seg[1] += n_rows
+        self.n_rows += n_rows
+        return seg[0], first
+
+    def shrink(self, n_rows: int) -> None:
+        """Give back the last ``n_rows`` rows claimed or appended."""
+        self.segments[-1][1] -= n_rows
+        self.n_rows -= n_rows
+
     def append(self, cols: dict) -> None:
         """Append rows (a dict of equal-length arrays with the keys of :data:`_ROW_DTYPES`)."""
         n = len(cols["mmsi"])
@@ -361,6 +380,7 @@ class _NmeaDecoder:
         self.record_offset = 0
         self.rows = _RowStore()
         self._blocks: list = []  # this chunk's decoded rows, before they are put in order
+        self._stored = None  # (columns, first row, records) of rows decoded into the store
         self._queued: dict = {k: [] for k in ("payload", "n_chars", "fill", "msg_type",
                                               "time", "record", "counted")}
         self._n_queued = 0
@@ -369,6 +389,51 @@ class _NmeaDecoder:
         self._source_code = {"": 0}
 
     def _emit_positions(self, dec, time_ns, source, types, records):
+        """Count decoded position rows and keep the good ones as a block (see _store_blocks)."""
+        keep = self._count_positions(dec, types)
+        sel = slice(None) if keep.all() else keep  # all kept: no copies
+        block = {k: dec[k][sel] for k in ("mmsi", "lat", "lon", "sog_kn", "cog_deg",
+                                          "heading_deg", "nav_status", "msg_type")}
+        block.update(time=time_ns[sel], source=source[sel], record=records[sel])
+        self._blocks.append(block)
+        return keep
+
+    def _decode_into_rows(self, buf, p0, n_chars, fill, time_ns, source, types, records):
+        """Decode a chunk's single-part position reports straight into the row store.
+
+        Rows that turn out bad are squeezed out afterwards; if the rows are not in record
+        order (reports from more than one line layout), they are taken back out and put in
+        order with the chunk's other rows by :meth:`_store_blocks`. Returns which are good.
+        """
+        n = p0.size
+        cols, first = self.rows.claim(n)
+        keep = np.empty(n, dtype=bool)
+        for i in range(0, n, FAST_BLOCK_LINES):  # blocks of cache-sized rows
+            b = slice(i, i + FAST_BLOCK_LINES)
+            at = slice(first + i, first + min(i + FAST_BLOCK_LINES, n))
+            dec = decode_positions(buf, p0[b], n_chars[b], fill[b],
+                                   out={k: cols[k][at] for k in OUT_FIELDS})
+            keep[b] = self._count_positions(dec, types[b])
+        mine = slice(first, first + n)
+        cols["time"][mine] = time_ns
+        cols["source"][mine] = source
+        n_kept = n
+        if not keep.all():
+            n_kept = int(keep.sum())
+            for col in cols.values():
+                col[first:first + n_kept] = col[mine][keep]
+            self.rows.shrink(n - n_kept)
+            records = records[keep]
+        if n_kept > 1 and not (records[1:] > records[:-1]).all():
+            self._blocks.append({k: col[first:first + n_kept].copy() for k, col in cols.items()}
+                                | {"record": records})
+            self.rows.shrink(n_kept)
+        elif n_kept:
+            self._stored = (cols, first, records)
+        return keep
+
+    def _count_positions(self, dec, types) -> np.ndarray:
+        """Count decoded position rows by type and skip reason; return which ones are good."""
         rep = self.report
         mmsi = dec["mmsi"]
         bad_char = dec["bad_char"]
@@ -384,11 +449,6 @@ class _NmeaDecoder:
         counts = np.bincount(types[keep], minlength=28)
         for t in np.flatnonzero(counts):
             rep.add_decoded(int(t), int(counts[t]))
-        sel = slice(None) if counts.sum() == keep.size else keep  # all kept: no copies
-        block = {k: dec[k][sel] for k in ("mmsi", "lat", "lon", "sog_kn", "cog_deg",
-                                          "heading_deg", "nav_status", "msg_type")}
-        block.update(time=time_ns[sel], source=source[sel], record=records[sel])
-        self._blocks.append(block)
         return keep
 
     def _queue_statics(self, buf, p0, n_chars, fill, msg_type, time_ns, record,
@@ -485,13 +545,8 @@ class _NmeaDecoder:
             p0, n_chars, fill = fc.p0[sel], fc.n_chars[sel], fc.fill[sel]
             time_ns, source, types = fc.time_ns[sel], fc.source[sel], fc.msg_type[sel]
             records = fc.record[sel] + self.record_offset
-            keep = []
-            for i in range(0, pos.size, FAST_BLOCK_LINES):  # blocks of cache-sized rows
-                b = slice(i, i + FAST_BLOCK_LINES)
-                dec = decode_positions(buf, p0[b], n_chars[b], fill[b])
-                keep.append(self._emit_positions(dec, time_ns[b], source[b], types[b],
-                                                 records[b]))
-            keep = np.concatenate(keep)
+            keep = self._decode_into_rows(buf, p0, n_chars, fill, time_ns, source, types,
+                                          records)
             b = pos[keep & (fc.msg_type[pos] == 19)]  # class B position and static data
             self._queue_statics(buf, fc.p0[b], fc.n_chars[b], fc.fill[b], fc.msg_type[b],
                                 fc.time_ns[b], fc.record[b] + self.record_offset, counted=False)
@@ -514,8 +569,18 @@ class _NmeaDecoder:
     def _store_blocks(self) -> None:
         """Put this chunk's decoded rows into the row store, in input (record) order."""
         blocks, self._blocks = self._blocks, []
+        stored, self._stored = self._stored, None
+        blocks = [b for b in blocks if b["record"].size]
         if not blocks:
             return
+        if stored is not None and stored[2][-1] > min(int(b["record"][0]) for b in blocks):
+            # rows decoded into the store earlier in this chunk interleave with these: take
+            # them back out (they are the store's last rows) and merge them all
+            cols, first, records = stored
+            n = records.size
+            blocks.append({k: col[first:first + n].copy() for k, col in cols.items()}
+                          | {"record": records})
+            self.rows.shrink(n)
         ends = [(b["record"][0], b["record"][-1]) for b in blocks if b["record"].size]
         in_order = all((b["record"][1:] > b["record"][:-1]).all() for b in blocks) and all(
             ends[i][1] < ends[i + 1][0] for i in range(len(ends) - 1))

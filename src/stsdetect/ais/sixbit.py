@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "OUT_FIELDS",
     "POSITION_TYPES",
     "REQUIRED_BITS",
     "decode_positions",
@@ -296,7 +297,13 @@ def _pack_words(w: np.ndarray, t: np.ndarray) -> None:
     w -= t
 
 
-def decode_positions(buf, start, n_chars, fill_bits) -> dict:
+#: Fields :func:`decode_positions` can write into arrays the caller provides (``out=``).
+OUT_FIELDS = {"mmsi": np.int64, "msg_type": np.int8, "nav_status": np.int8,
+              "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
+              "lat": np.float64, "lon": np.float64}
+
+
+def decode_positions(buf, start, n_chars, fill_bits, out: dict | None = None) -> dict:
     """Decode position reports from payloads stored in one byte buffer.
 
     Parameters
@@ -308,6 +315,9 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         Characters outside the armouring alphabet among the first 24 set ``bad_char``.
     fill_bits : numpy.ndarray of int
         Fill bits (0-5) of each payload.
+    out : dict of numpy.ndarray, optional
+        Contiguous arrays, one per :data:`OUT_FIELDS` key with its dtype and one entry per
+        payload, to decode those fields into (a reader's output columns): no temporary copy.
 
     Returns
     -------
@@ -332,8 +342,16 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     n_chars = np.asarray(n_chars, dtype=np.int64)
     fill_bits = np.asarray(fill_bits)
     n = start.size
-    if n == 0:
-        return _decode_lut(buf, start, n_chars, fill_bits)
+    if n == 0 or (out is not None and n < 64):  # (small calls: simpler to decode, then copy)
+        res = (_decode_lut(buf, start, n_chars, fill_bits) if n == 0
+               else decode_positions(buf, start, n_chars, fill_bits))
+        if out is not None:
+            for k in OUT_FIELDS:
+                out[k][...] = res[k]
+            res.update({k: out[k] for k in OUT_FIELDS})
+        return res
+    if out is None:
+        out = {k: np.empty(n, dtype=d) for k, d in OUT_FIELDS.items()}
     if int(start.min()) < 0 or int(start.max()) > buf.size - _WIDTH:
         raise ValueError(f"payload starts must lie in 0 .. len(buf) - {_WIDTH} = "
                          f"{buf.size - _WIDTH}: buf must hold {_WIDTH} bytes from each start")
@@ -353,8 +371,9 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     mt = mt.view(np.int64)
     if bad_rows is not None:  # rare; a class A stand-in type keeps the other layouts' paths off
         mt[bad_rows] = 1
-    msg_type = mt.astype(np.int8)
-    mmsi = w0 >> c[10]
+    msg_type = out["msg_type"]
+    np.copyto(msg_type, mt, casting="unsafe")
+    mmsi = np.right_shift(w0, c[10], out=out["mmsi"].view(np.uint64))
     mmsi &= c[(1 << 30) - 1]
     layout = np.take(_LAYOUT_BIT, mt)
     present = int(np.bitwise_or.reduce(layout))
@@ -379,25 +398,26 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         v2 >>= shift
     t = np.left_shift(v1, c[6], out=w1)  # navigational status, bits 38..41
     t >>= c[60]
-    nav_status = t.astype(np.int8)
+    nav_status = out["nav_status"]
+    np.copyto(nav_status, t, casting="unsafe")
     if present != 1:  # 15 (not defined) but for class A
         nav_status |= (layout != 1).view(np.int8) * np.int8(15)
     ti = t.view(np.int64)
     np.left_shift(v1, c[18], out=t)  # speed over ground, bits 50..59
     t >>= c[54]
-    sog_kn = np.take(_SOG_KN, ti)
+    sog_kn = np.take(_SOG_KN, ti, out=out["sog_kn"], mode="clip")  # (10-bit index: in range)
     np.left_shift(v2, c[36], out=t)  # course over ground, bits 116..127
     t >>= c[52]
-    cog_deg = np.take(_COG_DEG, ti)
+    cog_deg = np.take(_COG_DEG, ti, out=out["cog_deg"], mode="clip")
     np.left_shift(v2, c[48], out=t)  # true heading, bits 128..136
     t >>= c[55]
-    heading_deg = np.take(_HEADING_DEG, ti)
+    heading_deg = np.take(_HEADING_DEG, ti, out=out["heading_deg"], mode="clip")
     lon_raw = np.left_shift(v1, c[29], out=v1).view(np.int64)  # longitude, bits 61..88
     lon_raw >>= 36
     lat_raw = np.left_shift(v2, c[9], out=v2).view(np.int64)  # latitude, bits 89..115
     lat_raw >>= 37
-    lat = lat_raw / 600_000.0
-    lon = lon_raw / 600_000.0
+    lat = np.divide(lat_raw, 600_000.0, out=out["lat"])
+    lon = np.divide(lon_raw, 600_000.0, out=out["lon"])
     # |lat| > 90 or |lon| > 180 exactly when the raw value is beyond 90 / 180 * 600000 (a
     # quotient of integers rounds to 90 / 180 only from exactly there); "not available" too
     np.add(lat_raw, 90 * 600_000, out=ti)
@@ -413,7 +433,7 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
         lon[i[lo_na]] = np.nan
         out_of_range[i] = ((np.abs(la) > 90 * 600_000) & ~la_na) | (
             (np.abs(lo) > 180 * 600_000) & ~lo_na)
-    out = {
+    res = {
         "msg_type": msg_type,
         "mmsi": mmsi.view(np.int64),
         "short": short,
@@ -429,16 +449,16 @@ def decode_positions(buf, start, n_chars, fill_bits) -> dict:
     if present & 12:  # rows of other layouts: no class A/B fields
         i = np.flatnonzero(layout >= 4)
         for k in ("sog_kn", "cog_deg", "heading_deg", "lat", "lon"):
-            out[k][i] = np.nan
+            res[k][i] = np.nan
         out_of_range[i] = False
         if present & 4:
-            _long_range(out, v27, long_range)
+            _long_range(res, v27, long_range)
     if bad_rows is not None:  # rows with invalid characters keep their old garbage fields
         i = bad_rows
         sub = _decode_lut(buf, start[i], n_chars[i], fill_bits[i])
         for k, v in sub.items():
-            out[k][i] = v
-    return out
+            res[k][i] = v
+    return res
 
 
 def _long_range(out: dict, v: np.ndarray, rows: np.ndarray) -> None:
