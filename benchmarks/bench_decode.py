@@ -187,8 +187,9 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="*", default=None,
                         help="subset of: stsdetect pyais libais gpsdecode")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per decoder (each in a fresh process); the one with the least "
-                             "CPU time is shown, which damps the noise of a loaded machine")
+                        help="rounds of runs, every decoder once per round (each run in a fresh "
+                             "process); each decoder's run with the least CPU time is shown, "
+                             "which damps the noise of a loaded machine")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     path = make_dump(args.lines)
@@ -196,12 +197,15 @@ def main(argv=None) -> None:
     print(f"dump: {path} ({args.lines:,} lines, {size_mb:.0f} MB, made/cached in "
           f"{time.perf_counter() - t0:.1f} s)")
     names = args.only or ["stsdetect", "pyais", "libais", "gpsdecode"]
+    runs: dict = {name: [] for name in names}
+    for _ in range(max(args.repeat, 1)):  # rounds: every decoder once per round, so that a
+        for name in names:  # machine whose speed drifts during the run slows all alike
+            runs[name].append(run_gpsdecode(path) if name == "gpsdecode"
+                              else run_python(name, path))
     results = {}
     for name in names:
-        runs = [run_gpsdecode(path) if name == "gpsdecode" else run_python(name, path)
-                for _ in range(max(args.repeat, 1))]
-        good = [r for r in runs if "error" not in r]
-        results[name] = min(good, key=lambda r: r["cpu_seconds"]) if good else runs[0]
+        good = [r for r in runs[name] if "error" not in r]
+        results[name] = min(good, key=lambda r: r["cpu_seconds"]) if good else runs[name][0]
     base = results.get("stsdetect", {})
     print(f"\n{'decoder':<12} {'messages':>10} {'wall s':>8} {'cpu s':>8} {'msg/s wall':>11} "
           f"{'msg/s cpu':>11} {'peak MB':>8} {'stsdetect x (cpu)':>18}")
