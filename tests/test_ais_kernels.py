@@ -128,8 +128,9 @@ def test_tag_blocks_read_like_python_split(blocks, one_without_checksum):
         blocks = [*blocks, ("s:zz", None, "zz")]
     fc = frame_chunk(b"\n".join(lines) + b"\n")
     assert fc.n_sentences == len(blocks)
-    order = np.argsort(fc.record)  # rows by record (frame_chunk may group them by layout)
-    fc.time_ns, fc.source = fc.time_ns[order], fc.source[order]
+    rows = fc.rows()
+    order = np.argsort(rows["record"])  # rows by record (frame_chunk groups them by layout)
+    fc.time_ns, fc.source = rows["time_ns"][order], rows["source"][order]
     for i, (_, c, s) in enumerate(blocks):
         value = int(c) if c is not None and c.isascii() and c.isdigit() else -1
         if len(c or "") == 10 and 10**9 <= value < 4_200_000_000:
@@ -357,10 +358,11 @@ def test_decode_positions_real_dumps(shared_data):
             cut = data.rfind(b"\n", 0, 1 << 20) + 1 or len(data)
             chunk, data = data[:cut], data[cut:]
             fc = frame_chunk(chunk if chunk.endswith(b"\n") else chunk + b"\n")
-            rows = np.flatnonzero(fc.n_frags == 1)
+            cols = fc.rows()
+            rows = np.flatnonzero(cols["n_frags"] == 1)
             if rows.size:
-                _check_decode(fc.buf, fc.p0[rows], fc.n_chars[rows], fc.fill[rows],
-                              n_reference=2000)
+                _check_decode(fc.buf, cols["p0"][rows], cols["n_chars"][rows],
+                              cols["fill"][rows], n_reference=2000)
                 n += rows.size
     assert n > 10_000
 

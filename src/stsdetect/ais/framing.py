@@ -26,7 +26,7 @@ import pandas as pd
 
 from .sixbit import sixbit_values
 
-__all__ = ["FAST_BLOCK_LINES", "NAT_NS", "FramedChunk", "frame_chunk"]
+__all__ = ["FAST_BLOCK_LINES", "NAT_NS", "PART_FIELDS", "FramedChunk", "frame_chunk"]
 
 NAT_NS = np.iinfo(np.int64).min
 _PAD = 64
@@ -70,6 +70,12 @@ class FramedChunk:
     (order them by ``record`` where order matters). ``source`` holds codes into
     ``source_names`` (0 = none). ``talker``, ``seq`` and ``channel``, which only pair up the
     fragments of multipart messages, are 0, -1 and 0 for single-part sentences.
+
+    ``parts`` holds the single-part sentences that :func:`frame_chunk`'s fast path framed,
+    one dict per line layout and block of lines, with the columns :data:`PART_FIELDS` (the
+    others are constants for them: talker 0, n_frags 1, frag 1, seq -1, channel 0,
+    group_id -1, group_total 0); they are not repeated in the arrays, which hold every other
+    sentence. :meth:`rows` gives all sentences as arrays.
     """
 
     buf: np.ndarray
@@ -96,6 +102,23 @@ class FramedChunk:
     #: general path only, where frame_chunk needs it to place the records of the lines it
     #: hands over (empty in frame_chunk's result)
     rec_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    parts: list = field(default_factory=list)
+
+    def rows(self) -> dict:
+        """Every sentence's columns (:data:`_ARRAY_FIELDS`): the parts', then the arrays'."""
+        single = {"talker": 0, "n_frags": 1, "frag": 1, "seq": -1, "channel": 0,
+                  "group_id": -1, "group_total": 0}
+        out = {}
+        for k in _ARRAY_FIELDS:
+            cols = [p[k] if k in p else np.full(p["record"].size, single[k],
+                                                dtype=getattr(self, k).dtype)
+                    for p in self.parts]
+            out[k] = np.concatenate([*cols, getattr(self, k)])
+        return out
+
+
+#: Columns of FramedChunk.parts.
+PART_FIELDS = ("record", "p0", "n_chars", "fill", "msg_type", "time_ns", "source")
 
 
 def _take(arr: np.ndarray, idx: np.ndarray, fill_value) -> np.ndarray:
@@ -1058,8 +1081,6 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
             is_position[other] = ((first_value[other] >= 1) & (first_value[other] <= 27)
                                   & ~_swar_not_sixbit(w[:, other], m["payload"]))
         ok &= is_position
-        group_id = np.full(starts.size, -1, dtype=np.int64)
-        group_total = np.zeros(starts.size, dtype=np.int64)
     else:
         ok &= ~_swar_not_sixbit(w, m["payload"])
         if tp.g_span is not None:
@@ -1095,28 +1116,20 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         k = slice(None)
     start_k = starts[k]
     n_ok = start_k.size
-    if tp.n_frags == 1:  # talker, sequence id and channel matter for fragments only
-        talker, channel = np.zeros(n_ok, np.int64), np.zeros(n_ok, np.int64)
-        seq = np.full(n_ok, -1, dtype=np.int64)
-    else:
-        talker = (byte(sv + 1)[k] << 8) | byte(sv + 2)[k]
-        seq, channel = seq[k], channel[k]
     cols = {
-        "talker": talker,
-        "seq": seq,
-        "channel": channel,
         "p0": start_k + tp.p0,
         "n_chars": np.full(n_ok, tp.n_chars, dtype=np.int64),
         "fill": fill[k],
         "msg_type": first_value[k].astype(np.int64),
-        "n_frags": np.full(n_ok, tp.n_frags, dtype=np.int64),
-        "frag": np.full(n_ok, tp.frag, dtype=np.int64),
-        "group_id": group_id[k],
-        "group_total": group_total[k],
         "time_ns": time_ns[k],
         "s0": start_k + s_span[0],
         "s1": start_k + s_span[1] if tp.s_span is not None else start_k - 1,
     }
+    if tp.n_frags > 1:  # the fields that pair up fragments (see FramedChunk)
+        cols.update(talker=(byte(sv + 1)[k] << 8) | byte(sv + 2)[k], seq=seq[k],
+                    channel=channel[k], n_frags=np.full(n_ok, tp.n_frags, dtype=np.int64),
+                    frag=np.full(n_ok, tp.frag, dtype=np.int64), group_id=group_id[k],
+                    group_total=group_total[k])
     if 1 <= s_width <= 7:  # the source's key as _strings makes it, from the words at hand
         digest = _word_from_rows(w, s_span[0])[k]
         digest &= _LEAD_MASKS[s_width, 0]
@@ -1203,7 +1216,6 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
                 break
     if not parts:
         return _frame_general(data, n, padded)
-    fast_line = np.concatenate([p["line"] for p in parts])
 
     # the other lines, copied together, through the general path
     rest = np.flatnonzero(~handled)
@@ -1218,7 +1230,7 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
     g = _frame_general(reduced) if reduced else None
 
     # records: a fast line is one record; a rest line keeps its records
-    n_fast = fast_line.size
+    n_fast = sum(p["line"].size for p in parts)
     if g is not None and g.record.size:
         k = np.searchsorted(red_start, g.rec_start[g.record], side="right") - 1
         g_record = rest[k] + g.record - k
@@ -1229,33 +1241,37 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
         first_rec = np.r_[np.searchsorted(g.rec_start, red_start), g.n_records]
     else:
         first_rec = np.zeros(1, dtype=np.int64)
-    before = np.searchsorted(rest, fast_line)  # rest lines before each fast line
-    f_record = fast_line + first_rec[before] - before
+    for p in parts:  # a loop over layouts and blocks
+        before = np.searchsorted(rest, p["line"])  # rest lines before each fast line
+        p["record"] = p["line"] + first_rec[before] - before
 
     # sources: the general part's names, then those of the fast lines
     names = list(g.source_names) if g is not None else [""]
     code_of = {nm: i for i, nm in enumerate(names)}
-    f_source = []
     for p in parts:  # a loop over layouts: each has one source column span
         s0, s1 = p["s0"], p["s1"]
         if s0.size and s1[0] >= s0[0]:
             local, local_names = _strings(a, s0, s1, digest=p.get("s_digest"))
             lookup = np.array([code_of.setdefault(nm, len(code_of)) for nm in local_names],
                               dtype=np.int32)
-            f_source.append(lookup[local])
+            p["source"] = lookup[local]
         else:
-            f_source.append(np.zeros(s0.size, dtype=np.int32))
+            p["source"] = np.zeros(s0.size, dtype=np.int32)
     names = list(code_of)
 
-    # rows grouped by layout, then the general path's: one concatenation per column, no
-    # reordering (the reader orders what needs an order, see FramedChunk)
+    # single-part layouts stay parts; fragments' layouts, then the general path's rows, are
+    # concatenated into the arrays, grouped, not reordered (the reader orders what needs an
+    # order, see FramedChunk)
+    single = [{k: p[k] for k in PART_FIELDS} for p in parts if "n_frags" not in p]
+    multi = [p for p in parts if "n_frags" in p]
     with_g = g is not None and g.record.size
-    out = {"record": f_record, "source": np.concatenate(f_source)}
+    out = {}
     for k in _ARRAY_FIELDS:
-        col = [out[k]] if k in out else [p[k] for p in parts]
+        col = [p[k] for p in multi]
         if with_g:
             col.append(g_record if k == "record" else g_p0 if k == "p0" else getattr(g, k))
-        out[k] = col[0] if len(col) == 1 else np.concatenate(col)
+        if col:
+            out[k] = col[0] if len(col) == 1 else np.concatenate(col)
     return FramedChunk(
         buf=a,
         n_records=int(n_fast + (g.n_records if g is not None else 0)),
@@ -1263,5 +1279,6 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
         skipped=dict(g.skipped) if g is not None else {},
         notes=dict(g.notes) if g is not None else {},
         source_names=names,
+        parts=single,
         **out,
     )

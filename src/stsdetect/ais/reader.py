@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .framing import FAST_BLOCK_LINES, NAT_NS, frame_chunk
+from .framing import FAST_BLOCK_LINES, NAT_NS, PART_FIELDS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
@@ -398,25 +398,42 @@ class _NmeaDecoder:
         self._blocks.append(block)
         return keep
 
-    def _decode_into_rows(self, buf, p0, n_chars, fill, time_ns, source, types, records):
+    def _decode_into_rows(self, buf, positions: list) -> None:
         """Decode a chunk's single-part position reports straight into the row store.
 
-        Rows that turn out bad are squeezed out afterwards; if the rows are not in record
-        order (reports from more than one line layout), they are taken back out and put in
-        order with the chunk's other rows by :meth:`_store_blocks`. Returns which are good.
+        ``positions``: (group of single-part rows, which of its rows) pairs. Rows that turn
+        out bad are squeezed out afterwards; if the rows are not in record order (reports
+        from more than one line layout), they are taken back out and put in order with the
+        chunk's other rows by :meth:`_store_blocks`. Type 19 reports also queue their
+        static data.
         """
-        n = p0.size
+        n = sum(gr["record"][rows].size for gr, rows in positions)
         cols, first = self.rows.claim(n)
         keep = np.empty(n, dtype=bool)
-        for i in range(0, n, FAST_BLOCK_LINES):  # blocks of cache-sized rows
-            b = slice(i, i + FAST_BLOCK_LINES)
-            at = slice(first + i, first + min(i + FAST_BLOCK_LINES, n))
-            dec = decode_positions(buf, p0[b], n_chars[b], fill[b],
-                                   out={k: cols[k][at] for k in OUT_FIELDS})
-            keep[b] = self._count_positions(dec, types[b])
+        records = []
+        at = first
+        for gr, rows in positions:  # a loop over line layouts
+            p0, n_chars, fill = gr["p0"][rows], gr["n_chars"][rows], gr["fill"][rows]
+            types, time_ns = gr["msg_type"][rows], gr["time_ns"][rows]
+            record = gr["record"][rows] + self.record_offset
+            m = p0.size
+            for i in range(0, m, FAST_BLOCK_LINES):  # blocks of cache-sized rows
+                b = slice(i, i + FAST_BLOCK_LINES)
+                into = slice(at + i, at + min(i + FAST_BLOCK_LINES, m))
+                dec = decode_positions(buf, p0[b], n_chars[b], fill[b],
+                                       out={k: cols[k][into] for k in OUT_FIELDS})
+                keep[into.start - first:into.stop - first] = self._count_positions(dec,
+                                                                                   types[b])
+            cols["time"][at:at + m] = time_ns
+            cols["source"][at:at + m] = gr["source"][rows]
+            b19 = np.flatnonzero(keep[at - first:at - first + m] & (types == 19))
+            if b19.size:  # class B position and static data
+                self._queue_statics(buf, p0[b19], n_chars[b19], fill[b19], types[b19],
+                                    time_ns[b19], record[b19], counted=False)
+            records.append(record)
+            at += m
+        records = np.concatenate(records) if len(records) > 1 else records[0]
         mine = slice(first, first + n)
-        cols["time"][mine] = time_ns
-        cols["source"][mine] = source
         n_kept = n
         if not keep.all():
             n_kept = int(keep.sum())
@@ -430,7 +447,6 @@ class _NmeaDecoder:
             self.rows.shrink(n_kept)
         elif n_kept:
             self._stored = (cols, first, records)
-        return keep
 
     def _count_positions(self, dec, types) -> np.ndarray:
         """Count decoded position rows by type and skip reason; return which ones are good."""
@@ -534,34 +550,35 @@ class _NmeaDecoder:
         lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
                            for nm in fc.source_names], dtype=np.int32)
         self.source_names = list(self._source_code)
-        fc.source = lookup[fc.source]
-        single = fc.n_frags == 1
-        group = np.take(_TYPE_GROUP, fc.msg_type)
-        # position reports: the vectorized hot path
-        pos = np.flatnonzero(single & (group == 1))
-        if pos.size:
-            # the rows of one layout are contiguous: take them as views when they are all
-            sel = slice(pos[0], pos[-1] + 1) if pos[-1] - pos[0] + 1 == pos.size else pos
-            p0, n_chars, fill = fc.p0[sel], fc.n_chars[sel], fc.fill[sel]
-            time_ns, source, types = fc.time_ns[sel], fc.source[sel], fc.msg_type[sel]
-            records = fc.record[sel] + self.record_offset
-            keep = self._decode_into_rows(buf, p0, n_chars, fill, time_ns, source, types,
-                                          records)
-            b = pos[keep & (fc.msg_type[pos] == 19)]  # class B position and static data
-            self._queue_statics(buf, fc.p0[b], fc.n_chars[b], fc.fill[b], fc.msg_type[b],
-                                fc.time_ns[b], fc.record[b] + self.record_offset, counted=False)
-        # statics (5, 24)
-        st = np.flatnonzero(single & (group == 2))
-        self._queue_statics(buf, fc.p0[st], fc.n_chars[st], fc.fill[st], fc.msg_type[st],
-                            fc.time_ns[st], fc.record[st] + self.record_offset, counted=True)
-        # other types: validated and counted
-        other = single & (group == 0)
-        counts = np.bincount(fc.msg_type[other], minlength=28)
-        for t in np.flatnonzero(counts):
-            rep.add_decoded(int(t), int(counts[t]))
+        # single-part sentences: the fast path's parts (one per line layout and block) and
+        # the other single-part rows, as groups of the same columns
+        groups = [dict(p, source=lookup[p["source"]]) for p in fc.parts]
+        single = np.flatnonzero(fc.n_frags == 1)
+        if single.size:
+            groups.append({k: getattr(fc, k)[single] for k in PART_FIELDS})
+            groups[-1]["source"] = lookup[groups[-1]["source"]]
+        positions = []  # (group, its position rows)
+        for gr in groups:  # a loop over line layouts
+            kind = np.take(_TYPE_GROUP, gr["msg_type"])
+            if (kind == 1).all():  # position reports only: the usual case, no gathers
+                positions.append((gr, slice(None)))
+                continue
+            rows = np.flatnonzero(kind == 1)
+            if rows.size:
+                positions.append((gr, rows))
+            st = np.flatnonzero(kind == 2)  # statics (5, 24)
+            self._queue_statics(buf, gr["p0"][st], gr["n_chars"][st], gr["fill"][st],
+                                gr["msg_type"][st], gr["time_ns"][st],
+                                gr["record"][st] + self.record_offset, counted=True)
+            counts = np.bincount(gr["msg_type"][kind == 0], minlength=28)  # other types
+            for t in np.flatnonzero(counts):
+                rep.add_decoded(int(t), int(counts[t]))
+        if positions:
+            self._decode_into_rows(buf, positions)
         # multipart fragments: assembled in arrival order
-        multi = np.flatnonzero(~single)
+        multi = np.flatnonzero(fc.n_frags > 1)
         if multi.size:
+            fc.source = lookup[fc.source]
             self._multipart(fc, multi[np.argsort(fc.record[multi], kind="stable")])
         self._store_blocks()
         self.record_offset += fc.n_records
