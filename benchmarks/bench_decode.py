@@ -167,10 +167,13 @@ def run_gpsdecode(path: Path) -> dict:
     script = f"""
 import json, resource, subprocess, time
 t0 = time.perf_counter()
-with open({str(bare)!r}) as src:
-    out = subprocess.run([{exe!r}], stdin=src, stdout=subprocess.PIPE)
+n = 0
+with open({str(bare)!r}) as src:  # JSON lines counted as they come, not held (350 MB)
+    proc = subprocess.Popen([{exe!r}], stdin=src, stdout=subprocess.PIPE)
+    for block in iter(lambda: proc.stdout.read(1 << 20), b""):
+        n += block.count(b"\\n")
+    proc.wait()
 elapsed = time.perf_counter() - t0
-n = out.stdout.count(b"\\n")
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({{"messages": n, "seconds": elapsed, "cpu_seconds": r.ru_utime + r.ru_stime,
                   "peak_rss_mb": r.ru_maxrss / 1024}}))
@@ -190,6 +193,9 @@ def main(argv=None) -> None:
                         help="rounds of runs, every decoder once per round (each run in a fresh "
                              "process); each decoder's run with the least CPU time is shown, "
                              "which damps the noise of a loaded machine")
+    parser.add_argument("--pause", type=float, default=2.0,
+                        help="seconds of rest before each run, so that a short run does not "
+                             "inherit the state a long one left the machine in")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     path = make_dump(args.lines)
@@ -200,6 +206,7 @@ def main(argv=None) -> None:
     runs: dict = {name: [] for name in names}
     for _ in range(max(args.repeat, 1)):  # rounds: every decoder once per round, so that a
         for name in names:  # machine whose speed drifts during the run slows all alike
+            time.sleep(args.pause)  # the previous run's after-effects (caches, memory) settle
             runs[name].append(run_gpsdecode(path) if name == "gpsdecode"
                               else run_python(name, path))
     results = {}
