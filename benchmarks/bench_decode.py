@@ -193,9 +193,10 @@ def main(argv=None) -> None:
                         help="rounds of runs, every decoder once per round (each run in a fresh "
                              "process); each decoder's run with the least CPU time is shown, "
                              "which damps the noise of a loaded machine")
-    parser.add_argument("--pause", type=float, default=2.0,
-                        help="seconds of rest before each run, so that a short run does not "
-                             "inherit the state a long one left the machine in")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="seconds of rest before each run (default none: on the shared "
+                             "VM measured here a short run right after a rest was 15-50%% "
+                             "slower, whichever decoder had run before)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     path = make_dump(args.lines)
@@ -206,7 +207,7 @@ def main(argv=None) -> None:
     runs: dict = {name: [] for name in names}
     for _ in range(max(args.repeat, 1)):  # rounds: every decoder once per round, so that a
         for name in names:  # machine whose speed drifts during the run slows all alike
-            time.sleep(args.pause)  # the previous run's after-effects (caches, memory) settle
+            time.sleep(args.pause)
             runs[name].append(run_gpsdecode(path) if name == "gpsdecode"
                               else run_python(name, path))
     results = {}
