@@ -230,3 +230,30 @@ def test_assembler_memory_is_bounded():
     assert asm.n_open == 0
     with pytest.raises(ValueError):
         MultipartAssembler(window_records=0)
+
+
+def test_row_store_segments_keep_every_row_in_order():
+    """Rows appended and claimed across several segments come back whole and in order."""
+    from stsdetect.ais import reader
+
+    store = reader._RowStore()
+    store.reserve(5)  # a small first segment: the appends below overflow it
+    expect = []
+    value = 0
+    for size in (3, 4, 0, 9, 1, 300_000):
+        block = {k: (np.arange(value, value + size) % 100).astype(d)
+                 for k, d in reader._ROW_DTYPES.items()}
+        store.append(block)
+        expect.append(block["mmsi"])
+        value += size
+    cols, first = store.claim(10)  # written in place, then 4 given back
+    for k, d in reader._ROW_DTYPES.items():
+        cols[k][first:first + 6] = (np.arange(value, value + 6) % 100).astype(d)
+    store.shrink(4)
+    expect.append(np.arange(value, value + 6) % 100)
+    out = store.columns()
+    want = np.concatenate(expect)
+    assert len(store.segments) == 0 and out["mmsi"].size == want.size == store.n_rows
+    for k, d in reader._ROW_DTYPES.items():
+        np.testing.assert_array_equal(out[k], want.astype(d), err_msg=k)
+    assert reader._RowStore().columns() is None
