@@ -238,44 +238,6 @@ def test_bare_sentences_match(lines):
     _assert_same(b"\n".join(lines) + b"\n")
 
 
-def test_two_layouts_of_one_length(monkeypatch):
-    """``s:139 ... ,A,`` and ``s:1180 ... ,,`` lines have one length but two layouts."""
-    one = _tagged(b"s:139,c:1668046199", b"AIVDM,1,1,,B,1815L`@01VNwRhh5B4IC62Kh08RH,0")
-    two = _tagged(b"s:1180,c:1668046490", b"AIVDM,1,1,,,18;97k0Mf@hVMs810r16?h65q<LL,0")
-    assert len(one) == len(two)
-    seen = []
-    orig = framing._fast_lines
-
-    def spy(a, starts, tp):
-        ok, cols = orig(a, starts, tp)
-        seen.append(int(ok.sum()))
-        return ok, cols
-
-    monkeypatch.setattr(framing, "_fast_lines", spy)
-    data = b"\n".join([one, two] * 50 + [two] * 40) + b"\n"
-    _assert_same(data)
-    assert sorted(seen) == [50, 90]
-
-
-def test_crlf_lines_take_the_fast_path(monkeypatch):
-    one = _tagged(b"s:139,c:1668046199", b"AIVDM,1,1,,B,1815L`@01VNwRhh5B4IC62Kh08RH,0")
-    seen = []
-    orig = framing._fast_lines
-
-    def spy(a, starts, tp):
-        ok, cols = orig(a, starts, tp)
-        seen.append(int(ok.sum()))
-        return ok, cols
-
-    monkeypatch.setattr(framing, "_fast_lines", spy)
-    _assert_same(b"\r\n".join([one] * 60) + b"\r\n")
-    assert seen == [60]
-    seen.clear()
-    # lone and doubled '\r' (old Mac line ends) among them: general path, same result
-    _assert_same(b"\n".join([one + b"\r", one + b"\r\r", one, one + b"\r" + one] * 30) + b"\n")
-    assert sum(seen) == 60
-
-
 def _spy_fast_lines(monkeypatch) -> list:
     """Record how many lines each fast-path template call accepts."""
     seen: list = []
@@ -288,6 +250,28 @@ def _spy_fast_lines(monkeypatch) -> list:
 
     monkeypatch.setattr(framing, "_fast_lines", spy)
     return seen
+
+
+def test_two_layouts_of_one_length(monkeypatch):
+    """``s:139 ... ,A,`` and ``s:1180 ... ,,`` lines have one length but two layouts."""
+    one = _tagged(b"s:139,c:1668046199", b"AIVDM,1,1,,B,1815L`@01VNwRhh5B4IC62Kh08RH,0")
+    two = _tagged(b"s:1180,c:1668046490", b"AIVDM,1,1,,,18;97k0Mf@hVMs810r16?h65q<LL,0")
+    assert len(one) == len(two)
+    seen = _spy_fast_lines(monkeypatch)
+    data = b"\n".join([one, two] * 50 + [two] * 40) + b"\n"
+    _assert_same(data)
+    assert sorted(seen) == [50, 90]
+
+
+def test_crlf_lines_take_the_fast_path(monkeypatch):
+    one = _tagged(b"s:139,c:1668046199", b"AIVDM,1,1,,B,1815L`@01VNwRhh5B4IC62Kh08RH,0")
+    seen = _spy_fast_lines(monkeypatch)
+    _assert_same(b"\r\n".join([one] * 60) + b"\r\n")
+    assert seen == [60]
+    seen.clear()
+    # lone and doubled '\r' (old Mac line ends) among them: general path, same result
+    _assert_same(b"\n".join([one + b"\r", one + b"\r\r", one, one + b"\r" + one] * 30) + b"\n")
+    assert sum(seen) == 60
 
 
 @SETTINGS
