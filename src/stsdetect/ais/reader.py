@@ -718,10 +718,12 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
                 "source": np.zeros(0, np.int32)}
         for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
             cols[k] = np.zeros(0)
-    time = pd.Series(np.asarray(cols["time"], dtype=np.int64).view("datetime64[ns]"))
+    # int64 nanoseconds since the epoch read as UTC times in place (tz_localize would copy)
+    time = pd.Series(np.asarray(cols["time"], dtype=np.int64), dtype="datetime64[ns, UTC]",
+                     copy=False)
     frame = pd.DataFrame({
         "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
-        "time": time.dt.tz_localize("UTC"),
+        "time": time,
         "lat": np.asarray(cols["lat"], dtype=np.float64),
         "lon": np.asarray(cols["lon"], dtype=np.float64),
         "sog_kn": np.asarray(cols["sog_kn"], dtype=np.float64),
