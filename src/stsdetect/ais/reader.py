@@ -733,7 +733,7 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
         # the distinct names as a string array, taken per row (no per-row string objects)
         "source": pd.array(list(source_names), dtype="string").take(
-            np.asarray(cols["source"], dtype=np.intp)),
+            np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
     return frame[POSITION_COLUMNS]
 
