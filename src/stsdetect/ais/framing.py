@@ -738,13 +738,10 @@ def _structural(mat: np.ndarray, sv: int) -> np.ndarray:
     return out
 
 
-_POS_CHAR = np.zeros(256, dtype=bool)  # first payload character of a position report
-_POS_CHAR[np.flatnonzero(_IS_POSITION[sixbit_values(np.arange(256, dtype=np.uint8))])] = True
 #: Smallest group of same-length lines worth a template (below it the general path is cheaper).
 _MIN_BUCKET = 32
 #: Layouts tried per line length (e.g. ``s:139,...,A`` and ``s:1180,...,<no channel>``).
 _LAYOUTS_PER_LENGTH = 3
-_POW10 = 10 ** np.arange(12, -1, -1, dtype=np.int64)
 
 
 @dataclass
