@@ -391,3 +391,24 @@ def test_positions_from_every_path_keep_input_order(inserts, chunk_bytes):
         fast, general = _read_both(mp, lines, chunk_bytes=chunk_bytes)
     assert sum(seen) >= 50  # most lines took the fast path
     _assert_same_read(fast, general)
+
+
+def test_assembled_and_paired_reports_around_stored_ones_keep_order(monkeypatch):
+    """A report assembled from fragments with a sentence between them comes before a later
+    report from an adjacent pair; single-part reports between must stay between."""
+    payload = PAYLOADS[0]
+    one, two = payload[:10], payload[10:]
+
+    def frag(k, seq, part):
+        body = b"AIVDM,2,%d,%d,A,%s,0" % (k, seq, part)
+        return b"!" + body + b"*%02X" % _xor(body)
+
+    single = [_tagged(b"s:rx0,c:%d" % (1_600_000_000 + i),
+                      b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0") for i in range(40)]
+    lines = [frag(1, 1, one), single[0], frag(2, 1, two), *single[1:40],
+             frag(1, 2, one), frag(2, 2, two)]
+    fast, general = _read_both(monkeypatch, lines)
+    _assert_same_read(fast, general)
+    # input order: single 0, then A (complete at its second fragment), the other singles, B
+    missing = fast.positions["time"].isna().to_numpy()
+    assert len(missing) == 42 and np.flatnonzero(missing).tolist() == [1, 41]

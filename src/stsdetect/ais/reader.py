@@ -590,7 +590,7 @@ class _NmeaDecoder:
         blocks = [b for b in blocks if b["record"].size]
         if not blocks:
             return
-        if stored is not None and stored[2][-1] > min(int(b["record"][0]) for b in blocks):
+        if stored is not None and stored[2][-1] > min(int(b["record"].min()) for b in blocks):
             # rows decoded into the store earlier in this chunk interleave with these: take
             # them back out (they are the store's last rows) and merge them all
             cols, first, records = stored
