@@ -342,12 +342,9 @@ def decode_positions(buf, start, n_chars, fill_bits, out: dict | None = None) ->
     n_chars = np.asarray(n_chars, dtype=np.int64)
     fill_bits = np.asarray(fill_bits)
     n = start.size
-    if n == 0 or (out is not None and n < 64):  # (small calls: simpler to decode, then copy)
-        res = (_decode_lut(buf, start, n_chars, fill_bits) if n == 0
-               else decode_positions(buf, start, n_chars, fill_bits))
+    if n == 0:
+        res = _decode_lut(buf, start, n_chars, fill_bits)
         if out is not None:
-            for k in OUT_FIELDS:
-                out[k][...] = res[k]
             res.update({k: out[k] for k in OUT_FIELDS})
         return res
     if out is None:
