@@ -317,10 +317,13 @@ class _RowStore:
         self.n_rows = 0
 
     def reserve(self, n_rows: int) -> None:
-        """Make room for ``n_rows`` more rows in one segment (address space only)."""
-        if self.segments and self.segments[-1][2] - self.segments[-1][1] >= n_rows:
-            return
-        n_rows = int(min(max(n_rows, 1), _MAX_SEGMENT_ROWS))
+        """Make room for ``n_rows`` more rows in one segment (address space only; a hint,
+        capped at :data:`_MAX_SEGMENT_ROWS`)."""
+        if not self.segments or self.segments[-1][2] - self.segments[-1][1] < n_rows:
+            self._new_segment(min(max(n_rows, 1), _MAX_SEGMENT_ROWS))
+
+    def _new_segment(self, n_rows: int) -> None:
+        n_rows = int(n_rows)
         self.segments.append([{k: np.empty(n_rows, dtype=d) for k, d in _ROW_DTYPES.items()},
                               0, n_rows])
 
@@ -331,7 +334,9 @@ class _RowStore:
         back what it does not use with :meth:`shrink`.
         """
         if not self.segments or self.segments[-1][2] - self.segments[-1][1] < n_rows:
-            self.reserve(max(n_rows, 2 * (self.segments[-1][2] if self.segments else 1 << 16)))
+            # twice the last segment (within the cap), and never less than asked for
+            last = self.segments[-1][2] if self.segments else 1 << 16
+            self._new_segment(max(n_rows, min(2 * last, _MAX_SEGMENT_ROWS)))
         seg = self.segments[-1]
         first = seg[1]
         seg[1] += n_rows
@@ -346,18 +351,9 @@ class _RowStore:
     def append(self, cols: dict) -> None:
         """Append rows (a dict of equal-length arrays with the keys of :data:`_ROW_DTYPES`)."""
         n = len(cols["mmsi"])
-        done = 0
-        while done < n:  # a loop over segments (one, unless a segment fills up)
-            if not self.segments or self.segments[-1][1] == self.segments[-1][2]:
-                self.reserve(max(n - done, 2 * (self.segments[-1][2] if self.segments
-                                                else 1 << 16)))
-            seg = self.segments[-1]
-            take = min(n - done, seg[2] - seg[1])
-            for k, col in seg[0].items():
-                col[seg[1]:seg[1] + take] = cols[k][done:done + take]
-            seg[1] += take
-            done += take
-        self.n_rows += n
+        into, first = self.claim(n)
+        for k, col in into.items():
+            col[first:first + n] = cols[k]
 
     def columns(self) -> dict | None:
         """The rows collected, as one array per column (None when there are none)."""
@@ -392,8 +388,7 @@ class _NmeaDecoder:
         """Count decoded position rows and keep the good ones as a block (see _store_blocks)."""
         keep = self._count_positions(dec, types)
         sel = slice(None) if keep.all() else keep  # all kept: no copies
-        block = {k: dec[k][sel] for k in ("mmsi", "lat", "lon", "sog_kn", "cog_deg",
-                                          "heading_deg", "nav_status", "msg_type")}
+        block = {k: dec[k][sel] for k in OUT_FIELDS}
         block.update(time=time_ns[sel], source=source[sel], record=records[sel])
         self._blocks.append(block)
         return keep
@@ -502,9 +497,9 @@ class _NmeaDecoder:
         rep = self.report
         counted = q["counted"]
         reason = out["reason"]
-        for code in np.flatnonzero(np.bincount(reason[counted], minlength=1)):
-            if code:
-                rep.add_skip(STATICS_SKIP_REASONS[code], int((reason[counted] == code).sum()))
+        skips = np.bincount(reason[counted], minlength=len(STATICS_SKIP_REASONS))
+        for code in np.flatnonzero(skips[1:]) + 1:  # code 0: decoded
+            rep.add_skip(STATICS_SKIP_REASONS[code], int(skips[code]))
         ok = reason == 0
         bad_mmsi = ok & ((out["mmsi"] < 1) | (out["mmsi"] > 999_999_999))
         rep.add_skip("invalid_mmsi", (bad_mmsi & counted).sum())
@@ -783,16 +778,11 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
 
 
 def _fill(stream, view) -> int:
-    """Read from ``stream`` into ``view`` until it is full or the stream ends; bytes read."""
-    readinto = getattr(stream, "readinto", None)
+    """Read from ``stream`` (a :class:`_Prefixed`) into ``view`` until it is full or the
+    stream ends; bytes read."""
     total = 0
     while total < len(view):
-        if readinto is not None:
-            got = readinto(view[total:]) or 0
-        else:
-            data = stream.read(len(view) - total) or b""
-            got = len(data)
-            view[total:total + got] = data
+        got = stream.readinto(view[total:])
         if not got:
             break
         total += got
