@@ -412,3 +412,67 @@ def test_assembled_and_paired_reports_around_stored_ones_keep_order(monkeypatch)
     # input order: single 0, then A (complete at its second fragment), the other singles, B
     missing = fast.positions["time"].isna().to_numpy()
     assert len(missing) == 42 and np.flatnonzero(missing).tolist() == [1, 41]
+
+
+# Lines whose layouts the fast path takes, for the byte-by-byte comparison below.
+_TEMPLATE_LINES = [
+    _tagged(b"s:rx0,c:1600000000", b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0"),
+    _tagged(b"c:1600000000123,s:station7", b"AIVDO,1,1,3,B,B9Sg5WP0FR8T<=TUv7=CN9000000,0"),
+    _tagged(b"s:rx0,c:1600000000", b"AIVDM,1,1,,A,403OviQuMGCqWrRO9>E6fE700@GO,0"),
+    _tagged(b"g:1-2-1234,s:rx0,c:1600000000",
+            b"AIVDM,2,1,3,A,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0"),
+    _tagged(b"g:2-2-1234,s:rx0,c:1600000000", b"AIVDM,2,2,3,A,1@0000000000000,2"),
+    b"!AIVDM,1,1,,B,3:rjQl@P2H8i?c6BQidTw0d1P000,2*%02X"
+    % _xor(b"AIVDM,1,1,,B,3:rjQl@P2H8i?c6BQidTw0d1P000,2"),
+]
+#: Replacement bytes: structure, digits at their limits, hex, armouring limits, high bytes.
+_CHANGES = b",*!\\$:;|\r\t 0569:/AFafMOLNWX`wx\x00\x7f\x80\xb0\xb5\xff"
+
+
+@pytest.mark.parametrize("template_line", _TEMPLATE_LINES)
+@pytest.mark.parametrize("colon_mode", [False, True])
+def test_every_single_byte_change_matches_general_path(template_line, colon_mode):
+    """Every byte of a fast-path line changed to each of ``_CHANGES``, among clean lines of
+    the layout (which set the template): the fast path must reject or read each one exactly
+    as the general path does. ``colon_mode``: the chunk also holds a tag block without a
+    checksum, so that the general path finds tags by their ':' (see _tag_fields)."""
+    assert framing._line_template(template_line) is not None
+    bang, star = template_line.index(b"!"), template_line.rindex(b"*")
+    changed = []
+    for i in range(len(template_line)):
+        for c in _CHANGES:
+            if c == template_line[i]:
+                continue
+            text = template_line[:i] + bytes([c]) + template_line[i + 1:]
+            changed.append(text)
+            if bang < i < star:  # also with the checksum made right again
+                changed.append(text[:star + 1] + b"%02X" % _xor(text[bang + 1:star]))
+    clean = [template_line] * 40
+    extra = [b"\\s:rx1\\!AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0*1B"] if colon_mode else []
+    _assert_same(b"\n".join(clean[:20] + changed + extra + clean[20:]) + b"\n")
+
+
+@pytest.mark.parametrize("colon_mode", [False, True])
+def test_tag_delimiters_in_short_source_names(monkeypatch, colon_mode):
+    """``\\c:`` inside a source name starts a tag when the general path reads tags by their
+    ':': such lines must leave the fast path (which reads names per distinct name)."""
+    body = b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0"
+    clean = _tagged(b"s:rx000,c:1600000000", body)
+    odd = [_tagged(b"s:" + name + b",c:1600000000", body)
+           for name in (b"\\c:99", b"r\\c:9", b"rx:00", b"rx\\00")]
+    assert {len(x) for x in odd} == {len(clean)}
+    extra = [b"\\s:rx1\\!AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0*1B"] if colon_mode else []
+    seen = _spy_fast_lines(monkeypatch)
+    _assert_same(b"\n".join([clean] * 30 + odd * 3 + extra + [clean] * 30) + b"\n")
+    assert sum(seen) == 60  # the clean lines only
+
+
+def test_vdm_and_vdo_lines_and_high_bytes_after_them_take_the_fast_path(monkeypatch):
+    """'VDM' and 'VDO' lines share one template; a high byte just past a line's end (the
+    next line's first byte, inside the line's last gathered word) does not reject it."""
+    vdm = _tagged(b"s:rx0,c:1600000000", b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0")
+    vdo = _tagged(b"s:rx0,c:1600000000", b"AIVDO,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0")
+    assert len(vdm) % 8 not in (0, 7)  # the next line's first byte is gathered with it
+    seen = _spy_fast_lines(monkeypatch)
+    _assert_same(b"\n".join([vdm, vdo] * 20 + [vdm, b"\xff junk"] * 20) + b"\n")
+    assert sum(seen) == 60

@@ -139,7 +139,7 @@ _PLUS_46 = np.uint64(0x4646464646464646)
 _LEAD_MASKS = np.array([[(1 << (8 * min(k, 8))) - 1, (1 << (8 * min(max(k - 8, 0), 8))) - 1]
                         for k in range(17)], dtype=np.uint64)
 _C = {k: np.uint64(k) for k in (8, 10, 16, 32, 100, 10000, 100_000_000, 0x0F0F0F0F0F0F0F0F,
-                                 0x00FF00FF00FF00FF, 0x0000FFFF0000FFFF, 0xFFFFFFFF)}
+                                 0x00FF00FF00FF00FF, 0x0000FFFF0000FFFF, 0xFFFFFFFF, 0xFFFF)}
 
 
 def words_at(a: np.ndarray) -> np.ndarray:
@@ -226,8 +226,16 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
     length = np.minimum(np.maximum(end - start, 0), max_width)
     if digest is None:
         digest = _string_digest(a, start, length)
-    # Codes: a dump has few distinct names, nearly all among its first rows; look every row
-    # up among those (a binary search in a tiny sorted array), hash-factorize only the rest.
+    codes, first = _digest_codes(digest)
+    names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
+    return codes, names
+
+
+def _digest_codes(digest: np.ndarray):
+    """Codes of the distinct keys ``digest`` (in order of first appearance) and the index of
+    each one's first row: ``(codes int32, first)``."""
+    # A dump has few distinct names, nearly all among its first rows; look every row up
+    # among those (a binary search in a tiny sorted array), hash-factorize only the rest.
     keys, first = np.unique(digest[:64], return_index=True)
     codes = np.minimum(np.searchsorted(keys, digest), keys.size - 1)
     miss = np.flatnonzero(keys[codes] != digest)
@@ -237,8 +245,12 @@ def _strings(a: np.ndarray, start: np.ndarray, end: np.ndarray, max_width: int =
         seen = np.maximum.accumulate(extra)
         first = np.concatenate((first, miss[np.flatnonzero(np.concatenate(
             ([True], seen[1:] > seen[:-1])))]))
-    names = [bytes(a[start[i]:start[i] + length[i]]).decode("ascii", "replace") for i in first]
-    return codes.astype(np.int32), names
+    return codes.astype(np.int32), first
+
+
+def _names_at(a: np.ndarray, start: np.ndarray, width: int) -> list:
+    """The strings ``a[s : s + width]`` for each ``s`` in ``start``."""
+    return [bytes(a[s:s + width]).decode("ascii", "replace") for s in start.tolist()]
 
 
 def _string_digest(a: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -767,14 +779,7 @@ class _Template:
     words: dict = field(default_factory=dict)  # the masks above as 64-bit words (_word_masks)
 
 
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-_PLUS_53 = np.uint64(0x5353535353535353)
 _ONES = np.uint64(0x0101010101010101)
-
-
-def _le44(w: np.ndarray) -> np.ndarray:
-    """High bit of each byte of the words ``w`` set where the byte is <= 44 (',')."""
-    return ~(((w & _LOW7) + _PLUS_53) | w) & _HIGH_BITS
 
 
 def _as_words(row: np.ndarray, n_words: int) -> np.ndarray:
@@ -783,45 +788,151 @@ def _as_words(row: np.ndarray, n_words: int) -> np.ndarray:
     return out.view(_U64)
 
 
+def _row_byte(w: np.ndarray, col: int) -> np.ndarray:
+    """Byte ``col`` of every line (word rows ``w``) as uint64."""
+    return (w[col >> 3] >> np.uint64(8 * (col & 7))) & np.uint64(0xFF)
+
+
+def _pair_from_rows(w: np.ndarray, col: int) -> np.ndarray:
+    """Bytes ``col`` and ``col + 1`` of every line as a 16-bit number (uint64)."""
+    j, r = col >> 3, col & 7
+    if r < 7:
+        return (w[j] >> np.uint64(8 * r)) & np.uint64(0xFFFF)
+    return (w[j] >> np.uint64(56)) | ((w[j + 1] & np.uint64(0xFF)) << np.uint64(8))
+
+
+def _digit_plan(c0: int, c1: int) -> list:
+    """How :func:`_digits_value` reads the digits in columns ``c0 .. c1 - 1`` (1 to 16).
+
+    One step per word row the digits touch: (row, left shift that puts the row's last digit
+    in the word's top byte, number of digits in the row, mask of their low nibbles).
+    """
+    plan = []
+    for j in range(c0 >> 3, ((c1 - 1) >> 3) + 1):
+        lo, hi = max(c0 - 8 * j, 0), min(c1 - 1 - 8 * j, 7)
+        nd = hi - lo + 1
+        mask = sum(0x0F << (8 * b) for b in range(8 - nd, 8))
+        plan.append((j, np.uint64(8 * (7 - hi)), nd, np.uint64(mask)))
+    return plan
+
+
+def _digits_value(w: np.ndarray, plan: list) -> np.ndarray:
+    """The decimal number at the columns of ``plan`` (:func:`_digit_plan`) of every line.
+
+    The digits must be valid (the template checks them): each word row's digits, moved to
+    the top bytes behind leading zeros, are combined pairwise by SWAR multiply-shift-mask
+    steps, the first digit in the lowest byte. Returns uint64.
+    """
+    c = _C
+    value = None
+    for j, shift, nd, mask in plan:  # a loop over the (one to three) word rows
+        x = w[j] << shift if shift else w[j].copy()
+        x &= mask
+        if nd <= 4:  # the digits sit in the top four bytes: two steps on the upper half
+            x >>= c[32]
+            x = (x * c[10] + (x >> c[8])) & c[0x00FF00FF00FF00FF]
+            x = (x * c[100] + (x >> c[16])) & c[0xFFFF]
+        else:
+            x = (x * c[10] + (x >> c[8])) & c[0x00FF00FF00FF00FF]
+            x = (x * c[100] + (x >> c[16])) & c[0x0000FFFF0000FFFF]
+            x = (x * c[10000] + (x >> c[32])) & c[0xFFFFFFFF]
+        if value is None:
+            value = x
+        else:
+            value *= np.uint64(10 ** nd)
+            value += x
+    return value
+
+
+# --- the byte tests of a template, one word operation each over all word rows -----------
+# Every byte b of a line gets one threshold test: y = b ^ T ^ 0x80, then (y - B) has its top
+# bit set iff (y & 0x7F) >= B (B <= 0x80: no borrow between bytes while b < 0x80), compared
+# with the expected top bit E, and any b >= 0x80 is bad (a conservative rule: such lines
+# take the general path; a borrow from such a byte only reaches later bytes of its line).
+_FIXED = (0x00, 1, 0x00)  # a template byte (T set to it below): bad unless y == 0
+_DIGIT = (0x30, 10, 0x00)  # a decimal digit: bad unless b ^ '0' <= 9
+_FILL = (0x30, 6, 0x00)  # a fill-bits digit 0..5
+_PLAIN = (0x00, 45, 0x80)  # any other byte of the line: bad if b <= 44, a structural byte
+_PAST = (0x00, 0, 0x80)  # past the line end: never bad (their high bits are masked off)
+
+#: 16-bit pairs of bytes -> neither is ':' nor '\\' (which may start or end a tag)
+_NO_TAG_DELIM = np.ones(1 << 16, dtype=bool)
+for _b in (58, 92):
+    _NO_TAG_DELIM[_b::256] = False
+    _NO_TAG_DELIM[_b << 8:(_b + 1) << 8] = False
+#: 16-bit pairs of characters -> their value as two hex digits (either case), -1 if not hex
+_HEX_PAIR = np.full(1 << 16, -1, dtype=np.int16)
+for _hi, _ch in enumerate(b"0123456789ABCDEF"):
+    for _lo, _cl in enumerate(b"0123456789ABCDEF"):
+        for _x in {_ch, _ch | 0x20 if _ch > 57 else _ch}:
+            for _y in {_cl, _cl | 0x20 if _cl > 57 else _cl}:
+                _HEX_PAIR[_x | _y << 8] = _hi * 16 + _lo
+
+
 def _word_masks(tp: _Template, row: np.ndarray) -> dict:
-    """The template's checks as per-word masks over a line gathered ``8 * n`` bytes wide."""
+    """The template's checks as per-word constants over a line gathered ``8 * n`` bytes wide."""
     width = row.size
     n = (width + 7) // 8
-    inside = np.zeros(width, dtype=np.uint8) + 0xFF
-    fix = np.zeros(width, dtype=np.uint8)
-    fix[tp.fixed] = 0xFF
-    fix[tp.sv + 5] = 0xFD  # 'M' (0x4D) or 'O' (0x4F): equal but for bit 1
-    xor = np.zeros(width, dtype=np.uint8)
-    xor[tp.sv + 1:tp.st] = 0xFF
-    # tag value bytes that must not be ':' or '\\': all but the fixed ones and the c: / g:
-    # digits (parsed, so already known to be digits)
-    free = np.zeros(width, dtype=np.uint8)
-    free[1:tp.sv] = 0xFF
-    free[tp.fixed[tp.fixed < tp.sv]] = 0
+    tbl = np.empty((8 * n, 3), dtype=np.int64)
+    tbl[:] = _PAST
+    tbl[:width] = _PLAIN
+    tbl[tp.fixed] = _FIXED
+    tbl[tp.fixed, 0] = row[tp.fixed]
+    tbl[tp.sv + 5] = (row[tp.sv + 5], 1, 0)  # 'M' or 'O': bit 1 cleared from y below
+    digits = []
     if tp.c_span is not None:
-        free[tp.c_span[0]:tp.c_span[1]] = 0
+        digits.append(tp.c_span)
     if tp.g_span is not None:
-        free[tp.g_span[0]:tp.g_span[3]] = 0
-    payload = np.zeros(width, dtype=np.uint8)
+        g0, d1, d2, g1 = tp.g_span
+        digits += [(g0, d1), (d1 + 1, d2), (d2 + 1, g1)]
+    for lo, hi in digits:
+        tbl[lo:hi] = _DIGIT
+    if tp.seq >= 0:
+        tbl[tp.seq] = _DIGIT
+    tbl[tp.fill] = _FILL
+    as_words = lambda k: _as_words(tbl[:, k].astype(np.uint8), n)[:, None]  # noqa: E731
+    m = {"n": n, "T": as_words(0) ^ _HIGH_BITS, "B": as_words(1), "E": as_words(2)}
+    mo = tp.sv + 5
+    m["mo"] = (mo >> 3, ~np.uint64(2 << (8 * (mo & 7))))
+    m["last"] = np.uint64((1 << (8 * (width - 8 * (n - 1)))) - 1) if width % 8 else None
+    # tag values must hold no ':' or '\\' (they would start or end a tag): checked on the
+    # tag checksum's two characters with a table, and on a short source name (its own
+    # digest key, see _strings) per distinct name; any other tag value byte by byte (SWAR)
+    free = np.zeros(width, dtype=bool)
+    free[1:tp.sv] = True
+    free[tp.fixed[tp.fixed < tp.sv]] = False
+    for lo, hi in digits:
+        free[lo:hi] = False
+    s_width = tp.s_span[1] - tp.s_span[0] if tp.s_span is not None else 0
+    named = free.copy()
+    if tp.sv:
+        named[tp.sv - 3:tp.sv - 1] = False  # the tag checksum
+    if 1 <= s_width <= 7:
+        named[tp.s_span[0]:tp.s_span[1]] = False
+    m["tag_pair"] = tp.sv - 3 if tp.sv and not named.any() else -1
+    m["s_names"] = not named.any() and 1 <= s_width <= 7
+    if not named.any():
+        free[:] = False
+    free_w = _as_words(free.astype(np.uint8) * np.uint8(0xFF), n)
+    tag_rows = np.flatnonzero(free_w)
+    m.update(tag_rows=tag_rows, free=free_w[tag_rows][:, None],
+             not_free=(~free_w[tag_rows] & np.uint64(0x4141414141414141))[:, None])
+    m["c_plan"] = _digit_plan(*tp.c_span) if tp.c_span is not None else None
+    if tp.g_span is not None:
+        g0, d1, d2, g1 = tp.g_span
+        m["g_plans"] = (_digit_plan(d1 + 1, d2), _digit_plan(d2 + 1, g1))
+    # the checksum: XOR of the sentence's bytes between '!' and '*', whole words at once
+    xor = np.zeros(8 * n, dtype=np.uint8)
+    xor[tp.sv + 1:tp.st] = 0xFF
+    xor_w = _as_words(xor, n)
+    full = np.flatnonzero(xor_w == np.uint64(0xFFFFFFFFFFFFFFFF))
+    part = np.flatnonzero((xor_w != 0) & (xor_w != np.uint64(0xFFFFFFFFFFFFFFFF)))
+    m["xor_full"] = (int(full[0]), int(full[-1]) + 1) if full.size else (0, 0)
+    m["xor_part"] = [(int(k), xor_w[k]) for k in part]
+    payload = np.zeros(8 * n, dtype=np.uint8)
     payload[tp.p0:tp.p0 + tp.n_chars] = 0x80
-    le_mask = _as_words(inside, n) & _HIGH_BITS
-    fix_w, xor_w, free_w = _as_words(fix, n), _as_words(xor, n), _as_words(free, n)
-    # only the words that hold a fixed byte / a free tag byte are checked for them, and only
-    # the words not wholly inside the sentence need masking before the checksum XOR
-    fixed_at, tag_rows = np.flatnonzero(fix_w), np.flatnonzero(free_w)
-    fix_rows = (int(fixed_at[0]), int(fixed_at[-1]) + 1)  # a slice: cheaper than a gather
-    xor_full = np.flatnonzero(xor_w == np.uint64(0xFFFFFFFFFFFFFFFF))
-    xor_part = np.flatnonzero((xor_w != 0) & (xor_w != np.uint64(0xFFFFFFFFFFFFFFFF)))
-    col = lambda x: x[:, None]  # noqa: E731
-    return {
-        "n": n, "le_mask": col(le_mask), "le": col(_le44(_as_words(row, n)) & le_mask),
-        "fix_rows": fix_rows, "fix_mask": col(fix_w[slice(*fix_rows)]),
-        "fix": col(_as_words(row & fix, n)[slice(*fix_rows)]),
-        "xor_full": xor_full.tolist(), "xor_part": xor_part.tolist(),
-        "xor_mask": xor_w.tolist(), "payload": col(_as_words(payload, n)),
-        "tag_rows": tag_rows, "free": col(free_w[tag_rows]),
-        "not_free": col(~free_w[tag_rows] & np.uint64(0x4141414141414141)),
-    }
+    m["payload"] = _as_words(payload, n)[:, None]
+    return m
 
 
 def _line_template(t: bytes) -> _Template | None:
@@ -905,13 +1016,6 @@ def _line_template(t: bytes) -> _Template | None:
     return tp
 
 
-# checksum value -> its two hex characters as a little-endian 16-bit word
-_HEX_UPPER = np.array([ord(f"{x:02X}"[0]) | ord(f"{x:02X}"[1]) << 8 for x in range(256)],
-                      dtype=np.uint64)
-_HEX_LOWER = np.array([ord(f"{x:02x}"[0]) | ord(f"{x:02x}"[1]) << 8 for x in range(256)],
-                      dtype=np.uint64)
-
-
 def _swar_not_sixbit(w: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Whether any byte of each line (word rows ``w``) where ``mask`` has its high bit is not
     an armouring character (``0``-``W``, `````-``w``: ITU-R M.1371-5 Annex 8, table 44).
@@ -943,31 +1047,6 @@ def _word_from_rows(w: np.ndarray, col: int) -> np.ndarray:
     if j + 1 == w.shape[0]:  # the last word: the bytes past it lie beyond the line
         return w[j] >> np.uint64(8 * r)
     return (w[j] >> np.uint64(8 * r)) | (w[j + 1] << np.uint64(64 - 8 * r))
-
-
-def _digits_from_words(w: np.ndarray, c0: int, c1: int):
-    """The decimal number in columns ``c0 .. c1 - 1`` (1 to 16 digits) of every line.
-
-    The same SWAR steps as :func:`_parse_uint`, on words taken from the word rows ``w``:
-    the template fixes the columns, so the masks are scalars. Returns (value int64, ok).
-    """
-    lead = 16 - (c1 - c0)
-    if lead >= 8:  # up to 8 digits: one word
-        words = _word_from_rows(w, c1 - 8)[None, :]
-        masks = _LEAD_MASKS[lead - 8, :1, None]
-    else:  # columns c1-16 .. c1-9, then c1-8 .. c1-1, as one (2, n) array
-        words = np.stack([_word_from_rows(w, c1 - 16), _word_from_rows(w, c1 - 8)])
-        masks = _LEAD_MASKS[lead, :, None]
-    words &= ~masks
-    words |= _ASCII_ZEROS & masks
-    bad = _swar_not_digits(words)
-    digits = _swar_digits(words)
-    if digits.shape[0] == 2:
-        ok = ~(bad[0] | bad[1])
-        value = digits[0] * _C[100_000_000] + digits[1]
-    else:
-        ok, value = ~bad[0], digits[0]
-    return np.where(ok, value.view(np.int64), 0), ok
 
 
 #: Templates seen recently, by line length (a dump repeats a few layouts in every chunk).
@@ -1007,7 +1086,7 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     never from a strided byte matrix (each such read would touch every cache line of it).
 
     Returns ``(ok, columns)``: whether each line is handled here, and the FramedChunk columns
-    of the handled ones (with ``time_ns`` and the source value span).
+    of the handled ones (with ``time_ns`` and the source value span, or its codes).
     """
     m = tp.words
     n_words = m["n"]
@@ -1019,23 +1098,18 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     w = np.ascontiguousarray(lines[starts].view(_U64).reshape(-1, n_words).T)
     sv, st = tp.sv, tp.st
 
-    def byte(col: int) -> np.ndarray:  # byte ``col`` of every line, as int64
-        return ((w[col >> 3] >> np.uint64(8 * (col & 7))) & np.uint64(0xFF)).view(np.int64)
-
-    # the bytes <= 44 where the template has them, the fixed bytes equal to the template's
-    diff = w & _LOW7  # in place from here: few temporaries
-    diff += _PLUS_53
-    diff |= w
-    np.invert(diff, out=diff)
-    diff &= m["le_mask"]
-    diff ^= m["le"]
-    f0, f1 = m["fix_rows"]
-    fixed = w[f0:f1] & m["fix_mask"]
-    fixed ^= m["fix"]
-    diff[f0:f1] |= fixed
-    # no ':' or '\\' in the tag values (';' and '|' only delimit a leading column)
+    # every byte's test (see _word_masks): structure and fixed bytes where the template has
+    # them, digits, fill bits; in place, four whole-matrix operations
+    y = w ^ m["T"]
+    mo_row, mo_clear = m["mo"]
+    y[mo_row] &= mo_clear  # 'M' and 'O' alike
+    y -= m["B"]
+    y ^= m["E"]
+    y |= w
+    if m["last"] is not None:
+        y[-1] &= m["last"]
     tag_rows = m["tag_rows"]
-    if tag_rows.size:
+    if tag_rows.size:  # no ':' or '\\' in the tag values
         tw = w[tag_rows] & m["free"]
         tw |= m["not_free"]
         for c in b":\\":
@@ -1044,35 +1118,29 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
             np.invert(v, out=v)
             hit &= v
             hit &= _HIGH_BITS
-            diff[tag_rows] |= hit
-    ok = np.bitwise_or.reduce(diff, axis=0) == 0
-    xor = np.zeros(starts.size, dtype=_U64)
-    for k in m["xor_full"]:  # a loop over the words of a line
-        xor ^= w[k]
-    for k in m["xor_part"]:
-        xor ^= w[k] & np.uint64(m["xor_mask"][k])
+            y[tag_rows] |= hit
+    bad = np.bitwise_or.reduce(y, axis=0)
+    bad &= _HIGH_BITS
+    ok = bad == 0
+    if m["tag_pair"] >= 0:
+        ok &= _NO_TAG_DELIM.take(_pair_from_rows(w, m["tag_pair"]))
+    # the checksum: XOR of the bytes between '!' and '*' against its two hex characters
+    x0, x1 = m["xor_full"]
+    xor = np.bitwise_xor.reduce(w[x0:x1], axis=0) if x1 > x0 else np.zeros(starts.size, _U64)
+    for k, mask in m["xor_part"]:
+        xor ^= w[k] & mask
     xor ^= xor >> np.uint64(32)
     xor ^= xor >> np.uint64(16)
     xor ^= xor >> np.uint64(8)
     xor &= np.uint64(0xFF)
-    # the two checksum characters against the XOR written in upper or lower case hex (a line
-    # mixing the cases is left to the general path)
-    given = _word_from_rows(w, st + 1)
-    given &= np.uint64(0xFFFF)
-    ok &= (given == _HEX_UPPER.take(xor)) | (given == _HEX_LOWER.take(xor))
-    fill = byte(tp.fill) - 48
-    ok &= fill.view(_U64) <= np.uint64(5)  # (bytes below '0' wrap around to huge values)
-    if tp.seq >= 0:
-        seq = byte(tp.seq) - 48
-        ok &= seq.view(_U64) <= np.uint64(9)
-    else:
-        seq = np.full(starts.size, -1, dtype=np.int64)
-    first = byte(tp.p0)
-    first_value = sixbit_values(first)
+    ok &= _HEX_PAIR.take(_pair_from_rows(w, st + 1)) == xor.view(np.int64)
+    fill = _row_byte(w, tp.fill).view(np.int64) - 48
+    seq = _row_byte(w, tp.seq).view(np.int64) - 48 if tp.seq >= 0 else None
+    first_value = sixbit_values(_row_byte(w, tp.p0))
     if tp.n_frags == 1:
         # position reports: the decoder checks the characters it reads; other single-part
         # messages (type 4, 21, 24, ...): every payload character, as the general path does
-        is_position = _IS_POSITION[first_value]
+        is_position = _IS_POSITION.take(first_value)
         other = np.flatnonzero(~is_position)
         if other.size:
             is_position[other] = ((first_value[other] >= 1) & (first_value[other] <= 27)
@@ -1080,34 +1148,32 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         ok &= is_position
     else:
         ok &= ~_swar_not_sixbit(w, m["payload"])
-        if tp.g_span is not None:
-            g0, d1, d2, g1 = tp.g_span
-            _, good = _digits_from_words(w, g0, d1)
-            group_total, good_total = _digits_from_words(w, d1 + 1, d2)
-            group_id, good_id = _digits_from_words(w, d2 + 1, g1)
-            ok &= good & good_total & good_id
-        else:
-            group_id = np.full(starts.size, -1, dtype=np.int64)
-            group_total = np.zeros(starts.size, dtype=np.int64)
     if tp.c_span is not None:
         c0, c1 = tp.c_span
-        value, good = _digits_from_words(w, c0, c1)
+        value = _digits_value(w, m["c_plan"]).view(np.int64)
         if c1 - c0 in (10, 13):  # one unit only: seconds (10 digits) or milliseconds (13)
             scale = 1_000_000_000 if c1 - c0 == 10 else 1_000_000
             lo = _UNIX_S_MIN * 1_000_000_000 // scale
-            good &= (value >= lo) & (value < lo // _UNIX_S_MIN * _UNIX_S_MAX)
+            ok &= (value >= lo) & (value < lo // _UNIX_S_MIN * _UNIX_S_MAX)
             time_ns = value * scale
         else:
-            time_ns, good = _unix_to_ns(value, good)
-        ok &= good
+            time_ns, good = _unix_to_ns(value, np.ones(starts.size, dtype=bool))
+            ok &= good
     else:
         time_ns = np.full(starts.size, NAT_NS, dtype=np.int64)
-    if tp.chan >= 0 and tp.n_frags > 1:
-        channel = byte(tp.chan)
-    else:
-        channel = np.zeros(starts.size, dtype=np.int64)
     s_span = tp.s_span if tp.s_span is not None else (0, 0)
     s_width = s_span[1] - s_span[0]
+    digest = codes = None
+    if 1 <= s_width <= 7:  # the source's key as _strings makes it, from the words at hand
+        digest = _word_from_rows(w, s_span[0])
+        digest &= _LEAD_MASKS[s_width, 0]
+        digest |= np.uint64(s_width << 56)
+        if m["s_names"]:  # names with a ':' or '\\' leave for the general path
+            codes, first = _digest_codes(digest)
+            names = _names_at(a, starts[first] + s_span[0], s_width)
+            tag_delim = np.array([":" in nm or "\\" in nm for nm in names])
+            if tag_delim.any():
+                ok &= ~tag_delim[codes]
     k = np.flatnonzero(ok)
     if k.size == ok.size:  # every line passed: the columns as they are, no gathers
         k = slice(None)
@@ -1123,15 +1189,25 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         "s1": start_k + s_span[1] if tp.s_span is not None else start_k - 1,
     }
     if tp.n_frags > 1:  # the fields that pair up fragments (see FramedChunk)
-        cols.update(talker=(byte(sv + 1)[k] << 8) | byte(sv + 2)[k], seq=seq[k],
-                    channel=channel[k], n_frags=np.full(n_ok, tp.n_frags, dtype=np.int64),
-                    frag=np.full(n_ok, tp.frag, dtype=np.int64), group_id=group_id[k],
-                    group_total=group_total[k])
-    if 1 <= s_width <= 7:  # the source's key as _strings makes it, from the words at hand
-        digest = _word_from_rows(w, s_span[0])[k]
-        digest &= _LEAD_MASKS[s_width, 0]
-        digest |= np.uint64(s_width << 56)
-        cols["s_digest"] = digest
+        if tp.g_span is not None:
+            total_plan, id_plan = m["g_plans"]
+            group_total = _digits_value(w, total_plan).view(np.int64)[k]
+            group_id = _digits_value(w, id_plan).view(np.int64)[k]
+        else:
+            group_id = np.full(n_ok, -1, dtype=np.int64)
+            group_total = np.zeros(n_ok, dtype=np.int64)
+        channel = (_row_byte(w, tp.chan).view(np.int64)[k] if tp.chan >= 0
+                   else np.zeros(n_ok, dtype=np.int64))
+        talker = (_row_byte(w, sv + 1) << np.uint64(8)) | _row_byte(w, sv + 2)
+        cols.update(talker=talker.view(np.int64)[k],
+                    seq=seq[k] if seq is not None else np.full(n_ok, -1, dtype=np.int64),
+                    channel=channel, n_frags=np.full(n_ok, tp.n_frags, dtype=np.int64),
+                    frag=np.full(n_ok, tp.frag, dtype=np.int64), group_id=group_id,
+                    group_total=group_total)
+    if codes is not None:
+        cols["s_codes"], cols["s_names"] = codes[k], names
+    elif digest is not None:
+        cols["s_digest"] = digest[k]
     return ok, cols
 
 
@@ -1247,8 +1323,9 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
     code_of = {nm: i for i, nm in enumerate(names)}
     for p in parts:  # a loop over layouts: each has one source column span
         s0, s1 = p["s0"], p["s1"]
-        if s0.size and s1[0] >= s0[0]:
-            local, local_names = _strings(a, s0, s1, digest=p.get("s_digest"))
+        if "s_codes" in p or (s0.size and s1[0] >= s0[0]):
+            local, local_names = ((p.pop("s_codes"), p.pop("s_names")) if "s_codes" in p
+                                  else _strings(a, s0, s1, digest=p.get("s_digest")))
             lookup = np.array([code_of.setdefault(nm, len(code_of)) for nm in local_names],
                               dtype=np.int32)
             p["source"] = lookup[local]
