@@ -1250,12 +1250,13 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
     a = _padded_view(data, n, padded)
     nl = np.flatnonzero(a[:n] == 10)
     n_lines = nl.size
-    if n_lines < _MIN_BUCKET or (data.find(b"$", 0, n) >= 0 and data.find(b"$PGHP", 0, n) >= 0):
-        # (a $PGHP line lends its time and source to the next sentence, fast path or not)
+    if n_lines < _MIN_BUCKET:
         return _frame_general(data, n, padded)
     starts = np.empty(n_lines, dtype=np.int64)
     starts[0] = 0
     starts[1:] = nl[:-1] + 1
+    if (a[starts[:_MIN_BUCKET]] == 36).any() and data.find(b"$PGHP", 0, n) >= 0:
+        return _frame_general(data, n, padded)  # Gatehouse $PGHP lines, see below
     full = nl - starts
     lengths = full - (a[nl - 1] == 13)  # a line's '\r\n' ends it like '\n' alone
     counts = np.bincount(lengths)
@@ -1300,6 +1301,10 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
         reduced = a[idx].tobytes() + tail
     else:
         reduced = tail
+    if b"$PGHP" in reduced:
+        # a $PGHP line lends its time and source to the next sentence, fast path or not (no
+        # line of the fast path holds a '$': every '$' of the chunk is in ``reduced``)
+        return _frame_general(data, n, padded)
     g = _frame_general(reduced) if reduced else None
 
     # records: a fast line is one record; a rest line keeps its records
