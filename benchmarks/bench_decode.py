@@ -227,6 +227,10 @@ def main(argv=None) -> None:
                    if "cpu_seconds" in base else float("nan"))
         print(f"{name:<12} {r['messages']:>10,} {r['seconds']:>8.2f} {r['cpu_seconds']:>8.2f} "
               f"{rate:>11,.0f} {cpu_rate:>11,.0f} {r['peak_rss_mb']:>8.0f} {speedup:>18.1f}")
+    print("\nCPU s of every run, in round order:")
+    for name in names:
+        print(f"  {name:<12} " + " ".join(f"{r['cpu_seconds']:.2f}" for r in runs[name]
+                                          if "cpu_seconds" in r))
     print("\nCPU time (user + system) is the fairer figure on a shared machine; load average "
           f"during the run: {os.getloadavg()[0]:.1f}")
 
