@@ -310,9 +310,10 @@ def _column(n_rows: int, dtype) -> np.ndarray:
     NumPy asks the kernel for transparent huge pages for every array of 4 MiB or more; the
     reader's output columns are touched once, row block by row block, where a huge page
     fault has to find and clear 2 MiB at once. On the VM measured here that cost a fresh
-    process 0.1 to 0.25 s of system time on the bench dump whenever the host was in a state
-    that made huge pages dear (often right after another long process), against 0.04 to 0.08 s
-    on 4 KiB pages. Where the kernel has no such advice (not Linux), a plain array.
+    process 0.1 to 0.25 s of system time on the bench dump (1.2M lines; 0.5 s on 3M lines)
+    whenever the host was in a state that made huge pages dear (often right after another
+    long process), against 0.04 to 0.08 s (0.2 s) on 4 KiB pages. Where the kernel has no
+    such advice (not Linux), a plain array.
     """
     nbytes = n_rows * np.dtype(dtype).itemsize
     if _NO_HUGE_PAGES is None or nbytes < (4 << 20):
