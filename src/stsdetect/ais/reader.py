@@ -471,6 +471,14 @@ class _NmeaDecoder:
         rep = self.report
         mmsi = dec["mmsi"]
         bad_char = dec["bad_char"]
+        # MMSI outside 1 .. 999999999: as unsigned, mmsi - 1 above 999999998
+        bad_mmsi = (mmsi.view(np.uint64) - np.uint64(1)) > np.uint64(999_999_998)
+        if not (bad_char.any() or dec["short"].any() or dec["out_of_range"].any()
+                or bad_mmsi.any()):  # the usual block: every row good
+            counts = np.bincount(types, minlength=28)
+            for t in np.flatnonzero(counts):
+                rep.add_decoded(int(t), int(counts[t]))
+            return np.ones(types.size, dtype=bool)
         short = dec["short"] & ~bad_char
         rep.add_skip("bad_payload_char", bad_char.sum())
         short |= bad_char  # from here on: rows already accounted for
