@@ -855,18 +855,13 @@ _FILL = (0x30, 6, 0x00)  # a fill-bits digit 0..5
 _PLAIN = (0x00, 45, 0x80)  # any other byte of the line: bad if b <= 44, a structural byte
 _PAST = (0x00, 0, 0x80)  # past the line end: never bad (their high bits are masked off)
 
-#: 16-bit pairs of bytes -> neither is ':' nor '\\' (which may start or end a tag)
-_NO_TAG_DELIM = np.ones(1 << 16, dtype=bool)
-for _b in (58, 92):
-    _NO_TAG_DELIM[_b::256] = False
-    _NO_TAG_DELIM[_b << 8:(_b + 1) << 8] = False
-#: 16-bit pairs of characters -> their value as two hex digits (either case), -1 if not hex
-_HEX_PAIR = np.full(1 << 16, -1, dtype=np.int16)
-for _hi, _ch in enumerate(b"0123456789ABCDEF"):
-    for _lo, _cl in enumerate(b"0123456789ABCDEF"):
-        for _x in {_ch, _ch | 0x20 if _ch > 57 else _ch}:
-            for _y in {_cl, _cl | 0x20 if _cl > 57 else _cl}:
-                _HEX_PAIR[_x | _y << 8] = _hi * 16 + _lo
+# 16-bit pairs of bytes (the first in the low byte) looked up at once
+_PAIR_FIRST, _PAIR_SECOND = np.arange(1 << 16) & 0xFF, np.arange(1 << 16) >> 8
+#: pair -> neither byte is ':' nor '\\' (which may start or end a tag)
+_NO_TAG_DELIM = ~(_byte_set(b":\\")[_PAIR_FIRST] | _byte_set(b":\\")[_PAIR_SECOND])
+#: pair -> its value as two hex digits (either case, as the general path reads them), or -1
+_HEX_PAIR = np.where((_HEX[_PAIR_FIRST] < 16) & (_HEX[_PAIR_SECOND] < 16),
+                     _HEX[_PAIR_FIRST] * 16 + _HEX[_PAIR_SECOND], -1).astype(np.int16)
 
 
 def _word_masks(tp: _Template, row: np.ndarray) -> dict:
