@@ -141,12 +141,13 @@ def run_python(name: str, path: Path) -> dict:
 import json, resource, time
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    return r.ru_utime + r.ru_stime, r.ru_stime
 PATH = {str(path)!r}
-t0, c0 = time.perf_counter(), cpu()
+t0, (c0, s0) = time.perf_counter(), cpu()
 {code}
-elapsed, cpu_s = time.perf_counter() - t0, cpu() - c0
-print(json.dumps({{"messages": N, "seconds": elapsed, "cpu_seconds": cpu_s,
+(c1, s1), elapsed = cpu(), time.perf_counter() - t0
+print(json.dumps({{"messages": N, "seconds": elapsed, "cpu_seconds": c1 - c0,
+                  "sys_seconds": s1 - s0,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -176,7 +177,7 @@ with open({str(bare)!r}) as src:  # JSON lines counted as they come, not held (3
 elapsed = time.perf_counter() - t0
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({{"messages": n, "seconds": elapsed, "cpu_seconds": r.ru_utime + r.ru_stime,
-                  "peak_rss_mb": r.ru_maxrss / 1024}}))
+                  "sys_seconds": r.ru_stime, "peak_rss_mb": r.ru_maxrss / 1024}}))
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -227,10 +228,10 @@ def main(argv=None) -> None:
                    if "cpu_seconds" in base else float("nan"))
         print(f"{name:<12} {r['messages']:>10,} {r['seconds']:>8.2f} {r['cpu_seconds']:>8.2f} "
               f"{rate:>11,.0f} {cpu_rate:>11,.0f} {r['peak_rss_mb']:>8.0f} {speedup:>18.1f}")
-    print("\nCPU s of every run, in round order:")
+    print("\nCPU s of every run, in round order (system time, mostly page faults, in brackets):")
     for name in names:
-        print(f"  {name:<12} " + " ".join(f"{r['cpu_seconds']:.2f}" for r in runs[name]
-                                          if "cpu_seconds" in r))
+        print(f"  {name:<12} " + " ".join(f"{r['cpu_seconds']:.2f} ({r['sys_seconds']:.2f})"
+                                          for r in runs[name] if "cpu_seconds" in r))
     print("\nCPU time (user + system) is the fairer figure on a shared machine; load average "
           f"during the run: {os.getloadavg()[0]:.1f}")
 
