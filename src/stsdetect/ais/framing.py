@@ -904,9 +904,10 @@ def _word_masks(tp: _Template, row: np.ndarray) -> dict:
         named[tp.sv - 3:tp.sv - 1] = False  # the tag checksum
     if 1 <= s_width <= 7:
         named[tp.s_span[0]:tp.s_span[1]] = False
-    m["tag_pair"] = tp.sv - 3 if tp.sv and not named.any() else -1
-    m["s_names"] = not named.any() and 1 <= s_width <= 7
-    if not named.any():
+    byte_by_byte = named.any()
+    m["tag_pair"] = tp.sv - 3 if tp.sv and not byte_by_byte else -1
+    m["s_names"] = not byte_by_byte and 1 <= s_width <= 7
+    if not byte_by_byte:
         free[:] = False
     free_w = _as_words(free.astype(np.uint8) * np.uint8(0xFF), n)
     tag_rows = np.flatnonzero(free_w)
@@ -1130,7 +1131,6 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
     xor &= np.uint64(0xFF)
     ok &= _HEX_PAIR.take(_pair_from_rows(w, st + 1)) == xor.view(np.int64)
     fill = _row_byte(w, tp.fill).view(np.int64) - 48
-    seq = _row_byte(w, tp.seq).view(np.int64) - 48 if tp.seq >= 0 else None
     first_value = sixbit_values(_row_byte(w, tp.p0))
     if tp.n_frags == 1:
         # position reports: the decoder checks the characters it reads; other single-part
@@ -1194,8 +1194,9 @@ def _fast_lines(a: np.ndarray, starts: np.ndarray, tp: _Template):
         channel = (_row_byte(w, tp.chan).view(np.int64)[k] if tp.chan >= 0
                    else np.zeros(n_ok, dtype=np.int64))
         talker = (_row_byte(w, sv + 1) << np.uint64(8)) | _row_byte(w, sv + 2)
-        cols.update(talker=talker.view(np.int64)[k],
-                    seq=seq[k] if seq is not None else np.full(n_ok, -1, dtype=np.int64),
+        seq = (_row_byte(w, tp.seq).view(np.int64)[k] - 48 if tp.seq >= 0
+               else np.full(n_ok, -1, dtype=np.int64))
+        cols.update(talker=talker.view(np.int64)[k], seq=seq,
                     channel=channel, n_frags=np.full(n_ok, tp.n_frags, dtype=np.int64),
                     frag=np.full(n_ok, tp.frag, dtype=np.int64), group_id=group_id,
                     group_total=group_total)

@@ -304,6 +304,9 @@ def _raise_malloc_thresholds() -> None:
         _allocator_ready = True
 
 
+_NO_HUGE_PAGES = getattr(mmap, "MADV_NOHUGEPAGE", None)
+
+
 def _column(n_rows: int, dtype) -> np.ndarray:
     """An uninitialised column of ``n_rows`` in its own mapping, on small pages.
 
@@ -321,9 +324,6 @@ def _column(n_rows: int, dtype) -> np.ndarray:
     buf = mmap.mmap(-1, nbytes)
     buf.madvise(_NO_HUGE_PAGES)
     return np.frombuffer(buf, dtype=dtype, count=n_rows)
-
-
-_NO_HUGE_PAGES = getattr(mmap, "MADV_NOHUGEPAGE", None)
 
 
 class _RowStore:
@@ -482,7 +482,7 @@ class _NmeaDecoder:
         short = dec["short"] & ~bad_char
         rep.add_skip("bad_payload_char", bad_char.sum())
         short |= bad_char  # from here on: rows already accounted for
-        bad_mmsi = ~short & ((mmsi < 1) | (mmsi > 999_999_999))
+        bad_mmsi &= ~short
         oor = ~short & ~bad_mmsi & dec["out_of_range"]
         keep = ~(short | bad_mmsi | oor)
         rep.add_skip("short_payload", (short & ~bad_char).sum())
