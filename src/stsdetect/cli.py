@@ -115,9 +115,50 @@ def _only(text: str) -> list[str]:
     return kinds
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
+    return value
+
+
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+    return value == "on"
+
+
+def _reception(text: str) -> str:
+    from stsdetect.detectors.coverage import RECEPTIONS
+
+    if text not in RECEPTIONS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(RECEPTIONS)}, got {text!r}")
+    return text
+
+
+def _pattern(text: str):
+    import re
+
+    if text.strip().lower() == "none":
+        return _NoneValue()
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from None
+    return text
+
+
 _OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
-                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
-_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
+                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none,
+                 "frac": _fraction, "onoff": _on_off, "deg": _positive_float,
+                 "reception": _reception, "regex": _pattern}
+_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none",
+             "frac": "F", "onoff": "on|off", "deg": "DEG", "reception": "KIND",
+             "regex": "REGEX"}
 
 #: Detector options of ``stsdetect detect``: (flag, ``detect()`` keyword, kind, default as
 #: shown, help). Every keyword of :data:`stsdetect.pipeline.PARAMETERS` but ``format`` (the
@@ -145,6 +186,20 @@ DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = {
          "metres"),
         ("--min-overlap", "min_overlap", "dur", "2h",
          "dark rendezvous: least time both were silent at once"),
+    ],
+    "reception coverage (learned from the data: who was heard of the vessels known present)": [
+        ("--coverage", "coverage", "onoff", "on",
+         "off: judge silences by the heard count alone, and do not require coverage of dark "
+         "rendezvous"),
+        ("--min-coverage", "min_coverage", "frac", "0.5",
+         "least coverage along a silence for likely_intentional and around both vessels of a "
+         "dark rendezvous"),
+        ("--coverage-cell", "coverage_cell_deg", "deg", "0.25", "grid cell, degrees"),
+        ("--satellite-sources", "satellite_sources", "regex", "none",
+         "regular expression of the tag-block / $PGHP source names heard by satellite; none: "
+         "satellite passes are inferred from the report cadence"),
+        ("--reception", "reception", "reception", "auto",
+         "auto, or terrestrial / satellite for a dump that is all one kind"),
     ],
     "loitering (one vessel nearly still)": [
         ("--loiter-max-speed", "loiter_max_speed_kn", "kn", "2", "fastest speed, knots"),

@@ -5,7 +5,8 @@
     read_ais(source)                      -> positions, vessels, decode report
     build_tracks(positions)               -> Tracks, cleaning report
     find_rendezvous(tracks)               -> rendezvous
-    find_dark_periods(tracks)             -> dark periods
+    estimate_coverage(tracks)             -> reception per cell and hour
+    find_dark_periods(tracks, coverage)   -> dark periods
     find_dark_rendezvous(dark periods)    -> dark rendezvous
     find_loitering(tracks)                -> loitering
     flag_events(all events, ...)          -> identity, region and dark_before/dark_after flags,
@@ -32,6 +33,9 @@ _ALIASES = {"dark": "dark_period", "dark_periods": "dark_period", "rendezvouses"
 #: ``detect()`` keyword -> (stage, keyword of that stage's function). Stages: ``read``
 #: (:func:`stsdetect.read_ais`), ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
 #: (:func:`stsdetect.find_rendezvous`), ``dark_period`` (:func:`stsdetect.find_dark_periods`),
+#: ``coverage`` (:func:`stsdetect.detectors.coverage.reception_of_reports` for
+#: ``satellite_sources`` and ``reception``, :func:`stsdetect.detectors.coverage.estimate_coverage`
+#: for ``cell_deg``),
 #: ``dark_rendezvous`` (:func:`stsdetect.find_dark_rendezvous`), ``loitering``
 #: (:func:`stsdetect.find_loitering`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
 #: Every default is that function's own, documented there with its source.
@@ -52,6 +56,11 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "dark_radius_m": ("dark_period", "radius_m"),
     "min_others_heard": ("dark_period", "min_others_heard"),
     "heard_bin": ("dark_period", "heard_bin"),
+    "coverage": ("dark_period", "coverage"),
+    "min_coverage": ("dark_period", "min_coverage"),
+    "satellite_sources": ("coverage", "satellite_sources"),
+    "reception": ("coverage", "reception"),
+    "coverage_cell_deg": ("coverage", "cell_deg"),
     "dark_max_distance_m": ("dark_rendezvous", "max_distance_m"),
     "min_overlap": ("dark_rendezvous", "min_overlap"),
     "loiter_max_speed_kn": ("loitering", "max_speed_kn"),
@@ -168,6 +177,7 @@ pandas.DataFrame or Tracks
     """
     from tqdm.auto import tqdm
 
+    from stsdetect.detectors.coverage import estimate_coverage, reception_of_reports
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
@@ -232,7 +242,18 @@ pandas.DataFrame or Tracks
         if "rendezvous" in selected:
             tables["rendezvous"] = find_rendezvous(tracks, **stage_params.get("rendezvous", {}))
             advance("rendezvous")
-        dark = find_dark_periods(tracks, **stage_params.get("dark_period", {}))
+        dark_params = dict(stage_params.get("dark_period", {}))
+        coverage = None
+        if dark_params.get("coverage", True) is not False:
+            cov_params = dict(stage_params.get("coverage", {}))
+            cell = {k: cov_params.pop(k) for k in ("cell_deg",) if k in cov_params}
+            satellite = reception_of_reports(tracks, positions, **cov_params)
+            coverage = estimate_coverage(tracks, satellite=satellite, **cell)
+            dark_params["coverage"] = coverage
+        else:
+            # no coverage figures: the dark rendezvous cannot require them
+            stage_params.setdefault("dark_rendezvous", {}).setdefault("min_coverage", None)
+        dark = find_dark_periods(tracks, **dark_params)
         advance("dark_period")
         if "dark_period" in selected:
             tables["dark_period"] = dark
