@@ -318,8 +318,6 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     from stsdetect.pipeline import PARAMETERS
     from stsdetect.tracks import build_tracks
 
-    from stsdetect.detectors.coverage import estimate_coverage, reception_of_reports
-
     stage_fn = {"tracks": build_tracks, "rendezvous": find_rendezvous,
                 "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
                 "loitering": find_loitering, "flags": flag_events}
@@ -328,16 +326,12 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     assert set(options) == set(PARAMETERS) - {"format", "weights"}
     for dest, (kind, shown) in options.items():
         stage, key = PARAMETERS[dest]
-        if stage == "coverage":
-            fn = estimate_coverage if key == "cell_deg" else reception_of_reports
-        else:
-            fn = stage_fn[stage]
-        default = inspect.signature(fn).parameters[key].default
+        default = inspect.signature(stage_fn[stage]).parameters[key].default
         if kind in ("dur", "s"):
             assert duration_s(shown) == duration_s(default), dest
-        elif kind == "onoff":
+        elif kind == "bool":
             assert (shown == "on") is default, dest
-        elif kind in ("regex", "reception"):
+        elif kind in ("text", "regex|none"):
             assert shown == str(default).lower(), dest
         else:
             assert float(shown) == float(default), dest

@@ -22,7 +22,12 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from stsdetect.detectors._checks import check_tracks, positive
-from stsdetect.detectors.coverage import Coverage, estimate_coverage, path_coverage
+from stsdetect.detectors.coverage import (
+    Coverage,
+    estimate_coverage,
+    path_coverage,
+    reception_of_reports,
+)
 from stsdetect.events import make_events
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -188,6 +193,10 @@ def find_dark_periods(
     heard_bin="10min",
     coverage=True,
     min_coverage: float = 0.5,
+    coverage_cell_deg: float = 0.25,
+    satellite_sources=None,
+    reception: str = "auto",
+    positions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Find reporting gaps ("dark periods") longer than ``min_gap``, for all vessels at once.
 
@@ -227,6 +236,17 @@ def find_dark_periods(
         least half the vessels around were heard in a typical hour, a vessel heard in none of
         many hours is unlikely to be out of reception. Shore coverage gives ~1, satellite
         revisits every few hours ~0.1-0.2 (:func:`stsdetect.detectors.coverage.path_coverage`).
+    coverage_cell_deg : float, default 0.25
+        Grid cell of the coverage estimate (:func:`~stsdetect.detectors.coverage.estimate_coverage`).
+    satellite_sources : str, sequence of str or None
+        Source names (regular expression or list) of satellite reception, read from
+        ``positions["source"]`` (:func:`~stsdetect.detectors.coverage.reception_of_reports`);
+        None infers each report's reception from the cadence.
+    reception : {"auto", "terrestrial", "satellite"}, default "auto"
+        Say that the whole dump is one kind of reception.
+    positions : pandas.DataFrame, optional
+        The positions table the tracks came from (its ``source`` column), for
+        ``satellite_sources``.
 
     Returns
     -------
@@ -273,7 +293,13 @@ def find_dark_periods(
     speed_kn = dist / (end - start) / KNOT_M_S if before.size else np.zeros(0)
     cover = np.full(before.size, np.nan)
     if coverage is not False and before.size:
-        model = estimate_coverage(tracks) if coverage is True else coverage
+        if coverage is True:
+            satellite = reception_of_reports(tracks, positions,
+                                             satellite_sources=satellite_sources,
+                                             reception=reception)
+            model = estimate_coverage(tracks, satellite=satellite, cell_deg=coverage_cell_deg)
+        else:
+            model = coverage
         if model.satellite.shape != (len(tracks),):
             raise ValueError("coverage was estimated from other tracks (its satellite flags do "
                              "not match these rows)")
@@ -340,8 +366,9 @@ def find_dark_rendezvous(
         Both silences need a ``coverage`` (:func:`find_dark_periods`) of at least this: two
         companions that fall into the same satellite revisit gap, or a place no receiver
         hears, are not a dark rendezvous. A silence whose coverage is unknown (NaN: no other
-        vessel was known present, or the coverage was not computed) fails the test. ``None``
-        drops the requirement (and then tables without a ``coverage`` column work too).
+        vessel was known present) fails the test. When the dark periods carry no coverage
+        figures at all (computed with ``coverage=False``, or a table without the column), or
+        with ``None``, there is no requirement.
 
     Returns
     -------
@@ -372,14 +399,12 @@ def find_dark_rendezvous(
         raise ValueError(f"dark_periods lacks columns {missing}; pass find_dark_periods output")
     dp = dark_periods[dark_periods["event_type"] == "dark_period"]
     dp = dp.dropna(subset=["lat", "lon", "end_lat", "end_lon", "start", "end"])
-    if min_coverage is not None:
-        if not 0.0 <= float(min_coverage) <= 1.0:
-            raise ValueError(f"min_coverage must be between 0 and 1, got {min_coverage!r}")
-        if "coverage" not in dp.columns:
-            raise ValueError("dark_periods lacks the 'coverage' column; pass find_dark_periods "
-                             "output, or min_coverage=None")
-        cov = pd.to_numeric(dp["coverage"], errors="coerce").fillna(-1.0).to_numpy(float)
-        dp = dp[cov >= float(min_coverage)]
+    if min_coverage is not None and not 0.0 <= float(min_coverage) <= 1.0:
+        raise ValueError(f"min_coverage must be between 0 and 1, got {min_coverage!r}")
+    if min_coverage is not None and "coverage" in dp.columns:
+        cov = pd.to_numeric(dp["coverage"], errors="coerce").to_numpy(float)
+        if np.isfinite(cov).any():  # figures were computed: require them
+            dp = dp[np.nan_to_num(cov, nan=-1.0) >= float(min_coverage)]
     empty = make_events("dark_rendezvous", n=0, mmsi=np.zeros(0, np.int64))
     if len(dp) < 2:
         return empty
