@@ -48,7 +48,6 @@ __all__ = [
     "demo_path",
     "demo_truth_path",
     "encode_position_reports",
-    "imagery_detections",
     "read_truth",
     "satellite_view",
     "simulate",
@@ -356,7 +355,7 @@ class Scenario:
         Satellite passes of :func:`satellite_view` (``start``, ``end``, ``decode_probability``);
         None for shore reception.
     detections : pandas.DataFrame or None
-        Imagery detections of :func:`imagery_detections`, when added; see there.
+        Imagery detections, when added.
     """
 
     nmea: bytes

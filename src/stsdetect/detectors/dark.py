@@ -237,7 +237,8 @@ def find_dark_periods(
         many hours is unlikely to be out of reception. Shore coverage gives ~1, satellite
         revisits every few hours ~0.1-0.2 (:func:`stsdetect.detectors.coverage.path_coverage`).
     coverage_cell_deg : float, default 0.25
-        Grid cell of the coverage estimate (:func:`~stsdetect.detectors.coverage.estimate_coverage`).
+        Grid cell of the coverage estimate
+        (:func:`~stsdetect.detectors.coverage.estimate_coverage`).
     satellite_sources : str, sequence of str or None
         Source names (regular expression or list) of satellite reception, read from
         ``positions["source"]`` (:func:`~stsdetect.detectors.coverage.reception_of_reports`);
