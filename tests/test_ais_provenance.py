@@ -75,15 +75,12 @@ def test_line_numbers_across_files_and_chunks(tmp_path):
 
 def test_statics_carry_file_and_line(shared_data):
     path = _path(shared_data, "gfw-ais-listener/nmea-with-tagblock.txt")
-    raw = path.read_bytes()
-    lines = _lines(raw)
-    data = read_ais(path)
-    # the vessel summary comes from statics whose provenance is kept
-    assert len(data.vessels)
-    stat = _statics(path)
+    lines = _lines(path.read_bytes())
+    stat = read_ais(path).statics
+    assert list(stat.columns[-2:]) == ["file", "line"] and stat["line"].dtype == np.int64
     assert (stat["file"] == str(path)).all()
     assert len(stat) > 100
-    # each row's line is the last fragment of a type 5 (or the one line of a type 24)
+    # each row's line is the last fragment of its type 5 (or the one line of a type 24/19)
     for mmsi, number in zip(stat["mmsi"], stat["line"], strict=True):
         assert _static_mmsi(lines, number) == mmsi, (number, lines[number - 1])
 
@@ -109,17 +106,6 @@ def _static_mmsi(lines, number):
     return decode(*parts).mmsi
 
 
-def _statics(path):
-    from stsdetect.ais import reader
-
-    report = reader.DecodeReport()
-    decoder = reader._NmeaDecoder(report, 100, 1000)
-    decoder.start_file(str(path))
-    reader._read_nmea(reader._Prefixed(b"", open(path, "rb")), decoder, 1 << 20)
-    _, statics = decoder.finish()
-    return statics
-
-
 def test_csv_rows_carry_file_and_line(tmp_path):
     csv = tmp_path / "mc.csv"
     csv.write_text(
@@ -132,3 +118,5 @@ def test_csv_rows_carry_file_and_line(tmp_path):
     assert list(pos["line"]) == [2, 4]
     assert (pos["file"] == str(csv)).all()
     assert isinstance(pos["file"].dtype, pd.StringDtype)
+    stat = read_ais(csv).statics
+    assert list(stat["line"]) == [2, 4] and (stat["file"] == str(csv)).all()
