@@ -154,3 +154,11 @@ def test_latlon_from_xyz_inverts_unit_xyz(lat, lon):
     assert back_lat[0] == pytest.approx(lat, abs=1e-9)
     assert geo.haversine_m(lat, lon, back_lat[0], back_lon[0]) < 1e-3
     assert -180.0 <= back_lon[0] < 180.0
+
+
+def test_wrap_lon_keeps_in_range_values_exact():
+    """A point on a region's edge (lon 122.6) stayed on it only if wrapping did not round it."""
+    lon = np.array([122.6, -180.0, 179.9999999999, 0.1 + 0.2])
+    assert (geo.wrap_lon_deg(lon) == lon).all()
+    assert geo.wrap_lon_deg(180.0) == -180.0
+    assert geo.wrap_lon_deg(181.5) == pytest.approx(-178.5)

@@ -49,8 +49,15 @@ def m_s_to_knots(speed_m_s):
 
 
 def wrap_lon_deg(lon_deg):
-    """Wrap longitudes into [-180, 180)."""
-    return (np.asarray(lon_deg, dtype=float) + 180.0) % 360.0 - 180.0
+    """Wrap longitudes into [-180, 180); a longitude already in that range is returned as it is.
+
+    (The wrapping arithmetic rounds: 122.6 would come back as 122.60000000000002, which moves
+    a point lying exactly on a region's edge out of it.)
+    """
+    lon = np.asarray(lon_deg, dtype=float)
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    out = np.where((lon >= -180.0) & (lon < 180.0), lon, wrapped)
+    return out[()] if out.ndim == 0 else out  # a scalar stays a scalar
 
 
 def haversine_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
