@@ -265,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "yangtze_estuary, ningbo_zhoushan, china_territorial_sea, korea_bay, "
                         "dprk_west_coast) or a GeoJSON/shapefile with a 'name' column; repeat "
                         "for several (default: all built-ins)")
+    p.add_argument("--detections", type=Path, metavar="FILE",
+                   help="vessel detections from satellite imagery (.csv or .parquet): a table "
+                        "of time, lat, lon, scene_id (optional length_m, detection_id) or "
+                        "Global Fishing Watch's SAR vessel detections; unmatched ones become "
+                        "dark_vessel events and mark unseen partners (see "
+                        "stsdetect.imagery)")
     p.add_argument("--watchlist", type=Path, metavar="FILE",
                    help="CSV watch-list of MMSI/IMO/names to flag (see stsdetect.identity)")
     p.add_argument("--only", type=_only, metavar="TYPES",
@@ -525,11 +531,12 @@ def _counts(events: pd.DataFrame) -> str:
 
 
 def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=None,
-                  vessels=None):
+                  vessels=None, detections=None):
     from stsdetect.pipeline import detect
 
     return detect(source, regions=regions, watchlist=watchlist, only=only,
-                  progress=_progress(args), vessels=vessels, **(params or {}))
+                  progress=_progress(args), vessels=vessels, detections=detections,
+                  **(params or {}))
 
 
 def _detector_params(args) -> dict:
@@ -563,7 +570,18 @@ def cmd_detect(args) -> int:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
     params = _detector_params(args)
+    detections = None
+    if getattr(args, "detections", None) is not None:
+        _check_inputs([args.detections])
+        from stsdetect.imagery import read_detections
+
+        detections = read_detections(args.detections)  # bad layout -> ValueError, exit 2
+        skipped = {k: v for k, v in detections.attrs.get("skipped", {}).items() if v}
+        if skipped:
+            _say(args, f"{args.detections}: skipped detections {skipped}")
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
+        if detections is not None:
+            raise UsageError("--detections is not supported with --scheduler/--workers yet")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -581,7 +599,8 @@ def cmd_detect(args) -> int:
             if source is None:
                 source = stack.enter_context(_source(inputs, args))
             result = _run_pipeline(source, args, regions=regions, watchlist=watchlist,
-                                   only=args.only, params=params, vessels=vessels)
+                                   only=args.only, params=params, vessels=vessels,
+                                   detections=detections)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     return _finish_detect(args, result, out, label=", ".join(inputs))

@@ -9,7 +9,9 @@ column                 dtype                   meaning
 =====================  ======================  ==================================================
 ``event_id``           str                     stable id: type, MMSIs and start time
 ``event_type``         str                     ``rendezvous``, ``dark_period``,
-                                               ``dark_rendezvous`` or ``loitering``
+                                               ``dark_rendezvous``, ``loitering`` or
+                                               ``dark_vessel`` (an imagery detection no AIS
+                                               track explains; ``mmsi`` 0)
 ``mmsi``               int64                   the (first) vessel; the smaller MMSI of a pair
 ``other_mmsi``         Int64                   the other vessel of a pair; ``<NA>`` otherwise
 ``start``, ``end``     datetime64[ns, UTC]     time span of the event
@@ -90,6 +92,7 @@ EVENT_TYPES: dict[str, str] = {
     "dark_period": "dk",
     "dark_rendezvous": "dr",
     "loitering": "lo",
+    "dark_vessel": "dv",
 }
 
 
@@ -166,7 +169,9 @@ def _event_ids(frame: pd.DataFrame, prefix: str) -> pd.Series:
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame[list(EVENT_COLUMNS)].astype(
+    # the schema's columns first, then any columns later stages added (kept, in order)
+    extra = [c for c in frame.columns if c not in EVENT_COLUMNS]
+    frame = frame[list(EVENT_COLUMNS) + extra].astype(
         {k: v for k, v in EVENT_COLUMNS.items() if k != "flags"}
     )
     frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")

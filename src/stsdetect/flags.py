@@ -25,7 +25,14 @@ region name                the event's position (and, for dark events, where the
                            ``before_after_s`` after the event's end
 ``likely_intentional``     the event's ``likely_intentional`` is true (set by the dark-period
                            detector, kept here)
+``unseen_partner``         an imagery detection that no AIS track explains lay within 500 m
+                           of a vessel of the rendezvous or loitering during it (set by
+                           :func:`stsdetect.detectors.dark_vessels.mark_unseen_partners`,
+                           kept here; its detection ids are in the ``evidence`` column)
 =========================  ================================================================
+
+``dark_vessel`` events (imagery detections without AIS) have no participants (``mmsi`` 0):
+they get region tokens only.
 
 Tokens already on an event are kept. A dark period never flags itself: for a ``dark_period``
 event the windows exclude its own start and end instants, so only *other* silences of its
@@ -59,7 +66,10 @@ __all__ = ["DEFAULT_WEIGHTS", "flag_events", "score_events"]
 #: off around the meeting (2 before, 2 after), in Chinese internal or territorial waters near
 #: Ningbo-Zhoushan, Hangzhou Bay and the Yangtze (1 each). Identity manipulation (1) and a
 #: silence while others were heard (1) add a little; a longer meeting moves more cargo, with
-#: diminishing returns (``log1p(hours)``). These are judgement weights for ranking, not
+#: diminishing returns (``log1p(hours)``). An imagery detection without AIS beside the vessel
+#: during the event (``unseen_partner``, 3) is the one direct trace of the AIS-less barges the
+#: Panel describes, a sensor observation rather than an inference: it weighs more than a barge
+#: identity (2) and less than a designated vessel (5). These are judgement weights for ranking, not
 #: probabilities: pass ``weights`` to change them.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dprk": 5.0,
@@ -75,6 +85,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "dark_before": 2.0,
     "dark_after": 2.0,
     "likely_intentional": 1.0,
+    "unseen_partner": 3.0,
     "duration_log_h": 1.0,
     "user_region": 1.0,
 }
@@ -262,7 +273,8 @@ def flag_events(
     mmsi_b = pd.to_numeric(out["other_mmsi"], errors="coerce").astype("Int64")
     rows = np.concatenate([np.arange(n), np.arange(n)])
     part = pd.concat([mmsi_a, mmsi_b], ignore_index=True)
-    have = part.notna().to_numpy()
+    no_vessel = (out["event_type"] == "dark_vessel").to_numpy()
+    have = part.notna().to_numpy() & ~np.concatenate([no_vessel, no_vessel])
     p_row = rows[have]
     p_mmsi = part[have].to_numpy(dtype=np.int64)
     uniq = np.unique(p_mmsi)

@@ -60,6 +60,9 @@ class DetectResult:
         Cleaning counts of :func:`stsdetect.build_tracks`.
     params : dict
         The keyword arguments each stage was called with (non-default ones only).
+    detections : pandas.DataFrame or None
+        The imagery detections given, matched to the tracks
+        (:func:`stsdetect.detectors.dark_vessels.match_detections`); None without them.
     """
 
     events: pd.DataFrame
@@ -69,6 +72,7 @@ class DetectResult:
     decode_report: object | None
     tracks_report: dict
     params: dict = field(default_factory=dict)
+    detections: pd.DataFrame | None = None
 
 
 def _split_params(params: dict) -> dict[str, dict]:
@@ -93,7 +97,7 @@ def _select(only) -> tuple[str, ...]:
 
 
 def detect(source, regions=None, watchlist=None, only=None, progress: bool = False,
-           vessels: pd.DataFrame | None = None, **params) -> DetectResult:
+           vessels: pd.DataFrame | None = None, detections=None, **params) -> DetectResult:
     """Run the whole pipeline: decode, clean, detect, flag and score.
 
     Parameters
@@ -120,6 +124,12 @@ pandas.DataFrame or Tracks
         A vessels table to use with a positions table or Tracks source (it overrides the one
         of an AISData source). Without static data the barge rules see only MMSIs and
         transponder classes.
+    detections : str, path or pandas.DataFrame, optional
+        Vessel detections from satellite imagery, anything
+        :func:`stsdetect.imagery.read_detections` reads. They are matched to the tracks
+        (:func:`stsdetect.detectors.dark_vessels.match_detections`, 1.5 km, one to one); the
+        unmatched ones become ``dark_vessel`` events, and rendezvous and loitering events with
+        one within 500 m get ``unseen_partner`` (:mod:`stsdetect.detectors.dark_vessels`).
     **params
         Stage parameters, named as in :data:`PARAMETERS` (for example ``min_gap="12h"``,
         ``max_distance_m=300``, ``dark_radius_m=10_000``, ``loiter_min_duration="6h"``,
@@ -163,6 +173,11 @@ pandas.DataFrame or Tracks
     no_regions = isinstance(regions, (list, tuple)) and len(regions) == 0
     region_frame = [] if no_regions else load_regions(regions)
     watch = None if watchlist is None else load_watchlist(watchlist)
+    dets = None
+    if detections is not None:
+        from stsdetect.imagery import read_detections
+
+        dets = read_detections(detections)
 
     steps = ["read", "tracks", *run, "flags"]
     bar = tqdm(total=len(steps), disable=not progress, desc="stsdetect", unit="stage")
@@ -204,6 +219,15 @@ pandas.DataFrame or Tracks
         inputs = StageInputs(tracks=tracks, positions=positions, vessels=vessels)
         tables = run_stages(inputs, run, objects, advance=advance)
         events = merge_events(tables, selected)
+        matched = None
+        if dets is not None:
+            from stsdetect.detectors import dark_vessels as dv
+            from stsdetect.events import concat_events
+
+            matched = dv.match_detections(dets, tracks)
+            events = concat_events([events, dv.find_dark_vessels(matched)])
+            events = dv.mark_unseen_partners(
+                events, dv.find_unseen_partners(events, matched, tracks))
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
                              positions=positions, **stage_params_given.get("flags", {}))
@@ -220,4 +244,5 @@ pandas.DataFrame or Tracks
         decode_report=decode_report,
         tracks_report=dict(tracks.report),
         params={k: v for k, v in stage_params_given.items() if v},
+        detections=matched,
     )

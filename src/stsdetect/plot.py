@@ -92,6 +92,7 @@ EVENT_STYLE: dict[str, dict[str, object]] = {
     "dark_rendezvous": {"marker": "D", "color": "#9467bd", "label": "dark rendezvous"},
     "dark_period": {"marker": "X", "color": "#1f1f1f", "label": "dark period"},
     "loitering": {"marker": "s", "color": "#ff7f0e", "label": "loitering"},
+    "dark_vessel": {"marker": "^", "color": "#000080", "label": "dark vessel (imagery)"},
 }
 _OTHER_STYLE = {"marker": "P", "color": "#7f7f7f", "label": "other"}
 #: Vessel colours (matplotlib's tab10 without red/purple/orange used by events).

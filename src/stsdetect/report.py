@@ -67,6 +67,7 @@ _TABLE_COLUMNS = [
     ("mean_sog_kn", "mean SOG kn", 1),
     ("flags", "flags", "flags"),
     ("score", "score", 2),
+    ("scene_id", "image scene", None),
 ]
 
 
@@ -79,7 +80,11 @@ FLAG_MEANINGS = {
                         "invalid or placeholder MMSI, two places at once, bad IMO check digit)",
     "dark_before": "a participant was dark (silent) in the 24 h before the event",
     "dark_after": "a participant went dark in the 24 h after the event",
-    "likely_intentional": "a silence while other vessels nearby were still heard",
+    "likely_intentional": "a silence while other vessels nearby were still heard, where "
+                          "reception along its path was good (coverage)",
+    "unseen_partner": "an imagery detection that no AIS track explains lay within 500 m of a "
+                      "vessel of the event, during it (detection ids and scenes in the "
+                      "evidence field)",
 }
 
 
@@ -238,6 +243,9 @@ def _headline(event: pd.Series) -> str:
         span = (f"{start.strftime('%Y-%m-%d %H:%M')} to {end.strftime('%Y-%m-%d %H:%M')} UTC "
                 f"({(end - start).total_seconds() / 3600:.1f} h)")
     score = pd.to_numeric(pd.Series([event.get("score")]), errors="coerce").iloc[0]
+    if _cell_text(event.get("scene_id")):  # an imagery detection: its image and time
+        vessels = f"scene {_cell_text(event.get('scene_id'))} at {span[:16]} UTC"
+        span = ""
     items = [str(event.get("event_type", "")), vessels, span,
              f"score {score:.2f}" if pd.notna(score) else "",
              "flags: " + _cell_text(event.get("flags")) if _cell_text(event.get("flags")) else ""]

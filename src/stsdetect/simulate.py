@@ -48,6 +48,7 @@ __all__ = [
     "demo_path",
     "demo_truth_path",
     "encode_position_reports",
+    "imagery_detections",
     "read_truth",
     "satellite_view",
     "simulate",
@@ -355,7 +356,7 @@ class Scenario:
         Satellite passes of :func:`satellite_view` (``start``, ``end``, ``decode_probability``);
         None for shore reception.
     detections : pandas.DataFrame or None
-        Imagery detections, when added.
+        Imagery detections of :func:`imagery_detections`, when added; see there.
     """
 
     nmea: bytes
@@ -1254,3 +1255,177 @@ def satellite_view(
     return Scenario(nmea=nmea, truth=scenario.truth, vessels=scenario.vessels, positions=heard,
                     noise=noise, start=scenario.start, end=scenario.end, passes=passes,
                     detections=scenario.detections)
+
+
+# --------------------------------------------------------------------------------------------
+# Imagery detections
+# --------------------------------------------------------------------------------------------
+
+#: ``truth_kind`` of simulated detections: a vessel broadcasting AIS at the time; a vessel with
+#: AIS that was silent then (in a dark leg); a hull without AIS beside an injected transfer's
+#: DPRK vessel; a lone hull without AIS.
+DETECTION_KINDS = ("ais", "ais_silent", "unseen_partner", "dark")
+
+
+def imagery_detections(
+    scenario: Scenario,
+    seed: int = 0,
+    scene_times=None,
+    n_scenes: int = 4,
+    detection_probability: float = 0.9,
+    position_error_m: float = 50.0,
+    length_error: float = 0.15,
+    unseen_partners: bool = True,
+    n_dark: int = 5,
+    silent_gap="30min",
+) -> Scenario:
+    """Vessel detections in satellite images of a scenario, with their truth.
+
+    Each image (scene) covers the whole scenario area at one instant. Every vessel there is
+    detected with ``detection_probability``, at its true position plus a normal error of
+    ``position_error_m`` (each of north and east), with its length off by a normal relative
+    error ``length_error``. A vessel's true position is its transmitted track interpolated in
+    time; across a silence (a dark leg: the simulator's legs are straight, at constant speed)
+    too, so ships with AIS switched off are imaged (``ais_silent``).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`simulate`.
+    seed : int, default 0
+        Seed of the detections.
+    scene_times : sequence of datetime-like, optional
+        Image times. Default: the middle of every injected transfer, then ``n_scenes`` times
+        evenly spread over the scenario.
+    n_scenes : int, default 4
+        Evenly spread images added to the default times.
+    detection_probability : float, default 0.9
+        Share of vessels detected per image (Sentinel-1 detects most vessels over ~20 m;
+        Paolo et al. 2024).
+    position_error_m : float, default 50
+        Standard deviation of the position error north and east (Sentinel-1 IW pixel ~20 m,
+        geolocation tens of metres).
+    length_error : float, default 0.15
+        Standard deviation of the relative length error.
+    unseen_partners : bool, default True
+        In each image during an injected transfer, a hull without AIS lies 100-300 m from
+        the DPRK vessel (the AIS-less partner the rendezvous alone would not show).
+    n_dark : int, default 5
+        Lone hulls without AIS, at random places and images.
+    silent_gap : duration, default "30min"
+        A vessel with AIS whose reports around the image time are further apart than this
+        is ``ais_silent`` in the truth.
+
+    Returns
+    -------
+    Scenario
+        The same scenario with ``detections``: ``detection_id``, ``scene_id``, ``time``,
+        ``lat``, ``lon``, ``length_m`` (the :func:`stsdetect.imagery.read_detections` simple
+        layout), plus the truth: ``truth_mmsi`` (Int64, ``<NA>`` without AIS) and
+        ``truth_kind`` (:data:`DETECTION_KINDS`).
+    """
+    import dataclasses
+
+    if not 0 < detection_probability <= 1:
+        raise ValueError(f"detection_probability must be in (0, 1], got {detection_probability}")
+    if position_error_m < 0 or length_error < 0:
+        raise ValueError("position_error_m and length_error must be >= 0")
+    if int(n_scenes) != n_scenes or n_scenes < 0 or int(n_dark) != n_dark or n_dark < 0:
+        raise ValueError("n_scenes and n_dark must be non-negative integers")
+    rng = np.random.default_rng(seed)
+    t0 = scenario.start.value / 1e9
+    span = (scenario.end - scenario.start).total_seconds()
+    truth = scenario.truth
+    transfers = truth[truth["kind"] == "transfer"]
+    if scene_times is None:
+        mid = ((transfers["start"].astype("int64") + transfers["end"].astype("int64")) / 2e9)
+        even = t0 + (np.arange(n_scenes) + 0.5) * span / max(n_scenes, 1)
+        times = np.r_[mid.to_numpy(float), even[:n_scenes]]
+    else:
+        times = pd.to_datetime(pd.Series(list(scene_times)), utc=True).astype("int64") \
+            .to_numpy() / 1e9
+    times = np.unique(np.round(times))
+    pos = scenario.positions.dropna(subset=["lat", "lon"])
+    pos = pos.sort_values(["mmsi", "time"], kind="stable")
+    mmsi = pos["mmsi"].to_numpy(np.int64)
+    t = pos["time"].to_numpy(dtype="datetime64[ns]").view(np.int64) / 1e9
+    lat, lon = pos["lat"].to_numpy(float), pos["lon"].to_numpy(float)
+    vessels = np.unique(mmsi)
+    # every (vessel, image) whose time lies within the vessel's reports: interpolate
+    v_idx = np.repeat(np.arange(vessels.size), times.size)
+    s_idx = np.tile(np.arange(times.size), vessels.size)
+    qt = times[s_idx]
+    span_all = t.max() - t.min() + 2.0
+    key = np.searchsorted(vessels, mmsi) * span_all + (t - t.min())
+    j = np.searchsorted(key, v_idx * span_all + (qt - t.min()), side="right") - 1
+    ok = (j >= 0) & (j + 1 < mmsi.size)
+    jc = np.clip(j, 0, mmsi.size - 2)
+    ok &= (mmsi[jc] == vessels[v_idx]) & (mmsi[jc + 1] == vessels[v_idx])
+    v_idx, s_idx, qt, jc = v_idx[ok], s_idx[ok], qt[ok], jc[ok]
+    frac = (qt - t[jc]) / np.maximum(t[jc + 1] - t[jc], 1e-9)
+    q_lat = lat[jc] + frac * (lat[jc + 1] - lat[jc])
+    q_lon = lon[jc] + frac * (lon[jc + 1] - lon[jc])
+    silent = (t[jc + 1] - t[jc]) > duration_s(silent_gap)
+    length = scenario.vessels.set_index("mmsi")["length_m"].reindex(vessels).to_numpy(float)
+    parts = [pd.DataFrame({"scene": s_idx, "lat": q_lat, "lon": q_lon,
+                           "length_m": length[v_idx],
+                           "truth_mmsi": vessels[v_idx],
+                           "truth_kind": np.where(silent, "ais_silent", "ais")})]
+    if unseen_partners and len(transfers):
+        # the DPRK vessel of each transfer: the MID 445 one of the pair
+        a = transfers["mmsi"].to_numpy(np.int64)
+        b = transfers["other_mmsi"].astype("Int64").fillna(0).to_numpy(np.int64)
+        dprk = np.where(a // 1_000_000 == 445, a, b)
+        t_s = transfers["start"].astype("int64").to_numpy() / 1e9
+        t_e = transfers["end"].astype("int64").to_numpy() / 1e9
+        base = parts[0]
+        hit = (np.isin(base["truth_mmsi"].to_numpy(), dprk))
+        rows = base.loc[hit]
+        k = np.searchsorted(np.sort(dprk), rows["truth_mmsi"].to_numpy())
+        order = np.argsort(dprk)
+        tk = order[np.clip(k, 0, dprk.size - 1)]
+        st = times[rows["scene"].to_numpy()]
+        during = (st >= t_s[tk]) & (st <= t_e[tk])
+        rows = rows.loc[during]
+        m = len(rows)
+        sep = rng.uniform(100, 300, m)
+        ang = rng.uniform(0, 2 * np.pi, m)
+        p_lat, p_lon = _offset(rows["lat"].to_numpy(), rows["lon"].to_numpy(),
+                               sep * np.cos(ang), sep * np.sin(ang))
+        parts.append(pd.DataFrame({"scene": rows["scene"].to_numpy(), "lat": p_lat,
+                                   "lon": p_lon, "length_m": rng.uniform(40, 90, m),
+                                   "truth_mmsi": np.zeros(m, np.int64),
+                                   "truth_kind": "unseen_partner"}))
+    if n_dark and times.size:
+        parts.append(pd.DataFrame({"scene": rng.integers(0, times.size, n_dark),
+                                   "lat": rng.uniform(29.8, 32.2, n_dark),
+                                   "lon": rng.uniform(122.3, 124.5, n_dark),
+                                   "length_m": rng.uniform(30, 150, n_dark),
+                                   "truth_mmsi": np.zeros(n_dark, np.int64),
+                                   "truth_kind": "dark"}))
+    det = pd.concat(parts, ignore_index=True)
+    det = det[rng.random(len(det)) < detection_probability].reset_index(drop=True)
+    n = len(det)
+    det["lat"], det["lon"] = _offset(det["lat"].to_numpy(), det["lon"].to_numpy(),
+                                     rng.normal(0, position_error_m, n),
+                                     rng.normal(0, position_error_m, n))
+    det["length_m"] = np.round(det["length_m"].to_numpy(float)
+                               * np.maximum(1 + rng.normal(0, length_error, n), 0.3), 1)
+    stamp = pd.to_datetime(np.round(times * 1e9).astype(np.int64), utc=True)
+    scene_names = np.asarray(["S1SIM_" + x for x in stamp.strftime("%Y%m%dT%H%M%S")])
+    det = det.sort_values(["scene", "lat", "lon"], kind="stable").reset_index(drop=True)
+    within = det.groupby("scene").cumcount().to_numpy()
+    scene_id = scene_names[det["scene"].to_numpy()]
+    out = pd.DataFrame({
+        "detection_id": np.char.add(np.char.add(scene_id.astype(str), "-"),
+                                    np.char.zfill(within.astype(str), 4)),
+        "scene_id": scene_id,
+        "time": stamp[det["scene"].to_numpy()],
+        "lat": det["lat"].to_numpy(float),
+        "lon": det["lon"].to_numpy(float),
+        "length_m": det["length_m"].to_numpy(float),
+        "truth_mmsi": pd.array(det["truth_mmsi"].to_numpy(np.int64), dtype="Int64"),
+        "truth_kind": det["truth_kind"].astype(str).to_numpy(),
+    })
+    out.loc[out["truth_mmsi"] == 0, "truth_mmsi"] = pd.NA
+    return dataclasses.replace(scenario, detections=out)

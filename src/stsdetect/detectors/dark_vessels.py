@@ -1,0 +1,482 @@
+"""Dark vessels: imagery detections that no AIS track explains, and transfers' unseen partners.
+
+A ship-to-ship transfer with a partner that carries no AIS at all leaves one AIS trace: the
+loitering (or the rendezvous) of the ship that does. Satellite imagery sees both hulls. This
+module joins vessel detections from imagery (:func:`stsdetect.imagery.read_detections`) to the
+AIS tracks:
+
+1. :func:`match_detections`: each AIS track's position at the image time (interpolated
+   between its two reports around that time, at most ``max_gap`` apart, or dead-reckoned from
+   a report at most ``max_extrapolate`` away) is compared with the detections of that time. A
+   detection and a track match when they are within ``max_distance_m`` (1.5 km, the distance
+   Skylight matches radar and optical detections to AIS within); each detection matches at
+   most one track and each track at most one detection of the same image time, closest pairs
+   first (greedy by distance, see the function's notes for why not the Hungarian method).
+2. :func:`find_dark_vessels`: the detections left unmatched become ``dark_vessel`` events (no
+   MMSI: ``mmsi`` is 0), which the flag stage tags with the regions they lie in.
+3. :func:`find_unseen_partners`: a ``rendezvous`` or ``loitering`` event with an unmatched
+   detection within ``max_distance_m`` (500 m, the rendezvous distance) of one of its vessels
+   at the image time, during the event, has an unseen partner;
+   :func:`mark_unseen_partners` gives it the flag ``unseen_partner`` with the detection ids as
+   evidence (the ``evidence`` column, JSON).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from stsdetect.detectors._checks import check_tracks, positive
+from stsdetect.events import make_events
+from stsdetect.geo import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    arc_to_chord_m,
+    duration_s,
+    epoch_s,
+    haversine_m,
+    unit_xyz,
+)
+from stsdetect.tracks import Tracks
+
+__all__ = ["MATCH_COLUMNS", "find_dark_vessels", "find_unseen_partners", "mark_unseen_partners",
+           "match_detections", "positions_at"]
+
+#: Columns :func:`match_detections` adds to the detections table.
+MATCH_COLUMNS = ["mmsi", "match_distance_m", "n_candidates", "matched"]
+
+_SLACK = 1.0 + 1e-9
+
+
+def positions_at(tracks: Tracks, segment, time_s, max_gap="2h", max_extrapolate="10min"):
+    """Positions of track segments at given times, all at once.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks.
+    segment : array_like of int
+        Segment id per query.
+    time_s : array_like of float
+        Query time per query, seconds since the epoch.
+    max_gap : duration, default "2h"
+        Longest time between the two reports interpolated between.
+    max_extrapolate : duration, default "10min"
+        Outside such a pair, a report at most this far in time is dead-reckoned from (its
+        speed and course; held still when they are not available).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Latitude and longitude per query; NaN where the position is not known.
+    """
+    seg = np.asarray(segment, dtype=np.int64)
+    t = np.asarray(time_s, dtype=float)
+    if t.size == 0 or len(tracks) == 0:
+        return np.full(t.size, np.nan), np.full(t.size, np.nan)
+    index = _TimeIndex(tracks, np.nanmin(t), np.nanmax(t))
+    return index.at(seg, t, duration_s(max_gap), duration_s(max_extrapolate))
+
+
+class _TimeIndex:
+    """One sorted key per report, ``segment * span + (time - t0)``, for many look-ups."""
+
+    def __init__(self, tracks: Tracks, t_lo: float, t_hi: float):
+        tt = tracks.time_s
+        self.tracks = tracks
+        self.t0 = min(tt.min(), t_lo) - 1.0
+        self.span = max(tt.max(), t_hi) - self.t0 + 2.0
+        self.key = tracks.segment * self.span + (tt - self.t0)  # sorted: rows by (seg, time)
+
+    def at(self, seg, t, gap_s: float, ext_s: float):
+        """Positions of segments ``seg`` at times ``t`` (see :func:`positions_at`)."""
+        return _positions_at(self, seg, t, gap_s, ext_s)
+
+
+def _positions_at(index: _TimeIndex, seg, t, gap_s: float, ext_s: float):
+    tracks = index.tracks
+    tt = tracks.time_s
+    j = np.searchsorted(index.key, seg * index.span + (t - index.t0), side="right") - 1
+    lo, hi = tracks.offsets[seg], tracks.offsets[seg + 1]
+    has_prev = (j >= lo) & (j < hi)
+    has_next = (j + 1 >= lo) & (j + 1 < hi)
+    jp = np.clip(j, 0, len(tracks) - 1)
+    jn = np.clip(j + 1, 0, len(tracks) - 1)
+    both = has_prev & has_next & (tt[jn] - tt[jp] <= gap_s)
+    frac = np.where(both, (t - tt[jp]) / np.maximum(tt[jn] - tt[jp], 1e-9), 0.0)
+    dlon = (tracks.lon_deg[jn] - tracks.lon_deg[jp] + 180.0) % 360.0 - 180.0
+    lat = np.where(both, tracks.lat_deg[jp] + frac * (tracks.lat_deg[jn] - tracks.lat_deg[jp]),
+                   np.nan)
+    lon = np.where(both, (tracks.lon_deg[jp] + frac * dlon + 180.0) % 360.0 - 180.0, np.nan)
+    # dead reckoning from the nearer report within max_extrapolate
+    dt_p = np.where(has_prev, t - tt[jp], np.inf)
+    dt_n = np.where(has_next, tt[jn] - t, np.inf)
+    use_n = dt_n < dt_p
+    r = np.where(use_n, jn, jp)
+    dt = np.where(use_n, -dt_n, dt_p)
+    near = ~both & (np.abs(dt) <= ext_s)
+    sog = np.nan_to_num(tracks.sog_kn[r], nan=0.0)
+    cog = np.radians(np.nan_to_num(tracks.cog_deg[r], nan=0.0))
+    dist = sog * KNOT_M_S * dt
+    dlat = np.degrees(dist * np.cos(cog) / EARTH_RADIUS_M)
+    dlon_r = np.degrees(dist * np.sin(cog) / (EARTH_RADIUS_M
+                                              * np.maximum(np.cos(np.radians(tracks.lat_deg[r])),
+                                                           1e-6)))
+    lat = np.where(near, np.clip(tracks.lat_deg[r] + dlat, -90, 90), lat)
+    lon = np.where(near, (tracks.lon_deg[r] + dlon_r + 180.0) % 360.0 - 180.0, lon)
+    return lat, lon
+
+
+def _greedy_one_to_one(a, b, dist):
+    """Closest pairs first, each ``a`` and each ``b`` used once: mutual-nearest rounds.
+
+    With distinct distances (ties are broken by ``a`` then ``b``) the pairs accepted by rounds
+    of mutual nearest neighbours are exactly those of the greedy algorithm that walks all pairs
+    by increasing distance: the globally closest remaining pair is always mutual. Each round is
+    whole-array NumPy; the number of rounds is the length of the longest chain of
+    "my nearest prefers another" links, a handful in practice.
+    """
+    keep = np.zeros(a.size, dtype=bool)
+    alive = np.ones(a.size, dtype=bool)
+    order = np.lexsort((b, a, dist))  # global order: distance, then a, then b
+    rank = np.empty(a.size, dtype=np.int64)
+    rank[order] = np.arange(a.size)
+    while alive.any():  # rounds, not pairs
+        idx = np.flatnonzero(alive)
+        best_a = _best(a[idx], rank[idx])
+        best_b = _best(b[idx], rank[idx])
+        mutual = idx[np.intersect1d(best_a, best_b, assume_unique=True)]
+        keep[mutual] = True
+        used_a = np.isin(a, a[mutual])
+        used_b = np.isin(b, b[mutual])
+        alive &= ~(used_a | used_b)
+    return keep
+
+
+def _best(key, rank):
+    """Positions (into ``key``) of the lowest-rank entry per distinct key."""
+    order = np.lexsort((rank, key))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    return np.sort(order[first])
+
+
+def match_detections(
+    detections: pd.DataFrame,
+    tracks: Tracks,
+    max_distance_m: float = 1500.0,
+    max_gap="2h",
+    max_extrapolate="10min",
+) -> pd.DataFrame:
+    """Match imagery detections to AIS tracks, one to one, by position at the image time.
+
+    Parameters
+    ----------
+    detections : pandas.DataFrame
+        From :func:`stsdetect.imagery.read_detections` (``detection_id``, ``scene_id``,
+        ``time``, ``lat``, ``lon``).
+    tracks : Tracks
+        Cleaned AIS tracks.
+    max_distance_m : float, default 1500
+        Largest distance between a detection and a track's position at the image time.
+        1.5 km is Skylight's matching distance for radar and optical detections; it allows
+        for the image's geolocation error (tens of metres for Sentinel-1) and for the track's
+        interpolation error over a few minutes.
+    max_gap : duration, default "2h"
+        A track's position is interpolated only between reports at most this far apart
+        (:func:`positions_at`); a ship at 12 kn that turns within a 2 h gap can be off by
+        km, so longer gaps leave the track unmatched rather than wrongly matched.
+    max_extrapolate : duration, default "10min"
+        A track whose nearest report is at most this far from the image time (before its
+        first or after its last report, or beside a long gap) is dead-reckoned from it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The detections (same rows, same order) with :data:`MATCH_COLUMNS`: ``mmsi`` (Int64,
+        ``<NA>`` when unmatched), ``match_distance_m`` (NaN when unmatched), ``n_candidates``
+        (tracks within ``max_distance_m``: more than one means the match was a choice) and
+        ``matched``.
+
+    Raises
+    ------
+    TypeError
+        If ``tracks`` is not :class:`~stsdetect.tracks.Tracks` or ``detections`` not a table.
+    ValueError
+        If ``detections`` lacks columns or a parameter is out of range.
+
+    Notes
+    -----
+    The loop runs over the distinct image times (scenes), not over detections or vessels: for
+    each, the tracks spanning that time are placed at it (:func:`positions_at`), those near
+    the scene's detections go into a k-d tree of unit vectors, and the candidate pairs come
+    from one ``sparse_distance_matrix`` call, checked with the exact haversine distance.
+
+    One-to-one by **greedy distance order** (:func:`_greedy_one_to_one`), not by the
+    Hungarian method (``scipy.optimize.linear_sum_assignment``): greedy never pairs a
+    detection with a farther vessel while a closer free one exists, which is what an analyst
+    reading a match distance expects; it is independent of row order; and it costs
+    ``O(E log E)`` over the candidate pairs, where the Hungarian method is cubic in the size
+    of a crowded anchorage. The two differ only where several vessels and detections lie
+    within 1.5 km of each other, where no position-only match is reliable: those matches have
+    ``n_candidates > 1``.
+    """
+    check_tracks(tracks)
+    if not isinstance(detections, pd.DataFrame):
+        raise TypeError(f"detections must be a DataFrame, got {type(detections).__name__}")
+    missing = [c for c in ("detection_id", "time", "lat", "lon") if c not in detections]
+    if missing:
+        raise ValueError(f"detections lack columns {missing}; read them with "
+                         "stsdetect.imagery.read_detections")
+    max_distance_m = positive("max_distance_m", max_distance_m)
+    gap_s, ext_s = duration_s(max_gap), duration_s(max_extrapolate)
+    out = detections.drop(columns=[c for c in MATCH_COLUMNS if c in detections]).copy()
+    n = len(out)
+    d_t = epoch_s(out["time"])
+    d_lat = out["lat"].to_numpy(float)
+    d_lon = out["lon"].to_numpy(float)
+    chord = arc_to_chord_m(max_distance_m) / EARTH_RADIUS_M * _SLACK
+    parts_d, parts_s, parts_dist, parts_k = [], [], [], []
+    if n and len(tracks):
+        seg_first = tracks.time_s[tracks.offsets[:-1]]
+        seg_last = tracks.time_s[tracks.offsets[1:] - 1]
+        starts = tracks.offsets[:-1]
+        # each segment's box over all its reports (a cheap first cut per image)
+        s_lat0 = np.minimum.reduceat(tracks.lat_deg, starts)
+        s_lat1 = np.maximum.reduceat(tracks.lat_deg, starts)
+        s_lon0 = np.minimum.reduceat(tracks.lon_deg, starts)
+        s_lon1 = np.maximum.reduceat(tracks.lon_deg, starts)
+        wide = s_lon1 - s_lon0 > 180.0  # crosses the antimeridian: no longitude cut
+        index = _TimeIndex(tracks, d_t.min(), d_t.max())
+        times, t_idx = np.unique(d_t, return_inverse=True)
+        order = np.argsort(t_idx, kind="stable")
+        bounds = np.searchsorted(t_idx[order], np.arange(times.size + 1))
+        # margin of the boxes: the matching distance plus dead reckoning, in degrees
+        reach_m = max_distance_m + 40.0 * KNOT_M_S * ext_s
+        margin_deg = np.degrees(reach_m / EARTH_RADIUS_M) * 1.01
+        for k in range(times.size):  # one image time (scene) at a time
+            rows = order[bounds[k]:bounds[k + 1]]
+            t = times[k]
+            la0, la1 = d_lat[rows].min() - margin_deg, d_lat[rows].max() + margin_deg
+            coslat = max(np.cos(np.radians(min(max(abs(la0), abs(la1)), 89.0))), 1e-3)
+            lo0 = d_lon[rows].min() - margin_deg / coslat
+            lo1 = d_lon[rows].max() + margin_deg / coslat
+            near = (s_lat1 >= la0) & (s_lat0 <= la1)
+            if lo1 - lo0 < 180.0 and lo0 > -180.0 and lo1 < 180.0:
+                near &= wide | ((s_lon1 >= lo0) & (s_lon0 <= lo1))
+            seg = np.flatnonzero(near & (seg_first <= t + ext_s) & (seg_last >= t - ext_s))
+            if seg.size == 0:
+                continue
+            lat, lon = index.at(seg, np.full(seg.size, t), gap_s, ext_s)
+            ok = np.isfinite(lat)
+            seg, lat, lon = seg[ok], lat[ok], lon[ok]
+            if seg.size == 0:
+                continue
+            pairs = cKDTree(unit_xyz(d_lat[rows], d_lon[rows])).sparse_distance_matrix(
+                cKDTree(unit_xyz(lat, lon)), chord, output_type="ndarray")
+            if pairs.size == 0:
+                continue
+            di, si = rows[pairs["i"]], pairs["j"].astype(np.int64)
+            dist = haversine_m(d_lat[di], d_lon[di], lat[si], lon[si])
+            good = dist <= max_distance_m
+            parts_d.append(di[good])
+            parts_s.append(seg[si[good]])
+            parts_dist.append(dist[good])
+            parts_k.append(np.full(int(good.sum()), k, dtype=np.int64))
+    mmsi = pd.array([pd.NA] * n, dtype="Int64")
+    match_dist = np.full(n, np.nan)
+    n_cand = np.zeros(n, dtype=np.int64)
+    if parts_d:
+        di = np.concatenate(parts_d)
+        si = np.concatenate(parts_s)
+        dist = np.concatenate(parts_dist)
+        kk = np.concatenate(parts_k)
+        n_cand = np.bincount(di, minlength=n).astype(np.int64)
+        # a track is used once per image time: its key is (time, segment)
+        keep = _greedy_one_to_one(di, kk * (tracks.n_segments + 1) + si, dist)
+        chosen = np.zeros(n, dtype=bool)
+        chosen[di[keep]] = True
+        m = np.full(n, 0, dtype=np.int64)
+        m[di[keep]] = tracks.segment_mmsi[si[keep]]
+        match_dist[di[keep]] = dist[keep]
+        mmsi = pd.array(np.where(chosen, m, 0), dtype="Int64")
+        mmsi[~chosen] = pd.NA
+    out["mmsi"] = mmsi
+    out["match_distance_m"] = match_dist
+    out["n_candidates"] = n_cand
+    out["matched"] = np.isfinite(match_dist)
+    return out
+
+
+def find_dark_vessels(matched: pd.DataFrame) -> pd.DataFrame:
+    """``dark_vessel`` events: the detections no AIS track explains.
+
+    Parameters
+    ----------
+    matched : pandas.DataFrame
+        Output of :func:`match_detections`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Events table (:data:`stsdetect.events.EVENT_COLUMNS`) of type ``dark_vessel``, one
+        per unmatched detection: ``mmsi`` 0 (no identity), ``start`` = ``end`` = the image
+        time, ``lat``/``lon`` the detection, ``n_positions`` 0; ``event_id``
+        ``dv-<detection_id>``; then the columns ``detection_id``, ``scene_id`` and
+        ``detection_length_m``. Region flags are added by :func:`stsdetect.flags.flag_events`.
+    """
+    if "matched" not in matched:
+        raise ValueError("pass the output of match_detections (it has a 'matched' column)")
+    dark = matched.loc[~matched["matched"].to_numpy(bool)]
+    n = len(dark)
+    ev = make_events("dark_vessel", n=n, mmsi=np.zeros(n, np.int64),
+                     start=dark["time"].to_numpy(), end=dark["time"].to_numpy(),
+                     lat=dark["lat"].to_numpy(float), lon=dark["lon"].to_numpy(float),
+                     n_positions=np.zeros(n, np.int64))
+    # make_events sorts by start (stable): keep the detections in the same order
+    order = np.argsort(epoch_s(dark["time"]), kind="stable")
+    det = dark.iloc[order]
+    ev["detection_id"] = det["detection_id"].astype(str).to_numpy(dtype=object)
+    ev["scene_id"] = det["scene_id"].astype(str).to_numpy(dtype=object)
+    ev["detection_length_m"] = (det["length_m"].to_numpy(float) if "length_m" in det
+                                else np.full(n, np.nan))
+    ev["event_id"] = ("dv-" + ev["detection_id"].astype(str)).astype(object)
+    return ev
+
+
+def find_unseen_partners(
+    events: pd.DataFrame,
+    matched: pd.DataFrame,
+    tracks: Tracks,
+    max_distance_m: float = 500.0,
+    max_gap="2h",
+    max_extrapolate="10min",
+) -> pd.DataFrame:
+    """Unmatched detections beside a rendezvous or loitering vessel during its event.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events table; its ``rendezvous`` and ``loitering`` rows are tested.
+    matched : pandas.DataFrame
+        Output of :func:`match_detections`.
+    tracks : Tracks
+        The tracks the events and the match came from.
+    max_distance_m : float, default 500
+        Largest distance from one of the event's vessels (at the image time) to the
+        detection: the rendezvous distance (GFW encounters, Miller et al. 2018), a vessel
+        alongside or close by.
+    max_gap, max_extrapolate : duration
+        As in :func:`positions_at`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (event, detection): ``event_id``, ``detection_id``, ``scene_id``,
+        ``time``, ``distance_m``, ``mmsi`` (the event vessel it lay beside).
+    """
+    check_tracks(tracks)
+    max_distance_m = positive("max_distance_m", max_distance_m)
+    cols = {"event_id": [], "detection_id": [], "scene_id": [], "time": [], "distance_m": [],
+            "mmsi": []}
+    empty = pd.DataFrame(cols).astype({"distance_m": float, "mmsi": np.int64})
+    empty["time"] = pd.to_datetime(empty["time"], utc=True)
+    if not len(events) or not len(matched) or not len(tracks):
+        return empty
+    ev = events[events["event_type"].isin(["rendezvous", "loitering"])]
+    dark = matched.loc[~matched["matched"].to_numpy(bool)]
+    if not len(ev) or not len(dark):
+        return empty
+    d_t = epoch_s(dark["time"])
+    order = np.argsort(d_t, kind="stable")
+    d_t = d_t[order]
+    dark = dark.iloc[order]
+    e_s, e_e = epoch_s(ev["start"]), epoch_s(ev["end"])
+    lo = np.searchsorted(d_t, e_s, side="left")
+    hi = np.searchsorted(d_t, e_e, side="right")
+    count = hi - lo
+    e_idx = np.repeat(np.arange(len(ev)), count)
+    d_idx = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count,
+                                                                       count))
+    # each vessel of the event (mmsi, and other_mmsi for a pair), each of its segments
+    mm = [ev["mmsi"].to_numpy(np.int64)[e_idx],
+          pd.to_numeric(ev["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)[e_idx]]
+    q_pair, q_seg, q_mmsi = [], [], []
+    for m in mm:  # two vessels at most
+        s0 = np.searchsorted(tracks.segment_mmsi, m, side="left")
+        s1 = np.searchsorted(tracks.segment_mmsi, m, side="right")
+        c = s1 - s0
+        pair = np.repeat(np.arange(m.size), c)
+        q_pair.append(pair)
+        q_seg.append(np.repeat(s0, c) + (np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)))
+        q_mmsi.append(m[pair])
+    pair = np.concatenate(q_pair)
+    seg = np.concatenate(q_seg)
+    vm = np.concatenate(q_mmsi)
+    lat, lon = positions_at(tracks, seg, d_t[d_idx[pair]], max_gap, max_extrapolate)
+    dist = haversine_m(lat, lon, dark["lat"].to_numpy(float)[d_idx[pair]],
+                       dark["lon"].to_numpy(float)[d_idx[pair]])
+    ok = np.isfinite(dist) & (dist <= max_distance_m)
+    if not ok.any():
+        return empty
+    res = pd.DataFrame({"pair": pair[ok], "distance_m": dist[ok], "mmsi": vm[ok]})
+    res = res.sort_values(["pair", "distance_m"], kind="stable").drop_duplicates("pair")
+    p = res["pair"].to_numpy()
+    return pd.DataFrame({
+        "event_id": ev["event_id"].to_numpy(dtype=object)[e_idx[p]],
+        "detection_id": dark["detection_id"].astype(str).to_numpy(dtype=object)[d_idx[p]],
+        "scene_id": dark["scene_id"].astype(str).to_numpy(dtype=object)[d_idx[p]],
+        "time": dark["time"].to_numpy()[d_idx[p]],
+        "distance_m": res["distance_m"].to_numpy(float),
+        "mmsi": res["mmsi"].to_numpy(np.int64),
+    }).sort_values(["event_id", "time", "detection_id"], kind="stable").reset_index(drop=True)
+
+
+def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.DataFrame:
+    """Add the flag ``unseen_partner``, with the detections as evidence, to events.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events table.
+    partners : pandas.DataFrame
+        Output of :func:`find_unseen_partners`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``events`` where each event in ``partners`` has ``unseen_partner`` among its
+        flags and, in the ``evidence`` column (JSON text of an object keyed by flag token; added
+        when missing), ``"unseen_partner": {"detections": [{"detection_id", "scene_id",
+        "time", "distance_m", "beside_mmsi"}, ...]}``.
+    """
+    out = events.copy()
+    if "evidence" not in out:
+        out["evidence"] = pd.Series([""] * len(out), index=out.index, dtype=object)
+    if not len(partners) or not len(out):
+        return out
+    hit = out["event_id"].isin(partners["event_id"]).to_numpy()
+    records = partners.assign(
+        time=pd.to_datetime(partners["time"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        distance_m=partners["distance_m"].round(1))
+    records = records.rename(columns={"mmsi": "beside_mmsi"})
+    per_event = {eid: grp.drop(columns="event_id").to_dict("records")
+                 for eid, grp in records.groupby("event_id", sort=False)}  # per flagged event
+    rows = np.flatnonzero(hit)
+    flags = out["flags"].to_numpy(dtype=object).copy()
+    evidence = out["evidence"].to_numpy(dtype=object).copy()
+    for r in rows.tolist():  # the flagged events only
+        eid = out["event_id"].iat[r]
+        flags[r] = sorted({*flags[r], "unseen_partner"})
+        text = evidence[r]
+        obj = json.loads(text) if isinstance(text, str) and text else {}
+        obj["unseen_partner"] = {"detections": [
+            {k: (int(v) if isinstance(v, np.integer) else v) for k, v in d.items()}
+            for d in per_event[eid]]}
+        evidence[r] = json.dumps(obj, sort_keys=True)
+    out["flags"] = pd.Series(list(flags), index=out.index, dtype=object)
+    out["evidence"] = pd.Series(list(evidence), index=out.index, dtype=object)
+    return out
