@@ -85,7 +85,7 @@ def test_bad_detection_files(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_detections(tmp_path / "none.csv")
     (tmp_path / "d.json").write_text("{}")
-    with pytest.raises(ValueError, match="csv or .parquet"):
+    with pytest.raises(ValueError, match=r"csv or \.parquet"):
         read_detections(tmp_path / "d.json")
     with pytest.raises(ValueError, match="layout"):
         read_detections(pd.DataFrame(), layout="sentinel")
@@ -133,7 +133,8 @@ def test_matching_precision_and_recall_on_simulated_images(seed):
     sc = imagery_detections(simulate(seed=seed), seed=seed, n_scenes=6)
     tracks = pipeline.detect(sc.positions, only="dark_period").tracks
     m = match_detections(sc.detections, tracks)
-    assert len(m) == len(sc.detections) and (m["detection_id"] == sc.detections["detection_id"]).all()
+    assert len(m) == len(sc.detections)
+    assert (m["detection_id"] == sc.detections["detection_id"]).all()
     correct = (m["mmsi"] == m["truth_mmsi"]).fillna(False).to_numpy(bool)
     ais = (m["truth_kind"] == "ais").to_numpy()
     precision = correct.sum() / m["matched"].sum()
