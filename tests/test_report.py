@@ -252,3 +252,16 @@ def test_report_glossary_reads_joined_flags(events, tmp_path):
     html = write_html_report(flat, tmp_path / "r.html", max_events=0).read_text()
     glossary = html.split("<h2>Flags</h2>", 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<tr><th>([^<]+)</th><td>", glossary) == ["dprk", "hangzhou_bay"]
+
+
+def test_report_max_figures_limits_figures_not_sections(events, tracks, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = write_html_report(events, tmp_path / "r.html", tracks=tracks, max_events=4,
+                             max_figures=1)
+    parsed = _parse(path)
+    assert len([a for t, a in parsed.tags if t == "section"]) == 4
+    alts = [a["alt"] for t, a in parsed.tags if t == "img"]
+    top = events.sort_values(["score", "start"], ascending=[False, True])["event_id"].iloc[0]
+    assert alts == ["map of all events", f"map of {top}", f"timeline of {top}"]
+    with pytest.raises(ValueError, match="max_figures"):
+        write_html_report(events, tmp_path / "r.html", max_figures=-1)

@@ -344,11 +344,27 @@ def build_parser() -> argparse.ArgumentParser:
                         "timelines")
     p.add_argument("--format", default="auto", help=fmt_help)
     p.add_argument("--title", default="stsdetect report", help="page title")
+    p.add_argument("--max-events", type=_non_negative_int, default=50, metavar="N",
+                   help="top-ranked events given their own section (default 50)")
+    p.add_argument("--max-figures", type=_non_negative_int, default=50, metavar="N",
+                   help="how many of those sections get a map and a timeline (default 50; "
+                        "about 0.2 s each)")
     p.set_defaults(func=cmd_report)
     return parser
 
 
 # --------------------------------------------------------------------------------- helpers
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
 
 def _progress(args) -> bool:
     """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
@@ -770,7 +786,8 @@ def cmd_report(args) -> int:
     if not len(events):
         print(f"No events in {args.events}: the report says so.")
     path = write_html_report(events, out, tracks=_tracks_from(args), regions=True,
-                             title=args.title)
+                             title=args.title, max_events=args.max_events,
+                             max_figures=args.max_figures)
     print(f"wrote {path}")
     return EXIT_OK
 
