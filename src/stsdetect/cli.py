@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import logging
 import os
 import sys
@@ -61,9 +62,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _duration(text: str) -> str:
-    """argparse type: a duration like ``90min``, ``2h``, ``1d``; returned as given, validated."""
+    """argparse type: a duration like ``90min``, ``2h``, ``1d``; returned as given, validated.
+
+    A bare number is refused (``--min-gap 2`` once silently meant two seconds).
+    """
+    from stsdetect.params import duration_ns
+
     try:
-        duration_s(text)
+        duration_ns(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
@@ -71,8 +77,10 @@ def _duration(text: str) -> str:
 
 def _seconds(text: str) -> float:
     """argparse type: a duration given as text, returned in seconds (for ``*_s`` parameters)."""
+    from stsdetect.params import duration_ns
+
     try:
-        return duration_s(text)
+        return duration_ns(text) / 1e9
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -119,55 +127,46 @@ _OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
                  "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
 _METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
 
+def _shown(default, kind: str) -> str:
+    """A default as the help shows it (seconds fields as durations: ``5s``, ``1d``)."""
+    if kind == "s":
+        seconds = float(default)
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if seconds >= size and seconds % size == 0:
+                return f"{int(seconds // size)}{unit}"
+        return f"{seconds:g}s"
+    if isinstance(default, float):
+        return f"{default:g}"
+    return str(default)
+
+
+def _detect_options() -> dict[str, list[tuple[str, str, str, str, str]]]:
+    """Detector options generated from the stages' parameter objects (:mod:`stsdetect.params`)."""
+    import dataclasses
+
+    from stsdetect.params import CLI_SECTIONS, STAGE_PARAMS
+
+    out: dict[str, list] = {}
+    order = ["rendezvous", "dark_period", "dark_rendezvous", "loitering", "tracks", "flags"]
+    stages = [s for s in order if s in STAGE_PARAMS] + [s for s in STAGE_PARAMS
+                                                          if s not in order]
+    for stage in stages:  # a handful of stages
+        for f in dataclasses.fields(STAGE_PARAMS[stage]):
+            meta = f.metadata
+            if meta.get("cli"):
+                title = CLI_SECTIONS.get(stage, stage.replace("_", " "))
+                out.setdefault(title, []).append(
+                    (meta["cli"], meta["flat"], meta["kind"], _shown(f.default, meta["kind"]),
+                     meta["help"]))
+    return out
+
+
 #: Detector options of ``stsdetect detect``: (flag, ``detect()`` keyword, kind, default as
-#: shown, help). Every keyword of :data:`stsdetect.pipeline.PARAMETERS` but ``format`` (the
-#: ``--format`` option) and ``weights`` (a mapping, set in Python). The defaults shown are the
-#: stage functions' own (a test checks they agree), documented there with their sources.
-DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = {
-    "rendezvous (two vessels close together, both nearly still)": [
-        ("--max-distance", "max_distance_m", "m", "500", "largest separation, metres"),
-        ("--min-duration", "min_duration", "dur", "2h", "shortest time together"),
-        ("--max-speed", "max_speed_kn", "kn", "2", "fastest speed of either vessel, knots"),
-        ("--step", "step", "dur", "10min", "time grid the tracks are compared on"),
-        ("--max-gap", "max_gap", "dur", "1h", "longest reporting gap bridged by interpolation"),
-        ("--tolerance", "tolerance", "dur", "10min",
-         "longest interruption within one rendezvous"),
-    ],
-    "dark periods and dark rendezvous": [
-        ("--min-gap", "min_gap", "dur", "6h", "shortest silence reported as a dark period"),
-        ("--dark-radius", "dark_radius_m", "m|none", "20000",
-         "radius in metres for 'other vessels heard nearby' meanwhile; none: gaps only"),
-        ("--min-others-heard", "min_others_heard", "int", "1",
-         "vessels heard nearby for a silence to count as likely intentional"),
-        ("--heard-bin", "heard_bin", "dur", "10min", "time bins for the vessels-heard test"),
-        ("--dark-max-distance", "dark_max_distance_m", "m", "10000",
-         "dark rendezvous: largest separation where both vanished and where both reappeared, "
-         "metres"),
-        ("--min-overlap", "min_overlap", "dur", "2h",
-         "dark rendezvous: least time both were silent at once"),
-    ],
-    "loitering (one vessel nearly still)": [
-        ("--loiter-max-speed", "loiter_max_speed_kn", "kn", "2", "fastest speed, knots"),
-        ("--loiter-min-duration", "loiter_min_duration", "dur", "4h", "shortest loitering"),
-        ("--loiter-max-gap", "loiter_max_gap", "dur", "1h", "longest gap within one run"),
-    ],
-    "track cleaning": [
-        ("--track-max-speed", "track_max_speed_kn", "kn", "50",
-         "implied speed above which a position is an outlier, knots"),
-        ("--duplicate-window", "duplicate_window_s", "s", "5s",
-         "reports of one MMSI this close in time ..."),
-        ("--duplicate-distance", "duplicate_distance_m", "m", "15",
-         "... and this close in metres are duplicates"),
-        ("--position-noise", "position_noise_m", "m", "100",
-         "position noise allowed for in the outlier test, metres"),
-        ("--min-segment-reports", "min_segment_reports", "int", "3",
-         "fewest reports a track segment needs"),
-    ],
-    "flags": [
-        ("--before-after", "before_after_s", "s", "1d",
-         "window before and after an event searched for dark periods (dark_before/after)"),
-    ],
-}
+#: shown, help), per section. Generated from the stages' parameter objects
+#: (:mod:`stsdetect.params`): no default is written here. Every keyword of
+#: :data:`stsdetect.pipeline.PARAMETERS` but ``format`` (the ``--format`` option) and
+#: ``weights`` (a mapping, set in Python).
+DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = _detect_options()
 
 
 # --------------------------------------------------------------------------------- parser
@@ -198,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma or "
-                "gfw_jsonl. Files may be .gz, .bz2 or .xz; globs are expanded")
+                "gfw_jsonl. Files may be gzip, bzip2, xz or zstd compressed or ZIP archives (every "
+                "member is read); an existing path is read as itself, any other is expanded "
+                "as a glob")
 
     # detect
     p = sub.add_parser(
@@ -209,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "write them and print the decode report and the top events. INPUT may also "
                     "be a positions table written by `stsdetect decode` (.parquet or .csv; its "
                     "vessels table is picked up beside it). Durations are written like 90min, "
-                    "2h, 1d or 1h30min. Every default shown is the library's own, documented "
-                    "with its published source in the stage functions (stsdetect.detectors, "
+                    "2h, 1d, 7200s or 1h30min (a number without a unit is an error). Every "
+                    "default shown is the library's own, documented with its published source "
+                    "in the stage functions (stsdetect.detectors, "
                     "stsdetect.tracks.build_tracks, stsdetect.flags).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
     p.add_argument("-o", "--output", required=True, type=Path,
@@ -375,7 +377,7 @@ def _progress(args) -> bool:
 def _source(inputs: list[str], args):
     """The dump(s) to read: a single file is opened behind a byte-count progress bar when
     progress is shown; otherwise (and for several files or globs) the paths themselves."""
-    if not _progress(args) or len(inputs) != 1 or any(ch in inputs[0] for ch in "*?["):
+    if not _progress(args) or len(inputs) != 1 or not os.path.isfile(inputs[0]):
         yield inputs if len(inputs) > 1 else inputs[0]
         return
     from tqdm.auto import tqdm
@@ -399,10 +401,10 @@ def _check_inputs(inputs) -> list[str]:
     out = []
     for item in inputs:
         text = str(item)
-        if any(ch in text for ch in "*?["):
+        path = Path(text)
+        if not path.exists() and glob.has_magic(text):  # an existing path is never a glob
             out.append(text)
             continue
-        path = Path(text)
         if not path.exists():
             raise UsageError(f"input file not found: {text}")
         if path.is_dir():
@@ -566,8 +568,6 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
-    import glob
-
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
@@ -577,9 +577,14 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     except ImportError:
         raise UsageError("--scheduler/--workers need the [dask] extra: "
                          "pip install 'stsdetect[dask]'") from None
+    from stsdetect.ais.sources import expand
+
     files = []
-    for item in inputs:  # one decode task per file: expand globs here
-        files.extend(sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item])
+    for item in inputs:  # one decode task per file: expand globs here (as the reader would)
+        try:
+            files.extend(path for _, path, _ in expand(item))
+        except (FileNotFoundError, IsADirectoryError):
+            pass
     if not files:
         raise UsageError(f"no input files match {', '.join(inputs)}")
     tables = [_is_table(f) for f in files]
