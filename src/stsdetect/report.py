@@ -145,7 +145,7 @@ def _events_table(events: pd.DataFrame, anchors: pd.Series) -> str:
     if not len(events):
         return f"<table>{header}</table>"
     rank = pd.Series(np.arange(1, len(events) + 1), index=events.index).astype(str)
-    row = "<tr><td class=num>" + rank + "</td>"
+    row = '<tr id="row-' + rank + '"><td class=num>' + rank + "</td>"
     for col, _, fmt in _TABLE_COLUMNS:
         if col not in events:
             continue
@@ -337,17 +337,16 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
     except ImportError as exc:
         notes.append(f"Figures are left out: {exc}.")
 
-    tracks_obj = None
-    regions_obj = None
+    from . import plot as _plot_helpers  # imports matplotlib only to draw
+
+    map_tracks = _plot_helpers._as_tracks(tracks)
+    map_regions = _plot_helpers._resolve_regions(regions)
+    if map_tracks is not None and len(map_tracks) and n_sections:
+        map_tracks = _plot_helpers._near_events(map_tracks, ranked.iloc[:n_sections])
+    tracks_obj = regions_obj = None
     if plot is not None:
-        tracks_obj = plot._as_tracks(tracks)
-        regions_obj = plot._resolve_regions(regions)
-        if tracks_obj is not None and len(tracks_obj) and n_figures:
-            head = ranked.iloc[:n_figures]
-            p_mmsi, p_t0, p_t1 = plot._participants(head)
-            tail_s = 12 * 3600.0
-            tracks_obj = tracks_obj.take(
-                plot._window_rows(tracks_obj, p_mmsi, p_t0 - tail_s, p_t1 + tail_s))
+        tracks_obj = plot._near_events(map_tracks, ranked.iloc[:n_figures])
+        regions_obj = map_regions
 
     now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M")
     parts = [
@@ -361,15 +360,23 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
     ]
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in notes]
     parts += ["<h2>Summary</h2>", _summary(ranked)]
-    if plot is not None and len(ranked):
-        overview = plot.plot_events_map(ranked, tracks=None, regions=regions_obj)
-        parts.append('<div class="figs">' + _png_img(overview, "map of all events") + "</div>")
+    shown = ranked.iloc[:MAX_TABLE_ROWS]
+    if len(shown):
+        from .webmap import events_svg_map
+
+        # Markers link to the event's section, or to its table row when it has none.
+        links = anchors.iloc[:len(shown)].where(
+            anchors.iloc[:len(shown)] != "",
+            "row-" + pd.Series(np.arange(1, len(shown) + 1)).astype(str).to_numpy())
+        interactive = events_svg_map(shown, links, tracks=map_tracks, regions=map_regions,
+                                     track_events=n_sections)
+        if interactive:
+            parts += ['<h2 id="map">Map</h2>', interactive]
     if decode_report is not None:
         parts += ["<h2>Decoding</h2>", _report_html(decode_report)]
     if tracks_report is not None:
         parts += ["<h2>Track cleaning</h2>", _report_html(tracks_report)]
 
-    shown = ranked.iloc[:MAX_TABLE_ROWS]
     parts.append('<h2 id="events">Events</h2>')
     parts.append('<p class="muted">Ranked by score (highest first), then start time.</p>')
     if len(ranked) > len(shown):
