@@ -69,7 +69,9 @@ class Browser:
             os.dup2(out_w, 4)
 
         self._proc = subprocess.Popen(
-            [binary, *args], pass_fds=(3, 4), preexec_fn=to_3_and_4,
+            # Descriptors Python opens are not inherited (PEP 446), so close_fds=False
+            # hands the child only its standard streams and the two set by to_3_and_4.
+            [binary, *args], close_fds=False, preexec_fn=to_3_and_4,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         os.close(cmd_r)
         os.close(out_w)
