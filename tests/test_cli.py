@@ -335,6 +335,10 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
         if kind in ("dur", "s"):
             # "s" kinds are parameters named in seconds (their defaults are numbers)
             assert duration_s(shown) == duration_s(default, numbers_in_seconds=kind == "s"), dest
+        elif kind == "bool":
+            assert (shown == "on") is default, dest
+        elif kind in ("text", "regex|none"):
+            assert shown == str(default).lower(), dest
         else:
             assert float(shown) == float(default), dest
 
