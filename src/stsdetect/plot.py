@@ -837,9 +837,12 @@ def save_map(events, path, tracks=None, regions=None, pad_deg: float = 0.2,
         The path written.
     """
     ax = plot_events_map(events, tracks=tracks, regions=regions, pad_deg=pad_deg, tail_h=tail_h)
+    from stsdetect.outputs import atomic_path
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ax.figure.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
+    with atomic_path(path) as tmp:  # an interrupted write leaves the old map whole
+        ax.figure.savefig(tmp, dpi=dpi, format="png", metadata={"Software": None})
     return path
 
 
@@ -885,6 +888,8 @@ def save_event_maps(events, tracks, out_dir, regions=None, dpi: int = 110) -> li
         The files written, in the order of the events. Characters other than letters, digits,
         ``.``, ``_`` and ``-`` in an event id become ``_``; repeated ids get ``-2``, ``-3`` ...
     """
+    from stsdetect.outputs import atomic_path
+
     _require_matplotlib()
     events = _as_events(events)
     tracks = _near_events(_as_tracks(tracks), events)
@@ -894,8 +899,10 @@ def save_event_maps(events, tracks, out_dir, regions=None, dpi: int = 110) -> li
     paths = []
     for i, stem in enumerate(_safe_names(events["event_id"])):  # one file per event
         path = out_dir / f"{stem}.png"
-        path.write_bytes(canvas.png(events.iloc[[i]], tracks,
-                                    title=str(events["event_id"].iloc[i]), dpi=dpi))
+        png = canvas.png(events.iloc[[i]], tracks, title=str(events["event_id"].iloc[i]),
+                         dpi=dpi)
+        with atomic_path(path) as tmp:  # an interrupted write leaves the old map whole
+            Path(tmp).write_bytes(png)
         paths.append(path)
     return paths
 
