@@ -8,6 +8,7 @@
     find_dark_periods(tracks)             -> dark periods
     find_dark_rendezvous(dark periods)    -> dark rendezvous
     find_loitering(tracks)                -> loitering
+    context: find_anchorages + add_context -> anchorages, berths, crowd, visits, draught
     flag_events(all events, ...)          -> identity, region and dark_before/dark_after flags,
                                              score
 """
@@ -33,7 +34,9 @@ _ALIASES = {"dark": "dark_period", "dark_periods": "dark_period", "rendezvouses"
 #: (:func:`stsdetect.read_ais`), ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
 #: (:func:`stsdetect.find_rendezvous`), ``dark_period`` (:func:`stsdetect.find_dark_periods`),
 #: ``dark_rendezvous`` (:func:`stsdetect.find_dark_rendezvous`), ``loitering``
-#: (:func:`stsdetect.find_loitering`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
+#: (:func:`stsdetect.find_loitering`), ``anchorages``
+#: (:func:`stsdetect.context.find_anchorages`), ``context``
+#: (:func:`stsdetect.context.add_context`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
 #: Every default is that function's own, documented there with its source.
 PARAMETERS: dict[str, tuple[str, str]] = {
     "format": ("read", "format"),
@@ -57,6 +60,12 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "loiter_max_speed_kn": ("loitering", "max_speed_kn"),
     "loiter_min_duration": ("loitering", "min_duration"),
     "loiter_max_gap": ("loitering", "max_gap"),
+    "anchorage_min_vessels": ("anchorages", "min_vessels"),
+    "anchorage_min_duration": ("anchorages", "min_duration"),
+    "crowd_radius_m": ("context", "crowd_radius_m"),
+    "crowd_min": ("context", "crowd_min"),
+    "visit_window": ("context", "visit_window"),
+    "draught_change_m": ("context", "draught_change_m"),
     "before_after_s": ("flags", "before_after_s"),
     "weights": ("flags", "weights"),
 }
@@ -83,6 +92,10 @@ class DetectResult:
         Cleaning counts of :func:`stsdetect.build_tracks`.
     params : dict
         The keyword arguments each stage was called with (non-default ones only).
+    anchorages : geopandas.GeoDataFrame or None
+        The anchorages, berths and ports the context stage used (learned and supplied; save
+        them with :func:`stsdetect.context.write_anchorages` to reuse them); None when the
+        context stage was off.
     """
 
     events: pd.DataFrame
@@ -92,6 +105,7 @@ class DetectResult:
     decode_report: object | None
     tracks_report: dict
     params: dict = field(default_factory=dict)
+    anchorages: object | None = None
 
 
 def _split_params(params: dict) -> dict[str, dict]:
@@ -120,7 +134,8 @@ def _select(only) -> tuple[str, ...]:
 
 
 def detect(source, regions=None, watchlist=None, only=None, progress: bool = False,
-           vessels: pd.DataFrame | None = None, **params) -> DetectResult:
+           vessels: pd.DataFrame | None = None, ports=None, anchorages=None,
+           context: bool = True, **params) -> DetectResult:
     """Run the whole pipeline: decode, clean, detect, flag and score.
 
     Parameters
@@ -147,6 +162,17 @@ pandas.DataFrame or Tracks
         A vessels table to use with a positions table or Tracks source (it overrides the one
         of an AISData source). Without static data the barge rules see only MMSIs and
         transponder classes.
+    ports : str, path or GeoDataFrame, optional
+        Port or anchorage polygons (:func:`stsdetect.context.load_ports`): events in them are
+        flagged ``port`` (or ``anchorage``, by their ``kind``).
+    anchorages : str, path, GeoDataFrame or False, optional
+        Anchorages saved from an earlier run (:func:`stsdetect.context.write_anchorages`),
+        used instead of learning them from this dump; ``False`` learns none. Default: learn
+        them (:func:`stsdetect.context.find_anchorages`).
+    context : bool, default True
+        Run the context stage (:func:`stsdetect.context.add_context`: crowd, navigational
+        status, anchorage, visit pattern, draught; tokens ``anchorage``, ``port``,
+        ``draught_change`` ...).
     **params
         Stage parameters, named as in :data:`PARAMETERS` (for example ``min_gap="12h"``,
         ``max_distance_m=300``, ``dark_radius_m=10_000``, ``loiter_min_duration="6h"``,
@@ -189,6 +215,13 @@ pandas.DataFrame or Tracks
     no_regions = isinstance(regions, (list, tuple)) and len(regions) == 0
     region_frame = [] if no_regions else load_regions(regions)
     watch = None if watchlist is None else load_watchlist(watchlist)
+    given_areas = None
+    if context:
+        from stsdetect.context import load_ports
+
+        given_areas = [load_ports(ports)] if ports is not None else []
+        if anchorages is not None and anchorages is not False:
+            given_areas.append(load_ports(anchorages))
 
     steps = ["read", "tracks", *selected, "flags"]
     if "dark_period" not in selected:
@@ -201,7 +234,7 @@ pandas.DataFrame or Tracks
 
     try:
         positions = decode_report = None
-        source_vessels = None
+        source_vessels = statics = None
         if isinstance(source, Tracks):
             tracks = source
             if stage_params.get("tracks"):
@@ -214,6 +247,7 @@ pandas.DataFrame or Tracks
             elif all(hasattr(source, a) for a in ("positions", "vessels", "report")):
                 positions, source_vessels = source.positions, source.vessels
                 decode_report = source.report
+                statics = getattr(source, "statics", None)
             elif source is None or isinstance(source, (int, float, dict)):
                 raise TypeError(f"cannot read AIS from a {type(source).__name__}: pass a path, "
                                 "lines, AISData, a positions DataFrame or Tracks")
@@ -223,6 +257,7 @@ pandas.DataFrame or Tracks
                 data = read_ais(source, **stage_params.get("read", {}))
                 positions, source_vessels, decode_report = data.positions, data.vessels, \
                     data.report
+                statics = data.statics
             advance("read")
             tracks = build_tracks(positions, **stage_params.get("tracks", {}))
         advance("tracks")
@@ -244,6 +279,10 @@ pandas.DataFrame or Tracks
             tables["loitering"] = find_loitering(tracks, **stage_params.get("loitering", {}))
             advance("loitering")
         events = concat_events(tables.values()) if tables else empty_events()
+        areas = None
+        if context:
+            events, areas = _context(events, tracks, positions, statics, given_areas,
+                                     learn=anchorages is None, stage_params=stage_params)
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=dark, positions=positions,
                              **stage_params.get("flags", {}))
@@ -260,4 +299,27 @@ pandas.DataFrame or Tracks
         decode_report=decode_report,
         tracks_report=dict(tracks.report),
         params={k: v for k, v in stage_params.items() if v},
+        anchorages=areas,
     )
+
+
+def _context(events, tracks, positions, statics, given_areas, learn: bool, stage_params):
+    """The context stage: learn anchorages (unless given), then context on every event."""
+    import pandas as pd
+
+    from stsdetect.context import add_context, find_anchorages, find_stops
+
+    stops = find_stops(tracks)
+    areas = list(given_areas)
+    if learn:
+        areas.append(find_anchorages(tracks, positions=positions, stops=stops,
+                                     **stage_params.get("anchorages", {})))
+    areas = [a for a in areas if len(a)]
+    table = pd.concat(areas, ignore_index=True) if areas else None
+    if table is None:
+        from stsdetect.context.anchorages import _empty_frame
+
+        table = _empty_frame()
+    events = add_context(events, tracks=tracks, anchorages=table, positions=positions,
+                         statics=statics, stops=stops, **stage_params.get("context", {}))
+    return events, table
