@@ -8,18 +8,22 @@ distinct vessels stayed within 0.5 km for 12 h or more; port entry at 3 km, exit
   ``cell_m`` wide at its middle latitude. The cells are about 0.25 km2 everywhere below 80
   degrees (S2 level-14 cells average 0.32 km2, edges about 0.57 km, and vary in shape by up to a
   factor of two), so the grid has S2 level 14's scale; it needs no S2 library, and its cell of a
-  point is two integer divisions. Within a band, columns line up, so a cell's eight neighbours
-  are the cells at row and column +-1 (at a band edge the neighbours above are off by up to
-  half a cell, which only blurs the count below).
+  point is two integer divisions (a row belongs to the band of its centre). Within a band,
+  columns line up, so a cell's eight neighbours are the cells at row and column +-1; across a
+  band edge the neighbour's column is found again from its longitude.
 * **Crowd.** A cell is an anchorage cell when at least one vessel made a *qualifying stop*
   there (:func:`~stsdetect.context.stops.find_stops` with ``min_duration``) and at least
   ``min_vessels`` distinct vessels made qualifying stops in it or its eight neighbours (a
   1.5 km square). GFW counts one cell over a multi-year archive, in which each berth and each
   patch of an anchorage sees dozens of different ships; a dump of days sees each patch used
   once, by the one or two ships that lie in it, so the crowd is counted over the neighbourhood.
-* **Areas.** Anchorage cells that touch (eight-neighbour adjacency) form one area, with an id
-  made from its rounded centre (stable from one dump to the next) and its outline (the union of
-  its cells). An area is a ``berth`` when most reports of its stops say "moored" (AIS
+* **Areas.** Anchorage cells at most two cells apart form one area (a patch of the anchorage
+  left empty in a short dump must not cut it in two), with an id made from its rounded centre
+  (stable from one dump to the next) and its outline: the union of its cells grown by one cell
+  (``cell_m``) on every side, because ships swing round their anchors and a pair's midpoint
+  falls between their cells. GFW grows its anchorage points far more (port entry at 3 km);
+  one cell keeps a transfer held a few kilometres off an anchorage outside it. An area is a
+  ``berth`` when most reports of its stops say "moored" (AIS
   navigational status 5, needs ``positions``), else an ``anchorage``.
 * **Thresholds adapted to the dump** (``min_vessels=None``, ``min_duration=None``): with a
   span of ``D`` days, ``min_duration`` = 12 h when ``D >= 3``, else ``max(2 h, D / 6)``: a
@@ -83,10 +87,27 @@ def _cells(lat, lon, cell_m: float):
     lat = np.asarray(lat, dtype=float)
     lon = wrap_lon_deg(np.asarray(lon, dtype=float))
     row = np.floor(lat * _M_PER_DEG / cell_m).astype(np.int64)
-    band = np.floor(lat).astype(np.int64)
-    width_deg = cell_m / (_M_PER_DEG * np.cos(np.radians(np.clip(band + 0.5, -89.5, 89.5))))
-    col = np.floor((lon + 180.0) / width_deg).astype(np.int64)
+    band = np.floor((row + 0.5) * cell_m / _M_PER_DEG).astype(np.int64)  # of the row's centre
+    col = np.floor((lon + 180.0) / _width_deg(band, cell_m)).astype(np.int64)
     return band, row, col
+
+
+def _width_deg(band, cell_m: float):
+    return cell_m / (_M_PER_DEG * np.cos(np.radians(np.clip(band + 0.5, -89.5, 89.5))))
+
+
+def _neighbour(row, col, dr: int, dc: int, cell_m: float):
+    """(band, row, column) of the cell ``dr`` rows and ``dc`` columns from each cell.
+
+    Within a band it is plain index arithmetic; across a band edge the column is found again
+    from the longitude of the shifted cell's centre, so neighbours stay neighbours.
+    """
+    band = np.floor((row + 0.5) * cell_m / _M_PER_DEG).astype(np.int64)
+    lon = (col + 0.5 + dc) * _width_deg(band, cell_m) - 180.0
+    row2 = row + dr
+    band2 = np.floor((row2 + 0.5) * cell_m / _M_PER_DEG).astype(np.int64)
+    col2 = np.floor((lon + 180.0) / _width_deg(band2, cell_m)).astype(np.int64)
+    return band2, row2, col2
 
 
 def _cell_boxes(band, row, col, cell_m: float):
@@ -95,7 +116,7 @@ def _cell_boxes(band, row, col, cell_m: float):
 
     lat0 = row * cell_m / _M_PER_DEG
     lat1 = (row + 1) * cell_m / _M_PER_DEG
-    width_deg = cell_m / (_M_PER_DEG * np.cos(np.radians(np.clip(band + 0.5, -89.5, 89.5))))
+    width_deg = _width_deg(band, cell_m)
     lon0 = col * width_deg - 180.0
     return shapely.box(lon0, lat0, lon0 + width_deg, lat1)
 
@@ -186,12 +207,14 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
     own = pd.DataFrame({"row": row, "col": col, "band": band,
                         "mmsi": stops["mmsi"].to_numpy()}).drop_duplicates(["row", "col", "mmsi"])
     # every (cell, vessel) counted in the 3 x 3 neighbourhood of each cell around it
-    dr = np.repeat(np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1]), 1)
+    dr = np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1])
     dc = np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1])
+    o_row, o_col = own["row"].to_numpy(), own["col"].to_numpy()
+    near = [_neighbour(o_row, o_col, a, b, cell_m) for a, b in zip(dr, dc, strict=True)]
     spread = pd.DataFrame({
-        "row": (own["row"].to_numpy()[:, None] + dr).ravel(),
-        "col": (own["col"].to_numpy()[:, None] + dc).ravel(),
-        "mmsi": np.repeat(own["mmsi"].to_numpy(), 9)}).drop_duplicates()
+        "row": np.concatenate([x[1] for x in near]),
+        "col": np.concatenate([x[2] for x in near]),
+        "mmsi": np.tile(own["mmsi"].to_numpy(), 9)}).drop_duplicates()
     crowd = spread.groupby(["row", "col"]).size()
     cells = own.drop_duplicates(["row", "col"])[["row", "col", "band"]]
     cells = cells.assign(n=crowd.reindex(pd.MultiIndex.from_frame(cells[["row", "col"]]))
@@ -203,8 +226,11 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
     key = _key(cells["row"].to_numpy(), cells["col"].to_numpy())
     order = np.argsort(key)
     src, dst = [], []
-    for a, b in zip(dr, dc, strict=True):  # nine offsets
-        nk = _key(cells["row"].to_numpy() + a, cells["col"].to_numpy() + b)
+    far = np.arange(-2, 3)
+    for a, b in zip(np.repeat(far, 5), np.tile(far, 5), strict=True):  # 25 offsets
+        _, n_row, n_col = _neighbour(cells["row"].to_numpy(), cells["col"].to_numpy(), a, b,
+                                     cell_m)
+        nk = _key(n_row, n_col)
         pos = np.searchsorted(key[order], nk)
         pos = np.minimum(pos, key.size - 1)
         hit = key[order][pos] == nk
@@ -231,9 +257,17 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
     n_vessels = st.groupby("area")["mmsi"].nunique().reindex(range(n_area), fill_value=0)
     n_stops = np.bincount(st["area"], minlength=n_area)
     moored = st.groupby("area")["moored"].mean().reindex(range(n_area))
-    boxes = _cell_boxes(cells["band"].to_numpy(), cells["row"].to_numpy(),
-                        cells["col"].to_numpy(), cell_m)
-    outline = [shapely.union_all(boxes[label == k]) for k in range(n_area)]  # loop over areas
+    near = [_neighbour(cells["row"].to_numpy(), cells["col"].to_numpy(), a, b, cell_m)
+            for a, b in zip(dr, dc, strict=True)]
+    grown = pd.DataFrame({
+        "band": np.concatenate([x[0] for x in near]),
+        "row": np.concatenate([x[1] for x in near]),
+        "col": np.concatenate([x[2] for x in near]),
+        "area": np.tile(label, 9)}).drop_duplicates(["row", "col"])
+    boxes = _cell_boxes(grown["band"].to_numpy(), grown["row"].to_numpy(),
+                        grown["col"].to_numpy(), cell_m)
+    g_label = grown["area"].to_numpy()
+    outline = [shapely.union_all(boxes[g_label == k]) for k in range(n_area)]  # per area
     kind = np.where(moored.to_numpy() > 0.5, "berth", "anchorage")
     ids = pd.Series([f"{'anc' if k == 'anchorage' else 'brt'}{la:+08.3f}{lo:+09.3f}"
                      for k, la, lo in zip(kind, c_lat, c_lon, strict=True)], dtype=object)
@@ -244,7 +278,7 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
         "anchorage_id": ids, "name": ids.copy(), "kind": kind.astype(object),
         "source": "learned", "lat": np.round(c_lat, 6), "lon": np.round(c_lon, 6),
         "n_vessels": n_vessels.to_numpy(np.int64), "n_stops": n_stops.astype(np.int64),
-        "area_km2": np.bincount(label, minlength=n_area) * cell_km2},
+        "area_km2": np.bincount(g_label, minlength=n_area) * cell_km2},
         geometry=outline, crs="EPSG:4326")
     return frame.sort_values("anchorage_id").reset_index(drop=True)[ANCHORAGE_COLUMNS]
 

@@ -22,9 +22,9 @@ column                         dtype      meaning
                                           ``arrival``, ``departure``, or ``moving`` (no stop
                                           covers the event)
 ``draught_before_m``,          float64    the participant's last reported draught at or before
-``other_draught_before_m``                the start (type 5)
-``draught_after_m``,           float64    its first reported draught at or after the end
-``other_draught_after_m``
+``other_draught_before_m``                the start (type 5), else its first during the event
+``draught_after_m``,           float64    its first reported draught at or after the end, else
+``other_draught_after_m``                 its last during the event
 ``destination_before``,        object     the destination reported likewise
 ``destination_after`` (and
 ``other_`` ones)
@@ -182,6 +182,22 @@ def _nav_status(positions, p_mmsi, s, e):
         v = st[mid]
         out[rest] = np.where(np.isfinite(v) & (v != 15), v, -1).astype(np.int64)
     return out
+
+
+def _around(ser: _Series, times, p_mmsi, p_s, p_e):
+    """Records before and after each event: the last at or before the start (else the first
+    during the event), and the first at or after the end (else the last during the event);
+    -1 where none. An event that starts when the data begins, or ends when it ends, still
+    compares what the vessel reported at its two ends."""
+    k1 = ser.last_at_or_before(p_mmsi, p_s)
+    k2 = ser.first_at_or_after(p_mmsi, p_e)
+    in1 = ser.first_at_or_after(p_mmsi, p_s)
+    in2 = ser.last_at_or_before(p_mmsi, p_e)
+    ok1 = (in1 >= 0) & (times[np.maximum(in1, 0)] <= p_e)
+    ok2 = (in2 >= 0) & (times[np.maximum(in2, 0)] >= p_s)
+    k1 = np.where(k1 >= 0, k1, np.where(ok1, in1, -1))
+    k2 = np.where(k2 >= 0, k2, np.where(ok2, in2, -1))
+    return k1, k2
 
 
 def _json_num(x: np.ndarray, digits: int = 2) -> np.ndarray:
@@ -389,8 +405,7 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         if have.any():
             ser = _Series(statics["mmsi"].to_numpy(np.int64)[have], st_t[have])
             dv = drt[have]
-            k1 = ser.last_at_or_before(p_mmsi, p_s)
-            k2 = ser.first_at_or_after(p_mmsi, p_e)
+            k1, k2 = _around(ser, st_t[have], p_mmsi, p_s, p_e)
             d_before = np.where(k1 >= 0, dv[np.maximum(k1, 0)], np.nan)
             d_after = np.where(k2 >= 0, dv[np.maximum(k2, 0)], np.nan)
         dest = statics["destination"].astype("string").str.strip().str.upper()
@@ -399,8 +414,7 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         if have.any():
             ser = _Series(statics["mmsi"].to_numpy(np.int64)[have], st_t[have])
             dv = dest.to_numpy(dtype=object)[have]
-            k1 = ser.last_at_or_before(p_mmsi, p_s)
-            k2 = ser.first_at_or_after(p_mmsi, p_e)
+            k1, k2 = _around(ser, st_t[have], p_mmsi, p_s, p_e)
             dest_before = np.where(k1 >= 0, dv[np.maximum(k1, 0)], None).astype(object)
             dest_after = np.where(k2 >= 0, dv[np.maximum(k2, 0)], None).astype(object)
     for prefix, sl in (("", slice(0, n)), ("other_", slice(n, 2 * n))):
