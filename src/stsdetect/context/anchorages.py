@@ -52,7 +52,8 @@ import pandas as pd
 from stsdetect.context.stops import find_stops, track_times_s
 from stsdetect.geo import EARTH_RADIUS_M, duration_s, wrap_lon_deg
 
-__all__ = ["ANCHORAGE_COLUMNS", "ANCHORAGE_KINDS", "auto_thresholds", "find_anchorages",
+__all__ = ["ANCHORAGE_COLUMNS", "ANCHORAGE_KINDS", "auto_thresholds", "combine_areas",
+           "find_anchorages",
            "load_ports", "read_anchorages", "write_anchorages"]
 
 #: Columns of the anchorages table (a GeoDataFrame, EPSG:4326): ``anchorage_id`` (str),
@@ -150,7 +151,7 @@ def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None) -> np.nda
         return np.where(known > 0, n5 / np.maximum(known, 1), np.nan)
 
 
-def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
+def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
                     cell_m: float = 500.0, radius_m: float = 500.0, max_speed_kn: float = 1.0,
                     max_gap="3h", positions: pd.DataFrame | None = None, stops=None):
     """Anchorages and berths: areas where many distinct vessels lay stationary.
@@ -159,10 +160,10 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
     ----------
     tracks : stsdetect.tracks.Tracks
         Cleaned tracks of the dump.
-    min_vessels : int, optional
+    min_vessels : int, default 0
         Distinct vessels with qualifying stops in a cell's 3 x 3 neighbourhood for it to be an
-        anchorage cell. Default: adapted to the dump's span (:func:`auto_thresholds`: GFW's
-        20 for a month and more, at least 5).
+        anchorage cell. 0 (or None): adapted to the dump's span (:func:`auto_thresholds`:
+        GFW's 20 for a month and more, at least 5).
     min_duration : str or pandas.Timedelta, optional
         Shortest qualifying stop. Default adapted to the span (12 h, GFW's figure, from three
         days on).
@@ -194,7 +195,7 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
     span = float(t.max() - t.min()) if t.size else 0.0
     auto_s, auto_n = auto_thresholds(span)
     min_s = auto_s if min_duration is None else duration_s(min_duration)
-    min_vessels = auto_n if min_vessels is None else int(min_vessels)
+    min_vessels = auto_n if not min_vessels else int(min_vessels)
     if min_vessels < 1:
         raise ValueError(f"min_vessels must be at least 1, got {min_vessels}")
     if stops is None:
@@ -281,6 +282,16 @@ def find_anchorages(tracks, min_vessels: int | None = None, min_duration=None,
         "area_km2": np.bincount(g_label, minlength=n_area) * cell_km2},
         geometry=outline, crs="EPSG:4326")
     return frame.sort_values("anchorage_id").reset_index(drop=True)[ANCHORAGE_COLUMNS]
+
+
+def combine_areas(tables):
+    """One anchorages table from several (supplied ports, saved and learned anchorages)."""
+    tables = [t for t in tables if t is not None and len(t)]
+    if not tables:
+        return _empty_frame()
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs="EPSG:4326")
 
 
 def load_ports(source):
