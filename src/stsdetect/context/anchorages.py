@@ -115,11 +115,12 @@ def _cell_boxes(band, row, col, cell_m: float):
     """Polygons (lon/lat boxes) of grid cells."""
     import shapely
 
+    # each edge from the same formula as the neighbouring cell's, so shared edges coincide
+    # exactly and the union of an area's cells is one polygon
     lat0 = row * cell_m / _M_PER_DEG
     lat1 = (row + 1) * cell_m / _M_PER_DEG
     width_deg = _width_deg(band, cell_m)
-    lon0 = col * width_deg - 180.0
-    return shapely.box(lon0, lat0, lon0 + width_deg, lat1)
+    return shapely.box(col * width_deg - 180.0, lat0, (col + 1) * width_deg - 180.0, lat1)
 
 
 def _key(row, col):

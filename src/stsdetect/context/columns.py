@@ -82,28 +82,34 @@ CONTEXT_TOKENS = ("anchorage", "port", "crowded", "residence", "visit", "draught
 ORDINARY_TOKENS = ("anchorage", "port")
 
 
-def _key_sort(mmsi: np.ndarray, t: np.ndarray):
-    """Composite float keys rank(mmsi) * span + (t - t0) sorting rows by (mmsi, t)."""
-    ids = np.unique(mmsi)
-    rank = np.searchsorted(ids, mmsi)
-    finite = t[np.isfinite(t)]
-    t0 = finite.min() if finite.size else 0.0
-    span = (finite.max() - t0 + 1.0) * 4.0 + 1e6 if finite.size else 1.0
-    return ids, rank, t0, span
-
-
 class _Series:
-    """Rows keyed by (mmsi, time) for "last at or before" / "first at or after" look-ups."""
+    """Rows keyed by (mmsi, time) for "last at or before" / "first at or after" look-ups.
+
+    One composite float key per row, ``rank(mmsi) * span + (t - t0)``, sorted: a query is a
+    :func:`numpy.searchsorted`. Rows already in time order (a receiver's log, the statics
+    history) need only a stable sort by MMSI.
+    """
 
     def __init__(self, mmsi, t):
         mmsi = np.asarray(mmsi, dtype=np.int64)
         t = np.asarray(t, dtype=float)
-        self.rows = np.flatnonzero(np.isfinite(t))
-        mm, tt = mmsi[self.rows], t[self.rows]
-        self.ids, rank, self.t0, self.span = _key_sort(mm, tt)
-        key = rank * self.span + (tt - self.t0)
-        order = np.argsort(key, kind="stable")
-        self.key, self.rows = key[order], self.rows[order]
+        rows = np.flatnonzero(np.isfinite(t))
+        mm, tt = mmsi[rows], t[rows]
+        order = np.argsort(mm, kind="stable")
+        ms, ts = mm[order], tt[order]
+        same = ms[1:] == ms[:-1]
+        if not (ts[1:][same] >= ts[:-1][same]).all():  # not in time order within a vessel
+            order = np.lexsort((tt, mm))
+            ms, ts = mm[order], tt[order]
+            same = ms[1:] == ms[:-1]
+        head = np.ones(ms.size, dtype=bool)
+        head[1:] = ~same
+        rank = np.cumsum(head) - 1
+        self.ids = ms[head]
+        self.t0 = ts.min() if ts.size else 0.0
+        self.span = (ts.max() - self.t0 + 1.0) * 4.0 + 1e6 if ts.size else 1.0
+        self.key = rank * self.span + (ts - self.t0)
+        self.rows = rows[order]
 
     def _qkey(self, q_mmsi, q_t):
         pos = np.searchsorted(self.ids, q_mmsi)
@@ -150,16 +156,25 @@ def status_counts(positions: pd.DataFrame, q_mmsi, q_lo, q_hi, index=None):
 
     Status 15 (not defined, also what Class B units carry) counts as unknown.
     """
-    idx = index if index is not None else _status_index(positions)
+    idx = index if index is not None else _status_index(positions, q_mmsi)
     series, csum, _ = idx
     a, b = series.count_between(np.asarray(q_mmsi, np.int64), q_lo, q_hi)
     return tuple(c[b] - c[a] for c in csum)
 
 
-def _status_index(positions: pd.DataFrame):
-    t = epoch_s(positions["time"])
-    series = _Series(positions["mmsi"].to_numpy(np.int64), t)
-    st = pd.to_numeric(positions["nav_status"], errors="coerce").to_numpy(float)[series.rows]
+def _status_index(positions: pd.DataFrame, mmsi=None):
+    """Sorted nav-status counts of the positions (of the vessels ``mmsi`` only, if given)."""
+    pos_mmsi = positions["mmsi"].to_numpy(np.int64)
+    rows = None
+    if mmsi is not None:
+        rows = np.flatnonzero(pd.Index(np.unique(mmsi)).get_indexer(pos_mmsi) >= 0)
+        pos_mmsi = pos_mmsi[rows]
+    times = positions["time"]
+    status = positions["nav_status"]
+    if rows is not None:
+        times, status = times.iloc[rows], status.iloc[rows]
+    series = _Series(pos_mmsi, epoch_s(times))
+    st = pd.to_numeric(status, errors="coerce").to_numpy(float)[series.rows]
     known = np.isfinite(st) & (st != 15)
     csum = [np.concatenate(([0], np.cumsum(x, dtype=np.int64)))
             for x in (known, st == 1, st == 5)]
@@ -171,7 +186,7 @@ def _nav_status(positions, p_mmsi, s, e):
     out = np.full(p_mmsi.size, -1, dtype=np.int64)
     if positions is None or not len(positions) or "nav_status" not in positions.columns:
         return out
-    series, csum, st = _status_index(positions)
+    series, csum, st = _status_index(positions, p_mmsi[p_mmsi >= 0])
     a, b = series.count_between(p_mmsi, s, e)
     known, n1, n5 = (c[b] - c[a] for c in csum)
     out[(2 * n1 > known) & (known > 0)] = 1
@@ -222,8 +237,8 @@ def _pair_json(key: str, a: np.ndarray, b: np.ndarray, has_b: np.ndarray) -> np.
 def _evidence_write(out: pd.DataFrame, tokens: dict, reasons: dict) -> pd.DataFrame:
     """Merge tokens into ``flags`` and reasons into ``evidence`` (C4, minimal form)."""
     n = len(out)
-    flags = out["flags"] if "flags" in out.columns else pd.Series([[]] * n)
-    flags = [list(f) if isinstance(f, (list, tuple, np.ndarray)) else [] for f in flags]
+    flags = out["flags"].to_numpy(dtype=object) if "flags" in out.columns else \
+        np.empty(0, dtype=object)
     joined = np.full(n, "", dtype=object)
     for name in sorted(tokens):  # a few token kinds, each whole-array
         r = np.where(tokens[name], reasons[name], "").astype(object)
@@ -236,15 +251,21 @@ def _evidence_write(out: pd.DataFrame, tokens: dict, reasons: dict) -> pd.DataFr
     merged = np.where((inner != "") & (joined != ""), inner + ", " + joined,
                       np.where(joined != "", joined, inner))
     out["evidence"] = ("{" + merged + "}").astype(object)
-    names = sorted(tokens)
-    masks = np.column_stack([tokens[k] for k in names]) if names else np.zeros((n, 0), bool)
-    rows, cols = np.nonzero(masks)
-    add = pd.Series(np.asarray(names, dtype=object)[cols] if names else [], dtype=object) \
-        .groupby(rows).agg(list)
-    new_flags = pd.Series(flags, dtype=object)
-    if len(add):
-        merged_f = (new_flags.iloc[add.index] + add).map(lambda f: sorted(set(f)))
-        new_flags.iloc[add.index] = merged_f.to_numpy(dtype=object)
+    # flags: existing tokens become boolean columns too, then one sorted join per token kind
+    have = {name: np.asarray(mask, dtype=bool).copy() for name, mask in tokens.items()}
+    long = pd.Series(flags, index=np.arange(flags.size), dtype=object).explode().dropna()
+    long = long[long.astype(str) != ""]
+    for name, rows_with in pd.Series(long.index, index=long.to_numpy()).groupby(level=0):
+        mask = have.get(name, np.zeros(n, dtype=bool))  # per distinct token, not per event
+        mask[rows_with.to_numpy(np.int64)] = True
+        have[name] = mask
+    sep = "\x1f"
+    joined_f = np.full(n, "", dtype=object)
+    for name in sorted(have):  # a few token kinds, each whole-array
+        m = have[name]
+        joined_f = np.where(m & (joined_f != ""), joined_f + sep + name,
+                            np.where(m, name, joined_f))
+    new_flags = pd.Series(joined_f, dtype=object).str.findall(f"[^{sep}]+")
     out["flags"] = new_flags.to_numpy(dtype=object)
     return out
 

@@ -31,7 +31,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect.geo import KNOT_M_S, duration_s, haversine_m, latlon_from_xyz, unit_xyz
+from stsdetect.geo import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    chord_to_arc_m,
+    duration_s,
+    haversine_m,
+    latlon_from_xyz,
+    unit_xyz,
+)
 
 __all__ = ["STOP_COLUMNS", "find_stops", "track_times_s"]
 
@@ -100,8 +108,10 @@ def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_g
     t = track_times_s(tracks)
     # tracks are sorted by (mmsi, segment, time); a vessel's segments may interleave in time
     # when one MMSI is shared, so order by (mmsi, time) here
-    order = np.lexsort((t, mmsi))
-    if not (np.diff(order) == 1).all():
+    same_v = mmsi[1:] == mmsi[:-1]
+    in_order = bool((mmsi[1:] >= mmsi[:-1]).all() and (t[1:][same_v] >= t[:-1][same_v]).all())
+    if not in_order:
+        order = np.lexsort((t, mmsi))
         mmsi, t = mmsi[order], t[order]
         lat, lon = np.asarray(tracks.lat_deg)[order], np.asarray(tracks.lon_deg)[order]
         sog = np.asarray(tracks.sog_kn, dtype=float)[order]
@@ -110,18 +120,24 @@ def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_g
         sog = np.asarray(tracks.sog_kn, dtype=float)
     same = np.zeros(n, dtype=bool)  # same[i]: row i follows row i-1 of the same vessel
     same[1:] = mmsi[1:] == mmsi[:-1]
-    step_m = np.zeros(n)
-    step_m[1:] = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
     dt = np.zeros(n)
     dt[1:] = t[1:] - t[:-1]
+    # distances between consecutive reports only where needed: the implied speed of reports
+    # without a speed, and the jump test between two slow reports
+    fin = np.isfinite(sog)
     implied = np.full(n, np.nan)  # speed to the next report, knots
-    nxt = np.flatnonzero(same[1:])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        implied[nxt] = step_m[nxt + 1] / np.maximum(dt[nxt + 1], 1.0) / KNOT_M_S
-    speed = np.where(np.isfinite(sog), sog, implied)
-    slow = np.isfinite(speed) & (speed <= max_speed_kn) | (~np.isfinite(speed))
-    # a lone report with no speed of its own and no next report: slow (nothing says otherwise)
-    linked = same & slow & np.roll(slow, 1) & (dt <= gap_s) & (step_m <= radius_m)
+    nxt = np.flatnonzero(~fin[:-1] & same[1:])
+    if nxt.size:
+        step = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            implied[nxt] = step / np.maximum(dt[nxt + 1], 1.0) / KNOT_M_S
+    speed = np.where(fin, sog, implied)
+    # a report with no speed of its own and no next report: slow (nothing says otherwise)
+    slow = (np.isfinite(speed) & (speed <= max_speed_kn)) | ~np.isfinite(speed)
+    cand = same & slow & np.roll(slow, 1) & (dt <= gap_s)
+    ci = np.flatnonzero(cand)
+    linked = np.zeros(n, dtype=bool)
+    linked[ci] = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= radius_m
     rows = np.flatnonzero(slow)
     if rows.size == 0:
         return _empty()
@@ -132,7 +148,9 @@ def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_g
     xyz = unit_xyz(lat[rows], lon[rows])
     sums = np.add.reduceat(xyz, np.flatnonzero(starts_run), axis=0)
     r_lat, r_lon = latlon_from_xyz(sums)
-    d = haversine_m(lat[rows], lon[rows], r_lat[run], r_lon[run])
+    # distance of each report to its run's mean direction, from the chord (no trigonometry)
+    mean_dir = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    d = chord_to_arc_m(np.linalg.norm(xyz - mean_dir[run], axis=1) * EARTH_RADIUS_M)
     r_ext = np.maximum.reduceat(d, np.flatnonzero(starts_run))
     r_n = np.diff(np.append(np.flatnonzero(starts_run), rows.size))
     r_mmsi, r_t0, r_t1 = mmsi[first], t[first], t[last]
