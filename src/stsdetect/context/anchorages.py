@@ -201,7 +201,8 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
         raise ValueError(f"min_vessels must be at least 1, got {min_vessels}")
     if stops is None:
         stops = find_stops(tracks, max_speed_kn=max_speed_kn, radius_m=radius_m,
-                           max_gap=max_gap, min_duration=min(min_s, 3600.0))
+                           max_gap=max_gap,
+                           min_duration=pd.Timedelta(seconds=min(min_s, 3600.0)))
     stops = stops[(stops["end_s"] - stops["start_s"]).to_numpy() >= min_s].reset_index(drop=True)
     if len(stops) == 0 or stops["mmsi"].nunique() < min_vessels:
         return _empty_frame()
