@@ -454,12 +454,40 @@ def _check_inputs(inputs) -> list[str]:
     return out
 
 
-def _check_output(path: Path, suffixes) -> Path:
+def _check_output(path: Path, suffixes, label: str = "-o") -> Path:
     if path.suffix.lower() not in suffixes:
-        raise UsageError(f"output {path} must end in {', '.join(suffixes)}")
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"output {path} ({label}) must end in {', '.join(suffixes)}")
     return path
+
+
+def _input_files(*groups) -> list:
+    """Every file a command will read: dumps (globs expanded as the reader expands them),
+    the vessels tables read beside positions tables, watch-lists and region files."""
+    from stsdetect.ais.sources import expand
+
+    files = []
+    for item in (i for group in groups for i in (group or ())):
+        try:
+            files.extend(Path(path) for _, path, _ in expand(str(item)) if path is not None)
+        except (FileNotFoundError, IsADirectoryError, TypeError):
+            continue
+        if _is_table(str(item)):
+            files.append(_vessels_path(Path(item)))
+    return files
+
+
+def _guard_outputs(outputs: dict, inputs, folders=()) -> None:
+    """#14 item 2: before any work, refuse an output that is an input or another output, or
+    that cannot be written (stsdetect.outputs.check_outputs)."""
+    from stsdetect.outputs import check_outputs
+
+    try:
+        check_outputs(outputs, inputs, folders)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for path in outputs.values():
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _is_table(path: str) -> bool:
@@ -482,7 +510,9 @@ def _vessels_path(positions_path: Path) -> Path:
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
-    frame = pd.read_csv(path)
+    from stsdetect.outputs import restore_formulas
+
+    frame = restore_formulas(pd.read_csv(path))
     for col in ("time", "first_seen", "last_seen"):
         if col in frame:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
@@ -602,6 +632,9 @@ def cmd_detect(args) -> int:
     if args.watchlist is not None:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
+    _guard_outputs({"-o": out}, _input_files(inputs, [args.watchlist] if watchlist else [],
+                                             [r for r in (args.regions or [])
+                                              if Path(r).is_file()]))
     params = _detector_params(args)
     if args.save_anchorages is not None:
         _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
@@ -726,7 +759,10 @@ def cmd_decode(args) -> int:
     inputs = _check_inputs(args.inputs)
     out = _check_output(args.output, (".parquet", ".csv"))
     vessels_out = args.vessels or _vessels_path(out)
+    _check_output(vessels_out, (".parquet", ".csv"), label="--vessels")
+    _guard_outputs({"-o": out, "--vessels": vessels_out}, _input_files(inputs))
     from stsdetect.ais import read_ais
+    from stsdetect.outputs import write_table
 
     try:
         with _source(inputs, args) as source:
@@ -735,10 +771,7 @@ def cmd_decode(args) -> int:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")
     for frame, path in ((data.positions, out), (data.vessels, vessels_out)):
-        if path.suffix.lower() == ".parquet":
-            frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        write_table(frame, path, date_format="%Y-%m-%dT%H:%M:%S.%fZ")  # atomic
     if not len(data.positions):
         print(f"No position reports decoded from {', '.join(inputs)}; wrote empty tables.")
     print(f"wrote {out} ({len(data.positions):,} positions) and {vessels_out} "
@@ -776,8 +809,7 @@ def cmd_demo(args) -> int:
     from stsdetect.simulate import demo_path, demo_truth_path, read_truth
 
     out_dir = args.output
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"output {out_dir} exists and is not a folder")
+    _guard_outputs({}, [], folders=[out_dir])
     out_dir.mkdir(parents=True, exist_ok=True)
     dump = demo_path()
     _say(args, f"stsdetect demo: {dump.name}, a simulated 2-day dump off Shanghai", "")
@@ -848,8 +880,11 @@ def cmd_plot(args) -> int:
 
     if not args.each:
         out = _check_output(args.output, (".png",))
+        _guard_outputs({"-o": out}, _input_files([args.events], args.inputs))
     elif args.output.exists() and not args.output.is_dir():
         raise UsageError(f"with --each, output {args.output} must be a folder")
+    else:
+        _guard_outputs({}, _input_files([args.events], args.inputs), folders=[args.output])
     events = read_events(args.events)
     tracks = _tracks_from(args)
     if not len(events):
@@ -866,6 +901,7 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     _check_inputs([args.events])
     out = _check_output(args.output, (".html", ".htm"))
+    _guard_outputs({"-o": out}, _input_files([args.events], args.inputs))
     from stsdetect.events import read_events
     from stsdetect.report import write_html_report
 

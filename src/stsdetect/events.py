@@ -39,7 +39,6 @@ column                 dtype                   meaning
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -259,33 +258,39 @@ def write_events(events: pd.DataFrame, path) -> Path:
     events : pandas.DataFrame
         An events table (see :data:`EVENT_COLUMNS`).
     path : str or os.PathLike
-        ``.csv`` (ISO 8601 UTC times ending in ``Z``, flags joined by ``;``), ``.geojson``
-        (points, flags joined by ``;``) or ``.parquet`` (GeoParquet, flags as a list column).
+        ``.csv`` (ISO 8601 UTC times ending in ``Z``, flags joined by ``;``, text cells that
+        a spreadsheet would run as a formula prefixed with ``'``, see
+        :func:`stsdetect.outputs.neutralise_formulas`), ``.geojson`` (points, flags joined by
+        ``;``) or ``.parquet`` (GeoParquet, flags as a list column). The file is replaced
+        atomically (:func:`stsdetect.outputs.atomic_path`): an interrupted write leaves the
+        previous file whole.
 
     Returns
     -------
     pathlib.Path
         The path written.
     """
+    from stsdetect.outputs import atomic_path, neutralise_formulas
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        out = _flat_for_text(events)
-        for col in ("start", "end"):
-            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        out.to_csv(path, index=False)
-    elif suffix in (".geojson", ".json"):
-        gdf = to_geodataframe(_flat_for_text(events))
-        for col in ("start", "end"):
-            gdf[col] = gdf[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if len(gdf):
-            gdf.to_file(path, driver="GeoJSON")
-        else:  # GDAL refuses to infer a schema from no rows
-            path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    elif suffix in (".parquet", ".geoparquet"):
-        to_geodataframe(events).to_parquet(path)
-    else:
+    if suffix not in (".csv", ".geojson", ".json", ".parquet", ".geoparquet"):
         raise ValueError(f"unknown events format {suffix!r}: use .csv, .geojson or .parquet")
+    with atomic_path(path) as tmp:  # the old file stays whole until the new one is
+        if suffix == ".csv":
+            out = _flat_for_text(events)
+            for col in ("start", "end"):
+                out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            neutralise_formulas(out).to_csv(tmp, index=False)
+        elif suffix in (".geojson", ".json"):
+            gdf = to_geodataframe(_flat_for_text(events))
+            for col in ("start", "end"):
+                gdf[col] = gdf[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            # GeoJSON text written by Python (not GDAL): a full disk is an OSError like any
+            # other, and an empty table needs no schema
+            tmp.write_text(gdf.to_json(drop_id=True, to_wgs84=False), encoding="utf-8")
+        else:
+            to_geodataframe(events).to_parquet(tmp)
     return path
 
 
@@ -294,7 +299,9 @@ def read_events(path) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = pd.read_csv(path, keep_default_na=True)
+        from stsdetect.outputs import restore_formulas
+
+        frame = restore_formulas(pd.read_csv(path, keep_default_na=True))
     elif suffix in (".geojson", ".json"):
         import geopandas as gpd
 

@@ -379,7 +379,9 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         parts.append(_event_section(event, str(anchors.iloc[i]), figures))
     parts.append("</body></html>\n")
 
+    from stsdetect.outputs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts), encoding="utf-8")
+    with atomic_path(path) as tmp:  # an interrupted write leaves the old report whole
+        tmp.write_text("\n".join(parts), encoding="utf-8")
     return path
