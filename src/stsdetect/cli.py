@@ -278,6 +278,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-empty", action="store_true",
                    help="exit with code 3 when no events are found (default: exit 0)")
     g = p.add_argument_group(
+        "context: port files, saved anchorages, dropping ordinary events",
+        "Anchorages and berths are learned from where many vessels lie stationary (GFW's "
+        "rule adapted to the dump's length); events in them are flagged anchorage or port, "
+        "score lower and are listed after the others.")
+    g.add_argument("--ports", type=Path, metavar="FILE",
+                   help="port/anchorage polygons (GeoJSON, shapefile ...; optional 'name' and "
+                        "'kind' columns, kind port|anchorage|berth, default port)")
+    g.add_argument("--anchorages", type=Path, metavar="FILE",
+                   help="anchorages saved by --save-anchorages on an earlier dump: used "
+                        "instead of learning them again")
+    g.add_argument("--save-anchorages", type=Path, metavar="FILE",
+                   help="write the anchorages, berths and ports used (.geojson or .parquet)")
+    g.add_argument("--drop", type=_tokens, metavar="TOKENS",
+                   help="leave out events carrying any of these comma-separated flags, e.g. "
+                        "anchorage,port")
+    g.add_argument("--no-context", action="store_true",
+                   help="skip the context stage (no anchorage/port/draught flags)")
+    g = p.add_argument_group(
         "distributed (needs the [dask] extra)",
         "Run decoding per file and detection per time window as Dask tasks, with results "
         "identical to a single-process run (see stsdetect.dask). Input files and --workdir "
@@ -588,8 +606,9 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
-    ranked = events.sort_values(["score", "start"], ascending=[False, True], kind="stable")
-    ranked = ranked.head(max(top, 0))
+    from stsdetect.events import rank_events
+
+    ranked = rank_events(events).head(max(top, 0))  # anchorage / port events last
     table = ranked[[c for c in SUMMARY_COLUMNS if c in ranked]].copy()
     table["start"] = table["start"].dt.strftime("%Y-%m-%d %H:%M")
     table["flags"] = [",".join(f) for f in table["flags"]]
@@ -605,12 +624,33 @@ def _counts(events: pd.DataFrame) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
+def _tokens(text: str) -> tuple:
+    tokens = tuple(t.strip() for t in str(text).split(",") if t.strip())
+    if not tokens:
+        raise argparse.ArgumentTypeError("give comma-separated flag tokens, e.g. anchorage,port")
+    return tokens
+
+
+def _context_kwargs(args) -> dict:
+    """detect() keywords of the context options (files checked first: exit 2 if missing)."""
+    kwargs = {}
+    if getattr(args, "no_context", False):
+        return {"context": False}
+    for name in ("ports", "anchorages"):
+        path = getattr(args, name, None)
+        if path is not None:
+            _check_inputs([path])
+            kwargs[name] = path
+    return kwargs
+
+
 def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=None,
                   vessels=None):
     from stsdetect.pipeline import detect
 
     return detect(source, regions=regions, watchlist=watchlist, only=only,
-                  progress=_progress(args), vessels=vessels, **(params or {}))
+                  progress=_progress(args), vessels=vessels, **_context_kwargs(args),
+                  **(params or {}))
 
 
 def _detector_params(args) -> dict:
@@ -647,7 +687,12 @@ def cmd_detect(args) -> int:
                                              [r for r in (args.regions or [])
                                               if Path(r).is_file()]))
     params = _detector_params(args)
+    if args.save_anchorages is not None:
+        _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
+        if args.ports or args.anchorages or args.save_anchorages:
+            raise UsageError("--ports, --anchorages and --save-anchorages need the context "
+                             "stage, which does not run with --workers/--scheduler yet")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -717,11 +762,27 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
 
 
 def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
-    from stsdetect.events import write_events
+    from stsdetect.events import rank_events, write_events
 
     events = result.events
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
+    drop = getattr(args, "drop", None)
+    if drop:
+        kept = rank_events(events, drop=drop)
+        n_dropped = len(events) - len(kept)
+        events = events[events["event_id"].isin(kept["event_id"])].reset_index(drop=True)
+        _say(args, f"--drop {','.join(drop)}: left out {n_dropped} events", "")
+    save = getattr(args, "save_anchorages", None)
+    areas = getattr(result, "anchorages", None)
+    if save is not None:
+        from stsdetect.context import write_anchorages
+
+        if areas is None:
+            raise UsageError("--save-anchorages needs the context stage (not with "
+                             "--no-context or --workers/--scheduler)")
+        write_anchorages(areas, save)
+        _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
     write_events(events, out)
     positions = getattr(result, "positions", None)
     if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
