@@ -555,10 +555,19 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     try:
+        import distributed  # noqa: F401  (its import sets up its loggers, quietened below)
+
         import stsdetect.dask as sd
     except ImportError:
         raise UsageError("--scheduler/--workers need the [dask] extra: "
                          "pip install 'stsdetect[dask]'") from None
+    # Dask's own INFO lines (workers starting, clients connecting) are not the user's business
+    # unless asked for with --log-level INFO or DEBUG; with --quiet only a crash is shown.
+    level = getattr(logging, args.log_level)
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(
+            logging.CRITICAL if args.quiet else max(level, logging.ERROR)
+            if level >= logging.WARNING else level)
     files = []
     for item in inputs:  # one decode task per file: expand globs here
         files.extend(sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item])
@@ -796,8 +805,19 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+    level = getattr(logging, args.log_level)
+    logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stsdetect").setLevel(logging.CRITICAL if args.quiet else level)
+    import signal
+    import threading
+
+    def _terminated(signum, frame):  # SIGTERM: unwind like Ctrl-C, so cleanups run
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
     except (UsageError, FileNotFoundError, ValueError, PermissionError, IsADirectoryError,
@@ -819,6 +839,9 @@ def main(argv=None) -> int:
               f"{_one_line(exc)} (rerun with --log-level DEBUG for the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(exc: BaseException) -> str:

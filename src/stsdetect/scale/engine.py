@@ -65,18 +65,21 @@ def merge_events(tables: dict, emit: tuple) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ executors
 
 class LocalExecutor:
-    """Runs tasks in this process, one at a time, lazily and in order (bounded memory)."""
+    """Runs tasks in this process, one at a time, lazily and in order (bounded memory).
 
-    def map(self, func, items, *args, **kwargs):
-        """Yield ``func(item, *args, **kwargs)`` for each item, in order."""
-        for item in items:  # loop over windows (or dumps)
-            yield func(item, *args, **kwargs)
+    ``map(func, *iterables, **kwargs)`` has the meaning of Dask's ``Client.map``: one call
+    ``func(*items, **kwargs)`` per tuple of items, the keyword arguments the same for all; the
+    results are yielded in order. :class:`stsdetect.dask.DaskExecutor` is the other executor.
+    """
 
-    n_tasks = 0
+    def __init__(self):
+        self.n_tasks = 0
 
-
-class InputError(Exception):
-    """A task failed on its input (carried back whole from a worker, never retried)."""
+    def map(self, func, *iterables, **kwargs):
+        """Yield ``func(*items, **kwargs)`` for each tuple of items, in order."""
+        for items in zip(*iterables, strict=True):  # loop over windows (or dumps)
+            self.n_tasks += 1
+            yield func(*items, **kwargs)
 
 
 def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, progress=False,
@@ -113,9 +116,10 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     from stsdetect.scale.registry import STAGES
 
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
-    spills = list(tqdm(executor.map(_spill, list(enumerate(files)), str(work), plan.window_s,
-                                    read or {}, kw),
-                       total=len(files), desc="decode", disable=not progress))
+    n = len(files)
+    spills = list(tqdm(executor.map(W.spill_source, range(n), files, [str(work)] * n,
+                                    window_s=plan.window_s, read_kwargs=read or {}, **kw),
+                       total=n, desc="decode", disable=not progress))
     schema = W.unify_schemas([s["schema"] for s in spills])
     extent = W._extent(spills)
     numbers = W.window_numbers(spills)
@@ -125,8 +129,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     state = {name: None for name in plan.detectors}
     closed, silences, flagc = [], [], []
     carried = max_rows = 0
-    outs = executor.map(_window, [int(k) for k in numbers], str(work), plan, extent, tugs,
-                        schema)
+    m = len(numbers)
+    outs = executor.map(W.detect_window, [str(work)] * m, [plan] * m,
+                        [int(k) for k in numbers], extent=extent, tugs=tugs, schema=schema)
     for out in tqdm(outs, total=len(numbers), desc="windows", disable=not progress):
         k = out["window"]  # results come in window order: fold them
         a_ns = k * plan.window_ns
@@ -163,8 +168,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
                                            zip(k0.tolist(), k1.tolist(), strict=True)]))
             ks = ks[np.isin(ks, numbers)]
-            jobs = [(int(k), q.loc[(k0 <= k) & (k1 >= k)]) for k in ks]  # per window
-            keys = list(executor.map(_heard, jobs, str(work), float(p.radius_m)))
+            jobs = [q.loc[(k0 <= k) & (k1 >= k)] for k in ks]  # per window
+            keys = list(executor.map(W.heard_task, [str(work)] * len(ks), [int(k) for k in ks],
+                                     jobs, radius_m=float(p.radius_m)))
             keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64), *keys]), axis=0)
             counts = np.bincount(keys[:, 0], minlength=len(gaps)) if len(keys) else \
                 np.zeros(len(gaps), np.int64)
@@ -176,8 +182,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         [concat_events(closed)], [], plan, vessels=vessels, regions=regions,
         watchlist=watchlist, class_b=W.class_b_ids(spills),
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
-        load_tracks=lambda m: next(iter(executor.map(_whole, [m], str(work), plan, numbers,
-                                                     schema))))
+        load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
+                                                     windows=numbers, schema=schema))))
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
@@ -190,31 +196,3 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     return W.WindowedResult(events=events, vessels=vessels,
                             decode_report=W.merge_reports([s["report"] for s in spills]),
                             report=report)
-
-
-# Task bodies (module-level, so that Dask can pickle them by reference).
-
-def _spill(item, work, window_s, read, kw):
-    from stsdetect.scale import windows as W
-
-    index, source = item
-    return W.spill_source(index, source, work, window_s, read, **kw)
-
-
-def _window(k, work, plan, extent, tugs, schema):
-    from stsdetect.scale import windows as W
-
-    return W.detect_window(work, plan, k, extent, tugs=tugs, schema=schema)
-
-
-def _heard(job, work, radius_m):
-    from stsdetect.scale import windows as W
-
-    k, queries = job
-    return W.heard_task(work, k, queries, radius_m)
-
-
-def _whole(mmsi, work, plan, numbers, schema):
-    from stsdetect.scale import windows as W
-
-    return W.whole_tracks(work, plan, mmsi, numbers, schema=schema)
