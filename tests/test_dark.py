@@ -89,7 +89,7 @@ def test_min_gap_is_strict_and_12h_option():
     tracks = _tracks(dprk, barge)
     assert len(find_dark_periods(tracks, min_gap="18h")) == 0  # exactly 18 h is not longer
     assert len(find_dark_periods(tracks, min_gap="12h")) == 1
-    assert len(find_dark_periods(tracks, min_gap=17.9 * H)) == 1
+    assert len(find_dark_periods(tracks, min_gap=pd.Timedelta(hours=17.9))) == 1
 
 
 def test_first_and_last_reports_are_not_gaps():
@@ -224,7 +224,7 @@ def random_tracks(draw):
 def test_gaps_equal_per_vessel_reference(data, gap_s):
     mmsi, t, lat, lon = data
     tracks = Tracks.from_arrays(mmsi, t, lat, lon)
-    ev = find_dark_periods(tracks, min_gap=gap_s, heard_bin=None)
+    ev = find_dark_periods(tracks, min_gap=pd.Timedelta(seconds=gap_s), heard_bin=None)
     got = _gap_tuples(ev)
     # Tracks sort ties by time stably, so equal-time reports of a vessel make a zero gap either
     # way; the reference's (mmsi, start, end) multiset is order-free.
@@ -238,8 +238,8 @@ def test_thinned_heard_counts_equal_reference_on_thinned_reports(data):
     mmsi, t, lat, lon = data
     tracks = Tracks.from_arrays(mmsi, t, lat, lon)
     bin_s = 1800.0
-    ev = find_dark_periods(tracks, min_gap=3600, heard_bin=bin_s)
-    exact = find_dark_periods(tracks, min_gap=3600, heard_bin=None)
+    ev = find_dark_periods(tracks, min_gap="1h", heard_bin="30min")
+    exact = find_dark_periods(tracks, min_gap="1h", heard_bin=None)
     # Reference pool: the first report of each vessel in each 30-min bin.
     tb = np.floor(tracks.time_s / bin_s)
     first = np.ones(len(tracks), bool)
@@ -257,9 +257,9 @@ def test_thinned_heard_counts_equal_reference_on_thinned_reports(data):
 def test_dark_periods_order_invariant(data, seed):
     mmsi, t, lat, lon = data
     order = np.random.default_rng(seed).permutation(mmsi.size)
-    a = find_dark_periods(Tracks.from_arrays(mmsi, t, lat, lon), min_gap=3600)
+    a = find_dark_periods(Tracks.from_arrays(mmsi, t, lat, lon), min_gap="1h")
     b = find_dark_periods(Tracks.from_arrays(mmsi[order], t[order], lat[order], lon[order]),
-                          min_gap=3600)
+                          min_gap="1h")
     pd.testing.assert_frame_equal(a, b)
 
 

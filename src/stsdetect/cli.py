@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import logging
 import os
 import sys
@@ -196,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma or "
-                "gfw_jsonl. Files may be .gz, .bz2 or .xz; globs are expanded")
+                "gfw_jsonl. Files may be gzip, bzip2, xz or zstd compressed or ZIP archives (every "
+                "member is read); an existing path is read as itself, any other is expanded "
+                "as a glob")
 
     # detect
     p = sub.add_parser(
@@ -207,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "write them and print the decode report and the top events. INPUT may also "
                     "be a positions table written by `stsdetect decode` (.parquet or .csv; its "
                     "vessels table is picked up beside it). Durations are written like 90min, "
-                    "2h, 1d or 1h30min. Every default shown is the library's own, documented "
-                    "with its published source in the stage functions (stsdetect.detectors, "
+                    "2h, 1d, 7200s or 1h30min (a number without a unit is an error). Every "
+                    "default shown is the library's own, documented with its published source "
+                    "in the stage functions (stsdetect.detectors, "
                     "stsdetect.tracks.build_tracks, stsdetect.flags).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
     p.add_argument("-o", "--output", required=True, type=Path,
@@ -357,7 +361,7 @@ def _progress(args) -> bool:
 def _source(inputs: list[str], args):
     """The dump(s) to read: a single file is opened behind a byte-count progress bar when
     progress is shown; otherwise (and for several files or globs) the paths themselves."""
-    if not _progress(args) or len(inputs) != 1 or any(ch in inputs[0] for ch in "*?["):
+    if not _progress(args) or len(inputs) != 1 or not os.path.isfile(inputs[0]):
         yield inputs if len(inputs) > 1 else inputs[0]
         return
     from tqdm.auto import tqdm
@@ -381,10 +385,10 @@ def _check_inputs(inputs) -> list[str]:
     out = []
     for item in inputs:
         text = str(item)
-        if any(ch in text for ch in "*?["):
+        path = Path(text)
+        if not path.exists() and glob.has_magic(text):  # an existing path is never a glob
             out.append(text)
             continue
-        path = Path(text)
         if not path.exists():
             raise UsageError(f"input file not found: {text}")
         if path.is_dir():
@@ -548,8 +552,6 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
-    import glob
-
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
@@ -568,9 +570,14 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
         logging.getLogger(name).setLevel(
             logging.CRITICAL if args.quiet else max(level, logging.ERROR)
             if level >= logging.WARNING else level)
+    from stsdetect.ais.sources import expand
+
     files = []
-    for item in inputs:  # one decode task per file: expand globs here
-        files.extend(sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item])
+    for item in inputs:  # one decode task per file: expand globs here (as the reader would)
+        try:
+            files.extend(path for _, path, _ in expand(item))
+        except (FileNotFoundError, IsADirectoryError):
+            pass
     if not files:
         raise UsageError(f"no input files match {', '.join(inputs)}")
     tables = [_is_table(f) for f in files]

@@ -464,8 +464,9 @@ def simulate(
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same bytes.
     start : str or datetime-like, default "2024-03-01"
         Scenario start (UTC when naive).
-    duration : str or float, default "2d"
-        Length of the scenario (``"36h"``, ``"2d"`` or seconds). The injected events need at
+    duration : duration, default "2d"
+        Length of the scenario (``"36h"``, ``"2d"``; a string with its unit, see
+        :func:`stsdetect.geo.duration_s`). The injected events need at
         least 36 h.
     n_transfers : int, default 2
         Injected DPRK-barge transfers, alternating between Hangzhou Bay and the Yangtze estuary.

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import bz2
-import glob
-import gzip
-import io
-import lzma
 import mmap
-import os
 import warnings
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +13,7 @@ from .framing import FAST_BLOCK_LINES, NAT_NS, PART_FIELDS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
+from .sources import open_sources
 from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_statics
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
@@ -48,8 +42,6 @@ _STATIC_FIELDS = ("mmsi", "msg_type", "imo", "callsign", "name", "ship_type", "l
 _TYPE_GROUP = np.zeros(256, dtype=np.int8)
 _TYPE_GROUP[list(POSITION_TYPES)] = 1
 _TYPE_GROUP[[5, 24]] = 2
-
-_MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
 
 @dataclass
@@ -88,178 +80,6 @@ class AISData:
 
 
 # --------------------------------------------------------------------------- sources
-class _IterStream(io.RawIOBase):
-    """A binary stream over an iterable of lines (str or bytes), read in batches."""
-
-    def __init__(self, lines, batch: int = 65536):
-        self._it = iter(lines)
-        self._batch = batch
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        while (size < 0 or len(self._buf) < size) and self._it is not None:
-            batch = []
-            for line in self._it:
-                if isinstance(line, str):
-                    line = line.encode("utf-8", "replace")
-                elif not isinstance(line, (bytes, bytearray, memoryview)):
-                    raise TypeError(f"lines must be str or bytes, got {type(line).__name__}")
-                batch.append(bytes(line).rstrip(b"\r\n"))
-                if len(batch) >= self._batch:
-                    break
-            if not batch:
-                self._it = None
-                break
-            self._buf += b"\n".join(batch) + b"\n"
-        if size < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:size], self._buf[size:]
-        return out
-
-
-class _TextToBytes(io.RawIOBase):
-    def __init__(self, text_stream):
-        self._s = text_stream
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._s.read(size).encode("utf-8", "replace")
-
-
-class _Prefixed(io.RawIOBase):
-    """Bytes already read (for sniffing) followed by the rest of a stream."""
-
-    def __init__(self, head: bytes, stream):
-        self._head = head
-        self._s = stream
-        # the inner stream's own readinto (a file's), unless it only has RawIOBase's stub
-        inner = getattr(type(stream), "readinto", None)
-        self._inner_readinto = (stream.readinto if inner is not None
-                                and inner is not io.RawIOBase.readinto else None)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        if self._head or self._inner_readinto is None:
-            data = self.read(len(b)) or b""
-            b[:len(data)] = data
-            return len(data)
-        return self._inner_readinto(b) or 0
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0:
-                out, self._head = self._head + self._s.read(), b""
-                return out
-            out, self._head = self._head[:size], self._head[size:]
-            if len(out) < size:
-                out += self._s.read(size - len(out))
-            return out
-        return self._s.read(size)
-
-
-def _expand(source) -> list:
-    """Paths, globs, file objects and line iterables -> list of (name, opener)."""
-    if isinstance(source, (str, os.PathLike)):
-        text = os.fspath(source)
-        if any(ch in text for ch in "*?["):
-            paths = sorted(glob.glob(text))
-            if not paths:
-                raise FileNotFoundError(f"no files match {text!r}")
-            return [(p, _path_opener(p)) for p in paths]
-        if not os.path.exists(text):
-            raise FileNotFoundError(f"no such AIS dump: {text!r}")
-        if os.path.isdir(text):
-            raise IsADirectoryError(f"{text!r} is a directory; pass a glob like '{text}/*.nmea'")
-        return [(text, _path_opener(text))]
-    if isinstance(source, (bytes, bytearray)):
-        raise TypeError("pass raw bytes as io.BytesIO(data) or as a list of lines")
-    if hasattr(source, "read"):
-        return [(getattr(source, "name", "<stream>"), lambda: _binary(source))]
-    if isinstance(source, (list, tuple)) and source and all(map(_looks_like_path, source)):
-        out = []
-        for item in source:
-            out.extend(_expand(item))
-        return out
-    try:
-        iter(source)
-    except TypeError:
-        raise TypeError(
-            "source must be a path, a list of paths or globs, a file object or an iterable of "
-            f"lines, not {type(source).__name__}") from None
-    return [("<lines>", lambda: _IterStream(source))]
-
-
-def _looks_like_path(item) -> bool:
-    """A list item is a path or glob, not a line: lines of every supported format have commas."""
-    if isinstance(item, os.PathLike):
-        return True
-    return isinstance(item, str) and "," not in item and "\n" not in item and bool(item.strip())
-
-
-def _path_opener(path: str):
-    def opener():
-        return open(path, "rb")
-    return opener
-
-
-def _binary(stream):
-    probe = stream.read(0)
-    return _TextToBytes(stream) if isinstance(probe, str) else stream
-
-
-class _Guarded(io.RawIOBase):
-    """A decompressing stream that ends, instead of raising, where the compressed data breaks.
-
-    A dump still being written, or cut short by a copy, is a truncated archive: everything
-    before the break is still good data. The error is kept in :attr:`error`.
-    """
-
-    def __init__(self, stream):
-        self._s = stream
-        self.error: Exception | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.error is not None:
-            return b""
-        parts, total = [], 0
-        try:  # read1 returns what one decompression step yields, so a break loses nothing
-            while size < 0 or total < size:
-                part = self._s.read1(-1 if size < 0 else size - total)
-                if not part:
-                    break
-                parts.append(part)
-                total += len(part)
-        except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
-            self.error = exc
-        return b"".join(parts)
-
-
-def _decompress(stream):
-    """Wrap ``stream`` in a decompressor chosen by its magic bytes; return (stream, head)."""
-    head = stream.read(6) or b""
-    for magic, opener in _MAGIC:
-        if head.startswith(magic):
-            inner = _Guarded(opener(_Prefixed(head, stream)))
-            first = inner.read(65536) or b""
-            if not first and inner.error is not None:
-                # Broken before its first byte: nothing to keep, so the file is unreadable.
-                raise OSError(f"corrupt compressed data ({inner.error})")
-            return inner, first
-    rest = stream.read(65536 - len(head)) or b""
-    return stream, head + rest
-
-
 def _sniff(head: bytes) -> str:
     for line in head.splitlines():
         text = line.strip().lstrip(b"\xef\xbb\xbf")
@@ -851,9 +671,11 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     Parameters
     ----------
     source : str, path-like, list of paths or globs, file object or iterable of lines
-        The dump(s). ``.gz``, ``.bz2`` and ``.xz`` files (recognised by their magic bytes) are
-        decompressed on the fly. A list whose items are all path-likes or strings without a
-        comma is a list of paths or globs; any other list or iterable is lines of a dump
+        The dump(s). gzip, bzip2, xz and zstd data (recognised by their magic bytes) are
+        decompressed on the fly, and every member of a ZIP archive is read (see
+        :mod:`stsdetect.ais.sources`). A path that exists is read as itself; only a path that
+        does not exist is expanded as a glob. A list whose items are all path-likes or strings
+        without a comma is a list of paths or globs; any other list or iterable is lines of a dump
         (every supported line layout has commas).
     format : {'auto', 'nmea', 'marinecadastre', 'dma', 'gfw_jsonl'}, default 'auto'
         'auto' looks at the start of each file: a MarineCadastre header (``MMSI,BaseDateTime``),
@@ -894,29 +716,22 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     report = DecodeReport()
     decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
     tables, table_statics = [], []
-    for _name, opener in _expand(source):
-        raw = opener()
-        try:
-            stream, head = _decompress(raw)
-            fmt = _sniff(head) if format == "auto" else format
-            full = _Prefixed(head, stream)
-            if fmt == "nmea":
-                if not isinstance(stream, _Guarded) and os.path.isfile(_name):
-                    # a plain file's size bounds its rows: one segment for all of them
-                    decoder.rows.reserve(os.path.getsize(_name) // _MIN_BYTES_PER_REPORT + 1)
-                _read_nmea(full, decoder, int(chunk_bytes))
-            else:
-                positions, statics = read_table(full, fmt, report)
-                tables.append(positions)
-                table_statics.append(statics)
-            if isinstance(stream, _Guarded) and stream.error is not None:
-                report.add_note("truncated_compressed_files")
-                warnings.warn(f"{_name}: compressed data ends early ({stream.error}); "
-                              "decoded everything before the break", RuntimeWarning,
-                              stacklevel=2)
-        finally:
-            if isinstance(source, (str, os.PathLike, list, tuple)):
-                raw.close()
+    for src in open_sources(source):
+        fmt = _sniff(src.head) if format == "auto" else format
+        if fmt == "nmea":
+            if src.size_hint is not None:
+                # a plain file's size bounds its rows: one segment for all of them
+                decoder.rows.reserve(src.size_hint // _MIN_BYTES_PER_REPORT + 1)
+            _read_nmea(src.stream, decoder, int(chunk_bytes))
+        else:
+            positions, statics = read_table(src.stream, fmt, report)
+            tables.append(positions)
+            table_statics.append(statics)
+        if src.error is not None:
+            report.add_note("truncated_compressed_files")
+            warnings.warn(f"{src.name}: compressed data ends early ({src.error}); "
+                          "decoded everything before the break", RuntimeWarning,
+                          stacklevel=2)
     positions, statics = decoder.finish()
     if tables:
         positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \

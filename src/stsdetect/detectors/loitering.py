@@ -141,7 +141,7 @@ def slow_runs(tracks: Tracks, max_speed_kn: float, gap_s: float):
         First and last row of each run (rows of :class:`Tracks`), in row order.
     """
     n = len(tracks)
-    speed = report_speed_kn(tracks, max_gap=gap_s)
+    speed = report_speed_kn(tracks, max_gap=pd.Timedelta(seconds=gap_s))
     slow = speed < max_speed_kn  # NaN (speed unknown) is not slow
     # A run starts at a slow report whose predecessor cannot continue it.
     joins = np.zeros(n, dtype=bool)
