@@ -14,13 +14,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from stsdetect import __version__
-from stsdetect.events import EVENT_TYPES
-from stsdetect.geo import duration_s
+
+if TYPE_CHECKING:  # numpy and pandas load when a command runs, not for --help
+    import pandas as pd
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_OK", "main"]
 
@@ -104,6 +103,8 @@ def _count(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    import numpy as np
+
     try:
         value = float(text)
     except ValueError:
@@ -114,12 +115,14 @@ def _positive_float(text: str) -> float:
 
 
 def _only(text: str) -> list[str]:
+    from stsdetect.scale.registry import detector_names
+
     kinds = [k.strip() for k in text.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in EVENT_TYPES]
+    unknown = [k for k in kinds if k not in detector_names()]
     if not kinds or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown event type(s) {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(EVENT_TYPES)}")
+            f"{', '.join(detector_names())}")
     return kinds
 
 
@@ -173,6 +176,8 @@ DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = _detect_option
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stsdetect`` command."""
+    from stsdetect.scale.registry import detector_names
+
     def options(defaults: bool) -> argparse.ArgumentParser:
         # Accepted before and after the command; the sub-command's copy must not reset a value
         # given before it, so only the top-level copy has defaults.
@@ -231,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watchlist", type=Path, metavar="FILE",
                    help="CSV watch-list of MMSI/IMO/names to flag (see stsdetect.identity)")
     p.add_argument("--only", type=_only, metavar="TYPES",
-                   help=f"comma-separated event types to run: {','.join(EVENT_TYPES)}")
+                   help=f"comma-separated event types to run: {','.join(detector_names())}")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="events shown in the summary table (default 15)")
     p.add_argument("--fail-on-empty", action="store_true",
@@ -425,6 +430,8 @@ def _vessels_path(positions_path: Path) -> Path:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
     frame = pd.read_csv(path)
@@ -436,6 +443,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _load_decoded(inputs):
     """Positions and vessels written by ``stsdetect decode`` (all inputs must be tables)."""
+    import pandas as pd
+
     positions, vessels = [], []
     for item in inputs:
         path = Path(item)
@@ -470,6 +479,8 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
+    import pandas as pd
+
     ranked = events.sort_values(["score", "start"], ascending=[False, True], kind="stable")
     ranked = ranked.head(max(top, 0))
     table = ranked[[c for c in SUMMARY_COLUMNS if c in ranked]].copy()
@@ -552,6 +563,8 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
+    import pandas as pd
+
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
@@ -658,6 +671,7 @@ def cmd_decode(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from stsdetect.geo import duration_s
     from stsdetect.simulate import simulate
 
     for name in ("transfers", "background", "dark_rendezvous", "anchored"):
