@@ -126,9 +126,42 @@ def _only(text: str) -> list[str]:
     return kinds
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
+    return value
+
+
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+    return value == "on"
+
+
+def _pattern_or_none(text: str):
+    import re
+
+    if text.strip().lower() == "none":
+        return _NoneValue()
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from None
+    return text
+
+
 _OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
-                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
-_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
+                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none,
+                 "frac": _fraction, "bool": _on_off, "deg": _positive_float, "text": str,
+                 "regex|none": _pattern_or_none}
+_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none",
+             "frac": "F", "bool": "on|off", "deg": "DEG", "text": "TEXT",
+             "regex|none": "REGEX|none"}
 
 def _shown(default, kind: str) -> str:
     """A default as the help shows it (seconds fields as durations: ``5s``, ``1d``)."""
@@ -138,6 +171,10 @@ def _shown(default, kind: str) -> str:
             if seconds >= size and seconds % size == 0:
                 return f"{int(seconds // size)}{unit}"
         return f"{seconds:g}s"
+    if kind == "bool":
+        return "on" if default else "off"
+    if default is None:
+        return "none"
     if isinstance(default, float):
         return f"{default:g}"
     return str(default)

@@ -23,7 +23,7 @@ FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
 
 #: Columns of the positions table, in order.
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
-                    "nav_status", "msg_type", "source"]
+                    "nav_status", "msg_type", "source", "file", "line"]
 
 #: Default chunk size. 2 MiB (about 29 000 tag-blocked sentences): the fast path and the
 #: position decoder work on blocks of framing.FAST_BLOCK_LINES lines within a chunk, so the
@@ -102,7 +102,8 @@ def _sniff(head: bytes) -> str:
 #: ``source`` as codes into the reader's source names).
 _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.float64,
                "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
-               "nav_status": np.int8, "msg_type": np.int8, "source": np.int32}
+               "nav_status": np.int8, "msg_type": np.int8, "source": np.int32,
+               "record": np.int64}
 
 #: Bytes of the shortest line that can hold a position report: ``!AIVDM,1,1,,,`` + 16
 #: payload characters (a type 27 report, 96 bits) + ``,0*hh`` + a newline is 35; 32 leaves a
@@ -237,6 +238,33 @@ class _NmeaDecoder:
         self.statics: dict = {k: [] for k in (*_STATIC_FIELDS, "time", "record")}
         self.source_names = [""]
         self._source_code = {"": 0}
+        # provenance: records not first on their line (reader-wide numbers), and each file's
+        # (name, first record)
+        self._extra: list = []
+        self._files: list = []
+        self._continued = False  # the next chunk's first line continues the last one's
+
+    def start_file(self, name: str) -> None:
+        """Records fed from here on come from ``name``, numbered from its line 1."""
+        self._files.append((name, self.record_offset))
+        self._continued = False
+
+    def provenance(self, records: np.ndarray) -> tuple:
+        """(file codes into :attr:`file_names`, 1-based line numbers) of reader-wide records."""
+        records = np.asarray(records, dtype=np.int64)
+        extra = (np.concatenate(self._extra) if self._extra
+                 else np.zeros(0, dtype=np.int64))
+        first = np.array([f for _, f in self._files] or [0], dtype=np.int64)
+        code = np.searchsorted(first, records, side="right") - 1
+        # a record's line, counted over every file: its number less the extra records up to it
+        line0 = records - np.searchsorted(extra, records, side="right")
+        start0 = first - np.searchsorted(extra, first, side="left")
+        return code.astype(np.int32), line0 - start0[code] + 1
+
+    @property
+    def file_names(self) -> list:
+        """The names of the files fed, in order (:meth:`provenance` codes index them)."""
+        return [name for name, _ in self._files] or [""]
 
     def _emit_positions(self, dec, time_ns, source, types, records):
         """Count decoded position rows and keep the good ones as a block (see _store_blocks)."""
@@ -275,6 +303,7 @@ class _NmeaDecoder:
                                                                                    types[b])
             cols["time"][at:at + m] = time_ns
             cols["source"][at:at + m] = gr["source"][rows]
+            cols["record"][at:at + m] = record
             b19 = np.flatnonzero(keep[at - first:at - first + m] & (types == 19))
             if b19.size:  # class B position and static data
                 self._queue_statics(buf, p0[b19], n_chars[b19], fill[b19], types[b19],
@@ -291,8 +320,7 @@ class _NmeaDecoder:
             self.rows.shrink(n - n_kept)
             records = records[keep]
         if n_kept > 1 and not (records[1:] > records[:-1]).all():
-            self._blocks.append({k: col[first:first + n_kept].copy() for k, col in cols.items()}
-                                | {"record": records})
+            self._blocks.append({k: col[first:first + n_kept].copy() for k, col in cols.items()})
             self.rows.shrink(n_kept)
         elif n_kept:
             self._stored = (cols, first, records)
@@ -382,8 +410,12 @@ class _NmeaDecoder:
         if not c["mmsi"]:
             return None
         cols = {k: np.concatenate(v) for k, v in c.items()}
-        order = np.argsort(cols.pop("record"), kind="stable")
-        frame = pd.DataFrame({k: v[order] for k, v in cols.items()})
+        order = np.argsort(cols["record"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        code, line = self.provenance(cols.pop("record"))
+        cols["file"] = pd.array(self.file_names, dtype="string").take(code)
+        cols["line"] = line
+        frame = pd.DataFrame(cols)
         if not len(frame):
             return None
         frame["ais_class"] = np.where(frame["msg_type"] == 5, "A", "B")
@@ -396,6 +428,13 @@ class _NmeaDecoder:
         """
         fc = frame_chunk(data, n, padded)
         rep = self.report
+        extra = fc.extra
+        if self._continued and fc.n_records:
+            # the first line is the rest of the previous chunk's last line (cut for length)
+            extra = np.r_[0, extra[extra > 0]]
+        if extra.size:
+            self._extra.append(extra + self.record_offset)
+        self._continued = False
         rep.lines += fc.n_records
         rep.sentences += fc.n_sentences
         for k, v in fc.skipped.items():
@@ -452,8 +491,7 @@ class _NmeaDecoder:
             # them back out (they are the store's last rows) and merge them all
             cols, first, records = stored
             n = records.size
-            blocks.append({k: col[first:first + n].copy() for k, col in cols.items()}
-                          | {"record": records})
+            blocks.append({k: col[first:first + n].copy() for k, col in cols.items()})
             self.rows.shrink(n)
         ends = [(b["record"][0], b["record"][-1]) for b in blocks if b["record"].size]
         in_order = all((b["record"][1:] > b["record"][:-1]).all() for b in blocks) and all(
@@ -552,7 +590,11 @@ class _NmeaDecoder:
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
-        return _positions_frame(self.rows.columns(), self.source_names), self._statics_frame()
+        cols = self.rows.columns()
+        if cols is not None:
+            cols["file"], cols["line"] = self.provenance(cols.pop("record"))
+        return (_positions_frame(cols, self.source_names, self.file_names),
+                self._statics_frame())
 
 
 def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -564,10 +606,11 @@ def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndar
     return buf[offset + np.arange(total)]
 
 
-def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
+def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
     """The positions DataFrame from column arrays (None for an empty table).
 
-    ``cols["source"]`` holds int codes into ``source_names``.
+    ``cols["source"]`` and ``cols["file"]`` hold int codes into ``source_names`` and
+    ``file_names``; ``cols["line"]`` the 1-based line numbers (both optional: "" and 0).
     """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
@@ -591,6 +634,10 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
         # the distinct names as a string array, taken per row (no per-row string objects)
         "source": pd.array(list(source_names), dtype="string").take(
             np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
+        "file": pd.array(list(file_names), dtype="string").take(
+            np.asarray(cols.get("file", np.zeros(len(cols["mmsi"]), np.int32)), dtype=np.int32)),
+        "line": np.asarray(cols.get("line", np.zeros(len(cols["mmsi"]), np.int64)),
+                           dtype=np.int64),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
     return frame[POSITION_COLUMNS]
 
@@ -624,6 +671,7 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
             cut = buf.rfind(b"!", 0, end)
             cut = cut if cut > 0 else end
             decoder.feed(bytes(buf[:cut]) + b"\n")
+            decoder._continued = True
         else:
             cut = _keep_headers_with_sentence(buf, cut)
             carry = bytes(buf[cut:end])
@@ -719,12 +767,16 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     for src in open_sources(source):
         fmt = _sniff(src.head) if format == "auto" else format
         if fmt == "nmea":
+            decoder.start_file(src.name)
             if src.size_hint is not None:
                 # a plain file's size bounds its rows: one segment for all of them
                 decoder.rows.reserve(src.size_hint // _MIN_BYTES_PER_REPORT + 1)
             _read_nmea(src.stream, decoder, int(chunk_bytes))
         else:
             positions, statics = read_table(src.stream, fmt, report)
+            positions["file"] = pd.array([src.name] * len(positions), dtype="string")
+            if statics is not None:
+                statics["file"] = pd.array([src.name] * len(statics), dtype="string")
             tables.append(positions)
             table_statics.append(statics)
         if src.error is not None:

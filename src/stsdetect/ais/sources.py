@@ -228,7 +228,8 @@ class Source:
     name : str
         The name it is known by in provenance: the path as the user gave it (or as a glob
         expanded it), ``archive.zip:member`` for a ZIP member, the ``name`` of a file object,
-        ``"<stream>"`` for a file object without one, or ``"<lines>"`` for an iterable of lines.
+        or ``"<stream>"`` for a file object without a name and for an iterable of lines
+        (contract C1).
     stream : io.RawIOBase
         The whole decompressed content, from its first byte (the head included); it has
         ``read`` and ``readinto``.
@@ -298,7 +299,9 @@ def expand(source) -> list:
     if isinstance(source, (bytes, bytearray)):
         raise TypeError("pass raw bytes as io.BytesIO(data) or as a list of lines")
     if hasattr(source, "read"):
-        return [(str(getattr(source, "name", "<stream>")), None, lambda: _binary(source))]
+        name = getattr(source, "name", None)  # (an int for a file opened from a descriptor)
+        name = name if isinstance(name, str) else "<stream>"
+        return [(name, None, lambda: _binary(source))]
     if isinstance(source, (list, tuple)) and source and all(map(_looks_like_path, source)):
         out = []
         for item in source:
@@ -310,7 +313,7 @@ def expand(source) -> list:
         raise TypeError(
             "source must be a path, a list of paths or globs, a file object or an iterable of "
             f"lines, not {type(source).__name__}") from None
-    return [("<lines>", None, lambda: _IterStream(source))]
+    return [("<stream>", None, lambda: _IterStream(source))]
 
 
 def _path_opener(path: str):

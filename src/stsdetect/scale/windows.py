@@ -31,6 +31,7 @@ in-process), plus the carried state (rows of the runs still open), plus one row 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import io
 import math
@@ -192,6 +193,18 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     for key, value in params.items():
         stage, name = names[key]
         given.setdefault(stage, {})[name] = value
+    # The reception coverage of dark periods is learned from the whole dump at once
+    # (stsdetect.detectors.coverage); this driver does not carry it across windows yet, so its
+    # dark periods are judged by the heard count alone, as detect(coverage=False) does (and
+    # dark rendezvous then need no coverage).
+    refused = sorted(k for k in given["dark_period"]
+                     if k in ("satellite_sources", "reception", "coverage_cell_deg")
+                     or (k == "coverage" and given["dark_period"][k]))
+    if refused:
+        raise ValueError(f"coverage parameters {refused} need the whole dump in memory: the "
+                         "windowed and Dask drivers do not compute coverage")
+    given["dark_period"]["coverage"] = False
+    objects["dark_period"] = dataclasses.replace(objects["dark_period"], coverage=False)
     track_ns = duration_ns(track_context, "track_context") if not isinstance(
         track_context, (int, float)) else round(duration_s(track_context) * 1e9)
     detectors = tuple(n for n in run if STAGES[n].kind == "detector")
