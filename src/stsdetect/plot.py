@@ -1062,6 +1062,13 @@ def _draw_timeline(ax, sog_ax, tracks: Tracks, event: pd.Series, max_gap_s: floa
     artists.append(ax.axvspan(0.0, hours(end), color="#d62728", alpha=0.12, lw=0,
                               label="event"))
     ax.set_xlim(hours(t0), hours(t1))
+    from matplotlib.ticker import MaxNLocator
+
+    # Few ticks: tick labels are most of a figure's drawing time.
+    ax.xaxis.set_major_locator(MaxNLocator(8))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    if sog_ax is not ax:
+        sog_ax.yaxis.set_major_locator(MaxNLocator(5))
     stamp = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     ax.set_xlabel(f"hours from event start ({stamp})")
     handles, labels = ax.get_legend_handles_labels()

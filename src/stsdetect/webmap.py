@@ -148,7 +148,8 @@ _SCRIPT = """
     var r = wrap.getBoundingClientRect();
     var left = Math.min(x - r.left + 12, r.width - tip.offsetWidth - 4);
     tip.style.left = Math.max(left, 0) + 'px';
-    tip.style.top = (y - r.top + 12) + 'px';
+    var below = y + 12 + tip.offsetHeight <= window.innerHeight;  // else above the pointer
+    tip.style.top = (below ? y - r.top + 12 : y - r.top - tip.offsetHeight - 12) + 'px';
   }
   svg.addEventListener('mouseover', function (e) {
     var m = e.target.closest('.stsmap-ev');
