@@ -537,7 +537,9 @@ def _event_labels(ax, events, lx, ly, view) -> list:
     parts = parts[parts["cluster"].isin(chosen)].sort_values(["order", "mmsi"], kind="stable")
     parts = parts.drop_duplicates(["cluster", "mmsi"])
     names = _vessel_names(events)
-    text = parts["mmsi"].map(lambda m: f"{m} {names[m][:20]}" if m in names else str(m))
+    names.setdefault(0, "")  # dark_vessel events: a hull without AIS
+    text = parts["mmsi"].map(lambda m: "no AIS (imagery)" if m == 0 else
+                             f"{m} {names[m][:20]}" if m in names else str(m))
     grouped = text.groupby(parts["cluster"], sort=False)
     n_vessels = grouped.size()
     vessels = grouped.agg(lambda t: list(t.iloc[:2]))  # <= MAX_LABELS groups
