@@ -448,3 +448,47 @@ def test_two_threads_give_the_same_result_as_one(shared_data):
 
 def test_nat_constant():
     assert NAT_NS == np.iinfo(np.int64).min
+
+
+def _tagged(tags: bytes, body: bytes, bad_sum: bool = False) -> bytes:
+    return (b"\\" + tags + b"*%02X\\!" % _xor(tags) + body
+            + b"*%02X" % (_xor(body) ^ int(bad_sum)))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1024, 4096])
+def test_read_ais_report_invariant(tmp_path, chunk_bytes):
+    sent = b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0"
+    good = _tagged(b"s:rx0,c:1600000000", sent)
+    lines = [good] * 200
+    lines[50] = _tagged(b"s:rx0,c:1600000000", sent, bad_sum=True)
+    lines[90] = b"garbage"
+    p = tmp_path / "d.nmea"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    res = read_ais(str(p), chunk_bytes=chunk_bytes)
+    rep = res.report
+    rep.check()
+    assert rep.lines == 200 and rep.skipped == {"bad_checksum": 1, "not_nmea": 1}
+    assert len(res.positions) == 198
+
+
+def test_assembled_reports_keep_input_order():
+    """A report assembled from fragments with a sentence between them comes before a later
+    report from an adjacent pair; single-part reports between them stay between."""
+    payload = b"19qV9O@P2;8owl`A5?BQDmr1P000"
+    one, two = payload[:10], payload[10:]
+
+    def frag(k, seq, part):
+        body = b"AIVDM,2,%d,%d,A,%s,0" % (k, seq, part)
+        return b"!" + body + b"*%02X" % _xor(body)
+
+    single = [_tagged(b"s:rx0,c:%d" % (1_600_000_000 + i),
+                      b"AIVDM,1,1,,A,19qV9O@P2;8owl`A5?BQDmr1P000,0") for i in range(40)]
+    lines = [frag(1, 1, one), single[0], frag(2, 1, two), *single[1:40],
+             frag(1, 2, one), frag(2, 2, two)]
+    for workers in (1, 2):
+        data = read_ais(io.BytesIO(b"\n".join(lines) + b"\n"), workers=workers,
+                        chunk_bytes=1024)
+        missing = data.positions["time"].isna().to_numpy()
+        # input order: single 0, then A (complete at its second fragment), the others, B
+        assert len(missing) == 42 and np.flatnonzero(missing).tolist() == [1, 41]
+        assert list(data.positions["line"].iloc[[1, 41]]) == [3, 44]
