@@ -1,6 +1,7 @@
 """The ``stsdetect`` command line (also ``python -m stsdetect``).
 
-Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot`` and ``report``. Run
+Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot``, ``report`` and
+``evidence``. Run
 ``stsdetect COMMAND --help`` for each one's options. This module only parses arguments, shows
 progress and maps errors to exit codes; the work is done by the library functions it calls.
 """
@@ -10,19 +11,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import json
 import logging
 import os
 import sys
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from stsdetect import __version__
-from stsdetect.events import EVENT_TYPES
-from stsdetect.geo import duration_s
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_OK", "main"]
+if TYPE_CHECKING:  # numpy and pandas load when a command runs, not for --help
+    import pandas as pd
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_MISMATCH", "EXIT_OK", "main"]
 
 log = logging.getLogger("stsdetect")
 
@@ -31,6 +32,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_EMPTY = 3
+EXIT_MISMATCH = 4
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -39,6 +41,7 @@ exit codes:
   2  bad usage or input: unreadable or missing file, unknown region, bad duration string,
      unknown option value
   3  no events found, only with --fail-on-empty
+  4  an evidence package does not match its sources (evidence --verify)
 """
 
 #: Events given their own section with figures in the demo's report.html (the top ones by
@@ -104,6 +107,8 @@ def _count(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    import numpy as np
+
     try:
         value = float(text)
     except ValueError:
@@ -114,18 +119,53 @@ def _positive_float(text: str) -> float:
 
 
 def _only(text: str) -> list[str]:
+    from stsdetect.scale.registry import detector_names
+
     kinds = [k.strip() for k in text.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in EVENT_TYPES]
+    unknown = [k for k in kinds if k not in detector_names()]
     if not kinds or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown event type(s) {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(EVENT_TYPES)}")
+            f"{', '.join(detector_names())}")
     return kinds
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
+    return value
+
+
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+    return value == "on"
+
+
+def _pattern_or_none(text: str):
+    import re
+
+    if text.strip().lower() == "none":
+        return _NoneValue()
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from None
+    return text
+
+
 _OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
-                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
-_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
+                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none,
+                 "frac": _fraction, "bool": _on_off, "deg": _positive_float, "text": str,
+                 "regex|none": _pattern_or_none}
+_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none",
+             "frac": "F", "bool": "on|off", "deg": "DEG", "text": "TEXT",
+             "regex|none": "REGEX|none"}
 
 def _shown(default, kind: str) -> str:
     """A default as the help shows it (seconds fields as durations: ``5s``, ``1d``)."""
@@ -135,6 +175,10 @@ def _shown(default, kind: str) -> str:
             if seconds >= size and seconds % size == 0:
                 return f"{int(seconds // size)}{unit}"
         return f"{seconds:g}s"
+    if kind == "bool":
+        return "on" if default else "off"
+    if default is None:
+        return "none"
     if isinstance(default, float):
         return f"{default:g}"
     return str(default)
@@ -173,6 +217,8 @@ DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = _detect_option
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stsdetect`` command."""
+    from stsdetect.scale.registry import detector_names
+
     def options(defaults: bool) -> argparse.ArgumentParser:
         # Accepted before and after the command; the sub-command's copy must not reset a value
         # given before it, so only the top-level copy has defaults.
@@ -231,11 +277,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watchlist", type=Path, metavar="FILE",
                    help="CSV watch-list of MMSI/IMO/names to flag (see stsdetect.identity)")
     p.add_argument("--only", type=_only, metavar="TYPES",
-                   help=f"comma-separated event types to run: {','.join(EVENT_TYPES)}")
+                   help=f"comma-separated event types to run: {','.join(detector_names())}")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="events shown in the summary table (default 15)")
     p.add_argument("--fail-on-empty", action="store_true",
                    help="exit with code 3 when no events are found (default: exit 0)")
+    g = p.add_argument_group(
+        "context: port files, saved anchorages, dropping ordinary events",
+        "Anchorages and berths are learned from where many vessels lie stationary (GFW's "
+        "rule adapted to the dump's length); events in them are flagged anchorage or port, "
+        "score lower and are listed after the others.")
+    g.add_argument("--ports", type=Path, metavar="FILE",
+                   help="port/anchorage polygons (GeoJSON, shapefile ...; optional 'name' and "
+                        "'kind' columns, kind port|anchorage|berth, default port)")
+    g.add_argument("--anchorages", type=Path, metavar="FILE",
+                   help="anchorages saved by --save-anchorages on an earlier dump: used "
+                        "instead of learning them again")
+    g.add_argument("--save-anchorages", type=Path, metavar="FILE",
+                   help="write the anchorages, berths and ports used (.geojson or .parquet)")
+    g.add_argument("--drop", type=_tokens, metavar="TOKENS",
+                   help="leave out events carrying any of these comma-separated flags, e.g. "
+                        "anchorage,port")
+    g.add_argument("--no-context", action="store_true",
+                   help="skip the context stage (no anchorage/port/draught flags)")
     g = p.add_argument_group(
         "distributed (needs the [dask] extra)",
         "Run decoding per file and detection per time window as Dask tasks, with results "
@@ -346,11 +410,58 @@ def build_parser() -> argparse.ArgumentParser:
                         "timelines")
     p.add_argument("--format", default="auto", help=fmt_help)
     p.add_argument("--title", default="stsdetect report", help="page title")
+    p.add_argument("--max-events", type=_non_negative_int, default=50, metavar="N",
+                   help="top-ranked events given their own section (default 50)")
+    p.add_argument("--max-figures", type=_non_negative_int, default=50, metavar="N",
+                   help="how many of those sections get a map and a timeline (default 50; "
+                        "about 0.2 s each)")
     p.set_defaults(func=cmd_report)
+
+    # evidence
+    p = sub.add_parser(
+        "evidence", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="evidence packages: the raw lines, hashes and figures behind events",
+        description="Write one folder per event (stsdetect.evidence): the raw input lines of "
+                    "both vessels from --margin before to --margin after the event, byte for "
+                    "byte with their file and line number, the SHA-256 of every source, a "
+                    "manifest (version, parameters, the event row, hashes) and the event's "
+                    "map and timeline. Running it twice gives the same bytes. With --verify, "
+                    "check packages against the sources instead.")
+    p.add_argument("events", type=Path, nargs="?",
+                   help="events file written by `stsdetect detect`")
+    p.add_argument("--event", action="append", dest="event_ids", metavar="ID", default=[],
+                   help="event_id to package (repeat for several)")
+    p.add_argument("--source", nargs="+", dest="sources", metavar="DUMP", default=[],
+                   help="the dump(s) the events were detected from; with --verify, where "
+                        "the sources are now (matched by file name)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+                   help="folder that receives one package folder per event")
+    p.add_argument("--margin", default="2h",
+                   help="reports from this long before to this long after the event "
+                        "(default 2h, with its unit)")
+    p.add_argument("--params", type=Path, metavar="JSON",
+                   help="the detection parameters used, as a JSON object of `stsdetect "
+                        "detect` keywords (e.g. {\"min_gap\": \"12h\"}); recorded in the "
+                        "manifest beside every default")
+    p.add_argument("--verify", type=Path, metavar="DIR",
+                   help="check the package(s) in DIR against their manifest and the sources")
+    p.set_defaults(func=cmd_evidence)
     return parser
 
 
 # --------------------------------------------------------------------------------- helpers
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
 
 def _progress(args) -> bool:
     """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
@@ -399,12 +510,40 @@ def _check_inputs(inputs) -> list[str]:
     return out
 
 
-def _check_output(path: Path, suffixes) -> Path:
+def _check_output(path: Path, suffixes, label: str = "-o") -> Path:
     if path.suffix.lower() not in suffixes:
-        raise UsageError(f"output {path} must end in {', '.join(suffixes)}")
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"output {path} ({label}) must end in {', '.join(suffixes)}")
     return path
+
+
+def _input_files(*groups) -> list:
+    """Every file a command will read: dumps (globs expanded as the reader expands them),
+    the vessels tables read beside positions tables, watch-lists and region files."""
+    from stsdetect.ais.sources import expand
+
+    files = []
+    for item in (i for group in groups for i in (group or ())):
+        try:
+            files.extend(Path(path) for _, path, _ in expand(str(item)) if path is not None)
+        except (FileNotFoundError, IsADirectoryError, TypeError):
+            continue
+        if _is_table(str(item)):
+            files.append(_vessels_path(Path(item)))
+    return files
+
+
+def _guard_outputs(outputs: dict, inputs, folders=()) -> None:
+    """#14 item 2: before any work, refuse an output that is an input or another output, or
+    that cannot be written (stsdetect.outputs.check_outputs)."""
+    from stsdetect.outputs import check_outputs
+
+    try:
+        check_outputs(outputs, inputs, folders)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for path in outputs.values():
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _is_table(path: str) -> bool:
@@ -425,9 +564,13 @@ def _vessels_path(positions_path: Path) -> Path:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
-    frame = pd.read_csv(path)
+    from stsdetect.outputs import restore_formulas
+
+    frame = restore_formulas(pd.read_csv(path))
     for col in ("time", "first_seen", "last_seen"):
         if col in frame:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
@@ -436,6 +579,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _load_decoded(inputs):
     """Positions and vessels written by ``stsdetect decode`` (all inputs must be tables)."""
+    import pandas as pd
+
     positions, vessels = [], []
     for item in inputs:
         path = Path(item)
@@ -470,8 +615,11 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
-    ranked = events.sort_values(["score", "start"], ascending=[False, True], kind="stable")
-    ranked = ranked.head(max(top, 0))
+    import pandas as pd
+
+    from stsdetect.events import rank_events
+
+    ranked = rank_events(events).head(max(top, 0))  # anchorage / port events last
     table = ranked[[c for c in SUMMARY_COLUMNS if c in ranked]].copy()
     table["start"] = table["start"].dt.strftime("%Y-%m-%d %H:%M")
     table["flags"] = [",".join(f) for f in table["flags"]]
@@ -487,12 +635,33 @@ def _counts(events: pd.DataFrame) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
+def _tokens(text: str) -> tuple:
+    tokens = tuple(t.strip() for t in str(text).split(",") if t.strip())
+    if not tokens:
+        raise argparse.ArgumentTypeError("give comma-separated flag tokens, e.g. anchorage,port")
+    return tokens
+
+
+def _context_kwargs(args) -> dict:
+    """detect() keywords of the context options (files checked first: exit 2 if missing)."""
+    kwargs = {}
+    if getattr(args, "no_context", False):
+        return {"context": False}
+    for name in ("ports", "anchorages"):
+        path = getattr(args, name, None)
+        if path is not None:
+            _check_inputs([path])
+            kwargs[name] = path
+    return kwargs
+
+
 def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=None,
                   vessels=None):
     from stsdetect.pipeline import detect
 
     return detect(source, regions=regions, watchlist=watchlist, only=only,
-                  progress=_progress(args), vessels=vessels, **(params or {}))
+                  progress=_progress(args), vessels=vessels, **_context_kwargs(args),
+                  **(params or {}))
 
 
 def _detector_params(args) -> dict:
@@ -525,8 +694,16 @@ def cmd_detect(args) -> int:
     if args.watchlist is not None:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
+    _guard_outputs({"-o": out}, _input_files(inputs, [args.watchlist] if watchlist else [],
+                                             [r for r in (args.regions or [])
+                                              if Path(r).is_file()]))
     params = _detector_params(args)
+    if args.save_anchorages is not None:
+        _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
+        if args.ports or args.anchorages or args.save_anchorages:
+            raise UsageError("--ports, --anchorages and --save-anchorages need the context "
+                             "stage, which does not run with --workers/--scheduler yet")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -552,15 +729,26 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
+    import pandas as pd
+
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     try:
+        import distributed  # noqa: F401  (its import sets up its loggers, quietened below)
+
         import stsdetect.dask as sd
     except ImportError:
         raise UsageError("--scheduler/--workers need the [dask] extra: "
                          "pip install 'stsdetect[dask]'") from None
+    # Dask's own INFO lines (workers starting, clients connecting) are not the user's business
+    # unless asked for with --log-level INFO or DEBUG; with --quiet only a crash is shown.
+    level = getattr(logging, args.log_level)
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(
+            logging.CRITICAL if args.quiet else max(level, logging.ERROR)
+            if level >= logging.WARNING else level)
     from stsdetect.ais.sources import expand
 
     files = []
@@ -596,11 +784,27 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
 
 
 def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
-    from stsdetect.events import write_events
+    from stsdetect.events import rank_events, write_events
 
     events = result.events
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
+    drop = getattr(args, "drop", None)
+    if drop:
+        kept = rank_events(events, drop=drop)
+        n_dropped = len(events) - len(kept)
+        events = events[events["event_id"].isin(kept["event_id"])].reset_index(drop=True)
+        _say(args, f"--drop {','.join(drop)}: left out {n_dropped} events", "")
+    save = getattr(args, "save_anchorages", None)
+    areas = getattr(result, "anchorages", None)
+    if save is not None:
+        from stsdetect.context import write_anchorages
+
+        if areas is None:
+            raise UsageError("--save-anchorages needs the context stage (not with "
+                             "--no-context or --workers/--scheduler)")
+        write_anchorages(areas, save)
+        _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
     write_events(events, out)
     positions = getattr(result, "positions", None)
     if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
@@ -628,7 +832,10 @@ def cmd_decode(args) -> int:
     inputs = _check_inputs(args.inputs)
     out = _check_output(args.output, (".parquet", ".csv"))
     vessels_out = args.vessels or _vessels_path(out)
+    _check_output(vessels_out, (".parquet", ".csv"), label="--vessels")
+    _guard_outputs({"-o": out, "--vessels": vessels_out}, _input_files(inputs))
     from stsdetect.ais import read_ais
+    from stsdetect.outputs import write_table
 
     try:
         with _source(inputs, args) as source:
@@ -637,10 +844,7 @@ def cmd_decode(args) -> int:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")
     for frame, path in ((data.positions, out), (data.vessels, vessels_out)):
-        if path.suffix.lower() == ".parquet":
-            frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        write_table(frame, path, date_format="%Y-%m-%dT%H:%M:%S.%fZ")  # atomic
     if not len(data.positions):
         print(f"No position reports decoded from {', '.join(inputs)}; wrote empty tables.")
     print(f"wrote {out} ({len(data.positions):,} positions) and {vessels_out} "
@@ -649,6 +853,7 @@ def cmd_decode(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from stsdetect.geo import duration_s
     from stsdetect.simulate import simulate
 
     for name in ("transfers", "background", "dark_rendezvous", "anchored"):
@@ -678,8 +883,7 @@ def cmd_demo(args) -> int:
     from stsdetect.simulate import demo_path, demo_truth_path, read_truth
 
     out_dir = args.output
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"output {out_dir} exists and is not a folder")
+    _guard_outputs({}, [], folders=[out_dir])
     out_dir.mkdir(parents=True, exist_ok=True)
     dump = demo_path()
     _say(args, f"stsdetect demo: {dump.name}, a simulated 2-day dump off Shanghai", "")
@@ -750,8 +954,11 @@ def cmd_plot(args) -> int:
 
     if not args.each:
         out = _check_output(args.output, (".png",))
+        _guard_outputs({"-o": out}, _input_files([args.events], args.inputs))
     elif args.output.exists() and not args.output.is_dir():
         raise UsageError(f"with --each, output {args.output} must be a folder")
+    else:
+        _guard_outputs({}, _input_files([args.events], args.inputs), folders=[args.output])
     events = read_events(args.events)
     tracks = _tracks_from(args)
     if not len(events):
@@ -768,6 +975,7 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     _check_inputs([args.events])
     out = _check_output(args.output, (".html", ".htm"))
+    _guard_outputs({"-o": out}, _input_files([args.events], args.inputs))
     from stsdetect.events import read_events
     from stsdetect.report import write_html_report
 
@@ -775,8 +983,44 @@ def cmd_report(args) -> int:
     if not len(events):
         print(f"No events in {args.events}: the report says so.")
     path = write_html_report(events, out, tracks=_tracks_from(args), regions=True,
-                             title=args.title)
+                             title=args.title, max_events=args.max_events,
+                             max_figures=args.max_figures)
     print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_evidence(args) -> int:
+    from stsdetect.evidence import verify_evidence, write_evidence
+
+    if args.verify is not None:
+        if args.events is not None or args.event_ids or args.output is not None:
+            raise UsageError("--verify DIR takes only --source, not EVENTS, --event or -o")
+        checks = verify_evidence(args.verify, sources=args.sources or None)
+        for check in checks:  # one line per package
+            if check.ok:
+                print(f"OK    {check.package} ({check.lines_checked} lines match the "
+                      "sources, every hash matches)")
+            else:
+                print(f"FAIL  {check.package}")
+                for problem in check.problems:
+                    print(f"      {problem}")
+        return EXIT_OK if all(c.ok for c in checks) else EXIT_MISMATCH
+    if args.events is None or not args.event_ids or not args.sources or args.output is None:
+        raise UsageError("evidence needs EVENTS, at least one --event ID, --source DUMP... "
+                         "and -o DIR (or --verify DIR)")
+    _check_inputs([args.events, *args.sources])
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UsageError(f"--params {args.params}: not JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise UsageError(f"--params {args.params}: must hold a JSON object")
+    folders = write_evidence(args.events, args.event_ids, args.sources, args.output,
+                             margin=args.margin, detect_params=params)
+    for folder in folders:
+        print(f"wrote {folder}")
     return EXIT_OK
 
 
@@ -803,8 +1047,19 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+    level = getattr(logging, args.log_level)
+    logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stsdetect").setLevel(logging.CRITICAL if args.quiet else level)
+    import signal
+    import threading
+
+    def _terminated(signum, frame):  # SIGTERM: unwind like Ctrl-C, so cleanups run
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
     except (UsageError, FileNotFoundError, ValueError, PermissionError, IsADirectoryError,
@@ -826,6 +1081,9 @@ def main(argv=None) -> int:
               f"{_one_line(exc)} (rerun with --log-level DEBUG for the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -9,7 +9,9 @@ as one frozen dataclass defined here. A field's metadata says:
 ``kind``
     ``"m"``, ``"kn"`` (positive floats), ``"dur"`` (a duration with a unit: ``"2h"``,
     :class:`pandas.Timedelta`), ``"s"`` (a duration held as seconds: the field name ends in
-    ``_s``), ``"int"``, ``"m|none"`` (a distance or None), ``"choice"`` or ``"object"``;
+    ``_s``), ``"int"``, ``"m|none"`` (a distance or None), ``"frac"`` (0 to 1), ``"deg"``
+    (degrees, up to 45), ``"bool"`` (``on``/``off`` on the command line), ``"text"``,
+    ``"regex|none"``, ``"choice"`` or ``"object"``;
 ``cli``
     the ``stsdetect detect`` option (None: not on the command line);
 ``help``
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "STAGE_PARAMS",
+    "AnchorageParams",
+    "ContextParams",
     "DarkParams",
     "DarkRendezvousParams",
     "FlagsParams",
@@ -74,38 +78,25 @@ def duration_ns(value, name: str = "duration") -> int:
         For a bare number (a unit is required: ``--min-gap 2`` once silently meant two
         seconds), a string that is not a duration, or a negative duration.
     """
+    import re
+
     import numpy as np
     import pandas as pd
 
     from stsdetect.geo import duration_s
 
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-            and value == 0:
-        return 0  # zero needs no unit
-    if isinstance(value, bool) or isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: {value!r} has no unit; write it like '90min', '2h' or '1d'")
+    try:
+        seconds = duration_s(value)  # the one parser (contract C5): a unit is required
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if seconds == 0:
+        return 0
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if number == 0:
-            return 0
-        if number is not None:
-            raise ValueError(f"{name}: {value!r} has no unit; write it like '90min', '2h' or "
-                             "'1d'")
-        duration_s(text)  # the one parser's checks and message
-        import re
-
-        text = re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", text)
-        ns = pd.Timedelta(text).value
-    elif isinstance(value, (_dt.timedelta, np.timedelta64)):
+        ns = pd.Timedelta(re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", value.strip())).value
+    elif isinstance(value, (_dt.timedelta, np.timedelta64, pd.Timedelta)):
         ns = pd.Timedelta(value).value
     else:
         raise ValueError(f"{name}: not a duration: {value!r}")
-    if ns < 0:
-        raise ValueError(f"{name}: duration must be non-negative, got {value!r}")
     return int(ns)
 
 
@@ -143,6 +134,23 @@ class _Params:
                     raise ValueError(f"{f.name}: not a number: {value!r}") from None
                 if not (math.isfinite(number) and number > 0):
                     raise ValueError(f"{f.name}: must be a positive number, got {value!r}")
+            elif kind == "frac":
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{f.name}: not a number: {value!r}") from None
+                if not 0.0 <= number <= 1.0:
+                    raise ValueError(f"{f.name}: must be between 0 and 1, got {value!r}")
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{f.name}: must be True or False, got {value!r}")
+            elif kind == "deg":
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{f.name}: not a number: {value!r}") from None
+                if not (math.isfinite(number) and 0 < number <= 45):
+                    raise ValueError(f"{f.name}: must be in (0, 45] degrees, got {value!r}")
             elif kind == "int":
                 if isinstance(value, bool) or int(value) != value or value < 0:
                     raise ValueError(f"{f.name}: must be a whole number >= 0, got {value!r}")
@@ -213,6 +221,21 @@ class DarkParams(_Params):
                                  "intentional")
     heard_bin: object = _opt("10min", "heard_bin", "dur",
                              "time bins for the vessels-heard test", optional=True)
+    coverage: bool = _opt(True, "coverage", "bool",
+                          "learn reception coverage from the data and require it of "
+                          "likely_intentional silences and dark rendezvous; off: heard count "
+                          "only")
+    min_coverage: float = _opt(0.5, "min_coverage", "frac",
+                               "least coverage along a silence for likely_intentional and "
+                               "around both vessels of a dark rendezvous")
+    coverage_cell_deg: float = _opt(0.25, "coverage_cell_deg", "deg",
+                                    "coverage grid cell, degrees", cli="--coverage-cell")
+    satellite_sources: object = _opt(
+        None, "satellite_sources", "regex|none",
+        "regular expression of the tag-block / $PGHP source names heard by satellite; none: "
+        "satellite passes are inferred from the report cadence")
+    reception: str = _opt("auto", "reception", "text",
+                          "auto, or terrestrial / satellite for a dump that is all one kind")
 
 
 @dataclass(frozen=True)
@@ -225,6 +248,9 @@ class DarkRendezvousParams(_Params):
         "metres", cli="--dark-max-distance")
     min_overlap: object = _opt("2h", "min_overlap", "dur",
                                "dark rendezvous: least time both were silent at once")
+    min_coverage: float = _opt(0.5, "dark_rendezvous_min_coverage", "frac",
+                               "dark rendezvous: least coverage of both silences",
+                               cli="--dark-rendezvous-min-coverage")
 
 
 @dataclass(frozen=True)
@@ -235,6 +261,33 @@ class LoiteringParams(_Params):
                                cli="--loiter-max-speed")
     min_duration: object = _opt("4h", "loiter_min_duration", "dur", "shortest loitering")
     max_gap: object = _opt("1h", "loiter_max_gap", "dur", "longest gap within one run")
+
+
+@dataclass(frozen=True)
+class AnchorageParams(_Params):
+    """Options of :func:`stsdetect.context.find_anchorages` (GFW anchorages, adapted)."""
+
+    min_vessels: int = _opt(0, "anchorage_min_vessels", "int",
+                            "distinct vessels stopped in a 1.5 km square for an anchorage; 0: "
+                            "adapted to the dump (20 from 30 days, at least 5)")
+    min_duration: object = _opt(None, "anchorage_min_duration", "dur",
+                                "shortest stop counted for an anchorage; none: adapted (12 h "
+                                "from 3 days)", optional=True)
+    cell_m: float = _opt(500.0, "anchorage_cell_m", "m",
+                         "anchorage grid cell, metres (S2 level 14 is about 0.5 km)")
+
+
+@dataclass(frozen=True)
+class ContextParams(_Params):
+    """Options of :func:`stsdetect.context.add_context`."""
+
+    crowd_radius_m: float = _opt(2000.0, "crowd_radius_m", "m",
+                                 "radius of the crowd count (other vessels stopped), metres")
+    crowd_min: int = _opt(5, "crowd_min", "int", "other stopped vessels for 'crowded'")
+    visit_window: object = _opt("6h", "visit_window", "dur",
+                                "arrived this soon before and left this soon after: a visit")
+    draught_change_m: float = _opt(0.5, "draught_change_m", "m",
+                                   "least draught change for 'draught_change', metres")
 
 
 @dataclass(frozen=True)
@@ -257,6 +310,8 @@ STAGE_PARAMS: dict[str, type] = {
     "dark_period": DarkParams,
     "dark_rendezvous": DarkRendezvousParams,
     "loitering": LoiteringParams,
+    "anchorages": AnchorageParams,
+    "context": ContextParams,
     "flags": FlagsParams,
 }
 
@@ -267,6 +322,8 @@ CLI_SECTIONS: dict[str, str] = {
     "dark_rendezvous": "dark periods and dark rendezvous",
     "loitering": "loitering (one vessel nearly still)",
     "tracks": "track cleaning",
+    "anchorages": "context: anchorages, ports, crowds, draught",
+    "context": "context: anchorages, ports, crowds, draught",
     "flags": "flags",
 }
 
