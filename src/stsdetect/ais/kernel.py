@@ -440,12 +440,9 @@ def decode_payloads(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray,
 
 @njit(cache=True, nogil=True)
 def _kernel(a, n, continued, required, kind):
-    # capacity: one record per line or sentence start, bounded by the chunk's bytes
-    cap = 1
-    for i in range(n):
-        c = a[i]
-        if c == 10 or c == 13 or c == 33:
-            cap += 1
+    # capacity: every row is a sentence, and a sentence start "!xxVDM," takes 7 bytes; every
+    # source name starts after at least 5 bytes of its own line or sentence
+    cap = n // 7 + 2
     counts = np.zeros(len(COUNT_NAMES), dtype=np.int64)
     decoded = np.zeros(28, dtype=np.int64)
     # position rows
@@ -473,8 +470,8 @@ def _kernel(a, n, continued, required, kind):
         size *= 2
     keys = np.zeros(size, np.int64)
     codes = np.zeros(size, np.int32)
-    first = np.zeros(cap + 1, np.int64)
-    length = np.zeros(cap + 1, np.int64)
+    first = np.zeros(n // 5 + 2, np.int64)
+    length = np.zeros(n // 5 + 2, np.int64)
     n_names = 0
     # a $PGHP line waiting for the next AIS sentence
     pg_pending = False
@@ -487,7 +484,14 @@ def _kernel(a, n, continued, required, kind):
     while i < n:
         ls = i
         j = i
-        while j < n and a[j] != 10 and a[j] != 13:
+        bang = -1  # the line's first '!'
+        while j < n:
+            c = a[j]
+            if c <= 33:
+                if c == 10 or c == 13:
+                    break
+                if c == 33 and bang < 0:
+                    bang = j
             j += 1
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
@@ -500,10 +504,11 @@ def _kernel(a, n, continued, required, kind):
             ls += 3  # UTF-8 byte order mark
         # ---- the line's AIS sentence starts ----
         s_first = -1
-        for p in range(ls, le):
-            if a[p] == 33 and _is_ais_start(a, p, le):
-                s_first = p
-                break
+        if bang >= ls:
+            for p in range(bang, le):
+                if a[p] == 33 and _is_ais_start(a, p, le):
+                    s_first = p
+                    break
         if s_first < 0:
             if cont:
                 continue  # the rest of a line already counted
@@ -610,11 +615,13 @@ def _kernel(a, n, continued, required, kind):
             # ---- structure: 6 commas, then '*hh' ----
             star = -1
             nc = 0
+            x = 0  # the checksum: XOR of the bytes between '!' and '*'
             for p in range(sv + 1, re_):
                 c = a[p]
                 if c == 42:
                     star = p
                     break
+                x ^= c
                 if c == 44 and nc < 6:
                     commas[nc] = p
                     nc += 1
@@ -625,9 +632,6 @@ def _kernel(a, n, continued, required, kind):
                 sv = nxt
                 rs = nxt_rs
                 continue
-            x = 0
-            for p in range(sv + 1, star):
-                x ^= a[p]
             if x != _hex(a[star + 1]) * 16 + _hex(a[star + 2]):
                 counts[5] += 1
                 sv = nxt

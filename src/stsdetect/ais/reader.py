@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .kernel import COUNT_NAMES, ChunkResult, decode_chunk, decode_payloads
+from .kernel import COUNT_NAMES, NAT_NS, ChunkResult, decode_chunk, decode_payloads
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sources import open_sources
@@ -229,7 +229,8 @@ class _NmeaDecoder:
             multi = np.flatnonzero(sent["n_frags"] > 1)
             if multi.size:
                 blocks.extend(self._multipart(buf, {k: v[multi] for k, v in sent.items()}))
-        if len(blocks) > 1:  # assembled messages among single-part ones: put them in order
+        if len(blocks) > 1 or (blocks and (np.diff(blocks[0]["record"]) < 0).any()):
+            # assembled messages among single-part ones: put them in order
             order = np.argsort(np.concatenate([b["record"] for b in blocks]), kind="stable")
             blocks = [{k: np.concatenate([b[k] for b in blocks])[order] for k in _ROW_DTYPES}]
         for b in blocks:
@@ -237,35 +238,61 @@ class _NmeaDecoder:
         self.record_offset += c["records"]
 
     def _multipart(self, buf: np.ndarray, s: dict) -> list:
-        """Assemble a chunk's fragments (in record order) through the bounded assembler;
-        decode the completed messages; return the blocks of position rows."""
+        """Assemble a chunk's fragments (rows in record order): adjacent two-part pairs at
+        once, the rest through the bounded assembler; decode the completed messages; return
+        the blocks of position rows."""
         rep = self.report
         before = self.asm.incomplete
+        # Fragment 1 of 2 directly followed by its fragment 2 (same talker, channel, sequence
+        # id and tag-block group id): how receivers emit nearly all of them.
+        n_frags, frag, record = s["n_frags"], s["frag"], s["record"]
+        pair = ((n_frags[:-1] == 2) & (n_frags[1:] == 2) & (frag[:-1] == 1) & (frag[1:] == 2)
+                & (record[1:] == record[:-1] + 1))
+        for k in ("talker", "channel", "seq", "group_id"):
+            pair &= s[k][:-1] == s[k][1:]
+        first = np.flatnonzero(pair)
+        second = first + 1
+        paired = np.zeros(record.size, dtype=bool)
+        paired[first] = paired[second] = True
+        rep.add_skip("multipart_joined", first.size)
+        t1, t2 = s["time_ns"][first], s["time_ns"][second]
+        s1, s2 = s["source"][first], s["source"][second]
+        seg_start = np.column_stack([s["p0"][first], s["p0"][second]]).ravel()
+        seg_len = np.column_stack([s["n_chars"][first], s["n_chars"][second]]).ravel()
+        joined = [_segments(buf, seg_start, seg_len)]
+        lengths = [s["n_chars"][first] + s["n_chars"][second]]
+        fills = [s["fill"][second]]
+        times = [np.where(t1 != NAT_NS, t1, t2)]
+        sources = [np.where(s1 != 0, s1, s2).astype(np.int32)]
+        records = [record[second]]
+        rest = np.flatnonzero(~paired)
         done = []  # (payload bytes, fill, time_ns, source, record)
-        for (group, total, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill,
-             time_ns, source) in zip(
-                s["group_id"].tolist(), s["group_total"].tolist(), s["n_frags"].tolist(),
-                s["talker"].tolist(), s["channel"].tolist(), s["seq"].tolist(),
-                s["p0"].tolist(), s["n_chars"].tolist(), s["record"].tolist(),
-                s["frag"].tolist(), s["fill"].tolist(), s["time_ns"].tolist(),
-                s["source"].tolist(), strict=True):  # fragments only: a small share of rows
-            key = ("g", group, total) if group >= 0 else ("s", talker, channel, seq, n_frags)
-            out = self.asm.add(record, key, n_frags, frag, buf[p0:p0 + n_chars].tobytes(),
-                               fill, time_ns, source)
+        for (group, total, n, talker, channel, seq, p0, n_chars, rec, k, fill,
+             time_ns, source) in zip(*(s[c][rest].tolist() for c in (
+                "group_id", "group_total", "n_frags", "talker", "channel", "seq", "p0",
+                "n_chars", "record", "frag", "fill", "time_ns", "source")), strict=True):
+            key = ("g", group, total) if group >= 0 else ("s", talker, channel, seq, n)
+            out = self.asm.add(rec, key, n, k, buf[p0:p0 + n_chars].tobytes(), fill,
+                               time_ns, source)
             if out is not None:
-                rep.add_skip("multipart_joined", n_frags - 1)
-                done.append((*out, record))
+                rep.add_skip("multipart_joined", n - 1)
+                done.append((*out, rec))
         rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
-        if not done:
+        if done:
+            payloads, fill_d, time_d, source_d, record_d = zip(*done, strict=True)
+            joined.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
+            lengths.append(np.array([len(p) for p in payloads], dtype=np.int64))
+            fills.append(np.array(fill_d, dtype=np.int64))
+            times.append(np.array(time_d, dtype=np.int64))
+            sources.append(np.array(source_d, dtype=np.int32))
+            records.append(np.array(record_d, dtype=np.int64))
+        length = np.concatenate(lengths)
+        if not length.size:
             return []
-        payloads, fill_d, time_d, source_d, record_d = zip(*done, strict=True)
-        length = np.array([len(p) for p in payloads], dtype=np.int64)
-        payload = np.frombuffer(b"".join(payloads) + bytes(64), dtype=np.uint8)
+        payload = np.concatenate([*joined, np.zeros(64, dtype=np.uint8)])
         start = np.cumsum(length) - length
-        fill = np.array(fill_d, dtype=np.int64)
-        time_ns = np.array(time_d, dtype=np.int64)
-        source = np.array(source_d, dtype=np.int32)
-        record = np.array(record_d, dtype=np.int64)
+        fill, time_ns = np.concatenate(fills), np.concatenate(times)
+        source, record = np.concatenate(sources), np.concatenate(records)
         msg_type = _SIXBIT[payload[start]].astype(np.int64)
         msg_type[msg_type == 255] = 0
         unsupported = (msg_type < 1) | (msg_type > 27)
