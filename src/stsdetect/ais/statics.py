@@ -1,7 +1,7 @@
 """Static and voyage data (types 5, 19, 24) and the per-MMSI vessels table.
 
 :func:`decode_statics` decodes whole arrays of static messages at once with numpy (tested
-row by row against pyais).
+row by row against pyais: ``decode_static`` in tests/test_ais_statics.py).
 Field layouts follow ITU-R M.1371-5, Annex 8: type 5 (table 52), type 19 (table 49) and
 type 24 parts A and B (table 76); text uses the AIS 6-bit ASCII table (table 47).
 """
@@ -229,7 +229,7 @@ def _sixbit(raw: np.ndarray, buf, start, n_chars):
 def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     """Decode static messages (types 5, 19, 24) stored in one byte buffer, all at once.
 
-    Row for row the same values as ``decode_static`` (the pyais oracle in tests/test_ais_statics.py) (which uses pyais), without a Python
+    Row for row the same values as ``decode_static`` (which uses pyais), without a Python
     loop over messages.
 
     Parameters
@@ -252,15 +252,15 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
 
         * ``reason`` (int8): index into :data:`STATICS_SKIP_REASONS`; 0 = decoded,
           1 ``"short_payload"`` (``6 * n_chars - fill_bits`` below :data:`STATICS_MIN_BITS`,
-          the table the reader applies before calling ``decode_static`` (the pyais oracle in tests/test_ais_statics.py)),
+          the table the reader applies before calling ``decode_static``),
           2 ``"undecodable_payload"`` (a byte outside the AIS armouring alphabet anywhere in
           the payload, or negative fill bits), 3 ``"invalid_type24_part"`` (type 24 part
-          number 2 or 3). Checked in that order. Deviation from ``decode_static`` (the pyais oracle in tests/test_ais_statics.py): pyais
+          number 2 or 3). Checked in that order. Deviation from ``decode_static``: pyais
           silently maps bytes outside the alphabet to arbitrary 6-bit values (the reader's
           framing rejects such payloads before either decoder sees them).
         * ``mmsi``, ``msg_type`` (int64). The MMSI is not range-checked (the reader's
-          ``invalid_mmsi`` check applies to it as to ``decode_static`` (the pyais oracle in tests/test_ais_statics.py)'s).
-        * ``imo``, ``ship_type`` (float64): NaN where ``decode_static`` (the pyais oracle in tests/test_ais_statics.py) gives None (IMO
+          ``invalid_mmsi`` check applies to it as to ``decode_static``'s).
+        * ``imo``, ``ship_type`` (float64): NaN where ``decode_static`` gives None (IMO
           outside 1..999 999 999 or not type 5; ship type outside 1..99 or type 24 part A).
           Types 5 and 19 report ship types as pyais reads them (reserved codes 1-19, 38-39
           as not available, other reserved codes as their category's first reserved one);
@@ -464,7 +464,7 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     Parameters
     ----------
     statics : pandas.DataFrame
-        Static records in arrival order with the fields of ``decode_static`` (the pyais oracle in tests/test_ais_statics.py) plus
+        Static records in arrival order with the fields of ``decode_static`` plus
         ``time`` (UTC, may be NaT) and ``ais_class``.
     positions : pandas.DataFrame, optional
         Position reports; their times widen ``first_seen`` / ``last_seen``.
@@ -530,7 +530,7 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
     Parameters
     ----------
     statics : pandas.DataFrame or None
-        Static records in input order with the fields of ``decode_static`` (the pyais oracle in tests/test_ais_statics.py) plus ``time``
+        Static records in input order with the fields of ``decode_static`` plus ``time``
         (UTC, may be NaT) and ``ais_class``; extra columns (``file``, ``line``) are kept
         after :data:`STATICS_COLUMNS`.
 
