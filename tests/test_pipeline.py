@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stsdetect.events import EVENT_COLUMNS
+from stsdetect.events import ENRICHMENT_COLUMNS, EVENT_COLUMNS
 from stsdetect.geo import KNOT_M_S, haversine_m
 from stsdetect.pipeline import DETECTORS, PARAMETERS, DetectResult, detect
 
@@ -78,7 +78,7 @@ def test_dark_crossing_then_transfer_in_hangzhou_bay():
     result = detect(positions, vessels=vessels)
     assert isinstance(result, DetectResult)
     ev = result.events
-    assert list(ev.columns) == list(EVENT_COLUMNS)
+    assert list(ev.columns) == list(EVENT_COLUMNS) + list(ENRICHMENT_COLUMNS)
     assert ev["start"].is_monotonic_increasing
 
     dark = _one(ev, event_type="dark_period", mmsi=DPRK)
@@ -220,7 +220,7 @@ def test_empty_positions_give_an_empty_table():
     positions, _ = _transfer_scenario()
     result = detect(positions.iloc[:0], regions=[])
     assert len(result.events) == 0
-    assert list(result.events.columns) == list(EVENT_COLUMNS)
+    assert list(result.events.columns) == list(EVENT_COLUMNS) + list(ENRICHMENT_COLUMNS)
 
 
 def test_bundled_demo_matches_its_truth():

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stsdetect.events import EVENT_COLUMNS, concat_events
+from stsdetect.events import ENRICHMENT_COLUMNS, EVENT_COLUMNS, concat_events
 from stsdetect.scale import detect_windowed, make_plan
 from stsdetect.scale.windows import finish_events, merge_vessels
 
@@ -219,7 +219,8 @@ def test_rows_without_time_are_counted_not_lost(scenario, tmp_path):
 def test_empty_and_single_vessel(scenario, tmp_path):
     empty = scenario.iloc[:0]
     res = detect_windowed(empty, workdir=tmp_path / "e", only=detectors())
-    assert len(res.events) == 0 and list(res.events.columns) == list(EVENT_COLUMNS)
+    assert len(res.events) == 0
+    assert list(res.events.columns) == list(EVENT_COLUMNS) + list(ENRICHMENT_COLUMNS)
     one = scenario.loc[scenario["mmsi"] == 445100003]
     res = detect_windowed(split_files(one, [24, 48]), workdir=tmp_path / "o",
                           only=DETECTORS)

@@ -8,8 +8,9 @@
     find_dark_periods(tracks)             -> dark periods
     find_dark_rendezvous(dark periods)    -> dark rendezvous
     find_loitering(tracks)                -> loitering
-    flag_events(all events, ...)          -> identity, region and dark_before/dark_after flags,
-                                             score
+    find_tows(tracks, tugs)               -> tows (a table for the barge rules)
+    flag_events(all events, tows, ...)    -> identity, region and dark_before/dark_after flags,
+                                             their evidence, identity columns, score
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ pandas.DataFrame or Tracks
         accepts; all built-in regions when None; ``[]`` for none.
     watchlist : str, path or pandas.DataFrame, optional
         A watch-list (:func:`stsdetect.identity.load_watchlist`); its vessels are flagged
-        ``watchlist`` and ``dprk``.
+        ``watchlist`` (exact), ``watchlist_similar`` (near) and, for DPRK-flagged entries,
+        ``dprk``.
     only : str or sequence of str, optional
         Detectors whose events are returned, among :data:`DETECTORS` (also ``"dark"`` for
         ``"dark_period"``); all when None. Dark
@@ -171,6 +173,7 @@ pandas.DataFrame or Tracks
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
+    from stsdetect.detectors.tows import find_tows, tug_mmsi
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
     from stsdetect.regions import load_regions
@@ -201,7 +204,7 @@ pandas.DataFrame or Tracks
 
     try:
         positions = decode_report = None
-        source_vessels = None
+        source_vessels = statics = None
         if isinstance(source, Tracks):
             tracks = source
             if stage_params.get("tracks"):
@@ -214,6 +217,7 @@ pandas.DataFrame or Tracks
             elif all(hasattr(source, a) for a in ("positions", "vessels", "report")):
                 positions, source_vessels = source.positions, source.vessels
                 decode_report = source.report
+                statics = getattr(source, "statics", None)
             elif source is None or isinstance(source, (int, float, dict)):
                 raise TypeError(f"cannot read AIS from a {type(source).__name__}: pass a path, "
                                 "lines, AISData, a positions DataFrame or Tracks")
@@ -223,6 +227,7 @@ pandas.DataFrame or Tracks
                 data = read_ais(source, **stage_params.get("read", {}))
                 positions, source_vessels, decode_report = data.positions, data.vessels, \
                     data.report
+                statics = getattr(data, "statics", None)
             advance("read")
             tracks = build_tracks(positions, **stage_params.get("tracks", {}))
         advance("tracks")
@@ -244,9 +249,10 @@ pandas.DataFrame or Tracks
             tables["loitering"] = find_loitering(tracks, **stage_params.get("loitering", {}))
             advance("loitering")
         events = concat_events(tables.values()) if tables else empty_events()
+        tows = find_tows(tracks, tug_mmsi(vessels))
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=dark, positions=positions,
-                             **stage_params.get("flags", {}))
+                             tows=tows, statics=statics, **stage_params.get("flags", {}))
         events = events.sort_values(["start", "mmsi", "other_mmsi", "event_type"],
                                     kind="stable").reset_index(drop=True)
         advance("flags")

@@ -646,9 +646,11 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
         has_static=has_static, callsign="", renamed_after_s=np.nan,
     )
     region = site
+    # a barge with no static data is called on weak evidence only (Class B, Chinese MID)
+    barge_flag = np.where(has_static, "barge;dprk;", "barge_weak;dprk;")
     _truth(fleet, "transfer", "rendezvous", dprk, barge, t[:, 3], t[:, 4],
            (d_lat + m_lat) / 2, (d_lon + m_lon) / 2, region, True,
-           np.char.add("barge;dprk;", region.astype(str)))
+           np.char.add(barge_flag, region.astype(str)))
     _truth(fleet, "dark_period", "dark_period", dprk, -1, t[:, 1], t[:, 2], b_lat, b_lon, "",
            True, "dprk")
 

@@ -82,7 +82,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events
+from stsdetect.events import concat_events, empty_events
 from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, duration_s, epoch_s, unit_xyz
 
 __all__ = [
@@ -690,7 +690,7 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
     parts = [pd.DataFrame({"mmsi": split, "partner": np.full(split.size, _NO_OTHER, np.int64)})]
     tugs = np.zeros(0, np.int64) if tugs is None else np.asarray(tugs, np.int64)
     if tugs.size and len(tracks):
-        find_tows = _function("stsdetect.identity", "find_tows")
+        find_tows = _function("stsdetect.detectors.tows", "find_tows")
         eff = _defaults(find_tows)
         moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > float(eff["min_sog_kn"]))
         if np.isin(tracks.mmsi[moving], tugs).any():
@@ -1095,23 +1095,26 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
             tracks = load_tracks(need)
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
                    plan.params.get("flags", {}), tracks)
-    return events[list(EVENT_COLUMNS)].reset_index(drop=True)
+    return events.reset_index(drop=True)  # core columns, then evidence and identity (C3)
 
 
 def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None):
+    from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
 
     ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
     b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
+    tows = find_tows(tracks, tugs_of(vessels)) if tracks is not None else None
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
-                       dark_periods=dark, positions=b_positions, tracks=tracks, **flag_params)
+                       dark_periods=dark, positions=b_positions, tracks=tracks, tows=tows,
+                       **flag_params)
 
 
 def tugs_of(vessels) -> np.ndarray:
     """MMSIs whose static ship type says tug or towing (the tow check's towing vessels)."""
     if vessels is None or not len(vessels) or "ship_type" not in vessels:
         return np.zeros(0, np.int64)
-    tug_types = _function("stsdetect.identity", "TUG_SHIP_TYPES")
+    tug_types = _function("stsdetect.detectors.tows", "TUG_SHIP_TYPES")
     kind = pd.to_numeric(vessels["ship_type"], errors="coerce")
     return np.unique(vessels.loc[kind.isin(list(tug_types)).to_numpy(bool), "mmsi"]
                      .to_numpy(np.int64))
