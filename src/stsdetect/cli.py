@@ -61,9 +61,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _duration(text: str) -> str:
-    """argparse type: a duration like ``90min``, ``2h``, ``1d``; returned as given, validated."""
+    """argparse type: a duration like ``90min``, ``2h``, ``1d``; returned as given, validated.
+
+    A bare number is refused (``--min-gap 2`` once silently meant two seconds).
+    """
+    from stsdetect.params import duration_ns
+
     try:
-        duration_s(text)
+        duration_ns(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
@@ -71,8 +76,10 @@ def _duration(text: str) -> str:
 
 def _seconds(text: str) -> float:
     """argparse type: a duration given as text, returned in seconds (for ``*_s`` parameters)."""
+    from stsdetect.params import duration_ns
+
     try:
-        return duration_s(text)
+        return duration_ns(text) / 1e9
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -119,55 +126,46 @@ _OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
                  "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
 _METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
 
+def _shown(default, kind: str) -> str:
+    """A default as the help shows it (seconds fields as durations: ``5s``, ``1d``)."""
+    if kind == "s":
+        seconds = float(default)
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if seconds >= size and seconds % size == 0:
+                return f"{int(seconds // size)}{unit}"
+        return f"{seconds:g}s"
+    if isinstance(default, float):
+        return f"{default:g}"
+    return str(default)
+
+
+def _detect_options() -> dict[str, list[tuple[str, str, str, str, str]]]:
+    """Detector options generated from the stages' parameter objects (:mod:`stsdetect.params`)."""
+    import dataclasses
+
+    from stsdetect.params import CLI_SECTIONS, STAGE_PARAMS
+
+    out: dict[str, list] = {}
+    order = ["rendezvous", "dark_period", "dark_rendezvous", "loitering", "tracks", "flags"]
+    stages = [s for s in order if s in STAGE_PARAMS] + [s for s in STAGE_PARAMS
+                                                          if s not in order]
+    for stage in stages:  # a handful of stages
+        for f in dataclasses.fields(STAGE_PARAMS[stage]):
+            meta = f.metadata
+            if meta.get("cli"):
+                title = CLI_SECTIONS.get(stage, stage.replace("_", " "))
+                out.setdefault(title, []).append(
+                    (meta["cli"], meta["flat"], meta["kind"], _shown(f.default, meta["kind"]),
+                     meta["help"]))
+    return out
+
+
 #: Detector options of ``stsdetect detect``: (flag, ``detect()`` keyword, kind, default as
-#: shown, help). Every keyword of :data:`stsdetect.pipeline.PARAMETERS` but ``format`` (the
-#: ``--format`` option) and ``weights`` (a mapping, set in Python). The defaults shown are the
-#: stage functions' own (a test checks they agree), documented there with their sources.
-DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = {
-    "rendezvous (two vessels close together, both nearly still)": [
-        ("--max-distance", "max_distance_m", "m", "500", "largest separation, metres"),
-        ("--min-duration", "min_duration", "dur", "2h", "shortest time together"),
-        ("--max-speed", "max_speed_kn", "kn", "2", "fastest speed of either vessel, knots"),
-        ("--step", "step", "dur", "10min", "time grid the tracks are compared on"),
-        ("--max-gap", "max_gap", "dur", "1h", "longest reporting gap bridged by interpolation"),
-        ("--tolerance", "tolerance", "dur", "10min",
-         "longest interruption within one rendezvous"),
-    ],
-    "dark periods and dark rendezvous": [
-        ("--min-gap", "min_gap", "dur", "6h", "shortest silence reported as a dark period"),
-        ("--dark-radius", "dark_radius_m", "m|none", "20000",
-         "radius in metres for 'other vessels heard nearby' meanwhile; none: gaps only"),
-        ("--min-others-heard", "min_others_heard", "int", "1",
-         "vessels heard nearby for a silence to count as likely intentional"),
-        ("--heard-bin", "heard_bin", "dur", "10min", "time bins for the vessels-heard test"),
-        ("--dark-max-distance", "dark_max_distance_m", "m", "10000",
-         "dark rendezvous: largest separation where both vanished and where both reappeared, "
-         "metres"),
-        ("--min-overlap", "min_overlap", "dur", "2h",
-         "dark rendezvous: least time both were silent at once"),
-    ],
-    "loitering (one vessel nearly still)": [
-        ("--loiter-max-speed", "loiter_max_speed_kn", "kn", "2", "fastest speed, knots"),
-        ("--loiter-min-duration", "loiter_min_duration", "dur", "4h", "shortest loitering"),
-        ("--loiter-max-gap", "loiter_max_gap", "dur", "1h", "longest gap within one run"),
-    ],
-    "track cleaning": [
-        ("--track-max-speed", "track_max_speed_kn", "kn", "50",
-         "implied speed above which a position is an outlier, knots"),
-        ("--duplicate-window", "duplicate_window_s", "s", "5s",
-         "reports of one MMSI this close in time ..."),
-        ("--duplicate-distance", "duplicate_distance_m", "m", "15",
-         "... and this close in metres are duplicates"),
-        ("--position-noise", "position_noise_m", "m", "100",
-         "position noise allowed for in the outlier test, metres"),
-        ("--min-segment-reports", "min_segment_reports", "int", "3",
-         "fewest reports a track segment needs"),
-    ],
-    "flags": [
-        ("--before-after", "before_after_s", "s", "1d",
-         "window before and after an event searched for dark periods (dark_before/after)"),
-    ],
-}
+#: shown, help), per section. Generated from the stages' parameter objects
+#: (:mod:`stsdetect.params`): no default is written here. Every keyword of
+#: :data:`stsdetect.pipeline.PARAMETERS` but ``format`` (the ``--format`` option) and
+#: ``weights`` (a mapping, set in Python).
+DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = _detect_options()
 
 
 # --------------------------------------------------------------------------------- parser

@@ -11,6 +11,11 @@
     find_tows(tracks, tugs)               -> tows (a table for the barge rules)
     flag_events(all events, tows, ...)    -> identity, region and dark_before/dark_after flags,
                                              their evidence, identity columns, score
+
+The stages and their parameter objects come from the registry
+(:mod:`stsdetect.scale.registry`, :mod:`stsdetect.params`); :func:`detect` is the driver's
+one-window case (:func:`stsdetect.scale.engine.run_stages`): every stage's whole-data form runs
+once on all the data.
 """
 
 from __future__ import annotations
@@ -19,49 +24,21 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from stsdetect.events import concat_events, empty_events
+from stsdetect.params import flat_parameters
+from stsdetect.scale.registry import DETECTORS
 from stsdetect.tracks import Tracks
 
 __all__ = ["DETECTORS", "PARAMETERS", "DetectResult", "detect"]
 
-#: Detector names accepted by ``only``, in the order they run.
-DETECTORS = ("rendezvous", "dark_period", "dark_rendezvous", "loitering")
-
-#: Other names accepted in ``only``.
-_ALIASES = {"dark": "dark_period", "dark_periods": "dark_period", "rendezvouses": "rendezvous"}
-
-#: ``detect()`` keyword -> (stage, keyword of that stage's function). Stages: ``read``
-#: (:func:`stsdetect.read_ais`), ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
+#: ``detect()`` keyword -> (stage, field of that stage's parameter object), generated from
+#: :data:`stsdetect.params.STAGE_PARAMS`. Stages: ``read`` (:func:`stsdetect.read_ais`),
+#: ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
 #: (:func:`stsdetect.find_rendezvous`), ``dark_period`` (:func:`stsdetect.find_dark_periods`),
 #: ``dark_rendezvous`` (:func:`stsdetect.find_dark_rendezvous`), ``loitering``
 #: (:func:`stsdetect.find_loitering`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
-#: Every default is that function's own, documented there with its source.
-PARAMETERS: dict[str, tuple[str, str]] = {
-    "format": ("read", "format"),
-    "track_max_speed_kn": ("tracks", "max_speed_kn"),
-    "duplicate_window_s": ("tracks", "duplicate_window_s"),
-    "duplicate_distance_m": ("tracks", "duplicate_distance_m"),
-    "position_noise_m": ("tracks", "position_noise_m"),
-    "min_segment_reports": ("tracks", "min_segment_reports"),
-    "max_distance_m": ("rendezvous", "max_distance_m"),
-    "min_duration": ("rendezvous", "min_duration"),
-    "max_speed_kn": ("rendezvous", "max_speed_kn"),
-    "step": ("rendezvous", "step"),
-    "max_gap": ("rendezvous", "max_gap"),
-    "tolerance": ("rendezvous", "tolerance"),
-    "min_gap": ("dark_period", "min_gap"),
-    "dark_radius_m": ("dark_period", "radius_m"),
-    "min_others_heard": ("dark_period", "min_others_heard"),
-    "heard_bin": ("dark_period", "heard_bin"),
-    "dark_max_distance_m": ("dark_rendezvous", "max_distance_m"),
-    "min_overlap": ("dark_rendezvous", "min_overlap"),
-    "loiter_max_speed_kn": ("loitering", "max_speed_kn"),
-    "loiter_min_duration": ("loitering", "min_duration"),
-    "loiter_max_gap": ("loitering", "max_gap"),
-    "before_after_s": ("flags", "before_after_s"),
-    "weights": ("flags", "weights"),
-}
-
+#: Every default is the parameter object's, equal to that function's own, documented there
+#: with its source.
+PARAMETERS: dict[str, tuple[str, str]] = flat_parameters()
 
 @dataclass(frozen=True, eq=False)
 class DetectResult:
@@ -96,12 +73,13 @@ class DetectResult:
 
 
 def _split_params(params: dict) -> dict[str, dict]:
-    unknown = sorted(set(params) - set(PARAMETERS))
-    if unknown:
-        raise TypeError(
-            f"detect() got unexpected keyword argument(s) {unknown}; "
-            f"known parameters: {sorted(PARAMETERS)}"
-        )
+    """Given keywords per stage (only those given), checked by the parameter objects."""
+    from stsdetect.params import stage_params
+
+    try:
+        stage_params(params)
+    except TypeError as exc:
+        raise TypeError(f"detect() got {exc}") from None
     stages: dict[str, dict] = {}
     for name, value in params.items():
         stage, key = PARAMETERS[name]
@@ -110,14 +88,9 @@ def _split_params(params: dict) -> dict[str, dict]:
 
 
 def _select(only) -> tuple[str, ...]:
-    if only is None:
-        return DETECTORS
-    chosen = (only,) if isinstance(only, str) else tuple(only)
-    chosen = tuple(_ALIASES.get(d, d) for d in chosen)
-    bad = [d for d in chosen if d not in DETECTORS]
-    if bad or not chosen:
-        raise ValueError(f"only: unknown detector(s) {bad}; choose from {list(DETECTORS)}")
-    return tuple(d for d in DETECTORS if d in chosen)
+    from stsdetect.scale.registry import select
+
+    return select(only)[1]
 
 
 def detect(source, regions=None, watchlist=None, only=None, progress: bool = False,
@@ -170,32 +143,31 @@ pandas.DataFrame or Tracks
     """
     from tqdm.auto import tqdm
 
-    from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
-    from stsdetect.detectors.loitering import find_loitering
-    from stsdetect.detectors.rendezvous import find_rendezvous
     from stsdetect.detectors.tows import find_tows, tug_mmsi
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
+    from stsdetect.params import stage_params
     from stsdetect.regions import load_regions
+    from stsdetect.scale.engine import merge_events, run_stages
+    from stsdetect.scale.registry import StageInputs, select
     from stsdetect.tracks import build_tracks
 
-    stage_params = _split_params(params)
-    selected = _select(only)
+    stage_params_given = _split_params(params)
+    objects = stage_params(params)
+    run, selected = select(only)
     if vessels is not None and not isinstance(vessels, pd.DataFrame):
         raise TypeError(f"vessels must be a DataFrame, got {type(vessels).__name__}")
     decoded = isinstance(source, (Tracks, pd.DataFrame)) or all(
         hasattr(source, a) for a in ("positions", "vessels", "report"))
-    if decoded and stage_params.get("read"):
-        raise TypeError(f"read parameters {sorted(stage_params['read'])} apply only when "
+    if decoded and stage_params_given.get("read"):
+        raise TypeError(f"read parameters {sorted(stage_params_given['read'])} apply only when "
                         "detect() reads a dump, not to an already decoded source")
     # Fail on bad regions or watch-list before spending time on decoding.
     no_regions = isinstance(regions, (list, tuple)) and len(regions) == 0
     region_frame = [] if no_regions else load_regions(regions)
     watch = None if watchlist is None else load_watchlist(watchlist)
 
-    steps = ["read", "tracks", *selected, "flags"]
-    if "dark_period" not in selected:
-        steps.insert(2, "dark_period")
+    steps = ["read", "tracks", *run, "flags"]
     bar = tqdm(total=len(steps), disable=not progress, desc="stsdetect", unit="stage")
 
     def advance(name: str) -> None:
@@ -207,9 +179,9 @@ pandas.DataFrame or Tracks
         source_vessels = statics = None
         if isinstance(source, Tracks):
             tracks = source
-            if stage_params.get("tracks"):
-                raise TypeError(f"tracks parameters {sorted(stage_params['tracks'])} do not "
-                                "apply to a Tracks source (it is already cleaned)")
+            if stage_params_given.get("tracks"):
+                raise TypeError(f"tracks parameters {sorted(stage_params_given['tracks'])} do "
+                                "not apply to a Tracks source (it is already cleaned)")
             advance("read")
         else:
             if isinstance(source, pd.DataFrame):
@@ -224,35 +196,24 @@ pandas.DataFrame or Tracks
             else:
                 from stsdetect.ais import read_ais
 
-                data = read_ais(source, **stage_params.get("read", {}))
+                data = read_ais(source, **stage_params_given.get("read", {}))
                 positions, source_vessels, decode_report = data.positions, data.vessels, \
                     data.report
                 statics = getattr(data, "statics", None)
             advance("read")
-            tracks = build_tracks(positions, **stage_params.get("tracks", {}))
+            tracks = build_tracks(positions, **objects["tracks"].kwargs())
         advance("tracks")
         vessels = vessels if vessels is not None else source_vessels
 
-        tables = {}
-        if "rendezvous" in selected:
-            tables["rendezvous"] = find_rendezvous(tracks, **stage_params.get("rendezvous", {}))
-            advance("rendezvous")
-        dark = find_dark_periods(tracks, **stage_params.get("dark_period", {}))
-        advance("dark_period")
-        if "dark_period" in selected:
-            tables["dark_period"] = dark
-        if "dark_rendezvous" in selected:
-            tables["dark_rendezvous"] = find_dark_rendezvous(
-                dark, **stage_params.get("dark_rendezvous", {}))
-            advance("dark_rendezvous")
-        if "loitering" in selected:
-            tables["loitering"] = find_loitering(tracks, **stage_params.get("loitering", {}))
-            advance("loitering")
-        events = concat_events(tables.values()) if tables else empty_events()
-        tows = find_tows(tracks, tug_mmsi(vessels))
+        # The one-window case of the driver: every stage's whole-data form, once.
+        inputs = StageInputs(tracks=tracks, positions=positions, vessels=vessels)
+        tables = run_stages(inputs, run, objects, advance=advance)
+        events = merge_events(tables, selected)
+        tows = find_tows(tracks, tug_mmsi(vessels))   # the tow detector's table
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
-                             watchlist=watch, dark_periods=dark, positions=positions,
-                             tows=tows, statics=statics, **stage_params.get("flags", {}))
+                             watchlist=watch, dark_periods=tables["dark_period"],
+                             positions=positions, tows=tows, statics=statics,
+                             **stage_params_given.get("flags", {}))
         events = events.sort_values(["start", "mmsi", "other_mmsi", "event_type"],
                                     kind="stable").reset_index(drop=True)
         advance("flags")
@@ -265,5 +226,5 @@ pandas.DataFrame or Tracks
         tracks=tracks,
         decode_report=decode_report,
         tracks_report=dict(tracks.report),
-        params={k: v for k, v in stage_params.items() if v},
+        params={k: v for k, v in stage_params_given.items() if v},
     )

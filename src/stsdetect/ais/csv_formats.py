@@ -223,11 +223,18 @@ def _statics(mmsi, time_ns, keep, ais_class, **fields) -> pd.DataFrame:
     static_cols = list(fields)
     if not len(frame):
         return frame
-    prev = frame.groupby("mmsi")[static_cols].shift()
-    # object first: numeric columns cannot hold the "missing" marker string
-    same = (frame[static_cols].astype(object).fillna("\0").astype(str)
-            == prev.astype(object).fillna("\0").astype(str))
-    changed = ~same.all(axis=1) | prev.isna().all(axis=1)
+    groups = frame.groupby("mmsi")
+    prev = groups[static_cols].shift()
+    # column by column: equal values, or both missing (shift turns int columns into float,
+    # so values are compared as values, never as their text)
+    same = np.ones(len(frame), dtype=bool)
+    for col in static_cols:  # a fixed loop over the static columns
+        a, b = frame[col], prev[col]
+        if a.dtype == object:
+            a, b = a.astype("string"), b.astype("string")
+        eq = np.asarray(a.eq(b).fillna(False), dtype=bool)
+        same &= eq | (a.isna().to_numpy() & b.isna().to_numpy())
+    changed = ~same | (groups.cumcount().to_numpy() == 0)
     has_any = frame[static_cols].notna().any(axis=1)
     return frame[changed & has_any].reset_index(drop=True)
 

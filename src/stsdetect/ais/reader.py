@@ -20,7 +20,7 @@ from .framing import FAST_BLOCK_LINES, NAT_NS, PART_FIELDS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
-from .statics import STATICS_SKIP_REASONS, build_vessels, decode_statics
+from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_statics
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
@@ -65,11 +65,22 @@ class AISData:
         :func:`stsdetect.ais.statics.build_vessels`).
     report : DecodeReport
         Counts of records read, messages decoded by type and records skipped by reason.
+    statics : pandas.DataFrame
+        The static history: one row per decoded static record (types 5, 19, 24; for decoded
+        tables, one row per change of a vessel's static columns) in input order, columns
+        :data:`stsdetect.ais.statics.STATICS_COLUMNS` (see
+        :func:`stsdetect.ais.statics.build_statics`). ``vessels`` is its latest-per-MMSI
+        summary. Defaults to an empty table.
     """
 
     positions: pd.DataFrame
     vessels: pd.DataFrame
     report: DecodeReport
+    statics: pd.DataFrame = None
+
+    def __post_init__(self):
+        if self.statics is None:
+            self.statics = build_statics(None)
 
     def __repr__(self) -> str:
         return (f"AISData({len(self.positions):,} positions, {len(self.vessels):,} vessels, "
@@ -861,7 +872,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     Returns
     -------
     AISData
-        ``positions``, ``vessels`` and ``report``.
+        ``positions``, ``vessels``, ``report`` and ``statics`` (the static history: every
+        type 5, 19 and 24 record with its time).
 
     Raises
     ------
@@ -926,4 +938,5 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
                         - sum(report.skipped.values()))
         warnings.warn(f"{exc} (please report this as a stsdetect bug)", RuntimeWarning,
                       stacklevel=2)
-    return AISData(positions=positions, vessels=vessels, report=report)
+    return AISData(positions=positions, vessels=vessels, report=report,
+                   statics=build_statics(statics_frame))

@@ -16,8 +16,8 @@ import pandas as pd
 from pyais.bit_vector import bit_vector
 from pyais.messages import MSG_CLASS
 
-__all__ = ["STATICS_MIN_BITS", "STATICS_SKIP_REASONS", "STATIC_TYPES", "VESSEL_COLUMNS",
-           "build_vessels", "decode_static", "decode_statics"]
+__all__ = ["STATICS_COLUMNS", "STATICS_MIN_BITS", "STATICS_SKIP_REASONS", "STATIC_TYPES",
+           "VESSEL_COLUMNS", "build_statics", "build_vessels", "decode_static", "decode_statics"]
 
 #: Message types carrying static data.
 STATIC_TYPES = (5, 19, 24)
@@ -26,6 +26,14 @@ STATIC_TYPES = (5, 19, 24)
 VESSEL_COLUMNS = [
     "mmsi", "imo", "callsign", "name", "ship_type", "length_m", "beam_m", "draught_m",
     "destination", "ais_class", "first_seen", "last_seen", "n_name_changes", "n_type_changes",
+]
+
+#: Columns of the statics history table (``AISData.statics``), in order: one row per decoded
+#: static record (contract C2). ``msg_type`` is 5, 19 or 24 for NMEA records and 0 for rows
+#: of decoded tables (CSV, whose static columns ride on position rows).
+STATICS_COLUMNS = [
+    "time", "mmsi", "msg_type", "imo", "name", "callsign", "ship_type", "length_m", "beam_m",
+    "draught_m", "destination", "ais_class",
 ]
 
 #: Minimum payload bits of a static message below which :func:`decode_statics` skips it as
@@ -576,6 +584,51 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     cols["n_name_changes"] = _n_changes(statics["name"], order, group, keys.size)
     cols["n_type_changes"] = _n_changes(statics["ship_type"], order, group, keys.size)
     return _vessels_frame(cols)
+
+
+def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
+    """The statics history table: every static record, typed, in input order.
+
+    Parameters
+    ----------
+    statics : pandas.DataFrame or None
+        Static records in input order with the fields of :func:`decode_static` plus ``time``
+        (UTC, may be NaT) and ``ais_class``; extra columns (``file``, ``line``) are kept
+        after :data:`STATICS_COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`STATICS_COLUMNS` (then any extra columns), one row per record:
+        ``time`` datetime64[ns, UTC] (NaT when the record carried no time), ``mmsi`` and
+        ``msg_type`` int64, ``imo`` / ``ship_type`` nullable Int64, ``length_m`` /
+        ``beam_m`` / ``draught_m`` float64 (NaN when not carried or "not available"), text
+        columns nullable strings. A type 5 record carries the draught and destination the
+        crew last entered; the history lets later stages see when they changed (for example
+        a draught change across a transfer). Empty input gives an empty table of these
+        columns.
+    """
+    if statics is None or len(statics) == 0:
+        frame = pd.DataFrame({c: [] for c in STATICS_COLUMNS})
+        frame["time"] = pd.Series([], dtype="datetime64[ns, UTC]")
+    else:
+        frame = statics.reset_index(drop=True).copy()
+        for col in STATICS_COLUMNS:
+            if col not in frame.columns:
+                frame[col] = None
+        if not isinstance(frame["time"].dtype, pd.DatetimeTZDtype):
+            frame["time"] = pd.to_datetime(frame["time"], utc=True)
+        frame["time"] = frame["time"].dt.as_unit("ns")
+    for col in ("mmsi", "msg_type"):
+        frame[col] = frame[col].astype("int64")
+    for col in ("imo", "ship_type"):
+        frame[col] = pd.array(pd.to_numeric(frame[col]), dtype="Int64")
+    for col in ("length_m", "beam_m", "draught_m"):
+        frame[col] = pd.to_numeric(frame[col]).astype("float64")
+    for col in ("callsign", "name", "destination", "ais_class"):
+        frame[col] = frame[col].astype("string")
+    extra = [c for c in frame.columns if c not in STATICS_COLUMNS]
+    return frame[STATICS_COLUMNS + extra]
 
 
 def _vessels_frame(cols: dict) -> pd.DataFrame:

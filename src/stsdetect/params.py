@@ -1,0 +1,323 @@
+"""One frozen parameter object per stage, with units, defaults and their sources.
+
+Every stage of the pipeline (``read``, ``tracks``, each detector, ``flags``) takes its options
+as one frozen dataclass defined here. A field's metadata says:
+
+``flat``
+    its name among :func:`stsdetect.detect`'s keyword arguments (``min_gap``,
+    ``loiter_min_duration`` ...);
+``kind``
+    ``"m"``, ``"kn"`` (positive floats), ``"dur"`` (a duration with a unit: ``"2h"``,
+    :class:`pandas.Timedelta`), ``"s"`` (a duration held as seconds: the field name ends in
+    ``_s``), ``"int"``, ``"m|none"`` (a distance or None), ``"choice"`` or ``"object"``;
+``cli``
+    the ``stsdetect detect`` option (None: not on the command line);
+``help``
+    one line of help.
+
+The command line options and :data:`stsdetect.pipeline.PARAMETERS` are generated from these
+objects, so a default is written in one place only: here. The defaults equal the stage
+functions' own keyword defaults (a test checks it), documented there with their sources.
+
+This module imports only the standard library, NumPy and pandas: ``stsdetect --help`` builds
+its options from it without loading any detector.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass, field
+
+__all__ = [
+    "STAGE_PARAMS",
+    "DarkParams",
+    "DarkRendezvousParams",
+    "FlagsParams",
+    "LoiteringParams",
+    "ReadParams",
+    "RendezvousParams",
+    "TracksParams",
+    "duration_ns",
+    "flat_parameters",
+    "stage_params",
+]
+
+
+def _opt(default, flat, kind, help, cli=True, optional=False):
+    import re
+
+    option = "--" + re.sub(r"_(m|kn|s)$", "", flat).replace("_", "-")
+    meta = {"flat": flat, "kind": kind, "help": help, "optional": optional,
+            "cli": option if cli is True else cli}
+    return field(default=default, metadata=meta)
+
+
+def duration_ns(value, name: str = "duration") -> int:
+    """Nanoseconds in a duration given with its unit; bare numbers are refused.
+
+    Parameters
+    ----------
+    value : str, datetime.timedelta, pandas.Timedelta or numpy.timedelta64
+        ``"2h"``, ``"90min"``, ``"1d"``, ``"1h30min"``, ``pd.Timedelta("2h")``.
+    name : str
+        Parameter name, for the error message.
+
+    Returns
+    -------
+    int
+        The duration in whole nanoseconds (exact).
+
+    Raises
+    ------
+    ValueError
+        For a bare number (a unit is required: ``--min-gap 2`` once silently meant two
+        seconds), a string that is not a duration, or a negative duration.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from stsdetect.geo import duration_s
+
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+            and value == 0:
+        return 0  # zero needs no unit
+    if isinstance(value, bool) or isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: {value!r} has no unit; write it like '90min', '2h' or '1d'")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number == 0:
+            return 0
+        if number is not None:
+            raise ValueError(f"{name}: {value!r} has no unit; write it like '90min', '2h' or "
+                             "'1d'")
+        duration_s(text)  # the one parser's checks and message
+        import re
+
+        text = re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", text)
+        ns = pd.Timedelta(text).value
+    elif isinstance(value, (_dt.timedelta, np.timedelta64)):
+        ns = pd.Timedelta(value).value
+    else:
+        raise ValueError(f"{name}: not a duration: {value!r}")
+    if ns < 0:
+        raise ValueError(f"{name}: duration must be non-negative, got {value!r}")
+    return int(ns)
+
+
+def _seconds(value, name: str) -> float:
+    """Seconds of a ``*_s`` field: a duration with a unit, or a number of seconds."""
+    import numpy as np
+
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name}: must be a finite non-negative number of seconds, "
+                             f"got {value!r}")
+        return float(value)
+    return duration_ns(value, name) / 1e9
+
+
+class _Params:
+    """Checks shared by the parameter objects (a mixin of the frozen dataclasses)."""
+
+    def __post_init__(self):
+        import math
+
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = f.metadata.get("kind")
+            if kind == "dur":
+                if value is None and f.metadata.get("optional"):
+                    continue
+                duration_ns(value, f.name)
+            elif kind == "s":
+                object.__setattr__(self, f.name, _seconds(value, f.name))
+            elif kind in ("m", "kn") or (kind == "m|none" and value is not None):
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{f.name}: not a number: {value!r}") from None
+                if not (math.isfinite(number) and number > 0):
+                    raise ValueError(f"{f.name}: must be a positive number, got {value!r}")
+            elif kind == "int":
+                if isinstance(value, bool) or int(value) != value or value < 0:
+                    raise ValueError(f"{f.name}: must be a whole number >= 0, got {value!r}")
+
+    def kwargs(self) -> dict:
+        """The fields as keyword arguments of the stage function."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def ns(self, name: str) -> int:
+        """A duration field in nanoseconds (int64, exact)."""
+        value = getattr(self, name)
+        if isinstance(value, float):
+            return round(value * 1e9)
+        return duration_ns(value, name)
+
+
+@dataclass(frozen=True)
+class ReadParams(_Params):
+    """Options of :func:`stsdetect.read_ais` used by :func:`stsdetect.detect`."""
+
+    format: str = _opt("auto", "format", "choice", "input layout", cli=None)
+
+
+@dataclass(frozen=True)
+class TracksParams(_Params):
+    """Options of :func:`stsdetect.build_tracks` (sources there)."""
+
+    max_speed_kn: float = _opt(50.0, "track_max_speed_kn", "kn",
+                               "implied speed above which a position is an outlier, knots",
+                               cli="--track-max-speed")
+    duplicate_window_s: float = _opt(5.0, "duplicate_window_s", "s",
+                                     "reports of one MMSI this close in time ...",
+                                     cli="--duplicate-window")
+    duplicate_distance_m: float = _opt(15.0, "duplicate_distance_m", "m",
+                                       "... and this close in metres are duplicates")
+    position_noise_m: float = _opt(100.0, "position_noise_m", "m",
+                                   "position noise allowed for in the outlier test, metres")
+    min_segment_reports: int = _opt(3, "min_segment_reports", "int",
+                                    "fewest reports a track segment needs")
+
+
+@dataclass(frozen=True)
+class RendezvousParams(_Params):
+    """Options of :func:`stsdetect.find_rendezvous` (GFW encounters, Miller et al. 2018)."""
+
+    max_distance_m: float = _opt(500.0, "max_distance_m", "m", "largest separation, metres")
+    min_duration: object = _opt("2h", "min_duration", "dur", "shortest time together")
+    max_speed_kn: float = _opt(2.0, "max_speed_kn", "kn",
+                               "fastest speed of either vessel, knots")
+    step: object = _opt("10min", "step", "dur", "time grid the tracks are compared on")
+    max_gap: object = _opt("1h", "max_gap", "dur",
+                           "longest reporting gap bridged by interpolation")
+    tolerance: object = _opt("10min", "tolerance", "dur",
+                             "longest interruption within one rendezvous")
+
+
+@dataclass(frozen=True)
+class DarkParams(_Params):
+    """Options of :func:`stsdetect.find_dark_periods` (GFW gaps, Skylight; Welch et al. 2022)."""
+
+    min_gap: object = _opt("6h", "min_gap", "dur", "shortest silence reported as a dark period")
+    radius_m: float | None = _opt(
+        20_000.0, "dark_radius_m", "m|none",
+        "radius in metres for 'other vessels heard nearby' meanwhile; none: gaps only",
+        cli="--dark-radius")
+    min_others_heard: int = _opt(1, "min_others_heard", "int",
+                                 "vessels heard nearby for a silence to count as likely "
+                                 "intentional")
+    heard_bin: object = _opt("10min", "heard_bin", "dur",
+                             "time bins for the vessels-heard test", optional=True)
+
+
+@dataclass(frozen=True)
+class DarkRendezvousParams(_Params):
+    """Options of :func:`stsdetect.find_dark_rendezvous`."""
+
+    max_distance_m: float = _opt(
+        10_000.0, "dark_max_distance_m", "m",
+        "dark rendezvous: largest separation where both vanished and where both reappeared, "
+        "metres", cli="--dark-max-distance")
+    min_overlap: object = _opt("2h", "min_overlap", "dur",
+                               "dark rendezvous: least time both were silent at once")
+
+
+@dataclass(frozen=True)
+class LoiteringParams(_Params):
+    """Options of :func:`stsdetect.find_loitering` (GFW carrier loitering)."""
+
+    max_speed_kn: float = _opt(2.0, "loiter_max_speed_kn", "kn", "fastest speed, knots",
+                               cli="--loiter-max-speed")
+    min_duration: object = _opt("4h", "loiter_min_duration", "dur", "shortest loitering")
+    max_gap: object = _opt("1h", "loiter_max_gap", "dur", "longest gap within one run")
+
+
+@dataclass(frozen=True)
+class FlagsParams(_Params):
+    """Options of :func:`stsdetect.flags.flag_events`."""
+
+    before_after_s: float = _opt(
+        86400.0, "before_after_s", "s",
+        "window before and after an event searched for dark periods (dark_before/after)",
+        cli="--before-after")
+    weights: object = _opt(None, "weights", "object", "score weights (Python only)", cli=None)
+
+
+#: Stage name -> its parameter class, in pipeline order. A new stage adds its entry here (and
+#: one in :data:`stsdetect.scale.registry.STAGES`).
+STAGE_PARAMS: dict[str, type] = {
+    "read": ReadParams,
+    "tracks": TracksParams,
+    "rendezvous": RendezvousParams,
+    "dark_period": DarkParams,
+    "dark_rendezvous": DarkRendezvousParams,
+    "loitering": LoiteringParams,
+    "flags": FlagsParams,
+}
+
+#: Section titles of the generated ``stsdetect detect`` options, per stage.
+CLI_SECTIONS: dict[str, str] = {
+    "rendezvous": "rendezvous (two vessels close together, both nearly still)",
+    "dark_period": "dark periods and dark rendezvous",
+    "dark_rendezvous": "dark periods and dark rendezvous",
+    "loitering": "loitering (one vessel nearly still)",
+    "tracks": "track cleaning",
+    "flags": "flags",
+}
+
+
+def flat_parameters() -> dict[str, tuple[str, str]]:
+    """``detect()`` keyword -> (stage, field), generated from :data:`STAGE_PARAMS`."""
+    out = {}
+    for stage, cls in STAGE_PARAMS.items():
+        for f in dataclasses.fields(cls):
+            out[f.metadata["flat"]] = (stage, f.name)
+    return out
+
+
+def stage_params(flat: dict | None = None, **by_stage) -> dict[str, _Params]:
+    """Parameter objects of every stage from ``detect()``-style flat keywords.
+
+    Parameters
+    ----------
+    flat : dict, optional
+        Keywords named as :func:`flat_parameters` names them (``min_gap="12h"`` ...).
+    **by_stage
+        Ready parameter objects (or dicts of fields) per stage name, overriding ``flat``.
+
+    Returns
+    -------
+    dict
+        Stage name -> frozen parameter object, every stage present.
+
+    Raises
+    ------
+    TypeError
+        For a keyword no stage takes (named in the message).
+    ValueError
+        For a value a parameter object refuses (a bare-number duration, a negative
+        distance ...).
+    """
+    names = flat_parameters()
+    flat = dict(flat or {})
+    unknown = sorted(set(flat) - set(names))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown}; known parameters: "
+                        f"{sorted(names)}")
+    fields: dict[str, dict] = {s: {} for s in STAGE_PARAMS}
+    for key, value in flat.items():
+        stage, name = names[key]
+        fields[stage][name] = value
+    out = {}
+    for stage, cls in STAGE_PARAMS.items():
+        given = by_stage.get(stage)
+        if isinstance(given, cls):
+            out[stage] = given
+        else:
+            out[stage] = cls(**{**fields[stage], **(given or {})})
+    return out

@@ -1,0 +1,86 @@
+"""The engine: parameter objects, the stage registry and the one driver."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pandas as pd
+import pytest
+
+from stsdetect import params as P
+from stsdetect.scale.registry import STAGES, select
+
+
+def _stage_function(stage):
+    from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detectors.loitering import find_loitering
+    from stsdetect.detectors.rendezvous import find_rendezvous
+    from stsdetect.flags import flag_events
+    from stsdetect.tracks import build_tracks
+
+    return {"tracks": build_tracks, "rendezvous": find_rendezvous,
+            "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
+            "loitering": find_loitering, "flags": flag_events}.get(stage)
+
+
+@pytest.mark.parametrize("stage", [s for s in P.STAGE_PARAMS if s != "read"])
+def test_parameter_defaults_are_the_stage_functions_own(stage):
+    func = _stage_function(stage)
+    signature = inspect.signature(func).parameters
+    for f in dataclasses.fields(P.STAGE_PARAMS[stage]):
+        assert f.name in signature, (stage, f.name)
+        assert signature[f.name].default == f.default, (stage, f.name)
+
+
+@pytest.mark.parametrize("value", [2, 2.5, "2", " 7200 "])
+def test_bare_numbers_are_refused_as_durations(value):
+    with pytest.raises(ValueError, match="no unit"):
+        P.stage_params({"min_gap": value})
+    with pytest.raises(ValueError, match="no unit"):
+        P.duration_ns(value)
+
+
+def test_durations_are_exact_nanoseconds():
+    assert P.duration_ns("1h30min") == 5400 * 10**9
+    assert P.duration_ns(pd.Timedelta("2h")) == 7200 * 10**9
+    assert P.duration_ns("1d") == 86400 * 10**9
+    assert P.duration_ns(0) == 0
+    assert P.RendezvousParams(step="10min").ns("step") == 600 * 10**9
+    with pytest.raises(ValueError):
+        P.duration_ns("-1h")
+
+
+def test_parameter_objects_are_frozen_and_check_values():
+    p = P.RendezvousParams()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.max_distance_m = 3  # type: ignore[misc]
+    with pytest.raises(ValueError, match="max_distance_m"):
+        P.RendezvousParams(max_distance_m=-5)
+    with pytest.raises(TypeError, match="nonsense"):
+        P.stage_params({"nonsense": 1})
+    assert P.TracksParams(duplicate_window_s="10s").duplicate_window_s == 10.0
+
+
+def test_detect_refuses_a_bare_number_duration_before_reading():
+    import stsdetect
+
+    with pytest.raises(ValueError, match="no unit"):
+        stsdetect.detect("no-such-dump.nmea", min_gap=2)
+
+
+def test_cli_refuses_a_bare_number_duration(capsys):
+    from stsdetect.cli import EXIT_BAD_INPUT, main
+
+    assert main(["detect", "no-such-dump.nmea", "--min-gap", "2"]) == EXIT_BAD_INPUT
+    assert "no unit" in capsys.readouterr().err
+
+
+def test_registry_selection():
+    run, emit = select(["dark_rendezvous"])
+    assert emit == ("dark_rendezvous",)
+    assert "dark_period" in run  # its input, and always run for the flags
+    run, emit = select(None)
+    assert emit == tuple(STAGES)
+    with pytest.raises(ValueError, match="unknown detector"):
+        select(["tow"])
