@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stsdetect.detectors.tows import find_tows, tug_mmsi
 from stsdetect.identity import (
     MMSI_KINDS,
     classify_barges,
@@ -25,7 +26,6 @@ from stsdetect.identity import (
     mmsi_kind,
     normalise_name,
 )
-from stsdetect.detectors.tows import find_tows, tug_mmsi
 from stsdetect.tracks import Tracks
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
