@@ -594,7 +594,7 @@ def flag_events(
     hits = None
     if watchlist is not None:
         w = _as_watchlist(watchlist)
-        hits = watchlist_hits(vessels, w, mmsi=uniq)
+        hits = watchlist_hits(vessels, w, mmsi=uniq, statics=statics)
         hits = hits[hits["mmsi"].isin(uniq)]
         exact = hits[hits["rule"] == "exact"]
         near = hits[hits["rule"] != "exact"]

@@ -183,7 +183,8 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                          statics history): ``imo``, ``mmsis``
     ``identity_changed`` one MMSI broadcast several IMO numbers or names over time (statics
                          history, or the vessels table's ``names``): ``imos``, ``names``,
-                         ``first_seen``/``last_seen`` of its static records
+                         ``first_seen``/``last_seen`` of its static records; from a vessels
+                         table alone, its ``n_name_changes`` (``n_names``)
     ``flag_mismatch``    the MID of the MMSI names another flag state than the watch-list
                          entry it matches (exactly or nearly): ``entry``, ``entry_flag``,
                          ``mid_iso``, ``mid_country``
@@ -258,6 +259,19 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                 "first_seen": tt["min"].reset_index(drop=True),
                 "last_seen": tt["max"].reset_index(drop=True)}), raw=("imos", "names"))
             rows.append(pd.DataFrame({"mmsi": changed, "token": "identity_changed",
+                                      "evidence": ev}))
+    # without the history (a decoded vessels table), its count of name changes
+    if vessels is not None and len(vessels) and "n_name_changes" in vessels:
+        v = vessels.drop_duplicates("mmsi", keep="last")
+        k = pd.to_numeric(v["n_name_changes"], errors="coerce").fillna(0).to_numpy(np.int64)
+        vm = v["mmsi"].to_numpy(np.int64)
+        done = np.concatenate([r["mmsi"].to_numpy(np.int64) for r in rows
+                               if len(r) and (r["token"] == "identity_changed").all()] +
+                              [np.zeros(0, np.int64)])
+        more = (k > 0) & ~np.isin(vm, done)
+        if more.any():
+            ev = _json(pd.DataFrame({"vessel": vm[more], "n_names": k[more] + 1}))
+            rows.append(pd.DataFrame({"mmsi": vm[more], "token": "identity_changed",
                                       "evidence": ev}))
 
     # MID against the flag of the matched watch-list entry

@@ -239,9 +239,15 @@ def _vessel_identifiers(vessels: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(pieces, ignore_index=True).drop_duplicates(["mmsi", "field", "value"])
 
 
-def _identifiers(vessels, mmsi) -> pd.DataFrame:
+def _identifiers(vessels, mmsi, statics=None) -> pd.DataFrame:
     _check_vessels(vessels)
     ids = _vessel_identifiers(vessels)
+    if statics is not None and len(statics) and "mmsi" in statics:
+        cols = [c for c in ("mmsi", "imo", "name", "callsign") if c in statics]
+        hist = statics[cols].drop_duplicates()
+        hist = hist[pd.to_numeric(hist["mmsi"], errors="coerce").notna()]
+        ids = pd.concat([ids, _vessel_identifiers(hist.astype({"mmsi": "int64"}))],
+                        ignore_index=True).drop_duplicates(["mmsi", "field", "value"])
     if mmsi is not None:
         extra = np.unique(_as_mmsi_array(mmsi))
         extra = extra[extra >= 0]  # -1 marks unreadable values
@@ -572,7 +578,7 @@ HIT_COLUMNS = ["mmsi", "entry", "entry_name", "entry_flag", "entry_flag_iso", "f
 
 
 def watchlist_hits(vessels: pd.DataFrame | None, watchlist, mmsi=None,
-                   near: bool = True) -> pd.DataFrame:
+                   near: bool = True, statics: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every exact and near match of vessels against a watch-list, with its evidence.
 
     Exact (``rule`` ``"exact"``, similarity 1): IMO number, MMSI, normalised name
@@ -613,6 +619,9 @@ def watchlist_hits(vessels: pd.DataFrame | None, watchlist, mmsi=None,
         Further MMSIs (they can match only by MMSI).
     near : bool, default True
         Also report near matches.
+    statics : pandas.DataFrame, optional
+        Statics history (``AISData.statics``): every name, IMO number and call sign an MMSI
+        broadcast over time is matched, not only its latest.
 
     Returns
     -------
@@ -622,7 +631,7 @@ def watchlist_hits(vessels: pd.DataFrame | None, watchlist, mmsi=None,
         ``broadcast`` (the vessel's value as broadcast), ``rule``, ``similarity``; sorted by
         ``mmsi``, ``entry``, descending similarity.
     """
-    ids = _identifiers(vessels, mmsi)
+    ids = _identifiers(vessels, mmsi, statics)
     w = _as_watchlist(watchlist)
     entry_cols = ["entry", "entry_name", "entry_flag", "entry_flag_iso"]
     listed_mmsi = w.loc[w["field"] == "mmsi", ["entry", "value"]]
