@@ -593,7 +593,7 @@ def _add_disguises(fleet: _Fleet, span_s: float, identities) -> list:
         _truth(fleet, "handover", "loitering", ids[-1], -1, t0, t1, lat, lon, "", True,
                "handover")
     given = list(identities or [])
-    return [dict(DISGUISED_IDENTITY)] + given[1:] if given else [dict(DISGUISED_IDENTITY)]
+    return [dict(DISGUISED_IDENTITY), *given[1:]]
 
 
 def _apply_identities(vessels: pd.DataFrame, identities) -> pd.DataFrame:
