@@ -115,8 +115,9 @@ def detectors():
     return [*DETECTORS, "rendezvous"]
 
 
-def single_run(positions, only, vessels=None, **params):
-    """The oracle: every stage once, over all positions in memory."""
+def single_run(positions, only, vessels=None, statics=None, **params):
+    """The oracle: every stage once, over all positions in memory (``statics``: the statics
+    history, for the identity links)."""
     from stsdetect.detectors import dark, loitering
     from stsdetect.tracks import build_tracks
 
@@ -137,7 +138,8 @@ def single_run(positions, only, vessels=None, **params):
     # flags see every track, as in stsdetect.detect
     everyone = pd.DataFrame({"mmsi": tracks.segment_mmsi, "partner": -1})
     return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels,
-                         flag_candidates=everyone, load_tracks=lambda m: tracks)
+                         flag_candidates=everyone, load_tracks=lambda m: tracks,
+                         statics=statics)
 
 
 def assert_same_events(got, want):

@@ -203,7 +203,8 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
                                   regions=regions, watchlist=watchlist,
                                   class_b=_w.class_b_ids(spills),
                                   flag_candidates=pd.concat(flagc, ignore_index=True)
-                                  if flagc else None, load_tracks=load_tracks)
+                                  if flagc else None, load_tracks=load_tracks,
+                                  statics=_w.merge_statics(spills))
         report = {
             "rows_spilled": int(sum(s["rows"] for s in spills)),
             "rows_no_time": int(sum(s["no_time"] for s in spills)),

@@ -236,7 +236,8 @@ def _vessel_identifiers(vessels: pd.DataFrame) -> pd.DataFrame:
         pieces.append(pd.DataFrame({"mmsi": mmsi.to_numpy()[ok], "field": "callsign",
                                     "value": norm[ok].to_numpy(dtype=object),
                                     "raw": vessels["callsign"].to_numpy(dtype=object)[ok]}))
-    return pd.concat(pieces, ignore_index=True).drop_duplicates(["mmsi", "field", "value"])
+    # duplicates (a name also in ``names``) are harmless: the hits are made unique at the end
+    return pd.concat(pieces, ignore_index=True)
 
 
 def _identifiers(vessels, mmsi, statics=None) -> pd.DataFrame:
@@ -247,14 +248,13 @@ def _identifiers(vessels, mmsi, statics=None) -> pd.DataFrame:
         hist = statics[cols].drop_duplicates()
         hist = hist[pd.to_numeric(hist["mmsi"], errors="coerce").notna()]
         ids = pd.concat([ids, _vessel_identifiers(hist.astype({"mmsi": "int64"}))],
-                        ignore_index=True).drop_duplicates(["mmsi", "field", "value"])
+                        ignore_index=True)
     if mmsi is not None:
         extra = np.unique(_as_mmsi_array(mmsi))
         extra = extra[extra >= 0]  # -1 marks unreadable values
         text = extra.astype(str).astype(object)
         ids = pd.concat([ids, pd.DataFrame({"mmsi": extra, "field": "mmsi", "value": text,
-                                            "raw": text})],
-                        ignore_index=True).drop_duplicates(["mmsi", "field", "value"])
+                                            "raw": text})], ignore_index=True)
     return ids
 
 
@@ -358,15 +358,47 @@ def _words(raw) -> pd.Series:
     s = pd.Series(np.asarray(raw, dtype=object)).astype("string")
     if len(s) and s.str.contains(r"[^\x00-\x7f]", regex=True, na=False).any():
         s = s.str.normalize("NFKD")
+    # only patterns without look-around, so that Arrow's regex engine runs them (no Python loop)
     s = s.str.upper().str.replace(r"[^0-9A-Z]+", " ", regex=True).str.strip()
-    s = s.str.replace(r"\bNO\s*(?=\d)", "", regex=True)
-    s = s.str.replace(r"(?<=[A-Z])(?=\d)|(?<=\d)(?=[A-Z])", " ", regex=True)  # "SAN3"
+    s = s.str.replace(r"([A-Z])([0-9])", r"\1 \2", regex=True)      # "SAN3" -> "SAN 3"
+    s = s.str.replace(r"([0-9])([A-Z])", r"\1 \2", regex=True)
+    s = (" " + s + " ").str.replace(r" NO ([0-9])", r" \1", regex=True).str.strip()
     last = s.str.extract(r"(?:^|\s)([A-Z]+)$", expand=False)
     digits = last.map(NUMBER_WORDS)
     has_words = s.str.contains(" ", regex=False, na=False)
-    swap = digits.notna() & has_words
-    s = s.where(~swap, s.str.replace(r"[A-Z]+$", "", regex=True) + digits)
-    return s.str.replace(r"\s+", " ", regex=True).str.strip()
+    swap = (digits.notna() & has_words).to_numpy(dtype=bool)
+    if swap.any():
+        s = s.where(~swap, s.str.replace(r"[A-Z]+$", "", regex=True) + digits)
+    return s.str.strip()
+
+
+def _romanised_from_words(words: pd.Series) -> pd.Series:
+    s = words.str.replace(" ", "", regex=False)
+    for a, b in ROMANISATION_FOLDS:  # a fixed handful of folds, each over all names
+        s = s.str.replace(a, b, regex=False)
+    return s.mask(s == "")
+
+
+def _word_key_from_words(words: pd.Series) -> pd.Series:
+    parts = words.fillna("").str.split(" ", expand=True)
+    if parts.shape[1] < 2:
+        return pd.Series(pd.NA, index=words.index, dtype="string")
+    arr = parts.fillna("").to_numpy(dtype=object).astype(str)
+    arr = np.sort(np.where(arr == "", "\x7f", arr), axis=1)        # empty slots sort last
+    out = arr[:, 0].astype(object)
+    for j in range(1, arr.shape[1]):  # words per name: a handful
+        out = np.where(arr[:, j] == "\x7f", out, out + " " + arr[:, j].astype(object))
+    key = pd.Series(out, index=words.index, dtype="string")
+    return key.where(words.str.contains(" ", regex=False, na=False))
+
+
+def _letter_bag(words: pd.Series) -> np.ndarray:
+    """An order-free signature of a name's letters (length and sums of byte powers)."""
+    flat = words.fillna("").str.replace(" ", "", regex=False)
+    width = max(int(flat.str.len().max() or 0), 1) if len(flat) else 1
+    mat, length = _byte_matrix(flat.to_numpy(dtype=object), width)
+    m = mat.astype(np.int64)
+    return length * 10**12 + (m * m).sum(axis=1) * 10**5 + m.sum(axis=1)
 
 
 def romanised_key(raw) -> pd.Series:
@@ -385,21 +417,15 @@ def romanised_key(raw) -> pd.Series:
     -------
     pandas.Series of string dtype (``<NA>`` for empty names)
     """
-    s = _words(raw).str.replace(" ", "", regex=False)
-    for a, b in ROMANISATION_FOLDS:  # a fixed handful of folds, each over all names
-        s = s.str.replace(a, b, regex=False)
-    return s.mask(s == "")
+    return _romanised_from_words(_words(raw))
 
 
 def word_key(raw) -> pd.Series:
-    """The words of each name sorted, so reorderings agree (``name_reordered``)."""
-    words = _words(raw)
-    parts = words.str.split(" ")
-    keyed = parts.explode()
-    keyed = keyed[keyed.notna() & (keyed != "")]
-    sorted_words = keyed.sort_values(kind="stable").groupby(level=0).agg(" ".join)
-    out = sorted_words.reindex(words.index).astype("string")
-    return out.where(words.str.contains(" ", regex=False, na=False))
+    """The words of each name sorted, so reorderings agree (``name_reordered``).
+
+    ``<NA>`` for names of one word.
+    """
+    return _word_key_from_words(_words(raw))
 
 
 def imo_near(a, b) -> np.ndarray:
@@ -458,7 +484,7 @@ def _byte_matrix(values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray
     """ASCII strings -> (n, width) uint8 matrix, zero padded, and their lengths."""
     if values.size == 0:
         return np.zeros((0, width), np.uint8), np.zeros(0, np.int64)
-    fixed = np.asarray(values.astype(str), dtype=f"S{width}")
+    fixed = np.asarray(values, dtype=f"S{width}")   # ASCII: names are normalised first
     mat = fixed.view(np.uint8).reshape(-1, width)
     return mat, (mat != 0).sum(axis=1)
 
@@ -538,11 +564,20 @@ def _name_pairs(v_names: pd.DataFrame, w_names: pd.DataFrame) -> pd.DataFrame:
     if not len(v_names) or not len(w_names):
         return out[0]
     # romanisation variants and reorderings: equal keys, different normalised names
-    for rule, keyf in (("name_romanisation", romanised_key), ("name_reordered", word_key)):
-        kv = keyf(v_names["raw"]).to_numpy(dtype=object)
-        kw = keyf(w_names["raw"]).to_numpy(dtype=object)
-        fv = pd.DataFrame({"key": kv, "v": np.arange(len(kv))}).dropna()
+    words_v = _words(v_names["raw"])
+    words_w = _words(w_names["raw"])
+    # a reordering keeps the letters: sort the words only of names with a listed letter bag
+    bag_v, bag_w = _letter_bag(words_v), _letter_bag(words_w)
+    maybe = np.isin(bag_v, bag_w)
+    for rule, keyf, rows in (("name_romanisation", _romanised_from_words, None),
+                             ("name_reordered", _word_key_from_words, np.nonzero(maybe)[0])):
+        sub = words_v if rows is None else words_v.iloc[rows]
+        kv = keyf(sub).to_numpy(dtype=object)
+        kw = keyf(words_w).to_numpy(dtype=object)
+        vpos = np.arange(len(words_v)) if rows is None else rows
+        fv = pd.DataFrame({"key": kv, "v": vpos}).dropna()
         fw = pd.DataFrame({"key": kw, "w": np.arange(len(kw))}).dropna()
+        fv = fv[fv["key"].isin(fw["key"])]       # hash filter first: the list is small
         m = fv.merge(fw, on="key")
         m = m[v_names["value"].to_numpy(dtype=object)[m["v"]]
               != w_names["value"].to_numpy(dtype=object)[m["w"]]]
@@ -559,7 +594,8 @@ def _name_pairs(v_names: pd.DataFrame, w_names: pd.DataFrame) -> pd.DataFrame:
     wr, wh, wl = _deletion_hashes(wmat, wlen)
     vr, vh, vl = _deletion_hashes(vmat, vlen_c)
     fw = pd.DataFrame({"h": wh, "l": wl, "w": wr})
-    fv = pd.DataFrame({"h": vh, "l": vl, "v": vr})
+    keep = np.isin(vh, wh)                   # sorted filter first: the list is small
+    fv = pd.DataFrame({"h": vh[keep], "l": vl[keep], "v": vr[keep]})
     m = fv.merge(fw, on=["h", "l"]).drop_duplicates(["v", "w"])
     vi = m["v"].to_numpy(np.int64)
     wi = m["w"].to_numpy(np.int64)
@@ -635,7 +671,9 @@ def watchlist_hits(vessels: pd.DataFrame | None, watchlist, mmsi=None,
     w = _as_watchlist(watchlist)
     entry_cols = ["entry", "entry_name", "entry_flag", "entry_flag_iso"]
     listed_mmsi = w.loc[w["field"] == "mmsi", ["entry", "value"]]
-    hits = ids.merge(w.rename(columns={"raw": "listed_raw"}), on=["field", "value"])
+    listed_values = ids["value"].isin(w["value"])   # hash filter first: the list is small
+    hits = ids[listed_values].merge(w.rename(columns={"raw": "listed_raw"}),
+                                    on=["field", "value"])
     # a call sign under an MMSI the entry does not list is only a near match
     cs = (hits["field"] == "callsign").to_numpy()
     entry_has_mmsi = hits["entry"].isin(listed_mmsi["entry"]).to_numpy()

@@ -437,9 +437,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
     """
     pieces = None
     if isinstance(source, pd.DataFrame):  # an already decoded positions table
-        pieces = [(source, None, None)]
+        pieces = [(source, None, None, None)]
     elif str(source).lower().endswith((".parquet", ".pq")):  # a positions table saved
-        pieces = [(pd.read_parquet(source), None, None)]
+        pieces = [(pd.read_parquet(source), None, None, None)]
     else:
         from stsdetect import read_ais
 
@@ -453,9 +453,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
             pieces = [_decoded(read_ais(source, **kwargs))]
     out = {"rows": 0, "no_time": 0, "windows": [], "t_min": np.nan, "t_max": np.nan,
            "class_b": [], "mmsis": []}
-    vessels, reports = [], []
+    vessels, reports, statics = [], [], []
     seq = int(index) << 40
-    for j, (positions, ves, rep) in enumerate(pieces):  # loop over pieces of the dump
+    for j, (positions, ves, rep, sta) in enumerate(pieces):  # loop over pieces of the dump
         got = spill_positions(positions, workdir, window_s, part=f"f{index:06d}-{j:06d}",
                               seq_start=seq)
         seq += len(positions)
@@ -467,16 +467,25 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
         out["t_max"] = np.fmax(out["t_max"], got["t_max"])
         vessels.append(ves)
         reports.append(rep)
+        statics.append(sta)
     for key in ("windows", "class_b", "mmsis"):
         out[key] = np.unique(np.concatenate([np.zeros(0, np.int64), *out[key]]))
     out["vessels"] = merge_vessels(vessels) if len(vessels) > 1 else vessels[0]
     out["report"] = merge_reports(reports)
+    out["statics"] = merge_statics([{"statics": x} for x in statics])
     out["index"] = index
     return out
 
 
 def _decoded(data):
-    return data.positions, data.vessels, data.report
+    return data.positions, data.vessels, data.report, getattr(data, "statics", None)
+
+
+def merge_statics(spills) -> pd.DataFrame | None:
+    """The statics histories (``AISData.statics``) of all spilled dumps, in dump order."""
+    parts = [s.get("statics") for s in spills]
+    parts = [x for x in parts if x is not None and len(x)]
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def _partition_files(workdir, k) -> list:
@@ -1043,7 +1052,7 @@ def merge_reports(reports):
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
-                  load_tracks=None) -> pd.DataFrame:
+                  load_tracks=None, statics=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -1062,6 +1071,8 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         ``mmsi``, ``partner`` rows from the windows (split MMSIs, tug pairs).
     load_tracks : callable, optional
         ``load_tracks(mmsi_array) -> Tracks``: whole tracks of a few vessels.
+    statics : pandas.DataFrame, optional
+        The statics histories of all dumps (:func:`merge_statics`), for identity links.
 
     Returns
     -------
@@ -1094,11 +1105,12 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         if need.size:
             tracks = load_tracks(need)
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
-                   plan.params.get("flags", {}), tracks)
+                   plan.params.get("flags", {}), tracks, statics)
     return events.reset_index(drop=True)  # core columns, then evidence and identity (C3)
 
 
-def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None):
+def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None,
+          statics=None):
     from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
 
@@ -1107,7 +1119,7 @@ def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, track
     tows = find_tows(tracks, tugs_of(vessels)) if tracks is not None else None
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
                        dark_periods=dark, positions=b_positions, tracks=tracks, tows=tows,
-                       **flag_params)
+                       statics=statics, **flag_params)
 
 
 def tugs_of(vessels) -> np.ndarray:
@@ -1305,7 +1317,8 @@ def _detect_spilled(work, plan, spills, progress, regions, watchlist,
         kept, reruns, plan, vessels=vessels, regions=regions, watchlist=watchlist,
         class_b=class_b_ids(spills), flag_candidates=pd.concat(flagc, ignore_index=True)
         if flagc else None,
-        load_tracks=lambda m: whole_tracks(work, plan, m, windows))
+        load_tracks=lambda m: whole_tracks(work, plan, m, windows),
+        statics=merge_statics(spills))
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
