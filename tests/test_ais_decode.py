@@ -101,7 +101,11 @@ def test_order_and_chunking_do_not_change_the_rows(messages, rnd):
     key = ["source", "mmsi"]
     a = whole.sort_values(key).reset_index(drop=True)
     b = small.sort_values(key).reset_index(drop=True)
-    pd.testing.assert_frame_equal(a, b)
+    # provenance: each row names the line it came from, wherever the shuffle put it
+    where = {line: i + 1 for i, line in enumerate(shuffled)}
+    assert list(b["line"]) == [where[lines[int(s[2:])]] for s in b["source"]]
+    assert list(whole["line"]) == list(range(1, len(lines) + 1))
+    pd.testing.assert_frame_equal(a.drop(columns="line"), b.drop(columns="line"))
     assert (whole["source"] == [f"rx{i}" for i in range(len(lines))]).all()
     assert (whole["time"].astype("int64") // 10**9 == 1_600_000_000 + np.arange(len(lines))).all()
 

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import lzma
+import os
 
 import numpy as np
 import pandas as pd
@@ -110,9 +111,14 @@ def test_every_source_kind_reads_the_same(tmp_path):
                    tmp_path / "d.nmea.xz", io.BytesIO(text.encode()), io.StringIO(text),
                    SENTENCES, (s.encode() for s in SENTENCES), iter(text.splitlines(True))):
         got = read_ais(source).positions
-        pd.testing.assert_frame_equal(got, want)
+        # provenance: the path as given, or "<stream>"; the same line numbers
+        name = (os.fspath(source) if isinstance(source, (str, os.PathLike))
+                else "<stream>")
+        assert (got["file"] == name).all()
+        pd.testing.assert_frame_equal(got.drop(columns="file"), want.drop(columns="file"))
     both = read_ais([tmp_path / "*.nmea", str(tmp_path / "*.gz")])
     assert len(both.positions) == 2 * len(SENTENCES)
+    assert list(both.positions["file"].unique()) == [str(plain), str(tmp_path / "b.nmea.gz")]
     everything = read_ais(str(tmp_path / "*"))
     assert len(everything.positions) == 4 * len(SENTENCES)
     everything.report.check()
@@ -207,7 +213,8 @@ def test_marinecadastre(tmp_path):
     assert v.loc[413000001, "ais_class"] == "B" and v.loc[413000001, "ship_type"] == 99
     assert v.loc[445123000, "last_seen"] == pd.Timestamp("2023-01-01T00:06:00Z")
     same = read_ais(io.StringIO(MARINECADASTRE), format="marinecadastre")
-    pd.testing.assert_frame_equal(same.positions, pos)
+    assert (same.positions["file"] == "<stream>").all() and (pos["file"] == str(path)).all()
+    pd.testing.assert_frame_equal(same.positions.drop(columns="file"), pos.drop(columns="file"))
 
 
 def test_dma_csv(tmp_path):

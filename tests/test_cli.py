@@ -179,6 +179,11 @@ def test_detect_region_file_and_watchlist(scenario_dir, tmp_path):
         (["detect", "{scenario}", "-o", "e.csv", "--min-duration", "2 hours-ish"],
          ["--min-duration", "not a duration"]),
         (["detect", "{scenario}", "-o", "e.csv", "--min-gap", "-1h"], ["--min-gap"]),
+        # #14 item 5: bare numbers were read as nanoseconds
+        (["detect", "{scenario}", "-o", "e.csv", "--min-duration", "7200"],
+         ["--min-duration", "has no unit"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--min-gap", "21600"], ["has no unit"]),
+        (["detect", "{scenario}", "-o", "e.csv", "--step", "1ns"], ["step", "shortest"]),
         (["detect", "{scenario}", "-o", "e.csv", "--region", "atlantis"],
          ["unknown region", "atlantis", "hangzhou_bay"]),
         (["detect", "{scenario}", "-o", "e.csv", "--region", "nowhere.geojson"], ["not found"]),
@@ -328,7 +333,12 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
         stage, key = PARAMETERS[dest]
         default = inspect.signature(stage_fn[stage]).parameters[key].default
         if kind in ("dur", "s"):
-            assert duration_s(shown) == duration_s(default), dest
+            # "s" kinds are parameters named in seconds (their defaults are numbers)
+            assert duration_s(shown) == duration_s(default, numbers_in_seconds=kind == "s"), dest
+        elif kind == "bool":
+            assert (shown == "on") is default, dest
+        elif kind in ("text", "regex|none"):
+            assert shown == str(default).lower(), dest
         else:
             assert float(shown) == float(default), dest
 

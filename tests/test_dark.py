@@ -58,7 +58,9 @@ def _crossing_scenario():
 
 def test_crossing_gap_is_found_with_its_geometry():
     dprk, barge = _crossing_scenario()
-    ev = find_dark_periods(_tracks(dprk, barge))
+    # (the heard count alone: with only the barge in the dump, nobody is known to be along the
+    # 300 km path, so the coverage test would say nothing is known of reception there)
+    ev = find_dark_periods(_tracks(dprk, barge), coverage=False)
     assert list(ev.columns) == list(EVENT_COLUMNS)
     assert len(ev) == 1
     e = ev.iloc[0]
@@ -74,6 +76,9 @@ def test_crossing_gap_is_found_with_its_geometry():
     assert e["n_positions"] == 2
     assert e["n_other_heard"] == 1
     assert bool(e["likely_intentional"]) and e["flags"] == ["likely_intentional"]
+    assert np.isnan(e["coverage"])
+    with_cov = find_dark_periods(_tracks(dprk, barge)).iloc[0]
+    assert with_cov["coverage"] == 0.0 and not with_cov["likely_intentional"]
 
 
 def test_heard_radius_is_respected():
@@ -89,7 +94,7 @@ def test_min_gap_is_strict_and_12h_option():
     tracks = _tracks(dprk, barge)
     assert len(find_dark_periods(tracks, min_gap="18h")) == 0  # exactly 18 h is not longer
     assert len(find_dark_periods(tracks, min_gap="12h")) == 1
-    assert len(find_dark_periods(tracks, min_gap=17.9 * H)) == 1
+    assert len(find_dark_periods(tracks, min_gap=pd.Timedelta(hours=17.9))) == 1
 
 
 def test_first_and_last_reports_are_not_gaps():
@@ -224,7 +229,7 @@ def random_tracks(draw):
 def test_gaps_equal_per_vessel_reference(data, gap_s):
     mmsi, t, lat, lon = data
     tracks = Tracks.from_arrays(mmsi, t, lat, lon)
-    ev = find_dark_periods(tracks, min_gap=gap_s, heard_bin=None)
+    ev = find_dark_periods(tracks, min_gap=pd.Timedelta(seconds=gap_s), heard_bin=None)
     got = _gap_tuples(ev)
     # Tracks sort ties by time stably, so equal-time reports of a vessel make a zero gap either
     # way; the reference's (mmsi, start, end) multiset is order-free.
@@ -238,8 +243,8 @@ def test_thinned_heard_counts_equal_reference_on_thinned_reports(data):
     mmsi, t, lat, lon = data
     tracks = Tracks.from_arrays(mmsi, t, lat, lon)
     bin_s = 1800.0
-    ev = find_dark_periods(tracks, min_gap=3600, heard_bin=bin_s)
-    exact = find_dark_periods(tracks, min_gap=3600, heard_bin=None)
+    ev = find_dark_periods(tracks, min_gap="1h", heard_bin="30min")
+    exact = find_dark_periods(tracks, min_gap="1h", heard_bin=None)
     # Reference pool: the first report of each vessel in each 30-min bin.
     tb = np.floor(tracks.time_s / bin_s)
     first = np.ones(len(tracks), bool)
@@ -257,9 +262,9 @@ def test_thinned_heard_counts_equal_reference_on_thinned_reports(data):
 def test_dark_periods_order_invariant(data, seed):
     mmsi, t, lat, lon = data
     order = np.random.default_rng(seed).permutation(mmsi.size)
-    a = find_dark_periods(Tracks.from_arrays(mmsi, t, lat, lon), min_gap=3600)
+    a = find_dark_periods(Tracks.from_arrays(mmsi, t, lat, lon), min_gap="1h")
     b = find_dark_periods(Tracks.from_arrays(mmsi[order], t[order], lat[order], lon[order]),
-                          min_gap=3600)
+                          min_gap="1h")
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -290,7 +295,11 @@ def test_two_vessels_dark_together_give_a_dark_rendezvous():
     a, b = _pair_scenario()
     dp = find_dark_periods(_tracks(a, b))
     assert len(dp) == 2
-    ev = find_dark_rendezvous(dp)
+    # Nobody else was known present: reception there is unknown, so no dark rendezvous ...
+    assert (dp["coverage"] < 0.5).all()
+    assert len(find_dark_rendezvous(dp)) == 0
+    # ... unless the coverage requirement is dropped.
+    ev = find_dark_rendezvous(dp, min_coverage=None)
     assert list(ev.columns) == list(EVENT_COLUMNS)
     assert len(ev) == 1
     e = ev.iloc[0]
@@ -305,7 +314,30 @@ def test_two_vessels_dark_together_give_a_dark_rendezvous():
     # Nobody else was heard: neither silence looks intentional, so neither does the pair.
     assert not e["likely_intentional"] and e["flags"] == []
     # The same pair from the rows in the other order.
-    pd.testing.assert_frame_equal(ev, find_dark_rendezvous(dp.iloc[::-1]))
+    pd.testing.assert_frame_equal(ev, find_dark_rendezvous(dp.iloc[::-1], min_coverage=None))
+
+
+def test_dark_rendezvous_needs_good_coverage_around_both():
+    a, b = _pair_scenario()
+    # Three vessels heard all along, 10-15 km away: reception there is good.
+    heard = [_track(OTHER + k, _every(T0, T0 + 20 * H), 30.6 + 0.02 * k, 122.62)
+             for k in range(3)]
+    dp = find_dark_periods(_tracks(a, b, *heard))
+    # In the hours both are silent, 3 of the 4 others known there were heard.
+    assert len(dp) == 2 and dp["likely_intentional"].all()
+    assert dp["coverage"].min() == pytest.approx(0.75) and dp["coverage"].max() < 1.0
+    ev = find_dark_rendezvous(dp)
+    assert len(ev) == 1 and ev["coverage"].iloc[0] == pytest.approx(0.75)
+    assert ev["likely_intentional"].iloc[0]
+    # One of the two along a path nobody hears: no pair.
+    dp2 = dp.assign(coverage=[1.0, 0.2])
+    assert len(find_dark_rendezvous(dp2)) == 0
+    assert len(find_dark_rendezvous(dp2, min_coverage=0.1)) == 1
+    # Without coverage figures there is nothing to require.
+    assert len(find_dark_rendezvous(dp2.drop(columns="coverage"))) == 1
+    assert len(find_dark_rendezvous(dp2.assign(coverage=np.nan))) == 1
+    with pytest.raises(ValueError, match="min_coverage"):
+        find_dark_rendezvous(dp, min_coverage=2)
 
 
 def test_dark_rendezvous_needs_both_ends_close_and_enough_overlap():
@@ -353,22 +385,26 @@ def test_dark_rendezvous_equals_brute_force_and_is_symmetric(seed, n, lon0):
     lon = lon0 + rng.uniform(-0.1, 0.1, n)
     elat = lat + rng.uniform(-0.1, 0.1, n)
     elon = lon + rng.uniform(-0.1, 0.1, n)
+    cov = rng.choice([np.nan, 0.2, 0.5, 0.9], n)
     from stsdetect.events import make_events
 
     dp = make_events("dark_period", mmsi=412_000_000 + rng.integers(0, 8, n), start=start,
                      end=end, lat=lat, lon=(lon + 180) % 360 - 180, end_lat=elat,
-                     end_lon=(elon + 180) % 360 - 180)
+                     end_lon=(elon + 180) % 360 - 180, coverage=cov)
     got = find_dark_rendezvous(dp, max_distance_m=8_000, min_overlap="2h")
     m = dp["mmsi"].to_numpy()
     s = (dp["start"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     e = (dp["end"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     la, lo = dp["lat"].to_numpy(), dp["lon"].to_numpy()
     ela, elo = dp["end_lat"].to_numpy(), dp["end_lon"].to_numpy()
+    cov = dp["coverage"].to_numpy()  # rows come back sorted by start
+    if not np.isfinite(cov).any():  # no figures at all: nothing to require
+        cov = np.ones(n)
     want = []
     for i in range(n):
         for j in range(i + 1, n):
             ov = min(e[i], e[j]) - max(s[i], s[j])
-            if (m[i] != m[j] and ov >= 7200
+            if (m[i] != m[j] and ov >= 7200 and cov[i] >= 0.5 and cov[j] >= 0.5
                     and haversine_m(la[i], lo[i], la[j], lo[j]) <= 8000
                     and haversine_m(ela[i], elo[i], ela[j], elo[j]) <= 8000):
                 want.append((min(m[i], m[j]), max(m[i], m[j]), max(s[i], s[j]),
@@ -393,5 +429,5 @@ def test_radius_none_skips_the_heard_count():
     pd.testing.assert_frame_equal(ev[cols], full[cols])
     # A dark rendezvous of silences without the count is not called intentional.
     a, b = _pair_scenario()
-    dr = find_dark_rendezvous(find_dark_periods(_tracks(a, b), radius_m=None))
+    dr = find_dark_rendezvous(find_dark_periods(_tracks(a, b), radius_m=None, coverage=False))
     assert len(dr) == 1 and not dr["likely_intentional"].iloc[0]

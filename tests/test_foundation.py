@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,16 +42,31 @@ def test_chord_and_arc_agree_with_haversine(lat1, lon1, lat2, lon2):
     assert geo.arc_to_chord_m(arc_m) == pytest.approx(chord_m, abs=1e-3)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("2h", 7200), ("90min", 5400), ("1d", 86400),
-                                               ("1h30min", 5400), (600, 600)])
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("2h", 7200), ("90min", 5400), ("1d", 86400), ("1h30min", 5400), ("7200s", 7200),
+    (" 3d ", 3 * 86400), ("0", 0), (0, 0), (pd.Timedelta("1h"), 3600),
+    (np.timedelta64(5, "s"), 5), (datetime.timedelta(minutes=2), 120)])
 def test_duration_s(text, seconds):
     assert geo.duration_s(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["two hours", "-1h", float("nan")])
+@pytest.mark.parametrize("bad", ["two hours", "-1h", float("nan"), True, "1e30d"])
 def test_duration_s_rejects(bad):
     with pytest.raises(ValueError, match="duration"):
         geo.duration_s(bad)
+
+
+@pytest.mark.parametrize("bare", ["7200", 7200, 7200.0, "21600", " 1.5 ", "1e3", np.int64(60)])
+def test_duration_without_unit_rejected(bare):
+    """#14 item 5: '7200' was read by pandas as 7200 ns (--min-duration 7200 acted as 0s)."""
+    with pytest.raises(ValueError, match="has no unit"):
+        geo.duration_s(bare)
+
+
+def test_duration_numbers_in_seconds_only_when_asked():
+    assert geo.duration_s(600, numbers_in_seconds=True) == 600
+    with pytest.raises(ValueError, match="has no unit"):  # a string still needs its unit
+        geo.duration_s("600", numbers_in_seconds=True)
 
 
 def _sample_events():
@@ -137,3 +154,11 @@ def test_latlon_from_xyz_inverts_unit_xyz(lat, lon):
     assert back_lat[0] == pytest.approx(lat, abs=1e-9)
     assert geo.haversine_m(lat, lon, back_lat[0], back_lon[0]) < 1e-3
     assert -180.0 <= back_lon[0] < 180.0
+
+
+def test_wrap_lon_keeps_in_range_values_exact():
+    """A point on a region's edge (lon 122.6) stayed on it only if wrapping did not round it."""
+    lon = np.array([122.6, -180.0, 179.9999999999, 0.1 + 0.2])
+    assert (geo.wrap_lon_deg(lon) == lon).all()
+    assert geo.wrap_lon_deg(180.0) == -180.0
+    assert geo.wrap_lon_deg(181.5) == pytest.approx(-178.5)

@@ -437,3 +437,19 @@ def test_simulated_scenario_matches_truth(seed, tmp_path):
             start, end = found[(row.mmsi, row.other_mmsi)]
             assert abs(start - row.start) <= pd.Timedelta("20min")
             assert abs(end - row.end) <= pd.Timedelta("20min")
+
+
+def test_tiny_step_rejected_with_a_reason():
+    """#14 item 5: `--step 1ns` tried to allocate 19.5 PiB; now a clear error, nothing allocated."""
+    from stsdetect.detectors._grid import MAX_GRID_POINTS, resample_tracks
+
+    year = 86400.0 * 365
+    mmsi = np.repeat(np.arange(1, 11), 2)  # ten vessels heard a year apart: 315M seconds
+    t = np.tile([1.7e9, 1.7e9 + year], 10)
+    tracks = Tracks.from_arrays(mmsi, t, np.full(20, 30.0), np.full(20, 122.0))
+    with pytest.raises(ValueError, match="below the shortest"):
+        find_pair_runs(tracks, step="1ns")
+    assert 10 * year > MAX_GRID_POINTS
+    with pytest.raises(ValueError, match="grid points"):
+        find_pair_runs(tracks, step="1s")
+    assert len(resample_tracks(tracks, 3600.0, 1e12).grid) == 10 * 365 * 24

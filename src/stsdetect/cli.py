@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import logging
 import os
 import sys
@@ -122,9 +123,42 @@ def _only(text: str) -> list[str]:
     return kinds
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text!r}")
+    return value
+
+
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+    return value == "on"
+
+
+def _pattern_or_none(text: str):
+    import re
+
+    if text.strip().lower() == "none":
+        return _NoneValue()
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from None
+    return text
+
+
 _OPTION_TYPES = {"m": _positive_float, "kn": _positive_float, "dur": _duration,
-                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none}
-_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none"}
+                 "s": _seconds, "int": _count, "m|none": _positive_float_or_none,
+                 "frac": _fraction, "bool": _on_off, "deg": _positive_float, "text": str,
+                 "regex|none": _pattern_or_none}
+_METAVARS = {"m": "M", "kn": "KN", "dur": "DUR", "s": "DUR", "int": "N", "m|none": "M|none",
+             "frac": "F", "bool": "on|off", "deg": "DEG", "text": "TEXT",
+             "regex|none": "REGEX|none"}
 
 def _shown(default, kind: str) -> str:
     """A default as the help shows it (seconds fields as durations: ``5s``, ``1d``)."""
@@ -134,6 +168,10 @@ def _shown(default, kind: str) -> str:
             if seconds >= size and seconds % size == 0:
                 return f"{int(seconds // size)}{unit}"
         return f"{seconds:g}s"
+    if kind == "bool":
+        return "on" if default else "off"
+    if default is None:
+        return "none"
     if isinstance(default, float):
         return f"{default:g}"
     return str(default)
@@ -196,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma or "
-                "gfw_jsonl. Files may be .gz, .bz2 or .xz; globs are expanded")
+                "gfw_jsonl. Files may be gzip, bzip2, xz or zstd compressed or ZIP archives (every "
+                "member is read); an existing path is read as itself, any other is expanded "
+                "as a glob")
 
     # detect
     p = sub.add_parser(
@@ -207,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "write them and print the decode report and the top events. INPUT may also "
                     "be a positions table written by `stsdetect decode` (.parquet or .csv; its "
                     "vessels table is picked up beside it). Durations are written like 90min, "
-                    "2h, 1d or 1h30min. Every default shown is the library's own, documented "
-                    "with its published source in the stage functions (stsdetect.detectors, "
+                    "2h, 1d, 7200s or 1h30min (a number without a unit is an error). Every "
+                    "default shown is the library's own, documented with its published source "
+                    "in the stage functions (stsdetect.detectors, "
                     "stsdetect.tracks.build_tracks, stsdetect.flags).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="AIS dump file(s) or glob(s)")
     p.add_argument("-o", "--output", required=True, type=Path,
@@ -357,7 +398,7 @@ def _progress(args) -> bool:
 def _source(inputs: list[str], args):
     """The dump(s) to read: a single file is opened behind a byte-count progress bar when
     progress is shown; otherwise (and for several files or globs) the paths themselves."""
-    if not _progress(args) or len(inputs) != 1 or any(ch in inputs[0] for ch in "*?["):
+    if not _progress(args) or len(inputs) != 1 or not os.path.isfile(inputs[0]):
         yield inputs if len(inputs) > 1 else inputs[0]
         return
     from tqdm.auto import tqdm
@@ -381,10 +422,10 @@ def _check_inputs(inputs) -> list[str]:
     out = []
     for item in inputs:
         text = str(item)
-        if any(ch in text for ch in "*?["):
+        path = Path(text)
+        if not path.exists() and glob.has_magic(text):  # an existing path is never a glob
             out.append(text)
             continue
-        path = Path(text)
         if not path.exists():
             raise UsageError(f"input file not found: {text}")
         if path.is_dir():
@@ -548,8 +589,6 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
-    import glob
-
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
@@ -559,9 +598,14 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     except ImportError:
         raise UsageError("--scheduler/--workers need the [dask] extra: "
                          "pip install 'stsdetect[dask]'") from None
+    from stsdetect.ais.sources import expand
+
     files = []
-    for item in inputs:  # one decode task per file: expand globs here
-        files.extend(sorted(glob.glob(item)) if any(ch in item for ch in "*?[") else [item])
+    for item in inputs:  # one decode task per file: expand globs here (as the reader would)
+        try:
+            files.extend(path for _, path, _ in expand(item))
+        except (FileNotFoundError, IsADirectoryError):
+            pass
     if not files:
         raise UsageError(f"no input files match {', '.join(inputs)}")
     tables = [_is_table(f) for f in files]

@@ -28,6 +28,10 @@ column                 dtype                   meaning
 ``n_positions``        int64                   real reports (not interpolated) supporting it
 ``n_other_heard``      Int64                   dark period: other vessels heard nearby meanwhile
 ``likely_intentional`` boolean                 dark period: silent while others were heard
+                                               and reception was good along its path
+``coverage``           float64                 dark events: share of other vessels known
+                                               present along the path that were heard, hour by
+                                               hour (0..1; :mod:`stsdetect.detectors.coverage`)
 ``flags``              object (list of str)    sorted tokens (``dprk``, ``barge``, regions ...)
 ``score``              float64                 investigator ranking, higher first
 =====================  ======================  ==================================================
@@ -85,6 +89,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "n_positions": "int64",
     "n_other_heard": "Int64",
     "likely_intentional": "boolean",
+    "coverage": "float64",
     "flags": "object",
     "score": "float64",
 }

@@ -564,7 +564,7 @@ def flag_events(
     from stsdetect.regions import load_regions, region_mask
 
     _check_events(events)
-    window_s = duration_s(before_after_s)
+    window_s = duration_s(before_after_s, numbers_in_seconds=True)
     _resolve_weights(weights)  # fail early on bad weights
     out = events.copy().reset_index(drop=True)
     n = len(out)

@@ -49,8 +49,15 @@ def m_s_to_knots(speed_m_s):
 
 
 def wrap_lon_deg(lon_deg):
-    """Wrap longitudes into [-180, 180)."""
-    return (np.asarray(lon_deg, dtype=float) + 180.0) % 360.0 - 180.0
+    """Wrap longitudes into [-180, 180); a longitude already in that range is returned as it is.
+
+    (The wrapping arithmetic rounds: 122.6 would come back as 122.60000000000002, which moves
+    a point lying exactly on a region's edge out of it.)
+    """
+    lon = np.asarray(lon_deg, dtype=float)
+    wrapped = (lon + 180.0) % 360.0 - 180.0
+    out = np.where((lon >= -180.0) & (lon < 180.0), lon, wrapped)
+    return out[()] if out.ndim == 0 else out  # a scalar stays a scalar
 
 
 def haversine_m(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
@@ -111,13 +118,26 @@ def chord_to_arc_m(chord_m):
     return 2.0 * EARTH_RADIUS_M * np.arcsin(ratio)
 
 
-def duration_s(value) -> float:
-    """Seconds in a duration given as a number of seconds or a pandas-style string.
+_BARE_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def duration_s(value, *, numbers_in_seconds: bool = False) -> float:
+    """Seconds in a duration: the one parser of durations (contract C5).
+
+    A duration must carry its unit: ``"2h"``, ``"90min"``, ``"1d"``, ``"1h30min"``,
+    ``"7200s"``, a :class:`datetime.timedelta`, :class:`pandas.Timedelta` or
+    :class:`numpy.timedelta64`. A number without a unit (``7200``, ``"7200"``) is rejected,
+    because it is ambiguous: pandas reads the string ``"7200"`` as 7200 *nanoseconds*, which
+    made ``--min-duration 7200`` behave like ``0s``. Zero is the same in every unit and is
+    accepted. Only a parameter whose name says its unit (``before_after_s``,
+    ``duplicate_window_s``) takes a plain number, through ``numbers_in_seconds=True``.
 
     Parameters
     ----------
-    value : str, float, int, datetime.timedelta or pandas.Timedelta
-        ``"2h"``, ``"90min"``, ``"1d"``, ``"1h30min"``; a bare number is seconds.
+    value : str, datetime.timedelta, pandas.Timedelta or numpy.timedelta64
+        The duration.
+    numbers_in_seconds : bool, default False
+        Take a Python or NumPy number (not a string) as seconds.
 
     Returns
     -------
@@ -127,20 +147,30 @@ def duration_s(value) -> float:
     Raises
     ------
     ValueError
-        If the string is not a duration, or the duration is negative or not finite.
+        If the value is not a duration, has no unit, or is negative or not finite.
     """
+    hint = "write it with a unit, like '7200s', '90min', '2h', '1d' or '1h30min'"
+    if isinstance(value, np.timedelta64):  # (a subclass of np.integer)
+        value = pd.Timedelta(value)
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         seconds = float(value)
+        if not numbers_in_seconds and seconds != 0 and np.isfinite(seconds):
+            raise ValueError(f"duration {value!r} has no unit: {hint}")
+    elif isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r} ({hint})")
     else:
         if isinstance(value, str):
+            text = value.strip()
+            if _BARE_NUMBER.match(text):
+                if float(text) != 0:
+                    raise ValueError(f"duration {value!r} has no unit: {hint}")
+                return 0.0
             # pandas deprecates the lower-case day unit ("1d") that users naturally write.
-            value = re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", value.strip())
+            value = re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", text)
         try:
             seconds = pd.Timedelta(value).total_seconds()
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"not a duration: {value!r} (write it like '90min', '2h', '1d' or '1h30min')"
-            ) from exc
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"not a duration: {value!r} ({hint})") from exc
     if not np.isfinite(seconds) or seconds < 0:
         raise ValueError(f"duration must be finite and non-negative, got {value!r}")
     return seconds

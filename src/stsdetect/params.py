@@ -9,7 +9,9 @@ as one frozen dataclass defined here. A field's metadata says:
 ``kind``
     ``"m"``, ``"kn"`` (positive floats), ``"dur"`` (a duration with a unit: ``"2h"``,
     :class:`pandas.Timedelta`), ``"s"`` (a duration held as seconds: the field name ends in
-    ``_s``), ``"int"``, ``"m|none"`` (a distance or None), ``"choice"`` or ``"object"``;
+    ``_s``), ``"int"``, ``"m|none"`` (a distance or None), ``"frac"`` (0 to 1), ``"deg"``
+    (degrees, up to 45), ``"bool"`` (``on``/``off`` on the command line), ``"text"``,
+    ``"regex|none"``, ``"choice"`` or ``"object"``;
 ``cli``
     the ``stsdetect detect`` option (None: not on the command line);
 ``help``
@@ -143,6 +145,23 @@ class _Params:
                     raise ValueError(f"{f.name}: not a number: {value!r}") from None
                 if not (math.isfinite(number) and number > 0):
                     raise ValueError(f"{f.name}: must be a positive number, got {value!r}")
+            elif kind == "frac":
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{f.name}: not a number: {value!r}") from None
+                if not 0.0 <= number <= 1.0:
+                    raise ValueError(f"{f.name}: must be between 0 and 1, got {value!r}")
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{f.name}: must be True or False, got {value!r}")
+            elif kind == "deg":
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{f.name}: not a number: {value!r}") from None
+                if not (math.isfinite(number) and 0 < number <= 45):
+                    raise ValueError(f"{f.name}: must be in (0, 45] degrees, got {value!r}")
             elif kind == "int":
                 if isinstance(value, bool) or int(value) != value or value < 0:
                     raise ValueError(f"{f.name}: must be a whole number >= 0, got {value!r}")
@@ -213,6 +232,21 @@ class DarkParams(_Params):
                                  "intentional")
     heard_bin: object = _opt("10min", "heard_bin", "dur",
                              "time bins for the vessels-heard test", optional=True)
+    coverage: bool = _opt(True, "coverage", "bool",
+                          "learn reception coverage from the data and require it of "
+                          "likely_intentional silences and dark rendezvous; off: heard count "
+                          "only")
+    min_coverage: float = _opt(0.5, "min_coverage", "frac",
+                               "least coverage along a silence for likely_intentional and "
+                               "around both vessels of a dark rendezvous")
+    coverage_cell_deg: float = _opt(0.25, "coverage_cell_deg", "deg",
+                                    "coverage grid cell, degrees", cli="--coverage-cell")
+    satellite_sources: object = _opt(
+        None, "satellite_sources", "regex|none",
+        "regular expression of the tag-block / $PGHP source names heard by satellite; none: "
+        "satellite passes are inferred from the report cadence")
+    reception: str = _opt("auto", "reception", "text",
+                          "auto, or terrestrial / satellite for a dump that is all one kind")
 
 
 @dataclass(frozen=True)
@@ -225,6 +259,9 @@ class DarkRendezvousParams(_Params):
         "metres", cli="--dark-max-distance")
     min_overlap: object = _opt("2h", "min_overlap", "dur",
                                "dark rendezvous: least time both were silent at once")
+    min_coverage: float = _opt(0.5, "dark_rendezvous_min_coverage", "frac",
+                               "dark rendezvous: least coverage of both silences",
+                               cli="--dark-rendezvous-min-coverage")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ __all__ = [
     "demo_truth_path",
     "encode_position_reports",
     "read_truth",
+    "satellite_view",
     "simulate",
     "tag_blocks",
     "write_demo",
@@ -350,6 +351,11 @@ class Scenario:
         ``corrupt_checksum``, ``truncated``, ``not_available_position``.
     start, end : pandas.Timestamp
         The simulated time span (UTC).
+    passes : pandas.DataFrame or None
+        Satellite passes of :func:`satellite_view` (``start``, ``end``, ``decode_probability``);
+        None for shore reception.
+    detections : pandas.DataFrame or None
+        Imagery detections, when added.
     """
 
     nmea: bytes
@@ -359,6 +365,8 @@ class Scenario:
     noise: dict
     start: pd.Timestamp
     end: pd.Timestamp
+    passes: pd.DataFrame | None = None
+    detections: pd.DataFrame | None = None
 
     def lines(self) -> list[str]:
         """The dump as a list of text lines."""
@@ -465,8 +473,9 @@ def simulate(
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same bytes.
     start : str or datetime-like, default "2024-03-01"
         Scenario start (UTC when naive).
-    duration : str or float, default "2d"
-        Length of the scenario (``"36h"``, ``"2d"`` or seconds). The injected events need at
+    duration : duration, default "2d"
+        Length of the scenario (``"36h"``, ``"2d"``; a string with its unit, see
+        :func:`stsdetect.geo.duration_s`). The injected events need at
         least 36 h.
     n_transfers : int, default 2
         Injected DPRK-barge transfers, alternating between Hangzhou Bay and the Yangtze estuary.
@@ -1191,3 +1200,124 @@ def write_demo(directory=None) -> dict:
     truth = directory / "demo_truth.csv"
     _write_truth(scenario.truth, truth)
     return {"nmea": nmea, "truth": truth}
+
+
+# --------------------------------------------------------------------------------------------
+# Satellite reception
+# --------------------------------------------------------------------------------------------
+
+#: Source name of reports heard by the simulated satellite (tag-block ``s:``).
+SATELLITE_SOURCE = "satais1"
+#: Source name of reports heard by the simulated shore station in :func:`satellite_view`.
+SHORE_SOURCE = "stsim01"
+
+
+def satellite_view(
+    scenario: Scenario,
+    seed: int = 0,
+    revisit=("1h", "12h"),
+    pass_duration="12min",
+    decode_probability=(0.4, 0.9),
+    message_probability: float = 0.5,
+    shore=None,
+) -> Scenario:
+    """What a satellite AIS service would have heard of a scenario: passes, partial decoding.
+
+    Each pass hears the whole scenario area (a low-orbit AIS satellite's footprint is some
+    5,000 km across) for ``pass_duration``; the time from one pass to the next is drawn
+    uniformly from ``revisit``. In each pass a vessel is decoded at all with the pass's
+    ``decode_probability`` (drawn per pass: message collisions in busy waters make some passes
+    poor), and each of its messages in the pass then with ``message_probability``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`simulate`; its transmitted ``positions`` are sampled (static data is not).
+    seed : int, default 0
+        Seed of the passes and decoding.
+    revisit : (duration, duration), default ("1h", "12h")
+        Shortest and longest time between pass starts; 1-12 h spans a large constellation
+        (Spire, exactEarth) to a single satellite at mid latitudes.
+    pass_duration : duration, default "12min"
+        How long a pass hears the area (10-15 min for a satellite at 500-800 km).
+    decode_probability : float or (float, float), default (0.4, 0.9)
+        Share of vessels decoded in a pass, fixed or drawn per pass from this range.
+    message_probability : float, default 0.5
+        Share of a decoded vessel's messages in the pass that are kept.
+    shore : list of (lat, lon, range_m), optional
+        Shore stations that also hear, continuously, every report within their range
+        (source ``stsim01``). None: satellite only.
+
+    Returns
+    -------
+    Scenario
+        Same truth, vessels and span; ``nmea`` and ``positions`` (with a ``source`` column:
+        ``satais1`` or ``stsim01``) hold only what was heard, ``passes`` the passes, ``noise`` the
+        counts ``position_reports``, ``satellite_reports``, ``shore_reports``, ``passes``.
+
+    Raises
+    ------
+    ValueError
+        On out-of-range parameters.
+    """
+    rng = np.random.default_rng(seed)
+    lo_s, hi_s = (duration_s(v) for v in revisit)
+    pass_s = duration_s(pass_duration)
+    if not 0 < lo_s <= hi_s or pass_s <= 0 or pass_s > lo_s:
+        raise ValueError("revisit must be (shortest, longest) with 0 < shortest <= longest, and "
+                         "pass_duration positive and at most the shortest revisit")
+    dec = np.broadcast_to(np.asarray(decode_probability, dtype=float), (2,)) \
+        if np.ndim(decode_probability) == 0 else np.asarray(decode_probability, dtype=float)
+    if dec.shape != (2,) or not (0 <= dec[0] <= dec[1] <= 1):
+        raise ValueError(f"decode_probability must be in [0, 1], got {decode_probability!r}")
+    if not 0 < message_probability <= 1:
+        raise ValueError(f"message_probability must be in (0, 1], got {message_probability!r}")
+    t0 = scenario.start.value / 1e9
+    span = (scenario.end - scenario.start).total_seconds()
+    n_max = int(np.ceil(span / lo_s)) + 2
+    starts = t0 + rng.uniform(0, hi_s) + np.cumsum(np.r_[0.0, rng.uniform(lo_s, hi_s, n_max)])
+    starts = starts[starts < t0 + span]
+    p_pass = rng.uniform(dec[0], dec[1], starts.size)
+    pos = scenario.positions
+    t = pos["time"].to_numpy(dtype="datetime64[ns]").view(np.int64) / 1e9
+    k = np.searchsorted(starts, t, side="right") - 1
+    in_pass = (k >= 0) & (t < starts[np.maximum(k, 0)] + pass_s)
+    mmsi = pos["mmsi"].to_numpy(np.int64)
+    # one draw per (vessel, pass): decoded at all in this pass?
+    vessel_codes, vcode = np.unique(mmsi, return_inverse=True)
+    draw = rng.random((vessel_codes.size, max(starts.size, 1)))
+    decoded = in_pass & (draw[vcode, np.maximum(k, 0)] < p_pass[np.maximum(k, 0)]) \
+        if starts.size else np.zeros(len(pos), dtype=bool)
+    sat = decoded & (rng.random(len(pos)) < message_probability)
+    ok_pos = np.isfinite(pos["lat"].to_numpy(float))
+    ashore = np.zeros(len(pos), dtype=bool)
+    for lat_s, lon_s, range_m in (shore or []):  # a few stations
+        ashore |= haversine_m(pos["lat"].to_numpy(float), pos["lon"].to_numpy(float),
+                              lat_s, lon_s) <= float(range_m)
+    keep = (sat | ashore) & ok_pos
+    heard = pos.loc[keep].copy()
+    heard["source"] = np.where(ashore[keep], SHORE_SOURCE, SATELLITE_SOURCE)
+    heard = heard.reset_index(drop=True)
+    unix = heard["time"].to_numpy(dtype="datetime64[s]").astype(np.int64)
+    bodies = encode_position_reports(heard["msg_type"].to_numpy(), heard["mmsi"].to_numpy(),
+                                     heard["lat"].to_numpy(), heard["lon"].to_numpy(),
+                                     heard["sog_kn"].to_numpy(), heard["cog_deg"].to_numpy(),
+                                     heard["heading_deg"].to_numpy(), unix % 60,
+                                     heard["nav_status"].to_numpy())
+    station = np.where(heard["source"].to_numpy() == SHORE_SOURCE,
+                       SHORE_SOURCE.encode(), SATELLITE_SOURCE.encode()).astype("S7")
+    tags = tag_blocks(station, unix)
+    lines = np.char.add(tags, bodies)
+    order = np.argsort(unix, kind="stable")
+    nmea = b"\n".join(lines[order].tolist()) + (b"\n" if lines.size else b"")
+    passes = pd.DataFrame({
+        "start": pd.to_datetime(np.round(starts * 1e9).astype(np.int64), utc=True),
+        "end": pd.to_datetime(np.round((starts + pass_s) * 1e9).astype(np.int64), utc=True),
+        "decode_probability": p_pass,
+    })
+    noise = {"position_reports": int(keep.sum()), "satellite_reports": int((sat & ok_pos
+                                                                            & ~ashore).sum()),
+             "shore_reports": int((ashore & ok_pos).sum()), "passes": int(starts.size)}
+    return Scenario(nmea=nmea, truth=scenario.truth, vessels=scenario.vessels, positions=heard,
+                    noise=noise, start=scenario.start, end=scenario.end, passes=passes,
+                    detections=scenario.detections)

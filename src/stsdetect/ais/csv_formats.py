@@ -101,6 +101,10 @@ def read_table(stream, fmt: str, report: DecodeReport):
     for chunk in reader:
         if not len(chunk):
             continue
+        # provenance: a CSV row's physical line (after the header line; exact unless pandas
+        # dropped malformed rows or a quoted field holds a newline), a JSON row's line number
+        first_line = 2 if counter is not None else 1
+        chunk.attrs["line"] = np.arange(rows, rows + len(chunk), dtype=np.int64) + first_line
         rows += len(chunk)
         pos, stat = convert(chunk, report)
         positions.append(pos)
@@ -180,9 +184,11 @@ def _time_ns(series, fmt=None, report=None) -> np.ndarray:
     return ns
 
 
-def _rows(report, mmsi, time_ns, lat, lon, sog, cog, heading, nav_status, keep=None):
+def _rows(report, mmsi, time_ns, lat, lon, sog, cog, heading, nav_status, keep=None,
+          line=None):
     """Validate rows, count skips, return position columns of the kept rows and their mask."""
     n = mmsi.size
+    line = np.zeros(n, dtype=np.int64) if line is None else line
     report.lines += n
     keep = np.ones(n, bool) if keep is None else keep.copy()
     bad = keep & (~np.isfinite(mmsi) | (mmsi != np.round(mmsi)) | ~np.isfinite(lat)
@@ -207,12 +213,12 @@ def _rows(report, mmsi, time_ns, lat, lon, sog, cog, heading, nav_status, keep=N
         "lat": np.where(lat_na, np.nan, lat)[keep], "lon": np.where(lon_na, np.nan, lon)[keep],
         "sog_kn": sog[keep], "cog_deg": cog[keep], "heading_deg": heading[keep],
         "nav_status": nav[keep].astype(np.int8), "msg_type": np.zeros(keep.sum(), np.int8),
-        "source": np.zeros(keep.sum(), dtype=np.int32),
+        "source": np.zeros(keep.sum(), dtype=np.int32), "line": line[keep],
     }
     return cols, keep
 
 
-def _statics(mmsi, time_ns, keep, ais_class, **fields) -> pd.DataFrame:
+def _statics(mmsi, time_ns, keep, ais_class, line, **fields) -> pd.DataFrame:
     """Static records of kept rows, thinned to rows whose static fields changed per MMSI."""
     frame = pd.DataFrame({"mmsi": mmsi.astype(np.int64, copy=False)[keep] if keep.any()
                           else np.zeros(0, np.int64), "time": time_ns[keep]})
@@ -221,6 +227,8 @@ def _statics(mmsi, time_ns, keep, ais_class, **fields) -> pd.DataFrame:
     frame["ais_class"] = pd.Series(ais_class).reset_index(drop=True)[keep].reset_index(drop=True)
     frame["msg_type"] = 0
     static_cols = list(fields)
+    frame["file"] = pd.array([""] * len(frame), dtype="string")
+    frame["line"] = line[keep]
     if not len(frame):
         return frame
     groups = frame.groupby("mmsi")
@@ -252,12 +260,13 @@ def _marinecadastre(chunk: pd.DataFrame, report):
     time_ns = _time_ns(chunk["BaseDateTime"], report=report)
     cols, keep = _rows(report, mmsi, time_ns, _num(chunk["LAT"]), _num(chunk["LON"]),
                        _num(get("SOG")), _num(get("COG")), _num(get("Heading")),
-                       _num(get("Status")))
+                       _num(get("Status")), line=chunk.attrs["line"])
     imo = pd.to_numeric(get("IMO").astype(str).str.extract(r"(\d+)")[0], errors="coerce")
     ship_type = pd.to_numeric(get("VesselType"), errors="coerce")
     stat = _statics(
         np.nan_to_num(mmsi).astype(np.int64), time_ns, keep,
         get("TransceiverClass").astype(str).str.strip().str.upper().where(lambda s: s != ""),
+        chunk.attrs["line"],
         imo=imo.where(imo > 0), callsign=_text(get("CallSign")), name=_text(get("VesselName")),
         ship_type=ship_type.where((ship_type > 0) & (ship_type < 100)),
         length_m=pd.Series(_num(get("Length"))).where(lambda s: s > 0),
@@ -285,13 +294,13 @@ def _dma(chunk: pd.DataFrame, report):
     cols, keep_sub = _rows(report, mmsi[sub], time_ns[sub], _num(chunk["Latitude"])[sub],
                            _num(chunk["Longitude"])[sub], _num(get("SOG"))[sub],
                            _num(get("COG"))[sub], _num(get("Heading"))[sub],
-                           _num(nav)[sub])
+                           _num(nav)[sub], line=chunk.attrs["line"][sub])
     keep = np.zeros(len(chunk), bool)
     keep[sub[keep_sub]] = True
     imo = pd.to_numeric(get("IMO"), errors="coerce")
     ship_type = get("Ship type").astype(str).str.strip().str.lower().map(_DMA_SHIP_TYPE)
     stat = _statics(
-        np.nan_to_num(mmsi).astype(np.int64), time_ns, keep, mobile.str[-1],
+        np.nan_to_num(mmsi).astype(np.int64), time_ns, keep, mobile.str[-1], chunk.attrs["line"],
         imo=imo.where(imo > 0), callsign=_text(get("Callsign")), name=_text(get("Name")),
         ship_type=ship_type,
         length_m=pd.Series(_num(get("Length"))).where(lambda s: s > 0),
@@ -309,5 +318,5 @@ def _gfw(chunk: pd.DataFrame, report):
     time_ns = _time_ns(chunk["timestamp"].astype(str), report=report)
     cols, _ = _rows(report, _num(chunk["ssvid"]), time_ns, _num(chunk["lat"]),
                     _num(chunk["lon"]), _num(get("speed")), _num(get("course")),
-                    _num(get("heading")), np.full(n, np.nan))
+                    _num(get("heading")), np.full(n, np.nan), line=chunk.attrs["line"])
     return cols, None

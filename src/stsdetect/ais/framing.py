@@ -103,6 +103,10 @@ class FramedChunk:
     #: hands over (empty in frame_chunk's result)
     rec_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     parts: list = field(default_factory=list)
+    #: records (numbers in the chunk, ascending) that are not the first record of their line:
+    #: sentences run together after another one; the others start a line each, so a record's
+    #: line is its number minus the extra records up to it
+    extra: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def rows(self) -> dict:
         """Every sentence's columns (:data:`_ARRAY_FIELDS`): the parts', then the arrays'."""
@@ -484,8 +488,10 @@ def _frame_general(data: bytes, n: int | None = None, padded: bool = False) -> F
         rec_start = np.sort(np.concatenate([line_start, split]))
         rec_line = np.searchsorted(line_start, rec_start, side="right") - 1
         rec_end = np.minimum(line_end[rec_line], np.r_[rec_start[1:], n])
+        extra = np.searchsorted(rec_start, split)  # (a split never falls on a line start)
     else:  # one record per line (a line ends before the next one starts)
         rec_start, rec_end = line_start, line_end
+        extra = np.zeros(0, dtype=np.int64)
     n_rec = rec_start.size
     length = rec_end - rec_start
 
@@ -731,6 +737,7 @@ def _frame_general(data: bytes, n: int | None = None, padded: bool = False) -> F
         group_id=group_id[G],
         group_total=group_total[G],
         rec_start=rec_start,
+        extra=extra,
     )
 
 
@@ -1318,6 +1325,11 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
     for p in parts:  # a loop over layouts and blocks
         before = np.searchsorted(rest, p["line"])  # rest lines before each fast line
         p["record"] = p["line"] + first_rec[before] - before
+    if g is not None and g.extra.size:
+        k = np.searchsorted(red_start, g.rec_start[g.extra], side="right") - 1
+        extra = rest[k] + g.extra - k
+    else:
+        extra = np.zeros(0, dtype=np.int64)
 
     # sources: the general part's names, then those of the fast lines
     names = list(g.source_names) if g is not None else [""]
@@ -1355,5 +1367,6 @@ def frame_chunk(data: bytes, n: int | None = None, padded: bool = False) -> Fram
         notes=dict(g.notes) if g is not None else {},
         source_names=names,
         parts=single,
+        extra=extra,
         **out,
     )

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import bz2
-import glob
-import gzip
-import io
-import lzma
 import mmap
-import os
 import warnings
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +13,7 @@ from .framing import FAST_BLOCK_LINES, NAT_NS, PART_FIELDS, frame_chunk
 from .multipart import MultipartAssembler
 from .report import DecodeReport
 from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
+from .sources import open_sources
 from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_statics
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
@@ -29,7 +23,7 @@ FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
 
 #: Columns of the positions table, in order.
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
-                    "nav_status", "msg_type", "source"]
+                    "nav_status", "msg_type", "source", "file", "line"]
 
 #: Default chunk size. 2 MiB (about 29 000 tag-blocked sentences): the fast path and the
 #: position decoder work on blocks of framing.FAST_BLOCK_LINES lines within a chunk, so the
@@ -48,8 +42,6 @@ _STATIC_FIELDS = ("mmsi", "msg_type", "imo", "callsign", "name", "ship_type", "l
 _TYPE_GROUP = np.zeros(256, dtype=np.int8)
 _TYPE_GROUP[list(POSITION_TYPES)] = 1
 _TYPE_GROUP[[5, 24]] = 2
-
-_MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
 
 @dataclass
@@ -88,178 +80,6 @@ class AISData:
 
 
 # --------------------------------------------------------------------------- sources
-class _IterStream(io.RawIOBase):
-    """A binary stream over an iterable of lines (str or bytes), read in batches."""
-
-    def __init__(self, lines, batch: int = 65536):
-        self._it = iter(lines)
-        self._batch = batch
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        while (size < 0 or len(self._buf) < size) and self._it is not None:
-            batch = []
-            for line in self._it:
-                if isinstance(line, str):
-                    line = line.encode("utf-8", "replace")
-                elif not isinstance(line, (bytes, bytearray, memoryview)):
-                    raise TypeError(f"lines must be str or bytes, got {type(line).__name__}")
-                batch.append(bytes(line).rstrip(b"\r\n"))
-                if len(batch) >= self._batch:
-                    break
-            if not batch:
-                self._it = None
-                break
-            self._buf += b"\n".join(batch) + b"\n"
-        if size < 0:
-            out, self._buf = self._buf, b""
-        else:
-            out, self._buf = self._buf[:size], self._buf[size:]
-        return out
-
-
-class _TextToBytes(io.RawIOBase):
-    def __init__(self, text_stream):
-        self._s = text_stream
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._s.read(size).encode("utf-8", "replace")
-
-
-class _Prefixed(io.RawIOBase):
-    """Bytes already read (for sniffing) followed by the rest of a stream."""
-
-    def __init__(self, head: bytes, stream):
-        self._head = head
-        self._s = stream
-        # the inner stream's own readinto (a file's), unless it only has RawIOBase's stub
-        inner = getattr(type(stream), "readinto", None)
-        self._inner_readinto = (stream.readinto if inner is not None
-                                and inner is not io.RawIOBase.readinto else None)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        if self._head or self._inner_readinto is None:
-            data = self.read(len(b)) or b""
-            b[:len(data)] = data
-            return len(data)
-        return self._inner_readinto(b) or 0
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0:
-                out, self._head = self._head + self._s.read(), b""
-                return out
-            out, self._head = self._head[:size], self._head[size:]
-            if len(out) < size:
-                out += self._s.read(size - len(out))
-            return out
-        return self._s.read(size)
-
-
-def _expand(source) -> list:
-    """Paths, globs, file objects and line iterables -> list of (name, opener)."""
-    if isinstance(source, (str, os.PathLike)):
-        text = os.fspath(source)
-        if any(ch in text for ch in "*?["):
-            paths = sorted(glob.glob(text))
-            if not paths:
-                raise FileNotFoundError(f"no files match {text!r}")
-            return [(p, _path_opener(p)) for p in paths]
-        if not os.path.exists(text):
-            raise FileNotFoundError(f"no such AIS dump: {text!r}")
-        if os.path.isdir(text):
-            raise IsADirectoryError(f"{text!r} is a directory; pass a glob like '{text}/*.nmea'")
-        return [(text, _path_opener(text))]
-    if isinstance(source, (bytes, bytearray)):
-        raise TypeError("pass raw bytes as io.BytesIO(data) or as a list of lines")
-    if hasattr(source, "read"):
-        return [(getattr(source, "name", "<stream>"), lambda: _binary(source))]
-    if isinstance(source, (list, tuple)) and source and all(map(_looks_like_path, source)):
-        out = []
-        for item in source:
-            out.extend(_expand(item))
-        return out
-    try:
-        iter(source)
-    except TypeError:
-        raise TypeError(
-            "source must be a path, a list of paths or globs, a file object or an iterable of "
-            f"lines, not {type(source).__name__}") from None
-    return [("<lines>", lambda: _IterStream(source))]
-
-
-def _looks_like_path(item) -> bool:
-    """A list item is a path or glob, not a line: lines of every supported format have commas."""
-    if isinstance(item, os.PathLike):
-        return True
-    return isinstance(item, str) and "," not in item and "\n" not in item and bool(item.strip())
-
-
-def _path_opener(path: str):
-    def opener():
-        return open(path, "rb")
-    return opener
-
-
-def _binary(stream):
-    probe = stream.read(0)
-    return _TextToBytes(stream) if isinstance(probe, str) else stream
-
-
-class _Guarded(io.RawIOBase):
-    """A decompressing stream that ends, instead of raising, where the compressed data breaks.
-
-    A dump still being written, or cut short by a copy, is a truncated archive: everything
-    before the break is still good data. The error is kept in :attr:`error`.
-    """
-
-    def __init__(self, stream):
-        self._s = stream
-        self.error: Exception | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.error is not None:
-            return b""
-        parts, total = [], 0
-        try:  # read1 returns what one decompression step yields, so a break loses nothing
-            while size < 0 or total < size:
-                part = self._s.read1(-1 if size < 0 else size - total)
-                if not part:
-                    break
-                parts.append(part)
-                total += len(part)
-        except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
-            self.error = exc
-        return b"".join(parts)
-
-
-def _decompress(stream):
-    """Wrap ``stream`` in a decompressor chosen by its magic bytes; return (stream, head)."""
-    head = stream.read(6) or b""
-    for magic, opener in _MAGIC:
-        if head.startswith(magic):
-            inner = _Guarded(opener(_Prefixed(head, stream)))
-            first = inner.read(65536) or b""
-            if not first and inner.error is not None:
-                # Broken before its first byte: nothing to keep, so the file is unreadable.
-                raise OSError(f"corrupt compressed data ({inner.error})")
-            return inner, first
-    rest = stream.read(65536 - len(head)) or b""
-    return stream, head + rest
-
-
 def _sniff(head: bytes) -> str:
     for line in head.splitlines():
         text = line.strip().lstrip(b"\xef\xbb\xbf")
@@ -282,7 +102,8 @@ def _sniff(head: bytes) -> str:
 #: ``source`` as codes into the reader's source names).
 _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.float64,
                "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
-               "nav_status": np.int8, "msg_type": np.int8, "source": np.int32}
+               "nav_status": np.int8, "msg_type": np.int8, "source": np.int32,
+               "record": np.int64}
 
 #: Bytes of the shortest line that can hold a position report: ``!AIVDM,1,1,,,`` + 16
 #: payload characters (a type 27 report, 96 bits) + ``,0*hh`` + a newline is 35; 32 leaves a
@@ -417,6 +238,33 @@ class _NmeaDecoder:
         self.statics: dict = {k: [] for k in (*_STATIC_FIELDS, "time", "record")}
         self.source_names = [""]
         self._source_code = {"": 0}
+        # provenance: records not first on their line (reader-wide numbers), and each file's
+        # (name, first record)
+        self._extra: list = []
+        self._files: list = []
+        self._continued = False  # the next chunk's first line continues the last one's
+
+    def start_file(self, name: str) -> None:
+        """Records fed from here on come from ``name``, numbered from its line 1."""
+        self._files.append((name, self.record_offset))
+        self._continued = False
+
+    def provenance(self, records: np.ndarray) -> tuple:
+        """(file codes into :attr:`file_names`, 1-based line numbers) of reader-wide records."""
+        records = np.asarray(records, dtype=np.int64)
+        extra = (np.concatenate(self._extra) if self._extra
+                 else np.zeros(0, dtype=np.int64))
+        first = np.array([f for _, f in self._files] or [0], dtype=np.int64)
+        code = np.searchsorted(first, records, side="right") - 1
+        # a record's line, counted over every file: its number less the extra records up to it
+        line0 = records - np.searchsorted(extra, records, side="right")
+        start0 = first - np.searchsorted(extra, first, side="left")
+        return code.astype(np.int32), line0 - start0[code] + 1
+
+    @property
+    def file_names(self) -> list:
+        """The names of the files fed, in order (:meth:`provenance` codes index them)."""
+        return [name for name, _ in self._files] or [""]
 
     def _emit_positions(self, dec, time_ns, source, types, records):
         """Count decoded position rows and keep the good ones as a block (see _store_blocks)."""
@@ -455,6 +303,7 @@ class _NmeaDecoder:
                                                                                    types[b])
             cols["time"][at:at + m] = time_ns
             cols["source"][at:at + m] = gr["source"][rows]
+            cols["record"][at:at + m] = record
             b19 = np.flatnonzero(keep[at - first:at - first + m] & (types == 19))
             if b19.size:  # class B position and static data
                 self._queue_statics(buf, p0[b19], n_chars[b19], fill[b19], types[b19],
@@ -471,8 +320,7 @@ class _NmeaDecoder:
             self.rows.shrink(n - n_kept)
             records = records[keep]
         if n_kept > 1 and not (records[1:] > records[:-1]).all():
-            self._blocks.append({k: col[first:first + n_kept].copy() for k, col in cols.items()}
-                                | {"record": records})
+            self._blocks.append({k: col[first:first + n_kept].copy() for k, col in cols.items()})
             self.rows.shrink(n_kept)
         elif n_kept:
             self._stored = (cols, first, records)
@@ -562,8 +410,12 @@ class _NmeaDecoder:
         if not c["mmsi"]:
             return None
         cols = {k: np.concatenate(v) for k, v in c.items()}
-        order = np.argsort(cols.pop("record"), kind="stable")
-        frame = pd.DataFrame({k: v[order] for k, v in cols.items()})
+        order = np.argsort(cols["record"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        code, line = self.provenance(cols.pop("record"))
+        cols["file"] = pd.array(self.file_names, dtype="string").take(code)
+        cols["line"] = line
+        frame = pd.DataFrame(cols)
         if not len(frame):
             return None
         frame["ais_class"] = np.where(frame["msg_type"] == 5, "A", "B")
@@ -576,6 +428,13 @@ class _NmeaDecoder:
         """
         fc = frame_chunk(data, n, padded)
         rep = self.report
+        extra = fc.extra
+        if self._continued and fc.n_records:
+            # the first line is the rest of the previous chunk's last line (cut for length)
+            extra = np.r_[0, extra[extra > 0]]
+        if extra.size:
+            self._extra.append(extra + self.record_offset)
+        self._continued = False
         rep.lines += fc.n_records
         rep.sentences += fc.n_sentences
         for k, v in fc.skipped.items():
@@ -632,8 +491,7 @@ class _NmeaDecoder:
             # them back out (they are the store's last rows) and merge them all
             cols, first, records = stored
             n = records.size
-            blocks.append({k: col[first:first + n].copy() for k, col in cols.items()}
-                          | {"record": records})
+            blocks.append({k: col[first:first + n].copy() for k, col in cols.items()})
             self.rows.shrink(n)
         ends = [(b["record"][0], b["record"][-1]) for b in blocks if b["record"].size]
         in_order = all((b["record"][1:] > b["record"][:-1]).all() for b in blocks) and all(
@@ -732,7 +590,11 @@ class _NmeaDecoder:
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
-        return _positions_frame(self.rows.columns(), self.source_names), self._statics_frame()
+        cols = self.rows.columns()
+        if cols is not None:
+            cols["file"], cols["line"] = self.provenance(cols.pop("record"))
+        return (_positions_frame(cols, self.source_names, self.file_names),
+                self._statics_frame())
 
 
 def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -744,10 +606,11 @@ def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndar
     return buf[offset + np.arange(total)]
 
 
-def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
+def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
     """The positions DataFrame from column arrays (None for an empty table).
 
-    ``cols["source"]`` holds int codes into ``source_names``.
+    ``cols["source"]`` and ``cols["file"]`` hold int codes into ``source_names`` and
+    ``file_names``; ``cols["line"]`` the 1-based line numbers (both optional: "" and 0).
     """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
@@ -771,6 +634,10 @@ def _positions_frame(cols, source_names=("",)) -> pd.DataFrame:
         # the distinct names as a string array, taken per row (no per-row string objects)
         "source": pd.array(list(source_names), dtype="string").take(
             np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
+        "file": pd.array(list(file_names), dtype="string").take(
+            np.asarray(cols.get("file", np.zeros(len(cols["mmsi"]), np.int32)), dtype=np.int32)),
+        "line": np.asarray(cols.get("line", np.zeros(len(cols["mmsi"]), np.int64)),
+                           dtype=np.int64),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
     return frame[POSITION_COLUMNS]
 
@@ -804,6 +671,7 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
             cut = buf.rfind(b"!", 0, end)
             cut = cut if cut > 0 else end
             decoder.feed(bytes(buf[:cut]) + b"\n")
+            decoder._continued = True
         else:
             cut = _keep_headers_with_sentence(buf, cut)
             carry = bytes(buf[cut:end])
@@ -851,9 +719,11 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     Parameters
     ----------
     source : str, path-like, list of paths or globs, file object or iterable of lines
-        The dump(s). ``.gz``, ``.bz2`` and ``.xz`` files (recognised by their magic bytes) are
-        decompressed on the fly. A list whose items are all path-likes or strings without a
-        comma is a list of paths or globs; any other list or iterable is lines of a dump
+        The dump(s). gzip, bzip2, xz and zstd data (recognised by their magic bytes) are
+        decompressed on the fly, and every member of a ZIP archive is read (see
+        :mod:`stsdetect.ais.sources`). A path that exists is read as itself; only a path that
+        does not exist is expanded as a glob. A list whose items are all path-likes or strings
+        without a comma is a list of paths or globs; any other list or iterable is lines of a dump
         (every supported line layout has commas).
     format : {'auto', 'nmea', 'marinecadastre', 'dma', 'gfw_jsonl'}, default 'auto'
         'auto' looks at the start of each file: a MarineCadastre header (``MMSI,BaseDateTime``),
@@ -894,29 +764,26 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     report = DecodeReport()
     decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
     tables, table_statics = [], []
-    for _name, opener in _expand(source):
-        raw = opener()
-        try:
-            stream, head = _decompress(raw)
-            fmt = _sniff(head) if format == "auto" else format
-            full = _Prefixed(head, stream)
-            if fmt == "nmea":
-                if not isinstance(stream, _Guarded) and os.path.isfile(_name):
-                    # a plain file's size bounds its rows: one segment for all of them
-                    decoder.rows.reserve(os.path.getsize(_name) // _MIN_BYTES_PER_REPORT + 1)
-                _read_nmea(full, decoder, int(chunk_bytes))
-            else:
-                positions, statics = read_table(full, fmt, report)
-                tables.append(positions)
-                table_statics.append(statics)
-            if isinstance(stream, _Guarded) and stream.error is not None:
-                report.add_note("truncated_compressed_files")
-                warnings.warn(f"{_name}: compressed data ends early ({stream.error}); "
-                              "decoded everything before the break", RuntimeWarning,
-                              stacklevel=2)
-        finally:
-            if isinstance(source, (str, os.PathLike, list, tuple)):
-                raw.close()
+    for src in open_sources(source):
+        fmt = _sniff(src.head) if format == "auto" else format
+        if fmt == "nmea":
+            decoder.start_file(src.name)
+            if src.size_hint is not None:
+                # a plain file's size bounds its rows: one segment for all of them
+                decoder.rows.reserve(src.size_hint // _MIN_BYTES_PER_REPORT + 1)
+            _read_nmea(src.stream, decoder, int(chunk_bytes))
+        else:
+            positions, statics = read_table(src.stream, fmt, report)
+            positions["file"] = pd.array([src.name] * len(positions), dtype="string")
+            if statics is not None:
+                statics["file"] = pd.array([src.name] * len(statics), dtype="string")
+            tables.append(positions)
+            table_statics.append(statics)
+        if src.error is not None:
+            report.add_note("truncated_compressed_files")
+            warnings.warn(f"{src.name}: compressed data ends early ({src.error}); "
+                          "decoded everything before the break", RuntimeWarning,
+                          stacklevel=2)
     positions, statics = decoder.finish()
     if tables:
         positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \

@@ -33,7 +33,7 @@ VESSEL_COLUMNS = [
 #: of decoded tables (CSV, whose static columns ride on position rows).
 STATICS_COLUMNS = [
     "time", "mmsi", "msg_type", "imo", "name", "callsign", "ship_type", "length_m", "beam_m",
-    "draught_m", "destination", "ais_class",
+    "draught_m", "destination", "ais_class", "file", "line",
 ]
 
 #: Minimum payload bits of a static message below which :func:`decode_statics` skips it as
@@ -627,6 +627,9 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
         frame[col] = pd.to_numeric(frame[col]).astype("float64")
     for col in ("callsign", "name", "destination", "ais_class"):
         frame[col] = frame[col].astype("string")
+    # provenance (contract C1): the source path as given or "<stream>", 1-based line
+    frame["file"] = frame["file"].astype("string")
+    frame["line"] = pd.to_numeric(frame["line"]).fillna(0).astype("int64")
     extra = [c for c in frame.columns if c not in STATICS_COLUMNS]
     return frame[STATICS_COLUMNS + extra]
 

@@ -22,6 +22,12 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from stsdetect.detectors._checks import check_tracks, positive
+from stsdetect.detectors.coverage import (
+    Coverage,
+    estimate_coverage,
+    path_coverage,
+    reception_of_reports,
+)
 from stsdetect.events import make_events
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -185,6 +191,12 @@ def find_dark_periods(
     radius_m: float | None = 20_000.0,
     min_others_heard: int = 1,
     heard_bin="10min",
+    coverage=True,
+    min_coverage: float = 0.5,
+    coverage_cell_deg: float = 0.25,
+    satellite_sources=None,
+    reception: str = "auto",
+    positions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Find reporting gaps ("dark periods") longer than ``min_gap``, for all vessels at once.
 
@@ -212,6 +224,30 @@ def find_dark_periods(
         simplest form).
     heard_bin : duration or None, default "10min"
         Thinning of the reports used to count vessels heard; see :func:`heard_counts`.
+    coverage : bool or Coverage, default True
+        Reception coverage learned from the data (:mod:`stsdetect.detectors.coverage`):
+        ``True`` estimates it from ``tracks`` (reception inferred from the report cadence), a
+        :class:`~stsdetect.detectors.coverage.Coverage` is used as given (e.g. built with the
+        sources' satellite/terrestrial split), ``False`` skips it (``coverage`` is then NaN and
+        only the heard count decides).
+    min_coverage : float, default 0.5
+        A gap is ``likely_intentional`` only when its ``coverage`` (the share of other vessels
+        known to be along its path that were heard, hour by hour) is at least this: where at
+        least half the vessels around were heard in a typical hour, a vessel heard in none of
+        many hours is unlikely to be out of reception. Shore coverage gives ~1, satellite
+        revisits every few hours ~0.1-0.2 (:func:`stsdetect.detectors.coverage.path_coverage`).
+    coverage_cell_deg : float, default 0.25
+        Grid cell of the coverage estimate
+        (:func:`~stsdetect.detectors.coverage.estimate_coverage`).
+    satellite_sources : str, sequence of str or None
+        Source names (regular expression or list) of satellite reception, read from
+        ``positions["source"]`` (:func:`~stsdetect.detectors.coverage.reception_of_reports`);
+        None infers each report's reception from the cadence.
+    reception : {"auto", "terrestrial", "satellite"}, default "auto"
+        Say that the whole dump is one kind of reception.
+    positions : pandas.DataFrame, optional
+        The positions table the tracks came from (its ``source`` column), for
+        ``satellite_sources``.
 
     Returns
     -------
@@ -220,7 +256,8 @@ def find_dark_periods(
         ``start`` is the last report before the silence and ``end`` the first after it;
         ``lat``/``lon`` where the vessel vanished, ``end_lat``/``end_lon`` where it
         reappeared, ``distance_m`` between them, ``implied_speed_kn = distance_m / duration``,
-        ``n_positions = 2``, ``n_other_heard``, ``likely_intentional`` and the flag token
+        ``n_positions = 2``, ``n_other_heard``, ``coverage``, ``likely_intentional`` (at least
+        ``min_others_heard`` heard *and* coverage at least ``min_coverage``) and the flag token
         ``likely_intentional`` when it holds. Region flags are added later by
         :func:`stsdetect.flags.flag_events`.
 
@@ -237,6 +274,11 @@ def find_dark_periods(
         radius_m = positive("radius_m", radius_m)
     if int(min_others_heard) != min_others_heard or min_others_heard < 1:
         raise ValueError(f"min_others_heard must be a positive integer, got {min_others_heard!r}")
+    if not 0.0 <= float(min_coverage) <= 1.0:
+        raise ValueError(f"min_coverage must be between 0 and 1, got {min_coverage!r}")
+    if not isinstance(coverage, (bool, Coverage)):
+        raise TypeError(f"coverage must be True, False or a Coverage, got "
+                        f"{type(coverage).__name__}")
     t = tracks.time_s
     if len(tracks) < 2:
         before = np.zeros(0, dtype=np.int64)
@@ -250,6 +292,24 @@ def find_dark_periods(
     start, end = t[before], t[after]
     dist = haversine_m(lat0, lon0, lat1, lon1)
     speed_kn = dist / (end - start) / KNOT_M_S if before.size else np.zeros(0)
+    cover = np.full(before.size, np.nan)
+    if coverage is not False and before.size:
+        if coverage is True:
+            satellite = reception_of_reports(tracks, positions,
+                                             satellite_sources=satellite_sources,
+                                             reception=reception)
+            model = estimate_coverage(tracks, satellite=satellite, cell_deg=coverage_cell_deg)
+        else:
+            model = coverage
+        if model.satellite.shape != (len(tracks),):
+            raise ValueError("coverage was estimated from other tracks (its satellite flags do "
+                             "not match these rows)")
+        along = path_coverage(model, lat0, lon0, start, lat1, lon1, end)
+        # A vessel last or next heard by satellite was out of shore range: only the satellite
+        # coverage could have heard it.
+        by_sat = model.satellite[before] | model.satellite[after]
+        cover = np.where(by_sat, along["coverage_satellite"].to_numpy(float),
+                         along["coverage"].to_numpy(float))
     if radius_m is None:
         heard = pd.array([None] * before.size, dtype="Int64")
         intentional = pd.array([None] * before.size, dtype="boolean")
@@ -258,6 +318,8 @@ def find_dark_periods(
         heard = heard_counts(tracks, lat0, lon0, start, end, mmsi, radius_m=radius_m,
                              heard_bin=heard_bin)
         intentional = heard >= int(min_others_heard)
+        if coverage is not False:
+            intentional &= np.nan_to_num(cover, nan=-1.0) >= float(min_coverage)
         flags = [["likely_intentional"] if f else [] for f in intentional.tolist()]
     return make_events(
         "dark_period",
@@ -273,6 +335,7 @@ def find_dark_periods(
         implied_speed_kn=speed_kn,
         n_positions=np.full(before.size, 2, dtype=np.int64),
         n_other_heard=heard,
+        coverage=cover,
         likely_intentional=intentional,
         flags=flags,
     )
@@ -282,6 +345,7 @@ def find_dark_rendezvous(
     dark_periods: pd.DataFrame,
     max_distance_m: float = 10_000.0,
     min_overlap="2h",
+    min_coverage: float | None = 0.5,
 ) -> pd.DataFrame:
     """Find pairs of vessels that went dark near each other and reappeared near each other.
 
@@ -299,6 +363,13 @@ def find_dark_rendezvous(
         Least time both were silent at once; the published encounter definition (Miller et
         al. 2018, *Identifying global patterns of transshipment behavior*, Frontiers in Marine
         Science 5: 240) requires two hours alongside.
+    min_coverage : float or None, default 0.5
+        Both silences need a ``coverage`` (:func:`find_dark_periods`) of at least this: two
+        companions that fall into the same satellite revisit gap, or a place no receiver
+        hears, are not a dark rendezvous. A silence whose coverage is unknown (NaN: no other
+        vessel was known present) fails the test. When the dark periods carry no coverage
+        figures at all (computed with ``coverage=False``, or a table without the column), or
+        with ``None``, there is no requirement.
 
     Returns
     -------
@@ -308,6 +379,7 @@ def find_dark_rendezvous(
         midpoint of the vanishing points and ``end_lat``/``end_lon`` of the reappearing
         points; ``distance_m`` the separation at vanishing and ``end_distance_m`` at
         reappearing; ``n_positions = 4`` (the reports bounding both silences);
+        ``coverage`` the smaller of the two silences' coverages;
         ``likely_intentional`` (and its flag token) when both silences were. Region and
         identity flags are added later by :func:`stsdetect.flags.flag_events`.
 
@@ -328,6 +400,12 @@ def find_dark_rendezvous(
         raise ValueError(f"dark_periods lacks columns {missing}; pass find_dark_periods output")
     dp = dark_periods[dark_periods["event_type"] == "dark_period"]
     dp = dp.dropna(subset=["lat", "lon", "end_lat", "end_lon", "start", "end"])
+    if min_coverage is not None and not 0.0 <= float(min_coverage) <= 1.0:
+        raise ValueError(f"min_coverage must be between 0 and 1, got {min_coverage!r}")
+    if min_coverage is not None and "coverage" in dp.columns:
+        cov = pd.to_numeric(dp["coverage"], errors="coerce").to_numpy(float)
+        if np.isfinite(cov).any():  # figures were computed: require them
+            dp = dp[np.nan_to_num(cov, nan=-1.0) >= float(min_coverage)]
     empty = make_events("dark_rendezvous", n=0, mmsi=np.zeros(0, np.int64))
     if len(dp) < 2:
         return empty
@@ -361,6 +439,11 @@ def find_dark_rendezvous(
     i, j, ov_start, ov_end, d0, d1 = (a[order] for a in (i, j, ov_start, ov_end, d0, d1))
     mid_lat0, mid_lon0, mid_lat1, mid_lon1 = (
         a[order] for a in (mid_lat0, mid_lon0, mid_lat1, mid_lon1))
+    if "coverage" in dp.columns:
+        cov_all = pd.to_numeric(dp["coverage"], errors="coerce").to_numpy(float)
+        pair_cov = np.fmin(cov_all[i], cov_all[j])
+    else:
+        pair_cov = np.full(i.size, np.nan)
     if "likely_intentional" in dp.columns:
         li = dp["likely_intentional"].astype("boolean").fillna(False).to_numpy(bool)
         both = li[i] & li[j]
@@ -380,6 +463,7 @@ def find_dark_rendezvous(
         distance_m=d0,
         end_distance_m=d1,
         n_positions=np.full(i.size, 4, dtype=np.int64),
+        coverage=pair_cov,
         likely_intentional=both,
         flags=[["likely_intentional"] if f else [] for f in both.tolist()],
     )

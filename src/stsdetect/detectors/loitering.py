@@ -127,7 +127,7 @@ def find_loitering(
     min_s = duration_s(min_duration)
     gap_s = duration_s(max_gap)
     n = len(tracks)
-    speed = report_speed_kn(tracks, max_gap=gap_s)
+    speed = report_speed_kn(tracks, max_gap=pd.Timedelta(seconds=gap_s))
     slow = speed < max_speed_kn  # NaN (speed unknown) is not slow
     # A run starts at a slow report whose predecessor cannot continue it.
     joins = np.zeros(n, dtype=bool)

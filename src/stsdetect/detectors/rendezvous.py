@@ -66,13 +66,15 @@ def resample(tracks: Tracks, step="10min", max_gap="1h") -> Resampled:
     ----------
     tracks : Tracks
         Cleaned tracks (:func:`stsdetect.build_tracks`).
-    step : str or float, default "10min"
-        Grid spacing (a pandas duration string or seconds). 10 minutes (our choice) resolves
-        the 2-hour minimum duration of the GFW definition into 13 grid times, and is longer
-        than the 3-minute report interval of a slow Class A ship, so most grid times have a
-        report on each side. The grid is aligned to multiples of ``step`` since the Unix epoch,
-        the same for every vessel.
-    max_gap : str or float, default "1h"
+    step : duration, default "10min"
+        Grid spacing: at least 1 s (AIS times are whole seconds), and long enough that the
+        grid stays within ``MAX_GRID_POINTS`` (2**28) points, else ValueError (both bounds in
+        ``stsdetect.detectors._grid``). 10 minutes (our choice) resolves the 2-hour minimum
+        duration of the GFW definition into 13 grid times, and is longer than the 3-minute
+        report interval of a slow Class A ship, so most grid times have a report on each
+        side. The grid is aligned to multiples of ``step`` since the Unix epoch, the same
+        for every vessel.
+    max_gap : duration, default "1h"
         Longest reporting gap interpolated across; grid times inside longer gaps are left out.
         One hour: a Class A transponder reports at least every 3 minutes even at anchor
         (ITU-R M.1371-5, Table 1), so an hour of silence is an outage, not sparse reporting.
@@ -110,11 +112,11 @@ def find_pair_runs(
     max_distance_m : float, default 500.0
         Greatest great-circle separation of a close pair (GFW encounters: 500 m, Miller et al.
         2018). Pairs at exactly this distance are close.
-    min_duration : str or float, default "2h"
+    min_duration : duration, default "2h"
         Least time from the first to the last close grid time of a run (GFW: 2 hours).
-    step, max_gap : str or float
+    step, max_gap : duration
         Resampling grid, see :func:`resample`.
-    tolerance : str or float, default "10min"
+    tolerance : duration, default "10min"
         Longest interruption bridged inside one run: close grid times at most
         ``step + tolerance`` apart are joined. The default bridges one missed grid step, e.g.
         one position glitch; use ``0`` for strictly consecutive grid times. (Our choice; the
@@ -230,7 +232,7 @@ def find_rendezvous(
         Cleaned tracks (:func:`stsdetect.build_tracks`).
     max_distance_m : float, default 500.0
         Greatest separation, great-circle metres (GFW: 500 m).
-    min_duration : str or float, default "2h"
+    min_duration : duration, default "2h"
         Least duration of the close run (GFW: 2 hours).
     max_speed_kn : float, default 2.0
         Each vessel's median speed over the run must be under this (GFW: 2 knots). A run where

@@ -109,7 +109,7 @@ def _rendezvous(inp: StageInputs, p: P.RendezvousParams):
 def _dark(inp: StageInputs, p: P.DarkParams):
     from stsdetect.detectors.dark import find_dark_periods
 
-    return find_dark_periods(inp.tracks, **p.kwargs())
+    return find_dark_periods(inp.tracks, positions=inp.positions, **p.kwargs())
 
 
 def _dark_rendezvous(inp: StageInputs, p: P.DarkRendezvousParams):

@@ -241,6 +241,17 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     names.add("dark_period")
     detectors = tuple(d for d in _DETECTORS if d in names)
     routed = _route(params, detectors, dark_rv)
+    # The reception coverage of dark periods is learned from the whole dump at once
+    # (stsdetect.detectors.coverage); this driver does not carry it across windows yet, so its
+    # dark periods are judged by the heard count alone, as detect(coverage=False) does (and
+    # dark rendezvous then need no coverage).
+    given = sorted(k for k in routed["dark_period"]
+                   if k in ("satellite_sources", "reception", "coverage_cell_deg")
+                   or (k == "coverage" and routed["dark_period"][k]))
+    if given:
+        raise ValueError(f"coverage parameters {given} need the whole dump in memory: the "
+                         "windowed and Dask drivers do not compute coverage")
+    routed["dark_period"]["coverage"] = False
     track_s = duration_s(track_context)
     context, reach = {}, {}
     for d in detectors:

@@ -1,0 +1,426 @@
+"""Reception coverage learned from the data: how well was each place heard, hour by hour?
+
+A silence of a vessel means something only where a receiver was listening. Shore stations listen
+all the time within their range; satellites listen for ten minutes or so per pass, every 1-12
+hours, and decode only part of what they hear. The test "another vessel was heard within 20 km"
+(:func:`stsdetect.detectors.dark.heard_counts`) cannot tell the two apart: on satellite data some
+vessel is heard near almost every silence at some pass, so every revisit gap looks intentional.
+
+:func:`estimate_coverage` measures reception from the dump itself. For each cell of a grid
+(default 0.25 degrees) and each hour:
+
+* a vessel is *known present* in an hour when it has a report in that hour, or a report before
+  and a report after it (bracketed, at most ``max_bracket`` apart); its cell in an hour without a
+  report is where it was at the middle of the hour, interpolated between the two bracketing
+  reports;
+* it was *heard* when it has a report in that hour;
+* the cell's coverage in that hour is ``heard / present``.
+
+Where a cell holds too few vessels (fewer than ``min_vessels`` others), the estimate falls back
+to a coarser cell (4 x 4 cells, 1 degree by default) and then to the whole dump in that hour.
+
+Reports are also split by *reception*: terrestrial or satellite. Where the source says which is
+which (the tag-block ``s:`` source or the ``$PGHP`` ``pss`` field, kept in the positions table's
+``source`` column, matched against a user pattern ``satellite_sources``), that is used; where it
+does not, the reception of each report is inferred from the report cadence: a satellite pass
+gives a short burst of reports (at most ``pass_max`` long) with long silences on both sides (more
+than ``pass_gap``), a shore station a continuous stream. The grid carries ``heard_terrestrial``
+and ``heard_satellite`` counts beside the total.
+
+:func:`path_coverage` then gives a silence its ``coverage``: the mean, over the hours strictly
+inside the silence, of the coverage of the cell the vessel was in (interpolated between where it
+vanished and where it reappeared), with the vessel itself left out of the counts (it was present
+and not heard, by definition). It reads as "the share of vessels known to be along this path that
+were heard, hour by hour". Continuous shore reception gives a figure near 1; satellite revisits
+every few hours give about (decoding rate) x (passes per hour), far below 0.5.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stsdetect.detectors._checks import check_tracks, positive
+from stsdetect.geo import duration_s
+from stsdetect.tracks import Tracks
+
+__all__ = ["COVERAGE_COLUMNS", "RECEPTIONS", "Coverage", "estimate_coverage", "path_coverage",
+           "reception_of_reports"]
+
+#: Columns of :attr:`Coverage.grid`.
+COVERAGE_COLUMNS = ["level", "cell_deg", "lat", "lon", "start", "present", "heard",
+                    "heard_terrestrial", "heard_satellite", "coverage"]
+
+#: Values of ``reception``: every report heard on shore, every report heard from space, or
+#: inferred report by report from the cadence (``"auto"``).
+RECEPTIONS = ("auto", "terrestrial", "satellite")
+
+#: Coarser fallback cells are this many fine cells on a side.
+_COARSE_FACTOR = 4
+
+
+@dataclass(frozen=True, eq=False)
+class Coverage:
+    """Coverage counts per (level, cell, hour bin), from :func:`estimate_coverage`.
+
+    Attributes
+    ----------
+    keys : numpy.ndarray of int64
+        Sorted composite keys ``(level * n_cells + cell) * n_bins + (bin - bin0)``.
+    present, heard, heard_terrestrial, heard_satellite : numpy.ndarray of int64
+        Vessel-hours per key: known present, heard, heard by terrestrial / satellite reception.
+    cell_deg : float
+        Side of a fine cell in degrees.
+    bin_s : float
+        Length of a time bin in seconds.
+    bin0, n_bins : int
+        First bin (``floor(time_s / bin_s)``) and number of bins covered.
+    max_bracket_s : float
+        Longest silence across which a vessel is counted present.
+    min_vessels : int
+        Fewest other vessels a cell needs before its own figure is used.
+    satellite : numpy.ndarray of bool
+        Per row of the tracks the counts were made from: received by satellite.
+    """
+
+    keys: np.ndarray
+    present: np.ndarray
+    heard: np.ndarray
+    heard_terrestrial: np.ndarray
+    heard_satellite: np.ndarray
+    cell_deg: float
+    bin_s: float
+    bin0: int
+    n_bins: int
+    max_bracket_s: float
+    min_vessels: int
+    satellite: np.ndarray
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        """The counts as a table (:data:`COVERAGE_COLUMNS`), one row per level, cell and hour.
+
+        ``level`` 0 is the fine grid, 1 the coarse one, 2 the whole dump; ``lat``/``lon`` the
+        cell's centre (NaN for level 2); ``start`` the UTC start of the hour;
+        ``coverage = heard / present``.
+        """
+        n_cells = _n_cells(self.cell_deg)
+        slot = self.keys // self.n_bins
+        level = slot // n_cells
+        cell = slot % n_cells
+        size = self.cell_deg * float(_COARSE_FACTOR) ** level
+        nx = np.ceil(360.0 / size).astype(np.int64)
+        iy, ix = cell // nx, cell % nx
+        lat = -90.0 + (iy + 0.5) * size
+        lon = -180.0 + (ix + 0.5) * size
+        start = (self.bin0 + self.keys % self.n_bins) * self.bin_s
+        return pd.DataFrame({
+            "level": level.astype(np.int8), "cell_deg": size, "lat": lat, "lon": lon,
+            "start": pd.to_datetime(np.round(start * 1e9).astype(np.int64), utc=True),
+            "present": self.present, "heard": self.heard,
+            "heard_terrestrial": self.heard_terrestrial, "heard_satellite": self.heard_satellite,
+            "coverage": self.heard / np.maximum(self.present, 1),
+        }, columns=COVERAGE_COLUMNS)
+
+
+def _n_cells(cell_deg: float) -> int:
+    return int(np.ceil(180.0 / cell_deg)) * int(np.ceil(360.0 / cell_deg))
+
+
+def _cell(lat, lon, size_deg: float) -> np.ndarray:
+    """Cell index of points on a grid of ``size_deg`` (rows from the south, columns from -180)."""
+    ny, nx = int(np.ceil(180.0 / size_deg)), int(np.ceil(360.0 / size_deg))
+    iy = np.clip(np.floor((np.asarray(lat) + 90.0) / size_deg), 0, ny - 1).astype(np.int64)
+    ix = np.floor(((np.asarray(lon) + 180.0) % 360.0) / size_deg).astype(np.int64) % nx
+    return iy * nx + ix
+
+
+def _interp(t, t0, lat0, lon0, t1, lat1, lon1):
+    """Positions at times ``t`` on the straight (lat/lon) line between two reports."""
+    span = np.where(t1 > t0, t1 - t0, 1.0)
+    frac = np.clip((t - t0) / span, 0.0, 1.0)
+    dlon = (lon1 - lon0 + 180.0) % 360.0 - 180.0  # the short way across the antimeridian
+    lon = (lon0 + frac * dlon + 180.0) % 360.0 - 180.0
+    return lat0 + frac * (lat1 - lat0), lon
+
+
+def _runs_of_hours(n):
+    """Expand ``n[k]`` consecutive offsets 0..n[k]-1 per item: (item index, offset)."""
+    item = np.repeat(np.arange(n.size), n)
+    off = np.arange(item.size) - np.repeat(np.cumsum(n) - n, n)
+    return item, off
+
+
+def reception_of_reports(tracks: Tracks, positions: pd.DataFrame | None = None,
+                         satellite_sources=None, reception: str = "auto",
+                         pass_gap="30min", pass_max="20min") -> np.ndarray:
+    """Whether each report of ``tracks`` was received by satellite (True) or on shore (False).
+
+    Parameters
+    ----------
+    tracks : Tracks
+        The cleaned reports.
+    positions : pandas.DataFrame, optional
+        The positions table the tracks were built from, with its ``source`` column (tag-block
+        ``s:`` or ``$PGHP`` source); used with ``satellite_sources``.
+    satellite_sources : str, sequence of str or None
+        A regular expression (searched) or a list of exact source names that mark satellite
+        reception. Source names are not standardised (ORBCOMM, Spire and exactEarth name
+        their shore and space receivers alike), so there is no default: without it the
+        reception is inferred from the cadence.
+    reception : {"auto", "terrestrial", "satellite"}, default "auto"
+        Say that the whole dump is one kind; ``"auto"`` uses the sources when
+        ``satellite_sources`` is given, else the cadence.
+    pass_gap, pass_max : duration, default "30min", "20min"
+        Cadence rule: a burst of a vessel's reports no more than ``pass_gap`` apart, lasting at
+        most ``pass_max``, with silences longer than ``pass_gap`` on both sides (or the track's
+        ends), is a satellite pass. A low-orbit AIS satellite sees a ship for about 10-15
+        minutes per pass (footprint ~5,000 km at 7.5 km/s); a shore station hears a ship in
+        range continuously (Class A every 10 s to 3 min).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One value per row of ``tracks``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``reception`` or a positions table without ``source``.
+    """
+    check_tracks(tracks)
+    if reception not in RECEPTIONS:
+        raise ValueError(f"reception must be one of {RECEPTIONS}, got {reception!r}")
+    n = len(tracks)
+    if reception != "auto":
+        return np.full(n, reception == "satellite")
+    if satellite_sources is not None:
+        if positions is None or "source" not in positions.columns:
+            raise ValueError("satellite_sources needs the positions table with its 'source' "
+                             "column")
+        return _satellite_from_sources(tracks, positions, satellite_sources)
+    gap_s, max_s = duration_s(pass_gap), duration_s(pass_max)
+    t, seg = tracks.time_s, tracks.segment
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    new_burst = np.ones(n, dtype=bool)
+    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_s)
+    burst = np.cumsum(new_burst) - 1
+    starts = np.flatnonzero(new_burst)
+    ends = np.r_[starts[1:], n] - 1
+    short = (t[ends] - t[starts]) <= max_s
+    # A track of a single burst is not a pass pattern (nothing shows the silences around it).
+    b_seg = seg[starts]
+    alone = np.r_[True, b_seg[1:] != b_seg[:-1]] & np.r_[b_seg[1:] != b_seg[:-1], True]
+    return (short & ~alone)[burst]
+
+
+def _satellite_from_sources(tracks, positions, satellite_sources) -> np.ndarray:
+    src = positions["source"].astype("string").fillna("")
+    names = pd.unique(src.to_numpy(dtype=object))
+    if isinstance(satellite_sources, str):
+        pattern = re.compile(satellite_sources)
+        sat_names = {s for s in names if pattern.search(str(s))}
+    else:
+        sat_names = {str(s) for s in satellite_sources}
+    is_sat = src.isin(sat_names).to_numpy(dtype=bool)
+    # Align positions with track rows on (mmsi, time in ns): a report kept by the cleaning is
+    # satellite when any copy of it (another station heard it too) came by satellite.
+    p_mmsi = positions["mmsi"].to_numpy(dtype=np.int64)
+    p_ns = pd.to_datetime(positions["time"], utc=True).to_numpy(dtype="datetime64[ns]") \
+        .view(np.int64)
+    t_ns = np.round(tracks.time_s * 1e9).astype(np.int64)
+    if not len(tracks) or not p_ns.size:
+        return np.zeros(len(tracks), dtype=bool)
+    # dense ranks of the times make (mmsi, time) one int64 key: mmsi < 2**30, ranks < 2**33
+    _, rank = np.unique(np.r_[p_ns, t_ns], return_inverse=True)
+    p_key = p_mmsi * np.int64(2**33) + rank[:p_ns.size]
+    t_key = tracks.mmsi * np.int64(2**33) + rank[p_ns.size:]
+    sat_keys = np.unique(p_key[is_sat])
+    return np.isin(t_key, sat_keys)
+
+
+def estimate_coverage(
+    tracks: Tracks,
+    satellite=None,
+    cell_deg: float = 0.25,
+    time_bin="1h",
+    max_bracket="48h",
+    min_vessels: int = 3,
+) -> Coverage:
+    """Learn reception coverage per cell and hour from who was heard and who was known present.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks.
+    satellite : array_like of bool, optional
+        Per track row, whether the report came by satellite (:func:`reception_of_reports`);
+        inferred from the cadence when None.
+    cell_deg : float, default 0.25
+        Side of a grid cell in degrees (about 28 km of latitude): a few times a shore
+        station's spacing along a busy coast, and the footprint of one satellite pass is far
+        larger, so one cell is heard or not as a whole. Coarser fallback cells are 4 x 4 fine
+        cells.
+    time_bin : duration, default "1h"
+        Time resolution: one hour is longer than a satellite pass (about 10-15 min) and than
+        every AIS reporting interval, so a vessel in range is heard in every bin.
+    max_bracket : duration, default "48h"
+        A vessel silent for longer than this is not counted present in the hours between
+        (its interpolated position is then too uncertain to place it in a cell). Silences up to
+        two days cover the revisit gaps of satellite AIS (hours) with room to spare.
+    min_vessels : int, default 3
+        A cell-hour needs at least this many vessels (other than the one asked about) for its
+        own figure; otherwise the coarse cell, then the whole dump, is used.
+
+    Returns
+    -------
+    Coverage
+
+    Raises
+    ------
+    ValueError
+        On out-of-range parameters or a ``satellite`` array of the wrong length.
+    """
+    check_tracks(tracks)
+    cell_deg = positive("cell_deg", cell_deg)
+    if cell_deg > 45:
+        raise ValueError(f"cell_deg must be at most 45, got {cell_deg}")
+    bin_s = duration_s(time_bin)
+    if bin_s <= 0:
+        raise ValueError("time_bin must be positive")
+    bracket_s = duration_s(max_bracket)
+    if int(min_vessels) != min_vessels or min_vessels < 1:
+        raise ValueError(f"min_vessels must be a positive integer, got {min_vessels!r}")
+    n = len(tracks)
+    sat = (reception_of_reports(tracks) if satellite is None
+           else np.asarray(satellite, dtype=bool))
+    if sat.shape != (n,):
+        raise ValueError(f"satellite has shape {sat.shape}, expected ({n},)")
+    t, seg = tracks.time_s, tracks.segment
+    hb = np.floor(t / bin_s).astype(np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return Coverage(empty, empty, empty, empty, empty, cell_deg, bin_s, 0, 1, bracket_s,
+                        int(min_vessels), sat)
+    first = np.ones(n, dtype=bool)
+    first[1:] = (seg[1:] != seg[:-1]) | (hb[1:] != hb[:-1])
+    grp = np.flatnonzero(first)
+    grp_last = np.r_[grp[1:], n] - 1
+    g_sat = np.maximum.reduceat(sat.astype(np.int8), grp).astype(bool)
+    g_ter = np.maximum.reduceat((~sat).astype(np.int8), grp).astype(bool)
+    g_seg, g_h = seg[grp], hb[grp]
+    # hours between two heard hours of one segment: present, not heard
+    j = np.flatnonzero((g_seg[1:] == g_seg[:-1]) & (np.diff(g_h) >= 2)
+                       & (t[grp[1:]] - t[grp_last[:-1]] <= bracket_s))
+    a, b = grp_last[j], grp[j + 1]
+    item, off = _runs_of_hours(g_h[j + 1] - g_h[j] - 1)
+    u_h = g_h[j][item] + 1 + off
+    u_lat, u_lon = _interp((u_h + 0.5) * bin_s, t[a][item], tracks.lat_deg[a][item],
+                           tracks.lon_deg[a][item], t[b][item], tracks.lat_deg[b][item],
+                           tracks.lon_deg[b][item])
+    lat = np.r_[tracks.lat_deg[grp], u_lat]
+    lon = np.r_[tracks.lon_deg[grp], u_lon]
+    hour = np.r_[g_h, u_h]
+    heard = np.r_[np.ones(grp.size, np.int64), np.zeros(u_h.size, np.int64)]
+    h_ter = np.r_[g_ter.astype(np.int64), np.zeros(u_h.size, np.int64)]
+    h_sat = np.r_[g_sat.astype(np.int64), np.zeros(u_h.size, np.int64)]
+    bin0 = int(hour.min())
+    n_bins = int(hour.max()) - bin0 + 1
+    keys = np.concatenate([_keys(lat, lon, hour, level, cell_deg, bin0, n_bins)
+                           for level in range(3)])
+    uniq, inv = np.unique(keys, return_inverse=True)
+
+    def tally(w):
+        return np.bincount(inv, weights=np.tile(w, 3), minlength=uniq.size).astype(np.int64)
+
+    return Coverage(uniq, tally(np.ones(hour.size)), tally(heard), tally(h_ter), tally(h_sat),
+                    cell_deg, bin_s, bin0, n_bins, bracket_s, int(min_vessels), sat)
+
+
+def _keys(lat, lon, hour, level, cell_deg, bin0, n_bins):
+    n_cells = _n_cells(cell_deg)
+    if level == 0:
+        cell = _cell(lat, lon, cell_deg)
+    elif level == 1:
+        cell = _cell(lat, lon, cell_deg * _COARSE_FACTOR)
+    else:
+        cell = _cell(lat, lon, cell_deg * _COARSE_FACTOR ** 2)
+    return (level * n_cells + cell) * n_bins + (hour - bin0)
+
+
+def path_coverage(coverage: Coverage, lat0, lon0, start_s, lat1, lon1, end_s) -> pd.DataFrame:
+    """Coverage along silences: the share of other vessels heard, hour by hour, on the path.
+
+    Parameters
+    ----------
+    coverage : Coverage
+        From :func:`estimate_coverage` on the tracks the silences come from.
+    lat0, lon0, start_s : array_like
+        Where and when each vessel was last heard before its silence (seconds since the epoch).
+    lat1, lon1, end_s : array_like
+        Where and when it was heard again.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per silence: ``coverage`` (0..1, NaN when no other vessel was known present in
+        any of its hours), ``coverage_terrestrial`` and ``coverage_satellite`` (the same from
+        each reception alone), ``n_hours`` (hour bins strictly inside the silence; the bin of
+        its midpoint when none).
+
+    Notes
+    -----
+    The silent vessel itself was counted present and not heard in those hours (when the
+    silence is at most ``max_bracket``), so one is taken off ``present`` at every level: the
+    figure is about the *other* vessels. Each hour uses the finest level whose cell holds at
+    least ``min_vessels`` other vessels, else the whole dump when it holds any.
+    """
+    lat0, lon0, t0 = (np.asarray(x, dtype=float) for x in (lat0, lon0, start_s))
+    lat1, lon1, t1 = (np.asarray(x, dtype=float) for x in (lat1, lon1, end_s))
+    m = t0.size
+    cols = {"coverage": np.full(m, np.nan), "coverage_terrestrial": np.full(m, np.nan),
+            "coverage_satellite": np.full(m, np.nan), "n_hours": np.zeros(m, np.int64)}
+    if m == 0 or coverage.keys.size == 0:
+        return pd.DataFrame(cols)
+    bin_s = coverage.bin_s
+    h0 = np.floor(t0 / bin_s).astype(np.int64)
+    h1 = np.floor(t1 / bin_s).astype(np.int64)
+    inside = np.maximum(h1 - h0 - 1, 0)
+    n_h = np.maximum(inside, 1)
+    item, off = _runs_of_hours(n_h)
+    hour = np.where(inside[item] > 0, h0[item] + 1 + off,
+                    np.floor((t0[item] + t1[item]) / 2 / bin_s).astype(np.int64))
+    lat, lon = _interp((hour + 0.5) * bin_s, t0[item], lat0[item], lon0[item], t1[item],
+                       lat1[item], lon1[item])
+    own = ((inside[item] > 0) & (t1[item] - t0[item] <= coverage.max_bracket_s)).astype(np.int64)
+    in_range = (hour >= coverage.bin0) & (hour < coverage.bin0 + coverage.n_bins)
+    hour_c = np.clip(hour, coverage.bin0, coverage.bin0 + coverage.n_bins - 1)
+    chosen_p = np.zeros(item.size, np.int64)
+    chosen_h = np.zeros((3, item.size), np.int64)
+    done = np.zeros(item.size, dtype=bool)
+    cnt = (coverage.present, coverage.heard, coverage.heard_terrestrial, coverage.heard_satellite)
+    for level in range(3):  # three levels, each a whole-array lookup
+        key = _keys(lat, lon, hour_c, level, coverage.cell_deg, coverage.bin0, coverage.n_bins)
+        pos = np.minimum(np.searchsorted(coverage.keys, key), coverage.keys.size - 1)
+        found = in_range & (coverage.keys[pos] == key)
+        present = np.where(found, cnt[0][pos] - own, 0)
+        enough = present >= (coverage.min_vessels if level < 2 else 1)
+        take = ~done & enough
+        chosen_p[take] = present[take]
+        for k in range(3):
+            chosen_h[k, take] = cnt[k + 1][pos[take]]
+        done |= take
+    ok = done & (chosen_p > 0)
+    # an hour nobody else was known present counts as not heard: no evidence of reception
+    denom = np.bincount(item, minlength=m).astype(float)
+    for name, k in (("coverage", 0), ("coverage_terrestrial", 1), ("coverage_satellite", 2)):
+        share = chosen_h[k, ok] / chosen_p[ok]
+        total = np.bincount(item[ok], weights=share, minlength=m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols[name] = np.where(denom > 0, total / np.maximum(denom, 1), np.nan)
+    cols["n_hours"] = n_h
+    return pd.DataFrame(cols)
