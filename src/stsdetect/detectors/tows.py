@@ -58,12 +58,12 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
         2018, "Identifying global patterns of transshipment behavior", Front. Mar. Sci.),
         also the rendezvous detector's default; it covers coastal towing hawsers of a few
         hundred metres and pushed or alongside tows.
-    min_duration : str or float, default "1h"
+    min_duration : duration, default "1h"
         Least time together: one hour, as the issue defines a tow ("for an hour or more").
     min_sog_kn : float, default 2.0
         Both moving faster than 2 kn (the issue's definition), which separates a tow from two
         vessels moored together.
-    step : str or float, default "10min"
+    step : duration, default "10min"
         Time grid of :func:`~stsdetect.detectors.rendezvous.find_pair_runs` (its default); a
         moving Class B reports every 30 s to 3 min (ITU-R M.1371-5), so every step has data.
 
