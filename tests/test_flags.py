@@ -93,7 +93,8 @@ def test_scenario_flags_are_the_known_truth():
     # not the DPRK ("Unknown") and with a Chinese MMSI: watchlist only, never dprk (issue #13)
     assert got[("loitering", WATCHED, 50 * 3600)] == sorted([
         "china_territorial_sea", "ningbo_zhoushan", "watchlist"])
-    assert got[("loitering", LONER, 50 * 3600)] == ["identity_anomaly"]   # 3 names
+    # 3 names: an anomaly, and an identity change over time (from the name-change count)
+    assert got[("loitering", LONER, 50 * 3600)] == ["identity_anomaly", "identity_changed"]
 
 
 def test_flags_are_sorted_unique_lists():
