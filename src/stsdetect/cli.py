@@ -274,6 +274,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-empty", action="store_true",
                    help="exit with code 3 when no events are found (default: exit 0)")
     g = p.add_argument_group(
+        "context: port files, saved anchorages, dropping ordinary events",
+        "Anchorages and berths are learned from where many vessels lie stationary (GFW's "
+        "rule adapted to the dump's length); events in them are flagged anchorage or port, "
+        "score lower and are listed after the others.")
+    g.add_argument("--ports", type=Path, metavar="FILE",
+                   help="port/anchorage polygons (GeoJSON, shapefile ...; optional 'name' and "
+                        "'kind' columns, kind port|anchorage|berth, default port)")
+    g.add_argument("--anchorages", type=Path, metavar="FILE",
+                   help="anchorages saved by --save-anchorages on an earlier dump: used "
+                        "instead of learning them again")
+    g.add_argument("--save-anchorages", type=Path, metavar="FILE",
+                   help="write the anchorages, berths and ports used (.geojson or .parquet)")
+    g.add_argument("--drop", type=_tokens, metavar="TOKENS",
+                   help="leave out events carrying any of these comma-separated flags, e.g. "
+                        "anchorage,port")
+    g.add_argument("--no-context", action="store_true",
+                   help="skip the context stage (no anchorage/port/draught flags)")
+    g = p.add_argument_group(
         "distributed (needs the [dask] extra)",
         "Run decoding per file and detection per time window as Dask tasks, with results "
         "identical to a single-process run (see stsdetect.dask). Input files and --workdir "
@@ -436,12 +454,40 @@ def _check_inputs(inputs) -> list[str]:
     return out
 
 
-def _check_output(path: Path, suffixes) -> Path:
+def _check_output(path: Path, suffixes, label: str = "-o") -> Path:
     if path.suffix.lower() not in suffixes:
-        raise UsageError(f"output {path} must end in {', '.join(suffixes)}")
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"output {path} ({label}) must end in {', '.join(suffixes)}")
     return path
+
+
+def _input_files(*groups) -> list:
+    """Every file a command will read: dumps (globs expanded as the reader expands them),
+    the vessels tables read beside positions tables, watch-lists and region files."""
+    from stsdetect.ais.sources import expand
+
+    files = []
+    for item in (i for group in groups for i in (group or ())):
+        try:
+            files.extend(Path(path) for _, path, _ in expand(str(item)) if path is not None)
+        except (FileNotFoundError, IsADirectoryError, TypeError):
+            continue
+        if _is_table(str(item)):
+            files.append(_vessels_path(Path(item)))
+    return files
+
+
+def _guard_outputs(outputs: dict, inputs, folders=()) -> None:
+    """#14 item 2: before any work, refuse an output that is an input or another output, or
+    that cannot be written (stsdetect.outputs.check_outputs)."""
+    from stsdetect.outputs import check_outputs
+
+    try:
+        check_outputs(outputs, inputs, folders)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for path in outputs.values():
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _is_table(path: str) -> bool:
@@ -464,7 +510,9 @@ def _vessels_path(positions_path: Path) -> Path:
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
-    frame = pd.read_csv(path)
+    from stsdetect.outputs import restore_formulas
+
+    frame = restore_formulas(pd.read_csv(path))
     for col in ("time", "first_seen", "last_seen"):
         if col in frame:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
@@ -507,8 +555,9 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
-    ranked = events.sort_values(["score", "start"], ascending=[False, True], kind="stable")
-    ranked = ranked.head(max(top, 0))
+    from stsdetect.events import rank_events
+
+    ranked = rank_events(events).head(max(top, 0))  # anchorage / port events last
     table = ranked[[c for c in SUMMARY_COLUMNS if c in ranked]].copy()
     table["start"] = table["start"].dt.strftime("%Y-%m-%d %H:%M")
     table["flags"] = [",".join(f) for f in table["flags"]]
@@ -524,12 +573,33 @@ def _counts(events: pd.DataFrame) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
+def _tokens(text: str) -> tuple:
+    tokens = tuple(t.strip() for t in str(text).split(",") if t.strip())
+    if not tokens:
+        raise argparse.ArgumentTypeError("give comma-separated flag tokens, e.g. anchorage,port")
+    return tokens
+
+
+def _context_kwargs(args) -> dict:
+    """detect() keywords of the context options (files checked first: exit 2 if missing)."""
+    kwargs = {}
+    if getattr(args, "no_context", False):
+        return {"context": False}
+    for name in ("ports", "anchorages"):
+        path = getattr(args, name, None)
+        if path is not None:
+            _check_inputs([path])
+            kwargs[name] = path
+    return kwargs
+
+
 def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=None,
                   vessels=None):
     from stsdetect.pipeline import detect
 
     return detect(source, regions=regions, watchlist=watchlist, only=only,
-                  progress=_progress(args), vessels=vessels, **(params or {}))
+                  progress=_progress(args), vessels=vessels, **_context_kwargs(args),
+                  **(params or {}))
 
 
 def _detector_params(args) -> dict:
@@ -562,8 +632,16 @@ def cmd_detect(args) -> int:
     if args.watchlist is not None:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
+    _guard_outputs({"-o": out}, _input_files(inputs, [args.watchlist] if watchlist else [],
+                                             [r for r in (args.regions or [])
+                                              if Path(r).is_file()]))
     params = _detector_params(args)
+    if args.save_anchorages is not None:
+        _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
+        if args.ports or args.anchorages or args.save_anchorages:
+            raise UsageError("--ports, --anchorages and --save-anchorages need the context "
+                             "stage, which does not run with --workers/--scheduler yet")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -633,11 +711,27 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
 
 
 def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
-    from stsdetect.events import write_events
+    from stsdetect.events import rank_events, write_events
 
     events = result.events
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
+    drop = getattr(args, "drop", None)
+    if drop:
+        kept = rank_events(events, drop=drop)
+        n_dropped = len(events) - len(kept)
+        events = events[events["event_id"].isin(kept["event_id"])].reset_index(drop=True)
+        _say(args, f"--drop {','.join(drop)}: left out {n_dropped} events", "")
+    save = getattr(args, "save_anchorages", None)
+    areas = getattr(result, "anchorages", None)
+    if save is not None:
+        from stsdetect.context import write_anchorages
+
+        if areas is None:
+            raise UsageError("--save-anchorages needs the context stage (not with "
+                             "--no-context or --workers/--scheduler)")
+        write_anchorages(areas, save)
+        _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
     write_events(events, out)
     positions = getattr(result, "positions", None)
     if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
@@ -665,7 +759,10 @@ def cmd_decode(args) -> int:
     inputs = _check_inputs(args.inputs)
     out = _check_output(args.output, (".parquet", ".csv"))
     vessels_out = args.vessels or _vessels_path(out)
+    _check_output(vessels_out, (".parquet", ".csv"), label="--vessels")
+    _guard_outputs({"-o": out, "--vessels": vessels_out}, _input_files(inputs))
     from stsdetect.ais import read_ais
+    from stsdetect.outputs import write_table
 
     try:
         with _source(inputs, args) as source:
@@ -674,10 +771,7 @@ def cmd_decode(args) -> int:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")
     for frame, path in ((data.positions, out), (data.vessels, vessels_out)):
-        if path.suffix.lower() == ".parquet":
-            frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        write_table(frame, path, date_format="%Y-%m-%dT%H:%M:%S.%fZ")  # atomic
     if not len(data.positions):
         print(f"No position reports decoded from {', '.join(inputs)}; wrote empty tables.")
     print(f"wrote {out} ({len(data.positions):,} positions) and {vessels_out} "
@@ -715,8 +809,7 @@ def cmd_demo(args) -> int:
     from stsdetect.simulate import demo_path, demo_truth_path, read_truth
 
     out_dir = args.output
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"output {out_dir} exists and is not a folder")
+    _guard_outputs({}, [], folders=[out_dir])
     out_dir.mkdir(parents=True, exist_ok=True)
     dump = demo_path()
     _say(args, f"stsdetect demo: {dump.name}, a simulated 2-day dump off Shanghai", "")
@@ -787,8 +880,11 @@ def cmd_plot(args) -> int:
 
     if not args.each:
         out = _check_output(args.output, (".png",))
+        _guard_outputs({"-o": out}, _input_files([args.events], args.inputs))
     elif args.output.exists() and not args.output.is_dir():
         raise UsageError(f"with --each, output {args.output} must be a folder")
+    else:
+        _guard_outputs({}, _input_files([args.events], args.inputs), folders=[args.output])
     events = read_events(args.events)
     tracks = _tracks_from(args)
     if not len(events):
@@ -805,6 +901,7 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     _check_inputs([args.events])
     out = _check_output(args.output, (".html", ".htm"))
+    _guard_outputs({"-o": out}, _input_files([args.events], args.inputs))
     from stsdetect.events import read_events
     from stsdetect.report import write_html_report
 

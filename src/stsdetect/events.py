@@ -46,7 +46,6 @@ the identity columns of the vessel and, prefixed ``other_``, of its partner (``n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +61,7 @@ __all__ = [
     "empty_events",
     "evidence_path",
     "make_events",
+    "rank_events",
     "read_events",
     "to_geodataframe",
     "write_events",
@@ -201,6 +201,50 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+#: Flag tokens of ordinary port life (set by :mod:`stsdetect.context`): ranked after the rest.
+ORDINARY_TOKENS = ("anchorage", "port")
+
+
+def _has_token(flags: pd.Series, tokens) -> np.ndarray:
+    """Rows whose flag list holds any of ``tokens`` (one explode, no loop over events)."""
+    long = pd.Series(flags.to_numpy(dtype=object), index=np.arange(len(flags))).explode()
+    hit = long.isin(list(tokens))
+    return np.bincount(long.index[hit.to_numpy()].to_numpy(np.int64),
+                       minlength=len(flags))[:len(flags)] > 0
+
+
+def rank_events(events: pd.DataFrame, drop=(), ordinary=ORDINARY_TOKENS) -> pd.DataFrame:
+    """Events ranked for an investigator: ordinary port life last, then by score.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A flagged and scored events table.
+    drop : iterable of str, default ()
+        Flag tokens whose events are left out (e.g. ``("anchorage", "port")``).
+    ordinary : iterable of str, default :data:`ORDINARY_TOKENS`
+        Tokens that put an event after every event without them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept events: those without an ``ordinary`` token first, each group by ``score``
+        (highest first), then ``start`` and ``event_id``; index reset.
+    """
+    if not len(events):
+        return events.reset_index(drop=True)
+    flags = events["flags"] if "flags" in events.columns else pd.Series([[]] * len(events))
+    keep = ~_has_token(flags, tuple(drop)) if drop else np.ones(len(events), dtype=bool)
+    late = _has_token(flags, tuple(ordinary))
+    score = pd.to_numeric(events["score"], errors="coerce").to_numpy(float) \
+        if "score" in events.columns else np.zeros(len(events))
+    order = pd.DataFrame({"late": late, "score": -np.nan_to_num(score, nan=-np.inf),
+                          "start": events["start"].to_numpy(),
+                          "event_id": events["event_id"].astype(str).to_numpy()})
+    order = order[keep].sort_values(["late", "score", "start", "event_id"], kind="stable")
+    return events.iloc[order.index.to_numpy()].reset_index(drop=True)
+
+
 def empty_events() -> pd.DataFrame:
     """An events table with no rows and the full schema."""
     return make_events("rendezvous", n=0, mmsi=np.zeros(0, np.int64))
@@ -242,33 +286,39 @@ def write_events(events: pd.DataFrame, path) -> Path:
     events : pandas.DataFrame
         An events table (see :data:`EVENT_COLUMNS`).
     path : str or os.PathLike
-        ``.csv`` (ISO 8601 UTC times ending in ``Z``, flags joined by ``;``), ``.geojson``
-        (points, flags joined by ``;``) or ``.parquet`` (GeoParquet, flags as a list column).
+        ``.csv`` (ISO 8601 UTC times ending in ``Z``, flags joined by ``;``, text cells that
+        a spreadsheet would run as a formula prefixed with ``'``, see
+        :func:`stsdetect.outputs.neutralise_formulas`), ``.geojson`` (points, flags joined by
+        ``;``) or ``.parquet`` (GeoParquet, flags as a list column). The file is replaced
+        atomically (:func:`stsdetect.outputs.atomic_path`): an interrupted write leaves the
+        previous file whole.
 
     Returns
     -------
     pathlib.Path
         The path written.
     """
+    from stsdetect.outputs import atomic_path, neutralise_formulas
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        out = _flat_for_text(events)
-        for col in ("start", "end"):
-            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        out.to_csv(path, index=False)
-    elif suffix in (".geojson", ".json"):
-        gdf = to_geodataframe(_flat_for_text(events))
-        for col in ("start", "end"):
-            gdf[col] = gdf[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        if len(gdf):
-            gdf.to_file(path, driver="GeoJSON")
-        else:  # GDAL refuses to infer a schema from no rows
-            path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    elif suffix in (".parquet", ".geoparquet"):
-        to_geodataframe(events).to_parquet(path)
-    else:
+    if suffix not in (".csv", ".geojson", ".json", ".parquet", ".geoparquet"):
         raise ValueError(f"unknown events format {suffix!r}: use .csv, .geojson or .parquet")
+    with atomic_path(path) as tmp:  # the old file stays whole until the new one is
+        if suffix == ".csv":
+            out = _flat_for_text(events)
+            for col in ("start", "end"):
+                out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            neutralise_formulas(out).to_csv(tmp, index=False)
+        elif suffix in (".geojson", ".json"):
+            gdf = to_geodataframe(_flat_for_text(events))
+            for col in ("start", "end"):
+                gdf[col] = gdf[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            # GeoJSON text written by Python (not GDAL): a full disk is an OSError like any
+            # other, and an empty table needs no schema
+            tmp.write_text(gdf.to_json(drop_id=True, to_wgs84=False), encoding="utf-8")
+        else:
+            to_geodataframe(events).to_parquet(tmp)
     if "evidence" in events.columns:
         write_evidence(events, evidence_path(path))
     return path
@@ -299,6 +349,7 @@ def write_evidence(events: pd.DataFrame, path) -> Path:
     pathlib.Path
     """
     from stsdetect.flags import evidence_table
+    from stsdetect.outputs import atomic_path
 
     path = Path(path)
     table = evidence_table(events)
@@ -316,9 +367,11 @@ def write_evidence(events: pd.DataFrame, path) -> Path:
         })
         meta["other_mmsi"] = meta["other_mmsi"].astype(object).where(
             meta["other_mmsi"].notna(), None)
-        meta.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
-        path.write_text("")
+    with atomic_path(path) as tmp:  # the old file stays whole until the new one is
+        if len(table):
+            meta.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            tmp.write_text("")
     return path
 
 
@@ -327,7 +380,9 @@ def read_events(path) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = pd.read_csv(path, keep_default_na=True)
+        from stsdetect.outputs import restore_formulas
+
+        frame = restore_formulas(pd.read_csv(path, keep_default_na=True))
     elif suffix in (".geojson", ".json"):
         import geopandas as gpd
 

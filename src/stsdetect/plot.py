@@ -533,9 +533,11 @@ def save_map(events, path, tracks=None, regions=None, pad_deg: float = 0.2,
         The path written.
     """
     ax = plot_events_map(events, tracks=tracks, regions=regions, pad_deg=pad_deg, tail_h=tail_h)
+    from stsdetect.outputs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ax.figure.savefig(path, dpi=dpi, format="png")
+    with atomic_path(path) as tmp:  # an interrupted write leaves the old map whole
+        ax.figure.savefig(tmp, dpi=dpi, format="png")
     return path
 
 
@@ -570,6 +572,8 @@ def save_event_maps(events, tracks, out_dir, regions=None) -> list[Path]:
         The files written, in the order of the events. Characters other than letters, digits,
         ``.``, ``_`` and ``-`` in an event id become ``_``; repeated ids get ``-2``, ``-3`` ...
     """
+    from stsdetect.outputs import atomic_path
+
     _require_matplotlib()
     events = _as_events(events)
     tracks = _as_tracks(tracks)
@@ -585,7 +589,8 @@ def save_event_maps(events, tracks, out_dir, regions=None) -> list[Path]:
         ax = plot_events_map(events.iloc[[i]], tracks=tracks, regions=regions)
         ax.set_title(str(events["event_id"].iloc[i]), fontsize=9)
         path = out_dir / f"{stem}.png"
-        ax.figure.savefig(path, dpi=110, format="png")
+        with atomic_path(path) as tmp:
+            ax.figure.savefig(tmp, dpi=110, format="png")
         paths.append(path)
     return paths
 

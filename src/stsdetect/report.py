@@ -142,13 +142,11 @@ def _formatted(column: pd.Series, fmt: str | int | None) -> pd.Series:
 
 
 def _rank(events: pd.DataFrame) -> pd.DataFrame:
-    """Events ordered by score (highest first), then start, then event id."""
-    score = pd.to_numeric(events["score"], errors="coerce") if "score" in events else 0.0
-    order = pd.DataFrame({"score": score, "start": events["start"],
-                          "event_id": events["event_id"].astype(str)}, index=events.index)
-    order = order.sort_values(["score", "start", "event_id"], ascending=[False, True, True],
-                              na_position="last", kind="stable")
-    return events.loc[order.index].reset_index(drop=True)
+    """Events of ordinary port life (``anchorage``, ``port``) last; each part by score
+    (highest first), then start, then event id (:func:`stsdetect.events.rank_events`)."""
+    from stsdetect.events import rank_events
+
+    return rank_events(events)
 
 
 def _events_table(events: pd.DataFrame, anchors: pd.Series) -> str:
@@ -370,7 +368,8 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
 
     shown = ranked.iloc[:MAX_TABLE_ROWS]
     parts.append('<h2 id="events">Events</h2>')
-    parts.append('<p class="muted">Ranked by score (highest first), then start time.</p>')
+    parts.append('<p class="muted">Ranked by score (highest first), then start time; events '
+                 'at anchorages and in port (ordinary port life) come last.</p>')
     if len(ranked) > len(shown):
         parts.append(f'<p class="note">The table lists the top {len(shown)} of {len(ranked)} '
                      "events.</p>")
@@ -393,7 +392,9 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         parts.append(_event_section(event, str(anchors.iloc[i]), figures))
     parts.append("</body></html>\n")
 
+    from stsdetect.outputs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts), encoding="utf-8")
+    with atomic_path(path) as tmp:  # an interrupted write leaves the old report whole
+        tmp.write_text("\n".join(parts), encoding="utf-8")
     return path

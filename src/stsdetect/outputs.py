@@ -1,0 +1,259 @@
+"""Writing outputs without losing anything: atomic replacement, early path checks, safe CSV cells.
+
+Every file stsdetect writes (events, positions, vessels, the HTML report, maps, evidence) goes
+through :func:`atomic_path`: it is written to a temporary file beside its target and moved over
+the target with :func:`os.replace` only once complete. A run killed or failing part-way (Ctrl-C,
+SIGTERM, SIGKILL, a full disk) leaves the previous file as it was, never a truncated one that
+still parses. (A SIGKILL can leave the hidden temporary file ``.NAME.<random>.tmpSUFFIX``
+behind; it is never mistaken for the output.)
+
+:func:`check_outputs` checks, before any work, that no output path is an input or another
+output, and that each can be written. :func:`neutralise_formulas` keeps text such as ship
+names (``=HYPERLINK(...)``) from being run as spreadsheet formulas when a CSV is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FORMULA_TRIGGERS", "atomic_path", "check_outputs", "neutralise_formulas",
+           "restore_formulas", "same_file", "write_table"]
+
+#: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a CSV
+#: cell as a formula: ``=``, ``+``, ``-``, ``@`` and tab / carriage return (OWASP, "CSV
+#: Injection"). A text cell starting with one gets a leading ``'``, which spreadsheets show as
+#: text and :func:`restore_formulas` removes again.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; moved over ``path`` when the block succeeds.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to (re)place. Its folder is created if missing.
+
+    Yields
+    ------
+    pathlib.Path
+        ``.NAME.<random>.tmpSUFFIX`` in the same folder (the same file system, so the final
+        :func:`os.replace` is atomic); it keeps the target's suffix for writers that choose
+        a format by it.
+
+    Raises
+    ------
+    IsADirectoryError
+        ``path`` is a folder.
+    PermissionError
+        ``path`` exists and has no write permission bits (it was made read-only).
+
+    Notes
+    -----
+    The temporary file is flushed to disk (``fsync``) before it replaces the target, and
+    removed if the block raises; the target is then unchanged.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"output {path} is a folder; give a file name")
+    if path.exists() and not path.stat().st_mode & 0o222:
+        raise PermissionError(f"output {path} is read-only; refusing to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise OSError(f"nothing was written for {path}")
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. a platform without O_RDONLY on files
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - file systems without fsync
+        pass
+    finally:
+        os.close(fd)
+
+
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file (through links and relative parts)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_outputs(outputs: dict, inputs: Iterable = (), folders: Iterable = ()) -> None:
+    """Refuse, before any work, outputs that would overwrite an input or each other.
+
+    Parameters
+    ----------
+    outputs : dict
+        ``{label: path}`` of files to be written, e.g. ``{"-o": "events.csv",
+        "--vessels": "v.csv"}`` (the label names the option in the message).
+    inputs : iterable of path
+        Files that will be read. Non-paths (streams) are ignored.
+    folders : iterable of path
+        Output folders (``--each``, ``demo -o``): they must be folders or not exist yet.
+
+    Raises
+    ------
+    ValueError
+        An output that is an input, two outputs that are the same file, an output that is a
+        folder, read-only, or in a folder that cannot be written.
+    """
+    inputs = [Path(os.fspath(p)) for p in inputs if isinstance(p, (str, os.PathLike))]
+    seen: list = []
+    for label, out in outputs.items():
+        if out is None:
+            continue
+        out = Path(out)
+        for src in inputs:
+            if same_file(out, src):
+                raise ValueError(f"output {out} ({label}) is also an input: refusing to "
+                                 "overwrite it; choose another output path")
+        for other_label, other in seen:
+            if same_file(out, other):
+                raise ValueError(f"outputs {label} and {other_label} are the same file {out}")
+        seen.append((label, out))
+        _check_writable(out, label)
+    for folder in folders:
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"output {folder} exists and is not a folder")
+        for src in inputs:
+            if same_file(folder, src):
+                raise ValueError(f"output folder {folder} is also an input")
+        parent = _existing_parent(folder)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise ValueError(f"cannot write in {parent}: permission denied")
+
+
+def _existing_parent(path: Path) -> Path:
+    parent = path if path.is_dir() else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def _check_writable(path: Path, label: str) -> None:
+    if path.is_dir():
+        raise ValueError(f"output {path} ({label}) is a folder; give a file name")
+    # the mode bits, not os.access: root may write anything, but a file made read-only
+    # (chmod a-w) says it is not to be replaced
+    if path.exists() and not (path.stat().st_mode & 0o222 and os.access(path, os.W_OK)):
+        raise ValueError(f"output {path} ({label}) is read-only; refusing to replace it")
+    parent = _existing_parent(path)
+    if not parent.is_dir():
+        raise ValueError(f"output {path} ({label}): {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"output {path} ({label}): cannot write in {parent} "
+                         "(permission denied)")
+
+
+def _first_chars(s: pd.Series):
+    """(first character after leading quotes, whether the cell starts with a quote) of the
+    text cells of ``s`` (NaN for other cells); None when ``s`` holds no text."""
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return None
+    try:
+        text = s.str
+    except AttributeError:  # an object column without strings
+        return None
+    return text.lstrip("'").str[:1], text[:1] == "'"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells cannot be read as spreadsheet formulas.
+
+    A text cell that starts with one of :data:`FORMULA_TRIGGERS`, possibly after leading
+    ``'`` characters, gets one more ``'`` in front. Numbers, times and missing values are
+    untouched. :func:`restore_formulas` undoes it exactly.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    out = frame.copy()
+    for col in out.columns:  # a loop over columns
+        found = _first_chars(out[col])
+        if found is None:
+            continue
+        hit = found[0].isin(FORMULA_TRIGGERS).to_numpy(dtype=bool)
+        if hit.any():
+            out[col] = _edit(out[col], hit, lambda v: "'" + v)
+    return out
+
+
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas`: in place on ``frame``'s text columns, and returned."""
+    for col in frame.columns:  # a loop over columns
+        found = _first_chars(frame[col])
+        if found is None:
+            continue
+        first, quoted = found
+        hit = (first.isin(FORMULA_TRIGGERS) & quoted.fillna(False).astype(bool)).to_numpy(
+            dtype=bool)
+        if hit.any():
+            frame[col] = _edit(frame[col], hit, lambda v: v[1:])
+    return frame
+
+
+def _edit(s: pd.Series, rows: np.ndarray, change) -> pd.Series:
+    """``s`` with ``change`` applied to the cells ``rows`` (a loop over those cells only:
+    cells starting like formulas are rare), keeping its dtype and missing values."""
+    values = s.to_numpy(dtype=object, copy=True)
+    values[rows] = [change(v) for v in values[rows]]
+    return pd.Series(values, index=s.index, dtype=s.dtype, name=s.name)
+
+
+def write_table(frame: pd.DataFrame, path, **csv_options) -> Path:
+    """Write a table atomically as CSV (text cells neutralised) or Parquet, by its suffix.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or os.PathLike
+        ``.csv`` or ``.parquet``.
+    **csv_options
+        Passed to :meth:`pandas.DataFrame.to_csv` (``index=False`` always).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"unknown table format {suffix!r}: use .csv or .parquet")
+    with atomic_path(path) as tmp:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            neutralise_formulas(frame).to_csv(tmp, index=False, **csv_options)
+    return path
