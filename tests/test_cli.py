@@ -241,6 +241,12 @@ def test_plot_and_report(detected, scenario_dir, tmp_path, capsys):
                  dump]) == 0
     html = (tmp_path / "r.html").read_text()
     assert "<html" in html.lower() and str(read_events(detected)["mmsi"].iloc[0]) in html
+    assert html.count("<img") == 2 * 3  # a map and a timeline per event
+    assert main(["report", str(detected), "-o", str(tmp_path / "r1.html"), "--tracks", dump,
+                 "--max-figures", "1"]) == 0
+    assert (tmp_path / "r1.html").read_text().count("<img") == 2
+    assert main(["report", str(detected), "-o", str(tmp_path / "r1.html"),
+                 "--max-figures", "-1"]) == EXIT_BAD_INPUT
     assert main(["plot", str(detected), "-o", str(tmp_path / "map.jpg")]) == EXIT_BAD_INPUT
 
 

@@ -1,6 +1,7 @@
 """The ``stsdetect`` command line (also ``python -m stsdetect``).
 
-Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot`` and ``report``. Run
+Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot``, ``report`` and
+``evidence``. Run
 ``stsdetect COMMAND --help`` for each one's options. This module only parses arguments, shows
 progress and maps errors to exit codes; the work is done by the library functions it calls.
 """
@@ -10,19 +11,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import json
 import logging
 import os
 import sys
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from stsdetect import __version__
-from stsdetect.events import EVENT_TYPES
-from stsdetect.geo import duration_s
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_OK", "main"]
+if TYPE_CHECKING:  # numpy and pandas load when a command runs, not for --help
+    import pandas as pd
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_MISMATCH", "EXIT_OK", "main"]
 
 log = logging.getLogger("stsdetect")
 
@@ -31,6 +32,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_EMPTY = 3
+EXIT_MISMATCH = 4
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -39,6 +41,7 @@ exit codes:
   2  bad usage or input: unreadable or missing file, unknown region, bad duration string,
      unknown option value
   3  no events found, only with --fail-on-empty
+  4  an evidence package does not match its sources (evidence --verify)
 """
 
 #: Events given their own section with figures in the demo's report.html (the top ones by
@@ -104,6 +107,8 @@ def _count(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    import numpy as np
+
     try:
         value = float(text)
     except ValueError:
@@ -114,12 +119,14 @@ def _positive_float(text: str) -> float:
 
 
 def _only(text: str) -> list[str]:
+    from stsdetect.scale.registry import detector_names
+
     kinds = [k.strip() for k in text.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in EVENT_TYPES]
+    unknown = [k for k in kinds if k not in detector_names()]
     if not kinds or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown event type(s) {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(EVENT_TYPES)}")
+            f"{', '.join(detector_names())}")
     return kinds
 
 
@@ -210,6 +217,8 @@ DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = _detect_option
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stsdetect`` command."""
+    from stsdetect.scale.registry import detector_names
+
     def options(defaults: bool) -> argparse.ArgumentParser:
         # Accepted before and after the command; the sub-command's copy must not reset a value
         # given before it, so only the top-level copy has defaults.
@@ -268,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watchlist", type=Path, metavar="FILE",
                    help="CSV watch-list of MMSI/IMO/names to flag (see stsdetect.identity)")
     p.add_argument("--only", type=_only, metavar="TYPES",
-                   help=f"comma-separated event types to run: {','.join(EVENT_TYPES)}")
+                   help=f"comma-separated event types to run: {','.join(detector_names())}")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="events shown in the summary table (default 15)")
     p.add_argument("--fail-on-empty", action="store_true",
@@ -401,11 +410,58 @@ def build_parser() -> argparse.ArgumentParser:
                         "timelines")
     p.add_argument("--format", default="auto", help=fmt_help)
     p.add_argument("--title", default="stsdetect report", help="page title")
+    p.add_argument("--max-events", type=_non_negative_int, default=50, metavar="N",
+                   help="top-ranked events given their own section (default 50)")
+    p.add_argument("--max-figures", type=_non_negative_int, default=50, metavar="N",
+                   help="how many of those sections get a map and a timeline (default 50; "
+                        "about 0.2 s each)")
     p.set_defaults(func=cmd_report)
+
+    # evidence
+    p = sub.add_parser(
+        "evidence", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="evidence packages: the raw lines, hashes and figures behind events",
+        description="Write one folder per event (stsdetect.evidence): the raw input lines of "
+                    "both vessels from --margin before to --margin after the event, byte for "
+                    "byte with their file and line number, the SHA-256 of every source, a "
+                    "manifest (version, parameters, the event row, hashes) and the event's "
+                    "map and timeline. Running it twice gives the same bytes. With --verify, "
+                    "check packages against the sources instead.")
+    p.add_argument("events", type=Path, nargs="?",
+                   help="events file written by `stsdetect detect`")
+    p.add_argument("--event", action="append", dest="event_ids", metavar="ID", default=[],
+                   help="event_id to package (repeat for several)")
+    p.add_argument("--source", nargs="+", dest="sources", metavar="DUMP", default=[],
+                   help="the dump(s) the events were detected from; with --verify, where "
+                        "the sources are now (matched by file name)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+                   help="folder that receives one package folder per event")
+    p.add_argument("--margin", default="2h",
+                   help="reports from this long before to this long after the event "
+                        "(default 2h, with its unit)")
+    p.add_argument("--params", type=Path, metavar="JSON",
+                   help="the detection parameters used, as a JSON object of `stsdetect "
+                        "detect` keywords (e.g. {\"min_gap\": \"12h\"}); recorded in the "
+                        "manifest beside every default")
+    p.add_argument("--verify", type=Path, metavar="DIR",
+                   help="check the package(s) in DIR against their manifest and the sources")
+    p.set_defaults(func=cmd_evidence)
     return parser
 
 
 # --------------------------------------------------------------------------------- helpers
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
 
 def _progress(args) -> bool:
     """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
@@ -508,6 +564,8 @@ def _vessels_path(positions_path: Path) -> Path:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
     from stsdetect.outputs import restore_formulas
@@ -521,6 +579,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _load_decoded(inputs):
     """Positions and vessels written by ``stsdetect decode`` (all inputs must be tables)."""
+    import pandas as pd
+
     positions, vessels = [], []
     for item in inputs:
         path = Path(item)
@@ -555,6 +615,8 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
+    import pandas as pd
+
     from stsdetect.events import rank_events
 
     ranked = rank_events(events).head(max(top, 0))  # anchorage / port events last
@@ -667,15 +729,26 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
+    import pandas as pd
+
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     try:
+        import distributed  # noqa: F401  (its import sets up its loggers, quietened below)
+
         import stsdetect.dask as sd
     except ImportError:
         raise UsageError("--scheduler/--workers need the [dask] extra: "
                          "pip install 'stsdetect[dask]'") from None
+    # Dask's own INFO lines (workers starting, clients connecting) are not the user's business
+    # unless asked for with --log-level INFO or DEBUG; with --quiet only a crash is shown.
+    level = getattr(logging, args.log_level)
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(
+            logging.CRITICAL if args.quiet else max(level, logging.ERROR)
+            if level >= logging.WARNING else level)
     from stsdetect.ais.sources import expand
 
     files = []
@@ -780,6 +853,7 @@ def cmd_decode(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from stsdetect.geo import duration_s
     from stsdetect.simulate import simulate
 
     for name in ("transfers", "background", "dark_rendezvous", "anchored"):
@@ -909,8 +983,44 @@ def cmd_report(args) -> int:
     if not len(events):
         print(f"No events in {args.events}: the report says so.")
     path = write_html_report(events, out, tracks=_tracks_from(args), regions=True,
-                             title=args.title)
+                             title=args.title, max_events=args.max_events,
+                             max_figures=args.max_figures)
     print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_evidence(args) -> int:
+    from stsdetect.evidence import verify_evidence, write_evidence
+
+    if args.verify is not None:
+        if args.events is not None or args.event_ids or args.output is not None:
+            raise UsageError("--verify DIR takes only --source, not EVENTS, --event or -o")
+        checks = verify_evidence(args.verify, sources=args.sources or None)
+        for check in checks:  # one line per package
+            if check.ok:
+                print(f"OK    {check.package} ({check.lines_checked} lines match the "
+                      "sources, every hash matches)")
+            else:
+                print(f"FAIL  {check.package}")
+                for problem in check.problems:
+                    print(f"      {problem}")
+        return EXIT_OK if all(c.ok for c in checks) else EXIT_MISMATCH
+    if args.events is None or not args.event_ids or not args.sources or args.output is None:
+        raise UsageError("evidence needs EVENTS, at least one --event ID, --source DUMP... "
+                         "and -o DIR (or --verify DIR)")
+    _check_inputs([args.events, *args.sources])
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UsageError(f"--params {args.params}: not JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise UsageError(f"--params {args.params}: must hold a JSON object")
+    folders = write_evidence(args.events, args.event_ids, args.sources, args.output,
+                             margin=args.margin, detect_params=params)
+    for folder in folders:
+        print(f"wrote {folder}")
     return EXIT_OK
 
 
@@ -937,8 +1047,19 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+    level = getattr(logging, args.log_level)
+    logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stsdetect").setLevel(logging.CRITICAL if args.quiet else level)
+    import signal
+    import threading
+
+    def _terminated(signum, frame):  # SIGTERM: unwind like Ctrl-C, so cleanups run
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
     except (UsageError, FileNotFoundError, ValueError, PermissionError, IsADirectoryError,
@@ -960,6 +1081,9 @@ def main(argv=None) -> int:
               f"{_one_line(exc)} (rerun with --log-level DEBUG for the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(exc: BaseException) -> str:
