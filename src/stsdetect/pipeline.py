@@ -174,7 +174,6 @@ pandas.DataFrame or Tracks
     """
     from tqdm.auto import tqdm
 
-    from stsdetect.detectors.tows import find_tows, tug_mmsi
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
     from stsdetect.params import stage_params
@@ -270,7 +269,7 @@ pandas.DataFrame or Tracks
             events = concat_events([events, dv.find_dark_vessels(matched)])
             events = dv.mark_unseen_partners(
                 events, dv.find_unseen_partners(events, matched, tracks))
-        tows = find_tows(tracks, tug_mmsi(vessels))   # the tow detector's table
+        tows = tables.get("tows")   # the tow detector's table (a registry stage)
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
                              positions=positions, tows=tows, statics=statics,
