@@ -154,7 +154,7 @@ def test_cli_scheduler_on_daily_nmea_files(client, tmp_path):
     assert code == 0
     # oracle: one decode of all files at once, every stage once in memory
     data = read_ais([str(f) for f in files])
-    want = single_run(data.positions, detectors(), vessels=data.vessels)
+    want = single_run(data.positions, detectors(), vessels=data.vessels, statics=data.statics)
     write_events(want, tmp_path / "want.csv")
     assert len(want) >= 5
     assert_same_events(read_events(out), read_events(tmp_path / "want.csv"))
@@ -191,7 +191,7 @@ def test_one_big_nmea_file_decoded_in_pieces(tmp_path):
     assert total.decoded == data.report.decoded and total.skipped == data.report.skipped
     res = windows.detect_windowed([big], workdir=tmp_path / "w", only=detectors(),
                                   chunk_bytes=150_000)
-    want = single_run(data.positions, detectors(), vessels=data.vessels)
+    want = single_run(data.positions, detectors(), vessels=data.vessels, statics=data.statics)
     assert_same_events(res.events, want)
     assert res.decode_report.decoded == data.report.decoded
 
@@ -200,9 +200,8 @@ def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
     from stsdetect import pipeline
 
     files = _daily_nmea(tmp_path, seed=4)
-    # the windowed drivers run neither the context stage (stsdetect.context) nor the
-    # reception coverage yet (see make_plan)
-    want = pipeline.detect([str(f) for f in files], context=False, coverage=False).events
+    # the windowed drivers do not compute reception coverage yet (see make_plan)
+    want = pipeline.detect([str(f) for f in files], coverage=False).events
     got = sd.detect(files, client=client, workdir=tmp_path / "d")
     assert_same_events(got.events, want)
 

@@ -112,6 +112,9 @@ class WindowPlan:
         Event types to return (dark periods may run only to find dark rendezvous).
     objects : dict
         Per stage: its frozen parameter object (:mod:`stsdetect.params`).
+    context : bool
+        Run the context stage (:mod:`stsdetect.context`): stop pieces per window, anchorages
+        and context columns at the end.
     """
 
     window_s: float
@@ -122,6 +125,7 @@ class WindowPlan:
     params: dict = field(default_factory=dict)
     emit: tuple = _ALL
     objects: dict = field(default_factory=dict)
+    context: bool = False
 
     @property
     def window_ns(self) -> int:
@@ -215,6 +219,11 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
             reach += objects[d].ns("heard_bin")
         context[d] = (reach + track_ns) / 1e9
     margin = max([*context.values(), track_ns / 1e9])
+    with_context = "anchorages" in run
+    if with_context:  # stop pieces look one max_gap (3 h) beyond a report, after cleaning
+        from stsdetect.context.stops import STOP_MAX_GAP_S
+
+        margin = max(margin, STOP_MAX_GAP_S + track_ns / 1e9)
     margin = math.ceil(margin / 60.0 + 1) * 60.0  # whole minutes, strictly more than needed
     window_s = window_ns / 1e9
     if margin > 8 * window_s:
@@ -222,7 +231,8 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
                          "margin: use a window of at least an eighth of the margin")
     return WindowPlan(window_s=float(window_s), margin_s=margin, context_s=context,
                       detectors=detectors, dark_rendezvous="dark_rendezvous" in run,
-                      params=given, emit=tuple(sorted(emit)), objects=objects)
+                      params=given, emit=tuple(sorted(emit)), objects=objects,
+                      context=with_context)
 
 
 # ------------------------------------------------------------------------------------------
@@ -400,9 +410,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
     """
     pieces = None
     if isinstance(source, pd.DataFrame):  # an already decoded positions table
-        pieces = [(source, None, None)]
+        pieces = [(source, None, None, None)]
     elif str(source).lower().endswith((".parquet", ".pq")):  # a positions table saved
-        pieces = [(pd.read_parquet(source), None, None)]
+        pieces = [(pd.read_parquet(source), None, None, None)]
     else:
         from stsdetect import read_ais
 
@@ -416,9 +426,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
             pieces = [_decoded(read_ais(source, **kwargs))]
     out = {"rows": 0, "no_time": 0, "windows": [], "t_min": np.nan, "t_max": np.nan,
            "class_b": [], "mmsis": [], "schema": []}
-    vessels, reports = [], []
+    vessels, reports, statics = [], [], []
     seq = int(index) << 40
-    for j, (positions, ves, rep) in enumerate(pieces):  # loop over pieces of the dump
+    for j, (positions, ves, rep, stat) in enumerate(pieces):  # loop over pieces of the dump
         got = spill_positions(positions, workdir, window_s, part=f"f{index:06d}-{j:06d}",
                               seq_start=seq)
         seq += len(positions)
@@ -432,17 +442,31 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
         out["t_max"] = np.fmax(out["t_max"], got["t_max"])
         vessels.append(ves)
         reports.append(rep)
+        if stat is not None and len(stat):
+            statics.append(stat)
     for key in ("windows", "class_b", "mmsis"):
         out[key] = np.unique(np.concatenate([np.zeros(0, np.int64), *out[key]]))
     out["schema"] = unify_schemas(out["schema"])
     out["vessels"] = merge_vessels(vessels) if len(vessels) > 1 else vessels[0]
     out["report"] = merge_reports(reports)
+    # the statics history (draught, destination over time) for the context stage: small
+    out["statics"] = pd.concat(statics, ignore_index=True) if statics else None
     out["index"] = index
     return out
 
 
+def context_areas(ports=None, anchorages=None) -> dict:
+    """``run_windows`` keywords of the context stage's given areas (loaded, so checked, now)."""
+    from stsdetect.context import load_ports
+
+    areas = [load_ports(ports)] if ports is not None else []
+    if anchorages is not None and anchorages is not False:
+        areas.append(load_ports(anchorages))
+    return {"areas": areas, "learn_anchorages": anchorages is None}
+
+
 def _decoded(data):
-    return data.positions, data.vessels, data.report
+    return data.positions, data.vessels, data.report, getattr(data, "statics", None)
 
 
 def unify_schemas(schemas):
@@ -603,9 +627,15 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
             pq.write_table(pa.Table.from_pandas(heard, preserve_index=False), tmp)
             os.replace(tmp, folder / "part.parquet")
         pieces["dark_period"] = (gaps, ends, None)
+    stops = None
+    if plan.context:  # the context stage's windowed form: pieces of stops in the core
+        from stsdetect.context.stops import stop_pieces
+
+        stops = stop_pieces(tracks, a_ns / 1e9, (a_ns + w) / 1e9)
     return {
         "window": int(k),
         "pieces": pieces,
+        "stops": stops,
         "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
     }
@@ -680,7 +710,7 @@ def merge_reports(reports):
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
-                  load_tracks=None) -> pd.DataFrame:
+                  load_tracks=None, context=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -699,6 +729,9 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         ``mmsi``, ``partner`` rows from the windows (split MMSIs, tug pairs).
     load_tracks : callable, optional
         ``load_tracks(mmsi_array) -> Tracks``: whole tracks of a few vessels.
+    context : callable, optional
+        ``context(events) -> events``: the context stage (:mod:`stsdetect.context`), run on
+        the merged events before the flags, as :func:`stsdetect.detect` does.
 
     Returns
     -------
@@ -730,9 +763,12 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         need = need[need != _NO_OTHER]
         if need.size:
             tracks = load_tracks(need)
+    if context is not None:
+        events = context(events)
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
                    plan.params.get("flags", {}), tracks)
-    return events[list(EVENT_COLUMNS)].reset_index(drop=True)
+    extra = [c for c in events.columns if c not in EVENT_COLUMNS]
+    return events[list(EVENT_COLUMNS) + extra].reset_index(drop=True)
 
 
 def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None):
@@ -814,7 +850,7 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
                     watchlist=None, progress=False, keep_workdir=False,
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
                     chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
-                    **params) -> WindowedResult:
+                    ports=None, anchorages=None, **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -848,6 +884,9 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     vessels : pandas.DataFrame, optional
         A vessels table to use instead of the one merged from the dumps (as for
         :func:`stsdetect.pipeline.detect`, e.g. with positions-table sources).
+    ports, anchorages : optional
+        Port polygons and saved anchorages for the context stage, as for
+        :func:`stsdetect.pipeline.detect` (``anchorages=False``: learn none).
     **params
         Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
@@ -869,7 +908,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
         result = run_windows(files, plan, work, LocalExecutor(), read=read,
                              chunk_bytes=chunk_bytes, progress=progress, regions=regions,
-                             watchlist=watchlist, vessels=vessels)
+                             watchlist=watchlist, vessels=vessels,
+                             **context_areas(ports, anchorages))
     finally:
         if own_dir and not keep_workdir:
             shutil.rmtree(work, ignore_errors=True)
