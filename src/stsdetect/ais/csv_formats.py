@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from .framing import NAT_NS
+from .kernel import NAT_NS
 from .report import DecodeReport
 
 __all__ = ["DMA_COLUMNS", "MARINECADASTRE_COLUMNS", "read_table"]
