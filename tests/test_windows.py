@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stsdetect.events import EVENT_COLUMNS, concat_events
+from stsdetect.events import ENRICHMENT_COLUMNS, EVENT_COLUMNS, concat_events
 from stsdetect.scale import detect_windowed, make_plan
 from stsdetect.scale.windows import finish_events, merge_vessels
 
@@ -116,7 +116,8 @@ def detectors():
 
 
 def single_run(positions, only, vessels=None, statics=None, **params):
-    """The oracle: every stage once, over all positions (and statics history) in memory."""
+    """The oracle: every stage once, over all positions in memory (``statics``: the statics
+    history, for the identity links and the draught of the context stage)."""
     from stsdetect.detectors import dark, loitering
     from stsdetect.tracks import build_tracks
 
@@ -150,7 +151,7 @@ def single_run(positions, only, vessels=None, statics=None, **params):
 
     return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels,
                          flag_candidates=everyone, load_tracks=lambda m: tracks,
-                         context=context if plan.context else None)
+                         statics=statics, context=context if plan.context else None)
 
 
 def assert_same_events(got, want):
@@ -234,6 +235,7 @@ def test_empty_and_single_vessel(scenario, tmp_path):
     res = detect_windowed(empty, workdir=tmp_path / "e", only=detectors())
     assert len(res.events) == 0
     assert list(res.events.columns[:len(EVENT_COLUMNS)]) == list(EVENT_COLUMNS)
+    assert set(ENRICHMENT_COLUMNS) <= set(res.events.columns)
     one = scenario.loc[scenario["mmsi"] == 445100003]
     res = detect_windowed(split_files(one, [24, 48]), workdir=tmp_path / "o",
                           only=DETECTORS)

@@ -195,6 +195,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
         load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
                                                      windows=numbers, schema=schema))),
+        statics=W.merge_statics(spills),
         context=(None if not plan.context else lambda ev: _context_stage(
             ev, stop_parts, spills, plan, work, schema, extent, areas, learn_anchorages)))
     report = {
@@ -265,9 +266,7 @@ def _context_stage(events, stop_parts, spills, plan, work, schema, extent, areas
         lo = int(np.floor(extent[0])) * 10**9
         hi = (int(np.ceil(extent[1])) + 1) * 10**9
         positions = W.load_positions(work, plan, lo, hi, mmsi=who, schema=schema)
-    statics = [s["statics"] for s in sorted(spills, key=lambda s: s["index"])
-               if s.get("statics") is not None]
-    statics = pd.concat(statics, ignore_index=True) if statics else None
+    statics = W.merge_statics(sorted(spills, key=lambda s: s["index"]))
     given = list(areas or [])
     if learn:
         a = plan.objects["anchorages"]
