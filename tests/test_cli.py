@@ -314,6 +314,7 @@ def test_progress_bars_on_a_terminal_and_never_with_quiet(scenario_dir, tmp_path
 def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     import inspect
 
+    from stsdetect.ais import read_ais
     from stsdetect.cli import DETECT_OPTIONS
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
@@ -323,7 +324,7 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     from stsdetect.pipeline import PARAMETERS
     from stsdetect.tracks import build_tracks
 
-    stage_fn = {"tracks": build_tracks, "rendezvous": find_rendezvous,
+    stage_fn = {"read": read_ais, "tracks": build_tracks, "rendezvous": find_rendezvous,
                 "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
                 "loitering": find_loitering, "flags": flag_events}
     options = {dest: (kind, shown) for opts in DETECT_OPTIONS.values()

@@ -303,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vessels", type=Path, metavar="FILE",
                    help="vessels file (default: OUTPUT's name with '.vessels' before the suffix)")
     p.add_argument("--format", default="auto", help=fmt_help)
+    p.add_argument("--valid-times", default="2002-01-01..now+1d", metavar="FROM..TO",
+                   help="plausible report times; records stamped outside are counted as "
+                        "implausible_time and dropped (default 2002-01-01..now+1d)")
     p.set_defaults(func=cmd_decode)
 
     # simulate
@@ -705,7 +708,7 @@ def cmd_decode(args) -> int:
 
     try:
         with _source(inputs, args) as source:
-            data = read_ais(source, format=args.format)
+            data = read_ais(source, format=args.format, valid_times=args.valid_times)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")

@@ -25,6 +25,7 @@ cluster, a shared file system (NFS, Lustre, EFS ...). See ``docs/scaling.md``.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -164,7 +165,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
                                for i, f in enumerate(files)], retries)
         n_tasks = len(spills)
         extent = _w._extent(spills)
-        numbers = _w.window_numbers(spills)
+        numbers = _w.window_numbers(spills, math.ceil(plan.margin_s / plan.window_s))
         if vessels is None:
             vessels = _w.merge_vessels([s["vessels"] for s in spills])
         tugs = _w.tugs_of(vessels)

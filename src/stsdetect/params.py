@@ -183,6 +183,9 @@ class ReadParams(_Params):
     """Options of :func:`stsdetect.read_ais` used by :func:`stsdetect.detect`."""
 
     format: str = _opt("auto", "format", "choice", "input layout", cli=None)
+    valid_times: str = _opt("2002-01-01..now+1d", "valid_times", "text",
+                            "plausible report times FROM..TO; others are counted as "
+                            "implausible_time and dropped (stsdetect.ais.plausible)")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .framing import FAST_BLOCK_LINES, NAT_NS, PART_FIELDS, frame_chunk
 from .multipart import MultipartAssembler
+from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
 from .sources import open_sources
@@ -713,7 +714,8 @@ def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
 
 # --------------------------------------------------------------------------- entry point
 def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-             multipart_window: int = 100, max_open_groups: int = 1000) -> AISData:
+             multipart_window: int = 100, max_open_groups: int = 1000,
+             valid_times: str = DEFAULT_VALID_TIMES) -> AISData:
     """Read AIS dumps into positions, vessels and a decode report.
 
     Parameters
@@ -738,6 +740,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         (see :class:`~stsdetect.ais.multipart.MultipartAssembler`).
     max_open_groups : int, default 1000
         Most incomplete multipart messages held at once.
+    valid_times : str or tuple, default "2002-01-01..now+1d"
+        Plausible report times (contract C6, :mod:`stsdetect.ais.plausible`): records stamped
+        outside are counted under ``implausible_time`` and dropped. ``"FROM..TO"`` with ISO
+        dates, ``now`` or ``now+1d``; an empty side keeps its default (``"1990-01-01.."``).
 
     Returns
     -------
@@ -758,6 +764,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
     if int(chunk_bytes) < 1024:
         raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
+    valid_time_range(valid_times)  # a bad window fails before any reading
     from .csv_formats import read_table
 
     _raise_malloc_thresholds()
@@ -797,6 +804,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         statics_frame["time"] = pd.Series(
             np.asarray(statics_frame["time"], dtype=np.int64).view("datetime64[ns]")
         ).dt.tz_localize("UTC")
+    positions, statics_frame = drop_implausible_times(positions, statics_frame, report,
+                                                      valid_times)
     vessels = build_vessels(statics_frame, positions)
     try:
         report.check()
