@@ -241,6 +241,12 @@ def test_plot_and_report(detected, scenario_dir, tmp_path, capsys):
                  dump]) == 0
     html = (tmp_path / "r.html").read_text()
     assert "<html" in html.lower() and str(read_events(detected)["mmsi"].iloc[0]) in html
+    assert html.count("<img") == 2 * 3  # a map and a timeline per event
+    assert main(["report", str(detected), "-o", str(tmp_path / "r1.html"), "--tracks", dump,
+                 "--max-figures", "1"]) == 0
+    assert (tmp_path / "r1.html").read_text().count("<img") == 2
+    assert main(["report", str(detected), "-o", str(tmp_path / "r1.html"),
+                 "--max-figures", "-1"]) == EXIT_BAD_INPUT
     assert main(["plot", str(detected), "-o", str(tmp_path / "map.jpg")]) == EXIT_BAD_INPUT
 
 
@@ -316,6 +322,7 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
 
     from stsdetect.ais import read_ais
     from stsdetect.cli import DETECT_OPTIONS
+    from stsdetect.context import add_context, find_anchorages
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
@@ -326,14 +333,17 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
 
     stage_fn = {"read": read_ais, "tracks": build_tracks, "rendezvous": find_rendezvous,
                 "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
-                "loitering": find_loitering, "flags": flag_events}
+                "loitering": find_loitering, "anchorages": find_anchorages,
+                "context": add_context, "flags": flag_events}
     options = {dest: (kind, shown) for opts in DETECT_OPTIONS.values()
                for _, dest, kind, shown, _ in opts}
     assert set(options) == set(PARAMETERS) - {"format", "weights"}
     for dest, (kind, shown) in options.items():
         stage, key = PARAMETERS[dest]
         default = inspect.signature(stage_fn[stage]).parameters[key].default
-        if kind in ("dur", "s"):
+        if default is None:  # "adapted to the dump" (anchorage thresholds)
+            assert str(shown).lower() == "none", dest
+        elif kind in ("dur", "s"):
             # "s" kinds are parameters named in seconds (their defaults are numbers)
             assert duration_s(shown) == duration_s(default, numbers_in_seconds=kind == "s"), dest
         elif kind == "bool":

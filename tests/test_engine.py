@@ -13,6 +13,7 @@ from stsdetect.scale.registry import STAGES, select
 
 
 def _stage_function(stage):
+    from stsdetect.context import add_context, find_anchorages
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
@@ -21,7 +22,8 @@ def _stage_function(stage):
 
     return {"tracks": build_tracks, "rendezvous": find_rendezvous,
             "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
-            "loitering": find_loitering, "flags": flag_events}.get(stage)
+            "loitering": find_loitering, "anchorages": find_anchorages,
+            "context": add_context, "flags": flag_events}.get(stage)
 
 
 @pytest.mark.parametrize("stage", [s for s in P.STAGE_PARAMS if s != "read"])
@@ -81,6 +83,7 @@ def test_registry_selection():
     assert emit == ("dark_rendezvous",)
     assert "dark_period" in run  # its input, and always run for the flags
     run, emit = select(None)
-    assert emit == tuple(STAGES)
+    assert emit == tuple(n for n, s in STAGES.items() if s.event_type is not None)
+    assert "anchorages" in run  # a context table, always made
     with pytest.raises(ValueError, match="unknown detector"):
         select(["tow"])

@@ -90,9 +90,13 @@ def test_map_markers_per_type_and_limits_cover_events(scenario, tmp_path):
     lats = np.r_[events["lat"], events["end_lat"].dropna()]
     assert x0 <= lons.min() - 0.2 + 1e-9 and x1 >= lons.max() + 0.2 - 1e-9
     assert y0 <= lats.min() - 0.2 + 1e-9 and y1 >= lats.max() + 0.2 - 1e-9
-    assert _gid(ax, "coastline") is not None
-    labels = sorted(t.get_text() for t in ax.texts)  # one per place, listing its vessels
-    assert labels == sorted([f"{BARGE}, {DPRK}", f"{DPRK}"])
+    assert _gid(ax, "coastline") is not None and _gid(ax, "land") is not None
+    # One number per place (the rendezvous and both loiterings share one), in table order,
+    # and a key beside the map listing each number's events and vessels.
+    numbers = [t.get_text() for t in ax.texts if t.get_gid() == "event-label"]
+    assert numbers == ["1", "2"]
+    key = [t.get_text() for t in ax.texts if t.get_gid() == "label-key"]
+    assert key == [f" 1 dark period\n   {DPRK}\n 2 3 events: {BARGE} and 1 more"]
     gaps = _gid(ax, "dark-gaps")
     assert gaps is not None and len(gaps.get_segments()) == 1
     np.testing.assert_allclose(gaps.get_segments()[0], [[121.6, 30.6], [121.95, 30.6]])
@@ -186,7 +190,8 @@ def test_map_across_antimeridian_is_one_narrow_view():
                                 [10.0, 10.0, 10.0, 10.0], [179.9, -179.9, 179.91, -179.91])
     ax = plot.plot_events_map(ev, tracks, pad_deg=0.1)
     x0, x1 = ax.get_xlim()
-    assert x1 - x0 == pytest.approx(0.1 + 0.2, abs=1e-6)
+    assert x1 - x0 < 1.0  # the view is widened to fill the figure, not wrapped round the globe
+    assert x0 <= 179.95 - 0.1 + 1e-9 and x1 >= 180.05 + 0.1 - 1e-9
     segs = np.asarray(_gid(ax, "tracks").get_segments())
     assert np.all(np.abs(np.diff(segs[:, :, 0], axis=1)) < 1.0)  # no line across the globe
 
@@ -195,7 +200,10 @@ def test_map_empty_and_single_point():
     from stsdetect.events import empty_events
 
     ax = plot.plot_events_map(empty_events(), Tracks.empty())
-    assert ax.get_xlim() == pytest.approx(plot._DEFAULT_VIEW[:2])
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    view = plot._DEFAULT_VIEW
+    assert x0 <= view[0] and x1 >= view[1] and y0 <= view[2] and y1 >= view[3]
     one = make_events("dark_period", mmsi=[DPRK], start=[T0], end=[T0 + 3600 * 7],
                       lat=[30.0], lon=[122.0])
     ax = plot.plot_events_map(one, pad_deg=0)
@@ -472,3 +480,161 @@ def test_no_pyplot_figures_left_open(scenario):
             plot.plot_events_map(events, tracks)
     assert "matplotlib.pyplot" not in sys.modules or not __import__(
         "matplotlib.pyplot").pyplot.get_fignums()
+
+
+# ------------------------------------------------------------------ land, labels, scale, speed
+def _load_tool(name):
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_land_layers_regenerate_byte_for_byte_and_stay_small(shared_data, tmp_path):
+    from importlib import resources
+
+    make_land = _load_tool("make_land")
+    make_land.main([str(shared_data / "naturalearth"), str(tmp_path)])
+    for name in ("land_east_asia.geojson", "land_world.geojson"):
+        shipped = resources.files("stsdetect").joinpath(f"data/{name}").read_bytes()
+        assert (tmp_path / name).read_bytes() == shipped
+        assert len(shipped) < 250_000
+
+
+@pytest.mark.parametrize(("lat", "lon", "land"), [
+    (39.03, 125.75, True),    # Pyongyang
+    (38.75, 125.40, True),    # Nampo's shore, DPRK west coast
+    (39.00, 124.00, False),   # Korea Bay
+    (36.00, 123.00, False),   # Yellow Sea
+    (35.68, 139.70, True),    # Tokyo: outside the fine box, from the world layer
+    (55.68, 12.57, True),     # Copenhagen
+    (30.00, -40.00, False),   # mid-Atlantic
+    (-33.90, 18.50, True),    # Cape Town
+    (20.00, 115.00, False),   # South China Sea
+    (23.00, 113.00, True),    # Guangdong
+])
+def test_land_layers_cover_the_theatre_and_the_world(lat, lon, land):
+    import shapely
+
+    polygons, coast = plot.load_land()
+    assert bool(shapely.contains_xy(polygons, lon, lat).any()) is land
+    assert len(coast) > 0
+
+
+def test_land_seam_is_not_drawn_as_coast():
+    import shapely
+
+    _, coast = plot.load_land()
+    seam = shapely.box(*plot.EAST_ASIA_BOX).exterior
+    # No coast line runs along the box edge where the fine and the coarse layers meet.
+    along = shapely.length(shapely.intersection(coast, shapely.buffer(seam, 1e-3))).sum()
+    assert along < 1.0  # degrees: crossings only, not the 120-degree perimeter
+
+
+def _display_boxes(ax, gid):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(ax.figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == gid]
+
+
+def _dense_events(n=534, seed=0):
+    rng = np.random.default_rng(seed)
+    return make_events("dark_period", mmsi=rng.integers(219_000_000, 220_000_000, n),
+                       start=T0 + rng.random(n) * 3600, end=T0 + 9000 + rng.random(n) * 3600,
+                       lat=54.5 + rng.random(n) * 3, lon=8 + rng.random(n) * 5)
+
+
+def test_dense_map_numbers_do_not_collide_and_stay_inside():
+    ax = plot.plot_events_map(_dense_events())
+    boxes = _display_boxes(ax, "event-label")
+    assert len(boxes) == plot.MAX_LABELS
+    for i, a in enumerate(boxes):  # 30 boxes: brute force over pairs
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+    axes_box = ax.get_window_extent()
+    assert all(axes_box.x0 <= b.x0 and b.x1 <= axes_box.x1 and axes_box.y0 <= b.y0
+               and b.y1 <= axes_box.y1 for b in boxes)
+    fig_box = ax.figure.bbox
+    key = _display_boxes(ax, "label-key")[0]
+    assert fig_box.x0 <= key.x0 and key.x1 <= fig_box.x1 and key.y0 >= fig_box.y0
+    text = next(t.get_text() for t in ax.texts if t.get_gid() == "label-key")
+    assert text.count("\n") < 40 and "more places not numbered" in text
+
+
+def test_long_track_is_framed_with_its_labels():
+    tt = np.arange(0, 20 * 86400, 600.0)
+    lon = 60 + 61 * tt / tt[-1]
+    lat = 10 + 10 * np.sin(tt / tt[-1] * np.pi) + 10 * tt / tt[-1]
+    tracks = Tracks.from_arrays(np.full(tt.size, 636012345), T0 + tt, lat, lon,
+                                np.full(tt.size, 12.0))
+    ev = make_events("loitering", mmsi=[636012345], start=[T0 + 1000],
+                     end=[T0 + tt[-1] - 1000], lat=[lat[0]], lon=[lon[0]])
+    ax = plot.plot_events_map(ev, tracks)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    drawn = np.asarray(_gid(ax, "track-points").get_offsets())
+    assert drawn[:, 0].min() > x0 and drawn[:, 0].max() < x1
+    assert drawn[:, 1].min() > y0 and drawn[:, 1].max() < y1
+    axes_box = ax.get_window_extent()
+    for b in _display_boxes(ax, "event-label"):
+        assert axes_box.x0 <= b.x0 and b.x1 <= axes_box.x1
+    land = _gid(ax, "land")
+    assert land is not None and len(land.get_paths()) > 100  # India, Indochina... drawn
+
+
+def test_every_region_in_view_is_labelled_inside_the_map():
+    from stsdetect.regions import load_regions
+
+    regions = load_regions()
+    ev = make_events("rendezvous", mmsi=[1, 3], other_mmsi=pd.array([2, 4], dtype="Int64"),
+                     start=[T0, T0], end=[T0 + 7200, T0 + 7200], lat=[30.5, 39.0],
+                     lon=[122.0, 124.5])
+    ax = plot.plot_events_map(ev, regions=True)
+    labels = {t.get_text() for t in ax.texts if t.get_gid() == "region-label"}
+    assert labels == set(regions["name"])
+    # A region only partly in view is labelled within its visible part.
+    one = make_events("rendezvous", mmsi=[1], other_mmsi=pd.array([2], dtype="Int64"),
+                      start=[T0], end=[T0 + 7200], lat=[38.9], lon=[124.6])
+    ax = plot.plot_events_map(one, regions=True)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    texts = [t for t in ax.texts if t.get_gid() == "region-label"]
+    assert {"korea_bay", "dprk_west_coast"} <= {t.get_text() for t in texts}
+    for t in texts:
+        x, y = t.get_position()
+        assert x0 < x < x1 and y0 < y < y1
+
+
+@pytest.mark.parametrize(("lat", "span"), [(0.0, 0.5), (38.9, 0.4), (56.0, 5.0), (20.0, 60.0)])
+def test_scale_bar_length_matches_great_circle_distance(lat, span):
+    ev = make_events("loitering", mmsi=[1, 2], start=[T0, T0], end=[T0 + 1, T0 + 1],
+                     lat=[lat, lat + span / 4], lon=[100.0, 100.0 + span])
+    ax = plot.plot_events_map(ev, pad_deg=0.0)
+    bar = next(a for a in ax.artists if a.get_gid() == "scale-bar")
+    width_deg = bar.size_bar.get_children()[0].get_width()
+    label = bar.txt_label.get_text()
+    km = float(label.split()[0])
+    y0, y1 = ax.get_ylim()
+    mid = 0.5 * (y0 + y1)
+    oracle_km = _haversine_oracle_m(mid, 100.0, mid, 100.0 + width_deg) / 1000.0
+    assert oracle_km == pytest.approx(km, rel=1e-3)
+    x0, x1 = ax.get_xlim()
+    assert 0.05 < width_deg / (x1 - x0) < 0.25  # a readable share of the map
+
+
+def test_reused_canvas_draws_each_map_as_if_alone(scenario):
+    tracks, events = scenario
+    canvas = plot._MapCanvas(plot._resolve_regions(True))
+    first = canvas.png(events.iloc[[0]], tracks, title="a")
+    n_artists = len(canvas.ax.get_children())
+    canvas.png(_dense_events(50), None, title="b")
+    canvas.png(events.iloc[[1]], tracks, title="c")
+    assert canvas.png(events.iloc[[0]], tracks, title="a") == first
+    assert len(canvas.ax.get_children()) == n_artists  # nothing left behind

@@ -91,10 +91,12 @@ def test_report_lists_every_event_ranked_and_is_offline(events, tracks, tmp_path
         assert event_id in html
     assert not re.search(r"https?://", html)
     for tag, attrs in parsed.tags:
-        assert tag not in ("script", "link", "iframe", "object")
+        assert tag not in ("link", "iframe", "object")
+        assert tag != "script" or not attrs  # the map's own inline script, nothing fetched
         for key in ("src", "href"):
             value = attrs.get(key)
             assert value is None or value.startswith(("data:image/png;base64,", "#"))
+    assert len([t for t, _ in parsed.tags if t == "script"]) == 1
     # Ranked by score (desc) then start: rows of the events table in order.
     table_ids = re.findall(r'<a href="#ev-\d+">([^<]+)</a>', html)
     ranked = events.sort_values(["score", "start"], ascending=[False, True])["event_id"]
@@ -102,9 +104,9 @@ def test_report_lists_every_event_ranked_and_is_offline(events, tracks, tmp_path
     # Every internal link has its target.
     ids = {attrs["id"] for _, attrs in parsed.tags if "id" in attrs}
     assert {a["href"][1:] for t, a in parsed.tags if t == "a"} <= ids
-    # Figures: an overview map plus, per event, a map and a timeline; all real PNGs.
+    # Figures: per event, a map and a timeline; all real PNGs.
     imgs = [a["src"] for t, a in parsed.tags if t == "img"]
-    assert len(imgs) == 1 + 2 * len(events)
+    assert len(imgs) == 2 * len(events)
     for src in imgs:
         png = base64.b64decode(src.split(",", 1)[1])
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
@@ -134,7 +136,7 @@ def test_report_max_events_limits_sections_not_table(events, tmp_path):
     heads = re.findall(r'<section class="event" id="ev-\d+"><h3>([^<]+)</h3>', html)
     top2 = events.sort_values("score", ascending=False)["event_id"].iloc[:2]
     assert heads == list(top2)
-    assert len([t for t, _ in parsed.tags if t == "img"]) == 1 + 2  # no tracks: maps only
+    assert len([t for t, _ in parsed.tags if t == "img"]) == 2  # no tracks: maps only
 
 
 def test_report_escapes_all_text(events, tmp_path):
@@ -144,7 +146,8 @@ def test_report_escapes_all_text(events, tmp_path):
     path = write_html_report(evil, tmp_path / "r.html", title="A & B <i>",
                              decode_report="line 1 <b>", max_events=len(evil))
     html = path.read_text()
-    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+    # One script: the map's own; the data's text is escaped everywhere, map tooltips included.
+    assert html.count("<script") == 1 and "<b>" not in html and "<i>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;" in html
     assert "A &amp; B &lt;i&gt;" in html
     parsed = _parse(path)
@@ -238,7 +241,7 @@ def test_report_of_the_demo_pipeline(tmp_path):
     html = path.read_text()
     assert all(e in html for e in result.events["event_id"])
     assert len([a for t, a in parsed.tags if t == "section"]) == 3
-    assert len([t for t, _ in parsed.tags if t == "img"]) == 1 + 2 * 3
+    assert len([t for t, _ in parsed.tags if t == "img"]) == 2 * 3
     text = " ".join(parsed.text)
     assert "Decoding" in text and "Track cleaning" in text and "rows_in" in text
     # The highest-scored event (a DPRK rendezvous in the demo) heads the ranking.
@@ -252,3 +255,45 @@ def test_report_glossary_reads_joined_flags(events, tmp_path):
     html = write_html_report(flat, tmp_path / "r.html", max_events=0).read_text()
     glossary = html.split("<h2>Flags</h2>", 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<tr><th>([^<]+)</th><td>", glossary) == ["dprk", "hangzhou_bay"]
+
+
+def test_report_max_figures_limits_figures_not_sections(events, tracks, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = write_html_report(events, tmp_path / "r.html", tracks=tracks, max_events=4,
+                             max_figures=1)
+    parsed = _parse(path)
+    assert len([a for t, a in parsed.tags if t == "section"]) == 4
+    alts = [a["alt"] for t, a in parsed.tags if t == "img"]
+    top = events.sort_values(["score", "start"], ascending=[False, True])["event_id"].iloc[0]
+    assert alts == [f"map of {top}", f"timeline of {top}"]
+    with pytest.raises(ValueError, match="max_figures"):
+        write_html_report(events, tmp_path / "r.html", max_figures=-1)
+
+
+def test_report_map_markers_link_and_carry_identity_and_flags(events, tracks, tmp_path):
+    """The interactive map: a marker per event, linking to its section or table row, with a
+    tooltip of identity (when the columns are there) and flags; tracks per vessel."""
+    named = events.copy()
+    named["name"] = "SHIP <" + named["mmsi"].astype(str) + ">"
+    named["other_imo"] = np.where(named["other_mmsi"].notna(), 9123456.0, np.nan)
+    path = write_html_report(named, tmp_path / "r.html", tracks=tracks, max_events=2,
+                             max_figures=0)
+    parsed = _parse(path)
+    circles = [a for t, a in parsed.tags if t == "circle"]
+    links = [a["href"] for t, a in parsed.tags if t == "a" and "aria-label" in a]
+    assert len(circles) == len(links) == len(named)
+    ids = {a["id"] for _, a in parsed.tags if "id" in a}
+    assert {h[1:] for h in links} <= ids
+    assert sorted(h for h in links if h.startswith("#ev-")) == ["#ev-1", "#ev-2"]
+    assert sorted(h for h in links if h.startswith("#row-")) == ["#row-3", "#row-4", "#row-5"]
+    ranked = named.sort_values(["score", "start"], ascending=[False, True])
+    top = ranked.iloc[0]  # drawn last, on top
+    tip = circles[-1]["data-tip"]
+    assert tip.startswith(f"{top['event_type']} {top['event_id']}")
+    assert f"MMSI {top['mmsi']}: SHIP <{top['mmsi']}>" in tip
+    second = next(c["data-tip"] for c in circles if ranked.iloc[1]["event_id"] in c["data-tip"])
+    assert "flags: dprk hangzhou_bay" in second and "IMO 9123456" in second
+    paths = [a for t, a in parsed.tags if t == "path" and "stsmap-trk" in a.get("class", "")]
+    assert sorted(int(a["data-mmsi"]) for a in paths) == sorted(
+        {*ranked["mmsi"].iloc[:2], *ranked["other_mmsi"].dropna().iloc[:2].astype(int)}
+        & set(tracks.mmsi.tolist()))

@@ -1,6 +1,7 @@
 """The ``stsdetect`` command line (also ``python -m stsdetect``).
 
-Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot`` and ``report``. Run
+Sub-commands: ``detect``, ``decode``, ``simulate``, ``demo``, ``plot``, ``report`` and
+``evidence``. Run
 ``stsdetect COMMAND --help`` for each one's options. This module only parses arguments, shows
 progress and maps errors to exit codes; the work is done by the library functions it calls.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import json
 import logging
 import os
 import sys
@@ -22,7 +24,7 @@ from stsdetect import __version__
 from stsdetect.events import EVENT_TYPES
 from stsdetect.geo import duration_s
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_OK", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_MISMATCH", "EXIT_OK", "main"]
 
 log = logging.getLogger("stsdetect")
 
@@ -31,6 +33,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_EMPTY = 3
+EXIT_MISMATCH = 4
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -39,6 +42,7 @@ exit codes:
   2  bad usage or input: unreadable or missing file, unknown region, bad duration string,
      unknown option value
   3  no events found, only with --fail-on-empty
+  4  an evidence package does not match its sources (evidence --verify)
 """
 
 #: Events given their own section with figures in the demo's report.html (the top ones by
@@ -274,6 +278,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-empty", action="store_true",
                    help="exit with code 3 when no events are found (default: exit 0)")
     g = p.add_argument_group(
+        "context: port files, saved anchorages, dropping ordinary events",
+        "Anchorages and berths are learned from where many vessels lie stationary (GFW's "
+        "rule adapted to the dump's length); events in them are flagged anchorage or port, "
+        "score lower and are listed after the others.")
+    g.add_argument("--ports", type=Path, metavar="FILE",
+                   help="port/anchorage polygons (GeoJSON, shapefile ...; optional 'name' and "
+                        "'kind' columns, kind port|anchorage|berth, default port)")
+    g.add_argument("--anchorages", type=Path, metavar="FILE",
+                   help="anchorages saved by --save-anchorages on an earlier dump: used "
+                        "instead of learning them again")
+    g.add_argument("--save-anchorages", type=Path, metavar="FILE",
+                   help="write the anchorages, berths and ports used (.geojson or .parquet)")
+    g.add_argument("--drop", type=_tokens, metavar="TOKENS",
+                   help="leave out events carrying any of these comma-separated flags, e.g. "
+                        "anchorage,port")
+    g.add_argument("--no-context", action="store_true",
+                   help="skip the context stage (no anchorage/port/draught flags)")
+    g = p.add_argument_group(
         "distributed (needs the [dask] extra)",
         "Run decoding per file and detection per time window as Dask tasks, with results "
         "identical to a single-process run (see stsdetect.dask). Input files and --workdir "
@@ -386,11 +408,58 @@ def build_parser() -> argparse.ArgumentParser:
                         "timelines")
     p.add_argument("--format", default="auto", help=fmt_help)
     p.add_argument("--title", default="stsdetect report", help="page title")
+    p.add_argument("--max-events", type=_non_negative_int, default=50, metavar="N",
+                   help="top-ranked events given their own section (default 50)")
+    p.add_argument("--max-figures", type=_non_negative_int, default=50, metavar="N",
+                   help="how many of those sections get a map and a timeline (default 50; "
+                        "about 0.2 s each)")
     p.set_defaults(func=cmd_report)
+
+    # evidence
+    p = sub.add_parser(
+        "evidence", parents=[common], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="evidence packages: the raw lines, hashes and figures behind events",
+        description="Write one folder per event (stsdetect.evidence): the raw input lines of "
+                    "both vessels from --margin before to --margin after the event, byte for "
+                    "byte with their file and line number, the SHA-256 of every source, a "
+                    "manifest (version, parameters, the event row, hashes) and the event's "
+                    "map and timeline. Running it twice gives the same bytes. With --verify, "
+                    "check packages against the sources instead.")
+    p.add_argument("events", type=Path, nargs="?",
+                   help="events file written by `stsdetect detect`")
+    p.add_argument("--event", action="append", dest="event_ids", metavar="ID", default=[],
+                   help="event_id to package (repeat for several)")
+    p.add_argument("--source", nargs="+", dest="sources", metavar="DUMP", default=[],
+                   help="the dump(s) the events were detected from; with --verify, where "
+                        "the sources are now (matched by file name)")
+    p.add_argument("-o", "--output", type=Path, metavar="DIR",
+                   help="folder that receives one package folder per event")
+    p.add_argument("--margin", default="2h",
+                   help="reports from this long before to this long after the event "
+                        "(default 2h, with its unit)")
+    p.add_argument("--params", type=Path, metavar="JSON",
+                   help="the detection parameters used, as a JSON object of `stsdetect "
+                        "detect` keywords (e.g. {\"min_gap\": \"12h\"}); recorded in the "
+                        "manifest beside every default")
+    p.add_argument("--verify", type=Path, metavar="DIR",
+                   help="check the package(s) in DIR against their manifest and the sources")
+    p.set_defaults(func=cmd_evidence)
     return parser
 
 
 # --------------------------------------------------------------------------------- helpers
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
 
 def _progress(args) -> bool:
     """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
@@ -540,8 +609,9 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
-    ranked = events.sort_values(["score", "start"], ascending=[False, True], kind="stable")
-    ranked = ranked.head(max(top, 0))
+    from stsdetect.events import rank_events
+
+    ranked = rank_events(events).head(max(top, 0))  # anchorage / port events last
     table = ranked[[c for c in SUMMARY_COLUMNS if c in ranked]].copy()
     table["start"] = table["start"].dt.strftime("%Y-%m-%d %H:%M")
     table["flags"] = [",".join(f) for f in table["flags"]]
@@ -557,12 +627,33 @@ def _counts(events: pd.DataFrame) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
+def _tokens(text: str) -> tuple:
+    tokens = tuple(t.strip() for t in str(text).split(",") if t.strip())
+    if not tokens:
+        raise argparse.ArgumentTypeError("give comma-separated flag tokens, e.g. anchorage,port")
+    return tokens
+
+
+def _context_kwargs(args) -> dict:
+    """detect() keywords of the context options (files checked first: exit 2 if missing)."""
+    kwargs = {}
+    if getattr(args, "no_context", False):
+        return {"context": False}
+    for name in ("ports", "anchorages"):
+        path = getattr(args, name, None)
+        if path is not None:
+            _check_inputs([path])
+            kwargs[name] = path
+    return kwargs
+
+
 def _run_pipeline(source, args, regions=None, watchlist=None, only=None, params=None,
                   vessels=None):
     from stsdetect.pipeline import detect
 
     return detect(source, regions=regions, watchlist=watchlist, only=only,
-                  progress=_progress(args), vessels=vessels, **(params or {}))
+                  progress=_progress(args), vessels=vessels, **_context_kwargs(args),
+                  **(params or {}))
 
 
 def _detector_params(args) -> dict:
@@ -599,7 +690,12 @@ def cmd_detect(args) -> int:
                                              [r for r in (args.regions or [])
                                               if Path(r).is_file()]))
     params = _detector_params(args)
+    if args.save_anchorages is not None:
+        _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
+        if args.ports or args.anchorages or args.save_anchorages:
+            raise UsageError("--ports, --anchorages and --save-anchorages need the context "
+                             "stage, which does not run with --workers/--scheduler yet")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -669,11 +765,27 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
 
 
 def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
-    from stsdetect.events import write_events
+    from stsdetect.events import rank_events, write_events
 
     events = result.events
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
+    drop = getattr(args, "drop", None)
+    if drop:
+        kept = rank_events(events, drop=drop)
+        n_dropped = len(events) - len(kept)
+        events = events[events["event_id"].isin(kept["event_id"])].reset_index(drop=True)
+        _say(args, f"--drop {','.join(drop)}: left out {n_dropped} events", "")
+    save = getattr(args, "save_anchorages", None)
+    areas = getattr(result, "anchorages", None)
+    if save is not None:
+        from stsdetect.context import write_anchorages
+
+        if areas is None:
+            raise UsageError("--save-anchorages needs the context stage (not with "
+                             "--no-context or --workers/--scheduler)")
+        write_anchorages(areas, save)
+        _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
     write_events(events, out)
     positions = getattr(result, "positions", None)
     if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
@@ -851,8 +963,44 @@ def cmd_report(args) -> int:
     if not len(events):
         print(f"No events in {args.events}: the report says so.")
     path = write_html_report(events, out, tracks=_tracks_from(args), regions=True,
-                             title=args.title)
+                             title=args.title, max_events=args.max_events,
+                             max_figures=args.max_figures)
     print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_evidence(args) -> int:
+    from stsdetect.evidence import verify_evidence, write_evidence
+
+    if args.verify is not None:
+        if args.events is not None or args.event_ids or args.output is not None:
+            raise UsageError("--verify DIR takes only --source, not EVENTS, --event or -o")
+        checks = verify_evidence(args.verify, sources=args.sources or None)
+        for check in checks:  # one line per package
+            if check.ok:
+                print(f"OK    {check.package} ({check.lines_checked} lines match the "
+                      "sources, every hash matches)")
+            else:
+                print(f"FAIL  {check.package}")
+                for problem in check.problems:
+                    print(f"      {problem}")
+        return EXIT_OK if all(c.ok for c in checks) else EXIT_MISMATCH
+    if args.events is None or not args.event_ids or not args.sources or args.output is None:
+        raise UsageError("evidence needs EVENTS, at least one --event ID, --source DUMP... "
+                         "and -o DIR (or --verify DIR)")
+    _check_inputs([args.events, *args.sources])
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UsageError(f"--params {args.params}: not JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise UsageError(f"--params {args.params}: must hold a JSON object")
+    folders = write_evidence(args.events, args.event_ids, args.sources, args.output,
+                             margin=args.margin, detect_params=params)
+    for folder in folders:
+        print(f"wrote {folder}")
     return EXIT_OK
 
 

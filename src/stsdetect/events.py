@@ -52,6 +52,7 @@ __all__ = [
     "concat_events",
     "empty_events",
     "make_events",
+    "rank_events",
     "read_events",
     "to_geodataframe",
     "write_events",
@@ -170,6 +171,50 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     )
     frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")
     return frame.reset_index(drop=True)
+
+
+#: Flag tokens of ordinary port life (set by :mod:`stsdetect.context`): ranked after the rest.
+ORDINARY_TOKENS = ("anchorage", "port")
+
+
+def _has_token(flags: pd.Series, tokens) -> np.ndarray:
+    """Rows whose flag list holds any of ``tokens`` (one explode, no loop over events)."""
+    long = pd.Series(flags.to_numpy(dtype=object), index=np.arange(len(flags))).explode()
+    hit = long.isin(list(tokens))
+    return np.bincount(long.index[hit.to_numpy()].to_numpy(np.int64),
+                       minlength=len(flags))[:len(flags)] > 0
+
+
+def rank_events(events: pd.DataFrame, drop=(), ordinary=ORDINARY_TOKENS) -> pd.DataFrame:
+    """Events ranked for an investigator: ordinary port life last, then by score.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A flagged and scored events table.
+    drop : iterable of str, default ()
+        Flag tokens whose events are left out (e.g. ``("anchorage", "port")``).
+    ordinary : iterable of str, default :data:`ORDINARY_TOKENS`
+        Tokens that put an event after every event without them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept events: those without an ``ordinary`` token first, each group by ``score``
+        (highest first), then ``start`` and ``event_id``; index reset.
+    """
+    if not len(events):
+        return events.reset_index(drop=True)
+    flags = events["flags"] if "flags" in events.columns else pd.Series([[]] * len(events))
+    keep = ~_has_token(flags, tuple(drop)) if drop else np.ones(len(events), dtype=bool)
+    late = _has_token(flags, tuple(ordinary))
+    score = pd.to_numeric(events["score"], errors="coerce").to_numpy(float) \
+        if "score" in events.columns else np.zeros(len(events))
+    order = pd.DataFrame({"late": late, "score": -np.nan_to_num(score, nan=-np.inf),
+                          "start": events["start"].to_numpy(),
+                          "event_id": events["event_id"].astype(str).to_numpy()})
+    order = order[keep].sort_values(["late", "score", "start", "event_id"], kind="stable")
+    return events.iloc[order.index.to_numpy()].reset_index(drop=True)
 
 
 def empty_events() -> pd.DataFrame:

@@ -61,6 +61,21 @@ __all__ = ["DEFAULT_WEIGHTS", "flag_events", "score_events"]
 #: silence while others were heard (1) add a little; a longer meeting moves more cargo, with
 #: diminishing returns (``log1p(hours)``). These are judgement weights for ranking, not
 #: probabilities: pass ``weights`` to change them.
+#:
+#: Context weights (:mod:`stsdetect.context`): ``anchorage`` and ``port`` (-4 each) are where
+#: ordinary ships lie together for days. GFW drops every encounter within 10 km of an
+#: anchorage outright; we keep them but take 4 points, which cancels what a two-day wait in
+#: Chinese waters earns without any evidence (``log1p(48 h)`` = 3.9 for its duration, plus 1-2
+#: region points), so such a pair sinks below any event with one real indicator. A ``crowded``
+#: spot (-2: five or more other ships stopped within 2 km) and ``residence`` (-2: both ships
+#: lay there longer than the visit window on both sides) are ordinary port life too, but weaker
+#: evidence, as a transfer can happen in a crowd or with a mother ship waiting for days.
+#: ``visit`` (+2): both ships came for the meeting and left after it, the pattern of the UN
+#: Panel's barge cases. ``draught_change`` (+3): a participant's reported draught changed by
+#: 0.5 m or more across the event, i.e. cargo moved (UN Panel and Sandia's STS indicators list
+#: it; it is the one direct cargo sign AIS carries, but crews key draught in by hand and often
+#: late, so it stays below ``dprk``). ``destination_change`` (+1): the declared voyage changed
+#: across the meeting, weaker because destinations are often blank or updated at random.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dprk": 5.0,
     "watchlist": 5.0,
@@ -75,6 +90,13 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "dark_before": 2.0,
     "dark_after": 2.0,
     "likely_intentional": 1.0,
+    "anchorage": -4.0,
+    "port": -4.0,
+    "crowded": -2.0,
+    "residence": -2.0,
+    "visit": 2.0,
+    "draught_change": 3.0,
+    "destination_change": 1.0,
     "duration_log_h": 1.0,
     "user_region": 1.0,
 }

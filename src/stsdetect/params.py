@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "STAGE_PARAMS",
+    "AnchorageParams",
+    "ContextParams",
     "DarkParams",
     "DarkRendezvousParams",
     "FlagsParams",
@@ -278,6 +280,33 @@ class LoiteringParams(_Params):
 
 
 @dataclass(frozen=True)
+class AnchorageParams(_Params):
+    """Options of :func:`stsdetect.context.find_anchorages` (GFW anchorages, adapted)."""
+
+    min_vessels: int = _opt(0, "anchorage_min_vessels", "int",
+                            "distinct vessels stopped in a 1.5 km square for an anchorage; 0: "
+                            "adapted to the dump (20 from 30 days, at least 5)")
+    min_duration: object = _opt(None, "anchorage_min_duration", "dur",
+                                "shortest stop counted for an anchorage; none: adapted (12 h "
+                                "from 3 days)", optional=True)
+    cell_m: float = _opt(500.0, "anchorage_cell_m", "m",
+                         "anchorage grid cell, metres (S2 level 14 is about 0.5 km)")
+
+
+@dataclass(frozen=True)
+class ContextParams(_Params):
+    """Options of :func:`stsdetect.context.add_context`."""
+
+    crowd_radius_m: float = _opt(2000.0, "crowd_radius_m", "m",
+                                 "radius of the crowd count (other vessels stopped), metres")
+    crowd_min: int = _opt(5, "crowd_min", "int", "other stopped vessels for 'crowded'")
+    visit_window: object = _opt("6h", "visit_window", "dur",
+                                "arrived this soon before and left this soon after: a visit")
+    draught_change_m: float = _opt(0.5, "draught_change_m", "m",
+                                   "least draught change for 'draught_change', metres")
+
+
+@dataclass(frozen=True)
 class FlagsParams(_Params):
     """Options of :func:`stsdetect.flags.flag_events`."""
 
@@ -297,6 +326,8 @@ STAGE_PARAMS: dict[str, type] = {
     "dark_period": DarkParams,
     "dark_rendezvous": DarkRendezvousParams,
     "loitering": LoiteringParams,
+    "anchorages": AnchorageParams,
+    "context": ContextParams,
     "flags": FlagsParams,
 }
 
@@ -307,6 +338,8 @@ CLI_SECTIONS: dict[str, str] = {
     "dark_rendezvous": "dark periods and dark rendezvous",
     "loitering": "loitering (one vessel nearly still)",
     "tracks": "track cleaning",
+    "anchorages": "context: anchorages, ports, crowds, draught",
+    "context": "context: anchorages, ports, crowds, draught",
     "flags": "flags",
 }
 

@@ -8,6 +8,8 @@
     find_dark_periods(tracks)             -> dark periods
     find_dark_rendezvous(dark periods)    -> dark rendezvous
     find_loitering(tracks)                -> loitering
+    find_anchorages(tracks) + ports       -> anchorages, berths, ports (stsdetect.context)
+    add_context(events, ...)              -> crowd, nav status, anchorage, visit, draught
     flag_events(all events, ...)          -> identity, region and dark_before/dark_after flags,
                                              score
 
@@ -34,7 +36,9 @@ __all__ = ["DETECTORS", "PARAMETERS", "DetectResult", "detect"]
 #: ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
 #: (:func:`stsdetect.find_rendezvous`), ``dark_period`` (:func:`stsdetect.find_dark_periods`),
 #: ``dark_rendezvous`` (:func:`stsdetect.find_dark_rendezvous`), ``loitering``
-#: (:func:`stsdetect.find_loitering`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
+#: (:func:`stsdetect.find_loitering`), ``anchorages``
+#: (:func:`stsdetect.context.find_anchorages`), ``context``
+#: (:func:`stsdetect.context.add_context`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
 #: Every default is the parameter object's, equal to that function's own, documented there
 #: with its source.
 PARAMETERS: dict[str, tuple[str, str]] = flat_parameters()
@@ -60,6 +64,10 @@ class DetectResult:
         Cleaning counts of :func:`stsdetect.build_tracks`.
     params : dict
         The keyword arguments each stage was called with (non-default ones only).
+    anchorages : geopandas.GeoDataFrame or None
+        The anchorages, berths and ports the context stage used (learned and supplied; save
+        them with :func:`stsdetect.context.write_anchorages` to reuse them); None when the
+        context stage was off.
     """
 
     events: pd.DataFrame
@@ -69,6 +77,7 @@ class DetectResult:
     decode_report: object | None
     tracks_report: dict
     params: dict = field(default_factory=dict)
+    anchorages: object | None = None
 
 
 def _split_params(params: dict) -> dict[str, dict]:
@@ -93,7 +102,8 @@ def _select(only) -> tuple[str, ...]:
 
 
 def detect(source, regions=None, watchlist=None, only=None, progress: bool = False,
-           vessels: pd.DataFrame | None = None, **params) -> DetectResult:
+           vessels: pd.DataFrame | None = None, ports=None, anchorages=None,
+           context: bool = True, **params) -> DetectResult:
     """Run the whole pipeline: decode, clean, detect, flag and score.
 
     Parameters
@@ -120,6 +130,17 @@ pandas.DataFrame or Tracks
         A vessels table to use with a positions table or Tracks source (it overrides the one
         of an AISData source). Without static data the barge rules see only MMSIs and
         transponder classes.
+    ports : str, path or GeoDataFrame, optional
+        Port or anchorage polygons (:func:`stsdetect.context.load_ports`): events in them are
+        flagged ``port`` (or ``anchorage``, by their ``kind``).
+    anchorages : str, path, GeoDataFrame or False, optional
+        Anchorages saved from an earlier run (:func:`stsdetect.context.write_anchorages`),
+        used instead of learning them from this dump; ``False`` learns none. Default: learn
+        them (:func:`stsdetect.context.find_anchorages`).
+    context : bool, default True
+        Run the context stage (:func:`stsdetect.context.add_context`: crowd, navigational
+        status, anchorage, visit pattern, draught; tokens ``anchorage``, ``port``,
+        ``draught_change`` ...).
     **params
         Stage parameters, named as in :data:`PARAMETERS` (for example ``min_gap="12h"``,
         ``max_distance_m=300``, ``dark_radius_m=10_000``, ``loiter_min_duration="6h"``,
@@ -163,6 +184,15 @@ pandas.DataFrame or Tracks
     no_regions = isinstance(regions, (list, tuple)) and len(regions) == 0
     region_frame = [] if no_regions else load_regions(regions)
     watch = None if watchlist is None else load_watchlist(watchlist)
+    given_areas = []
+    if context:
+        from stsdetect.context import load_ports
+
+        given_areas = [load_ports(ports)] if ports is not None else []
+        if anchorages is not None and anchorages is not False:
+            given_areas.append(load_ports(anchorages))
+    else:
+        run = tuple(r for r in run if r != "anchorages")
 
     steps = ["read", "tracks", *run, "flags"]
     bar = tqdm(total=len(steps), disable=not progress, desc="stsdetect", unit="stage")
@@ -173,7 +203,7 @@ pandas.DataFrame or Tracks
 
     try:
         positions = decode_report = None
-        source_vessels = None
+        source_vessels = statics = None
         if isinstance(source, Tracks):
             tracks = source
             if stage_params_given.get("tracks"):
@@ -186,6 +216,7 @@ pandas.DataFrame or Tracks
             elif all(hasattr(source, a) for a in ("positions", "vessels", "report")):
                 positions, source_vessels = source.positions, source.vessels
                 decode_report = source.report
+                statics = getattr(source, "statics", None)
             elif source is None or isinstance(source, (int, float, dict)):
                 raise TypeError(f"cannot read AIS from a {type(source).__name__}: pass a path, "
                                 "lines, AISData, a positions DataFrame or Tracks")
@@ -195,15 +226,23 @@ pandas.DataFrame or Tracks
                 data = read_ais(source, **stage_params_given.get("read", {}))
                 positions, source_vessels, decode_report = data.positions, data.vessels, \
                     data.report
+                statics = data.statics
             advance("read")
             tracks = build_tracks(positions, **objects["tracks"].kwargs())
         advance("tracks")
         vessels = vessels if vessels is not None else source_vessels
 
         # The one-window case of the driver: every stage's whole-data form, once.
-        inputs = StageInputs(tracks=tracks, positions=positions, vessels=vessels)
+        inputs = StageInputs(tracks=tracks, positions=positions, vessels=vessels,
+                             extra={"areas": given_areas, "learn_anchorages": anchorages is None})
         tables = run_stages(inputs, run, objects, advance=advance)
         events = merge_events(tables, selected)
+        if context:  # context columns and tokens (stsdetect.context) on the merged events
+            from stsdetect.context import add_context
+
+            events = add_context(events, tracks=tracks, anchorages=tables["anchorages"],
+                                 positions=positions, statics=statics,
+                                 stops=inputs.extra.get("stops"), **objects["context"].kwargs())
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
                              positions=positions, **stage_params_given.get("flags", {}))
@@ -220,4 +259,5 @@ pandas.DataFrame or Tracks
         decode_report=decode_report,
         tracks_report=dict(tracks.report),
         params={k: v for k, v in stage_params_given.items() if v},
+        anchorages=tables.get("anchorages") if context else None,
     )

@@ -129,13 +129,11 @@ def _formatted(column: pd.Series, fmt: str | int | None) -> pd.Series:
 
 
 def _rank(events: pd.DataFrame) -> pd.DataFrame:
-    """Events ordered by score (highest first), then start, then event id."""
-    score = pd.to_numeric(events["score"], errors="coerce") if "score" in events else 0.0
-    order = pd.DataFrame({"score": score, "start": events["start"],
-                          "event_id": events["event_id"].astype(str)}, index=events.index)
-    order = order.sort_values(["score", "start", "event_id"], ascending=[False, True, True],
-                              na_position="last", kind="stable")
-    return events.loc[order.index].reset_index(drop=True)
+    """Events of ordinary port life (``anchorage``, ``port``) last; each part by score
+    (highest first), then start, then event id (:func:`stsdetect.events.rank_events`)."""
+    from stsdetect.events import rank_events
+
+    return rank_events(events)
 
 
 def _events_table(events: pd.DataFrame, anchors: pd.Series) -> str:
@@ -145,7 +143,7 @@ def _events_table(events: pd.DataFrame, anchors: pd.Series) -> str:
     if not len(events):
         return f"<table>{header}</table>"
     rank = pd.Series(np.arange(1, len(events) + 1), index=events.index).astype(str)
-    row = "<tr><td class=num>" + rank + "</td>"
+    row = '<tr id="row-' + rank + '"><td class=num>' + rank + "</td>"
     for col, _, fmt in _TABLE_COLUMNS:
         if col not in events:
             continue
@@ -204,8 +202,13 @@ def _frame_table(frame: pd.DataFrame) -> str:
 def _png_img(ax, alt: str, dpi: int = 90) -> str:
     """An <img> with the axes' figure inlined as a base64 PNG."""
     buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=dpi)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return _png_tag(buf.getvalue(), alt)
+
+
+def _png_tag(png: bytes, alt: str) -> str:
+    """An <img> with PNG bytes inlined as base64."""
+    data = base64.b64encode(png).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
@@ -266,7 +269,8 @@ def _cell_text(value) -> str:
 
 
 def write_html_report(events, path, tracks=None, regions=None, title: str = "stsdetect report",
-                      max_events: int = 50, decode_report=None, tracks_report=None) -> Path:
+                      max_events: int = 50, decode_report=None, tracks_report=None,
+                      max_figures: int | None = None) -> Path:
     """Write one self-contained, offline HTML file describing the events.
 
     Parameters
@@ -284,11 +288,16 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
     title : str, default "stsdetect report"
         Page title and heading.
     max_events : int, default 50
-        Number of top-ranked events given their own section with figures (each costs two
-        PNGs, about 60-120 KB). The table lists up to :data:`MAX_TABLE_ROWS` events.
+        Number of top-ranked events given their own section (with figures up to
+        ``max_figures``; each event's two PNGs cost about 60-120 KB). The table lists up
+        to :data:`MAX_TABLE_ROWS` events.
     decode_report, tracks_report : optional
         The decoder's and the cleaning stage's reports (a mapping, dataclass, object with
         ``to_dict()``, DataFrame, or anything with a useful ``str()``), shown as tables.
+    max_figures : int, optional
+        How many of those sections (the top-ranked first) get a map and a timeline; default
+        all of them. Figures dominate the time: about 0.1 s per event (maps are drawn on one
+        reused figure, ``benchmarks/bench_report.py``).
 
     Returns
     -------
@@ -298,10 +307,12 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
     Raises
     ------
     ValueError
-        If ``max_events`` is negative or the events lack required columns.
+        If ``max_events`` or ``max_figures`` is negative or the events lack required columns.
     """
     if int(max_events) < 0:
         raise ValueError(f"max_events must be >= 0, got {max_events!r}")
+    if max_figures is not None and int(max_figures) < 0:
+        raise ValueError(f"max_figures must be >= 0, got {max_figures!r}")
     if isinstance(events, (str, Path)):
         events = read_events(events)
     missing = {"event_id", "event_type", "mmsi", "start", "end"} - set(events)
@@ -309,6 +320,7 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         raise ValueError(f"events table lacks columns {sorted(missing)}")
     ranked = _rank(events)
     n_sections = min(int(max_events), len(ranked))
+    n_figures = n_sections if max_figures is None else min(int(max_figures), n_sections)
     anchors = pd.Series("", index=ranked.index, dtype="string")
     anchors.iloc[:n_sections] = ("ev-" + pd.Series(np.arange(1, n_sections + 1)).astype(str)
                                  ).to_numpy()
@@ -323,17 +335,16 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
     except ImportError as exc:
         notes.append(f"Figures are left out: {exc}.")
 
-    tracks_obj = None
-    regions_obj = None
+    from . import plot as _plot_helpers  # imports matplotlib only to draw
+
+    map_tracks = _plot_helpers._as_tracks(tracks)
+    map_regions = _plot_helpers._resolve_regions(regions)
+    if map_tracks is not None and len(map_tracks) and n_sections:
+        map_tracks = _plot_helpers._near_events(map_tracks, ranked.iloc[:n_sections])
+    tracks_obj = regions_obj = None
     if plot is not None:
-        tracks_obj = plot._as_tracks(tracks)
-        regions_obj = plot._resolve_regions(regions)
-        if tracks_obj is not None and len(tracks_obj) and n_sections:
-            head = ranked.iloc[:n_sections]
-            p_mmsi, p_t0, p_t1 = plot._participants(head)
-            tail_s = 12 * 3600.0
-            tracks_obj = tracks_obj.take(
-                plot._window_rows(tracks_obj, p_mmsi, p_t0 - tail_s, p_t1 + tail_s))
+        tracks_obj = plot._near_events(map_tracks, ranked.iloc[:n_figures])
+        regions_obj = map_regions
 
     now = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M")
     parts = [
@@ -347,17 +358,26 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
     ]
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in notes]
     parts += ["<h2>Summary</h2>", _summary(ranked)]
-    if plot is not None and len(ranked):
-        overview = plot.plot_events_map(ranked, tracks=None, regions=regions_obj)
-        parts.append('<div class="figs">' + _png_img(overview, "map of all events") + "</div>")
+    shown = ranked.iloc[:MAX_TABLE_ROWS]
+    if len(shown):
+        from .webmap import events_svg_map
+
+        # Markers link to the event's section, or to its table row when it has none.
+        links = anchors.iloc[:len(shown)].where(
+            anchors.iloc[:len(shown)] != "",
+            "row-" + pd.Series(np.arange(1, len(shown) + 1)).astype(str).to_numpy())
+        interactive = events_svg_map(shown, links, tracks=map_tracks, regions=map_regions,
+                                     track_events=n_sections)
+        if interactive:
+            parts += ['<h2 id="map">Map</h2>', interactive]
     if decode_report is not None:
         parts += ["<h2>Decoding</h2>", _report_html(decode_report)]
     if tracks_report is not None:
         parts += ["<h2>Track cleaning</h2>", _report_html(tracks_report)]
 
-    shown = ranked.iloc[:MAX_TABLE_ROWS]
     parts.append('<h2 id="events">Events</h2>')
-    parts.append('<p class="muted">Ranked by score (highest first), then start time.</p>')
+    parts.append('<p class="muted">Ranked by score (highest first), then start time; events '
+                 'at anchorages and in port (ordinary port life) come last.</p>')
     if len(ranked) > len(shown):
         parts.append(f'<p class="note">The table lists the top {len(shown)} of {len(ranked)} '
                      "events.</p>")
@@ -366,17 +386,20 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
 
     if n_sections:
         parts.append(f"<h2>Top {n_sections} events</h2>")
+    map_canvas = timeline_canvas = None
+    if plot is not None and n_figures:
+        map_canvas = plot._MapCanvas(regions_obj)
+        timeline_canvas = plot._TimelineCanvas()
     for i in range(n_sections):  # bounded by max_events: figures per event
         event = ranked.iloc[i]
         figures = ""
-        if plot is not None:
-            one = ranked.iloc[[i]]
-            ax = plot.plot_events_map(one, tracks=tracks_obj, regions=regions_obj)
-            ax.set_title(str(event["event_id"]), fontsize=9)
-            figures += _png_img(ax, f"map of {event['event_id']}")
+        if map_canvas is not None and i < n_figures:
+            eid = str(event["event_id"])
+            figures += _png_tag(map_canvas.png(ranked.iloc[[i]], tracks_obj, title=eid),
+                                f"map of {eid}")
             if tracks_obj is not None and len(tracks_obj):
-                figures += _png_img(plot.plot_pair_timeline(tracks_obj, event),
-                                    f"timeline of {event['event_id']}")
+                figures += _png_tag(timeline_canvas.png(tracks_obj, event),
+                                    f"timeline of {eid}")
         parts.append(_event_section(event, str(anchors.iloc[i]), figures))
     parts.append("</body></html>\n")
 

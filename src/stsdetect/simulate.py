@@ -16,6 +16,15 @@ what it injected:
   75 min;
 * **background**: transits, lone vessels at anchor, an anchorage pair lying 300 m apart for the
   whole scenario, a tug towing a barge at 5 kn, pair trawlers moving together at 3.5 kn;
+* **crowds** (optional, :func:`simulate` ``n_crowded_anchorages``, ``n_berth``): anchorages of
+  dozens of ships at anchor within 3 km (AIS status 1), most lying there throughout and some
+  coming and going, the first ones about 5 km from a transfer's meeting point (so transfers
+  happen close to an anchorage but not in it); a row of ships moored at a quay 150 m apart
+  (status 5);
+* **draught changes** (optional, ``draught_changes``): each transfer's DPRK vessel reports a
+  draught 3-5 m smaller after the transfer (it discharged its cargo; the new draught is keyed in
+  half-way through the transfer), and three ships at an anchorage change draught once
+  (ordinary cargo work), so the truth of ``draught_change`` is known;
 * **reception noise**: corrupted checksums, truncated lines, exact duplicates heard by a second
   station, reports with the "not available" position (lat 91, lon 181).
 
@@ -298,6 +307,8 @@ class _Fleet:
     vessels: list = field(default_factory=list)
     statics: list = field(default_factory=list)
     truth: list = field(default_factory=list)
+    meetings: list = field(default_factory=list)
+    draughts: list = field(default_factory=list)
     n: int = 0
 
     def add(self, t, lat, lon, dark, anchored, **attrs) -> np.ndarray:
@@ -463,6 +474,10 @@ def simulate(
     duplicate_fraction: float = 0.05,
     not_available_fraction: float = 0.005,
     identities=None,
+    n_crowded_anchorages: int = 0,
+    anchorage_size: int = 60,
+    n_berth: int = 0,
+    draught_changes: bool = False,
 ) -> Scenario:
     """Simulate a scenario: background traffic, injected transfers, decoys and noise.
 
@@ -503,6 +518,23 @@ def simulate(
         rendezvous), e.g. to match a watch-list: keys ``mmsi`` (required), ``name``,
         ``callsign``, ``imo``, ``renamed_to`` (the name broadcast after the first transfer's
         dark period). Others keep generated identities.
+    n_crowded_anchorages : int, default 0
+        Crowded anchorages of ``anchorage_size`` ships at anchor within a disk of 1.5 km
+        radius (so dozens within 3 km). Anchorage ``k`` lies 6.5 km north of transfer ``k``'s
+        meeting point (its nearest ships about 5 km away); the rest in the Ningbo-Zhoushan
+        anchorage area. 70 % lie there throughout; 30 % arrive from 15 km east and leave after
+        12 h or more. Their vessels have role ``anchorage``.
+    anchorage_size : int, default 60
+        Ships per crowded anchorage (the issue's East China Sea test: about 60).
+    n_berth : int, default 0
+        Ships moored in a row at a quay in Ningbo (150 m apart, status 5 "moored", the whole
+        scenario), role ``berth``.
+    draught_changes : bool, default False
+        Transfers' DPRK vessels report a smaller draught after their transfer (their truth row
+        then expects ``draught_change``), and three anchorage ships (when there are crowded
+        anchorages) change draught once mid-scenario. Scenario.vessels gives each vessel's
+        ``draught_m``, ``draught_after_m`` and ``draught_change_s`` (seconds after the start;
+        NaN when it never changes).
 
     Returns
     -------
@@ -518,6 +550,12 @@ def simulate(
                         ("n_background", n_background), ("n_anchored", n_anchored)):
         if int(value) != value or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    for name, value in (("n_crowded_anchorages", n_crowded_anchorages),
+                        ("anchorage_size", anchorage_size), ("n_berth", n_berth)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if n_crowded_anchorages > 8 or anchorage_size > 200 or n_berth > 100:
+        raise ValueError("at most 8 crowded anchorages of 200 ships and 100 berths")
     if n_transfers > 16 or n_dark_rendezvous > 8 or n_anchored > 64:
         raise ValueError("at most 16 transfers, 8 dark rendezvous and 64 anchored vessels "
                          "(their sites would start to overlap)")
@@ -536,6 +574,11 @@ def simulate(
     if decoys:
         _add_decoys(fleet, rng, span_s)
     _add_background(fleet, rng, n_background, n_anchored, span_s)
+    if n_crowded_anchorages or n_berth:
+        _add_crowds(fleet, rng, int(n_crowded_anchorages), int(anchorage_size), int(n_berth),
+                    span_s, draught_changes)
+    if draught_changes:
+        _add_transfer_draughts(fleet, rng)
     return _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s,
                    corrupt_fraction, truncate_fraction, duplicate_fraction,
                    not_available_fraction, identities)
@@ -655,6 +698,8 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
         has_static=has_static, callsign="", renamed_after_s=np.nan,
     )
     region = site
+    fleet.meetings.append(pd.DataFrame({"lat": m_lat, "lon": m_lon, "vid": dprk,
+                                        "start_s": t[:, 3], "end_s": t[:, 4]}))
     _truth(fleet, "transfer", "rendezvous", dprk, barge, t[:, 3], t[:, 4],
            (d_lat + m_lat) / 2, (d_lon + m_lon) / 2, region, True,
            np.char.add("barge;dprk;", region.astype(str)))
@@ -846,6 +891,96 @@ def _add_moving_pairs(fleet: _Fleet, rng, span_s: float) -> None:
            z_lon.mean(), "", False, "")
 
 
+def _add_transfer_draughts(fleet: _Fleet, rng) -> None:
+    """Transfers' DPRK vessels discharge: draught 8.5-10.5 m before, 3-5 m less after."""
+    if not fleet.meetings:
+        return
+    meet = pd.concat(fleet.meetings, ignore_index=True)
+    before = np.round(rng.uniform(8.5, 10.5, len(meet)), 1)
+    after = np.round(before - rng.uniform(3.0, 5.0, len(meet)), 1)
+    change = (meet["start_s"].to_numpy() + meet["end_s"].to_numpy()) / 2.0
+    fleet.draughts.append(pd.DataFrame({"vid": meet["vid"].to_numpy(), "draught_m": before,
+                                        "draught_after_m": after, "draught_change_s": change}))
+    truth = fleet.truth
+    for i, frame in enumerate(truth):  # the few truth blocks, not events
+        if (frame["kind"] == "transfer").any():
+            flags = frame["expected_flags"].astype(str)
+            truth[i] = frame.assign(expected_flags=np.where(
+                frame["kind"] == "transfer", flags + ";draught_change", flags))
+
+
+def _add_crowds(fleet: _Fleet, rng, n_anch: int, size: int, n_berth: int, span_s: float,
+                draught_changes: bool) -> None:
+    """Crowded anchorages near the transfers and a berth row (see :func:`simulate`)."""
+    if n_anch and size:
+        meet = pd.concat(fleet.meetings, ignore_index=True) if fleet.meetings else \
+            pd.DataFrame({"lat": [], "lon": []})
+        k = np.arange(n_anch)
+        near = k < len(meet)
+        c_lat = np.empty(n_anch)
+        c_lon = np.empty(n_anch)
+        if near.any():
+            c_lat[near], c_lon[near] = _offset(meet["lat"].to_numpy()[k[near]],
+                                               meet["lon"].to_numpy()[k[near]], 6500.0, 0.0)
+        far = np.flatnonzero(~near)
+        c_lat[far], c_lon[far] = _offset(29.85, 122.25, -6000.0 * (far % 3), 8000.0 * (far // 3))
+        a = np.repeat(k, size)
+        m = a.size
+        r = 1500.0 * np.sqrt(rng.uniform(0, 1, m))
+        ang = rng.uniform(0, 2 * np.pi, m)
+        lat, lon = _offset(c_lat[a], c_lon[a], r * np.cos(ang), r * np.sin(ang))
+        visitor = rng.random(m) < 0.3
+        arrive = rng.uniform(-0.2 * span_s, 0.5 * span_s, m)
+        stay = rng.uniform(12 * H, max(13 * H, 0.8 * span_s), m)
+        leave = arrive + stay
+        o_lat, o_lon = _offset(lat, lon, 0.0, 15000.0)
+        leg = _travel_s(o_lat, o_lon, lat, lon, 10.0)
+        mid = rng.choice(_MIDS_BACKGROUND, m)
+        mm = mid * 1_000_000 + 500_000 + rng.choice(500_000, m, replace=False)
+        common = dict(role="anchorage", ship_type=rng.choice([70, 80], m), ais_class="A",
+                      length_m=rng.integers(90, 250, m), beam_m=rng.integers(15, 40, m),
+                      has_static=True, renamed_after_s=np.nan)
+        names = _labels("HAI CHANG ", np.arange(m), 3)
+        calls = _labels("BR", np.arange(m), 4)
+        res = np.flatnonzero(~visitor)
+        vis = np.flatnonzero(visitor)
+        ids = np.empty(m, dtype=np.int64)
+        if res.size:
+            ids[res] = fleet.add(
+                np.column_stack((np.zeros(res.size), np.full(res.size, span_s))),
+                np.column_stack((lat[res], lat[res])), np.column_stack((lon[res], lon[res])),
+                dark=False, anchored=True, mmsi=mm[res], name=names[res], callsign=calls[res],
+                **{key: (v[res] if isinstance(v, np.ndarray) else v)
+                   for key, v in common.items()})
+        if vis.size:
+            ids[vis] = fleet.add(
+                np.column_stack((arrive[vis] - leg[vis], arrive[vis], leave[vis],
+                                 leave[vis] + leg[vis])),
+                np.column_stack((o_lat[vis], lat[vis], lat[vis], o_lat[vis])),
+                np.column_stack((o_lon[vis], lon[vis], lon[vis], o_lon[vis])),
+                dark=False, anchored=np.array([False, True, False]), mmsi=mm[vis],
+                name=names[vis], callsign=calls[vis],
+                **{key: (v[vis] if isinstance(v, np.ndarray) else v)
+                   for key, v in common.items()})
+        if draught_changes and res.size >= 3:
+            pick = ids[res[:3]]
+            before = np.round(rng.uniform(6.0, 12.0, 3), 1)
+            fleet.draughts.append(pd.DataFrame({
+                "vid": pick, "draught_m": before,
+                "draught_after_m": np.round(before + rng.choice([-2.0, 1.5, 3.0], 3), 1),
+                "draught_change_s": rng.uniform(0.3, 0.7, 3) * span_s}))
+    if n_berth:
+        j = np.arange(n_berth)
+        lat, lon = _offset(29.93, 121.86, 0.0, 150.0 * j)
+        mm = 413_500_000 + rng.choice(500_000, n_berth, replace=False)
+        fleet.add(np.column_stack((np.zeros(n_berth), np.full(n_berth, span_s))),
+                  np.column_stack((lat, lat)), np.column_stack((lon, lon)), dark=False,
+                  anchored=True, mmsi=mm, role="berth", name=_labels("NING GANG ", j, 2),
+                  ship_type=70, ais_class="A", length_m=rng.integers(90, 140, n_berth),
+                  beam_m=rng.integers(15, 22, n_berth), has_static=True,
+                  callsign=_labels("BN", j, 3), renamed_after_s=np.nan, moored=True)
+
+
 # --------------------------------------------------------------------------------------------
 # Sampling and rendering
 # --------------------------------------------------------------------------------------------
@@ -856,6 +991,16 @@ def _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s, corrupt_f
     vessels = pd.concat(fleet.vessels, ignore_index=True).sort_values("vid")
     vessels = _apply_identities(vessels.reset_index(drop=True), identities)
     n_v = len(vessels)
+    moored = (vessels["moored"].fillna(False).to_numpy(dtype=bool) if "moored" in vessels
+              else np.zeros(n_v, dtype=bool))
+    vessels["draught_m"] = 6.5  # what every ship reports unless its draught is simulated
+    vessels["draught_after_m"] = np.nan
+    vessels["draught_change_s"] = np.nan
+    if fleet.draughts:
+        d = pd.concat(fleet.draughts, ignore_index=True)
+        vid_row = d["vid"].to_numpy(np.int64)  # vid == row (vessels sorted by vid)
+        for col in ("draught_m", "draught_after_m", "draught_change_s"):
+            vessels.loc[vid_row, col] = d[col].to_numpy(float)
     kv = np.concatenate(fleet.knot_vessel)
     kt = np.concatenate(fleet.knot_t)
     klat = np.concatenate(fleet.knot_lat)
@@ -898,15 +1043,17 @@ def _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s, corrupt_f
     m = vid.size
     # At anchor: swing on a 25 m circle (period 6-9 h); everywhere: GPS noise of 5 m.
     swing_phase = rng.uniform(0, 2 * np.pi, n_v)[vid] + t / rng.uniform(6 * H, 9 * H, n_v)[vid]
-    north = rng.normal(0, 5.0, m) + np.where(anchored, 25.0 * np.cos(swing_phase), 0.0)
-    east = rng.normal(0, 5.0, m) + np.where(anchored, 25.0 * np.sin(swing_phase), 0.0)
+    swings = anchored & ~moored[vid]  # moored ships lie still at the quay
+    north = rng.normal(0, 5.0, m) + np.where(swings, 25.0 * np.cos(swing_phase), 0.0)
+    east = rng.normal(0, 5.0, m) + np.where(swings, 25.0 * np.sin(swing_phase), 0.0)
     lat, lon = _offset(lat, lon, north, east)
     sog = np.where(anchored, np.abs(rng.normal(0, 0.15, m)),
                    np.maximum(leg_speed_kn + rng.normal(0, 0.15, m), 0.0))
     cog = np.where(anchored, rng.uniform(0, 360, m), leg_course + rng.normal(0, 2.0, m)) % 360.0
     a_row = is_a[vid]
     heading = np.where(a_row, np.floor((cog + rng.normal(0, 3.0, m)) % 360.0), np.nan)
-    status = np.where(a_row, np.where(anchored, 1, 0), 15).astype(np.int8)
+    status = np.where(a_row, np.where(anchored, np.where(moored[vid], 5, 1), 0),
+                      15).astype(np.int8)
     msg_type = np.where(a_row, np.int8(1), np.int8(18)).astype(np.int8)
     unix = (t0.value // 10**9) + t.astype(np.int64)
     na = rng.random(m) < not_available_fraction
@@ -964,7 +1111,8 @@ def _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s, corrupt_f
     }).sort_values(["mmsi", "time"], kind="stable").reset_index(drop=True)
 
     truth = _truth_table(fleet, vessels, t0)
-    out_vessels = vessels.drop(columns=["vid", "renamed_after_s", "renamed_to", "imo"]).copy()
+    out_vessels = vessels.drop(columns=["vid", "renamed_after_s", "renamed_to", "imo",
+                                        *(["moored"] if "moored" in vessels else [])]).copy()
     out_vessels["mmsi"] = out_vessels["mmsi"].astype(np.int64)
     out_vessels["ship_type"] = out_vessels["ship_type"].astype("Int64")
     out_vessels["has_static"] = out_vessels["has_static"].astype(bool)
@@ -996,12 +1144,18 @@ def _statics(vessels, kv, kt, kdark, first, last, t0, span_s, interval_s, rng):
     for row in vessels.itertuples(index=False):
         if not row.has_static:
             continue
-        spans = [(-np.inf, np.inf, row.name)]
+        spans = [(-np.inf, np.inf, row.name, row.draught_m)]
         if np.isfinite(row.renamed_after_s):
-            spans = [(-np.inf, row.renamed_after_s, row.name),
+            spans = [(-np.inf, row.renamed_after_s, row.name, row.draught_m),
                      (row.renamed_after_s, np.inf,
-                      row.renamed_to or f"{row.name.split()[0]} STAR")]
-        for lo, hi, name in spans:
+                      row.renamed_to or f"{row.name.split()[0]} STAR", row.draught_m)]
+        if np.isfinite(row.draught_change_s):  # split the span holding the change
+            cut = row.draught_change_s
+            spans = [piece for lo, hi, name, dr in spans for piece in (
+                [(lo, min(hi, cut), name, dr), (max(lo, cut), hi, name, row.draught_after_m)]
+                if lo < cut < hi else [(lo, hi, name, dr if hi <= cut else
+                                        row.draught_after_m)])]
+        for lo, hi, name, draught in spans:
             length, beam = int(row.length_m), int(row.beam_m)
             dims = {"to_bow": length // 2, "to_stern": length - length // 2,
                     "to_port": beam // 2, "to_starboard": beam - beam // 2}
@@ -1011,7 +1165,8 @@ def _statics(vessels, kv, kt, kdark, first, last, t0, span_s, interval_s, rng):
                                            else _imo(int(row.mmsi))),
                                    "callsign": row.callsign, "shipname": name,
                                    "ship_type": int(row.ship_type), **dims, "epfd": 1,
-                                   "draught": 6.5, "destination": "ZHOUSHAN", "dte": 0},
+                                   "draught": float(draught), "destination": "ZHOUSHAN",
+                                   "dte": 0},
                                   talker_id="AI", sentence_type="VDM",
                                   seq_id=int(row.vid) % 10)
             else:

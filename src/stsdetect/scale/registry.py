@@ -124,6 +124,23 @@ def _loitering(inp: StageInputs, p: P.LoiteringParams):
     return find_loitering(inp.tracks, **p.kwargs())
 
 
+def _anchorages(inp: StageInputs, p):
+    """Learned anchorages and berths plus any given areas (``extra["areas"]``); the stops
+    found on the way are left in ``extra["stops"]`` for the context columns."""
+    from stsdetect.context import find_stops
+    from stsdetect.context.anchorages import combine_areas, find_anchorages
+
+    stops = find_stops(inp.tracks)
+    inp.extra["stops"] = stops
+    given = list(inp.extra.get("areas") or [])
+    if inp.extra.get("learn_anchorages", True):
+        kw = p.kwargs()
+        given.append(find_anchorages(inp.tracks, positions=inp.positions, stops=stops,
+                                     min_vessels=kw["min_vessels"],
+                                     min_duration=kw["min_duration"], cell_m=kw["cell_m"]))
+    return combine_areas(given)
+
+
 def _carry(name):
     def get():
         from stsdetect.scale import carry
@@ -147,10 +164,14 @@ STAGES: dict[str, Stage] = {
     "loitering": Stage(
         "loitering", P.LoiteringParams, _loitering, "loitering",
         reach_ns=lambda p: p.ns("max_gap"), carry=_carry("LOITERING")),
+    # context (stsdetect.context): where ships ordinarily wait; add_context reads it after
+    # the detectors, on the merged events
+    "anchorages": Stage(
+        "anchorages", P.AnchorageParams, _anchorages, kind="context", always=True),
 }
 
 #: Detector names accepted by ``only``, in the order they run.
-DETECTORS = tuple(STAGES)
+DETECTORS = tuple(n for n, s in STAGES.items() if s.event_type is not None)
 
 #: Other names accepted in ``only``.
 ALIASES = {"dark": "dark_period", "dark_periods": "dark_period", "rendezvouses": "rendezvous"}

@@ -1,0 +1,311 @@
+"""The context stage on crowded simulated waters: transfers rank above ordinary port life."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.context import (
+    ANCHORAGE_COLUMNS,
+    CONTEXT_COLUMNS,
+    add_context,
+    auto_thresholds,
+    find_anchorages,
+    find_stops,
+    load_ports,
+    read_anchorages,
+    write_anchorages,
+)
+from stsdetect.events import EVENT_COLUMNS, make_events, rank_events
+from stsdetect.pipeline import detect
+from stsdetect.simulate import simulate
+from stsdetect.tracks import Tracks
+
+ORDINARY_ROLES = ("anchorage", "berth")
+SEEDS = (1, 2, 3)
+
+
+def _crowded(seed: int):
+    return simulate(seed=seed, duration="2d", n_crowded_anchorages=3, anchorage_size=40,
+                    n_berth=12, draught_changes=True, min_interval_s=180, n_background=8)
+
+
+@pytest.fixture(scope="module", params=SEEDS)
+def crowded(request):
+    sc = _crowded(request.param)
+    result = detect(sc.lines())
+    role = sc.vessels.set_index("mmsi")["role"]
+    ev = result.events.copy()
+    ev["role_a"] = ev["mmsi"].map(role)
+    ev["role_b"] = ev["other_mmsi"].astype("float").map(role)
+    return sc, result, ev
+
+
+def _transfers(sc, ev):
+    truth = sc.truth[sc.truth["kind"] == "transfer"]
+    rv = ev[ev["event_type"] == "rendezvous"]
+    rows = []
+    for t in truth.itertuples():  # a handful of injected transfers
+        hit = rv[(rv["mmsi"] == t.mmsi) & (rv["other_mmsi"] == t.other_mmsi)
+                 & (rv["start"] < t.end) & (rv["end"] > t.start)]
+        assert len(hit) == 1, f"transfer {t.mmsi}-{t.other_mmsi} not found once"
+        rows.append(hit.index[0])
+    return ev.loc[rows]
+
+
+def _ordinary(ev):
+    rv = ev[ev["event_type"] == "rendezvous"]
+    return rv[rv["role_a"].isin(ORDINARY_ROLES) & rv["role_b"].isin(ORDINARY_ROLES)]
+
+
+def test_context_columns_follow_the_core_columns(crowded):
+    _, result, _ = crowded
+    cols = list(result.events.columns)
+    assert cols[:len(EVENT_COLUMNS)] == list(EVENT_COLUMNS)
+    assert set(CONTEXT_COLUMNS) <= set(cols) and "evidence" in cols
+    for text in result.events["evidence"]:  # every evidence is a JSON object
+        assert isinstance(json.loads(text), dict)
+
+
+def test_every_transfer_ranks_above_every_ordinary_pair(crowded):
+    sc, _, ev = crowded
+    transfers = _transfers(sc, ev)
+    ordinary = _ordinary(ev)
+    assert len(ordinary) > 100  # the scenario is crowded: hundreds of ordinary pairs
+    assert transfers["score"].min() > ordinary["score"].max()
+    ranked = rank_events(ev)
+    pos = ranked.reset_index().set_index("event_id").loc[transfers["event_id"], "index"]
+    ord_pos = ranked.reset_index().set_index("event_id").loc[ordinary["event_id"], "index"]
+    assert pos.max() < ord_pos.min()
+
+
+def test_ordinary_pairs_carry_anchorage_or_port(crowded):
+    _, _, ev = crowded
+    ordinary = _ordinary(ev)
+    marked = ordinary["flags"].map(lambda f: "anchorage" in f or "port" in f)  # per event
+    assert marked.mean() >= 0.9, marked.mean()
+    berth = ordinary[(ordinary["role_a"] == "berth") & (ordinary["role_b"] == "berth")]
+    assert len(berth) > 10
+    assert berth["flags"].map(lambda f: "port" in f).all()
+    assert (berth["nav_status"] == 5).all() and (berth["other_nav_status"] == 5).all()
+
+
+def test_transfer_near_an_anchorage_is_found_and_ranked_first(crowded):
+    sc, result, ev = crowded
+    transfers = _transfers(sc, ev)
+    # each transfer lies about 5 km from the anchorage placed north of it, not in it
+    assert transfers["anchorage_distance_m"].between(3000, 6500).all()
+    assert not transfers["flags"].map(lambda f: "anchorage" in f or "port" in f).any()
+    assert transfers["flags"].map(lambda f: {"visit", "draught_change"} <= set(f)).all()
+    assert (transfers["crowd_n"] < 5).all()
+    # nothing outranks a transfer except other events of the transfers' own DPRK vessels
+    ranked = rank_events(ev)
+    last = ranked.index[ranked["event_id"].isin(transfers["event_id"])].max()
+    dprk = set(transfers["other_mmsi"].astype(int)) | set(transfers["mmsi"].astype(int))
+    above = ranked.iloc[:last + 1]
+    assert above["mmsi"].isin(dprk).all() or above["other_mmsi"].isin(dprk).all() or \
+        (above["mmsi"].isin(dprk) | above["other_mmsi"].isin(dprk)).all()
+    # the learned areas: three anchorages of the crowd and one berth
+    kinds = result.anchorages["kind"].value_counts().to_dict()
+    assert kinds == {"anchorage": 3, "berth": 1}
+
+
+def test_draught_change_is_set_exactly_where_draught_changed(crowded):
+    sc, _, ev = crowded
+    v = sc.vessels.set_index("mmsi")
+    change_s = v["draught_change_s"].dropna()
+    t0 = sc.start.value / 1e9
+    change_t = change_s + t0
+    s = ev["start"].astype("int64").to_numpy() / 1e9
+    e = ev["end"].astype("int64").to_numpy() / 1e9
+    expected = np.zeros(len(ev), bool)
+    unclear = np.zeros(len(ev), bool)
+    margin = 900.0  # statics every 6 min: a change this close to an edge may fall either side
+    for mmsi, t in change_t.items():  # a handful of vessels whose draught changes
+        part = (ev["mmsi"] == mmsi).to_numpy() | (ev["other_mmsi"] == mmsi).fillna(False) \
+            .to_numpy()
+        expected |= part & (s < t) & (t < e)
+        unclear |= part & ((np.abs(s - t) < margin) | (np.abs(e - t) < margin))
+    got = ev["flags"].map(lambda f: "draught_change" in f).to_numpy()
+    assert expected.sum() >= 2
+    assert (got[~unclear] == expected[~unclear]).all()
+    # the reason names the vessel and both draughts
+    for text in ev.loc[got, "evidence"]:
+        reason = json.loads(text)["draught_change"]
+        assert reason["vessel"] in change_t.index
+        assert abs(reason["after_m"] - reason["before_m"]) >= 0.5
+
+
+# --- the anchorage finder ------------------------------------------------------------------
+
+def _crowd_tracks(n_ships=30, hours=30.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, hours * 3600, 600.0)
+    lat0 = 30.0 + rng.uniform(-0.01, 0.01, n_ships)
+    lon0 = 122.0 + rng.uniform(-0.01, 0.01, n_ships)
+    mmsi = np.repeat(412_000_000 + np.arange(n_ships), t.size)
+    lat = np.repeat(lat0, t.size) + rng.normal(0, 1e-4, mmsi.size)
+    lon = np.repeat(lon0, t.size) + rng.normal(0, 1e-4, mmsi.size)
+    time = np.tile(t, n_ships) + 1.7e9
+    return Tracks.from_arrays(mmsi, time, lat, lon, sog_kn=np.full(mmsi.size, 0.1))
+
+
+def test_find_anchorages_finds_a_crowd():
+    tracks = _crowd_tracks()
+    areas = find_anchorages(tracks)
+    assert list(areas.columns) == ANCHORAGE_COLUMNS
+    assert len(areas) == 1
+    row = areas.iloc[0]
+    assert row["kind"] == "anchorage" and row["n_vessels"] == 30
+    assert abs(row["lat"] - 30.0) < 0.01 and abs(row["lon"] - 122.0) < 0.01
+    assert areas.geometry.iloc[0].contains(
+        __import__("shapely").Point(row["lon"], row["lat"]))
+    # too few vessels for the threshold: nothing
+    assert len(find_anchorages(tracks, min_vessels=31)) == 0
+
+
+def test_auto_thresholds_scale_with_the_dump():
+    assert auto_thresholds(30 * 86400) == (12 * 3600.0, 20)
+    assert auto_thresholds(3 * 86400) == (12 * 3600.0, 5)
+    assert auto_thresholds(86400) == (4 * 3600.0, 5)
+    assert auto_thresholds(3600) == (2 * 3600.0, 5)
+    assert auto_thresholds(400 * 86400)[1] == 20
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_find_anchorages_ignores_row_order(seed):
+    tracks = _crowd_tracks(n_ships=12, hours=10.0, seed=seed % 7)
+    order = np.random.default_rng(seed).permutation(len(tracks))
+    shuffled = Tracks.from_arrays(tracks.mmsi[order], tracks.time_s[order],
+                                  tracks.lat_deg[order], tracks.lon_deg[order],
+                                  sog_kn=tracks.sog_kn[order])
+    a = find_anchorages(tracks, min_vessels=5)
+    b = find_anchorages(shuffled, min_vessels=5)
+    assert len(a) == 1
+    pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")),
+                                  pd.DataFrame(b.drop(columns="geometry")))
+    assert a.geometry.iloc[0].equals(b.geometry.iloc[0])
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(0, 40), lat=st.floats(-60, 60), lon=st.floats(-180, 179.9))
+def test_find_anchorages_empty_and_single_vessel(n, lat, lon):
+    t = 1.7e9 + np.arange(n) * 900.0
+    tracks = Tracks.from_arrays(np.full(n, 412_000_001), t, np.full(n, lat), np.full(n, lon),
+                                sog_kn=np.zeros(n))
+    areas = find_anchorages(tracks)
+    assert len(areas) == 0 and list(areas.columns) == ANCHORAGE_COLUMNS
+    # one vessel can never make a crowd, whatever the threshold beyond one
+    assert len(find_anchorages(tracks, min_vessels=2)) == 0
+    stops = find_stops(tracks)
+    assert len(stops) == (1 if n and (n - 1) * 900.0 >= 3600 else 0)
+
+
+def test_stops_survive_a_speed_blip_and_split_on_a_move():
+    t = 1.7e9 + np.arange(0, 10 * 3600, 300.0)
+    lat = np.full(t.size, 30.0)
+    lon = np.full(t.size, 122.0)
+    sog = np.full(t.size, 0.2)
+    sog[40] = 1.8  # the tide swings her round: still at anchor
+    lat[80:] += 0.05  # then she moves 5.5 km and anchors again
+    sog[79] = 8.0
+    tracks = Tracks.from_arrays(np.full(t.size, 1), t, lat, lon, sog_kn=sog)
+    stops = find_stops(tracks)
+    assert len(stops) == 2
+    assert not stops["arrived"].iloc[0] and stops["arrived"].iloc[1]
+    assert stops["departed"].iloc[0] and not stops["departed"].iloc[1]
+
+
+# --- supplied ports, saving, reuse -----------------------------------------------------------
+
+def _port_frame():
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame({"name": ["quay"], "kind": ["port"]},
+                            geometry=[shapely.box(121.99, 29.99, 122.01, 30.01)],
+                            crs="EPSG:4326")
+
+
+def test_supplied_ports_in_every_form(tmp_path):
+    frame = _port_frame()
+    frame.to_file(tmp_path / "p.geojson", driver="GeoJSON")
+    frame.to_file(tmp_path / "p.shp")
+    for source in (frame, tmp_path / "p.geojson", tmp_path / "p.shp"):
+        ports = load_ports(source)
+        assert list(ports.columns) == ANCHORAGE_COLUMNS
+        assert ports["name"].tolist() == ["quay"] and ports["kind"].tolist() == ["port"]
+        assert ports["source"].tolist() == ["supplied"]
+    ev = make_events("rendezvous", mmsi=[1, 3], other_mmsi=pd.array([2, 4], dtype="Int64"),
+                     start=[1.7e9, 1.7e9], end=[1.7e9 + 7200, 1.7e9 + 7200],
+                     lat=[30.0, 30.2], lon=[122.0, 122.0])
+    out = add_context(ev, anchorages=load_ports(frame))
+    flags = dict(zip(out["mmsi"], out["flags"], strict=True))
+    assert "port" in flags[1] and "port" not in flags[3]
+    dist = dict(zip(out["mmsi"], out["anchorage_distance_m"], strict=True))
+    assert dist[1] == 0.0 and 20_000 < dist[3] < 22_000
+    reason = json.loads(out.loc[out["mmsi"] == 1, "evidence"].iloc[0])["port"]
+    assert reason["anchorage_id"] == "quay" and reason["source"] == "supplied"
+
+
+def test_bad_port_files_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        load_ports(tmp_path / "missing.geojson")
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("not json")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_ports(bad)
+    frame = _port_frame().assign(kind="harbour")
+    with pytest.raises(ValueError, match="unknown kind"):
+        load_ports(frame)
+
+
+def test_anchorages_save_and_reuse(tmp_path):
+    areas = find_anchorages(_crowd_tracks())
+    for name in ("a.geojson", "a.parquet"):
+        back = read_anchorages(write_anchorages(areas, tmp_path / name))
+        assert back["anchorage_id"].tolist() == areas["anchorage_id"].tolist()
+        assert back["source"].tolist() == ["learned"]
+        assert back["n_vessels"].tolist() == areas["n_vessels"].tolist()
+        assert back.geometry.iloc[0].equals_exact(areas.geometry.iloc[0], 1e-9)
+    empty = find_anchorages(_crowd_tracks(n_ships=2))
+    assert len(read_anchorages(write_anchorages(empty, tmp_path / "e.geojson"))) == 0
+
+
+def test_reused_anchorages_give_the_same_flags(tmp_path):
+    sc = _crowded(4)
+    first = detect(sc.lines())
+    path = write_anchorages(first.anchorages, tmp_path / "anc.geojson")
+    again = detect(sc.lines(), anchorages=path)
+    a = first.events.set_index("event_id")["flags"]
+    b = again.events.set_index("event_id")["flags"]
+    assert (a.map(tuple) == b.loc[a.index].map(tuple)).all()
+
+
+def test_cli_ports_drop_and_saved_anchorages(tmp_path, capsys):
+    from stsdetect.cli import main
+
+    sc = _crowded(5)
+    paths = sc.write(tmp_path)
+    ports = tmp_path / "ports.geojson"
+    _port_frame().to_file(ports, driver="GeoJSON")
+    out = tmp_path / "ev.csv"
+    anc = tmp_path / "anc.geojson"
+    assert main(["detect", str(paths["nmea"]), "-o", str(out), "--ports", str(ports),
+                 "--save-anchorages", str(anc), "-q"]) == 0
+    saved = read_anchorages(anc)
+    assert "supplied" in set(saved["source"]) and "learned" in set(saved["source"])
+    out2 = tmp_path / "ev2.csv"
+    assert main(["detect", str(paths["nmea"]), "-o", str(out2), "--anchorages", str(anc),
+                 "--drop", "anchorage,port", "-q"]) == 0
+    full, kept = pd.read_csv(out), pd.read_csv(out2)
+    assert 0 < len(kept) < len(full)
+    assert not kept["flags"].fillna("").str.contains("anchorage|port").any()
+    assert main(["detect", str(paths["nmea"]), "-o", str(out2), "--ports",
+                 str(tmp_path / "none.geojson")]) == 2
