@@ -1,15 +1,19 @@
-"""Throughput and peak memory: single process vs out-of-core windows vs Dask (1, 2 workers).
+"""Throughput and peak memory: in memory vs out-of-core windows vs Dask (1, 2 workers).
 
 Usage::
 
-    python benchmarks/bench_dask.py [--days 7] [--background 200] [--interval 60]
+    python benchmarks/bench_dask.py [--days 14] [--background 200] [--interval 60]
+                                    [--anchor-pairs 20]
 
 Simulates ``--days`` of traffic with :func:`stsdetect.simulate.simulate` (``--background``
-transiting vessels plus the injected transfers, dark periods and decoys), writes one Parquet
-positions file per UTC day (as daily dumps would be), and runs detection four ways, each in a
-fresh process so that peak memory (``ru_maxrss``) is its own:
+transiting vessels plus the injected transfers, dark periods and decoys) and adds
+``--anchor-pairs`` pairs of ships lying at anchor 300 m apart for the whole span (a
+rendezvous each that crosses every window edge: the case that once made the windowed and
+Dask runs re-read and re-run their data window after window), writes one Parquet positions
+file per UTC day (as daily dumps would be), and runs detection four ways, each in a fresh
+process so that peak memory (``ru_maxrss``) is its own:
 
-* ``single``: everything in memory at once (build_tracks + every detector once);
+* ``single``: everything in memory at once (:func:`stsdetect.detect` on all positions);
 * ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
 * ``dask-N``: :func:`stsdetect.dask.detect` on a ``LocalCluster`` of N single-threaded worker
   processes (cluster start-up and the workers' first import of stsdetect excluded; peak
@@ -35,13 +39,42 @@ import numpy as np
 import pandas as pd
 
 
-def make_files(folder: Path, days: int, background: int, interval_s: float, seed: int):
+def anchor_pairs(like: pd.DataFrame, pairs: int, seed: int) -> pd.DataFrame:
+    """``pairs`` pairs of ships at anchor 300 m apart, reporting every 3 min throughout.
+
+    Class A ships at anchor report every 3 minutes (ITU-R M.1371-5, Table 1). The pairs lie
+    2 km from each other, off the Ningbo-Zhoushan anchorages (30.0 N, 122.3 E).
+    """
+    rng = np.random.default_rng(seed + 1)
+    t0 = like["time"].min().floor("D").value // 10**9
+    t1 = like["time"].max().value // 10**9
+    parts = []
+    for i in range(pairs):  # a few dozen pairs
+        lat0 = 30.0 + 0.018 * (i % 10)
+        lon0 = 122.3 + 0.021 * (i // 10)
+        for j, north_m in enumerate((0.0, 300.0)):
+            t = np.arange(t0 + rng.uniform(0, 180), t1, 180.0)
+            n = t.size
+            parts.append(pd.DataFrame({
+                "mmsi": np.full(n, 413900000 + 2 * i + j, np.int64),
+                "time": pd.to_datetime(np.round(t).astype("int64") * 10**9, utc=True),
+                "lat": lat0 + north_m / 111_200.0 + rng.normal(0, 5e-5, n),
+                "lon": lon0 + rng.normal(0, 5e-5, n),
+                "sog_kn": np.abs(rng.normal(0.1, 0.05, n)).round(1),
+                "cog_deg": np.full(n, np.nan), "heading_deg": np.full(n, np.nan),
+                "nav_status": np.full(n, 1, np.int8), "msg_type": np.ones(n, np.int8)}))
+    return pd.concat(parts, ignore_index=True)[list(like.columns)] if parts else like.iloc[:0]
+
+
+def make_files(folder: Path, days: int, background: int, interval_s: float, seed: int,
+               pairs: int = 20):
     from stsdetect.simulate import simulate
 
     sc = simulate(seed=seed, duration=f"{days}d", n_background=background,
                   min_interval_s=interval_s, n_transfers=min(16, 2 * days),
                   n_dark_rendezvous=min(8, days))
-    pos = sc.positions.sort_values("time", kind="stable").reset_index(drop=True)
+    pos = pd.concat([sc.positions, anchor_pairs(sc.positions, pairs, seed)], ignore_index=True)
+    pos = pos.sort_values("time", kind="stable").reset_index(drop=True)
     day = pos["time"].dt.floor("D")
     files = []
     for i, d in enumerate(sorted(day.unique())):  # one file per UTC day
@@ -52,18 +85,10 @@ def make_files(folder: Path, days: int, background: int, interval_s: float, seed
 
 
 def _single(files):
-    from stsdetect.detectors import dark, loitering, rendezvous
-    from stsdetect.events import concat_events
-    from stsdetect.scale.windows import finish_events, make_plan
-    from stsdetect.tracks import build_tracks
+    import stsdetect
 
     pos = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    plan = make_plan()
-    tracks = build_tracks(pos)
-    found = [dark.find_dark_periods(tracks), loitering.find_loitering(tracks),
-             rendezvous.find_rendezvous(tracks)]
-    class_b = np.unique(pos.loc[pos["msg_type"].isin([18, 19]), "mmsi"])
-    return finish_events([concat_events(found)], [], plan, class_b=class_b)
+    return stsdetect.detect(pos).events
 
 
 def _warm():
@@ -172,7 +197,9 @@ def same(a, b) -> bool:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--days", type=int, default=14)
+    ap.add_argument("--anchor-pairs", type=int, default=20,
+                    help="pairs at anchor together for the whole span (default 20)")
     ap.add_argument("--background", type=int, default=200)
     ap.add_argument("--interval", type=float, default=60.0,
                     help="floor on the report interval, seconds (default 60)")
@@ -183,18 +210,23 @@ def main(argv=None):
         # generated in a child process: this one stays small, so it does not lend its
         # memory high-water mark to the children forked from it
         files, rows = _in_child(_make_files, Path(tmp), args.days, args.background,
-                                args.interval, args.seed)
+                                args.interval, args.seed, args.anchor_pairs)
         print(f"{rows:,} position reports over {args.days} days in {len(files)} daily files; "
               f"{mp.cpu_count()} cores; two processes here run {parallel_headroom():.2f}x as "
               "fast as one (2.00 on two idle cores)")
         print(f"{'mode':<10} {'seconds':>8} {'rows/s':>10} {'peak MB':>8} {'events':>7} "
               f"{'= single':>8}")
-        ref = None
+        ref = base = one = None
         for mode in args.modes.split(","):  # loop over the few modes
             seconds, peak, events = run_mode(mode, files)
             ref = events if ref is None else ref
+            base = seconds if base is None else base
+            one = seconds if mode == "dask-1" else one
+            ratio = f"{seconds / base:5.2f}x time of {args.modes.split(',')[0]}"
+            if mode == "dask-2" and one:
+                ratio += f", {one / seconds:4.2f}x as fast as dask-1"
             print(f"{mode:<10} {seconds:8.2f} {rows / seconds:10,.0f} {peak:8.0f} "
-                  f"{len(events):7d} {same(events, ref)!s:>8}")
+                  f"{len(events):7d} {same(events, ref)!s:>8}  {ratio}")
             sys.stdout.flush()
 
 

@@ -216,3 +216,103 @@ def test_dask_tow_evidence_reaches_the_flags(client, tmp_path):
                     only=detectors(), vessels=vessels)
     assert_same_events(got.events, want)
     assert any("barge" in f for f in got.events["flags"])
+
+
+# --- noise, retries, interrupts and leaks (issue 14, item 11) --------------------------------
+
+def test_input_error_is_not_retried(scenario, client, tmp_path, monkeypatch):
+    calls = tmp_path / "calls"
+
+    def bad_input(*args, **kwargs):
+        with open(calls, "a") as fh:  # tasks run on copies of this function: count in a file
+            fh.write(f"{args[0]}\n")
+        raise ValueError("not an AIS dump: bad.nmea")
+
+    monkeypatch.setattr(windows, "spill_source", bad_input)
+    with pytest.raises(ValueError, match="not an AIS dump"):
+        sd.detect(split_files(scenario, [24]), client=client, workdir=tmp_path / "d",
+                  retries=2, only=detectors())
+    runs = calls.read_text().split()
+    assert runs and len(runs) == len(set(runs))  # each file's task ran once: not retried
+
+
+def test_spill_folder_removed_when_connecting_fails(scenario, tmp_path, monkeypatch):
+    import tempfile
+
+    import dask
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), \
+            pytest.raises((OSError, TimeoutError)):
+        sd.detect([scenario], scheduler="tcp://127.0.0.1:9", only=["dark_period"])
+    assert not list(tmp_path.glob(sd.SPILL_PREFIX + "*"))
+
+
+def test_stale_spill_folders_are_swept(tmp_path):
+    import subprocess
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f"{sd.SPILL_PREFIX}{dead}-abc" / "positions").mkdir(parents=True)
+    (tmp_path / f"{sd.SPILL_PREFIX}{os.getpid()}-def").mkdir()
+    (tmp_path / "other").mkdir()
+    assert sd.sweep_stale_spills(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        f"{sd.SPILL_PREFIX}{os.getpid()}-def", "other"])
+
+
+@pytest.fixture(scope="module")
+def busy_dump(tmp_path_factory):
+    from stsdetect.simulate import simulate
+
+    path = tmp_path_factory.mktemp("busy") / "busy.nmea"
+    path.write_bytes(simulate(seed=3, duration="3d", min_interval_s=30, n_background=40).nmea)
+    return path
+
+
+def _cli(args, tmp):
+    import subprocess
+
+    env = dict(os.environ, TMPDIR=str(tmp),
+               PYTHONPATH=os.pathsep.join([str(__import__("pathlib").Path(sd.__file__)
+                                                .parents[1]), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-m", "stsdetect", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def test_quiet_dask_run_is_quiet(busy_dump, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = _cli(["detect", str(busy_dump), "--workers", "1", "-q", "--only", "dark_period",
+                 "-o", str(tmp_path / "e.csv")], tmp)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    assert err.decode() == ""  # no Dask INFO lines
+    assert out.decode().strip().endswith("e.csv") or len(out.splitlines()) <= 1
+    assert not list(tmp.glob(sd.SPILL_PREFIX + "*"))
+
+
+@pytest.mark.parametrize(("name", "group"), [("SIGINT", True), ("SIGTERM", False)])
+def test_interrupt_gives_one_line_and_leaves_no_spill(busy_dump, tmp_path, name, group):
+    import signal
+    import time
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = _cli(["detect", str(busy_dump), "--workers", "1", "-o", str(tmp_path / "e.csv")],
+                tmp)
+    t0 = time.monotonic()
+    while not list(tmp.glob(sd.SPILL_PREFIX + "*/positions")):  # decoding has begun
+        assert proc.poll() is None and time.monotonic() - t0 < 120
+        time.sleep(0.05)
+    sig = getattr(signal, name)
+    if group:  # Ctrl-C in a terminal: the whole foreground process group, workers included
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    lines = err.decode().splitlines()
+    assert proc.returncode == 130
+    assert lines == ["stsdetect: interrupted"], lines
+    assert not list(tmp.glob(sd.SPILL_PREFIX + "*"))

@@ -242,7 +242,7 @@ def test_plan_errors_are_specific(tmp_path):
         detect_windowed([], workdir=tmp_path / "new", only=DETECTORS)
 
 
-def test_plan_margin_covers_context_and_min_duration():
+def test_plan_margin_covers_context_but_not_durations():
     plan = make_plan(only=["dark_period"], min_gap="8h", heard_bin="20min")
     # (coverage=False: the windowed driver does not compute reception coverage)
     assert plan.params["dark_period"] == {"min_gap": "8h", "heard_bin": "20min",
@@ -257,7 +257,11 @@ def test_plan_margin_covers_context_and_min_duration():
     assert "dark_period" in plan.detectors and plan.emit == ("dark_rendezvous",)
     plan = make_plan(only=["loitering"])
     assert plan.detectors == ("dark_period", "loitering")
-    assert plan.margin_s >= plan.context_s["loitering"] + 4 * H  # + its least duration
+    assert plan.margin_s >= plan.context_s["loitering"]
+    # Open runs are carried between windows, so the margin does not grow with how long
+    # events must or may last.
+    longer = make_plan(only=["loitering"], loiter_min_duration="3d", min_duration="5d")
+    assert longer.margin_s == plan.margin_s < 3 * H
 
 
 def test_merge_vessels_counts_changes_across_dumps():
@@ -449,3 +453,51 @@ def test_heard_test_switched_off_equals_single_run(scenario, tmp_path):
                           dark_radius_m=None)
     assert_same_events(res.events, reference)
     assert res.events["n_other_heard"].isna().all() and len(res.events)
+
+
+def long_events_scenario(seed=21):
+    """Five days: a pair alongside 3.5 days, a vessel loitering 4 days, a 3.2-day silence.
+
+    Every event spans three or more UTC midnights, so daily windows see each only in parts.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [
+        _vessel(rng, 445100031, [(0, -40, 0), (10, 0, 0), (94, 0.05, 0.02), (120, 50, 40)],
+                every_s=300, end_h=120),
+        _vessel(rng, 412300032, [(0, 40, 10), (10, 0.25, 0.1), (94, 0.3, 0.1),
+                                 (120, -40, 50)], every_s=360, end_h=120),
+        _vessel(rng, 412300033, [(0, 30, 60), (12, 10, 20), (110, 10.2, 20.1),
+                                 (120, 40, 70)], every_s=420, end_h=120),
+        _vessel(rng, 445100034, [(0, -10, 30), (120, 40, 30)], dark=[(20, 97)],
+                every_s=300, end_h=120),
+    ]
+    for i in range(4):  # passing traffic, heard near the silent vessel
+        parts.append(_vessel(rng, 413000130 + i, [(0, -80, 25 + 3 * i), (120, 80, 30 + i)],
+                             every_s=600, end_h=120))
+    frame = pd.concat(parts, ignore_index=True).sort_values("t", kind="stable")
+    return pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()}).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("window", ["1d", "6h"])
+def test_events_of_three_days_and_more_equal_single_run(window, tmp_path):
+    positions = long_events_scenario()
+    want = single_run(positions, detectors())
+    for kind, mmsi in (("rendezvous", 412300032), ("loitering", 412300033),
+                       ("dark_period", 445100034)):
+        row = want.loc[(want["event_type"] == kind) & (want["mmsi"] == mmsi)]
+        assert len(row) == 1 and row["duration_h"].iloc[0] >= 72, (kind, row)
+    dark = want.loc[(want["mmsi"] == 445100034) & (want["event_type"] == "dark_period")]
+    assert dark["n_other_heard"].iloc[0] >= 1  # heard across several windows
+    files = split_files(positions, [24, 48, 72, 96])
+    res = detect_windowed(files, window=window, workdir=tmp_path / "w", only=detectors())
+    assert_same_events(res.events, want)
+    # the runs were carried (not re-run): every window loaded only itself plus its margin
+    hours = {"1d": 24, "6h": 6}[window] + 2 * make_plan().margin_s / H
+    share = hours / 120
+    assert res.report["max_rows_loaded"] < 1.25 * share * len(positions)  # rates vary a little
+    assert res.report["open_entries"] > 0

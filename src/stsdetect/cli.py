@@ -16,13 +16,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from stsdetect import __version__
-from stsdetect.events import EVENT_TYPES
-from stsdetect.geo import duration_s
+
+if TYPE_CHECKING:  # numpy and pandas load when a command runs, not for --help
+    import pandas as pd
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_EMPTY", "EXIT_ERROR", "EXIT_MISMATCH", "EXIT_OK", "main"]
 
@@ -108,6 +107,8 @@ def _count(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
+    import numpy as np
+
     try:
         value = float(text)
     except ValueError:
@@ -118,12 +119,14 @@ def _positive_float(text: str) -> float:
 
 
 def _only(text: str) -> list[str]:
+    from stsdetect.scale.registry import detector_names
+
     kinds = [k.strip() for k in text.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in EVENT_TYPES]
+    unknown = [k for k in kinds if k not in detector_names()]
     if not kinds or unknown:
         raise argparse.ArgumentTypeError(
             f"unknown event type(s) {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(EVENT_TYPES)}")
+            f"{', '.join(detector_names())}")
     return kinds
 
 
@@ -214,6 +217,8 @@ DETECT_OPTIONS: dict[str, list[tuple[str, str, str, str, str]]] = _detect_option
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stsdetect`` command."""
+    from stsdetect.scale.registry import detector_names
+
     def options(defaults: bool) -> argparse.ArgumentParser:
         # Accepted before and after the command; the sub-command's copy must not reset a value
         # given before it, so only the top-level copy has defaults.
@@ -272,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watchlist", type=Path, metavar="FILE",
                    help="CSV watch-list of MMSI/IMO/names to flag (see stsdetect.identity)")
     p.add_argument("--only", type=_only, metavar="TYPES",
-                   help=f"comma-separated event types to run: {','.join(EVENT_TYPES)}")
+                   help=f"comma-separated event types to run: {','.join(detector_names())}")
     p.add_argument("--top", type=int, default=15, metavar="N",
                    help="events shown in the summary table (default 15)")
     p.add_argument("--fail-on-empty", action="store_true",
@@ -562,6 +567,8 @@ def _vessels_path(positions_path: Path) -> Path:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
     from stsdetect.outputs import restore_formulas
@@ -575,6 +582,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _load_decoded(inputs):
     """Positions and vessels written by ``stsdetect decode`` (all inputs must be tables)."""
+    import pandas as pd
+
     positions, vessels = [], []
     for item in inputs:
         path = Path(item)
@@ -609,6 +618,8 @@ def _read(inputs, fmt: str):
 
 
 def _summary_table(events: pd.DataFrame, top: int) -> str:
+    import pandas as pd
+
     from stsdetect.events import rank_events
 
     ranked = rank_events(events).head(max(top, 0))  # anchorage / port events last
@@ -721,15 +732,26 @@ def cmd_detect(args) -> int:
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
+    import pandas as pd
+
     if args.scheduler and args.workers is not None:
         raise UsageError("give --scheduler or --workers, not both")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     try:
+        import distributed  # noqa: F401  (its import sets up its loggers, quietened below)
+
         import stsdetect.dask as sd
     except ImportError:
         raise UsageError("--scheduler/--workers need the [dask] extra: "
                          "pip install 'stsdetect[dask]'") from None
+    # Dask's own INFO lines (workers starting, clients connecting) are not the user's business
+    # unless asked for with --log-level INFO or DEBUG; with --quiet only a crash is shown.
+    level = getattr(logging, args.log_level)
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(
+            logging.CRITICAL if args.quiet else max(level, logging.ERROR)
+            if level >= logging.WARNING else level)
     from stsdetect.ais.sources import expand
 
     files = []
@@ -834,6 +856,7 @@ def cmd_decode(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from stsdetect.geo import duration_s
     from stsdetect.simulate import simulate
 
     for name in ("transfers", "background", "dark_rendezvous", "anchored"):
@@ -1027,8 +1050,19 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=getattr(logging, args.log_level), stream=sys.stderr,
+    level = getattr(logging, args.log_level)
+    logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stsdetect").setLevel(logging.CRITICAL if args.quiet else level)
+    import signal
+    import threading
+
+    def _terminated(signum, frame):  # SIGTERM: unwind like Ctrl-C, so cleanups run
+        raise KeyboardInterrupt
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
     except (UsageError, FileNotFoundError, ValueError, PermissionError, IsADirectoryError,
@@ -1050,6 +1084,9 @@ def main(argv=None) -> int:
               f"{_one_line(exc)} (rerun with --log-level DEBUG for the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(exc: BaseException) -> str:

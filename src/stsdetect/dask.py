@@ -1,23 +1,23 @@
-"""Detection on a Dask cluster (the ``[dask]`` extra): the windowed algorithm, as Dask tasks.
+"""Detection on a Dask cluster (the ``[dask]`` extra): the one driver, with a Dask executor.
 
-The work is the same as :func:`stsdetect.scale.detect_windowed` (see
-:mod:`stsdetect.scale.windows` for how windows are merged exactly); only who does it changes:
+The work is the driver of :mod:`stsdetect.scale.engine`, the same as
+:func:`stsdetect.scale.detect_windowed`; only who runs the tasks changes (``Client.map``):
 
-1. **decode**: one :func:`dask.delayed` task per dump decodes it with
-   :func:`stsdetect.read_ais` and spills its positions to Parquet, partitioned by window, in
-   ``workdir``;
-2. **detect**: one task per time window reads its window plus the margins from the spill,
-   builds tracks and runs the detectors; it returns the events it can prove final and the
-   open ones (cut by the window's edges);
-3. **re-run**: open events are joined on the client and re-run in tasks (one per detector
-   and window) on just their vessels, until all are closed;
-4. **merge**: on the client, events are deduplicated by ``event_id``, dark rendezvous
-   derived and flags applied with the vessels table merged over all dumps.
+1. **decode**: one task per dump decodes it with :func:`stsdetect.read_ais` and writes its
+   positions to the Parquet dataset in ``workdir``, partitioned by window;
+2. **map**: one task per time window reads its window plus a small margin, builds tracks and
+   runs each detector's windowed form; it returns small tables (closed events, pieces of
+   open runs);
+3. **fold**: on the client, in window order, open runs are carried from window to window
+   (:mod:`stsdetect.scale.carry`); nothing is re-run, so an anchorage pair lying together
+   for two weeks costs what its data costs;
+4. **finish**: the dark periods still missing their heard counts get them from one task per
+   window they span; dark rendezvous and flags are computed on the client.
 
-Events equal a single-process run, whatever the number of workers. A task whose worker dies
-or that raises is re-run by Dask (``retries``; the scheduler also re-runs tasks lost with a
-worker); tasks are idempotent -- a spill piece is written to a temporary name and renamed --
-so a retried task neither loses nor duplicates events.
+Events equal a single-process run, whatever the number of workers. A task that raises on bad
+input (an unreadable or malformed dump) is not retried: the error comes back at once, whole.
+Other failures are retried (``retries``; the scheduler also re-runs tasks lost with a worker);
+tasks are idempotent, so a retried task neither loses nor duplicates events.
 
 ``workdir`` and the dumps must be reachable under the same path from every worker: on a real
 cluster, a shared file system (NFS, Lustre, EFS ...). See ``docs/scaling.md``.
@@ -25,19 +25,26 @@ cluster, a shared file system (NFS, Lustre, EFS ...). See ``docs/scaling.md``.
 
 from __future__ import annotations
 
-import math
+import contextlib
+import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 from stsdetect.scale import windows as _w
 
-__all__ = ["detect", "get_client"]
+__all__ = ["DaskExecutor", "detect", "get_client"]
+
+#: Prefix of the spill folders this module creates in the temporary folder.
+SPILL_PREFIX = "stsdetect-dask-"
+
+#: Exceptions that mean bad input: a task raising one is not retried and its error is
+#: carried back to the caller as it is.
+INPUT_ERRORS = (ValueError, OSError, EOFError, UnicodeError, KeyError)
 
 
-def get_client(client=None, scheduler=None, workers=None):
+def get_client(client=None, scheduler=None, workers=None, local_directory=None):
     """The :class:`distributed.Client` to use, and whether we created it (and must close it).
 
     Parameters
@@ -48,6 +55,10 @@ def get_client(client=None, scheduler=None, workers=None):
         Address of a running ``dask.distributed`` scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     workers : int, optional
         Start a local cluster of this many single-threaded worker processes.
+    local_directory : path, optional
+        Scratch folder of the local cluster's workers (Dask's ``dask-scratch-space`` in the
+        temporary folder when omitted); :func:`detect` puts it inside its spill folder, so
+        that it goes with it.
 
     Returns
     -------
@@ -77,31 +88,141 @@ def get_client(client=None, scheduler=None, workers=None):
     if workers is not None:
         if int(workers) != workers or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
-        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1,
+                                   processes=True, dashboard_address=":0",
+                                   silence_logs=_quiet_level(),
+                                   local_directory=local_directory)
         return Client(cluster), True
     try:
         from distributed import get_client as _current
 
         return _current(), False
     except ValueError:
-        cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0")
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=_quiet_level(), local_directory=local_directory)
         return Client(cluster), True
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Start local worker processes with SIGINT ignored (restored here at once after).
+
+    Ctrl-C in a terminal reaches every process of the foreground group: the workers would each
+    print a traceback while this process, which owns them, shuts them down cleanly anyway.
+    A process started while SIGINT is ignored keeps it ignored (Python installs its
+    KeyboardInterrupt handler only where the parent left SIGINT at its default).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_level() -> int:
+    """Log level of the local workers: the level of our ``stsdetect`` logger, at least ERROR
+    (Dask's lines about workers starting, stopping and tasks cancelled on Ctrl-C are not the
+    user's business; real failures come back as exceptions)."""
+    return max(logging.getLogger("stsdetect").getEffectiveLevel(), logging.ERROR)
 
 
 def _close(client) -> None:
     cluster = getattr(client, "cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
+    try:
+        client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
-def _run(client, tasks, retries):
-    """Compute delayed tasks on the cluster and gather their results, in order."""
-    if not tasks:
-        return []
-    futures = client.compute(tasks, retries=retries)
-    return client.gather(futures)
+class _Failed:
+    """An input error raised by a task, returned as a value so that Dask does not retry it."""
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+class _Guarded:
+    """A task function whose input errors come back as :class:`_Failed` values."""
+
+    def __init__(self, func):
+        self.func = func
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return self.func(*args, **kwargs)
+        except INPUT_ERRORS as exc:
+            return _Failed(exc)
+
+
+class DaskExecutor:
+    """Runs the driver's tasks on a Dask cluster with ``Client.map``, results in order.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    retries : int
+        Times a task that raised (other than on bad input) is re-run.
+    """
+
+    def __init__(self, client, retries: int = 2):
+        self.client = client
+        self.retries = int(retries)
+        self.n_tasks = 0
+
+    def map(self, func, *iterables, **kwargs):
+        """Yield ``func(*items, **kwargs)`` for each tuple of items, in order.
+
+        A task's input error (:data:`INPUT_ERRORS`) is raised here, once, and the remaining
+        tasks are cancelled; other exceptions are raised after the retries.
+        """
+        columns = [list(x) for x in iterables]
+        if not columns or not columns[0]:
+            return
+        futures = self.client.map(_Guarded(func), *columns, pure=False, retries=self.retries,
+                                  **kwargs)
+        self.n_tasks += len(futures)
+        try:
+            for fut in futures:  # in input order
+                out = fut.result()
+                fut.release()
+                if isinstance(out, _Failed):
+                    raise out.exc
+                yield out
+        finally:
+            self.client.cancel([f for f in futures if not f.done()])
+
+
+def sweep_stale_spills(folder=None) -> int:
+    """Remove spill folders left by runs whose process is gone (killed with SIGKILL).
+
+    A spill folder is named ``stsdetect-dask-<pid>-<random>``; it is stale when no process
+    ``<pid>`` runs on this machine. Returns how many folders were removed.
+    """
+    base = Path(folder or tempfile.gettempdir())
+    removed = 0
+    for path in base.glob(SPILL_PREFIX + "*"):  # a few folders
+        parts = path.name[len(SPILL_PREFIX):].split("-", 1)
+        if not path.is_dir() or not parts[0].isdigit():
+            continue
+        pid = int(parts[0])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        except PermissionError:  # another user's live process
+            continue
+    return removed
 
 
 def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT_WINDOW,
@@ -129,15 +250,19 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         Window length, aligned to the Unix epoch; one detection task per window.
     workdir : path, optional
         Folder for the Parquet spill, on storage every worker sees under the same path. A
-        temporary folder on this machine when omitted (fine for local clusters only); removed
-        at the end unless ``keep_workdir`` or given.
+        temporary folder ``stsdetect-dask-<pid>-*`` on this machine when omitted (fine for
+        local clusters only), removed on every exit that Python sees (also when connecting
+        to the cluster fails, and on Ctrl-C or SIGTERM under the command line) unless
+        ``keep_workdir``; folders left by a killed run (SIGKILL) are removed by the next run
+        (:func:`sweep_stale_spills`).
     only, regions, watchlist, track_context, read_kwargs, chunk_bytes, vessels, **params
         As for :func:`stsdetect.scale.detect_windowed`.
     retries : int, default 2
         Times Dask re-runs a task that raised (tasks lost with a dead worker are re-run by
         the scheduler regardless, up to its ``allowed-failures``, 3 by default). Dask's own
         default is 0; two retries ride out a transient failure (a worker restarted, a file
-        system hiccup) while a task that fails on its data still fails fast. Tasks are
+        system hiccup). A task that fails on its input (:data:`INPUT_ERRORS`: an unreadable
+        or malformed dump) is never retried: its error is raised at once. Tasks are
         idempotent, so a retry is always safe.
     keep_workdir : bool, default False
         Keep the spill.
@@ -147,81 +272,35 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
     stsdetect.scale.WindowedResult
         ``report`` also holds ``tasks`` (decode, window and re-run tasks submitted).
     """
-    import dask
+    from stsdetect.scale.engine import run_windows
 
     plan = _w.make_plan(window, only=only, track_context=track_context, **params)
     files = _w._sources(sources)
     own_dir = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="stsdetect-dask-")) if own_dir else Path(workdir)
     if not own_dir:
+        work = Path(workdir)
         if work.exists() and any(work.iterdir()):
             raise ValueError(f"workdir {work} is not empty; give an empty or new folder")
-        work.mkdir(parents=True, exist_ok=True)
-    client, owned = get_client(client, scheduler, workers)
+    cluster_client = owned = None
+    work = None if own_dir else Path(workdir)
     try:
-        spill = dask.delayed(_w.spill_source, pure=False)
+        if own_dir:
+            sweep_stale_spills()
+            work = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-"))
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+        scratch = str(work / "dask-scratch") if own_dir else None
+        cluster_client, owned = get_client(client, scheduler, workers, local_directory=scratch)
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
-        spills = _run(client, [spill(i, f, str(work), plan.window_s, read, chunk_bytes)
-                               for i, f in enumerate(files)], retries)
-        n_tasks = len(spills)
-        extent = _w._extent(spills)
-        numbers = _w.window_numbers(spills, math.ceil(plan.margin_s / plan.window_s))
-        if vessels is None:
-            vessels = _w.merge_vessels([s["vessels"] for s in spills])
-        tugs = _w.tugs_of(vessels)
-        task = dask.delayed(_w.detect_window, pure=False)
-        outs = _run(client, [task(str(work), plan, int(k), extent, tugs=tugs)
-                             for k in numbers], retries)
-        n_tasks += len(outs)
-        ends = pd.concat([o["ends"] for o in outs], ignore_index=True) if outs else None
-        entries = pd.concat([*(o["open"] for o in outs),
-                             _w.dark_candidates(ends if ends is not None else pd.DataFrame(),
-                                                plan)], ignore_index=True)
-        n_open = len(entries)
-        found = []
-        rounds = 0
-        resolve = dask.delayed(_w.resolve_batch, pure=False, nout=2)
-        for _ in range(10_000):  # rounds; each widens every span still open
-            batches = _w.plan_batches(entries, plan)
-            if not batches:
-                break
-            results = _run(client, [resolve(str(work), plan, name, batch, extent)
-                                    for name, batch in batches], retries)
-            n_tasks += len(results)
-            rounds += 1
-            found.extend(ev for ev, _ in results)
-            entries = pd.concat([_w._no_entries(), *(still for _, still in results)],
-                                ignore_index=True)
-        else:  # pragma: no cover
-            raise RuntimeError("open events did not close; this is a bug in stsdetect")
-        whole = dask.delayed(_w.whole_tracks, pure=False)
-
-        def load_tracks(mmsi):  # a few vessels' whole tracks, read by a worker
-            return _run(client, [whole(str(work), plan, mmsi, numbers)], retries)[0]
-
-        flagc = [o["flag_candidates"] for o in outs]
-        events = _w.finish_events([o["events"] for o in outs], found, plan, vessels=vessels,
-                                  regions=regions, watchlist=watchlist,
-                                  class_b=_w.class_b_ids(spills),
-                                  flag_candidates=pd.concat(flagc, ignore_index=True)
-                                  if flagc else None, load_tracks=load_tracks)
-        report = {
-            "rows_spilled": int(sum(s["rows"] for s in spills)),
-            "rows_no_time": int(sum(s["no_time"] for s in spills)),
-            "vessels_heard": _w.vessels_heard(spills),
-            "windows": len(numbers),
-            "max_rows_loaded": int(max([o["rows"] for o in outs], default=0)),
-            "open_entries": int(n_open),
-            "rerun_rounds": rounds,
-            "tasks": n_tasks,
-        }
-        result = _w.WindowedResult(events=events, vessels=vessels,
-                                   decode_report=_w.merge_reports([s["report"] for s in spills]),
-                                   report=report)
+        result = run_windows(files, plan, work, DaskExecutor(cluster_client, retries), read=read,
+                             chunk_bytes=chunk_bytes, regions=regions, watchlist=watchlist,
+                             vessels=vessels)
     finally:
-        if owned:
-            _close(client)
-        if own_dir and not keep_workdir:
-            shutil.rmtree(work, ignore_errors=True)
+        try:
+            if owned:
+                _close(cluster_client)
+        finally:
+            if own_dir and not keep_workdir and work is not None:
+                shutil.rmtree(work, ignore_errors=True)
     result.workdir = work if (keep_workdir or not own_dir) else None
     return result

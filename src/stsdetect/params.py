@@ -78,38 +78,25 @@ def duration_ns(value, name: str = "duration") -> int:
         For a bare number (a unit is required: ``--min-gap 2`` once silently meant two
         seconds), a string that is not a duration, or a negative duration.
     """
+    import re
+
     import numpy as np
     import pandas as pd
 
     from stsdetect.geo import duration_s
 
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-            and value == 0:
-        return 0  # zero needs no unit
-    if isinstance(value, bool) or isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: {value!r} has no unit; write it like '90min', '2h' or '1d'")
+    try:
+        seconds = duration_s(value)  # the one parser (contract C5): a unit is required
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if seconds == 0:
+        return 0
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if number == 0:
-            return 0
-        if number is not None:
-            raise ValueError(f"{name}: {value!r} has no unit; write it like '90min', '2h' or "
-                             "'1d'")
-        duration_s(text)  # the one parser's checks and message
-        import re
-
-        text = re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", text)
-        ns = pd.Timedelta(text).value
-    elif isinstance(value, (_dt.timedelta, np.timedelta64)):
+        ns = pd.Timedelta(re.sub(r"(?<=\d)\s*d(?=$|\d|\s)", "D", value.strip())).value
+    elif isinstance(value, (_dt.timedelta, np.timedelta64, pd.Timedelta)):
         ns = pd.Timedelta(value).value
     else:
         raise ValueError(f"{name}: not a duration: {value!r}")
-    if ns < 0:
-        raise ValueError(f"{name}: duration must be non-negative, got {value!r}")
     return int(ns)
 
 

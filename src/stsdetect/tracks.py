@@ -173,6 +173,11 @@ class Tracks:
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
+        if rows.size < 2 or bool(np.all(rows[1:] > rows[:-1])):
+            # A subset in row order keeps the (mmsi, segment, time) order: no sort needed.
+            return Tracks._from_sorted(
+                self.mmsi[rows], self.time_s[rows], self.lat_deg[rows], self.lon_deg[rows],
+                self.sog_kn[rows], self.cog_deg[rows], self.segment[rows], report=self.report)
         return Tracks.from_arrays(
             self.mmsi[rows], self.time_s[rows], self.lat_deg[rows], self.lon_deg[rows],
             self.sog_kn[rows], self.cog_deg[rows], segment=self.segment[rows],

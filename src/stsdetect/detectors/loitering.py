@@ -31,7 +31,7 @@ from stsdetect.geo import (
 )
 from stsdetect.tracks import Tracks
 
-__all__ = ["find_loitering", "report_speed_kn"]
+__all__ = ["find_loitering", "loitering_events", "report_speed_kn", "slow_runs"]
 
 
 def report_speed_kn(tracks: Tracks, max_gap="1h") -> np.ndarray:
@@ -125,7 +125,21 @@ def find_loitering(
     check_tracks(tracks)
     max_speed_kn = positive("max_speed_kn", max_speed_kn)
     min_s = duration_s(min_duration)
-    gap_s = duration_s(max_gap)
+    speed, starts, ends = slow_runs(tracks, max_speed_kn, duration_s(max_gap))
+    return loitering_events(tracks.mmsi, tracks.time_s, tracks.lat_deg, tracks.lon_deg, speed,
+                            starts, ends, max_speed_kn, min_s)
+
+
+def slow_runs(tracks: Tracks, max_speed_kn: float, gap_s: float):
+    """Maximal runs of slow reports of one segment, no step longer than ``gap_s``.
+
+    Returns
+    -------
+    speed : numpy.ndarray
+        :func:`report_speed_kn` of every row.
+    starts, ends : numpy.ndarray of int
+        First and last row of each run (rows of :class:`Tracks`), in row order.
+    """
     n = len(tracks)
     speed = report_speed_kn(tracks, max_gap=pd.Timedelta(seconds=gap_s))
     slow = speed < max_speed_kn  # NaN (speed unknown) is not slow
@@ -137,13 +151,24 @@ def find_loitering(
     starts = np.flatnonzero(slow & ~joins)
     # ... and ends at a slow report whose successor does not join it; runs pair up in order.
     ends = np.flatnonzero(slow & ~np.append(joins[1:], False))
-    t = tracks.time_s
+    return speed, starts, ends
+
+
+def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_kn: float,
+                     min_s: float) -> pd.DataFrame:
+    """Loitering events of the runs ``rows[starts[i]:ends[i] + 1]`` that are long and slow.
+
+    The columns are rows in time order; a run keeps its events when it lasts ``min_s`` or more
+    and its net displacement rate is under ``max_speed_kn`` (see :func:`find_loitering`).
+    """
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
     span_s = t[ends] - t[starts]
     keep = (span_s >= min_s) & (ends > starts)
     # A vessel that reports SOG 0 while moving (seen in real data) is not loitering: the run's
     # net displacement rate must be slow too.
-    net_kn = haversine_m(tracks.lat_deg[starts], tracks.lon_deg[starts], tracks.lat_deg[ends],
-                         tracks.lon_deg[ends]) / np.maximum(span_s, 1e-9) / KNOT_M_S
+    net_kn = haversine_m(lat_deg[starts], lon_deg[starts], lat_deg[ends],
+                         lon_deg[ends]) / np.maximum(span_s, 1e-9) / KNOT_M_S
     keep &= net_kn < max_speed_kn
     starts, ends = starts[keep], ends[keep]
     empty = make_events("loitering", n=0, mmsi=np.zeros(0, np.int64))
@@ -154,7 +179,7 @@ def find_loitering(
     first = np.r_[0, np.cumsum(counts)[:-1]]
     run_of_row = np.repeat(np.arange(starts.size), counts)
     rows = np.arange(int(counts.sum()), dtype=np.int64) + (starts - first)[run_of_row]
-    xyz = unit_xyz(tracks.lat_deg[rows], tracks.lon_deg[rows])
+    xyz = unit_xyz(lat_deg[rows], lon_deg[rows])
     centre = np.add.reduceat(xyz, first, axis=0)
     lat, lon = latlon_from_xyz(centre)
     centre /= np.linalg.norm(centre, axis=1, keepdims=True)
@@ -166,7 +191,7 @@ def find_loitering(
     return make_events(
         "loitering",
         n=starts.size,
-        mmsi=tracks.mmsi[starts],
+        mmsi=mmsi[starts],
         start=t[starts],
         end=t[ends],
         lat=lat,

@@ -1,16 +1,35 @@
-"""Scaling out: out-of-core windowed detection on one machine (:mod:`stsdetect.scale.windows`).
+"""Scaling out: the engine (one windowed driver, a registry of stages, carried state).
 
-The distributed version, over Dask, is :mod:`stsdetect.dask` (the ``[dask]`` extra).
+:mod:`stsdetect.scale.engine` is the driver, :mod:`stsdetect.scale.registry` the stages,
+:mod:`stsdetect.scale.carry` their windowed forms and :mod:`stsdetect.scale.windows` the
+out-of-core run on one machine (:func:`detect_windowed`). The distributed version, over Dask,
+is :mod:`stsdetect.dask` (the ``[dask]`` extra). Names load on first use, so that importing
+this package costs nothing.
 """
 
 from __future__ import annotations
 
-from stsdetect.scale.windows import (
-    DEFAULT_WINDOW,
-    WindowedResult,
-    WindowPlan,
-    detect_windowed,
-    make_plan,
-)
+import importlib
 
-__all__ = ["DEFAULT_WINDOW", "WindowPlan", "WindowedResult", "detect_windowed", "make_plan"]
+_EXPORTS = {
+    "DEFAULT_WINDOW": "stsdetect.scale.windows",
+    "WindowPlan": "stsdetect.scale.windows",
+    "WindowedResult": "stsdetect.scale.windows",
+    "detect_windowed": "stsdetect.scale.windows",
+    "make_plan": "stsdetect.scale.windows",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stsdetect.scale' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -18,12 +18,13 @@ through :func:`run_windows` with an in-process or a Dask executor, and give the 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from stsdetect.events import concat_events, empty_events
 from stsdetect.scale.registry import STAGES, StageInputs
 
-__all__ = ["run_stages"]
+__all__ = ["LocalExecutor", "run_stages", "run_windows"]
 
 
 def run_stages(inputs: StageInputs, run: tuple, params: dict, advance=None) -> dict:
@@ -59,3 +60,140 @@ def merge_events(tables: dict, emit: tuple) -> pd.DataFrame:
     """The events of the emitted stages, as one table sorted by start."""
     chosen = [tables[n] for n in emit if n in tables and STAGES[n].event_type is not None]
     return concat_events(chosen) if chosen else empty_events()
+
+
+# ------------------------------------------------------------------------------ executors
+
+class LocalExecutor:
+    """Runs tasks in this process, one at a time, lazily and in order (bounded memory).
+
+    ``map(func, *iterables, **kwargs)`` has the meaning of Dask's ``Client.map``: one call
+    ``func(*items, **kwargs)`` per tuple of items, the keyword arguments the same for all; the
+    results are yielded in order. :class:`stsdetect.dask.DaskExecutor` is the other executor.
+    """
+
+    def __init__(self):
+        self.n_tasks = 0
+
+    def map(self, func, *iterables, **kwargs):
+        """Yield ``func(*items, **kwargs)`` for each tuple of items, in order."""
+        for items in zip(*iterables, strict=True):  # loop over windows (or dumps)
+            self.n_tasks += 1
+            yield func(*items, **kwargs)
+
+
+def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, progress=False,
+                regions=None, watchlist=None, vessels=None):
+    """The driver: decode to partitions, map windows, fold carried state, finish.
+
+    Parameters
+    ----------
+    files : list
+        Dumps (paths) or positions tables, in time order.
+    plan : stsdetect.scale.windows.WindowPlan
+        Window length, margin and the stages' parameters.
+    work : pathlib.Path
+        Spill folder (the partitioned dataset), empty.
+    executor : LocalExecutor or stsdetect.dask.DaskExecutor
+        Runs the decode, window and heard tasks; ``map`` yields results in input order.
+    read : dict, optional
+        Arguments of :func:`stsdetect.read_ais`.
+    chunk_bytes : int, optional
+        See :func:`stsdetect.scale.windows.spill_source`.
+    progress : bool
+        Progress bars over dumps and windows.
+    regions, watchlist, vessels : optional
+        As for :func:`stsdetect.detect`.
+
+    Returns
+    -------
+    stsdetect.scale.windows.WindowedResult
+    """
+    from tqdm.auto import tqdm
+
+    from stsdetect.scale import windows as W
+    from stsdetect.scale.carry import Win, dark_events
+    from stsdetect.scale.registry import STAGES
+
+    kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
+    n = len(files)
+    spills = list(tqdm(executor.map(W.spill_source, range(n), files, [str(work)] * n,
+                                    window_s=plan.window_s, read_kwargs=read or {}, **kw),
+                       total=n, desc="decode", disable=not progress))
+    schema = W.unify_schemas([s["schema"] for s in spills])
+    extent = W._extent(spills)
+    # only windows near data: a lone far report must not stretch the run (#14 item 7)
+    numbers = W.window_numbers(spills, int(np.ceil(plan.margin_s / plan.window_s)))
+    if vessels is None:
+        vessels = W.merge_vessels([s["vessels"] for s in spills])
+    tugs = W.tugs_of(vessels)
+    state = {name: None for name in plan.detectors}
+    closed, silences, flagc = [], [], []
+    carried = max_rows = 0
+    m = len(numbers)
+    outs = executor.map(W.detect_window, [str(work)] * m, [plan] * m,
+                        [int(k) for k in numbers], extent=extent, tugs=tugs, schema=schema)
+    for out in tqdm(outs, total=len(numbers), desc="windows", disable=not progress):
+        k = out["window"]  # results come in window order: fold them
+        a_ns = k * plan.window_ns
+        win = Win(k=k, a_ns=a_ns, b_ns=a_ns + plan.window_ns, lo_ns=a_ns - plan.margin_ns,
+                  hi_ns=a_ns + plan.window_ns + plan.margin_ns)
+        for name in plan.detectors:  # a handful of stages
+            carry = STAGES[name].carry()
+            found, state[name] = carry.fold(state[name], out["pieces"][name],
+                                            plan.objects[name], win)
+            if name == "dark_period":
+                silences.append(found)
+            else:
+                closed.append(found)
+                carried += 0 if state[name] is None else len(state[name])
+        flagc.append(out["flag_candidates"])
+        max_rows = max(max_rows, out["rows"])
+    for name in plan.detectors:
+        if name != "dark_period":
+            closed.append(STAGES[name].carry().finish(state[name], plan.objects[name]))
+    n_open = carried
+    if "dark_period" in plan.detectors:
+        p = plan.objects["dark_period"]
+        gaps = (pd.concat(silences, ignore_index=True) if silences else pd.DataFrame(
+            columns=["mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n_heard"]))
+        unknown = gaps["n_heard"].to_numpy() < 0 if len(gaps) else np.zeros(0, bool)
+        n_open += int(unknown.sum())
+        if p.radius_m is not None and unknown.any():
+            gaps = gaps.reset_index(drop=True)
+            q = gaps.loc[unknown].copy()
+            q["q"] = np.flatnonzero(unknown)
+            w = plan.window_ns / 1e9
+            k0 = np.floor(q["t0"].to_numpy(float) / w).astype(np.int64)
+            k1 = np.floor(q["t1"].to_numpy(float) / w).astype(np.int64)
+            ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
+                                           zip(k0.tolist(), k1.tolist(), strict=True)]))
+            ks = ks[np.isin(ks, numbers)]
+            jobs = [q.loc[(k0 <= k) & (k1 >= k)] for k in ks]  # per window
+            keys = list(executor.map(W.heard_task, [str(work)] * len(ks), [int(k) for k in ks],
+                                     jobs, radius_m=float(p.radius_m)))
+            keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64), *keys]), axis=0)
+            counts = np.bincount(keys[:, 0], minlength=len(gaps)) if len(keys) else \
+                np.zeros(len(gaps), np.int64)
+            n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
+            n_heard[unknown] = counts[unknown]
+            gaps["n_heard"] = n_heard
+        closed.append(dark_events(gaps, p))
+    events = W.finish_events(
+        [concat_events(closed)], [], plan, vessels=vessels, regions=regions,
+        watchlist=watchlist, class_b=W.class_b_ids(spills),
+        flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
+        load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
+                                                     windows=numbers, schema=schema))))
+    report = {
+        "rows_spilled": int(sum(s["rows"] for s in spills)),
+        "rows_no_time": int(sum(s["no_time"] for s in spills)),
+        "vessels_heard": W.vessels_heard(spills),
+        "windows": len(numbers),
+        "max_rows_loaded": int(max_rows),
+        "open_entries": int(n_open),
+        "tasks": int(getattr(executor, "n_tasks", 0)),
+    }
+    return W.WindowedResult(events=events, vessels=vessels,
+                            decode_report=W.merge_reports([s["report"] for s in spills]),
+                            report=report)

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from stsdetect import params as P
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DETECTORS", "STAGES", "Stage", "StageInputs", "detector_names", "select"]
 

@@ -1,73 +1,37 @@
-"""Out-of-core detection: fixed UTC time windows, processed in order, merged exactly.
+"""Out-of-core detection: fixed UTC time windows, partitioned positions, carried state.
 
 A month of AIS does not fit in memory; one day does. :func:`detect_windowed` decodes each dump
-once, spills its positions to Parquet partitioned by time window, and then runs the ordinary
-stages (:func:`stsdetect.tracks.build_tracks` and the detectors) one window at a time, holding
-at most three windows of positions. The events come out identical to a single in-memory run
-over all the dumps -- including events that cross midnight or a file boundary, which come out
-once and whole.
+once into a Parquet dataset partitioned by window (``positions/w=<k>/``, hive style, written
+and read through :mod:`pyarrow.dataset`), then runs the driver of
+:mod:`stsdetect.scale.engine` over the windows with an in-process executor: each window loads
+its positions plus a small margin, builds tracks and runs each detector's windowed form
+(:mod:`stsdetect.scale.carry`); the runs still open at a window's end (pairs alongside,
+silences, loitering) are carried to the next window as small tables. The events come out
+identical to a single in-memory run over all the dumps -- including events that last days
+across many windows, which come out once and whole. :func:`stsdetect.dask.detect` runs the
+same driver with a Dask executor.
 
-How it stays exact
-------------------
-*Windows* are ``[k W, (k + 1) W)`` seconds since the Unix epoch (``W`` = ``window``, default
-one day), so they never depend on where the data starts. Window ``k`` *loads* its positions
-plus a margin ``M`` on both sides, ``[k W - M, (k + 1) W + M)``, and runs the stages on that.
+Windows are ``[k W, (k + 1) W)`` since the Unix epoch (``W`` = ``window``, default one day), so
+they never depend on where the data starts. Window ``k`` loads ``[k W - M, (k + 1) W + M)``
+where the margin ``M`` is what the detectors need around a report or grid time (the
+rendezvous grid interpolates across at most ``max_gap``, loitering implies speeds from
+neighbours within ``max_gap``, the heard test thins reports in ``heard_bin`` bins) plus
+``track_context`` for the cleaning of :func:`stsdetect.build_tracks`. The margin does not
+grow with the events' durations: nothing is re-run.
 
-Every detector is *local*: an event spanning ``[s, e]`` depends only on reports within a
-*context* ``C`` of that span (for the rendezvous detector ``C = max_gap + step + tolerance``: a
-grid point is interpolated from the reports at most ``max_gap`` around it, and a run ends one
-``step`` -- or one bridged gap -- beyond its last point; for loitering ``C = max_gap``; for dark
-periods ``C = heard_bin``; plus ``track_context`` for the cleaning in
-:func:`~stsdetect.tracks.build_tracks`). So a window's event is *closed* -- provably the same as
-in a run over all the data -- when ``[s - C, e + C]`` lies inside the loaded range (or the
-loaded range reaches past the first or last report of the whole data set). Closed events are
-kept by the window whose core ``[k W, (k + 1) W)`` holds their start: each comes out once.
+Assumptions (hold for the detectors and the cleaning shipped with stsdetect): the cleaning's
+decisions about a report depend only on that vessel's reports within ``track_context``. The
+identity split of :func:`build_tracks` keeps, for an MMSI shared by several transmitters, the
+*largest* segment: that is a decision over the MMSI's whole history, so for such MMSIs (and
+only them) windowed segmentation may differ near window edges from a single run.
 
-The rest are *open*: they touch the loaded range's edge, so they may be cut. The margin is ``M =
-C + min_duration + step`` (rounded up to whole minutes), so an event that starts in a window's
-core is either closed there or long enough that its visible part is itself reported (open) -- no
-event can slip through unseen. The rendezvous detector's median-speed test is over the whole
-run, so a cut run may fail it while the whole passes: its open runs are taken from
-:func:`~stsdetect.detectors.rendezvous.find_pair_runs` without that test (and without the least
-duration) in the two edge zones of each window. Open events of the same type and the same
-vessels (``mmsi``, ``other_mmsi``) whose spans overlap are joined, and the detector is re-run
-*on just those vessels* over the joined span plus ``M`` on both sides, read back from the
-Parquet spill by MMSI. If the re-run's event is still open it is extended again (by a whole
-window beyond the edge it touches, so each round strictly grows) until it is closed. Open events
-are few (those crossing a window edge), so re-runs are cheap; they are batched per event type
-and per window so no Python loop runs per event.
-
-Dark periods need two more things. A silence longer than the margin is seen by no window at
-all (neither report of the gap is in one loaded range), so the last *cleaned* report of every
-vessel is carried from window to window (the Dask version joins every window's first and last
-report per vessel instead), and every silence longer than ``min_gap`` that no
-window closed becomes an open entry. And a dark period's ``n_other_heard`` counts *other*
-vessels heard near the vanishing point during the silence, so its re-run also loads every
-vessel with a report within ``radius_m`` of that point during the silence (found by scanning
-the spill, one window partition at a time, with a k-d tree). Dark rendezvous are computed at
-the end from the merged dark periods (they are a function of the dark-period table alone),
-and flags (identity, regions, watch-list) are applied once to the merged table with the
-vessels table merged over all dumps, and with whole tracks of the few event participants whose
-flags look at tracks: MMSIs some window split into several transmitters
-(``two_places_at_once``) and vessels some window saw close to a moving tug (the barge tow
-check).
-
-Assumptions (hold for the detectors and the cleaning shipped with stsdetect): detectors are
-local as above, pair and single-vessel events depend only on their own vessels (and, for dark
-periods, the vessels heard), and the cleaning's decisions about a report depend only on that
-vessel's reports within ``track_context``. The identity split of :func:`build_tracks` keeps,
-for an MMSI shared by several transmitters, the *largest* segment: that is a decision over the
-MMSI's whole history, so for such MMSIs (and only them) windowed segmentation may differ near
-window edges from a single run.
-
-Memory: the positions of at most ``1 + 2 ceil(M / W)`` windows (three with the defaults), plus
-the re-runs' positions of few vessels, plus one row per vessel carried between windows. Time:
-each window partition is read once by the pass over windows (kept while the next windows need
-it), plus the re-runs' reads filtered by MMSI.
+Memory: the positions of one window with its margins (the executor runs one window at a time
+in-process), plus the carried state (rows of the runs still open), plus one row per vessel.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import io
 import math
@@ -82,8 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events
-from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, duration_s, epoch_s, unit_xyz
+from stsdetect.events import EVENT_COLUMNS, concat_events
+from stsdetect.geo import duration_s
 
 __all__ = [
     "DEFAULT_TRACK_CONTEXT",
@@ -104,26 +68,11 @@ DEFAULT_WINDOW = "1d"
 #: at least as often as the 1 h ``max_gap`` the detectors interpolate across.
 DEFAULT_TRACK_CONTEXT = "1h"
 
-#: Detectors that run per window: name -> (module, function, event type, scope).
-#: ``scope`` "own": an event depends on its own vessels only; "heard": also on the vessels
-#: heard within ``radius_m`` of its position during it.
-_DETECTORS = {
-    "rendezvous": ("stsdetect.detectors.rendezvous", "find_rendezvous", "rendezvous", "own"),
-    "dark_period": ("stsdetect.detectors.dark", "find_dark_periods", "dark_period", "heard"),
-    "loitering": ("stsdetect.detectors.loitering", "find_loitering", "loitering", "own"),
-}
-#: Names accepted in ``only`` (the pipeline's names, with their aliases).
-_ONLY_ALIASES = {
-    "rendezvous": "rendezvous",
-    "dark": "dark_period",
-    "dark_period": "dark_period",
-    "dark_periods": "dark_period",
-    "dark_rendezvous": "dark_rendezvous",
-    "loitering": "loitering",
-}
 _ALL = ("rendezvous", "dark_period", "dark_rendezvous", "loitering")
 _POSITION_DIR = "positions"
+_HEARD_DIR = "heard"
 _SEQ = "_seq"
+_WIN = "w"
 _NO_OTHER = -1
 
 
@@ -134,6 +83,7 @@ def _function(module: str, name: str):
 
 
 def _defaults(func) -> dict:
+
     return {k: p.default for k, p in inspect.signature(func).parameters.items()
             if p.default is not inspect.Parameter.empty}
 
@@ -150,16 +100,18 @@ class WindowPlan:
     margin_s : float
         Positions loaded beyond each edge of a window.
     context_s : dict
-        Per detector name: how far beyond an event's span data can change it (seconds),
-        cleaning included.
+        Per detector name: how far beyond a report or grid time its windowed form looks
+        (seconds), cleaning included.
     detectors : tuple of str
-        Detectors run per window (names of ``_DETECTORS``).
+        Stages run per window (registry names).
     dark_rendezvous : bool
         Whether dark rendezvous are derived from the merged dark periods.
+    params : dict
+        Per stage: the keyword arguments given (non-default ones).
     emit : tuple of str
         Event types to return (dark periods may run only to find dark rendezvous).
-    params : dict
-        Per stage (``"tracks"``, detector names, ``"dark_rendezvous"``): keyword arguments.
+    objects : dict
+        Per stage: its frozen parameter object (:mod:`stsdetect.params`).
     """
 
     window_s: float
@@ -169,6 +121,15 @@ class WindowPlan:
     dark_rendezvous: bool
     params: dict = field(default_factory=dict)
     emit: tuple = _ALL
+    objects: dict = field(default_factory=dict)
+
+    @property
+    def window_ns(self) -> int:
+        return round(self.window_s * 1e9)
+
+    @property
+    def margin_ns(self) -> int:
+        return round(self.margin_s * 1e9)
 
     def core(self, k):
         """Start and end (seconds) of window ``k``'s core."""
@@ -180,24 +141,9 @@ class WindowPlan:
         return a - self.margin_s, b + self.margin_s
 
 
-def _route(params: dict, detectors: tuple, dark_rv: bool) -> dict:
-    """Keyword arguments per stage, named as :func:`stsdetect.pipeline.detect` names them."""
-    from stsdetect.pipeline import PARAMETERS
-
-    unknown = sorted(set(params) - set(PARAMETERS))
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; known (as for stsdetect.detect): "
-                         f"{sorted(PARAMETERS)}")
-    routed: dict = {s: {} for s in ("read", "tracks", *detectors, "dark_rendezvous", "flags")}
-    for key, value in params.items():
-        stage, name = PARAMETERS[key]
-        routed.setdefault(stage, {})[name] = value
-    return routed
-
-
 def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONTEXT,
               **params) -> WindowPlan:
-    """Route detection parameters to the stages and derive the margins.
+    """Route detection parameters to the stages and derive the margin.
 
     Parameters
     ----------
@@ -213,7 +159,7 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     **params
         Stage parameters named as for :func:`stsdetect.pipeline.detect` (its ``PARAMETERS``:
         ``min_gap``, ``max_distance_m``, ``loiter_min_duration`` ...); every default is the
-        stage function's own.
+        stage's parameter object's.
 
     Returns
     -------
@@ -225,73 +171,76 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
         For an unknown detector name, a parameter no stage takes, or a window that is not a
         whole number of seconds.
     """
-    window_s = duration_s(window)
-    if window_s <= 0 or window_s != round(window_s):
+    from stsdetect.params import duration_ns, flat_parameters, stage_params
+    from stsdetect.scale.registry import STAGES, select
+
+    window_ns = duration_ns(window, "window") if not isinstance(window, (int, float)) \
+        else round(duration_s(window) * 1e9)
+    if window_ns <= 0 or window_ns % 10**9:
         raise ValueError(f"window must be a positive whole number of seconds, got {window!r}")
-    wanted = _ALL if only is None else tuple(only)
-    names = set()
-    for name in wanted:
-        if name not in _ONLY_ALIASES:
-            raise ValueError(f"unknown detector {name!r}; expected some of {sorted(_ONLY_ALIASES)}")
-        names.add(_ONLY_ALIASES[name])
-    dark_rv = "dark_rendezvous" in names
-    emit = tuple(sorted(names))
-    # As in stsdetect.pipeline.detect: dark periods always run, for the dark_before /
-    # dark_after flags of the other events.
-    names.add("dark_period")
-    detectors = tuple(d for d in _DETECTORS if d in names)
-    routed = _route(params, detectors, dark_rv)
+    try:
+        run, emit = select(only)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("only: unknown detector(s)",
+                                          "unknown detector")) from None
+    names = flat_parameters()
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; known (as for stsdetect.detect): "
+                         f"{sorted(names)}")
+    objects = stage_params(params)
+    given: dict = {s: {} for s in ("read", "tracks", *run, "flags")}
+    for key, value in params.items():
+        stage, name = names[key]
+        given.setdefault(stage, {})[name] = value
     # The reception coverage of dark periods is learned from the whole dump at once
     # (stsdetect.detectors.coverage); this driver does not carry it across windows yet, so its
     # dark periods are judged by the heard count alone, as detect(coverage=False) does (and
     # dark rendezvous then need no coverage).
-    given = sorted(k for k in routed["dark_period"]
-                   if k in ("satellite_sources", "reception", "coverage_cell_deg")
-                   or (k == "coverage" and routed["dark_period"][k]))
-    if given:
-        raise ValueError(f"coverage parameters {given} need the whole dump in memory: the "
+    refused = sorted(k for k in given["dark_period"]
+                     if k in ("satellite_sources", "reception", "coverage_cell_deg")
+                     or (k == "coverage" and given["dark_period"][k]))
+    if refused:
+        raise ValueError(f"coverage parameters {refused} need the whole dump in memory: the "
                          "windowed and Dask drivers do not compute coverage")
-    routed["dark_period"]["coverage"] = False
-    track_s = duration_s(track_context)
-    context, reach = {}, {}
+    given["dark_period"]["coverage"] = False
+    objects["dark_period"] = dataclasses.replace(objects["dark_period"], coverage=False)
+    track_ns = duration_ns(track_context, "track_context") if not isinstance(
+        track_context, (int, float)) else round(duration_s(track_context) * 1e9)
+    detectors = tuple(n for n in run if STAGES[n].kind == "detector")
+    context = {}
     for d in detectors:
-        eff = {**_defaults(_function(*_DETECTORS[d][:2])), **routed[d]}
-        step = duration_s(eff["step"]) if "step" in eff else 0.0
-        ctx = step + (duration_s(eff["max_gap"]) if "max_gap" in eff else 0.0)
-        if "tolerance" in eff:
-            ctx += duration_s(eff["tolerance"])
-        if eff.get("heard_bin"):
-            ctx += duration_s(eff["heard_bin"])
-        context[d] = ctx + track_s
-        reach[d] = (duration_s(eff["min_duration"]) + step) if "min_duration" in eff else 0.0
-    margin = max([context[d] + reach[d] for d in detectors] + [track_s])
+        reach = STAGES[d].reach_ns(objects[d])
+        if STAGES[d].heard and objects[d].heard_bin is not None:
+            reach += objects[d].ns("heard_bin")
+        context[d] = (reach + track_ns) / 1e9
+    margin = max([*context.values(), track_ns / 1e9])
     margin = math.ceil(margin / 60.0 + 1) * 60.0  # whole minutes, strictly more than needed
+    window_s = window_ns / 1e9
     if margin > 8 * window_s:
         raise ValueError(f"window {window!r} is short for detectors needing {margin:.0f} s of "
-                         "margin: use a window of at least a quarter of the margin")
+                         "margin: use a window of at least an eighth of the margin")
     return WindowPlan(window_s=float(window_s), margin_s=margin, context_s=context,
-                      detectors=detectors, dark_rendezvous=dark_rv, params=routed,
-                      emit=emit)
+                      detectors=detectors, dark_rendezvous="dark_rendezvous" in run,
+                      params=given, emit=tuple(sorted(emit)), objects=objects)
 
 
 # ------------------------------------------------------------------------------------------
 # Spill: positions -> Parquet partitioned by window
 # ------------------------------------------------------------------------------------------
 
-def _window_dir(workdir: Path, k: int) -> Path:
-    return Path(workdir) / _POSITION_DIR / f"w={int(k)}"
-
-
 def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str,
                     seq_start: int = 0) -> dict:
-    """Write a positions table to ``workdir`` as Parquet files, one per window it touches.
+    """Write a positions table to ``workdir`` as a Parquet dataset partitioned by window.
 
     Parameters
     ----------
     positions : pandas.DataFrame
         A positions table (see :func:`stsdetect.read_ais`).
     workdir : path
-        Spill folder; files go to ``workdir/positions/w=<k>/<part>.parquet``.
+        Spill folder; files go to ``workdir/positions/w=<k>/<part>-<i>.parquet`` (hive
+        partitioning, written with :func:`pyarrow.dataset.write_dataset`). A retried task
+        writes the same file names, so it replaces its pieces whole.
     window_s : float
         Window length in seconds.
     part : str
@@ -305,44 +254,47 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         ``rows`` written, ``no_time`` rows skipped (no time: they could belong to no window,
         and the cleaning drops them anyway), ``windows`` (sorted window numbers written),
         ``t_min``/``t_max`` (seconds, NaN when nothing was written), ``class_b`` (MMSIs
-        seen in type 18/19 reports, for the barge rules of the flags) and ``mmsis`` (distinct
-        MMSIs with a time).
+        seen in type 18/19 reports, for the barge rules of the flags), ``mmsis`` (distinct
+        MMSIs with a time) and ``schema`` (the Arrow schema written, or None).
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.dataset as ds
 
     if "time" not in positions.columns:
         raise ValueError("positions need a 'time' column (datetime64, UTC)")
-    t = epoch_s(positions["time"])
-    ok = np.isfinite(t)
+    time = pd.DatetimeIndex(pd.to_datetime(positions["time"], utc=True)).as_unit("ns")
+    ns = time.asi8
+    ok = ~np.asarray(time.isna())
+    window_ns = round(window_s * 1e9)
     frame = positions.reset_index(drop=True)
+    frame["time"] = time
     frame[_SEQ] = np.arange(seq_start, seq_start + len(frame), dtype=np.int64)
-    win = np.floor(t / window_s)
+    frame[_WIN] = np.where(ok, np.floor_divide(ns, window_ns), 0).astype(np.int64)
     rows = np.flatnonzero(ok)
-    rows = rows[np.argsort(win[rows], kind="stable")]
-    wins, first = np.unique(win[rows], return_index=True)
-    bounds = np.append(first, rows.size)
-    for i, k in enumerate(wins):  # loop over the windows this piece touches
-        piece = frame.iloc[rows[bounds[i]:bounds[i + 1]]]
-        folder = _window_dir(workdir, int(k))
-        folder.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(piece, preserve_index=False)
-        # Write then rename: a retried or duplicated task replaces its piece whole.
-        tmp = folder / f".{part}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, folder / f"{part}.parquet")
+    frame = frame.iloc[rows]
+    schema = None
+    if rows.size:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        schema = table.schema.remove(table.schema.get_field_index(_WIN))
+        ds.write_dataset(
+            table, Path(workdir) / _POSITION_DIR, format="parquet",
+            partitioning=ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive"),
+            basename_template=f"{part}-{{i}}.parquet",
+            existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
     class_b = np.zeros(0, np.int64)
     if "msg_type" in frame.columns:
         is_b = frame["msg_type"].isin([18, 19]).to_numpy(bool)
         class_b = np.unique(frame["mmsi"].to_numpy(np.int64)[is_b])
+    t = ns[ok] / 1e9
     return {
         "rows": int(rows.size),
         "no_time": int((~ok).sum()),
         "class_b": class_b,
-        "mmsis": np.unique(frame["mmsi"].to_numpy(np.int64)[ok]),
-        "windows": wins.astype(np.int64),
-        "t_min": float(t[ok].min()) if rows.size else np.nan,
-        "t_max": float(t[ok].max()) if rows.size else np.nan,
+        "mmsis": np.unique(frame["mmsi"].to_numpy(np.int64)),
+        "windows": np.unique(frame[_WIN].to_numpy(np.int64)),
+        "t_min": float(t.min()) if rows.size else np.nan,
+        "t_max": float(t.max()) if rows.size else np.nan,
+        "schema": schema,
     }
 
 
@@ -463,7 +415,7 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
         else:
             pieces = [_decoded(read_ais(source, **kwargs))]
     out = {"rows": 0, "no_time": 0, "windows": [], "t_min": np.nan, "t_max": np.nan,
-           "class_b": [], "mmsis": []}
+           "class_b": [], "mmsis": [], "schema": []}
     vessels, reports = [], []
     seq = int(index) << 40
     for j, (positions, ves, rep) in enumerate(pieces):  # loop over pieces of the dump
@@ -474,12 +426,15 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
             out[key] += got[key]
         for key in ("windows", "class_b", "mmsis"):
             out[key].append(got[key])
+        if got["schema"] is not None:
+            out["schema"].append(got["schema"])
         out["t_min"] = np.fmin(out["t_min"], got["t_min"])
         out["t_max"] = np.fmax(out["t_max"], got["t_max"])
         vessels.append(ves)
         reports.append(rep)
     for key in ("windows", "class_b", "mmsis"):
         out[key] = np.unique(np.concatenate([np.zeros(0, np.int64), *out[key]]))
+    out["schema"] = unify_schemas(out["schema"])
     out["vessels"] = merge_vessels(vessels) if len(vessels) > 1 else vessels[0]
     out["report"] = merge_reports(reports)
     out["index"] = index
@@ -490,60 +445,36 @@ def _decoded(data):
     return data.positions, data.vessels, data.report
 
 
-def _partition_files(workdir, k) -> list:
-    folder = _window_dir(workdir, k)
-    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
-
-
-def _read_partition(workdir, k, mmsi=None, columns=None) -> pd.DataFrame | None:
+def unify_schemas(schemas):
+    """One Arrow schema for pieces written from different sources (types promoted)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    files = _partition_files(workdir, k)
-    if not files:
+    schemas = [x for x in schemas if x is not None]
+    if not schemas:
         return None
-    filters = None if mmsi is None else [("mmsi", "in", [int(m) for m in np.unique(mmsi)])]
-    tables = [pq.read_table(f, filters=filters, columns=columns) for f in files]
-    return pa.concat_tables(tables, promote_options="default").to_pandas()
+    return pa.unify_schemas(schemas, promote_options="permissive")
 
 
-class PartitionCache:
-    """The last few window partitions read, whole (least recently used dropped first).
+def _dataset(workdir, folder: str, schema=None):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
 
-    Parameters
-    ----------
-    workdir : path
-        Spill folder.
-    max_windows : int
-        Most partitions held.
-    """
-
-    def __init__(self, workdir, max_windows: int):
-        from collections import OrderedDict
-
-        self.workdir = workdir
-        self.max_windows = max(int(max_windows), 1)
-        self._parts: OrderedDict = OrderedDict()
-
-    def get(self, k: int):
-        """Window ``k``'s partition (None when it has no data)."""
-        if k in self._parts:
-            self._parts.move_to_end(k)
-            return self._parts[k]
-        part = _read_partition(self.workdir, k)
-        self._parts[k] = part
-        while len(self._parts) > self.max_windows:
-            self._parts.popitem(last=False)
-        return part
-
-    def clear(self) -> None:
-        """Drop every partition."""
-        self._parts.clear()
+    path = Path(workdir) / folder
+    if not path.is_dir():
+        return None
+    if schema is not None:
+        schema = schema.append(pa.field(_WIN, pa.int64())) if _WIN not in schema.names \
+            else schema
+    part = ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive")
+    return ds.dataset(path, format="parquet", partitioning=part, schema=schema)
 
 
-def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=None,
-                   cache: PartitionCache | None = None) -> pd.DataFrame:
-    """Positions with time in ``[lo_s, hi_s)`` from the spill, in input order.
+def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
+                   schema=None) -> pd.DataFrame:
+    """Positions with time in ``[lo_ns, hi_ns)`` from the partitioned spill, in input order.
+
+    Only the partitions (windows) the range touches are read (partition pruning of
+    :mod:`pyarrow.dataset`), with the time (and MMSI) filters pushed down to the Parquet reader.
 
     Parameters
     ----------
@@ -551,139 +482,44 @@ def load_positions(workdir, plan: WindowPlan, lo_s: float, hi_s: float, mmsi=Non
         Spill folder.
     plan : WindowPlan
         For the window length.
-    lo_s, hi_s : float
-        Time range, seconds since the Unix epoch.
+    lo_ns, hi_ns : int
+        Time range, nanoseconds since the Unix epoch (UTC).
     mmsi : array_like of int, optional
-        Only these vessels (read with a Parquet filter, or filtered from the cache).
-    cache : PartitionCache, optional
-        Whole partitions kept between calls (the sequential run); without it each call reads
-        what it needs.
+        Only these vessels.
+    schema : pyarrow.Schema, optional
+        The unified schema of the spill (see :func:`unify_schemas`).
 
     Returns
     -------
     pandas.DataFrame
-        The positions table (same columns as spilled, without the sequence column).
+        The positions table (same columns as spilled, without the sequence and window
+        columns).
     """
-    k0 = math.floor(lo_s / plan.window_s)
-    k1 = math.floor(hi_s / plan.window_s)
-    parts = []
-    for k in range(k0, k1 + 1):  # loop over the windows the range touches
-        if cache is not None:
-            part = cache.get(k)
-            if part is not None and mmsi is not None:
-                part = part.loc[part["mmsi"].isin(np.asarray(mmsi, np.int64))]
-        else:
-            part = _read_partition(workdir, k, mmsi=mmsi)
-        if part is not None and len(part):
-            parts.append(part)
-    if not parts:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    data = _dataset(workdir, _POSITION_DIR, schema)
+    if data is None:
         return pd.DataFrame()
-    frame = pd.concat(parts, ignore_index=True)
-    t = epoch_s(frame["time"])
-    frame = frame.loc[(t >= lo_s) & (t < hi_s)]
-    frame = frame.sort_values(_SEQ, kind="stable").drop(columns=_SEQ)
-    return frame.reset_index(drop=True)
+    w = plan.window_ns
+    k0, k1 = lo_ns // w, (hi_ns - 1) // w
+    stamp = pa.timestamp("ns", tz="UTC")
+    cond = ((ds.field(_WIN) >= k0) & (ds.field(_WIN) <= k1)
+            & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))
+            & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
+    if mmsi is not None:
+        cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
+    table = data.to_table(filter=cond)
+    table = table.sort_by(_SEQ).drop_columns([_SEQ, _WIN])
+    return table.to_pandas()
 
-
-# ------------------------------------------------------------------------------------------
-# One window
-# ------------------------------------------------------------------------------------------
 
 def _tracks(positions: pd.DataFrame, plan: WindowPlan):
     from stsdetect.tracks import Tracks, build_tracks
 
     if not len(positions):
         return Tracks.empty()
-    return build_tracks(positions, **plan.params.get("tracks", {}))
-
-
-def _run(name: str, tracks, plan: WindowPlan) -> pd.DataFrame:
-    if len(tracks) == 0:
-        return empty_events()
-    return _function(*_DETECTORS[name][:2])(tracks, **plan.params.get(name, {}))
-
-
-def _closed(events: pd.DataFrame, context_s: float, lo_s: float, hi_s: float,
-            extent: tuple) -> np.ndarray:
-    """Which events are provably unaffected by the loaded range's edges."""
-    s, e = epoch_s(events["start"]), epoch_s(events["end"])
-    ok_lo = (s - context_s >= lo_s) | (lo_s <= extent[0])
-    ok_hi = (e + context_s < hi_s) | (hi_s > extent[1])
-    return ok_lo & ok_hi
-
-
-def _entries(events: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Open events -> open entries (detector, vessels, span, position)."""
-    return pd.DataFrame({
-        "detector": pd.Series([name] * len(events), dtype=object),
-        "mmsi": events["mmsi"].to_numpy(np.int64),
-        "other": events["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64),
-        "s": epoch_s(events["start"]),
-        "e": epoch_s(events["end"]),
-        "lat": events["lat"].to_numpy(float),
-        "lon": events["lon"].to_numpy(float),
-    })
-
-
-_ENTRY_COLUMNS = ("detector", "mmsi", "other", "s", "e", "lat", "lon")
-
-
-def _no_entries() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object if c == "detector" else
-                                      (np.int64 if c in ("mmsi", "other") else float))
-                         for c in _ENTRY_COLUMNS})
-
-
-def _core_ends(tracks, a_s: float, b_s: float, k: int) -> pd.DataFrame:
-    """First and last cleaned report of each vessel inside a window's core."""
-    rows = np.flatnonzero((tracks.time_s >= a_s) & (tracks.time_s < b_s))
-    rows = rows[np.lexsort((tracks.time_s[rows], tracks.mmsi[rows]))]
-    m = tracks.mmsi[rows]
-    if rows.size == 0:
-        first = last = rows
-    else:
-        cut = np.flatnonzero(np.diff(m)) + 1
-        first = rows[np.r_[0, cut]]
-        last = rows[np.r_[cut - 1, rows.size - 1]]
-    return pd.DataFrame({
-        "mmsi": tracks.mmsi[first], "window": np.full(first.size, k, np.int64),
-        "t_first": tracks.time_s[first], "t_last": tracks.time_s[last],
-        "lat_last": tracks.lat_deg[last], "lon_last": tracks.lon_deg[last],
-    })
-
-
-def _pair_run_edges(tracks, plan: WindowPlan, lo: float, hi: float, extent: tuple):
-    """Open entries for every close pair run touching an edge of the loaded range.
-
-    The rendezvous detector keeps a run only if each vessel's *median* speed over the whole
-    run is low: a cut run may fail that test while the whole passes it, so open runs are
-    taken from :func:`~stsdetect.detectors.rendezvous.find_pair_runs` (no speed test, no least
-    duration) on the two edge zones of the window, ``2 C`` long, where the grid is exact.
-    """
-    find_pair_runs = _function("stsdetect.detectors.rendezvous", "find_pair_runs")
-    params = {k: v for k, v in plan.params.get("rendezvous", {}).items()
-              if k in inspect.signature(find_pair_runs).parameters}
-    params["min_duration"] = 0
-    ctx = plan.context_s["rendezvous"]
-    zone = 2.0 * ctx
-    t = tracks.time_s
-    rows = np.zeros(len(tracks), dtype=bool)
-    if lo > extent[0]:
-        rows |= t < lo + zone
-    if hi <= extent[1]:
-        rows |= t >= hi - zone
-    if not rows.any():
-        return _no_entries()
-    runs = find_pair_runs(tracks.take(rows), **params)
-    runs = runs.loc[((runs["start_s"] - ctx < lo) & (lo > extent[0]))
-                    | ((runs["end_s"] + ctx >= hi) & (hi <= extent[1]))]
-    return pd.DataFrame({
-        "detector": pd.Series(["rendezvous"] * len(runs), dtype=object),
-        "mmsi": runs["mmsi"].to_numpy(np.int64),
-        "other": runs["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64),
-        "s": runs["start_s"].to_numpy(float), "e": runs["end_s"].to_numpy(float),
-        "lat": runs["lat"].to_numpy(float), "lon": runs["lon"].to_numpy(float),
-    })
+    return build_tracks(positions, **plan.objects["tracks"].kwargs())
 
 
 def _flag_candidates(tracks, tugs) -> pd.DataFrame:
@@ -715,284 +551,74 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
-def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple,
-                  cache: PartitionCache | None = None, tugs=None) -> dict:
-    """Run the stages on window ``k`` (with its margins) and sort the events.
+def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
+                  schema=None) -> dict:
+    """The map task of window ``k``: load it with its margins, build tracks, run each stage's
+    windowed form (:mod:`stsdetect.scale.carry`).
 
     Parameters
     ----------
     workdir : path
         Spill folder.
     plan : WindowPlan
-        Parameters and margins.
+        Parameters and margin.
     k : int
         Window number.
     extent : tuple of float
         First and last report time of the whole data set (seconds).
-    cache : PartitionCache, optional
-        Partition cache for :func:`load_positions`.
     tugs : array_like of int, optional
         MMSIs of tugs (from the merged vessels table), for the tow check of the flags.
+    schema : pyarrow.Schema, optional
+        Unified schema of the spill.
 
     Returns
     -------
     dict
-        ``events`` (closed events starting in the core: final), ``open`` (open entries),
-        ``ends`` (first/last cleaned report per vessel in the core), ``flag_candidates``
-        (see ``_flag_candidates``) and ``rows`` (positions loaded).
+        ``pieces`` (stage name -> what its ``map`` returned; the reports heard, for the dark
+        periods' heard test, are written to ``workdir/heard/w=<k>/`` instead),
+        ``flag_candidates`` (see ``_flag_candidates``) and ``rows`` (positions loaded).
     """
-    a, b = plan.core(k)
-    lo, hi = plan.loaded(k)
-    positions = load_positions(workdir, plan, lo, hi, cache=cache)
+    from stsdetect.scale.carry import Win
+    from stsdetect.scale.registry import STAGES
+
+    a_ns, w = int(k) * plan.window_ns, plan.window_ns
+    lo_ns, hi_ns = a_ns - plan.margin_ns, a_ns + w + plan.margin_ns
+    positions = load_positions(workdir, plan, lo_ns, hi_ns, schema=schema)
     tracks = _tracks(positions, plan)
-    kept, opened = [], [_no_entries()]
-    for name in plan.detectors:
-        if name == "rendezvous":
-            opened.append(_pair_run_edges(tracks, plan, lo, hi, extent))
-        ev = _run(name, tracks, plan)
-        if not len(ev):
-            continue
-        closed = _closed(ev, plan.context_s[name], lo, hi, extent)
-        s = epoch_s(ev["start"])
-        own = closed & (s >= a) & (s < b)
-        kept.append(ev.loc[own])
-        opened.append(_entries(ev.loc[~closed], name))
+    win = Win(k=int(k), a_ns=a_ns, b_ns=a_ns + w, lo_ns=lo_ns, hi_ns=hi_ns,
+              first=lo_ns / 1e9 <= extent[0], last=hi_ns / 1e9 > extent[1])
+    pieces = {}
+    for name in plan.detectors:  # a handful of stages
+        carry = STAGES[name].carry()
+        pieces[name] = carry.map(tracks, plan.objects[name], win)
+    if "dark_period" in pieces:
+        gaps, ends, heard = pieces["dark_period"]
+        if heard is not None and len(heard):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            folder = Path(workdir) / _HEARD_DIR / f"{_WIN}={int(k)}"
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".part.{uuid.uuid4().hex}.tmp"
+            pq.write_table(pa.Table.from_pandas(heard, preserve_index=False), tmp)
+            os.replace(tmp, folder / "part.parquet")
+        pieces["dark_period"] = (gaps, ends, None)
     return {
-        "window": k,
-        "events": concat_events(kept),
-        "open": pd.concat(opened, ignore_index=True),
-        "ends": _core_ends(tracks, a, b, k),
+        "window": int(k),
+        "pieces": pieces,
         "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
     }
 
 
-# ------------------------------------------------------------------------------------------
-# Open events: join and re-run on their vessels
-# ------------------------------------------------------------------------------------------
+def heard_task(workdir, k: int, queries: pd.DataFrame, radius_m: float) -> np.ndarray:
+    """``(query, mmsi)`` pairs heard in window ``k`` (:func:`stsdetect.scale.carry.heard_keys`)."""
+    from stsdetect.scale.carry import heard_keys
 
-def dark_candidates(ends: pd.DataFrame, plan: WindowPlan) -> pd.DataFrame:
-    """Silences between windows that no single window could close, as open entries.
-
-    Parameters
-    ----------
-    ends : pandas.DataFrame
-        Concatenated ``ends`` of every window (see :func:`detect_window`).
-    plan : WindowPlan
-        Parameters and margins.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Open entries for the ``dark_period`` detector.
-    """
-    if "dark_period" not in plan.detectors or not len(ends):
-        return _no_entries()
-    eff = {**_defaults(_function(*_DETECTORS["dark_period"][:2])),
-           **plan.params.get("dark_period", {})}
-    gap_s = duration_s(eff["min_gap"])
-    ends = ends.sort_values(["mmsi", "window"], kind="stable")
-    m = ends["mmsi"].to_numpy(np.int64)
-    w = ends["window"].to_numpy(np.int64)
-    t0 = ends["t_last"].to_numpy(float)[:-1]
-    t1 = ends["t_first"].to_numpy(float)[1:]
-    same = m[1:] == m[:-1]
-    hi = (w[:-1] + 1) * plan.window_s + plan.margin_s
-    cand = same & (t1 - t0 > gap_s) & (t1 + plan.context_s["dark_period"] >= hi)
-    i = np.flatnonzero(cand)
-    return pd.DataFrame({
-        "detector": pd.Series(["dark_period"] * i.size, dtype=object),
-        "mmsi": m[i], "other": np.full(i.size, _NO_OTHER, np.int64),
-        "s": t0[i], "e": t1[i],
-        "lat": ends["lat_last"].to_numpy(float)[i], "lon": ends["lon_last"].to_numpy(float)[i],
-    })
-
-
-def _group(entries: pd.DataFrame, join_s: float) -> pd.DataFrame:
-    """Join entries of one detector and vessel pair whose spans overlap (within ``join_s``)."""
-    e = entries.sort_values(["detector", "mmsi", "other", "s"], kind="stable")
-    e = e.reset_index(drop=True)
-    key = e["detector"].astype(str) + ":" + e["mmsi"].astype(str) + ":" + e["other"].astype(str)
-    reach = e.groupby(key, sort=False)["e"].cummax()
-    prev_reach = reach.groupby(key, sort=False).shift(1)
-    new = prev_reach.isna() | (e["s"] > prev_reach + join_s)
-    e["group"] = np.cumsum(new.to_numpy()) - 1
-    return e
-
-
-def _heard_vessels(workdir, plan: WindowPlan, lat, lon, s, e, radius_m: float,
-                   cache: PartitionCache | None = None) -> np.ndarray:
-    """MMSIs with a report within ``radius_m`` of a point during its span (a superset)."""
-    xyz = unit_xyz(lat, lon)
-    chord = arc_to_chord_m(radius_m) / EARTH_RADIUS_M * (1 + 1e-6)
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(xyz)
-    found = []
-    k0, k1 = math.floor(np.min(s) / plan.window_s), math.floor(np.max(e) / plan.window_s)
-    for k in range(k0, k1 + 1):  # loop over window partitions, one in memory at a time
-        part = (cache.get(k) if cache is not None else
-                _read_partition(workdir, k, columns=["mmsi", "time", "lat", "lon"]))
-        if part is None or not len(part):
-            continue
-        t = epoch_s(part["time"])
-        ok = (t >= np.min(s)) & (t <= np.max(e)) & np.isfinite(part["lat"].to_numpy(float))
-        ok &= np.isfinite(part["lon"].to_numpy(float))
-        part, t = part.loc[ok], t[ok]
-        if not len(part):
-            continue
-        pairs = tree.sparse_distance_matrix(
-            cKDTree(unit_xyz(part["lat"].to_numpy(float), part["lon"].to_numpy(float))),
-            chord, output_type="ndarray")
-        if pairs.size == 0:
-            continue
-        qi, ri = pairs["i"], pairs["j"]
-        keep = (t[ri] >= s[qi]) & (t[ri] <= e[qi])
-        found.append(np.unique(part["mmsi"].to_numpy(np.int64)[ri[keep]]))
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-
-
-def resolve_batch(workdir, plan: WindowPlan, name: str, batch: pd.DataFrame,
-                  extent: tuple, cache: PartitionCache | None = None,
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Re-run one detector on the vessels of a batch of grouped open entries.
-
-    Parameters
-    ----------
-    workdir : path
-        Spill folder.
-    plan : WindowPlan
-        Parameters and margins.
-    name : str
-        Detector name.
-    batch : pandas.DataFrame
-        Grouped entries (see ``_group``) of this detector.
-    extent : tuple of float
-        First and last report time of the whole data set (seconds).
-    cache : PartitionCache, optional
-        Partition cache (sequential runs).
-
-    Returns
-    -------
-    events : pandas.DataFrame
-        Closed events matching the entries (final).
-    still_open : pandas.DataFrame
-        Entries to try again over a longer span.
-    """
-    m = plan.margin_s
-    ctx = plan.context_s[name]
-    g = batch.groupby("group", sort=True)
-    gs = pd.DataFrame({"mmsi": g["mmsi"].first(), "other": g["other"].first(),
-                       "S": g["s"].min(), "E": g["e"].max()})
-    lo, hi = float(gs["S"].min() - m), float(gs["E"].max() + m)
-    vessels = np.unique(np.r_[gs["mmsi"].to_numpy(), gs["other"].to_numpy()])
-    vessels = vessels[vessels != _NO_OTHER]
-    points = None
-    eff = {**_defaults(_function(*_DETECTORS[name][:2])), **plan.params.get(name, {})}
-    # radius_m=None switches the heard-nearby test off: then there is nothing to scan for.
-    if _DETECTORS[name][3] == "heard" and eff.get("radius_m") is not None:
-        # Scan around each entry's point over the whole batch range: heard vessels are
-        # then complete for any event of these vessels starting at one of these points.
-        points = batch[["lat", "lon"]].drop_duplicates().to_numpy(float)
-        n = len(points)
-        heard = _heard_vessels(workdir, plan, points[:, 0], points[:, 1], np.full(n, lo),
-                               np.full(n, hi), float(eff["radius_m"]), cache=cache)
-        vessels = np.union1d(vessels, heard)
-    positions = load_positions(workdir, plan, lo, hi, mmsi=vessels, cache=cache)
-    ev = _run(name, _tracks(positions, plan), plan)
-    if not len(ev):
-        return empty_events(), _no_entries()
-    # Match events to groups: same vessels, span overlapping the group's (within context).
-    ev = ev.reset_index(drop=True)
-    ev_other = ev["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64)
-    ev_s, ev_e = epoch_s(ev["start"]), epoch_s(ev["end"])
-    cand = pd.DataFrame({"ev": np.arange(len(ev)), "mmsi": ev["mmsi"].to_numpy(np.int64),
-                         "other": ev_other})
-    gtab = gs.reset_index()
-    joined = cand.merge(gtab, on=["mmsi", "other"], how="inner")
-    ei = joined["ev"].to_numpy()
-    overlap = (ev_s[ei] <= joined["E"].to_numpy() + ctx) & (ev_e[ei] >= joined["S"].to_numpy()
-                                                             - ctx)
-    joined = joined.loc[overlap]
-    ei = joined["ev"].to_numpy()
-    closed = _closed(ev, ctx, lo, hi, extent)
-    good = closed[ei]
-    if points is not None:
-        # A dark period's heard vessels are complete only around a scanned point.
-        scanned = pd.MultiIndex.from_arrays([np.round(points[:, 0], 9),
-                                             np.round(points[:, 1], 9)])
-        at_point = pd.MultiIndex.from_arrays([
-            np.round(ev["lat"].to_numpy(float)[ei], 9),
-            np.round(ev["lon"].to_numpy(float)[ei], 9)]).isin(scanned)
-        good &= at_point
-    final = ev.iloc[np.unique(ei[good])]
-    redo = joined.loc[~good]
-    r = redo["ev"].to_numpy()
-    # Still cut by an edge: widen that side by a whole window, so a long event takes few
-    # rounds (the number of rounds grows with its length in windows, not in margins).
-    cut_lo = ((ev_s[r] - ctx < lo) & (lo > extent[0])).astype(float)
-    cut_hi = ((ev_e[r] + ctx >= hi) & (hi <= extent[1])).astype(float)
-    still = pd.DataFrame({
-        "detector": pd.Series([name] * len(redo), dtype=object),
-        "mmsi": redo["mmsi"].to_numpy(np.int64), "other": redo["other"].to_numpy(np.int64),
-        "s": np.minimum(redo["S"].to_numpy(), ev_s[r]) - cut_lo * plan.window_s,
-        "e": np.maximum(redo["E"].to_numpy(), ev_e[r]) + cut_hi * plan.window_s,
-        "lat": ev["lat"].to_numpy(float)[r], "lon": ev["lon"].to_numpy(float)[r],
-    })
-    return final.reset_index(drop=True), still
-
-
-def plan_batches(entries: pd.DataFrame, plan: WindowPlan) -> list:
-    """Group open entries and cut them into batches (one per detector and window)."""
-    if not len(entries):
-        return []
-    grouped = _group(entries, plan.margin_s)
-    start = grouped.groupby("group")["s"].transform("min")
-    grouped["batch_window"] = np.floor(start.to_numpy(float) / plan.window_s).astype(np.int64)
-    return [(name, batch) for (_, name), batch in
-            grouped.groupby(["batch_window", "detector"], sort=True)]
-
-
-def resolve_open(workdir, plan: WindowPlan, entries: pd.DataFrame, extent: tuple,
-                 max_rounds: int = 10_000, stats: dict | None = None,
-                 cache: PartitionCache | None = None) -> pd.DataFrame:
-    """Resolve open entries by re-running detectors over growing spans until all are closed.
-
-    Parameters
-    ----------
-    workdir, plan, extent
-        As for :func:`resolve_batch`.
-    entries : pandas.DataFrame
-        Open entries of every window (and :func:`dark_candidates`).
-    max_rounds : int, default 10_000
-        Safety bound; every round strictly widens every span still open.
-    stats : dict, optional
-        Filled with ``rerun_rounds`` and ``rerun_batches``.
-    cache : PartitionCache, optional
-        Partition cache; batches run in window order, so it stays warm.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The events found (may repeat events already kept by windows; deduplicate by
-        ``event_id``).
-    """
-    found = []
-    stats = {} if stats is None else stats
-    stats.update(rerun_rounds=0, rerun_batches=0)
-    for _ in range(max_rounds):  # rounds
-        batches = plan_batches(entries, plan)
-        if not batches:
-            return concat_events(found)
-        stats["rerun_rounds"] += 1
-        stats["rerun_batches"] += len(batches)
-        redo = [_no_entries()]
-        for name, batch in batches:  # loop over detectors x windows
-            ev, still = resolve_batch(workdir, plan, name, batch, extent, cache=cache)
-            found.append(ev)
-            redo.append(still)
-        entries = pd.concat(redo, ignore_index=True)
-    raise RuntimeError("open events did not close; this is a bug in stsdetect.scale")
+    path = Path(workdir) / _HEARD_DIR / f"{_WIN}={int(k)}" / "part.parquet"
+    if not path.exists():
+        return np.zeros((0, 2), np.int64)
+    return heard_keys(pd.read_parquet(path), queries, radius_m)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1128,14 +754,14 @@ def tugs_of(vessels) -> np.ndarray:
                      .to_numpy(np.int64))
 
 
-def whole_tracks(workdir, plan: WindowPlan, mmsi, windows) -> object:
+def whole_tracks(workdir, plan: WindowPlan, mmsi, windows, schema=None) -> object:
     """Tracks of a few vessels over all the data, read from the spill by MMSI."""
-    parts = [_read_partition(workdir, int(k), mmsi=mmsi) for k in windows]  # per window
-    parts = [p for p in parts if p is not None and len(p)]
-    if not parts:
+    windows = np.asarray(windows, np.int64)
+    if windows.size == 0:
         return _tracks(pd.DataFrame(), plan)
-    frame = pd.concat(parts, ignore_index=True).sort_values(_SEQ, kind="stable")
-    return _tracks(frame.drop(columns=_SEQ).reset_index(drop=True), plan)
+    lo = int(windows.min()) * plan.window_ns
+    hi = (int(windows.max()) + 1) * plan.window_ns
+    return _tracks(load_positions(workdir, plan, lo, hi, mmsi=mmsi, schema=schema), plan)
 
 
 @dataclass
@@ -1229,7 +855,7 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     -------
     WindowedResult
     """
-    from tqdm.auto import tqdm
+    from stsdetect.scale.engine import LocalExecutor, run_windows
 
     plan = make_plan(window, only=only, track_context=track_context, **params)
     files = _sources(sources)
@@ -1241,9 +867,9 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         work.mkdir(parents=True, exist_ok=True)
     try:
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
-        spills = [spill_source(i, f, work, plan.window_s, read, chunk_bytes)
-                  for i, f in enumerate(tqdm(files, desc="decode", disable=not progress))]
-        result = _detect_spilled(work, plan, spills, progress, regions, watchlist, vessels)
+        result = run_windows(files, plan, work, LocalExecutor(), read=read,
+                             chunk_bytes=chunk_bytes, progress=progress, regions=regions,
+                             watchlist=watchlist, vessels=vessels)
     finally:
         if own_dir and not keep_workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -1283,54 +909,3 @@ def window_numbers(spills, span: int = 0) -> np.ndarray:
     around = have[:, None] + np.arange(-int(span), int(span) + 1, dtype=np.int64)[None, :]
     around = np.unique(around.ravel())
     return around[(around >= have[0]) & (around <= have[-1])]
-
-
-def _detect_spilled(work, plan, spills, progress, regions, watchlist,
-                    vessels=None) -> WindowedResult:
-    from tqdm.auto import tqdm
-
-    extent = _extent(spills)
-    span = math.ceil(plan.margin_s / plan.window_s)
-    # The windows a window needs: itself and ``span`` on each side (three by default).
-    cache = PartitionCache(work, 2 * span + 1)
-    kept, opened, flagc = [], [_no_entries()], []
-    if vessels is None:
-        vessels = merge_vessels([s["vessels"] for s in spills])
-    tugs = tugs_of(vessels)
-    carry = None  # last cleaned report of every vessel so far: the open silences
-    max_rows = 0
-    windows = window_numbers(spills, span)
-    for k in tqdm(windows, desc="windows", disable=not progress):  # loop over time windows
-        out = detect_window(work, plan, int(k), extent, cache=cache, tugs=tugs)
-        kept.append(out["events"])
-        opened.append(out["open"])
-        flagc.append(out["flag_candidates"])
-        # Silences from a vessel's last report in earlier windows to its first in this one
-        # (one row per vessel carried, not one per vessel and window).
-        both = pd.concat([x for x in (carry, out["ends"]) if x is not None], ignore_index=True)
-        opened.append(dark_candidates(both, plan))
-        carry = both.sort_values(["mmsi", "window"], kind="stable").drop_duplicates(
-            "mmsi", keep="last")
-        max_rows = max(max_rows, out["rows"])
-    entries = pd.concat(opened, ignore_index=True)
-    stats: dict = {"rerun_rounds": 0, "rerun_batches": 0}
-    reruns = ([resolve_open(work, plan, entries, extent, stats=stats, cache=cache)]
-              if len(entries) else [])
-    cache.clear()
-    events = finish_events(
-        kept, reruns, plan, vessels=vessels, regions=regions, watchlist=watchlist,
-        class_b=class_b_ids(spills), flag_candidates=pd.concat(flagc, ignore_index=True)
-        if flagc else None,
-        load_tracks=lambda m: whole_tracks(work, plan, m, windows))
-    report = {
-        "rows_spilled": int(sum(s["rows"] for s in spills)),
-        "rows_no_time": int(sum(s["no_time"] for s in spills)),
-        "vessels_heard": vessels_heard(spills),
-        "windows": len(windows),
-        "max_rows_loaded": int(max_rows),
-        "open_entries": len(entries),
-        **stats,
-    }
-    return WindowedResult(events=events, vessels=vessels,
-                          decode_report=merge_reports([s["report"] for s in spills]),
-                          report=report)

@@ -1,0 +1,234 @@
+"""End to end and per stage: ``stsdetect detect`` on a simulated tag-block dump.
+
+Usage::
+
+    python benchmarks/bench_engine.py e2e [--lines 1250000] [--repeat 3]
+    python benchmarks/bench_engine.py stages [--lines 1250000]
+    python benchmarks/bench_engine.py month [--days 30] [--vessels 1500] [--interval 15]
+
+``e2e`` makes (once, cached in ``--cache``) a three-day dump with ``stsdetect simulate``
+(NMEA 4.10 tag blocks, about 260 vessels, the report-interval floor chosen for about
+``--lines`` lines), then runs ``stsdetect detect DUMP -o events.csv -q`` in a fresh process
+``--repeat`` times: wall time and CPU time (user + system) each, imports included, and
+reports per second by both. On a shared machine wall time is inflated by other processes;
+CPU time is what the run itself costs.
+
+``stages`` times each stage in one process (CPU time): imports, ``read_ais``,
+``build_tracks``, each detector, the flags; and gives each stage's rate per core (reports per
+CPU second). These are the figures of ``docs/scaling.md``.
+
+``month`` simulates ``--days`` of ``--vessels`` vessels reporting every ``--interval``
+seconds (positions written straight to daily Parquet files, no NMEA), and runs
+:func:`stsdetect.scale.detect_windowed` on them in a fresh process: wall, CPU and peak
+memory (``VmHWM``). With ``--days 1`` it is also the largest simulated day this machine holds
+in memory, run through :func:`stsdetect.detect` for comparison (``--in-memory``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def _env():
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+
+
+def make_dump(cache: Path, lines: int) -> Path:
+    """A three-day tag-block dump of about ``lines`` lines, made with ``stsdetect simulate``."""
+    # 245 transiting vessels (+ the injected and anchored ones: about 265); at the AIS
+    # rates (10 s under way) floored at ``floor`` seconds. 12 s gives 1.22M lines, 11 s 1.3M.
+    floor = 12 if lines <= 1_230_000 else 11
+    folder = cache / f"dump-{lines}"
+    dump = folder / "scenario.nmea"
+    if not dump.exists():
+        subprocess.run([sys.executable, "-m", "stsdetect", "simulate", "-o", str(folder),
+                        "--duration", "3d", "--background", "245", "--min-interval",
+                        f"{floor}s", "--no-gzip", "-q"], check=True, env=_env())
+    return dump
+
+
+def e2e(args) -> None:
+    dump = make_dump(Path(args.cache), args.lines)
+    with open(dump, "rb") as fh:
+        n_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+    vessels = len(pd.read_csv(dump.parent / "scenario_vessels.csv"))
+    print(f"{dump}: {n_lines:,} lines, {vessels} vessels, 3 days")
+    print(f"{'run':>4} {'wall s':>7} {'cpu s':>6} {'lines/s wall':>13} {'lines/s cpu':>12} "
+          f"{'peak MB':>8}")
+    out = Path(args.cache) / "events.csv"
+    for i in range(args.repeat):  # a few runs
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "stsdetect", "detect", str(dump), "-o", str(out),
+                        "-q"], check=True, env=_env(), stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(f"{i:4d} {wall:7.2f} {cpu:6.2f} {n_lines / wall:13,.0f} {n_lines / cpu:12,.0f} "
+              f"{after.ru_maxrss / 1024:8.0f}")
+        sys.stdout.flush()
+
+
+def _cpu():
+    return time.process_time()
+
+
+def stages(args) -> None:
+    t0 = _cpu()
+    import stsdetect  # noqa: F401
+    from stsdetect.ais import read_ais
+    from stsdetect.detectors import find_dark_periods, find_loitering, find_rendezvous
+    from stsdetect.events import concat_events
+    from stsdetect.flags import flag_events
+    from stsdetect.tracks import build_tracks
+
+    rows = []
+    t = _cpu()
+    rows.append(("imports", t - t0))
+    dump = make_dump(Path(args.cache), args.lines)
+    data = read_ais(dump)
+    rows.append(("read_ais", _cpu() - t))
+    t = _cpu()
+    tracks = build_tracks(data.positions)
+    rows.append(("build_tracks", _cpu() - t))
+    found = {}
+    for name, func in (("find_rendezvous", find_rendezvous),
+                       ("find_dark_periods", find_dark_periods),
+                       ("find_loitering", find_loitering)):  # three detectors
+        t = _cpu()
+        found[name] = func(tracks)
+        rows.append((name, _cpu() - t))
+    t = _cpu()
+    flag_events(concat_events(found.values()), vessels=data.vessels, tracks=tracks,
+                dark_periods=found["find_dark_periods"], positions=data.positions)
+    rows.append(("flag_events", _cpu() - t))
+    n = len(data.positions)
+    print(f"{n:,} position reports from {data.report.lines:,} lines "
+          f"({tracks.n_vessels} vessels after cleaning); CPU seconds, one core")
+    print(f"{'stage':<18} {'cpu s':>7} {'reports/s':>12}")
+    for name, sec in rows:
+        rate = f"{n / sec:12,.0f}" if sec > 0 and name != "imports" else f"{'':>12}"
+        print(f"{name:<18} {sec:7.3f} {rate}")
+    total = sum(sec for _, sec in rows)
+    print(f"{'total':<18} {total:7.3f} {n / total:12,.0f}")
+
+
+def _peak_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def month_positions(day: int, vessels: int, interval_s: float, seed: int) -> pd.DataFrame:
+    """One UTC day of ``vessels`` vessels, each reporting every ``interval_s`` (+ jitter).
+
+    Transits at 8-14 kn on random headings over the East China Sea, a third of them at
+    anchor (in pairs 300 m apart: long-lived rendezvous crossing every window edge).
+    """
+    rng = np.random.default_rng(seed)  # the same fleet every day
+    lat0 = rng.uniform(26.0, 34.0, vessels)
+    lon0 = rng.uniform(121.0, 127.0, vessels)
+    heading = np.radians(rng.uniform(0, 360, vessels))
+    speed_kn = np.where(np.arange(vessels) % 3 == 0, 0.0, rng.uniform(8, 14, vessels))
+    anchored = speed_kn == 0
+    pair = np.flatnonzero(anchored)[1::2]
+    lat0[pair] = lat0[pair - 3] + 300 / 111_200 if pair.size else lat0[pair]
+    lon0[pair] = lon0[pair - 3] if pair.size else lon0[pair]
+    t_start = pd.Timestamp("2024-03-01", tz="UTC").value // 10**9 + day * 86400
+    per = int(86400 // interval_s)
+    jitter = np.random.default_rng(seed + day + 1).uniform(0, interval_s, (vessels, 1))
+    t = t_start + np.arange(per)[None, :] * interval_s + jitter  # (vessels, per)
+    hours = (t - (pd.Timestamp("2024-03-01", tz="UTC").value // 10**9)) / 3600.0
+    # bounce along the heading: stay in the area whatever the length of the month
+    dist_deg = (speed_kn[:, None] * 1.852 * hours / 111.2) % 4.0
+    dist_deg = np.where(dist_deg > 2.0, 4.0 - dist_deg, dist_deg)
+    lat = lat0[:, None] + dist_deg * np.cos(heading)[:, None]
+    lon = lon0[:, None] + dist_deg * np.sin(heading)[:, None]
+    n = t.size
+    return pd.DataFrame({
+        "mmsi": np.repeat(412000000 + np.arange(vessels, dtype=np.int64), per),
+        "time": pd.to_datetime(np.round(t.ravel()).astype("int64") * 10**9, utc=True),
+        "lat": lat.ravel(), "lon": lon.ravel(),
+        "sog_kn": np.repeat(speed_kn, per) + np.abs(rng.normal(0, 0.1, n)),
+        "cog_deg": np.full(n, np.nan), "heading_deg": np.full(n, np.nan),
+        "nav_status": np.zeros(n, np.int8), "msg_type": np.ones(n, np.int8),
+    }).sort_values("time", kind="stable")
+
+
+def _month_run(files, in_memory, queue):
+    t0, c0 = time.perf_counter(), time.process_time()
+    if in_memory:
+        import stsdetect
+
+        pos = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        events = stsdetect.detect(pos).events
+    else:
+        from stsdetect.scale import detect_windowed
+
+        events = detect_windowed(files).events
+    queue.put((time.perf_counter() - t0, time.process_time() - c0, _peak_mb(), len(events)))
+
+
+def month(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-month-", dir=args.cache) as tmp:
+        files, rows = [], 0
+        t0 = time.perf_counter()
+        for day in range(args.days):  # one file per UTC day
+            pos = month_positions(day, args.vessels, args.interval, args.seed)
+            path = Path(tmp) / f"day{day:03d}.parquet"
+            pos.to_parquet(path)
+            files.append(path)
+            rows += len(pos)
+            del pos
+        print(f"{rows:,} reports: {args.days} days x {args.vessels} vessels every "
+              f"{args.interval:g} s (made in {time.perf_counter() - t0:.0f} s)")
+        ctx = mp.get_context("spawn")
+        for in_memory in ([False, True] if args.in_memory else [False]):
+            queue = ctx.Queue()
+            proc = ctx.Process(target=_month_run, args=(files, in_memory, queue))
+            proc.start()
+            wall, cpu, peak, n_events = queue.get()
+            proc.join()
+            mode = "in memory" if in_memory else "out of core"
+            print(f"{mode:<12} wall {wall:8.1f} s  cpu {cpu:8.1f} s  "
+                  f"{rows / cpu:10,.0f} reports/cpu-s  peak {peak:7.0f} MB  {n_events} events")
+            sys.stdout.flush()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    for name in ("e2e", "stages", "month"):
+        p = sub.add_parser(name)
+        p.add_argument("--cache", default=tempfile.gettempdir())
+        p.add_argument("--lines", type=int, default=1_250_000)
+        p.add_argument("--repeat", type=int, default=3)
+        p.add_argument("--days", type=int, default=30)
+        p.add_argument("--vessels", type=int, default=1500)
+        p.add_argument("--interval", type=float, default=15.0)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--in-memory", action="store_true")
+    args = ap.parse_args(argv)
+    {"e2e": e2e, "stages": stages, "month": month}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,515 @@
+"""Carried state: the windowed forms of the detectors (see :mod:`stsdetect.scale.engine`).
+
+Each detector is cut in two:
+
+``map(tracks, params, win)``
+    runs on one window's cleaned tracks, loaded with a margin on both sides, and returns
+    small tables: events it can close inside the window, and *pieces* of runs that may go on
+    beyond the window's core (close-pair observations at grid times, slow reports, the first
+    and last report of every vessel);
+``fold(state, piece, params, win)``
+    runs on the client in window order: it joins the pieces with the state carried from
+    the windows before (the open runs only), returns the events that closed, and the state to
+    carry on. ``finish(state, params)`` closes what is left after the last window.
+
+A run that lasts three days across daily windows is thus seen once by each window and
+carried as a few rows; nothing is read twice and nothing is re-run, so the cost is linear in
+the data whatever the events' durations. The events equal those of one run over all the data
+(the tests compare both on events of 3+ days across 1-day windows): every quantity of an event
+is computed from the same rows, in the same order, as the whole-data detector computes it.
+
+Keys across windows are ``(mmsi, rank)``: ``rank`` is a segment's number among its MMSI's
+segments in the window. An MMSI that :func:`stsdetect.build_tracks` does not split (nearly
+all) has rank 0 everywhere; for the few split ones the window's split may differ near its
+edges from a whole-data split (see :mod:`stsdetect.scale.windows`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stsdetect.events import empty_events, make_events
+
+__all__ = ["DARK", "LOITERING", "RENDEZVOUS", "Carry", "Win"]
+
+
+@dataclass(frozen=True)
+class Win:
+    """One window: its core ``[a_ns, b_ns)`` and its loaded range ``[lo_ns, hi_ns)`` (int64 ns).
+
+    ``first``/``last``: whether no data lies before ``lo_ns`` / at or after ``hi_ns`` (then an
+    event touching that side of the loaded range is not cut there).
+    """
+
+    k: int
+    a_ns: int
+    b_ns: int
+    lo_ns: int
+    hi_ns: int
+    first: bool = False
+    last: bool = False
+
+    @property
+    def a_s(self) -> float:
+        return self.a_ns / 1e9
+
+    @property
+    def b_s(self) -> float:
+        return self.b_ns / 1e9
+
+    @property
+    def lo_s(self) -> float:
+        return self.lo_ns / 1e9
+
+    @property
+    def hi_s(self) -> float:
+        return self.hi_ns / 1e9
+
+
+@dataclass(frozen=True)
+class Carry:
+    """The windowed form of one stage: ``map``, ``fold`` and ``finish``."""
+
+    map: object
+    fold: object
+    finish: object
+
+
+def _ranks(tracks) -> np.ndarray:
+    """Rank of each segment among its MMSI's segments (0 for the first)."""
+    sm = tracks.segment_mmsi
+    if sm.size == 0:
+        return np.zeros(0, np.int64)
+    new = np.ones(sm.size, dtype=bool)
+    new[1:] = sm[1:] != sm[:-1]
+    first = np.maximum.accumulate(np.where(new, np.arange(sm.size), 0))
+    return (np.arange(sm.size) - first).astype(np.int64)
+
+
+def _count_between(tracks, seg, lo_s, hi_s, hi_inclusive: bool) -> np.ndarray:
+    from stsdetect.detectors._grid import count_rows_between
+
+    n = count_rows_between(tracks, seg, lo_s, hi_s)
+    if not hi_inclusive:
+        n = n - count_rows_between(tracks, seg, hi_s, hi_s)
+    return n
+
+
+# ----------------------------------------------------------------------------- rendezvous
+
+_OBS = ("mmsi", "rank", "other_mmsi", "other_rank", "k", "dist", "sog_a", "sog_b", "x", "y",
+        "z", "n_at", "n_next", "n_lead")
+
+
+def _no_obs() -> pd.DataFrame:
+    return pd.DataFrame({c: np.zeros(0, np.float64 if c in ("dist", "sog_a", "sog_b", "x", "y",
+                                                            "z") else np.int64) for c in _OBS})
+
+
+def _rv_map(tracks, p, win: Win) -> pd.DataFrame:
+    """Close-pair observations at the grid times of the core, with report counts."""
+    from stsdetect.detectors._grid import close_pairs, resample_tracks
+    from stsdetect.geo import unit_xyz
+
+    if len(tracks) == 0:
+        return _no_obs()
+    step_ns = p.ns("step")
+    step_s = step_ns / 1e9
+    res, xyz = resample_tracks(tracks, step_s, p.ns("max_gap") / 1e9, return_xyz=True)
+    k_lo = -(-win.a_ns // step_ns)  # first grid time in the core
+    k_hi = -(-win.b_ns // step_ns)  # first grid time of the next core
+    core = (res.grid >= k_lo) & (res.grid < k_hi)
+    if not core.all():
+        keep = np.flatnonzero(core)
+        res = type(res)(*(arr[keep] for arr in res))
+        xyz = xyz[keep]
+    a, b, dist = close_pairs(res, tracks.segment_mmsi, float(p.max_distance_m), xyz=xyz)
+    if a.size == 0:
+        return _no_obs()
+    seg_a, seg_b, k = res.segment[a], res.segment[b], res.grid[a]
+    order = np.lexsort((k, seg_b, seg_a))
+    a, b, dist, seg_a, seg_b, k = (x[order] for x in (a, b, dist, seg_a, seg_b, k))
+    xyz_obs = unit_xyz(res.lat_deg[a], res.lon_deg[a]) + unit_xyz(res.lat_deg[b], res.lon_deg[b])
+    t = k.astype(float) * step_s
+    same_next = np.zeros(a.size, dtype=bool)
+    same_next[:-1] = (seg_a[1:] == seg_a[:-1]) & (seg_b[1:] == seg_b[:-1])
+    t_next = np.where(same_next, np.roll(t, -1), win.b_s)
+    first_of_pair = np.ones(a.size, dtype=bool)
+    first_of_pair[1:] = ~same_next[:-1]
+    both = np.concatenate((seg_a, seg_b))
+    n_at = _count_between(tracks, both, np.tile(t, 2), np.tile(t, 2), True)
+    n_next = _count_between(tracks, both, np.tile(t, 2), np.tile(t_next, 2), False)
+    n_lead = _count_between(tracks, both, np.full(2 * a.size, win.a_s), np.tile(t, 2), False)
+    ranks = _ranks(tracks)
+    return pd.DataFrame({
+        "mmsi": tracks.segment_mmsi[seg_a], "rank": ranks[seg_a],
+        "other_mmsi": tracks.segment_mmsi[seg_b], "other_rank": ranks[seg_b],
+        "k": k.astype(np.int64), "dist": dist, "sog_a": res.sog_kn[a], "sog_b": res.sog_kn[b],
+        "x": xyz_obs[:, 0], "y": xyz_obs[:, 1], "z": xyz_obs[:, 2],
+        "n_at": n_at.reshape(2, -1).sum(axis=0),
+        "n_next": n_next.reshape(2, -1).sum(axis=0),
+        "n_lead": np.where(first_of_pair, n_lead.reshape(2, -1).sum(axis=0), 0),
+    })
+
+
+def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
+    """Cut sorted observations into runs; return (closed events, open observations)."""
+    from stsdetect.detectors._grid import group_median
+    from stsdetect.geo import latlon_from_xyz, wrap_lon_deg
+
+    if not len(obs):
+        return empty_events(), _no_obs()
+    obs = obs.sort_values(["mmsi", "rank", "other_mmsi", "other_rank", "k"], kind="stable")
+    obs = obs.reset_index(drop=True)
+    step_ns, tol_ns = p.ns("step"), p.ns("tolerance")
+    step_s = step_ns / 1e9
+    max_jump = int(np.floor((step_ns + tol_ns) / step_ns + 1e-9))
+    key = obs[["mmsi", "rank", "other_mmsi", "other_rank"]].to_numpy(np.int64)
+    k = obs["k"].to_numpy(np.int64)
+    new_run = np.ones(len(obs), dtype=bool)
+    new_run[1:] = (key[1:] != key[:-1]).any(axis=1) | (k[1:] - k[:-1] > max_jump)
+    run = np.cumsum(new_run) - 1
+    first = np.flatnonzero(new_run)
+    last = np.append(first[1:] - 1, len(obs) - 1)
+    closed_run = (np.ones(first.size, dtype=bool) if next_k is None
+                  else (next_k - k[last]) > max_jump)
+    is_open = ~closed_run[run]
+    carried = obs.loc[is_open].reset_index(drop=True)
+    if not closed_run.any():
+        return empty_events(), carried
+    sel = closed_run[run]
+    o = obs.loc[sel].reset_index(drop=True)
+    run = (np.cumsum(closed_run) - 1)[run[sel]]
+    first = np.searchsorted(run, np.arange(int(closed_run.sum())), "left")
+    last = np.append(first[1:] - 1, len(o) - 1)
+    kk = o["k"].to_numpy(np.int64)
+    start_s = kk[first].astype(float) * step_s
+    end_s = kk[last].astype(float) * step_s
+    long_enough = (end_s - start_s) >= p.ns("min_duration") / 1e9 - 1e-6
+    keep_obs = long_enough[run]
+    o = o.loc[keep_obs].reset_index(drop=True)
+    run = (np.cumsum(long_enough) - 1)[run[keep_obs]]
+    n_runs = int(long_enough.sum())
+    if n_runs == 0:
+        return empty_events(), carried
+    first = np.searchsorted(run, np.arange(n_runs), "left")
+    last = np.append(first[1:] - 1, len(o) - 1)
+    start_s, end_s = start_s[long_enough], end_s[long_enough]
+    xyz_sum = np.add.reduceat(o[["x", "y", "z"]].to_numpy(float), first, axis=0)
+    lat, lon = latlon_from_xyz(xyz_sum)
+    sog_a, sog_b = o["sog_a"].to_numpy(float), o["sog_b"].to_numpy(float)
+    valid_a, valid_b = ~np.isnan(sog_a), ~np.isnan(sog_b)
+    sog_sum = np.add.reduceat(np.where(valid_a, sog_a, 0.0) + np.where(valid_b, sog_b, 0.0),
+                              first)
+    sog_n = np.add.reduceat(valid_a.astype(np.int64) + valid_b, first)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_sog = np.where(sog_n > 0, sog_sum / np.maximum(sog_n, 1), np.nan)
+    # Reports of both vessels within [start, end]: from each observation to the next of its
+    # run, the leading part of a window where the run came in from the window before, and
+    # the reports at the last grid time.
+    is_last = np.zeros(len(o), dtype=bool)
+    is_last[last] = True
+    is_first = np.zeros(len(o), dtype=bool)
+    is_first[first] = True
+    part = np.where(is_last, o["n_at"].to_numpy(np.int64), o["n_next"].to_numpy(np.int64))
+    part = part + np.where(is_first, 0, o["n_lead"].to_numpy(np.int64))
+    n_pos = np.add.reduceat(part, first)
+    dist = o["dist"].to_numpy(float)
+    med_a = group_median(run, sog_a, n_runs)
+    med_b = group_median(run, sog_b, n_runs)
+    slow = (med_a < p.max_speed_kn) & (med_b < p.max_speed_kn)
+    s = np.flatnonzero(slow)
+    events = make_events(
+        "rendezvous", n=s.size,
+        mmsi=o["mmsi"].to_numpy(np.int64)[first][s],
+        other_mmsi=o["other_mmsi"].to_numpy(np.int64)[first][s],
+        start=start_s[s], end=end_s[s], lat=lat[s], lon=wrap_lon_deg(lon)[s],
+        distance_m=group_median(run, dist, n_runs)[s],
+        min_distance_m=np.minimum.reduceat(dist, first)[s],
+        mean_sog_kn=mean_sog[s], n_positions=n_pos[s])
+    return events, carried
+
+
+def _rv_fold(state, piece, p, win: Win):
+    obs = piece if state is None else pd.concat([state, piece], ignore_index=True)
+    next_k = -(-win.b_ns // p.ns("step"))
+    return _rv_runs(obs, p, next_k)
+
+
+def _rv_finish(state, p):
+    if state is None:
+        return empty_events()
+    return _rv_runs(state, p, None)[0]
+
+
+RENDEZVOUS = Carry(_rv_map, _rv_fold, _rv_finish)
+
+
+# ------------------------------------------------------------------------------ loitering
+
+_ROWS = ("mmsi", "rank", "t", "lat", "lon", "speed")
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame({c: np.zeros(0, np.int64 if c in ("mmsi", "rank") else float)
+                         for c in (*_ROWS, "run", "before", "cont")})
+
+
+def _lo_map(tracks, p, win: Win):
+    """Loitering closed in the core, and the core rows of slow runs crossing its edges.
+
+    Rows of a crossing run carry ``run`` (its number in this window), ``before`` (1: it began
+    before the core, so it continues a run carried from the window before) and ``cont`` (1: it
+    goes on past the core).
+    """
+    from stsdetect.detectors.loitering import loitering_events, slow_runs
+
+    if len(tracks) == 0:
+        return empty_events(), _no_rows()
+    speed, starts, ends = slow_runs(tracks, p.max_speed_kn, p.ns("max_gap") / 1e9)
+    t = tracks.time_s
+    in_core = (t[starts] >= win.a_s) & (t[ends] < win.b_s)
+    closed = loitering_events(tracks.mmsi, t, tracks.lat_deg, tracks.lon_deg, speed,
+                              starts[in_core], ends[in_core], p.max_speed_kn,
+                              p.ns("min_duration") / 1e9)
+    cross = ~in_core & (t[ends] >= win.a_s) & (t[starts] < win.b_s)
+    s, e = starts[cross], ends[cross]
+    if s.size == 0:
+        return closed, _no_rows()
+    counts = e - s + 1
+    run_of = np.repeat(np.arange(s.size), counts)
+    rows = np.repeat(s, counts) + (np.arange(int(counts.sum()))
+                                   - np.repeat(np.cumsum(counts) - counts, counts))
+    ok = (t[rows] >= win.a_s) & (t[rows] < win.b_s)
+    rows, run_of = rows[ok], run_of[ok]
+    return closed, pd.DataFrame({
+        "mmsi": tracks.mmsi[rows], "rank": _ranks(tracks)[tracks.segment[rows]],
+        "t": t[rows], "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows],
+        "speed": speed[rows], "run": run_of.astype(np.int64),
+        "before": (t[s] < win.a_s)[run_of].astype(np.int64),
+        "cont": (t[e] >= win.b_s)[run_of].astype(np.int64)})
+
+
+def _lo_close(rows: pd.DataFrame, p, by=("mmsi", "rank")):
+    from stsdetect.detectors.loitering import loitering_events
+
+    if not len(rows):
+        return empty_events()
+    by = list(by)
+    rows = rows.sort_values([*by, "t"], kind="stable").reset_index(drop=True)
+    key = rows[by].to_numpy(np.int64)
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (key[1:] != key[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:] - 1, len(rows) - 1)
+    return loitering_events(rows["mmsi"].to_numpy(np.int64), rows["t"].to_numpy(float),
+                            rows["lat"].to_numpy(float), rows["lon"].to_numpy(float),
+                            rows["speed"].to_numpy(float), starts, ends, p.max_speed_kn,
+                            p.ns("min_duration") / 1e9)
+
+
+def _lo_fold(state, piece, p, win: Win):
+    from stsdetect.events import concat_events
+
+    closed, rows = piece
+    out = [closed]
+    # Runs that began before this core continue the run carried for their vessel; the
+    # carried runs of other vessels ended before this core.
+    go_on = rows.loc[rows["before"] == 1]
+    cont_keys = pd.MultiIndex.from_frame(go_on[["mmsi", "rank"]]).unique()
+    if state is not None and len(state):
+        joined = pd.MultiIndex.from_frame(state[["mmsi", "rank"]]).isin(cont_keys)
+        out.append(_lo_close(state.loc[~joined], p))
+        state = state.loc[joined]
+    # Whole runs (carried part + this window's part) that end in this core.
+    ending = rows.loc[rows["cont"] == 0]
+    pieces = [ending.loc[ending["before"] == 1, list(_ROWS)]]
+    if state is not None and len(state):
+        end_keys = pd.MultiIndex.from_frame(pieces[0][["mmsi", "rank"]]).unique()
+        mine = pd.MultiIndex.from_frame(state[["mmsi", "rank"]]).isin(end_keys)
+        pieces.insert(0, state.loc[mine])
+        state = state.loc[~mine]
+    out.append(_lo_close(pd.concat(pieces, ignore_index=True), p))
+    going = rows.loc[rows["cont"] == 1, list(_ROWS)]
+    carried = [going] if state is None else [state, going]
+    carried = pd.concat(carried, ignore_index=True)
+    return concat_events(out), (carried if len(carried) else None)
+
+
+def _lo_finish(state, p):
+    return empty_events() if state is None else _lo_close(state, p)
+
+
+LOITERING = Carry(_lo_map, _lo_fold, _lo_finish)
+
+
+# ----------------------------------------------------------------------------- dark periods
+
+def _dk_map(tracks, p, win: Win):
+    """Silences ending in the core, each vessel's first and last core report, heard reports.
+
+    Returns ``(gaps, ends, heard)``: ``gaps`` are silences whose last report before is in the
+    loaded range (with ``n_heard`` counted here when the whole silence, with one heard bin
+    before it, lies in the loaded range, else -1); ``ends`` the first and last report of each
+    vessel in the core (``prev`` 1 when the first has a predecessor in the loaded range);
+    ``heard`` the reports that count as heard (first of each segment per heard bin), in the
+    core.
+    """
+    from stsdetect.detectors.dark import heard_counts
+
+    t = tracks.time_s
+    n = len(tracks)
+    gap_s = p.ns("min_gap") / 1e9
+    ranks = _ranks(tracks)
+    if n >= 2:
+        same = tracks.segment[1:] == tracks.segment[:-1]
+        before = np.flatnonzero(same & (np.diff(t) > gap_s))
+        before = before[(t[before + 1] >= win.a_s) & (t[before + 1] < win.b_s)]
+    else:
+        same = np.zeros(0, dtype=bool)
+        before = np.zeros(0, np.int64)
+    after = before + 1
+    bin_s = 0.0 if p.heard_bin is None else p.ns("heard_bin") / 1e9
+    inside = ((t[before] - bin_s >= win.lo_s) | win.first) & ((t[after] < win.hi_s) | win.last)
+    n_heard = np.full(before.size, -1, np.int64)
+    if p.radius_m is not None and inside.any():
+        i = before[inside]
+        n_heard[inside] = heard_counts(tracks, tracks.lat_deg[i], tracks.lon_deg[i], t[i],
+                                       t[i + 1], tracks.mmsi[i], radius_m=p.radius_m,
+                                       heard_bin=p.heard_bin)
+    gaps = pd.DataFrame({
+        "mmsi": tracks.mmsi[before], "rank": ranks[tracks.segment[before]],
+        "t0": t[before], "lat0": tracks.lat_deg[before], "lon0": tracks.lon_deg[before],
+        "t1": t[after], "lat1": tracks.lat_deg[after], "lon1": tracks.lon_deg[after],
+        "n_heard": n_heard})
+    core = np.flatnonzero((t >= win.a_s) & (t < win.b_s))
+    seg = tracks.segment[core]
+    newseg = np.ones(core.size, dtype=bool)
+    newseg[1:] = seg[1:] != seg[:-1]
+    fi = core[newseg]
+    la = core[np.append(np.flatnonzero(newseg)[1:] - 1, core.size - 1)] if core.size else core
+    prev = np.zeros(fi.size, np.int64)
+    has = fi > 0
+    prev[has] = (tracks.segment[fi[has] - 1] == tracks.segment[fi[has]]).astype(np.int64)
+    ends = pd.DataFrame({
+        "mmsi": tracks.mmsi[fi], "rank": ranks[tracks.segment[fi]], "prev": prev,
+        "t_first": t[fi], "lat_first": tracks.lat_deg[fi], "lon_first": tracks.lon_deg[fi],
+        "t_last": t[la], "lat_last": tracks.lat_deg[la], "lon_last": tracks.lon_deg[la]})
+    heard = None
+    if p.radius_m is not None:
+        if bin_s > 0:
+            tbin = np.floor(t / bin_s)
+            keep = np.ones(n, dtype=bool)
+            keep[1:] = (tracks.segment[1:] != tracks.segment[:-1]) | (tbin[1:] != tbin[:-1])
+        else:
+            keep = np.ones(n, dtype=bool)
+        keep &= (t >= win.a_s) & (t < win.b_s)
+        heard = pd.DataFrame({"mmsi": tracks.mmsi[keep], "t": t[keep],
+                              "lat": tracks.lat_deg[keep], "lon": tracks.lon_deg[keep]})
+    return gaps, ends, heard
+
+
+def _dk_fold(state, piece, p, win: Win):
+    """Join silences across windows; return the silences found (heard counts may be -1)."""
+    gaps, ends, _ = piece
+    gap_s = p.ns("min_gap") / 1e9
+    found = [gaps]
+    if state is not None and len(ends):
+        cand = ends.loc[ends["prev"] == 0].merge(state, on=["mmsi", "rank"], how="inner",
+                                                suffixes=("", "_c"))
+        cand = cand.loc[cand["t_first"] - cand["t_last_c"] > gap_s]
+        if len(cand):
+            found.append(pd.DataFrame({
+                "mmsi": cand["mmsi"], "rank": cand["rank"],
+                "t0": cand["t_last_c"], "lat0": cand["lat_last_c"], "lon0": cand["lon_last_c"],
+                "t1": cand["t_first"], "lat1": cand["lat_first"], "lon1": cand["lon_first"],
+                "n_heard": np.full(len(cand), -1, np.int64)}))
+    last = ends[["mmsi", "rank", "t_last", "lat_last", "lon_last"]]
+    carried = last if state is None else (
+        pd.concat([state, last], ignore_index=True)
+        .drop_duplicates(["mmsi", "rank"], keep="last").reset_index(drop=True))
+    return pd.concat(found, ignore_index=True), carried
+
+
+def _dk_finish(state, p):
+    return None
+
+
+DARK = Carry(_dk_map, _dk_fold, _dk_finish)
+
+
+def heard_keys(heard: pd.DataFrame, queries: pd.DataFrame, radius_m: float) -> np.ndarray:
+    """Distinct ``(query, mmsi)`` pairs: other vessels heard near a silence during it.
+
+    Parameters
+    ----------
+    heard : pandas.DataFrame
+        ``mmsi``, ``t`` (seconds), ``lat``, ``lon``: the thinned reports of some windows.
+    queries : pandas.DataFrame
+        ``q`` (query id), ``mmsi``, ``t0``, ``t1``, ``lat0``, ``lon0``.
+    radius_m : float
+        Search radius (great-circle metres).
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured pairs as a two-column int64 array ``[q, mmsi]``, unique.
+    """
+    from scipy.spatial import cKDTree
+
+    from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, haversine_m, unit_xyz
+
+    empty = np.zeros((0, 2), np.int64)
+    if not len(heard) or not len(queries):
+        return empty
+    t = heard["t"].to_numpy(float)
+    qt0, qt1 = queries["t0"].to_numpy(float), queries["t1"].to_numpy(float)
+    active = (qt1 > t.min()) & (qt0 < t.max())
+    queries = queries.loc[active]
+    if not len(queries):
+        return empty
+    qlat, qlon = queries["lat0"].to_numpy(float), queries["lon0"].to_numpy(float)
+    chord = arc_to_chord_m(radius_m) / EARTH_RADIUS_M * (1.0 + 1e-9)
+    qtree = cKDTree(unit_xyz(qlat, qlon))
+    rlat, rlon = heard["lat"].to_numpy(float), heard["lon"].to_numpy(float)
+    rtree = cKDTree(unit_xyz(rlat, rlon), balanced_tree=False, compact_nodes=False)
+    pairs = qtree.sparse_distance_matrix(rtree, chord, output_type="ndarray")
+    if pairs.size == 0:
+        return empty
+    qi, ri = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+    rm = heard["mmsi"].to_numpy(np.int64)
+    ok = ((t[ri] > queries["t0"].to_numpy(float)[qi]) & (t[ri] < queries["t1"].to_numpy(float)[qi])
+          & (rm[ri] != queries["mmsi"].to_numpy(np.int64)[qi]))
+    qi, ri = qi[ok], ri[ok]
+    ok = haversine_m(qlat[qi], qlon[qi], rlat[ri], rlon[ri]) <= radius_m
+    out = np.column_stack((queries["q"].to_numpy(np.int64)[qi[ok]], rm[ri[ok]]))
+    return np.unique(out, axis=0) if out.size else empty
+
+
+def dark_events(silences: pd.DataFrame, p) -> pd.DataFrame:
+    """The dark-period events of silences whose heard counts are known."""
+    from stsdetect.geo import KNOT_M_S, haversine_m
+
+    s = silences
+    n = len(s)
+    lat0, lon0 = s["lat0"].to_numpy(float), s["lon0"].to_numpy(float)
+    lat1, lon1 = s["lat1"].to_numpy(float), s["lon1"].to_numpy(float)
+    start, end = s["t0"].to_numpy(float), s["t1"].to_numpy(float)
+    dist = haversine_m(lat0, lon0, lat1, lon1)
+    speed = dist / (end - start) / KNOT_M_S if n else np.zeros(0)
+    if p.radius_m is None:
+        heard = pd.array([None] * n, dtype="Int64")
+        intentional = pd.array([None] * n, dtype="boolean")
+        flags = [[] for _ in range(n)]
+    else:
+        heard = s["n_heard"].to_numpy(np.int64)
+        intentional = heard >= int(p.min_others_heard)
+        flags = [["likely_intentional"] if f else [] for f in intentional.tolist()]
+    return make_events("dark_period", n=n, mmsi=s["mmsi"].to_numpy(np.int64), start=start,
+                       end=end, lat=lat0, lon=lon0, end_lat=lat1, end_lon=lon1,
+                       distance_m=dist, implied_speed_kn=speed,
+                       n_positions=np.full(n, 2, dtype=np.int64), n_other_heard=heard,
+                       likely_intentional=intentional, flags=flags)
