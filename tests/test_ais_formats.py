@@ -335,3 +335,18 @@ def test_archive_broken_before_any_data_is_a_clear_error(tmp_path, magic):
     path.write_bytes(magic + b"garbage" * 10)
     with pytest.raises(OSError, match="corrupt compressed data"):
         read_ais(path)
+
+
+@pytest.mark.parametrize("bad", [b"null", b"[1,2,3]", b'"text"', b'{"ssvid": 5',
+                                 b'{"ssvid": 1, "lat": 1, "lonn": 2, '
+                                 b'"timestamp": "2020-01-01T00:00:00Z"}'])
+@pytest.mark.parametrize("where", ["middle", "last_without_newline"])
+def test_gfw_bad_json_line_is_counted_not_fatal(bad, where, shared_data):
+    """#14 item 10: `null` or `[1,2,3]` failed the file (exit 1); a misspelt key on a last line
+    without its newline rejected the whole file."""
+    good = (shared_data / "gfw-gpsdio-segment" / "263576000.json").read_bytes().splitlines()[:4]
+    lines = [*good[:2], bad, *good[2:]] if where == "middle" else [*good, bad]
+    data = read_ais(io.BytesIO(b"\n".join(lines)))
+    data.report.check()
+    assert len(data.positions) == 4
+    assert data.report.skipped == {"bad_row": 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -142,11 +143,16 @@ def _json_line_chunks(stream, report, block_bytes: int = 16 * 2**20):
         yield _parse_json_lines(carry, report)
 
 
+#: A line that is neither blank nor starts a JSON object (``null``, ``[1,2,3]``, a string).
+_NOT_AN_OBJECT = re.compile(rb"(?m)^[ \t]*[^{ \t\r\n]")
+
+
 def _parse_json_lines(data: bytes, report) -> pd.DataFrame:
-    try:
-        return pd.read_json(io.BytesIO(data), lines=True, dtype=False)
-    except ValueError:
-        pass
+    if not _NOT_AN_OBJECT.search(data):  # every line an object: pandas reads them at once
+        try:
+            return pd.read_json(io.BytesIO(data), lines=True, dtype=False)
+        except ValueError:
+            pass
     rows, bad = [], 0
     for line in data.splitlines():  # only for a block with broken lines: find and count them
         if not line.strip():
@@ -312,7 +318,10 @@ def _dma(chunk: pd.DataFrame, report):
 
 
 def _gfw(chunk: pd.DataFrame, report):
-    _check_columns(chunk, ["ssvid", "lat", "lon", "timestamp"], "GFW JSON lines")
+    # A key missing from every row of a chunk (a misspelt key on a last line read on its
+    # own) leaves those rows without a value: they are counted as bad_row, not fatal.
+    chunk = chunk.reindex(columns=list(dict.fromkeys([*chunk.columns, "ssvid", "lat", "lon",
+                                                      "timestamp"])))
     n = len(chunk)
     get = lambda c: chunk[c] if c in chunk.columns else pd.Series([np.nan] * n)  # noqa: E731
     time_ns = _time_ns(chunk["timestamp"].astype(str), report=report)
