@@ -792,6 +792,11 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
     events = result.events
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
+        if not result.decode_report.decoded_lines:  # #15 item 5: not AIS at all
+            raise UsageError(_no_ais_message(label, result.decode_report))
+    cleaning = getattr(result, "tracks_report", None)
+    if cleaning:
+        _say(args, _cleaning_summary(cleaning), "")
     drop = getattr(args, "drop", None)
     if drop:
         kept = rank_events(events, drop=drop)
@@ -819,6 +824,11 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
         print(f"No AIS position reports could be decoded from {label}: is it an AIS dump? "
               f"(see the decode report above); wrote an empty table to {out}.")
         return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
+    if not len(events) and cleaning and n_pos and not cleaning.get("rows_out", 1):
+        # #14 item 12: every position was dropped; say how many and why, not "no events"
+        print(f"None of the {n_pos:,} positions decoded from {label} could be used "
+              f"({_dropped_reasons(cleaning)}); wrote an empty table to {out}.")
+        return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
     if not len(events):
         print(f"No events found in {label} ({n_pos:,} positions from {n_ves:,} vessels) with "
               f"these parameters; wrote an empty table to {out}.")
@@ -829,6 +839,32 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
     if announce:
         print(f"wrote {out}")
     return EXIT_OK
+
+
+_DROP_WORDS = {"dropped_no_time": "without a time", "dropped_no_position": "without a position",
+               "dropped_invalid_mmsi": "with an invalid MMSI",
+               "dropped_duplicate": "duplicates", "dropped_outlier": "outliers"}
+
+
+def _dropped_reasons(cleaning: dict) -> str:
+    parts = [f"{cleaning[k]:,} {words}" for k, words in _DROP_WORDS.items()
+             if cleaning.get(k)]
+    return "dropped: " + (", ".join(parts) if parts else "none")
+
+
+def _cleaning_summary(cleaning: dict) -> str:
+    """One line: the track stage's cleaning counts (stsdetect.tracks.build_tracks)."""
+    return (f"Track cleaning: {cleaning.get('rows_in', 0):,} positions in, "
+            f"{cleaning.get('rows_out', 0):,} kept; {_dropped_reasons(cleaning)}; "
+            f"{cleaning.get('segments_split', 0):,} segments split")
+
+
+def _no_ais_message(label: str, report) -> str:
+    skipped = sorted(report.skipped.items(), key=lambda kv: -kv[1])[:3]
+    why = ", ".join(f"{n:,} {k}" for k, n in skipped) or "it is empty"
+    return (f"no AIS messages in {label} ({report.lines:,} records read: {why}); is it an "
+            "AIS dump? Accepted: NMEA (!AIVDM/!AIVDO, any talker, tag blocks, $PGHP), "
+            "MarineCadastre or DMA CSV, GFW JSON lines")
 
 
 def cmd_decode(args) -> int:
@@ -846,6 +882,8 @@ def cmd_decode(args) -> int:
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")
+    if not data.report.decoded_lines:  # #15 item 5: nothing of AIS in it; write nothing
+        raise UsageError(_no_ais_message(", ".join(inputs), data.report))
     for frame, path in ((data.positions, out), (data.vessels, vessels_out)):
         write_table(frame, path, date_format="%Y-%m-%dT%H:%M:%S.%fZ")  # atomic
     if not len(data.positions):
