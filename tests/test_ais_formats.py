@@ -309,7 +309,8 @@ def test_broken_table_rows_are_counted_not_fatal():
     data = read_ais(io.StringIO(broken), format="marinecadastre")
     data.report.check()
     assert len(data.positions) == 2
-    assert data.report.skipped == {"bad_row": 3}
+    # the blank line is a blank line, not a bad row (#14 item 6)
+    assert data.report.skipped == {"bad_row": 2, "comment_or_blank": 1}
     rows = [json.dumps({"timestamp": "2017-07-18T00:00:00Z", "ssvid": 445000001, "lat": 30.0,
                         "lon": 122.0}), "{broken", "[1, 2]", ""]
     data = read_ais(io.StringIO("\n".join(rows * 2)), format="gfw_jsonl")
@@ -350,3 +351,44 @@ def test_gfw_bad_json_line_is_counted_not_fatal(bad, where, shared_data):
     data.report.check()
     assert len(data.positions) == 4
     assert data.report.skipped == {"bad_row": 1}
+
+
+MC_HEAD = ("MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,"
+           "Status,Length,Width,Draft,Cargo,TransceiverClass\n")
+
+
+def _mc_row(mmsi, minute, name="A"):
+    return (f"{mmsi},2023-01-01T00:{minute:02d}:00,32.1,-79.1,0.1,10,511,{name},,C,70,0,100,"
+            "20,5,70,A")
+
+
+def test_csv_extra_field_blank_lines_and_quoted_newline():
+    """#14 item 6: one extra field on the first data row lost every row (the first column
+    became the index); blank lines were bad rows; a quoted newline added phantom bad rows."""
+    csv = (MC_HEAD + _mc_row(367000001, 0) + ",EXTRA\n\n"
+           + _mc_row(367000002, 1, name='"TWO\nLINES"') + "\n\n"
+           + _mc_row(367000003, 2) + ",X,Y,Z\n"  # really malformed: counted
+           + _mc_row(367000004, 3) + "\n")
+    with pytest.warns(pd.errors.ParserWarning, match="Length of header"):
+        data = read_ais(io.BytesIO(csv.encode()))
+    data.report.check()
+    assert data.positions["mmsi"].tolist() == [367000001, 367000002, 367000004]
+    assert data.report.skipped == {"comment_or_blank": 2, "bad_row": 1}
+    assert data.vessels.set_index("mmsi").loc[367000002, "name"] == "TWO\nLINES"
+
+
+@pytest.mark.parametrize(("unit", "scale"), [("s", 1), ("ms", 10**3), ("us", 10**6),
+                                             ("ns", 10**9)])
+def test_numeric_time_columns_by_magnitude(unit, scale):
+    """#15 item 5: Unix milliseconds were read as seconds (50 reports -> 49 dark periods)."""
+    t0 = 1_700_000_000
+    lines = [json.dumps({"ssvid": 445000001, "lat": 30.0, "lon": 122.0,
+                         "timestamp": (t0 + 60 * i) * scale + (123 * scale // 1000)})
+             for i in range(3)]
+    data = read_ais(io.BytesIO(("\n".join(lines) + "\n").encode()))
+    want = pd.to_datetime([(t0 + 60 * i) * 10**9 + 123 * 10**6 * (scale >= 1000)
+                           for i in range(3)], utc=True)
+    assert data.positions["time"].tolist() == list(want)
+    csv = MC_HEAD.split(",SOG")[0] + "\n" + f"367000001,{t0 * scale},32.1,-79.1\n"
+    assert read_ais(io.BytesIO(csv.encode())).positions["time"].iloc[0] == \
+        pd.Timestamp(t0, unit="s", tz="UTC")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -80,16 +81,49 @@ class _LineCounter(io.RawIOBase):
         return self.newlines + (self._last != b"\n")
 
 
+class _BadLines:
+    """Counts the rows pandas skips (``on_bad_lines="warn"``) from its warnings."""
+
+    def __init__(self):
+        self.count = 0
+
+    def wrap(self, reader):
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    chunk = next(reader)
+                except StopIteration:
+                    chunk = None
+            for w in caught:  # one warning per chunk, naming every line it skipped
+                text = str(w.message)
+                if issubclass(w.category, pd.errors.ParserWarning):
+                    self.count += text.count("Skipping line")
+                    if "Skipping line" in text:
+                        continue
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if chunk is None:
+                return
+            yield chunk
+
+
 def read_table(stream, fmt: str, report: DecodeReport):
     """Read a decoded table; return (positions DataFrame, static records DataFrame).
 
     Rows pandas cannot parse (wrong number of fields, broken JSON) are counted as ``bad_row``.
     """
+    bad_lines = None
     if fmt in ("marinecadastre", "dma"):
         counter = _LineCounter(stream)
-        reader = pd.read_csv(io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
-                             keep_default_na=False, on_bad_lines="skip",
-                             skip_blank_lines=False, encoding_errors="replace")
+        # index_col=False: a first data row with one field too many must not turn the first
+        # column into the index (that lost every row); rows pandas cannot split are reported
+        # as warnings and counted from them (not from physical lines, which a quoted newline
+        # inflates)
+        bad_lines = _BadLines()
+        reader = bad_lines.wrap(pd.read_csv(
+            io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
+            keep_default_na=False, on_bad_lines="warn", skip_blank_lines=False,
+            encoding_errors="replace", index_col=False))
         convert = _marinecadastre if fmt == "marinecadastre" else _dma
     elif fmt == "gfw_jsonl":
         counter = None
@@ -107,14 +141,22 @@ def read_table(stream, fmt: str, report: DecodeReport):
         first_line = 2 if counter is not None else 1
         chunk.attrs["line"] = np.arange(rows, rows + len(chunk), dtype=np.int64) + first_line
         rows += len(chunk)
+        blank = (chunk == "").all(axis=1).to_numpy()  # blank lines: not bad rows
+        if blank.any():
+            report.lines += int(blank.sum())
+            report.add_skip("comment_or_blank", int(blank.sum()))
+            line = chunk.attrs["line"][~blank]
+            chunk = chunk.loc[~blank].reset_index(drop=True)
+            chunk.attrs["line"] = line
+            if not len(chunk):
+                continue
         pos, stat = convert(chunk, report)
         positions.append(pos)
         if stat is not None:
             statics.append(stat)
-    if counter is not None:  # lines pandas dropped as malformed (header excluded)
-        dropped = max(counter.lines - 1 - rows, 0)
-        report.lines += dropped
-        report.add_skip("bad_row", dropped)
+    if bad_lines is not None:  # lines pandas dropped as malformed
+        report.lines += bad_lines.count
+        report.add_skip("bad_row", bad_lines.count)
     from .reader import _positions_frame
 
     if positions:
@@ -179,7 +221,42 @@ def _text(series) -> pd.Series:
     return out.mask(out.isin(["", "Unknown", "Undefined", "nan", "None"]))
 
 
+#: Numeric times are read by their size (#15 item 5: BigQuery exports write Unix
+#: milliseconds or microseconds, once read as seconds): an epoch in seconds has 10 digits
+#: from 2001-09-09 to 2286, in ms 13, in us 16, in ns 19. Below 1e11 (year 5138 in
+#: seconds, 1973 in ms) a number is seconds.
+_EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
+
+
+def _numeric_time_ns(series: pd.Series) -> np.ndarray | None:
+    """Numeric epoch times -> int64 ns, the unit told by magnitude; None if not numeric."""
+    number = pd.to_numeric(pd.Series(series), errors="coerce")
+    whole = number.to_numpy() if pd.api.types.is_integer_dtype(number.dtype) else None
+    values = number.to_numpy(dtype=np.float64)
+    given = pd.Series(series).astype(str).str.strip().ne("").to_numpy() & \
+        pd.Series(series).notna().to_numpy()
+    if not given.any() or np.isnan(values[given]).any():
+        return None
+    out = np.full(values.size, NAT_NS, dtype=np.int64)
+    magnitude = np.nanmedian(np.abs(values[given]))  # one unit per column
+    for bound, unit in _EPOCH_UNITS:
+        if magnitude >= bound:
+            scale = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}[unit]
+            ok = given & np.isfinite(values) & (np.abs(values) * scale < 9.2e18)
+            if whole is not None:  # integers stay exact (no float rounding of ms)
+                out[ok] = whole[ok].astype(np.int64) * scale
+            else:
+                out[ok] = np.round(values[ok] * scale).astype(np.int64)
+            return out
+    return out  # pragma: no cover - the last bound is 0
+
+
 def _time_ns(series, fmt=None, report=None) -> np.ndarray:
+    numeric = _numeric_time_ns(series)
+    if numeric is not None:
+        if report is not None:
+            report.add_note("time_unparsed", int((numeric == NAT_NS).sum()))
+        return numeric
     if fmt:
         parsed = pd.to_datetime(pd.Series(series), format=fmt, errors="coerce", utc=True)
     else:
