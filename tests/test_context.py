@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -309,3 +310,75 @@ def test_cli_ports_drop_and_saved_anchorages(tmp_path, capsys):
     assert not kept["flags"].fillna("").str.contains("anchorage|port").any()
     assert main(["detect", str(paths["nmea"]), "-o", str(out2), "--ports",
                  str(tmp_path / "none.geojson")]) == 2
+
+
+# --- stops window by window equal stops in one go ---------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 100_000), n_cuts=st.integers(1, 6))
+def test_stops_from_window_pieces_equal_one_run(seed, n_cuts):
+    from stsdetect.context.stops import join_stop_pieces, stop_pieces
+
+    rng = np.random.default_rng(seed)
+    n_v, n = 6, 400
+    mmsi = rng.integers(0, n_v, n) + 412_000_000
+    t = 1.7e9 + np.sort(rng.uniform(0, 3 * 86400, n))
+    # each vessel moves between a few anchoring spots, now fast, now still
+    spot = rng.integers(0, 3, n)
+    lat = 30.0 + 0.02 * spot + rng.normal(0, 4e-4, n) + 0.001 * (mmsi % 7)
+    lon = 122.0 + 0.02 * spot + rng.normal(0, 4e-4, n)
+    sog = np.where(rng.random(n) < 0.7, rng.uniform(0, 0.8, n), rng.uniform(3, 12, n))
+    sog[rng.random(n) < 0.1] = np.nan
+    tracks = Tracks.from_arrays(mmsi, t, lat, lon, sog_kn=sog)
+    whole = find_stops(tracks)
+    cuts = np.sort(rng.uniform(t.min(), t.max(), n_cuts))
+    edges = np.concatenate(([-np.inf], cuts, [np.inf]))
+    margin = 3 * 3600.0  # max_gap: what a window must load beyond its core
+    pieces, ends = [], []
+    for a, b in itertools.pairwise(edges):  # a few windows
+        sel = (tracks.time_s >= a - margin) & (tracks.time_s < b + margin)
+        sub = Tracks.from_arrays(tracks.mmsi[sel], tracks.time_s[sel], tracks.lat_deg[sel],
+                                 tracks.lon_deg[sel], sog_kn=tracks.sog_kn[sel])
+        p, e = stop_pieces(sub, a, b)
+        pieces.append(p)
+        ends.append(e)
+    joined = join_stop_pieces(pieces, ends)
+    assert len(whole) == len(joined)
+    pd.testing.assert_frame_equal(joined, whole, check_exact=False, rtol=1e-12, atol=1e-9)
+
+
+def test_context_window_by_window_equals_one_run():
+    """The context stage's windowed form (stop pieces per day, joined at the end) gives the
+    same context columns, tokens and evidence as the one-window run (what a windowed driver
+    must reproduce; the driver itself guarantees the tracks' core rows)."""
+    from stsdetect.ais import read_ais
+    from stsdetect.context.stops import join_stop_pieces, stop_pieces
+
+    sc = simulate(seed=7, duration="3d", n_crowded_anchorages=2, anchorage_size=30,
+                  n_berth=8, draught_changes=True, min_interval_s=240, n_background=6)
+    data = read_ais(sc.lines())
+    one = detect(data)
+    tracks = one.tracks
+    t = tracks.time_s
+    day = 86400.0
+    margin = 3 * 3600.0  # max_gap of the stops
+    pieces, ends = [], []
+    for k in range(int(t.min() // day), int(t.max() // day) + 1):  # the days of the dump
+        a, b = k * day, (k + 1) * day
+        sel = (t >= a - margin) & (t < b + margin)
+        sub = Tracks.from_arrays(tracks.mmsi[sel], t[sel], tracks.lat_deg[sel],
+                                 tracks.lon_deg[sel], sog_kn=tracks.sog_kn[sel])
+        p, e = stop_pieces(sub, a, b)
+        pieces.append(p)
+        ends.append(e)
+    stops = join_stop_pieces(pieces, ends)
+    areas = find_anchorages(None, stops=stops, positions=data.positions,
+                            span_s=float(t.max() - t.min()))
+    core = one.events[list(EVENT_COLUMNS)].assign(flags=[[] for _ in range(len(one.events))])
+    windowed = add_context(core, anchorages=areas, positions=data.positions,
+                           statics=data.statics, stops=stops)
+    single = add_context(core, tracks=tracks, anchorages=one.anchorages,
+                         positions=data.positions, statics=data.statics)
+    assert len(areas) == len(one.anchorages) >= 3
+    pd.testing.assert_frame_equal(windowed, single, check_exact=False, rtol=1e-9)
+    assert windowed["flags"].map(len).sum() > 100

@@ -276,6 +276,7 @@ def test_report_map_markers_link_and_carry_identity_and_flags(events, tracks, tm
     named = events.copy()
     named["name"] = "SHIP <" + named["mmsi"].astype(str) + ">"
     named["other_imo"] = np.where(named["other_mmsi"].notna(), 9123456.0, np.nan)
+    named["evidence"] = '{"dprk": {"vessel": 445000002, "mid": 445}}'
     path = write_html_report(named, tmp_path / "r.html", tracks=tracks, max_events=2,
                              max_figures=0)
     parsed = _parse(path)
@@ -293,6 +294,7 @@ def test_report_map_markers_link_and_carry_identity_and_flags(events, tracks, tm
     assert f"MMSI {top['mmsi']}: SHIP <{top['mmsi']}>" in tip
     second = next(c["data-tip"] for c in circles if ranked.iloc[1]["event_id"] in c["data-tip"])
     assert "flags: dprk hangzhou_bay" in second and "IMO 9123456" in second
+    assert 'why: {"dprk": {"vessel": 445000002, "mid": 445}}' in second
     paths = [a for t, a in parsed.tags if t == "path" and "stsmap-trk" in a.get("class", "")]
     assert sorted(int(a["data-mmsi"]) for a in paths) == sorted(
         {*ranked["mmsi"].iloc[:2], *ranked["other_mmsi"].dropna().iloc[:2].astype(int)}

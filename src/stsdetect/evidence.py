@@ -285,6 +285,7 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
 
     out_dir = Path(out_dir)
     folders = []
+    plans = []
     for event_id in ids:  # the events asked for: a handful
         event = events[known == event_id].iloc[[0]]
         row = event.iloc[0]
@@ -318,10 +319,16 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
             raise ValueError(f"no line of the sources supports event {event_id}: are these "
                              "the dumps it was detected from?")
         cited = cited.drop_duplicates(["file", "line"])
-        wanted = {name: np.unique(np.concatenate([
-            g["line"].to_numpy() - k for k in range(_LOOK_BACK + 1)]))
-            for name, g in cited.groupby("file")}
-        lines = _read_lines([str(s) for s in source_list], wanted)
+        plans.append((event_id, event, vessels, t0, t1, cited))
+    # One pass over each source for the lines of every package (and a few lines before each,
+    # where earlier fragments and time lines are).
+    every = pd.concat([plan[5] for plan in plans], ignore_index=True)
+    wanted = {name: np.unique(np.concatenate([g["line"].to_numpy() - k
+                                              for k in range(_LOOK_BACK + 1)]))
+              for name, g in every.groupby("file")}
+    lines = _read_lines([str(s) for s in source_list], wanted)
+    for event_id, event, vessels, t0, t1, cited in plans:
+        row = event.iloc[0]
         context = [(name, n, role) for name, number in zip(cited["file"], cited["line"],
                                                             strict=True)
                    for n, role in _context(lines, name, int(number))]

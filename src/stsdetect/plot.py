@@ -1042,7 +1042,7 @@ def _draw_timeline(ax, sog_ax, tracks: Tracks, event: pd.Series, max_gap_s: floa
         artists += ax.plot(hours(grid), dist, color="k", lw=1.5, gid="separation",
                            label=f"separation {mmsi} - {other}")
         artists.append(ax.axhline(ENCOUNTER_DISTANCE_M, color="k", ls=":", lw=0.8,
-                                  label=f"{ENCOUNTER_DISTANCE_M:.0f} m (GFW encounter)"))
+                                  label="_reference"))
         ax.set_ylabel("separation (m)")
         finite = dist[np.isfinite(dist)]
         top = (max(1.1 * float(finite.max()), 2 * ENCOUNTER_DISTANCE_M) if finite.size
@@ -1060,17 +1060,28 @@ def _draw_timeline(ax, sog_ax, tracks: Tracks, event: pd.Series, max_gap_s: floa
         artists += sog_ax.plot(hours(tracks.time_s[r]), tracks.sog_kn[r], ".-", ms=3, lw=0.8,
                                color=_VESSEL_COLORS[i], gid=f"sog-{m}", label=f"SOG {m}")
     artists.append(sog_ax.axhline(ENCOUNTER_SPEED_KN, color=_VESSEL_COLORS[0], ls=":", lw=0.8,
-                                  label=f"{ENCOUNTER_SPEED_KN:g} kn"))
+                                  label="_reference"))
     sog_ax.set_ylabel("speed over ground (kn)")
     speeds = np.concatenate([tracks.sog_kn[rows[m]] for m in vessels])
     speeds = speeds[np.isfinite(speeds)]
     sog_ax.set_ylim(0.0, max(1.05 * float(speeds.max()), 2.5 * ENCOUNTER_SPEED_KN)
                     if speeds.size else 2.5 * ENCOUNTER_SPEED_KN)
     artists.append(ax.axvspan(0.0, hours(end), color="#d62728", alpha=0.12, lw=0,
-                              label="event"))
+                              label="_event"))
     ax.set_xlim(hours(t0), hours(t1))
+    from matplotlib.ticker import MaxNLocator
+
+    # Few ticks: tick labels are most of a figure's drawing time.
+    ax.xaxis.set_major_locator(MaxNLocator(8))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    if sog_ax is not ax:
+        sog_ax.yaxis.set_major_locator(MaxNLocator(5))
     stamp = pd.Timestamp(start, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-    ax.set_xlabel(f"hours from event start ({stamp})")
+    # The shading and the reference lines are named in the axis label, not the legend (a
+    # legend entry costs more to draw than a line of the label).
+    reference = (f"dotted: {ENCOUNTER_DISTANCE_M:.0f} m, " if other is not None else "dotted: ")
+    ax.set_xlabel(f"hours from event start ({stamp}); shaded: the event; {reference}"
+                  f"{ENCOUNTER_SPEED_KN:g} kn (GFW encounter)", fontsize=8)
     handles, labels = ax.get_legend_handles_labels()
     if sog_ax is not ax:
         h2, l2 = sog_ax.get_legend_handles_labels()

@@ -16,8 +16,9 @@ participants' tracks (one colour per vessel, broken at silences of over an hour,
 at most :data:`MAX_TRACK_POINTS` points), dashed lines for dark events, and one marker per
 event coloured by type. A marker is a link to the event's section in the report (or to its
 table row when it has no section); hovering or focusing it shows the event's type, time,
-score, flags and both vessels' identity (name, IMO, call sign, ship type, flag, AIS class
-and length, from the identity columns where the events carry them). Drag to pan; the wheel
+score, flags (with the reasons of the ``evidence`` column, when there is one) and both
+vessels' identity (name, IMO, call sign, ship type, flag, AIS class and length, from the
+identity columns where the events carry them). Drag to pan; the wheel
 or the + / - buttons zoom about the pointer or the centre; "reset" restores the view. A
 scale bar under the map follows the zoom.
 
@@ -148,7 +149,8 @@ _SCRIPT = """
     var r = wrap.getBoundingClientRect();
     var left = Math.min(x - r.left + 12, r.width - tip.offsetWidth - 4);
     tip.style.left = Math.max(left, 0) + 'px';
-    tip.style.top = (y - r.top + 12) + 'px';
+    var below = y + 12 + tip.offsetHeight <= window.innerHeight;  // else above the pointer
+    tip.style.top = (below ? y - r.top + 12 : y - r.top - tip.offsetHeight - 12) + 'px';
   }
   svg.addEventListener('mouseover', function (e) {
     var m = e.target.closest('.stsmap-ev');
@@ -225,6 +227,9 @@ def _tips(events: pd.DataFrame) -> pd.Series:
                               index=events.index)
     flags = col("flags").str.replace(";", " ", regex=False)
     tip = tip + "\nflags: " + flags.where(flags != "", "none")
+    # Why each flag was set: the evidence column's JSON (contract C4), shortened.
+    why = col("evidence").str.slice(0, 300)
+    tip = tip + ("\nwhy: " + why).where(~why.isin(["", "{}"]), "")
     for prefix, mmsi_col in (("", "mmsi"), ("other_", "other_mmsi")):
         who = pd.Series("", index=events.index, dtype="string")
         for field, label in IDENTITY_FIELDS:

@@ -154,7 +154,8 @@ def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None) -> np.nda
 
 def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
                     cell_m: float = 500.0, radius_m: float = 500.0, max_speed_kn: float = 1.0,
-                    max_gap="3h", positions: pd.DataFrame | None = None, stops=None):
+                    max_gap="3h", positions: pd.DataFrame | None = None, stops=None,
+                    span_s: float | None = None):
     """Anchorages and berths: areas where many distinct vessels lay stationary.
 
     Parameters
@@ -177,7 +178,11 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
         The positions table (with ``nav_status``): areas whose stops mostly report "moored"
         are berths.
     stops : pandas.DataFrame, optional
-        Stops already found with the same stop parameters (saves finding them again).
+        Stops already found with the same stop parameters (saves finding them again; the
+        windowed form: :func:`~stsdetect.context.stops.join_stop_pieces`).
+    span_s : float, optional
+        Time span of the data in seconds, for the adapted thresholds; from ``tracks`` when
+        omitted (``tracks`` may then be None if ``stops`` are given).
 
     Returns
     -------
@@ -192,8 +197,11 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
 
     if not cell_m > 0:
         raise ValueError(f"cell_m must be positive, got {cell_m!r}")
-    t = track_times_s(tracks)
-    span = float(t.max() - t.min()) if t.size else 0.0
+    if span_s is None:
+        t = track_times_s(tracks)
+        span = float(t.max() - t.min()) if t.size else 0.0
+    else:
+        span = float(span_s)
     auto_s, auto_n = auto_thresholds(span)
     min_s = auto_s if min_duration is None else duration_s(min_duration)
     min_vessels = auto_n if not min_vessels else int(min_vessels)

@@ -13,7 +13,8 @@ column                         dtype      meaning
 ``other_nav_status``                      event: the status of most of its reports (1 at anchor,
                                           5 moored ...), else of its report nearest the middle
 ``anchorage_id``               object     the anchorage, berth or port the event lies in, else
-                                          the nearest one (empty when there is none)
+                                          the nearest one within 0.5 degrees (about 55 km;
+                                          empty when there is none)
 ``anchorage_kind``             object     ``anchorage``, ``berth`` or ``port``
 ``anchorage_distance_m``       float64    0 inside, else the distance to that area's outline
 ``visit``, ``other_visit``     object     ``visit`` (arrived within ``visit_window`` before the
@@ -95,20 +96,20 @@ class _Series:
         t = np.asarray(t, dtype=float)
         rows = np.flatnonzero(np.isfinite(t))
         mm, tt = mmsi[rows], t[rows]
-        order = np.argsort(mm, kind="stable")
-        ms, ts = mm[order], tt[order]
-        same = ms[1:] == ms[:-1]
+        # rank of each row's MMSI among the sorted MMSIs, by hashing (no sort of the rows);
+        # a stable sort of small ranks is a radix sort
+        codes, uniq = pd.factorize(mm, sort=True)
+        small = np.int16 if uniq.size < 2**15 else np.int32 if uniq.size < 2**31 else np.int64
+        order = np.argsort(codes.astype(small), kind="stable")
+        cs, ts = codes[order], tt[order]
+        same = cs[1:] == cs[:-1]
         if not (ts[1:][same] >= ts[:-1][same]).all():  # not in time order within a vessel
-            order = np.lexsort((tt, mm))
-            ms, ts = mm[order], tt[order]
-            same = ms[1:] == ms[:-1]
-        head = np.ones(ms.size, dtype=bool)
-        head[1:] = ~same
-        rank = np.cumsum(head) - 1
-        self.ids = ms[head]
+            order = np.lexsort((tt, codes))
+            cs, ts = codes[order], tt[order]
+        self.ids = np.asarray(uniq, dtype=np.int64)
         self.t0 = ts.min() if ts.size else 0.0
         self.span = (ts.max() - self.t0 + 1.0) * 4.0 + 1e6 if ts.size else 1.0
-        self.key = rank * self.span + (ts - self.t0)
+        self.key = cs * self.span + (ts - self.t0)
         self.rows = rows[order]
 
     def _qkey(self, q_mmsi, q_t):
@@ -222,10 +223,11 @@ def _json_num(x: np.ndarray, digits: int = 2) -> np.ndarray:
 
 
 def _json_str(x) -> np.ndarray:
-    s = pd.Series(x, dtype="string")
-    esc = s.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False) \
-        .str.replace(r"[\x00-\x1f]", " ", regex=True)
-    return ('"' + esc + '"').astype(object).fillna("null").to_numpy(dtype=object)
+    s = pd.Series(np.asarray(x, dtype=object), dtype=object)
+    missing = s.isna().to_numpy()
+    esc = s.where(~missing, "").astype(str).str.replace("\\", "\\\\", regex=False) \
+        .str.replace('"', '\\"', regex=False).str.replace(r"[\x00-\x1f]", " ", regex=True)
+    return np.where(missing, "null", '"' + esc.to_numpy(dtype=object) + '"').astype(object)
 
 
 def _pair_json(key: str, a: np.ndarray, b: np.ndarray, has_b: np.ndarray) -> np.ndarray:
@@ -386,10 +388,13 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         ok = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
         pts = shapely.points(lon[ok], lat[ok])
         inside = tree.query(pts, predicate="intersects")
-        near = tree.query_nearest(pts, all_matches=False)
         pick = np.full(ok.size, -1, dtype=np.int64)
-        pick[near[0]] = near[1]
         is_in = np.zeros(ok.size, dtype=bool)
+        out_pts = np.ones(ok.size, dtype=bool)
+        out_pts[inside[0]] = False
+        if out_pts.any():  # the nearest area of points outside all, within about 55 km
+            near = tree.query_nearest(pts[out_pts], max_distance=0.5, all_matches=False)
+            pick[np.flatnonzero(out_pts)[near[0]]] = near[1]
         if inside.shape[1]:
             # inside several areas (a supplied port around a learned berth): the smallest
             area = anchorages["area_km2"].fillna(np.inf).to_numpy(float) if "area_km2" in \

@@ -10,14 +10,20 @@ came for the event (a visit) or lay there throughout (residence).
 How stops are found (all vectorized over the sorted track columns):
 
 1. a report is *slow* when its reported speed is at most ``max_speed_kn`` (its speed implied by
-   the next report when the speed is not available);
+   the next report, if within ``max_gap``, when the speed is not available; slow when neither
+   is known);
 2. consecutive slow reports of one MMSI form a *run*; a run breaks at a fast report, a silence
    longer than ``max_gap`` or a jump of more than ``radius_m`` between two reports;
 3. runs of one MMSI that follow each other within ``max_gap`` and whose mean positions lie
    within ``radius_m`` are joined: an anchored ship swinging with the tide briefly shows more
    than ``max_speed_kn`` and must not count as leaving and coming back;
 4. a joined run is a stop when it lasts at least ``min_duration`` and no report of it lies
-   farther than ``radius_m`` from its mean position (bounded through the runs' own extents).
+   farther than ``radius_m`` from the centre of its bounding box.
+
+Every quantity of a stop adds up from pieces of consecutive time ranges (counts, sums of unit
+vectors, bounding boxes, first and last report times), so a windowed run
+(:func:`stop_pieces` per window, :func:`join_stop_pieces` at the end) gives the stops of a
+single run over all the data.
 
 The defaults follow Global Fishing Watch's anchorage rule ("stayed within 0.5 km", see
 ``docs/method.md``) for ``radius_m``; ``max_speed_kn`` = 1 kn is half the rendezvous detector's
@@ -32,20 +38,18 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.geo import (
-    EARTH_RADIUS_M,
     KNOT_M_S,
-    chord_to_arc_m,
     duration_s,
     haversine_m,
     latlon_from_xyz,
     unit_xyz,
 )
 
-__all__ = ["STOP_COLUMNS", "find_stops", "track_times_s"]
+__all__ = ["STOP_COLUMNS", "find_stops", "join_stop_pieces", "stop_pieces", "track_times_s"]
 
 #: Columns of the stops table, in order: ``mmsi``; ``start_s``/``end_s`` (float seconds since
 #: the Unix epoch, UTC: first and last report of the stop); ``lat``/``lon`` (spherical mean
-#: position, degrees); ``extent_m`` (bound on the farthest report from that mean);
+#: position, degrees); ``extent_m`` (half the diagonal of its bounding box);
 #: ``n_positions``; ``arrived`` (the vessel was heard before the stop, so it came from
 #: elsewhere or from a silence, rather than being stopped when the data begins); ``departed``
 #: (it was heard after the stop).
@@ -68,56 +72,48 @@ def _empty() -> pd.DataFrame:
         "departed": np.zeros(0, bool)})
 
 
-def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_gap="3h",
-               min_duration="1h") -> pd.DataFrame:
-    """Every stretch during which a vessel lay stationary (see the module notes).
+def _sorted_columns(tracks):
+    """Track columns ordered by (mmsi, time) (tracks are by segment: shared MMSIs interleave)."""
+    mmsi = np.asarray(tracks.mmsi, dtype=np.int64)
+    t = track_times_s(tracks)
+    lat, lon = np.asarray(tracks.lat_deg, float), np.asarray(tracks.lon_deg, float)
+    sog = np.asarray(tracks.sog_kn, dtype=float)
+    same_v = mmsi[1:] == mmsi[:-1]
+    if not ((mmsi[1:] >= mmsi[:-1]).all() and (t[1:][same_v] >= t[:-1][same_v]).all()):
+        order = np.lexsort((t, mmsi))
+        mmsi, t, lat, lon, sog = mmsi[order], t[order], lat[order], lon[order], sog[order]
+    return mmsi, t, lat, lon, sog
 
-    Parameters
-    ----------
-    tracks : stsdetect.tracks.Tracks
-        Cleaned tracks (rows sorted by MMSI, segment and time).
-    max_speed_kn : float, default 1.0
-        Highest speed of a stationary report, knots.
-    radius_m : float, default 500
-        A stop's reports lie within this distance of its mean position (GFW anchorages:
-        0.5 km).
-    max_gap : str or pandas.Timedelta, default "3h"
-        Longest silence inside a stop.
-    min_duration : str or pandas.Timedelta, default "1h"
-        Shortest stop kept.
+
+def stop_pieces(tracks, a_s: float = -np.inf, b_s: float = np.inf, max_speed_kn: float = 1.0,
+                radius_m: float = 500.0, max_gap="3h") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The windowed form of :func:`find_stops`: pieces of stationary runs in ``[a_s, b_s)``.
+
+    ``tracks`` may hold reports beyond ``[a_s, b_s)`` (a window's margins): they decide
+    whether the first report of the range continues a run (the slow test of a report looks at
+    the next one, the link at the previous one), but only reports inside the range make
+    pieces. Every field of a piece adds up exactly across pieces (counts, sums of unit
+    vectors, bounding boxes), so :func:`join_stop_pieces` over the pieces of consecutive
+    ranges gives the stops of the whole, as :func:`find_stops` does in one go.
 
     Returns
     -------
-    pandas.DataFrame
-        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_s``; independent of the
-        order of the input rows (tracks are sorted).
-
-    Raises
-    ------
-    ValueError
-        On a negative radius or speed, or a bad duration.
+    pieces : pandas.DataFrame
+        ``mmsi``, ``t0``, ``t1``, ``n``, ``x``, ``y``, ``z`` (sums of unit vectors),
+        ``lat_min``, ``lat_max``, ``lon_min``, ``lon_max``, ``linked`` (the first report
+        continues a run from before the range).
+    ends : pandas.DataFrame
+        ``mmsi``, ``first_s``, ``last_s``: each vessel's first and last report in the range.
     """
-    if not (radius_m > 0 and max_speed_kn >= 0):
-        raise ValueError(f"radius_m must be positive and max_speed_kn non-negative, got "
-                         f"{radius_m!r}, {max_speed_kn!r}")
-    gap_s, min_s = duration_s(max_gap), duration_s(min_duration)
+    gap_s = duration_s(max_gap)
+    cols = ["mmsi", "t0", "t1", "n", "x", "y", "z", "lat_min", "lat_max", "lon_min",
+            "lon_max", "linked"]
+    empty = (pd.DataFrame({c: [] for c in cols}),
+             pd.DataFrame({"mmsi": np.zeros(0, np.int64), "first_s": [], "last_s": []}))
     n = len(tracks)
     if n == 0:
-        return _empty()
-    mmsi = np.asarray(tracks.mmsi, dtype=np.int64)
-    t = track_times_s(tracks)
-    # tracks are sorted by (mmsi, segment, time); a vessel's segments may interleave in time
-    # when one MMSI is shared, so order by (mmsi, time) here
-    same_v = mmsi[1:] == mmsi[:-1]
-    in_order = bool((mmsi[1:] >= mmsi[:-1]).all() and (t[1:][same_v] >= t[:-1][same_v]).all())
-    if not in_order:
-        order = np.lexsort((t, mmsi))
-        mmsi, t = mmsi[order], t[order]
-        lat, lon = np.asarray(tracks.lat_deg)[order], np.asarray(tracks.lon_deg)[order]
-        sog = np.asarray(tracks.sog_kn, dtype=float)[order]
-    else:
-        lat, lon = np.asarray(tracks.lat_deg), np.asarray(tracks.lon_deg)
-        sog = np.asarray(tracks.sog_kn, dtype=float)
+        return empty
+    mmsi, t, lat, lon, sog = _sorted_columns(tracks)
     same = np.zeros(n, dtype=bool)  # same[i]: row i follows row i-1 of the same vessel
     same[1:] = mmsi[1:] == mmsi[:-1]
     dt = np.zeros(n)
@@ -126,7 +122,9 @@ def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_g
     # without a speed, and the jump test between two slow reports
     fin = np.isfinite(sog)
     implied = np.full(n, np.nan)  # speed to the next report, knots
-    nxt = np.flatnonzero(~fin[:-1] & same[1:])
+    # (only from a next report within max_gap: a window loaded with a margin of max_gap
+    # sees it too, so the windowed form decides the same)
+    nxt = np.flatnonzero(~fin[:-1] & same[1:] & (dt[1:] <= gap_s))
     if nxt.size:
         step = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -138,41 +136,139 @@ def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_g
     ci = np.flatnonzero(cand)
     linked = np.zeros(n, dtype=bool)
     linked[ci] = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= radius_m
-    rows = np.flatnonzero(slow)
+    inside = (t >= a_s) & (t < b_s)
+    heads_v = np.flatnonzero(inside & ~(same & np.roll(inside, 1)))  # first row per vessel
+    tails_v = np.flatnonzero(inside & ~(np.append(same[1:], False) & np.roll(inside, -1)))
+    ends = pd.DataFrame({"mmsi": mmsi[heads_v], "first_s": t[heads_v], "last_s": t[tails_v]})
+    rows = np.flatnonzero(slow & inside)
     if rows.size == 0:
-        return _empty()
-    starts_run = ~linked[rows]
-    run = np.cumsum(starts_run) - 1
-    first = rows[starts_run]
-    last = np.append(rows[np.flatnonzero(starts_run)[1:] - 1], rows[-1])
+        return empty[0], ends
+    # a piece starts at a row not linked to the row before it, or at the range's first row
+    starts = ~linked[rows]
+    starts[1:] |= rows[1:] != rows[:-1] + 1
+    starts[0] = True
+    first = np.flatnonzero(starts)
     xyz = unit_xyz(lat[rows], lon[rows])
-    sums = np.add.reduceat(xyz, np.flatnonzero(starts_run), axis=0)
-    r_lat, r_lon = latlon_from_xyz(sums)
-    # distance of each report to its run's mean direction, from the chord (no trigonometry)
-    mean_dir = sums / np.linalg.norm(sums, axis=1, keepdims=True)
-    d = chord_to_arc_m(np.linalg.norm(xyz - mean_dir[run], axis=1) * EARTH_RADIUS_M)
-    r_ext = np.maximum.reduceat(d, np.flatnonzero(starts_run))
-    r_n = np.diff(np.append(np.flatnonzero(starts_run), rows.size))
-    r_mmsi, r_t0, r_t1 = mmsi[first], t[first], t[last]
+    sums = np.add.reduceat(xyz, first, axis=0)
+    last = np.append(first[1:] - 1, rows.size - 1)
+    pieces = pd.DataFrame({
+        "mmsi": mmsi[rows[first]], "t0": t[rows[first]], "t1": t[rows[last]],
+        "n": np.diff(np.append(first, rows.size)), "x": sums[:, 0], "y": sums[:, 1],
+        "z": sums[:, 2], "lat_min": np.minimum.reduceat(lat[rows], first),
+        "lat_max": np.maximum.reduceat(lat[rows], first),
+        "lon_min": np.minimum.reduceat(lon[rows], first),
+        "lon_max": np.maximum.reduceat(lon[rows], first),
+        "linked": linked[rows[first]]})
+    return pieces, ends
+
+
+def join_stop_pieces(pieces, ends, radius_m: float = 500.0, max_gap="3h",
+                     min_duration="1h") -> pd.DataFrame:
+    """Stops from the pieces of consecutive time ranges (:func:`stop_pieces`).
+
+    Parameters
+    ----------
+    pieces, ends : pandas.DataFrame or list of them
+        What :func:`stop_pieces` returned for each range (any order).
+    radius_m, max_gap, min_duration
+        As for :func:`find_stops`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_s``.
+    """
+    gap_s, min_s = duration_s(max_gap), duration_s(min_duration)
+    if isinstance(pieces, (list, tuple)):
+        pieces = pd.concat([p for p in pieces if len(p)], ignore_index=True) if any(
+            len(p) for p in pieces) else pd.DataFrame()
+    if isinstance(ends, (list, tuple)):
+        ends = pd.concat([e for e in ends if len(e)], ignore_index=True) if any(
+            len(e) for e in ends) else pd.DataFrame({"mmsi": [], "first_s": [], "last_s": []})
+    if not len(pieces):
+        return _empty()
+    p = pieces.sort_values(["mmsi", "t0"], kind="stable").reset_index(drop=True)
+    # runs: a piece whose first report is linked continues the previous piece of its vessel
+    same = np.zeros(len(p), dtype=bool)
+    same[1:] = p["mmsi"].to_numpy()[1:] == p["mmsi"].to_numpy()[:-1]
+    cont = p["linked"].to_numpy(bool) & same
+    runs = _aggregate(p, np.flatnonzero(~cont))
     # join runs of one vessel separated by a short blip (within max_gap, same place)
-    join = np.zeros(first.size, dtype=bool)
-    join[1:] = ((r_mmsi[1:] == r_mmsi[:-1]) & (r_t0[1:] - r_t1[:-1] <= gap_s)
+    r_lat, r_lon = latlon_from_xyz(runs[["x", "y", "z"]].to_numpy())
+    r_mmsi = runs["mmsi"].to_numpy()
+    join = np.zeros(len(runs), dtype=bool)
+    join[1:] = ((r_mmsi[1:] == r_mmsi[:-1])
+                & (runs["t0"].to_numpy()[1:] - runs["t1"].to_numpy()[:-1] <= gap_s)
                 & (haversine_m(r_lat[:-1], r_lon[:-1], r_lat[1:], r_lon[1:]) <= radius_m))
-    heads = np.flatnonzero(~join)
-    stop = np.cumsum(~join) - 1
-    s_sums = np.add.reduceat(sums, heads, axis=0)
-    s_lat, s_lon = latlon_from_xyz(s_sums)
-    # farthest report from the joined mean <= a run's distance to it + that run's own extent
-    bound = haversine_m(r_lat, r_lon, s_lat[stop], s_lon[stop]) + r_ext
-    s_ext = np.maximum.reduceat(bound, heads)
-    s_first_row = first[heads]
-    s_last_row = last[np.append(heads[1:] - 1, first.size - 1)]
+    st = _aggregate(runs, np.flatnonzero(~join))
+    s_lat, s_lon = latlon_from_xyz(st[["x", "y", "z"]].to_numpy())
+    # extent: half the diagonal of the bounding box, so every report lies within it of the
+    # box's centre (exact from pieces; a stop astride the antimeridian is not recognised)
+    ext = haversine_m(st["lat_min"], st["lon_min"], st["lat_max"], st["lon_max"]) / 2.0
+    e = ends.groupby("mmsi").agg(first_s=("first_s", "min"), last_s=("last_s", "max"))
+    first_s = e["first_s"].reindex(st["mmsi"]).to_numpy(float)
+    last_s = e["last_s"].reindex(st["mmsi"]).to_numpy(float)
     out = pd.DataFrame({
-        "mmsi": r_mmsi[heads], "start_s": t[s_first_row], "end_s": t[s_last_row],
-        "lat": s_lat, "lon": s_lon, "extent_m": s_ext,
-        "n_positions": np.add.reduceat(r_n, heads).astype(np.int64),
-        "arrived": same[s_first_row],
-        "departed": np.append(same[1:], False)[s_last_row],
-    })
+        "mmsi": st["mmsi"].to_numpy(np.int64), "start_s": st["t0"].to_numpy(float),
+        "end_s": st["t1"].to_numpy(float), "lat": s_lat, "lon": s_lon,
+        "extent_m": np.asarray(ext, dtype=float), "n_positions": st["n"].to_numpy(np.int64),
+        "arrived": st["t0"].to_numpy(float) > first_s,
+        "departed": st["t1"].to_numpy(float) < last_s})
     keep = (out["end_s"] - out["start_s"] >= min_s) & (out["extent_m"] <= radius_m)
     return out[keep.to_numpy()].reset_index(drop=True)
+
+
+def _aggregate(p: pd.DataFrame, heads: np.ndarray) -> pd.DataFrame:
+    """Rows ``heads[i] .. heads[i+1]-1`` of a pieces-like table merged into one each."""
+    last = np.append(heads[1:] - 1, len(p) - 1)
+    return pd.DataFrame({
+        "mmsi": p["mmsi"].to_numpy()[heads], "t0": p["t0"].to_numpy()[heads],
+        "t1": p["t1"].to_numpy()[last],
+        "n": np.add.reduceat(p["n"].to_numpy(), heads),
+        "x": np.add.reduceat(p["x"].to_numpy(), heads),
+        "y": np.add.reduceat(p["y"].to_numpy(), heads),
+        "z": np.add.reduceat(p["z"].to_numpy(), heads),
+        "lat_min": np.minimum.reduceat(p["lat_min"].to_numpy(), heads),
+        "lat_max": np.maximum.reduceat(p["lat_max"].to_numpy(), heads),
+        "lon_min": np.minimum.reduceat(p["lon_min"].to_numpy(), heads),
+        "lon_max": np.maximum.reduceat(p["lon_max"].to_numpy(), heads)})
+
+
+def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_gap="3h",
+               min_duration="1h") -> pd.DataFrame:
+    """Every stretch during which a vessel lay stationary (see the module notes).
+
+    Parameters
+    ----------
+    tracks : stsdetect.tracks.Tracks
+        Cleaned tracks (rows sorted by MMSI, segment and time).
+    max_speed_kn : float, default 1.0
+        Highest speed of a stationary report, knots.
+    radius_m : float, default 500
+        Every report of a stop lies within this distance of the centre of the stop's bounding
+        box (GFW anchorages: within 0.5 km).
+    max_gap : str or pandas.Timedelta, default "3h"
+        Longest silence inside a stop.
+    min_duration : str or pandas.Timedelta, default "1h"
+        Shortest stop kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_s``; independent of the
+        order of the input rows (tracks are sorted). The same as
+        :func:`join_stop_pieces` over :func:`stop_pieces` of consecutive time ranges.
+
+    Raises
+    ------
+    ValueError
+        On a negative radius or speed, or a bad duration.
+    """
+    if not (radius_m > 0 and max_speed_kn >= 0):
+        raise ValueError(f"radius_m must be positive and max_speed_kn non-negative, got "
+                         f"{radius_m!r}, {max_speed_kn!r}")
+    duration_s(min_duration)  # fail early on a bad duration
+    pieces, ends = stop_pieces(tracks, max_speed_kn=max_speed_kn, radius_m=radius_m,
+                               max_gap=max_gap)
+    return join_stop_pieces(pieces, ends, radius_m=radius_m, max_gap=max_gap,
+                            min_duration=min_duration)
