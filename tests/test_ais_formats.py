@@ -392,3 +392,70 @@ def test_numeric_time_columns_by_magnitude(unit, scale):
     csv = MC_HEAD.split(",SOG")[0] + "\n" + f"367000001,{t0 * scale},32.1,-79.1\n"
     assert read_ais(io.BytesIO(csv.encode())).positions["time"].iloc[0] == \
         pd.Timestamp(t0, unit="s", tz="UTC")
+
+
+SPIRE = (b"ID,ais_pos_timestamp,latitude,longitude,speed\n"
+         b"445000001,2024-01-01T00:00:00Z,30.0,122.0,0.1\n"
+         b"445000001,2024-01-01T00:10:00Z,30.0,122.1,0.2\n")
+
+
+def test_unrecognised_csv_layout_is_a_clear_error_listing_its_columns():
+    """#15 item 5: a Spire-style export silently gave 0 positions with exit 0."""
+    with pytest.raises(ValueError, match="unrecognised CSV layout") as err:
+        read_ais(io.BytesIO(SPIRE))
+    text = str(err.value)
+    for needle in ("ais_pos_timestamp", "MarineCadastre", "GFW JSON lines", "--columns"):
+        assert needle in text
+
+
+@pytest.mark.parametrize("columns", [
+    {"mmsi": "ID", "time": "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"},
+    "mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude,sog=speed"])
+def test_column_mapping(columns):
+    data = read_ais(io.BytesIO(SPIRE), columns=columns)
+    data.report.check()
+    assert data.positions["mmsi"].tolist() == [445000001, 445000001]
+    assert data.positions["lon"].tolist() == [122.0, 122.1]
+    assert data.positions["time"].iloc[1] == pd.Timestamp("2024-01-01T00:10", tz="UTC")
+    assert data.positions["line"].tolist() == [2, 3]
+
+
+def test_common_column_names_need_no_mapping_and_bad_mappings_fail():
+    csv = b"mmsi,timestamp,latitude,longitude\n445000001,1704067200000,30.0,122.0\n"
+    data = read_ais(io.BytesIO(csv))  # (a MovingPandas-style table, times in ms)
+    assert data.positions["time"].iloc[0] == pd.Timestamp("2024-01-01", tz="UTC")
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        read_ais(io.BytesIO(SPIRE), columns={"mmsi": "nope", "time": "ais_pos_timestamp",
+                                             "lat": "latitude", "lon": "longitude"})
+    with pytest.raises(ValueError, match="unknown key"):
+        read_ais(io.BytesIO(SPIRE), columns="ship=ID")
+    with pytest.raises(ValueError, match="KEY=COLUMN"):
+        read_ais(io.BytesIO(SPIRE), columns="mmsi")
+
+
+def test_truncated_last_csv_row_is_counted_under_its_own_reason():
+    """#15 item 5: '...,32.4042,-79.' without a newline was read as longitude -79.0."""
+    whole = MC_HEAD + _mc_row(367000001, 0) + "\n" + _mc_row(367000002, 1)
+    cut = whole[: whole.rindex("-79.1") + 4]  # ends '...,32.1,-79.'
+    data = read_ais(io.BytesIO(cut.encode()))
+    data.report.check()
+    assert data.positions["mmsi"].tolist() == [367000001]
+    assert data.report.skipped == {"truncated_row": 1}
+    # a last row that is whole but lacks its newline is kept
+    assert read_ais(io.BytesIO(whole.encode())).positions["mmsi"].tolist() == \
+        [367000001, 367000002]
+
+
+def test_cli_columns_and_unrecognised_layout(tmp_path, capsys):
+    from stsdetect.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+    path = tmp_path / "spire.csv"
+    path.write_bytes(SPIRE)
+    out = tmp_path / "p.csv"
+    assert main(["-q", "decode", str(path), "-o", str(out)]) == EXIT_BAD_INPUT
+    assert "unrecognised CSV layout" in capsys.readouterr().err
+    assert main(["-q", "decode", str(path), "-o", str(out), "--columns",
+                 "mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude"]) == EXIT_OK
+    assert len(pd.read_csv(out)) == 2
+    assert main(["-q", "detect", str(path), "-o", str(tmp_path / "e.csv"), "--columns",
+                 "mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude"]) == EXIT_OK

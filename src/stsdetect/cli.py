@@ -242,10 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stsdetect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma or "
-                "gfw_jsonl. Files may be gzip, bzip2, xz or zstd compressed or ZIP archives (every "
-                "member is read); an existing path is read as itself, any other is expanded "
-                "as a glob")
+    fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma, "
+                "gfw_jsonl or csv (any CSV, with --columns). Files may be gzip, bzip2, xz or "
+                "zstd compressed or ZIP archives (every member is read); an existing path is "
+                "read as itself, any other is expanded as a glob")
 
     # detect
     p = sub.add_parser(
@@ -333,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid-times", default="2002-01-01..now+1d", metavar="FROM..TO",
                    help="plausible report times; records stamped outside are counted as "
                         "implausible_time and dropped (default 2002-01-01..now+1d)")
+    p.add_argument("--columns", metavar="KEY=COL,...",
+                   help="columns of a CSV of another layout, e.g. mmsi=ID,"
+                        "time=ais_pos_timestamp,lat=latitude,lon=longitude")
     p.set_defaults(func=cmd_decode)
 
     # simulate
@@ -878,7 +881,8 @@ def cmd_decode(args) -> int:
 
     try:
         with _source(inputs, args) as source:
-            data = read_ais(source, format=args.format, valid_times=args.valid_times)
+            data = read_ais(source, format=args.format, valid_times=args.valid_times,
+                            columns=args.columns)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")

@@ -67,12 +67,16 @@ class _LineCounter(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    tail = b""  #: bytes after the last newline read so far (up to 64 KiB)
+
     def readinto(self, buffer) -> int:
         data = self._s.read(len(buffer)) or b""
         buffer[:len(data)] = data
         if data:
             self.newlines += data.count(b"\n")
             self._last = data[-1:]
+            cut = data.rfind(b"\n")
+            self.tail = data[cut + 1:] if cut >= 0 else (self.tail + data)[-65536:]
         return len(data)
 
     @property
@@ -107,13 +111,28 @@ class _BadLines:
             yield chunk
 
 
-def read_table(stream, fmt: str, report: DecodeReport):
+def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str = "table"):
     """Read a decoded table; return (positions DataFrame, static records DataFrame).
 
-    Rows pandas cannot parse (wrong number of fields, broken JSON) are counted as ``bad_row``.
+    Rows pandas cannot parse (wrong number of fields, broken JSON) are counted as ``bad_row``;
+    a last row cut short (no newline, fewer fields than the header) as ``truncated_row``.
+    ``fmt`` ``"csv"`` is any other CSV, read through ``columns`` (see :func:`csv_columns`).
     """
     bad_lines = None
-    if fmt in ("marinecadastre", "dma"):
+    if fmt == "csv":
+        counter = _LineCounter(stream)
+        bad_lines = _BadLines()
+        reader = bad_lines.wrap(pd.read_csv(
+            io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
+            keep_default_na=False, on_bad_lines="warn", skip_blank_lines=False,
+            encoding_errors="replace", index_col=False))
+        mapping = {}
+
+        def convert(chunk, report):
+            if not mapping:
+                mapping.update(csv_columns(list(chunk.columns), columns, name))
+            return _generic(chunk, report, mapping)
+    elif fmt in ("marinecadastre", "dma"):
         counter = _LineCounter(stream)
         # index_col=False: a first data row with one field too many must not turn the first
         # column into the index (that lost every row); rows pandas cannot split are reported
@@ -133,7 +152,7 @@ def read_table(stream, fmt: str, report: DecodeReport):
         raise ValueError(fmt)
     positions, statics = [], []
     rows = 0
-    for chunk in reader:
+    for chunk in _last_row_checked(reader, counter, report):
         if not len(chunk):
             continue
         # provenance: a CSV row's physical line (after the header line; exact unless pandas
@@ -165,6 +184,110 @@ def read_table(stream, fmt: str, report: DecodeReport):
         cols = None
     stat_frame = pd.concat(statics, ignore_index=True) if statics else None
     return _positions_frame(cols), stat_frame
+
+
+def _last_row_checked(reader, counter, report):
+    """The chunks of ``reader``, the last one without its last row if that row was cut short:
+    the file ends without a newline and the row has fewer fields than the header (#15 item 5:
+    ``...,32.4042,-79.`` was read as longitude -79.0)."""
+    held = None
+    for chunk in reader:
+        if held is not None:
+            yield held
+        held = chunk
+    if held is None:
+        return
+    if counter is not None and len(held) and counter.tail.strip():
+        n_fields = counter.tail.count(b",") + 1
+        if n_fields < len(held.columns):
+            report.lines += 1
+            report.add_skip("truncated_row")
+            held = held.iloc[:-1]
+    yield held
+
+
+#: Accepted names (any case) of the columns a CSV of another layout needs, tried when no
+#: mapping is given.
+CSV_ALIASES = {
+    "mmsi": ("mmsi", "ssvid", "userid", "user_id", "mmsi_number"),
+    "time": ("time", "timestamp", "basedatetime", "datetime", "date_time", "ts",
+             "t", "received_time", "position_timestamp"),
+    "lat": ("lat", "latitude", "y"),
+    "lon": ("lon", "lng", "long", "longitude", "x"),
+    "sog": ("sog", "speed", "speed_kn", "sog_kn"),
+    "cog": ("cog", "course", "cog_deg"),
+    "heading": ("heading", "true_heading", "heading_deg"),
+    "nav_status": ("nav_status", "navstatus", "status", "navigational_status"),
+}
+_REQUIRED_KEYS = ("mmsi", "time", "lat", "lon")
+
+ACCEPTED_LAYOUTS = ("NMEA (!AIVDM/!AIVDO sentences, any talker, tag blocks, $PGHP)",
+                    "MarineCadastre CSV (MMSI,BaseDateTime,LAT,LON,...)",
+                    "DMA CSV (# Timestamp,Type of mobile,MMSI,...)",
+                    "GFW JSON lines ({\"ssvid\": ...})",
+                    "any CSV with a column mapping (mmsi, time, lat, lon)")
+
+
+def parse_columns(columns) -> dict:
+    """A column mapping as ``{key: column}`` from a dict or ``"mmsi=ID,time=ts,..."``."""
+    if columns is None:
+        return {}
+    if isinstance(columns, str):
+        pairs = [p for p in columns.split(",") if p.strip()]
+        out = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ValueError(f"columns: {pair!r} should be KEY=COLUMN, e.g. mmsi=ID")
+            key, col = pair.split("=", 1)
+            out[key.strip()] = col.strip()
+        columns = out
+    unknown = sorted(set(columns) - set(CSV_ALIASES))
+    if unknown:
+        raise ValueError(f"columns: unknown key(s) {unknown}; keys are {list(CSV_ALIASES)}")
+    return dict(columns)
+
+
+def csv_columns(found: list, columns=None, name: str = "table") -> dict:
+    """Which column of a CSV holds each field: the given mapping, else the known aliases.
+
+    Raises
+    ------
+    ValueError
+        A required field (mmsi, time, lat, lon) that no column gives, or a mapped column the
+        file does not have: the message lists the file's columns and the accepted layouts.
+    """
+    mapping = parse_columns(columns)
+    lower = {str(c).strip().lower(): c for c in found}
+    out = {}
+    for key, aliases in CSV_ALIASES.items():
+        if key in mapping:
+            if mapping[key] not in found:
+                raise ValueError(f"{name}: no column {mapping[key]!r} (for {key}); its columns "
+                                 f"are {[str(c) for c in found]}")
+            out[key] = mapping[key]
+            continue
+        hit = next((lower[a] for a in aliases if a in lower), None)
+        if hit is not None:
+            out[key] = hit
+    missing = [k for k in _REQUIRED_KEYS if k not in out]
+    if missing:
+        raise ValueError(
+            f"{name}: unrecognised CSV layout (no column for {', '.join(missing)}); its columns "
+            f"are {[str(c) for c in found]}. Accepted layouts: {'; '.join(ACCEPTED_LAYOUTS)}. "
+            "Map the columns with read_ais(..., columns={'mmsi': ..., 'time': ..., 'lat': ..., "
+            "'lon': ...}) or --columns mmsi=COL,time=COL,lat=COL,lon=COL")
+    return out
+
+
+def _generic(chunk: pd.DataFrame, report, mapping: dict):
+    n = len(chunk)
+    get = (lambda k: chunk[mapping[k]] if k in mapping  # noqa: E731
+           else pd.Series([""] * n, index=chunk.index))
+    time_ns = _time_ns(chunk[mapping["time"]], report=report)
+    cols, _ = _rows(report, _num(chunk[mapping["mmsi"]]), time_ns, _num(chunk[mapping["lat"]]),
+                    _num(chunk[mapping["lon"]]), _num(get("sog")), _num(get("cog")),
+                    _num(get("heading")), _num(get("nav_status")), line=chunk.attrs["line"])
+    return cols, None
 
 
 def _json_line_chunks(stream, report, block_bytes: int = 16 * 2**20):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
 #: Values accepted by ``read_ais(format=...)``.
-FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
+FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl", "csv")
 
 #: Columns of the positions table, in order.
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
@@ -94,8 +95,13 @@ def _sniff(head: bytes) -> str:
                 b"Timestamp,Type of mobile"):
             return "dma"
         if not text.startswith(b"#"):
-            return "nmea"
+            return "csv" if _CSV_HEADER.match(text) else "nmea"
     return "nmea"
+
+
+#: A CSV header of another layout: no sentence characters, three or more names that start
+#: with a letter (an NMEA line always has '!' or '$'; a data row starts with a number).
+_CSV_HEADER = re.compile(rb'^(?:"?[A-Za-z_][^,!$\\]*"?\s*[,;\t]\s*){2,}"?[A-Za-z_][^,!$\\]*"?$')
 
 
 # --------------------------------------------------------------------------- NMEA
@@ -715,7 +721,7 @@ def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
 # --------------------------------------------------------------------------- entry point
 def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
              multipart_window: int = 100, max_open_groups: int = 1000,
-             valid_times: str = DEFAULT_VALID_TIMES) -> AISData:
+             valid_times: str = DEFAULT_VALID_TIMES, columns=None) -> AISData:
     """Read AIS dumps into positions, vessels and a decode report.
 
     Parameters
@@ -740,6 +746,15 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         (see :class:`~stsdetect.ais.multipart.MultipartAssembler`).
     max_open_groups : int, default 1000
         Most incomplete multipart messages held at once.
+    columns : dict or str, optional
+        Which column of a CSV of another layout holds each field: ``{"mmsi": "ID", "time":
+        "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"}`` or the same as
+        ``"mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude"``; optional keys
+        ``sog``, ``cog``, ``heading``, ``nav_status``. Without it, a CSV whose header is not
+        MarineCadastre's or DMA's is read when its columns have common names (``mmsi``,
+        ``timestamp``, ``latitude`` ...; :data:`stsdetect.ais.csv_formats.CSV_ALIASES`), and
+        otherwise raises ValueError listing its columns and the accepted layouts. Numeric
+        times are Unix seconds, ms, us or ns, told by their size.
     valid_times : str or tuple, default "2002-01-01..now+1d"
         Plausible report times (contract C6, :mod:`stsdetect.ais.plausible`): records stamped
         outside are counted under ``implausible_time`` and dropped. ``"FROM..TO"`` with ISO
@@ -764,7 +779,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
     if int(chunk_bytes) < 1024:
         raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
-    valid_time_range(valid_times)  # a bad window fails before any reading
+    valid_time_range(valid_times)  # a bad window or mapping fails before any reading
+    from .csv_formats import parse_columns
+
+    parse_columns(columns)
     from .csv_formats import read_table
 
     _raise_malloc_thresholds()
@@ -780,7 +798,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
                 decoder.rows.reserve(src.size_hint // _MIN_BYTES_PER_REPORT + 1)
             _read_nmea(src.stream, decoder, int(chunk_bytes))
         else:
-            positions, statics = read_table(src.stream, fmt, report)
+            if columns is not None and fmt in ("marinecadastre", "dma"):
+                fmt = "csv"  # the user's mapping wins over the known layout
+            positions, statics = read_table(src.stream, fmt, report, columns=columns,
+                                            name=src.name)
             positions["file"] = pd.array([src.name] * len(positions), dtype="string")
             if statics is not None:
                 statics["file"] = pd.array([src.name] * len(statics), dtype="string")
