@@ -1,7 +1,7 @@
-"""asv benchmarks: AIS decoding with read_ais on a tag-blocked, position-heavy dump.
+"""asv benchmarks: read_ais on every dump layout of ``bench_decode.LAYOUTS``.
 
-200 000 sentences keep an asv run short; ``benchmarks/bench_decode.py`` measures 1.2 million
-against pyais and libais.
+200 000 lines per layout, built from the real files under ../shared/data;
+``benchmarks/bench_decode.py`` compares the same dumps against pyais and libais.
 """
 
 from __future__ import annotations
@@ -10,62 +10,36 @@ from typing import ClassVar
 
 from stsdetect.ais import read_ais
 
-from .bench_decode import make_dump
+from .bench_decode import LAYOUTS, make_dump
 
 
 class DecodeSuite:
-    """Time and peak memory of read_ais on NMEA with tag blocks (1 % two-part type 5)."""
+    """Time and peak memory of read_ais per layout and number of threads."""
 
-    params: ClassVar[list] = [200_000]
-    param_names: ClassVar[list] = ["sentences"]
+    params: ClassVar[list] = [list(LAYOUTS), [1, 2]]
+    param_names: ClassVar[list] = ["layout", "workers"]
     timeout = 300
 
-    def setup(self, sentences):
-        self.path = make_dump(sentences)
+    def setup(self, layout, workers):
+        self.path = make_dump(layout, 200_000)
+        read_ais([b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"])  # compiled / cached
 
-    def time_read_ais(self, sentences):
-        read_ais(self.path)
+    def time_read_ais(self, layout, workers):
+        read_ais(self.path, workers=workers)
 
-    def peakmem_read_ais(self, sentences):
-        read_ais(self.path)
-
-    def track_messages_per_second(self, sentences):
-        import time
-
-        start = time.perf_counter()
-        data = read_ais(self.path)
-        return data.report.decoded_lines / (time.perf_counter() - start)
-
-    track_messages_per_second.unit = "messages/s"
+    def peakmem_read_ais(self, layout, workers):
+        read_ais(self.path, workers=workers)
 
 
 class ChunkSizeSuite:
-    """read_ais time by chunk size (the default, 2 MiB, was chosen from these)."""
+    """read_ais time by chunk size on the tag-blocked layout (the default is 1 MiB)."""
 
     params: ClassVar[list] = [[1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22]]
     param_names: ClassVar[list] = ["chunk_bytes"]
     timeout = 300
 
     def setup(self, chunk_bytes):
-        self.path = make_dump(200_000)
+        self.path = make_dump("tag blocks + g: (gfw nmea-with-tagblock.txt)", 200_000)
 
     def time_read_ais(self, chunk_bytes):
-        read_ais(self.path, chunk_bytes=chunk_bytes)
-
-
-class FramingSuite:
-    """frame_chunk on one 1 MiB chunk: the line-structured fast path against the general path."""
-
-    params: ClassVar[list] = [["fast", "general"]]
-    param_names: ClassVar[list] = ["path"]
-    timeout = 120
-
-    def setup(self, path):
-        from stsdetect.ais import framing
-
-        data = make_dump(200_000).read_bytes()[: 1 << 20]
-        self.data = data[: data.rfind(b"\n") + 1]
-        self.frame = framing.frame_chunk if path == "fast" else framing._frame_general
-
-    def time_frame_chunk(self, path):
-        self.frame(self.data)
+        read_ais(self.path, chunk_bytes=chunk_bytes, workers=1)

@@ -1,239 +1,217 @@
-"""Decode throughput and peak memory: stsdetect.read_ais vs pyais vs C/C++ decoders.
+"""Decode speed per dump layout: stsdetect (1 and 2 threads) vs pyais vs libais.
 
-Run ``python benchmarks/bench_decode.py [--lines 1200000] [--repeat 3]``. It writes a
-position-heavy, tag-blocked dump (mostly types 1/3/18, a few two-part type 5, times from
-``c:``) to a cache directory, then decodes it with each decoder in its own subprocess (so
-peak RSS is each decoder's own; imports happen before the clock starts) and prints a table
-of messages per second (wall and CPU) and peak memory.
+Run ``python benchmarks/bench_decode.py [--lines 200000] [--repeat 3]``. For each layout it
+builds a dump from a real public file under ``../shared/data`` (or ``$STSDETECT_SHARED_DATA``),
+repeated to at least ``--lines`` lines, and decodes it with each decoder in its own
+subprocess (so that peak RSS is each decoder's own; imports and, for pyais and libais, the
+extraction of the sentences happen before the clock starts: their easiest input). It prints
+one row per layout: lines/s and messages/s of stsdetect on one and two threads, pyais's and
+libais's messages/s, the speed-ups, and each one's peak MB; then the kernel's compile time,
+cold (an empty numba cache) and cached.
 
-Decoders measured:
+Decoders:
 
-* ``stsdetect`` - :func:`stsdetect.read_ais` (positions + vessels + report).
-* ``pyais`` - ``pyais.FileReaderStream`` + ``.decode()`` of every message.
-* ``libais`` - the C++ decoder ``ais.decode`` (the library behind ``aiscat``), fed by a minimal
-  Python loop that strips the tag block and joins the two fragments of type 5.
-* ``gpsdecode`` - gpsd's C decoder (``gpsd-clients``), if installed, reading the dump with tag
-  blocks stripped (it does not parse NMEA 4.10 tag blocks), output to /dev/null.
+* ``stsdetect`` - :func:`stsdetect.read_ais` (positions, statics, vessels, report, with
+  provenance), ``workers=1`` and ``workers=2``.
+* ``pyais`` - ``pyais.stream.IterMessages`` over the sentences (tag blocks and other columns
+  stripped beforehand) and ``.decode()`` of every message.
+* ``libais`` - the C++ decoder ``ais.decode`` (pip ``libais``, built from source) on each
+  single-part payload and on two-part messages joined by a minimal Python loop; skipped
+  with a note when it is not installed.
 
-The ``aiscat`` binary itself is not packaged for pip or Debian here; libais's Python binding is
-the same C++ decoder.
+Timings are the best of ``--repeat`` runs (the machine this was written on is shared: expect
+noise; the best run is the least disturbed one).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STSDETECT_SHARED_DATA", REPO.parent / "shared" / "data"))
 CACHE = Path(os.environ.get("STSDETECT_BENCH_CACHE",
-                            Path(tempfile.gettempdir()) / "stsdetect-bench"))
+                            Path(tempfile.gettempdir()) / "stsdetect-bench-layouts"))
 
-
-def _xor(text: str) -> int:
-    return functools.reduce(lambda acc, ch: acc ^ ord(ch), text, 0)
-
-
-def make_dump(n_lines: int) -> Path:
-    """Tag-blocked NMEA dump of about ``n_lines`` sentences built from pyais-encoded messages."""
-    import numpy as np
-    from pyais.encode import encode_dict
-
-    path = CACHE / f"bench_{n_lines}.nmea"
-    if path.exists():
-        return path
-    CACHE.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(42)
-    # a pool of distinct sentences, re-used: 4000 vessels in the Yangtze estuary / East China Sea
-    pool = []
-    for i in range(20_000):
-        t = int(rng.choice([1, 1, 1, 3, 18, 18]))
-        msg = {"type": t, "mmsi": int(rng.integers(200_000_000, 800_000_000)),
-               "lat": float(rng.uniform(27, 33.5)), "lon": float(rng.uniform(118.5, 125)),
-               "speed": round(float(rng.uniform(0, 20)), 1),
-               "course": round(float(rng.uniform(0, 359.9)), 1),
-               "heading": int(rng.integers(0, 360)), "status": 0}
-        if t == 18:
-            msg.pop("status")
-        pool.append(encode_dict(msg, talker_id="AI", radio_channel="AB"[i % 2])[0])
-    statics = [encode_dict({"type": 5, "mmsi": int(rng.integers(200_000_000, 800_000_000)),
-                            "shipname": f"SHIP {i}", "ship_type": 70, "to_bow": 100,
-                            "to_stern": 20, "imo": 9000000 + i, "callsign": f"C{i}",
-                            "destination": "NINGBO", "draught": 8.0},
-                           talker_id="AI", seq_id=i % 10) for i in range(500)]
-    t0 = 1_600_000_000
-    lines = []
-    k = 0
-    while len(lines) < n_lines:
-        ts = t0 + len(lines) // 20
-        if k % 100 == 99:  # 1 % of messages are two-part type 5
-            pair = statics[(k // 100) % len(statics)]
-            group = k % 10_000
-            for part, sentence in enumerate(pair, 1):
-                tag = f"g:{part}-2-{group},s:rx{k % 7},c:{ts}"
-                lines.append(f"\\{tag}*{_xor(tag):02X}\\{sentence}")
-        else:
-            tag = f"s:rx{k % 7},c:{ts}"
-            lines.append(f"\\{tag}*{_xor(tag):02X}\\{pool[k % len(pool)]}")
-        k += 1
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.rename(path)
-    return path
-
-
-RUNNERS = {
-    "stsdetect": """
-#setup
-import stsdetect.ais
-#run
-data = stsdetect.ais.read_ais(PATH)
-N = data.report.decoded_lines
-""",
-    "pyais": """
-#setup
-from pyais.stream import FileReaderStream
-#run
-N = 0
-for msg in FileReaderStream(PATH):
-    msg.decode()
-    N += 1
-""",
-    "libais": """
-#setup
-import ais
-#run
-N = 0
-pending = {}
-with open(PATH) as fh:
-    for line in fh:
-        sentence = line[line.rfind('\\\\') + 1:] if line[0] == '\\\\' else line
-        f = sentence.split(',')
-        if f[1] == '1':
-            try:
-                ais.decode(f[5], int(f[6][0]))
-                N += 1
-            except ais.DecodeError:
-                pass
-        else:
-            key = (f[3], f[4])
-            if f[2] == '1':
-                pending[key] = f[5]
-            elif key in pending:
-                try:
-                    ais.decode(pending.pop(key) + f[5], int(f[6][0]))
-                    N += 1
-                except ais.DecodeError:
-                    pass
-""",
+#: layout name -> (source file under the shared data, how each line is rewritten)
+LAYOUTS = {
+    "bare VDM (gfw nmea.txt)": ("gfw-ais-listener/nmea.txt", None),
+    "tag blocks + g: (gfw nmea-with-tagblock.txt)": ("gfw-ais-listener/nmea-with-tagblock.txt",
+                                                     None),
+    "N-AIS trailing columns (noaadata test.ais)": ("noaadata/test.ais", None),
+    "SignalK extra field (gofree-merrimac.log)": ("signalk/gofree-merrimac.log", None),
+    "$PGHP + \\si (dma ais-sample.txt)": ("dma-aisabnormal/ais-sample.txt", None),
+    "leading epoch + space (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "epoch_space"),
+    "leading fractional epoch (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "epoch_frac"),
+    "satellite t|mmsi|lat|lon| (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "satellite"),
 }
 
 
-def run_python(name: str, path: Path) -> dict:
-    setup, code = RUNNERS[name].split("#run\n")
-    script = f"""{setup}
-import json, resource, time
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime, r.ru_stime
-PATH = {str(path)!r}
-t0, (c0, s0) = time.perf_counter(), cpu()
-{code}
-(c1, s1), elapsed = cpu(), time.perf_counter() - t0
-print(json.dumps({{"messages": N, "seconds": elapsed, "cpu_seconds": c1 - c0,
-                  "sys_seconds": s1 - s0,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
-"""
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _rewrite(line: bytes, how: str | None, i: int) -> bytes:
+    t = 1_600_000_000 + i
+    if how is None or not line.startswith(b"!"):
+        return line
+    if how == "epoch_space":
+        return b"%d %s" % (t, line)
+    if how == "epoch_frac":
+        return b"%d.%03d,%s" % (t, i % 1000, line)
+    if how == "satellite":
+        return b"%d|123456789|1.5|2.5|%s" % (t, line)
+    raise ValueError(how)
 
 
-def run_gpsdecode(path: Path) -> dict:
-    exe = shutil.which("gpsdecode")
-    if exe is None:
-        return {"error": "gpsdecode not installed (apt-get install gpsd-clients)"}
-    bare = path.with_suffix(".bare.nmea")
-    if not bare.exists():
-        with open(path) as src, open(bare, "w") as dst:
-            for line in src:
-                dst.write(line[line.rfind("\\") + 1:] if line[0] == "\\" else line)
-    script = f"""
-import json, resource, subprocess, time
-t0 = time.perf_counter()
-n = 0
-with open({str(bare)!r}) as src:  # JSON lines counted as they come, not held (350 MB)
-    proc = subprocess.Popen([{exe!r}], stdin=src, stdout=subprocess.PIPE)
-    for block in iter(lambda: proc.stdout.read(1 << 20), b""):
-        n += block.count(b"\\n")
-    proc.wait()
-elapsed = time.perf_counter() - t0
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({{"messages": n, "seconds": elapsed, "cpu_seconds": r.ru_utime + r.ru_stime,
-                  "sys_seconds": r.ru_stime, "peak_rss_mb": r.ru_maxrss / 1024}}))
-"""
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip()[-200:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def make_dump(name: str, n_lines: int) -> Path:
+    """The layout's dump: its source file's lines rewritten and repeated to ``n_lines``."""
+    src, how = LAYOUTS[name]
+    safe = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    path = CACHE / f"{safe}_{n_lines}.nmea"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    lines = (SHARED / src).read_bytes().splitlines()
+    lines = [_rewrite(ln, how, i) for i, ln in enumerate(lines)]
+    reps = -(-n_lines // len(lines))
+    path.write_bytes(b"\n".join(lines * reps) + b"\n")
+    return path
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=1_200_000)
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="subset of: stsdetect pyais libais gpsdecode")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="rounds of runs, every decoder once per round (each run in a fresh "
-                             "process); each decoder's run with the least CPU time is shown, "
-                             "which damps the noise of a loaded machine")
-    parser.add_argument("--pause", type=float, default=0.0,
-                        help="seconds of rest before each run (default none: on the shared "
-                             "VM measured here a short run right after a rest was 15-50%% "
-                             "slower, whichever decoder had run before)")
-    args = parser.parse_args(argv)
-    t0 = time.perf_counter()
-    path = make_dump(args.lines)
-    size_mb = path.stat().st_size / 2**20
-    print(f"dump: {path} ({args.lines:,} lines, {size_mb:.0f} MB, made/cached in "
-          f"{time.perf_counter() - t0:.1f} s)")
-    names = args.only or ["stsdetect", "pyais", "libais", "gpsdecode"]
-    runs: dict = {name: [] for name in names}
-    for _ in range(max(args.repeat, 1)):  # rounds: every decoder once per round, so that a
-        for name in names:  # machine whose speed drifts during the run slows all alike
-            time.sleep(args.pause)
-            runs[name].append(run_gpsdecode(path) if name == "gpsdecode"
-                              else run_python(name, path))
-    results = {}
+_SENTENCE = re.compile(rb"![A-Z]{2}VD[MO],[^*]*\*[0-9A-Fa-f]{2}")
+
+
+def _child(decoder: str, path: str, repeat: int) -> dict:
+    """Runs in a subprocess: decode ``path`` ``repeat`` times; best time, counts, peak MB."""
+    import resource
+
+    data_lines = Path(path).read_bytes().count(b"\n")
+    best = float("inf")
+    n_msgs = 0
+    if decoder.startswith("stsdetect"):
+        from stsdetect.ais import read_ais
+
+        workers = int(decoder.split("-")[1])
+        read_ais([b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"])  # load the kernel
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            data = read_ais(path, workers=workers)
+            best = min(best, time.perf_counter() - t0)
+            n_msgs = data.report.decoded_lines
+            del data
+    elif decoder == "pyais":
+        from pyais.stream import IterMessages
+
+        sentences = _SENTENCE.findall(Path(path).read_bytes())
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            n = 0
+            for msg in IterMessages(sentences):
+                try:
+                    msg.decode()
+                    n += 1
+                except Exception:
+                    pass
+            best = min(best, time.perf_counter() - t0)
+            n_msgs = n
+    elif decoder == "libais":
+        import ais
+
+        sentences = [s.split(b",") for s in _SENTENCE.findall(Path(path).read_bytes())]
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            n = 0
+            parts: dict = {}
+            for f in sentences:
+                try:
+                    if f[1] == b"1":
+                        ais.decode(f[5].decode(), int(f[6][:1]))
+                        n += 1
+                        continue
+                    key = (f[3], f[4])
+                    parts.setdefault(key, []).append(f[5])
+                    if f[2] == f[1]:
+                        ais.decode(b"".join(parts.pop(key)).decode(), int(f[6][:1]))
+                        n += 1
+                except Exception:
+                    pass
+            best = min(best, time.perf_counter() - t0)
+            n_msgs = n
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": best, "messages": n_msgs, "lines": data_lines, "peak_mb": peak_mb}
+
+
+def _run(decoder: str, path: Path, repeat: int, env=None) -> dict | None:
+    cmd = [sys.executable, __file__, "--child", decoder, str(path), "--repeat", str(repeat)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        if "No module named" in out.stderr:
+            return None
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compile_times() -> tuple[float, float]:
+    """Seconds to import stsdetect's kernel and decode one line: cold (empty numba cache,
+    so the kernel compiles) and then cached."""
+    code = ("import time; t = time.perf_counter(); from stsdetect.ais import read_ais; "
+            "read_ais(['!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A']); "
+            "print(time.perf_counter() - t)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+        # the source tree's own cache (__pycache__ next to kernel.py) would be found first:
+        # a cold run needs it out of the way, so copy the package where it has none
+        with tempfile.TemporaryDirectory() as tree:
+            import shutil
+
+            shutil.copytree(REPO / "src" / "stsdetect", Path(tree) / "stsdetect",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            env["PYTHONPATH"] = tree
+            times = []
+            for _ in range(2):
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                     text=True, env=env, check=True)
+                times.append(float(out.stdout.strip().splitlines()[-1]))
+    return times[0], times[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lines", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--layouts", nargs="*", default=None, help="substrings of layout names")
+    ap.add_argument("--child", nargs=2, metavar=("DECODER", "PATH"))
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child[0], args.child[1], args.repeat)))
+        return
+    names = [n for n in LAYOUTS if not args.layouts or any(s in n for s in args.layouts)]
+    cold, cached = compile_times()
+    print(f"kernel compile + first call: cold {cold:.1f} s, cached {cached:.1f} s")
+    head = (f"{'layout':<46} {'lines':>8} {'st1 Ml/s':>9} {'st1 kmsg/s':>10} {'st2 Ml/s':>9} "
+            f"{'2/1':>5} {'pyais kmsg/s':>12} {'x pyais':>7} {'libais kmsg/s':>13} "
+            f"{'x libais':>8} {'MB st1/st2/pyais/libais':>24}")
+    print(head)
+    print("-" * len(head))
     for name in names:
-        good = [r for r in runs[name] if "error" not in r]
-        results[name] = min(good, key=lambda r: r["cpu_seconds"]) if good else runs[name][0]
-    base = results.get("stsdetect", {})
-    print(f"\n{'decoder':<12} {'messages':>10} {'wall s':>8} {'cpu s':>8} {'msg/s wall':>11} "
-          f"{'msg/s cpu':>11} {'peak MB':>8} {'stsdetect x (cpu)':>18}")
-    for name, r in results.items():
-        if "error" in r:
-            print(f"{name:<12} unavailable: {r['error']}")
-            continue
-        rate = r["messages"] / r["seconds"]
-        cpu_rate = r["messages"] / max(r["cpu_seconds"], 1e-9)
-        speedup = ((base["messages"] / max(base["cpu_seconds"], 1e-9)) / cpu_rate
-                   if "cpu_seconds" in base else float("nan"))
-        print(f"{name:<12} {r['messages']:>10,} {r['seconds']:>8.2f} {r['cpu_seconds']:>8.2f} "
-              f"{rate:>11,.0f} {cpu_rate:>11,.0f} {r['peak_rss_mb']:>8.0f} {speedup:>18.1f}")
-    print("\nCPU s of every run, in round order (system time, mostly page faults, in brackets):")
-    for name in names:
-        print(f"  {name:<12} " + " ".join(f"{r['cpu_seconds']:.2f} ({r['sys_seconds']:.2f})"
-                                          for r in runs[name] if "cpu_seconds" in r))
-    print("\nCPU time (user + system) is the fairer figure on a shared machine; load average "
-          f"during the run: {os.getloadavg()[0]:.1f}")
+        path = make_dump(name, args.lines)
+        r = {d: _run(d, path, args.repeat) for d in ("stsdetect-1", "stsdetect-2", "pyais",
+                                                      "libais")}
+        s1, s2, py, lib = r["stsdetect-1"], r["stsdetect-2"], r["pyais"], r["libais"]
+        rate = {k: v["messages"] / v["seconds"] for k, v in r.items() if v}
+        lib_txt = f"{rate['libais'] / 1e3:>13.0f} {rate['stsdetect-1'] / rate['libais']:>8.1f}" \
+            if lib else f"{'n/a':>13} {'':>8}"
+        mem = "/".join(f"{v['peak_mb']:.0f}" if v else "-" for v in (s1, s2, py, lib))
+        print(f"{name:<46} {s1['lines']:>8} {s1['lines'] / s1['seconds'] / 1e6:>9.2f} "
+              f"{rate['stsdetect-1'] / 1e3:>10.0f} {s2['lines'] / s2['seconds'] / 1e6:>9.2f} "
+              f"{s1['seconds'] / s2['seconds']:>5.2f} {rate['pyais'] / 1e3:>12.0f} "
+              f"{rate['stsdetect-1'] / rate['pyais']:>7.1f} {lib_txt} {mem:>24}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -256,8 +256,9 @@ def test_format_override():
 
 # ---------------------------------------------------------------- the report
 def test_report_table_frame_and_merge():
-    a = DecodeReport(lines=5, sentences=4, decoded={1: 3}, skipped={"bad_checksum": 2})
-    b = DecodeReport(lines=2, sentences=2, decoded={1: 1, 5: 1})
+    a = DecodeReport(lines=5, sentences=4, sentence_records=4, decoded={1: 3},
+                     skipped={"bad_checksum": 2})
+    b = DecodeReport(lines=2, sentences=2, sentence_records=2, decoded={1: 1, 5: 1})
     merged = a.merge(b)
     assert merged.lines == 7 and merged.decoded == {1: 4, 5: 1}
     merged.check()
@@ -267,6 +268,8 @@ def test_report_table_frame_and_merge():
     assert set(frame["kind"]) == {"total", "decoded", "skipped"}
     with pytest.raises(AssertionError, match="does not add up"):
         DecodeReport(lines=3, decoded={1: 1}).check()
+    with pytest.raises(AssertionError, match="lost in framing"):  # a swallowed sentence
+        DecodeReport(lines=1, sentences=2, sentence_records=1, decoded={1: 1}).check()
     with pytest.raises(ValueError, match="unknown skip reason"):
         a.add_skip("because")
 

@@ -120,3 +120,19 @@ def test_csv_rows_carry_file_and_line(tmp_path):
     assert isinstance(pos["file"].dtype, pd.StringDtype)
     stat = read_ais(csv).statics
     assert list(stat["line"]) == [2, 4] and (stat["file"] == str(csv)).all()
+
+
+def test_large_dumps_decoded_in_pieces_keep_file_and_line(tmp_path):
+    """The out-of-core driver decodes a large dump piece by piece: rows still name the dump
+    and their line in it (not "<stream>" and the line in the piece)."""
+    from stsdetect.scale.windows import _decoded_pieces
+
+    lines = [b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+             b"!AIVDM,1,1,,A,16SteH0P00Jt63hHaa6SagvJ087r,0*42", b"junk"] * 2000
+    path = tmp_path / "big.nmea"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    pieces = list(_decoded_pieces(path, str(path), 8192, {}))
+    assert len(pieces) > 5
+    got = pd.concat([p[0] for p in pieces], ignore_index=True)
+    want = read_ais(path).positions
+    pd.testing.assert_frame_equal(got[["file", "line"]], want[["file", "line"]])

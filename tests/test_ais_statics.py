@@ -3,6 +3,7 @@ against a plain pandas implementation."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -11,17 +12,82 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyais.bit_vector import bit_vector
 from pyais.encode import encode_dict
+from pyais.messages import MSG_CLASS
 
 import stsdetect.ais.statics as statics_mod
 from stsdetect.ais.statics import (
     STATICS_MIN_BITS,
     STATICS_SKIP_REASONS,
     VESSEL_COLUMNS,
+    _positive,
     build_vessels,
-    decode_static,
     decode_statics,
 )
+from stsdetect.ais.statics import _text as _static_text
+
+# --- the oracle: pyais, one message at a time --------------------------------------------------
+
+
+@functools.lru_cache(maxsize=65536)
+def decode_static(msg_type: int, payload: bytes, fill_bits: int):
+    """Decode one static message with pyais.
+
+    Parameters
+    ----------
+    msg_type : int
+        5, 19 or 24.
+    payload : bytes
+        Armoured payload (all fragments joined).
+    fill_bits : int
+        Fill bits of the last fragment.
+
+    Returns
+    -------
+    dict or str
+        The static fields (``mmsi``, ``msg_type``, ``imo``, ``callsign``, ``name``,
+        ``ship_type``, ``length_m``, ``beam_m``, ``draught_m``, ``destination``; None / NaN when
+        absent or "not available"), or a skip reason (``"undecodable_payload"``,
+        ``"invalid_type24_part"``). Results are cached: vessels repeat the same static
+        message every few minutes, so most calls on a real dump are cache hits. Treat the
+        returned dict as read-only.
+    """
+    if msg_type == 24 and len(payload) > 6:
+        char = payload[6]
+        value = char - 48 - (8 if char >= 96 else 0)
+        if (value >> 2) & 3 > 1:  # part number, bits 38-39
+            return "invalid_type24_part"
+    try:
+        msg = MSG_CLASS[msg_type].from_vector(bit_vector(payload, fill_bits))
+    except Exception:  # pyais raises many types on bad bit strings; all mean the same here
+        return "undecodable_payload"
+    rec = {"mmsi": int(msg.mmsi), "msg_type": int(msg_type), "imo": None, "callsign": None,
+           "name": None, "ship_type": None, "length_m": np.nan, "beam_m": np.nan,
+           "draught_m": np.nan, "destination": None}
+    if msg_type == 24:
+        part = int(getattr(msg, "partno", -1))
+        if part == 0:
+            rec["name"] = _static_text(msg.shipname)
+            return rec
+        if part != 1:
+            return "invalid_type24_part"
+    else:
+        rec["name"] = _static_text(getattr(msg, "shipname", None))
+    ship_type = int(getattr(msg, "ship_type", 0) or 0)
+    rec["ship_type"] = ship_type if 0 < ship_type < 100 else None
+    rec["callsign"] = _static_text(getattr(msg, "callsign", None))
+    to_bow = getattr(msg, "to_bow", None)
+    if to_bow is not None:
+        rec["length_m"] = _positive((msg.to_bow or 0) + (msg.to_stern or 0))
+        rec["beam_m"] = _positive((msg.to_port or 0) + (msg.to_starboard or 0))
+    if msg_type == 5:
+        imo = int(msg.imo or 0)
+        rec["imo"] = imo if 0 < imo < 1_000_000_000 else None
+        rec["draught_m"] = _positive(msg.draught)
+        rec["destination"] = _static_text(msg.destination)
+    return rec
+
 
 FIELDS = ["mmsi", "msg_type", "imo", "callsign", "name", "ship_type", "length_m", "beam_m",
           "draught_m", "destination"]

@@ -68,7 +68,8 @@ def test_api_targets_import_and_public_callables_have_docstrings():
                 assert inspect.getdoc(obj), f"{name}.{attr} has no docstring"
 
 
-@pytest.mark.parametrize("module", ["stsdetect.plot", "stsdetect.report"])
+@pytest.mark.parametrize("module", ["stsdetect.plot", "stsdetect.report", "stsdetect.webmap",
+                                    "stsdetect.evidence"])
 def test_figure_functions_have_numpydoc_sections(module):
     mod = importlib.import_module(module)
     for attr in mod.__all__:

@@ -96,7 +96,7 @@ def test_map_markers_per_type_and_limits_cover_events(scenario, tmp_path):
     numbers = [t.get_text() for t in ax.texts if t.get_gid() == "event-label"]
     assert numbers == ["1", "2"]
     key = [t.get_text() for t in ax.texts if t.get_gid() == "label-key"]
-    assert key == [f" 1 dark period\n   {DPRK}\n 2 3 events: {BARGE} and 1 more"]
+    assert key == [f" 1 dark period\n   {DPRK}\n 2 3 events, 2 vessels: {BARGE} ..."]
     gaps = _gid(ax, "dark-gaps")
     assert gaps is not None and len(gaps.get_segments()) == 1
     np.testing.assert_allclose(gaps.get_segments()[0], [[121.6, 30.6], [121.95, 30.6]])

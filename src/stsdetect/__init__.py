@@ -8,6 +8,7 @@ The stages, each a plain function over columnar data::
     find_dark_periods(tracks) -> events table
     find_loitering(tracks)    -> events table
     detect(dump)              -> all of the above, flagged and scored
+    write_evidence(events, ids, dumps, out) -> one evidence package per event
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _EXPORTS = {
     "read_events": "stsdetect.events",
     "to_geodataframe": "stsdetect.events",
     "EVENT_COLUMNS": "stsdetect.events",
+    "write_evidence": "stsdetect.evidence",
+    "verify_evidence": "stsdetect.evidence",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

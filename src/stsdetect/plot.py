@@ -564,9 +564,11 @@ def _event_labels(ax, events, lx, ly, view) -> list:
             key.append(f"{number:>2} {str(types[i]).replace('_', ' ')}")
             key.append("   " + " / ".join(vessels[c]))
         else:  # one line per place
-            more = f" and {n_vessels[c] - 1} more" if n_vessels[c] > 1 else ""
             what = (str(types[i]).replace("_", " ") if n_events[c] == 1
                     else f"{n_events[c]} events")
+            if n_vessels[c] > 1:
+                what += f", {n_vessels[c]} vessels"
+            more = " ..." if n_vessels[c] > 1 else ""
             key.append(f"{number:>2} {what}: {vessels[c][0]}{more}")
     if n_places > len(first):
         key.append(f"   ({n_places - len(first)} more places not numbered)")

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .framing import NAT_NS
+from .kernel import NAT_NS
 from .report import DecodeReport
 
 __all__ = ["DMA_COLUMNS", "MARINECADASTRE_COLUMNS", "read_table"]

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import mmap
+import os
 import re
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .framing import FAST_BLOCK_LINES, NAT_NS, PART_FIELDS, frame_chunk
+from .kernel import COUNT_NAMES, NAT_NS, ChunkResult, decode_chunk, decode_payloads
 from .multipart import MultipartAssembler
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
-from .sixbit import OUT_FIELDS, POSITION_TYPES, decode_positions, sixbit_values
 from .sources import open_sources
 from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_statics
 
@@ -27,13 +29,10 @@ FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl", "csv")
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
                     "nav_status", "msg_type", "source", "file", "line"]
 
-#: Default chunk size. 2 MiB (about 29 000 tag-blocked sentences): the fast path and the
-#: position decoder work on blocks of framing.FAST_BLOCK_LINES lines within a chunk, so the
-#: chunk size trades the fixed per-chunk cost (the general path on the chunk's odd lines)
-#: against memory traffic. On the benchmark dump (benchmarks/bench_decode.py, 1.2M
-#: sentences), alternating runs measured 0.49 s CPU (best of 15) against 0.51 s for 1 MiB and
-#: 0.51 s for 4 MiB.
-DEFAULT_CHUNK_BYTES = 2**21
+#: Default chunk size: 1 MiB (about 14 000 tag-blocked sentences). Chunks are decoded in
+#: parallel, so working memory is about (workers + 1) chunks plus the rows kept; large enough
+#: that the per-chunk Python work (a few dict and array operations) is negligible.
+DEFAULT_CHUNK_BYTES = 2**20
 
 # Static messages waiting to be decoded together (decode_statics has a fixed cost per call).
 _STATICS_BATCH = 4096
@@ -42,8 +41,15 @@ _STATIC_FIELDS = ("mmsi", "msg_type", "imo", "callsign", "name", "ship_type", "l
 
 # 6-bit message type value -> 1 position report, 2 static message, 0 other
 _TYPE_GROUP = np.zeros(256, dtype=np.int8)
-_TYPE_GROUP[list(POSITION_TYPES)] = 1
+_TYPE_GROUP[[1, 2, 3, 18, 19, 27]] = 1
 _TYPE_GROUP[[5, 24]] = 2
+# payload character -> 6-bit value (255 outside the armouring alphabet)
+_SIXBIT = np.full(256, 255, dtype=np.uint8)
+_SIXBIT[48:88] = np.arange(40)
+_SIXBIT[96:120] = np.arange(40, 64)
+
+#: Most threads :func:`read_ais` decodes chunks on by default.
+MAX_DEFAULT_WORKERS = 8
 
 
 @dataclass
@@ -106,139 +112,54 @@ _CSV_HEADER = re.compile(rb'^(?:"?[A-Za-z_][^,!$\\]*"?\s*[,;\t]\s*){2,}"?[A-Za-z
 
 # --------------------------------------------------------------------------- NMEA
 #: Columns of decoded position rows as the reader collects them (``time`` as int64 ns,
-#: ``source`` as codes into the reader's source names).
+#: ``source`` as codes into the reader's source names, ``record`` the reader-wide record
+#: number, turned into ``file`` and ``line`` at the end).
 _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.float64,
                "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
                "nav_status": np.int8, "msg_type": np.int8, "source": np.int32,
                "record": np.int64}
 
-#: Bytes of the shortest line that can hold a position report: ``!AIVDM,1,1,,,`` + 16
-#: payload characters (a type 27 report, 96 bits) + ``,0*hh`` + a newline is 35; 32 leaves a
-#: margin. A plain file of ``S`` bytes therefore holds fewer than ``S / 32`` reports.
-_MIN_BYTES_PER_REPORT = 32
-
-#: Most rows one segment of the row store reserves at once (2**27 rows: 1 GiB per int64
-#: column, of address space; only the rows written are ever touched).
-_MAX_SEGMENT_ROWS = 2**27
-
-
-_allocator_ready = False
-
-
-def _raise_malloc_thresholds() -> None:
-    """Let glibc's malloc keep freed chunk-sized buffers instead of returning them to the OS.
-
-    glibc serves a request above its mmap threshold (128 KiB at start) with a fresh mapping,
-    and gives freed heap memory back to the OS once more than its trim threshold (twice the
-    mmap threshold) is free; both rise the first time a larger mapped block is freed
-    (mallopt(3), "dynamic mmap threshold", up to 32 MiB). The reader's temporaries, 0.1 to
-    4 MiB, are freed after every chunk, so until then every chunk page-faults its working set
-    anew: on the bench dump (benchmarks/bench_decode.py), a fresh process took 58k page faults
-    and 0.45 s CPU, against 8k and 0.39 s after one 16 MiB block is allocated and freed here
-    first. Other allocators ignore this; the memory kept is at most 32 MiB.
-    """
-    global _allocator_ready
-    if not _allocator_ready:
-        np.empty(16 << 20, dtype=np.uint8)  # allocated and freed at once, never touched
-        _allocator_ready = True
-
-
-_NO_HUGE_PAGES = getattr(mmap, "MADV_NOHUGEPAGE", None)
-
-
-def _column(n_rows: int, dtype) -> np.ndarray:
-    """An uninitialised column of ``n_rows`` in its own mapping, on small pages.
-
-    NumPy asks the kernel for transparent huge pages for every array of 4 MiB or more; the
-    reader's output columns are touched once, row block by row block, where a huge page
-    fault has to find and clear 2 MiB at once. On the VM measured here that cost a fresh
-    process 0.1 to 0.25 s of system time on the bench dump (1.2M lines; 0.5 s on 3M lines)
-    whenever the host was in a state that made huge pages dear (often right after another
-    long process), against 0.04 to 0.08 s (0.2 s) on 4 KiB pages. Where the kernel has no
-    such advice (not Linux), a plain array.
-    """
-    nbytes = n_rows * np.dtype(dtype).itemsize
-    if _NO_HUGE_PAGES is None or nbytes < (4 << 20):
-        return np.empty(n_rows, dtype=dtype)
-    buf = mmap.mmap(-1, nbytes)
-    buf.madvise(_NO_HUGE_PAGES)
-    return np.frombuffer(buf, dtype=dtype, count=n_rows)
-
 
 class _RowStore:
-    """Position rows collected chunk by chunk into preallocated column segments.
+    """Position rows collected chunk by chunk as blocks, joined column by column at the end.
 
-    Rows are written into the current segment while it has room; when a file's size bounds
-    its rows (:meth:`reserve`), one segment holds them all and :meth:`columns` returns views of
-    it: no final concatenation, and every row's memory is touched once. Otherwise a new
-    segment is started whenever one fills up, and the segments are concatenated at the end.
+    Memory: the rows kept, plus (while :meth:`columns` joins them) one column twice.
     """
 
     def __init__(self):
-        self.segments: list = []  # [columns dict, rows used, capacity]
+        self.blocks: list = []
         self.n_rows = 0
-
-    def reserve(self, n_rows: int) -> None:
-        """Make room for ``n_rows`` more rows in one segment (address space only; a hint,
-        capped at :data:`_MAX_SEGMENT_ROWS`)."""
-        if not self.segments or self.segments[-1][2] - self.segments[-1][1] < n_rows:
-            self._new_segment(min(max(n_rows, 1), _MAX_SEGMENT_ROWS))
-
-    def _new_segment(self, n_rows: int) -> None:
-        n_rows = int(n_rows)
-        self.segments.append([{k: _column(n_rows, d) for k, d in _ROW_DTYPES.items()},
-                              0, n_rows])
-
-    def claim(self, n_rows: int) -> tuple:
-        """Room for ``n_rows`` rows at the end of one segment: (its columns, first row).
-
-        The caller writes the rows there itself (the decoder decodes into them) and gives
-        back what it does not use with :meth:`shrink`.
-        """
-        if not self.segments or self.segments[-1][2] - self.segments[-1][1] < n_rows:
-            # twice the last segment (within the cap), and never less than asked for
-            last = self.segments[-1][2] if self.segments else 1 << 16
-            self._new_segment(max(n_rows, min(2 * last, _MAX_SEGMENT_ROWS)))
-        seg = self.segments[-1]
-        first = seg[1]
-        seg[1] += n_rows
-        self.n_rows += n_rows
-        return seg[0], first
-
-    def shrink(self, n_rows: int) -> None:
-        """Give back the last ``n_rows`` rows claimed or appended."""
-        self.segments[-1][1] -= n_rows
-        self.n_rows -= n_rows
 
     def append(self, cols: dict) -> None:
         """Append rows (a dict of equal-length arrays with the keys of :data:`_ROW_DTYPES`)."""
         n = len(cols["mmsi"])
-        into, first = self.claim(n)
-        for k, col in into.items():
-            col[first:first + n] = cols[k]
+        if n:
+            self.blocks.append({k: cols[k] for k in _ROW_DTYPES})
+            self.n_rows += n
 
     def columns(self) -> dict | None:
         """The rows collected, as one array per column (None when there are none)."""
-        used = [(cols, n) for cols, n, _ in self.segments if n]
-        self.segments = []
-        if not used:
+        blocks, self.blocks = self.blocks, []
+        if not blocks:
             return None
-        if len(used) == 1:
-            cols, n = used[0]
-            return {k: v[:n] for k, v in cols.items()}
-        return {k: np.concatenate([cols[k][:n] for cols, n in used]) for k in _ROW_DTYPES}
+        out = {}
+        for k, dtype in _ROW_DTYPES.items():
+            out[k] = np.concatenate([b.pop(k) for b in blocks]).astype(dtype, copy=False)
+        return out
 
 
 class _NmeaDecoder:
-    """Chunked NMEA decode state: multipart assembler, collected rows and the report."""
+    """Chunked NMEA decode state: multipart assembler, collected rows, statics and the report.
+
+    Chunks are decoded by :func:`~stsdetect.ais.kernel.decode_chunk` (possibly on other
+    threads); :meth:`absorb` takes their results in input order.
+    """
 
     def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int):
         self.report = report
         self.asm = MultipartAssembler(window_records, max_open_groups)
         self.record_offset = 0
         self.rows = _RowStore()
-        self._blocks: list = []  # this chunk's decoded rows, before they are put in order
-        self._stored = None  # (columns, first row, records) of rows decoded into the store
         self._queued: dict = {k: [] for k in ("payload", "n_chars", "fill", "msg_type",
                                               "time", "record", "counted")}
         self._n_queued = 0
@@ -249,12 +170,10 @@ class _NmeaDecoder:
         # (name, first record)
         self._extra: list = []
         self._files: list = []
-        self._continued = False  # the next chunk's first line continues the last one's
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
         self._files.append((name, self.record_offset))
-        self._continued = False
 
     def provenance(self, records: np.ndarray) -> tuple:
         """(file codes into :attr:`file_names`, 1-based line numbers) of reader-wide records."""
@@ -273,98 +192,153 @@ class _NmeaDecoder:
         """The names of the files fed, in order (:meth:`provenance` codes index them)."""
         return [name for name, _ in self._files] or [""]
 
-    def _emit_positions(self, dec, time_ns, source, types, records):
-        """Count decoded position rows and keep the good ones as a block (see _store_blocks)."""
-        keep = self._count_positions(dec, types)
-        sel = slice(None) if keep.all() else keep  # all kept: no copies
-        block = {k: dec[k][sel] for k in OUT_FIELDS}
-        block.update(time=time_ns[sel], source=source[sel], record=records[sel])
-        self._blocks.append(block)
-        return keep
+    def feed(self, data, continued: bool = False) -> None:
+        """Decode ``data`` (bytes or uint8 array of whole lines) in this thread."""
+        a = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+        self.absorb(decode_chunk(a, a.size, continued), a)
 
-    def _decode_into_rows(self, buf, positions: list) -> None:
-        """Decode a chunk's single-part position reports straight into the row store.
-
-        ``positions``: (group of single-part rows, which of its rows) pairs. Rows that turn
-        out bad are squeezed out afterwards; if the rows are not in record order (reports
-        from more than one line layout), they are taken back out and put in order with the
-        chunk's other rows by :meth:`_store_blocks`. Type 19 reports also queue their
-        static data.
-        """
-        n = sum(gr["record"][rows].size for gr, rows in positions)
-        cols, first = self.rows.claim(n)
-        keep = np.empty(n, dtype=bool)
-        records = []
-        at = first
-        for gr, rows in positions:  # a loop over line layouts
-            p0, n_chars, fill = gr["p0"][rows], gr["n_chars"][rows], gr["fill"][rows]
-            types, time_ns = gr["msg_type"][rows], gr["time_ns"][rows]
-            record = gr["record"][rows] + self.record_offset
-            m = p0.size
-            for i in range(0, m, FAST_BLOCK_LINES):  # blocks of cache-sized rows
-                b = slice(i, i + FAST_BLOCK_LINES)
-                into = slice(at + i, at + min(i + FAST_BLOCK_LINES, m))
-                dec = decode_positions(buf, p0[b], n_chars[b], fill[b],
-                                       out={k: cols[k][into] for k in OUT_FIELDS})
-                keep[into.start - first:into.stop - first] = self._count_positions(dec,
-                                                                                   types[b])
-            cols["time"][at:at + m] = time_ns
-            cols["source"][at:at + m] = gr["source"][rows]
-            cols["record"][at:at + m] = record
-            b19 = np.flatnonzero(keep[at - first:at - first + m] & (types == 19))
-            if b19.size:  # class B position and static data
-                self._queue_statics(buf, p0[b19], n_chars[b19], fill[b19], types[b19],
-                                    time_ns[b19], record[b19], counted=False)
-            records.append(record)
-            at += m
-        records = np.concatenate(records) if len(records) > 1 else records[0]
-        mine = slice(first, first + n)
-        n_kept = n
-        if not keep.all():
-            n_kept = int(keep.sum())
-            for col in cols.values():
-                col[first:first + n_kept] = col[mine][keep]
-            self.rows.shrink(n - n_kept)
-            records = records[keep]
-        if n_kept > 1 and not (records[1:] > records[:-1]).all():
-            self._blocks.append({k: col[first:first + n_kept].copy() for k, col in cols.items()})
-            self.rows.shrink(n_kept)
-        elif n_kept:
-            self._stored = (cols, first, records)
-
-    def _count_positions(self, dec, types) -> np.ndarray:
-        """Count decoded position rows by type and skip reason; return which ones are good."""
+    def absorb(self, res: ChunkResult, buf: np.ndarray) -> None:
+        """Take one chunk's kernel result (``buf``: its bytes), in input order."""
         rep = self.report
-        mmsi = dec["mmsi"]
-        bad_char = dec["bad_char"]
-        # MMSI outside 1 .. 999999999: as unsigned, mmsi - 1 above 999999998
-        bad_mmsi = (mmsi.view(np.uint64) - np.uint64(1)) > np.uint64(999_999_998)
-        if not (bad_char.any() or dec["short"].any() or dec["out_of_range"].any()
-                or bad_mmsi.any()):  # the usual block: every row good
+        c = res.counts
+        rep.lines += c["records"]
+        rep.sentences += c["sentences"]
+        rep.sentence_records += c["sentence_records"]
+        for name in COUNT_NAMES[:12]:
+            rep.add_skip(name, c[name])
+        rep.add_note("time_unparsed", c["time_unparsed"])
+        for t in np.flatnonzero(res.decoded):
+            rep.add_decoded(int(t), int(res.decoded[t]))
+        off = self.record_offset
+        if res.extra.size:
+            self._extra.append(res.extra + off)
+        # chunk source codes -> reader-wide codes (a loop over distinct names only)
+        lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
+                           for nm in res.source_names], dtype=np.int32)
+        self.source_names = list(self._source_code)
+        blocks = []
+        if res.pos["mmsi"].size:
+            block = dict(res.pos)
+            block["record"] = block["record"] + off
+            block["source"] = lookup[block["source"]]
+            blocks.append(block)
+        sent = res.sent
+        if sent["record"].size:
+            sent = dict(sent)
+            sent["record"] = sent["record"] + off
+            sent["source"] = lookup[sent["source"]]
+            single = np.flatnonzero(sent["n_frags"] == 1)  # statics, type 19's static half
+            if single.size:
+                self._queue_statics(buf, sent["p0"][single], sent["n_chars"][single],
+                                    sent["fill"][single], sent["msg_type"][single],
+                                    sent["time_ns"][single], sent["record"][single],
+                                    counted=sent["counted"][single])
+            multi = np.flatnonzero(sent["n_frags"] > 1)
+            if multi.size:
+                blocks.extend(self._multipart(buf, {k: v[multi] for k, v in sent.items()}))
+        if len(blocks) > 1 or (blocks and (np.diff(blocks[0]["record"]) < 0).any()):
+            # assembled messages among single-part ones: put them in order
+            order = np.argsort(np.concatenate([b["record"] for b in blocks]), kind="stable")
+            blocks = [{k: np.concatenate([b[k] for b in blocks])[order] for k in _ROW_DTYPES}]
+        for b in blocks:
+            self.rows.append(b)
+        self.record_offset += c["records"]
+
+    def _multipart(self, buf: np.ndarray, s: dict) -> list:
+        """Assemble a chunk's fragments (rows in record order): adjacent two-part pairs at
+        once, the rest through the bounded assembler; decode the completed messages; return
+        the blocks of position rows."""
+        rep = self.report
+        before = self.asm.incomplete
+        # Fragment 1 of 2 directly followed by its fragment 2 (same talker, channel, sequence
+        # id and tag-block group id): how receivers emit nearly all of them.
+        n_frags, frag, record = s["n_frags"], s["frag"], s["record"]
+        pair = ((n_frags[:-1] == 2) & (n_frags[1:] == 2) & (frag[:-1] == 1) & (frag[1:] == 2)
+                & (record[1:] == record[:-1] + 1))
+        for k in ("talker", "channel", "seq", "group_id"):
+            pair &= s[k][:-1] == s[k][1:]
+        first = np.flatnonzero(pair)
+        second = first + 1
+        paired = np.zeros(record.size, dtype=bool)
+        paired[first] = paired[second] = True
+        rep.add_skip("multipart_joined", first.size)
+        t1, t2 = s["time_ns"][first], s["time_ns"][second]
+        s1, s2 = s["source"][first], s["source"][second]
+        seg_start = np.column_stack([s["p0"][first], s["p0"][second]]).ravel()
+        seg_len = np.column_stack([s["n_chars"][first], s["n_chars"][second]]).ravel()
+        joined = [_segments(buf, seg_start, seg_len)]
+        lengths = [s["n_chars"][first] + s["n_chars"][second]]
+        fills = [s["fill"][second]]
+        times = [np.where(t1 != NAT_NS, t1, t2)]
+        sources = [np.where(s1 != 0, s1, s2).astype(np.int32)]
+        records = [record[second]]
+        rest = np.flatnonzero(~paired)
+        done = []  # (payload bytes, fill, time_ns, source, record)
+        for (group, total, n, talker, channel, seq, p0, n_chars, rec, k, fill,
+             time_ns, source) in zip(*(s[c][rest].tolist() for c in (
+                "group_id", "group_total", "n_frags", "talker", "channel", "seq", "p0",
+                "n_chars", "record", "frag", "fill", "time_ns", "source")), strict=True):
+            key = ("g", group, total) if group >= 0 else ("s", talker, channel, seq, n)
+            out = self.asm.add(rec, key, n, k, buf[p0:p0 + n_chars].tobytes(), fill,
+                               time_ns, source)
+            if out is not None:
+                rep.add_skip("multipart_joined", n - 1)
+                done.append((*out, rec))
+        rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
+        if done:
+            payloads, fill_d, time_d, source_d, record_d = zip(*done, strict=True)
+            joined.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
+            lengths.append(np.array([len(p) for p in payloads], dtype=np.int64))
+            fills.append(np.array(fill_d, dtype=np.int64))
+            times.append(np.array(time_d, dtype=np.int64))
+            sources.append(np.array(source_d, dtype=np.int32))
+            records.append(np.array(record_d, dtype=np.int64))
+        length = np.concatenate(lengths)
+        if not length.size:
+            return []
+        payload = np.concatenate([*joined, np.zeros(64, dtype=np.uint8)])
+        start = np.cumsum(length) - length
+        fill, time_ns = np.concatenate(fills), np.concatenate(times)
+        source, record = np.concatenate(sources), np.concatenate(records)
+        msg_type = _SIXBIT[payload[start]].astype(np.int64)
+        msg_type[msg_type == 255] = 0
+        unsupported = (msg_type < 1) | (msg_type > 27)
+        rep.add_skip("unsupported_type", unsupported.sum())
+        group = np.where(unsupported, 0, _TYPE_GROUP[np.minimum(msg_type, 255)])
+        blocks = []
+        pos = np.flatnonzero(group == 1)
+        if pos.size:
+            dec = decode_payloads(payload, start[pos], length[pos], fill[pos], msg_type[pos])
+            status = dec.pop("status")
+            for code in np.flatnonzero(np.bincount(status, minlength=len(COUNT_NAMES))[1:]):
+                rep.add_skip(COUNT_NAMES[code + 1], int((status == code + 1).sum()))
+            keep = status == 0
+            types = msg_type[pos][keep]
             counts = np.bincount(types, minlength=28)
             for t in np.flatnonzero(counts):
                 rep.add_decoded(int(t), int(counts[t]))
-            return np.ones(types.size, dtype=bool)
-        short = dec["short"] & ~bad_char
-        rep.add_skip("bad_payload_char", bad_char.sum())
-        short |= bad_char  # from here on: rows already accounted for
-        bad_mmsi &= ~short
-        oor = ~short & ~bad_mmsi & dec["out_of_range"]
-        keep = ~(short | bad_mmsi | oor)
-        rep.add_skip("short_payload", (short & ~bad_char).sum())
-        rep.add_skip("invalid_mmsi", bad_mmsi.sum())
-        rep.add_skip("out_of_range_position", oor.sum())
-        counts = np.bincount(types[keep], minlength=28)
+            block = {k: v[keep] for k, v in dec.items()}
+            block.update(time=time_ns[pos][keep], source=source[pos][keep],
+                         record=record[pos][keep], msg_type=types.astype(np.int8))
+            blocks.append(block)
+            b19 = pos[keep & (msg_type[pos] == 19)]
+            self._queue_statics(payload, start[b19], length[b19], fill[b19], msg_type[b19],
+                                time_ns[b19], record[b19], counted=False)
+        st = np.flatnonzero(group == 2)
+        self._queue_statics(payload, start[st], length[st], fill[st], msg_type[st],
+                            time_ns[st], record[st], counted=True)
+        counts = np.bincount(msg_type[(group == 0) & ~unsupported], minlength=28)
         for t in np.flatnonzero(counts):
             rep.add_decoded(int(t), int(counts[t]))
-        return keep
+        return blocks
 
     def _queue_statics(self, buf, p0, n_chars, fill, msg_type, time_ns, record,
                        counted: bool) -> None:
         """Queue static messages (payloads ``buf[p0 : p0 + n_chars]``) for :meth:`_decode_statics`.
 
-        ``counted``: whether they are records of their own (types 5, 24) whose outcome the
-        report counts, or the static half of a type 19 position report, already counted.
+        ``counted`` (one flag, or one per message): whether they are records of their own
+        (types 5, 24) whose outcome the report counts, or the static half of a type 19
+        position report, already counted.
         """
         if not p0.size:
             return
@@ -375,7 +349,7 @@ class _NmeaDecoder:
         q["msg_type"].append(msg_type)
         q["time"].append(time_ns)
         q["record"].append(record)
-        q["counted"].append(np.full(p0.size, counted))
+        q["counted"].append(np.broadcast_to(np.asarray(counted, dtype=bool), p0.shape))
         self._n_queued += p0.size
         if self._n_queued >= _STATICS_BATCH:
             self._decode_statics()
@@ -427,173 +401,6 @@ class _NmeaDecoder:
             return None
         frame["ais_class"] = np.where(frame["msg_type"] == 5, "A", "B")
         return frame
-
-    def feed(self, data: bytes, n: int | None = None, padded: bool = False) -> None:
-        """Decode the first ``n`` bytes of ``data`` (whole lines; default: all of it).
-
-        ``padded``: ``data`` (a bytearray) holds zero bytes after ``n`` (see frame_chunk).
-        """
-        fc = frame_chunk(data, n, padded)
-        rep = self.report
-        extra = fc.extra
-        if self._continued and fc.n_records:
-            # the first line is the rest of the previous chunk's last line (cut for length)
-            extra = np.r_[0, extra[extra > 0]]
-        if extra.size:
-            self._extra.append(extra + self.record_offset)
-        self._continued = False
-        rep.lines += fc.n_records
-        rep.sentences += fc.n_sentences
-        for k, v in fc.skipped.items():
-            rep.add_skip(k, v)
-        for k, v in fc.notes.items():
-            rep.add_note(k, v)
-        buf = fc.buf
-        # chunk source codes -> reader-wide codes (a loop over distinct names only)
-        lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
-                           for nm in fc.source_names], dtype=np.int32)
-        self.source_names = list(self._source_code)
-        # single-part sentences: the fast path's parts (one per line layout and block) and
-        # the other single-part rows, as groups of the same columns
-        groups = [dict(p, source=lookup[p["source"]]) for p in fc.parts]
-        single = np.flatnonzero(fc.n_frags == 1)
-        if single.size:
-            groups.append({k: getattr(fc, k)[single] for k in PART_FIELDS})
-            groups[-1]["source"] = lookup[groups[-1]["source"]]
-        positions = []  # (group, its position rows)
-        for gr in groups:  # a loop over line layouts
-            kind = np.take(_TYPE_GROUP, gr["msg_type"])
-            if (kind == 1).all():  # position reports only: the usual case, no gathers
-                positions.append((gr, slice(None)))
-                continue
-            rows = np.flatnonzero(kind == 1)
-            if rows.size:
-                positions.append((gr, rows))
-            st = np.flatnonzero(kind == 2)  # statics (5, 24)
-            self._queue_statics(buf, gr["p0"][st], gr["n_chars"][st], gr["fill"][st],
-                                gr["msg_type"][st], gr["time_ns"][st],
-                                gr["record"][st] + self.record_offset, counted=True)
-            counts = np.bincount(gr["msg_type"][kind == 0], minlength=28)  # other types
-            for t in np.flatnonzero(counts):
-                rep.add_decoded(int(t), int(counts[t]))
-        if positions:
-            self._decode_into_rows(buf, positions)
-        # multipart fragments: assembled in arrival order
-        multi = np.flatnonzero(fc.n_frags > 1)
-        if multi.size:
-            fc.source = lookup[fc.source]
-            self._multipart(fc, multi[np.argsort(fc.record[multi], kind="stable")])
-        self._store_blocks()
-        self.record_offset += fc.n_records
-
-    def _store_blocks(self) -> None:
-        """Put this chunk's decoded rows into the row store, in input (record) order."""
-        blocks, self._blocks = self._blocks, []
-        stored, self._stored = self._stored, None
-        blocks = [b for b in blocks if b["record"].size]
-        if not blocks:
-            return
-        if stored is not None and stored[2][-1] > min(int(b["record"].min()) for b in blocks):
-            # rows decoded into the store earlier in this chunk interleave with these: take
-            # them back out (they are the store's last rows) and merge them all
-            cols, first, records = stored
-            n = records.size
-            blocks.append({k: col[first:first + n].copy() for k, col in cols.items()})
-            self.rows.shrink(n)
-        ends = [(b["record"][0], b["record"][-1]) for b in blocks if b["record"].size]
-        in_order = all((b["record"][1:] > b["record"][:-1]).all() for b in blocks) and all(
-            ends[i][1] < ends[i + 1][0] for i in range(len(ends) - 1))
-        if not in_order:  # rows from several layouts or from multipart messages: merge them
-            order = np.argsort(np.concatenate([b["record"] for b in blocks]), kind="stable")
-            blocks = [{k: np.concatenate([b[k] for b in blocks])[order] for k in blocks[0]}]
-        for b in blocks:  # a loop over a few blocks per chunk
-            self.rows.append(b)
-
-    def _multipart(self, fc, multi) -> None:
-        """Assemble the chunk's fragments: adjacent two-part pairs at once, the rest in order."""
-        rep = self.report
-        buf = fc.buf
-        before = self.asm.incomplete
-        # Fast path: fragment 1 of 2 directly followed by its fragment 2 (same talker, channel,
-        # sequence id and tag-block group id) -- how receivers emit nearly all of them.
-        cur, nxt = multi[:-1], multi[1:]
-        pair = ((fc.n_frags[cur] == 2) & (fc.n_frags[nxt] == 2) & (fc.frag[cur] == 1)
-                & (fc.frag[nxt] == 2) & (fc.record[nxt] == fc.record[cur] + 1)
-                & (fc.talker[cur] == fc.talker[nxt]) & (fc.channel[cur] == fc.channel[nxt])
-                & (fc.seq[cur] == fc.seq[nxt]) & (fc.group_id[cur] == fc.group_id[nxt]))
-        first = cur[pair]
-        second = nxt[pair]
-        paired = np.zeros(multi.size, dtype=bool)
-        paired[:-1] |= pair
-        paired[1:] |= pair
-        rep.add_skip("multipart_joined", first.size)
-        t1, t2 = fc.time_ns[first], fc.time_ns[second]
-        s1, s2 = fc.source[first], fc.source[second]
-        # both fragments' payloads, one after the other, copied out in one gather
-        seg_start = np.column_stack([fc.p0[first], fc.p0[second]]).ravel()
-        seg_len = np.column_stack([fc.n_chars[first], fc.n_chars[second]]).ravel()
-        joined = [_segments(buf, seg_start, seg_len)]
-        lengths = [fc.n_chars[first] + fc.n_chars[second]]
-        fills = [fc.fill[second]]
-        times = [np.where(t1 != NAT_NS, t1, t2)]
-        sources = [np.where(s1 != 0, s1, s2)]
-        records = [fc.record[second] + self.record_offset]
-        # General path: every other fragment, through the bounded assembler, in arrival order.
-        rest = multi[~paired]
-        done = []  # (payload bytes, fill, time_ns, source, record)
-        for (group, total, n_frags, talker, channel, seq, p0, n_chars, record, frag, fill,
-             time_ns, source) in zip(
-                fc.group_id[rest].tolist(), fc.group_total[rest].tolist(),
-                fc.n_frags[rest].tolist(), fc.talker[rest].tolist(),
-                fc.channel[rest].tolist(), fc.seq[rest].tolist(), fc.p0[rest].tolist(),
-                fc.n_chars[rest].tolist(), (fc.record[rest] + self.record_offset).tolist(),
-                fc.frag[rest].tolist(), fc.fill[rest].tolist(), fc.time_ns[rest].tolist(),
-                fc.source[rest].tolist(), strict=True):
-            if group >= 0:
-                key = ("g", group, total)
-            else:
-                key = ("s", talker, channel, seq, n_frags)
-            out = self.asm.add(record, key, n_frags, frag, buf[p0:p0 + n_chars].tobytes(),
-                               fill, time_ns, source)
-            if out is not None:
-                rep.add_skip("multipart_joined", n_frags - 1)
-                done.append((*out, record))
-        rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
-        if done:
-            payloads, fill_d, time_d, source_d, record_d = zip(*done, strict=True)
-            joined.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
-            lengths.append(np.array([len(p) for p in payloads], dtype=np.int64))
-            fills.append(np.array(fill_d, dtype=np.int64))
-            times.append(np.array(time_d, dtype=np.int64))
-            sources.append(np.array(source_d, dtype=np.int32))
-            records.append(np.array(record_d, dtype=np.int64))
-        length = np.concatenate(lengths)
-        if not length.size:
-            return
-        payload = np.concatenate([*joined, np.zeros(64, dtype=np.uint8)])
-        start = np.cumsum(length) - length
-        fill, time_ns = np.concatenate(fills), np.concatenate(times)
-        source, record = np.concatenate(sources), np.concatenate(records)
-        msg_type = sixbit_values(payload[start]).astype(np.int64)
-        msg_type[msg_type == 255] = 0
-        unsupported = (msg_type < 1) | (msg_type > 27)
-        rep.add_skip("unsupported_type", unsupported.sum())
-        group = np.take(_TYPE_GROUP, msg_type)
-        pos = np.flatnonzero(group == 1)
-        if pos.size:
-            dec = decode_positions(payload, start[pos], length[pos], fill[pos])
-            keep = self._emit_positions(dec, time_ns[pos], source[pos],
-                                        dec["msg_type"].astype(np.int64), record[pos])
-            b = pos[keep & (msg_type[pos] == 19)]
-            self._queue_statics(payload, start[b], length[b], fill[b], msg_type[b], time_ns[b],
-                                record[b], counted=False)
-        st = np.flatnonzero(group == 2)
-        self._queue_statics(payload, start[st], length[st], fill[st], msg_type[st], time_ns[st],
-                            record[st], counted=True)
-        other = (group == 0) & ~unsupported
-        counts = np.bincount(msg_type[other], minlength=28)
-        for t in np.flatnonzero(counts):
-            rep.add_decoded(int(t), int(counts[t]))
 
     def finish(self):
         self.report.add_skip("incomplete_multipart", self.asm.flush())
@@ -649,49 +456,116 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
     return frame[POSITION_COLUMNS]
 
 
-_PAD = 64  # zero bytes the framing reads past a chunk's end (framing._PAD)
+def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
+    """The positions DataFrame from column arrays (None for an empty table).
 
-
-def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int) -> None:
-    """Feed ``stream`` to ``decoder`` in chunks of whole lines.
-
-    The stream is read into one reused buffer, after the partial line carried over from the
-    previous chunk; the decoder frames each chunk in place, in that buffer, with zero
-    padding written after the cut (no copies of the chunk).
+    ``cols["source"]`` and ``cols["file"]`` hold int codes into ``source_names`` and
+    ``file_names``; ``cols["line"]`` the 1-based line numbers (both optional: "" and 0).
     """
-    buf = bytearray(2 * chunk_bytes + _PAD)
-    n_carry = 0
+    if cols is None:
+        cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
+                "nav_status": np.zeros(0, np.int8), "msg_type": np.zeros(0, np.int8),
+                "source": np.zeros(0, np.int32)}
+        for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
+            cols[k] = np.zeros(0)
+    # int64 nanoseconds since the epoch read as UTC times in place (tz_localize would copy)
+    time = pd.Series(np.asarray(cols["time"], dtype=np.int64), dtype="datetime64[ns, UTC]",
+                     copy=False)
+    frame = pd.DataFrame({
+        "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
+        "time": time,
+        "lat": np.asarray(cols["lat"], dtype=np.float64),
+        "lon": np.asarray(cols["lon"], dtype=np.float64),
+        "sog_kn": np.asarray(cols["sog_kn"], dtype=np.float64),
+        "cog_deg": np.asarray(cols["cog_deg"], dtype=np.float64),
+        "heading_deg": np.asarray(cols["heading_deg"], dtype=np.float64),
+        "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
+        "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
+        # the distinct names as a string array, taken per row (no per-row string objects)
+        "source": pd.array(list(source_names), dtype="string").take(
+            np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
+        "file": pd.array(list(file_names), dtype="string").take(
+            np.asarray(cols.get("file", np.zeros(len(cols["mmsi"]), np.int32)), dtype=np.int32)),
+        "line": np.asarray(cols.get("line", np.zeros(len(cols["mmsi"]), np.int64)),
+                           dtype=np.int64),
+    }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
+    return frame[POSITION_COLUMNS]
+
+
+_PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a margin)
+
+
+def _chunks(stream, chunk_bytes: int):
+    """Chunks of whole lines of ``stream``: (uint8 array, bytes used, continued).
+
+    Each chunk has its own buffer, so that several can be decoded at once. A line longer
+    than a chunk is cut before its last sentence (or that sentence's tag block), or anywhere
+    when it holds none; the next chunk then says ``continued``, so that the kernel neither
+    counts the rest as a new line nor its text before a sentence as a record.
+    """
+    carry = b""
+    continued = False
     while True:
-        if n_carry + chunk_bytes + _PAD > len(buf):  # a long carried line: a larger buffer
-            buf = buf[:n_carry] + bytearray(n_carry + chunk_bytes + _PAD)
-        view = memoryview(buf)
-        end = n_carry + _fill(stream, view[n_carry:n_carry + chunk_bytes])
-        view.release()
-        if end == n_carry:
-            break
-        cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end) + 1
-        if cut == 0:
-            if end < chunk_bytes:
-                n_carry = end
-                continue
-            # a line longer than a chunk: cut before its last sentence start, or anywhere
-            cut = buf.rfind(b"!", 0, end)
-            cut = cut if cut > 0 else end
-            decoder.feed(bytes(buf[:cut]) + b"\n")
-            decoder._continued = True
+        buf = bytearray(len(carry) + chunk_bytes + _PAD)
+        buf[:len(carry)] = carry
+        end = len(carry) + _fill(stream, memoryview(buf)[len(carry):len(carry) + chunk_bytes])
+        if end == len(carry):  # the stream ended
+            if carry:
+                yield np.frombuffer(buf, dtype=np.uint8), end, continued
+            return
+        if end < len(carry) + chunk_bytes:  # the last read: everything left
+            cut = end
         else:
-            cut = _keep_headers_with_sentence(buf, cut)
+            # after the last '\n', or (old Mac files) a '\r' not the last byte read (that
+            # one may be the first half of a '\r\n' split by the read)
+            cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end - 1) + 1
+            if cut:
+                cut = _keep_headers_with_sentence(buf, cut)
+        if cut == 0:  # no line end in a whole chunk: a long line
+            cut = _last_sentence_start(buf, end)
+            yield np.frombuffer(buf, dtype=np.uint8), cut, continued
             carry = bytes(buf[cut:end])
-            buf[cut:cut + _PAD] = bytes(_PAD)
-            decoder.feed(buf, cut, padded=True)  # framed in place: the bytes before the cut
-            buf[:len(carry)] = carry
-            n_carry = len(carry)
+            continued = True
             continue
-        buf[:end - cut] = buf[cut:end]
-        n_carry = end - cut
-    if n_carry:
-        carry = bytes(buf[:n_carry])
-        decoder.feed(carry if carry.endswith(b"\n") else carry + b"\n")
+        yield np.frombuffer(buf, dtype=np.uint8), cut, continued
+        carry = bytes(buf[cut:end])
+        continued = False
+
+
+def _last_sentence_start(buf: bytearray, end: int) -> int:
+    """Where to cut a line longer than a chunk: before its last AIS sentence (and that
+    sentence's tag block), or at ``end`` when no sentence starts after its first byte."""
+    at = end
+    while True:
+        at = buf.rfind(b"!", 0, at)
+        if at <= 0:
+            return end
+        if buf[at + 3:at + 7] in (b"VDM,", b"VDO,"):
+            break
+    if buf[at - 1] == 92:  # '\\': a tag block before it
+        tag = buf.rfind(b"\\", 0, at - 1)
+        if tag > 0:
+            return tag
+    return at
+
+
+def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
+               workers: int = 1) -> None:
+    """Decode ``stream`` chunk by chunk: on ``pool`` (up to ``workers`` chunks at once,
+    the kernel releases the GIL) while this thread takes the results in order."""
+    if pool is None:
+        for a, n, continued in _chunks(stream, chunk_bytes):
+            decoder.absorb(decode_chunk(a, n, continued), a)
+        return
+    pending: deque = deque()
+    for a, n, continued in _chunks(stream, chunk_bytes):
+        pending.append((pool.submit(decode_chunk, a, n, continued), a))
+        if len(pending) > workers:
+            fut, buf = pending.popleft()
+            decoder.absorb(fut.result(), buf)
+    while pending:
+        fut, buf = pending.popleft()
+        decoder.absorb(fut.result(), buf)
 
 
 def _fill(stream, view) -> int:
@@ -719,9 +593,42 @@ def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
 
 
 # --------------------------------------------------------------------------- entry point
+@contextmanager
+def _no_pool():
+    yield None
+
+
+def _read_sources(source, format, decoder, report, tables, table_statics, chunk_bytes, pool,
+                  n_workers, columns=None) -> None:
+    """Read every source: NMEA through ``decoder``, decoded tables into ``tables``."""
+    from .csv_formats import read_table
+
+    for src in open_sources(source):
+        fmt = _sniff(src.head) if format == "auto" else format
+        if fmt == "nmea":
+            decoder.start_file(src.name)
+            _read_nmea(src.stream, decoder, chunk_bytes, pool, n_workers)
+        else:
+            if columns is not None and fmt in ("marinecadastre", "dma"):
+                fmt = "csv"  # the user's mapping wins over the known layout
+            positions, statics = read_table(src.stream, fmt, report, columns=columns,
+                                            name=src.name)
+            positions["file"] = pd.array([src.name] * len(positions), dtype="string")
+            if statics is not None:
+                statics["file"] = pd.array([src.name] * len(statics), dtype="string")
+            tables.append(positions)
+            table_statics.append(statics)
+        if src.error is not None:
+            report.add_note("truncated_compressed_files")
+            warnings.warn(f"{src.name}: compressed data ends early ({src.error}); "
+                          "decoded everything before the break", RuntimeWarning,
+                          stacklevel=2)
+
+
 def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
              multipart_window: int = 100, max_open_groups: int = 1000,
-             valid_times: str = DEFAULT_VALID_TIMES, columns=None) -> AISData:
+             workers: int | None = None, valid_times: str = DEFAULT_VALID_TIMES,
+             columns=None) -> AISData:
     """Read AIS dumps into positions, vessels and a decode report.
 
     Parameters
@@ -746,6 +653,11 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         (see :class:`~stsdetect.ais.multipart.MultipartAssembler`).
     max_open_groups : int, default 1000
         Most incomplete multipart messages held at once.
+    workers : int, optional
+        Threads that decode NMEA chunks at once (the compiled kernel releases the GIL; the
+        results are taken in input order, so the output does not depend on it). Default:
+        the CPUs this process may run on, at most :data:`MAX_DEFAULT_WORKERS`; 1 decodes in
+        the calling thread.
     columns : dict or str, optional
         Which column of a CSV of another layout holds each field: ``{"mmsi": "ID", "time":
         "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"}`` or the same as
@@ -783,35 +695,20 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     from .csv_formats import parse_columns
 
     parse_columns(columns)
-    from .csv_formats import read_table
-
-    _raise_malloc_thresholds()
+    if workers is None:
+        affinity = getattr(os, "sched_getaffinity", None)
+        workers = min(len(affinity(0)) if affinity else (os.cpu_count() or 1),
+                      MAX_DEFAULT_WORKERS)
+    n_workers = int(workers)
+    if n_workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers!r}")
     report = DecodeReport()
     decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
     tables, table_statics = [], []
-    for src in open_sources(source):
-        fmt = _sniff(src.head) if format == "auto" else format
-        if fmt == "nmea":
-            decoder.start_file(src.name)
-            if src.size_hint is not None:
-                # a plain file's size bounds its rows: one segment for all of them
-                decoder.rows.reserve(src.size_hint // _MIN_BYTES_PER_REPORT + 1)
-            _read_nmea(src.stream, decoder, int(chunk_bytes))
-        else:
-            if columns is not None and fmt in ("marinecadastre", "dma"):
-                fmt = "csv"  # the user's mapping wins over the known layout
-            positions, statics = read_table(src.stream, fmt, report, columns=columns,
-                                            name=src.name)
-            positions["file"] = pd.array([src.name] * len(positions), dtype="string")
-            if statics is not None:
-                statics["file"] = pd.array([src.name] * len(statics), dtype="string")
-            tables.append(positions)
-            table_statics.append(statics)
-        if src.error is not None:
-            report.add_note("truncated_compressed_files")
-            warnings.warn(f"{src.name}: compressed data ends early ({src.error}); "
-                          "decoded everything before the break", RuntimeWarning,
-                          stacklevel=2)
+    with (ThreadPoolExecutor(n_workers, thread_name_prefix="stsdetect-decode")
+          if n_workers > 1 else _no_pool()) as pool:
+        _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
+                      pool, n_workers, columns)
     positions, statics = decoder.finish()
     if tables:
         positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \

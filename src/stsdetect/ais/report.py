@@ -54,7 +54,12 @@ class DecodeReport:
     lines : int
         Records read.
     sentences : int
-        AIS sentences (``!xxVDM`` / ``!xxVDO``) found, valid or not.
+        AIS sentence starts (``!xxVDM,`` / ``!xxVDO,``) in the input, valid or not, counted
+        apart from the framing.
+    sentence_records : int
+        Records the framing found holding an AIS sentence. :meth:`check` requires it to
+        equal ``sentences``: a sentence run together with another and not framed as a record
+        of its own would otherwise be lost without a trace.
     decoded : dict
         Messages decoded, by AIS message type (0 = a row of a decoded table). Types that
         stsdetect does not use (4, 6, 8, ...) are validated (framing, checksum, type) and
@@ -68,6 +73,7 @@ class DecodeReport:
 
     lines: int = 0
     sentences: int = 0
+    sentence_records: int = 0
     decoded: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
@@ -100,6 +106,7 @@ class DecodeReport:
         return DecodeReport(
             lines=self.lines + other.lines,
             sentences=self.sentences + other.sentences,
+            sentence_records=self.sentence_records + other.sentence_records,
             decoded=dict(Counter(self.decoded) + Counter(other.decoded)),
             skipped=dict(Counter(self.skipped) + Counter(other.skipped)),
             notes=dict(Counter(self.notes) + Counter(other.notes)),
@@ -113,6 +120,10 @@ class DecodeReport:
                 f"decode report does not add up: {self.lines} records read, "
                 f"{self.decoded_lines} decoded + {sum(self.skipped.values())} skipped = {accounted}"
             )
+        if self.sentences != self.sentence_records:
+            raise AssertionError(
+                f"decode report does not add up: {self.sentences} AIS sentences in the input, "
+                f"but {self.sentence_records} records hold one (sentences lost in framing)")
 
     def to_frame(self) -> pd.DataFrame:
         """The counts as a DataFrame with columns ``kind``, ``name``, ``count``."""

@@ -1,23 +1,20 @@
 """Static and voyage data (types 5, 19, 24) and the per-MMSI vessels table.
 
-:func:`decode_statics` decodes whole arrays of static messages at once with numpy;
-:func:`decode_static` decodes one message with pyais (the reference it is tested against).
+:func:`decode_statics` decodes whole arrays of static messages at once with numpy (tested
+row by row against pyais: ``decode_static`` in tests/test_ais_statics.py).
 Field layouts follow ITU-R M.1371-5, Annex 8: type 5 (table 52), type 19 (table 49) and
 type 24 parts A and B (table 76); text uses the AIS 6-bit ASCII table (table 47).
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 
 import numpy as np
 import pandas as pd
-from pyais.bit_vector import bit_vector
-from pyais.messages import MSG_CLASS
 
 __all__ = ["STATICS_COLUMNS", "STATICS_MIN_BITS", "STATICS_SKIP_REASONS", "STATIC_TYPES",
-           "VESSEL_COLUMNS", "build_statics", "build_vessels", "decode_static", "decode_statics"]
+           "VESSEL_COLUMNS", "build_statics", "build_vessels", "decode_statics"]
 
 #: Message types carrying static data.
 STATIC_TYPES = (5, 19, 24)
@@ -59,65 +56,6 @@ def _positive(value) -> float:
     except (TypeError, ValueError):
         return np.nan
     return value if value > 0 else np.nan
-
-
-@functools.lru_cache(maxsize=65536)
-def decode_static(msg_type: int, payload: bytes, fill_bits: int):
-    """Decode one static message with pyais.
-
-    Parameters
-    ----------
-    msg_type : int
-        5, 19 or 24.
-    payload : bytes
-        Armoured payload (all fragments joined).
-    fill_bits : int
-        Fill bits of the last fragment.
-
-    Returns
-    -------
-    dict or str
-        The static fields (``mmsi``, ``msg_type``, ``imo``, ``callsign``, ``name``,
-        ``ship_type``, ``length_m``, ``beam_m``, ``draught_m``, ``destination``; None / NaN when
-        absent or "not available"), or a skip reason (``"undecodable_payload"``,
-        ``"invalid_type24_part"``). Results are cached: vessels repeat the same static
-        message every few minutes, so most calls on a real dump are cache hits. Treat the
-        returned dict as read-only.
-    """
-    if msg_type == 24 and len(payload) > 6:
-        char = payload[6]
-        value = char - 48 - (8 if char >= 96 else 0)
-        if (value >> 2) & 3 > 1:  # part number, bits 38-39
-            return "invalid_type24_part"
-    try:
-        msg = MSG_CLASS[msg_type].from_vector(bit_vector(payload, fill_bits))
-    except Exception:  # pyais raises many types on bad bit strings; all mean the same here
-        return "undecodable_payload"
-    rec = {"mmsi": int(msg.mmsi), "msg_type": int(msg_type), "imo": None, "callsign": None,
-           "name": None, "ship_type": None, "length_m": np.nan, "beam_m": np.nan,
-           "draught_m": np.nan, "destination": None}
-    if msg_type == 24:
-        part = int(getattr(msg, "partno", -1))
-        if part == 0:
-            rec["name"] = _text(msg.shipname)
-            return rec
-        if part != 1:
-            return "invalid_type24_part"
-    else:
-        rec["name"] = _text(getattr(msg, "shipname", None))
-    ship_type = int(getattr(msg, "ship_type", 0) or 0)
-    rec["ship_type"] = ship_type if 0 < ship_type < 100 else None
-    rec["callsign"] = _text(getattr(msg, "callsign", None))
-    to_bow = getattr(msg, "to_bow", None)
-    if to_bow is not None:
-        rec["length_m"] = _positive((msg.to_bow or 0) + (msg.to_stern or 0))
-        rec["beam_m"] = _positive((msg.to_port or 0) + (msg.to_starboard or 0))
-    if msg_type == 5:
-        imo = int(msg.imo or 0)
-        rec["imo"] = imo if 0 < imo < 1_000_000_000 else None
-        rec["draught_m"] = _positive(msg.draught)
-        rec["destination"] = _text(msg.destination)
-    return rec
 
 
 # --- vectorized decoding -------------------------------------------------------------------
@@ -291,7 +229,7 @@ def _sixbit(raw: np.ndarray, buf, start, n_chars):
 def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     """Decode static messages (types 5, 19, 24) stored in one byte buffer, all at once.
 
-    Row for row the same values as :func:`decode_static` (which uses pyais), without a Python
+    Row for row the same values as ``decode_static`` (which uses pyais), without a Python
     loop over messages.
 
     Parameters
@@ -314,15 +252,15 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
 
         * ``reason`` (int8): index into :data:`STATICS_SKIP_REASONS`; 0 = decoded,
           1 ``"short_payload"`` (``6 * n_chars - fill_bits`` below :data:`STATICS_MIN_BITS`,
-          the table the reader applies before calling :func:`decode_static`),
+          the table the reader applies before calling ``decode_static``),
           2 ``"undecodable_payload"`` (a byte outside the AIS armouring alphabet anywhere in
           the payload, or negative fill bits), 3 ``"invalid_type24_part"`` (type 24 part
-          number 2 or 3). Checked in that order. Deviation from :func:`decode_static`: pyais
+          number 2 or 3). Checked in that order. Deviation from ``decode_static``: pyais
           silently maps bytes outside the alphabet to arbitrary 6-bit values (the reader's
           framing rejects such payloads before either decoder sees them).
         * ``mmsi``, ``msg_type`` (int64). The MMSI is not range-checked (the reader's
-          ``invalid_mmsi`` check applies to it as to :func:`decode_static`'s).
-        * ``imo``, ``ship_type`` (float64): NaN where :func:`decode_static` gives None (IMO
+          ``invalid_mmsi`` check applies to it as to ``decode_static``'s).
+        * ``imo``, ``ship_type`` (float64): NaN where ``decode_static`` gives None (IMO
           outside 1..999 999 999 or not type 5; ship type outside 1..99 or type 24 part A).
           Types 5 and 19 report ship types as pyais reads them (reserved codes 1-19, 38-39
           as not available, other reserved codes as their category's first reserved one);
@@ -526,7 +464,7 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     Parameters
     ----------
     statics : pandas.DataFrame
-        Static records in arrival order with the fields of :func:`decode_static` plus
+        Static records in arrival order with the fields of ``decode_static`` plus
         ``time`` (UTC, may be NaT) and ``ais_class``.
     positions : pandas.DataFrame, optional
         Position reports; their times widen ``first_seen`` / ``last_seen``.
@@ -592,7 +530,7 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
     Parameters
     ----------
     statics : pandas.DataFrame or None
-        Static records in input order with the fields of :func:`decode_static` plus ``time``
+        Static records in input order with the fields of ``decode_static`` plus ``time``
         (UTC, may be NaT) and ``ais_class``; extra columns (``file``, ``line``) are kept
         after :data:`STATICS_COLUMNS`.
 

@@ -410,8 +410,7 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
         path = Path(source) if isinstance(source, (str, os.PathLike)) else None
         if (path is not None and path.is_file() and path.stat().st_size > chunk_bytes
                 and kwargs.get("format", "auto") in ("auto", "nmea") and _is_nmea(path)):
-            pieces = (_decoded(read_ais(io.BytesIO(piece), **kwargs))
-                      for piece in nmea_pieces(path, chunk_bytes))
+            pieces = _decoded_pieces(path, source, chunk_bytes, kwargs)
         else:
             pieces = [_decoded(read_ais(source, **kwargs))]
     out = {"rows": 0, "no_time": 0, "windows": [], "t_min": np.nan, "t_max": np.nan,
@@ -443,6 +442,21 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
 
 def _decoded(data):
     return data.positions, data.vessels, data.report
+
+
+def _decoded_pieces(path, source, chunk_bytes, kwargs):
+    """Decode a large NMEA dump piece by piece, keeping its provenance (contract C1): rows
+    name the dump as given and their line in the whole dump, not in the piece."""
+    from stsdetect import read_ais
+
+    lines_before = 0
+    for piece in nmea_pieces(path, chunk_bytes):  # pieces end at a '\n' (whole lines)
+        data = read_ais(io.BytesIO(piece), **kwargs)
+        data.positions["file"] = pd.array([os.fspath(source)] * len(data.positions),
+                                          dtype="string")
+        data.positions["line"] += lines_before
+        lines_before += piece.count(b"\n")
+        yield _decoded(data)
 
 
 def unify_schemas(schemas):
