@@ -90,16 +90,19 @@ def sentence(draw):
 
 @st.composite
 def mutated_dump(draw):
-    """(dump bytes, indexes of the lines left intact)."""
+    """(dump bytes, the sentences left whole: intact lines and both halves of joined ones)."""
     lines = draw(st.lists(sentence(), min_size=1, max_size=12))
     out: list[bytes] = []
     intact = []
+    joined: list[bytes] = []
     i = 0
     while i < len(lines):
         kind = draw(st.sampled_from(["keep", "keep", "join", "insert", "truncate"]))
         line = lines[i]
         if kind == "join" and i + 1 < len(lines):
+            # #14 item 1: both sentences of a joined line must decode (and be counted)
             line = line + draw(st.sampled_from(JOINS)) + lines[i + 1]
+            joined.extend([lines[i], lines[i + 1]])
             i += 1
         elif kind == "insert":
             at = draw(st.integers(0, len(line)))
@@ -111,13 +114,17 @@ def mutated_dump(draw):
             intact.append(len(out))
         out.append(line)
         i += 1
+    kept = [out[k] for k in intact] + joined  # the sentences left whole, by value
+    if out and draw(st.booleans()):  # a line repeated: the shape of #14 item 9's crash
+        k = draw(st.integers(0, len(out) - 1))
+        out[k + 1:k + 1] = [out[k]] * draw(st.integers(1, 40))
     ending = draw(st.sampled_from([*ENDINGS, None]))  # None: a mix of endings
     ends = [ending or draw(st.sampled_from(ENDINGS)) for _ in out]
     last = draw(st.booleans())  # the last line with or without its ending
     body = b"".join(line + end for line, end in zip(out, ends, strict=True))
     if not last:
         body = body[: len(body) - len(ends[-1])]
-    return body, [out[k] for k in intact]
+    return body, kept
 
 
 @_FUZZ
@@ -126,7 +133,8 @@ def test_mutated_sentences_never_crash_and_intact_lines_decode(case):
     body, intact = case
     data = read_ais(io.BytesIO(body))
     _check(data)
-    # every line left as pyais encoded it is decoded, whatever its neighbours are
+    # every sentence left as pyais encoded it is decoded, whatever its neighbours are, also
+    # when run together with another on one line
     want = [read_ais([line.decode()]).positions for line in intact]
     want = pd.concat(want, ignore_index=True) if want else data.positions.iloc[:0]
     got = data.positions
@@ -206,6 +214,14 @@ def test_one_file_or_many_give_the_same_positions(tmp_path_factory, data):
     pd.testing.assert_frame_equal(one.positions.drop(columns=drop),
                                   many.positions.drop(columns=drop))
     assert one.report.decoded == many.report.decoded
+
+
+@pytest.mark.parametrize("line", [b"\\s:117,c:1668046496*0A\\!AIVDM", b"\\s:1*00\\!AIVDM,1",
+                                  b"!AIVDM,1,1,,A,13prmQ?P001EOA4OC3h@u?vl20SR,0*7F\\"])
+def test_identical_broken_lines_do_not_crash(line):
+    """#14 item 9: 32 identical '\\s:117,c:1668046496*0A\\!AIVDM' lines raised IndexError."""
+    for n in (1, 31, 32, 33, 200):
+        _check(read_ais(io.BytesIO(b"\n".join([line] * n) + b"\n")))
 
 
 def test_ci_example_count_is_what_the_closing_note_quotes():
