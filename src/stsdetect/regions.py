@@ -82,7 +82,8 @@ RESERVED_NAMES: frozenset = frozenset({
     "dprk", "watchlist", "barge", "identity_anomaly", "dark_before", "dark_after",
     "likely_intentional", "anchorage", "port", "crowded", "residence", "visit",
     "draught_change", "destination_change", "duration_log_h", "user_region",
-    "unseen_partner", "tow", "near_match", "identity_link",
+    "unseen_partner", "tow", "near_match", "identity_link", "barge_weak", "identity_changed",
+    "flag_mismatch", "imo_shared", "watchlist_similar", "handover",
 })
 
 #: Built-in region name -> how it was drawn and from what source.
