@@ -316,3 +316,14 @@ def test_interrupt_gives_one_line_and_leaves_no_spill(busy_dump, tmp_path, name,
     assert proc.returncode == 130
     assert lines == ["stsdetect: interrupted"], lines
     assert not list(tmp.glob(sd.SPILL_PREFIX + "*"))
+
+
+def test_dask_carries_events_of_three_days_and_more(client, tmp_path):
+    from test_windows import long_events_scenario
+
+    positions = long_events_scenario()
+    want = single_run(positions, detectors())
+    assert (want["duration_h"] >= 72).sum() >= 3
+    got = sd.detect(split_files(positions, [24, 48, 72, 96]), client=client,
+                    workdir=tmp_path / "d", only=detectors())
+    assert_same_events(got.events, want)

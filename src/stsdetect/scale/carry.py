@@ -16,7 +16,8 @@ A run that lasts three days across daily windows is thus seen once by each windo
 carried as a few rows; nothing is read twice and nothing is re-run, so the cost is linear in
 the data whatever the events' durations. The events equal those of one run over all the data
 (the tests compare both on events of 3+ days across 1-day windows): every quantity of an event
-is computed from the same rows, in the same order, as the whole-data detector computes it.
+is computed from the same rows as the whole-data detector computes it (a loitering run's sums
+are added window by window, so its centre and mean speed agree to rounding).
 
 Keys across windows are ``(mmsi, rank)``: ``rank`` is a segment's number among its MMSI's
 segments in the window. An MMSI that :func:`stsdetect.build_tracks` does not split (nearly
@@ -33,7 +34,8 @@ import pandas as pd
 
 from stsdetect.events import empty_events, make_events
 
-__all__ = ["DARK", "LOITERING", "RENDEZVOUS", "Carry", "Win"]
+__all__ = ["DARK", "LOITERING", "RENDEZVOUS", "Carry", "Win", "drift_chords",
+           "loitering_from_runs"]
 
 
 @dataclass(frozen=True)
@@ -250,25 +252,34 @@ RENDEZVOUS = Carry(_rv_map, _rv_fold, _rv_finish)
 
 # ------------------------------------------------------------------------------ loitering
 
-_ROWS = ("mmsi", "rank", "t", "lat", "lon", "speed")
+_AGG = ("mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n", "ssum", "x", "y", "z",
+        "k0", "k1")
 
 
-def _no_rows() -> pd.DataFrame:
-    return pd.DataFrame({c: np.zeros(0, np.int64 if c in ("mmsi", "rank") else float)
-                         for c in (*_ROWS, "run", "before", "cont")})
+def _no_aggs() -> pd.DataFrame:
+    return pd.DataFrame({c: np.zeros(0, np.int64 if c in ("mmsi", "rank", "n", "k0", "k1")
+                                     else float) for c in (*_AGG, "before", "cont")})
 
 
 def _lo_map(tracks, p, win: Win):
-    """Loitering closed in the core, and the core rows of slow runs crossing its edges.
+    """Loitering closed in the core; the slow runs crossing its edges, summed, and their rows.
 
-    Rows of a crossing run carry ``run`` (its number in this window), ``before`` (1: it began
-    before the core, so it continues a run carried from the window before) and ``cont`` (1: it
-    goes on past the core).
+    Returns ``(events, pieces, rows)``. ``pieces`` has one row per run crossing an edge of the
+    core, summed over its reports in the core: first and last report, count, sum of speeds,
+    sum of unit vectors, ``before`` (1: it began before the core, so it continues the run
+    carried for its vessel) and ``cont`` (1: it goes on past the core). ``rows`` are those
+    reports (``mmsi``, ``rank``, ``t``, ``lat``, ``lon``), written beside the spill by the
+    window task: a run's largest drift from its centre is measured once the run has ended and
+    its centre is known, one task per window it spanned (:func:`drift_chords`). The carried
+    state is then one row per open run, whatever its length.
     """
     from stsdetect.detectors.loitering import loitering_events, slow_runs
+    from stsdetect.geo import unit_xyz
 
+    no_rows = pd.DataFrame({"mmsi": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64),
+                            "t": np.zeros(0), "lat": np.zeros(0), "lon": np.zeros(0)})
     if len(tracks) == 0:
-        return empty_events(), _no_rows()
+        return empty_events(), _no_aggs(), no_rows
     speed, starts, ends = slow_runs(tracks, p.max_speed_kn, p.ns("max_gap") / 1e9)
     t = tracks.time_s
     in_core = (t[starts] >= win.a_s) & (t[ends] < win.b_s)
@@ -278,69 +289,123 @@ def _lo_map(tracks, p, win: Win):
     cross = ~in_core & (t[ends] >= win.a_s) & (t[starts] < win.b_s)
     s, e = starts[cross], ends[cross]
     if s.size == 0:
-        return closed, _no_rows()
+        return closed, _no_aggs(), no_rows
     counts = e - s + 1
     run_of = np.repeat(np.arange(s.size), counts)
     rows = np.repeat(s, counts) + (np.arange(int(counts.sum()))
                                    - np.repeat(np.cumsum(counts) - counts, counts))
     ok = (t[rows] >= win.a_s) & (t[rows] < win.b_s)
     rows, run_of = rows[ok], run_of[ok]
-    return closed, pd.DataFrame({
-        "mmsi": tracks.mmsi[rows], "rank": _ranks(tracks)[tracks.segment[rows]],
-        "t": t[rows], "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows],
-        "speed": speed[rows], "run": run_of.astype(np.int64),
-        "before": (t[s] < win.a_s)[run_of].astype(np.int64),
-        "cont": (t[e] >= win.b_s)[run_of].astype(np.int64)})
+    first = np.searchsorted(run_of, np.arange(s.size), "left")
+    last = np.append(first[1:] - 1, rows.size - 1)
+    xyz = np.add.reduceat(unit_xyz(tracks.lat_deg[rows], tracks.lon_deg[rows]), first, axis=0)
+    fr, lr = rows[first], rows[last]
+    ranks = _ranks(tracks)
+    pieces = pd.DataFrame({
+        "mmsi": tracks.mmsi[fr], "rank": ranks[tracks.segment[fr]],
+        "t0": t[fr], "lat0": tracks.lat_deg[fr], "lon0": tracks.lon_deg[fr],
+        "t1": t[lr], "lat1": tracks.lat_deg[lr], "lon1": tracks.lon_deg[lr],
+        "n": np.diff(np.append(first, rows.size)).astype(np.int64),
+        "ssum": np.add.reduceat(speed[rows], first),
+        "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2],
+        "k0": np.full(s.size, win.k, np.int64), "k1": np.full(s.size, win.k, np.int64),
+        "before": (t[s] < win.a_s).astype(np.int64), "cont": (t[e] >= win.b_s).astype(np.int64)})
+    return closed, pieces, pd.DataFrame({
+        "mmsi": tracks.mmsi[rows], "rank": ranks[tracks.segment[rows]], "t": t[rows],
+        "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows]})
 
 
-def _lo_close(rows: pd.DataFrame, p, by=("mmsi", "rank")):
-    from stsdetect.detectors.loitering import loitering_events
-
-    if not len(rows):
-        return empty_events()
-    by = list(by)
-    rows = rows.sort_values([*by, "t"], kind="stable").reset_index(drop=True)
-    key = rows[by].to_numpy(np.int64)
-    new = np.ones(len(rows), dtype=bool)
-    new[1:] = (key[1:] != key[:-1]).any(axis=1)
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:] - 1, len(rows) - 1)
-    return loitering_events(rows["mmsi"].to_numpy(np.int64), rows["t"].to_numpy(float),
-                            rows["lat"].to_numpy(float), rows["lon"].to_numpy(float),
-                            rows["speed"].to_numpy(float), starts, ends, p.max_speed_kn,
-                            p.ns("min_duration") / 1e9)
+def _lo_join(state: pd.DataFrame, piece: pd.DataFrame) -> pd.DataFrame:
+    """A carried run and its continuation in the next window, summed into one row."""
+    m = state.merge(piece, on=["mmsi", "rank"], suffixes=("", "_p"))
+    out = pd.DataFrame({"mmsi": m["mmsi"], "rank": m["rank"], "t0": m["t0"], "lat0": m["lat0"],
+                        "lon0": m["lon0"], "t1": m["t1_p"], "lat1": m["lat1_p"],
+                        "lon1": m["lon1_p"], "n": m["n"] + m["n_p"],
+                        "ssum": m["ssum"] + m["ssum_p"], "x": m["x"] + m["x_p"],
+                        "y": m["y"] + m["y_p"], "z": m["z"] + m["z_p"], "k0": m["k0"],
+                        "k1": m["k1_p"], "cont": m["cont"]})
+    return out
 
 
 def _lo_fold(state, piece, p, win: Win):
-    from stsdetect.events import concat_events
-
-    closed, rows = piece
-    out = [closed]
-    # Runs that began before this core continue the run carried for their vessel; the
-    # carried runs of other vessels ended before this core.
-    go_on = rows.loc[rows["before"] == 1]
-    cont_keys = pd.MultiIndex.from_frame(go_on[["mmsi", "rank"]]).unique()
-    if state is not None and len(state):
-        joined = pd.MultiIndex.from_frame(state[["mmsi", "rank"]]).isin(cont_keys)
-        out.append(_lo_close(state.loc[~joined], p))
-        state = state.loc[joined]
-    # Whole runs (carried part + this window's part) that end in this core.
-    ending = rows.loc[rows["cont"] == 0]
-    pieces = [ending.loc[ending["before"] == 1, list(_ROWS)]]
-    if state is not None and len(state):
-        end_keys = pd.MultiIndex.from_frame(pieces[0][["mmsi", "rank"]]).unique()
-        mine = pd.MultiIndex.from_frame(state[["mmsi", "rank"]]).isin(end_keys)
-        pieces.insert(0, state.loc[mine])
-        state = state.loc[~mine]
-    out.append(_lo_close(pd.concat(pieces, ignore_index=True), p))
-    going = rows.loc[rows["cont"] == 1, list(_ROWS)]
-    carried = [going] if state is None else [state, going]
-    carried = pd.concat(carried, ignore_index=True)
-    return concat_events(out), (carried if len(carried) else None)
+    """Join run pieces with the open runs; runs that ended are kept in ``state["done"]``."""
+    closed, pieces, _ = piece
+    state = state or {"open": _no_aggs()[list(_AGG)], "done": []}
+    opened = state["open"]
+    go_on = pieces.loc[pieces["before"] == 1]
+    keys = pd.MultiIndex.from_frame(go_on[["mmsi", "rank"]])
+    carried = pd.MultiIndex.from_frame(opened[["mmsi", "rank"]]).isin(keys)
+    done = [opened.loc[~carried]]  # (not continued: cannot happen with consistent windows)
+    joined = _lo_join(opened.loc[carried], go_on)
+    fresh = pieces.loc[pieces["before"] == 0]
+    allrun = pd.concat([joined, fresh], ignore_index=True)
+    ending = allrun["cont"] == 0
+    done.append(allrun.loc[ending, list(_AGG)])
+    state = {"open": allrun.loc[~ending, list(_AGG)].reset_index(drop=True),
+             "done": [*state["done"], *(d for d in done if len(d))]}
+    return closed, state
 
 
 def _lo_finish(state, p):
-    return empty_events() if state is None else _lo_close(state, p)
+    """Every run summed over its windows (still to get its largest drift)."""
+    if state is None:
+        return _no_aggs()[list(_AGG)]
+    parts = [*state["done"], state["open"]]
+    return pd.concat(parts, ignore_index=True)
+
+
+def drift_chords(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Largest chord (unit sphere) from each run's centre to its reports among ``rows``.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        ``mmsi``, ``rank``, ``t``, ``lat``, ``lon``: reports of runs crossing a window's edges.
+    runs : pandas.DataFrame
+        ``id``, ``mmsi``, ``rank``, ``t0``, ``t1`` and the unit centre ``cx``, ``cy``, ``cz``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``chord``.
+    """
+    from stsdetect.geo import unit_xyz
+
+    m = rows.merge(runs, on=["mmsi", "rank"])
+    m = m.loc[(m["t"] >= m["t0"]) & (m["t"] <= m["t1"])]
+    if not len(m):
+        return pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)})
+    xyz = unit_xyz(m["lat"].to_numpy(float), m["lon"].to_numpy(float))
+    xyz -= m[["cx", "cy", "cz"]].to_numpy(float)
+    chord = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+    out = pd.DataFrame({"id": m["id"].to_numpy(np.int64), "chord": chord})
+    return out.groupby("id", as_index=False)["chord"].max()
+
+
+def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p) -> pd.DataFrame:
+    """Loitering events of runs summed over windows (see :func:`_lo_map`)."""
+    from stsdetect.geo import (
+        EARTH_RADIUS_M,
+        KNOT_M_S,
+        chord_to_arc_m,
+        haversine_m,
+        latlon_from_xyz,
+    )
+
+    t0, t1 = runs["t0"].to_numpy(float), runs["t1"].to_numpy(float)
+    span_s = t1 - t0
+    n = runs["n"].to_numpy(np.int64)
+    net_kn = haversine_m(runs["lat0"].to_numpy(float), runs["lon0"].to_numpy(float),
+                         runs["lat1"].to_numpy(float), runs["lon1"].to_numpy(float)
+                         ) / np.maximum(span_s, 1e-9) / KNOT_M_S
+    keep = (span_s >= p.ns("min_duration") / 1e9) & (n >= 2) & (net_kn < p.max_speed_kn)
+    r = runs.loc[keep]
+    lat, lon = latlon_from_xyz(r[["x", "y", "z"]].to_numpy(float))
+    return make_events(
+        "loitering", n=len(r), mmsi=r["mmsi"].to_numpy(np.int64), start=t0[keep],
+        end=t1[keep], lat=lat, lon=lon,
+        distance_m=chord_to_arc_m(np.asarray(max_chord, float)[keep] * EARTH_RADIUS_M),
+        mean_sog_kn=r["ssum"].to_numpy(float) / n[keep], n_positions=n[keep])
 
 
 LOITERING = Carry(_lo_map, _lo_fold, _lo_finish)

@@ -145,11 +145,16 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                 silences.append(found)
             else:
                 closed.append(found)
-                carried += 0 if state[name] is None else len(state[name])
+                open_now = state[name]
+                if isinstance(open_now, dict):
+                    open_now = open_now["open"]
+                carried += 0 if open_now is None else len(open_now)
         flagc.append(out["flag_candidates"])
         max_rows = max(max_rows, out["rows"])
     for name in plan.detectors:
-        if name != "dark_period":
+        if name == "loitering":
+            closed.append(_loitering(executor, work, plan, state[name], numbers))
+        elif name != "dark_period":
             closed.append(STAGES[name].carry().finish(state[name], plan.objects[name]))
     n_open = carried
     if "dark_period" in plan.detectors:
@@ -196,3 +201,29 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     return W.WindowedResult(events=events, vessels=vessels,
                             decode_report=W.merge_reports([s["report"] for s in spills]),
                             report=report)
+
+
+def _loitering(executor, work, plan, state, numbers):
+    """Loitering runs that crossed window edges: their largest drift, one task per window."""
+    from stsdetect.scale import windows as W
+    from stsdetect.scale.carry import LOITERING, loitering_from_runs
+
+    p = plan.objects["loitering"]
+    runs = LOITERING.finish(state, p).reset_index(drop=True)
+    if not len(runs):
+        return empty_events()
+    xyz = runs[["x", "y", "z"]].to_numpy(float)
+    centre = xyz / np.linalg.norm(xyz, axis=1, keepdims=True)
+    runs["id"] = np.arange(len(runs))
+    runs["cx"], runs["cy"], runs["cz"] = centre[:, 0], centre[:, 1], centre[:, 2]
+    k0, k1 = runs["k0"].to_numpy(np.int64), runs["k1"].to_numpy(np.int64)
+    ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
+                                   zip(k0.tolist(), k1.tolist(), strict=True)]))
+    ks = ks[np.isin(ks, numbers)]
+    cols = ["id", "mmsi", "rank", "t0", "t1", "cx", "cy", "cz"]
+    jobs = [runs.loc[(k0 <= k) & (k1 >= k), cols] for k in ks]  # per window
+    parts = list(executor.map(W.loiter_task, [str(work)] * len(ks), [int(k) for k in ks], jobs))
+    chords = pd.concat([pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}),
+                        *parts], ignore_index=True).groupby("id")["chord"].max()
+    max_chord = chords.reindex(runs["id"]).to_numpy(float)
+    return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p)

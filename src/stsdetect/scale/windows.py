@@ -71,6 +71,7 @@ DEFAULT_TRACK_CONTEXT = "1h"
 _ALL = ("rendezvous", "dark_period", "dark_rendezvous", "loitering")
 _POSITION_DIR = "positions"
 _HEARD_DIR = "heard"
+_LOITER_DIR = "loiter"
 _SEQ = "_seq"
 _WIN = "w"
 _NO_OTHER = -1
@@ -605,17 +606,16 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     for name in plan.detectors:  # a handful of stages
         carry = STAGES[name].carry()
         pieces[name] = carry.map(tracks, plan.objects[name], win)
+    if "loitering" in pieces:
+        closed, runs, rows = pieces["loitering"]
+        if len(rows):
+            _write_side(workdir, _LOITER_DIR, k, rows)
+        pieces["loitering"] = (closed, runs, None)
     if "dark_period" in pieces:
         gaps, ends, heard = pieces["dark_period"]
         if heard is not None and len(heard):
-            import pyarrow as pa
-            import pyarrow.parquet as pq
 
-            folder = Path(workdir) / _HEARD_DIR / f"{_WIN}={int(k)}"
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".part.{uuid.uuid4().hex}.tmp"
-            pq.write_table(pa.Table.from_pandas(heard, preserve_index=False), tmp)
-            os.replace(tmp, folder / "part.parquet")
+            _write_side(workdir, _HEARD_DIR, k, heard)
         pieces["dark_period"] = (gaps, ends, None)
     return {
         "window": int(k),
@@ -623,6 +623,29 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
         "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
     }
+
+
+def _write_side(workdir, folder: str, k: int, table: pd.DataFrame) -> None:
+    """Write a window's side table (heard reports, loitering rows) beside the spill."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(workdir) / folder / f"{_WIN}={int(k)}"
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / f".part.{uuid.uuid4().hex}.tmp"
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
+    os.replace(tmp, path / "part.parquet")  # a retried task replaces it whole
+
+
+def loiter_task(workdir, k: int, runs: pd.DataFrame) -> pd.DataFrame:
+    """Largest drift chords of loitering runs over window ``k``'s rows (see
+    :func:`stsdetect.scale.carry.drift_chords`)."""
+    from stsdetect.scale.carry import drift_chords
+
+    path = Path(workdir) / _LOITER_DIR / f"{_WIN}={int(k)}" / "part.parquet"
+    if not path.exists():
+        return pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)})
+    return drift_chords(pd.read_parquet(path), runs)
 
 
 def heard_task(workdir, k: int, queries: pd.DataFrame, radius_m: float) -> np.ndarray:
