@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_dark import measure
 
+from stsdetect.detectors.tows import find_tows
 from stsdetect.events import make_events
 from stsdetect.flags import flag_events
-from stsdetect.identity import classify_barges, find_tows, identity_anomalies, mmsi_kind
+from stsdetect.identity import classify_barges, identity_anomalies, mmsi_kind
 from stsdetect.regions import load_regions, region_mask
 
 T0 = 1_700_000_000.0

@@ -206,3 +206,30 @@ def test_sources_that_do_not_hold_the_event_are_refused(demo, tmp_path, shared_d
     with pytest.raises(ValueError, match="margin"):
         write_evidence(events, [top["event_id"]], [str(other)], tmp_path, margin="2")
     assert np.isfinite(top["lat"])
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r", b""])
+def test_line_reader_counts_lines_as_the_provenance_contract_does(tmp_path, ending):
+    """Lines split at \\r\\n, \\r and \\n, across block boundaries, the last maybe unended."""
+    from stsdetect import evidence
+
+    rng = np.random.default_rng(7)
+    ends = [b"\n", b"\r\n", b"\r"]
+    body = b"".join(b"line %d %s" % (i, b"x" * int(rng.integers(0, 40))) + ends[i % 3]
+                    for i in range(3000))
+    data = body + b"last" + ending
+    path = tmp_path / "dump.txt"
+    path.write_bytes(data)
+    oracle = _split_lines(data)
+    if ending:
+        oracle = oracle[:-1]  # a final line end ends the last line; it starts none
+    wanted = np.array([1, 2, 3, 1000, 2999, 3000, len(oracle)])
+    old = evidence._BLOCK_BYTES
+    try:
+        evidence._BLOCK_BYTES = 97  # many blocks, '\r' and '\r\n' split across them
+        got = evidence._read_lines([str(path)], {str(path): wanted})
+    finally:
+        evidence._BLOCK_BYTES = old
+    assert got == {(str(path), int(n)): oracle[n - 1] for n in wanted}
+    assert (str(path), len(oracle) + 1) not in evidence._read_lines(
+        [str(path)], {str(path): np.array([len(oracle) + 1])})

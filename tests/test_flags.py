@@ -10,7 +10,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from stsdetect.events import EVENT_COLUMNS, concat_events, empty_events, make_events
+from stsdetect.events import (
+    ENRICHMENT_COLUMNS,
+    EVENT_COLUMNS,
+    concat_events,
+    empty_events,
+    make_events,
+)
 from stsdetect.flags import DEFAULT_WEIGHTS, flag_events, score_events
 
 WATCHLIST = Path(__file__).resolve().parents[1] / "examples" / "watchlist_example.csv"
@@ -65,7 +71,8 @@ def by_key(events: pd.DataFrame) -> dict:
 def test_scenario_flags_are_the_known_truth():
     events, vessels = scenario()
     out = flag_events(events, vessels=vessels, watchlist=WATCHLIST)
-    assert list(out.columns) == list(EVENT_COLUMNS)
+    assert list(out.columns[:len(EVENT_COLUMNS)]) == list(EVENT_COLUMNS)
+    assert list(out.columns[len(EVENT_COLUMNS):]) == list(ENRICHMENT_COLUMNS)
     assert len(out) == len(events)
     got = {(r.event_type, r.mmsi, round(r.start.timestamp() - T0.timestamp())): r.flags
            for r in out.itertuples()}
@@ -82,10 +89,12 @@ def test_scenario_flags_are_the_known_truth():
     assert got[("dark_period", BARGE, 10 * 3600)] == sorted([
         "barge", "china_territorial_sea", "hangzhou_bay", "yangtze_estuary"])
     assert got[("dark_period", DPRK, 30 * 3600)] == ["dprk", "korea_bay", "likely_intentional"]
-    # watch-listed by MMSI (second value of a "1: ..., 2: ..." cell): dprk + watchlist
+    # watch-listed by MMSI (second value of a "1: ..., 2: ..." cell) of an entry whose flag is
+    # not the DPRK ("Unknown") and with a Chinese MMSI: watchlist only, never dprk (issue #13)
     assert got[("loitering", WATCHED, 50 * 3600)] == sorted([
-        "china_territorial_sea", "dprk", "ningbo_zhoushan", "watchlist"])
-    assert got[("loitering", LONER, 50 * 3600)] == ["identity_anomaly"]   # 3 names
+        "china_territorial_sea", "ningbo_zhoushan", "watchlist"])
+    # 3 names: an anomaly, and an identity change over time (from the name-change count)
+    assert got[("loitering", LONER, 50 * 3600)] == ["identity_anomaly", "identity_changed"]
 
 
 def test_flags_are_sorted_unique_lists():
@@ -158,7 +167,7 @@ def test_existing_flags_kept_and_input_not_modified():
 
 def test_empty_and_bad_inputs():
     out = flag_events(empty_events())
-    assert len(out) == 0 and list(out.columns) == list(EVENT_COLUMNS)
+    assert len(out) == 0 and list(out.columns) == list(EVENT_COLUMNS) + list(ENRICHMENT_COLUMNS)
     with pytest.raises(ValueError, match="missing columns"):
         flag_events(pd.DataFrame({"mmsi": [1]}))
     with pytest.raises(TypeError):
@@ -238,8 +247,11 @@ def test_flags_on_the_bundled_demo_match_its_truth():
             start=rows["start"], end=rows["end"], lat=rows["lat"].to_numpy(),
             lon=rows["lon"].to_numpy()))
     events = concat_events(tables)
+    from stsdetect.detectors.tows import find_tows, tug_mmsi
+
+    tows = find_tows(tracks, tug_mmsi(data.vessels))
     out = flag_events(events, vessels=data.vessels, tracks=tracks, positions=data.positions,
-                      watchlist=WATCHLIST)
+                      watchlist=WATCHLIST, tows=tows)
     merged = out.merge(truth[["event_type", "mmsi", "start", "kind", "expected_flags",
                               "region"]], on=["event_type", "mmsi", "start"])
     assert len(merged) == len(truth)

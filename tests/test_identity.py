@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stsdetect.detectors.tows import find_tows, tug_mmsi
 from stsdetect.identity import (
     MMSI_KINDS,
     classify_barges,
-    find_tows,
     flag_state,
     identity_anomalies,
     imo_valid,
@@ -170,7 +170,11 @@ def test_normalise_name_variants():
 
 def test_load_example_watchlist_opensanctions_layout():
     w = load_watchlist(EXAMPLES / "watchlist_example.csv")
-    assert list(w.columns) == ["entry", "entry_name", "field", "value"]
+    assert list(w.columns) == ["entry", "entry_name", "entry_flag", "entry_flag_iso", "field",
+                               "value", "raw"]
+    assert w.loc[w["entry"] == 0, "entry_flag_iso"].iloc[0] == "KP"      # DPRK in the list
+    assert w.loc[w["entry"] == 3, "entry_flag_iso"].iloc[0] == "SL"      # Sierra Leone
+    assert w.loc[w["entry"] == 1, "entry_flag_iso"].iloc[0] == ""        # "Unknown"
     got = set(map(tuple, w[["entry", "field", "value"]].to_numpy().tolist()))
     # multi-value cells "1: ..., 2: ..." are split; "IMO 1000021" read as 1000021
     for item in [(0, "name", "EXAMPLESTAR"), (0, "name", "EXAMPLESTAR7"),
@@ -278,7 +282,7 @@ def test_barge_eri_type():
 
 def test_barge_empty_inputs():
     out = classify_barges(None)
-    assert list(out.columns) == ["mmsi", "is_barge", "reason"] and len(out) == 0
+    assert list(out.columns) == ["mmsi", "is_barge", "strength", "reason"] and len(out) == 0
     out = classify_barges(pd.DataFrame({"mmsi": np.zeros(0, np.int64)}), tracks=Tracks.empty())
     assert len(out) == 0
 
@@ -317,8 +321,13 @@ def test_tow_detection_marks_barge():
     assert tows[["tug_mmsi", "mmsi"]].to_numpy().tolist() == [[412500001, 412500002]]
     v = _vessels(mmsi=[412500001, 412500002, 412500003],
                  ship_type=pd.array([52, 70, 70], dtype="Int64"))
-    b = classify_barges(v, tracks=tracks).set_index("mmsi")
+    assert tug_mmsi(v).tolist() == [412500001]
+    b = classify_barges(v, tracks=tracks, tows=tows).set_index("mmsi")
     assert b.loc[412500002, "is_barge"] and "towed_by:412500001" in b.loc[412500002, "reason"]
+    assert b.loc[412500002, "strength"] == "strong"
+    # flags consume tables only: without the tow table there is no tow evidence
+    b = classify_barges(v, tracks=tracks).set_index("mmsi")
+    assert not b.loc[412500002, "is_barge"]
     assert not b.loc[412500003, "is_barge"] and not b.loc[412500001, "is_barge"]
 
 
@@ -439,7 +448,8 @@ def test_barges_on_simulated_scenario_truth():
     scenario = simulate(seed=0, min_interval_s=240)
     data = stsdetect.read_ais(scenario.lines())
     tracks = stsdetect.build_tracks(data.positions)
-    b = classify_barges(data.vessels, tracks=tracks, positions=data.positions)
+    tows = find_tows(tracks, tug_mmsi(data.vessels))
+    b = classify_barges(data.vessels, tracks=tracks, positions=data.positions, tows=tows)
     truth = scenario.vessels.set_index("mmsi")["role"]
     got = b.set_index("mmsi").reindex(truth.index)
     barge_roles = {"barge", "decoy_barge", "towed_barge"}

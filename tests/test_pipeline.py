@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stsdetect.events import EVENT_COLUMNS
+from stsdetect.events import ENRICHMENT_COLUMNS, EVENT_COLUMNS
 from stsdetect.geo import KNOT_M_S, haversine_m
 from stsdetect.pipeline import DETECTORS, PARAMETERS, DetectResult, detect
 
@@ -80,6 +80,7 @@ def test_dark_crossing_then_transfer_in_hangzhou_bay():
     ev = result.events
     # the core columns first (contract C3); enrichment stages append theirs after them
     assert list(ev.columns[:len(EVENT_COLUMNS)]) == list(EVENT_COLUMNS)
+    assert set(ENRICHMENT_COLUMNS) <= set(ev.columns)   # evidence, identity (#13)
     assert ev["start"].is_monotonic_increasing
 
     dark = _one(ev, event_type="dark_period", mmsi=DPRK)
@@ -222,6 +223,7 @@ def test_empty_positions_give_an_empty_table():
     result = detect(positions.iloc[:0], regions=[])
     assert len(result.events) == 0
     assert list(result.events.columns[:len(EVENT_COLUMNS)]) == list(EVENT_COLUMNS)
+    assert set(ENRICHMENT_COLUMNS) <= set(result.events.columns)   # evidence, identity (#13)
 
 
 def test_bundled_demo_matches_its_truth():

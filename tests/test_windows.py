@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stsdetect.events import EVENT_COLUMNS, concat_events
+from stsdetect.events import ENRICHMENT_COLUMNS, EVENT_COLUMNS, concat_events
 from stsdetect.scale import detect_windowed, make_plan
 from stsdetect.scale.windows import finish_events, merge_vessels
 
@@ -115,8 +115,9 @@ def detectors():
     return [*DETECTORS, "rendezvous"]
 
 
-def single_run(positions, only, vessels=None, **params):
-    """The oracle: every stage once, over all positions in memory."""
+def single_run(positions, only, vessels=None, statics=None, **params):
+    """The oracle: every stage once, over all positions in memory (``statics``: the statics
+    history, for the identity links)."""
     from stsdetect.detectors import dark, loitering
     from stsdetect.tracks import build_tracks
 
@@ -137,7 +138,8 @@ def single_run(positions, only, vessels=None, **params):
     # flags see every track, as in stsdetect.detect
     everyone = pd.DataFrame({"mmsi": tracks.segment_mmsi, "partner": -1})
     return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels,
-                         flag_candidates=everyone, load_tracks=lambda m: tracks)
+                         flag_candidates=everyone, load_tracks=lambda m: tracks,
+                         statics=statics)
 
 
 def assert_same_events(got, want):
@@ -219,7 +221,8 @@ def test_rows_without_time_are_counted_not_lost(scenario, tmp_path):
 def test_empty_and_single_vessel(scenario, tmp_path):
     empty = scenario.iloc[:0]
     res = detect_windowed(empty, workdir=tmp_path / "e", only=detectors())
-    assert len(res.events) == 0 and list(res.events.columns) == list(EVENT_COLUMNS)
+    assert len(res.events) == 0
+    assert list(res.events.columns) == list(EVENT_COLUMNS) + list(ENRICHMENT_COLUMNS)
     one = scenario.loc[scenario["mmsi"] == 445100003]
     res = detect_windowed(split_files(one, [24, 48]), workdir=tmp_path / "o",
                           only=DETECTORS)

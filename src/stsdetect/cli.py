@@ -49,8 +49,8 @@ exit codes:
 DEMO_REPORT_EVENTS = 10
 
 #: Columns of the ranked summary table printed after detection.
-SUMMARY_COLUMNS = ["score", "event_type", "mmsi", "other_mmsi", "start", "duration_h",
-                   "lat", "lon", "distance_m", "flags"]
+SUMMARY_COLUMNS = ["score", "event_type", "mmsi", "name", "other_mmsi", "other_name", "start",
+                   "duration_h", "lat", "lon", "distance_m", "flags"]
 
 
 class UsageError(Exception):

@@ -35,6 +35,13 @@ column                 dtype                   meaning
 ``flags``              object (list of str)    sorted tokens (``dprk``, ``barge``, regions ...)
 ``score``              float64                 investigator ranking, higher first
 =====================  ======================  ==================================================
+
+Enrichment stages append columns after these (:data:`ENRICHMENT_COLUMNS`, contract C3):
+``evidence`` (JSON text, the reason of every flag; :func:`stsdetect.flags.flag_events`) and
+the identity columns of the vessel and, prefixed ``other_``, of its partner (``name``,
+``imo``, ``callsign``, ``ship_type``, ``ship_type_text``, ``flag_iso``, ``flag_country``,
+``ais_class``, ``length_m``; :mod:`stsdetect.identity.columns`). The writers and
+:func:`read_events` keep every extra column, in order, with these dtypes.
 """
 
 from __future__ import annotations
@@ -47,15 +54,18 @@ import pandas as pd
 from stsdetect.geo import utc_from_epoch_s
 
 __all__ = [
+    "ENRICHMENT_COLUMNS",
     "EVENT_COLUMNS",
     "EVENT_TYPES",
     "concat_events",
     "empty_events",
+    "evidence_path",
     "make_events",
     "rank_events",
     "read_events",
     "to_geodataframe",
     "write_events",
+    "write_evidence",
 ]
 
 #: Column name -> pandas dtype of the events table, in order.
@@ -83,6 +93,20 @@ EVENT_COLUMNS: dict[str, str] = {
     "flags": "object",
     "score": "float64",
 }
+
+def _enrichment_columns() -> dict[str, str]:
+    from stsdetect.identity.columns import IDENTITY_COLUMNS
+
+    cols = {"evidence": "object"}
+    cols.update(IDENTITY_COLUMNS)
+    cols.update({"other_" + k: v for k, v in IDENTITY_COLUMNS.items()})
+    return cols
+
+
+#: Columns enrichment stages append after :data:`EVENT_COLUMNS` -> dtype (contract C3):
+#: ``evidence`` and the identity columns of both participants. Stages register theirs here so
+#: that :func:`read_events` restores their dtypes.
+ENRICHMENT_COLUMNS: dict[str, str] = _enrichment_columns()
 
 #: Event types and the prefix of their ``event_id``.
 EVENT_TYPES: dict[str, str] = {
@@ -166,9 +190,13 @@ def _event_ids(frame: pd.DataFrame, prefix: str) -> pd.Series:
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame[list(EVENT_COLUMNS)].astype(
+    extra = [c for c in frame.columns if c not in EVENT_COLUMNS and c != "geometry"]
+    frame = frame[list(EVENT_COLUMNS) + extra].astype(
         {k: v for k, v in EVENT_COLUMNS.items() if k != "flags"}
     )
+    known = {c: ENRICHMENT_COLUMNS[c] for c in extra if c in ENRICHMENT_COLUMNS}
+    if known:
+        frame = frame.astype(known)
     frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")
     return frame.reset_index(drop=True)
 
@@ -291,6 +319,59 @@ def write_events(events: pd.DataFrame, path) -> Path:
             tmp.write_text(gdf.to_json(drop_id=True, to_wgs84=False), encoding="utf-8")
         else:
             to_geodataframe(events).to_parquet(tmp)
+    if "evidence" in events.columns:
+        write_evidence(events, evidence_path(path))
+    return path
+
+
+def evidence_path(path) -> Path:
+    """Where :func:`write_events` puts the evidence next to ``path``: ``<stem>.evidence.jsonl``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".evidence.jsonl")
+
+
+def write_evidence(events: pd.DataFrame, path) -> Path:
+    """Write the evidence of every flag as JSON lines, one per event and token.
+
+    Each line is ``{"event_id": ..., "event_type": ..., "mmsi": ..., "other_mmsi": ...,
+    "start": ..., "token": ..., "reason": ...}`` with ``reason`` as in the ``evidence``
+    column (:func:`stsdetect.flags.flag_events`): a sanctions analyst can grep one event's
+    reasons, or load them all with ``pandas.read_json(path, lines=True)``.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A flagged events table (``evidence`` column).
+    path : str or os.PathLike
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from stsdetect.flags import evidence_table
+    from stsdetect.outputs import atomic_path
+
+    path = Path(path)
+    table = evidence_table(events)
+    if len(table):
+        ev = events.drop_duplicates("event_id").set_index("event_id")
+        ids = table["event_id"]
+        meta = pd.DataFrame({
+            "event_id": ids.to_numpy(dtype=object),
+            "event_type": ev["event_type"].reindex(ids).to_numpy(dtype=object),
+            "mmsi": ev["mmsi"].reindex(ids).to_numpy(),
+            "other_mmsi": ev["other_mmsi"].reindex(ids).astype("Int64").to_numpy(),
+            "start": ev["start"].reindex(ids).dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(),
+            "token": table["token"].to_numpy(dtype=object),
+            "reason": table["reason"].to_numpy(dtype=object),
+        })
+        meta["other_mmsi"] = meta["other_mmsi"].astype(object).where(
+            meta["other_mmsi"].notna(), None)
+    with atomic_path(path) as tmp:  # the old file stays whole until the new one is
+        if len(table):
+            meta.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            tmp.write_text("")
     return path
 
 

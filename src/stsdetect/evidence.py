@@ -109,8 +109,9 @@ def _read_lines(sources, wanted: dict[str, np.ndarray]) -> dict[tuple[str, int],
             order = np.argsort(nexts, kind="stable")
             ends, nexts = ends[order], nexts[order]
             starts = np.r_[0, nexts[:-1]]
-            if eof and (len(nexts) == 0 or nexts[-1] < len(buf)):  # a last line, no line end
-                starts = np.r_[starts, nexts[-1] if len(nexts) else 0]
+            last_start = int(nexts[-1]) if len(nexts) else 0
+            if eof and last_start < len(buf):  # a last line without a line end
+                starts = np.r_[starts, last_start]
                 ends = np.r_[ends, len(buf)]
                 nexts = np.r_[nexts, len(buf)]
             numbers = base + 1 + np.arange(len(ends))

@@ -8,12 +8,26 @@ investigator. Tokens:
 token                      set when
 =========================  ================================================================
 ``dprk``                   a participant (``mmsi`` or ``other_mmsi``) has the DPRK MID 445
-                           (:func:`stsdetect.identity.is_dprk`) or matches the watch-list
-``watchlist``              a participant matches the watch-list
-                           (:func:`stsdetect.identity.match_watchlist`)
-``barge``                  a participant is a barge (:func:`stsdetect.identity.classify_barges`)
+                           (:func:`stsdetect.identity.is_dprk`), or matches exactly a
+                           watch-list entry whose flag is the DPRK; any other watch-list
+                           match sets ``watchlist`` only
+``watchlist``              a participant matches the watch-list exactly
+                           (:func:`stsdetect.identity.watchlist.watchlist_hits`)
+``watchlist_similar``      a participant is close to a listed identity but not equal: IMO one
+                           digit or one adjacent swap off, a name one edit away, reordered or
+                           romanised differently, a listed call sign under another MMSI
+``barge``                  a participant is a barge on strong evidence (name, ERI type, tow,
+                           unknown type with barge dimensions;
+                           :func:`stsdetect.identity.classify_barges`)
+``barge_weak``             ... on weak evidence only (unknown type plus Class B, a Chinese or
+                           invalid MMSI); never for a vessel at sea speed for a day
 ``identity_anomaly``       a participant has an identity anomaly
                            (:func:`stsdetect.identity.identity_anomalies`)
+``imo_shared``,            identity links over time
+``identity_changed``,      (:func:`stsdetect.identity.links.identity_links`): one IMO under
+``flag_mismatch``,         several MMSIs; one MMSI with several IMOs or names; an MID against
+``handover``               the flag of the matching watch-list entry; one identity falling
+                           silent as another with the same dimensions appears nearby
 region name                the event's position (and, for dark events, where the vessel
                            reappeared: ``end_lat``/``end_lon``) is in that region - the
                            built-ins ``china_territorial_sea``, ``hangzhou_bay``,
@@ -26,6 +40,13 @@ region name                the event's position (and, for dark events, where the
 ``likely_intentional``     the event's ``likely_intentional`` is true (set by the dark-period
                            detector, kept here)
 =========================  ================================================================
+
+Every token carries its reason in the ``evidence`` column (JSON text: token -> reason object,
+or an array of them when several hold, e.g. both participants; see :class:`Evidence`): the
+watch-list entry, field and value matched (and the rule and similarity of a near match), the
+barge rules that fired, the anomalies found, the link and its figures, the region and the
+position tested, the dark period (``dark_event_id``, its start and end, hours apart) that set
+``dark_before``/``dark_after``. :func:`evidence_table` reads it back as a long table.
 
 Tokens already on an event are kept. A dark period never flags itself: for a ``dark_period``
 event the windows exclude its own start and end instants, so only *other* silences of its
@@ -40,25 +61,24 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.geo import epoch_s
-from stsdetect.identity import (
-    classify_barges,
-    identity_anomalies,
-    is_dprk,
-    match_watchlist,
-)
 
-__all__ = ["DEFAULT_WEIGHTS", "flag_events", "score_events"]
+__all__ = ["DEFAULT_WEIGHTS", "Evidence", "add_flag", "evidence_table", "flag_events",
+           "json_arrays", "json_objects", "score_events"]
 
 #: Default score weights: token -> points, plus ``duration_log_h`` (points per natural log of
 #: 1 + duration in hours) and ``user_region`` (points for a region token not listed here).
 #:
 #: The ordering follows the pattern the UN Panel of Experts on the DPRK (1718 Committee) reports
 #: as typical of sanctions-evading ship-to-ship transfers (e.g. UN documents S/2019/171,
-#: S/2020/151, S/2021/211): a DPRK-flagged or designated vessel (5 each; a designated vessel
-#: scores both ``dprk`` and ``watchlist``), meeting a small Chinese barge (2), with AIS switched
+#: S/2020/151, S/2021/211): a DPRK-flagged or designated vessel (5 each; a designated DPRK
+#: vessel scores both ``dprk`` and ``watchlist``), a near match to a listed identity (3: below
+#: an exact match, as the issue asks, yet above a barge, since the Panel's cases show listed
+#: ships disguised exactly so), identity links over time (1 each, as anomalies; a handover 2,
+#: since it is the disguise itself), meeting a small Chinese barge (2), with AIS switched
 #: off around the meeting (2 before, 2 after), in Chinese internal or territorial waters near
-#: Ningbo-Zhoushan, Hangzhou Bay and the Yangtze (1 each). Identity manipulation (1) and a
-#: silence while others were heard (1) add a little; a longer meeting moves more cargo, with
+#: Ningbo-Zhoushan, Hangzhou Bay and the Yangtze (1 each). A barge called on weak evidence
+#: only (Class B, no static data) scores a quarter of a barge (0.5). Identity manipulation (1)
+#: and a silence while others were heard (1) add a little; a longer meeting moves more cargo, with
 #: diminishing returns (``log1p(hours)``). These are judgement weights for ranking, not
 #: probabilities: pass ``weights`` to change them.
 #:
@@ -79,8 +99,14 @@ __all__ = ["DEFAULT_WEIGHTS", "flag_events", "score_events"]
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dprk": 5.0,
     "watchlist": 5.0,
+    "watchlist_similar": 3.0,
     "barge": 2.0,
+    "barge_weak": 0.5,
     "identity_anomaly": 1.0,
+    "imo_shared": 1.0,
+    "identity_changed": 1.0,
+    "flag_mismatch": 1.0,
+    "handover": 2.0,
     "china_territorial_sea": 1.0,
     "hangzhou_bay": 1.0,
     "yangtze_estuary": 1.0,
@@ -187,22 +213,28 @@ def score_events(events: pd.DataFrame, weights=None, region_names=None) -> pd.Da
     return out
 
 
-def _count_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
+def _count_in_window(key_id, key_t, q_id, q_lo, q_hi, which=None):
     """For each query, how many keys have the same id and lo <= time <= hi? Vectorized.
 
     Keys are sorted by one composite number ``rank(id) * span + (t - t0)``, so a window of one
-    id is a contiguous key range found by two :func:`numpy.searchsorted` calls.
+    id is a contiguous key range found by two :func:`numpy.searchsorted` calls. With
+    ``which="first"`` or ``"last"`` also returns the index (into the keys as given) of the
+    earliest or latest key in each window (-1 where none), for the evidence of a flag.
     """
     out = np.zeros(q_id.size, dtype=np.int64)
+    pick = np.full(q_id.size, -1, dtype=np.int64)
     ok_k = np.isfinite(key_t)
+    key_index = np.nonzero(ok_k)[0]
     key_id, key_t = key_id[ok_k], key_t[ok_k]
     ok_q = np.isfinite(q_lo) & np.isfinite(q_hi)
     if key_id.size == 0 or not ok_q.any():
-        return out
+        return out if which is None else (out, pick)
     ids, rank = np.unique(key_id, return_inverse=True)
     t0 = min(key_t.min(), q_lo[ok_q].min())
     span = max(key_t.max(), q_hi[ok_q].max()) - t0 + 1.0
-    keys = np.sort(rank * span + (key_t - t0))
+    composite = rank * span + (key_t - t0)
+    order = np.argsort(composite, kind="stable")
+    keys = composite[order]
     pos = np.searchsorted(ids, q_id)
     found = ok_q & (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == q_id)
     base = np.minimum(pos, ids.size - 1) * span
@@ -210,7 +242,276 @@ def _count_in_window(key_id, key_t, q_id, q_lo, q_hi) -> np.ndarray:
     lo = np.searchsorted(keys, base + (np.where(ok_q, q_lo, t0) - t0), side="left")
     hi = np.searchsorted(keys, base + (np.where(ok_q, q_hi, t0) - t0), side="right")
     out[found] = (hi - lo)[found]
+    if which is None:
+        return out
+    some = found & (hi > lo)
+    at = np.where(which == "first", lo, hi - 1)
+    pick[some] = key_index[order[at[some]]]
+    return out, pick
+
+
+# --------------------------------------------------------------------------- evidence (C4)
+
+
+def _json_literals(values) -> np.ndarray:
+    """JSON literal text of each value of one column (vectorized by dtype)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    s = s.reset_index(drop=True)
+    n = len(s)
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    kind = s.dtype.kind if not isinstance(s.dtype, pd.StringDtype) else "U"
+    if isinstance(s.dtype, pd.DatetimeTZDtype) or kind == "M":
+        text = pd.to_datetime(s, utc=True).dt.strftime('"%Y-%m-%dT%H:%M:%SZ"')
+        return text.astype(object).where(text.notna(), "null").to_numpy(dtype=object)
+    if kind == "b" or isinstance(s.dtype, pd.BooleanDtype):
+        b = s.astype("boolean")
+        return np.where(b.isna(), "null", np.where(b.fillna(False), "true", "false")).astype(
+            object)
+    if kind in "iu" or isinstance(s.dtype, pd.core.arrays.integer.IntegerDtype):
+        i = s.astype("Int64")
+        return i.astype("string").fillna("null").to_numpy(dtype=object)
+    if kind == "f":
+        f = s.to_numpy(dtype=float)
+        out = np.round(f, 6).astype(str).astype(object)
+        return np.where(np.isfinite(f), out, "null").astype(object)
+    text = s.astype("string")
+    esc = (text.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+           .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
+           .str.replace("\t", "\\t", regex=False)
+           .str.replace(r"[\x00-\x1f]", " ", regex=True))
+    return ('"' + esc + '"').astype(object).fillna("null").to_numpy(dtype=object)
+
+
+def json_objects(frame: pd.DataFrame, raw=()) -> np.ndarray:
+    """One JSON object text per row of a table of scalar columns, built column by column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns of numbers, booleans, strings or UTC times (missing values become ``null``).
+    raw : iterable of str
+        Columns that already hold JSON text (e.g. an array), written as they are.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        ``'{"col": value, ...}'`` per row, keys in column order.
+    """
+    n = len(frame)
+    out = np.full(n, "{", dtype=object)
+    raw = set(raw)
+    for j, col in enumerate(frame.columns):  # a reason has a handful of fields
+        vals = (frame[col].astype(object).fillna("null").to_numpy(dtype=object) if col in raw
+                else _json_literals(frame[col]))
+        out = out + ("" if j == 0 else ", ") + f'"{col}": ' + vals
+    return out + "}"
+
+
+def json_arrays(texts: pd.Series, by) -> pd.Series:
+    """JSON arrays of texts grouped by ``by`` (JSON text per group), e.g. the rules that fired."""
+    return ("[" + texts.groupby(by).agg(", ".join) + "]").astype(object)
+
+
+def _join_reasons(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Combine two reason texts per row: one alone stays as it is, two make a JSON array."""
+    a = np.asarray(a, dtype=object)
+    b = np.asarray(b, dtype=object)
+    ha, hb = a != "", b != ""
+
+    def items(x):
+        xs = pd.Series(x, dtype=object).astype(str)
+        arr = xs.str.startswith("[").to_numpy()
+        return np.where(arr, xs.str.slice(1, -1).to_numpy(dtype=object), x)
+
+    both = ha & hb
+    out = np.where(ha, a, b).astype(object)
+    if both.any():
+        out[both] = "[" + items(a[both]) + ", " + items(b[both]) + "]"
     return out
+
+
+class Evidence:
+    """Flag tokens and their reasons, accumulated over the rows of an events table.
+
+    The mechanism behind the ``flags`` and ``evidence`` columns (contract C4): every stage
+    that sets a token adds it with :meth:`add` (a row mask and, per row, the reason as JSON
+    text, e.g. from :func:`json_objects`), or with :meth:`add_vessels` for a property of a
+    participant. :meth:`finish` writes ``flags`` (sorted tokens) and ``evidence`` (one JSON
+    object per row mapping each token to its reason: an object, or an array of objects when
+    several reasons hold, e.g. both participants) onto the table.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The events table (index 0..n-1).
+    """
+
+    def __init__(self, events: pd.DataFrame):
+        self.n = len(events)
+        self.tokens: dict[str, np.ndarray] = {}
+        self.reasons: dict[str, np.ndarray] = {}
+        a = pd.to_numeric(events["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+        b = pd.to_numeric(events["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+        self._a, self._b = a, b
+
+    def add(self, token: str, mask, reason=None) -> None:
+        """Set ``token`` on the rows of ``mask``, with the reason (JSON text) of each row.
+
+        Parameters
+        ----------
+        token : str
+        mask : array_like of bool
+            Rows that get the token (others keep what they had).
+        reason : str or array_like of str, optional
+            JSON text per row (``""`` for none), or one text for every row of ``mask``.
+        """
+        mask = np.asarray(mask, dtype=bool)
+        old = self.tokens.get(token, np.zeros(self.n, bool))
+        self.tokens[token] = old | mask
+        if reason is None:
+            return
+        text = np.full(self.n, reason, dtype=object) if isinstance(reason, str) else \
+            np.asarray(reason, dtype=object)
+        text = np.where(mask, text, "").astype(object)
+        prev = self.reasons.get(token, np.full(self.n, "", dtype=object))
+        self.reasons[token] = _join_reasons(prev, text)
+
+    def add_vessels(self, token: str, mmsi, reason) -> None:
+        """Set ``token`` on every event in which one of ``mmsi`` takes part.
+
+        Parameters
+        ----------
+        token : str
+        mmsi : array_like of int
+            Vessels with the property.
+        reason : array_like of str
+            JSON text of the reason for each of ``mmsi`` (it should name the vessel).
+        """
+        mmsi = np.asarray(mmsi, dtype=np.int64)
+        reason = np.asarray(reason, dtype=object)
+        if mmsi.size == 0:
+            return
+        order = np.argsort(mmsi, kind="stable")
+        mmsi, reason = mmsi[order], reason[order]
+        texts = []
+        masks = []
+        for side in (self._a, self._b):  # the two participants
+            pos = np.searchsorted(mmsi, side)
+            pos = np.minimum(pos, mmsi.size - 1)
+            hit = mmsi[pos] == side
+            masks.append(hit)
+            texts.append(np.where(hit, reason[pos], "").astype(object))
+        self.add(token, masks[0] | masks[1], _join_reasons(texts[0], texts[1]))
+
+    def finish(self, events: pd.DataFrame) -> pd.DataFrame:
+        """``events`` with ``flags`` and ``evidence`` written (earlier ones kept)."""
+        out = events
+        old_reasons = _evidence_long(out) if "evidence" in out.columns else None
+        existing = _flags_long(out)
+        for name, rows_with in existing.groupby("token")["row"]:  # per distinct token
+            mask = np.zeros(self.n, dtype=bool)
+            mask[rows_with.to_numpy(dtype=np.int64)] = True
+            self.tokens[name] = self.tokens.get(name, np.zeros(self.n, bool)) | mask
+        if old_reasons is not None and len(old_reasons):
+            for name, part in old_reasons.groupby("token"):  # per distinct token
+                if name in self.reasons:      # recomputed here: the new reason stands
+                    continue
+                text = np.full(self.n, "", dtype=object)
+                text[part["row"].to_numpy(np.int64)] = part["reason"].to_numpy(dtype=object)
+                self.reasons[name] = text
+        joined = np.full(self.n, "", dtype=object)
+        evid = np.full(self.n, "", dtype=object)
+        for name in sorted(self.tokens):  # a few dozen token kinds, each whole-array
+            has = self.tokens[name]
+            joined = np.where(has & (joined != ""), joined + _SEP + name,
+                              np.where(has, name, joined))
+            r = self.reasons.get(name)
+            if r is None:
+                continue
+            r = np.where(has, r, "")
+            item = f'"{name}": ' + r.astype(object)
+            evid = np.where(r != "", np.where(evid != "", evid + ", " + item, item), evid)
+        out = out.copy()
+        out["flags"] = pd.Series(joined, dtype=object).str.findall(f"[^{_SEP}]+").to_numpy(
+            dtype=object)
+        out["evidence"] = pd.Series("{" + evid + "}", dtype=object, index=out.index)
+        return out
+
+
+def _evidence_long(events: pd.DataFrame) -> pd.DataFrame:
+    """(row, token, reason JSON text) of an ``evidence`` column; one parse per event."""
+    import json
+
+    text = events["evidence"].astype(object).where(events["evidence"].notna(), "{}")
+    parsed = [json.loads(t) if isinstance(t, str) and t else {} for t in text]  # per event
+    rows, toks, reasons = [], [], []
+    for i, obj in enumerate(parsed):  # per event (events are the output, not the input data)
+        for k, v in obj.items():
+            rows.append(i)
+            toks.append(k)
+            reasons.append(json.dumps(v, ensure_ascii=False))
+    return pd.DataFrame({"row": np.asarray(rows, np.int64), "token": toks, "reason": reasons})
+
+
+def evidence_table(events: pd.DataFrame) -> pd.DataFrame:
+    """The ``evidence`` column as a long table: one row per event, token and reason.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A flagged events table (with ``event_id`` and ``evidence``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event_id``, ``token`` and ``reason`` (a dict, or a list of dicts when several
+        reasons hold), in event order then token order.
+    """
+    import json
+
+    if "evidence" not in events.columns or not len(events):
+        return pd.DataFrame({"event_id": pd.Series([], dtype=object),
+                             "token": pd.Series([], dtype=object),
+                             "reason": pd.Series([], dtype=object)})
+    long = _evidence_long(events.reset_index(drop=True))
+    ids = events["event_id"].to_numpy(dtype=object)
+    return pd.DataFrame({"event_id": ids[long["row"].to_numpy(np.int64)],
+                         "token": long["token"].to_numpy(dtype=object),
+                         "reason": [json.loads(r) for r in long["reason"]]})
+
+
+def add_flag(events: pd.DataFrame, token: str, mask, reason=None, weights=None,
+             region_names=None) -> pd.DataFrame:
+    """Set one more token, with its reason, on an already flagged events table and re-score.
+
+    For stages that run after :func:`flag_events`; stages inside it use :class:`Evidence`.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A flagged events table.
+    token : str
+    mask : array_like of bool
+        Rows that get the token.
+    reason : str or array_like of str, optional
+        JSON text per row (see :meth:`Evidence.add`).
+    weights, region_names : optional
+        As for :func:`score_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new table with ``flags``, ``evidence`` and ``score`` updated.
+    """
+    out = events.reset_index(drop=True)
+    ev = Evidence(out)
+    ev.add(token, mask, reason)
+    return score_events(ev.finish(out), weights, region_names)
+
+
+def _vessel_reason(mmsi: np.ndarray, **fields) -> np.ndarray:
+    return json_objects(pd.DataFrame({"vessel": np.asarray(mmsi, np.int64), **fields}))
 
 
 def flag_events(
@@ -223,8 +524,10 @@ def flag_events(
     before_after_s: float = 86400.0,
     weights=None,
     positions: pd.DataFrame | None = None,
+    tows: pd.DataFrame | None = None,
+    statics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Add identity, region and darkness flags to every event, then score them.
+    """Add identity, region and darkness flags, their evidence and the identity columns.
 
     Parameters
     ----------
@@ -232,10 +535,11 @@ def flag_events(
         Events table (:data:`stsdetect.events.EVENT_COLUMNS`), any mix of types.
     vessels : pandas.DataFrame, optional
         Vessels table from :func:`stsdetect.read_ais`; needed for watch-list matching by
-        name / IMO / call sign, for the static-data barge rules and the static-data identity
-        anomalies. Without it those rules see only MMSIs (and ``tracks``).
+        name / IMO / call sign, for the static-data barge rules, the static-data identity
+        anomalies and the identity columns. Without it those rules see only MMSIs.
     tracks : stsdetect.tracks.Tracks, optional
-        Enables the tow check of the barge classifier and the ``two_places_at_once`` anomaly.
+        Gives the ``two_places_at_once`` anomaly, listening spans and sea speeds of the barge
+        rules, and the handover link (:func:`stsdetect.identity.links.identity_links`).
     regions : optional
         Anything :func:`stsdetect.regions.load_regions` accepts; all built-ins when None.
         Pass ``[]`` for no region flags.
@@ -252,12 +556,21 @@ def flag_events(
         Score weights overriding :data:`DEFAULT_WEIGHTS`.
     positions : pandas.DataFrame, optional
         Positions table; its type 18/19 reports mark Class B transponders for the barge rules.
+    tows : pandas.DataFrame, optional
+        The tow detector's table (:func:`stsdetect.detectors.tows.find_tows`): ``towed_by``
+        barge evidence. Flags consume tables only; no pair search runs here.
+    statics : pandas.DataFrame, optional
+        Statics history (``AISData.statics``): one row per static report, for the identity
+        links over time (several IMOs or names under one MMSI).
 
     Returns
     -------
     pandas.DataFrame
         A new events table, same rows in the same order (index reset), with ``flags``
-        (sorted unique tokens; earlier tokens kept) and ``score`` filled.
+        (sorted unique tokens; earlier tokens kept), ``score`` filled, then the appended
+        columns ``evidence`` (JSON text: token -> reason, see :class:`Evidence`) and the
+        identity columns of both participants
+        (:data:`stsdetect.identity.columns.IDENTITY_COLUMNS` and their ``other_`` twins).
 
     Raises
     ------
@@ -265,6 +578,11 @@ def flag_events(
         If ``events`` lacks event columns or a weight is not a finite number.
     """
     from stsdetect.geo import duration_s
+    from stsdetect.identity.barges import classify_barges
+    from stsdetect.identity.columns import add_identity_columns
+    from stsdetect.identity.links import identity_anomalies, identity_links
+    from stsdetect.identity.mid import DPRK_MID, mid_of
+    from stsdetect.identity.watchlist import _as_watchlist, watchlist_hits
     from stsdetect.regions import load_regions, region_mask
 
     _check_events(events)
@@ -275,8 +593,10 @@ def flag_events(
     region_frame = load_regions(regions) if not (isinstance(regions, (list, tuple))
                                                  and len(regions) == 0) else None
     region_names = [] if region_frame is None else list(region_frame["name"])
+    ev = Evidence(out)
     if n == 0:
-        out["flags"] = pd.Series([], dtype=object)
+        out = ev.finish(out)
+        out = add_identity_columns(out, vessels, positions)
         return score_events(out, weights, region_names)
 
     # participants: one row per (event row, mmsi)
@@ -289,40 +609,82 @@ def flag_events(
     p_mmsi = part[have].to_numpy(dtype=np.int64)
     uniq = np.unique(p_mmsi)
 
-    def per_event(vessel_mask_uniq: np.ndarray) -> np.ndarray:
-        hit = vessel_mask_uniq[np.searchsorted(uniq, p_mmsi)]
-        return np.bincount(p_row[hit], minlength=n)[:n] > 0
-
-    tokens: dict[str, np.ndarray] = {}
-    watch = np.zeros(uniq.size, dtype=bool)
+    # DPRK by MID
+    dprk_mid = uniq[mid_of(uniq) == DPRK_MID]
+    ev.add_vessels("dprk", dprk_mid, _vessel_reason(dprk_mid, rule="mid", mid=np.full(
+        dprk_mid.size, DPRK_MID)))
+    hits = None
     if watchlist is not None:
-        matched = match_watchlist(vessels, watchlist, mmsi=uniq).set_index("mmsi")["matched"]
-        watch = matched.reindex(uniq, fill_value=False).to_numpy(dtype=bool)
-        tokens["watchlist"] = per_event(watch)
-    tokens["dprk"] = per_event(is_dprk(uniq) | watch)
+        w = _as_watchlist(watchlist)
+        hits = watchlist_hits(vessels, w, mmsi=uniq, statics=statics)
+        hits = hits[hits["mmsi"].isin(uniq)]
+        exact = hits[hits["rule"] == "exact"]
+        near = hits[hits["rule"] != "exact"]
+        for token, part_hits, cols in (
+                ("watchlist", exact, ["entry", "entry_name", "field", "listed", "broadcast"]),
+                ("watchlist_similar", near, ["entry", "entry_name", "field", "listed",
+                                             "broadcast", "rule", "similarity"])):
+            if not len(part_hits):
+                continue
+            text = _vessel_reason(part_hits["mmsi"].to_numpy(), **{
+                c: part_hits[c].reset_index(drop=True) for c in cols})
+            agg = pd.Series(text).groupby(part_hits["mmsi"].to_numpy()).agg(list)
+            joined = [t[0] if len(t) == 1 else "[" + ", ".join(t) + "]" for t in agg]  # per vessel
+            ev.add_vessels(token, agg.index.to_numpy(np.int64), np.asarray(joined, object))
+        # dprk: a match with an entry whose flag is the DPRK
+        kp = exact[exact["entry_flag_iso"] == "KP"].drop_duplicates("mmsi")
+        ev.add_vessels("dprk", kp["mmsi"].to_numpy(), _vessel_reason(
+            kp["mmsi"].to_numpy(), rule="watchlist_flag",
+            entry=kp["entry"].reset_index(drop=True),
+            entry_name=kp["entry_name"].reset_index(drop=True),
+            flag=kp["entry_flag"].reset_index(drop=True)))
 
-    barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq)
-    barge = barges.set_index("mmsi")["is_barge"].reindex(uniq, fill_value=False)
-    tokens["barge"] = per_event(barge.to_numpy(dtype=bool))
+    barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq, tows=tows)
+    barges = barges[barges["mmsi"].isin(uniq)]
+    for token, strength in (("barge", "strong"), ("barge_weak", "weak")):
+        b = barges[barges["strength"] == strength]
+        rules = b["reason"].astype(str).str.split("; ")
+        rules_json = ("[" + rules.map(lambda r: ", ".join(f'"{x}"' for x in r)) + "]")
+        ev.add_vessels(token, b["mmsi"].to_numpy(), json_objects(pd.DataFrame({
+            "vessel": b["mmsi"].to_numpy(np.int64), "strength": strength,
+            "rules": rules_json.to_numpy(dtype=object)}), raw=("rules",)))
 
     anomalies = identity_anomalies(vessels, tracks=tracks, mmsi=uniq)
-    tokens["identity_anomaly"] = per_event(np.isin(uniq, anomalies["mmsi"].to_numpy()))
+    anomalies = anomalies[anomalies["mmsi"].isin(uniq)]
+    if len(anomalies):
+        found = json_arrays('"' + anomalies["reason"].astype(str) + '"',
+                            anomalies["mmsi"].to_numpy())
+        ev.add_vessels("identity_anomaly", found.index.to_numpy(np.int64), json_objects(
+            pd.DataFrame({"vessel": found.index.to_numpy(np.int64),
+                          "anomalies": found.to_numpy(dtype=object)}), raw=("anomalies",)))
+
+    links = identity_links(vessels, statics=statics, tracks=tracks, hits=hits, mmsi=uniq)
+    links = links[links["mmsi"].isin(uniq)]
+    for token, part_links in links.groupby("token"):  # a handful of link kinds
+        ev.add_vessels(token, part_links["mmsi"].to_numpy(np.int64),
+                       part_links["evidence"].to_numpy(dtype=object))
 
     if region_frame is not None and len(region_frame):
         lat = pd.to_numeric(out["lat"], errors="coerce").to_numpy(dtype=float)
         lon = pd.to_numeric(out["lon"], errors="coerce").to_numpy(dtype=float)
         mask = region_mask(lat, lon, region_frame)
+        end_mask = np.zeros_like(mask)
+        elat = elon = np.full(n, np.nan)
         if {"end_lat", "end_lon"} <= set(out.columns):
             is_dark = out["event_type"].isin(["dark_period", "dark_rendezvous"]).to_numpy()
             elat = pd.to_numeric(out["end_lat"], errors="coerce").to_numpy(dtype=float)
             elon = pd.to_numeric(out["end_lon"], errors="coerce").to_numpy(dtype=float)
             elat = np.where(is_dark, elat, np.nan)
-            mask |= region_mask(elat, elon, region_frame)
+            end_mask = region_mask(elat, elon, region_frame)
+        at_start = json_objects(pd.DataFrame({"at": "position", "lat": lat, "lon": lon}))
+        at_end = json_objects(pd.DataFrame({"at": "reappeared", "lat": elat, "lon": elon}))
         for j, name in enumerate(region_names):  # loop over regions (few)
-            tokens[name] = tokens.get(name, np.zeros(n, bool)) | mask[:, j]
+            ev.add(name, mask[:, j], np.where(mask[:, j], at_start, ""))
+            ev.add(name, end_mask[:, j], np.where(end_mask[:, j], at_end, ""))
 
     dark = dark_periods if dark_periods is not None else out
-    dark = dark[dark["event_type"] == "dark_period"] if len(dark) else dark
+    dark = dark[dark["event_type"] == "dark_period"].reset_index(drop=True) if len(dark) \
+        else dark
     if len(dark):
         d_mmsi = pd.to_numeric(dark["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
         d_start, d_end = epoch_s(dark["start"]), epoch_s(dark["end"])
@@ -334,26 +696,38 @@ def flag_events(
         is_self = (out["event_type"] == "dark_period").to_numpy() \
             & out["event_id"].isin(dark["event_id"]).to_numpy()
         own = (is_self[p_row] & (s == e) & (p_mmsi == out["mmsi"].to_numpy()[p_row])).astype(int)
-        before = _count_in_window(d_mmsi, d_end, p_mmsi, s - window_s, s) - own > 0
-        after = _count_in_window(d_mmsi, d_start, p_mmsi, e, e + window_s) - own > 0
-        tokens["dark_before"] = np.bincount(p_row[before], minlength=n)[:n] > 0
-        tokens["dark_after"] = np.bincount(p_row[after], minlength=n)[:n] > 0
+        n_before, last_before = _count_in_window(d_mmsi, d_end, p_mmsi, s - window_s, s,
+                                                 which="last")
+        n_after, first_after = _count_in_window(d_mmsi, d_start, p_mmsi, e, e + window_s,
+                                                which="first")
+        before = n_before - own > 0
+        after = n_after - own > 0
+        ids = dark["event_id"].to_numpy(dtype=object)
+        for token, hit, k, gap in (
+                ("dark_before", before, last_before, s - d_end[np.maximum(last_before, 0)]),
+                ("dark_after", after, first_after, d_start[np.maximum(first_after, 0)] - e)):
+            k = np.maximum(k, 0)
+            text = json_objects(pd.DataFrame({
+                "vessel": p_mmsi, "dark_event_id": ids[k] if len(ids) else "",
+                "dark_start": dark["start"].to_numpy()[k], "dark_end": dark["end"].to_numpy()[k],
+                "hours_apart": gap / 3600.0}))
+            text = np.where(hit, text, "")
+            first_side = np.full(n, "", dtype=object)
+            second_side = np.full(n, "", dtype=object)
+            is_a = np.arange(p_row.size) < int(have[:n].sum())
+            first_side[p_row[hit & is_a]] = text[hit & is_a]
+            second_side[p_row[hit & ~is_a]] = text[hit & ~is_a]
+            mask = np.bincount(p_row[hit], minlength=n)[:n] > 0
+            ev.add(token, mask, _join_reasons(first_side, second_side))
 
     if "likely_intentional" in out.columns:
-        tokens["likely_intentional"] = out["likely_intentional"].astype("boolean") \
-            .fillna(False).to_numpy(dtype=bool)
+        li = out["likely_intentional"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        heard = out["n_other_heard"] if "n_other_heard" in out.columns else pd.Series(
+            [pd.NA] * n, dtype="Int64")
+        ev.add("likely_intentional", li, json_objects(pd.DataFrame({
+            "vessel": out["mmsi"].to_numpy(np.int64),
+            "n_other_heard": heard.astype("Int64").reset_index(drop=True)})))
 
-    # existing tokens join the new ones as boolean columns; then one sorted join per column
-    existing = _flags_long(out)
-    for name, rows_with in existing.groupby("token")["row"]:  # per distinct token, not row
-        mask = tokens.get(name, np.zeros(n, dtype=bool)).copy()
-        mask[rows_with.to_numpy(dtype=np.int64)] = True
-        tokens[name] = mask
-    joined = np.full(n, "", dtype=object)
-    for name in sorted(tokens):  # a dozen token kinds, each a whole-array operation
-        has = tokens[name]
-        joined = np.where(has & (joined != ""), joined + _SEP + name,
-                          np.where(has, name, joined))
-    out["flags"] = pd.Series(joined, dtype=object).str.findall(f"[^{_SEP}]+").to_numpy(
-        dtype=object)
+    out = ev.finish(out)
+    out = add_identity_columns(out, vessels, positions)
     return score_events(out, weights, region_names)

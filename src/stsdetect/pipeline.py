@@ -10,8 +10,9 @@
     find_loitering(tracks)                -> loitering
     find_anchorages(tracks) + ports       -> anchorages, berths, ports (stsdetect.context)
     add_context(events, ...)              -> crowd, nav status, anchorage, visit, draught
-    flag_events(all events, ...)          -> identity, region and dark_before/dark_after flags,
-                                             score
+    find_tows(tracks, tugs)               -> tows (a table for the barge rules)
+    flag_events(all events, tows, ...)    -> identity, region and dark_before/dark_after flags,
+                                             their evidence, identity columns, score
 
 The stages and their parameter objects come from the registry
 (:mod:`stsdetect.scale.registry`, :mod:`stsdetect.params`); :func:`detect` is the driver's
@@ -118,7 +119,8 @@ pandas.DataFrame or Tracks
         accepts; all built-in regions when None; ``[]`` for none.
     watchlist : str, path or pandas.DataFrame, optional
         A watch-list (:func:`stsdetect.identity.load_watchlist`); its vessels are flagged
-        ``watchlist`` and ``dprk``.
+        ``watchlist`` (exact), ``watchlist_similar`` (near) and, for DPRK-flagged entries,
+        ``dprk``.
     only : str or sequence of str, optional
         Detectors whose events are returned, among :data:`DETECTORS` (also ``"dark"`` for
         ``"dark_period"``); all when None. Dark
@@ -162,6 +164,7 @@ pandas.DataFrame or Tracks
     """
     from tqdm.auto import tqdm
 
+    from stsdetect.detectors.tows import find_tows, tug_mmsi
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
     from stsdetect.params import stage_params
@@ -243,9 +246,11 @@ pandas.DataFrame or Tracks
             events = add_context(events, tracks=tracks, anchorages=tables["anchorages"],
                                  positions=positions, statics=statics,
                                  stops=inputs.extra.get("stops"), **objects["context"].kwargs())
+        tows = find_tows(tracks, tug_mmsi(vessels))   # the tow detector's table
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
-                             positions=positions, **stage_params_given.get("flags", {}))
+                             positions=positions, tows=tows, statics=statics,
+                             **stage_params_given.get("flags", {}))
         events = events.sort_values(["start", "mmsi", "other_mmsi", "event_type"],
                                     kind="stable").reset_index(drop=True)
         advance("flags")

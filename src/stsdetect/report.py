@@ -57,8 +57,10 @@ _TABLE_COLUMNS = [
     ("event_type", "type", None),
     ("mmsi", "MMSI", None),
     ("name", "name", None),
+    ("flag_iso", "flag", None),
     ("other_mmsi", "other MMSI", None),
     ("other_name", "other name", None),
+    ("other_flag_iso", "other flag", None),
     ("start", "start (UTC)", "time"),
     ("end", "end (UTC)", "time"),
     ("duration_h", "hours", 1),
@@ -74,9 +76,18 @@ _TABLE_COLUMNS = [
 
 #: What each flag token means, for the report's glossary (see stsdetect.flags).
 FLAG_MEANINGS = {
-    "dprk": "a participant's MMSI carries the DPRK's MID 445, or it matches the watch-list",
-    "watchlist": "a participant matches the watch-list",
-    "barge": "a participant looks like a barge (name, type, tow, Class B, size, no static data)",
+    "dprk": "a participant's MMSI carries the DPRK's MID 445, or it matches a DPRK-flagged "
+            "watch-list entry",
+    "watchlist": "a participant matches the watch-list exactly",
+    "watchlist_similar": "a participant is close to a listed identity (IMO one digit off, "
+                         "name variant, call sign under another MMSI)",
+    "barge": "a participant is a barge on strong evidence (name, type, tow, barge size)",
+    "barge_weak": "a participant may be a barge (unknown type, Class B, Chinese MMSI only)",
+    "imo_shared": "a participant's IMO number was broadcast under several MMSIs",
+    "identity_changed": "a participant's MMSI broadcast several IMO numbers or names",
+    "flag_mismatch": "a participant's MID contradicts the flag of its watch-list entry",
+    "handover": "a participant fell silent as another identity of the same size appeared "
+                "nearby (or appeared so)",
     "identity_anomaly": "a participant's identity is doubtful (several names or types, "
                         "invalid or placeholder MMSI, two places at once, bad IMO check digit)",
     "dark_before": "a participant was dark (silent) in the 24 h before the event",

@@ -478,6 +478,7 @@ def simulate(
     anchorage_size: int = 60,
     n_berth: int = 0,
     draught_changes: bool = False,
+    disguised: bool = False,
 ) -> Scenario:
     """Simulate a scenario: background traffic, injected transfers, decoys and noise.
 
@@ -535,6 +536,15 @@ def simulate(
         anchorages) change draught once mid-scenario. Scenario.vessels gives each vessel's
         ``draught_m``, ``draught_after_m`` and ``draught_change_s`` (seconds after the start;
         NaN when it never changes).
+    disguised : bool, default False
+        Disguised identities (:func:`_add_disguises`), as in the UN Panel of Experts' cases: the
+        first transfer's DPRK vessel broadcasts a listed ship of
+        ``examples/watchlist_example.csv`` (:data:`DISGUISED_IDENTITY`: a Fijian MMSI, an IMO
+        number with two digits swapped, its name with the number written out), and a listed
+        ship hands over its voyage to a new identity at anchor (:data:`HANDOVER_IDENTITIES`:
+        it falls silent, and 2 h later a vessel of the same dimensions appears 1.5 km away).
+        Their truth rows say which near-match and link flags a detector should give; they
+        replace ``dprk`` (the disguise hides the MID 445). Needs ``n_transfers`` >= 1.
 
     Returns
     -------
@@ -579,15 +589,70 @@ def simulate(
                     span_s, draught_changes)
     if draught_changes:
         _add_transfer_draughts(fleet, rng)
+    if disguised:
+        if n_transfers < 1:
+            raise ValueError("disguised=True needs n_transfers >= 1 (the disguised ship)")
+        identities = _add_disguises(fleet, span_s, identities)
     return _render(fleet, rng, t0, span_s, min_interval_s, static_interval_s,
                    corrupt_fraction, truncate_fraction, duplicate_fraction,
                    not_available_fraction, identities)
 
 
+#: The disguise of the first transfer's DPRK vessel with ``disguised=True``: entry 0 of
+#: ``examples/watchlist_example.csv`` (EXAMPLE STAR, IMO 1000019, MMSI 445999001, flag DPRK)
+#: under a Fijian MMSI (MID 520), its IMO number with the last two digits swapped (1000091:
+#: like the Panel's case of an IMO one digit off, and an adjacent swap the check digit does
+#: not always catch) and its listed alias "EXAMPLE STAR 7" with the number written out; after
+#: its dark period it renames itself "EXAMPEL STAR 7" (two letters swapped).
+DISGUISED_IDENTITY = {"mmsi": 520190019, "name": "EXAMPLE STAR SEVEN", "imo": 1000091,
+                      "callsign": "3DZZ9", "renamed_to": "EXAMPEL STAR 7"}
+
+#: The handover of ``disguised=True``: entry 3 of ``examples/watchlist_example.csv`` (TEST
+#: TRADER, Sierra Leone) lies at anchor and falls silent; 2 h later a Palau-flagged vessel of
+#: the same dimensions (105 x 17 m) appears 1.5 km away and stays at anchor.
+HANDOVER_IDENTITIES = (
+    {"mmsi": 667001234, "name": "TEST TRADER", "callsign": "9LTT1", "imo": 1000033},
+    {"mmsi": 511004321, "name": "OCEAN GRACE", "callsign": "T8OG2", "imo": 9300001},
+)
+
+
+def _add_disguises(fleet: _Fleet, span_s: float, identities) -> list:
+    """Disguised identities (see :func:`simulate`): returns the identities to apply."""
+    vessels = pd.concat(fleet.vessels, ignore_index=True)
+    first = int(vessels.loc[vessels["role"] == "transfer_dprk", "vid"].min())
+    # its truth: no dprk (the MID is hidden), a near match and an MID against the listed flag
+    for frame in fleet.truth:  # a handful of truth blocks
+        mine = (frame["vid_a"] == first) | (frame["vid_b"] == first)
+        flags = frame.loc[mine, "expected_flags"].astype(str).str.replace(
+            r"(^|;)dprk(;|$)", r"\1flag_mismatch;watchlist_similar\2", regex=True)
+        frame.loc[mine, "expected_flags"] = flags
+    # the handover: at anchor 25 km east of the anchorage pair, clear of the other vessels
+    p_lat, p_lon = 30.95, 122.80
+    q_lat, q_lon = _offset(p_lat, p_lon, 1000.0, 1100.0)          # 1.5 km away
+    silent = 0.5 * span_s
+    appear = silent + 2 * H
+    a_start = max(silent - 10 * H, 0.0)
+    b_end = min(appear + 10 * H, span_s)
+    ids = []
+    for (t0, t1, lat, lon), ident in zip(((a_start, silent, p_lat, p_lon),
+                                          (appear, b_end, q_lat, q_lon)),
+                                         HANDOVER_IDENTITIES, strict=True):  # two vessels
+        ids.append(fleet.add([[t0, t1]], [[lat, lat]], [[lon, lon]], dark=False, anchored=True,
+                             mmsi=ident["mmsi"], role="handover", name=ident["name"],
+                             ship_type=80, ais_class="A", length_m=105, beam_m=17,
+                             has_static=True, callsign=ident["callsign"],
+                             renamed_after_s=np.nan, imo=ident["imo"])[0])
+        _truth(fleet, "handover", "loitering", ids[-1], -1, t0, t1, lat, lon, "", True,
+               "handover")
+    given = list(identities or [])
+    return [dict(DISGUISED_IDENTITY), *given[1:]]
+
+
 def _apply_identities(vessels: pd.DataFrame, identities) -> pd.DataFrame:
     """Give the injected DPRK vessels the identities asked for (a handful: a loop over them)."""
     vessels = vessels.copy()
-    vessels["imo"] = np.nan
+    vessels["imo"] = (pd.to_numeric(vessels["imo"], errors="coerce").astype(float)
+                      if "imo" in vessels else np.nan)   # set by a scenario feature, or none
     vessels["renamed_to"] = ""
     if not identities:
         return vessels
@@ -700,9 +765,11 @@ def _add_transfers(fleet: _Fleet, rng, n: int, span_s: float) -> None:
     region = site
     fleet.meetings.append(pd.DataFrame({"lat": m_lat, "lon": m_lon, "vid": dprk,
                                         "start_s": t[:, 3], "end_s": t[:, 4]}))
+    # a barge with no static data is called on weak evidence only (Class B, Chinese MID)
+    barge_flag = np.where(has_static, "barge;dprk;", "barge_weak;dprk;")
     _truth(fleet, "transfer", "rendezvous", dprk, barge, t[:, 3], t[:, 4],
            (d_lat + m_lat) / 2, (d_lon + m_lon) / 2, region, True,
-           np.char.add("barge;dprk;", region.astype(str)))
+           np.char.add(barge_flag, region.astype(str)))
     _truth(fleet, "dark_period", "dark_period", dprk, -1, t[:, 1], t[:, 2], b_lat, b_lon, "",
            True, "dprk")
 

@@ -14,6 +14,7 @@ _EXPORTS = {
     "find_dark_periods": "stsdetect.detectors.dark",
     "find_dark_rendezvous": "stsdetect.detectors.dark",
     "find_loitering": "stsdetect.detectors.loitering",
+    "find_tows": "stsdetect.detectors.tows",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -188,7 +188,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         watchlist=watchlist, class_b=W.class_b_ids(spills),
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
         load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
-                                                     windows=numbers, schema=schema))))
+                                                     windows=numbers, schema=schema))),
+        statics=W.merge_statics(spills))
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),

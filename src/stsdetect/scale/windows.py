@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stsdetect.events import EVENT_COLUMNS, concat_events
+from stsdetect.events import concat_events
 from stsdetect.geo import duration_s
 
 __all__ = [
@@ -401,9 +401,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
     """
     pieces = None
     if isinstance(source, pd.DataFrame):  # an already decoded positions table
-        pieces = [(source, None, None)]
+        pieces = [(source, None, None, None)]
     elif str(source).lower().endswith((".parquet", ".pq")):  # a positions table saved
-        pieces = [(pd.read_parquet(source), None, None)]
+        pieces = [(pd.read_parquet(source), None, None, None)]
     else:
         from stsdetect import read_ais
 
@@ -416,9 +416,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
             pieces = [_decoded(read_ais(source, **kwargs))]
     out = {"rows": 0, "no_time": 0, "windows": [], "t_min": np.nan, "t_max": np.nan,
            "class_b": [], "mmsis": [], "schema": []}
-    vessels, reports = [], []
+    vessels, reports, statics = [], [], []
     seq = int(index) << 40
-    for j, (positions, ves, rep) in enumerate(pieces):  # loop over pieces of the dump
+    for j, (positions, ves, rep, sta) in enumerate(pieces):  # loop over pieces of the dump
         got = spill_positions(positions, workdir, window_s, part=f"f{index:06d}-{j:06d}",
                               seq_start=seq)
         seq += len(positions)
@@ -432,17 +432,26 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
         out["t_max"] = np.fmax(out["t_max"], got["t_max"])
         vessels.append(ves)
         reports.append(rep)
+        statics.append(sta)
     for key in ("windows", "class_b", "mmsis"):
         out[key] = np.unique(np.concatenate([np.zeros(0, np.int64), *out[key]]))
     out["schema"] = unify_schemas(out["schema"])
     out["vessels"] = merge_vessels(vessels) if len(vessels) > 1 else vessels[0]
     out["report"] = merge_reports(reports)
+    out["statics"] = merge_statics([{"statics": x} for x in statics])
     out["index"] = index
     return out
 
 
 def _decoded(data):
-    return data.positions, data.vessels, data.report
+    return data.positions, data.vessels, data.report, getattr(data, "statics", None)
+
+
+def merge_statics(spills) -> pd.DataFrame | None:
+    """The statics histories (``AISData.statics``) of all spilled dumps, in dump order."""
+    parts = [s.get("statics") for s in spills]
+    parts = [x for x in parts if x is not None and len(x)]
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def _decoded_pieces(path, source, chunk_bytes, kwargs):
@@ -541,7 +550,7 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
     """Vessels whose flags need their whole track: split MMSIs and (tug, vessel) close pairs.
 
     ``two_places_at_once`` needs an MMSI's segment count and the barge tow check needs the
-    runs of a tug with another vessel, both under way (:func:`stsdetect.identity.find_tows`),
+    runs of a tug with another vessel, both under way (:func:`stsdetect.detectors.tows.find_tows`),
     over all the data. A window lists every MMSI it split and every pair of a moving tug with
     a moving vessel within the tow distance at one of its grid times (no least duration and no
     median-speed test: a cut run may fail them); :func:`finish_events` then builds whole
@@ -552,7 +561,7 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
     parts = [pd.DataFrame({"mmsi": split, "partner": np.full(split.size, _NO_OTHER, np.int64)})]
     tugs = np.zeros(0, np.int64) if tugs is None else np.asarray(tugs, np.int64)
     if tugs.size and len(tracks):
-        find_tows = _function("stsdetect.identity", "find_tows")
+        find_tows = _function("stsdetect.detectors.tows", "find_tows")
         eff = _defaults(find_tows)
         moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > float(eff["min_sog_kn"]))
         if np.isin(tracks.mmsi[moving], tugs).any():
@@ -717,7 +726,7 @@ def merge_reports(reports):
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
-                  load_tracks=None) -> pd.DataFrame:
+                  load_tracks=None, statics=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -736,6 +745,8 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         ``mmsi``, ``partner`` rows from the windows (split MMSIs, tug pairs).
     load_tracks : callable, optional
         ``load_tracks(mmsi_array) -> Tracks``: whole tracks of a few vessels.
+    statics : pandas.DataFrame, optional
+        The statics histories of all dumps (:func:`merge_statics`), for identity links.
 
     Returns
     -------
@@ -768,24 +779,28 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         if need.size:
             tracks = load_tracks(need)
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
-                   plan.params.get("flags", {}), tracks)
-    return events[list(EVENT_COLUMNS)].reset_index(drop=True)
+                   plan.params.get("flags", {}), tracks, statics)
+    return events.reset_index(drop=True)  # core columns, then evidence and identity (C3)
 
 
-def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None):
+def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None,
+          statics=None):
+    from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
 
     ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
     b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
+    tows = find_tows(tracks, tugs_of(vessels)) if tracks is not None else None
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
-                       dark_periods=dark, positions=b_positions, tracks=tracks, **flag_params)
+                       dark_periods=dark, positions=b_positions, tracks=tracks, tows=tows,
+                       statics=statics, **flag_params)
 
 
 def tugs_of(vessels) -> np.ndarray:
     """MMSIs whose static ship type says tug or towing (the tow check's towing vessels)."""
     if vessels is None or not len(vessels) or "ship_type" not in vessels:
         return np.zeros(0, np.int64)
-    tug_types = _function("stsdetect.identity", "TUG_SHIP_TYPES")
+    tug_types = _function("stsdetect.detectors.tows", "TUG_SHIP_TYPES")
     kind = pd.to_numeric(vessels["ship_type"], errors="coerce")
     return np.unique(vessels.loc[kind.isin(list(tug_types)).to_numpy(bool), "mmsi"]
                      .to_numpy(np.int64))

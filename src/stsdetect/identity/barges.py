@@ -1,0 +1,311 @@
+"""Which vessels are barges, with the evidence and its strength."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stsdetect.detectors.tows import TUG_SHIP_TYPES
+from stsdetect.geo import epoch_s
+from stsdetect.identity.mid import _as_mmsi_array, mid_of, mmsi_kind
+from stsdetect.identity.mid import check_vessels as _check_vessels
+
+__all__ = [
+    "BARGE_ERI_TYPES",
+    "BARGE_MAX_BEAM_M",
+    "BARGE_MAX_LENGTH_M",
+    "BARGE_MIN_LENGTH_M",
+    "BARGE_NAME_WORDS",
+    "SEA_GOING_MIN_H",
+    "SEA_SPEED_KN",
+    "STATIC_INTERVAL_S",
+    "TUG_SHIP_TYPES",
+    "classify_barges",
+]
+
+#: Inland AIS "ERI" ship/convoy type codes (ERI code list of the Inland ECDIS/AIS standard,
+#: annex "ERI ship or convoy types") that are barges or convoys made of barges:
+#: 8150 freight barge, 8160-8163 tank barges, 8170 freight barge with containers, 8180 gas
+#: tank barge, 8210-8290 and 8310-8390 push-tows of barges, 8470 towed object, 8500 chemical
+#: tank barge.
+BARGE_ERI_TYPES = frozenset(
+    [8150, 8160, 8161, 8162, 8163, 8170, 8180, 8470, 8500,
+     *range(8210, 8300, 10), *range(8310, 8400, 10)]
+)
+
+#: Whole words in a vessel name that mark a barge (English usage in AIS names; Chinese names
+#: arrive in 6-bit ASCII pinyin where no single syllable reliably means "barge").
+BARGE_NAME_WORDS = ("BARGE", "PONTOON", "LIGHTER", "HOPPER", "DUMB")
+
+#: Barge size limits used as supporting evidence (metres). Chinese coastal and Yangtze barges
+#: are mostly 20-90 m long and at most about 16 m wide (the standardised Yangtze main-line
+#: ship types run 50-90 m by 10.8-16.2 m); below 20 m is small craft (the ERI list itself
+#: separates pleasure craft "longer than 20 metres").
+BARGE_MIN_LENGTH_M = 20.0
+BARGE_MAX_LENGTH_M = 90.0
+BARGE_MAX_BEAM_M = 16.2
+
+#: Static-data reporting interval in seconds: Class A static and voyage data and Class B
+#: type 24 parts are sent every 6 minutes (ITU-R M.1371-5). A vessel heard for less than this
+#: may simply not have sent its static data yet.
+STATIC_INTERVAL_S = 360.0
+
+#: Speed over ground from which a vessel is making a sea passage rather than shifting between
+#: anchorages (knots). Barges are towed or pushed at 4-7 kn; weak barge evidence is not given to
+#: a vessel that keeps to 7 kn or more for :data:`SEA_GOING_MIN_H` hours in all. A judgement
+#: threshold, chosen below the ~9 kn of the ocean-going Class B vessel of issue #13 and above
+#: towing speeds.
+SEA_SPEED_KN = 7.0
+
+#: Hours at :data:`SEA_SPEED_KN` or more that make a vessel sea-going (a day: more than a
+#: barge's hop between anchorages of one port area).
+SEA_GOING_MIN_H = 24.0
+
+#: Longest time between two reports counted as time at the first report's speed (1 h).
+SEA_GAP_CAP_S = 3600.0
+
+
+
+def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFrame:
+    """Vessels table reindexed onto ``mmsi`` (one row each) with a ``has_static`` column."""
+    cols = ["ship_type", "length_m", "beam_m", "name", "names", "ais_class", "eri_type"]
+    if vessels is None or not len(vessels):
+        base = pd.DataFrame({"mmsi": mmsi})
+        for c in cols:
+            base[c] = pd.NA
+        base["has_static"] = False
+        return base
+    v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
+    base = pd.DataFrame(index=pd.Index(mmsi, name="mmsi"))
+    for c in cols:
+        base[c] = v[c].reindex(mmsi).to_numpy() if c in v else pd.NA
+    base["has_static"] = np.isin(mmsi, v.index.to_numpy())
+    return base.reset_index()
+
+
+def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
+                    tows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Decide which vessels are barges, giving the evidence for each.
+
+    Evidence collected per MMSI (tokens in ``reason``):
+
+    ============================  ========  ================================================
+    token                         strength  rule
+    ============================  ========  ================================================
+    ``name:<WORD>``               decisive  a word of :data:`BARGE_NAME_WORDS` in the name
+    ``eri_type:<code>``           decisive  inland ERI type in :data:`BARGE_ERI_TYPES`
+                                            (column ``eri_type`` of the vessels table)
+    ``towed_by:<mmsi>``           decisive  travels with a tug/towing vessel (AIS type 31, 32
+                                            or 52) > 2 kn, <= 500 m, >= 1 h (``tows``)
+    ``ship_type:99`` /            weak      AIS type 99 "other, no additional information" /
+    ``ship_type:0`` /                       0 "not available" / static data without a type
+    ``ship_type:missing``
+    ``no_static``                 weak      heard in positions but never sent static data,
+                                            over at least :data:`STATIC_INTERVAL_S` (6 min)
+    ``class_b``                   weak      Class B transponder (``ais_class`` 'B', or type 18
+                                            / 19 position reports in ``positions``)
+    ``small:<L>x<B>m``            weak      length 20-90 m and beam <= 16.2 m (``BARGE_MIN_
+                                            LENGTH_M``, ``BARGE_MAX_LENGTH_M``, ``_MAX_BEAM_M``)
+    ``china_mid`` /               weak      MID 412-414 (China) / not a valid ship MMSI
+    ``invalid_mmsi``
+    ============================  ========  ================================================
+
+    Strength (column ``strength``): ``strong`` when name, ERI type or a tow says so, or when an
+    unknown type comes with barge-sized dimensions (``small``); ``weak`` when an unknown type is
+    backed only by ``class_b``, ``china_mid`` or ``invalid_mmsi`` - facts that fit many other
+    small craft. A weak call is dropped (token ``sea_going:<h>h``, ``is_barge`` False) for a
+    vessel that made :data:`SEA_SPEED_KN` (7 kn) or more for :data:`SEA_GOING_MIN_H` (24 h) in
+    all, in ``tracks`` or ``positions``: barges do not make sea passages.
+
+    A vessel is a barge when any decisive evidence holds, or when its type is unknown or "other"
+    (``ship_type:*`` or ``no_static``) and at least one of ``class_b``, ``small``,
+    ``china_mid``, ``invalid_mmsi`` holds - the way Chinese coastal barges usually appear (Class
+    B, type 99 or no static data at all, Chinese or made-up MMSIs). Vessels whose type says tug or
+    towing (31, 32, 52) are barges only when name or ERI type says so (a tug-and-barge unit
+    such as "MEGA+BARGE MOTTI", type 52, in the real samples). When ``vessels`` is None
+    nothing is known about static data, so ``no_static`` is not used; nor is it for a vessel
+    heard (in ``tracks`` or ``positions``) for less than one static-data interval, which says
+    nothing about whether it sends static data.
+
+    Parameters
+    ----------
+    vessels : pandas.DataFrame or None
+        Vessels table (see :func:`stsdetect.read_ais`).
+    tracks : stsdetect.tracks.Tracks, optional
+        Adds MMSIs heard only in positions; gives listening spans and time at sea speed.
+    positions : pandas.DataFrame, optional
+        Positions table; its ``msg_type`` 18/19 rows mark Class B transponders.
+    mmsi : array_like of int, optional
+        Further MMSIs to classify (e.g. event participants).
+    tows : pandas.DataFrame, optional
+        ``tug_mmsi, mmsi`` pairs from the tow detector
+        (:func:`stsdetect.detectors.tows.find_tows`); no ``towed_by`` evidence without it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``mmsi`` (int64, sorted, unique), ``is_barge`` (bool), ``strength`` (``"strong"``,
+        ``"weak"`` or ``""`` for non-barges), ``reason`` (str: the evidence tokens joined by
+        ``"; "``, decisive first; ``""`` when there is none).
+    """
+    _check_vessels(vessels)
+    known = vessels is not None
+    parts = [np.zeros(0, np.int64)]
+    if known and len(vessels):
+        parts.append(vessels["mmsi"].to_numpy(dtype=np.int64))
+    if tracks is not None and len(tracks):
+        parts.append(np.asarray(tracks.segment_mmsi, dtype=np.int64))
+    if positions is not None and len(positions):
+        parts.append(positions["mmsi"].to_numpy(dtype=np.int64))
+    if mmsi is not None:
+        parts.append(_as_mmsi_array(mmsi))
+    all_mmsi = np.unique(np.concatenate(parts))
+    s = _static_frame(vessels, all_mmsi)
+    n = len(s)
+
+    ship_type = pd.to_numeric(s["ship_type"], errors="coerce").to_numpy(dtype=float)
+    has_static = s["has_static"].to_numpy(dtype=bool)
+    is_tug = np.isin(ship_type, TUG_SHIP_TYPES)
+
+    name_text = (s["name"].astype("string").fillna("") + ";"
+                 + s["names"].astype("string").fillna("")).str.upper()
+    name_word = pd.Series("", index=s.index, dtype=object)
+    for word in BARGE_NAME_WORDS[::-1]:  # fixed, five words: first listed wins
+        hit = name_text.str.contains(rf"\b{word}\b", regex=True, na=False).to_numpy()
+        name_word = name_word.where(~hit, word)
+    name_word = name_word.to_numpy(dtype=object)
+
+    eri = pd.to_numeric(s["eri_type"], errors="coerce").to_numpy(dtype=float)
+    eri_barge = np.isin(eri, list(BARGE_ERI_TYPES))
+
+    towed_by = np.full(n, "", dtype=object)
+    if tows is not None and len(tows):
+        first = tows.sort_values(["mmsi", "tug_mmsi"]).drop_duplicates("mmsi")
+        pos = np.searchsorted(all_mmsi, first["mmsi"].to_numpy(dtype=np.int64))
+        ok = (pos < n) & (all_mmsi[np.minimum(pos, n - 1)] == first["mmsi"].to_numpy())
+        towed_by[pos[ok]] = first["tug_mmsi"].to_numpy()[ok].astype(str)
+    towed = towed_by != ""
+
+    type99 = ship_type == 99
+    type0 = ship_type == 0
+    type_missing = has_static & np.isnan(ship_type)
+    heard_s = _heard_span_s(all_mmsi, tracks, positions)
+    briefly = heard_s < STATIC_INTERVAL_S          # NaN (span unknown) -> False
+    no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
+    unknown_type = type99 | type0 | type_missing | no_static
+
+    class_b = s["ais_class"].astype("string").str.upper().eq("B").fillna(False).to_numpy(bool)
+    if positions is not None and len(positions) and "msg_type" in positions:
+        b_ids = positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"].to_numpy(np.int64)
+        class_b |= np.isin(all_mmsi, b_ids)
+
+    length = pd.to_numeric(s["length_m"], errors="coerce").to_numpy(dtype=float)
+    beam = pd.to_numeric(s["beam_m"], errors="coerce").to_numpy(dtype=float)
+    small = ((length >= BARGE_MIN_LENGTH_M) & (length <= BARGE_MAX_LENGTH_M)
+             & (beam > 0) & (beam <= BARGE_MAX_BEAM_M))
+
+    mid = mid_of(all_mmsi)
+    kinds = mmsi_kind(all_mmsi)
+    china = np.isin(mid, [412, 413, 414]) & (kinds == "ship")
+    invalid = kinds == "invalid"
+
+    stated = (name_word != "") | eri_barge   # the transponder's owner says "barge"
+    supporting = class_b | small | china | invalid
+    is_barge = stated | ((towed | (unknown_type & supporting)) & ~is_tug)
+    strong = stated | ((towed | (unknown_type & small)) & ~is_tug)
+    # a weak call (unknown type backed only by Class B, a Chinese or invalid MMSI) is not given
+    # to a vessel that sails at sea speed for a day or more: barges do not make voyages
+    sea_h = _hours_at_sea_speed(all_mmsi, tracks, positions)
+    sea_going = sea_h >= SEA_GOING_MIN_H
+    weak = is_barge & ~strong
+    is_barge = is_barge & ~(weak & sea_going)
+    strength = np.where(strong & is_barge, "strong",
+                        np.where(is_barge, "weak", "")).astype(object)
+
+    def tok(mask, text):
+        return np.where(mask, text, "")
+
+    eri_txt = np.where(np.isnan(eri), 0, eri).astype(np.int64).astype(str)
+    len_txt = np.char.add(np.char.add(np.round(np.nan_to_num(length)).astype(np.int64)
+                                      .astype(str), "x"),
+                          np.round(np.nan_to_num(beam)).astype(np.int64).astype(str))
+    tokens = [
+        tok(name_word != "", np.char.add("name:", name_word.astype(str))),
+        tok(eri_barge, np.char.add("eri_type:", eri_txt)),
+        tok(towed, np.char.add("towed_by:", towed_by.astype(str))),
+        tok(type99, "ship_type:99"), tok(type0, "ship_type:0"),
+        tok(type_missing, "ship_type:missing"), tok(no_static, "no_static"),
+        tok(class_b, "class_b"), tok(small, np.char.add(np.char.add("small:", len_txt), "m")),
+        tok(china, "china_mid"), tok(invalid, "invalid_mmsi"),
+        tok(weak & sea_going, np.char.add(np.char.add(
+            "sea_going:", np.round(np.nan_to_num(sea_h)).astype(np.int64).astype(str)), "h")),
+    ]
+    joined = _join_tokens(tokens, n)
+    return pd.DataFrame({
+        "mmsi": all_mmsi,
+        "is_barge": is_barge,
+        "strength": strength,
+        "reason": joined,
+    })
+
+
+def _hours_at_sea_speed(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
+    """Hours each MMSI spent at :data:`SEA_SPEED_KN` or more (0 where unknown).
+
+    Each report at sea speed counts the time to the vessel's next report, at most
+    :data:`SEA_GAP_CAP_S` (a silence says nothing about speed).
+    """
+    if tracks is not None and len(tracks):
+        m = np.asarray(tracks.mmsi, dtype=np.int64)
+        t = np.asarray(tracks.time_s, dtype=float)
+        v = np.asarray(tracks.sog_kn, dtype=float)
+    elif positions is not None and len(positions) and {"time", "sog_kn"} <= set(positions):
+        m = positions["mmsi"].to_numpy(dtype=np.int64)
+        t = epoch_s(positions["time"])
+        v = pd.to_numeric(positions["sog_kn"], errors="coerce").to_numpy(dtype=float)
+    else:
+        return np.zeros(all_mmsi.size)
+    order = np.lexsort((t, m))
+    m, t, v = m[order], t[order], v[order]
+    dt = np.zeros(m.size)
+    if m.size > 1:
+        same = m[1:] == m[:-1]
+        dt[:-1] = np.where(same, np.clip(np.nan_to_num(t[1:] - t[:-1]), 0, SEA_GAP_CAP_S), 0)
+    fast = np.isfinite(v) & (v >= SEA_SPEED_KN)
+    ids, inv = np.unique(m, return_inverse=True)
+    hours = np.bincount(inv, weights=np.where(fast, dt, 0.0), minlength=ids.size) / 3600.0
+    pos = np.searchsorted(ids, all_mmsi)
+    ok = (pos < ids.size) & (ids[np.minimum(pos, max(ids.size - 1, 0))] == all_mmsi) \
+        if ids.size else np.zeros(all_mmsi.size, bool)
+    out = np.zeros(all_mmsi.size)
+    out[ok] = hours[pos[ok]]
+    return out
+
+
+def _heard_span_s(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
+    """Seconds between first and last report of each MMSI; NaN where unknown."""
+    span = np.full(all_mmsi.size, np.nan)
+    sources = []
+    if tracks is not None and len(tracks):
+        sources.append((np.asarray(tracks.mmsi), np.asarray(tracks.time_s, dtype=float)))
+    if positions is not None and len(positions) and "time" in positions:
+        sources.append((positions["mmsi"].to_numpy(dtype=np.int64),
+                        epoch_s(positions["time"])))
+    for mmsi, sec in sources:  # at most two sources
+        ok = np.isfinite(sec)
+        frame = pd.DataFrame({"mmsi": mmsi[ok], "t": sec[ok]})
+        agg = frame.groupby("mmsi")["t"].agg(["min", "max"])
+        these = (agg["max"] - agg["min"]).reindex(all_mmsi).to_numpy(dtype=float)
+        span = np.fmax(span, these)
+    return span
+
+
+def _join_tokens(tokens, n: int) -> np.ndarray:
+    """Column-wise join of token arrays ("" = absent) with "; ", vectorized over rows."""
+    out = np.full(n, "", dtype=object)
+    for tok in tokens:  # a fixed dozen token columns, each a whole-array operation
+        tok = np.asarray(tok, dtype=object)
+        has = tok != ""
+        both = has & (out != "")
+        out = np.where(both, out + "; " + tok, np.where(has, tok, out))
+    return out

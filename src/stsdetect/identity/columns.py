@@ -1,0 +1,187 @@
+"""The identity columns of the events table: who both participants are.
+
+Every event gets, for its vessel and (with the ``other_`` prefix) its partner, the identity the
+vessel broadcast (its latest static data in the vessels table) and the flag state its MMSI
+carries, so that an investigator can read the output without a second look-up.
+
+=====================  ===========  =====================================================
+column                 dtype        meaning (source)
+=====================  ===========  =====================================================
+``name``               string       latest broadcast name (AIS type 5 / 24A)
+``imo``                Int64        IMO number broadcast (type 5); ``<NA>`` when 0/missing
+``callsign``           string       call sign (type 5 / 24B)
+``ship_type``          Int64        AIS ship and cargo type code (type 5 / 24B)
+``ship_type_text``     string       its meaning, ITU-R M.1371-5 Table 53
+                                    (:data:`SHIP_TYPE_TEXT`)
+``flag_iso``           string       ISO 3166-1 alpha-2 code of the MID's country (ship-form
+                                    MMSIs only: the others do not carry a flag)
+``flag_country``       string       that country's name in the ITU MID table
+``ais_class``          string       ``A`` or ``B`` (vessels table; else Class B when the
+                                    MMSI sent type 18/19 position reports)
+``length_m``           float64      length overall from the type 5 / 24B dimensions
+=====================  ===========  =====================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stsdetect.identity.mid import _as_mmsi_array, flag_state
+
+__all__ = ["IDENTITY_COLUMNS", "SHIP_TYPE_TEXT", "add_identity_columns", "ship_type_text",
+           "vessel_identity"]
+
+#: Identity column -> dtype; each also appears with the ``other_`` prefix for the partner.
+IDENTITY_COLUMNS: dict[str, str] = {
+    "name": "string",
+    "imo": "Int64",
+    "callsign": "string",
+    "ship_type": "Int64",
+    "ship_type_text": "string",
+    "flag_iso": "string",
+    "flag_country": "string",
+    "ais_class": "string",
+    "length_m": "float64",
+}
+
+
+def _type_text_table() -> np.ndarray:
+    """Ship and cargo type code 0-255 -> text, ITU-R M.1371-5 Annex 8, Table 53."""
+    text = np.full(256, "reserved", dtype=object)
+    text[0] = "not available"
+    text[20] = "wing in ground (WIG), all ships of this type"
+    for k, c in enumerate("ABCD"):
+        text[21 + k] = f"wing in ground (WIG), hazardous category {c}"
+        text[41 + k] = f"high speed craft (HSC), hazardous category {c}"
+        text[61 + k] = f"passenger, hazardous category {c}"
+        text[71 + k] = f"cargo, hazardous category {c}"
+        text[81 + k] = f"tanker, hazardous category {c}"
+        text[91 + k] = f"other type, hazardous category {c}"
+    fixed = {
+        30: "fishing", 31: "towing", 32: "towing: length exceeds 200 m or breadth exceeds 25 m",
+        33: "dredging or underwater operations", 34: "diving operations",
+        35: "military operations", 36: "sailing", 37: "pleasure craft",
+        40: "high speed craft (HSC), all ships of this type",
+        49: "high speed craft (HSC), no additional information", 50: "pilot vessel",
+        51: "search and rescue vessel", 52: "tug", 53: "port tender",
+        54: "anti-pollution equipment", 55: "law enforcement", 56: "spare - local vessel",
+        57: "spare - local vessel", 58: "medical transport",
+        59: "noncombatant ship (RR Resolution No. 18)", 60: "passenger, all ships of this type",
+        69: "passenger, no additional information", 70: "cargo, all ships of this type",
+        79: "cargo, no additional information", 80: "tanker, all ships of this type",
+        89: "tanker, no additional information", 90: "other type, all ships of this type",
+        99: "other type, no additional information",
+    }
+    for code, value in fixed.items():
+        text[code] = value
+    return text
+
+
+#: Ship and cargo type code (0-255) -> meaning, ITU-R M.1371-5 Annex 8 Table 53 (1-19, 25-29,
+#: 38-39, 45-48, 65-68, 75-78, 85-88, 95-98 and 100-255 are "reserved").
+SHIP_TYPE_TEXT = _type_text_table()
+
+
+def ship_type_text(code) -> np.ndarray:
+    """Meaning of AIS ship and cargo type codes (ITU-R M.1371-5, Table 53).
+
+    Parameters
+    ----------
+    code : array_like
+        Type codes; missing or outside 0-255 give None.
+
+    Returns
+    -------
+    numpy.ndarray of object
+    """
+    num = pd.to_numeric(pd.Series(np.atleast_1d(np.asarray(code, dtype=object))),
+                        errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(num) & (num >= 0) & (num <= 255) & (num == np.round(num))
+    out = np.full(num.shape, None, dtype=object)
+    out[ok] = SHIP_TYPE_TEXT[num[ok].astype(np.int64)]
+    return out
+
+
+def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
+                    positions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The identity columns (:data:`IDENTITY_COLUMNS`) of each MMSI.
+
+    Parameters
+    ----------
+    mmsi : array_like of int
+        MMSIs to describe (duplicates allowed; output in input order).
+    vessels : pandas.DataFrame, optional
+        Vessels table (:func:`stsdetect.read_ais`); its last row per MMSI is used.
+    positions : pandas.DataFrame, optional
+        Positions table; type 18/19 reports give ``ais_class`` ``B`` where the vessels table
+        has no class.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``mmsi`` plus the identity columns, one row per input value.
+    """
+    m = _as_mmsi_array(mmsi)
+    out = pd.DataFrame({"mmsi": m})
+    v = None
+    if vessels is not None and len(vessels) and "mmsi" in vessels:
+        v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
+        v = v.reindex(m)
+
+    def col(name):
+        if v is None or name not in v:
+            return pd.Series([pd.NA] * len(m), dtype=object)
+        return v[name].reset_index(drop=True)
+
+    out["name"] = col("name").astype("string").str.strip()
+    imo = pd.to_numeric(col("imo"), errors="coerce")
+    out["imo"] = imo.where(imo > 0).astype("Int64")
+    out["callsign"] = col("callsign").astype("string").str.strip()
+    st = pd.to_numeric(col("ship_type"), errors="coerce")
+    out["ship_type"] = st.astype("Int64")
+    out["ship_type_text"] = pd.array(ship_type_text(st.to_numpy(dtype=float)), dtype="string")
+    flag = flag_state(m)
+    ship = flag["is_flag"].to_numpy(bool)
+    out["flag_iso"] = pd.array(np.where(ship, flag["iso2"], None), dtype="string")
+    out["flag_country"] = pd.array(np.where(ship, flag["country"], None), dtype="string")
+    cls = col("ais_class").astype("string").str.upper()
+    if positions is not None and len(positions) and "msg_type" in positions:
+        b = positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"].to_numpy(np.int64)
+        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, b)), "B")
+    out["ais_class"] = cls.astype("string")
+    out["length_m"] = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
+    out.loc[out["length_m"] <= 0, "length_m"] = np.nan
+    return out
+
+
+def add_identity_columns(events: pd.DataFrame, vessels: pd.DataFrame | None = None,
+                         positions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Append the identity columns of both participants to an events table.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events table (``mmsi``, ``other_mmsi``).
+    vessels, positions : pandas.DataFrame, optional
+        As for :func:`vessel_identity`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with :data:`IDENTITY_COLUMNS` for ``mmsi`` and the same names prefixed
+        ``other_`` for ``other_mmsi`` (all missing where there is no partner), replacing any
+        such columns already present.
+    """
+    out = events.copy()
+    n = len(out)
+    a = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    b = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    uniq = np.unique(np.concatenate([a, b]))  # -1 (no partner) describes as all missing
+    ident = vessel_identity(uniq, vessels, positions).set_index("mmsi")
+    for prefix, ids in (("", a), ("other_", b)):
+        rows = ident.reindex(ids)
+        for name, dtype in IDENTITY_COLUMNS.items():
+            values = rows[name].to_numpy() if n else np.zeros(0, dtype=object)
+            out[prefix + name] = pd.array(values, dtype=dtype) if n else pd.array([], dtype)
+    return out
