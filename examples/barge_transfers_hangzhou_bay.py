@@ -37,7 +37,9 @@ def main(argv=None) -> int:
 
     # One flag token per row after explode: vectorized membership tests, no per-event loop.
     tokens = events["flags"].explode()
-    is_barge = tokens.eq("barge").groupby(level=0).any()
+    # a barge on strong or weak evidence (a weak call: unknown type with only Class B or a
+    # Chinese MMSI, e.g. a barge that sends no static data)
+    is_barge = tokens.isin(["barge", "barge_weak"]).groupby(level=0).any()
     in_region = tokens.isin(names).groupby(level=0).any()
     transfers = events[is_barge.reindex(events.index, fill_value=False)
                        & in_region.reindex(events.index, fill_value=False)]

@@ -325,6 +325,7 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
+    from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
     from stsdetect.geo import duration_s
     from stsdetect.pipeline import PARAMETERS
@@ -333,7 +334,7 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     stage_fn = {"tracks": build_tracks, "rendezvous": find_rendezvous,
                 "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
                 "loitering": find_loitering, "anchorages": find_anchorages,
-                "context": add_context, "flags": flag_events}
+                "context": add_context, "tows": find_tows, "flags": flag_events}
     options = {dest: (kind, shown) for opts in DETECT_OPTIONS.values()
                for _, dest, kind, shown, _ in opts}
     assert set(options) == set(PARAMETERS) - {"format", "weights"}

@@ -17,13 +17,14 @@ def _stage_function(stage):
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
+    from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
     from stsdetect.tracks import build_tracks
 
     return {"tracks": build_tracks, "rendezvous": find_rendezvous,
             "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
             "loitering": find_loitering, "anchorages": find_anchorages,
-            "context": add_context, "flags": flag_events}.get(stage)
+            "context": add_context, "tows": find_tows, "flags": flag_events}.get(stage)
 
 
 @pytest.mark.parametrize("stage", [s for s in P.STAGE_PARAMS if s != "read"])

@@ -41,6 +41,7 @@ __all__ = [
     "LoiteringParams",
     "ReadParams",
     "RendezvousParams",
+    "TowParams",
     "TracksParams",
     "duration_ns",
     "flat_parameters",
@@ -278,6 +279,20 @@ class AnchorageParams(_Params):
 
 
 @dataclass(frozen=True)
+class TowParams(_Params):
+    """Options of :func:`stsdetect.detectors.tows.find_tows` (barge evidence)."""
+
+    max_distance_m: float = _opt(500.0, "tow_max_distance_m", "m",
+                                 "tow: largest separation of a tug and its tow, metres",
+                                 cli="--tow-max-distance")
+    min_duration: object = _opt("1h", "tow_min_duration", "dur",
+                                "tow: least time together, both under way")
+    min_sog_kn: float = _opt(2.0, "tow_min_sog_kn", "kn",
+                             "tow: both faster than this, knots", cli="--tow-min-sog")
+    step: object = _opt("10min", "tow_step", "dur", "tow: time grid of the pair search")
+
+
+@dataclass(frozen=True)
 class ContextParams(_Params):
     """Options of :func:`stsdetect.context.add_context`."""
 
@@ -311,6 +326,7 @@ STAGE_PARAMS: dict[str, type] = {
     "dark_rendezvous": DarkRendezvousParams,
     "loitering": LoiteringParams,
     "anchorages": AnchorageParams,
+    "tows": TowParams,
     "context": ContextParams,
     "flags": FlagsParams,
 }
@@ -324,6 +340,7 @@ CLI_SECTIONS: dict[str, str] = {
     "tracks": "track cleaning",
     "anchorages": "context: anchorages, ports, crowds, draught",
     "context": "context: anchorages, ports, crowds, draught",
+    "tows": "tows (a tug with a vessel, both under way: barge evidence)",
     "flags": "flags",
 }
 

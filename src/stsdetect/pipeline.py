@@ -164,7 +164,6 @@ pandas.DataFrame or Tracks
     """
     from tqdm.auto import tqdm
 
-    from stsdetect.detectors.tows import find_tows, tug_mmsi
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
     from stsdetect.params import stage_params
@@ -246,7 +245,7 @@ pandas.DataFrame or Tracks
             events = add_context(events, tracks=tracks, anchorages=tables["anchorages"],
                                  positions=positions, statics=statics,
                                  stops=inputs.extra.get("stops"), **objects["context"].kwargs())
-        tows = find_tows(tracks, tug_mmsi(vessels))   # the tow detector's table
+        tows = tables.get("tows")   # the tow detector's table (a registry stage)
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
                              positions=positions, tows=tows, statics=statics,

@@ -143,6 +143,13 @@ def _anchorages(inp: StageInputs, p):
     return combine_areas(given)
 
 
+def _tows(inp: StageInputs, p):
+    """The tow detector's table (tug, towed vessel), read by the barge rules of the flags."""
+    from stsdetect.detectors.tows import find_tows, tug_mmsi
+
+    return find_tows(inp.tracks, tug_mmsi(inp.vessels), **p.kwargs())
+
+
 def _carry(name):
     def get():
         from stsdetect.scale import carry
@@ -170,6 +177,8 @@ STAGES: dict[str, Stage] = {
     # the detectors, on the merged events
     "anchorages": Stage(
         "anchorages", P.AnchorageParams, _anchorages, kind="context", always=True),
+    # tows (stsdetect.detectors.tows): a table the barge rules of the flags read
+    "tows": Stage("tows", P.TowParams, _tows, kind="context", always=True),
 }
 
 #: Detector names accepted by ``only``, in the order they run.

@@ -778,19 +778,22 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         need = need[need != _NO_OTHER]
         if need.size:
             tracks = load_tracks(need)
+    tow_params = getattr(plan, "objects", {}).get("tows")
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
-                   plan.params.get("flags", {}), tracks, statics)
+                   plan.params.get("flags", {}), tracks, statics,
+                   tow_params.kwargs() if tow_params is not None else {})
     return events.reset_index(drop=True)  # core columns, then evidence and identity (C3)
 
 
 def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None,
-          statics=None):
+          statics=None, tow_kwargs=None):
     from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
 
     ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
     b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
-    tows = find_tows(tracks, tugs_of(vessels)) if tracks is not None else None
+    tows = (find_tows(tracks, tugs_of(vessels), **(tow_kwargs or {}))
+            if tracks is not None else None)   # the tow detector on the loaded whole tracks
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
                        dark_periods=dark, positions=b_positions, tracks=tracks, tows=tows,
                        statics=statics, **flag_params)
