@@ -127,7 +127,9 @@ def main(argv=None) -> None:
     n_false, per_rule, near = false_rate(real, listed)
     print(f"dprk-style list of {args.entries}: {n_false} of {len(real):,} real vessels "
           f"near-matched ({100 * n_false / len(real):.2f} %), per rule {per_rule}")
-    print(near[["mmsi", "broadcast", "listed", "rule"]].head(args.show).to_string(index=False))
+    if args.show:
+        print(near[["mmsi", "broadcast", "listed", "rule"]].head(args.show).to_string(
+            index=False))
 
     rng = np.random.default_rng(2)
     pick = rng.choice(len(real), min(args.entries, len(real)), replace=False)
@@ -140,7 +142,9 @@ def main(argv=None) -> None:
     print(f"leave-one-out list of {len(mine)} real vessels: {n_false} of {len(real):,} "
           f"real vessels near-matched another ({100 * n_false / len(real):.2f} %), "
           f"per rule {per_rule}")
-    print(near[["mmsi", "broadcast", "listed", "rule"]].head(args.show).to_string(index=False))
+    if args.show:
+        print(near[["mmsi", "broadcast", "listed", "rule"]].head(args.show).to_string(
+            index=False))
 
     vessels = synthetic_vessels(args.vessels, real)
     wl = load_watchlist(listed)

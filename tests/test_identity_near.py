@@ -365,7 +365,7 @@ def test_disguised_identities_found_end_to_end():
 
 def test_false_near_matches_on_real_ship_names_are_rare(shared_data):
     """Every named vessel of the real dumps against 500 made-up DPRK-style entries: under 1 %
-    get a near match (measured: 8 of 4,149, 0.19 %; see benchmarks/bench_watchlist.py)."""
+    get a near match (measured: 8 of 4,150, 0.19 %; see benchmarks/bench_watchlist.py)."""
     import warnings
 
     from stsdetect.ais import read_ais

@@ -701,9 +701,10 @@ def cmd_detect(args) -> int:
     if args.save_anchorages is not None:
         _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
-        if args.ports or args.anchorages or args.save_anchorages:
-            raise UsageError("--ports, --anchorages and --save-anchorages need the context "
-                             "stage, which does not run with --workers/--scheduler yet")
+        if args.save_anchorages or args.no_context:
+            raise UsageError("--save-anchorages and --no-context are not available with "
+                             "--workers/--scheduler (the distributed run always adds the "
+                             "context; save anchorages from an in-memory run)")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -777,7 +778,9 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
     try:
         result = sd.detect(files, scheduler=args.scheduler, workers=args.workers,
                            window=args.window, workdir=args.workdir, only=args.only,
-                           regions=regions, watchlist=watchlist, vessels=vessels, **params)
+                           regions=regions, watchlist=watchlist, vessels=vessels,
+                           **{k: v for k, v in _context_kwargs(args).items()
+                              if k in ("ports", "anchorages")}, **params)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     return _finish_detect(args, result, out, label=", ".join(inputs))

@@ -45,7 +45,8 @@ from stsdetect.geo import (
     unit_xyz,
 )
 
-__all__ = ["STOP_COLUMNS", "find_stops", "join_stop_pieces", "stop_pieces", "track_times_s"]
+__all__ = ["STOP_COLUMNS", "STOP_MAX_GAP_S", "find_stops", "join_stop_pieces", "stop_pieces",
+           "track_times_s"]
 
 #: Columns of the stops table, in order: ``mmsi``; ``start_s``/``end_s`` (float seconds since
 #: the Unix epoch, UTC: first and last report of the stop); ``lat``/``lon`` (spherical mean
@@ -55,6 +56,10 @@ __all__ = ["STOP_COLUMNS", "find_stops", "join_stop_pieces", "stop_pieces", "tra
 #: (it was heard after the stop).
 STOP_COLUMNS = ["mmsi", "start_s", "end_s", "lat", "lon", "extent_m", "n_positions", "arrived",
                 "departed"]
+
+
+#: Default ``max_gap`` of a stop, seconds: how far beyond a window's core its stop pieces look.
+STOP_MAX_GAP_S = 3 * 3600.0
 
 
 def track_times_s(tracks) -> np.ndarray:

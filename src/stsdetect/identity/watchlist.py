@@ -642,8 +642,8 @@ def watchlist_hits(vessels: pd.DataFrame | None, watchlist, mmsi=None,
 
     Names are compared as distinct values, IMO numbers through the 69 neighbours of each
     listed number, so the cost grows with the number of distinct vessel identifiers, not with
-    their product with the list: 100k vessels against 500 entries take about a second
-    (``benchmarks/bench_watchlist.py``).
+    their product with the list: 100k vessels against 500 entries take about 3 s on a
+    loaded 2-core machine (``benchmarks/bench_watchlist.py``).
 
     Parameters
     ----------

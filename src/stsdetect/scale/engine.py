@@ -83,7 +83,7 @@ class LocalExecutor:
 
 
 def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, progress=False,
-                regions=None, watchlist=None, vessels=None):
+                regions=None, watchlist=None, vessels=None, areas=None, learn_anchorages=True):
     """The driver: decode to partitions, map windows, fold carried state, finish.
 
     Parameters
@@ -104,6 +104,11 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         Progress bars over dumps and windows.
     regions, watchlist, vessels : optional
         As for :func:`stsdetect.detect`.
+    areas : list of geopandas.GeoDataFrame, optional
+        Supplied ports and saved anchorages (:func:`stsdetect.context.load_ports`).
+    learn_anchorages : bool, default True
+        Learn anchorages from the stops (as :func:`stsdetect.detect` does without
+        ``anchorages=``).
 
     Returns
     -------
@@ -127,7 +132,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         vessels = W.merge_vessels([s["vessels"] for s in spills])
     tugs = W.tugs_of(vessels)
     state = {name: None for name in plan.detectors}
-    closed, silences, flagc = [], [], []
+    closed, silences, flagc, stop_parts = [], [], [], []
     carried = max_rows = 0
     m = len(numbers)
     outs = executor.map(W.detect_window, [str(work)] * m, [plan] * m,
@@ -150,6 +155,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                     open_now = open_now["open"]
                 carried += 0 if open_now is None else len(open_now)
         flagc.append(out["flag_candidates"])
+        stop_parts.append(out.get("stops"))
         max_rows = max(max_rows, out["rows"])
     for name in plan.detectors:
         if name == "loitering":
@@ -189,7 +195,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
         load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
                                                      windows=numbers, schema=schema))),
-        statics=W.merge_statics(spills))
+        statics=W.merge_statics(spills),
+        context=(None if not plan.context else lambda ev: _context_stage(
+            ev, stop_parts, spills, plan, work, schema, extent, areas, learn_anchorages)))
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
@@ -228,3 +236,44 @@ def _loitering(executor, work, plan, state, numbers):
                         *parts], ignore_index=True).groupby("id")["chord"].max()
     max_chord = chords.reindex(runs["id"]).to_numpy(float)
     return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p)
+
+
+def _context_stage(events, stop_parts, spills, plan, work, schema, extent, areas, learn):
+    """The context stage at the end of a windowed run, as :func:`stsdetect.detect` runs it.
+
+    Stops are joined from the windows' pieces (exact: see
+    :func:`stsdetect.context.stops.join_stop_pieces`); anchorages are learned from them; the
+    navigational status comes from the positions of the event participants and stop vessels,
+    read back from the spill by MMSI; draught and destination from the statics history the
+    decode tasks returned.
+    """
+    from stsdetect.context import add_context, find_anchorages
+    from stsdetect.context.anchorages import combine_areas
+    from stsdetect.context.stops import join_stop_pieces
+    from stsdetect.scale import windows as W
+
+    parts = [p for p in stop_parts if p is not None]
+    ends = [p[1] for p in parts if len(p[1])]
+    stops = join_stop_pieces([p[0] for p in parts], ends)
+    # the span of the cleaned tracks (what detect() adapts the anchorage thresholds to)
+    span = (max(e["last_s"].max() for e in ends) - min(e["first_s"].min() for e in ends)) \
+        if ends else 0.0
+    who = np.union1d(events["mmsi"].to_numpy(np.int64),
+                     events["other_mmsi"].dropna().to_numpy(np.int64))
+    who = np.union1d(who, stops["mmsi"].to_numpy(np.int64))
+    positions = None
+    if who.size and np.isfinite(extent[0]) and np.isfinite(extent[1]):
+        lo = int(np.floor(extent[0])) * 10**9
+        hi = (int(np.ceil(extent[1])) + 1) * 10**9
+        positions = W.load_positions(work, plan, lo, hi, mmsi=who, schema=schema)
+    statics = W.merge_statics(sorted(spills, key=lambda s: s["index"]))
+    given = list(areas or [])
+    if learn:
+        a = plan.objects["anchorages"]
+        given.append(find_anchorages(None, stops=stops, positions=positions,
+                                     span_s=float(span),
+                                     min_vessels=a.min_vessels, min_duration=a.min_duration,
+                                     cell_m=a.cell_m))
+    table = combine_areas(given)
+    return add_context(events, anchorages=table, positions=positions, statics=statics,
+                       stops=stops, **plan.objects["context"].kwargs())

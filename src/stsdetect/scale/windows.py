@@ -113,6 +113,9 @@ class WindowPlan:
         Event types to return (dark periods may run only to find dark rendezvous).
     objects : dict
         Per stage: its frozen parameter object (:mod:`stsdetect.params`).
+    context : bool
+        Run the context stage (:mod:`stsdetect.context`): stop pieces per window, anchorages
+        and context columns at the end.
     """
 
     window_s: float
@@ -123,6 +126,7 @@ class WindowPlan:
     params: dict = field(default_factory=dict)
     emit: tuple = _ALL
     objects: dict = field(default_factory=dict)
+    context: bool = False
 
     @property
     def window_ns(self) -> int:
@@ -216,6 +220,11 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
             reach += objects[d].ns("heard_bin")
         context[d] = (reach + track_ns) / 1e9
     margin = max([*context.values(), track_ns / 1e9])
+    with_context = "anchorages" in run
+    if with_context:  # stop pieces look one max_gap (3 h) beyond a report, after cleaning
+        from stsdetect.context.stops import STOP_MAX_GAP_S
+
+        margin = max(margin, STOP_MAX_GAP_S + track_ns / 1e9)
     margin = math.ceil(margin / 60.0 + 1) * 60.0  # whole minutes, strictly more than needed
     window_s = window_ns / 1e9
     if margin > 8 * window_s:
@@ -223,7 +232,8 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
                          "margin: use a window of at least an eighth of the margin")
     return WindowPlan(window_s=float(window_s), margin_s=margin, context_s=context,
                       detectors=detectors, dark_rendezvous="dark_rendezvous" in run,
-                      params=given, emit=tuple(sorted(emit)), objects=objects)
+                      params=given, emit=tuple(sorted(emit)), objects=objects,
+                      context=with_context)
 
 
 # ------------------------------------------------------------------------------------------
@@ -443,6 +453,16 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
     return out
 
 
+def context_areas(ports=None, anchorages=None) -> dict:
+    """``run_windows`` keywords of the context stage's given areas (loaded, so checked, now)."""
+    from stsdetect.context import load_ports
+
+    areas = [load_ports(ports)] if ports is not None else []
+    if anchorages is not None and anchorages is not False:
+        areas.append(load_ports(anchorages))
+    return {"areas": areas, "learn_anchorages": anchorages is None}
+
+
 def _decoded(data):
     return data.positions, data.vessels, data.report, getattr(data, "statics", None)
 
@@ -626,9 +646,15 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
 
             _write_side(workdir, _HEARD_DIR, k, heard)
         pieces["dark_period"] = (gaps, ends, None)
+    stops = None
+    if plan.context:  # the context stage's windowed form: pieces of stops in the core
+        from stsdetect.context.stops import stop_pieces
+
+        stops = stop_pieces(tracks, a_ns / 1e9, (a_ns + w) / 1e9)
     return {
         "window": int(k),
         "pieces": pieces,
+        "stops": stops,
         "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
     }
@@ -726,7 +752,7 @@ def merge_reports(reports):
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
-                  load_tracks=None, statics=None) -> pd.DataFrame:
+                  load_tracks=None, statics=None, context=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -747,6 +773,9 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         ``load_tracks(mmsi_array) -> Tracks``: whole tracks of a few vessels.
     statics : pandas.DataFrame, optional
         The statics histories of all dumps (:func:`merge_statics`), for identity links.
+    context : callable, optional
+        ``context(events) -> events``: the context stage (:mod:`stsdetect.context`), run on
+        the merged events before the flags, as :func:`stsdetect.detect` does.
 
     Returns
     -------
@@ -778,6 +807,8 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
         need = need[need != _NO_OTHER]
         if need.size:
             tracks = load_tracks(need)
+    if context is not None:  # the context stage (stsdetect.context), before the flags
+        events = context(events)
     tow_params = getattr(plan, "objects", {}).get("tows")
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
                    plan.params.get("flags", {}), tracks, statics,
@@ -869,7 +900,7 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
                     watchlist=None, progress=False, keep_workdir=False,
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
                     chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
-                    **params) -> WindowedResult:
+                    ports=None, anchorages=None, **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -903,6 +934,9 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     vessels : pandas.DataFrame, optional
         A vessels table to use instead of the one merged from the dumps (as for
         :func:`stsdetect.pipeline.detect`, e.g. with positions-table sources).
+    ports, anchorages : optional
+        Port polygons and saved anchorages for the context stage, as for
+        :func:`stsdetect.pipeline.detect` (``anchorages=False``: learn none).
     **params
         Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
@@ -924,7 +958,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
         result = run_windows(files, plan, work, LocalExecutor(), read=read,
                              chunk_bytes=chunk_bytes, progress=progress, regions=regions,
-                             watchlist=watchlist, vessels=vessels)
+                             watchlist=watchlist, vessels=vessels,
+                             **context_areas(ports, anchorages))
     finally:
         if own_dir and not keep_workdir:
             shutil.rmtree(work, ignore_errors=True)
