@@ -8,10 +8,12 @@ one matched, when it was heard, and every event it took part in.
 
 Usage::
 
-    python examples/check_watchlist.py [DUMP ...] [--watchlist FILE]
+    python examples/check_watchlist.py [DUMP] [WATCHLIST]
 
-Without DUMP it runs on the bundled demo scenario; the default watch-list is
-``examples/watchlist_example.csv`` (made-up entries, two of which the demo's vessels use).
+as the README shows it: the second argument is the watch-list (``--watchlist FILE`` works
+too). DUMP may be a glob for several files. Without DUMP it runs on the bundled demo
+scenario; the default watch-list is ``examples/watchlist_example.csv`` (made-up entries, two
+of which the demo's vessels use).
 """
 
 from __future__ import annotations
@@ -30,11 +32,16 @@ DEFAULT_WATCHLIST = Path(__file__).resolve().with_name("watchlist_example.csv")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dumps", nargs="*", help="AIS dump(s); default: the bundled demo")
-    parser.add_argument("--watchlist", type=Path, default=DEFAULT_WATCHLIST,
+    parser.add_argument("dump", nargs="?",
+                        help="AIS dump, or a glob of several; default: the bundled demo")
+    parser.add_argument("list", nargs="?", type=Path, metavar="WATCHLIST",
                         help=f"watch-list CSV (default {DEFAULT_WATCHLIST.name})")
+    parser.add_argument("--watchlist", type=Path, help="the watch-list, as an option")
     args = parser.parse_args(argv)
-    source = args.dumps or str(demo_path())
+    if args.list is not None and args.watchlist is not None:
+        parser.error("give the watch-list once: as the second argument or as --watchlist")
+    args.watchlist = args.list or args.watchlist or DEFAULT_WATCHLIST
+    source = args.dump or str(demo_path())
 
     result = detect(source, watchlist=args.watchlist)
     positions, vessels, events = result.positions, result.vessels, result.events

@@ -293,7 +293,9 @@ def test_mixed_layouts_in_one_stream(lines_spec, chunk_bytes):
     """Lines of different layouts mixed in one file each keep their own time and source."""
     text = "\n".join(LAYOUTS[layout](t, f"{src}", SENTENCES[i % len(SENTENCES)])
                      for i, (layout, t, src) in enumerate(lines_spec)) + "\n"
-    data = read_ais(io.BytesIO(text.encode()), chunk_bytes=chunk_bytes)
+    # (times up to 2099: the plausible window widened, see test_ais_plausible.py)
+    data = read_ais(io.BytesIO(text.encode()), chunk_bytes=chunk_bytes,
+                    valid_times="2001-01-01..2100-01-01")
     data.report.check()
     pos = data.positions
     assert len(pos) == len(lines_spec)
@@ -310,7 +312,8 @@ def test_broken_table_rows_are_counted_not_fatal():
     data = read_ais(io.StringIO(broken), format="marinecadastre")
     data.report.check()
     assert len(data.positions) == 2
-    assert data.report.skipped == {"bad_row": 3}
+    # the blank line is a blank line, not a bad row (#14 item 6)
+    assert data.report.skipped == {"bad_row": 2, "comment_or_blank": 1}
     rows = [json.dumps({"timestamp": "2017-07-18T00:00:00Z", "ssvid": 445000001, "lat": 30.0,
                         "lon": 122.0}), "{broken", "[1, 2]", ""]
     data = read_ais(io.StringIO("\n".join(rows * 2)), format="gfw_jsonl")
@@ -336,3 +339,126 @@ def test_archive_broken_before_any_data_is_a_clear_error(tmp_path, magic):
     path.write_bytes(magic + b"garbage" * 10)
     with pytest.raises(OSError, match="corrupt compressed data"):
         read_ais(path)
+
+
+@pytest.mark.parametrize("bad", [b"null", b"[1,2,3]", b'"text"', b'{"ssvid": 5',
+                                 b'{"ssvid": 1, "lat": 1, "lonn": 2, '
+                                 b'"timestamp": "2020-01-01T00:00:00Z"}'])
+@pytest.mark.parametrize("where", ["middle", "last_without_newline"])
+def test_gfw_bad_json_line_is_counted_not_fatal(bad, where, shared_data):
+    """#14 item 10: `null` or `[1,2,3]` failed the file (exit 1); a misspelt key on a last line
+    without its newline rejected the whole file."""
+    good = (shared_data / "gfw-gpsdio-segment" / "263576000.json").read_bytes().splitlines()[:4]
+    lines = [*good[:2], bad, *good[2:]] if where == "middle" else [*good, bad]
+    data = read_ais(io.BytesIO(b"\n".join(lines)))
+    data.report.check()
+    assert len(data.positions) == 4
+    assert data.report.skipped == {"bad_row": 1}
+
+
+MC_HEAD = ("MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,"
+           "Status,Length,Width,Draft,Cargo,TransceiverClass\n")
+
+
+def _mc_row(mmsi, minute, name="A"):
+    return (f"{mmsi},2023-01-01T00:{minute:02d}:00,32.1,-79.1,0.1,10,511,{name},,C,70,0,100,"
+            "20,5,70,A")
+
+
+def test_csv_extra_field_blank_lines_and_quoted_newline():
+    """#14 item 6: one extra field on the first data row lost every row (the first column
+    became the index); blank lines were bad rows; a quoted newline added phantom bad rows."""
+    csv = (MC_HEAD + _mc_row(367000001, 0) + ",EXTRA\n\n"
+           + _mc_row(367000002, 1, name='"TWO\nLINES"') + "\n\n"
+           + _mc_row(367000003, 2) + ",X,Y,Z\n"  # really malformed: counted
+           + _mc_row(367000004, 3) + "\n")
+    with pytest.warns(pd.errors.ParserWarning, match="Length of header"):
+        data = read_ais(io.BytesIO(csv.encode()))
+    data.report.check()
+    assert data.positions["mmsi"].tolist() == [367000001, 367000002, 367000004]
+    assert data.report.skipped == {"comment_or_blank": 2, "bad_row": 1}
+    assert data.vessels.set_index("mmsi").loc[367000002, "name"] == "TWO\nLINES"
+
+
+@pytest.mark.parametrize(("unit", "scale"), [("s", 1), ("ms", 10**3), ("us", 10**6),
+                                             ("ns", 10**9)])
+def test_numeric_time_columns_by_magnitude(unit, scale):
+    """#15 item 5: Unix milliseconds were read as seconds (50 reports -> 49 dark periods)."""
+    t0 = 1_700_000_000
+    lines = [json.dumps({"ssvid": 445000001, "lat": 30.0, "lon": 122.0,
+                         "timestamp": (t0 + 60 * i) * scale + (123 * scale // 1000)})
+             for i in range(3)]
+    data = read_ais(io.BytesIO(("\n".join(lines) + "\n").encode()))
+    want = pd.to_datetime([(t0 + 60 * i) * 10**9 + 123 * 10**6 * (scale >= 1000)
+                           for i in range(3)], utc=True)
+    assert data.positions["time"].tolist() == list(want)
+    csv = MC_HEAD.split(",SOG")[0] + "\n" + f"367000001,{t0 * scale},32.1,-79.1\n"
+    assert read_ais(io.BytesIO(csv.encode())).positions["time"].iloc[0] == \
+        pd.Timestamp(t0, unit="s", tz="UTC")
+
+
+SPIRE = (b"ID,ais_pos_timestamp,latitude,longitude,speed\n"
+         b"445000001,2024-01-01T00:00:00Z,30.0,122.0,0.1\n"
+         b"445000001,2024-01-01T00:10:00Z,30.0,122.1,0.2\n")
+
+
+def test_unrecognised_csv_layout_is_a_clear_error_listing_its_columns():
+    """#15 item 5: a Spire-style export silently gave 0 positions with exit 0."""
+    with pytest.raises(ValueError, match="unrecognised CSV layout") as err:
+        read_ais(io.BytesIO(SPIRE))
+    text = str(err.value)
+    for needle in ("ais_pos_timestamp", "MarineCadastre", "GFW JSON lines", "--columns"):
+        assert needle in text
+
+
+@pytest.mark.parametrize("columns", [
+    {"mmsi": "ID", "time": "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"},
+    "mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude,sog=speed"])
+def test_column_mapping(columns):
+    data = read_ais(io.BytesIO(SPIRE), columns=columns)
+    data.report.check()
+    assert data.positions["mmsi"].tolist() == [445000001, 445000001]
+    assert data.positions["lon"].tolist() == [122.0, 122.1]
+    assert data.positions["time"].iloc[1] == pd.Timestamp("2024-01-01T00:10", tz="UTC")
+    assert data.positions["line"].tolist() == [2, 3]
+
+
+def test_common_column_names_need_no_mapping_and_bad_mappings_fail():
+    csv = b"mmsi,timestamp,latitude,longitude\n445000001,1704067200000,30.0,122.0\n"
+    data = read_ais(io.BytesIO(csv))  # (a MovingPandas-style table, times in ms)
+    assert data.positions["time"].iloc[0] == pd.Timestamp("2024-01-01", tz="UTC")
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        read_ais(io.BytesIO(SPIRE), columns={"mmsi": "nope", "time": "ais_pos_timestamp",
+                                             "lat": "latitude", "lon": "longitude"})
+    with pytest.raises(ValueError, match="unknown key"):
+        read_ais(io.BytesIO(SPIRE), columns="ship=ID")
+    with pytest.raises(ValueError, match="KEY=COLUMN"):
+        read_ais(io.BytesIO(SPIRE), columns="mmsi")
+
+
+def test_truncated_last_csv_row_is_counted_under_its_own_reason():
+    """#15 item 5: '...,32.4042,-79.' without a newline was read as longitude -79.0."""
+    whole = MC_HEAD + _mc_row(367000001, 0) + "\n" + _mc_row(367000002, 1)
+    cut = whole[: whole.rindex("-79.1") + 4]  # ends '...,32.1,-79.'
+    data = read_ais(io.BytesIO(cut.encode()))
+    data.report.check()
+    assert data.positions["mmsi"].tolist() == [367000001]
+    assert data.report.skipped == {"truncated_row": 1}
+    # a last row that is whole but lacks its newline is kept
+    assert read_ais(io.BytesIO(whole.encode())).positions["mmsi"].tolist() == \
+        [367000001, 367000002]
+
+
+def test_cli_columns_and_unrecognised_layout(tmp_path, capsys):
+    from stsdetect.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+    path = tmp_path / "spire.csv"
+    path.write_bytes(SPIRE)
+    out = tmp_path / "p.csv"
+    assert main(["-q", "decode", str(path), "-o", str(out)]) == EXIT_BAD_INPUT
+    assert "unrecognised CSV layout" in capsys.readouterr().err
+    assert main(["-q", "decode", str(path), "-o", str(out), "--columns",
+                 "mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude"]) == EXIT_OK
+    assert len(pd.read_csv(out)) == 2
+    assert main(["-q", "detect", str(path), "-o", str(tmp_path / "e.csv"), "--columns",
+                 "mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude"]) == EXIT_OK

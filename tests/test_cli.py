@@ -218,12 +218,33 @@ def test_bad_input_is_one_clear_line_and_exit_2(argv, needles, scenario_dir, tmp
 
 
 def test_an_input_that_is_not_ais_is_told_plainly(tmp_path, capsys):
+    """#15 item 5: a file with no AIS in it exits 2 with a message, and nothing is written."""
     junk = tmp_path / "notes.txt"
     junk.write_text("hello\nworld\n")
-    assert main(["detect", str(junk), "-o", str(tmp_path / "e.csv"), "-q"]) == EXIT_OK
-    assert "No AIS position reports could be decoded" in capsys.readouterr().out
-    assert main(["detect", str(junk), "-o", str(tmp_path / "e.csv"), "-q",
-                 "--fail-on-empty"]) == EXIT_EMPTY
+    for cmd in ("detect", "decode"):
+        out = tmp_path / f"{cmd}.csv"
+        assert main([cmd, str(junk), "-o", str(out), "-q"]) == EXIT_BAD_INPUT
+        _one_error_line(capsys, "no AIS messages", "notes.txt", "not_nmea")
+        assert not out.exists()
+
+
+def test_unusable_dump_says_what_was_dropped_and_cleaning_is_printed(tmp_path, capsys):
+    """#14 item 12: a dump with no usable times said "No events found ... with these
+    parameters"; the cleaning summary (with dropped_no_time) is printed after every detect."""
+    dump = tmp_path / "no_times.nmea"  # bare sentences: no time anywhere
+    dump.write_text("!AIVDM,1,1,,A,13prmQ?P001EOA4OC3h@u?vl20SR,0*7F\n"
+                    "!AIVDM,1,1,,B,13prWJW010QF:eHO>V<Koqdn0D3G,0*1A\n")
+    assert main(["detect", str(dump), "-o", str(tmp_path / "e.csv")]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Track cleaning: 2 positions in, 0 kept; dropped: 2 without a time" in out
+    assert "None of the 2 positions decoded from" in out and "No events found" not in out
+
+
+def test_cleaning_summary_after_detect(detected, scenario_dir, tmp_path, capsys):
+    out = tmp_path / "e.csv"
+    assert main(["detect", str(scenario_dir / "scenario.nmea.gz"), "-o", str(out)]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert re.search(r"Track cleaning: [\d,]+ positions in, [\d,]+ kept; dropped: ", text)
 
 
 def test_plot_and_report(detected, scenario_dir, tmp_path, capsys):
@@ -320,6 +341,7 @@ def test_progress_bars_on_a_terminal_and_never_with_quiet(scenario_dir, tmp_path
 def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     import inspect
 
+    from stsdetect.ais import read_ais
     from stsdetect.cli import DETECT_OPTIONS
     from stsdetect.context import add_context, find_anchorages
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
@@ -331,7 +353,7 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     from stsdetect.pipeline import PARAMETERS
     from stsdetect.tracks import build_tracks
 
-    stage_fn = {"tracks": build_tracks, "rendezvous": find_rendezvous,
+    stage_fn = {"read": read_ais, "tracks": build_tracks, "rendezvous": find_rendezvous,
                 "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
                 "loitering": find_loitering, "anchorages": find_anchorages,
                 "context": add_context, "tows": find_tows, "flags": flag_events}

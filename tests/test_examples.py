@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stsdetect.simulate import demo_truth_path, read_truth, simulate
+from stsdetect.simulate import demo_path, demo_truth_path, read_truth, simulate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -64,3 +64,9 @@ def test_check_watchlist_on_the_demo_and_on_a_given_dump(tmp_path):
                     min_interval_s=600).write(tmp_path)["nmea"]
     out = _run("check_watchlist.py", dump, cwd=tmp_path)
     assert out.startswith("0 of ")
+    # #14 item 12: the watch-list as the second argument, as the README shows it (it was
+    # decoded as a second dump)
+    listed = tmp_path / "mine.csv"
+    listed.write_text("name,imo,mmsi,callsign\nNOBODY,,445999001,\n")
+    out = _run("check_watchlist.py", str(demo_path()), listed, cwd=tmp_path)
+    assert out.startswith("1 of ") and "mine.csv" in out.splitlines()[0]

@@ -523,3 +523,28 @@ def test_match_watchlist_with_odd_index_and_names_list():
                       "names": ["A;Test-Trader", "B"]}, index=[7, 7])
     m = match_watchlist(v, w, mmsi=["junk"]).set_index("mmsi")
     assert m["matched"].to_dict() == {412000001: True, 412000002: False}
+
+
+def test_mid_table_is_a_copy_and_safe_under_threads():
+    """#14 item 12: one in-place drop on the shared table made 445123456 'invalid' and the DPRK
+    flags vanished for the rest of the process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stsdetect.identity import mid_table, mmsi_kind
+
+    before = mmsi_kind([445123456]).tolist()
+    table = mid_table()
+    table.drop(table.index[table["mid"] == 445], inplace=True)
+    table["mid"] = -1
+    assert mmsi_kind([445123456]).tolist() == before
+    assert is_dprk([445123456]).tolist() == [True]
+    assert (mid_table()["mid"] == 445).sum() == 1
+
+    def work(i):
+        t = mid_table()
+        t.iloc[:, 0] = i  # every thread scribbles on its own copy
+        return mmsi_kind([445123456]).tolist(), bool(is_dprk([445123456])[0])
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(64)))
+    assert all(r == (before, True) for r in results)

@@ -638,3 +638,13 @@ def test_reused_canvas_draws_each_map_as_if_alone(scenario):
     canvas.png(events.iloc[[1]], tracks, title="c")
     assert canvas.png(events.iloc[[0]], tracks, title="a") == first
     assert len(canvas.ax.get_children()) == n_artists  # nothing left behind
+
+
+def test_cached_land_and_coast_are_read_only():
+    """#14 item 12: module-level caches hand out data no caller can change."""
+    from stsdetect.plot import load_coastline, load_land
+
+    polygons, coast = load_land()
+    for arr in (polygons, coast, load_coastline()):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = None

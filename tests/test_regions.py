@@ -184,3 +184,63 @@ def test_package_data_is_reproducible(tmp_path, shared_data):
     shipped = repo / "src/stsdetect/data/regions.geojson"
     assert out.read_text() == shipped.read_text()
     assert shapely.equals(load_regions(out).geometry.iloc[0], load_regions().geometry.iloc[0])
+
+
+# --------------------------------------------------------------- #14 items 8 and 10: bad regions
+def _region_file(path, coords, name="box"):
+    import json
+
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": name},
+        "geometry": {"type": "Polygon", "coordinates": [coords]}}]}))
+    return path
+
+
+@pytest.mark.parametrize("name", ["dprk", "barge", "Watchlist", "dark_before", "anchorage"])
+def test_region_named_like_a_flag_is_refused(tmp_path, name):
+    """A user region named 'dprk' set the dprk flag on every event inside it."""
+    path = _region_file(tmp_path / "r.geojson", [[0, 0], [1, 0], [1, 1], [0, 0]], name=name)
+    with pytest.raises(ValueError, match="are event flags"):
+        load_regions(str(path))
+
+
+def test_reserved_names_cover_every_non_region_flag():
+    from stsdetect.flags import DEFAULT_WEIGHTS
+    from stsdetect.regions import RESERVED_NAMES
+
+    assert set(DEFAULT_WEIGHTS) - set(BUILTIN_REGIONS) <= RESERVED_NAMES
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+     '{"name": "box"}, "geometry": {"type": "Polygon", "coordinates": '
+     '[[[0, 0], [1, 0], [1, 1], [0, 1]]]}}]}', "closed"),
+    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+     '{"name": "box"}, "geometry": {"type": "Polygon", "coordinates": '
+     '[[[0, 0], [1, 0], [NaN, 1], [0, 0]]]}}]}', "NaN"),
+    ("not json at all", "cannot read region file"),
+])
+def test_broken_region_files_are_exit_2(tmp_path, capsys, text, needle):
+    """An unclosed ring, NaN coordinates or no JSON gave exit 1 (an internal error)."""
+    from stsdetect.cli import EXIT_BAD_INPUT, main
+
+    path = tmp_path / "r.geojson"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=needle):
+        load_regions(str(path))
+    dump = tmp_path / "d.nmea"
+    dump.write_text("!AIVDM,1,1,,A,13prmQ?P001EOA4OC3h@u?vl20SR,0*7F\n")
+    assert main(["-q", "detect", str(dump), "-o", str(tmp_path / "e.csv"), "--region",
+                 str(path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_self_intersecting_region_is_repaired_and_said(tmp_path):
+    path = _region_file(tmp_path / "bow.geojson", [[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]])
+    with pytest.warns(UserWarning, match="make_valid"):
+        frame = load_regions(str(path))
+    assert frame.geometry.iloc[0].is_valid
+    # both lobes of the bow tie count: points in each are inside
+    assert region_mask([0.5, 0.5, 0.9], [0.1, 0.9, 0.5], frame)[:, 0].tolist() == \
+        [True, True, False]

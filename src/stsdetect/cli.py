@@ -242,10 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stsdetect {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma or "
-                "gfw_jsonl. Files may be gzip, bzip2, xz or zstd compressed or ZIP archives (every "
-                "member is read); an existing path is read as itself, any other is expanded "
-                "as a glob")
+    fmt_help = ("input layout: auto (default: sniffed per file), nmea, marinecadastre, dma, "
+                "gfw_jsonl or csv (any CSV, with --columns). Files may be gzip, bzip2, xz or "
+                "zstd compressed or ZIP archives (every member is read); an existing path is "
+                "read as itself, any other is expanded as a glob")
 
     # detect
     p = sub.add_parser(
@@ -330,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vessels", type=Path, metavar="FILE",
                    help="vessels file (default: OUTPUT's name with '.vessels' before the suffix)")
     p.add_argument("--format", default="auto", help=fmt_help)
+    p.add_argument("--valid-times", default="2002-01-01..now+1d", metavar="FROM..TO",
+                   help="plausible report times; records stamped outside are counted as "
+                        "implausible_time and dropped (default 2002-01-01..now+1d)")
+    p.add_argument("--columns", metavar="KEY=COL,...",
+                   help="columns of a CSV of another layout, e.g. mmsi=ID,"
+                        "time=ais_pos_timestamp,lat=latitude,lon=longitude")
     p.set_defaults(func=cmd_decode)
 
     # simulate
@@ -792,6 +798,11 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
     events = result.events
     if result.decode_report is not None:
         _say(args, "Decode report", str(result.decode_report), "")
+        if not result.decode_report.decoded_lines:  # #15 item 5: not AIS at all
+            raise UsageError(_no_ais_message(label, result.decode_report))
+    cleaning = getattr(result, "tracks_report", None)
+    if cleaning:
+        _say(args, _cleaning_summary(cleaning), "")
     drop = getattr(args, "drop", None)
     if drop:
         kept = rank_events(events, drop=drop)
@@ -819,6 +830,11 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
         print(f"No AIS position reports could be decoded from {label}: is it an AIS dump? "
               f"(see the decode report above); wrote an empty table to {out}.")
         return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
+    if not len(events) and cleaning and n_pos and not cleaning.get("rows_out", 1):
+        # #14 item 12: every position was dropped; say how many and why, not "no events"
+        print(f"None of the {n_pos:,} positions decoded from {label} could be used "
+              f"({_dropped_reasons(cleaning)}); wrote an empty table to {out}.")
+        return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
     if not len(events):
         print(f"No events found in {label} ({n_pos:,} positions from {n_ves:,} vessels) with "
               f"these parameters; wrote an empty table to {out}.")
@@ -829,6 +845,32 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
     if announce:
         print(f"wrote {out}")
     return EXIT_OK
+
+
+_DROP_WORDS = {"dropped_no_time": "without a time", "dropped_no_position": "without a position",
+               "dropped_invalid_mmsi": "with an invalid MMSI",
+               "dropped_duplicate": "duplicates", "dropped_outlier": "outliers"}
+
+
+def _dropped_reasons(cleaning: dict) -> str:
+    parts = [f"{cleaning[k]:,} {words}" for k, words in _DROP_WORDS.items()
+             if cleaning.get(k)]
+    return "dropped: " + (", ".join(parts) if parts else "none")
+
+
+def _cleaning_summary(cleaning: dict) -> str:
+    """One line: the track stage's cleaning counts (stsdetect.tracks.build_tracks)."""
+    return (f"Track cleaning: {cleaning.get('rows_in', 0):,} positions in, "
+            f"{cleaning.get('rows_out', 0):,} kept; {_dropped_reasons(cleaning)}; "
+            f"{cleaning.get('segments_split', 0):,} segments split")
+
+
+def _no_ais_message(label: str, report) -> str:
+    skipped = sorted(report.skipped.items(), key=lambda kv: -kv[1])[:3]
+    why = ", ".join(f"{n:,} {k}" for k, n in skipped) or "it is empty"
+    return (f"no AIS messages in {label} ({report.lines:,} records read: {why}); is it an "
+            "AIS dump? Accepted: NMEA (!AIVDM/!AIVDO, any talker, tag blocks, $PGHP), "
+            "MarineCadastre or DMA CSV, GFW JSON lines")
 
 
 def cmd_decode(args) -> int:
@@ -842,10 +884,13 @@ def cmd_decode(args) -> int:
 
     try:
         with _source(inputs, args) as source:
-            data = read_ais(source, format=args.format)
+            data = read_ais(source, format=args.format, valid_times=args.valid_times,
+                            columns=args.columns)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     _say(args, "Decode report", str(data.report), "")
+    if not data.report.decoded_lines:  # #15 item 5: nothing of AIS in it; write nothing
+        raise UsageError(_no_ais_message(", ".join(inputs), data.report))
     for frame, path in ((data.positions, out), (data.vessels, vessels_out)):
         write_table(frame, path, date_format="%Y-%m-%dT%H:%M:%S.%fZ")  # atomic
     if not len(data.positions):

@@ -206,11 +206,11 @@ def _figures(folder: Path, event: pd.DataFrame, positions: pd.DataFrame) -> list
     ax.set_title(str(event["event_id"].iloc[0]), fontsize=9)
     buf = io.BytesIO()
     ax.figure.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    (folder / "map.png").write_bytes(buf.getvalue())
+    _write_bytes(folder / "map.png", buf.getvalue())
     written.append("map.png")
     if tracks is not None and len(tracks):
         canvas = plot._TimelineCanvas()
-        (folder / "timeline.png").write_bytes(canvas.png(tracks, event.iloc[0], dpi=110))
+        _write_bytes(folder / "timeline.png", canvas.png(tracks, event.iloc[0], dpi=110))
         written.append("timeline.png")
     return written
 
@@ -348,7 +348,7 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
         folder.mkdir(parents=True, exist_ok=True)
         raw = b"".join(lines[(f, int(n))] + b"\n"
                        for f, n in zip(table["file"], table["line"], strict=True))
-        (folder / "lines.txt").write_bytes(raw)
+        _write_bytes(folder / "lines.txt", raw)
         times = pd.to_datetime(table["time"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         index = pd.DataFrame({
             "n": np.arange(1, len(table) + 1), "file": table["file"].to_numpy(),
@@ -356,7 +356,8 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
             "mmsi": pd.array(table["mmsi"], dtype="Int64"),
             "msg_type": pd.array(table["msg_type"], dtype="Int64"),
             "time_utc": times.fillna("").to_numpy()})
-        index.to_csv(folder / "lines_index.tsv", sep="\t", index=False, lineterminator="\n")
+        _write_bytes(folder / "lines_index.tsv",
+                     index.to_csv(sep="\t", index=False, lineterminator="\n").encode())
         near = positions[np.isin(positions["mmsi"].to_numpy(), vessels)
                          & (pos_t >= t0 - 12 * 3600 * 10**9) & (pos_t <= t1 + 12 * 3600 * 10**9)]
         for stale in _FILES[2:]:
@@ -376,7 +377,7 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
         }
         text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False,
                           allow_nan=False) + "\n"
-        (folder / "manifest.json").write_text(text, encoding="utf-8")
+        _write_bytes(folder / "manifest.json", text.encode("utf-8"))
         folders.append(folder)
     return folders
 
@@ -490,3 +491,11 @@ def verify_evidence(path, sources=None) -> list[EvidenceCheck]:
                 checked += 1
         checks.append(EvidenceCheck(package, problems, checked))
     return checks
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write a package file atomically (#14 item 3: an interrupted write leaves the old one)."""
+    from stsdetect.outputs import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)

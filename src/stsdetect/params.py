@@ -173,6 +173,12 @@ class ReadParams(_Params):
     """Options of :func:`stsdetect.read_ais` used by :func:`stsdetect.detect`."""
 
     format: str = _opt("auto", "format", "choice", "input layout", cli=None)
+    valid_times: str = _opt("2002-01-01..now+1d", "valid_times", "text",
+                            "plausible report times FROM..TO; others are counted as "
+                            "implausible_time and dropped (stsdetect.ais.plausible)")
+    columns: object = _opt(None, "columns", "text",
+                           "columns of a CSV of another layout: mmsi=COL,time=COL,lat=COL,"
+                           "lon=COL (optional sog, cog, heading, nav_status)", optional=True)
 
 
 @dataclass(frozen=True)

@@ -306,7 +306,7 @@ def load_coastline():
 
     text = resources.files("stsdetect").joinpath("data/coastline_china_east.geojson").read_text()
     features = json.loads(text)["features"]
-    return shapely.from_geojson([json.dumps(f["geometry"]) for f in features])
+    return _read_only(shapely.from_geojson([json.dumps(f["geometry"]) for f in features]))
 
 
 def _resolve_regions(regions):
@@ -386,7 +386,13 @@ def load_land():
     seam = shapely.buffer(shapely.box(*EAST_ASIA_BOX).exterior, 1e-4)
     world_edge = shapely.buffer(shapely.box(-180.0, -90.0, 180.0, 90.0).exterior, 1e-4)
     coast = shapely.difference(shapely.difference(shapely.boundary(polygons), seam), world_edge)
-    return polygons, coast[~shapely.is_empty(coast)]
+    return _read_only(polygons), _read_only(coast[~shapely.is_empty(coast)])
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    """A cached array handed to every caller: made read-only so no caller can change it."""
+    arr.flags.writeable = False
+    return arr
 
 
 @functools.lru_cache(maxsize=1)
@@ -397,8 +403,9 @@ def _land_drawing():
     polygons, coast = load_land()
     coords, index = shapely.get_coordinates(shapely.get_exterior_ring(polygons),
                                             return_index=True)
-    verts = np.split(coords, np.flatnonzero(np.diff(index)) + 1)
-    return verts, _geometry_lines(coast)
+    coords.flags.writeable = False  # cached and shared: the pieces are views of it
+    verts = tuple(np.split(coords, np.flatnonzero(np.diff(index)) + 1))
+    return verts, tuple(_read_only(np.asarray(a)) for a in _geometry_lines(coast))
 
 
 def _shifts(view) -> list[float]:

@@ -38,6 +38,7 @@ User regions come as GeoJSON or shapefile paths or as GeoDataFrames with a ``nam
 from __future__ import annotations
 
 import json
+import warnings
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -51,6 +52,7 @@ from stsdetect.geo import wrap_lon_deg
 __all__ = [
     "BUILTIN_REGIONS",
     "REGION_SOURCES",
+    "RESERVED_NAMES",
     "load_regions",
     "region_mask",
     "regions_at",
@@ -58,15 +60,31 @@ __all__ = [
 
 
 @lru_cache(maxsize=1)
-def _builtin_collection() -> dict:
+def _builtin_text() -> str:
     ref = resources.files("stsdetect") / "data" / "regions.geojson"
-    return json.loads(ref.read_text(encoding="utf-8"))
+    return ref.read_text(encoding="utf-8")
+
+
+def _builtin_collection() -> dict:
+    """The built-in regions' GeoJSON, parsed afresh (9 kB): no caller shares a mutable dict."""
+    return json.loads(_builtin_text())
 
 
 #: Names of the built-in regions, in package-data order.
 BUILTIN_REGIONS: tuple[str, ...] = tuple(
     f["properties"]["name"] for f in _builtin_collection()["features"]
 )
+
+#: Names a user region may not take: the event flags that are not regions
+#: (:data:`stsdetect.flags.DEFAULT_WEIGHTS`; a test keeps the two in step). A region named
+#: ``dprk`` would otherwise set the ``dprk`` flag on every event inside it (#14 item 8).
+RESERVED_NAMES: frozenset = frozenset({
+    "dprk", "watchlist", "barge", "identity_anomaly", "dark_before", "dark_after",
+    "likely_intentional", "anchorage", "port", "crowded", "residence", "visit",
+    "draught_change", "destination_change", "duration_log_h", "user_region",
+    "unseen_partner", "tow", "near_match", "identity_link", "barge_weak", "identity_changed",
+    "flag_mismatch", "imo_shared", "watchlist_similar", "handover",
+})
 
 #: Built-in region name -> how it was drawn and from what source.
 REGION_SOURCES: dict[str, str] = {
@@ -84,6 +102,10 @@ def _builtin_frame():
         geometry=[shapely.geometry.shape(f["geometry"]) for f in features],
         crs="EPSG:4326",
     )
+
+
+def _finite(geom) -> bool:
+    return bool(np.isfinite(shapely.get_coordinates(geom)).all())
 
 
 def _normalise_frame(frame, origin: str):
@@ -105,8 +127,22 @@ def _normalise_frame(frame, origin: str):
     names = frame["name"].astype("string")
     if names.isna().any() or (names.str.strip() == "").any():
         raise ValueError(f"{origin}: every region needs a non-empty name")
+    reserved = sorted(set(names.str.strip().str.lower()) & RESERVED_NAMES)
+    if reserved:
+        raise ValueError(f"{origin}: region name(s) {', '.join(reserved)} are event flags; "
+                         "rename the region (e.g. 'my_" + reserved[0] + "')")
+    shapes = geom.to_numpy()
+    bad = np.array([g is not None and not g.is_empty and not _finite(g) for g in shapes])
+    if bad.any():  # a loop over a user's few regions
+        raise ValueError(f"{origin}: region {names[bad].iloc[0]!r} has NaN or infinite "
+                         "coordinates")
+    invalid = ~shapely.is_valid(shapes) & ~shapely.is_empty(shapes)
+    if invalid.any():  # self-intersecting rings and the like: repaired, and said
+        warnings.warn(f"{origin}: region(s) {', '.join(map(str, names[invalid]))} were not "
+                      "valid polygons (e.g. a self-intersecting ring) and were repaired with "
+                      "shapely.make_valid", UserWarning, stacklevel=3)
     out = gpd.GeoDataFrame({"name": names.astype(object).to_numpy()},
-                           geometry=shapely.make_valid(geom.to_numpy()), crs="EPSG:4326")
+                           geometry=shapely.make_valid(shapes), crs="EPSG:4326")
     return out.dissolve(by="name", sort=False, as_index=False)[["name", "geometry"]]
 
 
@@ -157,7 +193,11 @@ def load_regions(regions=None):
                         f"{', '.join(BUILTIN_REGIONS)}; anything else must be a file path"
                     )
                 raise ValueError(f"region file not found: {path}")
-            frame = gpd.read_file(path)
+            try:
+                frame = gpd.read_file(path)
+            except Exception as exc:  # GDAL / pyogrio raise their own types for a bad file
+                raise ValueError(f"cannot read region file {path}: "
+                                 f"{' '.join(str(exc).split())}") from None
             if "name" not in frame.columns and len(frame) == 1:
                 frame["name"] = path.stem
             parts.append(_normalise_frame(frame, str(path)))

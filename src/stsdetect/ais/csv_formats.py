@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -65,12 +67,16 @@ class _LineCounter(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    tail = b""  #: bytes after the last newline read so far (up to 64 KiB)
+
     def readinto(self, buffer) -> int:
         data = self._s.read(len(buffer)) or b""
         buffer[:len(data)] = data
         if data:
             self.newlines += data.count(b"\n")
             self._last = data[-1:]
+            cut = data.rfind(b"\n")
+            self.tail = data[cut + 1:] if cut >= 0 else (self.tail + data)[-65536:]
         return len(data)
 
     @property
@@ -79,16 +85,64 @@ class _LineCounter(io.RawIOBase):
         return self.newlines + (self._last != b"\n")
 
 
-def read_table(stream, fmt: str, report: DecodeReport):
+class _BadLines:
+    """Counts the rows pandas skips (``on_bad_lines="warn"``) from its warnings."""
+
+    def __init__(self):
+        self.count = 0
+
+    def wrap(self, reader):
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    chunk = next(reader)
+                except StopIteration:
+                    chunk = None
+            for w in caught:  # one warning per chunk, naming every line it skipped
+                text = str(w.message)
+                if issubclass(w.category, pd.errors.ParserWarning):
+                    self.count += text.count("Skipping line")
+                    if "Skipping line" in text:
+                        continue
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if chunk is None:
+                return
+            yield chunk
+
+
+def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str = "table"):
     """Read a decoded table; return (positions DataFrame, static records DataFrame).
 
-    Rows pandas cannot parse (wrong number of fields, broken JSON) are counted as ``bad_row``.
+    Rows pandas cannot parse (wrong number of fields, broken JSON) are counted as ``bad_row``;
+    a last row cut short (no newline, fewer fields than the header) as ``truncated_row``.
+    ``fmt`` ``"csv"`` is any other CSV, read through ``columns`` (see :func:`csv_columns`).
     """
-    if fmt in ("marinecadastre", "dma"):
+    bad_lines = None
+    if fmt == "csv":
         counter = _LineCounter(stream)
-        reader = pd.read_csv(io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
-                             keep_default_na=False, on_bad_lines="skip",
-                             skip_blank_lines=False, encoding_errors="replace")
+        bad_lines = _BadLines()
+        reader = bad_lines.wrap(pd.read_csv(
+            io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
+            keep_default_na=False, on_bad_lines="warn", skip_blank_lines=False,
+            encoding_errors="replace", index_col=False))
+        mapping = {}
+
+        def convert(chunk, report):
+            if not mapping:
+                mapping.update(csv_columns(list(chunk.columns), columns, name))
+            return _generic(chunk, report, mapping)
+    elif fmt in ("marinecadastre", "dma"):
+        counter = _LineCounter(stream)
+        # index_col=False: a first data row with one field too many must not turn the first
+        # column into the index (that lost every row); rows pandas cannot split are reported
+        # as warnings and counted from them (not from physical lines, which a quoted newline
+        # inflates)
+        bad_lines = _BadLines()
+        reader = bad_lines.wrap(pd.read_csv(
+            io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
+            keep_default_na=False, on_bad_lines="warn", skip_blank_lines=False,
+            encoding_errors="replace", index_col=False))
         convert = _marinecadastre if fmt == "marinecadastre" else _dma
     elif fmt == "gfw_jsonl":
         counter = None
@@ -98,7 +152,7 @@ def read_table(stream, fmt: str, report: DecodeReport):
         raise ValueError(fmt)
     positions, statics = [], []
     rows = 0
-    for chunk in reader:
+    for chunk in _last_row_checked(reader, counter, report):
         if not len(chunk):
             continue
         # provenance: a CSV row's physical line (after the header line; exact unless pandas
@@ -106,14 +160,22 @@ def read_table(stream, fmt: str, report: DecodeReport):
         first_line = 2 if counter is not None else 1
         chunk.attrs["line"] = np.arange(rows, rows + len(chunk), dtype=np.int64) + first_line
         rows += len(chunk)
+        blank = (chunk == "").all(axis=1).to_numpy()  # blank lines: not bad rows
+        if blank.any():
+            report.lines += int(blank.sum())
+            report.add_skip("comment_or_blank", int(blank.sum()))
+            line = chunk.attrs["line"][~blank]
+            chunk = chunk.loc[~blank].reset_index(drop=True)
+            chunk.attrs["line"] = line
+            if not len(chunk):
+                continue
         pos, stat = convert(chunk, report)
         positions.append(pos)
         if stat is not None:
             statics.append(stat)
-    if counter is not None:  # lines pandas dropped as malformed (header excluded)
-        dropped = max(counter.lines - 1 - rows, 0)
-        report.lines += dropped
-        report.add_skip("bad_row", dropped)
+    if bad_lines is not None:  # lines pandas dropped as malformed
+        report.lines += bad_lines.count
+        report.add_skip("bad_row", bad_lines.count)
     from .reader import _positions_frame
 
     if positions:
@@ -122,6 +184,110 @@ def read_table(stream, fmt: str, report: DecodeReport):
         cols = None
     stat_frame = pd.concat(statics, ignore_index=True) if statics else None
     return _positions_frame(cols), stat_frame
+
+
+def _last_row_checked(reader, counter, report):
+    """The chunks of ``reader``, the last one without its last row if that row was cut short:
+    the file ends without a newline and the row has fewer fields than the header (#15 item 5:
+    ``...,32.4042,-79.`` was read as longitude -79.0)."""
+    held = None
+    for chunk in reader:
+        if held is not None:
+            yield held
+        held = chunk
+    if held is None:
+        return
+    if counter is not None and len(held) and counter.tail.strip():
+        n_fields = counter.tail.count(b",") + 1
+        if n_fields < len(held.columns):
+            report.lines += 1
+            report.add_skip("truncated_row")
+            held = held.iloc[:-1]
+    yield held
+
+
+#: Accepted names (any case) of the columns a CSV of another layout needs, tried when no
+#: mapping is given.
+CSV_ALIASES = {
+    "mmsi": ("mmsi", "ssvid", "userid", "user_id", "mmsi_number"),
+    "time": ("time", "timestamp", "basedatetime", "datetime", "date_time", "ts",
+             "t", "received_time", "position_timestamp"),
+    "lat": ("lat", "latitude", "y"),
+    "lon": ("lon", "lng", "long", "longitude", "x"),
+    "sog": ("sog", "speed", "speed_kn", "sog_kn"),
+    "cog": ("cog", "course", "cog_deg"),
+    "heading": ("heading", "true_heading", "heading_deg"),
+    "nav_status": ("nav_status", "navstatus", "status", "navigational_status"),
+}
+_REQUIRED_KEYS = ("mmsi", "time", "lat", "lon")
+
+ACCEPTED_LAYOUTS = ("NMEA (!AIVDM/!AIVDO sentences, any talker, tag blocks, $PGHP)",
+                    "MarineCadastre CSV (MMSI,BaseDateTime,LAT,LON,...)",
+                    "DMA CSV (# Timestamp,Type of mobile,MMSI,...)",
+                    "GFW JSON lines ({\"ssvid\": ...})",
+                    "any CSV with a column mapping (mmsi, time, lat, lon)")
+
+
+def parse_columns(columns) -> dict:
+    """A column mapping as ``{key: column}`` from a dict or ``"mmsi=ID,time=ts,..."``."""
+    if columns is None:
+        return {}
+    if isinstance(columns, str):
+        pairs = [p for p in columns.split(",") if p.strip()]
+        out = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ValueError(f"columns: {pair!r} should be KEY=COLUMN, e.g. mmsi=ID")
+            key, col = pair.split("=", 1)
+            out[key.strip()] = col.strip()
+        columns = out
+    unknown = sorted(set(columns) - set(CSV_ALIASES))
+    if unknown:
+        raise ValueError(f"columns: unknown key(s) {unknown}; keys are {list(CSV_ALIASES)}")
+    return dict(columns)
+
+
+def csv_columns(found: list, columns=None, name: str = "table") -> dict:
+    """Which column of a CSV holds each field: the given mapping, else the known aliases.
+
+    Raises
+    ------
+    ValueError
+        A required field (mmsi, time, lat, lon) that no column gives, or a mapped column the
+        file does not have: the message lists the file's columns and the accepted layouts.
+    """
+    mapping = parse_columns(columns)
+    lower = {str(c).strip().lower(): c for c in found}
+    out = {}
+    for key, aliases in CSV_ALIASES.items():
+        if key in mapping:
+            if mapping[key] not in found:
+                raise ValueError(f"{name}: no column {mapping[key]!r} (for {key}); its columns "
+                                 f"are {[str(c) for c in found]}")
+            out[key] = mapping[key]
+            continue
+        hit = next((lower[a] for a in aliases if a in lower), None)
+        if hit is not None:
+            out[key] = hit
+    missing = [k for k in _REQUIRED_KEYS if k not in out]
+    if missing:
+        raise ValueError(
+            f"{name}: unrecognised CSV layout (no column for {', '.join(missing)}); its columns "
+            f"are {[str(c) for c in found]}. Accepted layouts: {'; '.join(ACCEPTED_LAYOUTS)}. "
+            "Map the columns with read_ais(..., columns={'mmsi': ..., 'time': ..., 'lat': ..., "
+            "'lon': ...}) or --columns mmsi=COL,time=COL,lat=COL,lon=COL")
+    return out
+
+
+def _generic(chunk: pd.DataFrame, report, mapping: dict):
+    n = len(chunk)
+    get = (lambda k: chunk[mapping[k]] if k in mapping  # noqa: E731
+           else pd.Series([""] * n, index=chunk.index))
+    time_ns = _time_ns(chunk[mapping["time"]], report=report)
+    cols, _ = _rows(report, _num(chunk[mapping["mmsi"]]), time_ns, _num(chunk[mapping["lat"]]),
+                    _num(chunk[mapping["lon"]]), _num(get("sog")), _num(get("cog")),
+                    _num(get("heading")), _num(get("nav_status")), line=chunk.attrs["line"])
+    return cols, None
 
 
 def _json_line_chunks(stream, report, block_bytes: int = 16 * 2**20):
@@ -142,11 +308,16 @@ def _json_line_chunks(stream, report, block_bytes: int = 16 * 2**20):
         yield _parse_json_lines(carry, report)
 
 
+#: A line that is neither blank nor starts a JSON object (``null``, ``[1,2,3]``, a string).
+_NOT_AN_OBJECT = re.compile(rb"(?m)^[ \t]*[^{ \t\r\n]")
+
+
 def _parse_json_lines(data: bytes, report) -> pd.DataFrame:
-    try:
-        return pd.read_json(io.BytesIO(data), lines=True, dtype=False)
-    except ValueError:
-        pass
+    if not _NOT_AN_OBJECT.search(data):  # every line an object: pandas reads them at once
+        try:
+            return pd.read_json(io.BytesIO(data), lines=True, dtype=False)
+        except ValueError:
+            pass
     rows, bad = [], 0
     for line in data.splitlines():  # only for a block with broken lines: find and count them
         if not line.strip():
@@ -173,7 +344,42 @@ def _text(series) -> pd.Series:
     return out.mask(out.isin(["", "Unknown", "Undefined", "nan", "None"]))
 
 
+#: Numeric times are read by their size (#15 item 5: BigQuery exports write Unix
+#: milliseconds or microseconds, once read as seconds): an epoch in seconds has 10 digits
+#: from 2001-09-09 to 2286, in ms 13, in us 16, in ns 19. Below 1e11 (year 5138 in
+#: seconds, 1973 in ms) a number is seconds.
+_EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
+
+
+def _numeric_time_ns(series: pd.Series) -> np.ndarray | None:
+    """Numeric epoch times -> int64 ns, the unit told by magnitude; None if not numeric."""
+    number = pd.to_numeric(pd.Series(series), errors="coerce")
+    whole = number.to_numpy() if pd.api.types.is_integer_dtype(number.dtype) else None
+    values = number.to_numpy(dtype=np.float64)
+    given = pd.Series(series).astype(str).str.strip().ne("").to_numpy() & \
+        pd.Series(series).notna().to_numpy()
+    if not given.any() or np.isnan(values[given]).any():
+        return None
+    out = np.full(values.size, NAT_NS, dtype=np.int64)
+    magnitude = np.nanmedian(np.abs(values[given]))  # one unit per column
+    for bound, unit in _EPOCH_UNITS:
+        if magnitude >= bound:
+            scale = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}[unit]
+            ok = given & np.isfinite(values) & (np.abs(values) * scale < 9.2e18)
+            if whole is not None:  # integers stay exact (no float rounding of ms)
+                out[ok] = whole[ok].astype(np.int64) * scale
+            else:
+                out[ok] = np.round(values[ok] * scale).astype(np.int64)
+            return out
+    return out  # pragma: no cover - the last bound is 0
+
+
 def _time_ns(series, fmt=None, report=None) -> np.ndarray:
+    numeric = _numeric_time_ns(series)
+    if numeric is not None:
+        if report is not None:
+            report.add_note("time_unparsed", int((numeric == NAT_NS).sum()))
+        return numeric
     if fmt:
         parsed = pd.to_datetime(pd.Series(series), format=fmt, errors="coerce", utc=True)
     else:
@@ -312,7 +518,10 @@ def _dma(chunk: pd.DataFrame, report):
 
 
 def _gfw(chunk: pd.DataFrame, report):
-    _check_columns(chunk, ["ssvid", "lat", "lon", "timestamp"], "GFW JSON lines")
+    # A key missing from every row of a chunk (a misspelt key on a last line read on its
+    # own) leaves those rows without a value: they are counted as bad_row, not fatal.
+    chunk = chunk.reindex(columns=list(dict.fromkeys([*chunk.columns, "ssvid", "lat", "lon",
+                                                      "timestamp"])))
     n = len(chunk)
     get = lambda c: chunk[c] if c in chunk.columns else pd.Series([np.nan] * n)  # noqa: E731
     time_ns = _time_ns(chunk["timestamp"].astype(str), report=report)

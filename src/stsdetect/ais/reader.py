@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ import pandas as pd
 
 from .kernel import COUNT_NAMES, NAT_NS, ChunkResult, decode_chunk, decode_payloads
 from .multipart import MultipartAssembler
+from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sources import open_sources
 from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_statics
@@ -21,7 +23,7 @@ from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
 #: Values accepted by ``read_ais(format=...)``.
-FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl")
+FORMATS = ("auto", "nmea", "marinecadastre", "dma", "gfw_jsonl", "csv")
 
 #: Columns of the positions table, in order.
 POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_deg",
@@ -99,8 +101,13 @@ def _sniff(head: bytes) -> str:
                 b"Timestamp,Type of mobile"):
             return "dma"
         if not text.startswith(b"#"):
-            return "nmea"
+            return "csv" if _CSV_HEADER.match(text) else "nmea"
     return "nmea"
+
+
+#: A CSV header of another layout: no sentence characters, three or more names that start
+#: with a letter (an NMEA line always has '!' or '$'; a data row starts with a number).
+_CSV_HEADER = re.compile(rb'^(?:"?[A-Za-z_][^,!$\\]*"?\s*[,;\t]\s*){2,}"?[A-Za-z_][^,!$\\]*"?$')
 
 
 # --------------------------------------------------------------------------- NMEA
@@ -592,7 +599,7 @@ def _no_pool():
 
 
 def _read_sources(source, format, decoder, report, tables, table_statics, chunk_bytes, pool,
-                  n_workers) -> None:
+                  n_workers, columns=None) -> None:
     """Read every source: NMEA through ``decoder``, decoded tables into ``tables``."""
     from .csv_formats import read_table
 
@@ -602,7 +609,10 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
             decoder.start_file(src.name)
             _read_nmea(src.stream, decoder, chunk_bytes, pool, n_workers)
         else:
-            positions, statics = read_table(src.stream, fmt, report)
+            if columns is not None and fmt in ("marinecadastre", "dma"):
+                fmt = "csv"  # the user's mapping wins over the known layout
+            positions, statics = read_table(src.stream, fmt, report, columns=columns,
+                                            name=src.name)
             positions["file"] = pd.array([src.name] * len(positions), dtype="string")
             if statics is not None:
                 statics["file"] = pd.array([src.name] * len(statics), dtype="string")
@@ -617,7 +627,8 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
 
 def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
              multipart_window: int = 100, max_open_groups: int = 1000,
-             workers: int | None = None) -> AISData:
+             workers: int | None = None, valid_times: str = DEFAULT_VALID_TIMES,
+             columns=None) -> AISData:
     """Read AIS dumps into positions, vessels and a decode report.
 
     Parameters
@@ -647,6 +658,19 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         results are taken in input order, so the output does not depend on it). Default:
         the CPUs this process may run on, at most :data:`MAX_DEFAULT_WORKERS`; 1 decodes in
         the calling thread.
+    columns : dict or str, optional
+        Which column of a CSV of another layout holds each field: ``{"mmsi": "ID", "time":
+        "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"}`` or the same as
+        ``"mmsi=ID,time=ais_pos_timestamp,lat=latitude,lon=longitude"``; optional keys
+        ``sog``, ``cog``, ``heading``, ``nav_status``. Without it, a CSV whose header is not
+        MarineCadastre's or DMA's is read when its columns have common names (``mmsi``,
+        ``timestamp``, ``latitude`` ...; :data:`stsdetect.ais.csv_formats.CSV_ALIASES`), and
+        otherwise raises ValueError listing its columns and the accepted layouts. Numeric
+        times are Unix seconds, ms, us or ns, told by their size.
+    valid_times : str or tuple, default "2002-01-01..now+1d"
+        Plausible report times (contract C6, :mod:`stsdetect.ais.plausible`): records stamped
+        outside are counted under ``implausible_time`` and dropped. ``"FROM..TO"`` with ISO
+        dates, ``now`` or ``now+1d``; an empty side keeps its default (``"1990-01-01.."``).
 
     Returns
     -------
@@ -667,6 +691,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
     if int(chunk_bytes) < 1024:
         raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
+    valid_time_range(valid_times)  # a bad window or mapping fails before any reading
+    from .csv_formats import parse_columns
+
+    parse_columns(columns)
     if workers is None:
         affinity = getattr(os, "sched_getaffinity", None)
         workers = min(len(affinity(0)) if affinity else (os.cpu_count() or 1),
@@ -680,7 +708,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     with (ThreadPoolExecutor(n_workers, thread_name_prefix="stsdetect-decode")
           if n_workers > 1 else _no_pool()) as pool:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
-                      pool, n_workers)
+                      pool, n_workers, columns)
     positions, statics = decoder.finish()
     if tables:
         positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \
@@ -694,6 +722,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         statics_frame["time"] = pd.Series(
             np.asarray(statics_frame["time"], dtype=np.int64).view("datetime64[ns]")
         ).dt.tz_localize("UTC")
+    positions, statics_frame = drop_implausible_times(positions, statics_frame, report,
+                                                      valid_times)
     vessels = build_vessels(statics_frame, positions)
     try:
         report.check()

@@ -32,6 +32,11 @@ SKIP_REASONS = {
                              "(other than the not-available values 91 / 181)",
     "not_vessel_report": "decoded-table row for a base station, AtoN or other non-vessel",
     "bad_row": "decoded-table row whose MMSI, time or position cannot be parsed",
+    "truncated_row": "the last row of a CSV file cut short (no newline at the end and fewer "
+                     "fields than the header), e.g. by a copy still being written",
+    "implausible_time": "a record stamped outside the plausible window, by default before "
+                        "2002-01-01 (AIS began in 2002) or more than a day after the present "
+                        "(read_ais(valid_times=...), --valid-times)",
 }
 
 

@@ -394,17 +394,20 @@ def write_anchorages(anchorages, path) -> Path:
     """
     import json
 
+    from stsdetect.outputs import atomic_path
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".geojson", ".json"):
-        if len(anchorages):
-            anchorages.to_file(path, driver="GeoJSON")
-        else:
-            path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
-    elif suffix in (".parquet", ".geoparquet"):
-        anchorages.to_parquet(path)
-    else:
+    if suffix not in (".geojson", ".json", ".parquet", ".geoparquet"):
         raise ValueError(f"unknown anchorages format {suffix!r}: use .geojson or .parquet")
+    with atomic_path(path) as tmp:  # an interrupted write leaves the old file whole
+        if suffix in (".geojson", ".json"):
+            if len(anchorages):
+                anchorages.to_file(tmp, driver="GeoJSON")
+            else:
+                tmp.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+        else:
+            anchorages.to_parquet(tmp)
     return path
 
 

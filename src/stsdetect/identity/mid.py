@@ -54,7 +54,6 @@ MMSI_KINDS = (
 # --------------------------------------------------------------------------- MID table
 
 
-@lru_cache(maxsize=1)
 def mid_table() -> pd.DataFrame:
     """The ITU Table of Maritime Identification Digits shipped as package data.
 
@@ -63,8 +62,16 @@ def mid_table() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``mid`` (int64), ``country`` (str) and ``iso2`` (ISO 3166-1 alpha-2), one row per
         MID, sorted by ``mid``. Source and caveats are in the header of
-        ``stsdetect/data/mid.csv`` (ITU "Table of Maritime Identification Digits").
+        ``stsdetect/data/mid.csv`` (ITU "Table of Maritime Identification Digits"). A fresh
+        copy on every call: changing it changes nothing else (a shared table once let one
+        in-place ``drop`` make every MMSI of a country ``invalid`` for the whole process).
     """
+    return _mid_table().copy(deep=True)
+
+
+@lru_cache(maxsize=1)  # lru_cache is thread-safe; the table is only read after this
+def _mid_table() -> pd.DataFrame:
+    """The cached MID table: read only, never handed out (see :func:`mid_table`)."""
     ref = resources.files("stsdetect") / "data" / "mid.csv"
     with resources.as_file(ref) as path:
         # keep_default_na=False: "NA" is Namibia, not a missing value.
@@ -77,7 +84,7 @@ def mid_table() -> pd.DataFrame:
 
 def _allocated_mask(mid: np.ndarray) -> np.ndarray:
     allocated = np.zeros(1000, dtype=bool)
-    allocated[mid_table()["mid"].to_numpy()] = True
+    allocated[_mid_table()["mid"].to_numpy()] = True
     inside = (mid >= 0) & (mid < 1000)
     out = np.zeros(mid.shape, dtype=bool)
     out[inside] = allocated[mid[inside]]
@@ -180,7 +187,7 @@ def flag_state(mmsi) -> pd.DataFrame:
         whose MID is the flag state; the others name the administration that issued them.
     """
     kind_idx, mid, m = _mmsi_parts(mmsi)
-    table = mid_table()
+    table = _mid_table()
     country = np.full(1000, None, dtype=object)
     iso2 = np.full(1000, None, dtype=object)
     country[table["mid"].to_numpy()] = table["country"].to_numpy()

@@ -193,9 +193,9 @@ def flag_iso_of(flags) -> np.ndarray:
     -------
     numpy.ndarray of object
     """
-    from stsdetect.identity.mid import mid_table
+    from stsdetect.identity.mid import _mid_table
 
-    table = mid_table()
+    table = _mid_table()  # (read only here)
     known = dict(zip(normalise_name(table["country"]).to_numpy(dtype=object),
                      table["iso2"], strict=True))
     known.update({code: code for code in table["iso2"]})

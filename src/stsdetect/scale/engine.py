@@ -127,7 +127,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                        total=n, desc="decode", disable=not progress))
     schema = W.unify_schemas([s["schema"] for s in spills])
     extent = W._extent(spills)
-    numbers = W.window_numbers(spills)
+    # only windows near data: a lone far report must not stretch the run (#14 item 7)
+    numbers = W.window_numbers(spills, int(np.ceil(plan.margin_s / plan.window_s)))
     if vessels is None:
         vessels = W.merge_vessels([s["vessels"] for s in spills])
     tugs = W.tugs_of(vessels)

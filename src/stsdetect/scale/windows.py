@@ -984,10 +984,18 @@ def class_b_ids(spills) -> np.ndarray:
     return np.unique(np.concatenate([np.zeros(0, np.int64), *(s["class_b"] for s in spills)]))
 
 
-def window_numbers(spills) -> np.ndarray:
-    """Every window from the first to the last with data (empty ones between included)."""
+def window_numbers(spills, span: int = 0) -> np.ndarray:
+    """The windows to run: every window with data, and the windows between the first and the
+    last within ``span`` windows of data (those whose margins reach it), sorted.
+
+    Windows farther than ``span`` from any data have nothing to find, so a lone report far
+    from the rest (#14 item 7: one report stamped years away once made a run visit every
+    window between) adds only its own few windows.
+    """
     wins = [s["windows"] for s in spills if len(s["windows"])]
     if not wins:
         return np.zeros(0, np.int64)
-    allw = np.concatenate(wins)
-    return np.arange(allw.min(), allw.max() + 1, dtype=np.int64)
+    have = np.unique(np.concatenate(wins).astype(np.int64))
+    around = have[:, None] + np.arange(-int(span), int(span) + 1, dtype=np.int64)[None, :]
+    around = np.unique(around.ravel())
+    return around[(around >= have[0]) & (around <= have[-1])]
