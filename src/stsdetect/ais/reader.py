@@ -456,42 +456,6 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
     return frame[POSITION_COLUMNS]
 
 
-def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
-    """The positions DataFrame from column arrays (None for an empty table).
-
-    ``cols["source"]`` and ``cols["file"]`` hold int codes into ``source_names`` and
-    ``file_names``; ``cols["line"]`` the 1-based line numbers (both optional: "" and 0).
-    """
-    if cols is None:
-        cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
-                "nav_status": np.zeros(0, np.int8), "msg_type": np.zeros(0, np.int8),
-                "source": np.zeros(0, np.int32)}
-        for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
-            cols[k] = np.zeros(0)
-    # int64 nanoseconds since the epoch read as UTC times in place (tz_localize would copy)
-    time = pd.Series(np.asarray(cols["time"], dtype=np.int64), dtype="datetime64[ns, UTC]",
-                     copy=False)
-    frame = pd.DataFrame({
-        "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
-        "time": time,
-        "lat": np.asarray(cols["lat"], dtype=np.float64),
-        "lon": np.asarray(cols["lon"], dtype=np.float64),
-        "sog_kn": np.asarray(cols["sog_kn"], dtype=np.float64),
-        "cog_deg": np.asarray(cols["cog_deg"], dtype=np.float64),
-        "heading_deg": np.asarray(cols["heading_deg"], dtype=np.float64),
-        "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
-        "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
-        # the distinct names as a string array, taken per row (no per-row string objects)
-        "source": pd.array(list(source_names), dtype="string").take(
-            np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
-        "file": pd.array(list(file_names), dtype="string").take(
-            np.asarray(cols.get("file", np.zeros(len(cols["mmsi"]), np.int32)), dtype=np.int32)),
-        "line": np.asarray(cols.get("line", np.zeros(len(cols["mmsi"]), np.int64)),
-                           dtype=np.int64),
-    }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
-    return frame[POSITION_COLUMNS]
-
-
 _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a margin)
 
 
