@@ -119,20 +119,7 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
     ``fmt`` ``"csv"`` is any other CSV, read through ``columns`` (see :func:`csv_columns`).
     """
     bad_lines = None
-    if fmt == "csv":
-        counter = _LineCounter(stream)
-        bad_lines = _BadLines()
-        reader = bad_lines.wrap(pd.read_csv(
-            io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
-            keep_default_na=False, on_bad_lines="warn", skip_blank_lines=False,
-            encoding_errors="replace", index_col=False))
-        mapping = {}
-
-        def convert(chunk, report):
-            if not mapping:
-                mapping.update(csv_columns(list(chunk.columns), columns, name))
-            return _generic(chunk, report, mapping)
-    elif fmt in ("marinecadastre", "dma"):
+    if fmt in ("csv", "marinecadastre", "dma"):
         counter = _LineCounter(stream)
         # index_col=False: a first data row with one field too many must not turn the first
         # column into the index (that lost every row); rows pandas cannot split are reported
@@ -143,6 +130,14 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
             io.BufferedReader(counter), chunksize=_CHUNK_ROWS, dtype=str,
             keep_default_na=False, on_bad_lines="warn", skip_blank_lines=False,
             encoding_errors="replace", index_col=False))
+    if fmt == "csv":
+        mapping = {}
+
+        def convert(chunk, report):
+            if not mapping:
+                mapping.update(csv_columns(list(chunk.columns), columns, name))
+            return _generic(chunk, report, mapping)
+    elif fmt in ("marinecadastre", "dma"):
         convert = _marinecadastre if fmt == "marinecadastre" else _dma
     elif fmt == "gfw_jsonl":
         counter = None
