@@ -422,9 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "timelines")
     p.add_argument("--format", default="auto", help=fmt_help)
     p.add_argument("--title", default="stsdetect report", help="page title")
-    p.add_argument("--max-events", type=_non_negative_int, default=50, metavar="N",
+    p.add_argument("--max-events", type=_count, default=50, metavar="N",
                    help="top-ranked events given their own section (default 50)")
-    p.add_argument("--max-figures", type=_non_negative_int, default=50, metavar="N",
+    p.add_argument("--max-figures", type=_count, default=50, metavar="N",
                    help="how many of those sections get a map and a timeline (default 50; "
                         "about 0.2 s each)")
     p.set_defaults(func=cmd_report)
@@ -463,17 +463,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------- helpers
-
-def _non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
 
 def _progress(args) -> bool:
     """Progress bars only for a person watching: stderr is a terminal and not --quiet."""
