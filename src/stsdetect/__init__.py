@@ -13,7 +13,7 @@ The stages, each a plain function over columnar data::
 
 from __future__ import annotations
 
-import importlib
+from stsdetect._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -39,14 +39,4 @@ _EXPORTS = {
 __all__ = [*sorted(_EXPORTS), "__version__"]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stsdetect' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)

@@ -6,7 +6,7 @@ runs (named ``detectors`` so that it never shadows that function).
 
 from __future__ import annotations
 
-import importlib
+from stsdetect._lazy import lazy_exports
 
 _EXPORTS = {
     "find_rendezvous": "stsdetect.detectors.rendezvous",
@@ -20,10 +20,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stsdetect.detectors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, _ = lazy_exports(__name__, _EXPORTS, globals(), __all__)

@@ -9,7 +9,7 @@ this package costs nothing.
 
 from __future__ import annotations
 
-import importlib
+from stsdetect._lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_WINDOW": "stsdetect.scale.windows",
@@ -22,14 +22,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stsdetect.scale' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
