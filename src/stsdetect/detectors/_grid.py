@@ -274,3 +274,16 @@ def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.nda
     if v.size == 0:
         return np.full(n_groups, np.nan)
     return np.where(count > 0, (v[lo] + v[hi]) / 2.0, np.nan)
+
+
+def run_mean_of_two(a: np.ndarray, b: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per run, the mean of the non-missing values of two paired columns (NaN where none).
+
+    ``first`` holds each run's first row, as for :func:`numpy.add.reduceat`; the pair's
+    speeds of a rendezvous run are averaged this way in one pass and in its windowed form.
+    """
+    valid_a, valid_b = ~np.isnan(a), ~np.isnan(b)
+    total = np.add.reduceat(np.where(valid_a, a, 0.0) + np.where(valid_b, b, 0.0), first)
+    count = np.add.reduceat(valid_a.astype(np.int64) + valid_b, first)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)

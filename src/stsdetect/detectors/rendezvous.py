@@ -26,7 +26,14 @@ from ..events import make_events
 from ..geo import duration_s, latlon_from_xyz, unit_xyz, wrap_lon_deg
 from ..tracks import Tracks
 from ._checks import check_tracks
-from ._grid import Resampled, close_pairs, count_rows_between, group_median, resample_tracks
+from ._grid import (
+    Resampled,
+    close_pairs,
+    count_rows_between,
+    group_median,
+    resample_tracks,
+    run_mean_of_two,
+)
 
 __all__ = ["PAIR_RUN_COLUMNS", "Resampled", "find_pair_runs", "find_rendezvous", "resample"]
 
@@ -178,12 +185,7 @@ def find_pair_runs(
     xyz = unit_xyz(res.lat_deg[a], res.lon_deg[a]) + unit_xyz(res.lat_deg[b], res.lon_deg[b])
     xyz_sum = np.add.reduceat(xyz, first, axis=0)
     lat, lon = latlon_from_xyz(xyz_sum)
-    valid_a, valid_b = ~np.isnan(sog_a), ~np.isnan(sog_b)
-    sog_sum = np.add.reduceat(np.where(valid_a, sog_a, 0.0) + np.where(valid_b, sog_b, 0.0),
-                              first)
-    sog_n = np.add.reduceat(valid_a.astype(np.int64) + valid_b, first)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_sog = np.where(sog_n > 0, sog_sum / np.maximum(sog_n, 1), np.nan)
+    mean_sog = run_mean_of_two(sog_a, sog_b, first)
     ra, rb = seg_a[first], seg_b[first]
     n_pos = count_rows_between(tracks, np.concatenate((ra, rb)), np.tile(start_s, 2),
                                np.tile(end_s, 2)).reshape(2, -1).sum(axis=0)

@@ -159,7 +159,7 @@ def _rv_map(tracks, p, win: Win) -> pd.DataFrame:
 
 def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     """Cut sorted observations into runs; return (closed events, open observations)."""
-    from stsdetect.detectors._grid import group_median
+    from stsdetect.detectors._grid import group_median, run_mean_of_two
     from stsdetect.geo import latlon_from_xyz, wrap_lon_deg
 
     if not len(obs):
@@ -203,12 +203,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     xyz_sum = np.add.reduceat(o[["x", "y", "z"]].to_numpy(float), first, axis=0)
     lat, lon = latlon_from_xyz(xyz_sum)
     sog_a, sog_b = o["sog_a"].to_numpy(float), o["sog_b"].to_numpy(float)
-    valid_a, valid_b = ~np.isnan(sog_a), ~np.isnan(sog_b)
-    sog_sum = np.add.reduceat(np.where(valid_a, sog_a, 0.0) + np.where(valid_b, sog_b, 0.0),
-                              first)
-    sog_n = np.add.reduceat(valid_a.astype(np.int64) + valid_b, first)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_sog = np.where(sog_n > 0, sog_sum / np.maximum(sog_n, 1), np.nan)
+    mean_sog = run_mean_of_two(sog_a, sog_b, first)
     # Reports of both vessels within [start, end]: from each observation to the next of its
     # run, the leading part of a window where the run came in from the window before, and
     # the reports at the last grid time.
