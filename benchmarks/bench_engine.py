@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_engine.py e2e [--lines 1250000] [--repeat 3]
     python benchmarks/bench_engine.py stages [--lines 1250000]
     python benchmarks/bench_engine.py month [--days 30] [--vessels 1500] [--interval 15]
+                                            [--files DIR]
 
 ``e2e`` makes (once, cached in ``--cache``) a three-day dump with ``stsdetect simulate``
 (NMEA 4.10 tag blocks, about 260 vessels, the report-interval floor chosen for about
@@ -174,6 +175,7 @@ def month_positions(day: int, vessels: int, interval_s: float, seed: int) -> pd.
 
 
 def _month_run(files, in_memory, queue):
+    sys.path.insert(0, SRC)  # a spawned child: this checkout's stsdetect, not an installed one
     t0, c0 = time.perf_counter(), time.process_time()
     if in_memory:
         import stsdetect
@@ -191,15 +193,23 @@ def month(args) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-month-", dir=args.cache) as tmp:
         files, rows = [], 0
         t0 = time.perf_counter()
+        keep = Path(args.files) if args.files else None
         for day in range(args.days):  # one file per UTC day
+            path = (keep or Path(tmp)) / f"day{day:03d}.parquet"
+            if keep is not None and path.exists():  # made by an earlier run: reuse it
+                import pyarrow.parquet as pq
+
+                rows += pq.ParquetFile(path).metadata.num_rows
+                files.append(path)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
             pos = month_positions(day, args.vessels, args.interval, args.seed)
-            path = Path(tmp) / f"day{day:03d}.parquet"
             pos.to_parquet(path)
             files.append(path)
             rows += len(pos)
             del pos
         print(f"{rows:,} reports: {args.days} days x {args.vessels} vessels every "
-              f"{args.interval:g} s (made in {time.perf_counter() - t0:.0f} s)")
+              f"{args.interval:g} s (made or found in {time.perf_counter() - t0:.0f} s)")
         ctx = mp.get_context("spawn")
         for in_memory in ([False, True] if args.in_memory else [False]):
             queue = ctx.Queue()
@@ -226,6 +236,9 @@ def main(argv=None):
         p.add_argument("--interval", type=float, default=15.0)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--in-memory", action="store_true")
+        p.add_argument("--files", default=None,
+                       help="month: keep the daily Parquet files in this folder and reuse "
+                            "those already there (same --vessels/--interval/--seed)")
     args = ap.parse_args(argv)
     {"e2e": e2e, "stages": stages, "month": month}[args.what](args)
 

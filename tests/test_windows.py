@@ -518,3 +518,72 @@ def test_events_of_three_days_and_more_equal_single_run(window, tmp_path):
     share = hours / 120
     assert res.report["max_rows_loaded"] < 1.25 * share * len(positions)  # rates vary a little
     assert res.report["open_entries"] > 0
+
+
+def test_activity_merged_over_windows_equals_whole_data(scenario):
+    """Each vessel's first/last report, time at sea speed and raw span, computed per window
+    core (with the window's margins loaded) and merged, equal the whole-data figures."""
+    from stsdetect.identity.activity import merge_activity, vessel_activity
+    from stsdetect.tracks import build_tracks
+
+    rng = np.random.default_rng(3)
+    fast = [_vessel(rng, 413000200 + i, [(0, -600, 10 * i), (72, 600, 10 * i)], every_s=200,
+                    dark=[(5.5 + 6 * i, 6.4 + 6 * i)], start_h=i, end_h=70 - i)
+            for i in range(3)]  # ~9 kn, silences across window edges
+    fast = pd.concat(fast, ignore_index=True)
+    extra = scenario.iloc[:0].reindex(range(len(fast))).assign(
+        mmsi=fast["mmsi"].to_numpy(),
+        time=pd.to_datetime(np.round(fast["t"].to_numpy() * 1e9).astype("int64"), utc=True),
+        lat=fast["lat"].to_numpy(), lon=fast["lon"].to_numpy(), sog_kn=fast["sog_kn"].to_numpy())
+    scenario = pd.concat([scenario, extra], ignore_index=True).sort_values("time",
+                                                                          kind="stable")
+    whole = vessel_activity(build_tracks(scenario), scenario)
+    assert (whole["sea_s"] > 0).sum() == 3 and (whole["t_first_ns"] != -1).all()
+    plan = make_plan(window="6h")
+    ns = scenario["time"].astype("int64").to_numpy()
+    parts = []
+    for k in range(ns.min() // plan.window_ns, ns.max() // plan.window_ns + 1):  # windows
+        a, b = k * plan.window_ns, (k + 1) * plan.window_ns
+        sel = (ns >= a - plan.margin_ns) & (ns < b + plan.margin_ns)
+        pos = scenario.loc[sel].reset_index(drop=True)
+        parts.append(vessel_activity(build_tracks(pos), pos, core=(a, b)))
+    got = merge_activity(parts)
+    pd.testing.assert_frame_equal(got[["mmsi", "t_first_ns", "t_last_ns", "pos_first_ns",
+                                       "pos_last_ns"]],
+                                  whole[["mmsi", "t_first_ns", "t_last_ns", "pos_first_ns",
+                                         "pos_last_ns"]])
+    for col in ("lat_first", "lon_first", "lat_last", "lon_last", "sea_s"):
+        np.testing.assert_allclose(got[col], whole[col], rtol=1e-12, atol=1e-9, err_msg=col)
+
+
+def test_handover_across_midnight_equals_single_run(tmp_path):
+    """One identity falls silent at 23:00, another with the same dimensions appears 2 km
+    away at 01:00 and meets a DPRK ship: ``handover`` reaches the windowed flags as it does
+    the single run's (the first/last reports come from different windows)."""
+    rng = np.random.default_rng(5)
+    old = [(0, -80, 0), (23, 0, 0), (48, 0, 0)]
+    new = [(0, 0, 0), (25, 1.5, 1.0), (30, 20, 5), (36, 20.1, 5), (48, 60, 20)]
+    dprk = [(0, 90, 60), (30, 20.2, 5.1), (36, 20.2, 5.1), (48, 100, 70)]
+    frame = pd.concat([_vessel(rng, 412000031, old, every_s=150, end_h=23),
+                       _vessel(rng, 412000032, new, every_s=150, start_h=25, end_h=48),
+                       _vessel(rng, 445000033, dprk, every_s=180, end_h=48)]).sort_values("t")
+    positions = pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()})
+    ids = np.array([412000031, 412000032, 445000033], np.int64)
+    vessels = pd.DataFrame({
+        "mmsi": ids, "imo": pd.array([pd.NA] * 3, dtype="Int64"),
+        "callsign": ["A", "B", "C"], "name": ["OLD NAME", "NEW NAME", "KP SHIP"],
+        "ship_type": pd.array([80, 80, 70], dtype="Int64"), "length_m": [120.0, 120.0, 95.0],
+        "beam_m": [18.0, 18.0, 15.0], "ais_class": ["A"] * 3,
+        "first_seen": [DAY0] * 3, "last_seen": [DAY0 + pd.Timedelta("2D")] * 3,
+        "n_name_changes": [0] * 3, "n_type_changes": [0] * 3})
+    want = single_run(positions, detectors(), vessels=vessels)
+    rv = want.loc[want["event_type"] == "rendezvous"]
+    assert len(rv) == 1 and "handover" in rv["flags"].iloc[0]
+    res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
+                          only=detectors(), vessels=vessels)
+    assert_same_events(res.events, want)

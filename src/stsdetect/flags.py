@@ -538,6 +538,7 @@ def flag_events(
     positions: pd.DataFrame | None = None,
     tows: pd.DataFrame | None = None,
     statics: pd.DataFrame | None = None,
+    activity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Add identity, region and darkness flags, their evidence and the identity columns.
 
@@ -574,6 +575,11 @@ def flag_events(
     statics : pandas.DataFrame, optional
         Statics history (``AISData.statics``): one row per static report, for the identity
         links over time (several IMOs or names under one MMSI).
+    activity : pandas.DataFrame, optional
+        Each vessel's first and last report, time at sea speed and listening span
+        (:func:`stsdetect.identity.activity.vessel_activity`), for the barge rules and the
+        handover link; computed once from ``tracks`` and ``positions`` when None (a windowed
+        run passes the one merged over its windows).
 
     Returns
     -------
@@ -652,7 +658,12 @@ def flag_events(
             entry_name=kp["entry_name"].reset_index(drop=True),
             flag=kp["entry_flag"].reset_index(drop=True)))
 
-    barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq, tows=tows)
+    if activity is None:
+        from stsdetect.identity.activity import vessel_activity
+
+        activity = vessel_activity(tracks, positions)
+    barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq, tows=tows,
+                             activity=activity)
     barges = barges[barges["mmsi"].isin(uniq)]
     for token, strength in (("barge", "strong"), ("barge_weak", "weak")):
         b = barges[barges["strength"] == strength]
@@ -671,7 +682,8 @@ def flag_events(
             pd.DataFrame({"vessel": found.index.to_numpy(np.int64),
                           "anomalies": found.to_numpy(dtype=object)}), raw=("anomalies",)))
 
-    links = identity_links(vessels, statics=statics, tracks=tracks, hits=hits, mmsi=uniq)
+    links = identity_links(vessels, statics=statics, tracks=tracks, hits=hits, mmsi=uniq,
+                           activity=activity)
     links = links[links["mmsi"].isin(uniq)]
     for token, part_links in links.groupby("token"):  # a handful of link kinds
         ev.add_vessels(token, part_links["mmsi"].to_numpy(np.int64),

@@ -351,21 +351,34 @@ def _take(columns: dict, index) -> None:
         columns[name] = columns[name][index]
 
 
-def _total_order(mmsi, t, lat, lon, sog, cog) -> np.ndarray:
-    """Row order by (mmsi, time, lat, lon, sog, cog): a total order, so the cleaning result
-    cannot depend on the input row order.
+def _total_order(mmsi, t, lat, lon, sog, cog, rows) -> np.ndarray:
+    """The rows ``rows`` ordered by (mmsi, time, lat, lon, sog, cog): a total order, so the
+    cleaning result cannot depend on the input row order. Returns row indices.
 
-    Fast path: one integer sort on ``mmsi * 2**33 + whole seconds`` (exact while the data span
-    less than 272 years), then only the rows tied on that key are sorted by every column.
+    Fast path: rows sorted on ``mmsi * 2**33 + whole seconds`` (exact while the data span less
+    than 272 years), then only the rows tied on that key are sorted by every column. Dumps
+    come nearly in time order, so the sort is a stable radix sort of the MMSIs' ranks (16-bit
+    while there are fewer than 32,768 vessels), after which only the vessels whose reports
+    are still out of time order are sorted by the key.
     """
-    if mmsi.size == 0:
+    if rows.size == 0:
         return np.zeros(0, np.int64)
-    rel = (t - t.min()) // 1_000_000_000
+    m, tt = mmsi[rows], t[rows]
+    rel = (tt - tt.min()) // 1_000_000_000
     if rel.max() >= 2**33:
-        return np.lexsort((cog, sog, lon, lat, t, mmsi))
-    key = mmsi * np.int64(2**33) + rel.astype(np.int64)
-    order = np.argsort(key)
+        sub = np.lexsort((cog[rows], sog[rows], lon[rows], lat[rows], tt, m))
+        return rows[sub]
+    key = m * np.int64(2**33) + rel
+    codes, uniq = pd.factorize(m, sort=True)
+    codes = codes.astype(np.int16 if uniq.size < 2**15 else np.int32)
+    order = np.argsort(codes, kind="stable")
     k = key[order]
+    late = np.flatnonzero(k[1:] < k[:-1])
+    if late.size:  # vessels with reports out of time order: sort their rows by the key
+        pos = np.flatnonzero(np.isin(codes[order], np.unique(codes[order][late + 1])))
+        sub = order[pos]
+        order[pos] = sub[np.argsort(key[sub], kind="stable")]
+        k = key[order]
     tied = np.zeros(k.size, dtype=bool)
     eq = k[1:] == k[:-1]
     tied[1:] |= eq
@@ -373,8 +386,9 @@ def _total_order(mmsi, t, lat, lon, sog, cog) -> np.ndarray:
     pos = np.flatnonzero(tied)
     if pos.size:
         sub = order[pos]
-        order[pos] = sub[np.lexsort((cog[sub], sog[sub], lon[sub], lat[sub], t[sub], k[pos]))]
-    return order
+        r = rows[sub]
+        order[pos] = sub[np.lexsort((cog[r], sog[r], lon[r], lat[r], tt[sub], k[pos]))]
+    return rows[order]
 
 
 def _impossible(xyz_i, xyz_j, t_i, t_j, max_speed_m_s, noise_m):
@@ -514,16 +528,27 @@ def _jumps(mmsi, t, lat, lon, max_speed_m_s, noise_m, chunk_rows: int = 1 << 20)
     """Impossible jumps between consecutive rows of one MMSI (``n - 1`` flags).
 
     Computed in chunks of rows so that the temporaries stay small whatever the input size
-    (huge temporaries cost more in page faults than in arithmetic).
+    (huge temporaries cost more in page faults than in arithmetic). Most steps are short: a
+    cheap upper bound of the great-circle distance, ``R (|dlat| + |dlon|)`` in radians (along
+    the meridian, then along the parallel, whose arc is at most ``R |dlon|``), clears them
+    without trigonometry; only the others get the exact test.
     """
     n = mmsi.size
     out = np.zeros(max(n - 1, 0), dtype=bool)
+    to_m = np.pi / 180.0 * EARTH_RADIUS_M
     for lo in range(0, n - 1, chunk_rows):  # loop over chunks of rows
         hi = min(lo + chunk_rows, n - 1)
-        xyz = unit_xyz(lat[lo:hi + 1], lon[lo:hi + 1])
-        bad, _ = _impossible(xyz[:-1], xyz[1:], t[lo:hi], t[lo + 1:hi + 1], max_speed_m_s,
-                             noise_m)
-        out[lo:hi] = bad & (mmsi[lo + 1:hi + 1] == mmsi[lo:hi])
+        dlon = np.abs(lon[lo + 1:hi + 1] - lon[lo:hi])
+        bound = (np.abs(lat[lo + 1:hi + 1] - lat[lo:hi]) + np.minimum(dlon, 360.0 - dlon)) * to_m
+        allowed = max_speed_m_s * (np.abs(t[lo + 1:hi + 1] - t[lo:hi]) / 1e9) + noise_m
+        cand = np.flatnonzero((bound > allowed * (1.0 - 1e-9))
+                              & (mmsi[lo + 1:hi + 1] == mmsi[lo:hi]))
+        if cand.size == 0:
+            continue
+        i = lo + cand
+        bad, _ = _impossible(unit_xyz(lat[i], lon[i]), unit_xyz(lat[i + 1], lon[i + 1]), t[i],
+                             t[i + 1], max_speed_m_s, noise_m)
+        out[i] = bad
     return out
 
 
@@ -705,31 +730,32 @@ def build_tracks(
     check_time_range(t[ok])
 
     del mmsi_f, valid_mmsi, bad_mmsi, no_time, no_pos
+    lon = wrap_lon_deg(lon)  # elementwise: the rows dropped below do not matter
+    # Total order over every column: the outcome cannot depend on the input row order.
+    order = _total_order(mmsi, t, lat, lon, sog, cog, np.flatnonzero(ok))
+    del ok
+
+    # Duplicates: same MMSI, within the window of the previous report, at the same place.
+    if order.size > 1:
+        dup_ns = round(float(duplicate_window_s) * 1e9)
+        m_o, t_o = mmsi[order], t[order]
+        dup = np.zeros(order.size, dtype=bool)
+        dup[1:] = (m_o[1:] == m_o[:-1]) & ((t_o[1:] - t_o[:-1]) <= dup_ns)
+        del m_o, t_o
+        cand = np.flatnonzero(dup)
+        a, b = order[cand], order[cand - 1]
+        dup[cand] = haversine_m(lat[a], lon[a], lat[b], lon[b]) <= duplicate_distance_m
+        del cand, a, b
+        report["dropped_duplicate"] = int(dup.sum())
+        if dup.any():
+            order = order[~dup]
+        del dup
     # The columns live in one dict and are re-indexed one at a time (_take), so that at most
     # one old column is alive beside the new ones: peak memory stays near the data size.
     c = {"mmsi": mmsi, "t": t, "lat": lat, "lon": lon, "sog": sog, "cog": cog}
     del mmsi, t, lat, lon, sog, cog
-    if not ok.all():
-        _take(c, ok)
-    del ok
-    c["lon"] = wrap_lon_deg(c["lon"])
-    # Total order over every column: the outcome cannot depend on the input row order.
-    _take(c, _total_order(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"]))
-
-    # Duplicates: same MMSI, within the window of the previous report, at the same place.
-    if c["mmsi"].size > 1:
-        dup_ns = round(float(duplicate_window_s) * 1e9)
-        mmsi, t, lat, lon = c["mmsi"], c["t"], c["lat"], c["lon"]
-        dup = np.zeros(mmsi.size, dtype=bool)
-        dup[1:] = (mmsi[1:] == mmsi[:-1]) & ((t[1:] - t[:-1]) <= dup_ns)
-        cand = np.flatnonzero(dup)
-        dup[cand] = haversine_m(lat[cand], lon[cand], lat[cand - 1], lon[cand - 1]
-                                ) <= duplicate_distance_m
-        del mmsi, t, lat, lon, cand
-        report["dropped_duplicate"] = int(dup.sum())
-        if dup.any():
-            _take(c, ~dup)
-        del dup
+    _take(c, order)
+    del order
 
     # Identity split / outliers, in bounded vectorized passes over the MMSIs with a jump.
     max_speed_m_s = float(max_speed_kn) * KNOT_M_S

@@ -6,11 +6,8 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.detectors.tows import TUG_SHIP_TYPES
-from stsdetect.geo import epoch_ns
 from stsdetect.identity.mid import _as_mmsi_array, mid_of, mmsi_kind
 from stsdetect.identity.mid import check_vessels as _check_vessels
-
-_NAT = np.iinfo(np.int64).min  # epoch_ns of a missing time
 
 __all__ = [
     "BARGE_ERI_TYPES",
@@ -86,7 +83,8 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
 
 
 def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
-                    tows: pd.DataFrame | None = None) -> pd.DataFrame:
+                    tows: pd.DataFrame | None = None,
+                    activity: pd.DataFrame | None = None) -> pd.DataFrame:
     """Decide which vessels are barges, giving the evidence for each.
 
     Evidence collected per MMSI (tokens in ``reason``):
@@ -142,6 +140,10 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     tows : pandas.DataFrame, optional
         ``tug_mmsi, mmsi`` pairs from the tow detector
         (:func:`stsdetect.detectors.tows.find_tows`); no ``towed_by`` evidence without it.
+    activity : pandas.DataFrame, optional
+        The vessels' activity (:func:`stsdetect.identity.activity.vessel_activity` of
+        ``tracks`` and ``positions``, or merged over windows): listening spans and time at sea
+        speed. Computed from ``tracks`` and ``positions`` when None.
 
     Returns
     -------
@@ -161,7 +163,15 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         parts.append(positions["mmsi"].to_numpy(dtype=np.int64))
     if mmsi is not None:
         parts.append(_as_mmsi_array(mmsi))
+    if activity is None:
+        from stsdetect.identity.activity import vessel_activity
+
+        activity = vessel_activity(tracks, positions)
+    parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
     all_mmsi = np.unique(np.concatenate(parts))
+    act = pd.DataFrame({"heard_s": _heard_span_s(activity), "sea_s": activity["sea_s"]
+                        .to_numpy(float)}, index=activity["mmsi"].to_numpy(np.int64))
+    act = act[~act.index.duplicated()].reindex(all_mmsi)
     s = _static_frame(vessels, all_mmsi)
     n = len(s)
 
@@ -191,7 +201,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     type99 = ship_type == 99
     type0 = ship_type == 0
     type_missing = has_static & np.isnan(ship_type)
-    heard_s = _heard_span_s(all_mmsi, tracks, positions)
+    heard_s = act["heard_s"].to_numpy(dtype=float)
     briefly = heard_s < STATIC_INTERVAL_S          # NaN (span unknown) -> False
     no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
     unknown_type = type99 | type0 | type_missing | no_static
@@ -217,7 +227,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     strong = stated | ((towed | (unknown_type & small)) & ~is_tug)
     # a weak call (unknown type backed only by Class B, a Chinese or invalid MMSI) is not given
     # to a vessel that sails at sea speed for a day or more: barges do not make voyages
-    sea_h = _hours_at_sea_speed(all_mmsi, tracks, positions)
+    sea_h = np.nan_to_num(act["sea_s"].to_numpy(dtype=float)) / 3600.0
     sea_going = sea_h >= SEA_GOING_MIN_H
     weak = is_barge & ~strong
     is_barge = is_barge & ~(weak & sea_going)
@@ -251,57 +261,14 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     })
 
 
-def _hours_at_sea_speed(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
-    """Hours each MMSI spent at :data:`SEA_SPEED_KN` or more (0 where unknown).
+def _heard_span_s(act: pd.DataFrame) -> np.ndarray:
+    """Seconds between first and last report of each MMSI (cleaned or raw, the wider);
+    NaN where unknown."""
+    def span(lo, hi):
+        lo, hi = act[lo].to_numpy(dtype=np.int64), act[hi].to_numpy(dtype=np.int64)
+        return np.where((lo != -1) & (hi != -1), (hi - lo) / 1e9, np.nan)
 
-    Each report at sea speed counts the time to the vessel's next report, at most
-    :data:`SEA_GAP_CAP_S` (a silence says nothing about speed).
-    """
-    if tracks is not None and len(tracks):
-        m = np.asarray(tracks.mmsi, dtype=np.int64)
-        t = np.asarray(tracks.time_ns, dtype=np.int64)
-        v = np.asarray(tracks.sog_kn, dtype=float)
-    elif positions is not None and len(positions) and {"time", "sog_kn"} <= set(positions):
-        t = epoch_ns(positions["time"])
-        known = t != _NAT
-        m = positions["mmsi"].to_numpy(dtype=np.int64)[known]
-        v = pd.to_numeric(positions["sog_kn"], errors="coerce").to_numpy(dtype=float)[known]
-        t = t[known]
-    else:
-        return np.zeros(all_mmsi.size)
-    order = np.lexsort((t, m))
-    m, t, v = m[order], t[order], v[order]
-    dt = np.zeros(m.size)
-    if m.size > 1:
-        same = m[1:] == m[:-1]
-        dt[:-1] = np.where(same, np.clip((t[1:] - t[:-1]) / 1e9, 0, SEA_GAP_CAP_S), 0)
-    fast = np.isfinite(v) & (v >= SEA_SPEED_KN)
-    ids, inv = np.unique(m, return_inverse=True)
-    hours = np.bincount(inv, weights=np.where(fast, dt, 0.0), minlength=ids.size) / 3600.0
-    pos = np.searchsorted(ids, all_mmsi)
-    ok = (pos < ids.size) & (ids[np.minimum(pos, max(ids.size - 1, 0))] == all_mmsi) \
-        if ids.size else np.zeros(all_mmsi.size, bool)
-    out = np.zeros(all_mmsi.size)
-    out[ok] = hours[pos[ok]]
-    return out
-
-
-def _heard_span_s(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
-    """Seconds between first and last report of each MMSI; NaN where unknown."""
-    span = np.full(all_mmsi.size, np.nan)
-    sources = []
-    if tracks is not None and len(tracks):
-        sources.append((np.asarray(tracks.mmsi), np.asarray(tracks.time_ns, dtype=np.int64)))
-    if positions is not None and len(positions) and "time" in positions:
-        sources.append((positions["mmsi"].to_numpy(dtype=np.int64),
-                        epoch_ns(positions["time"])))
-    for mmsi, ns in sources:  # at most two sources
-        ok = ns != _NAT
-        frame = pd.DataFrame({"mmsi": mmsi[ok], "t": ns[ok]})
-        agg = frame.groupby("mmsi")["t"].agg(["min", "max"])
-        these = ((agg["max"] - agg["min"]) / 1e9).reindex(all_mmsi).to_numpy(dtype=float)
-        span = np.fmax(span, these)
-    return span
+    return np.fmax(span("t_first_ns", "t_last_ns"), span("pos_first_ns", "pos_last_ns"))
 
 
 def _join_tokens(tokens, n: int) -> np.ndarray:

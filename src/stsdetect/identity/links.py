@@ -150,6 +150,13 @@ def _history(vessels, statics) -> pd.DataFrame:
         t["name"] = table["name"].astype("string") if "name" in table else pd.NA
         t["time"] = (pd.to_datetime(table["time"], utc=True, errors="coerce")
                      if "time" in table else pd.NaT)
+        if table is statics and len(t) > 1:
+            # the links need each (mmsi, imo, name) once, with its first and last time: a
+            # statics history repeats them every few minutes
+            t = t.sort_values("time", kind="stable")
+            key = ["mmsi", "imo", "name"]
+            t = pd.concat([t.drop_duplicates(key, keep="first"),
+                           t.drop_duplicates(key, keep="last")], ignore_index=True)
         parts.append(t)
         if table is vessels and "names" in table:  # every name an MMSI used (';'-joined)
             each = table["names"].astype("string").str.split(";").explode().str.strip()
@@ -173,7 +180,8 @@ def _history(vessels, statics) -> pd.DataFrame:
 def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
                    tracks=None, hits: pd.DataFrame | None = None, mmsi=None,
                    max_gap_s: float = HANDOVER_MAX_GAP_S,
-                   max_distance_m: float = HANDOVER_MAX_DISTANCE_M) -> pd.DataFrame:
+                   max_distance_m: float = HANDOVER_MAX_DISTANCE_M,
+                   activity: pd.DataFrame | None = None) -> pd.DataFrame:
     """Links between identities over the whole dump, one row per vessel and link.
 
     ===================  ====================================================================
@@ -211,6 +219,10 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
     max_gap_s, max_distance_m : float
         Handover limits (see above; defaults :data:`HANDOVER_MAX_GAP_S`,
         :data:`HANDOVER_MAX_DISTANCE_M`).
+    activity : pandas.DataFrame, optional
+        First and last reports of each MMSI (:func:`stsdetect.identity.activity.vessel_activity`,
+        or merged over the windows of a windowed run), for handovers; from ``tracks`` when
+        None.
 
     Returns
     -------
@@ -293,29 +305,30 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                                           "token": "flag_mismatch", "evidence": ev}))
 
     # handover: one identity falls silent, another appears nearby with the same dimensions
-    if tracks is not None and len(tracks) and vessels is not None and len(vessels) \
+    if activity is None and tracks is not None and len(tracks):
+        from stsdetect.identity.activity import vessel_activity
+
+        activity = vessel_activity(tracks)
+    if activity is not None:  # vessels with cleaned reports only
+        activity = activity[activity["t_first_ns"].to_numpy() != -1]
+    if activity is not None and len(activity) and vessels is not None and len(vessels) \
             and {"length_m", "beam_m"} <= set(vessels.columns):
-        m = np.asarray(tracks.mmsi, dtype=np.int64)
-        t = np.asarray(tracks.time_ns, dtype=np.int64)
-        order = np.lexsort((t, m))
-        m_s, t_s = m[order], t[order]
-        lat = np.asarray(tracks.lat_deg, dtype=float)[order]
-        lon = np.asarray(tracks.lon_deg, dtype=float)[order]
-        starts = np.r_[0, np.nonzero(m_s[1:] != m_s[:-1])[0] + 1]
-        ends = np.r_[starts[1:], m_s.size] - 1
-        ids = m_s[starts]
-        t_lo, t_hi = t_s.min(), t_s.max()
+        ids = activity["mmsi"].to_numpy(np.int64)
+        t_first = activity["t_first_ns"].to_numpy(np.int64)
+        t_last = activity["t_last_ns"].to_numpy(np.int64)
+        t_lo, t_hi = t_first.min(), t_last.max()
         v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
         length = pd.to_numeric(v["length_m"], errors="coerce").reindex(ids).to_numpy(float)
         beam = pd.to_numeric(v["beam_m"], errors="coerce").reindex(ids).to_numpy(float)
         dims = np.isfinite(length) & np.isfinite(beam) & (length > 0) & (beam > 0)
         edge_ns = round(HANDOVER_EDGE_S * 1e9)
-        gone = pd.DataFrame({"a": ids, "ta": t_s[ends], "lat_a": lat[ends], "lon_a": lon[ends],
+        gone = pd.DataFrame({"a": ids, "ta": t_last, "lat_a": activity["lat_last"].to_numpy(),
+                             "lon_a": activity["lon_last"].to_numpy(),
                              "L": np.round(length), "B": np.round(beam)})[
-            dims & (t_s[ends] < t_hi - edge_ns)]
-        new = pd.DataFrame({"b": ids, "tb": t_s[starts], "lat_b": lat[starts],
-                            "lon_b": lon[starts], "L": np.round(length),
-                            "B": np.round(beam)})[dims & (t_s[starts] > t_lo + edge_ns)]
+            dims & (t_last < t_hi - edge_ns)]
+        new = pd.DataFrame({"b": ids, "tb": t_first, "lat_b": activity["lat_first"].to_numpy(),
+                            "lon_b": activity["lon_first"].to_numpy(), "L": np.round(length),
+                            "B": np.round(beam)})[dims & (t_first > t_lo + edge_ns)]
         tol = int(np.ceil(HANDOVER_DIM_TOLERANCE_M))
         shifted = [new.assign(L=new["L"] + dl, B=new["B"] + db)
                    for dl in range(-tol, tol + 1) for db in range(-tol, tol + 1)]  # 9 shifts

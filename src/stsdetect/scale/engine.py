@@ -116,6 +116,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     """
     from tqdm.auto import tqdm
 
+    from stsdetect.identity.activity import merge_activity
     from stsdetect.scale import windows as W
     from stsdetect.scale.carry import Win, dark_events
     from stsdetect.scale.registry import STAGES
@@ -133,7 +134,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         vessels = W.merge_vessels([s["vessels"] for s in spills])
     tugs = W.tugs_of(vessels)
     state = {name: None for name in plan.detectors}
-    closed, silences, flagc, stop_parts = [], [], [], []
+    closed, silences, flagc, stop_parts, activity = [], [], [], [], []
     carried = max_rows = 0
     m = len(numbers)
     outs = executor.map(W.detect_window, [str(work)] * m, [plan] * m,
@@ -156,6 +157,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                     open_now = open_now["open"]
                 carried += 0 if open_now is None else len(open_now)
         flagc.append(out["flag_candidates"])
+        activity.append(out["activity"])
         stop_parts.append(out.get("stops"))
         max_rows = max(max_rows, out["rows"])
     for name in plan.detectors:
@@ -195,7 +197,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
         load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
                                                      windows=numbers, schema=schema))),
-        statics=W.merge_statics(spills),
+        statics=W.merge_statics(spills), activity=merge_activity(activity),
         context=(None if not plan.context else lambda ev: _context_stage(
             ev, stop_parts, spills, plan, work, schema, extent, areas, learn_anchorages)))
     report = {

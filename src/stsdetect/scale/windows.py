@@ -620,7 +620,9 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     dict
         ``pieces`` (stage name -> what its ``map`` returned; the reports heard, for the dark
         periods' heard test, are written to ``workdir/heard/w=<k>/`` instead),
-        ``flag_candidates`` (see ``_flag_candidates``) and ``rows`` (positions loaded).
+        ``flag_candidates`` (see ``_flag_candidates``), ``activity``
+        (:func:`stsdetect.identity.activity.vessel_activity` of the core) and ``rows``
+        (positions loaded).
     """
     from stsdetect.scale.carry import Win
     from stsdetect.scale.registry import STAGES
@@ -651,10 +653,16 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
         from stsdetect.context.stops import stop_pieces
 
         stops = stop_pieces(tracks, a_ns / 1e9, (a_ns + w) / 1e9)
+    from stsdetect.identity.activity import vessel_activity
+
     return {
         "window": int(k),
         "pieces": pieces,
         "stops": stops,
+        # each vessel's activity in the core (first/last report, time at sea speed), for the
+        # barge rules and handovers of the flags (merged exactly over the windows)
+        "activity": vessel_activity(tracks, positions if len(positions) else None,
+                                    core=(a_ns, a_ns + w)),
         "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
     }
@@ -752,7 +760,8 @@ def merge_reports(reports):
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
-                  load_tracks=None, statics=None, context=None) -> pd.DataFrame:
+                  load_tracks=None, statics=None, context=None,
+                  activity=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -776,6 +785,9 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
     context : callable, optional
         ``context(events) -> events``: the context stage (:mod:`stsdetect.context`), run on
         the merged events before the flags, as :func:`stsdetect.detect` does.
+    activity : pandas.DataFrame, optional
+        The vessels' activity merged over the windows
+        (:func:`stsdetect.identity.activity.merge_activity`), for the flags.
 
     Returns
     -------
@@ -812,12 +824,12 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
     tow_params = getattr(plan, "objects", {}).get("tows")
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
                    plan.params.get("flags", {}), tracks, statics,
-                   tow_params.kwargs() if tow_params is not None else {})
+                   tow_params.kwargs() if tow_params is not None else {}, activity)
     return events.reset_index(drop=True)  # core columns, then evidence and identity (C3)
 
 
 def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None,
-          statics=None, tow_kwargs=None):
+          statics=None, tow_kwargs=None, activity=None):
     from stsdetect.detectors.tows import find_tows
     from stsdetect.flags import flag_events
 
@@ -827,7 +839,7 @@ def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, track
             if tracks is not None else None)   # the tow detector on the loaded whole tracks
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
                        dark_periods=dark, positions=b_positions, tracks=tracks, tows=tows,
-                       statics=statics, **flag_params)
+                       statics=statics, activity=activity, **flag_params)
 
 
 def tugs_of(vessels) -> np.ndarray:

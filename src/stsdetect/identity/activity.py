@@ -1,0 +1,203 @@
+"""What each vessel did over the whole data, in one row: the input of the barge rules and the
+handover link.
+
+Per MMSI: its first and last cleaned report (time and place), the seconds it spent at
+:data:`~stsdetect.identity.barges.SEA_SPEED_KN` or more, and the span of its raw reports.
+:func:`vessel_activity` computes it in one pass over the tracks (already sorted by MMSI and
+time: no sort, no pandas round trip), so the flags need not walk the tracks twice; a windowed
+or Dask run computes it per window over the window's core and :func:`merge_activity` joins the
+windows exactly, so the flags see the same figures as a single in-memory run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ACTIVITY_COLUMNS", "merge_activity", "vessel_activity"]
+
+#: Columns of the activity table -> dtype. ``t_first_ns``/``t_last_ns`` and the positions of the
+#: first and last cleaned report (NaT-like ``-1`` and NaN when the vessel has no cleaned
+#: report); ``sea_s``: seconds at sea speed (each such report counts the time to the vessel's
+#: next report, at most ``SEA_GAP_CAP_S``); ``tail_s``: what the last report of a window's core
+#: adds once a later window shows the vessel again (windowed runs; 0 otherwise);
+#: ``pos_first_ns``/``pos_last_ns``: first and last raw report (-1 when unknown).
+ACTIVITY_COLUMNS = {
+    "mmsi": "int64", "t_first_ns": "int64", "lat_first": "float64", "lon_first": "float64",
+    "t_last_ns": "int64", "lat_last": "float64", "lon_last": "float64", "sea_s": "float64",
+    "tail_s": "float64", "pos_first_ns": "int64", "pos_last_ns": "int64",
+}
+
+_NONE = -1  # no time known (no real report is stamped 1969-12-31T23:59:59.999999999)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: np.zeros(0, d) for c, d in ACTIVITY_COLUMNS.items()})
+
+
+def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    m, t = tracks.mmsi, tracks.time_ns
+    sm = tracks.segment_mmsi
+    if sm.size > 1 and bool(np.any(sm[1:] == sm[:-1])):  # a split MMSI: order by time
+        order = np.lexsort((t, m))
+        m, t = m[order], t[order]
+        lat, lon, sog = (x[order] for x in (tracks.lat_deg, tracks.lon_deg, tracks.sog_kn))
+    else:  # rows are already sorted by (mmsi, time)
+        lat, lon, sog = tracks.lat_deg, tracks.lon_deg, tracks.sog_kn
+    n = m.size
+    same = m[1:] == m[:-1]
+    dt = np.zeros(n)
+    dt[:-1] = np.where(same, np.clip((t[1:] - t[:-1]) / 1e9, 0.0, SEA_GAP_CAP_S), 0.0)
+    fast = sog >= SEA_SPEED_KN  # NaN is not fast
+    last_of = np.ones(n, dtype=bool)
+    last_of[:-1] = ~same
+    core = np.ones(n, dtype=bool) if a_ns is None else (t >= a_ns) & (t < b_ns)
+    tail = np.zeros(n)
+    if a_ns is not None:
+        # the last loaded report of a vessel, in the core: its next report, if any, lies
+        # beyond the margin (longer than the cap), so it adds the cap once a later window
+        # shows the vessel
+        tail = np.where(last_of & core & fast, SEA_GAP_CAP_S, 0.0)
+    rows = np.flatnonzero(core)
+    if rows.size == 0:
+        return _empty()
+    mc = m[rows]
+    start = np.flatnonzero(np.r_[True, mc[1:] != mc[:-1]])
+    first, last = rows[start], rows[np.r_[start[1:], rows.size] - 1]
+    return pd.DataFrame({
+        "mmsi": m[first], "t_first_ns": t[first], "lat_first": lat[first],
+        "lon_first": lon[first], "t_last_ns": t[last], "lat_last": lat[last],
+        "lon_last": lon[last], "sea_s": np.add.reduceat(np.where(fast, dt, 0.0)[rows], start),
+        "tail_s": np.add.reduceat(tail[rows], start),
+    })
+
+
+def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
+    t = positions["time"]
+    if isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M":
+        ns = pd.DatetimeIndex(t).as_unit("ns").asi8
+    else:
+        ns = pd.DatetimeIndex(pd.to_datetime(t, utc=True, errors="coerce")).as_unit("ns").asi8
+    ok = ns != np.iinfo(np.int64).min
+    if a_ns is not None:
+        ok &= (ns >= a_ns) & (ns < b_ns)
+    mmsi = pd.to_numeric(positions["mmsi"], errors="coerce").to_numpy(dtype=float)
+    ok &= np.isfinite(mmsi)
+    frame = pd.DataFrame({"mmsi": mmsi[ok].astype(np.int64), "t": ns[ok]})
+    agg = frame.groupby("mmsi", sort=True)["t"].agg(["min", "max"])
+    return pd.DataFrame({"mmsi": agg.index.to_numpy(np.int64),
+                         "pos_first_ns": agg["min"].to_numpy(np.int64),
+                         "pos_last_ns": agg["max"].to_numpy(np.int64)})
+
+
+def _positions_as_tracks_part(positions) -> pd.DataFrame:
+    """Sea seconds from raw positions (no tracks given): rows ordered by MMSI and time."""
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    if "sog_kn" not in positions:
+        return _empty()
+    ns = pd.DatetimeIndex(pd.to_datetime(positions["time"], utc=True, errors="coerce")) \
+        .as_unit("ns").asi8
+    ok = ns != np.iinfo(np.int64).min
+    m = positions["mmsi"].to_numpy(dtype=np.int64)[ok]
+    t = ns[ok]
+    v = pd.to_numeric(positions["sog_kn"], errors="coerce").to_numpy(dtype=float)[ok]
+    order = np.lexsort((t, m))
+    m, t, v = m[order], t[order], v[order]
+    if m.size == 0:
+        return _empty()
+    same = m[1:] == m[:-1]
+    dt = np.zeros(m.size)
+    dt[:-1] = np.where(same, np.clip((t[1:] - t[:-1]) / 1e9, 0.0, SEA_GAP_CAP_S), 0.0)
+    start = np.flatnonzero(np.r_[True, ~same])
+    sea = np.add.reduceat(np.where(v >= SEA_SPEED_KN, dt, 0.0), start)
+    k = start.size
+    return pd.DataFrame({"mmsi": m[start], "t_first_ns": np.full(k, _NONE),
+                         "lat_first": np.full(k, np.nan), "lon_first": np.full(k, np.nan),
+                         "t_last_ns": np.full(k, _NONE), "lat_last": np.full(k, np.nan),
+                         "lon_last": np.full(k, np.nan), "sea_s": sea, "tail_s": np.zeros(k)})
+
+
+def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=None
+                    ) -> pd.DataFrame:
+    """One row per MMSI: first and last cleaned report, seconds at sea speed, raw span.
+
+    Parameters
+    ----------
+    tracks : stsdetect.tracks.Tracks, optional
+        Cleaned tracks. Without them the sea seconds come from the raw ``positions`` (as the
+        barge rules did before) and the first/last reports are unknown.
+    positions : pandas.DataFrame, optional
+        The raw positions table (``mmsi``, ``time``; ``sog_kn``), for the span of the raw
+        reports (a vessel whose every report was dropped by the cleaning was still heard).
+    core : tuple of int, optional
+        ``(a_ns, b_ns)``: count only reports in this window core (a windowed run; the rows
+        outside it are the window's margins). The whole input when None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ACTIVITY_COLUMNS`, sorted by ``mmsi``.
+    """
+    a_ns, b_ns = (None, None) if core is None else (int(core[0]), int(core[1]))
+    if tracks is not None and len(tracks):
+        part = _track_part(tracks, a_ns, b_ns)
+    elif tracks is None and positions is not None and len(positions) and "time" in positions:
+        part = _positions_as_tracks_part(positions)
+    else:
+        part = _empty()
+    part = part.drop(columns=["pos_first_ns", "pos_last_ns"], errors="ignore")
+    if positions is not None and len(positions) and "time" in positions:
+        pos = _position_part(positions, a_ns, b_ns)
+        out = part.merge(pos, on="mmsi", how="outer")
+    else:
+        out = part.assign(pos_first_ns=np.full(len(part), _NONE),
+                          pos_last_ns=np.full(len(part), _NONE))
+    return _finish(out)
+
+
+def _finish(out: pd.DataFrame) -> pd.DataFrame:
+    for col, dtype in ACTIVITY_COLUMNS.items():
+        if col not in out:
+            out[col] = _NONE if dtype == "int64" else (0.0 if col in ("sea_s", "tail_s")
+                                                         else np.nan)
+        elif dtype == "int64":
+            out[col] = out[col].fillna(_NONE)
+        elif col in ("sea_s", "tail_s"):
+            out[col] = out[col].fillna(0.0)
+    return out[list(ACTIVITY_COLUMNS)].astype(ACTIVITY_COLUMNS).sort_values(
+        "mmsi", ignore_index=True)
+
+
+def merge_activity(parts) -> pd.DataFrame:
+    """Join the activity tables of consecutive window cores into the whole data's.
+
+    The first report of an MMSI is that of its earliest window, the last that of its latest;
+    sea seconds add up, plus each window's ``tail_s`` except the MMSI's latest window's
+    (the report that ends the vessel's data has no next report); the raw span is the widest.
+    """
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return _empty()
+    a = pd.concat(parts, ignore_index=True)
+    has = a["t_first_ns"].to_numpy() != _NONE
+    tr = a.loc[has]
+    first = tr.sort_values(["mmsi", "t_first_ns"], kind="stable").drop_duplicates("mmsi")
+    last = tr.sort_values(["mmsi", "t_last_ns"], kind="stable").drop_duplicates(
+        "mmsi", keep="last")
+    sums = a.groupby("mmsi", sort=True)[["sea_s", "tail_s"]].sum()
+    sea = sums["sea_s"] + sums["tail_s"] - last.set_index("mmsi")["tail_s"].reindex(
+        sums.index).fillna(0.0)
+    pos = a.loc[a["pos_first_ns"] != _NONE].groupby("mmsi")["pos_first_ns"].min()
+    pos_last = a.loc[a["pos_last_ns"] != _NONE].groupby("mmsi")["pos_last_ns"].max()
+    out = pd.DataFrame({"mmsi": sums.index.to_numpy(np.int64)})
+    out = out.merge(first[["mmsi", "t_first_ns", "lat_first", "lon_first"]], on="mmsi",
+                    how="left")
+    out = out.merge(last[["mmsi", "t_last_ns", "lat_last", "lon_last"]], on="mmsi", how="left")
+    out["sea_s"] = sea.to_numpy()
+    out["tail_s"] = 0.0
+    out["pos_first_ns"] = pos.reindex(out["mmsi"]).to_numpy()
+    out["pos_last_ns"] = pos_last.reindex(out["mmsi"]).to_numpy()
+    return _finish(out)
