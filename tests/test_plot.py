@@ -673,6 +673,8 @@ def _text_figure(canvas_class, shift: float):
         ax.text(0.1 + 0.137 * i + shift / 300, 0.3 + 0.071 * i, f"{i} CHON MA SAN {i * 1.7:.2f}",
                 fontsize=6 + i, rotation=15 * i, fontweight="bold" if i % 2 else "normal",
                 antialiased=i != 3, path_effects=plot._halo() if i == 4 else None)
+    ax.text(0.02, 0.98, " 1 rendezvous\n   445123456 CHON MA SAN / 412000001\n 2 loitering",
+            transform=ax.transAxes, va="top", fontsize=6.5, family="monospace")
     canvas.draw()
     return np.asarray(canvas.buffer_rgba()).copy(), canvas
 

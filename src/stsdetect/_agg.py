@@ -39,6 +39,18 @@ class _GlyphCacheRenderer(RendererAgg):
         super().__init__(width, height, dpi)
         self._layouts: dict = {}
         self._glyphs: dict = {}
+        self._heights: dict = {}
+
+    def _get_font_height_metrics(self, prop):
+        """(ascent, descent, line gap) in pixels of the font of ``prop``, from its tables:
+        what ``Text._get_layout`` otherwise reads anew (font lookup and all) for every text
+        on every draw; computed as it does, once per font and size."""
+        key = _prop_key(prop)
+        metrics = self._heights.get(key)
+        if metrics is None:
+            metrics = _font_height_metrics(prop, self.dpi)
+            self._heights[key] = metrics
+        return metrics
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath or not _GlyphCacheRenderer.supported:
@@ -57,7 +69,7 @@ class _GlyphCacheRenderer(RendererAgg):
         features = mtext.get_fontfeatures() if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
         features = None if features is None else tuple(features)
-        key = (hash(prop), size, s, flags, features, language)
+        key = (_prop_key(prop), s, flags, features, language)
         items = self._layouts.get(key)
         if items is None:
             font = self._prepare_font(prop)
@@ -94,6 +106,33 @@ class _GlyphCacheRenderer(RendererAgg):
             self._renderer.draw_text_image(
                 buffer, left + (px >> 6), int(height) - (top + (py >> 6)) + buffer.shape[0],
                 0, gc)
+
+
+def _prop_key(prop) -> tuple:
+    """What a :class:`~matplotlib.font_manager.FontProperties` is compared by (its hash's
+    fields, kept whole so that two fonts can never share a cache entry)."""
+    return (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(),
+            prop.get_weight(), prop.get_stretch(), prop.get_size(), prop.get_file(),
+            prop.get_math_fontfamily())
+
+
+def _font_height_metrics(prop, dpi: float):
+    """The font's ascent, descent and line gap in pixels at ``dpi`` as matplotlib 3.11's
+    ``Text._get_layout`` reads them (OS/2 typographic values, else hhea); Nones when the
+    font has neither table, so that matplotlib measures instead."""
+    from matplotlib.font_manager import fontManager, get_font
+
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    for table_name, gap_key, ascent_key, descent_key in (
+            ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+            ("hhea", "lineGap", "ascent", "descent")):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() \
+            * dpi / 72
+        return table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale
+    return None, None, None
 
 
 class GlyphCacheCanvas(FigureCanvasAgg):

@@ -560,29 +560,39 @@ def _event_labels(ax, events, lx, ly, view) -> list:
     if not ok.any():
         return []
     span = max(view[1] - view[0], view[3] - view[2])
-    cluster = pd.Series(_clusters(lx, ly, ok, span / 40.0))
-    first = np.flatnonzero(ok & ~cluster.duplicated().to_numpy())
+    cluster = _clusters(lx, ly, ok, span / 40.0)
+    is_first = np.zeros(cluster.size, dtype=bool)
+    is_first[np.unique(cluster, return_index=True)[1]] = True
+    first = np.flatnonzero(ok & is_first)  # each place's first event, in event order
     n_places = first.size
     first = first[:MAX_LABELS]
-    chosen = cluster.iloc[first].to_numpy()
-    parts = pd.DataFrame({"cluster": cluster, "mmsi": np.asarray(events["mmsi"], np.int64),
-                          "order": np.arange(len(events))})
+    chosen = cluster[first]
+    # The participants of the numbered places (NumPy: this runs once per map).
+    p_cluster, p_mmsi = cluster, np.asarray(events["mmsi"], np.int64)
+    p_order = np.arange(len(events))
     if "other_mmsi" in events:
         other = pd.array(events["other_mmsi"], dtype="Int64")
         has = ~np.asarray(other.isna(), dtype=bool)
-        parts = pd.concat([parts, pd.DataFrame({
-            "cluster": cluster[has], "mmsi": np.asarray(other[has], dtype=np.int64),
-            "order": np.flatnonzero(has)})])
-    parts = parts[parts["cluster"].isin(chosen)].sort_values(["order", "mmsi"], kind="stable")
-    parts = parts.drop_duplicates(["cluster", "mmsi"])
+        p_cluster = np.r_[p_cluster, cluster[has]]
+        p_mmsi = np.r_[p_mmsi, np.asarray(other[has], dtype=np.int64)]
+        p_order = np.r_[p_order, np.flatnonzero(has)]
+    sel = np.flatnonzero(np.isin(p_cluster, chosen))
+    sel = sel[np.lexsort((p_mmsi[sel], p_order[sel]))]  # by event, then MMSI
+    pairs = np.column_stack([p_cluster[sel], p_mmsi[sel]])
+    sel = sel[np.sort(np.unique(pairs, axis=0, return_index=True)[1])]  # each vessel once
     names = _vessel_names(events)
-    names.setdefault(0, "")  # dark_vessel events: a hull without AIS
-    text = parts["mmsi"].map(lambda m: "no AIS (imagery)" if m == 0 else
-                             f"{m} {names[m][:20]}" if m in names else str(m))
-    grouped = text.groupby(parts["cluster"], sort=False)
-    n_vessels = grouped.size()
-    vessels = grouped.agg(lambda t: list(t.iloc[:2]))  # <= MAX_LABELS groups
-    n_events = cluster.value_counts()
+    n_events = dict(zip(*np.unique(cluster, return_counts=True), strict=True))
+    sel_cluster = p_cluster[sel]
+    n_vessels = dict(zip(*np.unique(sel_cluster, return_counts=True), strict=True))
+    by_place = np.argsort(sel_cluster, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(sel_cluster[by_place])) + 1]
+    rank = np.arange(sel.size) - np.repeat(starts, np.diff(np.r_[starts, sel.size]))
+    shown = np.sort(by_place[rank < 2])  # the first two vessels of each place
+    vessels: dict = {}
+    for c, m in zip(sel_cluster[shown].tolist(), p_mmsi[sel][shown].tolist(), strict=True):
+        vessels.setdefault(c, []).append(  # <= 2 * MAX_LABELS rows
+            "no AIS (imagery)" if m == 0 else  # dark_vessel events: a hull without AIS
+            f"{m} {names[m][:20]}" if m in names else str(m))
     types = np.asarray(events["event_type"], dtype=object)
     artists, key = [], []
     x_right = view[0] + 0.9 * (view[1] - view[0])
