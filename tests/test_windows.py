@@ -149,7 +149,7 @@ def single_run(positions, only, vessels=None, statics=None, **params):
         return add_context(events, tracks=tracks, anchorages=areas, positions=positions,
                            statics=statics, stops=stops, **plan.objects["context"].kwargs())
 
-    return finish_events([concat_events(found)], [], plan, class_b=class_b, vessels=vessels,
+    return finish_events([concat_events(found)], plan, class_b=class_b, vessels=vessels,
                          flag_candidates=everyone, load_tracks=lambda m: tracks,
                          statics=statics, context=context if plan.context else None)
 

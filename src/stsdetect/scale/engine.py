@@ -121,6 +121,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     from stsdetect.scale.carry import Win, dark_events
     from stsdetect.scale.registry import STAGES
 
+    import time
+
+    t_start = time.perf_counter()
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
     n = len(files)
     spills = list(tqdm(executor.map(W.spill_source, range(n), files, [str(work)] * n,
@@ -132,7 +135,10 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     numbers = W.window_numbers(spills, int(np.ceil(plan.margin_s / plan.window_s)))
     if vessels is None:
         vessels = W.merge_vessels([s["vessels"] for s in spills])
-    tugs = W.tugs_of(vessels)
+    from stsdetect.detectors.tows import tug_mmsi
+
+    tugs = tug_mmsi(vessels)
+    t_decoded = time.perf_counter()
     state = {name: None for name in plan.detectors}
     closed, silences, flagc, stop_parts, activity = [], [], [], [], []
     carried = max_rows = 0
@@ -160,6 +166,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         activity.append(out["activity"])
         stop_parts.append(out.get("stops"))
         max_rows = max(max_rows, out["rows"])
+    t_windows = time.perf_counter()
     for name in plan.detectors:
         if name == "loitering":
             closed.append(_loitering(executor, work, plan, state[name], numbers))
@@ -192,7 +199,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             gaps["n_heard"] = n_heard
         closed.append(dark_events(gaps, p))
     events = W.finish_events(
-        [concat_events(closed)], [], plan, vessels=vessels, regions=regions,
+        [concat_events(closed)], plan, vessels=vessels, regions=regions,
         watchlist=watchlist, class_b=W.class_b_ids(spills),
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
         load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
@@ -208,6 +215,11 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         "max_rows_loaded": int(max_rows),
         "open_entries": int(n_open),
         "tasks": int(getattr(executor, "n_tasks", 0)),
+        # wall seconds of the phases: decode and spill; map windows and fold their pieces;
+        # finish (loitering drift, heard counts, context, flags)
+        "decode_s": t_decoded - t_start,
+        "windows_s": t_windows - t_decoded,
+        "finish_s": time.perf_counter() - t_windows,
     }
     return W.WindowedResult(events=events, vessels=vessels,
                             decode_report=W.merge_reports([s["report"] for s in spills]),

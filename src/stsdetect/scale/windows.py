@@ -32,7 +32,6 @@ in-process), plus the carried state (rows of the runs still open), plus one row 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import io
 import math
 import os
@@ -75,18 +74,6 @@ _LOITER_DIR = "loiter"
 _SEQ = "_seq"
 _WIN = "w"
 _NO_OTHER = -1
-
-
-def _function(module: str, name: str):
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
-
-
-def _defaults(func) -> dict:
-
-    return {k: p.default for k, p in inspect.signature(func).parameters.items()
-            if p.default is not inspect.Parameter.empty}
 
 
 @dataclass(frozen=True)
@@ -135,15 +122,6 @@ class WindowPlan:
     @property
     def margin_ns(self) -> int:
         return round(self.margin_s * 1e9)
-
-    def core(self, k):
-        """Start and end (seconds) of window ``k``'s core."""
-        return k * self.window_s, (k + 1) * self.window_s
-
-    def loaded(self, k):
-        """Start and end (seconds) of the positions window ``k`` loads."""
-        a, b = self.core(k)
-        return a - self.margin_s, b + self.margin_s
 
 
 def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONTEXT,
@@ -282,7 +260,8 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
     frame[_SEQ] = np.arange(seq_start, seq_start + len(frame), dtype=np.int64)
     frame[_WIN] = np.where(ok, np.floor_divide(ns, window_ns), 0).astype(np.int64)
     rows = np.flatnonzero(ok)
-    frame = frame.iloc[rows]
+    if rows.size < len(frame):
+        frame = frame.iloc[rows]
     schema = None
     if rows.size:
         table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -554,8 +533,11 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
     if mmsi is not None:
         cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
     table = data.to_table(filter=cond)
-    table = table.sort_by(_SEQ).drop_columns([_SEQ, _WIN])
-    return table.to_pandas()
+    seq = table.column(_SEQ).to_numpy()
+    if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
+        # fragments normally come back in file order, which is input order: sort only if not
+        table = table.sort_by(_SEQ)
+    return table.drop_columns([_SEQ, _WIN]).to_pandas()
 
 
 def _tracks(positions: pd.DataFrame, plan: WindowPlan):
@@ -566,7 +548,7 @@ def _tracks(positions: pd.DataFrame, plan: WindowPlan):
     return build_tracks(positions, **plan.objects["tracks"].kwargs())
 
 
-def _flag_candidates(tracks, tugs) -> pd.DataFrame:
+def _flag_candidates(tracks, tugs, tow) -> pd.DataFrame:
     """Vessels whose flags need their whole track: split MMSIs and (tug, vessel) close pairs.
 
     ``two_places_at_once`` needs an MMSI's segment count and the barge tow check needs the
@@ -574,20 +556,20 @@ def _flag_candidates(tracks, tugs) -> pd.DataFrame:
     over all the data. A window lists every MMSI it split and every pair of a moving tug with
     a moving vessel within the tow distance at one of its grid times (no least duration and no
     median-speed test: a cut run may fail them); :func:`finish_events` then builds whole
-    tracks for just those of them that take part in an event.
+    tracks for just those of them that take part in an event. ``tow`` is the tow stage's
+    parameter object (:class:`stsdetect.params.TowParams`).
     """
     seg_mmsi, n_seg = np.unique(tracks.segment_mmsi, return_counts=True)
     split = seg_mmsi[n_seg > 1]
     parts = [pd.DataFrame({"mmsi": split, "partner": np.full(split.size, _NO_OTHER, np.int64)})]
     tugs = np.zeros(0, np.int64) if tugs is None else np.asarray(tugs, np.int64)
     if tugs.size and len(tracks):
-        find_tows = _function("stsdetect.detectors.tows", "find_tows")
-        eff = _defaults(find_tows)
-        moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > float(eff["min_sog_kn"]))
+        moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > float(tow.min_sog_kn))
         if np.isin(tracks.mmsi[moving], tugs).any():
-            find_pair_runs = _function("stsdetect.detectors.rendezvous", "find_pair_runs")
-            runs = find_pair_runs(tracks.take(moving), max_distance_m=eff["max_distance_m"],
-                                  min_duration=0, step=eff["step"])
+            from stsdetect.detectors.rendezvous import find_pair_runs
+
+            runs = find_pair_runs(tracks.take(moving), max_distance_m=tow.max_distance_m,
+                                  min_duration="0s", step=tow.step)
             a = runs["mmsi"].to_numpy(np.int64)
             b = runs["other_mmsi"].astype("Int64").fillna(_NO_OTHER).to_numpy(np.int64)
             one = np.isin(a, tugs) ^ np.isin(b, tugs)
@@ -663,7 +645,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
         # barge rules and handovers of the flags (merged exactly over the windows)
         "activity": vessel_activity(tracks, positions if len(positions) else None,
                                     core=(a_ns, a_ns + w)),
-        "flag_candidates": _flag_candidates(tracks, tugs),
+        "flag_candidates": _flag_candidates(tracks, tugs, plan.objects["tows"]),
         "rows": len(positions),
     }
 
@@ -758,7 +740,7 @@ def merge_reports(reports):
     return total
 
 
-def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
+def finish_events(window_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
                   load_tracks=None, statics=None, context=None,
                   activity=None) -> pd.DataFrame:
@@ -766,8 +748,8 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
 
     Parameters
     ----------
-    window_events, rerun_events : list of pandas.DataFrame
-        Events kept by windows, and found by re-runs.
+    window_events : list of pandas.DataFrame
+        Events closed by the windows and by the carried state.
     plan : WindowPlan
         Parameters.
     vessels : pandas.DataFrame, optional
@@ -800,12 +782,15 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
     whole tracks of the event participants listed in ``flag_candidates`` (with their tug or
     towed partners), which is all its tow check and ``two_places_at_once`` anomaly look at.
     """
-    events = concat_events(list(window_events) + list(rerun_events))
+    events = concat_events(list(window_events))
     events = events.drop_duplicates("event_id", keep="first").reset_index(drop=True)
     dark = events.loc[events["event_type"] == "dark_period"].reset_index(drop=True)
-    if plan.dark_rendezvous:
-        func = _function("stsdetect.detectors.dark", "find_dark_rendezvous")
-        events = concat_events([events, func(dark, **plan.params.get("dark_rendezvous", {}))])
+    if plan.dark_rendezvous:  # the registry's post stage, on the merged dark periods
+        from stsdetect.scale.registry import STAGES, StageInputs
+
+        post = STAGES["dark_rendezvous"].run(StageInputs(None, tables={"dark_period": dark}),
+                                             plan.objects["dark_rendezvous"])
+        events = concat_events([events, post])
     if "dark_period" not in plan.emit:  # run only for the flags and dark rendezvous
         events = events.loc[events["event_type"] != "dark_period"].reset_index(drop=True)
     tracks = None
@@ -830,26 +815,16 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
 
 def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None,
           statics=None, tow_kwargs=None, activity=None):
-    from stsdetect.detectors.tows import find_tows
+    from stsdetect.detectors.tows import find_tows, tug_mmsi
     from stsdetect.flags import flag_events
 
     ids = np.zeros(0, np.int64) if class_b is None else np.asarray(class_b, np.int64)
     b_positions = pd.DataFrame({"mmsi": ids, "msg_type": np.full(ids.size, 18, np.int8)})
-    tows = (find_tows(tracks, tugs_of(vessels), **(tow_kwargs or {}))
+    tows = (find_tows(tracks, tug_mmsi(vessels), **(tow_kwargs or {}))
             if tracks is not None else None)   # the tow detector on the loaded whole tracks
     return flag_events(events, vessels=vessels, regions=regions, watchlist=watchlist,
                        dark_periods=dark, positions=b_positions, tracks=tracks, tows=tows,
                        statics=statics, activity=activity, **flag_params)
-
-
-def tugs_of(vessels) -> np.ndarray:
-    """MMSIs whose static ship type says tug or towing (the tow check's towing vessels)."""
-    if vessels is None or not len(vessels) or "ship_type" not in vessels:
-        return np.zeros(0, np.int64)
-    tug_types = _function("stsdetect.detectors.tows", "TUG_SHIP_TYPES")
-    kind = pd.to_numeric(vessels["ship_type"], errors="coerce")
-    return np.unique(vessels.loc[kind.isin(list(tug_types)).to_numpy(bool), "mmsi"]
-                     .to_numpy(np.int64))
 
 
 def whole_tracks(workdir, plan: WindowPlan, mmsi, windows, schema=None) -> object:
@@ -878,8 +853,8 @@ class WindowedResult:
         Counts of the windowed run: ``rows_spilled``, ``rows_no_time`` (skipped: no time),
         ``vessels_heard`` (distinct MMSIs),
         ``windows``, ``max_rows_loaded`` (largest window with margins), ``open_entries``
-        (events cut by a window edge or silences spanning windows), ``rerun_rounds`` and
-        ``rerun_batches`` (re-runs of detectors on the vessels of open events).
+        (runs carried across a window edge, and silences whose heard count needed other
+        windows) and ``tasks`` (tasks submitted).
     workdir : pathlib.Path or None
         The spill folder when kept, else None.
     """
