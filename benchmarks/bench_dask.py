@@ -13,7 +13,8 @@ Dask runs re-read and re-run their data window after window), writes one Parquet
 file per UTC day (as daily dumps would be), and runs detection four ways, each in a fresh
 process so that peak memory (``ru_maxrss``) is its own:
 
-* ``single``: everything in memory at once (:func:`stsdetect.detect` on all positions);
+* ``single``: everything in memory at once (:func:`stsdetect.detect` on all positions, with
+  ``coverage=False`` as the windowed drivers run: the same stages in every mode);
 * ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
 * ``dask-N``: :func:`stsdetect.dask.detect` on a ``LocalCluster`` of N single-threaded worker
   processes (cluster start-up and the workers' first import of stsdetect excluded; peak
@@ -88,8 +89,9 @@ def _single(files):
     import stsdetect
 
     pos = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    # reception coverage and the context stage are not computed by the windowed drivers yet
-    return stsdetect.detect(pos, coverage=False, context=False).events
+    # The same stages in every mode: every detector, the context stage, the flags. Reception
+    # coverage is not computed by the windowed drivers (they refuse it), so it is off here.
+    return stsdetect.detect(pos, coverage=False).events
 
 
 def _warm():
@@ -115,15 +117,21 @@ def _worker_peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _phases(report) -> str:
+    return "/".join(f"{report[k]:.1f}" for k in ("decode_s", "windows_s", "finish_s"))
+
+
 def _run_mode(mode, files, queue):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    phases = "-"
     if mode == "single":
         events = _single(files)
         peak = _worker_peak_mb()
     elif mode == "windowed":
         from stsdetect.scale import detect_windowed
 
-        events = detect_windowed(files).events
+        res = detect_windowed(files)
+        events, phases = res.events, _phases(res.report)
         peak = _worker_peak_mb()
     else:
         from distributed import Client, LocalCluster
@@ -135,13 +143,15 @@ def _run_mode(mode, files, queue):
                           dashboard_address=":0") as cluster, Client(cluster) as client:
             client.wait_for_workers(n)
             client.run(_warm)
-            t0 = time.perf_counter()
-            events = sd.detect(files, client=client).events
+            w0 = sum(client.run(time.process_time).values())
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = sd.detect(files, client=client)
             elapsed = time.perf_counter() - t0
+            cpu = time.process_time() - c0 + sum(client.run(time.process_time).values()) - w0
             peak = max(client.run(_worker_peak_mb).values())
-            queue.put((elapsed, peak, events))
+            queue.put((elapsed, cpu, peak, res.events, _phases(res.report)))
             return
-    queue.put((time.perf_counter() - t0, peak, events))
+    queue.put((time.perf_counter() - t0, time.process_time() - c0, peak, events, phases))
 
 
 def _make_files(queue, *args):
@@ -215,19 +225,23 @@ def main(argv=None):
         print(f"{rows:,} position reports over {args.days} days in {len(files)} daily files; "
               f"{mp.cpu_count()} cores; two processes here run {parallel_headroom():.2f}x as "
               "fast as one (2.00 on two idle cores)")
-        print(f"{'mode':<10} {'seconds':>8} {'rows/s':>10} {'peak MB':>8} {'events':>7} "
-              f"{'= single':>8}")
+        print("Same stages in every mode: rendezvous, dark periods (reception coverage off: the "
+              "windowed drivers do not compute it), dark rendezvous, loitering, the context "
+              "stage, tows and the flags. cpu s: the client's plus the workers'. phases: wall "
+              "s of decode+spill / windows / finish.")
+        print(f"{'mode':<10} {'seconds':>8} {'cpu s':>7} {'rows/s':>10} {'peak MB':>8} "
+              f"{'events':>7} {'= single':>8} {'phases':>14}")
         ref = base = one = None
         for mode in args.modes.split(","):  # loop over the few modes
-            seconds, peak, events = run_mode(mode, files)
+            seconds, cpu, peak, events, phases = run_mode(mode, files)
             ref = events if ref is None else ref
             base = seconds if base is None else base
             one = seconds if mode == "dask-1" else one
             ratio = f"{seconds / base:5.2f}x time of {args.modes.split(',')[0]}"
             if mode == "dask-2" and one:
                 ratio += f", {one / seconds:4.2f}x as fast as dask-1"
-            print(f"{mode:<10} {seconds:8.2f} {rows / seconds:10,.0f} {peak:8.0f} "
-                  f"{len(events):7d} {same(events, ref)!s:>8}  {ratio}")
+            print(f"{mode:<10} {seconds:8.2f} {cpu:7.1f} {rows / seconds:10,.0f} {peak:8.0f} "
+                  f"{len(events):7d} {same(events, ref)!s:>8} {phases:>14}  {ratio}")
             sys.stdout.flush()
 
 

@@ -369,7 +369,9 @@ def _total_order(mmsi, t, lat, lon, sog, cog, rows) -> np.ndarray:
         sub = np.lexsort((cog[rows], sog[rows], lon[rows], lat[rows], tt, m))
         return rows[sub]
     key = m * np.int64(2**33) + rel
+    del rel  # (temporaries freed as soon as done: a window holds ~10^7 rows)
     codes, uniq = pd.factorize(m, sort=True)
+    del m
     codes = codes.astype(np.int16 if uniq.size < 2**15 else np.int32)
     order = np.argsort(codes, kind="stable")
     k = key[order]
