@@ -114,14 +114,14 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     -------
     stsdetect.scale.windows.WindowedResult
     """
+    import time
+
     from tqdm.auto import tqdm
 
     from stsdetect.identity.activity import merge_activity
     from stsdetect.scale import windows as W
     from stsdetect.scale.carry import Win, dark_events
     from stsdetect.scale.registry import STAGES
-
-    import time
 
     t_start = time.perf_counter()
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}

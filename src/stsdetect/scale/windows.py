@@ -492,8 +492,14 @@ def _dataset(workdir, folder: str, schema=None):
     return ds.dataset(path, format="parquet", partitioning=part, schema=schema)
 
 
+#: The columns a window task reads back from the spill: what the cleaning and the detectors
+#: use (the others -- provenance, heading, status, message type -- stay on disk; the context
+#: stage reads them for the few vessels it needs).
+TRACK_COLUMNS = ("mmsi", "time", "lat", "lon", "sog_kn", "cog_deg")
+
+
 def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
-                   schema=None) -> pd.DataFrame:
+                   schema=None, columns=None) -> pd.DataFrame:
     """Positions with time in ``[lo_ns, hi_ns)`` from the partitioned spill, in input order.
 
     Only the partitions (windows) the range touches are read (partition pruning of
@@ -511,12 +517,14 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
         Only these vessels.
     schema : pyarrow.Schema, optional
         The unified schema of the spill (see :func:`unify_schemas`).
+    columns : sequence of str, optional
+        Read only these columns (those present); all when None.
 
     Returns
     -------
     pandas.DataFrame
-        The positions table (same columns as spilled, without the sequence and window
-        columns).
+        The positions table (the columns spilled, or those asked for, without the sequence
+        and window columns).
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -532,7 +540,11 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
             & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
     if mmsi is not None:
         cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
-    table = data.to_table(filter=cond)
+    cols = None
+    if columns is not None:
+        names = set(data.schema.names)
+        cols = [c for c in columns if c in names and c not in (_SEQ, _WIN)] + [_SEQ, _WIN]
+    table = data.to_table(filter=cond, columns=cols)
     seq = table.column(_SEQ).to_numpy()
     if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
         # fragments normally come back in file order, which is input order: sort only if not
@@ -611,8 +623,17 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
 
     a_ns, w = int(k) * plan.window_ns, plan.window_ns
     lo_ns, hi_ns = a_ns - plan.margin_ns, a_ns + w + plan.margin_ns
-    positions = load_positions(workdir, plan, lo_ns, hi_ns, schema=schema)
+    positions = load_positions(workdir, plan, lo_ns, hi_ns, schema=schema,
+                               columns=TRACK_COLUMNS)
     tracks = _tracks(positions, plan)
+    from stsdetect.identity.activity import vessel_activity
+
+    # each vessel's activity in the core (first/last report, time at sea speed), for the barge
+    # rules and handovers of the flags (merged exactly over the windows)
+    activity = vessel_activity(tracks, positions if len(positions) else None,
+                               core=(a_ns, a_ns + w))
+    n_rows = len(positions)
+    del positions  # the detectors read the tracks only
     win = Win(k=int(k), a_ns=a_ns, b_ns=a_ns + w, lo_ns=lo_ns, hi_ns=hi_ns,
               first=lo_ns / 1e9 <= extent[0], last=hi_ns / 1e9 > extent[1])
     pieces = {}
@@ -635,18 +656,13 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
         from stsdetect.context.stops import stop_pieces
 
         stops = stop_pieces(tracks, a_ns / 1e9, (a_ns + w) / 1e9)
-    from stsdetect.identity.activity import vessel_activity
-
     return {
         "window": int(k),
         "pieces": pieces,
         "stops": stops,
-        # each vessel's activity in the core (first/last report, time at sea speed), for the
-        # barge rules and handovers of the flags (merged exactly over the windows)
-        "activity": vessel_activity(tracks, positions if len(positions) else None,
-                                    core=(a_ns, a_ns + w)),
+        "activity": activity,
         "flag_candidates": _flag_candidates(tracks, tugs, plan.objects["tows"]),
-        "rows": len(positions),
+        "rows": n_rows,
     }
 
 
@@ -834,7 +850,8 @@ def whole_tracks(workdir, plan: WindowPlan, mmsi, windows, schema=None) -> objec
         return _tracks(pd.DataFrame(), plan)
     lo = int(windows.min()) * plan.window_ns
     hi = (int(windows.max()) + 1) * plan.window_ns
-    return _tracks(load_positions(workdir, plan, lo, hi, mmsi=mmsi, schema=schema), plan)
+    return _tracks(load_positions(workdir, plan, lo, hi, mmsi=mmsi, schema=schema,
+                                  columns=TRACK_COLUMNS), plan)
 
 
 @dataclass
