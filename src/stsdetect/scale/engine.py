@@ -279,7 +279,9 @@ def _context_stage(events, stop_parts, spills, plan, work, schema, extent, areas
     if who.size and np.isfinite(extent[0]) and np.isfinite(extent[1]):
         lo = int(np.floor(extent[0])) * 10**9
         hi = (int(np.ceil(extent[1])) + 1) * 10**9
-        positions = W.load_positions(work, plan, lo, hi, mmsi=who, schema=schema)
+        # what add_context and find_anchorages read of them: the navigational status
+        positions = W.load_positions(work, plan, lo, hi, mmsi=who, schema=schema,
+                                     columns=("mmsi", "time", "nav_status"))
     statics = W.merge_statics(sorted(spills, key=lambda s: s["index"]))
     given = list(areas or [])
     if learn:

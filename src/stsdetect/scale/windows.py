@@ -499,7 +499,7 @@ TRACK_COLUMNS = ("mmsi", "time", "lat", "lon", "sog_kn", "cog_deg")
 
 
 def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
-                   schema=None, columns=None) -> pd.DataFrame:
+                   schema=None, columns=None, ordered: bool = True) -> pd.DataFrame:
     """Positions with time in ``[lo_ns, hi_ns)`` from the partitioned spill, in input order.
 
     Only the partitions (windows) the range touches are read (partition pruning of
@@ -519,6 +519,9 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
         The unified schema of the spill (see :func:`unify_schemas`).
     columns : sequence of str, optional
         Read only these columns (those present); all when None.
+    ordered : bool, default True
+        Return the rows in input order (else in whatever order the dataset gives, without
+        reading the sequence numbers: for readers that sort by MMSI and time themselves).
 
     Returns
     -------
@@ -541,15 +544,17 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
     if mmsi is not None:
         cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
     cols = None
-    if columns is not None:
-        names = set(data.schema.names)
-        cols = [c for c in columns if c in names and c not in (_SEQ, _WIN)] + [_SEQ, _WIN]
+    if columns is not None or not ordered:
+        names = [c for c in data.schema.names if c not in (_SEQ, _WIN)]
+        cols = [c for c in (columns or names) if c in names] + ([_SEQ] if ordered else [])
     table = data.to_table(filter=cond, columns=cols)
-    seq = table.column(_SEQ).to_numpy()
-    if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
-        # fragments normally come back in file order, which is input order: sort only if not
-        table = table.sort_by(_SEQ)
-    return table.drop_columns([_SEQ, _WIN]).to_pandas()
+    if ordered:
+        seq = table.column(_SEQ).to_numpy()
+        if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
+            # fragments normally come back in file order, which is input order: sort if not
+            table = table.sort_by(_SEQ)
+    table = table.drop_columns([c for c in (_SEQ, _WIN) if c in table.column_names])
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def _tracks(positions: pd.DataFrame, plan: WindowPlan):
