@@ -351,18 +351,29 @@ _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a
 _WS_SLACK = 4096
 
 
-def _chunks(stream, chunk_bytes: int):
+def _chunks(stream, chunk_bytes: int, n_buffers: int = 2):
     """Chunks of whole lines of ``stream``: (uint8 array, bytes used, continued).
 
-    Each chunk has its own buffer, so that several can be decoded at once. A line longer
+    Chunks are read into ``n_buffers`` buffers in turn (reused: fresh ones would be zeroed
+    and faulted in for every chunk), so that a chunk's buffer stays untouched until
+    ``n_buffers - 1`` later chunks have been read: the consumer must be done with it by
+    then (a chunk of a line carried over, longer than the slack, gets a buffer of its
+    own). A line longer
     than a chunk is cut before its last sentence (or that sentence's tag block), or anywhere
     when it holds none; the next chunk then says ``continued``, so that the kernel neither
     counts the rest as a new line nor its text before a sentence as a record.
     """
     carry = b""
     continued = False
+    size = chunk_bytes + _WS_SLACK + _PAD
+    ring = [bytearray(size) for _ in range(n_buffers)]
+    turn = 0
     while True:
-        buf = bytearray(len(carry) + chunk_bytes + _PAD)
+        if len(carry) + chunk_bytes + _PAD <= size:
+            buf = ring[turn]
+            turn = (turn + 1) % n_buffers
+        else:
+            buf = bytearray(len(carry) + chunk_bytes + _PAD)
         buf[:len(carry)] = carry
         end = len(carry) + _fill(stream, memoryview(buf)[len(carry):len(carry) + chunk_bytes])
         if end == len(carry):  # the stream ended
@@ -412,7 +423,7 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     takes the results in order."""
     if pool is None:
         ws = Workspace(chunk_bytes + _WS_SLACK)
-        for a, n, continued in _chunks(stream, chunk_bytes):
+        for a, n, continued in _chunks(stream, chunk_bytes, 2):
             decoder.absorb(decode_chunk(a, n, continued, ws), a)
         return
     free = queue.SimpleQueue()
@@ -427,7 +438,8 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
             free.put(ws)
 
     pending: deque = deque()
-    for a, n, continued in _chunks(stream, chunk_bytes):
+    # up to workers + 1 chunks are in flight (submitted, not yet absorbed) while the next is read
+    for a, n, continued in _chunks(stream, chunk_bytes, workers + 2):
         pending.append((pool.submit(task, a, n, continued), a))
         if len(pending) > workers:
             fut, buf = pending.popleft()
