@@ -600,7 +600,7 @@ def _decode_statics(buf, start, n_chars, fill, msg_type, ship_types):
     return reason, mmsi, s_f64, txt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, counts, decoded,
           p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w):
     """A whole message (one sentence, or fragments joined) in buf[p0 : p0 + n_chars]: decode
@@ -1230,8 +1230,8 @@ class Workspace:
             np.empty((2, cap), np.int8), np.empty((5, cap), np.int64),
             np.empty((5, cap), np.float64), np.empty((cap, TEXT_BYTES), np.uint8),
             np.empty((13, cap), np.int64), np.empty(cap, np.int64),
-            np.zeros(size, np.int64), np.zeros(size, np.int32), np.zeros(names, np.int64),
-            np.zeros(names, np.int64), np.zeros(names, np.int64),
+            np.zeros(size, np.int64), np.empty(size, np.int32), np.empty(names, np.int64),
+            np.empty(names, np.int64), np.empty(names, np.int64),
             np.empty(2 * MAX_PAYLOAD_CHARS + 64, np.uint8),
         )
 

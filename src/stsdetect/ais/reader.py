@@ -261,9 +261,11 @@ class _NmeaDecoder:
         code, line = self.provenance(cols.pop("record"))
         text = cols.pop("text")
         frame = pd.DataFrame({
-            "time": cols["time"], "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
-            "imo": cols["imo"], "name": _text_column(text, "name"),
-            "callsign": _text_column(text, "callsign"), "ship_type": cols["ship_type"],
+            "time": pd.Series(cols["time"], dtype="datetime64[ns, UTC]", copy=False),
+            "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
+            "imo": _nullable_int(cols["imo"]), "name": _text_column(text, "name"),
+            "callsign": _text_column(text, "callsign"),
+            "ship_type": _nullable_int(cols["ship_type"]),
             "length_m": cols["length_m"], "beam_m": cols["beam_m"],
             "draught_m": cols["draught_m"], "destination": _text_column(text, "destination"),
             "ais_class": pd.array(["B", "A"], dtype="string").take(
@@ -281,6 +283,12 @@ class _NmeaDecoder:
             cols["file"], cols["line"] = self.provenance(cols.pop("record"))
         return (_positions_frame(cols, self.source_names, self.file_names),
                 self._statics_frame())
+
+
+def _nullable_int(values: np.ndarray):
+    """A nullable Int64 array of whole numbers held as floats (NaN: missing)."""
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
 def _text_column(text: np.ndarray, field: str):
@@ -473,6 +481,13 @@ def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
     return cut
 
 
+def _utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its int64-ns ``time`` column as UTC datetimes."""
+    frame["time"] = pd.Series(np.asarray(frame["time"], dtype=np.int64).view("datetime64[ns]"),
+                              index=frame.index).dt.tz_localize("UTC")
+    return frame
+
+
 # --------------------------------------------------------------------------- entry point
 @contextmanager
 def _no_pool():
@@ -594,15 +609,11 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     if tables:
         positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \
             pd.concat(tables, ignore_index=True)
-    statics_frame = statics
-    extra = [s for s in table_statics if s is not None and len(s)]
+    statics_frame = statics  # (its times are UTC datetimes; the tables' int64 ns)
+    extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
     if extra:
         statics_frame = pd.concat(([statics_frame] if statics_frame is not None else []) + extra,
                                   ignore_index=True)
-    if statics_frame is not None and len(statics_frame):
-        statics_frame["time"] = pd.Series(
-            np.asarray(statics_frame["time"], dtype=np.int64).view("datetime64[ns]")
-        ).dt.tz_localize("UTC")
     positions, statics_frame = drop_implausible_times(positions, statics_frame, report,
                                                       valid_times)
     vessels = build_vessels(statics_frame, positions)
