@@ -135,11 +135,16 @@ def test_draught_change_is_set_exactly_where_draught_changed(crowded):
     got = ev["flags"].map(lambda f: "draught_change" in f).to_numpy()
     assert expected.sum() >= 2
     assert (got[~unclear] == expected[~unclear]).all()
-    # the reason names the vessel and both draughts
-    for text in ev.loc[got, "evidence"]:
-        reason = json.loads(text)["draught_change"]
-        assert reason["vessel"] in change_t.index
-        assert abs(reason["after_m"] - reason["before_m"]) >= 0.5
+    # the reason names each vessel whose draught changed, with both draughts, and no other
+    for i in np.flatnonzero(got & ~unclear):
+        reason = json.loads(ev["evidence"].iloc[i])["draught_change"]
+        reasons = reason if isinstance(reason, list) else [reason]
+        row = ev.iloc[i]
+        changed = {m for m in (row["mmsi"], row["other_mmsi"]) if m in change_t.index
+                   and s[i] < change_t[m] < e[i]}
+        assert {r["vessel"] for r in reasons} == changed
+        for r in reasons:
+            assert abs(r["after_m"] - r["before_m"]) >= 0.5
 
 
 # --- the anchorage finder ------------------------------------------------------------------

@@ -416,6 +416,28 @@ class Evidence:
             texts.append(np.where(hit, reason[pos], "").astype(object))
         self.add(token, masks[0] | masks[1], _join_reasons(texts[0], texts[1]))
 
+    def add_participants(self, token: str, mask_a, reason_a, mask_b, reason_b) -> None:
+        """Set ``token`` where a participant of the event has a property during it.
+
+        For properties of a vessel *in one event* (its draught changed across it, it was
+        moored during it ...); :meth:`add_vessels` is for properties of a vessel whatever the
+        event. The reason of each participant should name the vessel (``"vessel": mmsi``);
+        when both participants have it, the reason is an array of the two.
+
+        Parameters
+        ----------
+        token : str
+        mask_a, mask_b : array_like of bool
+            Rows where the vessel (``mmsi``), resp. its partner (``other_mmsi``), has it.
+        reason_a, reason_b : array_like of str
+            JSON text per row for each participant (read only where its mask is set).
+        """
+        mask_a = np.asarray(mask_a, dtype=bool)
+        mask_b = np.asarray(mask_b, dtype=bool)
+        self.add(token, mask_a | mask_b, _join_reasons(
+            np.where(mask_a, np.asarray(reason_a, dtype=object), ""),
+            np.where(mask_b, np.asarray(reason_b, dtype=object), "")))
+
     def finish(self, events: pd.DataFrame) -> pd.DataFrame:
         """``events`` with ``flags`` and ``evidence`` written (earlier ones kept)."""
         out = events
@@ -538,6 +560,7 @@ def flag_events(
     positions: pd.DataFrame | None = None,
     tows: pd.DataFrame | None = None,
     statics: pd.DataFrame | None = None,
+    evidence: Evidence | None = None,
 ) -> pd.DataFrame:
     """Add identity, region and darkness flags, their evidence and the identity columns.
 
@@ -574,6 +597,11 @@ def flag_events(
     statics : pandas.DataFrame, optional
         Statics history (``AISData.statics``): one row per static report, for the identity
         links over time (several IMOs or names under one MMSI).
+    evidence : Evidence, optional
+        Tokens and reasons an earlier stage gathered for these same rows (the context stage:
+        :func:`stsdetect.context.add_context` with ``evidence=``); they are written together
+        with this function's own, in one pass. Without it, the tokens and reasons already in
+        the ``flags`` and ``evidence`` columns are kept (read back from their JSON).
 
     Returns
     -------
@@ -605,7 +633,9 @@ def flag_events(
     region_frame = load_regions(regions) if not (isinstance(regions, (list, tuple))
                                                  and len(regions) == 0) else None
     region_names = [] if region_frame is None else list(region_frame["name"])
-    ev = Evidence(out)
+    if evidence is not None and evidence.n != n:
+        raise ValueError(f"evidence gathered for {evidence.n} rows, events have {n}")
+    ev = evidence if evidence is not None else Evidence(out)
     if n == 0:
         out = ev.finish(out)
         out = add_identity_columns(out, vessels, positions)
@@ -724,14 +754,15 @@ def flag_events(
                 "vessel": p_mmsi, "dark_event_id": ids[k] if len(ids) else "",
                 "dark_start": dark["start"].to_numpy()[k], "dark_end": dark["end"].to_numpy()[k],
                 "hours_apart": gap / 3600.0}))
-            text = np.where(hit, text, "")
-            first_side = np.full(n, "", dtype=object)
-            second_side = np.full(n, "", dtype=object)
+            sides = []
             is_a = np.arange(p_row.size) < int(have[:n].sum())
-            first_side[p_row[hit & is_a]] = text[hit & is_a]
-            second_side[p_row[hit & ~is_a]] = text[hit & ~is_a]
-            mask = np.bincount(p_row[hit], minlength=n)[:n] > 0
-            ev.add(token, mask, _join_reasons(first_side, second_side))
+            for side in (is_a, ~is_a):  # the vessel, then its partner
+                mask = np.zeros(n, dtype=bool)
+                reason = np.full(n, "", dtype=object)
+                mask[p_row[hit & side]] = True
+                reason[p_row[hit & side]] = text[hit & side]
+                sides += [mask, reason]
+            ev.add_participants(token, *sides)
 
     if "likely_intentional" in out.columns:
         li = out["likely_intentional"].astype("boolean").fillna(False).to_numpy(dtype=bool)
