@@ -284,8 +284,8 @@ def _json_literals(values) -> np.ndarray:
         i = s.astype("Int64")
         return i.astype("string").fillna("null").to_numpy(dtype=object)
     if kind == "f":
-        f = s.to_numpy(dtype=float)
-        out = np.round(f, 6).astype(str).astype(object)
+        f = np.round(s.to_numpy(dtype=float), 6) + 0.0  # + 0.0: no "-0.0"
+        out = f.astype(str).astype(object)
         return np.where(np.isfinite(f), out, "null").astype(object)
     text = s.astype("string")
     esc = (text.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
@@ -315,9 +315,20 @@ def json_objects(frame: pd.DataFrame, raw=()) -> np.ndarray:
     raw = set(raw)
     for j, col in enumerate(frame.columns):  # a reason has a handful of fields
         vals = (frame[col].astype(object).fillna("null").to_numpy(dtype=object) if col in raw
-                else _json_literals(frame[col]))
+                else _distinct_literals(frame[col]))
         out = out + ("" if j == 0 else ", ") + f'"{col}": ' + vals
     return out + "}"
+
+
+def _distinct_literals(values: pd.Series) -> np.ndarray:
+    """:func:`_json_literals` of a column, formatting each distinct value once (reasons
+    repeat: one area, one crowd size or one rounded figure for thousands of events)."""
+    if len(values) < 64:
+        return _json_literals(values)
+    codes, uniq = pd.factorize(values.reset_index(drop=True))
+    text = _json_literals(pd.Series(uniq))
+    return np.where(codes >= 0, text[np.maximum(codes, 0)] if len(text) else "null",
+                    "null").astype(object)
 
 
 def json_arrays(texts: pd.Series, by) -> pd.Series:

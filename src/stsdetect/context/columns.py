@@ -175,8 +175,10 @@ class StatusIndex:
     def __init__(self, positions: pd.DataFrame, mmsi=None):
         pos_mmsi = positions["mmsi"].to_numpy(np.int64)
         times, status = positions["time"], positions["nav_status"]
+        #: The vessels indexed (sorted), or None for all of ``positions``.
+        self.vessels = None if mmsi is None else np.unique(np.asarray(mmsi, dtype=np.int64))
         if mmsi is not None:
-            ids = np.unique(np.asarray(mmsi, dtype=np.int64))
+            ids = self.vessels
             codes = pd.Index(ids).get_indexer(pos_mmsi)
             rows = np.flatnonzero(codes >= 0)
             if rows.size < pos_mmsi.size:
@@ -295,7 +297,8 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         does; without, they are written onto the returned table here.
     status : StatusIndex, optional
         The navigational statuses of ``positions`` already indexed (shared with
-        :func:`~stsdetect.context.find_anchorages`); built here from ``positions`` if omitted.
+        :func:`~stsdetect.context.find_anchorages`, e.g. for the vessels that stopped);
+        participants it does not cover are indexed here from ``positions``.
 
     Returns
     -------
@@ -363,9 +366,18 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
 
     # --- navigational status
     nav = np.full(2 * n, -1, dtype=np.int64)
-    if n and (status is not None or has_status(positions)):
-        index = status if status is not None else StatusIndex(positions, p_mmsi[p_mmsi >= 0])
-        nav = _nav_status(index, p_mmsi, p_s, p_e)
+    if n and status is not None:  # vessels outside a shared index: indexed here
+        nav = _nav_status(status, p_mmsi, p_s, p_e)
+        rest = p_mmsi >= 0
+        if status.vessels is not None:
+            rest &= ~np.isin(p_mmsi, status.vessels)
+        else:
+            rest[:] = False
+        if rest.any() and has_status(positions):
+            nav[rest] = _nav_status(StatusIndex(positions, p_mmsi[rest]), p_mmsi[rest],
+                                    p_s[rest], p_e[rest])
+    elif n and has_status(positions):
+        nav = _nav_status(StatusIndex(positions, p_mmsi[p_mmsi >= 0]), p_mmsi, p_s, p_e)
     nav[n:][~has_b] = -1
     for col, part in (("nav_status", nav[:n]), ("other_nav_status", nav[n:])):
         out[col] = pd.arrays.IntegerArray(np.maximum(part, 0).astype(np.int64), part < 0)

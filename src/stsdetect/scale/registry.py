@@ -136,7 +136,8 @@ def _anchorages(inp: StageInputs, p):
 
     stops = find_stops(inp.tracks)
     inp.extra["stops"] = stops
-    status = StatusIndex(inp.positions) if has_status(inp.positions) else None
+    status = StatusIndex(inp.positions, stops["mmsi"].to_numpy()) if has_status(
+        inp.positions) else None  # the vessels that stopped: most participants of crowds
     inp.extra["status"] = status
     given = list(inp.extra.get("areas") or [])
     if inp.extra.get("learn_anchorages", True):
