@@ -45,7 +45,7 @@ import pandas as pd
 
 from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.geo import duration_s
-from stsdetect.tracks import Tracks
+from stsdetect.tracks import Tracks, as_time_ns
 
 __all__ = ["COVERAGE_COLUMNS", "RECEPTIONS", "Coverage", "estimate_coverage", "path_coverage",
            "reception_of_reports"]
@@ -77,7 +77,8 @@ class Coverage:
     bin_s : float
         Length of a time bin in seconds.
     bin0, n_bins : int
-        First bin (``floor(time_s / bin_s)``) and number of bins covered.
+        First bin (``time_ns // bin_ns``, bins aligned to the Unix epoch) and number of bins
+        covered.
     max_bracket_s : float
         Longest silence across which a vessel is counted present.
     min_vessels : int
@@ -202,16 +203,16 @@ def reception_of_reports(tracks: Tracks, positions: pd.DataFrame | None = None,
             raise ValueError("satellite_sources needs the positions table with its 'source' "
                              "column")
         return _satellite_from_sources(tracks, positions, satellite_sources)
-    gap_s, max_s = duration_s(pass_gap), duration_s(pass_max)
-    t, seg = tracks.time_s, tracks.segment
+    gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
+    t, seg = tracks.time_ns, tracks.segment
     if n == 0:
         return np.zeros(0, dtype=bool)
     new_burst = np.ones(n, dtype=bool)
-    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_s)
+    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_ns)
     burst = np.cumsum(new_burst) - 1
     starts = np.flatnonzero(new_burst)
     ends = np.r_[starts[1:], n] - 1
-    short = (t[ends] - t[starts]) <= max_s
+    short = (t[ends] - t[starts]) <= max_ns
     # A track of a single burst is not a pass pattern (nothing shows the silences around it).
     b_seg = seg[starts]
     alone = np.r_[True, b_seg[1:] != b_seg[:-1]] & np.r_[b_seg[1:] != b_seg[:-1], True]
@@ -232,7 +233,7 @@ def _satellite_from_sources(tracks, positions, satellite_sources) -> np.ndarray:
     p_mmsi = positions["mmsi"].to_numpy(dtype=np.int64)
     p_ns = pd.to_datetime(positions["time"], utc=True).to_numpy(dtype="datetime64[ns]") \
         .view(np.int64)
-    t_ns = np.round(tracks.time_s * 1e9).astype(np.int64)
+    t_ns = tracks.time_ns
     if not len(tracks) or not p_ns.size:
         return np.zeros(len(tracks), dtype=bool)
     # dense ranks of the times make (mmsi, time) one int64 key: mmsi < 2**30, ranks < 2**33
@@ -300,12 +301,16 @@ def estimate_coverage(
            else np.asarray(satellite, dtype=bool))
     if sat.shape != (n,):
         raise ValueError(f"satellite has shape {sat.shape}, expected ({n},)")
-    t, seg = tracks.time_s, tracks.segment
-    hb = np.floor(t / bin_s).astype(np.int64)
+    seg = tracks.segment
+    bin_ns = round(bin_s * 1e9)
+    hb = tracks.time_ns // bin_ns
     empty = np.zeros(0, dtype=np.int64)
     if n == 0:
         return Coverage(empty, empty, empty, empty, empty, cell_deg, bin_s, 0, 1, bracket_s,
                         int(min_vessels), sat)
+    # float seconds only as offsets from a local origin (the first hour bin)
+    h_org = int(hb.min())
+    t = (tracks.time_ns - h_org * bin_ns) / 1e9
     first = np.ones(n, dtype=bool)
     first[1:] = (seg[1:] != seg[:-1]) | (hb[1:] != hb[:-1])
     grp = np.flatnonzero(first)
@@ -319,7 +324,7 @@ def estimate_coverage(
     a, b = grp_last[j], grp[j + 1]
     item, off = _runs_of_hours(g_h[j + 1] - g_h[j] - 1)
     u_h = g_h[j][item] + 1 + off
-    u_lat, u_lon = _interp((u_h + 0.5) * bin_s, t[a][item], tracks.lat_deg[a][item],
+    u_lat, u_lon = _interp((u_h - h_org + 0.5) * bin_s, t[a][item], tracks.lat_deg[a][item],
                            tracks.lon_deg[a][item], t[b][item], tracks.lat_deg[b][item],
                            tracks.lon_deg[b][item])
     lat = np.r_[tracks.lat_deg[grp], u_lat]
@@ -352,16 +357,17 @@ def _keys(lat, lon, hour, level, cell_deg, bin0, n_bins):
     return (level * n_cells + cell) * n_bins + (hour - bin0)
 
 
-def path_coverage(coverage: Coverage, lat0, lon0, start_s, lat1, lon1, end_s) -> pd.DataFrame:
+def path_coverage(coverage: Coverage, lat0, lon0, start, lat1, lon1, end) -> pd.DataFrame:
     """Coverage along silences: the share of other vessels heard, hour by hour, on the path.
 
     Parameters
     ----------
     coverage : Coverage
         From :func:`estimate_coverage` on the tracks the silences come from.
-    lat0, lon0, start_s : array_like
-        Where and when each vessel was last heard before its silence (seconds since the epoch).
-    lat1, lon1, end_s : array_like
+    lat0, lon0, start : array_like
+        Where and when each vessel was last heard before its silence (datetime64 UTC or
+        int64 ns since the epoch; see :func:`stsdetect.tracks.as_time_ns`).
+    lat1, lon1, end : array_like
         Where and when it was heard again.
 
     Returns
@@ -379,22 +385,29 @@ def path_coverage(coverage: Coverage, lat0, lon0, start_s, lat1, lon1, end_s) ->
     figure is about the *other* vessels. Each hour uses the finest level whose cell holds at
     least ``min_vessels`` other vessels, else the whole dump when it holds any.
     """
-    lat0, lon0, t0 = (np.asarray(x, dtype=float) for x in (lat0, lon0, start_s))
-    lat1, lon1, t1 = (np.asarray(x, dtype=float) for x in (lat1, lon1, end_s))
-    m = t0.size
+    lat0, lon0 = (np.asarray(x, dtype=float) for x in (lat0, lon0))
+    lat1, lon1 = (np.asarray(x, dtype=float) for x in (lat1, lon1))
+    m = lat0.size
+    t0_ns = as_time_ns(start, "start") if m else np.zeros(0, np.int64)
+    t1_ns = as_time_ns(end, "end") if m else np.zeros(0, np.int64)
     cols = {"coverage": np.full(m, np.nan), "coverage_terrestrial": np.full(m, np.nan),
             "coverage_satellite": np.full(m, np.nan), "n_hours": np.zeros(m, np.int64)}
     if m == 0 or coverage.keys.size == 0:
         return pd.DataFrame(cols)
     bin_s = coverage.bin_s
-    h0 = np.floor(t0 / bin_s).astype(np.int64)
-    h1 = np.floor(t1 / bin_s).astype(np.int64)
+    bin_ns = round(bin_s * 1e9)
+    h0 = t0_ns // bin_ns
+    h1 = t1_ns // bin_ns
+    h_org = int(h0.min())  # local origin: float seconds only as offsets from it
+    t0 = (t0_ns - h_org * bin_ns) / 1e9
+    t1 = (t1_ns - h_org * bin_ns) / 1e9
     inside = np.maximum(h1 - h0 - 1, 0)
     n_h = np.maximum(inside, 1)
     item, off = _runs_of_hours(n_h)
     hour = np.where(inside[item] > 0, h0[item] + 1 + off,
-                    np.floor((t0[item] + t1[item]) / 2 / bin_s).astype(np.int64))
-    lat, lon = _interp((hour + 0.5) * bin_s, t0[item], lat0[item], lon0[item], t1[item],
+                    h_org + (t0_ns[item] - h_org * bin_ns + (t1_ns[item] - t0_ns[item]) // 2)
+                    // bin_ns)
+    lat, lon = _interp((hour - h_org + 0.5) * bin_s, t0[item], lat0[item], lon0[item], t1[item],
                        lat1[item], lon1[item])
     own = ((inside[item] > 0) & (t1[item] - t0[item] <= coverage.max_bracket_s)).astype(np.int64)
     in_range = (hour >= coverage.bin0) & (hour < coverage.bin0 + coverage.n_bins)

@@ -174,9 +174,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             gaps = gaps.reset_index(drop=True)
             q = gaps.loc[unknown].copy()
             q["q"] = np.flatnonzero(unknown)
-            w = plan.window_ns / 1e9
-            k0 = np.floor(q["t0"].to_numpy(float) / w).astype(np.int64)
-            k1 = np.floor(q["t1"].to_numpy(float) / w).astype(np.int64)
+            k0 = q["t0"].to_numpy(np.int64) // plan.window_ns
+            k1 = q["t1"].to_numpy(np.int64) // plan.window_ns
             ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
                                            zip(k0.tolist(), k1.tolist(), strict=True)]))
             ks = ks[np.isin(ks, numbers)]
