@@ -5,7 +5,7 @@ Usage::
     python benchmarks/bench_engine.py e2e [--lines 1250000] [--repeat 3]
     python benchmarks/bench_engine.py stages [--lines 1250000]
     python benchmarks/bench_engine.py month [--days 30] [--vessels 1500] [--interval 15]
-                                            [--files DIR]
+                                            [--files DIR] [--no-context]
 
 ``e2e`` makes (once, cached in ``--cache``) a three-day dump with ``stsdetect simulate``
 (NMEA 4.10 tag blocks, about 260 vessels, the report-interval floor chosen for about
@@ -28,6 +28,7 @@ in memory, run through :func:`stsdetect.detect` for comparison (``--in-memory``)
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import os
 import resource
@@ -174,19 +175,49 @@ def month_positions(day: int, vessels: int, interval_s: float, seed: int) -> pd.
     }).sort_values("time", kind="stable")
 
 
-def _month_run(files, in_memory, queue):
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _month_run(files, in_memory, context, queue):
+    import threading
+
     sys.path.insert(0, SRC)  # a spawned child: this checkout's stsdetect, not an installed one
+    samples, stop = [], threading.Event()
+
+    def sample():  # resident memory every 0.2 s, to tell which phase made the peak
+        while not stop.wait(0.2):
+            samples.append((time.perf_counter(), _rss_mb()))
+
+    threading.Thread(target=sample, daemon=True).start()
     t0, c0 = time.perf_counter(), time.process_time()
+    phases = ""
     if in_memory:
         import stsdetect
 
         pos = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-        events = stsdetect.detect(pos).events
+        events = stsdetect.detect(pos, context=context).events
     else:
         from stsdetect.scale import detect_windowed
 
-        events = detect_windowed(files).events
-    queue.put((time.perf_counter() - t0, time.process_time() - c0, _peak_mb(), len(events)))
+        res = detect_windowed(files, context=context)
+        events = res.events
+        edges = np.cumsum([t0, res.report["decode_s"], res.report["windows_s"],
+                           res.report["finish_s"]])
+        peaks = []
+        for a, b in itertools.pairwise(edges):  # three phases
+            inside = [r for t, r in samples if a <= t <= b]
+            peaks.append(max(inside) if inside else float("nan"))
+        phases = (f"  phases wall s decode {res.report['decode_s']:.0f} / windows "
+                  f"{res.report['windows_s']:.0f} / finish {res.report['finish_s']:.0f}, "
+                  f"peak RSS MB {peaks[0]:.0f} / {peaks[1]:.0f} / {peaks[2]:.0f}")
+    stop.set()
+    queue.put((time.perf_counter() - t0, time.process_time() - c0, _peak_mb(), len(events),
+               phases))
 
 
 def month(args) -> None:
@@ -213,13 +244,15 @@ def month(args) -> None:
         ctx = mp.get_context("spawn")
         for in_memory in ([False, True] if args.in_memory else [False]):
             queue = ctx.Queue()
-            proc = ctx.Process(target=_month_run, args=(files, in_memory, queue))
+            proc = ctx.Process(target=_month_run, args=(files, in_memory, not args.no_context,
+                                                        queue))
             proc.start()
-            wall, cpu, peak, n_events = queue.get()
+            wall, cpu, peak, n_events, phases = queue.get()
             proc.join()
             mode = "in memory" if in_memory else "out of core"
             print(f"{mode:<12} wall {wall:8.1f} s  cpu {cpu:8.1f} s  "
-                  f"{rows / cpu:10,.0f} reports/cpu-s  peak {peak:7.0f} MB  {n_events} events")
+                  f"{rows / cpu:10,.0f} reports/cpu-s  peak {peak:7.0f} MB  {n_events} events"
+                  f"{phases}")
             sys.stdout.flush()
 
 
@@ -236,6 +269,8 @@ def main(argv=None):
         p.add_argument("--interval", type=float, default=15.0)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--in-memory", action="store_true")
+        p.add_argument("--no-context", action="store_true",
+                       help="month: without the context stage (context=False)")
         p.add_argument("--files", default=None,
                        help="month: keep the daily Parquet files in this folder and reuse "
                             "those already there (same --vessels/--interval/--seed)")

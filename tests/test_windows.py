@@ -587,3 +587,12 @@ def test_handover_across_midnight_equals_single_run(tmp_path):
     res = detect_windowed(split_files(positions, [24]), workdir=tmp_path / "w",
                           only=detectors(), vessels=vessels)
     assert_same_events(res.events, want)
+
+
+def test_context_stage_off_equals_single_run(scenario, tmp_path):
+    # context=False (stsdetect detect --no-context) runs no context stage in windows either
+    want = single_run(scenario, detectors(), context=False)
+    res = detect_windowed(split_files(scenario, [24, 48]), workdir=tmp_path / "w",
+                          only=detectors(), context=False)
+    assert_same_events(res.events, want)
+    assert not make_plan(context=False).context and make_plan().context

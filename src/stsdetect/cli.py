@@ -715,10 +715,9 @@ def cmd_detect(args) -> int:
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
         if detections is not None:
             raise UsageError("--detections is not supported with --scheduler/--workers yet")
-        if args.save_anchorages or args.no_context:
-            raise UsageError("--save-anchorages and --no-context are not available with "
-                             "--workers/--scheduler (the distributed run always adds the "
-                             "context; save anchorages from an in-memory run)")
+        if args.save_anchorages:
+            raise UsageError("--save-anchorages is not available with --workers/--scheduler "
+                             "(save anchorages from an in-memory run)")
         return _detect_dask(args, inputs, out, regions, watchlist, params)
     vessels = None
     tables = [_is_table(i) for i in inputs]
@@ -795,7 +794,7 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
                            window=args.window, workdir=args.workdir, only=args.only,
                            regions=regions, watchlist=watchlist, vessels=vessels,
                            **{k: v for k, v in _context_kwargs(args).items()
-                              if k in ("ports", "anchorages")}, **params)
+                              if k in ("ports", "anchorages", "context")}, **params)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
     return _finish_detect(args, result, out, label=", ".join(inputs))

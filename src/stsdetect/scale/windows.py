@@ -125,7 +125,7 @@ class WindowPlan:
 
 
 def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONTEXT,
-              **params) -> WindowPlan:
+              context: bool = True, **params) -> WindowPlan:
     """Route detection parameters to the stages and derive the margin.
 
     Parameters
@@ -139,6 +139,8 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
         them).
     track_context : duration, default "1h"
         See :data:`DEFAULT_TRACK_CONTEXT`.
+    context : bool, default True
+        Run the context stage (as ``stsdetect.detect(context=...)``).
     **params
         Stage parameters named as for :func:`stsdetect.pipeline.detect` (its ``PARAMETERS``:
         ``min_gap``, ``max_distance_m``, ``loiter_min_duration`` ...); every default is the
@@ -156,6 +158,8 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     """
     from stsdetect.params import duration_ns, flat_parameters, stage_params
     from stsdetect.scale.registry import STAGES, select
+
+    run_context = bool(context)
 
     window_ns = duration_ns(window, "window") if not isinstance(window, (int, float)) \
         else round(duration_s(window) * 1e9)
@@ -198,7 +202,7 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
             reach += objects[d].ns("heard_bin")
         context[d] = (reach + track_ns) / 1e9
     margin = max([*context.values(), track_ns / 1e9])
-    with_context = "anchorages" in run
+    with_context = run_context and "anchorages" in run
     if with_context:  # stop pieces look one max_gap (3 h) beyond a report, after cleaning
         from stsdetect.context.stops import STOP_MAX_GAP_S
 
@@ -909,7 +913,7 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
                     watchlist=None, progress=False, keep_workdir=False,
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
                     chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
-                    ports=None, anchorages=None, **params) -> WindowedResult:
+                    ports=None, anchorages=None, context=True, **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -946,6 +950,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     ports, anchorages : optional
         Port polygons and saved anchorages for the context stage, as for
         :func:`stsdetect.pipeline.detect` (``anchorages=False``: learn none).
+    context : bool, default True
+        Run the context stage, as :func:`stsdetect.pipeline.detect` does.
     **params
         Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
@@ -955,7 +961,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     """
     from stsdetect.scale.engine import LocalExecutor, run_windows
 
-    plan = make_plan(window, only=only, track_context=track_context, **params)
+    plan = make_plan(window, only=only, track_context=track_context, context=context,
+                     **params)
     files = _sources(sources)
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="stsdetect-")) if own_dir else Path(workdir)
