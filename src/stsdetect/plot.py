@@ -104,10 +104,6 @@ MAX_TRACK_POINTS = 20_000
 #: zlib level of the PNGs of reused figures (report, event maps): 1 writes about 15% larger
 #: files than the default 6 in a fifth less time.
 PNG_COMPRESS_LEVEL = 1
-#: The report's PNGs hold at most this many colours (a palette PNG): a map or timeline has a
-#: few flat colours and their anti-aliased edges, so 256 colours look the same, and the
-#: file is a third of an RGBA PNG's size and written in half the time.
-PNG_COLORS = 256
 #: Reference lines on the timeline: the GFW encounter definition (Miller et al. 2018,
 #: Front. Mar. Sci. 5:240): within 500 m, median speed below 2 kn.
 ENCOUNTER_DISTANCE_M = 500.0
@@ -918,10 +914,13 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
     return artists
 
 
-def _png_bytes(figure, dpi: float, palette: bool = True) -> bytes:
-    """The figure rendered by Agg at ``dpi`` as PNG bytes (no metadata, so the same figure
-    gives the same bytes); a palette PNG of :data:`PNG_COLORS` colours when ``palette``,
-    else RGB (the figure's background is opaque, so no alpha channel is needed)."""
+def _png_bytes(figure, dpi: float) -> bytes:
+    """The figure rendered by Agg at ``dpi`` as RGB PNG bytes (no metadata, so the same
+    figure gives the same bytes; the background is opaque, so no alpha channel).
+
+    Not a palette PNG: a fast quantizer (Pillow's octree) merged the white page and the pale
+    sea into one colour, and the exact ones cost more than the whole PNG.
+    """
     from PIL import Image
 
     from ._agg import GlyphCacheCanvas
@@ -934,9 +933,6 @@ def _png_bytes(figure, dpi: float, palette: bool = True) -> bytes:
     canvas.draw()
     image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
                              "raw", "RGBA", 0, 1).convert("RGB")
-    if palette:
-        image = image.quantize(PNG_COLORS, method=Image.Quantize.FASTOCTREE,
-                               dither=Image.Dither.NONE)
     buf = io.BytesIO()
     image.save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL)
     return buf.getvalue()
@@ -952,14 +948,13 @@ class _MapCanvas:
         _draw_layers(self.ax, regions, [0.0])
 
     def png(self, events, tracks=None, title: str = "", dpi: int = 90, pad_deg: float = 0.2,
-            tail_h: float = 12, palette: bool = True) -> bytes:
-        """The PNG bytes of one map (as :func:`plot_events_map` draws it); see
-        :func:`_png_bytes` for ``palette``."""
+            tail_h: float = 12) -> bytes:
+        """The PNG bytes of one map (as :func:`plot_events_map` draws it)."""
         artists = _draw_map(self.ax, events, tracks, self.regions, pad_deg, tail_h,
                             base_shifts=(0.0,))
         self.ax.set_title(title, fontsize=9, y=1.0)  # fixed: see _draw_timeline
         try:
-            return _png_bytes(self.ax.figure, dpi, palette)
+            return _png_bytes(self.ax.figure, dpi)
         finally:
             for artist in artists:
                 artist.remove()
@@ -1270,13 +1265,12 @@ class _TimelineCanvas:
         self.sog_ax = self.ax.twinx()
         self.sog_ax.set_title("", y=1.0)
 
-    def png(self, tracks, event, dpi: int = 90, palette: bool = True) -> bytes:
-        """The PNG bytes of :func:`plot_pair_timeline` of one event; see :func:`_png_bytes`
-        for ``palette``."""
+    def png(self, tracks, event, dpi: int = 90) -> bytes:
+        """The PNG bytes of :func:`plot_pair_timeline` of one event."""
         artists = _draw_timeline(self.ax, self.sog_ax, _as_tracks(tracks), _event_row(event),
                                  TRACK_BREAK_S, 60.0)
         try:
-            return _png_bytes(self.figure, dpi, palette)
+            return _png_bytes(self.figure, dpi)
         finally:
             for artist in artists:
                 artist.remove()
