@@ -336,12 +336,16 @@ def test_stops_from_window_pieces_equal_one_run(seed, n_cuts):
     sog[rng.random(n) < 0.1] = np.nan
     tracks = Tracks.from_arrays(mmsi, t, lat, lon, sog_kn=sog)
     whole = find_stops(tracks)
-    cuts = np.sort(rng.uniform(t.min(), t.max(), n_cuts))
-    edges = np.concatenate(([-np.inf], cuts, [np.inf]))
-    margin = 3 * 3600.0  # max_gap: what a window must load beyond its core
+    cuts = np.sort(rng.integers(tracks.time_ns.min(), tracks.time_ns.max(), n_cuts))
+    edges = [None, *cuts.tolist(), None]  # int64 ns; None: unbounded
+    margin = 3 * 3600 * 10**9  # max_gap: what a window must load beyond its core
     pieces, ends = [], []
     for a, b in itertools.pairwise(edges):  # a few windows
-        sel = ((tracks.time_ns / 1e9) >= a - margin) & ((tracks.time_ns / 1e9) < b + margin)
+        sel = np.ones(len(tracks), dtype=bool)
+        if a is not None:
+            sel &= tracks.time_ns >= a - margin
+        if b is not None:
+            sel &= tracks.time_ns < b + margin
         sub = Tracks.from_arrays(tracks.mmsi[sel], tracks.time_ns[sel], tracks.lat_deg[sel],
                                  tracks.lon_deg[sel], sog_kn=tracks.sog_kn[sel])
         p, e = stop_pieces(sub, a, b)
@@ -364,9 +368,9 @@ def test_context_window_by_window_equals_one_run():
     data = read_ais(sc.lines())
     one = detect(data)
     tracks = one.tracks
-    t = (tracks.time_ns / 1e9)
-    day = 86400.0
-    margin = 3 * 3600.0  # max_gap of the stops
+    t = tracks.time_ns
+    day = 86400 * 10**9
+    margin = 3 * 3600 * 10**9  # max_gap of the stops
     pieces, ends = [], []
     for k in range(int(t.min() // day), int(t.max() // day) + 1):  # the days of the dump
         a, b = k * day, (k + 1) * day
@@ -378,7 +382,7 @@ def test_context_window_by_window_equals_one_run():
         ends.append(e)
     stops = join_stop_pieces(pieces, ends)
     areas = find_anchorages(None, stops=stops, positions=data.positions,
-                            span_s=float(t.max() - t.min()))
+                            span_s=(int(t.max()) - int(t.min())) / 1e9)
     core = one.events[list(EVENT_COLUMNS)].assign(flags=[[] for _ in range(len(one.events))])
     windowed = add_context(core, anchorages=areas, positions=data.positions,
                            statics=data.statics, stops=stops)
