@@ -1,8 +1,10 @@
 """Context on every event: crowd, navigational status, anchorage or port, visit pattern, draught.
 
 :func:`add_context` appends the context columns (contract C3: the vessel's, then its partner's
-with an ``other_`` prefix) and sets the context tokens with their reasons in the ``evidence``
-column (contract C4: JSON text mapping each token to its reason). Columns:
+with an ``other_`` prefix) and sets the context tokens with their reasons through the one
+evidence mechanism, :class:`stsdetect.flags.Evidence` (contract C4: the ``flags`` column and the
+``evidence`` column's JSON mapping each token to its reason; a reason about one participant
+names it in ``vessel``, and is an array of two when both have it). Columns:
 
 =============================  =========  =======================================================
 column                         dtype      meaning
