@@ -174,3 +174,21 @@ def test_satellite_view_parameters_and_passes():
                 {"message_probability": 0}, {"pass_duration": "2h", "revisit": ("1h", "2h")}):
         with pytest.raises(ValueError):
             satellite_view(sc, **bad)
+
+
+def test_coverage_knobs_reach_the_model():
+    sc = simulate(seed=0, duration="2d", min_interval_s=60, n_background=20)
+    view = satellite_view(sc, seed=0)
+    ev = pipeline.detect(view.positions, only="dark").events
+    cov = ev["coverage"].to_numpy(float)
+    assert np.nanmax(cov) < 0.5  # revisits: low satellite coverage
+    # a pass rule no burst meets: every report counts as shore reception; the silences are
+    # then judged by the coverage of all reception, still low (passes every few hours) ...
+    shore = pipeline.detect(view.positions, only="dark", satellite_pass_max="1s").events
+    assert not np.allclose(shore["coverage"].to_numpy(float), cov, equal_nan=True)
+    # ... and a bracket shorter than the revisit gaps counts nobody present between passes:
+    # every hour with a vessel heard then looks fully covered
+    short = pipeline.detect(view.positions, only="dark", coverage_max_bracket="30min").events
+    assert np.nanmean(short["coverage"].to_numpy(float)) > np.nanmean(cov)
+    many = pipeline.detect(view.positions, only="dark", coverage_min_vessels=10_000).events
+    assert not np.allclose(many["coverage"].to_numpy(float), cov, equal_nan=True)

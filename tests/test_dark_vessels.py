@@ -260,3 +260,52 @@ def test_report_shows_scene_and_unseen_partner(imaged, tmp_path):
     path = write_html_report(res.events, tmp_path / "r.html", tracks=res.tracks, max_events=3)
     text = path.read_text()
     assert "S1SIM_" in text and "unseen_partner" in text and "dark_vessel" in text
+
+
+def test_matching_distances_are_parameters(imaged):
+    sc, res = imaged
+    n_matched = int(res.detections["matched"].sum())
+    assert n_matched > 10
+    # 1 m: hardly any detection lies that close to a track's interpolated position
+    tight = pipeline.detect(sc.positions, detections=sc.detections, match_distance_m=1.0,
+                            only="rendezvous")
+    assert tight.detections["matched"].sum() < n_matched / 5
+    assert (tight.detections["match_distance_m"].dropna() <= 1.0).all()
+    n_dark = (tight.events["event_type"] == "dark_vessel").sum()
+    assert n_dark == (~tight.detections["matched"]).sum()
+    # an unseen partner must lie within unseen_partner_distance_m of the event's vessel
+    near = pipeline.detect(sc.positions, detections=sc.detections, only="rendezvous",
+                           unseen_partner_distance_m=1.0)
+    assert not near.events["flags"].map(lambda f: "unseen_partner" in f).any()
+    wide = pipeline.detect(sc.positions, detections=sc.detections, only="rendezvous",
+                           unseen_partner_distance_m=500.0, match_max_gap="1s",
+                           match_max_extrapolate="1s")
+    # positions known only within a second of a report: hardly any track is placed
+    assert wide.detections["matched"].sum() < n_matched / 2
+    with pytest.raises(ValueError, match="need detections"):
+        pipeline.detect(sc.positions, match_distance_m=800.0)
+
+
+def test_cli_matching_options(tmp_path):
+    from stsdetect.cli import EXIT_BAD_INPUT, EXIT_OK, main
+    from stsdetect.events import read_events
+
+    sc = imagery_detections(simulate(seed=1), seed=1)
+    paths = sc.write(tmp_path)
+    det = tmp_path / "det.csv"
+    sc.detections[["time", "lat", "lon", "scene_id", "detection_id"]].to_csv(det, index=False)
+    counts = {}
+    for metres in ("1500", "1"):
+        out = tmp_path / f"e{metres}.csv"
+        assert main(["detect", str(paths["nmea"]), "--detections", str(det), "--only",
+                     "rendezvous", "--match-distance", metres, "-o", str(out), "-q"]) == EXIT_OK
+        counts[metres] = (read_events(out)["event_type"] == "dark_vessel").sum()
+    assert counts["1"] > 3 * counts["1500"] > 0
+    out = tmp_path / "e.csv"
+    assert main(["detect", str(paths["nmea"]), "--detections", str(det),
+                 "--unseen-partner-distance", "1", "-o", str(out), "-q"]) == EXIT_OK
+    assert not read_events(out)["flags"].map(lambda f: "unseen_partner" in f).any()
+    assert main(["detect", str(paths["nmea"]), "--match-distance", "800", "-o", str(out),
+                 "-q"]) == EXIT_BAD_INPUT
+    assert main(["detect", str(paths["nmea"]), "--detections", str(det), "--match-distance",
+                 "-3", "-o", str(out), "-q"]) == EXIT_BAD_INPUT

@@ -42,8 +42,8 @@ from stsdetect.geo import (
 )
 from stsdetect.tracks import Tracks
 
-__all__ = ["MATCH_COLUMNS", "find_dark_vessels", "find_unseen_partners", "mark_unseen_partners",
-           "match_detections", "positions_at"]
+__all__ = ["MATCH_COLUMNS", "dark_vessel_events", "find_dark_vessels", "find_unseen_partners",
+           "imagery_events", "mark_unseen_partners", "match_detections", "positions_at"]
 
 #: Columns :func:`match_detections` adds to the detections table.
 MATCH_COLUMNS = ["mmsi", "match_distance_m", "n_candidates", "matched"]
@@ -480,3 +480,79 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
     out["flags"] = pd.Series(list(flags), index=out.index, dtype=object)
     out["evidence"] = pd.Series(list(evidence), index=out.index, dtype=object)
     return out
+
+
+def dark_vessel_events(events: pd.DataFrame, matched: pd.DataFrame, tracks: Tracks,
+                       unseen_partner_distance_m: float = 500.0, max_gap="2h",
+                       max_extrapolate="10min") -> pd.DataFrame:
+    """The events with the ``dark_vessel`` events of ``matched`` added and unseen partners marked.
+
+    The second half of :func:`imagery_events`, for detections already matched (the windowed
+    and Dask drivers match them window by window and call this on the merged events with the
+    tracks of the event vessels).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events table (rendezvous and loitering rows are tested for unseen partners).
+    matched : pandas.DataFrame
+        Output of :func:`match_detections`.
+    tracks : Tracks
+        Tracks holding (at least) every vessel of the rendezvous and loitering events.
+    unseen_partner_distance_m, max_gap, max_extrapolate
+        See :func:`imagery_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    from stsdetect.events import concat_events
+
+    out = concat_events([events, find_dark_vessels(matched)])
+    partners = find_unseen_partners(out, matched, tracks, max_distance_m=unseen_partner_distance_m,
+                                    max_gap=max_gap, max_extrapolate=max_extrapolate)
+    return mark_unseen_partners(out, partners)
+
+
+def imagery_events(
+    events: pd.DataFrame,
+    detections: pd.DataFrame,
+    tracks: Tracks,
+    match_distance_m: float = 1500.0,
+    unseen_partner_distance_m: float = 500.0,
+    max_gap="2h",
+    max_extrapolate="10min",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The imagery stage: match detections, add ``dark_vessel`` events, mark unseen partners.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events of the detectors (rendezvous and loitering rows are tested for unseen partners).
+    detections : pandas.DataFrame
+        From :func:`stsdetect.imagery.read_detections`.
+    tracks : Tracks
+        The cleaned tracks the events came from.
+    match_distance_m : float, default 1500
+        Largest detection-to-track distance of a match (:func:`match_detections`; Skylight's
+        1.5 km).
+    unseen_partner_distance_m : float, default 500
+        Largest distance from a rendezvous or loitering vessel to an unmatched detection for
+        ``unseen_partner`` (:func:`find_unseen_partners`; the rendezvous distance of GFW's
+        encounters, Miller et al. 2018).
+    max_gap : duration, default "2h"
+        Longest gap between two reports a track's position is interpolated across
+        (:func:`positions_at`).
+    max_extrapolate : duration, default "10min"
+        A report this close in time to the image is dead-reckoned from (:func:`positions_at`).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The events with the ``dark_vessel`` events added and ``unseen_partner`` marked, and
+        the detections with their matches (:data:`MATCH_COLUMNS`).
+    """
+    matched = match_detections(detections, tracks, max_distance_m=match_distance_m,
+                               max_gap=max_gap, max_extrapolate=max_extrapolate)
+    return dark_vessel_events(events, matched, tracks, unseen_partner_distance_m, max_gap,
+                              max_extrapolate), matched
