@@ -167,7 +167,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     if "dark_period" in plan.detectors:
         p = plan.objects["dark_period"]
         gaps = (pd.concat(silences, ignore_index=True) if silences else pd.DataFrame(
-            columns=["mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n_heard"]))
+            columns=["mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n_heard",
+                     "sat0", "sat1"]))
         unknown = gaps["n_heard"].to_numpy() < 0 if len(gaps) else np.zeros(0, bool)
         n_open += int(unknown.sum())
         if p.radius_m is not None and unknown.any():
@@ -189,7 +190,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
             n_heard[unknown] = counts[unknown]
             gaps["n_heard"] = n_heard
-        closed.append(dark_events(gaps, p))
+        # the reception coverage, from the counts carried over the windows
+        coverage = STAGES["dark_period"].carry().finish(state["dark_period"], p)
+        closed.append(dark_events(gaps, p, coverage))
     events = W.finish_events(
         [concat_events(closed)], [], plan, vessels=vessels, regions=regions,
         watchlist=watchlist, class_b=W.class_b_ids(spills),

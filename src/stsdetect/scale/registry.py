@@ -15,6 +15,17 @@ runs on one window holding all the data), its frozen parameter class
     the loaded margin is the largest reach of the stages run plus the cleaning context.
 ``heard``
     whether the stage needs vessels heard near its events (dark periods: ``n_other_heard``).
+``positions``
+    whether the windowed ``map`` also reads the window's positions table (keyword
+    ``positions``): the dark periods' reception coverage reads its ``source`` column
+    (tag-block / ``$PGHP`` source) for ``satellite_sources``.
+
+The dark-period stage also carries the reception coverage (:mod:`stsdetect.detectors.coverage`):
+counts of vessels present and heard per cell and hour add up over windows, so each window
+counts its core's hours and the few silences across window edges are counted from the carried
+last reports; the model is assembled once at the end (``carry.finish``) and judges the
+silences, so windowed and Dask runs give the same ``coverage`` and ``likely_intentional`` as
+one in-memory run.
 
 Adding a stage (a detector over tracks, a context table, an enrichment of the events) is one
 entry in :data:`STAGES` plus its parameter class in :data:`stsdetect.params.STAGE_PARAMS`.
@@ -84,6 +95,8 @@ class Stage:
         ``reach_ns(params) -> int``: data needed beyond a window's core, nanoseconds.
     heard : bool
         Needs vessels heard near its events.
+    positions : bool
+        Its windowed ``map`` reads the window's positions table too.
     carry : object or None
         The windowed (carried-state) form, with ``map``, ``fold`` and ``finish``; see
         :mod:`stsdetect.scale.carry`.
@@ -97,6 +110,7 @@ class Stage:
     always: bool = False
     reach_ns: Callable = lambda p: 0
     heard: bool = False
+    positions: bool = False
     carry: object = None
 
 
@@ -112,6 +126,13 @@ def _dark(inp: StageInputs, p: P.DarkParams):
     from stsdetect.detectors.dark import find_dark_periods
 
     return find_dark_periods(inp.tracks, positions=inp.positions, **p.kwargs())
+
+
+def _dark_reach_ns(p: P.DarkParams) -> int:
+    """The coverage's cadence rule looks one pass gap and one pass beyond a report."""
+    if not p.coverage:
+        return 0
+    return p.ns("satellite_pass_gap") + p.ns("satellite_pass_max")
 
 
 def _dark_rendezvous(inp: StageInputs, p: P.DarkRendezvousParams):
@@ -166,7 +187,7 @@ STAGES: dict[str, Stage] = {
         reach_ns=lambda p: p.ns("max_gap") + p.ns("step"), carry=_carry("RENDEZVOUS")),
     "dark_period": Stage(
         "dark_period", P.DarkParams, _dark, "dark_period", always=True, heard=True,
-        reach_ns=lambda p: 0, carry=_carry("DARK")),
+        positions=True, reach_ns=_dark_reach_ns, carry=_carry("DARK")),
     "dark_rendezvous": Stage(
         "dark_rendezvous", P.DarkRendezvousParams, _dark_rendezvous, "dark_rendezvous",
         kind="post"),

@@ -31,7 +31,6 @@ in-process), plus the carried state (rows of the runs still open), plus one row 
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import io
 import math
@@ -198,18 +197,15 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     for key, value in params.items():
         stage, name = names[key]
         given.setdefault(stage, {})[name] = value
-    # The reception coverage of dark periods is learned from the whole dump at once
-    # (stsdetect.detectors.coverage); this driver does not carry it across windows yet, so its
-    # dark periods are judged by the heard count alone, as detect(coverage=False) does (and
-    # dark rendezvous then need no coverage).
-    refused = sorted(k for k in given["dark_period"]
-                     if k in ("satellite_sources", "reception", "coverage_cell_deg")
-                     or (k == "coverage" and given["dark_period"][k]))
-    if refused:
-        raise ValueError(f"coverage parameters {refused} need the whole dump in memory: the "
-                         "windowed and Dask drivers do not compute coverage")
-    given["dark_period"]["coverage"] = False
-    objects["dark_period"] = dataclasses.replace(objects["dark_period"], coverage=False)
+    # The reception coverage of dark periods (stsdetect.detectors.coverage) counts vessels per
+    # cell and hour bin: each window counts the bins of its core, so windows must hold whole bins.
+    from stsdetect.scale.carry import COVERAGE_BIN_S
+
+    if "dark_period" in run and objects["dark_period"].coverage \
+            and window_ns % round(COVERAGE_BIN_S * 1e9):
+        raise ValueError(f"window {window!r}: with the reception coverage on, windows must be a "
+                         "whole number of hours (its time bin); or pass coverage=False "
+                         "(--coverage off)")
     track_ns = duration_ns(track_context, "track_context") if not isinstance(
         track_context, (int, float)) else round(duration_s(track_context) * 1e9)
     detectors = tuple(n for n in run if STAGES[n].kind == "detector")
@@ -634,18 +630,18 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     pieces = {}
     for name in plan.detectors:  # a handful of stages
         carry = STAGES[name].carry()
-        pieces[name] = carry.map(tracks, plan.objects[name], win)
+        extra = {"positions": positions} if STAGES[name].positions else {}
+        pieces[name] = carry.map(tracks, plan.objects[name], win, **extra)
     if "loitering" in pieces:
         closed, runs, rows = pieces["loitering"]
         if len(rows):
             _write_side(workdir, _LOITER_DIR, k, rows)
         pieces["loitering"] = (closed, runs, None)
     if "dark_period" in pieces:
-        gaps, ends, heard = pieces["dark_period"]
+        gaps, ends, heard, cover = pieces["dark_period"]
         if heard is not None and len(heard):
-
             _write_side(workdir, _HEARD_DIR, k, heard)
-        pieces["dark_period"] = (gaps, ends, None)
+        pieces["dark_period"] = (gaps, ends, None, cover)
     stops = None
     if plan.context:  # the context stage's windowed form: pieces of stops in the core
         from stsdetect.context.stops import stop_pieces
