@@ -713,13 +713,11 @@ def cmd_detect(args) -> int:
     if args.save_anchorages is not None:
         _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
-        if detections is not None:
-            raise UsageError("--detections is not supported with --scheduler/--workers yet")
         if args.save_anchorages or args.no_context:
             raise UsageError("--save-anchorages and --no-context are not available with "
                              "--workers/--scheduler (the distributed run always adds the "
                              "context; save anchorages from an in-memory run)")
-        return _detect_dask(args, inputs, out, regions, watchlist, params)
+        return _detect_dask(args, inputs, out, regions, watchlist, params, detections)
     vessels = None
     tables = [_is_table(i) for i in inputs]
     if any(tables) and not all(tables):
@@ -743,7 +741,7 @@ def cmd_detect(args) -> int:
     return _finish_detect(args, result, out, label=", ".join(inputs))
 
 
-def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
+def _detect_dask(args, inputs, out: Path, regions, watchlist, params, detections=None) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
     import pandas as pd
 
@@ -794,6 +792,7 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
         result = sd.detect(files, scheduler=args.scheduler, workers=args.workers,
                            window=args.window, workdir=args.workdir, only=args.only,
                            regions=regions, watchlist=watchlist, vessels=vessels,
+                           detections=detections,
                            **{k: v for k, v in _context_kwargs(args).items()
                               if k in ("ports", "anchorages")}, **params)
     except (OSError, EOFError) as exc:

@@ -268,10 +268,12 @@ pandas.DataFrame or Tracks
                                  stops=inputs.extra.get("stops"), **objects["context"].kwargs())
         matched = None
         if dets is not None:
-            from stsdetect.detectors.dark_vessels import imagery_events
+            from stsdetect.scale.registry import STAGES
 
-            events, matched = imagery_events(events, dets, tracks,
-                                             **objects["imagery"].kwargs())
+            extra = {"events": events, "detections": dets}
+            events = STAGES["imagery"].run(StageInputs(tracks=tracks, extra=extra),
+                                           objects["imagery"])
+            matched = extra["matched"]
         tows = tables.get("tows")   # the tow detector's table (a registry stage)
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],

@@ -86,8 +86,9 @@ class Stage:
     event_type : str or None
         The event type it produces (None for stages that produce no events).
     kind : str
-        ``"detector"`` (over tracks, per window), ``"post"`` (over merged events, once) or
-        ``"context"`` (a table other stages read).
+        ``"detector"`` (over tracks, per window), ``"post"`` (over merged events, once),
+        ``"context"`` (a table other stages read) or ``"imagery"`` (imagery detections
+        matched per window, then joined to the merged events; runs only with detections).
     always : bool
         Runs even when not selected (dark periods feed the ``dark_before``/``dark_after``
         flags).
@@ -171,6 +172,17 @@ def _tows(inp: StageInputs, p):
     return find_tows(inp.tracks, tug_mmsi(inp.vessels), **p.kwargs())
 
 
+def _imagery(inp: StageInputs, p: P.ImageryParams):
+    """The imagery stage over merged events: ``extra["detections"]`` matched to the tracks,
+    dark vessels added, unseen partners marked; the matched detections are left in
+    ``extra["matched"]``."""
+    from stsdetect.detectors.dark_vessels import imagery_events
+
+    events, inp.extra["matched"] = imagery_events(inp.extra["events"], inp.extra["detections"],
+                                                  inp.tracks, **p.kwargs())
+    return events
+
+
 def _carry(name):
     def get():
         from stsdetect.scale import carry
@@ -200,6 +212,12 @@ STAGES: dict[str, Stage] = {
         "anchorages", P.AnchorageParams, _anchorages, kind="context", always=True),
     # tows (stsdetect.detectors.tows): a table the barge rules of the flags read
     "tows": Stage("tows", P.TowParams, _tows, kind="context", always=True),
+    # imagery (stsdetect.detectors.dark_vessels), with detections only: an enrichment of the
+    # merged events (dark_vessel events, unseen_partner) after the context. Windowed runs
+    # match each window's detections in its task (the position at the image time needs one
+    # max_gap of reports around it) and mark unseen partners once on the merged events.
+    "imagery": Stage("imagery", P.ImageryParams, _imagery, kind="imagery",
+                     reach_ns=lambda p: p.ns("max_gap") + p.ns("max_extrapolate")),
 }
 
 #: Detector names accepted by ``only``, in the order they run.
