@@ -260,6 +260,47 @@ def test_report_shows_scene_and_unseen_partner(imaged, tmp_path):
     path = write_html_report(res.events, tmp_path / "r.html", tracks=res.tracks, max_events=3)
     text = path.read_text()
     assert "S1SIM_" in text and "unseen_partner" in text and "dark_vessel" in text
+    # an unseen partner's image, time and distance are in the event's headline
+    ev = res.events
+    marked = ev[ev["flags"].map(lambda f: "unseen_partner" in f)]
+    det = json.loads(marked["evidence"].iloc[0])["unseen_partner"]["detections"][0]
+    path = write_html_report(marked.head(1), tmp_path / "u.html", tracks=res.tracks)
+    text = path.read_text()
+    assert f"unseen partner: scene {det['scene_id']} at {det['time'][:10]} {det['time'][11:16]}" \
+        in text
+
+
+def test_maps_draw_unseen_partners_at_their_detections(imaged):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from stsdetect.detectors.dark_vessels import unseen_partner_points
+    from stsdetect.events import read_events, write_events
+    from stsdetect.plot import plot_events_map
+
+    _, res = imaged
+    ev = res.events
+    marked = ev[ev["flags"].map(lambda f: "unseen_partner" in f)].head(1)
+    pts = unseen_partner_points(marked)
+    assert len(pts) >= 1 and pts[["lat", "lon"]].notna().all().all()
+    # the points are the unmatched detections themselves
+    d = res.detections.set_index("detection_id")
+    np.testing.assert_allclose(pts["lat"], d.loc[pts["detection_id"], "lat"], atol=1e-6)
+    ax = plot_events_map(marked, tracks=res.tracks)
+    drawn = [c for c in ax.collections if c.get_gid() == "unseen-partners"]
+    assert len(drawn) == 1
+    np.testing.assert_allclose(drawn[0].get_offsets()[:, 1], pts["lat"].to_numpy(), atol=1e-9)
+    labels = [t.get_text() for t in ax.texts if t.get_gid() == "unseen-partner-label"]
+    assert labels and labels[0].startswith(str(pts["scene_id"].iloc[0])[:24])
+    plt.close(ax.figure)
+    # and read back from a file (the report and `stsdetect plot` read events files)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        back = read_events(write_events(marked, Path(tmp) / "e.geojson"))
+        assert unseen_partner_points(back)["detection_id"].tolist() == \
+            pts["detection_id"].tolist()
 
 
 def test_matching_distances_are_parameters(imaged):
