@@ -59,7 +59,8 @@ def synthetic_tracks(n_reports: int, n_vessels: int, seed: int = 0) -> Tracks:
     lat, lon = walk(28.0), walk(120.0)
     offsets = np.r_[starts, n_reports].astype(np.int64)
     segment = np.repeat(np.arange(n_vessels, dtype=np.int64), per)
-    return Tracks(mmsi=mmsi, segment=segment, time_s=t, lat_deg=np.clip(lat, -89, 89),
+    return Tracks(mmsi=mmsi, segment=segment, time_ns=np.round(t * 1e9).astype(np.int64),
+                  lat_deg=np.clip(lat, -89, 89),
                   lon_deg=(lon + 180) % 360 - 180, sog_kn=sog, cog_deg=np.full(n_reports, np.nan),
                   offsets=offsets, segment_mmsi=mmsi[starts])
 
@@ -93,7 +94,7 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     tracks = synthetic_tracks(args.reports, args.vessels)
     print(f"{len(tracks):,} reports, {tracks.n_vessels:,} vessels, "
-          f"{(tracks.time_s.max() - tracks.time_s.min()) / 86400:.1f} days "
+          f"{((tracks.time_ns / 1e9).max() - (tracks.time_ns / 1e9).min()) / 86400:.1f} days "
           f"(generated in {time.perf_counter() - t:.1f} s)")
     dark = find_dark_periods(tracks)
     cases = [
@@ -107,7 +108,7 @@ def main(argv=None) -> None:
         best, peak, result = measure(fn, args.repeat)
         print(f"{name:32s} {best:8.2f} {len(tracks) / best / 1e6:8.1f} {peak / 1e6:8.0f} "
               f"{len(result):8d}")
-    input_mb = sum(getattr(tracks, f).nbytes for f in ("mmsi", "segment", "time_s", "lat_deg",
+    input_mb = sum(getattr(tracks, f).nbytes for f in ("mmsi", "segment", "time_ns", "lat_deg",
                                                         "lon_deg", "sog_kn", "cog_deg")) / 1e6
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak MB: NumPy memory allocated during the call (tracemalloc; k-d tree nodes are "

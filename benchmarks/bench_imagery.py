@@ -58,7 +58,8 @@ def synthetic_day(n_vessels: int, interval_s: float, n_det: int, n_scenes: int, 
     n = mmsi.size
     offsets = np.arange(0, n + 1, per, dtype=np.int64)
     tracks = Tracks(mmsi=mmsi, segment=np.repeat(np.arange(n_vessels, dtype=np.int64), per),
-                    time_s=t.ravel(), lat_deg=lat.ravel(), lon_deg=lon.ravel(),
+                    time_ns=np.round(t.ravel() * 1e9).astype(np.int64),
+                    lat_deg=lat.ravel(), lon_deg=lon.ravel(),
                     sog_kn=np.repeat(sog, per), cog_deg=np.repeat(np.degrees(cog), per),
                     offsets=offsets, segment_mmsi=mmsi[offsets[:-1]])
     # images: one per box, at a random time; each sees vessels of its box (one detection per

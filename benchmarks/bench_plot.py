@@ -35,7 +35,7 @@ def synthetic_events(tracks, n_events: int, seed: int = 1) -> pd.DataFrame:
     seg = rng.integers(0, tracks.n_segments - 1, n_events)
     row = tracks.offsets[seg] + (rng.random(n_events) * (tracks.offsets[seg + 1]
                                                           - tracks.offsets[seg])).astype(int)
-    start = tracks.time_s[row]
+    start = (tracks.time_ns / 1e9)[row]
     return make_events(
         "rendezvous", mmsi=tracks.segment_mmsi[seg],
         other_mmsi=pd.array(tracks.segment_mmsi[seg + 1], dtype="Int64"),

@@ -183,7 +183,7 @@ def test_auto_thresholds_scale_with_the_dump():
 def test_find_anchorages_ignores_row_order(seed):
     tracks = _crowd_tracks(n_ships=12, hours=10.0, seed=seed % 7)
     order = np.random.default_rng(seed).permutation(len(tracks))
-    shuffled = Tracks.from_arrays(tracks.mmsi[order], tracks.time_s[order],
+    shuffled = Tracks.from_arrays(tracks.mmsi[order], tracks.time_ns[order],
                                   tracks.lat_deg[order], tracks.lon_deg[order],
                                   sog_kn=tracks.sog_kn[order])
     a = find_anchorages(tracks, min_vessels=5)
@@ -336,8 +336,8 @@ def test_stops_from_window_pieces_equal_one_run(seed, n_cuts):
     margin = 3 * 3600.0  # max_gap: what a window must load beyond its core
     pieces, ends = [], []
     for a, b in itertools.pairwise(edges):  # a few windows
-        sel = (tracks.time_s >= a - margin) & (tracks.time_s < b + margin)
-        sub = Tracks.from_arrays(tracks.mmsi[sel], tracks.time_s[sel], tracks.lat_deg[sel],
+        sel = ((tracks.time_ns / 1e9) >= a - margin) & ((tracks.time_ns / 1e9) < b + margin)
+        sub = Tracks.from_arrays(tracks.mmsi[sel], tracks.time_ns[sel], tracks.lat_deg[sel],
                                  tracks.lon_deg[sel], sog_kn=tracks.sog_kn[sel])
         p, e = stop_pieces(sub, a, b)
         pieces.append(p)
@@ -359,7 +359,7 @@ def test_context_window_by_window_equals_one_run():
     data = read_ais(sc.lines())
     one = detect(data)
     tracks = one.tracks
-    t = tracks.time_s
+    t = (tracks.time_ns / 1e9)
     day = 86400.0
     margin = 3 * 3600.0  # max_gap of the stops
     pieces, ends = [], []

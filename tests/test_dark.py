@@ -174,8 +174,10 @@ def test_bad_parameters(kwargs, match):
 def test_bad_inputs():
     with pytest.raises(TypeError, match="Tracks"):
         find_dark_periods(pd.DataFrame({"mmsi": [1]}))
-    bad = Tracks.from_arrays([DPRK, DPRK], [T0, np.nan], [30.0, 30.0], [122.0, 122.0])
-    with pytest.raises(ValueError, match="non-finite time_s"):
+    with pytest.raises(ValueError, match="no time"):  # Tracks cannot hold a missing time
+        Tracks.from_arrays([DPRK, DPRK], [T0, np.nan], [30.0, 30.0], [122.0, 122.0])
+    bad = Tracks.from_arrays([DPRK, DPRK], [T0, T0 + H], [30.0, np.nan], [122.0, 122.0])
+    with pytest.raises(ValueError, match="non-finite lat_deg"):
         find_dark_periods(bad)
 
 
@@ -246,10 +248,10 @@ def test_thinned_heard_counts_equal_reference_on_thinned_reports(data):
     ev = find_dark_periods(tracks, min_gap="1h", heard_bin="30min")
     exact = find_dark_periods(tracks, min_gap="1h", heard_bin=None)
     # Reference pool: the first report of each vessel in each 30-min bin.
-    tb = np.floor(tracks.time_s / bin_s)
+    tb = np.floor((tracks.time_ns / 1e9) / bin_s)
     first = np.ones(len(tracks), bool)
     first[1:] = (tracks.mmsi[1:] != tracks.mmsi[:-1]) | (tb[1:] != tb[:-1])
-    want = _brute_gaps(tracks.mmsi, tracks.time_s, tracks.lat_deg, tracks.lon_deg, 3600.0,
+    want = _brute_gaps(tracks.mmsi, (tracks.time_ns / 1e9), tracks.lat_deg, tracks.lon_deg, 3600.0,
                        20_000.0, np.flatnonzero(first))
     got = _gap_tuples(ev)
     assert got == want

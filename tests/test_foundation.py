@@ -19,7 +19,7 @@ from stsdetect.events import (
     read_events,
     write_events,
 )
-from stsdetect.tracks import Tracks
+from stsdetect.tracks import Tracks, build_tracks
 
 lats = st.floats(-89.9, 89.9)
 lons = st.floats(-180, 180)
@@ -115,20 +115,26 @@ def test_write_events_unknown_format(tmp_path):
         write_events(_sample_events(), tmp_path / "e.xlsx")
 
 
-@given(st.lists(st.tuples(st.integers(1, 4), st.floats(0, 1e6), st.integers(0, 2)), max_size=30))
+_T2024_NS = 1_704_067_200 * 10**9
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(_T2024_NS, _T2024_NS + 10**15),
+                          st.integers(0, 2)), max_size=30))
 def test_tracks_from_arrays_sorted_with_offsets(rows):
     mmsi = [r[0] for r in rows]
-    time_s = [r[1] for r in rows]
+    time_ns = np.array([r[1] for r in rows], dtype=np.int64)
     label = [r[2] for r in rows]
-    tracks = Tracks.from_arrays(mmsi, time_s, np.zeros(len(rows)), np.zeros(len(rows)),
+    tracks = Tracks.from_arrays(mmsi, time_ns, np.zeros(len(rows)), np.zeros(len(rows)),
                                 segment=label)
+    assert tracks.time_ns.dtype == np.int64
+    assert sorted(tracks.time_ns.tolist()) == sorted(time_ns.tolist())  # exact, no float
     assert len(tracks) == len(rows)
     assert tracks.offsets[0] == 0 and tracks.offsets[-1] == len(rows)
     assert tracks.n_segments == len({(m, s) for m, _, s in rows})
     for k in range(tracks.n_segments):
         seg = slice(tracks.offsets[k], tracks.offsets[k + 1])
         assert np.all(tracks.mmsi[seg] == tracks.segment_mmsi[k])
-        assert np.all(np.diff(tracks.time_s[seg]) >= 0)
+        assert np.all(np.diff(tracks.time_ns[seg]) >= 0)
         assert np.all(tracks.segment[seg] == k)
     assert np.all(np.diff(tracks.segment_mmsi) >= 0)
 
@@ -162,3 +168,30 @@ def test_wrap_lon_keeps_in_range_values_exact():
     assert (geo.wrap_lon_deg(lon) == lon).all()
     assert geo.wrap_lon_deg(180.0) == -180.0
     assert geo.wrap_lon_deg(181.5) == pytest.approx(-178.5)
+
+
+@given(st.integers(_T2024_NS - 10**17, _T2024_NS + 10**17))
+def test_tracks_time_forms_agree_to_the_nanosecond(ns):
+    stamp = np.array([ns], dtype="datetime64[ns]")
+    forms = (np.array([ns]), stamp, stamp.astype("datetime64[us]").astype("datetime64[ns]"),
+             pd.Series(pd.to_datetime([ns], utc=True)),
+             pd.Series(pd.to_datetime([ns], utc=True)).dt.tz_convert("Asia/Shanghai"))
+    got = [Tracks.from_arrays([412000001], f, [30.0], [122.0]).time_ns[0] for f in forms]
+    assert got[0] == got[1] == got[3] == got[4] == ns
+    assert got[2] == ns // 1000 * 1000
+
+
+@pytest.mark.parametrize("bad, unit", [(1_704_067_200, "seconds"), (1_704_067_200_000, "ms"),
+                                       (1_704_067_200_000_000, "us"),
+                                       (7_258_118_400 * 10**9, "year 2200")])
+def test_tracks_refuse_implausible_epochs(bad, unit):
+    with pytest.raises(ValueError, match=r"outside 1990-01-01\.\.2100-01-01"):
+        Tracks.from_arrays([412000001], np.array([bad]), [30.0], [122.0])
+    with pytest.raises(ValueError, match="no time"):
+        Tracks.from_arrays([412000001], [np.nan], [30.0], [122.0])
+    with pytest.raises(ValueError, match="numeric"):
+        build_tracks(pd.DataFrame({"mmsi": [412000001], "time": [bad], "lat": [30.0],
+                                   "lon": [122.0]}))
+    with pytest.raises(ValueError, match="outside 1990-01-01"):
+        build_tracks(pd.DataFrame({"mmsi": [412000001], "time_ns": [bad], "lat": [30.0],
+                                   "lon": [122.0]}))

@@ -347,7 +347,7 @@ def test_tow_found_after_lying_together_at_anchor():
     shift = 5.0 * 3600
     both = Tracks.from_arrays(
         np.concatenate([moored.mmsi, towing.mmsi]),
-        np.concatenate([moored.time_s, towing.time_s + shift]),
+        np.concatenate([(moored.time_ns / 1e9), (towing.time_ns / 1e9) + shift]),
         np.concatenate([moored.lat_deg, towing.lat_deg]),
         np.concatenate([moored.lon_deg, towing.lon_deg]),
         np.concatenate([moored.sog_kn, towing.sog_kn]))
@@ -394,7 +394,7 @@ def test_identity_anomalies_each_reason():
         "n_type_changes": [0, 0, 1, 0, 0],
         "names": ["A", "A;B;C", "X", "P;Q", ""],
     })
-    tracks = Tracks.from_arrays([412000005] * 4, [0, 1, 2, 3], [30, 30, 31, 31],
+    tracks = Tracks.from_arrays([412000005] * 4, 1.7e9 + np.arange(4.0), [30, 30, 31, 31],
                                 [122, 122, 122, 122], segment=[0, 0, 1, 1])
     a = identity_anomalies(v, tracks=tracks, mmsi=[970123456])
     got = set(map(tuple, a.to_numpy().tolist()))
@@ -512,7 +512,8 @@ def test_no_static_needs_one_static_interval_of_listening():
     b = classify_barges(v, positions=positions).set_index("mmsi")
     assert not b.loc[412000010, "is_barge"] and "no_static" not in b.loc[412000010, "reason"]
     assert b.loc[412000011, "is_barge"] and "no_static" in b.loc[412000011, "reason"]
-    tracks = Tracks.from_arrays([412000010] * 2, [0.0, 120.0], [30.0, 30.0], [122.0, 122.0])
+    tracks = Tracks.from_arrays([412000010] * 2, [1.7e9, 1.7e9 + 120.0], [30.0, 30.0],
+                                [122.0, 122.0])
     b = classify_barges(v, tracks=tracks).set_index("mmsi")
     assert not b.loc[412000010, "is_barge"]
 

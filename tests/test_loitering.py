@@ -75,7 +75,7 @@ def test_min_duration_is_inclusive_and_short_stops_are_ignored():
 
 def test_sog_zero_while_moving_is_not_loitering():
     tracks, _ = _stop_track(stop_h=0.0)  # sails at 10 kn all day ...
-    lying = Tracks.from_arrays(tracks.mmsi, tracks.time_s, tracks.lat_deg, tracks.lon_deg,
+    lying = Tracks.from_arrays(tracks.mmsi, tracks.time_ns, tracks.lat_deg, tracks.lon_deg,
                                np.zeros(len(tracks)))  # ... but reports SOG 0
     assert len(find_loitering(lying)) == 0
 
@@ -195,7 +195,7 @@ def test_loitering_equals_per_vessel_reference(data, min_duration, max_gap):
     ev = find_loitering(tracks, max_speed_kn=2.0, min_duration=min_duration, max_gap=max_gap)
     # The reference sorts each vessel like Tracks does (stable by time), so compare on the
     # sorted arrays: equal-time reports keep one order in both.
-    want = _reference(tracks.mmsi, tracks.time_s, tracks.lat_deg, tracks.lon_deg,
+    want = _reference(tracks.mmsi, (tracks.time_ns / 1e9), tracks.lat_deg, tracks.lon_deg,
                       tracks.sog_kn, 2.0, pd.Timedelta(min_duration).total_seconds(),
                       pd.Timedelta(max_gap).total_seconds())
     epoch = pd.Timestamp(0, tz="UTC")

@@ -88,7 +88,7 @@ def test_fast_pass_far_pair_and_short_meeting_are_not_events():
         assert len(find_rendezvous(build_tracks(frame))) == 0
     # 75 minutes together is seen as a pair run, but is too short for the 2 h definition.
     runs = find_pair_runs(build_tracks(short), min_duration="1h")
-    assert len(runs) == 1 and runs["end_s"].iloc[0] - runs["start_s"].iloc[0] == 4200.0
+    assert len(runs) == 1 and runs["end_ns"].iloc[0] - runs["start_ns"].iloc[0] == 4200 * 10**9
 
 
 def test_alongside_at_ten_knots_is_a_pair_run_but_not_a_rendezvous():
@@ -180,7 +180,7 @@ def oracle_resample(tracks: Tracks, step_s: float, max_gap_s: float):
     out = {}
     for s in range(tracks.n_segments):
         lo, hi = tracks.offsets[s], tracks.offsets[s + 1]
-        t = tracks.time_s[lo:hi]
+        t = (tracks.time_ns / 1e9)[lo:hi]
         for k in range(int(np.ceil(t[0] / step_s)), int(np.floor(t[-1] / step_s)) + 1):
             tg = k * step_s
             i = int(np.flatnonzero(t <= tg)[-1])
@@ -247,11 +247,12 @@ def oracle_pair_runs(tracks, res, max_distance_m, min_duration_s, step_s, tolera
         sog = np.concatenate([res.sog_kn[ra], res.sog_kn[rb]])
         n_pos = 0
         for s in (s1, s2):
-            t = tracks.time_s[tracks.offsets[s]:tracks.offsets[s + 1]]
+            t = (tracks.time_ns / 1e9)[tracks.offsets[s]:tracks.offsets[s + 1]]
             n_pos += int(((t >= start) & (t <= end)).sum())
         rows.append({
             "mmsi": int(tracks.segment_mmsi[s1]), "other_mmsi": int(tracks.segment_mmsi[s2]),
-            "segment": s1, "other_segment": s2, "start_s": start, "end_s": end,
+            "segment": s1, "other_segment": s2,
+            "start_ns": round(start * 1e9), "end_ns": round(end * 1e9),
             "lat": np.degrees(np.arcsin(xyz[2] / np.linalg.norm(xyz))),
             "lon": np.degrees(np.arctan2(xyz[1], xyz[0])),
             "distance_m": float(np.median(d)), "min_distance_m": float(d.min()),
@@ -263,13 +264,13 @@ def oracle_pair_runs(tracks, res, max_distance_m, min_duration_s, step_s, tolera
             "n_positions": n_pos, "n_steps": len(obs),
         })
     frame = pd.DataFrame(rows, columns=list(PAIR_RUN_COLUMNS)).astype(PAIR_RUN_COLUMNS)
-    return frame.sort_values(["start_s", "mmsi", "other_mmsi", "segment", "other_segment"]
+    return frame.sort_values(["start_ns", "mmsi", "other_mmsi", "segment", "other_segment"]
                              ).reset_index(drop=True)
 
 
 def assert_runs_equal(got: pd.DataFrame, want: pd.DataFrame):
     assert len(got) == len(want)
-    exact = ["mmsi", "other_mmsi", "segment", "other_segment", "start_s", "end_s",
+    exact = ["mmsi", "other_mmsi", "segment", "other_segment", "start_ns", "end_ns",
              "n_positions", "n_steps"]
     pd.testing.assert_frame_equal(got[exact].reset_index(drop=True),
                                   want[exact].astype(got[exact].dtypes), check_dtype=False)

@@ -20,6 +20,7 @@ __all__ = [
     "arc_to_chord_m",
     "chord_to_arc_m",
     "duration_s",
+    "epoch_ns",
     "epoch_s",
     "haversine_m",
     "knots_to_m_s",
@@ -27,6 +28,7 @@ __all__ = [
     "m_s_to_knots",
     "unit_xyz",
     "utc_from_epoch_s",
+    "utc_from_ns",
     "wrap_lon_deg",
 ]
 
@@ -193,6 +195,33 @@ def epoch_s(times) -> np.ndarray:
     ns = stamps.asi8.astype(np.float64)
     ns[np.asarray(stamps.isna())] = np.nan
     return ns / 1e9
+
+
+def epoch_ns(times) -> np.ndarray:
+    """UTC datetimes -> int64 nanoseconds since the Unix epoch (NaT stays ``NaT``'s int64 value).
+
+    Parameters
+    ----------
+    times : array_like of datetimes, pandas.Series or pandas.DatetimeIndex
+        Time-zone-aware times are converted to UTC; naive ones are taken as UTC.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Exact: no float on the way (the inverse of :func:`utc_from_ns`).
+    """
+    if isinstance(times, np.ndarray) and times.dtype.kind == "M":
+        return times.astype("datetime64[ns]").view(np.int64)
+    if isinstance(times, (pd.Series, pd.Index)) and (
+            isinstance(times.dtype, pd.DatetimeTZDtype) or times.dtype.kind == "M"):
+        return pd.DatetimeIndex(times).as_unit("ns").asi8.copy()  # UTC instants
+    return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns").asi8.copy()
+
+
+def utc_from_ns(ns) -> pd.DatetimeIndex:
+    """Int64 nanoseconds since the Unix epoch -> UTC timestamps (exact, no copy of the data)."""
+    ns = np.asarray(ns, dtype=np.int64)
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
 def utc_from_epoch_s(seconds) -> pd.DatetimeIndex:

@@ -167,19 +167,20 @@ def _as_tracks(tracks) -> Tracks | None:
     if tracks is None or isinstance(tracks, Tracks):
         return tracks
     if isinstance(tracks, pd.DataFrame):
-        if "time_s" in tracks:
-            time_s = np.asarray(tracks["time_s"], dtype=float)
-        elif "time" in tracks:
-            t = pd.to_datetime(tracks["time"], utc=True)
-            time_s = t.astype("datetime64[ns, UTC]").astype("int64").to_numpy() / 1e9
-            time_s = np.where(t.isna().to_numpy(), np.nan, time_s)
+        if "time" in tracks:
+            t = pd.DatetimeIndex(pd.to_datetime(tracks["time"], utc=True))
+            time_ns, no_time = t.as_unit("ns").asi8, np.asarray(t.isna())
+        elif "time_s" in tracks:
+            sec = np.asarray(tracks["time_s"], dtype=float)
+            no_time = ~np.isfinite(sec)
+            time_ns = np.round(np.where(no_time, 0.0, sec) * 1e9).astype(np.int64)
         else:
             raise ValueError("a tracks DataFrame needs a 'time' or 'time_s' column")
         lat = tracks["lat_deg"] if "lat_deg" in tracks else tracks.get("lat")
         lon = tracks["lon_deg"] if "lon_deg" in tracks else tracks.get("lon")
         if lat is None or lon is None or "mmsi" not in tracks:
             raise ValueError("a tracks DataFrame needs 'mmsi', 'lat' and 'lon' columns")
-        ok = np.isfinite(time_s) & np.isfinite(np.asarray(lat, float)) & np.isfinite(
+        ok = ~no_time & np.isfinite(np.asarray(lat, float)) & np.isfinite(
             np.asarray(lon, float))
         if not ok.all():
             warnings.warn(f"{int((~ok).sum())} of {ok.size} positions have no time or no "
@@ -187,7 +188,7 @@ def _as_tracks(tracks) -> Tracks | None:
         def pick(c):
             return (None if c not in tracks else np.asarray(tracks[c], float)[ok])
         return Tracks.from_arrays(
-            np.asarray(tracks["mmsi"])[ok], time_s[ok], np.asarray(lat, float)[ok],
+            np.asarray(tracks["mmsi"])[ok], time_ns[ok], np.asarray(lat, float)[ok],
             np.asarray(lon, float)[ok], pick("sog_kn"), pick("cog_deg"),
             segment=None if "segment" not in tracks else np.asarray(tracks["segment"])[ok],
         )
@@ -234,9 +235,7 @@ def _window_rows(tracks: Tracks, mmsi, t0_s, t1_s) -> np.ndarray:
         return mask
     # key = segment * span + milliseconds since the first report: sorted like the rows.
     # Built in place (one 8-byte array per row besides the mask).
-    key = tracks.time_s * 1000.0
-    np.floor(key, out=key)
-    key = key.astype(np.int64)
+    key = tracks.time_ns // 1_000_000
     tmin = int(key.min())
     span = int(key.max()) - tmin + 2
     key -= tmin
@@ -720,7 +719,7 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
     if rows.size:
         r0, r1 = rows[:-1], rows[1:]
         joined = ((r1 == r0 + 1) & (tracks.segment[r0] == tracks.segment[r1])
-                  & (tracks.time_s[r1] - tracks.time_s[r0] <= TRACK_BREAK_S))
+                  & (tracks.time_ns[r1] - tracks.time_ns[r0] <= round(TRACK_BREAK_S * 1e9)))
         piece = np.r_[0, np.cumsum(~joined)]  # unbroken pieces of track
         if rows.size > MAX_TRACK_POINTS:  # thin: every k-th report, keeping each piece's end
             k = -(-rows.size // MAX_TRACK_POINTS)
@@ -975,7 +974,7 @@ def _vessel_window(tracks: Tracks, mmsi: int, t0: float, t1: float):
 
 def _interp_positions(tracks: Tracks, rows, grid_s, max_gap_s: float):
     """Positions of a vessel interpolated onto ``grid_s``; NaN outside coverage or in gaps."""
-    t = tracks.time_s[rows]
+    t = tracks.time_ns[rows] / 1e9  # float seconds for the plot's interpolation only
     lat = tracks.lat_deg[rows]
     lon = np.degrees(np.unwrap(np.radians(tracks.lon_deg[rows])))
     out_lat = np.interp(grid_s, t, lat)
@@ -1091,7 +1090,7 @@ def _draw_timeline(ax, sog_ax, tracks: Tracks, event: pd.Series, max_gap_s: floa
         sog_ax = ax
     for i, m in enumerate(vessels):
         r = rows[m]
-        artists += sog_ax.plot(hours(tracks.time_s[r]), tracks.sog_kn[r], ".-", ms=3, lw=0.8,
+        artists += sog_ax.plot(hours(tracks.time_ns[r] / 1e9), tracks.sog_kn[r], ".-", ms=3, lw=0.8,
                                color=_VESSEL_COLORS[i], gid=f"sog-{m}", label=f"SOG {m}")
     artists.append(sog_ax.axhline(ENCOUNTER_SPEED_KN, color=_VESSEL_COLORS[0], ls=":", lw=0.8,
                                   label="_reference"))

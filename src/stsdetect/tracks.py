@@ -19,20 +19,96 @@ from .geo import (
     chord_to_arc_m,
     haversine_m,
     unit_xyz,
-    utc_from_epoch_s,
+    utc_from_ns,
     wrap_lon_deg,
 )
 
-__all__ = ["INVALID_MMSIS", "REPORT_KEYS", "Tracks", "build_tracks"]
+__all__ = ["INVALID_MMSIS", "REPORT_KEYS", "TIME_RANGE_NS", "Tracks", "as_time_ns", "build_tracks",
+           "check_time_range"]
+
+
+#: Plausible report times of :class:`Tracks`, int64 ns since the Unix epoch: from
+#: 1990-01-01 (AIS began in 2002; the decoder's own, tighter window is
+#: :mod:`stsdetect.ais.plausible`) to 2100-01-01. Anything outside is a unit error -- seconds
+#: or milliseconds given as nanoseconds land in January 1970 -- and is refused.
+TIME_RANGE_NS = (631_152_000 * 10**9, 4_102_444_800 * 10**9)
+
+
+def as_time_ns(values, name: str = "time") -> np.ndarray:
+    """Report times as int64 nanoseconds since the Unix epoch, UTC (exact, no float on the way).
+
+    Parameters
+    ----------
+    values : array_like
+        datetime64 values (any unit; a pandas Series/Index, time-zone aware or naive = UTC),
+        int64 nanoseconds since the epoch, or floats taken as *seconds* since the epoch
+        (rounded to the nanosecond; a convenience for hand-made test tracks). Missing times
+        (NaT, NaN) are refused: :class:`Tracks` hold cleaned rows only.
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Raises
+    ------
+    ValueError
+        If a time is missing or outside :data:`TIME_RANGE_NS` (with the likely unit error).
+    """
+    if isinstance(values, (pd.Series, pd.Index)) and (
+            isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M"):
+        ns = pd.DatetimeIndex(values).as_unit("ns").asi8
+        missing = np.asarray(pd.isna(values))
+    else:
+        arr = np.asarray(values)
+        if arr.dtype.kind == "M":
+            ns = arr.astype("datetime64[ns]").view(np.int64)
+            missing = np.isnat(arr)
+        elif arr.dtype.kind in "iu":
+            ns = arr.astype(np.int64, copy=False)
+            missing = np.zeros(ns.shape, dtype=bool)
+        elif arr.dtype.kind == "f":
+            missing = ~np.isfinite(arr)
+            ns = np.round(np.where(missing, 0.0, arr) * 1e9).astype(np.int64)
+        elif arr.dtype.kind == "b":
+            raise TypeError(f"{name} is boolean; expected datetime64 or int64 nanoseconds")
+        else:  # datetimes as objects or strings
+            idx = pd.DatetimeIndex(pd.to_datetime(arr, utc=True, format="mixed"))
+            ns = idx.as_unit("ns").asi8
+            missing = np.asarray(idx.isna())
+    if missing.any():
+        raise ValueError(f"{int(missing.sum())} rows have no {name} (NaT/NaN); "
+                         "build_tracks drops such rows (Tracks.from_arrays does no cleaning)")
+    check_time_range(ns, name)
+    return ns
+
+
+def check_time_range(ns: np.ndarray, name: str = "time") -> None:
+    """Raise a ValueError naming the likely unit mistake if any time is implausible."""
+    if ns.size == 0:
+        return
+    lo, hi = int(ns.min()), int(ns.max())
+    if lo >= TIME_RANGE_NS[0] and hi < TIME_RANGE_NS[1]:
+        return
+    bad = lo if lo < TIME_RANGE_NS[0] else hi
+    raise ValueError(
+        f"{name} {pd.Timestamp(bad, tz='UTC')} ({bad} ns since the epoch) is outside "
+        "1990-01-01..2100-01-01: times must be datetime64 or int64 nanoseconds since the "
+        "Unix epoch (seconds or milliseconds given as nanoseconds fall in January 1970)")
 
 
 @dataclass(frozen=True, eq=False)
 class Tracks:
     """Cleaned vessel tracks as plain NumPy columns.
 
-    Rows are sorted by ``(mmsi, segment, time_s)``. Segment ids run from 0 to
+    Rows are sorted by ``(mmsi, segment, time_ns)``. Segment ids run from 0 to
     ``n_segments - 1`` in that order, so the rows of segment ``k`` are
     ``offsets[k]:offsets[k + 1]``.
+
+    Time is exact integer nanoseconds everywhere it is stored; kernels that need arithmetic
+    take differences in int64 and convert only those (or an offset from a local origin) to
+    float seconds.
 
     Attributes
     ----------
@@ -40,8 +116,8 @@ class Tracks:
         MMSI of each row.
     segment : numpy.ndarray of int64
         Segment id of each row (non-decreasing).
-    time_s : numpy.ndarray of float64
-        Report time, seconds since the Unix epoch, UTC.
+    time_ns : numpy.ndarray of int64
+        Report time, nanoseconds since the Unix epoch, UTC (within :data:`TIME_RANGE_NS`).
     lat_deg, lon_deg : numpy.ndarray of float64
         Position in degrees (WGS 84), longitude in [-180, 180).
     sog_kn : numpy.ndarray of float64
@@ -58,7 +134,7 @@ class Tracks:
 
     mmsi: np.ndarray
     segment: np.ndarray
-    time_s: np.ndarray
+    time_ns: np.ndarray
     lat_deg: np.ndarray
     lon_deg: np.ndarray
     sog_kn: np.ndarray
@@ -71,7 +147,7 @@ class Tracks:
     def from_arrays(
         cls,
         mmsi,
-        time_s,
+        time,
         lat_deg,
         lon_deg,
         sog_kn=None,
@@ -83,8 +159,12 @@ class Tracks:
 
         Parameters
         ----------
-        mmsi, time_s, lat_deg, lon_deg : array_like
-            One value per report; ``time_s`` in seconds since the Unix epoch (UTC).
+        mmsi, lat_deg, lon_deg : array_like
+            One value per report.
+        time : array_like
+            One time per report: datetime64 (or a pandas datetime Series, UTC), int64
+            nanoseconds since the Unix epoch, or floats taken as seconds since the epoch
+            (see :func:`as_time_ns`; implausible epochs raise a ValueError).
         sog_kn, cog_deg : array_like, optional
             Speed and course; NaN when omitted.
         segment : array_like of int, optional
@@ -99,17 +179,17 @@ class Tracks:
         """
         mmsi = np.asarray(mmsi, dtype=np.int64)
         n = mmsi.size
-        time_s = np.asarray(time_s, dtype=np.float64)
+        time_ns = as_time_ns(time) if n else np.zeros(0, np.int64)
         lat = np.asarray(lat_deg, dtype=np.float64)
         lon = wrap_lon_deg(lon_deg)
         sog = np.full(n, np.nan) if sog_kn is None else np.asarray(sog_kn, dtype=np.float64)
         cog = np.full(n, np.nan) if cog_deg is None else np.asarray(cog_deg, dtype=np.float64)
         label = np.zeros(n, np.int64) if segment is None else np.asarray(segment, np.int64)
-        for name, arr in (("time_s", time_s), ("lat_deg", lat), ("lon_deg", lon),
+        for name, arr in (("time", time_ns), ("lat_deg", lat), ("lon_deg", lon),
                           ("sog_kn", sog), ("cog_deg", cog), ("segment", label)):
             if arr.shape != (n,):
                 raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
-        order = np.lexsort((time_s, label, mmsi))
+        order = np.lexsort((time_ns, label, mmsi))
         mmsi, label = mmsi[order], label[order]
         new_segment = np.ones(n, dtype=bool)
         new_segment[1:] = (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])
@@ -119,7 +199,7 @@ class Tracks:
         return cls(
             mmsi=mmsi,
             segment=segment_id.astype(np.int64),
-            time_s=time_s[order],
+            time_ns=time_ns[order],
             lat_deg=lat[order],
             lon_deg=lon[order],
             sog_kn=sog[order],
@@ -130,9 +210,9 @@ class Tracks:
         )
 
     @classmethod
-    def _from_sorted(cls, mmsi, time_s, lat_deg, lon_deg, sog_kn, cog_deg, label,
+    def _from_sorted(cls, mmsi, time_ns, lat_deg, lon_deg, sog_kn, cog_deg, label,
                      report=None) -> Tracks:
-        """Tracks from rows already sorted by ``(mmsi, label, time_s)`` (no sort, no copy)."""
+        """Tracks from rows already sorted by ``(mmsi, label, time_ns)`` (no sort, no copy)."""
         n = mmsi.size
         new_segment = np.ones(n, dtype=bool)
         new_segment[1:] = (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])
@@ -140,7 +220,7 @@ class Tracks:
         return cls(
             mmsi=mmsi.astype(np.int64, copy=False),
             segment=(np.cumsum(new_segment) - 1).astype(np.int64),
-            time_s=time_s.astype(np.float64, copy=False),
+            time_ns=time_ns.astype(np.int64, copy=False),
             lat_deg=lat_deg.astype(np.float64, copy=False),
             lon_deg=lon_deg.astype(np.float64, copy=False),
             sog_kn=sog_kn.astype(np.float64, copy=False),
@@ -153,7 +233,7 @@ class Tracks:
     @classmethod
     def empty(cls) -> Tracks:
         """Tracks with no rows."""
-        return cls.from_arrays([], [], [], [])
+        return cls.from_arrays([], np.zeros(0, np.int64), [], [])
 
     def __len__(self) -> int:
         return int(self.mmsi.size)
@@ -176,10 +256,10 @@ class Tracks:
         if rows.size < 2 or bool(np.all(rows[1:] > rows[:-1])):
             # A subset in row order keeps the (mmsi, segment, time) order: no sort needed.
             return Tracks._from_sorted(
-                self.mmsi[rows], self.time_s[rows], self.lat_deg[rows], self.lon_deg[rows],
+                self.mmsi[rows], self.time_ns[rows], self.lat_deg[rows], self.lon_deg[rows],
                 self.sog_kn[rows], self.cog_deg[rows], self.segment[rows], report=self.report)
         return Tracks.from_arrays(
-            self.mmsi[rows], self.time_s[rows], self.lat_deg[rows], self.lon_deg[rows],
+            self.mmsi[rows], self.time_ns[rows], self.lat_deg[rows], self.lon_deg[rows],
             self.sog_kn[rows], self.cog_deg[rows], segment=self.segment[rows],
             report=self.report,
         )
@@ -189,7 +269,7 @@ class Tracks:
         return pd.DataFrame({
             "mmsi": self.mmsi,
             "segment": self.segment,
-            "time": utc_from_epoch_s(self.time_s),
+            "time": utc_from_ns(self.time_ns),
             "lat": self.lat_deg,
             "lon": self.lon_deg,
             "sog_kn": self.sog_kn,
@@ -224,29 +304,38 @@ REPORT_KEYS = (
 _REQUIRED = ("mmsi", "lat", "lon")
 
 
-def _time_seconds(positions: pd.DataFrame) -> np.ndarray:
-    """The ``time`` (or ``time_s``) column as float seconds since the epoch, NaN where missing."""
+def _time_ns(positions: pd.DataFrame):
+    """The report times as int64 ns since the epoch, and a mask of the rows without one.
+
+    ``time`` must hold datetimes (or text parsed as such; unparseable -> no time). Numbers
+    carry their unit in the column name: ``time_ns`` (int64 nanoseconds) or ``time_s``
+    (seconds); a numeric ``time`` column is refused rather than guessed at.
+    """
     if "time" in positions.columns:
         col = positions["time"]
         if pd.api.types.is_bool_dtype(col.dtype):
             raise TypeError("positions 'time' column is boolean; expected datetimes (UTC)")
         if pd.api.types.is_numeric_dtype(col.dtype):
-            return np.array(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float,
-                                                                     na_value=np.nan))
+            raise ValueError("positions 'time' column is numeric, so its unit is unknown: "
+                             "give datetimes (UTC), or name the column 'time_s' (seconds) or "
+                             "'time_ns' (nanoseconds) since the Unix epoch")
         if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col):
             stamps = pd.DatetimeIndex(col)
-            stamps = stamps.tz_convert("UTC") if stamps.tz is not None else stamps
         else:  # strings or objects: parse, unparseable -> NaT (counted as no time)
             stamps = pd.DatetimeIndex(pd.to_datetime(col, utc=True, errors="coerce",
                                                      format="mixed"))
-        ns = stamps.as_unit("ns").asi8.astype(float)
-        ns[np.asarray(stamps.isna())] = np.nan
-        return ns / 1e9
+        return stamps.as_unit("ns").asi8.copy(), np.asarray(stamps.isna())
+    if "time_ns" in positions.columns:
+        col = pd.to_numeric(positions["time_ns"], errors="coerce")
+        missing = np.asarray(col.isna())
+        return col.fillna(0).to_numpy(np.int64), missing
     if "time_s" in positions.columns:
-        return np.array(pd.to_numeric(positions["time_s"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan))
-    raise ValueError("positions need a 'time' column (datetime64 UTC) or a 'time_s' column "
-                     "(seconds since the Unix epoch)")
+        sec = pd.to_numeric(positions["time_s"], errors="coerce").to_numpy(dtype=float,
+                                                                           na_value=np.nan)
+        missing = ~np.isfinite(sec)
+        return np.round(np.where(missing, 0.0, sec) * 1e9).astype(np.int64), missing
+    raise ValueError("positions need a 'time' column (datetime64 UTC), or a 'time_ns' / "
+                     "'time_s' column (nanoseconds / seconds since the Unix epoch)")
 
 
 def _float_column(positions: pd.DataFrame, name: str) -> np.ndarray:
@@ -271,9 +360,8 @@ def _total_order(mmsi, t, lat, lon, sog, cog) -> np.ndarray:
     """
     if mmsi.size == 0:
         return np.zeros(0, np.int64)
-    t0 = np.floor(t.min())
-    rel = np.floor(t - t0)
-    if rel.max() >= 2.0**33:
+    rel = (t - t.min()) // 1_000_000_000
+    if rel.max() >= 2**33:
         return np.lexsort((cog, sog, lon, lat, t, mmsi))
     key = mmsi * np.int64(2**33) + rel.astype(np.int64)
     order = np.argsort(key)
@@ -292,12 +380,13 @@ def _total_order(mmsi, t, lat, lon, sog, cog) -> np.ndarray:
 def _impossible(xyz_i, xyz_j, t_i, t_j, max_speed_m_s, noise_m):
     """Whether going from one report to another needs more than the maximum speed.
 
-    Takes Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`); returns the flag and
-    the great-circle distance in metres.
+    Takes Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`) and int64 ns times (the
+    difference is exact before it becomes float seconds); returns the flag and the
+    great-circle distance in metres.
     """
     chord_m = np.sqrt(np.einsum("ij,ij->i", xyz_j - xyz_i, xyz_j - xyz_i)) * EARTH_RADIUS_M
     dist = chord_to_arc_m(chord_m)
-    return dist > max_speed_m_s * np.abs(t_j - t_i) + noise_m, dist
+    return dist > max_speed_m_s * (np.abs(t_j - t_i) / 1e9) + noise_m, dist
 
 
 def _split_pass(group, xyz, t, max_speed_m_s, noise_m, lookback):
@@ -521,8 +610,9 @@ def build_tracks(
     ----------
     positions : pandas.DataFrame
         The positions table (``stsdetect.read_ais(...).positions``): columns ``mmsi``,
-        ``time`` (datetime64, UTC; tz-naive datetimes are taken as UTC; a numeric ``time`` or a
-        ``time_s`` column is seconds since the Unix epoch), ``lat``, ``lon`` (degrees) and
+        ``time`` (datetime64, UTC; tz-naive datetimes are taken as UTC; instead of ``time``, a
+        numeric ``time_ns`` or ``time_s`` column gives nanoseconds or seconds since the Unix
+        epoch), ``lat``, ``lon`` (degrees) and
         optionally ``sog_kn``, ``cog_deg`` (NaN where not available; AIS sentinel values
         SOG >= 102.3 kn and COG >= 360 deg are also read as not available).
     max_speed_kn : float, default 50.0
@@ -561,7 +651,7 @@ def build_tracks(
     Returns
     -------
     Tracks
-        Sorted by ``(mmsi, segment, time_s)``; ``tracks.report`` holds the counts ``rows_in``,
+        Sorted by ``(mmsi, segment, time_ns)``; ``tracks.report`` holds the counts ``rows_in``,
         ``dropped_no_time``, ``dropped_no_position``, ``dropped_invalid_mmsi``,
         ``dropped_duplicate``, ``dropped_outlier``, ``segments_split``, ``rows_out``.
 
@@ -570,7 +660,8 @@ def build_tracks(
     TypeError
         If ``positions`` is not a DataFrame.
     ValueError
-        If a required column is missing or a parameter is out of range.
+        If a required column is missing, a parameter is out of range, or a time lies outside
+        :data:`TIME_RANGE_NS` (a unit error: see :func:`check_time_range`).
     """
     if not isinstance(positions, pd.DataFrame):
         raise TypeError(f"positions must be a pandas DataFrame, got {type(positions).__name__}")
@@ -590,7 +681,7 @@ def build_tracks(
     report = dict.fromkeys(REPORT_KEYS, 0)
     n_in = len(positions)
     report["rows_in"] = n_in
-    t = _time_seconds(positions)
+    t, no_time = _time_ns(positions)
     lat = _float_column(positions, "lat")
     lon = _float_column(positions, "lon")
     sog = _float_column(positions, "sog_kn")
@@ -600,7 +691,6 @@ def build_tracks(
     mmsi_f = pd.to_numeric(positions["mmsi"], errors="coerce").to_numpy(dtype=float,
                                                                          na_value=np.nan)
 
-    no_time = ~np.isfinite(t)
     no_pos = ~no_time & ~((np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0))
     ok = ~no_time & ~no_pos
     valid_mmsi = (mmsi_f >= 100_000_000) & (mmsi_f <= 999_999_999) & (mmsi_f == np.round(mmsi_f))
@@ -612,6 +702,7 @@ def build_tracks(
     report["dropped_no_time"] = int(no_time.sum())
     report["dropped_no_position"] = int(no_pos.sum())
     report["dropped_invalid_mmsi"] = int(bad_mmsi.sum())
+    check_time_range(t[ok])
 
     del mmsi_f, valid_mmsi, bad_mmsi, no_time, no_pos
     # The columns live in one dict and are re-indexed one at a time (_take), so that at most
@@ -627,9 +718,10 @@ def build_tracks(
 
     # Duplicates: same MMSI, within the window of the previous report, at the same place.
     if c["mmsi"].size > 1:
+        dup_ns = round(float(duplicate_window_s) * 1e9)
         mmsi, t, lat, lon = c["mmsi"], c["t"], c["lat"], c["lon"]
         dup = np.zeros(mmsi.size, dtype=bool)
-        dup[1:] = (mmsi[1:] == mmsi[:-1]) & ((t[1:] - t[:-1]) <= duplicate_window_s)
+        dup[1:] = (mmsi[1:] == mmsi[:-1]) & ((t[1:] - t[:-1]) <= dup_ns)
         cand = np.flatnonzero(dup)
         dup[cand] = haversine_m(lat[cand], lon[cand], lat[cand - 1], lon[cand - 1]
                                 ) <= duplicate_distance_m

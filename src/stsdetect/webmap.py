@@ -370,7 +370,7 @@ def events_svg_map(events: pd.DataFrame, links, tracks=None, regions=None,
         mmsi = tracks.mmsi[rows]
         new_piece = np.r_[True, (mmsi[1:] != mmsi[:-1])
                           | (tracks.segment[rows][1:] != tracks.segment[rows][:-1])
-                          | (np.diff(tracks.time_s[rows]) > TRACK_BREAK_S)]
+                          | (np.diff(tracks.time_ns[rows]) > round(TRACK_BREAK_S * 1e9))]
         tx = sx(_unwrap(tracks.lon_deg[rows], centre))
         ty = sy(tracks.lat_deg[rows])
         vessels, first = np.unique(mmsi, return_index=True)

@@ -18,7 +18,9 @@ def check_tracks(tracks) -> Tracks:
             f"expected stsdetect.tracks.Tracks, got {type(tracks).__name__}; build it with "
             "stsdetect.build_tracks(positions) or Tracks.from_arrays(...)"
         )
-    for name in ("time_s", "lat_deg", "lon_deg"):
+    if tracks.time_ns.dtype != np.int64:
+        raise TypeError(f"tracks.time_ns must be int64 nanoseconds, got {tracks.time_ns.dtype}")
+    for name in ("lat_deg", "lon_deg"):
         bad = int(np.count_nonzero(~np.isfinite(getattr(tracks, name))))
         if bad:
             raise ValueError(

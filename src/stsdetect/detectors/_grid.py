@@ -33,11 +33,12 @@ MAX_GRID_POINTS = 2**28
 class Resampled(NamedTuple):
     """Tracks resampled onto a shared time grid; rows sorted by ``(segment, grid)``.
 
-    The grid time of row ``r`` is ``grid[r] * step_s`` seconds since the Unix epoch: the grid is
-    aligned to multiples of the step, so it is the same for every vessel and every input.
+    The grid time of row ``r`` is ``grid[r] * step`` since the Unix epoch (exact in int64 ns):
+    the grid is aligned to multiples of the step, so it is the same for every vessel and every
+    input.
     """
 
-    grid: np.ndarray  #: int64 grid index; time = grid * step_s
+    grid: np.ndarray  #: int64 grid index; time = grid * step
     segment: np.ndarray  #: int64 segment id in the source Tracks
     lat_deg: np.ndarray  #: float64 interpolated latitude
     lon_deg: np.ndarray  #: float64 interpolated longitude in [-180, 180)
@@ -45,31 +46,34 @@ class Resampled(NamedTuple):
 
 
 def _segment_keys(tracks: Tracks):
-    """A float key per row, globally sorted: ``(time_s - t0) + segment * span``.
+    """A float key per row, globally sorted: ``(time - t0) + segment * span`` in seconds.
 
-    Monotone in ``(segment, time_s)``, so one :func:`numpy.searchsorted` finds a time inside a
-    segment for all segments at once. Exact for times on whole seconds; otherwise ties are
-    resolved to about a microsecond.
+    ``t0`` (int64 ns) is the earliest report: a local origin, so the float part holds only
+    offsets. Monotone in ``(segment, time)``, so one :func:`numpy.searchsorted` finds a time
+    inside a segment for all segments at once. Exact for times on whole seconds; otherwise
+    ties are resolved to about a microsecond.
     """
-    t0 = float(tracks.time_s.min())
-    span = float(np.ceil(tracks.time_s.max() - t0)) + 1.0
-    keys = tracks.time_s - t0  # same rounding as _query_keys, so equal times give equal keys
+    t0 = int(tracks.time_ns.min())
+    span = float(np.ceil((int(tracks.time_ns.max()) - t0) / 1e9)) + 1.0
+    keys = (tracks.time_ns - t0) / 1e9  # same rounding as _query_keys: equal times, equal keys
     keys += np.multiply(tracks.segment, span, dtype=float)
     return keys, t0, span
 
 
-def _query_keys(segment, time_s, t0, span):
-    return segment.astype(float) * span + (time_s - t0)
+def _query_keys(segment, time_ns, t0, span):
+    return segment.astype(float) * span + (time_ns - t0) / 1e9
 
 
-def count_rows_between(tracks: Tracks, segment, start_s, end_s) -> np.ndarray:
-    """Number of reports of each ``segment`` with ``start_s <= time_s <= end_s`` (vectorized)."""
+def count_rows_between(tracks: Tracks, segment, start_ns, end_ns) -> np.ndarray:
+    """Number of reports of each ``segment`` with ``start_ns <= time_ns <= end_ns`` (int64 ns)."""
     segment = np.asarray(segment, np.int64)
     if segment.size == 0 or len(tracks) == 0:
         return np.zeros(segment.size, np.int64)
     keys, t0, span = _segment_keys(tracks)
-    lo = np.searchsorted(keys, _query_keys(segment, np.asarray(start_s, float), t0, span), "left")
-    hi = np.searchsorted(keys, _query_keys(segment, np.asarray(end_s, float), t0, span), "right")
+    lo = np.searchsorted(keys, _query_keys(segment, np.asarray(start_ns, np.int64), t0, span),
+                         "left")
+    hi = np.searchsorted(keys, _query_keys(segment, np.asarray(end_ns, np.int64), t0, span),
+                         "right")
     lo = np.maximum(lo, tracks.offsets[segment])
     hi = np.minimum(hi, tracks.offsets[segment + 1])
     return np.maximum(hi - lo, 0).astype(np.int64)
@@ -83,24 +87,27 @@ def _unit(lat_deg, lon_deg):
     return cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)
 
 
-def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s, with_xyz=True):
-    """Resample the grid points ``(seg, grid)`` (one chunk); see :func:`resample_tracks`."""
-    t, offsets = tracks.time_s, tracks.offsets
-    tg = grid.astype(float) * step_s
+def _resample_chunk(tracks, keys, t0, span, seg, grid, step_ns, max_gap_ns, with_xyz=True):
+    """Resample the grid points ``(seg, grid)`` (one chunk); see :func:`resample_tracks`.
+
+    Times stay int64 ns; only differences (exact) become float, for the weights.
+    """
+    t, offsets = tracks.time_ns, tracks.offsets
+    tg = grid * step_ns
     i = np.searchsorted(keys, _query_keys(seg, tg, t0, span), "right") - 1
     i = np.clip(i, offsets[seg], offsets[seg + 1] - 1)
     j = np.minimum(i + 1, offsets[seg + 1] - 1)
     at_report = t[i] >= tg  # equal up to key rounding; never later by construction
     gap = t[j] - t[i]
-    keep = at_report | ((j > i) & (gap <= max_gap_s))
+    keep = at_report | ((j > i) & (gap <= max_gap_ns))
     if not keep.all():
         grid, seg, tg, i, j, gap, at_report = (a[keep] for a in (grid, seg, tg, i, j, gap,
                                                                    at_report))
     # On a report: that report alone (its neighbour may be beyond max_gap).
     j = np.where(at_report, i, j)
-    gap = np.where(at_report, 0.0, gap)
+    gap = np.where(at_report, 0, gap)
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(at_report | (gap <= 0), 0.0, (tg - t[i]) / gap)
+        w = np.where(at_report | (gap <= 0), 0.0, (tg - t[i]) / np.maximum(gap, 1))
     w = np.clip(w, 0.0, 1.0)
     v = 1.0 - w
 
@@ -126,7 +133,7 @@ def _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s, with_x
     need = np.flatnonzero(np.isnan(sg) & (j > i) & (gap > 0))
     if need.size:
         a, b = i[need], j[need]
-        sg[need] = haversine_m(lat[a], lon[a], lat[b], lon[b]) / gap[need] / KNOT_M_S
+        sg[need] = haversine_m(lat[a], lon[a], lat[b], lon[b]) / (gap[need] * 1e-9) / KNOT_M_S
     return grid, seg, lat_g, lon_g, sg, (np.column_stack((x, y, z)) if with_xyz else None)
 
 
@@ -157,18 +164,19 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz:
     empty = Resampled(np.zeros(0, np.int64), np.zeros(0, np.int64), empty_f, empty_f, empty_f)
     if len(tracks) == 0:
         return (empty, np.zeros((0, 3))) if return_xyz else empty
-    t = tracks.time_s
+    t = tracks.time_ns
     offsets = tracks.offsets
-    # grid points counted in floating point first: an absurd step cannot overflow int64
-    n_points = float(np.maximum(np.floor(t[offsets[1:] - 1] / step_s)
-                                - np.ceil(t[offsets[:-1]] / step_s) + 1, 0).sum())
+    step_ns = round(step_s * 1e9)  # grid times are exact multiples of the step, in int64 ns
+    max_gap_ns = round(max_gap_s * 1e9)
+    k0 = -(-t[offsets[:-1]] // step_ns)  # ceil
+    k1 = t[offsets[1:] - 1] // step_ns  # floor
+    # grid points counted in floating point: a huge sum cannot overflow int64
+    n_points = float(np.maximum(k1 - k0 + 1, 0).sum(dtype=float))
     if n_points > MAX_GRID_POINTS:
         raise ValueError(
             f"a step of {step_s:g} s would put {n_points:.3g} grid points on these tracks, "
             f"more than the bound of {MAX_GRID_POINTS:,} (MAX_GRID_POINTS, about 16 GiB): use "
             "a longer step, or run in time windows")
-    k0 = np.ceil(t[offsets[:-1]] / step_s).astype(np.int64)
-    k1 = np.floor(t[offsets[1:] - 1] / step_s).astype(np.int64)
     count = np.maximum(k1 - k0 + 1, 0)
     before = np.cumsum(count) - count
     chunk_of_seg = before // max(int(chunk_points), 1)
@@ -188,7 +196,7 @@ def resample_tracks(tracks: Tracks, step_s: float, max_gap_s: float, return_xyz:
         seg = np.repeat(np.arange(s0, s1, dtype=np.int64), cnt)
         base = np.repeat(np.cumsum(cnt) - cnt, cnt)
         grid = np.repeat(k0[s0:s1], cnt) + (np.arange(m, dtype=np.int64) - base)
-        part = _resample_chunk(tracks, keys, t0, span, seg, grid, step_s, max_gap_s,
+        part = _resample_chunk(tracks, keys, t0, span, seg, grid, step_ns, max_gap_ns,
                                return_xyz)
         size = part[0].size
         for dest, src in zip(out, part, strict=True):

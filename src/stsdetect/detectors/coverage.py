@@ -45,7 +45,7 @@ import pandas as pd
 
 from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.geo import duration_s
-from stsdetect.tracks import Tracks
+from stsdetect.tracks import Tracks, as_time_ns
 
 __all__ = ["COUNT_COLUMNS", "COVERAGE_COLUMNS", "RECEPTIONS", "Coverage", "assemble_coverage",
            "bursts", "coverage_counts", "estimate_coverage", "path_coverage",
@@ -78,7 +78,8 @@ class Coverage:
     bin_s : float
         Length of a time bin in seconds.
     bin0, n_bins : int
-        First bin (``floor(time_s / bin_s)``) and number of bins covered.
+        First bin (``time_ns // bin_ns``, bins aligned to the Unix epoch) and number of bins
+        covered.
     max_bracket_s : float
         Longest silence across which a vessel is counted present.
     min_vessels : int
@@ -231,18 +232,18 @@ def bursts(tracks: Tracks, pass_gap="30min", pass_max="20min"):
     alone : numpy.ndarray of bool
         Per burst: the only burst of its segment in ``tracks``.
     """
-    gap_s, max_s = duration_s(pass_gap), duration_s(pass_max)
-    t, seg = tracks.time_s, tracks.segment
+    gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
+    t, seg = tracks.time_ns, tracks.segment
     n = len(tracks)
     if n == 0:
         e = np.zeros(0, np.int64)
         return e, e, np.zeros(0, bool), np.zeros(0, bool)
     new_burst = np.ones(n, dtype=bool)
-    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_s)
+    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_ns)
     burst = np.cumsum(new_burst) - 1
     starts = np.flatnonzero(new_burst)
     ends = np.r_[starts[1:], n] - 1
-    short = (t[ends] - t[starts]) <= max_s
+    short = (t[ends] - t[starts]) <= max_ns
     b_seg = seg[starts]
     alone = np.r_[True, b_seg[1:] != b_seg[:-1]] & np.r_[b_seg[1:] != b_seg[:-1], True]
     return burst, starts, short, alone
@@ -262,7 +263,7 @@ def _satellite_from_sources(tracks, positions, satellite_sources) -> np.ndarray:
     p_mmsi = positions["mmsi"].to_numpy(dtype=np.int64)
     p_ns = pd.to_datetime(positions["time"], utc=True).to_numpy(dtype="datetime64[ns]") \
         .view(np.int64)
-    t_ns = np.round(tracks.time_s * 1e9).astype(np.int64)
+    t_ns = tracks.time_ns
     if not len(tracks) or not p_ns.size:
         return np.zeros(len(tracks), dtype=bool)
     # dense ranks of the times make (mmsi, time) one int64 key: mmsi < 2**30, ranks < 2**33
@@ -336,15 +337,15 @@ def estimate_coverage(
 
 #: Columns of a table of coverage counts (:func:`coverage_counts`): ``slot`` is
 #: ``level * n_cells + cell`` (:func:`_n_cells` of the fine grid), ``hour`` the time bin number
-#: (``floor(time_s / bin_s)``); the counts are vessel-hours.
+#: (``time_ns // bin_ns``); the counts are vessel-hours.
 COUNT_COLUMNS = ["slot", "hour", "present", "heard", "heard_terrestrial", "heard_satellite"]
 
 
-def _groups(tracks: Tracks, bin_s: float):
+def _groups(tracks: Tracks, bin_ns: int):
     """Per (segment, time bin) with a report: first row, last row, bin."""
-    t, seg = tracks.time_s, tracks.segment
+    seg = tracks.segment
     n = len(tracks)
-    hb = np.floor(t / bin_s).astype(np.int64)
+    hb = tracks.time_ns // bin_ns
     first = np.ones(n, dtype=bool)
     first[1:] = (seg[1:] != seg[:-1]) | (hb[1:] != hb[:-1])
     grp = np.flatnonzero(first)
@@ -356,25 +357,28 @@ def unheard_hours(t_a, lat_a, lon_a, t_b, lat_b, lon_b, bin_s: float, bracket_s:
     """The bins a vessel was known present but not heard, between two consecutive reports.
 
     ``a`` is the last report of a bin with reports and ``b`` the first of the next such bin of
-    the same segment. When ``b`` comes at most ``bracket_s`` after ``a``, every bin strictly
-    between theirs is a bin the vessel was present and silent, at the position interpolated
-    for the bin's middle.
+    the same segment (times int64 ns since the epoch). When ``b`` comes at most ``bracket_s``
+    after ``a``, every bin strictly between theirs is a bin the vessel was present and silent,
+    at the position interpolated for the bin's middle (from exact int64 time differences, so
+    the result does not depend on which reports are passed with them).
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         Latitude, longitude and bin number per unheard vessel-bin.
     """
-    t_a, t_b = np.asarray(t_a, float), np.asarray(t_b, float)
-    h_a = np.floor(t_a / bin_s).astype(np.int64)
-    h_b = np.floor(t_b / bin_s).astype(np.int64)
-    j = np.flatnonzero((h_b - h_a >= 2) & (t_b - t_a <= bracket_s))
+    bin_ns = round(bin_s * 1e9)
+    t_a, t_b = np.asarray(t_a, np.int64), np.asarray(t_b, np.int64)
+    h_a, h_b = t_a // bin_ns, t_b // bin_ns
+    j = np.flatnonzero((h_b - h_a >= 2) & (t_b - t_a <= round(bracket_s * 1e9)))
     item, off = _runs_of_hours(h_b[j] - h_a[j] - 1)
     hour = h_a[j][item] + 1 + off
-    lat, lon = _interp((hour + 0.5) * bin_s, t_a[j][item], np.asarray(lat_a, float)[j][item],
-                       np.asarray(lon_a, float)[j][item], t_b[j][item],
-                       np.asarray(lat_b, float)[j][item], np.asarray(lon_b, float)[j][item])
-    return lat, lon, hour
+    ta, tb = t_a[j][item], t_b[j][item]
+    frac = np.clip((hour * bin_ns + bin_ns // 2 - ta) / np.maximum(tb - ta, 1), 0.0, 1.0)
+    la0, lo0 = np.asarray(lat_a, float)[j][item], np.asarray(lon_a, float)[j][item]
+    la1, lo1 = np.asarray(lat_b, float)[j][item], np.asarray(lon_b, float)[j][item]
+    dlon = (lo1 - lo0 + 180.0) % 360.0 - 180.0  # the short way across the antimeridian
+    return la0 + frac * (la1 - la0), (lo0 + frac * dlon + 180.0) % 360.0 - 180.0, hour
 
 
 def tally(lat, lon, hour, heard, heard_terrestrial, heard_satellite,
@@ -402,7 +406,7 @@ def tally(lat, lon, hour, heard, heard_terrestrial, heard_satellite,
 
 
 def coverage_counts(tracks: Tracks, satellite, cell_deg: float = 0.25, bin_s: float = 3600.0,
-                    bracket_s: float = 48 * 3600.0, core_s=None) -> pd.DataFrame:
+                    bracket_s: float = 48 * 3600.0, core_ns=None) -> pd.DataFrame:
     """Coverage counts of a set of tracks, optionally only for one time window's share.
 
     Parameters
@@ -414,8 +418,8 @@ def coverage_counts(tracks: Tracks, satellite, cell_deg: float = 0.25, bin_s: fl
     cell_deg, bin_s, bracket_s : float
         Grid cell (degrees), time bin and longest bracketing silence (seconds); see
         :func:`estimate_coverage`.
-    core_s : (float, float), optional
-        A window's core ``[a, b)`` (seconds, multiples of ``bin_s``): count only the heard
+    core_ns : (int, int), optional
+        A window's core ``[a, b)`` (int64 ns, multiples of the bin): count only the heard
         bins inside it, and the unheard bins between two reports whose later report lies
         in it and whose earlier one is in ``tracks`` (the window's share; the silences whose
         earlier report lies before the loaded data are counted by the driver from its carried
@@ -430,16 +434,16 @@ def coverage_counts(tracks: Tracks, satellite, cell_deg: float = 0.25, bin_s: fl
     if len(tracks) == 0:
         return tally(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), [], [], [], cell_deg)
     sat = np.asarray(satellite, dtype=bool)
-    t = tracks.time_s
-    grp, grp_last, g_h = _groups(tracks, bin_s)
+    bin_ns = round(bin_s * 1e9)
+    t = tracks.time_ns
+    grp, grp_last, g_h = _groups(tracks, bin_ns)
     g_sat = np.maximum.reduceat(sat.astype(np.int8), grp).astype(bool)
     g_ter = np.maximum.reduceat((~sat).astype(np.int8), grp).astype(bool)
     g_seg = tracks.segment[grp]
     pair = np.flatnonzero(g_seg[1:] == g_seg[:-1])
     keep = np.ones(grp.size, dtype=bool)
-    if core_s is not None:
-        a_h, b_h = round(core_s[0] / bin_s), round(core_s[1] / bin_s)
-        keep = (g_h >= a_h) & (g_h < b_h)
+    if core_ns is not None:
+        keep = (g_h >= core_ns[0] // bin_ns) & (g_h < core_ns[1] // bin_ns)
         pair = pair[keep[pair + 1]]
     a, b = grp_last[pair], grp[pair + 1]
     u_lat, u_lon, u_h = unheard_hours(t[a], tracks.lat_deg[a], tracks.lon_deg[a], t[b],
@@ -493,16 +497,17 @@ def _keys(lat, lon, hour, level, cell_deg, bin0, n_bins):
     return (level * n_cells + cell) * n_bins + (hour - bin0)
 
 
-def path_coverage(coverage: Coverage, lat0, lon0, start_s, lat1, lon1, end_s) -> pd.DataFrame:
+def path_coverage(coverage: Coverage, lat0, lon0, start, lat1, lon1, end) -> pd.DataFrame:
     """Coverage along silences: the share of other vessels heard, hour by hour, on the path.
 
     Parameters
     ----------
     coverage : Coverage
         From :func:`estimate_coverage` on the tracks the silences come from.
-    lat0, lon0, start_s : array_like
-        Where and when each vessel was last heard before its silence (seconds since the epoch).
-    lat1, lon1, end_s : array_like
+    lat0, lon0, start : array_like
+        Where and when each vessel was last heard before its silence (datetime64 UTC or
+        int64 ns since the epoch; see :func:`stsdetect.tracks.as_time_ns`).
+    lat1, lon1, end : array_like
         Where and when it was heard again.
 
     Returns
@@ -520,22 +525,29 @@ def path_coverage(coverage: Coverage, lat0, lon0, start_s, lat1, lon1, end_s) ->
     figure is about the *other* vessels. Each hour uses the finest level whose cell holds at
     least ``min_vessels`` other vessels, else the whole dump when it holds any.
     """
-    lat0, lon0, t0 = (np.asarray(x, dtype=float) for x in (lat0, lon0, start_s))
-    lat1, lon1, t1 = (np.asarray(x, dtype=float) for x in (lat1, lon1, end_s))
-    m = t0.size
+    lat0, lon0 = (np.asarray(x, dtype=float) for x in (lat0, lon0))
+    lat1, lon1 = (np.asarray(x, dtype=float) for x in (lat1, lon1))
+    m = lat0.size
+    t0_ns = as_time_ns(start, "start") if m else np.zeros(0, np.int64)
+    t1_ns = as_time_ns(end, "end") if m else np.zeros(0, np.int64)
     cols = {"coverage": np.full(m, np.nan), "coverage_terrestrial": np.full(m, np.nan),
             "coverage_satellite": np.full(m, np.nan), "n_hours": np.zeros(m, np.int64)}
     if m == 0 or coverage.keys.size == 0:
         return pd.DataFrame(cols)
     bin_s = coverage.bin_s
-    h0 = np.floor(t0 / bin_s).astype(np.int64)
-    h1 = np.floor(t1 / bin_s).astype(np.int64)
+    bin_ns = round(bin_s * 1e9)
+    h0 = t0_ns // bin_ns
+    h1 = t1_ns // bin_ns
+    h_org = int(h0.min())  # local origin: float seconds only as offsets from it
+    t0 = (t0_ns - h_org * bin_ns) / 1e9
+    t1 = (t1_ns - h_org * bin_ns) / 1e9
     inside = np.maximum(h1 - h0 - 1, 0)
     n_h = np.maximum(inside, 1)
     item, off = _runs_of_hours(n_h)
     hour = np.where(inside[item] > 0, h0[item] + 1 + off,
-                    np.floor((t0[item] + t1[item]) / 2 / bin_s).astype(np.int64))
-    lat, lon = _interp((hour + 0.5) * bin_s, t0[item], lat0[item], lon0[item], t1[item],
+                    h_org + (t0_ns[item] - h_org * bin_ns + (t1_ns[item] - t0_ns[item]) // 2)
+                    // bin_ns)
+    lat, lon = _interp((hour - h_org + 0.5) * bin_s, t0[item], lat0[item], lon0[item], t1[item],
                        lat1[item], lon1[item])
     own = ((inside[item] > 0) & (t1[item] - t0[item] <= coverage.max_bracket_s)).astype(np.int64)
     in_range = (hour >= coverage.bin0) & (hour < coverage.bin0 + coverage.n_bins)

@@ -38,8 +38,9 @@ from stsdetect.geo import (
     haversine_m,
     latlon_from_xyz,
     unit_xyz,
+    utc_from_ns,
 )
-from stsdetect.tracks import Tracks
+from stsdetect.tracks import Tracks, as_time_ns
 
 __all__ = ["find_dark_periods", "find_dark_rendezvous", "heard_counts"]
 
@@ -60,8 +61,8 @@ def heard_counts(
     tracks: Tracks,
     lat_deg,
     lon_deg,
-    start_s,
-    end_s,
+    start,
+    end,
     mmsi,
     radius_m: float = 20_000.0,
     heard_bin="10min",
@@ -69,7 +70,7 @@ def heard_counts(
     """Count distinct other vessels heard near points during time windows.
 
     For each query ``k``: the number of distinct MMSIs other than ``mmsi[k]`` with at least one
-    report strictly inside ``(start_s[k], end_s[k])`` within ``radius_m`` (great-circle) of
+    report strictly inside ``(start[k], end[k])`` within ``radius_m`` (great-circle) of
     ``(lat_deg[k], lon_deg[k])``.
 
     Parameters
@@ -78,15 +79,16 @@ def heard_counts(
         All reports of the dump.
     lat_deg, lon_deg : array_like
         Query points in degrees.
-    start_s, end_s : array_like
-        Query windows, seconds since the Unix epoch (UTC), exclusive at both ends.
+    start, end : array_like
+        Query windows, exclusive at both ends: datetime64 (UTC) or int64 nanoseconds since
+        the Unix epoch (floats are taken as seconds; see :func:`stsdetect.tracks.as_time_ns`).
     mmsi : array_like of int
         The vessel each query is about; its own reports are not counted.
     radius_m : float, default 20_000
         Search radius in metres (see :func:`find_dark_periods`).
     heard_bin : duration or None, default "10min"
         Before searching, keep only the first report of each track in each bin of this
-        length aligned to the Unix epoch (``floor(time_s / heard_bin)``, so the thinning of a
+        length aligned to the Unix epoch (``time_ns // heard_bin``, so the thinning of a
         report does not depend on where the dump starts). One report per vessel per 10 minutes is
         enough to know that it was heard, and cuts a 10-second reporting rate 60-fold; a vessel
         whose only reports inside the circle were thinned away is missed, so counts are a lower
@@ -112,36 +114,36 @@ def heard_counts(
     """
     lat_q = np.asarray(lat_deg, dtype=float)
     lon_q = np.asarray(lon_deg, dtype=float)
-    start_q = np.asarray(start_s, dtype=float)
-    end_q = np.asarray(end_s, dtype=float)
+    start_q = as_time_ns(start, "start") if np.size(start) else np.zeros(0, np.int64)
+    end_q = as_time_ns(end, "end") if np.size(end) else np.zeros(0, np.int64)
     mmsi_q = np.asarray(mmsi, dtype=np.int64)
     n_q = lat_q.size
-    for name, arr in (("lon_deg", lon_q), ("start_s", start_q), ("end_s", end_q),
+    for name, arr in (("lon_deg", lon_q), ("start", start_q), ("end", end_q),
                       ("mmsi", mmsi_q)):
         if arr.shape != lat_q.shape or lat_q.ndim != 1:
             raise ValueError(f"{name} has shape {arr.shape}, expected ({n_q},) like lat_deg")
-    bad = ~(np.isfinite(lat_q) & np.isfinite(lon_q) & np.isfinite(start_q) & np.isfinite(end_q))
+    bad = ~(np.isfinite(lat_q) & np.isfinite(lon_q))
     if bad.any():
         raise ValueError(f"{int(bad.sum())} queries have a non-finite position or time")
     counts = np.zeros(n_q, dtype=np.int64)
     if n_q == 0 or len(tracks) == 0:
         return counts
     radius_m = positive("radius_m", radius_m)
-    bin_s = 0.0 if heard_bin is None else duration_s(heard_bin)
+    bin_ns = 0 if heard_bin is None else round(duration_s(heard_bin) * 1e9)
 
     # Thin: first report of each segment in each time bin (rows are sorted by segment, time).
-    if bin_s > 0:
-        tbin = np.floor(tracks.time_s / bin_s)
+    if bin_ns > 0:
+        tbin = tracks.time_ns // bin_ns
         keep = np.ones(len(tracks), dtype=bool)
         keep[1:] = (tracks.segment[1:] != tracks.segment[:-1]) | (tbin[1:] != tbin[:-1])
         rows = np.flatnonzero(keep)
     else:
         rows = np.arange(len(tracks))
-    rows = rows[np.argsort(tracks.time_s[rows], kind="stable")]
+    rows = rows[np.argsort(tracks.time_ns[rows], kind="stable")]
     # Vessel codes: small integers per distinct MMSI, to dedupe (query, vessel) pairs.
     uniq_mmsi, seg_code = np.unique(tracks.segment_mmsi, return_inverse=True)
     r_code = seg_code[tracks.segment[rows]]
-    r_time = tracks.time_s[rows]
+    r_time = tracks.time_ns[rows]
     r_lat = tracks.lat_deg[rows]
     r_lon = tracks.lon_deg[rows]
     q_code = np.searchsorted(uniq_mmsi, mmsi_q)  # may point at another MMSI if mmsi_q unknown
@@ -155,8 +157,8 @@ def heard_counts(
     keys = []
     # Chunks: short time slices (so that a report found near a query is mostly inside its
     # window) of at most _CHUNK_REPORTS rows (bounded memory).
-    slice_s = max(_CHUNK_S, (r_time[-1] - r_time[0]) / 1e5)  # at most 1e5 edges
-    edges = np.arange(r_time[0], r_time[-1] + slice_s, slice_s)
+    slice_ns = max(round(_CHUNK_S * 1e9), (int(r_time[-1]) - int(r_time[0])) // 100_000 + 1)
+    edges = np.arange(r_time[0], r_time[-1] + slice_ns, slice_ns)  # at most 1e5 edges
     bounds = np.union1d(np.searchsorted(r_time, edges, side="left"),
                         np.arange(0, rows.size, _CHUNK_REPORTS))
     bounds = np.union1d(bounds, [0, rows.size])
@@ -296,19 +298,19 @@ def find_dark_periods(
     if not isinstance(coverage, (bool, Coverage)):
         raise TypeError(f"coverage must be True, False or a Coverage, got "
                         f"{type(coverage).__name__}")
-    t = tracks.time_s
+    t = tracks.time_ns
     if len(tracks) < 2:
         before = np.zeros(0, dtype=np.int64)
     else:
         same = tracks.segment[1:] == tracks.segment[:-1]
-        before = np.flatnonzero(same & (np.diff(t) > gap_s))
+        before = np.flatnonzero(same & (np.diff(t) > round(gap_s * 1e9)))
     after = before + 1
     lat0, lon0 = tracks.lat_deg[before], tracks.lon_deg[before]
     lat1, lon1 = tracks.lat_deg[after], tracks.lon_deg[after]
     mmsi = tracks.mmsi[before]
     start, end = t[before], t[after]
     dist = haversine_m(lat0, lon0, lat1, lon1)
-    speed_kn = dist / (end - start) / KNOT_M_S if before.size else np.zeros(0)
+    speed_kn = dist / ((end - start) / 1e9) / KNOT_M_S if before.size else np.zeros(0)
     cover = np.full(before.size, np.nan)
     if coverage is not False and before.size:
         if coverage is True:
@@ -345,8 +347,8 @@ def find_dark_periods(
         "dark_period",
         n=before.size,
         mmsi=mmsi,
-        start=start,
-        end=end,
+        start=utc_from_ns(start),
+        end=utc_from_ns(end),
         lat=lat0,
         lon=lon0,
         end_lat=lat1,

@@ -36,6 +36,7 @@ from stsdetect.geo import (
     KNOT_M_S,
     arc_to_chord_m,
     duration_s,
+    epoch_ns,
     epoch_s,
     haversine_m,
     unit_xyz,
@@ -52,7 +53,7 @@ MATCH_COLUMNS = ["mmsi", "match_distance_m", "n_candidates", "matched"]
 _SLACK = 1.0 + 1e-9
 
 
-def positions_at(tracks: Tracks, segment, time_s, max_gap="2h", max_extrapolate="10min"):
+def positions_at(tracks: Tracks, segment, time, max_gap="2h", max_extrapolate="10min"):
     """Positions of track segments at given times, all at once.
 
     Parameters
@@ -61,8 +62,9 @@ def positions_at(tracks: Tracks, segment, time_s, max_gap="2h", max_extrapolate=
         Cleaned tracks.
     segment : array_like of int
         Segment id per query.
-    time_s : array_like of float
-        Query time per query, seconds since the epoch.
+    time : array_like
+        Query time per query: datetime64 (UTC) or int64 ns since the epoch (floats are
+        seconds since the epoch; NaN/NaT give NaN positions).
     max_gap : duration, default "2h"
         Longest time between the two reports interpolated between.
     max_extrapolate : duration, default "10min"
@@ -75,32 +77,52 @@ def positions_at(tracks: Tracks, segment, time_s, max_gap="2h", max_extrapolate=
         Latitude and longitude per query; NaN where the position is not known.
     """
     seg = np.asarray(segment, dtype=np.int64)
-    t = np.asarray(time_s, dtype=float)
-    if t.size == 0 or len(tracks) == 0:
-        return np.full(t.size, np.nan), np.full(t.size, np.nan)
-    index = _TimeIndex(tracks, np.nanmin(t), np.nanmax(t))
-    return index.at(seg, t, duration_s(max_gap), duration_s(max_extrapolate))
+    t_ns, missing = _query_ns(time)
+    if t_ns.size == 0 or len(tracks) == 0 or missing.all():
+        return np.full(t_ns.size, np.nan), np.full(t_ns.size, np.nan)
+    index = _TimeIndex(tracks, int(t_ns[~missing].min()), int(t_ns[~missing].max()))
+    lat, lon = index.at(seg, t_ns, duration_s(max_gap), duration_s(max_extrapolate))
+    return np.where(missing, np.nan, lat), np.where(missing, np.nan, lon)
+
+
+def _query_ns(time):
+    """Query times as int64 ns and a mask of the missing ones (NaN, NaT)."""
+    arr = np.asarray(time)
+    if arr.dtype.kind == "f":
+        missing = ~np.isfinite(arr)
+        return np.round(np.where(missing, 0.0, arr) * 1e9).astype(np.int64), missing
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64), np.zeros(arr.shape, dtype=bool)
+    ns = epoch_ns(time)
+    missing = ns == np.iinfo(np.int64).min
+    return np.where(missing, 0, ns), missing
 
 
 class _TimeIndex:
-    """One sorted key per report, ``segment * span + (time - t0)``, for many look-ups."""
+    """One sorted key per report, ``segment * span + (time - t0)``, for many look-ups.
 
-    def __init__(self, tracks: Tracks, t_lo: float, t_hi: float):
-        tt = tracks.time_s
+    Times are float seconds from the local origin ``t0_ns`` (int64 ns), so the keys keep
+    sub-microsecond resolution whatever the epoch.
+    """
+
+    def __init__(self, tracks: Tracks, lo_ns: int, hi_ns: int):
+        tt = tracks.time_ns
         self.tracks = tracks
-        self.t0 = min(tt.min(), t_lo) - 1.0
-        self.span = max(tt.max(), t_hi) - self.t0 + 2.0
-        self.key = tracks.segment * self.span + (tt - self.t0)  # sorted: rows by (seg, time)
+        self.t0_ns = min(int(tt.min()), lo_ns) - 10**9
+        self.tt = (tt - self.t0_ns) / 1e9  # report times as offsets from the origin
+        self.span = (max(int(tt.max()), hi_ns) - self.t0_ns) / 1e9 + 2.0
+        self.key = tracks.segment * self.span + self.tt  # sorted: rows by (seg, time)
 
-    def at(self, seg, t, gap_s: float, ext_s: float):
-        """Positions of segments ``seg`` at times ``t`` (see :func:`positions_at`)."""
+    def at(self, seg, t_ns, gap_s: float, ext_s: float):
+        """Positions of segments ``seg`` at int64 ns times ``t_ns`` (see :func:`positions_at`)."""
+        t = (np.asarray(t_ns, dtype=np.int64) - self.t0_ns) / 1e9
         return _positions_at(self, seg, t, gap_s, ext_s)
 
 
 def _positions_at(index: _TimeIndex, seg, t, gap_s: float, ext_s: float):
     tracks = index.tracks
-    tt = tracks.time_s
-    j = np.searchsorted(index.key, seg * index.span + (t - index.t0), side="right") - 1
+    tt = index.tt
+    j = np.searchsorted(index.key, seg * index.span + t, side="right") - 1
     lo, hi = tracks.offsets[seg], tracks.offsets[seg + 1]
     has_prev = (j >= lo) & (j < hi)
     has_next = (j + 1 >= lo) & (j + 1 < hi)
@@ -236,14 +258,15 @@ def match_detections(
     gap_s, ext_s = duration_s(max_gap), duration_s(max_extrapolate)
     out = detections.drop(columns=[c for c in MATCH_COLUMNS if c in detections]).copy()
     n = len(out)
-    d_t = epoch_s(out["time"])
+    d_t = epoch_ns(out["time"])
+    ext_ns = round(ext_s * 1e9)
     d_lat = out["lat"].to_numpy(float)
     d_lon = out["lon"].to_numpy(float)
     chord = arc_to_chord_m(max_distance_m) / EARTH_RADIUS_M * _SLACK
     parts_d, parts_s, parts_dist, parts_k = [], [], [], []
     if n and len(tracks):
-        seg_first = tracks.time_s[tracks.offsets[:-1]]
-        seg_last = tracks.time_s[tracks.offsets[1:] - 1]
+        seg_first = tracks.time_ns[tracks.offsets[:-1]]
+        seg_last = tracks.time_ns[tracks.offsets[1:] - 1]
         starts = tracks.offsets[:-1]
         # each segment's box over all its reports (a cheap first cut per image)
         s_lat0 = np.minimum.reduceat(tracks.lat_deg, starts)
@@ -251,7 +274,7 @@ def match_detections(
         s_lon0 = np.minimum.reduceat(tracks.lon_deg, starts)
         s_lon1 = np.maximum.reduceat(tracks.lon_deg, starts)
         wide = s_lon1 - s_lon0 > 180.0  # crosses the antimeridian: no longitude cut
-        index = _TimeIndex(tracks, d_t.min(), d_t.max())
+        index = _TimeIndex(tracks, int(d_t.min()), int(d_t.max()))
         times, t_idx = np.unique(d_t, return_inverse=True)
         order = np.argsort(t_idx, kind="stable")
         bounds = np.searchsorted(t_idx[order], np.arange(times.size + 1))
@@ -268,7 +291,7 @@ def match_detections(
             near = (s_lat1 >= la0) & (s_lat0 <= la1)
             if lo1 - lo0 < 180.0 and lo0 > -180.0 and lo1 < 180.0:
                 near &= wide | ((s_lon1 >= lo0) & (s_lon0 <= lo1))
-            seg = np.flatnonzero(near & (seg_first <= t + ext_s) & (seg_last >= t - ext_s))
+            seg = np.flatnonzero(near & (seg_first <= t + ext_ns) & (seg_last >= t - ext_ns))
             if seg.size == 0:
                 continue
             lat, lon = index.at(seg, np.full(seg.size, t), gap_s, ext_s)
@@ -393,11 +416,11 @@ def find_unseen_partners(
     dark = matched.loc[~matched["matched"].to_numpy(bool)]
     if not len(ev) or not len(dark):
         return empty
-    d_t = epoch_s(dark["time"])
+    d_t = epoch_ns(dark["time"])
     order = np.argsort(d_t, kind="stable")
     d_t = d_t[order]
     dark = dark.iloc[order]
-    e_s, e_e = epoch_s(ev["start"]), epoch_s(ev["end"])
+    e_s, e_e = epoch_ns(ev["start"]), epoch_ns(ev["end"])
     lo = np.searchsorted(d_t, e_s, side="left")
     hi = np.searchsorted(d_t, e_e, side="right")
     count = hi - lo

@@ -28,6 +28,7 @@ from stsdetect.geo import (
     haversine_m,
     latlon_from_xyz,
     unit_xyz,
+    utc_from_ns,
 )
 from stsdetect.tracks import Tracks
 
@@ -63,7 +64,7 @@ def report_speed_kn(tracks: Tracks, max_gap="1h") -> np.ndarray:
     if need.size == 0:
         return speed
     a, b = need, need + 1
-    dt = tracks.time_s[b] - tracks.time_s[a]
+    dt = (tracks.time_ns[b] - tracks.time_ns[a]) / 1e9
     ok = (tracks.segment[a] == tracks.segment[b]) & (dt > 0) & (dt <= gap_s)
     step = np.full(n - 1, np.nan)
     a, b, dt = a[ok], b[ok], dt[ok]
@@ -126,7 +127,7 @@ def find_loitering(
     max_speed_kn = positive("max_speed_kn", max_speed_kn)
     min_s = duration_s(min_duration)
     speed, starts, ends = slow_runs(tracks, max_speed_kn, duration_s(max_gap))
-    return loitering_events(tracks.mmsi, tracks.time_s, tracks.lat_deg, tracks.lon_deg, speed,
+    return loitering_events(tracks.mmsi, tracks.time_ns, tracks.lat_deg, tracks.lon_deg, speed,
                             starts, ends, max_speed_kn, min_s)
 
 
@@ -147,7 +148,7 @@ def slow_runs(tracks: Tracks, max_speed_kn: float, gap_s: float):
     joins = np.zeros(n, dtype=bool)
     if n > 1:
         joins[1:] = (slow[1:] & slow[:-1] & (tracks.segment[1:] == tracks.segment[:-1])
-                     & (np.diff(tracks.time_s) <= gap_s))
+                     & (np.diff(tracks.time_ns) <= round(gap_s * 1e9)))
     starts = np.flatnonzero(slow & ~joins)
     # ... and ends at a slow report whose successor does not join it; runs pair up in order.
     ends = np.flatnonzero(slow & ~np.append(joins[1:], False))
@@ -158,12 +159,13 @@ def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_k
                      min_s: float) -> pd.DataFrame:
     """Loitering events of the runs ``rows[starts[i]:ends[i] + 1]`` that are long and slow.
 
-    The columns are rows in time order; a run keeps its events when it lasts ``min_s`` or more
+    The columns are rows in time order (``t`` in int64 ns); a run keeps its events when it
+    lasts ``min_s`` or more
     and its net displacement rate is under ``max_speed_kn`` (see :func:`find_loitering`).
     """
     starts = np.asarray(starts, np.int64)
     ends = np.asarray(ends, np.int64)
-    span_s = t[ends] - t[starts]
+    span_s = (t[ends] - t[starts]) / 1e9
     keep = (span_s >= min_s) & (ends > starts)
     # A vessel that reports SOG 0 while moving (seen in real data) is not loitering: the run's
     # net displacement rate must be slow too.
@@ -192,8 +194,8 @@ def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_k
         "loitering",
         n=starts.size,
         mmsi=mmsi[starts],
-        start=t[starts],
-        end=t[ends],
+        start=utc_from_ns(t[starts]),
+        end=utc_from_ns(t[ends]),
         lat=lat,
         lon=lon,
         distance_m=max_drift,

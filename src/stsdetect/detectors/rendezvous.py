@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..events import make_events
-from ..geo import duration_s, latlon_from_xyz, unit_xyz, wrap_lon_deg
+from ..geo import duration_s, latlon_from_xyz, unit_xyz, utc_from_ns, wrap_lon_deg
 from ..tracks import Tracks
 from ._checks import check_tracks
 from ._grid import (
@@ -43,8 +43,8 @@ PAIR_RUN_COLUMNS = {
     "other_mmsi": "int64",
     "segment": "int64",
     "other_segment": "int64",
-    "start_s": "float64",
-    "end_s": "float64",
+    "start_ns": "int64",
+    "end_ns": "int64",
     "lat": "float64",
     "lon": "float64",
     "distance_m": "float64",
@@ -90,7 +90,7 @@ def resample(tracks: Tracks, step="10min", max_gap="1h") -> Resampled:
     -------
     Resampled
         A named tuple ``(grid, segment, lat_deg, lon_deg, sog_kn)`` of equal-length arrays,
-        sorted by ``(segment, grid)``; the time of a row is ``grid * step`` seconds since the
+        sorted by ``(segment, grid)``; the time of a row is ``grid * step`` since the
         epoch. Positions are interpolated along the great circle; speeds linearly between
         reported speeds, else the speed implied by the bracketing positions.
     """
@@ -137,13 +137,13 @@ def find_pair_runs(
     -------
     pandas.DataFrame
         One row per run, columns :data:`PAIR_RUN_COLUMNS`: ``mmsi`` < ``other_mmsi`` (two
-        segments of one MMSI are never paired), their segment ids, ``start_s`` and
-        ``end_s`` (grid times, seconds since the epoch, UTC), ``lat``/``lon`` (mean position of
-        both vessels), ``distance_m`` (median separation), ``min_distance_m``,
+        segments of one MMSI are never paired), their segment ids, ``start_ns`` and
+        ``end_ns`` (grid times, int64 nanoseconds since the epoch, UTC), ``lat``/``lon`` (mean
+        position of both vessels), ``distance_m`` (median separation), ``min_distance_m``,
         ``median_sog_kn_a``/``_b`` (median resampled speed of each vessel over the close grid
         times), ``mean_sog_kn`` (both vessels), ``n_positions`` (real reports of both vessels
-        within ``[start_s, end_s]``) and ``n_steps`` (close grid times). Sorted by
-        ``(start_s, mmsi, other_mmsi)``. The result does not depend on input row order.
+        within ``[start_ns, end_ns]``) and ``n_steps`` (close grid times). Sorted by
+        ``(start_ns, mmsi, other_mmsi)``. The result does not depend on input row order.
     """
     tracks = check_tracks(tracks)
     if not (np.isfinite(max_distance_m) and max_distance_m > 0):
@@ -162,22 +162,23 @@ def find_pair_runs(
     order = np.lexsort((k, seg_b, seg_a))
     a, b, dist, seg_a, seg_b, k = (x[order] for x in (a, b, dist, seg_a, seg_b, k))
     max_jump = int(np.floor((step_s + tolerance_s) / step_s + 1e-9))
+    step_ns = round(step_s * 1e9)
     new_run = np.ones(a.size, dtype=bool)
     new_run[1:] = ((seg_a[1:] != seg_a[:-1]) | (seg_b[1:] != seg_b[:-1])
                    | (k[1:] - k[:-1] > max_jump))
     run = np.cumsum(new_run) - 1
     first = np.flatnonzero(new_run)
     last = np.append(first[1:] - 1, a.size - 1)
-    start_s = k[first].astype(float) * step_s
-    end_s = k[last].astype(float) * step_s
-    long_enough = (end_s - start_s) >= min_duration_s - 1e-6
+    start_ns = k[first] * step_ns
+    end_ns = k[last] * step_ns
+    long_enough = (end_ns - start_ns) >= round(min_duration_s * 1e9)
     if not long_enough.any():
         return _EMPTY_RUNS.copy()
     # Keep only observations of long runs, renumbered.
     keep_obs = long_enough[run]
     a, b, dist, seg_a, seg_b, run = (x[keep_obs] for x in (a, b, dist, seg_a, seg_b, run))
     run = np.cumsum(long_enough)[run] - 1
-    first, start_s, end_s = first[long_enough], start_s[long_enough], end_s[long_enough]
+    first, start_ns, end_ns = first[long_enough], start_ns[long_enough], end_ns[long_enough]
     n_runs = first.size
     first = np.searchsorted(run, np.arange(n_runs), "left")
 
@@ -187,15 +188,15 @@ def find_pair_runs(
     lat, lon = latlon_from_xyz(xyz_sum)
     mean_sog = run_mean_of_two(sog_a, sog_b, first)
     ra, rb = seg_a[first], seg_b[first]
-    n_pos = count_rows_between(tracks, np.concatenate((ra, rb)), np.tile(start_s, 2),
-                               np.tile(end_s, 2)).reshape(2, -1).sum(axis=0)
+    n_pos = count_rows_between(tracks, np.concatenate((ra, rb)), np.tile(start_ns, 2),
+                               np.tile(end_ns, 2)).reshape(2, -1).sum(axis=0)
     out = pd.DataFrame({
         "mmsi": tracks.segment_mmsi[ra],
         "other_mmsi": tracks.segment_mmsi[rb],
         "segment": ra,
         "other_segment": rb,
-        "start_s": start_s,
-        "end_s": end_s,
+        "start_ns": start_ns,
+        "end_ns": end_ns,
         "lat": lat,
         "lon": wrap_lon_deg(lon),
         "distance_m": group_median(run, dist, n_runs),
@@ -206,7 +207,7 @@ def find_pair_runs(
         "n_positions": n_pos,
         "n_steps": np.diff(np.append(first, run.size)),
     }).astype(PAIR_RUN_COLUMNS)
-    out = out.sort_values(["start_s", "mmsi", "other_mmsi", "segment", "other_segment"],
+    out = out.sort_values(["start_ns", "mmsi", "other_mmsi", "segment", "other_segment"],
                           kind="stable")
     return out.reset_index(drop=True)
 
@@ -265,8 +266,8 @@ def find_rendezvous(
         n=len(runs),
         mmsi=runs["mmsi"].to_numpy(),
         other_mmsi=runs["other_mmsi"].to_numpy(),
-        start=runs["start_s"].to_numpy(),
-        end=runs["end_s"].to_numpy(),
+        start=utc_from_ns(runs["start_ns"].to_numpy()),
+        end=utc_from_ns(runs["end_ns"].to_numpy()),
         lat=runs["lat"].to_numpy(),
         lon=runs["lon"].to_numpy(),
         distance_m=runs["distance_m"].to_numpy(),

@@ -97,7 +97,7 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
     tows = pd.DataFrame({
         "tug_mmsi": np.where(a_is_tug, runs["mmsi"], runs["other_mmsi"]).astype(np.int64),
         "mmsi": np.where(a_is_tug, runs["other_mmsi"], runs["mmsi"]).astype(np.int64),
-        "duration_s": (runs["end_s"] - runs["start_s"]).to_numpy(dtype=float),
+        "duration_s": (runs["end_ns"] - runs["start_ns"]).to_numpy(dtype=np.int64) / 1e9,
     })
     tows = tows.groupby(["tug_mmsi", "mmsi"], as_index=False)["duration_s"].max()
     return tows.sort_values(["tug_mmsi", "mmsi"], ignore_index=True)

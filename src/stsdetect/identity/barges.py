@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.detectors.tows import TUG_SHIP_TYPES
-from stsdetect.geo import epoch_s
+from stsdetect.geo import epoch_ns
 from stsdetect.identity.mid import _as_mmsi_array, mid_of, mmsi_kind
 from stsdetect.identity.mid import check_vessels as _check_vessels
+
+_NAT = np.iinfo(np.int64).min  # epoch_ns of a missing time
 
 __all__ = [
     "BARGE_ERI_TYPES",
@@ -257,12 +259,14 @@ def _hours_at_sea_speed(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
     """
     if tracks is not None and len(tracks):
         m = np.asarray(tracks.mmsi, dtype=np.int64)
-        t = np.asarray(tracks.time_s, dtype=float)
+        t = np.asarray(tracks.time_ns, dtype=np.int64)
         v = np.asarray(tracks.sog_kn, dtype=float)
     elif positions is not None and len(positions) and {"time", "sog_kn"} <= set(positions):
-        m = positions["mmsi"].to_numpy(dtype=np.int64)
-        t = epoch_s(positions["time"])
-        v = pd.to_numeric(positions["sog_kn"], errors="coerce").to_numpy(dtype=float)
+        t = epoch_ns(positions["time"])
+        known = t != _NAT
+        m = positions["mmsi"].to_numpy(dtype=np.int64)[known]
+        v = pd.to_numeric(positions["sog_kn"], errors="coerce").to_numpy(dtype=float)[known]
+        t = t[known]
     else:
         return np.zeros(all_mmsi.size)
     order = np.lexsort((t, m))
@@ -270,7 +274,7 @@ def _hours_at_sea_speed(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
     dt = np.zeros(m.size)
     if m.size > 1:
         same = m[1:] == m[:-1]
-        dt[:-1] = np.where(same, np.clip(np.nan_to_num(t[1:] - t[:-1]), 0, SEA_GAP_CAP_S), 0)
+        dt[:-1] = np.where(same, np.clip((t[1:] - t[:-1]) / 1e9, 0, SEA_GAP_CAP_S), 0)
     fast = np.isfinite(v) & (v >= SEA_SPEED_KN)
     ids, inv = np.unique(m, return_inverse=True)
     hours = np.bincount(inv, weights=np.where(fast, dt, 0.0), minlength=ids.size) / 3600.0
@@ -287,15 +291,15 @@ def _heard_span_s(all_mmsi: np.ndarray, tracks, positions) -> np.ndarray:
     span = np.full(all_mmsi.size, np.nan)
     sources = []
     if tracks is not None and len(tracks):
-        sources.append((np.asarray(tracks.mmsi), np.asarray(tracks.time_s, dtype=float)))
+        sources.append((np.asarray(tracks.mmsi), np.asarray(tracks.time_ns, dtype=np.int64)))
     if positions is not None and len(positions) and "time" in positions:
         sources.append((positions["mmsi"].to_numpy(dtype=np.int64),
-                        epoch_s(positions["time"])))
-    for mmsi, sec in sources:  # at most two sources
-        ok = np.isfinite(sec)
-        frame = pd.DataFrame({"mmsi": mmsi[ok], "t": sec[ok]})
+                        epoch_ns(positions["time"])))
+    for mmsi, ns in sources:  # at most two sources
+        ok = ns != _NAT
+        frame = pd.DataFrame({"mmsi": mmsi[ok], "t": ns[ok]})
         agg = frame.groupby("mmsi")["t"].agg(["min", "max"])
-        these = (agg["max"] - agg["min"]).reindex(all_mmsi).to_numpy(dtype=float)
+        these = ((agg["max"] - agg["min"]) / 1e9).reindex(all_mmsi).to_numpy(dtype=float)
         span = np.fmax(span, these)
     return span
 

@@ -296,7 +296,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
     if tracks is not None and len(tracks) and vessels is not None and len(vessels) \
             and {"length_m", "beam_m"} <= set(vessels.columns):
         m = np.asarray(tracks.mmsi, dtype=np.int64)
-        t = np.asarray(tracks.time_s, dtype=float)
+        t = np.asarray(tracks.time_ns, dtype=np.int64)
         order = np.lexsort((t, m))
         m_s, t_s = m[order], t[order]
         lat = np.asarray(tracks.lat_deg, dtype=float)[order]
@@ -309,29 +309,30 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         length = pd.to_numeric(v["length_m"], errors="coerce").reindex(ids).to_numpy(float)
         beam = pd.to_numeric(v["beam_m"], errors="coerce").reindex(ids).to_numpy(float)
         dims = np.isfinite(length) & np.isfinite(beam) & (length > 0) & (beam > 0)
+        edge_ns = round(HANDOVER_EDGE_S * 1e9)
         gone = pd.DataFrame({"a": ids, "ta": t_s[ends], "lat_a": lat[ends], "lon_a": lon[ends],
                              "L": np.round(length), "B": np.round(beam)})[
-            dims & (t_s[ends] < t_hi - HANDOVER_EDGE_S)]
+            dims & (t_s[ends] < t_hi - edge_ns)]
         new = pd.DataFrame({"b": ids, "tb": t_s[starts], "lat_b": lat[starts],
                             "lon_b": lon[starts], "L": np.round(length),
-                            "B": np.round(beam)})[dims & (t_s[starts] > t_lo + HANDOVER_EDGE_S)]
+                            "B": np.round(beam)})[dims & (t_s[starts] > t_lo + edge_ns)]
         tol = int(np.ceil(HANDOVER_DIM_TOLERANCE_M))
         shifted = [new.assign(L=new["L"] + dl, B=new["B"] + db)
                    for dl in range(-tol, tol + 1) for db in range(-tol, tol + 1)]  # 9 shifts
         pairs = gone.merge(pd.concat(shifted, ignore_index=True), on=["L", "B"])
         gap = pairs["tb"] - pairs["ta"]
-        pairs = pairs[(pairs["a"] != pairs["b"]) & (gap > 0) & (gap <= max_gap_s)]
+        pairs = pairs[(pairs["a"] != pairs["b"]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))]
         if len(pairs):
             dist = haversine_m(pairs["lat_a"].to_numpy(), pairs["lon_a"].to_numpy(),
                                pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy())
             pairs = pairs[dist <= max_distance_m].assign(dist=dist[dist <= max_distance_m])
         if len(pairs):
-            from stsdetect.geo import utc_from_epoch_s
+            from stsdetect.geo import utc_from_ns
 
             base = pd.DataFrame({
-                "silent_at": utc_from_epoch_s(pairs["ta"].to_numpy()),
-                "appeared_at": utc_from_epoch_s(pairs["tb"].to_numpy()),
-                "gap_h": ((pairs["tb"] - pairs["ta"]) / 3600.0).to_numpy(),
+                "silent_at": utc_from_ns(pairs["ta"].to_numpy(np.int64)),
+                "appeared_at": utc_from_ns(pairs["tb"].to_numpy(np.int64)),
+                "gap_h": ((pairs["tb"] - pairs["ta"]) / 3.6e12).to_numpy(),
                 "distance_km": (pairs["dist"] / 1000.0).to_numpy(),
                 "length_m": pairs["L"].to_numpy(), "beam_m": pairs["B"].to_numpy()})
             for role, me, other in (("fell_silent", "a", "b"), ("appeared", "b", "a")):

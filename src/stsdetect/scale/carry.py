@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.events import empty_events, make_events
+from stsdetect.geo import utc_from_ns
 
 __all__ = ["DARK", "LOITERING", "RENDEZVOUS", "Carry", "Win", "drift_chords",
            "loitering_from_runs"]
@@ -53,22 +54,6 @@ class Win:
     hi_ns: int
     first: bool = False
     last: bool = False
-
-    @property
-    def a_s(self) -> float:
-        return self.a_ns / 1e9
-
-    @property
-    def b_s(self) -> float:
-        return self.b_ns / 1e9
-
-    @property
-    def lo_s(self) -> float:
-        return self.lo_ns / 1e9
-
-    @property
-    def hi_s(self) -> float:
-        return self.hi_ns / 1e9
 
 
 @dataclass(frozen=True)
@@ -91,12 +76,12 @@ def _ranks(tracks) -> np.ndarray:
     return (np.arange(sm.size) - first).astype(np.int64)
 
 
-def _count_between(tracks, seg, lo_s, hi_s, hi_inclusive: bool) -> np.ndarray:
+def _count_between(tracks, seg, lo_ns, hi_ns, hi_inclusive: bool) -> np.ndarray:
     from stsdetect.detectors._grid import count_rows_between
 
-    n = count_rows_between(tracks, seg, lo_s, hi_s)
+    n = count_rows_between(tracks, seg, lo_ns, hi_ns)
     if not hi_inclusive:
-        n = n - count_rows_between(tracks, seg, hi_s, hi_s)
+        n = n - count_rows_between(tracks, seg, hi_ns, hi_ns)
     return n
 
 
@@ -119,8 +104,7 @@ def _rv_map(tracks, p, win: Win) -> pd.DataFrame:
     if len(tracks) == 0:
         return _no_obs()
     step_ns = p.ns("step")
-    step_s = step_ns / 1e9
-    res, xyz = resample_tracks(tracks, step_s, p.ns("max_gap") / 1e9, return_xyz=True)
+    res, xyz = resample_tracks(tracks, step_ns / 1e9, p.ns("max_gap") / 1e9, return_xyz=True)
     k_lo = -(-win.a_ns // step_ns)  # first grid time in the core
     k_hi = -(-win.b_ns // step_ns)  # first grid time of the next core
     core = (res.grid >= k_lo) & (res.grid < k_hi)
@@ -135,16 +119,16 @@ def _rv_map(tracks, p, win: Win) -> pd.DataFrame:
     order = np.lexsort((k, seg_b, seg_a))
     a, b, dist, seg_a, seg_b, k = (x[order] for x in (a, b, dist, seg_a, seg_b, k))
     xyz_obs = unit_xyz(res.lat_deg[a], res.lon_deg[a]) + unit_xyz(res.lat_deg[b], res.lon_deg[b])
-    t = k.astype(float) * step_s
+    t = k * step_ns
     same_next = np.zeros(a.size, dtype=bool)
     same_next[:-1] = (seg_a[1:] == seg_a[:-1]) & (seg_b[1:] == seg_b[:-1])
-    t_next = np.where(same_next, np.roll(t, -1), win.b_s)
+    t_next = np.where(same_next, np.roll(t, -1), win.b_ns)
     first_of_pair = np.ones(a.size, dtype=bool)
     first_of_pair[1:] = ~same_next[:-1]
     both = np.concatenate((seg_a, seg_b))
     n_at = _count_between(tracks, both, np.tile(t, 2), np.tile(t, 2), True)
     n_next = _count_between(tracks, both, np.tile(t, 2), np.tile(t_next, 2), False)
-    n_lead = _count_between(tracks, both, np.full(2 * a.size, win.a_s), np.tile(t, 2), False)
+    n_lead = _count_between(tracks, both, np.full(2 * a.size, win.a_ns), np.tile(t, 2), False)
     ranks = _ranks(tracks)
     return pd.DataFrame({
         "mmsi": tracks.segment_mmsi[seg_a], "rank": ranks[seg_a],
@@ -167,7 +151,6 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     obs = obs.sort_values(["mmsi", "rank", "other_mmsi", "other_rank", "k"], kind="stable")
     obs = obs.reset_index(drop=True)
     step_ns, tol_ns = p.ns("step"), p.ns("tolerance")
-    step_s = step_ns / 1e9
     max_jump = int(np.floor((step_ns + tol_ns) / step_ns + 1e-9))
     key = obs[["mmsi", "rank", "other_mmsi", "other_rank"]].to_numpy(np.int64)
     k = obs["k"].to_numpy(np.int64)
@@ -188,9 +171,9 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     first = np.searchsorted(run, np.arange(int(closed_run.sum())), "left")
     last = np.append(first[1:] - 1, len(o) - 1)
     kk = o["k"].to_numpy(np.int64)
-    start_s = kk[first].astype(float) * step_s
-    end_s = kk[last].astype(float) * step_s
-    long_enough = (end_s - start_s) >= p.ns("min_duration") / 1e9 - 1e-6
+    start_ns = kk[first] * step_ns
+    end_ns = kk[last] * step_ns
+    long_enough = (end_ns - start_ns) >= p.ns("min_duration")
     keep_obs = long_enough[run]
     o = o.loc[keep_obs].reset_index(drop=True)
     run = (np.cumsum(long_enough) - 1)[run[keep_obs]]
@@ -199,7 +182,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
         return empty_events(), carried
     first = np.searchsorted(run, np.arange(n_runs), "left")
     last = np.append(first[1:] - 1, len(o) - 1)
-    start_s, end_s = start_s[long_enough], end_s[long_enough]
+    start_ns, end_ns = start_ns[long_enough], end_ns[long_enough]
     xyz_sum = np.add.reduceat(o[["x", "y", "z"]].to_numpy(float), first, axis=0)
     lat, lon = latlon_from_xyz(xyz_sum)
     sog_a, sog_b = o["sog_a"].to_numpy(float), o["sog_b"].to_numpy(float)
@@ -223,7 +206,8 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
         "rendezvous", n=s.size,
         mmsi=o["mmsi"].to_numpy(np.int64)[first][s],
         other_mmsi=o["other_mmsi"].to_numpy(np.int64)[first][s],
-        start=start_s[s], end=end_s[s], lat=lat[s], lon=wrap_lon_deg(lon)[s],
+        start=utc_from_ns(start_ns[s]), end=utc_from_ns(end_ns[s]), lat=lat[s],
+        lon=wrap_lon_deg(lon)[s],
         distance_m=group_median(run, dist, n_runs)[s],
         min_distance_m=np.minimum.reduceat(dist, first)[s],
         mean_sog_kn=mean_sog[s], n_positions=n_pos[s])
@@ -252,7 +236,8 @@ _AGG = ("mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n", "ssum",
 
 
 def _no_aggs() -> pd.DataFrame:
-    return pd.DataFrame({c: np.zeros(0, np.int64 if c in ("mmsi", "rank", "n", "k0", "k1")
+    return pd.DataFrame({c: np.zeros(0, np.int64 if c in ("mmsi", "rank", "t0", "t1", "n", "k0",
+                                                          "k1", "before", "cont")
                                      else float) for c in (*_AGG, "before", "cont")})
 
 
@@ -272,16 +257,16 @@ def _lo_map(tracks, p, win: Win):
     from stsdetect.geo import unit_xyz
 
     no_rows = pd.DataFrame({"mmsi": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64),
-                            "t": np.zeros(0), "lat": np.zeros(0), "lon": np.zeros(0)})
+                            "t": np.zeros(0, np.int64), "lat": np.zeros(0), "lon": np.zeros(0)})
     if len(tracks) == 0:
         return empty_events(), _no_aggs(), no_rows
     speed, starts, ends = slow_runs(tracks, p.max_speed_kn, p.ns("max_gap") / 1e9)
-    t = tracks.time_s
-    in_core = (t[starts] >= win.a_s) & (t[ends] < win.b_s)
+    t = tracks.time_ns
+    in_core = (t[starts] >= win.a_ns) & (t[ends] < win.b_ns)
     closed = loitering_events(tracks.mmsi, t, tracks.lat_deg, tracks.lon_deg, speed,
                               starts[in_core], ends[in_core], p.max_speed_kn,
                               p.ns("min_duration") / 1e9)
-    cross = ~in_core & (t[ends] >= win.a_s) & (t[starts] < win.b_s)
+    cross = ~in_core & (t[ends] >= win.a_ns) & (t[starts] < win.b_ns)
     s, e = starts[cross], ends[cross]
     if s.size == 0:
         return closed, _no_aggs(), no_rows
@@ -289,7 +274,7 @@ def _lo_map(tracks, p, win: Win):
     run_of = np.repeat(np.arange(s.size), counts)
     rows = np.repeat(s, counts) + (np.arange(int(counts.sum()))
                                    - np.repeat(np.cumsum(counts) - counts, counts))
-    ok = (t[rows] >= win.a_s) & (t[rows] < win.b_s)
+    ok = (t[rows] >= win.a_ns) & (t[rows] < win.b_ns)
     rows, run_of = rows[ok], run_of[ok]
     first = np.searchsorted(run_of, np.arange(s.size), "left")
     last = np.append(first[1:] - 1, rows.size - 1)
@@ -304,7 +289,8 @@ def _lo_map(tracks, p, win: Win):
         "ssum": np.add.reduceat(speed[rows], first),
         "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2],
         "k0": np.full(s.size, win.k, np.int64), "k1": np.full(s.size, win.k, np.int64),
-        "before": (t[s] < win.a_s).astype(np.int64), "cont": (t[e] >= win.b_s).astype(np.int64)})
+        "before": (t[s] < win.a_ns).astype(np.int64),
+        "cont": (t[e] >= win.b_ns).astype(np.int64)})
     return closed, pieces, pd.DataFrame({
         "mmsi": tracks.mmsi[rows], "rank": ranks[tracks.segment[rows]], "t": t[rows],
         "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows]})
@@ -387,8 +373,8 @@ def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p) -> pd.Data
         latlon_from_xyz,
     )
 
-    t0, t1 = runs["t0"].to_numpy(float), runs["t1"].to_numpy(float)
-    span_s = t1 - t0
+    t0, t1 = runs["t0"].to_numpy(np.int64), runs["t1"].to_numpy(np.int64)
+    span_s = (t1 - t0) / 1e9
     n = runs["n"].to_numpy(np.int64)
     net_kn = haversine_m(runs["lat0"].to_numpy(float), runs["lon0"].to_numpy(float),
                          runs["lat1"].to_numpy(float), runs["lon1"].to_numpy(float)
@@ -397,8 +383,8 @@ def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p) -> pd.Data
     r = runs.loc[keep]
     lat, lon = latlon_from_xyz(r[["x", "y", "z"]].to_numpy(float))
     return make_events(
-        "loitering", n=len(r), mmsi=r["mmsi"].to_numpy(np.int64), start=t0[keep],
-        end=t1[keep], lat=lat, lon=lon,
+        "loitering", n=len(r), mmsi=r["mmsi"].to_numpy(np.int64),
+        start=utc_from_ns(t0[keep]), end=utc_from_ns(t1[keep]), lat=lat, lon=lon,
         distance_m=chord_to_arc_m(np.asarray(max_chord, float)[keep] * EARTH_RADIUS_M),
         mean_sog_kn=r["ssum"].to_numpy(float) / n[keep], n_positions=n[keep])
 
@@ -426,20 +412,20 @@ def _dk_map(tracks, p, win: Win, positions=None):
     """
     from stsdetect.detectors.dark import heard_counts
 
-    t = tracks.time_s
+    t = tracks.time_ns
     n = len(tracks)
-    gap_s = p.ns("min_gap") / 1e9
+    gap_ns = p.ns("min_gap")
     ranks = _ranks(tracks)
     if n >= 2:
         same = tracks.segment[1:] == tracks.segment[:-1]
-        before = np.flatnonzero(same & (np.diff(t) > gap_s))
-        before = before[(t[before + 1] >= win.a_s) & (t[before + 1] < win.b_s)]
+        before = np.flatnonzero(same & (np.diff(t) > gap_ns))
+        before = before[(t[before + 1] >= win.a_ns) & (t[before + 1] < win.b_ns)]
     else:
         same = np.zeros(0, dtype=bool)
         before = np.zeros(0, np.int64)
     after = before + 1
-    bin_s = 0.0 if p.heard_bin is None else p.ns("heard_bin") / 1e9
-    inside = ((t[before] - bin_s >= win.lo_s) | win.first) & ((t[after] < win.hi_s) | win.last)
+    bin_ns = 0 if p.heard_bin is None else p.ns("heard_bin")
+    inside = ((t[before] - bin_ns >= win.lo_ns) | win.first) & ((t[after] < win.hi_ns) | win.last)
     n_heard = np.full(before.size, -1, np.int64)
     if p.radius_m is not None and inside.any():
         i = before[inside]
@@ -451,7 +437,7 @@ def _dk_map(tracks, p, win: Win, positions=None):
         "t0": t[before], "lat0": tracks.lat_deg[before], "lon0": tracks.lon_deg[before],
         "t1": t[after], "lat1": tracks.lat_deg[after], "lon1": tracks.lon_deg[after],
         "n_heard": n_heard})
-    core = np.flatnonzero((t >= win.a_s) & (t < win.b_s))
+    core = np.flatnonzero((t >= win.a_ns) & (t < win.b_ns))
     seg = tracks.segment[core]
     newseg = np.ones(core.size, dtype=bool)
     newseg[1:] = seg[1:] != seg[:-1]
@@ -472,13 +458,13 @@ def _dk_map(tracks, p, win: Win, positions=None):
     ends["n_bursts"] = n_bursts[tracks.segment[fi]]
     heard = None
     if p.radius_m is not None:
-        if bin_s > 0:
-            tbin = np.floor(t / bin_s)
+        if bin_ns > 0:
+            tbin = t // bin_ns
             keep = np.ones(n, dtype=bool)
             keep[1:] = (tracks.segment[1:] != tracks.segment[:-1]) | (tbin[1:] != tbin[:-1])
         else:
             keep = np.ones(n, dtype=bool)
-        keep &= (t >= win.a_s) & (t < win.b_s)
+        keep &= (t >= win.a_ns) & (t < win.b_ns)
         heard = pd.DataFrame({"mmsi": tracks.mmsi[keep], "t": t[keep],
                               "lat": tracks.lat_deg[keep], "lon": tracks.lon_deg[keep]})
     return gaps, ends, heard, cover
@@ -501,7 +487,7 @@ def _reception(tracks, p, win: Win, positions, ranks):
     n_bursts = np.zeros(tracks.n_segments, np.int64)
     if not p.coverage:
         return np.zeros(n, dtype=bool), n_bursts, None
-    t = tracks.time_s
+    t = tracks.time_ns
     fix = pd.DataFrame({"mmsi": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64),
                         "lat": np.zeros(0), "lon": np.zeros(0), "hour": np.zeros(0, np.int64)})
     if _cadence(p):
@@ -509,14 +495,14 @@ def _reception(tracks, p, win: Win, positions, ranks):
         # whether a burst is its segment's only one is known only at the end (_dk_finish).
         burst, starts, short, alone = bursts(tracks, p.satellite_pass_gap, p.satellite_pass_max)
         sat = short[burst] if n else np.zeros(0, dtype=bool)
-        in_core = (t[starts] >= win.a_s) & (t[starts] < win.b_s)
+        in_core = (t[starts] >= win.a_ns) & (t[starts] < win.b_ns)
         n_bursts = np.bincount(tracks.segment[starts[in_core]],
                                minlength=tracks.n_segments).astype(np.int64)
         from stsdetect.detectors.coverage import _groups
 
         if n:
-            grp, _, g_h = _groups(tracks, COVERAGE_BIN_S)
-            cand = (short & alone)[burst[grp]] & (t[grp] >= win.a_s) & (t[grp] < win.b_s)
+            grp, _, g_h = _groups(tracks, round(COVERAGE_BIN_S * 1e9))
+            cand = (short & alone)[burst[grp]] & (t[grp] >= win.a_ns) & (t[grp] < win.b_ns)
             g = grp[cand]
             fix = pd.DataFrame({"mmsi": tracks.mmsi[g], "rank": ranks[tracks.segment[g]],
                                 "lat": tracks.lat_deg[g], "lon": tracks.lon_deg[g],
@@ -525,7 +511,7 @@ def _reception(tracks, p, win: Win, positions, ranks):
         sat = reception_of_reports(tracks, positions, satellite_sources=p.satellite_sources,
                                    reception=p.reception)
     counts = coverage_counts(tracks, sat, p.coverage_cell_deg, COVERAGE_BIN_S,
-                             p.ns("coverage_max_bracket") / 1e9, core_s=(win.a_s, win.b_s))
+                             p.ns("coverage_max_bracket") / 1e9, core_ns=(win.a_ns, win.b_ns))
     return sat, n_bursts, (counts, fix)
 
 
@@ -542,13 +528,13 @@ def _dk_fold(state, piece, p, win: Win):
     from stsdetect.detectors.coverage import tally, unheard_hours
 
     gaps, ends, _, cover = piece
-    gap_s = p.ns("min_gap") / 1e9
+    gap_ns = p.ns("min_gap")
     state = state or {"last": None, "counts": [], "fix": [], "bursts": None}
     last_c = state["last"]
     if last_c is not None and len(gaps):
         # a silence whose last report before lies in the margin: that report was the vessel's
         # last in an earlier core, where its reception was decided with its whole context
-        early = (gaps["t0"] < win.a_s).to_numpy()
+        early = (gaps["t0"] < win.a_ns).to_numpy()
         if early.any():
             m = gaps.loc[early, ["mmsi", "rank"]].merge(last_c, on=["mmsi", "rank"],
                                                         how="left")
@@ -563,14 +549,14 @@ def _dk_fold(state, piece, p, win: Win):
                                                 suffixes=("", "_c"))
         if cover is not None and len(cand):  # unheard hours between windows
             lat, lon, hour = unheard_hours(
-                cand["t_last_c"].to_numpy(float), cand["lat_last_c"].to_numpy(float),
-                cand["lon_last_c"].to_numpy(float), cand["t_first"].to_numpy(float),
+                cand["t_last_c"].to_numpy(np.int64), cand["lat_last_c"].to_numpy(float),
+                cand["lon_last_c"].to_numpy(float), cand["t_first"].to_numpy(np.int64),
                 cand["lat_first"].to_numpy(float), cand["lon_first"].to_numpy(float),
                 COVERAGE_BIN_S, p.ns("coverage_max_bracket") / 1e9)
             zeros = np.zeros(hour.size, np.int64)
             state["counts"].append(tally(lat, lon, hour, zeros, zeros, zeros,
                                          p.coverage_cell_deg))
-        cand = cand.loc[cand["t_first"] - cand["t_last_c"] > gap_s]
+        cand = cand.loc[cand["t_first"] - cand["t_last_c"] > gap_ns]
         if len(cand):
             found.append(pd.DataFrame({
                 "mmsi": cand["mmsi"], "rank": cand["rank"],
@@ -640,9 +626,9 @@ def heard_keys(heard: pd.DataFrame, queries: pd.DataFrame, radius_m: float) -> n
     Parameters
     ----------
     heard : pandas.DataFrame
-        ``mmsi``, ``t`` (seconds), ``lat``, ``lon``: the thinned reports of some windows.
+        ``mmsi``, ``t`` (int64 ns), ``lat``, ``lon``: the thinned reports of some windows.
     queries : pandas.DataFrame
-        ``q`` (query id), ``mmsi``, ``t0``, ``t1``, ``lat0``, ``lon0``.
+        ``q`` (query id), ``mmsi``, ``t0``, ``t1`` (int64 ns), ``lat0``, ``lon0``.
     radius_m : float
         Search radius (great-circle metres).
 
@@ -658,8 +644,8 @@ def heard_keys(heard: pd.DataFrame, queries: pd.DataFrame, radius_m: float) -> n
     empty = np.zeros((0, 2), np.int64)
     if not len(heard) or not len(queries):
         return empty
-    t = heard["t"].to_numpy(float)
-    qt0, qt1 = queries["t0"].to_numpy(float), queries["t1"].to_numpy(float)
+    t = heard["t"].to_numpy(np.int64)
+    qt0, qt1 = queries["t0"].to_numpy(np.int64), queries["t1"].to_numpy(np.int64)
     active = (qt1 > t.min()) & (qt0 < t.max())
     queries = queries.loc[active]
     if not len(queries):
@@ -674,7 +660,8 @@ def heard_keys(heard: pd.DataFrame, queries: pd.DataFrame, radius_m: float) -> n
         return empty
     qi, ri = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
     rm = heard["mmsi"].to_numpy(np.int64)
-    ok = ((t[ri] > queries["t0"].to_numpy(float)[qi]) & (t[ri] < queries["t1"].to_numpy(float)[qi])
+    ok = ((t[ri] > queries["t0"].to_numpy(np.int64)[qi])
+          & (t[ri] < queries["t1"].to_numpy(np.int64)[qi])
           & (rm[ri] != queries["mmsi"].to_numpy(np.int64)[qi]))
     qi, ri = qi[ok], ri[ok]
     ok = haversine_m(qlat[qi], qlon[qi], rlat[ri], rlon[ri]) <= radius_m
@@ -695,9 +682,9 @@ def dark_events(silences: pd.DataFrame, p, coverage=None) -> pd.DataFrame:
     n = len(s)
     lat0, lon0 = s["lat0"].to_numpy(float), s["lon0"].to_numpy(float)
     lat1, lon1 = s["lat1"].to_numpy(float), s["lon1"].to_numpy(float)
-    start, end = s["t0"].to_numpy(float), s["t1"].to_numpy(float)
+    start, end = s["t0"].to_numpy(np.int64), s["t1"].to_numpy(np.int64)
     dist = haversine_m(lat0, lon0, lat1, lon1)
-    speed = dist / (end - start) / KNOT_M_S if n else np.zeros(0)
+    speed = dist / ((end - start) / 1e9) / KNOT_M_S if n else np.zeros(0)
     if p.radius_m is None:
         heard = pd.array([None] * n, dtype="Int64")
         intentional = pd.array([None] * n, dtype="boolean")
@@ -721,8 +708,9 @@ def dark_events(silences: pd.DataFrame, p, coverage=None) -> pd.DataFrame:
             intentional &= np.nan_to_num(cover, nan=-1.0) >= float(p.min_coverage)
     if p.radius_m is not None:
         flags = [["likely_intentional"] if f else [] for f in intentional.tolist()]
-    return make_events("dark_period", n=n, mmsi=s["mmsi"].to_numpy(np.int64), start=start,
-                       end=end, lat=lat0, lon=lon0, end_lat=lat1, end_lon=lon1,
+    return make_events("dark_period", n=n, mmsi=s["mmsi"].to_numpy(np.int64),
+                       start=utc_from_ns(start), end=utc_from_ns(end), lat=lat0, lon=lon0,
+                       end_lat=lat1, end_lon=lon1,
                        distance_m=dist, implied_speed_kn=speed,
                        n_positions=np.full(n, 2, dtype=np.int64), n_other_heard=heard,
                        coverage=cover, likely_intentional=intentional, flags=flags)

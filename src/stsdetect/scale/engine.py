@@ -184,9 +184,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             gaps = gaps.reset_index(drop=True)
             q = gaps.loc[unknown].copy()
             q["q"] = np.flatnonzero(unknown)
-            w = plan.window_ns / 1e9
-            k0 = np.floor(q["t0"].to_numpy(float) / w).astype(np.int64)
-            k1 = np.floor(q["t1"].to_numpy(float) / w).astype(np.int64)
+            k0 = q["t0"].to_numpy(np.int64) // plan.window_ns
+            k1 = q["t1"].to_numpy(np.int64) // plan.window_ns
             ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
                                            zip(k0.tolist(), k1.tolist(), strict=True)]))
             ks = ks[np.isin(ks, numbers)]
@@ -237,15 +236,15 @@ def _imagery_stage(events, matched, executor, work, plan, numbers, schema):
     adds them: the tracks of the rendezvous and loitering vessels whose events saw an
     unmatched detection are read back whole from the spill (one task)."""
     from stsdetect.detectors.dark_vessels import dark_vessel_events
-    from stsdetect.geo import epoch_s
+    from stsdetect.geo import epoch_ns
     from stsdetect.scale import windows as W
     from stsdetect.tracks import Tracks
 
     p = plan.objects["imagery"]
-    dark_t = np.sort(epoch_s(matched.loc[~matched["matched"].to_numpy(bool), "time"]))
+    dark_t = np.sort(epoch_ns(matched.loc[~matched["matched"].to_numpy(bool), "time"]))
     ev = events.loc[events["event_type"].isin(["rendezvous", "loitering"])]
-    lo = np.searchsorted(dark_t, epoch_s(ev["start"]), side="left")
-    hi = np.searchsorted(dark_t, epoch_s(ev["end"]), side="right")
+    lo = np.searchsorted(dark_t, epoch_ns(ev["start"]), side="left")
+    hi = np.searchsorted(dark_t, epoch_ns(ev["end"]), side="right")
     ev = ev.loc[hi > lo]
     who = np.union1d(ev["mmsi"].to_numpy(np.int64),
                      ev["other_mmsi"].dropna().to_numpy(np.int64))
