@@ -246,6 +246,12 @@ def test_cli_detections(tmp_path):
     dark = ev[ev["event_type"] == "dark_vessel"]
     assert len(dark) and dark["scene_id"].str.startswith("S1SIM_").all()
     assert ev["flags"].map(lambda f: "unseen_partner" in f).any()
+    # the detections with their matches, beside the events
+    m = pd.read_csv(tmp_path / "e.detections.csv")
+    assert len(m) == len(sc.detections) and (~m["matched"]).sum() == len(dark)
+    assert set(m.loc[~m["matched"], "detection_id"]) == set(dark["detection_id"])
+    assert (m.loc[m["matched"], "match_distance_m"] <= 1500).all()
+    assert m.loc[m["matched"], "mmsi"].notna().all() and m.loc[~m["matched"], "mmsi"].isna().all()
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     assert main(["detect", str(paths["nmea"]), "--detections", str(tmp_path / "bad.csv"),
                  "-o", str(out), "-q"]) == EXIT_BAD_INPUT

@@ -138,6 +138,9 @@ def test_cli_workers_with_detections(tmp_path):
     assert main(["detect", str(paths["nmea"]), "--detections", str(det), "--workers", "1",
                  "--window", "6h", "-o", str(many), "-q"]) == EXIT_OK
     a, b = read_events(one), read_events(many)
+    ma = pd.read_csv(tmp_path / "one.detections.csv")
+    mb = pd.read_csv(tmp_path / "many.detections.csv")
+    pd.testing.assert_frame_equal(ma, mb)
     assert (b["event_type"] == "dark_vessel").sum() == (a["event_type"] == "dark_vessel").sum() > 0
     assert sorted(b.loc[b["flags"].map(lambda f: "unseen_partner" in f), "event_id"]) == \
         sorted(a.loc[a["flags"].map(lambda f: "unseen_partner" in f), "event_id"])

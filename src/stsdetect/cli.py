@@ -696,7 +696,12 @@ def cmd_detect(args) -> int:
     if args.watchlist is not None:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
-    _guard_outputs({"-o": out}, _input_files(inputs, [args.watchlist] if watchlist else [],
+    outputs = {"-o": out}
+    if args.detections:  # the detections with their matches, beside the events
+        from stsdetect.imagery import matches_path
+
+        outputs["matched detections"] = matches_path(out)
+    _guard_outputs(outputs, _input_files(inputs, [args.watchlist] if watchlist else [],
                                              [r for r in (args.regions or [])
                                               if Path(r).is_file()],
                                              [args.detections] if args.detections else []))
@@ -828,6 +833,14 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
         write_anchorages(areas, save)
         _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
     write_events(events, out)
+    matched = getattr(result, "detections", None)
+    if matched is not None:
+        from stsdetect.imagery import matches_path, write_matches
+
+        n_dark = int((~matched["matched"].to_numpy(bool)).sum())
+        _say(args, f"imagery: {len(matched) - n_dark:,} of {len(matched):,} detections matched "
+                   f"to AIS; {n_dark:,} dark vessels; matches written to "
+                   f"{write_matches(matched, matches_path(out))}", "")
     positions = getattr(result, "positions", None)
     if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
         n_pos, n_ves = result.report["rows_spilled"], result.report["vessels_heard"]
