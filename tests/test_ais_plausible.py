@@ -51,6 +51,22 @@ def test_far_future_and_pre_ais_times_are_counted_and_dropped():
     assert "implausible_time" in str(data.report)
 
 
+@pytest.mark.parametrize("c", ["0", "123456789", "99999999999", "999999999999",
+                               "9999999999999"])
+def test_tag_block_c_of_any_length_is_an_implausible_time_not_a_missing_one(c):
+    """A ``c:`` of too few (or too many) digits is a wrong clock: the record is counted as
+    implausible_time, not decoded with no time (which the track stage would count as
+    dropped_no_time)."""
+    body = f"c:{c}"
+    checksum = reduce(lambda a, b: a ^ b, body.encode(), 0)
+    data = read_ais([f"\\{body}*{checksum:02X}\\{SENTENCES[0]}",
+                     _tagged(SENTENCES[1], _ok("2024-03-01"))])
+    data.report.check()
+    assert data.report.skipped == {"implausible_time": 1}
+    assert len(data.positions) == 1 and data.positions["time"].notna().all()
+    assert "time_unparsed" not in data.report.notes
+
+
 def test_window_can_be_widened_on_either_side():
     lines = [_iso(SENTENCES[0], "1995-06-01"), _tagged(SENTENCES[1], _ok("2100-01-01"))]
     assert len(read_ais(lines).positions) == 0

@@ -140,21 +140,8 @@ def _pack(rows, sep: bytes = b",") -> tuple:
 
 
 def _decode_both_ways(rows, sep: bytes = b",") -> dict:
-    """decode_statics on rows, checked to give the same with and without grouping repeats."""
-    args = _pack(rows, sep)
-    default = statics_mod._MIN_DISTINCT
-    try:
-        statics_mod._MIN_DISTINCT = 1
-        grouped = decode_statics(*args)
-        statics_mod._MIN_DISTINCT = 10**9
-        direct = decode_statics(*args)
-    finally:
-        statics_mod._MIN_DISTINCT = default
-    for key, col in direct.items():
-        assert col.dtype == grouped[key].dtype
-        assert [None if _missing(x) else x for x in col] == \
-               [None if _missing(x) else x for x in grouped[key]], key
-    return grouped
+    """decode_statics on rows (one call; the payloads in one buffer, as the reader has them)."""
+    return decode_statics(*_pack(rows, sep))
 
 
 def _missing(x) -> bool:
@@ -320,21 +307,6 @@ def test_decode_statics_negative_fill_is_undecodable():
     out = decode_statics(*_pack([(5, payload, -1)]))
     assert STATICS_SKIP_REASONS[out["reason"][0]] == "undecodable_payload"
     assert decode_static(5, payload, -1) == "undecodable_payload"
-
-
-def test_decode_statics_hash_collisions_are_not_merged(monkeypatch):
-    """With every hash equal, grouping must notice the different payloads."""
-    monkeypatch.setattr(statics_mod, "_FNV_PRIME", np.uint64(0))
-    monkeypatch.setattr(statics_mod, "_MIN_DISTINCT", 1)
-    rows = [(5, *_encode({"type": 5, "mmsi": m, "shipname": f"S{m}"})) for m in (1, 2, 1, 3)]
-    payload, fill = rows[0][1:]
-    long_a, long_b = payload + b"0" * 30, payload + b"1" * 30  # differ past the window only
-    rows += [(5, long_a, fill), (5, long_b[:-1] + b"z", fill), (5, long_a, fill)]
-    out = decode_statics(*_pack(rows))
-    assert list(out["mmsi"]) == [1, 2, 1, 3, 1, 0, 1]
-    assert list(out["name"]) == ["S1", "S2", "S1", "S3", "S1", None, "S1"]
-    assert [STATICS_SKIP_REASONS[r] for r in out["reason"]][-3:] == [
-        "", "undecodable_payload", ""]
 
 
 def test_decode_statics_empty_and_bad_arguments():

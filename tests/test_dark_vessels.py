@@ -298,6 +298,8 @@ def test_maps_draw_unseen_partners_at_their_detections(imaged):
     np.testing.assert_allclose(drawn[0].get_offsets()[:, 1], pts["lat"].to_numpy(), atol=1e-9)
     labels = [t.get_text() for t in ax.texts if t.get_gid() == "unseen-partner-label"]
     assert labels and labels[0].startswith(str(pts["scene_id"].iloc[0])[:24])
+    keys = [t.get_text() for t in ax.texts if t.get_gid() == "key-row"]
+    assert any(k.startswith("unseen partner (imagery)") for k in keys)
     plt.close(ax.figure)
     # and read back from a file (the report and `stsdetect plot` read events files)
     import tempfile

@@ -64,6 +64,14 @@ def scenario():
     return tracks, concat_events([rv, dk, lo])
 
 
+def _track_steps(ax):
+    """The drawn track lines as (n, 2, 2) steps between consecutive drawn reports (the
+    collection holds one polyline per unbroken piece of track)."""
+    steps = [np.stack([line[:-1], line[1:]], axis=1)
+             for line in _gid(ax, "tracks").get_segments() if len(line) > 1]
+    return np.concatenate(steps) if steps else np.zeros((0, 2, 2))
+
+
 def _gid(ax, gid):
     found = [a for a in [*ax.collections, *ax.lines] if a.get_gid() == gid]
     return found[0] if found else None
@@ -118,7 +126,7 @@ def test_map_tracks_only_participants_within_tail_and_broken_at_gaps(scenario):
     assert not np.any(np.isclose(points[:, 0], 123.5))  # the bystander is never drawn
     # Whole scenario: the DPRK ship's 7 h silence is not bridged by a track line.
     ax = plot.plot_events_map(events, tracks, tail_h=12)
-    segs = np.asarray(_gid(ax, "tracks").get_segments())
+    segs = _track_steps(ax)
     dprk_lat = np.isclose(segs[:, :, 1], 30.6).all(axis=1)
     jumps = np.abs(segs[dprk_lat, 1, 0] - segs[dprk_lat, 0, 0])
     assert jumps.max() < 0.01  # consecutive 2-min reports only, never the 0.35 deg gap
@@ -132,7 +140,7 @@ def test_map_thins_many_reports_but_keeps_pieces(scenario, monkeypatch):
     ax = plot.plot_events_map(events, tracks, tail_h=24)
     points = np.asarray(_gid(ax, "track-points").get_offsets())
     assert n_full > 900 and 90 <= len(points) <= 100 + 10
-    segs = np.asarray(_gid(ax, "tracks").get_segments())
+    segs = _track_steps(ax)
     dprk_lat = np.isclose(segs[:, :, 1], 30.6).all(axis=1)
     steps = np.abs(segs[dprk_lat, 1, 0] - segs[dprk_lat, 0, 0])
     assert steps.max() < 0.2  # thinned steps, but never across the 7 h silence
@@ -192,7 +200,7 @@ def test_map_across_antimeridian_is_one_narrow_view():
     x0, x1 = ax.get_xlim()
     assert x1 - x0 < 1.0  # the view is widened to fill the figure, not wrapped round the globe
     assert x0 <= 179.95 - 0.1 + 1e-9 and x1 >= 180.05 + 0.1 - 1e-9
-    segs = np.asarray(_gid(ax, "tracks").get_segments())
+    segs = _track_steps(ax)
     assert np.all(np.abs(np.diff(segs[:, :, 0], axis=1)) < 1.0)  # no line across the globe
 
 
@@ -648,3 +656,58 @@ def test_cached_land_and_coast_are_read_only():
     for arr in (polygons, coast, load_coastline()):
         with pytest.raises(ValueError, match="read-only"):
             arr[0] = None
+
+
+def _text_figure(canvas_class, shift: float):
+    """A figure with upright, rotated, non-Latin, bold, unantialiased and path-effect text
+    at sub-pixel positions (moved by ``shift`` points), drawn by ``canvas_class``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4, 2.5), dpi=90)
+    canvas = canvas_class(fig)
+    ax = fig.add_subplot()
+    ax.set_title(f"rv-445123456 Åland Жёлтое море {shift}")
+    ax.set_ylabel("separation (km)")
+    ax.set_xlabel("hours from event start")
+    for i in range(6):
+        ax.text(0.1 + 0.137 * i + shift / 300, 0.3 + 0.071 * i, f"{i} CHON MA SAN {i * 1.7:.2f}",
+                fontsize=6 + i, rotation=15 * i, fontweight="bold" if i % 2 else "normal",
+                antialiased=i != 3, path_effects=plot._halo() if i == 4 else None)
+    ax.text(0.02, 0.98, " 1 rendezvous\n   445123456 CHON MA SAN / 412000001\n 2 loitering",
+            transform=ax.transAxes, va="top", fontsize=6.5, family="monospace")
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy(), canvas
+
+
+def test_glyph_cache_canvas_draws_the_same_pixels_as_matplotlib():
+    """The cached text drawing of the report's figures is a speed-up only: every pixel is
+    what matplotlib's own Agg canvas draws, on the first draw and from the cache."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from stsdetect._agg import GlyphCacheCanvas, _GlyphCacheRenderer
+
+    for shift in (0.0, 0.37, 1.0):
+        cached, canvas = _text_figure(GlyphCacheCanvas, shift)
+        stock, _ = _text_figure(FigureCanvasAgg, shift)
+        np.testing.assert_array_equal(cached, stock)
+        canvas.draw()  # again: every glyph now from the cache
+        np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), stock)
+    assert _GlyphCacheRenderer.supported  # the cache really drew (no silent fallback)
+    assert len(canvas.get_renderer()._glyphs) > 50
+
+
+def test_report_figures_are_palette_pngs_of_the_same_picture(scenario):
+    """The report's PNGs have a 256-colour palette; they show what full colour shows."""
+    import io
+
+    from PIL import Image
+
+    tracks, events = scenario
+    canvas = plot._MapCanvas(plot._resolve_regions(True))
+    small = canvas.png(events.iloc[[0]], tracks, title="a")
+    full = canvas.png(events.iloc[[0]], tracks, title="a", palette=False)
+    a, b = Image.open(io.BytesIO(small)), Image.open(io.BytesIO(full))
+    assert a.mode == "P" and b.mode == "RGB" and a.size == b.size
+    diff = np.abs(np.asarray(a.convert("RGB"), int) - np.asarray(b, int))
+    assert np.percentile(diff.max(axis=2), 99) <= 8  # anti-aliased edges at most
+    assert len(small) < 0.7 * len(full)

@@ -104,6 +104,10 @@ MAX_TRACK_POINTS = 20_000
 #: zlib level of the PNGs of reused figures (report, event maps): 1 writes about 15% larger
 #: files than the default 6 in a fifth less time.
 PNG_COMPRESS_LEVEL = 1
+#: The report's PNGs hold at most this many colours (a palette PNG): a map or timeline has a
+#: few flat colours and their anti-aliased edges, so 256 colours look the same, and the
+#: file is a third of an RGBA PNG's size and written in half the time.
+PNG_COLORS = 256
 #: Reference lines on the timeline: the GFW encounter definition (Miller et al. 2018,
 #: Front. Mar. Sci. 5:240): within 500 m, median speed below 2 kn.
 ENCOUNTER_DISTANCE_M = 500.0
@@ -474,6 +478,34 @@ def _halo():
     return [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
 
+def _key_rows(ax, entries, anchor, step_pt, fontsize: float = 7) -> list:
+    """A legend drawn as plain lines and texts: entry ``i`` at ``anchor`` (axes fraction)
+    moved by ``i * step_pt`` (points), a 16 pt sample of its style, then its label.
+
+    ``entries`` are ``(style, label)``: ``style`` holds :class:`~matplotlib.lines.Line2D`
+    keywords (a marker with ``ls="none"`` is drawn once, mid-sample). Matplotlib's
+    ``Legend`` lays out its boxes on every draw, which cost as much as the rest of a
+    timeline; these rows cost what their texts do. Returns the artists added (``gid``
+    ``"key-row"``).
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import ScaledTranslation
+
+    inches = ax.figure.dpi_scale_trans
+    at_anchor = inches + ScaledTranslation(anchor[0], anchor[1], ax.transAxes)
+    artists = []
+    for i, (style, label) in enumerate(entries):  # a handful of rows
+        at = at_anchor + ScaledTranslation(i * step_pt[0] / 72.0, i * step_pt[1] / 72.0,
+                                           inches)
+        marker_only = str(style.get("ls", "-")).lower() == "none"
+        xs = [8 / 72.0] if marker_only else [0.0, 16 / 72.0]
+        artists.append(ax.add_artist(Line2D(xs, [0.0] * len(xs), transform=at,
+                                            clip_on=False, gid="key-row", **style)))
+        artists.append(ax.text(20 / 72.0, 0.0, label, transform=at, fontsize=fontsize,
+                               va="center", ha="left", clip_on=False, gid="key-row"))
+    return artists
+
+
 def _nice_km(width_km: float) -> float:
     """A round length (1, 2 or 5 times a power of ten km) near a fifth of ``width_km``."""
     target = max(width_km / 5.0, 1e-3)
@@ -527,29 +559,39 @@ def _event_labels(ax, events, lx, ly, view) -> list:
     if not ok.any():
         return []
     span = max(view[1] - view[0], view[3] - view[2])
-    cluster = pd.Series(_clusters(lx, ly, ok, span / 40.0))
-    first = np.flatnonzero(ok & ~cluster.duplicated().to_numpy())
+    cluster = _clusters(lx, ly, ok, span / 40.0)
+    is_first = np.zeros(cluster.size, dtype=bool)
+    is_first[np.unique(cluster, return_index=True)[1]] = True
+    first = np.flatnonzero(ok & is_first)  # each place's first event, in event order
     n_places = first.size
     first = first[:MAX_LABELS]
-    chosen = cluster.iloc[first].to_numpy()
-    parts = pd.DataFrame({"cluster": cluster, "mmsi": np.asarray(events["mmsi"], np.int64),
-                          "order": np.arange(len(events))})
+    chosen = cluster[first]
+    # The participants of the numbered places (NumPy: this runs once per map).
+    p_cluster, p_mmsi = cluster, np.asarray(events["mmsi"], np.int64)
+    p_order = np.arange(len(events))
     if "other_mmsi" in events:
         other = pd.array(events["other_mmsi"], dtype="Int64")
         has = ~np.asarray(other.isna(), dtype=bool)
-        parts = pd.concat([parts, pd.DataFrame({
-            "cluster": cluster[has], "mmsi": np.asarray(other[has], dtype=np.int64),
-            "order": np.flatnonzero(has)})])
-    parts = parts[parts["cluster"].isin(chosen)].sort_values(["order", "mmsi"], kind="stable")
-    parts = parts.drop_duplicates(["cluster", "mmsi"])
+        p_cluster = np.r_[p_cluster, cluster[has]]
+        p_mmsi = np.r_[p_mmsi, np.asarray(other[has], dtype=np.int64)]
+        p_order = np.r_[p_order, np.flatnonzero(has)]
+    sel = np.flatnonzero(np.isin(p_cluster, chosen))
+    sel = sel[np.lexsort((p_mmsi[sel], p_order[sel]))]  # by event, then MMSI
+    pairs = np.column_stack([p_cluster[sel], p_mmsi[sel]])
+    sel = sel[np.sort(np.unique(pairs, axis=0, return_index=True)[1])]  # each vessel once
     names = _vessel_names(events)
-    names.setdefault(0, "")  # dark_vessel events: a hull without AIS
-    text = parts["mmsi"].map(lambda m: "no AIS (imagery)" if m == 0 else
-                             f"{m} {names[m][:20]}" if m in names else str(m))
-    grouped = text.groupby(parts["cluster"], sort=False)
-    n_vessels = grouped.size()
-    vessels = grouped.agg(lambda t: list(t.iloc[:2]))  # <= MAX_LABELS groups
-    n_events = cluster.value_counts()
+    n_events = dict(zip(*np.unique(cluster, return_counts=True), strict=True))
+    sel_cluster = p_cluster[sel]
+    n_vessels = dict(zip(*np.unique(sel_cluster, return_counts=True), strict=True))
+    by_place = np.argsort(sel_cluster, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(sel_cluster[by_place])) + 1]
+    rank = np.arange(sel.size) - np.repeat(starts, np.diff(np.r_[starts, sel.size]))
+    shown = np.sort(by_place[rank < 2])  # the first two vessels of each place
+    vessels: dict = {}
+    for c, m in zip(sel_cluster[shown].tolist(), p_mmsi[sel][shown].tolist(), strict=True):
+        vessels.setdefault(c, []).append(  # <= 2 * MAX_LABELS rows
+            "no AIS (imagery)" if m == 0 else  # dark_vessel events: a hull without AIS
+            f"{m} {names[m][:20]}" if m in names else str(m))
     types = np.asarray(events["event_type"], dtype=object)
     artists, key = [], []
     x_right = view[0] + 0.9 * (view[1] - view[0])
@@ -736,11 +778,12 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
         colors = to_rgba_array(_VESSEL_COLORS)[vessel % len(_VESSEL_COLORS)]
         x = _unwrap(tracks.lon_deg[rows], centre)
         y = tracks.lat_deg[rows]
-        pair = np.flatnonzero(piece[1:] == piece[:-1])
-        seg_xy = np.stack([np.column_stack([x[pair], y[pair]]),
-                           np.column_stack([x[pair + 1], y[pair + 1]])], axis=1)
+        # One polyline per unbroken piece (not one path per pair of reports: matplotlib
+        # makes a Path object per line, which cost more than drawing them).
+        starts = np.flatnonzero(np.r_[True, piece[1:] != piece[:-1]])
+        lines = np.split(np.column_stack([x, y]), starts[1:])
         artists.append(ax.add_collection(LineCollection(
-            seg_xy, colors=colors[pair], linewidths=1.2, zorder=2, gid="tracks"),
+            lines, colors=colors[starts], linewidths=1.2, zorder=2, gid="tracks"),
             autolim=False))
         artists.append(ax.scatter(x, y, s=3, c=colors, zorder=2, linewidths=0,
                                   gid="track-points"))
@@ -757,28 +800,33 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
             gid="dark-gaps"), autolim=False))
 
     # Event markers, one scatter per type (a handful of types).
+    key = []
     for etype in pd.unique(types):
         style = EVENT_STYLE.get(etype, _OTHER_STYLE)
         sel = types == etype
         artists.append(ax.scatter(
             _unwrap(ev_lon[sel], centre), ev_lat[sel], s=70, marker=style["marker"],
             c=style["color"], edgecolors="white", linewidths=0.8, zorder=4,
-            label=f"{style['label']} ({int(sel.sum())})", gid=f"events-{etype}"))
+            gid=f"events-{etype}"))
+        key.append(({"marker": style["marker"], "color": style["color"], "ls": "none",
+                     "ms": 7}, f"{style['label']} ({int(sel.sum())})"))
 
-    artists += _unseen_partners(ax, events, centre)
+    unseen = _unseen_partners(ax, events, centre)
+    if unseen:  # the detections behind unseen_partner flags, with scene and time
+        artists += unseen
+        n_unseen = len(unseen[0].get_offsets())
+        key.append(({"marker": EVENT_STYLE["dark_vessel"]["marker"], "ls": "none", "ms": 7,
+                     "mfc": "none", "mec": EVENT_STYLE["dark_vessel"]["color"]},
+                    f"unseen partner (imagery) ({n_unseen})"))
     if len(events):
         artists += _event_labels(ax, events, _unwrap(ev_lon, centre), ev_lat, view)
-        from matplotlib.lines import Line2D
-
-        handles, labels = ax.get_legend_handles_labels()
         if 0 < drawn_mmsi.size <= LEGEND_VESSELS:  # which track is whose
             names = _vessel_names(events)
-            handles += [Line2D([], [], color=_VESSEL_COLORS[i % len(_VESSEL_COLORS)], lw=1.5)
-                        for i in range(drawn_mmsi.size)]
-            labels += [f"{m} {names.get(m, '')[:20]}".strip() for m in drawn_mmsi.tolist()]
-        legend = ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(1.02, 0.0),
-                           fontsize=7, framealpha=0.85, borderaxespad=0.0)
-        artists.append(legend)
+            key += [({"color": _VESSEL_COLORS[i % len(_VESSEL_COLORS)], "lw": 1.5},
+                     f"{m} {names.get(m, '')[:20]}".strip())
+                    for i, m in enumerate(drawn_mmsi.tolist())]
+        # The legend: rows upwards from the bottom of the panel right of the map.
+        artists += _key_rows(ax, key[::-1], anchor=(1.03, 0.015), step_pt=(0.0, 11.0))
 
     ax.set_xlim(view[0], view[1])
     ax.set_ylim(view[2], view[3])
@@ -812,7 +860,6 @@ def _unseen_partners(ax, events, centre) -> list:
     y = pts["lat"].to_numpy(float)
     artists = [ax.scatter(x, y, s=55, marker=style["marker"], facecolors="none",
                           edgecolors=style["color"], linewidths=1.2, zorder=4.5,
-                          label=f"unseen partner (imagery) ({len(pts)})",
                           gid="unseen-partners")]
     text = (pts["scene_id"].astype(str).str.slice(0, 24) + " "
             + pts["time"].dt.strftime("%m-%d %H:%M")).tolist()
@@ -825,6 +872,30 @@ def _unseen_partners(ax, events, centre) -> list:
     return artists
 
 
+def _png_bytes(figure, dpi: float, palette: bool = True) -> bytes:
+    """The figure rendered by Agg at ``dpi`` as PNG bytes (no metadata, so the same figure
+    gives the same bytes); a palette PNG of :data:`PNG_COLORS` colours when ``palette``,
+    else RGB (the figure's background is opaque, so no alpha channel is needed)."""
+    from PIL import Image
+
+    from ._agg import GlyphCacheCanvas
+
+    canvas = figure.canvas
+    if not isinstance(canvas, GlyphCacheCanvas):  # reused figures: text drawn from a cache
+        canvas = GlyphCacheCanvas(figure)
+    if figure.get_dpi() != dpi:
+        figure.set_dpi(dpi)
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
+                             "raw", "RGBA", 0, 1).convert("RGB")
+    if palette:
+        image = image.quantize(PNG_COLORS, method=Image.Quantize.FASTOCTREE,
+                               dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    image.save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL)
+    return buf.getvalue()
+
+
 class _MapCanvas:
     """One figure reused for many maps: the land and region outlines are drawn once, and
     each map adds its own artists, is saved, and takes them away again."""
@@ -835,19 +906,17 @@ class _MapCanvas:
         _draw_layers(self.ax, regions, [0.0])
 
     def png(self, events, tracks=None, title: str = "", dpi: int = 90, pad_deg: float = 0.2,
-            tail_h: float = 12) -> bytes:
-        """The PNG bytes of one map (as :func:`plot_events_map` draws it)."""
+            tail_h: float = 12, palette: bool = True) -> bytes:
+        """The PNG bytes of one map (as :func:`plot_events_map` draws it); see
+        :func:`_png_bytes` for ``palette``."""
         artists = _draw_map(self.ax, events, tracks, self.regions, pad_deg, tail_h,
                             base_shifts=(0.0,))
         self.ax.set_title(title, fontsize=9, y=1.0)  # fixed: see _draw_timeline
-        buf = io.BytesIO()
         try:
-            self.ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
-                                   pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+            return _png_bytes(self.ax.figure, dpi, palette)
         finally:
             for artist in artists:
                 artist.remove()
-        return buf.getvalue()
 
 
 def save_map(events, path, tracks=None, regions=None, pad_deg: float = 0.2,
@@ -1076,11 +1145,20 @@ def _draw_timeline(ax, sog_ax, tracks: Tracks, event: pd.Series, max_gap_s: floa
                            label=f"separation {mmsi} - {other}")
         artists.append(ax.axhline(ENCOUNTER_DISTANCE_M, color="k", ls=":", lw=0.8,
                                   label="_reference"))
-        ax.set_ylabel("separation (m)")
         finite = dist[np.isfinite(dist)]
         top = (max(1.1 * float(finite.max()), 2 * ENCOUNTER_DISTANCE_M) if finite.size
                else 2 * ENCOUNTER_DISTANCE_M)
         ax.set_ylim(0, top)
+        # The data stay in metres; beyond 10 km the ticks read in km, so that long labels
+        # ("400000") do not push the axis label off the figure.
+        from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+        if top > 10_000.0:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}"))
+            ax.set_ylabel("separation (km)")
+        else:
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.set_ylabel("separation (m)")
         if sog_ax is None:
             sog_ax = ax.twinx()
         sog_ax.set_visible(True)
@@ -1119,8 +1197,10 @@ def _draw_timeline(ax, sog_ax, tracks: Tracks, event: pd.Series, max_gap_s: floa
     if sog_ax is not ax:
         h2, l2 = sog_ax.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    artists.append(ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2),
-                             ncol=3, fontsize=7, frameon=False))
+    key = [({"color": h.get_color(), "lw": h.get_linewidth(), "ls": h.get_linestyle(),
+             "marker": h.get_marker(), "ms": h.get_markersize()}, label)
+           for h, label in zip(handles, labels, strict=True)]  # two or three lines
+    artists += _key_rows(ax, key, anchor=(0.0, -0.27), step_pt=(170.0, 0.0))
     # A title at a fixed height: matplotlib's automatic placement measures every tick label.
     ax.set_title(str(event.get("event_id", "")), fontsize=9, y=1.0)
     return artists
@@ -1144,15 +1224,13 @@ class _TimelineCanvas:
         self.sog_ax = self.ax.twinx()
         self.sog_ax.set_title("", y=1.0)
 
-    def png(self, tracks, event, dpi: int = 90) -> bytes:
-        """The PNG bytes of :func:`plot_pair_timeline` of one event."""
+    def png(self, tracks, event, dpi: int = 90, palette: bool = True) -> bytes:
+        """The PNG bytes of :func:`plot_pair_timeline` of one event; see :func:`_png_bytes`
+        for ``palette``."""
         artists = _draw_timeline(self.ax, self.sog_ax, _as_tracks(tracks), _event_row(event),
                                  TRACK_BREAK_S, 60.0)
-        buf = io.BytesIO()
         try:
-            self.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None},
-                                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+            return _png_bytes(self.figure, dpi, palette)
         finally:
             for artist in artists:
                 artist.remove()
-        return buf.getvalue()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -215,13 +214,6 @@ def _frame_table(frame: pd.DataFrame) -> str:
     for col in frame.columns:
         row = row + "<td>" + _esc(frame[col].astype(object).map(str)) + "</td>"
     return f"<table>\n{header}\n{(row + '</tr>').str.cat(sep=chr(10))}\n</table>"
-
-
-def _png_img(ax, alt: str, dpi: int = 90) -> str:
-    """An <img> with the axes' figure inlined as a base64 PNG."""
-    buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return _png_tag(buf.getvalue(), alt)
 
 
 def _png_tag(png: bytes, alt: str) -> str:

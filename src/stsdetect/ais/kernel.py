@@ -5,11 +5,19 @@
 compilation is paid once per machine). For every line it finds the records (a line, or each
 AIS sentence of a line holding several run together, wherever the next one starts: after the
 checksum, a ``\\``, a ``,`` or a space), classifies them, checks the sentence structure and
-the NMEA checksum, attaches a time and a source, and decodes single-part position reports
-(types 1, 2, 3, 18, 19, 27) into columns. Fragments of multipart messages and static
-messages (types 5, 24; and the static half of type 19) are handed back as sentence rows for
-the reader's multipart assembler and static decoder. Every record is counted: decoded, or
-under a named skip reason (:data:`stsdetect.ais.report.SKIP_REASONS`).
+the NMEA checksum, attaches a time and a source, and decodes each message into columns:
+position reports (types 1, 2, 3, 18, 19, 27) and static messages (types 5, 24 parts A and B,
+and the static half of type 19). A fragment 2 of 2 right after its fragment 1 (how receivers
+emit nearly every multipart message) is joined in the kernel; other fragments (interleaved,
+tag-block ``g:`` groups of 3 or more, a message cut by a chunk's end) are handed to
+:class:`Assembler`, the compiled sequential assembler that carries open groups from chunk to
+chunk. Every record is counted: decoded, or under a named skip reason
+(:data:`stsdetect.ais.report.SKIP_REASONS`). Output rows go into a :class:`Workspace` reused
+from chunk to chunk.
+
+A tag block's ``c:`` is a time whatever its number of digits (Unix seconds, or
+milliseconds from 11 digits on): a ``c:`` of 9 digits is a wrong clock, which the reader
+counts as ``implausible_time``, not a missing time.
 
 Times and sources, in order of priority, from whichever the dump carries:
 
@@ -32,9 +40,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
-__all__ = ["COUNT_NAMES", "NAT_NS", "ChunkResult", "decode_chunk", "decode_payloads"]
+__all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
+           "Workspace", "decode_chunk", "decode_payloads", "decode_statics"]
 
 NAT_NS = np.iinfo(np.int64).min
 
@@ -42,12 +52,13 @@ NAT_NS = np.iinfo(np.int64).min
 COUNT_NAMES = (
     "comment_or_blank", "metadata_line", "non_ais_nmea", "not_nmea", "malformed_sentence",
     "bad_checksum", "empty_payload", "bad_payload_char", "unsupported_type", "short_payload",
-    "invalid_mmsi", "out_of_range_position",
+    "invalid_mmsi", "out_of_range_position", "undecodable_payload", "invalid_type24_part",
+    "multipart_joined", "incomplete_multipart",
     # totals and notes (not skip reasons)
     "records", "lines", "sentences", "sentence_records", "time_unparsed",
 )
-_C = {name: i for i, name in enumerate(COUNT_NAMES)}
-_N_SKIPS = 12
+#: How many of :data:`COUNT_NAMES` (the first) are skip reasons of the report.
+N_SKIPS = 16
 
 #: Longest payload accepted in one sentence: an NMEA sentence has at most 82 characters, but
 #: some receivers exceed that; 1000 leaves room for them while rejecting runaway garbage.
@@ -71,29 +82,6 @@ _REQUIRED[27] = 94
 _KIND = np.zeros(64, dtype=np.int8)  # 1 position report, 2 static message, 0 other
 _KIND[[1, 2, 3, 18, 19, 27]] = 1
 _KIND[[5, 24]] = 2
-
-
-class ChunkResult(NamedTuple):
-    """What :func:`decode_chunk` found in one chunk (arrays trimmed to their rows).
-
-    ``pos``: decoded position reports, a dict of columns ``mmsi``, ``time``, ``lat``,
-    ``lon``, ``sog_kn``, ``cog_deg``, ``heading_deg``, ``nav_status``, ``msg_type``,
-    ``record``, ``source`` (codes into ``source_names``, 0 = none). ``sent``: other valid
-    sentences (fragments, static messages, the static half of type 19 reports), columns
-    ``record``, ``talker``, ``n_frags``, ``frag``, ``seq``, ``channel``, ``p0``, ``n_chars``,
-    ``fill``, ``msg_type``, ``time_ns``, ``source``, ``group_id``, ``group_total``,
-    ``counted`` (False for type 19: its record is already counted as a position).
-    ``counts``: the counters of :data:`COUNT_NAMES`; ``decoded``: decoded messages by type
-    (28 entries; static messages and fragments are counted by the reader); ``extra``: the
-    records (ascending) that are not the first record of their line.
-    """
-
-    pos: dict
-    sent: dict
-    counts: dict
-    decoded: np.ndarray
-    extra: np.ndarray
-    source_names: list
 
 
 @njit(cache=True, nogil=True)
@@ -138,6 +126,20 @@ def _unix_ns(v):
     if _UNIX_S_MIN * 1000 <= v < _UNIX_S_MAX * 1000:
         return v * 1_000_000
     return NAT_NS
+
+
+@njit(cache=True, nogil=True)
+def _tag_time_ns(v):
+    """A tag block's ``c:`` number -> ns: Unix seconds up to 9e9 (year 2255), milliseconds
+    above (from 11 digits on), so that any number is a time (an implausible one when it is
+    too short or too long, for the reader's plausibility check); NAT_NS for no number."""
+    if v < 0:
+        return NAT_NS
+    if v <= 9_000_000_000:
+        return v * 1_000_000_000
+    if v > 9_000_000_000_000:
+        v = 9_000_000_000_000
+    return v * 1_000_000
 
 
 @njit(cache=True, nogil=True)
@@ -282,11 +284,12 @@ def _digest(a, s, e):
 
 
 @njit(cache=True, nogil=True)
-def _code(a, s, e, keys, codes, first, length, n_names):
+def _code(a, s, e, keys, codes, first, length, slots, n_names):
     """Code (1, 2, ... in order of first appearance) of the source name a[s:e]: (code, names).
 
     ``keys``/``codes`` are an open-addressing table of name digests; ``first``/``length``
-    the span of each code's first appearance. An empty name is code 0 (no source).
+    the span of each code's first appearance, ``slots`` its slot in the table (to empty it
+    after the chunk). An empty name is code 0 (no source).
     """
     if e - s > MAX_SOURCE_BYTES:
         e = s + MAX_SOURCE_BYTES
@@ -302,6 +305,7 @@ def _code(a, s, e, keys, codes, first, length, n_names):
             codes[k] = n_names
             first[n_names] = s
             length[n_names] = e - s
+            slots[n_names] = k
             return n_names, n_names
         if keys[k] == h:
             return codes[k], n_names
@@ -438,41 +442,234 @@ def decode_payloads(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray,
             "cog_deg": out[3], "heading_deg": out[4], "nav_status": nav}
 
 
+# --------------------------------------------------------------------------- static messages
+#: Minimum payload bits of a static message, below which it is skipped as ``short_payload``:
+#: the end of the last field read (ITU-R M.1371-5: type 5 destination ends at bit 420 before
+#: its last character's two low bits, type 24 part A name at 160 (some units send 158),
+#: type 24 part B dimensions at 162, type 19 dimensions at 301).
+STATIC_MIN_BITS = {5: 420, 19: 301, 24: 158}
+#: Bytes of the text slots of a static row (``callsign`` at 0, ``name`` at 8,
+#: ``destination`` at 32; 6-bit characters as ASCII, '@' as a space, padded with spaces).
+TEXT_SLOTS = {"callsign": (0, 7), "name": (8, 20), "destination": (32, 20)}
+TEXT_BYTES = 56
+# Ship type code -> the code pyais reports for types 5 and 19 (ITU-R M.1371-5 table 53):
+# reserved codes 1-19 and 38-39 read as 0 (not available), the other reserved codes of a
+# category as its first reserved one, codes past 99 as 0. Type 24 part B: as sent.
+_SHIP_TYPE_5_19 = np.arange(256, dtype=np.int64)
+_SHIP_TYPE_5_19[[*range(1, 20), 38, 39, *range(100, 256)]] = 0
+for _first, _last in ((25, 28), (45, 48), (56, 57), (65, 68), (75, 78), (85, 88), (95, 98)):
+    _SHIP_TYPE_5_19[_first:_last + 1] = _first
+# Auxiliary craft (MMSI 98XXXYYYY, ITU-R M.585) send their mother ship's MMSI in place of the
+# dimensions of type 24 part B; pyais decodes no dimensions for them, nor do we.
+_AUX_LO, _AUX_HI = 980_000_000, 989_999_999
+
+
 @njit(cache=True, nogil=True)
-def _kernel(a, n, continued, required, kind):
-    # capacity: every row is a sentence, and a sentence start "!xxVDM," takes 7 bytes; every
-    # source name starts after at least 5 bytes of its own line or sentence
-    cap = n // 7 + 2
+def _pack(a, p0, n_chars, w):
+    """The payload's first 80 characters as 6-bit values, 10 to a 64-bit word of ``w``."""
+    m = n_chars if n_chars < 80 else 80
+    for k in range(8):
+        w[k] = 0
+    for q in range(m):
+        k = q // 10
+        w[k] |= np.uint64(_sixbit(a[p0 + q]) & 63) << np.uint64(54 - 6 * (q - 10 * k))
+
+
+@njit(cache=True, nogil=True)
+def _bits(w, nbits, start, width):
+    """Unsigned field of ``width`` bits at bit ``start`` of a payload packed by :func:`_pack`
+    (MSB first, 60 bits to a word). Like pyais, a field cut by the payload's end (``nbits``)
+    is the value of the bits present (not shifted up), and 0 when none is."""
+    end = start + width
+    if end > nbits:
+        end = nbits
+    present = end - start
+    if present <= 0:
+        return 0
+    k = start // 60
+    off = start - 60 * k
+    if off + present <= 60:
+        v = (w[k] >> np.uint64(60 - off - present)) & np.uint64((1 << present) - 1)
+    else:
+        hi = 60 - off
+        lo = present - hi
+        v = ((w[k] & np.uint64((1 << hi) - 1)) << np.uint64(lo)) | (w[k + 1] >> np.uint64(60 - lo))
+    return np.int64(v)
+
+
+@njit(cache=True, nogil=True)
+def _text(w, nbits, start, n, txt, row, slot):
+    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n]."""
+    for k in range(n):
+        v = _bits(w, nbits, start + 6 * k, 6)
+        txt[row, slot + k] = 32 if v == 0 else (v + 64 if v < 32 else v)
+
+
+@njit(cache=True, nogil=True)
+def _positive_or_nan(v):
+    return float(v) if v > 0 else np.nan
+
+
+@njit(cache=True, nogil=True)
+def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_mmsi, w):
+    """Decode the static message of type ``mt`` (5, 19 or 24) in payload a[p0 : p0 + n_chars].
+
+    Writes ``imo``, ``ship_type``, ``length_m``, ``beam_m``, ``draught_m`` into
+    ``s_f64[:, row]`` (NaN when absent) and its texts into ``txt[row]`` (see
+    :data:`TEXT_SLOTS`); returns (reason, mmsi), reason 0 when decoded or else the counter of
+    its skip reason, checked in this order: short_payload, undecodable_payload (a byte
+    outside the armouring alphabet, or negative fill bits), invalid_type24_part (type 24 part
+    2 or 3), invalid_mmsi (only when ``check_mmsi``). ``w``: 8 words of scratch. Field
+    layouts: ITU-R M.1371-5 tables 52 (type 5), 49 (type 19), 76 (type 24 parts A and B);
+    text: table 47.
+    """
+    nbits = 6 * n_chars - fill
+    min_bits = 420 if mt == 5 else (301 if mt == 19 else 158)
+    if nbits < min_bits:
+        return 9, 0
+    if fill < 0:
+        return 12, 0
+    for q in range(n_chars):
+        if _sixbit(a[p0 + q]) == 255:
+            return 12, 0
+    _pack(a, p0, n_chars, w)
+    part = 0
+    if mt == 24:
+        part = (_sixbit(a[p0 + 6]) >> 2) & 3
+        if part > 1:
+            return 13, 0
+    mmsi = _bits(w, nbits, 8, 30)
+    if check_mmsi and (mmsi < 1 or mmsi > 999_999_999):
+        return 10, 0
+    nan = np.nan
+    for k in range(txt.shape[1]):
+        txt[row, k] = 32
+    imo = nan
+    ship_type = nan
+    length = nan
+    beam = nan
+    draught = nan
+    dims = -1
+    if mt == 5:
+        v = _bits(w, nbits, 40, 30)
+        imo = float(v) if 0 < v < 1_000_000_000 else nan
+        _text(w, nbits, 70, 7, txt, row, 0)
+        _text(w, nbits, 112, 20, txt, row, 8)
+        _text(w, nbits, 302, 20, txt, row, 32)
+        st = ship_types[_bits(w, nbits, 232, 8)]
+        dims = 240
+        draught = _positive_or_nan(_bits(w, nbits, 294, 8) / 10.0)
+    elif mt == 19:
+        _text(w, nbits, 143, 20, txt, row, 8)
+        st = ship_types[_bits(w, nbits, 263, 8)]
+        dims = 271
+    elif part == 0:
+        st = 0
+        _text(w, nbits, 40, 20, txt, row, 8)
+    else:
+        st = _bits(w, nbits, 40, 8)
+        _text(w, nbits, 90, 7, txt, row, 0)
+        if not (_AUX_LO <= mmsi <= _AUX_HI):
+            dims = 132
+    if 0 < st < 100:
+        ship_type = float(st)
+    if dims >= 0:
+        length = _positive_or_nan(_bits(w, nbits, dims, 9)
+                                  + _bits(w, nbits, dims + 9, 9))
+        beam = _positive_or_nan(_bits(w, nbits, dims + 18, 6)
+                                + _bits(w, nbits, dims + 24, 6))
+    s_f64[0, row] = imo
+    s_f64[1, row] = ship_type
+    s_f64[2, row] = length
+    s_f64[3, row] = beam
+    s_f64[4, row] = draught
+    return 0, mmsi
+
+
+@njit(cache=True, nogil=True)
+def _decode_statics(buf, start, n_chars, fill, msg_type, ship_types):
+    n = start.size
+    reason = np.zeros(n, np.int64)
+    mmsi = np.zeros(n, np.int64)
+    s_f64 = np.full((5, n), np.nan)
+    txt = np.full((n, TEXT_BYTES), 32, np.uint8)
+    w = np.zeros(8, np.uint64)
+    for i in range(n):
+        reason[i], mmsi[i] = _decode_static(buf, start[i], n_chars[i], fill[i], msg_type[i],
+                                            ship_types, s_f64, txt, i, False, w)
+    return reason, mmsi, s_f64, txt
+
+
+@njit(cache=True, nogil=True)
+def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, counts, decoded,
+          p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w):
+    """A whole message (one sentence, or fragments joined) in buf[p0 : p0 + n_chars]: decode
+    it into a position row (``p_*``) or a static row (``s_*``, ``txt``), count it.
+
+    Types 19 give both (the static row not counted: its record is the position's); other
+    types 1-27 are counted as decoded without field decoding.
+    """
+    mt = _sixbit(buf[p0])
+    if mt == 255 or mt == 0 or mt > 27:
+        counts[8] += 1  # unsupported_type
+        return
+    k = kind[mt]
+    if k == 1:
+        (status, mmsi, lat, lon, sog, cog, hdg, nav) = _decode_position(
+            buf, p0, n_chars, fill, mt, required)
+        if status:
+            counts[status] += 1
+            return
+        decoded[mt] += 1
+        i = n_out[0]
+        p_i64[0, i] = mmsi
+        p_i64[1, i] = t_ns
+        p_i64[2, i] = rec
+        p_i64[3, i] = src
+        p_f64[0, i] = lat
+        p_f64[1, i] = lon
+        p_f64[2, i] = sog
+        p_f64[3, i] = cog
+        p_f64[4, i] = hdg
+        p_i8[0, i] = nav
+        p_i8[1, i] = mt
+        n_out[0] = i + 1
+        if mt != 19:
+            return
+    elif k != 2:
+        decoded[mt] += 1  # validated, not decoded further
+        return
+    j = n_out[1]
+    reason, mmsi = _decode_static(buf, p0, n_chars, fill, mt, ship_types, s_f64, txt, j,
+                                  True, w)
+    if mt != 19:  # a record of its own: counted
+        if reason:
+            counts[reason] += 1
+            return
+        decoded[mt] += 1
+    elif reason:
+        return
+    s_i64[0, j] = rec
+    s_i64[1, j] = t_ns
+    s_i64[2, j] = src
+    s_i64[3, j] = mmsi
+    s_i64[4, j] = mt
+    n_out[1] = j + 1
+
+
+
+@njit(cache=True, nogil=True)
+def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i64,
+            s_f64, txt, f_i64, extra, keys, codes, first, length, slots, scratch):
     counts = np.zeros(len(COUNT_NAMES), dtype=np.int64)
     decoded = np.zeros(28, dtype=np.int64)
-    # position rows
-    p_mmsi = np.empty(cap, np.int64)
-    p_time = np.empty(cap, np.int64)
-    p_lat = np.empty(cap, np.float64)
-    p_lon = np.empty(cap, np.float64)
-    p_sog = np.empty(cap, np.float64)
-    p_cog = np.empty(cap, np.float64)
-    p_hdg = np.empty(cap, np.float64)
-    p_nav = np.empty(cap, np.int8)
-    p_type = np.empty(cap, np.int8)
-    p_rec = np.empty(cap, np.int64)
-    p_src = np.empty(cap, np.int32)
-    n_pos = 0
-    # other sentence rows
-    s_int = np.empty((cap, 13), np.int64)  # see the column order in decode_chunk
-    s_src = np.empty(cap, np.int32)
-    n_sent = 0
-    extra = np.empty(cap, np.int64)
+    # rows are written into the caller's workspace (reused chunk after chunk: no fresh pages)
+    n_out = np.zeros(3, np.int64)  # position rows, static rows, fragment rows
     n_extra = 0
-    # source names: open addressing table of digests; codes in order of first appearance
-    size = 64
-    while size < 2 * cap:
-        size *= 2
-    keys = np.zeros(size, np.int64)
-    codes = np.zeros(size, np.int32)
-    first = np.zeros(n // 5 + 2, np.int64)
-    length = np.zeros(n // 5 + 2, np.int64)
     n_names = 0
+    pend = np.full(13, -1, np.int64)  # fragment 1 of 2 waiting for its fragment 2
+    cur = np.empty(13, np.int64)
+    w = np.zeros(8, np.uint64)  # a static payload's bits
     # a $PGHP line waiting for the next AIS sentence
     pg_pending = False
     pg_time = NAT_NS
@@ -513,7 +710,7 @@ def _kernel(a, n, continued, required, kind):
             if cont:
                 continue  # the rest of a line already counted
             rec += 1
-            counts[12] += 1
+            counts[16] += 1
             cand = -1
             for p in range(ls, le):
                 if a[p] == 33 or a[p] == 36:
@@ -541,7 +738,7 @@ def _kernel(a, n, continued, required, kind):
                         k += 1
                     p += 1
                 if k < 12:
-                    counts[16] += 1
+                    counts[20] += 1
                     continue
                 y = _uint(a, commas[1] + 1, commas[2], 4)
                 mo = _uint(a, commas[2] + 1, commas[3], 2)
@@ -553,9 +750,9 @@ def _kernel(a, n, continued, required, kind):
                 if min(y, mo, d, h, mi, sec, ms) >= 0 and ms <= 999:
                     pg_time = _civil_ns(y, mo, d, h, mi, sec, ms * 1_000_000)
                 if pg_time == NAT_NS:
-                    counts[16] += 1
+                    counts[20] += 1
                 code, n_names = _code(a, commas[10] + 1, commas[11], keys, codes, first,
-                                      length, n_names)
+                                      length, slots, n_names)
                 pg_src = code
                 continue
             # an NMEA address: 5 (or 4, proprietary '$Pxxx') upper-case letters / digits
@@ -607,8 +804,8 @@ def _kernel(a, n, continued, required, kind):
             first_of_line = False
             r = rec
             rec += 1
-            counts[12] += 1
-            counts[15] += 1
+            counts[16] += 1
+            counts[19] += 1
             # PGHP applies to this sentence, whatever becomes of it
             use_pg = pg_pending
             pg_pending = False
@@ -710,12 +907,14 @@ def _kernel(a, n, continued, required, kind):
                     if key == 99 and not seen_c:  # c:
                         seen_c = True
                         v = _uint(a, vs, ve, 13)
-                        t_ns = _unix_ns(v) if v >= 0 else NAT_NS
+                        # any number is a time (Unix s, or ms from 11 digits on): one too
+                        # short or too long is an implausible time, not a missing one
+                        t_ns = _tag_time_ns(v)
                         if t_ns == NAT_NS:
-                            counts[16] += 1
+                            counts[20] += 1
                     elif key == 115 and not seen_s:  # s:
                         seen_s = True
-                        src, n_names = _code(a, vs, ve, keys, codes, first, length, n_names)
+                        src, n_names = _code(a, vs, ve, keys, codes, first, length, slots, n_names)
                     elif key == 103 and not seen_g:  # g:
                         seen_g = True
                         if n_frags > 1:
@@ -768,7 +967,7 @@ def _kernel(a, n, continued, required, kind):
                                     found_t = True
                         if not found_s and flen > 1 and a[fs] == 114:  # 'r<station>'
                             src, n_names = _code(a, fs + 1, ve, keys, codes, first, length,
-                                                     n_names)
+                                                     slots, n_names)
                             found_s = True
                         if fe >= re_:
                             break
@@ -781,70 +980,300 @@ def _kernel(a, n, continued, required, kind):
                     lend += 1
                 t_ns = _lead_ns(a, rs, lend)
                 if t_ns == NAT_NS:
-                    counts[16] += 1
+                    counts[20] += 1
             # ---- output ----
-            if is_pos:
-                (status, mmsi, lat, lon, sog, cog, hdg, nav) = _decode_position(
-                    a, p0, n_chars, fill, mt, required)
-                if status:
-                    counts[status] += 1
-                    sv = nxt
-                    rs = nxt_rs
-                    continue
-                decoded[mt] += 1
-                p_mmsi[n_pos] = mmsi
-                p_time[n_pos] = t_ns
-                p_lat[n_pos] = lat
-                p_lon[n_pos] = lon
-                p_sog[n_pos] = sog
-                p_cog[n_pos] = cog
-                p_hdg[n_pos] = hdg
-                p_nav[n_pos] = nav
-                p_type[n_pos] = mt
-                p_rec[n_pos] = r
-                p_src[n_pos] = src
-                n_pos += 1
-            elif n_frags == 1 and kind[mt] != 2:
-                decoded[mt] += 1  # validated, not decoded further
-            if n_frags > 1 or kind[mt] == 2 or mt == 19:
-                frag_row = n_frags > 1
-                row = s_int[n_sent]
-                row[0] = r
-                row[1] = ((np.int64(a[sv + 1]) << 8) | a[sv + 2]) if frag_row else 0
-                row[2] = n_frags
-                row[3] = frag
-                row[4] = seq if frag_row else -1
-                row[5] = channel if frag_row else 0
-                row[6] = p0
-                row[7] = n_chars
-                row[8] = fill
-                row[9] = mt
-                row[10] = t_ns
-                row[11] = gid
-                row[12] = gtot if frag_row else 0
-                s_src[n_sent] = src
-                n_sent += 1
+            if n_frags == 1:
+                _emit(a, p0, n_chars, fill, t_ns, src, r, required, kind, ship_types, counts,
+                      decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+            else:
+                talker = (np.int64(a[sv + 1]) << 8) | a[sv + 2]
+                if (pend[0] >= 0 and n_frags == 2 and frag == 2 and r == pend[0] + 1
+                        and talker == pend[1] and channel == pend[5] and seq == pend[4]
+                        and gid == pend[11]):
+                    # fragment 2 of 2 right after its fragment 1, as receivers emit nearly
+                    # all of them: joined here
+                    m = pend[7]
+                    for q in range(m):
+                        scratch[q] = a[pend[6] + q]
+                    for q in range(n_chars):
+                        scratch[m + q] = a[p0 + q]
+                    counts[14] += 1  # multipart_joined
+                    _emit(scratch, 0, m + n_chars, fill, pend[9] if pend[9] != NAT_NS else t_ns,
+                          pend[10] if pend[10] != 0 else src, r, required, kind, ship_types,
+                          counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+                    pend[0] = -1
+                else:
+                    if pend[0] >= 0:  # fragment 1 of 2 not followed by its fragment 2
+                        f_i64[:, n_out[2]] = pend
+                        n_out[2] += 1
+                        pend[0] = -1
+                    row = cur
+                    row[0] = r
+                    row[1] = talker
+                    row[2] = n_frags
+                    row[3] = frag
+                    row[4] = seq
+                    row[5] = channel
+                    row[6] = p0
+                    row[7] = n_chars
+                    row[8] = fill
+                    row[9] = t_ns
+                    row[10] = src
+                    row[11] = gid
+                    row[12] = gtot
+                    if n_frags == 2 and frag == 1:
+                        pend[:] = cur
+                    else:
+                        f_i64[:, n_out[2]] = cur
+                        n_out[2] += 1
             sv = nxt
             rs = nxt_rs
-    counts[13] = line - 1 if continued and line > 0 else line
+    counts[17] = line - 1 if continued and line > 0 else line
     # sentence starts counted on their own, to check that framing lost none
     for p in range(n):
         if a[p] == 33 and _is_ais_start(a, p, n):
-            counts[14] += 1
-    # copies: the rows found, not the capacity
-    return (p_mmsi[:n_pos].copy(), p_time[:n_pos].copy(), p_lat[:n_pos].copy(),
-            p_lon[:n_pos].copy(), p_sog[:n_pos].copy(), p_cog[:n_pos].copy(),
-            p_hdg[:n_pos].copy(), p_nav[:n_pos].copy(), p_type[:n_pos].copy(),
-            p_rec[:n_pos].copy(), p_src[:n_pos].copy(), s_int[:n_sent].copy(),
-            s_src[:n_sent].copy(), counts, decoded, extra[:n_extra].copy(),
-            first[:n_names + 1].copy(), length[:n_names + 1].copy())
+            counts[18] += 1
+    if pend[0] >= 0:
+        f_i64[:, n_out[2]] = pend
+        n_out[2] += 1
+    for k in range(1, n_names + 1):  # leave the name table empty for the next chunk
+        keys[slots[k]] = 0
+    return counts, decoded, n_out, n_extra, n_names
 
 
-_SENT_COLUMNS = ("record", "talker", "n_frags", "frag", "seq", "channel", "p0", "n_chars",
-                 "fill", "msg_type", "time_ns", "group_id", "group_total")
+# --------------------------------------------------------------------------- multipart
+# Columns of a group in the assembler's ``groups`` table.
+_G_KEY, _G_FIRST, _G_N, _G_TIME, _G_SRC, _G_PARTS, _G_MASK, _G_PREV, _G_NEXT = range(9)
+_G_OFF = 9  # then 10 part offsets, 10 part lengths and 10 fill bits (parts 1..9)
+_G_COLS = _G_OFF + 30
+# Indices into the assembler's ``state``.
+_S_OPEN, _S_HEAD, _S_TAIL, _S_USED, _S_FREE = range(5)
 
 
-def decode_chunk(a: np.ndarray, n: int, continued: bool = False) -> ChunkResult:
+@njit(cache=True)
+def _unlink(g, groups, state, table, free):
+    """Take group ``g`` out of the open groups (the order list, the key table)."""
+    prev = groups[g, _G_PREV]
+    nxt = groups[g, _G_NEXT]
+    if prev >= 0:
+        groups[prev, _G_NEXT] = nxt
+    else:
+        state[_S_HEAD] = nxt
+    if nxt >= 0:
+        groups[nxt, _G_PREV] = prev
+    else:
+        state[_S_TAIL] = prev
+    del table[groups[g, _G_KEY]]
+    free[state[_S_FREE]] = g
+    state[_S_FREE] += 1
+    state[_S_OPEN] -= 1
+
+
+@njit(cache=True)
+def _assemble(frags, off, buf, groups, state, table, free, arena, window, max_open,
+              required, kind, ship_types, counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64,
+              txt, n_out, scratch):
+    """Join the fragments ``frags`` (fragment rows of one chunk, in input order; payloads in
+    ``buf``; record numbers plus ``off`` are reader-wide) that were not joined in the chunk,
+    carrying open groups from chunk to chunk; decode completed messages like :func:`_emit`.
+
+    Fragments are grouped by tag-block group (``g:<n>-<m>-<id>``) when present, otherwise
+    by (talker, channel, sequential message id, fragment count). A group still open after
+    ``window`` further records, or pushed out because more than ``max_open`` groups are open,
+    or superseded by a repeat of one of its fragment numbers, is given up: its fragments are
+    counted as ``incomplete_multipart``. Returns the payload arena (grown when needed).
+    """
+    w = np.zeros(8, np.uint64)
+    for i in range(frags.shape[1]):
+        rec = frags[0, i] + off
+        n_frags = frags[2, i]
+        frag = frags[3, i]
+        gid = frags[11, i]
+        if gid >= 0:
+            key = (gid << 8) | frags[12, i]
+        else:
+            key = ((np.int64(1) << 62) | (frags[1, i] << 24) | (frags[5, i] << 12)
+                   | ((frags[4, i] + 1) << 4) | n_frags)
+        # expire: groups too old, or too many
+        while state[_S_HEAD] >= 0:
+            g = state[_S_HEAD]
+            if rec - groups[g, _G_FIRST] > window or state[_S_OPEN] > max_open:
+                counts[15] += groups[g, _G_PARTS]
+                _unlink(g, groups, state, table, free)
+            else:
+                break
+        g = table[key] if key in table else np.int64(-1)
+        if g >= 0 and (groups[g, _G_MASK] >> frag) & 1:  # a repeat: the old one is given up
+            counts[15] += groups[g, _G_PARTS]
+            _unlink(g, groups, state, table, free)
+            g = -1
+        if g < 0:
+            state[_S_FREE] -= 1
+            g = free[state[_S_FREE]]
+            groups[g, _G_KEY] = key
+            groups[g, _G_FIRST] = rec
+            groups[g, _G_N] = n_frags
+            groups[g, _G_TIME] = NAT_NS
+            groups[g, _G_SRC] = 0
+            groups[g, _G_PARTS] = 0
+            groups[g, _G_MASK] = 0
+            groups[g, _G_NEXT] = -1
+            groups[g, _G_PREV] = state[_S_TAIL]
+            if state[_S_TAIL] >= 0:
+                groups[state[_S_TAIL], _G_NEXT] = g
+            else:
+                state[_S_HEAD] = g
+            state[_S_TAIL] = g
+            table[key] = g
+            state[_S_OPEN] += 1
+        if frag > groups[g, _G_N]:  # a fragment number past its group's count
+            counts[15] += groups[g, _G_PARTS] + 1
+            _unlink(g, groups, state, table, free)
+            continue
+        # the fragment's payload into the arena (compacted or grown when full)
+        n_chars = frags[7, i]
+        if state[_S_USED] + n_chars > arena.size:
+            live = n_chars
+            h = state[_S_HEAD]
+            while h >= 0:
+                for k in range(1, 10):
+                    if (groups[h, _G_MASK] >> k) & 1:
+                        live += groups[h, _G_OFF + 10 + k - 1]
+                h = groups[h, _G_NEXT]
+            new = np.empty(max(2 * live, arena.size), np.uint8)
+            used = 0
+            h = state[_S_HEAD]
+            while h >= 0:
+                for k in range(1, 10):
+                    if (groups[h, _G_MASK] >> k) & 1:
+                        o = groups[h, _G_OFF + k - 1]
+                        m = groups[h, _G_OFF + 10 + k - 1]
+                        new[used:used + m] = arena[o:o + m]
+                        groups[h, _G_OFF + k - 1] = used
+                        used += m
+                h = groups[h, _G_NEXT]
+            arena = new
+            state[_S_USED] = used
+        o = state[_S_USED]
+        p0 = frags[6, i]
+        arena[o:o + n_chars] = buf[p0:p0 + n_chars]
+        state[_S_USED] = o + n_chars
+        groups[g, _G_OFF + frag - 1] = o
+        groups[g, _G_OFF + 10 + frag - 1] = n_chars
+        groups[g, _G_OFF + 20 + frag - 1] = frags[8, i]
+        groups[g, _G_MASK] |= np.int64(1) << frag
+        groups[g, _G_PARTS] += 1
+        if groups[g, _G_TIME] == NAT_NS:
+            groups[g, _G_TIME] = frags[9, i]
+        if groups[g, _G_SRC] == 0:
+            groups[g, _G_SRC] = frags[10, i]
+        n = groups[g, _G_N]
+        if groups[g, _G_PARTS] < n:
+            continue
+        m = 0
+        for k in range(1, n + 1):
+            o = groups[g, _G_OFF + k - 1]
+            ln = groups[g, _G_OFF + 10 + k - 1]
+            scratch[m:m + ln] = arena[o:o + ln]
+            m += ln
+        fill = groups[g, _G_OFF + 20 + n - 1]
+        t_ns = groups[g, _G_TIME]
+        src = groups[g, _G_SRC]
+        _unlink(g, groups, state, table, free)
+        counts[14] += n - 1  # multipart_joined
+        _emit(scratch, 0, m, fill, t_ns, src, rec, required, kind, ship_types, counts,
+              decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+    if state[_S_OPEN] == 0:
+        state[_S_USED] = 0  # nothing open: the arena starts over
+    return arena
+
+
+@njit(cache=True)
+def _flush(groups, state, table, free):
+    """Give up every open group; the fragments they held."""
+    count = 0
+    while state[_S_HEAD] >= 0:
+        g = state[_S_HEAD]
+        count += groups[g, _G_PARTS]
+        _unlink(g, groups, state, table, free)
+    state[_S_USED] = 0
+    return count
+
+
+# --------------------------------------------------------------------------- Python side
+class Workspace:
+    """Output arrays for :func:`decode_chunk`, reused from chunk to chunk.
+
+    A chunk of ``n`` bytes holds at most ``n // 7 + 2`` sentences (a sentence start
+    ``!xxVDM,`` takes 7 bytes), so that many rows of each kind; source names start after at
+    least 5 bytes of their line. Reusing the arrays keeps their pages warm: allocating them
+    afresh for every chunk cost as much as decoding it. One workspace per thread.
+    """
+
+    def __init__(self, n_bytes: int):
+        self.n_bytes = int(n_bytes)
+        cap = self.n_bytes // 7 + 2
+        names = self.n_bytes // 5 + 2
+        size = 64
+        while size < 2 * cap:
+            size *= 2
+        self.arrays = (
+            np.empty((4, cap), np.int64), np.empty((5, cap), np.float64),
+            np.empty((2, cap), np.int8), np.empty((5, cap), np.int64),
+            np.empty((5, cap), np.float64), np.empty((cap, TEXT_BYTES), np.uint8),
+            np.empty((13, cap), np.int64), np.empty(cap, np.int64),
+            np.zeros(size, np.int64), np.zeros(size, np.int32), np.zeros(names, np.int64),
+            np.zeros(names, np.int64), np.zeros(names, np.int64),
+            np.empty(2 * MAX_PAYLOAD_CHARS + 64, np.uint8),
+        )
+
+
+class ChunkResult(NamedTuple):
+    """What :func:`decode_chunk` (or :meth:`Assembler.add`) found (arrays trimmed to rows).
+
+    ``pos``: position reports, columns ``mmsi``, ``time`` (int64 ns, NAT_NS when unknown),
+    ``lat``, ``lon``, ``sog_kn``, ``cog_deg``, ``heading_deg``, ``nav_status``,
+    ``msg_type``, ``record``, ``source`` (codes into ``source_names``, 0 = none).
+    ``stat``: static records (types 5, 24 and the static half of type 19), columns
+    ``record``, ``time``, ``source``, ``mmsi``, ``msg_type``, ``imo``, ``ship_type``,
+    ``length_m``, ``beam_m``, ``draught_m`` (float, NaN when absent) and ``text`` (rows of
+    :data:`TEXT_BYTES` bytes, see :data:`TEXT_SLOTS`). ``frags``: fragments of multipart
+    messages not joined in the chunk, rows of 13 int64 (record, talker, fragment count,
+    fragment number, sequential id, channel, payload offset, payload characters, fill bits,
+    time, source, tag-block group id, group total) for :class:`Assembler`. ``counts``:
+    the counters of :data:`COUNT_NAMES`; ``decoded``: decoded messages by type (28
+    entries); ``extra``: the records (ascending) that are not the first of their line.
+    """
+
+    pos: dict
+    stat: dict
+    frags: np.ndarray
+    counts: dict
+    decoded: np.ndarray
+    extra: np.ndarray
+    source_names: list
+
+
+def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt) -> tuple:
+    """The position and static columns of the first rows of output arrays (copies)."""
+    n_pos, n_stat = int(n_out[0]), int(n_out[1])
+    pos = {"mmsi": p_i64[0, :n_pos].copy(), "time": p_i64[1, :n_pos].copy(),
+           "lat": p_f64[0, :n_pos].copy(), "lon": p_f64[1, :n_pos].copy(),
+           "sog_kn": p_f64[2, :n_pos].copy(), "cog_deg": p_f64[3, :n_pos].copy(),
+           "heading_deg": p_f64[4, :n_pos].copy(), "nav_status": p_i8[0, :n_pos].copy(),
+           "msg_type": p_i8[1, :n_pos].copy(), "record": p_i64[2, :n_pos].copy(),
+           "source": p_i64[3, :n_pos].astype(np.int32)}
+    stat = {"record": s_i64[0, :n_stat].copy(), "time": s_i64[1, :n_stat].copy(),
+            "source": s_i64[2, :n_stat].astype(np.int32), "mmsi": s_i64[3, :n_stat].copy(),
+            "msg_type": s_i64[4, :n_stat].copy(), "imo": s_f64[0, :n_stat].copy(),
+            "ship_type": s_f64[1, :n_stat].copy(), "length_m": s_f64[2, :n_stat].copy(),
+            "beam_m": s_f64[3, :n_stat].copy(), "draught_m": s_f64[4, :n_stat].copy(),
+            "text": txt[:n_stat].copy()}
+    return pos, stat
+
+
+def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
+                 workspace: Workspace | None = None) -> ChunkResult:
     """Frame and decode ``a[:n]``, whole lines of NMEA text (the GIL is released).
 
     Parameters
@@ -856,22 +1285,93 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False) -> ChunkResult:
     continued : bool, default False
         The first line continues the previous chunk's last line (a line longer than a chunk):
         it starts no new line, and text before its first sentence is not a record.
+    workspace : Workspace, optional
+        Output arrays to reuse (one per thread); a new one when absent or too small.
 
     Returns
     -------
     ChunkResult
     """
-    (mmsi, time, lat, lon, sog, cog, hdg, nav, typ, rec, src, s_int, s_src, counts, decoded,
-     extra, first, length) = _kernel(a, n, continued, _REQUIRED, _KIND)
+    if workspace is None or workspace.n_bytes < n:
+        workspace = Workspace(n)
+    ws = workspace.arrays
+    p_i64, p_f64, p_i8, s_i64, s_f64, txt, f_i64, extra, _k, _c, first, length = ws[:12]
+    counts, decoded, n_out, n_extra, n_names = _kernel(a, n, continued, _REQUIRED, _KIND,
+                                                       _SHIP_TYPE_5_19, *ws)
     names = [""] + [bytes(a[s:s + k]).decode("ascii", "replace")
-                    for s, k in zip(first[1:].tolist(), length[1:].tolist(), strict=True)]
-    pos = {"mmsi": mmsi, "time": time, "lat": lat, "lon": lon, "sog_kn": sog, "cog_deg": cog,
-           "heading_deg": hdg, "nav_status": nav, "msg_type": typ, "record": rec,
-           "source": src}
-    sent = {k: s_int[:, i] for i, k in enumerate(_SENT_COLUMNS)}
-    sent["source"] = s_src
-    sent["counted"] = sent["msg_type"] != 19
-    sent["counted"] |= sent["n_frags"] > 1
-    return ChunkResult(pos=pos, sent=sent, counts=dict(zip(COUNT_NAMES, counts.tolist(),
-                                                           strict=True)),
-                       decoded=decoded, extra=extra, source_names=names)
+                    for s, k in zip(first[1:n_names + 1].tolist(),
+                                    length[1:n_names + 1].tolist(), strict=True)]
+    pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
+    return ChunkResult(pos=pos, stat=stat, frags=f_i64[:, :int(n_out[2])].copy(),
+                       counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
+                       decoded=decoded, extra=extra[:n_extra].copy(), source_names=names)
+
+
+class Assembler:
+    """Joins, in input order, the fragments chunks did not join (compiled; bounded memory).
+
+    Parameters
+    ----------
+    window_records : int, default 100
+        Records after a group's first fragment within which it must complete. AIS transmits
+        the fragments of a message in consecutive slots, and receivers emit them together; 100
+        records leaves room for feeds that interleave many receivers or metadata lines.
+    max_open : int, default 1000
+        Most groups kept open at once (bounds memory when fragments never complete).
+    """
+
+    def __init__(self, window_records: int = 100, max_open: int = 1000):
+        if window_records < 1 or max_open < 1:
+            raise ValueError("window_records and max_open must be at least 1")
+        self.window_records = int(window_records)
+        self.max_open = int(max_open)
+        slots = self.max_open + 2
+        self._groups = np.zeros((slots, _G_COLS), np.int64)
+        self._state = np.array([0, -1, -1, 0, slots], np.int64)
+        self._free = np.arange(slots, dtype=np.int64)
+        self._table = Dict.empty(key_type=types.int64, value_type=types.int64)
+        self._arena = np.empty(1 << 16, np.uint8)
+        self._scratch = np.empty(9 * MAX_PAYLOAD_CHARS + 64, np.uint8)
+
+    @property
+    def n_open(self) -> int:
+        """Groups currently waiting for fragments."""
+        return int(self._state[_S_OPEN])
+
+    def add(self, frags: np.ndarray, record_offset: int, buf: np.ndarray) -> ChunkResult:
+        """Add fragment rows (:attr:`ChunkResult.frags`, source codes reader-wide; payloads
+        in ``buf``); the messages they complete, with reader-wide record numbers."""
+        n = frags.shape[1]
+        p_i64, p_f64 = np.empty((4, n), np.int64), np.empty((5, n), np.float64)
+        p_i8, s_i64 = np.empty((2, n), np.int8), np.empty((5, n), np.int64)
+        s_f64, txt = np.empty((5, n), np.float64), np.empty((n, TEXT_BYTES), np.uint8)
+        counts = np.zeros(len(COUNT_NAMES), np.int64)
+        decoded = np.zeros(28, np.int64)
+        n_out = np.zeros(3, np.int64)
+        self._arena = _assemble(np.ascontiguousarray(frags), int(record_offset), buf,
+                                self._groups, self._state, self._table, self._free,
+                                self._arena, self.window_records, self.max_open, _REQUIRED,
+                                _KIND, _SHIP_TYPE_5_19, counts, decoded, p_i64, p_f64, p_i8,
+                                s_i64, s_f64, txt, n_out, self._scratch)
+        pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
+        return ChunkResult(pos=pos, stat=stat, frags=np.zeros((13, 0), np.int64),
+                           counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
+                           decoded=decoded, extra=np.zeros(0, np.int64), source_names=[])
+
+    def flush(self) -> int:
+        """Give up every open group (end of input); return how many fragments that was."""
+        return int(_flush(self._groups, self._state, self._table, self._free))
+
+
+def decode_statics(buf, start, n_chars, fill, msg_type) -> tuple:
+    """Decode static messages (types 5, 19, 24) ``buf[start : start + n_chars]`` at once.
+
+    Returns ``(reason, mmsi, floats, text)``: the skip reason's counter in
+    :data:`COUNT_NAMES` (0 when decoded; the MMSI is not range-checked), the MMSI, a (5, n)
+    array of ``imo``, ``ship_type``, ``length_m``, ``beam_m``, ``draught_m``, and the
+    (n, :data:`TEXT_BYTES`) text rows (see :data:`TEXT_SLOTS`).
+    """
+    return _decode_statics(np.ascontiguousarray(buf, dtype=np.uint8),
+                           np.asarray(start, np.int64), np.asarray(n_chars, np.int64),
+                           np.asarray(fill, np.int64), np.asarray(msg_type, np.int64),
+                           _SHIP_TYPE_5_19)

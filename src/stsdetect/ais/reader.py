@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import warnings
 from collections import deque
@@ -13,12 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .kernel import COUNT_NAMES, NAT_NS, ChunkResult, decode_chunk, decode_payloads
-from .multipart import MultipartAssembler
+from .kernel import (
+    COUNT_NAMES,
+    N_SKIPS,
+    TEXT_SLOTS,
+    Assembler,
+    ChunkResult,
+    Workspace,
+    decode_chunk,
+)
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sources import open_sources
-from .statics import STATICS_SKIP_REASONS, build_statics, build_vessels, decode_statics
+from .statics import build_statics, build_vessels
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
@@ -33,20 +41,6 @@ POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_
 #: parallel, so working memory is about (workers + 1) chunks plus the rows kept; large enough
 #: that the per-chunk Python work (a few dict and array operations) is negligible.
 DEFAULT_CHUNK_BYTES = 2**20
-
-# Static messages waiting to be decoded together (decode_statics has a fixed cost per call).
-_STATICS_BATCH = 4096
-_STATIC_FIELDS = ("mmsi", "msg_type", "imo", "callsign", "name", "ship_type", "length_m",
-                  "beam_m", "draught_m", "destination")
-
-# 6-bit message type value -> 1 position report, 2 static message, 0 other
-_TYPE_GROUP = np.zeros(256, dtype=np.int8)
-_TYPE_GROUP[[1, 2, 3, 18, 19, 27]] = 1
-_TYPE_GROUP[[5, 24]] = 2
-# payload character -> 6-bit value (255 outside the armouring alphabet)
-_SIXBIT = np.full(256, 255, dtype=np.uint8)
-_SIXBIT[48:88] = np.arange(40)
-_SIXBIT[96:120] = np.arange(40, 64)
 
 #: Most threads :func:`read_ais` decodes chunks on by default.
 MAX_DEFAULT_WORKERS = 8
@@ -118,23 +112,29 @@ _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.
                "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
                "nav_status": np.int8, "msg_type": np.int8, "source": np.int32,
                "record": np.int64}
+#: The same for static rows (``text``: rows of the kernel's text slots).
+_STAT_DTYPES = {"record": np.int64, "time": np.int64, "source": np.int32, "mmsi": np.int64,
+                "msg_type": np.int64, "imo": np.float64, "ship_type": np.float64,
+                "length_m": np.float64, "beam_m": np.float64, "draught_m": np.float64,
+                "text": np.uint8}
 
 
 class _RowStore:
-    """Position rows collected chunk by chunk as blocks, joined column by column at the end.
+    """Rows collected chunk by chunk as blocks, joined column by column at the end.
 
     Memory: the rows kept, plus (while :meth:`columns` joins them) one column twice.
     """
 
-    def __init__(self):
+    def __init__(self, dtypes: dict = _ROW_DTYPES):
+        self.dtypes = dtypes
         self.blocks: list = []
         self.n_rows = 0
 
     def append(self, cols: dict) -> None:
-        """Append rows (a dict of equal-length arrays with the keys of :data:`_ROW_DTYPES`)."""
-        n = len(cols["mmsi"])
+        """Append rows (a dict of equal-length arrays with the keys of ``dtypes``)."""
+        n = len(cols["record"] if "record" in cols else cols["mmsi"])
         if n:
-            self.blocks.append({k: cols[k] for k in _ROW_DTYPES})
+            self.blocks.append({k: cols[k] for k in self.dtypes})
             self.n_rows += n
 
     def columns(self) -> dict | None:
@@ -143,13 +143,23 @@ class _RowStore:
         if not blocks:
             return None
         out = {}
-        for k, dtype in _ROW_DTYPES.items():
+        for k, dtype in self.dtypes.items():
             out[k] = np.concatenate([b.pop(k) for b in blocks]).astype(dtype, copy=False)
         return out
 
 
+def _merge(a: dict, b: dict) -> dict:
+    """Rows of ``a`` and ``b`` (each in record order) together in record order."""
+    if not len(b["record"]):
+        return a
+    if not len(a["record"]):
+        return b
+    order = np.argsort(np.concatenate([a["record"], b["record"]]), kind="stable")
+    return {k: np.concatenate([a[k], b[k]])[order] for k in a}
+
+
 class _NmeaDecoder:
-    """Chunked NMEA decode state: multipart assembler, collected rows, statics and the report.
+    """Chunked NMEA decode state: the multipart assembler, collected rows and the report.
 
     Chunks are decoded by :func:`~stsdetect.ais.kernel.decode_chunk` (possibly on other
     threads); :meth:`absorb` takes their results in input order.
@@ -157,19 +167,18 @@ class _NmeaDecoder:
 
     def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int):
         self.report = report
-        self.asm = MultipartAssembler(window_records, max_open_groups)
+        self.asm = Assembler(window_records, max_open_groups)
         self.record_offset = 0
         self.rows = _RowStore()
-        self._queued: dict = {k: [] for k in ("payload", "n_chars", "fill", "msg_type",
-                                              "time", "record", "counted")}
-        self._n_queued = 0
-        self.statics: dict = {k: [] for k in (*_STATIC_FIELDS, "time", "record")}
+        self.stat_rows = _RowStore(_STAT_DTYPES)
         self.source_names = [""]
         self._source_code = {"": 0}
         # provenance: records not first on their line (reader-wide numbers), and each file's
         # (name, first record)
         self._extra: list = []
         self._files: list = []
+        self._counts = np.zeros(len(COUNT_NAMES), np.int64)
+        self._decoded = np.zeros(28, np.int64)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
@@ -199,211 +208,74 @@ class _NmeaDecoder:
 
     def absorb(self, res: ChunkResult, buf: np.ndarray) -> None:
         """Take one chunk's kernel result (``buf``: its bytes), in input order."""
-        rep = self.report
         c = res.counts
-        rep.lines += c["records"]
-        rep.sentences += c["sentences"]
-        rep.sentence_records += c["sentence_records"]
-        for name in COUNT_NAMES[:12]:
-            rep.add_skip(name, c[name])
-        rep.add_note("time_unparsed", c["time_unparsed"])
-        for t in np.flatnonzero(res.decoded):
-            rep.add_decoded(int(t), int(res.decoded[t]))
+        self._counts += np.fromiter(c.values(), np.int64, len(c))
+        self._decoded += res.decoded
         off = self.record_offset
         if res.extra.size:
             self._extra.append(res.extra + off)
         # chunk source codes -> reader-wide codes (a loop over distinct names only)
-        lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
-                           for nm in res.source_names], dtype=np.int32)
-        self.source_names = list(self._source_code)
-        blocks = []
-        if res.pos["mmsi"].size:
-            block = dict(res.pos)
-            block["record"] = block["record"] + off
-            block["source"] = lookup[block["source"]]
-            blocks.append(block)
-        sent = res.sent
-        if sent["record"].size:
-            sent = dict(sent)
-            sent["record"] = sent["record"] + off
-            sent["source"] = lookup[sent["source"]]
-            single = np.flatnonzero(sent["n_frags"] == 1)  # statics, type 19's static half
-            if single.size:
-                self._queue_statics(buf, sent["p0"][single], sent["n_chars"][single],
-                                    sent["fill"][single], sent["msg_type"][single],
-                                    sent["time_ns"][single], sent["record"][single],
-                                    counted=sent["counted"][single])
-            multi = np.flatnonzero(sent["n_frags"] > 1)
-            if multi.size:
-                blocks.extend(self._multipart(buf, {k: v[multi] for k, v in sent.items()}))
-        if len(blocks) > 1 or (blocks and (np.diff(blocks[0]["record"]) < 0).any()):
-            # assembled messages among single-part ones: put them in order
-            order = np.argsort(np.concatenate([b["record"] for b in blocks]), kind="stable")
-            blocks = [{k: np.concatenate([b[k] for b in blocks])[order] for k in _ROW_DTYPES}]
-        for b in blocks:
-            self.rows.append(b)
+        if len(res.source_names) > 1:
+            lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
+                               for nm in res.source_names], dtype=np.int32)
+            self.source_names = list(self._source_code)
+        else:
+            lookup = None
+        pos, stat = res.pos, res.stat
+        for block in (pos, stat):
+            block["record"] += off
+            if lookup is not None:
+                block["source"] = lookup[block["source"]]
+        if res.frags.shape[1]:
+            frags = res.frags
+            if lookup is not None:
+                frags[10] = lookup[frags[10]]
+            done = self.asm.add(frags, off, buf)
+            self._counts += np.fromiter(done.counts.values(), np.int64, len(done.counts))
+            self._decoded += done.decoded
+            pos, stat = _merge(pos, done.pos), _merge(stat, done.stat)
+        self.rows.append(pos)
+        self.stat_rows.append(stat)
         self.record_offset += c["records"]
 
-    def _multipart(self, buf: np.ndarray, s: dict) -> list:
-        """Assemble a chunk's fragments (rows in record order): adjacent two-part pairs at
-        once, the rest through the bounded assembler; decode the completed messages; return
-        the blocks of position rows."""
+    def _report(self) -> None:
+        """Move the counts gathered into the report."""
         rep = self.report
-        before = self.asm.incomplete
-        # Fragment 1 of 2 directly followed by its fragment 2 (same talker, channel, sequence
-        # id and tag-block group id): how receivers emit nearly all of them.
-        n_frags, frag, record = s["n_frags"], s["frag"], s["record"]
-        pair = ((n_frags[:-1] == 2) & (n_frags[1:] == 2) & (frag[:-1] == 1) & (frag[1:] == 2)
-                & (record[1:] == record[:-1] + 1))
-        for k in ("talker", "channel", "seq", "group_id"):
-            pair &= s[k][:-1] == s[k][1:]
-        first = np.flatnonzero(pair)
-        second = first + 1
-        paired = np.zeros(record.size, dtype=bool)
-        paired[first] = paired[second] = True
-        rep.add_skip("multipart_joined", first.size)
-        t1, t2 = s["time_ns"][first], s["time_ns"][second]
-        s1, s2 = s["source"][first], s["source"][second]
-        seg_start = np.column_stack([s["p0"][first], s["p0"][second]]).ravel()
-        seg_len = np.column_stack([s["n_chars"][first], s["n_chars"][second]]).ravel()
-        joined = [_segments(buf, seg_start, seg_len)]
-        lengths = [s["n_chars"][first] + s["n_chars"][second]]
-        fills = [s["fill"][second]]
-        times = [np.where(t1 != NAT_NS, t1, t2)]
-        sources = [np.where(s1 != 0, s1, s2).astype(np.int32)]
-        records = [record[second]]
-        rest = np.flatnonzero(~paired)
-        done = []  # (payload bytes, fill, time_ns, source, record)
-        for (group, total, n, talker, channel, seq, p0, n_chars, rec, k, fill,
-             time_ns, source) in zip(*(s[c][rest].tolist() for c in (
-                "group_id", "group_total", "n_frags", "talker", "channel", "seq", "p0",
-                "n_chars", "record", "frag", "fill", "time_ns", "source")), strict=True):
-            key = ("g", group, total) if group >= 0 else ("s", talker, channel, seq, n)
-            out = self.asm.add(rec, key, n, k, buf[p0:p0 + n_chars].tobytes(), fill,
-                               time_ns, source)
-            if out is not None:
-                rep.add_skip("multipart_joined", n - 1)
-                done.append((*out, rec))
-        rep.add_skip("incomplete_multipart", self.asm.incomplete - before)
-        if done:
-            payloads, fill_d, time_d, source_d, record_d = zip(*done, strict=True)
-            joined.append(np.frombuffer(b"".join(payloads), dtype=np.uint8))
-            lengths.append(np.array([len(p) for p in payloads], dtype=np.int64))
-            fills.append(np.array(fill_d, dtype=np.int64))
-            times.append(np.array(time_d, dtype=np.int64))
-            sources.append(np.array(source_d, dtype=np.int32))
-            records.append(np.array(record_d, dtype=np.int64))
-        length = np.concatenate(lengths)
-        if not length.size:
-            return []
-        payload = np.concatenate([*joined, np.zeros(64, dtype=np.uint8)])
-        start = np.cumsum(length) - length
-        fill, time_ns = np.concatenate(fills), np.concatenate(times)
-        source, record = np.concatenate(sources), np.concatenate(records)
-        msg_type = _SIXBIT[payload[start]].astype(np.int64)
-        msg_type[msg_type == 255] = 0
-        unsupported = (msg_type < 1) | (msg_type > 27)
-        rep.add_skip("unsupported_type", unsupported.sum())
-        group = np.where(unsupported, 0, _TYPE_GROUP[np.minimum(msg_type, 255)])
-        blocks = []
-        pos = np.flatnonzero(group == 1)
-        if pos.size:
-            dec = decode_payloads(payload, start[pos], length[pos], fill[pos], msg_type[pos])
-            status = dec.pop("status")
-            for code in np.flatnonzero(np.bincount(status, minlength=len(COUNT_NAMES))[1:]):
-                rep.add_skip(COUNT_NAMES[code + 1], int((status == code + 1).sum()))
-            keep = status == 0
-            types = msg_type[pos][keep]
-            counts = np.bincount(types, minlength=28)
-            for t in np.flatnonzero(counts):
-                rep.add_decoded(int(t), int(counts[t]))
-            block = {k: v[keep] for k, v in dec.items()}
-            block.update(time=time_ns[pos][keep], source=source[pos][keep],
-                         record=record[pos][keep], msg_type=types.astype(np.int8))
-            blocks.append(block)
-            b19 = pos[keep & (msg_type[pos] == 19)]
-            self._queue_statics(payload, start[b19], length[b19], fill[b19], msg_type[b19],
-                                time_ns[b19], record[b19], counted=False)
-        st = np.flatnonzero(group == 2)
-        self._queue_statics(payload, start[st], length[st], fill[st], msg_type[st],
-                            time_ns[st], record[st], counted=True)
-        counts = np.bincount(msg_type[(group == 0) & ~unsupported], minlength=28)
-        for t in np.flatnonzero(counts):
-            rep.add_decoded(int(t), int(counts[t]))
-        return blocks
-
-    def _queue_statics(self, buf, p0, n_chars, fill, msg_type, time_ns, record,
-                       counted: bool) -> None:
-        """Queue static messages (payloads ``buf[p0 : p0 + n_chars]``) for :meth:`_decode_statics`.
-
-        ``counted`` (one flag, or one per message): whether they are records of their own
-        (types 5, 24) whose outcome the report counts, or the static half of a type 19
-        position report, already counted.
-        """
-        if not p0.size:
-            return
-        q = self._queued
-        q["payload"].append(_segments(buf, p0, n_chars))
-        q["n_chars"].append(n_chars)
-        q["fill"].append(fill)
-        q["msg_type"].append(msg_type)
-        q["time"].append(time_ns)
-        q["record"].append(record)
-        q["counted"].append(np.broadcast_to(np.asarray(counted, dtype=bool), p0.shape))
-        self._n_queued += p0.size
-        if self._n_queued >= _STATICS_BATCH:
-            self._decode_statics()
-
-    def _decode_statics(self) -> None:
-        """Decode the queued static messages at once, count their outcomes, keep the good ones."""
-        if not self._n_queued:
-            return
-        q = {k: np.concatenate(v) for k, v in self._queued.items()}
-        for v in self._queued.values():
-            v.clear()
-        self._n_queued = 0
-        n_chars = q["n_chars"]
-        out = decode_statics(q["payload"], np.cumsum(n_chars) - n_chars, n_chars, q["fill"],
-                             q["msg_type"])
-        rep = self.report
-        counted = q["counted"]
-        reason = out["reason"]
-        skips = np.bincount(reason[counted], minlength=len(STATICS_SKIP_REASONS))
-        for code in np.flatnonzero(skips[1:]) + 1:  # code 0: decoded
-            rep.add_skip(STATICS_SKIP_REASONS[code], int(skips[code]))
-        ok = reason == 0
-        bad_mmsi = ok & ((out["mmsi"] < 1) | (out["mmsi"] > 999_999_999))
-        rep.add_skip("invalid_mmsi", (bad_mmsi & counted).sum())
-        ok &= ~bad_mmsi
-        counts = np.bincount(q["msg_type"][ok & counted], minlength=28)
-        for t in np.flatnonzero(counts):
-            rep.add_decoded(int(t), int(counts[t]))
-        c = self.statics
-        for k in _STATIC_FIELDS:
-            c[k].append(out[k][ok])
-        c["time"].append(q["time"][ok])
-        c["record"].append(q["record"][ok])
+        counts = dict(zip(COUNT_NAMES, self._counts.tolist(), strict=True))
+        rep.lines += counts["records"]
+        rep.sentences += counts["sentences"]
+        rep.sentence_records += counts["sentence_records"]
+        for name in COUNT_NAMES[:N_SKIPS]:
+            rep.add_skip(name, counts[name])
+        rep.add_note("time_unparsed", counts["time_unparsed"])
+        for t in np.flatnonzero(self._decoded):
+            rep.add_decoded(int(t), int(self._decoded[t]))
+        self._counts[:] = 0
+        self._decoded[:] = 0
 
     def _statics_frame(self) -> pd.DataFrame | None:
         """The decoded static records in input order (None when there are none)."""
-        self._decode_statics()
-        c = self.statics
-        if not c["mmsi"]:
+        cols = self.stat_rows.columns()
+        if cols is None:
             return None
-        cols = {k: np.concatenate(v) for k, v in c.items()}
-        order = np.argsort(cols["record"], kind="stable")
-        cols = {k: v[order] for k, v in cols.items()}
         code, line = self.provenance(cols.pop("record"))
-        cols["file"] = pd.array(self.file_names, dtype="string").take(code)
-        cols["line"] = line
-        frame = pd.DataFrame(cols)
-        if not len(frame):
-            return None
-        frame["ais_class"] = np.where(frame["msg_type"] == 5, "A", "B")
+        text = cols.pop("text")
+        frame = pd.DataFrame({
+            "time": cols["time"], "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
+            "imo": cols["imo"], "name": _text_column(text, "name"),
+            "callsign": _text_column(text, "callsign"), "ship_type": cols["ship_type"],
+            "length_m": cols["length_m"], "beam_m": cols["beam_m"],
+            "draught_m": cols["draught_m"], "destination": _text_column(text, "destination"),
+            "ais_class": pd.array(["B", "A"], dtype="string").take(
+                (cols["msg_type"] == 5).astype(np.int8)),
+            "file": pd.array(self.file_names, dtype="string").take(code),
+            "line": line,
+        }, copy=False)
         return frame
 
     def finish(self):
-        self.report.add_skip("incomplete_multipart", self.asm.flush())
+        self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
+        self._report()
         cols = self.rows.columns()
         if cols is not None:
             cols["file"], cols["line"] = self.provenance(cols.pop("record"))
@@ -411,13 +283,30 @@ class _NmeaDecoder:
                 self._statics_frame())
 
 
-def _segments(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The byte ranges ``buf[start[i] : start[i] + length[i]]``, concatenated (one gather)."""
-    total = int(length.sum())
-    if not total:
-        return np.zeros(0, dtype=np.uint8)
-    offset = np.repeat(start - (np.cumsum(length) - length), length)
-    return buf[offset + np.arange(total)]
+def _text_column(text: np.ndarray, field: str):
+    """A nullable string array of one text field of static rows (None when blank).
+
+    Vessels repeat their static messages, so the distinct texts are few: rows are grouped
+    by their bytes (a hash of the slot's 64-bit words, checked word for word) and each
+    distinct text is made a string once.
+    """
+    at, width = TEXT_SLOTS[field]
+    n_words = -(-width // 8)
+    words = np.ascontiguousarray(text[:, at:at + 8 * n_words]).view(np.uint64)
+    h = words[:, 0].copy()
+    for k in range(1, n_words):
+        h = h * np.uint64(0x100000001B3) ^ words[:, k]
+    codes, uniques = pd.factorize(h)
+    rep = np.zeros(len(uniques), np.intp)
+    rep[codes[::-1]] = np.arange(len(codes))[::-1]  # each group's first row
+    clash = np.flatnonzero((words[rep[codes]] != words).any(axis=1))
+    if clash.size:  # rows whose hash another text shares: each a text of its own
+        codes = codes.copy()
+        codes[clash] = len(rep) + np.arange(clash.size)
+        rep = np.concatenate([rep, clash])
+    strings = [bytes(text[r, at:at + width]).strip().decode("ascii") or None
+               for r in rep.tolist()]
+    return pd.array(strings, dtype="string").take(codes)
 
 
 def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
@@ -457,6 +346,9 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
 
 
 _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a margin)
+# A chunk holds the previous one's unfinished line too: workspaces are this much larger
+# (a longer carried line, rare, gets a workspace of its own).
+_WS_SLACK = 4096
 
 
 def _chunks(stream, chunk_bytes: int):
@@ -516,14 +408,27 @@ def _last_sentence_start(buf: bytearray, end: int) -> int:
 def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                workers: int = 1) -> None:
     """Decode ``stream`` chunk by chunk: on ``pool`` (up to ``workers`` chunks at once,
-    the kernel releases the GIL) while this thread takes the results in order."""
+    the kernel releases the GIL, each thread with its own workspace) while this thread
+    takes the results in order."""
     if pool is None:
+        ws = Workspace(chunk_bytes + _WS_SLACK)
         for a, n, continued in _chunks(stream, chunk_bytes):
-            decoder.absorb(decode_chunk(a, n, continued), a)
+            decoder.absorb(decode_chunk(a, n, continued, ws), a)
         return
+    free = queue.SimpleQueue()
+    for _ in range(workers):
+        free.put(Workspace(chunk_bytes + _WS_SLACK))
+
+    def task(a, n, continued):
+        ws = free.get()
+        try:
+            return decode_chunk(a, n, continued, ws)
+        finally:
+            free.put(ws)
+
     pending: deque = deque()
     for a, n, continued in _chunks(stream, chunk_bytes):
-        pending.append((pool.submit(decode_chunk, a, n, continued), a))
+        pending.append((pool.submit(task, a, n, continued), a))
         if len(pending) > workers:
             fut, buf = pending.popleft()
             decoder.absorb(fut.result(), buf)

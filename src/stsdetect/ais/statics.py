@@ -1,14 +1,13 @@
 """Static and voyage data (types 5, 19, 24) and the per-MMSI vessels table.
 
-:func:`decode_statics` decodes whole arrays of static messages at once with numpy (tested
-row by row against pyais: ``decode_static`` in tests/test_ais_statics.py).
+:func:`decode_statics` decodes whole arrays of static messages at once with the NMEA
+kernel's compiled decoder (tested row by row against pyais: ``decode_static`` in
+tests/test_ais_statics.py).
 Field layouts follow ITU-R M.1371-5, Annex 8: type 5 (table 52), type 19 (table 49) and
 type 24 parts A and B (table 76); text uses the AIS 6-bit ASCII table (table 47).
 """
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 import pandas as pd
@@ -58,179 +57,14 @@ def _positive(value) -> float:
     return value if value > 0 else np.nan
 
 
-# --- vectorized decoding -------------------------------------------------------------------
-
-# Bytes gathered per payload: 71 characters = 426 bits reach the end of the last field read
-# (type 5 destination, bits 302-421), rounded up to whole 64-bit words.
-_WINDOW = 72
-_WORD_FIRST_BYTE = np.arange(0, _WINDOW, 8)
-# _KEEP[k]: a little-endian 64-bit word's mask keeping its first k bytes
-_KEEP = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
-if sys.byteorder == "big":  # byte order of the words' view
-    _KEEP = np.array([((1 << (8 * k)) - 1) << (64 - 8 * k) for k in range(9)], dtype=np.uint64)
-_FNV_PRIME = np.uint64(0x100000001B3)
-# Fewer rows than this are decoded without looking for repeated payloads first.
-_MIN_DISTINCT = 64
-
-# Layout codes of decode_statics' row groups.
-_L5, _L19, _L24A, _L24B = 0, 1, 2, 3
-
-# Field positions (first bit, width in bits; text: first bit, characters) per layout, from
-# ITU-R M.1371-5 tables 52 (type 5), 49 (type 19) and 76 (type 24 parts A and B).
-_NUMERIC = {
-    _L5: {"imo": (40, 30), "ship_type": (232, 8), "to_bow": (240, 9), "to_stern": (249, 9),
-          "to_port": (258, 6), "to_starboard": (264, 6), "draught": (294, 8)},
-    _L19: {"ship_type": (263, 8), "to_bow": (271, 9), "to_stern": (280, 9), "to_port": (289, 6),
-           "to_starboard": (295, 6)},
-    _L24A: {},
-    _L24B: {"ship_type": (40, 8), "to_bow": (132, 9), "to_stern": (141, 9), "to_port": (150, 6),
-            "to_starboard": (156, 6)},
-}
-_TEXT = {
-    _L5: {"callsign": (70, 7), "name": (112, 20), "destination": (302, 20)},
-    _L19: {"name": (143, 20)},
-    _L24A: {"name": (40, 20)},
-    _L24B: {"callsign": (90, 7)},
-}
-
-# payload byte -> 6-bit value (ITU-R M.1371-5 armouring: '0'-'W' and '`'-'w'), 255 if invalid
-_ARMOUR_VALUE = np.full(256, 255, dtype=np.uint8)
-_ARMOUR_VALUE[48:88] = np.arange(40)
-_ARMOUR_VALUE[96:120] = np.arange(40, 64)
-
-# 6-bit value -> ASCII (ITU-R M.1371-5 table 47), with 0 ('@', "not available") as a space
-_ASCII = np.array([32] + [v + 64 if v < 32 else v for v in range(1, 64)], dtype=np.uint8)
-
-# Ship type code -> the code decode_static (pyais's ShipType) reports for types 5 and 19
-# (ITU-R M.1371-5 table 53): reserved codes 1-19 and 38-39 read as 0 (not available), the
-# other reserved codes of a category as its first reserved one, codes past 99 as 0. Type 24
-# part B ship types are reported as sent.
-_SHIP_TYPE_5_19 = np.arange(256, dtype=np.int64)
-_SHIP_TYPE_5_19[[*range(1, 20), 38, 39, *range(100, 256)]] = 0
-for _first, _last in ((25, 28), (45, 48), (56, 57), (65, 68), (75, 78), (85, 88), (95, 98)):
-    _SHIP_TYPE_5_19[_first:_last + 1] = _first
-
-# Auxiliary craft (MMSI 98XXXYYYY, ITU-R M.585) send their mother ship's MMSI in place of the
-# dimensions of type 24 part B; pyais decodes no dimensions for them, nor do we.
-_AUX_LO, _AUX_HI = 980_000_000, 989_999_999
-
-
-def _uint(v: np.ndarray, start: int, width: int, nbits: np.ndarray) -> np.ndarray:
-    """Unsigned field ``start .. start + width - 1`` (MSB first) of rows of 6-bit values ``v``.
-
-    Like pyais, a field cut by the end of the payload (``nbits``) is the value of the bits
-    present (not shifted up), and 0 when none is.
-    """
-    q0, q1 = start // 6, (start + width - 1) // 6
-    val = v[:, q0].astype(np.int64)
-    for q in range(q0 + 1, q1 + 1):
-        val = (val << 6) | v[:, q]
-    val = (val >> (6 * (q1 + 1) - start - width)) & ((1 << width) - 1)
-    if nbits.min() < start + width:  # rare
-        cut = np.flatnonzero(nbits < start + width)
-        present = np.clip(nbits[cut] - start, 0, width)
-        val[cut] >>= width - present
-    return val
-
-
-def _chars(v: np.ndarray, start: int, n: int, nbits: np.ndarray) -> np.ndarray:
-    """(rows, n) 6-bit characters of the text field at bit ``start``; cut like :func:`_uint`."""
-    q, r = divmod(start, 6)
-    if r == 0:
-        c = v[:, q:q + n].copy()
-    else:  # uint8 wrap-around in << is harmless: only the low 6 bits are kept
-        c = ((v[:, q:q + n] << r) | (v[:, q + 1:q + n + 1] >> (6 - r))) & 63
-    if nbits.min() < start + 6 * n:  # rare
-        cut = np.flatnonzero(nbits < start + 6 * n)
-        present = np.clip(nbits[cut, None] - (start + 6 * np.arange(n)), 0, 6)
-        c[cut] >>= (6 - present).astype(np.uint8)
-    return c
-
-
-def _strings(c: np.ndarray) -> np.ndarray:
-    """Object array of ``str`` (None when blank) from (rows, n) 6-bit characters.
-
-    Characters map to ASCII with '@' as a space; each row is one fixed-width byte string,
-    stripped of spaces (the only whitespace of the 6-bit alphabet) by numpy's string
-    functions.
-    """
-    n = c.shape[1]
-    raw = np.ascontiguousarray(np.take(_ASCII, c)).view(f"S{n}").ravel()
-    stripped = np.char.strip(raw)
-    texts = stripped.astype(str).astype(object)
-    texts[stripped == b""] = None
-    return texts
-
-
-def _windows(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
-    """Rows of the first :data:`_WINDOW` bytes of each payload, zero past its end."""
-    if start.max() + _WINDOW > buf.size:
-        buf = np.concatenate((buf, np.zeros(_WINDOW, np.uint8)))
-    windows = np.lib.stride_tricks.as_strided(buf, shape=(buf.size - _WINDOW + 1, _WINDOW),
-                                              strides=(buf.strides[0], buf.strides[0]),
-                                              writeable=False)
-    raw = windows[start]
-    words = raw.view(np.uint64)  # (n, 9), one word = 8 bytes, first byte lowest (see _KEEP)
-    words &= np.take(_KEEP, np.clip(n_chars[:, None] - _WORD_FIRST_BYTE, 0, 8))
-    return raw
-
-
-def _distinct(raw: np.ndarray, n_chars, fill, msg_type):
-    """Representative rows of the distinct (payload, fill, type) triples and each row's one.
-
-    Vessels repeat the same static message every few minutes, so a dump holds far fewer
-    distinct static payloads than static messages. Rows are grouped by a 64-bit hash of
-    their bytes, and the grouping is verified byte for byte: a row that differs from its
-    group's representative (a hash collision), or is longer than the window, stays alone.
-    """
-    n = raw.shape[0]
-    words = raw.view(np.uint64)
-    h = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
-    for j in range(words.shape[1]):
-        h = (h ^ words[:, j]) * _FNV_PRIME
-    h = (h ^ ((n_chars << 16) | (fill << 8) | msg_type).astype(np.uint64)) * _FNV_PRIME
-    inverse, distinct = pd.factorize(h)  # hash table, no sort: groups by first appearance
-    inverse = inverse.astype(np.intp, copy=False)
-    rep = np.empty(len(distinct), dtype=np.intp)
-    rep[inverse] = np.arange(n)  # any row of each group (all are verified equal below)
-    same = (words[rep][inverse] == words).all(axis=1)
-    for col in (n_chars, fill, msg_type):
-        same &= col[rep][inverse] == col
-    alone = np.flatnonzero(~same | (n_chars > _WINDOW))  # rare: each its own representative
-    if alone.size:
-        inverse[alone] = rep.size + np.arange(alone.size)
-        rep = np.concatenate((rep, alone))
-    return rep, inverse
-
-
-def _sixbit(raw: np.ndarray, buf, start, n_chars):
-    """6-bit values of the rows of payload bytes ``raw`` and a bad-character mask.
-
-    A payload with any byte outside the armouring alphabet (also past the window) is bad.
-    """
-    v = np.take(_ARMOUR_VALUE, raw)
-    invalid = v == 255
-    bad = np.zeros(raw.shape[0], dtype=bool)
-    rows = np.flatnonzero(invalid.any(axis=1))  # the zeros past a payload's end are invalid
-    if rows.size:
-        bad[rows] = invalid[rows].argmax(axis=1) < n_chars[rows]
-    long = np.flatnonzero(n_chars > _WINDOW)  # characters past the window, if any
-    if long.size:
-        extra = n_chars[long] - _WINDOW
-        row_of = np.repeat(np.arange(long.size), extra)
-        first = np.cumsum(extra) - extra
-        pos = np.repeat(start[long] + _WINDOW - first, extra) + np.arange(row_of.size)
-        bad_extra = np.take(_ARMOUR_VALUE, buf[pos]) == 255
-        bad[long] |= np.bincount(row_of, weights=bad_extra, minlength=long.size) > 0
-    v &= 63  # 255 -> 63: a value past the payload must not spill into its neighbour's bits
-    return v, bad
-
+# --- decoding (compiled, in the NMEA kernel) ---------------------------------------------------
 
 def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     """Decode static messages (types 5, 19, 24) stored in one byte buffer, all at once.
 
-    Row for row the same values as ``decode_static`` (which uses pyais), without a Python
-    loop over messages.
+    Row for row the same values as pyais (tested against it in tests/test_ais_statics.py),
+    through the NMEA kernel's compiled static decoder
+    (:func:`stsdetect.ais.kernel.decode_statics`, the one ``read_ais`` uses).
 
     Parameters
     ----------
@@ -281,13 +115,6 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
     ValueError
         If a message type is not one of :data:`STATIC_TYPES`, the arrays differ in length, or
         a payload lies outside ``buf``.
-
-    Notes
-    -----
-    A call costs about 0.2 ms whatever its size (about 2 ms for 12 000 rows): gather the
-    static messages of a whole read and decode them in one call. From :data:`_MIN_DISTINCT`
-    rows on, repeated payloads (vessels resend the same statics every few minutes) are
-    decoded once.
     """
     if isinstance(buf, (bytes, bytearray, memoryview)):
         buf = np.frombuffer(buf, dtype=np.uint8)
@@ -306,74 +133,24 @@ def decode_statics(buf, start, n_chars, fill_bits, msg_type) -> dict:
                          f" are not static types {STATIC_TYPES}")
     if n and (start.min() < 0 or n_chars.min() < 0 or (start + n_chars).max() > buf.size):
         raise ValueError("decode_statics: payloads must lie inside buf")
-    if n == 0:
-        return _blank(0, msg_type)
-    raw = _windows(buf, start, n_chars)
-    rep, inverse = _distinct(raw, n_chars, fill, msg_type) if n >= _MIN_DISTINCT else (None, None)
-    if rep is not None and rep.size < n:
-        sub = _decode(raw[rep], buf, start[rep], n_chars[rep], fill[rep], msg_type[rep])
-        return {key: col[inverse] for key, col in sub.items()}
-    return _decode(raw, buf, start, n_chars, fill, msg_type)
+    from .kernel import COUNT_NAMES, TEXT_SLOTS
+    from .kernel import decode_statics as _compiled
 
-
-def _blank(n: int, msg_type: np.ndarray) -> dict:
-    """Output columns of :func:`decode_statics` for ``n`` rows, every field absent."""
-    return {
-        "mmsi": np.zeros(n, dtype=np.int64), "msg_type": msg_type.copy(),
-        "imo": np.full(n, np.nan), "callsign": np.full(n, None, dtype=object),
-        "name": np.full(n, None, dtype=object), "ship_type": np.full(n, np.nan),
-        "length_m": np.full(n, np.nan), "beam_m": np.full(n, np.nan),
-        "draught_m": np.full(n, np.nan), "destination": np.full(n, None, dtype=object),
-        "reason": np.zeros(n, dtype=np.int8),
-    }
-
-
-def _decode(raw, buf, start, n_chars, fill, msg_type) -> dict:
-    """:func:`decode_statics` on rows of payload bytes ``raw`` (see :func:`_windows`)."""
-    out = _blank(raw.shape[0], msg_type)
-    nbits = 6 * n_chars - fill
-    min_bits = np.where(msg_type == 5, STATICS_MIN_BITS[5],
-                        np.where(msg_type == 19, STATICS_MIN_BITS[19], STATICS_MIN_BITS[24]))
-    v, bad = _sixbit(raw, buf, start, n_chars)
-    part = (v[:, 6] >> 2) & 3  # type 24 part number, bits 38-39
-    reason = out["reason"]
-    reason[(part > 1) & (msg_type == 24)] = 3
-    reason[bad | (fill < 0)] = 2
-    reason[nbits < min_bits] = 1
-    layout = np.where(msg_type == 5, _L5, np.where(msg_type == 19, _L19,
-                                                   np.where(part == 0, _L24A, _L24B)))
-    ok = reason == 0
-    for code in (_L5, _L19, _L24A, _L24B):  # a fixed loop over the four layouts
-        rows = np.flatnonzero(ok & (layout == code))
-        if rows.size:
-            _decode_layout(out, code, rows, v[rows], nbits[rows])
+    counter, mmsi, floats, text = _compiled(buf, start, n_chars, fill, msg_type)
+    to_reason = np.zeros(len(COUNT_NAMES), np.int8)
+    for code, name in enumerate(STATICS_SKIP_REASONS[1:], start=1):
+        to_reason[COUNT_NAMES.index(name)] = code
+    reason = to_reason[counter]
+    out = {"mmsi": np.where(reason == 0, mmsi, 0), "msg_type": msg_type.copy(),
+           "imo": floats[0], "ship_type": floats[1], "length_m": floats[2],
+           "beam_m": floats[3], "draught_m": floats[4], "reason": reason}
+    for name, (at, width) in TEXT_SLOTS.items():
+        raw = np.ascontiguousarray(text[:, at:at + width]).view(f"S{width}").ravel()
+        stripped = np.char.strip(raw)
+        texts = stripped.astype(str).astype(object)
+        texts[(stripped == b"") | (reason != 0)] = None
+        out[name] = texts
     return out
-
-
-def _decode_layout(out: dict, code: int, rows: np.ndarray, v: np.ndarray, nbits: np.ndarray):
-    """Fill ``out[...][rows]`` for rows of one layout from their 6-bit values ``v``."""
-    mmsi = _uint(v, 8, 30, nbits)
-    out["mmsi"][rows] = mmsi
-    f = {key: _uint(v, s, w, nbits) for key, (s, w) in _NUMERIC[code].items()}
-    for key, (s, k) in _TEXT[code].items():
-        out[key][rows] = _strings(_chars(v, s, k, nbits))
-    if "ship_type" in f:
-        st = f["ship_type"] if code == _L24B else np.take(_SHIP_TYPE_5_19, f["ship_type"])
-        out["ship_type"][rows] = np.where((st > 0) & (st < 100), st, np.nan)
-    if "to_bow" in f:
-        length = (f["to_bow"] + f["to_stern"]).astype(np.float64)
-        beam = (f["to_port"] + f["to_starboard"]).astype(np.float64)
-        if code == _L24B:
-            aux = (mmsi >= _AUX_LO) & (mmsi <= _AUX_HI)
-            length[aux] = np.nan
-            beam[aux] = np.nan
-        out["length_m"][rows] = np.where(length > 0, length, np.nan)
-        out["beam_m"][rows] = np.where(beam > 0, beam, np.nan)
-    if "imo" in f:
-        imo = f["imo"]
-        out["imo"][rows] = np.where((imo > 0) & (imo < 1_000_000_000), imo, np.nan)
-        draught = f["draught"] / 10.0
-        out["draught_m"][rows] = np.where(draught > 0, draught, np.nan)
 
 
 _NAT = np.iinfo(np.int64).min  # NaT as int64
