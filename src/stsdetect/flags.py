@@ -284,8 +284,8 @@ def _json_literals(values) -> np.ndarray:
         i = s.astype("Int64")
         return i.astype("string").fillna("null").to_numpy(dtype=object)
     if kind == "f":
-        f = s.to_numpy(dtype=float)
-        out = np.round(f, 6).astype(str).astype(object)
+        f = np.round(s.to_numpy(dtype=float), 6) + 0.0  # + 0.0: no "-0.0"
+        out = f.astype(str).astype(object)
         return np.where(np.isfinite(f), out, "null").astype(object)
     text = s.astype("string")
     esc = (text.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
@@ -315,9 +315,20 @@ def json_objects(frame: pd.DataFrame, raw=()) -> np.ndarray:
     raw = set(raw)
     for j, col in enumerate(frame.columns):  # a reason has a handful of fields
         vals = (frame[col].astype(object).fillna("null").to_numpy(dtype=object) if col in raw
-                else _json_literals(frame[col]))
+                else _distinct_literals(frame[col]))
         out = out + ("" if j == 0 else ", ") + f'"{col}": ' + vals
     return out + "}"
+
+
+def _distinct_literals(values: pd.Series) -> np.ndarray:
+    """:func:`_json_literals` of a column, formatting each distinct value once (reasons
+    repeat: one area, one crowd size or one rounded figure for thousands of events)."""
+    if len(values) < 64:
+        return _json_literals(values)
+    codes, uniq = pd.factorize(values.reset_index(drop=True))
+    text = _json_literals(pd.Series(uniq))
+    return np.where(codes >= 0, text[np.maximum(codes, 0)] if len(text) else "null",
+                    "null").astype(object)
 
 
 def json_arrays(texts: pd.Series, by) -> pd.Series:
@@ -415,6 +426,28 @@ class Evidence:
             masks.append(hit)
             texts.append(np.where(hit, reason[pos], "").astype(object))
         self.add(token, masks[0] | masks[1], _join_reasons(texts[0], texts[1]))
+
+    def add_participants(self, token: str, mask_a, reason_a, mask_b, reason_b) -> None:
+        """Set ``token`` where a participant of the event has a property during it.
+
+        For properties of a vessel *in one event* (its draught changed across it, it was
+        moored during it ...); :meth:`add_vessels` is for properties of a vessel whatever the
+        event. The reason of each participant should name the vessel (``"vessel": mmsi``);
+        when both participants have it, the reason is an array of the two.
+
+        Parameters
+        ----------
+        token : str
+        mask_a, mask_b : array_like of bool
+            Rows where the vessel (``mmsi``), resp. its partner (``other_mmsi``), has it.
+        reason_a, reason_b : array_like of str
+            JSON text per row for each participant (read only where its mask is set).
+        """
+        mask_a = np.asarray(mask_a, dtype=bool)
+        mask_b = np.asarray(mask_b, dtype=bool)
+        self.add(token, mask_a | mask_b, _join_reasons(
+            np.where(mask_a, np.asarray(reason_a, dtype=object), ""),
+            np.where(mask_b, np.asarray(reason_b, dtype=object), "")))
 
     def finish(self, events: pd.DataFrame) -> pd.DataFrame:
         """``events`` with ``flags`` and ``evidence`` written (earlier ones kept)."""
@@ -538,6 +571,7 @@ def flag_events(
     positions: pd.DataFrame | None = None,
     tows: pd.DataFrame | None = None,
     statics: pd.DataFrame | None = None,
+    evidence: Evidence | None = None,
 ) -> pd.DataFrame:
     """Add identity, region and darkness flags, their evidence and the identity columns.
 
@@ -574,6 +608,11 @@ def flag_events(
     statics : pandas.DataFrame, optional
         Statics history (``AISData.statics``): one row per static report, for the identity
         links over time (several IMOs or names under one MMSI).
+    evidence : Evidence, optional
+        Tokens and reasons an earlier stage gathered for these same rows (the context stage:
+        :func:`stsdetect.context.add_context` with ``evidence=``); they are written together
+        with this function's own, in one pass. Without it, the tokens and reasons already in
+        the ``flags`` and ``evidence`` columns are kept (read back from their JSON).
 
     Returns
     -------
@@ -605,7 +644,9 @@ def flag_events(
     region_frame = load_regions(regions) if not (isinstance(regions, (list, tuple))
                                                  and len(regions) == 0) else None
     region_names = [] if region_frame is None else list(region_frame["name"])
-    ev = Evidence(out)
+    if evidence is not None and evidence.n != n:
+        raise ValueError(f"evidence gathered for {evidence.n} rows, events have {n}")
+    ev = evidence if evidence is not None else Evidence(out)
     if n == 0:
         out = ev.finish(out)
         out = add_identity_columns(out, vessels, positions)
@@ -724,14 +765,15 @@ def flag_events(
                 "vessel": p_mmsi, "dark_event_id": ids[k] if len(ids) else "",
                 "dark_start": dark["start"].to_numpy()[k], "dark_end": dark["end"].to_numpy()[k],
                 "hours_apart": gap / 3600.0}))
-            text = np.where(hit, text, "")
-            first_side = np.full(n, "", dtype=object)
-            second_side = np.full(n, "", dtype=object)
+            sides = []
             is_a = np.arange(p_row.size) < int(have[:n].sum())
-            first_side[p_row[hit & is_a]] = text[hit & is_a]
-            second_side[p_row[hit & ~is_a]] = text[hit & ~is_a]
-            mask = np.bincount(p_row[hit], minlength=n)[:n] > 0
-            ev.add(token, mask, _join_reasons(first_side, second_side))
+            for side in (is_a, ~is_a):  # the vessel, then its partner
+                mask = np.zeros(n, dtype=bool)
+                reason = np.full(n, "", dtype=object)
+                mask[p_row[hit & side]] = True
+                reason[p_row[hit & side]] = text[hit & side]
+                sides += [mask, reason]
+            ev.add_participants(token, *sides)
 
     if "likely_intentional" in out.columns:
         li = out["likely_intentional"].astype("boolean").fillna(False).to_numpy(dtype=bool)

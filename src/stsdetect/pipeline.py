@@ -260,14 +260,22 @@ pandas.DataFrame or Tracks
                              extra={"areas": given_areas, "learn_anchorages": anchorages is None})
         tables = run_stages(inputs, run, objects, advance=advance)
         events = merge_events(tables, selected)
+        evidence = None  # context tokens and reasons, written with the flags' (C4)
         if context:  # context columns and tokens (stsdetect.context) on the merged events
             from stsdetect.context import add_context
+            from stsdetect.flags import Evidence
 
+            events = events.reset_index(drop=True)
+            evidence = Evidence(events)
             events = add_context(events, tracks=tracks, anchorages=tables["anchorages"],
                                  positions=positions, statics=statics,
-                                 stops=inputs.extra.get("stops"), **objects["context"].kwargs())
+                                 stops=inputs.extra.get("stops"), evidence=evidence,
+                                 status=inputs.extra.get("status"),
+                                 **objects["context"].kwargs())
         matched = None
         if dets is not None:
+            if evidence is not None:  # rows are added below: write the context tokens now
+                events, evidence = evidence.finish(events), None
             from stsdetect.scale.registry import STAGES
 
             extra = {"events": events, "detections": dets}
@@ -278,7 +286,7 @@ pandas.DataFrame or Tracks
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
                              positions=positions, tows=tows, statics=statics,
-                             **stage_params_given.get("flags", {}))
+                             evidence=evidence, **stage_params_given.get("flags", {}))
         events = events.sort_values(["start", "mmsi", "other_mmsi", "event_type"],
                                     kind="stable").reset_index(drop=True)
         advance("flags")

@@ -600,7 +600,7 @@ def _decode_statics(buf, start, n_chars, fill, msg_type, ship_types):
     return reason, mmsi, s_f64, txt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, counts, decoded,
           p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w):
     """A whole message (one sentence, or fragments joined) in buf[p0 : p0 + n_chars]: decode
@@ -687,8 +687,12 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
             if c <= 33:
                 if c == 10 or c == 13:
                     break
-                if c == 33 and bang < 0:
-                    bang = j
+                if c == 33:
+                    if bang < 0:
+                        bang = j
+                    # sentence starts counted apart from the framing, to check it lost none
+                    if _is_ais_start(a, j, n):
+                        counts[18] += 1
             j += 1
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
@@ -779,25 +783,6 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
                     rs = q
         first_of_line = not cont
         while sv >= 0:
-            # the next sentence start on this line, and where its record begins
-            nxt = -1
-            p = sv + 7
-            while p < le:
-                if a[p] == 33 and _is_ais_start(a, p, le):
-                    nxt = p
-                    break
-                p += 1
-            re_ = le
-            nxt_rs = -1
-            if nxt >= 0:
-                nxt_rs = nxt
-                if a[nxt - 1] == 92:  # a tag block before it: the record starts there
-                    q = nxt - 2
-                    while q > sv and a[q] != 92:
-                        q -= 1
-                    if q > sv:
-                        nxt_rs = q
-                re_ = nxt_rs
             if not first_of_line:
                 extra[n_extra] = rec
                 n_extra += 1
@@ -809,19 +794,46 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
             # PGHP applies to this sentence, whatever becomes of it
             use_pg = pg_pending
             pg_pending = False
-            # ---- structure: 6 commas, then '*hh' ----
+            # ---- structure: 6 commas, then '*hh' (one pass: the checksum, the commas, and
+            # where the next sentence starts on this line) ----
             star = -1
+            nxt = -1
             nc = 0
             x = 0  # the checksum: XOR of the bytes between '!' and '*'
-            for p in range(sv + 1, re_):
+            p = sv + 1
+            while p < le:
                 c = a[p]
                 if c == 42:
                     star = p
+                    break
+                if c == 33 and p >= sv + 7 and _is_ais_start(a, p, le):
+                    nxt = p
                     break
                 x ^= c
                 if c == 44 and nc < 6:
                     commas[nc] = p
                     nc += 1
+                p += 1
+            if star >= 0:
+                p = star + 1
+                while p < le:
+                    if a[p] == 33 and _is_ais_start(a, p, le):
+                        nxt = p
+                        break
+                    p += 1
+            re_ = le
+            nxt_rs = -1
+            if nxt >= 0:
+                nxt_rs = nxt
+                if a[nxt - 1] == 92:  # a tag block before it: the record starts there
+                    q = nxt - 2
+                    while q > sv and a[q] != 92:
+                        q -= 1
+                    if q > sv:
+                        nxt_rs = q
+                re_ = nxt_rs
+            if star >= re_:  # the '*' of the next record's tag block: none of its own
+                star = -1
             ok = (star >= 0 and nc == 6 and star + 3 <= re_ and _hex(a[star + 1]) < 16
                   and _hex(a[star + 2]) < 16)
             if not ok:
@@ -1029,10 +1041,6 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
             sv = nxt
             rs = nxt_rs
     counts[17] = line - 1 if continued and line > 0 else line
-    # sentence starts counted on their own, to check that framing lost none
-    for p in range(n):
-        if a[p] == 33 and _is_ais_start(a, p, n):
-            counts[18] += 1
     if pend[0] >= 0:
         f_i64[:, n_out[2]] = pend
         n_out[2] += 1
@@ -1222,8 +1230,8 @@ class Workspace:
             np.empty((2, cap), np.int8), np.empty((5, cap), np.int64),
             np.empty((5, cap), np.float64), np.empty((cap, TEXT_BYTES), np.uint8),
             np.empty((13, cap), np.int64), np.empty(cap, np.int64),
-            np.zeros(size, np.int64), np.zeros(size, np.int32), np.zeros(names, np.int64),
-            np.zeros(names, np.int64), np.zeros(names, np.int64),
+            np.zeros(size, np.int64), np.empty(size, np.int32), np.empty(names, np.int64),
+            np.empty(names, np.int64), np.empty(names, np.int64),
             np.empty(2 * MAX_PAYLOAD_CHARS + 64, np.uint8),
         )
 

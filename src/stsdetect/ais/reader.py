@@ -261,9 +261,11 @@ class _NmeaDecoder:
         code, line = self.provenance(cols.pop("record"))
         text = cols.pop("text")
         frame = pd.DataFrame({
-            "time": cols["time"], "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
-            "imo": cols["imo"], "name": _text_column(text, "name"),
-            "callsign": _text_column(text, "callsign"), "ship_type": cols["ship_type"],
+            "time": pd.Series(cols["time"], dtype="datetime64[ns, UTC]", copy=False),
+            "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
+            "imo": _nullable_int(cols["imo"]), "name": _text_column(text, "name"),
+            "callsign": _text_column(text, "callsign"),
+            "ship_type": _nullable_int(cols["ship_type"]),
             "length_m": cols["length_m"], "beam_m": cols["beam_m"],
             "draught_m": cols["draught_m"], "destination": _text_column(text, "destination"),
             "ais_class": pd.array(["B", "A"], dtype="string").take(
@@ -281,6 +283,12 @@ class _NmeaDecoder:
             cols["file"], cols["line"] = self.provenance(cols.pop("record"))
         return (_positions_frame(cols, self.source_names, self.file_names),
                 self._statics_frame())
+
+
+def _nullable_int(values: np.ndarray):
+    """A nullable Int64 array of whole numbers held as floats (NaN: missing)."""
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
 def _text_column(text: np.ndarray, field: str):
@@ -351,18 +359,29 @@ _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a
 _WS_SLACK = 4096
 
 
-def _chunks(stream, chunk_bytes: int):
+def _chunks(stream, chunk_bytes: int, n_buffers: int = 2):
     """Chunks of whole lines of ``stream``: (uint8 array, bytes used, continued).
 
-    Each chunk has its own buffer, so that several can be decoded at once. A line longer
+    Chunks are read into ``n_buffers`` buffers in turn (reused: fresh ones would be zeroed
+    and faulted in for every chunk), so that a chunk's buffer stays untouched until
+    ``n_buffers - 1`` later chunks have been read: the consumer must be done with it by
+    then (a chunk of a line carried over, longer than the slack, gets a buffer of its
+    own). A line longer
     than a chunk is cut before its last sentence (or that sentence's tag block), or anywhere
     when it holds none; the next chunk then says ``continued``, so that the kernel neither
     counts the rest as a new line nor its text before a sentence as a record.
     """
     carry = b""
     continued = False
+    size = chunk_bytes + _WS_SLACK + _PAD
+    ring = [bytearray(size) for _ in range(n_buffers)]
+    turn = 0
     while True:
-        buf = bytearray(len(carry) + chunk_bytes + _PAD)
+        if len(carry) + chunk_bytes + _PAD <= size:
+            buf = ring[turn]
+            turn = (turn + 1) % n_buffers
+        else:
+            buf = bytearray(len(carry) + chunk_bytes + _PAD)
         buf[:len(carry)] = carry
         end = len(carry) + _fill(stream, memoryview(buf)[len(carry):len(carry) + chunk_bytes])
         if end == len(carry):  # the stream ended
@@ -412,7 +431,7 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     takes the results in order."""
     if pool is None:
         ws = Workspace(chunk_bytes + _WS_SLACK)
-        for a, n, continued in _chunks(stream, chunk_bytes):
+        for a, n, continued in _chunks(stream, chunk_bytes, 2):
             decoder.absorb(decode_chunk(a, n, continued, ws), a)
         return
     free = queue.SimpleQueue()
@@ -427,7 +446,8 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
             free.put(ws)
 
     pending: deque = deque()
-    for a, n, continued in _chunks(stream, chunk_bytes):
+    # up to workers + 1 chunks are in flight (submitted, not yet absorbed) while the next is read
+    for a, n, continued in _chunks(stream, chunk_bytes, workers + 2):
         pending.append((pool.submit(task, a, n, continued), a))
         if len(pending) > workers:
             fut, buf = pending.popleft()
@@ -459,6 +479,13 @@ def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
             break
         cut = start
     return cut
+
+
+def _utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its int64-ns ``time`` column as UTC datetimes."""
+    frame["time"] = pd.Series(np.asarray(frame["time"], dtype=np.int64).view("datetime64[ns]"),
+                              index=frame.index).dt.tz_localize("UTC")
+    return frame
 
 
 # --------------------------------------------------------------------------- entry point
@@ -582,15 +609,11 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     if tables:
         positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \
             pd.concat(tables, ignore_index=True)
-    statics_frame = statics
-    extra = [s for s in table_statics if s is not None and len(s)]
+    statics_frame = statics  # (its times are UTC datetimes; the tables' int64 ns)
+    extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
     if extra:
         statics_frame = pd.concat(([statics_frame] if statics_frame is not None else []) + extra,
                                   ignore_index=True)
-    if statics_frame is not None and len(statics_frame):
-        statics_frame["time"] = pd.Series(
-            np.asarray(statics_frame["time"], dtype=np.int64).view("datetime64[ns]")
-        ).dt.tz_localize("UTC")
     positions, statics_frame = drop_implausible_times(positions, statics_frame, report,
                                                       valid_times)
     vessels = build_vessels(statics_frame, positions)

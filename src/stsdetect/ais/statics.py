@@ -333,30 +333,43 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
                 frame[col] = None
         if not isinstance(frame["time"].dtype, pd.DatetimeTZDtype):
             frame["time"] = pd.to_datetime(frame["time"], utc=True)
-        frame["time"] = frame["time"].dt.as_unit("ns")
+        if frame["time"].dtype != _UTC_NS:
+            frame["time"] = frame["time"].dt.as_unit("ns")
+    # each column converted only when it is not of its type already (the NMEA reader builds
+    # them typed)
     for col in ("mmsi", "msg_type"):
-        frame[col] = frame[col].astype("int64")
+        if frame[col].dtype != np.int64:
+            frame[col] = frame[col].astype("int64")
     for col in ("imo", "ship_type"):
-        frame[col] = pd.array(pd.to_numeric(frame[col]), dtype="Int64")
+        if frame[col].dtype != "Int64":
+            frame[col] = pd.array(pd.to_numeric(frame[col]), dtype="Int64")
     for col in ("length_m", "beam_m", "draught_m"):
-        frame[col] = pd.to_numeric(frame[col]).astype("float64")
-    for col in ("callsign", "name", "destination", "ais_class"):
-        frame[col] = frame[col].astype("string")
+        if frame[col].dtype != np.float64:
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
+    for col in ("callsign", "name", "destination", "ais_class", "file"):
+        if frame[col].dtype != _STRING:
+            frame[col] = frame[col].astype("string")
     # provenance (contract C1): the source path as given or "<stream>", 1-based line
-    frame["file"] = frame["file"].astype("string")
-    frame["line"] = pd.to_numeric(frame["line"]).fillna(0).astype("int64")
+    if frame["line"].dtype != np.int64:
+        frame["line"] = pd.to_numeric(frame["line"]).fillna(0).astype("int64")
     extra = [c for c in frame.columns if c not in STATICS_COLUMNS]
     return frame[STATICS_COLUMNS + extra]
+
+
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+_STRING = pd.StringDtype()
 
 
 def _vessels_frame(cols: dict) -> pd.DataFrame:
     """The vessels table from its columns, with the dtypes :func:`_typed` gives."""
     for col in ("imo", "ship_type"):
-        cols[col] = pd.array(cols[col], dtype="Int64")
+        if cols[col].dtype != "Int64":
+            cols[col] = pd.array(cols[col], dtype="Int64")
     for col in ("length_m", "beam_m", "draught_m"):
         cols[col] = cols[col].to_numpy(dtype=np.float64, na_value=np.nan)
     for col in ("callsign", "name", "destination", "ais_class"):
-        cols[col] = pd.array(cols[col], dtype="string")
+        if cols[col].dtype != _STRING:
+            cols[col] = pd.array(cols[col], dtype="string")
     return pd.DataFrame(cols, columns=VESSEL_COLUMNS)
 
 

@@ -7,6 +7,7 @@
     load_ports(path or GeoDataFrame)      -> user-supplied port / anchorage polygons
     write_anchorages / read_anchorages    -> save the areas, reuse them on the next dump
     add_context(events, ...)              -> context columns and tokens on every event
+    StatusIndex(positions)                -> navigational statuses indexed once, read by both
 
 The context stage knows nothing of identities: it reads tracks, positions (navigational
 status) and the statics history (draught, destination), and writes columns, tokens and their
@@ -24,10 +25,16 @@ from stsdetect.context.anchorages import (
     read_anchorages,
     write_anchorages,
 )
-from stsdetect.context.columns import CONTEXT_COLUMNS, CONTEXT_TOKENS, ORDINARY_TOKENS, add_context
+from stsdetect.context.columns import (
+    CONTEXT_COLUMNS,
+    CONTEXT_TOKENS,
+    ORDINARY_TOKENS,
+    StatusIndex,
+    add_context,
+)
 from stsdetect.context.stops import STOP_COLUMNS, find_stops
 
 __all__ = ["ANCHORAGE_COLUMNS", "ANCHORAGE_KINDS", "CONTEXT_COLUMNS", "CONTEXT_TOKENS",
-           "ORDINARY_TOKENS", "STOP_COLUMNS", "add_context", "auto_thresholds",
+           "ORDINARY_TOKENS", "STOP_COLUMNS", "StatusIndex", "add_context", "auto_thresholds",
            "find_anchorages", "find_stops", "load_ports", "read_anchorages",
            "write_anchorages"]

@@ -138,16 +138,17 @@ def _empty_frame():
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
 
-def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None) -> np.ndarray:
+def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None,
+                  status=None) -> np.ndarray:
     """Share of each stop's reports (known status) that say moored (5); NaN without status."""
-    from stsdetect.context.columns import status_counts
+    from stsdetect.context.columns import StatusIndex, has_status
 
-    if positions is None or not len(positions) or "nav_status" not in positions.columns \
-            or not len(stops):
+    if not len(stops) or (status is None and not has_status(positions)):
         return np.full(len(stops), np.nan)
-    known, _n1, n5 = status_counts(positions, stops["mmsi"].to_numpy(np.int64),
-                                  stops["start_s"].to_numpy(float),
-                                  stops["end_s"].to_numpy(float))
+    q_mmsi = stops["mmsi"].to_numpy(np.int64)
+    index = status if status is not None else StatusIndex(positions, q_mmsi)
+    known, _n1, n5, _a, _b = index.counts(q_mmsi, stops["start_s"].to_numpy(float),
+                                          stops["end_s"].to_numpy(float))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(known > 0, n5 / np.maximum(known, 1), np.nan)
 
@@ -155,7 +156,7 @@ def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None) -> np.nda
 def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
                     cell_m: float = 500.0, radius_m: float = 500.0, max_speed_kn: float = 1.0,
                     max_gap="3h", positions: pd.DataFrame | None = None, stops=None,
-                    span_s: float | None = None):
+                    span_s: float | None = None, status=None):
     """Anchorages and berths: areas where many distinct vessels lay stationary.
 
     Parameters
@@ -183,6 +184,9 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
     span_s : float, optional
         Time span of the data in seconds, for the adapted thresholds; from ``tracks`` when
         omitted (``tracks`` may then be None if ``stops`` are given).
+    status : stsdetect.context.StatusIndex, optional
+        The navigational statuses of ``positions`` already indexed (shared with
+        :func:`~stsdetect.context.add_context`); built here from ``positions`` if omitted.
 
     Returns
     -------
@@ -256,7 +260,7 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
     pos = np.minimum(np.searchsorted(key[order], skey), key.size - 1)
     in_cell = key[order][pos] == skey
     s_area = np.where(in_cell, label[order[pos]], -1)
-    st = stops.assign(area=s_area, moored=_moored_share(stops, positions))
+    st = stops.assign(area=s_area, moored=_moored_share(stops, positions, status))
     st = st[st["area"] >= 0]
     from stsdetect.geo import latlon_from_xyz, unit_xyz
 

@@ -64,7 +64,7 @@ from stsdetect.geo import (
     unit_xyz,
 )
 
-__all__ = ["CONTEXT_COLUMNS", "CONTEXT_TOKENS", "ORDINARY_TOKENS", "add_context",
+__all__ = ["CONTEXT_COLUMNS", "CONTEXT_TOKENS", "ORDINARY_TOKENS", "StatusIndex", "add_context",
            "status_counts"]
 
 #: Context columns :func:`add_context` appends, in order.
@@ -152,52 +152,77 @@ class _Series:
         return np.where(ok, a, 0), np.where(ok, b, 0)
 
 
+class StatusIndex:
+    """AIS navigational statuses of a positions table, by vessel and time, for range counts.
+
+    Built once (one hashing pass over the MMSIs, a radix sort by vessel, cumulative counts)
+    and read by both :func:`~stsdetect.context.find_anchorages` (the moored share of each
+    stop: berths) and :func:`add_context` (each participant's status during its event);
+    :func:`stsdetect.detect` hands the same index to both.
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame
+        ``mmsi``, ``time`` and ``nav_status`` (rows in any order; NaT times are left out).
+    mmsi : array_like of int, optional
+        Index only the reports of these vessels (the queries' vessels).
+
+    Notes
+    -----
+    Status 15 (not defined, also what Class B units carry) counts as unknown.
+    """
+
+    def __init__(self, positions: pd.DataFrame, mmsi=None):
+        pos_mmsi = positions["mmsi"].to_numpy(np.int64)
+        times, status = positions["time"], positions["nav_status"]
+        #: The vessels indexed (sorted), or None for all of ``positions``.
+        self.vessels = None if mmsi is None else np.unique(np.asarray(mmsi, dtype=np.int64))
+        if mmsi is not None:
+            ids = self.vessels
+            codes = pd.Index(ids).get_indexer(pos_mmsi)
+            rows = np.flatnonzero(codes >= 0)
+            if rows.size < pos_mmsi.size:
+                pos_mmsi = pos_mmsi[rows]
+                times, status = times.iloc[rows], status.iloc[rows]
+        self.series = _Series(pos_mmsi, epoch_s(times))
+        st = pd.to_numeric(status, errors="coerce").to_numpy(float)[self.series.rows]
+        known = np.isfinite(st) & (st != 15)
+        self.status = np.where(known, st, -1).astype(np.int64)
+        self._csum = [np.concatenate(([0], np.cumsum(x, dtype=np.int64)))
+                      for x in (known, st == 1, st == 5)]
+
+    def counts(self, q_mmsi, lo, hi):
+        """Per query (MMSI, time range ``[lo, hi]`` in epoch seconds): reports with a known
+        status, at anchor (1) and moored (5), and the query's range ``a:b`` in the index."""
+        a, b = self.series.count_between(np.asarray(q_mmsi, np.int64), lo, hi)
+        known, n1, n5 = (c[b] - c[a] for c in self._csum)
+        return known, n1, n5, a, b
+
+
 def status_counts(positions: pd.DataFrame, q_mmsi, q_lo, q_hi, index=None):
     """Per query (MMSI, time range): reports with a known status, at anchor (1), moored (5).
 
-    Status 15 (not defined, also what Class B units carry) counts as unknown.
+    ``index``: a :class:`StatusIndex` of ``positions`` already built (else built here for
+    the queries' vessels). Status 15 (not defined) counts as unknown.
     """
-    idx = index if index is not None else _status_index(positions, q_mmsi)
-    series, csum, _ = idx
-    a, b = series.count_between(np.asarray(q_mmsi, np.int64), q_lo, q_hi)
-    return tuple(c[b] - c[a] for c in csum)
+    idx = index if index is not None else StatusIndex(positions, q_mmsi)
+    return idx.counts(q_mmsi, q_lo, q_hi)[:3]
 
 
-def _status_index(positions: pd.DataFrame, mmsi=None):
-    """Sorted nav-status counts of the positions (of the vessels ``mmsi`` only, if given)."""
-    pos_mmsi = positions["mmsi"].to_numpy(np.int64)
-    rows = None
-    if mmsi is not None:
-        rows = np.flatnonzero(pd.Index(np.unique(mmsi)).get_indexer(pos_mmsi) >= 0)
-        pos_mmsi = pos_mmsi[rows]
-    times = positions["time"]
-    status = positions["nav_status"]
-    if rows is not None:
-        times, status = times.iloc[rows], status.iloc[rows]
-    series = _Series(pos_mmsi, epoch_s(times))
-    st = pd.to_numeric(status, errors="coerce").to_numpy(float)[series.rows]
-    known = np.isfinite(st) & (st != 15)
-    csum = [np.concatenate(([0], np.cumsum(x, dtype=np.int64)))
-            for x in (known, st == 1, st == 5)]
-    return series, csum, st
-
-
-def _nav_status(positions, p_mmsi, s, e):
+def _nav_status(index: StatusIndex, p_mmsi, s, e):
     """Status of most reports of each participant during [s, e], else the one nearest the middle."""
     out = np.full(p_mmsi.size, -1, dtype=np.int64)
-    if positions is None or not len(positions) or "nav_status" not in positions.columns:
-        return out
-    series, csum, st = _status_index(positions, p_mmsi[p_mmsi >= 0])
-    a, b = series.count_between(p_mmsi, s, e)
-    known, n1, n5 = (c[b] - c[a] for c in csum)
+    known, n1, n5, a, b = index.counts(p_mmsi, s, e)
     out[(2 * n1 > known) & (known > 0)] = 1
     out[(2 * n5 > known) & (known > 0)] = 5
     rest = (out < 0) & (b > a)
-    if rest.any():
-        mid = (a[rest] + b[rest] - 1) // 2
-        v = st[mid]
-        out[rest] = np.where(np.isfinite(v) & (v != 15), v, -1).astype(np.int64)
+    out[rest] = index.status[(a[rest] + b[rest] - 1) // 2]
     return out
+
+
+def has_status(positions) -> bool:
+    """Whether a positions table can give navigational statuses."""
+    return positions is not None and len(positions) > 0 and "nav_status" in positions.columns
 
 
 def _around(ser: _Series, times, p_mmsi, p_s, p_e):
@@ -216,65 +241,26 @@ def _around(ser: _Series, times, p_mmsi, p_s, p_e):
     return k1, k2
 
 
-def _json_num(x: np.ndarray, digits: int = 2) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    txt = np.round(x, digits).astype(str).astype(object)
-    return np.where(np.isfinite(x), txt, "null").astype(object)
+def _reasons(mask: np.ndarray, **fields) -> np.ndarray:
+    """JSON reason text (:func:`stsdetect.flags.json_objects`) on the rows of ``mask``, "" else.
 
+    Built for the flagged rows only; scalar fields are the same on every row.
+    """
+    from stsdetect.flags import json_objects
 
-def _json_str(x) -> np.ndarray:
-    s = pd.Series(np.asarray(x, dtype=object), dtype=object)
-    missing = s.isna().to_numpy()
-    esc = s.where(~missing, "").astype(str).str.replace("\\", "\\\\", regex=False) \
-        .str.replace('"', '\\"', regex=False).str.replace(r"[\x00-\x1f]", " ", regex=True)
-    return np.where(missing, "null", '"' + esc.to_numpy(dtype=object) + '"').astype(object)
-
-
-def _pair_json(key: str, a: np.ndarray, b: np.ndarray, has_b: np.ndarray) -> np.ndarray:
-    """``"key": [a, b]`` or ``"key": [a]`` per row (a, b: JSON literal texts)."""
-    return np.where(has_b, f'"{key}": [' + a + ", " + b + "]", f'"{key}": [' + a + "]") \
-        .astype(object)
-
-
-def _evidence_write(out: pd.DataFrame, tokens: dict, reasons: dict) -> pd.DataFrame:
-    """Merge tokens into ``flags`` and reasons into ``evidence`` (C4, minimal form)."""
-    n = len(out)
-    flags = out["flags"].to_numpy(dtype=object) if "flags" in out.columns else \
-        np.empty(0, dtype=object)
-    joined = np.full(n, "", dtype=object)
-    for name in sorted(tokens):  # a few token kinds, each whole-array
-        r = np.where(tokens[name], reasons[name], "").astype(object)
-        item = f'"{name}": ' + r
-        joined = np.where(r != "", np.where(joined != "", joined + ", " + item, item), joined)
-    old = out["evidence"].astype(object).to_numpy() if "evidence" in out.columns else \
-        np.full(n, "{}", dtype=object)
-    old = np.where(pd.isna(old) | (old == ""), "{}", old).astype(object)
-    inner = pd.Series(old, dtype=object).str.slice(1, -1).str.strip().to_numpy(dtype=object)
-    merged = np.where((inner != "") & (joined != ""), inner + ", " + joined,
-                      np.where(joined != "", joined, inner))
-    out["evidence"] = ("{" + merged + "}").astype(object)
-    # flags: existing tokens become boolean columns too, then one sorted join per token kind
-    have = {name: np.asarray(mask, dtype=bool).copy() for name, mask in tokens.items()}
-    long = pd.Series(flags, index=np.arange(flags.size), dtype=object).explode().dropna()
-    long = long[long.astype(str) != ""]
-    for name, rows_with in pd.Series(long.index, index=long.to_numpy()).groupby(level=0):
-        mask = have.get(name, np.zeros(n, dtype=bool))  # per distinct token, not per event
-        mask[rows_with.to_numpy(np.int64)] = True
-        have[name] = mask
-    sep = "\x1f"
-    joined_f = np.full(n, "", dtype=object)
-    for name in sorted(have):  # a few token kinds, each whole-array
-        m = have[name]
-        joined_f = np.where(m & (joined_f != ""), joined_f + sep + name,
-                            np.where(m, name, joined_f))
-    new_flags = pd.Series(joined_f, dtype=object).str.findall(f"[^{sep}]+")
-    out["flags"] = new_flags.to_numpy(dtype=object)
+    out = np.full(mask.size, "", dtype=object)
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        out[rows] = json_objects(pd.DataFrame({
+            k: (np.full(rows.size, v) if np.isscalar(v) else np.asarray(v)[rows])
+            for k, v in fields.items()}))
     return out
 
 
 def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=None,
                 statics=None, stops=None, crowd_radius_m: float = 2000.0, crowd_min: int = 5,
-                visit_window="6h", draught_change_m: float = 0.5) -> pd.DataFrame:
+                visit_window="6h", draught_change_m: float = 0.5,
+                evidence=None, status: StatusIndex | None = None) -> pd.DataFrame:
     """Append the context columns and tokens (module notes) to an events table.
 
     Parameters
@@ -303,16 +289,31 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         hours and go; ships at anchorages wait days (GFW port visits last 1-3 days typically).
     draught_change_m : float, default 0.5
         Least draught change for ``draught_change`` (module notes).
+    evidence : stsdetect.flags.Evidence, optional
+        Where the tokens and their reasons go (contract C4: the one mechanism behind the
+        ``flags`` and ``evidence`` columns). Given one (made for ``events``, index 0..n-1),
+        the tokens are added to it and written later, with the other flags, by
+        :func:`stsdetect.flags.flag_events` (``evidence=``), as :func:`stsdetect.detect`
+        does; without, they are written onto the returned table here.
+    status : StatusIndex, optional
+        The navigational statuses of ``positions`` already indexed (shared with
+        :func:`~stsdetect.context.find_anchorages`, e.g. for the vessels that stopped);
+        participants it does not cover are indexed here from ``positions``.
 
     Returns
     -------
     pandas.DataFrame
-        A copy of ``events`` with :data:`CONTEXT_COLUMNS` appended (replaced if present),
-        ``flags`` and ``evidence`` extended.
+        A copy of ``events`` with :data:`CONTEXT_COLUMNS` appended (replaced if present);
+        ``flags`` and ``evidence`` extended unless ``evidence`` was given.
     """
+    from stsdetect.flags import Evidence
+
     window_s = duration_s(visit_window)
     out = events.copy().reset_index(drop=True)
     n = len(out)
+    if evidence is not None and evidence.n != n:
+        raise ValueError(f"evidence made for {evidence.n} rows, events have {n}")
+    ev = evidence if evidence is not None else Evidence(out)
     a_mmsi = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     b_mmsi = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     has_b = b_mmsi >= 0
@@ -320,9 +321,8 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     e = epoch_s(out["end"]) if n else np.zeros(0)
     lat = pd.to_numeric(out["lat"], errors="coerce").to_numpy(float)
     lon = pd.to_numeric(out["lon"], errors="coerce").to_numpy(float)
-    p_mmsi = np.concatenate((a_mmsi, b_mmsi))
+    p_mmsi = np.concatenate((a_mmsi, b_mmsi))  # participants: the vessels, then the partners
     p_s, p_e = np.concatenate((s, s)), np.concatenate((e, e))
-    tokens, reasons = {}, {}
 
     # --- stops: crowd and visit pattern
     if stops is None and tracks is not None:
@@ -332,21 +332,19 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     arr_h = np.full(2 * n, np.nan)
     left_h = np.full(2 * n, np.nan)
     if stops is not None and len(stops) and n:
-        from scipy.spatial import cKDTree
+        from stsdetect.context._kernels import crowd_counts
 
         st_mmsi = stops["mmsi"].to_numpy(np.int64)
         st_s, st_e = stops["start_s"].to_numpy(float), stops["end_s"].to_numpy(float)
-        ok = np.isfinite(lat) & np.isfinite(lon)
-        ev_rows = np.flatnonzero(ok)
-        tree_s = cKDTree(unit_xyz(stops["lat"].to_numpy(), stops["lon"].to_numpy()))
-        tree_e = cKDTree(unit_xyz(lat[ok], lon[ok]))
-        chord = arc_to_chord_m(crowd_radius_m) / EARTH_RADIUS_M
-        pairs = tree_e.sparse_distance_matrix(tree_s, chord, output_type="ndarray")
-        ei, si = ev_rows[pairs["i"]], pairs["j"]
-        keep = (st_s[si] < e[ei]) & (st_e[si] > s[ei]) & (st_mmsi[si] != a_mmsi[ei]) \
-            & (st_mmsi[si] != b_mmsi[ei])
-        uniq = pd.DataFrame({"e": ei[keep], "m": st_mmsi[si[keep]]}).drop_duplicates()
-        crowd = np.bincount(uniq["e"].to_numpy(np.int64), minlength=n)[:n].astype(np.int64)
+        codes, uniq = pd.factorize(st_mmsi, sort=True)
+        pos = np.minimum(np.searchsorted(uniq, p_mmsi), uniq.size - 1)
+        p_code = np.where(uniq[pos] == p_mmsi, pos, -1)
+        t0 = min(float(st_s.min()), float(np.nanmin(s)))  # a local origin for the kernel
+        crowd = crowd_counts(unit_xyz(stops["lat"].to_numpy(float),
+                                      stops["lon"].to_numpy(float)),
+                             st_s - t0, st_e - t0, codes, uniq.size, unit_xyz(lat, lon),
+                             s - t0, e - t0, p_code[:n], p_code[n:],
+                             arc_to_chord_m(crowd_radius_m) / EARTH_RADIUS_M)
         # each participant's stop covering the event's middle
         series = _Series(st_mmsi, st_s)
         mid = (p_s + p_e) / 2.0
@@ -367,12 +365,22 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     pa, pb = pattern[:n], pattern[n:]
 
     # --- navigational status
-    nav = _nav_status(positions, p_mmsi, p_s, p_e) if n else np.zeros(0, np.int64)
-    nav_a = pd.array(np.where(nav[:n] >= 0, nav[:n], 0), dtype="Int64")
-    nav_a[nav[:n] < 0] = pd.NA
-    nav_b = pd.array(np.where(nav[n:] >= 0, nav[n:], 0), dtype="Int64")
-    nav_b[(nav[n:] < 0) | ~has_b] = pd.NA
-    out["nav_status"], out["other_nav_status"] = nav_a, nav_b
+    nav = np.full(2 * n, -1, dtype=np.int64)
+    if n and status is not None:  # vessels outside a shared index: indexed here
+        nav = _nav_status(status, p_mmsi, p_s, p_e)
+        rest = p_mmsi >= 0
+        if status.vessels is not None:
+            rest &= ~np.isin(p_mmsi, status.vessels)
+        else:
+            rest[:] = False
+        if rest.any() and has_status(positions):
+            nav[rest] = _nav_status(StatusIndex(positions, p_mmsi[rest]), p_mmsi[rest],
+                                    p_s[rest], p_e[rest])
+    elif n and has_status(positions):
+        nav = _nav_status(StatusIndex(positions, p_mmsi[p_mmsi >= 0]), p_mmsi, p_s, p_e)
+    nav[n:][~has_b] = -1
+    for col, part in (("nav_status", nav[:n]), ("other_nav_status", nav[n:])):
+        out[col] = pd.arrays.IntegerArray(np.maximum(part, 0).astype(np.int64), part < 0)
 
     # --- anchorages and ports
     area_id = np.full(n, None, dtype=object)
@@ -405,11 +413,14 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
             pick[inside[0][o][first]] = inside[1][o][first]
             is_in[inside[0][o][first]] = True
         g = pick >= 0
-        line = shapely.shortest_line(pts[g], geoms[pick[g]])
-        c = shapely.get_coordinates(line).reshape(-1, 2, 2)
-        dist = haversine_m(c[:, 0, 1], c[:, 0, 0], c[:, 1, 1], c[:, 1, 0])
+        dist = np.zeros(int(g.sum()))
+        far = ~is_in[g]  # the distance to the outline, for points outside only
+        if far.any():
+            line = shapely.shortest_line(pts[g][far], geoms[pick[g][far]])
+            c = shapely.get_coordinates(line).reshape(-1, 2, 2)
+            dist[far] = haversine_m(c[:, 0, 1], c[:, 0, 0], c[:, 1, 1], c[:, 1, 0])
         rows = ok[g]
-        area_dist[rows] = np.where(is_in[g], 0.0, dist)
+        area_dist[rows] = dist
         area_id[rows] = anchorages["anchorage_id"].to_numpy(dtype=object)[pick[g]]
         area_kind[rows] = anchorages["kind"].to_numpy(dtype=object)[pick[g]]
         area_src[rows] = anchorages["source"].to_numpy(dtype=object)[pick[g]]
@@ -452,52 +463,39 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     order = [c for c in out.columns if c not in CONTEXT_COLUMNS] + CONTEXT_COLUMNS
     out = out[order]
 
-    # --- tokens and their reasons
-    mm_a = a_mmsi.astype(str).astype(object)
-    mm_b = b_mmsi.astype(str).astype(object)
-    mm_pair = np.where(has_b, "[" + mm_a + ", " + mm_b + "]", "[" + mm_a + "]")
+    # --- tokens and their reasons, through the one evidence mechanism (stsdetect.flags)
     in_area = area_dist == 0.0
     kind = pd.Series(area_kind, dtype=object)
-    area_obj = ('{"anchorage_id": ' + _json_str(area_id) + ', "kind": '
-                + _json_str(area_kind) + ', "source": ' + _json_str(area_src)
-                + ', "n_vessels": ' + area_nv.astype(str).astype(object) + "}")
-    tokens["anchorage"] = in_area & (kind == "anchorage").to_numpy()
-    reasons["anchorage"] = area_obj
-    moored_a = nav[:n] == 5 if n else np.zeros(0, bool)
-    moored_b = nav[n:] == 5 if n else np.zeros(0, bool)
-    known_b = has_b & (nav[n:] >= 0) if n else np.zeros(0, bool)
-    all_moored = moored_a & (moored_b | ~known_b) | (moored_b & (nav[:n] < 0))
+    anchorage = in_area & (kind == "anchorage").to_numpy()
     berth = in_area & kind.isin(["berth", "port"]).to_numpy()
-    tokens["port"] = berth | all_moored
-    reasons["port"] = np.where(berth, area_obj, '{"nav_status": 5, "mmsi": ' + mm_pair + "}")
-    tokens["crowded"] = crowd >= crowd_min
-    reasons["crowded"] = ('{"n_stopped_within_m": ' + crowd.astype(str).astype(object)
-                          + f', "radius_m": {crowd_radius_m:g}' + "}")
-    for token in ("residence", "visit"):
-        ok_a = pa == token
-        ok_b = np.where(has_b, pb == token, True)
-        tokens[token] = ok_a & ok_b
-        reasons[token] = ("{" + '"mmsi": ' + mm_pair + ", "
-                          + _pair_json("stopped_h_before", _json_num(arr_h[:n], 1),
-                                       _json_num(arr_h[n:], 1), has_b)
-                          + ", " + _pair_json("stayed_h_after", _json_num(left_h[:n], 1),
-                                              _json_num(left_h[n:], 1), has_b) + "}")
-    change = np.abs(d_after - d_before) >= draught_change_m - 1e-9
-    ch_a, ch_b = change[:n], change[n:] & has_b
-    which = np.where(ch_a, 0, n + np.arange(n)) if n else np.zeros(0, np.int64)
-    which = np.where(ch_a, np.arange(n), which)
-    tokens["draught_change"] = ch_a | ch_b
-    reasons["draught_change"] = ('{"vessel": ' + p_mmsi[which].astype(str).astype(object)
-                                 + ', "before_m": ' + _json_num(d_before[which], 1)
-                                 + ', "after_m": ' + _json_num(d_after[which], 1) + "}")
-    dchg = pd.notna(dest_before) & pd.notna(dest_after) & (dest_before != dest_after)
-    dc_a, dc_b = dchg[:n], dchg[n:] & has_b
-    which = np.where(dc_a, np.arange(n), n + np.arange(n)) if n else np.zeros(0, np.int64)
-    tokens["destination_change"] = dc_a | dc_b
-    reasons["destination_change"] = ('{"vessel": ' + p_mmsi[which].astype(str).astype(object)
-                                     + ', "before": ' + _json_str(dest_before[which])
-                                     + ', "after": ' + _json_str(dest_after[which]) + "}")
-    if n == 0:
-        out["evidence"] = pd.Series([], dtype=object)
-        return out
-    return _evidence_write(out, tokens, reasons)
+    area_reason = _reasons(anchorage | berth, anchorage_id=area_id, kind=area_kind,
+                           source=area_src, n_vessels=area_nv)
+    ev.add("anchorage", anchorage, area_reason)
+    ev.add("port", berth, area_reason)
+    # port by status: every participant with a known status reports "moored" (5)
+    moored = nav == 5
+    all_moored = ~berth & ((moored[:n] & (moored[n:] | (nav[n:] < 0)))
+                           | (moored[n:] & (nav[:n] < 0)))
+    moored_reason = _reasons(moored & np.concatenate((all_moored, all_moored)),
+                             vessel=p_mmsi, nav_status=nav)
+    ev.add_participants("port", all_moored & moored[:n], moored_reason[:n],
+                        all_moored & moored[n:], moored_reason[n:])
+    crowded = crowd >= crowd_min
+    ev.add("crowded", crowded, _reasons(crowded, n_stopped_within_m=crowd,
+                                        radius_m=float(crowd_radius_m)))
+    for token in ("residence", "visit"):  # every participant has the pattern
+        both = (pa == token) & np.where(has_b, pb == token, True)
+        on = np.concatenate((both, both & has_b))
+        text = _reasons(on, vessel=p_mmsi, stopped_h_before=np.round(arr_h, 1),
+                        stayed_h_after=np.round(left_h, 1))
+        ev.add_participants(token, on[:n], text[:n], on[n:], text[n:])
+    changed = np.abs(d_after - d_before) >= draught_change_m - 1e-9
+    changed[n:] &= has_b
+    text = _reasons(changed, vessel=p_mmsi, before_m=np.round(d_before, 1),
+                    after_m=np.round(d_after, 1))
+    ev.add_participants("draught_change", changed[:n], text[:n], changed[n:], text[n:])
+    changed = pd.notna(dest_before) & pd.notna(dest_after) & (dest_before != dest_after)
+    changed[n:] &= has_b
+    text = _reasons(changed, vessel=p_mmsi, before=dest_before, after=dest_after)
+    ev.add_participants("destination_change", changed[:n], text[:n], changed[n:], text[n:])
+    return out if evidence is not None else ev.finish(out)

@@ -150,17 +150,22 @@ def _loitering(inp: StageInputs, p: P.LoiteringParams):
 
 def _anchorages(inp: StageInputs, p):
     """Learned anchorages and berths plus any given areas (``extra["areas"]``); the stops
-    found on the way are left in ``extra["stops"]`` for the context columns."""
-    from stsdetect.context import find_stops
+    and the navigational-status index made on the way are left in ``extra["stops"]`` and
+    ``extra["status"]`` for the context columns (computed once, read twice)."""
+    from stsdetect.context import StatusIndex, find_stops
     from stsdetect.context.anchorages import combine_areas, find_anchorages
+    from stsdetect.context.columns import has_status
 
     stops = find_stops(inp.tracks)
     inp.extra["stops"] = stops
+    status = StatusIndex(inp.positions, stops["mmsi"].to_numpy()) if has_status(
+        inp.positions) else None  # the vessels that stopped: most participants of crowds
+    inp.extra["status"] = status
     given = list(inp.extra.get("areas") or [])
     if inp.extra.get("learn_anchorages", True):
         kw = p.kwargs()
         given.append(find_anchorages(inp.tracks, positions=inp.positions, stops=stops,
-                                     min_vessels=kw["min_vessels"],
+                                     min_vessels=kw["min_vessels"], status=status,
                                      min_duration=kw["min_duration"], cell_m=kw["cell_m"]))
     return combine_areas(given)
 

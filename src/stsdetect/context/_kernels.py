@@ -1,0 +1,111 @@
+"""Compiled (numba) kernels of the context stage.
+
+One pass over the candidates instead of materialised pair tables: the crowd around an event
+is counted over a 3-D grid of unit vectors (cells one search chord wide, so the 27 cells
+around an event hold every stop within the chord; correct across the antimeridian and at the
+poles, as the k-d trees of the detectors are), with a per-vessel marker so that a vessel with
+several stops near an event counts once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["crowd_counts", "grid_keys"]
+
+_BIAS = 1 << 19  # cell indices of unit vectors are within +-2**18 (see grid_cell)
+_BITS = 20
+
+
+def grid_cell(chord: float) -> float:
+    """Grid cell size for a search chord: the chord, at least 2**-18 (60-bit keys)."""
+    return max(float(chord), 4.0 / (1 << _BITS))
+
+
+def grid_keys(xyz: np.ndarray, cell: float) -> np.ndarray:
+    """int64 key of the grid cell of each unit vector (rows of ``xyz``)."""
+    ijk = np.floor(np.asarray(xyz, dtype=np.float64) / cell).astype(np.int64) + _BIAS
+    return (ijk[:, 0] << (2 * _BITS)) | (ijk[:, 1] << _BITS) | ijk[:, 2]
+
+
+@njit(cache=True, nogil=True)
+def _crowd(keys, sx, sy, sz, s0, s1, scode, n_codes, ex, ey, ez, e0, e1, ea, eb, cell,
+           chord2):  # pragma: no cover - compiled
+    n = ex.size
+    out = np.zeros(n, np.int64)
+    mark = np.full(n_codes, -1, np.int64)
+    for i in range(n):
+        if not (np.isfinite(ex[i]) and np.isfinite(ey[i]) and np.isfinite(ez[i])):
+            continue
+        ci = np.int64(np.floor(ex[i] / cell)) + _BIAS
+        cj = np.int64(np.floor(ey[i] / cell)) + _BIAS
+        ck = np.int64(np.floor(ez[i] / cell)) + _BIAS
+        count = 0
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                for dk in range(-1, 2):
+                    key = ((ci + di) << (2 * _BITS)) | ((cj + dj) << _BITS) | (ck + dk)
+                    lo = np.searchsorted(keys, key)
+                    j = lo
+                    while j < keys.size and keys[j] == key:
+                        c = scode[j]
+                        if c != ea[i] and c != eb[i] and mark[c] != i \
+                                and s0[j] < e1[i] and s1[j] > e0[i]:
+                            dx = sx[j] - ex[i]
+                            dy = sy[j] - ey[i]
+                            dz = sz[j] - ez[i]
+                            if dx * dx + dy * dy + dz * dz <= chord2:
+                                mark[c] = i
+                                count += 1
+                        j += 1
+        out[i] = count
+    return out
+
+
+def crowd_counts(stop_xyz, stop_t0, stop_t1, stop_code, n_codes, ev_xyz, ev_t0, ev_t1,
+                 ev_a, ev_b, chord):
+    """Distinct other vessels stopped within a chord of each event while it lasted.
+
+    Parameters
+    ----------
+    stop_xyz : numpy.ndarray, shape (m, 3)
+        Unit vectors of the stops.
+    stop_t0, stop_t1 : numpy.ndarray of float
+        Start and end of each stop, seconds from any common origin.
+    stop_code : numpy.ndarray of int64
+        Vessel of each stop as a code in ``0 .. n_codes - 1``.
+    n_codes : int
+    ev_xyz : numpy.ndarray, shape (n, 3)
+        Unit vectors of the events (NaN: counted 0).
+    ev_t0, ev_t1 : numpy.ndarray of float
+        Start and end of each event, seconds from the same origin.
+    ev_a, ev_b : numpy.ndarray of int64
+        Codes of the event's two vessels (-1: none), never counted.
+    chord : float
+        Search chord on the unit sphere (:func:`stsdetect.geo.arc_to_chord_m` / radius).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Count per event: stops overlapping the event in time (``t0 < event end`` and
+        ``t1 > event start``), within the chord, of vessels other than its own, each vessel
+        once.
+    """
+    n = len(ev_t0)
+    if n == 0 or len(stop_t0) == 0:
+        return np.zeros(n, np.int64)
+    cell = grid_cell(chord)
+    keys = grid_keys(stop_xyz, cell)
+    order = np.argsort(keys, kind="stable")
+    sx = np.ascontiguousarray(stop_xyz[order, 0], dtype=np.float64)
+    sy = np.ascontiguousarray(stop_xyz[order, 1], dtype=np.float64)
+    sz = np.ascontiguousarray(stop_xyz[order, 2], dtype=np.float64)
+    ev_xyz = np.asarray(ev_xyz, dtype=np.float64)
+    return _crowd(keys[order], sx, sy, sz,
+                  np.asarray(stop_t0, np.float64)[order], np.asarray(stop_t1, np.float64)[order],
+                  np.asarray(stop_code, np.int64)[order], int(n_codes),
+                  np.ascontiguousarray(ev_xyz[:, 0]), np.ascontiguousarray(ev_xyz[:, 1]),
+                  np.ascontiguousarray(ev_xyz[:, 2]), np.asarray(ev_t0, np.float64),
+                  np.asarray(ev_t1, np.float64), np.asarray(ev_a, np.int64),
+                  np.asarray(ev_b, np.int64), float(cell), float(chord) ** 2)
