@@ -336,12 +336,16 @@ def test_stops_from_window_pieces_equal_one_run(seed, n_cuts):
     sog[rng.random(n) < 0.1] = np.nan
     tracks = Tracks.from_arrays(mmsi, t, lat, lon, sog_kn=sog)
     whole = find_stops(tracks)
-    cuts = np.sort(rng.uniform(t.min(), t.max(), n_cuts))
-    edges = np.concatenate(([-np.inf], cuts, [np.inf]))
-    margin = 3 * 3600.0  # max_gap: what a window must load beyond its core
+    cuts = np.sort(rng.integers(tracks.time_ns.min(), tracks.time_ns.max(), n_cuts))
+    edges = [None, *cuts.tolist(), None]  # int64 ns; None: unbounded
+    margin = 3 * 3600 * 10**9  # max_gap: what a window must load beyond its core
     pieces, ends = [], []
     for a, b in itertools.pairwise(edges):  # a few windows
-        sel = ((tracks.time_ns / 1e9) >= a - margin) & ((tracks.time_ns / 1e9) < b + margin)
+        sel = np.ones(len(tracks), dtype=bool)
+        if a is not None:
+            sel &= tracks.time_ns >= a - margin
+        if b is not None:
+            sel &= tracks.time_ns < b + margin
         sub = Tracks.from_arrays(tracks.mmsi[sel], tracks.time_ns[sel], tracks.lat_deg[sel],
                                  tracks.lon_deg[sel], sog_kn=tracks.sog_kn[sel])
         p, e = stop_pieces(sub, a, b)
@@ -364,9 +368,9 @@ def test_context_window_by_window_equals_one_run():
     data = read_ais(sc.lines())
     one = detect(data)
     tracks = one.tracks
-    t = (tracks.time_ns / 1e9)
-    day = 86400.0
-    margin = 3 * 3600.0  # max_gap of the stops
+    t = tracks.time_ns
+    day = 86400 * 10**9
+    margin = 3 * 3600 * 10**9  # max_gap of the stops
     pieces, ends = [], []
     for k in range(int(t.min() // day), int(t.max() // day) + 1):  # the days of the dump
         a, b = k * day, (k + 1) * day
@@ -378,7 +382,7 @@ def test_context_window_by_window_equals_one_run():
         ends.append(e)
     stops = join_stop_pieces(pieces, ends)
     areas = find_anchorages(None, stops=stops, positions=data.positions,
-                            span_s=float(t.max() - t.min()))
+                            span_s=(int(t.max()) - int(t.min())) / 1e9)
     core = one.events[list(EVENT_COLUMNS)].assign(flags=[[] for _ in range(len(one.events))])
     windowed = add_context(core, anchorages=areas, positions=data.positions,
                            statics=data.statics, stops=stops)
@@ -444,3 +448,128 @@ def test_dask_driver_gives_the_context_of_one_run(crowded_days, tmp_path):
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         got = sd.detect(files, client=client, workdir=tmp_path / "d").events
     _same_events(got, want)
+
+
+# --- the crowd kernel against brute force; draught and destination on crafted statics ------
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 100_000), lon0=st.sampled_from([122.0, 179.99, -179.99, 0.0]),
+       lat0=st.sampled_from([30.0, 89.99, -60.0]))
+def test_crowd_counts_equal_brute_force(seed, lon0, lat0):
+    from hypothesis import assume
+
+    from stsdetect.context._kernels import crowd_counts
+    from stsdetect.geo import EARTH_RADIUS_M, arc_to_chord_m, haversine_m, unit_xyz
+
+    rng = np.random.default_rng(seed)
+    m, n, n_v, radius = 60, 15, 12, 2000.0
+    s_lat = np.clip(lat0 + rng.normal(0, 0.02, m), -90, 90)
+    s_lon = (lon0 + rng.normal(0, 0.03, m) + 180) % 360 - 180
+    s_code = rng.integers(0, n_v, m)
+    s_t0 = rng.uniform(0, 40, m)
+    s_t1 = s_t0 + rng.uniform(0, 20, m)
+    e_lat = np.clip(lat0 + rng.normal(0, 0.02, n), -90, 90)
+    e_lon = (lon0 + rng.normal(0, 0.03, n) + 180) % 360 - 180
+    e_lat[0] = np.nan  # no position: counted 0
+    e_t0 = rng.uniform(0, 40, n)
+    e_t1 = e_t0 + rng.uniform(0, 10, n)
+    ea = rng.integers(-1, n_v, n)
+    eb = rng.integers(-1, n_v, n)
+    d = haversine_m(e_lat[:, None], e_lon[:, None], s_lat[None, :], s_lon[None, :])
+    assume(not (np.abs(d[1:] - radius) < 0.01).any())  # no stop on the boundary itself
+    want = np.zeros(n, np.int64)
+    for i in range(1, n):  # the oracle: every event against every stop
+        near = (d[i] <= radius) & (s_t0 < e_t1[i]) & (s_t1 > e_t0[i]) \
+            & (s_code != ea[i]) & (s_code != eb[i])
+        want[i] = np.unique(s_code[near]).size
+    got = crowd_counts(unit_xyz(s_lat, s_lon), s_t0, s_t1, s_code, n_v, unit_xyz(e_lat, e_lon),
+                       e_t0, e_t1, ea, eb, arc_to_chord_m(radius) / EARTH_RADIUS_M)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_draught_and_destination_before_and_after_from_the_statics_history():
+    t0 = pd.Timestamp("2024-03-01T00:00Z")
+    ev = make_events("rendezvous", mmsi=[445000001, 445000001],
+                     other_mmsi=pd.array([412000002, 412000003], dtype="Int64"),
+                     start=[t0 + pd.Timedelta("10h"), t0 + pd.Timedelta("30h")],
+                     end=[t0 + pd.Timedelta("14h"), t0 + pd.Timedelta("34h")],
+                     lat=[30.0, 30.0], lon=[122.0, 122.0])
+    h = pd.Timedelta("1h")
+    statics = pd.DataFrame({
+        "time": [t0 + 9 * h, t0 + 12 * h, t0 + 15 * h, t0 + 40 * h,
+                 t0 + 5 * h, t0 + 20 * h, t0 + 29 * h, t0 + 35 * h, pd.NaT],
+        "mmsi": [445000001] * 4 + [412000002, 412000002, 412000003, 412000003, 412000003],
+        "draught_m": [9.8, 9.8, 6.1, 6.1, 3.0, 3.3, 4.0, 4.2, 12.0],
+        "destination": ["NAMPO", "NAMPO", "NAMPO", "NINGBO", "ZHOUSHAN", "ZHOUSHAN",
+                        "SHANGHAI", "shanghai ", None]})
+    out = add_context(ev, statics=statics)
+    # event 1: 445000001 loaded off 3.7 m (9.8 -> 6.1); its partner 0.3 m (typo range)
+    assert out["draught_before_m"].tolist() == [9.8, 6.1]
+    assert out["draught_after_m"].tolist() == [6.1, 6.1]
+    assert out["other_draught_before_m"].tolist() == [3.0, 4.0]
+    assert out["other_draught_after_m"].tolist() == [3.3, 4.2]
+    assert ["draught_change" in f for f in out["flags"]] == [True, False]
+    reason = json.loads(out["evidence"].iloc[0])["draught_change"]
+    assert reason == {"vessel": 445000001, "before_m": 9.8, "after_m": 6.1}
+    # destinations compare trimmed and upper-cased; event 2 sees NAMPO -> NINGBO
+    assert out["destination_before"].tolist() == ["NAMPO", "NAMPO"]
+    assert out["destination_after"].tolist() == ["NAMPO", "NINGBO"]
+    assert out["other_destination_after"].tolist() == ["ZHOUSHAN", "SHANGHAI"]
+    assert ["destination_change" in f for f in out["flags"]] == [False, True]
+    reason = json.loads(out["evidence"].iloc[1])["destination_change"]
+    assert reason == {"vessel": 445000001, "before": "NAMPO", "after": "NINGBO"}
+    # through one Evidence, as detect() runs it: no flags written until it is finished
+    from stsdetect.flags import Evidence
+
+    evidence = Evidence(ev)
+    cols = add_context(ev, statics=statics, evidence=evidence)
+    assert cols["flags"].map(len).sum() == 0
+    pd.testing.assert_frame_equal(evidence.finish(cols), out)
+
+
+def test_ordinary_events_are_listed_after_all_others_whatever_their_score():
+    t = [1.7e9 + 3600 * k for k in range(5)]
+    ev = make_events("rendezvous", mmsi=[1, 2, 3, 4, 5],
+                     other_mmsi=pd.array([11, 12, 13, 14, 15], dtype="Int64"),
+                     start=t, end=[x + 7200 for x in t], lat=[30.0] * 5, lon=[122.0] * 5)
+    ev["flags"] = [["anchorage"], [], ["port", "dprk"], ["dprk"], ["crowded"]]
+    ev["score"] = [10.0, 1.0, 8.0, 3.0, 2.0]
+    ranked = rank_events(ev)
+    assert ranked["mmsi"].tolist() == [4, 5, 2, 1, 3]
+    assert rank_events(ev, drop=("anchorage", "port"))["mmsi"].tolist() == [4, 5, 2]
+
+
+def test_simulator_crowds_berths_draught_and_transfers_near_an_anchorage():
+    from stsdetect.ais import read_ais
+    from stsdetect.geo import haversine_m
+
+    sc = _crowded(1)
+    role = sc.vessels.set_index("mmsi")["role"]
+    pos = sc.positions.assign(role=sc.positions["mmsi"].map(role))
+    # crowded anchorages: dozens of ships at anchor (status 1) within 3 km of each other
+    still = pos[(pos["role"] == "anchorage") & (pos["sog_kn"] < 1)]
+    assert (still["nav_status"] == 1).all()
+    centre = still.groupby("mmsi")[["lat", "lon"]].median()
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    xy = np.column_stack((centre["lon"] * np.cos(np.radians(30.5)), centre["lat"])) * 111_195
+    groups = pd.Series(fcluster(linkage(xy, "single"), 5000, "distance"), index=centre.index)
+    assert groups.nunique() == 3 and groups.value_counts().min() >= 30
+    for _, c in centre.groupby(groups):  # three anchorages
+        d = haversine_m(c["lat"].to_numpy()[:, None], c["lon"].to_numpy()[:, None],
+                        c["lat"].to_numpy()[None, :], c["lon"].to_numpy()[None, :])
+        assert d.max() < 3000
+    # a berth row: moored ships (status 5)
+    berth = pos[pos["role"] == "berth"]
+    assert berth["mmsi"].nunique() == 12 and (berth["nav_status"] == 5).all()
+    # the ships of the transfers report their draught changing, in the decoded statics
+    statics = read_ais(sc.lines()).statics
+    changed = sc.vessels.dropna(subset=["draught_change_s"])
+    assert len(changed) >= 2
+    for v in changed.itertuples():  # a handful of vessels
+        d = statics.loc[statics["mmsi"] == v.mmsi, "draught_m"].dropna()
+        assert {round(v.draught_m, 1), round(v.draught_after_m, 1)} <= set(d.round(1))
+    # transfers held 3-6.5 km from the nearest anchored ship, not among them
+    for t in sc.truth[sc.truth["kind"] == "transfer"].itertuples():
+        d = haversine_m(t.lat, t.lon, centre["lat"].to_numpy(), centre["lon"].to_numpy())
+        assert 3000 < d.min() < 6500

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stsdetect.context.stops import find_stops, track_times_s
+from stsdetect.context.stops import find_stops, track_times_ns
 from stsdetect.geo import EARTH_RADIUS_M, duration_s, wrap_lon_deg
 
 __all__ = ["ANCHORAGE_COLUMNS", "ANCHORAGE_KINDS", "auto_thresholds", "combine_areas",
@@ -147,8 +147,8 @@ def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None,
         return np.full(len(stops), np.nan)
     q_mmsi = stops["mmsi"].to_numpy(np.int64)
     index = status if status is not None else StatusIndex(positions, q_mmsi)
-    known, _n1, n5, _a, _b = index.counts(q_mmsi, stops["start_s"].to_numpy(float),
-                                          stops["end_s"].to_numpy(float))
+    known, _n1, n5, _a, _b = index.counts(q_mmsi, stops["start_ns"].to_numpy(np.int64),
+                                          stops["end_ns"].to_numpy(np.int64))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(known > 0, n5 / np.maximum(known, 1), np.nan)
 
@@ -202,8 +202,8 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
     if not cell_m > 0:
         raise ValueError(f"cell_m must be positive, got {cell_m!r}")
     if span_s is None:
-        t = track_times_s(tracks)
-        span = float(t.max() - t.min()) if t.size else 0.0
+        t = track_times_ns(tracks)
+        span = (int(t.max()) - int(t.min())) / 1e9 if t.size else 0.0
     else:
         span = float(span_s)
     auto_s, auto_n = auto_thresholds(span)
@@ -215,7 +215,8 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
         stops = find_stops(tracks, max_speed_kn=max_speed_kn, radius_m=radius_m,
                            max_gap=max_gap,
                            min_duration=pd.Timedelta(seconds=min(min_s, 3600.0)))
-    stops = stops[(stops["end_s"] - stops["start_s"]).to_numpy() >= min_s].reset_index(drop=True)
+    long_enough = (stops["end_ns"] - stops["start_ns"]).to_numpy(np.int64) >= round(min_s * 1e9)
+    stops = stops[long_enough].reset_index(drop=True)
     if len(stops) == 0 or stops["mmsi"].nunique() < min_vessels:
         return _empty_frame()
     band, row, col = _cells(stops["lat"].to_numpy(), stops["lon"].to_numpy(), cell_m)

@@ -1,8 +1,10 @@
 """Context on every event: crowd, navigational status, anchorage or port, visit pattern, draught.
 
 :func:`add_context` appends the context columns (contract C3: the vessel's, then its partner's
-with an ``other_`` prefix) and sets the context tokens with their reasons in the ``evidence``
-column (contract C4: JSON text mapping each token to its reason). Columns:
+with an ``other_`` prefix) and sets the context tokens with their reasons through the one
+evidence mechanism, :class:`stsdetect.flags.Evidence` (contract C4: the ``flags`` column and the
+``evidence`` column's JSON mapping each token to its reason; a reason about one participant
+names it in ``vessel``, and is an array of two when both have it). Columns:
 
 =============================  =========  =======================================================
 column                         dtype      meaning
@@ -59,7 +61,7 @@ from stsdetect.geo import (
     EARTH_RADIUS_M,
     arc_to_chord_m,
     duration_s,
-    epoch_s,
+    epoch_ns,
     haversine_m,
     unit_xyz,
 )
@@ -79,6 +81,8 @@ CONTEXT_COLUMNS = [
 CONTEXT_TOKENS = ("anchorage", "port", "crowded", "residence", "visit", "draught_change",
                   "destination_change")
 
+_NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
+
 #: Tokens that mark ordinary port life: the CLI and the report list such events last.
 ORDINARY_TOKENS = ("anchorage", "port")
 
@@ -86,16 +90,19 @@ ORDINARY_TOKENS = ("anchorage", "port")
 class _Series:
     """Rows keyed by (mmsi, time) for "last at or before" / "first at or after" look-ups.
 
-    One composite float key per row, ``rank(mmsi) * span + (t - t0)``, sorted: a query is a
-    :func:`numpy.searchsorted`. Rows already in time order (a receiver's log, the statics
-    history) need only a stable sort by MMSI.
+    Times are int64 nanoseconds since the epoch (``NaT``'s value: no time, left out). One
+    composite float key per row, ``rank(mmsi) * span + (t - t0) * 1e-9`` (seconds from a local
+    origin ``t0``), sorted: a query is a :func:`numpy.searchsorted`. Rows already in time
+    order (a receiver's log, the statics history) need only a stable sort by MMSI.
     """
 
-    def __init__(self, mmsi, t):
+    def __init__(self, mmsi, t_ns):
         mmsi = np.asarray(mmsi, dtype=np.int64)
-        t = np.asarray(t, dtype=float)
-        rows = np.flatnonzero(np.isfinite(t))
-        mm, tt = mmsi[rows], t[rows]
+        t_ns = np.asarray(t_ns, dtype=np.int64)
+        rows = np.flatnonzero(t_ns != _NAT)
+        mm, t_ns = mmsi[rows], t_ns[rows]
+        self.t0 = int(t_ns.min()) if t_ns.size else 0  # the local origin, ns
+        tt = (t_ns - self.t0) * 1e-9
         # rank of each row's MMSI among the sorted MMSIs, by hashing (no sort of the rows);
         # a stable sort of small ranks is a radix sort
         codes, uniq = pd.factorize(mm, sort=True)
@@ -107,10 +114,16 @@ class _Series:
             order = np.lexsort((tt, codes))
             cs, ts = codes[order], tt[order]
         self.ids = np.asarray(uniq, dtype=np.int64)
-        self.t0 = ts.min() if ts.size else 0.0
-        self.span = (ts.max() - self.t0 + 1.0) * 4.0 + 1e6 if ts.size else 1.0
-        self.key = cs * self.span + (ts - self.t0)
+        self.last = float(ts.max()) if ts.size else 0.0
+        self.span = (self.last + 1.0) * 4.0 + 1e6
+        self.key = cs * self.span + ts
         self.rows = rows[order]
+
+    def _offset(self, q_ns, ok):
+        """Seconds from the local origin of query times (0 where not ``ok``), clipped to just
+        outside the records' range, so a query never reaches another vessel's keys."""
+        off = (np.asarray(q_ns, np.int64) - self.t0) * 1e-9
+        return np.where(ok, np.clip(off, -1.0, self.last + 1.0), 0.0)
 
     def _qkey(self, q_mmsi, q_t):
         pos = np.searchsorted(self.ids, q_mmsi)
@@ -123,20 +136,16 @@ class _Series:
     def last_at_or_before(self, q_mmsi, q_t):
         """Row of the last record of each query's MMSI at or before its time (-1 if none)."""
         base, found = self._qkey(q_mmsi, q_t)
-        q_t = np.asarray(q_t, float)
-        ok = found & np.isfinite(q_t)
-        k = np.searchsorted(self.key, base + (np.where(ok, q_t, self.t0) - self.t0),
-                            side="right") - 1
+        ok = found & (np.asarray(q_t, np.int64) != _NAT)
+        k = np.searchsorted(self.key, base + self._offset(q_t, ok), side="right") - 1
         good = ok & (k >= 0) & (k >= np.searchsorted(self.key, base, side="left"))
         return np.where(good, self.rows[np.maximum(k, 0)] if self.rows.size else -1, -1)
 
     def first_at_or_after(self, q_mmsi, q_t):
         """Row of the first record of each query's MMSI at or after its time (-1 if none)."""
         base, found = self._qkey(q_mmsi, q_t)
-        q_t = np.asarray(q_t, float)
-        ok = found & np.isfinite(q_t)
-        k = np.searchsorted(self.key, base + (np.where(ok, q_t, self.t0) - self.t0),
-                            side="left")
+        ok = found & (np.asarray(q_t, np.int64) != _NAT)
+        k = np.searchsorted(self.key, base + self._offset(q_t, ok), side="left")
         end = np.searchsorted(self.key, base + self.span, side="left")
         good = ok & (k < end) & (k < self.key.size)
         return np.where(good, self.rows[np.minimum(k, max(self.key.size - 1, 0))]
@@ -145,10 +154,10 @@ class _Series:
     def count_between(self, q_mmsi, lo, hi):
         """(first, end) positions in the sorted keys of each query's MMSI with lo <= t <= hi."""
         base, found = self._qkey(q_mmsi, lo)
-        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-        ok = found & np.isfinite(lo) & np.isfinite(hi)
-        a = np.searchsorted(self.key, base + (np.where(ok, lo, self.t0) - self.t0), side="left")
-        b = np.searchsorted(self.key, base + (np.where(ok, hi, self.t0) - self.t0), side="right")
+        lo, hi = np.asarray(lo, np.int64), np.asarray(hi, np.int64)
+        ok = found & (lo != _NAT) & (hi != _NAT)
+        a = np.searchsorted(self.key, base + self._offset(lo, ok), side="left")
+        b = np.searchsorted(self.key, base + self._offset(hi, ok), side="right")
         return np.where(ok, a, 0), np.where(ok, b, 0)
 
 
@@ -184,7 +193,7 @@ class StatusIndex:
             if rows.size < pos_mmsi.size:
                 pos_mmsi = pos_mmsi[rows]
                 times, status = times.iloc[rows], status.iloc[rows]
-        self.series = _Series(pos_mmsi, epoch_s(times))
+        self.series = _Series(pos_mmsi, epoch_ns(times))
         st = pd.to_numeric(status, errors="coerce").to_numpy(float)[self.series.rows]
         known = np.isfinite(st) & (st != 15)
         self.status = np.where(known, st, -1).astype(np.int64)
@@ -192,7 +201,7 @@ class StatusIndex:
                       for x in (known, st == 1, st == 5)]
 
     def counts(self, q_mmsi, lo, hi):
-        """Per query (MMSI, time range ``[lo, hi]`` in epoch seconds): reports with a known
+        """Per query (MMSI, time range ``[lo, hi]`` in int64 epoch ns): reports with a known
         status, at anchor (1) and moored (5), and the query's range ``a:b`` in the index."""
         a, b = self.series.count_between(np.asarray(q_mmsi, np.int64), lo, hi)
         known, n1, n5 = (c[b] - c[a] for c in self._csum)
@@ -308,7 +317,7 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     """
     from stsdetect.flags import Evidence
 
-    window_s = duration_s(visit_window)
+    window_ns = round(duration_s(visit_window) * 1e9)
     out = events.copy().reset_index(drop=True)
     n = len(out)
     if evidence is not None and evidence.n != n:
@@ -317,8 +326,8 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     a_mmsi = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     b_mmsi = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     has_b = b_mmsi >= 0
-    s = epoch_s(out["start"]) if n else np.zeros(0)
-    e = epoch_s(out["end"]) if n else np.zeros(0)
+    s = epoch_ns(out["start"]) if n else np.zeros(0, np.int64)  # int64 ns
+    e = epoch_ns(out["end"]) if n else np.zeros(0, np.int64)
     lat = pd.to_numeric(out["lat"], errors="coerce").to_numpy(float)
     lon = pd.to_numeric(out["lon"], errors="coerce").to_numpy(float)
     p_mmsi = np.concatenate((a_mmsi, b_mmsi))  # participants: the vessels, then the partners
@@ -335,29 +344,31 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         from stsdetect.context._kernels import crowd_counts
 
         st_mmsi = stops["mmsi"].to_numpy(np.int64)
-        st_s, st_e = stops["start_s"].to_numpy(float), stops["end_s"].to_numpy(float)
+        st_s = stops["start_ns"].to_numpy(np.int64)
+        st_e = stops["end_ns"].to_numpy(np.int64)
         codes, uniq = pd.factorize(st_mmsi, sort=True)
         pos = np.minimum(np.searchsorted(uniq, p_mmsi), uniq.size - 1)
         p_code = np.where(uniq[pos] == p_mmsi, pos, -1)
-        t0 = min(float(st_s.min()), float(np.nanmin(s)))  # a local origin for the kernel
+        t0 = int(st_s.min())  # a local origin: the kernel takes seconds from it
         crowd = crowd_counts(unit_xyz(stops["lat"].to_numpy(float),
                                       stops["lon"].to_numpy(float)),
-                             st_s - t0, st_e - t0, codes, uniq.size, unit_xyz(lat, lon),
-                             s - t0, e - t0, p_code[:n], p_code[n:],
+                             (st_s - t0) * 1e-9, (st_e - t0) * 1e-9, codes, uniq.size,
+                             unit_xyz(lat, lon), (s - t0) * 1e-9, (e - t0) * 1e-9,
+                             p_code[:n], p_code[n:],
                              arc_to_chord_m(crowd_radius_m) / EARTH_RADIUS_M)
         # each participant's stop covering the event's middle
         series = _Series(st_mmsi, st_s)
-        mid = (p_s + p_e) / 2.0
+        mid = p_s + (p_e - p_s) // 2
         k = series.last_at_or_before(p_mmsi, mid)
         found = (k >= 0) & (p_mmsi >= 0)
         kk = np.maximum(k, 0)
         found &= st_e[kk] >= mid
         arrived = found & stops["arrived"].to_numpy(bool)[kk]
         departed = found & stops["departed"].to_numpy(bool)[kk]
-        arr_h = np.where(found, (p_s - st_s[kk]) / 3600.0, np.nan)
-        left_h = np.where(found, (st_e[kk] - p_e) / 3600.0, np.nan)
-        came = arrived & (p_s - st_s[kk] <= window_s)
-        went = departed & (st_e[kk] - p_e <= window_s)
+        arr_h = np.where(found, (p_s - st_s[kk]) / 3.6e12, np.nan)
+        left_h = np.where(found, (st_e[kk] - p_e) / 3.6e12, np.nan)
+        came = arrived & (p_s - st_s[kk] <= window_ns)
+        went = departed & (st_e[kk] - p_e <= window_ns)
         pattern = np.where(~found, "moving", np.where(came & went, "visit", np.where(
             came, "arrival", np.where(went, "departure", "residence")))).astype(object)
     pattern[p_mmsi < 0] = None
@@ -436,9 +447,9 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     dest_before = np.full(2 * n, None, dtype=object)
     dest_after = np.full(2 * n, None, dtype=object)
     if statics is not None and len(statics) and n:
-        st_t = epoch_s(statics["time"])
+        st_t = epoch_ns(statics["time"])
         drt = pd.to_numeric(statics["draught_m"], errors="coerce").to_numpy(float)
-        have = np.isfinite(drt) & np.isfinite(st_t)
+        have = np.isfinite(drt) & (st_t != _NAT)
         if have.any():
             ser = _Series(statics["mmsi"].to_numpy(np.int64)[have], st_t[have])
             dv = drt[have]
@@ -447,7 +458,7 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
             d_after = np.where(k2 >= 0, dv[np.maximum(k2, 0)], np.nan)
         dest = statics["destination"].astype("string").str.strip().str.upper()
         have = dest.notna().to_numpy() & (dest != "").fillna(False).to_numpy() \
-            & np.isfinite(st_t)
+            & (st_t != _NAT)
         if have.any():
             ser = _Series(statics["mmsi"].to_numpy(np.int64)[have], st_t[have])
             dv = dest.to_numpy(dtype=object)[have]

@@ -46,15 +46,15 @@ from stsdetect.geo import (
 )
 
 __all__ = ["STOP_COLUMNS", "STOP_MAX_GAP_S", "find_stops", "join_stop_pieces", "stop_pieces",
-           "track_times_s"]
+           "track_times_ns"]
 
-#: Columns of the stops table, in order: ``mmsi``; ``start_s``/``end_s`` (float seconds since
-#: the Unix epoch, UTC: first and last report of the stop); ``lat``/``lon`` (spherical mean
+#: Columns of the stops table, in order: ``mmsi``; ``start_ns``/``end_ns`` (int64 nanoseconds
+#: since the Unix epoch, UTC: first and last report of the stop); ``lat``/``lon`` (spherical mean
 #: position, degrees); ``extent_m`` (half the diagonal of its bounding box);
 #: ``n_positions``; ``arrived`` (the vessel was heard before the stop, so it came from
 #: elsewhere or from a silence, rather than being stopped when the data begins); ``departed``
 #: (it was heard after the stop).
-STOP_COLUMNS = ["mmsi", "start_s", "end_s", "lat", "lon", "extent_m", "n_positions", "arrived",
+STOP_COLUMNS = ["mmsi", "start_ns", "end_ns", "lat", "lon", "extent_m", "n_positions", "arrived",
                 "departed"]
 
 
@@ -62,25 +62,29 @@ STOP_COLUMNS = ["mmsi", "start_s", "end_s", "lat", "lon", "extent_m", "n_positio
 STOP_MAX_GAP_S = 3 * 3600.0
 
 
-def track_times_s(tracks) -> np.ndarray:
-    """Report times of a :class:`~stsdetect.tracks.Tracks` as float seconds since the epoch."""
-    if hasattr(tracks, "time_s"):
-        return np.asarray(tracks.time_s, dtype=np.float64)
-    return np.asarray(tracks.time_ns, dtype=np.int64) / 1e9  # int64-ns tracks
+def track_times_ns(tracks) -> np.ndarray:
+    """Report times of a :class:`~stsdetect.tracks.Tracks`: int64 ns since the epoch, UTC."""
+    return np.asarray(tracks.time_ns, dtype=np.int64)
 
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({
-        "mmsi": np.zeros(0, np.int64), "start_s": np.zeros(0), "end_s": np.zeros(0),
+        "mmsi": np.zeros(0, np.int64), "start_ns": np.zeros(0, np.int64),
+        "end_ns": np.zeros(0, np.int64),
         "lat": np.zeros(0), "lon": np.zeros(0), "extent_m": np.zeros(0),
         "n_positions": np.zeros(0, np.int64), "arrived": np.zeros(0, bool),
         "departed": np.zeros(0, bool)})
 
 
+def _no_ends() -> pd.DataFrame:
+    return pd.DataFrame({"mmsi": np.zeros(0, np.int64), "first_ns": np.zeros(0, np.int64),
+                         "last_ns": np.zeros(0, np.int64)})
+
+
 def _sorted_columns(tracks):
     """Track columns ordered by (mmsi, time) (tracks are by segment: shared MMSIs interleave)."""
     mmsi = np.asarray(tracks.mmsi, dtype=np.int64)
-    t = track_times_s(tracks)
+    t = track_times_ns(tracks)
     lat, lon = np.asarray(tracks.lat_deg, float), np.asarray(tracks.lon_deg, float)
     sog = np.asarray(tracks.sog_kn, dtype=float)
     same_v = mmsi[1:] == mmsi[:-1]
@@ -90,11 +94,13 @@ def _sorted_columns(tracks):
     return mmsi, t, lat, lon, sog
 
 
-def stop_pieces(tracks, a_s: float = -np.inf, b_s: float = np.inf, max_speed_kn: float = 1.0,
-                radius_m: float = 500.0, max_gap="3h") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The windowed form of :func:`find_stops`: pieces of stationary runs in ``[a_s, b_s)``.
+def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
+                max_speed_kn: float = 1.0, radius_m: float = 500.0,
+                max_gap="3h") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The windowed form of :func:`find_stops`: pieces of stationary runs in ``[a_ns, b_ns)``.
 
-    ``tracks`` may hold reports beyond ``[a_s, b_s)`` (a window's margins): they decide
+    ``a_ns``, ``b_ns``: int64 nanoseconds since the epoch (None: unbounded).
+    ``tracks`` may hold reports beyond ``[a_ns, b_ns)`` (a window's margins): they decide
     whether the first report of the range continues a run (the slow test of a report looks at
     the next one, the link at the previous one), but only reports inside the range make
     pieces. Every field of a piece adds up exactly across pieces (counts, sums of unit
@@ -104,24 +110,23 @@ def stop_pieces(tracks, a_s: float = -np.inf, b_s: float = np.inf, max_speed_kn:
     Returns
     -------
     pieces : pandas.DataFrame
-        ``mmsi``, ``t0``, ``t1``, ``n``, ``x``, ``y``, ``z`` (sums of unit vectors),
+        ``mmsi``, ``t0``, ``t1`` (int64 ns), ``n``, ``x``, ``y``, ``z`` (sums of unit vectors),
         ``lat_min``, ``lat_max``, ``lon_min``, ``lon_max``, ``linked`` (the first report
         continues a run from before the range).
     ends : pandas.DataFrame
-        ``mmsi``, ``first_s``, ``last_s``: each vessel's first and last report in the range.
+        ``mmsi``, ``first_ns``, ``last_ns``: each vessel's first and last report in the range.
     """
-    gap_s = duration_s(max_gap)
+    gap_ns = round(duration_s(max_gap) * 1e9)
     cols = ["mmsi", "t0", "t1", "n", "x", "y", "z", "lat_min", "lat_max", "lon_min",
             "lon_max", "linked"]
-    empty = (pd.DataFrame({c: [] for c in cols}),
-             pd.DataFrame({"mmsi": np.zeros(0, np.int64), "first_s": [], "last_s": []}))
+    empty = (pd.DataFrame({c: [] for c in cols}), _no_ends())
     n = len(tracks)
     if n == 0:
         return empty
     mmsi, t, lat, lon, sog = _sorted_columns(tracks)
     same = np.zeros(n, dtype=bool)  # same[i]: row i follows row i-1 of the same vessel
     same[1:] = mmsi[1:] == mmsi[:-1]
-    dt = np.zeros(n)
+    dt = np.zeros(n, dtype=np.int64)  # ns between consecutive reports
     dt[1:] = t[1:] - t[:-1]
     # distances between consecutive reports only where needed: the implied speed of reports
     # without a speed, and the jump test between two slow reports
@@ -129,22 +134,26 @@ def stop_pieces(tracks, a_s: float = -np.inf, b_s: float = np.inf, max_speed_kn:
     implied = np.full(n, np.nan)  # speed to the next report, knots
     # (only from a next report within max_gap: a window loaded with a margin of max_gap
     # sees it too, so the windowed form decides the same)
-    nxt = np.flatnonzero(~fin[:-1] & same[1:] & (dt[1:] <= gap_s))
+    nxt = np.flatnonzero(~fin[:-1] & same[1:] & (dt[1:] <= gap_ns))
     if nxt.size:
         step = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1])
         with np.errstate(divide="ignore", invalid="ignore"):
-            implied[nxt] = step / np.maximum(dt[nxt + 1], 1.0) / KNOT_M_S
+            implied[nxt] = step / np.maximum(dt[nxt + 1] * 1e-9, 1.0) / KNOT_M_S
     speed = np.where(fin, sog, implied)
     # a report with no speed of its own and no next report: slow (nothing says otherwise)
     slow = (np.isfinite(speed) & (speed <= max_speed_kn)) | ~np.isfinite(speed)
-    cand = same & slow & np.roll(slow, 1) & (dt <= gap_s)
+    cand = same & slow & np.roll(slow, 1) & (dt <= gap_ns)
     ci = np.flatnonzero(cand)
     linked = np.zeros(n, dtype=bool)
     linked[ci] = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= radius_m
-    inside = (t >= a_s) & (t < b_s)
+    inside = np.ones(n, dtype=bool)
+    if a_ns is not None:
+        inside &= t >= int(a_ns)
+    if b_ns is not None:
+        inside &= t < int(b_ns)
     heads_v = np.flatnonzero(inside & ~(same & np.roll(inside, 1)))  # first row per vessel
     tails_v = np.flatnonzero(inside & ~(np.append(same[1:], False) & np.roll(inside, -1)))
-    ends = pd.DataFrame({"mmsi": mmsi[heads_v], "first_s": t[heads_v], "last_s": t[tails_v]})
+    ends = pd.DataFrame({"mmsi": mmsi[heads_v], "first_ns": t[heads_v], "last_ns": t[tails_v]})
     rows = np.flatnonzero(slow & inside)
     if rows.size == 0:
         return empty[0], ends
@@ -181,15 +190,16 @@ def join_stop_pieces(pieces, ends, radius_m: float = 500.0, max_gap="3h",
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_s``.
+        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_ns``.
     """
-    gap_s, min_s = duration_s(max_gap), duration_s(min_duration)
+    gap_ns = round(duration_s(max_gap) * 1e9)
+    min_ns = round(duration_s(min_duration) * 1e9)
     if isinstance(pieces, (list, tuple)):
         pieces = pd.concat([p for p in pieces if len(p)], ignore_index=True) if any(
             len(p) for p in pieces) else pd.DataFrame()
     if isinstance(ends, (list, tuple)):
         ends = pd.concat([e for e in ends if len(e)], ignore_index=True) if any(
-            len(e) for e in ends) else pd.DataFrame({"mmsi": [], "first_s": [], "last_s": []})
+            len(e) for e in ends) else _no_ends()
     if not len(pieces):
         return _empty()
     p = pieces.sort_values(["mmsi", "t0"], kind="stable").reset_index(drop=True)
@@ -203,24 +213,24 @@ def join_stop_pieces(pieces, ends, radius_m: float = 500.0, max_gap="3h",
     r_mmsi = runs["mmsi"].to_numpy()
     join = np.zeros(len(runs), dtype=bool)
     join[1:] = ((r_mmsi[1:] == r_mmsi[:-1])
-                & (runs["t0"].to_numpy()[1:] - runs["t1"].to_numpy()[:-1] <= gap_s)
+                & (runs["t0"].to_numpy()[1:] - runs["t1"].to_numpy()[:-1] <= gap_ns)
                 & (haversine_m(r_lat[:-1], r_lon[:-1], r_lat[1:], r_lon[1:]) <= radius_m))
     st = _aggregate(runs, np.flatnonzero(~join))
     s_lat, s_lon = latlon_from_xyz(st[["x", "y", "z"]].to_numpy())
     # extent: half the diagonal of the bounding box, so every report lies within it of the
     # box's centre (exact from pieces; a stop astride the antimeridian is not recognised)
     ext = haversine_m(st["lat_min"], st["lon_min"], st["lat_max"], st["lon_max"]) / 2.0
-    e = ends.groupby("mmsi").agg(first_s=("first_s", "min"), last_s=("last_s", "max"))
-    first_s = e["first_s"].reindex(st["mmsi"]).to_numpy(float)
-    last_s = e["last_s"].reindex(st["mmsi"]).to_numpy(float)
+    e = ends.groupby("mmsi").agg(first_ns=("first_ns", "min"), last_ns=("last_ns", "max"))
+    first_ns = e["first_ns"].reindex(st["mmsi"]).to_numpy(np.int64)
+    last_ns = e["last_ns"].reindex(st["mmsi"]).to_numpy(np.int64)
+    t0, t1 = st["t0"].to_numpy(np.int64), st["t1"].to_numpy(np.int64)
     out = pd.DataFrame({
-        "mmsi": st["mmsi"].to_numpy(np.int64), "start_s": st["t0"].to_numpy(float),
-        "end_s": st["t1"].to_numpy(float), "lat": s_lat, "lon": s_lon,
+        "mmsi": st["mmsi"].to_numpy(np.int64), "start_ns": t0, "end_ns": t1,
+        "lat": s_lat, "lon": s_lon,
         "extent_m": np.asarray(ext, dtype=float), "n_positions": st["n"].to_numpy(np.int64),
-        "arrived": st["t0"].to_numpy(float) > first_s,
-        "departed": st["t1"].to_numpy(float) < last_s})
-    keep = (out["end_s"] - out["start_s"] >= min_s) & (out["extent_m"] <= radius_m)
-    return out[keep.to_numpy()].reset_index(drop=True)
+        "arrived": t0 > first_ns, "departed": t1 < last_ns})
+    keep = (t1 - t0 >= min_ns) & (out["extent_m"].to_numpy() <= radius_m)
+    return out[keep].reset_index(drop=True)
 
 
 def _aggregate(p: pd.DataFrame, heads: np.ndarray) -> pd.DataFrame:
@@ -260,7 +270,7 @@ def find_stops(tracks, max_speed_kn: float = 1.0, radius_m: float = 500.0, max_g
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_s``; independent of the
+        Columns :data:`STOP_COLUMNS`, sorted by ``mmsi`` then ``start_ns``; independent of the
         order of the input rows (tracks are sorted). The same as
         :func:`join_stop_pieces` over :func:`stop_pieces` of consecutive time ranges.
 

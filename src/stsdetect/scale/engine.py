@@ -299,8 +299,8 @@ def _context_stage(events, stop_parts, spills, plan, work, schema, extent, areas
     ends = [p[1] for p in parts if len(p[1])]
     stops = join_stop_pieces([p[0] for p in parts], ends)
     # the span of the cleaned tracks (what detect() adapts the anchorage thresholds to)
-    span = (max(e["last_s"].max() for e in ends) - min(e["first_s"].min() for e in ends)) \
-        if ends else 0.0
+    span = (max(int(e["last_ns"].max()) for e in ends)
+            - min(int(e["first_ns"].min()) for e in ends)) / 1e9 if ends else 0.0
     who = np.union1d(events["mmsi"].to_numpy(np.int64),
                      events["other_mmsi"].dropna().to_numpy(np.int64))
     who = np.union1d(who, stops["mmsi"].to_numpy(np.int64))

@@ -662,7 +662,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     if plan.context:  # the context stage's windowed form: pieces of stops in the core
         from stsdetect.context.stops import stop_pieces
 
-        stops = stop_pieces(tracks, a_ns / 1e9, (a_ns + w) / 1e9)
+        stops = stop_pieces(tracks, a_ns, a_ns + w)
     return {
         "window": int(k),
         "pieces": pieces,
