@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -273,6 +274,34 @@ def test_a_kill_during_a_write_leaves_the_old_file_whole(sig, tmp_path):
         assert tmps == []
     else:  # SIGKILL, and SIGTERM's default action, end the process where it stands
         assert [p.name[:11] for p in tmps] == [".positions."]
+        # The next write of the same output removes what the killed run left, and nothing
+        # else: not a write in progress (a live process), another output's, or another name.
+        host = tmps[0].name.split("-")[1]
+        alive = tmp_path / f".positions.{os.getpid()}-{host}-0123abcd.tmp.csv"
+        other = tmp_path / f".events.{child.pid}-{host}-0123abcd.tmp.csv"
+        mine = tmp_path / ".positions.mine.tmp.csv"
+        for keep in (alive, other, mine):
+            keep.write_text("x")
+        write_table(old, target)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [target.name, alive.name, other.name, mine.name])
+
+
+def test_temporaries_of_other_machines_are_removed_only_when_long_untouched(tmp_path):
+    """On a shared file system another machine's writer cannot be seen: its temporary is
+    removed only once it has not changed for a day."""
+    from stsdetect.outputs import STALE_FOREIGN_TEMPORARY_S, atomic_path
+
+    target = tmp_path / "events.csv"
+    old = tmp_path / ".events.123-ffffff-0123abcd.tmp.csv"
+    fresh = tmp_path / ".events.124-ffffff-0123abcd.tmp.csv"
+    for tmp in (old, fresh):
+        tmp.write_text("x")
+    past = time.time() - STALE_FOREIGN_TEMPORARY_S - 60
+    os.utime(old, (past, past))
+    with atomic_path(target) as tmp:
+        tmp.write_text("new\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, target.name]
 
 
 def test_write_table_rejects_unknown_suffix(tmp_path):

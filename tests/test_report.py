@@ -299,3 +299,34 @@ def test_report_map_markers_link_and_carry_identity_and_flags(events, tracks, tm
     assert sorted(int(a["data-mmsi"]) for a in paths) == sorted(
         {*ranked["mmsi"].iloc[:2], *ranked["other_mmsi"].dropna().iloc[:2].astype(int)}
         & set(tracks.mmsi.tolist()))
+
+
+def _svg_polylines(d: str) -> list[np.ndarray]:
+    """The polylines of an SVG path ``d`` made of M/L commands (Z ends a ring)."""
+    return [np.array([[float(v) for v in xy.split(",")] for xy in part.split("L")])
+            for part in d.replace("Z", "").split("M") if part]
+
+
+def test_interactive_map_draws_no_line_along_the_land_layers_seam():
+    """The fine East Asian land meets the world layer at 105 E / 15 N: the map draws the coast
+    from the coast lines, so no outline runs along that seam (or along the clipping box)."""
+    from stsdetect.plot import EAST_ASIA_BOX
+    from stsdetect.webmap import events_svg_map
+
+    ev = make_events("loitering", mmsi=[1, 2], start=[T0, T0], end=[T0 + 7200, T0 + 7200],
+                     lat=[10.0, 22.0], lon=[95.0, 112.0])
+    html = events_svg_map(ev, ["ev-1", "ev-2"])
+    assert 'class="stsmap-land"' in html and ".stsmap-land{fill:#efe9da;stroke:none}" in html
+    coast = re.findall(r'<path class="stsmap-coast" d="([^"]+)"', html)
+    assert coast
+    # The seam's x in SVG units, from a marker's position and the map's own scale.
+    svg = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', html)
+    cx = [float(v) for v in re.findall(r'cx="([-\d.]+)"', html)]  # markers, last first
+    x_of = np.poly1d(np.polyfit([112.0, 95.0], cx, 1))
+    seam_x = x_of(EAST_ASIA_BOX[0])
+    assert 0 < seam_x < float(svg.group(1))
+    steps = np.concatenate([np.stack([p[:-1], p[1:]], axis=1) for line in coast
+                            for p in _svg_polylines(line) if len(p) > 1])
+    along = (np.abs(steps[:, :, 0] - seam_x) < 0.2).all(axis=1) & (
+        np.abs(steps[:, 1, 1] - steps[:, 0, 1]) > 1.0)
+    assert not along.any()

@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="top-ranked events given their own section (default 50)")
     p.add_argument("--max-figures", type=_count, default=50, metavar="N",
                    help="how many of those sections get a map and a timeline (default 50; "
-                        "about 0.2 s each)")
+                        "about 0.1 s each)")
     p.set_defaults(func=cmd_report)
 
     # evidence

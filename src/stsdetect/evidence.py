@@ -210,9 +210,7 @@ def _figures(folder: Path, event: pd.DataFrame, positions: pd.DataFrame) -> list
     written.append("map.png")
     if tracks is not None and len(tracks):
         canvas = plot._TimelineCanvas()
-        # Full colour (no palette) in a package handed over as evidence.
-        _write_bytes(folder / "timeline.png", canvas.png(tracks, event.iloc[0], dpi=110,
-                                                         palette=False))
+        _write_bytes(folder / "timeline.png", canvas.png(tracks, event.iloc[0], dpi=110))
         written.append("timeline.png")
     return written
 

@@ -4,8 +4,9 @@ Every file stsdetect writes (events, positions, vessels, the HTML report, maps, 
 through :func:`atomic_path`: it is written to a temporary file beside its target and moved over
 the target with :func:`os.replace` only once complete. A run killed or failing part-way (Ctrl-C,
 SIGTERM, SIGKILL, a full disk) leaves the previous file as it was, never a truncated one that
-still parses. (A SIGKILL can leave the hidden temporary file ``.NAME.<random>.tmpSUFFIX``
-behind; it is never mistaken for the output.)
+still parses. (A SIGKILL or SIGTERM can leave the hidden temporary file
+``.NAME.<pid>-<host>-<random>.tmpSUFFIX`` behind; it is never mistaken for the output, and the
+next write of that output removes it once the process that wrote it is gone.)
 
 :func:`check_outputs` checks, before any work, that no output path is an input or another
 output, and that each can be written. :func:`neutralise_formulas` keeps text such as ship
@@ -15,7 +16,11 @@ names (``=HYPERLINK(...)``) from being run as spreadsheet formulas when a CSV is
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import socket
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -33,6 +38,45 @@ __all__ = ["FORMULA_TRIGGERS", "atomic_path", "check_outputs", "neutralise_formu
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: This machine, in the names of temporary files (a hash: host names may hold any letter).
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+#: A temporary file of another machine (a shared file system, whose processes this one
+#: cannot see) is taken to be abandoned when it has not changed for this long (seconds).
+STALE_FOREIGN_TEMPORARY_S = 86_400.0
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` runs on this machine (signal 0 tests, sends nothing)."""
+    if os.name == "nt":  # os.kill would end the process there: never guess on Windows
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: it runs, as another user
+        return False
+    return False
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files :func:`atomic_path` left beside ``path`` in runs that were
+    killed (SIGKILL, SIGTERM): those of processes no longer running on this machine, and
+    those of other machines untouched for :data:`STALE_FOREIGN_TEMPORARY_S`. A write in
+    progress (its process alive) is never touched; nor is any file of another naming."""
+    name = re.compile(rf"\.{re.escape(path.stem)}\.(\d+)-([0-9a-f]{{6}})-[0-9a-f]{{8}}"
+                      rf"\.tmp{re.escape(path.suffix)}")
+    try:
+        candidates = [p for p in path.parent.iterdir() if name.fullmatch(p.name)]
+    except OSError:
+        return
+    for tmp in candidates:  # left-overs of killed runs: a few
+        pid, host = name.fullmatch(tmp.name).groups()
+        with contextlib.suppress(OSError):
+            if (_process_gone(int(pid)) if host == _HOST
+                    else time.time() - tmp.stat().st_mtime > STALE_FOREIGN_TEMPORARY_S):
+                tmp.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; moved over ``path`` when the block succeeds.
@@ -45,9 +89,10 @@ def atomic_path(path) -> Iterator[Path]:
     Yields
     ------
     pathlib.Path
-        ``.NAME.<random>.tmpSUFFIX`` in the same folder (the same file system, so the final
-        :func:`os.replace` is atomic); it keeps the target's suffix for writers that choose
-        a format by it.
+        ``.NAME.<pid>-<host>-<random>.tmpSUFFIX`` in the same folder (the same file system,
+        so the final :func:`os.replace` is atomic); it keeps the target's suffix for writers
+        that choose a format by it. Temporaries of ``path`` left by killed runs are removed
+        first (:func:`_remove_stale_temporaries`).
 
     Raises
     ------
@@ -67,7 +112,9 @@ def atomic_path(path) -> Iterator[Path]:
     if path.exists() and not path.stat().st_mode & 0o222:
         raise PermissionError(f"output {path} is read-only; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    _remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{_HOST}-{uuid.uuid4().hex[:8]}"
+                         f".tmp{path.suffix}")
     try:
         yield tmp
         if not tmp.exists():

@@ -104,10 +104,6 @@ MAX_TRACK_POINTS = 20_000
 #: zlib level of the PNGs of reused figures (report, event maps): 1 writes about 15% larger
 #: files than the default 6 in a fifth less time.
 PNG_COMPRESS_LEVEL = 1
-#: The report's PNGs hold at most this many colours (a palette PNG): a map or timeline has a
-#: few flat colours and their anti-aliased edges, so 256 colours look the same, and the
-#: file is a third of an RGBA PNG's size and written in half the time.
-PNG_COLORS = 256
 #: Reference lines on the timeline: the GFW encounter definition (Miller et al. 2018,
 #: Front. Mar. Sci. 5:240): within 500 m, median speed below 2 kn.
 ENCOUNTER_DISTANCE_M = 500.0
@@ -439,37 +435,75 @@ def _draw_layers(ax, regions, shifts) -> list:
     return artists
 
 
-def _region_labels(ax, regions, view) -> list:
-    """A name for every region that shows in the view, placed inside its visible part."""
+def _region_labels(ax, regions, view) -> tuple[list, list[str]]:
+    """A name for every region that shows in the view, placed inside its visible part.
+
+    Names are placed in the regions' order; a name whose box (7 pt text) would overlap one
+    already placed, or stick out of the map, is replaced by a letter (``a``, ``b`` ...) at
+    the same place and spelt out in the key beside the map. Returns the artists and the
+    key's lines (``"a  hangzhou_bay"``).
+    """
     import shapely
+    import shapely.affinity
 
     if regions is None or not len(regions):
-        return []
+        return [], []
     names = (np.asarray(regions["name"], dtype=object) if "name" in regions
              else np.full(len(regions), "", dtype=object))
     geoms = np.asarray(regions.geometry)
     fig_w, _ = ax.figure.get_size_inches()
-    points_per_deg = ax.get_position(original=True).width * fig_w * 72.0 / (view[1] - view[0])
-    artists = []
+    width_pt = ax.get_position(original=True).width * fig_w * 72.0
+    points_per_deg = width_pt / (view[1] - view[0])
+    # The map's aspect: a degree of latitude is 1/cos(mid latitude) times as tall.
+    y_scale = points_per_deg / max(np.cos(np.radians(0.5 * (view[2] + view[3]))), 0.05)
+    height_pt = (view[3] - view[2]) * y_scale
+    placed = []  # (x0, y0, x1, y1) in points from the map's lower left corner
+    # The scale bar's corner (lower right, about a quarter of the width, 30 pt tall) is
+    # kept clear: a name there would be hidden under it.
+    bar = shapely.box(view[1] - 0.27 * (view[1] - view[0]), view[2], view[1],
+                      view[2] + 30.0 / y_scale)
+    artists, key = [], []
+    def anchor(geom, k, text):
+        """A point of the region's visible part, inside the view by half the text's width
+        (7 pt, about 0.6 em a letter) and a line's height where it can be, so that the text
+        is not cut at the edge; its box in points; None when the region is not in view."""
+        half_w, half_h = 0.5 * len(text) * 7 * 0.6, 5.0
+        inset_x = min(half_w / points_per_deg, 0.45 * (view[1] - view[0]))
+        inset_y = min(8.0 / y_scale, 0.45 * (view[3] - view[2]))
+        for dx, dy in ((inset_x, inset_y), (0.0, 0.0)):
+            visible = shapely.clip_by_rect(geom, view[0] + dx - k, view[2] + dy,
+                                           view[1] - dx - k, view[3] - dy)
+            clear_of_bar = shapely.difference(visible, shapely.affinity.translate(bar, -k))
+            if not shapely.is_empty(clear_of_bar) and shapely.area(clear_of_bar) > 0:
+                visible = clear_of_bar
+            if not shapely.is_empty(visible) and shapely.area(visible) > 0:
+                x, y = shapely.get_coordinates(shapely.point_on_surface(visible))[0]
+                px, py = (x + k - view[0]) * points_per_deg, (y - view[2]) * y_scale
+                return x, y, (px - half_w, py - half_h, px + half_w, py + half_h)
+        return None
+
     for k in _shifts(view):  # at most three turns
         for geom, name in zip(geoms, names, strict=True):  # regions: a handful
-            # Inside the view by half the name's width (7 pt text, about 0.6 em a letter)
-            # and a line's height, so the name is not cut at the edge where it can be helped.
-            inset_x = min(0.5 * len(str(name)) * 7 * 0.6 / points_per_deg,
-                          0.45 * (view[1] - view[0]))
-            inset_y = min(8.0 / points_per_deg, 0.45 * (view[3] - view[2]))
-            for dx, dy in ((inset_x, inset_y), (0.0, 0.0)):
-                visible = shapely.clip_by_rect(geom, view[0] + dx - k, view[2] + dy,
-                                               view[1] - dx - k, view[3] - dy)
-                if not shapely.is_empty(visible) and shapely.area(visible) > 0:
-                    break
-            else:
+            text = str(name)
+            found = anchor(geom, k, text)
+            if found is None:
                 continue
-            x, y = shapely.get_coordinates(shapely.point_on_surface(visible))[0]
-            artists.append(ax.text(x + k, y, str(name), color=_REGION_COLOR, fontsize=7,
-                                   ha="center", va="center", zorder=1.6, clip_on=True,
+            x, y, box = found
+            inside = box[0] >= 0 and box[2] <= width_pt and box[1] >= 0 and box[3] <= height_pt
+            clear = all(box[2] < b[0] or b[2] < box[0] or box[3] < b[1] or b[3] < box[1]
+                        for b in placed)  # a handful of names
+            if inside and clear:
+                placed.append(box)
+            else:  # a letter instead, spelt out in the key
+                text = chr(ord("a") + len(key) % 26)
+                key.append(f"{text}  {name}")
+                x, y, _ = anchor(geom, k, text)
+            # A letter is drawn above the scale bar, in case its region shows only there.
+            artists.append(ax.text(x + k, y, text, color=_REGION_COLOR, fontsize=7,
+                                   ha="center", va="center", clip_on=True,
+                                   zorder=1.6 if text == str(name) else 6.5,
                                    gid="region-label", path_effects=_halo()))
-    return artists
+    return artists, key
 
 
 def _halo():
@@ -504,6 +538,27 @@ def _key_rows(ax, entries, anchor, step_pt, fontsize: float = 7) -> list:
         artists.append(ax.text(20 / 72.0, 0.0, label, transform=at, fontsize=fontsize,
                                va="center", ha="left", clip_on=False, gid="key-row"))
     return artists
+
+
+#: Outside :data:`EAST_ASIA_BOX` the land is Natural Earth 1:110m, whose coasts are off by
+#: up to some 10-20 km: on maps narrower than this (degrees) that shows, so the map says so.
+COARSE_LAND_NOTE_DEG = 20.0
+
+
+def _coarse_land_note(ax, view) -> list:
+    """A note in the map's lower left corner when part of a narrow view lies outside the fine
+    land layer's box: coasts there are 1:110m and events can seem to lie on land."""
+    x0, x1, y0, y1 = view
+    if max(x1 - x0, y1 - y0) >= COARSE_LAND_NOTE_DEG:
+        return []
+    box_x0, box_y0, box_x1, box_y1 = EAST_ASIA_BOX
+    inside = any(box_x0 <= x0 + k and x1 + k <= box_x1 for k in (-360.0, 0.0, 360.0))
+    if inside and box_y0 <= y0 and y1 <= box_y1:
+        return []
+    return [ax.text(0.01, 0.01, "coast: Natural Earth 1:110m (coarse, ~10 km) outside "
+                    "105-135°E 15-45°N", transform=ax.transAxes, fontsize=6, color="0.35",
+                    ha="left", va="bottom", zorder=6, gid="coarse-land-note",
+                    path_effects=_halo())]
 
 
 def _nice_km(width_km: float) -> float:
@@ -547,8 +602,9 @@ def _vessel_names(events: pd.DataFrame) -> dict[int, str]:
     return dict(zip(both["mmsi"].astype("int64"), both["name"].str.strip(), strict=True))
 
 
-def _event_labels(ax, events, lx, ly, view) -> list:
-    """Numbers beside the events and a key listing each number's vessels.
+def _event_labels(ax, events, lx, ly, view, region_key=()) -> list:
+    """Numbers beside the events and a key listing each number's vessels (then the
+    regions named by a letter, ``region_key``).
 
     Events close together on the map (chained within 1/40 of the framed span) share one
     number, so numbers keep apart; at most :data:`MAX_LABELS` numbers, in the order of the
@@ -557,7 +613,7 @@ def _event_labels(ax, events, lx, ly, view) -> list:
     """
     ok = np.isfinite(lx) & np.isfinite(ly)
     if not ok.any():
-        return []
+        return _key_text(ax, ["regions:", *region_key] if region_key else [])
     span = max(view[1] - view[0], view[3] - view[2])
     cluster = _clusters(lx, ly, ok, span / 40.0)
     is_first = np.zeros(cluster.size, dtype=bool)
@@ -616,10 +672,25 @@ def _event_labels(ax, events, lx, ly, view) -> list:
             key.append(f"{number:>2} {what}: {vessels[c][0]}{more}")
     if n_places > len(first):
         key.append(f"   ({n_places - len(first)} more places not numbered)")
-    artists.append(ax.text(1.03, 1.0, "\n".join(key), transform=ax.transAxes, va="top",
-                           ha="left", fontsize=6.5, family="monospace", clip_on=False,
-                           gid="label-key"))
-    return artists
+    if region_key:
+        key += ["", "regions:", *region_key]
+    return artists + _key_text(ax, key)
+
+
+def _key_text(ax, lines) -> list:
+    """The key beside the map: one monospace text, each line cut (ending in "...") to fit
+    between the map and the figure's right edge."""
+    if not lines:
+        return []
+    fig_w, _ = ax.figure.get_size_inches()
+    right = ax.get_position(original=True).x1
+    room_pt = ((1.0 - right) * fig_w * 72.0) - 0.03 * ax.get_position(original=True).width \
+        * fig_w * 72.0 - 4.0
+    width = max(int(room_pt / (0.6 * 6.5)), 12)  # a monospace letter is 0.6 em wide
+    lines = [line if len(line) <= width else line[:width - 3] + "..." for line in lines]
+    return [ax.text(1.03, 1.0, "\n".join(lines), transform=ax.transAxes, va="top",
+                    ha="left", fontsize=6.5, family="monospace", clip_on=False,
+                    gid="label-key")]
 
 
 def _fill_box(ax, view):
@@ -754,7 +825,8 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
 
     # Land, coastline and regions (behind everything else), and the regions' names.
     artists = _draw_layers(ax, regions, [k for k in _shifts(view) if k not in base_shifts])
-    artists += _region_labels(ax, regions, view)
+    region_artists, region_key = _region_labels(ax, regions, view)
+    artists += region_artists
 
     # Tracks: one LineCollection of consecutive report pairs, coloured per vessel.
     drawn_mmsi = np.zeros(0, dtype=np.int64)
@@ -812,7 +884,8 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
                      "ms": 7}, f"{style['label']} ({int(sel.sum())})"))
 
     if len(events):
-        artists += _event_labels(ax, events, _unwrap(ev_lon, centre), ev_lat, view)
+        artists += _event_labels(ax, events, _unwrap(ev_lon, centre), ev_lat, view,
+                                 region_key)
         if 0 < drawn_mmsi.size <= LEGEND_VESSELS:  # which track is whose
             names = _vessel_names(events)
             key += [({"color": _VESSEL_COLORS[i % len(_VESSEL_COLORS)], "lw": 1.5},
@@ -820,12 +893,15 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
                     for i, m in enumerate(drawn_mmsi.tolist())]
         # The legend: rows upwards from the bottom of the panel right of the map.
         artists += _key_rows(ax, key[::-1], anchor=(1.03, 0.015), step_pt=(0.0, 11.0))
+    elif region_key:
+        artists += _key_text(ax, ["regions:", *region_key])
 
     ax.set_xlim(view[0], view[1])
     ax.set_ylim(view[2], view[3])
     mid_lat = np.radians(0.5 * (view[2] + view[3]))
     ax.set_aspect(1.0 / max(np.cos(mid_lat), 0.05), adjustable="box")
     artists += _scale_bar(ax, view)
+    artists += _coarse_land_note(ax, view)
     from matplotlib.ticker import MaxNLocator
 
     # Six ticks a side, not matplotlib's nine: tick labels are most of a map's drawing time.
@@ -838,10 +914,13 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
     return artists
 
 
-def _png_bytes(figure, dpi: float, palette: bool = True) -> bytes:
-    """The figure rendered by Agg at ``dpi`` as PNG bytes (no metadata, so the same figure
-    gives the same bytes); a palette PNG of :data:`PNG_COLORS` colours when ``palette``,
-    else RGB (the figure's background is opaque, so no alpha channel is needed)."""
+def _png_bytes(figure, dpi: float) -> bytes:
+    """The figure rendered by Agg at ``dpi`` as RGB PNG bytes (no metadata, so the same
+    figure gives the same bytes; the background is opaque, so no alpha channel).
+
+    Not a palette PNG: a fast quantizer (Pillow's octree) merged the white page and the pale
+    sea into one colour, and the exact ones cost more than the whole PNG.
+    """
     from PIL import Image
 
     from ._agg import GlyphCacheCanvas
@@ -854,9 +933,6 @@ def _png_bytes(figure, dpi: float, palette: bool = True) -> bytes:
     canvas.draw()
     image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
                              "raw", "RGBA", 0, 1).convert("RGB")
-    if palette:
-        image = image.quantize(PNG_COLORS, method=Image.Quantize.FASTOCTREE,
-                               dither=Image.Dither.NONE)
     buf = io.BytesIO()
     image.save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL)
     return buf.getvalue()
@@ -872,14 +948,13 @@ class _MapCanvas:
         _draw_layers(self.ax, regions, [0.0])
 
     def png(self, events, tracks=None, title: str = "", dpi: int = 90, pad_deg: float = 0.2,
-            tail_h: float = 12, palette: bool = True) -> bytes:
-        """The PNG bytes of one map (as :func:`plot_events_map` draws it); see
-        :func:`_png_bytes` for ``palette``."""
+            tail_h: float = 12) -> bytes:
+        """The PNG bytes of one map (as :func:`plot_events_map` draws it)."""
         artists = _draw_map(self.ax, events, tracks, self.regions, pad_deg, tail_h,
                             base_shifts=(0.0,))
         self.ax.set_title(title, fontsize=9, y=1.0)  # fixed: see _draw_timeline
         try:
-            return _png_bytes(self.ax.figure, dpi, palette)
+            return _png_bytes(self.ax.figure, dpi)
         finally:
             for artist in artists:
                 artist.remove()
@@ -1190,13 +1265,12 @@ class _TimelineCanvas:
         self.sog_ax = self.ax.twinx()
         self.sog_ax.set_title("", y=1.0)
 
-    def png(self, tracks, event, dpi: int = 90, palette: bool = True) -> bytes:
-        """The PNG bytes of :func:`plot_pair_timeline` of one event; see :func:`_png_bytes`
-        for ``palette``."""
+    def png(self, tracks, event, dpi: int = 90) -> bytes:
+        """The PNG bytes of :func:`plot_pair_timeline` of one event."""
         artists = _draw_timeline(self.ax, self.sog_ax, _as_tracks(tracks), _event_row(event),
                                  TRACK_BREAK_S, 60.0)
         try:
-            return _png_bytes(self.figure, dpi, palette)
+            return _png_bytes(self.figure, dpi)
         finally:
             for artist in artists:
                 artist.remove()

@@ -309,8 +309,8 @@ def write_html_report(events, path, tracks=None, regions=None, title: str = "sts
         ``to_dict()``, DataFrame, or anything with a useful ``str()``), shown as tables.
     max_figures : int, optional
         How many of those sections (the top-ranked first) get a map and a timeline; default
-        all of them. Figures dominate the time: about 0.1 s per event (maps are drawn on one
-        reused figure, ``benchmarks/bench_report.py``).
+        all of them. Figures dominate the time: about 0.1 s of CPU per event for its map and
+        timeline (drawn on reused figures, ``benchmarks/bench_report.py``).
 
     Returns
     -------

@@ -65,7 +65,8 @@ _CSS = """
 #stsmap-tip{position:absolute;display:none;pointer-events:none;background:#fff;
 border:1px solid #888;border-radius:3px;padding:.3em .5em;font-size:.8em;white-space:pre-line;
 box-shadow:0 1px 4px rgba(0,0,0,.25);max-width:26em;z-index:5}
-.stsmap-land{fill:#efe9da;stroke:#8a8a8a;stroke-width:.6}
+.stsmap-land{fill:#efe9da;stroke:none}
+.stsmap-coast{fill:none;stroke:#8a8a8a;stroke-width:.6}
 .stsmap-region{fill:none;stroke:#2b8cbe;stroke-width:1;stroke-dasharray:5 3}
 .stsmap-rlabel{fill:#2b8cbe;font-size:11px;text-anchor:middle;paint-order:stroke;
 stroke:#fff;stroke-width:3px}
@@ -330,7 +331,10 @@ def events_svg_map(events: pd.DataFrame, links, tracks=None, regions=None,
     parts = []
     # Land, clipped to three times the view (room to pan) and simplified to a pixel.
     span_x, span_y = x1 - x0, y1 - y0
-    polygons, _ = load_land()
+    # The land is filled without an outline and the coast drawn over it from the coast
+    # lines, which leave out the seam where the fine East Asian layer meets the world layer
+    # and the cuts of the clipping box (outlines of the clipped polygons drew both as lines).
+    polygons, coast = load_land()
     for turn in (-360.0, 0.0, 360.0):
         box = (x0 - span_x - turn, y0 - span_y, x1 + span_x - turn, y1 + span_y)
         if box[2] < -180.0 or box[0] > 180.0:
@@ -344,6 +348,13 @@ def events_svg_map(events: pd.DataFrame, links, tracks=None, regions=None,
             d = _path_d(sx(coords[:, 0] + turn), sy(coords[:, 1]), starts)
             d = d.replace("M", "ZM")[1:] + "Z"
             parts.append(f'<path class="stsmap-land" d="{d}"/>')
+        lines = shapely.clip_by_rect(coast, *box)
+        lines = shapely.simplify(lines[~shapely.is_empty(lines)], span_x / 1500.0)
+        coords, index = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
+        if len(coords):
+            starts = np.r_[0, np.flatnonzero(np.diff(index)) + 1]
+            d = _path_d(sx(coords[:, 0] + turn), sy(coords[:, 1]), starts)
+            parts.append(f'<path class="stsmap-coast" d="{d}"/>')
     # Regions and their names.
     if regions is not None and len(regions):
         geoms = np.asarray(regions.geometry)
