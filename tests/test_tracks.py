@@ -305,3 +305,17 @@ def test_single_vessel_gfw_tracks_stay_mostly_whole(shared_data):
         largest = np.diff(tracks.offsets).max()
         assert largest >= 0.9 * len(tracks), name  # GFW: one vessel plus singleton noise
         assert max_implied_speed_kn(tracks) < 50
+
+
+def test_from_arrays_breaks_time_ties_by_the_row_whatever_the_input_order():
+    # Two reports of one vessel at the same second but different places: the detectors take
+    # "the last report before a gap", so the sorted order must not depend on the input order.
+    t = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta([0, 0, 7200], unit="s")
+    lat = np.array([30.0, 30.5, 31.0])
+    lon = np.array([122.0, 122.1, 122.2])
+    mmsi = np.full(3, 412000001)
+    rows = []
+    for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0]):
+        tr = Tracks.from_arrays(mmsi[order], t[order], lat[order], lon[order])
+        rows.append((tr.lat_deg.tolist(), tr.lon_deg.tolist(), tr.time_ns.tolist()))
+    assert rows[0] == rows[1] == rows[2]

@@ -189,7 +189,9 @@ class Tracks:
                           ("sog_kn", sog), ("cog_deg", cog), ("segment", label)):
             if arr.shape != (n,):
                 raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
-        order = np.lexsort((time_ns, label, mmsi))
+        # Ties in time are broken by the rest of the row, as build_tracks does, so that the
+        # result (and every detector's) does not depend on the order rows came in.
+        order = np.lexsort((cog, sog, lon, lat, time_ns, label, mmsi))
         mmsi, label = mmsi[order], label[order]
         new_segment = np.ones(n, dtype=bool)
         new_segment[1:] = (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])

@@ -40,8 +40,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, types
-from numba.typed import Dict
+from numba import njit
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics"]
@@ -1055,7 +1054,59 @@ _G_KEY, _G_FIRST, _G_N, _G_TIME, _G_SRC, _G_PARTS, _G_MASK, _G_PREV, _G_NEXT = r
 _G_OFF = 9  # then 10 part offsets, 10 part lengths and 10 fill bits (parts 1..9)
 _G_COLS = _G_OFF + 30
 # Indices into the assembler's ``state``.
-_S_OPEN, _S_HEAD, _S_TAIL, _S_USED, _S_FREE = range(5)
+_S_OPEN, _S_HEAD, _S_TAIL, _S_USED, _S_FREE, _S_TOMBS, _S_BITS = range(7)
+# Key table slots (open addressing, linear probing): never used, and emptied.
+_EMPTY, _GONE = -1, -2
+
+
+@njit(cache=True)
+def _slot(key, bits):
+    """First slot of ``key`` in a key table of 2**bits slots (Fibonacci hashing)."""
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+
+
+@njit(cache=True)
+def _find(table, bits, key):
+    """The group of ``key`` in the key table (keys, then groups), or -1."""
+    size = table.size // 2
+    h = _slot(key, bits)
+    while True:
+        k = table[h]
+        if k == key:
+            return table[size + h]
+        if k == _EMPTY:
+            return np.int64(-1)
+        h = (h + 1) & (size - 1)
+
+
+@njit(cache=True)
+def _put(table, bits, key, g):
+    """Enter ``key`` (absent) with group ``g``."""
+    size = table.size // 2
+    h = _slot(key, bits)
+    while table[h] >= 0:
+        h = (h + 1) & (size - 1)
+    table[h] = key
+    table[size + h] = g
+
+
+@njit(cache=True)
+def _drop(table, bits, key, state, groups):
+    """Remove ``key``; rebuild the table from the open groups once emptied slots abound."""
+    size = table.size // 2
+    h = _slot(key, bits)
+    while table[h] != key:
+        h = (h + 1) & (size - 1)
+    table[h] = _GONE
+    state[_S_TOMBS] += 1
+    if state[_S_TOMBS] * 4 > size:
+        table[:size] = _EMPTY
+        state[_S_TOMBS] = 0
+        g = state[_S_HEAD]
+        while g >= 0:
+            if groups[g, _G_KEY] != key:
+                _put(table, bits, groups[g, _G_KEY], g)
+            g = groups[g, _G_NEXT]
 
 
 @njit(cache=True)
@@ -1071,7 +1122,7 @@ def _unlink(g, groups, state, table, free):
         groups[nxt, _G_PREV] = prev
     else:
         state[_S_TAIL] = prev
-    del table[groups[g, _G_KEY]]
+    _drop(table, state[_S_BITS], groups[g, _G_KEY], state, groups)
     free[state[_S_FREE]] = g
     state[_S_FREE] += 1
     state[_S_OPEN] -= 1
@@ -1110,7 +1161,7 @@ def _assemble(frags, off, buf, groups, state, table, free, arena, window, max_op
                 _unlink(g, groups, state, table, free)
             else:
                 break
-        g = table[key] if key in table else np.int64(-1)
+        g = _find(table, state[_S_BITS], key)
         if g >= 0 and (groups[g, _G_MASK] >> frag) & 1:  # a repeat: the old one is given up
             counts[15] += groups[g, _G_PARTS]
             _unlink(g, groups, state, table, free)
@@ -1132,7 +1183,7 @@ def _assemble(frags, off, buf, groups, state, table, free, arena, window, max_op
             else:
                 state[_S_HEAD] = g
             state[_S_TAIL] = g
-            table[key] = g
+            _put(table, state[_S_BITS], key, g)
             state[_S_OPEN] += 1
         if frag > groups[g, _G_N]:  # a fragment number past its group's count
             counts[15] += groups[g, _G_PARTS] + 1
@@ -1335,9 +1386,10 @@ class Assembler:
         self.max_open = int(max_open)
         slots = self.max_open + 2
         self._groups = np.zeros((slots, _G_COLS), np.int64)
-        self._state = np.array([0, -1, -1, 0, slots], np.int64)
+        bits = max(6, (4 * slots - 1).bit_length())  # at most a quarter of the slots used
+        self._state = np.array([0, -1, -1, 0, slots, 0, bits], np.int64)
         self._free = np.arange(slots, dtype=np.int64)
-        self._table = Dict.empty(key_type=types.int64, value_type=types.int64)
+        self._table = np.full(2 << bits, _EMPTY, np.int64)  # keys, then their groups
         self._arena = np.empty(1 << 16, np.uint8)
         self._scratch = np.empty(9 * MAX_PAYLOAD_CHARS + 64, np.uint8)
 
