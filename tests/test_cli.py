@@ -345,6 +345,7 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     from stsdetect.cli import DETECT_OPTIONS
     from stsdetect.context import add_context, find_anchorages
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detectors.dark_vessels import imagery_events
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
     from stsdetect.detectors.tows import find_tows
@@ -356,7 +357,8 @@ def test_every_pipeline_parameter_is_an_option_with_the_library_default():
     stage_fn = {"read": read_ais, "tracks": build_tracks, "rendezvous": find_rendezvous,
                 "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
                 "loitering": find_loitering, "anchorages": find_anchorages,
-                "context": add_context, "tows": find_tows, "flags": flag_events}
+                "context": add_context, "tows": find_tows, "flags": flag_events,
+                "imagery": imagery_events}
     options = {dest: (kind, shown) for opts in DETECT_OPTIONS.values()
                for _, dest, kind, shown, _ in opts}
     assert set(options) == set(PARAMETERS) - {"format", "weights"}

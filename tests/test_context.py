@@ -412,8 +412,7 @@ def crowded_days(tmp_path_factory):
         path = folder / f"day{i}.nmea"
         path.write_text("\n".join(lines[day == d]) + "\n")
         files.append(path)
-    # the windowed drivers do not compute reception coverage (see make_plan)
-    want = detect([str(f) for f in files], coverage=False).events
+    want = detect([str(f) for f in files]).events  # reception coverage too, in every mode
     flags = want["flags"].map(set)
     # the context stage had work to do: ordinary pairs, crowds, cargo evidence
     assert flags.map(lambda f: bool(f & {"anchorage", "port"})).sum() > 50

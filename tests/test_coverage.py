@@ -174,3 +174,59 @@ def test_satellite_view_parameters_and_passes():
                 {"message_probability": 0}, {"pass_duration": "2h", "revisit": ("1h", "2h")}):
         with pytest.raises(ValueError):
             satellite_view(sc, **bad)
+
+
+def test_coverage_knobs_reach_the_model():
+    sc = simulate(seed=0, duration="2d", min_interval_s=60, n_background=20)
+    view = satellite_view(sc, seed=0)
+    ev = pipeline.detect(view.positions, only="dark").events
+    cov = ev["coverage"].to_numpy(float)
+    assert np.nanmax(cov) < 0.5  # revisits: low satellite coverage
+    # a pass rule no burst meets: every report counts as shore reception; the silences are
+    # then judged by the coverage of all reception, still low (passes every few hours) ...
+    shore = pipeline.detect(view.positions, only="dark", satellite_pass_max="1s").events
+    assert not np.allclose(shore["coverage"].to_numpy(float), cov, equal_nan=True)
+    # ... and a bracket shorter than the revisit gaps counts nobody present between passes:
+    # every hour with a vessel heard then looks fully covered
+    short = pipeline.detect(view.positions, only="dark", coverage_max_bracket="30min").events
+    assert np.nanmean(short["coverage"].to_numpy(float)) > np.nanmean(cov)
+    many = pipeline.detect(view.positions, only="dark", coverage_min_vessels=10_000).events
+    assert not np.allclose(many["coverage"].to_numpy(float), cov, equal_nan=True)
+
+
+def test_satellite_sources_from_tag_blocks_and_pghp_through_the_cli(tmp_path):
+    """The reception named by the dump itself: tag-block ``s:`` on some lines, Gatehouse
+    ``$PGHP`` ``pss`` on the others; ``--satellite-sources`` reads both."""
+    import re
+
+    from stsdetect import read_ais
+    from stsdetect.cli import EXIT_OK, main
+    from stsdetect.events import read_events
+
+    sc = simulate(seed=11, duration="2d", min_interval_s=120, n_background=6)
+    view = satellite_view(sc, seed=11, shore=[(30.6, 121.9, 60_000.0)])
+    out = []
+    for i, line in enumerate(view.lines()):  # lines of a small test dump
+        m = re.match(r"\\s:([^,]+),c:(\d+)\*[0-9A-F]{2}\\(.*)", line)
+        if i % 2:
+            t = pd.Timestamp(int(m.group(2)), unit="s")
+            out.append(f"$PGHP,1,{t:%Y,%-m,%-d,%-H,%-M,%-S},0,412,,{m.group(1)},1,00*00")
+            out.append(m.group(3))
+        else:
+            out.append(line)
+    dump = tmp_path / "mixed.nmea"
+    dump.write_text("\n".join(out) + "\n")
+    data = read_ais(dump)
+    assert set(data.positions["source"]) == {SATELLITE_SOURCE, SHORE_SOURCE}
+    assert len(data.positions) == len(view.positions)
+    want = pipeline.detect(view.positions, only="dark", satellite_sources=SATELLITE_SOURCE)
+    cadence = pipeline.detect(view.positions, only="dark")
+    e = tmp_path / "e.csv"
+    assert main(["detect", str(dump), "--only", "dark_period", "--satellite-sources",
+                 SATELLITE_SOURCE, "-o", str(e), "-q"]) == EXIT_OK
+    got = read_events(e).sort_values(["start", "mmsi"]).reset_index(drop=True)
+    w = want.events.sort_values(["start", "mmsi"]).reset_index(drop=True)
+    np.testing.assert_allclose(got["coverage"], w["coverage"], rtol=1e-6)
+    # the sources decide, not the cadence: on some silences the two differ
+    c = cadence.events.sort_values(["start", "mmsi"]).reset_index(drop=True)
+    assert not np.allclose(c["coverage"], w["coverage"])

@@ -246,6 +246,12 @@ def test_cli_detections(tmp_path):
     dark = ev[ev["event_type"] == "dark_vessel"]
     assert len(dark) and dark["scene_id"].str.startswith("S1SIM_").all()
     assert ev["flags"].map(lambda f: "unseen_partner" in f).any()
+    # the detections with their matches, beside the events
+    m = pd.read_csv(tmp_path / "e.detections.csv")
+    assert len(m) == len(sc.detections) and (~m["matched"]).sum() == len(dark)
+    assert set(m.loc[~m["matched"], "detection_id"]) == set(dark["detection_id"])
+    assert (m.loc[m["matched"], "match_distance_m"] <= 1500).all()
+    assert m.loc[m["matched"], "mmsi"].notna().all() and m.loc[~m["matched"], "mmsi"].isna().all()
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     assert main(["detect", str(paths["nmea"]), "--detections", str(tmp_path / "bad.csv"),
                  "-o", str(out), "-q"]) == EXIT_BAD_INPUT
@@ -260,3 +266,95 @@ def test_report_shows_scene_and_unseen_partner(imaged, tmp_path):
     path = write_html_report(res.events, tmp_path / "r.html", tracks=res.tracks, max_events=3)
     text = path.read_text()
     assert "S1SIM_" in text and "unseen_partner" in text and "dark_vessel" in text
+    # an unseen partner's image, time and distance are in the event's headline
+    ev = res.events
+    marked = ev[ev["flags"].map(lambda f: "unseen_partner" in f)]
+    det = json.loads(marked["evidence"].iloc[0])["unseen_partner"]["detections"][0]
+    path = write_html_report(marked.head(1), tmp_path / "u.html", tracks=res.tracks)
+    text = path.read_text()
+    assert f"unseen partner: scene {det['scene_id']} at {det['time'][:10]} {det['time'][11:16]}" \
+        in text
+
+
+def test_maps_draw_unseen_partners_at_their_detections(imaged):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from stsdetect.detectors.dark_vessels import unseen_partner_points
+    from stsdetect.events import read_events, write_events
+    from stsdetect.plot import plot_events_map
+
+    _, res = imaged
+    ev = res.events
+    marked = ev[ev["flags"].map(lambda f: "unseen_partner" in f)].head(1)
+    pts = unseen_partner_points(marked)
+    assert len(pts) >= 1 and pts[["lat", "lon"]].notna().all().all()
+    # the points are the unmatched detections themselves
+    d = res.detections.set_index("detection_id")
+    np.testing.assert_allclose(pts["lat"], d.loc[pts["detection_id"], "lat"], atol=1e-6)
+    ax = plot_events_map(marked, tracks=res.tracks)
+    drawn = [c for c in ax.collections if c.get_gid() == "unseen-partners"]
+    assert len(drawn) == 1
+    np.testing.assert_allclose(drawn[0].get_offsets()[:, 1], pts["lat"].to_numpy(), atol=1e-9)
+    labels = [t.get_text() for t in ax.texts if t.get_gid() == "unseen-partner-label"]
+    assert labels and labels[0].startswith(str(pts["scene_id"].iloc[0])[:24])
+    keys = [t.get_text() for t in ax.texts if t.get_gid() == "key-row"]
+    assert any(k.startswith("unseen partner (imagery)") for k in keys)
+    plt.close(ax.figure)
+    # and read back from a file (the report and `stsdetect plot` read events files)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        back = read_events(write_events(marked, Path(tmp) / "e.geojson"))
+        assert unseen_partner_points(back)["detection_id"].tolist() == \
+            pts["detection_id"].tolist()
+
+
+def test_matching_distances_are_parameters(imaged):
+    sc, res = imaged
+    n_matched = int(res.detections["matched"].sum())
+    assert n_matched > 10
+    # 1 m: hardly any detection lies that close to a track's interpolated position
+    tight = pipeline.detect(sc.positions, detections=sc.detections, match_distance_m=1.0,
+                            only="rendezvous")
+    assert tight.detections["matched"].sum() < n_matched / 5
+    assert (tight.detections["match_distance_m"].dropna() <= 1.0).all()
+    n_dark = (tight.events["event_type"] == "dark_vessel").sum()
+    assert n_dark == (~tight.detections["matched"]).sum()
+    # an unseen partner must lie within unseen_partner_distance_m of the event's vessel
+    near = pipeline.detect(sc.positions, detections=sc.detections, only="rendezvous",
+                           unseen_partner_distance_m=1.0)
+    assert not near.events["flags"].map(lambda f: "unseen_partner" in f).any()
+    wide = pipeline.detect(sc.positions, detections=sc.detections, only="rendezvous",
+                           unseen_partner_distance_m=500.0, match_max_gap="1s",
+                           match_max_extrapolate="1s")
+    # positions known only within a second of a report: hardly any track is placed
+    assert wide.detections["matched"].sum() < n_matched / 2
+    with pytest.raises(ValueError, match="need detections"):
+        pipeline.detect(sc.positions, match_distance_m=800.0)
+
+
+def test_cli_matching_options(tmp_path):
+    from stsdetect.cli import EXIT_BAD_INPUT, EXIT_OK, main
+    from stsdetect.events import read_events
+
+    sc = imagery_detections(simulate(seed=1), seed=1)
+    paths = sc.write(tmp_path)
+    det = tmp_path / "det.csv"
+    sc.detections[["time", "lat", "lon", "scene_id", "detection_id"]].to_csv(det, index=False)
+    counts = {}
+    for metres in ("1500", "1"):
+        out = tmp_path / f"e{metres}.csv"
+        assert main(["detect", str(paths["nmea"]), "--detections", str(det), "--only",
+                     "rendezvous", "--match-distance", metres, "-o", str(out), "-q"]) == EXIT_OK
+        counts[metres] = (read_events(out)["event_type"] == "dark_vessel").sum()
+    assert counts["1"] > 3 * counts["1500"] > 0
+    out = tmp_path / "e.csv"
+    assert main(["detect", str(paths["nmea"]), "--detections", str(det),
+                 "--unseen-partner-distance", "1", "-o", str(out), "-q"]) == EXIT_OK
+    assert not read_events(out)["flags"].map(lambda f: "unseen_partner" in f).any()
+    assert main(["detect", str(paths["nmea"]), "--match-distance", "800", "-o", str(out),
+                 "-q"]) == EXIT_BAD_INPUT
+    assert main(["detect", str(paths["nmea"]), "--detections", str(det), "--match-distance",
+                 "-3", "-o", str(out), "-q"]) == EXIT_BAD_INPUT

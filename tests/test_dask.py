@@ -205,8 +205,7 @@ def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
     from stsdetect import pipeline
 
     files = _daily_nmea(tmp_path, seed=4)
-    # the windowed drivers do not compute reception coverage yet (see make_plan)
-    want = pipeline.detect([str(f) for f in files], coverage=False).events
+    want = pipeline.detect([str(f) for f in files]).events
     got = sd.detect(files, client=client, workdir=tmp_path / "d")
     assert_same_events(got.events, want)
 

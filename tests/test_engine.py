@@ -15,6 +15,7 @@ from stsdetect.scale.registry import STAGES, select
 def _stage_function(stage):
     from stsdetect.context import add_context, find_anchorages
     from stsdetect.detectors.dark import find_dark_periods, find_dark_rendezvous
+    from stsdetect.detectors.dark_vessels import imagery_events
     from stsdetect.detectors.loitering import find_loitering
     from stsdetect.detectors.rendezvous import find_rendezvous
     from stsdetect.detectors.tows import find_tows
@@ -24,7 +25,8 @@ def _stage_function(stage):
     return {"tracks": build_tracks, "rendezvous": find_rendezvous,
             "dark_period": find_dark_periods, "dark_rendezvous": find_dark_rendezvous,
             "loitering": find_loitering, "anchorages": find_anchorages,
-            "context": add_context, "tows": find_tows, "flags": flag_events}.get(stage)
+            "context": add_context, "tows": find_tows, "flags": flag_events,
+            "imagery": imagery_events}.get(stage)
 
 
 @pytest.mark.parametrize("stage", [s for s in P.STAGE_PARAMS if s != "read"])

@@ -250,6 +250,9 @@ def test_plan_errors_are_specific(tmp_path):
         make_plan(not_a_parameter=3, only=DETECTORS)
     with pytest.raises(ValueError, match="whole number"):
         make_plan(window="0.5s", only=DETECTORS)
+    with pytest.raises(ValueError, match="whole number of hours"):
+        make_plan(window="90min", only=DETECTORS)
+    assert make_plan(window="90min", only=DETECTORS, coverage=False).window_s == 5400
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("x")
     with pytest.raises(ValueError, match="not empty"):
@@ -260,11 +263,10 @@ def test_plan_errors_are_specific(tmp_path):
 
 def test_plan_margin_covers_context_but_not_durations():
     plan = make_plan(only=["dark_period"], min_gap="8h", heard_bin="20min")
-    # (coverage=False: the windowed driver does not compute reception coverage)
-    assert plan.params["dark_period"] == {"min_gap": "8h", "heard_bin": "20min",
-                                          "coverage": False}
-    # context = heard_bin (thinning bins at the span's ends) + cleaning context
-    assert plan.context_s["dark_period"] == pytest.approx(20 * 60 + H)
+    assert plan.params["dark_period"] == {"min_gap": "8h", "heard_bin": "20min"}
+    # context = heard_bin (thinning bins at the span's ends) + the coverage's cadence rule
+    # (a pass gap and a pass: 30 + 20 min) + cleaning context
+    assert plan.context_s["dark_period"] == pytest.approx(20 * 60 + 50 * 60 + H)
     assert plan.margin_s >= plan.context_s["dark_period"]
     assert plan.margin_s % 60 == 0
     assert plan.emit == ("dark_period",)
@@ -355,8 +357,7 @@ def test_equals_pipeline_detect_on_simulated_traffic(tmp_path):
 
     sc = simulate(seed=6, duration="3d", min_interval_s=240, n_background=8)
     positions = sc.positions.sort_values("time", kind="stable").reset_index(drop=True)
-    # the windowed drivers do not compute reception coverage yet (see make_plan)
-    want = pipeline.detect(positions, coverage=False).events
+    want = pipeline.detect(positions).events
     res = detect_windowed(split_files(positions, [24, 48]), workdir=tmp_path / "w")
     assert_same_events(res.events, want)
     assert len(want) >= 5

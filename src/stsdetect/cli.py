@@ -696,7 +696,12 @@ def cmd_detect(args) -> int:
     if args.watchlist is not None:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
-    _guard_outputs({"-o": out}, _input_files(inputs, [args.watchlist] if watchlist else [],
+    outputs = {"-o": out}
+    if args.detections:  # the detections with their matches, beside the events
+        from stsdetect.imagery import matches_path
+
+        outputs["matched detections"] = matches_path(out)
+    _guard_outputs(outputs, _input_files(inputs, [args.watchlist] if watchlist else [],
                                              [r for r in (args.regions or [])
                                               if Path(r).is_file()],
                                              [args.detections] if args.detections else []))
@@ -713,13 +718,11 @@ def cmd_detect(args) -> int:
     if args.save_anchorages is not None:
         _check_output(args.save_anchorages, (".geojson", ".json", ".parquet", ".geoparquet"))
     if getattr(args, "scheduler", None) or getattr(args, "workers", None) is not None:
-        if detections is not None:
-            raise UsageError("--detections is not supported with --scheduler/--workers yet")
         if args.save_anchorages or args.no_context:
             raise UsageError("--save-anchorages and --no-context are not available with "
                              "--workers/--scheduler (the distributed run always adds the "
                              "context; save anchorages from an in-memory run)")
-        return _detect_dask(args, inputs, out, regions, watchlist, params)
+        return _detect_dask(args, inputs, out, regions, watchlist, params, detections)
     vessels = None
     tables = [_is_table(i) for i in inputs]
     if any(tables) and not all(tables):
@@ -743,7 +746,7 @@ def cmd_detect(args) -> int:
     return _finish_detect(args, result, out, label=", ".join(inputs))
 
 
-def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
+def _detect_dask(args, inputs, out: Path, regions, watchlist, params, detections=None) -> int:
     """``detect --scheduler/--workers``: the same detection as Dask tasks (stsdetect.dask)."""
     import pandas as pd
 
@@ -794,6 +797,7 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params) -> int:
         result = sd.detect(files, scheduler=args.scheduler, workers=args.workers,
                            window=args.window, workdir=args.workdir, only=args.only,
                            regions=regions, watchlist=watchlist, vessels=vessels,
+                           detections=detections,
                            **{k: v for k, v in _context_kwargs(args).items()
                               if k in ("ports", "anchorages")}, **params)
     except (OSError, EOFError) as exc:
@@ -829,6 +833,14 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
         write_anchorages(areas, save)
         _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
     write_events(events, out)
+    matched = getattr(result, "detections", None)
+    if matched is not None:
+        from stsdetect.imagery import matches_path, write_matches
+
+        n_dark = int((~matched["matched"].to_numpy(bool)).sum())
+        _say(args, f"imagery: {len(matched) - n_dark:,} of {len(matched):,} detections matched "
+                   f"to AIS; {n_dark:,} dark vessels; matches written to "
+                   f"{write_matches(matched, matches_path(out))}", "")
     positions = getattr(result, "positions", None)
     if positions is None and hasattr(result, "report"):  # windowed / Dask: counts only
         n_pos, n_ves = result.report["rows_spilled"], result.report["vessels_heard"]

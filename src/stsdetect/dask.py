@@ -229,7 +229,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
            workdir=None, *, only=None, regions=None, watchlist=None, retries=2,
            track_context=_w.DEFAULT_TRACK_CONTEXT, read_kwargs=None,
            keep_workdir=False, chunk_bytes=_w.DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
-           ports=None, anchorages=None, **params) -> _w.WindowedResult:
+           ports=None, anchorages=None, detections=None, **params) -> _w.WindowedResult:
     """Detect events over many dumps on a Dask cluster, identical to a single-process run.
 
     Parameters
@@ -256,7 +256,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         ``keep_workdir``; folders left by a killed run (SIGKILL) are removed by the next run
         (:func:`sweep_stale_spills`).
     only, regions, watchlist, track_context, read_kwargs, chunk_bytes, vessels, ports, \
-    anchorages, **params
+    anchorages, detections, **params
         As for :func:`stsdetect.scale.detect_windowed`.
     retries : int, default 2
         Times Dask re-runs a task that raised (tasks lost with a dead worker are re-run by
@@ -275,7 +275,9 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
     """
     from stsdetect.scale.engine import run_windows
 
-    plan = _w.make_plan(window, only=only, track_context=track_context, **params)
+    dets = _w.read_detections_arg(detections)
+    plan = _w.make_plan(window, only=only, track_context=track_context,
+                        imagery=dets is not None, **params)
     files = _w._sources(sources)
     own_dir = workdir is None
     if not own_dir:
@@ -295,7 +297,8 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
         result = run_windows(files, plan, work, DaskExecutor(cluster_client, retries), read=read,
                              chunk_bytes=chunk_bytes, regions=regions, watchlist=watchlist,
-                             vessels=vessels, **_w.context_areas(ports, anchorages))
+                             vessels=vessels, detections=dets,
+                             **_w.context_areas(ports, anchorages))
     finally:
         try:
             if owned:

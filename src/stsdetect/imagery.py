@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DETECTION_COLUMNS", "LAYOUTS", "read_detections"]
+__all__ = ["DETECTION_COLUMNS", "LAYOUTS", "matches_path", "read_detections", "write_matches"]
 
 #: Columns every detections table has, in order (other columns follow).
 DETECTION_COLUMNS = ["detection_id", "scene_id", "time", "lat", "lon", "length_m"]
@@ -173,3 +173,37 @@ def read_detections(source, layout: str = "auto") -> pd.DataFrame:
     out.attrs["skipped"] = {"bad_time": int(bad_time.sum()), "bad_position": int(bad_pos.sum())}
     out.attrs["layout"] = chosen
     return out
+
+
+def matches_path(events_path) -> Path:
+    """Where the command line writes the matched detections beside an events file:
+    ``<stem>.detections.csv``."""
+    events_path = Path(events_path)
+    return events_path.with_name(events_path.stem + ".detections.csv")
+
+
+def write_matches(matched: pd.DataFrame, path) -> Path:
+    """Write detections with their AIS matches as CSV, atomically.
+
+    Parameters
+    ----------
+    matched : pandas.DataFrame
+        :func:`stsdetect.detectors.dark_vessels.match_detections` output (or
+        ``DetectResult.detections``): every detection with ``mmsi`` (empty when no AIS track
+        explains it), ``match_distance_m``, ``n_candidates`` and ``matched``.
+    path : str or path
+        The CSV file. Text cells that a spreadsheet would read as formulas are quoted
+        (:func:`stsdetect.outputs.neutralise_formulas`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from stsdetect.outputs import atomic_path, neutralise_formulas
+
+    path = Path(path)
+    out = matched.copy()
+    out["time"] = pd.to_datetime(out["time"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with atomic_path(path) as tmp:
+        neutralise_formulas(out).to_csv(tmp, index=False)
+    return path

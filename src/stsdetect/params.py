@@ -38,6 +38,7 @@ __all__ = [
     "DarkParams",
     "DarkRendezvousParams",
     "FlagsParams",
+    "ImageryParams",
     "LoiteringParams",
     "ReadParams",
     "RendezvousParams",
@@ -243,6 +244,20 @@ class DarkParams(_Params):
         "satellite passes are inferred from the report cadence")
     reception: str = _opt("auto", "reception", "text",
                           "auto, or terrestrial / satellite for a dump that is all one kind")
+    coverage_max_bracket: object = _opt(
+        "48h", "coverage_max_bracket", "dur",
+        "coverage: a vessel silent longer than this is not counted present in the hours between")
+    coverage_min_vessels: int = _opt(
+        3, "coverage_min_vessels", "int",
+        "coverage: fewest other vessels a cell-hour needs for its own figure (else a coarser "
+        "cell)")
+    satellite_pass_gap: object = _opt(
+        "30min", "satellite_pass_gap", "dur",
+        "coverage: reports this far apart or more are separate passes (cadence rule)")
+    satellite_pass_max: object = _opt(
+        "20min", "satellite_pass_max", "dur",
+        "coverage: a burst of reports at most this long, alone between silences, is a "
+        "satellite pass (cadence rule)")
 
 
 @dataclass(frozen=True)
@@ -268,6 +283,26 @@ class LoiteringParams(_Params):
                                cli="--loiter-max-speed")
     min_duration: object = _opt("4h", "loiter_min_duration", "dur", "shortest loitering")
     max_gap: object = _opt("1h", "loiter_max_gap", "dur", "longest gap within one run")
+
+
+@dataclass(frozen=True)
+class ImageryParams(_Params):
+    """Options of :func:`stsdetect.detectors.dark_vessels.imagery_events` (``--detections``)."""
+
+    match_distance_m: float = _opt(
+        1500.0, "match_distance_m", "m",
+        "imagery: largest distance from a detection to a track's position at the image time "
+        "for a match, metres (Skylight's matching distance)")
+    unseen_partner_distance_m: float = _opt(
+        500.0, "unseen_partner_distance_m", "m",
+        "imagery: an unmatched detection this close to a rendezvous or loitering vessel during "
+        "the event marks unseen_partner, metres (the rendezvous distance)")
+    max_gap: object = _opt("2h", "match_max_gap", "dur",
+                           "imagery: longest gap between two reports a track's position at "
+                           "the image time is interpolated across")
+    max_extrapolate: object = _opt("10min", "match_max_extrapolate", "dur",
+                                   "imagery: a track's report this close in time to the image "
+                                   "is dead-reckoned from")
 
 
 @dataclass(frozen=True)
@@ -333,6 +368,7 @@ STAGE_PARAMS: dict[str, type] = {
     "loitering": LoiteringParams,
     "anchorages": AnchorageParams,
     "tows": TowParams,
+    "imagery": ImageryParams,
     "context": ContextParams,
     "flags": FlagsParams,
 }
@@ -348,6 +384,7 @@ CLI_SECTIONS: dict[str, str] = {
     "context": "context: anchorages, ports, crowds, draught",
     "tows": "tows (a tug with a vessel, both under way: barge evidence)",
     "flags": "flags",
+    "imagery": "imagery detections (--detections): matching, dark vessels, unseen partners",
 }
 
 

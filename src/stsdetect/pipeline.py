@@ -37,7 +37,8 @@ __all__ = ["DETECTORS", "PARAMETERS", "DetectResult", "detect"]
 #: ``tracks`` (:func:`stsdetect.build_tracks`), ``rendezvous``
 #: (:func:`stsdetect.find_rendezvous`), ``dark_period`` (:func:`stsdetect.find_dark_periods`),
 #: ``dark_rendezvous`` (:func:`stsdetect.find_dark_rendezvous`), ``loitering``
-#: (:func:`stsdetect.find_loitering`), ``anchorages``
+#: (:func:`stsdetect.find_loitering`), ``imagery``
+#: (:func:`stsdetect.detectors.dark_vessels.imagery_events`), ``anchorages``
 #: (:func:`stsdetect.context.find_anchorages`), ``context``
 #: (:func:`stsdetect.context.add_context`) and ``flags`` (:func:`stsdetect.flags.flag_events`).
 #: Every default is the parameter object's, equal to that function's own, documented there
@@ -139,9 +140,11 @@ pandas.DataFrame or Tracks
     detections : str, path or pandas.DataFrame, optional
         Vessel detections from satellite imagery, anything
         :func:`stsdetect.imagery.read_detections` reads. They are matched to the tracks
-        (:func:`stsdetect.detectors.dark_vessels.match_detections`, 1.5 km, one to one); the
-        unmatched ones become ``dark_vessel`` events, and rendezvous and loitering events with
-        one within 500 m get ``unseen_partner`` (:mod:`stsdetect.detectors.dark_vessels`).
+        (:func:`stsdetect.detectors.dark_vessels.match_detections`, one to one, within
+        ``match_distance_m``, default 1.5 km); the unmatched ones become ``dark_vessel``
+        events, and rendezvous and loitering events with one within
+        ``unseen_partner_distance_m`` (default 500 m) get ``unseen_partner``
+        (:mod:`stsdetect.detectors.dark_vessels`).
     ports : str, path or GeoDataFrame, optional
         Port or anchorage polygons (:func:`stsdetect.context.load_ports`): events in them are
         flagged ``port`` (or ``anchorage``, by their ``kind``).
@@ -197,6 +200,9 @@ pandas.DataFrame or Tracks
     region_frame = [] if no_regions else load_regions(regions)
     watch = None if watchlist is None else load_watchlist(watchlist)
     dets = None
+    if detections is None and stage_params_given.get("imagery"):
+        raise ValueError(f"imagery parameters {sorted(stage_params_given['imagery'])} need "
+                         "detections (detections=, --detections FILE)")
     if detections is not None:
         from stsdetect.imagery import read_detections
 
@@ -270,13 +276,12 @@ pandas.DataFrame or Tracks
         if dets is not None:
             if evidence is not None:  # rows are added below: write the context tokens now
                 events, evidence = evidence.finish(events), None
-            from stsdetect.detectors import dark_vessels as dv
-            from stsdetect.events import concat_events
+            from stsdetect.scale.registry import STAGES
 
-            matched = dv.match_detections(dets, tracks)
-            events = concat_events([events, dv.find_dark_vessels(matched)])
-            events = dv.mark_unseen_partners(
-                events, dv.find_unseen_partners(events, matched, tracks))
+            extra = {"events": events, "detections": dets}
+            events = STAGES["imagery"].run(StageInputs(tracks=tracks, extra=extra),
+                                           objects["imagery"])
+            matched = extra["matched"]
         tows = tables.get("tows")   # the tow detector's table (a registry stage)
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],

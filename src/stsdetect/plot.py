@@ -883,6 +883,13 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
         key.append(({"marker": style["marker"], "color": style["color"], "ls": "none",
                      "ms": 7}, f"{style['label']} ({int(sel.sum())})"))
 
+    unseen = _unseen_partners(ax, events, centre)
+    if unseen:  # the detections behind unseen_partner flags, with scene and time
+        artists += unseen
+        n_unseen = len(unseen[0].get_offsets())
+        key.append(({"marker": EVENT_STYLE["dark_vessel"]["marker"], "ls": "none", "ms": 7,
+                     "mfc": "none", "mec": EVENT_STYLE["dark_vessel"]["color"]},
+                    f"unseen partner (imagery) ({n_unseen})"))
     if len(events):
         artists += _event_labels(ax, events, _unwrap(ev_lon, centre), ev_lat, view,
                                  region_key)
@@ -911,6 +918,33 @@ def _draw_map(ax, events, tracks, regions, pad_deg, tail_h, base_shifts, fill=Tr
     ax.set_ylabel("latitude (deg N)")
     ax.grid(True, lw=0.3, alpha=0.5)
     ax.set_facecolor("#f4f8fb")
+    return artists
+
+
+def _unseen_partners(ax, events, centre) -> list:
+    """Hollow triangles at the imagery detections behind ``unseen_partner`` flags, each with
+    its scene and image time (#18)."""
+    from stsdetect.detectors.dark_vessels import unseen_partner_points
+
+    pts = unseen_partner_points(events)
+    pts = pts[np.isfinite(pts["lat"].to_numpy(float)) & np.isfinite(pts["lon"].to_numpy(float))]
+    pts = pts.drop_duplicates("detection_id")
+    if not len(pts):
+        return []
+    style = EVENT_STYLE["dark_vessel"]
+    x = _unwrap(pts["lon"].to_numpy(float), centre)
+    y = pts["lat"].to_numpy(float)
+    artists = [ax.scatter(x, y, s=55, marker=style["marker"], facecolors="none",
+                          edgecolors=style["color"], linewidths=1.2, zorder=4.5,
+                          gid="unseen-partners")]
+    text = (pts["scene_id"].astype(str).str.slice(0, 24) + " "
+            + pts["time"].dt.strftime("%m-%d %H:%M")).tolist()
+    for xi, yi, t in zip(x[:MAX_LABELS], y[:MAX_LABELS], text[:MAX_LABELS],
+                         strict=False):  # <= MAX_LABELS labels
+        artists.append(ax.annotate(t, (xi, yi), xytext=(4, -9), textcoords="offset points",
+                                   fontsize=6, color=style["color"], zorder=5,
+                                   annotation_clip=True, gid="unseen-partner-label",
+                                   path_effects=_halo()))
     return artists
 
 

@@ -254,7 +254,15 @@ def _headline(event: pd.Series) -> str:
     if _cell_text(event.get("scene_id")):  # an imagery detection: its image and time
         vessels = f"scene {_cell_text(event.get('scene_id'))} at {span[:16]} UTC"
         span = ""
-    items = [str(event.get("event_type", "")), vessels, span,
+    seen = ""
+    if "unseen_partner" in _cell_text(event.get("flags")):  # the image that showed it
+        from stsdetect.detectors.dark_vessels import unseen_partner_points
+
+        pts = unseen_partner_points(pd.DataFrame([event]))
+        seen = "; ".join(
+            f"unseen partner: scene {p.scene_id} at {p.time:%Y-%m-%d %H:%M} UTC, "
+            f"{p.distance_m:.0f} m from {p.beside_mmsi}" for p in pts.head(3).itertuples())
+    items = [str(event.get("event_type", "")), vessels, span, seen,
              f"score {score:.2f}" if pd.notna(score) else "",
              "flags: " + _cell_text(event.get("flags")) if _cell_text(event.get("flags")) else ""]
     return " · ".join(i for i in items if i)

@@ -47,8 +47,9 @@ from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.geo import duration_s
 from stsdetect.tracks import Tracks, as_time_ns
 
-__all__ = ["COVERAGE_COLUMNS", "RECEPTIONS", "Coverage", "estimate_coverage", "path_coverage",
-           "reception_of_reports"]
+__all__ = ["COUNT_COLUMNS", "COVERAGE_COLUMNS", "RECEPTIONS", "Coverage", "assemble_coverage",
+           "bursts", "coverage_counts", "estimate_coverage", "path_coverage",
+           "reception_of_reports", "tally", "unheard_hours"]
 
 #: Columns of :attr:`Coverage.grid`.
 COVERAGE_COLUMNS = ["level", "cell_deg", "lat", "lon", "start", "present", "heard",
@@ -203,20 +204,49 @@ def reception_of_reports(tracks: Tracks, positions: pd.DataFrame | None = None,
             raise ValueError("satellite_sources needs the positions table with its 'source' "
                              "column")
         return _satellite_from_sources(tracks, positions, satellite_sources)
-    gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
-    t, seg = tracks.time_ns, tracks.segment
+    burst, _, short, alone = bursts(tracks, pass_gap, pass_max)
     if n == 0:
         return np.zeros(0, dtype=bool)
+    # A track of a single burst is not a pass pattern (nothing shows the silences around it).
+    return (short & ~alone)[burst]
+
+
+def bursts(tracks: Tracks, pass_gap="30min", pass_max="20min"):
+    """Bursts of reports: each segment's runs of reports at most ``pass_gap`` apart.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks.
+    pass_gap, pass_max : duration
+        See :func:`reception_of_reports`.
+
+    Returns
+    -------
+    burst : numpy.ndarray of int64
+        Burst number of each row.
+    starts : numpy.ndarray of int64
+        First row of each burst.
+    short : numpy.ndarray of bool
+        Per burst: lasts at most ``pass_max``.
+    alone : numpy.ndarray of bool
+        Per burst: the only burst of its segment in ``tracks``.
+    """
+    gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
+    t, seg = tracks.time_ns, tracks.segment
+    n = len(tracks)
+    if n == 0:
+        e = np.zeros(0, np.int64)
+        return e, e, np.zeros(0, bool), np.zeros(0, bool)
     new_burst = np.ones(n, dtype=bool)
     new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_ns)
     burst = np.cumsum(new_burst) - 1
     starts = np.flatnonzero(new_burst)
     ends = np.r_[starts[1:], n] - 1
     short = (t[ends] - t[starts]) <= max_ns
-    # A track of a single burst is not a pass pattern (nothing shows the silences around it).
     b_seg = seg[starts]
     alone = np.r_[True, b_seg[1:] != b_seg[:-1]] & np.r_[b_seg[1:] != b_seg[:-1], True]
-    return (short & ~alone)[burst]
+    return burst, starts, short, alone
 
 
 def _satellite_from_sources(tracks, positions, satellite_sources) -> np.ndarray:
@@ -301,49 +331,159 @@ def estimate_coverage(
            else np.asarray(satellite, dtype=bool))
     if sat.shape != (n,):
         raise ValueError(f"satellite has shape {sat.shape}, expected ({n},)")
+    piece = coverage_counts(tracks, sat, cell_deg, bin_s, bracket_s)
+    return assemble_coverage([piece], cell_deg, bin_s, bracket_s, int(min_vessels), sat)
+
+
+#: Columns of a table of coverage counts (:func:`coverage_counts`): ``slot`` is
+#: ``level * n_cells + cell`` (:func:`_n_cells` of the fine grid), ``hour`` the time bin number
+#: (``time_ns // bin_ns``); the counts are vessel-hours.
+COUNT_COLUMNS = ["slot", "hour", "present", "heard", "heard_terrestrial", "heard_satellite"]
+
+
+def _groups(tracks: Tracks, bin_ns: int):
+    """Per (segment, time bin) with a report: first row, last row, bin."""
     seg = tracks.segment
-    bin_ns = round(bin_s * 1e9)
+    n = len(tracks)
     hb = tracks.time_ns // bin_ns
-    empty = np.zeros(0, dtype=np.int64)
-    if n == 0:
-        return Coverage(empty, empty, empty, empty, empty, cell_deg, bin_s, 0, 1, bracket_s,
-                        int(min_vessels), sat)
-    # float seconds only as offsets from a local origin (the first hour bin)
-    h_org = int(hb.min())
-    t = (tracks.time_ns - h_org * bin_ns) / 1e9
     first = np.ones(n, dtype=bool)
     first[1:] = (seg[1:] != seg[:-1]) | (hb[1:] != hb[:-1])
     grp = np.flatnonzero(first)
     grp_last = np.r_[grp[1:], n] - 1
+    return grp, grp_last, hb[grp]
+
+
+def unheard_hours(t_a, lat_a, lon_a, t_b, lat_b, lon_b, bin_s: float, bracket_s: float):
+    """The bins a vessel was known present but not heard, between two consecutive reports.
+
+    ``a`` is the last report of a bin with reports and ``b`` the first of the next such bin of
+    the same segment (times int64 ns since the epoch). When ``b`` comes at most ``bracket_s``
+    after ``a``, every bin strictly between theirs is a bin the vessel was present and silent,
+    at the position interpolated for the bin's middle (from exact int64 time differences, so
+    the result does not depend on which reports are passed with them).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Latitude, longitude and bin number per unheard vessel-bin.
+    """
+    bin_ns = round(bin_s * 1e9)
+    t_a, t_b = np.asarray(t_a, np.int64), np.asarray(t_b, np.int64)
+    h_a, h_b = t_a // bin_ns, t_b // bin_ns
+    j = np.flatnonzero((h_b - h_a >= 2) & (t_b - t_a <= round(bracket_s * 1e9)))
+    item, off = _runs_of_hours(h_b[j] - h_a[j] - 1)
+    hour = h_a[j][item] + 1 + off
+    ta, tb = t_a[j][item], t_b[j][item]
+    frac = np.clip((hour * bin_ns + bin_ns // 2 - ta) / np.maximum(tb - ta, 1), 0.0, 1.0)
+    la0, lo0 = np.asarray(lat_a, float)[j][item], np.asarray(lon_a, float)[j][item]
+    la1, lo1 = np.asarray(lat_b, float)[j][item], np.asarray(lon_b, float)[j][item]
+    dlon = (lo1 - lo0 + 180.0) % 360.0 - 180.0  # the short way across the antimeridian
+    return la0 + frac * (la1 - la0), (lo0 + frac * dlon + 180.0) % 360.0 - 180.0, hour
+
+
+def tally(lat, lon, hour, heard, heard_terrestrial, heard_satellite,
+          cell_deg: float) -> pd.DataFrame:
+    """Vessel-bins summed per (level, cell, bin): a table of :data:`COUNT_COLUMNS`."""
+    hour = np.asarray(hour, np.int64)
+    n_cells = _n_cells(cell_deg)
+    slot = np.concatenate([level * n_cells + _cell(lat, lon, cell_deg * _COARSE_FACTOR ** level)
+                           for level in range(3)])
+    hours = np.tile(hour, 3)
+    if not slot.size:
+        return pd.DataFrame({c: np.zeros(0, np.int64) for c in COUNT_COLUMNS})
+    h0 = int(hours.min())
+    span = int(hours.max()) - h0 + 1
+    keys, inv = np.unique(slot * span + (hours - h0), return_inverse=True)
+
+    def add(w):
+        return np.bincount(inv, weights=np.tile(np.asarray(w, float), 3),
+                           minlength=keys.size).astype(np.int64)
+
+    return pd.DataFrame({"slot": keys // span, "hour": keys % span + h0,
+                         "present": add(np.ones(hour.size)), "heard": add(heard),
+                         "heard_terrestrial": add(heard_terrestrial),
+                         "heard_satellite": add(heard_satellite)}, columns=COUNT_COLUMNS)
+
+
+def coverage_counts(tracks: Tracks, satellite, cell_deg: float = 0.25, bin_s: float = 3600.0,
+                    bracket_s: float = 48 * 3600.0, core_ns=None) -> pd.DataFrame:
+    """Coverage counts of a set of tracks, optionally only for one time window's share.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Cleaned tracks.
+    satellite : numpy.ndarray of bool
+        Per row: received by satellite.
+    cell_deg, bin_s, bracket_s : float
+        Grid cell (degrees), time bin and longest bracketing silence (seconds); see
+        :func:`estimate_coverage`.
+    core_ns : (int, int), optional
+        A window's core ``[a, b)`` (int64 ns, multiples of the bin): count only the heard
+        bins inside it, and the unheard bins between two reports whose later report lies
+        in it and whose earlier one is in ``tracks`` (the window's share; the silences whose
+        earlier report lies before the loaded data are counted by the driver from its carried
+        state with :func:`unheard_hours`). Counts of the windows then add up to the counts of
+        all the data (:func:`assemble_coverage`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COUNT_COLUMNS`.
+    """
+    if len(tracks) == 0:
+        return tally(np.zeros(0), np.zeros(0), np.zeros(0, np.int64), [], [], [], cell_deg)
+    sat = np.asarray(satellite, dtype=bool)
+    bin_ns = round(bin_s * 1e9)
+    t = tracks.time_ns
+    grp, grp_last, g_h = _groups(tracks, bin_ns)
     g_sat = np.maximum.reduceat(sat.astype(np.int8), grp).astype(bool)
     g_ter = np.maximum.reduceat((~sat).astype(np.int8), grp).astype(bool)
-    g_seg, g_h = seg[grp], hb[grp]
-    # hours between two heard hours of one segment: present, not heard
-    j = np.flatnonzero((g_seg[1:] == g_seg[:-1]) & (np.diff(g_h) >= 2)
-                       & (t[grp[1:]] - t[grp_last[:-1]] <= bracket_s))
-    a, b = grp_last[j], grp[j + 1]
-    item, off = _runs_of_hours(g_h[j + 1] - g_h[j] - 1)
-    u_h = g_h[j][item] + 1 + off
-    u_lat, u_lon = _interp((u_h - h_org + 0.5) * bin_s, t[a][item], tracks.lat_deg[a][item],
-                           tracks.lon_deg[a][item], t[b][item], tracks.lat_deg[b][item],
-                           tracks.lon_deg[b][item])
-    lat = np.r_[tracks.lat_deg[grp], u_lat]
-    lon = np.r_[tracks.lon_deg[grp], u_lon]
-    hour = np.r_[g_h, u_h]
-    heard = np.r_[np.ones(grp.size, np.int64), np.zeros(u_h.size, np.int64)]
-    h_ter = np.r_[g_ter.astype(np.int64), np.zeros(u_h.size, np.int64)]
-    h_sat = np.r_[g_sat.astype(np.int64), np.zeros(u_h.size, np.int64)]
+    g_seg = tracks.segment[grp]
+    pair = np.flatnonzero(g_seg[1:] == g_seg[:-1])
+    keep = np.ones(grp.size, dtype=bool)
+    if core_ns is not None:
+        keep = (g_h >= core_ns[0] // bin_ns) & (g_h < core_ns[1] // bin_ns)
+        pair = pair[keep[pair + 1]]
+    a, b = grp_last[pair], grp[pair + 1]
+    u_lat, u_lon, u_h = unheard_hours(t[a], tracks.lat_deg[a], tracks.lon_deg[a], t[b],
+                                      tracks.lat_deg[b], tracks.lon_deg[b], bin_s, bracket_s)
+    k = grp[keep]
+    zeros = np.zeros(u_h.size, np.int64)
+    return tally(np.r_[tracks.lat_deg[k], u_lat], np.r_[tracks.lon_deg[k], u_lon],
+                 np.r_[g_h[keep], u_h], np.r_[np.ones(k.size, np.int64), zeros],
+                 np.r_[g_ter[keep].astype(np.int64), zeros],
+                 np.r_[g_sat[keep].astype(np.int64), zeros], cell_deg)
+
+
+def assemble_coverage(pieces, cell_deg: float, bin_s: float, bracket_s: float,
+                      min_vessels: int, satellite=None) -> Coverage:
+    """One :class:`Coverage` from tables of counts (:func:`coverage_counts`), summed by key.
+
+    Counts are vessel-bins, so the counts of time windows (each counting its own bins once)
+    add up to the counts of all the data: the windowed and Dask drivers build the same model
+    as :func:`estimate_coverage` over everything.
+    """
+    parts = [p for p in pieces if p is not None and len(p)]
+    sat = np.zeros(0, dtype=bool) if satellite is None else np.asarray(satellite, dtype=bool)
+    empty = np.zeros(0, dtype=np.int64)
+    if not parts:
+        return Coverage(empty, empty, empty, empty, empty, cell_deg, bin_s, 0, 1, bracket_s,
+                        int(min_vessels), sat)
+    frame = pd.concat(parts, ignore_index=True)
+    hour = frame["hour"].to_numpy(np.int64)
     bin0 = int(hour.min())
     n_bins = int(hour.max()) - bin0 + 1
-    keys = np.concatenate([_keys(lat, lon, hour, level, cell_deg, bin0, n_bins)
-                           for level in range(3)])
-    uniq, inv = np.unique(keys, return_inverse=True)
+    keys, inv = np.unique(frame["slot"].to_numpy(np.int64) * n_bins + (hour - bin0),
+                          return_inverse=True)
 
-    def tally(w):
-        return np.bincount(inv, weights=np.tile(w, 3), minlength=uniq.size).astype(np.int64)
+    def add(col):
+        return np.bincount(inv, weights=frame[col].to_numpy(float),
+                           minlength=keys.size).astype(np.int64)
 
-    return Coverage(uniq, tally(np.ones(hour.size)), tally(heard), tally(h_ter), tally(h_sat),
-                    cell_deg, bin_s, bin0, n_bins, bracket_s, int(min_vessels), sat)
+    return Coverage(keys, add("present"), add("heard"), add("heard_terrestrial"),
+                    add("heard_satellite"), cell_deg, bin_s, bin0, n_bins, bracket_s,
+                    int(min_vessels), sat)
 
 
 def _keys(lat, lon, hour, level, cell_deg, bin0, n_bins):

@@ -199,6 +199,10 @@ def find_dark_periods(
     satellite_sources=None,
     reception: str = "auto",
     positions: pd.DataFrame | None = None,
+    coverage_max_bracket="48h",
+    coverage_min_vessels: int = 3,
+    satellite_pass_gap="30min",
+    satellite_pass_max="20min",
 ) -> pd.DataFrame:
     """Find reporting gaps ("dark periods") longer than ``min_gap``, for all vessels at once.
 
@@ -250,6 +254,19 @@ def find_dark_periods(
     positions : pandas.DataFrame, optional
         The positions table the tracks came from (its ``source`` column), for
         ``satellite_sources``.
+    coverage_max_bracket : duration, default "48h"
+        A vessel silent longer than this is not counted present in the hours between
+        (``max_bracket`` of :func:`~stsdetect.detectors.coverage.estimate_coverage`, where the
+        default is explained).
+    coverage_min_vessels : int, default 3
+        Fewest other vessels a coverage cell-hour needs for its own figure, else a coarser
+        cell is used (``min_vessels`` of
+        :func:`~stsdetect.detectors.coverage.estimate_coverage`).
+    satellite_pass_gap, satellite_pass_max : duration, default "30min", "20min"
+        The cadence rule that tells satellite passes from shore reception when the sources do
+        not say (``pass_gap``/``pass_max`` of
+        :func:`~stsdetect.detectors.coverage.reception_of_reports`: a pass is seen for 10-15
+        minutes).
 
     Returns
     -------
@@ -299,8 +316,11 @@ def find_dark_periods(
         if coverage is True:
             satellite = reception_of_reports(tracks, positions,
                                              satellite_sources=satellite_sources,
-                                             reception=reception)
-            model = estimate_coverage(tracks, satellite=satellite, cell_deg=coverage_cell_deg)
+                                             reception=reception, pass_gap=satellite_pass_gap,
+                                             pass_max=satellite_pass_max)
+            model = estimate_coverage(tracks, satellite=satellite, cell_deg=coverage_cell_deg,
+                                      max_bracket=coverage_max_bracket,
+                                      min_vessels=coverage_min_vessels)
         else:
             model = coverage
         if model.satellite.shape != (len(tracks),):

@@ -43,8 +43,9 @@ from stsdetect.geo import (
 )
 from stsdetect.tracks import Tracks
 
-__all__ = ["MATCH_COLUMNS", "find_dark_vessels", "find_unseen_partners", "mark_unseen_partners",
-           "match_detections", "positions_at"]
+__all__ = ["MATCH_COLUMNS", "dark_vessel_events", "find_dark_vessels", "find_unseen_partners",
+           "imagery_events", "mark_unseen_partners", "match_detections", "positions_at",
+           "unseen_partner_points"]
 
 #: Columns :func:`match_detections` adds to the detections table.
 MATCH_COLUMNS = ["mmsi", "match_distance_m", "n_candidates", "matched"]
@@ -399,13 +400,15 @@ def find_unseen_partners(
     -------
     pandas.DataFrame
         One row per (event, detection): ``event_id``, ``detection_id``, ``scene_id``,
-        ``time``, ``distance_m``, ``mmsi`` (the event vessel it lay beside).
+        ``time``, ``distance_m``, ``mmsi`` (the event vessel it lay beside), ``lat``, ``lon``
+        (the detection).
     """
     check_tracks(tracks)
     max_distance_m = positive("max_distance_m", max_distance_m)
     cols = {"event_id": [], "detection_id": [], "scene_id": [], "time": [], "distance_m": [],
-            "mmsi": []}
-    empty = pd.DataFrame(cols).astype({"distance_m": float, "mmsi": np.int64})
+            "mmsi": [], "lat": [], "lon": []}
+    empty = pd.DataFrame(cols).astype({"distance_m": float, "mmsi": np.int64, "lat": float,
+                                       "lon": float})
     empty["time"] = pd.to_datetime(empty["time"], utc=True)
     if not len(events) or not len(matched) or not len(tracks):
         return empty
@@ -455,6 +458,8 @@ def find_unseen_partners(
         "time": dark["time"].to_numpy()[d_idx[p]],
         "distance_m": res["distance_m"].to_numpy(float),
         "mmsi": res["mmsi"].to_numpy(np.int64),
+        "lat": dark["lat"].to_numpy(float)[d_idx[p]],
+        "lon": dark["lon"].to_numpy(float)[d_idx[p]],
     }).sort_values(["event_id", "time", "detection_id"], kind="stable").reset_index(drop=True)
 
 
@@ -474,7 +479,7 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
         A copy of ``events`` where each event in ``partners`` has ``unseen_partner`` among its
         flags and, in the ``evidence`` column (JSON text of an object keyed by flag token; added
         when missing), ``"unseen_partner": {"detections": [{"detection_id", "scene_id",
-        "time", "distance_m", "beside_mmsi"}, ...]}``.
+        "time", "distance_m", "beside_mmsi", "lat", "lon"}, ...]}`` (the maps draw them).
     """
     out = events.copy()
     if "evidence" not in out:
@@ -484,7 +489,8 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
     hit = out["event_id"].isin(partners["event_id"]).to_numpy()
     records = partners.assign(
         time=pd.to_datetime(partners["time"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        distance_m=partners["distance_m"].round(1))
+        distance_m=partners["distance_m"].round(1), lat=partners["lat"].round(6),
+        lon=partners["lon"].round(6))
     records = records.rename(columns={"mmsi": "beside_mmsi"})
     per_event = {eid: grp.drop(columns="event_id").to_dict("records")
                  for eid, grp in records.groupby("event_id", sort=False)}  # per flagged event
@@ -502,4 +508,117 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
         evidence[r] = json.dumps(obj, sort_keys=True)
     out["flags"] = pd.Series(list(flags), index=out.index, dtype=object)
     out["evidence"] = pd.Series(list(evidence), index=out.index, dtype=object)
+    return out
+
+
+def dark_vessel_events(events: pd.DataFrame, matched: pd.DataFrame, tracks: Tracks,
+                       unseen_partner_distance_m: float = 500.0, max_gap="2h",
+                       max_extrapolate="10min") -> pd.DataFrame:
+    """The events with the ``dark_vessel`` events of ``matched`` added and unseen partners marked.
+
+    The second half of :func:`imagery_events`, for detections already matched (the windowed
+    and Dask drivers match them window by window and call this on the merged events with the
+    tracks of the event vessels).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events table (rendezvous and loitering rows are tested for unseen partners).
+    matched : pandas.DataFrame
+        Output of :func:`match_detections`.
+    tracks : Tracks
+        Tracks holding (at least) every vessel of the rendezvous and loitering events.
+    unseen_partner_distance_m, max_gap, max_extrapolate
+        See :func:`imagery_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    from stsdetect.events import concat_events
+
+    out = concat_events([events, find_dark_vessels(matched)])
+    partners = find_unseen_partners(out, matched, tracks, max_distance_m=unseen_partner_distance_m,
+                                    max_gap=max_gap, max_extrapolate=max_extrapolate)
+    return mark_unseen_partners(out, partners)
+
+
+def imagery_events(
+    events: pd.DataFrame,
+    detections: pd.DataFrame,
+    tracks: Tracks,
+    match_distance_m: float = 1500.0,
+    unseen_partner_distance_m: float = 500.0,
+    max_gap="2h",
+    max_extrapolate="10min",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The imagery stage: match detections, add ``dark_vessel`` events, mark unseen partners.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events of the detectors (rendezvous and loitering rows are tested for unseen partners).
+    detections : pandas.DataFrame
+        From :func:`stsdetect.imagery.read_detections`.
+    tracks : Tracks
+        The cleaned tracks the events came from.
+    match_distance_m : float, default 1500
+        Largest detection-to-track distance of a match (:func:`match_detections`; Skylight's
+        1.5 km).
+    unseen_partner_distance_m : float, default 500
+        Largest distance from a rendezvous or loitering vessel to an unmatched detection for
+        ``unseen_partner`` (:func:`find_unseen_partners`; the rendezvous distance of GFW's
+        encounters, Miller et al. 2018).
+    max_gap : duration, default "2h"
+        Longest gap between two reports a track's position is interpolated across
+        (:func:`positions_at`).
+    max_extrapolate : duration, default "10min"
+        A report this close in time to the image is dead-reckoned from (:func:`positions_at`).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The events with the ``dark_vessel`` events added and ``unseen_partner`` marked, and
+        the detections with their matches (:data:`MATCH_COLUMNS`).
+    """
+    matched = match_detections(detections, tracks, max_distance_m=match_distance_m,
+                               max_gap=max_gap, max_extrapolate=max_extrapolate)
+    return dark_vessel_events(events, matched, tracks, unseen_partner_distance_m, max_gap,
+                              max_extrapolate), matched
+
+
+def unseen_partner_points(events: pd.DataFrame) -> pd.DataFrame:
+    """The detections behind the ``unseen_partner`` flags, read back from the evidence.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events table with its ``evidence`` column (events read back from a file too).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (flagged event, detection): ``event_id``, ``detection_id``, ``scene_id``,
+        ``time`` (UTC), ``lat``, ``lon`` (NaN for evidence written before they were kept),
+        ``distance_m``, ``beside_mmsi``; for the maps and the report.
+    """
+    cols = ["event_id", "detection_id", "scene_id", "time", "lat", "lon", "distance_m",
+            "beside_mmsi"]
+    if "evidence" not in events or "flags" not in events or not len(events):
+        out = pd.DataFrame({c: [] for c in cols})
+        out["time"] = pd.to_datetime(out["time"], utc=True)
+        return out
+    flagged = events[events["flags"].map(lambda f: "unseen_partner" in list(f)
+                                         if isinstance(f, (list, tuple, np.ndarray)) else False)]
+    rows = []
+    for eid, text in zip(flagged["event_id"], flagged["evidence"], strict=True):  # flagged
+        try:
+            dets = json.loads(text)["unseen_partner"]["detections"] if text else []
+        except (ValueError, KeyError, TypeError):
+            dets = []
+        rows += [{"event_id": eid, **d} for d in dets]
+    out = pd.DataFrame(rows).reindex(columns=cols)
+    out["time"] = pd.to_datetime(out["time"], utc=True)
+    for c in ("lat", "lon", "distance_m"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     return out

@@ -394,15 +394,21 @@ LOITERING = Carry(_lo_map, _lo_fold, _lo_finish)
 
 # ----------------------------------------------------------------------------- dark periods
 
-def _dk_map(tracks, p, win: Win):
-    """Silences ending in the core, each vessel's first and last core report, heard reports.
+def _dk_map(tracks, p, win: Win, positions=None):
+    """Silences ending in the core, each vessel's first and last core report, heard reports,
+    and the window's share of the reception coverage counts.
 
-    Returns ``(gaps, ends, heard)``: ``gaps`` are silences whose last report before is in the
-    loaded range (with ``n_heard`` counted here when the whole silence, with one heard bin
-    before it, lies in the loaded range, else -1); ``ends`` the first and last report of each
-    vessel in the core (``prev`` 1 when the first has a predecessor in the loaded range);
-    ``heard`` the reports that count as heard (first of each segment per heard bin), in the
-    core.
+    Returns ``(gaps, ends, heard, cover)``: ``gaps`` are silences whose last report before is
+    in the loaded range (with ``n_heard`` counted here when the whole silence, with one heard
+    bin before it, lies in the loaded range, else -1; ``sat0``/``sat1``: the reports bounding
+    it came by satellite); ``ends`` the first and last report of each vessel in the core
+    (``prev`` 1 when the first has a predecessor in the loaded range; their reception, and
+    ``n_bursts``, the bursts of reports starting in the core); ``heard`` the reports that
+    count as heard (first of each segment per heard bin), in the core; ``cover`` None when the
+    coverage is off, else ``(counts, fix)``: the coverage counts of the core
+    (:func:`stsdetect.detectors.coverage.coverage_counts`) and the heard bins of short bursts
+    that are alone in the loaded data (``fix``: if such a burst is its vessel's only one in
+    all the data, the cadence rule calls it shore reception, see :func:`_dk_finish`).
     """
     from stsdetect.detectors.dark import heard_counts
 
@@ -444,6 +450,12 @@ def _dk_map(tracks, p, win: Win):
         "mmsi": tracks.mmsi[fi], "rank": ranks[tracks.segment[fi]], "prev": prev,
         "t_first": t[fi], "lat_first": tracks.lat_deg[fi], "lon_first": tracks.lon_deg[fi],
         "t_last": t[la], "lat_last": tracks.lat_deg[la], "lon_last": tracks.lon_deg[la]})
+    sat, n_bursts, cover = _reception(tracks, p, win, positions, ranks)
+    gaps["sat0"] = sat[before]
+    gaps["sat1"] = sat[after]
+    ends["sat_first"] = sat[fi]
+    ends["sat_last"] = sat[la]
+    ends["n_bursts"] = n_bursts[tracks.segment[fi]]
     heard = None
     if p.radius_m is not None:
         if bin_ns > 0:
@@ -455,33 +467,154 @@ def _dk_map(tracks, p, win: Win):
         keep &= (t >= win.a_ns) & (t < win.b_ns)
         heard = pd.DataFrame({"mmsi": tracks.mmsi[keep], "t": t[keep],
                               "lat": tracks.lat_deg[keep], "lon": tracks.lon_deg[keep]})
-    return gaps, ends, heard
+    return gaps, ends, heard, cover
+
+
+#: Time bin of the reception coverage (:func:`stsdetect.detectors.coverage.estimate_coverage`'s
+#: default): windows of a run with coverage are whole numbers of it.
+COVERAGE_BIN_S = 3600.0
+
+
+def _cadence(p) -> bool:
+    return p.reception == "auto" and p.satellite_sources is None
+
+
+def _reception(tracks, p, win: Win, positions, ranks):
+    """Per row: by satellite; per segment: bursts starting in the core; coverage pieces."""
+    from stsdetect.detectors.coverage import bursts, coverage_counts, reception_of_reports
+
+    n = len(tracks)
+    n_bursts = np.zeros(tracks.n_segments, np.int64)
+    if not p.coverage:
+        return np.zeros(n, dtype=bool), n_bursts, None
+    t = tracks.time_ns
+    fix = pd.DataFrame({"mmsi": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64),
+                        "lat": np.zeros(0), "lon": np.zeros(0), "hour": np.zeros(0, np.int64)})
+    if _cadence(p):
+        # The cadence rule without its "alone" clause (a segment's only burst is not a pass):
+        # whether a burst is its segment's only one is known only at the end (_dk_finish).
+        burst, starts, short, alone = bursts(tracks, p.satellite_pass_gap, p.satellite_pass_max)
+        sat = short[burst] if n else np.zeros(0, dtype=bool)
+        in_core = (t[starts] >= win.a_ns) & (t[starts] < win.b_ns)
+        n_bursts = np.bincount(tracks.segment[starts[in_core]],
+                               minlength=tracks.n_segments).astype(np.int64)
+        from stsdetect.detectors.coverage import _groups
+
+        if n:
+            grp, _, g_h = _groups(tracks, round(COVERAGE_BIN_S * 1e9))
+            cand = (short & alone)[burst[grp]] & (t[grp] >= win.a_ns) & (t[grp] < win.b_ns)
+            g = grp[cand]
+            fix = pd.DataFrame({"mmsi": tracks.mmsi[g], "rank": ranks[tracks.segment[g]],
+                                "lat": tracks.lat_deg[g], "lon": tracks.lon_deg[g],
+                                "hour": g_h[cand]})
+    else:
+        sat = reception_of_reports(tracks, positions, satellite_sources=p.satellite_sources,
+                                   reception=p.reception)
+    counts = coverage_counts(tracks, sat, p.coverage_cell_deg, COVERAGE_BIN_S,
+                             p.ns("coverage_max_bracket") / 1e9, core_ns=(win.a_ns, win.b_ns))
+    return sat, n_bursts, (counts, fix)
+
+
+_LAST = ["mmsi", "rank", "t_last", "lat_last", "lon_last", "sat_last"]
 
 
 def _dk_fold(state, piece, p, win: Win):
-    """Join silences across windows; return the silences found (heard counts may be -1)."""
-    gaps, ends, _ = piece
+    """Join silences across windows; return the silences found (heard counts may be -1).
+
+    The state carries each vessel's last report before the window (``last``), and, with the
+    coverage on, the coverage counts so far, the bursts per vessel and the candidate fixes
+    (see :func:`_dk_map`).
+    """
+    from stsdetect.detectors.coverage import tally, unheard_hours
+
+    gaps, ends, _, cover = piece
     gap_ns = p.ns("min_gap")
+    state = state or {"last": None, "counts": [], "fix": [], "bursts": None}
+    last_c = state["last"]
+    if last_c is not None and len(gaps):
+        # a silence whose last report before lies in the margin: that report was the vessel's
+        # last in an earlier core, where its reception was decided with its whole context
+        early = (gaps["t0"] < win.a_ns).to_numpy()
+        if early.any():
+            m = gaps.loc[early, ["mmsi", "rank"]].merge(last_c, on=["mmsi", "rank"],
+                                                        how="left")
+            known = m["sat_last"].notna().to_numpy()
+            sat0 = gaps["sat0"].to_numpy(bool).copy()
+            idx = np.flatnonzero(early)[known]
+            sat0[idx] = m["sat_last"].to_numpy()[known].astype(bool)
+            gaps = gaps.assign(sat0=sat0)
     found = [gaps]
-    if state is not None and len(ends):
-        cand = ends.loc[ends["prev"] == 0].merge(state, on=["mmsi", "rank"], how="inner",
+    if last_c is not None and len(ends):
+        cand = ends.loc[ends["prev"] == 0].merge(last_c, on=["mmsi", "rank"], how="inner",
                                                 suffixes=("", "_c"))
+        if cover is not None and len(cand):  # unheard hours between windows
+            lat, lon, hour = unheard_hours(
+                cand["t_last_c"].to_numpy(np.int64), cand["lat_last_c"].to_numpy(float),
+                cand["lon_last_c"].to_numpy(float), cand["t_first"].to_numpy(np.int64),
+                cand["lat_first"].to_numpy(float), cand["lon_first"].to_numpy(float),
+                COVERAGE_BIN_S, p.ns("coverage_max_bracket") / 1e9)
+            zeros = np.zeros(hour.size, np.int64)
+            state["counts"].append(tally(lat, lon, hour, zeros, zeros, zeros,
+                                         p.coverage_cell_deg))
         cand = cand.loc[cand["t_first"] - cand["t_last_c"] > gap_ns]
         if len(cand):
             found.append(pd.DataFrame({
                 "mmsi": cand["mmsi"], "rank": cand["rank"],
                 "t0": cand["t_last_c"], "lat0": cand["lat_last_c"], "lon0": cand["lon_last_c"],
                 "t1": cand["t_first"], "lat1": cand["lat_first"], "lon1": cand["lon_first"],
-                "n_heard": np.full(len(cand), -1, np.int64)}))
-    last = ends[["mmsi", "rank", "t_last", "lat_last", "lon_last"]]
-    carried = last if state is None else (
-        pd.concat([state, last], ignore_index=True)
+                "n_heard": np.full(len(cand), -1, np.int64),
+                "sat0": cand["sat_last_c"].to_numpy(bool),
+                "sat1": cand["sat_first"].to_numpy(bool)}))
+    if cover is not None:
+        counts, fix = cover
+        state["counts"].append(counts)
+        if len(fix):
+            state["fix"].append(fix)
+        nb = ends[["mmsi", "rank", "n_bursts"]]
+        if state["bursts"] is not None:
+            nb = pd.concat([state["bursts"], nb], ignore_index=True)
+        state["bursts"] = nb.groupby(["mmsi", "rank"], as_index=False)["n_bursts"].sum()
+        if len(state["counts"]) >= 16:  # keep the carried counts one table, summed by key
+            state["counts"] = [_sum_counts(state["counts"])]
+    last = ends[_LAST]
+    state["last"] = last if last_c is None else (
+        pd.concat([last_c, last], ignore_index=True)
         .drop_duplicates(["mmsi", "rank"], keep="last").reset_index(drop=True))
-    return pd.concat(found, ignore_index=True), carried
+    return pd.concat(found, ignore_index=True), state
+
+
+def _sum_counts(parts):
+    from stsdetect.detectors.coverage import COUNT_COLUMNS
+
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.groupby(["slot", "hour"], as_index=False, sort=True)[COUNT_COLUMNS[2:]].sum()
 
 
 def _dk_finish(state, p):
-    return None
+    """The reception coverage of all the data, and the vessels whose one burst was not a
+    pass, from the carried counts: ``(Coverage, alone)``; None when the coverage is off."""
+    from stsdetect.detectors.coverage import assemble_coverage, tally
+
+    if not p.coverage:
+        return None
+    state = state or {"counts": [], "fix": [], "bursts": None}
+    parts = list(state["counts"])
+    alone = pd.DataFrame({"mmsi": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64)})
+    if state["bursts"] is not None and _cadence(p):
+        nb = state["bursts"]
+        alone = nb.loc[nb["n_bursts"] == 1, ["mmsi", "rank"]].reset_index(drop=True)
+        if state["fix"] and len(alone):
+            fix = pd.concat(state["fix"], ignore_index=True).merge(alone, on=["mmsi", "rank"])
+            if len(fix):  # their heard hours were counted by satellite: by shore instead
+                one = np.ones(len(fix), np.int64)
+                piece = tally(fix["lat"].to_numpy(float), fix["lon"].to_numpy(float),
+                              fix["hour"].to_numpy(np.int64), 0 * one, one, -one,
+                              p.coverage_cell_deg)
+                piece["present"] = 0
+                parts.append(piece)
+    model = assemble_coverage(parts, p.coverage_cell_deg, COVERAGE_BIN_S,
+                              p.ns("coverage_max_bracket") / 1e9, p.coverage_min_vessels)
+    return model, alone
 
 
 DARK = Carry(_dk_map, _dk_fold, _dk_finish)
@@ -536,8 +669,13 @@ def heard_keys(heard: pd.DataFrame, queries: pd.DataFrame, radius_m: float) -> n
     return np.unique(out, axis=0) if out.size else empty
 
 
-def dark_events(silences: pd.DataFrame, p) -> pd.DataFrame:
-    """The dark-period events of silences whose heard counts are known."""
+def dark_events(silences: pd.DataFrame, p, coverage=None) -> pd.DataFrame:
+    """The dark-period events of silences whose heard counts are known.
+
+    ``coverage``: what :func:`_dk_finish` returned (the reception coverage of all the data and
+    the vessels heard in one burst only), or None when the coverage is off.
+    """
+    from stsdetect.detectors.coverage import path_coverage
     from stsdetect.geo import KNOT_M_S, haversine_m
 
     s = silences
@@ -554,10 +692,25 @@ def dark_events(silences: pd.DataFrame, p) -> pd.DataFrame:
     else:
         heard = s["n_heard"].to_numpy(np.int64)
         intentional = heard >= int(p.min_others_heard)
+    cover = np.full(n, np.nan)
+    if coverage is not None and n:
+        model, alone = coverage
+        along = path_coverage(model, lat0, lon0, start, lat1, lon1, end)
+        # as find_dark_periods: last or next heard by satellite -> the satellite coverage; a
+        # vessel heard in one burst only was heard by shore (the cadence rule's last clause)
+        by_sat = s["sat0"].to_numpy(bool) | s["sat1"].to_numpy(bool)
+        if len(alone):
+            one = pd.MultiIndex.from_frame(alone[["mmsi", "rank"]])
+            by_sat &= ~pd.MultiIndex.from_frame(s[["mmsi", "rank"]]).isin(one)
+        cover = np.where(by_sat, along["coverage_satellite"].to_numpy(float),
+                         along["coverage"].to_numpy(float))
+        if p.radius_m is not None:
+            intentional &= np.nan_to_num(cover, nan=-1.0) >= float(p.min_coverage)
+    if p.radius_m is not None:
         flags = [["likely_intentional"] if f else [] for f in intentional.tolist()]
     return make_events("dark_period", n=n, mmsi=s["mmsi"].to_numpy(np.int64),
                        start=utc_from_ns(start), end=utc_from_ns(end), lat=lat0, lon=lon0,
                        end_lat=lat1, end_lon=lon1,
                        distance_m=dist, implied_speed_kn=speed,
                        n_positions=np.full(n, 2, dtype=np.int64), n_other_heard=heard,
-                       likely_intentional=intentional, flags=flags)
+                       coverage=cover, likely_intentional=intentional, flags=flags)

@@ -83,7 +83,8 @@ class LocalExecutor:
 
 
 def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, progress=False,
-                regions=None, watchlist=None, vessels=None, areas=None, learn_anchorages=True):
+                regions=None, watchlist=None, vessels=None, areas=None, learn_anchorages=True,
+                detections=None):
     """The driver: decode to partitions, map windows, fold carried state, finish.
 
     Parameters
@@ -109,6 +110,10 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     learn_anchorages : bool, default True
         Learn anchorages from the stops (as :func:`stsdetect.detect` does without
         ``anchorages=``).
+    detections : pandas.DataFrame, optional
+        Imagery detections (:func:`stsdetect.imagery.read_detections`; ``plan.imagery``):
+        written beside the spill by window, matched in each window's task, joined to the
+        merged events at the end (the imagery stage of the registry).
 
     Returns
     -------
@@ -132,6 +137,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     if vessels is None:
         vessels = W.merge_vessels([s["vessels"] for s in spills])
     tugs = W.tugs_of(vessels)
+    det_windows = (W.spill_detections(work, detections, plan) if detections is not None
+                   else np.zeros(0, np.int64))
+    matched_parts = []
     state = {name: None for name in plan.detectors}
     closed, silences, flagc, stop_parts = [], [], [], []
     carried = max_rows = 0
@@ -157,6 +165,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                 carried += 0 if open_now is None else len(open_now)
         flagc.append(out["flag_candidates"])
         stop_parts.append(out.get("stops"))
+        matched_parts.append(out.get("matched"))
         max_rows = max(max_rows, out["rows"])
     for name in plan.detectors:
         if name == "loitering":
@@ -167,7 +176,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     if "dark_period" in plan.detectors:
         p = plan.objects["dark_period"]
         gaps = (pd.concat(silences, ignore_index=True) if silences else pd.DataFrame(
-            columns=["mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n_heard"]))
+            columns=["mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n_heard",
+                     "sat0", "sat1"]))
         unknown = gaps["n_heard"].to_numpy() < 0 if len(gaps) else np.zeros(0, bool)
         n_open += int(unknown.sum())
         if p.radius_m is not None and unknown.any():
@@ -188,7 +198,15 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
             n_heard[unknown] = counts[unknown]
             gaps["n_heard"] = n_heard
-        closed.append(dark_events(gaps, p))
+        # the reception coverage, from the counts carried over the windows
+        coverage = STAGES["dark_period"].carry().finish(state["dark_period"], p)
+        closed.append(dark_events(gaps, p, coverage))
+    matched = imagery = None
+    if detections is not None:
+        matched = W.merge_matched(work, matched_parts, numbers, det_windows, detections)
+
+        def imagery(ev):
+            return _imagery_stage(ev, matched, executor, work, plan, numbers, schema)
     events = W.finish_events(
         [concat_events(closed)], [], plan, vessels=vessels, regions=regions,
         watchlist=watchlist, class_b=W.class_b_ids(spills),
@@ -197,7 +215,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                                                      windows=numbers, schema=schema))),
         statics=W.merge_statics(spills),
         context=(None if not plan.context else lambda ev: _context_stage(
-            ev, stop_parts, spills, plan, work, schema, extent, areas, learn_anchorages)))
+            ev, stop_parts, spills, plan, work, schema, extent, areas, learn_anchorages)),
+        imagery=imagery)
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
@@ -209,7 +228,31 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     }
     return W.WindowedResult(events=events, vessels=vessels,
                             decode_report=W.merge_reports([s["report"] for s in spills]),
-                            report=report)
+                            report=report, detections=matched)
+
+
+def _imagery_stage(events, matched, executor, work, plan, numbers, schema):
+    """Dark vessels and unseen partners on the merged events, as :func:`stsdetect.detect`
+    adds them: the tracks of the rendezvous and loitering vessels whose events saw an
+    unmatched detection are read back whole from the spill (one task)."""
+    from stsdetect.detectors.dark_vessels import dark_vessel_events
+    from stsdetect.geo import epoch_ns
+    from stsdetect.scale import windows as W
+    from stsdetect.tracks import Tracks
+
+    p = plan.objects["imagery"]
+    dark_t = np.sort(epoch_ns(matched.loc[~matched["matched"].to_numpy(bool), "time"]))
+    ev = events.loc[events["event_type"].isin(["rendezvous", "loitering"])]
+    lo = np.searchsorted(dark_t, epoch_ns(ev["start"]), side="left")
+    hi = np.searchsorted(dark_t, epoch_ns(ev["end"]), side="right")
+    ev = ev.loc[hi > lo]
+    who = np.union1d(ev["mmsi"].to_numpy(np.int64),
+                     ev["other_mmsi"].dropna().to_numpy(np.int64))
+    tracks = (next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [who],
+                                     windows=numbers, schema=schema)))
+              if who.size else Tracks.empty())
+    return dark_vessel_events(events, matched, tracks, p.unseen_partner_distance_m, p.max_gap,
+                              p.max_extrapolate)
 
 
 def _loitering(executor, work, plan, state, numbers):

@@ -15,6 +15,17 @@ runs on one window holding all the data), its frozen parameter class
     the loaded margin is the largest reach of the stages run plus the cleaning context.
 ``heard``
     whether the stage needs vessels heard near its events (dark periods: ``n_other_heard``).
+``positions``
+    whether the windowed ``map`` also reads the window's positions table (keyword
+    ``positions``): the dark periods' reception coverage reads its ``source`` column
+    (tag-block / ``$PGHP`` source) for ``satellite_sources``.
+
+The dark-period stage also carries the reception coverage (:mod:`stsdetect.detectors.coverage`):
+counts of vessels present and heard per cell and hour add up over windows, so each window
+counts its core's hours and the few silences across window edges are counted from the carried
+last reports; the model is assembled once at the end (``carry.finish``) and judges the
+silences, so windowed and Dask runs give the same ``coverage`` and ``likely_intentional`` as
+one in-memory run.
 
 Adding a stage (a detector over tracks, a context table, an enrichment of the events) is one
 entry in :data:`STAGES` plus its parameter class in :data:`stsdetect.params.STAGE_PARAMS`.
@@ -75,8 +86,9 @@ class Stage:
     event_type : str or None
         The event type it produces (None for stages that produce no events).
     kind : str
-        ``"detector"`` (over tracks, per window), ``"post"`` (over merged events, once) or
-        ``"context"`` (a table other stages read).
+        ``"detector"`` (over tracks, per window), ``"post"`` (over merged events, once),
+        ``"context"`` (a table other stages read) or ``"imagery"`` (imagery detections
+        matched per window, then joined to the merged events; runs only with detections).
     always : bool
         Runs even when not selected (dark periods feed the ``dark_before``/``dark_after``
         flags).
@@ -84,6 +96,8 @@ class Stage:
         ``reach_ns(params) -> int``: data needed beyond a window's core, nanoseconds.
     heard : bool
         Needs vessels heard near its events.
+    positions : bool
+        Its windowed ``map`` reads the window's positions table too.
     carry : object or None
         The windowed (carried-state) form, with ``map``, ``fold`` and ``finish``; see
         :mod:`stsdetect.scale.carry`.
@@ -97,6 +111,7 @@ class Stage:
     always: bool = False
     reach_ns: Callable = lambda p: 0
     heard: bool = False
+    positions: bool = False
     carry: object = None
 
 
@@ -112,6 +127,13 @@ def _dark(inp: StageInputs, p: P.DarkParams):
     from stsdetect.detectors.dark import find_dark_periods
 
     return find_dark_periods(inp.tracks, positions=inp.positions, **p.kwargs())
+
+
+def _dark_reach_ns(p: P.DarkParams) -> int:
+    """The coverage's cadence rule looks one pass gap and one pass beyond a report."""
+    if not p.coverage:
+        return 0
+    return p.ns("satellite_pass_gap") + p.ns("satellite_pass_max")
 
 
 def _dark_rendezvous(inp: StageInputs, p: P.DarkRendezvousParams):
@@ -155,6 +177,17 @@ def _tows(inp: StageInputs, p):
     return find_tows(inp.tracks, tug_mmsi(inp.vessels), **p.kwargs())
 
 
+def _imagery(inp: StageInputs, p: P.ImageryParams):
+    """The imagery stage over merged events: ``extra["detections"]`` matched to the tracks,
+    dark vessels added, unseen partners marked; the matched detections are left in
+    ``extra["matched"]``."""
+    from stsdetect.detectors.dark_vessels import imagery_events
+
+    events, inp.extra["matched"] = imagery_events(inp.extra["events"], inp.extra["detections"],
+                                                  inp.tracks, **p.kwargs())
+    return events
+
+
 def _carry(name):
     def get():
         from stsdetect.scale import carry
@@ -171,7 +204,7 @@ STAGES: dict[str, Stage] = {
         reach_ns=lambda p: p.ns("max_gap") + p.ns("step"), carry=_carry("RENDEZVOUS")),
     "dark_period": Stage(
         "dark_period", P.DarkParams, _dark, "dark_period", always=True, heard=True,
-        reach_ns=lambda p: 0, carry=_carry("DARK")),
+        positions=True, reach_ns=_dark_reach_ns, carry=_carry("DARK")),
     "dark_rendezvous": Stage(
         "dark_rendezvous", P.DarkRendezvousParams, _dark_rendezvous, "dark_rendezvous",
         kind="post"),
@@ -184,6 +217,12 @@ STAGES: dict[str, Stage] = {
         "anchorages", P.AnchorageParams, _anchorages, kind="context", always=True),
     # tows (stsdetect.detectors.tows): a table the barge rules of the flags read
     "tows": Stage("tows", P.TowParams, _tows, kind="context", always=True),
+    # imagery (stsdetect.detectors.dark_vessels), with detections only: an enrichment of the
+    # merged events (dark_vessel events, unseen_partner) after the context. Windowed runs
+    # match each window's detections in its task (the position at the image time needs one
+    # max_gap of reports around it) and mark unseen partners once on the merged events.
+    "imagery": Stage("imagery", P.ImageryParams, _imagery, kind="imagery",
+                     reach_ns=lambda p: p.ns("max_gap") + p.ns("max_extrapolate")),
 }
 
 #: Detector names accepted by ``only``, in the order they run.

@@ -31,7 +31,6 @@ in-process), plus the carried state (rows of the runs still open), plus one row 
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import io
 import math
@@ -116,6 +115,8 @@ class WindowPlan:
     context : bool
         Run the context stage (:mod:`stsdetect.context`): stop pieces per window, anchorages
         and context columns at the end.
+    imagery : bool
+        Imagery detections are matched in each window (:mod:`stsdetect.detectors.dark_vessels`).
     """
 
     window_s: float
@@ -127,6 +128,7 @@ class WindowPlan:
     emit: tuple = _ALL
     objects: dict = field(default_factory=dict)
     context: bool = False
+    imagery: bool = False
 
     @property
     def window_ns(self) -> int:
@@ -147,7 +149,7 @@ class WindowPlan:
 
 
 def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONTEXT,
-              **params) -> WindowPlan:
+              imagery: bool = False, **params) -> WindowPlan:
     """Route detection parameters to the stages and derive the margin.
 
     Parameters
@@ -161,6 +163,10 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
         them).
     track_context : duration, default "1h"
         See :data:`DEFAULT_TRACK_CONTEXT`.
+    imagery : bool, default False
+        Imagery detections will be matched in the windows (the margin then holds the
+        ``match_max_gap`` and ``match_max_extrapolate`` of reports a position at an image
+        time needs).
     **params
         Stage parameters named as for :func:`stsdetect.pipeline.detect` (its ``PARAMETERS``:
         ``min_gap``, ``max_distance_m``, ``loiter_min_duration`` ...); every default is the
@@ -198,18 +204,15 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     for key, value in params.items():
         stage, name = names[key]
         given.setdefault(stage, {})[name] = value
-    # The reception coverage of dark periods is learned from the whole dump at once
-    # (stsdetect.detectors.coverage); this driver does not carry it across windows yet, so its
-    # dark periods are judged by the heard count alone, as detect(coverage=False) does (and
-    # dark rendezvous then need no coverage).
-    refused = sorted(k for k in given["dark_period"]
-                     if k in ("satellite_sources", "reception", "coverage_cell_deg")
-                     or (k == "coverage" and given["dark_period"][k]))
-    if refused:
-        raise ValueError(f"coverage parameters {refused} need the whole dump in memory: the "
-                         "windowed and Dask drivers do not compute coverage")
-    given["dark_period"]["coverage"] = False
-    objects["dark_period"] = dataclasses.replace(objects["dark_period"], coverage=False)
+    # The reception coverage of dark periods (stsdetect.detectors.coverage) counts vessels per
+    # cell and hour bin: each window counts the bins of its core, so windows must hold whole bins.
+    from stsdetect.scale.carry import COVERAGE_BIN_S
+
+    if "dark_period" in run and objects["dark_period"].coverage \
+            and window_ns % round(COVERAGE_BIN_S * 1e9):
+        raise ValueError(f"window {window!r}: with the reception coverage on, windows must be a "
+                         "whole number of hours (its time bin); or pass coverage=False "
+                         "(--coverage off)")
     track_ns = duration_ns(track_context, "track_context") if not isinstance(
         track_context, (int, float)) else round(duration_s(track_context) * 1e9)
     detectors = tuple(n for n in run if STAGES[n].kind == "detector")
@@ -220,6 +223,12 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
             reach += objects[d].ns("heard_bin")
         context[d] = (reach + track_ns) / 1e9
     margin = max([*context.values(), track_ns / 1e9])
+    if given.get("imagery") and not imagery:
+        raise ValueError(f"imagery parameters {sorted(given['imagery'])} need detections "
+                         "(detections=, --detections FILE)")
+    if imagery:
+        context["imagery"] = (STAGES["imagery"].reach_ns(objects["imagery"]) + track_ns) / 1e9
+        margin = max(margin, context["imagery"])
     with_context = "anchorages" in run
     if with_context:  # stop pieces look one max_gap (3 h) beyond a report, after cleaning
         from stsdetect.context.stops import STOP_MAX_GAP_S
@@ -233,7 +242,7 @@ def make_plan(window=DEFAULT_WINDOW, only=None, track_context=DEFAULT_TRACK_CONT
     return WindowPlan(window_s=float(window_s), margin_s=margin, context_s=context,
                       detectors=detectors, dark_rendezvous="dark_rendezvous" in run,
                       params=given, emit=tuple(sorted(emit)), objects=objects,
-                      context=with_context)
+                      context=with_context, imagery=bool(imagery))
 
 
 # ------------------------------------------------------------------------------------------
@@ -634,18 +643,21 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     pieces = {}
     for name in plan.detectors:  # a handful of stages
         carry = STAGES[name].carry()
-        pieces[name] = carry.map(tracks, plan.objects[name], win)
+        extra = {"positions": positions} if STAGES[name].positions else {}
+        pieces[name] = carry.map(tracks, plan.objects[name], win, **extra)
     if "loitering" in pieces:
         closed, runs, rows = pieces["loitering"]
         if len(rows):
             _write_side(workdir, _LOITER_DIR, k, rows)
         pieces["loitering"] = (closed, runs, None)
     if "dark_period" in pieces:
-        gaps, ends, heard = pieces["dark_period"]
+        gaps, ends, heard, cover = pieces["dark_period"]
         if heard is not None and len(heard):
-
             _write_side(workdir, _HEARD_DIR, k, heard)
-        pieces["dark_period"] = (gaps, ends, None)
+        pieces["dark_period"] = (gaps, ends, None, cover)
+    matched = None
+    if plan.imagery:  # the imagery detections of the core, matched to this window's tracks
+        matched = match_window(workdir, k, tracks, plan)
     stops = None
     if plan.context:  # the context stage's windowed form: pieces of stops in the core
         from stsdetect.context.stops import stop_pieces
@@ -657,7 +669,56 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
         "stops": stops,
         "flag_candidates": _flag_candidates(tracks, tugs),
         "rows": len(positions),
+        "matched": matched,
     }
+
+
+_DETECTIONS_DIR = "detections"
+_DET_ROW = "_det_row"
+
+
+def spill_detections(workdir, detections: pd.DataFrame, plan: WindowPlan) -> np.ndarray:
+    """Write imagery detections beside the spill, one file per window of their image time.
+
+    Returns the window numbers written. Each row keeps its position in ``detections``
+    (column ``_det_row``) so that the matched table comes back in the same order.
+    """
+    det = detections.reset_index(drop=True).copy()
+    det[_DET_ROW] = np.arange(len(det), dtype=np.int64)
+    ns = pd.DatetimeIndex(det["time"]).as_unit("ns").asi8
+    k = np.floor_divide(ns, plan.window_ns)
+    for w in np.unique(k).tolist():  # loop over windows with detections
+        _write_side(workdir, _DETECTIONS_DIR, w, det.loc[k == w])
+    return np.unique(k)
+
+
+def match_window(workdir, k: int, tracks, plan: WindowPlan):
+    """Window ``k``'s detections matched to its tracks (None when it has none): the image
+    times lie in the core, and the loaded margin holds the reports around them."""
+    path = Path(workdir) / _DETECTIONS_DIR / f"{_WIN}={int(k)}" / "part.parquet"
+    if not path.exists():
+        return None
+    from stsdetect.detectors.dark_vessels import match_detections
+
+    p = plan.objects["imagery"]
+    return match_detections(pd.read_parquet(path), tracks, max_distance_m=p.match_distance_m,
+                            max_gap=p.max_gap, max_extrapolate=p.max_extrapolate)
+
+
+def merge_matched(workdir, parts, windows_run, windows_with, detections) -> pd.DataFrame:
+    """The matched detections of all windows, in the order given; detections of windows that
+    were not run (no AIS near them) are matched to nothing."""
+    from stsdetect.detectors.dark_vessels import match_detections
+    from stsdetect.tracks import Tracks
+
+    parts = [p for p in parts if p is not None]
+    for w in np.setdiff1d(windows_with, windows_run).tolist():  # windows without AIS
+        path = Path(workdir) / _DETECTIONS_DIR / f"{_WIN}={int(w)}" / "part.parquet"
+        parts.append(match_detections(pd.read_parquet(path), Tracks.empty()))
+    if not parts:  # no detections at all
+        return match_detections(detections.iloc[:0], Tracks.empty())
+    out = pd.concat(parts, ignore_index=True).sort_values(_DET_ROW, kind="stable")
+    return out.drop(columns=[_DET_ROW]).reset_index(drop=True)
 
 
 def _write_side(workdir, folder: str, k: int, table: pd.DataFrame) -> None:
@@ -752,7 +813,7 @@ def merge_reports(reports):
 
 def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
-                  load_tracks=None, statics=None, context=None) -> pd.DataFrame:
+                  load_tracks=None, statics=None, context=None, imagery=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -776,6 +837,10 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
     context : callable, optional
         ``context(events) -> events``: the context stage (:mod:`stsdetect.context`), run on
         the merged events before the flags, as :func:`stsdetect.detect` does.
+    imagery : callable, optional
+        ``imagery(events) -> events``: the imagery stage's join (dark vessels, unseen
+        partners), after the context and before the flags, as :func:`stsdetect.detect` runs
+        it.
 
     Returns
     -------
@@ -809,6 +874,8 @@ def finish_events(window_events, rerun_events, plan: WindowPlan, vessels=None, r
             tracks = load_tracks(need)
     if context is not None:  # the context stage (stsdetect.context), before the flags
         events = context(events)
+    if imagery is not None:  # dark vessels and unseen partners, before the flags
+        events = imagery(events)
     tow_params = getattr(plan, "objects", {}).get("tows")
     events = _flag(events, vessels, regions, watchlist, class_b, dark,
                    plan.params.get("flags", {}), tracks, statics,
@@ -870,6 +937,9 @@ class WindowedResult:
         ``rerun_batches`` (re-runs of detectors on the vessels of open events).
     workdir : pathlib.Path or None
         The spill folder when kept, else None.
+    detections : pandas.DataFrame or None
+        The imagery detections given, matched to the tracks (as
+        :attr:`stsdetect.pipeline.DetectResult.detections`); None without them.
     """
 
     events: pd.DataFrame
@@ -877,6 +947,7 @@ class WindowedResult:
     decode_report: object
     report: dict
     workdir: Path | None = None
+    detections: pd.DataFrame | None = None
 
 
 def _sources(sources) -> list:
@@ -900,7 +971,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
                     watchlist=None, progress=False, keep_workdir=False,
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
                     chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
-                    ports=None, anchorages=None, **params) -> WindowedResult:
+                    ports=None, anchorages=None, detections=None,
+                    **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -937,6 +1009,9 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     ports, anchorages : optional
         Port polygons and saved anchorages for the context stage, as for
         :func:`stsdetect.pipeline.detect` (``anchorages=False``: learn none).
+    detections : str, path or pandas.DataFrame, optional
+        Imagery vessel detections, as for :func:`stsdetect.pipeline.detect`: matched window
+        by window, then ``dark_vessel`` events and ``unseen_partner`` on the merged events.
     **params
         Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
@@ -946,7 +1021,9 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     """
     from stsdetect.scale.engine import LocalExecutor, run_windows
 
-    plan = make_plan(window, only=only, track_context=track_context, **params)
+    dets = read_detections_arg(detections)
+    plan = make_plan(window, only=only, track_context=track_context, imagery=dets is not None,
+                     **params)
     files = _sources(sources)
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="stsdetect-")) if own_dir else Path(workdir)
@@ -958,13 +1035,22 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
         result = run_windows(files, plan, work, LocalExecutor(), read=read,
                              chunk_bytes=chunk_bytes, progress=progress, regions=regions,
-                             watchlist=watchlist, vessels=vessels,
+                             watchlist=watchlist, vessels=vessels, detections=dets,
                              **context_areas(ports, anchorages))
     finally:
         if own_dir and not keep_workdir:
             shutil.rmtree(work, ignore_errors=True)
     result.workdir = work if (keep_workdir or not own_dir) else None
     return result
+
+
+def read_detections_arg(detections):
+    """Imagery detections read (and so checked) before any decoding; None stays None."""
+    if detections is None:
+        return None
+    from stsdetect.imagery import read_detections
+
+    return read_detections(detections)
 
 
 def _extent(spills) -> tuple:
