@@ -454,8 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 2h, with its unit)")
     p.add_argument("--params", type=Path, metavar="JSON",
                    help="the detection parameters used, as a JSON object of `stsdetect "
-                        "detect` keywords (e.g. {\"min_gap\": \"12h\"}); recorded in the "
-                        "manifest beside every default")
+                        "detect` keywords (e.g. {\"min_gap\": \"12h\"}), for events files "
+                        "without the <name>.params.json that `stsdetect detect` writes "
+                        "beside them; recorded in the manifest beside every default")
     p.add_argument("--verify", type=Path, metavar="DIR",
                    help="check the package(s) in DIR against their manifest and the sources")
     p.set_defaults(func=cmd_evidence)
@@ -696,15 +697,18 @@ def cmd_detect(args) -> int:
     if args.watchlist is not None:
         _check_inputs([args.watchlist])
         watchlist = args.watchlist  # read (and checked) by detect() before any decoding
-    outputs = {"-o": out}
+    from stsdetect.events import evidence_path, params_path
+
+    outputs = {"-o": out, "-o (its evidence)": evidence_path(out),
+               "-o (its parameters)": params_path(out)}
     if args.detections:  # the detections with their matches, beside the events
         from stsdetect.imagery import matches_path
 
         outputs["matched detections"] = matches_path(out)
     _guard_outputs(outputs, _input_files(inputs, [args.watchlist] if watchlist else [],
-                                             [r for r in (args.regions or [])
-                                              if Path(r).is_file()],
-                                             [args.detections] if args.detections else []))
+                                         [r for r in (args.regions or [])
+                                          if Path(r).is_file()],
+                                         [args.detections] if args.detections else []))
     params = _detector_params(args)
     detections = None
     if getattr(args, "detections", None) is not None:
@@ -743,7 +747,22 @@ def cmd_detect(args) -> int:
                                    detections=detections)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
-    return _finish_detect(args, result, out, label=", ".join(inputs))
+    return _finish_detect(args, result, out, label=", ".join(inputs), params=params,
+                          run=_run_record(args, inputs))
+
+
+def _run_record(args, inputs) -> dict:
+    """What else a detection run was given, for ``<stem>.params.json`` (names as given)."""
+    run = {"inputs": [str(i) for i in inputs]}
+    for name in ("only", "regions", "watchlist", "detections", "ports", "anchorages",
+                 "window"):
+        value = getattr(args, name, None)
+        if value is not None:
+            run[name] = [str(v) for v in value] if isinstance(value, (list, tuple)) \
+                else str(value)
+    if getattr(args, "no_context", False):
+        run["context"] = False
+    return run
 
 
 def _detect_dask(args, inputs, out: Path, regions, watchlist, params, detections=None) -> int:
@@ -802,10 +821,12 @@ def _detect_dask(args, inputs, out: Path, regions, watchlist, params, detections
                               if k in ("ports", "anchorages")}, **params)
     except (OSError, EOFError) as exc:
         raise UsageError(f"cannot read {', '.join(inputs)}: {_one_line(exc)}") from None
-    return _finish_detect(args, result, out, label=", ".join(inputs))
+    return _finish_detect(args, result, out, label=", ".join(inputs), params=params,
+                          run=_run_record(args, inputs))
 
 
-def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -> int:
+def _finish_detect(args, result, out: Path, label: str, announce: bool = True,
+                   params=None, run=None) -> int:
     from stsdetect.events import rank_events, write_events
 
     events = result.events
@@ -832,7 +853,7 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True) -
                              "--no-context or --workers/--scheduler)")
         write_anchorages(areas, save)
         _say(args, f"wrote {len(areas)} anchorages, berths and ports to {save}", "")
-    write_events(events, out)
+    write_events(events, out, params=params if params is not None else {}, run=run)
     matched = getattr(result, "detections", None)
     if matched is not None:
         from stsdetect.imagery import matches_path, write_matches
@@ -959,7 +980,8 @@ def cmd_demo(args) -> int:
     with _source([str(dump)], args) as source:
         result = _run_pipeline(source, args)
     code = _finish_detect(args, result, out_dir / "events.csv", label=dump.name, announce=False)
-    write_events(result.events, out_dir / "events.geojson")
+    write_events(result.events, out_dir / "events.geojson", params={},
+                 run={"inputs": [dump.name]})
     written = [out_dir / "events.csv", out_dir / "events.geojson"]
     try:
         import matplotlib  # noqa: F401

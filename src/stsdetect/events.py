@@ -63,8 +63,10 @@ __all__ = [
     "empty_events",
     "evidence_path",
     "make_events",
+    "params_path",
     "rank_events",
     "read_events",
+    "read_params",
     "to_geodataframe",
     "write_events",
     "write_evidence",
@@ -282,7 +284,7 @@ def _flat_for_text(events: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_events(events: pd.DataFrame, path) -> Path:
+def write_events(events: pd.DataFrame, path, params=None, run=None) -> Path:
     """Write an events table, the format chosen by the file extension.
 
     Parameters
@@ -296,6 +298,17 @@ def write_events(events: pd.DataFrame, path) -> Path:
         ``;``) or ``.parquet`` (GeoParquet, flags as a list column). The file is replaced
         atomically (:func:`stsdetect.outputs.atomic_path`): an interrupted write leaves the
         previous file whole.
+    params : dict, optional
+        The detection parameters the events were found with: :func:`stsdetect.detect`
+        keywords (``min_duration="3h"`` ...), or per stage as in
+        :attr:`stsdetect.pipeline.DetectResult.params`; ``{}`` means all defaults. When given,
+        every stage's full parameters (defaults filled in) are written beside the events as
+        ``<stem>.params.json`` (:func:`params_path`), which ``stsdetect evidence`` puts in its
+        manifests. When None, a ``<stem>.params.json`` left by an earlier write is removed (it
+        would describe other events).
+    run : dict, optional
+        Other JSON-able facts of the run recorded in the same file (input names, ``only``,
+        regions ...).
 
     Returns
     -------
@@ -308,6 +321,7 @@ def write_events(events: pd.DataFrame, path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".geojson", ".json", ".parquet", ".geoparquet"):
         raise ValueError(f"unknown events format {suffix!r}: use .csv, .geojson or .parquet")
+    objects = _param_objects(params) if params is not None else None  # checked first
     with atomic_path(path) as tmp:  # the old file stays whole until the new one is
         if suffix == ".csv":
             out = _flat_for_text(events)
@@ -325,7 +339,134 @@ def write_events(events: pd.DataFrame, path) -> Path:
             to_geodataframe(events).to_parquet(tmp)
     if "evidence" in events.columns:
         write_evidence(events, evidence_path(path))
+    if objects is not None:
+        _write_params(objects, path, run)
+    else:
+        params_path(path).unlink(missing_ok=True)
     return path
+
+
+#: Layout name and version of the ``<stem>.params.json`` file beside an events file.
+PARAMS_FORMAT = "stsdetect-params/1"
+
+
+def params_path(path) -> Path:
+    """Where :func:`write_events` records the detection parameters: ``<stem>.params.json``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".params.json")
+
+
+def _duration_text(ns: int) -> str:
+    """A duration as exact text with the largest whole unit: ``"3h"``, ``"90min"``."""
+    for unit, size in (("d", 86_400 * 10**9), ("h", 3600 * 10**9), ("min", 60 * 10**9),
+                       ("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if ns and ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+def _stage_json(obj) -> dict:
+    """A parameter object's fields as JSON values: durations as text with their unit."""
+    import dataclasses
+    import json
+
+    from stsdetect.params import duration_ns
+
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.metadata.get("kind") == "dur" and value is not None:
+            value = _duration_text(duration_ns(value, f.name))
+        elif isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, Path):
+            value = str(value)
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            value = repr(value)
+        out[f.name] = value
+    return out
+
+
+def _param_objects(params) -> dict:
+    """Every stage's parameter object from flat ``detect()`` keywords or per-stage dicts."""
+    from stsdetect.params import STAGE_PARAMS, stage_params
+
+    params = dict(params)
+    if params and set(params) <= set(STAGE_PARAMS):
+        return stage_params(**params)
+    return stage_params(params)
+
+
+def _write_params(objects: dict, path: Path, run=None) -> Path:
+    import hashlib
+    import json
+
+    from stsdetect import __version__
+    from stsdetect.outputs import atomic_path
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    record = {
+        "format": PARAMS_FORMAT,
+        "stsdetect_version": __version__,
+        "events_file": path.name,
+        "events_sha256": digest.hexdigest(),
+        "parameters": {stage: _stage_json(obj) for stage, obj in objects.items()},
+        "run": json.loads(json.dumps(run or {}, default=str, sort_keys=True)),
+    }
+    text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    target = params_path(path)
+    with atomic_path(target) as tmp:  # the old file stays whole until the new one is
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return target
+
+
+def read_params(path) -> dict | None:
+    """The parameters recorded beside an events file by :func:`write_events`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The events file.
+
+    Returns
+    -------
+    dict or None
+        The ``<stem>.params.json`` record (``parameters``: stage -> field -> value, durations
+        as text with their unit; ``events_sha256``; ``stsdetect_version``; ``run``), with
+        ``"matches_events"``: whether the events file still has the recorded SHA-256. None
+        when there is no such file (events written before it existed, or without
+        ``params``).
+
+    Raises
+    ------
+    ValueError
+        When the file is there but is not a parameters record.
+    """
+    import hashlib
+    import json
+
+    path = Path(path)
+    side = params_path(path)
+    if not side.is_file():
+        return None
+    try:
+        record = json.loads(side.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{side}: not JSON: {exc}") from None
+    if not isinstance(record, dict) or record.get("format") != PARAMS_FORMAT \
+            or not isinstance(record.get("parameters"), dict):
+        raise ValueError(f"{side}: not a {PARAMS_FORMAT} record")
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    record["matches_events"] = digest.hexdigest() == record.get("events_sha256")
+    return record
 
 
 def evidence_path(path) -> Path:

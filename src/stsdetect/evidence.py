@@ -19,7 +19,10 @@ A package (``OUT/<event_id>/``) holds:
     ``fragment``, ``time``), and for decoded rows the MMSI, message type and UTC time.
 ``manifest.json``
     The stsdetect version, the package format, every parameter (the package's own, and the
-    detection parameters: the defaults of every stage with any given in ``detect_params``),
+    detection parameters: those ``stsdetect detect`` recorded in ``<stem>.params.json``
+    beside the events file, see :func:`stsdetect.events.write_events`; when there is none,
+    or it does not match the events file, ``detect_known`` is false and the defaults of
+    every stage with any given in ``detect_params`` are shown),
     the event row with all its columns (identity and evidence included; the ``evidence``
     JSON text parsed), each source's name, size and SHA-256, and the SHA-256 of every other
     file in the package.
@@ -172,19 +175,43 @@ def _event_json(event: pd.Series) -> dict:
     return row
 
 
-def _parameters(margin: str, detect_params) -> dict:
+def _parameters(margin: str, detect_params, events_path=None) -> dict:
+    """The manifest's parameters: the package's own and the detection parameters, taken from
+    the ``<stem>.params.json`` beside the events file when there is one that matches it."""
+    from .events import _stage_json, params_path, read_params
     from .params import stage_params
 
+    own = {"margin": margin, "last_static_before": True, "look_back_lines": _LOOK_BACK}
+    record = read_params(events_path) if events_path is not None else None
+    if record is not None and record["matches_events"]:
+        if detect_params:
+            raise ValueError(f"{params_path(events_path)} records the parameters the events "
+                             "were detected with; give detect_params (--params) only for "
+                             "events files without one")
+        return {
+            "evidence": own,
+            "detect": record["parameters"],
+            "detect_known": True,
+            "detect_note": f"as recorded by the detection run in "
+                           f"{params_path(events_path).name} (stsdetect "
+                           f"{record.get('stsdetect_version')}), which matches the events "
+                           "file's SHA-256",
+            "detect_run": record.get("run", {}),
+        }
     stages = stage_params(dict(detect_params or {}))
+    if record is not None:
+        why = (f"{params_path(events_path).name} was written for another version of the "
+               "events file (SHA-256 differs)")
+    elif events_path is not None:
+        why = f"the events file has no {params_path(events_path).name} beside it"
+    else:
+        why = "the events were given as a table, not a file"
     return {
-        "evidence": {"margin": margin, "last_static_before": True,
-                     "look_back_lines": _LOOK_BACK},
-        "detect": {stage: {k: _json_value(v) if not isinstance(v, (str, int, float, bool))
-                           else v for k, v in dataclasses.asdict(p).items()}
-                   for stage, p in sorted(stages.items())},
-        "detect_note": "defaults of every stage, with those given to write_evidence "
-                       "(detect_params / --params); an events file does not record the "
-                       "parameters it was detected with",
+        "evidence": own,
+        "detect": {stage: _stage_json(p) for stage, p in sorted(stages.items())},
+        "detect_known": False,
+        "detect_note": f"parameters unknown: {why}; shown are the defaults of every stage, "
+                       "with those given to write_evidence (detect_params / --params)",
     }
 
 
@@ -236,7 +263,8 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
         (:data:`DEFAULT_MARGIN`); a duration with its unit.
     detect_params : mapping, optional
         Detection parameters the events were found with, as ``stsdetect.detect`` keywords
-        (``min_gap="12h"`` ...); recorded in the manifest with every other stage default.
+        (``min_gap="12h"`` ...), for events files without a ``<stem>.params.json``; recorded
+        in the manifest with every other stage default (and ``detect_known`` false).
 
     Returns
     -------
@@ -246,15 +274,18 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
     Raises
     ------
     ValueError
-        For an event id not in the table, a bad margin, or when no source line supports an
-        event (the sources are not the ones it was detected from).
+        For an event id not in the table, a bad margin, ``detect_params`` given for an events
+        file that records its own, or when no source line supports an event (the sources are
+        not the ones it was detected from).
     """
     from . import __version__
     from .ais import read_ais
     from .events import read_events
     from .params import duration_ns
 
+    events_path = None
     if isinstance(events, (str, Path)):
+        events_path = Path(events)
         events = read_events(events)
     ids = [str(i) for i in event_ids]
     if not ids:
@@ -264,6 +295,7 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
     if unknown:
         raise ValueError(f"event id(s) not in the events table: {', '.join(unknown)}")
     margin_ns = duration_ns(margin, "margin")
+    parameters = _parameters(str(margin), detect_params, events_path)
     source_list = [sources] if isinstance(sources, (str, Path)) else list(sources)
     if not source_list:
         raise ValueError("name the source dump(s) the events were detected from")
@@ -274,7 +306,6 @@ def write_evidence(events, event_ids: Iterable[str], sources, out_dir, *,
     for source in source_list:
         digest, size = _sha256_file(source)
         hashes.append({"name": str(source), "bytes": size, "sha256": digest})
-    parameters = _parameters(str(margin), detect_params)
     positions = data.positions
     statics = data.statics if data.statics is not None else pd.DataFrame(
         columns=["time", "mmsi", "msg_type", "file", "line"])
