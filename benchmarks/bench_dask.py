@@ -14,7 +14,7 @@ file per UTC day (as daily dumps would be), and runs detection four ways, each i
 process so that peak memory (``ru_maxrss``) is its own:
 
 * ``single``: everything in memory at once (:func:`stsdetect.detect` on all positions, with
-  ``coverage=False`` as the windowed drivers run: the same stages in every mode);
+  every stage the windowed drivers run, reception coverage included);
 * ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
 * ``dask-N``: :func:`stsdetect.dask.detect` on a ``LocalCluster`` of N single-threaded worker
   processes (cluster start-up and the workers' first import of stsdetect excluded; peak
@@ -89,9 +89,9 @@ def _single(files):
     import stsdetect
 
     pos = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    # The same stages in every mode: every detector, the context stage, the flags. Reception
-    # coverage is not computed by the windowed drivers (they refuse it), so it is off here.
-    return stsdetect.detect(pos, coverage=False).events
+    # The same stages in every mode: every detector, reception coverage, the context stage and
+    # the flags (the windowed drivers compute coverage too since #18).
+    return stsdetect.detect(pos).events
 
 
 def _warm():
@@ -225,8 +225,8 @@ def main(argv=None):
         print(f"{rows:,} position reports over {args.days} days in {len(files)} daily files; "
               f"{mp.cpu_count()} cores; two processes here run {parallel_headroom():.2f}x as "
               "fast as one (2.00 on two idle cores)")
-        print("Same stages in every mode: rendezvous, dark periods (reception coverage off: the "
-              "windowed drivers do not compute it), dark rendezvous, loitering, the context "
+        print("Same stages in every mode: rendezvous, dark periods with reception coverage, "
+              "dark rendezvous, loitering, the context "
               "stage, tows and the flags. cpu s: the client's plus the workers'. phases: wall "
               "s of decode+spill / windows / finish.")
         print(f"{'mode':<10} {'seconds':>8} {'cpu s':>7} {'rows/s':>10} {'peak MB':>8} "
