@@ -191,10 +191,10 @@ def epoch_s(times) -> np.ndarray:
     numpy.ndarray of float64
         The inverse of :func:`utc_from_epoch_s` (to the nanosecond).
     """
-    stamps = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns")
-    ns = stamps.asi8.astype(np.float64)
-    ns[np.asarray(stamps.isna())] = np.nan
-    return ns / 1e9
+    ns = epoch_ns(times)
+    seconds = ns / 1e9
+    seconds[ns == np.iinfo(np.int64).min] = np.nan  # NaT
+    return seconds
 
 
 def epoch_ns(times) -> np.ndarray:
