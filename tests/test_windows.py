@@ -51,6 +51,16 @@ def _vessel(rng, mmsi, keyframes, every_s=180.0, dark=(), start_h=0.0, end_h=72.
                          "lon": lon, "sog_kn": sog})
 
 
+def _positions(frame: pd.DataFrame) -> pd.DataFrame:
+    """A positions table from :func:`_vessel` rows (times in float seconds, to the ns)."""
+    return pd.DataFrame({
+        "mmsi": frame["mmsi"].to_numpy(np.int64),
+        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
+                               utc=True),
+        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
+        "sog_kn": frame["sog_kn"].to_numpy()})
+
+
 def make_scenario(seed=7, lon0=LON0):
     """Positions over three UTC days, with events crossing both midnights.
 
@@ -318,12 +328,7 @@ def test_random_silences_and_cuts_equal_single_run(tmp_path_factory, gaps, cuts,
              _vessel(rng, 412300002, [(0, 0.2, 0), (72, 30.1, 5)], dark=dark[:1],
                      every_s=700)]
     frame = pd.concat(parts, ignore_index=True).sort_values("t")
-    positions = pd.DataFrame({
-        "mmsi": frame["mmsi"].to_numpy(np.int64),
-        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
-                               utc=True),
-        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-        "sog_kn": frame["sog_kn"].to_numpy()})
+    positions = _positions(frame)
     # Order invariance too: rows shuffled within each file.
     files = [f.sample(frac=1.0, random_state=seed) for f in split_files(positions, sorted(cuts))]
     work = tmp_path_factory.mktemp("w")
@@ -378,12 +383,7 @@ def test_rendezvous_whose_cut_part_is_too_fast_is_not_lost(tmp_path):
          (31, 2.5 * km_h * 3 + 0.5 * km_h * 5, 0.15), (48, -100, 60)]
     frame = pd.concat([_vessel(rng, 445100001, a, every_s=120, end_h=48),
                        _vessel(rng, 412300002, b, every_s=150, end_h=48)]).sort_values("t")
-    positions = pd.DataFrame({
-        "mmsi": frame["mmsi"].to_numpy(np.int64),
-        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
-                               utc=True),
-        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-        "sog_kn": frame["sog_kn"].to_numpy()})
+    positions = _positions(frame)
     want = single_run(positions, ["rendezvous"])
     assert len(want) == 1 and want["start"].iloc[0] < DAY0 + pd.Timedelta("1D") < \
         want["end"].iloc[0]
@@ -408,12 +408,7 @@ def tow_scenario(seed=2):
                        _vessel(rng, 445000012, dprk, every_s=180, end_h=48),
                        _vessel(rng, 413000020, [(0, -50, -50), (48, 50, 60)], every_s=300,
                                end_h=48)]).sort_values("t")
-    positions = pd.DataFrame({
-        "mmsi": frame["mmsi"].to_numpy(np.int64),
-        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
-                               utc=True),
-        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-        "sog_kn": frame["sog_kn"].to_numpy()})
+    positions = _positions(frame)
     vessels = pd.DataFrame({
         "mmsi": np.array([412000010, 412000011, 445000012, 413000020], np.int64),
         "imo": pd.array([pd.NA] * 4, dtype="Int64"),
@@ -449,12 +444,7 @@ def test_shared_identity_reaches_the_flags(tmp_path):
     frame = pd.concat([_vessel(rng, 445000013, here, every_s=200, end_h=48),
                        _vessel(rng, 445000013, there, every_s=230, end_h=48),
                        _vessel(rng, 412000014, barge, every_s=180, end_h=48)]).sort_values("t")
-    positions = pd.DataFrame({
-        "mmsi": frame["mmsi"].to_numpy(np.int64),
-        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
-                               utc=True),
-        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-        "sog_kn": frame["sog_kn"].to_numpy()})
+    positions = _positions(frame)
     want = single_run(positions, detectors())
     rv = want.loc[want["event_type"] == "rendezvous"]
     assert len(rv) == 1 and "identity_anomaly" in rv["flags"].iloc[0]
@@ -493,12 +483,7 @@ def long_events_scenario(seed=21):
         parts.append(_vessel(rng, 413000130 + i, [(0, -80, 25 + 3 * i), (120, 80, 30 + i)],
                              every_s=600, end_h=120))
     frame = pd.concat(parts, ignore_index=True).sort_values("t", kind="stable")
-    return pd.DataFrame({
-        "mmsi": frame["mmsi"].to_numpy(np.int64),
-        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
-                               utc=True),
-        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-        "sog_kn": frame["sog_kn"].to_numpy()}).reset_index(drop=True)
+    return _positions(frame).reset_index(drop=True)
 
 
 @pytest.mark.parametrize("window", ["1d", "6h"])
@@ -568,12 +553,7 @@ def test_handover_across_midnight_equals_single_run(tmp_path):
     frame = pd.concat([_vessel(rng, 412000031, old, every_s=150, end_h=23),
                        _vessel(rng, 412000032, new, every_s=150, start_h=25, end_h=48),
                        _vessel(rng, 445000033, dprk, every_s=180, end_h=48)]).sort_values("t")
-    positions = pd.DataFrame({
-        "mmsi": frame["mmsi"].to_numpy(np.int64),
-        "time": pd.to_datetime(np.round(frame["t"].to_numpy() * 1e9).astype("int64"),
-                               utc=True),
-        "lat": frame["lat"].to_numpy(), "lon": frame["lon"].to_numpy(),
-        "sog_kn": frame["sog_kn"].to_numpy()})
+    positions = _positions(frame)
     ids = np.array([412000031, 412000032, 445000033], np.int64)
     vessels = pd.DataFrame({
         "mmsi": ids, "imo": pd.array([pd.NA] * 3, dtype="Int64"),
