@@ -665,7 +665,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
 
     a_ns, w = int(k) * plan.window_ns, plan.window_ns
     lo_ns, hi_ns = a_ns - plan.margin_ns, a_ns + w + plan.margin_ns
-    need_positions = any(STAGES[n].positions for n in plan.detectors)
+    need_positions = any(STAGES[n].positions(plan.objects[n]) for n in plan.detectors)
     positions = load_positions(workdir, plan, lo_ns, hi_ns, schema=schema,
                                columns=TRACK_COLUMNS + (("source",) if need_positions else ()))
     tracks = _tracks(positions, plan)
@@ -683,7 +683,8 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     pieces = {}
     for name in plan.detectors:  # a handful of stages
         carry = STAGES[name].carry()
-        extra = {"positions": positions} if STAGES[name].positions else {}
+        extra = ({"positions": positions} if STAGES[name].positions(plan.objects[name])
+                 else {})
         pieces[name] = carry.map(tracks, plan.objects[name], win, **extra)
     if "loitering" in pieces:
         closed, runs, rows = pieces["loitering"]
