@@ -106,46 +106,62 @@ _CSV_HEADER = re.compile(rb'^(?:"?[A-Za-z_][^,!$\\]*"?\s*[,;\t]\s*){2,}"?[A-Za-z
 
 # --------------------------------------------------------------------------- NMEA
 #: Columns of decoded position rows as the reader collects them (``time`` as int64 ns,
-#: ``source`` as codes into the reader's source names, ``record`` the reader-wide record
-#: number, turned into ``file`` and ``line`` at the end).
+#: ``source`` as codes into the reader's source names, ``line`` the 1-based line in its
+#: file; each file's rows are a run, named at the end).
 _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.float64,
                "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
                "nav_status": np.int8, "msg_type": np.int8, "source": np.int32,
-               "record": np.int64}
+               "line": np.int64}
 #: The same for static rows (``text``: rows of the kernel's text slots).
-_STAT_DTYPES = {"record": np.int64, "time": np.int64, "source": np.int32, "mmsi": np.int64,
+_STAT_DTYPES = {"line": np.int64, "time": np.int64, "source": np.int32, "mmsi": np.int64,
                 "msg_type": np.int64, "imo": np.float64, "ship_type": np.float64,
-                "length_m": np.float64, "beam_m": np.float64, "draught_m": np.float64,
-                "text": np.uint8}
+                "length_m": np.float64, "beam_m": np.float64, "draught_m": np.float64}
+#: Text fields of static rows: made strings chunk by chunk (:func:`_text_values`).
+_TEXT_FIELDS = ("name", "callsign", "destination")
 
 
-class _RowStore:
-    """Rows collected chunk by chunk as blocks, joined column by column at the end.
+class _Columns:
+    """Rows appended block by block into one array per column, grown in place.
 
-    Memory: the rows kept, plus (while :meth:`columns` joins them) one column twice.
+    Each column is an array owned here and enlarged with ``ndarray.resize`` (``realloc``:
+    the C library extends or moves the block, large ones by remapping their pages, without
+    copying the rows already there), so that the finished columns need no join:
+    :meth:`columns` trims them to the rows kept (in place too) and hands them over.
+    Appending happens while other threads decode the next chunks, so no work is left for
+    the end. Memory: the rows kept, up to 1.5 times while growing.
     """
 
     def __init__(self, dtypes: dict = _ROW_DTYPES):
         self.dtypes = dtypes
-        self.blocks: list = []
         self.n_rows = 0
+        self._cap = 0
+        self._cols = {k: np.empty(0, dtype=d) for k, d in dtypes.items()}
 
     def append(self, cols: dict) -> None:
         """Append rows (a dict of equal-length arrays with the keys of ``dtypes``)."""
-        n = len(cols["record"] if "record" in cols else cols["mmsi"])
-        if n:
-            self.blocks.append({k: cols[k] for k in self.dtypes})
-            self.n_rows += n
+        n = len(cols["mmsi"])
+        if not n:
+            return
+        at = self.n_rows
+        if at + n > self._cap:
+            self._cap = max(at + n, self._cap + self._cap // 2, 1024)
+            for a in self._cols.values():
+                # the only reference to a block owned here: no views of it exist
+                a.resize(self._cap, refcheck=False)
+        for k, a in self._cols.items():
+            a[at:at + n] = cols[k]
+        self.n_rows = at + n
 
     def columns(self) -> dict | None:
-        """The rows collected, as one array per column (None when there are none)."""
-        blocks, self.blocks = self.blocks, []
-        if not blocks:
+        """The rows collected, as one array per column (None when there are none); the
+        store is empty afterwards."""
+        cols, n = self._cols, self.n_rows
+        self.__init__(self.dtypes)
+        if not n:
             return None
-        out = {}
-        for k, dtype in self.dtypes.items():
-            out[k] = np.concatenate([b.pop(k) for b in blocks]).astype(dtype, copy=False)
-        return out
+        for a in cols.values():
+            a.resize(n, refcheck=False)
+        return cols
 
 
 def _merge(a: dict, b: dict) -> dict:
@@ -162,44 +178,49 @@ class _NmeaDecoder:
     """Chunked NMEA decode state: the multipart assembler, collected rows and the report.
 
     Chunks are decoded by :func:`~stsdetect.ais.kernel.decode_chunk` (possibly on other
-    threads); :meth:`absorb` takes their results in input order.
+    threads); :meth:`absorb` takes their results in input order and puts their rows straight
+    into the final columns (with their line numbers), so that :meth:`finish` only wraps them.
     """
 
     def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int):
         self.report = report
         self.asm = Assembler(window_records, max_open_groups)
         self.record_offset = 0
-        self.rows = _RowStore()
-        self.stat_rows = _RowStore(_STAT_DTYPES)
+        self.rows = _Columns(_ROW_DTYPES)
+        self.stat_rows = _Columns(_STAT_DTYPES)
+        self._texts = {f: [] for f in _TEXT_FIELDS}
         self.source_names = [""]
         self._source_code = {"": 0}
-        # provenance: records not first on their line (reader-wide numbers), and each file's
-        # (name, first record)
+        # provenance: the records not first on their line (reader-wide numbers: how many so
+        # far, and the arrays, kept for rows completed after their chunk), and the files
+        # fed: (name, first position row, first static row)
+        self._n_extra = 0
         self._extra: list = []
         self._files: list = []
+        self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
-        self._files.append((name, self.record_offset))
-
-    def provenance(self, records: np.ndarray) -> tuple:
-        """(file codes into :attr:`file_names`, 1-based line numbers) of reader-wide records."""
-        records = np.asarray(records, dtype=np.int64)
-        extra = (np.concatenate(self._extra) if self._extra
-                 else np.zeros(0, dtype=np.int64))
-        first = np.array([f for _, f in self._files] or [0], dtype=np.int64)
-        code = np.searchsorted(first, records, side="right") - 1
-        # a record's line, counted over every file: its number less the extra records up to it
-        line0 = records - np.searchsorted(extra, records, side="right")
-        start0 = first - np.searchsorted(extra, first, side="left")
-        return code.astype(np.int32), line0 - start0[code] + 1
+        self._files.append((name, self.rows.n_rows, self.stat_rows.n_rows))
+        self._file_start0 = self.record_offset - self._n_extra
 
     @property
     def file_names(self) -> list:
-        """The names of the files fed, in order (:meth:`provenance` codes index them)."""
-        return [name for name, _ in self._files] or [""]
+        """The names of the files fed, in order."""
+        return [f[0] for f in self._files] or [""]
+
+    def _lines(self, records: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """1-based line numbers in the current file of reader-wide ``records`` of the chunk
+        being absorbed (``extra``: its records not first on their line, reader-wide)."""
+        if records.size and records[0] < self.record_offset:  # (rows in record order)
+            # a row completed by this chunk from a record of an earlier one: count over all
+            extra = np.concatenate([*self._extra, extra])
+            before = np.searchsorted(extra, records, side="right")
+        else:
+            before = self._n_extra + np.searchsorted(extra, records, side="right")
+        return records - before - self._file_start0 + 1
 
     def feed(self, data, continued: bool = False) -> None:
         """Decode ``data`` (bytes or uint8 array of whole lines) in this thread."""
@@ -212,8 +233,7 @@ class _NmeaDecoder:
         self._counts += np.fromiter(c.values(), np.int64, len(c))
         self._decoded += res.decoded
         off = self.record_offset
-        if res.extra.size:
-            self._extra.append(res.extra + off)
+        extra = res.extra + off if res.extra.size else res.extra
         # chunk source codes -> reader-wide codes (a loop over distinct names only)
         if len(res.source_names) > 1:
             lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
@@ -234,8 +254,16 @@ class _NmeaDecoder:
             self._counts += np.fromiter(done.counts.values(), np.int64, len(done.counts))
             self._decoded += done.decoded
             pos, stat = _merge(pos, done.pos), _merge(stat, done.stat)
-        self.rows.append(pos)
-        self.stat_rows.append(stat)
+        for block, store in ((pos, self.rows), (stat, self.stat_rows)):
+            if len(block["mmsi"]):
+                block["line"] = self._lines(block.pop("record"), extra)
+                store.append(block)
+        if len(stat["mmsi"]):
+            for f, parts in self._texts.items():
+                parts.append(_text_values(stat["text"], f))
+        if extra.size:
+            self._extra.append(extra)
+            self._n_extra += extra.size
         self.record_offset += c["records"]
 
     def _report(self) -> None:
@@ -253,25 +281,30 @@ class _NmeaDecoder:
         self._counts[:] = 0
         self._decoded[:] = 0
 
+    def _file_column(self, which: int, n: int):
+        """The ``file`` column of the position (``which`` 1) or static (2) rows."""
+        runs = [(f[0], f[which]) for f in self._files if f[which] < n]
+        bounds = [at for _, at in runs[1:]] + [n]
+        return _string_runs([(name, end - at) for (name, at), end in zip(runs, bounds,
+                                                                         strict=True)])
+
     def _statics_frame(self) -> pd.DataFrame | None:
         """The decoded static records in input order (None when there are none)."""
         cols = self.stat_rows.columns()
         if cols is None:
             return None
-        code, line = self.provenance(cols.pop("record"))
-        text = cols.pop("text")
+        texts, self._texts = self._texts, {f: [] for f in _TEXT_FIELDS}
         frame = pd.DataFrame({
             "time": pd.Series(cols["time"], dtype="datetime64[ns, UTC]", copy=False),
             "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
-            "imo": _nullable_int(cols["imo"]), "name": _text_column(text, "name"),
-            "callsign": _text_column(text, "callsign"),
+            "imo": _nullable_int(cols["imo"]), "name": _join_strings(texts["name"]),
+            "callsign": _join_strings(texts["callsign"]),
             "ship_type": _nullable_int(cols["ship_type"]),
             "length_m": cols["length_m"], "beam_m": cols["beam_m"],
-            "draught_m": cols["draught_m"], "destination": _text_column(text, "destination"),
-            "ais_class": pd.array(["B", "A"], dtype="string").take(
-                (cols["msg_type"] == 5).astype(np.int8)),
-            "file": pd.array(self.file_names, dtype="string").take(code),
-            "line": line,
+            "draught_m": cols["draught_m"], "destination": _join_strings(texts["destination"]),
+            "ais_class": _string_codes(["B", "A"], (cols["msg_type"] == 5).view(np.int8)),
+            "file": self._file_column(2, len(cols["mmsi"])),
+            "line": cols["line"],
         }, copy=False)
         return frame
 
@@ -280,9 +313,8 @@ class _NmeaDecoder:
         self._report()
         cols = self.rows.columns()
         if cols is not None:
-            cols["file"], cols["line"] = self.provenance(cols.pop("record"))
-        return (_positions_frame(cols, self.source_names, self.file_names),
-                self._statics_frame())
+            cols["file"] = self._file_column(1, len(cols["mmsi"]))
+        return (_positions_frame(cols, self.source_names), self._statics_frame())
 
 
 def _nullable_int(values: np.ndarray):
@@ -291,37 +323,98 @@ def _nullable_int(values: np.ndarray):
     return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
-def _text_column(text: np.ndarray, field: str):
-    """A nullable string array of one text field of static rows (None when blank).
+#: pandas' "string" dtype keeps its values in Arrow arrays (pandas 3, or
+#: ``pd.options.future.infer_string``): string columns are then built from buffers.
+def _arrow_strings() -> bool:
+    return pd.StringDtype().storage == "pyarrow"
 
-    Vessels repeat their static messages, so the distinct texts are few: rows are grouped
-    by their bytes (a hash of the slot's 64-bit words, checked word for word) and each
-    distinct text is made a string once.
+
+def _from_arrow(arr):
+    """A pandas "string" array over the Arrow (large_)string array ``arr`` (no copy)."""
+    return pd.arrays.ArrowStringArray(arr)
+
+
+def _string_runs(runs: list):
+    """A string array of each ``(text, count)`` of ``runs`` repeated ``count`` times, in order.
+
+    Built from one offsets and one data buffer (no per-row string objects; a loop over the
+    runs, i.e. the files read, only).
+    """
+    if not _arrow_strings():
+        names = [t for t, _ in runs] or [""]
+        codes = np.repeat(np.arange(len(runs), dtype=np.int32), [k for _, k in runs])
+        return _string_codes(names, codes)
+    import pyarrow as pa
+
+    n = sum(k for _, k in runs)
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    at, end, data = 0, 0, []
+    for text, k in runs:
+        b = text.encode()
+        offsets[at + 1:at + k + 1] = end + len(b) * np.arange(1, k + 1, dtype=np.int64)
+        at, end = at + k, end + len(b) * k
+        data.append(b * k)
+    return _from_arrow(pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))))
+
+
+def _string_codes(names, codes: np.ndarray):
+    """A string array of ``names[codes]`` (few distinct names taken per row, no per-row
+    string objects)."""
+    if len(names) == 1:
+        return _string_runs([(names[0], len(codes))])
+    return pd.array(list(names), dtype="string").take(codes)
+
+
+def _text_values(text: np.ndarray, field: str):
+    """One text field of static rows as Arrow (or, without Arrow-backed strings, object)
+    values: None when blank.
+
+    The kernel writes each field as ASCII padded with spaces (characters 32-95 only): each
+    string is its slot's bytes from the first to the last non-space, all gathered at once
+    into one Arrow data buffer (no per-row string objects).
     """
     at, width = TEXT_SLOTS[field]
-    n_words = -(-width // 8)
-    words = np.ascontiguousarray(text[:, at:at + 8 * n_words]).view(np.uint64)
-    h = words[:, 0].copy()
-    for k in range(1, n_words):
-        h = h * np.uint64(0x100000001B3) ^ words[:, k]
-    codes, uniques = pd.factorize(h)
-    rep = np.zeros(len(uniques), np.intp)
-    rep[codes[::-1]] = np.arange(len(codes))[::-1]  # each group's first row
-    clash = np.flatnonzero((words[rep[codes]] != words).any(axis=1))
-    if clash.size:  # rows whose hash another text shares: each a text of its own
-        codes = codes.copy()
-        codes[clash] = len(rep) + np.arange(clash.size)
-        rep = np.concatenate([rep, clash])
-    strings = [bytes(text[r, at:at + width]).strip().decode("ascii") or None
-               for r in rep.tolist()]
-    return pd.array(strings, dtype="string").take(codes)
+    slot = text[:, at:at + width]
+    if not _arrow_strings():
+        return np.array([bytes(r).strip().decode("ascii") or None for r in slot] or [],
+                        dtype=object)
+    import pyarrow as pa
+
+    n = len(slot)
+    used = slot != 32
+    first = np.argmax(used, axis=1)
+    has = used[np.arange(n), first]  # (argmax gives 0 for a blank slot)
+    stop = width - np.argmax(used[:, ::-1], axis=1)
+    lens = np.where(has, stop - first, 0)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    # byte k of row i's string is text.flat[i * row + at + first_i + k]
+    idx = np.repeat(np.arange(n) * text.shape[1] + at + first - offsets[:-1], lens)
+    idx += np.arange(offsets[-1])
+    data = np.ascontiguousarray(text).reshape(-1)[idx]
+    return pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data),
+        pa.py_buffer(np.packbits(has, bitorder="little")),
+        null_count=int(n - np.count_nonzero(has)))
+
+
+def _join_strings(parts: list):
+    """One pandas "string" array of the values of :func:`_text_values` in ``parts``."""
+    if not _arrow_strings():
+        return pd.array(np.concatenate(parts) if parts else [], dtype="string")
+    import pyarrow as pa
+
+    return _from_arrow(pa.concat_arrays(parts) if parts else pa.array([], pa.large_string()))
 
 
 def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
     """The positions DataFrame from column arrays (None for an empty table).
 
-    ``cols["source"]`` and ``cols["file"]`` hold int codes into ``source_names`` and
-    ``file_names``; ``cols["line"]`` the 1-based line numbers (both optional: "" and 0).
+    ``cols["source"]`` holds int codes into ``source_names``; ``cols["file"]`` int codes
+    into ``file_names`` or a string array; ``cols["line"]`` the 1-based line numbers (both
+    optional: "" and 0). The arrays become the frame's columns (no copies).
     """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
@@ -329,9 +422,14 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
                 "source": np.zeros(0, np.int32)}
         for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
             cols[k] = np.zeros(0)
+    n = len(cols["mmsi"])
     # int64 nanoseconds since the epoch read as UTC times in place (tz_localize would copy)
     time = pd.Series(np.asarray(cols["time"], dtype=np.int64), dtype="datetime64[ns, UTC]",
                      copy=False)
+    file = cols.get("file")
+    if file is None or isinstance(file, np.ndarray):
+        file = _string_codes(list(file_names), np.asarray(
+            file if file is not None else np.zeros(n, np.int32), dtype=np.int32))
     frame = pd.DataFrame({
         "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
         "time": time,
@@ -343,14 +441,12 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
         "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
         # the distinct names as a string array, taken per row (no per-row string objects)
-        "source": pd.array(list(source_names), dtype="string").take(
-            np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
-        "file": pd.array(list(file_names), dtype="string").take(
-            np.asarray(cols.get("file", np.zeros(len(cols["mmsi"]), np.int32)), dtype=np.int32)),
-        "line": np.asarray(cols.get("line", np.zeros(len(cols["mmsi"]), np.int64)),
-                           dtype=np.int64),
+        "source": _string_codes(list(source_names),
+                                np.asarray(cols["source"], dtype=np.int32)),
+        "file": file,
+        "line": np.asarray(cols.get("line", np.zeros(n, np.int64)), dtype=np.int64),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
-    return frame[POSITION_COLUMNS]
+    return frame
 
 
 _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a margin)
