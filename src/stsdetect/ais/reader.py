@@ -17,6 +17,7 @@ import pandas as pd
 from .kernel import (
     COUNT_NAMES,
     N_SKIPS,
+    NAT_NS,
     TEXT_SLOTS,
     Assembler,
     ChunkResult,
@@ -182,8 +183,12 @@ class _NmeaDecoder:
     into the final columns (with their line numbers), so that :meth:`finish` only wraps them.
     """
 
-    def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int):
+    def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int,
+                 valid_ns: tuple = (np.iinfo(np.int64).min + 1, np.iinfo(np.int64).max)):
         self.report = report
+        # plausible times (contract C6): rows stamped outside are dropped as chunks come in
+        self.valid_ns = valid_ns
+        self._implausible = 0
         self.asm = Assembler(window_records, max_open_groups)
         self.record_offset = 0
         self.rows = _Columns(_ROW_DTYPES)
@@ -256,15 +261,34 @@ class _NmeaDecoder:
             pos, stat = _merge(pos, done.pos), _merge(stat, done.stat)
         for block, store in ((pos, self.rows), (stat, self.stat_rows)):
             if len(block["mmsi"]):
+                block = self._plausible(block, store is self.stat_rows)
                 block["line"] = self._lines(block.pop("record"), extra)
                 store.append(block)
-        if len(stat["mmsi"]):
-            for f, parts in self._texts.items():
-                parts.append(_text_values(stat["text"], f))
+                if store is self.stat_rows:
+                    for f, parts in self._texts.items():
+                        parts.append(_text_values(block["text"], f))
         if extra.size:
             self._extra.append(extra)
             self._n_extra += extra.size
         self.record_offset += c["records"]
+
+    def _plausible(self, block: dict, statics: bool) -> dict:
+        """``block`` without its rows stamped outside :attr:`valid_ns`, which move from
+        decoded (by type) to the ``implausible_time`` skip reason (as
+        :func:`~stsdetect.ais.plausible.drop_implausible_times` does; a static row of type
+        19 was counted with its position)."""
+        t = block["time"]
+        lo, hi = self.valid_ns
+        bad = (t != NAT_NS) & ((t < lo) | (t > hi))
+        if not bad.any():
+            return block
+        types = block["msg_type"][bad].astype(np.int64)
+        if statics:
+            types = types[(types == 5) | (types == 24)]
+        self._decoded -= np.bincount(types, minlength=28)
+        self._implausible += types.size
+        keep = ~bad
+        return {k: v[keep] for k, v in block.items()}
 
     def _report(self) -> None:
         """Move the counts gathered into the report."""
@@ -276,6 +300,8 @@ class _NmeaDecoder:
         for name in COUNT_NAMES[:N_SKIPS]:
             rep.add_skip(name, counts[name])
         rep.add_note("time_unparsed", counts["time_unparsed"])
+        rep.add_skip("implausible_time", self._implausible)
+        self._implausible = 0
         for t in np.flatnonzero(self._decoded):
             rep.add_decoded(int(t), int(self._decoded[t]))
         self._counts[:] = 0
@@ -683,7 +709,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
     if int(chunk_bytes) < 1024:
         raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
-    valid_time_range(valid_times)  # a bad window or mapping fails before any reading
+    valid_ns = valid_time_range(valid_times)  # a bad window or mapping fails before reading
     from .csv_formats import parse_columns
 
     parse_columns(columns)
@@ -695,23 +721,24 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     if n_workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers!r}")
     report = DecodeReport()
-    decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
+    decoder = _NmeaDecoder(report, multipart_window, max_open_groups, valid_ns)
     tables, table_statics = [], []
     with (ThreadPoolExecutor(n_workers, thread_name_prefix="stsdetect-decode")
           if n_workers > 1 else _no_pool()) as pool:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
-    positions, statics = decoder.finish()
-    if tables:
-        positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \
-            pd.concat(tables, ignore_index=True)
-    statics_frame = statics  # (its times are UTC datetimes; the tables' int64 ns)
-    extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
-    if extra:
-        statics_frame = pd.concat(([statics_frame] if statics_frame is not None else []) + extra,
-                                  ignore_index=True)
-    positions, statics_frame = drop_implausible_times(positions, statics_frame, report,
-                                                      valid_times)
+    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
+    if tables:  # decoded tables: their implausible times dropped here
+        table_positions = pd.concat(tables, ignore_index=True)
+        extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
+        table_statics = pd.concat(extra, ignore_index=True) if extra else None
+        table_positions, table_statics = drop_implausible_times(
+            table_positions, table_statics, report, valid_ns)
+        positions = (pd.concat([positions, table_positions], ignore_index=True)
+                     if len(positions) else table_positions)
+        if table_statics is not None and len(table_statics):
+            statics_frame = (table_statics if statics_frame is None else
+                             pd.concat([statics_frame, table_statics], ignore_index=True))
     vessels = build_vessels(statics_frame, positions)
     try:
         report.check()
