@@ -10,6 +10,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -165,14 +166,68 @@ class _Columns:
         return cols
 
 
-def _merge(a: dict, b: dict) -> dict:
-    """Rows of ``a`` and ``b`` (each in record order) together in record order."""
-    if not len(b["record"]):
-        return a
-    if not len(a["record"]):
-        return b
+def _merge(a: dict, b: dict, a_texts: dict | None = None, b_texts: dict | None = None):
+    """Rows of ``a`` and ``b`` (each in record order) together in record order; with
+    ``a_texts`` / ``b_texts`` (their text values per field, :func:`_text_values`), also
+    those texts merged: ``(rows, texts)``."""
+    if not len(b["record"]) or not len(a["record"]):
+        rows, texts = (a, a_texts) if len(a["record"]) else (b, b_texts)
+        return rows if a_texts is None else (rows, texts)
     order = np.argsort(np.concatenate([a["record"], b["record"]]), kind="stable")
-    return {k: np.concatenate([a[k], b[k]])[order] for k in a}
+    rows = {k: np.concatenate([a[k], b[k]])[order] for k in a}
+    if a_texts is None:
+        return rows
+    return rows, {f: _take_strings([a_texts[f], b_texts[f]], order) for f in a_texts}
+
+
+def _drop_implausible(block: dict, statics: bool, valid_ns: tuple) -> tuple:
+    """``block`` without its rows stamped outside ``valid_ns`` (contract C6), and the message
+    types of the records they were counted as (by type, 28 counts): those move from decoded
+    to the ``implausible_time`` skip reason, as
+    :func:`~stsdetect.ais.plausible.drop_implausible_times` does (a static row of type 19
+    was counted with its position)."""
+    t = block["time"]
+    lo, hi = valid_ns
+    bad = (t != NAT_NS) & ((t < lo) | (t > hi))
+    if not bad.any():
+        return block, None
+    types = block["msg_type"][bad].astype(np.int64)
+    if statics:
+        types = types[(types == 5) | (types == 24)]
+    keep = ~bad
+    return {k: v[keep] for k, v in block.items()}, np.bincount(types, minlength=28)
+
+
+class _Prepared(NamedTuple):
+    """A chunk's rows made ready on its decoding thread (:func:`_prepare`)."""
+
+    pos: dict  # position rows (chunk record numbers), with ``line0``
+    stat: dict  # static rows, the same
+    texts: dict  # the static rows' text values per field (:func:`_text_values`)
+    dropped: np.ndarray | None  # records dropped for implausible times, by message type
+
+
+def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
+    """The per-chunk work that needs no earlier chunk, done on the thread that decoded it:
+    implausible times dropped, each row's line counted from the chunk's first line
+    (``line0``: its record number less the records before it not first on their line), and
+    the static texts made strings."""
+    blocks, dropped = [], None
+    for block, statics in ((res.pos, False), (res.stat, True)):
+        block, types = _drop_implausible(block, statics, valid_ns)
+        if types is not None:
+            dropped = types if dropped is None else dropped + types
+        rec = block["record"]
+        block["line0"] = (rec - np.searchsorted(res.extra, rec, side="right")
+                          if res.extra.size else rec.copy())
+        blocks.append(block)
+    return _Prepared(blocks[0], blocks[1], _texts_of(blocks[1]), dropped)
+
+
+def _texts_of(stat: dict) -> dict:
+    """The text values of static rows, per field."""
+    return {f: _text_values(stat["text"], f) for f in _TEXT_FIELDS} if len(stat["mmsi"]) \
+        else {}
 
 
 class _NmeaDecoder:
@@ -232,11 +287,15 @@ class _NmeaDecoder:
         a = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
         self.absorb(decode_chunk(a, a.size, continued), a)
 
-    def absorb(self, res: ChunkResult, buf: np.ndarray) -> None:
-        """Take one chunk's kernel result (``buf``: its bytes), in input order."""
+    def absorb(self, res: ChunkResult, buf: np.ndarray, prep: _Prepared | None = None) -> None:
+        """Take one chunk's kernel result (``buf``: its bytes; ``prep``: :func:`_prepare` of
+        it, made here when absent), in input order."""
+        if prep is None:
+            prep = _prepare(res, self.valid_ns)
         c = res.counts
         self._counts += np.fromiter(c.values(), np.int64, len(c))
         self._decoded += res.decoded
+        self._drop_counts(prep.dropped)
         off = self.record_offset
         extra = res.extra + off if res.extra.size else res.extra
         # chunk source codes -> reader-wide codes (a loop over distinct names only)
@@ -246,11 +305,13 @@ class _NmeaDecoder:
             self.source_names = list(self._source_code)
         else:
             lookup = None
-        pos, stat = res.pos, res.stat
+        pos, stat, texts = prep.pos, prep.stat, prep.texts
+        # line in the file = line counted from the chunk's first line + the lines before it
+        base = off - self._n_extra - self._file_start0 + 1
         for block in (pos, stat):
-            block["record"] += off
             if lookup is not None:
                 block["source"] = lookup[block["source"]]
+            block["line"] = block.pop("line0") + base
         if res.frags.shape[1]:
             frags = res.frags
             if lookup is not None:
@@ -258,37 +319,30 @@ class _NmeaDecoder:
             done = self.asm.add(frags, off, buf)
             self._counts += np.fromiter(done.counts.values(), np.int64, len(done.counts))
             self._decoded += done.decoded
-            pos, stat = _merge(pos, done.pos), _merge(stat, done.stat)
-        for block, store in ((pos, self.rows), (stat, self.stat_rows)):
-            if len(block["mmsi"]):
-                block = self._plausible(block, store is self.stat_rows)
-                block["line"] = self._lines(block.pop("record"), extra)
-                store.append(block)
-                if store is self.stat_rows:
-                    for f, parts in self._texts.items():
-                        parts.append(_text_values(block["text"], f))
+            d_pos, types = _drop_implausible(done.pos, False, self.valid_ns)
+            self._drop_counts(types)
+            d_stat, types = _drop_implausible(done.stat, True, self.valid_ns)
+            self._drop_counts(types)
+            for block in (d_pos, d_stat):
+                block["line"] = self._lines(block["record"], extra)
+            for block in (pos, stat):
+                block["record"] = block["record"] + off
+            pos = _merge(pos, d_pos)
+            stat, texts = _merge(stat, d_stat, texts, _texts_of(d_stat))
+        self.rows.append(pos)
+        self.stat_rows.append(stat)
+        for f, values in texts.items():
+            self._texts[f].append(values)
         if extra.size:
             self._extra.append(extra)
             self._n_extra += extra.size
         self.record_offset += c["records"]
 
-    def _plausible(self, block: dict, statics: bool) -> dict:
-        """``block`` without its rows stamped outside :attr:`valid_ns`, which move from
-        decoded (by type) to the ``implausible_time`` skip reason (as
-        :func:`~stsdetect.ais.plausible.drop_implausible_times` does; a static row of type
-        19 was counted with its position)."""
-        t = block["time"]
-        lo, hi = self.valid_ns
-        bad = (t != NAT_NS) & ((t < lo) | (t > hi))
-        if not bad.any():
-            return block
-        types = block["msg_type"][bad].astype(np.int64)
-        if statics:
-            types = types[(types == 5) | (types == 24)]
-        self._decoded -= np.bincount(types, minlength=28)
-        self._implausible += types.size
-        keep = ~bad
-        return {k: v[keep] for k, v in block.items()}
+    def _drop_counts(self, types: np.ndarray | None) -> None:
+        """Move records dropped for implausible times (counts by type) out of decoded."""
+        if types is not None:
+            self._decoded -= types
+            self._implausible += int(types.sum())
 
     def _report(self) -> None:
         """Move the counts gathered into the report."""
@@ -363,26 +417,31 @@ def _from_arrow(arr):
 def _string_runs(runs: list):
     """A string array of each ``(text, count)`` of ``runs`` repeated ``count`` times, in order.
 
-    Built from one offsets and one data buffer (no per-row string objects; a loop over the
-    runs, i.e. the files read, only).
+    No per-row string objects, and no copy of a text per row: each run is slices of one
+    Arrow block holding its text up to about 1 MiB worth of times, all sharing that block's
+    buffers (a loop over the runs, i.e. the files read, and over their slices only).
     """
     if not _arrow_strings():
         names = [t for t, _ in runs] or [""]
         codes = np.repeat(np.arange(len(runs), dtype=np.int32), [k for _, k in runs])
-        return _string_codes(names, codes)
+        return pd.array(list(names), dtype="string").take(codes)
     import pyarrow as pa
 
-    n = sum(k for _, k in runs)
-    offsets = np.empty(n + 1, np.int64)
-    offsets[0] = 0
-    at, end, data = 0, 0, []
+    pieces = []
     for text, k in runs:
         b = text.encode()
-        offsets[at + 1:at + k + 1] = end + len(b) * np.arange(1, k + 1, dtype=np.int64)
-        at, end = at + k, end + len(b) * k
-        data.append(b * k)
-    return _from_arrow(pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))))
+        size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
+        if not size:
+            continue
+        block = pa.LargeStringArray.from_buffers(
+            size, pa.py_buffer(np.arange(size + 1, dtype=np.int64) * len(b)),
+            pa.py_buffer(b * size))
+        pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
+    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+
+
+#: Bytes of the shared block :func:`_string_runs` slices a repeated text from.
+_RUN_BLOCK_BYTES = 1 << 20
 
 
 def _string_codes(names, codes: np.ndarray):
@@ -433,6 +492,15 @@ def _join_strings(parts: list):
     import pyarrow as pa
 
     return _from_arrow(pa.concat_arrays(parts) if parts else pa.array([], pa.large_string()))
+
+
+def _take_strings(parts: list, order: np.ndarray):
+    """The text values of ``parts`` (:func:`_text_values`) joined, then taken in ``order``."""
+    if not _arrow_strings():
+        return np.concatenate(parts)[order]
+    import pyarrow as pa
+
+    return pa.concat_arrays(parts).take(pa.array(order))
 
 
 def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
@@ -496,10 +564,12 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2):
     carry = b""
     continued = False
     size = chunk_bytes + _WS_SLACK + _PAD
-    ring = [bytearray(size) for _ in range(n_buffers)]
+    ring = [None] * n_buffers  # (each made when first used: none zeroed before it is needed)
     turn = 0
     while True:
         if len(carry) + chunk_bytes + _PAD <= size:
+            if ring[turn] is None:
+                ring[turn] = bytearray(size)
             buf = ring[turn]
             turn = (turn + 1) % n_buffers
         else:
@@ -563,9 +633,10 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     def task(a, n, continued):
         ws = free.get()
         try:
-            return decode_chunk(a, n, continued, ws)
+            res = decode_chunk(a, n, continued, ws)
         finally:
             free.put(ws)
+        return res, _prepare(res, decoder.valid_ns)
 
     pending: deque = deque()
     # up to workers + 1 chunks are in flight (submitted, not yet absorbed) while the next is read
@@ -573,10 +644,10 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         pending.append((pool.submit(task, a, n, continued), a))
         if len(pending) > workers:
             fut, buf = pending.popleft()
-            decoder.absorb(fut.result(), buf)
+            decoder.absorb(fut.result()[0], buf, fut.result()[1])
     while pending:
         fut, buf = pending.popleft()
-        decoder.absorb(fut.result(), buf)
+        decoder.absorb(fut.result()[0], buf, fut.result()[1])
 
 
 def _fill(stream, view) -> int:
@@ -631,9 +702,9 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
                 fmt = "csv"  # the user's mapping wins over the known layout
             positions, statics = read_table(src.stream, fmt, report, columns=columns,
                                             name=src.name)
-            positions["file"] = pd.array([src.name] * len(positions), dtype="string")
+            positions["file"] = _string_runs([(src.name, len(positions))])
             if statics is not None:
-                statics["file"] = pd.array([src.name] * len(statics), dtype="string")
+                statics["file"] = _string_runs([(src.name, len(statics))])
             tables.append(positions)
             table_statics.append(statics)
         if src.error is not None:

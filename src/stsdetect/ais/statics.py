@@ -354,7 +354,9 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
         frame = pd.DataFrame({c: [] for c in STATICS_COLUMNS})
         frame["time"] = pd.Series([], dtype="datetime64[ns, UTC]")
     else:
-        frame = statics.reset_index(drop=True).copy()
+        # (copy-on-write: columns replaced below leave the caller's frame as it was)
+        frame = (statics.copy(deep=False) if statics.index.equals(pd.RangeIndex(len(statics)))
+                 else statics.reset_index(drop=True))
         for col in STATICS_COLUMNS:
             if col not in frame.columns:
                 frame[col] = None
@@ -380,6 +382,8 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
     if frame["line"].dtype != np.int64:
         frame["line"] = pd.to_numeric(frame["line"]).fillna(0).astype("int64")
     extra = [c for c in frame.columns if c not in STATICS_COLUMNS]
+    if list(frame.columns) == STATICS_COLUMNS + extra:
+        return frame
     return frame[STATICS_COLUMNS + extra]
 
 
