@@ -616,11 +616,24 @@ def _last_sentence_start(buf: bytearray, end: int) -> int:
     return at
 
 
+def _balanced_chunk(size: int | None, chunk_bytes: int, workers: int) -> int:
+    """The chunk size for a file of ``size`` bytes decoded on ``workers`` threads: at most
+    about ``chunk_bytes``, and such that the chunks are a multiple of ``workers`` of about
+    equal size, so that no thread decodes a last chunk alone while the others wait (the
+    result does not depend on the chunk size; unknown sizes keep ``chunk_bytes``)."""
+    if not size or workers < 2:
+        return chunk_bytes
+    n = -(-size // chunk_bytes)
+    n = -(-n // workers) * workers
+    # (a little over an even share: cutting at line ends leaves no tiny chunk at the end)
+    return max(1024, min(chunk_bytes, -(-size // n) + 1024))
+
+
 def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                workers: int = 1) -> None:
     """Decode ``stream`` chunk by chunk: on ``pool`` (up to ``workers`` chunks at once,
-    the kernel releases the GIL, each thread with its own workspace) while this thread
-    takes the results in order."""
+    the kernel releases the GIL, each thread with its own workspace, and :func:`_prepare`
+    there too) while this thread reads the next chunks and takes the results in order."""
     if pool is None:
         ws = Workspace(chunk_bytes + _WS_SLACK)
         for a, n, continued in _chunks(stream, chunk_bytes, 2):
@@ -639,10 +652,13 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         return res, _prepare(res, decoder.valid_ns)
 
     pending: deque = deque()
-    # up to workers + 1 chunks are in flight (submitted, not yet absorbed) while the next is read
-    for a, n, continued in _chunks(stream, chunk_bytes, workers + 2):
+    # up to 2 * workers chunks in flight (submitted, not yet absorbed), so that a thread done
+    # with one finds the next already read; finished ones are absorbed as soon as they are
+    # first in line, this thread waits only when the queue is full
+    cap = 2 * workers
+    for a, n, continued in _chunks(stream, chunk_bytes, cap + 2):
         pending.append((pool.submit(task, a, n, continued), a))
-        if len(pending) > workers:
+        while pending and (len(pending) > cap or pending[0][0].done()):
             fut, buf = pending.popleft()
             decoder.absorb(fut.result()[0], buf, fut.result()[1])
     while pending:
@@ -696,7 +712,8 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
         fmt = _sniff(src.head) if format == "auto" else format
         if fmt == "nmea":
             decoder.start_file(src.name)
-            _read_nmea(src.stream, decoder, chunk_bytes, pool, n_workers)
+            _read_nmea(src.stream, decoder, _balanced_chunk(src.size_hint, chunk_bytes,
+                                                            n_workers), pool, n_workers)
         else:
             if columns is not None and fmt in ("marinecadastre", "dma"):
                 fmt = "csv"  # the user's mapping wins over the known layout
