@@ -728,9 +728,12 @@ def build_tracks(
     check_time_range(t[ok])
 
     del valid_mmsi, bad_mmsi, no_time, no_pos
-    outside = ~((lon >= -180.0) & (lon < 180.0))  # only 180 itself (or NaN): wrap those
-    if outside.any():
-        lon = np.where(outside, wrap_lon_deg(lon), lon)  # the rows dropped later do not matter
+    # Longitudes into [-180, 180): of the rows kept only 180 itself needs it (the others are
+    # dropped, so their values do not matter).
+    outside = np.flatnonzero(ok & ~(lon < 180.0))
+    if outside.size:
+        lon = lon.copy()
+        lon[outside] = wrap_lon_deg(lon[outside])
     del outside
     # Total order over every column: the outcome cannot depend on the input row order.
     order = _total_order(mmsi, t, lat, lon, sog, cog, np.flatnonzero(ok))
