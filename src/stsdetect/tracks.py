@@ -345,8 +345,11 @@ def _float_column(positions: pd.DataFrame, name: str, copy: bool = True) -> np.n
     ``copy=False`` (then possibly the frame's own array: read it only)."""
     if name not in positions.columns:
         return np.full(len(positions), np.nan)
-    values = pd.to_numeric(positions[name], errors="coerce").to_numpy(dtype=float,
-                                                                      na_value=np.nan)
+    col = positions[name]
+    if col.dtype == np.float64:  # NaN is already the missing value: no conversion pass
+        values = col.to_numpy()
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return np.array(values, dtype=float) if copy else np.asarray(values, dtype=float)
 
 
