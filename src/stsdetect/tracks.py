@@ -253,6 +253,11 @@ class Tracks:
     def take(self, rows) -> Tracks:
         """Tracks made of a subset of rows (a boolean mask or sorted indices)."""
         rows = np.asarray(rows)
+        if rows.dtype == bool and rows.shape == self.mmsi.shape:
+            # a mask keeps the (mmsi, segment, time) order: compress, no sort
+            return Tracks._from_sorted(
+                self.mmsi[rows], self.time_ns[rows], self.lat_deg[rows], self.lon_deg[rows],
+                self.sog_kn[rows], self.cog_deg[rows], self.segment[rows], report=self.report)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         if rows.size < 2 or bool(np.all(rows[1:] > rows[:-1])):
