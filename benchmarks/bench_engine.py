@@ -14,9 +14,15 @@ Usage::
 reports per second by both. On a shared machine wall time is inflated by other processes;
 CPU time is what the run itself costs.
 
-``stages`` times each stage in one process (CPU time): imports, ``read_ais``,
-``build_tracks``, each detector, the flags; and gives each stage's rate per core (reports per
-CPU second). These are the figures of ``docs/scaling.md``.
+``stages`` runs the same command in ``--repeat`` fresh processes, each timing every stage
+the command runs (CPU and wall): first the imports the command needs (found by a run before),
+then ``cli.main`` with the stages wrapped: regions, ``read_ais``, ``build_tracks``, each
+registry stage (detectors, anchorages, tows), the context columns, the flags' parts (activity,
+barges, identity anomalies and links, regions, evidence, identity columns, score),
+``write_events`` and the rest of the command. Rows are exclusive and best of N; each gives its
+rate per core (lines per CPU second). These are the figures of ``docs/scaling.md``.
+
+Both run stsdetect byte-compiled, as installed (see ``_env``).
 
 ``month`` simulates ``--days`` of ``--vessels`` vessels reporting every ``--interval``
 seconds (positions written straight to daily Parquet files, no NMEA), and runs
@@ -28,6 +34,9 @@ in memory, run through :func:`stsdetect.detect` for comparison (``--in-memory``)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import io
 import itertools
 import multiprocessing as mp
 import os
@@ -45,7 +54,12 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def _env():
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    """The children's environment: this checkout's stsdetect, byte-compiled as an installed
+    package is (pip compiles modules at install; ``PYTHONDONTWRITEBYTECODE``, set in some
+    development shells, would make every run recompile stsdetect's sources, ~0.15 s)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def make_dump(cache: Path, lines: int) -> Path:
@@ -88,44 +102,131 @@ def _cpu():
     return time.process_time()
 
 
-def stages(args) -> None:
-    t0 = _cpu()
-    import stsdetect  # noqa: F401
-    from stsdetect.ais import read_ais
-    from stsdetect.detectors import find_dark_periods, find_loitering, find_rendezvous
-    from stsdetect.events import concat_events
-    from stsdetect.flags import flag_events
-    from stsdetect.tracks import build_tracks
+#: Functions timed by ``stages`` while the real CLI command runs: (module, attribute, row).
+#: Each row's time is exclusive (a timed function called inside another is counted in its own
+#: row only); "cli, rest" is everything else the command does after its imports.
+TIMED = (
+    ("stsdetect.regions", "load_regions", "load_regions"),
+    ("stsdetect.ais", "read_ais", "read_ais"),
+    ("stsdetect.tracks", "build_tracks", "build_tracks"),
+    ("stsdetect.context", "add_context", "context columns"),
+    ("stsdetect.flags", "flag_events", "flags (rest)"),
+    ("stsdetect.identity.activity", "vessel_activity", "flags: activity"),
+    ("stsdetect.identity.barges", "classify_barges", "flags: barges"),
+    ("stsdetect.identity.links", "identity_anomalies", "flags: anomalies"),
+    ("stsdetect.identity.links", "identity_links", "flags: links"),
+    ("stsdetect.regions", "region_mask", "flags: regions"),
+    ("stsdetect.flags", "Evidence.finish", "flags: evidence"),
+    ("stsdetect.identity.columns", "add_identity_columns", "flags: identity cols"),
+    ("stsdetect.flags", "score_events", "flags: score"),
+    ("stsdetect.events", "write_events", "write_events"),
+)
 
-    rows = []
-    t = _cpu()
-    rows.append(("imports", t - t0))
+
+def _stages_child(argv) -> None:
+    """``stages`` in a fresh process: the imports the command needs, then the command."""
+    import importlib
+    import json
+
+    sys.path.insert(0, SRC)
+    modules, command = json.loads(argv[0]), argv[1:]
+    c0, w0 = _cpu(), time.perf_counter()
+    for name in modules:  # everything the command imports, in the order it imported them
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module importable only as a side effect of another
+            pass
+    imports = (_cpu() - c0, time.perf_counter() - w0)
+    from stsdetect.scale import registry
+
+    rows: dict = {}
+    stack = [[0.0, 0.0]]  # per active timed call: CPU and wall of the timed calls inside it
+
+    def timed(func, label):
+        def run(*a, **k):
+            stack.append([0.0, 0.0])
+            c, w = _cpu(), time.perf_counter()
+            try:
+                return func(*a, **k)
+            finally:
+                dc, dw = _cpu() - c, time.perf_counter() - w
+                inner = stack.pop()
+                row = rows.setdefault(label, [0.0, 0.0])
+                row[0] += dc - inner[0]
+                row[1] += dw - inner[1]
+                stack[-1][0] += dc
+                stack[-1][1] += dw
+        return run
+
+    for mod, attr, label in TIMED:
+        owner = importlib.import_module(mod)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        setattr(owner, name, timed(getattr(owner, name), label))
+    for name, stage in list(registry.STAGES.items()):
+        registry.STAGES[name] = dataclasses.replace(stage, run=timed(stage.run, f"stage {name}"))
+    from stsdetect.cli import main
+
+    c1, w1 = _cpu(), time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(command)
+    total = (_cpu() - c1, time.perf_counter() - w1)
+    rows["cli, rest"] = [total[0] - stack[0][0], total[1] - stack[0][1]]
+    print(json.dumps({"imports": imports, "rows": rows, "code": code,
+                      "load": os.getloadavg()}))
+
+
+def _imported_modules(command) -> list:
+    """The modules (stsdetect's and third-party) a fresh ``stsdetect`` command imports."""
+    code = ("import sys, json; from stsdetect.cli import main; "
+            "import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(json.loads(sys.argv[1]))\n"
+            "print(json.dumps(list(sys.modules)))")
+    before = subprocess.run([sys.executable, "-c", "import sys, json; "
+                             "print(json.dumps(list(sys.modules)))"], check=True,
+                            capture_output=True, text=True, env=_env()).stdout
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(command)], check=True,
+                         capture_output=True, text=True, env=_env()).stdout
+    base = set(json.loads(before))
+    return [m for m in json.loads(out.strip().splitlines()[-1]) if m not in base]
+
+
+def stages(args) -> None:
+    import json
+
     dump = make_dump(Path(args.cache), args.lines)
-    data = read_ais(dump)
-    rows.append(("read_ais", _cpu() - t))
-    t = _cpu()
-    tracks = build_tracks(data.positions)
-    rows.append(("build_tracks", _cpu() - t))
-    found = {}
-    for name, func in (("find_rendezvous", find_rendezvous),
-                       ("find_dark_periods", find_dark_periods),
-                       ("find_loitering", find_loitering)):  # three detectors
-        t = _cpu()
-        found[name] = func(tracks)
-        rows.append((name, _cpu() - t))
-    t = _cpu()
-    flag_events(concat_events(found.values()), vessels=data.vessels, tracks=tracks,
-                dark_periods=found["find_dark_periods"], positions=data.positions)
-    rows.append(("flag_events", _cpu() - t))
-    n = len(data.positions)
-    print(f"{n:,} position reports from {data.report.lines:,} lines "
-          f"({tracks.n_vessels} vessels after cleaning); CPU seconds, one core")
-    print(f"{'stage':<18} {'cpu s':>7} {'reports/s':>12}")
-    for name, sec in rows:
-        rate = f"{n / sec:12,.0f}" if sec > 0 and name != "imports" else f"{'':>12}"
-        print(f"{name:<18} {sec:7.3f} {rate}")
-    total = sum(sec for _, sec in rows)
-    print(f"{'total':<18} {total:7.3f} {n / total:12,.0f}")
+    out = Path(args.cache) / "events-stages.csv"
+    command = ["detect", str(dump), "-o", str(out), "-q"]
+    modules = _imported_modules(command)
+    with open(dump, "rb") as fh:
+        n_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+    best: dict = {}
+    loads = []
+    for _ in range(args.repeat):  # best of N fresh processes, per row
+        res = subprocess.run([sys.executable, __file__, "_stages_child", json.dumps(modules),
+                              *command], check=True, capture_output=True, text=True,
+                             env=_env())
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        loads.append(got["load"][0])
+        got["rows"]["imports"] = got["imports"]
+        for name, (cpu, wall) in got["rows"].items():
+            old = best.get(name)
+            best[name] = (min(cpu, old[0]), min(wall, old[1])) if old else (cpu, wall)
+    order = ["imports"] + [r for r in best if r != "imports"]
+    print(f"stsdetect {' '.join(command)}: {n_lines:,} lines; best of {args.repeat} fresh "
+          f"processes per row (load average {min(loads):.2f}-{max(loads):.2f}); "
+          "rows exclusive")
+    print(f"{'stage':<24} {'cpu s':>7} {'wall s':>7} {'lines/cpu-s':>12}")
+    for name in order:
+        cpu, wall = best[name]
+        rate = f"{n_lines / cpu:12,.0f}" if cpu > 0.0005 else f"{'':>12}"
+        print(f"{name:<24} {cpu:7.3f} {wall:7.3f} {rate}")
+    cpu = sum(v[0] for v in best.values())
+    wall = sum(v[1] for v in best.values())
+    print(f"{'total (sum of bests)':<24} {cpu:7.3f} {wall:7.3f} {n_lines / cpu:12,.0f}")
 
 
 def _peak_mb() -> float:
@@ -274,6 +375,9 @@ def main(argv=None):
         p.add_argument("--files", default=None,
                        help="month: keep the daily Parquet files in this folder and reuse "
                             "those already there (same --vessels/--interval/--seed)")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_stages_child"]:  # one fresh process of ``stages``
+        return _stages_child(argv[1:])
     args = ap.parse_args(argv)
     {"e2e": e2e, "stages": stages, "month": month}[args.what](args)
 

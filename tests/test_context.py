@@ -573,3 +573,21 @@ def test_simulator_crowds_berths_draught_and_transfers_near_an_anchorage():
     for t in sc.truth[sc.truth["kind"] == "transfer"].itertuples():
         d = haversine_m(t.lat, t.lon, centre["lat"].to_numpy(), centre["lon"].to_numpy())
         assert 3000 < d.min() < 6500
+
+
+def test_components_match_scipy():
+    """Anchorage areas' connected components: the same labels as scipy's csgraph."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from stsdetect.context.anchorages import _components
+
+    rng = np.random.default_rng(7)
+    for trial in range(60):  # random graphs, and long chains in a shuffled order
+        n = int(rng.integers(1, 200))
+        src, dst = rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)
+        if trial % 3 == 0:
+            perm = rng.permutation(n)
+            src, dst = perm[:-1], perm[1:]
+        graph = coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
+        assert (_components(n, src, dst) == connected_components(graph, directed=False)[1]).all()

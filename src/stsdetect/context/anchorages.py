@@ -153,6 +153,27 @@ def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None,
         return np.where(known > 0, n5 / np.maximum(known, 1), np.nan)
 
 
+def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Connected components of an undirected graph of ``n`` nodes: a label per node,
+    numbered in the order of each component's lowest node (as
+    ``scipy.sparse.csgraph.connected_components`` numbers them; scipy is not imported for it).
+
+    Min-label propagation with pointer jumping: each pass halves the chains, so the loop runs
+    about log2(diameter) times, over whole arrays.
+    """
+    root = np.arange(n, dtype=np.int64)
+    while True:  # passes, not nodes
+        low = np.minimum(root[src], root[dst])
+        new = root.copy()
+        np.minimum.at(new, src, low)
+        np.minimum.at(new, dst, low)
+        new = new[new]  # pointer jumping
+        if np.array_equal(new, root):
+            break
+        root = new
+    return np.unique(root, return_inverse=True)[1].astype(np.int64)
+
+
 def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
                     cell_m: float = 500.0, radius_m: float = 500.0, max_speed_kn: float = 1.0,
                     max_gap="3h", positions: pd.DataFrame | None = None, stops=None,
@@ -196,8 +217,6 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
         depend on the order of the input rows.
     """
     import shapely
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
 
     if not cell_m > 0:
         raise ValueError(f"cell_m must be positive, got {cell_m!r}")
@@ -253,8 +272,7 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
         src.append(np.flatnonzero(hit))
         dst.append(order[pos[hit]])
     src, dst = np.concatenate(src), np.concatenate(dst)
-    graph = coo_matrix((np.ones(src.size), (src, dst)), shape=(key.size, key.size))
-    _, label = connected_components(graph, directed=False)
+    label = _components(key.size, src, dst)
     cells["area"] = label
     # stops of each area (those lying in its cells)
     skey = _key(row, col)

@@ -10,10 +10,10 @@ from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, haversine_m, unit_xyz, wrap_lon_deg
 from ..tracks import Tracks
+from ._pairs import pairs_within
 
 __all__ = ["MAX_GRID_POINTS", "MIN_STEP_S", "Resampled", "close_pairs", "count_rows_between",
            "group_median", "resample_tracks"]
@@ -213,15 +213,13 @@ def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
     """All pairs of resampled points at the same grid time within ``max_distance_m``.
 
     Grid times are taken in groups of about ``tree_points`` points (never splitting a grid
-    time; at most ``chunk_points`` in any case, which bounds memory). Each group gets one
-    :class:`scipy.spatial.cKDTree` over the Earth-centred unit vectors, each grid time shifted
-    along x by 4 x its index within the group so that points of different grid times (at least
-    2 apart after the shift, more than any radius) never pair. Small trees stay in cache; a
-    group per grid time would cost a Python iteration per grid time on sparse data. Candidate
-    pairs are then checked by great-circle distance, so the result is exact at any latitude
-    and across the antimeridian. Pairs of segments of the same MMSI are skipped. ``xyz`` may
-    give the points' unit vectors (as returned by ``resample_tracks(..., return_xyz=True)``)
-    to save recomputing them.
+    time; at most ``chunk_points`` in any case, which bounds memory). In each group the points
+    of one grid time are paired by a grid of cells over the Earth-centred unit vectors
+    (:func:`stsdetect.detectors._pairs.pairs_within`). Candidate pairs are then checked by
+    great-circle distance, so the result is exact at any latitude and across the
+    antimeridian. Pairs of segments of the same MMSI are skipped. ``xyz`` may give the points'
+    unit vectors (as returned by ``resample_tracks(..., return_xyz=True)``) to save
+    recomputing them.
 
     Returns
     -------
@@ -250,12 +248,10 @@ def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
         if idx.size < 2:
             continue
         pts = unit_xyz(res.lat_deg[idx], res.lon_deg[idx]) if xyz is None else xyz[idx]
-        pts[:, 0] += 4.0 * (g_sorted[lo:hi] - g_sorted[lo]).astype(float)
-        tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
-        pairs = tree.query_pairs(radius, output_type="ndarray")
-        if pairs.size == 0:
+        pa, pb = pairs_within(pts, radius, group=g_sorted[lo:hi])
+        if pa.size == 0:
             continue
-        a, b = idx[pairs[:, 0]], idx[pairs[:, 1]]
+        a, b = idx[pa], idx[pb]
         ok = seg_mmsi[a] != seg_mmsi[b]
         a, b = a[ok], b[ok]
         d = haversine_m(res.lat_deg[a], res.lon_deg[a], res.lat_deg[b], res.lon_deg[b])

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from stsdetect.detectors._checks import check_tracks, positive
+from stsdetect.detectors._pairs import pairs_within
 from stsdetect.detectors.coverage import (
     Coverage,
     estimate_coverage,
@@ -44,11 +44,11 @@ from stsdetect.tracks import Tracks, as_time_ns
 
 __all__ = ["find_dark_periods", "find_dark_rendezvous", "heard_counts"]
 
-#: Most thinned reports per k-d tree when counting vessels heard (bounds peak memory).
+#: Most thinned reports per pair search when counting vessels heard (bounds peak memory).
 _CHUNK_REPORTS = 1_000_000
-#: Time slice per k-d tree when counting vessels heard, seconds.
+#: Time slice per pair search when counting vessels heard, seconds.
 _CHUNK_S = 3 * 3600.0
-#: Relative slack on tree radii; the exact test is then done with :func:`haversine_m`.
+#: Relative slack on search chords; the exact test is then done with :func:`haversine_m`.
 _RADIUS_SLACK = 1.0 + 1e-9
 
 
@@ -107,10 +107,11 @@ def heard_counts(
     Notes
     -----
     The thinned reports are sorted by time and cut into 3-hour slices of at most one million
-    rows; for each slice a k-d tree over Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`)
-    is paired with a tree over the queries whose windows overlap the slice
-    (``cKDTree.sparse_distance_matrix``), and the candidate pairs are filtered by window,
-    MMSI and exact haversine distance with NumPy. No Python loop runs per report or query.
+    rows; in each slice the queries whose windows overlap it are paired with the reports
+    within the search chord over Earth-centred unit vectors (:func:`stsdetect.geo.unit_xyz`;
+    a grid of cells, :func:`stsdetect.detectors._pairs.pairs_within`), and the candidate
+    pairs are filtered by window, MMSI and exact haversine distance with NumPy. No Python loop
+    runs per report or query.
     """
     lat_q = np.asarray(lat_deg, dtype=float)
     lon_q = np.asarray(lon_deg, dtype=float)
@@ -169,14 +170,12 @@ def heard_counts(
         q_sel = np.flatnonzero((start_q < t_hi) & (end_q > t_lo))
         if q_sel.size == 0:
             continue
-        r_tree = cKDTree(unit_xyz(r_lat[lo:hi], r_lon[lo:hi]), balanced_tree=False,
-                         compact_nodes=False)
-        q_tree = cKDTree(q_xyz[q_sel], balanced_tree=False, compact_nodes=False)
-        pairs = q_tree.sparse_distance_matrix(r_tree, chord, output_type="ndarray")
-        if pairs.size == 0:
+        pq, pr = pairs_within(q_xyz[q_sel], chord,
+                              other_xyz=unit_xyz(r_lat[lo:hi], r_lon[lo:hi]))
+        if pq.size == 0:
             continue
-        qi = q_sel[pairs["i"]]
-        ri = lo + pairs["j"].astype(np.int64)
+        qi = q_sel[pq]
+        ri = lo + pr
         ok = (r_time[ri] > start_q[qi]) & (r_time[ri] < end_q[qi]) & (r_code[ri] != q_code[qi])
         qi, ri = qi[ok], ri[ok]
         ok = haversine_m(lat_q[qi], lon_q[qi], r_lat[ri], r_lon[ri]) <= radius_m
@@ -407,10 +406,10 @@ def find_dark_rendezvous(
 
     Notes
     -----
-    Candidate pairs come from one k-d tree over six coordinates (the unit vectors of the
-    vanishing and reappearing points) queried with the Chebyshev metric, which keeps every
-    pair within the chord radius at both ends; the exact haversine, MMSI and overlap tests
-    are then NumPy filters. The result does not depend on row order.
+    Candidate pairs are the dark periods whose vanishing points lie within the chord radius
+    (a grid of cells over unit vectors, :func:`stsdetect.detectors._pairs.pairs_within`);
+    the exact haversine tests at both ends, the MMSI and overlap tests are then NumPy
+    filters. The result does not depend on row order.
     """
     if not isinstance(dark_periods, pd.DataFrame):
         raise TypeError(f"expected an events DataFrame, got {type(dark_periods).__name__}")
@@ -436,12 +435,11 @@ def find_dark_rendezvous(
     end = epoch_s(dp["end"])
     lat0, lon0 = dp["lat"].to_numpy(float), dp["lon"].to_numpy(float)
     lat1, lon1 = dp["end_lat"].to_numpy(float), dp["end_lon"].to_numpy(float)
-    pts = np.hstack((unit_xyz(lat0, lon0), unit_xyz(lat1, lon1)))
+    # Candidates: start points within the chord (the end points are checked below).
     chord = arc_to_chord_m(max_distance_m) / EARTH_RADIUS_M * _RADIUS_SLACK
-    pairs = cKDTree(pts).query_pairs(chord, p=np.inf, output_type="ndarray")
-    if pairs.size == 0:
+    i, j = pairs_within(unit_xyz(lat0, lon0), chord)
+    if i.size == 0:
         return empty
-    i, j = pairs[:, 0], pairs[:, 1]
     ov_start = np.maximum(start[i], start[j])
     ov_end = np.minimum(end[i], end[j])
     d0 = haversine_m(lat0[i], lon0[i], lat0[j], lon0[j])

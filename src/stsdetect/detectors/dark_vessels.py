@@ -27,9 +27,9 @@ import json
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from stsdetect.detectors._checks import check_tracks, positive
+from stsdetect.detectors._pairs import pairs_within
 from stsdetect.events import make_events
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -235,8 +235,9 @@ def match_detections(
     -----
     The loop runs over the distinct image times (scenes), not over detections or vessels: for
     each, the tracks spanning that time are placed at it (:func:`positions_at`), those near
-    the scene's detections go into a k-d tree of unit vectors, and the candidate pairs come
-    from one ``sparse_distance_matrix`` call, checked with the exact haversine distance.
+    the scene's detections are paired with them within the search chord over unit vectors
+    (a grid of cells, :func:`stsdetect.detectors._pairs.pairs_within`), and the candidates
+    are checked with the exact haversine distance.
 
     One-to-one by **greedy distance order** (:func:`_greedy_one_to_one`), not by the
     Hungarian method (``scipy.optimize.linear_sum_assignment``): greedy never pairs a
@@ -299,11 +300,11 @@ def match_detections(
             seg, lat, lon = seg[ok], lat[ok], lon[ok]
             if seg.size == 0:
                 continue
-            pairs = cKDTree(unit_xyz(d_lat[rows], d_lon[rows])).sparse_distance_matrix(
-                cKDTree(unit_xyz(lat, lon)), chord, output_type="ndarray")
-            if pairs.size == 0:
+            pi, si = pairs_within(unit_xyz(d_lat[rows], d_lon[rows]), chord,
+                                  other_xyz=unit_xyz(lat, lon))
+            if pi.size == 0:
                 continue
-            di, si = rows[pairs["i"]], pairs["j"].astype(np.int64)
+            di = rows[pi]
             dist = haversine_m(d_lat[di], d_lon[di], lat[si], lon[si])
             good = dist <= max_distance_m
             parts_d.append(di[good])

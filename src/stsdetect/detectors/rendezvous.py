@@ -10,8 +10,8 @@ Three stages, all vectorized:
 
 1. :func:`resample` -- every track onto one shared time grid (interpolated within a segment,
    never across a reporting gap longer than ``max_gap``);
-2. close pairs at every grid time at once, with a k-d tree over Earth-centred unit vectors,
-   chunked over grid time for bounded memory;
+2. close pairs at every grid time at once, with a grid of cells over Earth-centred unit
+   vectors (one compiled pass), chunked over grid time for bounded memory;
 3. :func:`find_pair_runs` -- consecutive close grid times of one pair joined into runs
    (tolerating a short interruption), with per-run statistics; :func:`find_rendezvous` keeps
    the slow ones and returns the events table.
@@ -129,9 +129,9 @@ def find_pair_runs(
         one position glitch; use ``0`` for strictly consecutive grid times. (Our choice; the
         GFW paper does not specify one.)
     chunk_points : int, default 2_000_000
-        Most resampled points in one k-d tree (trees hold about 50 000 points, whole grid
-        times, unless a grid time has more); bounds the pair search's working memory. Any
-        value gives the same result.
+        Most resampled points in one pair search (searches take about 50 000 points, whole
+        grid times, unless a grid time has more); bounds the pair search's working memory.
+        Any value gives the same result.
 
     Returns
     -------
