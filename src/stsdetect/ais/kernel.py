@@ -285,46 +285,36 @@ _LANES_HIGH = np.uint64(0x8080808080808080)
 
 @njit(**_JIT)
 def _line_end(a, a64, j, n, counts):
-    """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``) and its first '!'
-    (-1 when none); AIS sentence starts counted into ``counts[18]`` (to check, apart from
-    the framing, that none is lost).
+    """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``) and its first
+    AIS sentence start (-1 when none); every sentence start counted into ``counts[18]`` (to
+    check, apart from the framing, that none is lost).
 
     Bytes above 33 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
     and ``(w - 0x22..22) & ~w & 0x80..80`` marks every byte below 34 of a word ``w`` (and
     possibly a 34 right after one: each marked byte is checked on its own).
     """
-    bang = -1
+    first = -1
     while j < n:
         if j & 7 == 0 and j + 8 <= n:
+            m_q = j
             w = a64[j >> 3]
             m = (w - _LANES_34) & ~w & _LANES_HIGH
-            if m == 0:
-                j += 8
-                continue
-            while m != 0:
-                q = j + (np.int64(trailing_zeros(m)) >> 3)
-                m &= m - np.uint64(1)
-                c = a[q]
-                if c == 10 or c == 13:
-                    return q, bang
-                if c == 33:
-                    if bang < 0:
-                        bang = q
-                    if _is_ais_start(a, q, n):
-                        counts[18] += 1
             j += 8
-            continue
-        c = a[j]
-        if c <= 33:
+        else:
+            m_q = j
+            m = np.uint64(128) if a[j] <= 33 else np.uint64(0)
+            j += 1
+        while m != 0:
+            q = m_q + (np.int64(trailing_zeros(m)) >> 3)
+            m &= m - np.uint64(1)
+            c = a[q]
             if c == 10 or c == 13:
-                return j, bang
-            if c == 33:
-                if bang < 0:
-                    bang = j
-                if _is_ais_start(a, j, n):
-                    counts[18] += 1
-        j += 1
-    return n, bang
+                return q, first
+            if c == 33 and _is_ais_start(a, q, n):
+                counts[18] += 1
+                if first < 0:
+                    first = q
+    return n, first
 
 
 #: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
@@ -581,13 +571,18 @@ _AUX_LO, _AUX_HI = 980_000_000, 989_999_999
 
 @njit(**_JIT)
 def _pack(a, p0, n_chars, w):
-    """The payload's first 80 characters as 6-bit values, 10 to a 64-bit word of ``w``."""
-    m = n_chars if n_chars < 80 else 80
+    """The payload's first 80 characters as 6-bit values, 10 to a 64-bit word of ``w``;
+    False when a character of the payload is outside the armouring alphabet."""
     for k in range(8):
         w[k] = 0
-    for q in range(m):
-        k = q // 10
-        w[k] |= np.uint64(_sixbit(a[p0 + q]) & 63) << np.uint64(54 - 6 * (q - 10 * k))
+    for q in range(n_chars):
+        v = _sixbit(a[p0 + q])
+        if v == 255:
+            return False
+        if q < 80:
+            k = q // 10
+            w[k] |= np.uint64(v) << np.uint64(54 - 6 * (q - 10 * k))
+    return True
 
 
 @njit(**_JIT)
@@ -613,10 +608,20 @@ def _bits(w, nbits, start, width):
 
 
 @njit(**_JIT)
-def _text(w, nbits, start, n, txt, row, slot):
-    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n]."""
+def _text(a, p0, w, nbits, start, n, txt, row, slot):
+    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n]: each
+    from the two payload characters a[p0:] it spans (checked beforehand), a character cut by
+    the payload's end from the packed words ``w`` (see :func:`_bits`)."""
+    i = start // 6
+    off = start - 6 * i
     for k in range(n):
-        v = _bits(w, nbits, start + 6 * k, 6)
+        b = start + 6 * k
+        if b + 6 <= nbits:
+            v = _sixbit(a[p0 + i + k])
+            if off:
+                v = ((v << off) | (_sixbit(a[p0 + i + k + 1]) >> (6 - off))) & 63
+        else:
+            v = _bits(w, nbits, b, 6)
         txt[row, slot + k] = 32 if v == 0 else (v + 64 if v < 32 else v)
 
 
@@ -644,10 +649,8 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
         return 9, 0
     if fill < 0:
         return 12, 0
-    for q in range(n_chars):
-        if _sixbit(a[p0 + q]) == 255:
-            return 12, 0
-    _pack(a, p0, n_chars, w)
+    if not _pack(a, p0, n_chars, w):
+        return 12, 0
     part = 0
     if mt == 24:
         part = (_sixbit(a[p0 + 6]) >> 2) & 3
@@ -668,22 +671,22 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
     if mt == 5:
         v = _bits(w, nbits, 40, 30)
         imo = float(v) if 0 < v < 1_000_000_000 else nan
-        _text(w, nbits, 70, 7, txt, row, 0)
-        _text(w, nbits, 112, 20, txt, row, 8)
-        _text(w, nbits, 302, 20, txt, row, 32)
+        _text(a, p0, w, nbits, 70, 7, txt, row, 0)
+        _text(a, p0, w, nbits, 112, 20, txt, row, 8)
+        _text(a, p0, w, nbits, 302, 20, txt, row, 32)
         st = ship_types[_bits(w, nbits, 232, 8)]
         dims = 240
         draught = _positive_or_nan(_bits(w, nbits, 294, 8) / 10.0)
     elif mt == 19:
-        _text(w, nbits, 143, 20, txt, row, 8)
+        _text(a, p0, w, nbits, 143, 20, txt, row, 8)
         st = ship_types[_bits(w, nbits, 263, 8)]
         dims = 271
     elif part == 0:
         st = 0
-        _text(w, nbits, 40, 20, txt, row, 8)
+        _text(a, p0, w, nbits, 40, 20, txt, row, 8)
     else:
         st = _bits(w, nbits, 40, 8)
-        _text(w, nbits, 90, 7, txt, row, 0)
+        _text(a, p0, w, nbits, 90, 7, txt, row, 0)
         if not (_AUX_LO <= mmsi <= _AUX_HI):
             dims = 132
     if 0 < st < 100:
@@ -795,7 +798,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
-        j, bang = _line_end(a, a64, i, n, counts)  # bang: the line's first '!'
+        j, s_first = _line_end(a, a64, i, n, counts)
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
             i = j + 2
@@ -805,13 +808,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
         line += 1
         if (le - ls >= 3 and a[ls] == 0xEF and a[ls + 1] == 0xBB and a[ls + 2] == 0xBF):
             ls += 3  # UTF-8 byte order mark
-        # ---- the line's AIS sentence starts ----
-        s_first = -1
-        if bang >= ls:
-            for p in range(bang, le):
-                if a[p] == 33 and _is_ais_start(a, p, le):
-                    s_first = p
-                    break
+        # ---- the line's AIS sentence starts (its first: s_first) ----
         if s_first < 0:
             if cont:
                 continue  # the rest of a line already counted
@@ -993,8 +990,14 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                 seen_c = False
                 seen_s = False
                 seen_g = False
-                for k in range(rs + 1, tag_end - 1):
-                    if a[k + 1] != 58 or not (k == rs + 1 or a[k - 1] == 44 or a[k - 1] == 92):
+                k = rs  # fields start after the block's '\\', a ',' or a '\\' inside it
+                while True:
+                    k += 1
+                    while k < tag_end - 1 and a[k - 1] != 44 and a[k - 1] != 92:
+                        k += 1
+                    if k >= tag_end - 1:
+                        break
+                    if a[k + 1] != 58:
                         continue
                     key = a[k]
                     vs = k + 2
