@@ -205,7 +205,8 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); "
           f"best of {args.repeat}; 'cpu' columns: rates per CPU second (user + sys)")
     head = (f"{'layout':<46} {'lines':>8} {'st1 Ml/s':>9} {'st1 cpu':>8} {'st1 kmsg/s':>10} "
-            f"{'st2 Ml/s':>9} {'2/1':>5} {'pyais kmsg/s':>12} {'x pyais':>7} {'x cpu':>6} "
+            f"{'st2 Ml/s':>9} {'st2 cpu':>8} {'2/1':>5} {'pyais kmsg/s':>12} {'x pyais':>7} "
+            f"{'x cpu':>6} "
             f"{'libais kmsg/s':>13} {'x libais':>8} {'MB st1/st2/pyais/libais':>24}")
     print(head)
     print("-" * len(head))
@@ -222,10 +223,14 @@ def main() -> None:
         print(f"{name:<46} {s1['lines']:>8} {s1['lines'] / s1['seconds'] / 1e6:>9.2f} "
               f"{s1['lines'] / s1['cpu_seconds'] / 1e6:>8.2f} "
               f"{rate['stsdetect-1'] / 1e3:>10.0f} {s2['lines'] / s2['seconds'] / 1e6:>9.2f} "
+              f"{s2['lines'] / s2['cpu_seconds'] / 1e6:>8.2f} "
               f"{s1['seconds'] / s2['seconds']:>5.2f} {rate['pyais'] / 1e3:>12.0f} "
               f"{rate['stsdetect-1'] / rate['pyais']:>7.1f} "
               f"{cpu['stsdetect-1'] / cpu['pyais']:>6.1f} {lib_txt} {mem:>24}",
               flush=True)
+    print(f"load average at end: {os.getloadavg()[0]:.2f}. 'st2 cpu': lines per CPU second "
+          "of both threads together; '2/1': one thread's wall time over two threads' (needs "
+          "an otherwise idle machine)")
 
 
 if __name__ == "__main__":

@@ -312,13 +312,14 @@ def test_assembler_memory_is_bounded():
 
 
 def test_row_store_keeps_every_row_in_order():
-    """Rows appended block by block come back whole, in order, with their dtypes."""
+    """Rows appended block by block (the columns grown in place) come back whole, in order,
+    with their dtypes."""
     from stsdetect.ais import reader
 
-    store = reader._RowStore()
+    store = reader._Columns()
     expect = []
     value = 0
-    for size in (3, 4, 0, 9, 1, 300_000):
+    for size in (3, 4, 0, 9, 1, 300_000, 2000):
         block = {k: (np.arange(value, value + size) % 100).astype(d)
                  for k, d in reader._ROW_DTYPES.items()}
         store.append(block)
@@ -327,8 +328,8 @@ def test_row_store_keeps_every_row_in_order():
     n_rows = store.n_rows
     out = store.columns()
     want = np.concatenate(expect)
-    assert not store.blocks and out["mmsi"].size == want.size == n_rows
+    assert store.n_rows == 0 and out["mmsi"].size == want.size == n_rows
     for k, d in reader._ROW_DTYPES.items():
-        assert out[k].dtype == d
+        assert out[k].dtype == d and out[k].flags.owndata
         np.testing.assert_array_equal(out[k], want.astype(d), err_msg=k)
-    assert reader._RowStore().columns() is None
+    assert reader._Columns().columns() is None

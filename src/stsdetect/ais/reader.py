@@ -10,6 +10,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from .kernel import (
     COUNT_NAMES,
     N_SKIPS,
+    NAT_NS,
     TEXT_SLOTS,
     Assembler,
     ChunkResult,
@@ -106,114 +108,196 @@ _CSV_HEADER = re.compile(rb'^(?:"?[A-Za-z_][^,!$\\]*"?\s*[,;\t]\s*){2,}"?[A-Za-z
 
 # --------------------------------------------------------------------------- NMEA
 #: Columns of decoded position rows as the reader collects them (``time`` as int64 ns,
-#: ``source`` as codes into the reader's source names, ``record`` the reader-wide record
-#: number, turned into ``file`` and ``line`` at the end).
+#: ``source`` as codes into the reader's source names, ``line`` the 1-based line in its
+#: file; each file's rows are a run, named at the end).
 _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.float64,
                "sog_kn": np.float64, "cog_deg": np.float64, "heading_deg": np.float64,
                "nav_status": np.int8, "msg_type": np.int8, "source": np.int32,
-               "record": np.int64}
+               "line": np.int64}
 #: The same for static rows (``text``: rows of the kernel's text slots).
-_STAT_DTYPES = {"record": np.int64, "time": np.int64, "source": np.int32, "mmsi": np.int64,
+_STAT_DTYPES = {"line": np.int64, "time": np.int64, "source": np.int32, "mmsi": np.int64,
                 "msg_type": np.int64, "imo": np.float64, "ship_type": np.float64,
-                "length_m": np.float64, "beam_m": np.float64, "draught_m": np.float64,
-                "text": np.uint8}
+                "length_m": np.float64, "beam_m": np.float64, "draught_m": np.float64}
+#: Text fields of static rows: made strings chunk by chunk (:func:`_text_values`).
+_TEXT_FIELDS = ("name", "callsign", "destination")
 
 
-class _RowStore:
-    """Rows collected chunk by chunk as blocks, joined column by column at the end.
+class _Columns:
+    """Rows appended block by block into one array per column, grown in place.
 
-    Memory: the rows kept, plus (while :meth:`columns` joins them) one column twice.
+    Each column is an array owned here and enlarged with ``ndarray.resize`` (``realloc``:
+    the C library extends or moves the block, large ones by remapping their pages, without
+    copying the rows already there), so that the finished columns need no join:
+    :meth:`columns` trims them to the rows kept (in place too) and hands them over.
+    Appending happens while other threads decode the next chunks, so no work is left for
+    the end. Memory: the rows kept, up to 1.5 times while growing.
     """
 
     def __init__(self, dtypes: dict = _ROW_DTYPES):
         self.dtypes = dtypes
-        self.blocks: list = []
         self.n_rows = 0
+        self._cap = 0
+        self._cols = {k: np.empty(0, dtype=d) for k, d in dtypes.items()}
 
     def append(self, cols: dict) -> None:
         """Append rows (a dict of equal-length arrays with the keys of ``dtypes``)."""
-        n = len(cols["record"] if "record" in cols else cols["mmsi"])
-        if n:
-            self.blocks.append({k: cols[k] for k in self.dtypes})
-            self.n_rows += n
+        n = len(cols["mmsi"])
+        if not n:
+            return
+        at = self.n_rows
+        if at + n > self._cap:
+            self._cap = max(at + n, self._cap + self._cap // 2, 1024)
+            for a in self._cols.values():
+                # the only reference to a block owned here: no views of it exist
+                a.resize(self._cap, refcheck=False)
+        for k, a in self._cols.items():
+            a[at:at + n] = cols[k]
+        self.n_rows = at + n
 
     def columns(self) -> dict | None:
-        """The rows collected, as one array per column (None when there are none)."""
-        blocks, self.blocks = self.blocks, []
-        if not blocks:
+        """The rows collected, as one array per column (None when there are none); the
+        store is empty afterwards."""
+        cols, n = self._cols, self.n_rows
+        self.__init__(self.dtypes)
+        if not n:
             return None
-        out = {}
-        for k, dtype in self.dtypes.items():
-            out[k] = np.concatenate([b.pop(k) for b in blocks]).astype(dtype, copy=False)
-        return out
+        for a in cols.values():
+            a.resize(n, refcheck=False)
+        return cols
 
 
-def _merge(a: dict, b: dict) -> dict:
-    """Rows of ``a`` and ``b`` (each in record order) together in record order."""
-    if not len(b["record"]):
-        return a
-    if not len(a["record"]):
-        return b
+def _merge(a: dict, b: dict, a_texts: dict | None = None, b_texts: dict | None = None):
+    """Rows of ``a`` and ``b`` (each in record order) together in record order; with
+    ``a_texts`` / ``b_texts`` (their text values per field, :func:`_text_values`), also
+    those texts merged: ``(rows, texts)``."""
+    if not len(b["record"]) or not len(a["record"]):
+        rows, texts = (a, a_texts) if len(a["record"]) else (b, b_texts)
+        return rows if a_texts is None else (rows, texts)
     order = np.argsort(np.concatenate([a["record"], b["record"]]), kind="stable")
-    return {k: np.concatenate([a[k], b[k]])[order] for k in a}
+    rows = {k: np.concatenate([a[k], b[k]])[order] for k in a}
+    if a_texts is None:
+        return rows
+    return rows, {f: _take_strings([a_texts[f], b_texts[f]], order) for f in a_texts}
+
+
+def _drop_implausible(block: dict, statics: bool, valid_ns: tuple) -> tuple:
+    """``block`` without its rows stamped outside ``valid_ns`` (contract C6), and the message
+    types of the records they were counted as (by type, 28 counts): those move from decoded
+    to the ``implausible_time`` skip reason, as
+    :func:`~stsdetect.ais.plausible.drop_implausible_times` does (a static row of type 19
+    was counted with its position)."""
+    t = block["time"]
+    lo, hi = valid_ns
+    bad = (t != NAT_NS) & ((t < lo) | (t > hi))
+    if not bad.any():
+        return block, None
+    types = block["msg_type"][bad].astype(np.int64)
+    if statics:
+        types = types[(types == 5) | (types == 24)]
+    keep = ~bad
+    return {k: v[keep] for k, v in block.items()}, np.bincount(types, minlength=28)
+
+
+class _Prepared(NamedTuple):
+    """A chunk's rows made ready on its decoding thread (:func:`_prepare`)."""
+
+    pos: dict  # position rows (chunk record numbers), with ``line0``
+    stat: dict  # static rows, the same
+    texts: dict  # the static rows' text values per field (:func:`_text_values`)
+    dropped: np.ndarray | None  # records dropped for implausible times, by message type
+
+
+def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
+    """The per-chunk work that needs no earlier chunk, done on the thread that decoded it:
+    implausible times dropped, each row's line counted from the chunk's first line
+    (``line0``: its record number less the records before it not first on their line), and
+    the static texts made strings."""
+    blocks, dropped = [], None
+    for block, statics in ((res.pos, False), (res.stat, True)):
+        block, types = _drop_implausible(block, statics, valid_ns)
+        if types is not None:
+            dropped = types if dropped is None else dropped + types
+        rec = block["record"]
+        block["line0"] = (rec - np.searchsorted(res.extra, rec, side="right")
+                          if res.extra.size else rec.copy())
+        blocks.append(block)
+    return _Prepared(blocks[0], blocks[1], _texts_of(blocks[1]), dropped)
+
+
+def _texts_of(stat: dict) -> dict:
+    """The text values of static rows, per field."""
+    return {f: _text_values(stat["text"], f) for f in _TEXT_FIELDS} if len(stat["mmsi"]) \
+        else {}
 
 
 class _NmeaDecoder:
     """Chunked NMEA decode state: the multipart assembler, collected rows and the report.
 
     Chunks are decoded by :func:`~stsdetect.ais.kernel.decode_chunk` (possibly on other
-    threads); :meth:`absorb` takes their results in input order.
+    threads); :meth:`absorb` takes their results in input order and puts their rows straight
+    into the final columns (with their line numbers), so that :meth:`finish` only wraps them.
     """
 
-    def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int):
+    def __init__(self, report: DecodeReport, window_records: int, max_open_groups: int,
+                 valid_ns: tuple = (np.iinfo(np.int64).min + 1, np.iinfo(np.int64).max)):
         self.report = report
+        # plausible times (contract C6): rows stamped outside are dropped as chunks come in
+        self.valid_ns = valid_ns
+        self._implausible = 0
         self.asm = Assembler(window_records, max_open_groups)
         self.record_offset = 0
-        self.rows = _RowStore()
-        self.stat_rows = _RowStore(_STAT_DTYPES)
+        self.rows = _Columns(_ROW_DTYPES)
+        self.stat_rows = _Columns(_STAT_DTYPES)
+        self._texts = {f: [] for f in _TEXT_FIELDS}
         self.source_names = [""]
         self._source_code = {"": 0}
-        # provenance: records not first on their line (reader-wide numbers), and each file's
-        # (name, first record)
+        # provenance: the records not first on their line (reader-wide numbers: how many so
+        # far, and the arrays, kept for rows completed after their chunk), and the files
+        # fed: (name, first position row, first static row)
+        self._n_extra = 0
         self._extra: list = []
         self._files: list = []
+        self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
-        self._files.append((name, self.record_offset))
-
-    def provenance(self, records: np.ndarray) -> tuple:
-        """(file codes into :attr:`file_names`, 1-based line numbers) of reader-wide records."""
-        records = np.asarray(records, dtype=np.int64)
-        extra = (np.concatenate(self._extra) if self._extra
-                 else np.zeros(0, dtype=np.int64))
-        first = np.array([f for _, f in self._files] or [0], dtype=np.int64)
-        code = np.searchsorted(first, records, side="right") - 1
-        # a record's line, counted over every file: its number less the extra records up to it
-        line0 = records - np.searchsorted(extra, records, side="right")
-        start0 = first - np.searchsorted(extra, first, side="left")
-        return code.astype(np.int32), line0 - start0[code] + 1
+        self._files.append((name, self.rows.n_rows, self.stat_rows.n_rows))
+        self._file_start0 = self.record_offset - self._n_extra
 
     @property
     def file_names(self) -> list:
-        """The names of the files fed, in order (:meth:`provenance` codes index them)."""
-        return [name for name, _ in self._files] or [""]
+        """The names of the files fed, in order."""
+        return [f[0] for f in self._files] or [""]
+
+    def _lines(self, records: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """1-based line numbers in the current file of reader-wide ``records`` of the chunk
+        being absorbed (``extra``: its records not first on their line, reader-wide)."""
+        if records.size and records[0] < self.record_offset:  # (rows in record order)
+            # a row completed by this chunk from a record of an earlier one: count over all
+            extra = np.concatenate([*self._extra, extra])
+            before = np.searchsorted(extra, records, side="right")
+        else:
+            before = self._n_extra + np.searchsorted(extra, records, side="right")
+        return records - before - self._file_start0 + 1
 
     def feed(self, data, continued: bool = False) -> None:
         """Decode ``data`` (bytes or uint8 array of whole lines) in this thread."""
         a = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
         self.absorb(decode_chunk(a, a.size, continued), a)
 
-    def absorb(self, res: ChunkResult, buf: np.ndarray) -> None:
-        """Take one chunk's kernel result (``buf``: its bytes), in input order."""
+    def absorb(self, res: ChunkResult, buf: np.ndarray, prep: _Prepared | None = None) -> None:
+        """Take one chunk's kernel result (``buf``: its bytes; ``prep``: :func:`_prepare` of
+        it, made here when absent), in input order."""
+        if prep is None:
+            prep = _prepare(res, self.valid_ns)
         c = res.counts
         self._counts += np.fromiter(c.values(), np.int64, len(c))
         self._decoded += res.decoded
+        self._drop_counts(prep.dropped)
         off = self.record_offset
-        if res.extra.size:
-            self._extra.append(res.extra + off)
+        extra = res.extra + off if res.extra.size else res.extra
         # chunk source codes -> reader-wide codes (a loop over distinct names only)
         if len(res.source_names) > 1:
             lookup = np.array([self._source_code.setdefault(nm, len(self._source_code))
@@ -221,11 +305,13 @@ class _NmeaDecoder:
             self.source_names = list(self._source_code)
         else:
             lookup = None
-        pos, stat = res.pos, res.stat
+        pos, stat, texts = prep.pos, prep.stat, prep.texts
+        # line in the file = line counted from the chunk's first line + the lines before it
+        base = off - self._n_extra - self._file_start0 + 1
         for block in (pos, stat):
-            block["record"] += off
             if lookup is not None:
                 block["source"] = lookup[block["source"]]
+            block["line"] = block.pop("line0") + base
         if res.frags.shape[1]:
             frags = res.frags
             if lookup is not None:
@@ -233,10 +319,30 @@ class _NmeaDecoder:
             done = self.asm.add(frags, off, buf)
             self._counts += np.fromiter(done.counts.values(), np.int64, len(done.counts))
             self._decoded += done.decoded
-            pos, stat = _merge(pos, done.pos), _merge(stat, done.stat)
+            d_pos, types = _drop_implausible(done.pos, False, self.valid_ns)
+            self._drop_counts(types)
+            d_stat, types = _drop_implausible(done.stat, True, self.valid_ns)
+            self._drop_counts(types)
+            for block in (d_pos, d_stat):
+                block["line"] = self._lines(block["record"], extra)
+            for block in (pos, stat):
+                block["record"] = block["record"] + off
+            pos = _merge(pos, d_pos)
+            stat, texts = _merge(stat, d_stat, texts, _texts_of(d_stat))
         self.rows.append(pos)
         self.stat_rows.append(stat)
+        for f, values in texts.items():
+            self._texts[f].append(values)
+        if extra.size:
+            self._extra.append(extra)
+            self._n_extra += extra.size
         self.record_offset += c["records"]
+
+    def _drop_counts(self, types: np.ndarray | None) -> None:
+        """Move records dropped for implausible times (counts by type) out of decoded."""
+        if types is not None:
+            self._decoded -= types
+            self._implausible += int(types.sum())
 
     def _report(self) -> None:
         """Move the counts gathered into the report."""
@@ -248,30 +354,37 @@ class _NmeaDecoder:
         for name in COUNT_NAMES[:N_SKIPS]:
             rep.add_skip(name, counts[name])
         rep.add_note("time_unparsed", counts["time_unparsed"])
+        rep.add_skip("implausible_time", self._implausible)
+        self._implausible = 0
         for t in np.flatnonzero(self._decoded):
             rep.add_decoded(int(t), int(self._decoded[t]))
         self._counts[:] = 0
         self._decoded[:] = 0
+
+    def _file_column(self, which: int, n: int):
+        """The ``file`` column of the position (``which`` 1) or static (2) rows."""
+        runs = [(f[0], f[which]) for f in self._files if f[which] < n]
+        bounds = [at for _, at in runs[1:]] + [n]
+        return _string_runs([(name, end - at) for (name, at), end in zip(runs, bounds,
+                                                                         strict=True)])
 
     def _statics_frame(self) -> pd.DataFrame | None:
         """The decoded static records in input order (None when there are none)."""
         cols = self.stat_rows.columns()
         if cols is None:
             return None
-        code, line = self.provenance(cols.pop("record"))
-        text = cols.pop("text")
+        texts, self._texts = self._texts, {f: [] for f in _TEXT_FIELDS}
         frame = pd.DataFrame({
             "time": pd.Series(cols["time"], dtype="datetime64[ns, UTC]", copy=False),
             "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
-            "imo": _nullable_int(cols["imo"]), "name": _text_column(text, "name"),
-            "callsign": _text_column(text, "callsign"),
+            "imo": _nullable_int(cols["imo"]), "name": _join_strings(texts["name"]),
+            "callsign": _join_strings(texts["callsign"]),
             "ship_type": _nullable_int(cols["ship_type"]),
             "length_m": cols["length_m"], "beam_m": cols["beam_m"],
-            "draught_m": cols["draught_m"], "destination": _text_column(text, "destination"),
-            "ais_class": pd.array(["B", "A"], dtype="string").take(
-                (cols["msg_type"] == 5).astype(np.int8)),
-            "file": pd.array(self.file_names, dtype="string").take(code),
-            "line": line,
+            "draught_m": cols["draught_m"], "destination": _join_strings(texts["destination"]),
+            "ais_class": _string_codes(["B", "A"], (cols["msg_type"] == 5).view(np.int8)),
+            "file": self._file_column(2, len(cols["mmsi"])),
+            "line": cols["line"],
         }, copy=False)
         return frame
 
@@ -280,9 +393,8 @@ class _NmeaDecoder:
         self._report()
         cols = self.rows.columns()
         if cols is not None:
-            cols["file"], cols["line"] = self.provenance(cols.pop("record"))
-        return (_positions_frame(cols, self.source_names, self.file_names),
-                self._statics_frame())
+            cols["file"] = self._file_column(1, len(cols["mmsi"]))
+        return (_positions_frame(cols, self.source_names), self._statics_frame())
 
 
 def _nullable_int(values: np.ndarray):
@@ -291,37 +403,112 @@ def _nullable_int(values: np.ndarray):
     return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
-def _text_column(text: np.ndarray, field: str):
-    """A nullable string array of one text field of static rows (None when blank).
+#: pandas' "string" dtype keeps its values in Arrow arrays (pandas 3, or
+#: ``pd.options.future.infer_string``): string columns are then built from buffers.
+def _arrow_strings() -> bool:
+    return pd.StringDtype().storage == "pyarrow"
 
-    Vessels repeat their static messages, so the distinct texts are few: rows are grouped
-    by their bytes (a hash of the slot's 64-bit words, checked word for word) and each
-    distinct text is made a string once.
+
+def _from_arrow(arr):
+    """A pandas "string" array over the Arrow (large_)string array ``arr`` (no copy)."""
+    return pd.arrays.ArrowStringArray(arr)
+
+
+def _string_runs(runs: list):
+    """A string array of each ``(text, count)`` of ``runs`` repeated ``count`` times, in order.
+
+    No per-row string objects, and no copy of a text per row: each run is slices of one
+    Arrow block holding its text up to about 1 MiB worth of times, all sharing that block's
+    buffers (a loop over the runs, i.e. the files read, and over their slices only).
+    """
+    if not _arrow_strings():
+        names = [t for t, _ in runs] or [""]
+        codes = np.repeat(np.arange(len(runs), dtype=np.int32), [k for _, k in runs])
+        return pd.array(list(names), dtype="string").take(codes)
+    import pyarrow as pa
+
+    pieces = []
+    for text, k in runs:
+        b = text.encode()
+        size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
+        if not size:
+            continue
+        block = pa.LargeStringArray.from_buffers(
+            size, pa.py_buffer(np.arange(size + 1, dtype=np.int64) * len(b)),
+            pa.py_buffer(b * size))
+        pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
+    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+
+
+#: Bytes of the shared block :func:`_string_runs` slices a repeated text from.
+_RUN_BLOCK_BYTES = 1 << 20
+
+
+def _string_codes(names, codes: np.ndarray):
+    """A string array of ``names[codes]`` (few distinct names taken per row, no per-row
+    string objects)."""
+    if len(names) == 1:
+        return _string_runs([(names[0], len(codes))])
+    return pd.array(list(names), dtype="string").take(codes)
+
+
+def _text_values(text: np.ndarray, field: str):
+    """One text field of static rows as Arrow (or, without Arrow-backed strings, object)
+    values: None when blank.
+
+    The kernel writes each field as ASCII padded with spaces (characters 32-95 only): each
+    string is its slot's bytes from the first to the last non-space, all gathered at once
+    into one Arrow data buffer (no per-row string objects).
     """
     at, width = TEXT_SLOTS[field]
-    n_words = -(-width // 8)
-    words = np.ascontiguousarray(text[:, at:at + 8 * n_words]).view(np.uint64)
-    h = words[:, 0].copy()
-    for k in range(1, n_words):
-        h = h * np.uint64(0x100000001B3) ^ words[:, k]
-    codes, uniques = pd.factorize(h)
-    rep = np.zeros(len(uniques), np.intp)
-    rep[codes[::-1]] = np.arange(len(codes))[::-1]  # each group's first row
-    clash = np.flatnonzero((words[rep[codes]] != words).any(axis=1))
-    if clash.size:  # rows whose hash another text shares: each a text of its own
-        codes = codes.copy()
-        codes[clash] = len(rep) + np.arange(clash.size)
-        rep = np.concatenate([rep, clash])
-    strings = [bytes(text[r, at:at + width]).strip().decode("ascii") or None
-               for r in rep.tolist()]
-    return pd.array(strings, dtype="string").take(codes)
+    slot = text[:, at:at + width]
+    if not _arrow_strings():
+        return np.array([bytes(r).strip().decode("ascii") or None for r in slot] or [],
+                        dtype=object)
+    import pyarrow as pa
+
+    n = len(slot)
+    used = slot != 32
+    first = np.argmax(used, axis=1)
+    has = used[np.arange(n), first]  # (argmax gives 0 for a blank slot)
+    stop = width - np.argmax(used[:, ::-1], axis=1)
+    lens = np.where(has, stop - first, 0)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    # byte k of row i's string is text.flat[i * row + at + first_i + k]
+    idx = np.repeat(np.arange(n) * text.shape[1] + at + first - offsets[:-1], lens)
+    idx += np.arange(offsets[-1])
+    data = np.ascontiguousarray(text).reshape(-1)[idx]
+    return pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data),
+        pa.py_buffer(np.packbits(has, bitorder="little")),
+        null_count=int(n - np.count_nonzero(has)))
+
+
+def _join_strings(parts: list):
+    """One pandas "string" array of the values of :func:`_text_values` in ``parts``."""
+    if not _arrow_strings():
+        return pd.array(np.concatenate(parts) if parts else [], dtype="string")
+    import pyarrow as pa
+
+    return _from_arrow(pa.concat_arrays(parts) if parts else pa.array([], pa.large_string()))
+
+
+def _take_strings(parts: list, order: np.ndarray):
+    """The text values of ``parts`` (:func:`_text_values`) joined, then taken in ``order``."""
+    if not _arrow_strings():
+        return np.concatenate(parts)[order]
+    import pyarrow as pa
+
+    return pa.concat_arrays(parts).take(pa.array(order))
 
 
 def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
     """The positions DataFrame from column arrays (None for an empty table).
 
-    ``cols["source"]`` and ``cols["file"]`` hold int codes into ``source_names`` and
-    ``file_names``; ``cols["line"]`` the 1-based line numbers (both optional: "" and 0).
+    ``cols["source"]`` holds int codes into ``source_names``; ``cols["file"]`` int codes
+    into ``file_names`` or a string array; ``cols["line"]`` the 1-based line numbers (both
+    optional: "" and 0). The arrays become the frame's columns (no copies).
     """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
@@ -329,9 +516,14 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
                 "source": np.zeros(0, np.int32)}
         for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
             cols[k] = np.zeros(0)
+    n = len(cols["mmsi"])
     # int64 nanoseconds since the epoch read as UTC times in place (tz_localize would copy)
     time = pd.Series(np.asarray(cols["time"], dtype=np.int64), dtype="datetime64[ns, UTC]",
                      copy=False)
+    file = cols.get("file")
+    if file is None or isinstance(file, np.ndarray):
+        file = _string_codes(list(file_names), np.asarray(
+            file if file is not None else np.zeros(n, np.int32), dtype=np.int32))
     frame = pd.DataFrame({
         "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
         "time": time,
@@ -343,14 +535,12 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
         "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
         # the distinct names as a string array, taken per row (no per-row string objects)
-        "source": pd.array(list(source_names), dtype="string").take(
-            np.asarray(cols["source"], dtype=np.int32)),  # (int32 codes: no intp copy)
-        "file": pd.array(list(file_names), dtype="string").take(
-            np.asarray(cols.get("file", np.zeros(len(cols["mmsi"]), np.int32)), dtype=np.int32)),
-        "line": np.asarray(cols.get("line", np.zeros(len(cols["mmsi"]), np.int64)),
-                           dtype=np.int64),
+        "source": _string_codes(list(source_names),
+                                np.asarray(cols["source"], dtype=np.int32)),
+        "file": file,
+        "line": np.asarray(cols.get("line", np.zeros(n, np.int64)), dtype=np.int64),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
-    return frame[POSITION_COLUMNS]
+    return frame
 
 
 _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a margin)
@@ -374,10 +564,12 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2):
     carry = b""
     continued = False
     size = chunk_bytes + _WS_SLACK + _PAD
-    ring = [bytearray(size) for _ in range(n_buffers)]
+    ring = [None] * n_buffers  # (each made when first used: none zeroed before it is needed)
     turn = 0
     while True:
         if len(carry) + chunk_bytes + _PAD <= size:
+            if ring[turn] is None:
+                ring[turn] = bytearray(size)
             buf = ring[turn]
             turn = (turn + 1) % n_buffers
         else:
@@ -424,11 +616,24 @@ def _last_sentence_start(buf: bytearray, end: int) -> int:
     return at
 
 
+def _balanced_chunk(size: int | None, chunk_bytes: int, workers: int) -> int:
+    """The chunk size for a file of ``size`` bytes decoded on ``workers`` threads: at most
+    about ``chunk_bytes``, and such that the chunks are a multiple of ``workers`` of about
+    equal size, so that no thread decodes a last chunk alone while the others wait (the
+    result does not depend on the chunk size; unknown sizes keep ``chunk_bytes``)."""
+    if not size or workers < 2:
+        return chunk_bytes
+    n = -(-size // chunk_bytes)
+    n = -(-n // workers) * workers
+    # (a little over an even share: cutting at line ends leaves no tiny chunk at the end)
+    return max(1024, min(chunk_bytes, -(-size // n) + 1024))
+
+
 def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                workers: int = 1) -> None:
     """Decode ``stream`` chunk by chunk: on ``pool`` (up to ``workers`` chunks at once,
-    the kernel releases the GIL, each thread with its own workspace) while this thread
-    takes the results in order."""
+    the kernel releases the GIL, each thread with its own workspace, and :func:`_prepare`
+    there too) while this thread reads the next chunks and takes the results in order."""
     if pool is None:
         ws = Workspace(chunk_bytes + _WS_SLACK)
         for a, n, continued in _chunks(stream, chunk_bytes, 2):
@@ -441,20 +646,24 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     def task(a, n, continued):
         ws = free.get()
         try:
-            return decode_chunk(a, n, continued, ws)
+            res = decode_chunk(a, n, continued, ws)
         finally:
             free.put(ws)
+        return res, _prepare(res, decoder.valid_ns)
 
     pending: deque = deque()
-    # up to workers + 1 chunks are in flight (submitted, not yet absorbed) while the next is read
-    for a, n, continued in _chunks(stream, chunk_bytes, workers + 2):
+    # up to 2 * workers chunks in flight (submitted, not yet absorbed), so that a thread done
+    # with one finds the next already read; finished ones are absorbed as soon as they are
+    # first in line, this thread waits only when the queue is full
+    cap = 2 * workers
+    for a, n, continued in _chunks(stream, chunk_bytes, cap + 2):
         pending.append((pool.submit(task, a, n, continued), a))
-        if len(pending) > workers:
+        while pending and (len(pending) > cap or pending[0][0].done()):
             fut, buf = pending.popleft()
-            decoder.absorb(fut.result(), buf)
+            decoder.absorb(fut.result()[0], buf, fut.result()[1])
     while pending:
         fut, buf = pending.popleft()
-        decoder.absorb(fut.result(), buf)
+        decoder.absorb(fut.result()[0], buf, fut.result()[1])
 
 
 def _fill(stream, view) -> int:
@@ -503,15 +712,16 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
         fmt = _sniff(src.head) if format == "auto" else format
         if fmt == "nmea":
             decoder.start_file(src.name)
-            _read_nmea(src.stream, decoder, chunk_bytes, pool, n_workers)
+            _read_nmea(src.stream, decoder, _balanced_chunk(src.size_hint, chunk_bytes,
+                                                            n_workers), pool, n_workers)
         else:
             if columns is not None and fmt in ("marinecadastre", "dma"):
                 fmt = "csv"  # the user's mapping wins over the known layout
             positions, statics = read_table(src.stream, fmt, report, columns=columns,
                                             name=src.name)
-            positions["file"] = pd.array([src.name] * len(positions), dtype="string")
+            positions["file"] = _string_runs([(src.name, len(positions))])
             if statics is not None:
-                statics["file"] = pd.array([src.name] * len(statics), dtype="string")
+                statics["file"] = _string_runs([(src.name, len(statics))])
             tables.append(positions)
             table_statics.append(statics)
         if src.error is not None:
@@ -587,7 +797,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"unknown format {format!r}; valid formats: {', '.join(FORMATS)}")
     if int(chunk_bytes) < 1024:
         raise ValueError(f"chunk_bytes must be at least 1024, got {chunk_bytes!r}")
-    valid_time_range(valid_times)  # a bad window or mapping fails before any reading
+    valid_ns = valid_time_range(valid_times)  # a bad window or mapping fails before reading
     from .csv_formats import parse_columns
 
     parse_columns(columns)
@@ -599,23 +809,24 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     if n_workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers!r}")
     report = DecodeReport()
-    decoder = _NmeaDecoder(report, multipart_window, max_open_groups)
+    decoder = _NmeaDecoder(report, multipart_window, max_open_groups, valid_ns)
     tables, table_statics = [], []
     with (ThreadPoolExecutor(n_workers, thread_name_prefix="stsdetect-decode")
           if n_workers > 1 else _no_pool()) as pool:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
-    positions, statics = decoder.finish()
-    if tables:
-        positions = pd.concat([positions, *tables], ignore_index=True) if len(positions) else \
-            pd.concat(tables, ignore_index=True)
-    statics_frame = statics  # (its times are UTC datetimes; the tables' int64 ns)
-    extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
-    if extra:
-        statics_frame = pd.concat(([statics_frame] if statics_frame is not None else []) + extra,
-                                  ignore_index=True)
-    positions, statics_frame = drop_implausible_times(positions, statics_frame, report,
-                                                      valid_times)
+    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
+    if tables:  # decoded tables: their implausible times dropped here
+        table_positions = pd.concat(tables, ignore_index=True)
+        extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
+        table_statics = pd.concat(extra, ignore_index=True) if extra else None
+        table_positions, table_statics = drop_implausible_times(
+            table_positions, table_statics, report, valid_ns)
+        positions = (pd.concat([positions, table_positions], ignore_index=True)
+                     if len(positions) else table_positions)
+        if table_statics is not None and len(table_statics):
+            statics_frame = (table_statics if statics_frame is None else
+                             pd.concat([statics_frame, table_statics], ignore_index=True))
     vessels = build_vessels(statics_frame, positions)
     try:
         report.check()

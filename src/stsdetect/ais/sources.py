@@ -169,10 +169,16 @@ class _Prefixed(io.RawIOBase):
         return True
 
     def readinto(self, b) -> int:
-        if self._head or self._inner_readinto is None:
+        if self._inner_readinto is None:
             data = self.read(len(b)) or b""
             b[:len(data)] = data
             return len(data)
+        if self._head:  # the head, then the stream straight into the rest (no copies)
+            view = memoryview(b).cast("B")
+            k = min(len(self._head), len(view))
+            view[:k] = self._head[:k]
+            self._head = self._head[k:]
+            return k + ((self._inner_readinto(view[k:]) or 0) if k < len(view) else 0)
         return self._inner_readinto(b) or 0
 
     def read(self, size: int = -1) -> bytes:

@@ -222,17 +222,37 @@ def _key_codes(values: np.ndarray, keys: np.ndarray):
     return rows, code
 
 
-def _n_changes(column: pd.Series, order: np.ndarray, group: np.ndarray, n_groups: int):
+def _n_changes(values, known: np.ndarray, order: np.ndarray, group: np.ndarray,
+               n_groups: int):
     """Per group, how many times a non-null value differs from the group's previous one.
 
-    ``order`` sorts the rows by group keeping arrival order within a group; ``group`` is the
-    group of each sorted row.
+    ``values``: a column's array (``known``: its rows holding a value); ``order`` sorts the
+    rows by group keeping arrival order within a group; ``group`` is the group of each
+    sorted row.
     """
-    known = column.notna().to_numpy()[order]
-    values = column.array.take(order[known])  # pandas' own comparison of its values
-    g = group[known]
-    changed = (g[1:] == g[:-1]) & np.asarray(values[1:] != values[:-1], dtype=bool)
-    return np.bincount(g[1:][changed], minlength=n_groups)
+    keep = known[order]
+    rows = order[keep]
+    g = group[keep]
+    same_group = g[1:] == g[:-1]
+    if isinstance(values, np.ndarray):
+        v = values[rows]
+        differ = v[1:] != v[:-1]
+    else:
+        v = values.take(rows)  # pandas' own comparison of its values
+        differ = np.asarray(v[1:] != v[:-1], dtype=bool)
+    return np.bincount(g[1:][same_group & differ], minlength=n_groups)
+
+
+def _known_values(column: pd.Series):
+    """A column's values and which rows hold one (not null / NaN): plain NumPy arrays for
+    numbers (no per-call pandas machinery), the extension array otherwise."""
+    arr = column.array
+    if isinstance(arr, pd.arrays.IntegerArray):
+        return arr._data, ~arr._mask
+    values = column.to_numpy() if column.dtype.kind == "f" else arr
+    if isinstance(values, np.ndarray):
+        return values, ~np.isnan(values)
+    return values, ~np.asarray(values.isna(), dtype=bool)
 
 
 def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -258,7 +278,6 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     """
     if statics is None or len(statics) == 0:
         return _empty_vessels()
-    statics = statics.reset_index(drop=True)
     mmsi = np.asarray(statics["mmsi"], dtype=np.int64)
     n = mmsi.size
     order = np.argsort(mmsi, kind="stable")  # by MMSI, arrival order within one
@@ -270,11 +289,16 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     group = np.cumsum(head) - 1
     rank = np.arange(n)
     cols = {"mmsi": keys}
+    known = {}
     for field in _FIELDS:  # latest non-null value: a fixed loop over the columns
         column = statics[field]
-        known = column.notna().to_numpy()[order]
-        last = np.maximum.reduceat(np.where(known, rank, -1), starts)
-        cols[field] = column.array.take(np.where(last >= 0, order[last], -1), allow_fill=True)
+        values, known[field] = _known_values(column)
+        last = np.maximum.reduceat(np.where(known[field][order], rank, -1), starts)
+        at = np.where(last >= 0, order[last], -1)
+        if isinstance(values, np.ndarray):  # numbers: NaN / masked where none is known
+            cols[field] = _latest_numbers(column, values, at)
+        else:
+            cols[field] = values.take(at, allow_fill=True)
     times, unit = _epoch_ns(statics["time"])
     times = times[order]
     first = np.minimum.reduceat(np.where(times == _NAT, _INT64_MAX, times), starts)
@@ -296,8 +320,11 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     first[first == _INT64_MAX] = _NAT
     for name, ns in (("first_seen", first), ("last_seen", last)):
         cols[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").as_unit(unit)
-    cols["n_name_changes"] = _n_changes(statics["name"], order, group, keys.size)
-    cols["n_type_changes"] = _n_changes(statics["ship_type"], order, group, keys.size)
+    for name, field in (("n_name_changes", "name"), ("n_type_changes", "ship_type")):
+        values = statics[field].array
+        if isinstance(values, pd.arrays.IntegerArray):
+            values = values._data
+        cols[name] = _n_changes(values, known[field], order, group, keys.size)
     return _vessels_frame(cols)
 
 
@@ -327,7 +354,9 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
         frame = pd.DataFrame({c: [] for c in STATICS_COLUMNS})
         frame["time"] = pd.Series([], dtype="datetime64[ns, UTC]")
     else:
-        frame = statics.reset_index(drop=True).copy()
+        # (copy-on-write: columns replaced below leave the caller's frame as it was)
+        frame = (statics.copy(deep=False) if statics.index.equals(pd.RangeIndex(len(statics)))
+                 else statics.reset_index(drop=True))
         for col in STATICS_COLUMNS:
             if col not in frame.columns:
                 frame[col] = None
@@ -353,11 +382,24 @@ def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
     if frame["line"].dtype != np.int64:
         frame["line"] = pd.to_numeric(frame["line"]).fillna(0).astype("int64")
     extra = [c for c in frame.columns if c not in STATICS_COLUMNS]
+    if list(frame.columns) == STATICS_COLUMNS + extra:
+        return frame
     return frame[STATICS_COLUMNS + extra]
 
 
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _STRING = pd.StringDtype()
+
+
+def _latest_numbers(column: pd.Series, values: np.ndarray, at: np.ndarray):
+    """``values[at]`` typed as :func:`_typed` types ``column`` (missing where ``at`` < 0)."""
+    taken = values[at]
+    missing = at < 0
+    if isinstance(column.array, pd.arrays.IntegerArray):
+        return pd.arrays.IntegerArray(taken.astype(np.int64), missing | column.array._mask[at])
+    taken = taken.astype(np.float64)
+    taken[missing] = np.nan
+    return taken
 
 
 def _vessels_frame(cols: dict) -> pd.DataFrame:
@@ -366,11 +408,12 @@ def _vessels_frame(cols: dict) -> pd.DataFrame:
         if cols[col].dtype != "Int64":
             cols[col] = pd.array(cols[col], dtype="Int64")
     for col in ("length_m", "beam_m", "draught_m"):
-        cols[col] = cols[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        if not (isinstance(cols[col], np.ndarray) and cols[col].dtype == np.float64):
+            cols[col] = cols[col].to_numpy(dtype=np.float64, na_value=np.nan)
     for col in ("callsign", "name", "destination", "ais_class"):
         if cols[col].dtype != _STRING:
             cols[col] = pd.array(cols[col], dtype="string")
-    return pd.DataFrame(cols, columns=VESSEL_COLUMNS)
+    return pd.DataFrame({c: cols[c] for c in VESSEL_COLUMNS}, copy=False)
 
 
 def _typed(out: pd.DataFrame) -> pd.DataFrame:

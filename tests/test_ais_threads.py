@@ -1,0 +1,80 @@
+"""read_ais gives the same tables and report whatever the threads and chunk size (#15 item 3).
+
+The reference is one thread with 1 MiB chunks; the property draws the decoding threads, the
+chunk size (down to 1 KiB: many chunk boundaries inside tag-block groups, $PGHP headers and
+multipart messages), the plausible-time window (rows dropped chunk by chunk) and the file
+order, over real dumps of every NMEA layout family in ../shared/data read together.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.ais import read_ais
+
+FILES = [
+    "gfw-ais-listener/nmea-with-tagblock.txt",  # tag blocks with g: groups
+    "gfw-ais-listener/nmea.txt",  # bare VDM, many type 5 (statics, two-part)
+    "noaadata/test.ais",  # N-AIS trailing columns, 55 source stations
+    "gfw-ais-tools/multi-part.nmea",  # multipart messages
+    "libais/tagblock.nmea",
+    "pyais/mixed.txt",
+]
+WINDOWS = [None, "2012-01-01..2016-01-01", "2015-06-01..2015-06-02"]
+
+
+@pytest.fixture(scope="module")
+def dumps(shared_data, tmp_path_factory):
+    """The real files, and a cut of the DMA dump ($PGHP and \\si lines), as paths."""
+    paths = [shared_data / f for f in FILES]
+    dma = (shared_data / "dma-aisabnormal" / "ais-sample.txt").read_bytes()[:300_000]
+    cut = tmp_path_factory.mktemp("dma") / "ais-sample-head.txt"
+    cut.write_bytes(dma[:dma.rfind(b"\n") + 1])
+    return [str(p) for p in paths] + [str(cut)]
+
+
+_REFERENCE: dict = {}
+
+
+def _read(paths, window, **kw):
+    return read_ais(paths, **kw) if window is None else read_ais(paths, valid_times=window,
+                                                                  **kw)
+
+
+def _assert_same(got, want):
+    pd.testing.assert_frame_equal(got.positions, want.positions)
+    pd.testing.assert_frame_equal(got.statics, want.statics)
+    pd.testing.assert_frame_equal(got.vessels, want.vessels)
+    assert got.report == want.report
+
+
+@settings(max_examples=25, deadline=None)
+@given(workers=st.integers(1, 3), chunk_bytes=st.integers(1024, 1 << 17),
+       window=st.sampled_from(WINDOWS), order=st.permutations(range(len(FILES) + 1)))
+def test_threads_and_chunks_do_not_change_the_result(dumps, workers, chunk_bytes, window,
+                                                     order):
+    paths = [dumps[i] for i in order]
+    key = (tuple(paths), window)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = _read(paths, window, workers=1, chunk_bytes=1 << 20)
+    want = _REFERENCE[key]
+    assert len(want.positions) and len(want.statics)  # the property has something to hold
+    _assert_same(_read(paths, window, workers=workers, chunk_bytes=chunk_bytes), want)
+
+
+def test_a_window_drops_rows_chunk_by_chunk_as_one_pass_would(dumps):
+    """Dropping implausible times as chunks come in counts and keeps what one pass at the
+    end would (every position stamped inside the window, the report adding up)."""
+    everything = read_ais(dumps, workers=1)
+    window = read_ais(dumps, workers=2, chunk_bytes=4096, valid_times=WINDOWS[1])
+    window.report.check()
+    lo, hi = pd.Timestamp("2012-01-01", tz="UTC"), pd.Timestamp("2016-01-01", tz="UTC")
+    t = everything.positions["time"]
+    inside = t.isna() | ((t >= lo) & (t <= hi))
+    pd.testing.assert_frame_equal(window.positions,
+                                  everything.positions[inside].reset_index(drop=True))
+    dropped = window.report.skipped.get("implausible_time", 0)
+    assert dropped >= int((~inside).sum()) > 0
