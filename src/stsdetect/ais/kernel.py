@@ -1433,11 +1433,11 @@ def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt) -> tuple:
 
 
 def _words(a: np.ndarray, n: int) -> tuple:
-    """``a`` (its first ``n`` bytes at least) and a view of it as 64-bit words: ``a`` itself
-    when its buffer allows the view (the reader's chunk buffers do), else an aligned copy."""
-    if (a.dtype == np.uint8 and a.flags.c_contiguous and a.ctypes.data % 8 == 0
-            and a.size % 8 == 0):
-        return a, a.view(np.uint64)
+    """``a`` (its first ``n`` bytes at least) and a view of its whole 64-bit words (the
+    kernel reads a word only when all its bytes are before ``n``): ``a`` itself when its
+    buffer is 8-byte aligned (the reader's chunk buffers are), else an aligned copy."""
+    if a.dtype == np.uint8 and a.flags.c_contiguous and a.ctypes.data % 8 == 0:
+        return a, a[:a.size - a.size % 8].view(np.uint64)
     b = np.zeros(-(-n // 8) * 8, np.uint8)
     b[:n] = a[:n]
     return b, b.view(np.uint64)
