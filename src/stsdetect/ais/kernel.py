@@ -1,8 +1,8 @@
 """The NMEA kernel: one compiled pass that frames and decodes a chunk of any NMEA dump layout.
 
-:func:`decode_chunk` reads a chunk of whole lines once, byte by byte, in machine code (numba,
-``nogil`` so that chunks decode on several cores at once, ``cache=True`` so that the
-compilation is paid once per machine). For every line it finds the records (a line, or each
+:func:`decode_chunk` reads a chunk of whole lines once in machine code (numba, ``nogil`` so
+that chunks decode on several cores at once, ``cache=True`` so that the compilation is paid
+once per machine; line ends and a sentence's structure are looked for 8 bytes at a time). For every line it finds the records (a line, or each
 AIS sentence of a line holding several run together, wherever the next one starts: after the
 checksum, a ``\\``, a ``,`` or a space), classifies them, checks the sentence structure and
 the NMEA checksum, attaches a time and a source, and decodes each message into columns:

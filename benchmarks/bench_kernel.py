@@ -1,8 +1,16 @@
-"""Start-up cost of the NMEA kernel in a fresh process: imports, numba's start-up, cache load.
+"""The NMEA kernel alone: its speed per dump layout, and its start-up in a fresh process.
 
-Run ``python benchmarks/bench_kernel_load.py [--repeat 5]`` (under the shared lock:
-``flock /tmp/bench.lock python benchmarks/bench_kernel_load.py``). Each repeat is a fresh
-Python process that times, in order:
+Run ``python benchmarks/bench_kernel.py [--repeat 5] [--lines 200000]`` (under the shared
+lock: ``flock /tmp/bench.lock python benchmarks/bench_kernel.py``).
+
+Speed: for each layout of ``benchmarks/bench_decode.py`` (the same dumps, built from the real
+samples under ``../shared/data``), the file is cut into the reader's 1 MiB chunks and
+:func:`stsdetect.ais.kernel.decode_chunk` is timed on them, one thread, best of
+``--repeat``: lines per CPU second (user + sys) and per wall second. ``read_ais`` adds to
+this the reading, the multipart assembler, provenance and the tables
+(``bench_decode.py`` measures it whole).
+
+Start-up: each repeat is a fresh Python process that times, in order:
 
 * ``import numba``;
 * ``import stsdetect.ais`` (pandas, pyarrow, the reader; numba is already imported);
@@ -55,9 +63,43 @@ print(json.dumps({"import numba": t1 - t0, "import stsdetect.ais": t2 - t1,
 """
 
 
+def kernel_rates(lines: int, repeat: int) -> None:
+    """Print decode_chunk's lines per CPU and wall second on each layout's dump."""
+    import io
+    import time
+
+    sys.path.insert(0, str(REPO / "src"))
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_decode import LAYOUTS, make_dump
+
+    from stsdetect.ais.kernel import Workspace, decode_chunk
+    from stsdetect.ais.reader import _WS_SLACK, _chunks
+
+    chunk = 1 << 20
+    print(f"decode_chunk, one thread, 1 MiB chunks, best of {repeat} (load average at start: "
+          f"{os.getloadavg()[0]:.2f})")
+    print(f"  {'layout':<46} {'lines':>8} {'cpu Ml/s':>9} {'wall Ml/s':>9} {'cpu MB/s':>9}")
+    ws = Workspace(chunk + _WS_SLACK)
+    for name in LAYOUTS:
+        data = make_dump(name, lines).read_bytes()
+        n_lines = data.count(b"\n")
+        chunks = [(a.copy(), n, c) for a, n, c in _chunks(io.BytesIO(data), chunk, 2)]
+        decode_chunk(*chunks[0][:2], chunks[0][2], ws)
+        cpu = wall = float("inf")
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for a, n, c in chunks:
+                decode_chunk(a, n, c, ws)
+            wall = min(wall, time.perf_counter() - t0)
+            cpu = min(cpu, time.process_time() - c0)
+        print(f"  {name:<46} {n_lines:>8} {n_lines / cpu / 1e6:>9.2f} "
+              f"{n_lines / wall / 1e6:>9.2f} {len(data) / cpu / 1e6:>9.0f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--lines", type=int, default=200_000)
     args = ap.parse_args()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO / "src"),
@@ -77,6 +119,7 @@ def main() -> None:
                 + r["first read_ais"] for r in runs)
     print(f"  {'first read_ais call as a caller sees it':<34} {first:7.3f}  "
           "(target init + kernel load + first read_ais)")
+    kernel_rates(args.lines, args.repeat)
 
 
 if __name__ == "__main__":
