@@ -285,15 +285,16 @@ _LANES_HIGH = np.uint64(0x8080808080808080)
 
 @njit(**_JIT)
 def _line_end(a, a64, j, n, counts):
-    """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``) and its first
-    AIS sentence start (-1 when none); every sentence start counted into ``counts[18]`` (to
-    check, apart from the framing, that none is lost).
+    """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
+    sentence start (-1 when none) and how many it has; every sentence start counted into
+    ``counts[18]`` too (to check, apart from the framing, that none is lost).
 
     Bytes above 33 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
     and ``(w - 0x22..22) & ~w & 0x80..80`` marks every byte below 34 of a word ``w`` (and
     possibly a 34 right after one: each marked byte is checked on its own).
     """
     first = -1
+    starts = 0
     while j < n:
         if j & 7 == 0 and j + 8 <= n:
             m_q = j
@@ -309,12 +310,13 @@ def _line_end(a, a64, j, n, counts):
             m &= m - np.uint64(1)
             c = a[q]
             if c == 10 or c == 13:
-                return q, first
+                return q, first, starts
             if c == 33 and _is_ais_start(a, q, n):
                 counts[18] += 1
+                starts += 1
                 if first < 0:
                     first = q
-    return n, first
+    return n, first, starts
 
 
 #: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
@@ -575,13 +577,19 @@ def _pack(a, p0, n_chars, w):
     False when a character of the payload is outside the armouring alphabet."""
     for k in range(8):
         w[k] = 0
+    acc = np.uint64(0)
     for q in range(n_chars):
         v = _sixbit(a[p0 + q])
         if v == 255:
             return False
         if q < 80:
-            k = q // 10
-            w[k] |= np.uint64(v) << np.uint64(54 - 6 * (q - 10 * k))
+            acc = (acc << np.uint64(6)) | np.uint64(v)
+            if q % 10 == 9:
+                w[q // 10] = acc
+                acc = np.uint64(0)
+    m = n_chars if n_chars < 80 else 80
+    if m % 10:
+        w[m // 10] = acc << np.uint64(6 * (10 - m % 10))
     return True
 
 
@@ -798,7 +806,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
-        j, s_first = _line_end(a, a64, i, n, counts)
+        j, s_first, n_starts = _line_end(a, a64, i, n, counts)
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
             i = j + 2
@@ -896,7 +904,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
             # ---- structure: 6 commas, then '*hh' (one pass: the checksum, the commas, and
             # where the next sentence starts on this line) ----
             star, nxt, nc, x = _sentence_scan(a, a64, sv, le, commas)
-            if star >= 0:
+            if star >= 0 and n_starts > 1:  # (a line of one sentence has no next one)
                 p = star + 1
                 while p < le:
                     if a[p] == 33 and _is_ais_start(a, p, le):
