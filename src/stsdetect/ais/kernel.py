@@ -2,9 +2,10 @@
 
 :func:`decode_chunk` reads a chunk of whole lines once in machine code (numba, ``nogil`` so
 that chunks decode on several cores at once, ``cache=True`` so that the compilation is paid
-once per machine; line ends and a sentence's structure are looked for 8 bytes at a time). For every line it finds the records (a line, or each
-AIS sentence of a line holding several run together, wherever the next one starts: after the
-checksum, a ``\\``, a ``,`` or a space), classifies them, checks the sentence structure and
+once per machine; line ends and a sentence's structure are looked for 8 bytes at a time).
+For every line it finds the records (a line, or each AIS sentence of a line holding several
+run together, wherever the next one starts: after the checksum, a ``\\``, a ``,`` or a
+space), classifies them, checks the sentence structure and
 the NMEA checksum, attaches a time and a source, and decodes each message into columns:
 position reports (types 1, 2, 3, 18, 19, 27) and static messages (types 5, 24 parts A and B,
 and the static half of type 19). A fragment 2 of 2 right after its fragment 1 (how receivers
