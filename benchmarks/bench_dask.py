@@ -16,9 +16,9 @@ process so that peak memory (``ru_maxrss``) is its own:
 * ``single``: everything in memory at once (:func:`stsdetect.detect` on all positions, with
   every stage the windowed drivers run, reception coverage included);
 * ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
-* ``dask-N``: :func:`stsdetect.dask.detect` on a ``LocalCluster`` of N single-threaded worker
-  processes (cluster start-up and the workers' first import of stsdetect excluded; peak
-  memory is the largest worker's).
+* ``dask-N``: :func:`stsdetect.dask.detect` on :func:`stsdetect.dask.local_cluster` (what
+  ``--workers N`` starts: N single-threaded worker processes; cluster start-up and the
+  workers' first import of stsdetect excluded; peak memory is the largest worker's).
 
 Prints a table: rows, seconds, rows per second, peak RSS (MB), events, and whether the events
 equal the single-process run; and, first, how much faster two processes run a fixed NumPy task
@@ -134,13 +134,13 @@ def _run_mode(mode, files, queue):
         events, phases = res.events, _phases(res.report)
         peak = _worker_peak_mb()
     else:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         import stsdetect.dask as sd
 
         n = int(mode.split("-")[1])
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+        # the cluster ``stsdetect detect --workers N`` starts
+        with sd.local_cluster(n) as cluster, Client(cluster) as client:
             client.wait_for_workers(n)
             client.run(_warm)
             w0 = sum(client.run(time.process_time).values())

@@ -121,6 +121,28 @@ def test_client_arguments_are_exclusive():
         sd.get_client(workers=0)
 
 
+def _environ(name):
+    return os.environ.get(name)
+
+
+def test_local_cluster_workers_keep_glibc_adaptive_malloc():
+    """The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (it doubled a
+    window task's CPU), still with one OpenMP thread; the caller's config and environment
+    are left as they were."""
+    import dask
+
+    before = dask.config.get("distributed.nanny.pre-spawn-environ")
+    env_before = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    with sd.local_cluster(1) as cluster, Client(cluster) as client:
+        trim = set(client.run(_environ, "MALLOC_TRIM_THRESHOLD_").values())
+        omp = set(client.run(_environ, "OMP_NUM_THREADS").values())
+    assert trim == {None}
+    assert omp == {"1"}
+    assert dask.config.get("distributed.nanny.pre-spawn-environ") == before
+    assert "MALLOC_TRIM_THRESHOLD_" in before  # Dask's default, untouched for others
+    assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == env_before
+
+
 def _daily_nmea(tmp_path, seed=3):
     """A simulated NMEA dump (tag-block times) cut into one file per UTC day."""
     import re

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from stsdetect.scale import windows as _w
 
-__all__ = ["DaskExecutor", "detect", "get_client"]
+__all__ = ["DaskExecutor", "detect", "get_client", "local_cluster"]
 
 #: Prefix of the spill folders this module creates in the temporary folder.
 SPILL_PREFIX = "stsdetect-dask-"
@@ -77,7 +77,7 @@ def get_client(client=None, scheduler=None, workers=None, local_directory=None):
     if sum(given) > 1:
         raise ValueError("give at most one of client, scheduler and workers")
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:  # pragma: no cover - the extra is installed in CI
         raise ImportError("stsdetect.dask needs the [dask] extra: "
                           "pip install 'stsdetect[dask]'") from exc
@@ -88,21 +88,52 @@ def get_client(client=None, scheduler=None, workers=None, local_directory=None):
     if workers is not None:
         if int(workers) != workers or workers < 1:
             raise ValueError(f"workers must be a positive integer, got {workers!r}")
-        with _workers_ignore_ctrl_c():
-            cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1,
-                                   processes=True, dashboard_address=":0",
-                                   silence_logs=_quiet_level(),
-                                   local_directory=local_directory)
-        return Client(cluster), True
+        return Client(local_cluster(int(workers), local_directory=local_directory)), True
     try:
         from distributed import get_client as _current
 
         return _current(), False
     except ValueError:
-        with _workers_ignore_ctrl_c():
-            cluster = LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0",
-                                   silence_logs=_quiet_level(), local_directory=local_directory)
-        return Client(cluster), True
+        return Client(local_cluster(None, local_directory=local_directory)), True
+
+
+def local_cluster(workers=None, local_directory=None):
+    """A :class:`distributed.LocalCluster` of single-threaded worker processes, as
+    ``--workers N`` starts it.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (Dask's default, one per core, when omitted).
+    local_directory : path, optional
+        The workers' scratch folder.
+
+    Returns
+    -------
+    distributed.LocalCluster
+
+    Notes
+    -----
+    The workers start with SIGINT ignored (see ``_workers_ignore_ctrl_c``) and without the
+    ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny sets by default in its workers'
+    environment (``distributed.nanny.pre-spawn-environ``): setting glibc's trim threshold
+    turns off its adaptive mmap threshold, so every large NumPy array of a window task is a
+    fresh ``mmap`` whose pages fault in again, and a window task took twice the CPU it takes
+    in one process (0.55 against 0.25 CPU s per one-day window of ``bench_dask.py``'s 14
+    days). The setting is changed only while the workers start (``dask.config.set`` as a
+    context), never for the calling process. ``OMP_NUM_THREADS=1`` and the like stay.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    environ = {k: v for k, v in
+               (dask.config.get("distributed.nanny.pre-spawn-environ", None) or {}).items()
+               if k != "MALLOC_TRIM_THRESHOLD_"}
+    kw = {} if workers is None else {"n_workers": int(workers)}
+    with _workers_ignore_ctrl_c(), \
+            dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0",
+                            silence_logs=_quiet_level(), local_directory=local_directory, **kw)
 
 
 @contextlib.contextmanager

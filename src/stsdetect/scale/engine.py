@@ -224,7 +224,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                                                      windows=numbers, schema=schema))),
         statics=W.merge_statics(spills), activity=merge_activity(activity),
         context=(None if not plan.context else lambda ev: _context_stage(
-            ev, stop_parts, spills, plan, work, schema, extent, areas, learn_anchorages)),
+            ev, stop_parts, spills, plan, work, schema, executor, numbers, areas,
+            learn_anchorages)),
         imagery=imagery)
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
@@ -295,19 +296,23 @@ def _loitering(executor, work, plan, state, numbers):
     return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p)
 
 
-def _context_stage(events, stop_parts, spills, plan, work, schema, extent, areas, learn):
+def _context_stage(events, stop_parts, spills, plan, work, schema, executor, numbers, areas,
+                   learn):
     """The context stage at the end of a windowed run, as :func:`stsdetect.detect` runs it.
 
     Stops are joined from the windows' pieces (exact: see
     :func:`stsdetect.context.stops.join_stop_pieces`); anchorages are learned from them; the
-    navigational status comes from the positions of the event participants and stop vessels,
-    read back from the spill by MMSI; draught and destination from the statics history the
+    navigational status of the stops and the event participants is counted window by window
+    (:class:`stsdetect.scale.status.WindowedStatus`: one window's statuses in memory at a
+    time, whatever the span); draught and destination come from the statics history the
     decode tasks returned.
     """
     from stsdetect.context import add_context, find_anchorages
     from stsdetect.context.anchorages import combine_areas
     from stsdetect.context.stops import join_stop_pieces
+    from stsdetect.geo import epoch_ns
     from stsdetect.scale import windows as W
+    from stsdetect.scale.status import WindowedStatus
 
     parts = [p for p in stop_parts if p is not None]
     ends = [p[1] for p in parts if len(p[1])]
@@ -315,24 +320,26 @@ def _context_stage(events, stop_parts, spills, plan, work, schema, extent, areas
     # the span of the cleaned tracks (what detect() adapts the anchorage thresholds to)
     span = (max(int(e["last_ns"].max()) for e in ends)
             - min(int(e["first_ns"].min()) for e in ends)) / 1e9 if ends else 0.0
-    who = np.union1d(events["mmsi"].to_numpy(np.int64),
-                     events["other_mmsi"].dropna().to_numpy(np.int64))
-    who = np.union1d(who, stops["mmsi"].to_numpy(np.int64))
-    positions = None
-    if who.size and np.isfinite(extent[0]) and np.isfinite(extent[1]):
-        lo = int(np.floor(extent[0])) * 10**9
-        hi = (int(np.ceil(extent[1])) + 1) * 10**9
-        # what add_context and find_anchorages read of them: the navigational status
-        positions = W.load_positions(work, plan, lo, hi, mmsi=who, schema=schema,
-                                     columns=("mmsi", "time", "nav_status"))
+    status = None
+    if schema is not None and "nav_status" in schema.names:
+        status = WindowedStatus(executor, work, plan, numbers, schema)
+        # one pass over the windows for what both find_anchorages (the stops) and
+        # add_context (each event's vessel and partner over the event) will ask
+        s_ns, e_ns = epoch_ns(events["start"]), epoch_ns(events["end"])
+        other = pd.to_numeric(events["other_mmsi"], errors="coerce").fillna(-1)
+        status.prefetch(
+            np.concatenate([stops["mmsi"].to_numpy(np.int64),
+                            pd.to_numeric(events["mmsi"], errors="coerce").fillna(-1)
+                            .to_numpy(np.int64), other.to_numpy(np.int64)]),
+            np.concatenate([stops["start_ns"].to_numpy(np.int64), s_ns, s_ns]),
+            np.concatenate([stops["end_ns"].to_numpy(np.int64), e_ns, e_ns]))
     statics = W.merge_statics(sorted(spills, key=lambda s: s["index"]))
     given = list(areas or [])
     if learn:
         a = plan.objects["anchorages"]
-        given.append(find_anchorages(None, stops=stops, positions=positions,
-                                     span_s=float(span),
+        given.append(find_anchorages(None, stops=stops, status=status, span_s=float(span),
                                      min_vessels=a.min_vessels, min_duration=a.min_duration,
                                      cell_m=a.cell_m))
     table = combine_areas(given)
-    return add_context(events, anchorages=table, positions=positions, statics=statics,
-                       stops=stops, **plan.objects["context"].kwargs())
+    return add_context(events, anchorages=table, statics=statics, stops=stops, status=status,
+                       **plan.objects["context"].kwargs())

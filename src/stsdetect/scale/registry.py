@@ -16,9 +16,11 @@ runs on one window holding all the data), its frozen parameter class
 ``heard``
     whether the stage needs vessels heard near its events (dark periods: ``n_other_heard``).
 ``positions``
-    whether the windowed ``map`` also reads the window's positions table (keyword
-    ``positions``): the dark periods' reception coverage reads its ``source`` column
-    (tag-block / ``$PGHP`` source) for ``satellite_sources``.
+    ``positions(params) -> bool``: whether the windowed ``map`` also reads the window's
+    positions table (keyword ``positions``): the dark periods' reception coverage reads its
+    ``source`` column (tag-block / ``$PGHP`` source) when ``satellite_sources`` is given.
+    Otherwise a window task frees the table once its tracks are built (a third of a window
+    task's memory).
 
 The dark-period stage also carries the reception coverage (:mod:`stsdetect.detectors.coverage`):
 counts of vessels present and heard per cell and hour add up over windows, so each window
@@ -96,8 +98,9 @@ class Stage:
         ``reach_ns(params) -> int``: data needed beyond a window's core, nanoseconds.
     heard : bool
         Needs vessels heard near its events.
-    positions : bool
-        Its windowed ``map`` reads the window's positions table too.
+    positions : callable
+        ``positions(params) -> bool``: its windowed ``map`` reads the window's positions
+        table too.
     carry : object or None
         The windowed (carried-state) form, with ``map``, ``fold`` and ``finish``; see
         :mod:`stsdetect.scale.carry`.
@@ -111,7 +114,7 @@ class Stage:
     always: bool = False
     reach_ns: Callable = lambda p: 0
     heard: bool = False
-    positions: bool = False
+    positions: Callable = lambda p: False
     carry: object = None
 
 
@@ -134,6 +137,12 @@ def _dark_reach_ns(p: P.DarkParams) -> int:
     if not p.coverage:
         return 0
     return p.ns("satellite_pass_gap") + p.ns("satellite_pass_max")
+
+
+def _dark_positions(p: P.DarkParams) -> bool:
+    """The coverage tells satellite reports by their source only with ``satellite_sources``
+    (else by their cadence, from the tracks alone)."""
+    return bool(p.coverage) and p.satellite_sources is not None
 
 
 def _dark_rendezvous(inp: StageInputs, p: P.DarkRendezvousParams):
@@ -204,7 +213,7 @@ STAGES: dict[str, Stage] = {
         reach_ns=lambda p: p.ns("max_gap") + p.ns("step"), carry=_carry("RENDEZVOUS")),
     "dark_period": Stage(
         "dark_period", P.DarkParams, _dark, "dark_period", always=True, heard=True,
-        positions=True, reach_ns=_dark_reach_ns, carry=_carry("DARK")),
+        positions=_dark_positions, reach_ns=_dark_reach_ns, carry=_carry("DARK")),
     "dark_rendezvous": Stage(
         "dark_rendezvous", P.DarkRendezvousParams, _dark_rendezvous, "dark_rendezvous",
         kind="post"),

@@ -31,6 +31,7 @@ in-process), plus the carried state (rows of the runs still open), plus one row 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -281,6 +282,9 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         schema = table.schema.remove(table.schema.get_field_index(_WIN))
         ds.write_dataset(
             table, Path(workdir) / _POSITION_DIR, format="parquet",
+            file_options=ds.ParquetFileFormat().make_write_options(
+                compression="snappy", use_dictionary=list(_DICTIONARY_COLUMNS)),
+            **_preserve_order(),
             partitioning=ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive"),
             basename_template=f"{part}-{{i}}.parquet",
             existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
@@ -299,6 +303,26 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         "t_max": float(t.max()) if rows.size else np.nan,
         "schema": schema,
     }
+
+
+#: Columns of the spill written with Parquet's dictionary encoding: few distinct values
+#: (a vessel's MMSI, its status, the source file ...). Positions, speeds and times have
+#: nearly as many values as rows, so a dictionary only costs time: writing every column with
+#: one took three times as long for the same file size (snappy compresses them alike).
+_DICTIONARY_COLUMNS = ("mmsi", "nav_status", "msg_type", "file", "source")
+
+
+@functools.cache
+def _preserve_order() -> dict:
+    """``preserve_order=True`` where :func:`pyarrow.dataset.write_dataset` has it (pyarrow 15
+    and later): without it, its threads write batches out of order, and every window read
+    back had to be sorted by sequence number again (a tenth of a windowed run's time)."""
+    import inspect
+
+    import pyarrow.dataset as ds
+
+    return ({"preserve_order": True}
+            if "preserve_order" in inspect.signature(ds.write_dataset).parameters else {})
 
 
 #: Bytes of a dump decoded at once by :func:`spill_source`: a 50 GB dump is decoded in pieces
@@ -641,7 +665,7 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
 
     a_ns, w = int(k) * plan.window_ns, plan.window_ns
     lo_ns, hi_ns = a_ns - plan.margin_ns, a_ns + w + plan.margin_ns
-    need_positions = any(STAGES[n].positions for n in plan.detectors)
+    need_positions = any(STAGES[n].positions(plan.objects[n]) for n in plan.detectors)
     positions = load_positions(workdir, plan, lo_ns, hi_ns, schema=schema,
                                columns=TRACK_COLUMNS + (("source",) if need_positions else ()))
     tracks = _tracks(positions, plan)
@@ -659,7 +683,8 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
     pieces = {}
     for name in plan.detectors:  # a handful of stages
         carry = STAGES[name].carry()
-        extra = {"positions": positions} if STAGES[name].positions else {}
+        extra = ({"positions": positions} if STAGES[name].positions(plan.objects[name])
+                 else {})
         pieces[name] = carry.map(tracks, plan.objects[name], win, **extra)
     if "loitering" in pieces:
         closed, runs, rows = pieces["loitering"]

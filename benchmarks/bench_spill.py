@@ -1,0 +1,142 @@
+"""The spill's layout: partitions by window only, or by window and MMSI hash.
+
+Usage::
+
+    python benchmarks/bench_spill.py [--files DIR] [--days 14] [--buckets 8] [--repeat 3]
+
+Writes the positions of ``--days`` daily Parquet files (those of ``bench_dask.py``: made
+here with its generator unless ``--files`` names a folder of them) the way
+:func:`stsdetect.scale.windows.spill_positions` does -- a hive dataset ``w=<k>/`` -- and a
+second time with one more partition key, ``h = mmsi % buckets`` (``w=<k>/h=<j>/``), then
+reads back what the engine's tasks read:
+
+* a window task: one day plus its margins, the six track columns, in input order (every
+  vessel: the pair search needs them all);
+* a status task of the context stage: one day's ``mmsi, time, nav_status`` of the event
+  participants (here 40 vessels, the anchored pairs);
+* a whole-track read: every window's rows of 2 vessels (the flags' tow check).
+
+Prints, per layout: files written, write seconds, and the best-of-``--repeat`` seconds of
+each read. Issue #16 point 3 asks for MMSI-hash partitions "where it helps"; this is the
+measurement behind the choice in ``docs/scaling.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+TRACK = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg"]
+
+
+def _write(frames, folder: Path, buckets: int) -> tuple[float, int]:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from stsdetect.scale.windows import _DICTIONARY_COLUMNS, _preserve_order
+
+    keys = [("w", pa.int64())] + ([("h", pa.int64())] if buckets else [])
+    t0 = time.perf_counter()
+    seq = 0
+    for i, frame in enumerate(frames):  # one file per day, as the decode tasks write them
+        f = frame.reset_index(drop=True)
+        f["_seq"] = np.arange(seq, seq + len(f), dtype=np.int64)
+        seq += len(f)
+        f["w"] = f["time"].to_numpy("datetime64[ns]").astype(np.int64) // (86400 * 10**9)
+        if buckets:
+            f["h"] = f["mmsi"].to_numpy(np.int64) % buckets
+        ds.write_dataset(
+            pa.Table.from_pandas(f, preserve_index=False), folder, format="parquet",
+            file_options=ds.ParquetFileFormat().make_write_options(
+                compression="snappy", use_dictionary=list(_DICTIONARY_COLUMNS)),
+            partitioning=ds.partitioning(pa.schema(keys), flavor="hive"),
+            basename_template=f"f{i:06d}-{{i}}.parquet",
+            existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20,
+            **_preserve_order())
+    return time.perf_counter() - t0, sum(1 for _ in folder.rglob("*.parquet"))
+
+
+def _read(folder: Path, buckets: int, lo_ns, hi_ns, columns, mmsi=None) -> int:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    keys = [("w", pa.int64())] + ([("h", pa.int64())] if buckets else [])
+    data = ds.dataset(folder, format="parquet",
+                      partitioning=ds.partitioning(pa.schema(keys), flavor="hive"))
+    stamp = pa.timestamp("ns", tz="UTC")
+    w = 86400 * 10**9
+    cond = ((ds.field("w") >= lo_ns // w) & (ds.field("w") <= (hi_ns - 1) // w)
+            & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))
+            & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
+    if mmsi is not None:
+        m = np.unique(np.asarray(mmsi, np.int64))
+        cond &= ds.field("mmsi").isin(pa.array(m))
+        if buckets:
+            cond &= ds.field("h").isin(pa.array(np.unique(m % buckets)))
+    table = data.to_table(filter=cond, columns=[*columns, "_seq"])
+    seq = table.column("_seq").to_numpy()
+    if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
+        table = table.sort_by("_seq")  # hash buckets come back bucket by bucket
+    return len(table.to_pandas())
+
+
+def _best(fn, repeat):
+    best = np.inf
+    for _ in range(repeat):  # a few repeats
+        t0 = time.perf_counter()
+        n = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, n
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", default=None, help="folder of bench_dask.py's daily files")
+    ap.add_argument("--days", type=int, default=14)
+    ap.add_argument("--buckets", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, SRC)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    with tempfile.TemporaryDirectory(prefix="bench-spill-") as tmp:
+        if args.files:
+            files = sorted(Path(args.files).glob("*.parquet"))
+        else:
+            from bench_dask import make_files
+
+            files, _ = make_files(Path(tmp), args.days, 1500, 15.0, 0, 20)
+        frames = [pd.read_parquet(f) for f in files]
+        rows = sum(len(f) for f in frames)
+        everyone = pd.concat([f[["mmsi"]] for f in frames]).value_counts()
+        pairs = np.sort(np.asarray([m for (m,) in everyone.index if 413900000 <= m < 413900040]))
+        day = int(np.median([f["time"].iloc[len(f) // 2].floor("D").value for f in frames]))
+        margin = 4 * 3600 * 10**9
+        print(f"{rows:,} reports in {len(files)} daily files; day read: {pd.Timestamp(day)}")
+        print(f"{'layout':<22} {'files':>6} {'write s':>8} {'window s':>9} {'status s':>9} "
+              f"{'2 tracks s':>10}")
+        for buckets in (0, args.buckets):  # the two layouts
+            folder = Path(tmp) / f"spill-{buckets}"
+            write_s, n_files = _write(frames, folder, buckets)
+            win_s, _ = _best(lambda b=buckets, f=folder: _read(
+                f, b, day - margin, day + 86400 * 10**9 + margin, TRACK), args.repeat)
+            st_s, _ = _best(lambda b=buckets, f=folder: _read(
+                f, b, day, day + 86400 * 10**9, ["mmsi", "time", "nav_status"], pairs),
+                args.repeat)
+            tr_s, _ = _best(lambda b=buckets, f=folder: _read(
+                f, b, -2**62, 2**62, TRACK, pairs[:2]), args.repeat)
+            name = "window" if not buckets else f"window + mmsi % {buckets}"
+            print(f"{name:<22} {n_files:>6} {write_s:8.2f} {win_s:9.3f} {st_s:9.3f} "
+                  f"{tr_s:10.3f}")
+            shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()
