@@ -1,6 +1,7 @@
 """Decode speed per dump layout: stsdetect (1 and 2 threads) vs pyais vs libais.
 
-Run ``python benchmarks/bench_decode.py [--lines 200000] [--repeat 3]``. For each layout it
+Run ``python benchmarks/bench_decode.py [--lines 200000] [--repeat 3]``; ``--dump FILE ...``
+times only ``read_ais`` on given dumps, one thread against two. For each layout it
 builds a dump from a real public file under ``../shared/data`` (or ``$STSDETECT_SHARED_DATA``),
 repeated to at least ``--lines`` lines, and decodes it with each decoder in its own
 subprocess (so that peak RSS is each decoder's own; imports and, for pyais and libais, the
@@ -195,9 +196,24 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--layouts", nargs="*", default=None, help="substrings of layout names")
     ap.add_argument("--child", nargs=2, metavar=("DECODER", "PATH"))
+    ap.add_argument("--dump", nargs="*", default=None,
+                    help="only time read_ais on these dumps, one and two threads (e.g. the "
+                         "1.31M-line dump bench_engine.py makes)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.repeat)))
+        return
+    if args.dump is not None:
+        print(f"load average at start: {os.getloadavg()[0]:.2f}; best of {args.repeat}")
+        print(f"{'dump':<40} {'lines':>10} {'1 thread s':>10} {'cpu s':>6} "
+              f"{'2 threads s':>11} {'cpu s':>6} {'2/1':>5}")
+        for path in args.dump:
+            r = {w: _run(f"stsdetect-{w}", Path(path), args.repeat) for w in (1, 2)}
+            print(f"{Path(path).name:<40} {r[1]['lines']:>10,} {r[1]['seconds']:>10.3f} "
+                  f"{r[1]['cpu_seconds']:>6.3f} {r[2]['seconds']:>11.3f} "
+                  f"{r[2]['cpu_seconds']:>6.3f} {r[1]['seconds'] / r[2]['seconds']:>5.2f}",
+                  flush=True)
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
         return
     names = [n for n in LAYOUTS if not args.layouts or any(s in n for s in args.layouts)]
     cold, cached = compile_times()
