@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_engine.py e2e [--lines 1250000] [--repeat 3]
-    python benchmarks/bench_engine.py stages [--lines 1250000]
+    python benchmarks/bench_engine.py stages [--lines 1250000] [--repeat 3]
     python benchmarks/bench_engine.py month [--days 30] [--vessels 1500] [--interval 15]
                                             [--files DIR] [--no-context]
 
@@ -11,8 +11,9 @@ Usage::
 (NMEA 4.10 tag blocks, about 260 vessels, the report-interval floor chosen for about
 ``--lines`` lines), then runs ``stsdetect detect DUMP -o events.csv -q`` in a fresh process
 ``--repeat`` times: wall time and CPU time (user + system) each, imports included, and
-reports per second by both. On a shared machine wall time is inflated by other processes;
-CPU time is what the run itself costs.
+reports per second by both; then the decoder alone (``read_ais`` with its imports) as many
+times, the floor that decoding sets for the whole command. On a shared machine wall time is
+inflated by other processes; CPU time is what the run itself costs.
 
 ``stages`` runs the same command in ``--repeat`` fresh processes, each timing every stage
 the command runs (CPU and wall): first the imports the command needs (found by a run before),
@@ -81,21 +82,29 @@ def e2e(args) -> None:
     with open(dump, "rb") as fh:
         n_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
     vessels = len(pd.read_csv(dump.parent / "scenario_vessels.csv"))
-    print(f"{dump}: {n_lines:,} lines, {vessels} vessels, 3 days")
+    print(f"{dump}: {n_lines:,} lines, {vessels} vessels, 3 days; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    print("run: `stsdetect detect DUMP -o events.csv -q`; dec: the decoder alone in a fresh "
+          "process (`from stsdetect.ais import read_ais; read_ais(DUMP)`: its imports, numba "
+          "start-up and decoding), the floor of any run")
     print(f"{'run':>4} {'wall s':>7} {'cpu s':>6} {'lines/s wall':>13} {'lines/s cpu':>12} "
           f"{'peak MB':>8}")
     out = Path(args.cache) / "events.csv"
-    for i in range(args.repeat):  # a few runs
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "stsdetect", "detect", str(dump), "-o", str(out),
-                        "-q"], check=True, env=_env(), stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        print(f"{i:4d} {wall:7.2f} {cpu:6.2f} {n_lines / wall:13,.0f} {n_lines / cpu:12,.0f} "
-              f"{after.ru_maxrss / 1024:8.0f}")
-        sys.stdout.flush()
+    detect = [sys.executable, "-m", "stsdetect", "detect", str(dump), "-o", str(out), "-q"]
+    decode = [sys.executable, "-c", "import sys; from stsdetect.ais import read_ais; "
+              "read_ais(sys.argv[1])", str(dump)]
+    for label, command in (("run", detect), ("dec", decode)):
+        for i in range(args.repeat):  # a few runs
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run(command, check=True, env=_env(), stdout=subprocess.DEVNULL)
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            print(f"{label}{i:1d} {wall:7.2f} {cpu:6.2f} {n_lines / wall:13,.0f} "
+                  f"{n_lines / cpu:12,.0f} {after.ru_maxrss / 1024:8.0f}")
+            sys.stdout.flush()
+    print(f"(peak MB: the largest child so far; load average now {os.getloadavg()[0]:.2f})")
 
 
 def _cpu():

@@ -319,3 +319,23 @@ def test_from_arrays_breaks_time_ties_by_the_row_whatever_the_input_order():
         tr = Tracks.from_arrays(mmsi[order], t[order], lat[order], lon[order])
         rows.append((tr.lat_deg.tolist(), tr.lon_deg.tolist(), tr.time_ns.tolist()))
     assert rows[0] == rows[1] == rows[2]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([211000000, 211000001, 412000000]),
+                          st.integers(0, 5), st.sampled_from([1.0, -0.0, 0.0, np.nan]),
+                          st.sampled_from([2.0, np.nan]), st.sampled_from([1.0, np.nan]),
+                          st.sampled_from([3.0, 1.0, np.nan]), st.booleans()),
+                max_size=60))
+def test_total_order_is_a_stable_lexsort(rows):
+    """The compiled row order equals a stable lexsort by (mmsi, time, lat, lon, sog, cog)
+    with NaN last, in and out of time order (the oracle)."""
+    from stsdetect.tracks import _total_order
+
+    cols = [np.array([r[k] for r in rows]) for k in range(7)]
+    mmsi = cols[0].astype(np.int64)
+    t = cols[1].astype(np.int64) * 10**9
+    lat, lon, sog, cog = (c.astype(float) for c in cols[2:6])
+    keep = np.flatnonzero(cols[6].astype(bool))
+    want = keep[np.lexsort((cog[keep], sog[keep], lon[keep], lat[keep], t[keep], mmsi[keep]))]
+    assert np.array_equal(_total_order(mmsi, t, lat, lon, sog, cog, keep), want)

@@ -830,11 +830,12 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True,
 
     events = result.events
     if result.decode_report is not None:
-        _say(args, "Decode report", str(result.decode_report), "")
+        if not args.quiet:  # (the texts below are made only to be printed)
+            _say(args, "Decode report", str(result.decode_report), "")
         if not result.decode_report.decoded_lines:  # #15 item 5: not AIS at all
             raise UsageError(_no_ais_message(label, result.decode_report))
     cleaning = getattr(result, "tracks_report", None)
-    if cleaning:
+    if cleaning and not args.quiet:
         _say(args, _cleaning_summary(cleaning), "")
     drop = getattr(args, "drop", None)
     if drop:
@@ -866,7 +867,7 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True,
         n_pos, n_ves = result.report["rows_spilled"], result.report["vessels_heard"]
     else:
         n_pos = len(positions) if positions is not None else 0
-        n_ves = positions["mmsi"].nunique() if n_pos else 0
+        n_ves = None  # counted below only where it is printed (a pass over every report)
     if not n_pos and result.decode_report is not None:
         print(f"No AIS position reports could be decoded from {label}: is it an AIS dump? "
               f"(see the decode report above); wrote an empty table to {out}.")
@@ -876,13 +877,16 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True,
         print(f"None of the {n_pos:,} positions decoded from {label} could be used "
               f"({_dropped_reasons(cleaning)}); wrote an empty table to {out}.")
         return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
+    if n_ves is None and (not len(events) or not args.quiet):
+        n_ves = positions["mmsi"].nunique() if n_pos else 0
     if not len(events):
         print(f"No events found in {label} ({n_pos:,} positions from {n_ves:,} vessels) with "
               f"these parameters; wrote an empty table to {out}.")
         return EXIT_EMPTY if getattr(args, "fail_on_empty", False) else EXIT_OK
-    _say(args, f"{len(events)} events ({_counts(events)}) from {n_pos:,} positions of "
-               f"{n_ves:,} vessels. Top events by score:", "",
-         _summary_table(events, getattr(args, "top", 15)), "")
+    if not args.quiet:
+        _say(args, f"{len(events)} events ({_counts(events)}) from {n_pos:,} positions of "
+                   f"{n_ves:,} vessels. Top events by score:", "",
+             _summary_table(events, getattr(args, "top", 15)), "")
     if announce:
         print(f"wrote {out}")
     return EXIT_OK

@@ -219,16 +219,26 @@ def _check_writable(path: Path, label: str) -> None:
                          "(permission denied)")
 
 
-def _first_chars(s: pd.Series):
-    """(first character after leading quotes, whether the cell starts with a quote) of the
-    text cells of ``s`` (NaN for other cells); None when ``s`` holds no text."""
-    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
-        return None
-    try:
-        text = s.str
-    except AttributeError:  # an object column without strings
-        return None
-    return text.lstrip("'").str[:1], text[:1] == "'"
+def _formula_cells(frame: pd.DataFrame):
+    """Text columns of ``frame`` and, per cell of those, whether it starts like a formula
+    after leading quotes (``hit``) and whether it starts with a quote (``quoted``): boolean
+    arrays of shape (columns, rows). Every text column is looked at in one stacked pass (a
+    handful of string operations in all, not a handful per column)."""
+    cols = [c for c in frame.columns
+            if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
+    n = len(frame)
+    none = np.zeros((len(cols), n), dtype=bool)
+    if not cols or n == 0:
+        return cols, none, none
+    stacked = pd.Series(np.concatenate([frame[c].to_numpy(dtype=object) for c in cols]),
+                        dtype=object)
+    try:  # cells that are not text (numbers, lists, missing values) give NaN: never a hit
+        text = stacked.str
+        hit = text.lstrip("'").str[:1].isin(FORMULA_TRIGGERS).to_numpy(dtype=bool)
+        quoted = (text[:1] == "'").to_numpy(dtype=bool)
+    except AttributeError:  # no text cell at all
+        return cols, none, none
+    return cols, hit.reshape(len(cols), n), quoted.reshape(len(cols), n)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -247,27 +257,20 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
     """
     out = frame.copy()
-    for col in out.columns:  # a loop over columns
-        found = _first_chars(out[col])
-        if found is None:
-            continue
-        hit = found[0].isin(FORMULA_TRIGGERS).to_numpy(dtype=bool)
-        if hit.any():
-            out[col] = _edit(out[col], hit, lambda v: "'" + v)
+    cols, hit, _ = _formula_cells(out)
+    for k in np.flatnonzero(hit.any(axis=1)):  # a loop over the (rare) columns with hits
+        col = cols[k]
+        out[col] = _edit(out[col], hit[k], lambda v: "'" + v)
     return out
 
 
 def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`neutralise_formulas`: in place on ``frame``'s text columns, and returned."""
-    for col in frame.columns:  # a loop over columns
-        found = _first_chars(frame[col])
-        if found is None:
-            continue
-        first, quoted = found
-        hit = (first.isin(FORMULA_TRIGGERS) & quoted.fillna(False).astype(bool)).to_numpy(
-            dtype=bool)
-        if hit.any():
-            frame[col] = _edit(frame[col], hit, lambda v: v[1:])
+    cols, hit, quoted = _formula_cells(frame)
+    hit = hit & quoted
+    for k in np.flatnonzero(hit.any(axis=1)):  # a loop over the (rare) columns with hits
+        col = cols[k]
+        frame[col] = _edit(frame[col], hit[k], lambda v: v[1:])
     return frame
 
 

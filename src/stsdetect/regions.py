@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import warnings
+import weakref
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -91,6 +92,26 @@ REGION_SOURCES: dict[str, str] = {
     f["properties"]["name"]: f["properties"]["description"]
     for f in _builtin_collection()["features"]
 }
+
+
+#: Frames returned by :func:`load_regions` in this process, by id (weak: no frame is kept
+#: alive): one passed back to it again (``detect`` loads the regions first, then hands them to
+#: the flags) is returned as it is instead of being normalised a second time.
+_LOADED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _loaded(frame):
+    """Remember ``frame`` as a result of :func:`load_regions`; return it."""
+    _LOADED[id(frame)] = frame
+    return frame
+
+
+def _names_ok(frame) -> bool:
+    """Names still distinct, non-empty strings and no event flag (cheap: regions are few)."""
+    names = list(frame["name"])
+    return (len(set(names)) == len(names)
+            and all(isinstance(n, str) and n.strip() for n in names)  # a few regions
+            and not {n.strip().lower() for n in names} & RESERVED_NAMES)
 
 
 def _builtin_frame():
@@ -173,7 +194,9 @@ def load_regions(regions=None):
     import geopandas as gpd
 
     if regions is None:
-        return _builtin_frame()
+        return _loaded(_builtin_frame())
+    if _LOADED.get(id(regions)) is regions and _is_loaded(regions) and _names_ok(regions):
+        return regions  # already loaded (and normalised) by this function
     if isinstance(regions, (str, Path, gpd.GeoDataFrame)):
         regions = [regions]
     parts = []
@@ -204,12 +227,12 @@ def load_regions(regions=None):
         else:
             raise TypeError(f"cannot read regions from {type(item).__name__}: {item!r}")
     if not parts:
-        return gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+        return _loaded(gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326"))
     out = pd.concat(parts, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     if out["name"].duplicated().any():
         out = out.dissolve(by="name", sort=False, as_index=False)[["name", "geometry"]]
-    return out.reset_index(drop=True)
+    return _loaded(out.reset_index(drop=True))
 
 
 def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:

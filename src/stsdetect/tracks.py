@@ -253,6 +253,11 @@ class Tracks:
     def take(self, rows) -> Tracks:
         """Tracks made of a subset of rows (a boolean mask or sorted indices)."""
         rows = np.asarray(rows)
+        if rows.dtype == bool and rows.shape == self.mmsi.shape:
+            # a mask keeps the (mmsi, segment, time) order: compress, no sort
+            return Tracks._from_sorted(
+                self.mmsi[rows], self.time_ns[rows], self.lat_deg[rows], self.lon_deg[rows],
+                self.sog_kn[rows], self.cog_deg[rows], self.segment[rows], report=self.report)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
         if rows.size < 2 or bool(np.all(rows[1:] > rows[:-1])):
@@ -340,11 +345,17 @@ def _time_ns(positions: pd.DataFrame):
                      "'time_s' column (nanoseconds / seconds since the Unix epoch)")
 
 
-def _float_column(positions: pd.DataFrame, name: str) -> np.ndarray:
+def _float_column(positions: pd.DataFrame, name: str, copy: bool = True) -> np.ndarray:
+    """A column as float64 (NaN where missing or not a number); a writable copy unless
+    ``copy=False`` (then possibly the frame's own array: read it only)."""
     if name not in positions.columns:
         return np.full(len(positions), np.nan)
-    return np.array(pd.to_numeric(positions[name], errors="coerce").to_numpy(
-        dtype=float, na_value=np.nan), dtype=float)  # a writable copy
+    col = positions[name]
+    if col.dtype == np.float64:  # NaN is already the missing value: no conversion pass
+        values = col.to_numpy()
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.array(values, dtype=float) if copy else np.asarray(values, dtype=float)
 
 
 def _take(columns: dict, index) -> None:
@@ -357,41 +368,23 @@ def _total_order(mmsi, t, lat, lon, sog, cog, rows) -> np.ndarray:
     """The rows ``rows`` ordered by (mmsi, time, lat, lon, sog, cog): a total order, so the
     cleaning result cannot depend on the input row order. Returns row indices.
 
-    Fast path: rows sorted on ``mmsi * 2**33 + whole seconds`` (exact while the data span less
-    than 272 years), then only the rows tied on that key are sorted by every column. Dumps
-    come nearly in time order, so the sort is a stable radix sort of the MMSIs' ranks (16-bit
-    while there are fewer than 32,768 vessels), after which only the vessels whose reports
-    are still out of time order are sorted by the key.
+    One compiled counting sort by vessel (:func:`stsdetect._order.vessel_order`, stable), then
+    only the vessels whose rows are not already in (time, lat, lon, sog, cog) order -- none,
+    in a dump written in time order -- are sorted by every column (:func:`numpy.lexsort`,
+    NaN last). Rows equal in every column keep their input order, as in a stable lexsort.
     """
     if rows.size == 0:
         return np.zeros(0, np.int64)
-    m, tt = mmsi[rows], t[rows]
-    rel = (tt - tt.min()) // 1_000_000_000
-    if rel.max() >= 2**33:
-        sub = np.lexsort((cog[rows], sog[rows], lon[rows], lat[rows], tt, m))
-        return rows[sub]
-    key = m * np.int64(2**33) + rel
-    del rel  # (temporaries freed as soon as done: a window holds ~10^7 rows)
-    codes, uniq = pd.factorize(m, sort=True)
-    del m
-    codes = codes.astype(np.int16 if uniq.size < 2**15 else np.int32)
-    order = np.argsort(codes, kind="stable")
-    k = key[order]
-    late = np.flatnonzero(k[1:] < k[:-1])
-    if late.size:  # vessels with reports out of time order: sort their rows by the key
-        pos = np.flatnonzero(np.isin(codes[order], np.unique(codes[order][late + 1])))
-        sub = order[pos]
-        order[pos] = sub[np.argsort(key[sub], kind="stable")]
-        k = key[order]
-    tied = np.zeros(k.size, dtype=bool)
-    eq = k[1:] == k[:-1]
-    tied[1:] |= eq
-    tied[:-1] |= eq
-    pos = np.flatnonzero(tied)
-    if pos.size:
+    from stsdetect._order import vessel_order
+
+    codes, uniq = pd.factorize(mmsi[rows], sort=True)
+    codes = codes.astype(np.int64, copy=False)
+    order, unsorted = vessel_order(codes, np.int64(uniq.size), rows, t, lat, lon, sog, cog)
+    if unsorted.any():  # vessels with rows out of order: sort their rows by every column
+        pos = np.flatnonzero(unsorted[codes[order]])
         sub = order[pos]
         r = rows[sub]
-        order[pos] = sub[np.lexsort((cog[r], sog[r], lon[r], lat[r], tt[sub], k[pos]))]
+        order[pos] = sub[np.lexsort((cog[r], sog[r], lon[r], lat[r], t[r], codes[sub]))]
     return rows[order]
 
 
@@ -711,19 +704,28 @@ def build_tracks(
     n_in = len(positions)
     report["rows_in"] = n_in
     t, no_time = _time_ns(positions)
-    lat = _float_column(positions, "lat")
-    lon = _float_column(positions, "lon")
+    lat = _float_column(positions, "lat", copy=False)  # read only (re-indexed below)
+    lon = _float_column(positions, "lon", copy=False)
     sog = _float_column(positions, "sog_kn")
     cog = _float_column(positions, "cog_deg")
     sog[~(sog >= 0) | (sog >= 102.25)] = np.nan  # 102.3 = not available (ITU-R M.1371)
     cog[~(cog >= 0) | (cog >= 360.0)] = np.nan  # 360 = not available
-    mmsi_f = pd.to_numeric(positions["mmsi"], errors="coerce").to_numpy(dtype=float,
-                                                                         na_value=np.nan)
+    raw_mmsi = positions["mmsi"]
+    if isinstance(raw_mmsi.dtype, np.dtype) and raw_mmsi.dtype.kind in "iu":  # no floats
+        ints = raw_mmsi.to_numpy(np.int64)
+        valid_mmsi = (ints >= 100_000_000) & (ints <= 999_999_999)
+        mmsi = np.where(valid_mmsi, ints, 0)
+        del ints
+    else:
+        mmsi_f = pd.to_numeric(raw_mmsi, errors="coerce").to_numpy(dtype=float,
+                                                                   na_value=np.nan)
+        valid_mmsi = (mmsi_f >= 100_000_000) & (mmsi_f <= 999_999_999) \
+            & (mmsi_f == np.round(mmsi_f))
+        mmsi = np.where(valid_mmsi, mmsi_f, 0).astype(np.int64)
+        del mmsi_f
 
     no_pos = ~no_time & ~((np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0))
     ok = ~no_time & ~no_pos
-    valid_mmsi = (mmsi_f >= 100_000_000) & (mmsi_f <= 999_999_999) & (mmsi_f == np.round(mmsi_f))
-    mmsi = np.where(valid_mmsi, mmsi_f, 0).astype(np.int64)
     if len(invalid_mmsis):
         valid_mmsi &= ~np.isin(mmsi, np.fromiter(invalid_mmsis, np.int64))
     bad_mmsi = ok & ~valid_mmsi
@@ -733,8 +735,14 @@ def build_tracks(
     report["dropped_invalid_mmsi"] = int(bad_mmsi.sum())
     check_time_range(t[ok])
 
-    del mmsi_f, valid_mmsi, bad_mmsi, no_time, no_pos
-    lon = wrap_lon_deg(lon)  # elementwise: the rows dropped below do not matter
+    del valid_mmsi, bad_mmsi, no_time, no_pos
+    # Longitudes into [-180, 180): of the rows kept only 180 itself needs it (the others are
+    # dropped, so their values do not matter).
+    outside = np.flatnonzero(ok & ~(lon < 180.0))
+    if outside.size:
+        lon = lon.copy()
+        lon[outside] = wrap_lon_deg(lon[outside])
+    del outside
     # Total order over every column: the outcome cannot depend on the input row order.
     order = _total_order(mmsi, t, lat, lon, sog, cog, np.flatnonzero(ok))
     del ok

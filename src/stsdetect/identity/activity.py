@@ -83,13 +83,22 @@ def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     ok = ns != np.iinfo(np.int64).min
     if a_ns is not None:
         ok &= (ns >= a_ns) & (ns < b_ns)
-    mmsi = pd.to_numeric(positions["mmsi"], errors="coerce").to_numpy(dtype=float)
-    ok &= np.isfinite(mmsi)
-    frame = pd.DataFrame({"mmsi": mmsi[ok].astype(np.int64), "t": ns[ok]})
-    agg = frame.groupby("mmsi", sort=True)["t"].agg(["min", "max"])
-    return pd.DataFrame({"mmsi": agg.index.to_numpy(np.int64),
-                         "pos_first_ns": agg["min"].to_numpy(np.int64),
-                         "pos_last_ns": agg["max"].to_numpy(np.int64)})
+    raw = positions["mmsi"]
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu":  # integers: as they are
+        mmsi = raw.to_numpy().astype(np.int64, copy=False)[ok]
+    else:
+        mmsi_f = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        ok &= np.isfinite(mmsi_f)
+        mmsi = mmsi_f[ok].astype(np.int64)
+    ns = ns[ok]
+    # per MMSI (hashed to codes in MMSI order), the earliest and latest time
+    codes, uniq = pd.factorize(mmsi, sort=True)
+    first = np.full(uniq.size, np.iinfo(np.int64).max)
+    last = np.full(uniq.size, np.iinfo(np.int64).min)
+    np.minimum.at(first, codes, ns)
+    np.maximum.at(last, codes, ns)
+    return pd.DataFrame({"mmsi": np.asarray(uniq, np.int64), "pos_first_ns": first,
+                         "pos_last_ns": last})
 
 
 def _positions_as_tracks_part(positions) -> pd.DataFrame:

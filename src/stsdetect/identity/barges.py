@@ -19,6 +19,7 @@ __all__ = [
     "SEA_SPEED_KN",
     "STATIC_INTERVAL_S",
     "TUG_SHIP_TYPES",
+    "class_b_mmsi",
     "classify_barges",
 ]
 
@@ -63,6 +64,31 @@ SEA_GOING_MIN_H = 24.0
 #: Longest time between two reports counted as time at the first report's speed (1 h).
 SEA_GAP_CAP_S = 3600.0
 
+
+
+def class_b_mmsi(positions: pd.DataFrame | None) -> np.ndarray:
+    """MMSIs heard in Class B position reports (message types 18 and 19), sorted unique.
+
+    Parameters
+    ----------
+    positions : pandas.DataFrame or None
+        Positions table with ``mmsi`` and ``msg_type``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Empty without positions or a ``msg_type`` column.
+    """
+    if positions is None or not len(positions) or "msg_type" not in positions:
+        return np.zeros(0, np.int64)
+    kind = positions["msg_type"]
+    if isinstance(kind.dtype, np.dtype) and kind.dtype.kind in "iu":  # plain integers: no hash
+        msg = kind.to_numpy()
+        is_b = (msg == 18) | (msg == 19)
+    else:
+        is_b = kind.isin([18, 19]).to_numpy(bool)
+    ids = positions["mmsi"].to_numpy()[is_b].astype(np.int64)
+    return np.sort(pd.unique(ids))
 
 
 def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFrame:
@@ -168,7 +194,8 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
 
         activity = vessel_activity(tracks, positions)
     parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
-    all_mmsi = np.unique(np.concatenate(parts))
+    # distinct per part first (hashing; the positions' part has a row per report)
+    all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
     act = pd.DataFrame({"heard_s": _heard_span_s(activity), "sea_s": activity["sea_s"]
                         .to_numpy(float)}, index=activity["mmsi"].to_numpy(np.int64))
     act = act[~act.index.duplicated()].reindex(all_mmsi)
@@ -207,9 +234,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     unknown_type = type99 | type0 | type_missing | no_static
 
     class_b = s["ais_class"].astype("string").str.upper().eq("B").fillna(False).to_numpy(bool)
-    if positions is not None and len(positions) and "msg_type" in positions:
-        b_ids = positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"].to_numpy(np.int64)
-        class_b |= np.isin(all_mmsi, b_ids)
+    class_b |= np.isin(all_mmsi, class_b_mmsi(positions))
 
     length = pd.to_numeric(s["length_m"], errors="coerce").to_numpy(dtype=float)
     beam = pd.to_numeric(s["beam_m"], errors="coerce").to_numpy(dtype=float)

@@ -147,8 +147,9 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
     out["flag_country"] = pd.array(np.where(ship, flag["country"], None), dtype="string")
     cls = col("ais_class").astype("string").str.upper()
     if positions is not None and len(positions) and "msg_type" in positions:
-        b = positions.loc[positions["msg_type"].isin([18, 19]), "mmsi"].to_numpy(np.int64)
-        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, b)), "B")
+        from stsdetect.identity.barges import class_b_mmsi
+
+        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b_mmsi(positions))), "B")
     out["ais_class"] = cls.astype("string")
     out["length_m"] = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
     out.loc[out["length_m"] <= 0, "length_m"] = np.nan

@@ -154,9 +154,18 @@ def _history(vessels, statics) -> pd.DataFrame:
             # the links need each (mmsi, imo, name) once, with its first and last time: a
             # statics history repeats them every few minutes
             t = t.sort_values("time", kind="stable")
-            key = ["mmsi", "imo", "name"]
-            t = pd.concat([t.drop_duplicates(key, keep="first"),
-                           t.drop_duplicates(key, keep="last")], ignore_index=True)
+            # one int64 key per (mmsi, imo, name), missing values equal to each other (as
+            # drop_duplicates has them): each factorized to codes, then combined
+            key = np.zeros(len(t), np.int64)
+            for col in ("mmsi", "imo", "name"):  # three columns
+                codes, uniq = pd.factorize(t[col], use_na_sentinel=True)
+                if (int(key.max()) + 1) * (len(uniq) + 1) >= 2**62:  # keep the key in int64
+                    key = pd.factorize(key)[0].astype(np.int64)
+                key = key * (len(uniq) + 1) + (codes.astype(np.int64) + 1)
+            _, first = np.unique(key, return_index=True)
+            _, last = np.unique(key[::-1], return_index=True)
+            t = pd.concat([t.iloc[np.sort(first)], t.iloc[np.sort(len(t) - 1 - last)]],
+                          ignore_index=True)
         parts.append(t)
         if table is vessels and "names" in table:  # every name an MMSI used (';'-joined)
             each = table["names"].astype("string").str.split(";").explode().str.strip()
