@@ -1,10 +1,11 @@
 """The NMEA kernel: one compiled pass that frames and decodes a chunk of any NMEA dump layout.
 
-:func:`decode_chunk` reads a chunk of whole lines once, byte by byte, in machine code (numba,
-``nogil`` so that chunks decode on several cores at once, ``cache=True`` so that the
-compilation is paid once per machine). For every line it finds the records (a line, or each
-AIS sentence of a line holding several run together, wherever the next one starts: after the
-checksum, a ``\\``, a ``,`` or a space), classifies them, checks the sentence structure and
+:func:`decode_chunk` reads a chunk of whole lines once in machine code (numba, ``nogil`` so
+that chunks decode on several cores at once, ``cache=True`` so that the compilation is paid
+once per machine; line ends and a sentence's structure are looked for 8 bytes at a time).
+For every line it finds the records (a line, or each AIS sentence of a line holding several
+run together, wherever the next one starts: after the checksum, a ``\\``, a ``,`` or a
+space), classifies them, checks the sentence structure and
 the NMEA checksum, attaches a time and a source, and decodes each message into columns:
 position reports (types 1, 2, 3, 18, 19, 27) and static messages (types 5, 24 parts A and B,
 and the static half of type 19). A fragment 2 of 2 right after its fragment 1 (how receivers
@@ -41,11 +42,17 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics"]
 
 NAT_NS = np.iinfo(np.int64).min
+
+# The kernel and its helpers are compiled without numba's reference counting (NRT): they
+# allocate nothing (every array comes from the caller), and with it every call of a helper
+# taking arrays cost an atomic increment and decrement per array (a quarter of the time).
+_JIT = {"cache": True, "nogil": True, "_nrt": False}
 
 #: Names of the kernel's per-chunk counters (skip reasons of the report, then totals).
 COUNT_NAMES = (
@@ -83,7 +90,7 @@ _KIND[[1, 2, 3, 18, 19, 27]] = 1
 _KIND[[5, 24]] = 2
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _sixbit(c):
     if 48 <= c < 88:
         return c - 48
@@ -92,7 +99,7 @@ def _sixbit(c):
     return 255
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _hex(c):
     if 48 <= c <= 57:
         return c - 48
@@ -103,7 +110,7 @@ def _hex(c):
     return 255
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _uint(a, s, e, max_width):
     """Decimal digits a[s:e] -> value, or -1 (empty, too long, or not all digits)."""
     if e <= s or e - s > max_width:
@@ -117,7 +124,7 @@ def _uint(a, s, e, max_width):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _unix_ns(v):
     """Unix seconds or milliseconds -> ns (NAT_NS when implausible)."""
     if _UNIX_S_MIN <= v < _UNIX_S_MAX:
@@ -127,7 +134,7 @@ def _unix_ns(v):
     return NAT_NS
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _tag_time_ns(v):
     """A tag block's ``c:`` number -> ns: Unix seconds up to 9e9 (year 2255), milliseconds
     above (from 11 digits on), so that any number is a time (an implausible one when it is
@@ -141,7 +148,7 @@ def _tag_time_ns(v):
     return v * 1_000_000
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _days(y, m, d):
     """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)."""
     y -= m <= 2
@@ -153,7 +160,7 @@ def _days(y, m, d):
     return era * 146097 + doe - 719468
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _civil_ns(y, mo, d, h, mi, s, frac_ns):
     """ns since the epoch of a UTC civil time, or NAT_NS when a field is out of range."""
     if y < 1970 or mo < 1 or mo > 12 or d < 1 or h > 23 or mi > 59 or s > 59:
@@ -169,7 +176,7 @@ def _civil_ns(y, mo, d, h, mi, s, frac_ns):
     return ((_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1_000_000_000 + frac_ns)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _iso_ns(a, s, e):
     """An ISO 8601 time ``YYYY-MM-DD[T ]HH:MM:SS[.f][Z|+hh:mm|-hh:mm]`` in a[s:e] -> ns."""
     while s < e and (a[s] == 32 or a[s] == 91):  # spaces, '['
@@ -228,7 +235,7 @@ def _iso_ns(a, s, e):
     return ns - offset * 1_000_000_000
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _lead_ns(a, s, e):
     """A leading time column a[s:e]: Unix s/ms (optionally with a fraction) or ISO time."""
     while s < e and (a[s] == 32 or a[s] == 9):
@@ -264,7 +271,7 @@ def _lead_ns(a, s, e):
     return NAT_NS
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _is_ais_start(a, p, end):
     """Whether an AIS sentence ``!ccVDM,`` / ``!ccVDO,`` starts at a[p] (inside a[:end])."""
     return (p + 6 < end and a[p] == 33 and a[p + 3] == 86 and a[p + 4] == 68
@@ -272,7 +279,109 @@ def _is_ais_start(a, p, end):
             and a[p + 1] > 44 and a[p + 2] > 44)
 
 
-@njit(cache=True, nogil=True)
+#: SWAR constants: a byte of 34 in every lane, and every lane's high bit.
+_LANES_34 = np.uint64(0x2222222222222222)
+_LANES_HIGH = np.uint64(0x8080808080808080)
+
+
+@njit(**_JIT)
+def _line_end(a, a64, j, n, counts):
+    """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
+    sentence start (-1 when none) and how many it has; every sentence start counted into
+    ``counts[18]`` too (to check, apart from the framing, that none is lost).
+
+    Bytes above 33 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
+    and ``(w - 0x22..22) & ~w & 0x80..80`` marks every byte below 34 of a word ``w`` (and
+    possibly a 34 right after one: each marked byte is checked on its own).
+    """
+    first = -1
+    starts = 0
+    while j < n:
+        if j & 7 == 0 and j + 8 <= n:
+            m_q = j
+            w = a64[j >> 3]
+            m = (w - _LANES_34) & ~w & _LANES_HIGH
+            j += 8
+        else:
+            m_q = j
+            m = np.uint64(128) if a[j] <= 33 else np.uint64(0)
+            j += 1
+        while m != 0:
+            q = m_q + (np.int64(trailing_zeros(m)) >> 3)
+            m &= m - np.uint64(1)
+            c = a[q]
+            if c == 10 or c == 13:
+                return q, first, starts
+            if c == 33 and _is_ais_start(a, q, n):
+                counts[18] += 1
+                starts += 1
+                if first < 0:
+                    first = q
+    return n, first, starts
+
+
+#: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
+_LANES_45 = np.uint64(0x2D2D2D2D2D2D2D2D)
+
+
+@njit(**_JIT)
+def _sentence_scan(a, a64, sv, le, commas):
+    """Scan the sentence starting at a[sv] (its '!') up to its '*' or the next AIS sentence
+    start on the line (``le``: the line's end): (star, nxt, nc, x), the '*' (or -1), the next
+    sentence's start (or -1), how many of its first 6 commas were found (their positions into
+    ``commas``) and the XOR of the bytes between the '!' and the '*' (the NMEA checksum).
+
+    Words of 8 bytes with no byte below 45 are only XORed (see :func:`_line_end`).
+    """
+    nc = 0
+    x = 0
+    x64 = np.uint64(0)
+    p = sv + 1
+    while p < le:
+        if p & 7 == 0 and p + 8 <= le:
+            w = a64[p >> 3]
+            m = (w - _LANES_45) & ~w & _LANES_HIGH
+            while m != 0:
+                k = np.int64(trailing_zeros(m)) >> 3
+                m &= m - np.uint64(1)
+                q = p + k
+                c = a[q]
+                if c == 42 or (c == 33 and q >= sv + 7 and _is_ais_start(a, q, le)):
+                    if k > 0:  # the word's bytes before q
+                        x64 ^= w & ((np.uint64(1) << np.uint64(8 * k)) - np.uint64(1))
+                    x64 ^= x64 >> np.uint64(32)
+                    x64 ^= x64 >> np.uint64(16)
+                    x64 ^= x64 >> np.uint64(8)
+                    x ^= np.int64(x64 & np.uint64(255))
+                    if c == 42:
+                        return q, -1, nc, x
+                    return -1, q, nc, x
+                if c == 44 and nc < 6:
+                    commas[nc] = q
+                    nc += 1
+            x64 ^= w
+            p += 8
+            continue
+        c = a[p]
+        if c == 42 or (c == 33 and p >= sv + 7 and _is_ais_start(a, p, le)):
+            break
+        x ^= c
+        if c == 44 and nc < 6:
+            commas[nc] = p
+            nc += 1
+        p += 1
+    x64 ^= x64 >> np.uint64(32)
+    x64 ^= x64 >> np.uint64(16)
+    x64 ^= x64 >> np.uint64(8)
+    x ^= np.int64(x64 & np.uint64(255))
+    if p >= le:
+        return -1, -1, nc, x
+    if a[p] == 42:
+        return p, -1, nc, x
+    return -1, p, nc, x
+
+
+@njit(**_JIT)
 def _digest(a, s, e):
     """64-bit key of the source name a[s:e] (FNV-1a; 0 is kept for "no source")."""
     h = np.uint64(14695981039346656037)
@@ -282,7 +391,7 @@ def _digest(a, s, e):
     return np.int64(h | np.uint64(1))
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _code(a, s, e, keys, codes, first, length, slots, n_names):
     """Code (1, 2, ... in order of first appearance) of the source name a[s:e]: (code, names).
 
@@ -311,7 +420,7 @@ def _code(a, s, e, keys, codes, first, length, slots, n_names):
         k = (k + 1) & mask
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _field(w0, w1, w2, start, width):
     """Bits start .. start + width - 1 (MSB first) of 24 six-bit values packed in 3 x 48 bits."""
     k = start // 48
@@ -326,7 +435,7 @@ def _field(w0, w1, w2, start, width):
     return (high << np.uint64(low_bits)) | (nxt >> np.uint64(48 - low_bits))
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _signed(v, width):
     v = np.int64(v)
     if v >= (1 << (width - 1)):
@@ -334,7 +443,7 @@ def _signed(v, width):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _decode_position(a, p0, n_chars, fill, mt, required):
     """Decode the position report of type ``mt`` in payload a[p0 : p0 + n_chars].
 
@@ -463,18 +572,29 @@ for _first, _last in ((25, 28), (45, 48), (56, 57), (65, 68), (75, 78), (85, 88)
 _AUX_LO, _AUX_HI = 980_000_000, 989_999_999
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _pack(a, p0, n_chars, w):
-    """The payload's first 80 characters as 6-bit values, 10 to a 64-bit word of ``w``."""
-    m = n_chars if n_chars < 80 else 80
+    """The payload's first 80 characters as 6-bit values, 10 to a 64-bit word of ``w``;
+    False when a character of the payload is outside the armouring alphabet."""
     for k in range(8):
         w[k] = 0
-    for q in range(m):
-        k = q // 10
-        w[k] |= np.uint64(_sixbit(a[p0 + q]) & 63) << np.uint64(54 - 6 * (q - 10 * k))
+    acc = np.uint64(0)
+    for q in range(n_chars):
+        v = _sixbit(a[p0 + q])
+        if v == 255:
+            return False
+        if q < 80:
+            acc = (acc << np.uint64(6)) | np.uint64(v)
+            if q % 10 == 9:
+                w[q // 10] = acc
+                acc = np.uint64(0)
+    m = n_chars if n_chars < 80 else 80
+    if m % 10:
+        w[m // 10] = acc << np.uint64(6 * (10 - m % 10))
+    return True
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _bits(w, nbits, start, width):
     """Unsigned field of ``width`` bits at bit ``start`` of a payload packed by :func:`_pack`
     (MSB first, 60 bits to a word). Like pyais, a field cut by the payload's end (``nbits``)
@@ -496,20 +616,30 @@ def _bits(w, nbits, start, width):
     return np.int64(v)
 
 
-@njit(cache=True, nogil=True)
-def _text(w, nbits, start, n, txt, row, slot):
-    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n]."""
+@njit(**_JIT)
+def _text(a, p0, w, nbits, start, n, txt, row, slot):
+    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n]: each
+    from the two payload characters a[p0:] it spans (checked beforehand), a character cut by
+    the payload's end from the packed words ``w`` (see :func:`_bits`)."""
+    i = start // 6
+    off = start - 6 * i
     for k in range(n):
-        v = _bits(w, nbits, start + 6 * k, 6)
+        b = start + 6 * k
+        if b + 6 <= nbits:
+            v = _sixbit(a[p0 + i + k])
+            if off:
+                v = ((v << off) | (_sixbit(a[p0 + i + k + 1]) >> (6 - off))) & 63
+        else:
+            v = _bits(w, nbits, b, 6)
         txt[row, slot + k] = 32 if v == 0 else (v + 64 if v < 32 else v)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _positive_or_nan(v):
     return float(v) if v > 0 else np.nan
 
 
-@njit(cache=True, nogil=True)
+@njit(**_JIT)
 def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_mmsi, w):
     """Decode the static message of type ``mt`` (5, 19 or 24) in payload a[p0 : p0 + n_chars].
 
@@ -528,10 +658,8 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
         return 9, 0
     if fill < 0:
         return 12, 0
-    for q in range(n_chars):
-        if _sixbit(a[p0 + q]) == 255:
-            return 12, 0
-    _pack(a, p0, n_chars, w)
+    if not _pack(a, p0, n_chars, w):
+        return 12, 0
     part = 0
     if mt == 24:
         part = (_sixbit(a[p0 + 6]) >> 2) & 3
@@ -552,22 +680,22 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
     if mt == 5:
         v = _bits(w, nbits, 40, 30)
         imo = float(v) if 0 < v < 1_000_000_000 else nan
-        _text(w, nbits, 70, 7, txt, row, 0)
-        _text(w, nbits, 112, 20, txt, row, 8)
-        _text(w, nbits, 302, 20, txt, row, 32)
+        _text(a, p0, w, nbits, 70, 7, txt, row, 0)
+        _text(a, p0, w, nbits, 112, 20, txt, row, 8)
+        _text(a, p0, w, nbits, 302, 20, txt, row, 32)
         st = ship_types[_bits(w, nbits, 232, 8)]
         dims = 240
         draught = _positive_or_nan(_bits(w, nbits, 294, 8) / 10.0)
     elif mt == 19:
-        _text(w, nbits, 143, 20, txt, row, 8)
+        _text(a, p0, w, nbits, 143, 20, txt, row, 8)
         st = ship_types[_bits(w, nbits, 263, 8)]
         dims = 271
     elif part == 0:
         st = 0
-        _text(w, nbits, 40, 20, txt, row, 8)
+        _text(a, p0, w, nbits, 40, 20, txt, row, 8)
     else:
         st = _bits(w, nbits, 40, 8)
-        _text(w, nbits, 90, 7, txt, row, 0)
+        _text(a, p0, w, nbits, 90, 7, txt, row, 0)
         if not (_AUX_LO <= mmsi <= _AUX_HI):
             dims = 132
     if 0 < st < 100:
@@ -599,7 +727,7 @@ def _decode_statics(buf, start, n_chars, fill, msg_type, ship_types):
     return reason, mmsi, s_f64, txt
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(**_JIT, inline="always")
 def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, counts, decoded,
           p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w):
     """A whole message (one sentence, or fragments joined) in buf[p0 : p0 + n_chars]: decode
@@ -657,42 +785,29 @@ def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, co
 
 
 
-@njit(cache=True, nogil=True)
-def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i64,
-            s_f64, txt, f_i64, extra, keys, codes, first, length, slots, scratch):
-    counts = np.zeros(len(COUNT_NAMES), dtype=np.int64)
-    decoded = np.zeros(28, dtype=np.int64)
-    # rows are written into the caller's workspace (reused chunk after chunk: no fresh pages)
-    n_out = np.zeros(3, np.int64)  # position rows, static rows, fragment rows
+@njit(**_JIT)
+def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i64,
+            s_f64, txt, f_i64, extra, keys, codes, first, length, slots, scratch, counts,
+            decoded, n_out, pend, cur, w, commas):
+    # rows are written into the caller's workspace (reused chunk after chunk: no fresh pages);
+    # n_out: position rows, static rows, fragment rows; pend: a fragment 1 of 2 waiting for
+    # its fragment 2; w: a static payload's bits; commas: a sentence's or $PGHP's commas
+    counts[:] = 0
+    decoded[:] = 0
+    n_out[:] = 0
+    pend[:] = -1
     n_extra = 0
     n_names = 0
-    pend = np.full(13, -1, np.int64)  # fragment 1 of 2 waiting for its fragment 2
-    cur = np.empty(13, np.int64)
-    w = np.zeros(8, np.uint64)  # a static payload's bits
     # a $PGHP line waiting for the next AIS sentence
     pg_pending = False
     pg_time = NAT_NS
     pg_src = 0
-    commas = np.empty(12, np.int64)
     rec = 0
     line = 0
     i = 0
     while i < n:
         ls = i
-        j = i
-        bang = -1  # the line's first '!'
-        while j < n:
-            c = a[j]
-            if c <= 33:
-                if c == 10 or c == 13:
-                    break
-                if c == 33:
-                    if bang < 0:
-                        bang = j
-                    # sentence starts counted apart from the framing, to check it lost none
-                    if _is_ais_start(a, j, n):
-                        counts[18] += 1
-            j += 1
+        j, s_first, n_starts = _line_end(a, a64, i, n, counts)
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
             i = j + 2
@@ -702,13 +817,7 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
         line += 1
         if (le - ls >= 3 and a[ls] == 0xEF and a[ls + 1] == 0xBB and a[ls + 2] == 0xBF):
             ls += 3  # UTF-8 byte order mark
-        # ---- the line's AIS sentence starts ----
-        s_first = -1
-        if bang >= ls:
-            for p in range(bang, le):
-                if a[p] == 33 and _is_ais_start(a, p, le):
-                    s_first = p
-                    break
+        # ---- the line's AIS sentence starts (its first: s_first) ----
         if s_first < 0:
             if cont:
                 continue  # the rest of a line already counted
@@ -795,25 +904,8 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
             pg_pending = False
             # ---- structure: 6 commas, then '*hh' (one pass: the checksum, the commas, and
             # where the next sentence starts on this line) ----
-            star = -1
-            nxt = -1
-            nc = 0
-            x = 0  # the checksum: XOR of the bytes between '!' and '*'
-            p = sv + 1
-            while p < le:
-                c = a[p]
-                if c == 42:
-                    star = p
-                    break
-                if c == 33 and p >= sv + 7 and _is_ais_start(a, p, le):
-                    nxt = p
-                    break
-                x ^= c
-                if c == 44 and nc < 6:
-                    commas[nc] = p
-                    nc += 1
-                p += 1
-            if star >= 0:
+            star, nxt, nc, x = _sentence_scan(a, a64, sv, le, commas)
+            if star >= 0 and n_starts > 1:  # (a line of one sentence has no next one)
                 p = star + 1
                 while p < le:
                     if a[p] == 33 and _is_ais_start(a, p, le):
@@ -907,8 +999,14 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
                 seen_c = False
                 seen_s = False
                 seen_g = False
-                for k in range(rs + 1, tag_end - 1):
-                    if a[k + 1] != 58 or not (k == rs + 1 or a[k - 1] == 44 or a[k - 1] == 92):
+                k = rs  # fields start after the block's '\\', a ',' or a '\\' inside it
+                while True:
+                    k += 1
+                    while k < tag_end - 1 and a[k - 1] != 44 and a[k - 1] != 92:
+                        k += 1
+                    if k >= tag_end - 1:
+                        break
+                    if a[k + 1] != 58:
                         continue
                     key = a[k]
                     vs = k + 2
@@ -1015,7 +1113,7 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
                     pend[0] = -1
                 else:
                     if pend[0] >= 0:  # fragment 1 of 2 not followed by its fragment 2
-                        f_i64[:, n_out[2]] = pend
+                        _put_row(f_i64, n_out[2], pend)
                         n_out[2] += 1
                         pend[0] = -1
                     row = cur
@@ -1033,19 +1131,27 @@ def _kernel(a, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i
                     row[11] = gid
                     row[12] = gtot
                     if n_frags == 2 and frag == 1:
-                        pend[:] = cur
+                        for k in range(13):
+                            pend[k] = cur[k]
                     else:
-                        f_i64[:, n_out[2]] = cur
+                        _put_row(f_i64, n_out[2], cur)
                         n_out[2] += 1
             sv = nxt
             rs = nxt_rs
     counts[17] = line - 1 if continued and line > 0 else line
     if pend[0] >= 0:
-        f_i64[:, n_out[2]] = pend
+        _put_row(f_i64, n_out[2], pend)
         n_out[2] += 1
     for k in range(1, n_names + 1):  # leave the name table empty for the next chunk
         keys[slots[k]] = 0
-    return counts, decoded, n_out, n_extra, n_names
+    return n_extra, n_names
+
+
+@njit(**_JIT)
+def _put_row(f_i64, j, row):
+    """Fragment row ``row`` into column ``j`` of ``f_i64`` (a loop: no temporary copy)."""
+    for k in range(row.size):
+        f_i64[k, j] = row[k]
 
 
 # --------------------------------------------------------------------------- multipart
@@ -1284,6 +1390,10 @@ class Workspace:
             np.zeros(size, np.int64), np.empty(size, np.int32), np.empty(names, np.int64),
             np.empty(names, np.int64), np.empty(names, np.int64),
             np.empty(2 * MAX_PAYLOAD_CHARS + 64, np.uint8),
+            # counts, decoded, n_out, pend, cur, w, commas (see _kernel)
+            np.zeros(len(COUNT_NAMES), np.int64), np.zeros(28, np.int64), np.zeros(3, np.int64),
+            np.full(13, -1, np.int64), np.empty(13, np.int64), np.zeros(8, np.uint64),
+            np.empty(12, np.int64),
         )
 
 
@@ -1331,6 +1441,17 @@ def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt) -> tuple:
     return pos, stat
 
 
+def _words(a: np.ndarray, n: int) -> tuple:
+    """``a`` (its first ``n`` bytes at least) and a view of its whole 64-bit words (the
+    kernel reads a word only when all its bytes are before ``n``): ``a`` itself when its
+    buffer is 8-byte aligned (the reader's chunk buffers are), else an aligned copy."""
+    if a.dtype == np.uint8 and a.flags.c_contiguous and a.ctypes.data % 8 == 0:
+        return a, a[:a.size - a.size % 8].view(np.uint64)
+    b = np.zeros(-(-n // 8) * 8, np.uint8)
+    b[:n] = a[:n]
+    return b, b.view(np.uint64)
+
+
 def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
                  workspace: Workspace | None = None) -> ChunkResult:
     """Frame and decode ``a[:n]``, whole lines of NMEA text (the GIL is released).
@@ -1355,15 +1476,17 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
         workspace = Workspace(n)
     ws = workspace.arrays
     p_i64, p_f64, p_i8, s_i64, s_f64, txt, f_i64, extra, _k, _c, first, length = ws[:12]
-    counts, decoded, n_out, n_extra, n_names = _kernel(a, n, continued, _REQUIRED, _KIND,
-                                                       _SHIP_TYPE_5_19, *ws)
+    counts, decoded, n_out = ws[14:17]
+    a, a64 = _words(a, n)
+    n_extra, n_names = _kernel(a, a64, n, continued, _REQUIRED, _KIND, _SHIP_TYPE_5_19, *ws)
     names = [""] + [bytes(a[s:s + k]).decode("ascii", "replace")
                     for s, k in zip(first[1:n_names + 1].tolist(),
                                     length[1:n_names + 1].tolist(), strict=True)]
     pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
     return ChunkResult(pos=pos, stat=stat, frags=f_i64[:, :int(n_out[2])].copy(),
                        counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
-                       decoded=decoded, extra=extra[:n_extra].copy(), source_names=names)
+                       decoded=decoded.copy(), extra=extra[:n_extra].copy(),
+                       source_names=names)
 
 
 class Assembler:
