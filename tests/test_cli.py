@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -390,3 +391,29 @@ def test_more_detector_options_reach_the_pipeline(scenario_dir, tmp_path):
                  "--before-after", "12h"]) == EXIT_OK
     gaps_only = read_events(out)
     assert len(gaps_only) and gaps_only["likely_intentional"].isna().all()
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], EXIT_OK), (["detect"], EXIT_BAD_INPUT)])
+def test_console_runs_exit_handlers_and_keeps_exit_code_and_output(tmp_path, args, code):
+    # console() skips the interpreter's teardown: the exit code, the piped output and the
+    # process's own exit handlers (temporary folders, a caller's atexit) must survive that.
+    marker = tmp_path / "atexit-ran"
+    script = (
+        "import atexit, sys, tempfile\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        "folder = tempfile.TemporaryDirectory()\n"
+        f"open({str(tmp_path / 'folder.txt')!r}, 'w').write(folder.name)\n"
+        f"sys.argv = ['stsdetect', *{args!r}]\n"
+        "from stsdetect.cli import console\n"
+        "console()\n"
+        "raise SystemExit(99)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == code, done.stderr
+    assert marker.read_text() == "ran"
+    assert not Path((tmp_path / "folder.txt").read_text()).exists()
+    if code == EXIT_OK:
+        assert re.fullmatch(r"stsdetect \S+\n", done.stdout)
+    else:
+        assert "error" in done.stderr

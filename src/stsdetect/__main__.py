@@ -1,5 +1,5 @@
 """``python -m stsdetect``: the command line (see :mod:`stsdetect.cli`)."""
 
-from stsdetect.cli import main
+from stsdetect.cli import console
 
-raise SystemExit(main())
+console()
