@@ -110,9 +110,9 @@ def make_scenario(seed=7, lon0=LON0):
     return positions.sort_values("time", kind="stable").reset_index(drop=True)
 
 
-def split_files(positions, boundaries_h):
-    """Cut a time-sorted positions table into "files" at the given hours after DAY0."""
-    t = (positions["time"] - DAY0).dt.total_seconds().to_numpy() / H
+def split_files(positions, boundaries_h, origin=DAY0):
+    """Cut a time-sorted positions table into "files" at the given hours after ``origin``."""
+    t = (positions["time"] - origin).dt.total_seconds().to_numpy() / H
     edges = [-np.inf, *boundaries_h, np.inf]
     return [positions.loc[(t >= a) & (t < b)].reset_index(drop=True)
             for a, b in itertools.pairwise(edges)]

@@ -9,12 +9,10 @@ vessels heard in one pass only (which the cadence rule calls shore reception).
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pytest
-from test_windows import assert_same_events
+from test_windows import assert_same_events, split_files
 
 from stsdetect import pipeline
 from stsdetect.detectors.coverage import bursts
@@ -42,13 +40,6 @@ def views():
     return {"satellite": sat, "mixed": mixed, "shore": sc.positions}
 
 
-def _files(positions, hours):
-    t = (positions["time"] - positions["time"].min().floor("D")) / pd.Timedelta("1h")
-    edges = [-np.inf, *hours, np.inf]
-    return [positions.loc[(t >= a) & (t < b)].reset_index(drop=True)
-            for a, b in itertools.pairwise(edges)]
-
-
 def test_the_views_exercise_what_they_should(views):
     tracks = build_tracks(views["satellite"])
     _, _, short, alone = bursts(tracks)
@@ -70,7 +61,7 @@ def test_the_views_exercise_what_they_should(views):
 def test_windowed_coverage_equals_single_run(views, view, window, cuts, tmp_path):
     positions = views[view]
     want = pipeline.detect(positions).events
-    got = detect_windowed(_files(positions, cuts), window=window, workdir=tmp_path / "w")
+    got = detect_windowed(split_files(positions, cuts), window=window, workdir=tmp_path / "w")
     assert_same_events(got.events, want)
     dark = got.events[got.events["event_type"] == "dark_period"]
     assert dark["coverage"].notna().all()
@@ -84,7 +75,7 @@ def test_windowed_coverage_equals_single_run(views, view, window, cuts, tmp_path
 def test_windowed_coverage_options_equal_single_run(views, options, tmp_path):
     positions = views["mixed"]
     want = pipeline.detect(positions, **options).events
-    got = detect_windowed(_files(positions, [30]), window="6h", workdir=tmp_path / "w",
+    got = detect_windowed(split_files(positions, [30]), window="6h", workdir=tmp_path / "w",
                           **options)
     assert_same_events(got.events, want)
 
@@ -92,11 +83,11 @@ def test_windowed_coverage_options_equal_single_run(views, options, tmp_path):
 def test_windowed_coverage_keeps_revisit_gaps_unintentional(views, tmp_path):
     """The issue's point, in the windowed mode: satellite revisit gaps are not intentional and
     make no dark rendezvous; the old heard test alone calls many intentional."""
-    got = detect_windowed(_files(views["satellite"], [24, 48]), workdir=tmp_path / "a").events
+    got = detect_windowed(split_files(views["satellite"], [24, 48]), workdir=tmp_path / "a").events
     dark = got[got["event_type"] == "dark_period"]
     assert len(dark) >= 20 and not dark["likely_intentional"].any()
     assert (got["event_type"] == "dark_rendezvous").sum() == 0
-    old = detect_windowed(_files(views["satellite"], [24, 48]), workdir=tmp_path / "b",
+    old = detect_windowed(split_files(views["satellite"], [24, 48]), workdir=tmp_path / "b",
                           coverage=False).events
     assert old.loc[old["event_type"] == "dark_period", "likely_intentional"].sum() >= 5
     assert old["coverage"].isna().all()
@@ -111,7 +102,7 @@ def test_dask_coverage_equals_single_run(views, tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
-        got = sd.detect(_files(positions, [24, 48]), client=client, window="12h",
+        got = sd.detect(split_files(positions, [24, 48]), client=client, window="12h",
                         workdir=tmp_path / "d")
     assert_same_events(got.events, want)
     assert got.events.loc[got.events["event_type"] == "dark_period", "coverage"].notna().all()

@@ -9,12 +9,10 @@ with no AIS near.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pytest
-from test_windows import assert_same_events
+from test_windows import assert_same_events, split_files
 
 from stsdetect import pipeline
 from stsdetect.detectors.dark_vessels import positions_at
@@ -60,13 +58,6 @@ def imaged():
     return sc, dets, want
 
 
-def _split(positions, hours):
-    t = (positions["time"] - positions["time"].min().floor("D")) / pd.Timedelta("1h")
-    edges = [-np.inf, *hours, np.inf]
-    return [positions.loc[(t >= a) & (t < b)].reset_index(drop=True)
-            for a, b in itertools.pairwise(edges)]
-
-
 def test_the_scenario_exercises_edges(imaged):
     _, _, want = imaged
     m = want.detections
@@ -84,7 +75,7 @@ def test_the_scenario_exercises_edges(imaged):
 @pytest.mark.parametrize("window,cuts", [("1d", [24]), ("3h", [7, 30]), ("6h", [])])
 def test_windowed_detections_equal_single_run(imaged, window, cuts, tmp_path):
     sc, dets, want = imaged
-    got = detect_windowed(_split(sc.positions, cuts), window=window, workdir=tmp_path / "w",
+    got = detect_windowed(split_files(sc.positions, cuts), window=window, workdir=tmp_path / "w",
                           detections=dets)
     assert_same_events(got.events, want.events)
     pd.testing.assert_frame_equal(got.detections[_MATCH], want.detections[_MATCH],
@@ -117,7 +108,7 @@ def test_dask_detections_equal_single_run(imaged, tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
-        got = sd.detect(_split(sc.positions, [24]), client=client, window="3h",
+        got = sd.detect(split_files(sc.positions, [24]), client=client, window="3h",
                         workdir=tmp_path / "d", detections=dets)
     assert_same_events(got.events, want.events)
     assert got.detections["matched"].tolist() == want.detections["matched"].tolist()
