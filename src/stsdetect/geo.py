@@ -96,6 +96,28 @@ def unit_xyz(lat_deg, lon_deg):
     return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
 
 
+#: Bits per axis of a :func:`grid_keys` cell key (three axes: 60-bit int64 keys).
+GRID_BITS = 20
+#: Offset added to each axis' cell index: cells of unit vectors lie within +-2**18
+#: (:func:`grid_cell` is at least 2**-18), so biased indices fit :data:`GRID_BITS` bits.
+GRID_BIAS = 1 << 19
+
+
+def grid_cell(chord: float) -> float:
+    """Grid cell size for a search chord on the unit sphere: the chord, at least 2**-18.
+
+    With cells one chord wide, the 27 cells around a unit vector hold every unit vector
+    within the chord (across the antimeridian and at the poles alike).
+    """
+    return max(float(chord), 4.0 / (1 << GRID_BITS))
+
+
+def grid_keys(xyz: np.ndarray, cell: float) -> np.ndarray:
+    """int64 key of the 3-D grid cell of each unit vector (rows of ``xyz``), axes x, y, z."""
+    ijk = np.floor(np.asarray(xyz, dtype=np.float64) / cell).astype(np.int64) + GRID_BIAS
+    return (ijk[:, 0] << (2 * GRID_BITS)) | (ijk[:, 1] << GRID_BITS) | ijk[:, 2]
+
+
 def latlon_from_xyz(xyz) -> tuple[np.ndarray, np.ndarray]:
     """Latitude and longitude in degrees of the directions of Earth-centred vectors.
 

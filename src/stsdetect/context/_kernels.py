@@ -12,21 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["crowd_counts", "grid_keys"]
+from stsdetect.geo import GRID_BIAS, GRID_BITS, grid_cell, grid_keys
 
-_BIAS = 1 << 19  # cell indices of unit vectors are within +-2**18 (see grid_cell)
-_BITS = 20
+__all__ = ["crowd_counts"]
 
-
-def grid_cell(chord: float) -> float:
-    """Grid cell size for a search chord: the chord, at least 2**-18 (60-bit keys)."""
-    return max(float(chord), 4.0 / (1 << _BITS))
-
-
-def grid_keys(xyz: np.ndarray, cell: float) -> np.ndarray:
-    """int64 key of the grid cell of each unit vector (rows of ``xyz``)."""
-    ijk = np.floor(np.asarray(xyz, dtype=np.float64) / cell).astype(np.int64) + _BIAS
-    return (ijk[:, 0] << (2 * _BITS)) | (ijk[:, 1] << _BITS) | ijk[:, 2]
+# The grid's cell keys are geo's (one grid shared with the detectors' pair search); the kernel
+# below works out the same keys from coordinates.
+_BIAS = GRID_BIAS
+_BITS = GRID_BITS
 
 
 @njit(cache=True, nogil=True)

@@ -18,21 +18,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from stsdetect.geo import GRID_BITS, grid_cell, grid_keys
+
 __all__ = ["pairs_within"]
 
-_BITS = 20  # bits per axis of a cell key (three axes: 60-bit keys)
-_BIAS = 1 << 19  # cell indices of unit vectors lie within +-2**18 (see _cell)
+_BITS = GRID_BITS  # the cell keys are geo.grid_keys (shared with the context stage's crowd)
 _MASK = (1 << _BITS) - 1
-
-
-def _cell(chord: float) -> float:
-    """Grid cell size for a search chord: the chord, at least 2**-18 (so keys fit 60 bits)."""
-    return max(float(chord), 4.0 / (1 << _BITS))
-
-
-def _keys(xyz: np.ndarray, cell: float) -> np.ndarray:
-    ijk = np.floor(xyz / cell).astype(np.int64) + _BIAS
-    return (ijk[:, 0] << (2 * _BITS)) | (ijk[:, 1] << _BITS) | ijk[:, 2]
 
 
 @njit(cache=True, nogil=True)
@@ -119,17 +110,17 @@ def pairs_within(xyz: np.ndarray, chord: float, group=None, other_xyz=None,
     s_ok = q_ok if self_join else np.flatnonzero(np.isfinite(s_xyz).all(axis=1))
     if q_ok.size == 0 or s_ok.size == 0 or not chord >= 0:
         return empty
-    cell = _cell(chord)
-    s_key = _keys(s_xyz[s_ok], cell)
+    cell = grid_cell(chord)
+    s_key = grid_keys(s_xyz[s_ok], cell)
     s_order = s_ok[np.lexsort((s_key, s_grp[s_ok]))]
-    s_key = _keys(s_xyz[s_order], cell)
+    s_key = grid_keys(s_xyz[s_order], cell)
     s = s_xyz[s_order]
     if self_join:
         q_idx, q, q_grp_sorted, q_key = s_order, s, s_grp[s_order], s_key
     else:
         q_idx = q_ok
         q = xyz[q_ok]
-        q_grp_sorted, q_key = grp[q_ok], _keys(q, cell)
+        q_grp_sorted, q_key = grp[q_ok], grid_keys(q, cell)
     i, j = _grid_pairs(s_grp[s_order], s_key, s[:, 0].copy(), s[:, 1].copy(), s[:, 2].copy(),
                        q_grp_sorted, q_key, q[:, 0].copy(), q[:, 1].copy(), q[:, 2].copy(),
                        self_join, float(chord) * float(chord))
