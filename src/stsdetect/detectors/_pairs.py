@@ -112,8 +112,8 @@ def pairs_within(xyz: np.ndarray, chord: float, group=None, other_xyz=None,
         return empty
     cell = grid_cell(chord)
     s_key = grid_keys(s_xyz[s_ok], cell)
-    s_order = s_ok[np.lexsort((s_key, s_grp[s_ok]))]
-    s_key = grid_keys(s_xyz[s_order], cell)
+    by_cell = np.lexsort((s_key, s_grp[s_ok]))
+    s_order, s_key = s_ok[by_cell], s_key[by_cell]
     s = s_xyz[s_order]
     if self_join:
         q_idx, q, q_grp_sorted, q_key = s_order, s, s_grp[s_order], s_key
