@@ -214,6 +214,19 @@ def test_daily_files_equal_single_run(scenario, reference, tmp_path):
     assert res.workdir == tmp_path / "w"
 
 
+def test_parquet_spill_equals_arrow_spill(scenario, reference, tmp_path):
+    files = split_files(scenario, [24, 48])
+    res = detect_windowed(files, window="1d", workdir=tmp_path / "w", only=detectors(),
+                          spill_format="parquet")
+    assert_same_events(res.events, reference)
+    spilled = {p.suffix for p in (tmp_path / "w" / "positions").rglob("*.*")}
+    assert spilled == {".parquet"}
+    res = detect_windowed(files, window="1d", workdir=tmp_path / "a", only=detectors())
+    assert {p.suffix for p in (tmp_path / "a" / "positions").rglob("*.*")} == {".arrow"}
+    with pytest.raises(ValueError, match="spill_format must be one of"):
+        detect_windowed(files, spill_format="csv")
+
+
 @pytest.mark.parametrize(("window", "cuts"), [("6h", [13.0, 37.5]), ("1d", [5.0, 23.99])])
 def test_other_windows_and_file_cuts_equal_single_run(scenario, reference, window, cuts,
                                                       tmp_path):

@@ -132,7 +132,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
     n = len(files)
     spills = list(tqdm(executor.map(W.spill_source, range(n), files, [str(work)] * n,
-                                    window_s=plan.window_s, read_kwargs=read or {}, **kw),
+                                    window_s=plan.window_s, read_kwargs=read or {},
+                                    spill_format=plan.spill_format, **kw),
                        total=n, desc="decode", disable=not progress))
     schema = W.unify_schemas([s["schema"] for s in spills])
     extent = W._extent(spills)
