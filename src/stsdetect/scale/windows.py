@@ -823,6 +823,17 @@ def _read_side(path) -> pd.DataFrame:
     return feather.read_table(path, memory_map=False).to_pandas()
 
 
+def finish_task(workdir, k: int, loiter_runs=None, heard_queries=None,
+                radius_m: float | None = None) -> tuple:
+    """Window ``k``'s part of the finish: ``(loiter_task(...), heard_task(...))`` for the
+    runs and queries given (None: that part is not asked; an empty result comes back)."""
+    chords = (loiter_task(workdir, k, loiter_runs) if loiter_runs is not None
+              else pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}))
+    keys = (heard_task(workdir, k, heard_queries, radius_m) if heard_queries is not None
+            else np.zeros((0, 2), np.int64))
+    return chords, keys
+
+
 def loiter_task(workdir, k: int, runs: pd.DataFrame) -> pd.DataFrame:
     """Largest drift chords of loitering runs over window ``k``'s rows (see
     :func:`stsdetect.scale.carry.drift_chords`)."""
