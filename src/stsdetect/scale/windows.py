@@ -268,8 +268,9 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
 
     Parameters
     ----------
-    positions : pandas.DataFrame
-        A positions table (see :func:`stsdetect.read_ais`).
+    positions : pandas.DataFrame or pyarrow.Table
+        A positions table (see :func:`stsdetect.read_ais`); an Arrow table (a positions
+        table read from Parquet) is spilled as it is, without going through pandas.
     workdir : path
         Spill folder; files go to ``workdir/positions/w=<k>/<part>-<i>.arrow`` (hive
         partitioning, written with :func:`pyarrow.dataset.write_dataset`). A retried task
@@ -293,8 +294,12 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         MMSIs with a time) and ``schema`` (the Arrow schema written, or None).
     """
     import pyarrow as pa
-    import pyarrow.dataset as ds
 
+    if isinstance(positions, pa.Table):
+        if "time" in positions.column_names and pa.types.is_timestamp(
+                positions.schema.field("time").type):
+            return _spill_table(positions, workdir, window_s, part, seq_start, spill_format)
+        positions = positions.to_pandas()
     if "time" not in positions.columns:
         raise ValueError("positions need a 'time' column (datetime64, UTC)")
     time = pd.DatetimeIndex(pd.to_datetime(positions["time"], utc=True)).as_unit("ns")
@@ -311,14 +316,7 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
     schema = None
     if rows.size:
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        schema = table.schema.remove(table.schema.get_field_index(_WIN))
-        fmt, suffix = SPILL_FORMATS[spill_format]
-        ds.write_dataset(
-            table, Path(workdir) / _POSITION_DIR, format=fmt,
-            file_options=_spill_write_options(spill_format), **_preserve_order(),
-            partitioning=ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive"),
-            basename_template=f"{part}-{{i}}{suffix}",
-            existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
+        schema = _write_spill(table, workdir, part, spill_format)
     class_b = np.zeros(0, np.int64)
     if "msg_type" in frame.columns:
         is_b = frame["msg_type"].isin([18, 19]).to_numpy(bool)
@@ -332,6 +330,65 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         "windows": np.unique(frame[_WIN].to_numpy(np.int64)),
         "t_min": float(t.min()) if rows.size else np.nan,
         "t_max": float(t.max()) if rows.size else np.nan,
+        "schema": schema,
+    }
+
+
+def _write_spill(table, workdir, part: str, spill_format: str):
+    """Write a table with ``_seq`` and ``w`` columns to the spill; return its schema
+    without ``w`` (the partition key)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    fmt, suffix = SPILL_FORMATS[spill_format]
+    ds.write_dataset(
+        table, Path(workdir) / _POSITION_DIR, format=fmt,
+        file_options=_spill_write_options(spill_format), **_preserve_order(),
+        partitioning=ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive"),
+        basename_template=f"{part}-{{i}}{suffix}",
+        existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
+    return table.schema.remove(table.schema.get_field_index(_WIN))
+
+
+def _spill_table(table, workdir, window_s: float, part: str, seq_start: int,
+                 spill_format: str) -> dict:
+    """:func:`spill_positions` of an Arrow table with a timestamp ``time`` column: the same
+    rows, columns and counts, without a round trip through pandas (a saved positions table
+    read from Parquet is spilled as it was read)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stamp = pa.timestamp("ns", tz="UTC")
+    time = table.column("time")
+    if time.type != stamp:  # naive times are UTC, as pandas.to_datetime(utc=True) reads them
+        time = time.cast(stamp)
+        table = table.set_column(table.column_names.index("time"), "time", time)
+    ok = pc.is_valid(time).to_numpy(zero_copy_only=False)
+    ns = pc.fill_null(time.cast(pa.int64()), 0).to_numpy()
+    window_ns = round(window_s * 1e9)
+    table = table.append_column(_SEQ, pa.array(
+        np.arange(seq_start, seq_start + len(table), dtype=np.int64)))
+    table = table.append_column(_WIN, pa.array(
+        np.where(ok, np.floor_divide(ns, window_ns), 0).astype(np.int64)))
+    rows = int(ok.sum())
+    if rows < len(table):
+        table = table.filter(pa.array(ok))
+    schema = _write_spill(table, workdir, part, spill_format) if rows else None
+    mmsi = table.column("mmsi")
+    class_b = np.zeros(0, np.int64)
+    if "msg_type" in table.column_names:
+        is_b = pc.is_in(table.column("msg_type"), value_set=pa.array([18, 19])).to_numpy(
+            zero_copy_only=False)
+        class_b = np.unique(mmsi.filter(pa.array(is_b)).to_numpy().astype(np.int64))
+    t = ns[ok]
+    return {
+        "rows": rows,
+        "no_time": int(ok.size - rows),
+        "class_b": class_b,
+        "mmsis": np.sort(pc.unique(mmsi).to_numpy().astype(np.int64)),
+        "windows": np.sort(pc.unique(table.column(_WIN)).to_numpy().astype(np.int64)),
+        "t_min": float(t.min() / 1e9) if rows else np.nan,
+        "t_max": float(t.max() / 1e9) if rows else np.nan,
         "schema": schema,
     }
 
@@ -463,7 +520,9 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
     if isinstance(source, pd.DataFrame):  # an already decoded positions table
         pieces = [(source, None, None, None)]
     elif str(source).lower().endswith((".parquet", ".pq")):  # a positions table saved
-        pieces = [(pd.read_parquet(source), None, None, None)]
+        import pyarrow.parquet as pq
+
+        pieces = [(pq.read_table(source), None, None, None)]
     else:
         from stsdetect import read_ais
 
