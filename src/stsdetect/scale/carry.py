@@ -325,31 +325,42 @@ def _lo_map(tracks, p, win: Win):
         "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows]})
 
 
-def _lo_join(state: pd.DataFrame, piece: pd.DataFrame) -> pd.DataFrame:
-    """A carried run and its continuation in the next window, summed into one row."""
-    m = state.merge(piece, on=["mmsi", "rank"], suffixes=("", "_p"))
-    out = pd.DataFrame({"mmsi": m["mmsi"], "rank": m["rank"], "t0": m["t0"], "lat0": m["lat0"],
-                        "lon0": m["lon0"], "t1": m["t1_p"], "lat1": m["lat1_p"],
-                        "lon1": m["lon1_p"], "n": m["n"] + m["n_p"],
-                        "ssum": m["ssum"] + m["ssum_p"], "x": m["x"] + m["x_p"],
-                        "y": m["y"] + m["y_p"], "z": m["z"] + m["z_p"], "k0": m["k0"],
-                        "k1": m["k1_p"], "cont": m["cont"]})
-    return out
+def _run_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI)."""
+    return (frame["mmsi"].to_numpy(np.int64) << 16) + frame["rank"].to_numpy(np.int64)
 
 
 def _lo_fold(state, piece, p, win: Win):
-    """Join run pieces with the open runs; runs that ended are kept in ``state["done"]``."""
+    """Join run pieces with the open runs; runs that ended are kept in ``state["done"]``.
+
+    A run carried in from the window before continues in exactly one piece of this window
+    (``before`` = 1, same ``(mmsi, rank)``): the two are summed into one row (first report
+    of the carried run, last of the piece). Plain arrays, no merge: this runs on the client
+    once per window.
+    """
     closed, pieces, _ = piece
     state = state or {"open": _no_aggs()[list(_AGG)], "done": []}
     opened = state["open"]
-    go_on = pieces.loc[pieces["before"] == 1]
-    keys = pd.MultiIndex.from_frame(go_on[["mmsi", "rank"]])
-    carried = pd.MultiIndex.from_frame(opened[["mmsi", "rank"]]).isin(keys)
+    before = pieces["before"].to_numpy(np.int64) == 1
+    go_on = pieces.loc[before]
+    key_g = _run_keys(go_on)
+    order = np.argsort(key_g, kind="stable")
+    key_o = _run_keys(opened)
+    at = np.searchsorted(key_g[order], key_o)
+    at = np.minimum(at, max(key_g.size - 1, 0))
+    carried = (key_g.size > 0) & (key_g[order][at] == key_o) if key_g.size else \
+        np.zeros(key_o.size, dtype=bool)
     done = [opened.loc[~carried]]  # (not continued: cannot happen with consistent windows)
-    joined = _lo_join(opened.loc[carried], go_on)
-    fresh = pieces.loc[pieces["before"] == 0]
-    allrun = pd.concat([joined, fresh], ignore_index=True)
-    ending = allrun["cont"] == 0
+    j = order[at[carried]]  # the piece continuing each carried run
+    o = {c: opened[c].to_numpy()[carried] for c in _AGG}
+    g = {c: go_on[c].to_numpy()[j] for c in (*_AGG, "cont")}
+    joined = {c: o[c] for c in ("mmsi", "rank", "t0", "lat0", "lon0", "k0")}
+    joined.update({c: g[c] for c in ("t1", "lat1", "lon1", "k1", "cont")})
+    joined.update({c: o[c] + g[c] for c in ("n", "ssum", "x", "y", "z")})
+    fresh = pieces.loc[~before]
+    allrun = pd.DataFrame({c: np.concatenate([joined[c], fresh[c].to_numpy()])
+                           for c in (*_AGG, "cont")})
+    ending = allrun["cont"].to_numpy(np.int64) == 0
     done.append(allrun.loc[ending, list(_AGG)])
     state = {"open": allrun.loc[~ending, list(_AGG)].reset_index(drop=True),
              "done": [*state["done"], *(d for d in done if len(d))]}
@@ -558,24 +569,28 @@ def _dk_fold(state, piece, p, win: Win):
 
     gaps, ends, _, cover = piece
     gap_ns = p.ns("min_gap")
-    state = state or {"last": None, "counts": [], "fix": [], "bursts": None}
-    last_c = state["last"]
+    state = state or {"last": None, "last_key": None, "counts": [], "fix": [],
+                      "bursts": None}
+    # the carried last reports are kept sorted by (mmsi, rank) key: lookups are searchsorted
+    # on plain arrays (this runs on the client once per window)
+    last_c, last_key = state["last"], state["last_key"]
     if last_c is not None and len(gaps):
         # a silence whose last report before lies in the margin: that report was the vessel's
         # last in an earlier core, where its reception was decided with its whole context
         early = (gaps["t0"] < win.a_ns).to_numpy()
         if early.any():
-            m = gaps.loc[early, ["mmsi", "rank"]].merge(last_c, on=["mmsi", "rank"],
-                                                        how="left")
-            known = m["sat_last"].notna().to_numpy()
+            at, known = _lookup(last_key, _run_keys(gaps.loc[early]))
             sat0 = gaps["sat0"].to_numpy(bool).copy()
             idx = np.flatnonzero(early)[known]
-            sat0[idx] = m["sat_last"].to_numpy()[known].astype(bool)
+            sat0[idx] = last_c["sat_last"].to_numpy()[at[known]].astype(bool)
             gaps = gaps.assign(sat0=sat0)
     found = [gaps]
     if last_c is not None and len(ends):
-        cand = ends.loc[ends["prev"] == 0].merge(last_c, on=["mmsi", "rank"], how="inner",
-                                                suffixes=("", "_c"))
+        e = ends.loc[ends["prev"].to_numpy() == 0]
+        at, hit = _lookup(last_key, _run_keys(e))
+        cand = e.loc[hit].reset_index(drop=True)
+        for c in ("t_last", "lat_last", "lon_last", "sat_last"):
+            cand[c + "_c"] = last_c[c].to_numpy()[at[hit]]
         if cover is not None and len(cand):  # unheard hours between windows
             lat, lon, hour = unheard_hours(
                 cand["t_last_c"].to_numpy(np.int64), cand["lat_last_c"].to_numpy(float),
@@ -599,17 +614,36 @@ def _dk_fold(state, piece, p, win: Win):
         state["counts"].append(counts)
         if len(fix):
             state["fix"].append(fix)
-        nb = ends[["mmsi", "rank", "n_bursts"]]
+        keys = _run_keys(ends)
+        nb = ends["n_bursts"].to_numpy(np.int64)
         if state["bursts"] is not None:
-            nb = pd.concat([state["bursts"], nb], ignore_index=True)
-        state["bursts"] = nb.groupby(["mmsi", "rank"], as_index=False)["n_bursts"].sum()
+            keys = np.concatenate([_run_keys(state["bursts"]), keys])
+            nb = np.concatenate([state["bursts"]["n_bursts"].to_numpy(np.int64), nb])
+        uk, inv = np.unique(keys, return_inverse=True)
+        total = np.zeros(uk.size, np.int64)
+        np.add.at(total, inv, nb)
+        state["bursts"] = pd.DataFrame({"mmsi": uk >> 16, "rank": uk & 0xFFFF,
+                                        "n_bursts": total})  # by (mmsi, rank)
         if len(state["counts"]) >= 16:  # keep the carried counts one table, summed by key
             state["counts"] = [_sum_counts(state["counts"])]
-    last = ends[_LAST]
-    state["last"] = last if last_c is None else (
-        pd.concat([last_c, last], ignore_index=True)
-        .drop_duplicates(["mmsi", "rank"], keep="last").reset_index(drop=True))
+    last, key = ends[_LAST], _run_keys(ends)
+    if last_c is not None:  # this window's last reports replace the carried ones
+        keep = ~np.isin(last_key, key)
+        last = pd.concat([last_c.loc[keep], last], ignore_index=True)
+        key = np.concatenate([last_key[keep], key])
+    order = np.argsort(key, kind="stable")
+    state["last"] = last.iloc[order].reset_index(drop=True)
+    state["last_key"] = key[order]
     return pd.concat(found, ignore_index=True), state
+
+
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray):
+    """Positions of ``keys`` in ``sorted_keys`` (distinct) and whether each is there."""
+    at = np.searchsorted(sorted_keys, keys)
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, np.int64), np.zeros(keys.size, dtype=bool)
+    at = np.minimum(at, sorted_keys.size - 1)
+    return at, sorted_keys[at] == keys
 
 
 def _sum_counts(parts):
