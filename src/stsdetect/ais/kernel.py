@@ -46,7 +46,8 @@ from numba.core.cpu import CPUTargetOptions
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
-           "Workspace", "decode_chunk", "decode_payloads", "decode_statics"]
+           "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "seen_range",
+           "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
 
@@ -1444,6 +1445,76 @@ def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt) -> tuple:
             "beam_m": s_f64[3, :n_stat].copy(), "draught_m": s_f64[4, :n_stat].copy(),
             "text": txt[:n_stat].copy()}
     return pos, stat
+
+
+@njit(**_JIT)
+def _trim(text, at, width, offsets, data, valid):
+    """Each row's text slot ``text[:, at:at + width]`` from its first to its last non-space
+    byte, one after another into ``data`` (``offsets``: n + 1 ends; ``valid``: a bit per
+    row, little-endian, set when the slot is not blank); returns the blank rows."""
+    blank = 0
+    k = 0
+    for i in range(text.shape[0]):
+        s, e = at, at + width
+        while s < e and text[i, s] == 32:
+            s += 1
+        while e > s and text[i, e - 1] == 32:
+            e -= 1
+        if s == e:
+            blank += 1
+        else:
+            valid[i >> 3] |= np.uint8(1 << (i & 7))
+        for j in range(s, e):
+            data[k] = text[i, j]
+            k += 1
+        offsets[i + 1] = k
+    return blank
+
+
+def trim_text(text: np.ndarray, field: str) -> tuple:
+    """One text field of static rows (``text``: rows of :data:`TEXT_BYTES`) as the buffers
+    of an Arrow string array: ``(offsets, data, validity bits, blank rows)``, each value its
+    slot's bytes from the first to the last non-space (blank slots: null)."""
+    at, width = TEXT_SLOTS[field]
+    n = text.shape[0]
+    offsets = np.zeros(n + 1, np.int64)
+    data = np.empty(n * width, np.uint8)
+    valid = np.zeros((n + 7) // 8, np.uint8)
+    blank = _trim(np.ascontiguousarray(text), at, width, offsets, data, valid)
+    return offsets, data[:offsets[-1]], valid, int(blank)
+
+
+@njit(**_JIT)
+def _seen(values, times, keys, table, shift, first, last):
+    mask = np.uint64(table.size - 1)
+    mul = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(keys.size):  # open addressing: each key's index in its first free slot
+        h = (np.uint64(keys[i]) * mul) >> shift
+        while table[h] >= 0:
+            h = (h + np.uint64(1)) & mask
+        table[h] = i
+    for i in range(values.size):
+        v = values[i]
+        h = (np.uint64(v) * mul) >> shift
+        k = table[h]
+        while k >= 0 and keys[k] != v:
+            h = (h + np.uint64(1)) & mask
+            k = table[h]
+        t = times[i]
+        if k >= 0 and t != NAT_NS:
+            first[k] = min(first[k], t)
+            last[k] = max(last[k], t)
+
+
+def seen_range(values: np.ndarray, times: np.ndarray, keys: np.ndarray,
+               first: np.ndarray, last: np.ndarray) -> None:
+    """Widen ``first`` / ``last`` (int64 ns, one per key) by the ``times`` (int64 ns,
+    :data:`NAT_NS` unknown: ignored) of the ``values`` that are ``keys`` (distinct int64;
+    other values are ignored), in one compiled pass (the GIL is released)."""
+    bits = max(6, (2 * keys.size).bit_length())  # at most half the slots used
+    _seen(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
+          np.ascontiguousarray(keys, np.int64), np.full(1 << bits, -1, np.int64),
+          np.uint64(64 - bits), first, last)
 
 
 def _words(a: np.ndarray, n: int) -> tuple:

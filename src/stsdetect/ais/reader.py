@@ -24,6 +24,7 @@ from .kernel import (
     ChunkResult,
     Workspace,
     decode_chunk,
+    trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
@@ -486,22 +487,10 @@ def _text_values(text: np.ndarray, field: str):
                         dtype=object)
     import pyarrow as pa
 
-    n = len(slot)
-    used = slot != 32
-    first = np.argmax(used, axis=1)
-    has = used[np.arange(n), first]  # (argmax gives 0 for a blank slot)
-    stop = width - np.argmax(used[:, ::-1], axis=1)
-    lens = np.where(has, stop - first, 0)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    # byte k of row i's string is text.flat[i * row + at + first_i + k]
-    idx = np.repeat(np.arange(n) * text.shape[1] + at + first - offsets[:-1], lens)
-    idx += np.arange(offsets[-1])
-    data = np.ascontiguousarray(text).reshape(-1)[idx]
+    offsets, data, valid, blank = trim_text(text, field)
     return pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(data),
-        pa.py_buffer(np.packbits(has, bitorder="little")),
-        null_count=int(n - np.count_nonzero(has)))
+        len(text), pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid),
+        null_count=blank)
 
 
 def _join_strings(parts: list):
