@@ -26,6 +26,7 @@ __all__ = [
     "knots_to_m_s",
     "latlon_from_xyz",
     "m_s_to_knots",
+    "unit_components",
     "unit_xyz",
     "utc_from_epoch_s",
     "utc_from_ns",
@@ -90,10 +91,15 @@ def unit_xyz(lat_deg, lon_deg):
     A k-d tree over these points with radius :func:`arc_to_chord_m` ``/ EARTH_RADIUS_M`` finds
     neighbours by true great-circle distance at any latitude and across the antimeridian.
     """
+    return np.column_stack(unit_components(lat_deg, lon_deg))
+
+
+def unit_components(lat_deg, lon_deg):
+    """The x, y, z components of :func:`unit_xyz` as three 1-D arrays (no stacking copy)."""
     lat = np.radians(np.asarray(lat_deg, dtype=float))
     lon = np.radians(np.asarray(lon_deg, dtype=float))
     cos_lat = np.cos(lat)
-    return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
+    return cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)
 
 
 #: Bits per axis of a :func:`grid_keys` cell key (three axes: 60-bit int64 keys).

@@ -11,7 +11,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..geo import EARTH_RADIUS_M, KNOT_M_S, arc_to_chord_m, haversine_m, unit_xyz, wrap_lon_deg
+from ..geo import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    arc_to_chord_m,
+    haversine_m,
+    unit_components,
+    unit_xyz,
+    wrap_lon_deg,
+)
 from ..tracks import Tracks
 from ._pairs import pairs_within
 
@@ -79,14 +87,6 @@ def count_rows_between(tracks: Tracks, segment, start_ns, end_ns) -> np.ndarray:
     return np.maximum(hi - lo, 0).astype(np.int64)
 
 
-def _unit(lat_deg, lon_deg):
-    """Unit-vector components as three 1-D arrays (cheaper than an (n, 3) array here)."""
-    lat = np.radians(lat_deg)
-    lon = np.radians(lon_deg)
-    cos_lat = np.cos(lat)
-    return cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)
-
-
 def _resample_chunk(tracks, keys, t0, span, seg, grid, step_ns, max_gap_ns, with_xyz=True):
     """Resample the grid points ``(seg, grid)`` (one chunk); see :func:`resample_tracks`.
 
@@ -113,8 +113,8 @@ def _resample_chunk(tracks, keys, t0, span, seg, grid, step_ns, max_gap_ns, with
 
     lat, lon = tracks.lat_deg, tracks.lon_deg
     lat_i, lon_i, lat_j, lon_j = lat[i], lon[i], lat[j], lon[j]
-    xi, yi, zi = _unit(lat_i, lon_i)
-    xj, yj, zj = _unit(lat_j, lon_j)
+    xi, yi, zi = unit_components(lat_i, lon_i)
+    xj, yj, zj = unit_components(lat_j, lon_j)
     x, y, z = xi * v + xj * w, yi * v + yj * w, zi * v + zj * w
     norm = np.sqrt(x * x + y * y + z * z)
     ok = norm > 1e-12  # antipodal brackets cannot survive cleaning; fall back to report i
