@@ -46,8 +46,8 @@ from numba.core.cpu import CPUTargetOptions
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
-           "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "seen_range",
-           "trim_text"]
+           "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
+           "seen_range", "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
 
@@ -1429,21 +1429,23 @@ class ChunkResult(NamedTuple):
     source_names: list
 
 
-def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt) -> tuple:
-    """The position and static columns of the first rows of output arrays (copies)."""
+def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, copy: bool = True) -> tuple:
+    """The position and static columns of the first rows of output arrays (copies, or with
+    ``copy`` False views where the dtype allows)."""
     n_pos, n_stat = int(n_out[0]), int(n_out[1])
-    pos = {"mmsi": p_i64[0, :n_pos].copy(), "time": p_i64[1, :n_pos].copy(),
-           "lat": p_f64[0, :n_pos].copy(), "lon": p_f64[1, :n_pos].copy(),
-           "sog_kn": p_f64[2, :n_pos].copy(), "cog_deg": p_f64[3, :n_pos].copy(),
-           "heading_deg": p_f64[4, :n_pos].copy(), "nav_status": p_i8[0, :n_pos].copy(),
-           "msg_type": p_i8[1, :n_pos].copy(), "record": p_i64[2, :n_pos].copy(),
+    c = np.copy if copy else (lambda x: x)
+    pos = {"mmsi": c(p_i64[0, :n_pos]), "time": c(p_i64[1, :n_pos]),
+           "lat": c(p_f64[0, :n_pos]), "lon": c(p_f64[1, :n_pos]),
+           "sog_kn": c(p_f64[2, :n_pos]), "cog_deg": c(p_f64[3, :n_pos]),
+           "heading_deg": c(p_f64[4, :n_pos]), "nav_status": c(p_i8[0, :n_pos]),
+           "msg_type": c(p_i8[1, :n_pos]), "record": c(p_i64[2, :n_pos]),
            "source": p_i64[3, :n_pos].astype(np.int32)}
-    stat = {"record": s_i64[0, :n_stat].copy(), "time": s_i64[1, :n_stat].copy(),
-            "source": s_i64[2, :n_stat].astype(np.int32), "mmsi": s_i64[3, :n_stat].copy(),
-            "msg_type": s_i64[4, :n_stat].copy(), "imo": s_f64[0, :n_stat].copy(),
-            "ship_type": s_f64[1, :n_stat].copy(), "length_m": s_f64[2, :n_stat].copy(),
-            "beam_m": s_f64[3, :n_stat].copy(), "draught_m": s_f64[4, :n_stat].copy(),
-            "text": txt[:n_stat].copy()}
+    stat = {"record": c(s_i64[0, :n_stat]), "time": c(s_i64[1, :n_stat]),
+            "source": s_i64[2, :n_stat].astype(np.int32), "mmsi": c(s_i64[3, :n_stat]),
+            "msg_type": c(s_i64[4, :n_stat]), "imo": c(s_f64[0, :n_stat]),
+            "ship_type": c(s_f64[1, :n_stat]), "length_m": c(s_f64[2, :n_stat]),
+            "beam_m": c(s_f64[3, :n_stat]), "draught_m": c(s_f64[4, :n_stat]),
+            "text": c(txt[:n_stat])}
     return pos, stat
 
 
@@ -1517,6 +1519,15 @@ def seen_range(values: np.ndarray, times: np.ndarray, keys: np.ndarray,
           np.uint64(64 - bits), first, last)
 
 
+@njit(**_JIT)
+def outside(times, lo, hi):
+    """Whether a time of ``times`` (int64 ns; :data:`NAT_NS` unknown) is outside [lo, hi]."""
+    for t in times:
+        if t != NAT_NS and (t < lo or t > hi):
+            return True
+    return False
+
+
 def _words(a: np.ndarray, n: int) -> tuple:
     """``a`` (its first ``n`` bytes at least) and a view of its whole 64-bit words (the
     kernel reads a word only when all its bytes are before ``n``): ``a`` itself when its
@@ -1529,7 +1540,7 @@ def _words(a: np.ndarray, n: int) -> tuple:
 
 
 def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
-                 workspace: Workspace | None = None) -> ChunkResult:
+                 workspace: Workspace | None = None, copy: bool = True) -> ChunkResult:
     """Frame and decode ``a[:n]``, whole lines of NMEA text (the GIL is released).
 
     Parameters
@@ -1543,6 +1554,9 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
         it starts no new line, and text before its first sentence is not a record.
     workspace : Workspace, optional
         Output arrays to reuse (one per thread); a new one when absent or too small.
+    copy : bool, default True
+        False: the result's ``pos`` and ``stat`` columns are views into ``workspace``, valid
+        until it decodes the next chunk.
 
     Returns
     -------
@@ -1558,7 +1572,7 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
     names = [""] + [bytes(a[s:s + k]).decode("ascii", "replace")
                     for s, k in zip(first[1:n_names + 1].tolist(),
                                     length[1:n_names + 1].tolist(), strict=True)]
-    pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
+    pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, copy)
     return ChunkResult(pos=pos, stat=stat, frags=f_i64[:, :int(n_out[2])].copy(),
                        counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
                        decoded=decoded.copy(), extra=extra[:n_extra].copy(),
@@ -1612,7 +1626,7 @@ class Assembler:
                                 self._arena, self.window_records, self.max_open, _REQUIRED,
                                 _KIND, _SHIP_TYPE_5_19, counts, decoded, p_i64, p_f64, p_i8,
                                 s_i64, s_f64, txt, n_out, self._scratch)
-        pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
+        pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, False)  # (fresh)
         return ChunkResult(pos=pos, stat=stat, frags=np.zeros((13, 0), np.int64),
                            counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
                            decoded=decoded, extra=np.zeros(0, np.int64), source_names=[])

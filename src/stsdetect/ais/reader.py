@@ -24,6 +24,7 @@ from .kernel import (
     ChunkResult,
     Workspace,
     decode_chunk,
+    outside,
     trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
@@ -200,9 +201,9 @@ def _drop_implausible(block: dict, statics: bool, valid_ns: tuple) -> tuple:
     was counted with its position)."""
     t = block["time"]
     lo, hi = valid_ns
-    bad = (t != NAT_NS) & ((t < lo) | (t > hi))
-    if not bad.any():
+    if not outside(t, lo, hi):  # (one compiled pass, no temporary arrays)
         return block, None
+    bad = (t != NAT_NS) & ((t < lo) | (t > hi))
     types = block["msg_type"][bad].astype(np.int64)
     if statics:
         types = types[(types == 5) | (types == 24)]
@@ -656,7 +657,9 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     if pool is None:
         ws = Workspace(chunk_bytes + _WS_SLACK)
         for a, n, continued in _chunks(stream, chunk_bytes, 2):
-            absorb(decode_chunk(a, n, continued, ws), a, n)
+            # rows as views into the workspace: absorbed (copied into the columns) before
+            # it decodes the next chunk
+            absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
     free = queue.SimpleQueue()
     for _ in range(workers):
