@@ -292,3 +292,48 @@ def test_single_vessel_inputs():
     assert out["flags"].iloc[0] == ["china_territorial_sea", "dprk", "hangzhou_bay",
                                     "korea_bay"]
     assert out["score"].iloc[0] == pytest.approx(5 + 1 + 1 + 1 + np.log1p(8.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_evidence_finish_equals_a_row_by_row_oracle(data):
+    """``Evidence.finish`` (whole-array joins restricted to each token's rows) writes, per row,
+    the sorted tokens set on it and one JSON object of the non-empty reasons, as a plain
+    row-by-row join does; a token added twice joins its reasons (array of two)."""
+    from stsdetect.flags import Evidence
+
+    n = data.draw(st.integers(0, 12))
+    events = pd.DataFrame({"mmsi": np.arange(n) + 412_000_000,
+                           "other_mmsi": np.arange(n) + 413_000_000})
+    ev = Evidence(events)
+    tokens = {}  # oracle: token -> per row (set?, [reasons])
+    names = st.sampled_from(["b_tok", "a_tok", "c_tok", "watchlist", "region_x"])
+    for _ in range(data.draw(st.integers(0, 6))):
+        name = data.draw(names)
+        mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+        kind = data.draw(st.sampled_from(["none", "one", "rows"]))
+        if kind == "none":
+            reason = None
+        elif kind == "one":
+            reason = '{"k": 1}'
+        else:
+            reason = np.array([data.draw(st.sampled_from(["", f'{{"v": {i}}}']))
+                               for i in range(n)], dtype=object)
+        ev.add(name, mask, reason)
+        has, reasons = tokens.setdefault(name, (np.zeros(n, bool), [[] for _ in range(n)]))
+        has |= mask
+        for i in np.flatnonzero(mask):  # the oracle: row by row
+            text = reason if isinstance(reason, str) else (
+                None if reason is None else reason[i])
+            if text:
+                reasons[i].append(text)
+    out = ev.finish(events)
+    for i in range(n):
+        want_flags = sorted(t for t, (has, _) in tokens.items() if has[i])
+        parts = []
+        for t in want_flags:
+            rs = tokens[t][1][i]
+            if rs:
+                parts.append(f'"{t}": ' + (rs[0] if len(rs) == 1 else "[" + ", ".join(rs) + "]"))
+        assert list(out["flags"].iloc[i]) == want_flags
+        assert out["evidence"].iloc[i] == "{" + ", ".join(parts) + "}"

@@ -273,3 +273,21 @@ def test_progress_bar_runs(capsys):
     detect(positions, vessels=vessels, progress=True, regions=[])
     assert "stsdetect" in capsys.readouterr().err
     assert DETECTORS == ("rendezvous", "dark_period", "dark_rendezvous", "loitering")
+
+
+def test_no_progress_bar_and_tqdm_unloaded_without_progress():
+    """progress=False draws nothing, and (a start-up cost of the command, ~0.02 s) does not
+    import tqdm, whose ``tqdm.auto`` imports asyncio."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from stsdetect.pipeline import detect; "
+            "r = detect(sys.argv[1], regions=[]); "
+            "print(len(r.events), any(m.split('.')[0] == 'tqdm' for m in sys.modules))")
+    from stsdetect.simulate import demo_path  # the bundled demo dump
+
+    out = subprocess.run([sys.executable, "-c", code, str(demo_path())], capture_output=True,
+                         text=True, check=True)
+    n_events, loaded = out.stdout.split()
+    assert int(n_events) > 0 and loaded == "False"
+    assert "stsdetect" not in out.stderr

@@ -467,16 +467,24 @@ class Evidence:
                 self.reasons[name] = text
         joined = np.full(self.n, "", dtype=object)
         evid = np.full(self.n, "", dtype=object)
-        for name in sorted(self.tokens):  # a few dozen token kinds, each whole-array
-            has = self.tokens[name]
-            joined = np.where(has & (joined != ""), joined + _SEP + name,
-                              np.where(has, name, joined))
+        for name in sorted(self.tokens):  # a few dozen token kinds, each over its own rows
+            # Only the rows holding the token are touched (texts are joined element by
+            # element, so whole-array joins cost ~0.4 s on a crowded 35k-event run).
+            rows = np.flatnonzero(self.tokens[name])
+            if rows.size == 0:
+                continue
+            j = joined[rows]
+            joined[rows] = np.where(j != "", j + (_SEP + name), name)
             r = self.reasons.get(name)
             if r is None:
                 continue
-            r = np.where(has, r, "")
-            item = f'"{name}": ' + r.astype(object)
-            evid = np.where(r != "", np.where(evid != "", evid + ", " + item, item), evid)
+            r = r[rows]
+            rows = rows[r != ""]
+            if rows.size == 0:
+                continue
+            item = f'"{name}": ' + r[r != ""]
+            e = evid[rows]
+            evid[rows] = np.where(e != "", e + ", " + item, item)
         out = out.copy()
         out["flags"] = pd.Series(joined, dtype=object).str.findall(f"[^{_SEP}]+").to_numpy(
             dtype=object)

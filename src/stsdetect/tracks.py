@@ -191,7 +191,7 @@ class Tracks:
                 raise ValueError(f"{name} has shape {arr.shape}, expected ({n},)")
         # Ties in time are broken by the rest of the row, as build_tracks does, so that the
         # result (and every detector's) does not depend on the order rows came in.
-        order = np.lexsort((cog, sog, lon, lat, time_ns, label, mmsi))
+        order = np.lexsort((*_row_keys(time_ns, lat, lon, sog, cog), label, mmsi))
         mmsi, label = mmsi[order], label[order]
         new_segment = np.ones(n, dtype=bool)
         new_segment[1:] = (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])
@@ -364,6 +364,16 @@ def _take(columns: dict, index) -> None:
         columns[name] = columns[name][index]
 
 
+def _row_keys(t, lat, lon, sog, cog) -> tuple:
+    """The order of one vessel's (or segment's) reports: by time, ties broken by the rest of
+    the row (lat, lon, sog, cog; NaN last), so that no result depends on the order rows came
+    in. As :func:`numpy.lexsort` keys (least significant first): callers append the vessel
+    (and segment) keys. The one spelling of this order, shared by :func:`build_tracks` and
+    :meth:`Tracks.from_arrays`; :func:`stsdetect._order.vessel_order` checks the same order
+    in compiled code (one comparison per column in this sequence)."""
+    return cog, sog, lon, lat, t
+
+
 def _total_order(mmsi, t, lat, lon, sog, cog, rows) -> np.ndarray:
     """The rows ``rows`` ordered by (mmsi, time, lat, lon, sog, cog): a total order, so the
     cleaning result cannot depend on the input row order. Returns row indices.
@@ -384,7 +394,8 @@ def _total_order(mmsi, t, lat, lon, sog, cog, rows) -> np.ndarray:
         pos = np.flatnonzero(unsorted[codes[order]])
         sub = order[pos]
         r = rows[sub]
-        order[pos] = sub[np.lexsort((cog[r], sog[r], lon[r], lat[r], t[r], codes[sub]))]
+        order[pos] = sub[np.lexsort((*_row_keys(t[r], lat[r], lon[r], sog[r], cog[r]),
+                                     codes[sub]))]
     return rows[order]
 
 
