@@ -76,6 +76,11 @@ def _ranks(tracks) -> np.ndarray:
     return (np.arange(sm.size) - first).astype(np.int64)
 
 
+def _run_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI)."""
+    return (frame["mmsi"].to_numpy(np.int64) << 16) + frame["rank"].to_numpy(np.int64)
+
+
 def _count_between(tracks, seg, lo_ns, hi_ns, hi_inclusive: bool) -> np.ndarray:
     from stsdetect.detectors._grid import count_rows_between
 
@@ -153,14 +158,19 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
 
     if not len(obs):
         return None, _no_obs()
-    obs = obs.sort_values(["mmsi", "rank", "other_mmsi", "other_rank", "k"], kind="stable")
-    obs = obs.reset_index(drop=True)
+    # by (mmsi, rank, other_mmsi, other_rank, k), stable: one lexsort on int64 keys (the
+    # carried observations of pairs alongside for weeks are re-sorted every window)
+    key_a = _run_keys(obs)
+    key_b = (obs["other_mmsi"].to_numpy(np.int64) << 16) + obs["other_rank"].to_numpy(np.int64)
+    order = np.lexsort((obs["k"].to_numpy(np.int64), key_b, key_a))
+    obs = obs.take(order).reset_index(drop=True)
+    key_a, key_b = key_a[order], key_b[order]
     step_ns, tol_ns = p.ns("step"), p.ns("tolerance")
     max_jump = int(np.floor((step_ns + tol_ns) / step_ns + 1e-9))
-    key = obs[["mmsi", "rank", "other_mmsi", "other_rank"]].to_numpy(np.int64)
     k = obs["k"].to_numpy(np.int64)
     new_run = np.ones(len(obs), dtype=bool)
-    new_run[1:] = (key[1:] != key[:-1]).any(axis=1) | (k[1:] - k[:-1] > max_jump)
+    new_run[1:] = ((key_a[1:] != key_a[:-1]) | (key_b[1:] != key_b[:-1])
+                   | (k[1:] - k[:-1] > max_jump))
     run = np.cumsum(new_run) - 1
     first = np.flatnonzero(new_run)
     last = np.append(first[1:] - 1, len(obs) - 1)
@@ -323,11 +333,6 @@ def _lo_map(tracks, p, win: Win):
     return closed, pieces, pd.DataFrame({
         "mmsi": tracks.mmsi[rows], "rank": ranks[tracks.segment[rows]], "t": t[rows],
         "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows]})
-
-
-def _run_keys(frame: pd.DataFrame) -> np.ndarray:
-    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI)."""
-    return (frame["mmsi"].to_numpy(np.int64) << 16) + frame["rank"].to_numpy(np.int64)
 
 
 def _lo_fold(state, piece, p, win: Win):
