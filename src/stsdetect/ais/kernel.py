@@ -46,7 +46,8 @@ from numba.core.cpu import CPUTargetOptions
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
-           "Workspace", "decode_chunk", "decode_payloads", "decode_statics"]
+           "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
+           "seen_range", "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
 
@@ -1428,22 +1429,103 @@ class ChunkResult(NamedTuple):
     source_names: list
 
 
-def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt) -> tuple:
-    """The position and static columns of the first rows of output arrays (copies)."""
+def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, copy: bool = True) -> tuple:
+    """The position and static columns of the first rows of output arrays (copies, or with
+    ``copy`` False views where the dtype allows)."""
     n_pos, n_stat = int(n_out[0]), int(n_out[1])
-    pos = {"mmsi": p_i64[0, :n_pos].copy(), "time": p_i64[1, :n_pos].copy(),
-           "lat": p_f64[0, :n_pos].copy(), "lon": p_f64[1, :n_pos].copy(),
-           "sog_kn": p_f64[2, :n_pos].copy(), "cog_deg": p_f64[3, :n_pos].copy(),
-           "heading_deg": p_f64[4, :n_pos].copy(), "nav_status": p_i8[0, :n_pos].copy(),
-           "msg_type": p_i8[1, :n_pos].copy(), "record": p_i64[2, :n_pos].copy(),
+    c = np.copy if copy else (lambda x: x)
+    pos = {"mmsi": c(p_i64[0, :n_pos]), "time": c(p_i64[1, :n_pos]),
+           "lat": c(p_f64[0, :n_pos]), "lon": c(p_f64[1, :n_pos]),
+           "sog_kn": c(p_f64[2, :n_pos]), "cog_deg": c(p_f64[3, :n_pos]),
+           "heading_deg": c(p_f64[4, :n_pos]), "nav_status": c(p_i8[0, :n_pos]),
+           "msg_type": c(p_i8[1, :n_pos]), "record": c(p_i64[2, :n_pos]),
            "source": p_i64[3, :n_pos].astype(np.int32)}
-    stat = {"record": s_i64[0, :n_stat].copy(), "time": s_i64[1, :n_stat].copy(),
-            "source": s_i64[2, :n_stat].astype(np.int32), "mmsi": s_i64[3, :n_stat].copy(),
-            "msg_type": s_i64[4, :n_stat].copy(), "imo": s_f64[0, :n_stat].copy(),
-            "ship_type": s_f64[1, :n_stat].copy(), "length_m": s_f64[2, :n_stat].copy(),
-            "beam_m": s_f64[3, :n_stat].copy(), "draught_m": s_f64[4, :n_stat].copy(),
-            "text": txt[:n_stat].copy()}
+    stat = {"record": c(s_i64[0, :n_stat]), "time": c(s_i64[1, :n_stat]),
+            "source": s_i64[2, :n_stat].astype(np.int32), "mmsi": c(s_i64[3, :n_stat]),
+            "msg_type": c(s_i64[4, :n_stat]), "imo": c(s_f64[0, :n_stat]),
+            "ship_type": c(s_f64[1, :n_stat]), "length_m": c(s_f64[2, :n_stat]),
+            "beam_m": c(s_f64[3, :n_stat]), "draught_m": c(s_f64[4, :n_stat]),
+            "text": c(txt[:n_stat])}
     return pos, stat
+
+
+@njit(**_JIT)
+def _trim(text, at, width, offsets, data, valid):
+    """Each row's text slot ``text[:, at:at + width]`` from its first to its last non-space
+    byte, one after another into ``data`` (``offsets``: n + 1 ends; ``valid``: a bit per
+    row, little-endian, set when the slot is not blank); returns the blank rows."""
+    blank = 0
+    k = 0
+    for i in range(text.shape[0]):
+        s, e = at, at + width
+        while s < e and text[i, s] == 32:
+            s += 1
+        while e > s and text[i, e - 1] == 32:
+            e -= 1
+        if s == e:
+            blank += 1
+        else:
+            valid[i >> 3] |= np.uint8(1 << (i & 7))
+        for j in range(s, e):
+            data[k] = text[i, j]
+            k += 1
+        offsets[i + 1] = k
+    return blank
+
+
+def trim_text(text: np.ndarray, field: str) -> tuple:
+    """One text field of static rows (``text``: rows of :data:`TEXT_BYTES`) as the buffers
+    of an Arrow string array: ``(offsets, data, validity bits, blank rows)``, each value its
+    slot's bytes from the first to the last non-space (blank slots: null)."""
+    at, width = TEXT_SLOTS[field]
+    n = text.shape[0]
+    offsets = np.zeros(n + 1, np.int64)
+    data = np.empty(n * width, np.uint8)
+    valid = np.zeros((n + 7) // 8, np.uint8)
+    blank = _trim(np.ascontiguousarray(text), at, width, offsets, data, valid)
+    return offsets, data[:offsets[-1]], valid, int(blank)
+
+
+@njit(**_JIT)
+def _seen(values, times, keys, table, shift, first, last):
+    mask = np.uint64(table.size - 1)
+    mul = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(keys.size):  # open addressing: each key's index in its first free slot
+        h = (np.uint64(keys[i]) * mul) >> shift
+        while table[h] >= 0:
+            h = (h + np.uint64(1)) & mask
+        table[h] = i
+    for i in range(values.size):
+        v = values[i]
+        h = (np.uint64(v) * mul) >> shift
+        k = table[h]
+        while k >= 0 and keys[k] != v:
+            h = (h + np.uint64(1)) & mask
+            k = table[h]
+        t = times[i]
+        if k >= 0 and t != NAT_NS:
+            first[k] = min(first[k], t)
+            last[k] = max(last[k], t)
+
+
+def seen_range(values: np.ndarray, times: np.ndarray, keys: np.ndarray,
+               first: np.ndarray, last: np.ndarray) -> None:
+    """Widen ``first`` / ``last`` (int64 ns, one per key) by the ``times`` (int64 ns,
+    :data:`NAT_NS` unknown: ignored) of the ``values`` that are ``keys`` (distinct int64;
+    other values are ignored), in one compiled pass (the GIL is released)."""
+    bits = max(6, (2 * keys.size).bit_length())  # at most half the slots used
+    _seen(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
+          np.ascontiguousarray(keys, np.int64), np.full(1 << bits, -1, np.int64),
+          np.uint64(64 - bits), first, last)
+
+
+@njit(**_JIT)
+def outside(times, lo, hi):
+    """Whether a time of ``times`` (int64 ns; :data:`NAT_NS` unknown) is outside [lo, hi]."""
+    for t in times:
+        if t != NAT_NS and (t < lo or t > hi):
+            return True
+    return False
 
 
 def _words(a: np.ndarray, n: int) -> tuple:
@@ -1458,7 +1540,7 @@ def _words(a: np.ndarray, n: int) -> tuple:
 
 
 def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
-                 workspace: Workspace | None = None) -> ChunkResult:
+                 workspace: Workspace | None = None, copy: bool = True) -> ChunkResult:
     """Frame and decode ``a[:n]``, whole lines of NMEA text (the GIL is released).
 
     Parameters
@@ -1472,6 +1554,9 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
         it starts no new line, and text before its first sentence is not a record.
     workspace : Workspace, optional
         Output arrays to reuse (one per thread); a new one when absent or too small.
+    copy : bool, default True
+        False: the result's ``pos`` and ``stat`` columns are views into ``workspace``, valid
+        until it decodes the next chunk.
 
     Returns
     -------
@@ -1487,7 +1572,7 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
     names = [""] + [bytes(a[s:s + k]).decode("ascii", "replace")
                     for s, k in zip(first[1:n_names + 1].tolist(),
                                     length[1:n_names + 1].tolist(), strict=True)]
-    pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
+    pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, copy)
     return ChunkResult(pos=pos, stat=stat, frags=f_i64[:, :int(n_out[2])].copy(),
                        counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
                        decoded=decoded.copy(), extra=extra[:n_extra].copy(),
@@ -1541,7 +1626,7 @@ class Assembler:
                                 self._arena, self.window_records, self.max_open, _REQUIRED,
                                 _KIND, _SHIP_TYPE_5_19, counts, decoded, p_i64, p_f64, p_i8,
                                 s_i64, s_f64, txt, n_out, self._scratch)
-        pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt)
+        pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, False)  # (fresh)
         return ChunkResult(pos=pos, stat=stat, frags=np.zeros((13, 0), np.int64),
                            counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
                            decoded=decoded, extra=np.zeros(0, np.int64), source_names=[])

@@ -24,6 +24,8 @@ from .kernel import (
     ChunkResult,
     Workspace,
     decode_chunk,
+    outside,
+    trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
@@ -199,9 +201,9 @@ def _drop_implausible(block: dict, statics: bool, valid_ns: tuple) -> tuple:
     was counted with its position)."""
     t = block["time"]
     lo, hi = valid_ns
-    bad = (t != NAT_NS) & ((t < lo) | (t > hi))
-    if not bad.any():
+    if not outside(t, lo, hi):  # (one compiled pass, no temporary arrays)
         return block, None
+    bad = (t != NAT_NS) & ((t < lo) | (t > hi))
     types = block["msg_type"][bad].astype(np.int64)
     if statics:
         types = types[(types == 5) | (types == 24)]
@@ -486,22 +488,10 @@ def _text_values(text: np.ndarray, field: str):
                         dtype=object)
     import pyarrow as pa
 
-    n = len(slot)
-    used = slot != 32
-    first = np.argmax(used, axis=1)
-    has = used[np.arange(n), first]  # (argmax gives 0 for a blank slot)
-    stop = width - np.argmax(used[:, ::-1], axis=1)
-    lens = np.where(has, stop - first, 0)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    # byte k of row i's string is text.flat[i * row + at + first_i + k]
-    idx = np.repeat(np.arange(n) * text.shape[1] + at + first - offsets[:-1], lens)
-    idx += np.arange(offsets[-1])
-    data = np.ascontiguousarray(text).reshape(-1)[idx]
+    offsets, data, valid, blank = trim_text(text, field)
     return pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(data),
-        pa.py_buffer(np.packbits(has, bitorder="little")),
-        null_count=int(n - np.count_nonzero(has)))
+        len(text), pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid),
+        null_count=blank)
 
 
 def _join_strings(parts: list):
@@ -667,7 +657,9 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     if pool is None:
         ws = Workspace(chunk_bytes + _WS_SLACK)
         for a, n, continued in _chunks(stream, chunk_bytes, 2):
-            absorb(decode_chunk(a, n, continued, ws), a, n)
+            # rows as views into the workspace: absorbed (copied into the columns) before
+            # it decodes the next chunk
+            absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
     free = queue.SimpleQueue()
     for _ in range(workers):

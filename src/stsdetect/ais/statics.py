@@ -158,11 +158,6 @@ _INT64_MAX = np.iinfo(np.int64).max
 _FIELDS = ["imo", "callsign", "name", "ship_type", "length_m", "beam_m", "draught_m",
            "destination", "ais_class"]
 _UNITS = ("s", "ms", "us", "ns")
-# Slots per key of _key_codes' direct table (a power of two): with k keys in 16 k slots,
-# about 1 key in 16 shares its slot. Its table of flags, used when few values are keys, has
-# 256 slots per key: 1 value in 256 that is no key passes it.
-_SLOT_RATIO = 16
-_SCREEN_RATIO = 256
 
 
 def _epoch_ns(times: pd.Series) -> tuple[np.ndarray, str]:
@@ -174,52 +169,6 @@ def _epoch_ns(times: pd.Series) -> tuple[np.ndarray, str]:
     if unit != "ns":
         arr = arr.as_unit("ns")
     return arr.asi8, unit
-
-
-def _key_codes(values: np.ndarray, keys: np.ndarray):
-    """Rows of ``values`` and the index in ``keys`` (unique int64) of each.
-
-    Returns ``(rows, codes)``. ``rows`` is None when ``codes`` covers every value, with
-    ``len(keys)`` for a value that is no key (chosen when most values are keys); otherwise
-    ``rows`` are the indices of the values that are keys, ``codes`` their key indices.
-
-    A direct table indexed by the low bits of a value (MMSIs end in decimal digits: their low
-    bits are well spread) gives the only key it can be, checked exactly; values whose slot
-    holds several keys (few) are looked up in a hash table (pandas' index engine). About
-    :data:`_SLOT_RATIO` slots per key keep those few, and the table small enough for the
-    cache. When a sample says that few values are keys, a larger table of flags first drops
-    the values of empty slots.
-    """
-    k = keys.size
-    absent, shared_slot = k, k + 1
-    bits = int(np.clip((k * _SLOT_RATIO).bit_length(), 10, 20))
-    mask = np.int64((1 << bits) - 1)
-    key_slot = keys & mask
-    table = np.full(1 << bits, absent, dtype=np.int64)
-    table[key_slot] = np.arange(k)
-    table[np.bincount(key_slot, minlength=1 << bits) > 1] = shared_slot
-    rows = None
-    sample = values[::max(1, values.size // 1024)]
-    if np.count_nonzero(np.take(table, sample & mask) != absent) < sample.size // 2:
-        flag_bits = int(np.clip((k * _SCREEN_RATIO).bit_length(), 16, 20))
-        flag_mask = np.int64((1 << flag_bits) - 1)
-        flags = np.zeros(1 << flag_bits, dtype=bool)
-        flags[keys & flag_mask] = True
-        rows = np.flatnonzero(np.take(flags, values & flag_mask))
-        values = values[rows]
-    code = np.take(table, values & mask)
-    shared = np.flatnonzero(code == shared_slot)
-    # the two codes past the keys read sentinels: equal to the value or not, such a code is
-    # no key's (and shared ones are looked up below)
-    sentinels = np.zeros(2, dtype=np.int64)
-    code[np.take(np.concatenate((keys, sentinels)), code) != values] = absent
-    if shared.size:
-        found = pd.Index(keys).get_indexer(values[shared])
-        code[shared] = np.where(found >= 0, found, absent)
-    if rows is not None:
-        hit = code != absent
-        rows, code = rows[hit], code[hit]
-    return rows, code
 
 
 def _n_changes(values, known: np.ndarray, order: np.ndarray, group: np.ndarray,
@@ -304,18 +253,11 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     first = np.minimum.reduceat(np.where(times == _NAT, _INT64_MAX, times), starts)
     last = np.maximum.reduceat(times, starts)  # NaT (int64 min) only if all are NaT
     if positions is not None and len(positions):
-        rows, codes = _key_codes(np.asarray(positions["mmsi"], dtype=np.int64), keys)
+        from .kernel import seen_range
+
         pos_times, pos_unit = _epoch_ns(positions["time"])
-        if rows is not None:  # few positions of vessels with statics
-            pos_times = pos_times[rows]
-        # code len(keys): an extra group for the positions of vessels without statics
-        first, last = np.append(first, _INT64_MAX), np.append(last, _NAT)
-        # minus 1 turns NaT (int64 min) into int64 max, never a minimum (times are > NaT)
-        first -= 1
-        np.minimum.at(first, codes, pos_times - 1)
-        first += 1
-        np.maximum.at(last, codes, pos_times)
-        first, last = first[:keys.size], last[:keys.size]
+        seen_range(np.asarray(positions["mmsi"], dtype=np.int64), pos_times, keys, first,
+                   last)
         unit = max(unit, pos_unit, key=_UNITS.index)
     first[first == _INT64_MAX] = _NAT
     for name, ns in (("first_seen", first), ("last_seen", last)):
