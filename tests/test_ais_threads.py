@@ -78,3 +78,18 @@ def test_a_window_drops_rows_chunk_by_chunk_as_one_pass_would(dumps):
                                   everything.positions[inside].reset_index(drop=True))
     dropped = window.report.skipped.get("implausible_time", 0)
     assert dropped >= int((~inside).sum()) > 0
+
+
+def test_workspaces_and_buffers_kept_between_calls_change_nothing(dumps):
+    """The reader's private cache of workspaces and chunk buffers (stale bytes and rows of
+    earlier calls in them) is bounded and gives what fresh ones give."""
+    from stsdetect.ais import reader
+
+    with reader._ws_lock:
+        reader._ws_cache.clear()
+        reader._buf_cache.clear()
+    fresh = read_ais(dumps[::-1], workers=3)
+    for workers in (3, 1, 2):
+        _assert_same(read_ais(dumps[::-1], workers=workers), fresh)
+        assert 0 < len(reader._ws_cache) <= reader._WS_KEEP
+        assert 0 < len(reader._buf_cache) <= reader._BUF_KEEP
