@@ -21,7 +21,10 @@ then ``cli.main`` with the stages wrapped: regions, ``read_ais``, ``build_tracks
 registry stage (detectors, anchorages, tows), the context columns, the flags' parts (activity,
 barges, identity anomalies and links, regions, evidence, identity columns, score),
 ``write_events`` and the rest of the command. Rows are exclusive and best of N; each gives its
-rate per core (lines per CPU second). These are the figures of ``docs/scaling.md``.
+rate per core (lines per CPU second). These are the figures of ``docs/scaling.md``. Its
+``imports`` row leaves out numpy and pandas (this script has loaded them before it starts the
+clock) and its ``read_ais`` row holds numba's one-time initialisation; for the whole start-up,
+group by group, and the arithmetic of the one-core goal, see ``bench_startup.py``.
 
 Both run stsdetect byte-compiled, as installed (see ``_env``).
 
