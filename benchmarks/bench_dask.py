@@ -100,7 +100,13 @@ def _warm():
 
     for name in ("stsdetect.ais", "stsdetect.tracks", "stsdetect.detectors.rendezvous",
                  "stsdetect.detectors.dark", "stsdetect.detectors.loitering", "stsdetect.flags",
-                 "stsdetect.identity", "stsdetect.regions", "stsdetect.scale.windows"):
+                 "stsdetect.identity", "stsdetect.regions", "stsdetect.scale.windows",
+                 # what the window and finish tasks import (the modules only: nothing runs)
+                 "stsdetect.scale.carry", "stsdetect.scale.status", "stsdetect.context",
+                 "stsdetect.context.stops", "stsdetect.identity.activity",
+                 "stsdetect.detectors.coverage", "stsdetect.detectors._grid",
+                 "stsdetect.detectors.tows", "pyarrow.dataset", "pyarrow.parquet",
+                 "pyarrow.feather", "scipy.spatial"):
         importlib.import_module(name)
     return True
 

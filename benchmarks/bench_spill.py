@@ -1,4 +1,5 @@
-"""The spill's layout: partitions by window only, or by window and MMSI hash.
+"""The spill's layout and format: partitions by window or by window and MMSI hash; Parquet or
+Arrow IPC files.
 
 Usage::
 
@@ -8,7 +9,8 @@ Writes the positions of ``--days`` daily Parquet files (those of ``bench_dask.py
 here with its generator unless ``--files`` names a folder of them) the way
 :func:`stsdetect.scale.windows.spill_positions` does -- a hive dataset ``w=<k>/`` -- and a
 second time with one more partition key, ``h = mmsi % buckets`` (``w=<k>/h=<j>/``), then
-reads back what the engine's tasks read:
+and a third time by window in uncompressed Arrow IPC files (the engine's default
+``spill_format="arrow"``), then reads back what the engine's tasks read:
 
 * a window task: one day plus its margins, the six track columns, in input order (every
   vessel: the pair search needs them all);
@@ -16,9 +18,10 @@ reads back what the engine's tasks read:
   participants (here 40 vessels, the anchored pairs);
 * a whole-track read: every window's rows of 2 vessels (the flags' tow check).
 
-Prints, per layout: files written, write seconds, and the best-of-``--repeat`` seconds of
-each read. Issue #16 point 3 asks for MMSI-hash partitions "where it helps"; this is the
-measurement behind the choice in ``docs/scaling.md``.
+Prints, per layout: files written, their size, write seconds (wall and CPU), and the
+best-of-``--repeat`` seconds of each read (wall and CPU). Issue #16 point 3 asks for MMSI-hash
+partitions "where it helps"; this is the measurement behind the choices in
+``docs/scaling.md``.
 """
 
 from __future__ import annotations
@@ -37,14 +40,15 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 TRACK = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg"]
 
 
-def _write(frames, folder: Path, buckets: int) -> tuple[float, int]:
+def _write(frames, folder: Path, buckets: int, fmt: str) -> tuple[float, float, int, int]:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from stsdetect.scale.windows import _DICTIONARY_COLUMNS, _preserve_order
+    from stsdetect.scale.windows import SPILL_FORMATS, _preserve_order, _spill_write_options
 
+    kind, suffix = SPILL_FORMATS[fmt]
     keys = [("w", pa.int64())] + ([("h", pa.int64())] if buckets else [])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     seq = 0
     for i, frame in enumerate(frames):  # one file per day, as the decode tasks write them
         f = frame.reset_index(drop=True)
@@ -54,22 +58,25 @@ def _write(frames, folder: Path, buckets: int) -> tuple[float, int]:
         if buckets:
             f["h"] = f["mmsi"].to_numpy(np.int64) % buckets
         ds.write_dataset(
-            pa.Table.from_pandas(f, preserve_index=False), folder, format="parquet",
-            file_options=ds.ParquetFileFormat().make_write_options(
-                compression="snappy", use_dictionary=list(_DICTIONARY_COLUMNS)),
+            pa.Table.from_pandas(f, preserve_index=False), folder, format=kind,
+            file_options=_spill_write_options(fmt),
             partitioning=ds.partitioning(pa.schema(keys), flavor="hive"),
-            basename_template=f"f{i:06d}-{{i}}.parquet",
+            basename_template=f"f{i:06d}-{{i}}{suffix}",
             existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20,
             **_preserve_order())
-    return time.perf_counter() - t0, sum(1 for _ in folder.rglob("*.parquet"))
+    written = list(folder.rglob("*" + suffix))
+    return (time.perf_counter() - t0, time.process_time() - c0, len(written),
+            sum(p.stat().st_size for p in written))
 
 
-def _read(folder: Path, buckets: int, lo_ns, hi_ns, columns, mmsi=None) -> int:
+def _read(folder: Path, buckets: int, fmt: str, lo_ns, hi_ns, columns, mmsi=None) -> int:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    from stsdetect.scale.windows import SPILL_FORMATS
+
     keys = [("w", pa.int64())] + ([("h", pa.int64())] if buckets else [])
-    data = ds.dataset(folder, format="parquet",
+    data = ds.dataset(folder, format=SPILL_FORMATS[fmt][0],
                       partitioning=ds.partitioning(pa.schema(keys), flavor="hive"))
     stamp = pa.timestamp("ns", tz="UTC")
     w = 86400 * 10**9
@@ -89,12 +96,13 @@ def _read(folder: Path, buckets: int, lo_ns, hi_ns, columns, mmsi=None) -> int:
 
 
 def _best(fn, repeat):
-    best = np.inf
+    best = best_cpu = np.inf
     for _ in range(repeat):  # a few repeats
-        t0 = time.perf_counter()
-        n = fn()
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
         best = min(best, time.perf_counter() - t0)
-    return best, n
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    return f"{best:.3f}/{best_cpu:.3f}"
 
 
 def main(argv=None):
@@ -120,21 +128,24 @@ def main(argv=None):
         day = int(np.median([f["time"].iloc[len(f) // 2].floor("D").value for f in frames]))
         margin = 4 * 3600 * 10**9
         print(f"{rows:,} reports in {len(files)} daily files; day read: {pd.Timestamp(day)}")
-        print(f"{'layout':<22} {'files':>6} {'write s':>8} {'window s':>9} {'status s':>9} "
-              f"{'2 tracks s':>10}")
-        for buckets in (0, args.buckets):  # the two layouts
-            folder = Path(tmp) / f"spill-{buckets}"
-            write_s, n_files = _write(frames, folder, buckets)
-            win_s, _ = _best(lambda b=buckets, f=folder: _read(
-                f, b, day - margin, day + 86400 * 10**9 + margin, TRACK), args.repeat)
-            st_s, _ = _best(lambda b=buckets, f=folder: _read(
-                f, b, day, day + 86400 * 10**9, ["mmsi", "time", "nav_status"], pairs),
+        print("seconds as wall/CPU (CPU: all of pyarrow's threads)")
+        print(f"{'layout':<30} {'files':>6} {'MB':>6} {'write s':>11} {'window s':>11} "
+              f"{'status s':>11} {'2 tracks s':>11}")
+        layouts = [(0, "parquet"), (args.buckets, "parquet"), (0, "arrow")]
+        for buckets, fmt in layouts:  # the three layouts
+            folder = Path(tmp) / f"spill-{buckets}-{fmt}"
+            write_s, write_c, n_files, size = _write(frames, folder, buckets, fmt)
+            win_s = _best(lambda b=buckets, f=folder, x=fmt: _read(
+                f, b, x, day - margin, day + 86400 * 10**9 + margin, TRACK), args.repeat)
+            st_s = _best(lambda b=buckets, f=folder, x=fmt: _read(
+                f, b, x, day, day + 86400 * 10**9, ["mmsi", "time", "nav_status"], pairs),
                 args.repeat)
-            tr_s, _ = _best(lambda b=buckets, f=folder: _read(
-                f, b, -2**62, 2**62, TRACK, pairs[:2]), args.repeat)
-            name = "window" if not buckets else f"window + mmsi % {buckets}"
-            print(f"{name:<22} {n_files:>6} {write_s:8.2f} {win_s:9.3f} {st_s:9.3f} "
-                  f"{tr_s:10.3f}")
+            tr_s = _best(lambda b=buckets, f=folder, x=fmt: _read(
+                f, b, x, -2**62, 2**62, TRACK, pairs[:2]), args.repeat)
+            name = (f"{fmt}, window" if not buckets
+                    else f"{fmt}, window + mmsi % {buckets}")
+            print(f"{name:<30} {n_files:>6} {size / 1e6:6.0f} "
+                  f"{f'{write_s:.2f}/{write_c:.2f}':>11} {win_s:>11} {st_s:>11} {tr_s:>11}")
             shutil.rmtree(folder)
 
 

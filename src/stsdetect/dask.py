@@ -261,7 +261,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
            track_context=_w.DEFAULT_TRACK_CONTEXT, read_kwargs=None,
            keep_workdir=False, chunk_bytes=_w.DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
            ports=None, anchorages=None, detections=None, context=True,
-           **params) -> _w.WindowedResult:
+           spill_format="arrow", **params) -> _w.WindowedResult:
     """Detect events over many dumps on a Dask cluster, identical to a single-process run.
 
     Parameters
@@ -288,7 +288,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         ``keep_workdir``; folders left by a killed run (SIGKILL) are removed by the next run
         (:func:`sweep_stale_spills`).
     only, regions, watchlist, track_context, read_kwargs, chunk_bytes, vessels, ports, \
-    anchorages, detections, context, **params
+    anchorages, detections, context, spill_format, **params
         As for :func:`stsdetect.scale.detect_windowed`.
     retries : int, default 2
         Times Dask re-runs a task that raised (tasks lost with a dead worker are re-run by
@@ -309,7 +309,8 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
 
     dets = _w.read_detections_arg(detections)
     plan = _w.make_plan(window, only=only, track_context=track_context,
-                        imagery=dets is not None, context=context, **params)
+                        imagery=dets is not None, context=context,
+                        spill_format=spill_format, **params)
     files = _w._sources(sources)
     own_dir = workdir is None
     if not own_dir:

@@ -173,9 +173,8 @@ def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_k
                          lon_deg[ends]) / np.maximum(span_s, 1e-9) / KNOT_M_S
     keep &= net_kn < max_speed_kn
     starts, ends = starts[keep], ends[keep]
-    empty = make_events("loitering", n=0, mmsi=np.zeros(0, np.int64))
     if starts.size == 0:
-        return empty
+        return make_events("loitering", n=0, mmsi=np.zeros(0, np.int64))
     # Per-run sums with reduceat over the rows of the runs only.
     counts = (ends - starts + 1).astype(np.int64)
     first = np.r_[0, np.cumsum(counts)[:-1]]

@@ -76,6 +76,11 @@ def _ranks(tracks) -> np.ndarray:
     return (np.arange(sm.size) - first).astype(np.int64)
 
 
+def _run_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI)."""
+    return (frame["mmsi"].to_numpy(np.int64) << 16) + frame["rank"].to_numpy(np.int64)
+
+
 def _count_between(tracks, seg, lo_ns, hi_ns, hi_inclusive: bool) -> np.ndarray:
     from stsdetect.detectors._grid import count_rows_between
 
@@ -142,20 +147,30 @@ def _rv_map(tracks, p, win: Win) -> pd.DataFrame:
 
 
 def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
-    """Cut sorted observations into runs; return (closed events, open observations)."""
+    """Cut sorted observations into runs; return (closed runs, open observations).
+
+    The closed runs come as a plain table of the events' columns (:func:`_rv_events` makes
+    the events of all of them once, at the end: building an events table costs ~10 ms
+    whatever its size, which a fold per window on the client would pay every window).
+    """
     from stsdetect.detectors._grid import group_median, run_mean_of_two
     from stsdetect.geo import latlon_from_xyz, wrap_lon_deg
 
     if not len(obs):
-        return empty_events(), _no_obs()
-    obs = obs.sort_values(["mmsi", "rank", "other_mmsi", "other_rank", "k"], kind="stable")
-    obs = obs.reset_index(drop=True)
+        return None, _no_obs()
+    # by (mmsi, rank, other_mmsi, other_rank, k), stable: one lexsort on int64 keys (the
+    # carried observations of pairs alongside for weeks are re-sorted every window)
+    key_a = _run_keys(obs)
+    key_b = (obs["other_mmsi"].to_numpy(np.int64) << 16) + obs["other_rank"].to_numpy(np.int64)
+    order = np.lexsort((obs["k"].to_numpy(np.int64), key_b, key_a))
+    obs = obs.take(order).reset_index(drop=True)
+    key_a, key_b = key_a[order], key_b[order]
     step_ns, tol_ns = p.ns("step"), p.ns("tolerance")
     max_jump = int(np.floor((step_ns + tol_ns) / step_ns + 1e-9))
-    key = obs[["mmsi", "rank", "other_mmsi", "other_rank"]].to_numpy(np.int64)
     k = obs["k"].to_numpy(np.int64)
     new_run = np.ones(len(obs), dtype=bool)
-    new_run[1:] = (key[1:] != key[:-1]).any(axis=1) | (k[1:] - k[:-1] > max_jump)
+    new_run[1:] = ((key_a[1:] != key_a[:-1]) | (key_b[1:] != key_b[:-1])
+                   | (k[1:] - k[:-1] > max_jump))
     run = np.cumsum(new_run) - 1
     first = np.flatnonzero(new_run)
     last = np.append(first[1:] - 1, len(obs) - 1)
@@ -164,7 +179,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     is_open = ~closed_run[run]
     carried = obs.loc[is_open].reset_index(drop=True)
     if not closed_run.any():
-        return empty_events(), carried
+        return None, carried
     sel = closed_run[run]
     o = obs.loc[sel].reset_index(drop=True)
     run = (np.cumsum(closed_run) - 1)[run[sel]]
@@ -179,7 +194,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     run = (np.cumsum(long_enough) - 1)[run[keep_obs]]
     n_runs = int(long_enough.sum())
     if n_runs == 0:
-        return empty_events(), carried
+        return None, carried
     first = np.searchsorted(run, np.arange(n_runs), "left")
     last = np.append(first[1:] - 1, len(o) - 1)
     start_ns, end_ns = start_ns[long_enough], end_ns[long_enough]
@@ -202,28 +217,52 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     med_b = group_median(run, sog_b, n_runs)
     slow = (med_a < p.max_speed_kn) & (med_b < p.max_speed_kn)
     s = np.flatnonzero(slow)
-    events = make_events(
-        "rendezvous", n=s.size,
-        mmsi=o["mmsi"].to_numpy(np.int64)[first][s],
-        other_mmsi=o["other_mmsi"].to_numpy(np.int64)[first][s],
-        start=utc_from_ns(start_ns[s]), end=utc_from_ns(end_ns[s]), lat=lat[s],
-        lon=wrap_lon_deg(lon)[s],
-        distance_m=group_median(run, dist, n_runs)[s],
-        min_distance_m=np.minimum.reduceat(dist, first)[s],
-        mean_sog_kn=mean_sog[s], n_positions=n_pos[s])
-    return events, carried
+    closed = pd.DataFrame({
+        "mmsi": o["mmsi"].to_numpy(np.int64)[first][s],
+        "other_mmsi": o["other_mmsi"].to_numpy(np.int64)[first][s],
+        "start_ns": start_ns[s], "end_ns": end_ns[s], "lat": lat[s],
+        "lon": wrap_lon_deg(lon)[s],
+        "distance_m": group_median(run, dist, n_runs)[s],
+        "min_distance_m": np.minimum.reduceat(dist, first)[s],
+        "mean_sog_kn": mean_sog[s], "n_positions": n_pos[s]})
+    return closed, carried
+
+
+def _rv_events(closed) -> pd.DataFrame:
+    """The rendezvous events of closed runs (tables of :func:`_rv_runs`), in one table."""
+    closed = [c for c in closed if c is not None and len(c)]
+    if not closed:
+        return empty_events()
+    c = pd.concat(closed, ignore_index=True) if len(closed) > 1 else closed[0]
+    return make_events(
+        "rendezvous", n=len(c), mmsi=c["mmsi"].to_numpy(np.int64),
+        other_mmsi=c["other_mmsi"].to_numpy(np.int64),
+        start=utc_from_ns(c["start_ns"].to_numpy(np.int64)),
+        end=utc_from_ns(c["end_ns"].to_numpy(np.int64)), lat=c["lat"].to_numpy(float),
+        lon=c["lon"].to_numpy(float), distance_m=c["distance_m"].to_numpy(float),
+        min_distance_m=c["min_distance_m"].to_numpy(float),
+        mean_sog_kn=c["mean_sog_kn"].to_numpy(float),
+        n_positions=c["n_positions"].to_numpy(np.int64))
 
 
 def _rv_fold(state, piece, p, win: Win):
-    obs = piece if state is None else pd.concat([state, piece], ignore_index=True)
+    """Join the window's observations with the open ones; runs that ended are kept (as
+    plain rows) in ``state["closed"]`` and become events once, in :func:`_rv_finish`."""
+    state = state or {"open": None, "closed": []}
+    obs = piece if state["open"] is None else pd.concat([state["open"], piece],
+                                                        ignore_index=True)
     next_k = -(-win.b_ns // p.ns("step"))
-    return _rv_runs(obs, p, next_k)
+    closed, carried = _rv_runs(obs, p, next_k)
+    return None, {"open": carried, "closed": [*state["closed"], closed]}
 
 
 def _rv_finish(state, p):
     if state is None:
         return empty_events()
-    return _rv_runs(state, p, None)[0]
+    closed = list(state["closed"])
+    if state["open"] is not None:
+        closed.append(_rv_runs(state["open"], p, None)[0])
+    return _rv_events(closed)
 
 
 RENDEZVOUS = Carry(_rv_map, _rv_fold, _rv_finish)
@@ -296,31 +335,37 @@ def _lo_map(tracks, p, win: Win):
         "lat": tracks.lat_deg[rows], "lon": tracks.lon_deg[rows]})
 
 
-def _lo_join(state: pd.DataFrame, piece: pd.DataFrame) -> pd.DataFrame:
-    """A carried run and its continuation in the next window, summed into one row."""
-    m = state.merge(piece, on=["mmsi", "rank"], suffixes=("", "_p"))
-    out = pd.DataFrame({"mmsi": m["mmsi"], "rank": m["rank"], "t0": m["t0"], "lat0": m["lat0"],
-                        "lon0": m["lon0"], "t1": m["t1_p"], "lat1": m["lat1_p"],
-                        "lon1": m["lon1_p"], "n": m["n"] + m["n_p"],
-                        "ssum": m["ssum"] + m["ssum_p"], "x": m["x"] + m["x_p"],
-                        "y": m["y"] + m["y_p"], "z": m["z"] + m["z_p"], "k0": m["k0"],
-                        "k1": m["k1_p"], "cont": m["cont"]})
-    return out
-
-
 def _lo_fold(state, piece, p, win: Win):
-    """Join run pieces with the open runs; runs that ended are kept in ``state["done"]``."""
+    """Join run pieces with the open runs; runs that ended are kept in ``state["done"]``.
+
+    A run carried in from the window before continues in exactly one piece of this window
+    (``before`` = 1, same ``(mmsi, rank)``): the two are summed into one row (first report
+    of the carried run, last of the piece). Plain arrays, no merge: this runs on the client
+    once per window.
+    """
     closed, pieces, _ = piece
     state = state or {"open": _no_aggs()[list(_AGG)], "done": []}
     opened = state["open"]
-    go_on = pieces.loc[pieces["before"] == 1]
-    keys = pd.MultiIndex.from_frame(go_on[["mmsi", "rank"]])
-    carried = pd.MultiIndex.from_frame(opened[["mmsi", "rank"]]).isin(keys)
+    before = pieces["before"].to_numpy(np.int64) == 1
+    go_on = pieces.loc[before]
+    key_g = _run_keys(go_on)
+    order = np.argsort(key_g, kind="stable")
+    key_o = _run_keys(opened)
+    at = np.searchsorted(key_g[order], key_o)
+    at = np.minimum(at, max(key_g.size - 1, 0))
+    carried = (key_g.size > 0) & (key_g[order][at] == key_o) if key_g.size else \
+        np.zeros(key_o.size, dtype=bool)
     done = [opened.loc[~carried]]  # (not continued: cannot happen with consistent windows)
-    joined = _lo_join(opened.loc[carried], go_on)
-    fresh = pieces.loc[pieces["before"] == 0]
-    allrun = pd.concat([joined, fresh], ignore_index=True)
-    ending = allrun["cont"] == 0
+    j = order[at[carried]]  # the piece continuing each carried run
+    o = {c: opened[c].to_numpy()[carried] for c in _AGG}
+    g = {c: go_on[c].to_numpy()[j] for c in (*_AGG, "cont")}
+    joined = {c: o[c] for c in ("mmsi", "rank", "t0", "lat0", "lon0", "k0")}
+    joined.update({c: g[c] for c in ("t1", "lat1", "lon1", "k1", "cont")})
+    joined.update({c: o[c] + g[c] for c in ("n", "ssum", "x", "y", "z")})
+    fresh = pieces.loc[~before]
+    allrun = pd.DataFrame({c: np.concatenate([joined[c], fresh[c].to_numpy()])
+                           for c in (*_AGG, "cont")})
+    ending = allrun["cont"].to_numpy(np.int64) == 0
     done.append(allrun.loc[ending, list(_AGG)])
     state = {"open": allrun.loc[~ending, list(_AGG)].reset_index(drop=True),
              "done": [*state["done"], *(d for d in done if len(d))]}
@@ -529,24 +574,28 @@ def _dk_fold(state, piece, p, win: Win):
 
     gaps, ends, _, cover = piece
     gap_ns = p.ns("min_gap")
-    state = state or {"last": None, "counts": [], "fix": [], "bursts": None}
-    last_c = state["last"]
+    state = state or {"last": None, "last_key": None, "counts": [], "fix": [],
+                      "bursts": None}
+    # the carried last reports are kept sorted by (mmsi, rank) key: lookups are searchsorted
+    # on plain arrays (this runs on the client once per window)
+    last_c, last_key = state["last"], state["last_key"]
     if last_c is not None and len(gaps):
         # a silence whose last report before lies in the margin: that report was the vessel's
         # last in an earlier core, where its reception was decided with its whole context
         early = (gaps["t0"] < win.a_ns).to_numpy()
         if early.any():
-            m = gaps.loc[early, ["mmsi", "rank"]].merge(last_c, on=["mmsi", "rank"],
-                                                        how="left")
-            known = m["sat_last"].notna().to_numpy()
+            at, known = _lookup(last_key, _run_keys(gaps.loc[early]))
             sat0 = gaps["sat0"].to_numpy(bool).copy()
             idx = np.flatnonzero(early)[known]
-            sat0[idx] = m["sat_last"].to_numpy()[known].astype(bool)
+            sat0[idx] = last_c["sat_last"].to_numpy()[at[known]].astype(bool)
             gaps = gaps.assign(sat0=sat0)
     found = [gaps]
     if last_c is not None and len(ends):
-        cand = ends.loc[ends["prev"] == 0].merge(last_c, on=["mmsi", "rank"], how="inner",
-                                                suffixes=("", "_c"))
+        e = ends.loc[ends["prev"].to_numpy() == 0]
+        at, hit = _lookup(last_key, _run_keys(e))
+        cand = e.loc[hit].reset_index(drop=True)
+        for c in ("t_last", "lat_last", "lon_last", "sat_last"):
+            cand[c + "_c"] = last_c[c].to_numpy()[at[hit]]
         if cover is not None and len(cand):  # unheard hours between windows
             lat, lon, hour = unheard_hours(
                 cand["t_last_c"].to_numpy(np.int64), cand["lat_last_c"].to_numpy(float),
@@ -570,17 +619,36 @@ def _dk_fold(state, piece, p, win: Win):
         state["counts"].append(counts)
         if len(fix):
             state["fix"].append(fix)
-        nb = ends[["mmsi", "rank", "n_bursts"]]
+        keys = _run_keys(ends)
+        nb = ends["n_bursts"].to_numpy(np.int64)
         if state["bursts"] is not None:
-            nb = pd.concat([state["bursts"], nb], ignore_index=True)
-        state["bursts"] = nb.groupby(["mmsi", "rank"], as_index=False)["n_bursts"].sum()
+            keys = np.concatenate([_run_keys(state["bursts"]), keys])
+            nb = np.concatenate([state["bursts"]["n_bursts"].to_numpy(np.int64), nb])
+        uk, inv = np.unique(keys, return_inverse=True)
+        total = np.zeros(uk.size, np.int64)
+        np.add.at(total, inv, nb)
+        state["bursts"] = pd.DataFrame({"mmsi": uk >> 16, "rank": uk & 0xFFFF,
+                                        "n_bursts": total})  # by (mmsi, rank)
         if len(state["counts"]) >= 16:  # keep the carried counts one table, summed by key
             state["counts"] = [_sum_counts(state["counts"])]
-    last = ends[_LAST]
-    state["last"] = last if last_c is None else (
-        pd.concat([last_c, last], ignore_index=True)
-        .drop_duplicates(["mmsi", "rank"], keep="last").reset_index(drop=True))
+    last, key = ends[_LAST], _run_keys(ends)
+    if last_c is not None:  # this window's last reports replace the carried ones
+        keep = ~np.isin(last_key, key)
+        last = pd.concat([last_c.loc[keep], last], ignore_index=True)
+        key = np.concatenate([last_key[keep], key])
+    order = np.argsort(key, kind="stable")
+    state["last"] = last.iloc[order].reset_index(drop=True)
+    state["last_key"] = key[order]
     return pd.concat(found, ignore_index=True), state
+
+
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray):
+    """Positions of ``keys`` in ``sorted_keys`` (distinct) and whether each is there."""
+    at = np.searchsorted(sorted_keys, keys)
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, np.int64), np.zeros(keys.size, dtype=bool)
+    at = np.minimum(at, sorted_keys.size - 1)
+    return at, sorted_keys[at] == keys
 
 
 def _sum_counts(parts):

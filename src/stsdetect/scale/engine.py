@@ -132,7 +132,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
     n = len(files)
     spills = list(tqdm(executor.map(W.spill_source, range(n), files, [str(work)] * n,
-                                    window_s=plan.window_s, read_kwargs=read or {}, **kw),
+                                    window_s=plan.window_s, read_kwargs=read or {},
+                                    spill_format=plan.spill_format, **kw),
                        total=n, desc="decode", disable=not progress))
     schema = W.unify_schemas([s["schema"] for s in spills])
     extent = W._extent(spills)
@@ -177,31 +178,36 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         max_rows = max(max_rows, out["rows"])
     t_windows = time.perf_counter()
     for name in plan.detectors:
-        if name == "loitering":
-            closed.append(_loitering(executor, work, plan, state[name], numbers))
-        elif name != "dark_period":
+        if name not in ("loitering", "dark_period"):
             closed.append(STAGES[name].carry().finish(state[name], plan.objects[name]))
     n_open = carried
+    # Loitering runs that crossed window edges need their largest drift, and silences whose
+    # heard count needs other windows' reports need those: one round of tasks, one per
+    # window either touches (W.finish_task), so the executor's per-round cost is paid once.
+    runs, loiter_jobs = (_loiter_jobs(plan, state["loitering"], numbers)
+                         if "loitering" in plan.detectors else (None, {}))
+    gaps = unknown = None
+    heard_jobs = {}
     if "dark_period" in plan.detectors:
         p = plan.objects["dark_period"]
         gaps = (pd.concat(silences, ignore_index=True) if silences else pd.DataFrame(
             columns=["mmsi", "rank", "t0", "lat0", "lon0", "t1", "lat1", "lon1", "n_heard",
-                     "sat0", "sat1"]))
+                     "sat0", "sat1"])).reset_index(drop=True)
         unknown = gaps["n_heard"].to_numpy() < 0 if len(gaps) else np.zeros(0, bool)
         n_open += int(unknown.sum())
         if p.radius_m is not None and unknown.any():
-            gaps = gaps.reset_index(drop=True)
-            q = gaps.loc[unknown].copy()
-            q["q"] = np.flatnonzero(unknown)
-            k0 = q["t0"].to_numpy(np.int64) // plan.window_ns
-            k1 = q["t1"].to_numpy(np.int64) // plan.window_ns
-            ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
-                                           zip(k0.tolist(), k1.tolist(), strict=True)]))
-            ks = ks[np.isin(ks, numbers)]
-            jobs = [q.loc[(k0 <= k) & (k1 >= k)] for k in ks]  # per window
-            keys = list(executor.map(W.heard_task, [str(work)] * len(ks), [int(k) for k in ks],
-                                     jobs, radius_m=float(p.radius_m)))
-            keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64), *keys]), axis=0)
+            heard_jobs = _heard_jobs(plan, gaps, unknown, numbers)
+    ks = sorted(set(loiter_jobs) | set(heard_jobs))
+    radius = (float(plan.objects["dark_period"].radius_m) if heard_jobs else None)
+    done = list(executor.map(W.finish_task, [str(work)] * len(ks), ks,
+                             [loiter_jobs.get(k) for k in ks], [heard_jobs.get(k) for k in ks],
+                             radius_m=radius))
+    if runs is not None:
+        closed.append(_loitering_events(plan, runs, [d[0] for d in done]))
+    if gaps is not None:
+        if heard_jobs:
+            keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64),
+                                             *(d[1] for d in done)]), axis=0)
             counts = np.bincount(keys[:, 0], minlength=len(gaps)) if len(keys) else \
                 np.zeros(len(gaps), np.int64)
             n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
@@ -270,15 +276,28 @@ def _imagery_stage(events, matched, executor, work, plan, numbers, schema):
                               p.max_extrapolate)
 
 
-def _loitering(executor, work, plan, state, numbers):
-    """Loitering runs that crossed window edges: their largest drift, one task per window."""
-    from stsdetect.scale import windows as W
-    from stsdetect.scale.carry import LOITERING, loitering_from_runs
+def _heard_jobs(plan, gaps, unknown, numbers) -> dict:
+    """Per window: the silences (``q``: their row in ``gaps``) whose heard count needs that
+    window's thinned reports."""
+    q = gaps.loc[unknown].copy()
+    q["q"] = np.flatnonzero(unknown)
+    k0 = q["t0"].to_numpy(np.int64) // plan.window_ns
+    k1 = q["t1"].to_numpy(np.int64) // plan.window_ns
+    ks = np.unique(np.concatenate([np.arange(a, b + 1) for a, b in
+                                   zip(k0.tolist(), k1.tolist(), strict=True)]))
+    ks = ks[np.isin(ks, numbers)]
+    return {int(k): q.loc[(k0 <= k) & (k1 >= k)] for k in ks}  # per window
+
+
+def _loiter_jobs(plan, state, numbers):
+    """Loitering runs summed over the windows (with their centres) and, per window they
+    span, the runs whose largest drift needs that window's rows."""
+    from stsdetect.scale.carry import LOITERING
 
     p = plan.objects["loitering"]
     runs = LOITERING.finish(state, p).reset_index(drop=True)
     if not len(runs):
-        return empty_events()
+        return runs, {}
     xyz = runs[["x", "y", "z"]].to_numpy(float)
     centre = xyz / np.linalg.norm(xyz, axis=1, keepdims=True)
     runs["id"] = np.arange(len(runs))
@@ -288,8 +307,16 @@ def _loitering(executor, work, plan, state, numbers):
                                    zip(k0.tolist(), k1.tolist(), strict=True)]))
     ks = ks[np.isin(ks, numbers)]
     cols = ["id", "mmsi", "rank", "t0", "t1", "cx", "cy", "cz"]
-    jobs = [runs.loc[(k0 <= k) & (k1 >= k), cols] for k in ks]  # per window
-    parts = list(executor.map(W.loiter_task, [str(work)] * len(ks), [int(k) for k in ks], jobs))
+    return runs, {int(k): runs.loc[(k0 <= k) & (k1 >= k), cols] for k in ks}  # per window
+
+
+def _loitering_events(plan, runs, parts):
+    """Loitering events of the runs, with the largest drift chords the tasks measured."""
+    from stsdetect.scale.carry import loitering_from_runs
+
+    p = plan.objects["loitering"]
+    if not len(runs):
+        return empty_events()
     chords = pd.concat([pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}),
                         *parts], ignore_index=True).groupby("id")["chord"].max()
     max_chord = chords.reindex(runs["id"]).to_numpy(float)
