@@ -449,6 +449,40 @@ def _signed(v, width):
     return v
 
 
+_L = np.uint64(0x0101010101010101)  # a byte of 1 in every lane
+
+
+@njit(**_JIT)
+def _six8(a, p):
+    """Eight armoured characters a[p : p + 8] as 48 bits (MSB first), and whether all are
+    valid: all eight handled at once in one 64-bit word (byte lanes, SWAR), no branch per
+    character. A character c is valid when 48 <= c < 88 or 96 <= c < 120; its value is
+    c - 48, less 8 from c = 96 on."""
+    x = np.uint64(0)
+    for q in range(8):  # (one unaligned little-endian load: char q in byte lane q)
+        x |= np.uint64(a[p + q]) << np.uint64(8 * q)
+    hi = _L * np.uint64(128)
+    # lane-wise tests, each lane's answer in its high bit (no carry crosses lanes: the
+    # high bit of every lane is tested on its own first)
+    big = x & hi  # c >= 128
+    low7 = x & ~hi
+    lt48 = ~(low7 + _L * np.uint64(128 - 48)) & hi  # c < 48
+    ge120 = (low7 + _L * np.uint64(128 - 120)) & hi  # c >= 120
+    ge88 = (low7 + _L * np.uint64(128 - 88)) & hi  # c >= 88
+    ge96 = (low7 + _L * np.uint64(128 - 96)) & hi  # c >= 96
+    bad = big | lt48 | ge120 | (ge88 & ~ge96)
+    # values: c - 48 (no borrow: every valid c >= 48), less 8 where c >= 96
+    d = x - _L * np.uint64(48) - ((ge96 >> np.uint64(7)) * np.uint64(8))
+    d &= _L * np.uint64(63)
+    # pack: lanes (d0 d1 ... d7, d0 lowest) -> d0 d1 ... d7 MSB first in 48 bits
+    m8 = np.uint64(0x00FF00FF00FF00FF)
+    d = ((d & m8) << np.uint64(6)) | ((d >> np.uint64(8)) & m8)
+    m16 = np.uint64(0x0000FFFF0000FFFF)
+    d = ((d & m16) << np.uint64(12)) | ((d >> np.uint64(16)) & m16)
+    d = ((d & np.uint64(0xFFFFFFFF)) << np.uint64(24)) | (d >> np.uint64(32))
+    return d, bad == 0
+
+
 @njit(**_JIT)
 def _decode_position(a, p0, n_chars, fill, mt, required):
     """Decode the position report of type ``mt`` in payload a[p0 : p0 + n_chars].
@@ -460,22 +494,28 @@ def _decode_position(a, p0, n_chars, fill, mt, required):
     """
     nan = np.nan
     # the first 24 characters (144 bits, every field read) as three 48-bit words
-    m = n_chars if n_chars < 24 else 24
-    w0 = np.uint64(0)
-    w1 = np.uint64(0)
-    w2 = np.uint64(0)
-    for q in range(24):
-        v6 = 0
-        if q < m:
-            v6 = _sixbit(a[p0 + q])
-            if v6 == 255:
-                return 7, 0, nan, nan, nan, nan, nan, 0
-        if q < 8:
-            w0 = (w0 << np.uint64(6)) | np.uint64(v6)
-        elif q < 16:
-            w1 = (w1 << np.uint64(6)) | np.uint64(v6)
-        else:
-            w2 = (w2 << np.uint64(6)) | np.uint64(v6)
+    if n_chars >= 24:  # (nearly always: the branch-free path)
+        w0, ok0 = _six8(a, p0)
+        w1, ok1 = _six8(a, p0 + 8)
+        w2, ok2 = _six8(a, p0 + 16)
+        if not (ok0 and ok1 and ok2):
+            return 7, 0, nan, nan, nan, nan, nan, 0
+    else:
+        w0 = np.uint64(0)
+        w1 = np.uint64(0)
+        w2 = np.uint64(0)
+        for q in range(24):
+            v6 = 0
+            if q < n_chars:
+                v6 = _sixbit(a[p0 + q])
+                if v6 == 255:
+                    return 7, 0, nan, nan, nan, nan, nan, 0
+            if q < 8:
+                w0 = (w0 << np.uint64(6)) | np.uint64(v6)
+            elif q < 16:
+                w1 = (w1 << np.uint64(6)) | np.uint64(v6)
+            else:
+                w2 = (w2 << np.uint64(6)) | np.uint64(v6)
     if n_chars * 6 - fill < required[mt]:
         return 9, 0, nan, nan, nan, nan, nan, 0
     mmsi = np.int64(_field(w0, w1, w2, 8, 30))
