@@ -285,45 +285,50 @@ def _is_ais_start(a, p, end):
             and a[p + 1] > 44 and a[p + 2] > 44)
 
 
-#: SWAR constants: a byte of 34 in every lane, and every lane's high bit.
-_LANES_34 = np.uint64(0x2222222222222222)
+#: SWAR constants: a byte of 37 in every lane, and every lane's high bit.
+_LANES_37 = np.uint64(0x2525252525252525)
 _LANES_HIGH = np.uint64(0x8080808080808080)
 
 
 @njit(**_JIT)
 def _line_end(a, a64, j, n, counts):
     """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
-    sentence start (-1 when none) and how many it has; every sentence start counted into
+    sentence start (-1 when none), how many it has, and its first '!' or '$' (-1 when none:
+    where a sentence of another kind may start); every AIS sentence start counted into
     ``counts[18]`` too (to check, apart from the framing, that none is lost).
 
-    Bytes above 33 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
-    and ``(w - 0x22..22) & ~w & 0x80..80`` marks every byte below 34 of a word ``w`` (and
-    possibly a 34 right after one: each marked byte is checked on its own).
+    Bytes above 36 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
+    and ``(w - 0x25..25) & ~w & 0x80..80`` marks every byte below 37 of a word ``w`` (and
+    possibly a 37 right after one: each marked byte is checked on its own).
     """
     first = -1
     starts = 0
+    cand = -1
     while j < n:
         if j & 7 == 0 and j + 8 <= n:
             m_q = j
             w = a64[j >> 3]
-            m = (w - _LANES_34) & ~w & _LANES_HIGH
+            m = (w - _LANES_37) & ~w & _LANES_HIGH
             j += 8
         else:
             m_q = j
-            m = np.uint64(128) if a[j] <= 33 else np.uint64(0)
+            m = np.uint64(128) if a[j] <= 36 else np.uint64(0)
             j += 1
         while m != 0:
             q = m_q + (np.int64(trailing_zeros(m)) >> 3)
             m &= m - np.uint64(1)
             c = a[q]
             if c == 10 or c == 13:
-                return q, first, starts
-            if c == 33 and _is_ais_start(a, q, n):
-                counts[18] += 1
-                starts += 1
-                if first < 0:
-                    first = q
-    return n, first, starts
+                return q, first, starts, cand
+            if c == 33 or c == 36:
+                if cand < 0:
+                    cand = q
+                if c == 33 and _is_ais_start(a, q, n):
+                    counts[18] += 1
+                    starts += 1
+                    if first < 0:
+                        first = q
+    return n, first, starts, cand
 
 
 #: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
@@ -483,6 +488,17 @@ def _six8(a, p):
     return d, bad == 0
 
 
+@njit(**_JIT, inline="always")
+def _ab_fields(w0, w1, w2, b):
+    """Speed, longitude, latitude, course and heading (raw) of a class A (``b`` 0) or class B
+    (``b`` 4) position report."""
+    return (np.int64(_field(w0, w1, w2, 50 - b, 10)),
+            _signed(_field(w0, w1, w2, 61 - b, 28), 28),
+            _signed(_field(w0, w1, w2, 89 - b, 27), 27),
+            np.int64(_field(w0, w1, w2, 116 - b, 12)),
+            np.int64(_field(w0, w1, w2, 128 - b, 9)))
+
+
 @njit(**_JIT)
 def _decode_position(a, p0, n_chars, fill, mt, required):
     """Decode the position report of type ``mt`` in payload a[p0 : p0 + n_chars].
@@ -534,13 +550,14 @@ def _decode_position(a, p0, n_chars, fill, mt, required):
         cog = nan if cog_raw >= 360 else float(cog_raw)
         hdg = nan
     else:
-        b = 4 if (mt == 18 or mt == 19) else 0  # class B fields sit 4 bits earlier
-        nav = np.int64(_field(w0, w1, w2, 38, 4)) if b == 0 else 15
-        sog_raw = np.int64(_field(w0, w1, w2, 50 - b, 10))
-        lon_raw = _signed(_field(w0, w1, w2, 61 - b, 28), 28)
-        lat_raw = _signed(_field(w0, w1, w2, 89 - b, 27), 27)
-        cog_raw = np.int64(_field(w0, w1, w2, 116 - b, 12))
-        hdg_raw = np.int64(_field(w0, w1, w2, 128 - b, 9))
+        # class B fields sit 4 bits earlier (two calls with a constant offset each: the
+        # compiler resolves every field's word and shifts)
+        if mt == 18 or mt == 19:
+            nav = 15
+            sog_raw, lon_raw, lat_raw, cog_raw, hdg_raw = _ab_fields(w0, w1, w2, 4)
+        else:
+            nav = np.int64(_field(w0, w1, w2, 38, 4))
+            sog_raw, lon_raw, lat_raw, cog_raw, hdg_raw = _ab_fields(w0, w1, w2, 0)
         scale = 600_000.0
         lat_na = 91 * 600_000
         lon_na = 181 * 600_000
@@ -853,7 +870,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
-        j, s_first, n_starts = _line_end(a, a64, i, n, counts)
+        j, s_first, n_starts, cand = _line_end(a, a64, i, n, counts)
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
             i = j + 2
@@ -869,11 +886,6 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                 continue  # the rest of a line already counted
             rec += 1
             counts[16] += 1
-            cand = -1
-            for p in range(ls, le):
-                if a[p] == 33 or a[p] == 36:
-                    cand = p
-                    break
             if cand < 0:
                 if le == ls or a[ls] == 35:
                     counts[0] += 1  # comment_or_blank
