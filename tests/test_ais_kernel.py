@@ -238,6 +238,23 @@ def test_decoder_random_payloads(case):
     _check_decode(*case)
 
 
+@SETTINGS
+@given(st.binary(min_size=8, max_size=8), st.integers(0, 7))
+def test_eight_characters_at_once_like_one_by_one(raw, bad_at):
+    """The kernel's word-at-a-time armouring (_six8) against its per-character one (_sixbit):
+    the same 48 bits and validity, for valid characters and any byte put among them."""
+    from stsdetect.ais.kernel import _six8, _sixbit
+
+    for chars in (bytes(ALPHABET[c % 64] for c in raw),
+                  bytes(ALPHABET[c % 64] if i != bad_at else c for i, c in enumerate(raw))):
+        a = np.frombuffer(chars, np.uint8)
+        values = [_sixbit(c) for c in chars]
+        w, ok = _six8(a, 0)
+        assert ok == all(v != 255 for v in values)
+        if ok:
+            assert w == functools.reduce(lambda acc, v: (acc << 6) | v, values, 0)
+
+
 def test_decoder_mixed_chunk_all_classes():
     """One chunk holding every layout at every byte alignment, with and without bad rows."""
     rng = np.random.default_rng(5)

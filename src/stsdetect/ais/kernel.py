@@ -285,45 +285,50 @@ def _is_ais_start(a, p, end):
             and a[p + 1] > 44 and a[p + 2] > 44)
 
 
-#: SWAR constants: a byte of 34 in every lane, and every lane's high bit.
-_LANES_34 = np.uint64(0x2222222222222222)
+#: SWAR constants: a byte of 37 in every lane, and every lane's high bit.
+_LANES_37 = np.uint64(0x2525252525252525)
 _LANES_HIGH = np.uint64(0x8080808080808080)
 
 
 @njit(**_JIT)
 def _line_end(a, a64, j, n, counts):
     """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
-    sentence start (-1 when none) and how many it has; every sentence start counted into
+    sentence start (-1 when none), how many it has, and its first '!' or '$' (-1 when none:
+    where a sentence of another kind may start); every AIS sentence start counted into
     ``counts[18]`` too (to check, apart from the framing, that none is lost).
 
-    Bytes above 33 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
-    and ``(w - 0x22..22) & ~w & 0x80..80`` marks every byte below 34 of a word ``w`` (and
-    possibly a 34 right after one: each marked byte is checked on its own).
+    Bytes above 36 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
+    and ``(w - 0x25..25) & ~w & 0x80..80`` marks every byte below 37 of a word ``w`` (and
+    possibly a 37 right after one: each marked byte is checked on its own).
     """
     first = -1
     starts = 0
+    cand = -1
     while j < n:
         if j & 7 == 0 and j + 8 <= n:
             m_q = j
             w = a64[j >> 3]
-            m = (w - _LANES_34) & ~w & _LANES_HIGH
+            m = (w - _LANES_37) & ~w & _LANES_HIGH
             j += 8
         else:
             m_q = j
-            m = np.uint64(128) if a[j] <= 33 else np.uint64(0)
+            m = np.uint64(128) if a[j] <= 36 else np.uint64(0)
             j += 1
         while m != 0:
             q = m_q + (np.int64(trailing_zeros(m)) >> 3)
             m &= m - np.uint64(1)
             c = a[q]
             if c == 10 or c == 13:
-                return q, first, starts
-            if c == 33 and _is_ais_start(a, q, n):
-                counts[18] += 1
-                starts += 1
-                if first < 0:
-                    first = q
-    return n, first, starts
+                return q, first, starts, cand
+            if c == 33 or c == 36:
+                if cand < 0:
+                    cand = q
+                if c == 33 and _is_ais_start(a, q, n):
+                    counts[18] += 1
+                    starts += 1
+                    if first < 0:
+                        first = q
+    return n, first, starts, cand
 
 
 #: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
@@ -449,6 +454,51 @@ def _signed(v, width):
     return v
 
 
+_L = np.uint64(0x0101010101010101)  # a byte of 1 in every lane
+
+
+@njit(**_JIT)
+def _six8(a, p):
+    """Eight armoured characters a[p : p + 8] as 48 bits (MSB first), and whether all are
+    valid: all eight handled at once in one 64-bit word (byte lanes, SWAR), no branch per
+    character. A character c is valid when 48 <= c < 88 or 96 <= c < 120; its value is
+    c - 48, less 8 from c = 96 on."""
+    x = np.uint64(0)
+    for q in range(8):  # (one unaligned little-endian load: char q in byte lane q)
+        x |= np.uint64(a[p + q]) << np.uint64(8 * q)
+    hi = _L * np.uint64(128)
+    # lane-wise tests, each lane's answer in its high bit (no carry crosses lanes: the
+    # high bit of every lane is tested on its own first)
+    big = x & hi  # c >= 128
+    low7 = x & ~hi
+    lt48 = ~(low7 + _L * np.uint64(128 - 48)) & hi  # c < 48
+    ge120 = (low7 + _L * np.uint64(128 - 120)) & hi  # c >= 120
+    ge88 = (low7 + _L * np.uint64(128 - 88)) & hi  # c >= 88
+    ge96 = (low7 + _L * np.uint64(128 - 96)) & hi  # c >= 96
+    bad = big | lt48 | ge120 | (ge88 & ~ge96)
+    # values: c - 48 (no borrow: every valid c >= 48), less 8 where c >= 96
+    d = x - _L * np.uint64(48) - ((ge96 >> np.uint64(7)) * np.uint64(8))
+    d &= _L * np.uint64(63)
+    # pack: lanes (d0 d1 ... d7, d0 lowest) -> d0 d1 ... d7 MSB first in 48 bits
+    m8 = np.uint64(0x00FF00FF00FF00FF)
+    d = ((d & m8) << np.uint64(6)) | ((d >> np.uint64(8)) & m8)
+    m16 = np.uint64(0x0000FFFF0000FFFF)
+    d = ((d & m16) << np.uint64(12)) | ((d >> np.uint64(16)) & m16)
+    d = ((d & np.uint64(0xFFFFFFFF)) << np.uint64(24)) | (d >> np.uint64(32))
+    return d, bad == 0
+
+
+@njit(**_JIT, inline="always")
+def _ab_fields(w0, w1, w2, b):
+    """Speed, longitude, latitude, course and heading (raw) of a class A (``b`` 0) or class B
+    (``b`` 4) position report."""
+    return (np.int64(_field(w0, w1, w2, 50 - b, 10)),
+            _signed(_field(w0, w1, w2, 61 - b, 28), 28),
+            _signed(_field(w0, w1, w2, 89 - b, 27), 27),
+            np.int64(_field(w0, w1, w2, 116 - b, 12)),
+            np.int64(_field(w0, w1, w2, 128 - b, 9)))
+
+
 @njit(**_JIT)
 def _decode_position(a, p0, n_chars, fill, mt, required):
     """Decode the position report of type ``mt`` in payload a[p0 : p0 + n_chars].
@@ -460,22 +510,28 @@ def _decode_position(a, p0, n_chars, fill, mt, required):
     """
     nan = np.nan
     # the first 24 characters (144 bits, every field read) as three 48-bit words
-    m = n_chars if n_chars < 24 else 24
-    w0 = np.uint64(0)
-    w1 = np.uint64(0)
-    w2 = np.uint64(0)
-    for q in range(24):
-        v6 = 0
-        if q < m:
-            v6 = _sixbit(a[p0 + q])
-            if v6 == 255:
-                return 7, 0, nan, nan, nan, nan, nan, 0
-        if q < 8:
-            w0 = (w0 << np.uint64(6)) | np.uint64(v6)
-        elif q < 16:
-            w1 = (w1 << np.uint64(6)) | np.uint64(v6)
-        else:
-            w2 = (w2 << np.uint64(6)) | np.uint64(v6)
+    if n_chars >= 24:  # (nearly always: the branch-free path)
+        w0, ok0 = _six8(a, p0)
+        w1, ok1 = _six8(a, p0 + 8)
+        w2, ok2 = _six8(a, p0 + 16)
+        if not (ok0 and ok1 and ok2):
+            return 7, 0, nan, nan, nan, nan, nan, 0
+    else:
+        w0 = np.uint64(0)
+        w1 = np.uint64(0)
+        w2 = np.uint64(0)
+        for q in range(24):
+            v6 = 0
+            if q < n_chars:
+                v6 = _sixbit(a[p0 + q])
+                if v6 == 255:
+                    return 7, 0, nan, nan, nan, nan, nan, 0
+            if q < 8:
+                w0 = (w0 << np.uint64(6)) | np.uint64(v6)
+            elif q < 16:
+                w1 = (w1 << np.uint64(6)) | np.uint64(v6)
+            else:
+                w2 = (w2 << np.uint64(6)) | np.uint64(v6)
     if n_chars * 6 - fill < required[mt]:
         return 9, 0, nan, nan, nan, nan, nan, 0
     mmsi = np.int64(_field(w0, w1, w2, 8, 30))
@@ -494,13 +550,14 @@ def _decode_position(a, p0, n_chars, fill, mt, required):
         cog = nan if cog_raw >= 360 else float(cog_raw)
         hdg = nan
     else:
-        b = 4 if (mt == 18 or mt == 19) else 0  # class B fields sit 4 bits earlier
-        nav = np.int64(_field(w0, w1, w2, 38, 4)) if b == 0 else 15
-        sog_raw = np.int64(_field(w0, w1, w2, 50 - b, 10))
-        lon_raw = _signed(_field(w0, w1, w2, 61 - b, 28), 28)
-        lat_raw = _signed(_field(w0, w1, w2, 89 - b, 27), 27)
-        cog_raw = np.int64(_field(w0, w1, w2, 116 - b, 12))
-        hdg_raw = np.int64(_field(w0, w1, w2, 128 - b, 9))
+        # class B fields sit 4 bits earlier (two calls with a constant offset each: the
+        # compiler resolves every field's word and shifts)
+        if mt == 18 or mt == 19:
+            nav = 15
+            sog_raw, lon_raw, lat_raw, cog_raw, hdg_raw = _ab_fields(w0, w1, w2, 4)
+        else:
+            nav = np.int64(_field(w0, w1, w2, 38, 4))
+            sog_raw, lon_raw, lat_raw, cog_raw, hdg_raw = _ab_fields(w0, w1, w2, 0)
         scale = 600_000.0
         lat_na = 91 * 600_000
         lon_na = 181 * 600_000
@@ -813,7 +870,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
-        j, s_first, n_starts = _line_end(a, a64, i, n, counts)
+        j, s_first, n_starts, cand = _line_end(a, a64, i, n, counts)
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
             i = j + 2
@@ -829,11 +886,6 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                 continue  # the rest of a line already counted
             rec += 1
             counts[16] += 1
-            cand = -1
-            for p in range(ls, le):
-                if a[p] == 33 or a[p] == 36:
-                    cand = p
-                    break
             if cand < 0:
                 if le == ls or a[ls] == 35:
                     counts[0] += 1  # comment_or_blank
