@@ -456,6 +456,41 @@ def test_stray_pghp_at_a_file_end_stays_in_its_file(tmp_path):
         assert list(pos["file"]) == [str(a), str(b)] and list(pos["line"]) == [1, 1]
 
 
+@SETTINGS
+@given(st.lists(st.text(max_size=6), min_size=2, max_size=6, unique=True), st.data())
+def test_names_taken_per_row_like_pandas(names, data):
+    """The reader's per-row names (source, file: compiled take_names) equal pandas' take."""
+    from stsdetect.ais.reader import _string_codes
+
+    codes = np.array(data.draw(st.lists(st.integers(0, len(names) - 1), max_size=40)),
+                     dtype=np.int32)
+    got = _string_codes(names, codes)
+    assert got.dtype == "string" and list(got) == [names[c] for c in codes]
+    assert pd.Series(got).equals(pd.Series(pd.array(names, dtype="string").take(codes)))
+
+
+def test_pghp_times_of_valid_and_invalid_dates_in_a_row():
+    """$PGHP times: each line's own date and clock, whatever the lines before it held
+    (the kernel keeps the last date's start): invalid dates and clock fields give NaT."""
+    fields = [(2013, 11, 12, 12, 0, 0, 11), (2013, 2, 30, 1, 2, 3, 4),
+              (2013, 2, 28, 23, 59, 59, 999), (2013, 2, 28, 24, 0, 0, 0),
+              (2013, 2, 28, 0, 60, 0, 0), (2013, 2, 28, 0, 0, 60, 0), (2013, 2, 28, 0, 0, 0, 1000),
+              (2012, 2, 29, 5, 6, 7, 8), (2013, 2, 29, 5, 6, 7, 8), (2013, 13, 1, 0, 0, 0, 0),
+              (1969, 12, 31, 0, 0, 0, 0), (2013, 11, 12, 12, 0, 1, 0)]
+    lines, expected = [], []
+    for y, mo, d, h, mi, s, ms in fields:
+        body = f"PGHP,1,{y},{mo},{d},{h},{mi},{s},{ms},219,,2190067,1"
+        lines += [f"${body}*{_xor(body.encode()):02X}", GOOD]
+        try:
+            t = pd.Timestamp(year=y, month=mo, day=d, hour=h, minute=mi, second=s, tz="UTC")
+            ok = y >= 1970 and ms <= 999
+        except ValueError:
+            ok = False
+        expected.append(t + pd.Timedelta(ms, "ms") if ok else pd.NaT)
+    got = read_ais(io.BytesIO("\n".join(lines).encode())).positions["time"]
+    assert list(got) == expected
+
+
 def test_two_threads_give_the_same_result_as_one(shared_data):
     path = shared_data / "dma-aisabnormal" / "ais-sample.txt"
     one = read_ais(path, workers=1, chunk_bytes=1 << 16)

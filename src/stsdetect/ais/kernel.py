@@ -865,6 +865,8 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     pg_pending = False
     pg_time = NAT_NS
     pg_src = 0
+    pg_ymd = -1  # the date of the last $PGHP time read, and its day's start (ns)
+    pg_day = NAT_NS
     rec = 0
     line = 0
     i = 0
@@ -917,8 +919,17 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                 mi = _uint(a, commas[5] + 1, commas[6], 2)
                 sec = _uint(a, commas[6] + 1, commas[7], 2)
                 ms = _uint(a, commas[7] + 1, commas[8], 4)
-                if min(y, mo, d, h, mi, sec, ms) >= 0 and ms <= 999:
-                    pg_time = _civil_ns(y, mo, d, h, mi, sec, ms * 1_000_000)
+                if (min(y, mo, d, h, mi, sec, ms) >= 0 and ms <= 999 and h <= 23 and mi <= 59
+                        and sec <= 59):
+                    # consecutive lines nearly always share their date: its day's start is
+                    # kept (any date; NAT_NS when invalid)
+                    ymd = (y * 100 + mo) * 100 + d
+                    if ymd != pg_ymd:
+                        pg_ymd = ymd
+                        pg_day = _civil_ns(y, mo, d, 0, 0, 0, 0)
+                    if pg_day != NAT_NS:
+                        pg_time = pg_day + ((h * 3600 + mi * 60 + sec) * 1_000_000_000
+                                            + ms * 1_000_000)
                 if pg_time == NAT_NS:
                     counts[20] += 1
                 code, n_names = _code(a, commas[10] + 1, commas[11], keys, codes, first,
@@ -1523,6 +1534,34 @@ def _trim(text, at, width, offsets, data, valid):
             k += 1
         offsets[i + 1] = k
     return blank
+
+
+@njit(**_JIT)
+def _take_names(data, ends, codes, offsets, out):
+    """Each row's name ``data[ends[c - 1] : ends[c]]`` (``c = codes[i]``, ``ends[-1]``
+    read as 0) one after another into ``out`` (``offsets``: n + 1 ends)."""
+    k = 0
+    for i in range(codes.size):
+        c = codes[i]
+        s = ends[c - 1] if c > 0 else 0
+        for j in range(s, ends[c]):
+            out[k] = data[j]
+            k += 1
+        offsets[i + 1] = k
+
+
+def take_names(names: list, codes: np.ndarray) -> tuple:
+    """``names[codes]`` as the buffers of an Arrow string array, ``(offsets, data)``: no
+    per-row string objects (names: str; codes: int array of indices into them)."""
+    encoded = [nm.encode() for nm in names]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    lengths = np.diff(ends, prepend=0)
+    offsets = np.zeros(codes.size + 1, np.int64)
+    out = np.empty(int(lengths[codes].sum()) if codes.size else 0, np.uint8)
+    _take_names(data, ends, codes, offsets, out)
+    return offsets, out
 
 
 def trim_text(text: np.ndarray, field: str) -> tuple:

@@ -26,6 +26,7 @@ from .kernel import (
     Workspace,
     decode_chunk,
     outside,
+    take_names,
     trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
@@ -471,7 +472,13 @@ def _string_codes(names, codes: np.ndarray):
     string objects)."""
     if len(names) == 1:
         return _string_runs([(names[0], len(codes))])
-    return pd.array(list(names), dtype="string").take(codes)
+    if not _arrow_strings():
+        return pd.array(list(names), dtype="string").take(codes)
+    import pyarrow as pa
+
+    offsets, data = take_names(list(names), codes)  # (one compiled pass, no string objects)
+    return _from_arrow(pa.LargeStringArray.from_buffers(
+        len(codes), pa.py_buffer(offsets), pa.py_buffer(data)))
 
 
 def _text_values(text: np.ndarray, field: str):
