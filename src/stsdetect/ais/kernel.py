@@ -291,11 +291,11 @@ _LANES_HIGH = np.uint64(0x8080808080808080)
 
 
 @njit(**_JIT)
-def _line_end(a, a64, j, n, counts):
+def _line_end(a, a64, j, n):
     """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
     sentence start (-1 when none), how many it has, and its first '!' or '$' (-1 when none:
-    where a sentence of another kind may start); every AIS sentence start counted into
-    ``counts[18]`` too (to check, apart from the framing, that none is lost).
+    where a sentence of another kind may start). The caller adds the starts up into
+    ``counts[18]`` (to check, apart from the framing, that none is lost).
 
     Bytes above 36 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
     and ``(w - 0x25..25) & ~w & 0x80..80`` marks every byte below 37 of a word ``w`` (and
@@ -324,7 +324,6 @@ def _line_end(a, a64, j, n, counts):
                 if cand < 0:
                     cand = q
                 if c == 33 and _is_ais_start(a, q, n):
-                    counts[18] += 1
                     starts += 1
                     if first < 0:
                         first = q
@@ -865,6 +864,8 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     pg_pending = False
     pg_time = NAT_NS
     pg_src = 0
+    n_sentence_starts = 0
+    n_sentence_records = 0
     pg_ymd = -1  # the date of the last $PGHP time read, and its day's start (ns)
     pg_day = NAT_NS
     rec = 0
@@ -872,7 +873,8 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
-        j, s_first, n_starts, cand = _line_end(a, a64, i, n, counts)
+        j, s_first, n_starts, cand = _line_end(a, a64, i, n)
+        n_sentence_starts += n_starts
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
             i = j + 2
@@ -887,7 +889,6 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
             if cont:
                 continue  # the rest of a line already counted
             rec += 1
-            counts[16] += 1
             if cand < 0:
                 if le == ls or a[ls] == 35:
                     counts[0] += 1  # comment_or_blank
@@ -966,8 +967,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
             first_of_line = False
             r = rec
             rec += 1
-            counts[16] += 1
-            counts[19] += 1
+            n_sentence_records += 1
             # PGHP applies to this sentence, whatever becomes of it
             use_pg = pg_pending
             pg_pending = False
@@ -1207,6 +1207,9 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         n_out[2] += 1
             sv = nxt
             rs = nxt_rs
+    counts[16] += rec  # (kept in registers while the chunk is read)
+    counts[18] += n_sentence_starts
+    counts[19] += n_sentence_records
     counts[17] = line - 1 if continued and line > 0 else line
     if pend[0] >= 0:
         _put_row(f_i64, n_out[2], pend)
