@@ -205,23 +205,30 @@ class DaskExecutor:
         Times a task that raised (other than on bad input) is re-run.
     """
 
+    #: The tasks run in other processes: the driver may do its own set-up meanwhile.
+    remote = True
+
     def __init__(self, client, retries: int = 2):
         self.client = client
         self.retries = int(retries)
         self.n_tasks = 0
 
     def map(self, func, *iterables, **kwargs):
-        """Yield ``func(*items, **kwargs)`` for each tuple of items, in order.
+        """Submit ``func(*items, **kwargs)`` for each tuple of items at once; return an
+        iterator of the results, in order.
 
-        A task's input error (:data:`INPUT_ERRORS`) is raised here, once, and the remaining
-        tasks are cancelled; other exceptions are raised after the retries.
+        A task's input error (:data:`INPUT_ERRORS`) is raised by the iterator, once, and the
+        remaining tasks are cancelled; other exceptions are raised after the retries.
         """
         columns = [list(x) for x in iterables]
         if not columns or not columns[0]:
-            return
+            return iter(())
         futures = self.client.map(_Guarded(func), *columns, pure=False, retries=self.retries,
                                   **kwargs)
         self.n_tasks += len(futures)
+        return self._results(futures)
+
+    def _results(self, futures):
         try:
             for fut in futures:  # in input order
                 out = fut.result()
