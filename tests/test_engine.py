@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stsdetect import params as P
 from stsdetect.scale.registry import STAGES, select
@@ -90,3 +93,21 @@ def test_registry_selection():
     assert "anchorages" in run  # a context table, always made
     with pytest.raises(ValueError, match="unknown detector"):
         select(["tow"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 40), st.integers(0, 12)), max_size=30),
+       st.lists(st.integers(-10, 60), max_size=40))
+def test_windows_spanned_equals_listing_every_span(spans, numbers):
+    """The windows that finish tasks visit: the same as listing each span's windows."""
+    from stsdetect.scale.engine import _windows_spanned
+
+    k0 = np.array([a for a, _ in spans], np.int64)
+    k1 = k0 + np.array([n for _, n in spans], np.int64)
+    listed = set()
+    for a, b in zip(k0.tolist(), k1.tolist(), strict=True):  # the oracle: every window listed
+        listed.update(range(a, b + 1))
+    expected = sorted(listed & set(numbers))
+    got = _windows_spanned(k0, k1, numbers)
+    assert got.dtype == np.int64
+    assert got.tolist() == expected
