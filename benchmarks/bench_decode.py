@@ -1,6 +1,6 @@
 """Decode speed per dump layout: stsdetect (1 and 2 threads) vs pyais vs libais.
 
-Run ``python benchmarks/bench_decode.py [--lines 200000] [--repeat 3]``; ``--dump FILE ...``
+Run ``python benchmarks/bench_decode.py [--lines 200000] [--repeat 5]``; ``--dump FILE ...``
 times only ``read_ais`` on given dumps, one thread against two. For each layout it
 builds a dump from a real public file under ``../shared/data`` (or ``$STSDETECT_SHARED_DATA``),
 repeated to at least ``--lines`` lines, and decodes it with each decoder in its own
@@ -21,10 +21,12 @@ Decoders:
   with a note when it is not installed.
 
 Timings are the best of ``--repeat`` runs (the machine this was written on is shared: expect
-noise; the best run is the least disturbed one). Each decoder's CPU time (user + sys of its
-process, best run) is printed beside the wall time: on a busy machine the CPU rate
-(``cpu Ml/s``) is the one that says what one core does; the two-thread speed-up is from
-wall times and needs an idle machine. Run it alone: ``flock /tmp/bench.lock python
+noise; the best run is the least disturbed one). Use five or more: the first two real reads in a
+fresh process are slower (first touches of fresh output memory; on the idle VM bare VDM took
+84-115 ms for its best of two against 43 ms for its best of five). Each decoder's CPU time (user
++ sys of its process, best run) is printed beside the wall time: on a busy machine the CPU rate
+(``cpu Ml/s``) is the one that says what one core does; the two-thread speed-up is from wall
+times and needs an idle machine. Run it alone: ``flock /tmp/bench.lock python
 benchmarks/bench_decode.py``.
 """
 
@@ -193,7 +195,7 @@ def compile_times() -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=200_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--layouts", nargs="*", default=None, help="substrings of layout names")
     ap.add_argument("--child", nargs=2, metavar=("DECODER", "PATH"))
     ap.add_argument("--dump", nargs="*", default=None,
