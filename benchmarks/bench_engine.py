@@ -135,20 +135,12 @@ TIMED = (
 )
 
 
-def _stages_child(argv) -> None:
-    """``stages`` in a fresh process: the imports the command needs, then the command."""
+def run_timed_command(command) -> tuple[dict, int]:
+    """Run the CLI ``command`` in this process with :data:`TIMED` functions and every
+    registry stage timed: ``({row: [cpu s, wall s]}, exit code)``, rows exclusive (a timed
+    call inside another counts in its own row only), ``"cli, rest"`` what none covered."""
     import importlib
-    import json
 
-    sys.path.insert(0, SRC)
-    modules, command = json.loads(argv[0]), argv[1:]
-    c0, w0 = _cpu(), time.perf_counter()
-    for name in modules:  # everything the command imports, in the order it imported them
-        try:
-            importlib.import_module(name)
-        except Exception:  # a module importable only as a side effect of another
-            pass
-    imports = (_cpu() - c0, time.perf_counter() - w0)
     from stsdetect.scale import registry
 
     rows: dict = {}
@@ -185,6 +177,24 @@ def _stages_child(argv) -> None:
         code = main(command)
     total = (_cpu() - c1, time.perf_counter() - w1)
     rows["cli, rest"] = [total[0] - stack[0][0], total[1] - stack[0][1]]
+    return rows, code
+
+
+def _stages_child(argv) -> None:
+    """``stages`` in a fresh process: the imports the command needs, then the command."""
+    import importlib
+    import json
+
+    sys.path.insert(0, SRC)
+    modules, command = json.loads(argv[0]), argv[1:]
+    c0, w0 = _cpu(), time.perf_counter()
+    for name in modules:  # everything the command imports, in the order it imported them
+        try:
+            importlib.import_module(name)
+        except Exception:  # a module importable only as a side effect of another
+            pass
+    imports = (_cpu() - c0, time.perf_counter() - w0)
+    rows, code = run_timed_command(command)
     print(json.dumps({"imports": imports, "rows": rows, "code": code,
                       "load": os.getloadavg()}))
 

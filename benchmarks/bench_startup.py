@@ -72,48 +72,9 @@ def _child(argv) -> None:
     rows["other modules (stsdetect, shapely, ...)"] = (time.process_time() - c,
                                                        time.perf_counter() - w)
     sys.path.insert(0, str(HERE))
-    import contextlib
-    import dataclasses
-    import io
-
     import bench_engine  # now cheap: numpy and pandas are loaded
 
-    from stsdetect.scale import registry
-
-    stack = [[0.0, 0.0]]
-    work: dict = {}
-
-    def timed(func, label):
-        def run(*a, **k):
-            stack.append([0.0, 0.0])
-            c, w = time.process_time(), time.perf_counter()
-            try:
-                return func(*a, **k)
-            finally:
-                dc, dw = time.process_time() - c, time.perf_counter() - w
-                inner = stack.pop()
-                row = work.setdefault(label, [0.0, 0.0])
-                row[0] += dc - inner[0]
-                row[1] += dw - inner[1]
-                stack[-1][0] += dc
-                stack[-1][1] += dw
-        return run
-
-    for mod, attr, label in bench_engine.TIMED:
-        owner = importlib.import_module(mod)
-        *path, name = attr.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        setattr(owner, name, timed(getattr(owner, name), label))
-    for name, stage in list(registry.STAGES.items()):
-        registry.STAGES[name] = dataclasses.replace(stage, run=timed(stage.run, f"stage {name}"))
-    from stsdetect.cli import main
-
-    c, w = time.process_time(), time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = main(command)
-    total = (time.process_time() - c, time.perf_counter() - w)
-    work["cli, rest"] = [total[0] - stack[0][0], total[1] - stack[0][1]]
+    work, code = bench_engine.run_timed_command(command)
     print(json.dumps({"startup": rows, "work": work, "code": code}))
     sys.stdout.flush()
     os._exit(0)  # as the ``stsdetect`` program leaves (cli.console): no module teardown
