@@ -295,43 +295,17 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
     """
     import pyarrow as pa
 
-    if isinstance(positions, pa.Table):
-        if "time" in positions.column_names and pa.types.is_timestamp(
-                positions.schema.field("time").type):
-            return _spill_table(positions, workdir, window_s, part, seq_start, spill_format)
-        positions = positions.to_pandas()
-    if "time" not in positions.columns:
-        raise ValueError("positions need a 'time' column (datetime64, UTC)")
-    time = pd.DatetimeIndex(pd.to_datetime(positions["time"], utc=True)).as_unit("ns")
-    ns = time.asi8
-    ok = ~np.asarray(time.isna())
-    window_ns = round(window_s * 1e9)
-    frame = positions.reset_index(drop=True)
-    frame["time"] = time
-    frame[_SEQ] = np.arange(seq_start, seq_start + len(frame), dtype=np.int64)
-    frame[_WIN] = np.where(ok, np.floor_divide(ns, window_ns), 0).astype(np.int64)
-    rows = np.flatnonzero(ok)
-    if rows.size < len(frame):
-        frame = frame.iloc[rows]
-    schema = None
-    if rows.size:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        schema = _write_spill(table, workdir, part, spill_format)
-    class_b = np.zeros(0, np.int64)
-    if "msg_type" in frame.columns:
-        is_b = frame["msg_type"].isin([18, 19]).to_numpy(bool)
-        class_b = np.unique(frame["mmsi"].to_numpy(np.int64)[is_b])
-    t = ns[ok] / 1e9
-    return {
-        "rows": int(rows.size),
-        "no_time": int((~ok).sum()),
-        "class_b": class_b,
-        "mmsis": np.unique(frame["mmsi"].to_numpy(np.int64)),
-        "windows": np.unique(frame[_WIN].to_numpy(np.int64)),
-        "t_min": float(t.min()) if rows.size else np.nan,
-        "t_max": float(t.max()) if rows.size else np.nan,
-        "schema": schema,
-    }
+    if isinstance(positions, pa.Table) and "time" in positions.column_names \
+            and pa.types.is_timestamp(positions.schema.field("time").type):
+        table = positions  # a positions table read from Parquet: spilled as it was read
+    else:
+        if isinstance(positions, pa.Table):
+            positions = positions.to_pandas()
+        if "time" not in positions.columns:
+            raise ValueError("positions need a 'time' column (datetime64, UTC)")
+        time = pd.to_datetime(positions["time"], utc=True).dt.as_unit("ns")
+        table = pa.Table.from_pandas(positions.assign(time=time), preserve_index=False)
+    return _spill_table(table, workdir, window_s, part, seq_start, spill_format)
 
 
 def _write_spill(table, workdir, part: str, spill_format: str):
@@ -352,9 +326,9 @@ def _write_spill(table, workdir, part: str, spill_format: str):
 
 def _spill_table(table, workdir, window_s: float, part: str, seq_start: int,
                  spill_format: str) -> dict:
-    """:func:`spill_positions` of an Arrow table with a timestamp ``time`` column: the same
-    rows, columns and counts, without a round trip through pandas (a saved positions table
-    read from Parquet is spilled as it was read)."""
+    """:func:`spill_positions` of an Arrow table with a timestamp ``time`` column (naive
+    times are UTC): rows without a time are counted and dropped, the rest written with their
+    sequence number and window."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
