@@ -99,8 +99,9 @@ def test_registry_selection():
 @given(st.lists(st.tuples(st.integers(-5, 40), st.integers(0, 12)), max_size=30),
        st.lists(st.integers(-10, 60), max_size=40))
 def test_windows_spanned_equals_listing_every_span(spans, numbers):
-    """The windows that finish tasks visit: the same as listing each span's windows."""
-    from stsdetect.scale.engine import _windows_spanned
+    """The windows that finish and status tasks visit, and each one's rows: the same as
+    listing each span's windows."""
+    from stsdetect.scale.windows import jobs_by_window, windows_spanned
 
     k0 = np.array([a for a, _ in spans], np.int64)
     k1 = k0 + np.array([n for _, n in spans], np.int64)
@@ -108,6 +109,12 @@ def test_windows_spanned_equals_listing_every_span(spans, numbers):
     for a, b in zip(k0.tolist(), k1.tolist(), strict=True):  # the oracle: every window listed
         listed.update(range(a, b + 1))
     expected = sorted(listed & set(numbers))
-    got = _windows_spanned(k0, k1, numbers)
+    got = windows_spanned(k0, k1, numbers)
     assert got.dtype == np.int64
     assert got.tolist() == expected
+    # each window's job: exactly the rows whose span lists it
+    jobs = jobs_by_window(pd.DataFrame({"row": np.arange(k0.size)}), k0, k1, numbers)
+    assert sorted(jobs) == expected
+    for k, rows in jobs.items():
+        assert rows["row"].tolist() == [i for i, (a, b) in enumerate(zip(
+            k0.tolist(), k1.tolist(), strict=True)) if a <= k <= b]

@@ -301,35 +301,22 @@ def _imagery_stage(events, matched, executor, work, plan, numbers, schema):
                               p.max_extrapolate)
 
 
-def _windows_spanned(k0, k1, numbers) -> np.ndarray:
-    """The window numbers among ``numbers`` that at least one span ``[k0[i], k1[i]]`` covers.
-
-    Sorted and unique, found by counting spans begun minus spans ended at each window (two
-    binary searches), not by listing each span's windows: a silence or a loitering run may
-    cross thousands of windows, and there may be millions of them.
-    """
-    k0, k1 = np.asarray(k0, np.int64), np.asarray(k1, np.int64)
-    ok = k0 <= k1
-    k0, k1 = np.sort(k0[ok]), np.sort(k1[ok])
-    numbers = np.unique(np.asarray(numbers, np.int64))
-    covering = np.searchsorted(k0, numbers, "right") - np.searchsorted(k1, numbers, "left")
-    return numbers[covering > 0]
-
-
 def _heard_jobs(plan, gaps, unknown, numbers) -> dict:
     """Per window: the silences (``q``: their row in ``gaps``) whose heard count needs that
     window's thinned reports."""
+    from stsdetect.scale import windows as W
+
     q = gaps.loc[unknown].copy()
     q["q"] = np.flatnonzero(unknown)
     k0 = q["t0"].to_numpy(np.int64) // plan.window_ns
     k1 = q["t1"].to_numpy(np.int64) // plan.window_ns
-    ks = _windows_spanned(k0, k1, numbers)
-    return {int(k): q.loc[(k0 <= k) & (k1 >= k)] for k in ks}  # per window
+    return W.jobs_by_window(q, k0, k1, numbers)
 
 
 def _loiter_jobs(plan, state, numbers):
     """Loitering runs summed over the windows (with their centres) and, per window they
     span, the runs whose largest drift needs that window's rows."""
+    from stsdetect.scale import windows as W
     from stsdetect.scale.carry import LOITERING
 
     p = plan.objects["loitering"]
@@ -341,9 +328,8 @@ def _loiter_jobs(plan, state, numbers):
     runs["id"] = np.arange(len(runs))
     runs["cx"], runs["cy"], runs["cz"] = centre[:, 0], centre[:, 1], centre[:, 2]
     k0, k1 = runs["k0"].to_numpy(np.int64), runs["k1"].to_numpy(np.int64)
-    ks = _windows_spanned(k0, k1, numbers)
     cols = ["id", "mmsi", "rank", "t0", "t1", "cx", "cy", "cz"]
-    return runs, {int(k): runs.loc[(k0 <= k) & (k1 >= k), cols] for k in ks}  # per window
+    return runs, W.jobs_by_window(runs[cols], k0, k1, numbers)
 
 
 def _loitering_events(plan, runs, parts):

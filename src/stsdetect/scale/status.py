@@ -171,6 +171,8 @@ class WindowedStatus:
 
     def _fetch(self, new: pd.DataFrame) -> None:
         """One pass over the windows for ``new`` queries (distinct); appended to the table."""
+        from stsdetect.scale.windows import jobs_by_window
+
         base = len(self._keys)
         q = new["mmsi"].to_numpy(np.int64)
         lo, hi = new["lo"].to_numpy(np.int64), new["hi"].to_numpy(np.int64)
@@ -180,12 +182,8 @@ class WindowedStatus:
         k1 = np.where(ok, np.maximum(lo, hi) // w, -1)
         frame = pd.DataFrame({"q": np.arange(q.size, dtype=np.int64), "mmsi": q, "lo": lo,
                               "hi": hi})
-        ks, jobs = [], []
-        for k in self.windows.tolist():  # loop over windows
-            sel = (k0 <= k) & (k1 >= k)
-            if sel.any():
-                ks.append(int(k))
-                jobs.append(frame.loc[sel])
+        by_window = jobs_by_window(frame, k0, k1, self.windows)
+        ks, jobs = list(by_window), list(by_window.values())
         self.n_passes += 1
         self.n_tasks += len(ks)
         sums = np.zeros((q.size, 4), np.int64)

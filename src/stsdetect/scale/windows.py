@@ -856,6 +856,31 @@ def _read_side(path) -> pd.DataFrame:
     return feather.read_table(path, memory_map=False).to_pandas()
 
 
+def windows_spanned(k0, k1, windows) -> np.ndarray:
+    """The window numbers among ``windows`` that at least one span ``[k0[i], k1[i]]`` covers.
+
+    Sorted and unique, found by counting spans begun minus spans ended at each window (two
+    binary searches), not by listing each span's windows: a silence or a loitering run may
+    cross thousands of windows, and there may be millions of them. Spans with ``k0 > k1``
+    cover nothing.
+    """
+    k0, k1 = np.asarray(k0, np.int64), np.asarray(k1, np.int64)
+    ok = k0 <= k1
+    k0, k1 = np.sort(k0[ok]), np.sort(k1[ok])
+    windows = np.unique(np.asarray(windows, np.int64))
+    covering = np.searchsorted(k0, windows, "right") - np.searchsorted(k1, windows, "left")
+    return windows[covering > 0]
+
+
+def jobs_by_window(frame: pd.DataFrame, k0, k1, windows) -> dict:
+    """``{window: rows of frame}``: each row goes to every window of ``windows`` its span
+    ``[k0, k1]`` (window numbers, one per row) covers; windows no row covers are left out.
+    One task per window then gets the rows it must look at (finish and status tasks)."""
+    k0, k1 = np.asarray(k0, np.int64), np.asarray(k1, np.int64)
+    return {k: frame.loc[(k0 <= k) & (k1 >= k)]  # loop over windows
+            for k in windows_spanned(k0, k1, windows).tolist()}
+
+
 def finish_task(workdir, k: int, loiter_runs=None, heard_queries=None,
                 radius_m: float | None = None) -> tuple:
     """Window ``k``'s part of the finish: ``(loiter_task(...), heard_task(...))`` for the
