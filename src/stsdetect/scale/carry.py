@@ -76,9 +76,11 @@ def _ranks(tracks) -> np.ndarray:
     return (np.arange(sm.size) - first).astype(np.int64)
 
 
-def _run_keys(frame: pd.DataFrame) -> np.ndarray:
-    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI)."""
-    return (frame["mmsi"].to_numpy(np.int64) << 16) + frame["rank"].to_numpy(np.int64)
+def _run_keys(frame: pd.DataFrame, prefix: str = "") -> np.ndarray:
+    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI); of the
+    columns ``<prefix>mmsi`` and ``<prefix>rank`` (``prefix="other_"``: the partner's)."""
+    return ((frame[prefix + "mmsi"].to_numpy(np.int64) << 16)
+            + frame[prefix + "rank"].to_numpy(np.int64))
 
 
 def _count_between(tracks, seg, lo_ns, hi_ns, hi_inclusive: bool) -> np.ndarray:
@@ -161,7 +163,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     # by (mmsi, rank, other_mmsi, other_rank, k), stable: one lexsort on int64 keys (the
     # carried observations of pairs alongside for weeks are re-sorted every window)
     key_a = _run_keys(obs)
-    key_b = (obs["other_mmsi"].to_numpy(np.int64) << 16) + obs["other_rank"].to_numpy(np.int64)
+    key_b = _run_keys(obs, "other_")
     order = np.lexsort((obs["k"].to_numpy(np.int64), key_b, key_a))
     obs = obs.take(order).reset_index(drop=True)
     key_a, key_b = key_a[order], key_b[order]
@@ -350,11 +352,7 @@ def _lo_fold(state, piece, p, win: Win):
     go_on = pieces.loc[before]
     key_g = _run_keys(go_on)
     order = np.argsort(key_g, kind="stable")
-    key_o = _run_keys(opened)
-    at = np.searchsorted(key_g[order], key_o)
-    at = np.minimum(at, max(key_g.size - 1, 0))
-    carried = (key_g.size > 0) & (key_g[order][at] == key_o) if key_g.size else \
-        np.zeros(key_o.size, dtype=bool)
+    at, carried = _lookup(key_g[order], _run_keys(opened))
     done = [opened.loc[~carried]]  # (not continued: cannot happen with consistent windows)
     j = order[at[carried]]  # the piece continuing each carried run
     o = {c: opened[c].to_numpy()[carried] for c in _AGG}
