@@ -45,7 +45,9 @@ from numba import njit
 from numba.core.cpu import CPUTargetOptions
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-__all__ = ["COUNT_NAMES", "NAT_NS", "STATIC_MIN_BITS", "TEXT_SLOTS", "Assembler", "ChunkResult",
+from .statics import STATICS_MIN_BITS
+
+__all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
            "seen_range", "trim_text"]
 
@@ -613,11 +615,9 @@ def decode_payloads(buf: np.ndarray, start: np.ndarray, n_chars: np.ndarray,
 
 
 # --------------------------------------------------------------------------- static messages
-#: Minimum payload bits of a static message, below which it is skipped as ``short_payload``:
-#: the end of the last field read (ITU-R M.1371-5: type 5 destination ends at bit 420 before
-#: its last character's two low bits, type 24 part A name at 160 (some units send 158),
-#: type 24 part B dimensions at 162, type 19 dimensions at 301).
-STATIC_MIN_BITS = {5: 420, 19: 301, 24: 158}
+# Minimum payload bits of a static message, below which it is skipped as ``short_payload``:
+# :data:`stsdetect.ais.statics.STATICS_MIN_BITS` (as compile-time constants of the kernel).
+_MIN_BITS_5, _MIN_BITS_19, _MIN_BITS_24 = (STATICS_MIN_BITS[t] for t in (5, 19, 24))
 #: Bytes of the text slots of a static row (``callsign`` at 0, ``name`` at 8,
 #: ``destination`` at 32; 6-bit characters as ASCII, '@' as a space, padded with spaces).
 TEXT_SLOTS = {"callsign": (0, 7), "name": (8, 20), "destination": (32, 20)}
@@ -715,7 +715,7 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
     text: table 47.
     """
     nbits = 6 * n_chars - fill
-    min_bits = 420 if mt == 5 else (301 if mt == 19 else 158)
+    min_bits = _MIN_BITS_5 if mt == 5 else (_MIN_BITS_19 if mt == 19 else _MIN_BITS_24)
     if nbits < min_bits:
         return 9, 0
     if fill < 0:

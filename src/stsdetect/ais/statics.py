@@ -35,8 +35,8 @@ STATICS_COLUMNS = [
 #: Minimum payload bits of a static message below which :func:`decode_statics` skips it as
 #: ``"short_payload"``: the end of the last field read (ITU-R M.1371-5: type 5 destination ends
 #: at bit 420 before its last character's two low bits, type 24 part A name at 160 (some units
-#: send 158), type 24 part B dimensions at 162, type 19 dimensions at 301). The same table as
-#: ``_STATIC_MIN_BITS`` in :mod:`stsdetect.ais.reader`.
+#: send 158), type 24 part B dimensions at 162, type 19 dimensions at 301). The compiled
+#: decoder (:mod:`stsdetect.ais.kernel`) takes its limits from this table.
 STATICS_MIN_BITS = {5: 420, 24: 158, 19: 301}
 
 #: Skip reasons of :func:`decode_statics`, indexed by its ``reason`` codes (0 = decoded).
