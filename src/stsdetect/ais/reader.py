@@ -725,6 +725,12 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absor
         return res, _prepare(res, decoder.valid_ns)
 
     pending: deque = deque()
+
+    def absorb_first() -> None:
+        fut, buf, used = pending.popleft()
+        res, prep = fut.result()
+        absorb(res, buf, used, prep)
+
     # up to 2 * workers chunks in flight (submitted, not yet absorbed), so that a thread done
     # with one finds the next already read; finished ones are absorbed as soon as they are
     # first in line, this thread waits only when the queue is full
@@ -732,11 +738,9 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absor
     for a, n, continued in _chunks(stream, chunk_bytes, cap + 2, ring):
         pending.append((pool.submit(task, a, n, continued), a, n))
         while pending and (len(pending) > cap or pending[0][0].done()):
-            fut, buf, used = pending.popleft()
-            absorb(*fut.result()[:1], buf, used, fut.result()[1])
+            absorb_first()
     while pending:
-        fut, buf, used = pending.popleft()
-        absorb(*fut.result()[:1], buf, used, fut.result()[1])
+        absorb_first()
 
 
 def _fill(stream, view) -> int:
