@@ -307,13 +307,12 @@ def _line_end(a, a64, j, n):
     starts = 0
     cand = -1
     while j < n:
+        m_q = j
         if j & 7 == 0 and j + 8 <= n:
-            m_q = j
             w = a64[j >> 3]
             m = (w - _LANES_37) & ~w & _LANES_HIGH
             j += 8
         else:
-            m_q = j
             m = np.uint64(128) if a[j] <= 36 else np.uint64(0)
             j += 1
         while m != 0:
@@ -334,6 +333,15 @@ def _line_end(a, a64, j, n):
 
 #: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
 _LANES_45 = np.uint64(0x2D2D2D2D2D2D2D2D)
+
+
+@njit(**_JIT, inline="always")
+def _xor_lanes(x64):
+    """The XOR of the 8 byte lanes of ``x64`` (the checksum of 8 bytes XORed as one word)."""
+    x64 ^= x64 >> np.uint64(32)
+    x64 ^= x64 >> np.uint64(16)
+    x64 ^= x64 >> np.uint64(8)
+    return np.int64(x64 & np.uint64(255))
 
 
 @njit(**_JIT)
@@ -361,10 +369,7 @@ def _sentence_scan(a, a64, sv, le, commas):
                 if c == 42 or (c == 33 and q >= sv + 7 and _is_ais_start(a, q, le)):
                     if k > 0:  # the word's bytes before q
                         x64 ^= w & ((np.uint64(1) << np.uint64(8 * k)) - np.uint64(1))
-                    x64 ^= x64 >> np.uint64(32)
-                    x64 ^= x64 >> np.uint64(16)
-                    x64 ^= x64 >> np.uint64(8)
-                    x ^= np.int64(x64 & np.uint64(255))
+                    x ^= _xor_lanes(x64)
                     if c == 42:
                         return q, -1, nc, x
                     return -1, q, nc, x
@@ -382,10 +387,7 @@ def _sentence_scan(a, a64, sv, le, commas):
             commas[nc] = p
             nc += 1
         p += 1
-    x64 ^= x64 >> np.uint64(32)
-    x64 ^= x64 >> np.uint64(16)
-    x64 ^= x64 >> np.uint64(8)
-    x ^= np.int64(x64 & np.uint64(255))
+    x ^= _xor_lanes(x64)
     if p >= le:
         return -1, -1, nc, x
     if a[p] == 42:
