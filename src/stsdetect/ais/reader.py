@@ -32,7 +32,7 @@ from .kernel import (
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sources import open_sources
-from .statics import build_statics, build_vessels
+from .statics import build_statics, build_vessels, vessels_from_columns
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
@@ -397,9 +397,8 @@ class _NmeaDecoder:
         if cols is None:
             return None
         texts, self._texts = self._texts, {f: [] for f in _TEXT_FIELDS}
-        frame = pd.DataFrame({
-            "time": pd.Series(cols["time"], dtype="datetime64[ns, UTC]", copy=False),
-            "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
+        arrays = {
+            "time": cols["time"], "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
             "imo": _nullable_int(cols["imo"]), "name": _join_strings(texts["name"]),
             "callsign": _join_strings(texts["callsign"]),
             "ship_type": _nullable_int(cols["ship_type"]),
@@ -408,15 +407,20 @@ class _NmeaDecoder:
             "ais_class": _string_codes(["B", "A"], (cols["msg_type"] == 5).view(np.int8)),
             "file": self._file_column(2, len(cols["mmsi"])),
             "line": cols["line"],
-        }, copy=False)
-        return frame
+        }
+        self.stat_arrays = arrays  # (for the vessels table, without going through the frame)
+        return pd.DataFrame({**arrays, "time": pd.Series(
+            cols["time"], dtype="datetime64[ns, UTC]", copy=False)}, copy=False)
 
     def finish(self):
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
+        self.seen = None  # positions' (mmsi, int64 ns time), for the vessels table
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
+            self.seen = (cols["mmsi"], cols["time"])
+        self.stat_arrays = None
         return (_positions_frame(cols, self.source_names), self._statics_frame())
 
 
@@ -905,7 +909,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         if table_statics is not None and len(table_statics):
             statics_frame = (table_statics if statics_frame is None else
                              pd.concat([statics_frame, table_statics], ignore_index=True))
-    vessels = build_vessels(statics_frame, positions)
+    if tables or decoder.stat_arrays is None:
+        vessels = build_vessels(statics_frame, positions)
+    else:  # from the decoded columns: the same table without pandas' per-column overhead
+        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen)
     try:
         report.check()
     except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data
