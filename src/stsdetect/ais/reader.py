@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import threading
 import warnings
@@ -709,39 +708,39 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                 # before it decodes the next chunk
                 absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
-    with _workspaces(workers, chunk_bytes + _WS_SLACK, 2 * workers + 2) as (spaces, ring):
-        free = queue.SimpleQueue()
-        for ws in spaces:
-            free.put(ws)
-        _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absorb)
+    with _workspaces(2 * workers, chunk_bytes + _WS_SLACK, 2 * workers + 2) as (spaces, ring):
+        _read_on_pool(stream, decoder, chunk_bytes, pool, workers, list(spaces), ring, absorb)
 
 
 def _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absorb) -> None:
     """:func:`_read_nmea` on ``pool``, with the workspaces in ``free``, chunks read into
-    the buffers of ``ring``."""
+    the buffers of ``ring``.
 
-    def task(a, n, continued):
-        ws = free.get()
-        try:
-            res = decode_chunk(a, n, continued, ws)
-        finally:
-            free.put(ws)
+    Each chunk is given a workspace when it is submitted and decodes into it without copying
+    its rows out: the workspace returns to ``free`` once the chunk is absorbed (its rows
+    copied into the final columns), so chunks in flight are at most the workspaces."""
+
+    def task(a, n, continued, ws):
+        res = decode_chunk(a, n, continued, ws, copy=False)
         return res, _prepare(res, decoder.valid_ns)
 
     pending: deque = deque()
 
     def absorb_first() -> None:
-        fut, buf, used = pending.popleft()
+        fut, buf, used, ws = pending.popleft()
         res, prep = fut.result()
         absorb(res, buf, used, prep)
+        free.append(ws)
 
-    # up to 2 * workers chunks in flight (submitted, not yet absorbed), so that a thread done
-    # with one finds the next already read; finished ones are absorbed as soon as they are
-    # first in line, this thread waits only when the queue is full
-    cap = 2 * workers
-    for a, n, continued in _chunks(stream, chunk_bytes, cap + 2, ring):
-        pending.append((pool.submit(task, a, n, continued), a, n))
-        while pending and (len(pending) > cap or pending[0][0].done()):
+    # chunks in flight (submitted, not yet absorbed): one per workspace, so that a thread
+    # done with one finds the next already read; finished ones are absorbed as soon as they
+    # are first in line, this thread waits only when no workspace is free
+    for a, n, continued in _chunks(stream, chunk_bytes, len(ring), ring):
+        if not free:
+            absorb_first()
+        ws = free.pop()
+        pending.append((pool.submit(task, a, n, continued, ws), a, n, ws))
+        while pending and pending[0][0].done():
             absorb_first()
     while pending:
         absorb_first()
