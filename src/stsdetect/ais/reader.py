@@ -26,6 +26,7 @@ from .kernel import (
     decode_chunk,
     outside,
     take_names,
+    time_ranges,
     trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
@@ -219,13 +220,15 @@ class _Prepared(NamedTuple):
     stat: dict  # static rows, the same
     texts: dict  # the static rows' text values per field (:func:`_text_values`)
     dropped: np.ndarray | None  # records dropped for implausible times, by message type
+    seen: tuple  # the position rows' vessels with their first and last times (time_ranges)
 
 
 def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
     """The per-chunk work that needs no earlier chunk, done on the thread that decoded it:
     implausible times dropped, each row's line counted from the chunk's first line
-    (``line0``: its record number less the records before it not first on their line), and
-    the static texts made strings."""
+    (``line0``: its record number less the records before it not first on their line), the
+    static texts made strings, and each vessel's first and last position time (for the
+    vessels table: the end then merges a few rows per chunk)."""
     blocks, dropped = [], None
     for block, statics in ((res.pos, False), (res.stat, True)):
         block, types = _drop_implausible(block, statics, valid_ns)
@@ -235,7 +238,9 @@ def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
         block["line0"] = (rec - np.searchsorted(res.extra, rec, side="right")
                           if res.extra.size else rec.copy())
         blocks.append(block)
-    return _Prepared(blocks[0], blocks[1], _texts_of(blocks[1]), dropped)
+    pos = blocks[0]
+    return _Prepared(pos, blocks[1], _texts_of(blocks[1]), dropped,
+                     time_ranges(pos["mmsi"], pos["time"]))
 
 
 def _texts_of(stat: dict) -> dict:
@@ -271,6 +276,7 @@ class _NmeaDecoder:
         self._n_extra = 0
         self._extra: list = []
         self._files: list = []
+        self._seen: list = []  # per chunk: time_ranges of its position rows
         self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
@@ -350,9 +356,11 @@ class _NmeaDecoder:
             for block in (pos, stat):
                 block["record"] = block["record"] + off
             pos = _merge(pos, d_pos)
+            self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
             stat, texts = _merge(stat, d_stat, texts, _texts_of(d_stat))
         self.rows.append(pos)
         self.stat_rows.append(stat)
+        self._seen.append(prep.seen)
         for f, values in texts.items():
             self._texts[f].append(values)
         if extra.size:
@@ -415,10 +423,14 @@ class _NmeaDecoder:
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
-        self.seen = None  # positions' (mmsi, int64 ns time), for the vessels table
+        # for the vessels table: each vessel's first and last position times of each chunk,
+        # as (mmsi, int64 ns time) pairs
+        parts, self._seen, self.seen = self._seen, [], None
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
-            self.seen = (cols["mmsi"], cols["time"])
+            keys = np.concatenate([p[0] for p in parts])
+            self.seen = (np.concatenate([keys, keys]),
+                         np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
         self.stat_arrays = None
         return (_positions_frame(cols, self.source_names), self._statics_frame())
 
