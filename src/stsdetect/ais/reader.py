@@ -419,7 +419,9 @@ class _NmeaDecoder:
         return pd.DataFrame({**arrays, "time": pd.Series(
             cols["time"], dtype="datetime64[ns, UTC]", copy=False)}, copy=False)
 
-    def finish(self):
+    def finish(self, pool=None):
+        """The positions and statics frames of everything absorbed (``pool``: threads that
+        may build the per-row source names meanwhile)."""
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
@@ -432,7 +434,12 @@ class _NmeaDecoder:
             self.seen = (np.concatenate([keys, keys]),
                          np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
         self.stat_arrays = None
-        return (_positions_frame(cols, self.source_names), self._statics_frame())
+        source = None  # per-row names (a compiled pass): on the pool, beside the statics
+        if cols is not None and pool is not None and len(self.source_names) > 1:
+            source = pool.submit(_string_codes, list(self.source_names), cols["source"])
+        statics = self._statics_frame()
+        return (_positions_frame(cols, self.source_names, source=source and source.result()),
+                statics)
 
 
 def _nullable_int(values: np.ndarray):
@@ -535,12 +542,13 @@ def _take_strings(parts: list, order: np.ndarray):
     return pa.concat_arrays(parts).take(pa.array(order))
 
 
-def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
+def _positions_frame(cols, source_names=("",), file_names=("",), source=None) -> pd.DataFrame:
     """The positions DataFrame from column arrays (None for an empty table).
 
-    ``cols["source"]`` holds int codes into ``source_names``; ``cols["file"]`` int codes
-    into ``file_names`` or a string array; ``cols["line"]`` the 1-based line numbers (both
-    optional: "" and 0). The arrays become the frame's columns (no copies).
+    ``cols["source"]`` holds int codes into ``source_names`` (or ``source`` is that column
+    made already); ``cols["file"]`` int codes into ``file_names`` or a string array;
+    ``cols["line"]`` the 1-based line numbers (both optional: "" and 0). The arrays become
+    the frame's columns (no copies).
     """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
@@ -567,8 +575,8 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
         "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
         # the distinct names as a string array, taken per row (no per-row string objects)
-        "source": _string_codes(list(source_names),
-                                np.asarray(cols["source"], dtype=np.int32)),
+        "source": source if source is not None else _string_codes(
+            list(source_names), np.asarray(cols["source"], dtype=np.int32)),
         "file": file,
         "line": np.asarray(cols.get("line", np.zeros(n, np.int64)), dtype=np.int64),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
@@ -908,7 +916,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
           if n_workers > 1 else _no_pool()) as pool:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
-    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
+        positions, statics_frame = decoder.finish(pool)  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)
         extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
