@@ -228,7 +228,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                              [loiter_jobs.get(k) for k in ks], [heard_jobs.get(k) for k in ks],
                              radius_m=radius))
     if runs is not None:
-        closed.append(_loitering_events(plan, runs, [d[0] for d in done]))
+        closed.append(_loitering_events(plan, runs, [d[0] for d in done],
+                                        state["loitering"]))
     if gaps is not None:
         if heard_jobs:
             keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64),
@@ -337,17 +338,20 @@ def _loiter_jobs(plan, state, numbers):
     return runs, W.jobs_by_window(runs[cols], k0, k1, numbers)
 
 
-def _loitering_events(plan, runs, parts):
-    """Loitering events of the runs, with the largest drift chords the tasks measured."""
+def _loitering_events(plan, runs, parts, state):
+    """Loitering events of the runs, with the largest drift chords the tasks measured, and
+    of the loitering closed inside single windows (kept in the fold's ``state``)."""
     from stsdetect.scale.carry import loitering_from_runs
 
     p = plan.objects["loitering"]
-    if not len(runs):
+    closed = (state or {}).get("closed", [])
+    if not len(runs) and not closed:
         return empty_events()
     chords = pd.concat([pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}),
                         *parts], ignore_index=True).groupby("id")["chord"].max()
-    max_chord = chords.reindex(runs["id"]).to_numpy(float)
-    return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p)
+    max_chord = (chords.reindex(runs["id"]).to_numpy(float) if len(runs)
+                 else np.zeros(0))
+    return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p, closed)
 
 
 def _context_stage(events, stop_parts, spills, plan, work, schema, executor, numbers, areas,
