@@ -939,5 +939,6 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
                         - sum(report.skipped.values()))
         warnings.warn(f"{exc} (please report this as a stsdetect bug)", RuntimeWarning,
                       stacklevel=2)
-    return AISData(positions=positions, vessels=vessels, report=report,
-                   statics=build_statics(statics_frame))
+    if tables or statics_frame is None:
+        statics_frame = build_statics(statics_frame)  # (the decoder's own is typed already)
+    return AISData(positions=positions, vessels=vessels, report=report, statics=statics_frame)
