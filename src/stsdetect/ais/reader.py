@@ -288,14 +288,18 @@ class _NmeaDecoder:
         self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
+        self._blocks: dict = {}  # file name -> its block for the file column (_run_block)
 
     def expect(self, fraction: float) -> None:
-        """Size the output columns for the current file, ``fraction`` of which was read."""
+        """Size the output columns for the current file, ``fraction`` of which was read, and
+        make its name's block for the ``file`` column now (while other threads decode)
+        rather than after the last chunk."""
         for store, at in ((self.rows, 1), (self.stat_rows, 2)):
             first = self._files[-1][at] if self._files else 0
             in_file = store.n_rows - first
             if in_file:
                 store.reserve(first + int(in_file / fraction * 1.05) + 1024)
+                _run_block(self._files[-1][0], int(in_file / fraction), self._blocks)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
@@ -413,7 +417,8 @@ class _NmeaDecoder:
         runs = [(f[0], f[which]) for f in self._files if f[which] < n]
         bounds = [at for _, at in runs[1:]] + [n]
         return _string_runs([(name, end - at) for (name, at), end in zip(runs, bounds,
-                                                                         strict=True)])
+                                                                         strict=True)],
+                            self._blocks)
 
     def _statics_frame(self) -> pd.DataFrame | None:
         """The decoded static records in input order (None when there are none)."""
@@ -479,12 +484,13 @@ def _from_arrow(arr):
     return pd.arrays.ArrowStringArray(arr)
 
 
-def _string_runs(runs: list):
+def _string_runs(runs: list, blocks: dict | None = None):
     """A string array of each ``(text, count)`` of ``runs`` repeated ``count`` times, in order.
 
     No per-row string objects, and no copy of a text per row: each run is slices of one
     Arrow block holding its text up to about 1 MiB worth of times, all sharing that block's
-    buffers (a loop over the runs, i.e. the files read, and over their slices only).
+    buffers (a loop over the runs, i.e. the files read, and over their slices only);
+    ``blocks``: the blocks made so far, by text (reused, and new ones added).
     """
     if not _arrow_strings():
         names = [t for t, _ in runs] or [""]
@@ -494,15 +500,26 @@ def _string_runs(runs: list):
 
     pieces = []
     for text, k in runs:
-        b = text.encode()
-        size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
-        if not size:
-            continue
-        block = pa.LargeStringArray.from_buffers(
+        block = _run_block(text, k, {} if blocks is None else blocks)
+        if block is not None:
+            size = min(k, len(block))
+            pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
+    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+
+
+def _run_block(text: str, k: int, blocks: dict):
+    """The Arrow block :func:`_string_runs` slices a run of ``k`` times ``text`` from
+    (``blocks[text]`` when it is long enough, else a new one put there; None for k = 0)."""
+    b = text.encode()
+    size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
+    block = blocks.get(text)
+    if size and (block is None or len(block) < size) and _arrow_strings():
+        import pyarrow as pa
+
+        block = blocks[text] = pa.LargeStringArray.from_buffers(
             size, pa.py_buffer(np.arange(size + 1, dtype=np.int64) * len(b)),
             pa.py_buffer(b * size))
-        pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
-    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+    return block if size else None
 
 
 #: Bytes of the shared block :func:`_string_runs` slices a repeated text from.
