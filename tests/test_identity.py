@@ -357,6 +357,61 @@ def test_tow_found_after_lying_together_at_anchor():
     assert 3600 <= tows["duration_s"].iloc[0] <= 1.5 * 3600
 
 
+def _intermittent_tracks(seed: int) -> tuple[Tracks, list[int]]:
+    """Six vessels (two tugs) moving together, with stops of a few hours and silences of
+    every length around the pair search's limits (1 h interpolation, 2.3 h time bins)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in range(6):
+        t = 1.7e9 + rng.uniform(0, 1800)
+        phase_end, sog = t, 6.0
+        while t < 1.7e9 + 30 * 3600:
+            if t >= phase_end:  # moving or stopped for 1-8 hours
+                phase_end, sog = t + rng.uniform(1, 8) * 3600, rng.choice([0.5, 6.0])
+            lat = 30.5 + (t - 1.7e9) * 6 * 1852 / 3600 / 111_195 + rng.normal(0, 0.001)
+            rows.append((412500001 + v, t, lat, 122.0 + v * 0.001, sog))
+            t += rng.choice([60.0, 300.0, 50 * 60.0, 70 * 60.0, 2.4 * 3600, 5 * 3600],
+                            p=[0.7, 0.27, 0.01, 0.01, 0.005, 0.005])
+    m, t, lat, lon, sog = (np.array(c) for c in zip(*rows, strict=True))
+    return Tracks.from_arrays(m, t, lat, lon, sog), [412500001, 412500004]
+
+
+def _tug_pair_runs(runs, tugs):
+    one_tug = np.isin(runs["mmsi"], tugs) ^ np.isin(runs["other_mmsi"], tugs)
+    return runs[one_tug].drop(columns=["segment", "other_segment"]).reset_index(drop=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_tows_search_near_tugs_equals_the_search_over_every_moving_report(seed):
+    """find_tows gives the pair search only the reports near a moving tug's in time: every
+    run of a pair with a tug, and so the tows table, equals the search over all moving
+    reports (the oracle)."""
+    from stsdetect.detectors import tows as T
+    from stsdetect.detectors.rendezvous import find_pair_runs
+
+    tracks, tugs = _intermittent_tracks(seed)
+    moving = tracks.sog_kn > 2.0
+    kw = {"max_distance_m": 500.0, "min_duration": "1h", "step": "10min",
+          "max_gap": T._PAIR_MAX_GAP, "tolerance": T._PAIR_TOLERANCE}
+    want = _tug_pair_runs(find_pair_runs(tracks.take(moving), **kw), tugs)
+    tug_ns = tracks.time_ns[moving & np.isin(tracks.mmsi, tugs)]
+    reach_ns = T._reach_ns("10min")
+    assert reach_ns >= (2 * 3600 + 600 + 600) * 10**9  # 2 max_gap + step + tolerance
+    near = T._near_tug_times(tracks.time_ns, tug_ns, reach_ns)
+    assert near[moving & np.isin(tracks.mmsi, tugs)].all()
+    got = _tug_pair_runs(find_pair_runs(tracks.take(moving & near), **kw), tugs)
+    pd.testing.assert_frame_equal(got, want)
+    # the tows table: runs of a tug with a non-tug, both moving (the rule of find_tows)
+    fast = (want["median_sog_kn_a"] > 2.0) & (want["median_sog_kn_b"] > 2.0)
+    a_tug = np.isin(want["mmsi"], tugs)
+    pairs = sorted({(int(a), int(b)) if t else (int(b), int(a)) for a, b, t in
+                    zip(want["mmsi"][fast], want["other_mmsi"][fast], a_tug[fast],
+                        strict=True)})
+    assert find_tows(tracks, tugs)[["tug_mmsi", "mmsi"]].to_numpy().tolist() == \
+        [list(p) for p in pairs]
+
+
 def test_barges_on_real_statics(shared_data):
     pyais = pytest.importorskip("pyais")
     rows = []
