@@ -412,6 +412,66 @@ def test_tows_search_near_tugs_equals_the_search_over_every_moving_report(seed):
         [list(p) for p in pairs]
 
 
+def _activity_oracle(tracks, positions):
+    """vessel_activity by pandas groupby (the oracle): first/last cleaned report per MMSI,
+    seconds at sea speed to the next report (capped), raw span of reports with a time."""
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    f = pd.DataFrame({"mmsi": tracks.mmsi, "t": tracks.time_ns, "lat": tracks.lat_deg,
+                      "lon": tracks.lon_deg, "sog": tracks.sog_kn}).sort_values(
+        ["mmsi", "t"], kind="stable")
+    nxt = f.groupby("mmsi")["t"].shift(-1)
+    step = ((nxt - f["t"]) / 1e9).clip(0, SEA_GAP_CAP_S).fillna(0.0)
+    f["sea"] = np.where(f["sog"] >= SEA_SPEED_KN, step, 0.0)
+    g = f.groupby("mmsi")
+    out = pd.DataFrame({"t_first_ns": g["t"].first(), "lat_first": g["lat"].first(),
+                        "lon_first": g["lon"].first(), "t_last_ns": g["t"].last(),
+                        "lat_last": g["lat"].last(), "lon_last": g["lon"].last(),
+                        "sea_s": g["sea"].sum(), "tail_s": 0.0})
+    p = pd.DataFrame({"mmsi": pd.to_numeric(positions["mmsi"], errors="coerce"),
+                      "t": pd.DatetimeIndex(positions["time"]).as_unit("ns").asi8,
+                      "ok": positions["time"].notna().to_numpy()})
+    p = p[p["ok"] & p["mmsi"].notna()].astype({"mmsi": np.int64})
+    span = p.groupby("mmsi")["t"].agg(["min", "max"]).set_axis(
+        ["pos_first_ns", "pos_last_ns"], axis=1)
+    out = out.join(span, how="outer").reset_index()
+    out[["t_first_ns", "t_last_ns", "pos_first_ns", "pos_last_ns"]] = out[
+        ["t_first_ns", "t_last_ns", "pos_first_ns", "pos_last_ns"]].fillna(-1)
+    out[["sea_s", "tail_s"]] = out[["sea_s", "tail_s"]].fillna(0.0)
+    from stsdetect.identity.activity import ACTIVITY_COLUMNS
+
+    return out[list(ACTIVITY_COLUMNS)].astype(ACTIVITY_COLUMNS)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_vessel_activity_equals_a_groupby_oracle(seed, split, float_mmsi):
+    """The compiled passes of vessel_activity (sea steps, per-MMSI raw span from a hash
+    table) equal pandas groupby, with and without a split MMSI, NaT times and (as floats)
+    missing MMSIs in the raw positions."""
+    from stsdetect.identity.activity import vessel_activity
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    mmsi = rng.choice([412000001, 412000002, 412000003, 413000004], n)
+    t = 1.7e9 + np.sort(rng.uniform(0, 86400, n))
+    sog = rng.choice([0.5, 8.0, 12.0, np.nan], n)
+    segment = (rng.random(n) < 0.3).astype(int) if split else None
+    tracks = Tracks.from_arrays(mmsi, t, 30 + rng.random(n), 122 + rng.random(n), sog,
+                                segment=segment)
+    pos = pd.DataFrame({"mmsi": mmsi, "time": pd.to_datetime(t, unit="s", utc=True)})
+    pos = pd.concat([pos, pd.DataFrame({"mmsi": [414000005, 412000001, 415000006],
+                                        "time": pd.to_datetime([1.6e9, None, None],
+                                                               unit="s", utc=True)})],
+                    ignore_index=True)
+    if float_mmsi:
+        pos["mmsi"] = pos["mmsi"].astype(float)
+        pos.loc[len(pos)] = [np.nan, pd.Timestamp(1.65e9, unit="s", tz="UTC")]
+    got = vessel_activity(tracks, pos)
+    pd.testing.assert_frame_equal(got, _activity_oracle(tracks, pos), check_exact=False,
+                                  rtol=1e-12)
+
+
 def test_barges_on_real_statics(shared_data):
     pyais = pytest.importorskip("pyais")
     rows = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["drop_rows", "duplicate_candidates", "scatter_rows", "vessel_codes"]
+__all__ = ["drop_rows", "duplicate_candidates", "scatter_rows", "sea_steps", "vessel_codes"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -49,8 +49,8 @@ def _grow(a, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _code_rows(start, mmsi, t, missing, nat_missing, lat, lon, code, slot_code, shift, uniq,
-               count, t_min, t_max, state):  # pragma: no cover - compiled
+def _code_rows(start, mmsi, t, missing, nat_missing, check_pos, lat, lon, code, slot_code,
+               shift, uniq, count, t_min, t_max, state):  # pragma: no cover - compiled
     """:func:`vessel_codes` from row ``start`` on, until the rows end or the table is full
     (``state[0]`` codes = ``uniq.size``); returns the row reached. ``state``: codes so far,
     rows without a time, rows without a position."""
@@ -68,7 +68,7 @@ def _code_rows(start, mmsi, t, missing, nat_missing, lat, lon, code, slot_code, 
             code[i] = -1
             i += 1
             continue
-        if not (abs(lat[i]) <= 90.0 and abs(lon[i]) <= 180.0):
+        if check_pos and not (abs(lat[i]) <= 90.0 and abs(lon[i]) <= 180.0):
             n_no_pos += 1
             code[i] = -1
             i += 1
@@ -103,7 +103,8 @@ def _code_rows(start, mmsi, t, missing, nat_missing, lat, lon, code, slot_code, 
 
 
 @njit(cache=True, nogil=True)
-def vessel_codes(mmsi, t, missing, nat_missing, lat, lon):  # pragma: no cover - compiled
+def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
+                 check_pos=True):  # pragma: no cover - compiled
     """One pass over the input rows: which have a time and a position, and a code per MMSI.
 
     Parameters
@@ -115,13 +116,16 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon):  # pragma: no cover -
     nat_missing : bool
         Whether ``t == NaT`` (the int64 minimum) also means no time.
     lat, lon : float64 arrays
+    check_pos : bool, default True
+        Whether rows need a valid position (else ``lat`` and ``lon`` are not read: they may
+        be empty).
 
     Returns
     -------
     code : int32 array
         Per row, its MMSI's code (codes 0, 1, ... in order of first appearance), or -1 for a
-        row without a time or without a valid position (latitude within [-90, 90], longitude
-        within [-180, 180]; NaN fails).
+        row without a time or (with ``check_pos``) without a valid position (latitude
+        within [-90, 90], longitude within [-180, 180]; NaN fails).
     uniq, count, t_min, t_max : arrays, one value per code
         The MMSI, its number of rows, and its rows' earliest and latest time.
     n_no_time, n_no_position : int
@@ -138,8 +142,8 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon):  # pragma: no cover -
     state = np.zeros(3, np.int64)
     i = 0
     while True:
-        i = _code_rows(i, mmsi, t, missing, nat_missing, lat, lon, code, slot_code,
-                       np.uint64(64 - bits), uniq, count, t_min, t_max, state)
+        i = _code_rows(i, mmsi, t, missing, nat_missing, check_pos, lat, lon, code,
+                       slot_code, np.uint64(64 - bits), uniq, count, t_min, t_max, state)
         if i >= n:
             break
         k = state[0]  # the table is full: twice the slots and room
@@ -299,3 +303,18 @@ def drop_rows(drop, starts, t, lat, lon, sog, cog, speed_m_s, noise_m,
             k += 1
     new_starts[n_v] = k
     return k, new_starts, cand[:n_c].copy()
+
+
+@njit(cache=True, nogil=True)
+def sea_steps(mmsi, t, sog, sea_kn, cap_s):  # pragma: no cover - compiled
+    """Per row of rows sorted by (mmsi, time): the seconds to the same vessel's next report,
+    clipped to [0, ``cap_s``], where the row's speed is at least ``sea_kn`` (NaN is not); 0
+    otherwise and on each vessel's last row. Elementwise the same arithmetic as NumPy's
+    ``clip((t[i + 1] - t[i]) / 1e9, 0, cap_s)``."""
+    n = t.size
+    out = np.zeros(n)
+    for i in range(n - 1):
+        if mmsi[i + 1] == mmsi[i] and sog[i] >= sea_kn:
+            x = (t[i + 1] - t[i]) / 1e9
+            out[i] = min(max(x, 0.0), cap_s)
+    return out
