@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["drop_rows", "duplicate_candidates", "scatter_rows", "sea_steps", "vessel_codes"]
+__all__ = ["drop_rows", "duplicate_candidates", "member_rows", "scatter_rows", "sea_steps",
+           "vessel_codes"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -132,9 +133,9 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
     """
     n = mmsi.size
     code = np.empty(n, np.int32)
-    bits = 10  # open addressing in 2**bits slots, at most half full
+    bits = 10  # open addressing in 2**bits slots, at most a quarter full
     slot_code = np.full(1 << bits, -1, np.int32)
-    size = 1 << (bits - 1)
+    size = 1 << (bits - 2)
     uniq = np.empty(size, np.int64)
     count = np.zeros(size, np.int64)
     t_min = np.empty(size, np.int64)
@@ -155,7 +156,7 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
             while slot_code[h] >= 0:
                 h = (h + np.uint64(1)) & mask
             slot_code[h] = j
-        size = 1 << (bits - 1)
+        size = 1 << (bits - 2)
         uniq = _grow(uniq, size)
         count = _grow(count, size)
         count[k:] = 0
@@ -318,3 +319,34 @@ def sea_steps(mmsi, t, sog, sea_kn, cap_s):  # pragma: no cover - compiled
             x = (t[i + 1] - t[i]) / 1e9
             out[i] = min(max(x, 0.0), cap_s)
     return out
+
+
+@njit(cache=True, nogil=True)
+def member_rows(values, keys):  # pragma: no cover - compiled
+    """Rows ``i`` (ascending) whose ``values[i]`` is one of ``keys`` (int64 arrays): one pass
+    over the values against a hash set of the keys."""
+    bits = 10  # sparse (at most 1/8 full): a value not among the keys mostly meets an
+    while (1 << bits) < 8 * keys.size:  # empty slot at once
+        bits += 1
+    shift = np.uint64(64 - bits)
+    mask = np.uint64((1 << bits) - 1)
+    slot = np.zeros(1 << bits, np.int64)
+    used = np.zeros(1 << bits, np.bool_)
+    for k in keys:
+        h = (np.uint64(k) * _FIB) >> shift
+        while used[h] and slot[h] != k:
+            h = (h + np.uint64(1)) & mask
+        used[h] = True
+        slot[h] = k
+    out = np.empty(values.size, np.int64)
+    n = 0
+    for i in range(values.size):
+        v = values[i]
+        h = (np.uint64(v) * _FIB) >> shift
+        while used[h]:
+            if slot[h] == v:
+                out[n] = i
+                n += 1
+                break
+            h = (h + np.uint64(1)) & mask
+    return out[:n].copy()
