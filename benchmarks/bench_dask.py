@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/bench_dask.py [--days 14] [--background 200] [--interval 60]
-                                    [--anchor-pairs 20]
+                                    [--anchor-pairs 20] [--files DIR | --keep DIR]
+                                    [--cold-workers]
 
 Simulates ``--days`` of traffic with :func:`stsdetect.simulate.simulate` (``--background``
 transiting vessels plus the injected transfers, dark periods and decoys) and adds
@@ -17,8 +18,10 @@ process so that peak memory (``ru_maxrss``) is its own:
   every stage the windowed drivers run, reception coverage included);
 * ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
 * ``dask-N``: :func:`stsdetect.dask.detect` on :func:`stsdetect.dask.local_cluster` (what
-  ``--workers N`` starts: N single-threaded worker processes; cluster start-up and the
-  workers' first import of stsdetect excluded; peak memory is the largest worker's).
+  ``--workers N`` starts: N single-threaded worker processes; cluster start-up and what each
+  worker pays once in its life -- importing stsdetect, numba's initialisation -- excluded,
+  as on a long-lived cluster (``--cold-workers``: imports only); peak memory is the largest
+  worker's).
 
 Prints a table: rows, seconds, rows per second, peak RSS (MB), events, and whether the events
 equal the single-process run; and, first, how much faster two processes run a fixed NumPy task
@@ -94,8 +97,11 @@ def _single(files):
     return stsdetect.detect(pos).events
 
 
-def _warm():
-    """Import every stage in a worker: a one-time cost per worker, like cluster start-up."""
+def _warm(compiled=True):
+    """What a worker pays once in its life, like cluster start-up: import every stage and,
+    with ``compiled``, numba's initialisation and the loading of a compiled function
+    (:func:`stsdetect.scale.engine.warm_client`; ~0.3 CPU s per process, paid by the first
+    window task of a fresh worker). A long-lived cluster pays both once, not per run."""
     import importlib
 
     for name in ("stsdetect.ais", "stsdetect.tracks", "stsdetect.detectors.rendezvous",
@@ -108,6 +114,10 @@ def _warm():
                  "stsdetect.detectors.tows", "pyarrow.dataset", "pyarrow.parquet",
                  "pyarrow.feather", "scipy.spatial"):
         importlib.import_module(name)
+    if compiled:
+        from stsdetect.scale.engine import warm_client
+
+        warm_client()
     return True
 
 
@@ -124,10 +134,13 @@ def _worker_peak_mb():
 
 
 def _phases(report) -> str:
-    return "/".join(f"{report[k]:.1f}" for k in ("decode_s", "windows_s", "finish_s"))
+    wall = "/".join(f"{report[k]:.1f}" for k in ("decode_s", "windows_s", "finish_s"))
+    cpu = "/".join(f"{report[k]:.1f}" for k in ("decode_cpu_s", "windows_cpu_s",
+                                                  "finish_cpu_s"))
+    return f"{wall} ({cpu})"
 
 
-def _run_mode(mode, files, queue):
+def _run_mode(mode, files, cold_workers, queue):
     t0, c0 = time.perf_counter(), time.process_time()
     phases = "-"
     if mode == "single":
@@ -148,7 +161,7 @@ def _run_mode(mode, files, queue):
         # the cluster ``stsdetect detect --workers N`` starts
         with sd.local_cluster(n) as cluster, Client(cluster) as client:
             client.wait_for_workers(n)
-            client.run(_warm)
+            client.run(_warm, compiled=not cold_workers)
             w0 = sum(client.run(time.process_time).values())
             t0, c0 = time.perf_counter(), time.process_time()
             res = sd.detect(files, client=client)
@@ -198,8 +211,8 @@ def parallel_headroom() -> float:
     return 2.0 * one / two
 
 
-def run_mode(mode, files):
-    return _in_child(_run_mode, mode, files)
+def run_mode(mode, files, cold_workers=False):
+    return _in_child(_run_mode, mode, files, cold_workers)
 
 
 def same(a, b) -> bool:
@@ -222,24 +235,42 @@ def main(argv=None):
                     help="floor on the report interval, seconds (default 60)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--modes", default="single,windowed,dask-1,dask-2")
+    ap.add_argument("--files", default=None,
+                    help="folder of daily Parquet files this script made before (kept with "
+                         "--keep DIR): skips the simulation")
+    ap.add_argument("--keep", default=None,
+                    help="write the daily files into this folder (for later --files runs)")
+    ap.add_argument("--cold-workers", action="store_true",
+                    help="warm the Dask workers by imports only: numba's initialisation "
+                         "(~0.3 s per worker) then falls in each worker's first task")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
-        # generated in a child process: this one stays small, so it does not lend its
-        # memory high-water mark to the children forked from it
-        files, rows = _in_child(_make_files, Path(tmp), args.days, args.background,
-                                args.interval, args.seed, args.anchor_pairs)
-        print(f"{rows:,} position reports over {args.days} days in {len(files)} daily files; "
+        if args.files:
+            import pyarrow.parquet as pq
+
+            files = sorted(Path(args.files).glob("*.parquet"))
+            rows = sum(pq.read_metadata(f).num_rows for f in files)
+        else:
+            folder = Path(args.keep) if args.keep else Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            # generated in a child process: this one stays small, so it does not lend its
+            # memory high-water mark to the children forked from it
+            files, rows = _in_child(_make_files, folder, args.days, args.background,
+                                    args.interval, args.seed, args.anchor_pairs)
+        print(f"{rows:,} position reports in {len(files)} daily files; "
               f"{mp.cpu_count()} cores; two processes here run {parallel_headroom():.2f}x as "
               "fast as one (2.00 on two idle cores)")
         print("Same stages in every mode: rendezvous, dark periods with reception coverage, "
               "dark rendezvous, loitering, the context "
               "stage, tows and the flags. cpu s: the client's plus the workers'. phases: wall "
-              "s of decode+spill / windows / finish.")
+              "s of decode+spill / windows / finish (the client's CPU s in each). Dask: cluster "
+              "start-up and each worker's one-time imports"
+              + ("" if args.cold_workers else " and numba initialisation") + " not timed.")
         print(f"{'mode':<10} {'seconds':>8} {'cpu s':>7} {'rows/s':>10} {'peak MB':>8} "
               f"{'events':>7} {'= single':>8} {'phases':>14}")
         ref = base = one = None
         for mode in args.modes.split(","):  # loop over the few modes
-            seconds, cpu, peak, events, phases = run_mode(mode, files)
+            seconds, cpu, peak, events, phases = run_mode(mode, files, args.cold_workers)
             ref = events if ref is None else ref
             base = seconds if base is None else base
             one = seconds if mode == "dask-1" else one

@@ -11,6 +11,7 @@ import pytest
 from pyais.messages import NMEASentenceFactory
 
 from stsdetect.ais import POSITION_COLUMNS, read_ais
+from stsdetect.ais.statics import build_vessels
 
 # ---------------------------------------------------------------- the oracle: pyais, line by line
 # Plain-Python framing (split lines, split sentences run together, drop columns after '*hh'),
@@ -158,6 +159,8 @@ def test_real_dump_matches_pyais(shared_data, name):
     # sorting puts equal keys together; compare row by row with the lat/lon tolerance
     mismatched = [(a, b) for a, b in zip(ours, want, strict=True) if not _same(a, b)]
     assert not mismatched, mismatched[:3]
+    # the reader builds the vessels table from its columns: the same as from its frames
+    pd.testing.assert_frame_equal(data.vessels, build_vessels(data.statics, data.positions))
 
 
 def _span(data):

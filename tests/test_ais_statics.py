@@ -481,6 +481,22 @@ def test_build_vessels_many_positions_and_shared_slots():
                                       _build_vessels_oracle(statics, positions))
 
 
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(-5, 5) | st.none()), max_size=200))
+def test_time_ranges_matches_groupby(rows):
+    """A chunk's summary (time_ranges): each value with a time, its min and max time, in
+    order of first appearance; rows without a time ignored."""
+    from stsdetect.ais.kernel import NAT_NS, time_ranges
+
+    values = np.array([v * 2**33 + 1 for v, _ in rows], np.int64)  # spread over the hash
+    times = np.array([NAT_NS if t is None else t * 10**9 for _, t in rows], np.int64)
+    keys, first, last = time_ranges(values, times)
+    known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
+    g = known.groupby("k", sort=False)["t"]
+    np.testing.assert_array_equal(keys, g.min().index.to_numpy(dtype=np.int64))
+    np.testing.assert_array_equal(first, g.min().to_numpy(dtype=np.int64))
+    np.testing.assert_array_equal(last, g.max().to_numpy(dtype=np.int64))
+
+
 @pytest.mark.parametrize("n_keys", [1, 7, 300, 5000])
 def test_seen_range_matches_groupby(n_keys):
     from stsdetect.ais.kernel import NAT_NS, seen_range

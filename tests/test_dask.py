@@ -232,6 +232,29 @@ def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
     assert_same_events(got.events, want)
 
 
+def test_decode_tasks_use_their_workers_threads(client, tmp_path, monkeypatch):
+    """read_ais in a decode task runs on the worker's threads (1 here), not on every core of
+    the machine (oversubscribed with several workers); a given read_kwargs workers wins."""
+    import stsdetect
+
+    seen = []
+    original = stsdetect.read_ais
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("workers"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stsdetect, "read_ais", spy)  # the workers are threads of this process
+    files = _daily_nmea(tmp_path, seed=4)
+    assert sd.task_threads(client) == 1
+    sd.detect(files, client=client, workdir=tmp_path / "a", only=["rendezvous"])
+    assert seen and set(seen) == {1}
+    seen.clear()
+    sd.detect(files, client=client, workdir=tmp_path / "b", only=["rendezvous"],
+              read_kwargs={"workers": 2})
+    assert seen and set(seen) == {2}
+
+
 def test_dask_tow_evidence_reaches_the_flags(client, tmp_path):
     from test_windows import tow_scenario
 

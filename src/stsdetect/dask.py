@@ -4,7 +4,7 @@ The work is the driver of :mod:`stsdetect.scale.engine`, the same as
 :func:`stsdetect.scale.detect_windowed`; only who runs the tasks changes (``Client.map``):
 
 1. **decode**: one task per dump decodes it with :func:`stsdetect.read_ais` and writes its
-   positions to the Parquet dataset in ``workdir``, partitioned by window;
+   positions to the spill in ``workdir`` (an Arrow dataset partitioned by window);
 2. **map**: one task per time window reads its window plus a small margin, builds tracks and
    runs each detector's windowed form; it returns small tables (closed events, pieces of
    open runs);
@@ -174,6 +174,20 @@ def _close(client) -> None:
             cluster.close()
 
 
+def task_threads(client) -> int:
+    """Threads a decode task may use: the fewest threads of any worker (at least 1).
+
+    :func:`stsdetect.read_ais` decodes on as many threads as the machine has cores by
+    default; in a worker process that is one of several on a machine (``--workers N``, or
+    ``dask worker --nthreads 1`` per core) that would run ``N x cores`` decoding threads on
+    ``cores`` cores. So a Dask run decodes each dump on its worker's own threads (one, for
+    the single-threaded workers :func:`local_cluster` starts) unless ``read_kwargs`` sets
+    ``workers``. Nothing process-wide is changed.
+    """
+    counts = [int(n) for n in (client.nthreads() or {}).values() if n]
+    return max(1, min(counts)) if counts else 1
+
+
 class _Failed:
     """An input error raised by a task, returned as a value so that Dask does not retry it."""
 
@@ -223,8 +237,9 @@ class DaskExecutor:
         columns = [list(x) for x in iterables]
         if not columns or not columns[0]:
             return iter(())
+        # keys named after the task function (decode, window, finish ... in the dashboard)
         futures = self.client.map(_Guarded(func), *columns, pure=False, retries=self.retries,
-                                  **kwargs)
+                                  key=getattr(func, "__name__", None), **kwargs)
         self.n_tasks += len(futures)
         return self._results(futures)
 
@@ -335,6 +350,7 @@ def detect(sources, client=None, scheduler=None, workers=None, window=_w.DEFAULT
         scratch = str(work / "dask-scratch") if own_dir else None
         cluster_client, owned = get_client(client, scheduler, workers, local_directory=scratch)
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
+        read.setdefault("workers", task_threads(cluster_client))
         result = run_windows(files, plan, work, DaskExecutor(cluster_client, retries), read=read,
                              chunk_bytes=chunk_bytes, regions=regions, watchlist=watchlist,
                              vessels=vessels, detections=dets,

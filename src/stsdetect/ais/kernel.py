@@ -49,7 +49,7 @@ from .statics import STATICS_MIN_BITS
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
-           "seen_range", "trim_text"]
+           "seen_range", "time_ranges", "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
 
@@ -1613,6 +1613,47 @@ def seen_range(values: np.ndarray, times: np.ndarray, keys: np.ndarray,
     _seen(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
           np.ascontiguousarray(keys, np.int64), np.full(1 << bits, -1, np.int64),
           np.uint64(64 - bits), first, last)
+
+
+@njit(**_JIT)
+def _ranges(values, times, table, shift, keys, first, last):
+    mask = np.uint64(table.size - 1)
+    mul = np.uint64(0x9E3779B97F4A7C15)
+    n = 0
+    for i in range(values.size):
+        t = times[i]
+        if t == NAT_NS:
+            continue
+        v = values[i]
+        h = (np.uint64(v) * mul) >> shift
+        k = table[h]
+        while k >= 0 and keys[k] != v:
+            h = (h + np.uint64(1)) & mask
+            k = table[h]
+        if k < 0:  # a value not seen yet: its own slot and row
+            k = n
+            n += 1
+            table[h] = k
+            keys[k] = v
+            first[k] = t
+            last[k] = t
+        else:
+            first[k] = min(first[k], t)
+            last[k] = max(last[k], t)
+    return n
+
+
+def time_ranges(values: np.ndarray, times: np.ndarray) -> tuple:
+    """Each distinct value of ``values`` (int64) that has a time (``times``: int64 ns,
+    :data:`NAT_NS` unknown: ignored) with its earliest and latest time, in order of first
+    appearance: ``(keys, first, last)``, in one compiled pass (the GIL is released). A chunk's
+    summary for :func:`seen_range`: its vessels' first and last times in a few rows."""
+    n = values.size
+    bits = max(6, (2 * n).bit_length())  # at most half the slots used
+    keys, first, last = (np.empty(n, np.int64) for _ in range(3))
+    k = _ranges(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
+                np.full(1 << bits, -1, np.int64), np.uint64(64 - bits), keys, first, last)
+    return keys[:k].copy(), first[:k].copy(), last[:k].copy()
 
 
 @njit(**_JIT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import threading
 import warnings
@@ -27,12 +26,13 @@ from .kernel import (
     decode_chunk,
     outside,
     take_names,
+    time_ranges,
     trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sources import open_sources
-from .statics import build_statics, build_vessels
+from .statics import build_statics, build_vessels, vessels_from_columns
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
@@ -220,13 +220,15 @@ class _Prepared(NamedTuple):
     stat: dict  # static rows, the same
     texts: dict  # the static rows' text values per field (:func:`_text_values`)
     dropped: np.ndarray | None  # records dropped for implausible times, by message type
+    seen: tuple  # the position rows' vessels with their first and last times (time_ranges)
 
 
 def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
     """The per-chunk work that needs no earlier chunk, done on the thread that decoded it:
     implausible times dropped, each row's line counted from the chunk's first line
-    (``line0``: its record number less the records before it not first on their line), and
-    the static texts made strings."""
+    (``line0``: its record number less the records before it not first on their line), the
+    static texts made strings, and each vessel's first and last position time (for the
+    vessels table: the end then merges a few rows per chunk)."""
     blocks, dropped = [], None
     for block, statics in ((res.pos, False), (res.stat, True)):
         block, types = _drop_implausible(block, statics, valid_ns)
@@ -236,7 +238,9 @@ def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
         block["line0"] = (rec - np.searchsorted(res.extra, rec, side="right")
                           if res.extra.size else rec.copy())
         blocks.append(block)
-    return _Prepared(blocks[0], blocks[1], _texts_of(blocks[1]), dropped)
+    pos = blocks[0]
+    return _Prepared(pos, blocks[1], _texts_of(blocks[1]), dropped,
+                     time_ranges(pos["mmsi"], pos["time"]))
 
 
 def _texts_of(stat: dict) -> dict:
@@ -272,6 +276,7 @@ class _NmeaDecoder:
         self._n_extra = 0
         self._extra: list = []
         self._files: list = []
+        self._seen: list = []  # per chunk: time_ranges of its position rows
         self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
@@ -351,9 +356,11 @@ class _NmeaDecoder:
             for block in (pos, stat):
                 block["record"] = block["record"] + off
             pos = _merge(pos, d_pos)
+            self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
             stat, texts = _merge(stat, d_stat, texts, _texts_of(d_stat))
         self.rows.append(pos)
         self.stat_rows.append(stat)
+        self._seen.append(prep.seen)
         for f, values in texts.items():
             self._texts[f].append(values)
         if extra.size:
@@ -397,9 +404,8 @@ class _NmeaDecoder:
         if cols is None:
             return None
         texts, self._texts = self._texts, {f: [] for f in _TEXT_FIELDS}
-        frame = pd.DataFrame({
-            "time": pd.Series(cols["time"], dtype="datetime64[ns, UTC]", copy=False),
-            "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
+        arrays = {
+            "time": cols["time"], "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
             "imo": _nullable_int(cols["imo"]), "name": _join_strings(texts["name"]),
             "callsign": _join_strings(texts["callsign"]),
             "ship_type": _nullable_int(cols["ship_type"]),
@@ -408,16 +414,32 @@ class _NmeaDecoder:
             "ais_class": _string_codes(["B", "A"], (cols["msg_type"] == 5).view(np.int8)),
             "file": self._file_column(2, len(cols["mmsi"])),
             "line": cols["line"],
-        }, copy=False)
-        return frame
+        }
+        self.stat_arrays = arrays  # (for the vessels table, without going through the frame)
+        return pd.DataFrame({**arrays, "time": pd.Series(
+            cols["time"], dtype="datetime64[ns, UTC]", copy=False)}, copy=False)
 
-    def finish(self):
+    def finish(self, pool=None):
+        """The positions and statics frames of everything absorbed (``pool``: threads that
+        may build the per-row source names meanwhile)."""
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
+        # for the vessels table: each vessel's first and last position times of each chunk,
+        # as (mmsi, int64 ns time) pairs
+        parts, self._seen, self.seen = self._seen, [], None
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
-        return (_positions_frame(cols, self.source_names), self._statics_frame())
+            keys = np.concatenate([p[0] for p in parts])
+            self.seen = (np.concatenate([keys, keys]),
+                         np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
+        self.stat_arrays = None
+        source = None  # per-row names (a compiled pass): on the pool, beside the statics
+        if cols is not None and pool is not None and len(self.source_names) > 1:
+            source = pool.submit(_string_codes, list(self.source_names), cols["source"])
+        statics = self._statics_frame()
+        return (_positions_frame(cols, self.source_names, source=source and source.result()),
+                statics)
 
 
 def _nullable_int(values: np.ndarray):
@@ -520,12 +542,13 @@ def _take_strings(parts: list, order: np.ndarray):
     return pa.concat_arrays(parts).take(pa.array(order))
 
 
-def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame:
+def _positions_frame(cols, source_names=("",), file_names=("",), source=None) -> pd.DataFrame:
     """The positions DataFrame from column arrays (None for an empty table).
 
-    ``cols["source"]`` holds int codes into ``source_names``; ``cols["file"]`` int codes
-    into ``file_names`` or a string array; ``cols["line"]`` the 1-based line numbers (both
-    optional: "" and 0). The arrays become the frame's columns (no copies).
+    ``cols["source"]`` holds int codes into ``source_names`` (or ``source`` is that column
+    made already); ``cols["file"]`` int codes into ``file_names`` or a string array;
+    ``cols["line"]`` the 1-based line numbers (both optional: "" and 0). The arrays become
+    the frame's columns (no copies).
     """
     if cols is None:
         cols = {"mmsi": np.zeros(0, np.int64), "time": np.zeros(0, np.int64),
@@ -552,8 +575,8 @@ def _positions_frame(cols, source_names=("",), file_names=("",)) -> pd.DataFrame
         "nav_status": np.asarray(cols["nav_status"], dtype=np.int8),
         "msg_type": np.asarray(cols["msg_type"], dtype=np.int8),
         # the distinct names as a string array, taken per row (no per-row string objects)
-        "source": _string_codes(list(source_names),
-                                np.asarray(cols["source"], dtype=np.int32)),
+        "source": source if source is not None else _string_codes(
+            list(source_names), np.asarray(cols["source"], dtype=np.int32)),
         "file": file,
         "line": np.asarray(cols.get("line", np.zeros(n, np.int64)), dtype=np.int64),
     }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
@@ -705,39 +728,39 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                 # before it decodes the next chunk
                 absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
-    with _workspaces(workers, chunk_bytes + _WS_SLACK, 2 * workers + 2) as (spaces, ring):
-        free = queue.SimpleQueue()
-        for ws in spaces:
-            free.put(ws)
-        _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absorb)
+    with _workspaces(2 * workers, chunk_bytes + _WS_SLACK, 2 * workers + 2) as (spaces, ring):
+        _read_on_pool(stream, decoder, chunk_bytes, pool, workers, list(spaces), ring, absorb)
 
 
 def _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absorb) -> None:
     """:func:`_read_nmea` on ``pool``, with the workspaces in ``free``, chunks read into
-    the buffers of ``ring``."""
+    the buffers of ``ring``.
 
-    def task(a, n, continued):
-        ws = free.get()
-        try:
-            res = decode_chunk(a, n, continued, ws)
-        finally:
-            free.put(ws)
+    Each chunk is given a workspace when it is submitted and decodes into it without copying
+    its rows out: the workspace returns to ``free`` once the chunk is absorbed (its rows
+    copied into the final columns), so chunks in flight are at most the workspaces."""
+
+    def task(a, n, continued, ws):
+        res = decode_chunk(a, n, continued, ws, copy=False)
         return res, _prepare(res, decoder.valid_ns)
 
     pending: deque = deque()
 
     def absorb_first() -> None:
-        fut, buf, used = pending.popleft()
+        fut, buf, used, ws = pending.popleft()
         res, prep = fut.result()
         absorb(res, buf, used, prep)
+        free.append(ws)
 
-    # up to 2 * workers chunks in flight (submitted, not yet absorbed), so that a thread done
-    # with one finds the next already read; finished ones are absorbed as soon as they are
-    # first in line, this thread waits only when the queue is full
-    cap = 2 * workers
-    for a, n, continued in _chunks(stream, chunk_bytes, cap + 2, ring):
-        pending.append((pool.submit(task, a, n, continued), a, n))
-        while pending and (len(pending) > cap or pending[0][0].done()):
+    # chunks in flight (submitted, not yet absorbed): one per workspace, so that a thread
+    # done with one finds the next already read; finished ones are absorbed as soon as they
+    # are first in line, this thread waits only when no workspace is free
+    for a, n, continued in _chunks(stream, chunk_bytes, len(ring), ring):
+        if not free:
+            absorb_first()
+        ws = free.pop()
+        pending.append((pool.submit(task, a, n, continued, ws), a, n, ws))
+        while pending and pending[0][0].done():
             absorb_first()
     while pending:
         absorb_first()
@@ -893,7 +916,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
           if n_workers > 1 else _no_pool()) as pool:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
-    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
+        positions, statics_frame = decoder.finish(pool)  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)
         extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
@@ -905,7 +928,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         if table_statics is not None and len(table_statics):
             statics_frame = (table_statics if statics_frame is None else
                              pd.concat([statics_frame, table_statics], ignore_index=True))
-    vessels = build_vessels(statics_frame, positions)
+    if tables or decoder.stat_arrays is None:
+        vessels = build_vessels(statics_frame, positions)
+    else:  # from the decoded columns: the same table without pandas' per-column overhead
+        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen)
     try:
         report.check()
     except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data

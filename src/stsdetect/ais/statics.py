@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["STATICS_COLUMNS", "STATICS_MIN_BITS", "STATICS_SKIP_REASONS", "STATIC_TYPES",
-           "VESSEL_COLUMNS", "build_statics", "build_vessels", "decode_statics"]
+           "VESSEL_COLUMNS", "build_statics", "build_vessels", "decode_statics",
+           "vessels_from_columns"]
 
 #: Message types carrying static data.
 STATIC_TYPES = (5, 19, 24)
@@ -160,11 +161,14 @@ _FIELDS = ["imo", "callsign", "name", "ship_type", "length_m", "beam_m", "draugh
 _UNITS = ("s", "ms", "us", "ns")
 
 
-def _epoch_ns(times: pd.Series) -> tuple[np.ndarray, str]:
-    """int64 nanoseconds since the epoch (NaT = int64 min) and unit of datetimes (naive = UTC)."""
+def _epoch_ns(times) -> tuple[np.ndarray, str]:
+    """int64 nanoseconds since the epoch (NaT = int64 min) and unit of datetimes (naive = UTC):
+    a Series or array of times, or int64 ns already (unit "ns")."""
+    if isinstance(times, np.ndarray) and times.dtype == np.int64:
+        return times, "ns"
     if not isinstance(times.dtype, pd.DatetimeTZDtype):
         times = pd.to_datetime(times, utc=True)
-    arr = times.array
+    arr = times.array if isinstance(times, pd.Series) else times
     unit = arr.unit
     if unit != "ns":
         arr = arr.as_unit("ns")
@@ -192,13 +196,12 @@ def _n_changes(values, known: np.ndarray, order: np.ndarray, group: np.ndarray,
     return np.bincount(g[1:][same_group & differ], minlength=n_groups)
 
 
-def _known_values(column: pd.Series):
-    """A column's values and which rows hold one (not null / NaN): plain NumPy arrays for
-    numbers (no per-call pandas machinery), the extension array otherwise."""
-    arr = column.array
+def _known_values(arr):
+    """A column's values (``arr``: its array) and which rows hold one (not null / NaN): plain
+    NumPy arrays for numbers (no per-call pandas machinery), the extension array otherwise."""
     if isinstance(arr, pd.arrays.IntegerArray):
         return arr._data, ~arr._mask
-    values = column.to_numpy() if column.dtype.kind == "f" else arr
+    values = np.asarray(arr) if arr.dtype.kind == "f" else arr
     if isinstance(values, np.ndarray):
         return values, ~np.isnan(values)
     return values, ~np.asarray(values.isna(), dtype=bool)
@@ -227,7 +230,32 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     """
     if statics is None or len(statics) == 0:
         return _empty_vessels()
-    mmsi = np.asarray(statics["mmsi"], dtype=np.int64)
+    seen = None
+    if positions is not None and len(positions):
+        seen = (np.asarray(positions["mmsi"], dtype=np.int64), positions["time"])
+    return vessels_from_columns({c: statics[c].array for c in ("mmsi", "time", *_FIELDS)},
+                                seen)
+
+
+def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
+    """:func:`build_vessels` from the static records' column arrays (no DataFrame).
+
+    Parameters
+    ----------
+    cols : dict
+        ``mmsi``, ``time`` (datetimes, or int64 ns with NaT as int64 min) and the columns of
+        :data:`VESSEL_COLUMNS` taken from the records (``imo`` ... ``ais_class``), each a
+        NumPy or pandas array of one row per record, in arrival order (at least one row).
+    seen : tuple, optional
+        ``(mmsi, time)`` of position reports (int64 array; times as for ``cols``): they
+        widen ``first_seen`` / ``last_seen``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`build_vessels`.
+    """
+    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
     n = mmsi.size
     order = np.argsort(mmsi, kind="stable")  # by MMSI, arrival order within one
     sorted_mmsi = mmsi[order]
@@ -237,37 +265,35 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
     keys = sorted_mmsi[starts]
     group = np.cumsum(head) - 1
     rank = np.arange(n)
-    cols = {"mmsi": keys}
+    out = {"mmsi": keys}
     known = {}
     for field in _FIELDS:  # latest non-null value: a fixed loop over the columns
-        column = statics[field]
-        values, known[field] = _known_values(column)
+        values, known[field] = _known_values(cols[field])
         last = np.maximum.reduceat(np.where(known[field][order], rank, -1), starts)
         at = np.where(last >= 0, order[last], -1)
         if isinstance(values, np.ndarray):  # numbers: NaN / masked where none is known
-            cols[field] = _latest_numbers(column, values, at)
+            out[field] = _latest_numbers(cols[field], values, at)
         else:
-            cols[field] = values.take(at, allow_fill=True)
-    times, unit = _epoch_ns(statics["time"])
+            out[field] = values.take(at, allow_fill=True)
+    times, unit = _epoch_ns(cols["time"])
     times = times[order]
     first = np.minimum.reduceat(np.where(times == _NAT, _INT64_MAX, times), starts)
     last = np.maximum.reduceat(times, starts)  # NaT (int64 min) only if all are NaT
-    if positions is not None and len(positions):
+    if seen is not None:
         from .kernel import seen_range
 
-        pos_times, pos_unit = _epoch_ns(positions["time"])
-        seen_range(np.asarray(positions["mmsi"], dtype=np.int64), pos_times, keys, first,
-                   last)
+        pos_times, pos_unit = _epoch_ns(seen[1])
+        seen_range(seen[0], pos_times, keys, first, last)
         unit = max(unit, pos_unit, key=_UNITS.index)
     first[first == _INT64_MAX] = _NAT
     for name, ns in (("first_seen", first), ("last_seen", last)):
-        cols[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").as_unit(unit)
+        out[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").as_unit(unit)
     for name, field in (("n_name_changes", "name"), ("n_type_changes", "ship_type")):
-        values = statics[field].array
+        values = cols[field]
         if isinstance(values, pd.arrays.IntegerArray):
             values = values._data
-        cols[name] = _n_changes(values, known[field], order, group, keys.size)
-    return _vessels_frame(cols)
+        out[name] = _n_changes(values, known[field], order, group, keys.size)
+    return _vessels_frame(out)
 
 
 def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
@@ -333,12 +359,13 @@ _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _STRING = pd.StringDtype()
 
 
-def _latest_numbers(column: pd.Series, values: np.ndarray, at: np.ndarray):
-    """``values[at]`` typed as :func:`_typed` types ``column`` (missing where ``at`` < 0)."""
+def _latest_numbers(arr, values: np.ndarray, at: np.ndarray):
+    """``values[at]`` typed as :func:`_typed` types the column of array ``arr`` (missing where
+    ``at`` < 0)."""
     taken = values[at]
     missing = at < 0
-    if isinstance(column.array, pd.arrays.IntegerArray):
-        return pd.arrays.IntegerArray(taken.astype(np.int64), missing | column.array._mask[at])
+    if isinstance(arr, pd.arrays.IntegerArray):
+        return pd.arrays.IntegerArray(taken.astype(np.int64), missing | arr._mask[at])
     taken = taken.astype(np.float64)
     taken[missing] = np.nan
     return taken

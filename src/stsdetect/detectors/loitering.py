@@ -32,7 +32,8 @@ from stsdetect.geo import (
 )
 from stsdetect.tracks import Tracks
 
-__all__ = ["find_loitering", "loitering_events", "report_speed_kn", "slow_runs"]
+__all__ = ["find_loitering", "loitering_columns", "loitering_events", "report_speed_kn",
+           "slow_runs"]
 
 
 def report_speed_kn(tracks: Tracks, max_gap="1h") -> np.ndarray:
@@ -163,6 +164,18 @@ def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_k
     lasts ``min_s`` or more
     and its net displacement rate is under ``max_speed_kn`` (see :func:`find_loitering`).
     """
+    cols = loitering_columns(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_kn,
+                             min_s)
+    start_ns, end_ns = cols.pop("start_ns"), cols.pop("end_ns")
+    return make_events("loitering", n=start_ns.size, start=utc_from_ns(start_ns),
+                       end=utc_from_ns(end_ns), **cols)
+
+
+def loitering_columns(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_kn: float,
+                      min_s: float) -> dict:
+    """The columns of :func:`loitering_events` as plain arrays (``start_ns``/``end_ns`` int64
+    ns), without building the events table (the windowed run builds one table at the end).
+    """
     starts = np.asarray(starts, np.int64)
     ends = np.asarray(ends, np.int64)
     span_s = (t[ends] - t[starts]) / 1e9
@@ -174,7 +187,10 @@ def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_k
     keep &= net_kn < max_speed_kn
     starts, ends = starts[keep], ends[keep]
     if starts.size == 0:
-        return make_events("loitering", n=0, mmsi=np.zeros(0, np.int64))
+        return {"mmsi": np.zeros(0, np.int64), "start_ns": np.zeros(0, np.int64),
+                "end_ns": np.zeros(0, np.int64), "lat": np.zeros(0), "lon": np.zeros(0),
+                "distance_m": np.zeros(0), "mean_sog_kn": np.zeros(0),
+                "n_positions": np.zeros(0, np.int64)}
     # Per-run sums with reduceat over the rows of the runs only.
     counts = (ends - starts + 1).astype(np.int64)
     first = np.r_[0, np.cumsum(counts)[:-1]]
@@ -189,15 +205,7 @@ def loitering_events(mmsi, t, lat_deg, lon_deg, speed, starts, ends, max_speed_k
     chord = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
     max_drift = chord_to_arc_m(np.maximum.reduceat(chord, first) * EARTH_RADIUS_M)
     mean_speed = np.add.reduceat(speed[rows], first) / counts
-    return make_events(
-        "loitering",
-        n=starts.size,
-        mmsi=mmsi[starts],
-        start=utc_from_ns(t[starts]),
-        end=utc_from_ns(t[ends]),
-        lat=lat,
-        lon=lon,
-        distance_m=max_drift,
-        mean_sog_kn=mean_speed,
-        n_positions=counts,
-    )
+    return {"mmsi": np.asarray(mmsi[starts], np.int64),
+            "start_ns": np.asarray(t[starts], np.int64), "end_ns": np.asarray(t[ends], np.int64),
+            "lat": lat, "lon": lon, "distance_m": max_drift, "mean_sog_kn": mean_speed,
+            "n_positions": counts}

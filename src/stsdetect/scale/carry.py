@@ -285,7 +285,10 @@ def _no_aggs() -> pd.DataFrame:
 def _lo_map(tracks, p, win: Win):
     """Loitering closed in the core; the slow runs crossing its edges, summed, and their rows.
 
-    Returns ``(events, pieces, rows)``. ``pieces`` has one row per run crossing an edge of the
+    Returns ``(closed, pieces, rows)``. ``closed``: the loitering of runs inside the core, as
+    a plain table of the events' columns (:func:`stsdetect.detectors.loitering.loitering_columns`;
+    the events are made once, at the end: an events table costs ~10 ms to build whatever its
+    size). ``pieces`` has one row per run crossing an edge of the
     core, summed over its reports in the core: first and last report, count, sum of speeds,
     sum of unit vectors, ``before`` (1: it began before the core, so it continues the run
     carried for its vessel) and ``cont`` (1: it goes on past the core). ``rows`` are those
@@ -294,19 +297,19 @@ def _lo_map(tracks, p, win: Win):
     its centre is known, one task per window it spanned (:func:`drift_chords`). The carried
     state is then one row per open run, whatever its length.
     """
-    from stsdetect.detectors.loitering import loitering_events, slow_runs
+    from stsdetect.detectors.loitering import loitering_columns, slow_runs
     from stsdetect.geo import unit_xyz
 
     no_rows = pd.DataFrame({"mmsi": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64),
                             "t": np.zeros(0, np.int64), "lat": np.zeros(0), "lon": np.zeros(0)})
     if len(tracks) == 0:
-        return empty_events(), _no_aggs(), no_rows
+        return None, _no_aggs(), no_rows
     speed, starts, ends = slow_runs(tracks, p.max_speed_kn, p.ns("max_gap") / 1e9)
     t = tracks.time_ns
     in_core = (t[starts] >= win.a_ns) & (t[ends] < win.b_ns)
-    closed = loitering_events(tracks.mmsi, t, tracks.lat_deg, tracks.lon_deg, speed,
-                              starts[in_core], ends[in_core], p.max_speed_kn,
-                              p.ns("min_duration") / 1e9)
+    closed = pd.DataFrame(loitering_columns(tracks.mmsi, t, tracks.lat_deg, tracks.lon_deg,
+                                            speed, starts[in_core], ends[in_core],
+                                            p.max_speed_kn, p.ns("min_duration") / 1e9))
     cross = ~in_core & (t[ends] >= win.a_ns) & (t[starts] < win.b_ns)
     s, e = starts[cross], ends[cross]
     if s.size == 0:
@@ -343,10 +346,11 @@ def _lo_fold(state, piece, p, win: Win):
     A run carried in from the window before continues in exactly one piece of this window
     (``before`` = 1, same ``(mmsi, rank)``): the two are summed into one row (first report
     of the carried run, last of the piece). Plain arrays, no merge: this runs on the client
-    once per window.
+    once per window. The loitering closed inside the window's core is kept (as plain rows) in
+    ``state["closed"]``: :func:`loitering_from_runs` makes the events of both at the end.
     """
     closed, pieces, _ = piece
-    state = state or {"open": _no_aggs()[list(_AGG)], "done": []}
+    state = state or {"open": _no_aggs()[list(_AGG)], "done": [], "closed": []}
     opened = state["open"]
     before = pieces["before"].to_numpy(np.int64) == 1
     go_on = pieces.loc[before]
@@ -366,8 +370,10 @@ def _lo_fold(state, piece, p, win: Win):
     ending = allrun["cont"].to_numpy(np.int64) == 0
     done.append(allrun.loc[ending, list(_AGG)])
     state = {"open": allrun.loc[~ending, list(_AGG)].reset_index(drop=True),
-             "done": [*state["done"], *(d for d in done if len(d))]}
-    return closed, state
+             "done": [*state["done"], *(d for d in done if len(d))],
+             "closed": [*state["closed"], *([closed] if closed is not None and len(closed)
+                                           else [])]}
+    return None, state
 
 
 def _lo_finish(state, p):
@@ -406,8 +412,11 @@ def drift_chords(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     return out.groupby("id", as_index=False)["chord"].max()
 
 
-def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p) -> pd.DataFrame:
-    """Loitering events of runs summed over windows (see :func:`_lo_map`)."""
+def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p,
+                        closed=()) -> pd.DataFrame:
+    """Loitering events of runs summed over windows (see :func:`_lo_map`), and of the
+    ``closed`` tables (loitering closed inside one window's core, ``state["closed"]`` of the
+    fold), in one events table."""
     from stsdetect.geo import (
         EARTH_RADIUS_M,
         KNOT_M_S,
@@ -425,11 +434,19 @@ def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p) -> pd.Data
     keep = (span_s >= p.ns("min_duration") / 1e9) & (n >= 2) & (net_kn < p.max_speed_kn)
     r = runs.loc[keep]
     lat, lon = latlon_from_xyz(r[["x", "y", "z"]].to_numpy(float))
+    c = pd.concat([pd.DataFrame({
+        "mmsi": r["mmsi"].to_numpy(np.int64), "start_ns": t0[keep], "end_ns": t1[keep],
+        "lat": lat, "lon": lon,
+        "distance_m": chord_to_arc_m(np.asarray(max_chord, float)[keep] * EARTH_RADIUS_M),
+        "mean_sog_kn": r["ssum"].to_numpy(float) / n[keep], "n_positions": n[keep]}),
+        *closed], ignore_index=True)
     return make_events(
-        "loitering", n=len(r), mmsi=r["mmsi"].to_numpy(np.int64),
-        start=utc_from_ns(t0[keep]), end=utc_from_ns(t1[keep]), lat=lat, lon=lon,
-        distance_m=chord_to_arc_m(np.asarray(max_chord, float)[keep] * EARTH_RADIUS_M),
-        mean_sog_kn=r["ssum"].to_numpy(float) / n[keep], n_positions=n[keep])
+        "loitering", n=len(c), mmsi=c["mmsi"].to_numpy(np.int64),
+        start=utc_from_ns(c["start_ns"].to_numpy(np.int64)),
+        end=utc_from_ns(c["end_ns"].to_numpy(np.int64)), lat=c["lat"].to_numpy(float),
+        lon=c["lon"].to_numpy(float), distance_m=c["distance_m"].to_numpy(float),
+        mean_sog_kn=c["mean_sog_kn"].to_numpy(float),
+        n_positions=c["n_positions"].to_numpy(np.int64))
 
 
 LOITERING = Carry(_lo_map, _lo_fold, _lo_finish)

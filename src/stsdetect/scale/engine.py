@@ -151,7 +151,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     from stsdetect.scale.carry import Win, dark_events
     from stsdetect.scale.registry import STAGES
 
-    t_start = time.perf_counter()
+    t_start, c_start = time.perf_counter(), time.process_time()
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
     n = len(files)
     decoded = executor.map(W.spill_source, range(n), files, [str(work)] * n,
@@ -172,7 +172,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     det_windows = (W.spill_detections(work, detections, plan) if detections is not None
                    else np.zeros(0, np.int64))
     matched_parts = []
-    t_decoded = time.perf_counter()
+    t_decoded, c_decoded = time.perf_counter(), time.process_time()
     state = {name: None for name in plan.detectors}
     closed, silences, flagc, stop_parts, activity = [], [], [], [], []
     carried = max_rows = 0
@@ -201,7 +201,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         stop_parts.append(out.get("stops"))
         matched_parts.append(out.get("matched"))
         max_rows = max(max_rows, out["rows"])
-    t_windows = time.perf_counter()
+    t_windows, c_windows = time.perf_counter(), time.process_time()
     for name in plan.detectors:
         if name not in ("loitering", "dark_period"):
             closed.append(STAGES[name].carry().finish(state[name], plan.objects[name]))
@@ -228,7 +228,8 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                              [loiter_jobs.get(k) for k in ks], [heard_jobs.get(k) for k in ks],
                              radius_m=radius))
     if runs is not None:
-        closed.append(_loitering_events(plan, runs, [d[0] for d in done]))
+        closed.append(_loitering_events(plan, runs, [d[0] for d in done],
+                                        state["loitering"]))
     if gaps is not None:
         if heard_jobs:
             keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64),
@@ -271,6 +272,11 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         "decode_s": t_decoded - t_start,
         "windows_s": t_windows - t_decoded,
         "finish_s": time.perf_counter() - t_windows,
+        # CPU seconds of this process (the client's, with a remote executor: it folds the
+        # windows' pieces and runs the finish; a local cluster's scheduler too) per phase
+        "decode_cpu_s": c_decoded - c_start,
+        "windows_cpu_s": c_windows - c_decoded,
+        "finish_cpu_s": time.process_time() - c_windows,
     }
     return W.WindowedResult(events=events, vessels=vessels,
                             decode_report=W.merge_reports([s["report"] for s in spills]),
@@ -332,17 +338,20 @@ def _loiter_jobs(plan, state, numbers):
     return runs, W.jobs_by_window(runs[cols], k0, k1, numbers)
 
 
-def _loitering_events(plan, runs, parts):
-    """Loitering events of the runs, with the largest drift chords the tasks measured."""
+def _loitering_events(plan, runs, parts, state):
+    """Loitering events of the runs, with the largest drift chords the tasks measured, and
+    of the loitering closed inside single windows (kept in the fold's ``state``)."""
     from stsdetect.scale.carry import loitering_from_runs
 
     p = plan.objects["loitering"]
-    if not len(runs):
+    closed = (state or {}).get("closed", [])
+    if not len(runs) and not closed:
         return empty_events()
     chords = pd.concat([pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}),
                         *parts], ignore_index=True).groupby("id")["chord"].max()
-    max_chord = chords.reindex(runs["id"]).to_numpy(float)
-    return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p)
+    max_chord = (chords.reindex(runs["id"]).to_numpy(float) if len(runs)
+                 else np.zeros(0))
+    return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p, closed)
 
 
 def _context_stage(events, stop_parts, spills, plan, work, schema, executor, numbers, areas,

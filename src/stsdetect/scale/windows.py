@@ -73,6 +73,9 @@ _HEARD_DIR = "heard"
 _LOITER_DIR = "loiter"
 _SEQ = "_seq"
 _WIN = "w"
+#: Second partition key of the positions spill: the part of its window a row lies in, so that
+#: a window's task reads only the edges of its neighbours (see :func:`window_part`).
+_PART = "e"
 _NO_OTHER = -1
 
 
@@ -272,9 +275,10 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
         A positions table (see :func:`stsdetect.read_ais`); an Arrow table (a positions
         table read from Parquet) is spilled as it is, without going through pandas.
     workdir : path
-        Spill folder; files go to ``workdir/positions/w=<k>/<part>-<i>.arrow`` (hive
-        partitioning, written with :func:`pyarrow.dataset.write_dataset`). A retried task
-        writes the same file names, so it replaces its pieces whole.
+        Spill folder; files go to ``workdir/positions/w=<k>/e=<j>/<part>-<i>.arrow`` (hive
+        partitioning, written with :func:`pyarrow.dataset.write_dataset`; ``j`` the part of
+        window ``k`` the rows lie in: :func:`window_part`). A retried task writes the same
+        file names, so it replaces its pieces whole.
     window_s : float
         Window length in seconds.
     part : str
@@ -309,19 +313,70 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
 
 
 def _write_spill(table, workdir, part: str, spill_format: str):
-    """Write a table with ``_seq`` and ``w`` columns to the spill; return its schema
-    without ``w`` (the partition key)."""
-    import pyarrow as pa
+    """Write a table with ``_seq``, ``w`` and ``e`` columns to the spill; return its schema
+    without ``w`` and ``e`` (the partition keys)."""
     import pyarrow.dataset as ds
 
     fmt, suffix = SPILL_FORMATS[spill_format]
     ds.write_dataset(
         table, Path(workdir) / _POSITION_DIR, format=fmt,
         file_options=_spill_write_options(spill_format), **_preserve_order(),
-        partitioning=ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive"),
+        partitioning=ds.partitioning(_partition_schema(), flavor="hive"),
         basename_template=f"{part}-{{i}}{suffix}",
         existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
-    return table.schema.remove(table.schema.get_field_index(_WIN))
+    schema = table.schema.remove(table.schema.get_field_index(_WIN))
+    return schema.remove(schema.get_field_index(_PART))
+
+
+def _partition_schema():
+    import pyarrow as pa
+
+    return pa.schema([(_WIN, pa.int64()), (_PART, pa.int8())])
+
+
+#: Parts of a window in the spill: its first quarter (0), its middle half (1) and its last
+#: quarter (2). A window's task reads its margins from the last quarter of the window before
+#: and the first quarter of the window after (the default margin of 4 h 1 min is within a
+#: one-day window's quarter), so it reads a day and a half of rows instead of three days and
+#: filters those by time; the two extra files per window and dump cost little to write.
+WINDOW_PARTS = 3
+
+
+def window_part(ns, window_ns: int) -> np.ndarray:
+    """The part (0, 1, 2: see :data:`WINDOW_PARTS`) of its window each time (int64 ns since
+    the epoch) lies in: 0 in the window's first quarter, 2 in its last, 1 between."""
+    r = np.asarray(ns, np.int64) % int(window_ns)
+    q = int(window_ns) // 4
+    return ((r >= q).astype(np.int8) + (r >= int(window_ns) - q)).astype(np.int8)
+
+
+def _part_bounds(window_ns: int):
+    """Start and end (ns from the window's start) of each part of a window."""
+    q = int(window_ns) // 4
+    return (0, q, int(window_ns) - q), (q, int(window_ns) - q, int(window_ns))
+
+
+def partition_filter(lo_ns: int, hi_ns: int, window_ns: int):
+    """A :mod:`pyarrow.dataset` filter on the partition keys for the rows of ``[lo_ns,
+    hi_ns)``: every window it touches, and of the first and last window only the parts it
+    touches (the time filter then trims within them)."""
+    import pyarrow.dataset as ds
+
+    w = int(window_ns)
+    k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
+    starts, ends = _part_bounds(w)
+    cond = None
+    for k in sorted({k0, k1}):  # the end windows: only the parts that [lo, hi) touches
+        a = k * w
+        parts = [j for j in range(WINDOW_PARTS)
+                 if int(lo_ns) < a + ends[j] and int(hi_ns) > a + starts[j]]
+        c = ds.field(_WIN) == k
+        if len(parts) < WINDOW_PARTS:
+            c &= ds.field(_PART).isin(parts)
+        cond = c if cond is None else cond | c
+    if k1 - k0 > 1:  # windows between are read whole
+        cond |= (ds.field(_WIN) > k0) & (ds.field(_WIN) < k1)
+    return cond
 
 
 def _spill_table(table, workdir, window_s: float, part: str, seq_start: int,
@@ -344,6 +399,7 @@ def _spill_table(table, workdir, window_s: float, part: str, seq_start: int,
         np.arange(seq_start, seq_start + len(table), dtype=np.int64)))
     table = table.append_column(_WIN, pa.array(
         np.where(ok, np.floor_divide(ns, window_ns), 0).astype(np.int64)))
+    table = table.append_column(_PART, pa.array(window_part(ns, window_ns)))
     rows = int(ok.sum())
     if rows < len(table):
         table = table.filter(pa.array(ok))
@@ -583,16 +639,15 @@ def unify_schemas(schemas):
 
 
 def _dataset(workdir, folder: str, schema=None, spill_format: str = "arrow"):
-    import pyarrow as pa
     import pyarrow.dataset as ds
 
     path = Path(workdir) / folder
     if not path.is_dir():
         return None
     if schema is not None:
-        schema = schema.append(pa.field(_WIN, pa.int64())) if _WIN not in schema.names \
-            else schema
-    part = ds.partitioning(pa.schema([(_WIN, pa.int64())]), flavor="hive")
+        for key in _partition_schema():
+            schema = schema.append(key) if key.name not in schema.names else schema
+    part = ds.partitioning(_partition_schema(), flavor="hive")
     return ds.dataset(path, format=SPILL_FORMATS[spill_format][0], partitioning=part,
                       schema=schema)
 
@@ -607,8 +662,9 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
                    schema=None, columns=None, ordered: bool = True) -> pd.DataFrame:
     """Positions with time in ``[lo_ns, hi_ns)`` from the partitioned spill, in input order.
 
-    Only the partitions (windows) the range touches are read (partition pruning of
-    :mod:`pyarrow.dataset`), with the time (and MMSI) filters pushed down to the Parquet reader.
+    Only the partitions the range touches are read (partition pruning of
+    :mod:`pyarrow.dataset`: the windows, and of the first and last only the parts touched,
+    :func:`partition_filter`), with the time (and MMSI) filters pushed down to the reader.
 
     Parameters
     ----------
@@ -640,17 +696,15 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
     data = _dataset(workdir, _POSITION_DIR, schema, plan.spill_format)
     if data is None:
         return pd.DataFrame()
-    w = plan.window_ns
-    k0, k1 = lo_ns // w, (hi_ns - 1) // w
     stamp = pa.timestamp("ns", tz="UTC")
-    cond = ((ds.field(_WIN) >= k0) & (ds.field(_WIN) <= k1)
+    cond = (partition_filter(lo_ns, hi_ns, plan.window_ns)
             & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))
             & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
     if mmsi is not None:
         cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
     cols = None
     if columns is not None or not ordered:
-        names = [c for c in data.schema.names if c not in (_SEQ, _WIN)]
+        names = [c for c in data.schema.names if c not in (_SEQ, _WIN, _PART)]
         cols = [c for c in (columns or names) if c in names] + ([_SEQ] if ordered else [])
     table = data.to_table(filter=cond, columns=cols)
     if ordered:
@@ -658,7 +712,7 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
         if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
             # fragments normally come back in file order, which is input order: sort if not
             table = table.sort_by(_SEQ)
-    table = table.drop_columns([c for c in (_SEQ, _WIN) if c in table.column_names])
+    table = table.drop_columns([c for c in (_SEQ, _WIN, _PART) if c in table.column_names])
     return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
@@ -1091,7 +1145,11 @@ class WindowedResult:
         ``vessels_heard`` (distinct MMSIs),
         ``windows``, ``max_rows_loaded`` (largest window with margins), ``open_entries``
         (runs carried across a window edge, and silences whose heard count needed other
-        windows) and ``tasks`` (tasks submitted).
+        windows) and ``tasks`` (tasks submitted); and the phases' wall seconds
+        ``decode_s``, ``windows_s``, ``finish_s`` (decode and spill; map the windows and fold
+        their pieces; finish) with this process's CPU seconds in each, ``decode_cpu_s``,
+        ``windows_cpu_s``, ``finish_cpu_s`` (on Dask, the client's: the workers' are not in
+        them).
     workdir : pathlib.Path or None
         The spill folder when kept, else None.
     detections : pandas.DataFrame or None
