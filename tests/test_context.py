@@ -591,3 +591,14 @@ def test_components_match_scipy():
             src, dst = perm[:-1], perm[1:]
         graph = coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n))
         assert (_components(n, src, dst) == connected_components(graph, directed=False)[1]).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(-5, 40) | st.sampled_from([2**62, -(2**62), 412000001])),
+       st.lists(st.integers(-5, 40) | st.sampled_from([2**62, 412000001]), max_size=300))
+def test_member_rows_equals_isin(keys, values):
+    """The compiled membership pass the status index selects its vessels' reports with."""
+    from stsdetect._order import member_rows
+
+    k, v = np.array(keys, np.int64), np.array(values, np.int64)
+    assert np.array_equal(member_rows(v, k), np.flatnonzero(np.isin(v, k)))

@@ -87,6 +87,90 @@ def test_make_events_schema_and_order():
     assert str(events["start"].dtype) == "datetime64[ns, UTC]"
 
 
+def _make_events_oracle(event_type, n=None, **columns):
+    """The pandas-only make_events of before (astype of every column, a sort of every table):
+    the oracle of the faster one."""
+    from stsdetect.events import ENRICHMENT_COLUMNS, EVENT_TYPES, _to_utc
+
+    if n is None:
+        n = len(next(iter(columns.values()))) if columns else 0
+    data = {}
+    for name, dtype in EVENT_COLUMNS.items():
+        if name in columns:
+            values = columns[name]
+            if name in ("start", "end"):
+                data[name] = _to_utc(values)
+            elif name == "flags":
+                data[name] = [sorted(set(f)) for f in values]
+            else:
+                data[name] = pd.array(np.asarray(values) if dtype != "Int64" else values,
+                                      dtype=dtype)
+        elif name == "flags":
+            data[name] = [[] for _ in range(n)]
+        elif name == "score":
+            data[name] = np.zeros(n)
+        elif name in ("event_id", "duration_h", "event_type"):
+            continue
+        elif dtype == "int64":
+            data[name] = np.zeros(n, dtype=np.int64)
+        else:
+            data[name] = pd.array([None] * n, dtype=dtype) if n else pd.array([], dtype=dtype)
+    frame = pd.DataFrame(data, index=pd.RangeIndex(n))
+    frame["event_type"] = event_type
+    frame["duration_h"] = (frame["end"] - frame["start"]).dt.total_seconds() / 3600.0
+    other = frame["other_mmsi"].astype("string").fillna("")
+    other = other.where(other == "", "-" + other)
+    stamp = frame["start"].dt.strftime("%Y%m%dT%H%M%SZ")
+    frame["event_id"] = ("-".join([EVENT_TYPES[event_type], ""]) + frame["mmsi"].astype(str)
+                         + other + "-" + stamp).astype(object)
+    extra = [c for c in frame.columns if c not in EVENT_COLUMNS]
+    frame = frame[list(EVENT_COLUMNS) + extra].astype(
+        {k: v for k, v in EVENT_COLUMNS.items() if k != "flags"})
+    known = {c: ENRICHMENT_COLUMNS[c] for c in extra if c in ENRICHMENT_COLUMNS}
+    if known:
+        frame = frame.astype(known)
+    frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+@given(st.sampled_from(["rendezvous", "dark_period", "loitering"]),
+       st.lists(st.tuples(st.sampled_from([412000001, 412000002]),
+                          st.sampled_from([None, 412000003, 412000001]),
+                          st.sampled_from([0.0, 60.0, np.nan]), st.sampled_from([7200.0, 30.0]),
+                          st.sampled_from([30.5, np.nan]), st.sampled_from([None, True, False]),
+                          st.sampled_from([None, 3]), st.lists(st.sampled_from(["b", "a"]))),
+                max_size=6),
+       st.sets(st.sampled_from(["other_mmsi", "lat", "likely_intentional", "n_other_heard",
+                                "flags", "n_positions"])))
+def test_make_events_equals_the_pandas_oracle(event_type, rows, given_columns):
+    """Columns built in their dtypes, astype only where one differs, no sort of a table
+    already in order: the same table as astype-everything-and-sort (ties in start and mmsi,
+    missing partners, NaT, NA booleans and counts)."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 8
+    all_columns = {
+        "mmsi": np.array(cols[0], np.int64),
+        "other_mmsi": pd.array(list(cols[1]), dtype="Int64"),
+        "start": 1.6e9 + np.array(cols[2], float),
+        "end": 1.6e9 + np.array(cols[2], float) + np.array(cols[3], float),
+        "lat": np.array(cols[4], float),
+        "likely_intentional": pd.array(list(cols[5]), dtype="boolean"),
+        "n_other_heard": pd.array(list(cols[6]), dtype="Int64"),
+        "flags": [list(f) for f in cols[7]],
+        "n_positions": np.arange(len(rows)),
+    }
+    kw = {k: v for k, v in all_columns.items()
+          if k in given_columns or k in ("mmsi", "start", "end")}
+    with np.errstate(invalid="ignore"):  # NaN start seconds: NaT (numpy warns on the cast)
+        got = make_events(event_type, n=len(rows), **kw)
+        want = _make_events_oracle(event_type, n=len(rows), **kw)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # concat_events skips the sort only when the rows are already in order
+    more = make_events("dark_vessel", n=1, mmsi=[0], start=[1.6e9], end=[1.6e9])
+    merged = pd.concat([got, more], ignore_index=True)
+    pd.testing.assert_frame_equal(concat_events([got, more]), merged.sort_values(
+        ["start", "mmsi", "other_mmsi", "event_type"], kind="stable").reset_index(drop=True))
+
+
 def test_make_events_rejects_unknown():
     with pytest.raises(ValueError, match="unknown event type"):
         make_events("party", mmsi=[1])

@@ -357,6 +357,121 @@ def test_tow_found_after_lying_together_at_anchor():
     assert 3600 <= tows["duration_s"].iloc[0] <= 1.5 * 3600
 
 
+def _intermittent_tracks(seed: int) -> tuple[Tracks, list[int]]:
+    """Six vessels (two tugs) moving together, with stops of a few hours and silences of
+    every length around the pair search's limits (1 h interpolation, 2.3 h time bins)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in range(6):
+        t = 1.7e9 + rng.uniform(0, 1800)
+        phase_end, sog = t, 6.0
+        while t < 1.7e9 + 30 * 3600:
+            if t >= phase_end:  # moving or stopped for 1-8 hours
+                phase_end, sog = t + rng.uniform(1, 8) * 3600, rng.choice([0.5, 6.0])
+            lat = 30.5 + (t - 1.7e9) * 6 * 1852 / 3600 / 111_195 + rng.normal(0, 0.001)
+            rows.append((412500001 + v, t, lat, 122.0 + v * 0.001, sog))
+            t += rng.choice([60.0, 300.0, 50 * 60.0, 70 * 60.0, 2.4 * 3600, 5 * 3600],
+                            p=[0.7, 0.27, 0.01, 0.01, 0.005, 0.005])
+    m, t, lat, lon, sog = (np.array(c) for c in zip(*rows, strict=True))
+    return Tracks.from_arrays(m, t, lat, lon, sog), [412500001, 412500004]
+
+
+def _tug_pair_runs(runs, tugs):
+    one_tug = np.isin(runs["mmsi"], tugs) ^ np.isin(runs["other_mmsi"], tugs)
+    return runs[one_tug].drop(columns=["segment", "other_segment"]).reset_index(drop=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_tows_search_near_tugs_equals_the_search_over_every_moving_report(seed):
+    """find_tows gives the pair search only the reports near a moving tug's in time: every
+    run of a pair with a tug, and so the tows table, equals the search over all moving
+    reports (the oracle)."""
+    from stsdetect.detectors import tows as T
+    from stsdetect.detectors.rendezvous import find_pair_runs
+
+    tracks, tugs = _intermittent_tracks(seed)
+    moving = tracks.sog_kn > 2.0
+    kw = {"max_distance_m": 500.0, "min_duration": "1h", "step": "10min",
+          "max_gap": T._PAIR_MAX_GAP, "tolerance": T._PAIR_TOLERANCE}
+    want = _tug_pair_runs(find_pair_runs(tracks.take(moving), **kw), tugs)
+    tug_ns = tracks.time_ns[moving & np.isin(tracks.mmsi, tugs)]
+    reach_ns = T._reach_ns("10min")
+    assert reach_ns >= (2 * 3600 + 600 + 600) * 10**9  # 2 max_gap + step + tolerance
+    near = T._near_tug_times(tracks.time_ns, tug_ns, reach_ns)
+    assert near[moving & np.isin(tracks.mmsi, tugs)].all()
+    got = _tug_pair_runs(find_pair_runs(tracks.take(moving & near), **kw), tugs)
+    pd.testing.assert_frame_equal(got, want)
+    # the tows table: runs of a tug with a non-tug, both moving (the rule of find_tows)
+    fast = (want["median_sog_kn_a"] > 2.0) & (want["median_sog_kn_b"] > 2.0)
+    a_tug = np.isin(want["mmsi"], tugs)
+    pairs = sorted({(int(a), int(b)) if t else (int(b), int(a)) for a, b, t in
+                    zip(want["mmsi"][fast], want["other_mmsi"][fast], a_tug[fast],
+                        strict=True)})
+    assert find_tows(tracks, tugs)[["tug_mmsi", "mmsi"]].to_numpy().tolist() == \
+        [list(p) for p in pairs]
+
+
+def _activity_oracle(tracks, positions):
+    """vessel_activity by pandas groupby (the oracle): first/last cleaned report per MMSI,
+    seconds at sea speed to the next report (capped), raw span of reports with a time."""
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    f = pd.DataFrame({"mmsi": tracks.mmsi, "t": tracks.time_ns, "lat": tracks.lat_deg,
+                      "lon": tracks.lon_deg, "sog": tracks.sog_kn}).sort_values(
+        ["mmsi", "t"], kind="stable")
+    nxt = f.groupby("mmsi")["t"].shift(-1)
+    step = ((nxt - f["t"]) / 1e9).clip(0, SEA_GAP_CAP_S).fillna(0.0)
+    f["sea"] = np.where(f["sog"] >= SEA_SPEED_KN, step, 0.0)
+    g = f.groupby("mmsi")
+    out = pd.DataFrame({"t_first_ns": g["t"].first(), "lat_first": g["lat"].first(),
+                        "lon_first": g["lon"].first(), "t_last_ns": g["t"].last(),
+                        "lat_last": g["lat"].last(), "lon_last": g["lon"].last(),
+                        "sea_s": g["sea"].sum(), "tail_s": 0.0})
+    p = pd.DataFrame({"mmsi": pd.to_numeric(positions["mmsi"], errors="coerce"),
+                      "t": pd.DatetimeIndex(positions["time"]).as_unit("ns").asi8,
+                      "ok": positions["time"].notna().to_numpy()})
+    p = p[p["ok"] & p["mmsi"].notna()].astype({"mmsi": np.int64})
+    span = p.groupby("mmsi")["t"].agg(["min", "max"]).set_axis(
+        ["pos_first_ns", "pos_last_ns"], axis=1)
+    out = out.join(span, how="outer").reset_index()
+    out[["t_first_ns", "t_last_ns", "pos_first_ns", "pos_last_ns"]] = out[
+        ["t_first_ns", "t_last_ns", "pos_first_ns", "pos_last_ns"]].fillna(-1)
+    out[["sea_s", "tail_s"]] = out[["sea_s", "tail_s"]].fillna(0.0)
+    from stsdetect.identity.activity import ACTIVITY_COLUMNS
+
+    return out[list(ACTIVITY_COLUMNS)].astype(ACTIVITY_COLUMNS)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_vessel_activity_equals_a_groupby_oracle(seed, split, float_mmsi):
+    """The compiled passes of vessel_activity (sea steps, per-MMSI raw span from a hash
+    table) equal pandas groupby, with and without a split MMSI, NaT times and (as floats)
+    missing MMSIs in the raw positions."""
+    from stsdetect.identity.activity import vessel_activity
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    mmsi = rng.choice([412000001, 412000002, 412000003, 413000004], n)
+    t = 1.7e9 + np.sort(rng.uniform(0, 86400, n))
+    sog = rng.choice([0.5, 8.0, 12.0, np.nan], n)
+    segment = (rng.random(n) < 0.3).astype(int) if split else None
+    tracks = Tracks.from_arrays(mmsi, t, 30 + rng.random(n), 122 + rng.random(n), sog,
+                                segment=segment)
+    pos = pd.DataFrame({"mmsi": mmsi, "time": pd.to_datetime(t, unit="s", utc=True)})
+    pos = pd.concat([pos, pd.DataFrame({"mmsi": [414000005, 412000001, 415000006],
+                                        "time": pd.to_datetime([1.6e9, None, None],
+                                                               unit="s", utc=True)})],
+                    ignore_index=True)
+    if float_mmsi:
+        pos["mmsi"] = pos["mmsi"].astype(float)
+        pos.loc[len(pos)] = [np.nan, pd.Timestamp(1.65e9, unit="s", tz="UTC")]
+    got = vessel_activity(tracks, pos)
+    pd.testing.assert_frame_equal(got, _activity_oracle(tracks, pos), check_exact=False,
+                                  rtol=1e-12)
+
+
 def test_barges_on_real_statics(shared_data):
     pyais = pytest.importorskip("pyais")
     rows = []

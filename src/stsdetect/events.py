@@ -130,6 +130,17 @@ def _to_utc(values) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(pd.to_datetime(arr, utc=True)).as_unit("ns")
 
 
+def _missing_column(dtype: str, n: int):
+    """``n`` missing values of an events column's dtype."""
+    if dtype == "float64":
+        return np.full(n, np.nan)
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, dtype=bool))
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    return pd.array([None] * n, dtype=dtype) if n else pd.array([], dtype=dtype)
+
+
 def make_events(event_type: str, n: int | None = None, **columns) -> pd.DataFrame:
     """Build an events table of one type from column arrays.
 
@@ -157,6 +168,9 @@ def make_events(event_type: str, n: int | None = None, **columns) -> pd.DataFram
         raise ValueError(f"not event columns: {sorted(unknown)}")
     if n is None:
         n = len(next(iter(columns.values()))) if columns else 0
+    if "mmsi" not in columns:
+        raise ValueError("events need an 'mmsi' column")
+    # Each column is made in its final dtype, so that _finish converts none of them.
     data: dict[str, object] = {}
     for name, dtype in EVENT_COLUMNS.items():
         if name in columns:
@@ -172,39 +186,74 @@ def make_events(event_type: str, n: int | None = None, **columns) -> pd.DataFram
             data[name] = [[] for _ in range(n)]
         elif name == "score":
             data[name] = np.zeros(n)
-        elif name in ("event_id", "duration_h", "event_type"):
-            continue
-        elif name == "mmsi":
-            raise ValueError("events need an 'mmsi' column")
+        elif name == "event_type":  # a Series keeps the object dtype (no str inference)
+            data[name] = pd.Series(np.full(n, event_type, dtype=object), dtype=object)
+        elif name in ("event_id", "duration_h"):
+            data[name] = None  # derived below, in this place
         elif dtype == "int64":
             data[name] = np.zeros(n, dtype=np.int64)
         else:
-            data[name] = pd.array([None] * n, dtype=dtype) if n else pd.array([], dtype=dtype)
-    frame = pd.DataFrame(data, index=pd.RangeIndex(n))
-    frame["event_type"] = event_type
-    frame["duration_h"] = (frame["end"] - frame["start"]).dt.total_seconds() / 3600.0
-    frame["event_id"] = _event_ids(frame, EVENT_TYPES[event_type])
-    return _finish(frame)
+            data[name] = _missing_column(dtype, n)
+    start, end = pd.DatetimeIndex(data["start"]), pd.DatetimeIndex(data["end"])
+    data["duration_h"] = (end - start).total_seconds().to_numpy(float) / 3600.0
+    data["event_id"] = pd.Series(
+        _event_ids(data["mmsi"], data["other_mmsi"], start, EVENT_TYPES[event_type]) if n
+        else np.zeros(0, dtype=object), dtype=object)
+    return _finish(pd.DataFrame(data, index=pd.RangeIndex(n)))
 
 
-def _event_ids(frame: pd.DataFrame, prefix: str) -> pd.Series:
-    other = frame["other_mmsi"].astype("string").fillna("")
+def _event_ids(mmsi, other_mmsi, start: pd.DatetimeIndex, prefix: str) -> np.ndarray:
+    """``prefix-mmsi[-other]-YYYYmmddTHHMMSSZ`` per event (object array; missing where the
+    start is)."""
+    other = pd.Series(other_mmsi, dtype="Int64").astype("string").fillna("")
     other = other.where(other == "", "-" + other)
-    stamp = frame["start"].dt.strftime("%Y%m%dT%H%M%SZ")
-    return (prefix + "-" + frame["mmsi"].astype(str) + other + "-" + stamp).astype(object)
+    stamp = pd.Series(start).dt.strftime("%Y%m%dT%H%M%SZ")
+    mm = pd.Series(np.asarray(mmsi, dtype=np.int64)).astype(str)
+    return (prefix + "-" + mm + other + "-" + stamp).astype(object).to_numpy(dtype=object)
+
+
+_DTYPE_CACHE: dict[str, object] = {}
+
+
+def _dtype(name: str):
+    """The pandas dtype object of a dtype name (cached: resolving a name costs more than
+    comparing)."""
+    got = _DTYPE_CACHE.get(name)
+    if got is None:
+        got = _DTYPE_CACHE[name] = pd.api.types.pandas_dtype(name)
+    return got
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     # the schema's columns first, then any columns later stages added (kept, in order)
     extra = [c for c in frame.columns if c not in EVENT_COLUMNS and c != "geometry"]
-    frame = frame[list(EVENT_COLUMNS) + extra].astype(
-        {k: v for k, v in EVENT_COLUMNS.items() if k != "flags"}
-    )
-    known = {c: ENRICHMENT_COLUMNS[c] for c in extra if c in ENRICHMENT_COLUMNS}
-    if known:
-        frame = frame.astype(known)
-    frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")
+    order = list(EVENT_COLUMNS) + extra
+    if list(frame.columns) != order:
+        frame = frame[order]
+    want = {k: v for k, v in EVENT_COLUMNS.items() if k != "flags"}
+    want.update({c: ENRICHMENT_COLUMNS[c] for c in extra if c in ENRICHMENT_COLUMNS})
+    # only the columns not already of their dtype (astype to the same dtype changes nothing)
+    change = {k: v for k, v in want.items() if frame[k].dtype != _dtype(v)}
+    if change:
+        frame = frame.astype(change)
+    if len(frame) > 1 and not _strictly_sorted(frame):
+        frame = frame.sort_values(["start", "mmsi", "other_mmsi", "event_type"], kind="stable")
     return frame.reset_index(drop=True)
+
+
+def _strictly_sorted(frame: pd.DataFrame) -> bool:
+    """Whether the rows are in strictly increasing (start, mmsi, other_mmsi) order, a missing
+    ``other_mmsi`` after every MMSI (as a stable sort by the events' order keys would leave
+    them: no row moves). False on any tie or missing start, which the sort then settles."""
+    start = frame["start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    if (start == np.iinfo(np.int64).min).any():  # NaT
+        return False
+    mmsi = frame["mmsi"].to_numpy(np.int64)
+    other = frame["other_mmsi"].array
+    o = np.where(np.asarray(other.isna()), np.iinfo(np.int64).max,
+                 np.asarray(other.fillna(0), dtype=np.int64))
+    ds, dm, do = np.diff(start), np.diff(mmsi), np.diff(o)
+    return bool(((ds > 0) | ((ds == 0) & ((dm > 0) | ((dm == 0) & (do > 0))))).all())
 
 
 #: Flag tokens of ordinary port life (set by :mod:`stsdetect.context`): ranked after the rest.

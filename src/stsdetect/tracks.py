@@ -233,6 +233,25 @@ class Tracks:
         )
 
     @classmethod
+    def _from_offsets(cls, mmsi, time_ns, lat_deg, lon_deg, sog_kn, cog_deg, offsets,
+                      report=None) -> Tracks:
+        """Tracks from rows sorted by ``(mmsi, time_ns)``, one segment per MMSI, starting at
+        ``offsets`` (``n_segments + 1`` values, each segment non-empty; no sort, no copy)."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        return cls(
+            mmsi=mmsi,
+            segment=np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets)),
+            time_ns=time_ns,
+            lat_deg=lat_deg,
+            lon_deg=lon_deg,
+            sog_kn=sog_kn,
+            cog_deg=cog_deg,
+            offsets=offsets,
+            segment_mmsi=mmsi[offsets[:-1]],
+            report=dict(report or {}),
+        )
+
+    @classmethod
     def empty(cls) -> Tracks:
         """Tracks with no rows."""
         return cls.from_arrays([], np.zeros(0, np.int64), [], [])
@@ -312,7 +331,8 @@ _REQUIRED = ("mmsi", "lat", "lon")
 
 
 def _time_ns(positions: pd.DataFrame):
-    """The report times as int64 ns since the epoch, and a mask of the rows without one.
+    """The report times as int64 ns since the epoch (read only), and a mask of the rows
+    without one (None for datetimes: NaT, the int64 minimum, marks them).
 
     ``time`` must hold datetimes (or text parsed as such; unparseable -> no time). Numbers
     carry their unit in the column name: ``time_ns`` (int64 nanoseconds) or ``time_s``
@@ -331,7 +351,7 @@ def _time_ns(positions: pd.DataFrame):
         else:  # strings or objects: parse, unparseable -> NaT (counted as no time)
             stamps = pd.DatetimeIndex(pd.to_datetime(col, utc=True, errors="coerce",
                                                      format="mixed"))
-        return stamps.as_unit("ns").asi8.copy(), np.asarray(stamps.isna())
+        return stamps.as_unit("ns").asi8, None
     if "time_ns" in positions.columns:
         col = pd.to_numeric(positions["time_ns"], errors="coerce")
         missing = np.asarray(col.isna())
@@ -369,34 +389,97 @@ def _row_keys(t, lat, lon, sog, cog) -> tuple:
     the row (lat, lon, sog, cog; NaN last), so that no result depends on the order rows came
     in. As :func:`numpy.lexsort` keys (least significant first): callers append the vessel
     (and segment) keys. The one spelling of this order, shared by :func:`build_tracks` and
-    :meth:`Tracks.from_arrays`; :func:`stsdetect._order.vessel_order` checks the same order
+    :meth:`Tracks.from_arrays`; :func:`stsdetect._order.scatter_rows` checks the same order
     in compiled code (one comparison per column in this sequence)."""
     return cog, sog, lon, lat, t
 
 
-def _total_order(mmsi, t, lat, lon, sog, cog, rows) -> np.ndarray:
-    """The rows ``rows`` ordered by (mmsi, time, lat, lon, sog, cog): a total order, so the
-    cleaning result cannot depend on the input row order. Returns row indices.
+def _mmsi_column(positions: pd.DataFrame) -> np.ndarray:
+    """The MMSIs as int64; 0 (an invalid MMSI) where a value is missing or not an integer."""
+    raw = positions["mmsi"]
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu":  # no floats: as they are
+        return raw.to_numpy(np.int64)
+    mmsi_f = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    whole = (mmsi_f >= 100_000_000) & (mmsi_f <= 999_999_999) & (mmsi_f == np.round(mmsi_f))
+    return np.where(whole, mmsi_f, 0).astype(np.int64)
 
-    One compiled counting sort by vessel (:func:`stsdetect._order.vessel_order`, stable), then
-    only the vessels whose rows are not already in (time, lat, lon, sog, cog) order -- none,
-    in a dump written in time order -- are sorted by every column (:func:`numpy.lexsort`,
-    NaN last). Rows equal in every column keep their input order, as in a stable lexsort.
+
+def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance_m,
+                max_speed_kn, noise_m, report):
+    """Steps 1-4 of :func:`build_tracks` (times, positions, MMSIs, duplicates) and the
+    candidates of step 5's impossible jumps, in a few compiled passes
+    (:mod:`stsdetect._order`).
+
+    The kept rows are put in the total order (mmsi, time, lat, lon, sog, cog; NaN last) by a
+    stable counting sort by vessel that also cleans speed, course and longitude; only the
+    vessels whose rows are not already in (time, lat, lon, sog, cog) order -- none, in a dump
+    written in time order -- are then sorted by every column (:func:`numpy.lexsort`). Rows
+    equal in every column keep their input order, as in a stable lexsort. Fills the
+    ``dropped_*`` counts of steps 1-4 into ``report``.
+
+    Returns
+    -------
+    columns : dict
+        ``mmsi``, ``t``, ``lat``, ``lon``, ``sog``, ``cog`` of the kept rows, in order.
+    starts : numpy.ndarray of int64
+        Each vessel's first row, and the number of rows.
+    jump_rows : numpy.ndarray of int64
+        Rows ``i`` whose step to row ``i + 1`` (same vessel) is an impossible jump.
     """
-    if rows.size == 0:
-        return np.zeros(0, np.int64)
-    from stsdetect._order import vessel_order
+    from stsdetect import _order
 
-    codes, uniq = pd.factorize(mmsi[rows], sort=True)
-    codes = codes.astype(np.int64, copy=False)
-    order, unsorted = vessel_order(codes, np.int64(uniq.size), rows, t, lat, lon, sog, cog)
+    t, no_time = _time_ns(positions)
+    lat = np.ascontiguousarray(_float_column(positions, "lat", copy=False))
+    lon = np.ascontiguousarray(_float_column(positions, "lon", copy=False))
+    sog = np.ascontiguousarray(_float_column(positions, "sog_kn", copy=False))
+    cog = np.ascontiguousarray(_float_column(positions, "cog_deg", copy=False))
+    mmsi = np.ascontiguousarray(_mmsi_column(positions))
+    t = np.ascontiguousarray(t)
+    code, uniq, count, t_min, t_max, n_no_time, n_no_pos = _order.vessel_codes(
+        mmsi, t, np.zeros(0, bool) if no_time is None else no_time, no_time is None, lat, lon)
+    del mmsi
+    valid = (uniq >= 100_000_000) & (uniq <= 999_999_999)
+    if len(invalid_mmsis):
+        valid &= ~np.isin(uniq, np.fromiter(invalid_mmsis, np.int64))
+    report["dropped_no_time"] = int(n_no_time)
+    report["dropped_no_position"] = int(n_no_pos)
+    report["dropped_invalid_mmsi"] = int(count[~valid].sum())
+    if valid.any():
+        check_time_range(np.array([t_min[valid].min(), t_max[valid].max()]))
+    by = np.flatnonzero(valid)
+    by = by[np.argsort(uniq[by], kind="stable")]  # codes of the kept vessels, in MMSI order
+    rank = np.full(uniq.size, -1, np.int64)
+    rank[by] = np.arange(by.size)
+    starts = np.zeros(by.size + 1, np.int64)
+    np.cumsum(count[by], out=starts[1:])
+    t, lat, lon, sog, cog, unsorted = _order.scatter_rows(code, rank, starts, t, lat, lon, sog,
+                                                          cog)
+    del code, rank
+    cols = [t, lat, lon, sog, cog]
     if unsorted.any():  # vessels with rows out of order: sort their rows by every column
-        pos = np.flatnonzero(unsorted[codes[order]])
-        sub = order[pos]
-        r = rows[sub]
-        order[pos] = sub[np.lexsort((*_row_keys(t[r], lat[r], lon[r], sog[r], cog[r]),
-                                     codes[sub]))]
-    return rows[order]
+        v = np.flatnonzero(unsorted)
+        size = starts[v + 1] - starts[v]
+        rows = np.arange(int(size.sum())) + np.repeat(starts[v] - (np.cumsum(size) - size), size)
+        order = rows[np.lexsort((*_row_keys(*(a[rows] for a in cols)), np.repeat(v, size)))]
+        for a in cols:
+            a[rows] = a[order]
+        del rows, order
+    # Duplicates: same MMSI, within the window of the previous report, at the same place.
+    dup_ns = round(float(duplicate_window_s) * 1e9)
+    cand = _order.duplicate_candidates(starts, t, np.int64(dup_ns))
+    drop = np.zeros(t.size, dtype=bool)
+    drop[cand] = haversine_m(lat[cand], lon[cand], lat[cand - 1], lon[cand - 1]) \
+        <= duplicate_distance_m
+    report["dropped_duplicate"] = int(drop.sum())
+    max_speed_m_s = float(max_speed_kn) * KNOT_M_S
+    n, starts, cand = _order.drop_rows(drop, starts, *cols, max_speed_m_s, float(noise_m),
+                                       np.pi / 180.0 * EARTH_RADIUS_M)
+    del drop
+    t, lat, lon, sog, cog = (a[:n] for a in cols)
+    mmsi = np.repeat(uniq[by], np.diff(starts))
+    jump_rows = _exact_jumps(cand, t, lat, lon, max_speed_m_s, float(noise_m))
+    return {"mmsi": mmsi, "t": t, "lat": lat, "lon": lon, "sog": sog, "cog": cog}, starts, \
+        jump_rows
 
 
 def _impossible(xyz_i, xyz_j, t_i, t_j, max_speed_m_s, noise_m):
@@ -532,49 +615,33 @@ def _spikes(mmsi, t, xyz, max_speed_m_s, noise_m, lookback):
     return spike
 
 
-def _jumps(mmsi, t, lat, lon, max_speed_m_s, noise_m, chunk_rows: int = 1 << 20):
-    """Impossible jumps between consecutive rows of one MMSI (``n - 1`` flags).
-
-    Computed in chunks of rows so that the temporaries stay small whatever the input size
-    (huge temporaries cost more in page faults than in arithmetic). Most steps are short: a
-    cheap upper bound of the great-circle distance, ``R (|dlat| + |dlon|)`` in radians (along
-    the meridian, then along the parallel, whose arc is at most ``R |dlon|``), clears them
-    without trigonometry; only the others get the exact test.
-    """
-    n = mmsi.size
-    out = np.zeros(max(n - 1, 0), dtype=bool)
-    to_m = np.pi / 180.0 * EARTH_RADIUS_M
-    for lo in range(0, n - 1, chunk_rows):  # loop over chunks of rows
-        hi = min(lo + chunk_rows, n - 1)
-        dlon = np.abs(lon[lo + 1:hi + 1] - lon[lo:hi])
-        bound = (np.abs(lat[lo + 1:hi + 1] - lat[lo:hi]) + np.minimum(dlon, 360.0 - dlon)) * to_m
-        allowed = max_speed_m_s * (np.abs(t[lo + 1:hi + 1] - t[lo:hi]) / 1e9) + noise_m
-        cand = np.flatnonzero((bound > allowed * (1.0 - 1e-9))
-                              & (mmsi[lo + 1:hi + 1] == mmsi[lo:hi]))
-        if cand.size == 0:
-            continue
-        i = lo + cand
-        bad, _ = _impossible(unit_xyz(lat[i], lon[i]), unit_xyz(lat[i + 1], lon[i + 1]), t[i],
-                             t[i + 1], max_speed_m_s, noise_m)
-        out[i] = bad
-    return out
+def _exact_jumps(cand, t, lat, lon, max_speed_m_s, noise_m) -> np.ndarray:
+    """Of the candidate steps ``cand`` (row ``i`` to ``i + 1``, same MMSI), those that are
+    impossible jumps (:func:`_impossible`, exact great-circle test). The candidates come from
+    :func:`stsdetect._order.drop_rows`, whose cheap upper bound of the distance,
+    ``R (|dlat| + |dlon|)`` in radians (along the meridian, then along the parallel, whose arc
+    is at most ``R |dlon|``), clears most steps without trigonometry."""
+    if cand.size == 0:
+        return cand
+    bad, _ = _impossible(unit_xyz(lat[cand], lon[cand]), unit_xyz(lat[cand + 1], lon[cand + 1]),
+                         t[cand], t[cand + 1], max_speed_m_s, noise_m)
+    return cand[bad]
 
 
-def _identity_split(mmsi, t, lat, lon, max_speed_m_s, noise_m, lookback, max_passes):
+def _identity_split(mmsi, t, lat, lon, max_speed_m_s, noise_m, lookback, max_passes,
+                    jump_rows):
     """Split the MMSIs that contain an impossible jump into segments (see build_tracks).
 
-    Works on the rows of those MMSIs only. Returns None when no MMSI has a jump, else
+    ``jump_rows`` are the rows ``i`` whose step to row ``i + 1`` (same MMSI) is an impossible
+    jump. Works on the rows of those MMSIs only. Returns None when no MMSI has a jump, else
     ``(rows, label, n_skipped)``: the kept row indices in ``(mmsi, label, time)`` order, their
     segment labels, and how many rows were skipped as outliers. After ``max_passes`` linking
     passes, any jump still left inside a segment is cut without linking, so no segment ever
     keeps an impossible jump.
     """
-    if mmsi.size < 2:
+    if mmsi.size < 2 or jump_rows.size == 0:
         return None
-    jump = _jumps(mmsi, t, lat, lon, max_speed_m_s, noise_m)
-    if not jump.any():
-        return None
-    rows = np.flatnonzero(np.isin(mmsi, np.unique(mmsi[1:][jump])))
+    rows = np.flatnonzero(np.isin(mmsi, np.unique(mmsi[jump_rows])))
     m, tt, xx = mmsi[rows], t[rows], unit_xyz(lat[rows], lon[rows])
     spike = _spikes(m, tt, xx, max_speed_m_s, noise_m, lookback)
     n_skipped = int(spike.sum())
@@ -714,78 +781,15 @@ def build_tracks(
     report = dict.fromkeys(REPORT_KEYS, 0)
     n_in = len(positions)
     report["rows_in"] = n_in
-    t, no_time = _time_ns(positions)
-    lat = _float_column(positions, "lat", copy=False)  # read only (re-indexed below)
-    lon = _float_column(positions, "lon", copy=False)
-    sog = _float_column(positions, "sog_kn")
-    cog = _float_column(positions, "cog_deg")
-    sog[~(sog >= 0) | (sog >= 102.25)] = np.nan  # 102.3 = not available (ITU-R M.1371)
-    cog[~(cog >= 0) | (cog >= 360.0)] = np.nan  # 360 = not available
-    raw_mmsi = positions["mmsi"]
-    if isinstance(raw_mmsi.dtype, np.dtype) and raw_mmsi.dtype.kind in "iu":  # no floats
-        ints = raw_mmsi.to_numpy(np.int64)
-        valid_mmsi = (ints >= 100_000_000) & (ints <= 999_999_999)
-        mmsi = np.where(valid_mmsi, ints, 0)
-        del ints
-    else:
-        mmsi_f = pd.to_numeric(raw_mmsi, errors="coerce").to_numpy(dtype=float,
-                                                                   na_value=np.nan)
-        valid_mmsi = (mmsi_f >= 100_000_000) & (mmsi_f <= 999_999_999) \
-            & (mmsi_f == np.round(mmsi_f))
-        mmsi = np.where(valid_mmsi, mmsi_f, 0).astype(np.int64)
-        del mmsi_f
-
-    no_pos = ~no_time & ~((np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0))
-    ok = ~no_time & ~no_pos
-    if len(invalid_mmsis):
-        valid_mmsi &= ~np.isin(mmsi, np.fromiter(invalid_mmsis, np.int64))
-    bad_mmsi = ok & ~valid_mmsi
-    ok &= valid_mmsi
-    report["dropped_no_time"] = int(no_time.sum())
-    report["dropped_no_position"] = int(no_pos.sum())
-    report["dropped_invalid_mmsi"] = int(bad_mmsi.sum())
-    check_time_range(t[ok])
-
-    del valid_mmsi, bad_mmsi, no_time, no_pos
-    # Longitudes into [-180, 180): of the rows kept only 180 itself needs it (the others are
-    # dropped, so their values do not matter).
-    outside = np.flatnonzero(ok & ~(lon < 180.0))
-    if outside.size:
-        lon = lon.copy()
-        lon[outside] = wrap_lon_deg(lon[outside])
-    del outside
-    # Total order over every column: the outcome cannot depend on the input row order.
-    order = _total_order(mmsi, t, lat, lon, sog, cog, np.flatnonzero(ok))
-    del ok
-
-    # Duplicates: same MMSI, within the window of the previous report, at the same place.
-    if order.size > 1:
-        dup_ns = round(float(duplicate_window_s) * 1e9)
-        m_o, t_o = mmsi[order], t[order]
-        dup = np.zeros(order.size, dtype=bool)
-        dup[1:] = (m_o[1:] == m_o[:-1]) & ((t_o[1:] - t_o[:-1]) <= dup_ns)
-        del m_o, t_o
-        cand = np.flatnonzero(dup)
-        a, b = order[cand], order[cand - 1]
-        dup[cand] = haversine_m(lat[a], lon[a], lat[b], lon[b]) <= duplicate_distance_m
-        del cand, a, b
-        report["dropped_duplicate"] = int(dup.sum())
-        if dup.any():
-            order = order[~dup]
-        del dup
-    # The columns live in one dict and are re-indexed one at a time (_take), so that at most
-    # one old column is alive beside the new ones: peak memory stays near the data size.
-    c = {"mmsi": mmsi, "t": t, "lat": lat, "lon": lon, "sog": sog, "cog": cog}
-    del mmsi, t, lat, lon, sog, cog
-    _take(c, order)
-    del order
-
+    c, vessel_starts, jump_rows = _clean_rows(positions, invalid_mmsis, duplicate_window_s,
+                                              duplicate_distance_m, max_speed_kn,
+                                              position_noise_m, report)
     # Identity split / outliers, in bounded vectorized passes over the MMSIs with a jump.
     max_speed_m_s = float(max_speed_kn) * KNOT_M_S
-    label = np.zeros(c["mmsi"].size, np.int64)
     n_outliers = 0
     ids = _identity_split(c["mmsi"], c["t"], c["lat"], c["lon"], max_speed_m_s,
-                          position_noise_m, int(lookback_runs), int(max_passes))
+                          position_noise_m, int(lookback_runs), int(max_passes),
+                          jump_rows=jump_rows)
     if ids is not None:
         sub_rows, sub_label, n_outliers = ids
         mmsi = c["mmsi"]
@@ -798,10 +802,11 @@ def build_tracks(
         del mmsi, rest, by_mmsi, sub_rows, sub_label
         _take(c, order)
         del order
-    c["label"] = label
-    del label
-    # Segment sizes: keep each MMSI's largest; drop small others as outliers.
-    if c["mmsi"].size:
+        c["label"] = label
+        del label
+    # Segment sizes: keep each MMSI's largest; drop small others as outliers. (Without any
+    # split each MMSI is one segment, its largest: nothing to drop.)
+    if ids is not None and c["mmsi"].size:
         mmsi, label = c["mmsi"], c["label"]
         seg_start = np.concatenate(([True], (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])))
         seg = np.cumsum(seg_start) - 1
@@ -825,5 +830,8 @@ def build_tracks(
     report["rows_out"] = int(c["mmsi"].size)
     dropped = sum(report[k] for k in REPORT_KEYS if k.startswith("dropped_"))
     assert report["rows_out"] == n_in - dropped, "cleaning lost rows without counting them"
+    if ids is None:  # one segment per MMSI: the vessels' offsets are the segments'
+        return Tracks._from_offsets(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
+                                    vessel_starts, report)
     return Tracks._from_sorted(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
                                c["label"], report)

@@ -187,9 +187,9 @@ class StatusIndex:
         #: The vessels indexed (sorted), or None for all of ``positions``.
         self.vessels = None if mmsi is None else np.unique(np.asarray(mmsi, dtype=np.int64))
         if mmsi is not None:
-            ids = self.vessels
-            codes = pd.Index(ids).get_indexer(pos_mmsi)
-            rows = np.flatnonzero(codes >= 0)
+            from stsdetect._order import member_rows
+
+            rows = member_rows(np.ascontiguousarray(pos_mmsi), self.vessels)  # one pass
             if rows.size < pos_mmsi.size:
                 pos_mmsi = pos_mmsi[rows]
                 times, status = times.iloc[rows], status.iloc[rows]

@@ -427,9 +427,11 @@ def find_dark_rendezvous(
         cov = pd.to_numeric(dp["coverage"], errors="coerce").to_numpy(float)
         if np.isfinite(cov).any():  # figures were computed: require them
             dp = dp[np.nan_to_num(cov, nan=-1.0) >= float(min_coverage)]
-    empty = make_events("dark_rendezvous", n=0, mmsi=np.zeros(0, np.int64))
+    def empty():
+        return make_events("dark_rendezvous", n=0, mmsi=np.zeros(0, np.int64))
+
     if len(dp) < 2:
-        return empty
+        return empty()
     mmsi = dp["mmsi"].to_numpy(np.int64)
     start = epoch_s(dp["start"])
     end = epoch_s(dp["end"])
@@ -439,7 +441,7 @@ def find_dark_rendezvous(
     chord = arc_to_chord_m(max_distance_m) / EARTH_RADIUS_M * _RADIUS_SLACK
     i, j = pairs_within(unit_xyz(lat0, lon0), chord)
     if i.size == 0:
-        return empty
+        return empty()
     ov_start = np.maximum(start[i], start[j])
     ov_end = np.minimum(end[i], end[j])
     d0 = haversine_m(lat0[i], lon0[i], lat0[j], lon0[j])

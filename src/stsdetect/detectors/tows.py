@@ -10,11 +10,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stsdetect.geo import duration_s
+
 __all__ = ["TUG_SHIP_TYPES", "find_tows", "tug_mmsi"]
 
 #: AIS ship types (ITU-R M.1371-5, Table 53) of vessels that tow or push: 31 towing,
 #: 32 towing with tow longer than 200 m or wider than 25 m, 52 tug.
 TUG_SHIP_TYPES = (31, 32, 52)
+
+#: The pair search's interpolation limit and bridged interruption
+#: (:func:`stsdetect.detectors.rendezvous.find_pair_runs`' own defaults, passed explicitly
+#: because the time window of :func:`find_tows` is derived from them).
+_PAIR_MAX_GAP = "1h"
+_PAIR_TOLERANCE = "10min"
 
 
 def tug_mmsi(vessels: pd.DataFrame | None) -> np.ndarray:
@@ -44,9 +52,12 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
     The tracks are cut to the reports of vessels moving faster than ``min_sog_kn``, then
     :func:`stsdetect.detectors.rendezvous.find_pair_runs` (the rendezvous detector's vectorized
     pair search on its time grid) finds pairs within ``max_distance_m`` for at least
-    ``min_duration``. A run of a tug (AIS type 31, 32 or 52, :data:`TUG_SHIP_TYPES`) with a
-    vessel that is not a tug, both with median speed over ``min_sog_kn``, is a tow. Two tugs
-    together are not a tow (harbour tugs travel in company).
+    ``min_duration``. Only pairs with a tug can be tows, and the pair search finds each pair
+    from its two tracks alone, so it is given only the reports near a moving tug's in time
+    (:func:`_near_tug_times`): the result is the same as over every moving report. A run of
+    a tug (AIS type 31, 32 or 52, :data:`TUG_SHIP_TYPES`) with a vessel that is not a tug,
+    both with median speed over ``min_sog_kn``, is a tow. Two tugs together are not a tow
+    (harbour tugs travel in company).
 
     Parameters
     ----------
@@ -82,10 +93,17 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
     if tracks is None or len(tracks) == 0 or tug_mmsi.size == 0:
         return empty
     moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > min_sog_kn)
-    if not np.isin(tracks.mmsi[moving], tug_mmsi).any():
+    tug_seg = np.flatnonzero(np.isin(tracks.segment_mmsi, tug_mmsi))
+    size = tracks.offsets[tug_seg + 1] - tracks.offsets[tug_seg]
+    tug_rows = np.arange(int(size.sum())) + np.repeat(
+        tracks.offsets[tug_seg] - (np.cumsum(size) - size), size)  # the tugs' rows
+    tug_rows = tug_rows[moving[tug_rows]]
+    if tug_rows.size == 0:
         return empty
-    runs = find_pair_runs(tracks.take(moving), max_distance_m=max_distance_m,
-                          min_duration=min_duration, step=step)
+    keep = moving & _near_tug_times(tracks.time_ns, tracks.time_ns[tug_rows], _reach_ns(step))
+    runs = find_pair_runs(tracks.take(keep), max_distance_m=max_distance_m,
+                          min_duration=min_duration, step=step, max_gap=_PAIR_MAX_GAP,
+                          tolerance=_PAIR_TOLERANCE)
     a_tug = np.isin(runs["mmsi"].to_numpy(), tug_mmsi)
     b_tug = np.isin(runs["other_mmsi"].to_numpy(), tug_mmsi)
     fast = ((runs["median_sog_kn_a"] > min_sog_kn) & (runs["median_sog_kn_b"] > min_sog_kn))
@@ -101,3 +119,38 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
     })
     tows = tows.groupby(["tug_mmsi", "mmsi"], as_index=False)["duration_s"].max()
     return tows.sort_values(["tug_mmsi", "mmsi"], ignore_index=True)
+
+
+def _reach_ns(step) -> int:
+    """How far in time from a moving tug's report a report may matter to a pair with it:
+    ``2 max_gap + step + tolerance`` (see :func:`_near_tug_times`)."""
+    return round((2 * duration_s(_PAIR_MAX_GAP) + duration_s(step)
+                  + duration_s(_PAIR_TOLERANCE)) * 1e9)
+
+
+def _near_tug_times(time_ns: np.ndarray, tug_ns: np.ndarray, reach_ns: int) -> np.ndarray:
+    """Which reports may matter to a pair with a tug: a superset of those within
+    ``reach_ns`` of a moving tug's report (those of the time bins, ``reach_ns`` wide, holding
+    a tug report or next to one).
+
+    With ``reach_ns = 2 max_gap + step + tolerance`` nothing a pair with a tug depends on is
+    left out: a tug's grid time lies within ``max_gap`` of its reports, the partner's position
+    there is interpolated from its reports within ``max_gap`` of it (and a grid time whose
+    bracketing reports are farther is not interpolated, with or without the others), and the
+    reports counted in a run (``n_positions``) lie within ``step + tolerance`` of a close grid
+    time. A report dropped here is at least a whole bin from every kept one it would bracket,
+    so no kept grid time is interpolated across a dropped stretch either.
+    """
+    if tug_ns.size == 0:
+        return np.zeros(time_ns.shape, dtype=bool)
+    t0 = int(tug_ns.min()) - 2 * reach_ns
+    n_bins = (int(tug_ns.max()) + 2 * reach_ns - t0) // reach_ns + 1
+    marked = np.zeros(n_bins + 2, dtype=bool)  # bin b at marked[b + 1]
+    tug_bin = (tug_ns - t0) // reach_ns
+    for d in (0, 1, 2):  # the bin itself and its neighbours
+        marked[tug_bin + d] = True
+    rel = time_ns - t0
+    inside = (rel >= 0) & (rel < n_bins * reach_ns)
+    out = np.zeros(time_ns.shape, dtype=bool)
+    out[inside] = marked[rel[inside] // reach_ns + 1]
+    return out

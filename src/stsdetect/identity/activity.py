@@ -36,20 +36,29 @@ def _empty() -> pd.DataFrame:
 
 
 def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
+    from stsdetect._order import sea_steps
     from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
 
     m, t = tracks.mmsi, tracks.time_ns
     sm = tracks.segment_mmsi
-    if sm.size > 1 and bool(np.any(sm[1:] == sm[:-1])):  # a split MMSI: order by time
+    split = sm.size > 1 and bool(np.any(sm[1:] == sm[:-1]))
+    if split:  # a split MMSI: order by time
         order = np.lexsort((t, m))
         m, t = m[order], t[order]
         lat, lon, sog = (x[order] for x in (tracks.lat_deg, tracks.lon_deg, tracks.sog_kn))
     else:  # rows are already sorted by (mmsi, time)
         lat, lon, sog = tracks.lat_deg, tracks.lon_deg, tracks.sog_kn
     n = m.size
+    # seconds to the vessel's next report, where the report is at sea speed (one pass)
+    sea = sea_steps(m, t, sog, float(SEA_SPEED_KN), float(SEA_GAP_CAP_S))
+    if a_ns is None and not split:  # every row, one segment per MMSI: the segments' offsets
+        start = tracks.offsets[:-1]
+        return pd.DataFrame({
+            "mmsi": sm, "t_first_ns": t[start], "lat_first": lat[start],
+            "lon_first": lon[start], "t_last_ns": t[tracks.offsets[1:] - 1],
+            "lat_last": lat[tracks.offsets[1:] - 1], "lon_last": lon[tracks.offsets[1:] - 1],
+            "sea_s": np.add.reduceat(sea, start), "tail_s": np.zeros(start.size)})
     same = m[1:] == m[:-1]
-    dt = np.zeros(n)
-    dt[:-1] = np.where(same, np.clip((t[1:] - t[:-1]) / 1e9, 0.0, SEA_GAP_CAP_S), 0.0)
     fast = sog >= SEA_SPEED_KN  # NaN is not fast
     last_of = np.ones(n, dtype=bool)
     last_of[:-1] = ~same
@@ -69,36 +78,37 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
     return pd.DataFrame({
         "mmsi": m[first], "t_first_ns": t[first], "lat_first": lat[first],
         "lon_first": lon[first], "t_last_ns": t[last], "lat_last": lat[last],
-        "lon_last": lon[last], "sea_s": np.add.reduceat(np.where(fast, dt, 0.0)[rows], start),
+        "lon_last": lon[last], "sea_s": np.add.reduceat(sea[rows], start),
         "tail_s": np.add.reduceat(tail[rows], start),
     })
 
 
 def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
+    from stsdetect._order import vessel_codes
+
     t = positions["time"]
     if isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M":
         ns = pd.DatetimeIndex(t).as_unit("ns").asi8
     else:
         ns = pd.DatetimeIndex(pd.to_datetime(t, utc=True, errors="coerce")).as_unit("ns").asi8
-    ok = ns != np.iinfo(np.int64).min
-    if a_ns is not None:
-        ok &= (ns >= a_ns) & (ns < b_ns)
     raw = positions["mmsi"]
     if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu":  # integers: as they are
-        mmsi = raw.to_numpy().astype(np.int64, copy=False)[ok]
+        mmsi = raw.to_numpy().astype(np.int64, copy=False)
+        skip = np.zeros(0, dtype=bool)
     else:
         mmsi_f = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        ok &= np.isfinite(mmsi_f)
-        mmsi = mmsi_f[ok].astype(np.int64)
-    ns = ns[ok]
-    # per MMSI (hashed to codes in MMSI order), the earliest and latest time
-    codes, uniq = pd.factorize(mmsi, sort=True)
-    first = np.full(uniq.size, np.iinfo(np.int64).max)
-    last = np.full(uniq.size, np.iinfo(np.int64).min)
-    np.minimum.at(first, codes, ns)
-    np.maximum.at(last, codes, ns)
-    return pd.DataFrame({"mmsi": np.asarray(uniq, np.int64), "pos_first_ns": first,
-                         "pos_last_ns": last})
+        skip = ~np.isfinite(mmsi_f)
+        mmsi = np.where(skip, 0.0, mmsi_f).astype(np.int64)
+    if a_ns is not None:
+        out = (ns < a_ns) | (ns >= b_ns)
+        skip = out if skip.size == 0 else skip | out
+    # per MMSI (hashed to codes in one compiled pass), the earliest and latest time
+    _, uniq, _, first, last, _, _ = vessel_codes(
+        np.ascontiguousarray(mmsi), np.ascontiguousarray(ns), skip, True, np.zeros(0),
+        np.zeros(0), False)
+    by = np.argsort(uniq, kind="stable")
+    return pd.DataFrame({"mmsi": uniq[by], "pos_first_ns": first[by],
+                         "pos_last_ns": last[by]})
 
 
 def _positions_as_tracks_part(positions) -> pd.DataFrame:
