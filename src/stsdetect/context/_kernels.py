@@ -19,7 +19,7 @@ from numba import njit
 
 from stsdetect.geo import GRID_BIAS, GRID_BITS, grid_cell, grid_keys
 
-__all__ = ["crowd_counts", "sorted_by_vessel", "speedless_steps", "stop_rows", "stop_steps"]
+__all__ = ["crowd_counts", "speedless_steps", "stop_rows", "stop_steps"]
 
 # The grid's cell keys are geo's (one grid shared with the detectors' pair search); the kernel
 # below works out the same keys from coordinates.
@@ -110,27 +110,22 @@ def crowd_counts(stop_xyz, stop_t0, stop_t1, stop_code, n_codes, ev_xyz, ev_t0, 
 
 
 @njit(cache=True, nogil=True)
-def sorted_by_vessel(mmsi, t):  # pragma: no cover - compiled
-    """Whether the rows are in (mmsi, time) order (ties allowed)."""
-    for i in range(1, mmsi.size):
-        if mmsi[i] < mmsi[i - 1]:
-            return False
-        if mmsi[i] == mmsi[i - 1] and t[i] < t[i - 1]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
 def speedless_steps(mmsi, t, sog, gap_ns):  # pragma: no cover - compiled
-    """Rows ``i`` without a finite speed whose next row is the same vessel's, at most
-    ``gap_ns`` later: their speed is implied by the step to that report."""
+    """Whether the rows are in (mmsi, time) order (ties allowed), and the rows ``i`` without
+    a finite speed whose next row is the same vessel's, at most ``gap_ns`` later: their speed
+    is implied by the step to that report (meaningful only for rows in order). One kernel for
+    both: each compiled function costs a few ms to load in a fresh process."""
     out = np.empty(mmsi.size, np.int64)
+    in_order = True
     k = 0
     for i in range(mmsi.size - 1):
-        if not np.isfinite(sog[i]) and mmsi[i + 1] == mmsi[i] and t[i + 1] - t[i] <= gap_ns:
+        same = mmsi[i + 1] == mmsi[i]
+        if mmsi[i + 1] < mmsi[i] or (same and t[i + 1] < t[i]):
+            in_order = False
+        if not np.isfinite(sog[i]) and same and t[i + 1] - t[i] <= gap_ns:
             out[k] = i
             k += 1
-    return out[:k].copy()
+    return in_order, out[:k].copy()
 
 
 @njit(cache=True, nogil=True)

@@ -81,18 +81,22 @@ def _no_ends() -> pd.DataFrame:
                          "last_ns": np.zeros(0, np.int64)})
 
 
-def _sorted_columns(tracks):
-    """Track columns ordered by (mmsi, time) (tracks are by segment: shared MMSIs interleave)."""
-    from stsdetect.context._kernels import sorted_by_vessel
+def _sorted_columns(tracks, gap_ns: int):
+    """Track columns ordered by (mmsi, time) (tracks are by segment: shared MMSIs interleave),
+    and the rows whose speed is implied by the step to their next report
+    (:func:`stsdetect.context._kernels.speedless_steps`)."""
+    from stsdetect.context._kernels import speedless_steps
 
     mmsi = np.asarray(tracks.mmsi, dtype=np.int64)
     t = track_times_ns(tracks)
     lat, lon = np.asarray(tracks.lat_deg, float), np.asarray(tracks.lon_deg, float)
     sog = np.asarray(tracks.sog_kn, dtype=float)
-    if not sorted_by_vessel(mmsi, t):
+    in_order, nxt = speedless_steps(mmsi, t, sog, np.int64(gap_ns))
+    if not in_order:
         order = np.lexsort((t, mmsi))
         mmsi, t, lat, lon, sog = mmsi[order], t[order], lat[order], lon[order], sog[order]
-    return mmsi, t, lat, lon, sog
+        in_order, nxt = speedless_steps(mmsi, t, sog, np.int64(gap_ns))
+    return mmsi, t, lat, lon, sog, nxt
 
 
 def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
@@ -124,13 +128,12 @@ def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
     n = len(tracks)
     if n == 0:
         return empty
-    from stsdetect.context._kernels import speedless_steps, stop_rows, stop_steps
+    from stsdetect.context._kernels import stop_rows, stop_steps
 
-    mmsi, t, lat, lon, sog = _sorted_columns(tracks)
     # distances between consecutive reports only where needed: the implied speed of reports
     # without a speed (only from a next report within max_gap: a window loaded with a margin
     # of max_gap sees it too, so the windowed form decides the same) ...
-    nxt = speedless_steps(mmsi, t, sog, np.int64(gap_ns))
+    mmsi, t, lat, lon, sog, nxt = _sorted_columns(tracks, gap_ns)
     implied = np.zeros(0)
     if nxt.size:
         step = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1])
