@@ -230,6 +230,7 @@ def test_dask_equals_pipeline_detect_on_daily_nmea(client, tmp_path):
     want = pipeline.detect([str(f) for f in files]).events
     got = sd.detect(files, client=client, workdir=tmp_path / "d")
     assert_same_events(got.events, want)
+    assert got.report["status_passes"] == 1  # the statuses came with the finish round
 
 
 def test_decode_tasks_use_their_workers_threads(client, tmp_path, monkeypatch):

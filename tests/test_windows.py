@@ -409,6 +409,9 @@ def test_equals_pipeline_detect_on_simulated_traffic(tmp_path):
     res = detect_windowed(split_files(positions, [24, 48]), workdir=tmp_path / "w")
     assert_same_events(res.events, want)
     assert len(want) >= 5
+    # the context stage's statuses (stops, every event's vessel and partner) were all asked
+    # in the finish round, beside the loitering drifts and heard counts: one pass
+    assert res.report["status_passes"] == 1
 
 
 def test_rendezvous_whose_cut_part_is_too_fast_is_not_lost(tmp_path):

@@ -211,7 +211,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     # window either touches (W.finish_task), so the executor's per-round cost is paid once.
     runs, loiter_jobs = (_loiter_jobs(plan, state["loitering"], numbers)
                          if "loitering" in plan.detectors else (None, {}))
-    gaps = unknown = None
+    gaps = unknown = coverage = None
     heard_jobs = {}
     if "dark_period" in plan.detectors:
         p = plan.objects["dark_period"]
@@ -222,11 +222,29 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         n_open += int(unknown.sum())
         if p.radius_m is not None and unknown.any():
             heard_jobs = _heard_jobs(plan, gaps, unknown, numbers)
-    ks = sorted(set(loiter_jobs) | set(heard_jobs))
+        # the reception coverage, from the counts carried over the windows
+        coverage = STAGES["dark_period"].carry().finish(state["dark_period"], p)
+    # The context stage's stops, and the statuses it will ask of them and of the events'
+    # vessels over each event: known now (the drifts and heard counts still to come change
+    # no event's vessels nor times), so their status tasks join the same round.
+    stops = status = status_new = None
+    status_jobs = {}
+    if plan.context:
+        stops = _join_stops(stop_parts)
+        if schema is not None and "nav_status" in schema.names:
+            from stsdetect.scale.status import WindowedStatus
+
+            status = WindowedStatus(executor, work, plan, numbers, schema)
+            status_new, status_jobs = status.plan_fetch(*_status_queries(
+                plan, stops[0], closed, runs, state.get("loitering"), gaps, coverage))
+    ks = sorted(set(loiter_jobs) | set(heard_jobs) | set(status_jobs))
     radius = (float(plan.objects["dark_period"].radius_m) if heard_jobs else None)
     done = list(executor.map(W.finish_task, [str(work)] * len(ks), ks,
                              [loiter_jobs.get(k) for k in ks], [heard_jobs.get(k) for k in ks],
-                             radius_m=radius))
+                             [status_jobs.get(k) for k in ks], radius_m=radius, plan=plan,
+                             schema=schema))
+    if status_new is not None:
+        status.absorb(status_new, [d[2] for d in done if d[2] is not None])
     if runs is not None:
         closed.append(_loitering_events(plan, runs, [d[0] for d in done],
                                         state["loitering"]))
@@ -239,8 +257,6 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
             n_heard[unknown] = counts[unknown]
             gaps["n_heard"] = n_heard
-        # the reception coverage, from the counts carried over the windows
-        coverage = STAGES["dark_period"].carry().finish(state["dark_period"], p)
         closed.append(dark_events(gaps, p, coverage))
     matched = imagery = None
     if detections is not None:
@@ -256,8 +272,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
                                                      windows=numbers, schema=schema))),
         statics=W.merge_statics(spills), activity=merge_activity(activity),
         context=(None if not plan.context else lambda ev: _context_stage(
-            ev, stop_parts, spills, plan, work, schema, executor, numbers, areas,
-            learn_anchorages)),
+            ev, stops, status, spills, plan, areas, learn_anchorages)),
         imagery=imagery)
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
@@ -267,6 +282,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         "max_rows_loaded": int(max_rows),
         "open_entries": int(n_open),
         "tasks": int(getattr(executor, "n_tasks", 0)),
+        # passes over the windows for navigational statuses (the context stage): 1 when all
+        # the statuses were asked in the finish round
+        "status_passes": int(status.n_passes) if status is not None else 0,
         # wall seconds of the phases: decode and spill; map windows and fold their pieces;
         # finish (loitering drift, heard counts, context, flags)
         "decode_s": t_decoded - t_start,
@@ -354,43 +372,94 @@ def _loitering_events(plan, runs, parts, state):
     return loitering_from_runs(runs, np.nan_to_num(max_chord, nan=0.0), p, closed)
 
 
-def _context_stage(events, stop_parts, spills, plan, work, schema, executor, numbers, areas,
-                   learn):
-    """The context stage at the end of a windowed run, as :func:`stsdetect.detect` runs it.
-
-    Stops are joined from the windows' pieces (exact: see
-    :func:`stsdetect.context.stops.join_stop_pieces`); anchorages are learned from them; the
-    navigational status of the stops and the event participants is counted window by window
-    (:class:`stsdetect.scale.status.WindowedStatus`: one window's statuses in memory at a
-    time, whatever the span); draught and destination come from the statics history the
-    decode tasks returned.
-    """
-    from stsdetect.context import add_context, find_anchorages
-    from stsdetect.context.anchorages import combine_areas
+def _join_stops(stop_parts):
+    """The stops joined from the windows' pieces (exact: see
+    :func:`stsdetect.context.stops.join_stop_pieces`) and the span of the cleaned tracks in
+    seconds (what :func:`stsdetect.detect` adapts the anchorage thresholds to)."""
     from stsdetect.context.stops import join_stop_pieces
-    from stsdetect.geo import epoch_ns
-    from stsdetect.scale import windows as W
-    from stsdetect.scale.status import WindowedStatus
 
     parts = [p for p in stop_parts if p is not None]
     ends = [p[1] for p in parts if len(p[1])]
     stops = join_stop_pieces([p[0] for p in parts], ends)
-    # the span of the cleaned tracks (what detect() adapts the anchorage thresholds to)
     span = (max(int(e["last_ns"].max()) for e in ends)
             - min(int(e["first_ns"].min()) for e in ends)) / 1e9 if ends else 0.0
-    status = None
-    if schema is not None and "nav_status" in schema.names:
-        status = WindowedStatus(executor, work, plan, numbers, schema)
-        # one pass over the windows for what both find_anchorages (the stops) and
-        # add_context (each event's vessel and partner over the event) will ask
-        s_ns, e_ns = epoch_ns(events["start"]), epoch_ns(events["end"])
-        other = pd.to_numeric(events["other_mmsi"], errors="coerce").fillna(-1)
-        status.prefetch(
-            np.concatenate([stops["mmsi"].to_numpy(np.int64),
-                            pd.to_numeric(events["mmsi"], errors="coerce").fillna(-1)
-                            .to_numpy(np.int64), other.to_numpy(np.int64)]),
-            np.concatenate([stops["start_ns"].to_numpy(np.int64), s_ns, s_ns]),
-            np.concatenate([stops["end_ns"].to_numpy(np.int64), e_ns, e_ns]))
+    return stops, float(span)
+
+
+def _ranges(events):
+    """(vessel, start, end) of each event's vessel and partner (-1: none), int64 ns: the
+    statuses the context stage asks of the events."""
+    from stsdetect.geo import epoch_ns
+
+    s_ns, e_ns = epoch_ns(events["start"]), epoch_ns(events["end"])
+    mmsi = pd.to_numeric(events["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    other = pd.to_numeric(events["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    return np.concatenate([mmsi, other]), np.tile(s_ns, 2), np.tile(e_ns, 2)
+
+
+def _status_queries(plan, stops, closed, runs, loitering, gaps, coverage):
+    """The statuses the context stage will ask, known before the finish round: the stops',
+    and over each event its vessel's and partner's -- rendezvous (closed), loitering (every
+    run summed over windows and every run closed in one; the drift measured in the round
+    changes no run's times), dark periods and the dark rendezvous derived from them (the
+    heard counts still to come change neither). Queries the context stage then asks and
+    that are not among these are fetched by another pass (correct either way)."""
+    from stsdetect.scale.carry import dark_events
+    from stsdetect.scale.registry import STAGES, StageInputs
+
+    q = [stops["mmsi"].to_numpy(np.int64)]
+    lo = [stops["start_ns"].to_numpy(np.int64)]
+    hi = [stops["end_ns"].to_numpy(np.int64)]
+
+    def add(m, a, b):
+        q.append(np.asarray(m, np.int64))
+        lo.append(np.asarray(a, np.int64))
+        hi.append(np.asarray(b, np.int64))
+
+    for table in closed:  # rendezvous events (other stages' closed tables are None here)
+        if table is not None and len(table):
+            add(*_ranges(table))
+    if runs is not None and len(runs):
+        add(runs["mmsi"], runs["t0"], runs["t1"])
+    for c in (loitering or {}).get("closed", []):
+        add(c["mmsi"], c["start_ns"], c["end_ns"])
+    if gaps is not None and len(gaps):
+        p = plan.objects["dark_period"]
+        if "dark_period" in plan.emit:
+            add(gaps["mmsi"], gaps["t0"], gaps["t1"])
+        if plan.dark_rendezvous:
+            guess = gaps.assign(n_heard=np.maximum(gaps["n_heard"].to_numpy(np.int64), 0))
+            dark = dark_events(guess, p, coverage)
+            post = STAGES["dark_rendezvous"].run(StageInputs(None, tables={"dark_period": dark}),
+                                                 plan.objects["dark_rendezvous"])
+            if post is not None and len(post):
+                add(*_ranges(post))
+    return np.concatenate(q), np.concatenate(lo), np.concatenate(hi)
+
+
+def _context_stage(events, stops, status, spills, plan, areas, learn):
+    """The context stage at the end of a windowed run, as :func:`stsdetect.detect` runs it.
+
+    ``stops``: the stops joined from the windows' pieces and the tracks' span
+    (:func:`_join_stops`); anchorages are learned from them; the navigational status of the
+    stops and the event participants is counted window by window (``status``, a
+    :class:`stsdetect.scale.status.WindowedStatus` whose queries mostly came with the
+    finish round: one window's statuses in memory at a time, whatever the span; None when
+    the spill has no statuses); draught and destination come from the statics history the
+    decode tasks returned.
+    """
+    from stsdetect.context import add_context, find_anchorages
+    from stsdetect.context.anchorages import combine_areas
+    from stsdetect.scale import windows as W
+
+    stops, span = stops
+    if status is not None:
+        # what both find_anchorages (the stops) and add_context (each event's vessel and
+        # partner over the event) will ask, in one pass for whatever the finish round lacked
+        q, lo, hi = _ranges(events)
+        status.prefetch(np.concatenate([stops["mmsi"].to_numpy(np.int64), q]),
+                        np.concatenate([stops["start_ns"].to_numpy(np.int64), lo]),
+                        np.concatenate([stops["end_ns"].to_numpy(np.int64), hi]))
     statics = W.merge_statics(sorted(spills, key=lambda s: s["index"]))
     given = list(areas or [])
     if learn:

@@ -169,11 +169,31 @@ class WindowedStatus:
             row = want.merge(keyed, how="left", on=["mmsi", "lo", "hi"])["row"]
         return row.to_numpy(np.int64)
 
-    def _fetch(self, new: pd.DataFrame) -> None:
-        """One pass over the windows for ``new`` queries (distinct); appended to the table."""
+    def plan_fetch(self, q_mmsi, lo, hi):
+        """The queries not fetched yet (distinct) and their :func:`status_task` jobs.
+
+        For a driver that runs the status tasks in a round of its own tasks (the windowed
+        finish: one task per window for loitering drift, heard counts and statuses): it runs
+        ``status_task(workdir, k, jobs[k], plan, schema)`` for each window ``k`` of ``jobs``
+        and hands the results, in window order, to :meth:`absorb` with ``new``.
+
+        Returns
+        -------
+        new : pandas.DataFrame
+            ``mmsi``, ``lo``, ``hi`` of the queries to fetch.
+        jobs : dict
+            Window number -> its queries (``q`` numbers rows of ``new``), in window order.
+        """
+        want = pd.DataFrame({"mmsi": np.asarray(q_mmsi, np.int64),
+                             "lo": np.asarray(lo, np.int64), "hi": np.asarray(hi, np.int64)})
+        keyed = self._keys.assign(row=np.arange(len(self._keys), dtype=np.int64))
+        missing = want.merge(keyed, how="left", on=["mmsi", "lo", "hi"])["row"].isna()
+        new = want.loc[missing.to_numpy()].drop_duplicates(ignore_index=True)
+        return new, self._jobs(new)
+
+    def _jobs(self, new: pd.DataFrame) -> dict:
         from stsdetect.scale.windows import jobs_by_window
 
-        base = len(self._keys)
         q = new["mmsi"].to_numpy(np.int64)
         lo, hi = new["lo"].to_numpy(np.int64), new["hi"].to_numpy(np.int64)
         w = self.plan.window_ns
@@ -182,19 +202,32 @@ class WindowedStatus:
         k1 = np.where(ok, np.maximum(lo, hi) // w, -1)
         frame = pd.DataFrame({"q": np.arange(q.size, dtype=np.int64), "mmsi": q, "lo": lo,
                               "hi": hi})
-        by_window = jobs_by_window(frame, k0, k1, self.windows)
+        return jobs_by_window(frame, k0, k1, self.windows)
+
+    def _fetch(self, new: pd.DataFrame) -> None:
+        """One pass over the windows for ``new`` queries (distinct); appended to the table."""
+        by_window = self._jobs(new)
         ks, jobs = list(by_window), list(by_window.values())
-        self.n_passes += 1
-        self.n_tasks += len(ks)
+        m = len(ks)
+        self.absorb(new, self.executor.map(status_task, [self.workdir] * m, ks, jobs,
+                                           plan=self.plan, schema=self.schema))
+
+    def absorb(self, new: pd.DataFrame, parts) -> None:
+        """Add the answers of :func:`status_task` over the windows (``parts``, in window
+        order) to the queries ``new`` (see :meth:`plan_fetch`)."""
+        base = len(self._keys)
+        q = new["mmsi"].to_numpy(np.int64)
         sums = np.zeros((q.size, 4), np.int64)
         runs = []
-        m = len(ks)
-        for part in self.executor.map(status_task, [self.workdir] * m, ks, jobs,
-                                      plan=self.plan, schema=self.schema):  # window order
+        n_parts = self.n_tasks
+        for part in parts:  # window order
+            self.n_tasks += 1
             c = part["counts"]
             sums[c["q"].to_numpy(np.int64)] += c[["known", "n1", "n5", "total"]].to_numpy(
                 np.int64)  # a query appears once per window
             runs.append(part["runs"])
+        # a pass over the windows (queries with no vessel or no time touch none: no pass)
+        self.n_passes += int(self.n_tasks > n_parts)
         runs = pd.concat([pd.DataFrame({"q": np.zeros(0, np.int64),
                                         "status": np.zeros(0, np.int64),
                                         "length": np.zeros(0, np.int64)}), *runs],

@@ -935,15 +935,23 @@ def jobs_by_window(frame: pd.DataFrame, k0, k1, windows) -> dict:
             for k in windows_spanned(k0, k1, windows).tolist()}
 
 
-def finish_task(workdir, k: int, loiter_runs=None, heard_queries=None,
-                radius_m: float | None = None) -> tuple:
-    """Window ``k``'s part of the finish: ``(loiter_task(...), heard_task(...))`` for the
-    runs and queries given (None: that part is not asked; an empty result comes back)."""
+def finish_task(workdir, k: int, loiter_runs=None, heard_queries=None, status_queries=None,
+                radius_m: float | None = None, plan=None, schema=None) -> tuple:
+    """Window ``k``'s part of the finish: ``(loiter_task(...), heard_task(...),
+    status_task(...))`` for the runs and queries given (None: that part is not asked; an
+    empty result comes back, None for the statuses). One task per window does all three, so
+    the finish costs one round of tasks (``plan`` and ``schema``: for
+    :func:`stsdetect.scale.status.status_task`)."""
     chords = (loiter_task(workdir, k, loiter_runs) if loiter_runs is not None
               else pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}))
     keys = (heard_task(workdir, k, heard_queries, radius_m) if heard_queries is not None
             else np.zeros((0, 2), np.int64))
-    return chords, keys
+    status = None
+    if status_queries is not None:
+        from stsdetect.scale.status import status_task
+
+        status = status_task(workdir, k, status_queries, plan, schema)
+    return chords, keys, status
 
 
 def loiter_task(workdir, k: int, runs: pd.DataFrame) -> pd.DataFrame:
