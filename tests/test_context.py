@@ -602,3 +602,75 @@ def test_member_rows_equals_isin(keys, values):
 
     k, v = np.array(keys, np.int64), np.array(values, np.int64)
     assert np.array_equal(member_rows(v, k), np.flatnonzero(np.isin(v, k)))
+
+
+def _stop_rows_oracle(tracks, a_ns, b_ns, max_speed_kn=1.0, radius_m=500.0, gap_ns=3 * 3600e9):
+    """The slow rows, their pieces' starts and links, and each vessel's first/last row of a
+    range, by whole-array NumPy steps (how stop_pieces found them before its compiled passes;
+    rows already in (mmsi, time) order)."""
+    from stsdetect.geo import KNOT_M_S, haversine_m
+
+    mmsi, t = tracks.mmsi, tracks.time_ns
+    lat, lon, sog = tracks.lat_deg, tracks.lon_deg, tracks.sog_kn
+    n = len(tracks)
+    same = np.r_[False, mmsi[1:] == mmsi[:-1]]
+    dt = np.r_[0, t[1:] - t[:-1]]
+    implied = np.full(n, np.nan)
+    nxt = np.flatnonzero(~np.isfinite(sog[:-1]) & same[1:] & (dt[1:] <= gap_ns))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied[nxt] = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1]) / \
+            np.maximum(dt[nxt + 1] * 1e-9, 1.0) / KNOT_M_S
+    speed = np.where(np.isfinite(sog), sog, implied)
+    slow = (np.isfinite(speed) & (speed <= max_speed_kn)) | ~np.isfinite(speed)
+    ci = np.flatnonzero(same & slow & np.roll(slow, 1) & (dt <= gap_ns))
+    linked = np.zeros(n, dtype=bool)
+    linked[ci] = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= radius_m
+    inside = (t >= (a_ns if a_ns is not None else t.min())) & (
+        t < (b_ns if b_ns is not None else t.max() + 1))
+    heads = np.flatnonzero(inside & ~(same & np.roll(inside, 1)))
+    tails = np.flatnonzero(inside & ~(np.append(same[1:], False) & np.roll(inside, -1)))
+    rows = np.flatnonzero(slow & inside)
+    starts = ~linked[rows]
+    starts[1:] |= rows[1:] != rows[:-1] + 1
+    if rows.size:
+        starts[0] = True
+    return rows, np.flatnonzero(starts), heads, tails, linked[rows[np.flatnonzero(starts)]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_stop_passes_equal_the_numpy_oracle(seed, lower, upper):
+    """The compiled stop passes (implied speeds of reports without one, slow steps that may
+    link, the slow rows of a range and their pieces) equal whole-array NumPy steps: speeds
+    NaN or infinite, gaps around max_gap, jumps around the radius, ranges cutting vessels."""
+    from stsdetect.context._kernels import speedless_steps, stop_rows, stop_steps
+    from stsdetect.geo import KNOT_M_S, haversine_m
+    from stsdetect.tracks import Tracks
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 80))
+    tracks = Tracks.from_arrays(
+        rng.choice([412000001, 412000002, 412000003], n),
+        1.7e9 + np.sort(rng.choice(np.arange(0, 60000, 900.0), n)),
+        30 + rng.choice([0, 0.001, 0.004, 0.5], n), 122 + rng.choice([0, 0.001, 0.02], n),
+        rng.choice([0.2, 1.0, 3.0, np.nan, np.inf], n))
+    a = int(1.7e9 + 15000) * 10**9 if lower else None
+    b = int(1.7e9 + 40000) * 10**9 if upper else None
+    m, t, lat, lon, sog = (tracks.mmsi, tracks.time_ns, tracks.lat_deg, tracks.lon_deg,
+                           tracks.sog_kn)
+    gap = np.int64(3 * 3600 * 10**9)
+    in_order, nxt = speedless_steps(m, t, sog, gap)
+    assert in_order
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1]) / np.maximum(
+            (t[nxt + 1] - t[nxt]) * 1e-9, 1.0) / KNOT_M_S
+    slow, ci = stop_steps(m, t, sog, nxt, implied, 1.0, gap)
+    linked = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= 500.0
+    rows, first, heads, tails = stop_rows(m, t, slow, ci, linked, a is not None,
+                                          np.int64(a or 0), b is not None, np.int64(b or 0))
+    want = _stop_rows_oracle(tracks, a, b)
+    for got, w in zip((rows, first, heads, tails), want[:4], strict=True):
+        assert np.array_equal(got, w)
+    from stsdetect.context.stops import _linked_at
+
+    assert np.array_equal(_linked_at(rows[first], ci, linked), want[4])

@@ -454,3 +454,16 @@ def test_tiny_step_rejected_with_a_reason():
     with pytest.raises(ValueError, match="grid points"):
         find_pair_runs(tracks, step="1s")
     assert len(resample_tracks(tracks, 3600.0, 1e12).grid) == 10 * 365 * 24
+
+
+def test_check_tracks_tells_huge_finite_values_from_non_finite_ones():
+    """check_tracks' fast path is one sum: an overflow of huge (finite) values is not a
+    non-finite row, and one NaN or infinity among them still is."""
+    from stsdetect.detectors._checks import check_tracks
+
+    lat = [1e308, 1e308, -1e308]
+    t = [1.7e9, 1.7e9 + 1, 1.7e9 + 2]
+    check_tracks(Tracks.from_arrays([412000000] * 3, t, lat, [0.0, 0, 0]))
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="1 rows with a non-finite lon_deg"):
+            check_tracks(Tracks.from_arrays([412000000] * 3, t, lat, [0.0, bad, 0]))

@@ -265,6 +265,12 @@ def _count_in_window(key_id, key_t, q_id, q_lo, q_hi, which=None):
 # --------------------------------------------------------------------------- evidence (C4)
 
 
+#: JSON string escapes of :func:`_json_literals` as one ``str.translate`` table: backslash,
+#: quote, newline, carriage return and tab escaped, any other control character a space.
+_JSON_ESCAPES = {**{c: " " for c in range(32)}, ord("\\"): "\\\\", ord('"'): '\\"',
+                 ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
 def _json_literals(values) -> np.ndarray:
     """JSON literal text of each value of one column (vectorized by dtype)."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
@@ -274,12 +280,16 @@ def _json_literals(values) -> np.ndarray:
         return np.zeros(0, dtype=object)
     kind = s.dtype.kind if not isinstance(s.dtype, pd.StringDtype) else "U"
     if isinstance(s.dtype, pd.DatetimeTZDtype) or kind == "M":
-        text = pd.to_datetime(s, utc=True).dt.strftime('"%Y-%m-%dT%H:%M:%SZ"')
-        return text.astype(object).where(text.notna(), "null").to_numpy(dtype=object)
+        ns = pd.DatetimeIndex(pd.to_datetime(s, utc=True)).as_unit("ns").asi8
+        text = np.char.add(np.char.add('"', np.datetime_as_string(
+            ns.view("datetime64[ns]"), unit="s")), 'Z"').astype(object)
+        return np.where(ns == np.iinfo(np.int64).min, "null", text).astype(object)
     if kind == "b" or isinstance(s.dtype, pd.BooleanDtype):
         b = s.astype("boolean")
         return np.where(b.isna(), "null", np.where(b.fillna(False), "true", "false")).astype(
             object)
+    if kind in "iu" and isinstance(s.dtype, np.dtype):  # plain integers: no missing values
+        return s.to_numpy().astype(str).astype(object)
     if kind in "iu" or isinstance(s.dtype, pd.core.arrays.integer.IntegerDtype):
         i = s.astype("Int64")
         return i.astype("string").fillna("null").to_numpy(dtype=object)
@@ -287,11 +297,7 @@ def _json_literals(values) -> np.ndarray:
         f = np.round(s.to_numpy(dtype=float), 6) + 0.0  # + 0.0: no "-0.0"
         out = f.astype(str).astype(object)
         return np.where(np.isfinite(f), out, "null").astype(object)
-    text = s.astype("string")
-    esc = (text.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-           .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
-           .str.replace("\t", "\\t", regex=False)
-           .str.replace(r"[\x00-\x1f]", " ", regex=True))
+    esc = s.astype("string").str.translate(_JSON_ESCAPES)
     return ('"' + esc + '"').astype(object).fillna("null").to_numpy(dtype=object)
 
 

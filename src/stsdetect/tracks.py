@@ -436,7 +436,8 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     mmsi = np.ascontiguousarray(_mmsi_column(positions))
     t = np.ascontiguousarray(t)
     code, uniq, count, t_min, t_max, n_no_time, n_no_pos = _order.vessel_codes(
-        mmsi, t, np.zeros(0, bool) if no_time is None else no_time, no_time is None, lat, lon)
+        mmsi, t, np.zeros(0, bool) if no_time is None else no_time, no_time is None, lat, lon,
+        True)
     del mmsi
     valid = (uniq >= 100_000_000) & (uniq <= 999_999_999)
     if len(invalid_mmsis):

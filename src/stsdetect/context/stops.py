@@ -81,17 +81,22 @@ def _no_ends() -> pd.DataFrame:
                          "last_ns": np.zeros(0, np.int64)})
 
 
-def _sorted_columns(tracks):
-    """Track columns ordered by (mmsi, time) (tracks are by segment: shared MMSIs interleave)."""
+def _sorted_columns(tracks, gap_ns: int):
+    """Track columns ordered by (mmsi, time) (tracks are by segment: shared MMSIs interleave),
+    and the rows whose speed is implied by the step to their next report
+    (:func:`stsdetect.context._kernels.speedless_steps`)."""
+    from stsdetect.context._kernels import speedless_steps
+
     mmsi = np.asarray(tracks.mmsi, dtype=np.int64)
     t = track_times_ns(tracks)
     lat, lon = np.asarray(tracks.lat_deg, float), np.asarray(tracks.lon_deg, float)
     sog = np.asarray(tracks.sog_kn, dtype=float)
-    same_v = mmsi[1:] == mmsi[:-1]
-    if not ((mmsi[1:] >= mmsi[:-1]).all() and (t[1:][same_v] >= t[:-1][same_v]).all()):
+    in_order, nxt = speedless_steps(mmsi, t, sog, np.int64(gap_ns))
+    if not in_order:
         order = np.lexsort((t, mmsi))
         mmsi, t, lat, lon, sog = mmsi[order], t[order], lat[order], lon[order], sog[order]
-    return mmsi, t, lat, lon, sog
+        in_order, nxt = speedless_steps(mmsi, t, sog, np.int64(gap_ns))
+    return mmsi, t, lat, lon, sog, nxt
 
 
 def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
@@ -123,45 +128,27 @@ def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
     n = len(tracks)
     if n == 0:
         return empty
-    mmsi, t, lat, lon, sog = _sorted_columns(tracks)
-    same = np.zeros(n, dtype=bool)  # same[i]: row i follows row i-1 of the same vessel
-    same[1:] = mmsi[1:] == mmsi[:-1]
-    dt = np.zeros(n, dtype=np.int64)  # ns between consecutive reports
-    dt[1:] = t[1:] - t[:-1]
+    from stsdetect.context._kernels import stop_rows, stop_steps
+
     # distances between consecutive reports only where needed: the implied speed of reports
-    # without a speed, and the jump test between two slow reports
-    fin = np.isfinite(sog)
-    implied = np.full(n, np.nan)  # speed to the next report, knots
-    # (only from a next report within max_gap: a window loaded with a margin of max_gap
-    # sees it too, so the windowed form decides the same)
-    nxt = np.flatnonzero(~fin[:-1] & same[1:] & (dt[1:] <= gap_ns))
+    # without a speed (only from a next report within max_gap: a window loaded with a margin
+    # of max_gap sees it too, so the windowed form decides the same) ...
+    mmsi, t, lat, lon, sog, nxt = _sorted_columns(tracks, gap_ns)
+    implied = np.zeros(0)
     if nxt.size:
         step = haversine_m(lat[nxt], lon[nxt], lat[nxt + 1], lon[nxt + 1])
         with np.errstate(divide="ignore", invalid="ignore"):
-            implied[nxt] = step / np.maximum(dt[nxt + 1] * 1e-9, 1.0) / KNOT_M_S
-    speed = np.where(fin, sog, implied)
-    # a report with no speed of its own and no next report: slow (nothing says otherwise)
-    slow = (np.isfinite(speed) & (speed <= max_speed_kn)) | ~np.isfinite(speed)
-    cand = same & slow & np.roll(slow, 1) & (dt <= gap_ns)
-    ci = np.flatnonzero(cand)
-    linked = np.zeros(n, dtype=bool)
-    linked[ci] = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= radius_m
-    inside = np.ones(n, dtype=bool)
-    if a_ns is not None:
-        inside &= t >= int(a_ns)
-    if b_ns is not None:
-        inside &= t < int(b_ns)
-    heads_v = np.flatnonzero(inside & ~(same & np.roll(inside, 1)))  # first row per vessel
-    tails_v = np.flatnonzero(inside & ~(np.append(same[1:], False) & np.roll(inside, -1)))
+            implied = step / np.maximum((t[nxt + 1] - t[nxt]) * 1e-9, 1.0) / KNOT_M_S
+    # ... and the jump test between two slow reports of one vessel within max_gap
+    slow, ci = stop_steps(mmsi, t, sog, nxt, implied, float(max_speed_kn), np.int64(gap_ns))
+    linked = haversine_m(lat[ci - 1], lon[ci - 1], lat[ci], lon[ci]) <= radius_m
+    rows, first, heads_v, tails_v = stop_rows(
+        mmsi, t, slow, ci, linked, a_ns is not None, np.int64(0 if a_ns is None else a_ns),
+        b_ns is not None, np.int64(0 if b_ns is None else b_ns))
     ends = pd.DataFrame({"mmsi": mmsi[heads_v], "first_ns": t[heads_v], "last_ns": t[tails_v]})
-    rows = np.flatnonzero(slow & inside)
     if rows.size == 0:
         return empty[0], ends
     # a piece starts at a row not linked to the row before it, or at the range's first row
-    starts = ~linked[rows]
-    starts[1:] |= rows[1:] != rows[:-1] + 1
-    starts[0] = True
-    first = np.flatnonzero(starts)
     xyz = unit_xyz(lat[rows], lon[rows])
     sums = np.add.reduceat(xyz, first, axis=0)
     last = np.append(first[1:] - 1, rows.size - 1)
@@ -172,8 +159,16 @@ def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
         "lat_max": np.maximum.reduceat(lat[rows], first),
         "lon_min": np.minimum.reduceat(lon[rows], first),
         "lon_max": np.maximum.reduceat(lon[rows], first),
-        "linked": linked[rows[first]]})
+        "linked": _linked_at(rows[first], ci, linked)})
     return pieces, ends
+
+
+def _linked_at(rows, link_rows, linked):
+    """Whether each of ``rows`` is linked to the row before it (``linked`` at the ascending
+    ``link_rows``; other rows are not)."""
+    pos = np.minimum(np.searchsorted(link_rows, rows), max(link_rows.size - 1, 0))
+    return (link_rows.size > 0) & (link_rows[pos] == rows) & linked[pos] if link_rows.size \
+        else np.zeros(rows.size, dtype=bool)
 
 
 def join_stop_pieces(pieces, ends, radius_m: float = 500.0, max_gap="3h",

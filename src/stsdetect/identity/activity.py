@@ -102,10 +102,13 @@ def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     if a_ns is not None:
         out = (ns < a_ns) | (ns >= b_ns)
         skip = out if skip.size == 0 else skip | out
-    # per MMSI (hashed to codes in one compiled pass), the earliest and latest time
+    # per MMSI (hashed to codes in one compiled pass), the earliest and latest time; the
+    # unused coordinates read-only like the cleaning's, so both calls share one compiled
+    # specialisation (each one costs a few ms to load in a fresh process)
+    none = np.zeros(0)
+    none.flags.writeable = False
     _, uniq, _, first, last, _, _ = vessel_codes(
-        np.ascontiguousarray(mmsi), np.ascontiguousarray(ns), skip, True, np.zeros(0),
-        np.zeros(0), False)
+        np.ascontiguousarray(mmsi), np.ascontiguousarray(ns), skip, True, none, none, False)
     by = np.argsort(uniq, kind="stable")
     return pd.DataFrame({"mmsi": uniq[by], "pos_first_ns": first[by],
                          "pos_last_ns": last[by]})
