@@ -11,7 +11,7 @@ import pytest
 from pyais.messages import NMEASentenceFactory
 
 from stsdetect.ais import POSITION_COLUMNS, read_ais
-from stsdetect.ais.statics import build_vessels
+from stsdetect.ais.statics import build_statics, build_vessels
 
 # ---------------------------------------------------------------- the oracle: pyais, line by line
 # Plain-Python framing (split lines, split sentences run together, drop columns after '*hh'),
@@ -161,6 +161,8 @@ def test_real_dump_matches_pyais(shared_data, name):
     assert not mismatched, mismatched[:3]
     # the reader builds the vessels table from its columns: the same as from its frames
     pd.testing.assert_frame_equal(data.vessels, build_vessels(data.statics, data.positions))
+    # ... and its statics frame typed as build_statics types it
+    pd.testing.assert_frame_equal(data.statics, build_statics(data.statics))
 
 
 def _span(data):

@@ -61,6 +61,10 @@ NAT_NS = np.iinfo(np.int64).min
 _JIT = {"cache": True, "nogil": True}
 if hasattr(CPUTargetOptions, "_nrt"):
     _JIT["_nrt"] = False
+# The per-line helpers the kernel calls on every line or sentence (_line_end,
+# _sentence_scan, _is_ais_start, _uint, _code, _digest, _decode_position) are inlined into
+# it at numba's level (inline="always"; LLVM left the larger ones as calls): 10-17 % less
+# kernel time per layout, for ~5 s more of the one-off cold compile (17 -> 22.5 s).
 
 #: Names of the kernel's per-chunk counters (skip reasons of the report, then totals).
 COUNT_NAMES = (
@@ -118,7 +122,7 @@ def _hex(c):
     return 255
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _uint(a, s, e, max_width):
     """Decimal digits a[s:e] -> value, or -1 (empty, too long, or not all digits)."""
     if e <= s or e - s > max_width:
@@ -279,7 +283,7 @@ def _lead_ns(a, s, e):
     return NAT_NS
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _is_ais_start(a, p, end):
     """Whether an AIS sentence ``!ccVDM,`` / ``!ccVDO,`` starts at a[p] (inside a[:end])."""
     return (p + 6 < end and a[p] == 33 and a[p + 3] == 86 and a[p + 4] == 68
@@ -292,7 +296,7 @@ _LANES_37 = np.uint64(0x2525252525252525)
 _LANES_HIGH = np.uint64(0x8080808080808080)
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _line_end(a, a64, j, n):
     """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
     sentence start (-1 when none), how many it has, and its first '!' or '$' (-1 when none:
@@ -344,7 +348,7 @@ def _xor_lanes(x64):
     return np.int64(x64 & np.uint64(255))
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _sentence_scan(a, a64, sv, le, commas):
     """Scan the sentence starting at a[sv] (its '!') up to its '*' or the next AIS sentence
     start on the line (``le``: the line's end): (star, nxt, nc, x), the '*' (or -1), the next
@@ -395,7 +399,7 @@ def _sentence_scan(a, a64, sv, le, commas):
     return -1, p, nc, x
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _digest(a, s, e):
     """64-bit key of the source name a[s:e] (FNV-1a; 0 is kept for "no source")."""
     h = np.uint64(14695981039346656037)
@@ -405,7 +409,7 @@ def _digest(a, s, e):
     return np.int64(h | np.uint64(1))
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _code(a, s, e, keys, codes, first, length, slots, n_names):
     """Code (1, 2, ... in order of first appearance) of the source name a[s:e]: (code, names).
 
@@ -502,7 +506,7 @@ def _ab_fields(w0, w1, w2, b):
             np.int64(_field(w0, w1, w2, 128 - b, 9)))
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def _decode_position(a, p0, n_chars, fill, mt, required):
     """Decode the position report of type ``mt`` in payload a[p0 : p0 + n_chars].
 

@@ -221,14 +221,16 @@ class _Prepared(NamedTuple):
     texts: dict  # the static rows' text values per field (:func:`_text_values`)
     dropped: np.ndarray | None  # records dropped for implausible times, by message type
     seen: tuple  # the position rows' vessels with their first and last times (time_ranges)
+    names: object = None  # the position rows' source names (an Arrow array), when asked
 
 
-def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
+def _prepare(res: ChunkResult, valid_ns: tuple, names: bool = False) -> _Prepared:
     """The per-chunk work that needs no earlier chunk, done on the thread that decoded it:
     implausible times dropped, each row's line counted from the chunk's first line
     (``line0``: its record number less the records before it not first on their line), the
-    static texts made strings, and each vessel's first and last position time (for the
-    vessels table: the end then merges a few rows per chunk)."""
+    static texts made strings, each vessel's first and last position time (for the
+    vessels table: the end then merges a few rows per chunk), and with ``names`` the
+    position rows' source names as strings (when the chunk has any)."""
     blocks, dropped = [], None
     for block, statics in ((res.pos, False), (res.stat, True)):
         block, types = _drop_implausible(block, statics, valid_ns)
@@ -240,7 +242,9 @@ def _prepare(res: ChunkResult, valid_ns: tuple) -> _Prepared:
         blocks.append(block)
     pos = blocks[0]
     return _Prepared(pos, blocks[1], _texts_of(blocks[1]), dropped,
-                     time_ranges(pos["mmsi"], pos["time"]))
+                     time_ranges(pos["mmsi"], pos["time"]),
+                     _arrow_names(res.source_names, pos["source"])
+                     if names and len(res.source_names) > 1 else None)
 
 
 def _texts_of(stat: dict) -> dict:
@@ -277,17 +281,25 @@ class _NmeaDecoder:
         self._extra: list = []
         self._files: list = []
         self._seen: list = []  # per chunk: time_ranges of its position rows
+        # per chunk, with chunk_names: its position rows' source names (Arrow), or how many
+        # rows it has without any (chunk_names: made per chunk, on the decoding threads)
+        self.chunk_names = False
+        self._names: list = []
         self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
+        self._blocks: dict = {}  # file name -> its block for the file column (_run_block)
 
     def expect(self, fraction: float) -> None:
-        """Size the output columns for the current file, ``fraction`` of which was read."""
+        """Size the output columns for the current file, ``fraction`` of which was read, and
+        make its name's block for the ``file`` column now (while other threads decode)
+        rather than after the last chunk."""
         for store, at in ((self.rows, 1), (self.stat_rows, 2)):
             first = self._files[-1][at] if self._files else 0
             in_file = store.n_rows - first
             if in_file:
                 store.reserve(first + int(in_file / fraction * 1.05) + 1024)
+                _run_block(self._files[-1][0], int(in_file / fraction), self._blocks)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
@@ -333,7 +345,7 @@ class _NmeaDecoder:
             self.source_names = list(self._source_code)
         else:
             lookup = None
-        pos, stat, texts = prep.pos, prep.stat, prep.texts
+        pos, stat, texts, names = prep.pos, prep.stat, prep.texts, prep.names
         # line in the file = line counted from the chunk's first line + the lines before it
         base = off - self._n_extra - self._file_start0 + 1
         for block in (pos, stat):
@@ -355,12 +367,21 @@ class _NmeaDecoder:
                 block["line"] = self._lines(block["record"], extra)
             for block in (pos, stat):
                 block["record"] = block["record"] + off
-            pos = _merge(pos, d_pos)
+            if self.chunk_names:
+                if names is None:  # (codes reader-wide by now, 0 = none)
+                    names = _arrow_names(self.source_names, pos["source"])
+                pos, names = _merge(pos, d_pos, {"n": names},
+                                    {"n": _arrow_names(self.source_names, d_pos["source"])})
+                names = names["n"]
+            else:
+                pos = _merge(pos, d_pos)
             self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
             stat, texts = _merge(stat, d_stat, texts, _texts_of(d_stat))
         self.rows.append(pos)
         self.stat_rows.append(stat)
         self._seen.append(prep.seen)
+        if self.chunk_names:
+            self._names.append(len(pos["mmsi"]) if names is None else names)
         for f, values in texts.items():
             self._texts[f].append(values)
         if extra.size:
@@ -396,7 +417,8 @@ class _NmeaDecoder:
         runs = [(f[0], f[which]) for f in self._files if f[which] < n]
         bounds = [at for _, at in runs[1:]] + [n]
         return _string_runs([(name, end - at) for (name, at), end in zip(runs, bounds,
-                                                                         strict=True)])
+                                                                         strict=True)],
+                            self._blocks)
 
     def _statics_frame(self) -> pd.DataFrame | None:
         """The decoded static records in input order (None when there are none)."""
@@ -419,9 +441,8 @@ class _NmeaDecoder:
         return pd.DataFrame({**arrays, "time": pd.Series(
             cols["time"], dtype="datetime64[ns, UTC]", copy=False)}, copy=False)
 
-    def finish(self, pool=None):
-        """The positions and statics frames of everything absorbed (``pool``: threads that
-        may build the per-row source names meanwhile)."""
+    def finish(self):
+        """The positions and statics frames of everything absorbed."""
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
@@ -434,12 +455,16 @@ class _NmeaDecoder:
             self.seen = (np.concatenate([keys, keys]),
                          np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
         self.stat_arrays = None
-        source = None  # per-row names (a compiled pass): on the pool, beside the statics
-        if cols is not None and pool is not None and len(self.source_names) > 1:
-            source = pool.submit(_string_codes, list(self.source_names), cols["source"])
-        statics = self._statics_frame()
-        return (_positions_frame(cols, self.source_names, source=source and source.result()),
-                statics)
+        names, self._names = self._names, []
+        source = None  # the names made per chunk, joined (when a chunk had any)
+        if cols is not None and any(not isinstance(p, int) for p in names):
+            import pyarrow as pa
+
+            source = _from_arrow(pa.chunked_array(
+                [_arrow_names([""], np.zeros(p, np.int32)) if isinstance(p, int) else p
+                 for p in names], type=pa.large_string()))
+        return (_positions_frame(cols, self.source_names, source=source),
+                self._statics_frame())
 
 
 def _nullable_int(values: np.ndarray):
@@ -459,12 +484,13 @@ def _from_arrow(arr):
     return pd.arrays.ArrowStringArray(arr)
 
 
-def _string_runs(runs: list):
+def _string_runs(runs: list, blocks: dict | None = None):
     """A string array of each ``(text, count)`` of ``runs`` repeated ``count`` times, in order.
 
     No per-row string objects, and no copy of a text per row: each run is slices of one
     Arrow block holding its text up to about 1 MiB worth of times, all sharing that block's
-    buffers (a loop over the runs, i.e. the files read, and over their slices only).
+    buffers (a loop over the runs, i.e. the files read, and over their slices only);
+    ``blocks``: the blocks made so far, by text (reused, and new ones added).
     """
     if not _arrow_strings():
         names = [t for t, _ in runs] or [""]
@@ -474,15 +500,26 @@ def _string_runs(runs: list):
 
     pieces = []
     for text, k in runs:
-        b = text.encode()
-        size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
-        if not size:
-            continue
-        block = pa.LargeStringArray.from_buffers(
+        block = _run_block(text, k, {} if blocks is None else blocks)
+        if block is not None:
+            size = min(k, len(block))
+            pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
+    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+
+
+def _run_block(text: str, k: int, blocks: dict):
+    """The Arrow block :func:`_string_runs` slices a run of ``k`` times ``text`` from
+    (``blocks[text]`` when it is long enough, else a new one put there; None for k = 0)."""
+    b = text.encode()
+    size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
+    block = blocks.get(text)
+    if size and (block is None or len(block) < size) and _arrow_strings():
+        import pyarrow as pa
+
+        block = blocks[text] = pa.LargeStringArray.from_buffers(
             size, pa.py_buffer(np.arange(size + 1, dtype=np.int64) * len(b)),
             pa.py_buffer(b * size))
-        pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
-    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+    return block if size else None
 
 
 #: Bytes of the shared block :func:`_string_runs` slices a repeated text from.
@@ -496,11 +533,17 @@ def _string_codes(names, codes: np.ndarray):
         return _string_runs([(names[0], len(codes))])
     if not _arrow_strings():
         return pd.array(list(names), dtype="string").take(codes)
+    return _from_arrow(_arrow_names(names, codes))
+
+
+def _arrow_names(names, codes: np.ndarray):
+    """``names[codes]`` as an Arrow large_string array (one compiled pass, no string
+    objects)."""
     import pyarrow as pa
 
-    offsets, data = take_names(list(names), codes)  # (one compiled pass, no string objects)
-    return _from_arrow(pa.LargeStringArray.from_buffers(
-        len(codes), pa.py_buffer(offsets), pa.py_buffer(data)))
+    offsets, data = take_names(list(names), codes)
+    return pa.LargeStringArray.from_buffers(len(codes), pa.py_buffer(offsets),
+                                            pa.py_buffer(data))
 
 
 def _text_values(text: np.ndarray, field: str):
@@ -742,7 +785,7 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absor
 
     def task(a, n, continued, ws):
         res = decode_chunk(a, n, continued, ws, copy=False)
-        return res, _prepare(res, decoder.valid_ns)
+        return res, _prepare(res, decoder.valid_ns, decoder.chunk_names)
 
     pending: deque = deque()
 
@@ -911,12 +954,14 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         raise ValueError(f"workers must be at least 1, got {workers!r}")
     report = DecodeReport()
     decoder = _NmeaDecoder(report, multipart_window, max_open_groups, valid_ns)
+    # on threads, each chunk's source names are made as strings where it is decoded
+    decoder.chunk_names = n_workers > 1 and _arrow_strings()
     tables, table_statics = [], []
     with (ThreadPoolExecutor(n_workers, thread_name_prefix="stsdetect-decode")
           if n_workers > 1 else _no_pool()) as pool:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
-        positions, statics_frame = decoder.finish(pool)  # (implausible times dropped already)
+    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)
         extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
@@ -939,5 +984,6 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
                         - sum(report.skipped.values()))
         warnings.warn(f"{exc} (please report this as a stsdetect bug)", RuntimeWarning,
                       stacklevel=2)
-    return AISData(positions=positions, vessels=vessels, report=report,
-                   statics=build_statics(statics_frame))
+    if tables or statics_frame is None:
+        statics_frame = build_statics(statics_frame)  # (the decoder's own is typed already)
+    return AISData(positions=positions, vessels=vessels, report=report, statics=statics_frame)
