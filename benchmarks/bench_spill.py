@@ -9,8 +9,11 @@ Writes the positions of ``--days`` daily Parquet files (those of ``bench_dask.py
 here with its generator unless ``--files`` names a folder of them) the way
 :func:`stsdetect.scale.windows.spill_positions` does -- a hive dataset ``w=<k>/`` -- and a
 second time with one more partition key, ``h = mmsi % buckets`` (``w=<k>/h=<j>/``), then
-and a third time by window in uncompressed Arrow IPC files (the engine's default
-``spill_format="arrow"``), then reads back what the engine's tasks read:
+and a third time by window in uncompressed Arrow IPC files (``spill_format="arrow"``), and a
+fourth time as the engine writes its spill (:func:`stsdetect.scale.windows.spill_positions`:
+Arrow IPC by window and part of the window, ``w=<k>/e=<j>/``, read back with its
+:func:`~stsdetect.scale.windows.load_positions`), then reads back what the engine's tasks
+read:
 
 * a window task: one day plus its margins, the six track columns, in input order (every
   vessel: the pair search needs them all);
@@ -47,7 +50,7 @@ def _write(frames, folder: Path, buckets: int, fmt: str) -> tuple[float, float, 
     from stsdetect.scale.windows import SPILL_FORMATS, _preserve_order, _spill_write_options
 
     kind, suffix = SPILL_FORMATS[fmt]
-    keys = [("w", pa.int64())] + ([("h", pa.int64())] if buckets else [])
+    keys = _keys(buckets)
     t0, c0 = time.perf_counter(), time.process_time()
     seq = 0
     for i, frame in enumerate(frames):  # one file per day, as the decode tasks write them
@@ -55,8 +58,13 @@ def _write(frames, folder: Path, buckets: int, fmt: str) -> tuple[float, float, 
         f["_seq"] = np.arange(seq, seq + len(f), dtype=np.int64)
         seq += len(f)
         f["w"] = f["time"].to_numpy("datetime64[ns]").astype(np.int64) // (86400 * 10**9)
-        if buckets:
+        if buckets > 0:
             f["h"] = f["mmsi"].to_numpy(np.int64) % buckets
+        elif buckets == PARTS:
+            from stsdetect.scale.windows import window_part
+
+            f["e"] = window_part(f["time"].to_numpy("datetime64[ns]").astype(np.int64),
+                                 86400 * 10**9)
         ds.write_dataset(
             pa.Table.from_pandas(f, preserve_index=False), folder, format=kind,
             file_options=_spill_write_options(fmt),
@@ -69,30 +77,66 @@ def _write(frames, folder: Path, buckets: int, fmt: str) -> tuple[float, float, 
             sum(p.stat().st_size for p in written))
 
 
+#: ``buckets`` value of the layout by window and part of the window (the engine's keys).
+PARTS = -1
+
+
+def _keys(buckets):
+    import pyarrow as pa
+
+    return [("w", pa.int64())] + ([("h", pa.int64())] if buckets > 0 else []) + (
+        [("e", pa.int8())] if buckets == PARTS else [])
+
+
 def _read(folder: Path, buckets: int, fmt: str, lo_ns, hi_ns, columns, mmsi=None) -> int:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     from stsdetect.scale.windows import SPILL_FORMATS
 
-    keys = [("w", pa.int64())] + ([("h", pa.int64())] if buckets else [])
     data = ds.dataset(folder, format=SPILL_FORMATS[fmt][0],
-                      partitioning=ds.partitioning(pa.schema(keys), flavor="hive"))
+                      partitioning=ds.partitioning(pa.schema(_keys(buckets)), flavor="hive"))
     stamp = pa.timestamp("ns", tz="UTC")
     w = 86400 * 10**9
-    cond = ((ds.field("w") >= lo_ns // w) & (ds.field("w") <= (hi_ns - 1) // w)
-            & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))
+    if buckets == PARTS:  # the windows, and of the end windows only the parts touched
+        from stsdetect.scale.windows import partition_filter
+
+        keep = partition_filter(max(lo_ns, -2**62 + w), min(hi_ns, 2**62 - w), w)
+    else:
+        keep = (ds.field("w") >= lo_ns // w) & (ds.field("w") <= (hi_ns - 1) // w)
+    cond = (keep & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))
             & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
     if mmsi is not None:
         m = np.unique(np.asarray(mmsi, np.int64))
         cond &= ds.field("mmsi").isin(pa.array(m))
-        if buckets:
+        if buckets > 0:
             cond &= ds.field("h").isin(pa.array(np.unique(m % buckets)))
     table = data.to_table(filter=cond, columns=[*columns, "_seq"])
     seq = table.column("_seq").to_numpy()
     if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
         table = table.sort_by("_seq")  # hash buckets come back bucket by bucket
     return len(table.to_pandas())
+
+
+def _write_engine(frames, folder: Path) -> tuple[float, float, int, int]:
+    """The engine's own spill (by window and part of the window, Arrow IPC)."""
+    from stsdetect.scale.windows import spill_positions
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    seq = 0
+    for i, frame in enumerate(frames):  # one file per day, as the decode tasks write them
+        spill_positions(frame, folder, 86400.0, part=f"f{i:06d}", seq_start=seq)
+        seq += len(frame)
+    written = list((folder / "positions").rglob("*.arrow"))
+    return (time.perf_counter() - t0, time.process_time() - c0, len(written),
+            sum(p.stat().st_size for p in written))
+
+
+def _read_engine(folder: Path, lo_ns, hi_ns, columns, mmsi=None) -> int:
+    from stsdetect.scale.windows import load_positions, make_plan
+
+    return len(load_positions(folder, make_plan(window="1d"), lo_ns, hi_ns, mmsi=mmsi,
+                              columns=tuple(columns)))
 
 
 def _best(fn, repeat):
@@ -131,8 +175,8 @@ def main(argv=None):
         print("seconds as wall/CPU (CPU: all of pyarrow's threads)")
         print(f"{'layout':<30} {'files':>6} {'MB':>6} {'write s':>11} {'window s':>11} "
               f"{'status s':>11} {'2 tracks s':>11}")
-        layouts = [(0, "parquet"), (args.buckets, "parquet"), (0, "arrow")]
-        for buckets, fmt in layouts:  # the three layouts
+        layouts = [(0, "parquet"), (args.buckets, "parquet"), (0, "arrow"), (PARTS, "arrow")]
+        for buckets, fmt in layouts:  # the four layouts
             folder = Path(tmp) / f"spill-{buckets}-{fmt}"
             write_s, write_c, n_files, size = _write(frames, folder, buckets, fmt)
             win_s = _best(lambda b=buckets, f=folder, x=fmt: _read(
@@ -142,11 +186,22 @@ def main(argv=None):
                 args.repeat)
             tr_s = _best(lambda b=buckets, f=folder, x=fmt: _read(
                 f, b, x, -2**62, 2**62, TRACK, pairs[:2]), args.repeat)
-            name = (f"{fmt}, window" if not buckets
-                    else f"{fmt}, window + mmsi % {buckets}")
+            name = (f"{fmt}, window" if not buckets else f"{fmt}, window + part"
+                    if buckets == PARTS else f"{fmt}, window + mmsi % {buckets}")
             print(f"{name:<30} {n_files:>6} {size / 1e6:6.0f} "
                   f"{f'{write_s:.2f}/{write_c:.2f}':>11} {win_s:>11} {st_s:>11} {tr_s:>11}")
             shutil.rmtree(folder)
+        folder = Path(tmp) / "spill-engine"
+        write_s, write_c, n_files, size = _write_engine(frames, folder)
+        win_s = _best(lambda: _read_engine(folder, day - margin, day + 86400 * 10**9 + margin,
+                                           TRACK), args.repeat)
+        st_s = _best(lambda: _read_engine(folder, day, day + 86400 * 10**9,
+                                          ["mmsi", "time", "nav_status"], pairs), args.repeat)
+        tr_s = _best(lambda: _read_engine(folder, -2**62, 2**62, TRACK, pairs[:2]), args.repeat)
+        name = "arrow, window + part (engine)"
+        print(f"{name:<30} {n_files:>6} {size / 1e6:6.0f} "
+              f"{f'{write_s:.2f}/{write_c:.2f}':>11} {win_s:>11} {st_s:>11} {tr_s:>11}")
+        shutil.rmtree(folder)
 
 
 if __name__ == "__main__":
