@@ -238,7 +238,7 @@ def _prepare(res: ChunkResult, valid_ns: tuple, names: bool = False) -> _Prepare
             dropped = types if dropped is None else dropped + types
         rec = block["record"]
         block["line0"] = (rec - np.searchsorted(res.extra, rec, side="right")
-                          if res.extra.size else rec.copy())
+                          if res.extra.size else rec)  # (only read: line = line0 + base)
         blocks.append(block)
     pos = blocks[0]
     return _Prepared(pos, blocks[1], _texts_of(blocks[1]), dropped,
@@ -772,10 +772,10 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                 absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
     with _workspaces(2 * workers, chunk_bytes + _WS_SLACK, 2 * workers + 2) as (spaces, ring):
-        _read_on_pool(stream, decoder, chunk_bytes, pool, workers, list(spaces), ring, absorb)
+        _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb)
 
 
-def _read_on_pool(stream, decoder, chunk_bytes, pool, workers, free, ring, absorb) -> None:
+def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> None:
     """:func:`_read_nmea` on ``pool``, with the workspaces in ``free``, chunks read into
     the buffers of ``ring``.
 
