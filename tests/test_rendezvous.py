@@ -461,9 +461,9 @@ def test_check_tracks_tells_huge_finite_values_from_non_finite_ones():
     non-finite row, and one NaN or infinity among them still is."""
     from stsdetect.detectors._checks import check_tracks
 
-    lat = [1e308, 1e308, -1e308]
     t = [1.7e9, 1.7e9 + 1, 1.7e9 + 2]
-    check_tracks(Tracks.from_arrays([412000000] * 3, t, lat, [0.0, 0, 0]))
+    check_tracks(Tracks.from_arrays([412000000] * 3, t, [1e308, 1e308, -1e308], [0.0, 0, 0]))
     for bad in (np.nan, np.inf):
-        with pytest.raises(ValueError, match="1 rows with a non-finite lon_deg"):
-            check_tracks(Tracks.from_arrays([412000000] * 3, t, lat, [0.0, bad, 0]))
+        with pytest.raises(ValueError, match="1 rows with a non-finite lat_deg"):
+            check_tracks(Tracks.from_arrays([412000000] * 3, t, [1e308, bad, 1e308],
+                                            [0.0, 0, 0]))
