@@ -466,7 +466,8 @@ def test_vessel_activity_equals_a_groupby_oracle(seed, split, float_mmsi):
                     ignore_index=True)
     if float_mmsi:
         pos["mmsi"] = pos["mmsi"].astype(float)
-        pos.loc[len(pos)] = [np.nan, pd.Timestamp(1.65e9, unit="s", tz="UTC")]
+        pos = pd.concat([pos, pd.DataFrame({"mmsi": [np.nan], "time": pd.to_datetime(
+            [1.65e9], unit="s", utc=True).as_unit(pos["time"].dt.unit)})], ignore_index=True)
     got = vessel_activity(tracks, pos)
     pd.testing.assert_frame_equal(got, _activity_oracle(tracks, pos), check_exact=False,
                                   rtol=1e-12)
