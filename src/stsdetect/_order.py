@@ -267,7 +267,8 @@ def drop_rows(drop, starts, t, lat, lon, sog, cog, speed_m_s, noise_m,
 
     A step is a candidate when an upper bound of its great-circle distance,
     ``deg_to_m * (|dlat| + min(|dlon|, 360 - |dlon|))``, exceeds (with a 1e-9 relative margin)
-    ``speed_m_s * |dt| + noise_m``: the cheap prefilter of ``stsdetect.tracks._jumps``.
+    ``speed_m_s * |dt| + noise_m``: a cheap prefilter (``stsdetect.tracks._exact_jumps``
+    then tests the candidates exactly).
 
     Returns
     -------

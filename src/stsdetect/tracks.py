@@ -218,25 +218,17 @@ class Tracks:
         n = mmsi.size
         new_segment = np.ones(n, dtype=bool)
         new_segment[1:] = (mmsi[1:] != mmsi[:-1]) | (label[1:] != label[:-1])
-        starts = np.flatnonzero(new_segment)
-        return cls(
-            mmsi=mmsi.astype(np.int64, copy=False),
-            segment=(np.cumsum(new_segment) - 1).astype(np.int64),
-            time_ns=time_ns.astype(np.int64, copy=False),
-            lat_deg=lat_deg.astype(np.float64, copy=False),
-            lon_deg=lon_deg.astype(np.float64, copy=False),
-            sog_kn=sog_kn.astype(np.float64, copy=False),
-            cog_deg=cog_deg.astype(np.float64, copy=False),
-            offsets=np.append(starts, n).astype(np.int64),
-            segment_mmsi=mmsi[starts].astype(np.int64),
-            report=dict(report or {}),
-        )
+        return cls._from_offsets(
+            mmsi.astype(np.int64, copy=False), time_ns.astype(np.int64, copy=False),
+            *(a.astype(np.float64, copy=False) for a in (lat_deg, lon_deg, sog_kn, cog_deg)),
+            np.append(np.flatnonzero(new_segment), n), report)
 
     @classmethod
     def _from_offsets(cls, mmsi, time_ns, lat_deg, lon_deg, sog_kn, cog_deg, offsets,
                       report=None) -> Tracks:
-        """Tracks from rows sorted by ``(mmsi, time_ns)``, one segment per MMSI, starting at
-        ``offsets`` (``n_segments + 1`` values, each segment non-empty; no sort, no copy)."""
+        """Tracks from rows sorted by segment (``(mmsi, time_ns)`` within each), the segments
+        starting at ``offsets`` (``n_segments + 1`` values, each segment non-empty; no sort,
+        no copy)."""
         offsets = np.asarray(offsets, dtype=np.int64)
         return cls(
             mmsi=mmsi,
