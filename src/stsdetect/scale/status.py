@@ -156,17 +156,20 @@ class WindowedStatus:
         self._lookup(np.asarray(q_mmsi, np.int64), np.asarray(lo, np.int64),
                      np.asarray(hi, np.int64))
 
+    def _rows(self, want: pd.DataFrame) -> pd.Series:
+        """Row of each query (``mmsi``, ``lo``, ``hi``) in the fetched table; NaN if not
+        fetched."""
+        keyed = self._keys.assign(row=np.arange(len(self._keys), dtype=np.int64))
+        return want.merge(keyed, how="left", on=["mmsi", "lo", "hi"])["row"]
+
     def _lookup(self, q, lo, hi) -> np.ndarray:
         """Rows of the fetched table for the queries, fetching those not there yet."""
         want = pd.DataFrame({"mmsi": q, "lo": lo, "hi": hi})
-        keyed = self._keys.assign(row=np.arange(len(self._keys), dtype=np.int64))
-        row = want.merge(keyed, how="left", on=["mmsi", "lo", "hi"])["row"]
+        row = self._rows(want)
         missing = row.isna().to_numpy()
         if missing.any():
-            new = want.loc[missing].drop_duplicates(ignore_index=True)
-            self._fetch(new)
-            keyed = self._keys.assign(row=np.arange(len(self._keys), dtype=np.int64))
-            row = want.merge(keyed, how="left", on=["mmsi", "lo", "hi"])["row"]
+            self._fetch(want.loc[missing].drop_duplicates(ignore_index=True))
+            row = self._rows(want)
         return row.to_numpy(np.int64)
 
     def plan_fetch(self, q_mmsi, lo, hi):
@@ -186,9 +189,7 @@ class WindowedStatus:
         """
         want = pd.DataFrame({"mmsi": np.asarray(q_mmsi, np.int64),
                              "lo": np.asarray(lo, np.int64), "hi": np.asarray(hi, np.int64)})
-        keyed = self._keys.assign(row=np.arange(len(self._keys), dtype=np.int64))
-        missing = want.merge(keyed, how="left", on=["mmsi", "lo", "hi"])["row"].isna()
-        new = want.loc[missing.to_numpy()].drop_duplicates(ignore_index=True)
+        new = want.loc[self._rows(want).isna().to_numpy()].drop_duplicates(ignore_index=True)
         return new, self._jobs(new)
 
     def _jobs(self, new: pd.DataFrame) -> dict:
