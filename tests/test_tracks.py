@@ -407,3 +407,18 @@ def test_cleaning_with_many_vessels_equals_the_oracle():
     assert {k: tracks.report[k] for k in counts} == counts
     assert tracks.n_segments == np.unique(want[0]).size
     assert np.array_equal(tracks.segment_mmsi, np.unique(want[0]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=12))
+def test_range_rows_concatenates_the_ranges(ranges):
+    """range_rows equals concatenating one arange per range (empty ranges included)."""
+    from stsdetect.tracks import range_rows
+
+    lo = np.array([a for a, _ in ranges], np.int64)
+    hi = lo + np.array([n for _, n in ranges], np.int64)
+    want = np.concatenate([np.zeros(0, np.int64)]
+                          + [np.arange(a, b, dtype=np.int64) for a, b in zip(lo, hi, strict=True)])
+    got = range_rows(lo, hi)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want)

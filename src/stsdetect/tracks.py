@@ -386,6 +386,25 @@ def _row_keys(t, lat, lon, sog, cog) -> tuple:
     return cog, sog, lon, lat, t
 
 
+def range_rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The row numbers of the ranges ``[lo[i], hi[i])``, one range after the other.
+
+    Parameters
+    ----------
+    lo, hi : numpy.ndarray of int64
+        Start and end (exclusive) of each range, e.g. of segments: ``offsets[seg]`` and
+        ``offsets[seg + 1]``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        ``concatenate([arange(a, b) for a, b in zip(lo, hi)])``, without a Python loop.
+    """
+    size = np.asarray(hi, np.int64) - np.asarray(lo, np.int64)
+    return np.arange(int(size.sum()), dtype=np.int64) + np.repeat(lo - (np.cumsum(size) - size),
+                                                                  size)
+
+
 def _mmsi_column(positions: pd.DataFrame) -> np.ndarray:
     """The MMSIs as int64; 0 (an invalid MMSI) where a value is missing or not an integer."""
     raw = positions["mmsi"]
@@ -452,7 +471,7 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     if unsorted.any():  # vessels with rows out of order: sort their rows by every column
         v = np.flatnonzero(unsorted)
         size = starts[v + 1] - starts[v]
-        rows = np.arange(int(size.sum())) + np.repeat(starts[v] - (np.cumsum(size) - size), size)
+        rows = range_rows(starts[v], starts[v + 1])
         order = rows[np.lexsort((*_row_keys(*(a[rows] for a in cols)), np.repeat(v, size)))]
         for a in cols:
             a[rows] = a[order]

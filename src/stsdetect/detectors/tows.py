@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.geo import duration_s
+from stsdetect.tracks import range_rows
 
 __all__ = ["TUG_SHIP_TYPES", "find_tows", "tug_mmsi"]
 
@@ -94,9 +95,7 @@ def find_tows(tracks, tug_mmsi, max_distance_m: float = 500.0, min_duration="1h"
         return empty
     moving = np.isfinite(tracks.sog_kn) & (tracks.sog_kn > min_sog_kn)
     tug_seg = np.flatnonzero(np.isin(tracks.segment_mmsi, tug_mmsi))
-    size = tracks.offsets[tug_seg + 1] - tracks.offsets[tug_seg]
-    tug_rows = np.arange(int(size.sum())) + np.repeat(
-        tracks.offsets[tug_seg] - (np.cumsum(size) - size), size)  # the tugs' rows
+    tug_rows = range_rows(tracks.offsets[tug_seg], tracks.offsets[tug_seg + 1])
     tug_rows = tug_rows[moving[tug_rows]]
     if tug_rows.size == 0:
         return empty
