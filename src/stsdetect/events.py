@@ -48,6 +48,7 @@ the identity columns of the vessel and, prefixed ``other_``, of its partner (``n
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -212,16 +213,11 @@ def _event_ids(mmsi, other_mmsi, start: pd.DatetimeIndex, prefix: str) -> np.nda
     return (prefix + "-" + mm + other + "-" + stamp).astype(object).to_numpy(dtype=object)
 
 
-_DTYPE_CACHE: dict[str, object] = {}
-
-
+@functools.cache
 def _dtype(name: str):
     """The pandas dtype object of a dtype name (cached: resolving a name costs more than
     comparing)."""
-    got = _DTYPE_CACHE.get(name)
-    if got is None:
-        got = _DTYPE_CACHE[name] = pd.api.types.pandas_dtype(name)
-    return got
+    return pd.api.types.pandas_dtype(name)
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
