@@ -166,9 +166,10 @@ def stop_pieces(tracks, a_ns: int | None = None, b_ns: int | None = None,
 def _linked_at(rows, link_rows, linked):
     """Whether each of ``rows`` is linked to the row before it (``linked`` at the ascending
     ``link_rows``; other rows are not)."""
-    pos = np.minimum(np.searchsorted(link_rows, rows), max(link_rows.size - 1, 0))
-    return (link_rows.size > 0) & (link_rows[pos] == rows) & linked[pos] if link_rows.size \
-        else np.zeros(rows.size, dtype=bool)
+    if link_rows.size == 0:
+        return np.zeros(rows.size, dtype=bool)
+    pos = np.minimum(np.searchsorted(link_rows, rows), link_rows.size - 1)
+    return (link_rows[pos] == rows) & linked[pos]
 
 
 def join_stop_pieces(pieces, ends, radius_m: float = 500.0, max_gap="3h",
