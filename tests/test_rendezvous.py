@@ -355,6 +355,12 @@ def test_pair_runs_match_brute_force(frame, kw, chunk_points):
                               pd.Timedelta(kw["min_duration"]).total_seconds(), step_s,
                               pd.Timedelta(kw["tolerance"]).total_seconds())
     assert_runs_equal(got, oracle)
+    # The documented dtypes, a fresh RangeIndex and the documented order.
+    assert {k: str(v) for k, v in got.dtypes.items()} == PAIR_RUN_COLUMNS
+    assert got.index.equals(pd.RangeIndex(len(got)))
+    keys = list(zip(*(got[c].tolist() for c in ("start_ns", "mmsi", "other_mmsi", "segment",
+                                                 "other_segment")), strict=True))
+    assert keys == sorted(keys)
     # Events are the slow runs.
     events = find_rendezvous(tracks, chunk_points=chunk_points, **kw)
     slow = oracle[(oracle["median_sog_kn_a"] < 2) & (oracle["median_sog_kn_b"] < 2)]
