@@ -186,6 +186,38 @@ def _history(vessels, statics) -> pd.DataFrame:
     return h
 
 
+def _truncated(values, positive: bool = False) -> np.ndarray:
+    """Numbers as :func:`_history` and the IMO grouping read them (``pd.to_numeric``, then
+    int64, truncating), with -1 where missing (or, with ``positive``, not above 0, as
+    :func:`_history` drops IMO numbers)."""
+    num = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    ok = np.isfinite(num) & (np.abs(num) < 9e18)
+    if positive:
+        ok &= num > 0
+    return np.where(ok, np.where(ok, num, 0.0).astype(np.int64), -1)
+
+
+def _bearing_on(statics: pd.DataFrame | None, vessels: pd.DataFrame | None, mmsi):
+    """The rows of a statics history that can bear on the links of ``mmsi`` (all of them when
+    ``mmsi`` is None): those of these MMSIs, and every row carrying one of their IMO numbers
+    (the other MMSIs of an ``imo_shared`` link, with every record of theirs under that IMO).
+    The others only make links of other vessels, which are dropped at the end; a history is
+    a record every few minutes per vessel, so this is most of the history's cost."""
+    if mmsi is None or statics is None or not len(statics) or "mmsi" not in statics:
+        return statics
+    want = _as_mmsi_array(mmsi)
+    mine = np.isin(_truncated(statics["mmsi"]), want)
+    if "imo" not in statics:
+        return statics[mine]
+    s_imo = _truncated(statics["imo"], positive=True)
+    imos = [s_imo[mine]]
+    if vessels is not None and len(vessels) and {"mmsi", "imo"} <= set(vessels.columns):
+        imos.append(_truncated(vessels["imo"], positive=True)[
+            np.isin(_truncated(vessels["mmsi"]), want)])
+    imos = np.concatenate(imos)
+    return statics[mine | np.isin(s_imo, imos[imos >= 0])]
+
+
 def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
                    tracks=None, hits: pd.DataFrame | None = None, mmsi=None,
                    max_gap_s: float = HANDOVER_MAX_GAP_S,
@@ -244,7 +276,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
 
     rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
                           "evidence": np.zeros(0, object)})]
-    h = _history(vessels, statics)
+    h = _history(vessels, _bearing_on(statics, vessels, mmsi))
 
     # one IMO under several MMSIs
     hi = h[h["imo"].notna()][["imo", "mmsi"]].drop_duplicates()
