@@ -437,3 +437,12 @@ def test_false_near_matches_on_real_ship_names_are_rare(shared_data):
     hits = watchlist_hits(real, load_watchlist(listed))
     false = hits.loc[hits["rule"] != "exact", "mmsi"].nunique()
     assert false / len(real) < 0.01, false
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-5, 20), max_size=40), st.lists(st.integers(-5, 20), max_size=8))
+def test_member_equals_isin(x, values):
+    from stsdetect.identity.links import _member
+
+    x, values = np.array(x, np.int64), np.array(values, np.int64)
+    assert _member(x, values).tolist() == np.isin(x, values).tolist()
