@@ -118,7 +118,7 @@ def _cpu():
 #: Each row's time is exclusive (a timed function called inside another is counted in its own
 #: row only); "cli, rest" is everything else the command does after its imports.
 TIMED = (
-    ("stsdetect.regions", "load_regions", "load_regions"),
+    ("stsdetect.regions", "_region_table", "load_regions"),
     ("stsdetect.ais", "read_ais", "read_ais"),
     ("stsdetect.tracks", "build_tracks", "build_tracks"),
     ("stsdetect.context", "add_context", "context columns"),

@@ -674,3 +674,73 @@ def test_stop_passes_equal_the_numpy_oracle(seed, lower, upper):
     from stsdetect.context.stops import _linked_at
 
     assert np.array_equal(_linked_at(rows[first], ci, linked), want[4])
+
+
+# --- the in-memory pipeline's plain anchorages table (no geopandas on the command line) -------
+
+def test_plain_area_table_is_find_anchorages_and_gives_the_same_context():
+    """_learn_areas' plain table: find_anchorages' rows, columns and polygons; add_context
+    reads it as it reads the GeoDataFrame; combined with supplied ports (a GeoDataFrame) it is
+    combine_areas' table."""
+    import geopandas as gpd
+
+    from stsdetect.context.anchorages import _combine, _learn_areas
+
+    tracks = _crowd_tracks()
+    plain, geo = _learn_areas(tracks), find_anchorages(tracks)
+    assert type(plain) is pd.DataFrame and isinstance(geo, gpd.GeoDataFrame)
+    assert geo.crs.to_epsg() == 4326 and list(plain.columns) == ANCHORAGE_COLUMNS
+    pd.testing.assert_frame_equal(plain.drop(columns="geometry"),
+                                  pd.DataFrame(geo.drop(columns="geometry")))
+    assert all(a.equals_exact(b, 0.0) for a, b in zip(plain["geometry"], geo.geometry,
+                                                        strict=True))
+    ev = make_events("rendezvous", mmsi=[1, 3], other_mmsi=pd.array([2, 4], dtype="Int64"),
+                     start=[1.7e9, 1.7e9], end=[1.7e9 + 7200, 1.7e9 + 7200],
+                     lat=[30.0, 30.2], lon=[122.0, 122.0])
+    pd.testing.assert_frame_equal(add_context(ev, anchorages=plain),
+                                  add_context(ev, anchorages=geo))
+    ports = load_ports(_port_frame())
+    mixed, oracle = _combine([plain, ports]), pd.concat([geo, ports], ignore_index=True)
+    assert isinstance(mixed, gpd.GeoDataFrame) and mixed.crs.to_epsg() == 4326
+    pd.testing.assert_frame_equal(pd.DataFrame(mixed.drop(columns="geometry")),
+                                  pd.DataFrame(oracle.drop(columns="geometry")))
+    assert type(_combine([plain, _learn_areas(_crowd_tracks(n_ships=2))])) is pd.DataFrame
+    assert len(_combine([])) == 0 and list(_combine([]).columns) == ANCHORAGE_COLUMNS
+
+
+def test_detect_result_anchorages_is_a_geodataframe():
+    """detect() keeps the learned areas as a plain table; DetectResult.anchorages gives them
+    as a GeoDataFrame (EPSG:4326) equal to find_anchorages', the same object on every read."""
+    import geopandas as gpd
+
+    sc = _crowded(4)
+    result = detect(sc.lines(), regions=[])
+    areas = result.anchorages
+    assert isinstance(areas, gpd.GeoDataFrame) and areas.crs.to_epsg() == 4326
+    assert result.anchorages is areas
+    oracle = find_anchorages(result.tracks, positions=result.positions)
+    pd.testing.assert_frame_equal(pd.DataFrame(areas.drop(columns="geometry")),
+                                  pd.DataFrame(oracle.drop(columns="geometry")))
+    assert detect(sc.lines(), regions=[], context=False).anchorages is None
+
+
+def test_command_line_detect_does_not_import_geopandas(tmp_path):
+    """``stsdetect detect`` with the built-in regions and learned anchorages imports neither
+    geopandas nor pyproj (about 0.05 CPU s of its start-up); ``--save-anchorages`` does."""
+    import subprocess
+    import sys
+
+    from stsdetect.simulate import demo_path
+
+    code = ("import sys, json; from stsdetect.cli import main; "
+            "code = main(json.loads(sys.argv[1])); "
+            "print(code, sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'geopandas', 'pyproj'}))")
+    base = ["detect", str(demo_path()), "-o", str(tmp_path / "ev.csv"), "-q"]
+    for extra, expect in (([], "0 []"),
+                          (["--save-anchorages", str(tmp_path / "a.geojson")],
+                           "0 ['geopandas', 'pyproj']")):
+        out = subprocess.run([sys.executable, "-c", code, json.dumps(base + extra)],
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip().splitlines()[-1] == expect, out.stderr
+    assert (tmp_path / "a.geojson").stat().st_size > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
@@ -244,3 +245,52 @@ def test_self_intersecting_region_is_repaired_and_said(tmp_path):
     # both lobes of the bow tie count: points in each are inside
     assert region_mask([0.5, 0.5, 0.9], [0.1, 0.9, 0.5], frame)[:, 0].tolist() == \
         [True, True, False]
+
+
+# --- built-in regions without geopandas (the command line's default) -------------------------
+
+@pytest.mark.parametrize("regions", [None, "korea_bay", ["dprk_west_coast", "hangzhou_bay"],
+                                     list(BUILTIN_REGIONS)])
+def test_builtin_region_table_equals_load_regions(regions):
+    """The plain table of built-ins: the same names and geometries as load_regions' frame,
+    taken as loaded (returned as is) by load_regions, region_mask and regions_at."""
+    from stsdetect.regions import _region_table
+
+    light, geo = _region_table(regions), load_regions(regions)
+    assert type(light) is pd.DataFrame and list(light.columns) == ["name", "geometry"]
+    assert light["name"].tolist() == geo["name"].tolist()
+    assert all(a.equals_exact(b, 0.0) for a, b in zip(light["geometry"], geo.geometry,
+                                                        strict=True))
+    assert load_regions(light) is light
+    lat, lon = np.array([30.4, 39.0, 37.9, 55.7]), np.array([121.4, 124.0, 125.5, 12.6])
+    assert (region_mask(lat, lon, light) == region_mask(lat, lon, geo)).all()
+    assert regions_at(lat, lon, light) == regions_at(lat, lon, geo)
+
+
+def test_region_table_other_inputs_go_through_load_regions(tmp_path):
+    """Files, frames, repeated names and unknown names take load_regions' path (its frame, its
+    errors); a plain DataFrame not made by _region_table is not taken as loaded."""
+    from stsdetect.regions import _region_table
+
+    path = tmp_path / "zone.geojson"
+    gpd.GeoDataFrame({"name": ["zone"]}, geometry=[box(0, 0, 1, 1)],
+                     crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    for regions in (str(path), ["korea_bay", "korea_bay"], ["korea_bay", str(path)]):
+        assert isinstance(_region_table(regions), gpd.GeoDataFrame)
+    with pytest.raises(ValueError, match="unknown region"):
+        _region_table(["korea_bay", "atlantis"])
+    fake = pd.DataFrame({"name": ["dprk_zone"], "geometry": [box(0, 0, 1, 1)]})
+    with pytest.raises(ValueError, match="unknown region 'name'"):  # read as a list of names
+        region_mask([0.5], [0.5], fake)
+
+
+@settings(max_examples=20, deadline=None)
+@given(points)
+def test_builtin_region_table_mask_matches_geodataframe(pts):
+    """Hypothesis: on random points around the built-ins, the plain table's mask is the
+    GeoDataFrame's."""
+    from stsdetect.regions import _region_table
+
+    lat = np.array([p[0] for p in pts])
+    lon = np.array([p[1] for p in pts])
+    assert (region_mask(lat, lon, _region_table()) == region_mask(lat, lon, load_regions())).all()

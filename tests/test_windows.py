@@ -265,6 +265,36 @@ def test_parquet_input_spilled_from_arrow_equals_pandas(scenario, tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_window_read_equals_every_spill_file_read_and_filtered(scenario, tmp_path):
+    """A window's read (memory-mapped spill, rows into the system allocator's memory: see
+    ``windows.read_pool``) gives the rows a plain read of every spill file gives, filtered
+    to the range and put in input order by hand: same rows, order, values and dtypes."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    from stsdetect.scale import windows as W
+
+    plan = make_plan()
+    got = W.spill_positions(scenario, tmp_path, plan.window_s, "x")
+    files = sorted((tmp_path / W._POSITION_DIR).rglob("*.arrow"))
+    assert len(files) > 3
+    every = pa.concat_tables([ipc.open_file(pa.OSFile(str(f))).read_all() for f in files],
+                             promote_options="default").to_pandas()
+    for k in got["windows"][:3]:  # a few windows, the first with no rows before it
+        lo = int(k) * plan.window_ns - plan.margin_ns
+        hi = lo + plan.window_ns + 2 * plan.margin_ns
+        ns = every["time"].to_numpy("datetime64[ns]").view(np.int64)
+        want = every.loc[(ns >= lo) & (ns < hi)].sort_values(W._SEQ)
+        want = want.drop(columns=[W._SEQ]).reset_index(drop=True)
+        for cols in (None, list(W.TRACK_COLUMNS)):
+            a = W.load_positions(tmp_path, plan, lo, hi, schema=got["schema"], columns=cols)
+            assert len(a) > 0
+            b = want if cols is None else want[cols]
+            pd.testing.assert_frame_equal(a.reset_index(drop=True), b[list(a.columns)],
+                                          check_categorical=False)
+            assert list(a.columns) == [c for c in want.columns if cols is None or c in cols]
+
+
 def test_antimeridian(tmp_path):
     positions = make_scenario(seed=3, lon0=179.95)
     assert (positions["lon"] < 0).any() and (positions["lon"] > 0).any()

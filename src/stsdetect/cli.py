@@ -681,9 +681,9 @@ def _detector_params(args) -> dict:
 def _regions(args):
     if not args.regions:
         return None
-    from stsdetect.regions import load_regions
+    from stsdetect.regions import _region_table
 
-    load_regions(list(args.regions))  # unknown name or missing file -> ValueError, exit 2
+    _region_table(list(args.regions))  # unknown name or missing file -> ValueError, exit 2
     return list(args.regions)
 
 
@@ -844,10 +844,10 @@ def _finish_detect(args, result, out: Path, label: str, announce: bool = True,
         events = events[events["event_id"].isin(kept["event_id"])].reset_index(drop=True)
         _say(args, f"--drop {','.join(drop)}: left out {n_dropped} events", "")
     save = getattr(args, "save_anchorages", None)
-    areas = getattr(result, "anchorages", None)
-    if save is not None:
+    if save is not None:  # read only here: reading them makes the GeoDataFrame (geopandas)
         from stsdetect.context import write_anchorages
 
+        areas = getattr(result, "anchorages", None)
         if areas is None:
             raise UsageError("--save-anchorages needs the context stage (not with "
                              "--no-context or --workers/--scheduler)")

@@ -654,14 +654,14 @@ def flag_events(
     from stsdetect.identity.links import identity_anomalies, identity_links
     from stsdetect.identity.mid import DPRK_MID, mid_of
     from stsdetect.identity.watchlist import _as_watchlist, watchlist_hits
-    from stsdetect.regions import load_regions, region_mask
+    from stsdetect.regions import _region_table, region_mask
 
     _check_events(events)
     window_s = duration_s(before_after_s, numbers_in_seconds=True)
     _resolve_weights(weights)  # fail early on bad weights
     out = events.copy().reset_index(drop=True)
     n = len(out)
-    region_frame = load_regions(regions) if not (isinstance(regions, (list, tuple))
+    region_frame = _region_table(regions) if not (isinstance(regions, (list, tuple))
                                                  and len(regions) == 0) else None
     region_names = [] if region_frame is None else list(region_frame["name"])
     if evidence is not None and evidence.n != n:

@@ -45,6 +45,30 @@ __all__ = ["DETECTORS", "PARAMETERS", "DetectResult", "detect"]
 #: with its source.
 PARAMETERS: dict[str, tuple[str, str]] = flat_parameters()
 
+class _GeoTable:
+    """A :class:`DetectResult` field holding an anchorages table as the pipeline made it (a
+    plain table of shapely polygons: :func:`stsdetect.context.anchorages._learn_areas`) and
+    giving it as a GeoDataFrame when read, so that a run whose caller never reads it (the
+    command line without ``--save-anchorages``) does not import geopandas (a dataclass
+    descriptor-typed field)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self._key = "_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__.get(self._key)
+        if type(value) is pd.DataFrame:
+            from stsdetect.context.anchorages import _as_geodataframe
+
+            value = obj.__dict__[self._key] = _as_geodataframe(value)
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self._key] = value
+
+
 @dataclass(frozen=True, eq=False)
 class DetectResult:
     """What :func:`detect` returns.
@@ -83,7 +107,7 @@ class DetectResult:
     tracks_report: dict
     params: dict = field(default_factory=dict)
     detections: pd.DataFrame | None = None
-    anchorages: object | None = None
+    anchorages: object | None = _GeoTable()
 
 
 def _split_params(params: dict) -> dict[str, dict]:
@@ -191,7 +215,7 @@ pandas.DataFrame or Tracks
     from stsdetect.flags import flag_events
     from stsdetect.identity import load_watchlist
     from stsdetect.params import stage_params
-    from stsdetect.regions import load_regions
+    from stsdetect.regions import _region_table
     from stsdetect.scale.engine import merge_events, run_stages
     from stsdetect.scale.registry import StageInputs, select
     from stsdetect.tracks import build_tracks
@@ -208,7 +232,7 @@ pandas.DataFrame or Tracks
                         "detect() reads a dump, not to an already decoded source")
     # Fail on bad regions or watch-list before spending time on decoding.
     no_regions = isinstance(regions, (list, tuple)) and len(regions) == 0
-    region_frame = [] if no_regions else load_regions(regions)
+    region_frame = [] if no_regions else _region_table(regions)
     watch = None if watchlist is None else load_watchlist(watchlist)
     dets = None
     if detections is None and stage_params_given.get("imagery"):

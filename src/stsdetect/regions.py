@@ -38,6 +38,7 @@ User regions come as GeoJSON or shapefile paths or as GeoDataFrames with a ``nam
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 import weakref
 from functools import lru_cache
@@ -114,15 +115,61 @@ def _names_ok(frame) -> bool:
             and not {n.strip().lower() for n in names} & RESERVED_NAMES)
 
 
+def _builtin_shapes() -> tuple[list, list]:
+    """The built-in regions' names and shapely geometries, in package-data order."""
+    features = _builtin_collection()["features"]
+    return ([f["properties"]["name"] for f in features],
+            [shapely.geometry.shape(f["geometry"]) for f in features])
+
+
 def _builtin_frame():
     import geopandas as gpd
 
-    features = _builtin_collection()["features"]
-    return gpd.GeoDataFrame(
-        {"name": [f["properties"]["name"] for f in features]},
-        geometry=[shapely.geometry.shape(f["geometry"]) for f in features],
-        crs="EPSG:4326",
-    )
+    names, geoms = _builtin_shapes()
+    return gpd.GeoDataFrame({"name": names}, geometry=geoms, crs="EPSG:4326")
+
+
+def _builtin_selection(regions) -> list | None:
+    """The built-in names ``regions`` selects when it is None or distinct built-in names only
+    (the command line's default); None for anything else (files, frames, repeats)."""
+    if regions is None:
+        return list(BUILTIN_REGIONS)
+    if isinstance(regions, str):
+        regions = [regions]
+    if not isinstance(regions, (list, tuple)) or not regions:
+        return None
+    if not all(isinstance(r, str) and r in BUILTIN_REGIONS for r in regions):
+        return None
+    return list(regions) if len(set(regions)) == len(regions) else None
+
+
+def _region_table(regions=None):
+    """Regions for the flags: :func:`load_regions`' table, built-ins without geopandas.
+
+    For ``None`` or distinct built-in names, the result is a plain :class:`pandas.DataFrame`
+    with the same ``name`` and ``geometry`` (shapely, EPSG:4326) as :func:`load_regions` gives,
+    which :func:`region_mask`, :func:`regions_at` and :func:`stsdetect.flags.flag_events`
+    take as loaded; geopandas (about 0.05 CPU s to import, with pyproj) is not imported for
+    it. Anything else goes through :func:`load_regions`.
+
+    Parameters
+    ----------
+    regions : optional
+        Anything :func:`load_regions` accepts.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        Columns ``name`` and ``geometry``, one row per region, in the order given.
+    """
+    names = _builtin_selection(regions)
+    if names is None:
+        return load_regions(regions)
+    all_names, geoms = _builtin_shapes()
+    index = {name: i for i, name in enumerate(all_names)}
+    return _loaded(pd.DataFrame({"name": pd.Series(names, dtype=object),
+                                 "geometry": pd.Series([geoms[index[n]] for n in names],
+                                                       dtype=object)}))
 
 
 def _finite(geom) -> bool:
@@ -191,12 +238,12 @@ def load_regions(regions=None):
         For an unknown built-in name (listing the valid ones), a missing file, a region without
         a name or CRS, or non-polygon geometry.
     """
+    if _LOADED.get(id(regions)) is regions and _is_loaded(regions) and _names_ok(regions):
+        return regions  # already loaded (and normalised) by this function or _region_table
     import geopandas as gpd
 
     if regions is None:
         return _loaded(_builtin_frame())
-    if _LOADED.get(id(regions)) is regions and _is_loaded(regions) and _names_ok(regions):
-        return regions  # already loaded (and normalised) by this function
     if isinstance(regions, (str, Path, gpd.GeoDataFrame)):
         regions = [regions]
     parts = []
@@ -258,7 +305,7 @@ def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
     One prepared :func:`shapely.intersects_xy` call per region over all points (regions are
     few); millions of points take about a second per complex region.
     """
-    frame = regions if _is_loaded(regions) else load_regions(regions)
+    frame = regions if _is_loaded(regions) else _region_table(regions)
     lat = np.asarray(lat_deg, dtype=float).ravel()
     lon = wrap_lon_deg(np.asarray(lon_deg, dtype=float).ravel())
     if lat.shape != lon.shape:
@@ -288,9 +335,11 @@ def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
 
 
 def _is_loaded(regions) -> bool:
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas is a core dependency
+    if type(regions) is pd.DataFrame:  # a table of _region_table's, as it made it
+        return (_LOADED.get(id(regions)) is regions
+                and list(regions.columns) == ["name", "geometry"])
+    gpd = sys.modules.get("geopandas")  # not loaded: no GeoDataFrame exists to test
+    if gpd is None or not hasattr(gpd, "GeoDataFrame"):
         return False
     return (isinstance(regions, gpd.GeoDataFrame) and list(regions.columns[:2]) == ["name",
             "geometry"] and regions.crs is not None and regions.crs.to_epsg() == 4326)
@@ -312,7 +361,7 @@ def regions_at(lat_deg, lon_deg, regions=None) -> list[tuple[str, ...]]:
         One tuple per point, names in region order; empty where the point is in none. For
         large inputs prefer :func:`region_mask`.
     """
-    frame = regions if _is_loaded(regions) else load_regions(regions)
+    frame = regions if _is_loaded(regions) else _region_table(regions)
     mask = region_mask(lat_deg, lon_deg, frame)
     joined = np.full(mask.shape[0], "", dtype=object)
     for j, name in enumerate(frame["name"]):  # loop over regions (few), whole-array ops

@@ -127,15 +127,42 @@ def _key(row, col):
     return row * (1 << 32) + col
 
 
-def _empty_frame():
-    import geopandas as gpd
-
-    frame = pd.DataFrame({
+def _empty_table() -> pd.DataFrame:
+    """No areas, as a plain table (:func:`_learn_areas`)."""
+    return pd.DataFrame({
         "anchorage_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
         "kind": pd.Series([], dtype=object), "source": pd.Series([], dtype=object),
         "lat": np.zeros(0), "lon": np.zeros(0), "n_vessels": np.zeros(0, np.int64),
-        "n_stops": np.zeros(0, np.int64), "area_km2": np.zeros(0)})
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+        "n_stops": np.zeros(0, np.int64), "area_km2": np.zeros(0),
+        "geometry": pd.Series([], dtype=object)})
+
+
+def _empty_frame():
+    return _as_geodataframe(_empty_table())
+
+
+def _as_geodataframe(table):
+    """An anchorages table as a GeoDataFrame (EPSG:4326): the public form of the plain tables
+    the in-memory pipeline keeps (a ``geometry`` column of shapely polygons, so that geopandas
+    is imported only when a caller wants the areas). A GeoDataFrame is returned as it is.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or None
+        Columns :data:`ANCHORAGE_COLUMNS`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        The same rows and columns; None for None.
+    """
+    if table is None:
+        return None
+    import geopandas as gpd
+
+    if isinstance(table, gpd.GeoDataFrame):
+        return table
+    return gpd.GeoDataFrame(table, geometry="geometry", crs="EPSG:4326")
 
 
 def _moored_share(stops: pd.DataFrame, positions: pd.DataFrame | None,
@@ -216,6 +243,18 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
         empty when none qualifies (and for empty or single-vessel input). The result does not
         depend on the order of the input rows.
     """
+    return _as_geodataframe(_learn_areas(
+        tracks, min_vessels=min_vessels, min_duration=min_duration, cell_m=cell_m,
+        radius_m=radius_m, max_speed_kn=max_speed_kn, max_gap=max_gap, positions=positions,
+        stops=stops, span_s=span_s, status=status))
+
+
+def _learn_areas(tracks, min_vessels: int = 0, min_duration=None,
+                 cell_m: float = 500.0, radius_m: float = 500.0, max_speed_kn: float = 1.0,
+                 max_gap="3h", positions: pd.DataFrame | None = None, stops=None,
+                 span_s: float | None = None, status=None) -> pd.DataFrame:
+    """:func:`find_anchorages` as a plain table (its ``geometry`` a column of shapely
+    polygons; :func:`_as_geodataframe` makes the GeoDataFrame)."""
     import shapely
 
     if not cell_m > 0:
@@ -237,7 +276,7 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
     long_enough = (stops["end_ns"] - stops["start_ns"]).to_numpy(np.int64) >= round(min_s * 1e9)
     stops = stops[long_enough].reset_index(drop=True)
     if len(stops) == 0 or stops["mmsi"].nunique() < min_vessels:
-        return _empty_frame()
+        return _empty_table()
     band, row, col = _cells(stops["lat"].to_numpy(), stops["lon"].to_numpy(), cell_m)
     own = pd.DataFrame({"row": row, "col": col, "band": band,
                         "mmsi": stops["mmsi"].to_numpy()}).drop_duplicates(["row", "col", "mmsi"])
@@ -256,7 +295,7 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
                          .to_numpy())
     cells = cells[cells["n"] >= min_vessels].sort_values(["row", "col"]).reset_index(drop=True)
     if not len(cells):
-        return _empty_frame()
+        return _empty_table()
     # connected areas: edges between anchorage cells that are neighbours
     key = _key(cells["row"].to_numpy(), cells["col"].to_numpy())
     order = np.argsort(key)
@@ -306,25 +345,32 @@ def find_anchorages(tracks, min_vessels: int = 0, min_duration=None,
     ids = pd.Series([f"{'anc' if k == 'anchorage' else 'brt'}{la:+08.3f}{lo:+09.3f}"
                      for k, la, lo in zip(kind, c_lat, c_lon, strict=True)], dtype=object)
     cell_km2 = (cell_m / 1000.0) ** 2
-    import geopandas as gpd
-
-    frame = gpd.GeoDataFrame({
+    frame = pd.DataFrame({
         "anchorage_id": ids, "name": ids.copy(), "kind": kind.astype(object),
         "source": "learned", "lat": np.round(c_lat, 6), "lon": np.round(c_lon, 6),
         "n_vessels": n_vessels.to_numpy(np.int64), "n_stops": n_stops.astype(np.int64),
-        "area_km2": np.bincount(g_label, minlength=n_area) * cell_km2},
-        geometry=outline, crs="EPSG:4326")
+        "area_km2": np.bincount(g_label, minlength=n_area) * cell_km2,
+        "geometry": pd.Series(outline, dtype=object)})
     return frame.sort_values("anchorage_id").reset_index(drop=True)[ANCHORAGE_COLUMNS]
 
 
 def combine_areas(tables):
     """One anchorages table from several (supplied ports, saved and learned anchorages)."""
+    return _as_geodataframe(_combine(tables))
+
+
+def _combine(tables) -> pd.DataFrame:
+    """:func:`combine_areas`, kept a plain table when every part is one (learned areas only:
+    no geopandas); a GeoDataFrame when a part is (supplied or saved areas)."""
     tables = [t for t in tables if t is not None and len(t)]
     if not tables:
-        return _empty_frame()
+        return _empty_table()
+    if all(type(t) is pd.DataFrame for t in tables):
+        return pd.concat(tables, ignore_index=True)
     import geopandas as gpd
 
-    return gpd.GeoDataFrame(pd.concat(tables, ignore_index=True), crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat([_as_geodataframe(t) for t in tables],
+                                      ignore_index=True), crs="EPSG:4326")
 
 
 def load_ports(source):

@@ -162,7 +162,7 @@ def _anchorages(inp: StageInputs, p):
     and the navigational-status index made on the way are left in ``extra["stops"]`` and
     ``extra["status"]`` for the context columns (computed once, read twice)."""
     from stsdetect.context import StatusIndex, find_stops
-    from stsdetect.context.anchorages import combine_areas, find_anchorages
+    from stsdetect.context.anchorages import _combine, _learn_areas
     from stsdetect.context.columns import has_status
 
     stops = find_stops(inp.tracks)
@@ -173,10 +173,10 @@ def _anchorages(inp: StageInputs, p):
     given = list(inp.extra.get("areas") or [])
     if inp.extra.get("learn_anchorages", True):
         kw = p.kwargs()
-        given.append(find_anchorages(inp.tracks, positions=inp.positions, stops=stops,
-                                     min_vessels=kw["min_vessels"], status=status,
-                                     min_duration=kw["min_duration"], cell_m=kw["cell_m"]))
-    return combine_areas(given)
+        given.append(_learn_areas(inp.tracks, positions=inp.positions, stops=stops,
+                                  min_vessels=kw["min_vessels"], status=status,
+                                  min_duration=kw["min_duration"], cell_m=kw["cell_m"]))
+    return _combine(given)  # plain while every part is (no geopandas on the CLI's path)
 
 
 def _tows(inp: StageInputs, p):
