@@ -393,6 +393,30 @@ def test_more_detector_options_reach_the_pipeline(scenario_dir, tmp_path):
     assert len(gaps_only) and gaps_only["likely_intentional"].isna().all()
 
 
+def test_program_sets_the_collector_and_main_leaves_it(tmp_path):
+    """console() (the program) sets stsdetect._program's collector thresholds before main();
+    main() itself, as the library, leaves the collector's schedule as it finds it."""
+    import gc
+
+    from stsdetect._program import PROGRAM_GC_THRESHOLDS
+    from stsdetect.simulate import demo_path
+
+    script = ("import atexit, gc, sys\n"
+              "atexit.register(lambda: print('thresholds', *gc.get_threshold()))\n"
+              "sys.argv = ['stsdetect', '--version']\n"
+              "from stsdetect.cli import console\n"
+              "print('before', *gc.get_threshold())\n"
+              "console()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert lines["before"] != lines["thresholds"]  # importing the cli sets nothing
+    assert lines["thresholds"] == " ".join(map(str, PROGRAM_GC_THRESHOLDS))
+    before = gc.get_threshold()
+    assert main(["detect", str(demo_path()), "-o", str(tmp_path / "e.csv"), "-q"]) == EXIT_OK
+    assert gc.get_threshold() == before
+
+
 @pytest.mark.parametrize(("args", "code"), [(["--version"], EXIT_OK), (["detect"], EXIT_BAD_INPUT)])
 def test_console_runs_exit_handlers_and_keeps_exit_code_and_output(tmp_path, args, code):
     # console() skips the interpreter's teardown: the exit code, the piped output and the

@@ -355,6 +355,12 @@ def test_pair_runs_match_brute_force(frame, kw, chunk_points):
                               pd.Timedelta(kw["min_duration"]).total_seconds(), step_s,
                               pd.Timedelta(kw["tolerance"]).total_seconds())
     assert_runs_equal(got, oracle)
+    # The documented dtypes, a fresh RangeIndex and the documented order.
+    assert {k: str(v) for k, v in got.dtypes.items()} == PAIR_RUN_COLUMNS
+    assert got.index.equals(pd.RangeIndex(len(got)))
+    keys = list(zip(*(got[c].tolist() for c in ("start_ns", "mmsi", "other_mmsi", "segment",
+                                                 "other_segment")), strict=True))
+    assert keys == sorted(keys)
     # Events are the slow runs.
     events = find_rendezvous(tracks, chunk_points=chunk_points, **kw)
     slow = oracle[(oracle["median_sog_kn_a"] < 2) & (oracle["median_sog_kn_b"] < 2)]
@@ -467,3 +473,29 @@ def test_check_tracks_tells_huge_finite_values_from_non_finite_ones():
         with pytest.raises(ValueError, match="1 rows with a non-finite lat_deg"):
             check_tracks(Tracks.from_arrays([412000000] * 3, t, [1e308, bad, 1e308],
                                             [0.0, 0, 0]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 10**6)), min_size=1, max_size=60))
+def test_segment_keys_made_once_per_tracks_and_equal_a_fresh_computation(rows):
+    """The keys kept for a Tracks are the formula's, read-only, shared by later searches of the
+    same Tracks and not by another Tracks; the kept entry goes with its Tracks."""
+    import gc
+
+    from stsdetect.detectors import _grid
+
+    mmsi = np.array([r[0] for r in rows], np.int64)
+    t_ns = 1_700_000_000 * 10**9 + np.array([r[1] for r in rows], np.int64) * 10**9
+    tracks = Tracks.from_arrays(mmsi, t_ns, np.zeros(mmsi.size), np.zeros(mmsi.size))
+    keys, t0, span = _grid._segment_keys(tracks)
+    oracle = [(int(t) - t0) / 1e9 + int(s) * span for t, s in
+              zip(tracks.time_ns, tracks.segment, strict=True)]
+    assert t0 == int(tracks.time_ns.min()) and keys.tolist() == oracle
+    assert np.all(np.diff(keys) >= 0)  # sorted, as the searches need
+    assert not keys.flags.writeable and _grid._segment_keys(tracks)[0] is keys
+    other = Tracks.from_arrays(mmsi, t_ns + 10**9, np.zeros(mmsi.size), np.zeros(mmsi.size))
+    assert _grid._segment_keys(other)[0] is not keys
+    n = len(_grid._KEYS)
+    del tracks, other
+    gc.collect()
+    assert len(_grid._KEYS) <= n - 2

@@ -6,6 +6,7 @@ Everything here works on whole arrays; the only Python loops run over chunks of 
 
 from __future__ import annotations
 
+import weakref
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -53,19 +54,32 @@ class Resampled(NamedTuple):
     sog_kn: np.ndarray  #: float64 interpolated speed over ground (see resample_tracks)
 
 
+#: Tracks -> its :func:`_segment_keys`, while that Tracks lives (weak keys: nothing is kept
+#: alive by it). The detectors of one run (rendezvous, its position counts, the tow search,
+#: ...) search the same Tracks, whose columns are fixed once it is made.
+_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _segment_keys(tracks: Tracks):
     """A float key per row, globally sorted: ``(time - t0) + segment * span`` in seconds.
 
     ``t0`` (int64 ns) is the earliest report: a local origin, so the float part holds only
     offsets. Monotone in ``(segment, time)``, so one :func:`numpy.searchsorted` finds a time
     inside a segment for all segments at once. Exact for times on whole seconds; otherwise
-    ties are resolved to about a microsecond.
+    ties are resolved to about a microsecond. Made once per Tracks (read-only, kept in
+    :data:`_KEYS` while the Tracks lives) and checked against the columns it was made from.
     """
+    got = _KEYS.get(tracks)
+    if got is not None and got[0] is tracks.time_ns and got[1] is tracks.segment:
+        return got[2]
     t0 = int(tracks.time_ns.min())
     span = float(np.ceil((int(tracks.time_ns.max()) - t0) / 1e9)) + 1.0
     keys = (tracks.time_ns - t0) / 1e9  # same rounding as _query_keys: equal times, equal keys
     keys += np.multiply(tracks.segment, span, dtype=float)
-    return keys, t0, span
+    keys.flags.writeable = False
+    out = (keys, t0, span)
+    _KEYS[tracks] = (tracks.time_ns, tracks.segment, out)
+    return out
 
 
 def _query_keys(segment, time_ns, t0, span):

@@ -190,7 +190,7 @@ def find_pair_runs(
     ra, rb = seg_a[first], seg_b[first]
     n_pos = count_rows_between(tracks, np.concatenate((ra, rb)), np.tile(start_ns, 2),
                                np.tile(end_ns, 2)).reshape(2, -1).sum(axis=0)
-    out = pd.DataFrame({
+    cols = {
         "mmsi": tracks.segment_mmsi[ra],
         "other_mmsi": tracks.segment_mmsi[rb],
         "segment": ra,
@@ -206,10 +206,12 @@ def find_pair_runs(
         "mean_sog_kn": mean_sog,
         "n_positions": n_pos,
         "n_steps": np.diff(np.append(first, run.size)),
-    }).astype(PAIR_RUN_COLUMNS)
-    out = out.sort_values(["start_ns", "mmsi", "other_mmsi", "segment", "other_segment"],
-                          kind="stable")
-    return out.reset_index(drop=True)
+    }
+    cols = {k: np.asarray(v, dtype=PAIR_RUN_COLUMNS[k]) for k, v in cols.items()}
+    # sorted by (start_ns, mmsi, other_mmsi, segment, other_segment), stably, on the arrays
+    order = np.lexsort(tuple(cols[k] for k in ("other_segment", "segment", "other_mmsi",
+                                               "mmsi", "start_ns")))
+    return pd.DataFrame({k: v[order] for k, v in cols.items()})
 
 
 def find_rendezvous(
