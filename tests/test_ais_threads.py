@@ -107,6 +107,9 @@ class _IdlePool:
     def __exit__(self, *exc):
         return False
 
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
     def submit(self, fn, *args):
         from concurrent.futures import Future
 

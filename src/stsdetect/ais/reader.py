@@ -511,14 +511,16 @@ def _run_block(text: str, k: int, blocks: dict):
     """The Arrow block :func:`_string_runs` slices a run of ``k`` times ``text`` from
     (``blocks[text]`` when it is long enough, else a new one put there; None for k = 0)."""
     b = text.encode()
-    size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
+    size = min(k, max(1024, _RUN_BLOCK_BYTES // (len(b) + 8)))  # (8: its offset)
     block = blocks.get(text)
     if size and (block is None or len(block) < size) and _arrow_strings():
         import pyarrow as pa
 
+        # (offsets 0, len, 2 len ...; for "" all 0: zeroed pages, never written)
+        offsets = (np.arange(0, (size + 1) * len(b), len(b), dtype=np.int64) if b else
+                   np.zeros(size + 1, np.int64))
         block = blocks[text] = pa.LargeStringArray.from_buffers(
-            size, pa.py_buffer(np.arange(size + 1, dtype=np.int64) * len(b)),
-            pa.py_buffer(b * size))
+            size, pa.py_buffer(offsets), pa.py_buffer(b * size))
     return block if size else None
 
 
@@ -865,11 +867,6 @@ def _utc_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- entry point
-@contextmanager
-def _no_pool():
-    yield None
-
-
 def _read_sources(source, format, decoder, report, tables, table_statics, chunk_bytes, pool,
                   n_workers, columns=None) -> None:
     """Read every source: NMEA through ``decoder``, decoded tables into ``tables``."""
@@ -982,10 +979,14 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     decoder.chunk_names = n_workers > 1 and _arrow_strings()
     tables, table_statics = [], []
     # (the calling thread decodes too: the pool has the other threads)
-    with (ThreadPoolExecutor(n_workers - 1, thread_name_prefix="stsdetect-decode")
-          if n_workers > 1 else _no_pool()) as pool:
+    pool = (ThreadPoolExecutor(n_workers - 1, thread_name_prefix="stsdetect-decode")
+            if n_workers > 1 else None)
+    try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
+    finally:
+        if pool is not None:  # every chunk was taken (or the read failed): no waiting for
+            pool.shutdown(wait=False, cancel_futures=True)  # the idle threads to exit
     positions, statics_frame = decoder.finish()  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)
