@@ -296,6 +296,44 @@ def test_identity_links_shared_imo_changes_and_handover():
     assert "handover" not in set(identity_links(vessels, tracks=tracks)["token"])
 
 
+@st.composite
+def _histories(draw):
+    """A statics history and a vessels table over a few MMSIs sharing a few IMO numbers
+    (with missing, zero, negative and fractional ones), names and times."""
+    pool = [412000001, 412000002, 413000003, 414000004, 415000005, 416000006]
+    imos = [None, 9074729, 9074731, 9074743, 0, -3, 9074729.6, 0.5, 0.7]
+    n = draw(st.integers(0, 30))
+    rows = draw(st.lists(st.tuples(st.sampled_from(pool), st.sampled_from(imos),
+                                   st.sampled_from([None, "ALPHA", "BETA", "GAMMA 2", ""]),
+                                   st.integers(0, 10**6)), min_size=n, max_size=n))
+    statics = pd.DataFrame({
+        "time": pd.to_datetime([T0 + r[3] for r in rows], unit="s", utc=True),
+        "mmsi": np.array([r[0] for r in rows], np.int64),
+        "imo": pd.array([r[1] for r in rows], dtype="Float64"),
+        "name": pd.array([r[2] for r in rows], dtype="string")})
+    vmmsi = draw(st.lists(st.sampled_from(pool), unique=True, max_size=len(pool)))
+    vessels = pd.DataFrame({
+        "mmsi": np.array(vmmsi, np.int64),
+        "imo": pd.array([draw(st.sampled_from(imos)) for _ in vmmsi], dtype="Float64"),
+        "name": pd.array([draw(st.sampled_from([None, "ALPHA", "DELTA"])) for _ in vmmsi],
+                         dtype="string")})
+    wanted = draw(st.lists(st.sampled_from(pool), max_size=4))
+    return statics, vessels, wanted
+
+
+@settings(max_examples=50, deadline=None)
+@given(_histories())
+def test_identity_links_of_some_vessels_equal_all_links_filtered(case):
+    """identity_links(mmsi=...) reads only the history rows bearing on those vessels; its
+    links are those of the whole history, filtered to them (the oracle)."""
+    statics, vessels, wanted = case
+    for v in (None, vessels):
+        got = identity_links(v, statics=statics, mmsi=wanted)
+        every = identity_links(v, statics=statics)
+        oracle = every[every["mmsi"].isin(wanted)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, oracle)
+
+
 # --------------------------------------------------------------------------- barge strength
 
 
@@ -399,3 +437,12 @@ def test_false_near_matches_on_real_ship_names_are_rare(shared_data):
     hits = watchlist_hits(real, load_watchlist(listed))
     false = hits.loc[hits["rule"] != "exact", "mmsi"].nunique()
     assert false / len(real) < 0.01, false
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-5, 20), max_size=40), st.lists(st.integers(-5, 20), max_size=8))
+def test_member_equals_isin(x, values):
+    from stsdetect.identity.links import _member
+
+    x, values = np.array(x, np.int64), np.array(values, np.int64)
+    assert _member(x, values).tolist() == np.isin(x, values).tolist()

@@ -186,6 +186,53 @@ def _history(vessels, statics) -> pd.DataFrame:
     return h
 
 
+def _truncated(values, positive: bool = False) -> np.ndarray:
+    """Numbers as :func:`_history` and the IMO grouping read them (``pd.to_numeric``, then
+    int64, truncating), with -1 where missing (or, with ``positive``, not above 0, as
+    :func:`_history` drops IMO numbers)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        num = values.to_numpy()
+        return np.where(num > 0, num, -1).astype(np.int64) if positive else \
+            num.astype(np.int64, copy=False)
+    num = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    ok = np.isfinite(num) & (np.abs(num) < 9e18)
+    if positive:
+        ok &= num > 0
+    return np.where(ok, np.where(ok, num, 0.0).astype(np.int64), -1)
+
+
+def _member(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.isin(x, values)`` for int64 ``x`` against a few ``values``: one binary search per
+    element (np.isin compares every element with each value in turn when they are few)."""
+    v = np.unique(values)
+    if v.size == 0:
+        return np.zeros(x.shape, dtype=bool)
+    return v[np.minimum(np.searchsorted(v, x), v.size - 1)] == x
+
+
+def _bearing_on(statics: pd.DataFrame | None, vessels: pd.DataFrame | None, mmsi):
+    """The rows of a statics history that can bear on the links of ``mmsi`` (all of them when
+    ``mmsi`` is None): those of these MMSIs, and every row carrying one of their IMO numbers
+    (the other MMSIs of an ``imo_shared`` link, with every record of theirs under that IMO).
+    The others only make links of other vessels, which are dropped at the end; a history is
+    a record every few minutes per vessel, so this is most of the history's cost."""
+    if mmsi is None or statics is None or not len(statics) or "mmsi" not in statics:
+        return statics
+    want = _as_mmsi_array(mmsi)
+    mine = _member(_truncated(statics["mmsi"]), want)
+    # the columns _history reads, before the rows are taken (a history has many others)
+    statics = statics[[c for c in ("time", "mmsi", "imo", "name") if c in statics.columns]]
+    if "imo" not in statics:
+        return statics[mine]
+    s_imo = _truncated(statics["imo"], positive=True)
+    imos = [s_imo[mine]]
+    if vessels is not None and len(vessels) and {"mmsi", "imo"} <= set(vessels.columns):
+        imos.append(_truncated(vessels["imo"], positive=True)[
+            _member(_truncated(vessels["mmsi"]), want)])
+    imos = np.concatenate(imos)
+    return statics[mine | _member(s_imo, imos[imos >= 0])]
+
+
 def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
                    tracks=None, hits: pd.DataFrame | None = None, mmsi=None,
                    max_gap_s: float = HANDOVER_MAX_GAP_S,
@@ -244,7 +291,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
 
     rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
                           "evidence": np.zeros(0, object)})]
-    h = _history(vessels, statics)
+    h = _history(vessels, _bearing_on(statics, vessels, mmsi))
 
     # one IMO under several MMSIs
     hi = h[h["imo"].notna()][["imo", "mmsi"]].drop_duplicates()
