@@ -125,22 +125,23 @@ def _environ(name):
     return os.environ.get(name)
 
 
-def test_local_cluster_workers_keep_glibc_adaptive_malloc():
-    """The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (it doubled a
-    window task's CPU), still with one OpenMP thread; the caller's config and environment
-    are left as they were."""
+def test_local_cluster_workers_get_their_own_malloc_settings():
+    """The local cluster's workers run with sd.WORKER_MALLOC, not Dask's
+    MALLOC_TRIM_THRESHOLD_=65536 (it doubled a window task's CPU), still with one OpenMP
+    thread; the caller's config and environment are left as they were."""
     import dask
 
     before = dask.config.get("distributed.nanny.pre-spawn-environ")
-    env_before = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    env_before = {k: os.environ.get(k) for k in sd.WORKER_MALLOC}
     with sd.local_cluster(1) as cluster, Client(cluster) as client:
-        trim = set(client.run(_environ, "MALLOC_TRIM_THRESHOLD_").values())
+        got = {k: set(client.run(_environ, k).values()) for k in sd.WORKER_MALLOC}
         omp = set(client.run(_environ, "OMP_NUM_THREADS").values())
-    assert trim == {None}
+    assert got == {k: {os.environ.get(k, v)} for k, v in sd.WORKER_MALLOC.items()}
+    assert got["MALLOC_TRIM_THRESHOLD_"] != {before["MALLOC_TRIM_THRESHOLD_"]}
     assert omp == {"1"}
     assert dask.config.get("distributed.nanny.pre-spawn-environ") == before
     assert "MALLOC_TRIM_THRESHOLD_" in before  # Dask's default, untouched for others
-    assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == env_before
+    assert {k: os.environ.get(k) for k in sd.WORKER_MALLOC} == env_before
 
 
 def _daily_nmea(tmp_path, seed=3):
@@ -376,3 +377,46 @@ def test_dask_carries_events_of_three_days_and_more(client, tmp_path):
     got = sd.detect(split_files(positions, [24, 48, 72, 96]), client=client,
                     workdir=tmp_path / "d", only=detectors())
     assert_same_events(got.events, want)
+
+
+_CLIENT_ONLY = """
+import pickle, sys
+import pandas as pd
+import stsdetect.dask as sd
+
+files = sorted(sys.argv[1:-1])
+got = sd.detect([pd.read_parquet(f) for f in files], workers=1,
+                only=["dark_period", "dark_rendezvous", "loitering", "rendezvous"])
+loaded = [m for m in ("stsdetect.flags", "geopandas", "scipy.linalg") if m in sys.modules]
+if "numba" in sys.modules:  # imported by some modules; no compiled function loaded here
+    from numba.core.dispatcher import Dispatcher
+    loaded += [f"{name}.{a}" for name, mod in list(sys.modules.items())
+               if name.startswith("stsdetect") for a, v in list(vars(mod).items())
+               if isinstance(v, Dispatcher) and v.overloads]
+with open(sys.argv[-1], "wb") as fh:
+    pickle.dump((got.events, loaded, got.report["status_passes"]), fh)
+"""
+
+
+def test_finish_runs_on_a_worker_not_in_the_client(scenario, reference, tmp_path):
+    """With Dask, the end of the run (loitering and dark-period events, dark rendezvous, the
+    context stage, the flags) is one task on a worker: the client's process neither imports
+    the flags, geopandas or scipy.linalg (numba's BLAS check) nor loads any compiled function
+    (numba's initialisation), so it spends no CPU on them beside the workers; the events
+    still equal the in-memory run's and the statuses still take one pass."""
+    import pickle
+    import subprocess
+
+    paths = []
+    for i, part in enumerate(split_files(scenario, [24, 48])):
+        paths.append(tmp_path / f"part{i}.parquet")
+        part.to_parquet(paths[-1])
+    out = tmp_path / "out.pkl"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    subprocess.run([sys.executable, "-c", _CLIENT_ONLY, *map(str, paths), str(out)],
+                   check=True, env=env, timeout=600)
+    with open(out, "rb") as fh:
+        events, loaded, passes = pickle.load(fh)
+    assert loaded == []
+    assert passes == 1
+    assert_same_events(events, reference)

@@ -18,6 +18,8 @@ through :func:`run_windows` with an in-process or a Dask executor, and give the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -63,15 +65,13 @@ def merge_events(tables: dict, emit: tuple) -> pd.DataFrame:
 
 
 def warm_client() -> None:
-    """Load what the finish of a windowed run executes in this (the client's) process.
+    """Load what the finish of a windowed run executes, in this process: the context stage,
+    the flags and the dark rendezvous' compiled pair search (imports and numba's first
+    initialisation, ~0.6 CPU s on the 14-day benchmark, about half of it numba's).
 
-    With a remote executor (Dask) the window tasks run in the workers, so the client first
-    meets the context stage, the flags and the dark rendezvous' compiled pair search at the
-    finish, after the last window, and pays their one-time start-up there: imports and
-    numba's loading of compiled code (~1 CPU s measured on the 14-day benchmark, half of it
-    numba's first initialisation). :func:`run_windows` calls this right after submitting the
-    decode tasks, so that start-up overlaps the workers' decoding instead of following the
-    windows. It computes nothing that is kept (one pair search over two points).
+    A Dask run ends in a task on a worker (:func:`finish_run`), so the client needs none of
+    it; ``benchmarks/bench_dask.py`` warms its workers with it, as a long-lived cluster has
+    paid it once. It computes nothing that is kept (one pair search over two points).
     """
     import importlib
 
@@ -148,7 +148,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
 
     from stsdetect.identity.activity import merge_activity
     from stsdetect.scale import windows as W
-    from stsdetect.scale.carry import Win, dark_events
+    from stsdetect.scale.carry import Win
     from stsdetect.scale.registry import STAGES
 
     t_start, c_start = time.perf_counter(), time.process_time()
@@ -157,8 +157,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     decoded = executor.map(W.spill_source, range(n), files, [str(work)] * n,
                            window_s=plan.window_s, read_kwargs=read or {},
                            spill_format=plan.spill_format, **kw)
-    if getattr(executor, "remote", False):  # workers decode: get this process ready meanwhile
-        warm_client()
+    remote = getattr(executor, "remote", False)
     spills = list(tqdm(decoded, total=n, desc="decode", disable=not progress))
     schema = W.unify_schemas([s["schema"] for s in spills])
     extent = W._extent(spills)
@@ -235,45 +234,33 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             from stsdetect.scale.status import WindowedStatus
 
             status = WindowedStatus(executor, work, plan, numbers, schema)
-            status_new, status_jobs = status.plan_fetch(*_status_queries(
-                plan, stops[0], closed, runs, state.get("loitering"), gaps, coverage))
+            status_new, status_jobs = status.plan_fetch(*_one_task(
+                executor, _status_queries, plan, stops[0], closed, runs,
+                state.get("loitering"), gaps, coverage))
     ks = sorted(set(loiter_jobs) | set(heard_jobs) | set(status_jobs))
     radius = (float(plan.objects["dark_period"].radius_m) if heard_jobs else None)
     done = list(executor.map(W.finish_task, [str(work)] * len(ks), ks,
                              [loiter_jobs.get(k) for k in ks], [heard_jobs.get(k) for k in ks],
                              [status_jobs.get(k) for k in ks], radius_m=radius, plan=plan,
                              schema=schema))
-    if status_new is not None:
-        status.absorb(status_new, [d[2] for d in done if d[2] is not None])
-    if runs is not None:
-        closed.append(_loitering_events(plan, runs, [d[0] for d in done],
-                                        state["loitering"]))
-    if gaps is not None:
-        if heard_jobs:
-            keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64),
-                                             *(d[1] for d in done)]), axis=0)
-            counts = np.bincount(keys[:, 0], minlength=len(gaps)) if len(keys) else \
-                np.zeros(len(gaps), np.int64)
-            n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
-            n_heard[unknown] = counts[unknown]
-            gaps["n_heard"] = n_heard
-        closed.append(dark_events(gaps, p, coverage))
-    matched = imagery = None
+    matched = None
     if detections is not None:
         matched = W.merge_matched(work, matched_parts, numbers, det_windows, detections)
-
-        def imagery(ev):
-            return _imagery_stage(ev, matched, executor, work, plan, numbers, schema)
-    events = W.finish_events(
-        [concat_events(closed)], plan, vessels=vessels, regions=regions,
-        watchlist=watchlist, class_b=W.class_b_ids(spills),
+    if status is not None:
+        status.executor = None  # the finish's own executor is set where it runs
+    finish = Finish(
+        plan=plan, work=str(work), numbers=numbers, schema=schema, closed=closed, runs=runs,
+        loiter_parts=[d[0] for d in done], loitering=state.get("loitering"), gaps=gaps,
+        unknown=unknown, heard_keys=[d[1] for d in done] if heard_jobs else None,
+        coverage=coverage, status=status, status_new=status_new,
+        status_parts=[d[2] for d in done if d[2] is not None], matched=matched,
+        vessels=vessels, regions=regions, watchlist=watchlist, class_b=W.class_b_ids(spills),
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
-        load_tracks=lambda m: next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [m],
-                                                     windows=numbers, schema=schema))),
-        statics=W.merge_statics(spills), activity=merge_activity(activity),
-        context=(None if not plan.context else lambda ev: _context_stage(
-            ev, stops, status, spills, plan, areas, learn_anchorages)),
-        imagery=imagery)
+        statics=W.merge_statics(sorted(spills, key=lambda s: s["index"])),
+        activity=merge_activity(activity), stops=stops, areas=areas,
+        learn_anchorages=learn_anchorages)
+    events, status_passes = (_one_task(executor, finish_run, finish) if remote
+                             else finish_run(finish, executor))
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
@@ -284,7 +271,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         "tasks": int(getattr(executor, "n_tasks", 0)),
         # passes over the windows for navigational statuses (the context stage): 1 when all
         # the statuses were asked in the finish round
-        "status_passes": int(status.n_passes) if status is not None else 0,
+        "status_passes": int(status_passes),
         # wall seconds of the phases: decode and spill; map windows and fold their pieces;
         # finish (loitering drift, heard counts, context, flags)
         "decode_s": t_decoded - t_start,
@@ -299,6 +286,98 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     return W.WindowedResult(events=events, vessels=vessels,
                             decode_report=W.merge_reports([s["report"] for s in spills]),
                             report=report, detections=matched)
+
+
+def _one_task(executor, func, *args):
+    """``func(*args)`` as one task of the executor (on a worker, with a remote one)."""
+    return next(iter(executor.map(func, *([a] for a in args))))
+
+
+@dataclass
+class Finish:
+    """What the end of a windowed run needs once the finish round is back: the closed
+    events, the open runs and silences with the round's answers, the statuses fetched, and
+    what the context stage and the flags read (see :func:`finish_run`). Small tables only:
+    with a Dask executor it travels to a worker as one task."""
+
+    plan: object
+    work: str
+    numbers: np.ndarray
+    schema: object
+    closed: list
+    runs: object
+    loiter_parts: list
+    loitering: object
+    gaps: object
+    unknown: object
+    heard_keys: object
+    coverage: object
+    status: object
+    status_new: object
+    status_parts: list
+    matched: object
+    vessels: object
+    regions: object
+    watchlist: object
+    class_b: np.ndarray
+    flag_candidates: object
+    statics: object
+    activity: object
+    stops: object
+    areas: object
+    learn_anchorages: bool
+
+
+def finish_run(f: Finish, executor=None):
+    """The end of a windowed run: loitering and dark-period events from the finish round's
+    answers, then :func:`stsdetect.scale.windows.finish_events` (dark rendezvous, the context
+    stage, imagery, flags) on all the events.
+
+    With a remote executor (Dask) it runs as one task on a worker, so the client imports
+    none of the context stage, the flags or the compiled pair searches, and spends no CPU on
+    them beside the workers (on a two-core machine it shared the cores with them); what it
+    still reads from the spill (whole tracks of the flags' candidates, statuses the finish
+    round lacked) it reads there, in that task. Returns the events and the passes over the
+    windows for statuses.
+    """
+    from stsdetect.scale import windows as W
+    from stsdetect.scale.carry import dark_events
+
+    executor = LocalExecutor() if executor is None else executor
+    plan, closed = f.plan, list(f.closed)
+    status = f.status
+    if status is not None:
+        status.executor = executor
+        if f.status_new is not None:
+            status.absorb(f.status_new, f.status_parts)
+    if f.runs is not None:
+        closed.append(_loitering_events(plan, f.runs, f.loiter_parts, f.loitering))
+    if f.gaps is not None:
+        gaps = f.gaps
+        if f.heard_keys is not None:
+            keys = np.unique(np.concatenate([np.zeros((0, 2), np.int64), *f.heard_keys]),
+                             axis=0)
+            counts = np.bincount(keys[:, 0], minlength=len(gaps)) if len(keys) else \
+                np.zeros(len(gaps), np.int64)
+            n_heard = gaps["n_heard"].to_numpy(np.int64).copy()
+            n_heard[f.unknown] = counts[f.unknown]
+            gaps = gaps.assign(n_heard=n_heard)
+        closed.append(dark_events(gaps, plan.objects["dark_period"], f.coverage))
+    imagery = None
+    if f.matched is not None:
+
+        def imagery(ev):
+            return _imagery_stage(ev, f.matched, executor, f.work, plan, f.numbers, f.schema)
+    events = W.finish_events(
+        [concat_events(closed)], plan, vessels=f.vessels, regions=f.regions,
+        watchlist=f.watchlist, class_b=f.class_b, flag_candidates=f.flag_candidates,
+        load_tracks=lambda m: _one_task(executor, W.whole_tracks, f.work, plan, m,
+                                        f.numbers, f.schema),
+        statics=f.statics, activity=f.activity,
+        context=(None if not plan.context else lambda ev: _context_stage(
+            ev, f.stops, status, f.statics, plan, f.areas, f.learn_anchorages)),
+        imagery=imagery)
+    return events, (status.n_passes if status is not None else 0)
 
 
 def _imagery_stage(events, matched, executor, work, plan, numbers, schema):
@@ -437,7 +516,7 @@ def _status_queries(plan, stops, closed, runs, loitering, gaps, coverage):
     return np.concatenate(q), np.concatenate(lo), np.concatenate(hi)
 
 
-def _context_stage(events, stops, status, spills, plan, areas, learn):
+def _context_stage(events, stops, status, statics, plan, areas, learn):
     """The context stage at the end of a windowed run, as :func:`stsdetect.detect` runs it.
 
     ``stops``: the stops joined from the windows' pieces and the tracks' span
@@ -450,7 +529,6 @@ def _context_stage(events, stops, status, spills, plan, areas, learn):
     """
     from stsdetect.context import add_context, find_anchorages
     from stsdetect.context.anchorages import combine_areas
-    from stsdetect.scale import windows as W
 
     stops, span = stops
     if status is not None:
@@ -460,7 +538,6 @@ def _context_stage(events, stops, status, spills, plan, areas, learn):
         status.prefetch(np.concatenate([stops["mmsi"].to_numpy(np.int64), q]),
                         np.concatenate([stops["start_ns"].to_numpy(np.int64), lo]),
                         np.concatenate([stops["end_ns"].to_numpy(np.int64), hi]))
-    statics = W.merge_statics(sorted(spills, key=lambda s: s["index"]))
     given = list(areas or [])
     if learn:
         a = plan.objects["anchorages"]
