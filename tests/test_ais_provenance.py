@@ -13,6 +13,8 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_ais_real import NMEA_FILES, _path, pyais_positions
 
 from stsdetect.ais import read_ais
@@ -136,3 +138,17 @@ def test_large_dumps_decoded_in_pieces_keep_file_and_line(tmp_path):
     got = pd.concat([p[0] for p in pieces], ignore_index=True)
     want = read_ais(path).positions
     pd.testing.assert_frame_equal(got[["file", "line"]], want[["file", "line"]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "a.nmea", "dir/" + "x" * 300 + ".txt", "é"]),
+                          st.integers(0, 5000)), max_size=4))
+def test_string_runs_are_each_text_repeated(runs):
+    """The file / source columns made of runs of one text (blocks shared between runs and
+    sliced, the empty text's offsets left zero) hold each text ``count`` times, in order."""
+    from stsdetect.ais.reader import _string_runs
+
+    got = _string_runs(runs, {})
+    want = [t for t, k in runs for _ in range(k)]
+    assert len(got) == len(want)
+    assert list(got) == want

@@ -556,3 +556,24 @@ def test_build_vessels_time_units(statics_unit, positions_unit):
         got = build_vessels(statics, pos)
         pd.testing.assert_frame_equal(got, _build_vessels_oracle(statics, pos))
     assert got["first_seen"].isna().tolist() == [True, False, True]  # 3, 5, 9: statics only
+
+
+def test_build_vessels_more_mmsis_than_the_first_table_holds():
+    """More than 2048 distinct MMSIs (the compiled grouping's first table is for 2048): the
+    same as the pandas oracle, names and types changing at random."""
+    rng = np.random.default_rng(7)
+    n = 12_000
+    mmsi = rng.integers(200_000_000, 800_000_000, 5_000)[rng.integers(0, 5_000, n)]
+    names = np.array(["A", "B", None], dtype=object)[rng.integers(0, 3, n)]
+    statics = pd.DataFrame({"mmsi": mmsi, "msg_type": 5,
+                            "imo": pd.array(rng.integers(1, 9, n), dtype="Int64"),
+                            "callsign": None, "name": names,
+                            "ship_type": pd.array(np.where(rng.random(n) < .3, None,
+                                                           rng.integers(60, 63, n)),
+                                                  dtype="Int64"),
+                            "length_m": np.nan, "beam_m": 20.0, "draught_m": np.nan,
+                            "destination": None, "ais_class": "A",
+                            "time": _T0 + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s")})
+    got = build_vessels(statics)
+    assert len(got) > 2048
+    pd.testing.assert_frame_equal(got, _build_vessels_oracle(statics, None))

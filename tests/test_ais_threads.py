@@ -93,3 +93,49 @@ def test_workspaces_and_buffers_kept_between_calls_change_nothing(dumps):
         _assert_same(read_ais(dumps[::-1], workers=workers), fresh)
         assert 0 < len(reader._ws_cache) <= reader._WS_KEEP
         assert 0 < len(reader._buf_cache) <= reader._BUF_KEEP
+
+
+class _IdlePool:
+    """A pool whose threads never start a task: the reading thread takes every chunk back."""
+
+    def __init__(self, *args, **kwargs):
+        self.submitted = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.submitted += 1
+        return Future()
+
+
+class _EagerPool(_IdlePool):
+    """A pool that runs each task as it is submitted: nothing is left to take back."""
+
+    def submit(self, fn, *args):
+        fut = super().submit(fn, *args)
+        fut.set_result(fn(*args))
+        return fut
+
+
+@pytest.mark.parametrize("pool", [_IdlePool, _EagerPool])
+def test_chunks_taken_back_from_the_pool_or_left_to_it_change_nothing(dumps, monkeypatch,
+                                                                     pool):
+    """The reading thread decodes the chunks no pool thread has started when it has nothing
+    else to do (at the end, all of them); which thread decodes a chunk changes nothing."""
+    from stsdetect.ais import reader
+
+    want = read_ais(dumps, workers=1, chunk_bytes=1 << 20)
+    made = []
+    monkeypatch.setattr(reader, "ThreadPoolExecutor",
+                        lambda *a, **k: made.append(pool()) or made[-1])
+    _assert_same(read_ais(dumps, workers=2, chunk_bytes=4096), want)
+    assert made and made[0].submitted > 100  # (small chunks: many taken back or not)

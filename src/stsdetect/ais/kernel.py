@@ -52,6 +52,7 @@ __all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "seen_range", "time_ranges", "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
+_INT64_MAX = np.iinfo(np.int64).max
 
 # The kernel and its helpers are compiled without numba's reference counting (NRT): they
 # allocate nothing (every array comes from the caller), and with it every call of a helper
@@ -1617,6 +1618,104 @@ def seen_range(values: np.ndarray, times: np.ndarray, keys: np.ndarray,
     _seen(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
           np.ascontiguousarray(keys, np.int64), np.full(1 << bits, -1, np.int64),
           np.uint64(64 - bits), first, last)
+
+
+@njit(**_JIT)
+def _same_bytes(offsets, data, i, j):
+    s, e = offsets[i], offsets[i + 1]
+    t = offsets[j]
+    if offsets[j + 1] - t != e - s:
+        return False
+    for k in range(e - s):
+        if data[s + k] != data[t + k]:
+            return False
+    return True
+
+
+@njit(**_JIT)
+def _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data, type_values,
+                   table, shift, keys, at, first, last, changes, prev):
+    mask = np.uint64(table.size - 1)
+    mul = np.uint64(0x9E3779B97F4A7C15)
+    n_fields = known.shape[1]
+    n = 0
+    for i in range(mmsi.size):  # rows in arrival order; each MMSI its group when first seen
+        v = mmsi[i]
+        h = (np.uint64(v) * mul) >> shift
+        g = table[h]
+        while g >= 0 and keys[g] != v:
+            h = (h + np.uint64(1)) & mask
+            g = table[h]
+        if g < 0:
+            if 2 * (n + 1) > table.size:  # more MMSIs than the table is for: a larger one
+                return -1
+            g = n
+            n += 1
+            table[h] = g
+            keys[g] = v
+            first[g] = _INT64_MAX
+            last[g] = NAT_NS
+            for f in range(n_fields):
+                at[g, f] = -1
+            prev[0, g] = -1
+            prev[1, g] = -1
+            changes[0, g] = 0
+            changes[1, g] = 0
+        t = times[i]
+        if t != NAT_NS and t < first[g]:
+            first[g] = t
+        if t > last[g]:
+            last[g] = t
+        for f in range(n_fields):  # (rows ascending: the latest is the largest, no branch)
+            at[g, f] = max(at[g, f], np.int64(known[i, f]) * (i + 1) - 1)
+        if known[i, name_f]:
+            p = prev[0, g]
+            if p >= 0 and not _same_bytes(name_offsets, name_data, p, i):
+                changes[0, g] += 1
+            prev[0, g] = i
+        if known[i, type_f]:
+            p = prev[1, g]
+            if p >= 0 and type_values[p] != type_values[i]:
+                changes[1, g] += 1
+            prev[1, g] = i
+    return n
+
+
+def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f: int,
+                  type_f: int, name_offsets: np.ndarray, name_data: np.ndarray,
+                  type_values: np.ndarray) -> tuple:
+    """Static records grouped by MMSI in one compiled pass (the GIL is released).
+
+    ``mmsi``, ``times`` (int64 ns, :data:`NAT_NS` unknown): one per record, in arrival
+    order; ``known``: (records, fields) bool, which records hold a value of each field;
+    rows ``name_f`` / ``type_f`` of it are the fields whose changes are counted: the names
+    compared as the bytes ``name_data[name_offsets[i]:name_offsets[i + 1]]`` of each record
+    ``i``, the types as ``type_values``. Returns ``(keys, at, first, last, changes)`` in
+    increasing MMSI order: each MMSI, the last record holding each field (fields, keys;
+    -1 when none), the earliest time (int64 max when none) and the latest (NaT only if all
+    are), and how often (2, keys) the name and the type differ from the MMSI's previous
+    record holding one.
+    """
+    n = mmsi.size
+    keys, first, last = (np.empty(n, np.int64) for _ in range(3))
+    at = np.empty((n, known.shape[1]), np.int64)
+    changes, prev = np.empty((2, n), np.int64), np.empty((2, n), np.int64)
+    args = (np.ascontiguousarray(mmsi, np.int64), np.ascontiguousarray(times, np.int64),
+            np.ascontiguousarray(known), name_f, type_f,
+            np.ascontiguousarray(name_offsets, np.int64),
+            np.ascontiguousarray(name_data, np.uint8),
+            np.ascontiguousarray(type_values, np.float64))
+    # a table for up to 2048 MMSIs first (32 KB, where one for every record would take
+    # 16 bytes per record to fill): at most half its slots used, else one for every record
+    for bits in dict.fromkeys((max(6, min(12, (2 * n).bit_length())),
+                               max(6, (2 * n).bit_length()))):
+        k = _vessel_groups(*args, np.full(1 << bits, -1, np.int64), np.uint64(64 - bits), keys,
+                           at, first, last, changes, prev)
+        if k >= 0:
+            break
+    order = np.argsort(keys[:k])
+    return (keys[:k][order], at[:k][order].T, first[:k][order], last[:k][order],
+            changes[:, :k][:, order])
 
 
 @njit(**_JIT)

@@ -7,7 +7,7 @@ import re
 import threading
 import warnings
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -44,7 +44,7 @@ POSITION_COLUMNS = ["mmsi", "time", "lat", "lon", "sog_kn", "cog_deg", "heading_
                     "nav_status", "msg_type", "source", "file", "line"]
 
 #: Default chunk size: 1 MiB (about 14 000 tag-blocked sentences). Chunks are decoded in
-#: parallel, so working memory is about (workers + 1) chunks plus the rows kept; large enough
+#: parallel, so working memory is about 3 chunks per worker plus the rows kept; large enough
 #: that the per-chunk Python work (a few dict and array operations) is negligible.
 DEFAULT_CHUNK_BYTES = 2**20
 
@@ -367,7 +367,7 @@ class _NmeaDecoder:
                 block["line"] = self._lines(block["record"], extra)
             for block in (pos, stat):
                 block["record"] = block["record"] + off
-            if self.chunk_names:
+            if self.chunk_names and (names is not None or len(self.source_names) > 1):
                 if names is None:  # (codes reader-wide by now, 0 = none)
                     names = _arrow_names(self.source_names, pos["source"])
                 pos, names = _merge(pos, d_pos, {"n": names},
@@ -511,14 +511,16 @@ def _run_block(text: str, k: int, blocks: dict):
     """The Arrow block :func:`_string_runs` slices a run of ``k`` times ``text`` from
     (``blocks[text]`` when it is long enough, else a new one put there; None for k = 0)."""
     b = text.encode()
-    size = min(k, max(1024, _RUN_BLOCK_BYTES // max(len(b), 1)))
+    size = min(k, max(1024, _RUN_BLOCK_BYTES // (len(b) + 8)))  # (8: its offset)
     block = blocks.get(text)
     if size and (block is None or len(block) < size) and _arrow_strings():
         import pyarrow as pa
 
+        # (offsets 0, len, 2 len ...; for "" all 0: zeroed pages, never written)
+        offsets = (np.arange(0, (size + 1) * len(b), len(b), dtype=np.int64) if b else
+                   np.zeros(size + 1, np.int64))
         block = blocks[text] = pa.LargeStringArray.from_buffers(
-            size, pa.py_buffer(np.arange(size + 1, dtype=np.int64) * len(b)),
-            pa.py_buffer(b * size))
+            size, pa.py_buffer(offsets), pa.py_buffer(b * size))
     return block if size else None
 
 
@@ -718,7 +720,7 @@ def _balanced_chunk(size: int | None, chunk_bytes: int, workers: int) -> int:
 #: a private cache (a fresh workspace costs the first chunk it decodes about 1 ms of page
 #: faults, a fresh 1 MiB buffer 0.3 ms). It holds the pages written: a few MB per
 #: workspace, 1 MiB per buffer.
-_WS_KEEP = 4
+_WS_KEEP = 6
 _BUF_KEEP = 8
 _WS_KEEP_BYTES = 2 * DEFAULT_CHUNK_BYTES + _WS_SLACK
 _ws_cache: list = []
@@ -748,11 +750,18 @@ def _workspaces(n: int, n_bytes: int, n_buffers: int):
                 _buf_cache.append(buf)
 
 
+#: Chunks in flight per decoding thread (each with its workspace and buffer): the reading
+#: thread keeps this many read ahead, so that a thread done with a chunk finds the next one
+#: waiting even while the reading thread absorbs a slow one.
+_IN_FLIGHT = 3
+
+
 def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                workers: int = 1, size: int | None = None) -> None:
-    """Decode ``stream`` chunk by chunk: on ``pool`` (up to ``workers`` chunks at once,
-    the kernel releases the GIL, each thread with its own workspace, and :func:`_prepare`
-    there too) while this thread reads the next chunks and takes the results in order.
+    """Decode ``stream`` chunk by chunk: on ``pool`` and this thread (the kernel releases
+    the GIL, each chunk in flight with its own workspace, and :func:`_prepare` where it was
+    decoded; see :func:`_read_on_pool`), this thread reading the next chunks and taking the
+    results in order.
     ``size``: the stream's length when known (the output columns are sized from it after
     the first chunk)."""
     first = [True]
@@ -771,42 +780,59 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                 # before it decodes the next chunk
                 absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
-    with _workspaces(2 * workers, chunk_bytes + _WS_SLACK, 2 * workers + 2) as (spaces, ring):
+    depth = _IN_FLIGHT * workers
+    with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
         _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb)
 
 
 def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> None:
-    """:func:`_read_nmea` on ``pool``, with the workspaces in ``free``, chunks read into
-    the buffers of ``ring``.
+    """:func:`_read_nmea` on ``pool`` and this thread, with the workspaces in ``free``,
+    chunks read into the buffers of ``ring``.
 
-    Each chunk is given a workspace when it is submitted and decodes into it without copying
-    its rows out: the workspace returns to ``free`` once the chunk is absorbed (its rows
-    copied into the final columns), so chunks in flight are at most the workspaces."""
+    Each chunk is given a workspace when it is read, and submitted to the pool; it decodes
+    into the workspace without copying its rows out: the workspace returns to ``free`` once
+    the chunk is absorbed (its rows copied into the final columns), so chunks in flight are
+    at most the workspaces. This thread reads ahead while a workspace is free, absorbs the
+    first chunk in line once it is done, and otherwise decodes the last submitted chunk no
+    pool thread has started (taking it back from the pool): so the pool has one thread
+    fewer than the cores, no more threads run than there are cores, and at the end this
+    thread and the pool's meet in the middle of the chunks left.
+    """
 
     def task(a, n, continued, ws):
         res = decode_chunk(a, n, continued, ws, copy=False)
         return res, _prepare(res, decoder.valid_ns, decoder.chunk_names)
 
-    pending: deque = deque()
+    pending: deque = deque()  # [future, buffer, bytes, continued, workspace], input order
 
     def absorb_first() -> None:
-        fut, buf, used, ws = pending.popleft()
+        fut, buf, used, _, ws = pending.popleft()
         res, prep = fut.result()
         absorb(res, buf, used, prep)
         free.append(ws)
 
-    # chunks in flight (submitted, not yet absorbed): one per workspace, so that a thread
-    # done with one finds the next already read; finished ones are absorbed as soon as they
-    # are first in line, this thread waits only when no workspace is free
-    for a, n, continued in _chunks(stream, chunk_bytes, len(ring), ring):
-        if not free:
+    def take_back() -> bool:
+        """Decode here the last chunk no pool thread has started (False: none left)."""
+        for entry in reversed(pending):
+            if entry[0].cancel():
+                done = Future()
+                done.set_result(task(*entry[1:]))
+                entry[0] = done
+                return True
+        return False
+
+    chunks = _chunks(stream, chunk_bytes, len(ring), ring)
+    more = True
+    while more or pending:
+        if more and free:
+            chunk = next(chunks, None)
+            if chunk is None:
+                more = False
+            else:
+                ws = free.pop()
+                pending.append([pool.submit(task, *chunk, ws), *chunk, ws])
+        elif pending[0][0].done() or not take_back():
             absorb_first()
-        ws = free.pop()
-        pending.append((pool.submit(task, a, n, continued, ws), a, n, ws))
-        while pending and pending[0][0].done():
-            absorb_first()
-    while pending:
-        absorb_first()
 
 
 def _fill(stream, view) -> int:
@@ -841,11 +867,6 @@ def _utc_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- entry point
-@contextmanager
-def _no_pool():
-    yield None
-
-
 def _read_sources(source, format, decoder, report, tables, table_statics, chunk_bytes, pool,
                   n_workers, columns=None) -> None:
     """Read every source: NMEA through ``decoder``, decoded tables into ``tables``."""
@@ -905,9 +926,9 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         Most incomplete multipart messages held at once.
     workers : int, optional
         Threads that decode NMEA chunks at once (the compiled kernel releases the GIL; the
-        results are taken in input order, so the output does not depend on it). Default:
-        the CPUs this process may run on, at most :data:`MAX_DEFAULT_WORKERS`; 1 decodes in
-        the calling thread.
+        results are taken in input order, so the output does not depend on it): the calling
+        thread and ``workers - 1`` pool threads. Default: the CPUs this process may run on,
+        at most :data:`MAX_DEFAULT_WORKERS`; 1 decodes in the calling thread alone.
     columns : dict or str, optional
         Which column of a CSV of another layout holds each field: ``{"mmsi": "ID", "time":
         "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"}`` or the same as
@@ -957,10 +978,15 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     # on threads, each chunk's source names are made as strings where it is decoded
     decoder.chunk_names = n_workers > 1 and _arrow_strings()
     tables, table_statics = [], []
-    with (ThreadPoolExecutor(n_workers, thread_name_prefix="stsdetect-decode")
-          if n_workers > 1 else _no_pool()) as pool:
+    # (the calling thread decodes too: the pool has the other threads)
+    pool = (ThreadPoolExecutor(n_workers - 1, thread_name_prefix="stsdetect-decode")
+            if n_workers > 1 else None)
+    try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
+    finally:
+        if pool is not None:  # every chunk was taken (or the read failed): no waiting for
+            pool.shutdown(wait=False, cancel_futures=True)  # the idle threads to exit
     positions, statics_frame = decoder.finish()  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)

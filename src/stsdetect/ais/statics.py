@@ -175,27 +175,6 @@ def _epoch_ns(times) -> tuple[np.ndarray, str]:
     return arr.asi8, unit
 
 
-def _n_changes(values, known: np.ndarray, order: np.ndarray, group: np.ndarray,
-               n_groups: int):
-    """Per group, how many times a non-null value differs from the group's previous one.
-
-    ``values``: a column's array (``known``: its rows holding a value); ``order`` sorts the
-    rows by group keeping arrival order within a group; ``group`` is the group of each
-    sorted row.
-    """
-    keep = known[order]
-    rows = order[keep]
-    g = group[keep]
-    same_group = g[1:] == g[:-1]
-    if isinstance(values, np.ndarray):
-        v = values[rows]
-        differ = v[1:] != v[:-1]
-    else:
-        v = values.take(rows)  # pandas' own comparison of its values
-        differ = np.asarray(v[1:] != v[:-1], dtype=bool)
-    return np.bincount(g[1:][same_group & differ], minlength=n_groups)
-
-
 def _known_values(arr):
     """A column's values (``arr``: its array) and which rows hold one (not null / NaN): plain
     NumPy arrays for numbers (no per-call pandas machinery), the extension array otherwise."""
@@ -204,7 +183,43 @@ def _known_values(arr):
     values = np.asarray(arr) if arr.dtype.kind == "f" else arr
     if isinstance(values, np.ndarray):
         return values, ~np.isnan(values)
+    if isinstance(values, pd.arrays.ArrowStringArray) and values._pa_array.num_chunks == 1:
+        chunk = values._pa_array.chunk(0)  # (its validity bits, unpacked: no pandas isna)
+        bits = chunk.buffers()[0]
+        if bits is None:
+            return values, np.ones(len(chunk), dtype=bool)
+        at = chunk.offset
+        return values, np.unpackbits(np.frombuffer(bits, np.uint8), count=at + len(chunk),
+                                     bitorder="little")[at:].view(bool)
     return values, ~np.asarray(values.isna(), dtype=bool)
+
+
+def _text_bytes(values) -> tuple:
+    """Each value of a text column as bytes to compare: ``(offsets, data)``, value ``i``
+    being ``data[offsets[i]:offsets[i + 1]]``, equal exactly when the values are. An Arrow
+    string column gives its own buffers (no copy when it is one chunk); others their codes
+    of :func:`pandas.factorize` (8 bytes each)."""
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+
+        arr = values._pa_array
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+        if not pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.large_string())
+        _, offsets, data = arr.buffers()
+        offsets = np.frombuffer(offsets, np.int64)[arr.offset:arr.offset + len(arr) + 1]
+        return offsets, (np.frombuffer(data, np.uint8) if data is not None
+                         else np.zeros(0, np.uint8))
+    codes = np.ascontiguousarray(pd.factorize(values)[0], dtype=np.int64)
+    return np.arange(codes.size + 1, dtype=np.int64) * 8, codes.view(np.uint8)
+
+
+def _numbers(values) -> np.ndarray:
+    """A numeric column's values as float64 to compare (codes of :func:`pandas.factorize`
+    for any other)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        return values.astype(np.float64, copy=False)
+    return pd.factorize(values)[0].astype(np.float64)
 
 
 def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -255,44 +270,31 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
     pandas.DataFrame
         As :func:`build_vessels`.
     """
-    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
-    n = mmsi.size
-    order = np.argsort(mmsi, kind="stable")  # by MMSI, arrival order within one
-    sorted_mmsi = mmsi[order]
-    head = np.ones(n, dtype=bool)
-    np.not_equal(sorted_mmsi[1:], sorted_mmsi[:-1], out=head[1:])
-    starts = np.flatnonzero(head)
-    keys = sorted_mmsi[starts]
-    group = np.cumsum(head) - 1
-    rank = np.arange(n)
-    out = {"mmsi": keys}
-    known = {}
-    for field in _FIELDS:  # latest non-null value: a fixed loop over the columns
-        values, known[field] = _known_values(cols[field])
-        last = np.maximum.reduceat(np.where(known[field][order], rank, -1), starts)
-        at = np.where(last >= 0, order[last], -1)
-        if isinstance(values, np.ndarray):  # numbers: NaN / masked where none is known
-            out[field] = _latest_numbers(cols[field], values, at)
-        else:
-            out[field] = values.take(at, allow_fill=True)
-    times, unit = _epoch_ns(cols["time"])
-    times = times[order]
-    first = np.minimum.reduceat(np.where(times == _NAT, _INT64_MAX, times), starts)
-    last = np.maximum.reduceat(times, starts)  # NaT (int64 min) only if all are NaT
-    if seen is not None:
-        from .kernel import seen_range
+    from .kernel import seen_range, vessel_groups
 
+    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
+    values, known = {}, np.empty((mmsi.size, len(_FIELDS)), dtype=bool)
+    for j, field in enumerate(_FIELDS):
+        values[field], known[:, j] = _known_values(cols[field])
+    times, unit = _epoch_ns(cols["time"])
+    offsets, data = _text_bytes(values["name"])
+    keys, at, first, last, changes = vessel_groups(
+        mmsi, times, known, _FIELDS.index("name"), _FIELDS.index("ship_type"), offsets, data,
+        _numbers(values["ship_type"]))
+    out = {"mmsi": keys}
+    for j, field in enumerate(_FIELDS):  # latest non-null value: a fixed loop over the columns
+        if isinstance(values[field], np.ndarray):  # numbers: NaN / masked where none is known
+            out[field] = _latest_numbers(cols[field], values[field], at[j])
+        else:
+            out[field] = values[field].take(at[j], allow_fill=True)
+    if seen is not None:
         pos_times, pos_unit = _epoch_ns(seen[1])
         seen_range(seen[0], pos_times, keys, first, last)
         unit = max(unit, pos_unit, key=_UNITS.index)
     first[first == _INT64_MAX] = _NAT
     for name, ns in (("first_seen", first), ("last_seen", last)):
         out[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").as_unit(unit)
-    for name, field in (("n_name_changes", "name"), ("n_type_changes", "ship_type")):
-        values = cols[field]
-        if isinstance(values, pd.arrays.IntegerArray):
-            values = values._data
-        out[name] = _n_changes(values, known[field], order, group, keys.size)
+    out["n_name_changes"], out["n_type_changes"] = changes
     return _vessels_frame(out)
 
 
