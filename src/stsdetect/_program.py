@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import gc
 
-#: The program's collector thresholds (:func:`gc.set_threshold`): CPython's defaults for the two
-#: young generations (700 allocations, 10 young collections), and a full collection after 1,000
-#: collections of the middle generation instead of 10. A run imports pandas, numba (whose
-#: target initialisation alone builds several hundred thousand objects) and stsdetect, which
-#: leaves about a million long-lived objects that every full collection walks again: on the
-#: 1.31M-line dump of ``bench_engine.py e2e`` the default schedule made 3 full collections, about
-#: 0.14 CPU s of a 1.6 s run, and finding nothing to free. Cycles are still collected by the
-#: young collections as before; only those that outlived two young collections wait longer
-#: (a full collection still runs after about 7M net allocations of container objects).
-PROGRAM_GC_THRESHOLDS = (700, 10, 1000)
+#: The program's collector thresholds (:func:`gc.set_threshold`): a young collection after
+#: 10,000 net allocations of container objects instead of 700, the middle generation after 100
+#: of those instead of 10, and a full collection after 100 of those instead of 10. A run imports
+#: pandas, numba (whose target initialisation alone builds about a hundred thousand objects)
+#: and stsdetect: with CPython's defaults, on the 1.31M-line dump of ``bench_engine.py e2e``,
+#: about 380 collections walked those long-lived objects again and again (0.17-0.23 CPU s of a
+#: 1.6 s run, 3 of them full collections that found nothing to free); with these, 26 young
+#: collections (0.04 s). Cycles are still freed: those that die young at the next young
+#: collection, the rest at the next collection of their generation (a full one after about
+#: 100M net allocations).
+PROGRAM_GC_THRESHOLDS = (10_000, 100, 100)
 
 
 def configure_gc() -> None:
