@@ -438,6 +438,9 @@ def test_windowed_driver_gives_the_context_of_one_run(crowded_days, tmp_path):
     _same_events(got, want)
 
 
+# the end of this run sends ~10 MB of tables in its task, on purpose (dask.GRAPH_WARNING_BYTES):
+# no warning telling the user to scatter them
+@pytest.mark.filterwarnings("error:Sending large graph:UserWarning")
 def test_dask_driver_gives_the_context_of_one_run(crowded_days, tmp_path):
     from distributed import Client, LocalCluster
 

@@ -52,6 +52,14 @@ WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
                  "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
                  "MALLOC_TOP_PAD_": str(64 * 2**20)}
 
+#: Dask's large-graph warning threshold while this module submits tasks (Dask's own: 10 MB).
+#: A task's arguments (the end of a run: its closed events, vessels, statics and activity
+#: tables, 1-10 MB) are sent inside the task graph on purpose: the scheduler keeps them and
+#: can run the task again on another worker when one dies, while data scattered to a worker
+#: ahead is lost with it (``test_killed_worker_process_is_recovered`` fails that way). So
+#: Dask's advice to scatter does not apply, and its warning would only alarm the user.
+GRAPH_WARNING_BYTES = "256 MB"
+
 #: Exceptions that mean bad input: a task raising one is not retried and its error is
 #: carried back to the caller as it is.
 INPUT_ERRORS = (ValueError, OSError, EOFError, UnicodeError, KeyError)
@@ -269,9 +277,15 @@ class DaskExecutor:
         columns = [list(x) for x in iterables]
         if not columns or not columns[0]:
             return iter(())
-        # keys named after the task function (decode, window, finish ... in the dashboard)
-        futures = self.client.map(_Guarded(func), *columns, pure=False, retries=self.retries,
-                                  key=getattr(func, "__name__", None), **kwargs)
+        import dask
+
+        # keys named after the task function (decode, window, finish ... in the dashboard);
+        # arguments travel inside the graph on purpose (see GRAPH_WARNING_BYTES)
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
+                              GRAPH_WARNING_BYTES}):
+            futures = self.client.map(_Guarded(func), *columns, pure=False,
+                                      retries=self.retries,
+                                      key=getattr(func, "__name__", None), **kwargs)
         self.n_tasks += len(futures)
         return self._results(futures)
 
