@@ -53,6 +53,9 @@ __all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
 
 NAT_NS = np.iinfo(np.int64).min
 _INT64_MAX = np.iinfo(np.int64).max
+#: Fibonacci hashing (Knuth) of the key tables: a 64-bit key times 2**64 / the golden ratio,
+#: its top bits the slot.
+_FIB = np.uint64(0x9E3779B97F4A7C15)
 
 # The kernel and its helpers are compiled without numba's reference counting (NRT): they
 # allocate nothing (every array comes from the caller), and with it every call of a helper
@@ -1247,7 +1250,7 @@ _EMPTY, _GONE = -1, -2
 @njit(cache=True)
 def _slot(key, bits):
     """First slot of ``key`` in a key table of 2**bits slots (Fibonacci hashing)."""
-    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
+    return np.int64((np.uint64(key) * _FIB) >> np.uint64(64 - bits))
 
 
 @njit(cache=True)
@@ -1587,22 +1590,28 @@ def trim_text(text: np.ndarray, field: str) -> tuple:
     return offsets, data[:offsets[-1]], valid, int(blank)
 
 
+@njit(**_JIT, inline="always")
+def _probe(table, keys, v, shift):
+    """Where the int64 ``v`` is in ``table``, an open-addressing table (linear probing,
+    Fibonacci hashing, 2**(64 - shift) slots) whose slots hold rows of ``keys`` (-1: empty):
+    ``(slot, row)``, or ``(the empty slot it would take, -1)`` when it is not there."""
+    mask = np.uint64(table.size - 1)
+    h = (np.uint64(v) * _FIB) >> shift
+    k = table[h]
+    while k >= 0 and keys[k] != v:
+        h = (h + np.uint64(1)) & mask
+        k = table[h]
+    return h, k
+
+
 @njit(**_JIT)
 def _seen(values, times, keys, table, shift, first, last):
-    mask = np.uint64(table.size - 1)
-    mul = np.uint64(0x9E3779B97F4A7C15)
-    for i in range(keys.size):  # open addressing: each key's index in its first free slot
-        h = (np.uint64(keys[i]) * mul) >> shift
-        while table[h] >= 0:
-            h = (h + np.uint64(1)) & mask
+    for i in range(keys.size):  # each key's row in the slot it takes (keys are distinct)
+        h, _ = _probe(table, keys, keys[i], shift)
         table[h] = i
     for i in range(values.size):
         v = values[i]
-        h = (np.uint64(v) * mul) >> shift
-        k = table[h]
-        while k >= 0 and keys[k] != v:
-            h = (h + np.uint64(1)) & mask
-            k = table[h]
+        _, k = _probe(table, keys, v, shift)
         t = times[i]
         if k >= 0 and t != NAT_NS:
             first[k] = min(first[k], t)
@@ -1635,17 +1644,11 @@ def _same_bytes(offsets, data, i, j):
 @njit(**_JIT)
 def _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data, type_values,
                    table, shift, keys, at, first, last, changes, prev):
-    mask = np.uint64(table.size - 1)
-    mul = np.uint64(0x9E3779B97F4A7C15)
     n_fields = known.shape[1]
     n = 0
     for i in range(mmsi.size):  # rows in arrival order; each MMSI its group when first seen
         v = mmsi[i]
-        h = (np.uint64(v) * mul) >> shift
-        g = table[h]
-        while g >= 0 and keys[g] != v:
-            h = (h + np.uint64(1)) & mask
-            g = table[h]
+        h, g = _probe(table, keys, v, shift)
         if g < 0:
             if 2 * (n + 1) > table.size:  # more MMSIs than the table is for: a larger one
                 return -1
@@ -1720,19 +1723,13 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
 
 @njit(**_JIT)
 def _ranges(values, times, table, shift, keys, first, last):
-    mask = np.uint64(table.size - 1)
-    mul = np.uint64(0x9E3779B97F4A7C15)
     n = 0
     for i in range(values.size):
         t = times[i]
         if t == NAT_NS:
             continue
         v = values[i]
-        h = (np.uint64(v) * mul) >> shift
-        k = table[h]
-        while k >= 0 and keys[k] != v:
-            h = (h + np.uint64(1)) & mask
-            k = table[h]
+        h, k = _probe(table, keys, v, shift)
         if k < 0:  # a value not seen yet: its own slot and row
             k = n
             n += 1
