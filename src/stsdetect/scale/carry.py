@@ -34,6 +34,7 @@ import pandas as pd
 
 from stsdetect.events import empty_events, make_events
 from stsdetect.geo import utc_from_ns
+from stsdetect.tracks import range_rows
 
 __all__ = ["DARK", "LOITERING", "RENDEZVOUS", "Carry", "Win", "drift_chords",
            "loitering_from_runs"]
@@ -314,10 +315,8 @@ def _lo_map(tracks, p, win: Win):
     s, e = starts[cross], ends[cross]
     if s.size == 0:
         return closed, _no_aggs(), no_rows
-    counts = e - s + 1
-    run_of = np.repeat(np.arange(s.size), counts)
-    rows = np.repeat(s, counts) + (np.arange(int(counts.sum()))
-                                   - np.repeat(np.cumsum(counts) - counts, counts))
+    run_of = np.repeat(np.arange(s.size), e - s + 1)
+    rows = range_rows(s, e + 1)
     ok = (t[rows] >= win.a_ns) & (t[rows] < win.b_ns)
     rows, run_of = rows[ok], run_of[ok]
     first = np.searchsorted(run_of, np.arange(s.size), "left")
