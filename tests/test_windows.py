@@ -653,3 +653,37 @@ def test_context_stage_off_equals_single_run(scenario, tmp_path):
                           only=detectors(), context=False)
     assert_same_events(res.events, want)
     assert not make_plan(context=False).context and make_plan().context
+
+
+def test_run_keys_refuse_ranks_and_mmsis_they_cannot_hold():
+    # Runs are carried across windows by one int64 key per (mmsi, rank of the segment). With
+    # 16 bits for the rank, MMSI 1's first segment and MMSI 0's 65,537th would share a key
+    # and be joined into one run: that must raise, not merge them.
+    from stsdetect.scale.carry import RANK_BITS, _run_keys
+
+    most = (1 << RANK_BITS) - 1
+    ok = pd.DataFrame({"mmsi": np.array([0, 1, 999_999_999, 999_999_999, -5], np.int64),
+                       "rank": np.array([most, 0, 0, most, 3], np.int64)})
+    keys = _run_keys(ok)
+    assert np.unique(keys).size == len(ok)
+    assert np.array_equal(keys >> RANK_BITS, ok["mmsi"].to_numpy())
+    assert np.array_equal(keys & most, ok["rank"].to_numpy())
+    clash = pd.DataFrame({"other_mmsi": np.array([1, 0], np.int64),
+                          "other_rank": np.array([0, 1 << RANK_BITS], np.int64)})
+    with pytest.raises(ValueError, match="MMSI 0 has a segment of rank 65536"):
+        _run_keys(clash, "other_")
+    huge = pd.DataFrame({"mmsi": np.array([1 << 47], np.int64), "rank": np.zeros(1, np.int64)})
+    with pytest.raises(ValueError, match="fewer than 65,536 segments per MMSI"):
+        _run_keys(huge)
+    assert _run_keys(ok.iloc[:0]).size == 0
+
+
+@given(st.lists(st.tuples(st.integers(-(1 << 47), (1 << 47) - 1),
+                          st.integers(0, (1 << 16) - 1)), min_size=1, max_size=50))
+@settings(max_examples=60, deadline=None)
+def test_run_keys_are_one_to_one(pairs):
+    from stsdetect.scale.carry import _run_keys
+
+    frame = pd.DataFrame(pairs, columns=["mmsi", "rank"]).astype(np.int64)
+    keys = _run_keys(frame)
+    assert np.unique(keys).size == len(frame.drop_duplicates())
