@@ -184,7 +184,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     the events of all of them once, at the end: building an events table costs ~10 ms
     whatever its size, which a fold per window on the client would pay every window).
     """
-    from stsdetect.detectors._grid import group_median, run_mean_of_two
+    from stsdetect.detectors._runs import group_median, run_mean_of_two
     from stsdetect.geo import latlon_from_xyz, wrap_lon_deg
 
     if not len(obs):
