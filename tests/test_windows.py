@@ -747,3 +747,47 @@ def test_windowed_finish_searches_dark_rendezvous_once(scenario, reference, tmp_
     assert_same_events(got.events, reference)
     assert (reference["event_type"] == "dark_rendezvous").sum() >= 1
     assert len(calls) == 1
+
+
+def test_stop_pieces_need_the_margin_the_plan_derives():
+    # Why the margin is 4 h 1 min with the context stage and not the detectors' 2 h 11 min:
+    # a stop piece's first report in a window links to the vessel's report before it when
+    # that one is slow and at most the stops' max_gap (3 h) earlier. A ship creeping north
+    # 400 m before a 2 h 40 min silence across midnight, 200 m during it, 390 m after: over
+    # the whole data one stop (990 m long: within 500 m of its centre), as the step over
+    # the silence links the two halves, whose own centres lie 595 m apart; loaded with the
+    # detectors' 2 h 11 min margin the second window cannot see the report before the
+    # silence, and the stop splits in two.
+    from stsdetect.context.stops import find_stops, join_stop_pieces, stop_pieces
+    from stsdetect.tracks import Tracks
+
+    day = DAY0.value
+    t_a = np.arange(12 * H, 21 * H + 40 * 60 + 1, 180.0)
+    t_b = np.arange(24 * H + 20 * 60, 32 * H, 180.0)
+    t = np.concatenate([t_a, t_b])
+    north_m = np.concatenate([np.linspace(0.0, 400.0, t_a.size),
+                              np.linspace(600.0, 990.0, t_b.size)])
+    lat, lon = _latlon(np.zeros(t.size), north_m / 1000.0)
+    track = Tracks.from_arrays(np.full(t.size, 412000777), day + (t * 1e9).astype(np.int64),
+                               lat, lon, sog_kn=np.full(t.size, 0.3))
+    whole = find_stops(track)
+    assert len(whole) == 1
+
+    def windowed(margin_s):
+        pieces, ends = [], []
+        for k in (0, 1):
+            a, b = day + k * 86_400 * 10**9, day + (k + 1) * 86_400 * 10**9
+            m = round(margin_s * 1e9)
+            keep = (track.time_ns >= a - m) & (track.time_ns < b + m)
+            part = Tracks.from_arrays(track.mmsi[keep], track.time_ns[keep],
+                                      track.lat_deg[keep], track.lon_deg[keep],
+                                      sog_kn=track.sog_kn[keep])
+            p, e = stop_pieces(part, a, b)
+            pieces.append(p)
+            ends.append(e)
+        return join_stop_pieces(pieces, ends)
+
+    plan = make_plan()
+    pd.testing.assert_frame_equal(windowed(plan.margin_s), whole)
+    assert plan.margin_s == 4 * H + 60 and make_plan(context=False).margin_s == 2 * H + 11 * 60
+    assert len(windowed(make_plan(context=False).margin_s)) == 2
