@@ -471,6 +471,66 @@ def test_main_leaves_numpys_hugepage_advice(tmp_path):
         _hugepage_advice(before)
 
 
+def test_program_malloc_settings_respect_the_users_environment(monkeypatch):
+    """_program._set_malloc: the three PROGRAM_MALLOC settings through mallopt, except those
+    the user set in the environment, and none under a glibc.malloc tunable."""
+    from stsdetect._program import PROGRAM_MALLOC, _set_malloc
+
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                 "GLIBC_TUNABLES"):
+        monkeypatch.delenv(name, raising=False)
+    calls = []
+
+    def mallopt(param, value):
+        calls.append((param, value))
+        return 1
+
+    assert _set_malloc(mallopt) == calls == [(k, v) for k, (v, _) in PROGRAM_MALLOC.items()]
+    assert dict(calls) == {-3: 32 * 2**20, -1: 256 * 2**20, -2: 64 * 2**20}
+    calls.clear()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert [p for p, _ in _set_malloc(mallopt)] == [-3, -2]
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    assert _set_malloc(mallopt) == []
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    assert _set_malloc(lambda p, v: 0) == []  # refused by the C library: nothing claimed
+
+
+def test_program_malloc_keeps_freed_memory_for_the_next_arrays():
+    """With glibc, the program's malloc settings make arrays of growing sizes (4-28 MB) reuse
+    the memory freed before instead of each being faulted in afresh (counted in a fresh
+    process: minor page faults, NumPy's huge-page advice off in both)."""
+    import os
+
+    if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+        pytest.skip("mallopt settings apply to glibc only")
+    script = ("import resource, sys\n"
+              "if sys.argv[1] == 'set':\n"
+              "    from stsdetect._program import _set_malloc\n"
+              "    assert len(_set_malloc()) == 3\n"
+              "import numpy as np\n"
+              "from tests.test_cli import _hugepage_advice\n"
+              "_hugepage_advice(False)\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+              "for mb in (4, 8, 12, 16, 20, 24, 28):\n"
+              "    a = np.ones(mb * 2**20 // 8)\n"
+              "    del a\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")
+           and k != "GLIBC_TUNABLES"}
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    faults = {}
+    for mode in ("default", "set"):
+        done = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                              text=True, timeout=120, check=True, env=env)
+        faults[mode] = int(done.stdout.split()[-1])
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert faults["default"] > 100 * 2**20 // page  # every array faulted in: 112 MB
+    assert faults["set"] < 40 * 2**20 // page  # about the largest one: 28 MB
+
+
 def test_after_import_hook_runs_once_after_the_module_and_never_breaks_it(tmp_path, monkeypatch):
     """stsdetect._program._AfterImport: ``then`` sees the executed module, once; a failing
     ``then`` does not fail the import; an unrelated import passes through."""

@@ -55,7 +55,17 @@ def configure_memory() -> None:
     A user's :data:`HUGEPAGE_VARIABLE` is left in force. If NumPy is not imported yet (``stsdetect
     --help`` never imports it), the setting is made right after it is, by a one-shot import
     hook, so commands that do not need NumPy still do not import it.
+
+    With glibc, the program's ``malloc`` also gets :data:`PROGRAM_MALLOC` (``mallopt``; the
+    settings of the Dask workers, :data:`stsdetect.dask.WORKER_MALLOC`): arrays up to 32 MB
+    come from the heap, and freed memory is kept for the next arrays instead of being handed
+    back to the kernel and faulted in, zeroed, again (each MB faulted in costs about 0.5 ms
+    of system time in 4 KiB pages). On the same dump: 10 fresh processes each, alternated,
+    1.540 -> 1.468 CPU s best (system time 0.296 -> 0.248), 1.602 -> 1.574 median. A
+    setting the user made in the environment (``MALLOC_*_``, ``GLIBC_TUNABLES``) is left
+    in force.
     """
+    _set_malloc()
     if HUGEPAGE_VARIABLE in os.environ:
         return
     numpy = sys.modules.get("numpy")
@@ -63,6 +73,38 @@ def configure_memory() -> None:
         _no_hugepages(numpy)
     elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport("numpy", _no_hugepages))
+
+
+#: The program's glibc ``malloc`` settings (:func:`configure_memory`): ``mallopt`` parameter
+#: number (glibc's ``malloc.h``) -> (value, the environment variable that would set it).
+#: The same values as :data:`stsdetect.dask.WORKER_MALLOC`: arrays up to 32 MB (glibc's own
+#: largest adaptive threshold) from the heap, which keeps up to 256 MB free before shrinking
+#: and grows by 64 MB at a time.
+PROGRAM_MALLOC = {-3: (32 * 2**20, "MALLOC_MMAP_THRESHOLD_"),  # M_MMAP_THRESHOLD
+                  -1: (256 * 2**20, "MALLOC_TRIM_THRESHOLD_"),  # M_TRIM_THRESHOLD
+                  -2: (64 * 2**20, "MALLOC_TOP_PAD_")}  # M_TOP_PAD
+
+
+def _set_malloc(mallopt=None) -> list:
+    """Apply :data:`PROGRAM_MALLOC` with glibc's ``mallopt`` (or the given one); returns the
+    (parameter, value) pairs set. Nothing on another C library, nor where the user set the
+    environment variable (or any ``glibc.malloc`` tunable)."""
+    if mallopt is None:
+        try:
+            if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+                return []
+            import ctypes
+
+            mallopt = ctypes.CDLL(None).mallopt
+        except (AttributeError, OSError, ValueError):  # no confstr name, no libc symbol
+            return []
+    if "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return []
+    done = []
+    for param, (value, variable) in PROGRAM_MALLOC.items():  # three settings
+        if variable not in os.environ and mallopt(param, value) == 1:  # 1: accepted
+            done.append((param, value))
+    return done
 
 
 def _no_hugepages(numpy) -> None:
