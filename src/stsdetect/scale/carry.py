@@ -669,7 +669,8 @@ def _dk_fold(state, piece, p, win: Win):
         uk, inv = np.unique(keys, return_inverse=True)
         total = np.zeros(uk.size, np.int64)
         np.add.at(total, inv, nb)
-        state["bursts"] = pd.DataFrame({"mmsi": uk >> 16, "rank": uk & 0xFFFF,
+        state["bursts"] = pd.DataFrame({"mmsi": uk >> RANK_BITS,
+                                        "rank": uk & ((1 << RANK_BITS) - 1),
                                         "n_bursts": total})  # by (mmsi, rank)
         if len(state["counts"]) >= 16:  # keep the carried counts one table, summed by key
             state["counts"] = [_sum_counts(state["counts"])]
