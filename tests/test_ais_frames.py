@@ -157,3 +157,44 @@ def test_valid_time_range_now_is_read_each_call():
     for bad in ("now+1x..", "..yesterday"):
         with pytest.raises(ValueError, match=re.escape("is not a time")):
             valid_time_range(bad)
+
+
+@settings(max_examples=40)
+@given(st.lists(st.integers(0, 700), max_size=12), st.integers(0, 11), st.integers(1, 3000),
+       st.lists(st.booleans(), min_size=12, max_size=12))
+def test_columns_made_elsewhere_keep_every_row(sizes, when, rows, ready):
+    """Rows appended while the final columns are made on another thread (``reserve`` with a
+    ``run``: adopted by the first append after they are ready, or dropped when the store
+    has grown past them) are the rows appended, in order (oracle: their concatenation)."""
+    from concurrent.futures import Future
+
+    from stsdetect.ais.reader import _ROW_DTYPES, _Columns, _fresh_columns
+
+    store = _Columns(_ROW_DTYPES)
+    later: list = []
+
+    def run(fn, *args):  # a chore finished only when a later append says so
+        done = Future()
+        later.append((done, fn, args))
+        return done
+
+    blocks = []
+    rng = np.random.default_rng(len(sizes) * 7 + when)
+    for i, n in enumerate(sizes):
+        if i == when:
+            store.reserve(rows, run)
+        if ready[i]:
+            for done, fn, args in later:
+                if not done.done():
+                    done.set_result(fn(*args))
+        block = {k: rng.integers(0, 100, n).astype(d) for k, d in _ROW_DTYPES.items()}
+        blocks.append(block)
+        store.append(block)
+    got = store.columns()
+    if not sum(sizes):
+        assert got is None
+        return
+    for k in _ROW_DTYPES:
+        np.testing.assert_array_equal(got[k], np.concatenate([b[k] for b in blocks]))
+    fresh = _fresh_columns(_ROW_DTYPES, 5000)
+    assert all(len(a) == 5000 for a in fresh.values())

@@ -29,6 +29,7 @@ from .kernel import (
     outside,
     take_names,
     time_ranges,
+    touch_pages,
     trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
@@ -155,10 +156,23 @@ class _Columns:
         self.n_rows = 0
         self._cap = 0
         self._cols = {k: np.empty(0, dtype=d) for k, d in dtypes.items()}
+        self._coming = None  # (rows, future of their columns) from reserve(run=...)
 
-    def reserve(self, n: int) -> None:
-        """Make room for ``n`` rows in all (no-op when there is room already)."""
+    def reserve(self, n: int, run=None) -> None:
+        """Make room for ``n`` rows in all (no-op when there is room already).
+
+        ``run``: like a pool's ``submit``. The columns are then made, and their pages
+        written once, on another thread (:func:`_fresh_columns`), while rows go on being
+        appended here
+        to the columns there are; the first :meth:`append` after they are ready copies
+        the rows so far into them. Writing fresh pages costs about 1 ms per 4 MB in page
+        faults, which the calling thread would otherwise pay chunk by chunk as it
+        appends, the last chunks after every decoding thread is done.
+        """
         if n <= self._cap:
+            return
+        if run is not None:
+            self._coming = (n, run(_fresh_columns, self.dtypes, n))
             return
         at = self.n_rows
         for k, a in self._cols.items():
@@ -173,11 +187,24 @@ class _Columns:
         if not n:
             return
         at = self.n_rows
+        if self._coming is not None and self._coming[1].done():
+            self._adopt()
         if at + n > self._cap:
             self.reserve(max(at + n, self._cap + self._cap // 2, 1024))
         for k, a in self._cols.items():
             a[at:at + n] = cols[k]
         self.n_rows = at + n
+
+    def _adopt(self) -> None:
+        """Move the rows so far into the columns made on the pool (when they are larger)."""
+        (n, future), self._coming = self._coming, None
+        fresh = future.result()
+        if n <= self._cap:
+            return
+        at = self.n_rows
+        for k, a in self._cols.items():
+            fresh[k][:at] = a[:at]
+        self._cols, self._cap = fresh, n
 
     def columns(self) -> dict | None:
         """The rows collected, as one array per column (None when there are none); the
@@ -190,6 +217,15 @@ class _Columns:
             # trimmed in place: the only reference to an array owned here, no views of it
             a.resize(n, refcheck=False)
         return cols
+
+
+def _fresh_columns(dtypes: dict, n: int) -> dict:
+    """Arrays of ``n`` rows of ``dtypes``, each page written once (compiled, the GIL
+    released)."""
+    cols = {k: np.empty(n, dtype=d) for k, d in dtypes.items()}
+    for a in cols.values():
+        touch_pages(a.view(np.uint8))
+    return cols
 
 
 def _merge(a: dict, b: dict, a_texts: dict | None = None, b_texts: dict | None = None):
@@ -301,15 +337,16 @@ class _NmeaDecoder:
         self._decoded = np.zeros(28, np.int64)
         self._blocks: dict = {}  # file name -> its block for the file column (_run_block)
 
-    def expect(self, fraction: float) -> None:
+    def expect(self, fraction: float, run=None) -> None:
         """Size the output columns for the current file, ``fraction`` of which was read, and
         make its name's block for the ``file`` column now (while other threads decode)
-        rather than after the last chunk."""
+        rather than after the last chunk (``run``: like a pool's ``submit``, which then
+        makes the columns; see :meth:`_Columns.reserve`)."""
         for store, at in ((self.rows, 1), (self.stat_rows, 2)):
             first = self._files[-1][at] if self._files else 0
             in_file = store.n_rows - first
             if in_file:
-                store.reserve(first + int(in_file / fraction * 1.05) + 1024)
+                store.reserve(first + int(in_file / fraction * 1.05) + 1024, run)
                 _run_block(self._files[-1][0], int(in_file / fraction), self._blocks)
                 if at == 1 and len(self.source_names) == 1:  # rows with no source name (so far)
                     _run_block("", int(in_file / fraction), self._blocks)
@@ -801,13 +838,19 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     ``size``: the stream's length when known (the output columns are sized from it after
     the first chunk)."""
     first = [True]
+    chores: deque = deque()  # (future, function, arguments): run by the next chunk's task
+
+    def chore(fn, *args) -> Future:
+        done = Future()
+        chores.append((done, fn, args))
+        return done
 
     def absorb(res, buf, n, prep=None):
         decoder.absorb(res, buf, prep)
         if first[0]:
             first[0] = False
             if size and n < size:
-                decoder.expect(n / size)
+                decoder.expect(n / size, None if pool is None else chore)
 
     if pool is None:
         with _workspaces(1, chunk_bytes + _WS_SLACK, 2) as ((ws,), ring):
@@ -818,10 +861,11 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         return
     depth = _IN_FLIGHT * workers
     with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
-        _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb)
+        _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb, chores)
 
 
-def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> None:
+def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
+                  chores: deque | None = None) -> None:
     """:func:`_read_nmea` on ``pool`` and this thread, with the workspaces in ``free``,
     chunks read into the buffers of ``ring``.
 
@@ -832,10 +876,21 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> Non
     first chunk in line once it is done, and otherwise decodes the last submitted chunk no
     pool thread has started (taking it back from the pool): so the pool has one thread
     fewer than the cores, no more threads run than there are cores, and at the end this
-    thread and the pool's meet in the middle of the chunks left.
+    thread and the pool's meet in the middle of the chunks left. ``chores``: (future,
+    function, arguments) the next chunk's task runs before decoding it, whichever thread
+    runs it (so that such work waits for no chunk queued before it).
     """
 
     def task(a, n, continued, ws):
+        while chores:  # work handed over by the calling thread first (see _read_nmea)
+            try:
+                done, fn, args = chores.popleft()
+            except IndexError:  # (taken by another thread meanwhile)
+                break
+            try:
+                done.set_result(fn(*args))
+            except BaseException as exc:  # (raised where the result is used)
+                done.set_exception(exc)
         res = decode_chunk(a, n, continued, ws, copy=False)
         return res, _prepare(res, decoder.valid_ns, decoder.chunk_names)
 
