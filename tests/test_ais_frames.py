@@ -51,6 +51,8 @@ def test_frame_is_the_dataframe_constructor(n, seed):
     assert list(got.columns) == list(cols)
     for name in ("mmsi", "lat", "flag"):  # the arrays themselves, not copies
         assert np.shares_memory(got[name].to_numpy(), cols[name]) or n == 0
+    got.columns.name = "renamed"  # (each frame its own column index)
+    assert frame(cols).columns.name is None
 
 
 def test_frame_rejects_what_it_cannot_wrap():
