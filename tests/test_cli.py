@@ -417,6 +417,146 @@ def test_program_sets_the_collector_and_main_leaves_it(tmp_path):
     assert gc.get_threshold() == before
 
 
+def _hugepage_advice(value: bool) -> bool:
+    """Set NumPy's huge-page advice, returning what it was."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # NumPy 1
+        from numpy.core.multiarray import _set_madvise_hugepage
+    return bool(_set_madvise_hugepage(value))
+
+
+@pytest.mark.parametrize(("user", "expected"), [(None, "False"), ("1", "True")])
+def test_program_turns_off_numpys_hugepage_advice_unless_the_user_set_it(user, expected):
+    """console() turns NumPy's huge-page advice off (stsdetect._program.configure_memory) even
+    when NumPy is imported only after it (``--version`` imports no NumPy: the one-shot hook
+    acts at NumPy's import); a user's NUMPY_MADVISE_HUGEPAGE stands."""
+    import os
+
+    script = ("import atexit, sys\n"
+              "def show():\n"
+              "    print('numpy_loaded', 'numpy' in sys.modules)\n"
+              "    from tests.test_cli import _hugepage_advice\n"
+              "    print('advice', _hugepage_advice(True))\n"
+              "    print('hooks', sum(type(f).__name__ == '_AfterImport' for f in sys.meta_path))\n"
+              "atexit.register(show)\n"
+              "sys.argv = ['stsdetect', '--version']\n"
+              "from stsdetect.cli import console\n"
+              "console()\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if user is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = user
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert lines["numpy_loaded"] == "False", done.stderr  # --version still imports no NumPy
+    assert lines["advice"] == expected
+    assert lines["hooks"] == "0"  # the hook took itself out
+
+
+def test_main_leaves_numpys_hugepage_advice(tmp_path):
+    """main() (the library's entry) leaves NumPy's huge-page advice as it finds it, either way."""
+    from stsdetect.simulate import demo_path
+
+    before = _hugepage_advice(True)
+    try:
+        for value in (True, False):
+            _hugepage_advice(value)
+            assert main(["detect", str(demo_path()), "-o", str(tmp_path / "e.csv"), "-q"]) \
+                == EXIT_OK
+            assert _hugepage_advice(value) is value
+    finally:
+        _hugepage_advice(before)
+
+
+def test_program_malloc_settings_respect_the_users_environment(monkeypatch):
+    """_program._set_malloc: the three PROGRAM_MALLOC settings through mallopt, except those
+    the user set in the environment, and none under a glibc.malloc tunable."""
+    from stsdetect._program import PROGRAM_MALLOC, _set_malloc
+
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+                 "GLIBC_TUNABLES"):
+        monkeypatch.delenv(name, raising=False)
+    calls = []
+
+    def mallopt(param, value):
+        calls.append((param, value))
+        return 1
+
+    assert _set_malloc(mallopt) == calls == [(k, v) for k, (v, _) in PROGRAM_MALLOC.items()]
+    assert dict(calls) == {-3: 32 * 2**20, -1: 256 * 2**20, -2: 64 * 2**20}
+    calls.clear()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert [p for p, _ in _set_malloc(mallopt)] == [-3, -2]
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    assert _set_malloc(mallopt) == []
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    assert _set_malloc(lambda p, v: 0) == []  # refused by the C library: nothing claimed
+
+
+def test_program_malloc_keeps_freed_memory_for_the_next_arrays():
+    """With glibc, the program's malloc settings make arrays of growing sizes (4-28 MB) reuse
+    the memory freed before instead of each being faulted in afresh (counted in a fresh
+    process: minor page faults, NumPy's huge-page advice off in both)."""
+    import os
+
+    if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+        pytest.skip("mallopt settings apply to glibc only")
+    script = ("import resource, sys\n"
+              "if sys.argv[1] == 'set':\n"
+              "    from stsdetect._program import _set_malloc\n"
+              "    assert len(_set_malloc()) == 3\n"
+              "import numpy as np\n"
+              "from tests.test_cli import _hugepage_advice\n"
+              "_hugepage_advice(False)\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+              "for mb in (4, 8, 12, 16, 20, 24, 28):\n"
+              "    a = np.ones(mb * 2**20 // 8)\n"
+              "    del a\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")
+           and k != "GLIBC_TUNABLES"}
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    faults = {}
+    for mode in ("default", "set"):
+        done = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                              text=True, timeout=120, check=True, env=env)
+        faults[mode] = int(done.stdout.split()[-1])
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert faults["default"] > 100 * 2**20 // page  # every array faulted in: 112 MB
+    assert faults["set"] < 40 * 2**20 // page  # about the largest one: 28 MB
+
+
+def test_after_import_hook_runs_once_after_the_module_and_never_breaks_it(tmp_path, monkeypatch):
+    """stsdetect._program._AfterImport: ``then`` sees the executed module, once; a failing
+    ``then`` does not fail the import; an unrelated import passes through."""
+    from stsdetect._program import _AfterImport
+
+    (tmp_path / "hooked_mod_16e.py").write_text("VALUE = 42\n")
+    (tmp_path / "broken_then_16e.py").write_text("VALUE = 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+    hook = _AfterImport("hooked_mod_16e", lambda m: seen.append(m.VALUE))
+    failing = _AfterImport("broken_then_16e", lambda m: 1 / 0)
+    monkeypatch.setattr(sys, "meta_path", [hook, failing, *sys.meta_path])
+    import json  # noqa: F401  (already loaded; unrelated names pass through)
+
+    import hooked_mod_16e
+    assert seen == [42] and hooked_mod_16e.VALUE == 42
+    assert hook not in sys.meta_path
+    import broken_then_16e
+    assert broken_then_16e.VALUE == 7 and failing not in sys.meta_path
+    importlib_reload = __import__("importlib").reload
+    importlib_reload(hooked_mod_16e)
+    assert seen == [42]  # one-shot
+    for name in ("hooked_mod_16e", "broken_then_16e"):
+        sys.modules.pop(name, None)
+
+
 @pytest.mark.parametrize(("args", "code"), [(["--version"], EXIT_OK), (["detect"], EXIT_BAD_INPUT)])
 def test_console_runs_exit_handlers_and_keeps_exit_code_and_output(tmp_path, args, code):
     # console() skips the interpreter's teardown: the exit code, the piped output and the

@@ -381,10 +381,17 @@ def test_json_literals_equal_the_string_method_oracle(texts, ints, nullable, sta
     times = pd.Series(pd.to_datetime([None if s is None else s for s in stamps], utc=True)
                       ).astype("datetime64[ns, UTC]")
     columns = [pd.Series(texts, dtype="string"), pd.Series(texts, dtype=object),
+               pd.Series(texts, dtype="str"),  # pandas' default text dtype (NaN missing)
+               # other missing markers, and values that are not str (the pandas path)
+               pd.Series([np.nan if t is None else t for t in texts], dtype=object),
+               pd.Series([pd.NA if t is None else t for t in texts], dtype=object),
+               pd.Series([*texts, 7, 2.5, True], dtype=object),
                pd.Series(np.array(ints, np.int64)), pd.Series(nullable, dtype="Int64"),
-               times, pd.Series(np.array(bools, bool))]
+               pd.Series(nullable, dtype="UInt64"),
+               times, times.dt.tz_convert("Asia/Tokyo"), times.dt.tz_localize(None),
+               pd.Series(np.array(bools, bool))]
     for col in columns:
-        assert list(_json_literals(col)) == list(_json_literals_oracle(col))
+        assert list(_json_literals(col)) == list(_json_literals_oracle(col)), col.dtype
     # and the texts come back from JSON as they were, other control characters as spaces
     import json
 
@@ -393,3 +400,39 @@ def test_json_literals_equal_the_string_method_oracle(texts, ints, nullable, sta
         want = None if text is None else "".join(
             c if ord(c) >= 32 or c in "\n\r\t" else " " for c in text)
         assert json.loads(got)["t"] == want
+
+
+def _join_reasons_oracle(a, b):
+    """_join_reasons as pandas string methods made it (the oracle of its object-array path)."""
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    ha, hb = a != "", b != ""
+
+    def items(x):
+        xs = pd.Series(x, dtype=object).astype(str)
+        arr = xs.str.startswith("[").to_numpy()
+        return np.where(arr, xs.str.slice(1, -1).to_numpy(dtype=object), x)
+
+    both = ha & hb
+    out = np.where(ha, a, b).astype(object)
+    if both.any():
+        out[both] = "[" + items(a[both]) + ", " + items(b[both]) + "]"
+    return out
+
+
+_REASON = st.one_of(st.just(""), st.text(max_size=6),
+                    st.text(max_size=6).map(lambda t: "[" + t + "]"),
+                    st.just("["), st.just("[]"), st.just('{"vessel": 1}'))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_REASON, _REASON), max_size=12))
+def test_join_reasons_equal_the_pandas_oracle(pairs):
+    """Two reasons per row: one alone kept, two made one JSON array whose items are the
+    arrays' items (brackets dropped) -- the same as the pandas string-method version."""
+    from stsdetect.flags import _join_reasons
+
+    a = np.array([p[0] for p in pairs], dtype=object)
+    b = np.array([p[1] for p in pairs], dtype=object)
+    got = _join_reasons(a, b)
+    assert list(got) == list(_join_reasons_oracle(a, b))
+    assert all(isinstance(v, str) for v in got)
