@@ -386,9 +386,14 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                             "lon_b": activity["lon_first"].to_numpy(), "L": np.round(length),
                             "B": np.round(beam)})[dims & (t_first > t_lo + edge_ns)]
         tol = int(np.ceil(HANDOVER_DIM_TOLERANCE_M))
-        shifted = [new.assign(L=new["L"] + dl, B=new["B"] + db)
-                   for dl in range(-tol, tol + 1) for db in range(-tol, tol + 1)]  # 9 shifts
-        pairs = gone.merge(pd.concat(shifted, ignore_index=True), on=["L", "B"])
+        # the appearing vessels once per shift of their dimensions (9 shifts, shift-major),
+        # made with array tiling rather than 9 frames concatenated
+        shifts = np.arange(-tol, tol + 1)
+        n_shift = shifts.size * shifts.size
+        shifted = pd.DataFrame({c: np.tile(new[c].to_numpy(), n_shift) for c in new.columns})
+        shifted["L"] += np.repeat(np.repeat(shifts, shifts.size), len(new))
+        shifted["B"] += np.repeat(np.tile(shifts, shifts.size), len(new))
+        pairs = gone.merge(shifted, on=["L", "B"])
         gap = pairs["tb"] - pairs["ta"]
         pairs = pairs[(pairs["a"] != pairs["b"]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))]
         if len(pairs):
