@@ -517,3 +517,31 @@ def test_handover_links_equal_a_brute_force_over_all_pairs(fleet):
                 pair = (a["mmsi"], b["mmsi"])
                 want |= {("fell_silent", a["mmsi"], pair), ("appeared", b["mmsi"], pair)}
     assert found == want
+
+
+def _json_list_oracle(values: pd.Series, by) -> pd.Series:
+    """identity.links._json_list as pandas made it (drop_duplicates, sort, groupby join)."""
+    text = values.astype(str)
+    if not pd.api.types.is_numeric_dtype(values):
+        text = '"' + text.str.replace("\\", "\\\\", regex=False).str.replace(
+            '"', '\\"', regex=False) + '"'
+    frame = pd.DataFrame({"by": np.asarray(by), "t": text.to_numpy(dtype=object)})
+    frame = frame.drop_duplicates().sort_values(["by", "t"])
+    return "[" + frame.groupby("by")["t"].agg(", ".join) + "]"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.text(max_size=4),
+                          st.integers(0, 10**10)), max_size=20))
+def test_json_list_equals_the_pandas_oracle(rows):
+    """The distinct values per group as JSON arrays (texts quoted and escaped, numbers bare,
+    sorted as text, groups sorted): the same texts per group as the pandas version."""
+    from stsdetect.identity.links import _json_list
+
+    by = np.array([r[0] for r in rows], np.int64)
+    for values in (pd.Series([r[1] for r in rows], dtype=object),
+                   pd.Series([r[1] for r in rows], dtype="str"),
+                   pd.Series(np.array([r[2] for r in rows], np.int64))):
+        got, want = _json_list(values, by), _json_list_oracle(values, by)
+        assert got.index.tolist() == want.index.tolist()
+        assert got.tolist() == want.tolist()
