@@ -49,7 +49,7 @@ from .statics import STATICS_MIN_BITS
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
-           "seen_range", "time_ranges", "trim_text"]
+           "seen_range", "time_ranges", "touch_pages", "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
 _INT64_MAX = np.iinfo(np.int64).max
@@ -1754,6 +1754,14 @@ def time_ranges(values: np.ndarray, times: np.ndarray) -> tuple:
     k = _ranges(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
                 np.full(1 << bits, -1, np.int64), np.uint64(64 - bits), keys, first, last)
     return keys[:k].copy(), first[:k].copy(), last[:k].copy()
+
+
+@njit(**_JIT)
+def touch_pages(a):
+    """Write a zero at every 4096th byte of ``a`` (uint8, fresh memory: its pages faulted
+    in at once, on a thread that has the time; the GIL is released)."""
+    for i in range(0, a.size, 4096):
+        a[i] = 0
 
 
 @njit(**_JIT)

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ._frames import frame as _frame
+from ._frames import utc_array as _utc_array
 from .kernel import (
     COUNT_NAMES,
     N_SKIPS,
@@ -27,6 +29,7 @@ from .kernel import (
     outside,
     take_names,
     time_ranges,
+    touch_pages,
     trim_text,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
@@ -89,7 +92,16 @@ class AISData:
 
 # --------------------------------------------------------------------------- sources
 def _sniff(head: bytes) -> str:
-    for line in head.splitlines():
+    # the first lines first (the head is 64 KiB: splitting it all cost 0.1 ms per file)
+    cut = head.rfind(b"\n", 0, 4096) + 1 if len(head) > 4096 else len(head)
+    return _sniff_lines(head[:cut].splitlines()) or _sniff_lines(
+        head[cut:].splitlines()) or "nmea"
+
+
+def _sniff_lines(lines: list) -> str | None:
+    """The format the first line of ``lines`` that is not blank or a comment tells (None
+    when there is none)."""
+    for line in lines:
         text = line.strip().lstrip(b"\xef\xbb\xbf")
         if not text:
             continue
@@ -102,7 +114,7 @@ def _sniff(head: bytes) -> str:
             return "dma"
         if not text.startswith(b"#"):
             return "csv" if _CSV_HEADER.match(text) else "nmea"
-    return "nmea"
+    return None
 
 
 #: A CSV header of another layout: no sentence characters, three or more names that start
@@ -144,10 +156,23 @@ class _Columns:
         self.n_rows = 0
         self._cap = 0
         self._cols = {k: np.empty(0, dtype=d) for k, d in dtypes.items()}
+        self._coming = None  # (rows, future of their columns) from reserve(run=...)
 
-    def reserve(self, n: int) -> None:
-        """Make room for ``n`` rows in all (no-op when there is room already)."""
+    def reserve(self, n: int, run=None) -> None:
+        """Make room for ``n`` rows in all (no-op when there is room already).
+
+        ``run``: like a pool's ``submit``. The columns are then made, and their pages
+        written once, on another thread (:func:`_fresh_columns`), while rows go on being
+        appended here
+        to the columns there are; the first :meth:`append` after they are ready copies
+        the rows so far into them. Writing fresh pages costs about 1 ms per 4 MB in page
+        faults, which the calling thread would otherwise pay chunk by chunk as it
+        appends, the last chunks after every decoding thread is done.
+        """
         if n <= self._cap:
+            return
+        if run is not None:
+            self._coming = (n, run(_fresh_columns, self.dtypes, n))
             return
         at = self.n_rows
         for k, a in self._cols.items():
@@ -162,11 +187,24 @@ class _Columns:
         if not n:
             return
         at = self.n_rows
+        if self._coming is not None and self._coming[1].done():
+            self._adopt()
         if at + n > self._cap:
             self.reserve(max(at + n, self._cap + self._cap // 2, 1024))
         for k, a in self._cols.items():
             a[at:at + n] = cols[k]
         self.n_rows = at + n
+
+    def _adopt(self) -> None:
+        """Move the rows so far into the columns made on the pool (when they are larger)."""
+        (n, future), self._coming = self._coming, None
+        fresh = future.result()
+        if n <= self._cap:
+            return
+        at = self.n_rows
+        for k, a in self._cols.items():
+            fresh[k][:at] = a[:at]
+        self._cols, self._cap = fresh, n
 
     def columns(self) -> dict | None:
         """The rows collected, as one array per column (None when there are none); the
@@ -179,6 +217,15 @@ class _Columns:
             # trimmed in place: the only reference to an array owned here, no views of it
             a.resize(n, refcheck=False)
         return cols
+
+
+def _fresh_columns(dtypes: dict, n: int) -> dict:
+    """Arrays of ``n`` rows of ``dtypes``, each page written once (compiled, the GIL
+    released)."""
+    cols = {k: np.empty(n, dtype=d) for k, d in dtypes.items()}
+    for a in cols.values():
+        touch_pages(a.view(np.uint8))
+    return cols
 
 
 def _merge(a: dict, b: dict, a_texts: dict | None = None, b_texts: dict | None = None):
@@ -290,16 +337,19 @@ class _NmeaDecoder:
         self._decoded = np.zeros(28, np.int64)
         self._blocks: dict = {}  # file name -> its block for the file column (_run_block)
 
-    def expect(self, fraction: float) -> None:
+    def expect(self, fraction: float, run=None) -> None:
         """Size the output columns for the current file, ``fraction`` of which was read, and
         make its name's block for the ``file`` column now (while other threads decode)
-        rather than after the last chunk."""
+        rather than after the last chunk (``run``: like a pool's ``submit``, which then
+        makes the columns; see :meth:`_Columns.reserve`)."""
         for store, at in ((self.rows, 1), (self.stat_rows, 2)):
             first = self._files[-1][at] if self._files else 0
             in_file = store.n_rows - first
             if in_file:
-                store.reserve(first + int(in_file / fraction * 1.05) + 1024)
+                store.reserve(first + int(in_file / fraction * 1.05) + 1024, run)
                 _run_block(self._files[-1][0], int(in_file / fraction), self._blocks)
+                if at == 1 and len(self.source_names) == 1:  # rows with no source name (so far)
+                    _run_block("", int(in_file / fraction), self._blocks)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
@@ -440,8 +490,7 @@ class _NmeaDecoder:
             "line": cols["line"],
         }
         self.stat_arrays = arrays  # (for the vessels table, without going through the frame)
-        return pd.DataFrame({**arrays, "time": pd.Series(
-            cols["time"], dtype="datetime64[ns, UTC]", copy=False)}, copy=False)
+        return _frame({**arrays, "time": _utc_array(cols["time"])})
 
     def finish(self):
         """The positions and statics frames of everything absorbed."""
@@ -464,6 +513,8 @@ class _NmeaDecoder:
             source = _from_arrow(pa.chunked_array(
                 [_arrow_names([""], np.zeros(p, np.int32)) if isinstance(p, int) else p
                  for p in names], type=pa.large_string()))
+        elif cols is not None and len(self.source_names) == 1:  # no names: slices of a block
+            source = _string_runs([("", len(cols["mmsi"]))], self._blocks)
         return (_positions_frame(cols, self.source_names, source=source),
                 self._statics_frame())
 
@@ -617,14 +668,12 @@ def _positions_frame(cols, source_names=("",), file_names=("",), source=None) ->
         for k in ("lat", "lon", "sog_kn", "cog_deg", "heading_deg"):
             cols[k] = np.zeros(0)
     n = len(cols["mmsi"])
-    # int64 nanoseconds since the epoch read as UTC times in place (tz_localize would copy)
-    time = pd.Series(np.asarray(cols["time"], dtype=np.int64), dtype="datetime64[ns, UTC]",
-                     copy=False)
+    time = _utc_array(np.asarray(cols["time"], dtype=np.int64))
     file = cols.get("file")
     if file is None or isinstance(file, np.ndarray):
         file = _string_codes(list(file_names), np.asarray(
             file if file is not None else np.zeros(n, np.int32), dtype=np.int32))
-    frame = pd.DataFrame({
+    return _frame({
         "mmsi": np.asarray(cols["mmsi"], dtype=np.int64),
         "time": time,
         "lat": np.asarray(cols["lat"], dtype=np.float64),
@@ -639,8 +688,7 @@ def _positions_frame(cols, source_names=("",), file_names=("",), source=None) ->
             list(source_names), np.asarray(cols["source"], dtype=np.int32)),
         "file": file,
         "line": np.asarray(cols.get("line", np.zeros(n, np.int64)), dtype=np.int64),
-    }, copy=False)  # fresh arrays: no need to copy them into consolidated blocks
-    return frame
+    })  # (fresh arrays, each its own block: no copies)
 
 
 _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a margin)
@@ -649,8 +697,12 @@ _PAD = 64  # zero bytes after each chunk (the kernel never reads past its end; a
 _WS_SLACK = 4096
 
 
-def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None):
+def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
+            first_bytes: int | None = None):
     """Chunks of whole lines of ``stream``: (uint8 array, bytes used, continued).
+
+    The first chunk reads ``first_bytes`` (default ``chunk_bytes``; at most that), the
+    others ``chunk_bytes``.
 
     Chunks are read into ``n_buffers`` buffers in turn (reused: fresh ones would be zeroed
     and faulted in for every chunk), so that a chunk's buffer stays untouched until
@@ -668,6 +720,7 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = No
     if ring is None:
         ring = [None] * n_buffers  # (each made when first used: none zeroed before needed)
     turn = 0
+    want = min(first_bytes or chunk_bytes, chunk_bytes)
     while True:
         if len(carry) + chunk_bytes + _PAD <= size:
             if ring[turn] is None or len(ring[turn]) < size:
@@ -677,12 +730,13 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = No
         else:
             buf = bytearray(len(carry) + chunk_bytes + _PAD)
         buf[:len(carry)] = carry
-        end = len(carry) + _fill(stream, memoryview(buf)[len(carry):len(carry) + chunk_bytes])
+        asked, want = want, chunk_bytes
+        end = len(carry) + _fill(stream, memoryview(buf)[len(carry):len(carry) + asked])
         if end == len(carry):  # the stream ended
             if carry:
                 yield np.frombuffer(buf, dtype=np.uint8), end, continued
             return
-        if end < len(carry) + chunk_bytes:  # the last read: everything left
+        if end < len(carry) + asked:  # the last read: everything left
             cut = end
         else:
             # after the last '\n', or (old Mac files) a '\r' not the last byte read (that
@@ -765,6 +819,10 @@ def _workspaces(n: int, n_bytes: int, n_buffers: int):
                 _buf_cache.append(buf)
 
 
+#: On several threads the first chunk of a file is this fraction of the others: the pool
+#: threads wait for it to be read (0.2 ms per MiB) before any starts.
+_FIRST_PART = 4
+
 #: Chunks in flight per decoding thread (each with its workspace and buffer): the reading
 #: thread keeps this many read ahead, so that a thread done with a chunk finds the next one
 #: waiting even while the reading thread absorbs a slow one.
@@ -780,13 +838,19 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     ``size``: the stream's length when known (the output columns are sized from it after
     the first chunk)."""
     first = [True]
+    chores: deque = deque()  # (future, function, arguments): run by the next chunk's task
+
+    def chore(fn, *args) -> Future:
+        done = Future()
+        chores.append((done, fn, args))
+        return done
 
     def absorb(res, buf, n, prep=None):
         decoder.absorb(res, buf, prep)
         if first[0]:
             first[0] = False
             if size and n < size:
-                decoder.expect(n / size)
+                decoder.expect(n / size, None if pool is None else chore)
 
     if pool is None:
         with _workspaces(1, chunk_bytes + _WS_SLACK, 2) as ((ws,), ring):
@@ -797,10 +861,11 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         return
     depth = _IN_FLIGHT * workers
     with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
-        _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb)
+        _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb, chores)
 
 
-def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> None:
+def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
+                  chores: deque | None = None) -> None:
     """:func:`_read_nmea` on ``pool`` and this thread, with the workspaces in ``free``,
     chunks read into the buffers of ``ring``.
 
@@ -811,10 +876,21 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> Non
     first chunk in line once it is done, and otherwise decodes the last submitted chunk no
     pool thread has started (taking it back from the pool): so the pool has one thread
     fewer than the cores, no more threads run than there are cores, and at the end this
-    thread and the pool's meet in the middle of the chunks left.
+    thread and the pool's meet in the middle of the chunks left. ``chores``: (future,
+    function, arguments) the next chunk's task runs before decoding it, whichever thread
+    runs it (so that such work waits for no chunk queued before it).
     """
 
     def task(a, n, continued, ws):
+        while chores:  # work handed over by the calling thread first (see _read_nmea)
+            try:
+                done, fn, args = chores.popleft()
+            except IndexError:  # (taken by another thread meanwhile)
+                break
+            try:
+                done.set_result(fn(*args))
+            except BaseException as exc:  # (raised where the result is used)
+                done.set_exception(exc)
         res = decode_chunk(a, n, continued, ws, copy=False)
         return res, _prepare(res, decoder.valid_ns, decoder.chunk_names)
 
@@ -836,7 +912,8 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb) -> Non
                 return True
         return False
 
-    chunks = _chunks(stream, chunk_bytes, len(ring), ring)
+    # the first chunk smaller, so that a pool thread starts decoding sooner
+    chunks = _chunks(stream, chunk_bytes, len(ring), ring, chunk_bytes // _FIRST_PART)
     more = True
     while more or pending:
         if more and free:
@@ -996,6 +1073,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     # (the calling thread decodes too: the pool has the other threads)
     pool = (ThreadPoolExecutor(n_workers - 1, thread_name_prefix="stsdetect-decode")
             if n_workers > 1 else None)
+    for _ in range(n_workers - 1):  # its threads started now, while the first chunk is read
+        pool.submit(int)
     try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)

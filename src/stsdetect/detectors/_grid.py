@@ -74,8 +74,11 @@ def _segment_keys(tracks: Tracks):
         return got[2]
     t0 = int(tracks.time_ns.min())
     span = float(np.ceil((int(tracks.time_ns.max()) - t0) / 1e9)) + 1.0
-    keys = (tracks.time_ns - t0) / 1e9  # same rounding as _query_keys: equal times, equal keys
-    keys += np.multiply(tracks.segment, span, dtype=float)
+    offset = tracks.time_ns - t0
+    keys = offset / 1e9  # same rounding as _query_keys: equal times, equal keys
+    # the segment term into the offsets' buffer (no third array of the rows' size to fault in)
+    keys += np.multiply(tracks.segment, span, dtype=float, out=offset.view(np.float64))
+    del offset
     keys.flags.writeable = False
     out = (keys, t0, span)
     _KEYS[tracks] = (tracks.time_ns, tracks.segment, out)
