@@ -20,8 +20,7 @@ Then the arithmetic of the goal (#16 point 8): at 1M reports/s the whole run may
 initialisation) is subtracted from that budget, and what is left is set against the measured
 work (decoding and every stage). ``--one-core`` pins the children to CPU 0 (``taskset -c 0``
 equivalent), so decoding runs its threads on one core. Each child first sets the garbage
-collector's schedule and NumPy's huge-page advice as the ``stsdetect`` program does
-(:mod:`stsdetect._program`). The last
+collector's schedule as the ``stsdetect`` program does (:mod:`stsdetect._program`). The last
 rows time the program itself
 (``python -m stsdetect detect ...``, best of ``--repeat``), the figure the goal is about; the
 rows above say where its time goes.
@@ -59,10 +58,9 @@ def _child(argv) -> None:
     import importlib
 
     sys.path.insert(0, SRC)
-    from stsdetect._program import configure_gc, configure_memory
+    from stsdetect._program import configure_gc
 
     configure_gc()  # as the ``stsdetect`` program does first (cli.console)
-    configure_memory()
     modules, command = json.loads(argv[0]), argv[1:]
     rows = {}
     for label, code in GROUPS:

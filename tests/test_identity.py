@@ -668,3 +668,46 @@ def test_mid_table_is_a_copy_and_safe_under_threads():
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(work, range(64)))
     assert all(r == (before, True) for r in results)
+
+
+_SCENARIO_BARGES = {}
+
+
+def _barge_scenario():
+    """A small simulated scenario (barges, a tow), decoded, cleaned and with its tows; once."""
+    if not _SCENARIO_BARGES:
+        import stsdetect
+        from stsdetect.simulate import simulate
+
+        scenario = simulate(seed=3, min_interval_s=240)
+        data = stsdetect.read_ais(scenario.lines())
+        tracks = stsdetect.build_tracks(data.positions)
+        _SCENARIO_BARGES.update(data=data, tracks=tracks,
+                                tows=find_tows(tracks, tug_mmsi(data.vessels)))
+    return _SCENARIO_BARGES
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_barges_of_some_mmsi_only_equal_those_rows_of_the_full_classification(data):
+    """classify_barges(mmsi=m, mmsi_only=True) (the flags' call) gives exactly the rows of m of
+    the full classification, for any subset of the vessels (and MMSIs never heard)."""
+    sc = _barge_scenario()
+    d = sc["data"]
+    known = np.unique(np.concatenate([d.vessels["mmsi"].to_numpy(np.int64),
+                                      d.positions["mmsi"].to_numpy(np.int64)]))
+    picked = data.draw(st.lists(st.sampled_from(list(known)), max_size=12))
+    extra = data.draw(st.lists(st.integers(100_000_000, 999_999_999), max_size=2))
+    m = np.array(picked + extra, np.int64)
+    kw = dict(tracks=sc["tracks"], positions=d.positions, tows=sc["tows"], mmsi=m)
+    full = classify_barges(d.vessels, **kw)
+    want = full[full["mmsi"].isin(m)].reset_index(drop=True)
+    got = classify_barges(d.vessels, mmsi_only=True, **kw)
+    # (no rows at all: the text columns' dtype of an empty table is pandas' guess either way)
+    pd.testing.assert_frame_equal(got, want, check_dtype=len(want) > 0)
+    assert got["is_barge"].any() or not want["is_barge"].any()
+
+
+def test_barges_mmsi_only_needs_the_mmsi():
+    with pytest.raises(ValueError, match="mmsi_only"):
+        classify_barges(None, mmsi_only=True)

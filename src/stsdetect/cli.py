@@ -1192,16 +1192,14 @@ def console() -> None:
 
     The program also sets the garbage collector's schedule for its process
     (:func:`stsdetect._program.configure_gc`: fewer collections walking the objects that
-    pandas and numba leave, about 0.15 CPU s less on the 1.31M-line dump) and turns off
-    NumPy's huge-page advice (:func:`stsdetect._program.configure_memory`: 0.06-0.14 CPU s
-    less there); :func:`main` leaves both as it finds them.
+    pandas and numba leave, about 0.15 CPU s less on the 1.31M-line dump); :func:`main`
+    leaves the collector as it finds it.
     """
     import atexit
 
-    from stsdetect._program import configure_gc, configure_memory
+    from stsdetect._program import configure_gc
 
     configure_gc()
-    configure_memory()
     code = main()
     atexit._run_exitfuncs()
     try:

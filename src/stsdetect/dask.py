@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 from stsdetect.scale import windows as _w
@@ -242,6 +243,11 @@ class _Guarded:
         self.func = func
 
     def __call__(self, *args, **kwargs):
+        # a task fed by another's result: an input error upstream passes through
+        for arg in (*args, *kwargs.values()):
+            for item in (arg if isinstance(arg, (list, tuple)) else (arg,)):
+                if isinstance(item, _Failed):
+                    return item
         try:
             return self.func(*args, **kwargs)
         except INPUT_ERRORS as exc:
@@ -266,6 +272,7 @@ class DaskExecutor:
         self.client = client
         self.retries = int(retries)
         self.n_tasks = 0
+        self._live = []  # futures of submit and map_submit not yet released
 
     def map(self, func, *iterables, **kwargs):
         """Submit ``func(*items, **kwargs)`` for each tuple of items at once; return an
@@ -288,6 +295,56 @@ class DaskExecutor:
                                       key=getattr(func, "__name__", None), **kwargs)
         self.n_tasks += len(futures)
         return self._results(futures)
+
+    def submit(self, func, *args, **kwargs):
+        """Submit ``func(*args, **kwargs)`` as one task; return its future. Arguments may be
+        futures of earlier tasks (or lists of them): the task then waits for them on the
+        cluster, with no round trip through this process."""
+        import dask
+
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
+                              GRAPH_WARNING_BYTES}):
+            future = self.client.submit(_Guarded(func), *args, pure=False,
+                                        retries=self.retries,
+                                        key=f"{getattr(func, '__name__', 'task')}-"
+                                            f"{uuid.uuid4().hex}", **kwargs)
+        self.n_tasks += 1
+        self._live.append(future)
+        return future
+
+    def map_submit(self, func, *iterables, **kwargs) -> list:
+        """Submit like :meth:`map`; return the futures, in order (for later tasks'
+        arguments)."""
+        columns = [list(x) for x in iterables]
+        if not columns or not columns[0]:
+            return []
+        import dask
+
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
+                              GRAPH_WARNING_BYTES}):
+            futures = self.client.map(_Guarded(func), *columns, pure=False,
+                                      retries=self.retries,
+                                      key=getattr(func, "__name__", None), **kwargs)
+        self.n_tasks += len(futures)
+        self._live.extend(futures)
+        return futures
+
+    def result(self, future):
+        """The result of a future from :meth:`submit`: an input error is raised (once);
+        on any error every task submitted with :meth:`submit` or :meth:`map_submit` and not
+        done is cancelled. The futures are released once the result is in."""
+        try:
+            out = future.result()
+            if isinstance(out, _Failed):
+                raise out.exc
+        except BaseException:
+            self.client.cancel([f for f in self._live if not f.done()])
+            raise
+        finally:
+            live, self._live = self._live, []
+            for f in live:
+                f.release()
+        return out
 
     def _results(self, futures):
         try:

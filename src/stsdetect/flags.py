@@ -747,7 +747,7 @@ def flag_events(
 
         activity = vessel_activity(tracks, positions)
     barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq, tows=tows,
-                             activity=activity)
+                             activity=activity, mmsi_only=True)
     barges = barges[barges["mmsi"].isin(uniq)]
     for token, strength in (("barge", "strong"), ("barge_weak", "weak")):
         b = barges[barges["strength"] == strength]

@@ -65,8 +65,10 @@ def _remove_stale_temporaries(path: Path) -> None:
     progress (its process alive) is never touched; nor is any file of another naming."""
     name = re.compile(rf"\.{re.escape(path.stem)}\.(\d+)-([0-9a-f]{{6}})-[0-9a-f]{{8}}"
                       rf"\.tmp{re.escape(path.suffix)}")
+    prefix = f".{path.stem}."  # a cheap test first: a shared folder (/tmp) holds hundreds
     try:
-        candidates = [p for p in path.parent.iterdir() if name.fullmatch(p.name)]
+        candidates = [path.parent / n for n in os.listdir(path.parent)
+                      if n.startswith(prefix) and name.fullmatch(n)]
     except OSError:
         return
     for tmp in candidates:  # left-overs of killed runs: a few

@@ -23,9 +23,10 @@ from ..geo import (
 )
 from ..tracks import Tracks
 from ._pairs import pairs_within
+from ._runs import group_median, run_mean_of_two
 
 __all__ = ["MAX_GRID_POINTS", "MIN_STEP_S", "Resampled", "close_pairs", "count_rows_between",
-           "group_median", "resample_tracks"]
+           "group_median", "resample_tracks", "run_mean_of_two"]
 
 #: Shortest grid step: AIS reports carry their time to the whole second (ITU-R M.1371-5,
 #: the UTC second field), so a finer grid only repeats positions.
@@ -74,8 +75,11 @@ def _segment_keys(tracks: Tracks):
         return got[2]
     t0 = int(tracks.time_ns.min())
     span = float(np.ceil((int(tracks.time_ns.max()) - t0) / 1e9)) + 1.0
-    keys = (tracks.time_ns - t0) / 1e9  # same rounding as _query_keys: equal times, equal keys
-    keys += np.multiply(tracks.segment, span, dtype=float)
+    offset = tracks.time_ns - t0
+    keys = offset / 1e9  # same rounding as _query_keys: equal times, equal keys
+    # the segment term into the offsets' buffer (no third array of the rows' size to fault in)
+    keys += np.multiply(tracks.segment, span, dtype=float, out=offset.view(np.float64))
+    del offset
     keys.flags.writeable = False
     out = (keys, t0, span)
     _KEYS[tracks] = (tracks.time_ns, tracks.segment, out)
@@ -279,29 +283,3 @@ def close_pairs(res: Resampled, segment_mmsi: np.ndarray, max_distance_m: float,
         return empty
     return (np.concatenate(out_a).astype(np.int64), np.concatenate(out_b).astype(np.int64),
             np.concatenate(out_d))
-
-
-def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Median of ``values`` per group id in ``[0, n_groups)``, ignoring NaN (NaN if none)."""
-    order = np.lexsort((values, group))  # NaN sorts last within each group
-    v, g = values[order], group[order]
-    count = np.bincount(g, weights=~np.isnan(v), minlength=n_groups).astype(np.int64)
-    start = np.searchsorted(g, np.arange(n_groups), "left")
-    lo = np.clip(start + (count - 1) // 2, 0, max(v.size - 1, 0))
-    hi = np.clip(start + count // 2, 0, max(v.size - 1, 0))
-    if v.size == 0:
-        return np.full(n_groups, np.nan)
-    return np.where(count > 0, (v[lo] + v[hi]) / 2.0, np.nan)
-
-
-def run_mean_of_two(a: np.ndarray, b: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Per run, the mean of the non-missing values of two paired columns (NaN where none).
-
-    ``first`` holds each run's first row, as for :func:`numpy.add.reduceat`; the pair's
-    speeds of a rendezvous run are averaged this way in one pass and in its windowed form.
-    """
-    valid_a, valid_b = ~np.isnan(a), ~np.isnan(b)
-    total = np.add.reduceat(np.where(valid_a, a, 0.0) + np.where(valid_b, b, 0.0), first)
-    count = np.add.reduceat(valid_a.astype(np.int64) + valid_b, first)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)

@@ -110,7 +110,8 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
 
 def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
                     tows: pd.DataFrame | None = None,
-                    activity: pd.DataFrame | None = None) -> pd.DataFrame:
+                    activity: pd.DataFrame | None = None,
+                    mmsi_only: bool = False) -> pd.DataFrame:
     """Decide which vessels are barges, giving the evidence for each.
 
     Evidence collected per MMSI (tokens in ``reason``):
@@ -170,6 +171,10 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         The vessels' activity (:func:`stsdetect.identity.activity.vessel_activity` of
         ``tracks`` and ``positions``, or merged over windows): listening spans and time at sea
         speed. Computed from ``tracks`` and ``positions`` when None.
+    mmsi_only : bool, default False
+        Classify only ``mmsi`` (e.g. the participants of a few events): their rows are those
+        of the full classification (each vessel's evidence is its own), without classifying
+        every other vessel of the tables (the flags' case).
 
     Returns
     -------
@@ -180,12 +185,14 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     """
     _check_vessels(vessels)
     known = vessels is not None
+    if mmsi_only and mmsi is None:
+        raise ValueError("mmsi_only needs the MMSIs to classify (mmsi=)")
     parts = [np.zeros(0, np.int64)]
-    if known and len(vessels):
+    if known and len(vessels) and not mmsi_only:
         parts.append(vessels["mmsi"].to_numpy(dtype=np.int64))
-    if tracks is not None and len(tracks):
+    if tracks is not None and len(tracks) and not mmsi_only:
         parts.append(np.asarray(tracks.segment_mmsi, dtype=np.int64))
-    if positions is not None and len(positions):
+    if positions is not None and len(positions) and not mmsi_only:
         parts.append(positions["mmsi"].to_numpy(dtype=np.int64))
     if mmsi is not None:
         parts.append(_as_mmsi_array(mmsi))
@@ -193,7 +200,8 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         from stsdetect.identity.activity import vessel_activity
 
         activity = vessel_activity(tracks, positions)
-    parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
+    if not mmsi_only:
+        parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
     # distinct per part first (hashing; the positions' part has a row per report)
     all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
     act = pd.DataFrame({"heard_s": _heard_span_s(activity), "sea_s": activity["sea_s"]
@@ -218,7 +226,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     eri_barge = np.isin(eri, list(BARGE_ERI_TYPES))
 
     towed_by = np.full(n, "", dtype=object)
-    if tows is not None and len(tows):
+    if tows is not None and len(tows) and n:
         first = tows.sort_values(["mmsi", "tug_mmsi"]).drop_duplicates("mmsi")
         pos = np.searchsorted(all_mmsi, first["mmsi"].to_numpy(dtype=np.int64))
         ok = (pos < n) & (all_mmsi[np.minimum(pos, n - 1)] == first["mmsi"].to_numpy())

@@ -77,11 +77,39 @@ def _ranks(tracks) -> np.ndarray:
     return (np.arange(sm.size) - first).astype(np.int64)
 
 
+#: Bits of a run key (:func:`_run_keys`) given to the segment's rank within its MMSI.
+RANK_BITS = 16
+
+
 def _run_keys(frame: pd.DataFrame, prefix: str = "") -> np.ndarray:
-    """One int64 key per ``(mmsi, rank)`` (ranks are small: a few segments per MMSI); of the
-    columns ``<prefix>mmsi`` and ``<prefix>rank`` (``prefix="other_"``: the partner's)."""
-    return ((frame[prefix + "mmsi"].to_numpy(np.int64) << 16)
-            + frame[prefix + "rank"].to_numpy(np.int64))
+    """One int64 key per ``(mmsi, rank)``, ``mmsi * 2**16 + rank``; of the columns
+    ``<prefix>mmsi`` and ``<prefix>rank`` (``prefix="other_"``: the partner's).
+
+    Ranks are small (a few segments per MMSI in a window: the identity split of
+    :func:`stsdetect.build_tracks` keeps a handful of transmitters per MMSI), but the key is
+    only one-to-one for ranks below 2**16 and MMSIs within +-2**47 (an AIS MMSI has 9
+    digits, below 2**30): beyond either, two runs would share a key and be joined, so that
+    raises instead.
+
+    Raises
+    ------
+    ValueError
+        A rank of 2**16 or more, or an MMSI outside +-2**47.
+    """
+    mmsi = frame[prefix + "mmsi"].to_numpy(np.int64)
+    rank = frame[prefix + "rank"].to_numpy(np.int64)
+    if rank.size and (int(rank.max()) >> RANK_BITS or int(rank.min()) < 0
+                      or int(mmsi.max()) >= 1 << (63 - RANK_BITS)
+                      or int(mmsi.min()) < -(1 << (63 - RANK_BITS))):
+        bad = ((rank >> RANK_BITS) != 0) | (mmsi >= 1 << (63 - RANK_BITS)) \
+            | (mmsi < -(1 << (63 - RANK_BITS)))
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"MMSI {int(mmsi[i])} has a segment of rank {int(rank[i])} in one window: the "
+            f"windowed engine keys a vessel's runs by (MMSI, rank) in 64 bits, which holds "
+            f"fewer than {1 << RANK_BITS:,} segments per MMSI and MMSIs within "
+            f"+-2**{63 - RANK_BITS}; use shorter windows or clean the MMSIs")
+    return (mmsi << RANK_BITS) + rank
 
 
 def _count_between(tracks, seg, lo_ns, hi_ns, hi_inclusive: bool) -> np.ndarray:
@@ -156,7 +184,7 @@ def _rv_runs(obs: pd.DataFrame, p, next_k: int | None):
     the events of all of them once, at the end: building an events table costs ~10 ms
     whatever its size, which a fold per window on the client would pay every window).
     """
-    from stsdetect.detectors._grid import group_median, run_mean_of_two
+    from stsdetect.detectors._runs import group_median, run_mean_of_two
     from stsdetect.geo import latlon_from_xyz, wrap_lon_deg
 
     if not len(obs):
@@ -641,7 +669,8 @@ def _dk_fold(state, piece, p, win: Win):
         uk, inv = np.unique(keys, return_inverse=True)
         total = np.zeros(uk.size, np.int64)
         np.add.at(total, inv, nb)
-        state["bursts"] = pd.DataFrame({"mmsi": uk >> 16, "rank": uk & 0xFFFF,
+        state["bursts"] = pd.DataFrame({"mmsi": uk >> RANK_BITS,
+                                        "rank": uk & ((1 << RANK_BITS) - 1),
                                         "n_bursts": total})  # by (mmsi, rank)
         if len(state["counts"]) >= 16:  # keep the carried counts one table, summed by key
             state["counts"] = [_sum_counts(state["counts"])]

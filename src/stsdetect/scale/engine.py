@@ -104,6 +104,20 @@ class LocalExecutor:
             self.n_tasks += 1
             yield func(*items, **kwargs)
 
+    def submit(self, func, *args, **kwargs):
+        """``func(*args, **kwargs)``, run now (a Dask executor returns a future instead)."""
+        self.n_tasks += 1
+        return func(*args, **kwargs)
+
+    def map_submit(self, func, *iterables, **kwargs) -> list:
+        """The results of :meth:`map`, as a list (a Dask executor returns futures, which its
+        later tasks may take as arguments)."""
+        return list(self.map(func, *iterables, **kwargs))
+
+    def result(self, value):
+        """What :meth:`submit` returned (here already the value)."""
+        return value
+
 
 def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, progress=False,
                 regions=None, watchlist=None, vessels=None, areas=None, learn_anchorages=True,
@@ -226,41 +240,50 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     # The context stage's stops, and the statuses it will ask of them and of the events'
     # vessels over each event: known now (the drifts and heard counts still to come change
     # no event's vessels nor times), so their status tasks join the same round.
-    stops = status = status_new = None
+    # The context stage's stops, and the statuses it will ask of them and of the events'
+    # vessels over each event: known now (the drifts and heard counts still to come change
+    # no event's vessels nor times), so their status tasks join the same round. With a remote
+    # executor the rest of the run is submitted at once, as a chain of tasks: the status
+    # plan (a task: it runs the provisional dark rendezvous), the round (each task takes
+    # its window's status queries from the plan) and the end of the run (fed by the round):
+    # no round trip through the client between them, and the client builds the end's
+    # inputs while the round runs.
+    stops = status = planned = None
     status_jobs = {}
     if plan.context:
         stops = _join_stops(stop_parts)
         if schema is not None and "nav_status" in schema.names:
             from stsdetect.scale.status import WindowedStatus
 
-            status = WindowedStatus(executor, work, plan, numbers, schema)
-            status_new, status_jobs = status.plan_fetch(*_one_task(
-                executor, _status_queries, plan, stops[0], closed, runs,
-                state.get("loitering"), gaps, coverage))
+            status = WindowedStatus(None, work, plan, numbers, schema)
+            planned = executor.submit(_plan_status, status, plan, stops[0], closed, runs,
+                                      state.get("loitering"), gaps, coverage)
+            # in this process the plan is known: only the windows with queries get a task
+            status_jobs = set(numbers.tolist()) if remote else planned[1]
     ks = sorted(set(loiter_jobs) | set(heard_jobs) | set(status_jobs))
     radius = (float(plan.objects["dark_period"].radius_m) if heard_jobs else None)
-    done = list(executor.map(W.finish_task, [str(work)] * len(ks), ks,
-                             [loiter_jobs.get(k) for k in ks], [heard_jobs.get(k) for k in ks],
-                             [status_jobs.get(k) for k in ks], radius_m=radius, plan=plan,
-                             schema=schema))
+    done = executor.map_submit(W.finish_task, [str(work)] * len(ks), ks,
+                               [loiter_jobs.get(k) for k in ks],
+                               [heard_jobs.get(k) for k in ks], radius_m=radius, plan=plan,
+                               schema=schema, planned=planned)
     matched = None
     if detections is not None:
         matched = W.merge_matched(work, matched_parts, numbers, det_windows, detections)
-    if status is not None:
-        status.executor = None  # the finish's own executor is set where it runs
     finish = Finish(
         plan=plan, work=str(work), numbers=numbers, schema=schema, closed=closed, runs=runs,
-        loiter_parts=[d[0] for d in done], loitering=state.get("loitering"), gaps=gaps,
-        unknown=unknown, heard_keys=[d[1] for d in done] if heard_jobs else None,
-        coverage=coverage, status=status, status_new=status_new,
-        status_parts=[d[2] for d in done if d[2] is not None], matched=matched,
-        vessels=vessels, regions=regions, watchlist=watchlist, class_b=W.class_b_ids(spills),
+        loiter_parts=None, loitering=state.get("loitering"), gaps=gaps, unknown=unknown,
+        heard_keys=None, coverage=coverage, status=status, status_new=None,
+        status_parts=None, matched=matched, vessels=vessels, regions=regions,
+        watchlist=watchlist, class_b=W.class_b_ids(spills),
         flag_candidates=pd.concat(flagc, ignore_index=True) if flagc else None,
         statics=W.merge_statics(sorted(spills, key=lambda s: s["index"])),
         activity=merge_activity(activity), stops=stops, areas=areas,
         learn_anchorages=learn_anchorages)
-    events, status_passes = (_one_task(executor, finish_run, finish) if remote
-                             else finish_run(finish, executor))
+    if remote:
+        events, status_passes = executor.result(executor.submit(
+            finish_round, finish, planned, done, bool(heard_jobs)))
+    else:
+        events, status_passes = finish_round(finish, planned, done, bool(heard_jobs), executor)
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
@@ -326,6 +349,23 @@ class Finish:
     stops: object
     areas: object
     learn_anchorages: bool
+    #: The provisional dark rendezvous of the status plan (:func:`_plan_status`), or None.
+    dark_guess: object = None
+
+
+def finish_round(f: Finish, planned, done: list, heard: bool, executor=None):
+    """The end of a windowed run from the finish round's answers: ``done`` holds each round
+    task's ``(chords, heard keys, statuses)`` (:func:`stsdetect.scale.windows.finish_task`),
+    ``planned`` the status plan (:func:`_plan_status`; None without the context stage),
+    ``heard`` whether heard counts were asked. Fills them into ``f`` and runs
+    :func:`finish_run`. With a Dask executor it is one task whose inputs are the round's
+    tasks, so it starts as soon as they end."""
+    f.loiter_parts = [d[0] for d in done]
+    f.heard_keys = [d[1] for d in done] if heard else None
+    f.status_parts = [d[2] for d in done if d[2] is not None]
+    if planned is not None:
+        f.status_new, f.dark_guess = planned[0], planned[2]
+    return finish_run(f, executor)
 
 
 def finish_run(f: Finish, executor=None):
@@ -373,7 +413,7 @@ def finish_run(f: Finish, executor=None):
         watchlist=f.watchlist, class_b=f.class_b, flag_candidates=f.flag_candidates,
         load_tracks=lambda m: _one_task(executor, W.whole_tracks, f.work, plan, m,
                                         f.numbers, f.schema),
-        statics=f.statics, activity=f.activity,
+        statics=f.statics, activity=f.activity, dark_guess=f.dark_guess,
         context=(None if not plan.context else lambda ev: _context_stage(
             ev, f.stops, status, f.statics, plan, f.areas, f.learn_anchorages)),
         imagery=imagery)
@@ -482,7 +522,10 @@ def _status_queries(plan, stops, closed, runs, loitering, gaps, coverage):
     run summed over windows and every run closed in one; the drift measured in the round
     changes no run's times), dark periods and the dark rendezvous derived from them (the
     heard counts still to come change neither). Queries the context stage then asks and
-    that are not among these are fetched by another pass (correct either way)."""
+    that are not among these are fetched by another pass (correct either way).
+
+    Returns the queries ``(mmsi, lo, hi)`` and the provisional dark rendezvous (from the
+    dark periods with the heard counts still unknown taken as 0; None when not run)."""
     from stsdetect.scale.carry import dark_events
     from stsdetect.scale.registry import STAGES, StageInputs
 
@@ -502,6 +545,7 @@ def _status_queries(plan, stops, closed, runs, loitering, gaps, coverage):
         add(runs["mmsi"], runs["t0"], runs["t1"])
     for c in (loitering or {}).get("closed", []):
         add(c["mmsi"], c["start_ns"], c["end_ns"])
+    post = None
     if gaps is not None and len(gaps):
         p = plan.objects["dark_period"]
         if "dark_period" in plan.emit:
@@ -513,7 +557,18 @@ def _status_queries(plan, stops, closed, runs, loitering, gaps, coverage):
                                                  plan.objects["dark_rendezvous"])
             if post is not None and len(post):
                 add(*_ranges(post))
-    return np.concatenate(q), np.concatenate(lo), np.concatenate(hi)
+    return (np.concatenate(q), np.concatenate(lo), np.concatenate(hi)), post
+
+
+def _plan_status(status, plan, stops, closed, runs, loitering, gaps, coverage):
+    """The status queries of the context stage (:func:`_status_queries`) as the finish
+    round fetches them: ``(new, jobs)`` of :meth:`WindowedStatus.plan_fetch
+    <stsdetect.scale.status.WindowedStatus.plan_fetch>` (the queries, and per window its
+    share), and the provisional dark rendezvous (None when not run), which the end of the
+    run settles instead of searching again (:func:`stsdetect.scale.windows.settle_dark_rendezvous`).
+    A task: the dark rendezvous are a compiled pair search."""
+    queries, post = _status_queries(plan, stops, closed, runs, loitering, gaps, coverage)
+    return (*status.plan_fetch(*queries), post)
 
 
 def _context_stage(events, stops, status, statics, plan, areas, learn):

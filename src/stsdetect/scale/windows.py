@@ -972,12 +972,16 @@ def jobs_by_window(frame: pd.DataFrame, k0, k1, windows) -> dict:
 
 
 def finish_task(workdir, k: int, loiter_runs=None, heard_queries=None, status_queries=None,
-                radius_m: float | None = None, plan=None, schema=None) -> tuple:
+                radius_m: float | None = None, plan=None, schema=None, planned=None) -> tuple:
     """Window ``k``'s part of the finish: ``(loiter_task(...), heard_task(...),
     status_task(...))`` for the runs and queries given (None: that part is not asked; an
     empty result comes back, None for the statuses). One task per window does all three, so
     the finish costs one round of tasks (``plan`` and ``schema``: for
-    :func:`stsdetect.scale.status.status_task`)."""
+    :func:`stsdetect.scale.status.status_task`). ``planned``: the status plan of the run
+    (``(queries, jobs by window)``, see :meth:`stsdetect.scale.status.WindowedStatus.plan_fetch`),
+    from which window ``k``'s status queries are taken when given."""
+    if planned is not None:
+        status_queries = planned[1].get(k)
     chords = (loiter_task(workdir, k, loiter_runs) if loiter_runs is not None
               else pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)}))
     keys = (heard_task(workdir, k, heard_queries, radius_m) if heard_queries is not None
@@ -1071,7 +1075,7 @@ def merge_reports(reports):
 def finish_events(window_events, plan: WindowPlan, vessels=None, regions=None,
                   watchlist=None, class_b=None, flag_candidates=None,
                   load_tracks=None, statics=None, context=None, imagery=None,
-                  activity=None) -> pd.DataFrame:
+                  activity=None, dark_guess=None) -> pd.DataFrame:
     """Deduplicate, derive dark rendezvous and flag the merged events.
 
     Parameters
@@ -1102,6 +1106,10 @@ def finish_events(window_events, plan: WindowPlan, vessels=None, regions=None,
     activity : pandas.DataFrame, optional
         The vessels' activity merged over the windows
         (:func:`stsdetect.identity.activity.merge_activity`), for the flags.
+    dark_guess : pandas.DataFrame, optional
+        Dark rendezvous found before the heard counts were known (the status plan of the
+        finish): settled on the merged dark periods (:func:`settle_dark_rendezvous`)
+        instead of searching again; the search runs when they cannot be.
 
     Returns
     -------
@@ -1120,8 +1128,10 @@ def finish_events(window_events, plan: WindowPlan, vessels=None, regions=None,
     if plan.dark_rendezvous:  # the registry's post stage, on the merged dark periods
         from stsdetect.scale.registry import STAGES, StageInputs
 
-        post = STAGES["dark_rendezvous"].run(StageInputs(None, tables={"dark_period": dark}),
-                                             plan.objects["dark_rendezvous"])
+        post = settle_dark_rendezvous(dark_guess, dark)
+        if post is None:
+            post = STAGES["dark_rendezvous"].run(
+                StageInputs(None, tables={"dark_period": dark}), plan.objects["dark_rendezvous"])
         events = concat_events([events, post])
     if "dark_period" not in plan.emit:  # run only for the flags and dark rendezvous
         events = events.loc[events["event_type"] != "dark_period"].reset_index(drop=True)
@@ -1145,6 +1155,63 @@ def finish_events(window_events, plan: WindowPlan, vessels=None, regions=None,
                    plan.params.get("flags", {}), tracks, statics,
                    tow_params.kwargs() if tow_params is not None else {}, activity)
     return events.reset_index(drop=True)  # core columns, then evidence and identity (C3)
+
+
+def settle_dark_rendezvous(guess, dark: pd.DataFrame):
+    """The dark rendezvous of ``dark`` (the final dark periods) from ``guess``, those found
+    on the same silences before their heard counts were known; None when that cannot be
+    done exactly (the caller then searches again).
+
+    A heard count decides only a silence's ``likely_intentional``; the rendezvous found,
+    their times, places, distances and coverage come from the silences' times, end points
+    and coverage, which it does not change
+    (:func:`stsdetect.detectors.dark.find_dark_rendezvous`). So only each rendezvous'
+    ``likely_intentional`` (both silences likely intentional) and its flag are recomputed,
+    which needs the two silences of each rendezvous: the vessel's and the partner's silence
+    that span its time and whose start points lie exactly its ``distance_m`` apart and end
+    points its ``end_distance_m``. A rendezvous matching no such pair, or more than one, is
+    not settled (None). The windowed finish uses it so that the pair search runs once.
+    """
+    from stsdetect.geo import epoch_ns, haversine_m
+
+    if guess is None:
+        return None
+    dp = dark.loc[dark["event_type"] == "dark_period"]
+    dp = dp.dropna(subset=["lat", "lon", "end_lat", "end_lon", "start", "end"])
+    if dp["event_id"].duplicated().any():  # the search ran on no such table
+        return None
+    if not len(guess):
+        return guess
+    li = dp["likely_intentional"].astype("boolean").fillna(False).to_numpy(bool)
+    sil = pd.DataFrame({"s": np.arange(len(dp)), "mmsi": dp["mmsi"].to_numpy(np.int64),
+                        "s0": epoch_ns(dp["start"]), "s1": epoch_ns(dp["end"])})
+    rows = pd.DataFrame({"r": np.arange(len(guess)),
+                         "a": guess["mmsi"].to_numpy(np.int64),
+                         "b": pd.to_numeric(guess["other_mmsi"]).to_numpy(np.int64),
+                         "t0": epoch_ns(guess["start"]), "t1": epoch_ns(guess["end"])})
+    slack = 10**6  # 1 ms: the rendezvous' times went through float seconds
+
+    def spanning(side):
+        m = rows.merge(sil, left_on=side, right_on="mmsi")
+        ok = (m["s0"] <= m["t0"] + slack) & (m["s1"] >= m["t1"] - slack)
+        return m.loc[ok, ["r", "s"]]
+
+    pairs = spanning("a").merge(spanning("b"), on="r", suffixes=("_a", "_b"))
+    i, j, r = (pairs[c].to_numpy(np.int64) for c in ("s_a", "s_b", "r"))
+    lat0, lon0 = dp["lat"].to_numpy(float), dp["lon"].to_numpy(float)
+    lat1, lon1 = dp["end_lat"].to_numpy(float), dp["end_lon"].to_numpy(float)
+    same = ((haversine_m(lat0[i], lon0[i], lat0[j], lon0[j])
+             == guess["distance_m"].to_numpy(float)[r])
+            & (haversine_m(lat1[i], lon1[i], lat1[j], lon1[j])
+               == guess["end_distance_m"].to_numpy(float)[r]))
+    i, j, r = i[same], j[same], r[same]
+    if not np.array_equal(np.sort(r), np.arange(len(guess))):  # one pair per rendezvous
+        return None
+    both = np.zeros(len(guess), dtype=bool)
+    both[r] = li[i] & li[j]
+    return guess.assign(
+        likely_intentional=pd.array(both, dtype=guess["likely_intentional"].dtype),
+        flags=[["likely_intentional"] if f else [] for f in both.tolist()])
 
 
 def _flag(events, vessels, regions, watchlist, class_b, dark, flag_params, tracks=None,
