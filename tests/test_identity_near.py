@@ -446,3 +446,102 @@ def test_member_equals_isin(x, values):
 
     x, values = np.array(x, np.int64), np.array(values, np.int64)
     assert _member(x, values).tolist() == np.isin(x, values).tolist()
+
+
+@st.composite
+def _handover_fleet(draw):
+    """A few vessels with first/last reports and dimensions near each other (the activity
+    table of the handover rule), in one small area and one day."""
+    n = draw(st.integers(2, 7))
+    rows = []
+    for i in range(n):
+        first = draw(st.integers(0, 20)) * 1800
+        last = first + draw(st.integers(0, 20)) * 1800
+        rows.append({
+            "mmsi": 412000001 + i, "t_first_ns": (T0 + first) * 10**9,
+            "lat_first": 30.9 + draw(st.integers(0, 8)) * 0.01,
+            "lon_first": 122.8 + draw(st.integers(0, 8)) * 0.01,
+            "t_last_ns": (T0 + last) * 10**9,
+            "lat_last": 30.9 + draw(st.integers(0, 8)) * 0.01,
+            "lon_last": 122.8 + draw(st.integers(0, 8)) * 0.01,
+            "sea_s": 0.0, "tail_s": 0.0, "pos_first_ns": (T0 + first) * 10**9,
+            "pos_last_ns": (T0 + last) * 10**9})
+    act = pd.DataFrame(rows)
+    dims = st.one_of(st.just(np.nan), st.floats(99.0, 102.0).map(lambda x: round(x, 1)))
+    vessels = pd.DataFrame({"mmsi": act["mmsi"],
+                            "length_m": [draw(dims) for _ in range(n)],
+                            "beam_m": [draw(st.floats(15.0, 18.0).map(lambda x: round(x, 1)))
+                                       for _ in range(n)]})
+    return act, vessels
+
+
+@settings(max_examples=60, deadline=None)
+@given(_handover_fleet())
+def test_handover_links_equal_a_brute_force_over_all_pairs(fleet):
+    """The handover rule against every ordered pair checked one by one: dimensions equal
+    within a metre after rounding, silence at most 6 h, at most 5 km, away from the data's
+    edges (the shifted-dimension join finds exactly these pairs)."""
+    from stsdetect.geo import haversine_m
+    from stsdetect.identity.links import (
+        HANDOVER_EDGE_S,
+        HANDOVER_MAX_DISTANCE_M,
+        HANDOVER_MAX_GAP_S,
+    )
+
+    act, vessels = fleet
+    got = identity_links(vessels, activity=act)
+    got = got[got["token"] == "handover"]
+    found = set()
+    for m, text in zip(got["mmsi"], got["evidence"], strict=True):
+        evs = json.loads(text)
+        for ev in (evs if isinstance(evs, list) else [evs]):
+            pair = (m, ev["other"]) if ev["role"] == "fell_silent" else (ev["other"], m)
+            found.add((ev["role"], m, pair))
+    lo, hi = act["t_first_ns"].min(), act["t_last_ns"].max()
+    edge = HANDOVER_EDGE_S * 1e9
+    want = set()
+    rows = act.to_dict("records")
+    dims = vessels.set_index("mmsi")
+    for a in rows:  # a few vessels: every ordered pair
+        for b in rows:
+            la, ba = dims.loc[a["mmsi"], "length_m"], dims.loc[a["mmsi"], "beam_m"]
+            lb, bb = dims.loc[b["mmsi"], "length_m"], dims.loc[b["mmsi"], "beam_m"]
+            if a["mmsi"] == b["mmsi"] or not all(np.isfinite([la, ba, lb, bb])):
+                continue
+            gap = b["t_first_ns"] - a["t_last_ns"]
+            if (abs(round(la) - round(lb)) <= 1 and abs(round(ba) - round(bb)) <= 1
+                    and a["t_last_ns"] < hi - edge and b["t_first_ns"] > lo + edge
+                    and 0 < gap <= HANDOVER_MAX_GAP_S * 1e9
+                    and haversine_m(a["lat_last"], a["lon_last"], b["lat_first"],
+                                    b["lon_first"]) <= HANDOVER_MAX_DISTANCE_M):
+                pair = (a["mmsi"], b["mmsi"])
+                want |= {("fell_silent", a["mmsi"], pair), ("appeared", b["mmsi"], pair)}
+    assert found == want
+
+
+def _json_list_oracle(values: pd.Series, by) -> pd.Series:
+    """identity.links._json_list as pandas made it (drop_duplicates, sort, groupby join)."""
+    text = values.astype(str)
+    if not pd.api.types.is_numeric_dtype(values):
+        text = '"' + text.str.replace("\\", "\\\\", regex=False).str.replace(
+            '"', '\\"', regex=False) + '"'
+    frame = pd.DataFrame({"by": np.asarray(by), "t": text.to_numpy(dtype=object)})
+    frame = frame.drop_duplicates().sort_values(["by", "t"])
+    return "[" + frame.groupby("by")["t"].agg(", ".join) + "]"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.text(max_size=4),
+                          st.integers(0, 10**10)), max_size=20))
+def test_json_list_equals_the_pandas_oracle(rows):
+    """The distinct values per group as JSON arrays (texts quoted and escaped, numbers bare,
+    sorted as text, groups sorted): the same texts per group as the pandas version."""
+    from stsdetect.identity.links import _json_list
+
+    by = np.array([r[0] for r in rows], np.int64)
+    for values in (pd.Series([r[1] for r in rows], dtype=object),
+                   pd.Series([r[1] for r in rows], dtype="str"),
+                   pd.Series(np.array([r[2] for r in rows], np.int64))):
+        got, want = _json_list(values, by), _json_list_oracle(values, by)
+        assert got.index.tolist() == want.index.tolist()
+        assert got.tolist() == want.tolist()

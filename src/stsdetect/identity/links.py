@@ -126,8 +126,36 @@ def _json(frame: pd.DataFrame, raw=()) -> np.ndarray:
     return json_objects(frame, raw=raw)
 
 
+#: A str as the JSON string :func:`_json_list` writes (backslash and quote escaped),
+#: elementwise over an object array.
+_quoted = np.frompyfunc(lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"', 1, 1)
+
+
 def _json_list(values: pd.Series, by) -> pd.Series:
     """JSON array text of the distinct values per group (numbers bare, text quoted)."""
+    vals = values.to_numpy()
+    if vals.dtype.kind in "iu":
+        text = vals.astype(str).astype(object)
+    elif vals.dtype == object and pd.api.types.infer_dtype(vals, skipna=False) == "string":
+        text = _quoted(vals) if vals.size else vals
+    else:
+        text = None
+    if text is not None:  # plain arrays: one sort by (group, text), one join per group
+        by = np.asarray(by)
+        codes, _ = pd.factorize(text, sort=True)  # text order, as sorting the texts
+        order = np.lexsort((codes, by))
+        by, codes, text = by[order], codes[order], text[order]
+        new = np.ones(by.size, dtype=bool)
+        new[1:] = (by[1:] != by[:-1]) | (codes[1:] != codes[:-1])  # distinct (group, text)
+        by, text = by[new], text[new]
+        first = np.flatnonzero(np.r_[True, by[1:] != by[:-1]]) if by.size else by[:0]
+        text = text.copy()
+        later = np.ones(text.size, dtype=bool)
+        later[first] = False
+        text[later] = ", " + text[later]
+        joined = np.add.reduceat(text, first) if first.size else text[:0]
+        return pd.Series("[" + joined + "]", index=pd.Index(by[first], name="by"),
+                         dtype=object, name="t")
     text = values.astype(str)
     if not pd.api.types.is_numeric_dtype(values):
         text = '"' + text.str.replace("\\", "\\\\", regex=False).str.replace(
@@ -386,9 +414,14 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                             "lon_b": activity["lon_first"].to_numpy(), "L": np.round(length),
                             "B": np.round(beam)})[dims & (t_first > t_lo + edge_ns)]
         tol = int(np.ceil(HANDOVER_DIM_TOLERANCE_M))
-        shifted = [new.assign(L=new["L"] + dl, B=new["B"] + db)
-                   for dl in range(-tol, tol + 1) for db in range(-tol, tol + 1)]  # 9 shifts
-        pairs = gone.merge(pd.concat(shifted, ignore_index=True), on=["L", "B"])
+        # the appearing vessels once per shift of their dimensions (9 shifts, shift-major),
+        # made with array tiling rather than 9 frames concatenated
+        shifts = np.arange(-tol, tol + 1)
+        n_shift = shifts.size * shifts.size
+        shifted = pd.DataFrame({c: np.tile(new[c].to_numpy(), n_shift) for c in new.columns})
+        shifted["L"] += np.repeat(np.repeat(shifts, shifts.size), len(new))
+        shifted["B"] += np.repeat(np.tile(shifts, shifts.size), len(new))
+        pairs = gone.merge(shifted, on=["L", "B"])
         gap = pairs["tb"] - pairs["ta"]
         pairs = pairs[(pairs["a"] != pairs["b"]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))]
         if len(pairs):
