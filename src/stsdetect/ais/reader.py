@@ -295,9 +295,17 @@ def _prepare(res: ChunkResult, valid_ns: tuple, names: bool = False) -> _Prepare
 
 
 def _texts_of(stat: dict) -> dict:
-    """The text values of static rows, per field."""
-    return {f: _text_values(stat["text"], f) for f in _TEXT_FIELDS} if len(stat["mmsi"]) \
-        else {}
+    """The text values of static rows, per field; with Arrow-backed strings also their
+    ``ais_class`` ("A" for type 5, else "B"), made here rather than after the last chunk."""
+    if not len(stat["mmsi"]):
+        return {}
+    texts = {f: _text_values(stat["text"], f) for f in _TEXT_FIELDS}
+    if _arrow_strings():
+        texts["ais_class"] = _arrow_names(_CLASSES, (stat["msg_type"] == 5).view(np.int8))
+    return texts
+
+
+_CLASSES = ("B", "A")  # ais_class by whether the record is a type 5
 
 
 class _NmeaDecoder:
@@ -318,7 +326,7 @@ class _NmeaDecoder:
         self.record_offset = 0
         self.rows = _Columns(_ROW_DTYPES)
         self.stat_rows = _Columns(_STAT_DTYPES)
-        self._texts = {f: [] for f in _TEXT_FIELDS}
+        self._texts = {f: [] for f in (*_TEXT_FIELDS, "ais_class")}
         self.source_names = [""]
         self._source_code = {"": 0}
         # provenance: the records not first on their line (reader-wide numbers: how many so
@@ -477,7 +485,7 @@ class _NmeaDecoder:
         cols = self.stat_rows.columns()
         if cols is None:
             return None
-        texts, self._texts = self._texts, {f: [] for f in _TEXT_FIELDS}
+        texts, self._texts = self._texts, {f: [] for f in (*_TEXT_FIELDS, "ais_class")}
         arrays = {
             "time": cols["time"], "mmsi": cols["mmsi"], "msg_type": cols["msg_type"],
             "imo": _nullable_int(cols["imo"]), "name": _join_strings(texts["name"]),
@@ -485,7 +493,8 @@ class _NmeaDecoder:
             "ship_type": _nullable_int(cols["ship_type"]),
             "length_m": cols["length_m"], "beam_m": cols["beam_m"],
             "draught_m": cols["draught_m"], "destination": _join_strings(texts["destination"]),
-            "ais_class": _string_codes(["B", "A"], (cols["msg_type"] == 5).view(np.int8)),
+            "ais_class": _join_strings(texts["ais_class"]) if texts["ais_class"] else
+            _string_codes(_CLASSES, (cols["msg_type"] == 5).view(np.int8)),
             "file": self._file_column(2, len(cols["mmsi"])),
             "line": cols["line"],
         }
