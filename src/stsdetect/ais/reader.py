@@ -1082,8 +1082,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     # (the calling thread decodes too: the pool has the other threads)
     pool = (ThreadPoolExecutor(n_workers - 1, thread_name_prefix="stsdetect-decode")
             if n_workers > 1 else None)
-    for _ in range(n_workers - 1):  # its threads started now, while the first chunk is read
-        pool.submit(int)
+    if pool is not None:  # its first thread started now (the others as chunks come, as a
+        pool.submit(int)  # pool starts them: a small input starts no more than it needs)
     try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
