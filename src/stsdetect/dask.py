@@ -229,6 +229,14 @@ def task_threads(client) -> int:
     return max(1, min(counts)) if counts else 1
 
 
+def _large_graphs():
+    """A ``dask.config`` context raising the large-graph warning to :data:`GRAPH_WARNING_BYTES`."""
+    import dask
+
+    return dask.config.set({"distributed.admin.large-graph-warning-threshold":
+                            GRAPH_WARNING_BYTES})
+
+
 class _Failed:
     """An input error raised by a task, returned as a value so that Dask does not retry it."""
 
@@ -281,29 +289,26 @@ class DaskExecutor:
         A task's input error (:data:`INPUT_ERRORS`) is raised by the iterator, once, and the
         remaining tasks are cancelled; other exceptions are raised after the retries.
         """
+        futures = self._map(func, iterables, kwargs)
+        return self._results(futures) if futures else iter(())
+
+    def _map(self, func, iterables, kwargs) -> list:
         columns = [list(x) for x in iterables]
         if not columns or not columns[0]:
-            return iter(())
-        import dask
-
-        # keys named after the task function (decode, window, finish ... in the dashboard);
-        # arguments travel inside the graph on purpose (see GRAPH_WARNING_BYTES)
-        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
-                              GRAPH_WARNING_BYTES}):
+            return []
+        # keys named after the task function (decode, window, finish ... in the dashboard)
+        with _large_graphs():
             futures = self.client.map(_Guarded(func), *columns, pure=False,
                                       retries=self.retries,
                                       key=getattr(func, "__name__", None), **kwargs)
         self.n_tasks += len(futures)
-        return self._results(futures)
+        return futures
 
     def submit(self, func, *args, **kwargs):
         """Submit ``func(*args, **kwargs)`` as one task; return its future. Arguments may be
         futures of earlier tasks (or lists of them): the task then waits for them on the
         cluster, with no round trip through this process."""
-        import dask
-
-        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
-                              GRAPH_WARNING_BYTES}):
+        with _large_graphs():
             future = self.client.submit(_Guarded(func), *args, pure=False,
                                         retries=self.retries,
                                         key=f"{getattr(func, '__name__', 'task')}-"
@@ -315,17 +320,7 @@ class DaskExecutor:
     def map_submit(self, func, *iterables, **kwargs) -> list:
         """Submit like :meth:`map`; return the futures, in order (for later tasks'
         arguments)."""
-        columns = [list(x) for x in iterables]
-        if not columns or not columns[0]:
-            return []
-        import dask
-
-        with dask.config.set({"distributed.admin.large-graph-warning-threshold":
-                              GRAPH_WARNING_BYTES}):
-            futures = self.client.map(_Guarded(func), *columns, pure=False,
-                                      retries=self.retries,
-                                      key=getattr(func, "__name__", None), **kwargs)
-        self.n_tasks += len(futures)
+        futures = self._map(func, iterables, kwargs)
         self._live.extend(futures)
         return futures
 
