@@ -239,9 +239,6 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         coverage = STAGES["dark_period"].carry().finish(state["dark_period"], p)
     # The context stage's stops, and the statuses it will ask of them and of the events'
     # vessels over each event: known now (the drifts and heard counts still to come change
-    # no event's vessels nor times), so their status tasks join the same round.
-    # The context stage's stops, and the statuses it will ask of them and of the events'
-    # vessels over each event: known now (the drifts and heard counts still to come change
     # no event's vessels nor times), so their status tasks join the same round. With a remote
     # executor the rest of the run is submitted at once, as a chain of tasks: the status
     # plan (a task: it runs the provisional dark rendezvous), the round (each task takes
