@@ -187,20 +187,20 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     known = vessels is not None
     if mmsi_only and mmsi is None:
         raise ValueError("mmsi_only needs the MMSIs to classify (mmsi=)")
-    parts = [np.zeros(0, np.int64)]
-    if known and len(vessels) and not mmsi_only:
-        parts.append(vessels["mmsi"].to_numpy(dtype=np.int64))
-    if tracks is not None and len(tracks) and not mmsi_only:
-        parts.append(np.asarray(tracks.segment_mmsi, dtype=np.int64))
-    if positions is not None and len(positions) and not mmsi_only:
-        parts.append(positions["mmsi"].to_numpy(dtype=np.int64))
-    if mmsi is not None:
-        parts.append(_as_mmsi_array(mmsi))
     if activity is None:
         from stsdetect.identity.activity import vessel_activity
 
         activity = vessel_activity(tracks, positions)
-    if not mmsi_only:
+    parts = [np.zeros(0, np.int64)]
+    if mmsi is not None:
+        parts.append(_as_mmsi_array(mmsi))
+    if not mmsi_only:  # every vessel the tables hold
+        if known and len(vessels):
+            parts.append(vessels["mmsi"].to_numpy(dtype=np.int64))
+        if tracks is not None and len(tracks):
+            parts.append(np.asarray(tracks.segment_mmsi, dtype=np.int64))
+        if positions is not None and len(positions):
+            parts.append(positions["mmsi"].to_numpy(dtype=np.int64))
         parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
     # distinct per part first (hashing; the positions' part has a row per report)
     all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
