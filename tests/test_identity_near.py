@@ -4,6 +4,7 @@ and the disguised identities of the simulator found end to end (issue #13)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +256,23 @@ def test_identity_columns_of_both_participants():
 
 
 # --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_identity_link_names_with_control_characters_are_valid_json(dtype):
+    """A name broadcast with a tab, a newline or another control character (real type 5 text
+    is 6-bit ASCII, but decoded CSVs carry anything) still gives evidence strict JSON parses:
+    tab, newline and CR escaped, the rest as spaces, as every other evidence text."""
+    statics = pd.DataFrame({
+        "time": pd.to_datetime([T0, T0 + 3600, T0 + 7200], unit="s", utc=True),
+        "mmsi": [412000001] * 3,
+        "imo": [9074729] * 3,
+        "name": pd.Series(['ALPHA\tONE', 'BETA "2"\nB', "GAMMA\x01\\"], dtype=dtype),
+    })
+    links = identity_links(statics=statics)
+    changed = links[links["token"] == "identity_changed"]
+    ev = json.loads(changed["evidence"].iloc[0], strict=True)
+    assert sorted(ev["names"]) == sorted(['ALPHA\tONE', 'BETA "2"\nB', "GAMMA \\"])
 
 
 def test_identity_links_shared_imo_changes_and_handover():
@@ -519,12 +537,15 @@ def test_handover_links_equal_a_brute_force_over_all_pairs(fleet):
     assert found == want
 
 
+#: Control characters JSON text of names keeps only as spaces (all but tab, newline, CR).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _json_list_oracle(values: pd.Series, by) -> pd.Series:
     """identity.links._json_list as pandas made it (drop_duplicates, sort, groupby join)."""
     text = values.astype(str)
     if not pd.api.types.is_numeric_dtype(values):
-        text = '"' + text.str.replace("\\", "\\\\", regex=False).str.replace(
-            '"', '\\"', regex=False) + '"'
+        text = text.map(lambda v: json.dumps(_CONTROL.sub(" ", v), ensure_ascii=False))
     frame = pd.DataFrame({"by": np.asarray(by), "t": text.to_numpy(dtype=object)})
     frame = frame.drop_duplicates().sort_values(["by", "t"])
     return "[" + frame.groupby("by")["t"].agg(", ".join) + "]"

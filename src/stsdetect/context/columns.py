@@ -56,6 +56,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stsdetect._json import json_objects
 from stsdetect.context.stops import find_stops
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -251,12 +252,10 @@ def _around(ser: _Series, times, p_mmsi, p_s, p_e):
 
 
 def _reasons(mask: np.ndarray, **fields) -> np.ndarray:
-    """JSON reason text (:func:`stsdetect.flags.json_objects`) on the rows of ``mask``, "" else.
+    """JSON reason text (:func:`stsdetect._json.json_objects`) on the rows of ``mask``, "" else.
 
     Built for the flagged rows only; scalar fields are the same on every row.
     """
-    from stsdetect.flags import json_objects
-
     out = np.full(mask.size, "", dtype=object)
     rows = np.flatnonzero(mask)
     if rows.size:
