@@ -194,7 +194,7 @@ class StatusIndex:
             if rows.size < pos_mmsi.size:
                 pos_mmsi = pos_mmsi[rows]
                 times, status = times.iloc[rows], status.iloc[rows]
-        self.series = _Series(pos_mmsi, epoch_ns(times))
+        self.series = _Series(pos_mmsi, epoch_ns(times, copy=False))  # (read only)
         st = pd.to_numeric(status, errors="coerce").to_numpy(float)[self.series.rows]
         known = np.isfinite(st) & (st != 15)
         self.status = np.where(known, st, -1).astype(np.int64)

@@ -85,12 +85,12 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
 
 def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     from stsdetect._order import vessel_codes
+    from stsdetect.geo import epoch_ns
 
     t = positions["time"]
-    if isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M":
-        ns = pd.DatetimeIndex(t).as_unit("ns").asi8
-    else:
-        ns = pd.DatetimeIndex(pd.to_datetime(t, utc=True, errors="coerce")).as_unit("ns").asi8
+    if not (isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M"):
+        t = pd.to_datetime(t, utc=True, errors="coerce")
+    ns = epoch_ns(t, copy=False)  # read-only, like the cleaning's (one specialisation)
     raw = positions["mmsi"]
     if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu":  # integers: as they are
         mmsi = raw.to_numpy().astype(np.int64, copy=False)
