@@ -255,6 +255,59 @@ def test_identity_columns_of_both_participants():
     assert pd.isna(vessel_identity([2_412_000_0])["flag_iso"].iloc[0])
 
 
+def _identity_columns_oracle(events, vessels, positions):
+    """add_identity_columns as first written: one reindex per participant, one column
+    assignment at a time."""
+    from stsdetect.identity.columns import IDENTITY_COLUMNS
+
+    out = events.copy()
+    n = len(out)
+    a = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    b = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    uniq = np.unique(np.concatenate([a, b]))
+    ident = vessel_identity(uniq, vessels, positions).set_index("mmsi")
+    for prefix, ids in (("", a), ("other_", b)):
+        rows = ident.reindex(ids)
+        for name, dtype in IDENTITY_COLUMNS.items():
+            values = rows[name].to_numpy() if n else np.zeros(0, dtype=object)
+            out[prefix + name] = pd.array(values, dtype=dtype) if n else pd.array([], dtype)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([412000001, 445000001, 211000000, 2_412_000_0]),
+                          st.sampled_from([None, 412000001, 445000001, 538000009])),
+                max_size=6),
+       st.sampled_from([None, "name", "other_ais_class"]), st.booleans())
+def test_identity_columns_equal_the_column_by_column_route(pairs, present, with_positions):
+    """The identity columns appended together (and those already present replaced in place)
+    equal one assignment per column; a given class_b equals the one computed from the
+    positions."""
+    from stsdetect.identity.barges import class_b_mmsi
+    from stsdetect.identity.columns import add_identity_columns
+
+    v = pd.DataFrame({"mmsi": [445000001, 412000001, 445000001],
+                      "name": ["OLD", " ZHE HAI 1 ", "CHOL SAN"],
+                      "imo": pd.array([9074729, 0, 9074729], dtype="Int64"),
+                      "callsign": ["HMAB", None, "HMAB"],
+                      "ship_type": pd.array([80, None, 80], dtype="Int64"),
+                      "ais_class": [None, "a", None], "length_m": [120.0, -1.0, 121.0]})
+    positions = pd.DataFrame({"mmsi": [445000001, 538000009, 211000000],
+                              "msg_type": np.array([18, 19, 1], np.int8)}) \
+        if with_positions else None
+    ev = make_events("rendezvous", n=len(pairs), mmsi=[p[0] for p in pairs],
+                     other_mmsi=pd.array([p[1] for p in pairs], dtype="Int64"),
+                     start=[T0] * len(pairs), end=[T0 + 3600] * len(pairs),
+                     lat=[30.0] * len(pairs), lon=[125.5] * len(pairs))
+    if present is not None:
+        ev[present] = "stale"
+    want = _identity_columns_oracle(ev, v, positions)
+    got = add_identity_columns(ev, v, positions)
+    pd.testing.assert_frame_equal(got, want)
+    given_b = add_identity_columns(ev, v, positions, class_b=class_b_mmsi(positions))
+    pd.testing.assert_frame_equal(given_b, want)
+
+
 # --------------------------------------------------------------------------- links
 
 

@@ -581,7 +581,7 @@ def flag_events(
         If ``events`` lacks event columns or a weight is not a finite number.
     """
     from stsdetect.geo import duration_s
-    from stsdetect.identity.barges import classify_barges
+    from stsdetect.identity.barges import class_b_mmsi, classify_barges
     from stsdetect.identity.columns import add_identity_columns
     from stsdetect.identity.links import identity_anomalies, identity_links
     from stsdetect.identity.mid import DPRK_MID, mid_of
@@ -649,8 +649,11 @@ def flag_events(
         from stsdetect.identity.activity import vessel_activity
 
         activity = vessel_activity(tracks, positions)
+    # the MMSIs heard in Class B reports: one pass over the positions, for the barge rules
+    # and the identity columns
+    class_b = class_b_mmsi(positions)
     barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq, tows=tows,
-                             activity=activity, mmsi_only=True)
+                             activity=activity, mmsi_only=True, class_b=class_b)
     barges = barges[barges["mmsi"].isin(uniq)]
     for token, strength in (("barge", "strong"), ("barge_weak", "weak")):
         b = barges[barges["strength"] == strength]
@@ -742,5 +745,5 @@ def flag_events(
             "n_other_heard": heard.astype("Int64").reset_index(drop=True)})))
 
     out = ev.finish(out)
-    out = add_identity_columns(out, vessels, positions)
+    out = add_identity_columns(out, vessels, positions, class_b=class_b)
     return score_events(out, weights, region_names)

@@ -111,7 +111,7 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
 def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
                     tows: pd.DataFrame | None = None,
                     activity: pd.DataFrame | None = None,
-                    mmsi_only: bool = False) -> pd.DataFrame:
+                    mmsi_only: bool = False, class_b=None) -> pd.DataFrame:
     """Decide which vessels are barges, giving the evidence for each.
 
     Evidence collected per MMSI (tokens in ``reason``):
@@ -175,6 +175,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         Classify only ``mmsi`` (e.g. the participants of a few events): their rows are those
         of the full classification (each vessel's evidence is its own), without classifying
         every other vessel of the tables (the flags' case).
+    class_b : array_like of int, optional
+        :func:`class_b_mmsi` of ``positions`` when the caller has it already (a pass over
+        every report saved); computed from ``positions`` when None.
 
     Returns
     -------
@@ -241,8 +244,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
     unknown_type = type99 | type0 | type_missing | no_static
 
+    heard_b = class_b_mmsi(positions) if class_b is None else class_b
     class_b = s["ais_class"].astype("string").str.upper().eq("B").fillna(False).to_numpy(bool)
-    class_b |= np.isin(all_mmsi, class_b_mmsi(positions))
+    class_b |= np.isin(all_mmsi, heard_b)
 
     length = pd.to_numeric(s["length_m"], errors="coerce").to_numpy(dtype=float)
     beam = pd.to_numeric(s["beam_m"], errors="coerce").to_numpy(dtype=float)
