@@ -708,6 +708,36 @@ def test_barges_of_some_mmsi_only_equal_those_rows_of_the_full_classification(da
     assert got["is_barge"].any() or not want["is_barge"].any()
 
 
+def _static_frame_oracle(vessels, mmsi):
+    """barges._static_frame as first written: one reindex per column into an indexed frame."""
+    cols = ["ship_type", "length_m", "beam_m", "name", "names", "ais_class", "eri_type"]
+    v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
+    base = pd.DataFrame(index=pd.Index(mmsi, name="mmsi"))
+    for c in cols:
+        base[c] = v[c].reindex(mmsi).to_numpy() if c in v else pd.NA
+    base["has_static"] = np.isin(mmsi, v.index.to_numpy())
+    return base.reset_index()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([412000001, 412000002, 445000001, 211000000]), max_size=6,
+                unique=True), st.sets(st.sampled_from(["length_m", "names", "eri_type"])))
+def test_barge_static_frame_equals_the_column_by_column_reindex(picked, dropped):
+    """The vessels' static columns reindexed once onto the MMSIs equal one reindex per column
+    (vessels repeated, unknown MMSIs, columns missing from the vessels table)."""
+    from stsdetect.identity.barges import _static_frame
+
+    vessels = pd.DataFrame({
+        "mmsi": [412000001, 445000001, 412000001],
+        "ship_type": pd.array([99, 80, None], dtype="Int64"), "length_m": [45.0, 120.0, 46.0],
+        "beam_m": [10.0, np.nan, 11.0], "name": pd.array(["A", None, "B"], dtype="string"),
+        "names": ["A", "X;Y", "A;B"], "ais_class": ["B", "A", None],
+        "eri_type": pd.array([8150, None, 8160], dtype="Int64")}).drop(columns=list(dropped))
+    mmsi = np.unique(np.array(picked, np.int64))
+    pd.testing.assert_frame_equal(_static_frame(vessels, mmsi),
+                                  _static_frame_oracle(vessels, mmsi))
+
+
 def test_barges_mmsi_only_needs_the_mmsi():
     with pytest.raises(ValueError, match="mmsi_only"):
         classify_barges(None, mmsi_only=True)

@@ -101,11 +101,13 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
         base["has_static"] = False
         return base
     v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
-    base = pd.DataFrame(index=pd.Index(mmsi, name="mmsi"))
+    # one reindex of the columns there are (not one per column), one frame made at once
+    rows = v[[c for c in cols if c in v]].reindex(mmsi)
+    data = {"mmsi": pd.Index(mmsi, name="mmsi").to_numpy()}
     for c in cols:
-        base[c] = v[c].reindex(mmsi).to_numpy() if c in v else pd.NA
-    base["has_static"] = np.isin(mmsi, v.index.to_numpy())
-    return base.reset_index()
+        data[c] = rows[c].to_numpy() if c in v else np.full(len(mmsi), pd.NA, dtype=object)
+    data["has_static"] = np.isin(mmsi, v.index.to_numpy())
+    return pd.DataFrame(data)
 
 
 def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
