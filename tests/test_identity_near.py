@@ -255,6 +255,42 @@ def test_identity_columns_of_both_participants():
     assert pd.isna(vessel_identity([2_412_000_0])["flag_iso"].iloc[0])
 
 
+def _vessel_identity_oracle(mmsi, vessels, positions):
+    """vessel_identity as first written: a frame with one column assignment at a time."""
+    from stsdetect.identity.barges import class_b_mmsi
+    from stsdetect.identity.mid import _as_mmsi_array, flag_state
+
+    m = _as_mmsi_array(mmsi)
+    out = pd.DataFrame({"mmsi": m})
+    v = None
+    if vessels is not None and len(vessels) and "mmsi" in vessels:
+        v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi").reindex(m)
+
+    def col(name):
+        if v is None or name not in v:
+            return pd.Series([pd.NA] * len(m), dtype=object)
+        return v[name].reset_index(drop=True)
+
+    out["name"] = col("name").astype("string").str.strip()
+    imo = pd.to_numeric(col("imo"), errors="coerce")
+    out["imo"] = imo.where(imo > 0).astype("Int64")
+    out["callsign"] = col("callsign").astype("string").str.strip()
+    st_ = pd.to_numeric(col("ship_type"), errors="coerce")
+    out["ship_type"] = st_.astype("Int64")
+    out["ship_type_text"] = pd.array(ship_type_text(st_.to_numpy(dtype=float)), dtype="string")
+    flag = flag_state(m)
+    ship = flag["is_flag"].to_numpy(bool)
+    out["flag_iso"] = pd.array(np.where(ship, flag["iso2"], None), dtype="string")
+    out["flag_country"] = pd.array(np.where(ship, flag["country"], None), dtype="string")
+    cls = col("ais_class").astype("string").str.upper()
+    if positions is not None and len(positions) and "msg_type" in positions:
+        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b_mmsi(positions))), "B")
+    out["ais_class"] = cls.astype("string")
+    out["length_m"] = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
+    out.loc[out["length_m"] <= 0, "length_m"] = np.nan
+    return out
+
+
 def _identity_columns_oracle(events, vessels, positions):
     """add_identity_columns as first written: one reindex per participant, one column
     assignment at a time."""
@@ -281,7 +317,8 @@ def _identity_columns_oracle(events, vessels, positions):
        st.sampled_from([None, "name", "other_ais_class"]), st.booleans())
 def test_identity_columns_equal_the_column_by_column_route(pairs, present, with_positions):
     """The identity columns appended together (and those already present replaced in place)
-    equal one assignment per column; a given class_b equals the one computed from the
+    equal one assignment per column, as do vessel_identity's columns made at once (with a
+    full, no or a partial vessels table); a given class_b equals the one computed from the
     positions."""
     from stsdetect.identity.barges import class_b_mmsi
     from stsdetect.identity.columns import add_identity_columns
@@ -303,6 +340,10 @@ def test_identity_columns_equal_the_column_by_column_route(pairs, present, with_
         ev[present] = "stale"
     want = _identity_columns_oracle(ev, v, positions)
     got = add_identity_columns(ev, v, positions)
+    m = [p[0] for p in pairs] + [x for p in pairs for x in p[1:] if x is not None]
+    for table in (v, None, v.drop(columns=["name", "imo", "ais_class"])):
+        pd.testing.assert_frame_equal(vessel_identity(m, table, positions),
+                                      _vessel_identity_oracle(m, table, positions))
     pd.testing.assert_frame_equal(got, want)
     given_b = add_identity_columns(ev, v, positions, class_b=class_b_mmsi(positions))
     pd.testing.assert_frame_equal(given_b, want)

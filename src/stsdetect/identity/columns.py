@@ -126,7 +126,7 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
         ``mmsi`` plus the identity columns, one row per input value.
     """
     m = _as_mmsi_array(mmsi)
-    out = pd.DataFrame({"mmsi": m})
+    out = {"mmsi": m}  # the columns, made into one frame at the end
     v = None
     if vessels is not None and len(vessels) and "mmsi" in vessels:
         v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
@@ -156,9 +156,9 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
             class_b = class_b_mmsi(positions)
         cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b)), "B")
     out["ais_class"] = cls.astype("string")
-    out["length_m"] = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
-    out.loc[out["length_m"] <= 0, "length_m"] = np.nan
-    return out
+    length = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
+    out["length_m"] = length.where(~(length <= 0))  # (not positive: unknown)
+    return pd.DataFrame(out)
 
 
 def add_identity_columns(events: pd.DataFrame, vessels: pd.DataFrame | None = None,
