@@ -473,6 +473,31 @@ def test_vessel_activity_equals_a_groupby_oracle(seed, split, float_mmsi):
                                   rtol=1e-12)
 
 
+def test_vessel_activity_keeps_nanoseconds_exact():
+    """The first/last report times survive to the nanosecond when some MMSIs are only in the
+    positions and others only in the tracks (a pandas outer merge made those int64 columns
+    float64, rounding 2023 times to multiples of 256 ns); the raw span of an MMSI without any
+    cleaned report is kept, with -1 / NaN / 0 for its track columns."""
+    from stsdetect.identity.activity import ACTIVITY_COLUMNS, vessel_activity
+
+    ns = np.array([1_700_000_000_123_456_789, 1_700_000_100_987_654_321,
+                   1_700_000_200_000_000_001], np.int64)
+    tracks = Tracks.from_arrays([412000001, 412000001, 412000002],
+                                pd.to_datetime(ns, utc=True), [30.0, 30.1, 31.0],
+                                [122.0, 122.1, 123.0], [8.0, 8.0, 1.0])
+    pos = pd.DataFrame({"mmsi": [412000002, 412000003, 412000003],
+                        "time": pd.to_datetime(ns[[2, 0, 1]] + 7, utc=True)})
+    got = vessel_activity(tracks, pos)
+    assert list(got.columns) == list(ACTIVITY_COLUMNS)
+    assert got["mmsi"].tolist() == [412000001, 412000002, 412000003]
+    assert got["t_first_ns"].tolist() == [ns[0], ns[2], -1]
+    assert got["t_last_ns"].tolist() == [ns[1], ns[2], -1]
+    assert got["pos_first_ns"].tolist() == [-1, ns[2] + 7, ns[0] + 7]
+    assert got["pos_last_ns"].tolist() == [-1, ns[2] + 7, ns[1] + 7]
+    assert np.isnan(got["lat_first"].iloc[2]) and got["sea_s"].iloc[2] == 0.0
+    assert got["sea_s"].iloc[0] == pytest.approx(100.864197532)
+
+
 def test_barges_on_real_statics(shared_data):
     pyais = pytest.importorskip("pyais")
     rows = []
