@@ -1577,6 +1577,52 @@ def take_names(names: list, codes: np.ndarray) -> tuple:
     return offsets, out
 
 
+@njit(**_JIT)
+def _take_text(offsets, data, valid, bit0, at, out_offsets, out_valid, out):
+    """Pass 1 (``out`` empty): each row's end into ``out_offsets``, its validity bit into
+    ``out_valid``; the null rows. Pass 2: the bytes into ``out``."""
+    nulls = 0
+    k = 0
+    for i in range(at.size):
+        r = at[i]
+        if out.size:
+            s = out_offsets[i]
+            if out_offsets[i + 1] > s:
+                r0 = offsets[r]
+                for j in range(out_offsets[i + 1] - s):
+                    out[s + j] = data[r0 + j]
+            continue
+        ok = r >= 0
+        if ok and valid.size:
+            b = bit0 + r
+            ok = (valid[b >> 3] >> (b & 7)) & 1 == 1
+        if ok:
+            k += offsets[r + 1] - offsets[r]
+            out_valid[i >> 3] |= np.uint8(1 << (i & 7))
+        else:
+            nulls += 1
+        out_offsets[i + 1] = k
+    return nulls
+
+
+def take_text(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, bit0: int,
+              at: np.ndarray) -> tuple:
+    """Rows ``at`` (-1: null) of an Arrow large_string array given by its buffers
+    (``offsets``: its own n + 1, int64; ``data``; ``valid``: its validity bits, empty when
+    it has none, its row 0 at bit ``bit0``) as the buffers of a new one, in two compiled
+    passes: ``(offsets, data, validity bits, null count)``."""
+    args = (np.ascontiguousarray(offsets, np.int64), np.ascontiguousarray(data, np.uint8),
+            np.ascontiguousarray(valid, np.uint8), int(bit0),
+            np.ascontiguousarray(at, np.int64))
+    n = args[4].size
+    out_offsets, out_valid = np.zeros(n + 1, np.int64), np.zeros((n + 7) // 8, np.uint8)
+    nulls = _take_text(*args, out_offsets, out_valid, np.empty(0, np.uint8))
+    out = np.empty(out_offsets[-1], np.uint8)
+    if out.size:
+        _take_text(*args, out_offsets, out_valid, out)
+    return out_offsets, out, out_valid, int(nulls)
+
+
 def trim_text(text: np.ndarray, field: str) -> tuple:
     """One text field of static rows (``text``: rows of :data:`TEXT_BYTES`) as the buffers
     of an Arrow string array: ``(offsets, data, validity bits, blank rows)``, each value its

@@ -343,21 +343,22 @@ class _NmeaDecoder:
         self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
-        self._blocks: dict = {}  # file name -> its block for the file column (_run_block)
+        self._blocks: dict = {}  # text -> its block (_run_block), (text,) -> a run of it
 
     def expect(self, fraction: float, run=None) -> None:
         """Size the output columns for the current file, ``fraction`` of which was read, and
-        make its name's block for the ``file`` column now (while other threads decode)
-        rather than after the last chunk (``run``: like a pool's ``submit``, which then
-        makes the columns; see :meth:`_Columns.reserve`)."""
+        make its name's array for the ``file`` column now (while other threads decode; the
+        end slices it) rather than after the last chunk (``run``: like a pool's ``submit``,
+        which then makes the columns; see :meth:`_Columns.reserve`)."""
         for store, at in ((self.rows, 1), (self.stat_rows, 2)):
             first = self._files[-1][at] if self._files else 0
             in_file = store.n_rows - first
             if in_file:
-                store.reserve(first + int(in_file / fraction * 1.05) + 1024, run)
-                _run_block(self._files[-1][0], int(in_file / fraction), self._blocks)
+                rows = int(in_file / fraction * 1.05) + 1024
+                store.reserve(first + rows, run)
+                _string_runs([(self._files[-1][0], rows)], self._blocks)
                 if at == 1 and len(self.source_names) == 1:  # rows with no source name (so far)
-                    _run_block("", int(in_file / fraction), self._blocks)
+                    _string_runs([("", rows)], self._blocks)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
@@ -507,12 +508,13 @@ class _NmeaDecoder:
         self._report()
         cols = self.rows.columns()
         # for the vessels table: each vessel's first and last position times of each chunk,
-        # as (mmsi, int64 ns time) pairs
+        # as (mmsi, int64 ns time) pairs, not folded into one row per vessel (the vessels
+        # table widens its few vessels' times by all of them in one compiled pass)
         parts, self._seen, self.seen = self._seen, [], None
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
-            keys, first, last = _fold_ranges(parts) if len(parts) > 1 else parts[0]
-            self.seen = (np.concatenate([keys, keys]), np.concatenate([first, last]))
+            self.seen = (np.concatenate([p[0] for p in parts] * 2),
+                         np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
         self.stat_arrays = None
         names, self._names = self._names, []
         source = None  # the names made per chunk, joined (when a chunk had any)
@@ -530,7 +532,9 @@ class _NmeaDecoder:
 
 #: Chunks' vessel time ranges (:func:`~stsdetect.ais.kernel.time_ranges`) kept before they
 #: are folded into one: a chunk of a busy feed has thousands of vessels, and joining every
-#: chunk's after the last one cost the tag-block layout 2 ms.
+#: chunk's after the last one cost the tag-block layout 2 ms. The parts left after the last
+#: chunk are not folded: the vessels table reads them as they are, which costs less than
+#: folding them (0.03-0.4 ms, with one thread waiting).
 _SEEN_PARTS = 8
 
 
@@ -565,7 +569,10 @@ def _string_runs(runs: list, blocks: dict | None = None):
     No per-row string objects, and no copy of a text per row: each run is slices of one
     Arrow block holding its text up to about 1 MiB worth of times, all sharing that block's
     buffers (a loop over the runs, i.e. the files read, and over their slices only);
-    ``blocks``: the blocks made so far, by text (reused, and new ones added).
+    ``blocks``: the blocks made so far, by text (reused, and new ones added), and the
+    array of a single run (under ``(text,)``: a shorter run of that text later is a slice
+    of it, so that the reader makes its columns' arrays while other threads decode and
+    only slices them after the last chunk).
     """
     if not _arrow_strings():
         names = [t for t, _ in runs] or [""]
@@ -573,13 +580,20 @@ def _string_runs(runs: list, blocks: dict | None = None):
         return pd.array(list(names), dtype="string").take(codes)
     import pyarrow as pa
 
+    single = blocks is not None and len(runs) == 1
+    made = blocks.get((runs[0][0],)) if single else None
+    if made is not None and len(made) >= runs[0][1]:
+        return _from_arrow(made.slice(0, runs[0][1]))
     pieces = []
     for text, k in runs:
         block = _run_block(text, k, {} if blocks is None else blocks)
         if block is not None:
             size = min(k, len(block))
             pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
-    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+    out = pa.chunked_array(pieces, type=pa.large_string())
+    if single:  # (longer than the one there, if any)
+        blocks[(runs[0][0],)] = out
+    return _from_arrow(out)
 
 
 def _run_block(text: str, k: int, blocks: dict):

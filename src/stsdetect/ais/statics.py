@@ -390,16 +390,27 @@ def _vessels_frame(cols: dict) -> pd.DataFrame:
 
 
 def _take(values, at: np.ndarray):
-    """``values.take(at, allow_fill=True)`` (-1: missing); for an Arrow string array of one
-    chunk, Arrow's take called straight (pandas' wrapper around it cost 0.1 ms per column
-    after the decoding threads had run)."""
+    """``values.take(at, allow_fill=True)`` (-1: missing); for an Arrow large_string array
+    of one chunk, its buffers gathered in one compiled pass (:func:`~.kernel.take_text`:
+    pandas' take cost 0.1 ms per column after the decoding threads had run, Arrow's own
+    take 0.05 ms)."""
     if isinstance(values, pd.arrays.ArrowStringArray) and values._pa_array.num_chunks == 1:
         import pyarrow as pa
 
-        missing = at < 0
-        taken = values._pa_array.chunk(0).take(pa.array(at, mask=missing) if missing.any()
-                                               else pa.array(at))
-        return pd.arrays.ArrowStringArray(taken)
+        chunk = values._pa_array.chunk(0)
+        if pa.types.is_large_string(chunk.type):
+            from .kernel import take_text
+
+            bits, offsets, data = chunk.buffers()
+            at0 = chunk.offset
+            offsets, data, valid, nulls = take_text(
+                np.frombuffer(offsets, np.int64)[at0:at0 + len(chunk) + 1],
+                np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8),
+                np.frombuffer(bits, np.uint8) if bits is not None else np.zeros(0, np.uint8),
+                at0, at)
+            return pd.arrays.ArrowStringArray(pa.LargeStringArray.from_buffers(
+                len(at), pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid),
+                null_count=nulls))
     return values.take(at, allow_fill=True)
 
 
