@@ -255,3 +255,31 @@ def test_vessel_times_from_unfolded_parts_are_the_folded_ones(chunks, vessels):
         out.append((first, last))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+@pytest.mark.parametrize("n_vessels", [5, 3000])  # (3000: past the first, small table)
+def test_vessel_groups_started_on_a_pool_are_the_ones_made_here(n_vessels):
+    """The vessels' compiled grouping handed to a pool thread (started before the caller
+    goes on, its result asked for later; retried with the larger table there) is the
+    grouping made in place; a pool whose threads never start it gets it taken back."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from stsdetect.ais.kernel import vessel_groups
+    from stsdetect.ais.reader import _run_started
+
+    rng = np.random.default_rng(n_vessels)
+    n = 4 * n_vessels
+    args = (rng.integers(0, n_vessels, n).astype(np.int64), rng.integers(0, 10**12, n),
+            rng.random((n, 9)) < 0.7, 2, 3, np.arange(n + 1) * 2,  # names of 2 bytes
+            rng.integers(65, 67, 2 * n).astype(np.uint8), rng.integers(0, 4, n) * 1.0)
+    want = vessel_groups(*args)
+
+    class Idle:
+        def submit(self, fn, *a):
+            return Future()
+
+    with ThreadPoolExecutor(1) as pool:
+        for runner in (pool, Idle()):
+            got = vessel_groups(*args, run=lambda fn, *a, r=runner: _run_started(r, fn, *a))()
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_array_equal(g, w)

@@ -1732,7 +1732,7 @@ def _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data, 
 
 def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f: int,
                   type_f: int, name_offsets: np.ndarray, name_data: np.ndarray,
-                  type_values: np.ndarray) -> tuple:
+                  type_values: np.ndarray, run=None):
     """Static records grouped by MMSI in one compiled pass (the GIL is released).
 
     ``mmsi``, ``times`` (int64 ns, :data:`NAT_NS` unknown): one per record, in arrival
@@ -1744,6 +1744,10 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
     -1 when none), the earliest time (int64 max when none) and the latest (NaT only if all
     are), and how often (2, keys) the name and the type differ from the MMSI's previous
     record holding one.
+
+    ``run``: like a pool's ``submit``: the compiled pass is handed to it (on another
+    thread it runs beside this one's Python work, the GIL released), and a function is
+    returned that waits for it and returns the result.
     """
     n = mmsi.size
     keys, first, last = (np.empty(n, np.int64) for _ in range(3))
@@ -1754,17 +1758,29 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
             np.ascontiguousarray(name_offsets, np.int64),
             np.ascontiguousarray(name_data, np.uint8),
             np.ascontiguousarray(type_values, np.float64))
+    out = (keys, at, first, last, changes, prev)
     # a table for up to 2048 MMSIs first (32 KB, where one for every record would take
     # 16 bytes per record to fill): at most half its slots used, else one for every record
-    for bits in dict.fromkeys((max(6, min(12, (2 * n).bit_length())),
-                               max(6, (2 * n).bit_length()))):
-        k = _vessel_groups(*args, np.full(1 << bits, -1, np.int64), np.uint64(64 - bits), keys,
-                           at, first, last, changes, prev)
-        if k >= 0:
-            break
-    order = np.argsort(keys[:k])
-    return (keys[:k][order], at[:k][order].T, first[:k][order], last[:k][order],
-            changes[:, :k][:, order])
+    sizes = list(dict.fromkeys((max(6, min(12, (2 * n).bit_length())),
+                                max(6, (2 * n).bit_length()))))
+
+    def table(bits):
+        return np.full(1 << bits, -1, np.int64), np.uint64(64 - bits)
+
+    started = None if run is None else run(_vessel_groups, *args, *table(sizes[0]), *out)
+
+    def result():
+        k = -1
+        for i, bits in enumerate(sizes):
+            k = started.result() if i == 0 and started is not None else \
+                _vessel_groups(*args, *table(bits), *out)
+            if k >= 0:
+                break
+        order = np.argsort(keys[:k])
+        return (keys[:k][order], at[:k][order].T, first[:k][order], last[:k][order],
+                changes[:, :k][:, order])
+
+    return result() if run is None else result
 
 
 @njit(**_JIT)

@@ -10,6 +10,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -35,7 +36,7 @@ from .kernel import (
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sources import open_sources
-from .statics import build_statics, build_vessels, vessels_from_columns
+from .statics import _start_vessels, build_statics, build_vessels, vessels_from_columns
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
@@ -481,8 +482,8 @@ class _NmeaDecoder:
                                                                          strict=True)],
                             self._blocks)
 
-    def _statics_frame(self) -> pd.DataFrame | None:
-        """The decoded static records in input order (None when there are none)."""
+    def _statics_arrays(self) -> dict | None:
+        """The decoded static records' columns in input order (None when there are none)."""
         cols = self.stat_rows.columns()
         if cols is None:
             return None
@@ -499,11 +500,16 @@ class _NmeaDecoder:
             "file": self._file_column(2, len(cols["mmsi"])),
             "line": cols["line"],
         }
-        self.stat_arrays = arrays  # (for the vessels table, without going through the frame)
-        return _frame({**arrays, "time": _utc_array(cols["time"])})
+        return arrays
 
-    def finish(self):
-        """The positions and statics frames of everything absorbed."""
+    def finish(self, run=None):
+        """The positions and statics frames of everything absorbed.
+
+        ``stat_arrays`` are then the statics' columns (for the vessels table, without going
+        through the frame), and with ``run`` (like a pool's ``submit``, its threads idle)
+        ``vessels_started`` the vessels table's compiled grouping of them, started there
+        before the frames are made here (see :func:`~.statics.vessels_from_columns`).
+        """
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
@@ -515,7 +521,6 @@ class _NmeaDecoder:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
             self.seen = (np.concatenate([p[0] for p in parts] * 2),
                          np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
-        self.stat_arrays = None
         names, self._names = self._names, []
         source = None  # the names made per chunk, joined (when a chunk had any)
         if cols is not None and any(not isinstance(p, int) for p in names):
@@ -526,8 +531,12 @@ class _NmeaDecoder:
                  for p in names], type=pa.large_string()))
         elif cols is not None and len(self.source_names) == 1:  # no names: slices of a block
             source = _string_runs([("", len(cols["mmsi"]))], self._blocks)
+        self.stat_arrays = arrays = self._statics_arrays()
+        self.vessels_started = (None if arrays is None or run is None else
+                                _start_vessels(arrays, run))
         return (_positions_frame(cols, self.source_names, source=source),
-                self._statics_frame())
+                None if arrays is None else _frame({**arrays,
+                                                    "time": _utc_array(arrays["time"])}))
 
 
 #: Chunks' vessel time ranges (:func:`~stsdetect.ais.kernel.time_ranges`) kept before they
@@ -950,6 +959,29 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
             absorb_first()
 
 
+def _run_started(pool, fn, *args) -> Future:
+    """``pool.submit(fn, *args)``, returning once a pool thread has started it: a compiled
+    ``fn`` that releases the GIL then runs beside this thread's Python work (submitted
+    alone, it would wait for this thread to release the GIL, i.e. until its result is
+    asked for). When no pool thread starts it within :data:`_START_WAIT_S`, it is taken
+    back and run here."""
+    started = threading.Event()
+
+    def task():
+        started.set()
+        return fn(*args)
+
+    future = pool.submit(task)
+    if not started.wait(_START_WAIT_S) and future.cancel():
+        future = Future()
+        future.set_result(fn(*args))
+    return future
+
+
+#: Longest wait for an idle pool thread to start a task (it takes tens of microseconds).
+_START_WAIT_S = 0.05
+
+
 def _fill(stream, view) -> int:
     """Read from ``stream`` (a :class:`_Prefixed`) into ``view`` until it is full or the
     stream ends; bytes read."""
@@ -1101,10 +1133,12 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
+        # (implausible times dropped already; the vessels' compiled grouping on the pool)
+        positions, statics_frame = decoder.finish(
+            None if pool is None or tables else partial(_run_started, pool))
     finally:
         if pool is not None:  # every chunk was taken (or the read failed): no waiting for
             pool.shutdown(wait=False, cancel_futures=True)  # the idle threads to exit
-    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)
         extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
@@ -1119,7 +1153,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     if tables or decoder.stat_arrays is None:
         vessels = build_vessels(statics_frame, positions)
     else:  # from the decoded columns: the same table without pandas' per-column overhead
-        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen)
+        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen,
+                                       decoder.vessels_started)
     try:
         report.check()
     except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data

@@ -254,7 +254,8 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
                                 seen)
 
 
-def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
+def vessels_from_columns(cols: dict, seen: tuple | None = None,
+                         started: tuple | None = None) -> pd.DataFrame:
     """:func:`build_vessels` from the static records' column arrays (no DataFrame).
 
     Parameters
@@ -266,23 +267,19 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
     seen : tuple, optional
         ``(mmsi, time)`` of position reports (int64 array; times as for ``cols``): they
         widen ``first_seen`` / ``last_seen``.
+    started : tuple, optional
+        What :func:`_start_vessels` returned for ``cols`` (the compiled grouping started
+        on another thread earlier); by default it is done here.
 
     Returns
     -------
     pandas.DataFrame
         As :func:`build_vessels`.
     """
-    from .kernel import seen_range, vessel_groups
+    from .kernel import seen_range
 
-    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
-    values, known = {}, np.empty((mmsi.size, len(_FIELDS)), dtype=bool)
-    for j, field in enumerate(_FIELDS):
-        values[field], known[:, j] = _known_values(cols[field])
-    times, unit = _epoch_ns(cols["time"])
-    offsets, data = _text_bytes(values["name"])
-    keys, at, first, last, changes = vessel_groups(
-        mmsi, times, known, _FIELDS.index("name"), _FIELDS.index("ship_type"), offsets, data,
-        _numbers(values["ship_type"]))
+    values, unit, groups = _start_vessels(cols) if started is None else started
+    keys, at, first, last, changes = groups()
     out = {"mmsi": keys}
     for j, field in enumerate(_FIELDS):  # latest non-null value: a fixed loop over the columns
         if isinstance(values[field], np.ndarray):  # numbers: NaN / masked where none is known
@@ -298,6 +295,28 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
         out[name] = utc_array(ns, unit)
     out["n_name_changes"], out["n_type_changes"] = changes
     return _vessels_frame(out)
+
+
+def _start_vessels(cols: dict, run=None) -> tuple:
+    """The first part of :func:`vessels_from_columns`: each field's values and which
+    records hold one, and the records grouped by MMSI (:func:`~.kernel.vessel_groups`,
+    handed to ``run`` when given: like a pool's ``submit``, so that the compiled pass runs
+    beside the caller's other work). Returns ``(values, time unit, groups)``, ``groups()``
+    the grouping's result (waiting for it)."""
+    from .kernel import vessel_groups
+
+    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
+    values, known = {}, np.empty((mmsi.size, len(_FIELDS)), dtype=bool)
+    for j, field in enumerate(_FIELDS):
+        values[field], known[:, j] = _known_values(cols[field])
+    times, unit = _epoch_ns(cols["time"])
+    offsets, data = _text_bytes(values["name"])
+    args = (mmsi, times, known, _FIELDS.index("name"), _FIELDS.index("ship_type"), offsets,
+            data, _numbers(values["ship_type"]))
+    if run is None:
+        result = vessel_groups(*args)
+        return values, unit, lambda: result
+    return values, unit, vessel_groups(*args, run=run)
 
 
 def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
