@@ -117,6 +117,41 @@ def test_reception_from_sources_and_from_cadence():
     assert not reception_of_reports(tracks, reception="terrestrial").any()
 
 
+def _bursts_oracle(tracks, gap_ns, max_ns):
+    """bursts() and the cadence rule as first written: a burst number per row (cumsum), the
+    per-row flag read through it."""
+    t, seg = tracks.time_ns, tracks.segment
+    n = len(tracks)
+    new_burst = np.ones(n, dtype=bool)
+    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_ns)
+    burst = np.cumsum(new_burst) - 1
+    starts = np.flatnonzero(new_burst)
+    ends = np.r_[starts[1:], n] - 1
+    short = (t[ends] - t[starts]) <= max_ns
+    b_seg = seg[starts]
+    alone = np.r_[True, b_seg[1:] != b_seg[:-1]] & np.r_[b_seg[1:] != b_seg[:-1], True]
+    return burst, starts, short, alone, (short & ~alone)[burst]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), min_size=1, max_size=60))
+def test_bursts_and_cadence_equal_the_cumsum_route(rows):
+    """bursts() and the cadence rule of reception_of_reports equal the per-row burst
+    numbers made by a cumulative sum (several vessels; gaps on both sides of pass_gap and
+    bursts on both sides of pass_max)."""
+    from stsdetect.detectors.coverage import bursts
+
+    mmsi = np.array([400_000_000 + v for v, _ in rows], np.int64)
+    t = T0 + np.array([k for _, k in rows], float) * 600.0  # 10 min steps; pass_gap 30 min
+    tracks = Tracks.from_arrays(mmsi, t, np.full(t.size, 30.0), np.full(t.size, 122.0))
+    burst, starts, short, alone, sat = _bursts_oracle(tracks, 1800 * 10**9, 1200 * 10**9)
+    got = bursts(tracks, "30min", "20min")
+    for g, w in zip(got, (burst, starts, short, alone), strict=True):
+        np.testing.assert_array_equal(g, w)
+        assert g.dtype == w.dtype
+    np.testing.assert_array_equal(reception_of_reports(tracks), sat)
+
+
 def _truth_hits(events, truth):
     """(flagged intentional, true among them, truth dark periods found intentional)."""
     dk = events[events["event_type"] == "dark_period"]

@@ -341,7 +341,7 @@ def test_evidence_finish_equals_a_row_by_row_oracle(data):
 
 def _json_literals_oracle(values) -> np.ndarray:
     """The evidence's JSON literals as pandas string methods made them before (one replace per
-    escape, strftime): the oracle of the faster _json_literals."""
+    escape, strftime): the oracle of the faster json_literals."""
     s = pd.Series(values).reset_index(drop=True)
     if len(s) == 0:
         return np.zeros(0, dtype=object)
@@ -376,7 +376,7 @@ def test_json_literals_equal_the_string_method_oracle(texts, ints, nullable, sta
     """One translate table for the escapes, NumPy for plain integers and times: the same JSON
     literals as the replace chain and strftime (control characters, quotes, backslashes,
     missing values, NaT)."""
-    from stsdetect.flags import _json_literals, json_objects
+    from stsdetect._json import json_literals, json_objects
 
     times = pd.Series(pd.to_datetime([None if s is None else s for s in stamps], utc=True)
                       ).astype("datetime64[ns, UTC]")
@@ -391,7 +391,7 @@ def test_json_literals_equal_the_string_method_oracle(texts, ints, nullable, sta
                times, times.dt.tz_convert("Asia/Tokyo"), times.dt.tz_localize(None),
                pd.Series(np.array(bools, bool))]
     for col in columns:
-        assert list(_json_literals(col)) == list(_json_literals_oracle(col)), col.dtype
+        assert list(json_literals(col)) == list(_json_literals_oracle(col)), col.dtype
     # and the texts come back from JSON as they were, other control characters as spaces
     import json
 

@@ -238,6 +238,43 @@ def test_epoch_s_missing_naive_and_other_zones():
     assert geo.epoch_s([shanghai])[0] == 1_704_067_200.0
 
 
+def _epoch_ns_oracle(times):
+    """epoch_ns before copy=False: pandas' as_unit("ns") (which always copies), then a copy."""
+    if isinstance(times, np.ndarray) and times.dtype.kind == "M":
+        return times.astype("datetime64[ns]").view(np.int64)
+    if isinstance(times, (pd.Series, pd.Index)) and (
+            isinstance(times.dtype, pd.DatetimeTZDtype) or times.dtype.kind == "M"):
+        return pd.DatetimeIndex(times).as_unit("ns").asi8.copy()
+    return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns").asi8.copy()
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-2**62, 2**62)), max_size=12),
+       st.sampled_from(["s", "ms", "us", "ns"]), st.sampled_from([None, "UTC", "Asia/Shanghai"]),
+       st.sampled_from(["series", "index", "array", "list"]))
+def test_epoch_ns_without_a_copy_equals_the_copying_route(ns, unit, tz, form):
+    """epoch_ns(copy=False) gives the values of the old route (as_unit + copy) in every unit,
+    zone and form, read-only; the default still returns a new writable array, never the
+    input's own data; a nanosecond column is read without a copy."""
+    raw = np.array([np.iinfo(np.int64).min if v is None else v // {"s": 10**9, "ms": 10**6,
+                    "us": 10**3, "ns": 1}[unit] for v in ns], np.int64)
+    stamps = pd.DatetimeIndex(raw.view(f"datetime64[{unit}]"))
+    if tz is not None:
+        stamps = stamps.tz_localize("UTC").tz_convert(tz)
+    times = {"series": pd.Series(stamps), "index": stamps,
+             "array": np.asarray(stamps.tz_localize(None) if tz else stamps),
+             "list": list(stamps)}[form]
+    want = _epoch_ns_oracle(times)
+    view = geo.epoch_ns(times, copy=False)
+    fresh = geo.epoch_ns(times)
+    np.testing.assert_array_equal(view, want)
+    np.testing.assert_array_equal(fresh, want)
+    assert not view.flags.writeable and fresh.flags.writeable
+    if form == "series" and unit == "ns":
+        assert np.shares_memory(view, times.array._ndarray) or not len(times)
+    if form != "list":
+        assert not np.shares_memory(fresh, np.asarray(times))
+
+
 @given(lats, lons)
 def test_latlon_from_xyz_inverts_unit_xyz(lat, lon):
     back_lat, back_lon = geo.latlon_from_xyz(geo.unit_xyz([lat], [lon]) * 3.0)

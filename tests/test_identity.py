@@ -473,6 +473,31 @@ def test_vessel_activity_equals_a_groupby_oracle(seed, split, float_mmsi):
                                   rtol=1e-12)
 
 
+def test_vessel_activity_keeps_nanoseconds_exact():
+    """The first/last report times survive to the nanosecond when some MMSIs are only in the
+    positions and others only in the tracks (a pandas outer merge made those int64 columns
+    float64, rounding 2023 times to multiples of 256 ns); the raw span of an MMSI without any
+    cleaned report is kept, with -1 / NaN / 0 for its track columns."""
+    from stsdetect.identity.activity import ACTIVITY_COLUMNS, vessel_activity
+
+    ns = np.array([1_700_000_000_123_456_789, 1_700_000_100_987_654_321,
+                   1_700_000_200_000_000_001], np.int64)
+    tracks = Tracks.from_arrays([412000001, 412000001, 412000002],
+                                pd.to_datetime(ns, utc=True), [30.0, 30.1, 31.0],
+                                [122.0, 122.1, 123.0], [8.0, 8.0, 1.0])
+    pos = pd.DataFrame({"mmsi": [412000002, 412000003, 412000003],
+                        "time": pd.to_datetime(ns[[2, 0, 1]] + 7, utc=True)})
+    got = vessel_activity(tracks, pos)
+    assert list(got.columns) == list(ACTIVITY_COLUMNS)
+    assert got["mmsi"].tolist() == [412000001, 412000002, 412000003]
+    assert got["t_first_ns"].tolist() == [ns[0], ns[2], -1]
+    assert got["t_last_ns"].tolist() == [ns[1], ns[2], -1]
+    assert got["pos_first_ns"].tolist() == [-1, ns[2] + 7, ns[0] + 7]
+    assert got["pos_last_ns"].tolist() == [-1, ns[2] + 7, ns[1] + 7]
+    assert np.isnan(got["lat_first"].iloc[2]) and got["sea_s"].iloc[2] == 0.0
+    assert got["sea_s"].iloc[0] == pytest.approx(100.864197532)
+
+
 def test_barges_on_real_statics(shared_data):
     pyais = pytest.importorskip("pyais")
     rows = []
@@ -706,6 +731,36 @@ def test_barges_of_some_mmsi_only_equal_those_rows_of_the_full_classification(da
     # (no rows at all: the text columns' dtype of an empty table is pandas' guess either way)
     pd.testing.assert_frame_equal(got, want, check_dtype=len(want) > 0)
     assert got["is_barge"].any() or not want["is_barge"].any()
+
+
+def _static_frame_oracle(vessels, mmsi):
+    """barges._static_frame as first written: one reindex per column into an indexed frame."""
+    cols = ["ship_type", "length_m", "beam_m", "name", "names", "ais_class", "eri_type"]
+    v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
+    base = pd.DataFrame(index=pd.Index(mmsi, name="mmsi"))
+    for c in cols:
+        base[c] = v[c].reindex(mmsi).to_numpy() if c in v else pd.NA
+    base["has_static"] = np.isin(mmsi, v.index.to_numpy())
+    return base.reset_index()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([412000001, 412000002, 445000001, 211000000]), max_size=6,
+                unique=True), st.sets(st.sampled_from(["length_m", "names", "eri_type"])))
+def test_barge_static_frame_equals_the_column_by_column_reindex(picked, dropped):
+    """The vessels' static columns reindexed once onto the MMSIs equal one reindex per column
+    (vessels repeated, unknown MMSIs, columns missing from the vessels table)."""
+    from stsdetect.identity.barges import _static_frame
+
+    vessels = pd.DataFrame({
+        "mmsi": [412000001, 445000001, 412000001],
+        "ship_type": pd.array([99, 80, None], dtype="Int64"), "length_m": [45.0, 120.0, 46.0],
+        "beam_m": [10.0, np.nan, 11.0], "name": pd.array(["A", None, "B"], dtype="string"),
+        "names": ["A", "X;Y", "A;B"], "ais_class": ["B", "A", None],
+        "eri_type": pd.array([8150, None, 8160], dtype="Int64")}).drop(columns=list(dropped))
+    mmsi = np.unique(np.array(picked, np.int64))
+    pd.testing.assert_frame_equal(_static_frame(vessels, mmsi),
+                                  _static_frame_oracle(vessels, mmsi))
 
 
 def test_barges_mmsi_only_needs_the_mmsi():

@@ -4,6 +4,7 @@ and the disguised identities of the simulator found end to end (issue #13)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -254,7 +255,118 @@ def test_identity_columns_of_both_participants():
     assert pd.isna(vessel_identity([2_412_000_0])["flag_iso"].iloc[0])
 
 
+def _vessel_identity_oracle(mmsi, vessels, positions):
+    """vessel_identity as first written: a frame with one column assignment at a time."""
+    from stsdetect.identity.barges import class_b_mmsi
+    from stsdetect.identity.mid import _as_mmsi_array, flag_state
+
+    m = _as_mmsi_array(mmsi)
+    out = pd.DataFrame({"mmsi": m})
+    v = None
+    if vessels is not None and len(vessels) and "mmsi" in vessels:
+        v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi").reindex(m)
+
+    def col(name):
+        if v is None or name not in v:
+            return pd.Series([pd.NA] * len(m), dtype=object)
+        return v[name].reset_index(drop=True)
+
+    out["name"] = col("name").astype("string").str.strip()
+    imo = pd.to_numeric(col("imo"), errors="coerce")
+    out["imo"] = imo.where(imo > 0).astype("Int64")
+    out["callsign"] = col("callsign").astype("string").str.strip()
+    st_ = pd.to_numeric(col("ship_type"), errors="coerce")
+    out["ship_type"] = st_.astype("Int64")
+    out["ship_type_text"] = pd.array(ship_type_text(st_.to_numpy(dtype=float)), dtype="string")
+    flag = flag_state(m)
+    ship = flag["is_flag"].to_numpy(bool)
+    out["flag_iso"] = pd.array(np.where(ship, flag["iso2"], None), dtype="string")
+    out["flag_country"] = pd.array(np.where(ship, flag["country"], None), dtype="string")
+    cls = col("ais_class").astype("string").str.upper()
+    if positions is not None and len(positions) and "msg_type" in positions:
+        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b_mmsi(positions))), "B")
+    out["ais_class"] = cls.astype("string")
+    out["length_m"] = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
+    out.loc[out["length_m"] <= 0, "length_m"] = np.nan
+    return out
+
+
+def _identity_columns_oracle(events, vessels, positions):
+    """add_identity_columns as first written: one reindex per participant, one column
+    assignment at a time."""
+    from stsdetect.identity.columns import IDENTITY_COLUMNS
+
+    out = events.copy()
+    n = len(out)
+    a = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    b = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    uniq = np.unique(np.concatenate([a, b]))
+    ident = vessel_identity(uniq, vessels, positions).set_index("mmsi")
+    for prefix, ids in (("", a), ("other_", b)):
+        rows = ident.reindex(ids)
+        for name, dtype in IDENTITY_COLUMNS.items():
+            values = rows[name].to_numpy() if n else np.zeros(0, dtype=object)
+            out[prefix + name] = pd.array(values, dtype=dtype) if n else pd.array([], dtype)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([412000001, 445000001, 211000000, 2_412_000_0]),
+                          st.sampled_from([None, 412000001, 445000001, 538000009])),
+                max_size=6),
+       st.sampled_from([None, "name", "other_ais_class"]), st.booleans())
+def test_identity_columns_equal_the_column_by_column_route(pairs, present, with_positions):
+    """The identity columns appended together (and those already present replaced in place)
+    equal one assignment per column, as do vessel_identity's columns made at once (with a
+    full, no or a partial vessels table); a given class_b equals the one computed from the
+    positions."""
+    from stsdetect.identity.barges import class_b_mmsi
+    from stsdetect.identity.columns import add_identity_columns
+
+    v = pd.DataFrame({"mmsi": [445000001, 412000001, 445000001],
+                      "name": ["OLD", " ZHE HAI 1 ", "CHOL SAN"],
+                      "imo": pd.array([9074729, 0, 9074729], dtype="Int64"),
+                      "callsign": ["HMAB", None, "HMAB"],
+                      "ship_type": pd.array([80, None, 80], dtype="Int64"),
+                      "ais_class": [None, "a", None], "length_m": [120.0, -1.0, 121.0]})
+    positions = pd.DataFrame({"mmsi": [445000001, 538000009, 211000000],
+                              "msg_type": np.array([18, 19, 1], np.int8)}) \
+        if with_positions else None
+    ev = make_events("rendezvous", n=len(pairs), mmsi=[p[0] for p in pairs],
+                     other_mmsi=pd.array([p[1] for p in pairs], dtype="Int64"),
+                     start=[T0] * len(pairs), end=[T0 + 3600] * len(pairs),
+                     lat=[30.0] * len(pairs), lon=[125.5] * len(pairs))
+    if present is not None:
+        ev[present] = "stale"
+    want = _identity_columns_oracle(ev, v, positions)
+    got = add_identity_columns(ev, v, positions)
+    m = [p[0] for p in pairs] + [x for p in pairs for x in p[1:] if x is not None]
+    for table in (v, None, v.drop(columns=["name", "imo", "ais_class"])):
+        pd.testing.assert_frame_equal(vessel_identity(m, table, positions),
+                                      _vessel_identity_oracle(m, table, positions))
+    pd.testing.assert_frame_equal(got, want)
+    given_b = add_identity_columns(ev, v, positions, class_b=class_b_mmsi(positions))
+    pd.testing.assert_frame_equal(given_b, want)
+
+
 # --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_identity_link_names_with_control_characters_are_valid_json(dtype):
+    """A name broadcast with a tab, a newline or another control character (real type 5 text
+    is 6-bit ASCII, but decoded CSVs carry anything) still gives evidence strict JSON parses:
+    tab, newline and CR escaped, the rest as spaces, as every other evidence text."""
+    statics = pd.DataFrame({
+        "time": pd.to_datetime([T0, T0 + 3600, T0 + 7200], unit="s", utc=True),
+        "mmsi": [412000001] * 3,
+        "imo": [9074729] * 3,
+        "name": pd.Series(['ALPHA\tONE', 'BETA "2"\nB', "GAMMA\x01\\"], dtype=dtype),
+    })
+    links = identity_links(statics=statics)
+    changed = links[links["token"] == "identity_changed"]
+    ev = json.loads(changed["evidence"].iloc[0], strict=True)
+    assert sorted(ev["names"]) == sorted(['ALPHA\tONE', 'BETA "2"\nB', "GAMMA \\"])
 
 
 def test_identity_links_shared_imo_changes_and_handover():
@@ -519,12 +631,15 @@ def test_handover_links_equal_a_brute_force_over_all_pairs(fleet):
     assert found == want
 
 
+#: Control characters JSON text of names keeps only as spaces (all but tab, newline, CR).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _json_list_oracle(values: pd.Series, by) -> pd.Series:
     """identity.links._json_list as pandas made it (drop_duplicates, sort, groupby join)."""
     text = values.astype(str)
     if not pd.api.types.is_numeric_dtype(values):
-        text = '"' + text.str.replace("\\", "\\\\", regex=False).str.replace(
-            '"', '\\"', regex=False) + '"'
+        text = text.map(lambda v: json.dumps(_CONTROL.sub(" ", v), ensure_ascii=False))
     frame = pd.DataFrame({"by": np.asarray(by), "t": text.to_numpy(dtype=object)})
     frame = frame.drop_duplicates().sort_values(["by", "t"])
     return "[" + frame.groupby("by")["t"].agg(", ".join) + "]"

@@ -63,6 +63,51 @@ def test_implied_speed_is_used_when_sog_is_missing():
     assert speed[~stopped] == pytest.approx(10.0, rel=0.01)
 
 
+def _report_speed_oracle(tracks, gap_s):
+    """report_speed_kn as first written: an implied speed for every step (NaN where unused)."""
+    n = len(tracks)
+    speed = tracks.sog_kn.astype(float, copy=True)
+    if n < 2:
+        return speed
+    missing = ~np.isfinite(speed)
+    need = np.flatnonzero(missing[:-1] | missing[1:])
+    if need.size == 0:
+        return speed
+    a, b = need, need + 1
+    dt = (tracks.time_ns[b] - tracks.time_ns[a]) / 1e9
+    ok = (tracks.segment[a] == tracks.segment[b]) & (dt > 0) & (dt <= gap_s)
+    step = np.full(n - 1, np.nan)
+    a, b, dt = a[ok], b[ok], dt[ok]
+    step[a] = haversine_m(tracks.lat_deg[a], tracks.lon_deg[a], tracks.lat_deg[b],
+                          tracks.lon_deg[b]) / dt / KNOT_M_S
+    rows = np.flatnonzero(missing)
+    prev_step = step[np.maximum(rows - 1, 0)]
+    prev_step[rows == 0] = np.nan
+    next_step = step[np.minimum(rows, n - 2)]
+    next_step[rows == n - 1] = np.nan
+    speed[rows] = np.fmax(prev_step, next_step)
+    return speed
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30),
+                          st.sampled_from([0.0, 0.001, 0.05]),
+                          st.sampled_from([np.nan, 0.2, 5.0])), min_size=1, max_size=40))
+def test_report_speed_equals_the_every_step_route(rows):
+    """The implied speeds taken from the few steps next to a report without SOG equal those
+    read from an array of every step (segment edges, long and zero-length steps, the first
+    and last rows)."""
+    rows = sorted(rows)
+    mmsi = np.array([412000000 + r[0] for r in rows])
+    t = T0 + np.array([r[1] for r in rows], float) * 1200.0  # steps up to 10 h, some zero
+    lat = 30.0 + np.array([r[2] for r in rows])
+    sog = np.array([r[3] for r in rows])
+    tracks = Tracks.from_arrays(mmsi, t, lat, np.full(t.size, 122.0), sog)
+    for gap in ("1h", "3h"):
+        want = _report_speed_oracle(tracks, pd.Timedelta(gap).total_seconds())
+        np.testing.assert_array_equal(report_speed_kn(tracks, max_gap=gap), want)
+
+
 def test_min_duration_is_inclusive_and_short_stops_are_ignored():
     tracks, _ = _stop_track(stop_h=4.0)
     assert len(find_loitering(tracks)) == 1

@@ -475,6 +475,48 @@ def test_check_tracks_tells_huge_finite_values_from_non_finite_ones():
                                             [0.0, 0, 0]))
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([30.0, -1e308, 1e308, np.nan, np.inf, -np.inf]), min_size=1,
+                max_size=8), st.lists(st.sampled_from([122.0, 1e308, np.nan, -np.inf]),
+                                      min_size=8, max_size=8))
+def test_check_tracks_scans_each_tracks_once_and_decides_as_a_full_scan(lat, lon):
+    """check_tracks raises exactly when a full scan finds a non-finite place, on the first and
+    every later call; a Tracks found finite is remembered (not scanned again) while it lives,
+    and the memory is not shared with another Tracks."""
+    import gc
+
+    from stsdetect.detectors import _checks
+
+    lon = lon[:len(lat)]
+    with np.errstate(invalid="ignore"):  # (an infinite longitude does not wrap)
+        tracks = Tracks.from_arrays([412000000] * len(lat), 1.7e9 + np.arange(len(lat)), lat,
+                                    lon)
+    finite = bool(np.isfinite(tracks.lat_deg).all() and np.isfinite(tracks.lon_deg).all())
+    for _ in range(2):
+        if finite:
+            assert _checks.check_tracks(tracks) is tracks
+        else:
+            with pytest.raises(ValueError, match="non-finite"):
+                _checks.check_tracks(tracks)
+    assert (tracks in _checks._FINITE) == finite
+    if finite:  # a later call does not scan again
+        calls = []
+        real = np.sum
+        try:
+            np.sum = lambda *a, **k: calls.append(1) or real(*a, **k)
+            _checks.check_tracks(tracks)
+        finally:
+            np.sum = real
+        assert not calls
+        other = Tracks.from_arrays(tracks.mmsi, tracks.time_ns / 1e9, tracks.lat_deg.copy(),
+                                   tracks.lon_deg.copy())
+        assert other not in _checks._FINITE
+        n = len(_checks._FINITE)
+        del tracks
+        gc.collect()
+        assert len(_checks._FINITE) == n - 1
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 10**6)), min_size=1, max_size=60))
 def test_segment_keys_made_once_per_tracks_and_equal_a_fresh_computation(rows):

@@ -1,14 +1,15 @@
 """Compiled (numba) row passes of the cleaning stage (:func:`stsdetect.build_tracks`).
 
-Four passes, each linear in the rows: :func:`vessel_codes` (which rows have a time and a
+Three passes, each linear in the rows: :func:`vessel_codes` (which rows have a time and a
 position, and a code per MMSI from a hash table), :func:`scatter_rows` (a stable counting
-sort by vessel into fresh columns, cleaning speed/course/longitude, and checking that each
+sort by vessel into fresh columns, cleaning speed/course/longitude, checking that each
 vessel's rows are already in (time, lat, lon, sog, cog) order -- they are, in a dump written
 in time order, so no comparison sort runs at all; vessels whose rows are not are reported, for
-the caller to sort with :func:`numpy.lexsort`), :func:`duplicate_candidates` and
-:func:`drop_rows` (removes duplicates in place and lists the steps that may be impossible
-jumps). Loaded only by the cleaning stage (numba is not imported by ``import
-stsdetect.tracks``).
+the caller to sort with :func:`numpy.lexsort` -- and listing the duplicate candidates, the
+rows within the duplicate window of the row before) and :func:`drop_rows` (removes
+duplicates in place and lists the steps that may be impossible jumps). Each compiled function
+costs a few ms to load in a fresh process, so the passes are few. Loaded only by the cleaning
+stage (numba is not imported by ``import stsdetect.tracks``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["drop_rows", "duplicate_candidates", "member_rows", "scatter_rows", "sea_steps",
-           "vessel_codes"]
+__all__ = ["drop_rows", "member_rows", "scatter_rows", "sea_steps", "vessel_codes"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -168,8 +168,10 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
 
 
 @njit(cache=True, nogil=True)
-def scatter_rows(code, rank, starts, t, lat, lon, sog, cog):  # pragma: no cover - compiled
-    """Stable counting sort of the rows by vessel rank, cleaning values on the way.
+def scatter_rows(code, rank, starts, t, lat, lon, sog, cog,
+                 window_ns):  # pragma: no cover - compiled
+    """Stable counting sort of the rows by vessel rank, cleaning values on the way, listing
+    the duplicate candidates.
 
     Parameters
     ----------
@@ -181,6 +183,8 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog):  # pragma: no cover
         ``n_vessels + 1`` offsets of each rank's rows in the output.
     t, lat, lon, sog, cog : arrays
         The input columns.
+    window_ns : int64
+        The duplicate window.
 
     Returns
     -------
@@ -191,6 +195,10 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog):  # pragma: no cover
     unsorted : bool array
         Per rank: its rows are not in (t, lat, lon, sog, cog) order, NaN last (equal rows
         in input order are in order).
+    candidates : int64 array
+        Output rows ``j`` (not the first of their vessel) within ``window_ns`` of row
+        ``j - 1``, in the order they were written; only those of the vessels that are in
+        order (the caller finds those of the ``unsorted`` ones once they are sorted).
     """
     n_out = starts[-1]
     o_t = np.empty(n_out, np.int64)
@@ -201,6 +209,8 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog):  # pragma: no cover
     n_v = starts.size - 1
     fill = starts[:-1].copy()
     unsorted = np.zeros(n_v, np.bool_)
+    cand = np.empty(max(n_out, 1), np.int64)
+    n_c = 0
     for i in range(code.size):
         c0 = code[i]
         if c0 < 0:
@@ -229,6 +239,9 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog):  # pragma: no cover
         if j == starts[c] or unsorted[c]:
             continue
         a = j - 1
+        if ti - o_t[a] <= window_ns:  # (o_t[a] <= ti while the vessel is in order)
+            cand[n_c] = j
+            n_c += 1
         if o_t[a] < ti:
             continue
         if o_t[a] > ti:
@@ -243,20 +256,7 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog):  # pragma: no cover
             cmp = _before(o_cog[a], g)
         if cmp > 0:
             unsorted[c] = True
-    return o_t, o_lat, o_lon, o_sog, o_cog, unsorted
-
-
-@njit(cache=True, nogil=True)
-def duplicate_candidates(starts, t, window_ns):  # pragma: no cover - compiled
-    """Rows (after the first of their vessel) within ``window_ns`` of the row before."""
-    out = np.empty(t.size, np.int64)
-    k = 0
-    for v in range(starts.size - 1):
-        for i in range(starts[v] + 1, starts[v + 1]):
-            if t[i] - t[i - 1] <= window_ns:
-                out[k] = i
-                k += 1
-    return out[:k].copy()
+    return o_t, o_lat, o_lon, o_sog, o_cog, unsorted, cand[:n_c].copy()
 
 
 @njit(cache=True, nogil=True)

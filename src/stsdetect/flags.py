@@ -67,6 +67,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from stsdetect._json import json_arrays, json_objects
 from stsdetect.geo import epoch_s
 
 __all__ = ["DEFAULT_WEIGHTS", "Evidence", "add_flag", "evidence_table", "flag_events",
@@ -263,104 +264,6 @@ def _count_in_window(key_id, key_t, q_id, q_lo, q_hi, which=None):
 
 
 # --------------------------------------------------------------------------- evidence (C4)
-
-
-#: JSON string escapes of :func:`_json_literals` as one ``str.translate`` table: backslash,
-#: quote, newline, carriage return and tab escaped, any other control character a space.
-_JSON_ESCAPES = {**{c: " " for c in range(32)}, ord("\\"): "\\\\", ord('"'): '\\"',
-                 ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
-
-
-def _json_literals(values) -> np.ndarray:
-    """JSON literal text of each value of one column (vectorized by dtype)."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    s = s.reset_index(drop=True)
-    n = len(s)
-    if n == 0:
-        return np.zeros(0, dtype=object)
-    kind = s.dtype.kind if not isinstance(s.dtype, pd.StringDtype) else "U"
-    if isinstance(s.dtype, pd.DatetimeTZDtype) or kind == "M":
-        # the int64 values of a datetime column are UTC nanoseconds whatever its time zone
-        # (naive ones read as UTC), as pd.to_datetime(s, utc=True) would give them
-        ns = pd.DatetimeIndex(s).as_unit("ns").asi8
-        text = np.char.add(np.char.add('"', np.datetime_as_string(
-            ns.view("datetime64[ns]"), unit="s")), 'Z"').astype(object)
-        return np.where(ns == np.iinfo(np.int64).min, "null", text).astype(object)
-    if kind == "b" or isinstance(s.dtype, pd.BooleanDtype):
-        b = s.astype("boolean")
-        return np.where(b.isna(), "null", np.where(b.fillna(False), "true", "false")).astype(
-            object)
-    if kind in "iu" and isinstance(s.dtype, np.dtype):  # plain integers: no missing values
-        return s.to_numpy().astype(str).astype(object)
-    if isinstance(s.dtype, pd.Int64Dtype):  # nullable int64: the digits, null where missing
-        text = s.to_numpy(dtype=np.int64, na_value=0).astype(str).astype(object)
-        text[s.isna().to_numpy()] = "null"
-        return text
-    if kind in "iu" or isinstance(s.dtype, pd.core.arrays.integer.IntegerDtype):
-        i = s.astype("Int64")
-        return i.astype("string").fillna("null").to_numpy(dtype=object)
-    if kind == "f":
-        f = np.round(s.to_numpy(dtype=float), 6) + 0.0  # + 0.0: no "-0.0"
-        out = f.astype(str).astype(object)
-        return np.where(np.isfinite(f), out, "null").astype(object)
-    if kind in "UO":  # text: when every present value is a str, escaped and quoted as is
-        vals = s.to_numpy(dtype=object)
-        missing = pd.isna(vals)
-        present = vals[~missing]
-        if pd.api.types.infer_dtype(present, skipna=False) in ("string", "empty"):
-            out = np.full(n, "null", dtype=object)
-            out[~missing] = _json_string(present) if present.size else present
-            return out
-    # anything else as pandas' string dtype makes it text (str of each value)
-    esc = s.astype("string").str.translate(_JSON_ESCAPES)
-    return ('"' + esc + '"').astype(object).fillna("null").to_numpy(dtype=object)
-
-
-#: One str value as a JSON string literal (:data:`_JSON_ESCAPES`), elementwise over an object
-#: array: the per-value work of pandas' ``.str.translate``, without its string-array round trip
-#: (about 2 ms per column of a few events, most of the flags' reasons).
-_json_string = np.frompyfunc(lambda v: '"' + v.translate(_JSON_ESCAPES) + '"', 1, 1)
-
-
-def json_objects(frame: pd.DataFrame, raw=()) -> np.ndarray:
-    """One JSON object text per row of a table of scalar columns, built column by column.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Columns of numbers, booleans, strings or UTC times (missing values become ``null``).
-    raw : iterable of str
-        Columns that already hold JSON text (e.g. an array), written as they are.
-
-    Returns
-    -------
-    numpy.ndarray of object
-        ``'{"col": value, ...}'`` per row, keys in column order.
-    """
-    n = len(frame)
-    out = np.full(n, "{", dtype=object)
-    raw = set(raw)
-    for j, col in enumerate(frame.columns):  # a reason has a handful of fields
-        vals = (frame[col].astype(object).fillna("null").to_numpy(dtype=object) if col in raw
-                else _distinct_literals(frame[col]))
-        out = out + ("" if j == 0 else ", ") + f'"{col}": ' + vals
-    return out + "}"
-
-
-def _distinct_literals(values: pd.Series) -> np.ndarray:
-    """:func:`_json_literals` of a column, formatting each distinct value once (reasons
-    repeat: one area, one crowd size or one rounded figure for thousands of events)."""
-    if len(values) < 64:
-        return _json_literals(values)
-    codes, uniq = pd.factorize(values.reset_index(drop=True))
-    text = _json_literals(pd.Series(uniq))
-    return np.where(codes >= 0, text[np.maximum(codes, 0)] if len(text) else "null",
-                    "null").astype(object)
-
-
-def json_arrays(texts: pd.Series, by) -> pd.Series:
-    """JSON arrays of texts grouped by ``by`` (JSON text per group), e.g. the rules that fired."""
-    return ("[" + texts.groupby(by).agg(", ".join) + "]").astype(object)
 
 
 def _join_reasons(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -678,7 +581,7 @@ def flag_events(
         If ``events`` lacks event columns or a weight is not a finite number.
     """
     from stsdetect.geo import duration_s
-    from stsdetect.identity.barges import classify_barges
+    from stsdetect.identity.barges import class_b_mmsi, classify_barges
     from stsdetect.identity.columns import add_identity_columns
     from stsdetect.identity.links import identity_anomalies, identity_links
     from stsdetect.identity.mid import DPRK_MID, mid_of
@@ -746,8 +649,11 @@ def flag_events(
         from stsdetect.identity.activity import vessel_activity
 
         activity = vessel_activity(tracks, positions)
+    # the MMSIs heard in Class B reports: one pass over the positions, for the barge rules
+    # and the identity columns
+    class_b = class_b_mmsi(positions)
     barges = classify_barges(vessels, tracks=tracks, positions=positions, mmsi=uniq, tows=tows,
-                             activity=activity, mmsi_only=True)
+                             activity=activity, mmsi_only=True, class_b=class_b)
     barges = barges[barges["mmsi"].isin(uniq)]
     for token, strength in (("barge", "strong"), ("barge_weak", "weak")):
         b = barges[barges["strength"] == strength]
@@ -839,5 +745,5 @@ def flag_events(
             "n_other_heard": heard.astype("Int64").reset_index(drop=True)})))
 
     out = ev.finish(out)
-    out = add_identity_columns(out, vessels, positions)
+    out = add_identity_columns(out, vessels, positions, class_b=class_b)
     return score_events(out, weights, region_names)

@@ -225,25 +225,39 @@ def epoch_s(times) -> np.ndarray:
     return seconds
 
 
-def epoch_ns(times) -> np.ndarray:
+def epoch_ns(times, copy: bool = True) -> np.ndarray:
     """UTC datetimes -> int64 nanoseconds since the Unix epoch (NaT stays ``NaT``'s int64 value).
 
     Parameters
     ----------
     times : array_like of datetimes, pandas.Series or pandas.DatetimeIndex
         Time-zone-aware times are converted to UTC; naive ones are taken as UTC.
+    copy : bool, default True
+        False: a read-only array, which is the times' own data (no pass over them) when they
+        already are nanosecond datetimes (a column of ``read_ais(...).positions``).
 
     Returns
     -------
     numpy.ndarray of int64
-        Exact: no float on the way (the inverse of :func:`utc_from_ns`).
+        Exact: no float on the way (the inverse of :func:`utc_from_ns`); a new array unless
+        ``copy=False``.
     """
     if isinstance(times, np.ndarray) and times.dtype.kind == "M":
-        return times.astype("datetime64[ns]").view(np.int64)
-    if isinstance(times, (pd.Series, pd.Index)) and (
-            isinstance(times.dtype, pd.DatetimeTZDtype) or times.dtype.kind == "M"):
-        return pd.DatetimeIndex(times).as_unit("ns").asi8.copy()  # UTC instants
-    return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns").asi8.copy()
+        out = times.astype("datetime64[ns]", copy=copy).view(np.int64)
+    else:
+        if isinstance(times, (pd.Series, pd.Index)) and (
+                isinstance(times.dtype, pd.DatetimeTZDtype) or times.dtype.kind == "M"):
+            idx = pd.DatetimeIndex(times)  # UTC instants (a view of the data)
+        else:
+            idx = pd.DatetimeIndex(pd.to_datetime(times, utc=True))
+        if idx.unit == "ns":  # (as_unit would copy even then)
+            out = idx.asi8.copy() if copy else idx.asi8
+        else:
+            out = idx.as_unit("ns").asi8  # a new array
+    if not copy:
+        out = out.view()
+        out.flags.writeable = False
+    return out
 
 
 def utc_from_ns(ns) -> pd.DatetimeIndex:

@@ -17,6 +17,7 @@ from .geo import (
     EARTH_RADIUS_M,
     KNOT_M_S,
     chord_to_arc_m,
+    epoch_ns,
     haversine_m,
     unit_xyz,
     utc_from_ns,
@@ -339,22 +340,30 @@ def _time_ns(positions: pd.DataFrame):
                              "give datetimes (UTC), or name the column 'time_s' (seconds) or "
                              "'time_ns' (nanoseconds) since the Unix epoch")
         if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col):
-            stamps = pd.DatetimeIndex(col)
-        else:  # strings or objects: parse, unparseable -> NaT (counted as no time)
-            stamps = pd.DatetimeIndex(pd.to_datetime(col, utc=True, errors="coerce",
-                                                     format="mixed"))
-        return stamps.as_unit("ns").asi8, None
+            return epoch_ns(col, copy=False), None  # (ns datetimes: the column's own data)
+        # strings or objects: parse, unparseable -> NaT (counted as no time)
+        stamps = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
+        return epoch_ns(stamps, copy=False), None
     if "time_ns" in positions.columns:
         col = pd.to_numeric(positions["time_ns"], errors="coerce")
         missing = np.asarray(col.isna())
-        return col.fillna(0).to_numpy(np.int64), missing
+        return _read_only(col.fillna(0).to_numpy(np.int64)), missing
     if "time_s" in positions.columns:
         sec = pd.to_numeric(positions["time_s"], errors="coerce").to_numpy(dtype=float,
                                                                            na_value=np.nan)
         missing = ~np.isfinite(sec)
-        return np.round(np.where(missing, 0.0, sec) * 1e9).astype(np.int64), missing
+        return _read_only(np.round(np.where(missing, 0.0, sec) * 1e9).astype(np.int64)), \
+            missing
     raise ValueError("positions need a 'time' column (datetime64 UTC), or a 'time_ns' / "
                      "'time_s' column (nanoseconds / seconds since the Unix epoch)")
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (every input form then reaches the compiled passes with one
+    array type: one compiled specialisation to load)."""
+    a = a.view()
+    a.flags.writeable = False
+    return a
 
 
 def _float_column(positions: pd.DataFrame, name: str, copy: bool = True) -> np.ndarray:
@@ -464,8 +473,11 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     rank[by] = np.arange(by.size)
     starts = np.zeros(by.size + 1, np.int64)
     np.cumsum(count[by], out=starts[1:])
-    t, lat, lon, sog, cog, unsorted = _order.scatter_rows(code, rank, starts, t, lat, lon, sog,
-                                                          cog)
+    # Duplicates: same MMSI, within the window of the previous report, at the same place;
+    # the candidates (within the window) are listed by the counting sort.
+    dup_ns = round(float(duplicate_window_s) * 1e9)
+    t, lat, lon, sog, cog, unsorted, cand = _order.scatter_rows(code, rank, starts, t, lat,
+                                                                lon, sog, cog, np.int64(dup_ns))
     del code, rank
     cols = [t, lat, lon, sog, cog]
     if unsorted.any():  # vessels with rows out of order: sort their rows by every column
@@ -476,9 +488,10 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
         for a in cols:
             a[rows] = a[order]
         del rows, order
-    # Duplicates: same MMSI, within the window of the previous report, at the same place.
-    dup_ns = round(float(duplicate_window_s) * 1e9)
-    cand = _order.duplicate_candidates(starts, t, np.int64(dup_ns))
+        # their candidates once sorted (those listed while scattering assumed no order)
+        cand = cand[~unsorted[np.searchsorted(starts, cand, "right") - 1]]
+        later = range_rows(starts[v] + 1, starts[v + 1])
+        cand = np.concatenate((cand, later[t[later] - t[later - 1] <= dup_ns]))
     drop = np.zeros(t.size, dtype=bool)
     drop[cand] = haversine_m(lat[cand], lon[cand], lat[cand - 1], lon[cand - 1]) \
         <= duplicate_distance_m

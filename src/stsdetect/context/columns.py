@@ -56,6 +56,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stsdetect._json import json_objects
 from stsdetect.context.stops import find_stops
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -193,7 +194,7 @@ class StatusIndex:
             if rows.size < pos_mmsi.size:
                 pos_mmsi = pos_mmsi[rows]
                 times, status = times.iloc[rows], status.iloc[rows]
-        self.series = _Series(pos_mmsi, epoch_ns(times))
+        self.series = _Series(pos_mmsi, epoch_ns(times, copy=False))  # (read only)
         st = pd.to_numeric(status, errors="coerce").to_numpy(float)[self.series.rows]
         known = np.isfinite(st) & (st != 15)
         self.status = np.where(known, st, -1).astype(np.int64)
@@ -251,12 +252,10 @@ def _around(ser: _Series, times, p_mmsi, p_s, p_e):
 
 
 def _reasons(mask: np.ndarray, **fields) -> np.ndarray:
-    """JSON reason text (:func:`stsdetect.flags.json_objects`) on the rows of ``mask``, "" else.
+    """JSON reason text (:func:`stsdetect._json.json_objects`) on the rows of ``mask``, "" else.
 
     Built for the flagged rows only; scalar fields are the same on every row.
     """
-    from stsdetect.flags import json_objects
-
     out = np.full(mask.size, "", dtype=object)
     rows = np.flatnonzero(mask)
     if rows.size:

@@ -204,11 +204,12 @@ def reception_of_reports(tracks: Tracks, positions: pd.DataFrame | None = None,
             raise ValueError("satellite_sources needs the positions table with its 'source' "
                              "column")
         return _satellite_from_sources(tracks, positions, satellite_sources)
-    burst, _, short, alone = bursts(tracks, pass_gap, pass_max)
     if n == 0:
         return np.zeros(0, dtype=bool)
+    starts, short, alone = _burst_starts(tracks, pass_gap, pass_max)
     # A track of a single burst is not a pass pattern (nothing shows the silences around it).
-    return (short & ~alone)[burst]
+    # Each burst's value repeated over its rows (no burst number per row to make and read).
+    return np.repeat(short & ~alone, np.diff(np.append(starts, n)))
 
 
 def bursts(tracks: Tracks, pass_gap="30min", pass_max="20min"):
@@ -232,21 +233,30 @@ def bursts(tracks: Tracks, pass_gap="30min", pass_max="20min"):
     alone : numpy.ndarray of bool
         Per burst: the only burst of its segment in ``tracks``.
     """
-    gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
-    t, seg = tracks.time_ns, tracks.segment
     n = len(tracks)
     if n == 0:
         e = np.zeros(0, np.int64)
         return e, e, np.zeros(0, bool), np.zeros(0, bool)
+    starts, short, alone = _burst_starts(tracks, pass_gap, pass_max)
+    burst = np.repeat(np.arange(starts.size, dtype=np.int64), np.diff(np.append(starts, n)))
+    return burst, starts, short, alone
+
+
+def _burst_starts(tracks: Tracks, pass_gap, pass_max):
+    """:func:`bursts` without the burst number of each row: ``starts``, ``short``, ``alone``
+    (``tracks`` not empty)."""
+    gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
+    t, seg = tracks.time_ns, tracks.segment
+    n = len(tracks)
     new_burst = np.ones(n, dtype=bool)
-    new_burst[1:] = (seg[1:] != seg[:-1]) | (np.diff(t) > gap_ns)
-    burst = np.cumsum(new_burst) - 1
+    new_burst[1:] = np.subtract(t[1:], t[:-1]) > gap_ns
+    new_burst[1:] |= seg[1:] != seg[:-1]
     starts = np.flatnonzero(new_burst)
     ends = np.r_[starts[1:], n] - 1
     short = (t[ends] - t[starts]) <= max_ns
     b_seg = seg[starts]
     alone = np.r_[True, b_seg[1:] != b_seg[:-1]] & np.r_[b_seg[1:] != b_seg[:-1], True]
-    return burst, starts, short, alone
+    return starts, short, alone
 
 
 def _satellite_from_sources(tracks, positions, satellite_sources) -> np.ndarray:

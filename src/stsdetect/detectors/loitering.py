@@ -67,16 +67,22 @@ def report_speed_kn(tracks: Tracks, max_gap="1h") -> np.ndarray:
     a, b = need, need + 1
     dt = (tracks.time_ns[b] - tracks.time_ns[a]) / 1e9
     ok = (tracks.segment[a] == tracks.segment[b]) & (dt > 0) & (dt <= gap_s)
-    step = np.full(n - 1, np.nan)
     a, b, dt = a[ok], b[ok], dt[ok]
-    step[a] = haversine_m(tracks.lat_deg[a], tracks.lon_deg[a], tracks.lat_deg[b],
-                          tracks.lon_deg[b]) / dt / KNOT_M_S
+    # the implied speed of the step from row a[k] to the next (a ascending), kept sparse (no
+    # array of every step: the rows without SOG are few)
+    step = haversine_m(tracks.lat_deg[a], tracks.lon_deg[a], tracks.lat_deg[b],
+                       tracks.lon_deg[b]) / dt / KNOT_M_S
+
+    def step_from(rows):
+        """The implied speed of the step from each of ``rows`` (NaN: no such step)."""
+        if a.size == 0:
+            return np.full(rows.size, np.nan)
+        k = np.minimum(np.searchsorted(a, rows), a.size - 1)
+        return np.where(a[k] == rows, step[k], np.nan)
+
     rows = np.flatnonzero(missing)
-    prev_step = step[np.maximum(rows - 1, 0)]
-    prev_step[rows == 0] = np.nan
-    next_step = step[np.minimum(rows, n - 2)]
-    next_step[rows == n - 1] = np.nan
-    speed[rows] = np.fmax(prev_step, next_step)  # NaN only where both are NaN
+    # (row 0 has no step before it and row n - 1 none after it: -1 and n - 1 are not in a)
+    speed[rows] = np.fmax(step_from(rows - 1), step_from(rows))  # NaN only where both are
     return speed
 
 

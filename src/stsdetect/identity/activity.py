@@ -85,12 +85,12 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
 
 def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     from stsdetect._order import vessel_codes
+    from stsdetect.geo import epoch_ns
 
     t = positions["time"]
-    if isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M":
-        ns = pd.DatetimeIndex(t).as_unit("ns").asi8
-    else:
-        ns = pd.DatetimeIndex(pd.to_datetime(t, utc=True, errors="coerce")).as_unit("ns").asi8
+    if not (isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M"):
+        t = pd.to_datetime(t, utc=True, errors="coerce")
+    ns = epoch_ns(t, copy=False)  # read-only, like the cleaning's (one specialisation)
     raw = positions["mmsi"]
     if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu":  # integers: as they are
         mmsi = raw.to_numpy().astype(np.int64, copy=False)
@@ -173,11 +173,36 @@ def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=Non
     part = part.drop(columns=["pos_first_ns", "pos_last_ns"], errors="ignore")
     if positions is not None and len(positions) and "time" in positions:
         pos = _position_part(positions, a_ns, b_ns)
-        out = part.merge(pos, on="mmsi", how="outer")
+        return _outer_join(part, pos)
     else:
         out = part.assign(pos_first_ns=np.full(len(part), _NONE),
                           pos_last_ns=np.full(len(part), _NONE))
     return _finish(out)
+
+
+def _outer_join(part: pd.DataFrame, pos: pd.DataFrame) -> pd.DataFrame:
+    """The activity table of the tracks' part and the raw spans (one row per MMSI each): their
+    outer join on ``mmsi``, sorted, missing values as :func:`_finish` fills them.
+
+    Made column by column in NumPy: a pandas outer merge turns the int64 nanosecond columns
+    into float64 as soon as one MMSI is on one side only, rounding them (to 256 ns in 2024)."""
+    pm = part["mmsi"].to_numpy(np.int64)
+    qm = pos["mmsi"].to_numpy(np.int64)
+    mmsi = np.union1d(pm, qm)  # sorted, unique
+    if mmsi.size != pm.size + qm.size - np.intersect1d(pm, qm).size:  # (not one row each)
+        return _finish(part.merge(pos, on="mmsi", how="outer"))
+    cols = {"mmsi": mmsi}
+    for col, dtype in ACTIVITY_COLUMNS.items():
+        if col == "mmsi":
+            continue
+        src, at = (pos, np.searchsorted(mmsi, qm)) if col in pos else \
+            (part, np.searchsorted(mmsi, pm))
+        fill = _NONE if dtype == "int64" else (0.0 if col in ("sea_s", "tail_s") else np.nan)
+        values = np.full(mmsi.size, fill, dtype=dtype)
+        if col in src:
+            values[at] = src[col].to_numpy(dtype=dtype)
+        cols[col] = values
+    return pd.DataFrame(cols)
 
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:

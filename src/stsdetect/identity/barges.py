@@ -101,17 +101,19 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
         base["has_static"] = False
         return base
     v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
-    base = pd.DataFrame(index=pd.Index(mmsi, name="mmsi"))
+    # one reindex of the columns there are (not one per column), one frame made at once
+    rows = v[[c for c in cols if c in v]].reindex(mmsi)
+    data = {"mmsi": pd.Index(mmsi, name="mmsi").to_numpy()}
     for c in cols:
-        base[c] = v[c].reindex(mmsi).to_numpy() if c in v else pd.NA
-    base["has_static"] = np.isin(mmsi, v.index.to_numpy())
-    return base.reset_index()
+        data[c] = rows[c].to_numpy() if c in v else np.full(len(mmsi), pd.NA, dtype=object)
+    data["has_static"] = np.isin(mmsi, v.index.to_numpy())
+    return pd.DataFrame(data)
 
 
 def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, mmsi=None,
                     tows: pd.DataFrame | None = None,
                     activity: pd.DataFrame | None = None,
-                    mmsi_only: bool = False) -> pd.DataFrame:
+                    mmsi_only: bool = False, class_b=None) -> pd.DataFrame:
     """Decide which vessels are barges, giving the evidence for each.
 
     Evidence collected per MMSI (tokens in ``reason``):
@@ -175,6 +177,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         Classify only ``mmsi`` (e.g. the participants of a few events): their rows are those
         of the full classification (each vessel's evidence is its own), without classifying
         every other vessel of the tables (the flags' case).
+    class_b : array_like of int, optional
+        :func:`class_b_mmsi` of ``positions`` when the caller has it already (a pass over
+        every report saved); computed from ``positions`` when None.
 
     Returns
     -------
@@ -241,8 +246,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
     unknown_type = type99 | type0 | type_missing | no_static
 
+    heard_b = class_b_mmsi(positions) if class_b is None else class_b
     class_b = s["ais_class"].astype("string").str.upper().eq("B").fillna(False).to_numpy(bool)
-    class_b |= np.isin(all_mmsi, class_b_mmsi(positions))
+    class_b |= np.isin(all_mmsi, heard_b)
 
     length = pd.to_numeric(s["length_m"], errors="coerce").to_numpy(dtype=float)
     beam = pd.to_numeric(s["beam_m"], errors="coerce").to_numpy(dtype=float)

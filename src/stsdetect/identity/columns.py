@@ -104,7 +104,7 @@ def ship_type_text(code) -> np.ndarray:
 
 
 def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
-                    positions: pd.DataFrame | None = None) -> pd.DataFrame:
+                    positions: pd.DataFrame | None = None, class_b=None) -> pd.DataFrame:
     """The identity columns (:data:`IDENTITY_COLUMNS`) of each MMSI.
 
     Parameters
@@ -116,6 +116,9 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
     positions : pandas.DataFrame, optional
         Positions table; type 18/19 reports give ``ais_class`` ``B`` where the vessels table
         has no class.
+    class_b : array_like of int, optional
+        :func:`stsdetect.identity.barges.class_b_mmsi` of ``positions`` when the caller has it
+        already (a pass over every report saved); computed from ``positions`` when None.
 
     Returns
     -------
@@ -123,7 +126,7 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
         ``mmsi`` plus the identity columns, one row per input value.
     """
     m = _as_mmsi_array(mmsi)
-    out = pd.DataFrame({"mmsi": m})
+    out = {"mmsi": m}  # the columns, made into one frame at the end
     v = None
     if vessels is not None and len(vessels) and "mmsi" in vessels:
         v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
@@ -147,24 +150,26 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
     out["flag_country"] = pd.array(np.where(ship, flag["country"], None), dtype="string")
     cls = col("ais_class").astype("string").str.upper()
     if positions is not None and len(positions) and "msg_type" in positions:
-        from stsdetect.identity.barges import class_b_mmsi
+        if class_b is None:
+            from stsdetect.identity.barges import class_b_mmsi
 
-        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b_mmsi(positions))), "B")
+            class_b = class_b_mmsi(positions)
+        cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b)), "B")
     out["ais_class"] = cls.astype("string")
-    out["length_m"] = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
-    out.loc[out["length_m"] <= 0, "length_m"] = np.nan
-    return out
+    length = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
+    out["length_m"] = length.where(~(length <= 0))  # (not positive: unknown)
+    return pd.DataFrame(out)
 
 
 def add_identity_columns(events: pd.DataFrame, vessels: pd.DataFrame | None = None,
-                         positions: pd.DataFrame | None = None) -> pd.DataFrame:
+                         positions: pd.DataFrame | None = None, class_b=None) -> pd.DataFrame:
     """Append the identity columns of both participants to an events table.
 
     Parameters
     ----------
     events : pandas.DataFrame
         Events table (``mmsi``, ``other_mmsi``).
-    vessels, positions : pandas.DataFrame, optional
+    vessels, positions, class_b : optional
         As for :func:`vessel_identity`.
 
     Returns
@@ -179,10 +184,17 @@ def add_identity_columns(events: pd.DataFrame, vessels: pd.DataFrame | None = No
     a = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     b = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     uniq = np.unique(np.concatenate([a, b]))  # -1 (no partner) describes as all missing
-    ident = vessel_identity(uniq, vessels, positions).set_index("mmsi")
+    ident = vessel_identity(uniq, vessels, positions, class_b=class_b)
+    values = {name: ident[name].to_numpy() for name in IDENTITY_COLUMNS}  # rows of uniq
+    new = {}
     for prefix, ids in (("", a), ("other_", b)):
-        rows = ident.reindex(ids)
+        at = np.searchsorted(uniq, ids)  # (every id is in uniq)
         for name, dtype in IDENTITY_COLUMNS.items():
-            values = rows[name].to_numpy() if n else np.zeros(0, dtype=object)
-            out[prefix + name] = pd.array(values, dtype=dtype) if n else pd.array([], dtype)
-    return out
+            new[prefix + name] = pd.array(values[name][at], dtype=dtype) if n else \
+                pd.array([], dtype)
+    # columns already there are replaced in place; the others appended together, in order
+    for col in [c for c in new if c in out.columns]:
+        out[col] = new.pop(col)
+    if not new:
+        return out
+    return pd.concat([out, pd.DataFrame(new, index=out.index)], axis=1)

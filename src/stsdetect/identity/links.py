@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stsdetect._json import JSON_ESCAPES, json_objects, json_string
 from stsdetect.identity.mid import _as_mmsi_array, imo_valid, is_placeholder_mmsi, mmsi_kind
 from stsdetect.identity.mid import check_vessels as _check_vessels
 
@@ -120,24 +121,13 @@ HANDOVER_EDGE_S = 3600.0
 HANDOVER_DIM_TOLERANCE_M = 1.0
 
 
-def _json(frame: pd.DataFrame, raw=()) -> np.ndarray:
-    from stsdetect.flags import json_objects
-
-    return json_objects(frame, raw=raw)
-
-
-#: A str as the JSON string :func:`_json_list` writes (backslash and quote escaped),
-#: elementwise over an object array.
-_quoted = np.frompyfunc(lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"', 1, 1)
-
-
 def _json_list(values: pd.Series, by) -> pd.Series:
     """JSON array text of the distinct values per group (numbers bare, text quoted)."""
     vals = values.to_numpy()
     if vals.dtype.kind in "iu":
         text = vals.astype(str).astype(object)
     elif vals.dtype == object and pd.api.types.infer_dtype(vals, skipna=False) == "string":
-        text = _quoted(vals) if vals.size else vals
+        text = json_string(vals) if vals.size else vals
     else:
         text = None
     if text is not None:  # plain arrays: one sort by (group, text), one join per group
@@ -158,8 +148,7 @@ def _json_list(values: pd.Series, by) -> pd.Series:
                          dtype=object, name="t")
     text = values.astype(str)
     if not pd.api.types.is_numeric_dtype(values):
-        text = '"' + text.str.replace("\\", "\\\\", regex=False).str.replace(
-            '"', '\\"', regex=False) + '"'
+        text = '"' + text.str.translate(JSON_ESCAPES) + '"'
     frame = pd.DataFrame({"by": np.asarray(by), "t": text.to_numpy(dtype=object)})
     frame = frame.drop_duplicates().sort_values(["by", "t"])
     return "[" + frame.groupby("by")["t"].agg(", ".join) + "]"
@@ -328,7 +317,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
     shared = hi[n_mmsi > 1]
     if len(shared):
         lists = _json_list(shared["mmsi"], shared["imo"])
-        ev = _json(pd.DataFrame({"vessel": shared["mmsi"].to_numpy(np.int64),
+        ev = json_objects(pd.DataFrame({"vessel": shared["mmsi"].to_numpy(np.int64),
                                  "imo": shared["imo"].to_numpy(np.int64),
                                  "mmsis": lists.reindex(shared["imo"]).to_numpy(dtype=object)}),
                    raw=("mmsis",))
@@ -349,7 +338,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
             sn = sub[sub["name"].notna() & (sub["name"] != "")]
             names = _json_list(sn["name"].astype(str), sn["mmsi"]).reindex(changed)
             tt = sub.groupby("mmsi")["time"].agg(["min", "max"]).reindex(changed)
-            ev = _json(pd.DataFrame({
+            ev = json_objects(pd.DataFrame({
                 "vessel": changed, "imos": imos.fillna("[]").to_numpy(dtype=object),
                 "names": names.fillna("[]").to_numpy(dtype=object),
                 "first_seen": tt["min"].reset_index(drop=True),
@@ -366,7 +355,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                               [np.zeros(0, np.int64)])
         more = (k > 0) & ~np.isin(vm, done)
         if more.any():
-            ev = _json(pd.DataFrame({"vessel": vm[more], "n_names": k[more] + 1}))
+            ev = json_objects(pd.DataFrame({"vessel": vm[more], "n_names": k[more] + 1}))
             rows.append(pd.DataFrame({"mmsi": vm[more], "token": "identity_changed",
                                       "evidence": ev}))
 
@@ -380,7 +369,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
             bad = ship & (iso != hf["entry_flag_iso"].to_numpy(dtype=object))
             hb = hf[bad].reset_index(drop=True)
             if len(hb):
-                ev = _json(pd.DataFrame({
+                ev = json_objects(pd.DataFrame({
                     "vessel": hb["mmsi"].to_numpy(np.int64), "entry": hb["entry"],
                     "entry_name": hb["entry_name"], "entry_flag": hb["entry_flag"],
                     "match": hb["rule"], "mid": fs["mid"].to_numpy()[bad],
@@ -442,7 +431,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                     "vessel": pairs[me].to_numpy(np.int64), "role": role,
                     "other": pairs[other].to_numpy(np.int64)}), base], axis=1)
                 rows.append(pd.DataFrame({"mmsi": pairs[me].to_numpy(np.int64),
-                                          "token": "handover", "evidence": _json(frame)}))
+                                          "token": "handover", "evidence": json_objects(frame)}))
 
     out = pd.concat(rows, ignore_index=True)
     out["mmsi"] = out["mmsi"].astype(np.int64)
