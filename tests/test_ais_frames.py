@@ -81,15 +81,23 @@ def test_utc_array_is_the_series_route(ns, unit):
 texts = st.lists(st.one_of(st.none(), st.text(max_size=5)), min_size=1, max_size=30)
 
 
-@settings(max_examples=60)
-@given(texts, st.data(), st.booleans())
-def test_vessel_take_is_pandas_take(values, data, chunked):
-    arr = pd.array(values, dtype="string")
-    if chunked and len(values) > 1:  # an array of two chunks takes pandas' own route
-        import pyarrow as pa
+@settings(max_examples=80)
+@given(texts, st.data(), st.sampled_from(["pandas", "chunked", "sliced", "string"]))
+def test_vessel_take_is_pandas_take(values, data, layout):
+    """The vessels table's take (one chunk of large_string: its buffers gathered by the
+    kernel, a slice's validity bits read from its offset; others: pandas) is pandas'."""
+    import pyarrow as pa
 
+    arr = pd.array(values, dtype="string")
+    if layout == "chunked" and len(values) > 1:  # two chunks: pandas' own route
         pa_arr = pa.array(values, pa.large_string())
         arr = pd.arrays.ArrowStringArray(pa.chunked_array([pa_arr[:1], pa_arr[1:]]))
+    elif layout == "sliced":  # a slice of a longer array: offsets and bits from its offset
+        pad = data.draw(st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=11))
+        sliced = pa.array(pad + values, pa.large_string()).slice(len(pad))
+        arr = pd.arrays.ArrowStringArray(sliced)
+    elif layout == "string":  # 32-bit offsets: Arrow's own take
+        arr = pd.arrays.ArrowStringArray(pa.array(values, pa.string()))
     at = np.array(data.draw(st.lists(st.integers(-1, len(values) - 1), max_size=40)),
                   dtype=np.int64)
     got = _take(arr, at)
@@ -200,3 +208,78 @@ def test_columns_made_elsewhere_keep_every_row(sizes, when, rows, ready):
         np.testing.assert_array_equal(got[k], np.concatenate([b[k] for b in blocks]))
     fresh = _fresh_columns(_ROW_DTYPES, 5000)
     assert all(len(a) == 5000 for a in fresh.values())
+
+
+@settings(max_examples=40)
+@given(st.lists(st.tuples(st.sampled_from(["", "a.nmea", "dir/é.txt", "x" * 300]),
+                          st.integers(0, 5000)), min_size=1, max_size=6))
+def test_string_runs_sliced_from_a_longer_run_are_the_runs(calls):
+    """A single run made before (the reader's ``expect``) and sliced for a shorter one later
+    is the array made afresh for it (oracle: the repeated texts, and a fresh call)."""
+    from stsdetect.ais.reader import _string_runs
+
+    blocks: dict = {}
+    for text, k in calls:
+        got = _string_runs([(text, k)], blocks)
+        assert len(got) == k
+        assert got.dtype == _string_runs([(text, k)]).dtype
+        assert (got == text).all() if k else True
+    runs = [(t, k % 700) for t, k in calls]  # several runs: no slice of a single one
+    got = _string_runs(runs, blocks)
+    assert list(got) == [t for t, k in runs for _ in range(k)]
+
+
+@settings(max_examples=60)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 12), times_ns), max_size=30), min_size=1,
+                max_size=9), st.lists(st.integers(0, 15), min_size=1, max_size=10, unique=True))
+def test_vessel_times_from_unfolded_parts_are_the_folded_ones(chunks, vessels):
+    """The vessels' first and last times widened by every chunk's time ranges as they are
+    (the reader after its last chunk) equal those widened by the ranges folded into one row
+    per vessel first (the route before: ``_fold_ranges``)."""
+    from stsdetect.ais.kernel import seen_range, time_ranges
+    from stsdetect.ais.reader import _fold_ranges
+
+    parts = [time_ranges(np.array([m for m, _ in c], np.int64),
+                         np.array([t for _, t in c], np.int64)) for c in chunks]
+    keys = np.array(vessels, np.int64)
+    folded_keys, folded_first, folded_last = _fold_ranges(parts)
+    routes = [(np.concatenate([p[0] for p in parts] * 2),  # as they are
+               np.concatenate([p[1] for p in parts] + [p[2] for p in parts])),
+              (np.concatenate([folded_keys, folded_keys]),  # folded first
+               np.concatenate([folded_first, folded_last]))]
+    out = []
+    for values, times in routes:
+        first = np.full(keys.size, np.iinfo(np.int64).max)
+        last = np.full(keys.size, NAT)
+        seen_range(values, times, keys, first, last)
+        out.append((first, last))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+@pytest.mark.parametrize("n_vessels", [5, 3000])  # (3000: past the first, small table)
+def test_vessel_groups_started_on_a_pool_are_the_ones_made_here(n_vessels):
+    """The vessels' compiled grouping handed to a pool thread (started before the caller
+    goes on, its result asked for later; retried with the larger table there) is the
+    grouping made in place; a pool whose threads never start it gets it taken back."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from stsdetect.ais.kernel import vessel_groups
+    from stsdetect.ais.reader import _run_started
+
+    rng = np.random.default_rng(n_vessels)
+    n = 4 * n_vessels
+    args = (rng.integers(0, n_vessels, n).astype(np.int64), rng.integers(0, 10**12, n),
+            rng.random((n, 9)) < 0.7, 2, 3, np.arange(n + 1) * 2,  # names of 2 bytes
+            rng.integers(65, 67, 2 * n).astype(np.uint8), rng.integers(0, 4, n) * 1.0)
+    want = vessel_groups(*args)
+
+    class Idle:
+        def submit(self, fn, *a):
+            return Future()
+
+    with ThreadPoolExecutor(1) as pool:
+        for runner in (pool, Idle()):
+            got = vessel_groups(*args, run=lambda fn, *a, r=runner: _run_started(r, fn, *a))()
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_array_equal(g, w)

@@ -1577,6 +1577,52 @@ def take_names(names: list, codes: np.ndarray) -> tuple:
     return offsets, out
 
 
+@njit(**_JIT)
+def _take_text(offsets, data, valid, bit0, at, out_offsets, out_valid, out):
+    """Pass 1 (``out`` empty): each row's end into ``out_offsets``, its validity bit into
+    ``out_valid``; the null rows. Pass 2: the bytes into ``out``."""
+    nulls = 0
+    k = 0
+    for i in range(at.size):
+        r = at[i]
+        if out.size:
+            s = out_offsets[i]
+            if out_offsets[i + 1] > s:
+                r0 = offsets[r]
+                for j in range(out_offsets[i + 1] - s):
+                    out[s + j] = data[r0 + j]
+            continue
+        ok = r >= 0
+        if ok and valid.size:
+            b = bit0 + r
+            ok = (valid[b >> 3] >> (b & 7)) & 1 == 1
+        if ok:
+            k += offsets[r + 1] - offsets[r]
+            out_valid[i >> 3] |= np.uint8(1 << (i & 7))
+        else:
+            nulls += 1
+        out_offsets[i + 1] = k
+    return nulls
+
+
+def take_text(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, bit0: int,
+              at: np.ndarray) -> tuple:
+    """Rows ``at`` (-1: null) of an Arrow large_string array given by its buffers
+    (``offsets``: its own n + 1, int64; ``data``; ``valid``: its validity bits, empty when
+    it has none, its row 0 at bit ``bit0``) as the buffers of a new one, in two compiled
+    passes: ``(offsets, data, validity bits, null count)``."""
+    args = (np.ascontiguousarray(offsets, np.int64), np.ascontiguousarray(data, np.uint8),
+            np.ascontiguousarray(valid, np.uint8), int(bit0),
+            np.ascontiguousarray(at, np.int64))
+    n = args[4].size
+    out_offsets, out_valid = np.zeros(n + 1, np.int64), np.zeros((n + 7) // 8, np.uint8)
+    nulls = _take_text(*args, out_offsets, out_valid, np.empty(0, np.uint8))
+    out = np.empty(out_offsets[-1], np.uint8)
+    if out.size:
+        _take_text(*args, out_offsets, out_valid, out)
+    return out_offsets, out, out_valid, int(nulls)
+
+
 def trim_text(text: np.ndarray, field: str) -> tuple:
     """One text field of static rows (``text``: rows of :data:`TEXT_BYTES`) as the buffers
     of an Arrow string array: ``(offsets, data, validity bits, blank rows)``, each value its
@@ -1686,7 +1732,7 @@ def _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data, 
 
 def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f: int,
                   type_f: int, name_offsets: np.ndarray, name_data: np.ndarray,
-                  type_values: np.ndarray) -> tuple:
+                  type_values: np.ndarray, run=None):
     """Static records grouped by MMSI in one compiled pass (the GIL is released).
 
     ``mmsi``, ``times`` (int64 ns, :data:`NAT_NS` unknown): one per record, in arrival
@@ -1698,6 +1744,10 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
     -1 when none), the earliest time (int64 max when none) and the latest (NaT only if all
     are), and how often (2, keys) the name and the type differ from the MMSI's previous
     record holding one.
+
+    ``run``: like a pool's ``submit``: the compiled pass is handed to it (on another
+    thread it runs beside this one's Python work, the GIL released), and a function is
+    returned that waits for it and returns the result.
     """
     n = mmsi.size
     keys, first, last = (np.empty(n, np.int64) for _ in range(3))
@@ -1708,17 +1758,29 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
             np.ascontiguousarray(name_offsets, np.int64),
             np.ascontiguousarray(name_data, np.uint8),
             np.ascontiguousarray(type_values, np.float64))
+    out = (keys, at, first, last, changes, prev)
     # a table for up to 2048 MMSIs first (32 KB, where one for every record would take
     # 16 bytes per record to fill): at most half its slots used, else one for every record
-    for bits in dict.fromkeys((max(6, min(12, (2 * n).bit_length())),
-                               max(6, (2 * n).bit_length()))):
-        k = _vessel_groups(*args, np.full(1 << bits, -1, np.int64), np.uint64(64 - bits), keys,
-                           at, first, last, changes, prev)
-        if k >= 0:
-            break
-    order = np.argsort(keys[:k])
-    return (keys[:k][order], at[:k][order].T, first[:k][order], last[:k][order],
-            changes[:, :k][:, order])
+    sizes = list(dict.fromkeys((max(6, min(12, (2 * n).bit_length())),
+                                max(6, (2 * n).bit_length()))))
+
+    def table(bits):
+        return np.full(1 << bits, -1, np.int64), np.uint64(64 - bits)
+
+    started = None if run is None else run(_vessel_groups, *args, *table(sizes[0]), *out)
+
+    def result():
+        k = -1
+        for i, bits in enumerate(sizes):
+            k = started.result() if i == 0 and started is not None else \
+                _vessel_groups(*args, *table(bits), *out)
+            if k >= 0:
+                break
+        order = np.argsort(keys[:k])
+        return (keys[:k][order], at[:k][order].T, first[:k][order], last[:k][order],
+                changes[:, :k][:, order])
+
+    return result() if run is None else result
 
 
 @njit(**_JIT)

@@ -10,6 +10,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -35,7 +36,7 @@ from .kernel import (
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
 from .sources import open_sources
-from .statics import build_statics, build_vessels, vessels_from_columns
+from .statics import _start_vessels, build_statics, build_vessels, vessels_from_columns
 
 __all__ = ["FORMATS", "POSITION_COLUMNS", "AISData", "read_ais"]
 
@@ -343,21 +344,22 @@ class _NmeaDecoder:
         self._file_start0 = 0  # the current file's first record, less the extra ones before
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
-        self._blocks: dict = {}  # file name -> its block for the file column (_run_block)
+        self._blocks: dict = {}  # text -> its block (_run_block), (text,) -> a run of it
 
     def expect(self, fraction: float, run=None) -> None:
         """Size the output columns for the current file, ``fraction`` of which was read, and
-        make its name's block for the ``file`` column now (while other threads decode)
-        rather than after the last chunk (``run``: like a pool's ``submit``, which then
-        makes the columns; see :meth:`_Columns.reserve`)."""
+        make its name's array for the ``file`` column now (while other threads decode; the
+        end slices it) rather than after the last chunk (``run``: like a pool's ``submit``,
+        which then makes the columns; see :meth:`_Columns.reserve`)."""
         for store, at in ((self.rows, 1), (self.stat_rows, 2)):
             first = self._files[-1][at] if self._files else 0
             in_file = store.n_rows - first
             if in_file:
-                store.reserve(first + int(in_file / fraction * 1.05) + 1024, run)
-                _run_block(self._files[-1][0], int(in_file / fraction), self._blocks)
+                rows = int(in_file / fraction * 1.05) + 1024
+                store.reserve(first + rows, run)
+                _string_runs([(self._files[-1][0], rows)], self._blocks)
                 if at == 1 and len(self.source_names) == 1:  # rows with no source name (so far)
-                    _run_block("", int(in_file / fraction), self._blocks)
+                    _string_runs([("", rows)], self._blocks)
 
     def start_file(self, name: str) -> None:
         """Records fed from here on come from ``name``, numbered from its line 1."""
@@ -480,8 +482,8 @@ class _NmeaDecoder:
                                                                          strict=True)],
                             self._blocks)
 
-    def _statics_frame(self) -> pd.DataFrame | None:
-        """The decoded static records in input order (None when there are none)."""
+    def _statics_arrays(self) -> dict | None:
+        """The decoded static records' columns in input order (None when there are none)."""
         cols = self.stat_rows.columns()
         if cols is None:
             return None
@@ -498,22 +500,27 @@ class _NmeaDecoder:
             "file": self._file_column(2, len(cols["mmsi"])),
             "line": cols["line"],
         }
-        self.stat_arrays = arrays  # (for the vessels table, without going through the frame)
-        return _frame({**arrays, "time": _utc_array(cols["time"])})
+        return arrays
 
-    def finish(self):
-        """The positions and statics frames of everything absorbed."""
+    def finish(self, run=None):
+        """The positions and statics frames of everything absorbed.
+
+        ``stat_arrays`` are then the statics' columns (for the vessels table, without going
+        through the frame), and with ``run`` (like a pool's ``submit``, its threads idle)
+        ``vessels_started`` the vessels table's compiled grouping of them, started there
+        before the frames are made here (see :func:`~.statics.vessels_from_columns`).
+        """
         self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
         # for the vessels table: each vessel's first and last position times of each chunk,
-        # as (mmsi, int64 ns time) pairs
+        # as (mmsi, int64 ns time) pairs, not folded into one row per vessel (the vessels
+        # table widens its few vessels' times by all of them in one compiled pass)
         parts, self._seen, self.seen = self._seen, [], None
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
-            keys, first, last = _fold_ranges(parts) if len(parts) > 1 else parts[0]
-            self.seen = (np.concatenate([keys, keys]), np.concatenate([first, last]))
-        self.stat_arrays = None
+            self.seen = (np.concatenate([p[0] for p in parts] * 2),
+                         np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
         names, self._names = self._names, []
         source = None  # the names made per chunk, joined (when a chunk had any)
         if cols is not None and any(not isinstance(p, int) for p in names):
@@ -524,13 +531,19 @@ class _NmeaDecoder:
                  for p in names], type=pa.large_string()))
         elif cols is not None and len(self.source_names) == 1:  # no names: slices of a block
             source = _string_runs([("", len(cols["mmsi"]))], self._blocks)
+        self.stat_arrays = arrays = self._statics_arrays()
+        self.vessels_started = (None if arrays is None or run is None else
+                                _start_vessels(arrays, run))
         return (_positions_frame(cols, self.source_names, source=source),
-                self._statics_frame())
+                None if arrays is None else _frame({**arrays,
+                                                    "time": _utc_array(arrays["time"])}))
 
 
 #: Chunks' vessel time ranges (:func:`~stsdetect.ais.kernel.time_ranges`) kept before they
 #: are folded into one: a chunk of a busy feed has thousands of vessels, and joining every
-#: chunk's after the last one cost the tag-block layout 2 ms.
+#: chunk's after the last one cost the tag-block layout 2 ms. The parts left after the last
+#: chunk are not folded: the vessels table reads them as they are, which costs less than
+#: folding them (0.03-0.4 ms, with one thread waiting).
 _SEEN_PARTS = 8
 
 
@@ -565,7 +578,10 @@ def _string_runs(runs: list, blocks: dict | None = None):
     No per-row string objects, and no copy of a text per row: each run is slices of one
     Arrow block holding its text up to about 1 MiB worth of times, all sharing that block's
     buffers (a loop over the runs, i.e. the files read, and over their slices only);
-    ``blocks``: the blocks made so far, by text (reused, and new ones added).
+    ``blocks``: the blocks made so far, by text (reused, and new ones added), and the
+    array of a single run (under ``(text,)``: a shorter run of that text later is a slice
+    of it, so that the reader makes its columns' arrays while other threads decode and
+    only slices them after the last chunk).
     """
     if not _arrow_strings():
         names = [t for t, _ in runs] or [""]
@@ -573,13 +589,20 @@ def _string_runs(runs: list, blocks: dict | None = None):
         return pd.array(list(names), dtype="string").take(codes)
     import pyarrow as pa
 
+    single = blocks is not None and len(runs) == 1
+    made = blocks.get((runs[0][0],)) if single else None
+    if made is not None and len(made) >= runs[0][1]:
+        return _from_arrow(made.slice(0, runs[0][1]))
     pieces = []
     for text, k in runs:
         block = _run_block(text, k, {} if blocks is None else blocks)
         if block is not None:
             size = min(k, len(block))
             pieces += [block.slice(0, min(size, k - at)) for at in range(0, k, size)]
-    return _from_arrow(pa.chunked_array(pieces, type=pa.large_string()))
+    out = pa.chunked_array(pieces, type=pa.large_string())
+    if single:  # (longer than the one there, if any)
+        blocks[(runs[0][0],)] = out
+    return _from_arrow(out)
 
 
 def _run_block(text: str, k: int, blocks: dict):
@@ -936,6 +959,29 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
             absorb_first()
 
 
+def _run_started(pool, fn, *args) -> Future:
+    """``pool.submit(fn, *args)``, returning once a pool thread has started it: a compiled
+    ``fn`` that releases the GIL then runs beside this thread's Python work (submitted
+    alone, it would wait for this thread to release the GIL, i.e. until its result is
+    asked for). When no pool thread starts it within :data:`_START_WAIT_S`, it is taken
+    back and run here."""
+    started = threading.Event()
+
+    def task():
+        started.set()
+        return fn(*args)
+
+    future = pool.submit(task)
+    if not started.wait(_START_WAIT_S) and future.cancel():
+        future = Future()
+        future.set_result(fn(*args))
+    return future
+
+
+#: Longest wait for an idle pool thread to start a task (it takes tens of microseconds).
+_START_WAIT_S = 0.05
+
+
 def _fill(stream, view) -> int:
     """Read from ``stream`` (a :class:`_Prefixed`) into ``view`` until it is full or the
     stream ends; bytes read."""
@@ -1087,10 +1133,12 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
+        # (implausible times dropped already; the vessels' compiled grouping on the pool)
+        positions, statics_frame = decoder.finish(
+            None if pool is None or tables else partial(_run_started, pool))
     finally:
         if pool is not None:  # every chunk was taken (or the read failed): no waiting for
             pool.shutdown(wait=False, cancel_futures=True)  # the idle threads to exit
-    positions, statics_frame = decoder.finish()  # (implausible times dropped already)
     if tables:  # decoded tables: their implausible times dropped here
         table_positions = pd.concat(tables, ignore_index=True)
         extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
@@ -1105,7 +1153,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     if tables or decoder.stat_arrays is None:
         vessels = build_vessels(statics_frame, positions)
     else:  # from the decoded columns: the same table without pandas' per-column overhead
-        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen)
+        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen,
+                                       decoder.vessels_started)
     try:
         report.check()
     except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data

@@ -254,7 +254,8 @@ def build_vessels(statics: pd.DataFrame, positions: pd.DataFrame | None = None) 
                                 seen)
 
 
-def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
+def vessels_from_columns(cols: dict, seen: tuple | None = None,
+                         started: tuple | None = None) -> pd.DataFrame:
     """:func:`build_vessels` from the static records' column arrays (no DataFrame).
 
     Parameters
@@ -266,23 +267,19 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
     seen : tuple, optional
         ``(mmsi, time)`` of position reports (int64 array; times as for ``cols``): they
         widen ``first_seen`` / ``last_seen``.
+    started : tuple, optional
+        What :func:`_start_vessels` returned for ``cols`` (the compiled grouping started
+        on another thread earlier); by default it is done here.
 
     Returns
     -------
     pandas.DataFrame
         As :func:`build_vessels`.
     """
-    from .kernel import seen_range, vessel_groups
+    from .kernel import seen_range
 
-    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
-    values, known = {}, np.empty((mmsi.size, len(_FIELDS)), dtype=bool)
-    for j, field in enumerate(_FIELDS):
-        values[field], known[:, j] = _known_values(cols[field])
-    times, unit = _epoch_ns(cols["time"])
-    offsets, data = _text_bytes(values["name"])
-    keys, at, first, last, changes = vessel_groups(
-        mmsi, times, known, _FIELDS.index("name"), _FIELDS.index("ship_type"), offsets, data,
-        _numbers(values["ship_type"]))
+    values, unit, groups = _start_vessels(cols) if started is None else started
+    keys, at, first, last, changes = groups()
     out = {"mmsi": keys}
     for j, field in enumerate(_FIELDS):  # latest non-null value: a fixed loop over the columns
         if isinstance(values[field], np.ndarray):  # numbers: NaN / masked where none is known
@@ -298,6 +295,28 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None) -> pd.DataFrame:
         out[name] = utc_array(ns, unit)
     out["n_name_changes"], out["n_type_changes"] = changes
     return _vessels_frame(out)
+
+
+def _start_vessels(cols: dict, run=None) -> tuple:
+    """The first part of :func:`vessels_from_columns`: each field's values and which
+    records hold one, and the records grouped by MMSI (:func:`~.kernel.vessel_groups`,
+    handed to ``run`` when given: like a pool's ``submit``, so that the compiled pass runs
+    beside the caller's other work). Returns ``(values, time unit, groups)``, ``groups()``
+    the grouping's result (waiting for it)."""
+    from .kernel import vessel_groups
+
+    mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
+    values, known = {}, np.empty((mmsi.size, len(_FIELDS)), dtype=bool)
+    for j, field in enumerate(_FIELDS):
+        values[field], known[:, j] = _known_values(cols[field])
+    times, unit = _epoch_ns(cols["time"])
+    offsets, data = _text_bytes(values["name"])
+    args = (mmsi, times, known, _FIELDS.index("name"), _FIELDS.index("ship_type"), offsets,
+            data, _numbers(values["ship_type"]))
+    if run is None:
+        result = vessel_groups(*args)
+        return values, unit, lambda: result
+    return values, unit, vessel_groups(*args, run=run)
 
 
 def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
@@ -390,16 +409,27 @@ def _vessels_frame(cols: dict) -> pd.DataFrame:
 
 
 def _take(values, at: np.ndarray):
-    """``values.take(at, allow_fill=True)`` (-1: missing); for an Arrow string array of one
-    chunk, Arrow's take called straight (pandas' wrapper around it cost 0.1 ms per column
-    after the decoding threads had run)."""
+    """``values.take(at, allow_fill=True)`` (-1: missing); for an Arrow large_string array
+    of one chunk, its buffers gathered in one compiled pass (:func:`~.kernel.take_text`:
+    pandas' take cost 0.1 ms per column after the decoding threads had run, Arrow's own
+    take 0.05 ms)."""
     if isinstance(values, pd.arrays.ArrowStringArray) and values._pa_array.num_chunks == 1:
         import pyarrow as pa
 
-        missing = at < 0
-        taken = values._pa_array.chunk(0).take(pa.array(at, mask=missing) if missing.any()
-                                               else pa.array(at))
-        return pd.arrays.ArrowStringArray(taken)
+        chunk = values._pa_array.chunk(0)
+        if pa.types.is_large_string(chunk.type):
+            from .kernel import take_text
+
+            bits, offsets, data = chunk.buffers()
+            at0 = chunk.offset
+            offsets, data, valid, nulls = take_text(
+                np.frombuffer(offsets, np.int64)[at0:at0 + len(chunk) + 1],
+                np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8),
+                np.frombuffer(bits, np.uint8) if bits is not None else np.zeros(0, np.uint8),
+                at0, at)
+            return pd.arrays.ArrowStringArray(pa.LargeStringArray.from_buffers(
+                len(at), pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid),
+                null_count=nulls))
     return values.take(at, allow_fill=True)
 
 
