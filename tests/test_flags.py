@@ -436,3 +436,30 @@ def test_join_reasons_equal_the_pandas_oracle(pairs):
     got = _join_reasons(a, b)
     assert list(got) == list(_join_reasons_oracle(a, b))
     assert all(isinstance(v, str) for v in got)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-5, 5),
+                          st.sampled_from([0.1, -0.0, 1e-7, np.nan, 30.123456789]),
+                          st.sampled_from(["a", 'q"\tz', None, 7]),
+                          st.sampled_from([None, 0, 1_709_251_200])),
+                min_size=1, max_size=80))
+def test_json_of_some_rows_equals_those_rows_of_the_whole_table(rows):
+    """flags._json_where (the evidence texts of the rows that get a token only) gives each of
+    those rows the text json_objects gives it in the whole table: ints, floats (rounding,
+    -0.0, NaN), text (escapes, missing, mixed with numbers), UTC times, nullable ints and a
+    scalar column; more than 64 rows too (distinct values formatted once)."""
+    from stsdetect.flags import _json_where, json_objects
+
+    mask = np.array([r[0] for r in rows])
+    times = pd.to_datetime([None if r[4] is None else r[4] + 3600 * r[1] for r in rows],
+                           unit="s", utc=True)
+    cols = {"vessel": np.array([r[1] for r in rows], np.int64), "at": "position",
+            "x": np.array([r[2] for r in rows]),
+            "text": np.array([r[3] for r in rows], dtype=object),
+            "when": times.to_numpy(), "n": pd.array([r[1] if r[1] > 0 else None for r in rows],
+                                                    dtype="Int64").to_numpy()}
+    whole = json_objects(pd.DataFrame(cols))
+    got = _json_where(mask, cols)
+    assert got[mask].tolist() == whole[mask].tolist()
+    assert (got[~mask] == "").all()
