@@ -679,6 +679,37 @@ def test_stop_passes_equal_the_numpy_oracle(seed, lower, upper):
     assert np.array_equal(_linked_at(rows[first], ci, linked), want[4])
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.sampled_from([None, np.nan, np.inf, 1e308]))
+def test_sorted_stop_columns_skip_the_kernel_only_when_it_would_find_nothing(seed, split, odd):
+    """_sorted_columns without the kernel (one segment per MMSI, every speed finite) gives
+    what the kernel route gives (split MMSIs, missing, infinite and huge speeds)."""
+    from stsdetect.context._kernels import speedless_steps
+    from stsdetect.context.stops import _sorted_columns
+    from stsdetect.tracks import Tracks
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    sog = rng.choice([0.2, 1.0, 3.0], n)
+    if odd is not None:
+        sog[rng.integers(0, n)] = odd
+    tracks = Tracks.from_arrays(
+        rng.choice([412000001, 412000002, 412000003], n),
+        1.7e9 + rng.choice(np.arange(0, 60000, 900.0), n), 30 + rng.random(n),
+        122 + rng.random(n), sog, segment=rng.integers(0, 2, n) if split else None)
+    gap = 3 * 3600 * 10**9
+    got = _sorted_columns(tracks, gap)
+    m, t = tracks.mmsi, tracks.time_ns
+    cols = [m, t, tracks.lat_deg, tracks.lon_deg, tracks.sog_kn]
+    in_order, nxt = speedless_steps(m, t, tracks.sog_kn, np.int64(gap))  # the kernel route
+    if not in_order:
+        order = np.lexsort((t, m))
+        cols = [c[order] for c in cols]
+        _, nxt = speedless_steps(cols[0], cols[1], cols[4], np.int64(gap))
+    for g, w in zip(got, [*cols, nxt], strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
 # --- the in-memory pipeline's plain anchorages table (no geopandas on the command line) -------
 
 def test_plain_area_table_is_find_anchorages_and_gives_the_same_context():

@@ -91,6 +91,14 @@ def _sorted_columns(tracks, gap_ns: int):
     t = track_times_ns(tracks)
     lat, lon = np.asarray(tracks.lat_deg, float), np.asarray(tracks.lon_deg, float)
     sog = np.asarray(tracks.sog_kn, dtype=float)
+    sm = np.asarray(tracks.segment_mmsi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        every_speed = bool(np.isfinite(np.sum(sog)))  # (huge speeds overflow: the kernel)
+    if every_speed and (sm.size < 2 or bool(np.all(sm[1:] > sm[:-1]))):
+        # one segment per MMSI: the rows are in (mmsi, time) order already (Tracks are by
+        # (mmsi, segment, time)), and no row lacks a speed: nothing for the kernel to find
+        # (and it need not be loaded, a few ms in a fresh process)
+        return mmsi, t, lat, lon, sog, np.zeros(0, np.int64)
     in_order, nxt = speedless_steps(mmsi, t, sog, np.int64(gap_ns))
     if not in_order:
         order = np.lexsort((t, mmsi))
