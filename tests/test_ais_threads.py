@@ -139,3 +139,14 @@ def test_chunks_taken_back_from_the_pool_or_left_to_it_change_nothing(dumps, mon
                         lambda *a, **k: made.append(pool()) or made[-1])
     _assert_same(read_ais(dumps, workers=2, chunk_bytes=4096), want)
     assert made and made[0].submitted > 100  # (small chunks: many taken back or not)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_vessels_grouped_on_a_pool_thread_change_nothing(dumps, monkeypatch, workers):
+    """The vessels table's grouping handed to a pool thread (any number of static records:
+    the threshold set to 1) gives the table made on one thread."""
+    from stsdetect.ais import reader
+
+    want = read_ais(dumps, workers=1)
+    monkeypatch.setattr(reader, "_GROUPS_ON_POOL", 1)
+    _assert_same(read_ais(dumps, workers=workers, chunk_bytes=1 << 16), want)
