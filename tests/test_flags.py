@@ -445,11 +445,11 @@ def test_join_reasons_equal_the_pandas_oracle(pairs):
                           st.sampled_from([None, 0, 1_709_251_200])),
                 min_size=1, max_size=80))
 def test_json_of_some_rows_equals_those_rows_of_the_whole_table(rows):
-    """flags._json_where (the evidence texts of the rows that get a token only) gives each of
+    """_json.json_where (the evidence texts of the rows that get a token only) gives each of
     those rows the text json_objects gives it in the whole table: ints, floats (rounding,
     -0.0, NaN), text (escapes, missing, mixed with numbers), UTC times, nullable ints and a
     scalar column; more than 64 rows too (distinct values formatted once)."""
-    from stsdetect.flags import _json_where, json_objects
+    from stsdetect._json import json_objects, json_where
 
     mask = np.array([r[0] for r in rows])
     times = pd.to_datetime([None if r[4] is None else r[4] + 3600 * r[1] for r in rows],
@@ -460,6 +460,6 @@ def test_json_of_some_rows_equals_those_rows_of_the_whole_table(rows):
             "when": times.to_numpy(), "n": pd.array([r[1] if r[1] > 0 else None for r in rows],
                                                     dtype="Int64").to_numpy()}
     whole = json_objects(pd.DataFrame(cols))
-    got = _json_where(mask, cols)
+    got = json_where(mask, **cols)
     assert got[mask].tolist() == whole[mask].tolist()
     assert (got[~mask] == "").all()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["JSON_ESCAPES", "json_arrays", "json_literals", "json_objects", "json_string"]
+__all__ = ["JSON_ESCAPES", "json_arrays", "json_literals", "json_objects", "json_string",
+           "json_where"]
 
 
 #: JSON string escapes of :func:`json_literals` as one ``str.translate`` table: backslash,
@@ -110,3 +111,20 @@ def _distinct_literals(values: pd.Series) -> np.ndarray:
 def json_arrays(texts: pd.Series, by) -> pd.Series:
     """JSON arrays of texts grouped by ``by`` (JSON text per group), e.g. the rules that fired."""
     return ("[" + texts.groupby(by).agg(", ".join) + "]").astype(object)
+
+
+def json_where(mask, /, **fields) -> np.ndarray:
+    """:func:`json_objects` of the table of ``fields`` (arrays of one length, or scalars the
+    same on every row), made for the rows of ``mask`` only, ``""`` elsewhere.
+
+    Each row's text is its own (the formatting is per value), so the rows that get no token
+    are skipped: the reasons of the flags and of the context stage.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    out = np.full(mask.size, "", dtype=object)
+    at = np.flatnonzero(mask)
+    if at.size:
+        out[at] = json_objects(pd.DataFrame({
+            k: np.full(at.size, v) if np.ndim(v) == 0 else np.asarray(v)[at]
+            for k, v in fields.items()}))
+    return out

@@ -67,7 +67,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from stsdetect._json import json_arrays, json_objects
+from stsdetect._json import json_arrays, json_objects, json_where
 from stsdetect.geo import epoch_s
 
 __all__ = ["DEFAULT_WEIGHTS", "Evidence", "add_flag", "evidence_table", "flag_events",
@@ -505,20 +505,6 @@ def _vessel_reason(mmsi: np.ndarray, **fields) -> np.ndarray:
     return json_objects(pd.DataFrame({"vessel": np.asarray(mmsi, np.int64), **fields}))
 
 
-def _json_where(rows, columns: dict) -> np.ndarray:
-    """:func:`~stsdetect._json.json_objects` of the table of ``columns`` (arrays of one length,
-    or scalars), made for the rows of the mask ``rows`` only (``""`` elsewhere): each row's
-    text is its own (the formatting is per value), so the rows nobody reads are skipped."""
-    rows = np.asarray(rows, dtype=bool)
-    out = np.full(rows.size, "", dtype=object)
-    at = np.flatnonzero(rows)
-    if at.size:
-        out[at] = json_objects(pd.DataFrame({
-            k: v[at] if isinstance(v, np.ndarray) and v.ndim else v
-            for k, v in columns.items()}))
-    return out
-
-
 def flag_events(
     events: pd.DataFrame,
     vessels: pd.DataFrame | None = None,
@@ -705,9 +691,8 @@ def flag_events(
             elon = pd.to_numeric(out["end_lon"], errors="coerce").to_numpy(dtype=float)
             elat = np.where(is_dark, elat, np.nan)
             end_mask = region_mask(elat, elon, region_frame)
-        at_start = _json_where(mask.any(axis=1), {"at": "position", "lat": lat, "lon": lon})
-        at_end = _json_where(end_mask.any(axis=1), {"at": "reappeared", "lat": elat,
-                                                    "lon": elon})
+        at_start = json_where(mask.any(axis=1), at="position", lat=lat, lon=lon)
+        at_end = json_where(end_mask.any(axis=1), at="reappeared", lat=elat, lon=elon)
         for j, name in enumerate(region_names):  # loop over regions (few)
             ev.add(name, mask[:, j], np.where(mask[:, j], at_start, ""))
             ev.add(name, end_mask[:, j], np.where(end_mask[:, j], at_end, ""))
@@ -737,10 +722,10 @@ def flag_events(
                 ("dark_before", before, last_before, s - d_end[np.maximum(last_before, 0)]),
                 ("dark_after", after, first_after, d_start[np.maximum(first_after, 0)] - e)):
             k = np.maximum(k, 0)
-            text = _json_where(hit, {
-                "vessel": p_mmsi, "dark_event_id": ids[k] if len(ids) else "",
-                "dark_start": dark["start"].to_numpy()[k], "dark_end": dark["end"].to_numpy()[k],
-                "hours_apart": gap / 3600.0})
+            text = json_where(
+                hit, vessel=p_mmsi, dark_event_id=ids[k] if len(ids) else "",
+                dark_start=dark["start"].to_numpy()[k], dark_end=dark["end"].to_numpy()[k],
+                hours_apart=gap / 3600.0)
             sides = []
             is_a = np.arange(p_row.size) < int(have[:n].sum())
             for side in (is_a, ~is_a):  # the vessel, then its partner

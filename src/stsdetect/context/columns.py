@@ -56,7 +56,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect._json import json_objects
+from stsdetect._json import json_where
 from stsdetect.context.stops import find_stops
 from stsdetect.geo import (
     EARTH_RADIUS_M,
@@ -249,20 +249,6 @@ def _around(ser: _Series, times, p_mmsi, p_s, p_e):
     k1 = np.where(k1 >= 0, k1, np.where(ok1, in1, -1))
     k2 = np.where(k2 >= 0, k2, np.where(ok2, in2, -1))
     return k1, k2
-
-
-def _reasons(mask: np.ndarray, **fields) -> np.ndarray:
-    """JSON reason text (:func:`stsdetect._json.json_objects`) on the rows of ``mask``, "" else.
-
-    Built for the flagged rows only; scalar fields are the same on every row.
-    """
-    out = np.full(mask.size, "", dtype=object)
-    rows = np.flatnonzero(mask)
-    if rows.size:
-        out[rows] = json_objects(pd.DataFrame({
-            k: (np.full(rows.size, v) if np.isscalar(v) else np.asarray(v)[rows])
-            for k, v in fields.items()}))
-    return out
 
 
 def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=None,
@@ -478,34 +464,34 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
     kind = pd.Series(area_kind, dtype=object)
     anchorage = in_area & (kind == "anchorage").to_numpy()
     berth = in_area & kind.isin(["berth", "port"]).to_numpy()
-    area_reason = _reasons(anchorage | berth, anchorage_id=area_id, kind=area_kind,
-                           source=area_src, n_vessels=area_nv)
+    area_reason = json_where(anchorage | berth, anchorage_id=area_id, kind=area_kind,
+                             source=area_src, n_vessels=area_nv)
     ev.add("anchorage", anchorage, area_reason)
     ev.add("port", berth, area_reason)
     # port by status: every participant with a known status reports "moored" (5)
     moored = nav == 5
     all_moored = ~berth & ((moored[:n] & (moored[n:] | (nav[n:] < 0)))
                            | (moored[n:] & (nav[:n] < 0)))
-    moored_reason = _reasons(moored & np.concatenate((all_moored, all_moored)),
-                             vessel=p_mmsi, nav_status=nav)
+    moored_reason = json_where(moored & np.concatenate((all_moored, all_moored)),
+                               vessel=p_mmsi, nav_status=nav)
     ev.add_participants("port", all_moored & moored[:n], moored_reason[:n],
                         all_moored & moored[n:], moored_reason[n:])
     crowded = crowd >= crowd_min
-    ev.add("crowded", crowded, _reasons(crowded, n_stopped_within_m=crowd,
-                                        radius_m=float(crowd_radius_m)))
+    ev.add("crowded", crowded, json_where(crowded, n_stopped_within_m=crowd,
+                                           radius_m=float(crowd_radius_m)))
     for token in ("residence", "visit"):  # every participant has the pattern
         both = (pa == token) & np.where(has_b, pb == token, True)
         on = np.concatenate((both, both & has_b))
-        text = _reasons(on, vessel=p_mmsi, stopped_h_before=np.round(arr_h, 1),
-                        stayed_h_after=np.round(left_h, 1))
+        text = json_where(on, vessel=p_mmsi, stopped_h_before=np.round(arr_h, 1),
+                          stayed_h_after=np.round(left_h, 1))
         ev.add_participants(token, on[:n], text[:n], on[n:], text[n:])
     changed = np.abs(d_after - d_before) >= draught_change_m - 1e-9
     changed[n:] &= has_b
-    text = _reasons(changed, vessel=p_mmsi, before_m=np.round(d_before, 1),
-                    after_m=np.round(d_after, 1))
+    text = json_where(changed, vessel=p_mmsi, before_m=np.round(d_before, 1),
+                      after_m=np.round(d_after, 1))
     ev.add_participants("draught_change", changed[:n], text[:n], changed[n:], text[n:])
     changed = pd.notna(dest_before) & pd.notna(dest_after) & (dest_before != dest_after)
     changed[n:] &= has_b
-    text = _reasons(changed, vessel=p_mmsi, before=dest_before, after=dest_after)
+    text = json_where(changed, vessel=p_mmsi, before=dest_before, after=dest_after)
     ev.add_participants("destination_change", changed[:n], text[:n], changed[n:], text[n:])
     return out if evidence is not None else ev.finish(out)
