@@ -1563,16 +1563,30 @@ def _take_names(data, ends, codes, offsets, out):
         offsets[i + 1] = k
 
 
+@njit(**_JIT)
+def _names_bytes(ends, codes):
+    """Bytes of ``names[codes]`` together (:func:`_take_names`' ``ends`` and ``codes``)."""
+    k = 0
+    for i in range(codes.size):
+        c = codes[i]
+        k += ends[c] - (ends[c - 1] if c > 0 else 0)
+    return k
+
+
 def take_names(names: list, codes: np.ndarray) -> tuple:
     """``names[codes]`` as the buffers of an Arrow string array, ``(offsets, data)``: no
-    per-row string objects (names: str; codes: int array of indices into them)."""
+    per-row string objects (names: str; codes: an int array of indices into them, read as
+    it is: the only arrays of its length made are the two returned, each written once, as
+    fresh memory costs page faults)."""
     encoded = [nm.encode() for nm in names]
     ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
     data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-    codes = np.ascontiguousarray(codes, dtype=np.int64)
-    lengths = np.diff(ends, prepend=0)
-    offsets = np.zeros(codes.size + 1, np.int64)
-    out = np.empty(int(lengths[codes].sum()) if codes.size else 0, np.uint8)
+    codes = np.ascontiguousarray(codes)
+    if codes.dtype.kind not in "iu":
+        codes = codes.astype(np.int64)
+    offsets = np.empty(codes.size + 1, np.int64)
+    offsets[0] = 0
+    out = np.empty(_names_bytes(ends, codes), np.uint8)
     _take_names(data, ends, codes, offsets, out)
     return offsets, out
 
