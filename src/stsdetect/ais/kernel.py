@@ -878,6 +878,12 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     n_sentence_records = 0
     pg_ymd = -1  # the date of the last $PGHP time read, and its day's start (ns)
     pg_day = NAT_NS
+    # the last tag block read without a g: field (its start and length) and what it gave
+    tc_s = 0
+    tc_len = -1
+    tc_t = NAT_NS
+    tc_src = 0
+    tc_bad = 0
     rec = 0
     line = 0
     i = 0
@@ -1073,8 +1079,24 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
             gid = -1
             gtot = 0
             has_tag = a[rs] == 92 and sv - rs >= 2 and a[sv - 1] == 92
-            if has_tag:
+            read_tag = has_tag
+            if has_tag and sv - rs == tc_len:
+                # the same tag block as the last one read without a g: field (a feed
+                # repeats its block line after line until the second changes): its
+                # results again, without reading its fields
+                same = True
+                for q in range(1, tc_len - 1):
+                    if a[rs + q] != a[tc_s + q]:
+                        same = False
+                        break
+                if same:
+                    t_ns = tc_t
+                    src = tc_src
+                    counts[20] += tc_bad
+                    read_tag = False
+            if read_tag:
                 tag_end = sv - 1
+                bad_c = 0
                 seen_c = False
                 seen_s = False
                 seen_g = False
@@ -1100,11 +1122,15 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         t_ns = _tag_time_ns(v)
                         if t_ns == NAT_NS:
                             counts[20] += 1
+                            bad_c = 1
+                        k = ve  # (the next field starts after its value)
                     elif key == 115 and not seen_s:  # s:
                         seen_s = True
                         src, n_names = _code(a, vs, ve, keys, codes, first, length, slots, n_names)
+                        k = ve
                     elif key == 103 and not seen_g:  # g:
                         seen_g = True
+                        k = ve
                         if n_frags > 1:
                             d1 = -1
                             d2 = -1
@@ -1121,6 +1147,12 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                                 if tot >= 0 and g >= 0:
                                     gid = g
                                     gtot = tot
+                if not seen_g:  # (a block with a g: field changes from record to record)
+                    tc_s = rs
+                    tc_len = sv - rs
+                    tc_t = t_ns
+                    tc_src = src
+                    tc_bad = bad_c
             if use_pg:
                 if t_ns == NAT_NS:
                     t_ns = pg_time
