@@ -114,6 +114,12 @@ def _cpu():
     return time.process_time()
 
 
+def _minflt() -> int:
+    """Minor page faults of this process so far: pages of fresh memory it touched (on a
+    virtual machine each costs system time, 4-20 us here, and moves most between runs)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 #: Functions timed by ``stages`` while the real CLI command runs: (module, attribute, row).
 #: Each row's time is exclusive (a timed function called inside another is counted in its own
 #: row only); "cli, rest" is everything else the command does after its imports.
@@ -137,29 +143,29 @@ TIMED = (
 
 def run_timed_command(command) -> tuple[dict, int]:
     """Run the CLI ``command`` in this process with :data:`TIMED` functions and every
-    registry stage timed: ``({row: [cpu s, wall s]}, exit code)``, rows exclusive (a timed
-    call inside another counts in its own row only), ``"cli, rest"`` what none covered."""
+    registry stage timed: ``({row: [cpu s, wall s, minor faults]}, exit code)``, rows
+    exclusive (a timed call inside another counts in its own row only), ``"cli, rest"`` what
+    none covered."""
     import importlib
 
     from stsdetect.scale import registry
 
     rows: dict = {}
-    stack = [[0.0, 0.0]]  # per active timed call: CPU and wall of the timed calls inside it
+    stack = [[0.0, 0.0, 0]]  # per active timed call: CPU, wall, faults of the timed calls inside
 
     def timed(func, label):
         def run(*a, **k):
-            stack.append([0.0, 0.0])
-            c, w = _cpu(), time.perf_counter()
+            stack.append([0.0, 0.0, 0])
+            c, w, f = _cpu(), time.perf_counter(), _minflt()
             try:
                 return func(*a, **k)
             finally:
-                dc, dw = _cpu() - c, time.perf_counter() - w
+                d = (_cpu() - c, time.perf_counter() - w, _minflt() - f)
                 inner = stack.pop()
-                row = rows.setdefault(label, [0.0, 0.0])
-                row[0] += dc - inner[0]
-                row[1] += dw - inner[1]
-                stack[-1][0] += dc
-                stack[-1][1] += dw
+                row = rows.setdefault(label, [0.0, 0.0, 0])
+                for i in range(3):
+                    row[i] += d[i] - inner[i]
+                    stack[-1][i] += d[i]
         return run
 
     for mod, attr, label in TIMED:
@@ -172,11 +178,11 @@ def run_timed_command(command) -> tuple[dict, int]:
         registry.STAGES[name] = dataclasses.replace(stage, run=timed(stage.run, f"stage {name}"))
     from stsdetect.cli import main
 
-    c1, w1 = _cpu(), time.perf_counter()
+    c1, w1, f1 = _cpu(), time.perf_counter(), _minflt()
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(command)
-    total = (_cpu() - c1, time.perf_counter() - w1)
-    rows["cli, rest"] = [total[0] - stack[0][0], total[1] - stack[0][1]]
+    total = (_cpu() - c1, time.perf_counter() - w1, _minflt() - f1)
+    rows["cli, rest"] = [total[i] - stack[0][i] for i in range(3)]
     return rows, code
 
 
@@ -187,13 +193,13 @@ def _stages_child(argv) -> None:
 
     sys.path.insert(0, SRC)
     modules, command = json.loads(argv[0]), argv[1:]
-    c0, w0 = _cpu(), time.perf_counter()
+    c0, w0, f0 = _cpu(), time.perf_counter(), _minflt()
     for name in modules:  # everything the command imports, in the order it imported them
         try:
             importlib.import_module(name)
         except Exception:  # a module importable only as a side effect of another
             pass
-    imports = (_cpu() - c0, time.perf_counter() - w0)
+    imports = (_cpu() - c0, time.perf_counter() - w0, _minflt() - f0)
     rows, code = run_timed_command(command)
     print(json.dumps({"imports": imports, "rows": rows, "code": code,
                       "load": os.getloadavg()}))
@@ -234,21 +240,25 @@ def stages(args) -> None:
         got = json.loads(res.stdout.strip().splitlines()[-1])
         loads.append(got["load"][0])
         got["rows"]["imports"] = got["imports"]
-        for name, (cpu, wall) in got["rows"].items():
+        for name, row in got["rows"].items():
             old = best.get(name)
-            best[name] = (min(cpu, old[0]), min(wall, old[1])) if old else (cpu, wall)
+            best[name] = (tuple(min(a, b) for a, b in zip(row, old, strict=True))
+                          if old else tuple(row))
     order = ["imports"] + [r for r in best if r != "imports"]
     print(f"stsdetect {' '.join(command)}: {n_lines:,} lines; best of {args.repeat} fresh "
           f"processes per row (load average {min(loads):.2f}-{max(loads):.2f}); "
           "rows exclusive")
-    print(f"{'stage':<24} {'cpu s':>7} {'wall s':>7} {'lines/cpu-s':>12}")
+    print(f"{'stage':<24} {'cpu s':>7} {'wall s':>7} {'lines/cpu-s':>12} {'minflt':>8}")
     for name in order:
-        cpu, wall = best[name]
+        cpu, wall, flt = best[name]
         rate = f"{n_lines / cpu:12,.0f}" if cpu > 0.0005 else f"{'':>12}"
-        print(f"{name:<24} {cpu:7.3f} {wall:7.3f} {rate}")
+        print(f"{name:<24} {cpu:7.3f} {wall:7.3f} {rate} {flt:8,.0f}")
     cpu = sum(v[0] for v in best.values())
     wall = sum(v[1] for v in best.values())
-    print(f"{'total (sum of bests)':<24} {cpu:7.3f} {wall:7.3f} {n_lines / cpu:12,.0f}")
+    flt = sum(v[2] for v in best.values())
+    print(f"{'total (sum of bests)':<24} {cpu:7.3f} {wall:7.3f} {n_lines / cpu:12,.0f} "
+          f"{flt:8,.0f}")
+    print("minflt: minor page faults (fresh 4 KiB pages touched), best of N per row")
 
 
 def _peak_mb() -> float:

@@ -412,6 +412,30 @@ def test_tows_search_near_tugs_equals_the_search_over_every_moving_report(seed):
         [list(p) for p in pairs]
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=30),
+       st.lists(st.integers(-3 * 10**6, 3 * 10**6), max_size=60), st.integers(1, 400_000))
+def test_near_tug_times_equals_the_masked_route(tug_s, t_s, reach_s):
+    """_near_tug_times (each report's bin clipped in place) against the route it replaced
+    (the reports inside the marked range looked up, the others False)."""
+    from stsdetect.detectors import tows as T
+
+    base = 1_700_000_000 * 10**9
+    time_ns = base + np.array(t_s, np.int64) * 10**9
+    tug_ns = base + np.array(tug_s, np.int64) * 10**9
+    reach_ns = reach_s * 10**9
+    t0 = int(tug_ns.min()) - 2 * reach_ns
+    n_bins = (int(tug_ns.max()) + 2 * reach_ns - t0) // reach_ns + 1
+    marked = np.zeros(n_bins + 2, dtype=bool)
+    for d in (0, 1, 2):
+        marked[(tug_ns - t0) // reach_ns + d] = True
+    rel = time_ns - t0
+    inside = (rel >= 0) & (rel < n_bins * reach_ns)
+    want = np.zeros(time_ns.shape, dtype=bool)
+    want[inside] = marked[rel[inside] // reach_ns + 1]
+    np.testing.assert_array_equal(T._near_tug_times(time_ns, tug_ns, reach_ns), want)
+
+
 def _activity_oracle(tracks, positions):
     """vessel_activity by pandas groupby (the oracle): first/last cleaned report per MMSI,
     seconds at sea speed to the next report (capped), raw span of reports with a time."""

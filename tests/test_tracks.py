@@ -422,3 +422,28 @@ def test_range_rows_concatenates_the_ranges(ranges):
     got = range_rows(lo, hi)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 40)),
+                max_size=40),
+       st.integers(-5, 30), st.sampled_from([1, 2, 3, 1 << 16]))
+def test_gap_rows_equals_the_whole_array_formula(rows, gap, block):
+    """gap_rows (block by block, segment ends by offsets) against the formula it replaces in
+    the dark-period and loitering detectors, with blocks small enough to cut every track."""
+    import stsdetect.tracks as tr
+
+    mmsi = np.array([211_000_000 + r[0] for r in rows], np.int64)
+    tracks = Tracks.from_arrays(mmsi, np.array([r[2] for r in rows], float) + 1.7e9,
+                                np.zeros(len(rows)), np.zeros(len(rows)),
+                                segment=[r[1] for r in rows])
+    gap_ns = gap * 10**9
+    expected = np.flatnonzero((tracks.segment[1:] == tracks.segment[:-1])
+                              & (np.diff(tracks.time_ns) > gap_ns))
+    old, tr._GAP_BLOCK = tr._GAP_BLOCK, block
+    try:
+        got = tr.gap_rows(tracks, gap_ns)
+    finally:
+        tr._GAP_BLOCK = old
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)

@@ -395,6 +395,43 @@ def _row_keys(t, lat, lon, sog, cog) -> tuple:
     return cog, sog, lon, lat, t
 
 
+#: Rows per block of :func:`gap_rows`: 2**16, so each block's int64 time steps (512 KiB) stay
+#: in cache and no temporary of the rows' size is made (a fresh 9 MB array at 1.2M rows costs
+#: its page faults: most of its cost in a fresh process).
+_GAP_BLOCK = 1 << 16
+
+
+def gap_rows(tracks: Tracks, gap_ns: int) -> np.ndarray:
+    """The rows ``i`` whose next row is the same segment's and more than ``gap_ns`` later.
+
+    Parameters
+    ----------
+    tracks : Tracks
+    gap_ns : int
+        Time step, int64 nanoseconds.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Ascending; the same as ``np.flatnonzero((segment[1:] == segment[:-1]) &
+        (np.diff(time_ns) > gap_ns))``, computed block by block (:data:`_GAP_BLOCK` rows)
+        with each segment's last row left out by its offset.
+    """
+    t = tracks.time_ns
+    n = t.size
+    gap_ns = int(gap_ns)
+    parts = [np.zeros(0, np.int64)]
+    for a in range(0, n - 1, _GAP_BLOCK):  # loop over blocks of rows
+        b = min(a + _GAP_BLOCK, n - 1)
+        parts.append(np.flatnonzero(t[a + 1:b + 1] - t[a:b] > gap_ns) + a)
+    rows = np.concatenate(parts)
+    ends = tracks.offsets[1:-1] - 1  # each segment's last row but the last segment's
+    if rows.size and ends.size:
+        at = np.minimum(np.searchsorted(ends, rows), ends.size - 1)
+        rows = rows[ends[at] != rows]
+    return rows
+
+
 def range_rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The row numbers of the ranges ``[lo[i], hi[i])``, one range after the other.
 
@@ -476,10 +513,13 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     # Duplicates: same MMSI, within the window of the previous report, at the same place;
     # the candidates (within the window) are listed by the counting sort.
     dup_ns = round(float(duplicate_window_s) * 1e9)
-    t, lat, lon, sog, cog, unsorted, cand = _order.scatter_rows(code, rank, starts, t, lat,
-                                                                lon, sog, cog, np.int64(dup_ns))
+    # the sorted columns, allocated here by NumPy (huge pages: see scatter_rows)
+    n_kept = int(starts[-1])
+    cols = [np.empty(n_kept, np.int64), *(np.empty(n_kept) for _ in range(4))]
+    unsorted, cand = _order.scatter_rows(code, rank, starts, t, lat, lon, sog, cog,
+                                         np.int64(dup_ns), *cols)
     del code, rank
-    cols = [t, lat, lon, sog, cog]
+    t, lat, lon, sog, cog = cols
     if unsorted.any():  # vessels with rows out of order: sort their rows by every column
         v = np.flatnonzero(unsorted)
         size = starts[v + 1] - starts[v]

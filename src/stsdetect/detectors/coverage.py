@@ -45,7 +45,7 @@ import pandas as pd
 
 from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.geo import duration_s
-from stsdetect.tracks import Tracks, as_time_ns
+from stsdetect.tracks import Tracks, as_time_ns, gap_rows
 
 __all__ = ["COUNT_COLUMNS", "COVERAGE_COLUMNS", "RECEPTIONS", "Coverage", "assemble_coverage",
            "bursts", "coverage_counts", "estimate_coverage", "path_coverage",
@@ -248,10 +248,9 @@ def _burst_starts(tracks: Tracks, pass_gap, pass_max):
     gap_ns, max_ns = round(duration_s(pass_gap) * 1e9), round(duration_s(pass_max) * 1e9)
     t, seg = tracks.time_ns, tracks.segment
     n = len(tracks)
-    new_burst = np.ones(n, dtype=bool)
-    new_burst[1:] = np.subtract(t[1:], t[:-1]) > gap_ns
-    new_burst[1:] |= seg[1:] != seg[:-1]
-    starts = np.flatnonzero(new_burst)
+    # a burst starts each segment and follows each step longer than the gap (gap_rows: no
+    # temporary of the rows' size)
+    starts = np.union1d(tracks.offsets[:-1], gap_rows(tracks, gap_ns) + 1)
     ends = np.r_[starts[1:], n] - 1
     short = (t[ends] - t[starts]) <= max_ns
     b_seg = seg[starts]

@@ -30,7 +30,7 @@ from stsdetect.geo import (
     unit_xyz,
     utc_from_ns,
 )
-from stsdetect.tracks import Tracks
+from stsdetect.tracks import Tracks, gap_rows
 
 __all__ = ["find_loitering", "loitering_columns", "loitering_events", "report_speed_kn",
            "slow_runs"]
@@ -154,8 +154,11 @@ def slow_runs(tracks: Tracks, max_speed_kn: float, gap_s: float):
     # A run starts at a slow report whose predecessor cannot continue it.
     joins = np.zeros(n, dtype=bool)
     if n > 1:
-        joins[1:] = (slow[1:] & slow[:-1] & (tracks.segment[1:] == tracks.segment[:-1])
-                     & (np.diff(tracks.time_ns) <= round(gap_s * 1e9)))
+        np.logical_and(slow[1:], slow[:-1], out=joins[1:])
+        # ... of the same segment, within the gap (the few steps that are not, by offsets
+        # and gap_rows: no temporaries of the rows' size)
+        joins[tracks.offsets[1:-1]] = False
+        joins[gap_rows(tracks, round(gap_s * 1e9)) + 1] = False
     starts = np.flatnonzero(slow & ~joins)
     # ... and ends at a slow report whose successor does not join it; runs pair up in order.
     ends = np.flatnonzero(slow & ~np.append(joins[1:], False))

@@ -148,8 +148,10 @@ def _near_tug_times(time_ns: np.ndarray, tug_ns: np.ndarray, reach_ns: int) -> n
     tug_bin = (tug_ns - t0) // reach_ns
     for d in (0, 1, 2):  # the bin itself and its neighbours
         marked[tug_bin + d] = True
-    rel = time_ns - t0
-    inside = (rel >= 0) & (rel < n_bins * reach_ns)
-    out = np.zeros(time_ns.shape, dtype=bool)
-    out[inside] = marked[rel[inside] // reach_ns + 1]
-    return out
+    # each report's bin, clipped to the never-marked bins -1 and n_bins (marked[0] and
+    # marked[n_bins + 1]: tug bins lie two bins inside), in place in one int64 array
+    pos = np.subtract(time_ns, t0)
+    np.floor_divide(pos, reach_ns, out=pos)
+    np.clip(pos, -1, n_bins, out=pos)
+    pos += 1
+    return marked[pos]
