@@ -107,13 +107,29 @@ def _child(decoder: str, path: str, repeat: int) -> dict:
 
         workers = int(decoder.split("-")[1])
         read_ais([b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"])  # load the kernel
+        calls = []
         for _ in range(repeat):
+            u0, h0 = resource.getrusage(resource.RUSAGE_SELF), _thp_faults()
             t0, c0 = time.perf_counter(), time.process_time()
             data = read_ais(path, workers=workers)
-            best = min(best, time.perf_counter() - t0)
-            best_cpu = min(best_cpu, time.process_time() - c0)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            u1, h1 = resource.getrusage(resource.RUSAGE_SELF), _thp_faults()
+            calls.append({"seconds": wall, "user": u1.ru_utime - u0.ru_utime,
+                          "sys": u1.ru_stime - u0.ru_stime,
+                          "minflt": u1.ru_minflt - u0.ru_minflt,
+                          "thp": None if h0 is None else h1 - h0})
+            best = min(best, wall)
+            best_cpu = min(best_cpu, cpu)
             n_msgs = data.report.decoded_lines
             del data
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        quick = min(calls, key=lambda c: c["seconds"])
+        return {"seconds": best, "cpu_seconds": best_cpu, "messages": n_msgs,
+                "lines": data_lines, "peak_mb": peak_mb,
+                # the fastest call's user and system time and faults, and the first call's
+                "user": quick["user"], "sys": quick["sys"], "minflt": quick["minflt"],
+                "thp": quick["thp"], "first_minflt": calls[0]["minflt"],
+                "first_thp": calls[0]["thp"], "first_sys": calls[0]["sys"]}
     elif decoder == "pyais":
         from pyais.stream import IterMessages
 
@@ -157,6 +173,32 @@ def _child(decoder: str, path: str, repeat: int) -> dict:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": best, "cpu_seconds": best_cpu, "messages": n_msgs,
             "lines": data_lines, "peak_mb": peak_mb}
+
+
+def _thp_faults() -> int | None:
+    """Transparent huge pages faulted in so far, machine-wide (``thp_fault_alloc`` of
+    /proc/vmstat; None where there is none). ``ru_minflt`` counts a 2 MB huge page as one
+    fault, so fresh memory is about ``minflt`` x 4 KB + ``thp`` x 2 MB; the machine-wide
+    count includes other processes' (run it alone)."""
+    try:
+        with open("/proc/vmstat") as f:
+            for line in f:
+                if line.startswith("thp_fault_alloc "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _user_sys(r: dict) -> str:
+    """A call's user and system time, ms."""
+    return f"{r['user'] * 1e3:.0f}+{r['sys'] * 1e3:.0f}"
+
+
+def _fresh(r: dict, first: bool = False) -> str:
+    """A call's fresh memory: ``minflt/thp`` (see :func:`_thp_faults`)."""
+    flt, thp = (r["first_minflt"], r["first_thp"]) if first else (r["minflt"], r["thp"])
+    return f"{flt}/{'-' if thp is None else thp}"
 
 
 def _run(decoder: str, path: Path, repeat: int, env=None) -> dict | None:
@@ -232,13 +274,20 @@ def main() -> None:
               f"in each of {args.processes} fresh processes")
         # (milliseconds with two decimals: a 200k-line read of some layouts takes 9-15 ms)
         print(f"{'dump':<40} {'lines':>10} {'1 thread ms':>11} {'cpu ms':>8} "
-              f"{'2 threads ms':>12} {'cpu ms':>8} {'2/1':>5}")
+              f"{'user+sys ms':>13} {'flt/thp':>11} {'1st flt/thp':>11} {'1st sys':>7} "
+              f"{'2 threads ms':>12} {'cpu ms':>8} {'user+sys ms':>13} {'flt/thp':>11} "
+              f"{'2/1':>5}")
         for path in args.dump:
             r = _run_stsdetect(Path(path), args.repeat, args.processes)
             print(f"{Path(path).name:<40} {r[1]['lines']:>10,} {r[1]['seconds'] * 1e3:>11.2f} "
-                  f"{r[1]['cpu_seconds'] * 1e3:>8.2f} {r[2]['seconds'] * 1e3:>12.2f} "
-                  f"{r[2]['cpu_seconds'] * 1e3:>8.2f} {r[1]['seconds'] / r[2]['seconds']:>5.2f}",
-                  flush=True)
+                  f"{r[1]['cpu_seconds'] * 1e3:>8.2f} {_user_sys(r[1]):>13} "
+                  f"{_fresh(r[1]):>11} {_fresh(r[1], True):>11} {r[1]['first_sys'] * 1e3:>7.0f} "
+                  f"{r[2]['seconds'] * 1e3:>12.2f} {r[2]['cpu_seconds'] * 1e3:>8.2f} "
+                  f"{_user_sys(r[2]):>13} {_fresh(r[2]):>11} "
+                  f"{r[1]['seconds'] / r[2]['seconds']:>5.2f}", flush=True)
+        print("user+sys: the fastest call's, ms; flt/thp: its minor page faults (4 KB) and the "
+              "machine's huge pages (2 MB) faulted in meanwhile; 1st: the process's first "
+              "read's")
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
         return
     names = [n for n in LAYOUTS if not args.layouts or any(s in n for s in args.layouts)]
@@ -250,7 +299,8 @@ def main() -> None:
     head = (f"{'layout':<46} {'lines':>8} {'st1 Ml/s':>9} {'st1 cpu':>8} {'st1 kmsg/s':>10} "
             f"{'st2 Ml/s':>9} {'st2 cpu':>8} {'2/1':>5} {'pyais kmsg/s':>12} {'x pyais':>7} "
             f"{'x cpu':>6} "
-            f"{'libais kmsg/s':>13} {'x libais':>8} {'MB st1/st2/pyais/libais':>24}")
+            f"{'libais kmsg/s':>13} {'x libais':>8} {'MB st1/st2/pyais/libais':>24} "
+            f"{'st1 u+s ms':>10} {'st1 flt/thp':>11} {'st2 u+s ms':>10} {'st2 flt/thp':>11}")
     print(head)
     print("-" * len(head))
     for name in names:
@@ -270,11 +320,14 @@ def main() -> None:
               f"{s2['lines'] / s2['cpu_seconds'] / 1e6:>8.2f} "
               f"{s1['seconds'] / s2['seconds']:>5.2f} {rate['pyais'] / 1e3:>12.0f} "
               f"{rate['stsdetect-1'] / rate['pyais']:>7.1f} "
-              f"{cpu['stsdetect-1'] / cpu['pyais']:>6.1f} {lib_txt} {mem:>24}",
+              f"{cpu['stsdetect-1'] / cpu['pyais']:>6.1f} {lib_txt} {mem:>24} "
+              f"{_user_sys(s1):>10} {_fresh(s1):>11} {_user_sys(s2):>10} {_fresh(s2):>11}",
               flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}. 'st2 cpu': lines per CPU second "
           "of both threads together; '2/1': one thread's wall time over two threads' (needs "
-          "an otherwise idle machine)")
+          "an otherwise idle machine); 'u+s ms': the fastest call's user and system time; "
+          "'flt/thp': its minor page faults (4 KB) and the machine's huge pages (2 MB) "
+          "faulted in meanwhile")
 
 
 if __name__ == "__main__":

@@ -50,23 +50,57 @@ def test_tag_blocks_read_like_python_split(blocks, one_without_checksum):
     if one_without_checksum:  # a block without its '*hh'
         lines.append(b"\\s:zz\\" + SENTENCE)
         blocks = [*blocks, ("s:zz", None, "zz")]
+    _check_tag_blocks(blocks, lines)
+
+
+def _check_tag_blocks(blocks: list, lines: list) -> None:
+    """Each of ``lines`` (one sentence each, tag block ``blocks[i]``) decodes with the time
+    and source a Python split of its block gives, and a 'c:' that is no number counts as
+    time_unparsed."""
     data = b"\n".join(lines) + b"\n"
     res = decode_chunk(np.frombuffer(data, dtype=np.uint8), len(data))
     assert res.counts["sentences"] == res.counts["sentence_records"] == len(blocks)
     pos = res.pos
     assert list(pos["record"]) == list(range(len(blocks)))
+    unparsed = 0
     for i, (_, c, s) in enumerate(blocks):
         value = int(c) if c and c.isascii() and c.isdigit() and len(c) <= 13 else -1
         # any number is a time (seconds, or ms from 11 digits on; read_ais then counts an
         # implausible one as implausible_time); anything else is no time
         if value < 0:
             expect = NAT_NS
+            unparsed += c is not None
         elif value <= 9_000_000_000:
             expect = value * 10**9
         else:
             expect = min(value, 9 * 10**12) * 10**6
         assert pos["time"][i] == expect
         assert res.source_names[pos["source"][i]] == s
+    assert res.counts["time_unparsed"] == unparsed
+
+
+def _split_tags(text: str) -> tuple:
+    """The first 'c:' value (None: none) and 's:' value ("": none) of a tag block's text."""
+    first: dict = {}
+    for field in text.split(",") if text else []:
+        first.setdefault(field[0], field[2:])
+    return first.get("c"), first.get("s", "")
+
+
+@SETTINGS
+@given(st.lists(tag_block(), min_size=1, max_size=4), st.data())
+def test_repeated_tag_blocks_read_like_python_split(pool, data):
+    """A feed repeats its tag block line after line (the kernel then reuses what it read
+    from the last one): blocks drawn from a few, of equal length or not, with and without
+    'g:' fields and numbers that differ in one digit, read as each one alone."""
+    texts = [t for t, _, _ in pool]
+    texts += [t.replace("1", "2", 1) for t in texts if "1" in t]  # (of the same length)
+    if data.draw(st.booleans()):
+        texts.append("g:1-1-42,s:ab,c:1600000000")
+    pool = [(t, *_split_tags(t)) for t in texts]
+    blocks = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=30))
+    lines = [b"\\" + text.encode() + b"*00\\" + SENTENCE for text, _, _ in blocks]
+    _check_tag_blocks(blocks, lines)
 
 
 
@@ -462,8 +496,10 @@ def test_names_taken_per_row_like_pandas(names, data):
     """The reader's per-row names (source, file: compiled take_names) equal pandas' take."""
     from stsdetect.ais.reader import _string_codes
 
+    # (the codes are read in their own dtype, whichever: the reader passes int32 and int8)
+    dtype = data.draw(st.sampled_from([np.int8, np.uint16, np.int32, np.int64]))
     codes = np.array(data.draw(st.lists(st.integers(0, len(names) - 1), max_size=40)),
-                     dtype=np.int32)
+                     dtype=dtype)
     got = _string_codes(names, codes)
     assert got.dtype == "string" and list(got) == [names[c] for c in codes]
     assert pd.Series(got).equals(pd.Series(pd.array(names, dtype="string").take(codes)))

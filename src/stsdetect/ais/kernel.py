@@ -878,6 +878,12 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     n_sentence_records = 0
     pg_ymd = -1  # the date of the last $PGHP time read, and its day's start (ns)
     pg_day = NAT_NS
+    # the last tag block read without a g: field (its start and length) and what it gave
+    tc_s = 0
+    tc_len = -1
+    tc_t = NAT_NS
+    tc_src = 0
+    tc_bad = 0
     rec = 0
     line = 0
     i = 0
@@ -1073,8 +1079,24 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
             gid = -1
             gtot = 0
             has_tag = a[rs] == 92 and sv - rs >= 2 and a[sv - 1] == 92
-            if has_tag:
+            read_tag = has_tag
+            if has_tag and sv - rs == tc_len:
+                # the same tag block as the last one read without a g: field (a feed
+                # repeats its block line after line until the second changes): its
+                # results again, without reading its fields
+                same = True
+                for q in range(1, tc_len - 1):
+                    if a[rs + q] != a[tc_s + q]:
+                        same = False
+                        break
+                if same:
+                    t_ns = tc_t
+                    src = tc_src
+                    counts[20] += tc_bad
+                    read_tag = False
+            if read_tag:
                 tag_end = sv - 1
+                bad_c = 0
                 seen_c = False
                 seen_s = False
                 seen_g = False
@@ -1100,11 +1122,15 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         t_ns = _tag_time_ns(v)
                         if t_ns == NAT_NS:
                             counts[20] += 1
+                            bad_c = 1
+                        k = ve  # (the next field starts after its value)
                     elif key == 115 and not seen_s:  # s:
                         seen_s = True
                         src, n_names = _code(a, vs, ve, keys, codes, first, length, slots, n_names)
+                        k = ve
                     elif key == 103 and not seen_g:  # g:
                         seen_g = True
+                        k = ve
                         if n_frags > 1:
                             d1 = -1
                             d2 = -1
@@ -1121,6 +1147,12 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                                 if tot >= 0 and g >= 0:
                                     gid = g
                                     gtot = tot
+                if not seen_g:  # (a block with a g: field changes from record to record)
+                    tc_s = rs
+                    tc_len = sv - rs
+                    tc_t = t_ns
+                    tc_src = src
+                    tc_bad = bad_c
             if use_pg:
                 if t_ns == NAT_NS:
                     t_ns = pg_time
@@ -1563,16 +1595,30 @@ def _take_names(data, ends, codes, offsets, out):
         offsets[i + 1] = k
 
 
+@njit(**_JIT)
+def _names_bytes(ends, codes):
+    """Bytes of ``names[codes]`` together (:func:`_take_names`' ``ends`` and ``codes``)."""
+    k = 0
+    for i in range(codes.size):
+        c = codes[i]
+        k += ends[c] - (ends[c - 1] if c > 0 else 0)
+    return k
+
+
 def take_names(names: list, codes: np.ndarray) -> tuple:
     """``names[codes]`` as the buffers of an Arrow string array, ``(offsets, data)``: no
-    per-row string objects (names: str; codes: int array of indices into them)."""
+    per-row string objects (names: str; codes: an int array of indices into them, read as
+    it is: the only arrays of its length made are the two returned, each written once, as
+    fresh memory costs page faults)."""
     encoded = [nm.encode() for nm in names]
     ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
     data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-    codes = np.ascontiguousarray(codes, dtype=np.int64)
-    lengths = np.diff(ends, prepend=0)
-    offsets = np.zeros(codes.size + 1, np.int64)
-    out = np.empty(int(lengths[codes].sum()) if codes.size else 0, np.uint8)
+    codes = np.ascontiguousarray(codes)
+    if codes.dtype.kind not in "iu":
+        codes = codes.astype(np.int64)
+    offsets = np.empty(codes.size + 1, np.int64)
+    offsets[0] = 0
+    out = np.empty(_names_bytes(ends, codes), np.uint8)
     _take_names(data, ends, codes, offsets, out)
     return offsets, out
 
