@@ -185,15 +185,16 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
 
 
 @njit(cache=True, nogil=True)
-def scatter_rows(code, rank, starts, t, lat, lon, sog, cog, window_ns, o_t, o_lat, o_lon,
-                 o_sog, o_cog):  # pragma: no cover - compiled
+def scatter_rows(code, rank, starts, t, lat, lon, sog, cog,
+                 window_ns):  # pragma: no cover - compiled
     """Stable counting sort of the rows by vessel rank, cleaning values on the way, listing
     the duplicate candidates.
 
-    The output columns are given (``starts[-1]`` rows each, int64 for ``o_t``, float64 for
-    the others): allocated by NumPy, which asks the kernel for huge pages for arrays of 4 MiB
-    or more (its default), so filling them takes a few hundred page faults instead of one per
-    4 KiB page (about 2,300 per column of 1.2M rows when numba allocates them).
+    The output columns are allocated here, in 4 KiB pages (measured, session 12: made by
+    NumPy instead, which asks for huge pages for arrays of 4 MiB or more, they cut the
+    cleaning's page faults from 12.5k to 4.4k on the 1.31M-line dump, but the program's
+    system time on the benchmark VM got more variable and higher in the median, 0.33 -> 0.40
+    s over 12 alternated pairs, so that was undone).
 
     Parameters
     ----------
@@ -207,14 +208,13 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog, window_ns, o_t, o_la
         The input columns.
     window_ns : int64
         The duplicate window.
-    o_t, o_lat, o_lon, o_sog, o_cog : arrays
-        Filled with the rows in (vessel, input) order: longitude 180 written as -180 (the
-        only longitude of a kept row outside [-180, 180)), speed outside [0, 102.25) and
-        course outside [0, 360) (AIS "not available" 102.3 kn / 360 deg, negative, NaN) as
-        NaN.
 
     Returns
     -------
+    t, lat, lon, sog, cog : arrays
+        The rows in (vessel, input) order: longitude 180 written as -180 (the only
+        longitude of a kept row outside [-180, 180)), speed outside [0, 102.25) and course
+        outside [0, 360) (AIS "not available" 102.3 kn / 360 deg, negative, NaN) as NaN.
     unsorted : bool array
         Per rank: its rows are not in (t, lat, lon, sog, cog) order, NaN last (equal rows
         in input order are in order).
@@ -224,6 +224,11 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog, window_ns, o_t, o_la
         order (the caller finds those of the ``unsorted`` ones once they are sorted).
     """
     n_out = starts[-1]
+    o_t = np.empty(n_out, np.int64)
+    o_lat = np.empty(n_out, np.float64)
+    o_lon = np.empty(n_out, np.float64)
+    o_sog = np.empty(n_out, np.float64)
+    o_cog = np.empty(n_out, np.float64)
     n_v = starts.size - 1
     fill = starts[:-1].copy()
     unsorted = np.zeros(n_v, np.bool_)
@@ -274,7 +279,7 @@ def scatter_rows(code, rank, starts, t, lat, lon, sog, cog, window_ns, o_t, o_la
             cmp = _before(o_cog[a], g)
         if cmp > 0:
             unsorted[c] = True
-    return unsorted, cand[:n_c].copy()
+    return o_t, o_lat, o_lon, o_sog, o_cog, unsorted, cand[:n_c].copy()
 
 
 @njit(cache=True, nogil=True)

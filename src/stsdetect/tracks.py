@@ -519,13 +519,10 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     # Duplicates: same MMSI, within the window of the previous report, at the same place;
     # the candidates (within the window) are listed by the counting sort.
     dup_ns = round(float(duplicate_window_s) * 1e9)
-    # the sorted columns, allocated here by NumPy (huge pages: see scatter_rows)
-    n_kept = int(starts[-1])
-    cols = [np.empty(n_kept, np.int64), *(np.empty(n_kept) for _ in range(4))]
-    unsorted, cand = _order.scatter_rows(code, rank, starts, t, lat, lon, sog, cog,
-                                         np.int64(dup_ns), *cols)
+    t, lat, lon, sog, cog, unsorted, cand = _order.scatter_rows(code, rank, starts, t, lat,
+                                                                lon, sog, cog, np.int64(dup_ns))
     del code, rank
-    t, lat, lon, sog, cog = cols
+    cols = [t, lat, lon, sog, cog]
     if unsorted.any():  # vessels with rows out of order: sort their rows by every column
         v = np.flatnonzero(unsorted)
         size = starts[v + 1] - starts[v]
