@@ -778,3 +778,33 @@ def test_command_line_detect_does_not_import_geopandas(tmp_path):
                              capture_output=True, text=True, check=True)
         assert out.stdout.strip().splitlines()[-1] == expect, out.stderr
     assert (tmp_path / "a.geojson").stat().st_size > 0
+
+
+@pytest.mark.parametrize("n_events", [0, 2])
+def test_context_columns_equal_the_column_by_column_route(n_events):
+    """add_context appends its columns in one concatenation: the same frame (dtypes as
+    inferred from the same values, column order, replaced columns) as setting them one by one
+    on a copy of the events and moving them to the end, the route it replaced; also when the
+    events already carry them."""
+    t0 = pd.Timestamp("2024-03-01T00:00Z")
+    ev = make_events("rendezvous", mmsi=[445000001, 445000001][:n_events],
+                     other_mmsi=pd.array([412000002, None][:n_events], dtype="Int64"),
+                     start=[t0 + pd.Timedelta("10h"), t0 + pd.Timedelta("30h")][:n_events],
+                     end=[t0 + pd.Timedelta("14h"), t0 + pd.Timedelta("34h")][:n_events],
+                     lat=[30.0, 30.0][:n_events], lon=[122.0, 122.0][:n_events])
+    statics = pd.DataFrame({"time": [t0, t0 + pd.Timedelta("20h")],
+                            "mmsi": [445000001, 445000001], "draught_m": [9.8, 6.1],
+                            "destination": ["NAMPO", None]})
+    tokens = ["flags", "evidence"]
+    once = add_context(ev, statics=statics)
+    for events in (ev, once.drop(columns=tokens).assign(**{c: ev[c] for c in tokens
+                                                           if c in ev.columns})):
+        got = add_context(events, statics=statics)
+        want = events.copy().reset_index(drop=True)
+        for col in CONTEXT_COLUMNS:  # the old route: one column at a time, then reordered
+            values = got[col].array  # texts as object arrays, as add_context makes them
+            want[col] = values if got[col].dtype.kind in "fiu" or col == "crowd_n" \
+                or col.endswith("nav_status") else values.to_numpy(dtype=object)
+        want = want[[c for c in want.columns if c not in CONTEXT_COLUMNS] + CONTEXT_COLUMNS]
+        pd.testing.assert_frame_equal(got.drop(columns=tokens, errors="ignore"),
+                                      want.drop(columns=tokens, errors="ignore"))

@@ -790,3 +790,34 @@ def test_barge_static_frame_equals_the_column_by_column_reindex(picked, dropped)
 def test_barges_mmsi_only_needs_the_mmsi():
     with pytest.raises(ValueError, match="mmsi_only"):
         classify_barges(None, mmsi_only=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([None, 0, 9074729, 9074731]),
+                          st.sampled_from([None, "", "SEA STAR", "SEA  STAR", "OCEAN 7"]),
+                          st.one_of(st.none(), st.integers(0, 20))),
+                min_size=2, max_size=30))
+def test_history_of_the_decoder_layout_equals_the_converting_route(rows):
+    """links._history keeps each (mmsi, imo, name)'s first and last record of a statics
+    history found on the decoder's columns as they are (links._record_rows: factorized codes,
+    first and last occurrences by hashing); the same table as the route it replaced, which
+    converted and sorted every row first (NaT times, missing IMOs and names, ties)."""
+    from stsdetect.identity import links as L
+
+    t0 = pd.Timestamp("2024-03-01T00:00Z")
+    statics = pd.DataFrame({
+        "time": pd.to_datetime([None if r[3] is None else t0 + pd.Timedelta(minutes=r[3])
+                                for r in rows], utc=True),
+        "mmsi": np.array([412000000 + r[0] for r in rows], np.int64),
+        "imo": pd.array([r[1] for r in rows], dtype="Int64"),
+        "name": pd.array([r[2] for r in rows], dtype="string"),
+        "draught_m": np.nan})
+    assert L._record_rows(statics) is not None  # the decoder's layout: the new route
+    got = L._history(None, statics)
+    original = L._record_rows
+    L._record_rows = lambda table: None  # the converting route
+    try:
+        want = L._history(None, statics)
+    finally:
+        L._record_rows = original
+    pd.testing.assert_frame_equal(got, want)

@@ -357,7 +357,7 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         pattern = np.where(~found, "moving", np.where(came & went, "visit", np.where(
             came, "arrival", np.where(went, "departure", "residence")))).astype(object)
     pattern[p_mmsi < 0] = None
-    out["crowd_n"] = pd.array(crowd, dtype="Int64")
+    new = {"crowd_n": pd.array(crowd, dtype="Int64")}  # the context columns, added at the end
     pa, pb = pattern[:n], pattern[n:]
 
     # --- navigational status
@@ -376,7 +376,7 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         nav = _nav_status(StatusIndex(positions, p_mmsi[p_mmsi >= 0]), p_mmsi, p_s, p_e)
     nav[n:][~has_b] = -1
     for col, part in (("nav_status", nav[:n]), ("other_nav_status", nav[n:])):
-        out[col] = pd.arrays.IntegerArray(np.maximum(part, 0).astype(np.int64), part < 0)
+        new[col] = pd.arrays.IntegerArray(np.maximum(part, 0).astype(np.int64), part < 0)
 
     # --- anchorages and ports
     area_id = np.full(n, None, dtype=object)
@@ -421,10 +421,10 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
         area_kind[rows] = anchorages["kind"].to_numpy(dtype=object)[pick[g]]
         area_src[rows] = anchorages["source"].to_numpy(dtype=object)[pick[g]]
         area_nv[rows] = anchorages["n_vessels"].to_numpy(np.int64)[pick[g]]
-    out["anchorage_id"] = area_id
-    out["anchorage_kind"] = area_kind
-    out["anchorage_distance_m"] = area_dist
-    out["visit"], out["other_visit"] = pa, np.where(has_b, pb, None).astype(object)
+    new["anchorage_id"] = area_id
+    new["anchorage_kind"] = area_kind
+    new["anchorage_distance_m"] = area_dist
+    new["visit"], new["other_visit"] = pa, np.where(has_b, pb, None).astype(object)
 
     # --- draught and destination from the statics history
     d_before = np.full(2 * n, np.nan)
@@ -451,13 +451,17 @@ def add_context(events: pd.DataFrame, tracks=None, anchorages=None, positions=No
             dest_before = np.where(k1 >= 0, dv[np.maximum(k1, 0)], None).astype(object)
             dest_after = np.where(k2 >= 0, dv[np.maximum(k2, 0)], None).astype(object)
     for prefix, sl in (("", slice(0, n)), ("other_", slice(n, 2 * n))):
-        out[f"{prefix}draught_before_m"] = d_before[sl]
-        out[f"{prefix}draught_after_m"] = d_after[sl]
-    out["destination_before"], out["destination_after"] = dest_before[:n], dest_after[:n]
-    out["other_destination_before"] = dest_before[n:]
-    out["other_destination_after"] = dest_after[n:]
-    order = [c for c in out.columns if c not in CONTEXT_COLUMNS] + CONTEXT_COLUMNS
-    out = out[order]
+        new[f"{prefix}draught_before_m"] = d_before[sl]
+        new[f"{prefix}draught_after_m"] = d_after[sl]
+    new["destination_before"], new["destination_after"] = dest_before[:n], dest_after[:n]
+    new["other_destination_before"] = dest_before[n:]
+    new["other_destination_after"] = dest_after[n:]
+    # the events' other columns in their order, then the context columns (replacing any the
+    # events had): one concatenation, not sixteen column insertions (each re-making the
+    # frame's column index)
+    out = pd.concat([out.drop(columns=[c for c in CONTEXT_COLUMNS if c in out.columns]),
+                     pd.DataFrame({c: new[c] for c in CONTEXT_COLUMNS}, index=out.index)],
+                    axis=1)
 
     # --- tokens and their reasons, through the one evidence mechanism (stsdetect.flags)
     in_area = area_dist == 0.0

@@ -154,6 +154,53 @@ def _json_list(values: pd.Series, by) -> pd.Series:
     return "[" + frame.groupby("by")["t"].agg(", ".join) + "]"
 
 
+def _first_and_last(key: np.ndarray) -> np.ndarray:
+    """Rows holding the first occurrence of each value of ``key``, then rows holding the last
+    one, each ascending: ``np.sort`` of :func:`numpy.unique`'s ``return_index`` of ``key`` and
+    of its reverse, by hashing (:func:`pandas.factorize` numbers values in order of first
+    appearance, so a first occurrence is where the code passes every code before it)."""
+    out = []
+    for k in (key, key[::-1]):
+        codes = pd.factorize(k)[0]
+        seen = np.maximum.accumulate(codes)
+        new = np.ones(codes.size, dtype=bool)
+        new[1:] = seen[1:] > seen[:-1]
+        out.append(np.flatnonzero(new))
+    return np.concatenate((out[0], (key.size - 1 - out[1])[::-1]))
+
+
+def _record_rows(statics: pd.DataFrame):
+    """The rows of a statics history (positions) that :func:`_history` keeps -- each
+    ``(mmsi, imo, name)``'s first and last record in time order (NaT last, ties in row order),
+    firsts then lasts -- found on the decoder's columns as they are, before any frame is made;
+    None for another layout (then :func:`_history` converts every row first)."""
+    from stsdetect.geo import epoch_ns
+
+    if not {"mmsi", "imo", "name", "time"} <= set(statics.columns):
+        return None
+    mmsi, imo, name, time = (statics[c] for c in ("mmsi", "imo", "name", "time"))
+    if not (mmsi.dtype == np.dtype(np.int64) and isinstance(name.dtype, pd.StringDtype)
+            and str(imo.dtype) in ("Int64", "int64", "float64")
+            and isinstance(time.dtype, pd.DatetimeTZDtype) and str(time.dtype.tz) == "UTC"):
+        return None  # values pd.to_numeric / astype / to_datetime would change: convert first
+    ns = epoch_ns(time, copy=False)
+    nat = np.iinfo(np.int64).min
+    by = np.where(ns == nat, np.iinfo(np.int64).max, ns)  # NaT last, as sort_values puts it
+    order = None if bool(np.all(by[1:] >= by[:-1])) else np.argsort(by, kind="stable")
+    # one int64 key per (mmsi, imo, name), missing values equal to each other: each column
+    # factorized to codes (only which rows are equal matters), then combined
+    key = np.zeros(len(statics), np.int64)
+    for col in (mmsi, imo, name):  # three columns
+        codes, uniq = pd.factorize(col, use_na_sentinel=True)
+        codes = np.asarray(codes, np.int64) if order is None else np.asarray(codes,
+                                                                             np.int64)[order]
+        if (int(key.max()) + 1) * (len(uniq) + 1) >= 2**62:  # keep the key in int64
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * (len(uniq) + 1) + (codes + 1)
+    rows = _first_and_last(key)
+    return rows if order is None else order[rows]
+
+
 def _history(vessels, statics) -> pd.DataFrame:
     """(mmsi, imo, name, time) of every static record known: statics history and vessels."""
     from stsdetect.identity.watchlist import normalise_name
@@ -162,12 +209,16 @@ def _history(vessels, statics) -> pd.DataFrame:
     for table in (statics, vessels):
         if table is None or not len(table) or "mmsi" not in table:
             continue
-        t = pd.DataFrame({"mmsi": pd.to_numeric(table["mmsi"], errors="coerce")})
-        t["imo"] = pd.to_numeric(table["imo"], errors="coerce") if "imo" in table else np.nan
-        t["name"] = table["name"].astype("string") if "name" in table else pd.NA
-        t["time"] = (pd.to_datetime(table["time"], utc=True, errors="coerce")
-                     if "time" in table else pd.NaT)
-        if table is statics and len(t) > 1:
+        records = _record_rows(table) if table is statics and len(table) > 1 else None
+        source = table if records is None else table.iloc[records]  # (only the rows kept)
+        t = pd.DataFrame({"mmsi": pd.to_numeric(source["mmsi"], errors="coerce")})
+        t["imo"] = pd.to_numeric(source["imo"], errors="coerce") if "imo" in source else np.nan
+        t["name"] = source["name"].astype("string") if "name" in source else pd.NA
+        t["time"] = (pd.to_datetime(source["time"], utc=True, errors="coerce")
+                     if "time" in source else pd.NaT)
+        if records is not None:
+            t = t.reset_index(drop=True)
+        elif table is statics and len(t) > 1:
             # the links need each (mmsi, imo, name) once, with its first and last time: a
             # statics history repeats them every few minutes
             t = t.sort_values("time", kind="stable")
