@@ -821,3 +821,49 @@ def test_history_of_the_decoder_layout_equals_the_converting_route(rows):
     finally:
         L._record_rows = original
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_mid_table_equals_the_read_csv_route():
+    """The MID table read with the csv module equals pandas.read_csv's reading of the same
+    file (the route it replaced: every field text, "NA" is Namibia, '#' lines skipped)."""
+    from importlib import resources
+
+    from stsdetect.identity.mid import mid_table
+
+    with resources.as_file(resources.files("stsdetect") / "data" / "mid.csv") as path:
+        want = pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    want["mid"] = want["mid"].astype("int64")
+    want = want.astype({"country": object, "iso2": object}).sort_values("mid",
+                                                                        ignore_index=True)
+    got = mid_table()
+    pd.testing.assert_frame_equal(got, want)
+    assert "NA" in set(got["iso2"]) and got["country"].str.contains(",").any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([412000001, 412000002, 413000003, 123456789, 5]),
+                          st.one_of(st.none(), st.integers(0, 50)),
+                          st.sampled_from([30.0, 30.001, 91.0, np.nan]),
+                          st.sampled_from([122.0, 122.001, 181.0])),
+                min_size=1, max_size=40))
+def test_cleaning_spans_equal_the_activity_pass_over_the_positions(rows):
+    """The span each MMSI was heard, found by the cleaning's pass (tracks._build_tracks; what
+    detect() hands vessel_activity as ``heard``), equals vessel_activity's own pass over the
+    positions (the route it replaces): MMSIs heard without a position or with an invalid
+    number, NaT times, rows dropped as duplicates -- and so does the activity table."""
+    from stsdetect.identity.activity import _position_part, vessel_activity
+    from stsdetect.tracks import _build_tracks
+
+    t0 = pd.Timestamp("2024-03-01T00:00Z")
+    pos = pd.DataFrame({
+        "mmsi": np.array([r[0] for r in rows], np.int64),
+        "time": pd.to_datetime([None if r[1] is None else t0 + pd.Timedelta(minutes=r[1])
+                                for r in rows], utc=True),
+        "lat": [r[2] for r in rows], "lon": [r[3] for r in rows], "sog_kn": 5.0})
+    tracks, heard = _build_tracks(pos)
+    assert heard is not None
+    pd.testing.assert_frame_equal(heard, _position_part(pos, None, None))
+    pd.testing.assert_frame_equal(vessel_activity(tracks, pos, heard=heard),
+                                  vessel_activity(tracks, pos))
+    # other layouts (float MMSIs here) give no spans: vessel_activity reads the positions
+    assert _build_tracks(pos.astype({"mmsi": float}))[1] is None

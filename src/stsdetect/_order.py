@@ -39,6 +39,7 @@ def _before(a, b):  # pragma: no cover - compiled
 # ------------------------------------------------------------------------------------------
 
 _NAT = np.iinfo(np.int64).min  # pandas' NaT in int64 nanoseconds
+_MAX_T = np.iinfo(np.int64).max
 _FIB = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing (Knuth): top bits of m * 2^64/phi
 
 
@@ -51,10 +52,11 @@ def _grow(a, size):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _code_rows(start, mmsi, t, missing, nat_missing, check_pos, lat, lon, code, slot_code,
-               shift, uniq, count, t_min, t_max, state):  # pragma: no cover - compiled
+               shift, uniq, count, t_min, t_max, heard, state):  # pragma: no cover - compiled
     """:func:`vessel_codes` from row ``start`` on, until the rows end or the table is full
     (``state[0]`` codes = ``uniq.size``); returns the row reached. ``state``: codes so far,
-    rows without a time, rows without a position."""
+    rows without a time, rows without a position. ``heard[0]``/``heard[1]``: per code, the
+    earliest/latest time of its rows with a time (with or without a position)."""
     k = state[0]
     n_no_time = 0
     n_no_pos = 0
@@ -66,11 +68,6 @@ def _code_rows(start, mmsi, t, missing, nat_missing, check_pos, lat, lon, code, 
         ti = t[i]
         if (has_missing and missing[i]) or (nat_missing and ti == _NAT):
             n_no_time += 1
-            code[i] = -1
-            i += 1
-            continue
-        if check_pos and not (abs(lat[i]) <= 90.0 and abs(lon[i]) <= 180.0):
-            n_no_pos += 1
             code[i] = -1
             i += 1
             continue
@@ -88,8 +85,19 @@ def _code_rows(start, mmsi, t, missing, nat_missing, check_pos, lat, lon, code, 
             k += 1
             slot_code[h] = c
             uniq[c] = m
-            t_min[c] = ti
-            t_max[c] = ti
+            t_min[c] = _MAX_T  # (no counted row yet)
+            t_max[c] = _NAT
+            heard[0, c] = ti
+            heard[1, c] = ti
+        if ti < heard[0, c]:
+            heard[0, c] = ti
+        if ti > heard[1, c]:
+            heard[1, c] = ti
+        if check_pos and not (abs(lat[i]) <= 90.0 and abs(lon[i]) <= 180.0):
+            n_no_pos += 1
+            code[i] = -1
+            i += 1
+            continue
         code[i] = c
         count[c] += 1
         if ti < t_min[c]:
@@ -124,11 +132,15 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
     Returns
     -------
     code : int32 array
-        Per row, its MMSI's code (codes 0, 1, ... in order of first appearance), or -1 for a
-        row without a time or (with ``check_pos``) without a valid position (latitude
-        within [-90, 90], longitude within [-180, 180]; NaN fails).
+        Per row, its MMSI's code (codes 0, 1, ... in order of first appearance among the rows
+        with a time), or -1 for a row without a time or (with ``check_pos``) without a valid
+        position (latitude within [-90, 90], longitude within [-180, 180]; NaN fails).
     uniq, count, t_min, t_max : arrays, one value per code
-        The MMSI, its number of rows, and its rows' earliest and latest time.
+        The MMSI, its number of rows (0 when none has a valid position), and those rows'
+        earliest and latest time (the int64 maximum and minimum when there are none).
+    heard : int64 array of shape (2, codes)
+        The earliest and latest time of each MMSI's rows with a time, with or without a
+        position (the span it was heard).
     n_no_time, n_no_position : int
     """
     n = mmsi.size
@@ -140,11 +152,13 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
     count = np.zeros(size, np.int64)
     t_min = np.empty(size, np.int64)
     t_max = np.empty(size, np.int64)
+    heard = np.empty((2, size), np.int64)
     state = np.zeros(3, np.int64)
     i = 0
     while True:
         i = _code_rows(i, mmsi, t, missing, nat_missing, check_pos, lat, lon, code,
-                       slot_code, np.uint64(64 - bits), uniq, count, t_min, t_max, state)
+                       slot_code, np.uint64(64 - bits), uniq, count, t_min, t_max, heard,
+                       state)
         if i >= n:
             break
         k = state[0]  # the table is full: twice the slots and room
@@ -162,9 +176,12 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
         count[k:] = 0
         t_min = _grow(t_min, size)
         t_max = _grow(t_max, size)
+        grown = np.empty((2, size), np.int64)
+        grown[:, :k] = heard[:, :k]
+        heard = grown
     k = state[0]
     return (code, uniq[:k].copy(), count[:k].copy(), t_min[:k].copy(), t_max[:k].copy(),
-            state[1], state[2])
+            heard[:, :k].copy(), state[1], state[2])
 
 
 @njit(cache=True, nogil=True)

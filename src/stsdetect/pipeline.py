@@ -218,7 +218,7 @@ pandas.DataFrame or Tracks
     from stsdetect.regions import _region_table
     from stsdetect.scale.engine import merge_events, run_stages
     from stsdetect.scale.registry import StageInputs, select
-    from stsdetect.tracks import build_tracks
+    from stsdetect.tracks import _build_tracks
 
     stage_params_given = _split_params(params)
     objects = stage_params(params)
@@ -265,7 +265,7 @@ pandas.DataFrame or Tracks
         bar.update(1)
 
     try:
-        positions = decode_report = None
+        positions = decode_report = heard = None
         source_vessels = statics = None
         if isinstance(source, Tracks):
             tracks = source
@@ -291,7 +291,9 @@ pandas.DataFrame or Tracks
                     data.report
                 statics = data.statics
             advance("read")
-            tracks = build_tracks(positions, **objects["tracks"].kwargs())
+            # (and the span each MMSI was heard, found on the cleaning's pass: the flags'
+            # activity table needs no pass of its own over the positions)
+            tracks, heard = _build_tracks(positions, **objects["tracks"].kwargs())
         advance("tracks")
         vessels = vessels if vessels is not None else source_vessels
 
@@ -323,10 +325,16 @@ pandas.DataFrame or Tracks
                                            objects["imagery"])
             matched = extra["matched"]
         tows = tables.get("tows")   # the tow detector's table (a registry stage)
+        activity = None
+        if heard is not None:
+            from stsdetect.identity.activity import vessel_activity
+
+            activity = vessel_activity(tracks, positions, heard=heard)
         events = flag_events(events, vessels=vessels, tracks=tracks, regions=region_frame,
                              watchlist=watch, dark_periods=tables["dark_period"],
                              positions=positions, tows=tows, statics=statics,
-                             evidence=evidence, **stage_params_given.get("flags", {}))
+                             activity=activity, evidence=evidence,
+                             **stage_params_given.get("flags", {}))
         events = events.sort_values(["start", "mmsi", "other_mmsi", "event_type"],
                                     kind="stable").reset_index(drop=True)
         advance("flags")

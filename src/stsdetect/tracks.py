@@ -482,6 +482,11 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
         Each vessel's first row, and the number of rows.
     jump_rows : numpy.ndarray of int64
         Rows ``i`` whose step to row ``i + 1`` (same vessel) is an impossible jump.
+    spans : pandas.DataFrame or None
+        ``mmsi``, ``pos_first_ns``, ``pos_last_ns``: the first and last time of each MMSI's
+        rows with a time (any MMSI, any position), sorted by MMSI -- what
+        :func:`stsdetect.identity.activity.vessel_activity` reads from the positions -- when
+        the MMSIs are integers and the times datetimes (as the decoder gives them); else None.
     """
     from stsdetect import _order
 
@@ -492,7 +497,7 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     cog = np.ascontiguousarray(_float_column(positions, "cog_deg", copy=False))
     mmsi = np.ascontiguousarray(_mmsi_column(positions))
     t = np.ascontiguousarray(t)
-    code, uniq, count, t_min, t_max, n_no_time, n_no_pos = _order.vessel_codes(
+    code, uniq, count, t_min, t_max, heard, n_no_time, n_no_pos = _order.vessel_codes(
         mmsi, t, np.zeros(0, bool) if no_time is None else no_time, no_time is None, lat, lon,
         True)
     del mmsi
@@ -502,6 +507,7 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     report["dropped_no_time"] = int(n_no_time)
     report["dropped_no_position"] = int(n_no_pos)
     report["dropped_invalid_mmsi"] = int(count[~valid].sum())
+    valid &= count > 0  # (an MMSI heard only without a position has a code, but no rows)
     if valid.any():
         check_time_range(np.array([t_min[valid].min(), t_max[valid].max()]))
     by = np.flatnonzero(valid)
@@ -543,8 +549,17 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     t, lat, lon, sog, cog = (a[:n] for a in cols)
     mmsi = np.repeat(uniq[by], np.diff(starts))
     jump_rows = _exact_jumps(cand, t, lat, lon, max_speed_m_s, float(noise_m))
+    # the span each MMSI was heard (rows with a time), as vessel_activity reads it from the
+    # positions: given when it reads them so (integer MMSIs, datetime times)
+    raw = positions["mmsi"]
+    spans = None
+    if "time" in positions.columns and no_time is None and isinstance(raw.dtype, np.dtype) \
+            and raw.dtype.kind in "iu":
+        order = np.argsort(uniq, kind="stable")
+        spans = pd.DataFrame({"mmsi": uniq[order], "pos_first_ns": heard[0, order],
+                              "pos_last_ns": heard[1, order]})
     return {"mmsi": mmsi, "t": t, "lat": lat, "lon": lon, "sog": sog, "cog": cog}, starts, \
-        jump_rows
+        jump_rows, spans
 
 
 def _impossible(xyz_i, xyz_j, t_i, t_j, max_speed_m_s, noise_m):
@@ -828,6 +843,17 @@ def build_tracks(
         If a required column is missing, a parameter is out of range, or a time lies outside
         :data:`TIME_RANGE_NS` (a unit error: see :func:`check_time_range`).
     """
+    return _build_tracks(positions, max_speed_kn, duplicate_window_s, duplicate_distance_m,
+                         position_noise_m, min_segment_reports, lookback_runs, max_passes,
+                         invalid_mmsis)[0]
+
+
+def _build_tracks(positions, max_speed_kn=50.0, duplicate_window_s=5.0,
+                  duplicate_distance_m=15.0, position_noise_m=100.0, min_segment_reports=3,
+                  lookback_runs=8, max_passes=16, invalid_mmsis=INVALID_MMSIS):
+    """:func:`build_tracks` (same parameters, checked), and the span each MMSI was heard
+    (:func:`_clean_rows`' ``spans``: for :func:`stsdetect.identity.activity.vessel_activity`'s
+    ``heard``, saving it a pass over the positions; None when not known)."""
     if not isinstance(positions, pd.DataFrame):
         raise TypeError(f"positions must be a pandas DataFrame, got {type(positions).__name__}")
     missing = [c for c in _REQUIRED if c not in positions.columns]
@@ -842,13 +868,12 @@ def build_tracks(
             raise ValueError(f"{name} must be a finite positive number, got {value!r}")
     if int(lookback_runs) < 1 or int(max_passes) < 1 or int(min_segment_reports) < 1:
         raise ValueError("lookback_runs, max_passes and min_segment_reports must be >= 1")
-
     report = dict.fromkeys(REPORT_KEYS, 0)
     n_in = len(positions)
     report["rows_in"] = n_in
-    c, vessel_starts, jump_rows = _clean_rows(positions, invalid_mmsis, duplicate_window_s,
-                                              duplicate_distance_m, max_speed_kn,
-                                              position_noise_m, report)
+    c, vessel_starts, jump_rows, spans = _clean_rows(positions, invalid_mmsis,
+                                                     duplicate_window_s, duplicate_distance_m,
+                                                     max_speed_kn, position_noise_m, report)
     # Identity split / outliers, in bounded vectorized passes over the MMSIs with a jump.
     max_speed_m_s = float(max_speed_kn) * KNOT_M_S
     n_outliers = 0
@@ -897,6 +922,6 @@ def build_tracks(
     assert report["rows_out"] == n_in - dropped, "cleaning lost rows without counting them"
     if ids is None:  # one segment per MMSI: the vessels' offsets are the segments'
         return Tracks._from_offsets(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
-                                    vessel_starts, report)
+                                    vessel_starts, report), spans
     return Tracks._from_sorted(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
-                               c["label"], report)
+                               c["label"], report), spans

@@ -107,7 +107,7 @@ def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     # specialisation (each one costs a few ms to load in a fresh process)
     none = np.zeros(0)
     none.flags.writeable = False
-    _, uniq, _, first, last, _, _ = vessel_codes(
+    _, uniq, _, first, last, _, _, _ = vessel_codes(
         np.ascontiguousarray(mmsi), np.ascontiguousarray(ns), skip, True, none, none, False)
     by = np.argsort(uniq, kind="stable")
     return pd.DataFrame({"mmsi": uniq[by], "pos_first_ns": first[by],
@@ -142,8 +142,8 @@ def _positions_as_tracks_part(positions) -> pd.DataFrame:
                          "lon_last": np.full(k, np.nan), "sea_s": sea, "tail_s": np.zeros(k)})
 
 
-def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=None
-                    ) -> pd.DataFrame:
+def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=None,
+                    heard: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per MMSI: first and last cleaned report, seconds at sea speed, raw span.
 
     Parameters
@@ -157,6 +157,12 @@ def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=Non
     core : tuple of int, optional
         ``(a_ns, b_ns)``: count only reports in this window core (a windowed run; the rows
         outside it are the window's margins). The whole input when None.
+    heard : pandas.DataFrame, optional
+        The raw span of ``positions`` when already known: ``mmsi``, ``pos_first_ns``,
+        ``pos_last_ns`` (the first and last time of each MMSI's reports with a time), sorted
+        by MMSI, as the cleaning finds it on its pass over the positions
+        (:func:`stsdetect.detect` passes it); used instead of a pass over ``positions``
+        (which must be given too). Only without ``core``.
 
     Returns
     -------
@@ -172,7 +178,8 @@ def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=Non
         part = _empty()
     part = part.drop(columns=["pos_first_ns", "pos_last_ns"], errors="ignore")
     if positions is not None and len(positions) and "time" in positions:
-        pos = _position_part(positions, a_ns, b_ns)
+        pos = heard if heard is not None and core is None else \
+            _position_part(positions, a_ns, b_ns)
         return _outer_join(part, pos)
     else:
         out = part.assign(pos_first_ns=np.full(len(part), _NONE),
