@@ -30,6 +30,15 @@ fresh process are slower (first touches of fresh output memory; on the idle VM b
 (``cpu Ml/s``) is the one that says what one core does; the two-thread speed-up is from wall
 times and needs an idle machine. Run it alone: ``flock /tmp/bench.lock python
 benchmarks/bench_decode.py``.
+
+For stsdetect it also prints the fastest call's user and system time apart (``u+s ms``) and
+its fresh memory (``flt/thp``): minor page faults (``ru_minflt``; each a fresh 4 KB page,
+or one 2 MB huge page, which counts once) and the huge pages the machine faulted in
+meanwhile (``thp_fault_alloc`` of /proc/vmstat, machine-wide: other processes' count too).
+On a VM whose host backs guest memory on first touch, the system time of a read is mostly
+these faults, and the same faults cost from a few to over a hundred ms from one minute to
+the next: compare fault counts, not system times. ``--dump`` adds the process's first
+read (``1st``: workspaces, chunk buffers and the kernel's first use on top of the output).
 """
 
 from __future__ import annotations

@@ -76,24 +76,49 @@ def kernel_rates(lines: int, repeat: int) -> None:
     from stsdetect.ais.reader import _WS_SLACK, _chunks
 
     chunk = 1 << 20
-    print(f"decode_chunk, one thread, 1 MiB chunks, best of {repeat} (load average at start: "
-          f"{os.getloadavg()[0]:.2f})")
-    print(f"  {'layout':<46} {'lines':>8} {'cpu Ml/s':>9} {'wall Ml/s':>9} {'cpu MB/s':>9}")
-    ws = Workspace(chunk + _WS_SLACK)
+    print(f"decode_chunk, 1 MiB chunks, best of {repeat} (load average at start: "
+          f"{os.getloadavg()[0]:.2f}); one thread, then two at once (the chunks dealt "
+          "between them, each with its own workspace: 'x cpu' is their CPU time together "
+          "over one thread's, what sharing the machine costs the kernel itself)")
+    print(f"  {'layout':<46} {'lines':>8} {'cpu Ml/s':>9} {'wall Ml/s':>9} {'cpu MB/s':>9} "
+          f"{'2 thr cpu Ml/s':>14} {'x cpu':>6} {'2/1 wall':>8}")
+    spaces = [Workspace(chunk + _WS_SLACK) for _ in range(2)]
     for name in LAYOUTS:
         data = make_dump(name, lines).read_bytes()
         n_lines = data.count(b"\n")
         chunks = [(a.copy(), n, c) for a, n, c in _chunks(io.BytesIO(data), chunk, 2)]
-        decode_chunk(*chunks[0][:2], chunks[0][2], ws)
-        cpu = wall = float("inf")
+        decode_chunk(*chunks[0][:2], chunks[0][2], spaces[0])
+        cpu = wall = cpu2 = wall2 = float("inf")
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), time.process_time()
             for a, n, c in chunks:
-                decode_chunk(a, n, c, ws)
+                decode_chunk(a, n, c, spaces[0])
             wall = min(wall, time.perf_counter() - t0)
             cpu = min(cpu, time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
+            _on_two_threads(decode_chunk, chunks, spaces)
+            wall2 = min(wall2, time.perf_counter() - t0)
+            cpu2 = min(cpu2, time.process_time() - c0)
         print(f"  {name:<46} {n_lines:>8} {n_lines / cpu / 1e6:>9.2f} "
-              f"{n_lines / wall / 1e6:>9.2f} {len(data) / cpu / 1e6:>9.0f}", flush=True)
+              f"{n_lines / wall / 1e6:>9.2f} {len(data) / cpu / 1e6:>9.0f} "
+              f"{n_lines / cpu2 / 1e6:>14.2f} {cpu2 / cpu:>6.3f} {wall / wall2:>8.2f}",
+              flush=True)
+
+
+def _on_two_threads(decode_chunk, chunks: list, spaces: list) -> None:
+    """Decode ``chunks`` on two threads at once, every other chunk each, each thread with
+    its own workspace (the copied results dropped: the kernel alone, no reader)."""
+    import threading
+
+    def run(part, ws):
+        for a, n, c in part:
+            decode_chunk(a, n, c, ws)
+
+    threads = [threading.Thread(target=run, args=(chunks[i::2], spaces[i])) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def main() -> None:

@@ -79,6 +79,28 @@ def _check_tag_blocks(blocks: list, lines: list) -> None:
     assert res.counts["time_unparsed"] == unparsed
 
 
+@SETTINGS
+@given(st.binary(min_size=1, max_size=80), st.data())
+def test_eight_bytes_at_once_compare_like_bytes(raw, data):
+    """The kernel's tag-block comparison, 8 bytes at a time from aligned words at any
+    offsets, against comparing the bytes (a span equal to another but for one byte, which
+    may be its last)."""
+    from stsdetect.ais.kernel import _same_bytes8
+
+    n = len(raw)
+    buf = np.zeros((2 * n + 64) // 8 * 8, np.uint8)  # (words past both spans, as the kernel has)
+    p = data.draw(st.integers(0, 8))
+    q = data.draw(st.integers(p + n, p + n + 8))
+    buf[p:p + n] = np.frombuffer(raw, np.uint8)
+    buf[q:q + n] = buf[p:p + n]
+    if data.draw(st.booleans()):
+        at = data.draw(st.sampled_from([0, n - 1, n // 2]))
+        buf[q + at] ^= np.uint8(1 << data.draw(st.integers(0, 7)))
+    words = buf.view(np.uint64)
+    for k in range(n + 1):  # (every prefix)
+        assert _same_bytes8(words, p, q, k) == (bytes(buf[p:p + k]) == bytes(buf[q:q + k]))
+
+
 def _split_tags(text: str) -> tuple:
     """The first 'c:' value (None: none) and 's:' value ("": none) of a tag block's text."""
     first: dict = {}
