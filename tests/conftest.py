@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,11 @@ def shared_data() -> Path:
             "or set STSDETECT_SHARED_DATA"
         )
     return SHARED_DATA
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test interrupts as a terminal's Ctrl-C would: SIGINT
+    back to its default action, so that Python in the child raises KeyboardInterrupt on it.
+    A test runner started with SIGINT ignored (a background job of a non-interactive shell,
+    ``cmd &`` in a script) passes that on to every child, and Python keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

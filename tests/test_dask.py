@@ -323,12 +323,14 @@ def busy_dump(tmp_path_factory):
 def _cli(args, tmp):
     import subprocess
 
+    from conftest import default_sigint
+
     env = dict(os.environ, TMPDIR=str(tmp),
                PYTHONPATH=os.pathsep.join([str(__import__("pathlib").Path(sd.__file__)
                                                 .parents[1]), os.environ.get("PYTHONPATH", "")]))
     return subprocess.Popen([sys.executable, "-m", "stsdetect", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
 
 
 def test_quiet_dask_run_is_quiet(busy_dump, tmp_path):

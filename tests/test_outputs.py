@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import default_sigint
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -260,7 +261,7 @@ def test_a_kill_during_a_write_leaves_the_old_file_whole(sig, tmp_path):
     before = target.read_bytes()
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(target)],
-                             stdout=subprocess.PIPE, env=env)
+                             stdout=subprocess.PIPE, env=env, preexec_fn=default_sigint)
     try:
         assert child.stdout.readline().strip() == b"writing"
         child.send_signal(sig)
