@@ -440,10 +440,10 @@ def test_radius_none_skips_the_heard_count():
                 max_size=40),
        st.integers(1, 20), st.sampled_from([1, 2, 3, 1 << 16]))
 def test_first_in_bins_equals_the_whole_array_formula(rows, bin_s, block):
-    """heard_counts' thinning (block by block) against the whole-array formula it replaces,
-    with blocks small enough to cut every track."""
+    """heard_counts' thinning (tracks.first_rows_in_bins, block by block; the windowed dark
+    adapter's too) against the whole-array formula it replaces, with blocks small enough to
+    cut every track."""
     import stsdetect.tracks as tr
-    from stsdetect.detectors.dark import _first_in_bins
 
     mmsi = np.array([211_000_000 + r[0] for r in rows], np.int64)
     tracks = Tracks.from_arrays(mmsi, np.array([r[2] for r in rows], float) + 1.7e9,
@@ -455,7 +455,7 @@ def test_first_in_bins_equals_the_whole_array_formula(rows, bin_s, block):
     keep[1:] = (tracks.segment[1:] != tracks.segment[:-1]) | (tbin[1:] != tbin[:-1])
     old, tr._GAP_BLOCK = tr._GAP_BLOCK, block
     try:
-        got = _first_in_bins(tracks, bin_ns)
+        got = tr.first_rows_in_bins(tracks, bin_ns)
     finally:
         tr._GAP_BLOCK = old
     np.testing.assert_array_equal(got, np.flatnonzero(keep))

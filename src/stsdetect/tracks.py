@@ -395,9 +395,9 @@ def _row_keys(t, lat, lon, sog, cog) -> tuple:
     return cog, sog, lon, lat, t
 
 
-#: Rows per block of :func:`gap_rows`: 2**16, so each block's int64 time steps (512 KiB) stay
-#: in cache and no temporary of the rows' size is made (a fresh 9 MB array at 1.2M rows costs
-#: its page faults: most of its cost in a fresh process).
+#: Rows per block of :func:`gap_rows` and :func:`first_rows_in_bins`: 2**16, so each block's
+#: int64 time steps (512 KiB) stay in cache and no temporary of the rows' size is made (a fresh
+#: 9 MB array at 1.2M rows costs its page faults: most of its cost in a fresh process).
 _GAP_BLOCK = 1 << 16
 
 
@@ -430,6 +430,32 @@ def gap_rows(tracks: Tracks, gap_ns: int) -> np.ndarray:
         at = np.minimum(np.searchsorted(ends, rows), ends.size - 1)
         rows = rows[ends[at] != rows]
     return rows
+
+
+def first_rows_in_bins(tracks: Tracks, bin_ns: int) -> np.ndarray:
+    """The first row of each segment in each time bin (``time_ns // bin_ns``).
+
+    Parameters
+    ----------
+    tracks : Tracks
+    bin_ns : int
+        Bin width, int64 nanoseconds (> 0).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Ascending; the same as ``flatnonzero`` of ``(segment[1:] != segment[:-1]) |
+        (tbin[1:] != tbin[:-1])`` with the first row kept, computed block by block
+        (:data:`_GAP_BLOCK` rows) with each segment's first row set by its offset.
+    """
+    t = tracks.time_ns
+    n = t.size
+    keep = np.empty(n, dtype=bool)
+    for a in range(0, n, _GAP_BLOCK):  # loop over blocks of rows
+        tb = t[max(a - 1, 0):a + _GAP_BLOCK] // bin_ns
+        keep[a + (a == 0):a + _GAP_BLOCK] = tb[1:] != tb[:-1]
+    keep[tracks.offsets[:-1]] = True  # each segment's first row
+    return np.flatnonzero(keep)
 
 
 def range_rows(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ from stsdetect.geo import (
     unit_xyz,
     utc_from_ns,
 )
-from stsdetect.tracks import Tracks, as_time_ns, gap_rows
+from stsdetect.tracks import Tracks, as_time_ns, first_rows_in_bins, gap_rows
 
 __all__ = ["find_dark_periods", "find_dark_rendezvous", "heard_counts"]
 
@@ -55,23 +55,6 @@ _RADIUS_SLACK = 1.0 + 1e-9
 def _midpoint(lat1, lon1, lat2, lon2) -> tuple[np.ndarray, np.ndarray]:
     """Great-circle midpoints, correct across the antimeridian."""
     return latlon_from_xyz(unit_xyz(lat1, lon1) + unit_xyz(lat2, lon2))
-
-
-def _first_in_bins(tracks: Tracks, bin_ns: int) -> np.ndarray:
-    """The first row of each segment in each time bin (``time_ns // bin_ns``), ascending:
-    ``flatnonzero`` of ``(segment[1:] != segment[:-1]) | (tbin[1:] != tbin[:-1])`` (the first
-    row too), block by block (:data:`stsdetect.tracks._GAP_BLOCK` rows: no temporary of the
-    rows' size)."""
-    from stsdetect.tracks import _GAP_BLOCK
-
-    t = tracks.time_ns
-    n = t.size
-    keep = np.empty(n, dtype=bool)
-    for a in range(0, n, _GAP_BLOCK):  # loop over blocks of rows
-        tb = t[max(a - 1, 0):a + _GAP_BLOCK] // bin_ns
-        keep[a + (a == 0):a + _GAP_BLOCK] = tb[1:] != tb[:-1]
-    keep[tracks.offsets[:-1]] = True  # each segment's first row
-    return np.flatnonzero(keep)
 
 
 def heard_counts(
@@ -151,7 +134,7 @@ def heard_counts(
 
     # Thin: first report of each segment in each time bin (rows are sorted by segment, time).
     if bin_ns > 0:
-        rows = _first_in_bins(tracks, bin_ns)
+        rows = first_rows_in_bins(tracks, bin_ns)
     else:
         rows = np.arange(len(tracks))
     rows = rows[np.argsort(tracks.time_ns[rows], kind="stable")]

@@ -34,7 +34,7 @@ import pandas as pd
 
 from stsdetect.events import empty_events, make_events
 from stsdetect.geo import utc_from_ns
-from stsdetect.tracks import range_rows
+from stsdetect.tracks import first_rows_in_bins, gap_rows, range_rows
 
 __all__ = ["DARK", "LOITERING", "RENDEZVOUS", "Carry", "Win", "drift_chords",
            "loitering_from_runs"]
@@ -503,13 +503,8 @@ def _dk_map(tracks, p, win: Win, positions=None):
     n = len(tracks)
     gap_ns = p.ns("min_gap")
     ranks = _ranks(tracks)
-    if n >= 2:
-        same = tracks.segment[1:] == tracks.segment[:-1]
-        before = np.flatnonzero(same & (np.diff(t) > gap_ns))
-        before = before[(t[before + 1] >= win.a_ns) & (t[before + 1] < win.b_ns)]
-    else:
-        same = np.zeros(0, dtype=bool)
-        before = np.zeros(0, np.int64)
+    before = gap_rows(tracks, gap_ns)  # the silences, as find_dark_periods finds them
+    before = before[(t[before + 1] >= win.a_ns) & (t[before + 1] < win.b_ns)]
     after = before + 1
     bin_ns = 0 if p.heard_bin is None else p.ns("heard_bin")
     inside = ((t[before] - bin_ns >= win.lo_ns) | win.first) & ((t[after] < win.hi_ns) | win.last)
@@ -545,13 +540,9 @@ def _dk_map(tracks, p, win: Win, positions=None):
     ends["n_bursts"] = n_bursts[tracks.segment[fi]]
     heard = None
     if p.radius_m is not None:
-        if bin_ns > 0:
-            tbin = t // bin_ns
-            keep = np.ones(n, dtype=bool)
-            keep[1:] = (tracks.segment[1:] != tracks.segment[:-1]) | (tbin[1:] != tbin[:-1])
-        else:
-            keep = np.ones(n, dtype=bool)
-        keep &= (t >= win.a_ns) & (t < win.b_ns)
+        # thinned as heard_counts thins them
+        keep = first_rows_in_bins(tracks, bin_ns) if bin_ns > 0 else np.arange(n)
+        keep = keep[(t[keep] >= win.a_ns) & (t[keep] < win.b_ns)]
         heard = pd.DataFrame({"mmsi": tracks.mmsi[keep], "t": t[keep],
                               "lat": tracks.lat_deg[keep], "lon": tracks.lon_deg[keep]})
     return gaps, ends, heard, cover
