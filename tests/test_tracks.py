@@ -447,3 +447,17 @@ def test_gap_rows_equals_the_whole_array_formula(rows, gap, block):
         tr._GAP_BLOCK = old
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, expected)
+
+
+def test_the_cleaning_route_of_detect_has_build_tracks_defaults():
+    """detect() cleans through tracks._build_tracks (which also returns the span each MMSI was
+    heard) and gives it only the TracksParams fields: lookback_runs, max_passes and
+    invalid_mmsis come from _build_tracks' own defaults, which must stay build_tracks'."""
+    import inspect
+
+    from stsdetect.tracks import _build_tracks
+
+    public = inspect.signature(build_tracks).parameters
+    route = inspect.signature(_build_tracks).parameters
+    assert list(route) == list(public)
+    assert {k: p.default for k, p in route.items()} == {k: p.default for k, p in public.items()}
