@@ -792,16 +792,39 @@ def test_barges_mmsi_only_needs_the_mmsi():
         classify_barges(None, mmsi_only=True)
 
 
+def _statics_history_oracle(statics):
+    """The statics part of links._history as it was first written: every row converted, sorted
+    by time (stable, NaT last), then each (mmsi, imo, name)'s first and last record kept by
+    np.unique on a combined key (firsts then lasts, each in time order)."""
+    t = pd.DataFrame({"mmsi": pd.to_numeric(statics["mmsi"], errors="coerce")})
+    t["imo"] = pd.to_numeric(statics["imo"], errors="coerce") if "imo" in statics else np.nan
+    t["name"] = statics["name"].astype("string") if "name" in statics else pd.NA
+    t["time"] = (pd.to_datetime(statics["time"], utc=True, errors="coerce")
+                 if "time" in statics else pd.NaT)
+    t = t.sort_values("time", kind="stable")
+    key = np.zeros(len(t), np.int64)
+    for col in ("mmsi", "imo", "name"):
+        codes, uniq = pd.factorize(t[col], use_na_sentinel=True)
+        key = key * (len(uniq) + 1) + (codes.astype(np.int64) + 1)
+    _, first = np.unique(key, return_index=True)
+    _, last = np.unique(key[::-1], return_index=True)
+    return pd.concat([t.iloc[np.sort(first)], t.iloc[np.sort(len(t) - 1 - last)]],
+                     ignore_index=True)
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([None, 0, 9074729, 9074731]),
                           st.sampled_from([None, "", "SEA STAR", "SEA  STAR", "OCEAN 7"]),
                           st.one_of(st.none(), st.integers(0, 20))),
-                min_size=2, max_size=30))
-def test_history_of_the_decoder_layout_equals_the_converting_route(rows):
+                min_size=2, max_size=30),
+       st.sampled_from(["decoder", "converted", "no imo", "no time"]))
+def test_history_keeps_what_the_converting_route_kept(rows, layout):
     """links._history keeps each (mmsi, imo, name)'s first and last record of a statics
-    history found on the decoder's columns as they are (links._record_rows: factorized codes,
-    first and last occurrences by hashing); the same table as the route it replaced, which
-    converted and sorted every row first (NaT times, missing IMOs and names, ties)."""
+    history (links._record_rows: factorized codes, first and last occurrences by hashing, on
+    the columns as they are in the decoder's layout, else on the four columns converted):
+    the same table as the route it replaced, which converted and sorted every row first (NaT
+    times, missing IMOs and names, ties; the decoder's layout, text and float columns, a
+    missing column)."""
     from stsdetect.identity import links as L
 
     t0 = pd.Timestamp("2024-03-01T00:00Z")
@@ -812,15 +835,22 @@ def test_history_of_the_decoder_layout_equals_the_converting_route(rows):
         "imo": pd.array([r[1] for r in rows], dtype="Int64"),
         "name": pd.array([r[2] for r in rows], dtype="string"),
         "draught_m": np.nan})
-    assert L._record_rows(statics) is not None  # the decoder's layout: the new route
+    if layout == "converted":  # as a CSV reader may give them
+        statics = statics.assign(mmsi=statics["mmsi"].astype(float),
+                                 imo=statics["imo"].astype(object),
+                                 name=statics["name"].astype(object),
+                                 time=statics["time"].astype(str))
+    elif layout != "decoder":
+        statics = statics.drop(columns=layout.split()[1])
     got = L._history(None, statics)
-    original = L._record_rows
-    L._record_rows = lambda table: None  # the converting route
-    try:
-        want = L._history(None, statics)
-    finally:
-        L._record_rows = original
-    pd.testing.assert_frame_equal(got, want)
+    want = _statics_history_oracle(statics)
+    want = want[want["mmsi"].notna()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[["mmsi", "time"]],
+                                  want[["mmsi", "time"]].astype({"mmsi": np.int64}))
+    pd.testing.assert_series_equal(got["imo"], want["imo"].where(want["imo"] > 0),
+                                   check_dtype=False)
+    pd.testing.assert_series_equal(got["name"],
+                                   want["name"].astype("string").str.strip())
 
 
 def test_mid_table_equals_the_read_csv_route():
@@ -847,12 +877,13 @@ def test_mid_table_equals_the_read_csv_route():
                           st.sampled_from([122.0, 122.001, 181.0])),
                 min_size=1, max_size=40))
 def test_cleaning_spans_equal_the_activity_pass_over_the_positions(rows):
-    """The span each MMSI was heard, found by the cleaning's pass (tracks._build_tracks; what
-    detect() hands vessel_activity as ``heard``), equals vessel_activity's own pass over the
-    positions (the route it replaces): MMSIs heard without a position or with an invalid
-    number, NaT times, rows dropped as duplicates -- and so does the activity table."""
+    """The span each MMSI was heard, found by the cleaning's pass (tracks.heard_spans of
+    build_tracks' result; what detect() hands vessel_activity as ``heard``), equals
+    vessel_activity's own pass over the positions (the route it replaces): MMSIs heard
+    without a position or with an invalid number, NaT times, rows dropped as duplicates --
+    and so does the activity table."""
     from stsdetect.identity.activity import _position_part, vessel_activity
-    from stsdetect.tracks import _build_tracks
+    from stsdetect.tracks import build_tracks, heard_spans
 
     t0 = pd.Timestamp("2024-03-01T00:00Z")
     pos = pd.DataFrame({
@@ -860,10 +891,12 @@ def test_cleaning_spans_equal_the_activity_pass_over_the_positions(rows):
         "time": pd.to_datetime([None if r[1] is None else t0 + pd.Timedelta(minutes=r[1])
                                 for r in rows], utc=True),
         "lat": [r[2] for r in rows], "lon": [r[3] for r in rows], "sog_kn": 5.0})
-    tracks, heard = _build_tracks(pos)
+    tracks = build_tracks(pos)
+    heard = heard_spans(tracks)
     assert heard is not None
     pd.testing.assert_frame_equal(heard, _position_part(pos, None, None))
     pd.testing.assert_frame_equal(vessel_activity(tracks, pos, heard=heard),
                                   vessel_activity(tracks, pos))
     # other layouts (float MMSIs here) give no spans: vessel_activity reads the positions
-    assert _build_tracks(pos.astype({"mmsi": float}))[1] is None
+    assert heard_spans(build_tracks(pos.astype({"mmsi": float}))) is None
+    assert heard_spans(tracks.take(np.arange(len(tracks)))) is None  # not build_tracks' own

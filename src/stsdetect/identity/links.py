@@ -169,28 +169,45 @@ def _first_and_last(key: np.ndarray) -> np.ndarray:
     return np.concatenate((out[0], (key.size - 1 - out[1])[::-1]))
 
 
-def _record_rows(statics: pd.DataFrame):
-    """The rows of a statics history (positions) that :func:`_history` keeps -- each
+def _record_rows(statics: pd.DataFrame) -> np.ndarray:
+    """The rows of a statics history (positions) that :func:`_history` keeps: each
     ``(mmsi, imo, name)``'s first and last record in time order (NaT last, ties in row order),
-    firsts then lasts -- found on the decoder's columns as they are, before any frame is made;
-    None for another layout (then :func:`_history` converts every row first)."""
+    firsts then lasts. A history repeats them every few minutes; the links need each once,
+    with its first and last time.
+
+    Values are compared as :func:`_history` reads them (``pd.to_numeric``, ``"string"``,
+    ``pd.to_datetime(utc=True)``; a missing column is the same value on every row, missing
+    values equal to each other), found on the columns as they are when that reading leaves
+    them unchanged (the decoder's layout: no conversion of the whole history), else on those
+    readings of only the four columns; then factorized to codes and the first and last
+    occurrences found by hashing (:func:`_first_and_last`)."""
     from stsdetect.geo import epoch_ns
 
-    if not {"mmsi", "imo", "name", "time"} <= set(statics.columns):
-        return None
-    mmsi, imo, name, time = (statics[c] for c in ("mmsi", "imo", "name", "time"))
-    if not (mmsi.dtype == np.dtype(np.int64) and isinstance(name.dtype, pd.StringDtype)
-            and str(imo.dtype) in ("Int64", "int64", "float64")
-            and isinstance(time.dtype, pd.DatetimeTZDtype) and str(time.dtype.tz) == "UTC"):
-        return None  # values pd.to_numeric / astype / to_datetime would change: convert first
-    ns = epoch_ns(time, copy=False)
-    nat = np.iinfo(np.int64).min
-    by = np.where(ns == nat, np.iinfo(np.int64).max, ns)  # NaT last, as sort_values puts it
-    order = None if bool(np.all(by[1:] >= by[:-1])) else np.argsort(by, kind="stable")
+    def column(name, as_is, convert):
+        if name not in statics:
+            return None
+        col = statics[name]
+        return col if as_is(col.dtype) else convert(col)
+
+    mmsi = column("mmsi", lambda d: d == np.dtype(np.int64),
+                  lambda c: pd.to_numeric(c, errors="coerce"))
+    imo = column("imo", lambda d: str(d) in ("Int64", "int64", "float64"),
+                 lambda c: pd.to_numeric(c, errors="coerce"))
+    name = column("name", lambda d: isinstance(d, pd.StringDtype), lambda c: c.astype("string"))
+    time = column("time", lambda d: isinstance(d, pd.DatetimeTZDtype) and str(d.tz) == "UTC",
+                  lambda c: pd.to_datetime(c, utc=True, errors="coerce"))
+    order = None
+    if time is not None:
+        ns = epoch_ns(time, copy=False)
+        nat = np.iinfo(np.int64).min
+        by = np.where(ns == nat, np.iinfo(np.int64).max, ns)  # NaT last, as sort_values has it
+        order = None if bool(np.all(by[1:] >= by[:-1])) else np.argsort(by, kind="stable")
     # one int64 key per (mmsi, imo, name), missing values equal to each other: each column
     # factorized to codes (only which rows are equal matters), then combined
     key = np.zeros(len(statics), np.int64)
     for col in (mmsi, imo, name):  # three columns
+        if col is None:
+            continue
         codes, uniq = pd.factorize(col, use_na_sentinel=True)
         codes = np.asarray(codes, np.int64) if order is None else np.asarray(codes,
                                                                              np.int64)[order]
@@ -209,32 +226,14 @@ def _history(vessels, statics) -> pd.DataFrame:
     for table in (statics, vessels):
         if table is None or not len(table) or "mmsi" not in table:
             continue
-        records = _record_rows(table) if table is statics and len(table) > 1 else None
-        source = table if records is None else table.iloc[records]  # (only the rows kept)
-        t = pd.DataFrame({"mmsi": pd.to_numeric(source["mmsi"], errors="coerce")})
-        t["imo"] = pd.to_numeric(source["imo"], errors="coerce") if "imo" in source else np.nan
-        t["name"] = source["name"].astype("string") if "name" in source else pd.NA
-        t["time"] = (pd.to_datetime(source["time"], utc=True, errors="coerce")
-                     if "time" in source else pd.NaT)
-        if records is not None:
-            t = t.reset_index(drop=True)
-        elif table is statics and len(t) > 1:
-            # the links need each (mmsi, imo, name) once, with its first and last time: a
-            # statics history repeats them every few minutes
-            t = t.sort_values("time", kind="stable")
-            # one int64 key per (mmsi, imo, name), missing values equal to each other (as
-            # drop_duplicates has them): each factorized to codes, then combined
-            key = np.zeros(len(t), np.int64)
-            for col in ("mmsi", "imo", "name"):  # three columns
-                codes, uniq = pd.factorize(t[col], use_na_sentinel=True)
-                if (int(key.max()) + 1) * (len(uniq) + 1) >= 2**62:  # keep the key in int64
-                    key = pd.factorize(key)[0].astype(np.int64)
-                key = key * (len(uniq) + 1) + (codes.astype(np.int64) + 1)
-            _, first = np.unique(key, return_index=True)
-            _, last = np.unique(key[::-1], return_index=True)
-            t = pd.concat([t.iloc[np.sort(first)], t.iloc[np.sort(len(t) - 1 - last)]],
-                          ignore_index=True)
-        parts.append(t)
+        if table is statics and len(table) > 1:  # (only the rows kept are converted)
+            table = table.iloc[_record_rows(table)]
+        t = pd.DataFrame({"mmsi": pd.to_numeric(table["mmsi"], errors="coerce")})
+        t["imo"] = pd.to_numeric(table["imo"], errors="coerce") if "imo" in table else np.nan
+        t["name"] = table["name"].astype("string") if "name" in table else pd.NA
+        t["time"] = (pd.to_datetime(table["time"], utc=True, errors="coerce")
+                     if "time" in table else pd.NaT)
+        parts.append(t.reset_index(drop=True))
         if table is vessels and "names" in table:  # every name an MMSI used (';'-joined)
             each = table["names"].astype("string").str.split(";").explode().str.strip()
             mm = pd.to_numeric(table["mmsi"], errors="coerce").reindex(each.index)
