@@ -126,7 +126,7 @@ def _minflt() -> int:
 TIMED = (
     ("stsdetect.regions", "_region_table", "load_regions"),
     ("stsdetect.ais", "read_ais", "read_ais"),
-    ("stsdetect.tracks", "_build_tracks", "build_tracks"),
+    ("stsdetect.tracks", "build_tracks", "build_tracks"),
     ("stsdetect.context", "add_context", "context columns"),
     ("stsdetect.flags", "flag_events", "flags (rest)"),
     ("stsdetect.identity.activity", "vessel_activity", "flags: activity"),

@@ -449,15 +449,25 @@ def test_gap_rows_equals_the_whole_array_formula(rows, gap, block):
     np.testing.assert_array_equal(got, expected)
 
 
-def test_the_cleaning_route_of_detect_has_build_tracks_defaults():
-    """detect() cleans through tracks._build_tracks (which also returns the span each MMSI was
-    heard) and gives it only the TracksParams fields: lookback_runs, max_passes and
-    invalid_mmsis come from _build_tracks' own defaults, which must stay build_tracks'."""
-    import inspect
 
-    from stsdetect.tracks import _build_tracks
+def test_detect_cleans_with_build_tracks_itself(monkeypatch):
+    """detect() cleans through build_tracks (its defaults, the one copy of them) and takes the
+    heard spans from heard_spans: a changed build_tracks is what detect() runs."""
+    import stsdetect.tracks as tr
+    from stsdetect import detect
 
-    public = inspect.signature(build_tracks).parameters
-    route = inspect.signature(_build_tracks).parameters
-    assert list(route) == list(public)
-    assert {k: p.default for k, p in route.items()} == {k: p.default for k, p in public.items()}
+    calls = []
+    real = tr.build_tracks
+
+    def spy(positions, *args, **kwargs):
+        calls.append(kwargs)
+        return real(positions, *args, **kwargs)
+
+    monkeypatch.setattr(tr, "build_tracks", spy)
+    pos = pd.concat([straight(211000001, 30.0, 122.0, 10.0, 90.0, 30),
+                     straight(211000002, 30.001, 122.0, 10.0, 90.0, 30)], ignore_index=True)
+    result = detect(pos, regions=[], context=False, track_max_speed_kn=40.0)
+    assert calls == [{"max_speed_kn": 40.0, "duplicate_window_s": 5.0,
+                      "duplicate_distance_m": 15.0, "position_noise_m": 100.0,
+                      "min_segment_reports": 3}]
+    assert len(result.tracks) == 60

@@ -218,7 +218,7 @@ pandas.DataFrame or Tracks
     from stsdetect.regions import _region_table
     from stsdetect.scale.engine import merge_events, run_stages
     from stsdetect.scale.registry import StageInputs, select
-    from stsdetect.tracks import _build_tracks
+    from stsdetect.tracks import build_tracks, heard_spans
 
     stage_params_given = _split_params(params)
     objects = stage_params(params)
@@ -291,9 +291,10 @@ pandas.DataFrame or Tracks
                     data.report
                 statics = data.statics
             advance("read")
-            # (and the span each MMSI was heard, found on the cleaning's pass: the flags'
-            # activity table needs no pass of its own over the positions)
-            tracks, heard = _build_tracks(positions, **objects["tracks"].kwargs())
+            tracks = build_tracks(positions, **objects["tracks"].kwargs())
+            # the span each MMSI was heard, found on the cleaning's pass: the flags' activity
+            # table needs no pass of its own over the positions
+            heard = heard_spans(tracks)
         advance("tracks")
         vessels = vessels if vessels is not None else source_vessels
 

@@ -8,6 +8,7 @@ looks for, and the rendezvous detector refuses to interpolate across them itself
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,7 @@ from .geo import (
 )
 
 __all__ = ["INVALID_MMSIS", "REPORT_KEYS", "TIME_RANGE_NS", "Tracks", "as_time_ns", "build_tracks",
-           "check_time_range"]
+           "check_time_range", "heard_spans", "spans_frame"]
 
 
 #: Plausible report times of :class:`Tracks`, int64 ns since the Unix epoch: from
@@ -578,9 +579,7 @@ def _clean_rows(positions, invalid_mmsis, duplicate_window_s, duplicate_distance
     spans = None
     if "time" in positions.columns and no_time is None and isinstance(raw.dtype, np.dtype) \
             and raw.dtype.kind in "iu":
-        order = np.argsort(uniq, kind="stable")
-        spans = pd.DataFrame({"mmsi": uniq[order], "pos_first_ns": heard[0, order],
-                              "pos_last_ns": heard[1, order]})
+        spans = spans_frame(uniq, heard[0], heard[1])
     return {"mmsi": mmsi, "t": t, "lat": lat, "lon": lon, "sog": sog, "cog": cog}, starts, \
         jump_rows, spans
 
@@ -866,17 +865,68 @@ def build_tracks(
         If a required column is missing, a parameter is out of range, or a time lies outside
         :data:`TIME_RANGE_NS` (a unit error: see :func:`check_time_range`).
     """
-    return _build_tracks(positions, max_speed_kn, duplicate_window_s, duplicate_distance_m,
-                         position_noise_m, min_segment_reports, lookback_runs, max_passes,
-                         invalid_mmsis)[0]
+    tracks, spans = _build_tracks(positions, max_speed_kn, duplicate_window_s,
+                                  duplicate_distance_m, position_noise_m, min_segment_reports,
+                                  lookback_runs, max_passes, invalid_mmsis)
+    if spans is not None:
+        _HEARD[tracks] = spans
+    return tracks
 
 
-def _build_tracks(positions, max_speed_kn=50.0, duplicate_window_s=5.0,
-                  duplicate_distance_m=15.0, position_noise_m=100.0, min_segment_reports=3,
-                  lookback_runs=8, max_passes=16, invalid_mmsis=INVALID_MMSIS):
-    """:func:`build_tracks` (same parameters, checked), and the span each MMSI was heard
-    (:func:`_clean_rows`' ``spans``: for :func:`stsdetect.identity.activity.vessel_activity`'s
-    ``heard``, saving it a pass over the positions; None when not known)."""
+#: :class:`Tracks` made by :func:`build_tracks` in this process -> the span each MMSI was heard
+#: in its positions (weak: kept while the Tracks lives): :func:`heard_spans`.
+_HEARD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def heard_spans(tracks: Tracks) -> pd.DataFrame | None:
+    """The first and last time each MMSI was heard in the positions ``tracks`` was cleaned
+    from, found on the cleaning's own pass (:func:`build_tracks`, step 1).
+
+    Parameters
+    ----------
+    tracks : Tracks
+        Tracks returned by :func:`build_tracks` in this process.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``mmsi``, ``pos_first_ns``, ``pos_last_ns`` (int64 ns): the first and last time of
+        each MMSI's rows with a time (any MMSI, with or without a valid position), sorted by
+        MMSI -- what :func:`stsdetect.identity.activity.vessel_activity` would read from the
+        positions (its ``heard``, sparing it a pass over them). None when not known: tracks
+        made otherwise, or positions whose MMSIs are not integers or whose times are not
+        datetimes (then the two readings could differ).
+    """
+    return _HEARD.get(tracks)
+
+
+def spans_frame(uniq, first_ns, last_ns) -> pd.DataFrame:
+    """The heard-spans table from :func:`stsdetect._order.vessel_codes`' per-code output:
+    ``mmsi``, ``pos_first_ns``, ``pos_last_ns``, sorted by MMSI. The one spelling of that
+    table, shared by the cleaning (:func:`heard_spans`) and
+    :func:`stsdetect.identity.activity.vessel_activity`'s own pass over the positions.
+
+    Parameters
+    ----------
+    uniq : numpy.ndarray of int64
+        One MMSI per code (distinct).
+    first_ns, last_ns : numpy.ndarray of int64
+        Per code, its first and last time (ns).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    by = np.argsort(uniq, kind="stable")
+    return pd.DataFrame({"mmsi": uniq[by], "pos_first_ns": first_ns[by],
+                         "pos_last_ns": last_ns[by]})
+
+
+def _build_tracks(positions, max_speed_kn, duplicate_window_s, duplicate_distance_m,
+                  position_noise_m, min_segment_reports, lookback_runs, max_passes,
+                  invalid_mmsis):
+    """:func:`build_tracks` (its parameters, all given, checked here), and the span each MMSI
+    was heard (:func:`_clean_rows`' ``spans``; None when not known)."""
     if not isinstance(positions, pd.DataFrame):
         raise TypeError(f"positions must be a pandas DataFrame, got {type(positions).__name__}")
     missing = [c for c in _REQUIRED if c not in positions.columns]

@@ -86,6 +86,7 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
 def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     from stsdetect._order import vessel_codes
     from stsdetect.geo import epoch_ns
+    from stsdetect.tracks import spans_frame
 
     t = positions["time"]
     if not (isinstance(t.dtype, pd.DatetimeTZDtype) or t.dtype.kind == "M"):
@@ -109,9 +110,7 @@ def _position_part(positions, a_ns, b_ns) -> pd.DataFrame:
     none.flags.writeable = False
     _, uniq, _, first, last, _, _, _ = vessel_codes(
         np.ascontiguousarray(mmsi), np.ascontiguousarray(ns), skip, True, none, none, False)
-    by = np.argsort(uniq, kind="stable")
-    return pd.DataFrame({"mmsi": uniq[by], "pos_first_ns": first[by],
-                         "pos_last_ns": last[by]})
+    return spans_frame(uniq, first, last)  # (the cleaning's table: tracks.heard_spans)
 
 
 def _positions_as_tracks_part(positions) -> pd.DataFrame:
