@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import re
 import resource
 import sys
 import tempfile
@@ -244,6 +245,11 @@ def main(argv=None):
                     help="warm the Dask workers by imports only: numba's initialisation "
                          "(~0.3 s per worker) then falls in each worker's first task")
     args = ap.parse_args(argv)
+    # a typo must stop here: a mode the child cannot run would leave this process waiting
+    unknown = [m for m in args.modes.split(",")
+               if m not in ("single", "windowed") and not re.fullmatch(r"dask-[1-9]\d*", m)]
+    if unknown:
+        ap.error(f"unknown mode(s) {', '.join(unknown)}: choose from single, windowed, dask-N")
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         if args.files:
             import pyarrow.parquet as pq
