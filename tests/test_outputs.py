@@ -308,3 +308,49 @@ def test_temporaries_of_other_machines_are_removed_only_when_long_untouched(tmp_
 def test_write_table_rejects_unknown_suffix(tmp_path):
     with pytest.raises(ValueError, match=r"csv or \.parquet"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.txt")
+
+
+def _formula_cells_oracle(frame):
+    """outputs._formula_cells as first written: every text column stacked into one Series,
+    pandas' string methods on it."""
+    from stsdetect.outputs import FORMULA_TRIGGERS
+
+    cols = [c for c in frame.columns
+            if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
+    n = len(frame)
+    none = np.zeros((len(cols), n), dtype=bool)
+    if not cols or n == 0:
+        return cols, none, none
+    stacked = pd.Series(np.concatenate([frame[c].to_numpy(dtype=object) for c in cols]),
+                        dtype=object)
+    try:
+        text = stacked.str
+        hit = text.lstrip("'").str[:1].isin(FORMULA_TRIGGERS).to_numpy(dtype=bool)
+        quoted = (text[:1] == "'").to_numpy(dtype=bool)
+    except AttributeError:
+        return cols, none, none
+    return cols, hit.reshape(len(cols), n), quoted.reshape(len(cols), n)
+
+
+_CELLS = st.one_of(st.none(), st.just(np.nan), st.integers(-5, 5), st.floats(-1, 1),
+                   st.just([1, 2]), st.text(alphabet="'=+-@\t\rab 1", max_size=5))
+
+
+@given(st.lists(st.tuples(_CELLS, _CELLS), min_size=0, max_size=12),
+       st.booleans())
+def test_formula_cells_equal_the_pandas_string_route(rows, as_string_dtype):
+    """The formula cells found by one Python pass equal pandas' string-method route (the one
+    replaced): text with leading quotes, empty text, missing values, numbers, lists; object
+    and string columns."""
+    from stsdetect.outputs import _formula_cells
+
+    frame = pd.DataFrame({"a": pd.Series([r[0] for r in rows], dtype=object),
+                          "b": pd.Series([r[1] for r in rows], dtype=object),
+                          "n": np.arange(len(rows), dtype=float)})
+    if as_string_dtype:
+        text = [r[0] if isinstance(r[0], str) else None for r in rows]
+        frame["a"] = pd.array(text, dtype="string")
+    got, want = _formula_cells(frame), _formula_cells_oracle(frame)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])
