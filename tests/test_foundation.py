@@ -334,7 +334,7 @@ def _event_ids_oracle(mmsi, other_mmsi, start, prefix):
                 min_size=1, max_size=20),
        st.sampled_from(["ns", "us", "s"]), st.sampled_from(list(EVENT_TYPES.values())))
 def test_event_ids_equal_the_pandas_string_route(rows, unit, prefix):
-    """The ids formatted event by event equal pandas' vectorized route (the one replaced):
+    """The ids built on NumPy string columns equal pandas' vectorized route (the one replaced):
     no other MMSI, missing starts (NaN), times before 1970 (floored to the second) and at
     any resolution of the DatetimeIndex."""
     from stsdetect.events import _event_ids

@@ -311,8 +311,8 @@ def test_write_table_rejects_unknown_suffix(tmp_path):
 
 
 def _formula_cells_oracle(frame):
-    """outputs._formula_cells as first written: every text column stacked into one Series,
-    pandas' string methods on it."""
+    """outputs._formula_cells as first written: the text columns chosen through a Series per
+    column, stacked into one Series, pandas' string methods on it."""
     from stsdetect.outputs import FORMULA_TRIGGERS
 
     cols = [c for c in frame.columns
@@ -339,9 +339,9 @@ _CELLS = st.one_of(st.none(), st.just(np.nan), st.integers(-5, 5), st.floats(-1,
 @given(st.lists(st.tuples(_CELLS, _CELLS), min_size=0, max_size=12),
        st.booleans())
 def test_formula_cells_equal_the_pandas_string_route(rows, as_string_dtype):
-    """The formula cells found by one Python pass equal pandas' string-method route (the one
-    replaced): text with leading quotes, empty text, missing values, numbers, lists; object
-    and string columns."""
+    """The formula cells, with the text columns chosen from ``frame.dtypes``, equal those of
+    the first route (a Series per column): text with leading quotes, empty text, missing
+    values, numbers, lists; object and string columns."""
     from stsdetect.outputs import _formula_cells
 
     frame = pd.DataFrame({"a": pd.Series([r[0] for r in rows], dtype=object),
