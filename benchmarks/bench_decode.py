@@ -8,7 +8,12 @@ subprocess (so that peak RSS is each decoder's own; imports and, for pyais and l
 extraction of the sentences happen before the clock starts: their easiest input). It prints
 one row per layout: lines/s and messages/s of stsdetect on one and two threads, pyais's and
 libais's messages/s, the speed-ups, and each one's peak MB; then the kernel's compile time,
-cold (an empty numba cache) and cached.
+cold (an empty numba cache) and cached. The layouts include sentences run together with no
+newline (repeated to ``--lines`` sentences) and gpsd's log with comment lines. Then one row
+per decoded table layout (``TABLES``: gpsdio JSON lines; MarineCadastre and DMA CSV written
+from the reports of gfw ``nmea.txt``), each repeated to ``--lines`` rows: stsdetect's rows/s
+on one and two workers and peak MB (pyais and libais read no tables); ``--tables-only``
+prints only these.
 
 Decoders:
 
@@ -69,6 +74,17 @@ LAYOUTS = {
     "leading epoch + space (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "epoch_space"),
     "leading fractional epoch (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "epoch_frac"),
     "satellite t|mmsi|lat|lon| (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "satellite"),
+    "sentences run together (chhs2131 ais_20211104_15)": (
+        "chhs2131-pyais-ec/ais_20211104_15.txt", None),
+    "comment lines (gpsd sample.aivdm)": ("gpsd/sample.aivdm", None),
+}
+
+#: decoded tables: layout name -> how the table is built (see :func:`make_table`); pyais and
+#: libais read no tables, so their columns are n/a and the rates are rows/s
+TABLES = {
+    "gpsdio JSON lines (gfw-gpsdio-segment/*.json)": "gpsdio",
+    "MarineCadastre CSV (nmea.txt's reports)": "marinecadastre",
+    "DMA CSV (nmea.txt's reports)": "dma",
 }
 
 
@@ -93,14 +109,75 @@ def make_dump(name: str, n_lines: int) -> Path:
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
-    lines = (SHARED / src).read_bytes().splitlines()
+    raw = (SHARED / src).read_bytes()
+    lines = raw.splitlines()
     lines = [_rewrite(ln, how, i) for i, ln in enumerate(lines)]
-    reps = -(-n_lines // len(lines))
+    # (sentences run together: one line holds many, so repeat to n_lines sentences)
+    reps = -(-n_lines // max(len(lines), len(_SENTENCE.findall(raw))))
     path.write_bytes(b"\n".join(lines * reps) + b"\n")
     return path
 
 
 _SENTENCE = re.compile(rb"![A-Z]{2}VD[MO],[^*]*\*[0-9A-Fa-f]{2}")
+
+_DMA_STATUS = ["Under way using engine", "At anchor", "Not under command",
+               "Restricted maneuverability", "Constrained by her draught", "Moored", "Aground",
+               "Engaged in fishing", "Under way sailing"] + ["Unknown value"] * 7
+
+
+def make_table(name: str, n_rows: int) -> Path:
+    """A decoded table of at least ``n_rows`` rows from real files: the gpsdio segments'
+    JSON lines repeated, or the reports of gfw ``nmea.txt`` (decoded by stsdetect, with
+    their vessels' static data; a time one second apart per row, as the file has none)
+    written in MarineCadastre's or DMA's CSV layout and repeated."""
+    how = TABLES[name]
+    path = CACHE / f"table_{how}_{n_rows}.{'json' if how == 'gpsdio' else 'csv'}"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if how == "gpsdio":
+        rows = [ln for f in sorted((SHARED / "gfw-gpsdio-segment").glob("*.json"))
+                for ln in f.read_bytes().splitlines() if ln.strip()]
+        header = []
+    else:
+        import pandas as pd
+
+        from stsdetect.ais import read_ais
+
+        data = read_ais(SHARED / "gfw-ais-listener" / "nmea.txt", workers=1)
+        pos = data.positions.dropna(subset=["lat", "lon"])
+        v = data.vessels.set_index("mmsi")
+        rows = []
+        for i, r in enumerate(pos.itertuples()):
+            s = v.loc[r.mmsi] if r.mmsi in v.index else None
+            name_ = "" if s is None or pd.isna(s["name"]) else s["name"].replace(",", " ")
+            imo = "" if s is None or pd.isna(s["imo"]) else int(s["imo"])
+            mc_imo = f"IMO{imo}" if imo != "" else ""
+            dims = ["" if s is None or pd.isna(s[k]) else f"{s[k]:g}"
+                    for k in ("length_m", "beam_m", "draught_m")]
+            sog, cog, hdg = ("" if pd.isna(x) else f"{x:g}"
+                             for x in (r.sog_kn, r.cog_deg, r.heading_deg))
+            hh, mm, ss = i // 3600 % 24, i // 60 % 60, i % 60
+            if how == "marinecadastre":
+                rows.append(f"{r.mmsi},2021-06-01T{hh:02d}:{mm:02d}:{ss:02d},{r.lat:.5f},"
+                            f"{r.lon:.5f},{sog},{cog},{hdg},{name_},"
+                            f"{mc_imo},,70,{r.nav_status},"
+                            f"{dims[0]},{dims[1]},{dims[2]},,A".encode())
+            else:
+                rows.append(f"01/06/2021 {hh:02d}:{mm:02d}:{ss:02d},Class A,{r.mmsi},"
+                            f"{r.lat:.6f},{r.lon:.6f},{_DMA_STATUS[r.nav_status]},,{sog},"
+                            f"{cog},{hdg},{imo or 'Unknown'},Unknown,{name_},Cargo,,"
+                            f"{dims[1]},{dims[0]},GPS,{dims[2]},Unknown,,AIS,,,,".encode())
+        header = [b"MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,"
+                  b"VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass"
+                  if how == "marinecadastre" else
+                  b"# Timestamp,Type of mobile,MMSI,Latitude,Longitude,Navigational status,"
+                  b"ROT,SOG,COG,Heading,IMO,Callsign,Name,Ship type,Cargo type,Width,Length,"
+                  b"Type of position fixing device,Draught,Destination,ETA,Data source type,"
+                  b"A,B,C,D"]
+    reps = -(-n_rows // len(rows))
+    path.write_bytes(b"\n".join(header + rows * reps) + b"\n")
+    return path
 
 
 def _child(decoder: str, path: str, repeat: int) -> dict:
@@ -274,6 +351,8 @@ def main() -> None:
     ap.add_argument("--dump", nargs="*", default=None,
                     help="only time read_ais on these dumps, one and two threads (e.g. the "
                          "1.31M-line dump bench_engine.py makes)")
+    ap.add_argument("--tables-only", action="store_true",
+                    help="only the decoded tables' rows (no NMEA layouts)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.repeat)))
@@ -300,6 +379,8 @@ def main() -> None:
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
         return
     names = [n for n in LAYOUTS if not args.layouts or any(s in n for s in args.layouts)]
+    if args.tables_only:
+        names = []
     cold, cached = compile_times()
     print(f"kernel compile + first call: cold {cold:.1f} s, cached {cached:.1f} s")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); "
@@ -332,6 +413,24 @@ def main() -> None:
               f"{cpu['stsdetect-1'] / cpu['pyais']:>6.1f} {lib_txt} {mem:>24} "
               f"{_user_sys(s1):>10} {_fresh(s1):>11} {_user_sys(s2):>10} {_fresh(s2):>11}",
               flush=True)
+    tables = [n for n in TABLES if not args.layouts or any(s in n for s in args.layouts)]
+    if tables:
+        print("\ndecoded tables (pyais, libais: n/a; rates are rows/s, 'rows' counts the "
+              "header)")
+        head = (f"{'layout':<46} {'rows':>8} {'st1 Mr/s':>9} {'st1 cpu':>8} {'st2 Mr/s':>9} "
+                f"{'st2 cpu':>8} {'2/1':>5} {'MB st1/st2':>11}")
+        print(head)
+        print("-" * len(head))
+    for name in tables:
+        path = make_table(name, args.lines)
+        ours = _run_stsdetect(path, args.repeat, args.processes)
+        s1, s2 = ours[1], ours[2]
+        print(f"{name:<46} {s1['lines']:>8} {s1['lines'] / s1['seconds'] / 1e6:>9.2f} "
+              f"{s1['lines'] / s1['cpu_seconds'] / 1e6:>8.2f} "
+              f"{s2['lines'] / s2['seconds'] / 1e6:>9.2f} "
+              f"{s2['lines'] / s2['cpu_seconds'] / 1e6:>8.2f} "
+              f"{s1['seconds'] / s2['seconds']:>5.2f} "
+              f"{s1['peak_mb']:>5.0f}/{s2['peak_mb']:<5.0f}", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}. 'st2 cpu': lines per CPU second "
           "of both threads together; '2/1': one thread's wall time over two threads' (needs "
           "an otherwise idle machine); 'u+s ms': the fastest call's user and system time; "

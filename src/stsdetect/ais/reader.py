@@ -510,7 +510,8 @@ class _NmeaDecoder:
         ``vessels_started`` the vessels table's compiled grouping of them, started there
         before the frames are made here (see :func:`~.statics.vessels_from_columns`).
         """
-        self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
+        if self._files:  # (no NMEA read, e.g. only tables: no kernel to load)
+            self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
         cols = self.rows.columns()
         # for the vessels table: each vessel's first and last position times of each chunk,
@@ -1035,7 +1036,7 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
             if columns is not None and fmt in ("marinecadastre", "dma"):
                 fmt = "csv"  # the user's mapping wins over the known layout
             positions, statics = read_table(src.stream, fmt, report, columns=columns,
-                                            name=src.name)
+                                            name=src.name, pool=pool, workers=n_workers)
             positions["file"] = _string_runs([(src.name, len(positions))])
             if statics is not None:
                 statics["file"] = _string_runs([(src.name, len(statics))])
