@@ -468,7 +468,9 @@ class _ArrowRows(_Rows):
             return np.full(self.n, np.nan)
         column = self.t.column(col)
         if pa.types.is_string(column.type):
-            try:
+            try:  # (a failing cast costs ~1 us a value: not tried when the first fails)
+                if not _casts(_first_given(column), pa.float64()):
+                    raise pa.ArrowInvalid("text")
                 column = pc.cast(column, pa.float64())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return super().num(col)  # text among the numbers: pandas, value by value
@@ -490,9 +492,7 @@ class _ArrowRows(_Rows):
             return _time_ns(pd.Series(column.to_pandas()).astype(str))
         # (a cast that fails costs about 1 us a value: the first value given chooses the
         # one tried, and the others must then agree with it)
-        head = pc.drop_null(column.slice(0, 64))
-        head = head if len(head) else pc.drop_null(column)
-        head = head.slice(0, 1)
+        head = _first_given(column)
         values = None
         if _casts(head, pa.float64()):  # numbers: Unix time, the unit told by magnitude
             try:  # (as _numeric_time_ns)
@@ -535,6 +535,12 @@ def _iso_ns(column, zoned: bool):
         with_z = pc.cast(pc.if_else(z, column, none), pa.timestamp("ns", "UTC"))
         naive = pc.cast(pc.if_else(z, none, column), pa.timestamp("ns"))
         return pc.coalesce(with_z.cast(pa.int64()), naive.cast(pa.int64()))
+
+
+def _first_given(column):
+    """The first value of ``column`` that is not null (none: empty)."""
+    head = pc.drop_null(column.slice(0, 64))
+    return (head if len(head) else pc.drop_null(column)).slice(0, 1)
 
 
 def _casts(values, to) -> bool:
