@@ -8,12 +8,13 @@ subprocess (so that peak RSS is each decoder's own; imports and, for pyais and l
 extraction of the sentences happen before the clock starts: their easiest input). It prints
 one row per layout: lines/s and messages/s of stsdetect on one and two threads, pyais's and
 libais's messages/s, the speed-ups, and each one's peak MB; then the kernel's compile time,
-cold (an empty numba cache) and cached. The layouts include sentences run together with no
-newline (repeated to ``--lines`` sentences) and gpsd's log with comment lines. Then one row
-per decoded table layout (``TABLES``: gpsdio JSON lines; MarineCadastre and DMA CSV written
-from the reports of gfw ``nmea.txt``), each repeated to ``--lines`` rows: stsdetect's rows/s
-on one and two workers and peak MB (pyais and libais read no tables); ``--tables-only``
-prints only these.
+cold (an empty numba cache) and cached. The layouts include chhs2131's dump, whose sentences
+are parted by CR only (no LF: one line of sentences run together for stsdetect; repeated as
+it is to ``--lines`` sentences, its "lines" are its CRs), and gpsd's log with comment lines.
+Then one row per decoded table layout (``TABLES``: gpsdio JSON lines; MarineCadastre and
+DMA CSV written from the reports of gfw ``nmea.txt``), each repeated to ``--lines`` rows:
+stsdetect's rows/s on one and two workers and peak MB (pyais and libais read no tables);
+``--tables-only`` prints only these.
 
 Decoders:
 
@@ -74,7 +75,7 @@ LAYOUTS = {
     "leading epoch + space (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "epoch_space"),
     "leading fractional epoch (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "epoch_frac"),
     "satellite t|mmsi|lat|lon| (from nmea.txt)": ("gfw-ais-listener/nmea.txt", "satellite"),
-    "sentences run together (chhs2131 ais_20211104_15)": (
+    "sentences run together, CR only (chhs2131)": (
         "chhs2131-pyais-ec/ais_20211104_15.txt", None),
     "comment lines (gpsd sample.aivdm)": ("gpsd/sample.aivdm", None),
 }
@@ -110,10 +111,13 @@ def make_dump(name: str, n_lines: int) -> Path:
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     raw = (SHARED / src).read_bytes()
+    if b"\n" not in raw:  # no LF at all (chhs2131: sentences parted by CR only): kept as is
+        n = len(_SENTENCE.findall(raw))
+        path.write_bytes((raw.rstrip(b"\r") + b"\r") * -(-n_lines // n))
+        return path
     lines = raw.splitlines()
     lines = [_rewrite(ln, how, i) for i, ln in enumerate(lines)]
-    # (sentences run together: one line holds many, so repeat to n_lines sentences)
-    reps = -(-n_lines // max(len(lines), len(_SENTENCE.findall(raw))))
+    reps = -(-n_lines // len(lines))
     path.write_bytes(b"\n".join(lines * reps) + b"\n")
     return path
 
@@ -184,7 +188,8 @@ def _child(decoder: str, path: str, repeat: int) -> dict:
     """Runs in a subprocess: decode ``path`` ``repeat`` times; best time, counts, peak MB."""
     import resource
 
-    data_lines = Path(path).read_bytes().count(b"\n")
+    raw = Path(path).read_bytes()
+    data_lines = raw.count(b"\n") or raw.count(b"\r")  # (CR-only dumps: their records)
     best = float("inf")
     best_cpu = float("inf")
     n_msgs = 0
@@ -381,8 +386,9 @@ def main() -> None:
     names = [n for n in LAYOUTS if not args.layouts or any(s in n for s in args.layouts)]
     if args.tables_only:
         names = []
-    cold, cached = compile_times()
-    print(f"kernel compile + first call: cold {cold:.1f} s, cached {cached:.1f} s")
+    if names:
+        cold, cached = compile_times()
+        print(f"kernel compile + first call: cold {cold:.1f} s, cached {cached:.1f} s")
     print(f"load average at start: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); "
           f"best of {args.repeat} calls (stsdetect: in each of {args.processes} fresh "
           "processes); 'cpu' columns: rates per CPU second (user + sys)")
@@ -391,8 +397,9 @@ def main() -> None:
             f"{'x cpu':>6} "
             f"{'libais kmsg/s':>13} {'x libais':>8} {'MB st1/st2/pyais/libais':>24} "
             f"{'st1 u+s ms':>10} {'st1 flt/thp':>11} {'st2 u+s ms':>10} {'st2 flt/thp':>11}")
-    print(head)
-    print("-" * len(head))
+    if names:
+        print(head)
+        print("-" * len(head))
     for name in names:
         path = make_dump(name, args.lines)
         ours = _run_stsdetect(path, args.repeat, args.processes)
