@@ -276,3 +276,17 @@ def test_bom_encoding_errors_and_a_header_only_table():
     assert len(new.positions) == 2
     data = (MC_HEAD + "\n").encode()
     _assert_same(_read(data, "arrow"), _read(data, "pandas"))
+
+
+@given(st.lists(st.sampled_from([b"", b"\r", b"a", b"ab", b"\r\r", b"a\r", b",,"]), max_size=10),
+       st.booleans())
+def test_filled_lines_are_the_lines_neither_empty_nor_a_lone_cr(lines, final_newline):
+    """The blank-line finder on whole arrays equals a scan of ``block.split(b"\\n")``."""
+    from stsdetect.ais.csv_formats import _filled_lines
+
+    block = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    pieces = block.split(b"\n")
+    if block.endswith(b"\n"):
+        pieces.pop()
+    want = [i for i, piece in enumerate(pieces) if piece not in (b"", b"\r")]
+    assert _filled_lines(block).tolist() == want

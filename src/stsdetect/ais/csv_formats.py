@@ -342,19 +342,31 @@ def _arrow_block(block: bytes, line0: int, n_newlines: int, layout: _Layout):
     elif layout.fmt == "gfw_jsonl":  # (more objects than lines)
         return None
     else:  # blank lines (Arrow skips them): find them; any other difference goes to pandas
-        lines = block.split(b"\n")
-        if block.endswith(b"\n"):
-            lines.pop()
-        filled = [i for i, s in enumerate(lines) if s not in (b"", b"\r")]
-        if len(filled) != n:
+        filled = _filled_lines(block)
+        if filled.size != n:
             return None
-        line = np.asarray(filled, dtype=np.int64) + line0
+        line = filled + line0
         report.lines += n_lines - n
         report.add_skip("comment_or_blank", n_lines - n)
     if not n:
         return None, None, report
     cols, stat = layout.convert(_ArrowRows(table), report, line)
     return cols, stat, report
+
+
+def _filled_lines(block: bytes) -> np.ndarray:
+    """Indices of the lines of ``block`` that are neither empty nor a lone CR (the lines of
+    ``block.split(b"\\n")``, without the empty piece after a final newline)."""
+    raw = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [raw.size]])
+    if block.endswith(b"\n"):
+        starts, stops = starts[:-1], stops[:-1]
+    length = stops - starts
+    lone_cr = (length == 1) & (raw[np.minimum(starts, max(raw.size - 1, 0))] == 13) \
+        if raw.size else np.zeros(0, bool)
+    return np.flatnonzero((length > 0) & ~lone_cr).astype(np.int64)
 
 
 def _pandas_block(block: bytes, line0: int, header: bytes, layout: _Layout):
@@ -554,23 +566,57 @@ def _casts(values, to) -> bool:
 
 class _Thinner:
     """Static records of a file's rows: a row is kept when its static columns differ from
-    those of the MMSI's previous row (in the file, across blocks) and are not all missing."""
+    those of the MMSI's previous row (in the file, across blocks) and are not all missing.
+
+    Across blocks it carries each MMSI's last row as columns sorted by MMSI (``last_mmsi``
+    and one value array per field: floats, or text as objects with None for missing), so
+    that a block's first rows are compared with them on whole arrays."""
 
     def __init__(self):
-        self.last = {}  # MMSI -> its last row's static values
+        self.last_mmsi = np.zeros(0, np.int64)
+        self.last_values = None  # [array per field] aligned with last_mmsi
 
     @staticmethod
-    def _tuples(fields, rows):
+    def _values(fields, rows) -> list:
+        """Each field's values at ``rows``: float64 (NaN missing) or object (None missing)."""
         out = []
-        for _, kind, data in fields:
+        for _, kind, data in fields:  # (a loop over the few static fields)
             if kind == "f":
-                v = data[rows]
-                out.append([None if x != x else x for x in v.tolist()])
+                out.append(data[rows])
             else:
                 codes, uniques = data
                 c = codes[rows]
-                out.append([None if k < 0 else uniques[k] for k in c.tolist()])
-        return list(zip(*out, strict=True)) if out else [()] * len(rows)
+                text = np.full(c.size, None, dtype=object)
+                if uniques.size:
+                    text[c >= 0] = np.asarray(uniques, dtype=object)[c[c >= 0]]
+                out.append(text)
+        return out
+
+    def _same_as_carried(self, mmsi, values) -> np.ndarray:
+        """Whether each row (``mmsi``, ``values``) equals its MMSI's carried last row."""
+        same = np.zeros(mmsi.size, bool)
+        if not self.last_mmsi.size or not mmsi.size:
+            return same
+        at = np.minimum(np.searchsorted(self.last_mmsi, mmsi), self.last_mmsi.size - 1)
+        same = self.last_mmsi[at] == mmsi
+        for new, old in zip(values, self.last_values, strict=True):
+            old = old[at]
+            if new.dtype.kind == "f":
+                same &= (new == old) | (np.isnan(new) & np.isnan(old))
+            else:
+                same &= np.equal(new, old, dtype=object).astype(bool)
+        return same
+
+    def _carry(self, mmsi, values) -> None:
+        """Make (``mmsi``, ``values``), one row per MMSI, the carried last rows."""
+        keep = ~np.isin(self.last_mmsi, mmsi)
+        merged = np.concatenate([self.last_mmsi[keep], mmsi])
+        order = np.argsort(merged, kind="stable")
+        self.last_mmsi = merged[order]
+        if self.last_values is None:
+            self.last_values = [v[:0] for v in values]
+        self.last_values = [np.concatenate([old[keep], new])[order]
+                            for old, new in zip(self.last_values, values, strict=True)]
 
     def frame(self, stat) -> pd.DataFrame | None:
         mmsi, time_ns, line, ais_class, fields = stat
@@ -599,12 +645,9 @@ class _Thinner:
         is_last = np.ones(n, bool)
         is_last[:-1] = ~same_mmsi[1:]
         last = order[is_last]
-        if self.last:  # an MMSI's first row here against its last row in earlier blocks
-            for i, m, values in zip(first.tolist(), mmsi[first].tolist(),
-                                    self._tuples(fields, first), strict=True):
-                if self.last.get(m) == values:
-                    changed[i] = False
-        self.last.update(zip(mmsi[last].tolist(), self._tuples(fields, last), strict=True))
+        # an MMSI's first row here against its last row in earlier blocks
+        changed[first[self._same_as_carried(mmsi[first], self._values(fields, first))]] = False
+        self._carry(mmsi[last], self._values(fields, last))
         keep = np.flatnonzero(changed & has_any)
         if not keep.size:
             return None
