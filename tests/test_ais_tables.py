@@ -290,3 +290,31 @@ def test_filled_lines_are_the_lines_neither_empty_nor_a_lone_cr(lines, final_new
         pieces.pop()
     want = [i for i, piece in enumerate(pieces) if piece not in (b"", b"\r")]
     assert _filled_lines(block).tolist() == want
+
+
+def test_a_lone_quote_mid_field_keeps_blocks_small():
+    """``5" GUN`` is text to Arrow and pandas alike, not an open quoted field: every row is
+    read, and no block grows past a few blocks (before, the rest of the file became one
+    block, rescanned at every read)."""
+    gun = '5" GUN'
+    rows = [f"36700000{i % 3},2023-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},30,-80,"
+            f"1,2,3,{gun if i == 3 else 'SHIP'},IMO9123456,C,70,0,100,20,5,70,A"
+            for i in range(3000)]
+    data = ("\n".join([MC_HEAD, *rows]) + "\n").encode()
+    sizes = []
+    real_blocks = csv_formats._blocks
+
+    def spy(*args, **kw):
+        for block in real_blocks(*args, **kw):
+            sizes.append(len(block[0]))
+            yield block
+
+    csv_formats._blocks = spy
+    try:
+        small = _read(data, "arrow", block_bytes=4096)
+    finally:
+        csv_formats._blocks = real_blocks
+    assert max(sizes) <= (csv_formats.QUOTED_BLOCKS + 2) * 4096 < len(data) // 4
+    _assert_same(small, _read(data, "pandas"))
+    assert len(small.positions) == 3000
+    assert (small.statics["name"] == gun).sum() == 1

@@ -78,6 +78,9 @@ _DMA_SHIP_TYPE = {
 #: Arrow calls): on a 200k-row MarineCadastre table, one worker took 0.53 s with 1 MiB
 #: blocks, 0.39 s with 2, 0.28 s with 4, 0.31-0.33 s with 8 and 16.
 BLOCK_BYTES = 4 << 20
+#: Blocks read without a line end outside quotes before an unclosed quote is taken as a
+#: literal character (a quoted field longer than 16 MiB is not a real AIS table's).
+QUOTED_BLOCKS = 4
 
 #: How pandas reads a block Arrow cannot (the reading of every earlier version).
 _PANDAS_CSV = {"dtype": str, "keep_default_na": False, "on_bad_lines": "warn",
@@ -185,7 +188,12 @@ def _blocks(stream, header: bytes, first_line: int, report, n_fields: int, quote
         data = carry + data if carry else data
         cut = data.rfind(b"\n") + 1
         if quotes and cut and b'"' in data:
-            cut = _cut_outside_quotes(data, cut)
+            quoted_cut = _cut_outside_quotes(data, cut)
+            # a quote not closed within QUOTED_BLOCKS blocks is a literal one mid-field
+            # (``5" GUN``: Arrow and pandas read it as text), not an open quoted field: cut at
+            # the last line end anyway, so that the carry (and its rescans) stay bounded
+            cut = quoted_cut if quoted_cut or len(data) <= QUOTED_BLOCKS * BLOCK_BYTES \
+                else cut
         if cut == 0:
             carry = data
             continue
