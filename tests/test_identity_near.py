@@ -660,3 +660,47 @@ def test_json_list_equals_the_pandas_oracle(rows):
         got, want = _json_list(values, by), _json_list_oracle(values, by)
         assert got.index.tolist() == want.index.tolist()
         assert got.tolist() == want.tolist()
+
+
+@st.composite
+def _links_inputs(draw):
+    """A handover fleet plus statics history, IMOs and names drawn from small pools (shared
+    IMOs, changed names), duplicate vessel rows, and sometimes float MMSIs or a filter."""
+    act, vessels = draw(_handover_fleet())
+    n = len(vessels)
+    vessels = vessels.assign(
+        imo=[draw(st.sampled_from([0, 9074729, 9176187, 1234567])) for _ in range(n)],
+        name=[draw(st.sampled_from(["A", "B", "SEA STAR", ""])) for _ in range(n)],
+        n_name_changes=[draw(st.integers(0, 2)) for _ in range(n)])
+    if draw(st.booleans()):  # a vessel twice: its last row counts
+        extra = vessels.iloc[[draw(st.integers(0, n - 1))]].assign(
+            length_m=draw(st.sampled_from([np.nan, 100.0, 101.4])))
+        vessels = pd.concat([vessels, extra], ignore_index=True)
+    if draw(st.booleans()):
+        vessels = vessels.assign(mmsi=vessels["mmsi"].astype(float))
+    k = draw(st.integers(0, 12))
+    statics = pd.DataFrame({
+        "time": pd.to_datetime([(T0 + draw(st.integers(0, 86400))) * 10**9 for _ in range(k)],
+                               utc=True),
+        "mmsi": [412000001 + draw(st.integers(0, n)) for _ in range(k)],
+        "imo": pd.array([draw(st.sampled_from([None, 9074729, 9176187])) for _ in range(k)],
+                        dtype="Int64"),
+        "name": pd.array([draw(st.sampled_from([None, "A", "B", "C"])) for _ in range(k)],
+                         dtype="string")})
+    mmsi = None if draw(st.booleans()) else draw(st.lists(
+        st.integers(412000001, 412000008), max_size=4))
+    return act, vessels, statics if k else None, mmsi
+
+
+@settings(max_examples=150, deadline=None)
+@given(_links_inputs())
+def test_identity_links_equal_the_pandas_route(case):
+    """identity_links (handover join and final merge on plain arrays) equals the route that
+    made them with pandas merge, concat, sort_values and groupby (tests/_links_oracle.py):
+    same rows, dtypes and texts."""
+    from _links_oracle import identity_links as pandas_route
+
+    act, vessels, statics, mmsi = case
+    got = identity_links(vessels, statics=statics, activity=act, mmsi=mmsi)
+    want = pandas_route(vessels, statics=statics, activity=act, mmsi=mmsi)
+    pd.testing.assert_frame_equal(got, want)

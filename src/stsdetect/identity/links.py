@@ -440,34 +440,39 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         t_first = activity["t_first_ns"].to_numpy(np.int64)
         t_last = activity["t_last_ns"].to_numpy(np.int64)
         t_lo, t_hi = t_first.min(), t_last.max()
-        v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
-        length = pd.to_numeric(v["length_m"], errors="coerce").reindex(ids).to_numpy(float)
-        beam = pd.to_numeric(v["beam_m"], errors="coerce").reindex(ids).to_numpy(float)
+        length, beam = _last_per_mmsi(vessels, ("length_m", "beam_m"), ids)
         dims = np.isfinite(length) & np.isfinite(beam) & (length > 0) & (beam > 0)
         edge_ns = round(HANDOVER_EDGE_S * 1e9)
-        gone = pd.DataFrame({"a": ids, "ta": t_last, "lat_a": activity["lat_last"].to_numpy(),
-                             "lon_a": activity["lon_last"].to_numpy(),
-                             "L": np.round(length), "B": np.round(beam)})[
-            dims & (t_last < t_hi - edge_ns)]
-        new = pd.DataFrame({"b": ids, "tb": t_first, "lat_b": activity["lat_first"].to_numpy(),
-                            "lon_b": activity["lon_first"].to_numpy(), "L": np.round(length),
-                            "B": np.round(beam)})[dims & (t_first > t_lo + edge_ns)]
+        go = np.flatnonzero(dims & (t_last < t_hi - edge_ns))
+        nw = np.flatnonzero(dims & (t_first > t_lo + edge_ns))
+        # + 0.0: -0.0 becomes 0.0, as equal keys in a merge
+        size_l, size_b = np.round(length) + 0.0, np.round(beam) + 0.0
         tol = int(np.ceil(HANDOVER_DIM_TOLERANCE_M))
-        # the appearing vessels once per shift of their dimensions (9 shifts, shift-major),
-        # made with array tiling rather than 9 frames concatenated
+        # the appearing vessels once per shift of their dimensions (9 shifts), joined with the
+        # silent ones on equal (length, beam) by sorting: what a merge of the two frames gave,
+        # each matching (silent, appearing, shift) once
         shifts = np.arange(-tol, tol + 1)
         n_shift = shifts.size * shifts.size
-        shifted = pd.DataFrame({c: np.tile(new[c].to_numpy(), n_shift) for c in new.columns})
-        shifted["L"] += np.repeat(np.repeat(shifts, shifts.size), len(new))
-        shifted["B"] += np.repeat(np.tile(shifts, shifts.size), len(new))
-        pairs = gone.merge(shifted, on=["L", "B"])
-        gap = pairs["tb"] - pairs["ta"]
-        pairs = pairs[(pairs["a"] != pairs["b"]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))]
-        if len(pairs):
+        nw_rep = np.tile(nw, n_shift)
+        s_l = size_l[nw_rep] + np.repeat(np.repeat(shifts, shifts.size), nw.size)
+        s_b = size_b[nw_rep] + np.repeat(np.tile(shifts, shifts.size), nw.size)
+        ia, ib = _equal_pairs(size_l[go], size_b[go], s_l, s_b)
+        ia, ib = go[ia], nw_rep[ib]
+        gap = t_first[ib] - t_last[ia]
+        keep = (ids[ia] != ids[ib]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))
+        ia, ib = ia[keep], ib[keep]
+        pairs = pd.DataFrame({"a": ids[ia], "ta": t_last[ia],
+                              "lat_a": activity["lat_last"].to_numpy()[ia],
+                              "lon_a": activity["lon_last"].to_numpy()[ia],
+                              "L": size_l[ia], "B": size_b[ia], "b": ids[ib],
+                              "tb": t_first[ib], "lat_b": activity["lat_first"].to_numpy()[ib],
+                              "lon_b": activity["lon_first"].to_numpy()[ib]}) \
+            if ia.size else None
+        if pairs is not None:
             dist = haversine_m(pairs["lat_a"].to_numpy(), pairs["lon_a"].to_numpy(),
                                pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy())
             pairs = pairs[dist <= max_distance_m].assign(dist=dist[dist <= max_distance_m])
-        if len(pairs):
+        if pairs is not None and len(pairs):
             from stsdetect.geo import utc_from_ns
 
             base = pd.DataFrame({
@@ -483,15 +488,82 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                 rows.append(pd.DataFrame({"mmsi": pairs[me].to_numpy(np.int64),
                                           "token": "handover", "evidence": json_objects(frame)}))
 
-    out = pd.concat(rows, ignore_index=True)
-    out["mmsi"] = out["mmsi"].astype(np.int64)
+    return _merge_links(rows, mmsi)
+
+
+def _merge_links(rows: list, mmsi) -> pd.DataFrame:
+    """The link frames as one table: only the links of ``mmsi`` (all when None), sorted by
+    ``mmsi`` and ``token``, several links of one kind for one vessel as one JSON array of
+    their texts in text order. On plain arrays (a few pandas calls on tables of a few rows
+    cost more than the links)."""
+    rows = [r for r in rows if len(r)]
+    m = np.concatenate([np.zeros(0, np.int64)] + [r["mmsi"].to_numpy(np.int64) for r in rows])
+    tok = np.concatenate([np.zeros(0, object)] + [r["token"].to_numpy(dtype=object)
+                                                    for r in rows])
+    evid = np.concatenate([np.zeros(0, object)] + [r["evidence"].to_numpy(dtype=object)
+                                                     for r in rows])
     if mmsi is not None:
-        out = out[out["mmsi"].isin(_as_mmsi_array(mmsi))]
-    # several links of one kind for one vessel: one JSON array
-    out = out.sort_values(["mmsi", "token", "evidence"], kind="stable")
-    many = out.duplicated(["mmsi", "token"], keep=False).to_numpy()
-    if many.any():
-        grouped = out[many].groupby(["mmsi", "token"], sort=True)["evidence"].agg(
-            lambda s: "[" + ", ".join(s) + "]").reset_index()   # per (vessel, link kind)
-        out = pd.concat([out[~many], grouped], ignore_index=True)
-    return out.sort_values(["mmsi", "token"], ignore_index=True)[["mmsi", "token", "evidence"]]
+        keep = _member(m, _as_mmsi_array(mmsi))
+        m, tok, evid = m[keep], tok[keep], evid[keep]
+    if m.size > 1:
+        # by (mmsi, token, evidence): texts ranked by Python's order (code points)
+        tok_code = np.unique(tok, return_inverse=True)[1].reshape(-1)
+        ev_code = np.unique(evid, return_inverse=True)[1].reshape(-1)
+        order = np.lexsort((ev_code, tok_code, m))
+        m, tok, evid, tok_code = m[order], tok[order], evid[order], tok_code[order]
+        start = np.r_[True, (m[1:] != m[:-1]) | (tok_code[1:] != tok_code[:-1])]
+        if not start.all():  # several links of one kind for one vessel: one JSON array
+            first = np.flatnonzero(start)
+            count = np.diff(np.r_[first, m.size])
+            joined = evid[first].copy()
+            for i in np.flatnonzero(count > 1):  # per (vessel, link kind) with several
+                joined[i] = "[" + ", ".join(evid[first[i]:first[i] + count[i]]) + "]"
+            m, tok, evid = m[first], tok[first], joined
+    return pd.DataFrame({"mmsi": m, "token": pd.Series(tok, dtype=object),
+                         "evidence": pd.Series(evid, dtype=object)})
+
+
+def _last_per_mmsi(vessels: pd.DataFrame, columns, ids: np.ndarray) -> list:
+    """Each of ``columns`` (as ``pd.to_numeric``, float) of the last row of each MMSI in
+    ``ids`` (NaN where none): ``vessels.drop_duplicates("mmsi", keep="last")
+    .set_index("mmsi")[c].reindex(ids)``, by a binary search when ``mmsi`` is int64."""
+    cols = [pd.to_numeric(vessels[c], errors="coerce") for c in columns]
+    vm = vessels["mmsi"]
+    if vm.dtype != np.dtype(np.int64):
+        v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
+        return [pd.to_numeric(v[c], errors="coerce").reindex(ids).to_numpy(float)
+                for c in columns]
+    vm = vm.to_numpy()
+    order = np.argsort(vm, kind="stable")
+    key = vm[order]
+    last = np.r_[key[1:] != key[:-1], True] if key.size else np.zeros(0, bool)
+    key, rows = key[last], order[last]   # each MMSI's last row
+    pos = np.minimum(np.searchsorted(key, ids), max(key.size - 1, 0))
+    found = (key[pos] == ids) if key.size else np.zeros(ids.size, bool)
+    out = []
+    for col in cols:
+        val = col.to_numpy(dtype="float64", na_value=np.nan)
+        got = np.full(ids.size, np.nan)
+        got[found] = val[rows[pos[found]]]
+        out.append(got)
+    return out
+
+
+def _equal_pairs(l_a, b_a, l_b, b_b):
+    """Index pairs ``(i, j)`` with ``l_a[i] == l_b[j]`` and ``b_a[i] == b_b[j]`` (no NaN),
+    every match once, by sorting (an inner merge on the two keys)."""
+    la = np.concatenate([l_a, l_b])
+    lb = np.concatenate([b_a, b_b])
+    if la.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    code = np.unique(np.stack([la, lb], axis=1), axis=0, return_inverse=True)[1].reshape(-1)
+    ca, cb = code[:l_a.size], code[l_a.size:]
+    order = np.argsort(cb, kind="stable")
+    sorted_b = cb[order]
+    lo = np.searchsorted(sorted_b, ca, side="left")
+    hi = np.searchsorted(sorted_b, ca, side="right")
+    n = hi - lo
+    ia = np.repeat(np.arange(l_a.size), n)
+    start = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n)
+    ib = order[start + np.arange(ia.size)] if ia.size else np.zeros(0, np.int64)
+    return ia, ib
