@@ -1,5 +1,6 @@
-"""identity_links as it was before its handover join and final merge ran on plain arrays
-(pandas merge, concat, sort_values, groupby): the oracle of tests/test_identity_near.py."""
+"""identity_anomalies and identity_links as they were before their final tables (and the
+handover join) were made on plain arrays (pandas merge, concat, drop_duplicates, sort_values,
+groupby): the oracles of tests/test_identity_near.py."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from stsdetect.identity.links import (
     HANDOVER_MAX_GAP_S,
     _as_mmsi_array,
     _bearing_on,
+    _check_vessels,
     _history,
     _json_list,
+    imo_valid,
+    is_placeholder_mmsi,
+    mmsi_kind,
 )
 
 
@@ -214,3 +219,83 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
             lambda s: "[" + ", ".join(s) + "]").reset_index()   # per (vessel, link kind)
         out = pd.concat([out[~many], grouped], ignore_index=True)
     return out.sort_values(["mmsi", "token"], ignore_index=True)[["mmsi", "token", "evidence"]]
+
+
+def identity_anomalies(vessels: pd.DataFrame | None, tracks=None, mmsi=None) -> pd.DataFrame:
+    """Signs that an MMSI's identity is not what it claims, one row per MMSI and reason.
+
+    Reasons (``reason`` column):
+
+    - ``several_names:<n>``: the MMSI broadcast ``n`` > 1 distinct names in the dump
+      (``n_name_changes`` + 1, or the ``names`` list);
+    - ``several_ship_types:<n>``: its static ship type changed (``n_type_changes`` > 0);
+    - ``invalid_mmsi:<kind>``: not a valid ship MMSI (any form other than ``ship``, including a
+      MID missing from the ITU table);
+    - ``placeholder_mmsi``: a default or typed-in number (:func:`is_placeholder_mmsi`);
+    - ``imo_check_digit``: the broadcast IMO number fails its check digit (:func:`imo_valid`);
+      IMO 0 / missing means "not available" and is not an anomaly;
+    - ``two_places_at_once:<n>``: the tracks stage split the MMSI into ``n`` > 1 segments,
+      i.e. several transmitters used it in places too far apart to be one ship.
+
+    Parameters
+    ----------
+    vessels : pandas.DataFrame or None
+        Vessels table.
+    tracks : stsdetect.tracks.Tracks, optional
+        Adds MMSIs seen only in positions and the ``two_places_at_once`` check.
+    mmsi : array_like of int, optional
+        Further MMSIs to check (MMSI-based reasons only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``mmsi`` (int64) and ``reason`` (str), sorted; no row for clean MMSIs.
+    """
+    _check_vessels(vessels)
+    rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "reason": np.zeros(0, object)})]
+    parts = [np.zeros(0, np.int64)]
+    if vessels is not None and len(vessels):
+        v = vessels.drop_duplicates("mmsi", keep="last")
+        vm = v["mmsi"].to_numpy(dtype=np.int64)
+        parts.append(vm)
+        n_names = np.zeros(len(v), dtype=np.int64)
+        if "n_name_changes" in v:
+            n_names = pd.to_numeric(v["n_name_changes"], errors="coerce").fillna(0) \
+                .to_numpy(dtype=np.int64) + 1
+        if "names" in v:
+            each = v["names"].astype("string").fillna("").str.split(";").explode().str.strip()
+            each = each[each.notna() & (each != "")]
+            listed = each.groupby(level=0).nunique().reindex(v.index, fill_value=0)
+            n_names = np.maximum(n_names, listed.to_numpy(dtype=np.int64))
+        many = n_names > 1
+        rows.append(pd.DataFrame({"mmsi": vm[many], "reason": np.char.add(
+            "several_names:", n_names[many].astype(str)).astype(object)}))
+        if "n_type_changes" in v:
+            nt = pd.to_numeric(v["n_type_changes"], errors="coerce").fillna(0) \
+                .to_numpy(dtype=np.int64)
+            rows.append(pd.DataFrame({"mmsi": vm[nt > 0], "reason": np.char.add(
+                "several_ship_types:", (nt[nt > 0] + 1).astype(str)).astype(object)}))
+        if "imo" in v:
+            imo = pd.to_numeric(v["imo"], errors="coerce")
+            given = (imo.notna() & (imo != 0)).to_numpy(dtype=bool)
+            bad = given & ~imo_valid(v["imo"].astype(object).where(imo.notna(), None))
+            rows.append(pd.DataFrame({"mmsi": vm[bad], "reason": "imo_check_digit"}))
+    if tracks is not None and len(tracks):
+        seg = np.asarray(tracks.segment_mmsi, dtype=np.int64)
+        parts.append(seg)
+        ids, counts = np.unique(seg, return_counts=True)
+        rows.append(pd.DataFrame({"mmsi": ids[counts > 1], "reason": np.char.add(
+            "two_places_at_once:", counts[counts > 1].astype(str)).astype(object)}))
+    if mmsi is not None:
+        parts.append(_as_mmsi_array(mmsi))
+    all_mmsi = np.unique(np.concatenate(parts))
+    kinds = mmsi_kind(all_mmsi)
+    bad_kind = kinds != "ship"
+    rows.append(pd.DataFrame({"mmsi": all_mmsi[bad_kind], "reason": np.char.add(
+        "invalid_mmsi:", kinds[bad_kind].astype(str)).astype(object)}))
+    ph = is_placeholder_mmsi(all_mmsi)
+    rows.append(pd.DataFrame({"mmsi": all_mmsi[ph], "reason": "placeholder_mmsi"}))
+    out = pd.concat(rows, ignore_index=True)
+    out["mmsi"] = out["mmsi"].astype(np.int64)
+    out["reason"] = out["reason"].astype(object)
+    return out.drop_duplicates().sort_values(["mmsi", "reason"], ignore_index=True)

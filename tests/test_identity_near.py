@@ -704,3 +704,43 @@ def test_identity_links_equal_the_pandas_route(case):
     got = identity_links(vessels, statics=statics, activity=act, mmsi=mmsi)
     want = pandas_route(vessels, statics=statics, activity=act, mmsi=mmsi)
     pd.testing.assert_frame_equal(got, want)
+
+
+class _Segments:
+    """The part of a Tracks that identity_anomalies reads."""
+
+    def __init__(self, segment_mmsi):
+        self.segment_mmsi = np.asarray(segment_mmsi, np.int64)
+
+    def __len__(self):
+        return self.segment_mmsi.size
+
+
+_ANOMALY_MMSI = st.sampled_from([0, 123456789, 111111111, 412000001, 412000002, 445028319,
+                                 2573001, 970123456, 992351000, 1193046, 998123456])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_ANOMALY_MMSI, st.integers(0, 3), st.integers(0, 2),
+                          st.sampled_from([None, 0, 9074729, 9074728, 1234567])),
+                max_size=8),
+       st.lists(_ANOMALY_MMSI, max_size=6), st.lists(_ANOMALY_MMSI, max_size=4),
+       st.booleans(), st.booleans())
+def test_identity_anomalies_equal_the_pandas_route(rows, segments, extra, names, tracks):
+    """identity_anomalies (its table made on arrays) equals the route that concatenated
+    frames, dropped duplicates and sorted them (tests/_links_oracle.py)."""
+    from _links_oracle import identity_anomalies as pandas_route
+
+    from stsdetect.identity.links import identity_anomalies
+
+    vessels = pd.DataFrame({
+        "mmsi": np.array([r[0] for r in rows], np.int64),
+        "n_name_changes": [r[1] for r in rows], "n_type_changes": [r[2] for r in rows],
+        "imo": pd.array([r[3] for r in rows], dtype="Int64")})
+    if names:
+        vessels["names"] = [";".join(["A", "B", "C"][:r[1]]) for r in rows]
+    seg = _Segments(segments) if tracks else None
+    for v in (vessels, None):
+        got = identity_anomalies(v, tracks=seg, mmsi=extra)
+        want = pandas_route(v, tracks=seg, mmsi=extra)
+        pd.testing.assert_frame_equal(got, want)

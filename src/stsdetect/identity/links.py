@@ -50,7 +50,7 @@ def identity_anomalies(vessels: pd.DataFrame | None, tracks=None, mmsi=None) -> 
         ``mmsi`` (int64) and ``reason`` (str), sorted; no row for clean MMSIs.
     """
     _check_vessels(vessels)
-    rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "reason": np.zeros(0, object)})]
+    rows = []  # (mmsi, reason) arrays, made into one table at the end
     parts = [np.zeros(0, np.int64)]
     if vessels is not None and len(vessels):
         v = vessels.drop_duplicates("mmsi", keep="last")
@@ -66,37 +66,45 @@ def identity_anomalies(vessels: pd.DataFrame | None, tracks=None, mmsi=None) -> 
             listed = each.groupby(level=0).nunique().reindex(v.index, fill_value=0)
             n_names = np.maximum(n_names, listed.to_numpy(dtype=np.int64))
         many = n_names > 1
-        rows.append(pd.DataFrame({"mmsi": vm[many], "reason": np.char.add(
-            "several_names:", n_names[many].astype(str)).astype(object)}))
+        rows.append((vm[many], np.char.add("several_names:", n_names[many].astype(str))))
         if "n_type_changes" in v:
             nt = pd.to_numeric(v["n_type_changes"], errors="coerce").fillna(0) \
                 .to_numpy(dtype=np.int64)
-            rows.append(pd.DataFrame({"mmsi": vm[nt > 0], "reason": np.char.add(
-                "several_ship_types:", (nt[nt > 0] + 1).astype(str)).astype(object)}))
+            rows.append((vm[nt > 0], np.char.add("several_ship_types:",
+                                                 (nt[nt > 0] + 1).astype(str))))
         if "imo" in v:
             imo = pd.to_numeric(v["imo"], errors="coerce")
             given = (imo.notna() & (imo != 0)).to_numpy(dtype=bool)
             bad = given & ~imo_valid(v["imo"].astype(object).where(imo.notna(), None))
-            rows.append(pd.DataFrame({"mmsi": vm[bad], "reason": "imo_check_digit"}))
+            rows.append((vm[bad], np.full(int(bad.sum()), "imo_check_digit", object)))
     if tracks is not None and len(tracks):
         seg = np.asarray(tracks.segment_mmsi, dtype=np.int64)
         parts.append(seg)
         ids, counts = np.unique(seg, return_counts=True)
-        rows.append(pd.DataFrame({"mmsi": ids[counts > 1], "reason": np.char.add(
-            "two_places_at_once:", counts[counts > 1].astype(str)).astype(object)}))
+        rows.append((ids[counts > 1], np.char.add("two_places_at_once:",
+                                                  counts[counts > 1].astype(str))))
     if mmsi is not None:
         parts.append(_as_mmsi_array(mmsi))
     all_mmsi = np.unique(np.concatenate(parts))
     kinds = mmsi_kind(all_mmsi)
     bad_kind = kinds != "ship"
-    rows.append(pd.DataFrame({"mmsi": all_mmsi[bad_kind], "reason": np.char.add(
-        "invalid_mmsi:", kinds[bad_kind].astype(str)).astype(object)}))
+    rows.append((all_mmsi[bad_kind], np.char.add("invalid_mmsi:", kinds[bad_kind].astype(str))))
     ph = is_placeholder_mmsi(all_mmsi)
-    rows.append(pd.DataFrame({"mmsi": all_mmsi[ph], "reason": "placeholder_mmsi"}))
-    out = pd.concat(rows, ignore_index=True)
-    out["mmsi"] = out["mmsi"].astype(np.int64)
-    out["reason"] = out["reason"].astype(object)
-    return out.drop_duplicates().sort_values(["mmsi", "reason"], ignore_index=True)
+    rows.append((all_mmsi[ph], np.full(int(ph.sum()), "placeholder_mmsi", object)))
+    # distinct (mmsi, reason), sorted: on arrays (a drop_duplicates and a sort_values of a
+    # concatenated frame cost more than the few rows)
+    m = np.concatenate([np.zeros(0, np.int64)] + [np.asarray(r[0], np.int64) for r in rows])
+    why = np.concatenate([np.zeros(0, object)] + [np.asarray(r[1]).astype(object)
+                                                  for r in rows])
+    if m.size:
+        code = np.unique(why, return_inverse=True)[1].reshape(-1)
+        order = np.lexsort((code, m))
+        m, why, code = m[order], why[order], code[order]
+        new = np.r_[True, (m[1:] != m[:-1]) | (code[1:] != code[:-1])]
+        m, why = m[new], why[new]
+    return pd.DataFrame({"mmsi": m, "reason": pd.Series(why, dtype=object)})
+
+
 
 
 # --------------------------------------------------------------------------- links over time
