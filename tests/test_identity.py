@@ -900,3 +900,56 @@ def test_cleaning_spans_equal_the_activity_pass_over_the_positions(rows):
     # other layouts (float MMSIs here) give no spans: vessel_activity reads the positions
     assert heard_spans(build_tracks(pos.astype({"mmsi": float}))) is None
     assert heard_spans(tracks.take(np.arange(len(tracks)))) is None  # not build_tracks' own
+
+
+_BARGE_NAMES = st.sampled_from([
+    None, "", "BARGE", "ZHE HAI BARGE 7", "XBARGE", "ÉBARGE", "BARGE_1", "BARGE-1",
+    "dumb hopper", "PONTOON LIGHTER", "²BARGE", "HOPPER DUMB", "SEA STAR", "ß BARGE"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([412000001, 413000002, 538000009, 123456789,
+                                           445000001]),
+                          _BARGE_NAMES, st.sampled_from([None, 0, 31, 52, 70, 99]),
+                          st.sampled_from([None, 25.0, 60.4, 150.0]),
+                          st.sampled_from([None, 8.0, 20.0]),
+                          st.sampled_from([None, "A", "b"])), max_size=6),
+       st.lists(st.tuples(st.sampled_from([412000001, 413000002, 538000009, 998000001]),
+                          st.integers(0, 3 * 86400), st.integers(0, 3 * 86400),
+                          st.sampled_from([0.0, 3600.0, 90000.0])), max_size=5),
+       st.lists(st.sampled_from([412000001, 413000002, 538000009, 998000001, 211000000]),
+                max_size=4),
+       st.booleans(), st.booleans(), st.booleans())
+def test_classify_barges_equals_the_pandas_route(vessel_rows, act_rows, extra, with_names,
+                                                 with_tows, mmsi_only):
+    """classify_barges (barge words by one search per name, the activity looked up by a
+    binary search) equals the route with five str.contains calls and a reindexed frame
+    (tests/_barges_oracle.py), names with non-ASCII word characters included."""
+    from _barges_oracle import classify_barges as pandas_route
+
+    vessels = pd.DataFrame({
+        "mmsi": np.array([r[0] for r in vessel_rows], np.int64),
+        "name": pd.array([r[1] for r in vessel_rows], dtype="string"),
+        "ship_type": pd.array([r[2] for r in vessel_rows], dtype="Int64"),
+        "length_m": np.array([np.nan if r[3] is None else r[3] for r in vessel_rows], float),
+        "beam_m": np.array([np.nan if r[4] is None else r[4] for r in vessel_rows], float),
+        "ais_class": pd.array([r[5] for r in vessel_rows], dtype="string")})
+    if with_names:
+        vessels["names"] = [r[1] if r[1] else "" for r in vessel_rows]
+    t0 = 1_709_251_200 * 10**9
+    activity = pd.DataFrame({
+        "mmsi": np.array([r[0] for r in act_rows], np.int64),
+        "t_first_ns": np.array([t0 + r[1] * 10**9 for r in act_rows], np.int64),
+        "t_last_ns": np.array([t0 + (r[1] + r[2]) * 10**9 for r in act_rows], np.int64),
+        "sea_s": np.array([r[3] for r in act_rows], float),
+        "pos_first_ns": np.array([-1 for r in act_rows], np.int64),
+        "pos_last_ns": np.array([-1 for r in act_rows], np.int64)})
+    positions = pd.DataFrame({"mmsi": np.array([538000009, 998000001], np.int64),
+                              "msg_type": np.array([18, 1], np.int64)})
+    tows = pd.DataFrame({"tug_mmsi": [538000009, 412000001], "mmsi": [413000002, 998000001]}) \
+        if with_tows else None
+    mmsi = extra + [r[0] for r in vessel_rows]
+    kw = dict(positions=positions, mmsi=mmsi, tows=tows, activity=activity,
+              mmsi_only=mmsi_only and bool(mmsi))
+    for v in (vessels, None):
+        pd.testing.assert_frame_equal(classify_barges(v, **kw), pandas_route(v, **kw))

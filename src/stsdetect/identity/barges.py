@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -209,9 +211,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
     # distinct per part first (hashing; the positions' part has a row per report)
     all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
-    act = pd.DataFrame({"heard_s": _heard_span_s(activity), "sea_s": activity["sea_s"]
-                        .to_numpy(float)}, index=activity["mmsi"].to_numpy(np.int64))
-    act = act[~act.index.duplicated()].reindex(all_mmsi)
+    heard_s, sea_s = _first_per_mmsi(activity["mmsi"].to_numpy(np.int64), all_mmsi,
+                                     _heard_span_s(activity),
+                                     activity["sea_s"].to_numpy(float))
     s = _static_frame(vessels, all_mmsi)
     n = len(s)
 
@@ -221,11 +223,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
 
     name_text = (s["name"].astype("string").fillna("") + ";"
                  + s["names"].astype("string").fillna("")).str.upper()
-    name_word = pd.Series("", index=s.index, dtype=object)
-    for word in BARGE_NAME_WORDS[::-1]:  # fixed, five words: first listed wins
-        hit = name_text.str.contains(rf"\b{word}\b", regex=True, na=False).to_numpy()
-        name_word = name_word.where(~hit, word)
-    name_word = name_word.to_numpy(dtype=object)
+    name_word = _barge_words(name_text.to_numpy(dtype=object))
 
     eri = pd.to_numeric(s["eri_type"], errors="coerce").to_numpy(dtype=float)
     eri_barge = np.isin(eri, list(BARGE_ERI_TYPES))
@@ -241,7 +239,6 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     type99 = ship_type == 99
     type0 = ship_type == 0
     type_missing = has_static & np.isnan(ship_type)
-    heard_s = act["heard_s"].to_numpy(dtype=float)
     briefly = heard_s < STATIC_INTERVAL_S          # NaN (span unknown) -> False
     no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
     unknown_type = type99 | type0 | type_missing | no_static
@@ -266,7 +263,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     strong = stated | ((towed | (unknown_type & small)) & ~is_tug)
     # a weak call (unknown type backed only by Class B, a Chinese or invalid MMSI) is not given
     # to a vessel that sails at sea speed for a day or more: barges do not make voyages
-    sea_h = np.nan_to_num(act["sea_s"].to_numpy(dtype=float)) / 3600.0
+    sea_h = np.nan_to_num(sea_s) / 3600.0
     sea_going = sea_h >= SEA_GOING_MIN_H
     weak = is_barge & ~strong
     is_barge = is_barge & ~(weak & sea_going)
@@ -298,6 +295,44 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         "strength": strength,
         "reason": joined,
     })
+
+
+def _first_per_mmsi(key: np.ndarray, mmsi: np.ndarray, *values) -> list:
+    """Each of ``values`` (float arrays along ``key``) at the first row of each of ``mmsi``
+    in ``key``, NaN where none: a frame indexed by ``key``, its first row per index value
+    kept and reindexed onto ``mmsi``, by a binary search."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    first = np.r_[True, k[1:] != k[:-1]] if k.size else np.zeros(0, bool)
+    k, rows = k[first], order[first]
+    pos = np.minimum(np.searchsorted(k, mmsi), max(k.size - 1, 0))
+    found = k[pos] == mmsi if k.size else np.zeros(mmsi.size, bool)
+    out = []
+    for v in values:
+        got = np.full(mmsi.size, np.nan)
+        got[found] = np.asarray(v, float)[rows[pos[found]]]
+        out.append(got)
+    return out
+
+
+#: One whole-word pattern per barge word, in the order of :data:`BARGE_NAME_WORDS`.
+_BARGE_WORD_RE = tuple((word, re.compile(rf"\b{word}\b")) for word in BARGE_NAME_WORDS)
+
+
+def _barge_words(texts: np.ndarray) -> np.ndarray:
+    """The first of :data:`BARGE_NAME_WORDS` (in that order) found as a whole word in each
+    text, ``""`` for none or a missing text: Python's ``re`` per text, as pandas'
+    ``str.contains`` with ``regex=True`` matched (one call per word over a few names cost
+    more than the search)."""
+    out = np.full(len(texts), "", dtype=object)
+    for i, text in enumerate(texts):  # the vessels classified (a few participants)
+        if not isinstance(text, str):
+            continue
+        for word, pattern in _BARGE_WORD_RE:  # five words: first listed wins
+            if pattern.search(text):
+                out[i] = word
+                break
+    return out
 
 
 def _heard_span_s(act: pd.DataFrame) -> np.ndarray:
