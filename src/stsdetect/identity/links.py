@@ -523,9 +523,13 @@ def _merge_links(rows: list, mmsi) -> pd.DataFrame:
         if not start.all():  # several links of one kind for one vessel: one JSON array
             first = np.flatnonzero(start)
             count = np.diff(np.r_[first, m.size])
-            joined = evid[first].copy()
-            for i in np.flatnonzero(count > 1):  # per (vessel, link kind) with several
-                joined[i] = "[" + ", ".join(evid[first[i]:first[i] + count[i]]) + "]"
+            # each text and a separator before the next of its group, summed per group
+            # (NumPy's reduceat on objects: string concatenation, no Python loop)
+            last_of_group = np.r_[start[1:], True]
+            pieces = evid.astype(object) + np.where(last_of_group, "", ", ").astype(object)
+            joined = np.add.reduceat(pieces, first).astype(object)
+            several = count > 1
+            joined[several] = "[" + joined[several] + "]"
             m, tok, evid = m[first], tok[first], joined
     return pd.DataFrame({"mmsi": m, "token": pd.Series(tok, dtype=object),
                          "evidence": pd.Series(evid, dtype=object)})
