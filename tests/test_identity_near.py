@@ -692,7 +692,7 @@ def _links_inputs(draw):
     return act, vessels, statics if k else None, mmsi
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(_links_inputs())
 def test_identity_links_equal_the_pandas_route(case):
     """identity_links (handover join and final merge on plain arrays) equals the route that
@@ -720,7 +720,7 @@ _ANOMALY_MMSI = st.sampled_from([0, 123456789, 111111111, 412000001, 412000002, 
                                  2573001, 970123456, 992351000, 1193046, 998123456])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(_ANOMALY_MMSI, st.integers(0, 3), st.integers(0, 2),
                           st.sampled_from([None, 0, 9074729, 9074728, 1234567])),
                 max_size=8),
