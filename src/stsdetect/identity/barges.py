@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.detectors.tows import TUG_SHIP_TYPES
-from stsdetect.identity.mid import _as_mmsi_array, mid_of, mmsi_kind
+from stsdetect.identity.mid import _as_mmsi_array, _values_per_mmsi, mid_of, mmsi_kind
 from stsdetect.identity.mid import check_vessels as _check_vessels
 
 __all__ = [
@@ -209,9 +209,9 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
     # distinct per part first (hashing; the positions' part has a row per report)
     all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
-    heard_s, sea_s = _first_per_mmsi(activity["mmsi"].to_numpy(np.int64), all_mmsi,
-                                     _heard_span_s(activity),
-                                     activity["sea_s"].to_numpy(float))
+    heard_s, sea_s = _values_per_mmsi(activity["mmsi"].to_numpy(np.int64), all_mmsi,
+                                      [_heard_span_s(activity),
+                                       activity["sea_s"].to_numpy(float)])
     s = _static_frame(vessels, all_mmsi)
     n = len(s)
 
@@ -293,24 +293,6 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         "strength": strength,
         "reason": joined,
     })
-
-
-def _first_per_mmsi(key: np.ndarray, mmsi: np.ndarray, *values) -> list:
-    """Each of ``values`` (float arrays along ``key``) at the first row of each of ``mmsi``
-    in ``key``, NaN where none: a frame indexed by ``key``, its first row per index value
-    kept and reindexed onto ``mmsi``, by a binary search."""
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    first = np.r_[True, k[1:] != k[:-1]] if k.size else np.zeros(0, bool)
-    k, rows = k[first], order[first]
-    pos = np.minimum(np.searchsorted(k, mmsi), max(k.size - 1, 0))
-    found = k[pos] == mmsi if k.size else np.zeros(mmsi.size, bool)
-    out = []
-    for v in values:
-        got = np.full(mmsi.size, np.nan)
-        got[found] = np.asarray(v, float)[rows[pos[found]]]
-        out.append(got)
-    return out
 
 
 def _barge_words(name_text: pd.Series) -> np.ndarray:

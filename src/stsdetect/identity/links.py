@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from stsdetect._json import JSON_ESCAPES, json_objects, json_string
-from stsdetect.identity.mid import _as_mmsi_array, imo_valid, is_placeholder_mmsi, mmsi_kind
+from stsdetect.identity.mid import (
+    _as_mmsi_array,
+    _values_per_mmsi,
+    imo_valid,
+    is_placeholder_mmsi,
+    mmsi_kind,
+)
 from stsdetect.identity.mid import check_vessels as _check_vessels
 
 __all__ = [
@@ -539,26 +545,14 @@ def _last_per_mmsi(vessels: pd.DataFrame, columns, ids: np.ndarray) -> list:
     """Each of ``columns`` (as ``pd.to_numeric``, float) of the last row of each MMSI in
     ``ids`` (NaN where none): ``vessels.drop_duplicates("mmsi", keep="last")
     .set_index("mmsi")[c].reindex(ids)``, by a binary search when ``mmsi`` is int64."""
-    cols = [pd.to_numeric(vessels[c], errors="coerce") for c in columns]
     vm = vessels["mmsi"]
     if vm.dtype != np.dtype(np.int64):
         v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
         return [pd.to_numeric(v[c], errors="coerce").reindex(ids).to_numpy(float)
                 for c in columns]
-    vm = vm.to_numpy()
-    order = np.argsort(vm, kind="stable")
-    key = vm[order]
-    last = np.r_[key[1:] != key[:-1], True] if key.size else np.zeros(0, bool)
-    key, rows = key[last], order[last]   # each MMSI's last row
-    pos = np.minimum(np.searchsorted(key, ids), max(key.size - 1, 0))
-    found = (key[pos] == ids) if key.size else np.zeros(ids.size, bool)
-    out = []
-    for col in cols:
-        val = col.to_numpy(dtype="float64", na_value=np.nan)
-        got = np.full(ids.size, np.nan)
-        got[found] = val[rows[pos[found]]]
-        out.append(got)
-    return out
+    cols = [pd.to_numeric(vessels[c], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+            for c in columns]
+    return _values_per_mmsi(vm.to_numpy(), ids, cols, keep="last")
 
 
 def _equal_pairs(l_a, b_a, l_b, b_b):

@@ -287,3 +287,25 @@ def check_vessels(vessels) -> None:
                         f"{type(vessels).__name__}")
     if "mmsi" not in vessels.columns:
         raise ValueError(f"vessels table has no 'mmsi' column (columns: {list(vessels.columns)})")
+
+
+def _values_per_mmsi(key: np.ndarray, ids: np.ndarray, values, keep: str = "first") -> list:
+    """Each of ``values`` (float arrays along ``key``) at the first (``keep="first"``) or
+    last row of each MMSI of ``ids`` in ``key``, NaN where it has none: a frame indexed by
+    ``key``, ``drop_duplicates(keep=...)`` and ``reindex(ids)``, by a binary search."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    if k.size:
+        change = k[1:] != k[:-1]
+        edge = np.r_[True, change] if keep == "first" else np.r_[change, True]
+    else:
+        edge = np.zeros(0, bool)
+    k, rows = k[edge], order[edge]
+    pos = np.minimum(np.searchsorted(k, ids), max(k.size - 1, 0))
+    found = k[pos] == ids if k.size else np.zeros(ids.size, bool)
+    out = []
+    for v in values:
+        got = np.full(ids.size, np.nan)
+        got[found] = np.asarray(v, float)[rows[pos[found]]]
+        out.append(got)
+    return out
