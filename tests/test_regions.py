@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -231,10 +235,54 @@ def test_broken_region_files_are_exit_2(tmp_path, capsys, text, needle):
         load_regions(str(path))
     dump = tmp_path / "d.nmea"
     dump.write_text("!AIVDM,1,1,,A,13prmQ?P001EOA4OC3h@u?vl20SR,0*7F\n")
-    assert main(["-q", "detect", str(dump), "-o", str(tmp_path / "e.csv"), "--region",
-                 str(path)]) == EXIT_BAD_INPUT
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["-q", "detect", str(dump), "-o", str(tmp_path / "e.csv"), "--region",
+                     str(path)]) == EXIT_BAD_INPUT
+    # (pyogrio's RuntimeWarning about the unclosed ring leaked beside the error)
+    assert [str(w.message) for w in caught] == []
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_unclosed_ring_file_is_one_error_line_from_the_command(tmp_path):
+    """The command's stderr (a process: no pytest warning capture) is the one error line,
+    naming the fault, without the reader's raw RuntimeWarning."""
+    path = tmp_path / "r.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                    '"properties": {"name": "box"}, "geometry": {"type": "Polygon", '
+                    '"coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}}]}')
+    dump = tmp_path / "d.nmea"
+    dump.write_text("!AIVDM,1,1,,A,13prmQ?P001EOA4OC3h@u?vl20SR,0*7F\n")
+    proc = subprocess.run([sys.executable, "-m", "stsdetect", "-q", "detect", str(dump), "-o",
+                           str(tmp_path / "e.csv"), "--region", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "RuntimeWarning" not in proc.stderr and "Warning" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"stsdetect detect: error: cannot read region file {path}: a polygon ring is not "
+        "closed (its last point must repeat its first); IllegalArgumentException: Points of "
+        "LinearRing do not form a closed linestring"]
+
+
+def test_reader_warning_on_a_file_read_is_said_once_naming_the_file(tmp_path, monkeypatch):
+    """A file the reader reads, complaining: its warning comes back once, as a UserWarning
+    naming the file, not as the library's raw RuntimeWarning."""
+    path = _region_file(tmp_path / "ok.geojson", [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]])
+    real = gpd.read_file
+
+    def complaining(p, *args, **kwargs):
+        warnings.warn("Something odd in the file\n detected", RuntimeWarning, stacklevel=2)
+        warnings.warn("Something odd in the file\n detected", RuntimeWarning, stacklevel=2)
+        return real(p, *args, **kwargs)
+
+    monkeypatch.setattr(gpd, "read_file", complaining)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = load_regions(str(path))
+    assert frame["name"].tolist() == ["box"]
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (UserWarning, f"region file {path}: Something odd in the file detected")]
 
 
 def test_self_intersecting_region_is_repaired_and_said(tmp_path):

@@ -263,14 +263,7 @@ def load_regions(regions=None):
                         f"{', '.join(BUILTIN_REGIONS)}; anything else must be a file path"
                     )
                 raise ValueError(f"region file not found: {path}")
-            try:
-                frame = gpd.read_file(path)
-            except Exception as exc:  # GDAL / pyogrio raise their own types for a bad file
-                raise ValueError(f"cannot read region file {path}: "
-                                 f"{' '.join(str(exc).split())}") from None
-            if "name" not in frame.columns and len(frame) == 1:
-                frame["name"] = path.stem
-            parts.append(_normalise_frame(frame, str(path)))
+            parts.append(_read_region_file(path))
         else:
             raise TypeError(f"cannot read regions from {type(item).__name__}: {item!r}")
     if not parts:
@@ -280,6 +273,46 @@ def load_regions(regions=None):
     if out["name"].duplicated().any():
         out = out.dissolve(by="name", sort=False, as_index=False)[["name", "geometry"]]
     return _loaded(out.reset_index(drop=True))
+
+
+#: What the file reader's (GDAL's) warnings about a broken file mean, in a user's words.
+_READER_SAYS = {
+    "Non closed ring detected": "a polygon ring is not closed (its last point must repeat its "
+                                "first)",
+}
+
+
+def _read_region_file(path: Path):
+    """A user's region file read by :func:`geopandas.read_file` and normalised
+    (:func:`_normalise_frame`), with the reader's own warnings (pyogrio passes GDAL's
+    complaints about the file on as RuntimeWarnings, e.g. an unclosed ring; shapely warns of
+    NaN coordinates) caught here, locally: when the read fails they are the reason given in
+    its one ValueError; when the normalisation refuses the file its error says why; when
+    both succeed each is said once as a UserWarning naming the file. No raw library warning
+    reaches the user (the command line prints one error line)."""
+    import geopandas as gpd
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # (local to this block: restored on leaving it)
+        try:
+            frame, error = gpd.read_file(path), None
+        except Exception as exc:  # GDAL / pyogrio raise their own types for a bad file
+            frame, error = None, " ".join(str(exc).split())
+    said = []
+    for w in caught:  # the reader's few warnings, not data rows
+        text = " ".join(str(w.message).split())
+        text = next((v for k, v in _READER_SAYS.items() if text.startswith(k)), text)
+        if text not in said:
+            said.append(text)
+    if error is not None:
+        raise ValueError(f"cannot read region file {path}: "
+                         + "; ".join([*said, error])) from None
+    if "name" not in frame.columns and len(frame) == 1:
+        frame["name"] = path.stem
+    frame = _normalise_frame(frame, str(path))
+    for text in said:
+        warnings.warn(f"region file {path}: {text}", UserWarning, stacklevel=3)
+    return frame
 
 
 def region_mask(lat_deg, lon_deg, regions=None) -> np.ndarray:
