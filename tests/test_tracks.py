@@ -471,3 +471,47 @@ def test_detect_cleans_with_build_tracks_itself(monkeypatch):
                       "duplicate_distance_m": 15.0, "position_noise_m": 100.0,
                       "min_segment_reports": 3}]
     assert len(result.tracks) == 60
+
+
+def test_heard_spans_are_a_field_that_travels_with_the_tracks():
+    """build_tracks' heard spans are the field Tracks.heard, not state kept beside the object:
+    pickling (tracks sent to or from a Dask worker) and copies keep them; from_arrays and a
+    subset of rows (take) have none; Tracks without them still run detect() and the activity
+    table (which then reads the positions), with the same results."""
+    import copy
+    import pickle
+
+    from stsdetect import detect
+    from stsdetect.identity.activity import _position_part, vessel_activity
+    from stsdetect.tracks import heard_spans
+
+    # two vessels lying together for three hours (a rendezvous), one of them also heard with no
+    # position (kept in its heard span, not in the tracks), and a vessel never cleaned in
+    pos = pd.concat([straight(211000001, 30.0, 122.0, 0.3, 90.0, 180),
+                     straight(211000002, 30.0005, 122.0, 0.3, 90.0, 180),
+                     positions(211000002, [-600.0], [91.0], [181.0]),
+                     positions(123456789, [0.0, 60.0], [30.2, 30.2], [122.2, 122.2])],
+                    ignore_index=True)
+    tracks = build_tracks(pos)
+    heard = heard_spans(tracks)
+    assert heard is tracks.heard and heard["mmsi"].tolist() == [123456789, 211000001,
+                                                               211000002]
+    pd.testing.assert_frame_equal(heard, _position_part(pos, None, None))
+    for other in (pickle.loads(pickle.dumps(tracks)), copy.copy(tracks),
+                  copy.deepcopy(tracks)):
+        pd.testing.assert_frame_equal(heard_spans(other), heard)
+        pd.testing.assert_frame_equal(vessel_activity(other, pos, heard=heard_spans(other)),
+                                      vessel_activity(tracks, pos))
+    bare = Tracks.from_arrays(tracks.mmsi, tracks.time_ns, tracks.lat_deg, tracks.lon_deg,
+                              tracks.sog_kn, tracks.cog_deg, segment=tracks.segment)
+    assert heard_spans(bare) is None and bare.heard is None
+    assert heard_spans(tracks.take(np.arange(len(tracks)))) is None
+    assert heard_spans(tracks.take(tracks.mmsi == 211000001)) is None
+    pd.testing.assert_frame_equal(vessel_activity(bare, pos), vessel_activity(tracks, pos))
+    with_heard = detect(tracks, regions=[], context=False).events
+    assert (with_heard["event_type"] == "rendezvous").any()
+    pd.testing.assert_frame_equal(detect(bare, regions=[], context=False).events, with_heard)
+    pd.testing.assert_frame_equal(
+        detect(pickle.loads(pickle.dumps(tracks)), regions=[], context=False).events,
+        with_heard)
+    assert Tracks.empty().heard is None

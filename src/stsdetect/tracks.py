@@ -8,7 +8,6 @@ looks for, and the rendezvous detector refuses to interpolate across them itself
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,6 +131,13 @@ class Tracks:
         MMSI of each segment.
     report : dict
         Cleaning counts by reason (rows in, rows dropped per reason, segments split ...).
+    heard : pandas.DataFrame or None
+        The first and last time each MMSI was heard in the positions these tracks were
+        cleaned from (``mmsi``, ``pos_first_ns``, ``pos_last_ns``, sorted by MMSI; see
+        :func:`heard_spans`), as :func:`build_tracks` finds it on its own pass; None when not
+        known. It describes those positions, not the rows: Tracks made of a subset of rows
+        (:meth:`take`) or from arrays have None. A field like the others, so it goes wherever
+        the Tracks goes (copied, pickled to a worker).
     """
 
     mmsi: np.ndarray
@@ -144,6 +150,7 @@ class Tracks:
     offsets: np.ndarray
     segment_mmsi: np.ndarray
     report: dict = field(default_factory=dict)
+    heard: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def from_arrays(
@@ -215,7 +222,7 @@ class Tracks:
 
     @classmethod
     def _from_sorted(cls, mmsi, time_ns, lat_deg, lon_deg, sog_kn, cog_deg, label,
-                     report=None) -> Tracks:
+                     report=None, heard=None) -> Tracks:
         """Tracks from rows already sorted by ``(mmsi, label, time_ns)`` (no sort, no copy)."""
         n = mmsi.size
         new_segment = np.ones(n, dtype=bool)
@@ -223,11 +230,11 @@ class Tracks:
         return cls._from_offsets(
             mmsi.astype(np.int64, copy=False), time_ns.astype(np.int64, copy=False),
             *(a.astype(np.float64, copy=False) for a in (lat_deg, lon_deg, sog_kn, cog_deg)),
-            np.append(np.flatnonzero(new_segment), n), report)
+            np.append(np.flatnonzero(new_segment), n), report, heard)
 
     @classmethod
     def _from_offsets(cls, mmsi, time_ns, lat_deg, lon_deg, sog_kn, cog_deg, offsets,
-                      report=None) -> Tracks:
+                      report=None, heard=None) -> Tracks:
         """Tracks from rows sorted by segment (``(mmsi, time_ns)`` within each), the segments
         starting at ``offsets`` (``n_segments + 1`` values, each segment non-empty; no sort,
         no copy)."""
@@ -243,6 +250,7 @@ class Tracks:
             offsets=offsets,
             segment_mmsi=mmsi[offsets[:-1]],
             report=dict(report or {}),
+            heard=heard,
         )
 
     @classmethod
@@ -264,7 +272,11 @@ class Tracks:
         return int(np.unique(self.segment_mmsi).size)
 
     def take(self, rows) -> Tracks:
-        """Tracks made of a subset of rows (a boolean mask or sorted indices)."""
+        """Tracks made of a subset of rows (a boolean mask or sorted indices).
+
+        The result's ``heard`` is None: the heard spans describe the positions the whole
+        tracks were cleaned from, not a subset of their rows.
+        """
         rows = np.asarray(rows)
         if rows.dtype == bool and rows.shape == self.mmsi.shape:
             # a mask keeps the (mmsi, segment, time) order: compress, no sort
@@ -865,17 +877,9 @@ def build_tracks(
         If a required column is missing, a parameter is out of range, or a time lies outside
         :data:`TIME_RANGE_NS` (a unit error: see :func:`check_time_range`).
     """
-    tracks, spans = _build_tracks(positions, max_speed_kn, duplicate_window_s,
-                                  duplicate_distance_m, position_noise_m, min_segment_reports,
-                                  lookback_runs, max_passes, invalid_mmsis)
-    if spans is not None:
-        _HEARD[tracks] = spans
-    return tracks
-
-
-#: :class:`Tracks` made by :func:`build_tracks` in this process -> the span each MMSI was heard
-#: in its positions (weak: kept while the Tracks lives): :func:`heard_spans`.
-_HEARD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    return _build_tracks(positions, max_speed_kn, duplicate_window_s, duplicate_distance_m,
+                         position_noise_m, min_segment_reports, lookback_runs, max_passes,
+                         invalid_mmsis)
 
 
 def heard_spans(tracks: Tracks) -> pd.DataFrame | None:
@@ -885,7 +889,7 @@ def heard_spans(tracks: Tracks) -> pd.DataFrame | None:
     Parameters
     ----------
     tracks : Tracks
-        Tracks returned by :func:`build_tracks` in this process.
+        Tracks returned by :func:`build_tracks` (its field :attr:`Tracks.heard`).
 
     Returns
     -------
@@ -894,10 +898,11 @@ def heard_spans(tracks: Tracks) -> pd.DataFrame | None:
         each MMSI's rows with a time (any MMSI, with or without a valid position), sorted by
         MMSI -- what :func:`stsdetect.identity.activity.vessel_activity` would read from the
         positions (its ``heard``, sparing it a pass over them). None when not known: tracks
-        made otherwise, or positions whose MMSIs are not integers or whose times are not
-        datetimes (then the two readings could differ).
+        made otherwise (from arrays, or a subset of rows by :meth:`Tracks.take`), or
+        positions whose MMSIs are not integers or whose times are not datetimes (then the
+        two readings could differ).
     """
-    return _HEARD.get(tracks)
+    return tracks.heard
 
 
 def spans_frame(uniq, first_ns, last_ns) -> pd.DataFrame:
@@ -925,8 +930,8 @@ def spans_frame(uniq, first_ns, last_ns) -> pd.DataFrame:
 def _build_tracks(positions, max_speed_kn, duplicate_window_s, duplicate_distance_m,
                   position_noise_m, min_segment_reports, lookback_runs, max_passes,
                   invalid_mmsis):
-    """:func:`build_tracks` (its parameters, all given, checked here), and the span each MMSI
-    was heard (:func:`_clean_rows`' ``spans``; None when not known)."""
+    """:func:`build_tracks` (its parameters, all given, checked here), with the span each
+    MMSI was heard (:func:`_clean_rows`' ``spans``; None when not known) as its ``heard``."""
     if not isinstance(positions, pd.DataFrame):
         raise TypeError(f"positions must be a pandas DataFrame, got {type(positions).__name__}")
     missing = [c for c in _REQUIRED if c not in positions.columns]
@@ -995,6 +1000,6 @@ def _build_tracks(positions, max_speed_kn, duplicate_window_s, duplicate_distanc
     assert report["rows_out"] == n_in - dropped, "cleaning lost rows without counting them"
     if ids is None:  # one segment per MMSI: the vessels' offsets are the segments'
         return Tracks._from_offsets(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
-                                    vessel_starts, report), spans
+                                    vessel_starts, report, spans)
     return Tracks._from_sorted(c["mmsi"], c["t"], c["lat"], c["lon"], c["sog"], c["cog"],
-                               c["label"], report), spans
+                               c["label"], report, spans)
