@@ -497,6 +497,54 @@ def test_vessel_activity_equals_a_groupby_oracle(seed, split, float_mmsi):
                                   rtol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_activity_join_sides_have_one_row_per_mmsi(seed, split, windowed):
+    """What makes the pandas-merge fallback of _outer_join (for sides with several rows of
+    one MMSI) dead, and so removed: for any Tracks (rows in any order, MMSIs split into
+    interleaved segments) and positions (repeated, missing or out-of-core MMSIs and times),
+    whole or in a window core, the tracks' part and the raw part each have strictly
+    increasing MMSIs, and the activity table has one row per MMSI of their union."""
+    from stsdetect.identity.activity import _position_part, _track_part, vessel_activity
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    mmsi = rng.choice([412000001, 412000002, 412000003, 413000004], n)
+    t = 1.7e9 + rng.uniform(0, 86400, n)  # unsorted: from_arrays sorts
+    segment = rng.integers(0, 3, n) if split else None
+    tracks = Tracks.from_arrays(mmsi, t, 30 + rng.random(n), 122 + rng.random(n),
+                                rng.choice([0.5, 12.0, np.nan], n), segment=segment)
+    k = int(rng.integers(0, 6))
+    pos = pd.DataFrame({
+        "mmsi": np.concatenate((mmsi, rng.choice([412000001, 414000005], k))),
+        "time": pd.to_datetime(np.concatenate((t, 1.7e9 + rng.uniform(-3e4, 1e5, k))),
+                               unit="s", utc=True)})
+    core = (int(1.7e9 + rng.uniform(0, 4e4)) * 10**9, int(1.7e9 + 5e4) * 10**9) \
+        if windowed else (None, None)
+    for side in (_track_part(tracks, *core), _position_part(pos, *core)):
+        m = side["mmsi"].to_numpy()
+        assert np.all(m[1:] > m[:-1])
+    got = vessel_activity(tracks, pos, core=core if windowed else None)["mmsi"].to_numpy()
+    want = np.union1d(_track_part(tracks, *core)["mmsi"], _position_part(pos, *core)["mmsi"])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_vessel_activity_refuses_heard_with_a_duplicated_mmsi():
+    """A ``heard`` table given by hand with an MMSI twice (e.g. two windows' spans
+    concatenated) is refused, not joined into two rows of one vessel."""
+    from stsdetect.identity.activity import vessel_activity
+
+    tracks = Tracks.from_arrays([412000001] * 3, 1.7e9 + np.arange(3) * 60.0, [30.0] * 3,
+                                [122.0] * 3)
+    pos = tracks.to_dataframe()
+    heard = pd.DataFrame({"mmsi": [412000001, 412000001],
+                          "pos_first_ns": [1_700_000_000 * 10**9, 1_700_000_060 * 10**9],
+                          "pos_last_ns": [1_700_000_060 * 10**9, 1_700_000_120 * 10**9]})
+    with pytest.raises(ValueError, match="one row per MMSI"):
+        vessel_activity(tracks, pos, heard=heard)
+    assert len(vessel_activity(tracks, pos, heard=heard.iloc[:1])) == 1
+
+
 def test_vessel_activity_keeps_nanoseconds_exact():
     """The first/last report times survive to the nanosecond when some MMSIs are only in the
     positions and others only in the tracks (a pandas outer merge made those int64 columns

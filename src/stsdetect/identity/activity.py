@@ -159,16 +159,27 @@ def vessel_activity(tracks=None, positions: pd.DataFrame | None = None, core=Non
     heard : pandas.DataFrame, optional
         The raw span of ``positions`` when already known: ``mmsi``, ``pos_first_ns``,
         ``pos_last_ns`` (the first and last time of each MMSI's reports with a time), sorted
-        by MMSI, as the cleaning finds it on its pass over the positions
-        (:func:`stsdetect.detect` passes it); used instead of a pass over ``positions``
-        (which must be given too). Only without ``core``.
+        by MMSI, one row each, as the cleaning finds it on its pass over the positions
+        (:attr:`stsdetect.tracks.Tracks.heard`; :func:`stsdetect.detect` passes it); used
+        instead of a pass over ``positions`` (which must be given too). Only without
+        ``core``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`ACTIVITY_COLUMNS`, sorted by ``mmsi``.
+        Columns :data:`ACTIVITY_COLUMNS`, sorted by ``mmsi``, one row per MMSI.
+
+    Raises
+    ------
+    ValueError
+        If ``heard``'s MMSIs are not strictly increasing (one row per MMSI, sorted).
     """
     a_ns, b_ns = (None, None) if core is None else (int(core[0]), int(core[1]))
+    if heard is not None and core is None:
+        hm = heard["mmsi"].to_numpy(np.int64)
+        if hm.size > 1 and not bool(np.all(hm[1:] > hm[:-1])):
+            raise ValueError("heard must have one row per MMSI, sorted by MMSI (as "
+                             "Tracks.heard from build_tracks)")
     if tracks is not None and len(tracks):
         part = _track_part(tracks, a_ns, b_ns)
     elif tracks is None and positions is not None and len(positions) and "time" in positions:
@@ -191,12 +202,16 @@ def _outer_join(part: pd.DataFrame, pos: pd.DataFrame) -> pd.DataFrame:
     outer join on ``mmsi``, sorted, missing values as :func:`_finish` fills them.
 
     Made column by column in NumPy: a pandas outer merge turns the int64 nanosecond columns
-    into float64 as soon as one MMSI is on one side only, rounding them (to 256 ns in 2024)."""
+    into float64 as soon as one MMSI is on one side only, rounding them (to 256 ns in 2024).
+
+    Both sides have one row per MMSI by construction: the tracks' part groups rows sorted by
+    MMSI (every Tracks is sorted by ``(mmsi, segment, time)``; a split MMSI is re-sorted by
+    time first), the raw part is one row per distinct MMSI of a hash pass
+    (:func:`_position_part`) or the cleaning's own such table (``heard``, checked by
+    :func:`vessel_activity`)."""
     pm = part["mmsi"].to_numpy(np.int64)
     qm = pos["mmsi"].to_numpy(np.int64)
     mmsi = np.union1d(pm, qm)  # sorted, unique
-    if mmsi.size != pm.size + qm.size - np.intersect1d(pm, qm).size:  # (not one row each)
-        return _finish(part.merge(pos, on="mmsi", how="outer"))
     cols = {"mmsi": mmsi}
     for col, dtype in ACTIVITY_COLUMNS.items():
         if col == "mmsi":
