@@ -515,3 +515,49 @@ def test_heard_spans_are_a_field_that_travels_with_the_tracks():
         detect(pickle.loads(pickle.dumps(tracks)), regions=[], context=False).events,
         with_heard)
     assert Tracks.empty().heard is None
+
+
+def test_tracks_are_read_only_so_a_checked_tracks_cannot_change_unseen():
+    """Every Tracks' arrays are read-only (from build_tracks, from_arrays, take, empty, the
+    constructor, and after pickling or copying): writing into a checked Tracks raises instead
+    of going unseen by check_tracks' memory. Arrays made writable again on purpose are
+    scanned at every check (a NaN written then is found), never remembered; a caller's own
+    arrays given to the constructor stay writable."""
+    import copy
+    import pickle
+
+    from stsdetect.detectors import _checks
+    from stsdetect.detectors.rendezvous import find_pair_runs
+    from stsdetect.tracks import _ARRAY_FIELDS
+
+    pos = pd.concat([straight(211000001, 30.0, 122.0, 0.3, 90.0, 20),
+                     straight(211000002, 30.0005, 122.0, 0.3, 90.0, 20)], ignore_index=True)
+    tracks = build_tracks(pos)
+    lat = tracks.lat_deg.copy()
+    raw = Tracks(tracks.mmsi.copy(), tracks.segment.copy(), tracks.time_ns.copy(), lat,
+                 tracks.lon_deg.copy(), tracks.sog_kn.copy(), tracks.cog_deg.copy(),
+                 tracks.offsets.copy(), tracks.segment_mmsi.copy())
+    assert lat.flags.writeable  # the caller's array: not frozen
+    made = [tracks, raw, Tracks.from_arrays(pos["mmsi"], pos["time"], pos["lat"], pos["lon"]),
+            tracks.take(tracks.mmsi == 211000001), tracks.take(np.arange(5)), Tracks.empty(),
+            pickle.loads(pickle.dumps(tracks)), copy.copy(tracks), copy.deepcopy(tracks)]
+    for t in made:
+        assert [n for n in _ARRAY_FIELDS if getattr(t, n).flags.writeable] == []
+    for t in (tracks, raw):
+        find_pair_runs(t, max_distance_m=500.0)  # checked (and remembered)
+        before = t.lat_deg.copy()
+        for value in (999.0, np.nan):
+            with pytest.raises(ValueError, match="read-only"):
+                t.lat_deg[3] = value
+            with pytest.raises(ValueError, match="read-only"):
+                t.lon_deg[...] = value
+        np.testing.assert_array_equal(t.lat_deg, before)
+        assert _checks.check_tracks(t) is t
+        # writable again on purpose: not remembered, so the NaN written then is found
+        t.lat_deg.flags.writeable = True
+        t.lat_deg[3] = np.nan
+        for _ in range(2):
+            with pytest.raises(ValueError, match="1 rows with a non-finite lat_deg"):
+                find_pair_runs(t, max_distance_m=500.0)
+        t.lat_deg[3] = before[3]
+        assert _checks.check_tracks(t) is t

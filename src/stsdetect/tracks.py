@@ -111,6 +111,14 @@ class Tracks:
     take differences in int64 and convert only those (or an offset from a local origin) to
     float seconds.
 
+    Tracks are immutable: the fields cannot be reassigned (a frozen dataclass) and the
+    arrays are read-only views (``tracks.lat_deg[0] = 1.0`` raises ``ValueError:
+    assignment destination is read-only``), also after pickling or copying. So a Tracks
+    checked once (finite places, by the detectors) or indexed once stays as it was; to
+    change a column, make new Tracks (:meth:`from_arrays`, or :func:`dataclasses.replace`
+    with new arrays). Arrays handed to the constructor directly are not copied: the caller's
+    own array stays writable, and changing it changes the Tracks behind those checks.
+
     Attributes
     ----------
     mmsi : numpy.ndarray of int64
@@ -151,6 +159,14 @@ class Tracks:
     segment_mmsi: np.ndarray
     report: dict = field(default_factory=dict)
     heard: pd.DataFrame | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def __setstate__(self, state: dict) -> None:
+        # pickle and copy restore the fields without __init__: read-only again
+        self.__dict__.update(state)
+        _freeze(self)
 
     @classmethod
     def from_arrays(
@@ -307,6 +323,21 @@ class Tracks:
             "sog_kn": self.sog_kn,
             "cog_deg": self.cog_deg,
         })
+
+
+_ARRAY_FIELDS = ("mmsi", "segment", "time_ns", "lat_deg", "lon_deg", "sog_kn", "cog_deg",
+                 "offsets", "segment_mmsi")
+
+
+def _freeze(tracks: Tracks) -> None:
+    """Make each array field of ``tracks`` a read-only view (the fields' own arrays, and any
+    caller's, stay as they are; a view costs no copy)."""
+    for name in _ARRAY_FIELDS:  # nine columns
+        a = getattr(tracks, name)
+        if isinstance(a, np.ndarray) and a.flags.writeable:
+            a = a.view()
+            a.flags.writeable = False
+            object.__setattr__(tracks, name, a)
 
 
 # --------------------------------------------------------------------------------------------

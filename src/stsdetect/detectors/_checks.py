@@ -10,16 +10,21 @@ import pandas as pd
 from stsdetect.tracks import Tracks
 
 #: Tracks -> the (lat_deg, lon_deg) arrays found finite, while that Tracks lives (weak keys).
-#: Every detector of a run checks the same Tracks, whose columns are fixed once it is made
-#: (as :data:`stsdetect.detectors._grid._KEYS` has it): one pass over them, not one per
-#: detector (two sums over 9 MB each on the 1.31M-line dump of ``bench_engine.py e2e``).
+#: Every detector of a run checks the same Tracks: one pass over them, not one per detector
+#: (two sums over 9 MB each on the 1.31M-line dump of ``bench_engine.py e2e``; about 1.4 ms
+#: a check, six checks a run). Sound because the columns cannot change: a Tracks' arrays are
+#: read-only (:class:`stsdetect.tracks.Tracks`), so writing into them raises instead of
+#: going unseen; arrays made writable again (``flags.writeable = True``) are scanned at
+#: every check, never cached.
 _FINITE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def check_tracks(tracks) -> Tracks:
     """Raise a clear error unless ``tracks`` is a :class:`Tracks` with finite times and places.
 
-    The places of a Tracks are scanned once (:data:`_FINITE`); its type checks run each time.
+    The places of a Tracks are scanned once (:data:`_FINITE`) while its arrays are
+    read-only, as every Tracks' are (writing into them raises); arrays made writable again
+    are scanned at every call. Its type checks run each time.
     """
     if isinstance(tracks, pd.DataFrame):
         raise TypeError("expected Tracks, got a DataFrame: clean positions first with "
@@ -31,8 +36,10 @@ def check_tracks(tracks) -> Tracks:
         )
     if tracks.time_ns.dtype != np.int64:
         raise TypeError(f"tracks.time_ns must be int64 nanoseconds, got {tracks.time_ns.dtype}")
+    lat, lon = tracks.lat_deg, tracks.lon_deg
+    fixed = not (lat.flags.writeable or lon.flags.writeable)
     seen = _FINITE.get(tracks)
-    if seen is not None and seen[0] is tracks.lat_deg and seen[1] is tracks.lon_deg:
+    if fixed and seen is not None and seen[0] is lat and seen[1] is lon:
         return tracks
     for name in ("lat_deg", "lon_deg"):
         values = getattr(tracks, name)
@@ -46,7 +53,8 @@ def check_tracks(tracks) -> Tracks:
                 f"tracks have {bad} rows with a non-finite {name}; build_tracks drops such rows "
                 "(Tracks.from_arrays does no cleaning)"
             )
-    _FINITE[tracks] = (tracks.lat_deg, tracks.lon_deg)
+    if fixed:
+        _FINITE[tracks] = (lat, lon)
     return tracks
 
 

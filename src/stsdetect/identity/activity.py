@@ -38,14 +38,17 @@ def _empty() -> pd.DataFrame:
 def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
     from stsdetect._order import sea_steps
     from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+    from stsdetect.tracks import _read_only
 
     m, t = tracks.mmsi, tracks.time_ns
     sm = tracks.segment_mmsi
     split = sm.size > 1 and bool(np.any(sm[1:] == sm[:-1]))
-    if split:  # a split MMSI: order by time
+    if split:  # a split MMSI: order by time (read-only, as a Tracks' columns: the compiled
+        # pass has one specialisation to load whichever way it is reached)
         order = np.lexsort((t, m))
-        m, t = m[order], t[order]
-        lat, lon, sog = (x[order] for x in (tracks.lat_deg, tracks.lon_deg, tracks.sog_kn))
+        m, t = _read_only(m[order]), _read_only(t[order])
+        lat, lon, sog = (_read_only(x[order])
+                         for x in (tracks.lat_deg, tracks.lon_deg, tracks.sog_kn))
     else:  # rows are already sorted by (mmsi, time)
         lat, lon, sog = tracks.lat_deg, tracks.lon_deg, tracks.sog_kn
     n = m.size
