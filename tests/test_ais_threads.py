@@ -135,7 +135,7 @@ def test_chunks_taken_back_from_the_pool_or_left_to_it_change_nothing(dumps, mon
 
     want = read_ais(dumps, workers=1, chunk_bytes=1 << 20)
     made = []
-    monkeypatch.setattr(reader, "ThreadPoolExecutor",
+    monkeypatch.setattr(reader, "_Pool",
                         lambda *a, **k: made.append(pool()) or made[-1])
     _assert_same(read_ais(dumps, workers=2, chunk_bytes=4096), want)
     assert made and made[0].submitted > 100  # (small chunks: many taken back or not)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import _thread
 import os
+import queue
 import re
 import threading
 import warnings
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -910,7 +912,9 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
     first chunk in line once it is done, and otherwise decodes the last submitted chunk no
     pool thread has started (taking it back from the pool): so the pool has one thread
     fewer than the cores, no more threads run than there are cores, and at the end this
-    thread and the pool's meet in the middle of the chunks left. ``chores``: (future,
+    thread and the pool's meet in the middle of the chunks left. When no pool thread has
+    started the oldest chunk by the time the next one is read (the pool's threads are
+    asleep or not yet scheduled), this thread decodes that one first. ``chores``: (future,
     function, arguments) the next chunk's task runs before decoding it, whichever thread
     runs it (so that such work waits for no chunk queued before it).
     """
@@ -936,9 +940,10 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
         absorb(res, buf, used, prep)
         free.append(ws)
 
-    def take_back() -> bool:
-        """Decode here the last chunk no pool thread has started (False: none left)."""
-        for entry in reversed(pending):
+    def take_back(entries) -> bool:
+        """Decode here the first chunk of ``entries`` no pool thread has started (False:
+        none)."""
+        for entry in entries:
             if entry[0].cancel():
                 done = Future()
                 done.set_result(task(*entry[1:]))
@@ -957,8 +962,72 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
             else:
                 ws = free.pop()
                 pending.append([pool.submit(task, *chunk, ws), *chunk, ws])
-        elif pending[0][0].done() or not take_back():
+                # no pool thread took the oldest chunk not decoded while this one was read
+                # (they are asleep, or not yet running: a new thread's first wake-up takes
+                # 0.1 to 5 ms): decode it here rather than read further ahead
+                oldest = next((e for e in pending if not e[0].done()), pending[-1])
+                if oldest is not pending[-1] and not oldest[0].running():
+                    take_back((oldest,))
+        elif pending[0][0].done() or not take_back(reversed(pending)):
             absorb_first()
+
+
+class _Pool:
+    """The decoding threads of one :func:`read_ais` call: ``submit`` and ``shutdown`` as a
+    :class:`concurrent.futures.ThreadPoolExecutor`'s (futures that can be cancelled until
+    a thread starts them), its ``n`` threads started at once without waiting for them to
+    run.
+
+    ``ThreadPoolExecutor`` starts each thread with :meth:`threading.Thread.start`, which
+    waits until the new thread has run: 0.2 ms on an idle two-core host, and 2-6 ms
+    (median) while other processes keep both cores busy, all before the first chunk was
+    read. Here the calling thread opens the file and reads the first chunk meanwhile. The
+    threads exit on :meth:`shutdown` once their task (if any) is done; they are not joined
+    (as daemon threads, they never keep the interpreter from exiting).
+    """
+
+    def __init__(self, n: int):
+        self._n = int(n)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(self._n):
+            _thread.start_new_thread(self._work, ())
+
+    def submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` on a pool thread; its future."""
+        future = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            task = self._queue.get()
+            if task is None:
+                return
+            future, fn, args = task
+            del task
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args)
+                except BaseException as exc:  # (raised where the result is asked for)
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+                    del result
+            del future, fn, args  # (no reference kept while waiting for the next task)
+
+    def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
+        """Let the threads exit once idle: tasks not started are cancelled (with
+        ``cancel_futures``); ``wait`` is not supported (the threads are never joined)."""
+        if cancel_futures:
+            while True:
+                try:
+                    task = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if task is not None:
+                    task[0].cancel()
+        for _ in range(self._n):
+            self._queue.put(None)
 
 
 def _run_started(pool, fn, *args) -> Future:
@@ -1131,11 +1200,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     # on threads, each chunk's source names are made as strings where it is decoded
     decoder.chunk_names = n_workers > 1 and _arrow_strings()
     tables, table_statics = [], []
-    # (the calling thread decodes too: the pool has the other threads)
-    pool = (ThreadPoolExecutor(n_workers - 1, thread_name_prefix="stsdetect-decode")
-            if n_workers > 1 else None)
-    if pool is not None:  # its first thread started now (the others as chunks come, as a
-        pool.submit(int)  # pool starts them: a small input starts no more than it needs)
+    # (the calling thread decodes too: the pool has the other threads, started now)
+    pool = _Pool(n_workers - 1) if n_workers > 1 else None
     try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
                       pool, n_workers, columns)
