@@ -349,6 +349,48 @@ def test_identity_columns_equal_the_column_by_column_route(pairs, present, with_
     pd.testing.assert_frame_equal(given_b, want)
 
 
+
+_IDENTITY_TABLE = pd.DataFrame({
+    "mmsi": [445000001, 412000001, 445000001, 636000002],
+    "name": ["OLD", " ZHE HAI 1 ", "CHOL SAN", None],
+    "imo": pd.array([9074729, 0, 9074729, None], dtype="Int64"),
+    "callsign": ["HMAB", None, "HMAB", "X"],
+    "ship_type": pd.array([80, None, 80, 52], dtype="Int64"),
+    "ais_class": [None, "a", None, "b"], "length_m": [120.0, -1.0, 121.0, np.nan]})
+
+
+@pytest.mark.parametrize("table", [
+    _IDENTITY_TABLE,
+    _IDENTITY_TABLE.astype({"mmsi": "Int64"}),  # not int64: found by a reindex
+    _IDENTITY_TABLE.astype({"mmsi": "float64", "name": "string", "imo": "float64"}),
+    _IDENTITY_TABLE.astype({"name": object}).assign(
+        ship_type=np.array([80, 70, 31, 52]), length_m=[120, 0, 121, 7]),
+    _IDENTITY_TABLE.iloc[:0],
+    _IDENTITY_TABLE.drop(columns=["callsign", "length_m"]),
+], ids=["int64", "Int64-mmsi", "float-mmsi", "numpy-cols", "empty", "no-columns"])
+def test_identity_columns_take_each_vessels_column_as_the_reindex_did(table):
+    """The last row of each MMSI taken column by column (a binary search on int64 MMSIs)
+    gives what the frame reindexed by MMSI gave, for numpy, nullable and object columns,
+    MMSIs absent from the table, a table of no rows and missing columns."""
+    from stsdetect.identity.columns import add_identity_columns
+
+    pairs = [(412000001, 445000001), (445000001, None), (211000000, 636000002),
+             (636000002, 412000001), (538000009, None)]
+    positions = pd.DataFrame({"mmsi": [445000001, 538000009, 211000000],
+                              "msg_type": np.array([18, 19, 1], np.int8)})
+    ev = make_events("rendezvous", n=len(pairs), mmsi=[p[0] for p in pairs],
+                     other_mmsi=pd.array([p[1] for p in pairs], dtype="Int64"),
+                     start=[T0] * len(pairs), end=[T0 + 3600] * len(pairs),
+                     lat=[30.0] * len(pairs), lon=[125.5] * len(pairs))
+    m = [412000001, 445000001, 211000000, 636000002, 538000009, 445000001, -1]
+    pd.testing.assert_frame_equal(vessel_identity(m, table, positions),
+                                  _vessel_identity_oracle(m, table, positions))
+    pd.testing.assert_frame_equal(add_identity_columns(ev, table, positions),
+                                  _identity_columns_oracle(ev, table, positions))
+    pd.testing.assert_frame_equal(add_identity_columns(ev.iloc[:0], table, positions),
+                                  _identity_columns_oracle(ev.iloc[:0], table, positions))
+
+
 # --------------------------------------------------------------------------- links
 
 

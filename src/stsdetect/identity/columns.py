@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect.identity.mid import _as_mmsi_array, flag_state
+from stsdetect.identity.mid import _as_mmsi_array, _flag_parts
 
 __all__ = ["IDENTITY_COLUMNS", "SHIP_TYPE_TEXT", "add_identity_columns", "ship_type_text",
            "vessel_identity"]
@@ -126,28 +126,54 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
         ``mmsi`` plus the identity columns, one row per input value.
     """
     m = _as_mmsi_array(mmsi)
-    out = {"mmsi": m}  # the columns, made into one frame at the end
-    v = None
+    return pd.DataFrame({"mmsi": m, **_identity_arrays(m, vessels, positions, class_b)})
+
+
+def _last_rows(key: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The row of ``key`` holding the last occurrence of each of ``ids`` (-1 where none): what
+    ``drop_duplicates(keep="last").set_index(...).reindex(ids)`` picks, by a binary search."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    if not k.size:
+        return np.full(ids.size, -1, np.int64)
+    last = np.r_[k[1:] != k[:-1], True]
+    k, rows = k[last], order[last]
+    pos = np.minimum(np.searchsorted(k, ids), k.size - 1)
+    return np.where(k[pos] == ids, rows[pos], -1).astype(np.int64)
+
+
+def _identity_arrays(m: np.ndarray, vessels, positions, class_b) -> dict:
+    """The identity columns of the MMSIs ``m`` (int64), each an array of its dtype
+    (:data:`IDENTITY_COLUMNS`): each vessels column taken at the last row of each MMSI (found
+    by a binary search when ``mmsi`` is int64, else by a reindex) and converted once."""
+    n = m.size
+    rows = v = None
     if vessels is not None and len(vessels) and "mmsi" in vessels:
-        v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
-        v = v.reindex(m)
+        if vessels["mmsi"].dtype == np.dtype(np.int64):
+            rows = _last_rows(vessels["mmsi"].to_numpy(), m)
+        else:
+            v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi").reindex(m)
 
     def col(name):
-        if v is None or name not in v:
-            return pd.Series([pd.NA] * len(m), dtype=object)
-        return v[name].reset_index(drop=True)
+        if rows is not None and name in vessels:
+            c = vessels[name]
+            arr = c.array if isinstance(c.dtype, pd.api.extensions.ExtensionDtype) \
+                else c.to_numpy()
+            return pd.Series(pd.api.extensions.take(arr, rows, allow_fill=True))
+        if v is not None and name in v:
+            return v[name].reset_index(drop=True)
+        return pd.Series([pd.NA] * n, dtype=object)
 
-    out["name"] = col("name").astype("string").str.strip()
+    out = {"name": col("name").astype("string").str.strip().array}
     imo = pd.to_numeric(col("imo"), errors="coerce")
-    out["imo"] = imo.where(imo > 0).astype("Int64")
-    out["callsign"] = col("callsign").astype("string").str.strip()
+    out["imo"] = imo.where(imo > 0).astype("Int64").array
+    out["callsign"] = col("callsign").astype("string").str.strip().array
     st = pd.to_numeric(col("ship_type"), errors="coerce")
-    out["ship_type"] = st.astype("Int64")
+    out["ship_type"] = st.astype("Int64").array
     out["ship_type_text"] = pd.array(ship_type_text(st.to_numpy(dtype=float)), dtype="string")
-    flag = flag_state(m)
-    ship = flag["is_flag"].to_numpy(bool)
-    out["flag_iso"] = pd.array(np.where(ship, flag["iso2"], None), dtype="string")
-    out["flag_country"] = pd.array(np.where(ship, flag["country"], None), dtype="string")
+    _, iso2, country, ship = _flag_parts(m)
+    out["flag_iso"] = pd.array(np.where(ship, iso2, None), dtype="string")
+    out["flag_country"] = pd.array(np.where(ship, country, None), dtype="string")
     cls = col("ais_class").astype("string").str.upper()
     if positions is not None and len(positions) and "msg_type" in positions:
         if class_b is None:
@@ -155,10 +181,11 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
 
             class_b = class_b_mmsi(positions)
         cls = cls.mask(cls.isna() & pd.Series(np.isin(m, class_b)), "B")
-    out["ais_class"] = cls.astype("string")
-    length = pd.to_numeric(col("length_m"), errors="coerce").astype("float64")
-    out["length_m"] = length.where(~(length <= 0))  # (not positive: unknown)
-    return pd.DataFrame(out)
+    out["ais_class"] = cls.astype("string").array
+    length = pd.to_numeric(col("length_m"), errors="coerce").to_numpy(dtype="float64",
+                                                                       na_value=np.nan)
+    out["length_m"] = np.where(length <= 0, np.nan, length)  # (not positive: unknown)
+    return out
 
 
 def add_identity_columns(events: pd.DataFrame, vessels: pd.DataFrame | None = None,
@@ -179,21 +206,20 @@ def add_identity_columns(events: pd.DataFrame, vessels: pd.DataFrame | None = No
         ``other_`` for ``other_mmsi`` (all missing where there is no partner), replacing any
         such columns already present.
     """
-    out = events.copy()
-    n = len(out)
-    a = pd.to_numeric(out["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
-    b = pd.to_numeric(out["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    n = len(events)
+    a = pd.to_numeric(events["mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    b = pd.to_numeric(events["other_mmsi"], errors="coerce").fillna(-1).to_numpy(np.int64)
     uniq = np.unique(np.concatenate([a, b]))  # -1 (no partner) describes as all missing
-    ident = vessel_identity(uniq, vessels, positions, class_b=class_b)
-    values = {name: ident[name].to_numpy() for name in IDENTITY_COLUMNS}  # rows of uniq
+    values = _identity_arrays(uniq, vessels, positions, class_b)  # rows of uniq
     new = {}
     for prefix, ids in (("", a), ("other_", b)):
         at = np.searchsorted(uniq, ids)  # (every id is in uniq)
         for name, dtype in IDENTITY_COLUMNS.items():
-            new[prefix + name] = pd.array(values[name][at], dtype=dtype) if n else \
-                pd.array([], dtype)
+            new[prefix + name] = values[name].take(at) if n else pd.array([], dtype)
     # columns already there are replaced in place; the others appended together, in order
-    for col in [c for c in new if c in out.columns]:
+    present = [c for c in new if c in events.columns]
+    out = events.copy() if present or not new else events
+    for col in present:
         out[col] = new.pop(col)
     if not new:
         return out

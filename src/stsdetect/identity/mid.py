@@ -194,22 +194,46 @@ def flag_state(mmsi) -> pd.DataFrame:
         whose MID is the flag state; the others name the administration that issued them.
     """
     kind_idx, mid, m = _mmsi_parts(mmsi)
+    kinds, iso2, country, is_flag = _flag_of_parts(kind_idx, mid)
+    has = mid >= 0
+    return pd.DataFrame({
+        "mmsi": m,
+        "kind": kinds,
+        "mid": pd.arrays.IntegerArray(np.where(has, mid, 0).astype(np.int64), ~has),
+        "country": country,
+        "iso2": iso2,
+        "is_flag": is_flag,
+    })
+
+
+def _flag_parts(mmsi) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`flag_state`'s ``kind``, ``iso2``, ``country`` (object, None where no MID) and
+    ``is_flag`` as arrays, without the frame."""
+    kind_idx, mid, _ = _mmsi_parts(mmsi)
+    return _flag_of_parts(kind_idx, mid)
+
+
+def _flag_of_parts(kind_idx: np.ndarray, mid: np.ndarray):
+    country, iso2 = _mid_lookup()
+    has = mid >= 0
+    safe = np.where(has, mid, 0)
+    kinds = np.asarray(MMSI_KINDS, dtype=object)[kind_idx]
+    return (kinds, np.where(has, iso2[safe], None), np.where(has, country[safe], None),
+            kinds == "ship")
+
+
+@lru_cache(maxsize=1)
+def _mid_lookup() -> tuple[np.ndarray, np.ndarray]:
+    """MID (0-999) -> country and ISO code (object arrays, None where unallocated), from
+    :func:`_mid_table` (read only)."""
     table = _mid_table()
     country = np.full(1000, None, dtype=object)
     iso2 = np.full(1000, None, dtype=object)
     country[table["mid"].to_numpy()] = table["country"].to_numpy()
     iso2[table["mid"].to_numpy()] = table["iso2"].to_numpy()
-    has = mid >= 0
-    safe = np.where(has, mid, 0)
-    kinds = np.asarray(MMSI_KINDS, dtype=object)[kind_idx]
-    return pd.DataFrame({
-        "mmsi": m,
-        "kind": kinds,
-        "mid": pd.arrays.IntegerArray(np.where(has, mid, 0).astype(np.int64), ~has),
-        "country": np.where(has, country[safe], None),
-        "iso2": np.where(has, iso2[safe], None),
-        "is_flag": kinds == "ship",
-    })
+    country.flags.writeable = False
+    iso2.flags.writeable = False
+    return country, iso2
 
 
 def is_dprk(mmsi) -> np.ndarray:
