@@ -463,3 +463,36 @@ def test_json_of_some_rows_equals_those_rows_of_the_whole_table(rows):
     got = json_where(mask, **cols)
     assert got[mask].tolist() == whole[mask].tolist()
     assert (got[~mask] == "").all()
+
+
+_NUMBER = st.sampled_from([0.0, -0.0, 0.5, -2.25, 1e-7, 3.0000004, 1e17, 123456.7890125,
+                           np.nan, np.inf, -np.inf, 2.0**53 + 1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_NUMBER, st.integers(-(2**31), 2**31 - 1), st.booleans(),
+                          st.integers(0, 2**64 - 1)), max_size=70),
+       st.sampled_from([np.float64, np.float32, np.float16]),
+       st.sampled_from([np.int64, np.int32, np.int8, np.uint16]))
+def test_json_of_a_mapping_equals_the_frame_of_it(rows, float_type, int_type):
+    """json_objects of a mapping of columns (arrays, Series, scalars; NumPy numbers formatted
+    without a Series) gives the texts json_objects gives the DataFrame of those columns, and
+    json_literals of a NumPy array of booleans, integers or floats the texts of its Series
+    (floats of every width rounded to 6 places, -0.0, NaN, infinities; integers of every
+    width and sign; the route they replaced); fewer and more than 64 rows."""
+    from stsdetect._json import json_literals, json_objects
+
+    with np.errstate(over="ignore"):  # (wide values overflow the narrow types to inf)
+        x = np.array([r[0] for r in rows], dtype=np.float64).astype(float_type)
+    i = np.array([r[1] for r in rows], dtype=np.int64).astype(int_type)
+    b = np.array([r[2] for r in rows], dtype=bool)
+    u = np.array([r[3] for r in rows], dtype=np.uint64)
+    for arr in (x, i, b, u, x.astype(np.float64)):
+        assert list(json_literals(arr)) == list(json_literals(pd.Series(arr))), arr.dtype
+    cols = {"vessel": i, "x": x, "flag": b, "u": u, "at": "position", "k": 7, "f": 0.25,
+            "s": pd.Series(b).astype("boolean"),
+            "text": np.array(["a", None, 'q"'] * (len(rows) // 3) + ["z"] * (len(rows) % 3),
+                             dtype=object)}
+    assert list(json_objects(cols)) == list(json_objects(pd.DataFrame(cols)))
+    assert list(json_objects(cols, raw=("at",))) == list(
+        json_objects(pd.DataFrame(cols), raw=("at",)))

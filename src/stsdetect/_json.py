@@ -23,6 +23,8 @@ JSON_ESCAPES = {**{c: " " for c in range(32)}, ord("\\"): "\\\\", ord('"'): '\\"
 
 def json_literals(values) -> np.ndarray:
     """JSON literal text of each value of one column (vectorized by dtype)."""
+    if type(values) is np.ndarray and values.ndim == 1 and values.dtype.kind in "biuf":
+        return _number_literals(values)  # what the Series of it gives, without the Series
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     s = s.reset_index(drop=True)
     n = len(s)
@@ -66,19 +68,34 @@ def json_literals(values) -> np.ndarray:
     return ('"' + esc + '"').astype(object).fillna("null").to_numpy(dtype=object)
 
 
+def _number_literals(values: np.ndarray) -> np.ndarray:
+    """:func:`json_literals` of a 1-D NumPy array of booleans, integers or floats."""
+    if values.size == 0:
+        return np.zeros(0, dtype=object)
+    kind = values.dtype.kind
+    if kind == "b":
+        return np.where(values, "true", "false").astype(object)
+    if kind in "iu":
+        return values.astype(str).astype(object)
+    f = np.round(values.astype(float), 6) + 0.0  # + 0.0: no "-0.0"
+    return np.where(np.isfinite(f), f.astype(str).astype(object), "null").astype(object)
+
+
 #: One str value as a JSON string literal (:data:`JSON_ESCAPES`), elementwise over an object
 #: array: the per-value work of pandas' ``.str.translate``, without its string-array round trip
 #: (about 2 ms per column of a few events, most of the flags' reasons).
 json_string = np.frompyfunc(lambda v: '"' + v.translate(JSON_ESCAPES) + '"', 1, 1)
 
 
-def json_objects(frame: pd.DataFrame, raw=()) -> np.ndarray:
+def json_objects(frame, raw=()) -> np.ndarray:
     """One JSON object text per row of a table of scalar columns, built column by column.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        Columns of numbers, booleans, strings or UTC times (missing values become ``null``).
+    frame : pandas.DataFrame or mapping of str to array_like
+        Columns of numbers, booleans, strings or UTC times (missing values become ``null``);
+        a mapping's columns (arrays or Series of one length, read by position, or scalars
+        for every row) are typed as a DataFrame of them would be, without making the frame.
     raw : iterable of str
         Columns that already hold JSON text (e.g. an array), written as they are.
 
@@ -87,21 +104,29 @@ def json_objects(frame: pd.DataFrame, raw=()) -> np.ndarray:
     numpy.ndarray of object
         ``'{"col": value, ...}'`` per row, keys in column order.
     """
-    n = len(frame)
+    if isinstance(frame, pd.DataFrame):
+        n = len(frame)
+        columns = [(col, frame[col]) for col in frame.columns]
+    else:
+        columns = list(frame.items())
+        n = next((len(v) for _, v in columns if np.ndim(v)), 0)
+        # a scalar is every row's value, as a frame broadcasts it
+        columns = [(col, np.full(n, v) if np.ndim(v) == 0 else v) for col, v in columns]
     out = np.full(n, "{", dtype=object)
     raw = set(raw)
-    for j, col in enumerate(frame.columns):  # a reason has a handful of fields
-        vals = (frame[col].astype(object).fillna("null").to_numpy(dtype=object) if col in raw
-                else _distinct_literals(frame[col]))
+    for j, (col, values) in enumerate(columns):  # a reason has a handful of fields
+        vals = (pd.Series(values).astype(object).fillna("null").to_numpy(dtype=object)
+                if col in raw else _distinct_literals(values))
         out = out + ("" if j == 0 else ", ") + f'"{col}": ' + vals
     return out + "}"
 
 
-def _distinct_literals(values: pd.Series) -> np.ndarray:
+def _distinct_literals(values) -> np.ndarray:
     """:func:`json_literals` of a column, formatting each distinct value once (reasons
     repeat: one area, one crowd size or one rounded figure for thousands of events)."""
     if len(values) < 64:
         return json_literals(values)
+    values = values if isinstance(values, pd.Series) else pd.Series(values)
     codes, uniq = pd.factorize(values.reset_index(drop=True))
     text = json_literals(pd.Series(uniq))
     return np.where(codes >= 0, text[np.maximum(codes, 0)] if len(text) else "null",
@@ -124,7 +149,7 @@ def json_where(mask, /, **fields) -> np.ndarray:
     out = np.full(mask.size, "", dtype=object)
     at = np.flatnonzero(mask)
     if at.size:
-        out[at] = json_objects(pd.DataFrame({
+        out[at] = json_objects({  # the columns as a frame of them types them (no frame)
             k: np.full(at.size, v) if np.ndim(v) == 0 else np.asarray(v)[at]
-            for k, v in fields.items()}))
+            for k, v in fields.items()})
     return out

@@ -502,7 +502,7 @@ def add_flag(events: pd.DataFrame, token: str, mask, reason=None, weights=None,
 
 
 def _vessel_reason(mmsi: np.ndarray, **fields) -> np.ndarray:
-    return json_objects(pd.DataFrame({"vessel": np.asarray(mmsi, np.int64), **fields}))
+    return json_objects({"vessel": np.asarray(mmsi, np.int64), **fields})
 
 
 def flag_events(
@@ -659,9 +659,9 @@ def flag_events(
         b = barges[barges["strength"] == strength]
         rules = b["reason"].astype(str).str.split("; ")
         rules_json = ("[" + rules.map(lambda r: ", ".join(f'"{x}"' for x in r)) + "]")
-        ev.add_vessels(token, b["mmsi"].to_numpy(), json_objects(pd.DataFrame({
+        ev.add_vessels(token, b["mmsi"].to_numpy(), json_objects({
             "vessel": b["mmsi"].to_numpy(np.int64), "strength": strength,
-            "rules": rules_json.to_numpy(dtype=object)}), raw=("rules",)))
+            "rules": rules_json.to_numpy(dtype=object)}, raw=("rules",)))
 
     anomalies = identity_anomalies(vessels, tracks=tracks, mmsi=uniq)
     anomalies = anomalies[anomalies["mmsi"].isin(uniq)]
@@ -669,8 +669,8 @@ def flag_events(
         found = json_arrays('"' + anomalies["reason"].astype(str) + '"',
                             anomalies["mmsi"].to_numpy())
         ev.add_vessels("identity_anomaly", found.index.to_numpy(np.int64), json_objects(
-            pd.DataFrame({"vessel": found.index.to_numpy(np.int64),
-                          "anomalies": found.to_numpy(dtype=object)}), raw=("anomalies",)))
+            {"vessel": found.index.to_numpy(np.int64),
+             "anomalies": found.to_numpy(dtype=object)}, raw=("anomalies",)))
 
     links = identity_links(vessels, statics=statics, tracks=tracks, hits=hits, mmsi=uniq,
                            activity=activity)
@@ -740,9 +740,9 @@ def flag_events(
         li = out["likely_intentional"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         heard = out["n_other_heard"] if "n_other_heard" in out.columns else pd.Series(
             [pd.NA] * n, dtype="Int64")
-        ev.add("likely_intentional", li, json_objects(pd.DataFrame({
+        ev.add("likely_intentional", li, json_objects({
             "vessel": out["mmsi"].to_numpy(np.int64),
-            "n_other_heard": heard.astype("Int64").reset_index(drop=True)})))
+            "n_other_heard": heard.astype("Int64").reset_index(drop=True)}))
 
     out = ev.finish(out)
     out = add_identity_columns(out, vessels, positions, class_b=class_b)

@@ -381,10 +381,10 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
     shared = hi[n_mmsi > 1]
     if len(shared):
         lists = _json_list(shared["mmsi"], shared["imo"])
-        ev = json_objects(pd.DataFrame({"vessel": shared["mmsi"].to_numpy(np.int64),
-                                 "imo": shared["imo"].to_numpy(np.int64),
-                                 "mmsis": lists.reindex(shared["imo"]).to_numpy(dtype=object)}),
-                   raw=("mmsis",))
+        ev = json_objects({"vessel": shared["mmsi"].to_numpy(np.int64),
+                           "imo": shared["imo"].to_numpy(np.int64),
+                           "mmsis": lists.reindex(shared["imo"]).to_numpy(dtype=object)},
+                          raw=("mmsis",))
         rows.append(pd.DataFrame({"mmsi": shared["mmsi"].to_numpy(np.int64),
                                   "token": "imo_shared", "evidence": ev}))
 
@@ -402,11 +402,11 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
             sn = sub[sub["name"].notna() & (sub["name"] != "")]
             names = _json_list(sn["name"].astype(str), sn["mmsi"]).reindex(changed)
             tt = sub.groupby("mmsi")["time"].agg(["min", "max"]).reindex(changed)
-            ev = json_objects(pd.DataFrame({
+            ev = json_objects({
                 "vessel": changed, "imos": imos.fillna("[]").to_numpy(dtype=object),
                 "names": names.fillna("[]").to_numpy(dtype=object),
                 "first_seen": tt["min"].reset_index(drop=True),
-                "last_seen": tt["max"].reset_index(drop=True)}), raw=("imos", "names"))
+                "last_seen": tt["max"].reset_index(drop=True)}, raw=("imos", "names"))
             rows.append(pd.DataFrame({"mmsi": changed, "token": "identity_changed",
                                       "evidence": ev}))
     # without the history (a decoded vessels table), its count of name changes
@@ -419,7 +419,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                               [np.zeros(0, np.int64)])
         more = (k > 0) & ~np.isin(vm, done)
         if more.any():
-            ev = json_objects(pd.DataFrame({"vessel": vm[more], "n_names": k[more] + 1}))
+            ev = json_objects({"vessel": vm[more], "n_names": k[more] + 1})
             rows.append(pd.DataFrame({"mmsi": vm[more], "token": "identity_changed",
                                       "evidence": ev}))
 
