@@ -820,8 +820,10 @@ def _static_frame_oracle(vessels, mmsi):
 @given(st.lists(st.sampled_from([412000001, 412000002, 445000001, 211000000]), max_size=6,
                 unique=True), st.sets(st.sampled_from(["length_m", "names", "eri_type"])))
 def test_barge_static_frame_equals_the_column_by_column_reindex(picked, dropped):
-    """The vessels' static columns reindexed once onto the MMSIs equal one reindex per column
-    (vessels repeated, unknown MMSIs, columns missing from the vessels table)."""
+    """The vessels' static columns taken at each MMSI's last row (a binary search) or
+    reindexed once onto the MMSIs equal one reindex per column (vessels repeated, unknown
+    MMSIs, columns missing from the vessels table, numpy and nullable columns, MMSIs of
+    other dtypes)."""
     from stsdetect.identity.barges import _static_frame
 
     vessels = pd.DataFrame({
@@ -833,6 +835,13 @@ def test_barge_static_frame_equals_the_column_by_column_reindex(picked, dropped)
     mmsi = np.unique(np.array(picked, np.int64))
     pd.testing.assert_frame_equal(_static_frame(vessels, mmsi),
                                   _static_frame_oracle(vessels, mmsi))
+    # int64 MMSIs are found by a binary search, others by the reindex; numpy columns with
+    # missing rows (int64 -> float64, bool -> object) as the reindex fills them
+    other = vessels.assign(ship_type=np.array([99, 80, 52]),
+                           ais_class=np.array([True, False, True]))
+    for table in (other, vessels.astype({"mmsi": "float64"}), other.astype({"mmsi": "Int64"})):
+        pd.testing.assert_frame_equal(_static_frame(table, mmsi),
+                                      _static_frame_oracle(table, mmsi))
 
 
 def test_barges_mmsi_only_needs_the_mmsi():

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.detectors.tows import TUG_SHIP_TYPES
-from stsdetect.identity.mid import _as_mmsi_array, _values_per_mmsi, mid_of, mmsi_kind
+from stsdetect.identity.mid import (
+    _as_mmsi_array,
+    _last_rows,
+    _values_per_mmsi,
+    mid_of,
+    mmsi_kind,
+)
 from stsdetect.identity.mid import check_vessels as _check_vessels
 
 __all__ = [
@@ -100,10 +106,24 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
             base[c] = pd.NA
         base["has_static"] = False
         return base
+    data = {"mmsi": pd.Index(mmsi, name="mmsi").to_numpy()}
+    if vessels["mmsi"].dtype == np.dtype(np.int64):
+        # each MMSI's last row by a binary search, each column taken there as the reindex
+        # of the indexed frame took it (missing rows filled as it filled them)
+        at = _last_rows(vessels["mmsi"].to_numpy(), np.asarray(mmsi, np.int64))
+        for c in cols:
+            if c not in vessels:
+                data[c] = np.full(len(mmsi), pd.NA, dtype=object)
+                continue
+            col = vessels[c]
+            arr = col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) \
+                else col.to_numpy()
+            data[c] = pd.Series(pd.api.extensions.take(arr, at, allow_fill=True)).to_numpy()
+        data["has_static"] = at >= 0
+        return pd.DataFrame(data)
     v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")
     # one reindex of the columns there are (not one per column), one frame made at once
     rows = v[[c for c in cols if c in v]].reindex(mmsi)
-    data = {"mmsi": pd.Index(mmsi, name="mmsi").to_numpy()}
     for c in cols:
         data[c] = rows[c].to_numpy() if c in v else np.full(len(mmsi), pd.NA, dtype=object)
     data["has_static"] = np.isin(mmsi, v.index.to_numpy())

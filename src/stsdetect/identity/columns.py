@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect.identity.mid import _as_mmsi_array, _flag_parts
+from stsdetect.identity.mid import _as_mmsi_array, _flag_parts, _last_rows
 
 __all__ = ["IDENTITY_COLUMNS", "SHIP_TYPE_TEXT", "add_identity_columns", "ship_type_text",
            "vessel_identity"]
@@ -127,19 +127,6 @@ def vessel_identity(mmsi, vessels: pd.DataFrame | None = None,
     """
     m = _as_mmsi_array(mmsi)
     return pd.DataFrame({"mmsi": m, **_identity_arrays(m, vessels, positions, class_b)})
-
-
-def _last_rows(key: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The row of ``key`` holding the last occurrence of each of ``ids`` (-1 where none): what
-    ``drop_duplicates(keep="last").set_index(...).reindex(ids)`` picks, by a binary search."""
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    if not k.size:
-        return np.full(ids.size, -1, np.int64)
-    last = np.r_[k[1:] != k[:-1], True]
-    k, rows = k[last], order[last]
-    pos = np.minimum(np.searchsorted(k, ids), k.size - 1)
-    return np.where(k[pos] == ids, rows[pos], -1).astype(np.int64)
 
 
 def _identity_arrays(m: np.ndarray, vessels, positions, class_b) -> dict:

@@ -313,6 +313,19 @@ def check_vessels(vessels) -> None:
         raise ValueError(f"vessels table has no 'mmsi' column (columns: {list(vessels.columns)})")
 
 
+def _last_rows(key: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The row of ``key`` holding the last occurrence of each of ``ids`` (-1 where none): what
+    ``drop_duplicates(keep="last").set_index(...).reindex(ids)`` picks, by a binary search."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    if not k.size:
+        return np.full(ids.size, -1, np.int64)
+    last = np.r_[k[1:] != k[:-1], True]
+    k, rows = k[last], order[last]
+    pos = np.minimum(np.searchsorted(k, ids), k.size - 1)
+    return np.where(k[pos] == ids, rows[pos], -1).astype(np.int64)
+
+
 def _values_per_mmsi(key: np.ndarray, ids: np.ndarray, values, keep: str = "first") -> list:
     """Each of ``values`` (float arrays along ``key``) at the first (``keep="first"``) or
     last row of each MMSI of ``ids`` in ``key``, NaN where it has none: a frame indexed by
