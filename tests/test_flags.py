@@ -496,3 +496,20 @@ def test_json_of_a_mapping_equals_the_frame_of_it(rows, float_type, int_type):
     assert list(json_objects(cols)) == list(json_objects(pd.DataFrame(cols)))
     assert list(json_objects(cols, raw=("at",))) == list(
         json_objects(pd.DataFrame(cols), raw=("at",)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["class_b", "small:45x10m", "name:BARGE", "", ";",
+                                          " ", "; ", "towed_by:412000001", "a;b"]),
+                         min_size=1, max_size=5), max_size=8),
+       st.sampled_from([object, "str"]))
+def test_barge_rules_json_equals_the_split_and_join_per_vessel(rules, dtype):
+    """The barge rules as JSON arrays, made by one replace of the separator over the column,
+    equal the split of each reason and the join of its quoted rules (the route replaced):
+    empty rules, separators and spaces inside rules, no rows."""
+    from stsdetect.flags import _rules_json
+
+    reasons = pd.Series(["; ".join(r) for r in rules], dtype=dtype)
+    want = ("[" + reasons.astype(str).str.split("; ").map(
+        lambda r: ", ".join(f'"{x}"' for x in r)) + "]").to_numpy(dtype=object)
+    assert list(_rules_json(reasons)) == list(want)

@@ -501,6 +501,14 @@ def add_flag(events: pd.DataFrame, token: str, mask, reason=None, weights=None,
     return score_events(ev.finish(out), weights, region_names)
 
 
+def _rules_json(reasons: pd.Series) -> np.ndarray:
+    """The rules of each barge reason (``"rule; rule; ..."``) as a JSON array of strings,
+    each rule quoted as it is (rules are fixed words and numbers): one replace of the
+    separator over the whole column (a split and a join per vessel before)."""
+    text = '["' + reasons.astype(str).str.replace("; ", '", "', regex=False) + '"]'
+    return text.to_numpy(dtype=object)
+
+
 def _vessel_reason(mmsi: np.ndarray, **fields) -> np.ndarray:
     return json_objects({"vessel": np.asarray(mmsi, np.int64), **fields})
 
@@ -657,11 +665,9 @@ def flag_events(
     barges = barges[barges["mmsi"].isin(uniq)]
     for token, strength in (("barge", "strong"), ("barge_weak", "weak")):
         b = barges[barges["strength"] == strength]
-        rules = b["reason"].astype(str).str.split("; ")
-        rules_json = ("[" + rules.map(lambda r: ", ".join(f'"{x}"' for x in r)) + "]")
         ev.add_vessels(token, b["mmsi"].to_numpy(), json_objects({
             "vessel": b["mmsi"].to_numpy(np.int64), "strength": strength,
-            "rules": rules_json.to_numpy(dtype=object)}, raw=("rules",)))
+            "rules": _rules_json(b["reason"])}, raw=("rules",)))
 
     anomalies = identity_anomalies(vessels, tracks=tracks, mmsi=uniq)
     anomalies = anomalies[anomalies["mmsi"].isin(uniq)]
