@@ -150,3 +150,32 @@ def test_vessels_grouped_on_a_pool_thread_change_nothing(dumps, monkeypatch, wor
     want = read_ais(dumps, workers=1)
     monkeypatch.setattr(reader, "_GROUPS_ON_POOL", 1)
     _assert_same(read_ais(dumps, workers=workers, chunk_bytes=1 << 16), want)
+
+
+def test_decode_pool_runs_cancels_and_lets_its_threads_exit():
+    """read_ais's own pool: results and exceptions reach the futures, tasks no thread started
+    are cancelled by shutdown, and its threads exit once idle (none left behind per call)."""
+    import _thread
+    import threading
+    import time
+
+    from stsdetect.ais import reader
+
+    before = _thread._count()
+    pool = reader._Pool(2)
+    assert pool.submit(sum, [1, 2, 3]).result(timeout=10) == 6
+    with pytest.raises(ZeroDivisionError):
+        pool.submit(divmod, 1, 0).result(timeout=10)
+    gate = threading.Event()
+    busy = [pool.submit(gate.wait, 10) for _ in range(2)]  # both threads held
+    deadline = time.monotonic() + 10
+    while not all(f.running() for f in busy) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    queued = pool.submit(sum, [1])
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert queued.cancelled()
+    gate.set()
+    assert all(f.result(timeout=10) for f in busy)
+    while _thread._count() > before and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert _thread._count() <= before
