@@ -138,9 +138,12 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
     blocks = _blocks(stream, header, first_line, report, n_fields, quotes=fmt != "gfw_jsonl")
     positions, statics = [], []
     thinner = _Thinner()
+    first_width = n_fields  # fields of the file's first data row, when pandas read it
     for (block, line0, _), result in _in_order(blocks, work, pool, workers):
         if result is None:  # Arrow could not read it as a whole: pandas, as before
-            result = _pandas_block(block, line0, header, layout)
+            if line0 == first_line and n_fields:
+                first_width = max(n_fields, _first_row_width(block))
+            result = _pandas_block(block, line0, header, layout, first_width)
         cols, stat, block_report = result
         _add_report(report, block_report)
         if cols is not None and len(cols["mmsi"]):
@@ -377,8 +380,22 @@ def _filled_lines(block: bytes) -> np.ndarray:
     return np.flatnonzero((length > 0) & ~lone_cr).astype(np.int64)
 
 
-def _pandas_block(block: bytes, line0: int, header: bytes, layout: _Layout):
-    """A block read by pandas (every row as text), as every version before Arrow read it."""
+def _first_row_width(block: bytes) -> int:
+    """The number of fields of ``block``'s first row (quotes respected)."""
+    import csv
+
+    text = io.TextIOWrapper(io.BytesIO(block), encoding="utf-8", errors="replace", newline="")
+    return len(next(csv.reader(text), []))
+
+
+def _pandas_block(block: bytes, line0: int, header: bytes, layout: _Layout,
+                  first_width: int = 0):
+    """A block read by pandas (every row as text), as every version before Arrow read it.
+
+    ``first_width``: the number of fields of the file's first data row. Pandas reads a file
+    whose first row has one field more than the header by dropping the last field of every
+    row that long, and skips such rows otherwise: a later block is read as the whole file
+    would be."""
     report = DecodeReport()
     if layout.fmt == "gfw_jsonl":
         chunk = _parse_json_lines(block, report)
@@ -386,11 +403,13 @@ def _pandas_block(block: bytes, line0: int, header: bytes, layout: _Layout):
             return None, None, report
         line = np.arange(line0, line0 + len(chunk), dtype=np.int64)
         return (*layout.convert(_PandasRows(chunk, text_times=True), report, line), report)
-    # a later block's first row is not the file's first: an empty row of the header's
-    # width goes first (and is dropped), or pandas would keep a first row with one field
-    # too many (as it does for the file's first row) where it counts it as bad_row
+    # a later block's first row is not the file's first: an empty row as wide as the file's
+    # first row goes first (and is dropped), so that pandas keeps or skips a row with one
+    # field too many as it does in the whole file (it keeps such rows only when the file's
+    # first row has one too)
     later = line0 > 2
-    dummy = b"," * (len(layout.names) - 1) + b"\n" if later else b""
+    width = max(first_width, len(layout.names))
+    dummy = b"," * (width - 1) + b"\n" if later else b""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         chunk = pd.read_csv(io.BytesIO(header + dummy + block), **_PANDAS_CSV)
