@@ -105,7 +105,7 @@ def test_ci_builds_the_docs_strictly():
                            re.S | re.M).group(1)
     for tool in ("mkdocs", "mkdocs-material", "mkdocstrings"):
         assert tool in test_extra
-    command = "pip install -e '.[test]' && python -m pytest"
+    command = "pip install -e '.[test]' && python -m pytest -n auto"
     assert command in (REPO / ".ci" / "run").read_text().splitlines()
     assert command in (REPO / "README.md").read_text()
 
