@@ -513,3 +513,27 @@ def test_barge_rules_json_equals_the_split_and_join_per_vessel(rules, dtype):
     want = ("[" + reasons.astype(str).str.split("; ").map(
         lambda r: ", ".join(f'"{x}"' for x in r)) + "]").to_numpy(dtype=object)
     assert list(_rules_json(reasons)) == list(want)
+
+
+# ------------------------------------------- whole-column text operations vs value by value
+_TEXT = st.text(st.sampled_from(['[', ']', '"', "\\", "\n", "\t", "\x00", "\x1f", "\uffff", "a",
+                                 "é", " ", ",", "{", "}"]), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_TEXT, max_size=12))
+@example(["a\uffffb", "c"])  # a text holding the separator: value by value
+@example(["[x]\x00", "[y]", "z"])  # trailing NUL (NumPy's str arrays drop it)
+@example(["[]", "["])  # the last array text is its "[" alone
+def test_json_string_and_array_items_equal_the_per_value_routes(texts):
+    from stsdetect._json import JSON_ESCAPES, json_string
+    from stsdetect.flags import _array_items
+
+    values = np.empty(len(texts), dtype=object)
+    values[:] = texts
+    want = ['"' + v.translate(JSON_ESCAPES) + '"' for v in texts]
+    assert list(json_string(values)) == want
+    assert list(_array_items(values)) == [v[1:-1] if v.startswith("[") else v for v in texts]
+    bracketed = values.copy()
+    bracketed[:] = ["[" + v + "]" for v in texts]  # every text an array: the joined route
+    assert list(_array_items(bracketed)) == texts

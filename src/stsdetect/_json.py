@@ -8,11 +8,13 @@ section 7: quote, backslash and control characters may not stand raw in a string
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["JSON_ESCAPES", "json_arrays", "json_literals", "json_objects", "json_string",
-           "json_where"]
+__all__ = ["JSON_ESCAPES", "TEXT_SEP", "joined_texts", "json_arrays", "json_literals",
+           "json_objects", "json_string", "json_where", "object_array"]
 
 
 #: JSON string escapes of :func:`json_literals` as one ``str.translate`` table: backslash,
@@ -81,10 +83,53 @@ def _number_literals(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(f), f.astype(str).astype(object), "null").astype(object)
 
 
-#: One str value as a JSON string literal (:data:`JSON_ESCAPES`), elementwise over an object
-#: array: the per-value work of pandas' ``.str.translate``, without its string-array round trip
-#: (about 2 ms per column of a few events, most of the flags' reasons).
-json_string = np.frompyfunc(lambda v: '"' + v.translate(JSON_ESCAPES) + '"', 1, 1)
+#: Joins a column's texts into one string for whole-column text operations: a Unicode
+#: noncharacter, which :data:`JSON_ESCAPES` leaves as it is (a column holding it is done value
+#: by value instead).
+TEXT_SEP = "\uffff"
+
+
+def joined_texts(values: np.ndarray) -> str | None:
+    """A 1-D object array of str as one string, joined by :data:`TEXT_SEP`; None when a
+    value holds :data:`TEXT_SEP` itself (so the join cannot be split back)."""
+    joined = TEXT_SEP.join(values.tolist())
+    return joined if joined.count(TEXT_SEP) == values.size - 1 else None
+
+
+def object_array(items: list) -> np.ndarray:
+    """A list of str as a 1-D object array (each item one element)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+_json_string_each = np.frompyfunc(lambda v: '"' + v.translate(JSON_ESCAPES) + '"', 1, 1)
+
+
+def json_string(values) -> np.ndarray:
+    """Each str value of a 1-D object array as a JSON string literal (:data:`JSON_ESCAPES`).
+
+    The column is escaped as one joined text, not value by value: one search for the
+    characters to escape, one ``str.replace`` per character found (backslash first) and one
+    ``split`` (1.3-2x as fast as ``str.translate`` value by value from 100 texts on).
+    """
+    values = np.asarray(values, dtype=object)
+    if values.size == 0:
+        return values.copy()
+    joined = joined_texts(values.ravel())
+    if joined is None:  # a value holds the separator itself
+        return _json_string_each(values)
+    found = set(_TO_ESCAPE.findall(joined))
+    if "\\" in found:  # first: the other escapes add backslashes
+        joined = joined.replace("\\", JSON_ESCAPES[ord("\\")])
+    for char in found - {"\\"}:  # (at most the 33 other characters of JSON_ESCAPES)
+        joined = joined.replace(char, JSON_ESCAPES[ord(char)])
+    quoted = joined.replace(TEXT_SEP, '"' + TEXT_SEP + '"')
+    return object_array(('"' + quoted + '"').split(TEXT_SEP)).reshape(values.shape)
+
+
+#: The characters :data:`JSON_ESCAPES` changes.
+_TO_ESCAPE = re.compile("[" + re.escape("".join(map(chr, JSON_ESCAPES))) + "]")
 
 
 def json_objects(frame, raw=()) -> np.ndarray:
