@@ -8,7 +8,8 @@ import pandas as pd
 from stsdetect.detectors.tows import TUG_SHIP_TYPES
 from stsdetect.identity.mid import (
     _as_mmsi_array,
-    _last_rows,
+    _column_at,
+    _rows_per_mmsi,
     _values_per_mmsi,
     mid_of,
     mmsi_kind,
@@ -110,15 +111,10 @@ def _static_frame(vessels: pd.DataFrame | None, mmsi: np.ndarray) -> pd.DataFram
     if vessels["mmsi"].dtype == np.dtype(np.int64):
         # each MMSI's last row by a binary search, each column taken there as the reindex
         # of the indexed frame took it (missing rows filled as it filled them)
-        at = _last_rows(vessels["mmsi"].to_numpy(), np.asarray(mmsi, np.int64))
+        at = _rows_per_mmsi(vessels["mmsi"].to_numpy(), np.asarray(mmsi, np.int64), "last")
         for c in cols:
-            if c not in vessels:
-                data[c] = np.full(len(mmsi), pd.NA, dtype=object)
-                continue
-            col = vessels[c]
-            arr = col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) \
-                else col.to_numpy()
-            data[c] = pd.Series(pd.api.extensions.take(arr, at, allow_fill=True)).to_numpy()
+            data[c] = pd.Series(_column_at(vessels[c], at)).to_numpy() if c in vessels \
+                else np.full(len(mmsi), pd.NA, dtype=object)
         data["has_static"] = at >= 0
         return pd.DataFrame(data)
     v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect.identity.mid import _as_mmsi_array, _flag_parts, _last_rows
+from stsdetect.identity.mid import _as_mmsi_array, _column_at, _flag_parts, _rows_per_mmsi
 
 __all__ = ["IDENTITY_COLUMNS", "SHIP_TYPE_TEXT", "add_identity_columns", "ship_type_text",
            "vessel_identity"]
@@ -137,16 +137,13 @@ def _identity_arrays(m: np.ndarray, vessels, positions, class_b) -> dict:
     rows = v = None
     if vessels is not None and len(vessels) and "mmsi" in vessels:
         if vessels["mmsi"].dtype == np.dtype(np.int64):
-            rows = _last_rows(vessels["mmsi"].to_numpy(), m)
+            rows = _rows_per_mmsi(vessels["mmsi"].to_numpy(), m, "last")
         else:
             v = vessels.drop_duplicates("mmsi", keep="last").set_index("mmsi").reindex(m)
 
     def col(name):
         if rows is not None and name in vessels:
-            c = vessels[name]
-            arr = c.array if isinstance(c.dtype, pd.api.extensions.ExtensionDtype) \
-                else c.to_numpy()
-            return pd.Series(pd.api.extensions.take(arr, rows, allow_fill=True))
+            return pd.Series(_column_at(vessels[name], rows))
         if v is not None and name in v:
             return v[name].reset_index(drop=True)
         return pd.Series([pd.NA] * n, dtype=object)

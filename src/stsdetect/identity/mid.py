@@ -313,36 +313,38 @@ def check_vessels(vessels) -> None:
         raise ValueError(f"vessels table has no 'mmsi' column (columns: {list(vessels.columns)})")
 
 
-def _last_rows(key: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The row of ``key`` holding the last occurrence of each of ``ids`` (-1 where none): what
-    ``drop_duplicates(keep="last").set_index(...).reindex(ids)`` picks, by a binary search."""
+def _rows_per_mmsi(key: np.ndarray, ids: np.ndarray, keep: str = "first") -> np.ndarray:
+    """The row of ``key`` holding the first (``keep="first"``) or last occurrence of each of
+    ``ids`` (-1 where none): what ``drop_duplicates(keep=...).set_index(...).reindex(ids)``
+    picks, by a binary search."""
     order = np.argsort(key, kind="stable")
     k = key[order]
     if not k.size:
         return np.full(ids.size, -1, np.int64)
-    last = np.r_[k[1:] != k[:-1], True]
-    k, rows = k[last], order[last]
+    change = k[1:] != k[:-1]
+    edge = np.r_[True, change] if keep == "first" else np.r_[change, True]
+    k, rows = k[edge], order[edge]
     pos = np.minimum(np.searchsorted(k, ids), k.size - 1)
     return np.where(k[pos] == ids, rows[pos], -1).astype(np.int64)
 
 
+def _column_at(column: pd.Series, rows: np.ndarray):
+    """The values of ``column`` at ``rows`` (from :func:`_rows_per_mmsi`), in its dtype, -1
+    filled as a reindex fills a missing row."""
+    values = column.array if isinstance(column.dtype, pd.api.extensions.ExtensionDtype) \
+        else column.to_numpy()
+    return pd.api.extensions.take(values, rows, allow_fill=True)
+
+
 def _values_per_mmsi(key: np.ndarray, ids: np.ndarray, values, keep: str = "first") -> list:
     """Each of ``values`` (float arrays along ``key``) at the first (``keep="first"``) or
-    last row of each MMSI of ``ids`` in ``key``, NaN where it has none: a frame indexed by
-    ``key``, ``drop_duplicates(keep=...)`` and ``reindex(ids)``, by a binary search."""
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    if k.size:
-        change = k[1:] != k[:-1]
-        edge = np.r_[True, change] if keep == "first" else np.r_[change, True]
-    else:
-        edge = np.zeros(0, bool)
-    k, rows = k[edge], order[edge]
-    pos = np.minimum(np.searchsorted(k, ids), max(k.size - 1, 0))
-    found = k[pos] == ids if k.size else np.zeros(ids.size, bool)
+    last row of each MMSI of ``ids`` in ``key`` (:func:`_rows_per_mmsi`), NaN where it has
+    none."""
+    rows = _rows_per_mmsi(key, ids, keep)
+    found = rows >= 0
     out = []
-    for v in values:
+    for v in values:  # (a handful of columns)
         got = np.full(ids.size, np.nan)
-        got[found] = np.asarray(v, float)[rows[pos[found]]]
+        got[found] = np.asarray(v, float)[rows[found]]
         out.append(got)
     return out
