@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty as queue_empty
 
 import numpy as np
 import pandas as pd
@@ -185,7 +186,17 @@ def _in_child(target, *args):
     proc = ctx.Process(target=target, args=(*args, queue) if target is _run_mode
                        else (queue, *args))
     proc.start()
-    out = queue.get()
+    # A child that dies (an import error, a crash) never puts a result: wait for either,
+    # so a failed mode is an error here, not a benchmark that holds its lock forever.
+    while True:
+        try:
+            out = queue.get(timeout=1.0)
+            break
+        except queue_empty:
+            if not proc.is_alive():
+                raise RuntimeError(f"{target.__name__}{args[:1]}: the child process exited "
+                                   f"with code {proc.exitcode} and no result (see its "
+                                   "traceback above)") from None
     proc.join()
     return out
 
