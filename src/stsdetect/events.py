@@ -49,6 +49,7 @@ the identity columns of the vessel and, prefixed ``other_``, of its partner (``n
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -335,9 +336,61 @@ def to_geodataframe(events: pd.DataFrame):
     )
 
 
+def list_text(column: pd.Series, sep: str = ";") -> pd.Series:
+    """A column of lists (such as ``flags``) as text: each list's items joined by ``sep``.
+
+    Vectorized (:meth:`pandas.Series.str.join`); a value that is already a string stays as
+    it is, and a missing value or an empty list is ''.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        Lists, tuples or arrays of strings; strings; missing values.
+    sep : str, default ";"
+        Between items (``;`` is how the text formats write ``flags``).
+
+    Returns
+    -------
+    pandas.Series
+        ``str`` values, same index.
+    """
+    values = column.astype(object)
+    listed = values.map(pd.api.types.is_list_like).to_numpy(dtype=bool)
+    joined = values.where(~listed, values.where(listed).str.join(sep))
+    # Not lists: strings as they are, missing values as ''; the rest (numbers) as str.
+    return joined.where(joined.notna(), "").astype(str)
+
+
+def text_lists(column: pd.Series, sep: str = ";") -> np.ndarray:
+    """The inverse of :func:`list_text`: each value as a list of its items.
+
+    Text is split at ``sep``, vectorized (:meth:`pandas.Series.str.findall`), empty items
+    dropped; list-likes (a Parquet file's arrays) become lists; missing values and '' become
+    empty lists.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        Text, list-likes or missing values.
+    sep : str, default ";"
+        One character.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of lists, one per value, each a list of its own.
+    """
+    values = column.astype(object)
+    listed = values.map(pd.api.types.is_list_like).to_numpy(dtype=bool)
+    text = values.where(~listed).fillna("").astype(str)
+    out = text.str.findall(f"[^{re.escape(sep)}]+").to_numpy(dtype=object, copy=True)
+    out[listed] = values[listed].map(list).to_numpy(dtype=object)
+    return out
+
+
 def _flat_for_text(events: pd.DataFrame) -> pd.DataFrame:
     out = events.copy()
-    out["flags"] = [";".join(f) for f in out["flags"]]
+    out["flags"] = list_text(out["flags"]).to_numpy(dtype=object)
     return out
 
 
@@ -599,12 +652,7 @@ def read_events(path) -> pd.DataFrame:
         raise ValueError(f"unknown events format {suffix!r}: use .csv, .geojson or .parquet")
     if not len(frame):
         return empty_events()
-    flags = frame["flags"]
-    frame["flags"] = [
-        list(f) if isinstance(f, (list, np.ndarray)) else ([] if pd.isna(f) or f == "" else
-                                                        str(f).split(";"))
-        for f in flags
-    ]
+    frame["flags"] = text_lists(frame["flags"])
     for col in ("start", "end"):
         frame[col] = pd.to_datetime(frame[col], utc=True).dt.as_unit("ns")
     return _finish(frame)

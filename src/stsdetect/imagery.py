@@ -159,8 +159,8 @@ def read_detections(source, layout: str = "auto") -> pd.DataFrame:
         ids = out["detection_id"].astype("string")
     else:
         ids = pd.Series(pd.NA, index=out.index, dtype="string")
-    made = (out["scene_id"] + ";" + out["lon"].map("{:.6f}".format) + ";"
-            + out["lat"].map("{:.6f}".format))
+    made = (out["scene_id"] + ";" + np.char.mod("%.6f", out["lon"].to_numpy(float)) + ";"
+            + np.char.mod("%.6f", out["lat"].to_numpy(float)))
     out["detection_id"] = ids.fillna(made).astype(str)
     dup = out["detection_id"].duplicated(keep=False)
     if dup.any():

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .events import read_events
+from ._html import escape as _esc
+from .events import list_text, read_events
 
 __all__ = ["FLAG_MEANINGS", "MAX_TABLE_ROWS", "write_html_report"]
 
@@ -116,15 +117,6 @@ def _glossary(events: pd.DataFrame) -> str:
     return f"<h2>Flags</h2><table><tr><th>flag</th><th>meaning</th></tr>{rows}</table>"
 
 
-def _esc(values: pd.Series) -> pd.Series:
-    """HTML-escape a Series of strings (vectorized; the same five characters as html.escape)."""
-    s = values.astype("string").fillna("")
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"),
-                         ("'", "&#x27;")):
-        s = s.str.replace(char, entity, regex=False)
-    return s
-
-
 def _formatted(column: pd.Series, fmt: str | int | None) -> pd.Series:
     """Text of a column, vectorized where the format allows; missing values as ''."""
     if fmt == "time":
@@ -132,11 +124,7 @@ def _formatted(column: pd.Series, fmt: str | int | None) -> pd.Series:
         return pd.Series(t.dt.strftime("%Y-%m-%d %H:%M:%S"), index=column.index).astype(
             "string").fillna("")
     if fmt == "flags":
-        flat = column.map(lambda f: " ".join(map(str, f)) if isinstance(f, (list, tuple,
-                                                                            np.ndarray))
-                          else ("" if f is None or (pd.api.types.is_scalar(f) and pd.isna(f))
-                                else str(f)))
-        return flat.astype("string")
+        return list_text(column, " ").astype("string")
     if fmt is None:
         return column.astype("string").fillna("")
     values = pd.to_numeric(column, errors="coerce").astype(float).to_numpy()
@@ -212,7 +200,7 @@ def _frame_table(frame: pd.DataFrame) -> str:
         return f"<table>{header}</table>"
     row = pd.Series("<tr>", index=frame.index)
     for col in frame.columns:
-        row = row + "<td>" + _esc(frame[col].astype(object).map(str)) + "</td>"
+        row = row + "<td>" + _esc(frame[col].astype(str)) + "</td>"
     return f"<table>\n{header}\n{(row + '</tr>').str.cat(sep=chr(10))}\n</table>"
 
 

@@ -35,6 +35,8 @@ import html
 import numpy as np
 import pandas as pd
 
+from stsdetect._html import escape
+
 __all__ = ["IDENTITY_FIELDS", "MAX_TRACK_POINTS", "events_svg_map"]
 
 #: At most about this many track points are drawn (every k-th report beyond it).
@@ -198,8 +200,9 @@ def _text(column: pd.Series) -> pd.Series:
                         np.char.mod("%g", v))
         return pd.Series(np.where(finite, text, ""), index=column.index, dtype="string")
     if column.dtype == object:
-        column = column.map(lambda f: " ".join(map(str, f))
-                            if isinstance(f, (list, tuple, np.ndarray)) else f)
+        from stsdetect.events import list_text
+
+        column = list_text(column, " ")
     return column.astype("string").fillna("").str.strip()
 
 
@@ -409,7 +412,10 @@ def events_svg_map(events: pd.DataFrame, links, tracks=None, regions=None,
     mx, my = _fmt(sx(_unwrap(lon, centre))), _fmt(sy(lat))
     radius = 6.0 * _WIDTH / 1000.0
     idx = np.flatnonzero(has)[::-1]
-    esc = np.vectorize(lambda t: html.escape(str(t)), otypes=[object])
+
+    def esc(values):
+        return escape(values).to_numpy(dtype=object)
+
     markers = ('<a href="#' + esc(links[idx]) + '" aria-label="' + esc(tips[idx])
                + '"><circle class="stsmap-ev" data-type="' + esc(types[idx]) + '" cx="'
                + mx[idx].astype(object) + '" cy="' + my[idx].astype(object) + '" r="'
