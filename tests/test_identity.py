@@ -529,6 +529,32 @@ def test_activity_join_sides_have_one_row_per_mmsi(seed, split, windowed):
     np.testing.assert_array_equal(got, want)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 250), st.floats(-2e4, 9e4), st.floats(0, 9e4))
+def test_core_part_equals_the_masked_route_to_the_bit(seed, n, a_s, length_s):
+    """A window core's activity of unsplit tracks by runs (_core_part) equals the general
+    masked route (_masked_part) exactly: same rows, same sums to the last bit, cores that
+    cut vessels, hold none of them, or end at the last row."""
+    from stsdetect._order import sea_steps
+    from stsdetect.identity.activity import _core_part, _masked_part
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    rng = np.random.default_rng(seed)
+    mmsi = rng.choice([412000001, 412000002, 412000003, 413000004, 413000005], n)
+    t = 1.7e9 + rng.uniform(0, 86400, n)
+    tracks = Tracks.from_arrays(mmsi, t, 30 + rng.random(n), 122 + rng.random(n),
+                                rng.choice([0.5, 8.0, 12.0, 30.0, np.nan], n))
+    sea = sea_steps(tracks.mmsi, tracks.time_ns, tracks.sog_kn, float(SEA_SPEED_KN),
+                    float(SEA_GAP_CAP_S))
+    a_ns = int((1.7e9 + a_s) * 1e9)
+    b_ns = a_ns + int(length_s * 1e9)
+    got = _core_part(tracks, sea, a_ns, b_ns)
+    want = _masked_part(tracks.mmsi, tracks.time_ns, tracks.lat_deg, tracks.lon_deg,
+                        tracks.sog_kn, sea, a_ns, b_ns)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                                  check_exact=True)
+
+
 def test_vessel_activity_refuses_heard_with_a_duplicated_mmsi():
     """A ``heard`` table given by hand with an MMSI twice (e.g. two windows' spans
     concatenated) is refused, not joined into two rows of one vessel."""

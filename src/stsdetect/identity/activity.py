@@ -51,7 +51,6 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
                          for x in (tracks.lat_deg, tracks.lon_deg, tracks.sog_kn))
     else:  # rows are already sorted by (mmsi, time)
         lat, lon, sog = tracks.lat_deg, tracks.lon_deg, tracks.sog_kn
-    n = m.size
     # seconds to the vessel's next report, where the report is at sea speed (one pass)
     sea = sea_steps(m, t, sog, float(SEA_SPEED_KN), float(SEA_GAP_CAP_S))
     if a_ns is None and not split:  # every row, one segment per MMSI: the segments' offsets
@@ -61,6 +60,17 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
             "lon_first": lon[start], "t_last_ns": t[tracks.offsets[1:] - 1],
             "lat_last": lat[tracks.offsets[1:] - 1], "lon_last": lon[tracks.offsets[1:] - 1],
             "sea_s": np.add.reduceat(sea, start), "tail_s": np.zeros(start.size)})
+    if not split:  # one segment per MMSI, each sorted by time: its core rows are one run
+        return _core_part(tracks, sea, a_ns, b_ns)
+    return _masked_part(m, t, lat, lon, sog, sea, a_ns, b_ns)
+
+
+def _masked_part(m, t, lat, lon, sog, sea, a_ns, b_ns) -> pd.DataFrame:
+    """:func:`_track_part` of rows sorted by (MMSI, time), in general: the core's rows
+    masked, grouped by MMSI."""
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    n = m.size
     same = m[1:] == m[:-1]
     fast = sog >= SEA_SPEED_KN  # NaN is not fast
     last_of = np.ones(n, dtype=bool)
@@ -83,6 +93,40 @@ def _track_part(tracks, a_ns, b_ns) -> pd.DataFrame:
         "lon_first": lon[first], "t_last_ns": t[last], "lat_last": lat[last],
         "lon_last": lon[last], "sea_s": np.add.reduceat(sea[rows], start),
         "tail_s": np.add.reduceat(tail[rows], start),
+    })
+
+
+def _core_part(tracks, sea, a_ns: int, b_ns: int) -> pd.DataFrame:
+    """:func:`_track_part` of a window's core ``[a_ns, b_ns)`` when each MMSI is one segment
+    sorted by time: each segment's core rows are the run ``[lo, hi)`` found by counting its
+    rows before ``a_ns`` and before ``b_ns``, and the sums are one ``reduceat`` over those
+    runs of the same values in the same order as :func:`_masked_part`'s (so equal to the
+    bit), without its passes over every row for the mask, the groups and the gathers."""
+    from stsdetect.identity.barges import SEA_GAP_CAP_S, SEA_SPEED_KN
+
+    t, off = tracks.time_ns, tracks.offsets
+    start = off[:-1]
+    lo = start + np.add.reduceat((t < a_ns).view(np.int8), start, dtype=np.int64)
+    hi = start + np.add.reduceat((t < b_ns).view(np.int8), start, dtype=np.int64)
+    keep = hi > lo
+    if not keep.any():
+        return _empty()
+    lo, hi, end = lo[keep], hi[keep], off[1:][keep]
+    first, last = lo, hi - 1
+    lat, lon = tracks.lat_deg, tracks.lon_deg
+    # runs [lo, hi) interleaved with the gaps between them; the gaps' sums are dropped
+    bounds = np.empty(2 * lo.size, np.int64)
+    bounds[0::2], bounds[1::2] = lo, hi
+    padded = np.append(sea, 0.0)  # a run may end at the last row
+    sea_s = np.add.reduceat(padded, bounds)[0::2]
+    # the vessel's last loaded report, in the core and at sea speed: its next report lies
+    # beyond the margin, so it adds the cap once a later window shows the vessel (as the
+    # general path's tail)
+    tail = np.where((hi == end) & (tracks.sog_kn[last] >= SEA_SPEED_KN), SEA_GAP_CAP_S, 0.0)
+    return pd.DataFrame({
+        "mmsi": tracks.segment_mmsi[keep], "t_first_ns": t[first], "lat_first": lat[first],
+        "lon_first": lon[first], "t_last_ns": t[last], "lat_last": lat[last],
+        "lon_last": lon[last], "sea_s": sea_s, "tail_s": tail,
     })
 
 
