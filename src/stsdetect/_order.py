@@ -46,7 +46,8 @@ _FIB = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing (Knuth): top bits of m
 @njit(cache=True, nogil=True)
 def _grow(a, size):  # pragma: no cover - compiled
     out = np.empty(size, a.dtype)
-    out[:a.size] = a
+    for i in range(a.size):  # element by element: an array-to-array slice assignment brings
+        out[i] = a[i]  # numba's shape-mismatch error text (unicode code) into the cached library
     return out
 
 
@@ -177,7 +178,9 @@ def vessel_codes(mmsi, t, missing, nat_missing, lat, lon,
         t_min = _grow(t_min, size)
         t_max = _grow(t_max, size)
         grown = np.empty((2, size), np.int64)
-        grown[:, :k] = heard[:, :k]
+        for j in range(k):  # as in _grow
+            grown[0, j] = heard[0, j]
+            grown[1, j] = heard[1, j]
         heard = grown
     k = state[0]
     return (code, uniq[:k].copy(), count[:k].copy(), t_min[:k].copy(), t_max[:k].copy(),

@@ -65,8 +65,9 @@ def _grid_pairs(s_grp, s_key, sx, sy, sz, q_grp, q_key, qx, qy, qz, self_join,
                                 cap *= 2
                                 grown_i = np.empty(cap, np.int64)
                                 grown_j = np.empty(cap, np.int64)
-                                grown_i[:n] = out_i[:n]
-                                grown_j[:n] = out_j[:n]
+                                for k in range(n):  # not a slice assignment: that
+                                    grown_i[k] = out_i[k]  # brings numba's shape-error
+                                    grown_j[k] = out_j[k]  # text into the cached library
                                 out_i, out_j = grown_i, grown_j
                             out_i[n] = i
                             out_j[n] = j
