@@ -1,5 +1,6 @@
 """classify_barges as it was before its barge words and activity look-up ran on plain arrays
-(five pandas str.contains calls, a frame reindexed): the oracle of tests/test_identity.py."""
+(five pandas str.contains calls, a frame reindexed): the oracle of tests/test_identity.py.
+The rest of it, unchanged since, is the library's own (imported)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,12 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.identity.barges import (
-    BARGE_ERI_TYPES,
-    BARGE_MAX_BEAM_M,
-    BARGE_MAX_LENGTH_M,
-    BARGE_MIN_LENGTH_M,
     BARGE_NAME_WORDS,
-    SEA_GOING_MIN_H,
-    STATIC_INTERVAL_S,
-    TUG_SHIP_TYPES,
-    _as_mmsi_array,
-    _check_vessels,
+    _barge_mmsi,
+    _barge_rules,
     _heard_span_s,
-    _join_tokens,
+    _name_text,
     _static_frame,
-    class_b_mmsi,
-    mid_of,
-    mmsi_kind,
 )
 
 
@@ -30,187 +21,23 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
                     tows: pd.DataFrame | None = None,
                     activity: pd.DataFrame | None = None,
                     mmsi_only: bool = False, class_b=None) -> pd.DataFrame:
-    """Decide which vessels are barges, giving the evidence for each.
-
-    Evidence collected per MMSI (tokens in ``reason``):
-
-    ============================  ========  ================================================
-    token                         strength  rule
-    ============================  ========  ================================================
-    ``name:<WORD>``               decisive  a word of :data:`BARGE_NAME_WORDS` in the name
-    ``eri_type:<code>``           decisive  inland ERI type in :data:`BARGE_ERI_TYPES`
-                                            (column ``eri_type`` of the vessels table)
-    ``towed_by:<mmsi>``           decisive  travels with a tug/towing vessel (AIS type 31, 32
-                                            or 52) > 2 kn, <= 500 m, >= 1 h (``tows``)
-    ``ship_type:99`` /            weak      AIS type 99 "other, no additional information" /
-    ``ship_type:0`` /                       0 "not available" / static data without a type
-    ``ship_type:missing``
-    ``no_static``                 weak      heard in positions but never sent static data,
-                                            over at least :data:`STATIC_INTERVAL_S` (6 min)
-    ``class_b``                   weak      Class B transponder (``ais_class`` 'B', or type 18
-                                            / 19 position reports in ``positions``)
-    ``small:<L>x<B>m``            weak      length 20-90 m and beam <= 16.2 m (``BARGE_MIN_
-                                            LENGTH_M``, ``BARGE_MAX_LENGTH_M``, ``_MAX_BEAM_M``)
-    ``china_mid`` /               weak      MID 412-414 (China) / not a valid ship MMSI
-    ``invalid_mmsi``
-    ============================  ========  ================================================
-
-    Strength (column ``strength``): ``strong`` when name, ERI type or a tow says so, or when an
-    unknown type comes with barge-sized dimensions (``small``); ``weak`` when an unknown type is
-    backed only by ``class_b``, ``china_mid`` or ``invalid_mmsi`` - facts that fit many other
-    small craft. A weak call is dropped (token ``sea_going:<h>h``, ``is_barge`` False) for a
-    vessel that made :data:`SEA_SPEED_KN` (7 kn) or more for :data:`SEA_GOING_MIN_H` (24 h) in
-    all, in ``tracks`` or ``positions``: barges do not make sea passages.
-
-    A vessel is a barge when any decisive evidence holds, or when its type is unknown or "other"
-    (``ship_type:*`` or ``no_static``) and at least one of ``class_b``, ``small``,
-    ``china_mid``, ``invalid_mmsi`` holds - the way Chinese coastal barges usually appear (Class
-    B, type 99 or no static data at all, Chinese or made-up MMSIs). Vessels whose type says tug or
-    towing (31, 32, 52) are barges only when name or ERI type says so (a tug-and-barge unit
-    such as "MEGA+BARGE MOTTI", type 52, in the real samples). When ``vessels`` is None
-    nothing is known about static data, so ``no_static`` is not used; nor is it for a vessel
-    heard (in ``tracks`` or ``positions``) for less than one static-data interval, which says
-    nothing about whether it sends static data.
-
-    Parameters
-    ----------
-    vessels : pandas.DataFrame or None
-        Vessels table (see :func:`stsdetect.read_ais`).
-    tracks : stsdetect.tracks.Tracks, optional
-        Adds MMSIs heard only in positions; gives listening spans and time at sea speed.
-    positions : pandas.DataFrame, optional
-        Positions table; its ``msg_type`` 18/19 rows mark Class B transponders.
-    mmsi : array_like of int, optional
-        Further MMSIs to classify (e.g. event participants).
-    tows : pandas.DataFrame, optional
-        ``tug_mmsi, mmsi`` pairs from the tow detector
-        (:func:`stsdetect.detectors.tows.find_tows`); no ``towed_by`` evidence without it.
-    activity : pandas.DataFrame, optional
-        The vessels' activity (:func:`stsdetect.identity.activity.vessel_activity` of
-        ``tracks`` and ``positions``, or merged over windows): listening spans and time at sea
-        speed. Computed from ``tracks`` and ``positions`` when None.
-    mmsi_only : bool, default False
-        Classify only ``mmsi`` (e.g. the participants of a few events): their rows are those
-        of the full classification (each vessel's evidence is its own), without classifying
-        every other vessel of the tables (the flags' case).
-    class_b : array_like of int, optional
-        :func:`class_b_mmsi` of ``positions`` when the caller has it already (a pass over
-        every report saved); computed from ``positions`` when None.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``mmsi`` (int64, sorted, unique), ``is_barge`` (bool), ``strength`` (``"strong"``,
-        ``"weak"`` or ``""`` for non-barges), ``reason`` (str: the evidence tokens joined by
-        ``"; "``, decisive first; ``""`` when there is none).
-    """
-    _check_vessels(vessels)
-    known = vessels is not None
-    if mmsi_only and mmsi is None:
-        raise ValueError("mmsi_only needs the MMSIs to classify (mmsi=)")
-    if activity is None:
-        from stsdetect.identity.activity import vessel_activity
-
-        activity = vessel_activity(tracks, positions)
-    parts = [np.zeros(0, np.int64)]
-    if mmsi is not None:
-        parts.append(_as_mmsi_array(mmsi))
-    if not mmsi_only:  # every vessel the tables hold
-        if known and len(vessels):
-            parts.append(vessels["mmsi"].to_numpy(dtype=np.int64))
-        if tracks is not None and len(tracks):
-            parts.append(np.asarray(tracks.segment_mmsi, dtype=np.int64))
-        if positions is not None and len(positions):
-            parts.append(positions["mmsi"].to_numpy(dtype=np.int64))
-        parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
-    # distinct per part first (hashing; the positions' part has a row per report)
-    all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
+    """:func:`stsdetect.identity.barges.classify_barges` (same parameters and result) with
+    the old activity lookup and barge words."""
+    # the MMSIs, the static columns and the rules as the library has them: only the
+    # activity lookup (a reindexed frame) and the barge words (str.contains and a where per
+    # word) are the old route here
+    all_mmsi, activity = _barge_mmsi(vessels, tracks, positions, mmsi, activity, mmsi_only)
     act = pd.DataFrame({"heard_s": _heard_span_s(activity), "sea_s": activity["sea_s"]
                         .to_numpy(float)}, index=activity["mmsi"].to_numpy(np.int64))
     act = act[~act.index.duplicated()].reindex(all_mmsi)
     s = _static_frame(vessels, all_mmsi)
-    n = len(s)
-
-    ship_type = pd.to_numeric(s["ship_type"], errors="coerce").to_numpy(dtype=float)
-    has_static = s["has_static"].to_numpy(dtype=bool)
-    is_tug = np.isin(ship_type, TUG_SHIP_TYPES)
-
-    name_text = (s["name"].astype("string").fillna("") + ";"
-                 + s["names"].astype("string").fillna("")).str.upper()
+    name_text = _name_text(s)
     name_word = pd.Series("", index=s.index, dtype=object)
     for word in BARGE_NAME_WORDS[::-1]:  # fixed, five words: first listed wins
         hit = name_text.str.contains(rf"\b{word}\b", regex=True, na=False).to_numpy()
         name_word = name_word.where(~hit, word)
     name_word = name_word.to_numpy(dtype=object)
 
-    eri = pd.to_numeric(s["eri_type"], errors="coerce").to_numpy(dtype=float)
-    eri_barge = np.isin(eri, list(BARGE_ERI_TYPES))
-
-    towed_by = np.full(n, "", dtype=object)
-    if tows is not None and len(tows) and n:
-        first = tows.sort_values(["mmsi", "tug_mmsi"]).drop_duplicates("mmsi")
-        pos = np.searchsorted(all_mmsi, first["mmsi"].to_numpy(dtype=np.int64))
-        ok = (pos < n) & (all_mmsi[np.minimum(pos, n - 1)] == first["mmsi"].to_numpy())
-        towed_by[pos[ok]] = first["tug_mmsi"].to_numpy()[ok].astype(str)
-    towed = towed_by != ""
-
-    type99 = ship_type == 99
-    type0 = ship_type == 0
-    type_missing = has_static & np.isnan(ship_type)
-    heard_s = act["heard_s"].to_numpy(dtype=float)
-    briefly = heard_s < STATIC_INTERVAL_S          # NaN (span unknown) -> False
-    no_static = (~has_static & ~briefly) if known else np.zeros(n, dtype=bool)
-    unknown_type = type99 | type0 | type_missing | no_static
-
-    heard_b = class_b_mmsi(positions) if class_b is None else class_b
-    class_b = s["ais_class"].astype("string").str.upper().eq("B").fillna(False).to_numpy(bool)
-    class_b |= np.isin(all_mmsi, heard_b)
-
-    length = pd.to_numeric(s["length_m"], errors="coerce").to_numpy(dtype=float)
-    beam = pd.to_numeric(s["beam_m"], errors="coerce").to_numpy(dtype=float)
-    small = ((length >= BARGE_MIN_LENGTH_M) & (length <= BARGE_MAX_LENGTH_M)
-             & (beam > 0) & (beam <= BARGE_MAX_BEAM_M))
-
-    mid = mid_of(all_mmsi)
-    kinds = mmsi_kind(all_mmsi)
-    china = np.isin(mid, [412, 413, 414]) & (kinds == "ship")
-    invalid = kinds == "invalid"
-
-    stated = (name_word != "") | eri_barge   # the transponder's owner says "barge"
-    supporting = class_b | small | china | invalid
-    is_barge = stated | ((towed | (unknown_type & supporting)) & ~is_tug)
-    strong = stated | ((towed | (unknown_type & small)) & ~is_tug)
-    # a weak call (unknown type backed only by Class B, a Chinese or invalid MMSI) is not given
-    # to a vessel that sails at sea speed for a day or more: barges do not make voyages
-    sea_h = np.nan_to_num(act["sea_s"].to_numpy(dtype=float)) / 3600.0
-    sea_going = sea_h >= SEA_GOING_MIN_H
-    weak = is_barge & ~strong
-    is_barge = is_barge & ~(weak & sea_going)
-    strength = np.where(strong & is_barge, "strong",
-                        np.where(is_barge, "weak", "")).astype(object)
-
-    def tok(mask, text):
-        return np.where(mask, text, "")
-
-    eri_txt = np.where(np.isnan(eri), 0, eri).astype(np.int64).astype(str)
-    len_txt = np.char.add(np.char.add(np.round(np.nan_to_num(length)).astype(np.int64)
-                                      .astype(str), "x"),
-                          np.round(np.nan_to_num(beam)).astype(np.int64).astype(str))
-    tokens = [
-        tok(name_word != "", np.char.add("name:", name_word.astype(str))),
-        tok(eri_barge, np.char.add("eri_type:", eri_txt)),
-        tok(towed, np.char.add("towed_by:", towed_by.astype(str))),
-        tok(type99, "ship_type:99"), tok(type0, "ship_type:0"),
-        tok(type_missing, "ship_type:missing"), tok(no_static, "no_static"),
-        tok(class_b, "class_b"), tok(small, np.char.add(np.char.add("small:", len_txt), "m")),
-        tok(china, "china_mid"), tok(invalid, "invalid_mmsi"),
-        tok(weak & sea_going, np.char.add(np.char.add(
-            "sea_going:", np.round(np.nan_to_num(sea_h)).astype(np.int64).astype(str)), "h")),
-    ]
-    joined = _join_tokens(tokens, n)
-    return pd.DataFrame({
-        "mmsi": all_mmsi,
-        "is_barge": is_barge,
-        "strength": strength,
-        "reason": joined,
-    })
+    return _barge_rules(s, all_mmsi, name_word, act["heard_s"].to_numpy(dtype=float),
+                        act["sea_s"].to_numpy(dtype=float), vessels is not None, positions,
+                        class_b, tows)

@@ -1,6 +1,7 @@
 """identity_anomalies and identity_links as they were before their final tables (and the
 handover join) were made on plain arrays (pandas merge, concat, drop_duplicates, sort_values,
-groupby): the oracles of tests/test_identity_near.py."""
+groupby): the oracles of tests/test_identity_near.py. The links of the statics history and
+the watch list, unchanged since, are the library's own (imported)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from stsdetect.identity.links import (
     _as_mmsi_array,
     _bearing_on,
     _check_vessels,
+    _flag_mismatch_links,
+    _handover_activity,
     _history,
-    _json_list,
+    _history_links,
     imo_valid,
     is_placeholder_mmsi,
     mmsi_kind,
@@ -29,135 +32,19 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                    max_gap_s: float = HANDOVER_MAX_GAP_S,
                    max_distance_m: float = HANDOVER_MAX_DISTANCE_M,
                    activity: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Links between identities over the whole dump, one row per vessel and link.
-
-    ===================  ====================================================================
-    token                rule and evidence
-    ===================  ====================================================================
-    ``imo_shared``       one IMO number broadcast under several MMSIs (vessels table and
-                         statics history): ``imo``, ``mmsis``
-    ``identity_changed`` one MMSI broadcast several IMO numbers or names over time (statics
-                         history, or the vessels table's ``names``): ``imos``, ``names``,
-                         ``first_seen``/``last_seen`` of its static records; from a vessels
-                         table alone, its ``n_name_changes`` (``n_names``)
-    ``flag_mismatch``    the MID of the MMSI names another flag state than the watch-list
-                         entry it matches (exactly or nearly): ``entry``, ``entry_flag``,
-                         ``mid_iso``, ``mid_country``
-    ``handover``         one identity falls silent and another first appears within
-                         ``max_gap_s`` (6 h) and ``max_distance_m`` (5 km), both with the same
-                         length and beam (within :data:`HANDOVER_DIM_TOLERANCE_M`): ``role``
-                         (``fell_silent`` / ``appeared``), ``other``, ``silent_at``,
-                         ``appeared_at``, ``gap_h``, ``distance_km``, ``length_m``, ``beam_m``
-    ===================  ====================================================================
-
-    Parameters
-    ----------
-    vessels : pandas.DataFrame, optional
-        Vessels table (``mmsi``, ``imo``, ``name``, ``names``, ``length_m``, ``beam_m``).
-    statics : pandas.DataFrame, optional
-        Statics history (``AISData.statics``: ``time``, ``mmsi``, ``imo``, ``name``, ...).
-    tracks : stsdetect.tracks.Tracks, optional
-        First and last reports of each MMSI, for handovers.
-    hits : pandas.DataFrame, optional
-        Watch-list hits (:func:`stsdetect.identity.watchlist.watchlist_hits`), for
-        ``flag_mismatch``.
-    mmsi : array_like of int, optional
-        Keep only links of these MMSIs (all when None).
-    max_gap_s, max_distance_m : float
-        Handover limits (see above; defaults :data:`HANDOVER_MAX_GAP_S`,
-        :data:`HANDOVER_MAX_DISTANCE_M`).
-    activity : pandas.DataFrame, optional
-        First and last reports of each MMSI (:func:`stsdetect.identity.activity.vessel_activity`,
-        or merged over the windows of a windowed run), for handovers; from ``tracks`` when
-        None.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``mmsi`` (int64), ``token`` (one of :data:`LINK_TOKENS`) and ``evidence`` (JSON
-        object text naming the ``vessel``), sorted by ``mmsi`` and ``token``.
-    """
+    """:func:`stsdetect.identity.links.identity_links` (same parameters and result) with
+    the old handover join and final table."""
     from stsdetect.geo import haversine_m
-    from stsdetect.identity.mid import flag_state
 
+    # the history's and the watch list's links as the library makes them: only the handover
+    # join and the final table are the old route here
     rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
                           "evidence": np.zeros(0, object)})]
     h = _history(vessels, _bearing_on(statics, vessels, mmsi))
-
-    # one IMO under several MMSIs
-    hi = h[h["imo"].notna()][["imo", "mmsi"]].drop_duplicates()
-    hi = hi.assign(imo=hi["imo"].astype(np.int64))
-    n_mmsi = hi.groupby("imo")["mmsi"].transform("nunique")
-    shared = hi[n_mmsi > 1]
-    if len(shared):
-        lists = _json_list(shared["mmsi"], shared["imo"])
-        ev = json_objects(pd.DataFrame({"vessel": shared["mmsi"].to_numpy(np.int64),
-                                 "imo": shared["imo"].to_numpy(np.int64),
-                                 "mmsis": lists.reindex(shared["imo"]).to_numpy(dtype=object)}),
-                   raw=("mmsis",))
-        rows.append(pd.DataFrame({"mmsi": shared["mmsi"].to_numpy(np.int64),
-                                  "token": "imo_shared", "evidence": ev}))
-
-    # one MMSI with several IMOs or names
-    if len(h):
-        n_imo = h[h["imo"].notna()].groupby("mmsi")["imo"].nunique()
-        n_name = h[h["norm"].notna()].groupby("mmsi")["norm"].nunique()
-        counts = pd.concat([n_imo.rename("i"), n_name.rename("n")], axis=1).fillna(0)
-        changed = counts.index[((counts["i"] > 1) | (counts["n"] > 1)).to_numpy()].to_numpy(
-            np.int64)
-        if changed.size:
-            sub = h[h["mmsi"].isin(changed)]
-            si = sub[sub["imo"].notna()]
-            imos = _json_list(si["imo"].astype(np.int64), si["mmsi"]).reindex(changed)
-            sn = sub[sub["name"].notna() & (sub["name"] != "")]
-            names = _json_list(sn["name"].astype(str), sn["mmsi"]).reindex(changed)
-            tt = sub.groupby("mmsi")["time"].agg(["min", "max"]).reindex(changed)
-            ev = json_objects(pd.DataFrame({
-                "vessel": changed, "imos": imos.fillna("[]").to_numpy(dtype=object),
-                "names": names.fillna("[]").to_numpy(dtype=object),
-                "first_seen": tt["min"].reset_index(drop=True),
-                "last_seen": tt["max"].reset_index(drop=True)}), raw=("imos", "names"))
-            rows.append(pd.DataFrame({"mmsi": changed, "token": "identity_changed",
-                                      "evidence": ev}))
-    # without the history (a decoded vessels table), its count of name changes
-    if vessels is not None and len(vessels) and "n_name_changes" in vessels:
-        v = vessels.drop_duplicates("mmsi", keep="last")
-        k = pd.to_numeric(v["n_name_changes"], errors="coerce").fillna(0).to_numpy(np.int64)
-        vm = v["mmsi"].to_numpy(np.int64)
-        done = np.concatenate([r["mmsi"].to_numpy(np.int64) for r in rows
-                               if len(r) and (r["token"] == "identity_changed").all()] +
-                              [np.zeros(0, np.int64)])
-        more = (k > 0) & ~np.isin(vm, done)
-        if more.any():
-            ev = json_objects(pd.DataFrame({"vessel": vm[more], "n_names": k[more] + 1}))
-            rows.append(pd.DataFrame({"mmsi": vm[more], "token": "identity_changed",
-                                      "evidence": ev}))
-
-    # MID against the flag of the matched watch-list entry
-    if hits is not None and len(hits):
-        hf = hits[hits["entry_flag_iso"].astype(str) != ""].drop_duplicates(["mmsi", "entry"])
-        if len(hf):
-            fs = flag_state(hf["mmsi"].to_numpy(np.int64))
-            ship = fs["is_flag"].to_numpy(bool)
-            iso = fs["iso2"].to_numpy(dtype=object)
-            bad = ship & (iso != hf["entry_flag_iso"].to_numpy(dtype=object))
-            hb = hf[bad].reset_index(drop=True)
-            if len(hb):
-                ev = json_objects(pd.DataFrame({
-                    "vessel": hb["mmsi"].to_numpy(np.int64), "entry": hb["entry"],
-                    "entry_name": hb["entry_name"], "entry_flag": hb["entry_flag"],
-                    "match": hb["rule"], "mid": fs["mid"].to_numpy()[bad],
-                    "mid_iso": iso[bad], "mid_country": fs["country"].to_numpy()[bad]}))
-                rows.append(pd.DataFrame({"mmsi": hb["mmsi"].to_numpy(np.int64),
-                                          "token": "flag_mismatch", "evidence": ev}))
-
+    rows += _history_links(h, vessels)
+    rows += _flag_mismatch_links(hits)
     # handover: one identity falls silent, another appears nearby with the same dimensions
-    if activity is None and tracks is not None and len(tracks):
-        from stsdetect.identity.activity import vessel_activity
-
-        activity = vessel_activity(tracks)
-    if activity is not None:  # vessels with cleaned reports only
-        activity = activity[activity["t_first_ns"].to_numpy() != -1]
+    activity = _handover_activity(activity, tracks)
     if activity is not None and len(activity) and vessels is not None and len(vessels) \
             and {"length_m", "beam_m"} <= set(vessels.columns):
         ids = activity["mmsi"].to_numpy(np.int64)
@@ -222,35 +109,8 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
 
 
 def identity_anomalies(vessels: pd.DataFrame | None, tracks=None, mmsi=None) -> pd.DataFrame:
-    """Signs that an MMSI's identity is not what it claims, one row per MMSI and reason.
-
-    Reasons (``reason`` column):
-
-    - ``several_names:<n>``: the MMSI broadcast ``n`` > 1 distinct names in the dump
-      (``n_name_changes`` + 1, or the ``names`` list);
-    - ``several_ship_types:<n>``: its static ship type changed (``n_type_changes`` > 0);
-    - ``invalid_mmsi:<kind>``: not a valid ship MMSI (any form other than ``ship``, including a
-      MID missing from the ITU table);
-    - ``placeholder_mmsi``: a default or typed-in number (:func:`is_placeholder_mmsi`);
-    - ``imo_check_digit``: the broadcast IMO number fails its check digit (:func:`imo_valid`);
-      IMO 0 / missing means "not available" and is not an anomaly;
-    - ``two_places_at_once:<n>``: the tracks stage split the MMSI into ``n`` > 1 segments,
-      i.e. several transmitters used it in places too far apart to be one ship.
-
-    Parameters
-    ----------
-    vessels : pandas.DataFrame or None
-        Vessels table.
-    tracks : stsdetect.tracks.Tracks, optional
-        Adds MMSIs seen only in positions and the ``two_places_at_once`` check.
-    mmsi : array_like of int, optional
-        Further MMSIs to check (MMSI-based reasons only).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``mmsi`` (int64) and ``reason`` (str), sorted; no row for clean MMSIs.
-    """
+    """:func:`stsdetect.identity.links.identity_anomalies` (same parameters and result)
+    with the old final table."""
     _check_vessels(vessels)
     rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "reason": np.zeros(0, object)})]
     parts = [np.zeros(0, np.int64)]

@@ -204,8 +204,20 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         ``"weak"`` or ``""`` for non-barges), ``reason`` (str: the evidence tokens joined by
         ``"; "``, decisive first; ``""`` when there is none).
     """
+    all_mmsi, activity = _barge_mmsi(vessels, tracks, positions, mmsi, activity, mmsi_only)
+    heard_s, sea_s = _values_per_mmsi(activity["mmsi"].to_numpy(np.int64), all_mmsi,
+                                      [_heard_span_s(activity),
+                                       activity["sea_s"].to_numpy(float)])
+    s = _static_frame(vessels, all_mmsi)
+    name_word = _barge_words(_name_text(s))
+    return _barge_rules(s, all_mmsi, name_word, heard_s, sea_s, vessels is not None, positions,
+                        class_b, tows)
+
+
+def _barge_mmsi(vessels, tracks, positions, mmsi, activity, mmsi_only: bool):
+    """The MMSIs :func:`classify_barges` classifies (sorted, unique) and the vessels'
+    activity (that of ``tracks`` and ``positions`` when ``activity`` is None)."""
     _check_vessels(vessels)
-    known = vessels is not None
     if mmsi_only and mmsi is None:
         raise ValueError("mmsi_only needs the MMSIs to classify (mmsi=)")
     if activity is None:
@@ -216,7 +228,7 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
     if mmsi is not None:
         parts.append(_as_mmsi_array(mmsi))
     if not mmsi_only:  # every vessel the tables hold
-        if known and len(vessels):
+        if vessels is not None and len(vessels):
             parts.append(vessels["mmsi"].to_numpy(dtype=np.int64))
         if tracks is not None and len(tracks):
             parts.append(np.asarray(tracks.segment_mmsi, dtype=np.int64))
@@ -225,19 +237,27 @@ def classify_barges(vessels: pd.DataFrame | None, tracks=None, positions=None, m
         parts.append(activity["mmsi"].to_numpy(dtype=np.int64))
     # distinct per part first (hashing; the positions' part has a row per report)
     all_mmsi = np.unique(np.concatenate([pd.unique(p) for p in parts]))
-    heard_s, sea_s = _values_per_mmsi(activity["mmsi"].to_numpy(np.int64), all_mmsi,
-                                      [_heard_span_s(activity),
-                                       activity["sea_s"].to_numpy(float)])
-    s = _static_frame(vessels, all_mmsi)
+    return all_mmsi, activity
+
+
+def _name_text(s: pd.DataFrame) -> pd.Series:
+    """Each vessel's name and names (``_static_frame``) as one upper-case text."""
+    return (s["name"].astype("string").fillna("") + ";"
+            + s["names"].astype("string").fillna("")).str.upper()
+
+
+def _barge_rules(s: pd.DataFrame, all_mmsi: np.ndarray, name_word: np.ndarray,
+                 heard_s: np.ndarray, sea_s: np.ndarray, known: bool, positions, class_b,
+                 tows) -> pd.DataFrame:
+    """:func:`classify_barges`' rules and evidence for the vessels ``all_mmsi`` from their
+    static columns ``s`` (:func:`_static_frame`), the barge word of each name (``""``: none),
+    their heard span and time at sea speed (s, NaN: unknown); ``known``: a vessels table was
+    given."""
     n = len(s)
 
     ship_type = pd.to_numeric(s["ship_type"], errors="coerce").to_numpy(dtype=float)
     has_static = s["has_static"].to_numpy(dtype=bool)
     is_tug = np.isin(ship_type, TUG_SHIP_TYPES)
-
-    name_text = (s["name"].astype("string").fillna("") + ";"
-                 + s["names"].astype("string").fillna("")).str.upper()
-    name_word = _barge_words(name_text)
 
     eri = pd.to_numeric(s["eri_type"], errors="coerce").to_numpy(dtype=float)
     eri_barge = np.isin(eri, list(BARGE_ERI_TYPES))

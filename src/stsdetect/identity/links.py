@@ -368,86 +368,14 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         object text naming the ``vessel``), sorted by ``mmsi`` and ``token``.
     """
     from stsdetect.geo import haversine_m
-    from stsdetect.identity.mid import flag_state
 
     rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
                           "evidence": np.zeros(0, object)})]
     h = _history(vessels, _bearing_on(statics, vessels, mmsi))
-
-    # one IMO under several MMSIs
-    hi = h[h["imo"].notna()][["imo", "mmsi"]].drop_duplicates()
-    hi = hi.assign(imo=hi["imo"].astype(np.int64))
-    n_mmsi = hi.groupby("imo")["mmsi"].transform("nunique")
-    shared = hi[n_mmsi > 1]
-    if len(shared):
-        lists = _json_list(shared["mmsi"], shared["imo"])
-        ev = json_objects({"vessel": shared["mmsi"].to_numpy(np.int64),
-                           "imo": shared["imo"].to_numpy(np.int64),
-                           "mmsis": lists.reindex(shared["imo"]).to_numpy(dtype=object)},
-                          raw=("mmsis",))
-        rows.append(pd.DataFrame({"mmsi": shared["mmsi"].to_numpy(np.int64),
-                                  "token": "imo_shared", "evidence": ev}))
-
-    # one MMSI with several IMOs or names
-    if len(h):
-        n_imo = h[h["imo"].notna()].groupby("mmsi")["imo"].nunique()
-        n_name = h[h["norm"].notna()].groupby("mmsi")["norm"].nunique()
-        counts = pd.concat([n_imo.rename("i"), n_name.rename("n")], axis=1).fillna(0)
-        changed = counts.index[((counts["i"] > 1) | (counts["n"] > 1)).to_numpy()].to_numpy(
-            np.int64)
-        if changed.size:
-            sub = h[h["mmsi"].isin(changed)]
-            si = sub[sub["imo"].notna()]
-            imos = _json_list(si["imo"].astype(np.int64), si["mmsi"]).reindex(changed)
-            sn = sub[sub["name"].notna() & (sub["name"] != "")]
-            names = _json_list(sn["name"].astype(str), sn["mmsi"]).reindex(changed)
-            tt = sub.groupby("mmsi")["time"].agg(["min", "max"]).reindex(changed)
-            ev = json_objects({
-                "vessel": changed, "imos": imos.fillna("[]").to_numpy(dtype=object),
-                "names": names.fillna("[]").to_numpy(dtype=object),
-                "first_seen": tt["min"].reset_index(drop=True),
-                "last_seen": tt["max"].reset_index(drop=True)}, raw=("imos", "names"))
-            rows.append(pd.DataFrame({"mmsi": changed, "token": "identity_changed",
-                                      "evidence": ev}))
-    # without the history (a decoded vessels table), its count of name changes
-    if vessels is not None and len(vessels) and "n_name_changes" in vessels:
-        v = vessels.drop_duplicates("mmsi", keep="last")
-        k = pd.to_numeric(v["n_name_changes"], errors="coerce").fillna(0).to_numpy(np.int64)
-        vm = v["mmsi"].to_numpy(np.int64)
-        done = np.concatenate([r["mmsi"].to_numpy(np.int64) for r in rows
-                               if len(r) and (r["token"] == "identity_changed").all()] +
-                              [np.zeros(0, np.int64)])
-        more = (k > 0) & ~np.isin(vm, done)
-        if more.any():
-            ev = json_objects({"vessel": vm[more], "n_names": k[more] + 1})
-            rows.append(pd.DataFrame({"mmsi": vm[more], "token": "identity_changed",
-                                      "evidence": ev}))
-
-    # MID against the flag of the matched watch-list entry
-    if hits is not None and len(hits):
-        hf = hits[hits["entry_flag_iso"].astype(str) != ""].drop_duplicates(["mmsi", "entry"])
-        if len(hf):
-            fs = flag_state(hf["mmsi"].to_numpy(np.int64))
-            ship = fs["is_flag"].to_numpy(bool)
-            iso = fs["iso2"].to_numpy(dtype=object)
-            bad = ship & (iso != hf["entry_flag_iso"].to_numpy(dtype=object))
-            hb = hf[bad].reset_index(drop=True)
-            if len(hb):
-                ev = json_objects(pd.DataFrame({
-                    "vessel": hb["mmsi"].to_numpy(np.int64), "entry": hb["entry"],
-                    "entry_name": hb["entry_name"], "entry_flag": hb["entry_flag"],
-                    "match": hb["rule"], "mid": fs["mid"].to_numpy()[bad],
-                    "mid_iso": iso[bad], "mid_country": fs["country"].to_numpy()[bad]}))
-                rows.append(pd.DataFrame({"mmsi": hb["mmsi"].to_numpy(np.int64),
-                                          "token": "flag_mismatch", "evidence": ev}))
-
+    rows += _history_links(h, vessels)
+    rows += _flag_mismatch_links(hits)
     # handover: one identity falls silent, another appears nearby with the same dimensions
-    if activity is None and tracks is not None and len(tracks):
-        from stsdetect.identity.activity import vessel_activity
-
-        activity = vessel_activity(tracks)
-    if activity is not None:  # vessels with cleaned reports only
-        activity = activity[activity["t_first_ns"].to_numpy() != -1]
+    activity = _handover_activity(activity, tracks)
     if activity is not None and len(activity) and vessels is not None and len(vessels) \
             and {"length_m", "beam_m"} <= set(vessels.columns):
         ids = activity["mmsi"].to_numpy(np.int64)
@@ -503,6 +431,101 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                                           "token": "handover", "evidence": json_objects(frame)}))
 
     return _merge_links(rows, mmsi)
+
+
+def _history_links(h: pd.DataFrame, vessels: pd.DataFrame | None) -> list:
+    """The ``imo_shared`` and ``identity_changed`` link frames of :func:`identity_links`
+    from the static records ``h`` (:func:`_history`) and, where the history has none for a
+    vessel, the vessels table's ``n_name_changes``."""
+    rows = []
+    # one IMO under several MMSIs
+    hi = h[h["imo"].notna()][["imo", "mmsi"]].drop_duplicates()
+    hi = hi.assign(imo=hi["imo"].astype(np.int64))
+    n_mmsi = hi.groupby("imo")["mmsi"].transform("nunique")
+    shared = hi[n_mmsi > 1]
+    if len(shared):
+        lists = _json_list(shared["mmsi"], shared["imo"])
+        ev = json_objects({"vessel": shared["mmsi"].to_numpy(np.int64),
+                           "imo": shared["imo"].to_numpy(np.int64),
+                           "mmsis": lists.reindex(shared["imo"]).to_numpy(dtype=object)},
+                          raw=("mmsis",))
+        rows.append(pd.DataFrame({"mmsi": shared["mmsi"].to_numpy(np.int64),
+                                  "token": "imo_shared", "evidence": ev}))
+
+    # one MMSI with several IMOs or names
+    if len(h):
+        n_imo = h[h["imo"].notna()].groupby("mmsi")["imo"].nunique()
+        n_name = h[h["norm"].notna()].groupby("mmsi")["norm"].nunique()
+        counts = pd.concat([n_imo.rename("i"), n_name.rename("n")], axis=1).fillna(0)
+        changed = counts.index[((counts["i"] > 1) | (counts["n"] > 1)).to_numpy()].to_numpy(
+            np.int64)
+        if changed.size:
+            sub = h[h["mmsi"].isin(changed)]
+            si = sub[sub["imo"].notna()]
+            imos = _json_list(si["imo"].astype(np.int64), si["mmsi"]).reindex(changed)
+            sn = sub[sub["name"].notna() & (sub["name"] != "")]
+            names = _json_list(sn["name"].astype(str), sn["mmsi"]).reindex(changed)
+            tt = sub.groupby("mmsi")["time"].agg(["min", "max"]).reindex(changed)
+            ev = json_objects({
+                "vessel": changed, "imos": imos.fillna("[]").to_numpy(dtype=object),
+                "names": names.fillna("[]").to_numpy(dtype=object),
+                "first_seen": tt["min"].reset_index(drop=True),
+                "last_seen": tt["max"].reset_index(drop=True)}, raw=("imos", "names"))
+            rows.append(pd.DataFrame({"mmsi": changed, "token": "identity_changed",
+                                      "evidence": ev}))
+    # without the history (a decoded vessels table), its count of name changes
+    if vessels is not None and len(vessels) and "n_name_changes" in vessels:
+        v = vessels.drop_duplicates("mmsi", keep="last")
+        k = pd.to_numeric(v["n_name_changes"], errors="coerce").fillna(0).to_numpy(np.int64)
+        vm = v["mmsi"].to_numpy(np.int64)
+        done = np.concatenate([r["mmsi"].to_numpy(np.int64) for r in rows
+                               if len(r) and (r["token"] == "identity_changed").all()] +
+                              [np.zeros(0, np.int64)])
+        more = (k > 0) & ~np.isin(vm, done)
+        if more.any():
+            ev = json_objects({"vessel": vm[more], "n_names": k[more] + 1})
+            rows.append(pd.DataFrame({"mmsi": vm[more], "token": "identity_changed",
+                                      "evidence": ev}))
+
+    return rows
+
+
+def _flag_mismatch_links(hits: pd.DataFrame | None) -> list:
+    """The ``flag_mismatch`` link frames of :func:`identity_links` from watch-list hits."""
+    from stsdetect.identity.mid import flag_state
+
+    rows = []
+    # MID against the flag of the matched watch-list entry
+    if hits is not None and len(hits):
+        hf = hits[hits["entry_flag_iso"].astype(str) != ""].drop_duplicates(["mmsi", "entry"])
+        if len(hf):
+            fs = flag_state(hf["mmsi"].to_numpy(np.int64))
+            ship = fs["is_flag"].to_numpy(bool)
+            iso = fs["iso2"].to_numpy(dtype=object)
+            bad = ship & (iso != hf["entry_flag_iso"].to_numpy(dtype=object))
+            hb = hf[bad].reset_index(drop=True)
+            if len(hb):
+                ev = json_objects(pd.DataFrame({
+                    "vessel": hb["mmsi"].to_numpy(np.int64), "entry": hb["entry"],
+                    "entry_name": hb["entry_name"], "entry_flag": hb["entry_flag"],
+                    "match": hb["rule"], "mid": fs["mid"].to_numpy()[bad],
+                    "mid_iso": iso[bad], "mid_country": fs["country"].to_numpy()[bad]}))
+                rows.append(pd.DataFrame({"mmsi": hb["mmsi"].to_numpy(np.int64),
+                                          "token": "flag_mismatch", "evidence": ev}))
+
+    return rows
+
+
+def _handover_activity(activity: pd.DataFrame | None, tracks) -> pd.DataFrame | None:
+    """The first and last reports of each vessel with cleaned reports, for handovers: the
+    given ``activity``, else that of ``tracks`` (None without either)."""
+    if activity is None and tracks is not None and len(tracks):
+        from stsdetect.identity.activity import vessel_activity
+
+        activity = vessel_activity(tracks)
+    if activity is not None:  # vessels with cleaned reports only
+        activity = activity[activity["t_first_ns"].to_numpy() != -1]
+    return activity
 
 
 def _merge_links(rows: list, mmsi) -> pd.DataFrame:
