@@ -179,3 +179,63 @@ def test_decode_pool_runs_cancels_and_lets_its_threads_exit():
     while _thread._count() > before and time.monotonic() < deadline:
         time.sleep(0.001)
     assert _thread._count() <= before
+
+
+def _threads_now() -> int:
+    """Threads of this process that still exist (started by any means, daemon or not)."""
+    import _thread
+
+    return _thread._count()
+
+
+def test_a_call_leaves_no_thread_of_its_own_running(dumps, monkeypatch):
+    """read_ais waits for its pool's threads to end before it returns (they are not left
+    to exit on their own after the call; here they take 0.2 s to)."""
+    import time
+
+    from stsdetect.ais import reader
+
+    class SlowToEnd(reader._Pool):
+        def _work(self, *args):
+            try:
+                super()._work(*args)
+            finally:
+                time.sleep(0.2)
+
+    before = _threads_now()
+    for workers in (2, 3):
+        read_ais(dumps, workers=workers, chunk_bytes=1 << 16)
+        assert _threads_now() == before
+    monkeypatch.setattr(reader, "_Pool", SlowToEnd)
+    read_ais(dumps, workers=3, chunk_bytes=1 << 16)
+    assert _threads_now() == before
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_call_that_raises_mid_file_leaves_no_thread_running(dumps, monkeypatch, error):
+    """An error in the calling thread while a pool thread decodes a chunk (here a slow one):
+    the call raises it once that thread has ended, none left running behind it (also for a
+    KeyboardInterrupt, which is no Exception)."""
+    import threading
+    import time
+
+    from stsdetect.ais import reader
+
+    real = reader.decode_chunk
+    main = threading.get_ident()
+    busy = threading.Event()
+
+    def decode(*args, **kwargs):
+        if threading.get_ident() != main:
+            busy.set()
+            time.sleep(0.3)  # (a chunk still being decoded when the call fails)
+            return real(*args, **kwargs)
+        busy.wait(10)
+        raise error("stop")
+
+    monkeypatch.setattr(reader, "decode_chunk", decode)
+    before = _threads_now()
+    with pytest.raises(error, match="stop"):
+        read_ais(dumps, workers=2, chunk_bytes=4096)
+    assert busy.is_set()  # (a pool thread was decoding when the calling thread raised)
+    assert _threads_now() == before

@@ -982,15 +982,29 @@ class _Pool:
     waits until the new thread has run: 0.2 ms on an idle two-core host, and 2-6 ms
     (median) while other processes keep both cores busy, all before the first chunk was
     read. Here the calling thread opens the file and reads the first chunk meanwhile. The
-    threads exit on :meth:`shutdown` once their task (if any) is done; they are not joined
-    (as daemon threads, they never keep the interpreter from exiting).
+    threads exit on :meth:`shutdown` once their task (if any) is done, and
+    ``shutdown(wait=True)`` (or :meth:`join`) returns once every one has ended, so that a
+    call leaves no thread of its own running behind it, whether it returns or raises.
     """
 
     def __init__(self, n: int):
         self._n = int(n)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopped = False
+        # what tells when each thread has ended: its handle (Python 3.13 and later), or a
+        # lock the thread releases once it has set up ``_ends`` (see _work)
+        self._handles: list = []
+        self._ready: list = []
+        self._ends: list = []
+        start = getattr(_thread, "start_joinable_thread", None)
         for _ in range(self._n):
-            _thread.start_new_thread(self._work, ())
+            if start is not None:
+                self._handles.append(start(self._work, daemon=True))
+                continue
+            ready = _thread.allocate_lock()
+            ready.acquire()
+            self._ready.append(ready)
+            _thread.start_new_thread(self._work, (ready,))
 
     def submit(self, fn, *args) -> Future:
         """Run ``fn(*args)`` on a pool thread; its future."""
@@ -998,36 +1012,66 @@ class _Pool:
         self._queue.put((future, fn, args))
         return future
 
-    def _work(self) -> None:
-        while True:
-            task = self._queue.get()
-            if task is None:
-                return
-            future, fn, args = task
-            del task
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = fn(*args)
-                except BaseException as exc:  # (raised where the result is asked for)
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-                    del result
-            del future, fn, args  # (no reference kept while waiting for the next task)
+    def _work(self, ready=None) -> None:
+        # without a handle: a lock the interpreter releases once this thread's state is
+        # gone (Python 3.12 and older), else one released as the thread's last Python step
+        sentinel = getattr(_thread, "_set_sentinel", None)
+        end = None
+        if ready is not None:
+            end = sentinel() if sentinel is not None else _thread.allocate_lock()
+            end.acquire()
+            self._ends.append(end)  # (list.append is atomic)
+            ready.release()
+        try:
+            while True:
+                task = self._queue.get()
+                if task is None:
+                    return
+                future, fn, args = task
+                del task
+                if future.set_running_or_notify_cancel():
+                    try:
+                        result = fn(*args)
+                    except BaseException as exc:  # (raised where the result is asked for)
+                        future.set_exception(exc)
+                    else:
+                        future.set_result(result)
+                        del result
+                del future, fn, args  # (no reference kept while waiting for the next task)
+        finally:
+            if end is not None and sentinel is None:
+                end.release()
 
     def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
         """Let the threads exit once idle: tasks not started are cancelled (with
-        ``cancel_futures``); ``wait`` is not supported (the threads are never joined)."""
-        if cancel_futures:
-            while True:
-                try:
-                    task = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if task is not None:
-                    task[0].cancel()
-        for _ in range(self._n):
-            self._queue.put(None)
+        ``cancel_futures``); with ``wait``, return once every thread has ended (see
+        :meth:`join`). Calling it again only waits (when asked)."""
+        if not self._stopped:
+            self._stopped = True
+            if cancel_futures:
+                while True:
+                    try:
+                        task = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if task is not None:
+                        task[0].cancel()
+            for _ in range(self._n):
+                self._queue.put(None)
+        if wait:
+            self.join()
+
+    def join(self) -> None:
+        """Wait until every thread has ended (after :meth:`shutdown`: each ends once its
+        task, if any, is done)."""
+        for handle in self._handles:
+            handle.join()
+        for ready in self._ready:  # (a thread not yet run: it is, once this returns)
+            ready.acquire()
+            ready.release()
+        for end in self._ends:
+            end.acquire()
+            end.release()
 
 
 def _run_started(pool, fn, *args) -> Future:
@@ -1118,6 +1162,47 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
                           stacklevel=2)
 
 
+def _read_all(source, format, decoder, report, chunk_bytes, pool, n_workers, columns,
+              valid_ns) -> AISData:
+    """:func:`read_ais` once its arguments are checked and its ``pool`` started."""
+    tables, table_statics = [], []
+    try:
+        _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
+                      pool, n_workers, columns)
+        # (implausible times dropped already; the vessels' compiled grouping on the pool)
+        positions, statics_frame = decoder.finish(
+            None if pool is None or tables else partial(_run_started, pool))
+    finally:
+        if pool is not None:  # every chunk was taken (or the read failed): the threads told
+            pool.shutdown(wait=False, cancel_futures=True)  # to exit (read_ais waits at its end)
+    if tables:  # decoded tables: their implausible times dropped here
+        table_positions = pd.concat(tables, ignore_index=True)
+        extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
+        table_statics = pd.concat(extra, ignore_index=True) if extra else None
+        table_positions, table_statics = drop_implausible_times(
+            table_positions, table_statics, report, valid_ns)
+        positions = (pd.concat([positions, table_positions], ignore_index=True)
+                     if len(positions) else table_positions)
+        if table_statics is not None and len(table_statics):
+            statics_frame = (table_statics if statics_frame is None else
+                             pd.concat([statics_frame, table_statics], ignore_index=True))
+    if tables or decoder.stat_arrays is None:
+        vessels = build_vessels(statics_frame, positions)
+    else:  # from the decoded columns: the same table without pandas' per-column overhead
+        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen,
+                                       decoder.vessels_started)
+    try:
+        report.check()
+    except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data
+        report.add_note("unaccounted_records", report.lines - report.decoded_lines
+                        - sum(report.skipped.values()))
+        warnings.warn(f"{exc} (please report this as a stsdetect bug)", RuntimeWarning,
+                      stacklevel=3)  # (the caller of read_ais)
+    if tables or statics_frame is None:
+        statics_frame = build_statics(statics_frame)  # (the decoder's own is typed already)
+    return AISData(positions=positions, vessels=vessels, report=report, statics=statics_frame)
+
+
 def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_BYTES,
              multipart_window: int = 100, max_open_groups: int = 1000,
              workers: int | None = None, valid_times: str = DEFAULT_VALID_TIMES,
@@ -1199,41 +1284,12 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     decoder = _NmeaDecoder(report, multipart_window, max_open_groups, valid_ns)
     # on threads, each chunk's source names are made as strings where it is decoded
     decoder.chunk_names = n_workers > 1 and _arrow_strings()
-    tables, table_statics = [], []
     # (the calling thread decodes too: the pool has the other threads, started now)
     pool = _Pool(n_workers - 1) if n_workers > 1 else None
     try:
-        _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
-                      pool, n_workers, columns)
-        # (implausible times dropped already; the vessels' compiled grouping on the pool)
-        positions, statics_frame = decoder.finish(
-            None if pool is None or tables else partial(_run_started, pool))
+        return _read_all(source, format, decoder, report, int(chunk_bytes), pool, n_workers,
+                         columns, valid_ns)
     finally:
-        if pool is not None:  # every chunk was taken (or the read failed): no waiting for
-            pool.shutdown(wait=False, cancel_futures=True)  # the idle threads to exit
-    if tables:  # decoded tables: their implausible times dropped here
-        table_positions = pd.concat(tables, ignore_index=True)
-        extra = [_utc_times(s) for s in table_statics if s is not None and len(s)]
-        table_statics = pd.concat(extra, ignore_index=True) if extra else None
-        table_positions, table_statics = drop_implausible_times(
-            table_positions, table_statics, report, valid_ns)
-        positions = (pd.concat([positions, table_positions], ignore_index=True)
-                     if len(positions) else table_positions)
-        if table_statics is not None and len(table_statics):
-            statics_frame = (table_statics if statics_frame is None else
-                             pd.concat([statics_frame, table_statics], ignore_index=True))
-    if tables or decoder.stat_arrays is None:
-        vessels = build_vessels(statics_frame, positions)
-    else:  # from the decoded columns: the same table without pandas' per-column overhead
-        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen,
-                                       decoder.vessels_started)
-    try:
-        report.check()
-    except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data
-        report.add_note("unaccounted_records", report.lines - report.decoded_lines
-                        - sum(report.skipped.values()))
-        warnings.warn(f"{exc} (please report this as a stsdetect bug)", RuntimeWarning,
-                      stacklevel=2)
-    if tables or statics_frame is None:
-        statics_frame = build_statics(statics_frame)  # (the decoder's own is typed already)
-    return AISData(positions=positions, vessels=vessels, report=report, statics=statics_frame)
+        if pool is not None:  # every pool thread has ended when the call returns or raises
+            pool.shutdown(wait=True, cancel_futures=True)  # (after an error: once its chunk
+            # is decoded; by then, after a return, they are long gone)
