@@ -133,7 +133,10 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
     n_fields = len(layout.names) if layout.names is not None else 0
 
     def work(block, line0, n_newlines):
-        return _arrow_block(block, line0, n_newlines, layout)
+        result = _arrow_block(block, line0, n_newlines, layout)
+        if result is not None and result[1] is not None:  # (the static rows' thinning that
+            result = (result[0], _Thinner.block(result[1]), result[2])  # needs no other
+        return result  # block: on the thread that parsed it)
 
     blocks = _blocks(stream, header, first_line, report, n_fields, quotes=fmt != "gfw_jsonl")
     positions, statics = [], []
@@ -456,6 +459,14 @@ class _Rows:
         codes, uniques = self.values(col)
         return np.asarray(func(pd.Series(uniques, dtype=object)))[codes]
 
+    def coded(self, col, func):
+        """``(codes, uniques)`` of ``func`` (as for :meth:`mapped`) of each row (-1:
+        missing), as :func:`_codes` of :meth:`mapped`'s values gives them up to the order of
+        the uniques (and a unique no row has): from the distinct values only, with no
+        per-row Python object (whose factorizing held the GIL for a few ms a block)."""
+        codes, uniques = self.values(col)
+        return _coded(codes, func(pd.Series(uniques, dtype=object)))
+
     def text(self, col):
         """``(codes, uniques)`` of the column as :func:`_text` cleans it (-1: missing)."""
         codes, uniques = self.values(col)
@@ -645,8 +656,13 @@ class _Thinner:
         self.last_values = [np.concatenate([old[keep], new])[order]
                             for old, new in zip(self.last_values, values, strict=True)]
 
-    def frame(self, stat) -> pd.DataFrame | None:
-        mmsi, time_ns, line, ais_class, fields = stat
+    @classmethod
+    def block(cls, stat) -> tuple | None:
+        """The part of :meth:`frame` that needs no other block (run where the block was
+        parsed, beside the other threads): ``stat`` (:func:`_static_rows`) with which rows
+        differ from their MMSI's previous row in the block, and each MMSI's first and last
+        row here and their values (None when there are no rows)."""
+        mmsi, fields = stat[0], stat[4]
         n = mmsi.size
         if not n:
             return None
@@ -672,10 +688,22 @@ class _Thinner:
         is_last = np.ones(n, bool)
         is_last[:-1] = ~same_mmsi[1:]
         last = order[is_last]
+        return (stat, changed & has_any, first, cls._values(fields, first), last,
+                cls._values(fields, last))
+
+    def frame(self, stat) -> pd.DataFrame | None:
+        """The static records of a block's rows (``stat``: :func:`_static_rows`, or what
+        :meth:`block` made of it), blocks taken in file order."""
+        if stat is None or len(stat) == 5:
+            stat = self.block(stat) if stat is not None else None
+            if stat is None:
+                return None
+        (mmsi, time_ns, line, ais_class, fields), changed, first, first_values, last, \
+            last_values = stat
         # an MMSI's first row here against its last row in earlier blocks
-        changed[first[self._same_as_carried(mmsi[first], self._values(fields, first))]] = False
-        self._carry(mmsi[last], self._values(fields, last))
-        keep = np.flatnonzero(changed & has_any)
+        changed[first[self._same_as_carried(mmsi[first], first_values)]] = False
+        self._carry(mmsi[last], last_values)
+        keep = np.flatnonzero(changed)
         if not keep.size:
             return None
         frame = pd.DataFrame({"mmsi": mmsi[keep], "time": time_ns[keep]})
@@ -936,6 +964,13 @@ def _codes(values) -> tuple:
     return codes, np.asarray(uniques, dtype=object)
 
 
+def _coded(codes: np.ndarray, values) -> tuple:
+    """:func:`_codes` of ``values[codes]`` (``values``: one per distinct value of a column,
+    ``codes``: each row's), made from the distinct values: ``(codes, uniques)``."""
+    value_codes, uniques = _codes(np.asarray(values, dtype=object))
+    return value_codes[codes], uniques
+
+
 def _marinecadastre(rows: _Rows, report, line):
     _check_columns(rows.columns, ["MMSI", "BaseDateTime", "LAT", "LON"], "MarineCadastre")
     mmsi = rows.num("MMSI")
@@ -943,8 +978,7 @@ def _marinecadastre(rows: _Rows, report, line):
     cols, keep = _rows(report, mmsi, time_ns, rows.num("LAT"), rows.num("LON"),
                        rows.num("SOG"), rows.num("COG"), rows.num("Heading"),
                        rows.num("Status"), line=line)
-    stat = _static_rows(mmsi, time_ns, keep, line, _codes(
-        rows.mapped("TransceiverClass", _upper_class)), [
+    stat = _static_rows(mmsi, time_ns, keep, line, rows.coded("TransceiverClass", _upper_class), [
         ("imo", "f", _positive(rows.mapped("IMO", _imo_digits).astype(np.float64))),
         ("callsign", "s", rows.text("CallSign")), ("name", "s", rows.text("VesselName")),
         ("ship_type", "f", _positive(rows.num("VesselType"), 100)),
@@ -980,7 +1014,7 @@ def _dma(rows: _Rows, report, line):
     keep[sub[keep_sub]] = True
     ship_type = rows.mapped("Ship type", lambda s: s.astype(str).str.strip().str.lower()
                             .map(_DMA_SHIP_TYPE)).astype(np.float64)
-    stat = _static_rows(mmsi, time_ns, keep, line, _codes(mobile.str[-1].to_numpy()[codes]), [
+    stat = _static_rows(mmsi, time_ns, keep, line, _coded(codes, mobile.str[-1]), [
         ("imo", "f", _positive(rows.num("IMO"))),
         ("callsign", "s", rows.text("Callsign")), ("name", "s", rows.text("Name")),
         ("ship_type", "f", ship_type),
