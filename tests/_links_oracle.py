@@ -8,19 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stsdetect._json import json_objects
 from stsdetect.identity.links import (
     HANDOVER_DIM_TOLERANCE_M,
     HANDOVER_EDGE_S,
     HANDOVER_MAX_DISTANCE_M,
     HANDOVER_MAX_GAP_S,
     _as_mmsi_array,
-    _bearing_on,
     _check_vessels,
-    _flag_mismatch_links,
     _handover_activity,
-    _history,
-    _history_links,
+    _handover_rows,
+    _record_links,
     imo_valid,
     is_placeholder_mmsi,
     mmsi_kind,
@@ -34,15 +31,10 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                    activity: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`stsdetect.identity.links.identity_links` (same parameters and result) with
     the old handover join and final table."""
-    from stsdetect.geo import haversine_m
 
     # the history's and the watch list's links as the library makes them: only the handover
     # join and the final table are the old route here
-    rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
-                          "evidence": np.zeros(0, object)})]
-    h = _history(vessels, _bearing_on(statics, vessels, mmsi))
-    rows += _history_links(h, vessels)
-    rows += _flag_mismatch_links(hits)
+    rows = _record_links(statics, vessels, hits, mmsi)
     # handover: one identity falls silent, another appears nearby with the same dimensions
     activity = _handover_activity(activity, tracks)
     if activity is not None and len(activity) and vessels is not None and len(vessels) \
@@ -75,24 +67,7 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         gap = pairs["tb"] - pairs["ta"]
         pairs = pairs[(pairs["a"] != pairs["b"]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))]
         if len(pairs):
-            dist = haversine_m(pairs["lat_a"].to_numpy(), pairs["lon_a"].to_numpy(),
-                               pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy())
-            pairs = pairs[dist <= max_distance_m].assign(dist=dist[dist <= max_distance_m])
-        if len(pairs):
-            from stsdetect.geo import utc_from_ns
-
-            base = pd.DataFrame({
-                "silent_at": utc_from_ns(pairs["ta"].to_numpy(np.int64)),
-                "appeared_at": utc_from_ns(pairs["tb"].to_numpy(np.int64)),
-                "gap_h": ((pairs["tb"] - pairs["ta"]) / 3.6e12).to_numpy(),
-                "distance_km": (pairs["dist"] / 1000.0).to_numpy(),
-                "length_m": pairs["L"].to_numpy(), "beam_m": pairs["B"].to_numpy()})
-            for role, me, other in (("fell_silent", "a", "b"), ("appeared", "b", "a")):
-                frame = pd.concat([pd.DataFrame({
-                    "vessel": pairs[me].to_numpy(np.int64), "role": role,
-                    "other": pairs[other].to_numpy(np.int64)}), base], axis=1)
-                rows.append(pd.DataFrame({"mmsi": pairs[me].to_numpy(np.int64),
-                                          "token": "handover", "evidence": json_objects(frame)}))
+            rows += _handover_rows(pairs, max_distance_m)
 
     out = pd.concat(rows, ignore_index=True)
     out["mmsi"] = out["mmsi"].astype(np.int64)

@@ -367,13 +367,8 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         ``mmsi`` (int64), ``token`` (one of :data:`LINK_TOKENS`) and ``evidence`` (JSON
         object text naming the ``vessel``), sorted by ``mmsi`` and ``token``.
     """
-    from stsdetect.geo import haversine_m
 
-    rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
-                          "evidence": np.zeros(0, object)})]
-    h = _history(vessels, _bearing_on(statics, vessels, mmsi))
-    rows += _history_links(h, vessels)
-    rows += _flag_mismatch_links(hits)
+    rows = _record_links(statics, vessels, hits, mmsi)
     # handover: one identity falls silent, another appears nearby with the same dimensions
     activity = _handover_activity(activity, tracks)
     if activity is not None and len(activity) and vessels is not None and len(vessels) \
@@ -411,26 +406,48 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
                               "lon_b": activity["lon_first"].to_numpy()[ib]}) \
             if ia.size else None
         if pairs is not None:
-            dist = haversine_m(pairs["lat_a"].to_numpy(), pairs["lon_a"].to_numpy(),
-                               pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy())
-            pairs = pairs[dist <= max_distance_m].assign(dist=dist[dist <= max_distance_m])
-        if pairs is not None and len(pairs):
-            from stsdetect.geo import utc_from_ns
-
-            base = pd.DataFrame({
-                "silent_at": utc_from_ns(pairs["ta"].to_numpy(np.int64)),
-                "appeared_at": utc_from_ns(pairs["tb"].to_numpy(np.int64)),
-                "gap_h": ((pairs["tb"] - pairs["ta"]) / 3.6e12).to_numpy(),
-                "distance_km": (pairs["dist"] / 1000.0).to_numpy(),
-                "length_m": pairs["L"].to_numpy(), "beam_m": pairs["B"].to_numpy()})
-            for role, me, other in (("fell_silent", "a", "b"), ("appeared", "b", "a")):
-                frame = pd.concat([pd.DataFrame({
-                    "vessel": pairs[me].to_numpy(np.int64), "role": role,
-                    "other": pairs[other].to_numpy(np.int64)}), base], axis=1)
-                rows.append(pd.DataFrame({"mmsi": pairs[me].to_numpy(np.int64),
-                                          "token": "handover", "evidence": json_objects(frame)}))
+            rows += _handover_rows(pairs, max_distance_m)
 
     return _merge_links(rows, mmsi)
+
+
+def _record_links(statics, vessels, hits, mmsi) -> list:
+    """The link frames that need no tracks: ``imo_shared`` and ``identity_changed`` from the
+    static records, ``flag_mismatch`` from the watch-list hits; an empty frame first."""
+    rows = [pd.DataFrame({"mmsi": np.zeros(0, np.int64), "token": np.zeros(0, object),
+                          "evidence": np.zeros(0, object)})]
+    h = _history(vessels, _bearing_on(statics, vessels, mmsi))
+    rows += _history_links(h, vessels)
+    rows += _flag_mismatch_links(hits)
+    return rows
+
+
+def _handover_rows(pairs: pd.DataFrame, max_distance_m: float) -> list:
+    """The ``handover`` link frames of candidate pairs (``a`` fell silent at ``ta``,
+    ``lat_a``/``lon_a``; ``b`` appeared at ``tb``, ``lat_b``/``lon_b``; their dimensions
+    ``L``, ``B``): those within ``max_distance_m``, one frame per role, each vessel's evidence
+    naming the other."""
+    from stsdetect.geo import haversine_m, utc_from_ns
+
+    dist = haversine_m(pairs["lat_a"].to_numpy(), pairs["lon_a"].to_numpy(),
+                       pairs["lat_b"].to_numpy(), pairs["lon_b"].to_numpy())
+    pairs = pairs[dist <= max_distance_m].assign(dist=dist[dist <= max_distance_m])
+    if not len(pairs):
+        return []
+    base = pd.DataFrame({
+        "silent_at": utc_from_ns(pairs["ta"].to_numpy(np.int64)),
+        "appeared_at": utc_from_ns(pairs["tb"].to_numpy(np.int64)),
+        "gap_h": ((pairs["tb"] - pairs["ta"]) / 3.6e12).to_numpy(),
+        "distance_km": (pairs["dist"] / 1000.0).to_numpy(),
+        "length_m": pairs["L"].to_numpy(), "beam_m": pairs["B"].to_numpy()})
+    out = []
+    for role, me, other in (("fell_silent", "a", "b"), ("appeared", "b", "a")):  # two roles
+        frame = pd.concat([pd.DataFrame({
+            "vessel": pairs[me].to_numpy(np.int64), "role": role,
+            "other": pairs[other].to_numpy(np.int64)}), base], axis=1)
+        out.append(pd.DataFrame({"mmsi": pairs[me].to_numpy(np.int64),
+                                 "token": "handover", "evidence": json_objects(frame)}))
+    return out
 
 
 def _history_links(h: pd.DataFrame, vessels: pd.DataFrame | None) -> list:
