@@ -133,10 +133,7 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
     n_fields = len(layout.names) if layout.names is not None else 0
 
     def work(block, line0, n_newlines):
-        result = _arrow_block(block, line0, n_newlines, layout)
-        if result is not None and result[1] is not None:  # (the static rows' thinning that
-            result = (result[0], _Thinner.block(result[1]), result[2])  # needs no other
-        return result  # block: on the thread that parsed it)
+        return _thinned_in_block(_arrow_block(block, line0, n_newlines, layout))
 
     blocks = _blocks(stream, header, first_line, report, n_fields, quotes=fmt != "gfw_jsonl")
     positions, statics = [], []
@@ -146,7 +143,8 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
         if result is None:  # Arrow could not read it as a whole: pandas, as before
             if line0 == first_line and n_fields:
                 first_width = max(n_fields, _first_row_width(block))
-            result = _pandas_block(block, line0, header, layout, first_width)
+            result = _thinned_in_block(_pandas_block(block, line0, header, layout,
+                                                     first_width))
         cols, stat, block_report = result
         _add_report(report, block_report)
         if cols is not None and len(cols["mmsi"]):
@@ -163,6 +161,15 @@ def read_table(stream, fmt: str, report: DecodeReport, columns=None, name: str =
         cols = None
     stat_frame = pd.concat(statics, ignore_index=True) if statics else None
     return _positions_frame(cols), stat_frame
+
+
+def _thinned_in_block(result):
+    """A block's ``(columns, stat, report)`` with ``stat`` as :meth:`_Thinner.block` makes it:
+    the static rows' thinning that needs no other block, done on the thread that parsed it
+    (None as it is)."""
+    if result is None or result[1] is None:
+        return result
+    return result[0], _Thinner.block(result[1]), result[2]
 
 
 def _header_line(stream) -> bytes:
@@ -691,15 +698,11 @@ class _Thinner:
         return (stat, changed & has_any, first, cls._values(fields, first), last,
                 cls._values(fields, last))
 
-    def frame(self, stat) -> pd.DataFrame | None:
-        """The static records of a block's rows (``stat``: :func:`_static_rows`, or what
-        :meth:`block` made of it), blocks taken in file order."""
-        if stat is None or len(stat) == 5:
-            stat = self.block(stat) if stat is not None else None
-            if stat is None:
-                return None
+    def frame(self, blocked) -> pd.DataFrame | None:
+        """The static records of a block's rows (``blocked``: what :meth:`block` made of
+        them), blocks taken in file order."""
         (mmsi, time_ns, line, ais_class, fields), changed, first, first_values, last, \
-            last_values = stat
+            last_values = blocked
         # an MMSI's first row here against its last row in earlier blocks
         changed[first[self._same_as_carried(mmsi[first], first_values)]] = False
         self._carry(mmsi[last], last_values)
