@@ -36,9 +36,8 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
     # join and the final table are the old route here
     rows = _record_links(statics, vessels, hits, mmsi)
     # handover: one identity falls silent, another appears nearby with the same dimensions
-    activity = _handover_activity(activity, tracks)
-    if activity is not None and len(activity) and vessels is not None and len(vessels) \
-            and {"length_m", "beam_m"} <= set(vessels.columns):
+    activity = _handover_activity(activity, tracks, vessels)
+    if activity is not None:
         ids = activity["mmsi"].to_numpy(np.int64)
         t_first = activity["t_first_ns"].to_numpy(np.int64)
         t_last = activity["t_last_ns"].to_numpy(np.int64)

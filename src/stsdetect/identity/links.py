@@ -367,12 +367,10 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         ``mmsi`` (int64), ``token`` (one of :data:`LINK_TOKENS`) and ``evidence`` (JSON
         object text naming the ``vessel``), sorted by ``mmsi`` and ``token``.
     """
-
     rows = _record_links(statics, vessels, hits, mmsi)
     # handover: one identity falls silent, another appears nearby with the same dimensions
-    activity = _handover_activity(activity, tracks)
-    if activity is not None and len(activity) and vessels is not None and len(vessels) \
-            and {"length_m", "beam_m"} <= set(vessels.columns):
+    activity = _handover_activity(activity, tracks, vessels)
+    if activity is not None:
         ids = activity["mmsi"].to_numpy(np.int64)
         t_first = activity["t_first_ns"].to_numpy(np.int64)
         t_last = activity["t_last_ns"].to_numpy(np.int64)
@@ -398,15 +396,12 @@ def identity_links(vessels: pd.DataFrame | None = None, statics: pd.DataFrame | 
         gap = t_first[ib] - t_last[ia]
         keep = (ids[ia] != ids[ib]) & (gap > 0) & (gap <= round(max_gap_s * 1e9))
         ia, ib = ia[keep], ib[keep]
-        pairs = pd.DataFrame({"a": ids[ia], "ta": t_last[ia],
-                              "lat_a": activity["lat_last"].to_numpy()[ia],
-                              "lon_a": activity["lon_last"].to_numpy()[ia],
-                              "L": size_l[ia], "B": size_b[ia], "b": ids[ib],
-                              "tb": t_first[ib], "lat_b": activity["lat_first"].to_numpy()[ib],
-                              "lon_b": activity["lon_first"].to_numpy()[ib]}) \
-            if ia.size else None
-        if pairs is not None:
-            rows += _handover_rows(pairs, max_distance_m)
+        if ia.size:
+            rows += _handover_rows(pd.DataFrame({
+                "a": ids[ia], "ta": t_last[ia], "lat_a": activity["lat_last"].to_numpy()[ia],
+                "lon_a": activity["lon_last"].to_numpy()[ia], "L": size_l[ia], "B": size_b[ia],
+                "b": ids[ib], "tb": t_first[ib], "lat_b": activity["lat_first"].to_numpy()[ib],
+                "lon_b": activity["lon_first"].to_numpy()[ib]}), max_distance_m)
 
     return _merge_links(rows, mmsi)
 
@@ -533,16 +528,21 @@ def _flag_mismatch_links(hits: pd.DataFrame | None) -> list:
     return rows
 
 
-def _handover_activity(activity: pd.DataFrame | None, tracks) -> pd.DataFrame | None:
+def _handover_activity(activity: pd.DataFrame | None, tracks,
+                       vessels: pd.DataFrame | None) -> pd.DataFrame | None:
     """The first and last reports of each vessel with cleaned reports, for handovers: the
-    given ``activity``, else that of ``tracks`` (None without either)."""
+    given ``activity``, else that of ``tracks``; None when there is nothing to join (no such
+    vessel, or no vessels table with ``length_m`` and ``beam_m`` to match them on)."""
+    if vessels is None or not len(vessels) or not {"length_m", "beam_m"} <= set(
+            vessels.columns):
+        return None
     if activity is None and tracks is not None and len(tracks):
         from stsdetect.identity.activity import vessel_activity
 
         activity = vessel_activity(tracks)
     if activity is not None:  # vessels with cleaned reports only
         activity = activity[activity["t_first_ns"].to_numpy() != -1]
-    return activity
+    return activity if activity is not None and len(activity) else None
 
 
 def _merge_links(rows: list, mmsi) -> pd.DataFrame:
