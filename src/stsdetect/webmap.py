@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from stsdetect._html import escape
+from stsdetect.events import list_text
 
 __all__ = ["IDENTITY_FIELDS", "MAX_TRACK_POINTS", "events_svg_map"]
 
@@ -200,8 +201,6 @@ def _text(column: pd.Series) -> pd.Series:
                         np.char.mod("%g", v))
         return pd.Series(np.where(finite, text, ""), index=column.index, dtype="string")
     if column.dtype == object:
-        from stsdetect.events import list_text
-
         column = list_text(column, " ")
     return column.astype("string").fillna("").str.strip()
 
