@@ -5,12 +5,14 @@ Usage::
 
     python benchmarks/bench_windowed_warm.py --files DIR [--rounds 3] [--profile OUT]
 
-``DIR`` holds daily Parquet positions files (``bench_dask.py --keep DIR`` writes them). Both
-modes run once to warm up, then ``--rounds`` times each, alternated. Each run prints its wall
+``DIR`` holds daily Parquet positions files (``bench_dask.py --keep DIR`` writes them). The
+modes (``--modes``, default all three: ``single`` in memory, ``windowed`` with its spill held
+in memory, ``windowed-disk`` with its spill in files) run once to warm up, then ``--rounds``
+times each, alternated. Each run prints its wall
 time, user and system CPU and minor page faults; a windowed run also its phases (decode and
 spill / windows / finish, wall s) and, apart, the seconds taken to delete its spill folder.
 ``--profile OUT`` writes cProfile statistics of one more warm run of each mode to
-``OUT.single.prof`` and ``OUT.windowed.prof`` and prints the stages side by side.
+``OUT.<mode>.prof`` and prints the stages side by side.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ STAGES = (
     ("Parquet read", "core.py:read_table"),
     ("spill written", "dataset.py:write_dataset"),
     ("partitions read back", "windows.py:load_positions"),
+    ("  held in memory", "windows.py:_held_rows"),
     ("build_tracks", "tracks.py:build_tracks"),
     ("  scatter_rows", "_order.py:scatter_rows"),
     ("  vessel_codes", "_order.py:vessel_codes"),
@@ -52,7 +55,17 @@ def single(files):
 
 
 def windowed(files):
-    """The windowed run, its report, and the seconds its spill folder took to delete."""
+    """The windowed run (its spill held in memory, the default when it fits), its report,
+    and 0.0 (no spill folder to delete)."""
+    from stsdetect.scale import detect_windowed
+
+    res = detect_windowed(files)
+    return res.events, res.report, 0.0
+
+
+def windowed_disk(files):
+    """The windowed run with its spill written to files, its report, and the seconds its
+    spill folder took to delete."""
     from stsdetect.scale import detect_windowed
 
     work = tempfile.mkdtemp(prefix="stsdetect-warm-")
@@ -60,6 +73,9 @@ def windowed(files):
     t0 = time.perf_counter()
     shutil.rmtree(work)
     return res.events, res.report, time.perf_counter() - t0
+
+
+RUNS = {"single": single, "windowed": windowed, "windowed-disk": windowed_disk}
 
 
 def _cumulative(path) -> dict:
@@ -75,36 +91,42 @@ def main(argv=None):
     ap.add_argument("--files", required=True, type=Path)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", type=Path)
+    ap.add_argument("--modes", default="single,windowed,windowed-disk",
+                    help="comma-separated: single, windowed (spill in memory), windowed-disk")
     args = ap.parse_args(argv)
+    modes = args.modes.split(",")
+    unknown = sorted(set(modes) - set(RUNS))
+    if unknown:
+        ap.error(f"unknown mode(s) {', '.join(unknown)}: choose from {', '.join(RUNS)}")
     files = sorted(args.files.glob("*.parquet"))
-    n_single, n_windowed = len(single(files)), len(windowed(files)[0])
-    print(f"{len(files)} files; events: in memory {n_single}, windowed {n_windowed}")
+    counts = {m: len(RUNS[m](files)[0] if m != "single" else RUNS[m](files)) for m in modes}
+    print(f"{len(files)} files; events: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
     for _ in range(args.rounds):
-        for mode in ("single", "windowed"):
+        for mode in modes:
             u0, s0, f0 = _usage()
             t0 = time.perf_counter()
-            out = single(files) if mode == "single" else windowed(files)
+            out = RUNS[mode](files)
             wall = time.perf_counter() - t0
             u1, s1, f1 = _usage()
             extra = ""
-            if mode == "windowed":
+            if mode != "single":
                 r, rm = out[1], out[2]
                 extra = (f"  phases {r['decode_s']:.2f}/{r['windows_s']:.2f}/"
-                         f"{r['finish_s']:.2f}  spill deleted in {rm:.2f}")
-            print(f"{mode:9s} wall {wall:5.2f}  user {u1 - u0:5.2f}  sys {s1 - s0:5.2f}  "
+                         f"{r['finish_s']:.2f}  spill {r['spill']}"
+                         + (f", deleted in {rm:.2f}" if r["spill"] == "disk" else ""))
+            print(f"{mode:13s} wall {wall:5.2f}  user {u1 - u0:5.2f}  sys {s1 - s0:5.2f}  "
                   f"faults {f1 - f0:>9,}{extra}", flush=True)
     if args.profile:
         paths = {}
-        for mode, run in (("single", single), ("windowed", windowed)):
+        for mode in modes:
             prof = cProfile.Profile()
-            prof.runcall(run, files)
+            prof.runcall(RUNS[mode], files)
             paths[mode] = Path(f"{args.profile}.{mode}.prof")
             prof.dump_stats(paths[mode])
         cum = {m: _cumulative(p) for m, p in paths.items()}
-        print(f"{'stage (cumulative s, cProfile)':32s} {'in memory':>10s} {'windowed':>10s}")
+        print(f"{'stage (cumulative s, cProfile)':32s} " + " ".join(f"{m:>13s}" for m in modes))
         for label, key in STAGES:
-            print(f"{label:32s} {cum['single'].get(key, 0.0):10.2f} "
-                  f"{cum['windowed'].get(key, 0.0):10.2f}")
+            print(f"{label:32s} " + " ".join(f"{cum[m].get(key, 0.0):13.2f}" for m in modes))
 
 
 if __name__ == "__main__":

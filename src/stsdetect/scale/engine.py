@@ -130,8 +130,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         Dumps (paths) or positions tables, in time order.
     plan : stsdetect.scale.windows.WindowPlan
         Window length, margin and the stages' parameters.
-    work : pathlib.Path
-        Spill folder (the partitioned dataset), empty.
+    work : pathlib.Path or stsdetect.scale.spill.MemorySpill
+        Spill folder (the partitioned dataset), empty; or, when the executor runs the tasks
+        in this process, a spill held in memory up to a budget (in that folder beyond it).
     executor : LocalExecutor or stsdetect.dask.DaskExecutor
         Runs the decode, window and heard tasks; ``map`` yields results in input order.
     read : dict, optional
@@ -164,11 +165,15 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     from stsdetect.scale import windows as W
     from stsdetect.scale.carry import Win
     from stsdetect.scale.registry import STAGES
+    from stsdetect.scale.spill import MemorySpill
 
     t_start, c_start = time.perf_counter(), time.process_time()
+    held = isinstance(work, MemorySpill)
+    if not held:
+        work = str(work)  # the tasks take the folder by name (a remote executor's too)
     kw = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
     n = len(files)
-    decoded = executor.map(W.spill_source, range(n), files, [str(work)] * n,
+    decoded = executor.map(W.spill_source, range(n), files, [work] * n,
                            window_s=plan.window_s, read_kwargs=read or {},
                            spill_format=plan.spill_format, **kw)
     remote = getattr(executor, "remote", False)
@@ -190,7 +195,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     closed, silences, flagc, stop_parts, activity = [], [], [], [], []
     carried = max_rows = 0
     m = len(numbers)
-    outs = executor.map(W.detect_window, [str(work)] * m, [plan] * m,
+    outs = executor.map(W.detect_window, [work] * m, [plan] * m,
                         [int(k) for k in numbers], extent=extent, tugs=tugs, schema=schema)
     for out in tqdm(outs, total=len(numbers), desc="windows", disable=not progress):
         k = out["window"]  # results come in window order: fold them
@@ -259,7 +264,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
             status_jobs = set(numbers.tolist()) if remote else planned[1]
     ks = sorted(set(loiter_jobs) | set(heard_jobs) | set(status_jobs))
     radius = (float(plan.objects["dark_period"].radius_m) if heard_jobs else None)
-    done = executor.map_submit(W.finish_task, [str(work)] * len(ks), ks,
+    done = executor.map_submit(W.finish_task, [work] * len(ks), ks,
                                [loiter_jobs.get(k) for k in ks],
                                [heard_jobs.get(k) for k in ks], radius_m=radius, plan=plan,
                                schema=schema, planned=planned)
@@ -267,7 +272,7 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
     if detections is not None:
         matched = W.merge_matched(work, matched_parts, numbers, det_windows, detections)
     finish = Finish(
-        plan=plan, work=str(work), numbers=numbers, schema=schema, closed=closed, runs=runs,
+        plan=plan, work=work, numbers=numbers, schema=schema, closed=closed, runs=runs,
         loiter_parts=None, loitering=state.get("loitering"), gaps=gaps, unknown=unknown,
         heard_keys=None, coverage=coverage, status=status, status_new=None,
         status_parts=None, matched=matched, vessels=vessels, regions=regions,
@@ -283,6 +288,9 @@ def run_windows(files, plan, work, executor, *, read=None, chunk_bytes=None, pro
         events, status_passes = finish_round(finish, planned, done, bool(heard_jobs), executor)
     report = {
         "rows_spilled": int(sum(s["rows"] for s in spills)),
+        # where the spill's positions were read from: "memory" (a run in one process whose
+        # reports fit the budget of stsdetect.scale.spill) or "disk"
+        "spill": "memory" if held and not work.on_disk else "disk",
         "rows_no_time": int(sum(s["no_time"] for s in spills)),
         "vessels_heard": W.vessels_heard(spills),
         "windows": len(numbers),
@@ -321,7 +329,7 @@ class Finish:
     with a Dask executor it travels to a worker as one task."""
 
     plan: object
-    work: str
+    work: object  # the spill folder's name, or the MemorySpill of a run in this process
     numbers: np.ndarray
     schema: object
     closed: list
@@ -434,7 +442,7 @@ def _imagery_stage(events, matched, executor, work, plan, numbers, schema):
     ev = ev.loc[hi > lo]
     who = np.union1d(ev["mmsi"].to_numpy(np.int64),
                      ev["other_mmsi"].dropna().to_numpy(np.int64))
-    tracks = (next(iter(executor.map(W.whole_tracks, [str(work)], [plan], [who],
+    tracks = (next(iter(executor.map(W.whole_tracks, [work], [plan], [who],
                                      windows=numbers, schema=schema)))
               if who.size else Tracks.empty())
     return dark_vessel_events(events, matched, tracks, p.unseen_partner_distance_m, p.max_gap,

@@ -108,8 +108,8 @@ class WindowedStatus:
     ----------
     executor : LocalExecutor or stsdetect.dask.DaskExecutor
         Runs :func:`status_task` (one task per window a query overlaps).
-    workdir : path
-        Spill folder.
+    workdir : path or stsdetect.scale.spill.MemorySpill
+        Spill folder, or the spill held in memory.
     plan : stsdetect.scale.windows.WindowPlan
         Window length.
     windows : array_like of int
@@ -134,7 +134,10 @@ class WindowedStatus:
 
     def __init__(self, executor, workdir, plan, windows, schema=None):
         self.executor = executor
-        self.workdir = str(workdir)
+        from stsdetect.scale.spill import MemorySpill
+
+        # a spill held in memory is passed as it is: its tasks run in this process
+        self.workdir = workdir if isinstance(workdir, MemorySpill) else str(workdir)
         self.plan = plan
         self.windows = np.asarray(windows, np.int64)
         self.schema = schema

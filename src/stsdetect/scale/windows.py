@@ -313,8 +313,21 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
 
 
 def _write_spill(table, workdir, part: str, spill_format: str):
-    """Write a table with ``_seq``, ``w`` and ``e`` columns to the spill; return its schema
-    without ``w`` and ``e`` (the partition keys)."""
+    """Write a table with ``_seq``, ``w`` and ``e`` columns to the spill (a folder, or a
+    :class:`~stsdetect.scale.spill.MemorySpill`); return its schema without ``w`` and ``e``
+    (the partition keys)."""
+    from stsdetect.scale.spill import MemorySpill
+
+    if isinstance(workdir, MemorySpill):
+        workdir.add(table, part, _WIN, _PART, WINDOW_PARTS)
+    else:
+        _write_files(table, workdir, part, spill_format)
+    schema = table.schema.remove(table.schema.get_field_index(_WIN))
+    return schema.remove(schema.get_field_index(_PART))
+
+
+def _write_files(table, workdir, part: str, spill_format: str) -> None:
+    """:func:`_write_spill` to the spill folder's files."""
     import pyarrow.dataset as ds
 
     fmt, suffix = SPILL_FORMATS[spill_format]
@@ -324,8 +337,6 @@ def _write_spill(table, workdir, part: str, spill_format: str):
         partitioning=ds.partitioning(_partition_schema(), flavor="hive"),
         basename_template=f"{part}-{{i}}{suffix}",
         existing_data_behavior="overwrite_or_ignore", max_partitions=1 << 20)
-    schema = table.schema.remove(table.schema.get_field_index(_WIN))
-    return schema.remove(schema.get_field_index(_PART))
 
 
 def _partition_schema():
@@ -364,12 +375,9 @@ def partition_filter(lo_ns: int, hi_ns: int, window_ns: int):
 
     w = int(window_ns)
     k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
-    starts, ends = _part_bounds(w)
     cond = None
     for k in sorted({k0, k1}):  # the end windows: only the parts that [lo, hi) touches
-        a = k * w
-        parts = [j for j in range(WINDOW_PARTS)
-                 if int(lo_ns) < a + ends[j] and int(hi_ns) > a + starts[j]]
+        parts = _parts_touched(k, lo_ns, hi_ns, w)
         c = ds.field(_WIN) == k
         if len(parts) < WINDOW_PARTS:
             c &= ds.field(_PART).isin(parts)
@@ -377,6 +385,24 @@ def partition_filter(lo_ns: int, hi_ns: int, window_ns: int):
     if k1 - k0 > 1:  # windows between are read whole
         cond |= (ds.field(_WIN) > k0) & (ds.field(_WIN) < k1)
     return cond
+
+
+def _parts_touched(k: int, lo_ns: int, hi_ns: int, window_ns: int) -> list:
+    """The parts of window ``k`` that ``[lo_ns, hi_ns)`` touches."""
+    a = int(k) * int(window_ns)
+    starts, ends = _part_bounds(window_ns)
+    return [j for j in range(WINDOW_PARTS)
+            if int(lo_ns) < a + ends[j] and int(hi_ns) > a + starts[j]]
+
+
+def partition_keys(lo_ns: int, hi_ns: int, window_ns: int) -> list:
+    """The partitions (window, part) holding the rows of ``[lo_ns, hi_ns)``: those
+    :func:`partition_filter` selects."""
+    w = int(window_ns)
+    k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
+    return [(k, j) for k in range(k0, k1 + 1)  # loop over the windows of the range
+            for j in (_parts_touched(k, lo_ns, hi_ns, w) if k in (k0, k1)
+                      else range(WINDOW_PARTS))]
 
 
 def _spill_table(table, workdir, window_s: float, part: str, seq_start: int,
@@ -712,21 +738,27 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    data = _dataset(workdir, _POSITION_DIR, schema, plan.spill_format)
-    if data is None:
-        return pd.DataFrame()
-    stamp = pa.timestamp("ns", tz="UTC")
-    cond = (partition_filter(lo_ns, hi_ns, plan.window_ns)
-            & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))
-            & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
-    if mmsi is not None:
-        cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
-    cols = None
-    if columns is not None or not ordered:
-        names = [c for c in data.schema.names if c not in (_SEQ, _WIN, _PART)]
-        cols = [c for c in (columns or names) if c in names] + ([_SEQ] if ordered else [])
+    from stsdetect.scale.spill import MemorySpill
+
     pool = read_pool()
-    table = data.to_table(filter=cond, columns=cols, memory_pool=pool)
+    if isinstance(workdir, MemorySpill) and not workdir.on_disk:
+        table = _held_rows(workdir, plan, lo_ns, hi_ns, mmsi, schema, columns, ordered, pool)
+        if table is None:
+            return pd.DataFrame()
+    else:
+        data = _dataset(workdir, _POSITION_DIR, schema, plan.spill_format)
+        if data is None:
+            return pd.DataFrame()
+        stamp = pa.timestamp("ns", tz="UTC")
+        cond = ((ds.field("time") >= pa.scalar(int(lo_ns), stamp))
+                & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
+        if mmsi is not None:
+            cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
+        cols = None
+        if columns is not None or not ordered:
+            cols = _read_columns(data.schema.names, columns, ordered)
+        table = data.to_table(filter=partition_filter(lo_ns, hi_ns, plan.window_ns) & cond,
+                              columns=cols, memory_pool=pool)
     if ordered:
         seq = table.column(_SEQ).to_numpy()
         if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
@@ -734,6 +766,54 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
             table = table.take(pc.sort_indices(table.column(_SEQ), memory_pool=pool))
     table = table.drop_columns([c for c in (_SEQ, _WIN, _PART) if c in table.column_names])
     return table.to_pandas(self_destruct=True, split_blocks=True, memory_pool=pool)
+
+
+def _read_columns(names, columns, ordered: bool) -> list:
+    """The spill's columns to read: those asked for (all when None) that it has, and the
+    sequence number when the rows must come back in input order."""
+    names = [c for c in names if c not in (_SEQ, _WIN, _PART)]
+    return [c for c in (columns or names) if c in names] + ([_SEQ] if ordered else [])
+
+
+def _held_rows(spill, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi, schema, columns,
+               ordered: bool, pool):
+    """:func:`load_positions`'s table from a spill held in memory (None: no rows held there):
+    the slices of the partitions the range touches, as the disk route reads their files,
+    with the same columns (``schema``'s, where given: missing ones null, types promoted) and
+    the rows of ``[lo_ns, hi_ns)`` (and of the vessels ``mmsi``) kept."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pieces = spill.slices(partition_keys(lo_ns, hi_ns, plan.window_ns))
+    if not pieces and schema is None:
+        return None
+    # the columns, types and pandas metadata of the unified schema, as the disk route reads
+    like = schema if schema is not None else pieces[0].schema
+    fields = pa.schema([like.field(c) for c in _read_columns(like.names, columns, ordered)],
+                       metadata=like.metadata)
+    if not pieces:
+        return fields.empty_table()
+    table = pa.concat_tables([_conform(p, fields) for p in pieces])  # zero-copy: chunks
+    stamp = pa.timestamp("ns", tz="UTC")
+    keys = pa.concat_tables([p.select(["time", "mmsi"]) for p in pieces])  # every piece has them
+    keep = pc.and_(pc.greater_equal(keys["time"], pa.scalar(int(lo_ns), stamp)),
+                   pc.less(keys["time"], pa.scalar(int(hi_ns), stamp)))
+    if mmsi is not None:
+        keep = pc.and_(keep, pc.is_in(keys["mmsi"], value_set=pa.array(
+            np.unique(np.asarray(mmsi, np.int64))).cast(keys["mmsi"].type)))
+    return pc.filter(table, keep, memory_pool=pool)
+
+
+def _conform(piece, schema):
+    """A held slice with the columns of ``schema`` (nulls where it has none), of its types."""
+    import pyarrow as pa
+
+    have = piece.schema.names
+    arrays = [(piece.column(f.name) if f.name in have else pa.nulls(len(piece), f.type))
+              for f in schema]  # loop over a handful of columns
+    arrays = [a if a.type == f.type else a.cast(f.type) for a, f in zip(arrays, schema,
+                                                                        strict=True)]
+    return pa.table(arrays, schema=schema)
 
 
 def read_pool():
@@ -1298,7 +1378,8 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
                     track_context=DEFAULT_TRACK_CONTEXT, read_kwargs=None,
                     chunk_bytes=DEFAULT_SPILL_CHUNK_BYTES, vessels=None,
                     ports=None, anchorages=None, detections=None, context=True,
-                    spill_format="arrow", **params) -> WindowedResult:
+                    spill_format="arrow", spill_memory_bytes=None,
+                    **params) -> WindowedResult:
     """Detect events over many dumps (or a huge one) in bounded memory, window by window.
 
     The result equals a single in-memory run over all dumps concatenated (see the module
@@ -1343,6 +1424,12 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
     spill_format : {"arrow", "parquet"}, default "arrow"
         Format of the spill's files (:data:`SPILL_FORMATS`): uncompressed Arrow IPC (fast to
         write and read, about twice Parquet's size), or snappy Parquet (compact).
+    spill_memory_bytes : int, optional
+        The positions spill is held in memory while it takes at most this many bytes
+        (:class:`~stsdetect.scale.spill.MemorySpill`; None: :data:`DEFAULT_SPILL_MEMORY_BYTES
+        <stsdetect.scale.spill.DEFAULT_SPILL_MEMORY_BYTES>`, 1 GiB), and goes to files in
+        the work folder beyond it; 0 always writes files. A spill that must outlive the
+        run (``keep_workdir``, or a ``workdir`` given) is always written to files.
     **params
         Stage parameters, named as for :func:`stsdetect.pipeline.detect`.
 
@@ -1362,9 +1449,18 @@ def detect_windowed(sources, window=DEFAULT_WINDOW, workdir=None, *, only=None, 
         if work.exists() and any(work.iterdir()):
             raise ValueError(f"workdir {work} is not empty; give an empty or new folder")
         work.mkdir(parents=True, exist_ok=True)
+    from stsdetect.scale.spill import DEFAULT_SPILL_MEMORY_BYTES, MemorySpill
+
+    budget = DEFAULT_SPILL_MEMORY_BYTES if spill_memory_bytes is None else spill_memory_bytes
+    if int(budget) < 0:
+        raise ValueError(f"spill_memory_bytes must be 0 or more, not {spill_memory_bytes}")
+    spill = work
+    if own_dir and not keep_workdir and budget > 0:
+        spill = MemorySpill(work, budget, functools.partial(
+            _write_files, workdir=work, spill_format=plan.spill_format))
     try:
         read = {**plan.params.get("read", {}), **(read_kwargs or {})}
-        result = run_windows(files, plan, work, LocalExecutor(), read=read,
+        result = run_windows(files, plan, spill, LocalExecutor(), read=read,
                              chunk_bytes=chunk_bytes, progress=progress, regions=regions,
                              watchlist=watchlist, vessels=vessels, detections=dets,
                              **context_areas(ports, anchorages))

@@ -1,0 +1,162 @@
+"""A windowed run's spill held in memory (stsdetect.scale.spill) reads back as the disk spill.
+
+Oracles: the spill's files (the disk route of the same partitions) for the rows a range
+reads, and the single in-memory run of test_windows for the events.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_windows import (
+    assert_same_events,
+    detectors,
+    make_scenario,
+    single_run,
+    split_files,
+)
+
+from stsdetect.scale import detect_windowed, make_plan
+from stsdetect.scale import windows as W
+from stsdetect.scale.spill import MemorySpill
+
+DAY_NS = 86_400 * 10**9
+T0_NS = pd.Timestamp("2024-03-01", tz="UTC").value
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return make_scenario()
+
+
+@pytest.fixture(scope="module")
+def reference(scenario):
+    return single_run(scenario, detectors())
+
+
+@pytest.mark.parametrize("window", ["1d", "12h"])
+def test_spill_in_memory_equals_single_run_and_disk_spill(scenario, reference, window,
+                                                          tmp_path):
+    files = split_files(scenario, [24, 48])
+    held = detect_windowed(files, window=window, only=detectors())
+    assert held.report["spill"] == "memory"
+    assert held.workdir is None
+    assert_same_events(held.events, reference)
+    disk = detect_windowed(files, window=window, only=detectors(), spill_memory_bytes=0)
+    assert disk.report["spill"] == "disk"
+    pd.testing.assert_frame_equal(held.events, disk.events)
+    for key in ("rows_spilled", "windows", "max_rows_loaded", "open_entries",
+                "status_passes"):
+        assert held.report[key] == disk.report[key], key
+
+
+def test_budget_exceeded_mid_run_writes_all_to_disk(scenario, reference):
+    """Past the budget, the pieces held so far and every later one go to the files: the
+    run reads them there and finds the same events."""
+    files = split_files(scenario, [24, 48])
+    first = W.spill_positions(files[0], MemorySpill("unused", 1 << 40, None), 86_400.0, "x")
+    assert first["rows"] == len(files[0])
+    res = detect_windowed(files, only=detectors(), spill_memory_bytes=1)
+    assert res.report["spill"] == "disk"
+    assert_same_events(res.events, reference)
+
+
+def test_spill_that_outlives_the_run_is_written_to_files(scenario, tmp_path):
+    files = split_files(scenario, [24, 48])
+    kept = detect_windowed(files, only=["dark_period"], keep_workdir=True)
+    try:
+        assert kept.report["spill"] == "disk"
+        assert any((kept.workdir / W._POSITION_DIR).rglob("*.arrow"))
+    finally:
+        import shutil
+
+        shutil.rmtree(kept.workdir)
+    given_dir = detect_windowed(files, only=["dark_period"], workdir=tmp_path / "w")
+    assert given_dir.report["spill"] == "disk"
+    assert any((tmp_path / "w" / W._POSITION_DIR).rglob("*.arrow"))
+
+
+def test_negative_budget_is_refused():
+    with pytest.raises(ValueError, match="spill_memory_bytes must be 0 or more"):
+        detect_windowed([pd.DataFrame()], spill_memory_bytes=-1)
+
+
+def test_flush_writes_the_pieces_held_and_then_every_new_one(tmp_path):
+    written = []
+    spill = MemorySpill(tmp_path, 10_000, lambda table, part: written.append(part))
+    pos = _positions(np.random.default_rng(1), 200, span_days=2)
+    W.spill_positions(pos.iloc[:100], spill, 86_400.0, "a")
+    assert not spill.on_disk and written == [] and spill.nbytes > 0
+    W.spill_positions(pos.iloc[100:], spill, 86_400.0, "b")  # past the budget
+    assert spill.on_disk and written == ["a", "b"] and spill.nbytes == 0
+    W.spill_positions(pos.iloc[:10], spill, 86_400.0, "c")
+    assert written == ["a", "b", "c"]
+
+
+def _positions(rng, n, span_days=3, statuses=True):
+    t = T0_NS + rng.integers(-DAY_NS // 2, span_days * DAY_NS, n)
+    hour = 3_600 * 10**9
+    t[::3] = t[::3] // hour * hour  # reports on the hour: on the edges of the ranges read
+    out = pd.DataFrame({
+        "mmsi": rng.choice(np.array([412000001, 412000002, 445000003, 413000004]), n),
+        "time": pd.to_datetime(t, utc=True),
+        "lat": rng.uniform(29, 31, n), "lon": rng.uniform(121, 123, n),
+        "sog_kn": rng.uniform(0, 12, n), "cog_deg": rng.uniform(0, 360, n),
+    })
+    if statuses:
+        out["nav_status"] = rng.integers(0, 16, n).astype(np.int8)
+        out["source"] = pd.array(rng.choice(["a", "bé", ""], n), dtype="string")
+    return out
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(1, 299), max_size=4),
+       sorted_time=st.booleans(), lacking=st.sets(st.integers(0, 4), max_size=2),
+       lo_h=st.integers(-30, 80), span_h=st.integers(1, 60),
+       pick=st.sampled_from(["all", "tracks", "status"]), by_mmsi=st.booleans(),
+       ordered=st.booleans())
+def test_held_rows_read_back_as_the_spill_files(tmp_path_factory, seed, cuts, sorted_time,
+                                                lacking, lo_h, span_h, pick, by_mmsi,
+                                                ordered):
+    """Any range, vessels and columns read from the spill held in memory give the rows the
+    disk spill of the same pieces gives: same rows, order, values and dtypes (pieces of
+    several sources, some without the status and source columns; rows in or out of time
+    order)."""
+    rng = np.random.default_rng(seed)
+    pos = _positions(rng, 300)
+    if sorted_time:
+        pos = pos.sort_values("time", kind="stable", ignore_index=True)
+    bounds = [0, *sorted(set(cuts)), len(pos)]
+    plan = make_plan(window="1d")
+    folder = tmp_path_factory.mktemp("disk")
+    held = MemorySpill(tmp_path_factory.mktemp("held"), 1 << 40, None)
+    schemas = []
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        piece = pos.iloc[a:b].reset_index(drop=True)
+        if i in lacking:
+            piece = piece.drop(columns=["nav_status", "source"])
+        for target in (folder, held):
+            got = W.spill_positions(piece, target, plan.window_s, f"p{i:03d}", seq_start=a)
+        schemas.append(got["schema"])
+    schema = W.unify_schemas(schemas)
+    lo = T0_NS + lo_h * 3_600 * 10**9
+    hi = lo + span_h * 3_600 * 10**9
+    mmsi = [412000002, 445000003] if by_mmsi else None
+    cols = {"all": None, "tracks": W.TRACK_COLUMNS,
+            "status": ("mmsi", "time", "nav_status")}[pick]
+    want = W.load_positions(folder, plan, lo, hi, mmsi=mmsi, schema=schema, columns=cols,
+                            ordered=ordered)
+    got = W.load_positions(held, plan, lo, hi, mmsi=mmsi, schema=schema, columns=cols,
+                           ordered=ordered)
+    if not ordered:  # no order promised: compare as sets of rows
+        key = [c for c in ("time", "mmsi", "lat") if c in want.columns]
+        want = want.sort_values(key, ignore_index=True) if len(want) else want
+        got = got.sort_values(key, ignore_index=True) if len(got) else got
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want)
