@@ -72,17 +72,21 @@ def test_the_scenario_exercises_edges(imaged):
     assert (k0 != k1).any()
 
 
-@pytest.mark.parametrize("window,cuts", [("1d", [24]), ("3h", [7, 30]), ("6h", [])])
-def test_windowed_detections_equal_single_run(imaged, window, cuts, tmp_path):
+@pytest.mark.parametrize("window,cuts,held", [("1d", [24], False), ("3h", [7, 30], False),
+                                              ("3h", [7, 30], True), ("6h", [], True)])
+def test_windowed_detections_equal_single_run(imaged, window, cuts, held, tmp_path):
+    """The detections and side tables in files (a workdir given) or held in memory."""
     sc, dets, want = imaged
-    got = detect_windowed(split_files(sc.positions, cuts), window=window, workdir=tmp_path / "w",
-                          detections=dets)
+    got = detect_windowed(split_files(sc.positions, cuts), window=window,
+                          workdir=None if held else tmp_path / "w", detections=dets)
+    assert got.report["spill"] == ("memory" if held else "disk")
     assert_same_events(got.events, want.events)
     pd.testing.assert_frame_equal(got.detections[_MATCH], want.detections[_MATCH],
                                   check_exact=False, rtol=1e-9, atol=1e-6)
 
 
-def test_windowed_detections_with_parameters_and_far_away(imaged, tmp_path):
+@pytest.mark.parametrize("held", [False, True])
+def test_windowed_detections_with_parameters_and_far_away(imaged, held, tmp_path):
     sc, dets, _ = imaged
     far = read_detections(pd.DataFrame({  # an image a week later, nowhere near any AIS
         "time": [sc.positions["time"].max() + pd.Timedelta("7D")] * 2, "lat": [10.0, 10.1],
@@ -91,8 +95,8 @@ def test_windowed_detections_with_parameters_and_far_away(imaged, tmp_path):
     kw = {"match_distance_m": 300.0, "unseen_partner_distance_m": 800.0,
           "match_max_gap": "30min"}
     want = pipeline.detect(sc.positions, detections=both, **kw)
-    got = detect_windowed([sc.positions], window="4h", workdir=tmp_path / "w",
-                          detections=both, **kw)
+    got = detect_windowed([sc.positions], window="4h", detections=both,
+                          workdir=None if held else tmp_path / "w", **kw)
     assert_same_events(got.events, want.events)
     late = got.detections[got.detections["scene_id"] == "LATE"]
     assert len(late) == 2 and not late["matched"].any()

@@ -160,3 +160,18 @@ def test_held_rows_read_back_as_the_spill_files(tmp_path_factory, seed, cuts, so
         got = got.sort_values(key, ignore_index=True) if len(got) else got
     assert list(got.columns) == list(want.columns)
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_side_tables_are_held_while_the_budget_has_room(tmp_path):
+    spill = MemorySpill(tmp_path, 1_000, None)  # room for 100 int64s, not 190
+    small = pd.DataFrame({"t": np.arange(100, dtype=np.int64)}, index=np.arange(100) + 7)
+    W._write_side(spill, W._HEARD_DIR, 3, small)
+    got = W._read_side(spill, W._HEARD_DIR, 3)
+    assert got is not None and not (tmp_path / W._HEARD_DIR).exists()
+    pd.testing.assert_frame_equal(got, small.reset_index(drop=True))  # as a file reads
+    W._write_side(spill, W._HEARD_DIR, 4, small.iloc[:90])  # no room left: a file
+    assert (tmp_path / W._HEARD_DIR).exists()
+    pd.testing.assert_frame_equal(W._read_side(spill, W._HEARD_DIR, 4),
+                                  small.iloc[:90].reset_index(drop=True))
+    assert W._read_side(spill, W._HEARD_DIR, 5) is None
+

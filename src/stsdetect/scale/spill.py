@@ -55,15 +55,36 @@ class MemorySpill:
     def __init__(self, path, budget_bytes: int, write):
         self.path = Path(path)
         self.budget_bytes = int(budget_bytes)
-        self.nbytes = 0
+        self._piece_bytes = self._side_bytes = 0
         #: True once the pieces have been written to disk (the budget was exceeded).
         self.on_disk = False
         self._write = write
         self._pieces: list = []  # (part name, table) in input order, for a flush to disk
         self._parts: dict = {}  # (window, part of window) -> slices of the pieces, in order
+        self._side: dict = {}  # (folder, window) -> a side table of the windows' tasks
 
     def __fspath__(self) -> str:
         return os.fspath(self.path)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the positions' Arrow tables and the side tables."""
+        return self._piece_bytes + self._side_bytes
+
+    def hold(self, key, table) -> bool:
+        """Hold a window task's side table (a pandas DataFrame, not modified afterwards)
+        under ``key`` if the budget has room and nothing went to disk; return whether it
+        did (if not, the caller writes a file)."""
+        size = int(table.memory_usage(index=False).sum())
+        if self.on_disk or self.nbytes + size > self.budget_bytes:
+            return False
+        self._side[key] = table
+        self._side_bytes += size
+        return True
+
+    def held(self, key):
+        """The side table held under ``key``, or None."""
+        return self._side.get(key)
 
     def add(self, table, part: str, window_col: str, part_col: str, n_parts: int) -> None:
         """Hold a piece (with its window and part-of-window columns), or write it to disk
@@ -82,15 +103,15 @@ class MemorySpill:
                            strict=True):  # loop over the piece's partitions (windows x parts)
             self._parts.setdefault(divmod(k, n_parts), []).append(table.slice(a, b - a))
         self._pieces.append((part, table))
-        self.nbytes += table.nbytes
+        self._piece_bytes += table.nbytes
         if self.nbytes > self.budget_bytes:
             self.flush()
 
     def flush(self) -> None:
-        """Write every piece held to disk and hold nothing more."""
+        """Write every piece held to disk and hold no more (side tables held stay held)."""
         for part, table in self._pieces:  # loop over the pieces (dumps x chunks)
             self._write(table, part=part)
-        self._pieces, self._parts, self.nbytes, self.on_disk = [], {}, 0, True
+        self._pieces, self._parts, self._piece_bytes, self.on_disk = [], {}, 0, True
 
     def slices(self, keys) -> list:
         """The held slices of these partitions (``(window, part)`` pairs), in key order."""

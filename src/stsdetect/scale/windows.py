@@ -975,13 +975,13 @@ def spill_detections(workdir, detections: pd.DataFrame, plan: WindowPlan) -> np.
 def match_window(workdir, k: int, tracks, plan: WindowPlan):
     """Window ``k``'s detections matched to its tracks (None when it has none): the image
     times lie in the core, and the loaded margin holds the reports around them."""
-    path = _side_path(workdir, _DETECTIONS_DIR, k)
-    if not path.exists():
+    det = _read_side(workdir, _DETECTIONS_DIR, k)
+    if det is None:
         return None
     from stsdetect.detectors.dark_vessels import match_detections
 
     p = plan.objects["imagery"]
-    return match_detections(_read_side(path), tracks, max_distance_m=p.match_distance_m,
+    return match_detections(det, tracks, max_distance_m=p.match_distance_m,
                             max_gap=p.max_gap, max_extrapolate=p.max_extrapolate)
 
 
@@ -993,8 +993,8 @@ def merge_matched(workdir, parts, windows_run, windows_with, detections) -> pd.D
 
     parts = [p for p in parts if p is not None]
     for w in np.setdiff1d(windows_with, windows_run).tolist():  # windows without AIS
-        path = _side_path(workdir, _DETECTIONS_DIR, w)
-        parts.append(match_detections(_read_side(path), Tracks.empty()))
+        parts.append(match_detections(_read_side(workdir, _DETECTIONS_DIR, w),
+                                      Tracks.empty()))
     if not parts:  # no detections at all
         return match_detections(detections.iloc[:0], Tracks.empty())
     out = pd.concat(parts, ignore_index=True).sort_values(_DET_ROW, kind="stable")
@@ -1008,10 +1008,17 @@ def _side_path(workdir, folder: str, k: int) -> Path:
 
 
 def _write_side(workdir, folder: str, k: int, table: pd.DataFrame) -> None:
-    """Write a window's side table (heard reports, loitering rows) beside the spill."""
+    """Keep a window's side table (heard reports, loitering rows, imagery detections) for a
+    later task: held by a spill in memory while its budget has room, else in a file beside
+    the spill."""
     import pyarrow as pa
     import pyarrow.feather as feather
 
+    from stsdetect.scale.spill import MemorySpill
+
+    table = table.reset_index(drop=True)  # as a file gives it back
+    if isinstance(workdir, MemorySpill) and workdir.hold((folder, int(k)), table):
+        return
     path = _side_path(workdir, folder, k)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".part.{uuid.uuid4().hex}.tmp"
@@ -1020,9 +1027,19 @@ def _write_side(workdir, folder: str, k: int, table: pd.DataFrame) -> None:
     os.replace(tmp, path)  # a retried task replaces it whole
 
 
-def _read_side(path) -> pd.DataFrame:
+def _read_side(workdir, folder: str, k: int) -> pd.DataFrame | None:
+    """Window ``k``'s side table in ``folder`` (None: the window wrote none)."""
     import pyarrow.feather as feather
 
+    from stsdetect.scale.spill import MemorySpill
+
+    if isinstance(workdir, MemorySpill):
+        held = workdir.held((folder, int(k)))
+        if held is not None:
+            return held
+    path = _side_path(workdir, folder, k)
+    if not path.exists():
+        return None
     return feather.read_table(path, memory_map=False).to_pandas()
 
 
@@ -1079,20 +1096,20 @@ def loiter_task(workdir, k: int, runs: pd.DataFrame) -> pd.DataFrame:
     :func:`stsdetect.scale.carry.drift_chords`)."""
     from stsdetect.scale.carry import drift_chords
 
-    path = _side_path(workdir, _LOITER_DIR, k)
-    if not path.exists():
+    rows = _read_side(workdir, _LOITER_DIR, k)
+    if rows is None:
         return pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)})
-    return drift_chords(_read_side(path), runs)
+    return drift_chords(rows, runs)
 
 
 def heard_task(workdir, k: int, queries: pd.DataFrame, radius_m: float) -> np.ndarray:
     """``(query, mmsi)`` pairs heard in window ``k`` (:func:`stsdetect.scale.carry.heard_keys`)."""
     from stsdetect.scale.carry import heard_keys
 
-    path = _side_path(workdir, _HEARD_DIR, k)
-    if not path.exists():
+    heard = _read_side(workdir, _HEARD_DIR, k)
+    if heard is None:
         return np.zeros((0, 2), np.int64)
-    return heard_keys(_read_side(path), queries, radius_m)
+    return heard_keys(heard, queries, radius_m)
 
 
 # ------------------------------------------------------------------------------------------
