@@ -114,5 +114,6 @@ class MemorySpill:
         self._pieces, self._parts, self._piece_bytes, self.on_disk = [], {}, 0, True
 
     def slices(self, keys) -> list:
-        """The held slices of these partitions (``(window, part)`` pairs), in key order."""
-        return [s for key in sorted(keys) for s in self._parts.get(key, ())]
+        """The held slices of these partitions (``(window, part)`` pairs) as ``(key,
+        slice)`` pairs, in key order and, within a key, in input order."""
+        return [(key, s) for key in sorted(keys) for s in self._parts.get(key, ())]

@@ -788,20 +788,29 @@ def _held_rows(spill, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi, schema, co
     if not pieces and schema is None:
         return None
     # the columns, types and pandas metadata of the unified schema, as the disk route reads
-    like = schema if schema is not None else pieces[0].schema
+    like = schema if schema is not None else pieces[0][1].schema
     fields = pa.schema([like.field(c) for c in _read_columns(like.names, columns, ordered)],
                        metadata=like.metadata)
     if not pieces:
         return fields.empty_table()
-    table = pa.concat_tables([_conform(p, fields) for p in pieces])  # zero-copy: chunks
     stamp = pa.timestamp("ns", tz="UTC")
-    keys = pa.concat_tables([p.select(["time", "mmsi"]) for p in pieces])  # every piece has them
-    keep = pc.and_(pc.greater_equal(keys["time"], pa.scalar(int(lo_ns), stamp)),
-                   pc.less(keys["time"], pa.scalar(int(hi_ns), stamp)))
-    if mmsi is not None:
-        keep = pc.and_(keep, pc.is_in(keys["mmsi"], value_set=pa.array(
-            np.unique(np.asarray(mmsi, np.int64))).cast(keys["mmsi"].type)))
-    return pc.filter(table, keep, memory_pool=pool)
+    lo, hi = pa.scalar(int(lo_ns), stamp), pa.scalar(int(hi_ns), stamp)
+    ids = None if mmsi is None else pa.array(np.unique(np.asarray(mmsi, np.int64)))
+    w = plan.window_ns
+    starts, ends = _part_bounds(w)
+    kept = []
+    for (k, j), piece in pieces:  # loop over the partitions read (windows x parts x dumps)
+        part = _conform(piece, fields)
+        inside = lo_ns <= k * w + starts[j] and k * w + ends[j] <= hi_ns
+        if inside and ids is None:  # a part wholly in the range: every row, no copy
+            kept.append(part)
+            continue
+        keep = pc.and_(pc.greater_equal(piece["time"], lo), pc.less(piece["time"], hi))
+        if ids is not None:
+            keep = pc.and_(keep, pc.is_in(piece["mmsi"], value_set=ids.cast(
+                piece["mmsi"].type)))
+        kept.append(pc.filter(part, keep, memory_pool=pool))
+    return pa.concat_tables(kept)
 
 
 def _conform(piece, schema):
