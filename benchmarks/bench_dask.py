@@ -16,7 +16,10 @@ process so that peak memory (``ru_maxrss``) is its own:
 
 * ``single``: everything in memory at once (:func:`stsdetect.detect` on all positions, with
   every stage the windowed drivers run, reception coverage included);
-* ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows;
+* ``windowed``: :func:`stsdetect.scale.detect_windowed`, one-day windows (its spill held in
+  memory: it fits the default budget); ``windowed-disk`` (not run unless named in
+  ``--modes``): the same with its spill written to files (``spill_memory_bytes=0``), as a
+  run too large for the budget does;
 * ``dask-N``: :func:`stsdetect.dask.detect` on :func:`stsdetect.dask.local_cluster` (what
   ``--workers N`` starts: N single-threaded worker processes; cluster start-up and what each
   worker pays once in its life -- importing stsdetect, numba's initialisation -- excluded,
@@ -148,10 +151,10 @@ def _run_mode(mode, files, cold_workers, queue):
     if mode == "single":
         events = _single(files)
         peak = _worker_peak_mb()
-    elif mode == "windowed":
+    elif mode in ("windowed", "windowed-disk"):
         from stsdetect.scale import detect_windowed
 
-        res = detect_windowed(files)
+        res = detect_windowed(files, spill_memory_bytes=0 if mode == "windowed-disk" else None)
         events, phases = res.events, _phases(res.report)
         peak = _worker_peak_mb()
     else:
@@ -258,9 +261,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     # a typo must stop here: a mode the child cannot run would leave this process waiting
     unknown = [m for m in args.modes.split(",")
-               if m not in ("single", "windowed") and not re.fullmatch(r"dask-[1-9]\d*", m)]
+               if m not in ("single", "windowed", "windowed-disk")
+               and not re.fullmatch(r"dask-[1-9]\d*", m)]
     if unknown:
-        ap.error(f"unknown mode(s) {', '.join(unknown)}: choose from single, windowed, dask-N")
+        ap.error(f"unknown mode(s) {', '.join(unknown)}: choose from single, windowed, "
+                 "windowed-disk, dask-N")
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         if args.files:
             import pyarrow.parquet as pq
