@@ -26,7 +26,10 @@ identity split of :func:`build_tracks` keeps, for an MMSI shared by several tran
 only them) windowed segmentation may differ near window edges from a single run.
 
 Memory: the positions of one window with its margins (the executor runs one window at a time
-in-process), plus the carried state (rows of the runs still open), plus one row per vessel.
+in-process), plus the carried state (rows of the runs still open), plus one row per vessel,
+plus the spill itself while it fits ``spill_memory_bytes`` (:mod:`stsdetect.scale.spill`: a
+run in one process holds its partitions in memory up to that budget, 1 GiB by default, and
+writes them to files beyond it).
 """
 
 from __future__ import annotations
