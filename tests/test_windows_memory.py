@@ -30,18 +30,15 @@ T0_NS = pd.Timestamp("2024-03-01", tz="UTC").value
 
 
 @pytest.fixture(scope="module")
-def scenario():
-    return make_scenario()
-
-
-@pytest.fixture(scope="module")
-def reference(scenario):
-    return single_run(scenario, detectors())
+def planted():
+    """test_windows' three days with planted events, and their events in one run."""
+    positions = make_scenario()
+    return positions, single_run(positions, detectors())
 
 
 @pytest.mark.parametrize("window", ["1d", "12h"])
-def test_spill_in_memory_equals_single_run_and_disk_spill(scenario, reference, window,
-                                                          tmp_path):
+def test_spill_in_memory_equals_single_run_and_disk_spill(planted, window):
+    scenario, reference = planted
     files = split_files(scenario, [24, 48])
     held = detect_windowed(files, window=window, only=detectors())
     assert held.report["spill"] == "memory"
@@ -55,19 +52,31 @@ def test_spill_in_memory_equals_single_run_and_disk_spill(scenario, reference, w
         assert held.report[key] == disk.report[key], key
 
 
-def test_budget_exceeded_mid_run_writes_all_to_disk(scenario, reference):
+def test_budget_exceeded_mid_run_writes_all_to_disk(planted):
     """Past the budget, the pieces held so far and every later one go to the files: the
     run reads them there and finds the same events."""
+    scenario, reference = planted
     files = split_files(scenario, [24, 48])
-    first = W.spill_positions(files[0], MemorySpill("unused", 1 << 40, None), 86_400.0, "x")
-    assert first["rows"] == len(files[0])
-    res = detect_windowed(files, only=detectors(), spill_memory_bytes=1)
+    probe = MemorySpill("unused", 1 << 40, None)
+    W.spill_positions(files[0], probe, 86_400.0, "x")
+    flushed = []
+    real_flush = MemorySpill.flush
+
+    def flush(self):
+        flushed.append(len(self._pieces))
+        real_flush(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MemorySpill, "flush", flush)
+        # room for the first day's reports only: the second day's goes over
+        res = detect_windowed(files, only=detectors(), spill_memory_bytes=probe.nbytes)
+    assert flushed == [2]  # two pieces held, then written
     assert res.report["spill"] == "disk"
     assert_same_events(res.events, reference)
 
 
-def test_spill_that_outlives_the_run_is_written_to_files(scenario, tmp_path):
-    files = split_files(scenario, [24, 48])
+def test_spill_that_outlives_the_run_is_written_to_files(planted, tmp_path):
+    files = split_files(planted[0], [24, 48])
     kept = detect_windowed(files, only=["dark_period"], keep_workdir=True)
     try:
         assert kept.report["spill"] == "disk"
