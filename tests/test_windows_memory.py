@@ -184,3 +184,21 @@ def test_side_tables_are_held_while_the_budget_has_room(tmp_path):
                                   small.iloc[:90].reset_index(drop=True))
     assert W._read_side(spill, W._HEARD_DIR, 5) is None
 
+
+def test_a_read_is_never_a_view_of_the_held_spill(tmp_path):
+    """Frames read from a held spill own their columns, also when one held slice holds the
+    whole range (it would otherwise be converted without a copy)."""
+    plan = make_plan(window="1d")
+    spill = MemorySpill(tmp_path, 1 << 40, None)
+    pos = _positions(np.random.default_rng(5), 50, span_days=1)
+    ns = pos["time"].to_numpy("datetime64[ns]").view(np.int64)
+    pos = pos.loc[(ns >= T0_NS) & (ns < T0_NS + DAY_NS // 4)]  # all in one part of a window
+    W.spill_positions(pos.reset_index(drop=True), spill, plan.window_s, "a")
+    (_, held), = spill.slices([(T0_NS // DAY_NS, 0)])
+    for lo, hi in ((T0_NS, T0_NS + DAY_NS), (T0_NS - DAY_NS, T0_NS + 2 * DAY_NS)):
+        got = W.load_positions(spill, plan, lo, hi, columns=W.TRACK_COLUMNS)
+        assert len(got) == len(pos)
+        for c in ("lat", "lon", "mmsi"):
+            assert not np.shares_memory(got[c].to_numpy(),
+                                        held.column(c).chunk(0).to_numpy()), c
+

@@ -805,7 +805,10 @@ def _held_rows(spill, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi, schema, co
     for (k, j), piece in pieces:  # loop over the partitions read (windows x parts x dumps)
         part = _conform(piece, fields)
         inside = lo_ns <= k * w + starts[j] and k * w + ends[j] <= hi_ns
-        if inside and ids is None:  # a part wholly in the range: every row, no copy
+        if inside and ids is None and len(pieces) > 1:
+            # a part wholly in the range: every row, as held (to_pandas copies the chunks of
+            # several pieces into new columns; a lone piece is filtered, so copied, below:
+            # a frame must never be a view of the spill)
             kept.append(part)
             continue
         keep = pc.and_(pc.greater_equal(piece["time"], lo), pc.less(piece["time"], hi))
