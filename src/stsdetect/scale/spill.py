@@ -13,6 +13,8 @@ first only when its rows are not already in window order), and a window's read f
 partitions' slices by time as the disk route's reader does. Past the budget, everything held
 is written to disk and the run goes on there, so memory stays bounded by the budget plus one
 window. The partitions, keys and order are the disk spill's, so the events are the same.
+(:class:`pyarrow.dataset.InMemoryDataset` would hold the tables too, but it keeps no
+partition expressions, so every window's read would test every report held.)
 """
 
 from __future__ import annotations
