@@ -277,11 +277,12 @@ def spill_positions(positions: pd.DataFrame, workdir, window_s: float, part: str
     positions : pandas.DataFrame or pyarrow.Table
         A positions table (see :func:`stsdetect.read_ais`); an Arrow table (a positions
         table read from Parquet) is spilled as it is, without going through pandas.
-    workdir : path
+    workdir : path or stsdetect.scale.spill.MemorySpill
         Spill folder; files go to ``workdir/positions/w=<k>/e=<j>/<part>-<i>.arrow`` (hive
         partitioning, written with :func:`pyarrow.dataset.write_dataset`; ``j`` the part of
         window ``k`` the rows lie in: :func:`window_part`). A retried task writes the same
-        file names, so it replaces its pieces whole.
+        file names, so it replaces its pieces whole. A ``MemorySpill`` holds the same
+        partitions while its budget lasts.
     window_s : float
         Window length in seconds.
     part : str
@@ -558,7 +559,7 @@ def spill_source(index: int, source, workdir, window_s: float, read_kwargs=None,
     source : path or pandas.DataFrame
         The dump, or an already decoded positions table (in memory, or a ``.parquet`` file
         of one, e.g. ``read_ais(...).positions.to_parquet(...)``).
-    workdir : path
+    workdir : path or stsdetect.scale.spill.MemorySpill
         Spill folder (see :func:`spill_positions`).
     window_s : float
         Window length in seconds.
@@ -715,8 +716,8 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
 
     Parameters
     ----------
-    workdir : path
-        Spill folder.
+    workdir : path or stsdetect.scale.spill.MemorySpill
+        Spill folder, or the spill held in memory.
     plan : WindowPlan
         For the window length.
     lo_ns, hi_ns : int
@@ -891,8 +892,8 @@ def detect_window(workdir, plan: WindowPlan, k: int, extent: tuple, tugs=None,
 
     Parameters
     ----------
-    workdir : path
-        Spill folder.
+    workdir : path or stsdetect.scale.spill.MemorySpill
+        Spill folder, or the spill held in memory.
     plan : WindowPlan
         Parameters and margin.
     k : int
