@@ -130,7 +130,7 @@ def test_partition_filter_keeps_every_row_of_the_range(hours, times_s, lo_s, spa
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from stsdetect.scale.windows import partition_filter, window_part
+    from stsdetect.scale.windows import _range_filter, partition_filter, window_part
 
     w = hours * 3600 * 10**9
     t = np.asarray(times_s, np.int64) * 10**9 * 7  # times over a few windows either side
@@ -144,6 +144,10 @@ def test_partition_filter_keeps_every_row_of_the_range(hours, times_s, lo_s, spa
                .to_pylist())
     inside = set(np.flatnonzero((t >= lo) & (t < hi)).tolist())
     assert inside <= kept
+    # the read's filter (time tested only in the parts the range cuts) keeps exactly them
+    stamped = table.append_column("time", pa.array(t).cast(pa.timestamp("ns", tz="UTC")))
+    exact = ds.dataset(stamped).to_table(filter=_range_filter(lo, hi, w))["row"].to_pylist()
+    assert sorted(exact) == sorted(inside)
     # and what is kept lies in a window the range touches, in a part of it that it touches
     starts = k * w + np.array([0, w // 4, w - w // 4])[part]
     ends = k * w + np.array([w // 4, w - w // 4, w])[part]

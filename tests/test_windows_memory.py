@@ -187,7 +187,8 @@ def test_side_tables_are_held_while_the_budget_has_room(tmp_path):
 
 def test_a_read_is_never_a_view_of_the_held_spill(tmp_path):
     """Frames read from a held spill own their columns, also when one held slice holds the
-    whole range (it would otherwise be converted without a copy)."""
+    whole range (it would otherwise be converted without a copy); and so do frames read
+    from the files of a part read whole (memory-mapped)."""
     plan = make_plan(window="1d")
     spill = MemorySpill(tmp_path, 1 << 40, None)
     pos = _positions(np.random.default_rng(5), 50, span_days=1)
@@ -201,4 +202,11 @@ def test_a_read_is_never_a_view_of_the_held_spill(tmp_path):
         for c in ("lat", "lon", "mmsi"):
             assert not np.shares_memory(got[c].to_numpy(),
                                         held.column(c).chunk(0).to_numpy()), c
+    folder = tmp_path / "files"
+    W.spill_positions(pos.reset_index(drop=True), folder, plan.window_s, "a")
+    a = W.load_positions(folder, plan, T0_NS, T0_NS + DAY_NS, columns=W.TRACK_COLUMNS)
+    b = W.load_positions(folder, plan, T0_NS, T0_NS + DAY_NS, columns=W.TRACK_COLUMNS)
+    assert len(a) == len(pos)
+    for c in ("lat", "lon", "mmsi"):
+        assert not np.shares_memory(a[c].to_numpy(), b[c].to_numpy()), c
 

@@ -753,23 +753,51 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
         data = _dataset(workdir, _POSITION_DIR, schema, plan.spill_format)
         if data is None:
             return pd.DataFrame()
-        stamp = pa.timestamp("ns", tz="UTC")
-        cond = ((ds.field("time") >= pa.scalar(int(lo_ns), stamp))
-                & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
+        cond = _range_filter(lo_ns, hi_ns, plan.window_ns)
         if mmsi is not None:
             cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
         cols = None
         if columns is not None or not ordered:
             cols = _read_columns(data.schema.names, columns, ordered)
-        table = data.to_table(filter=partition_filter(lo_ns, hi_ns, plan.window_ns) & cond,
-                              columns=cols, memory_pool=pool)
+        table = data.to_table(filter=cond, columns=cols, memory_pool=pool)
     if ordered:
         seq = table.column(_SEQ).to_numpy()
         if seq.size > 1 and not bool(np.all(seq[1:] >= seq[:-1])):
             # fragments normally come back in file order, which is input order: sort if not
             table = table.take(pc.sort_indices(table.column(_SEQ), memory_pool=pool))
     table = table.drop_columns([c for c in (_SEQ, _WIN, _PART) if c in table.column_names])
+    if table.num_rows and table.column(0).num_chunks == 1:
+        # one chunk would be converted without a copy, making the frame a view of the spill
+        # (of a held table, or of a file's memory-mapped pages): with an empty second chunk
+        # to_pandas concatenates, so the frame owns its columns, as a read of several does
+        table = pa.concat_tables([table, table.slice(0, 0)])
     return table.to_pandas(self_destruct=True, split_blocks=True, memory_pool=pool)
+
+
+def _range_filter(lo_ns: int, hi_ns: int, window_ns: int):
+    """A :mod:`pyarrow.dataset` filter for the rows of ``[lo_ns, hi_ns)``: per partition it
+    touches, its keys, and the time test only where the partition reaches beyond the range.
+    The scanner simplifies the filter against each file's partition keys, so the files of a
+    part wholly in the range are read without testing (or copying) their rows."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    stamp = pa.timestamp("ns", tz="UTC")
+    in_range = ((ds.field("time") >= pa.scalar(int(lo_ns), stamp))
+                & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
+    w = int(window_ns)
+    k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
+    starts, ends = _part_bounds(w)
+    cond = None
+    for k in sorted({k0, k1}):  # the end windows: the parts touched, tested where cut
+        for j in _parts_touched(k, lo_ns, hi_ns, w):
+            c = (ds.field(_WIN) == k) & (ds.field(_PART) == j)
+            if not (lo_ns <= k * w + starts[j] and k * w + ends[j] <= hi_ns):
+                c &= in_range
+            cond = c if cond is None else cond | c
+    if k1 - k0 > 1:  # windows between lie wholly in the range
+        cond |= (ds.field(_WIN) > k0) & (ds.field(_WIN) < k1)
+    return cond
 
 
 def _read_columns(names, columns, ordered: bool) -> list:
@@ -806,10 +834,7 @@ def _held_rows(spill, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi, schema, co
     for (k, j), piece in pieces:  # loop over the partitions read (windows x parts x dumps)
         part = _conform(piece, fields)
         inside = lo_ns <= k * w + starts[j] and k * w + ends[j] <= hi_ns
-        if inside and ids is None and len(pieces) > 1:
-            # a part wholly in the range: every row, as held (to_pandas copies the chunks of
-            # several pieces into new columns; a lone piece is filtered, so copied, below:
-            # a frame must never be a view of the spill)
+        if inside and ids is None:  # a part wholly in the range: every row, as held
             kept.append(part)
             continue
         keep = pc.and_(pc.greater_equal(piece["time"], lo), pc.less(piece["time"], hi))
