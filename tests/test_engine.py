@@ -153,3 +153,58 @@ def test_partition_filter_keeps_every_row_of_the_range(hours, times_s, lo_s, spa
     ends = k * w + np.array([w // 4, w - w // 4, w])[part]
     for i in kept:
         assert starts[i] < hi and ends[i] > lo
+
+
+def _drift_chords_by_merge(rows, runs):
+    """The drift chords as they were computed before: a pandas merge of every report with
+    every run of its vessel, kept where the report lies in the run (the oracle)."""
+    from stsdetect.geo import unit_xyz
+
+    m = rows.merge(runs, on=["mmsi", "rank"])
+    m = m.loc[(m["t"] >= m["t0"]) & (m["t"] <= m["t1"])]
+    if not len(m):
+        return pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)})
+    xyz = unit_xyz(m["lat"].to_numpy(float), m["lon"].to_numpy(float))
+    xyz -= m[["cx", "cy", "cz"]].to_numpy(float)
+    chord = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+    out = pd.DataFrame({"id": m["id"].to_numpy(np.int64), "chord": chord})
+    return out.groupby("id", as_index=False)["chord"].max()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 12), st.integers(0, 80))
+def test_drift_chords_equal_a_merge_of_reports_and_runs(seed, n_runs, n_rows):
+    """Each report is matched to its vessel's run by one sort, not a merge: the same chords
+    to the bit, for runs that do not overlap within a vessel (ids in any order, reports at
+    the runs' first and last times, between runs, of vessels without runs)."""
+    from stsdetect.geo import unit_xyz
+    from stsdetect.scale.carry import drift_chords
+
+    rng = np.random.default_rng(seed)
+    vessels = rng.integers(0, 3, n_runs)  # (mmsi, rank) pairs drawn from three
+    mmsi, rank = np.array([7, 7, 9])[vessels], np.array([0, 1, 0])[vessels]
+    # disjoint runs per vessel: cut a vessel's time line into consecutive spans
+    t0 = np.zeros(n_runs, np.int64)
+    t1 = np.zeros(n_runs, np.int64)
+    for v in range(3):  # three vessels
+        mine = np.flatnonzero(vessels == v)
+        edges = np.sort(rng.choice(np.arange(0, 400, 2), 2 * mine.size, replace=False))
+        t0[mine], t1[mine] = edges[0::2] * 10**9, edges[1::2] * 10**9
+    centre = unit_xyz(rng.uniform(29, 31, n_runs), rng.uniform(121, 123, n_runs))
+    runs = pd.DataFrame({"id": rng.permutation(n_runs).astype(np.int64) * 3 + 1,
+                         "mmsi": mmsi, "rank": rank, "t0": t0, "t1": t1,
+                         "cx": centre[:, 0], "cy": centre[:, 1], "cz": centre[:, 2]})
+    pick = rng.integers(0, 4, n_rows)  # vessels 0-2, and 3: one without runs
+    t = rng.integers(0, 400, n_rows).astype(np.int64) * 10**9
+    if n_runs:  # some reports exactly at a run's first or last time
+        at = rng.integers(0, n_runs, n_rows)
+        edge = rng.random(n_rows) < 0.3
+        t = np.where(edge, np.where(rng.random(n_rows) < 0.5, t0[at], t1[at]), t)
+        pick = np.where(edge, vessels[at], pick)
+    rows = pd.DataFrame({"mmsi": np.array([7, 7, 9, 11])[pick],
+                         "rank": np.array([0, 1, 0, 0])[pick], "t": t,
+                         "lat": rng.uniform(29, 31, n_rows), "lon": rng.uniform(121, 123, n_rows)})
+    got = drift_chords(rows, runs)
+    want = _drift_chords_by_merge(rows, runs)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                                  check_exact=True)

@@ -419,24 +419,45 @@ def drift_chords(rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     rows : pandas.DataFrame
         ``mmsi``, ``rank``, ``t``, ``lat``, ``lon``: reports of runs crossing a window's edges.
     runs : pandas.DataFrame
-        ``id``, ``mmsi``, ``rank``, ``t0``, ``t1`` and the unit centre ``cx``, ``cy``, ``cz``.
+        ``id``, ``mmsi``, ``rank``, ``t0``, ``t1`` and the unit centre ``cx``, ``cy``, ``cz``;
+        the runs of one vessel (``mmsi``, ``rank``) do not overlap in time (loitering runs
+        are maximal runs of one segment's slow reports).
 
     Returns
     -------
     pandas.DataFrame
-        ``id``, ``chord``.
+        ``id``, ``chord``: the runs with reports among ``rows``, by ``id``.
     """
     from stsdetect.geo import unit_xyz
 
-    m = rows.merge(runs, on=["mmsi", "rank"])
-    m = m.loc[(m["t"] >= m["t0"]) & (m["t"] <= m["t1"])]
-    if not len(m):
-        return pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)})
-    xyz = unit_xyz(m["lat"].to_numpy(float), m["lon"].to_numpy(float))
-    xyz -= m[["cx", "cy", "cz"]].to_numpy(float)
+    empty = pd.DataFrame({"id": np.zeros(0, np.int64), "chord": np.zeros(0)})
+    if not len(rows) or not len(runs):
+        return empty
+    # Each report's run is its vessel's last run starting at or before it, if the report
+    # lies before that run's end: one sort of runs and reports together by (vessel, time),
+    # a run ahead of a report at its start time, and the latest run carried forward.
+    m, n = len(runs), len(rows)
+    vessel = [np.concatenate([runs[c].to_numpy(np.int64), rows[c].to_numpy(np.int64)])
+              for c in ("mmsi", "rank")]
+    t = np.concatenate([runs["t0"].to_numpy(np.int64), rows["t"].to_numpy(np.int64)])
+    is_row = np.arange(m + n) >= m
+    order = np.lexsort((is_row, t, vessel[1], vessel[0]))
+    pos = np.maximum.accumulate(np.where(is_row[order], -1, np.arange(m + n)))
+    at_row = is_row[order] & (pos >= 0)
+    row, run = order[at_row] - m, order[np.maximum(pos, 0)[at_row]]
+    mine = ((vessel[0][run] == vessel[0][row + m]) & (vessel[1][run] == vessel[1][row + m])
+            & (t[row + m] <= runs["t1"].to_numpy(np.int64)[run]))
+    row, run = row[mine], run[mine]
+    if not row.size:
+        return empty
+    xyz = unit_xyz(rows["lat"].to_numpy(float)[row], rows["lon"].to_numpy(float)[row])
+    xyz -= runs[["cx", "cy", "cz"]].to_numpy(float)[run]
     chord = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
-    out = pd.DataFrame({"id": m["id"].to_numpy(np.int64), "chord": chord})
-    return out.groupby("id", as_index=False)["chord"].max()
+    ids = runs["id"].to_numpy(np.int64)[run]
+    by_id = np.argsort(ids, kind="stable")
+    ids, chord = ids[by_id], chord[by_id]
+    first = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    return pd.DataFrame({"id": ids[first], "chord": np.maximum.reduceat(chord, first)})
 
 
 def loitering_from_runs(runs: pd.DataFrame, max_chord: np.ndarray, p,
