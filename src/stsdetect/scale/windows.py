@@ -1394,7 +1394,8 @@ class WindowedResult:
         ``vessels_heard`` (distinct MMSIs),
         ``windows``, ``max_rows_loaded`` (largest window with margins), ``open_entries``
         (runs carried across a window edge, and silences whose heard count needed other
-        windows) and ``tasks`` (tasks submitted); and the phases' wall seconds
+        windows), ``tasks`` (tasks submitted) and ``spill`` (``"memory"``: the positions
+        were held in memory, or ``"disk"``: read from files); and the phases' wall seconds
         ``decode_s``, ``windows_s``, ``finish_s`` (decode and spill; map the windows and fold
         their pieces; finish) with this process's CPU seconds in each, ``decode_cpu_s``,
         ``windows_cpu_s``, ``finish_cpu_s`` (on Dask, the client's: the workers' are not in
