@@ -24,6 +24,9 @@ AIS tracks:
 from __future__ import annotations
 
 import json
+import re
+from collections import deque
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
@@ -464,6 +467,198 @@ def find_unseen_partners(
     }).sort_values(["event_id", "time", "detection_id"], kind="stable").reset_index(drop=True)
 
 
+# ------------------------------------------------ the evidence JSON of many events at once
+#
+# The unseen_partner evidence is written and read back as before (json.loads of each event's
+# text, the key set, json.dumps(sort_keys=True)), but for all events in one json.loads and one
+# json.dumps: the texts are the items of one JSON array, a marker string between the events.
+# Per event only C code runs: the json module, NumPy object ufuncs and builtin map over C
+# methods (dict.get, dict.__setitem__, dict.setdefault, len).
+
+#: The marker between the events' items in :func:`_parse_rows` (a noncharacter: that no
+#: evidence holds it is checked).
+_MARK = "\uffff"
+_MARK_ESCAPED = re.compile(r"\\u[fF]{4}")
+_ROW_END = "\x1e"  # ends a row's joined texts (JSON text never holds a raw control character)
+_MISSING = object()
+_isinstance = np.frompyfunc(isinstance, 2, 1)
+
+
+def _objects(items) -> np.ndarray:
+    """A list as a 1-D object array, one item per element (lists and dicts included)."""
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def _is_instance(values: np.ndarray, classes) -> np.ndarray:
+    """``isinstance(value, classes)`` of each value of a 1-D object array (one ufunc call)."""
+    cls = np.empty((), dtype=object)
+    cls[()] = classes
+    return _isinstance(values, cls).astype(bool)
+
+
+def _lookup(dicts: np.ndarray, key: str) -> np.ndarray:
+    """``d.get(key)`` of each dict of an object array (``_MISSING`` where it has none)."""
+    return np.fromiter(map(dict.get, dicts, repeat(key), repeat(_MISSING)), dtype=object,
+                       count=dicts.size)
+
+
+def _parse_rows(texts: np.ndarray) -> tuple[list, str] | None:
+    """``json.loads`` of each text of an object array of str, all in one parse.
+
+    The texts are joined, with a marker string between them that none of them can hold,
+    into one JSON array. Returns the parsed array (``[value, marker, value, ..., value]``) and
+    the marker; None when the array does not parse or a text does not give exactly one value
+    (the markers then are not where the texts put them).
+    """
+    n = texts.size
+    if n == 0:
+        return [], _MARK
+    rows = texts.tolist()
+    mark = _MARK
+    body = (',"' + mark + '",').join(rows)
+    if body.count(_MARK) != n - 1 or _MARK_ESCAPED.search(body):
+        # a text holds the noncharacter: a run of it longer than any text (no text can hold
+        # a string that long)
+        mark = _MARK * (max(map(len, rows)) + 1)
+        body = (',"' + mark + '",').join(rows)
+    try:
+        items = json.loads("[" + body + "]")
+    except ValueError:
+        return None
+    if len(items) != 2 * n - 1 or items[1::2].count(mark) != n - 1:
+        return None
+    return items, mark
+
+
+def _loads_each(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``json.loads`` of each text of an object array of str: (values, parsed).
+
+    One parse for all texts (:func:`_parse_rows`); when one is not JSON (evidence edited by
+    hand) the texts are halved around it, so a bad text costs O(log n) parses of halves.
+    """
+    n = texts.size
+    values = np.empty(n, dtype=object)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0:
+        return values, ok
+    parsed = _parse_rows(texts)
+    if parsed is not None:
+        values[:] = _objects(parsed[0][0::2])
+        ok[:] = True
+    elif n > 1:  # halves, only around the texts that do not parse
+        half = n // 2
+        values[:half], ok[:half] = _loads_each(texts[:half])
+        values[half:], ok[half:] = _loads_each(texts[half:])
+    return values, ok
+
+
+def _dumps_each(items: list, mark: str, n: int) -> np.ndarray:
+    """``json.dumps(value, sort_keys=True)`` of the ``n`` values of ``[value, mark, value,
+    mark, ..., value]``, in one call (``mark`` equals no string inside the values)."""
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    parts = json.dumps(items, sort_keys=True)[1:-1].split(", " + json.dumps(mark) + ", ")
+    if len(parts) != n:
+        raise AssertionError("a marker string is inside the evidence")
+    return _objects(parts)
+
+
+def _native(value):
+    """NumPy scalars as Python's, as ``DataFrame.to_dict`` gives them (json.dumps' default)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _json_values(values: list, what: str = "partners' columns") -> np.ndarray:
+    """The JSON text of each value of a column, as ``json.dumps(value, sort_keys=True)``
+    writes it, in one call."""
+    if not values:
+        return np.zeros(0, dtype=object)
+    text = json.dumps(values, separators=(_ROW_END, ": "), sort_keys=True, default=_native)
+    parts = text[1:-1].split(_ROW_END)
+    if len(parts) != len(values):
+        raise TypeError(f"{what} must hold scalars (numbers, text, booleans)")
+    return _objects(parts)
+
+
+def _detection_items(records: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """Per event (``codes`` 0..m-1, -1 for none), its records as the items of a JSON array
+    as ``json.dumps(sort_keys=True)`` writes them: ``{"column": value, ...}, {...}``, in the
+    records' order."""
+    order = np.argsort(codes, kind="stable")
+    order = order[codes[order] >= 0]
+    code = codes[order]
+    columns = sorted(records.columns)
+    # one row of texts per record: '{"a": ', value, ', "b": ', value, ..., '}' and its end
+    parts = np.empty((order.size, 2 * len(columns) + 1), dtype=object)
+    for j, col in enumerate(columns):  # the columns of find_unseen_partners
+        parts[:, 2 * j] = ("{" if j == 0 else ", ") + json.dumps(col) + ": "
+        parts[:, 2 * j + 1] = _json_values(records[col].tolist())[order]
+    last = np.ones(code.size, dtype=bool)
+    last[:-1] = code[1:] != code[:-1]
+    parts[:, -1] = np.where(last, "}" + _ROW_END, "}, ")
+    if not columns:
+        parts[:, -1] = np.where(last, "{}" + _ROW_END, "{}, ")
+    return _objects("".join(parts.ravel().tolist()).split(_ROW_END)[:-1])
+
+
+def _with_token(flags: np.ndarray, token: str) -> np.ndarray:
+    """Each row's flags (list-likes) with ``token`` added: sorted lists of distinct tokens."""
+    n = flags.size
+    tokens = pd.Series(flags, dtype=object).explode().dropna()  # [] -> NaN: dropped
+    row = np.concatenate([tokens.index.to_numpy(dtype=np.int64), np.arange(n)])
+    tok = np.concatenate([tokens.to_numpy(dtype=object), np.full(n, token, dtype=object)])
+    by_token = np.argsort(tok, kind="stable")
+    order = by_token[np.argsort(row[by_token], kind="stable")]
+    row, tok = row[order], tok[order]
+    first = np.ones(row.size, dtype=bool)
+    first[1:] = (row[1:] != row[:-1]) | (tok[1:] != tok[:-1])
+    row, tok = row[first], tok[first]
+    # the lists as one JSON array of arrays of the tokens' JSON strings, parsed at once
+    first = np.ones(row.size, dtype=bool)
+    first[1:] = row[1:] != row[:-1]
+    last = np.ones(row.size, dtype=bool)
+    last[:-1] = first[1:]
+    text = (np.where(first, "[", ", ").astype(object) + _json_values(tok.tolist(), "flags")
+            + np.where(last, "], ", "").astype(object))
+    return _objects(json.loads("[" + "".join(text.tolist())[:-2] + "]"))
+
+
+def _with_reason(evidence: np.ndarray, token: str, reason: np.ndarray,
+                 event_ids: np.ndarray) -> np.ndarray:
+    """Each row's evidence (JSON object text; not text or empty: none) with ``token`` set
+    to the row's ``reason``, as ``json.dumps(obj, sort_keys=True)``.
+
+    ``reason`` is JSON text as ``json.dumps(sort_keys=True)`` writes it: it is not parsed,
+    but put where ``token``'s value is written (a placeholder string during the dump).
+    """
+    n = evidence.size
+    old = np.where(_is_instance(evidence, str), evidence, "{}").astype(object)
+    old = np.where(old == "", "{}", old).astype(object)
+    parsed = _parse_rows(old)
+    if parsed is None:
+        _, ok = _loads_each(old)
+        bad = np.flatnonzero(~ok)
+        at = f" of event {event_ids[bad[0]]!r}" if bad.size else ""
+        raise ValueError(f"the evidence{at} is not JSON")
+    items, mark = parsed
+    objs = _objects(items[0::2])
+    is_obj = _is_instance(objs, dict)
+    if not is_obj.all():
+        raise TypeError(f"the evidence of event {event_ids[~is_obj][0]!r} is not a JSON object")
+    hole = mark + _MARK  # no text holds it either, nor is it the marker
+    deque(map(dict.__setitem__, objs, repeat(token), repeat(hole)), maxlen=0)
+    texts = _dumps_each(items, mark, n)
+    parts = _ROW_END.join(texts.tolist()).split(json.dumps(hole))  # one hole a row
+    if len(parts) != n + 1:
+        raise AssertionError("a placeholder string is inside the evidence")
+    joined = [""] * (2 * n + 1)
+    joined[0::2] = parts
+    joined[1::2] = reason.tolist()
+    return _objects("".join(joined).split(_ROW_END))
+
+
 def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.DataFrame:
     """Add the flag ``unseen_partner``, with the detections as evidence, to events.
 
@@ -481,34 +676,47 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
         flags and, in the ``evidence`` column (JSON text of an object keyed by flag token; added
         when missing), ``"unseen_partner": {"detections": [{"detection_id", "scene_id",
         "time", "distance_m", "beside_mmsi", "lat", "lon"}, ...]}`` (the maps draw them).
+        The evidence of a marked event is rewritten as ``json.dumps(obj, sort_keys=True)``
+        (keys sorted at every level, non-ASCII escaped); the other events' is left as it is.
+
+    Raises
+    ------
+    ValueError
+        If the evidence of an event to mark is not JSON.
+    TypeError
+        If it is JSON but not an object, or a column of ``partners`` holds lists or objects.
+
+    Notes
+    -----
+    All marked events' evidence is parsed by one ``json.loads`` and written by one
+    ``json.dumps`` (:func:`_parse_rows`, :func:`_dumps_each`), the detections formatted column
+    by column as ``json.dumps(sort_keys=True)`` formats them (:func:`_detection_items`): the
+    text is the one an event-by-event round trip gives, byte for byte.
     """
     out = events.copy()
     if "evidence" not in out:
         out["evidence"] = pd.Series([""] * len(out), index=out.index, dtype=object)
     if not len(partners) or not len(out):
         return out
-    hit = out["event_id"].isin(partners["event_id"]).to_numpy()
     records = partners.assign(
         time=pd.to_datetime(partners["time"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         distance_m=partners["distance_m"].round(1), lat=partners["lat"].round(6),
         lon=partners["lon"].round(6))
     records = records.rename(columns={"mmsi": "beside_mmsi"})
-    per_event = {eid: grp.drop(columns="event_id").to_dict("records")
-                 for eid, grp in records.groupby("event_id", sort=False)}  # per flagged event
-    rows = np.flatnonzero(hit)
+    # the detections of each event as one JSON array's items, events by first appearance
+    codes, ids = pd.factorize(records["event_id"])
+    items = _detection_items(records.drop(columns="event_id"), codes)
+    at = pd.Index(ids).get_indexer(out["event_id"])  # -1: no detections
+    rows = np.flatnonzero(at >= 0)
+    at = at[rows]
+    reason = '{"detections": [' + items[at] + "]}"
     flags = out["flags"].to_numpy(dtype=object).copy()
     evidence = out["evidence"].to_numpy(dtype=object).copy()
-    for r in rows.tolist():  # the flagged events only
-        eid = out["event_id"].iat[r]
-        flags[r] = sorted({*flags[r], "unseen_partner"})
-        text = evidence[r]
-        obj = json.loads(text) if isinstance(text, str) and text else {}
-        obj["unseen_partner"] = {"detections": [
-            {k: (int(v) if isinstance(v, np.integer) else v) for k, v in d.items()}
-            for d in per_event[eid]]}
-        evidence[r] = json.dumps(obj, sort_keys=True)
-    out["flags"] = pd.Series(list(flags), index=out.index, dtype=object)
-    out["evidence"] = pd.Series(list(evidence), index=out.index, dtype=object)
+    flags[rows] = _with_token(flags[rows], "unseen_partner")
+    evidence[rows] = _with_reason(evidence[rows], "unseen_partner", reason,
+                                  out["event_id"].to_numpy(dtype=object)[rows])
+    out["flags"] = pd.Series(flags, index=out.index, dtype=object)
+    out["evidence"] = pd.Series(evidence, index=out.index, dtype=object)
     return out
 
 
@@ -601,7 +809,13 @@ def unseen_partner_points(events: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per (flagged event, detection): ``event_id``, ``detection_id``, ``scene_id``,
         ``time`` (UTC), ``lat``, ``lon`` (NaN for evidence written before they were kept),
-        ``distance_m``, ``beside_mmsi``; for the maps and the report.
+        ``distance_m``, ``beside_mmsi``; for the maps and the report. An event whose
+        evidence is not JSON, not an object, or lacks ``unseen_partner.detections`` gives none.
+
+    Raises
+    ------
+    TypeError
+        If an event's ``unseen_partner.detections`` is there but not a list of objects.
     """
     cols = ["event_id", "detection_id", "scene_id", "time", "lat", "lon", "distance_m",
             "beside_mmsi"]
@@ -609,16 +823,37 @@ def unseen_partner_points(events: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame({c: [] for c in cols})
         out["time"] = pd.to_datetime(out["time"], utc=True)
         return out
-    flagged = events[events["flags"].map(lambda f: "unseen_partner" in list(f)
-                                         if isinstance(f, (list, tuple, np.ndarray)) else False)]
-    rows = []
-    for eid, text in zip(flagged["event_id"], flagged["evidence"], strict=True):  # flagged
-        try:
-            dets = json.loads(text)["unseen_partner"]["detections"] if text else []
-        except (ValueError, KeyError, TypeError):
-            dets = []
-        rows += [{"event_id": eid, **d} for d in dets]
-    out = pd.DataFrame(rows).reindex(columns=cols)
+    flags = events["flags"].to_numpy(dtype=object)
+    listed = np.flatnonzero(_is_instance(flags, (list, tuple, np.ndarray)))
+    tokens = pd.Series(flags[listed], index=listed, dtype=object).explode()
+    flagged = np.unique(tokens.index[(tokens == "unseen_partner").to_numpy(dtype=bool)])
+    ids = _objects(events["event_id"].iloc[flagged].tolist())
+    texts = events["evidence"].to_numpy(dtype=object)[flagged]
+    at = np.flatnonzero(_is_instance(texts, str) & (texts != ""))
+    values, ok = _loads_each(texts[at])  # evidence that is not JSON: no detections
+    at, values = at[ok], values[ok]
+    # evidence["unseen_partner"]["detections"] where both are there (as objects)
+    keep = _is_instance(values, dict)
+    at, reason = at[keep], _lookup(values[keep], "unseen_partner")
+    keep = _is_instance(reason, dict)
+    at, dets = at[keep], _lookup(reason[keep], "detections")
+    keep = dets != _MISSING
+    at, dets = at[keep], dets[keep]
+    listed = _is_instance(dets, list)
+    # what iterating them gave before: a list its items, an empty text or object nothing
+    empty = _is_instance(dets, (str, dict)) & ((dets == "") | (dets == {}))
+    if not (listed | empty).all():
+        raise TypeError(f"unseen_partner detections of event {ids[at[~(listed | empty)][0]]!r} "
+                        "are not a list")
+    at, dets = at[listed], dets[listed]
+    counts = np.fromiter(map(len, dets), dtype=np.int64, count=dets.size)
+    found = list(chain.from_iterable(dets))  # the detection objects, event by event
+    if not _is_instance(_objects(found), dict).all():
+        raise TypeError("unseen_partner detections must be JSON objects")
+    # each detection names its event (unless it names one itself, as {"event_id": .., **d})
+    deque(map(dict.setdefault, found, repeat("event_id"), np.repeat(ids[at], counts).tolist()),
+          maxlen=0)
+    out = pd.DataFrame(found).reindex(columns=cols)
     out["time"] = pd.to_datetime(out["time"], utc=True)
     for c in ("lat", "lon", "distance_m"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
