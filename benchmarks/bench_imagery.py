@@ -12,6 +12,11 @@ at a random time sees its vessels at their true positions (plus 50 m noise); 10 
 of :func:`stsdetect.detectors.dark_vessels.match_detections` (best of ``--repeat``, interleaved with
 the coverage estimate of :mod:`stsdetect.detectors.coverage` on the same tracks) and the
 matching precision and recall against the truth.
+
+``--unseen-events N`` times instead the marking of ``N`` events with ``unseen_partner``
+(:func:`~stsdetect.detectors.dark_vessels.mark_unseen_partners`: one to three detections
+each, half the events with evidence of other flags already) and reading the detections back
+(:func:`~stsdetect.detectors.dark_vessels.unseen_partner_points`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ import numpy as np
 import pandas as pd
 
 from stsdetect.detectors.coverage import estimate_coverage
-from stsdetect.detectors.dark_vessels import match_detections
+from stsdetect.detectors.dark_vessels import (
+    mark_unseen_partners,
+    match_detections,
+    unseen_partner_points,
+)
 from stsdetect.geo import KNOT_M_S, duration_s
 from stsdetect.tracks import Tracks
 
@@ -88,6 +97,50 @@ def synthetic_day(n_vessels: int, interval_s: float, n_det: int, n_scenes: int, 
     return tracks, dets
 
 
+def unseen_partner_inputs(n_events: int, seed: int = 0):
+    """Events (half with evidence of other flags) and one to three detections beside each."""
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("rv-", np.arange(n_events).astype(str)).astype(object)
+    mmsi = 412_000_000 + rng.integers(0, 10**6, n_events)
+    prior = np.char.add(np.char.add('{"dprk": {"vessel": ', mmsi.astype(str)),
+                        ', "flag": "DPRK"}, "rendezvous_long": {"hours": 12.5}}').astype(object)
+    has = rng.random(n_events) < 0.5
+    events = pd.DataFrame({
+        "event_id": ids, "mmsi": mmsi,
+        "flags": pd.Series(np.where(has, "dprk;rendezvous_long", ""), dtype=object).str.findall(
+            "[^;]+"),
+        "evidence": np.where(has, prior, "").astype(object)})
+    per = rng.integers(1, 4, n_events)
+    owner = np.repeat(np.arange(n_events), per)
+    m = owner.size
+    partners = pd.DataFrame({
+        "event_id": ids[owner],
+        "detection_id": np.char.add("S1A_X;", np.arange(m).astype(str)).astype(object),
+        "scene_id": np.full(m, "S1A_IW_GRDH_1SDV_20240302T060000", dtype=object),
+        "time": pd.to_datetime(np.round((T0 + rng.uniform(0, DAY, m)) * 1e9).astype(np.int64),
+                               utc=True),
+        "distance_m": rng.uniform(0, 500, m), "mmsi": mmsi[owner],
+        "lat": rng.uniform(29, 31, m), "lon": rng.uniform(121, 123, m)})
+    return events, partners
+
+
+def bench_unseen(n_events: int, repeat: int) -> None:
+    events, partners = unseen_partner_inputs(n_events)
+    best_m = best_r = np.inf
+    for _ in range(repeat):  # interleaved, best of N: the machine is shared
+        gc.collect()
+        t = time.perf_counter()
+        marked = mark_unseen_partners(events, partners)
+        best_m = min(best_m, time.perf_counter() - t)
+        gc.collect()
+        t = time.perf_counter()
+        points = unseen_partner_points(marked)
+        best_r = min(best_r, time.perf_counter() - t)
+    print(f"{n_events:,} events, {len(partners):,} detections: mark_unseen_partners "
+          f"{best_m * 1e3:.1f} ms, unseen_partner_points {best_r * 1e3:.1f} ms "
+          f"({len(points):,} points; best of {repeat})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--vessels", type=int, default=100_000)
@@ -95,7 +148,12 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=400)
     ap.add_argument("--interval", default="30min")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--unseen-events", type=int, default=0,
+                    help="time marking and reading back unseen partners of this many events")
     args = ap.parse_args()
+    if args.unseen_events:
+        bench_unseen(args.unseen_events, args.repeat)
+        return
     t = time.perf_counter()
     tracks, dets = synthetic_day(args.vessels, duration_s(args.interval), args.detections,
                                  args.scenes)
