@@ -909,14 +909,17 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
     into the workspace without copying its rows out: the workspace returns to ``free`` once
     the chunk is absorbed (its rows copied into the final columns), so chunks in flight are
     at most the workspaces. This thread reads ahead while a workspace is free, absorbs the
-    first chunk in line once it is done, and otherwise decodes the last submitted chunk no
-    pool thread has started (taking it back from the pool): so the pool has one thread
-    fewer than the cores, no more threads run than there are cores, and at the end this
-    thread and the pool's meet in the middle of the chunks left. When no pool thread has
-    started the oldest chunk by the time the next one is read (the pool's threads are
-    asleep or not yet scheduled), this thread decodes that one first. ``chores``: (future,
-    function, arguments) the next chunk's task runs before decoding it, whichever thread
-    runs it (so that such work waits for no chunk queued before it).
+    first chunk in line once it is done, and otherwise decodes the oldest chunk no pool
+    thread has started (taking it back from the pool): so the pool has one thread fewer
+    than the cores, and no more threads run than there are cores. The oldest, not the
+    newest: a chunk decoded here is then next in line, absorbed as soon as the chunks the
+    pool decodes before it are, rather than held (with its workspace) behind all of them
+    until the end, to run on this thread alone while the pool's threads have nothing left
+    to do (N-AIS, two threads: 4-6 absorbs, 1-1.5 ms, after the last decode). When no pool
+    thread has started the oldest chunk by the time the next one is read (the pool's
+    threads are asleep or not yet scheduled), this thread decodes that one first.
+    ``chores``: (future, function, arguments) the next chunk's task runs before decoding
+    it, whichever thread runs it (so that such work waits for no chunk queued before it).
     """
 
     def task(a, n, continued, ws):
@@ -968,7 +971,7 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
                 oldest = next((e for e in pending if not e[0].done()), pending[-1])
                 if oldest is not pending[-1] and not oldest[0].running():
                     take_back((oldest,))
-        elif pending[0][0].done() or not take_back(reversed(pending)):
+        elif pending[0][0].done() or not take_back(pending):
             absorb_first()
 
 
