@@ -95,6 +95,33 @@ def test_workspaces_and_buffers_kept_between_calls_change_nothing(dumps):
         assert 0 < len(reader._buf_cache) <= reader._BUF_KEEP
 
 
+def test_a_one_thread_read_takes_the_workspace_written_last(dumps):
+    """After a read on several threads, one-thread reads take the workspace put back last
+    (its pages written) every time, not in turn each of the others (their pages never
+    written by a tiny read: a fresh workspace's first chunk faults in tens of MB)."""
+    from stsdetect.ais import reader
+
+    with reader._ws_lock:
+        reader._ws_cache.clear()
+    read_ais(dumps[:1], workers=3)  # several workspaces taken and put back
+    assert len(reader._ws_cache) > 1
+    used = []
+    decode = reader.decode_chunk
+
+    def spy(a, n, continued=False, workspace=None, copy=True):
+        used.append(workspace)
+        return decode(a, n, continued, workspace, copy)
+
+    reader.decode_chunk = spy
+    try:
+        for _ in range(3):
+            read_ais(dumps[:1], workers=1)
+    finally:
+        reader.decode_chunk = decode
+    assert used and all(ws is used[0] for ws in used)
+    assert reader._ws_cache[-1] is used[0]
+
+
 class _IdlePool:
     """A pool whose threads never start a task: the reading thread takes every chunk back."""
 
