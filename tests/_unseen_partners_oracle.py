@@ -11,23 +11,7 @@ import pandas as pd
 
 
 def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.DataFrame:
-    """Add the flag ``unseen_partner``, with the detections as evidence, to events.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Events table.
-    partners : pandas.DataFrame
-        Output of :func:`find_unseen_partners`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy of ``events`` where each event in ``partners`` has ``unseen_partner`` among its
-        flags and, in the ``evidence`` column (JSON text of an object keyed by flag token; added
-        when missing), ``"unseen_partner": {"detections": [{"detection_id", "scene_id",
-        "time", "distance_m", "beside_mmsi", "lat", "lon"}, ...]}`` (the maps draw them).
-    """
+    """The old per-event marking (see ``stsdetect.detectors.dark_vessels``)."""
     out = events.copy()
     if "evidence" not in out:
         out["evidence"] = pd.Series([""] * len(out), index=out.index, dtype=object)
@@ -59,20 +43,7 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
 
 
 def unseen_partner_points(events: pd.DataFrame) -> pd.DataFrame:
-    """The detections behind the ``unseen_partner`` flags, read back from the evidence.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Events table with its ``evidence`` column (events read back from a file too).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (flagged event, detection): ``event_id``, ``detection_id``, ``scene_id``,
-        ``time`` (UTC), ``lat``, ``lon`` (NaN for evidence written before they were kept),
-        ``distance_m``, ``beside_mmsi``; for the maps and the report.
-    """
+    """The old per-event reading (see ``stsdetect.detectors.dark_vessels``)."""
     cols = ["event_id", "detection_id", "scene_id", "time", "lat", "lon", "distance_m",
             "beside_mmsi"]
     if "evidence" not in events or "flags" not in events or not len(events):
