@@ -99,9 +99,9 @@ def _read(folder: Path, buckets: int, fmt: str, lo_ns, hi_ns, columns, mmsi=None
     stamp = pa.timestamp("ns", tz="UTC")
     w = 86400 * 10**9
     if buckets == PARTS:  # the windows, and of the end windows only the parts touched
-        from stsdetect.scale.windows import partition_filter
+        from stsdetect.scale.windows import range_filter
 
-        keep = partition_filter(max(lo_ns, -2**62 + w), min(hi_ns, 2**62 - w), w)
+        keep = range_filter(max(lo_ns, -2**62 + w), min(hi_ns, 2**62 - w), w)
     else:
         keep = (ds.field("w") >= lo_ns // w) & (ds.field("w") <= (hi_ns - 1) // w)
     cond = (keep & (ds.field("time") >= pa.scalar(int(lo_ns), stamp))

@@ -371,26 +371,6 @@ def _part_bounds(window_ns: int):
     return (0, q, int(window_ns) - q), (q, int(window_ns) - q, int(window_ns))
 
 
-def partition_filter(lo_ns: int, hi_ns: int, window_ns: int):
-    """A :mod:`pyarrow.dataset` filter on the partition keys for the rows of ``[lo_ns,
-    hi_ns)``: every window it touches, and of the first and last window only the parts it
-    touches (the time filter then trims within them)."""
-    import pyarrow.dataset as ds
-
-    w = int(window_ns)
-    k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
-    cond = None
-    for k in sorted({k0, k1}):  # the end windows: only the parts that [lo, hi) touches
-        parts = _parts_touched(k, lo_ns, hi_ns, w)
-        c = ds.field(_WIN) == k
-        if len(parts) < WINDOW_PARTS:
-            c &= ds.field(_PART).isin(parts)
-        cond = c if cond is None else cond | c
-    if k1 - k0 > 1:  # windows between are read whole
-        cond |= (ds.field(_WIN) > k0) & (ds.field(_WIN) < k1)
-    return cond
-
-
 def _parts_touched(k: int, lo_ns: int, hi_ns: int, window_ns: int) -> list:
     """The parts of window ``k`` that ``[lo_ns, hi_ns)`` touches."""
     a = int(k) * int(window_ns)
@@ -399,9 +379,17 @@ def _parts_touched(k: int, lo_ns: int, hi_ns: int, window_ns: int) -> list:
             if int(lo_ns) < a + ends[j] and int(hi_ns) > a + starts[j]]
 
 
+def _part_inside(k: int, j: int, lo_ns: int, hi_ns: int, window_ns: int) -> bool:
+    """Whether part ``j`` of window ``k`` lies wholly in ``[lo_ns, hi_ns)`` (its rows are
+    read without a time test)."""
+    a = int(k) * int(window_ns)
+    starts, ends = _part_bounds(window_ns)
+    return int(lo_ns) <= a + starts[j] and a + ends[j] <= int(hi_ns)
+
+
 def partition_keys(lo_ns: int, hi_ns: int, window_ns: int) -> list:
     """The partitions (window, part) holding the rows of ``[lo_ns, hi_ns)``: those
-    :func:`partition_filter` selects."""
+    :func:`range_filter` reads."""
     w = int(window_ns)
     k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
     return [(k, j) for k in range(k0, k1 + 1)  # loop over the windows of the range
@@ -712,7 +700,7 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
 
     Only the partitions the range touches are read (partition pruning of
     :mod:`pyarrow.dataset`: the windows, and of the first and last only the parts touched,
-    :func:`partition_filter`), with the time (and MMSI) filters pushed down to the reader.
+    :func:`range_filter`), with the time (and MMSI) filters pushed down to the reader.
 
     Parameters
     ----------
@@ -753,7 +741,7 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
         data = _dataset(workdir, _POSITION_DIR, schema, plan.spill_format)
         if data is None:
             return pd.DataFrame()
-        cond = _range_filter(lo_ns, hi_ns, plan.window_ns)
+        cond = range_filter(lo_ns, hi_ns, plan.window_ns)
         if mmsi is not None:
             cond &= ds.field("mmsi").isin(pa.array(np.unique(np.asarray(mmsi, np.int64))))
         cols = None
@@ -774,7 +762,7 @@ def load_positions(workdir, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi=None,
     return table.to_pandas(self_destruct=True, split_blocks=True, memory_pool=pool)
 
 
-def _range_filter(lo_ns: int, hi_ns: int, window_ns: int):
+def range_filter(lo_ns: int, hi_ns: int, window_ns: int):
     """A :mod:`pyarrow.dataset` filter for the rows of ``[lo_ns, hi_ns)``: per partition it
     touches, its keys, and the time test only where the partition reaches beyond the range.
     The scanner simplifies the filter against each file's partition keys, so the files of a
@@ -787,12 +775,11 @@ def _range_filter(lo_ns: int, hi_ns: int, window_ns: int):
                 & (ds.field("time") < pa.scalar(int(hi_ns), stamp)))
     w = int(window_ns)
     k0, k1 = int(lo_ns) // w, (int(hi_ns) - 1) // w
-    starts, ends = _part_bounds(w)
     cond = None
     for k in sorted({k0, k1}):  # the end windows: the parts touched, tested where cut
         for j in _parts_touched(k, lo_ns, hi_ns, w):
             c = (ds.field(_WIN) == k) & (ds.field(_PART) == j)
-            if not (lo_ns <= k * w + starts[j] and k * w + ends[j] <= hi_ns):
+            if not _part_inside(k, j, lo_ns, hi_ns, w):
                 c &= in_range
             cond = c if cond is None else cond | c
     if k1 - k0 > 1:  # windows between lie wholly in the range
@@ -828,13 +815,11 @@ def _held_rows(spill, plan: WindowPlan, lo_ns: int, hi_ns: int, mmsi, schema, co
     stamp = pa.timestamp("ns", tz="UTC")
     lo, hi = pa.scalar(int(lo_ns), stamp), pa.scalar(int(hi_ns), stamp)
     ids = None if mmsi is None else pa.array(np.unique(np.asarray(mmsi, np.int64)))
-    w = plan.window_ns
-    starts, ends = _part_bounds(w)
     kept = []
     for (k, j), piece in pieces:  # loop over the partitions read (windows x parts x dumps)
         part = _conform(piece, fields)
-        inside = lo_ns <= k * w + starts[j] and k * w + ends[j] <= hi_ns
-        if inside and ids is None:  # a part wholly in the range: every row, as held
+        if ids is None and _part_inside(k, j, lo_ns, hi_ns, plan.window_ns):
+            # a part wholly in the range: every row, as held
             kept.append(part)
             continue
         keep = pc.and_(pc.greater_equal(piece["time"], lo), pc.less(piece["time"], hi))
