@@ -97,10 +97,9 @@ def joined_texts(values: np.ndarray) -> str | None:
 
 
 def object_array(items: list) -> np.ndarray:
-    """A list of str as a 1-D object array (each item one element)."""
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
+    """A list as a 1-D object array, each item one element (str, and lists or dicts too,
+    which ``np.array`` would unpack)."""
+    return np.fromiter(items, dtype=object, count=len(items))
 
 
 _json_string_each = np.frompyfunc(lambda v: '"' + v.translate(JSON_ESCAPES) + '"', 1, 1)

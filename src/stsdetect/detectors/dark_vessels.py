@@ -32,6 +32,7 @@ from itertools import chain, repeat
 import numpy as np
 import pandas as pd
 
+from stsdetect._json import TEXT_SEP, object_array
 from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.detectors._pairs import pairs_within
 from stsdetect.events import make_events
@@ -476,18 +477,13 @@ def find_unseen_partners(
 # Per event only C code runs: the json module, NumPy object ufuncs and builtin map over C
 # methods (dict.get, dict.__setitem__, dict.setdefault, len, operator.contains).
 
-#: The marker between the events' items in :func:`_parse_rows` (a noncharacter: that no
-#: evidence holds it is checked).
-_MARK = "\uffff"
+#: The marker between the events' items in :func:`_parse_rows`: the noncharacter that joins a
+#: column's texts elsewhere (that no evidence holds it is checked).
+_MARK = TEXT_SEP
 _MARK_ESCAPED = re.compile(r"\\u[fF]{4}")
 _ROW_END = "\x1e"  # ends a row's joined texts (JSON text never holds a raw control character)
 _MISSING = object()
 _isinstance = np.frompyfunc(isinstance, 2, 1)
-
-
-def _objects(items) -> np.ndarray:
-    """A list as a 1-D object array, one item per element (lists and dicts included)."""
-    return np.fromiter(items, dtype=object, count=len(items))
 
 
 def _is_instance(values: np.ndarray, classes) -> np.ndarray:
@@ -544,7 +540,7 @@ def _loads_each(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return values, ok
     parsed = _parse_rows(texts)
     if parsed is not None:
-        values[:] = _objects(parsed[0][0::2])
+        values[:] = object_array(parsed[0][0::2])
         ok[:] = True
     elif n > 1:  # halves, only around the texts that do not parse
         half = n // 2
@@ -561,7 +557,7 @@ def _dumps_each(items: list, mark: str, n: int) -> np.ndarray:
     parts = json.dumps(items, sort_keys=True)[1:-1].split(", " + json.dumps(mark) + ", ")
     if len(parts) != n:
         raise AssertionError("a marker string is inside the evidence")
-    return _objects(parts)
+    return object_array(parts)
 
 
 def _native(value):
@@ -580,7 +576,7 @@ def _json_values(values: list, what: str = "partners' columns") -> np.ndarray:
     parts = text[1:-1].split(_ROW_END)
     if len(parts) != len(values):
         raise TypeError(f"{what} must hold scalars (numbers, text, booleans)")
-    return _objects(parts)
+    return object_array(parts)
 
 
 def _detection_items(records: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
@@ -601,7 +597,7 @@ def _detection_items(records: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     parts[:, -1] = np.where(last, "}" + _ROW_END, "}, ")
     if not columns:
         parts[:, -1] = np.where(last, "{}" + _ROW_END, "{}, ")
-    return _objects("".join(parts.ravel().tolist()).split(_ROW_END)[:-1])
+    return object_array("".join(parts.ravel().tolist()).split(_ROW_END)[:-1])
 
 
 def _with_token(flags: np.ndarray, token: str) -> np.ndarray:
@@ -623,7 +619,7 @@ def _with_token(flags: np.ndarray, token: str) -> np.ndarray:
     last[:-1] = first[1:]
     text = (np.where(first, "[", ", ").astype(object) + _json_values(tok.tolist(), "flags")
             + np.where(last, "], ", "").astype(object))
-    return _objects(json.loads("[" + "".join(text.tolist())[:-2] + "]"))
+    return object_array(json.loads("[" + "".join(text.tolist())[:-2] + "]"))
 
 
 def _with_reason(evidence: np.ndarray, token: str, reason: np.ndarray,
@@ -644,7 +640,7 @@ def _with_reason(evidence: np.ndarray, token: str, reason: np.ndarray,
         at = f" of event {event_ids[bad[0]]!r}" if bad.size else ""
         raise ValueError(f"the evidence{at} is not JSON")
     items, mark = parsed
-    objs = _objects(items[0::2])
+    objs = object_array(items[0::2])
     is_obj = _is_instance(objs, dict)
     if not is_obj.all():
         raise TypeError(f"the evidence of event {event_ids[~is_obj][0]!r} is not a JSON object")
@@ -657,7 +653,7 @@ def _with_reason(evidence: np.ndarray, token: str, reason: np.ndarray,
     joined = [""] * (2 * n + 1)
     joined[0::2] = parts
     joined[1::2] = reason.tolist()
-    return _objects("".join(joined).split(_ROW_END))
+    return object_array("".join(joined).split(_ROW_END))
 
 
 #: Events whose evidence :func:`unseen_partner_points` parses at once (the parsed objects of
@@ -688,7 +684,7 @@ def _detections(texts: np.ndarray, ids: np.ndarray) -> list[dict]:
     at, dets = at[listed], dets[listed]
     counts = np.fromiter(map(len, dets), dtype=np.int64, count=dets.size)
     found = list(chain.from_iterable(dets))  # the detection objects, event by event
-    if not _is_instance(_objects(found), dict).all():
+    if not _is_instance(object_array(found), dict).all():
         raise TypeError("unseen_partner detections must be JSON objects")
     deque(map(dict.setdefault, found, repeat("event_id"), np.repeat(ids[at], counts).tolist()),
           maxlen=0)
@@ -863,7 +859,7 @@ def unseen_partner_points(events: pd.DataFrame) -> pd.DataFrame:
     listed = np.flatnonzero(_is_instance(flags, (list, tuple, np.ndarray)))
     flagged = listed[np.fromiter(map(operator.contains, flags[listed], repeat("unseen_partner")),
                                  dtype=bool, count=listed.size)]
-    ids = _objects(events["event_id"].iloc[flagged].tolist())
+    ids = object_array(events["event_id"].iloc[flagged].tolist())
     texts = events["evidence"].to_numpy(dtype=object)[flagged]
     found = []
     for lo in range(0, texts.size, _CHUNK):  # chunks: one chunk's parsed evidence at a time
