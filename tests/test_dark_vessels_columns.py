@@ -11,22 +11,13 @@ import _unseen_partners_oracle as oracle
 import numpy as np
 import pandas as pd
 import pytest
+from _json_strategies import REASON, SCALAR, TEXT, TOKENS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stsdetect.detectors import dark_vessels
 from stsdetect.detectors.dark_vessels import mark_unseen_partners, unseen_partner_points
 
-# ids and names: accents, line separators, quotes, backslashes, control characters, astral
-# characters, and the noncharacter the evidence parser uses as its marker
-TEXT = st.one_of(st.sampled_from(["\uffff", ""]), st.text(st.sampled_from(list(
-    'aZ09 _-;,"\\/:{}[]\u00e9\u2028\x00\x1e\x1f\t\n\U0001f6a2\u4e2d\uffff')), max_size=8))
-TOKENS = st.sampled_from(["rendezvous_long", "dprk", "barge", "unseen_partner", "\u00e9t\u00e9",
-                          "zz", "a b"])
-SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2**53, 2**53), TEXT,
-                   st.floats(allow_nan=True, allow_infinity=True, width=64))
-REASON = st.recursive(SCALAR, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(TEXT, inner, max_size=3)), max_leaves=6)
 T0 = 1_700_000_000
 
 

@@ -8,13 +8,29 @@ section 7: quote, backslash and control characters may not stand raw in a string
 
 from __future__ import annotations
 
+import json
 import re
+from itertools import chain
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["JSON_ESCAPES", "TEXT_SEP", "joined_texts", "json_arrays", "json_literals",
-           "json_objects", "json_string", "json_where", "object_array"]
+__all__ = [
+    "JSON_ESCAPES",
+    "TEXT_SEP",
+    "dumps_each",
+    "is_instance",
+    "joined_texts",
+    "json_arrays",
+    "json_literals",
+    "json_objects",
+    "json_string",
+    "json_where",
+    "loads_each",
+    "object_array",
+    "object_items",
+    "parse_texts",
+]
 
 
 #: JSON string escapes of :func:`json_literals` as one ``str.translate`` table: backslash,
@@ -100,6 +116,112 @@ def object_array(items: list) -> np.ndarray:
     """A list as a 1-D object array, each item one element (str, and lists or dicts too,
     which ``np.array`` would unpack)."""
     return np.fromiter(items, dtype=object, count=len(items))
+
+
+# ------------------------------------- the JSON texts of many rows, parsed and written at once
+#
+# The JSON texts of a column (the events' evidence) are read by one json.loads and written by
+# one json.dumps: the texts are the items of one JSON array, a marker string between the rows.
+# Per row only C code runs: the json module, NumPy object ufuncs and builtin map over C
+# methods (len, dict.values, itertools.chain).
+
+#: The marker :func:`parse_texts` puts between the rows (the noncharacter :data:`TEXT_SEP`),
+#: and its escaped form (a text holding either gets a longer marker).
+_MARK = TEXT_SEP
+_MARK_ESCAPED = re.compile(r"\\u[fF]{4}")
+_isinstance = np.frompyfunc(isinstance, 2, 1)
+
+
+def is_instance(values: np.ndarray, classes) -> np.ndarray:
+    """``isinstance(value, classes)`` of each value of a 1-D object array (one ufunc call)."""
+    cls = np.empty((), dtype=object)
+    cls[()] = classes
+    return _isinstance(values, cls).astype(bool)
+
+
+def parse_texts(texts: np.ndarray) -> tuple[list, str] | None:
+    """``json.loads`` of each text of a 1-D object array of str, all in one parse.
+
+    The texts are joined, with a marker string between them that none of them can hold,
+    into one JSON array.
+
+    Parameters
+    ----------
+    texts : numpy.ndarray of object
+        JSON texts (str).
+
+    Returns
+    -------
+    (list, str) or None
+        The parsed array (``[value, marker, value, ..., value]``: the values at the even
+        positions) and the marker, which no string inside the values holds; None when the
+        array does not parse or a text does not give exactly one value (the markers then are
+        not where the texts put them).
+    """
+    n = texts.size
+    if n == 0:
+        return [], _MARK
+    rows = texts.tolist()
+    mark = _MARK
+    body = (',"' + mark + '",').join(rows)
+    if body.count(_MARK) != n - 1 or _MARK_ESCAPED.search(body):
+        # a text holds the noncharacter: a run of it longer than any text (no text can hold
+        # a string that long)
+        mark = _MARK * (max(map(len, rows)) + 1)
+        body = (',"' + mark + '",').join(rows)
+    try:
+        items = json.loads("[" + body + "]")
+    except ValueError:
+        return None
+    if len(items) != 2 * n - 1 or items[1::2].count(mark) != n - 1:
+        return None
+    return items, mark
+
+
+def loads_each(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``json.loads`` of each text of a 1-D object array of str: (values, parsed).
+
+    One parse for all texts (:func:`parse_texts`); when one is not JSON (evidence edited by
+    hand) the texts are halved around it, so a bad text costs O(log n) parses of halves.
+    """
+    n = texts.size
+    values = np.empty(n, dtype=object)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0:
+        return values, ok
+    parsed = parse_texts(texts)
+    if parsed is not None:
+        values[:] = object_array(parsed[0][0::2])
+        ok[:] = True
+    elif n > 1:  # halves, only around the texts that do not parse
+        half = n // 2
+        values[:half], ok[:half] = loads_each(texts[:half])
+        values[half:], ok[half:] = loads_each(texts[half:])
+    return values, ok
+
+
+def dumps_each(items: list, mark: str, n: int, **dumps_kwargs) -> np.ndarray:
+    """``json.dumps(value, **dumps_kwargs)`` of the ``n`` values of ``[value, mark, value,
+    mark, ..., value]``, in one call (``mark`` equals no string inside the values).
+
+    ``dumps_kwargs`` must keep the default item separator ``", "`` (a value inside a list is
+    then written as it is alone)."""
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    sep = ", " + json.dumps(mark, **dumps_kwargs) + ", "
+    parts = json.dumps(items, **dumps_kwargs)[1:-1].split(sep)
+    if len(parts) != n:
+        raise AssertionError("a marker string is inside the JSON values")
+    return object_array(parts)
+
+
+def object_items(objs: list) -> tuple[np.ndarray, list, list]:
+    """The items of a list of dicts, in order: (count of each dict, keys, values), each
+    gathered in one pass of C iteration over all dicts (no Python code per dict)."""
+    counts = np.fromiter(map(len, objs), dtype=np.int64, count=len(objs))
+    keys = list(chain.from_iterable(objs))
+    values = list(chain.from_iterable(map(dict.values, objs)))
+    return counts, keys, values
 
 
 _json_string_each = np.frompyfunc(lambda v: '"' + v.translate(JSON_ESCAPES) + '"', 1, 1)

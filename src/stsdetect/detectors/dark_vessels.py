@@ -25,14 +25,20 @@ from __future__ import annotations
 
 import json
 import operator
-import re
 from collections import deque
 from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
 
-from stsdetect._json import TEXT_SEP, object_array
+from stsdetect._json import (
+    TEXT_SEP,
+    dumps_each,
+    is_instance,
+    loads_each,
+    object_array,
+    parse_texts,
+)
 from stsdetect.detectors._checks import check_tracks, positive
 from stsdetect.detectors._pairs import pairs_within
 from stsdetect.events import make_events
@@ -473,91 +479,19 @@ def find_unseen_partners(
 #
 # The unseen_partner evidence is written and read back as before (json.loads of each event's
 # text, the key set, json.dumps(sort_keys=True)), but for all events in one json.loads and one
-# json.dumps: the texts are the items of one JSON array, a marker string between the events.
-# Per event only C code runs: the json module, NumPy object ufuncs and builtin map over C
-# methods (dict.get, dict.__setitem__, dict.setdefault, len, operator.contains).
+# json.dumps (stsdetect._json.parse_texts, dumps_each): the texts are the items of one JSON
+# array, a marker string between the events. Per event only C code runs: the json module,
+# NumPy object ufuncs and builtin map over C methods (dict.get, dict.__setitem__,
+# dict.setdefault, len, operator.contains).
 
-#: The marker between the events' items in :func:`_parse_rows`: the noncharacter that joins a
-#: column's texts elsewhere (that no evidence holds it is checked).
-_MARK = TEXT_SEP
-_MARK_ESCAPED = re.compile(r"\\u[fF]{4}")
 _ROW_END = "\x1e"  # ends a row's joined texts (JSON text never holds a raw control character)
 _MISSING = object()
-_isinstance = np.frompyfunc(isinstance, 2, 1)
-
-
-def _is_instance(values: np.ndarray, classes) -> np.ndarray:
-    """``isinstance(value, classes)`` of each value of a 1-D object array (one ufunc call)."""
-    cls = np.empty((), dtype=object)
-    cls[()] = classes
-    return _isinstance(values, cls).astype(bool)
 
 
 def _lookup(dicts: np.ndarray, key: str) -> np.ndarray:
     """``d.get(key)`` of each dict of an object array (``_MISSING`` where it has none)."""
     return np.fromiter(map(dict.get, dicts, repeat(key), repeat(_MISSING)), dtype=object,
                        count=dicts.size)
-
-
-def _parse_rows(texts: np.ndarray) -> tuple[list, str] | None:
-    """``json.loads`` of each text of an object array of str, all in one parse.
-
-    The texts are joined, with a marker string between them that none of them can hold,
-    into one JSON array. Returns the parsed array (``[value, marker, value, ..., value]``) and
-    the marker; None when the array does not parse or a text does not give exactly one value
-    (the markers then are not where the texts put them).
-    """
-    n = texts.size
-    if n == 0:
-        return [], _MARK
-    rows = texts.tolist()
-    mark = _MARK
-    body = (',"' + mark + '",').join(rows)
-    if body.count(_MARK) != n - 1 or _MARK_ESCAPED.search(body):
-        # a text holds the noncharacter: a run of it longer than any text (no text can hold
-        # a string that long)
-        mark = _MARK * (max(map(len, rows)) + 1)
-        body = (',"' + mark + '",').join(rows)
-    try:
-        items = json.loads("[" + body + "]")
-    except ValueError:
-        return None
-    if len(items) != 2 * n - 1 or items[1::2].count(mark) != n - 1:
-        return None
-    return items, mark
-
-
-def _loads_each(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``json.loads`` of each text of an object array of str: (values, parsed).
-
-    One parse for all texts (:func:`_parse_rows`); when one is not JSON (evidence edited by
-    hand) the texts are halved around it, so a bad text costs O(log n) parses of halves.
-    """
-    n = texts.size
-    values = np.empty(n, dtype=object)
-    ok = np.zeros(n, dtype=bool)
-    if n == 0:
-        return values, ok
-    parsed = _parse_rows(texts)
-    if parsed is not None:
-        values[:] = object_array(parsed[0][0::2])
-        ok[:] = True
-    elif n > 1:  # halves, only around the texts that do not parse
-        half = n // 2
-        values[:half], ok[:half] = _loads_each(texts[:half])
-        values[half:], ok[half:] = _loads_each(texts[half:])
-    return values, ok
-
-
-def _dumps_each(items: list, mark: str, n: int) -> np.ndarray:
-    """``json.dumps(value, sort_keys=True)`` of the ``n`` values of ``[value, mark, value,
-    mark, ..., value]``, in one call (``mark`` equals no string inside the values)."""
-    if n == 0:
-        return np.zeros(0, dtype=object)
-    parts = json.dumps(items, sort_keys=True)[1:-1].split(", " + json.dumps(mark) + ", ")
-    if len(parts) != n:
-        raise AssertionError("a marker string is inside the evidence")
-    return object_array(parts)
 
 
 def _native(value):
@@ -631,22 +565,22 @@ def _with_reason(evidence: np.ndarray, token: str, reason: np.ndarray,
     but put where ``token``'s value is written (a placeholder string during the dump).
     """
     n = evidence.size
-    old = np.where(_is_instance(evidence, str), evidence, "{}").astype(object)
+    old = np.where(is_instance(evidence, str), evidence, "{}").astype(object)
     old = np.where(old == "", "{}", old).astype(object)
-    parsed = _parse_rows(old)
+    parsed = parse_texts(old)
     if parsed is None:
-        _, ok = _loads_each(old)
+        _, ok = loads_each(old)
         bad = np.flatnonzero(~ok)
         at = f" of event {event_ids[bad[0]]!r}" if bad.size else ""
         raise ValueError(f"the evidence{at} is not JSON")
     items, mark = parsed
     objs = object_array(items[0::2])
-    is_obj = _is_instance(objs, dict)
+    is_obj = is_instance(objs, dict)
     if not is_obj.all():
         raise TypeError(f"the evidence of event {event_ids[~is_obj][0]!r} is not a JSON object")
-    hole = mark + _MARK  # no text holds it either, nor is it the marker
+    hole = mark + TEXT_SEP  # no text holds it either, nor is it the marker
     deque(map(dict.__setitem__, objs, repeat(token), repeat(hole)), maxlen=0)
-    texts = _dumps_each(items, mark, n)
+    texts = dumps_each(items, mark, n, sort_keys=True)
     parts = _ROW_END.join(texts.tolist()).split(json.dumps(hole))  # one hole a row
     if len(parts) != n + 1:
         raise AssertionError("a placeholder string is inside the evidence")
@@ -665,26 +599,26 @@ _CHUNK = 1024
 def _detections(texts: np.ndarray, ids: np.ndarray) -> list[dict]:
     """The ``unseen_partner`` detections in events' evidence texts, as the objects parsed,
     each with ``event_id`` (unless it names one itself, as ``{"event_id": id, **d}`` did)."""
-    at = np.flatnonzero(_is_instance(texts, str) & (texts != ""))
-    values, ok = _loads_each(texts[at])  # evidence that is not JSON: no detections
+    at = np.flatnonzero(is_instance(texts, str) & (texts != ""))
+    values, ok = loads_each(texts[at])  # evidence that is not JSON: no detections
     at, values = at[ok], values[ok]
     # evidence["unseen_partner"]["detections"] where both are there (as objects)
-    keep = _is_instance(values, dict)
+    keep = is_instance(values, dict)
     at, reason = at[keep], _lookup(values[keep], "unseen_partner")
-    keep = _is_instance(reason, dict)
+    keep = is_instance(reason, dict)
     at, dets = at[keep], _lookup(reason[keep], "detections")
     keep = dets != _MISSING
     at, dets = at[keep], dets[keep]
-    listed = _is_instance(dets, list)
+    listed = is_instance(dets, list)
     # what iterating them gave before: a list its items, an empty text or object nothing
-    empty = _is_instance(dets, (str, dict)) & ((dets == "") | (dets == {}))
+    empty = is_instance(dets, (str, dict)) & ((dets == "") | (dets == {}))
     if not (listed | empty).all():
         raise TypeError(f"unseen_partner detections of event {ids[at[~(listed | empty)][0]]!r} "
                         "are not a list")
     at, dets = at[listed], dets[listed]
     counts = np.fromiter(map(len, dets), dtype=np.int64, count=dets.size)
     found = list(chain.from_iterable(dets))  # the detection objects, event by event
-    if not _is_instance(object_array(found), dict).all():
+    if not is_instance(object_array(found), dict).all():
         raise TypeError("unseen_partner detections must be JSON objects")
     deque(map(dict.setdefault, found, repeat("event_id"), np.repeat(ids[at], counts).tolist()),
           maxlen=0)
@@ -721,9 +655,10 @@ def mark_unseen_partners(events: pd.DataFrame, partners: pd.DataFrame) -> pd.Dat
     Notes
     -----
     All marked events' evidence is parsed by one ``json.loads`` and written by one
-    ``json.dumps`` (:func:`_parse_rows`, :func:`_dumps_each`), the detections formatted column
-    by column as ``json.dumps(sort_keys=True)`` formats them (:func:`_detection_items`): the
-    text is the one an event-by-event round trip gives, byte for byte.
+    ``json.dumps`` (:func:`stsdetect._json.parse_texts`, :func:`stsdetect._json.dumps_each`),
+    the detections formatted column by column as ``json.dumps(sort_keys=True)`` formats them
+    (:func:`_detection_items`): the text is the one an event-by-event round trip gives, byte
+    for byte.
     """
     out = events.copy()
     if "evidence" not in out:
@@ -856,7 +791,7 @@ def unseen_partner_points(events: pd.DataFrame) -> pd.DataFrame:
         out["time"] = pd.to_datetime(out["time"], utc=True)
         return out
     flags = events["flags"].to_numpy(dtype=object)
-    listed = np.flatnonzero(_is_instance(flags, (list, tuple, np.ndarray)))
+    listed = np.flatnonzero(is_instance(flags, (list, tuple, np.ndarray)))
     flagged = listed[np.fromiter(map(operator.contains, flags[listed], repeat("unseen_partner")),
                                  dtype=bool, count=listed.size)]
     ids = object_array(events["event_id"].iloc[flagged].tolist())
