@@ -62,6 +62,7 @@ vessel (repeated switching off) set ``dark_before``/``dark_after`` on it.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -69,11 +70,16 @@ import pandas as pd
 
 from stsdetect._json import (
     TEXT_SEP,
+    dumps_each,
+    is_instance,
     joined_texts,
     json_arrays,
     json_objects,
     json_where,
+    loads_each,
     object_array,
+    object_items,
+    parse_texts,
 )
 from stsdetect.geo import epoch_s
 
@@ -458,19 +464,44 @@ class Evidence:
         return out
 
 
-def _evidence_long(events: pd.DataFrame) -> pd.DataFrame:
-    """(row, token, reason JSON text) of an ``evidence`` column; one parse per event."""
-    import json
+def _evidence_items(events: pd.DataFrame) -> tuple[np.ndarray, list, list, str]:
+    """(row, token, reason, marker) of each item of the ``evidence`` objects, in event order
+    then token order: the reasons as parsed, parsed by one ``json.loads`` of all events.
 
-    text = events["evidence"].astype(object).where(events["evidence"].notna(), "{}")
-    parsed = [json.loads(t) if isinstance(t, str) and t else {} for t in text]  # per event
-    rows, toks, reasons = [], [], []
-    for i, obj in enumerate(parsed):  # per event (events are the output, not the input data)
-        for k, v in obj.items():
-            rows.append(i)
-            toks.append(k)
-            reasons.append(json.dumps(v, ensure_ascii=False))
-    return pd.DataFrame({"row": np.asarray(rows, np.int64), "token": toks, "reason": reasons})
+    An event whose evidence is not a str, or is empty, has none. Raises what ``json.loads``
+    of each event's text, and ``.items()`` of what it gives, raise (on the first event that
+    fails, as when each event was parsed in turn).
+    """
+    text = events["evidence"].to_numpy(dtype=object)
+    at = np.flatnonzero(is_instance(text, str))
+    at = at[text[at] != ""]
+    texts = text[at]
+    parsed = parse_texts(texts)
+    if parsed is None:  # some text is not JSON: the error of the first one
+        _, ok = loads_each(texts)
+        json.loads(texts[np.flatnonzero(~ok)[0]])
+        raise AssertionError("the evidence does not parse together, but each text does")
+    items, mark = parsed
+    objs = items[0::2]
+    is_obj = is_instance(object_array(objs), dict)
+    if not is_obj.all():  # JSON, not an object: the error its .items() gave
+        bad = np.flatnonzero(~is_obj)[0]
+        raise AttributeError(f"{type(objs[bad]).__name__!r} object has no attribute 'items' "
+                             f"(the evidence of row {at[bad]} is not a JSON object)")
+    counts, tokens, reasons = object_items(objs)
+    return np.repeat(at.astype(np.int64), counts), tokens, reasons, mark
+
+
+def _evidence_long(events: pd.DataFrame) -> pd.DataFrame:
+    """(row, token, reason JSON text) of an ``evidence`` column, in event order then token
+    order: each reason as ``json.dumps(reason, ensure_ascii=False)``, all of them written by
+    one ``json.dumps`` (:func:`_evidence_items`, :func:`stsdetect._json.dumps_each`)."""
+    rows, tokens, reasons, mark = _evidence_items(events)
+    m = len(reasons)
+    spaced = [mark] * (2 * m - 1) if m else []
+    spaced[0::2] = reasons
+    texts = dumps_each(spaced, mark, m, ensure_ascii=False).tolist()
+    return pd.DataFrame({"row": rows, "token": tokens, "reason": texts})
 
 
 def evidence_table(events: pd.DataFrame) -> pd.DataFrame:
@@ -486,18 +517,21 @@ def evidence_table(events: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``event_id``, ``token`` and ``reason`` (a dict, or a list of dicts when several
         reasons hold), in event order then token order.
-    """
-    import json
 
+    Notes
+    -----
+    The evidence of all events is parsed by one ``json.loads`` (the texts as the items of one
+    JSON array); the reasons are the values parsed.
+    """
     if "evidence" not in events.columns or not len(events):
         return pd.DataFrame({"event_id": pd.Series([], dtype=object),
                              "token": pd.Series([], dtype=object),
                              "reason": pd.Series([], dtype=object)})
-    long = _evidence_long(events.reset_index(drop=True))
+    rows, tokens, reasons, _ = _evidence_items(events)
     ids = events["event_id"].to_numpy(dtype=object)
-    return pd.DataFrame({"event_id": ids[long["row"].to_numpy(np.int64)],
-                         "token": long["token"].to_numpy(dtype=object),
-                         "reason": [json.loads(r) for r in long["reason"]]})
+    return pd.DataFrame({"event_id": ids[rows],
+                         "token": object_array(tokens),
+                         "reason": reasons})
 
 
 def add_flag(events: pd.DataFrame, token: str, mask, reason=None, weights=None,
