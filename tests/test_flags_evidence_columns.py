@@ -60,6 +60,8 @@ def events_with_evidence(draw, bad=False):
             "[1]", "null", '"text"', "3", " ", "{'a': 1}", "]", '{"a": 1}]', '[{"a": 1}']))
         if draw(st.booleans()) and at + 1 < n:  # texts that are JSON only together
             evidence[at], evidence[at + 1] = '{"a": [1', '2]}'
+        if draw(st.booleans()) and at + 2 < n:  # and a JSON error after an object error
+            evidence[at], evidence[at + 2] = "[1]", draw(st.sampled_from(["{", "nope", "{}]"]))
     ids = [f"ev{i}" for i in range(n)]
     dtype = draw(st.sampled_from([object, object, "str"]))
     column = pd.Series(evidence, dtype=object)
@@ -90,8 +92,12 @@ def _same_table(got: pd.DataFrame, want: pd.DataFrame) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events_with_evidence())
 def test_evidence_long_and_table_as_per_event(events):
-    _same_long(_evidence_long(events), oracle.evidence_long(events))
-    _same_table(evidence_table(events), oracle.evidence_table(events))
+    want_long, want_table = oracle.evidence_long(events), oracle.evidence_table(events)
+    _same_long(_evidence_long(events), want_long)
+    _same_table(evidence_table(events), want_table)
+    with patch.object(flags, "_CHUNK", 2):  # the events parsed a few at a time
+        _same_long(_evidence_long(events), want_long)
+        _same_table(evidence_table(events), want_table)
 
 
 def _error(call, events):
@@ -102,20 +108,23 @@ def _error(call, events):
     return None
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events_with_evidence(bad=True))
-def test_malformed_evidence_fails_as_per_event(events):
+@pytest.mark.parametrize("chunk", [1, 2, 256])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=events_with_evidence(bad=True))
+def test_malformed_evidence_fails_as_per_event(events, chunk):
     want = _error(oracle.evidence_long, events)
-    got = _error(_evidence_long, events)
-    if want is None:
-        _same_long(_evidence_long(events), oracle.evidence_long(events))
-        return
-    assert type(got) is type(want)
-    if isinstance(want, json.JSONDecodeError):  # the same text, the same place
-        assert str(got) == str(want)
-    else:
-        assert str(got).startswith(str(want))
-    assert type(_error(evidence_table, events)) is type(_error(oracle.evidence_table, events))
+    with patch.object(flags, "_CHUNK", chunk):  # the events parsed a few at a time or all
+        got = _error(_evidence_long, events)
+        if want is None:
+            _same_long(_evidence_long(events), oracle.evidence_long(events))
+            return
+        assert type(got) is type(want)
+        if isinstance(want, json.JSONDecodeError):  # the same text, the same place
+            assert str(got) == str(want)
+        else:
+            assert str(got).startswith(str(want))
+        assert type(_error(evidence_table, events)) is type(
+            _error(oracle.evidence_table, events))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -161,10 +170,12 @@ def test_marker_and_nested_reasons_read_back_byte_for_byte():
     (['{"a": 1}', "[1]", "{"], json.JSONDecodeError),  # the JSON error first, as before
     (['{"a": 1}', "[1]", "null"], AttributeError),
 ])
-def test_the_first_bad_event_is_the_error(evidence, error):
+@pytest.mark.parametrize("chunk", [1, 2, 256])
+def test_the_first_bad_event_is_the_error(evidence, error, chunk):
     events = pd.DataFrame({"event_id": ["a", "b", "c"], "evidence": evidence})
     want = _error(oracle.evidence_long, events)
     assert type(want) is error
-    got = _error(_evidence_long, events)
+    with patch.object(flags, "_CHUNK", chunk):
+        got = _error(_evidence_long, events)
     assert type(got) is error
     assert str(got).startswith(str(want))
