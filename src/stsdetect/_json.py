@@ -19,6 +19,7 @@ __all__ = [
     "JSON_ESCAPES",
     "TEXT_SEP",
     "dumps_each",
+    "grouped_arrays",
     "is_instance",
     "joined_texts",
     "json_arrays",
@@ -300,8 +301,56 @@ def _distinct_literals(values) -> np.ndarray:
 
 
 def json_arrays(texts: pd.Series, by) -> pd.Series:
-    """JSON arrays of texts grouped by ``by`` (JSON text per group), e.g. the rules that fired."""
-    return ("[" + texts.groupby(by).agg(", ".join) + "]").astype(object)
+    """JSON arrays of texts grouped by ``by`` (JSON text per group), e.g. the rules that fired:
+    a Series indexed by the distinct keys, ascending (:func:`grouped_arrays`)."""
+    keys, arrays = grouped_arrays(texts.to_numpy(dtype=object), np.asarray(by))
+    return pd.Series(arrays, index=pd.Index(keys), name=texts.name, dtype=object)
+
+
+def grouped_arrays(texts, keys, single_bare: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The texts of each key's rows as one JSON array's text, ``"[a, b]"``, in the rows' order,
+    keys ascending (what ``groupby(keys)`` and a join of each group give).
+
+    Parameters
+    ----------
+    texts : array_like of str
+        JSON text per row.
+    keys : array_like
+        Group key per row (sortable, no missing values).
+    single_bare : bool, default False
+        A key of one row gets its text as it is, not an array of one.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray of object)
+        The distinct keys, ascending, and the text of each.
+
+    Notes
+    -----
+    All groups are bracketed and joined as one text split on :data:`TEXT_SEP` (one
+    ``str.join`` and one ``split``), not group by group.
+    """
+    texts = np.asarray(texts, dtype=object)
+    keys = np.asarray(keys)
+    order = np.argsort(keys, kind="stable")
+    keys, texts = keys[order], texts[order]
+    first = np.ones(keys.size, dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    last = np.ones(keys.size, dtype=bool)
+    last[:-1] = first[1:]
+    if not keys.size:
+        return keys, np.zeros(0, dtype=object)
+    opens, closes = (first & ~last, last & ~first) if single_bare else (first, last)
+    ends = np.where(closes, "]" + TEXT_SEP, np.where(last, TEXT_SEP, ", "))
+    joined = "".join((np.where(opens, "[", "").astype(object) + texts
+                      + ends.astype(object)).tolist())
+    n_groups = int(first.sum())
+    if joined.count(TEXT_SEP) == n_groups:
+        return keys[first], object_array(joined.split(TEXT_SEP)[:-1])
+    # a text holds the separator itself: group by group
+    lists = pd.Series(texts).groupby(keys).agg(list)
+    return keys[first], object_array([
+        t[0] if single_bare and len(t) == 1 else "[" + ", ".join(t) + "]" for t in lists])
 
 
 def json_where(mask, /, **fields) -> np.ndarray:

@@ -71,6 +71,7 @@ import pandas as pd
 from stsdetect._json import (
     TEXT_SEP,
     dumps_each,
+    grouped_arrays,
     is_instance,
     joined_texts,
     json_arrays,
@@ -183,8 +184,10 @@ def _resolve_weights(weights) -> dict[str, float]:
 
 def _flags_long(events: pd.DataFrame) -> pd.DataFrame:
     """(row, token) pairs of the flags already on the events."""
-    flags = events["flags"] if "flags" in events.columns else pd.Series(
-        [[] for _ in range(len(events))], dtype=object)
+    if "flags" not in events.columns:
+        return pd.DataFrame({"row": np.zeros(0, dtype=np.int64),
+                             "token": np.zeros(0, dtype=object)})
+    flags = events["flags"]
     flags = pd.Series(flags.to_numpy(dtype=object), index=np.arange(len(events)))
     long = flags.explode().dropna()   # lists -> one row per token; [] and NaN -> dropped
     long = long[long.astype(str) != ""]
@@ -727,9 +730,8 @@ def flag_events(
                 continue
             text = _vessel_reason(part_hits["mmsi"].to_numpy(), **{
                 c: part_hits[c].reset_index(drop=True) for c in cols})
-            agg = pd.Series(text).groupby(part_hits["mmsi"].to_numpy()).agg(list)
-            joined = [t[0] if len(t) == 1 else "[" + ", ".join(t) + "]" for t in agg]  # per vessel
-            ev.add_vessels(token, agg.index.to_numpy(np.int64), np.asarray(joined, object))
+            mmsi, joined = grouped_arrays(text, part_hits["mmsi"].to_numpy(), single_bare=True)
+            ev.add_vessels(token, mmsi.astype(np.int64), joined)
         # dprk: a match with an entry whose flag is the DPRK
         kp = exact[exact["entry_flag_iso"] == "KP"].drop_duplicates("mmsi")
         ev.add_vessels("dprk", kp["mmsi"].to_numpy(), _vessel_reason(
