@@ -330,6 +330,6 @@ def test_row_store_keeps_every_row_in_order():
     want = np.concatenate(expect)
     assert store.n_rows == 0 and out["mmsi"].size == want.size == n_rows
     for k, d in reader._ROW_DTYPES.items():
-        assert out[k].dtype == d and out[k].flags.owndata
+        assert out[k].dtype == d and out[k].flags.c_contiguous and out[k].flags.writeable
         np.testing.assert_array_equal(out[k], want.astype(d), err_msg=k)
     assert reader._Columns().columns() is None

@@ -145,20 +145,25 @@ class _Columns:
     """Rows appended block by block into one array per column, so that the finished
     columns need no join at the end.
 
-    Each column is an array owned here. :meth:`reserve` sizes it for the rows expected (the
-    reader estimates them from the file size after the first chunk); past that it grows
-    1.5 times into a fresh array (NumPy's own allocation: large arrays get huge pages, so
-    writing them costs few page faults, unlike growing a block in place). :meth:`columns`
-    trims the arrays to the rows kept in place (``realloc`` shrinks a block without
-    copying it) and hands them over. Appending happens while other threads decode the next
-    chunks. Memory: the rows kept, up to 1.5 times (while growing: 2.5 times) that.
+    The columns are views into one allocation owned here (:func:`_block_columns`: NumPy
+    asks for transparent huge pages on an allocation of 4 MB or more, so that writing the
+    rows costs a fifth of the page-fault time of one allocation per column, each too small
+    for huge pages). :meth:`reserve` sizes them for the rows expected (the reader estimates
+    them from the file size after the first chunk); past that they grow 1.5 times into a
+    fresh allocation. :meth:`columns` hands over the rows kept, views of the first rows of
+    each column (the rest of the allocation, never written, takes no memory; columns made
+    on another thread have all their pages written: when far more than the rows kept, the
+    rows are copied into an allocation of their own).
+    Appending happens while other threads decode the next chunks. Memory: the rows kept, up
+    to 1.5 times (while growing: 2.5 times) that.
     """
 
     def __init__(self, dtypes: dict = _ROW_DTYPES):
         self.dtypes = dtypes
         self.n_rows = 0
         self._cap = 0
-        self._cols = {k: np.empty(0, dtype=d) for k, d in dtypes.items()}
+        self._written = 0  # rows whose pages were all written ahead (_fresh_columns)
+        self._cols = _block_columns(dtypes, 0)
         self._coming = None  # (rows, future of their columns) from reserve(run=...)
 
     def reserve(self, n: int, run=None) -> None:
@@ -178,11 +183,10 @@ class _Columns:
             self._coming = (n, run(_fresh_columns, self.dtypes, n))
             return
         at = self.n_rows
+        grown = _block_columns(self.dtypes, n)
         for k, a in self._cols.items():
-            grown = np.empty(n, dtype=a.dtype)
-            grown[:at] = a[:at]
-            self._cols[k] = grown
-        self._cap = n
+            grown[k][:at] = a[:at]
+        self._cols, self._cap, self._written = grown, n, 0
 
     def append(self, cols: dict) -> None:
         """Append rows (a dict of equal-length arrays with the keys of ``dtypes``)."""
@@ -207,28 +211,41 @@ class _Columns:
         at = self.n_rows
         for k, a in self._cols.items():
             fresh[k][:at] = a[:at]
-        self._cols, self._cap = fresh, n
+        self._cols, self._cap, self._written = fresh, n, n
 
     def columns(self) -> dict | None:
         """The rows collected, as one array per column (None when there are none); the
         store is empty afterwards."""
-        cols, n = self._cols, self.n_rows
+        cols, n, written = self._cols, self.n_rows, self._written
         self.__init__(self.dtypes)
         if not n:
             return None
-        for a in cols.values():
-            # trimmed in place: the only reference to an array owned here, no views of it
-            a.resize(n, refcheck=False)
-        return cols
+        if written > n + n // 8 + 1024:  # memory written for many more rows than came: freed
+            kept = _block_columns(self.dtypes, n)
+            for k, a in cols.items():
+                kept[k][:] = a[:n]
+            return kept
+        return {k: a[:n] for k, a in cols.items()}
+
+
+def _block_columns(dtypes: dict, n: int, touch: bool = False) -> dict:
+    """Arrays of ``n`` rows of ``dtypes``, views into one fresh allocation, one after
+    another (each a multiple of 64 bytes from the first); with ``touch``, each of its pages
+    written once (compiled, the GIL released)."""
+    sizes = [-(-n * np.dtype(d).itemsize // 64) * 64 for d in dtypes.values()]
+    block = np.empty(sum(sizes), np.uint8)
+    if touch:
+        touch_pages(block)
+    cols, at = {}, 0
+    for (k, d), size in zip(dtypes.items(), sizes, strict=True):
+        cols[k] = block[at:at + size].view(d)[:n]
+        at += size
+    return cols
 
 
 def _fresh_columns(dtypes: dict, n: int) -> dict:
-    """Arrays of ``n`` rows of ``dtypes``, each page written once (compiled, the GIL
-    released)."""
-    cols = {k: np.empty(n, dtype=d) for k, d in dtypes.items()}
-    for a in cols.values():
-        touch_pages(a.view(np.uint8))
-    return cols
+    """:func:`_block_columns` of ``n`` rows, each page written once."""
+    return _block_columns(dtypes, n, touch=True)
 
 
 def _merge(a: dict, b: dict, a_texts: dict | None = None, b_texts: dict | None = None):
