@@ -70,3 +70,16 @@ def test_rows_far_fewer_than_written_ahead_get_their_own_allocation(rows, reserv
         assert base.nbytes < rows * 70 + 11 * 64  # (70 bytes a row, 11 columns padded)
     else:
         assert base.nbytes >= cap * 70  # (70 bytes a row)
+
+
+def test_chunk_bytes_default_is_the_one_documented():
+    """``read_ais``'s docstring states the default chunk size it has (session 16 said
+    2 MiB over a 1 MiB default)."""
+    import inspect
+    import re
+
+    default = inspect.signature(reader.read_ais).parameters["chunk_bytes"].default
+    assert default == reader.DEFAULT_CHUNK_BYTES
+    said = re.search(r"chunk_bytes : int, default (\d+) (KiB|MiB)", reader.read_ais.__doc__)
+    assert said is not None
+    assert int(said.group(1)) << (10 if said.group(2) == "KiB" else 20) == default

@@ -1252,7 +1252,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         a Danish Maritime Authority header (``# Timestamp,Type of mobile``), GFW JSON lines
         (``{"ssvid": ...}``) or else NMEA. 'nmea' covers every NMEA variant (bare sentences of
         any talker, tag blocks, $PGHP, leading/trailing time columns, sentences run together).
-    chunk_bytes : int, default 2 MiB (:data:`DEFAULT_CHUNK_BYTES`, measured fastest)
+    chunk_bytes : int, default 1 MiB (:data:`DEFAULT_CHUNK_BYTES`)
         Bytes read and decoded at once; working memory is a small multiple of this (the
         output tables grow with the dump, the working set does not).
     multipart_window : int, default 100
