@@ -89,3 +89,90 @@ def test_digit_run_matches_python(text, p, cut):
     assert nd == k - p
     if nd <= 18:
         assert v == (int(data[p:k]) if nd else 0)
+
+
+def _unix_ns(v: int) -> int:
+    if 1_000_000_000 <= v < 4_200_000_000:
+        return v * 10**9
+    if 1_000_000_000_000 <= v < 4_200_000_000_000:
+        return v * 10**6
+    return NAT_NS
+
+
+def _trailing_oracle(cols: list) -> tuple:
+    """The documented rules of columns after the checksum: the first all-digit column of
+    10 or 13 digits (trailing spaces and tabs aside) that is a plausible Unix time, and the
+    first ``r<station>`` column (up to 32 bytes of its name)."""
+    t, src = NAT_NS, b""
+    for c in cols[:12]:
+        c = c.rstrip(b" \t")
+        if t == NAT_NS and len(c) in (10, 13) and c.isdigit():
+            t = _unix_ns(int(c))
+        if not src and len(c) > 1 and c[:1] == b"r":
+            src = c[1:33]
+    return t, src
+
+
+stations = st.sampled_from([b"r003669987", b"r003669988", b"r00366998", b"rb03660465",
+                            b"r003669987x", b"r1", b"r" + b"s" * 40])
+trailing = st.one_of(
+    stations,
+    st.sampled_from([b"1152921693", b"1152921693 ", b"1152921693123", b"115292169",
+                     b"11529216930", b"9999999999", b"11529x1693", b"d-098", b"T33.71033565",
+                     b"x259906", b"", b"1152921693\t"]),
+    st.text("0123456789 ", max_size=14).map(str.encode),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.lists(trailing, min_size=1, max_size=7), min_size=1, max_size=6),
+       pad=st.integers(0, 15))
+def test_trailing_columns_and_repeated_stations(lines, pad):
+    """Trailing N-AIS-like columns: each line's time and station as the rules say, the
+    station names right when lines repeat, alternate or nearly repeat the last one."""
+    data = b"#" + b"x" * pad + b"\n" + b"".join(
+        SENTENCE + b"," + b",".join(cols) + b"\n" for cols in lines)
+    res = decode_chunk(np.frombuffer(data, np.uint8), len(data))
+    want = [_trailing_oracle(cols) for cols in lines]
+    assert res.pos["time"].tolist() == [t for t, _ in want]
+    names = [res.source_names[c] for c in res.pos["source"].tolist()]
+    assert names == [s.decode() for _, s in want]
+
+
+tag_values = st.one_of(
+    st.integers(0, 10**14).map(lambda v: str(v).encode()),
+    st.text("0123456789", max_size=16).map(str.encode),
+    st.sampled_from([b"1668046497x", b"16680-46497", b" 1668046497", b"1668046497 "]),
+)
+
+
+def _tag_time(v: bytes) -> int:
+    if not v.isdigit() or len(v) > 13:
+        return NAT_NS
+    n = int(v)
+    return n * 10**9 if n <= 9_000_000_000 else min(n, 9 * 10**12) * 10**6
+
+
+def _tag_block(fields: bytes) -> bytes:
+    x = 0
+    for b in fields:
+        x ^= b
+    return b"\\" + fields + b"*%02X\\" % x
+
+
+@settings(max_examples=300, deadline=None)
+@given(blocks=st.lists(st.tuples(tag_values, st.sampled_from([b"117", b"118", b"AISD", b""]),
+                                 st.booleans()), min_size=1, max_size=6),
+       pad=st.integers(0, 15))
+def test_tag_block_times_and_sources(blocks, pad):
+    """A tag block's ``c:`` (any digits: s, or ms from 11 digits on; anything else no time)
+    and ``s:``, each line's own, blocks repeated or not, the fields in either order."""
+    lines, want = [], []
+    for c, s, c_first in blocks:
+        fields = [b"c:" + c, b"s:" + s] if c_first else [b"s:" + s, b"c:" + c]
+        lines.append(_tag_block(b",".join(fields)) + SENTENCE + b"\n")
+        want.append((_tag_time(c), s.decode()))
+    data = b"#" + b"x" * pad + b"\n" + b"".join(lines)
+    res = decode_chunk(np.frombuffer(data, np.uint8), len(data))
+    assert res.pos["time"].tolist() == [t for t, _ in want]
+    assert [res.source_names[c] for c in res.pos["source"].tolist()] == [s for _, s in want]
