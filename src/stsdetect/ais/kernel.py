@@ -300,8 +300,13 @@ _LANES_37 = np.uint64(0x2525252525252525)
 _LANES_HIGH = np.uint64(0x8080808080808080)
 
 
+#: A byte of 127 in every lane (see :func:`_line_end`).
+_LANES_127 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_LANES_32 = np.uint64(0x2020202020202020)
+
+
 @njit(**_JIT, inline="always")
-def _line_end(a, a64, j, n):
+def _line_end(a, a64, j, n, text):
     """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
     sentence start (-1 when none), how many it has, and its first '!' or '$' (-1 when none:
     where a sentence of another kind may start). The caller adds the starts up into
@@ -309,7 +314,10 @@ def _line_end(a, a64, j, n):
 
     Bytes above 36 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
     and ``(w - 0x25..25) & ~w & 0x80..80`` marks every byte below 37 of a word ``w`` (and
-    possibly a 37 right after one: each marked byte is checked on its own).
+    possibly a 37 right after one: each marked byte is checked on its own). With ``text``
+    (a comment line: words of text) the spaces are left unmarked too (exactly: a byte of
+    ``w ^ 0x20..20`` is zero where ``w`` has a space, and only there is ``((x & 0x7f..7f) +
+    0x7f..7f) | x`` without its high bit), so that a line of words costs a few marks.
     """
     first = -1
     starts = 0
@@ -319,6 +327,9 @@ def _line_end(a, a64, j, n):
         if j & 7 == 0 and j + 8 <= n:
             w = a64[j >> 3]
             m = (w - _LANES_37) & ~w & _LANES_HIGH
+            if text:
+                x = w ^ _LANES_32
+                m &= ((x & _LANES_127) + _LANES_127) | x
             j += 8
         else:
             m = np.uint64(128) if a[j] <= 36 else np.uint64(0)
@@ -1001,7 +1012,10 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
-        j, s_first, n_starts, cand = _line_end(a, a64, i, n)
+        if a[i] == 35:  # '#': a comment (its own copy of the scan, for text)
+            j, s_first, n_starts, cand = _line_end(a, a64, i, n, True)
+        else:
+            j, s_first, n_starts, cand = _line_end(a, a64, i, n, False)
         n_sentence_starts += n_starts
         le = j
         if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
