@@ -808,6 +808,123 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = No
         continued = False
 
 
+#: Bytes before a chunk's end in which :func:`_file_chunks` looks for its last line end (and
+#: the header lines kept with the sentence after it); a chunk whose cut it does not find
+#: there is read whole by the calling thread, as :func:`_chunks` does.
+_CUT_WINDOW = 16384
+
+
+def _pread_full(fd: int, view, offset: int) -> int:
+    """Read file ``fd`` at ``offset`` into ``view`` until it is full or the file ends;
+    bytes read."""
+    total = 0
+    while total < len(view):
+        got = os.preadv(fd, [view[total:]], offset + total)
+        if not got:
+            break
+        total += got
+    return total
+
+
+def _read_at(buf, n: int, fd: int, offset: int) -> None:
+    """Fill ``buf[:n]`` from file ``fd`` at ``offset`` (on the thread that decodes it)."""
+    got = _pread_full(fd, memoryview(buf)[:n], offset)
+    if got != n:
+        raise OSError(f"the file changed while it was read: {n} bytes expected at byte "
+                      f"{offset}, {got} there")
+
+
+def _window_cut(tail: bytes) -> int | None:
+    """Where :func:`_chunks` cuts a chunk whose last ``len(tail)`` bytes (with its whole
+    lines before) are ``tail``, as an offset in ``tail``: after its last line end, moved
+    back before header lines (:func:`_keep_headers_with_sentence`); None when that needs
+    bytes before ``tail`` (no line end in it, or a line that may start before it)."""
+    cut = tail.rfind(b"\n") + 1
+    if not cut:
+        return None
+    for _ in range(3):
+        start = tail.rfind(b"\n", 0, cut - 1) + 1
+        if start == 0:  # (the line may start before the window)
+            return None
+        line = tail[start:cut].rstrip()
+        if not (line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))):
+            break
+        cut = start
+    return cut
+
+
+def _file_chunks(fd: int, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
+                 first_bytes: int | None = None, window: int | None = None):
+    """The chunks :func:`_chunks` makes of a regular file ``fd`` (from its byte 0), each
+    with the buffer it goes into, but mostly not read: ``(uint8 array, bytes used,
+    continued, offset)``; with an ``offset``, the chunk is the file's bytes from there, to
+    be read into the array (:func:`_read_at`) by the thread that decodes it; None: the
+    array holds it already.
+
+    This thread reads only the last ``window`` bytes (default: :data:`_CUT_WINDOW`, at
+    most a quarter of a chunk) before each chunk's end, to find where :func:`_chunks`
+    would cut it (and the file's size, where it ends). A chunk whose cut needs more (a
+    line longer than the window, a file whose lines end in CR only) is read here whole and
+    cut by the rules of :func:`_chunks`. Buffers as in :func:`_chunks`: ``ring`` of
+    ``n_buffers``, each untouched until ``n_buffers - 1`` later chunks have been yielded.
+    """
+    window = window or min(_CUT_WINDOW, max(chunk_bytes // 4, 64))
+    start = end = 0  # the chunk's first byte in the file; the end of the bytes read so far
+    continued = False
+    size = chunk_bytes + _WS_SLACK + _PAD
+    if ring is None:
+        ring = [None] * n_buffers
+    turn = 0
+    want = min(first_bytes or chunk_bytes, chunk_bytes)
+    while True:
+        asked, want = want, chunk_bytes
+        stop = end + asked  # (the end of this chunk's read)
+        if stop - start + _PAD <= size:
+            if ring[turn] is None or len(ring[turn]) < size:
+                ring[turn] = bytearray(size)
+            buf = ring[turn]
+            turn = (turn + 1) % n_buffers
+        else:
+            buf = bytearray(stop - start + _PAD)
+        lo = max(start, stop - window)
+        if lo > start:
+            tail = os.pread(fd, stop - lo, lo)
+            if len(tail) == stop - lo:
+                cut = _window_cut(tail)
+                if cut is not None:
+                    cut += lo - start
+                    yield np.frombuffer(buf, dtype=np.uint8), cut, continued, start
+                    start, end, continued = start + cut, stop, False
+                    continue
+            else:  # the file ends before ``stop``: where?
+                last = lo + len(tail) if tail else os.fstat(fd).st_size
+                if end < last < stop:  # after new bytes: the last chunk, all that is left
+                    yield np.frombuffer(buf, dtype=np.uint8), last - start, continued, start
+                    start = end = last
+                    continued = False
+                    continue
+        # as _chunks: the bytes carried and the new ones, read here
+        carry = end - start
+        got = _pread_full(fd, memoryview(buf)[:stop - start], start)
+        if got <= carry:  # the file ended
+            if got:
+                yield np.frombuffer(buf, dtype=np.uint8), got, continued, None
+            return
+        if got < stop - start:  # the last read: everything left
+            cut = got
+        else:
+            cut = buf.rfind(b"\n", 0, got) + 1 or buf.rfind(b"\r", 0, got - 1) + 1
+            if cut:
+                cut = _keep_headers_with_sentence(buf, cut)
+        if cut == 0:  # no line end in a whole chunk: a long line
+            cut = _last_sentence_start(buf, got)
+            yield np.frombuffer(buf, dtype=np.uint8), cut, continued, None
+            start, end, continued = start + cut, start + got, True
+            continue
+        yield np.frombuffer(buf, dtype=np.uint8), cut, continued, None
+        start, end, continued = start + cut, start + got, False
+
+
 def _last_sentence_start(buf: bytearray, end: int) -> int:
     """Where to cut a line longer than a chunk: before its last AIS sentence (and that
     sentence's tag block), or at ``end`` when no sentence starts after its first byte."""
@@ -892,13 +1009,15 @@ _IN_FLIGHT = 3
 
 
 def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
-               workers: int = 1, size: int | None = None) -> None:
+               workers: int = 1, size: int | None = None, path: str | None = None) -> None:
     """Decode ``stream`` chunk by chunk: on ``pool`` and this thread (the kernel releases
     the GIL, each chunk in flight with its own workspace, and :func:`_prepare` where it was
     decoded; see :func:`_read_on_pool`), this thread reading the next chunks and taking the
     results in order.
     ``size``: the stream's length when known (the output columns are sized from it after
-    the first chunk)."""
+    the first chunk). ``path``: the plain file the stream reads, from its first byte
+    (None: not one); on several threads, each chunk is then read from it by the thread that
+    decodes it (:func:`_file_chunks`), not by this one."""
     first = [True]
     chores: deque = deque()  # (future, function, arguments): run by the next chunk's task
 
@@ -922,14 +1041,25 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                 absorb(decode_chunk(a, n, continued, ws, copy=False), a, n)
         return
     depth = _IN_FLIGHT * workers
-    with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
-        _read_on_pool(stream, decoder, chunk_bytes, pool, list(spaces), ring, absorb, chores)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) \
+        if path is not None and hasattr(os, "preadv") else None
+    try:
+        with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
+            part = chunk_bytes // _FIRST_PART  # (so that a pool thread starts sooner)
+            chunks = (_file_chunks(fd, chunk_bytes, len(ring), ring, part) if fd is not None
+                      else ((*c, None) for c in _chunks(stream, chunk_bytes, len(ring), ring,
+                                                        part)))
+            _read_on_pool(chunks, decoder, pool, list(spaces), absorb, chores, fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
-def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
-                  chores: deque | None = None) -> None:
-    """:func:`_read_nmea` on ``pool`` and this thread, with the workspaces in ``free``,
-    chunks read into the buffers of ``ring``.
+def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = None,
+                  fd: int | None = None) -> None:
+    """:func:`_read_nmea` on ``pool`` and this thread, with the workspaces in ``free``:
+    ``chunks`` as :func:`_file_chunks` yields them (those with an offset read from ``fd``
+    where they are decoded).
 
     Each chunk is given a workspace when it is read, and submitted to the pool; it decodes
     into the workspace without copying its rows out: the workspace returns to ``free`` once
@@ -948,7 +1078,7 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
     it, whichever thread runs it (so that such work waits for no chunk queued before it).
     """
 
-    def task(a, n, continued, ws):
+    def task(a, n, continued, offset, ws):
         while chores:  # work handed over by the calling thread first (see _read_nmea)
             try:
                 done, fn, args = chores.popleft()
@@ -958,13 +1088,15 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
                 done.set_result(fn(*args))
             except BaseException as exc:  # (raised where the result is used)
                 done.set_exception(exc)
+        if offset is not None:
+            _read_at(a, n, fd, offset)
         res = decode_chunk(a, n, continued, ws, copy=False)
         return res, _prepare(res, decoder.valid_ns, decoder.chunk_names)
 
-    pending: deque = deque()  # [future, buffer, bytes, continued, workspace], input order
+    pending: deque = deque()  # [future, buffer, bytes, continued, offset, workspace]
 
     def absorb_first() -> None:
-        fut, buf, used, _, ws = pending.popleft()
+        fut, buf, used, _, _, ws = pending.popleft()
         res, prep = fut.result()
         absorb(res, buf, used, prep)
         free.append(ws)
@@ -980,8 +1112,6 @@ def _read_on_pool(stream, decoder, chunk_bytes, pool, free, ring, absorb,
                 return True
         return False
 
-    # the first chunk smaller, so that a pool thread starts decoding sooner
-    chunks = _chunks(stream, chunk_bytes, len(ring), ring, chunk_bytes // _FIRST_PART)
     more = True
     while more or pending:
         if more and free:
@@ -1171,9 +1301,10 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
         fmt = _sniff(src.head) if format == "auto" else format
         if fmt == "nmea":
             decoder.start_file(src.name)
+            plain = src.size_hint is not None and not src.compressed  # (a file's own bytes)
             _read_nmea(src.stream, decoder, _balanced_chunk(src.size_hint, chunk_bytes,
                                                             n_workers), pool, n_workers,
-                       src.size_hint)
+                       src.size_hint, src.path if plain else None)
         else:
             if columns is not None and fmt in ("marinecadastre", "dma"):
                 fmt = "csv"  # the user's mapping wins over the known layout

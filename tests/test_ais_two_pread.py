@@ -1,0 +1,140 @@
+"""Chunks read by the threads that decode them (``os.pread`` on a plain file): the same
+chunks as a stream gives, and the same read (issue #15, the calling thread's serial work)."""
+
+import io
+import os
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.ais import read_ais, reader
+from stsdetect.ais.reader import _chunks, _file_chunks, _read_at
+
+#: line pieces that move a cut: $PGHP and tag-only header lines (kept with the sentence
+#: after them), sentences (where a line longer than a chunk is cut), CR-only line ends
+_PIECES = [b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", b"$PGHP,1,2012,11,08*00",
+           b"\\s:x,c:1352351932*00\\", b"\\g:1-2-3*00\\!AIVDM,2,1,3,A,5,0*00", b"# comment",
+           b"1352351932 ", b"x" * 97, b"y" * 900, b"\r", b"\n", b"\r\n", b""]
+
+
+def _stream_chunks(data, chunk, first):
+    return [(bytes(a[:n]), c) for a, n, c in _chunks(io.BytesIO(data), chunk, 3, None, first)]
+
+
+def _pread_chunks(path, chunk, first, window):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = []
+        for a, n, c, offset in _file_chunks(fd, chunk, 3, None, first, window):
+            if offset is not None:
+                _read_at(a, n, fd, offset)
+            got.append((bytes(a[:n]), c))
+        return got
+    finally:
+        os.close(fd)
+
+
+@settings(max_examples=120, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=120),
+       chunk=st.integers(40, 700), part=st.integers(1, 5), window=st.integers(1, 300))
+def test_file_chunks_are_the_stream_chunks(tmp_path_factory, pieces, chunk, part, window):
+    """The same chunks, byte for byte and with the same ``continued``, whether the calling
+    thread reads them from a stream or only finds their cuts in a window of the file (any
+    window, down to one byte: cuts it cannot tell there are made from the whole chunk)."""
+    data = b"".join(pieces)
+    path = tmp_path_factory.mktemp("chunks") / "d.nmea"
+    path.write_bytes(data)
+    want = _stream_chunks(data, chunk, chunk // part)
+    assert _pread_chunks(path, chunk, chunk // part, window) == want
+
+
+@pytest.mark.parametrize("window", [20, 100, 299])
+def test_a_line_longer_than_a_chunk_continues_only_the_next(tmp_path, window):
+    """After a line longer than a chunk, the chunk that ends it is ``continued`` and the
+    ones after it are not, whether the cut is found in the window or not."""
+    data = b"y" * 900 + b"\n" + _PIECES[0] * 2 + b"\n" + (_PIECES[0] + b"\n") * 40
+    path = tmp_path / "d.nmea"
+    path.write_bytes(data)
+    want = _stream_chunks(data, 300, 300)
+    assert [c for _, c in want] == [False, True, True, True] + [False] * (len(want) - 4)
+    assert _pread_chunks(path, 300, 300, window) == want
+
+
+def test_most_chunks_are_read_where_they_are_decoded(tmp_path):
+    """With lines shorter than the window, the calling thread reads none of a file's chunks
+    itself (the oracle test above holds also when it reads them all)."""
+    line = b"\\s:x,c:1352351932*00\\!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n"
+    path = tmp_path / "d.nmea"
+    path.write_bytes(line * 4000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        offsets = [c[3] for c in _file_chunks(fd, 8192, 3, None, 2048, window=1024)]
+    finally:
+        os.close(fd)
+    assert len(offsets) > 30 and None not in offsets
+
+
+def test_a_file_cut_short_under_a_reader_says_so(tmp_path):
+    path = tmp_path / "d.nmea"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError, match="changed while it was read"):
+            _read_at(bytearray(300), 200, fd, 0)
+    finally:
+        os.close(fd)
+
+
+@settings(max_examples=10, deadline=None)
+@given(workers=st.integers(2, 3), chunk_bytes=st.integers(1024, 1 << 15),
+       window=st.sampled_from([64, 512, 1 << 14]))
+def test_reads_on_the_pool_give_the_one_thread_read(dumps_two, workers, chunk_bytes, window):
+    """read_ais of files whose chunks the pool threads read themselves (cuts found in a
+    window of each size) equals the one-thread read of the stream."""
+    old = reader._CUT_WINDOW
+    reader._CUT_WINDOW = window
+    try:
+        got = read_ais(dumps_two["paths"], workers=workers, chunk_bytes=chunk_bytes)
+    finally:
+        reader._CUT_WINDOW = old
+    want = dumps_two["want"]
+    for table in ("positions", "statics", "vessels"):
+        assert getattr(got, table).equals(getattr(want, table)), table
+    assert got.report == want.report
+
+
+@pytest.fixture(scope="module")
+def dumps_two(shared_data, tmp_path_factory):
+    """Real files (tag blocks, N-AIS columns, multipart, and a cut of the DMA dump with its
+    $PGHP and \\si lines) and their one-thread read."""
+    paths = [str(shared_data / f) for f in ("noaadata/test.ais",
+                                            "gfw-ais-tools/multi-part.nmea")]
+    for name, f in (("tag.nmea", "gfw-ais-listener/nmea-with-tagblock.txt"),
+                    ("dma.txt", "dma-aisabnormal/ais-sample.txt")):
+        data = (shared_data / f).read_bytes()[:200_000]
+        path = tmp_path_factory.mktemp("two") / name
+        path.write_bytes(data[:data.rfind(b"\n") + 1])
+        paths.append(str(path))
+    return {"paths": paths, "want": read_ais(paths, workers=1)}
+
+
+def test_an_error_reading_on_a_pool_thread_reaches_the_caller(shared_data, monkeypatch):
+    """A chunk a pool thread fails to read raises in the call (once every thread has
+    ended), with the reading error."""
+    real = reader._read_at
+    calls = []
+
+    def failing(buf, n, fd, offset):
+        calls.append(offset)
+        if len(calls) == 3:
+            raise OSError("disk gone")
+        return real(buf, n, fd, offset)
+
+    monkeypatch.setattr(reader, "_read_at", failing)
+    monkeypatch.setattr(reader, "_CUT_WINDOW", 512)
+    before = threading.active_count()
+    with pytest.raises(OSError, match="disk gone"):
+        read_ais(shared_data / "noaadata" / "test.ais", workers=2, chunk_bytes=4096)
+    assert threading.active_count() == before
