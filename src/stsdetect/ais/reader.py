@@ -364,6 +364,9 @@ class _NmeaDecoder:
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
         self._blocks: dict = {}  # text -> its block (_run_block), (text,) -> a run of it
+        # like a pool's ``submit``, while chunks are read on threads: folds of the chunks'
+        # time ranges then run there (see _Folding)
+        self.run = None
 
     def expect(self, fraction: float, run=None) -> None:
         """Size the output columns for the current file, ``fraction`` of which was read, and
@@ -446,21 +449,29 @@ class _NmeaDecoder:
                 block["line"] = self._lines(block["record"], extra)
             for block in (pos, stat):
                 block["record"] = block["record"] + off
-            if self.chunk_names and (names is not None or len(self.source_names) > 1):
+            if not len(d_pos["mmsi"]):  # (most chunks: nothing to merge)
+                pass
+            elif self.chunk_names and (names is not None or len(self.source_names) > 1):
                 if names is None:  # (codes reader-wide by now, 0 = none)
                     names = _arrow_names(self.source_names, pos["source"])
                 pos, names = _merge(pos, d_pos, {"n": names},
                                     {"n": _arrow_names(self.source_names, d_pos["source"])})
                 names = names["n"]
+                self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
             else:
                 pos = _merge(pos, d_pos)
-            self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
-            stat, texts = _merge(stat, d_stat, texts, _texts_of(d_stat))
+                self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
+            if len(d_stat["mmsi"]):  # (texts made of the merged rows' text slots: cheaper
+                # than taking the texts made of each part in the merged order)
+                stat = _merge(stat, d_stat)
+                texts = _texts_of(stat)
         self.rows.append(pos)
         self.stat_rows.append(stat)
         self._seen.append(prep.seen)
         if len(self._seen) >= _SEEN_PARTS:  # (folded as chunks come, not all at the end)
-            self._seen = [_fold_ranges(self._seen)]
+            parts = [_settled(p) for p in self._seen]
+            self._seen = [_fold_ranges(parts) if self.run is None else
+                          _Folding(self.run(_fold_ranges, parts), parts)]
         if self.chunk_names:
             self._names.append(len(pos["mmsi"]) if names is None else names)
         for f, values in texts.items():
@@ -536,7 +547,7 @@ class _NmeaDecoder:
         # for the vessels table: each vessel's first and last position times of each chunk,
         # as (mmsi, int64 ns time) pairs, not folded into one row per vessel (the vessels
         # table widens its few vessels' times by all of them in one compiled pass)
-        parts, self._seen, self.seen = self._seen, [], None
+        parts, self._seen, self.seen = _ranges_parts(self._seen), [], None
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
             self.seen = (np.concatenate([p[0] for p in parts] * 2),
@@ -568,9 +579,40 @@ class _NmeaDecoder:
 _SEEN_PARTS = 8
 
 
+class _Folding(NamedTuple):
+    """Time ranges being folded on another thread: the future of :func:`_fold_ranges` of
+    ``parts``, which stand for them until it is done."""
+
+    future: Future
+    parts: list
+
+
+def _settled(part):
+    """``part`` of a decoder's time ranges, its fold's result when that is done."""
+    if isinstance(part, _Folding) and part.future.done() and not part.future.cancelled() \
+            and part.future.exception() is None:
+        return part.future.result()
+    return part
+
+
+def _ranges_parts(parts: list) -> list:
+    """Time ranges ``(keys, first, last)`` standing for ``parts``, none waited for (a fold
+    not done yet, or failed, is replaced by the parts it folds: the same first and last
+    times)."""
+    out = []
+    for part in parts:  # (a loop over the parts: at most _SEEN_PARTS, and nested folds)
+        part = _settled(part)
+        if isinstance(part, _Folding):
+            out.extend(_ranges_parts(part.parts))
+        else:
+            out.append(part)
+    return out
+
+
 def _fold_ranges(parts: list) -> tuple:
     """Time ranges ``(keys, first, last)`` of several chunks as one: each key once, with its
-    earliest first and latest last time."""
+    earliest first and latest last time (``parts`` may hold :class:`_Folding` ones)."""
+    parts = _ranges_parts(parts)
     keys = np.concatenate([p[0] for p in parts])
     return time_ranges(np.concatenate([keys, keys]),
                        np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
@@ -1027,7 +1069,9 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         return done
 
     def absorb(res, buf, n, prep=None):
+        decoder.run = None if pool is None else chore
         decoder.absorb(res, buf, prep)
+        decoder.run = None
         if first[0]:
             first[0] = False
             if size and n < size:
