@@ -64,3 +64,30 @@ def test_folds_on_the_pool_give_the_ranges_of_their_parts(data):
     keys, first, last = _fold_ranges(parts)
     assert len(set(keys.tolist())) == len(keys)  # each vessel once
     assert _extremes([(keys, first, last)]) == want
+
+
+def test_folds_and_columns_are_made_on_pool_threads_only(shared_data, monkeypatch):
+    """The work the calling thread hands over (folds of time ranges, the output columns
+    made ahead) runs on pool threads, not on the calling thread when it decodes a chunk
+    itself; the read is the one-thread read."""
+    import threading
+
+    import pandas as pd
+
+    from stsdetect.ais import read_ais, reader
+
+    path = shared_data / "gfw-ais-listener" / "nmea.txt"
+    want = read_ais(path, workers=1)
+    threads = []
+    for name in ("_fold_ranges", "_fresh_columns"):
+        real = getattr(reader, name)
+
+        def spy(*args, _real=real):
+            threads.append(threading.get_ident())
+            return _real(*args)
+
+        monkeypatch.setattr(reader, name, spy)
+    got = read_ais(path, workers=2, chunk_bytes=4096)
+    for table in ("positions", "statics", "vessels"):
+        pd.testing.assert_frame_equal(getattr(got, table), getattr(want, table))
+    assert threads and threading.get_ident() not in threads

@@ -1118,12 +1118,14 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
     to do (N-AIS, two threads: 4-6 absorbs, 1-1.5 ms, after the last decode). When no pool
     thread has started the oldest chunk by the time the next one is read (the pool's
     threads are asleep or not yet scheduled), this thread decodes that one first.
-    ``chores``: (future, function, arguments) the next chunk's task runs before decoding
-    it, whichever thread runs it (so that such work waits for no chunk queued before it).
+    ``chores``: (future, function, arguments) the next chunk's task a pool thread runs
+    runs before decoding it (so that such work waits for no chunk queued before it; a
+    chunk taken back here leaves them to the pool: they are this thread's work handed
+    over, and a chore not run is never waited for).
     """
 
-    def task(a, n, continued, offset, ws):
-        while chores:  # work handed over by the calling thread first (see _read_nmea)
+    def task(a, n, continued, offset, ws, here=False):
+        while chores and not here:  # work handed over by the calling thread (_read_nmea)
             try:
                 done, fn, args = chores.popleft()
             except IndexError:  # (taken by another thread meanwhile)
@@ -1151,7 +1153,7 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
         for entry in entries:
             if entry[0].cancel():
                 done = Future()
-                done.set_result(task(*entry[1:]))
+                done.set_result(task(*entry[1:], here=True))
                 entry[0] = done
                 return True
         return False
