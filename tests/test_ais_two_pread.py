@@ -138,3 +138,44 @@ def test_an_error_reading_on_a_pool_thread_reaches_the_caller(shared_data, monke
     with pytest.raises(OSError, match="disk gone"):
         read_ais(shared_data / "noaadata" / "test.ais", workers=2, chunk_bytes=4096)
     assert threading.active_count() == before
+
+
+def test_a_file_stays_open_while_a_pool_thread_reads_it_after_an_error(shared_data,
+                                                                        monkeypatch):
+    """When the calling thread fails while a pool thread reads a chunk, the file is closed
+    only once that thread has ended (its descriptor is never closed under it, nor reused
+    by another file meanwhile), and the call leaves no descriptor open."""
+    import time
+
+    path = shared_data / "noaadata" / "test.ais"
+    main = threading.get_ident()
+    real_read, real_chunks = reader._read_at, reader._file_chunks
+    reading = threading.Event()
+    seen = []
+
+    def slow_read(buf, n, fd, offset):
+        if threading.get_ident() != main and not reading.is_set():
+            reading.set()
+            time.sleep(0.3)  # (the calling thread fails meanwhile)
+            try:  # (the file's own descriptor, not one reused by another file meanwhile)
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+                seen.append("open" if same else "reused")
+            except OSError:
+                seen.append("closed")
+        return real_read(buf, n, fd, offset)
+
+    def chunks(*args, **kwargs):
+        for i, chunk in enumerate(real_chunks(*args, **kwargs)):
+            if i and reading.wait(1):  # (a pool thread is reading: fail here)
+                raise RuntimeError("stop")
+            yield chunk
+
+    monkeypatch.setattr(reader, "_read_at", slow_read)
+    monkeypatch.setattr(reader, "_file_chunks", chunks)
+    monkeypatch.setattr(reader, "_CUT_WINDOW", 512)
+    fds = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with pytest.raises(RuntimeError, match="stop"):
+        read_ais(path, workers=2, chunk_bytes=4096)
+    assert seen == ["open"]
+    if fds is not None:
+        assert set(os.listdir("/proc/self/fd")) <= fds

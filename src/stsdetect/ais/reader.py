@@ -1087,6 +1087,7 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
     depth = _IN_FLIGHT * workers
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) \
         if path is not None and hasattr(os, "preadv") else None
+    done = False
     try:
         with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
             part = chunk_bytes // _FIRST_PART  # (so that a pool thread starts sooner)
@@ -1094,9 +1095,15 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
                       else ((*c, None) for c in _chunks(stream, chunk_bytes, len(ring), ring,
                                                         part)))
             _read_on_pool(chunks, decoder, pool, list(spaces), absorb, chores, fd)
+        done = True
     finally:
         if fd is not None:
-            os.close(fd)
+            # after an error a pool thread may still be reading it: closed once they end
+            later = None if done else getattr(pool, "close_after", None)
+            if later is not None:
+                later(fd)
+            else:
+                os.close(fd)
 
 
 def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = None,
@@ -1196,6 +1203,7 @@ class _Pool:
         self._n = int(n)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stopped = False
+        self._fds: list = []  # closed once every thread has ended (close_after)
         # what tells when each thread has ended: its handle (Python 3.13 and later), or a
         # lock the thread releases once it has set up ``_ends`` (see _work)
         self._handles: list = []
@@ -1277,6 +1285,12 @@ class _Pool:
         for end in self._ends:
             end.acquire()
             end.release()
+        while self._fds:
+            os.close(self._fds.pop())
+
+    def close_after(self, fd: int) -> None:
+        """Close file descriptor ``fd`` once every thread has ended (:meth:`join`)."""
+        self._fds.append(fd)
 
 
 def _run_started(pool, fn, *args) -> Future:
