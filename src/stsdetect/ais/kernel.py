@@ -1007,6 +1007,12 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     tc_t = NAT_NS
     tc_src = 0
     tc_bad = 0
+    # ... where its first c: value starts and ends, and where the bytes that may differ
+    # with the c: value (its checksum digits) start (offsets into the block; tc_cvs -1:
+    # no c:)
+    tc_cvs = -1
+    tc_cve = -1
+    tc_sum = -1
     rec = 0
     line = 0
     i = 0
@@ -1210,14 +1216,33 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                 # the same tag block as the last one read without a g: field (a feed
                 # repeats its block line after line until the second changes): its
                 # results again, without reading its fields
-                if _same_bytes8(a64, rs + 1, tc_s + 1, tc_len - 2):
-                    t_ns = tc_t
-                    src = tc_src
-                    counts[20] += tc_bad
-                    read_tag = False
+                if tc_cvs < 0:
+                    if _same_bytes8(a64, rs + 1, tc_s + 1, tc_len - 2):
+                        t_ns = tc_t
+                        src = tc_src
+                        counts[20] += tc_bad
+                        read_tag = False
+                elif (_same_bytes8(a64, rs + 1, tc_s + 1, tc_cvs - 1)
+                      and _same_bytes8(a64, rs + tc_cve, tc_s + tc_cve, tc_sum - tc_cve)):
+                    # ... or it with another c: value (the clock's second changed) and
+                    # checksum: when its value is all digits (its fields then the same but
+                    # c:) and no field starts in the new checksum, only c: is read
+                    v = _uint(a, rs + tc_cvs, rs + tc_cve, 13)
+                    q = rs + tc_sum
+                    while q < sv - 1 and a[q] != 44 and a[q] != 92:
+                        q += 1
+                    if v >= 0 and q == sv - 1:
+                        t_ns = _tag_time_ns(v)  # (a time: v >= 0)
+                        src = tc_src
+                        read_tag = False
+                        tc_s = rs
+                        tc_t = t_ns
+                        tc_bad = 0
             if read_tag:
                 tag_end = sv - 1
                 bad_c = 0
+                c_vs = 0
+                c_ve = 0
                 seen_c = False
                 seen_s = False
                 seen_g = False
@@ -1244,6 +1269,8 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         if t_ns == NAT_NS:
                             counts[20] += 1
                             bad_c = 1
+                        c_vs = vs
+                        c_ve = ve
                         k = ve  # (the next field starts after its value)
                     elif key == 115 and not seen_s:  # s:
                         seen_s = True
@@ -1274,6 +1301,22 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                     tc_t = t_ns
                     tc_src = src
                     tc_bad = bad_c
+                    tc_cvs = -1
+                    if seen_c:
+                        # the checksum digits: after the first '*' from the c: value on,
+                        # unless a field could start after it (then every byte counts)
+                        tc_cvs = c_vs - rs
+                        tc_cve = c_ve - rs
+                        tc_sum = tc_len - 1
+                        q = c_ve
+                        while q < tag_end and a[q] != 42:
+                            q += 1
+                        if q < tag_end:
+                            q2 = q + 1
+                            while q2 < tag_end and a[q2] != 44 and a[q2] != 92:
+                                q2 += 1
+                            if q2 == tag_end:
+                                tc_sum = q + 1 - rs
             if use_pg:
                 if t_ns == NAT_NS:
                     t_ns = pg_time
