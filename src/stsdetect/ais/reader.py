@@ -834,11 +834,7 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = No
         if end < len(carry) + asked:  # the last read: everything left
             cut = end
         else:
-            # after the last '\n', or (old Mac files) a '\r' not the last byte read (that
-            # one may be the first half of a '\r\n' split by the read)
-            cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end - 1) + 1
-            if cut:
-                cut = _keep_headers_with_sentence(buf, cut)
+            cut = _line_cut(buf, end)
         if cut == 0:  # no line end in a whole chunk: a long line
             cut = _last_sentence_start(buf, end)
             yield np.frombuffer(buf, dtype=np.uint8), cut, continued
@@ -888,8 +884,7 @@ def _window_cut(tail: bytes) -> int | None:
         start = tail.rfind(b"\n", 0, cut - 1) + 1
         if start == 0:  # (the line may start before the window)
             return None
-        line = tail[start:cut].rstrip()
-        if not (line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))):
+        if not _is_header(tail[start:cut].rstrip()):
             break
         cut = start
     return cut
@@ -955,9 +950,7 @@ def _file_chunks(fd: int, chunk_bytes: int, n_buffers: int = 2, ring: list | Non
         if got < stop - start:  # the last read: everything left
             cut = got
         else:
-            cut = buf.rfind(b"\n", 0, got) + 1 or buf.rfind(b"\r", 0, got - 1) + 1
-            if cut:
-                cut = _keep_headers_with_sentence(buf, cut)
+            cut = _line_cut(buf, got)
         if cut == 0:  # no line end in a whole chunk: a long line
             cut = _last_sentence_start(buf, got)
             yield np.frombuffer(buf, dtype=np.uint8), cut, continued, None
@@ -1332,13 +1325,24 @@ def _fill(stream, view) -> int:
     return total
 
 
+def _line_cut(buf: bytearray, end: int) -> int:
+    """Where a chunk read in full (``buf[:end]``) is cut: after its last '\\n', or (old Mac
+    files) a '\\r' not the last byte read (that one may be the first half of a '\\r\\n' split
+    by the read), moved back before header lines; 0 when no line ends in it."""
+    cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end - 1) + 1
+    return _keep_headers_with_sentence(buf, cut) if cut else 0
+
+
+def _is_header(line: bytes) -> bool:
+    """A ``$PGHP`` or tag-block-only line: it belongs with the sentence after it."""
+    return line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))
+
+
 def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
     """Move ``cut`` back so $PGHP / tag-only lines stay in the same chunk as their sentence."""
     for _ in range(3):
         start = data.rfind(b"\n", 0, cut - 1) + 1
-        line = data[start:cut].rstrip()
-        header = line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))
-        if not header or start == 0:
+        if not _is_header(data[start:cut].rstrip()) or start == 0:
             break
         cut = start
     return cut
