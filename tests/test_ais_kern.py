@@ -11,6 +11,7 @@ the kernel's answer against its general readers (:func:`stsdetect.ais.kernel._le
 from __future__ import annotations
 
 import numpy as np
+from _tag_rules import tag_time_ns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -146,13 +147,6 @@ tag_values = st.one_of(
 )
 
 
-def _tag_time(v: bytes) -> int:
-    if not v.isdigit() or len(v) > 13:
-        return NAT_NS
-    n = int(v)
-    return n * 10**9 if n <= 9_000_000_000 else min(n, 9 * 10**12) * 10**6
-
-
 def _tag_block(fields: bytes) -> bytes:
     x = 0
     for b in fields:
@@ -171,7 +165,7 @@ def test_tag_block_times_and_sources(blocks, pad):
     for c, s, c_first in blocks:
         fields = [b"c:" + c, b"s:" + s] if c_first else [b"s:" + s, b"c:" + c]
         lines.append(_tag_block(b",".join(fields)) + SENTENCE + b"\n")
-        want.append((_tag_time(c), s.decode()))
+        want.append((tag_time_ns(c), s.decode()))
     data = b"#" + b"x" * pad + b"\n" + b"".join(lines)
     res = decode_chunk(np.frombuffer(data, np.uint8), len(data))
     assert res.pos["time"].tolist() == [t for t, _ in want]

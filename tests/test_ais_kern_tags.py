@@ -11,19 +11,13 @@ line's time and source against a Python reading of every block from scratch.
 from __future__ import annotations
 
 import numpy as np
+from _tag_rules import tag_time_ns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stsdetect.ais.kernel import NAT_NS, decode_chunk
 
 SENTENCE = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"
-
-
-def _tag_time(v: bytes) -> int:
-    if not v.isdigit() or len(v) > 13:
-        return NAT_NS
-    n = int(v)
-    return n * 10**9 if n <= 9_000_000_000 else min(n, 9 * 10**12) * 10**6
 
 
 def _read_block(block: bytes) -> tuple:
@@ -45,7 +39,7 @@ def _read_block(block: bytes) -> tuple:
         while ve < len(block) and block[ve] not in b",*\\":
             ve += 1
         if key == 99:
-            t = _tag_time(block[k + 2:ve])
+            t = tag_time_ns(block[k + 2:ve])
         else:
             src = block[k + 2:ve][:32]
     return t, src, 99 in seen
