@@ -449,17 +449,15 @@ class _NmeaDecoder:
                 block["line"] = self._lines(block["record"], extra)
             for block in (pos, stat):
                 block["record"] = block["record"] + off
-            if not len(d_pos["mmsi"]):  # (most chunks: nothing to merge)
-                pass
-            elif self.chunk_names and (names is not None or len(self.source_names) > 1):
-                if names is None:  # (codes reader-wide by now, 0 = none)
-                    names = _arrow_names(self.source_names, pos["source"])
-                pos, names = _merge(pos, d_pos, {"n": names},
-                                    {"n": _arrow_names(self.source_names, d_pos["source"])})
-                names = names["n"]
-                self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
-            else:
-                pos = _merge(pos, d_pos)
+            if len(d_pos["mmsi"]):  # (most chunks: nothing to merge)
+                if self.chunk_names and (names is not None or len(self.source_names) > 1):
+                    if names is None:  # (codes reader-wide by now, 0 = none)
+                        names = _arrow_names(self.source_names, pos["source"])
+                    pos, names = _merge(pos, d_pos, {"n": names},
+                                        {"n": _arrow_names(self.source_names, d_pos["source"])})
+                    names = names["n"]
+                else:
+                    pos = _merge(pos, d_pos)
                 self._seen.append(time_ranges(d_pos["mmsi"], d_pos["time"]))
             if len(d_stat["mmsi"]):  # (texts made of the merged rows' text slots: cheaper
                 # than taking the texts made of each part in the merged order)
