@@ -364,9 +364,6 @@ class _NmeaDecoder:
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         self._decoded = np.zeros(28, np.int64)
         self._blocks: dict = {}  # text -> its block (_run_block), (text,) -> a run of it
-        # like a pool's ``submit``, while chunks are read on threads: folds of the chunks'
-        # time ranges then run there (see _Folding)
-        self.run = None
 
     def expect(self, fraction: float, run=None) -> None:
         """Size the output columns for the current file, ``fraction`` of which was read, and
@@ -409,9 +406,12 @@ class _NmeaDecoder:
         a = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
         self.absorb(decode_chunk(a, a.size, continued), a)
 
-    def absorb(self, res: ChunkResult, buf: np.ndarray, prep: _Prepared | None = None) -> None:
+    def absorb(self, res: ChunkResult, buf: np.ndarray, prep: _Prepared | None = None,
+               run=None) -> None:
         """Take one chunk's kernel result (``buf``: its bytes; ``prep``: :func:`_prepare` of
-        it, made here when absent), in input order."""
+        it, made here when absent), in input order. ``run``: like a pool's ``submit``, while
+        chunks are read on threads: folds of the chunks' time ranges then run there (see
+        :class:`_Folding`)."""
         if prep is None:
             prep = _prepare(res, self.valid_ns)
         c = res.counts
@@ -468,8 +468,8 @@ class _NmeaDecoder:
         self._seen.append(prep.seen)
         if len(self._seen) >= _SEEN_PARTS:  # (folded as chunks come, not all at the end)
             parts = [_settled(p) for p in self._seen]
-            self._seen = [_fold_ranges(parts) if self.run is None else
-                          _Folding(self.run(_fold_ranges, parts), parts)]
+            self._seen = [_fold_ranges(parts) if run is None else
+                          _Folding(run(_fold_ranges, parts), parts)]
         if self.chunk_names:
             self._names.append(len(pos["mmsi"]) if names is None else names)
         for f, values in texts.items():
@@ -1060,9 +1060,7 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         return done
 
     def absorb(res, buf, n, prep=None):
-        decoder.run = None if pool is None else chore
-        decoder.absorb(res, buf, prep)
-        decoder.run = None
+        decoder.absorb(res, buf, prep, None if pool is None else chore)
         if first[0]:
             first[0] = False
             if size and n < size:
