@@ -1,5 +1,7 @@
 """Chunks read by the threads that decode them (``os.pread`` on a plain file): the same
-chunks as a stream gives, and the same read (issue #15, the calling thread's serial work)."""
+chunks as a stream gives, and the same read (issue #15, the calling thread's serial work).
+Both routes are one chunker: their chunks are checked against the stream chunker as it was
+before they shared one (kept here as the oracle)."""
 
 import io
 import os
@@ -10,13 +12,68 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stsdetect.ais import read_ais, reader
-from stsdetect.ais.reader import _chunks, _file_chunks, _read_at
+from stsdetect.ais.reader import (
+    _PAD,
+    _WS_SLACK,
+    _chunks,
+    _file_chunks,
+    _last_sentence_start,
+    _line_cut,
+    _read_at,
+)
 
 #: line pieces that move a cut: $PGHP and tag-only header lines (kept with the sentence
 #: after them), sentences (where a line longer than a chunk is cut), CR-only line ends
 _PIECES = [b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", b"$PGHP,1,2012,11,08*00",
            b"\\s:x,c:1352351932*00\\", b"\\g:1-2-3*00\\!AIVDM,2,1,3,A,5,0*00", b"# comment",
-           b"1352351932 ", b"x" * 97, b"y" * 900, b"\r", b"\n", b"\r\n", b""]
+           b"1352351932 ", b"x" * 97, b"y" * 900, b"", b" ", b"\\"]
+#: what follows each piece (mostly a line end)
+_ENDS = [b"\n", b"\n", b"\n", b"\r\n", b"\r", b""]
+_DUMPS = st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_ENDS)),
+                  max_size=100).map(lambda p: b"".join(a + b for a, b in p))
+
+
+def _old_is_header(line):
+    return line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))
+
+
+def _old_keep_headers_with_sentence(data, cut):
+    for _ in range(3):
+        start = data.rfind(b"\n", 0, cut - 1) + 1
+        if not _old_is_header(data[start:cut].rstrip()) or start == 0:
+            break
+        cut = start
+    return cut
+
+
+def _old_line_cut(buf, end):
+    cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end - 1) + 1
+    return _old_keep_headers_with_sentence(buf, cut) if cut else 0
+
+
+def _old_chunks(data, chunk_bytes, first_bytes):
+    """The stream chunker of 130ec26 (one buffer per chunk here: the bytes are the same)."""
+    stream = io.BytesIO(data)
+    carry, continued = b"", False
+    want = min(first_bytes or chunk_bytes, chunk_bytes)
+    out = []
+    while True:
+        buf = bytearray(max(len(carry) + chunk_bytes, chunk_bytes + _WS_SLACK) + _PAD)
+        buf[:len(carry)] = carry
+        asked, want = want, chunk_bytes
+        end = len(carry) + stream.readinto(memoryview(buf)[len(carry):len(carry) + asked])
+        if end == len(carry):
+            if carry:
+                out.append((bytes(buf[:end]), continued))
+            return out
+        cut = end if end < len(carry) + asked else _old_line_cut(buf, end)
+        if cut == 0:
+            cut = _last_sentence_start(buf, end)
+            out.append((bytes(buf[:cut]), continued))
+            carry, continued = bytes(buf[cut:end]), True
+            continue
+        out.append((bytes(buf[:cut]), continued))
+        carry, continued = bytes(buf[cut:end]), False
 
 
 def _stream_chunks(data, chunk, first):
@@ -36,18 +93,36 @@ def _pread_chunks(path, chunk, first, window):
         os.close(fd)
 
 
-@settings(max_examples=120, deadline=None)
-@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=120),
-       chunk=st.integers(40, 700), part=st.integers(1, 5), window=st.integers(1, 300))
-def test_file_chunks_are_the_stream_chunks(tmp_path_factory, pieces, chunk, part, window):
-    """The same chunks, byte for byte and with the same ``continued``, whether the calling
-    thread reads them from a stream or only finds their cuts in a window of the file (any
-    window, down to one byte: cuts it cannot tell there are made from the whole chunk)."""
-    data = b"".join(pieces)
-    path = tmp_path_factory.mktemp("chunks") / "d.nmea"
+@settings(max_examples=150, deadline=None)
+@given(data=_DUMPS, chunk=st.integers(40, 700), part=st.integers(1, 5),
+       window=st.integers(1, 300))
+def test_streams_and_files_give_the_old_chunks(tmp_path_factory, data, chunk, part, window):
+    """Byte for byte and with the same ``continued``: a stream's chunks, and a file's
+    whether their cuts are found in a window (any window, down to one byte) or read whole,
+    are those of the old stream chunker."""
+    want = _old_chunks(data, chunk, chunk // part)
+    assert _stream_chunks(data, chunk, chunk // part) == want
+    path = tmp_path_factory.mktemp("chunker") / "d.nmea"
     path.write_bytes(data)
-    want = _stream_chunks(data, chunk, chunk // part)
     assert _pread_chunks(path, chunk, chunk // part, window) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_DUMPS, at=st.floats(0, 1))
+def test_a_cut_found_in_the_last_bytes_is_the_whole_chunks_cut(data, at):
+    """The cut :func:`_line_cut` finds in a chunk's last bytes, when it finds one, is the
+    cut of the whole chunk (the old rules); with two line ends in them it finds none only
+    after moving back over a header line, as the whole chunk's cut does."""
+    lo = int(at * len(data))
+    tail = data[lo:]
+    whole = _line_cut(bytearray(data), len(data))
+    assert whole == _old_line_cut(bytearray(data), len(data))
+    got = _line_cut(tail, len(tail), whole=False)
+    if got is not None:
+        assert lo + got == whole
+    elif b"\n" in tail and b"\n" in tail[:tail.rfind(b"\n")]:
+        # (None with two line ends in the window: only after moving over a header line)
+        assert whole < tail.rfind(b"\n") + 1 + lo
 
 
 @pytest.mark.parametrize("window", [20, 100, 299])

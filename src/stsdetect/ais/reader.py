@@ -792,22 +792,49 @@ _WS_SLACK = 4096
 
 def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
             first_bytes: int | None = None):
-    """Chunks of whole lines of ``stream``: (uint8 array, bytes used, continued).
+    """Chunks of whole lines of ``stream``: (uint8 array, bytes used, continued); those of
+    :func:`_chunker` reading the stream in turn."""
+    for a, n, continued, _ in _chunker(partial(_stream_read, stream), chunk_bytes,
+                                       n_buffers, ring, first_bytes):
+        yield a, n, continued
 
-    The first chunk reads ``first_bytes`` (default ``chunk_bytes``; at most that), the
-    others ``chunk_bytes``.
 
-    Chunks are read into ``n_buffers`` buffers in turn (reused: fresh ones would be zeroed
+def _stream_read(stream, view, offset: int) -> int:
+    """:func:`_chunker`'s ``read`` of a stream (``offset``: always where the last read
+    ended)."""
+    return _fill(stream, view)
+
+
+def _chunker(read, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
+             first_bytes: int | None = None, window_chunk=None):
+    """Chunks of whole lines of the bytes ``read`` gives: (uint8 array, bytes used,
+    continued, offset).
+
+    ``read(view, offset)`` fills ``view`` with the bytes from ``offset`` on until it is
+    full or they end, and returns how many it read; each call asks for the bytes after
+    those of the last one. The first chunk reads ``first_bytes`` (default
+    ``chunk_bytes``; at most that), the others ``chunk_bytes``, after the bytes carried
+    over from the chunk before (those after its cut, kept here: never read twice).
+
+    ``window_chunk(start, end, stop)`` (optional, for a file that can be read anywhere;
+    see :func:`_window_chunk`): where the chunk from byte ``start`` to at most ``stop`` is
+    cut (bytes up to ``end`` are carried) when it can tell that without the whole chunk,
+    as ``(where, bytes from there to stop)``, else None. Such a chunk is yielded with its
+    ``offset`` (its first byte) and not read: the consumer reads it into the array
+    (:func:`_read_at`). Chunks read here have ``offset`` None.
+
+    Chunks go into ``n_buffers`` buffers in turn (reused: fresh ones would be zeroed
     and faulted in for every chunk), so that a chunk's buffer stays untouched until
-    ``n_buffers - 1`` later chunks have been read: the consumer must be done with it by
+    ``n_buffers - 1`` later chunks have been yielded: the consumer must be done with it by
     then (a chunk of a line carried over, longer than the slack, gets a buffer of its
     own). ``ring``: a list of ``n_buffers`` buffers (None where one is to be made, which
-    is then put there). A line longer
-    than a chunk is cut before its last sentence (or that sentence's tag block), or anywhere
-    when it holds none; the next chunk then says ``continued``, so that the kernel neither
-    counts the rest as a new line nor its text before a sentence as a record.
+    is then put there). A line longer than a chunk is cut before its last sentence (or
+    that sentence's tag block), or anywhere when it holds none; the next chunk then says
+    ``continued``, so that the kernel neither counts the rest as a new line nor its text
+    before a sentence as a record.
     """
-    carry = b""
+    carry = b""  # the bytes read after the last chunk's cut
+    start = 0  # the chunk's first byte
     continued = False
     size = chunk_bytes + _WS_SLACK + _PAD
     if ring is None:
@@ -815,38 +842,40 @@ def _chunks(stream, chunk_bytes: int, n_buffers: int = 2, ring: list | None = No
     turn = 0
     want = min(first_bytes or chunk_bytes, chunk_bytes)
     while True:
-        if len(carry) + chunk_bytes + _PAD <= size:
+        asked, want = want, chunk_bytes
+        held = len(carry)
+        if held + asked + _PAD <= size:
             if ring[turn] is None or len(ring[turn]) < size:
                 ring[turn] = bytearray(size)
             buf = ring[turn]
             turn = (turn + 1) % n_buffers
         else:
-            buf = bytearray(len(carry) + chunk_bytes + _PAD)
-        buf[:len(carry)] = carry
-        asked, want = want, chunk_bytes
-        end = len(carry) + _fill(stream, memoryview(buf)[len(carry):len(carry) + asked])
-        if end == len(carry):  # the stream ended
-            if carry:
-                yield np.frombuffer(buf, dtype=np.uint8), end, continued
+            buf = bytearray(held + asked + _PAD)
+        if window_chunk is not None:
+            found = window_chunk(start, start + held, start + held + asked)
+            if found is not None:
+                cut, carry = found[0] - start, found[1]
+                yield np.frombuffer(buf, dtype=np.uint8), cut, continued, start
+                start, continued = start + cut, False
+                continue
+        buf[:held] = carry
+        got = held + read(memoryview(buf)[held:held + asked], start + held)
+        if got == held:  # the bytes ended
+            if held:
+                yield np.frombuffer(buf, dtype=np.uint8), held, continued, None
             return
-        if end < len(carry) + asked:  # the last read: everything left
-            cut = end
-        else:
-            cut = _line_cut(buf, end)
-        if cut == 0:  # no line end in a whole chunk: a long line
-            cut = _last_sentence_start(buf, end)
-            yield np.frombuffer(buf, dtype=np.uint8), cut, continued
-            carry = bytes(buf[cut:end])
-            continued = True
-            continue
-        yield np.frombuffer(buf, dtype=np.uint8), cut, continued
-        carry = bytes(buf[cut:end])
-        continued = False
+        cut = got if got < held + asked else _line_cut(buf, got)  # (short: all that is left)
+        long_line = cut == 0  # no line end in a whole chunk
+        if long_line:
+            cut = _last_sentence_start(buf, got)
+        yield np.frombuffer(buf, dtype=np.uint8), cut, continued, None
+        carry = bytes(buf[cut:got])
+        start, continued = start + cut, long_line
 
 
-#: Bytes before a chunk's end in which :func:`_file_chunks` looks for its last line end (and
-#: the header lines kept with the sentence after it); a chunk whose cut it does not find
-#: there is read whole by the calling thread, as :func:`_chunks` does.
+#: Bytes before a chunk's end in which :func:`_window_chunk` looks for its last line end
+#: (and the header lines kept with the sentence after it); a chunk whose cut it does not
+#: find there is read whole by the calling thread.
 _CUT_WINDOW = 16384
 
 
@@ -870,92 +899,33 @@ def _read_at(buf, n: int, fd: int, offset: int) -> None:
                       f"{offset}, {got} there")
 
 
-def _window_cut(tail: bytes) -> int | None:
-    """Where :func:`_chunks` cuts a chunk whose last ``len(tail)`` bytes (with its whole
-    lines before) are ``tail``, as an offset in ``tail``: after its last line end, moved
-    back before header lines (:func:`_keep_headers_with_sentence`); None when that needs
-    bytes before ``tail`` (no line end in it, or a line that may start before it)."""
-    cut = tail.rfind(b"\n") + 1
-    if not cut:
+def _window_chunk(fd: int, window: int, start: int, end: int, stop: int):
+    """:func:`_chunker`'s ``window_chunk`` for file ``fd``: the cut of the chunk from
+    ``start`` to at most ``stop`` found in its last ``window`` bytes (read here), or, when
+    the file ends after ``end`` and before ``stop``, its end; None when that needs more
+    (no line end in the window, a line that may start before it, or no new bytes)."""
+    lo = max(start, stop - window)
+    if lo <= start:
         return None
-    for _ in range(3):
-        start = tail.rfind(b"\n", 0, cut - 1) + 1
-        if start == 0:  # (the line may start before the window)
-            return None
-        if not _is_header(tail[start:cut].rstrip()):
-            break
-        cut = start
-    return cut
+    tail = os.pread(fd, stop - lo, lo)
+    if len(tail) == stop - lo:
+        cut = _line_cut(tail, len(tail), whole=False)
+        return None if cut is None else (lo + cut, tail[cut:])
+    last = lo + len(tail) if tail else os.fstat(fd).st_size  # (the file ends before stop)
+    return (last, b"") if end < last < stop else None
 
 
 def _file_chunks(fd: int, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
                  first_bytes: int | None = None, window: int | None = None):
-    """The chunks :func:`_chunks` makes of a regular file ``fd`` (from its byte 0), each
-    with the buffer it goes into, but mostly not read: ``(uint8 array, bytes used,
-    continued, offset)``; with an ``offset``, the chunk is the file's bytes from there, to
-    be read into the array (:func:`_read_at`) by the thread that decodes it; None: the
-    array holds it already.
-
-    This thread reads only the last ``window`` bytes (default: :data:`_CUT_WINDOW`, at
-    most a quarter of a chunk) before each chunk's end, to find where :func:`_chunks`
-    would cut it (and the file's size, where it ends). A chunk whose cut needs more (a
-    line longer than the window, a file whose lines end in CR only) is read here whole and
-    cut by the rules of :func:`_chunks`. Buffers as in :func:`_chunks`: ``ring`` of
-    ``n_buffers``, each untouched until ``n_buffers - 1`` later chunks have been yielded.
+    """The chunks :func:`_chunks` makes of a regular file ``fd`` (from its byte 0), mostly
+    not read: those of :func:`_chunker` over ``pread``, whose cuts are found in a window
+    of ``window`` bytes (default: :data:`_CUT_WINDOW`, at most a quarter of a chunk)
+    before each chunk's end (:func:`_window_chunk`); a chunk whose cut needs more (a line
+    longer than the window, a file whose lines end in CR only) is read here whole.
     """
     window = window or min(_CUT_WINDOW, max(chunk_bytes // 4, 64))
-    start = end = 0  # the chunk's first byte in the file; the end of the bytes read so far
-    continued = False
-    size = chunk_bytes + _WS_SLACK + _PAD
-    if ring is None:
-        ring = [None] * n_buffers
-    turn = 0
-    want = min(first_bytes or chunk_bytes, chunk_bytes)
-    while True:
-        asked, want = want, chunk_bytes
-        stop = end + asked  # (the end of this chunk's read)
-        if stop - start + _PAD <= size:
-            if ring[turn] is None or len(ring[turn]) < size:
-                ring[turn] = bytearray(size)
-            buf = ring[turn]
-            turn = (turn + 1) % n_buffers
-        else:
-            buf = bytearray(stop - start + _PAD)
-        lo = max(start, stop - window)
-        if lo > start:
-            tail = os.pread(fd, stop - lo, lo)
-            if len(tail) == stop - lo:
-                cut = _window_cut(tail)
-                if cut is not None:
-                    cut += lo - start
-                    yield np.frombuffer(buf, dtype=np.uint8), cut, continued, start
-                    start, end, continued = start + cut, stop, False
-                    continue
-            else:  # the file ends before ``stop``: where?
-                last = lo + len(tail) if tail else os.fstat(fd).st_size
-                if end < last < stop:  # after new bytes: the last chunk, all that is left
-                    yield np.frombuffer(buf, dtype=np.uint8), last - start, continued, start
-                    start = end = last
-                    continued = False
-                    continue
-        # as _chunks: the bytes carried and the new ones, read here
-        carry = end - start
-        got = _pread_full(fd, memoryview(buf)[:stop - start], start)
-        if got <= carry:  # the file ended
-            if got:
-                yield np.frombuffer(buf, dtype=np.uint8), got, continued, None
-            return
-        if got < stop - start:  # the last read: everything left
-            cut = got
-        else:
-            cut = _line_cut(buf, got)
-        if cut == 0:  # no line end in a whole chunk: a long line
-            cut = _last_sentence_start(buf, got)
-            yield np.frombuffer(buf, dtype=np.uint8), cut, continued, None
-            start, end, continued = start + cut, start + got, True
-            continue
-        yield np.frombuffer(buf, dtype=np.uint8), cut, continued, None
-        start, end, continued = start + cut, start + got, False
+    return _chunker(partial(_pread_full, fd), chunk_bytes, n_buffers, ring, first_bytes,
+                    partial(_window_chunk, fd, window))
 
 
 def _last_sentence_start(buf: bytearray, end: int) -> int:
@@ -1081,8 +1051,8 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         with _workspaces(depth, chunk_bytes + _WS_SLACK, depth + 2) as (spaces, ring):
             part = chunk_bytes // _FIRST_PART  # (so that a pool thread starts sooner)
             chunks = (_file_chunks(fd, chunk_bytes, len(ring), ring, part) if fd is not None
-                      else ((*c, None) for c in _chunks(stream, chunk_bytes, len(ring), ring,
-                                                        part)))
+                      else _chunker(partial(_stream_read, stream), chunk_bytes, len(ring),
+                                    ring, part))
             _read_on_pool(chunks, decoder, pool, list(spaces), absorb, chores, fd)
         done = True
     finally:
@@ -1321,27 +1291,33 @@ def _fill(stream, view) -> int:
     return total
 
 
-def _line_cut(buf: bytearray, end: int) -> int:
-    """Where a chunk read in full (``buf[:end]``) is cut: after its last '\\n', or (old Mac
+def _line_cut(data, end: int, whole: bool = True) -> int | None:
+    """Where a chunk read in full (``data[:end]``) is cut: after its last '\\n', or (old Mac
     files) a '\\r' not the last byte read (that one may be the first half of a '\\r\\n' split
-    by the read), moved back before header lines; 0 when no line ends in it."""
-    cut = buf.rfind(b"\n", 0, end) + 1 or buf.rfind(b"\r", 0, end - 1) + 1
-    return _keep_headers_with_sentence(buf, cut) if cut else 0
+    by the read), moved back before header lines ($PGHP or tag-block-only lines: they
+    belong with the sentence after them); 0 when no line ends in it. With ``whole`` False,
+    ``data[:end]`` is only the chunk's last bytes: None when its cut needs bytes before
+    them (no '\\n' in them, or a header line moved over that may start before them)."""
+    cut = data.rfind(b"\n", 0, end) + 1
+    if not cut:
+        if not whole:
+            return None
+        cut = data.rfind(b"\r", 0, end - 1) + 1
+        if not cut:
+            return 0
+    for _ in range(3):
+        start = data.rfind(b"\n", 0, cut - 1) + 1
+        if start == 0:  # (the chunk's first line, or one that may start before ``data``)
+            return cut if whole else None
+        if not _is_header(data[start:cut].rstrip()):
+            break
+        cut = start
+    return cut
 
 
 def _is_header(line: bytes) -> bool:
     """A ``$PGHP`` or tag-block-only line: it belongs with the sentence after it."""
     return line.startswith(b"$PGHP") or (line.startswith(b"\\") and line.endswith(b"\\"))
-
-
-def _keep_headers_with_sentence(data: bytes, cut: int) -> int:
-    """Move ``cut`` back so $PGHP / tag-only lines stay in the same chunk as their sentence."""
-    for _ in range(3):
-        start = data.rfind(b"\n", 0, cut - 1) + 1
-        if not _is_header(data[start:cut].rstrip()) or start == 0:
-            break
-        cut = start
-    return cut
 
 
 def _utc_times(frame: pd.DataFrame) -> pd.DataFrame:
