@@ -439,13 +439,13 @@ class _NmeaDecoder:
         self.absorb(decode_chunk(a, a.size, continued), a)
 
     def absorb(self, res: ChunkResult, buf: np.ndarray, prep: _Prepared | None = None,
-               run=None) -> list:
+               run=None, copy_run=None) -> list:
         """Take one chunk's kernel result (``buf``: its bytes; ``prep``: :func:`_prepare` of
         it, made here when absent), in input order. ``run``: like a pool's ``submit``, while
-        chunks are read on threads: folds of the chunks' time ranges, and the copies of the
-        rows into the output columns (:meth:`_Columns.append`), then run there (see
-        :class:`_Folding`). Returns the futures of those copies: the result's rows must
-        stay as they are until they are done."""
+        chunks are read on threads: folds of the chunks' time ranges then run there (see
+        :class:`_Folding`); ``copy_run`` the same for the copies of the rows into the output
+        columns (:meth:`_Columns.append`). Returns the futures of those copies: the
+        result's rows must stay as they are until they are done."""
         if prep is None:
             prep = _prepare(res, self.valid_ns)
         c = res.counts
@@ -497,8 +497,8 @@ class _NmeaDecoder:
                 # than taking the texts made of each part in the merged order)
                 stat = _merge(stat, d_stat)
                 texts = _texts_of(stat)
-        copies = [f for f in (self.rows.append(pos, run), self.stat_rows.append(stat, run))
-                  if f is not None]
+        copies = [f for f in (self.rows.append(pos, copy_run),
+                              self.stat_rows.append(stat, copy_run)) if f is not None]
         self._seen.append(prep.seen)
         if len(self._seen) >= _SEEN_PARTS:  # (folded as chunks come, not all at the end)
             parts = [_settled(p) for p in self._seen]
@@ -1069,8 +1069,9 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         chores.append((done, fn, args))
         return done
 
-    def absorb(res, buf, n, prep=None) -> list:
-        copies = decoder.absorb(res, buf, prep, None if pool is None else chore)
+    def absorb(res, buf, n, prep=None, hand=False) -> list:
+        run = None if pool is None else chore
+        copies = decoder.absorb(res, buf, prep, run, run if hand else None)
         if first[0]:
             first[0] = False
             if size and n < size:
@@ -1129,11 +1130,13 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
     runs before decoding it (so that such work waits for no chunk queued before it; a
     chunk taken back here leaves them to the pool: they are this thread's work handed
     over). Among them are the copies of absorbed chunks' rows into the output columns
-    (:meth:`_Columns.append`): a chunk's workspace is free again once they are done, and
-    those no pool thread has started are made here (:meth:`_NmeaDecoder.settle`) when
-    this thread would otherwise wait for the first chunk in line, or none is coming (no
-    chunk in flight, or the last one absorbed); the other chores (folds of time ranges,
-    the output columns made ahead) are never waited for.
+    (:meth:`_Columns.append`; handed over only while a chunk no thread has started is in
+    line, whose task will run them): a chunk's workspace is free again once they are
+    done, and those no pool thread has started are made here
+    (:meth:`_NmeaDecoder.settle`) when this thread would otherwise wait for the first
+    chunk in line, or none is coming (no chunk in flight, or the last one absorbed); the
+    other chores (folds of time ranges, the output columns made ahead) are never waited
+    for.
     """
 
     def task(a, n, continued, offset, ws, here=False):
@@ -1157,7 +1160,10 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
             decoder.settle()
         fut, buf, used, _, _, ws = pending.popleft()
         res, prep = fut.result()
-        held.append((absorb(res, buf, used, prep), ws))
+        # the copies handed to the pool when a chunk task not started yet will run them
+        # (else a pool thread would not: made here, now rather than after the last chunk)
+        hand = any(not e[0].done() and not e[0].running() for e in pending)
+        held.append((absorb(res, buf, used, prep, hand), ws))
 
     def release() -> None:
         """Free the workspaces whose rows are copied out (all of them, the copies not
