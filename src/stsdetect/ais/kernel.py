@@ -592,14 +592,23 @@ _L = np.uint64(0x0101010101010101)  # a byte of 1 in every lane
 
 
 @njit(**_JIT)
-def _six8(a, p):
-    """Eight armoured characters a[p : p + 8] as 48 bits (MSB first), and whether all are
-    valid: all eight handled at once in one 64-bit word (byte lanes, SWAR), no branch per
-    character. A character c is valid when 48 <= c < 88 or 96 <= c < 120; its value is
-    c - 48, less 8 from c = 96 on."""
+def _load8(a, p):
+    """The 8 bytes a[p : p + 8] as one little-endian word (byte p in its lowest lane): one
+    unaligned load, as the index is unsigned (numba adds no negative-index check, and LLVM
+    joins the 8 byte loads into one). The caller keeps p + 8 within ``a``."""
+    u = np.uint64(p)
     x = np.uint64(0)
-    for q in range(8):  # (one unaligned little-endian load: char q in byte lane q)
-        x |= np.uint64(a[p + q]) << np.uint64(8 * q)
+    for q in range(8):
+        x |= np.uint64(a[u + np.uint64(q)]) << np.uint64(8 * q)
+    return x
+
+
+@njit(**_JIT)
+def _six_word(x):
+    """Eight armoured characters in the byte lanes of ``x`` (the first in the lowest) as 48
+    bits (MSB first), and whether all are valid: all eight handled at once (SWAR), no
+    branch per character. A character c is valid when 48 <= c < 88 or 96 <= c < 120; its
+    value is c - 48, less 8 from c = 96 on."""
     hi = _L * np.uint64(128)
     # lane-wise tests, each lane's answer in its high bit (no carry crosses lanes: the
     # high bit of every lane is tested on its own first)
@@ -620,6 +629,13 @@ def _six8(a, p):
     d = ((d & m16) << np.uint64(12)) | ((d >> np.uint64(16)) & m16)
     d = ((d & np.uint64(0xFFFFFFFF)) << np.uint64(24)) | (d >> np.uint64(32))
     return d, bad == 0
+
+
+@njit(**_JIT)
+def _six8(a, p):
+    """Eight armoured characters a[p : p + 8] as 48 bits (MSB first), and whether all are
+    valid (see :func:`_six_word`)."""
+    return _six_word(_load8(a, p))
 
 
 @njit(**_JIT, inline="always")
@@ -767,66 +783,97 @@ for _first, _last in ((25, 28), (45, 48), (56, 57), (65, 68), (75, 78), (85, 88)
 _AUX_LO, _AUX_HI = 980_000_000, 989_999_999
 
 
+#: Words of a static payload packed by :func:`_pack` (its first 80 characters, 8 to a word,
+#: and a last word left zero: a 48-bit window may read the word after any field's).
+_PACK_WORDS = 11
+
+
 @njit(**_JIT)
 def _pack(a, p0, n_chars, w):
-    """The payload's first 80 characters as 6-bit values, 10 to a 64-bit word of ``w``;
-    False when a character of the payload is outside the armouring alphabet."""
-    for k in range(8):
+    """The payload's first 80 characters as 6-bit values, 8 to a 48-bit word of ``w`` (MSB
+    first; :data:`_PACK_WORDS` words, zero past the payload); False when a character of the
+    payload is outside the armouring alphabet. Whole groups of 8 characters are read as one
+    word (:func:`_six8`), the last few one at a time."""
+    for k in range(_PACK_WORDS):
         w[k] = 0
-    acc = np.uint64(0)
-    for q in range(n_chars):
-        v = _sixbit(a[p0 + q])
-        if v == 255:
+    q = 0
+    while q + 8 <= n_chars:
+        d, ok = _six8(a, p0 + q)
+        if not ok:
             return False
         if q < 80:
+            w[q >> 3] = d
+        q += 8
+    if q < n_chars:
+        acc = np.uint64(0)
+        for r in range(q, n_chars):
+            v = _sixbit(a[p0 + r])
+            if v == 255:
+                return False
             acc = (acc << np.uint64(6)) | np.uint64(v)
-            if q % 10 == 9:
-                w[q // 10] = acc
-                acc = np.uint64(0)
-    m = n_chars if n_chars < 80 else 80
-    if m % 10:
-        w[m // 10] = acc << np.uint64(6 * (10 - m % 10))
+        if q < 80:
+            w[q >> 3] = acc << np.uint64(6 * (8 - (n_chars - q)))
     return True
 
 
 @njit(**_JIT)
 def _bits(w, nbits, start, width):
-    """Unsigned field of ``width`` bits at bit ``start`` of a payload packed by :func:`_pack`
-    (MSB first, 60 bits to a word). Like pyais, a field cut by the payload's end (``nbits``)
-    is the value of the bits present (not shifted up), and 0 when none is."""
+    """Unsigned field of ``width`` bits (at most 48) at bit ``start`` of a payload packed by
+    :func:`_pack` (MSB first, 48 bits to a word). Like pyais, a field cut by the payload's
+    end (``nbits``) is the value of the bits present (not shifted up), and 0 when none is."""
     end = start + width
     if end > nbits:
         end = nbits
     present = end - start
     if present <= 0:
         return 0
-    k = start // 60
-    off = start - 60 * k
-    if off + present <= 60:
-        v = (w[k] >> np.uint64(60 - off - present)) & np.uint64((1 << present) - 1)
+    k = start // 48
+    off = start - 48 * k
+    if off + present <= 48:
+        v = (w[k] >> np.uint64(48 - off - present)) & np.uint64((1 << present) - 1)
     else:
-        hi = 60 - off
+        hi = 48 - off
         lo = present - hi
-        v = ((w[k] & np.uint64((1 << hi) - 1)) << np.uint64(lo)) | (w[k + 1] >> np.uint64(60 - lo))
+        v = ((w[k] & np.uint64((1 << hi) - 1)) << np.uint64(lo)) | (w[k + 1] >> np.uint64(48 - lo))
     return np.int64(v)
 
 
+#: A byte of 63 in every lane, and 63 in the low 6 bits of every 16-bit lane.
+_LANES_63 = np.uint64(0x3F3F3F3F3F3F3F3F)
+_LANES16_63 = np.uint64(0x003F003F003F003F)
+
+
 @njit(**_JIT)
-def _text(a, p0, w, nbits, start, n, txt, row, slot):
-    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n]: each
-    from the two payload characters a[p0:] it spans (checked beforehand), a character cut by
-    the payload's end from the packed words ``w`` (see :func:`_bits`)."""
-    i = start // 6
-    off = start - 6 * i
-    for k in range(n):
+def _text(w, nbits, start, n, txt, row, slot):
+    """``n`` 6-bit characters at bit ``start`` as ASCII into txt[row, slot:slot + n] ('@'
+    (0) as a space): 8 at a time from a 48-bit window of the packed words ``w`` (spread to
+    one per byte lane and mapped lane by lane), a character cut by the payload's end from
+    :func:`_bits` (the value of its bits present)."""
+    k = 0
+    while k < n:
         b = start + 6 * k
-        if b + 6 <= nbits:
-            v = _sixbit(a[p0 + i + k])
-            if off:
-                v = ((v << off) | (_sixbit(a[p0 + i + k + 1]) >> (6 - off))) & 63
-        else:
-            v = _bits(w, nbits, b, 6)
-        txt[row, slot + k] = 32 if v == 0 else (v + 64 if v < 32 else v)
+        m = min(8, n - k)
+        if b + 6 * m > nbits:  # cut by the payload's end: one at a time
+            for j in range(m):
+                v = _bits(w, nbits, b + 6 * j, 6)
+                txt[row, slot + k + j] = 32 if v == 0 else (v + 64 if v < 32 else v)
+            k += m
+            continue
+        i = b // 48
+        off = np.uint64(b - 48 * i)
+        x = ((w[i] << off) | (w[i + 1] >> (np.uint64(48) - off))) & np.uint64(0xFFFFFFFFFFFF)
+        # 8 fields of 6 bits (the first highest) -> byte lanes (the first lowest)
+        x = (x >> np.uint64(24)) | ((x & np.uint64(0xFFFFFF)) << np.uint64(32))
+        x = (((x >> np.uint64(12)) & np.uint64(0x00000FFF00000FFF))
+             | ((x & np.uint64(0x00000FFF00000FFF)) << np.uint64(16)))
+        x = ((x >> np.uint64(6)) & _LANES16_63) | ((x & _LANES16_63) << np.uint64(8))
+        # v < 32: v + 64; then v == 0 (now 64): 32
+        lt32 = ~(x + _L * np.uint64(128 - 32)) & (_L * np.uint64(128))
+        zero = ~(x + _L * np.uint64(127)) & (_L * np.uint64(128))
+        x = x + (lt32 >> np.uint64(1)) - (zero >> np.uint64(2))
+        for j in range(m):
+            txt[row, slot + k + j] = np.uint8((x >> np.uint64(8 * j)) & np.uint64(255))
+        k += m
 
 
 @njit(**_JIT)
@@ -843,9 +890,9 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
     :data:`TEXT_SLOTS`); returns (reason, mmsi), reason 0 when decoded or else the counter of
     its skip reason, checked in this order: short_payload, undecodable_payload (a byte
     outside the armouring alphabet, or negative fill bits), invalid_type24_part (type 24 part
-    2 or 3), invalid_mmsi (only when ``check_mmsi``). ``w``: 8 words of scratch. Field
-    layouts: ITU-R M.1371-5 tables 52 (type 5), 49 (type 19), 76 (type 24 parts A and B);
-    text: table 47.
+    2 or 3), invalid_mmsi (only when ``check_mmsi``). ``w``: :data:`_PACK_WORDS` words of
+    scratch. Field layouts: ITU-R M.1371-5 tables 52 (type 5), 49 (type 19), 76 (type 24
+    parts A and B); text: table 47.
     """
     nbits = 6 * n_chars - fill
     min_bits = _MIN_BITS_5 if mt == 5 else (_MIN_BITS_19 if mt == 19 else _MIN_BITS_24)
@@ -875,22 +922,22 @@ def _decode_static(a, p0, n_chars, fill, mt, ship_types, s_f64, txt, row, check_
     if mt == 5:
         v = _bits(w, nbits, 40, 30)
         imo = float(v) if 0 < v < 1_000_000_000 else nan
-        _text(a, p0, w, nbits, 70, 7, txt, row, 0)
-        _text(a, p0, w, nbits, 112, 20, txt, row, 8)
-        _text(a, p0, w, nbits, 302, 20, txt, row, 32)
+        _text(w, nbits, 70, 7, txt, row, 0)
+        _text(w, nbits, 112, 20, txt, row, 8)
+        _text(w, nbits, 302, 20, txt, row, 32)
         st = ship_types[_bits(w, nbits, 232, 8)]
         dims = 240
         draught = _positive_or_nan(_bits(w, nbits, 294, 8) / 10.0)
     elif mt == 19:
-        _text(a, p0, w, nbits, 143, 20, txt, row, 8)
+        _text(w, nbits, 143, 20, txt, row, 8)
         st = ship_types[_bits(w, nbits, 263, 8)]
         dims = 271
     elif part == 0:
         st = 0
-        _text(a, p0, w, nbits, 40, 20, txt, row, 8)
+        _text(w, nbits, 40, 20, txt, row, 8)
     else:
         st = _bits(w, nbits, 40, 8)
-        _text(a, p0, w, nbits, 90, 7, txt, row, 0)
+        _text(w, nbits, 90, 7, txt, row, 0)
         if not (_AUX_LO <= mmsi <= _AUX_HI):
             dims = 132
     if 0 < st < 100:
@@ -915,7 +962,7 @@ def _decode_statics(buf, start, n_chars, fill, msg_type, ship_types):
     mmsi = np.zeros(n, np.int64)
     s_f64 = np.full((5, n), np.nan)
     txt = np.full((n, TEXT_BYTES), 32, np.uint8)
-    w = np.zeros(8, np.uint64)
+    w = np.zeros(_PACK_WORDS, np.uint64)
     for i in range(n):
         reason[i], mmsi[i] = _decode_static(buf, start[i], n_chars[i], fill[i], msg_type[i],
                                             ship_types, s_f64, txt, i, False, w)
@@ -1189,12 +1236,17 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                 sv = nxt
                 rs = nxt_rs
                 continue
-            if not is_pos:
+            if not is_pos:  # (a position report's characters are checked as it is decoded)
                 bad = False
-                for p in range(p0, c5):
-                    if _sixbit(a[p]) == 255:
+                p = p0
+                while p + 8 <= c5:  # 8 characters at a time
+                    if not _six8(a, p)[1]:
                         bad = True
                         break
+                    p += 8
+                while not bad and p < c5:
+                    bad = _sixbit(a[p]) == 255
+                    p += 1
                 if bad:
                     counts[7] += 1
                     sv = nxt
@@ -1528,7 +1580,7 @@ def _assemble(frags, off, buf, groups, state, table, free, arena, window, max_op
     or superseded by a repeat of one of its fragment numbers, is given up: its fragments are
     counted as ``incomplete_multipart``. Returns the payload arena (grown when needed).
     """
-    w = np.zeros(8, np.uint64)
+    w = np.zeros(_PACK_WORDS, np.uint64)
     for i in range(frags.shape[1]):
         rec = frags[0, i] + off
         n_frags = frags[2, i]
@@ -1672,7 +1724,8 @@ class Workspace:
             np.empty(2 * MAX_PAYLOAD_CHARS + 64, np.uint8),
             # counts, decoded, n_out, pend, cur, w, commas (see _kernel)
             np.zeros(len(COUNT_NAMES), np.int64), np.zeros(28, np.int64), np.zeros(3, np.int64),
-            np.full(13, -1, np.int64), np.empty(13, np.int64), np.zeros(8, np.uint64),
+            np.full(13, -1, np.int64), np.empty(13, np.int64),
+            np.zeros(_PACK_WORDS, np.uint64),
             np.empty(12, np.int64),
         )
 
