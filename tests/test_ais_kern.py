@@ -115,7 +115,8 @@ def _trailing_oracle(cols: list) -> tuple:
 
 
 stations = st.sampled_from([b"r003669987", b"r003669988", b"r00366998", b"rb03660465",
-                            b"r003669987x", b"r1", b"r" + b"s" * 40])
+                            b"r003669987x", b"r1", b"r" + b"s" * 40, b"r" + b"s" * 32 + b"t",
+                            b"r" + b"s" * 31 + b"t", b"r003669987 "])
 trailing = st.one_of(
     stations,
     st.sampled_from([b"1152921693", b"1152921693 ", b"1152921693123", b"115292169",

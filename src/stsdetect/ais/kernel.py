@@ -414,6 +414,55 @@ def _sentence_scan(a, a64, sv, le, commas):
     return -1, p, nc, x
 
 
+@njit(**_JIT)
+def _load8(a, p):
+    """The 8 bytes a[p : p + 8] as one little-endian word (byte p in its lowest lane): one
+    unaligned load, as the index is unsigned (numba adds no negative-index check, and LLVM
+    joins the 8 byte loads into one). The caller keeps p + 8 within ``a``."""
+    u = np.uint64(p)
+    x = np.uint64(0)
+    for q in range(8):
+        x |= np.uint64(a[u + np.uint64(q)]) << np.uint64(8 * q)
+    return x
+
+
+@njit(**_JIT)
+def _store8(a, p, x):
+    """The word ``x`` into the 8 bytes a[p : p + 8] (its lowest lane first): one unaligned
+    store (see :func:`_load8`)."""
+    u = np.uint64(p)
+    for q in range(8):
+        a[u + np.uint64(q)] = np.uint8((x >> np.uint64(8 * q)) & np.uint64(255))
+
+
+@njit(**_JIT)
+def _copy(src, s, dst, d, n):
+    """src[s : s + n] into dst[d : d + n], 8 bytes at a time (the last few one by one)."""
+    q = 0
+    while q + 8 <= n:
+        _store8(dst, d + q, _load8(src, s + q))
+        q += 8
+    while q < n:
+        dst[d + q] = src[s + q]
+        q += 1
+
+
+@njit(**_JIT)
+def _same_span(a, p, q, n):
+    """Whether the ``n`` bytes from a[p] equal those from a[q] (8 at a time, reading
+    nothing past either span)."""
+    k = 0
+    while k + 8 <= n:
+        if _load8(a, p + k) != _load8(a, q + k):
+            return False
+        k += 8
+    while k < n:
+        if a[p + k] != a[q + k]:
+            return False
+        k += 1
+    return True
+
+
 @njit(**_JIT, inline="always")
 def _word_at(a64, p):
     """The 8 bytes from byte ``p`` of ``a64``'s bytes as one little-endian word (from the
@@ -448,14 +497,15 @@ def _digit_run(a, a64, p, e):
     """The run of decimal digits from a[p] before ``e``: (its value, its digits). The value
     is exact up to 18 digits (past that the caller rejects the run by its length).
 
-    Runs of 8 bytes within a[p:e] are read as one word (see :func:`_word_at`): its bytes
-    outside '0'-'9' marked lane by lane (as in :func:`_six8`), the digits before the first
-    of them converted by :func:`_eight_digits`; the last bytes one at a time.
+    Runs of 8 bytes within a[p:e] are read as one word (:func:`_load8`; ``a64`` is not
+    read): its bytes outside '0'-'9' marked lane by lane (as in :func:`_six8`), the digits
+    before the first of them converted by :func:`_eight_digits`; the last bytes one at a
+    time.
     """
     v = 0
     q = p
     while q + 8 <= e:
-        w = _word_at(a64, q)
+        w = _load8(a, q)
         low7 = w & ~_LANES_HIGH
         bad = ((w & _LANES_HIGH) | (~(low7 + _LANES_80) & _LANES_HIGH)  # >= 128, < 48
                | ((low7 + _LANES_70) & _LANES_HIGH))  # >= 58
@@ -589,18 +639,6 @@ def _signed(v, width):
 
 
 _L = np.uint64(0x0101010101010101)  # a byte of 1 in every lane
-
-
-@njit(**_JIT)
-def _load8(a, p):
-    """The 8 bytes a[p : p + 8] as one little-endian word (byte p in its lowest lane): one
-    unaligned load, as the index is unsigned (numba adds no negative-index check, and LLVM
-    joins the 8 byte loads into one). The caller keeps p + 8 within ``a``."""
-    u = np.uint64(p)
-    x = np.uint64(0)
-    for q in range(8):
-        x |= np.uint64(a[u + np.uint64(q)]) << np.uint64(8 * q)
-    return x
 
 
 @njit(**_JIT)
@@ -1060,6 +1098,10 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     tc_cvs = -1
     tc_cve = -1
     tc_sum = -1
+    # the last N-AIS station name coded (its start, length and code)
+    st_s = 0
+    st_len = -1
+    st_code = 0
     rec = 0
     line = 0
     i = 0
@@ -1395,15 +1437,24 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                             ve -= 1
                         flen = ve - fs
                         if not found_t and (flen == 10 or flen == 13):
-                            v = _uint(a, fs, ve, 13)
-                            if v >= 0:
+                            v, nd = _digit_run(a, a64, fs, ve)
+                            if nd == flen:
                                 tv = _unix_ns(v)
                                 if tv != NAT_NS:
                                     t_ns = tv
                                     found_t = True
                         if not found_s and flen > 1 and a[fs] == 114:  # 'r<station>'
-                            src, n_names = _code(a, fs + 1, ve, keys, codes, first, length,
-                                                     slots, n_names)
+                            # lines of a feed mostly repeat the last station: its code
+                            # again when the name's bytes do (its name kept to 32 bytes)
+                            nlen = min(flen - 1, MAX_SOURCE_BYTES)
+                            if nlen == st_len and _same_span(a, fs + 1, st_s, nlen):
+                                src = st_code
+                            else:
+                                src, n_names = _code(a, fs + 1, ve, keys, codes, first,
+                                                     length, slots, n_names)
+                                st_s = fs + 1
+                                st_len = nlen
+                                st_code = src
                             found_s = True
                         if fe >= re_:
                             break
@@ -1431,10 +1482,8 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                     # fragment 2 of 2 right after its fragment 1, as receivers emit nearly
                     # all of them: joined here
                     m = pend[7]
-                    for q in range(m):
-                        scratch[q] = a[pend[6] + q]
-                    for q in range(n_chars):
-                        scratch[m + q] = a[p0 + q]
+                    _copy(a, pend[6], scratch, 0, m)
+                    _copy(a, p0, scratch, m, n_chars)
                     counts[14] += 1  # multipart_joined
                     _emit(scratch, 0, m + n_chars, fill, pend[9] if pend[9] != NAT_NS else t_ns,
                           pend[10] if pend[10] != 0 else src, r, required, kind, ship_types,
