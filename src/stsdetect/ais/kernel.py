@@ -528,6 +528,16 @@ def _digit_run(a, a64, p, e):
     return v, q - p
 
 
+@njit(**_JIT, inline="always")
+def _uint_run(a, a64, s, e, max_width):
+    """:func:`_uint` (digits a[s:e] -> value, or -1) read 8 digits a word by
+    :func:`_digit_run`."""
+    if e <= s or e - s > max_width:
+        return -1
+    v, nd = _digit_run(a, a64, s, e)
+    return v if nd == e - s else -1
+
+
 #: :func:`_lead_number_ns`' answer for a column that is not a number (read it otherwise).
 _NOT_NUMBER = NAT_NS + 1
 
@@ -676,6 +686,25 @@ def _six8(a, p):
     return _six_word(_load8(a, p))
 
 
+@njit(**_JIT)
+def _six_part(a, p, k):
+    """The first ``k`` (any number) of 8 armoured characters a[p : p + 8] as 48 bits (MSB
+    first, zeros for the missing), or -1 when one is invalid: the 8 as one word when all
+    are there, else one at a time."""
+    if k >= 8:
+        d, ok = _six8(a, p)
+        return np.int64(d) if ok else -1
+    acc = 0
+    for q in range(8):
+        v = 0
+        if q < k:
+            v = _sixbit(a[p + q])
+            if v == 255:
+                return -1
+        acc = (acc << 6) | v
+    return acc
+
+
 @njit(**_JIT, inline="always")
 def _ab_fields(w0, w1, w2, b):
     """Speed, longitude, latitude, course and heading (raw) of a class A (``b`` 0) or class B
@@ -704,22 +733,15 @@ def _decode_position(a, p0, n_chars, fill, mt, required):
         w2, ok2 = _six8(a, p0 + 16)
         if not (ok0 and ok1 and ok2):
             return 7, 0, nan, nan, nan, nan, nan, 0
-    else:
-        w0 = np.uint64(0)
-        w1 = np.uint64(0)
-        w2 = np.uint64(0)
-        for q in range(24):
-            v6 = 0
-            if q < n_chars:
-                v6 = _sixbit(a[p0 + q])
-                if v6 == 255:
-                    return 7, 0, nan, nan, nan, nan, nan, 0
-            if q < 8:
-                w0 = (w0 << np.uint64(6)) | np.uint64(v6)
-            elif q < 16:
-                w1 = (w1 << np.uint64(6)) | np.uint64(v6)
-            else:
-                w2 = (w2 << np.uint64(6)) | np.uint64(v6)
+    else:  # (type 27: 16 characters) whole words of 8 as above, a last part one by one
+        x0 = _six_part(a, p0, n_chars)
+        x1 = _six_part(a, p0 + 8, n_chars - 8)
+        x2 = _six_part(a, p0 + 16, n_chars - 16)
+        if x0 < 0 or x1 < 0 or x2 < 0:
+            return 7, 0, nan, nan, nan, nan, nan, 0
+        w0 = np.uint64(x0)
+        w1 = np.uint64(x1)
+        w2 = np.uint64(x2)
     if n_chars * 6 - fill < required[mt]:
         return 9, 0, nan, nan, nan, nan, nan, 0
     mmsi = np.int64(_field(w0, w1, w2, 8, 30))
@@ -1321,7 +1343,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                     # ... or it with another c: value (the clock's second changed) and
                     # checksum: when its value is all digits (its fields then the same but
                     # c:) and no field starts in the new checksum, only c: is read
-                    v = _uint(a, rs + tc_cvs, rs + tc_cve, 13)
+                    v = _uint_run(a, a64, rs + tc_cvs, rs + tc_cve, 13)
                     q = rs + tc_sum
                     while q < sv - 1 and a[q] != 44 and a[q] != 92:
                         q += 1
@@ -1356,7 +1378,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         ve += 1
                     if key == 99 and not seen_c:  # c:
                         seen_c = True
-                        v = _uint(a, vs, ve, 13)
+                        v = _uint_run(a, a64, vs, ve, 13)
                         # any number is a time (Unix s, or ms from 11 digits on): one too
                         # short or too long is an implausible time, not a missing one
                         t_ns = _tag_time_ns(v)
