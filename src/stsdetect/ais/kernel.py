@@ -65,7 +65,7 @@ _FIB = np.uint64(0x9E3779B97F4A7C15)
 _JIT = {"cache": True, "nogil": True}
 if hasattr(CPUTargetOptions, "_nrt"):
     _JIT["_nrt"] = False
-# The per-line helpers the kernel calls on every line or sentence (_line_end,
+# The per-line helpers the kernel calls on every line or sentence (_line_scan,
 # _sentence_scan, _is_ais_start, _uint, _code, _digest, _decode_position) are inlined into
 # it at numba's level (inline="always"; LLVM left the larger ones as calls): 10-17 % less
 # kernel time per layout, for ~5 s more of the one-off cold compile (17 -> 22.5 s).
@@ -300,32 +300,33 @@ _LANES_37 = np.uint64(0x2525252525252525)
 _LANES_HIGH = np.uint64(0x8080808080808080)
 
 
-#: A byte of 127 in every lane (see :func:`_line_end`).
+#: A byte of 127 in every lane (see :func:`_line_scan`).
 _LANES_127 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _LANES_32 = np.uint64(0x2020202020202020)
 
 
 @njit(**_JIT, inline="always")
-def _line_end(a, a64, j, n, text):
-    """The end of the line starting at a[j] (its '\\n' or '\\r', or ``n``), its first AIS
-    sentence start (-1 when none), how many it has, and its first '!' or '$' (-1 when none:
-    where a sentence of another kind may start). The caller adds the starts up into
-    ``counts[18]`` (to check, apart from the framing, that none is lost).
+def _line_scan(a, a64, j, n, text):
+    """From a[j] on, the line's first AIS sentence start or else its end: ``(q, start,
+    cand)``, ``start`` True when q is a sentence start, else q is the line's end (its '\\n'
+    or '\\r', or ``n``); ``cand``: the first '!' or '$' before q (-1 when none: where a
+    sentence of another kind may start). The kernel reads a line in one pass: this scan up
+    to its first sentence, :func:`_sentence_scan` through it, this scan again from its '*'
+    on, and so on.
 
-    Bytes above 36 are skipped 8 at a time: ``a64`` is ``a`` as little-endian 64-bit words,
-    and ``(w - 0x25..25) & ~w & 0x80..80`` marks every byte below 37 of a word ``w`` (and
-    possibly a 37 right after one: each marked byte is checked on its own). With ``text``
+    Bytes above 36 are skipped 8 at a time: each 8 bytes are read as one little-endian word
+    (:func:`_load8`, from any byte on), and ``(w - 0x25..25) & ~w & 0x80..80`` marks every
+    byte below 37 of a word ``w`` (and possibly a 37 right after one: each marked byte is
+    checked on its own). With ``text``
     (a comment line: words of text) the spaces are left unmarked too (exactly: a byte of
     ``w ^ 0x20..20`` is zero where ``w`` has a space, and only there is ``((x & 0x7f..7f) +
     0x7f..7f) | x`` without its high bit), so that a line of words costs a few marks.
     """
-    first = -1
-    starts = 0
     cand = -1
     while j < n:
         m_q = j
-        if j & 7 == 0 and j + 8 <= n:
-            w = a64[j >> 3]
+        if j + 8 <= n:
+            w = _load8(a, j)
             m = (w - _LANES_37) & ~w & _LANES_HIGH
             if text:
                 x = w ^ _LANES_32
@@ -339,15 +340,13 @@ def _line_end(a, a64, j, n, text):
             m &= m - np.uint64(1)
             c = a[q]
             if c == 10 or c == 13:
-                return q, first, starts, cand
+                return q, False, cand
             if c == 33 or c == 36:
                 if cand < 0:
                     cand = q
                 if c == 33 and _is_ais_start(a, q, n):
-                    starts += 1
-                    if first < 0:
-                        first = q
-    return n, first, starts, cand
+                    return q, True, cand
+    return n, False, cand
 
 
 #: A byte of 45 in every lane: bytes below it are a sentence's structure (',', '*', '!').
@@ -364,34 +363,39 @@ def _xor_lanes(x64):
 
 
 @njit(**_JIT, inline="always")
-def _sentence_scan(a, a64, sv, le, commas):
-    """Scan the sentence starting at a[sv] (its '!') up to its '*' or the next AIS sentence
-    start on the line (``le``: the line's end): (star, nxt, nc, x), the '*' (or -1), the next
-    sentence's start (or -1), how many of its first 6 commas were found (their positions into
-    ``commas``) and the XOR of the bytes between the '!' and the '*' (the NMEA checksum).
+def _sentence_scan(a, a64, sv, n, commas):
+    """Scan the sentence starting at a[sv] (its '!') up to its '*', the next AIS sentence
+    start or the line's end: (star, nxt, nc, x, stop), the '*' (or -1), the next sentence's
+    start (or -1), how many of its first 6 commas were found (their positions into
+    ``commas``), the XOR of the bytes between the '!' and the '*' (the NMEA checksum), and
+    where the scan stopped (the '*', the next start, or else the line's end: its '\\n' or
+    '\\r', or ``n``).
 
-    Words of 8 bytes with no byte below 45 are only XORed (see :func:`_line_end`).
+    Words of 8 bytes with no byte below 45 are only XORed (see :func:`_line_scan`).
     """
     nc = 0
     x = 0
     x64 = np.uint64(0)
     p = sv + 1
-    while p < le:
-        if p & 7 == 0 and p + 8 <= le:
-            w = a64[p >> 3]
+    while p < n:
+        if p + 8 <= n:
+            w = _load8(a, p)
             m = (w - _LANES_45) & ~w & _LANES_HIGH
             while m != 0:
                 k = np.int64(trailing_zeros(m)) >> 3
                 m &= m - np.uint64(1)
                 q = p + k
                 c = a[q]
-                if c == 42 or (c == 33 and q >= sv + 7 and _is_ais_start(a, q, le)):
+                if (c == 42 or c == 10 or c == 13
+                        or (c == 33 and q >= sv + 7 and _is_ais_start(a, q, n))):
                     if k > 0:  # the word's bytes before q
                         x64 ^= w & ((np.uint64(1) << np.uint64(8 * k)) - np.uint64(1))
                     x ^= _xor_lanes(x64)
                     if c == 42:
-                        return q, -1, nc, x
-                    return -1, q, nc, x
+                        return q, -1, nc, x, q
+                    if c == 33:
+                        return -1, q, nc, x, q
+                    return -1, -1, nc, x, q
                 if c == 44 and nc < 6:
                     commas[nc] = q
                     nc += 1
@@ -399,7 +403,8 @@ def _sentence_scan(a, a64, sv, le, commas):
             p += 8
             continue
         c = a[p]
-        if c == 42 or (c == 33 and p >= sv + 7 and _is_ais_start(a, p, le)):
+        if c == 42 or c == 10 or c == 13 or (c == 33 and p >= sv + 7
+                                               and _is_ais_start(a, p, n)):
             break
         x ^= c
         if c == 44 and nc < 6:
@@ -407,11 +412,13 @@ def _sentence_scan(a, a64, sv, le, commas):
             nc += 1
         p += 1
     x ^= _xor_lanes(x64)
-    if p >= le:
-        return -1, -1, nc, x
+    if p >= n:
+        return -1, -1, nc, x, n
     if a[p] == 42:
-        return p, -1, nc, x
-    return -1, p, nc, x
+        return p, -1, nc, x, p
+    if a[p] == 33:
+        return -1, p, nc, x, p
+    return -1, -1, nc, x, p
 
 
 @njit(**_JIT)
@@ -1129,22 +1136,21 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     i = 0
     while i < n:
         ls = i
+        # up to the line's first AIS sentence start, or its end
         if a[i] == 35:  # '#': a comment (its own copy of the scan, for text)
-            j, s_first, n_starts, cand = _line_end(a, a64, i, n, True)
+            j, at_start, cand = _line_scan(a, a64, i, n, True)
         else:
-            j, s_first, n_starts, cand = _line_end(a, a64, i, n, False)
-        n_sentence_starts += n_starts
-        le = j
-        if j < n and a[j] == 13 and j + 1 < n and a[j + 1] == 10:
-            i = j + 2
-        else:
-            i = j + 1
+            j, at_start, cand = _line_scan(a, a64, i, n, False)
         cont = continued and line == 0
         line += 1
-        if (le - ls >= 3 and a[ls] == 0xEF and a[ls + 1] == 0xBB and a[ls + 2] == 0xBF):
-            ls += 3  # UTF-8 byte order mark
-        # ---- the line's AIS sentence starts (its first: s_first) ----
-        if s_first < 0:
+        if (ls + 3 <= n and a[ls] == 0xEF and a[ls + 1] == 0xBB and a[ls + 2] == 0xBF):
+            ls += 3  # UTF-8 byte order mark (no line end: the line has these 3 bytes)
+        if not at_start:  # ---- a line without AIS sentences ----
+            le = j
+            if le < n and a[le] == 13 and le + 1 < n and a[le + 1] == 10:
+                i = le + 2
+            else:
+                i = le + 1
             if cont:
                 continue  # the rest of a line already counted
             rec += 1
@@ -1207,7 +1213,10 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                                           and (c6 == 44 or c6 == 42)))
             counts[2 if like else 3] += 1
             continue
-        # ---- one record per AIS sentence ----
+        # ---- one record per AIS sentence (the first at j) ----
+        s_first = j
+        n_sentence_starts += 1
+        le = n  # (the line's end: known once its last sentence is read)
         sv = s_first
         rs = ls
         if cont:  # the rest of a cut line: its first record starts at the sentence ...
@@ -1232,14 +1241,15 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
             pg_pending = False
             # ---- structure: 6 commas, then '*hh' (one pass: the checksum, the commas, and
             # where the next sentence starts on this line) ----
-            star, nxt, nc, x = _sentence_scan(a, a64, sv, le, commas)
-            if star >= 0 and n_starts > 1:  # (a line of one sentence has no next one)
-                p = star + 1
-                while p < le:
-                    if a[p] == 33 and _is_ais_start(a, p, le):
-                        nxt = p
-                        break
-                    p += 1
+            star, nxt, nc, x, stop = _sentence_scan(a, a64, sv, n, commas)
+            if star >= 0:  # the rest of the line from the '*': the next start, or its end
+                stop, at_start, _c = _line_scan(a, a64, star + 1, n, False)
+                if at_start:
+                    nxt = stop
+            if nxt >= 0:
+                n_sentence_starts += 1
+            else:
+                le = stop
             re_ = le
             nxt_rs = -1
             if nxt >= 0:
@@ -1538,6 +1548,10 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         n_out[2] += 1
             sv = nxt
             rs = nxt_rs
+        if le < n and a[le] == 13 and le + 1 < n and a[le + 1] == 10:
+            i = le + 2
+        else:
+            i = le + 1
     counts[16] += rec  # (kept in registers while the chunk is read)
     counts[18] += n_sentence_starts
     counts[19] += n_sentence_records
