@@ -165,7 +165,6 @@ class _Columns:
         self._written = 0  # rows whose pages were all written ahead (_fresh_columns)
         self._cols = _block_columns(dtypes, 0)
         self._coming = None  # (rows, future of their columns) from reserve(run=...)
-        self._copies: list = []  # (future, rows, where) of copies handed over (append)
 
     def reserve(self, n: int, run=None) -> None:
         """Make room for ``n`` rows in all (no-op when there is room already).
@@ -183,46 +182,25 @@ class _Columns:
         if run is not None:
             self._coming = (n, run(_fresh_columns, self.dtypes, n))
             return
-        self.settle()
         at = self.n_rows
         grown = _block_columns(self.dtypes, n)
         for k, a in self._cols.items():
             grown[k][:at] = a[:at]
         self._cols, self._cap, self._written = grown, n, 0
 
-    def append(self, cols: dict, run=None) -> Future | None:
-        """Append rows (a dict of equal-length arrays with the keys of ``dtypes``).
-
-        ``run``: like a pool's ``submit``, returning futures that can be cancelled until
-        they start: the copy into the columns is then handed to it, and its future
-        returned (None when there are no rows); ``cols`` must stay as they are until it is
-        done. Their place in the columns is taken at once: rows appended later go after
-        them. :meth:`settle` waits for the copies (those not started it makes here)."""
+    def append(self, cols: dict) -> None:
+        """Append rows (a dict of equal-length arrays with the keys of ``dtypes``)."""
         n = len(cols["mmsi"])
         if not n:
-            return None
+            return
         at = self.n_rows
         if self._coming is not None and self._coming[1].done():
             self._adopt()
         if at + n > self._cap:
             self.reserve(max(at + n, self._cap + self._cap // 2, 1024))
+        for k, a in self._cols.items():
+            a[at:at + n] = cols[k]
         self.n_rows = at + n
-        if run is None:
-            _copy_rows(self._cols, cols, at)
-            return None
-        copy = run(_copy_rows, self._cols, cols, at)
-        self._copies.append((copy, cols, at))
-        return copy
-
-    def settle(self) -> None:
-        """Return once every copy handed over (:meth:`append`) is in the columns: those
-        no other thread has started are taken back and made here."""
-        copies, self._copies = self._copies, []
-        for future, cols, at in copies:  # (a loop over the chunks in flight)
-            if future.cancel():
-                _copy_rows(self._cols, cols, at)
-            else:
-                future.result()
 
     def _adopt(self) -> None:
         """Move the rows so far into the columns made on the pool (when they are larger)."""
@@ -230,7 +208,6 @@ class _Columns:
         fresh = future.result()
         if n <= self._cap:
             return
-        self.settle()
         at = self.n_rows
         for k, a in self._cols.items():
             fresh[k][:at] = a[:at]
@@ -239,7 +216,6 @@ class _Columns:
     def columns(self) -> dict | None:
         """The rows collected, as one array per column (None when there are none); the
         store is empty afterwards."""
-        self.settle()
         cols, n, written = self._cols, self.n_rows, self._written
         self.__init__(self.dtypes)
         if not n:
@@ -250,14 +226,6 @@ class _Columns:
                 kept[k][:] = a[:n]
             return kept
         return {k: a[:n] for k, a in cols.items()}
-
-
-def _copy_rows(into: dict, cols: dict, at: int) -> None:
-    """Write the rows ``cols`` into the columns ``into`` from row ``at`` (a loop over the
-    columns; NumPy copies without the GIL)."""
-    n = len(cols["mmsi"])
-    for k, a in into.items():
-        a[at:at + n] = cols[k]
 
 
 def _block_columns(dtypes: dict, n: int, touch: bool = False) -> dict:
@@ -439,13 +407,11 @@ class _NmeaDecoder:
         self.absorb(decode_chunk(a, a.size, continued), a)
 
     def absorb(self, res: ChunkResult, buf: np.ndarray, prep: _Prepared | None = None,
-               run=None, copy_run=None) -> list:
+               run=None) -> None:
         """Take one chunk's kernel result (``buf``: its bytes; ``prep``: :func:`_prepare` of
         it, made here when absent), in input order. ``run``: like a pool's ``submit``, while
         chunks are read on threads: folds of the chunks' time ranges then run there (see
-        :class:`_Folding`); ``copy_run`` the same for the copies of the rows into the output
-        columns (:meth:`_Columns.append`). Returns the futures of those copies: the
-        result's rows must stay as they are until they are done."""
+        :class:`_Folding`)."""
         if prep is None:
             prep = _prepare(res, self.valid_ns)
         c = res.counts
@@ -497,8 +463,8 @@ class _NmeaDecoder:
                 # than taking the texts made of each part in the merged order)
                 stat = _merge(stat, d_stat)
                 texts = _texts_of(stat)
-        copies = [f for f in (self.rows.append(pos, copy_run),
-                              self.stat_rows.append(stat, copy_run)) if f is not None]
+        self.rows.append(pos)
+        self.stat_rows.append(stat)
         self._seen.append(prep.seen)
         if len(self._seen) >= _SEEN_PARTS:  # (folded as chunks come, not all at the end)
             parts = [_settled(p) for p in self._seen]
@@ -512,12 +478,6 @@ class _NmeaDecoder:
             self._extra.append(extra)
             self._n_extra += extra.size
         self.record_offset += c["records"]
-        return copies
-
-    def settle(self) -> None:
-        """Return once the rows of every chunk absorbed are in the output columns."""
-        self.rows.settle()
-        self.stat_rows.settle()
 
     def _drop_counts(self, types: np.ndarray | None) -> None:
         """Move records dropped for implausible times (counts by type) out of decoded."""
@@ -1069,14 +1029,12 @@ def _read_nmea(stream, decoder: _NmeaDecoder, chunk_bytes: int, pool=None,
         chores.append((done, fn, args))
         return done
 
-    def absorb(res, buf, n, prep=None, hand=False) -> list:
-        run = None if pool is None else chore
-        copies = decoder.absorb(res, buf, prep, run, run if hand else None)
+    def absorb(res, buf, n, prep=None):
+        decoder.absorb(res, buf, prep, None if pool is None else chore)
         if first[0]:
             first[0] = False
             if size and n < size:
                 decoder.expect(n / size, None if pool is None else chore)
-        return copies
 
     if pool is None:
         with _workspaces(1, chunk_bytes + _WS_SLACK, 2) as ((ws,), ring):
@@ -1129,14 +1087,7 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
     ``chores``: (future, function, arguments) the next chunk's task a pool thread runs
     runs before decoding it (so that such work waits for no chunk queued before it; a
     chunk taken back here leaves them to the pool: they are this thread's work handed
-    over). Among them are the copies of absorbed chunks' rows into the output columns
-    (:meth:`_Columns.append`; handed over only while a chunk no thread has started is in
-    line, whose task will run them): a chunk's workspace is free again once they are
-    done, and those no pool thread has started are made here
-    (:meth:`_NmeaDecoder.settle`) when this thread would otherwise wait for the first
-    chunk in line, or none is coming (no chunk in flight, or the last one absorbed); the
-    other chores (folds of time ranges, the output columns made ahead) are never waited
-    for.
+    over, and a chore not run is never waited for).
     """
 
     def task(a, n, continued, offset, ws, here=False):
@@ -1145,7 +1096,10 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
                 done, fn, args = chores.popleft()
             except IndexError:  # (taken by another thread meanwhile)
                 break
-            _run_chore(done, fn, args)
+            try:
+                done.set_result(fn(*args))
+            except BaseException as exc:  # (raised where the result is used)
+                done.set_exception(exc)
         if offset is not None:
             _read_at(a, n, fd, offset)
         res = decode_chunk(a, n, continued, ws, copy=False)
@@ -1153,25 +1107,11 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
 
     pending: deque = deque()  # [future, buffer, bytes, continued, offset, workspace]
 
-    held: deque = deque()  # (copies, workspace): free once its rows are copied out
-
     def absorb_first() -> None:
-        if not pending[0][0].done():  # (rather than wait idle: the copies not started)
-            decoder.settle()
         fut, buf, used, _, _, ws = pending.popleft()
         res, prep = fut.result()
-        # the copies handed to the pool when a chunk task not started yet will run them
-        # (else a pool thread would not: made here, now rather than after the last chunk)
-        hand = any(not e[0].done() and not e[0].running() for e in pending)
-        held.append((absorb(res, buf, used, prep, hand), ws))
-
-    def release() -> None:
-        """Free the workspaces whose rows are copied out (all of them, the copies not
-        started made here, when no chunk is in flight: no pool task would make them)."""
-        if not pending:
-            decoder.settle()
-        while held and all(f.done() for f in held[0][0]):
-            free.append(held.popleft()[1])
+        absorb(res, buf, used, prep)
+        free.append(ws)
 
     def take_back(entries) -> bool:
         """Decode here the first chunk of ``entries`` no pool thread has started (False:
@@ -1186,8 +1126,6 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
 
     more = True
     while more or pending:
-        if more and not free:
-            release()
         if more and free:
             chunk = next(chunks, None)
             if chunk is None:
@@ -1203,18 +1141,6 @@ def _read_on_pool(chunks, decoder, pool, free, absorb, chores: deque | None = No
                     take_back((oldest,))
         elif pending[0][0].done() or not take_back(pending):
             absorb_first()
-    decoder.settle()  # (the copies left: no pool task is coming to make them)
-
-
-def _run_chore(done: Future, fn, args) -> None:
-    """Run a chore handed to the pool (unless it was taken back: cancelled), its result or
-    error into ``done``."""
-    if not done.set_running_or_notify_cancel():
-        return
-    try:
-        done.set_result(fn(*args))
-    except BaseException as exc:  # (raised where the result is used)
-        done.set_exception(exc)
 
 
 class _Pool:
