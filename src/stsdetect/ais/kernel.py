@@ -859,27 +859,16 @@ _PACK_WORDS = 11
 def _pack(a, p0, n_chars, w):
     """The payload's first 80 characters as 6-bit values, 8 to a 48-bit word of ``w`` (MSB
     first; :data:`_PACK_WORDS` words, zero past the payload); False when a character of the
-    payload is outside the armouring alphabet. Whole groups of 8 characters are read as one
-    word (:func:`_six8`), the last few one at a time."""
+    payload is outside the armouring alphabet. Each group of 8 characters is read by
+    :func:`_six_part` (a whole group as one word, the last few one at a time)."""
     for k in range(_PACK_WORDS):
         w[k] = 0
-    q = 0
-    while q + 8 <= n_chars:
-        d, ok = _six8(a, p0 + q)
-        if not ok:
+    for q in range(0, n_chars, 8):
+        x = _six_part(a, p0 + q, n_chars - q)
+        if x < 0:
             return False
         if q < 80:
-            w[q >> 3] = d
-        q += 8
-    if q < n_chars:
-        acc = np.uint64(0)
-        for r in range(q, n_chars):
-            v = _sixbit(a[p0 + r])
-            if v == 255:
-                return False
-            acc = (acc << np.uint64(6)) | np.uint64(v)
-        if q < 80:
-            w[q >> 3] = acc << np.uint64(6 * (8 - (n_chars - q)))
+            w[q >> 3] = np.uint64(x)
     return True
 
 
