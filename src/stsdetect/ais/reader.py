@@ -412,8 +412,8 @@ class _NmeaDecoder:
         it, made here when absent), in input order. ``run``: like a pool's ``submit``, while
         chunks are read on threads: folds of the chunks' time ranges then run there (see
         :class:`_Folding`)."""
-        if prep is None:
-            prep = _prepare(res, self.valid_ns)
+        if prep is None:  # (source names as strings per chunk too, when the others have them)
+            prep = _prepare(res, self.valid_ns, self.chunk_names)
         c = res.counts
         self._counts += np.fromiter(c.values(), np.int64, len(c))
         self._decoded += res.decoded
@@ -945,6 +945,35 @@ def _last_sentence_start(buf: bytearray, end: int) -> int:
     return at
 
 
+#: Least work, in bytes plus :data:`_SENTENCE_BYTES` per AIS sentence, a plain NMEA file
+#: must hold (as estimated by :func:`_nmea_threads`) for ``read_ais``'s default to decode
+#: it on more than one thread. A two-thread read has costs one thread has not (a pool
+#: thread's first wake-up, a workspace per chunk in flight, the threads taking turns at
+#: the GIL for each chunk's Python work, a serial head and tail), worth paying only when
+#: there is enough to decode. Measured (idle two-core VM, min of 24 calls, one thread /
+#: two threads): bare VDM of 10k lines (0.5 MB) 3.8 / 4.6 ms, of 25k lines (1.3 MB)
+#: 10.9 / 8.5 ms; gpsd's commented sample (one sentence in 400 bytes) to 50k lines
+#: (2.1 MB) 5.8 / 6.7 ms, to 100k lines (4.2 MB) 8.9 / 7.9 ms.
+_MIN_THREADED_WORK = 2_750_000
+
+#: What decoding an AIS sentence costs in bytes read (one thread: about 1.7 ms per MB and
+#: 0.12 ms per thousand sentences, fitted on bare VDM and gpsd's commented sample).
+_SENTENCE_BYTES = 70
+
+
+def _nmea_threads(head: bytes, size: int | None, workers: int) -> int:
+    """Threads ``read_ais``'s default decodes an NMEA file of ``size`` bytes (None: not a
+    plain file) whose first bytes are ``head`` on, of ``workers``: one when its work, its
+    bytes plus :data:`_SENTENCE_BYTES` per sentence, is under :data:`_MIN_THREADED_WORK`
+    (sentences estimated from the sentence starts, '!', in ``head``: one pass over at most
+    64 KiB, exact for a file no longer than that), else ``workers``. Streams and compressed
+    files (size unknown) keep ``workers``."""
+    if workers < 2 or not size or not head:
+        return workers
+    sentences = head.count(b"!") * size / len(head)
+    return 1 if size + _SENTENCE_BYTES * sentences < _MIN_THREADED_WORK else workers
+
+
 def _balanced_chunk(size: int | None, chunk_bytes: int, workers: int) -> int:
     """The chunk size for a file of ``size`` bytes decoded on ``workers`` threads: at most
     about ``chunk_bytes``, and such that the chunks are a multiple of ``workers`` of about
@@ -1252,6 +1281,45 @@ class _Pool:
         self._fds.append(fd)
 
 
+class _LazyPool:
+    """A :class:`_Pool` of ``n`` threads started when first used (:meth:`start`, or a
+    task submitted): a read whose files are all decoded on the calling thread alone
+    (:func:`_nmea_threads`) starts and joins no thread. ``shutdown`` and ``close_after``
+    as the pool's (no-ops before it is started)."""
+
+    def __init__(self, n: int):
+        self._n = int(n)
+        self._pool = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the threads were started."""
+        return self._pool is not None
+
+    def start(self) -> _Pool:
+        """The pool, its threads started now if they were not."""
+        if self._pool is None:
+            self._pool = _Pool(self._n)
+        return self._pool
+
+    def submit(self, fn, *args) -> Future:
+        """Run ``fn(*args)`` on a pool thread (started now if need be); its future."""
+        return self.start().submit(fn, *args)
+
+    def close_after(self, fd: int) -> None:
+        """As :meth:`_Pool.close_after` (closed now when no thread was started)."""
+        later = getattr(self._pool, "close_after", None)
+        if later is None:
+            os.close(fd)
+        else:
+            later(fd)
+
+    def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
+        """As :meth:`_Pool.shutdown` (nothing to do when no thread was started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait, cancel_futures)
+
+
 def _run_started(pool, fn, *args) -> Future:
     """``pool.submit(fn, *args)``, returning once a pool thread has started it: a compiled
     ``fn`` that releases the GIL then runs beside this thread's Python work (submitted
@@ -1329,8 +1397,10 @@ def _utc_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- entry point
 def _read_sources(source, format, decoder, report, tables, table_statics, chunk_bytes, pool,
-                  n_workers, columns=None) -> None:
-    """Read every source: NMEA through ``decoder``, decoded tables into ``tables``."""
+                  n_workers, columns=None, auto_workers: bool = False) -> None:
+    """Read every source: NMEA through ``decoder``, decoded tables into ``tables``
+    (``auto_workers``: ``n_workers`` is the default, and an NMEA file a second thread
+    would not speed up is read on the calling thread alone; see :func:`_nmea_threads`)."""
     from .csv_formats import read_table
 
     for src in open_sources(source):
@@ -1338,12 +1408,19 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
         if fmt == "nmea":
             decoder.start_file(src.name)
             plain = src.size_hint is not None and not src.compressed  # (a file's own bytes)
+            threads = (_nmea_threads(src.head, src.size_hint if plain else None, n_workers)
+                       if auto_workers else n_workers)
+            if threads > 1:
+                pool.start()  # (its threads wake while this one reads the first chunk)
             _read_nmea(src.stream, decoder, _balanced_chunk(src.size_hint, chunk_bytes,
-                                                            n_workers), pool, n_workers,
-                       src.size_hint, src.path if plain else None)
+                                                            threads),
+                       pool if threads > 1 else None, threads, src.size_hint,
+                       src.path if plain else None)
         else:
             if columns is not None and fmt in ("marinecadastre", "dma"):
                 fmt = "csv"  # the user's mapping wins over the known layout
+            if pool is not None:
+                pool.start()  # (before the table is read: its threads wake meanwhile)
             positions, statics = read_table(src.stream, fmt, report, columns=columns,
                                             name=src.name, pool=pool, workers=n_workers)
             positions["file"] = _string_runs([(src.name, len(positions))])
@@ -1359,15 +1436,16 @@ def _read_sources(source, format, decoder, report, tables, table_statics, chunk_
 
 
 def _read_all(source, format, decoder, report, chunk_bytes, pool, n_workers, columns,
-              valid_ns) -> AISData:
+              valid_ns, auto_workers: bool = False) -> AISData:
     """:func:`read_ais` once its arguments are checked and its ``pool`` started."""
     tables, table_statics = [], []
     try:
         _read_sources(source, format, decoder, report, tables, table_statics, int(chunk_bytes),
-                      pool, n_workers, columns)
+                      pool, n_workers, columns, auto_workers)
         # (implausible times dropped already; the vessels' compiled grouping on the pool)
-        positions, statics_frame = decoder.finish(
-            None if pool is None or tables else partial(_run_started, pool))
+        positions, statics_frame = decoder.finish(  # (a pool not started stays so)
+            None if pool is None or tables or not pool.started else partial(_run_started,
+                                                                            pool))
     finally:
         if pool is not None:  # every chunk was taken (or the read failed): the threads told
             pool.shutdown(wait=False, cancel_futures=True)  # to exit (read_ais waits at its end)
@@ -1431,7 +1509,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         Threads that decode NMEA chunks at once (the compiled kernel releases the GIL; the
         results are taken in input order, so the output does not depend on it): the calling
         thread and ``workers - 1`` pool threads. Default: the CPUs this process may run on,
-        at most :data:`MAX_DEFAULT_WORKERS`; 1 decodes in the calling thread alone.
+        at most :data:`MAX_DEFAULT_WORKERS`, except that a plain NMEA file too small for a
+        second thread to pay (about 2.7 MB of dense sentences or 1.4 MB of bare VDM, told
+        from its size and first 64 KiB) is decoded on the calling thread alone; 1 decodes
+        in the calling thread alone.
     columns : dict or str, optional
         Which column of a CSV of another layout holds each field: ``{"mmsi": "ID", "time":
         "ais_pos_timestamp", "lat": "latitude", "lon": "longitude"}`` or the same as
@@ -1469,7 +1550,8 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     from .csv_formats import parse_columns
 
     parse_columns(columns)
-    if workers is None:
+    auto_workers = workers is None
+    if auto_workers:
         affinity = getattr(os, "sched_getaffinity", None)
         workers = min(len(affinity(0)) if affinity else (os.cpu_count() or 1),
                       MAX_DEFAULT_WORKERS)
@@ -1481,10 +1563,10 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
     # on threads, each chunk's source names are made as strings where it is decoded
     decoder.chunk_names = n_workers > 1 and _arrow_strings()
     # (the calling thread decodes too: the pool has the other threads, started now)
-    pool = _Pool(n_workers - 1) if n_workers > 1 else None
+    pool = _LazyPool(n_workers - 1) if n_workers > 1 else None
     try:
         return _read_all(source, format, decoder, report, int(chunk_bytes), pool, n_workers,
-                         columns, valid_ns)
+                         columns, valid_ns, auto_workers)
     finally:
         if pool is not None:  # every pool thread has ended when the call returns or raises
             pool.shutdown(wait=True, cancel_futures=True)  # (after an error: once its chunk
