@@ -421,6 +421,29 @@ def _sentence_scan(a, a64, sv, n, commas):
     return -1, -1, nc, x, p
 
 
+#: A byte of 44 (',') and a byte of 1 in every lane (see :func:`_comma_or_end`).
+_LANES_44 = np.uint64(0x2C2C2C2C2C2C2C2C)
+_LANES_1 = np.uint64(0x0101010101010101)
+
+
+@njit(**_JIT, inline="always")
+def _comma_or_end(a, p, e, n):
+    """The first ',' of a[p:e], or ``e`` when it has none: 8 bytes a word while a word is
+    within a[:n] (:func:`_load8`), the last ones one at a time. ``x = w ^ 0x2c..2c`` has a
+    zero byte where the word ``w`` has a ',', and the lowest marked lane of ``(x - 0x01..01)
+    & ~x & 0x80..80`` is its first zero byte (a borrow may mark lanes above it, never one
+    below)."""
+    while p < e and p + 8 <= n:
+        x = _load8(a, p) ^ _LANES_44
+        m = (x - _LANES_1) & ~x & _LANES_HIGH
+        if m != 0:
+            return min(p + (np.int64(trailing_zeros(m)) >> 3), e)
+        p += 8
+    while p < e and a[np.uint64(p)] != 44:
+        p += 1
+    return min(p, e)
+
+
 @njit(**_JIT)
 def _load8(a, p):
     """The 8 bytes a[p : p + 8] as one little-endian word (byte p in its lowest lane): one
@@ -1450,9 +1473,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                     found_t = t_ns != NAT_NS
                     found_s = src != 0
                     for _col in range(_MAX_TRAILING_COLUMNS):
-                        fe = fs
-                        while fe < re_ and a[fe] != 44:
-                            fe += 1
+                        fe = _comma_or_end(a, fs, re_, n)
                         ve = fe  # (a space may end the last column, before a next sentence)
                         while ve > fs and (a[ve - 1] == 32 or a[ve - 1] == 9):
                             ve -= 1
