@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 from numba.core.cpu import CPUTargetOptions
-from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
 from .statics import STATICS_MIN_BITS
 
@@ -1872,25 +1872,48 @@ def _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, copy: bool = True) -> tu
 
 
 @njit(**_JIT)
-def _trim(text, at, width, offsets, data, valid):
-    """Each row's text slot ``text[:, at:at + width]`` from its first to its last non-space
+def _trim(flat, row_bytes, at, width, offsets, data, valid):
+    """Each row's text slot (bytes ``at`` to ``at + width`` of each row of ``row_bytes``
+    bytes of ``flat``, the rows one after another) from its first to its last non-space
     byte, one after another into ``data`` (``offsets``: n + 1 ends; ``valid``: a bit per
-    row, little-endian, set when the slot is not blank); returns the blank rows."""
+    row, little-endian, set when the slot is not blank); returns the blank rows.
+
+    8 bytes a word: a slot's words (up to 3; lanes past its width masked off) XORed with
+    spaces are zero where it has spaces, so that its first and last non-space byte are
+    the lowest nonzero lane of its first nonzero word and the highest of its last; the
+    bytes between are copied a word at a time (``data`` has 8 bytes more than the slots
+    need: a word's bytes past a value are overwritten by the next one's), the last row's
+    one by one where a word would pass the end of ``flat``."""
     blank = 0
     k = 0
-    for i in range(text.shape[0]):
-        s, e = at, at + width
-        while s < e and text[i, s] == 32:
-            s += 1
-        while e > s and text[i, e - 1] == 32:
-            e -= 1
-        if s == e:
+    n = flat.size // row_bytes
+    size = flat.size
+    for i in range(n):
+        b = i * row_bytes + at
+        s = -1
+        e = 0
+        for q in range(0, width, 8):
+            x = _load8(flat, b + q) ^ _LANES_32
+            if width - q < 8:
+                x &= (np.uint64(1) << np.uint64(8 * (width - q))) - np.uint64(1)
+            if x != 0:
+                if s < 0:
+                    s = q + (np.int64(trailing_zeros(x)) >> 3)
+                e = q + 8 - (np.int64(leading_zeros(x)) >> 3)
+        if s < 0:
             blank += 1
-        else:
-            valid[i >> 3] |= np.uint8(1 << (i & 7))
-        for j in range(s, e):
-            data[k] = text[i, j]
-            k += 1
+            offsets[i + 1] = k
+            continue
+        valid[i >> 3] |= np.uint8(1 << (i & 7))
+        m = e - s
+        q = 0
+        while q < m and b + s + q + 8 <= size:
+            _store8(data, k + q, _load8(flat, b + s + q))
+            q += 8
+        while q < m:
+            data[k + q] = flat[b + s + q]
+            q += 1
+        k += m
         offsets[i + 1] = k
     return blank
 
@@ -1898,14 +1921,19 @@ def _trim(text, at, width, offsets, data, valid):
 @njit(**_JIT)
 def _take_names(data, ends, codes, offsets, out):
     """Each row's name ``data[ends[c - 1] : ends[c]]`` (``c = codes[i]``, ``ends[-1]``
-    read as 0) one after another into ``out`` (``offsets``: n + 1 ends)."""
+    read as 0) one after another into ``out`` (``offsets``: n + 1 ends), 8 bytes a word:
+    ``data`` and ``out`` have 8 bytes more than the names (a word's bytes past a name are
+    overwritten by the next one's)."""
     k = 0
     for i in range(codes.size):
         c = codes[i]
         s = ends[c - 1] if c > 0 else 0
-        for j in range(s, ends[c]):
-            out[k] = data[j]
-            k += 1
+        m = ends[c] - s
+        q = 0
+        while q < m:
+            _store8(out, k + q, _load8(data, s + q))
+            q += 8
+        k += m
         offsets[i + 1] = k
 
 
@@ -1926,15 +1954,16 @@ def take_names(names: list, codes: np.ndarray) -> tuple:
     fresh memory costs page faults)."""
     encoded = [nm.encode() for nm in names]
     ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
-    data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    data = np.frombuffer(b"".join(encoded) + bytes(8), np.uint8)
     codes = np.ascontiguousarray(codes)
     if codes.dtype.kind not in "iu":
         codes = codes.astype(np.int64)
     offsets = np.empty(codes.size + 1, np.int64)
     offsets[0] = 0
-    out = np.empty(_names_bytes(ends, codes), np.uint8)
+    size = _names_bytes(ends, codes)
+    out = np.empty(size + 8, np.uint8)
     _take_names(data, ends, codes, offsets, out)
-    return offsets, out
+    return offsets, out[:size]
 
 
 @njit(**_JIT)
@@ -1990,9 +2019,10 @@ def trim_text(text: np.ndarray, field: str) -> tuple:
     at, width = TEXT_SLOTS[field]
     n = text.shape[0]
     offsets = np.zeros(n + 1, np.int64)
-    data = np.empty(n * width, np.uint8)
+    data = np.empty(n * width + 8, np.uint8)
     valid = np.zeros((n + 7) // 8, np.uint8)
-    blank = _trim(np.ascontiguousarray(text), at, width, offsets, data, valid)
+    text = np.ascontiguousarray(text, np.uint8)
+    blank = _trim(text.reshape(-1), text.shape[1], at, width, offsets, data, valid)
     return offsets, data[:offsets[-1]], valid, int(blank)
 
 
