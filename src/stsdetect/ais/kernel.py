@@ -338,7 +338,7 @@ def _line_scan(a, a64, j, n, text):
         while m != 0:
             q = m_q + (np.int64(trailing_zeros(m)) >> 3)
             m &= m - np.uint64(1)
-            c = a[q]
+            c = a[np.uint64(q)]  # (unsigned: no negative-index check)
             if c == 10 or c == 13:
                 return q, False, cand
             if c == 33 or c == 36:
@@ -385,7 +385,7 @@ def _sentence_scan(a, a64, sv, n, commas):
                 k = np.int64(trailing_zeros(m)) >> 3
                 m &= m - np.uint64(1)
                 q = p + k
-                c = a[q]
+                c = a[np.uint64(q)]
                 if (c == 42 or c == 10 or c == 13
                         or (c == 33 and q >= sv + 7 and _is_ais_start(a, q, n))):
                     if k > 0:  # the word's bytes before q
@@ -397,18 +397,18 @@ def _sentence_scan(a, a64, sv, n, commas):
                         return -1, q, nc, x, q
                     return -1, -1, nc, x, q
                 if c == 44 and nc < 6:
-                    commas[nc] = q
+                    commas[np.uint64(nc)] = q
                     nc += 1
             x64 ^= w
             p += 8
             continue
-        c = a[p]
+        c = a[np.uint64(p)]
         if c == 42 or c == 10 or c == 13 or (c == 33 and p >= sv + 7
                                                and _is_ais_start(a, p, n)):
             break
         x ^= c
         if c == 44 and nc < 6:
-            commas[nc] = p
+            commas[np.uint64(nc)] = p
             nc += 1
         p += 1
     x ^= _xor_lanes(x64)
@@ -1475,7 +1475,8 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                     for _col in range(_MAX_TRAILING_COLUMNS):
                         fe = _comma_or_end(a, fs, re_, n)
                         ve = fe  # (a space may end the last column, before a next sentence)
-                        while ve > fs and (a[ve - 1] == 32 or a[ve - 1] == 9):
+                        while ve > fs and (a[np.uint64(ve - 1)] == 32
+                                             or a[np.uint64(ve - 1)] == 9):
                             ve -= 1
                         flen = ve - fs
                         if not found_t and (flen == 10 or flen == 13):
@@ -1485,7 +1486,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                                 if tv != NAT_NS:
                                     t_ns = tv
                                     found_t = True
-                        if not found_s and flen > 1 and a[fs] == 114:  # 'r<station>'
+                        if not found_s and flen > 1 and a[np.uint64(fs)] == 114:  # 'r<station>'
                             # lines of a feed mostly repeat the last station: its code
                             # again when the name's bytes do (its name kept to 32 bytes)
                             nlen = min(flen - 1, MAX_SOURCE_BYTES)
