@@ -295,7 +295,8 @@ def _is_ais_start(a, p, end):
             and a[p + 1] > 44 and a[p + 2] > 44)
 
 
-#: SWAR constants: a byte of 37 in every lane, and every lane's high bit.
+#: SWAR constants: a byte of 1 in every lane, of 37, and every lane's high bit.
+_L = np.uint64(0x0101010101010101)
 _LANES_37 = np.uint64(0x2525252525252525)
 _LANES_HIGH = np.uint64(0x8080808080808080)
 
@@ -421,9 +422,8 @@ def _sentence_scan(a, a64, sv, n, commas):
     return -1, -1, nc, x, p
 
 
-#: A byte of 44 (',') and a byte of 1 in every lane (see :func:`_comma_or_end`).
+#: A byte of 44 (',') in every lane (see :func:`_comma_or_end`).
 _LANES_44 = np.uint64(0x2C2C2C2C2C2C2C2C)
-_LANES_1 = np.uint64(0x0101010101010101)
 
 
 @njit(**_JIT, inline="always")
@@ -435,7 +435,7 @@ def _comma_or_end(a, p, e, n):
     below)."""
     while p < e and p + 8 <= n:
         x = _load8(a, p) ^ _LANES_44
-        m = (x - _LANES_1) & ~x & _LANES_HIGH
+        m = (x - _L) & ~x & _LANES_HIGH
         if m != 0:
             return min(p + (np.int64(trailing_zeros(m)) >> 3), e)
         p += 8
@@ -470,6 +470,20 @@ def _copy(src, s, dst, d, n):
     """src[s : s + n] into dst[d : d + n], 8 bytes at a time (the last few one by one)."""
     q = 0
     while q + 8 <= n:
+        _store8(dst, d + q, _load8(src, s + q))
+        q += 8
+    while q < n:
+        dst[d + q] = src[s + q]
+        q += 1
+
+
+@njit(**_JIT)
+def _copy_over(src, s, dst, d, n):
+    """src[s : s + n] into dst[d : d + n], 8 bytes at a time while a word is within
+    ``src``, the rest one by one: unlike :func:`_copy` it may write up to 7 bytes past
+    dst[d + n] (``dst`` needs that slack; bytes a next copy overwrites)."""
+    q = 0
+    while q < n and s + q + 8 <= src.size:
         _store8(dst, d + q, _load8(src, s + q))
         q += 8
     while q < n:
@@ -678,7 +692,6 @@ def _signed(v, width):
     return v
 
 
-_L = np.uint64(0x0101010101010101)  # a byte of 1 in every lane
 
 
 @njit(**_JIT)
@@ -1882,13 +1895,11 @@ def _trim(flat, row_bytes, at, width, offsets, data, valid):
     8 bytes a word: a slot's words (up to 3; lanes past its width masked off) XORed with
     spaces are zero where it has spaces, so that its first and last non-space byte are
     the lowest nonzero lane of its first nonzero word and the highest of its last; the
-    bytes between are copied a word at a time (``data`` has 8 bytes more than the slots
-    need: a word's bytes past a value are overwritten by the next one's), the last row's
-    one by one where a word would pass the end of ``flat``."""
+    bytes between are copied by :func:`_copy_over` (``data`` has 8 bytes more than the
+    slots need)."""
     blank = 0
     k = 0
     n = flat.size // row_bytes
-    size = flat.size
     for i in range(n):
         b = i * row_bytes + at
         s = -1
@@ -1907,13 +1918,7 @@ def _trim(flat, row_bytes, at, width, offsets, data, valid):
             continue
         valid[i >> 3] |= np.uint8(1 << (i & 7))
         m = e - s
-        q = 0
-        while q < m and b + s + q + 8 <= size:
-            _store8(data, k + q, _load8(flat, b + s + q))
-            q += 8
-        while q < m:
-            data[k + q] = flat[b + s + q]
-            q += 1
+        _copy_over(flat, b + s, data, k, m)
         k += m
         offsets[i + 1] = k
     return blank
@@ -1922,18 +1927,14 @@ def _trim(flat, row_bytes, at, width, offsets, data, valid):
 @njit(**_JIT)
 def _take_names(data, ends, codes, offsets, out):
     """Each row's name ``data[ends[c - 1] : ends[c]]`` (``c = codes[i]``, ``ends[-1]``
-    read as 0) one after another into ``out`` (``offsets``: n + 1 ends), 8 bytes a word:
-    ``data`` and ``out`` have 8 bytes more than the names (a word's bytes past a name are
-    overwritten by the next one's)."""
+    read as 0) one after another into ``out`` (``offsets``: n + 1 ends), by
+    :func:`_copy_over` (``out`` has 8 bytes more than the names)."""
     k = 0
     for i in range(codes.size):
         c = codes[i]
         s = ends[c - 1] if c > 0 else 0
         m = ends[c] - s
-        q = 0
-        while q < m:
-            _store8(out, k + q, _load8(data, s + q))
-            q += 8
+        _copy_over(data, s, out, k, m)
         k += m
         offsets[i + 1] = k
 
