@@ -899,20 +899,49 @@ def _read_at(buf, n: int, fd: int, offset: int) -> None:
                       f"{offset}, {got} there")
 
 
-def _window_chunk(fd: int, window: int, start: int, end: int, stop: int):
+def _window_chunk(fd: int, window: int, start: int, end: int, stop: int,
+                  cr_only: bool = False):
     """:func:`_chunker`'s ``window_chunk`` for file ``fd``: the cut of the chunk from
     ``start`` to at most ``stop`` found in its last ``window`` bytes (read here), or, when
     the file ends after ``end`` and before ``stop``, its end; None when that needs more
-    (no line end in the window, a line that may start before it, or no new bytes)."""
+    (no line end in the window, a line that may start before it, or no new bytes).
+    ``cr_only``: the file's lines end in CR alone (:func:`_cr_only`): a window without
+    '\\n' is cut after a '\\r' (:func:`_cr_cut`)."""
     lo = max(start, stop - window)
     if lo <= start:
         return None
     tail = os.pread(fd, stop - lo, lo)
     if len(tail) == stop - lo:
         cut = _line_cut(tail, len(tail), whole=False)
+        if cut is None and cr_only:
+            cut = _cr_cut(tail)
         return None if cut is None else (lo + cut, tail[cut:])
     last = lo + len(tail) if tail else os.fstat(fd).st_size  # (the file ends before stop)
     return (last, b"") if end < last < stop else None
+
+
+#: Bytes at the start of a file that tell whether its lines end in CR alone (:func:`_cr_only`).
+_CR_HEAD = 65536
+
+
+def _cr_only(fd: int) -> bool:
+    """Whether file ``fd``'s first :data:`_CR_HEAD` bytes hold a '\\r' and no '\\n' (old
+    Mac line ends: the windows of :func:`_window_chunk` then look for a '\\r' too)."""
+    head = os.pread(fd, _CR_HEAD, 0)
+    return b"\n" not in head and b"\r" in head
+
+
+def _cr_cut(tail: bytes) -> int | None:
+    """:func:`_window_chunk`'s cut in a window ``tail`` of a file whose lines end in CR alone
+    (the kernel ends a line at a '\\r' as at a '\\n'): after its last '\\r' but its last
+    byte (that one may be the first half of a '\\r\\n'), where :func:`_line_cut` cuts such
+    a chunk read whole (which moves no header line over: those are found after a '\\n');
+    None (the chunk is read whole) when the window has a '\\n' or no such '\\r'. (A chunk
+    of such a file with a '\\n' before its window, which the whole read would cut there, is
+    cut at a '\\r' after it: a line end too, the rows the same.)"""
+    if b"\n" in tail:
+        return None
+    return tail.rfind(b"\r", 0, len(tail) - 1) + 1 or None
 
 
 def _file_chunks(fd: int, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
@@ -920,12 +949,13 @@ def _file_chunks(fd: int, chunk_bytes: int, n_buffers: int = 2, ring: list | Non
     """The chunks :func:`_chunks` makes of a regular file ``fd`` (from its byte 0), mostly
     not read: those of :func:`_chunker` over ``pread``, whose cuts are found in a window
     of ``window`` bytes (default: :data:`_CUT_WINDOW`, at most a quarter of a chunk)
-    before each chunk's end (:func:`_window_chunk`); a chunk whose cut needs more (a line
-    longer than the window, a file whose lines end in CR only) is read here whole.
+    before each chunk's end (:func:`_window_chunk`; in a file whose lines end in CR alone,
+    after a '\\r': :func:`_cr_cut`); a chunk whose cut needs more (a line longer than the
+    window, a header line before the cut) is read here whole.
     """
     window = window or min(_CUT_WINDOW, max(chunk_bytes // 4, 64))
     return _chunker(partial(_pread_full, fd), chunk_bytes, n_buffers, ring, first_bytes,
-                    partial(_window_chunk, fd, window))
+                    partial(_window_chunk, fd, window, cr_only=_cr_only(fd)))
 
 
 def _last_sentence_start(buf: bytearray, end: int) -> int:
