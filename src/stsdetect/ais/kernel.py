@@ -38,6 +38,7 @@ Times and sources, in order of priority, from whichever the dump carries:
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -49,7 +50,7 @@ from .statics import STATICS_MIN_BITS
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
-           "seen_range", "time_ranges", "touch_pages", "trim_text"]
+           "seen_range", "static_texts", "time_ranges", "touch_pages", "trim_text"]
 
 NAT_NS = np.iinfo(np.int64).min
 _INT64_MAX = np.iinfo(np.int64).max
@@ -2194,6 +2195,11 @@ def _ranges(values, times, table, shift, keys, first, last):
         else:
             first[k] = min(first[k], t)
             last[k] = max(last[k], t)
+    # the table left empty for the next call: each key's slot cleared, the last put first
+    # (with linear probing, a key's probe path only crosses keys put before it)
+    for k in range(n - 1, -1, -1):
+        h, _ = _probe(table, keys, keys[k], shift)
+        table[h] = -1
     return n
 
 
@@ -2203,11 +2209,29 @@ def time_ranges(values: np.ndarray, times: np.ndarray) -> tuple:
     appearance: ``(keys, first, last)``, in one compiled pass (the GIL is released). A chunk's
     summary for :func:`seen_range`: its vessels' first and last times in a few rows."""
     n = values.size
-    bits = max(6, (2 * n).bit_length())  # at most half the slots used
+    table = _empty_table(max(6, (2 * n).bit_length()))  # at most half the slots used
     keys, first, last = (np.empty(n, np.int64) for _ in range(3))
     k = _ranges(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
-                np.full(1 << bits, -1, np.int64), np.uint64(64 - bits), keys, first, last)
+                table, np.uint64(64 - (table.size.bit_length() - 1)), keys, first, last)
     return keys[:k].copy(), first[:k].copy(), last[:k].copy()
+
+
+#: Largest key table :func:`time_ranges` keeps per thread between calls (slots): a chunk's
+#: (2**15 slots for 1 MiB of bare VDM, 256 KB) was a fresh ``np.full`` per chunk before.
+_KEEP_TABLE_BITS = 17
+_tables = threading.local()
+
+
+def _empty_table(bits: int) -> np.ndarray:
+    """A key table of at least ``2**bits`` slots (a power of 2), all -1 (empty), for
+    :func:`_ranges`, which leaves it empty again: this thread's own, kept between calls
+    (grown to the largest asked for, up to ``2**_KEEP_TABLE_BITS``)."""
+    if bits > _KEEP_TABLE_BITS:
+        return np.full(1 << bits, -1, np.int64)
+    table = getattr(_tables, "table", None)
+    if table is None or table.size < 1 << bits:
+        table = _tables.table = np.full(1 << bits, -1, np.int64)
+    return table
 
 
 @njit(**_JIT)
@@ -2347,3 +2371,49 @@ def decode_statics(buf, start, n_chars, fill, msg_type) -> tuple:
                            np.asarray(start, np.int64), np.asarray(n_chars, np.int64),
                            np.asarray(fill, np.int64), np.asarray(msg_type, np.int64),
                            _SHIP_TYPE_5_19)
+
+
+# --------------------------------------------------------------------------- reader post-passes
+# Compiled passes over a decoded chunk's rows that the reader runs on the thread that decoded
+# it (stsdetect.ais.reader._prepare): one call each instead of many small NumPy calls, which
+# hold the GIL while the other threads wait for it.
+_TRIM_SLOTS = np.array([TEXT_SLOTS[f] for f in ("name", "callsign", "destination")],
+                       np.int64)
+
+
+@njit(**_JIT)
+def _static_texts(flat, row_bytes, slots, msg_type, offsets, data, valid, blanks):
+    n = flat.size // row_bytes
+    at = 0
+    for f in range(slots.shape[0]):
+        size = n * slots[f, 1] + 8  # (8: _copy_over's slack)
+        blanks[f] = _trim(flat, row_bytes, slots[f, 0], slots[f, 1], offsets[f],
+                          data[at:at + size], valid[f])
+        at += size
+    last = offsets.shape[0] - 1
+    for i in range(n):  # ais_class: "A" for type 5, else "B"
+        offsets[last, i + 1] = i + 1
+        data[at + i] = 65 if msg_type[i] == 5 else 66
+
+
+def static_texts(text: np.ndarray, msg_type: np.ndarray) -> list:
+    """The text fields ``name``, ``callsign`` and ``destination`` of static rows (``text``:
+    rows of :data:`TEXT_BYTES`), each as :func:`trim_text` gives it, then their
+    ``ais_class`` ("A" where ``msg_type`` is 5, else "B") as ``(offsets, data, None, 0)``,
+    in one compiled pass (the GIL is released) and one allocation per kind of buffer:
+    ``[(offsets, data, validity bits or None, blank rows), ...]``."""
+    n = text.shape[0]
+    text = np.ascontiguousarray(text, np.uint8)
+    widths = _TRIM_SLOTS[:, 1]
+    offsets = np.zeros((len(widths) + 1, n + 1), np.int64)
+    valid = np.zeros((len(widths), (n + 7) // 8), np.uint8)
+    blanks = np.zeros(len(widths), np.int64)
+    data = np.empty(int((n * widths + 8).sum()) + n, np.uint8)
+    _static_texts(text.reshape(-1), TEXT_BYTES, _TRIM_SLOTS, np.ascontiguousarray(msg_type),
+                  offsets, data, valid, blanks)
+    out, at = [], 0
+    for f, w in enumerate(widths.tolist()):  # (a loop over the 3 fields)
+        out.append((offsets[f], data[at:at + offsets[f, n]], valid[f], int(blanks[f])))
+        at += n * w + 8
+    out.append((offsets[-1], data[at:at + n], None, 0))
+    return out

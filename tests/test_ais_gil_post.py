@@ -1,0 +1,106 @@
+"""Issue #15, session 21: the per-chunk work done under the GIL and the calling thread's
+reads, cut down (compiled post-passes of a decoded chunk; CR-only files cut in a window).
+
+Oracles: the kernel's per-field helpers (``trim_text``), pandas' groupby, the old stream
+chunker of ``test_ais_two_pread`` and the reads of these files as they were before (chunks
+of a CR-only file read whole by the calling thread)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stsdetect.ais import kernel, reader
+from stsdetect.ais.kernel import (
+    NAT_NS,
+    TEXT_BYTES,
+    TEXT_SLOTS,
+    static_texts,
+    time_ranges,
+    trim_text,
+)
+
+_FIELDS = ("name", "callsign", "destination")
+slot_text = st.text(st.sampled_from("  AB9@-"), max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(slot_text, slot_text, slot_text, st.sampled_from([5, 19, 24])),
+                     max_size=40), junk=st.integers(0, 255))
+def test_static_texts_are_trim_text_per_field(rows, junk):
+    """The one-pass texts of a chunk's static rows are :func:`trim_text`'s of each field,
+    then "A" for a type 5 and "B" for the others, whatever lies between the slots."""
+    text = np.full((len(rows), TEXT_BYTES), junk, np.uint8)
+    for i, row in enumerate(rows):
+        for field, value in zip(_FIELDS, row[:3], strict=True):
+            at, width = TEXT_SLOTS[field]
+            text[i, at:at + width] = np.frombuffer(value[:width].ljust(width).encode(),
+                                                   np.uint8)
+    msg_type = np.array([r[3] for r in rows], np.int64)
+    got = static_texts(text, msg_type)
+    assert len(got) == 4
+    for field, (offsets, data, valid, blank) in zip(_FIELDS, got, strict=False):
+        w_off, w_data, w_valid, w_blank = trim_text(text, field)
+        assert offsets.tolist() == w_off.tolist()
+        assert data.tobytes() == w_data.tobytes()
+        assert valid.tobytes() == w_valid.tobytes()
+        assert blank == w_blank
+    offsets, data, valid, blank = got[3]
+    assert offsets.tolist() == list(range(len(rows) + 1))
+    assert data.tobytes() == b"".join(b"A" if r[3] == 5 else b"B" for r in rows)
+    assert valid is None and blank == 0
+
+
+def test_static_text_columns_are_the_old_ones():
+    """The statics' text columns made of the one-pass buffers equal those made field by
+    field (dtypes, values and nulls)."""
+    pytest.importorskip("pyarrow")
+    stat = {"mmsi": np.array([1, 2, 3]), "msg_type": np.array([5, 24, 19]),
+            "text": np.frombuffer((b"AB  C  " + b" " * 49 + b" " * 8 + b"NAME 1" + b" " * 42
+                                   + b" " * 56), np.uint8).reshape(3, TEXT_BYTES).copy()}
+    texts = reader._texts_of(stat)
+    for field in _FIELDS:
+        old = reader._text_values(stat["text"], field)
+        assert texts[field].equals(old), field
+    assert texts["ais_class"].to_pylist() == ["A", "B", "B"]
+    assert texts["callsign"].to_pylist() == ["AB  C", None, None]
+    assert texts["name"].to_pylist() == [None, "NAME 1", None]
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(st.lists(st.tuples(st.integers(0, 40), st.integers(-5, 5) | st.none()),
+                                max_size=300), max_size=6))
+def test_time_ranges_leave_their_table_empty(chunks):
+    """Calls one after another on a thread (the key table kept between them) each give
+    pandas' groupby of their own rows, and leave the kept table empty."""
+    for rows in chunks:
+        values = np.array([v * 2**33 + 1 for v, _ in rows], np.int64)
+        times = np.array([NAT_NS if t is None else t * 10**9 for _, t in rows], np.int64)
+        keys, first, last = time_ranges(values, times)
+        known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
+        g = known.groupby("k", sort=False)["t"]
+        np.testing.assert_array_equal(keys, g.min().index.to_numpy(dtype=np.int64))
+        np.testing.assert_array_equal(first, g.min().to_numpy(dtype=np.int64))
+        np.testing.assert_array_equal(last, g.max().to_numpy(dtype=np.int64))
+        table = kernel._tables.table
+        assert (table == -1).all()
+
+
+def test_time_ranges_of_many_keys_collide_and_clear():
+    """Keys that share slots (multiples of a power of two) and more rows than the kept
+    table holds: the same as groupby, the kept table empty after."""
+    rng = np.random.default_rng(7)
+    for n, spread in ((50_000, 2**40), (300_000, 2**20), (20_000, 64)):
+        values = rng.integers(0, 5000, n) * spread
+        times = rng.integers(0, 10**12, n)
+        times[rng.random(n) < 0.1] = NAT_NS
+        keys, first, last = time_ranges(values, times)
+        known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
+        g = known.groupby("k", sort=False)["t"]
+        np.testing.assert_array_equal(keys, g.min().index.to_numpy(dtype=np.int64))
+        np.testing.assert_array_equal(first, g.min().to_numpy(dtype=np.int64))
+        np.testing.assert_array_equal(last, g.max().to_numpy(dtype=np.int64))
+        assert (kernel._tables.table == -1).all()
