@@ -1122,7 +1122,7 @@ def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, co
 
 @njit(**_JIT)
 def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i64,
-            s_f64, txt, f_i64, extra, keys, codes, first, length, slots, scratch, counts,
+            s_f64, txt, f_lo, f_hi, extra, keys, codes, first, length, slots, scratch, counts,
             decoded, n_out, pend, cur, w, commas):
     # rows are written into the caller's workspace (reused chunk after chunk: no fresh pages);
     # n_out: position rows, static rows, fragment rows; pend: a fragment 1 of 2 waiting for
@@ -1548,7 +1548,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                     pend[0] = -1
                 else:
                     if pend[0] >= 0:  # fragment 1 of 2 not followed by its fragment 2
-                        _put_row(f_i64, n_out[2], pend)
+                        _put_row(f_lo, f_hi, n_out[2], pend)
                         n_out[2] += 1
                         pend[0] = -1
                     row = cur
@@ -1569,7 +1569,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                         for k in range(13):
                             pend[k] = cur[k]
                     else:
-                        _put_row(f_i64, n_out[2], cur)
+                        _put_row(f_lo, f_hi, n_out[2], cur)
                         n_out[2] += 1
             sv = nxt
             rs = nxt_rs
@@ -1582,7 +1582,7 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
     counts[19] += n_sentence_records
     counts[17] = line - 1 if continued and line > 0 else line
     if pend[0] >= 0:
-        _put_row(f_i64, n_out[2], pend)
+        _put_row(f_lo, f_hi, n_out[2], pend)
         n_out[2] += 1
     for k in range(1, n_names + 1):  # leave the name table empty for the next chunk
         keys[slots[k]] = 0
@@ -1590,10 +1590,14 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
 
 
 @njit(**_JIT)
-def _put_row(f_i64, j, row):
-    """Fragment row ``row`` into column ``j`` of ``f_i64`` (a loop: no temporary copy)."""
-    for k in range(row.size):
-        f_i64[k, j] = row[k]
+def _put_row(f_lo, f_hi, j, row):
+    """Fragment row ``row`` (13 values) into column ``j`` of ``f_lo`` (its first
+    :data:`_F_LO` values) and ``f_hi`` (the others): two arrays, each of them below NumPy's
+    huge-page size for a 1 MiB chunk (see :class:`Workspace`)."""
+    for k in range(_F_LO):
+        f_lo[k, j] = row[k]
+    for k in range(_F_LO, row.size):
+        f_hi[k - _F_LO, j] = row[k]
 
 
 # --------------------------------------------------------------------------- multipart
@@ -1808,27 +1812,83 @@ def _flush(groups, state, table, free):
 
 
 # --------------------------------------------------------------------------- Python side
+#: Bytes of the shortest sentence the kernel accepts, less its payload: ``!xxVDM,`` (7: a
+#: sentence start, its first ',' 6 bytes after the '!'), ``1,1,,,`` (6: the fragment count
+#: and number one digit each, two bytes apart, then an empty sequential id and channel) and
+#: ``,0*hh`` (5: the fill bits and the checksum; the '*' at least 2 bytes after the
+#: payload's ','). A sentence's record ends no earlier than its checksum's end (the kernel
+#: rejects one whose '*hh' reaches the next record: ``star + 3 <= re_``), and the next
+#: record starts there or later, so that the sentences behind a chunk's rows are disjoint
+#: spans of it: rows of a kind that each need a sentence of at least ``b`` bytes number at
+#: most ``n // b`` in a chunk of ``n`` bytes, whatever the layout (lines, sentences run
+#: together with no separator, a ``continued`` first line: its sentences are in the chunk).
+_FRAME_BYTES = 18
+#: Payload characters of the shortest position report decoded: the fewest bits
+#: :data:`_REQUIRED` asks of a position type (94, type 27), 6 bits a character (fill bits
+#: only take bits away).
+_POS_MIN_CHARS = -(-int(_REQUIRED[_KIND == 1].min()) // 6)
+#: Payload characters of the shortest static message decoded (:data:`STATICS_MIN_BITS`: 158
+#: bits, type 24 part A).
+_STAT_MIN_CHARS = -(-min(STATICS_MIN_BITS.values()) // 6)
+#: Fragment row values in :class:`Workspace`'s first fragment array (the rest in the second).
+_F_LO = 7
+
+
+def _row_bounds(n_bytes: int) -> dict:
+    """The most rows of each kind :func:`_kernel` can write for a chunk of ``n_bytes`` (see
+    :data:`_FRAME_BYTES`: each row needs its own bytes of the chunk)."""
+    return {
+        # a position row: one sentence of a position type with the bits _REQUIRED asks
+        # (>= 34 bytes), or a fragment 2 of 2 joined to its fragment 1 (two sentences
+        # whose payloads add up to as many characters: >= 52 bytes); a type 19 writes its
+        # static row from the same sentence
+        "positions": n_bytes // (_FRAME_BYTES + _POS_MIN_CHARS) + 1,
+        # a static row (types 5, 24, 19): a message of at least STATICS_MIN_BITS, one
+        # sentence (>= 45 bytes) or two joined
+        "statics": n_bytes // (_FRAME_BYTES + _STAT_MIN_CHARS) + 1,
+        # a fragment row: a sentence of a multipart message (a payload of 1 character at
+        # least: >= 19 bytes); each fragment is written once at most (or joined: none)
+        "fragments": n_bytes // (_FRAME_BYTES + 1) + 1,
+        # a record not the first of its line: a sentence start, 7 bytes or more after the
+        # line's previous one (a next sentence is looked for from 7 bytes after a '!' on)
+        "extra": n_bytes // 7 + 1,
+        # a new source name: at most one per AIS record (tag ``s:`` or else N-AIS ``r``)
+        # of a valid sentence (>= 19 bytes, and the name's own), or per $PGHP line
+        # ('$PGHP', 12 commas and a name byte: >= 18 bytes and its line end, but for the
+        # chunk's last line); codes are 1, 2, ... (index 0 unused)
+        "names": n_bytes // (_FRAME_BYTES + 1) + 2,
+    }
+
+
 class Workspace:
     """Output arrays for :func:`decode_chunk`, reused from chunk to chunk.
 
-    A chunk of ``n`` bytes holds at most ``n // 7 + 2`` sentences (a sentence start
-    ``!xxVDM,`` takes 7 bytes), so that many rows of each kind; source names start after at
-    least 5 bytes of their line. Reusing the arrays keeps their pages warm: allocating them
-    afresh for every chunk cost as much as decoding it. One workspace per thread.
+    Each kind of row gets the most rows a chunk of ``n_bytes`` can give it
+    (:func:`_row_bounds`: the kernel is compiled without bounds checks, so that these
+    are proven from what it accepts, not estimated), one array per column kind, each
+    smaller than 4 MiB for a 1 MiB chunk: NumPy asks for transparent huge pages on its
+    allocations of 4 MiB or more (``madvise``), and a first write anywhere in a 2 MB huge
+    page faults in all of it, so that the first chunk of a workspace sized for the worst
+    case (a row per 7 bytes, 50 MB) faulted in about 28 MB of mostly unused rows, 20-40 ms;
+    with 4 KB pages a fresh workspace faults in about the rows written. Reusing the arrays
+    keeps their pages warm: allocating them afresh for every chunk cost as much as decoding
+    it. One workspace per chunk in flight.
     """
 
     def __init__(self, n_bytes: int):
         self.n_bytes = int(n_bytes)
-        cap = self.n_bytes // 7 + 2
-        names = self.n_bytes // 5 + 2
-        size = 64
-        while size < 2 * cap:
+        rows = _row_bounds(self.n_bytes)
+        cap, cap_s, cap_f = rows["positions"], rows["statics"], rows["fragments"]
+        names = rows["names"]
+        size = 64  # the names' hash table: at most half full
+        while size < 2 * names:
             size *= 2
         self.arrays = (
             np.empty((4, cap), np.int64), np.empty((5, cap), np.float64),
-            np.empty((2, cap), np.int8), np.empty((5, cap), np.int64),
-            np.empty((5, cap), np.float64), np.empty((cap, TEXT_BYTES), np.uint8),
-            np.empty((13, cap), np.int64), np.empty(cap, np.int64),
+            np.empty((2, cap), np.int8), np.empty((5, cap_s), np.int64),
+            np.empty((5, cap_s), np.float64), np.empty((cap_s, TEXT_BYTES), np.uint8),
+            np.empty((_F_LO, cap_f), np.int64), np.empty((13 - _F_LO, cap_f), np.int64),
+            np.empty(rows["extra"], np.int64),
             np.zeros(size, np.int64), np.empty(size, np.int32), np.empty(names, np.int64),
             np.empty(names, np.int64), np.empty(names, np.int64),
             np.empty(2 * MAX_PAYLOAD_CHARS + 64, np.uint8),
@@ -2288,15 +2348,17 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
     if workspace is None or workspace.n_bytes < n:
         workspace = Workspace(n)
     ws = workspace.arrays
-    p_i64, p_f64, p_i8, s_i64, s_f64, txt, f_i64, extra, _k, _c, first, length = ws[:12]
-    counts, decoded, n_out = ws[14:17]
+    p_i64, p_f64, p_i8, s_i64, s_f64, txt, f_lo, f_hi, extra, _k, _c, first, length = ws[:13]
+    counts, decoded, n_out = ws[15:18]
     a, a64 = _words(a, n)
     n_extra, n_names = _kernel(a, a64, n, continued, _REQUIRED, _KIND, _SHIP_TYPE_5_19, *ws)
     names = [""] + [bytes(a[s:s + k]).decode("ascii", "replace")
                     for s, k in zip(first[1:n_names + 1].tolist(),
                                     length[1:n_names + 1].tolist(), strict=True)]
     pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, copy)
-    return ChunkResult(pos=pos, stat=stat, frags=f_i64[:, :int(n_out[2])].copy(),
+    n_frags = int(n_out[2])
+    return ChunkResult(pos=pos, stat=stat,
+                       frags=np.concatenate((f_lo[:, :n_frags], f_hi[:, :n_frags])),
                        counts=dict(zip(COUNT_NAMES, counts.tolist(), strict=True)),
                        decoded=decoded.copy(), extra=extra[:n_extra].copy(),
                        source_names=names)
