@@ -23,7 +23,15 @@ Start-up: each repeat is a fresh Python process that times, in order:
 
 It prints the best (least disturbed) of ``--repeat`` processes for each step, wall seconds,
 and the total first-call cost as a caller sees it (target initialisation + kernel load +
-first ``read_ais``). The kernel must already be compiled (any earlier run compiles it;
+first ``read_ais``).
+
+Fresh workspaces: per layout, a fresh process decodes the same 1 MiB chunk into 6 fresh
+workspaces (a first read on two threads takes 6) and then into them again: ms per chunk
+fresh and warm (best of ``--repeat`` processes), and the minor page faults (4 KB) and huge
+pages (2 MB, machine-wide ``thp_fault_alloc``) per fresh workspace: what a workspace's
+first chunk costs on top of decoding it.
+
+The kernel must already be compiled (any earlier run compiles it;
 ``benchmarks/bench_decode.py`` prints the cold compile time).
 """
 
@@ -61,6 +69,67 @@ print(json.dumps({"import numba": t1 - t0, "import stsdetect.ais": t2 - t1,
                   "numba target init": t3 - t2, "kernel cache load + first call": t4 - t3,
                   "first read_ais": t5 - t4, "second read_ais": t6 - t5}))
 """
+
+
+_FRESH = r"""
+import io, json, resource, sys, time
+import numpy as np
+from stsdetect.ais.kernel import Workspace, decode_chunk
+from stsdetect.ais.reader import _WS_SLACK, _chunks
+
+def thp():
+    try:
+        with open("/proc/vmstat") as f:
+            for line in f:
+                if line.startswith("thp_fault_alloc "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+with open(sys.argv[1], "rb") as f:
+    data = f.read(3 << 20)
+chunks = [(a.copy(), n, c) for a, n, c in _chunks(io.BytesIO(data), 1 << 20, 2)]
+a, n, c = chunks[min(1, len(chunks) - 1)]
+line = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n"
+decode_chunk(np.frombuffer(line, np.uint8), len(line))  # (the kernel loaded)
+# the kernel's first run on the chunk (one-off faults of its own: ~1000 on some layouts,
+# whatever the workspace) into a workspace kept alive (its memory not used again)
+first = Workspace((1 << 20) + _WS_SLACK)
+decode_chunk(a, n, c, first, copy=False)
+spaces = [Workspace((1 << 20) + _WS_SLACK) for _ in range(6)]
+times = {"fresh": [], "warm": []}
+f0, h0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, thp()
+for kind in ("fresh", "warm"):
+    for ws in spaces:
+        t = time.perf_counter()
+        decode_chunk(a, n, c, ws, copy=False)
+        times[kind].append(time.perf_counter() - t)
+    if kind == "fresh":
+        f1, h1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, thp()
+print(json.dumps({"fresh": sum(times["fresh"]) / 6, "warm": sum(times["warm"]) / 6,
+                  "minflt": (f1 - f0) / 6, "thp": (h1 - h0) / 6}))
+"""
+
+
+def fresh_workspaces(lines: int, repeat: int, env: dict) -> None:
+    """Print a workspace's first chunk against a warm one's, per layout (fresh processes)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_decode import LAYOUTS, make_dump
+
+    print(f"fresh workspaces: one 1 MiB chunk into 6 fresh workspaces, then again, ms per "
+          f"chunk, best of {repeat} processes; faults per fresh workspace")
+    print(f"  {'layout':<46} {'fresh ms':>9} {'warm ms':>8} {'minflt':>7} {'thp':>5}")
+    for name in LAYOUTS:
+        path = make_dump(name, lines)
+        runs = [json.loads(subprocess.run(
+            [sys.executable, "-c", _FRESH, str(path)], env=env, check=True,
+            capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            for _ in range(repeat)]
+        best = min(runs, key=lambda r: r["fresh"])
+        print(f"  {name:<46} {best['fresh'] * 1e3:>9.2f} "
+              f"{min(r['warm'] for r in runs) * 1e3:>8.2f} {best['minflt']:>7.0f} "
+              f"{best['thp']:>5.1f}", flush=True)
 
 
 def kernel_rates(lines: int, repeat: int) -> None:
@@ -144,6 +213,7 @@ def main() -> None:
                 + r["first read_ais"] for r in runs)
     print(f"  {'first read_ais call as a caller sees it':<34} {first:7.3f}  "
           "(target init + kernel load + first read_ais)")
+    fresh_workspaces(args.lines, args.repeat, env)
     kernel_rates(args.lines, args.repeat)
 
 
