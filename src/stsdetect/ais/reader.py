@@ -35,6 +35,7 @@ from .kernel import (
     time_ranges,
     touch_pages,
     trim_text,
+    whole_numbers,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
 from .report import DecodeReport
@@ -626,8 +627,7 @@ def _fold_ranges(parts: list) -> tuple:
 
 def _nullable_int(values: np.ndarray):
     """A nullable Int64 array of whole numbers held as floats (NaN: missing)."""
-    missing = np.isnan(values)
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+    return pd.arrays.IntegerArray(*whole_numbers(values))
 
 
 #: pandas' "string" dtype keeps its values in Arrow arrays (pandas 3, or
