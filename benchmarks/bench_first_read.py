@@ -8,8 +8,9 @@ The command-line tool reads one file per process: its only ``read_ais`` call pay
 reader's fresh memory (its workspaces, chunk buffers and output columns) on top of the
 decoding. Each round runs one fresh process per thread count, taken in turn (1, 2, 1,
 2 ...); a process loads the compiled kernel first (:func:`decode_chunk` of one sentence,
-which leaves the reader's caches empty; the kernel must already be compiled: a first run
-compiles it), then times one ``read_ais(path, workers=w)``. It prints min and median of
+which leaves the reader's caches empty, its chunk writable as the reader's are; the
+kernel must already be compiled: a first run compiles it), then times one
+``read_ais(path, workers=w)``. It prints min and median of
 the rounds per file and thread count: wall ms, user and system ms, minor page faults
 (``ru_minflt``: a 4 KB page each, or a 2 MB huge page counted once), the huge pages the
 machine faulted in meanwhile (``thp_fault_alloc`` of /proc/vmstat, machine-wide) and the
@@ -55,7 +56,9 @@ def thp():
 
 path, workers, steady = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 line = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n"
-decode_chunk(np.frombuffer(line, np.uint8), len(line))  # the kernel loaded, no reader cache
+# the kernel loaded (for a writable chunk, as the reader's: a read-only one is another
+# signature, loaded apart), the reader's caches left empty
+decode_chunk(np.frombuffer(line, np.uint8).copy(), len(line))
 u0, h0 = resource.getrusage(resource.RUSAGE_SELF), thp()
 t0 = time.perf_counter()
 data = read_ais(path, workers=workers)
