@@ -2270,10 +2270,10 @@ def time_ranges(values: np.ndarray, times: np.ndarray) -> tuple:
     appearance: ``(keys, first, last)``, in one compiled pass (the GIL is released). A chunk's
     summary for :func:`seen_range`: its vessels' first and last times in a few rows."""
     n = values.size
-    table = _empty_table(max(6, (2 * n).bit_length()))  # at most half the slots used
+    bits = max(6, (2 * n).bit_length())  # at most half the slots used
     keys, first, last = (np.empty(n, np.int64) for _ in range(3))
     k = _ranges(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
-                table, np.uint64(64 - (table.size.bit_length() - 1)), keys, first, last)
+                _empty_table(bits), np.uint64(64 - bits), keys, first, last)
     return keys[:k].copy(), first[:k].copy(), last[:k].copy()
 
 
@@ -2284,15 +2284,17 @@ _tables = threading.local()
 
 
 def _empty_table(bits: int) -> np.ndarray:
-    """A key table of at least ``2**bits`` slots (a power of 2), all -1 (empty), for
-    :func:`_ranges`, which leaves it empty again: this thread's own, kept between calls
-    (grown to the largest asked for, up to ``2**_KEEP_TABLE_BITS``)."""
+    """A key table of ``2**bits`` slots, all -1 (empty), for :func:`_ranges`, which leaves
+    it empty again: the first slots of this thread's own, kept between calls (grown to the
+    largest asked for, up to ``2**_KEEP_TABLE_BITS``; a prefix, so that a chunk's call after
+    a larger one, e.g. a fold of several chunks', probes no more memory than its rows
+    need)."""
     if bits > _KEEP_TABLE_BITS:
         return np.full(1 << bits, -1, np.int64)
     table = getattr(_tables, "table", None)
     if table is None or table.size < 1 << bits:
         table = _tables.table = np.full(1 << bits, -1, np.int64)
-    return table
+    return table[:1 << bits]
 
 
 @njit(**_JIT)
