@@ -118,3 +118,18 @@ def test_whole_numbers_are_the_nullable_int_of_numpy(values):
     np.testing.assert_array_equal(got._data, want._data)
     np.testing.assert_array_equal(got._mask, want._mask)
     assert got.equals(want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 300), st.integers(-5, 5) | st.none()),
+                     max_size=400), distinct=st.integers(0, 400))
+def test_time_ranges_with_too_few_distinct_expected(rows, distinct):
+    """With a guess of the distinct values (a key table sized for it) that is too low, the
+    second pass gives the same as without one, and the kept table is left empty."""
+    values = np.array([v * 2**20 for v, _ in rows], np.int64)
+    times = np.array([NAT_NS if t is None else t * 10**9 for _, t in rows], np.int64)
+    want = time_ranges(values, times)
+    got = time_ranges(values, times, distinct)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    assert (kernel._tables.table == -1).all()

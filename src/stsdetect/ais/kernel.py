@@ -2238,8 +2238,9 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
 
 
 @njit(**_JIT)
-def _ranges(values, times, table, shift, keys, first, last):
+def _ranges(values, times, table, shift, keys, first, last, limit):
     n = 0
+    full = False
     for i in range(values.size):
         t = times[i]
         if t == NAT_NS:
@@ -2247,6 +2248,9 @@ def _ranges(values, times, table, shift, keys, first, last):
         v = values[i]
         h, k = _probe(table, keys, v, shift)
         if k < 0:  # a value not seen yet: its own slot and row
+            if n == limit:  # more values than the table may hold (-1, once it is emptied)
+                full = True
+                break
             k = n
             n += 1
             table[h] = k
@@ -2261,19 +2265,31 @@ def _ranges(values, times, table, shift, keys, first, last):
     for k in range(n - 1, -1, -1):
         h, _ = _probe(table, keys, keys[k], shift)
         table[h] = -1
-    return n
+    return -1 if full else n
 
 
-def time_ranges(values: np.ndarray, times: np.ndarray) -> tuple:
+def time_ranges(values: np.ndarray, times: np.ndarray, distinct: int | None = None) -> tuple:
     """Each distinct value of ``values`` (int64) that has a time (``times``: int64 ns,
     :data:`NAT_NS` unknown: ignored) with its earliest and latest time, in order of first
     appearance: ``(keys, first, last)``, in one compiled pass (the GIL is released). A chunk's
-    summary for :func:`seen_range`: its vessels' first and last times in a few rows."""
+    summary for :func:`seen_range`: its vessels' first and last times in a few rows.
+
+    ``distinct``: about how many distinct values to expect (default: as many as values):
+    the key table is sized for them (a fold of several chunks' summaries holds the same
+    vessels many times over: a table for every row cost page faults, 2-4 MB), and sized
+    for every row in a second pass when there are more."""
     n = values.size
-    bits = max(6, (2 * n).bit_length())  # at most half the slots used
+    values = np.ascontiguousarray(values, np.int64)
+    times = np.ascontiguousarray(times, np.int64)
     keys, first, last = (np.empty(n, np.int64) for _ in range(3))
-    k = _ranges(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
-                _empty_table(bits), np.uint64(64 - bits), keys, first, last)
+    full = max(6, (2 * n).bit_length())  # at most half the slots used
+    k = -1
+    for bits in dict.fromkeys((full if distinct is None else
+                               min(full, max(6, (2 * distinct).bit_length())), full)):
+        k = _ranges(values, times, _empty_table(bits), np.uint64(64 - bits), keys, first,
+                    last, 1 << (bits - 1))
+        if k >= 0:
+            break
     return keys[:k].copy(), first[:k].copy(), last[:k].copy()
 
 

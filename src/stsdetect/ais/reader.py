@@ -621,8 +621,10 @@ def _fold_ranges(parts: list) -> tuple:
     earliest first and latest last time (``parts`` may hold :class:`_Folding` ones)."""
     parts = _ranges_parts(parts)
     keys = np.concatenate([p[0] for p in parts])
+    # (mostly the same vessels in each part: a key table for twice the largest part's)
     return time_ranges(np.concatenate([keys, keys]),
-                       np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
+                       np.concatenate([p[1] for p in parts] + [p[2] for p in parts]),
+                       2 * max(p[0].size for p in parts))
 
 
 def _nullable_int(values: np.ndarray):
