@@ -284,25 +284,32 @@ LAYOUTS = {
 }
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(sorted(LAYOUTS)),
                           st.integers(1_000_000_000, 4_102_444_799),  # 2001-09 .. 2099
                           st.integers(1, 999_999)), min_size=1, max_size=25),
-       st.sampled_from([1024, 4096, 1 << 20]))
-def test_mixed_layouts_in_one_stream(lines_spec, chunk_bytes):
-    """Lines of different layouts mixed in one file each keep their own time and source."""
+       st.sampled_from([1024, 4096, 1 << 20]), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_mixed_layouts_in_one_stream(tmp_path_factory, lines_spec, chunk_bytes, line_end):
+    """Lines of different layouts mixed in one file each keep their own time and source,
+    whatever ends its lines (a $PGHP line stays with its sentence wherever a chunk is cut,
+    lines ended by CR alone too), read as a stream or from a file on two threads."""
     text = "\n".join(LAYOUTS[layout](t, f"{src}", SENTENCES[i % len(SENTENCES)])
                      for i, (layout, t, src) in enumerate(lines_spec)) + "\n"
-    # (times up to 2099: the plausible window widened, see test_ais_plausible.py)
-    data = read_ais(io.BytesIO(text.encode()), chunk_bytes=chunk_bytes,
-                    valid_times="2001-01-01..2100-01-01")
-    data.report.check()
-    pos = data.positions
-    assert len(pos) == len(lines_spec)
-    seconds = pos["time"].astype("int64").to_numpy() // 10**9
-    np.testing.assert_array_equal(seconds, [t for _, t, _ in lines_spec])
+    raw = text.replace("\n", line_end).encode()
+    path = tmp_path_factory.mktemp("mixed") / "mixed.nmea"
+    path.write_bytes(raw)
+    want_seconds = [t for _, t, _ in lines_spec]
     want_source = ["" if layout == "iso" else str(src) for layout, _, src in lines_spec]
-    assert list(pos["source"]) == want_source
+    # (times up to 2099: the plausible window widened, see test_ais_plausible.py)
+    for source, workers in ((io.BytesIO(raw), 1), (str(path), 2)):
+        data = read_ais(source, chunk_bytes=chunk_bytes, workers=workers,
+                        valid_times="2001-01-01..2100-01-01")
+        data.report.check()
+        pos = data.positions
+        assert len(pos) == len(lines_spec)
+        seconds = pos["time"].astype("int64").to_numpy() // 10**9
+        np.testing.assert_array_equal(seconds, want_seconds)
+        assert list(pos["source"]) == want_source
 
 
 def test_broken_table_rows_are_counted_not_fatal():

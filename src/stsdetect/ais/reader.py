@@ -916,15 +916,15 @@ def _window_chunk(fd: int, window: int, start: int, end: int, stop: int,
     the file ends after ``end`` and before ``stop``, its end; None when that needs more
     (no line end in the window, a line that may start before it, or no new bytes).
     ``cr_only``: the file's lines end in CR alone (:func:`_cr_only`): a window without
-    '\\n' is cut after a '\\r' (:func:`_cr_cut`)."""
+    '\\n' is cut after a '\\r' (:func:`_line_cut`; a chunk of such a file with a '\\n'
+    before its window, which the whole read would cut there, is cut at a '\\r' after it:
+    a line end too, the rows the same)."""
     lo = max(start, stop - window)
     if lo <= start:
         return None
     tail = os.pread(fd, stop - lo, lo)
     if len(tail) == stop - lo:
-        cut = _line_cut(tail, len(tail), whole=False)
-        if cut is None and cr_only:
-            cut = _cr_cut(tail)
+        cut = _line_cut(tail, len(tail), whole=False, cr=cr_only)
         return None if cut is None else (lo + cut, tail[cut:])
     last = lo + len(tail) if tail else os.fstat(fd).st_size  # (the file ends before stop)
     return (last, b"") if end < last < stop else None
@@ -941,26 +941,13 @@ def _cr_only(fd: int) -> bool:
     return b"\n" not in head and b"\r" in head
 
 
-def _cr_cut(tail: bytes) -> int | None:
-    """:func:`_window_chunk`'s cut in a window ``tail`` of a file whose lines end in CR alone
-    (the kernel ends a line at a '\\r' as at a '\\n'): after its last '\\r' but its last
-    byte (that one may be the first half of a '\\r\\n'), where :func:`_line_cut` cuts such
-    a chunk read whole (which moves no header line over: those are found after a '\\n');
-    None (the chunk is read whole) when the window has a '\\n' or no such '\\r'. (A chunk
-    of such a file with a '\\n' before its window, which the whole read would cut there, is
-    cut at a '\\r' after it: a line end too, the rows the same.)"""
-    if b"\n" in tail:
-        return None
-    return tail.rfind(b"\r", 0, len(tail) - 1) + 1 or None
-
-
 def _file_chunks(fd: int, chunk_bytes: int, n_buffers: int = 2, ring: list | None = None,
                  first_bytes: int | None = None, window: int | None = None):
     """The chunks :func:`_chunks` makes of a regular file ``fd`` (from its byte 0), mostly
     not read: those of :func:`_chunker` over ``pread``, whose cuts are found in a window
     of ``window`` bytes (default: :data:`_CUT_WINDOW`, at most a quarter of a chunk)
     before each chunk's end (:func:`_window_chunk`; in a file whose lines end in CR alone,
-    after a '\\r': :func:`_cr_cut`); a chunk whose cut needs more (a line longer than the
+    after a '\\r'); a chunk whose cut needs more (a line longer than the
     window, a header line before the cut) is read here whole.
     """
     window = window or min(_CUT_WINDOW, max(chunk_bytes // 4, 64))
@@ -1399,28 +1386,39 @@ def _fill(stream, view) -> int:
     return total
 
 
-def _line_cut(data, end: int, whole: bool = True) -> int | None:
+def _line_cut(data, end: int, whole: bool = True, cr: bool = False) -> int | None:
     """Where a chunk read in full (``data[:end]``) is cut: after its last '\\n', or (old Mac
     files) a '\\r' not the last byte read (that one may be the first half of a '\\r\\n' split
     by the read), moved back before header lines ($PGHP or tag-block-only lines: they
-    belong with the sentence after them); 0 when no line ends in it. With ``whole`` False,
-    ``data[:end]`` is only the chunk's last bytes: None when its cut needs bytes before
-    them (no '\\n' in them, or a header line moved over that may start before them)."""
+    belong with the sentence after them; a line ends at a '\\n', a '\\r' or both, as the
+    kernel reads it); 0 when no line ends in it. With ``whole`` False, ``data[:end]`` is
+    only the chunk's last bytes: None when its cut needs bytes before them (no line end in
+    them, or a header line moved over that may start before them); ``cr``: the file's lines
+    end in CR alone (:func:`_cr_only`), so that bytes with no '\\n' are cut at a '\\r' too."""
     cut = data.rfind(b"\n", 0, end) + 1
     if not cut:
-        if not whole:
+        if not (whole or cr):
             return None
         cut = data.rfind(b"\r", 0, end - 1) + 1
         if not cut:
-            return 0
+            return 0 if whole else None
     for _ in range(3):
-        start = data.rfind(b"\n", 0, cut - 1) + 1
+        start = _line_start(data, cut)
         if start == 0:  # (the chunk's first line, or one that may start before ``data``)
             return cut if whole else None
         if not _is_header(data[start:cut].rstrip()):
             break
         cut = start
     return cut
+
+
+def _line_start(data, cut: int) -> int:
+    """Where the line that ends just before ``cut`` (with a '\\n', a '\\r' or '\\r\\n')
+    starts: after the line end before it, or 0."""
+    end = cut - 1  # its line end
+    if end > 0 and data[end] == 10 and data[end - 1] == 13:
+        end -= 1
+    return max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
 
 
 def _is_header(line: bytes) -> bool:
