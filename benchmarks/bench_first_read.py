@@ -25,6 +25,7 @@ on two cores another busy process takes the second thread's core).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -33,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_decode import _thp_faults  # (sibling script; embedded in the child below)
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("STSDETECT_BENCH_CACHE",
@@ -47,16 +50,9 @@ import json, os, resource, sys, time
 import numpy as np
 from stsdetect.ais import read_ais
 from stsdetect.ais.kernel import decode_chunk
-
+""" + inspect.getsource(_thp_faults) + r"""
 def thp():
-    try:
-        with open("/proc/vmstat") as f:
-            for line in f:
-                if line.startswith("thp_fault_alloc "):
-                    return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
+    return _thp_faults() or 0
 
 def busy():
     try:
