@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_decode import _thp_faults  # (sibling script; embedded in the child below)
+from bench_decode import _machine_busy_s, _thp_faults  # (embedded in the child below)
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("STSDETECT_BENCH_CACHE",
@@ -50,17 +50,11 @@ import json, os, resource, sys, time
 import numpy as np
 from stsdetect.ais import read_ais
 from stsdetect.ais.kernel import decode_chunk
-""" + inspect.getsource(_thp_faults) + r"""
+""" + inspect.getsource(_thp_faults) + inspect.getsource(_machine_busy_s) + r"""
 def thp():
     return _thp_faults() or 0
 
-def busy():
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+busy = _machine_busy_s
 
 path, workers, steady = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 line = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n"

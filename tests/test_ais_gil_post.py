@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_ais_statics import assert_time_ranges_are_groupby
 
 from stsdetect.ais import kernel, reader
 from stsdetect.ais.kernel import (
@@ -79,12 +80,7 @@ def test_time_ranges_leave_their_table_empty(chunks):
     for rows in chunks:
         values = np.array([v * 2**33 + 1 for v, _ in rows], np.int64)
         times = np.array([NAT_NS if t is None else t * 10**9 for _, t in rows], np.int64)
-        keys, first, last = time_ranges(values, times)
-        known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
-        g = known.groupby("k", sort=False)["t"]
-        np.testing.assert_array_equal(keys, g.min().index.to_numpy(dtype=np.int64))
-        np.testing.assert_array_equal(first, g.min().to_numpy(dtype=np.int64))
-        np.testing.assert_array_equal(last, g.max().to_numpy(dtype=np.int64))
+        assert_time_ranges_are_groupby(values, times)
         table = kernel._tables.table
         assert (table == -1).all()
 
@@ -97,12 +93,7 @@ def test_time_ranges_of_many_keys_collide_and_clear():
         values = rng.integers(0, 5000, n) * spread
         times = rng.integers(0, 10**12, n)
         times[rng.random(n) < 0.1] = NAT_NS
-        keys, first, last = time_ranges(values, times)
-        known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
-        g = known.groupby("k", sort=False)["t"]
-        np.testing.assert_array_equal(keys, g.min().index.to_numpy(dtype=np.int64))
-        np.testing.assert_array_equal(first, g.min().to_numpy(dtype=np.int64))
-        np.testing.assert_array_equal(last, g.max().to_numpy(dtype=np.int64))
+        assert_time_ranges_are_groupby(values, times)
         assert (kernel._tables.table == -1).all()
 
 

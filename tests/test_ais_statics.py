@@ -485,11 +485,19 @@ def test_build_vessels_many_positions_and_shared_slots():
 def test_time_ranges_matches_groupby(rows):
     """A chunk's summary (time_ranges): each value with a time, its min and max time, in
     order of first appearance; rows without a time ignored."""
-    from stsdetect.ais.kernel import NAT_NS, time_ranges
+    from stsdetect.ais.kernel import NAT_NS
 
     values = np.array([v * 2**33 + 1 for v, _ in rows], np.int64)  # spread over the hash
     times = np.array([NAT_NS if t is None else t * 10**9 for _, t in rows], np.int64)
-    keys, first, last = time_ranges(values, times)
+    assert_time_ranges_are_groupby(values, times)
+
+
+def assert_time_ranges_are_groupby(values: np.ndarray, times: np.ndarray, **kw) -> None:
+    """time_ranges(values, times, **kw) is pandas' groupby of the rows with a time: each
+    value's min and max time, in order of first appearance."""
+    from stsdetect.ais.kernel import NAT_NS, time_ranges
+
+    keys, first, last = time_ranges(values, times, **kw)
     known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
     g = known.groupby("k", sort=False)["t"]
     np.testing.assert_array_equal(keys, g.min().index.to_numpy(dtype=np.int64))
