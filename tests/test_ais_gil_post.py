@@ -58,13 +58,15 @@ def test_static_texts_are_trim_text_per_field(rows, junk):
 def test_static_text_columns_are_the_old_ones():
     """The statics' text columns made of the one-pass buffers equal those made field by
     field (dtypes, values and nulls)."""
-    pytest.importorskip("pyarrow")
     stat = {"mmsi": np.array([1, 2, 3]), "msg_type": np.array([5, 24, 19]),
             "text": np.frombuffer((b"AB  C  " + b" " * 49 + b" " * 8 + b"NAME 1" + b" " * 42
                                    + b" " * 56), np.uint8).reshape(3, TEXT_BYTES).copy()}
+    pa = pytest.importorskip("pyarrow")
     texts = reader._texts_of(stat)
-    for field in _FIELDS:
-        old = reader._text_values(stat["text"], field)
+    for field in _FIELDS:  # (field by field: trim_text's buffers, as the reader made them)
+        offsets, data, valid, blank = trim_text(stat["text"], field)
+        old = pa.LargeStringArray.from_buffers(3, pa.py_buffer(offsets), pa.py_buffer(data),
+                                               pa.py_buffer(valid), null_count=blank)
         assert texts[field].equals(old), field
     assert texts["ais_class"].to_pylist() == ["A", "B", "B"]
     assert texts["callsign"].to_pylist() == ["AB  C", None, None]

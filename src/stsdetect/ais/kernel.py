@@ -694,8 +694,6 @@ def _signed(v, width):
     return v
 
 
-
-
 @njit(**_JIT)
 def _six_word(x):
     """Eight armoured characters in the byte lanes of ``x`` (the first in the lowest) as 48

@@ -34,7 +34,6 @@ from .kernel import (
     take_names,
     time_ranges,
     touch_pages,
-    trim_text,
     whole_numbers,
 )
 from .plausible import DEFAULT_VALID_TIMES, drop_implausible_times, valid_time_range
@@ -139,7 +138,7 @@ _ROW_DTYPES = {"mmsi": np.int64, "time": np.int64, "lat": np.float64, "lon": np.
 _STAT_DTYPES = {"line": np.int64, "time": np.int64, "source": np.int32, "mmsi": np.int64,
                 "msg_type": np.int64, "imo": np.float64, "ship_type": np.float64,
                 "length_m": np.float64, "beam_m": np.float64, "draught_m": np.float64}
-#: Text fields of static rows: made strings chunk by chunk (:func:`_text_values`).
+#: Text fields of static rows: made strings chunk by chunk (:func:`_texts_of`).
 _TEXT_FIELDS = ("name", "callsign", "destination")
 
 
@@ -252,7 +251,7 @@ def _fresh_columns(dtypes: dict, n: int) -> dict:
 
 def _merge(a: dict, b: dict, a_texts: dict | None = None, b_texts: dict | None = None):
     """Rows of ``a`` and ``b`` (each in record order) together in record order; with
-    ``a_texts`` / ``b_texts`` (their text values per field, :func:`_text_values`), also
+    ``a_texts`` / ``b_texts`` (their text values per field, :func:`_texts_of`), also
     those texts merged: ``(rows, texts)``."""
     if not len(b["record"]) or not len(a["record"]):
         rows, texts = (a, a_texts) if len(a["record"]) else (b, b_texts)
@@ -287,7 +286,7 @@ class _Prepared(NamedTuple):
 
     pos: dict  # position rows (chunk record numbers), with ``line0``
     stat: dict  # static rows, the same
-    texts: dict  # the static rows' text values per field (:func:`_text_values`)
+    texts: dict  # the static rows' text values per field (:func:`_texts_of`)
     dropped: np.ndarray | None  # records dropped for implausible times, by message type
     seen: tuple  # the position rows' vessels with their first and last times (time_ranges)
     names: object = None  # the position rows' source names (an Arrow array), when asked
@@ -717,29 +716,21 @@ def _arrow_names(names, codes: np.ndarray):
                                             pa.py_buffer(data))
 
 
-def _text_values(text: np.ndarray, field: str):
-    """One text field of static rows as Arrow (or, without Arrow-backed strings, object)
-    values: None when blank.
+def _text_values(text: np.ndarray, field: str) -> np.ndarray:
+    """One text field of static rows as object values, None when blank: without
+    Arrow-backed strings (with them, :func:`_texts_of` makes every field's Arrow array
+    from the buffers of :func:`~stsdetect.ais.kernel.static_texts`).
 
     The kernel writes each field as ASCII padded with spaces (characters 32-95 only): each
-    string is its slot's bytes from the first to the last non-space, all gathered at once
-    into one Arrow data buffer (no per-row string objects).
+    string is its slot's bytes from the first to the last non-space.
     """
     at, width = TEXT_SLOTS[field]
-    slot = text[:, at:at + width]
-    if not _arrow_strings():
-        return np.array([bytes(r).strip().decode("ascii") or None for r in slot] or [],
-                        dtype=object)
-    import pyarrow as pa
-
-    offsets, data, valid, blank = trim_text(text, field)
-    return pa.LargeStringArray.from_buffers(
-        len(text), pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid),
-        null_count=blank)
+    return np.array([bytes(r).strip().decode("ascii") or None
+                     for r in text[:, at:at + width]] or [], dtype=object)
 
 
 def _join_strings(parts: list):
-    """One pandas "string" array of the values of :func:`_text_values` in ``parts``."""
+    """One pandas "string" array of the text values (:func:`_texts_of`) in ``parts``."""
     if not _arrow_strings():
         return pd.array(np.concatenate(parts) if parts else [], dtype="string")
     import pyarrow as pa
@@ -748,7 +739,7 @@ def _join_strings(parts: list):
 
 
 def _take_strings(parts: list, order: np.ndarray):
-    """The text values of ``parts`` (:func:`_text_values`) joined, then taken in ``order``."""
+    """The text values of ``parts`` (:func:`_texts_of`) joined, then taken in ``order``."""
     if not _arrow_strings():
         return np.concatenate(parts)[order]
     import pyarrow as pa
