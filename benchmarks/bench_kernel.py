@@ -45,7 +45,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench_decode import _thp_faults  # (sibling script; embedded in a child below)
+from bench_decode import LAYOUTS, _thp_faults, make_dump  # (sibling script)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -109,9 +109,6 @@ print(json.dumps({"fresh": sum(times["fresh"]) / 6, "warm": sum(times["warm"]) /
 
 def fresh_workspaces(lines: int, repeat: int, env: dict) -> None:
     """Print a workspace's first chunk against a warm one's, per layout (fresh processes)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_decode import LAYOUTS, make_dump
-
     print(f"fresh workspaces: one 1 MiB chunk into 6 fresh workspaces, then again, ms per "
           f"chunk, best of {repeat} processes; faults per fresh workspace")
     print(f"  {'layout':<46} {'fresh ms':>9} {'warm ms':>8} {'minflt':>7} {'thp':>5}")
@@ -133,9 +130,6 @@ def kernel_rates(lines: int, repeat: int) -> None:
     import time
 
     sys.path.insert(0, str(REPO / "src"))
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench_decode import LAYOUTS, make_dump
-
     from stsdetect.ais.kernel import Workspace, decode_chunk
     from stsdetect.ais.reader import _WS_SLACK, _chunks
 
