@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from _nmea import sentence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,11 +26,7 @@ def _armour(v: int) -> int:
 
 
 def _sentence(payload: bytes, fill: int) -> bytes:
-    body = b"AIVDM,1,1,,B,%s,%d" % (payload, fill)
-    x = 0
-    for b in body:
-        x ^= b
-    return b"!" + body + b"*%02X" % x
+    return sentence(payload, fill, channel=b"B")
 
 
 def _reference(values: list, fill: int):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from _nmea import sentence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,12 +27,7 @@ def _armour(v: int) -> int:
 
 
 def _sentence(n_frags: int, frag: int, payload: bytes, fill: int) -> bytes:
-    body = b"AIVDM,%d,%d,%s,A,%s,%d" % (n_frags, frag, b"3" if n_frags > 1 else b"",
-                                          payload, fill)
-    x = 0
-    for b in body:
-        x ^= b
-    return b"!" + body + b"*%02X" % x
+    return sentence(payload, fill, n_frags, frag, b"3" if n_frags > 1 else b"", b"A")
 
 
 def _ship_type_5(code: int) -> int:

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from _nmea import armour as _armour
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais.bit_vector import bit_vector
@@ -104,14 +105,6 @@ def _bits(payload: bytes, fill: int) -> str:
     v = [c - 48 - (8 if c >= 96 else 0) for c in payload]
     bits = "".join(f"{x:06b}" for x in v)
     return bits[:len(bits) - fill]
-
-
-def _armour(bits: str) -> tuple[bytes, int]:
-    """Armoured payload and fill bits of a bit string."""
-    fill = -len(bits) % 6
-    bits += "0" * fill
-    v = [int(bits[i:i + 6], 2) for i in range(0, len(bits), 6)]
-    return bytes(x + 48 if x < 40 else x + 56 for x in v), fill
 
 
 def _encode(msg: dict) -> tuple[bytes, int]:

@@ -16,30 +16,12 @@ for 64 times the bytes, then decoded again in one sized for the chunk: the same 
 from __future__ import annotations
 
 import numpy as np
+from _nmea import armour as _armour
+from _nmea import sentence as _sentence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stsdetect.ais.kernel import Workspace, _row_bounds, decode_chunk
-
-
-def _armour(bits: str) -> tuple:
-    """A bit string as armoured characters (padded to 6 bits) and its fill bits."""
-    fill = -len(bits) % 6
-    bits += "0" * fill
-    chars = bytes(v + 48 if v < 40 else v + 56
-                  for v in (int(bits[i:i + 6], 2) for i in range(0, len(bits), 6)))
-    return chars, fill
-
-
-def _sentence(payload: bytes, fill: int, n_frags: int = 1, frag: int = 1,
-              seq: bytes = b"", channel: bytes = b"", talker: bytes = b"AI") -> bytes:
-    """An AIS sentence with its checksum (the shortest form: empty sequential id and
-    channel unless given)."""
-    body = b"%sVDM,%d,%d,%s,%s,%s,%d" % (talker, n_frags, frag, seq, channel, payload, fill)
-    x = 0
-    for b in body:
-        x ^= b
-    return b"!" + body + b"*%02X" % x
 
 
 def _bits(v: int, width: int) -> str:
