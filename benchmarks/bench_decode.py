@@ -57,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -290,6 +291,21 @@ OTHERS_MAX_CORES = 0.1
 RERUNS = 3
 
 
+def undisturbed(run, what: str, max_cores: float = OTHERS_MAX_CORES, reruns: int = RERUNS,
+                pause_s: float = 1.0) -> dict:
+    """``run()``'s result (a dict with ``others``: other processes' CPU during it, in
+    cores, or None), run again up to ``reruns`` times while ``others`` is over
+    ``max_cores``, each time with a note on stderr naming ``what`` was disturbed."""
+    for attempt in range(reruns + 1):
+        r = run()
+        if r.get("others") is None or r["others"] <= max_cores:
+            break
+        print(f"  (other processes used {r['others']:.2f} cores during {what}: "
+              f"{'run again' if attempt < reruns else 'kept'})", file=sys.stderr, flush=True)
+        time.sleep(pause_s)
+    return r
+
+
 def _thp_faults() -> int | None:
     """Transparent huge pages faulted in so far, machine-wide (``thp_fault_alloc`` of
     /proc/vmstat; None where there is none). ``ru_minflt`` counts a 2 MB huge page as one
@@ -348,15 +364,8 @@ def _run_stsdetect(path: Path, repeat: int, processes: int) -> dict:
     runs: dict = {1: [], 2: []}
     for _ in range(processes):
         for w in (1, 2):
-            for attempt in range(RERUNS + 1):
-                r = _run(f"stsdetect-{w}", path, repeat)
-                if r.get("others") is None or r["others"] <= OTHERS_MAX_CORES:
-                    break
-                print(f"  (other processes used {r['others']:.2f} cores during a "
-                      f"{w}-thread process: {'run again' if attempt < RERUNS else 'kept'})",
-                      file=sys.stderr, flush=True)
-                time.sleep(1)
-            runs[w].append(r)
+            runs[w].append(undisturbed(partial(_run, f"stsdetect-{w}", path, repeat),
+                                       f"a {w}-thread process"))
     return {w: min(r, key=lambda v: v["seconds"]) for w, r in runs.items()}
 
 

@@ -32,10 +32,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_decode import _machine_busy_s, _thp_faults  # (embedded in the child below)
+from bench_decode import _machine_busy_s, _thp_faults, undisturbed  # (sibling script)
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("STSDETECT_BENCH_CACHE",
@@ -91,18 +90,14 @@ RERUNS = 4
 
 def _one(path: Path, workers: int, steady: int, src: str | None = None) -> dict:
     env = None if src is None else dict(os.environ, PYTHONPATH=src)
-    for attempt in range(RERUNS + 1):
+
+    def run() -> dict:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(workers),
                               str(steady)], capture_output=True, text=True, check=True,
                              env=env)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        if r["others"] is None or r["others"] <= OTHERS_MAX_CORES:
-            break
-        print(f"  (other processes used {r['others']:.2f} cores during a {workers}-thread "
-              f"read: {'run again' if attempt < RERUNS else 'kept'})", file=sys.stderr,
-              flush=True)
-        time.sleep(0.5)
-    return r
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    return undisturbed(run, f"a {workers}-thread read", OTHERS_MAX_CORES, RERUNS, 0.5)
 
 
 def main() -> None:
