@@ -1,9 +1,8 @@
-"""Issue #15, session 21: the per-chunk work done under the GIL and the calling thread's
-reads, cut down (compiled post-passes of a decoded chunk; CR-only files cut in a window).
+"""Issue #15, session 21: the per-chunk work done under the GIL cut down (compiled
+post-passes of a decoded chunk: static texts, time ranges with a kept key table, nullable
+ints; the CR-only window cuts are tested in ``test_ais_gil_cr``).
 
-Oracles: the kernel's per-field helpers (``trim_text``), pandas' groupby, the old stream
-chunker of ``test_ais_two_pread`` and the reads of these files as they were before (chunks
-of a CR-only file read whole by the calling thread)."""
+Oracles: the kernel's per-field helper (``trim_text``), pandas' groupby and NumPy."""
 
 from __future__ import annotations
 
