@@ -257,6 +257,61 @@ def test_vessel_times_from_unfolded_parts_are_the_folded_ones(chunks, vessels):
     np.testing.assert_array_equal(out[0][1], out[1][1])
 
 
+@settings(max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 12), times_ns), min_size=1, max_size=40),
+       st.lists(st.lists(st.tuples(st.integers(0, 15), times_ns), max_size=30), max_size=6),
+       st.booleans())
+def test_vessel_groups_widened_in_their_pass_as_by_seen_range(records, chunks, on_pool):
+    """The vessels' grouping given chunks' time ranges (``seen``) widens their first and
+    last times in its compiled pass as :func:`seen_range` does after it (the route before),
+    on this thread or started on a pool's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stsdetect.ais.kernel import seen_range, time_ranges, vessel_groups
+    from stsdetect.ais.reader import _run_started
+
+    n = len(records)
+    args = (np.array([m for m, _ in records], np.int64),
+            np.array([t for _, t in records], np.int64), np.ones((n, 9), bool), 2, 3,
+            np.arange(n + 1), np.full(n, 65, np.uint8), np.zeros(n))
+    parts = [time_ranges(np.array([m for m, _ in c], np.int64),
+                         np.array([t for _, t in c], np.int64)) for c in chunks]
+    seen = tuple(np.concatenate([p[j] for p in parts] or [np.zeros(0, np.int64)])
+                 for j in range(3))
+    keys, at, first, last, changes = vessel_groups(*args)
+    seen_range(np.concatenate([seen[0], seen[0]]), np.concatenate([seen[1], seen[2]]), keys,
+               first, last)
+    with ThreadPoolExecutor(1) as pool:
+        got = (vessel_groups(*args, seen=seen, run=lambda fn, *a: _run_started(pool, fn, *a))()
+               if on_pool else vessel_groups(*args, seen=seen))
+    for g, w in zip(got, (keys, at, first, last, changes), strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("n_vessels", [5, 3000])  # (3000: past the first, small table)
+def test_vessel_groups_widened_past_the_first_table_as_by_seen_range(n_vessels):
+    """The same with more vessels than the grouping's first key table holds (its pass
+    retried with a larger one, the widening with it)."""
+    from stsdetect.ais.kernel import NAT_NS, seen_range, vessel_groups
+
+    rng = np.random.default_rng(n_vessels)
+    n = 4 * n_vessels
+    args = (rng.integers(0, n_vessels, n).astype(np.int64), rng.integers(0, 10**12, n),
+            rng.random((n, 9)) < 0.7, 2, 3, np.arange(n + 1) * 2,
+            rng.integers(65, 67, 2 * n).astype(np.uint8), rng.integers(0, 4, n) * 1.0)
+    values = rng.integers(0, 2 * n_vessels, 5000).astype(np.int64)  # half not grouped
+    first_t = rng.integers(-(10**12), 10**13, values.size)
+    last_t = first_t + rng.integers(0, 10**12, values.size)
+    unknown = rng.random(values.size) < 0.1  # (a row's times: both known or neither)
+    first_t[unknown] = last_t[unknown] = NAT_NS
+    keys, at, first, last, changes = vessel_groups(*args)
+    seen_range(np.concatenate([values, values]), np.concatenate([first_t, last_t]), keys,
+               first, last)
+    got = vessel_groups(*args, seen=(values, first_t, last_t))
+    for g, w in zip(got, (keys, at, first, last, changes), strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
 @pytest.mark.parametrize("n_vessels", [5, 3000])  # (3000: past the first, small table)
 def test_vessel_groups_started_on_a_pool_are_the_ones_made_here(n_vessels):
     """The vessels' compiled grouping handed to a pool thread (started before the caller

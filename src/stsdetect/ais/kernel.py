@@ -39,6 +39,7 @@ Times and sources, in order of priority, from whichever the dump carries:
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -2184,7 +2185,7 @@ def _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data, 
 
 def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f: int,
                   type_f: int, name_offsets: np.ndarray, name_data: np.ndarray,
-                  type_values: np.ndarray, run=None):
+                  type_values: np.ndarray, run=None, seen: tuple | None = None):
     """Static records grouped by MMSI in one compiled pass (the GIL is released).
 
     ``mmsi``, ``times`` (int64 ns, :data:`NAT_NS` unknown): one per record, in arrival
@@ -2200,6 +2201,12 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
     ``run``: like a pool's ``submit``: the compiled pass is handed to it (on another
     thread it runs beside this one's Python work, the GIL released), and a function is
     returned that waits for it and returns the result.
+
+    ``seen``: ``(values, first, last)`` (int64; each row's earliest and latest time in ns,
+    both :data:`NAT_NS` when unknown), e.g. chunks' :func:`time_ranges`: the first and last
+    times of the MMSIs that are ``values`` are then widened by them in the same pass (as
+    :func:`seen_range` would after it; other values are ignored), through the grouping's
+    own key table.
     """
     n = mmsi.size
     keys, first, last = (np.empty(n, np.int64) for _ in range(3))
@@ -2211,6 +2218,9 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
             np.ascontiguousarray(name_data, np.uint8),
             np.ascontiguousarray(type_values, np.float64))
     out = (keys, at, first, last, changes, prev)
+    group = _vessel_groups
+    if seen is not None:
+        group = partial(_vessel_groups_seen, *(np.ascontiguousarray(a, np.int64) for a in seen))
     # a table for up to 2048 MMSIs first (32 KB, where one for every record would take
     # 16 bytes per record to fill): at most half its slots used, else one for every record
     sizes = list(dict.fromkeys((max(6, min(12, (2 * n).bit_length())),
@@ -2219,13 +2229,13 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
     def table(bits):
         return np.full(1 << bits, -1, np.int64), np.uint64(64 - bits)
 
-    started = None if run is None else run(_vessel_groups, *args, *table(sizes[0]), *out)
+    started = None if run is None else run(group, *args, *table(sizes[0]), *out)
 
     def result():
         k = -1
         for i, bits in enumerate(sizes):
             k = started.result() if i == 0 and started is not None else \
-                _vessel_groups(*args, *table(bits), *out)
+                group(*args, *table(bits), *out)
             if k >= 0:
                 break
         order = np.argsort(keys[:k])
@@ -2518,3 +2528,27 @@ def whole_numbers(values: np.ndarray) -> tuple:
     out, missing = np.empty(values.size, np.int64), np.empty(values.size, np.bool_)
     _whole_numbers(values, out, missing)
     return out, missing
+
+
+@njit(**_JIT)
+def _vessel_groups_seen(values, seen_first, seen_last, mmsi, times, known, name_f, type_f,
+                        name_offsets, name_data, type_values, table, shift, keys, at, first,
+                        last, changes, prev):
+    """:func:`_vessel_groups`, then each group's first and last times widened by those of
+    ``values`` (``seen_first`` / ``seen_last``) that are its MMSI: probed in the key table
+    the grouping filled (a table of its own for the keys, as :func:`seen_range` builds,
+    is not needed)."""
+    n = _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data,
+                       type_values, table, shift, keys, at, first, last, changes, prev)
+    if n < 0:
+        return n
+    for i in range(values.size):
+        _, k = _probe(table, keys, values[i], shift)
+        if k >= 0:
+            t = seen_first[i]
+            if t != NAT_NS and t < first[k]:
+                first[k] = t
+            t = seen_last[i]
+            if t > last[k]:
+                last[k] = t
+    return n

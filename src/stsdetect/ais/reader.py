@@ -538,26 +538,32 @@ class _NmeaDecoder:
         }
         return arrays
 
-    def finish(self, run=None):
+    def finish(self, run=None, vessels: bool = True):
         """The positions and statics frames of everything absorbed.
 
         ``stat_arrays`` are then the statics' columns (for the vessels table, without going
-        through the frame), and with ``run`` (like a pool's ``submit``, its threads idle)
-        ``vessels_started`` the vessels table's compiled grouping of them, started there
-        before the frames are made here (see :func:`~.statics.vessels_from_columns`).
+        through the frame), and with ``vessels`` ``vessels_started`` the vessels table's
+        compiled grouping of them, their times widened by the position rows' (see
+        :func:`~.statics.vessels_from_columns`): with ``run`` (like a pool's ``submit``,
+        its threads idle), started there before the frames are made here.
         """
         if self._files:  # (no NMEA read, e.g. only tables: no kernel to load)
             self._counts[COUNT_NAMES.index("incomplete_multipart")] += self.asm.flush()
         self._report()
-        cols = self.rows.columns()
         # for the vessels table: each vessel's first and last position times of each chunk,
-        # as (mmsi, int64 ns time) pairs, not folded into one row per vessel (the vessels
-        # table widens its few vessels' times by all of them in one compiled pass)
-        parts, self._seen, self.seen = _ranges_parts(self._seen), [], None
+        # (mmsi, first, last) rows not folded into one per vessel (the grouping widens its
+        # few vessels' times by all of them in its compiled pass)
+        parts, self._seen = _ranges_parts(self._seen), []
+        seen = tuple(np.concatenate([p[j] for p in parts]) for j in range(3)) \
+            if parts else None
+        # the statics first: their grouping then runs on the pool while the frames are made
+        self.stat_arrays = arrays = self._statics_arrays()
+        self.vessels_started = None if arrays is None or not vessels else _start_vessels(
+            arrays, None if run is None or len(arrays["mmsi"]) + (
+                0 if seen is None else 2 * len(seen[0])) < _GROUPS_ON_POOL else run, seen)
+        cols = self.rows.columns()
         if cols is not None:
             cols["file"] = self._file_column(1, len(cols["mmsi"]))
-            self.seen = (np.concatenate([p[0] for p in parts] * 2),
-                         np.concatenate([p[1] for p in parts] + [p[2] for p in parts]))
         names, self._names = self._names, []
         source = None  # the names made per chunk, joined (when a chunk had any)
         if cols is not None and any(not isinstance(p, int) for p in names):
@@ -568,10 +574,6 @@ class _NmeaDecoder:
                  for p in names], type=pa.large_string()))
         elif cols is not None and len(self.source_names) == 1:  # no names: slices of a block
             source = _string_runs([("", len(cols["mmsi"]))], self._blocks)
-        self.stat_arrays = arrays = self._statics_arrays()
-        self.vessels_started = (None if arrays is None or run is None
-                                or len(arrays["mmsi"]) < _GROUPS_ON_POOL else
-                                _start_vessels(arrays, run))
         return (_positions_frame(cols, self.source_names, source=source),
                 None if arrays is None else _frame({**arrays,
                                                     "time": _utc_array(arrays["time"])}))
@@ -1360,8 +1362,9 @@ def _run_started(pool, fn, *args) -> Future:
 #: Longest wait for an idle pool thread to start a task (it takes tens of microseconds).
 _START_WAIT_S = 0.05
 
-#: Fewest static records whose grouping for the vessels table is handed to a pool thread
-#: (it takes about 20 ns per record; handing it over costs two thread wake-ups, 0.1 ms).
+#: Fewest static records, plus position time ranges (two per row), whose grouping for the
+#: vessels table is handed to a pool thread (about 20 ns per record, 2-4 ns per time;
+#: handing it over costs two thread wake-ups, 0.1 ms).
 _GROUPS_ON_POOL = 8192
 
 
@@ -1474,7 +1477,8 @@ def _read_all(source, format, decoder, report, chunk_bytes, pool, n_workers, col
         # (implausible times dropped already; the vessels' compiled grouping on the pool)
         positions, statics_frame = decoder.finish(  # (a pool not started stays so)
             None if pool is None or tables or not pool.started else partial(_run_started,
-                                                                            pool))
+                                                                            pool),
+            vessels=not tables)
     finally:
         if pool is not None:  # every chunk was taken (or the read failed): the threads told
             pool.shutdown(wait=False, cancel_futures=True)  # to exit (read_ais waits at its end)
@@ -1492,8 +1496,7 @@ def _read_all(source, format, decoder, report, chunk_bytes, pool, n_workers, col
     if tables or decoder.stat_arrays is None:
         vessels = build_vessels(statics_frame, positions)
     else:  # from the decoded columns: the same table without pandas' per-column overhead
-        vessels = vessels_from_columns(decoder.stat_arrays, decoder.seen,
-                                       decoder.vessels_started)
+        vessels = vessels_from_columns(decoder.stat_arrays, started=decoder.vessels_started)
     try:
         report.check()
     except AssertionError as exc:  # a bug of ours, not of the input: say so, keep the data

@@ -265,31 +265,28 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None,
         :data:`VESSEL_COLUMNS` taken from the records (``imo`` ... ``ais_class``), each a
         NumPy or pandas array of one row per record, in arrival order (at least one row).
     seen : tuple, optional
-        ``(mmsi, time)`` of position reports (int64 array; times as for ``cols``): they
-        widen ``first_seen`` / ``last_seen``.
+        ``(mmsi, time)`` of position reports (int64 array; times as for ``cols``), or
+        ``(mmsi, first, last)`` (int64 ns: each row's earliest and latest time, both NaT
+        or neither, e.g. a chunk's :func:`~.kernel.time_ranges`): they widen
+        ``first_seen`` / ``last_seen``.
     started : tuple, optional
         What :func:`_start_vessels` returned for ``cols`` (the compiled grouping started
-        on another thread earlier); by default it is done here.
+        on another thread earlier, with its own ``seen``: this one is then not used); by
+        default it is done here.
 
     Returns
     -------
     pandas.DataFrame
         As :func:`build_vessels`.
     """
-    from .kernel import seen_range
-
-    values, unit, groups = _start_vessels(cols) if started is None else started
-    keys, at, first, last, changes = groups()
+    values, unit, groups = _start_vessels(cols, seen=seen) if started is None else started
+    keys, at, first, last, changes = groups()  # (widened by ``seen`` already)
     out = {"mmsi": keys}
     for j, field in enumerate(_FIELDS):  # latest non-null value: a fixed loop over the columns
         if isinstance(values[field], np.ndarray):  # numbers: NaN / masked where none is known
             out[field] = _latest_numbers(cols[field], values[field], at[j])
         else:
             out[field] = _take(values[field], at[j])
-    if seen is not None:
-        pos_times, pos_unit = _epoch_ns(seen[1])
-        seen_range(seen[0], pos_times, keys, first, last)
-        unit = max(unit, pos_unit, key=_UNITS.index)
     first[first == _INT64_MAX] = _NAT
     for name, ns in (("first_seen", first), ("last_seen", last)):
         out[name] = utc_array(ns, unit)
@@ -297,12 +294,13 @@ def vessels_from_columns(cols: dict, seen: tuple | None = None,
     return _vessels_frame(out)
 
 
-def _start_vessels(cols: dict, run=None) -> tuple:
+def _start_vessels(cols: dict, run=None, seen: tuple | None = None) -> tuple:
     """The first part of :func:`vessels_from_columns`: each field's values and which
     records hold one, and the records grouped by MMSI (:func:`~.kernel.vessel_groups`,
     handed to ``run`` when given: like a pool's ``submit``, so that the compiled pass runs
-    beside the caller's other work). Returns ``(values, time unit, groups)``, ``groups()``
-    the grouping's result (waiting for it)."""
+    beside the caller's other work), their times widened by ``seen`` (as for
+    :func:`vessels_from_columns`) in the same pass. Returns ``(values, time unit,
+    groups)``, ``groups()`` the grouping's result (waiting for it)."""
     from .kernel import vessel_groups
 
     mmsi = np.asarray(cols["mmsi"], dtype=np.int64)
@@ -310,13 +308,17 @@ def _start_vessels(cols: dict, run=None) -> tuple:
     for j, field in enumerate(_FIELDS):
         values[field], known[:, j] = _known_values(cols[field])
     times, unit = _epoch_ns(cols["time"])
+    if seen is not None and len(seen) == 2:  # (mmsi, time): each time both first and last
+        pos_times, pos_unit = _epoch_ns(seen[1])
+        seen = (seen[0], pos_times, pos_times)
+        unit = max(unit, pos_unit, key=_UNITS.index)
     offsets, data = _text_bytes(values["name"])
     args = (mmsi, times, known, _FIELDS.index("name"), _FIELDS.index("ship_type"), offsets,
             data, _numbers(values["ship_type"]))
     if run is None:
-        result = vessel_groups(*args)
+        result = vessel_groups(*args, seen=seen)
         return values, unit, lambda: result
-    return values, unit, vessel_groups(*args, run=run)
+    return values, unit, vessel_groups(*args, run=run, seen=seen)
 
 
 def build_statics(statics: pd.DataFrame | None) -> pd.DataFrame:
