@@ -14,7 +14,9 @@ it is to ``--lines`` sentences, its "lines" are its CRs), and gpsd's log with co
 Then one row per decoded table layout (``TABLES``: gpsdio JSON lines; MarineCadastre and
 DMA CSV written from the reports of gfw ``nmea.txt``), each repeated to ``--lines`` rows:
 stsdetect's rows/s on one and two workers and peak MB (pyais and libais read no tables);
-``--tables-only`` prints only these.
+``--tables-only`` prints only these. ``--tree base=/path/src --tree new=/path/src`` times
+only stsdetect, one and two threads, on each source tree (each process's ``PYTHONPATH``),
+their processes taken in turn: min and median per tree, and the 2/1 ratios.
 
 Decoders:
 
@@ -369,6 +371,41 @@ def _run_stsdetect(path: Path, repeat: int, processes: int) -> dict:
     return {w: min(r, key=lambda v: v["seconds"]) for w, r in runs.items()}
 
 
+def compare_trees(paths: list, trees: list, repeat: int, processes: int) -> None:
+    """One row per dump and source tree (``trees``: ``(name, src)``, ``src`` the
+    ``PYTHONPATH`` of its processes): stsdetect's best call on one and on two threads in
+    each of ``processes`` fresh processes per tree and thread count, all taken in turn
+    (tree A 1, 2, tree B 1, 2, A 1, 2 ...), so that a change of the machine's state
+    meanwhile falls on every tree alike; min and median over the processes, and the 2/1
+    ratio of each."""
+    import statistics
+
+    for _, src in trees:  # (compiles each tree's kernel if its cache is cold)
+        _run("stsdetect-2", paths[0], 1, dict(os.environ, PYTHONPATH=src))
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; best of {repeat} calls in each "
+          f"of {processes} fresh processes per row and thread count; ms min/median")
+    head = (f"{'dump':<46} {'tree':<8} {'1 thread ms':>15} {'2 threads ms':>15} "
+            f"{'2/1 min/med':>12}")
+    print(head)
+    print("-" * len(head))
+    for path in paths:
+        runs: dict = {(t, w): [] for t, _ in trees for w in (1, 2)}
+        for _ in range(processes):
+            for t, src in trees:
+                env = dict(os.environ, PYTHONPATH=src)
+                for w in (1, 2):
+                    runs[t, w].append(undisturbed(
+                        partial(_run, f"stsdetect-{w}", path, repeat, env),
+                        f"a {w}-thread process of {t}")["seconds"] * 1e3)
+        for t, _ in trees:
+            one, two = runs[t, 1], runs[t, 2]
+            m1, m2 = statistics.median(one), statistics.median(two)
+            print(f"{Path(path).name[:46]:<46} {t[:8]:<8} {min(one):>7.2f}/{m1:<7.2f} "
+                  f"{min(two):>7.2f}/{m2:<7.2f} {min(one) / min(two):>5.2f}/"
+                  f"{m1 / m2:<5.2f}", flush=True)
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
 def compile_times() -> tuple[float, float]:
     """Seconds to import stsdetect's kernel and decode one line: cold (empty numba cache,
     so the kernel compiles) and then cached."""
@@ -407,9 +444,19 @@ def main() -> None:
                          "1.31M-line dump bench_engine.py makes)")
     ap.add_argument("--tables-only", action="store_true",
                     help="only the decoded tables' rows (no NMEA layouts)")
+    ap.add_argument("--tree", action="append", default=[], metavar="NAME=SRC",
+                    help="only stsdetect, one and two threads, of each source tree given "
+                         "(PYTHONPATH of its processes; repeat it to compare trees, their "
+                         "processes taken in turn) on the layouts (or --dump files)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], args.child[1], args.repeat)))
+        return
+    if args.tree:
+        paths = args.dump or [make_dump(n, args.lines) for n in LAYOUTS
+                              if not args.layouts or any(s in n for s in args.layouts)]
+        compare_trees([Path(p) for p in paths], [tuple(t.split("=", 1)) for t in args.tree],
+                      args.repeat, args.processes)
         return
     if args.dump is not None:
         print(f"load average at start: {os.getloadavg()[0]:.2f}; best of {args.repeat} calls "
