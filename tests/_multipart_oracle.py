@@ -30,6 +30,11 @@ class MultipartAssembler:
     superseded by a repeat of one of its fragment numbers, is given up: its fragments are
     counted in :attr:`incomplete`.
 
+    A fragment 1 of 2 followed, on the next record, by its fragment 2 (the same key) is
+    joined as it is, the open groups untouched: the decoder joins such a pair within a chunk
+    without the assembler, and the assembler joins it the same way when a chunk's end parts
+    it (so a fragment 1 of 2 is held until the next fragment comes).
+
     Parameters
     ----------
     window_records : int, default 100
@@ -46,6 +51,7 @@ class MultipartAssembler:
         self.window_records = int(window_records)
         self.max_open = int(max_open)
         self._open: OrderedDict = OrderedDict()
+        self._held: tuple | None = None  # a fragment 1 of 2: the arguments of its add()
         #: fragments given up so far (incomplete, orphaned or expired)
         self.incomplete = 0
 
@@ -58,14 +64,28 @@ class MultipartAssembler:
             else:
                 break
 
-    def add(self, record, key, n_frags, frag, payload, fill, time_ns, source):
-        """Add one fragment; return ``(payload, fill, time_ns, source)`` when it completes one.
+    def add(self, record, key, n_frags, frag, payload, fill, time_ns, source) -> list:
+        """Add one fragment; return the messages it completes, each ``(record, payload, fill,
+        time_ns, source)`` (``record``: that of the fragment that completed it).
 
         ``payload`` is the fragment's armoured text (bytes), ``fill`` its fill bits (only the last
         fragment's count), ``source`` an int code (0 = unknown). The returned time and source
         are the first known ones among the fragments in arrival order (tag blocks usually
         stamp only the first fragment).
         """
+        args = (record, key, n_frags, frag, payload, fill, time_ns, source)
+        held, self._held, done = self._held, None, []
+        if held is not None:
+            if n_frags == 2 and frag == 2 and key == held[1] and record == held[0] + 1:
+                return [(record, held[4] + payload, fill,
+                         time_ns if held[6] == NAT_NS else held[6], held[7] or source)]
+            done += self._add(*held)
+        if n_frags == 2 and frag == 1:
+            self._held = args
+            return done
+        return done + self._add(*args)
+
+    def _add(self, record, key, n_frags, frag, payload, fill, time_ns, source) -> list:
         self._expire(record)
         group = self._open.get(key)
         if group is not None and frag in group.parts:
@@ -81,14 +101,17 @@ class MultipartAssembler:
         if not group.source and source:
             group.source = source
         if len(group.parts) < group.n_frags:
-            return None
+            return []
         del self._open[key]
         ordered = [group.parts[k] for k in range(1, group.n_frags + 1)]
-        return b"".join(p for p, _ in ordered), ordered[-1][1], group.time_ns, group.source
+        return [(record, b"".join(p for p, _ in ordered), ordered[-1][1], group.time_ns,
+                 group.source)]
 
     def flush(self) -> int:
-        """Give up every open group (end of input); return how many fragments that was."""
-        count = sum(len(g.parts) for g in self._open.values())
+        """Give up every open group and a held fragment (end of input); return how many
+        fragments that was."""
+        count = sum(len(g.parts) for g in self._open.values()) + (self._held is not None)
+        self._held = None
         self._open.clear()
         self.incomplete += count
         return count

@@ -1680,8 +1680,115 @@ def _unlink(g, groups, state, table, free):
     state[_S_OPEN] -= 1
 
 
+@njit(cache=True, inline="always")
+def _add_fragment(row, rec, src_buf, groups, state, table, free, arena, window, max_open,
+                  required, kind, ship_types, counts, decoded, p_i64, p_f64, p_i8, s_i64,
+                  s_f64, txt, n_out, scratch, w):
+    """One fragment (``row``: a fragment row, ``rec`` its reader-wide record, its payload at
+    ``row[6]`` of ``src_buf``) into the open groups (see :func:`_assemble`); the arena."""
+    n_frags = row[2]
+    frag = row[3]
+    gid = row[11]
+    if gid >= 0:
+        key = (gid << 8) | row[12]
+    else:
+        key = ((np.int64(1) << 62) | (row[1] << 24) | (row[5] << 12)
+               | ((row[4] + 1) << 4) | n_frags)
+    # expire: groups too old, or too many
+    while state[_S_HEAD] >= 0:
+        g = state[_S_HEAD]
+        if rec - groups[g, _G_FIRST] > window or state[_S_OPEN] > max_open:
+            counts[15] += groups[g, _G_PARTS]
+            _unlink(g, groups, state, table, free)
+        else:
+            break
+    g = _find(table, state[_S_BITS], key)
+    if g >= 0 and (groups[g, _G_MASK] >> frag) & 1:  # a repeat: the old one is given up
+        counts[15] += groups[g, _G_PARTS]
+        _unlink(g, groups, state, table, free)
+        g = -1
+    if g < 0:
+        state[_S_FREE] -= 1
+        g = free[state[_S_FREE]]
+        groups[g, _G_KEY] = key
+        groups[g, _G_FIRST] = rec
+        groups[g, _G_N] = n_frags
+        groups[g, _G_TIME] = NAT_NS
+        groups[g, _G_SRC] = 0
+        groups[g, _G_PARTS] = 0
+        groups[g, _G_MASK] = 0
+        groups[g, _G_NEXT] = -1
+        groups[g, _G_PREV] = state[_S_TAIL]
+        if state[_S_TAIL] >= 0:
+            groups[state[_S_TAIL], _G_NEXT] = g
+        else:
+            state[_S_HEAD] = g
+        state[_S_TAIL] = g
+        _put(table, state[_S_BITS], key, g)
+        state[_S_OPEN] += 1
+    if frag > groups[g, _G_N]:  # a fragment number past its group's count
+        counts[15] += groups[g, _G_PARTS] + 1
+        _unlink(g, groups, state, table, free)
+        return arena
+    # the fragment's payload into the arena (compacted or grown when full)
+    n_chars = row[7]
+    if state[_S_USED] + n_chars > arena.size:
+        live = n_chars
+        h = state[_S_HEAD]
+        while h >= 0:
+            for k in range(1, 10):
+                if (groups[h, _G_MASK] >> k) & 1:
+                    live += groups[h, _G_OFF + 10 + k - 1]
+            h = groups[h, _G_NEXT]
+        new = np.empty(max(2 * live, arena.size), np.uint8)
+        used = 0
+        h = state[_S_HEAD]
+        while h >= 0:
+            for k in range(1, 10):
+                if (groups[h, _G_MASK] >> k) & 1:
+                    o = groups[h, _G_OFF + k - 1]
+                    m = groups[h, _G_OFF + 10 + k - 1]
+                    new[used:used + m] = arena[o:o + m]
+                    groups[h, _G_OFF + k - 1] = used
+                    used += m
+            h = groups[h, _G_NEXT]
+        arena = new
+        state[_S_USED] = used
+    o = state[_S_USED]
+    p0 = row[6]
+    arena[o:o + n_chars] = src_buf[p0:p0 + n_chars]
+    state[_S_USED] = o + n_chars
+    groups[g, _G_OFF + frag - 1] = o
+    groups[g, _G_OFF + 10 + frag - 1] = n_chars
+    groups[g, _G_OFF + 20 + frag - 1] = row[8]
+    groups[g, _G_MASK] |= np.int64(1) << frag
+    groups[g, _G_PARTS] += 1
+    if groups[g, _G_TIME] == NAT_NS:
+        groups[g, _G_TIME] = row[9]
+    if groups[g, _G_SRC] == 0:
+        groups[g, _G_SRC] = row[10]
+    n = groups[g, _G_N]
+    if groups[g, _G_PARTS] < n:
+        return arena
+    m = 0
+    for k in range(1, n + 1):
+        o = groups[g, _G_OFF + k - 1]
+        ln = groups[g, _G_OFF + 10 + k - 1]
+        scratch[m:m + ln] = arena[o:o + ln]
+        m += ln
+    fill = groups[g, _G_OFF + 20 + n - 1]
+    t_ns = groups[g, _G_TIME]
+    src = groups[g, _G_SRC]
+    _unlink(g, groups, state, table, free)
+    counts[14] += n - 1  # multipart_joined
+    _emit(scratch, 0, m, fill, t_ns, src, rec, required, kind, ship_types, counts,
+          decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+    return arena
+
+
 @njit(cache=True)
-def _assemble(frags, off, buf, groups, state, table, free, arena, window, max_open,
+def _assemble(frags, off, buf, groups, state, table, free, arena, pend, pend_chars,
+              window, max_open,
               required, kind, ship_types, counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64,
               txt, n_out, scratch):
     """Join the fragments ``frags`` (fragment rows of one chunk, in input order; payloads in
@@ -1693,107 +1800,47 @@ def _assemble(frags, off, buf, groups, state, table, free, arena, window, max_op
     ``window`` further records, or pushed out because more than ``max_open`` groups are open,
     or superseded by a repeat of one of its fragment numbers, is given up: its fragments are
     counted as ``incomplete_multipart``. Returns the payload arena (grown when needed).
+
+    A fragment 1 of 2 followed, on the next record, by its fragment 2 is joined as it is,
+    without touching the open groups, as :func:`_kernel` joins such a pair inside a chunk:
+    the rows then do not depend on where chunks are cut. So a fragment 1 of 2 is held in
+    ``pend`` (a fragment row, ``pend[0]`` -1 when none; its payload in ``pend_chars``)
+    until the next fragment comes, in this call or the next.
     """
     w = np.zeros(_PACK_WORDS, np.uint64)
     for i in range(frags.shape[1]):
-        rec = frags[0, i] + off
-        n_frags = frags[2, i]
-        frag = frags[3, i]
-        gid = frags[11, i]
-        if gid >= 0:
-            key = (gid << 8) | frags[12, i]
-        else:
-            key = ((np.int64(1) << 62) | (frags[1, i] << 24) | (frags[5, i] << 12)
-                   | ((frags[4, i] + 1) << 4) | n_frags)
-        # expire: groups too old, or too many
-        while state[_S_HEAD] >= 0:
-            g = state[_S_HEAD]
-            if rec - groups[g, _G_FIRST] > window or state[_S_OPEN] > max_open:
-                counts[15] += groups[g, _G_PARTS]
-                _unlink(g, groups, state, table, free)
-            else:
-                break
-        g = _find(table, state[_S_BITS], key)
-        if g >= 0 and (groups[g, _G_MASK] >> frag) & 1:  # a repeat: the old one is given up
-            counts[15] += groups[g, _G_PARTS]
-            _unlink(g, groups, state, table, free)
-            g = -1
-        if g < 0:
-            state[_S_FREE] -= 1
-            g = free[state[_S_FREE]]
-            groups[g, _G_KEY] = key
-            groups[g, _G_FIRST] = rec
-            groups[g, _G_N] = n_frags
-            groups[g, _G_TIME] = NAT_NS
-            groups[g, _G_SRC] = 0
-            groups[g, _G_PARTS] = 0
-            groups[g, _G_MASK] = 0
-            groups[g, _G_NEXT] = -1
-            groups[g, _G_PREV] = state[_S_TAIL]
-            if state[_S_TAIL] >= 0:
-                groups[state[_S_TAIL], _G_NEXT] = g
-            else:
-                state[_S_HEAD] = g
-            state[_S_TAIL] = g
-            _put(table, state[_S_BITS], key, g)
-            state[_S_OPEN] += 1
-        if frag > groups[g, _G_N]:  # a fragment number past its group's count
-            counts[15] += groups[g, _G_PARTS] + 1
-            _unlink(g, groups, state, table, free)
+        row = frags[:, i]
+        rec = row[0] + off
+        if pend[0] >= 0:
+            if (row[2] == 2 and row[3] == 2 and rec == pend[0] + 1 and row[1] == pend[1]
+                    and row[5] == pend[5] and row[4] == pend[4] and row[11] == pend[11]):
+                # the pair the decoder joins in a chunk, cut apart by the chunks' border:
+                # joined as it would have been, the open groups untouched
+                m = pend[7]
+                scratch[:m] = pend_chars[:m]
+                n_chars = row[7]
+                scratch[m:m + n_chars] = buf[row[6]:row[6] + n_chars]
+                counts[14] += 1  # multipart_joined
+                _emit(scratch, 0, m + n_chars, row[8], pend[9] if pend[9] != NAT_NS else row[9],
+                      pend[10] if pend[10] != 0 else row[10], rec, required, kind, ship_types,
+                      counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+                pend[0] = -1
+                continue
+            arena = _add_fragment(pend, pend[0], pend_chars, groups, state, table, free,
+                                  arena, window, max_open, required, kind, ship_types, counts,
+                                  decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out,
+                                  scratch, w)
+            pend[0] = -1
+        if row[2] == 2 and row[3] == 1 and row[7] <= pend_chars.size:
+            # fragment 1 of 2: held until the next fragment, as the decoder holds it
+            pend[:] = row
+            pend[0] = rec
+            pend_chars[:row[7]] = buf[row[6]:row[6] + row[7]]
+            pend[6] = 0
             continue
-        # the fragment's payload into the arena (compacted or grown when full)
-        n_chars = frags[7, i]
-        if state[_S_USED] + n_chars > arena.size:
-            live = n_chars
-            h = state[_S_HEAD]
-            while h >= 0:
-                for k in range(1, 10):
-                    if (groups[h, _G_MASK] >> k) & 1:
-                        live += groups[h, _G_OFF + 10 + k - 1]
-                h = groups[h, _G_NEXT]
-            new = np.empty(max(2 * live, arena.size), np.uint8)
-            used = 0
-            h = state[_S_HEAD]
-            while h >= 0:
-                for k in range(1, 10):
-                    if (groups[h, _G_MASK] >> k) & 1:
-                        o = groups[h, _G_OFF + k - 1]
-                        m = groups[h, _G_OFF + 10 + k - 1]
-                        new[used:used + m] = arena[o:o + m]
-                        groups[h, _G_OFF + k - 1] = used
-                        used += m
-                h = groups[h, _G_NEXT]
-            arena = new
-            state[_S_USED] = used
-        o = state[_S_USED]
-        p0 = frags[6, i]
-        arena[o:o + n_chars] = buf[p0:p0 + n_chars]
-        state[_S_USED] = o + n_chars
-        groups[g, _G_OFF + frag - 1] = o
-        groups[g, _G_OFF + 10 + frag - 1] = n_chars
-        groups[g, _G_OFF + 20 + frag - 1] = frags[8, i]
-        groups[g, _G_MASK] |= np.int64(1) << frag
-        groups[g, _G_PARTS] += 1
-        if groups[g, _G_TIME] == NAT_NS:
-            groups[g, _G_TIME] = frags[9, i]
-        if groups[g, _G_SRC] == 0:
-            groups[g, _G_SRC] = frags[10, i]
-        n = groups[g, _G_N]
-        if groups[g, _G_PARTS] < n:
-            continue
-        m = 0
-        for k in range(1, n + 1):
-            o = groups[g, _G_OFF + k - 1]
-            ln = groups[g, _G_OFF + 10 + k - 1]
-            scratch[m:m + ln] = arena[o:o + ln]
-            m += ln
-        fill = groups[g, _G_OFF + 20 + n - 1]
-        t_ns = groups[g, _G_TIME]
-        src = groups[g, _G_SRC]
-        _unlink(g, groups, state, table, free)
-        counts[14] += n - 1  # multipart_joined
-        _emit(scratch, 0, m, fill, t_ns, src, rec, required, kind, ship_types, counts,
-              decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+        arena = _add_fragment(row, rec, buf, groups, state, table, free, arena, window,
+                              max_open, required, kind, ship_types, counts, decoded, p_i64,
+                              p_f64, p_i8, s_i64, s_f64, txt, n_out, scratch, w)
     if state[_S_OPEN] == 0:
         state[_S_USED] = 0  # nothing open: the arena starts over
     return arena
@@ -2417,6 +2464,9 @@ class Assembler:
         self._table = np.full(2 << bits, _EMPTY, np.int64)  # keys, then their groups
         self._arena = np.empty(1 << 16, np.uint8)
         self._scratch = np.empty(9 * MAX_PAYLOAD_CHARS + 64, np.uint8)
+        # a fragment 1 of 2 held for its fragment 2 (see _assemble): its row, its payload
+        self._pend = np.full(13, -1, np.int64)
+        self._pend_chars = np.empty(MAX_PAYLOAD_CHARS, np.uint8)
 
     @property
     def n_open(self) -> int:
@@ -2426,7 +2476,7 @@ class Assembler:
     def add(self, frags: np.ndarray, record_offset: int, buf: np.ndarray) -> ChunkResult:
         """Add fragment rows (:attr:`ChunkResult.frags`, source codes reader-wide; payloads
         in ``buf``); the messages they complete, with reader-wide record numbers."""
-        n = frags.shape[1]
+        n = frags.shape[1] + 1  # (a fragment held from the last call may complete one too)
         p_i64, p_f64 = np.empty((4, n), np.int64), np.empty((5, n), np.float64)
         p_i8, s_i64 = np.empty((2, n), np.int8), np.empty((5, n), np.int64)
         s_f64, txt = np.empty((5, n), np.float64), np.empty((n, TEXT_BYTES), np.uint8)
@@ -2435,8 +2485,9 @@ class Assembler:
         n_out = np.zeros(3, np.int64)
         self._arena = _assemble(np.ascontiguousarray(frags), int(record_offset), buf,
                                 self._groups, self._state, self._table, self._free,
-                                self._arena, self.window_records, self.max_open, _REQUIRED,
-                                _KIND, _SHIP_TYPE_5_19, counts, decoded, p_i64, p_f64, p_i8,
+                                self._arena, self._pend, self._pend_chars,
+                                self.window_records, self.max_open, _REQUIRED, _KIND,
+                                _SHIP_TYPE_5_19, counts, decoded, p_i64, p_f64, p_i8,
                                 s_i64, s_f64, txt, n_out, self._scratch)
         pos, stat = _rows(n_out, p_i64, p_f64, p_i8, s_i64, s_f64, txt, False)  # (fresh)
         return ChunkResult(pos=pos, stat=stat, frags=np.zeros((13, 0), np.int64),
@@ -2445,7 +2496,9 @@ class Assembler:
 
     def flush(self) -> int:
         """Give up every open group (end of input); return how many fragments that was."""
-        return int(_flush(self._groups, self._state, self._table, self._free))
+        held = int(self._pend[0] >= 0)  # (a fragment 1 of 2 held: given up with them)
+        self._pend[0] = -1
+        return held + int(_flush(self._groups, self._state, self._table, self._free))
 
 
 def decode_statics(buf, start, n_chars, fill, msg_type) -> tuple:
