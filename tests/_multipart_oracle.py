@@ -27,8 +27,8 @@ class MultipartAssembler:
     by (talker, radio channel, sequential message id, fragment count), so fragments of
     different messages may interleave freely. A group still open after ``window_records``
     further records, or pushed out because more than ``max_open`` groups are open, or
-    superseded by a repeat of one of its fragment numbers, is given up: its fragments are
-    counted in :attr:`incomplete`.
+    superseded by a repeat of one of its fragment numbers or by a fragment 1 (a message
+    starts with it), is given up: its fragments are counted in :attr:`incomplete`.
 
     A fragment 1 of 2 followed, on the next record, by its fragment 2 (the same key) is
     joined as it is, the open groups untouched: the decoder joins such a pair within a chunk
@@ -88,7 +88,7 @@ class MultipartAssembler:
     def _add(self, record, key, n_frags, frag, payload, fill, time_ns, source) -> list:
         self._expire(record)
         group = self._open.get(key)
-        if group is not None and frag in group.parts:
+        if group is not None and (frag in group.parts or frag == 1):
             del self._open[key]
             self.incomplete += len(group.parts)
             group = None

@@ -151,9 +151,9 @@ def test_missing_fragments_are_counted_and_bounded():
     assert list(data.vessels["name"]) == ["OK"]
 
 
-def _cut_before_fragment_2(lines_before: list, first: str, rest: list, at: int) -> bytes:
-    """``lines_before``, a padding line and ``first`` ending exactly at byte ``at``, then
-    ``rest``: a chunk of ``at`` bytes ends right after ``first``."""
+def _cut_after(lines_before: list, first: str, rest: list, at: int) -> bytes:
+    """``lines_before``, a comment line as padding and ``first`` ending exactly at byte
+    ``at``, then ``rest``: a chunk of ``at`` bytes ends right after ``first``."""
     head = "".join(f"{line}\n" for line in lines_before)
     pad = at - len(head) - len(first) - 2
     assert pad > 1
@@ -171,7 +171,7 @@ def test_a_pair_cut_apart_by_a_chunk_end_joins_as_in_one_chunk(workers):
     b = _type5(445000002, 1, "PAIRED")
     filler = encode_dict({"type": 1, "mmsi": 445000009, "lat": 39, "lon": 125},
                          talker_id="AI")[0]
-    data = _cut_before_fragment_2([a[1], *[filler] * 5], b[0], [b[1], *[filler] * 3], 1024)
+    data = _cut_after([a[1], *[filler] * 5], b[0], [b[1], *[filler] * 3], 1024)
     whole = read_ais(io.BytesIO(data), workers=1)
     cut = read_ais(io.BytesIO(data), workers=workers, chunk_bytes=1024)
     for got in (whole, cut):
@@ -179,6 +179,33 @@ def test_a_pair_cut_apart_by_a_chunk_end_joins_as_in_one_chunk(workers):
         assert list(got.statics["name"]) == ["PAIRED"]
         assert list(got.statics["line"]) == [9]  # the fragment 2's line
         assert got.report.skipped["incomplete_multipart"] == 1
+    for table in ("positions", "statics", "vessels"):
+        pd.testing.assert_frame_equal(getattr(cut, table), getattr(whole, table))
+    assert cut.report.skipped == whole.report.skipped
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_fragment_1_starts_a_message(workers):
+    """A fragment 1 gives up the open fragments of its key: an orphaned fragment 2 is not
+    joined to the next message's fragment 1 (a garbled message), here a fragment 1 not
+    followed by its fragment 2 either, with a static row after it in the chunk it ends: the
+    rows, their order included, are those of one chunk (before, the fragment 1 held at a
+    chunk's end completed the orphan in the next chunk, after the static row)."""
+    a = _type5(445000001, 1, "ORPHANED")
+    b = _type5(445000002, 1, "UNPAIRED")
+    c = _type5(445000003, 2, "OTHER")
+    lone = _type5(445000005, 3, "LONE")[0]  # (its arrival makes the assembler take b's)
+    static24 = encode_dict({"type": 24, "mmsi": 445000004, "partno": 0, "shipname": "B24"},
+                           talker_id="AI")[0]
+    filler = encode_dict({"type": 1, "mmsi": 445000009, "lat": 39, "lon": 125},
+                         talker_id="AI")[0]
+    data = _cut_after([a[1], filler, b[0], filler], static24, [c[0], c[1], lone, filler],
+                      1024)
+    whole = read_ais(io.BytesIO(data), workers=1)
+    cut = read_ais(io.BytesIO(data), workers=workers, chunk_bytes=1024)
+    for got in (whole, cut):
+        assert list(got.statics["name"]) == ["B24", "OTHER"]
+        assert got.report.skipped["incomplete_multipart"] == 3
     for table in ("positions", "statics", "vessels"):
         pd.testing.assert_frame_equal(getattr(cut, table), getattr(whole, table))
     assert cut.report.skipped == whole.report.skipped

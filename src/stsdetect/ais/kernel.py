@@ -1703,7 +1703,9 @@ def _add_fragment(row, rec, src_buf, groups, state, table, free, arena, window, 
         else:
             break
     g = _find(table, state[_S_BITS], key)
-    if g >= 0 and (groups[g, _G_MASK] >> frag) & 1:  # a repeat: the old one is given up
+    # a repeat, or a fragment 1 (a message starts): the old one is given up (so a held
+    # fragment 1 never completes a group, see _assemble)
+    if g >= 0 and (frag == 1 or (groups[g, _G_MASK] >> frag) & 1):
         counts[15] += groups[g, _G_PARTS]
         _unlink(g, groups, state, table, free)
         g = -1
@@ -1798,8 +1800,9 @@ def _assemble(frags, off, buf, groups, state, table, free, arena, pend, pend_cha
     Fragments are grouped by tag-block group (``g:<n>-<m>-<id>``) when present, otherwise
     by (talker, channel, sequential message id, fragment count). A group still open after
     ``window`` further records, or pushed out because more than ``max_open`` groups are open,
-    or superseded by a repeat of one of its fragment numbers, is given up: its fragments are
-    counted as ``incomplete_multipart``. Returns the payload arena (grown when needed).
+    or superseded by a repeat of one of its fragment numbers or by a fragment 1 (a message
+    starts with it: fragments before it are not joined to it), is given up: its fragments
+    are counted as ``incomplete_multipart``. Returns the payload arena (grown when needed).
 
     A fragment 1 of 2 followed, on the next record, by its fragment 2 is joined as it is,
     without touching the open groups, as :func:`_kernel` joins such a pair inside a chunk:
@@ -2440,6 +2443,10 @@ def decode_chunk(a: np.ndarray, n: int, continued: bool = False,
 
 class Assembler:
     """Joins, in input order, the fragments chunks did not join (compiled; bounded memory).
+
+    A message starts with its fragment 1: open fragments of its key are then given up (see
+    :func:`_assemble`), and a fragment 1 of 2 and its fragment 2 on the next record are
+    joined as the kernel joins them within a chunk, wherever chunks are cut.
 
     Parameters
     ----------

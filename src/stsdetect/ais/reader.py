@@ -1549,7 +1549,7 @@ def read_ais(source, *, format: str = "auto", chunk_bytes: int = DEFAULT_CHUNK_B
         output tables grow with the dump, the working set does not).
     multipart_window : int, default 100
         Records after its first fragment within which a multipart message must complete
-        (see :class:`~stsdetect.ais.multipart.MultipartAssembler`).
+        (see :class:`~stsdetect.ais.kernel.Assembler`).
     max_open_groups : int, default 1000
         Most incomplete multipart messages held at once.
     workers : int, optional
