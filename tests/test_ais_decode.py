@@ -211,6 +211,34 @@ def test_a_fragment_1_starts_a_message(workers):
     assert cut.report.skipped == whole.report.skipped
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0, 1, 1, 2])), min_size=20,
+                max_size=70),
+       st.integers(1024, 1600), st.sampled_from([1, 2]))
+def test_multipart_streams_read_the_same_whatever_the_chunks(stream, chunk_bytes, workers):
+    """Any mix of fragments of a few keys (pairs, orphans, repeats, lone fragments 1) and
+    position reports reads the same rows, in the same order, with the same counts, in one
+    chunk and in chunks of ``chunk_bytes`` on 1 or 2 threads."""
+    filler = encode_dict({"type": 1, "mmsi": 445000009, "lat": 39, "lon": 125},
+                         talker_id="AI")[0]
+    lines = []
+    for i, (key, what) in enumerate(stream):
+        first, second = _type5(445000100 + i, key % 3, f"V{i}")
+        if what == 0:
+            lines.append(filler)
+        elif what == 1:  # a pair; every third one parted by a report (to the assembler)
+            lines += [first, filler, second] if i % 3 == 0 else [first, second]
+        else:  # a lone fragment: an orphaned fragment 2 or a fragment 1 never completed
+            lines.append(second if i % 2 else first)
+    data = "".join(f"{line}\n" for line in lines).encode()
+    whole = read_ais(io.BytesIO(data), workers=1)
+    cut = read_ais(io.BytesIO(data), workers=workers, chunk_bytes=chunk_bytes)
+    for table in ("positions", "statics", "vessels"):
+        pd.testing.assert_frame_equal(getattr(cut, table), getattr(whole, table))
+    assert cut.report.skipped == whole.report.skipped
+    assert cut.report.decoded == whole.report.decoded
+
+
 def test_multipart_rows_do_not_depend_on_chunk_size(shared_data):
     """error_data.txt (a real receiver log with orphaned fragments) reads the same at every
     chunk size: 20 sizes of 1024-4096 bytes each lost or garbled 2 static rows before."""
