@@ -1063,14 +1063,18 @@ _IN_FLIGHT = 3
 
 #: On several threads, a file of known size is cut into chunks of up to this many times
 #: ``chunk_bytes`` (:func:`_balanced_chunk`), :data:`_SIZED_IN_FLIGHT` of them in flight
-#: per thread: the bytes in flight stay those of :data:`_IN_FLIGHT` chunks of
-#: ``chunk_bytes``, in fewer chunks. Each chunk costs two threads a fixed 0.1-0.5 ms of
+#: per thread: no more bytes in flight than :data:`_IN_FLIGHT` chunks of ``chunk_bytes``,
+#: in fewer chunks. Each chunk costs two threads a fixed 0.1-0.5 ms of
 #: CPU beyond its bytes (its task, prepare and absorb, the GIL passed between the threads
 #: and each one's wake-ups), which a one-thread read pays 9-16 times for these dumps, a
 #: two-thread one 11-17 times. Measured (two-core VM, two threads, median of 32 calls in
 #: alternated fresh processes, ms): SignalK 6.86 -> 6.22, $PGHP 12.40 -> 9.99, gpsd 8.02
-#: -> 6.45, bare VDM 14.69 -> 14.05, CR-only 12.69 -> 12.19, tag blocks 20.70 -> 20.12.
-_SIZED_CHUNK = 1.5
+#: -> 6.45, bare VDM 14.69 -> 14.05, CR-only 12.69 -> 12.19, tag blocks 20.70 -> 20.12
+#: (with 1.5). 1.35 is the most that keeps a default chunk's workspace arrays below
+#: NumPy's 4 MiB huge-page size (:class:`~.kernel.Workspace`; at 1.5 its fragment rows
+#: took 4.4 MiB): 1.3 against 1.5, alternated, was within the noise (two threads, min ms:
+#: tag blocks 24.51 -> 23.05, SignalK 6.08 -> 6.28, `$PGHP` 10.10 -> 10.82).
+_SIZED_CHUNK = 1.35
 _SIZED_IN_FLIGHT = 2
 
 
