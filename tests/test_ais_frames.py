@@ -229,6 +229,21 @@ def test_string_runs_sliced_from_a_longer_run_are_the_runs(calls):
     assert list(got) == [t for t, k in runs for _ in range(k)]
 
 
+def _widened(values, times, keys, first, last) -> tuple:
+    """``first`` / ``last`` (one per key) widened by the ``times`` (NaT ignored) of the
+    ``values`` that are ``keys``, by pandas' groupby (the oracle of the compiled widening)."""
+    known = pd.DataFrame({"k": values, "t": times})[times != NAT]
+    g = known.groupby("k")["t"]
+    lo, hi = g.min(), g.max()
+    pos = pd.Series(np.arange(keys.size), index=keys)
+    hit = lo.index.isin(keys)
+    at = pos[lo.index[hit]].to_numpy()
+    first, last = first.copy(), last.copy()
+    first[at] = np.minimum(first[at], lo.to_numpy()[hit])
+    last[at] = np.maximum(last[at], hi.to_numpy()[hit])
+    return first, last
+
+
 @settings(max_examples=60)
 @given(st.lists(st.lists(st.tuples(st.integers(0, 12), times_ns), max_size=30), min_size=1,
                 max_size=9), st.lists(st.integers(0, 15), min_size=1, max_size=10, unique=True))
@@ -236,7 +251,7 @@ def test_vessel_times_from_unfolded_parts_are_the_folded_ones(chunks, vessels):
     """The vessels' first and last times widened by every chunk's time ranges as they are
     (the reader after its last chunk) equal those widened by the ranges folded into one row
     per vessel first (the route before: ``_fold_ranges``)."""
-    from stsdetect.ais.kernel import seen_range, time_ranges
+    from stsdetect.ais.kernel import time_ranges
     from stsdetect.ais.reader import _fold_ranges
 
     parts = [time_ranges(np.array([m for m, _ in c], np.int64),
@@ -249,10 +264,8 @@ def test_vessel_times_from_unfolded_parts_are_the_folded_ones(chunks, vessels):
                np.concatenate([folded_first, folded_last]))]
     out = []
     for values, times in routes:
-        first = np.full(keys.size, np.iinfo(np.int64).max)
-        last = np.full(keys.size, NAT)
-        seen_range(values, times, keys, first, last)
-        out.append((first, last))
+        out.append(_widened(values, times, keys, np.full(keys.size, np.iinfo(np.int64).max),
+                            np.full(keys.size, NAT)))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
 
@@ -261,13 +274,13 @@ def test_vessel_times_from_unfolded_parts_are_the_folded_ones(chunks, vessels):
 @given(st.lists(st.tuples(st.integers(0, 12), times_ns), min_size=1, max_size=40),
        st.lists(st.lists(st.tuples(st.integers(0, 15), times_ns), max_size=30), max_size=6),
        st.booleans())
-def test_vessel_groups_widened_in_their_pass_as_by_seen_range(records, chunks, on_pool):
+def test_vessel_groups_widened_in_their_pass_as_by_groupby(records, chunks, on_pool):
     """The vessels' grouping given chunks' time ranges (``seen``) widens their first and
-    last times in its compiled pass as :func:`seen_range` does after it (the route before),
-    on this thread or started on a pool's."""
+    last times in its compiled pass as pandas' groupby of the ranges does after it, on this
+    thread or started on a pool's."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from stsdetect.ais.kernel import seen_range, time_ranges, vessel_groups
+    from stsdetect.ais.kernel import time_ranges, vessel_groups
     from stsdetect.ais.reader import _run_started
 
     n = len(records)
@@ -279,8 +292,8 @@ def test_vessel_groups_widened_in_their_pass_as_by_seen_range(records, chunks, o
     seen = tuple(np.concatenate([p[j] for p in parts] or [np.zeros(0, np.int64)])
                  for j in range(3))
     keys, at, first, last, changes = vessel_groups(*args)
-    seen_range(np.concatenate([seen[0], seen[0]]), np.concatenate([seen[1], seen[2]]), keys,
-               first, last)
+    first, last = _widened(np.concatenate([seen[0], seen[0]]),
+                           np.concatenate([seen[1], seen[2]]), keys, first, last)
     with ThreadPoolExecutor(1) as pool:
         got = (vessel_groups(*args, seen=seen, run=lambda fn, *a: _run_started(pool, fn, *a))()
                if on_pool else vessel_groups(*args, seen=seen))
@@ -289,10 +302,10 @@ def test_vessel_groups_widened_in_their_pass_as_by_seen_range(records, chunks, o
 
 
 @pytest.mark.parametrize("n_vessels", [5, 3000])  # (3000: past the first, small table)
-def test_vessel_groups_widened_past_the_first_table_as_by_seen_range(n_vessels):
+def test_vessel_groups_widened_past_the_first_table_as_by_groupby(n_vessels):
     """The same with more vessels than the grouping's first key table holds (its pass
     retried with a larger one, the widening with it)."""
-    from stsdetect.ais.kernel import NAT_NS, seen_range, vessel_groups
+    from stsdetect.ais.kernel import NAT_NS, vessel_groups
 
     rng = np.random.default_rng(n_vessels)
     n = 4 * n_vessels
@@ -305,8 +318,8 @@ def test_vessel_groups_widened_past_the_first_table_as_by_seen_range(n_vessels):
     unknown = rng.random(values.size) < 0.1  # (a row's times: both known or neither)
     first_t[unknown] = last_t[unknown] = NAT_NS
     keys, at, first, last, changes = vessel_groups(*args)
-    seen_range(np.concatenate([values, values]), np.concatenate([first_t, last_t]), keys,
-               first, last)
+    first, last = _widened(np.concatenate([values, values]), np.concatenate([first_t, last_t]),
+                           keys, first, last)
     got = vessel_groups(*args, seen=(values, first_t, last_t))
     for g, w in zip(got, (keys, at, first, last, changes), strict=True):
         np.testing.assert_array_equal(g, w)

@@ -498,33 +498,6 @@ def assert_time_ranges_are_groupby(values: np.ndarray, times: np.ndarray, **kw) 
     np.testing.assert_array_equal(last, g.max().to_numpy(dtype=np.int64))
 
 
-@pytest.mark.parametrize("n_keys", [1, 7, 300, 5000])
-def test_seen_range_matches_groupby(n_keys):
-    from stsdetect.ais.kernel import NAT_NS, seen_range
-
-    rng = np.random.default_rng(n_keys)
-    keys = np.unique(rng.integers(0, 10**9, n_keys))
-    keys = np.unique(np.concatenate((keys, keys[:3] + 2**20, keys[:3] << 6)))  # near keys
-    for frac in (0.0, 0.3, 1.0):
-        values = np.where(rng.random(20_000) < frac, rng.choice(keys, 20_000),
-                          rng.integers(0, 10**9, 20_000))
-        times = rng.integers(0, 10**15, values.size)
-        times[rng.random(values.size) < 0.1] = NAT_NS
-        first = np.full(keys.size, np.iinfo(np.int64).max)
-        last = np.full(keys.size, NAT_NS)
-        seen_range(values, times, keys, first, last)
-        known = pd.DataFrame({"k": values, "t": times})[times != NAT_NS]
-        g = known.groupby("k")["t"]
-        at = np.searchsorted(keys, g.min().index)
-        hit = (at < keys.size) & (keys[np.minimum(at, keys.size - 1)] == g.min().index)
-        want_first = np.full(keys.size, np.iinfo(np.int64).max)
-        want_last = np.full(keys.size, NAT_NS)
-        want_first[at[hit]] = g.min().to_numpy()[hit]
-        want_last[at[hit]] = g.max().to_numpy()[hit]
-        np.testing.assert_array_equal(first, want_first)
-        np.testing.assert_array_equal(last, want_last)
-
-
 def test_build_vessels_empty_and_without_positions():
     empty = build_vessels(None)
     assert list(empty.columns) == VESSEL_COLUMNS and len(empty) == 0

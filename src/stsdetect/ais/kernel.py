@@ -51,7 +51,7 @@ from .statics import STATICS_MIN_BITS
 
 __all__ = ["COUNT_NAMES", "NAT_NS", "TEXT_SLOTS", "Assembler", "ChunkResult",
            "Workspace", "decode_chunk", "decode_payloads", "decode_statics", "outside",
-           "seen_range", "static_texts", "time_ranges", "touch_pages", "trim_text",
+           "static_texts", "time_ranges", "touch_pages", "trim_text",
            "whole_numbers"]
 
 NAT_NS = np.iinfo(np.int64).min
@@ -2154,31 +2154,6 @@ def _probe(table, keys, v, shift):
 
 
 @njit(**_JIT)
-def _seen(values, times, keys, table, shift, first, last):
-    for i in range(keys.size):  # each key's row in the slot it takes (keys are distinct)
-        h, _ = _probe(table, keys, keys[i], shift)
-        table[h] = i
-    for i in range(values.size):
-        v = values[i]
-        _, k = _probe(table, keys, v, shift)
-        t = times[i]
-        if k >= 0 and t != NAT_NS:
-            first[k] = min(first[k], t)
-            last[k] = max(last[k], t)
-
-
-def seen_range(values: np.ndarray, times: np.ndarray, keys: np.ndarray,
-               first: np.ndarray, last: np.ndarray) -> None:
-    """Widen ``first`` / ``last`` (int64 ns, one per key) by the ``times`` (int64 ns,
-    :data:`NAT_NS` unknown: ignored) of the ``values`` that are ``keys`` (distinct int64;
-    other values are ignored), in one compiled pass (the GIL is released)."""
-    bits = max(6, (2 * keys.size).bit_length())  # at most half the slots used
-    _seen(np.ascontiguousarray(values, np.int64), np.ascontiguousarray(times, np.int64),
-          np.ascontiguousarray(keys, np.int64), np.full(1 << bits, -1, np.int64),
-          np.uint64(64 - bits), first, last)
-
-
-@njit(**_JIT)
 def _same_bytes(offsets, data, i, j):
     s, e = offsets[i], offsets[i + 1]
     t = offsets[j]
@@ -2255,7 +2230,7 @@ def vessel_groups(mmsi: np.ndarray, times: np.ndarray, known: np.ndarray, name_f
     ``seen``: ``(values, first, last)`` (int64; each row's earliest and latest time in ns,
     both :data:`NAT_NS` when unknown), e.g. chunks' :func:`time_ranges`: the first and last
     times of the MMSIs that are ``values`` are then widened by them in the same pass (as
-    :func:`seen_range` would after it; other values are ignored), through the grouping's
+    a pass over them after it would; other values are ignored), through the grouping's
     own key table.
     """
     n = mmsi.size
@@ -2330,7 +2305,7 @@ def time_ranges(values: np.ndarray, times: np.ndarray, distinct: int | None = No
     """Each distinct value of ``values`` (int64) that has a time (``times``: int64 ns,
     :data:`NAT_NS` unknown: ignored) with its earliest and latest time, in order of first
     appearance: ``(keys, first, last)``, in one compiled pass (the GIL is released). A chunk's
-    summary for :func:`seen_range`: its vessels' first and last times in a few rows.
+    summary for the vessels table: its vessels' first and last times in a few rows.
 
     ``distinct``: about how many distinct values to expect (default: as many as values):
     the key table is sized for them (a fold of several chunks' summaries holds the same
@@ -2596,7 +2571,7 @@ def _vessel_groups_seen(values, seen_first, seen_last, mmsi, times, known, name_
                         last, changes, prev):
     """:func:`_vessel_groups`, then each group's first and last times widened by those of
     ``values`` (``seen_first`` / ``seen_last``) that are its MMSI: probed in the key table
-    the grouping filled (a table of its own for the keys, as :func:`seen_range` builds,
+    the grouping filled (a table of its own for the keys, as a separate pass would build,
     is not needed)."""
     n = _vessel_groups(mmsi, times, known, name_f, type_f, name_offsets, name_data,
                        type_values, table, shift, keys, at, first, last, changes, prev)
