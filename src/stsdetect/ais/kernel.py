@@ -1120,6 +1120,30 @@ def _emit(buf, p0, n_chars, fill, t_ns, src, rec, required, kind, ship_types, co
 
 
 
+@njit(**_JIT, inline="always")
+def _ends_held_pair(pend, r, n_frags, frag, talker, channel, seq, gid):
+    """Whether a fragment (record ``r``, its fragment count and number, talker, channel,
+    sequential id and tag-block group) is the fragment 2 of 2, on the next record, of the
+    fragment 1 held in ``pend`` (a fragment row; ``pend[0]`` -1: none). :func:`_kernel`
+    joins such a pair within a chunk and :func:`_assemble` across a chunk's end, by this one
+    rule, so that the rows do not depend on where chunks are cut."""
+    return (pend[0] >= 0 and n_frags == 2 and frag == 2 and r == pend[0] + 1
+            and talker == pend[1] and channel == pend[5] and seq == pend[4]
+            and gid == pend[11])
+
+
+@njit(**_JIT, inline="always")
+def _emit_pair(scratch, n_chars, fill, t_ns, src, r, pend, required, kind, ship_types,
+               counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w):
+    """:func:`_emit` of a pair (:func:`_ends_held_pair`) joined in ``scratch[:n_chars]``:
+    the fill bits and record of its fragment 2, the time and source of its fragment 1
+    (``pend``) when known, else those of its fragment 2; counted as joined."""
+    counts[14] += 1  # multipart_joined
+    _emit(scratch, 0, n_chars, fill, pend[9] if pend[9] != NAT_NS else t_ns,
+          pend[10] if pend[10] != 0 else src, r, required, kind, ship_types, counts, decoded,
+          p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+
+
 @njit(**_JIT)
 def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8, s_i64,
             s_f64, txt, f_lo, f_hi, extra, keys, codes, first, length, slots, scratch, counts,
@@ -1533,18 +1557,15 @@ def _kernel(a, a64, n, continued, required, kind, ship_types, p_i64, p_f64, p_i8
                       decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
             else:
                 talker = (np.int64(a[sv + 1]) << 8) | a[sv + 2]
-                if (pend[0] >= 0 and n_frags == 2 and frag == 2 and r == pend[0] + 1
-                        and talker == pend[1] and channel == pend[5] and seq == pend[4]
-                        and gid == pend[11]):
+                if _ends_held_pair(pend, r, n_frags, frag, talker, channel, seq, gid):
                     # fragment 2 of 2 right after its fragment 1, as receivers emit nearly
                     # all of them: joined here
                     m = pend[7]
                     _copy(a, pend[6], scratch, 0, m)
                     _copy(a, p0, scratch, m, n_chars)
-                    counts[14] += 1  # multipart_joined
-                    _emit(scratch, 0, m + n_chars, fill, pend[9] if pend[9] != NAT_NS else t_ns,
-                          pend[10] if pend[10] != 0 else src, r, required, kind, ship_types,
-                          counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+                    _emit_pair(scratch, m + n_chars, fill, t_ns, src, r, pend, required, kind,
+                               ship_types, counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64,
+                               txt, n_out, w)
                     pend[0] = -1
                 else:
                     if pend[0] >= 0:  # fragment 1 of 2 not followed by its fragment 2
@@ -1815,18 +1836,16 @@ def _assemble(frags, off, buf, groups, state, table, free, arena, pend, pend_cha
         row = frags[:, i]
         rec = row[0] + off
         if pend[0] >= 0:
-            if (row[2] == 2 and row[3] == 2 and rec == pend[0] + 1 and row[1] == pend[1]
-                    and row[5] == pend[5] and row[4] == pend[4] and row[11] == pend[11]):
+            if _ends_held_pair(pend, rec, row[2], row[3], row[1], row[5], row[4], row[11]):
                 # the pair the decoder joins in a chunk, cut apart by the chunks' border:
                 # joined as it would have been, the open groups untouched
                 m = pend[7]
                 scratch[:m] = pend_chars[:m]
                 n_chars = row[7]
                 scratch[m:m + n_chars] = buf[row[6]:row[6] + n_chars]
-                counts[14] += 1  # multipart_joined
-                _emit(scratch, 0, m + n_chars, row[8], pend[9] if pend[9] != NAT_NS else row[9],
-                      pend[10] if pend[10] != 0 else row[10], rec, required, kind, ship_types,
-                      counts, decoded, p_i64, p_f64, p_i8, s_i64, s_f64, txt, n_out, w)
+                _emit_pair(scratch, m + n_chars, row[8], row[9], row[10], rec, pend, required,
+                           kind, ship_types, counts, decoded, p_i64, p_f64, p_i8, s_i64,
+                           s_f64, txt, n_out, w)
                 pend[0] = -1
                 continue
             arena = _add_fragment(pend, pend[0], pend_chars, groups, state, table, free,
