@@ -9,6 +9,7 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from _reads import assert_same_read
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyais import decode as pyais_decode
@@ -179,9 +180,7 @@ def test_a_pair_cut_apart_by_a_chunk_end_joins_as_in_one_chunk(workers):
         assert list(got.statics["name"]) == ["PAIRED"]
         assert list(got.statics["line"]) == [9]  # the fragment 2's line
         assert got.report.skipped["incomplete_multipart"] == 1
-    for table in ("positions", "statics", "vessels"):
-        pd.testing.assert_frame_equal(getattr(cut, table), getattr(whole, table))
-    assert cut.report.skipped == whole.report.skipped
+    assert_same_read(cut, whole)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -206,9 +205,7 @@ def test_a_fragment_1_starts_a_message(workers):
     for got in (whole, cut):
         assert list(got.statics["name"]) == ["B24", "OTHER"]
         assert got.report.skipped["incomplete_multipart"] == 3
-    for table in ("positions", "statics", "vessels"):
-        pd.testing.assert_frame_equal(getattr(cut, table), getattr(whole, table))
-    assert cut.report.skipped == whole.report.skipped
+    assert_same_read(cut, whole)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -233,10 +230,7 @@ def test_multipart_streams_read_the_same_whatever_the_chunks(stream, chunk_bytes
     data = "".join(f"{line}\n" for line in lines).encode()
     whole = read_ais(io.BytesIO(data), workers=1)
     cut = read_ais(io.BytesIO(data), workers=workers, chunk_bytes=chunk_bytes)
-    for table in ("positions", "statics", "vessels"):
-        pd.testing.assert_frame_equal(getattr(cut, table), getattr(whole, table))
-    assert cut.report.skipped == whole.report.skipped
-    assert cut.report.decoded == whole.report.decoded
+    assert_same_read(cut, whole)
 
 
 def test_multipart_rows_do_not_depend_on_chunk_size(shared_data):
@@ -247,9 +241,7 @@ def test_multipart_rows_do_not_depend_on_chunk_size(shared_data):
     for chunk_bytes in (1072, 1232, 1392, 2064, 2736, 3024, 3792, 4096):
         for workers in (1, 2):
             got = read_ais(path, workers=workers, chunk_bytes=chunk_bytes)
-            for table in ("positions", "statics", "vessels"):
-                pd.testing.assert_frame_equal(getattr(got, table), getattr(whole, table))
-            assert got.report.skipped == whole.report.skipped
+            assert_same_read(got, whole)
 
 
 def test_open_groups_are_capped():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from _reads import assert_same_read
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,13 +45,6 @@ def _read(paths, window, **kw):
                                                                   **kw)
 
 
-def _assert_same(got, want):
-    pd.testing.assert_frame_equal(got.positions, want.positions)
-    pd.testing.assert_frame_equal(got.statics, want.statics)
-    pd.testing.assert_frame_equal(got.vessels, want.vessels)
-    assert got.report == want.report
-
-
 @settings(max_examples=25, deadline=None)
 @given(workers=st.integers(1, 3), chunk_bytes=st.integers(1024, 1 << 17),
        window=st.sampled_from(WINDOWS), order=st.permutations(range(len(FILES) + 1)))
@@ -62,7 +56,7 @@ def test_threads_and_chunks_do_not_change_the_result(dumps, workers, chunk_bytes
         _REFERENCE[key] = _read(paths, window, workers=1, chunk_bytes=1 << 20)
     want = _REFERENCE[key]
     assert len(want.positions) and len(want.statics)  # the property has something to hold
-    _assert_same(_read(paths, window, workers=workers, chunk_bytes=chunk_bytes), want)
+    assert_same_read(_read(paths, window, workers=workers, chunk_bytes=chunk_bytes), want)
 
 
 def test_a_window_drops_rows_chunk_by_chunk_as_one_pass_would(dumps):
@@ -90,7 +84,7 @@ def test_workspaces_and_buffers_kept_between_calls_change_nothing(dumps):
         reader._buf_cache.clear()
     fresh = read_ais(dumps[::-1], workers=3)
     for workers in (3, 1, 2):
-        _assert_same(read_ais(dumps[::-1], workers=workers), fresh)
+        assert_same_read(read_ais(dumps[::-1], workers=workers), fresh)
         assert 0 < len(reader._ws_cache) <= reader._WS_KEEP
         assert 0 < len(reader._buf_cache) <= reader._BUF_KEEP
 
@@ -164,7 +158,7 @@ def test_chunks_taken_back_from_the_pool_or_left_to_it_change_nothing(dumps, mon
     made = []
     monkeypatch.setattr(reader, "_Pool",
                         lambda *a, **k: made.append(pool()) or made[-1])
-    _assert_same(read_ais(dumps, workers=2, chunk_bytes=4096), want)
+    assert_same_read(read_ais(dumps, workers=2, chunk_bytes=4096), want)
     assert made and made[0].submitted > 100  # (small chunks: many taken back or not)
 
 
@@ -176,7 +170,7 @@ def test_vessels_grouped_on_a_pool_thread_change_nothing(dumps, monkeypatch, wor
 
     want = read_ais(dumps, workers=1)
     monkeypatch.setattr(reader, "_GROUPS_ON_POOL", 1)
-    _assert_same(read_ais(dumps, workers=workers, chunk_bytes=1 << 16), want)
+    assert_same_read(read_ais(dumps, workers=workers, chunk_bytes=1 << 16), want)
 
 
 def test_decode_pool_runs_cancels_and_lets_its_threads_exit():

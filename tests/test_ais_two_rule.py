@@ -3,8 +3,8 @@ thread alone, starting no thread (issue #15: the default ``workers`` never makes
 slower than one thread); an explicit ``workers`` is kept. The oracle is the one-thread
 read."""
 
-import pandas as pd
 import pytest
+from _reads import assert_same_read
 
 from stsdetect.ais import read_ais, reader
 from stsdetect.ais.reader import _MIN_THREADED_WORK, _SENTENCE_BYTES, _nmea_threads
@@ -55,13 +55,6 @@ def pools(monkeypatch):
     return made
 
 
-def _assert_same(got, want):
-    pd.testing.assert_frame_equal(got.positions, want.positions)
-    pd.testing.assert_frame_equal(got.statics, want.statics)
-    pd.testing.assert_frame_equal(got.vessels, want.vessels)
-    assert got.report == want.report
-
-
 def test_default_reads_a_small_file_without_starting_threads(tmp_path, pools, monkeypatch):
     """A small plain file read with the default ``workers``: no pool started, the same
     tables as one thread; an explicit ``workers=2`` still decodes on a pool; with the
@@ -70,12 +63,12 @@ def test_default_reads_a_small_file_without_starting_threads(tmp_path, pools, mo
     path.write_bytes((_LINE * 40 + _STATIC) * 50)
     want = read_ais(path, workers=1, chunk_bytes=4096)
     assert not pools
-    _assert_same(read_ais(path, chunk_bytes=4096), want)
+    assert_same_read(read_ais(path, chunk_bytes=4096), want)
     assert not pools  # (the rule: one thread, and no thread started for nothing)
-    _assert_same(read_ais(path, workers=2, chunk_bytes=4096), want)
+    assert_same_read(read_ais(path, workers=2, chunk_bytes=4096), want)
     assert pools == [1]
     monkeypatch.setattr(reader, "_MIN_THREADED_WORK", 0)
-    _assert_same(read_ais(path, chunk_bytes=4096), want)
+    assert_same_read(read_ais(path, chunk_bytes=4096), want)
     assert pools == [1, 1]
 
 
@@ -94,8 +87,8 @@ def test_default_with_small_and_large_files_together(tmp_path, pools, monkeypatc
     for paths in ([small, large], [large, small]):
         want = read_ais(paths, workers=1, chunk_bytes=4096)
         n = len(pools)
-        _assert_same(read_ais(paths, chunk_bytes=4096), want)
+        assert_same_read(read_ais(paths, chunk_bytes=4096), want)
         assert len(pools) == n + 1
     want = read_ais(small.open("rb"), workers=1, chunk_bytes=4096)
-    _assert_same(read_ais(small.open("rb"), chunk_bytes=4096), want)
+    assert_same_read(read_ais(small.open("rb"), chunk_bytes=4096), want)
     assert len(pools) == 3

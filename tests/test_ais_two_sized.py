@@ -6,8 +6,8 @@ here), and the one-thread read (chunks of ``chunk_bytes``, one at a time)."""
 import io
 from contextlib import contextmanager
 
-import pandas as pd
 import pytest
+from _reads import assert_same_read
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,13 +40,6 @@ def test_threads_balance_chunks_of_the_larger_size(size, chunk_bytes, workers):
     else:
         assert got == _old_balanced_chunk(size, int(chunk_bytes * _SIZED_CHUNK), workers)
         assert 1024 <= got <= chunk_bytes * _SIZED_CHUNK
-
-
-def _same(got, want):
-    pd.testing.assert_frame_equal(got.positions, want.positions)
-    pd.testing.assert_frame_equal(got.statics, want.statics)
-    pd.testing.assert_frame_equal(got.vessels, want.vessels)
-    assert got.report == want.report
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def test_a_file_on_threads_keeps_its_bytes_in_flight_and_its_tables(dump, worker
     with _asked() as asked:
         want = read_ais(str(dump), workers=1, chunk_bytes=chunk_bytes)
         got = read_ais(str(dump), workers=workers, chunk_bytes=chunk_bytes)
-    _same(got, want)
+    assert_same_read(got, want)
     (one, _, _), (n, n_bytes, _) = asked
     assert one == 1 and n == _SIZED_IN_FLIGHT * workers
     assert n_bytes - _WS_SLACK <= chunk_bytes * _SIZED_CHUNK
@@ -95,5 +88,5 @@ def test_a_stream_on_threads_keeps_its_chunks(dump):
     data = dump.read_bytes()
     with _asked() as asked:
         got = read_ais(io.BytesIO(data), workers=2, chunk_bytes=4096)
-    _same(got, read_ais(io.BytesIO(data), workers=1, chunk_bytes=4096))
+    assert_same_read(got, read_ais(io.BytesIO(data), workers=1, chunk_bytes=4096))
     assert asked[0] == (_IN_FLIGHT * 2, 4096 + _WS_SLACK, _IN_FLIGHT * 2 + 2)
